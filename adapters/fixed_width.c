@@ -1,0 +1,34 @@
+/* fixed_width.c - the fixed-width batch target: records laid out by the
+ * department's COBOL copybook, gathered into one file per night batch.
+ *
+ * The descriptor names the keys the mapping's <target> takes, so
+ * `ferry check` can refuse unknown ones; the file itself is built by the
+ * night batch runner through mappings/fw_target.h (the compiled layout)
+ * and handed over by the target's transport (sftp or local). */
+#include "adapters/adapter.h"
+
+#include <stddef.h>
+
+static const struct adapter_key fw_keys[] = {
+    { NULL, NULL, false, false },
+};
+
+static const struct adapter_key fw_map_keys[] = {
+    { "copybook",      "the detail copybook, relative to the mapping", true, false },
+    { "record",        "the 01 record for details (default: the first)", false, false },
+    { "encoding",      "ascii, IBM-285, IBM-037, IBM-1146 or IBM-1140", false, false },
+    { "overpunch",     "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu", false, false },
+    { "recfm",         "FB (default), LF or CRLF", false, false },
+    { "file-name",     "name pattern, e.g. CLM.D{yymmdd}.S{seq:3}", false, false },
+    { "trailer-count", "details (default) or all", false, false },
+    { "empty-file",    "true: write header and trailer when nothing is queued", false, false },
+    { NULL, NULL, false, false },
+};
+
+const struct adapter adapter_fixed_width = {
+    .name = "fixed-width",
+    .description = "fixed-width files laid out by a COBOL copybook (night batch)",
+    .kind = ADAPTER_BATCH,
+    .keys = fw_keys,
+    .map_keys = fw_map_keys,
+};

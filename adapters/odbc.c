@@ -1,0 +1,1832 @@
+/* odbc.c - the ODBC stream adapter (unixODBC): records into a table of a
+ * legacy database, one transaction per batch.
+ *
+ * Contract: statements are parameterised only (identifiers are validated
+ * and quoted, values only ever travel as parameters).  Parameters are typed
+ * from the target's own metadata (SQLColumns in table mode, SQLDescribeParam
+ * for an explicit statement): CHAR padded, NUMERIC sent as exact text,
+ * integers as SQLBIGINT, DATE/TIMESTAMP as ODBC structs, absent values as
+ * NULL.  A batch runs with array binding when the driver takes
+ * SQL_ATTR_PARAMSET_SIZE, else row by row, in one transaction; if any row
+ * fails the batch is rolled back and every row retried in its own
+ * transaction so only the bad row fails.  Driver errors become outcomes in
+ * odbc_classify (odbc_util.c) only.  Optional exactly-once: a marker row
+ * (ref) written in the same transaction as the record.
+ *
+ * Owns: the ODBC environment, a pool of connections (each with its
+ * prepared statements) and the connection string (a secret: never logged,
+ * wiped on close).  env->map must outlive the instance (it is the loaded
+ * config's). */
+#include "adapters/odbc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sql.h>
+#include <sqlext.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "scheduler/tz.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/log.h"
+
+#define MAX_BATCH 10000
+#define MAX_POOL 64
+#define TEXT_CAP (1024 * 1024)     /* one text value, bytes */
+
+enum pkind { PK_TEXT, PK_DEC, PK_INT, PK_DATE, PK_TS, PK_BIT };
+
+/* one statement parameter and where its value comes from */
+struct pcol {
+    const struct map_assign *a;
+    enum pkind kind;
+    bool fixed;               /* CHAR: pad to size */
+    SQLSMALLINT sqltype;
+    SQLULEN size;             /* chars (text) or precision (dec); 0 unknown */
+    SQLSMALLINT scale;        /* dec; -1 unknown */
+};
+
+/* one converted value of one row */
+struct cell {
+    bool null;
+    char *text;               /* PK_TEXT, PK_DEC (owned) */
+    int64_t i;                /* PK_INT, PK_BIT */
+    SQL_DATE_STRUCT d;
+    SQL_TIMESTAMP_STRUCT ts;
+};
+
+struct conn {
+    SQLHDBC dbc;
+    SQLHSTMT ins;             /* prepared insert / statement */
+    SQLHSTMT mark;            /* prepared marker insert, or NULL */
+    bool open, busy;
+};
+
+struct odbc {
+    SQLHENV env;
+    char *connstr;            /* secret */
+    size_t connlen;
+    long batch, login_to, query_to;
+    bool create_marker, quote;
+    char *table_raw;          /* as configured, for SQLColumns */
+    char *table_q;            /* quoted */
+    char *marker_q;           /* quoted marker table or NULL */
+    char *insert_sql, *marker_sql, *marker_probe_sql;
+    char *reconcile_sql;
+    char **rec_src;           /* sources for reconcile-query parameters */
+    size_t nrec_src;
+    char **colq;              /* quoted column per param (table mode) */
+    bool *is_key;             /* per param: named in key-columns */
+    size_t nkeys;
+    struct pcol *p;
+    size_t np;
+    struct tz *london;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool described, marker_made;
+    int array_ok;             /* -1 unknown, 0 no, 1 yes */
+    struct conn *c;
+    size_t nc;
+};
+
+/* the diagnostics of one failed call */
+struct diag {
+    char state[6];
+    char msg[700];
+};
+
+static const struct adapter_key odbc_keys[] = {
+    {"connection-file", "file (mode 0600) or env:NAME holding the ODBC "
+     "connection string", false, true},
+    {"dsn", "data source name from odbc.ini (with user, password-file)",
+     false, false},
+    {"user", "user name for dsn", false, false},
+    {"password-file", "file or env:NAME holding the password for dsn",
+     false, true},
+    {"batch-size", "records per transaction (default 100)", false, false},
+    {"pool-size", "connections kept open (default 1)", false, false},
+    {"login-timeout", "seconds to wait for a connection (default 10)",
+     false, false},
+    {"query-timeout", "seconds per statement (default 0: driver's)", false,
+     false},
+    {"marker-table", "exactly-once marker table (ref PRIMARY KEY, "
+     "written_at)", false, false},
+    {"create-marker", "create the marker table if missing (true/false)",
+     false, false},
+    {NULL, NULL, false, false},
+};
+
+static const struct adapter_key odbc_map_keys[] = {
+    {"table", "table to insert into; columns from <map to=COLUMN>", false,
+     false},
+    {"statement", "explicit INSERT with ? parameters; <map to=\"1\">...",
+     false, false},
+    {"key-columns", "comma-separated key columns: a duplicate key on a "
+     "retried record whose row matches counts as delivered", false, false},
+    {"reconcile-query", "SELECT answering whether a record arrived", false,
+     false},
+    {"reconcile-params", "comma-separated sources for the reconcile-query "
+     "parameters (default $reference)", false, false},
+    {"quote-identifiers", "quote table/column names (default true)", false,
+     false},
+    {NULL, NULL, false, false},
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* parse_long - "123" or "123s" within [min, max]; 0 ok */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || errno || v < min || v > max)
+        return -1;
+    if (*end == 's' && end[1] == '\0')
+        end++;
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+    if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcmp(s, "0")) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+/* get_diag - first diagnostic record of a handle */
+static void get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
+{
+    SQLCHAR st[6] = "", msg[600] = "";
+    SQLINTEGER native = 0;
+    SQLSMALLINT len = 0;
+    d->state[0] = '\0';
+    d->msg[0] = '\0';
+    if (!h)
+        return;
+    if (SQL_SUCCEEDED(SQLGetDiagRec(type, h, 1, st, &native, msg,
+                                    (SQLSMALLINT)sizeof msg, &len))) {
+        snprintf(d->state, sizeof d->state, "%s", (char *)st);
+        /* one line: drivers put DETAIL on the next */
+        for (char *p = (char *)msg; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        snprintf(d->msg, sizeof d->msg, "%s", (char *)msg);
+    } else {
+        snprintf(d->msg, sizeof d->msg, "no diagnostics from driver");
+    }
+}
+
+/* set_result - outcome from a diagnostic through odbc_classify */
+static enum adapter_outcome set_result(struct adapter_result *res,
+                                       const struct diag *d, bool in_commit,
+                                       bool *lost, const char *what)
+{
+    enum adapter_outcome o = odbc_classify(d->state, d->msg, in_commit, lost);
+    adapter_result_set(res, o, "%s: SQLSTATE %s: %s", what,
+                       d->state[0] ? d->state : "-----", d->msg);
+    return o;
+}
+
+#ifdef FERRY_TEST_BUILD
+/* crash_point - test builds die here when FERRY_CRASH_AT names the point */
+static void crash_point(const char *name)
+{
+    const char *at = getenv("FERRY_CRASH_AT");
+    if (at && strcmp(at, name) == 0)
+        raise(SIGKILL);
+}
+#else
+#define crash_point(name) ((void)0)
+#endif
+
+/* ---- value conversion ------------------------------------------------- */
+
+/* source - the value an assignment takes for an item; tmp holds specials */
+static const struct fvalue *source(const char *from, const char *value,
+                                   const struct delivery_item *it,
+                                   struct fvalue *tmp)
+{
+    memset(tmp, 0, sizeof *tmp);
+    tmp->type = FT_STRING;
+    if (value) {
+        tmp->present = true;
+        tmp->text = (char *)value;
+        return tmp;
+    }
+    if (!from)
+        return tmp;
+    if (strcmp(from, "$reference") == 0 || strcmp(from, "$ref") == 0) {
+        tmp->present = it->ref != NULL;
+        tmp->text = (char *)it->ref;
+        return tmp;
+    }
+    if (strcmp(from, "$service") == 0) {
+        tmp->present = it->service != NULL;
+        tmp->text = (char *)it->service;
+        return tmp;
+    }
+    const struct fvalue *v = it->rec ? record_get(it->rec, from) : NULL;
+    return v ? v : tmp;
+}
+
+/* split_ms - ms since epoch into wall-clock fields, UTC or London */
+static void split_ms(const struct odbc *o, int64_t ms, bool local,
+                     struct tm *tm, int *msec)
+{
+    int64_t s = ms / 1000;
+    int r = (int)(ms % 1000);
+    if (r < 0) {
+        r += 1000;
+        s--;
+    }
+    *msec = r;
+    if (local && o->london) {
+        tz_localtime(o->london, s, tm);
+    } else {
+        time_t t = (time_t)s;
+        gmtime_r(&t, tm);
+    }
+}
+
+/* date_fmt - the legacy names for date formats, else strftime text */
+static const char *date_fmt(const char *f)
+{
+    if (!f)
+        return NULL;
+    if (!strcmp(f, "CCYYMMDD"))
+        return "%Y%m%d";
+    if (!strcmp(f, "YYMMDD"))
+        return "%y%m%d";
+    if (!strcmp(f, "DDMMCCYY"))
+        return "%d%m%Y";
+    return f;
+}
+
+/* to_text - a value as text for a text column */
+static int to_text(const struct odbc *o, const struct map_assign *a,
+                   const struct fvalue *v, char **out, char *err, size_t esz)
+{
+    const char *fmt = date_fmt(a ? a->format : NULL);
+    bool local = a && a->local_time;
+    if ((v->type == FT_DATE || v->type == FT_DATETIME) && (fmt || local)) {
+        struct tm tm;
+        int msec = 0;
+        memset(&tm, 0, sizeof tm);
+        if (v->type == FT_DATE) {
+            int y, m, d;
+            date_from_days(v->num, &y, &m, &d);
+            tm.tm_year = y - 1900;
+            tm.tm_mon = m - 1;
+            tm.tm_mday = d;
+        } else {
+            split_ms(o, v->num, local, &tm, &msec);
+        }
+        char b[128];
+        size_t n = strftime(b, sizeof b,
+                            fmt ? fmt : (v->type == FT_DATE
+                                         ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S"),
+                            &tm);
+        if (n == 0) {
+            snprintf(err, esz, "date format gives no text");
+            return -1;
+        }
+        *out = strdup(b);
+    } else {
+        *out = strdup(v->text ? v->text : "");
+    }
+    return *out ? 0 : -1;
+}
+
+/* convert - one value into one cell for parameter pc; 0 ok, -1 err */
+static int convert(const struct odbc *o, const struct pcol *pc,
+                   const struct delivery_item *it, struct cell *c, char *err,
+                   size_t esz)
+{
+    struct fvalue tmp;
+    const struct map_assign *a = pc->a;
+    const struct fvalue *v = source(a->from, a->value, it, &tmp);
+    memset(c, 0, sizeof *c);
+    if (!v->present || (v->type != FT_LIST && !v->text)) {
+        c->null = true;
+        return 0;
+    }
+    if (v->type == FT_LIST) {
+        snprintf(err, esz, "a list cannot fill a column");
+        return -1;
+    }
+    switch (pc->kind) {
+    case PK_TEXT: {
+        char *t = NULL;
+        if (to_text(o, a, v, &t, err, esz) < 0)
+            return -1;
+        size_t cap = strlen(t) + (pc->fixed ? pc->size * 4 : 0) + 1;
+        if (cap > TEXT_CAP) {
+            free(t);
+            snprintf(err, esz, "value longer than %d bytes", TEXT_CAP);
+            return -1;
+        }
+        c->text = malloc(cap);
+        bool cut = false;
+        int r = c->text ? odbc_char_fit(t, pc->size, pc->fixed, a->truncate,
+                                        c->text, cap, &cut) : -2;
+        free(t);
+        if (r == -1) {
+            snprintf(err, esz, "value is longer than the column's %lu "
+                     "characters (truncate not allowed)",
+                     (unsigned long)pc->size);
+            return -1;
+        }
+        if (r < 0) {
+            snprintf(err, esz, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
+    case PK_DEC: {
+        int64_t num;
+        int scale;
+        if (v->type == FT_DECIMAL) {
+            num = v->num;
+            scale = v->scale;
+        } else if (v->type == FT_INTEGER || v->type == FT_BOOLEAN) {
+            num = v->num;
+            scale = 0;
+        } else {
+            /* text: read exactly at the column's scale (or as written) */
+            const char *dot = strchr(v->text, '.');
+            scale = dot ? (int)strlen(dot + 1) : 0;
+            if (scale > 18 || dec_parse(v->text, scale, &num) < 0) {
+                snprintf(err, esz, "not a decimal number");
+                return -1;
+            }
+        }
+        char b[64];
+        if (odbc_decimal_text(num, scale, (int)pc->size, pc->scale, b,
+                              sizeof b) < 0) {
+            snprintf(err, esz, "decimal does not fit NUMERIC(%lu,%d) "
+                     "(never rounded)", (unsigned long)pc->size, pc->scale);
+            return -1;
+        }
+        c->text = strdup(b);
+        return c->text ? 0 : -1;
+    }
+    case PK_INT:
+    case PK_BIT:
+        if (v->type == FT_INTEGER || v->type == FT_BOOLEAN) {
+            c->i = v->num;
+        } else if (v->type == FT_DECIMAL) {
+            int64_t n = v->num;
+            for (int k = 0; k < v->scale; k++) {
+                if (n % 10) {
+                    snprintf(err, esz, "decimal with a fraction for an "
+                             "integer column");
+                    return -1;
+                }
+                n /= 10;
+            }
+            c->i = n;
+        } else {
+            char *end;
+            errno = 0;
+            long long n = strtoll(v->text, &end, 10);
+            if (end == v->text || *end || errno) {
+                snprintf(err, esz, "not an integer");
+                return -1;
+            }
+            c->i = n;
+        }
+        if (pc->kind == PK_BIT && c->i != 0 && c->i != 1) {
+            snprintf(err, esz, "not a bit (0/1)");
+            return -1;
+        }
+        return 0;
+    case PK_DATE:
+    case PK_TS: {
+        int y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0, msec = 0;
+        int64_t n;
+        if (v->type == FT_DATE || (v->type != FT_DATETIME &&
+                                   strlen(v->text) == 10 &&
+                                   date_parse(v->text, &n) == 0)) {
+            date_from_days(v->type == FT_DATE ? v->num : n, &y, &mo, &d);
+        } else {
+            int64_t ms = v->num;
+            if (v->type != FT_DATETIME && datetime_parse(v->text, &ms) < 0) {
+                snprintf(err, esz, "not a date or datetime");
+                return -1;
+            }
+            struct tm tm;
+            split_ms(o, ms, a->local_time, &tm, &msec);
+            y = tm.tm_year + 1900;
+            mo = tm.tm_mon + 1;
+            d = tm.tm_mday;
+            h = tm.tm_hour;
+            mi = tm.tm_min;
+            s = tm.tm_sec;
+        }
+        if (y < 1 || y > 9999) {
+            snprintf(err, esz, "year %d out of range", y);
+            return -1;
+        }
+        if (pc->kind == PK_DATE) {
+            c->d.year = (SQLSMALLINT)y;
+            c->d.month = (SQLUSMALLINT)mo;
+            c->d.day = (SQLUSMALLINT)d;
+        } else {
+            c->ts.year = (SQLSMALLINT)y;
+            c->ts.month = (SQLUSMALLINT)mo;
+            c->ts.day = (SQLUSMALLINT)d;
+            c->ts.hour = (SQLUSMALLINT)h;
+            c->ts.minute = (SQLUSMALLINT)mi;
+            c->ts.second = (SQLUSMALLINT)s;
+            c->ts.fraction = (SQLUINTEGER)msec * 1000000u;
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+/* ---- parameter buffers (column-wise arrays) --------------------------- */
+
+struct pbuf {
+    void *data;
+    SQLLEN *ind;
+    SQLLEN elem;
+};
+
+/* bufs_build - column arrays for the rows idx[0..m) of cells */
+static int bufs_build(const struct odbc *o, struct cell *cells,
+                      const size_t *idx, size_t m, struct pbuf *pb)
+{
+    for (size_t j = 0; j < o->np; j++) {
+        const struct pcol *pc = &o->p[j];
+        SQLLEN elem;
+        switch (pc->kind) {
+        case PK_TEXT:
+        case PK_DEC: {
+            size_t mx = 1;
+            for (size_t r = 0; r < m; r++) {
+                const struct cell *c = &cells[idx[r] * o->np + j];
+                if (!c->null && strlen(c->text) + 1 > mx)
+                    mx = strlen(c->text) + 1;
+            }
+            elem = (SQLLEN)mx;
+            break;
+        }
+        case PK_INT:  elem = sizeof(SQLBIGINT); break;
+        case PK_BIT:  elem = sizeof(SQLCHAR); break;
+        case PK_DATE: elem = sizeof(SQL_DATE_STRUCT); break;
+        default:      elem = sizeof(SQL_TIMESTAMP_STRUCT); break;
+        }
+        pb[j].elem = elem;
+        pb[j].data = calloc(m ? m : 1, (size_t)elem);
+        pb[j].ind = calloc(m ? m : 1, sizeof(SQLLEN));
+        if (!pb[j].data || !pb[j].ind)
+            return -1;
+        for (size_t r = 0; r < m; r++) {
+            const struct cell *c = &cells[idx[r] * o->np + j];
+            char *dst = (char *)pb[j].data + r * (size_t)elem;
+            if (c->null) {
+                pb[j].ind[r] = SQL_NULL_DATA;
+                continue;
+            }
+            switch (pc->kind) {
+            case PK_TEXT:
+            case PK_DEC:
+                memcpy(dst, c->text, strlen(c->text) + 1);
+                pb[j].ind[r] = SQL_NTS;
+                break;
+            case PK_INT: {
+                SQLBIGINT bi = c->i;
+                memcpy(dst, &bi, sizeof bi);
+                pb[j].ind[r] = 0;
+                break;
+            }
+            case PK_BIT:
+                *dst = (char)(c->i ? 1 : 0);
+                pb[j].ind[r] = 0;
+                break;
+            case PK_DATE:
+                memcpy(dst, &c->d, sizeof c->d);
+                pb[j].ind[r] = 0;
+                break;
+            case PK_TS:
+                memcpy(dst, &c->ts, sizeof c->ts);
+                pb[j].ind[r] = 0;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+static void bufs_free(struct pbuf *pb, size_t np)
+{
+    for (size_t j = 0; pb && j < np; j++) {
+        free(pb[j].data);
+        free(pb[j].ind);
+    }
+}
+
+/* bind_params - bind params to rows [row, row+m) of the arrays */
+static SQLRETURN bind_params(const struct odbc *o, SQLHSTMT st,
+                             struct pbuf *pb, size_t row, size_t m)
+{
+    SQLRETURN rc = SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE,
+                                  (SQLPOINTER)(uintptr_t)m, 0);
+    if (!SQL_SUCCEEDED(rc))
+        return rc;
+    for (size_t j = 0; j < o->np; j++) {
+        const struct pcol *pc = &o->p[j];
+        char *data = (char *)pb[j].data + row * (size_t)pb[j].elem;
+        SQLLEN *ind = pb[j].ind + row;
+        SQLSMALLINT ct, sqlt = pc->sqltype;
+        SQLULEN size = pc->size;
+        SQLSMALLINT dig = 0;
+        switch (pc->kind) {
+        case PK_TEXT:
+            ct = SQL_C_CHAR;
+            if (!size)
+                size = (SQLULEN)pb[j].elem;
+            break;
+        case PK_DEC:
+            ct = SQL_C_CHAR;
+            if (!size)
+                size = 38;
+            dig = pc->scale >= 0 ? pc->scale : 0;
+            break;
+        case PK_INT:  ct = SQL_C_SBIGINT; size = 0; break;
+        case PK_BIT:  ct = SQL_C_BIT; size = 1; break;
+        case PK_DATE: ct = SQL_C_TYPE_DATE; size = 10; break;
+        default:      ct = SQL_C_TYPE_TIMESTAMP; size = 23; dig = 3; break;
+        }
+        rc = SQLBindParameter(st, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT, ct,
+                              sqlt, size, dig, data, pb[j].elem, ind);
+        if (!SQL_SUCCEEDED(rc))
+            return rc;
+    }
+    return SQL_SUCCESS;
+}
+
+/* ---- metadata --------------------------------------------------------- */
+
+/* kind_from_sql - parameter kind from an ODBC SQL type and declared name */
+static void kind_from_sql(struct pcol *pc, SQLSMALLINT t, SQLULEN size,
+                          SQLSMALLINT scale, const char *tname)
+{
+    pc->sqltype = t;
+    pc->size = size;
+    pc->scale = scale;
+    pc->fixed = false;
+    switch (t) {
+    case SQL_CHAR:
+    case SQL_WCHAR:
+        pc->kind = PK_TEXT;
+        pc->fixed = true;
+        break;
+    case SQL_DECIMAL:
+    case SQL_NUMERIC:
+        pc->kind = PK_DEC;
+        break;
+    case SQL_INTEGER:
+    case SQL_SMALLINT:
+    case SQL_TINYINT:
+    case SQL_BIGINT:
+        pc->kind = PK_INT;
+        break;
+    case SQL_TYPE_DATE:
+    case SQL_DATE:
+        pc->kind = PK_DATE;
+        pc->sqltype = SQL_TYPE_DATE;
+        break;
+    case SQL_TYPE_TIMESTAMP:
+    case SQL_TIMESTAMP:
+        pc->kind = PK_TS;
+        pc->sqltype = SQL_TYPE_TIMESTAMP;
+        break;
+    case SQL_BIT:
+        pc->kind = PK_BIT;
+        break;
+    case SQL_VARCHAR:
+    case SQL_LONGVARCHAR:
+    case SQL_WVARCHAR:
+    case SQL_WLONGVARCHAR:
+        pc->kind = PK_TEXT;
+        if (t == SQL_LONGVARCHAR || t == SQL_WLONGVARCHAR)
+            pc->size = 0;
+        break;
+    default:
+        pc->kind = PK_TEXT;
+        pc->sqltype = t ? t : SQL_VARCHAR;
+        pc->size = 0;
+        break;
+    }
+    /* drivers that type by affinity (SQLite) still report the declared
+     * name: CHAR(n), NUMERIC(p,s), DECIMAL(p,s) are what the legacy DDL
+     * says and what we honour */
+    if (tname) {
+        unsigned long a = 0, b = 0;
+        int got;
+        if ((!strncasecmp(tname, "NUMERIC", 7) || !strncasecmp(tname,
+             "DECIMAL", 7)) && (got = sscanf(tname + 7, " (%lu , %lu)", &a,
+             &b)) >= 1) {
+            pc->kind = PK_DEC;
+            pc->sqltype = SQL_NUMERIC;
+            pc->size = a;
+            pc->scale = got == 2 ? (SQLSMALLINT)b : 0;
+            pc->fixed = false;
+        } else if (!strncasecmp(tname, "CHAR", 4) &&
+                   sscanf(tname + 4, " (%lu)", &a) == 1) {
+            pc->kind = PK_TEXT;
+            pc->sqltype = SQL_CHAR;
+            pc->fixed = true;
+            pc->size = a;
+        }
+    }
+    if (pc->kind == PK_TEXT && pc->size > TEXT_CAP / 4)
+        pc->size = 0;
+}
+
+/* assign_overrides - size= / scale= on a <map> beat the driver's answer */
+static void assign_overrides(struct pcol *pc)
+{
+    const char *s;
+    long v;
+    if ((s = kv_get(&pc->a->opts, "size")) && parse_long(s, 1, 100000, &v)
+        == 0)
+        pc->size = (SQLULEN)v;
+    if ((s = kv_get(&pc->a->opts, "scale")) && parse_long(s, 0, 18, &v) == 0)
+        pc->scale = (SQLSMALLINT)v;
+    if ((s = kv_get(&pc->a->opts, "char")) && strcmp(s, "fixed") == 0)
+        pc->fixed = true;
+}
+
+/* describe_table - parameter types from SQLColumns: the table name as
+ * written, then lower-cased (unquoted PostgreSQL DDL folds case); column
+ * names compared ignoring case */
+static int describe_table(struct odbc *o, SQLHDBC dbc, struct diag *dg)
+{
+    SQLHSTMT st = NULL;
+    int ret = -1;
+    bool *found = calloc(o->np ? o->np : 1, sizeof *found);
+    char schema[129] = "", table[129];
+    if (!found)
+        return -1;
+    const char *dot = strrchr(o->table_raw, '.');
+    if (dot) {
+        snprintf(schema, sizeof schema, "%.*s", (int)(dot - o->table_raw),
+                 o->table_raw);
+        snprintf(table, sizeof table, "%s", dot + 1);
+    } else {
+        snprintf(table, sizeof table, "%s", o->table_raw);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
+            goto fail;
+        if (pass == 1)
+            for (char *p = table; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        SQLRETURN rc = SQLColumns(st, NULL, 0,
+                                  schema[0] ? (SQLCHAR *)schema : NULL,
+                                  schema[0] ? SQL_NTS : 0,
+                                  (SQLCHAR *)table, SQL_NTS, NULL, 0);
+        if (!SQL_SUCCEEDED(rc)) {
+            get_diag(SQL_HANDLE_STMT, st, dg);
+            goto fail;
+        }
+        int rows = 0;
+        while (SQL_SUCCEEDED(SQLFetch(st))) {
+            char name[256] = "", tname[128] = "";
+            SQLSMALLINT t = 0, dd = 0;
+            SQLINTEGER cs = 0;
+            SQLLEN ind;
+            rows++;
+            SQLGetData(st, 4, SQL_C_CHAR, name, sizeof name, &ind);
+            SQLGetData(st, 5, SQL_C_SSHORT, &t, 0, &ind);
+            SQLGetData(st, 6, SQL_C_CHAR, tname, sizeof tname, &ind);
+            if (SQLGetData(st, 7, SQL_C_SLONG, &cs, 0, &ind) != SQL_SUCCESS
+                || ind == SQL_NULL_DATA || cs < 0)
+                cs = 0;
+            if (SQLGetData(st, 9, SQL_C_SSHORT, &dd, 0, &ind) != SQL_SUCCESS
+                || ind == SQL_NULL_DATA)
+                dd = -1;
+            for (size_t j = 0; j < o->np; j++) {
+                if (found[j] || strcasecmp(o->p[j].a->to, name) != 0)
+                    continue;
+                kind_from_sql(&o->p[j], t, (SQLULEN)cs, dd, tname);
+                assign_overrides(&o->p[j]);
+                found[j] = true;
+            }
+        }
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+        st = NULL;
+        if (rows > 0)
+            break;
+        if (pass == 1) {
+            snprintf(dg->state, sizeof dg->state, "42S02");
+            snprintf(dg->msg, sizeof dg->msg, "table %s not found",
+                     o->table_raw);
+            goto fail;
+        }
+    }
+    for (size_t j = 0; j < o->np; j++) {
+        if (!found[j]) {
+            snprintf(dg->state, sizeof dg->state, "42S22");
+            snprintf(dg->msg, sizeof dg->msg, "column %s not found in table "
+                     "%s", o->p[j].a->to, o->table_raw);
+            goto fail;
+        }
+    }
+    ret = 0;
+fail:
+    if (st)
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    free(found);
+    return ret;
+}
+
+/* describe_stmt - types of an explicit statement's parameters.  Sizes
+ * drivers give here are generic (psqlODBC: 255 for any text), so only the
+ * kind is used; size=/scale= on a <map> set them. */
+static int describe_stmt(struct odbc *o, SQLHSTMT st, struct diag *dg)
+{
+    SQLSMALLINT n = 0;
+    if (!SQL_SUCCEEDED(SQLNumParams(st, &n))) {
+        get_diag(SQL_HANDLE_STMT, st, dg);
+        return -1;
+    }
+    if ((size_t)n != o->np) {
+        snprintf(dg->state, sizeof dg->state, "07002");
+        snprintf(dg->msg, sizeof dg->msg, "statement has %d parameters, "
+                 "mapping fills %zu", (int)n, o->np);
+        return -1;
+    }
+    for (size_t j = 0; j < o->np; j++) {
+        SQLSMALLINT t = 0, dig = 0, nul = 0;
+        SQLULEN sz = 0;
+        if (!SQL_SUCCEEDED(SQLDescribeParam(st, (SQLUSMALLINT)(j + 1), &t,
+                                            &sz, &dig, &nul)) ||
+            t == SQL_UNKNOWN_TYPE || t == SQL_VARCHAR) {
+            t = SQL_VARCHAR;
+        }
+        kind_from_sql(&o->p[j], t, 0, -1, NULL);
+        if (o->p[j].kind == PK_TEXT)
+            o->p[j].fixed = false;
+        assign_overrides(&o->p[j]);
+    }
+    return 0;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void conn_close(struct conn *c)
+{
+    if (c->ins)
+        SQLFreeHandle(SQL_HANDLE_STMT, c->ins);
+    if (c->mark)
+        SQLFreeHandle(SQL_HANDLE_STMT, c->mark);
+    if (c->dbc) {
+        SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+        SQLDisconnect(c->dbc);
+        SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
+    }
+    c->ins = c->mark = NULL;
+    c->dbc = NULL;
+    c->open = false;
+}
+
+/* prepare - allocate and prepare a statement with the query timeout */
+static int prepare(struct odbc *o, SQLHDBC dbc, const char *sql,
+                   SQLHSTMT *out, struct diag *dg)
+{
+    SQLHSTMT st;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
+        get_diag(SQL_HANDLE_DBC, dbc, dg);
+        return -1;
+    }
+    if (o->query_to > 0)
+        SQLSetStmtAttr(st, SQL_ATTR_QUERY_TIMEOUT,
+                       (SQLPOINTER)(uintptr_t)o->query_to, 0);
+    if (!SQL_SUCCEEDED(SQLPrepare(st, (SQLCHAR *)sql, SQL_NTS))) {
+        get_diag(SQL_HANDLE_STMT, st, dg);
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+/* exec_direct_commit - run one DDL statement and commit */
+static int exec_direct_commit(SQLHDBC dbc, const char *sql, struct diag *dg)
+{
+    SQLHSTMT st;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
+        return -1;
+    SQLRETURN rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+    if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+        get_diag(SQL_HANDLE_STMT, st, dg);
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+        SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
+        return -1;
+    }
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_COMMIT))) {
+        get_diag(SQL_HANDLE_DBC, dbc, dg);
+        return -1;
+    }
+    return 0;
+}
+
+/* conn_open - connect, autocommit off, describe once, prepare */
+static int conn_open(struct odbc *o, struct conn *c, struct diag *dg)
+{
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, o->env, &c->dbc))) {
+        snprintf(dg->msg, sizeof dg->msg, "cannot allocate a connection");
+        c->dbc = NULL;
+        return -1;
+    }
+    SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT,
+                      (SQLPOINTER)(uintptr_t)o->login_to, 0);
+    SQLRETURN rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)o->connstr,
+                                    (SQLSMALLINT)o->connlen, NULL, 0, NULL,
+                                    SQL_DRIVER_NOPROMPT);
+    if (!SQL_SUCCEEDED(rc)) {
+        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        if (!dg->state[0])
+            snprintf(dg->state, sizeof dg->state, "08001");
+        SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
+        c->dbc = NULL;
+        return -1;
+    }
+    if (!SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
+                                         (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0))) {
+        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        goto fail;
+    }
+    c->open = true;
+    pthread_mutex_lock(&o->mu);
+    bool need_marker = o->create_marker && !o->marker_made;
+    bool need_desc = !o->described;
+    pthread_mutex_unlock(&o->mu);
+    if (need_marker) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s (ref "
+                 "VARCHAR(64) NOT NULL PRIMARY KEY, written_at TIMESTAMP "
+                 "NOT NULL)", o->marker_q);
+        if (exec_direct_commit(c->dbc, sql, dg) < 0)
+            goto fail;
+    }
+    if (prepare(o, c->dbc, o->insert_sql, &c->ins, dg) < 0)
+        goto fail;
+    if (o->marker_sql && prepare(o, c->dbc, o->marker_sql, &c->mark, dg) < 0)
+        goto fail;
+    if (need_desc) {
+        int r = o->table_q ? describe_table(o, c->dbc, dg)
+                           : describe_stmt(o, c->ins, dg);
+        if (r < 0)
+            goto fail;
+        SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+    }
+    /* array binding: only if the driver takes a paramset size */
+    int arr = -1;
+    if (o->array_ok < 0) {
+        arr = SQL_SUCCEEDED(SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMSET_SIZE,
+                                           (SQLPOINTER)2, 0)) ? 1 : 0;
+        SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
+    }
+    pthread_mutex_lock(&o->mu);
+    if (need_marker)
+        o->marker_made = true;
+    if (need_desc)
+        o->described = true;
+    if (arr >= 0)
+        o->array_ok = arr;
+    pthread_mutex_unlock(&o->mu);
+    return 0;
+fail:
+    conn_close(c);
+    return -1;
+}
+
+/* pool_get - a free connection slot, opened; NULL with dg when it cannot
+ * connect (the slot is released again) */
+static struct conn *pool_get(struct odbc *o, struct diag *dg)
+{
+    struct conn *c = NULL;
+    pthread_mutex_lock(&o->mu);
+    for (;;) {
+        for (size_t i = 0; i < o->nc && !c; i++)
+            if (!o->c[i].busy && o->c[i].open)
+                c = &o->c[i];
+        for (size_t i = 0; i < o->nc && !c; i++)
+            if (!o->c[i].busy)
+                c = &o->c[i];
+        if (c)
+            break;
+        pthread_cond_wait(&o->cv, &o->mu);
+    }
+    c->busy = true;
+    pthread_mutex_unlock(&o->mu);
+    if (!c->open && conn_open(o, c, dg) < 0) {
+        pthread_mutex_lock(&o->mu);
+        c->busy = false;
+        pthread_cond_signal(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+        return NULL;
+    }
+    return c;
+}
+
+static void pool_put(struct odbc *o, struct conn *c, bool broken)
+{
+    if (broken) {
+        log_event(LOG_WARN, "odbc-connection-dropped", NULL);
+        conn_close(c);
+    }
+    pthread_mutex_lock(&o->mu);
+    c->busy = false;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* ---- reads: marker, row match, reconcile ------------------------------ */
+
+/* query_exists - run sql with bound text params; 1 a row, 0 none, -1 err */
+static int query_exists(struct conn *c, const char *sql, const char **vals,
+                        size_t nvals, struct diag *dg)
+{
+    SQLHSTMT st;
+    int r = -1;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
+        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        return -1;
+    }
+    SQLLEN nts[16];
+    for (size_t i = 0; i < nvals && i < 16; i++) {
+        nts[i] = vals[i] ? SQL_NTS : SQL_NULL_DATA;
+        SQLBindParameter(st, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
+                         SQL_C_CHAR, SQL_VARCHAR,
+                         vals[i] ? strlen(vals[i]) + 1 : 1, 0,
+                         (SQLPOINTER)(vals[i] ? vals[i] : ""), 0, &nts[i]);
+    }
+    SQLRETURN rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+    if (!SQL_SUCCEEDED(rc)) {
+        get_diag(SQL_HANDLE_STMT, st, dg);
+        goto done;
+    }
+    rc = SQLFetch(st);
+    if (rc == SQL_NO_DATA)
+        r = 0;
+    else if (SQL_SUCCEEDED(rc))
+        r = 1;
+    else
+        get_diag(SQL_HANDLE_STMT, st, dg);
+done:
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+    return r;
+}
+
+/* row_matches - after a duplicate key on a retry: is the row there, with
+ * the same values?  1 yes, 0 no, -1 error.  Uses the row's own bound
+ * values (pb at row), so types match the insert exactly. */
+static int row_matches(struct odbc *o, struct conn *c, struct cell *cells,
+                       struct pbuf *pb, size_t row, struct diag *dg)
+{
+    struct buf sql;
+    SQLHSTMT st = NULL;
+    int r = -1;
+    buf_init(&sql, 64 * 1024);
+    buf_printf(&sql, "SELECT 1 FROM %s WHERE ", o->table_q);
+    /* keys first, then every other column; NULL compared with IS NULL */
+    size_t *order = calloc(o->np ? o->np : 1, sizeof *order), no = 0;
+    if (!order)
+        goto done;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < o->np; j++)
+            if (o->is_key[j] == (pass == 0))
+                order[no++] = j;
+    struct pcol *saved = calloc(o->np ? o->np : 1, sizeof *saved);
+    struct pbuf *spb = calloc(o->np ? o->np : 1, sizeof *spb);
+    if (!saved || !spb) {
+        free(saved);
+        free(spb);
+        goto done;
+    }
+    size_t nb = 0;
+    for (size_t k = 0; k < no; k++) {
+        size_t j = order[k];
+        bool isnull = cells[j].null;
+        buf_printf(&sql, "%s%s %s", k ? " AND " : "", o->colq[j],
+                   isnull ? "IS NULL" : "= ?");
+        if (!isnull) {
+            saved[nb] = o->p[j];
+            spb[nb] = pb[j];
+            spb[nb].data = (char *)pb[j].data + row * (size_t)pb[j].elem;
+            spb[nb].ind = pb[j].ind + row;
+            nb++;
+        }
+    }
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
+        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        free(saved);
+        free(spb);
+        goto done;
+    }
+    struct odbc view = *o;     /* bind_params over the non-null subset */
+    view.p = saved;
+    view.np = nb;
+    SQLRETURN rc = bind_params(&view, st, spb, 0, 1);
+    free(saved);
+    free(spb);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLExecDirect(st, (SQLCHAR *)buf_str(&sql), SQL_NTS);
+    if (!SQL_SUCCEEDED(rc)) {
+        get_diag(SQL_HANDLE_STMT, st, dg);
+        goto done;
+    }
+    rc = SQLFetch(st);
+    r = rc == SQL_NO_DATA ? 0 : SQL_SUCCEEDED(rc) ? 1 : -1;
+    if (r < 0)
+        get_diag(SQL_HANDLE_STMT, st, dg);
+done:
+    if (st)
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+    free(order);
+    buf_free(&sql);
+    return r;
+}
+
+/* ---- execution -------------------------------------------------------- */
+
+/* exec_rows - run the insert (and marker) for rows [row, row+m); 0 ok,
+ * -1 with dg.  *from_marker says the failing statement was the marker's. */
+static int exec_rows(struct odbc *o, struct conn *c, struct pbuf *pb,
+                     struct pbuf *mpb, size_t row, size_t m, struct diag *dg,
+                     bool *from_marker)
+{
+    SQLUSMALLINT *status = calloc(m, sizeof *status);
+    SQLULEN done = 0;
+    int ret = -1;
+    *from_marker = false;
+    if (!status) {
+        snprintf(dg->msg, sizeof dg->msg, "out of memory");
+        return -1;
+    }
+    SQLSetStmtAttr(c->ins, SQL_ATTR_PARAM_STATUS_PTR, status, 0);
+    SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMS_PROCESSED_PTR, &done, 0);
+    SQLRETURN rc = bind_params(o, c->ins, pb, row, m);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLExecute(c->ins);
+    bool ok = SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA;
+    if (!ok)
+        get_diag(SQL_HANDLE_STMT, c->ins, dg);
+    /* some drivers go on past a bad row and say so only per row */
+    for (size_t r = 0; ok && m > 1 && r < m && r < done; r++)
+        if (status[r] == SQL_PARAM_ERROR) {
+            ok = false;
+            get_diag(SQL_HANDLE_STMT, c->ins, dg);
+        }
+    SQLFreeStmt(c->ins, SQL_CLOSE);
+    SQLSetStmtAttr(c->ins, SQL_ATTR_PARAM_STATUS_PTR, NULL, 0);
+    SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMS_PROCESSED_PTR, NULL, 0);
+    if (!ok)
+        goto done;
+    if (c->mark) {
+        struct odbc view = *o;
+        struct pcol refp = {0};
+        refp.kind = PK_TEXT;
+        refp.sqltype = SQL_VARCHAR;
+        view.p = &refp;
+        view.np = 1;
+        rc = bind_params(&view, c->mark, mpb, row, m);
+        if (SQL_SUCCEEDED(rc))
+            rc = SQLExecute(c->mark);
+        if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+            get_diag(SQL_HANDLE_STMT, c->mark, dg);
+            *from_marker = true;
+            SQLFreeStmt(c->mark, SQL_CLOSE);
+            goto done;
+        }
+        SQLFreeStmt(c->mark, SQL_CLOSE);
+    }
+    ret = 0;
+done:
+    free(status);
+    return ret;
+}
+
+/* commit - 0 committed; -1 with dg (outcome decided by the caller) */
+static int commit(struct conn *c, struct diag *dg)
+{
+    crash_point("odbc-before-commit");
+    if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT))) {
+        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        if (!dg->state[0])
+            snprintf(dg->state, sizeof dg->state, "08S01");
+        return -1;
+    }
+    crash_point("odbc-after-commit");
+    return 0;
+}
+
+/* rollback - false when the connection is gone */
+static bool rollback(struct conn *c)
+{
+    return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK));
+}
+
+/* one_row - a row in its own transaction; returns false when the
+ * connection was lost (caller stops using it) */
+static bool one_row(struct odbc *o, struct conn *c, struct cell *cells,
+                    struct pbuf *pb, struct pbuf *mpb, size_t row,
+                    struct delivery_item *it)
+{
+    struct diag dg;
+    bool lost = false, from_marker;
+    if (exec_rows(o, c, pb, mpb, row, 1, &dg, &from_marker) == 0) {
+        if (commit(c, &dg) == 0) {
+            adapter_result_set(&it->res, ADAPTER_OK, "inserted");
+            return true;
+        }
+        set_result(&it->res, &dg, true, &lost, "commit");
+        if (!lost)
+            rollback(c);
+        return !lost;
+    }
+    set_result(&it->res, &dg, false, &lost, from_marker ? "marker insert"
+                                                        : "insert");
+    bool rb = rollback(c);
+    if (lost || !rb) {
+        if (it->res.outcome != ADAPTER_RETRY && !lost)
+            adapter_result_set(&it->res, ADAPTER_RETRY, "connection lost");
+        return false;
+    }
+    bool retried = it->attempt > 1 || it->was_in_doubt;
+    if (from_marker && odbc_is_duplicate(dg.state, dg.msg)) {
+        adapter_result_set(&it->res, ADAPTER_OK, "already delivered "
+                           "(marker present)");
+        log_event(LOG_INFO, "odbc-already-delivered", "ref", it->ref, NULL);
+    } else if (retried && o->nkeys > 0 && odbc_is_duplicate(dg.state,
+                                                            dg.msg)) {
+        struct diag d2;
+        int m = row_matches(o, c, cells + row * o->np, pb, row, &d2);
+        if (m == 1) {
+            adapter_result_set(&it->res, ADAPTER_OK, "already present "
+                               "(duplicate key on retry)");
+            log_event(LOG_INFO, "odbc-duplicate-on-retry", "ref", it->ref,
+                      NULL);
+        } else if (m < 0) {
+            set_result(&it->res, &d2, false, &lost, "row check");
+            if (lost)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* run_batch - rows idx[0..m) (already converted into pb) in one
+ * transaction; on any failure roll back and go row by row.  Returns false
+ * when the connection was lost. */
+static bool run_batch(struct odbc *o, struct conn *c, struct cell *cells,
+                      struct pbuf *pb, struct pbuf *mpb,
+                      struct delivery_item **its, size_t m)
+{
+    struct diag dg;
+    bool lost = false, fm;
+    int rc = 0;
+    if (m > 1 && o->array_ok == 1) {
+        rc = exec_rows(o, c, pb, mpb, 0, m, &dg, &fm);
+    } else if (m > 1) {
+        for (size_t r = 0; r < m && rc == 0; r++)
+            rc = exec_rows(o, c, pb, mpb, r, 1, &dg, &fm);
+    } else {
+        rc = -1;                    /* a lone row: its own path */
+        dg.state[0] = '\0';
+    }
+    if (rc == 0) {
+        if (commit(c, &dg) == 0) {
+            for (size_t r = 0; r < m; r++)
+                adapter_result_set(&its[r]->res, ADAPTER_OK, "inserted "
+                                   "(batch of %zu)", m);
+            return true;
+        }
+        odbc_classify(dg.state, dg.msg, true, &lost);
+        if (lost) {
+            for (size_t r = 0; r < m; r++)
+                set_result(&its[r]->res, &dg, true, &lost, "commit");
+            return false;
+        }
+        /* commit refused (deferred constraint): find the row */
+    } else if (dg.state[0]) {
+        odbc_classify(dg.state, dg.msg, false, &lost);
+    }
+    if (!rollback(c) || lost) {
+        for (size_t r = 0; r < m; r++)
+            set_result(&its[r]->res, &dg, false, &lost, "insert");
+        for (size_t r = 0; r < m; r++)
+            if (its[r]->res.outcome != ADAPTER_RETRY)
+                adapter_result_set(&its[r]->res, ADAPTER_RETRY, "connection "
+                                   "lost: SQLSTATE %s: %s", dg.state, dg.msg);
+        return false;
+    }
+    for (size_t r = 0; r < m; r++) {
+        if (!one_row(o, c, cells, pb, mpb, r, its[r])) {
+            for (size_t k = r + 1; k < m; k++)
+                adapter_result_set(&its[k]->res, ADAPTER_RETRY,
+                                   "connection lost before this record");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* marker_check - for retried items: 1 marker present, 0 not, -1 error */
+static int marker_check(struct odbc *o, struct conn *c, const char *ref,
+                        struct diag *dg)
+{
+    return query_exists(c, o->marker_probe_sql, &ref, 1, dg);
+}
+
+/* deliver_chunk - up to batch-size items on one connection */
+static bool deliver_chunk(struct odbc *o, struct conn *c,
+                          struct delivery_item *items, size_t n)
+{
+    struct cell *cells = calloc(n * (o->np ? o->np : 1), sizeof *cells);
+    struct delivery_item **its = calloc(n, sizeof *its);
+    size_t *idx = calloc(n, sizeof *idx);
+    struct pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
+    struct pbuf mpb = {0};
+    bool alive = true;
+    size_t m = 0;
+    if (!cells || !its || !idx || !pb) {
+        for (size_t i = 0; i < n; i++)
+            adapter_result_set(&items[i].res, ADAPTER_RETRY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n && alive; i++) {
+        struct delivery_item *it = &items[i];
+        char err[256] = "";
+        size_t j;
+        for (j = 0; j < o->np; j++) {
+            if (convert(o, &o->p[j], it, &cells[i * o->np + j], err,
+                        sizeof err) < 0)
+                break;
+        }
+        if (j < o->np) {
+            const struct map_assign *a = o->p[j].a;
+            adapter_result_set(&it->res, ADAPTER_FAIL, "%s (from %s): %s",
+                               a->to, a->from ? a->from : "value", err);
+            continue;
+        }
+        if (o->marker_probe_sql && (it->attempt > 1 || it->was_in_doubt)) {
+            struct diag dg;
+            int r = marker_check(o, c, it->ref, &dg);
+            if (r == 1) {
+                adapter_result_set(&it->res, ADAPTER_OK, "already delivered "
+                                   "(marker present)");
+                log_event(LOG_INFO, "odbc-already-delivered", "ref", it->ref,
+                          NULL);
+                continue;
+            }
+            if (r < 0) {
+                bool lost = false;
+                set_result(&it->res, &dg, false, &lost, "marker check");
+                if (it->res.outcome != ADAPTER_RETRY)
+                    it->res.outcome = ADAPTER_RETRY;
+                if (lost)
+                    alive = false;
+                continue;
+            }
+        }
+        idx[m] = i;
+        its[m++] = it;
+    }
+    if (!alive) {
+        for (size_t r = 0; r < m; r++)
+            adapter_result_set(&its[r]->res, ADAPTER_RETRY, "connection lost "
+                               "before this record");
+        goto done;
+    }
+    if (m == 0)
+        goto done;
+    /* the marker's one parameter: the refs */
+    if (o->marker_sql) {
+        size_t mx = 1;
+        for (size_t r = 0; r < m; r++)
+            if (strlen(its[r]->ref) + 1 > mx)
+                mx = strlen(its[r]->ref) + 1;
+        mpb.elem = (SQLLEN)mx;
+        mpb.data = calloc(m, mx);
+        mpb.ind = calloc(m, sizeof(SQLLEN));
+        if (!mpb.data || !mpb.ind)
+            goto nomem;
+        for (size_t r = 0; r < m; r++) {
+            memcpy((char *)mpb.data + r * mx, its[r]->ref,
+                   strlen(its[r]->ref) + 1);
+            mpb.ind[r] = SQL_NTS;
+        }
+    }
+    if (bufs_build(o, cells, idx, m, pb) < 0)
+        goto nomem;
+    /* one_row reads cells by row position: compact them to match */
+    for (size_t r = 0; r < m; r++)
+        if (idx[r] != r)
+            for (size_t j = 0; j < o->np; j++) {
+                struct cell t = cells[r * o->np + j];
+                cells[r * o->np + j] = cells[idx[r] * o->np + j];
+                cells[idx[r] * o->np + j] = t;
+            }
+    alive = run_batch(o, c, cells, pb, &mpb, its, m);
+    goto done;
+nomem:
+    for (size_t r = 0; r < m; r++)
+        adapter_result_set(&its[r]->res, ADAPTER_RETRY, "out of memory");
+done:
+    if (cells)
+        for (size_t i = 0; i < n * o->np; i++)
+            free(cells[i].text);
+    bufs_free(pb, o->np);
+    free(mpb.data);
+    free(mpb.ind);
+    free(pb);
+    free(idx);
+    free(its);
+    free(cells);
+    return alive;
+}
+
+/* odbc_deliver - every item gets an outcome; batches of batch-size */
+static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
+{
+    struct odbc *o = ctx;
+    size_t i = 0;
+    while (i < n) {
+        struct diag dg;
+        memset(&dg, 0, sizeof dg);
+        struct conn *c = pool_get(o, &dg);
+        if (!c) {
+            bool lost;
+            for (; i < n; i++) {
+                set_result(&items[i].res, &dg, false, &lost, "connect");
+                /* a config error (42xxx at prepare) is FAIL; a dead
+                 * server is RETRY */
+            }
+            return;
+        }
+        bool alive = true;
+        while (i < n && alive) {
+            size_t k = n - i < (size_t)o->batch ? n - i : (size_t)o->batch;
+            alive = deliver_chunk(o, c, items + i, k);
+            i += k;
+        }
+        pool_put(o, c, !alive);
+        /* a lost connection ends this call: the rest are interrupted */
+        for (; i < n; i++)
+            adapter_result_set(&items[i].res, ADAPTER_RETRY, "connection "
+                               "lost before this record");
+    }
+}
+
+/* odbc_probe - did ref arrive?  marker, then reconcile-query, then keys */
+static void odbc_probe(void *ctx, struct delivery_item *it)
+{
+    struct odbc *o = ctx;
+    struct diag dg;
+    memset(&dg, 0, sizeof dg);
+    bool lost = false;
+    if (!o->marker_probe_sql && !o->reconcile_sql && o->nkeys == 0) {
+        adapter_result_set(&it->res, ADAPTER_RETRY, "cannot tell: no "
+                           "marker-table, reconcile-query or key-columns");
+        return;
+    }
+    struct conn *c = pool_get(o, &dg);
+    if (!c) {
+        set_result(&it->res, &dg, false, &lost, "connect");
+        if (it->res.outcome != ADAPTER_FAIL)
+            it->res.outcome = ADAPTER_RETRY;
+        return;
+    }
+    int r;
+    const char *how;
+    if (o->marker_probe_sql) {
+        how = "marker";
+        r = marker_check(o, c, it->ref, &dg);
+    } else if (o->reconcile_sql) {
+        how = "reconcile-query";
+        const char *vals[16];
+        struct fvalue tmp;
+        for (size_t k = 0; k < o->nrec_src && k < 16; k++) {
+            const struct fvalue *v = source(o->rec_src[k], NULL, it, &tmp);
+            vals[k] = v->present ? v->text : NULL;
+        }
+        r = query_exists(c, o->reconcile_sql, vals, o->nrec_src, &dg);
+    } else {
+        how = "key columns";
+        struct cell *cells = calloc(o->np ? o->np : 1, sizeof *cells);
+        struct pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
+        size_t zero = 0;
+        char err[256] = "";
+        r = -1;
+        snprintf(dg.msg, sizeof dg.msg, "out of memory");
+        if (cells && pb) {
+            size_t j;
+            for (j = 0; j < o->np; j++)
+                if (convert(o, &o->p[j], it, &cells[j], err, sizeof err) < 0)
+                    break;
+            if (j < o->np)
+                snprintf(dg.msg, sizeof dg.msg, "%s", err);
+            else if (bufs_build(o, cells, &zero, 1, pb) == 0)
+                r = row_matches(o, c, cells, pb, 0, &dg);
+            for (j = 0; j < o->np; j++)
+                free(cells[j].text);
+            bufs_free(pb, o->np);
+        }
+        free(cells);
+        free(pb);
+    }
+    if (r == 1)
+        adapter_result_set(&it->res, ADAPTER_OK, "already delivered (%s "
+                           "present)", how);
+    else if (r == 0)
+        adapter_result_set(&it->res, ADAPTER_FAIL, "not delivered (no %s "
+                           "row): safe to send again", how);
+    else {
+        set_result(&it->res, &dg, false, &lost, "probe");
+        it->res.outcome = ADAPTER_RETRY;    /* cannot tell now */
+    }
+    pool_put(o, c, lost);
+}
+
+/* ---- init / close ----------------------------------------------------- */
+
+static void odbc_close(void *ctx)
+{
+    struct odbc *o = ctx;
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->nc; i++)
+        conn_close(&o->c[i]);
+    free(o->c);
+    if (o->env)
+        SQLFreeHandle(SQL_HANDLE_ENV, o->env);
+    if (o->connstr) {
+        explicit_bzero(o->connstr, o->connlen);
+        free(o->connstr);
+    }
+    for (size_t j = 0; o->colq && j < o->np; j++)
+        free(o->colq[j]);
+    for (size_t k = 0; k < o->nrec_src; k++)
+        free(o->rec_src[k]);
+    free(o->rec_src);
+    free(o->colq);
+    free(o->is_key);
+    free(o->p);
+    free(o->table_raw);
+    free(o->table_q);
+    free(o->marker_q);
+    free(o->insert_sql);
+    free(o->marker_sql);
+    free(o->marker_probe_sql);
+    free(o->reconcile_sql);
+    tz_free(o->london);
+    pthread_mutex_destroy(&o->mu);
+    pthread_cond_destroy(&o->cv);
+    free(o);
+}
+
+/* quote_ident - a new quoted (or checked plain) identifier; NULL if bad */
+static char *quote_ident(const struct odbc *o, const char *s)
+{
+    char b[300];
+    if (!odbc_ident_valid(s))
+        return NULL;
+    if (!o->quote)
+        return strdup(s);
+    if (odbc_ident_quote(s, b, sizeof b) < 0)
+        return NULL;
+    return strdup(b);
+}
+
+/* connstr_build - the connection string from the options (a secret) */
+static int connstr_build(struct odbc *o, const struct adapter_env *env,
+                         const char *where, struct errs *e)
+{
+    const char *cf = kv_get(env->opts, "connection-file");
+    const char *dsn = kv_get(env->opts, "dsn");
+    if (cf && dsn) {
+        errs_add(e, where, "odbc: give connection-file or dsn, not both");
+        return -1;
+    }
+    if (cf) {
+        if (config_read_secret(env->base_dir, cf, &o->connstr, &o->connlen,
+                               e) < 0)
+            return -1;
+        o->connlen = strlen(o->connstr);
+        return 0;
+    }
+    if (!dsn) {
+        errs_add(e, where, "odbc: connection-file or dsn is required");
+        return -1;
+    }
+    if (!odbc_ident_valid(dsn) && strpbrk(dsn, ";{}=")) {
+        errs_add(e, where, "odbc: dsn may not contain ; { } =");
+        return -1;
+    }
+    const char *user = kv_get(env->opts, "user");
+    const char *pf = kv_get(env->opts, "password-file");
+    char *pw = NULL;
+    size_t pwlen = 0;
+    if (user && strpbrk(user, ";{}=")) {
+        errs_add(e, where, "odbc: user may not contain ; { } =");
+        return -1;
+    }
+    if (pf && config_read_secret(env->base_dir, pf, &pw, &pwlen, e) < 0)
+        return -1;
+    struct buf b;
+    buf_init(&b, 8192);
+    buf_printf(&b, "DSN=%s;", dsn);
+    if (user)
+        buf_printf(&b, "UID=%s;", user);
+    if (pw) {
+        /* ODBC braces: a '}' inside is doubled */
+        buf_puts(&b, "PWD={");
+        for (const char *p = pw; *p; p++) {
+            buf_putc(&b, *p);
+            if (*p == '}')
+                buf_putc(&b, '}');
+        }
+        buf_puts(&b, "};");
+        explicit_bzero(pw, strlen(pw));
+        free(pw);
+    }
+    o->connlen = b.len;
+    o->connstr = buf_take(&b);
+    if (!o->connstr) {
+        errs_add(e, where, "odbc: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* split_list - "a, b,c" into trimmed new strings */
+static int split_list(const char *s, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *q = p;
+        while (*q && *q != ',')
+            q++;
+        const char *e = q;
+        while (e > p && e[-1] == ' ')
+            e--;
+        char **nv = realloc(*out, (*n + 1) * sizeof *nv);
+        if (!nv)
+            return -1;
+        *out = nv;
+        if (!(nv[*n] = strndup(p, (size_t)(e - p))))
+            return -1;
+        (*n)++;
+        p = q;
+    }
+    return 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* odbc_init - check options and mapping, build the SQL; no connection is
+ * made here (a database down at start is not a config error) */
+static int odbc_init(void **ctx, const struct adapter_env *env,
+                     struct errs *e)
+{
+    char where[160];
+    const struct map_target *mt = env->map;
+    struct odbc *o = calloc(1, sizeof *o);
+    char **keys = NULL;
+    size_t nkeys = 0;
+    struct buf sql;
+    buf_init(&sql, 1024 * 1024);
+    snprintf(where, sizeof where, "target %s",
+             env->target && env->target->name ? env->target->name
+             : mt && mt->name ? mt->name : "odbc");
+    if (!o) {
+        errs_add(e, where, "odbc: out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->cv, NULL);
+    o->array_ok = -1;
+    o->batch = 100;
+    o->login_to = 10;
+    o->quote = true;
+    long pool = 1;
+    const char *v;
+    int bad = 0;
+    if ((v = kv_get(env->opts, "batch-size")) &&
+        parse_long(v, 1, MAX_BATCH, &o->batch) < 0)
+        errs_add(e, where, "odbc: batch-size must be 1..%d", MAX_BATCH), bad++;
+    if ((v = kv_get(env->opts, "pool-size")) &&
+        parse_long(v, 1, MAX_POOL, &pool) < 0)
+        errs_add(e, where, "odbc: pool-size must be 1..%d", MAX_POOL), bad++;
+    if ((v = kv_get(env->opts, "login-timeout")) &&
+        parse_long(v, 0, 3600, &o->login_to) < 0)
+        errs_add(e, where, "odbc: login-timeout must be 0..3600 seconds"),
+            bad++;
+    if ((v = kv_get(env->opts, "query-timeout")) &&
+        parse_long(v, 0, 86400, &o->query_to) < 0)
+        errs_add(e, where, "odbc: query-timeout must be 0..86400 seconds"),
+            bad++;
+    if ((v = kv_get(env->opts, "create-marker")) &&
+        parse_bool(v, &o->create_marker) < 0)
+        errs_add(e, where, "odbc: create-marker must be true or false"), bad++;
+    if (!mt || mt->nsec == 0) {
+        errs_add(e, where, "odbc: the mapping has no <target> section for "
+                 "this target");
+        goto fail;
+    }
+    if ((v = kv_get(&mt->opts, "quote-identifiers")) &&
+        parse_bool(v, &o->quote) < 0)
+        errs_add(e, where, "odbc: quote-identifiers must be true or false"),
+            bad++;
+    if ((v = kv_get(env->opts, "marker-table"))) {
+        if (!(o->marker_q = quote_ident(o, v)))
+            errs_add(e, where, "odbc: marker-table \"%s\" is not a valid "
+                     "identifier", v), bad++;
+    } else if (o->create_marker) {
+        errs_add(e, where, "odbc: create-marker needs marker-table"), bad++;
+    }
+    const struct map_section *sec = &mt->sec[0];
+    const char *table = kv_get(&mt->opts, "table");
+    const char *stmt = kv_get(&mt->opts, "statement");
+    if ((table != NULL) == (stmt != NULL)) {
+        errs_add(e, where, "odbc: the mapping needs table or statement "
+                 "(one of them)");
+        goto fail;
+    }
+    if (sec->na == 0) {
+        errs_add(e, where, "odbc: the mapping assigns no column");
+        goto fail;
+    }
+    o->np = sec->na;
+    o->p = calloc(o->np, sizeof *o->p);
+    o->colq = calloc(o->np, sizeof *o->colq);
+    o->is_key = calloc(o->np, sizeof *o->is_key);
+    if (!o->p || !o->colq || !o->is_key)
+        goto nomem;
+    bool need_london = false;
+    for (size_t j = 0; j < sec->na; j++) {
+        const struct map_assign *a = &sec->a[j];
+        char aw[200];
+        snprintf(aw, sizeof aw, "%s: map line %d", where, a->line);
+        if (!a->from && !a->value)
+            errs_add(e, aw, "odbc: <map to=\"%s\"> needs from or value",
+                     a->to), bad++;
+        if (a->local_time)
+            need_london = true;
+        if (table) {
+            o->p[j].a = a;
+            if (!(o->colq[j] = quote_ident(o, a->to)))
+                errs_add(e, aw, "odbc: column \"%s\" is not a valid "
+                         "identifier", a->to), bad++;
+        } else {
+            long pos;
+            if (parse_long(a->to, 1, (long)sec->na, &pos) < 0 ||
+                o->p[pos - 1].a) {
+                errs_add(e, aw, "odbc: with statement, to must be a "
+                         "parameter position 1..%zu, each once", sec->na);
+                bad++;
+                continue;
+            }
+            o->p[pos - 1].a = a;
+        }
+    }
+    if (bad)
+        goto fail;
+    if (need_london && !(o->london = tz_load("Europe/London", e)))
+        goto fail;
+    if (table) {
+        if (!(o->table_q = quote_ident(o, table))) {
+            errs_add(e, where, "odbc: table \"%s\" is not a valid "
+                     "identifier", table);
+            goto fail;
+        }
+        o->table_raw = strdup(table);
+        buf_printf(&sql, "INSERT INTO %s (", o->table_q);
+        for (size_t j = 0; j < o->np; j++)
+            buf_printf(&sql, "%s%s", j ? ", " : "", o->colq[j]);
+        buf_puts(&sql, ") VALUES (");
+        for (size_t j = 0; j < o->np; j++)
+            buf_puts(&sql, j ? ", ?" : "?");
+        if (buf_puts(&sql, ")") != BUF_OK)
+            goto nomem;
+        o->insert_sql = buf_take(&sql);
+    } else {
+        o->insert_sql = strdup(stmt);
+    }
+    if ((v = kv_get(&mt->opts, "key-columns"))) {
+        if (!table) {
+            errs_add(e, where, "odbc: key-columns needs table mode");
+            goto fail;
+        }
+        if (split_list(v, &keys, &nkeys) < 0)
+            goto nomem;
+        for (size_t k = 0; k < nkeys; k++) {
+            size_t j;
+            for (j = 0; j < o->np; j++)
+                if (strcmp(o->p[j].a->to, keys[k]) == 0)
+                    break;
+            if (j == o->np) {
+                errs_add(e, where, "odbc: key column \"%s\" is not mapped",
+                         keys[k]);
+                goto fail;
+            }
+            o->is_key[j] = true;
+        }
+        o->nkeys = nkeys;
+    }
+    if ((v = kv_get(&mt->opts, "reconcile-query"))) {
+        o->reconcile_sql = strdup(v);
+        const char *rp = kv_get(&mt->opts, "reconcile-params");
+        if (split_list(rp ? rp : "$reference", &o->rec_src, &o->nrec_src) < 0)
+            goto nomem;
+        if (o->nrec_src > 16) {
+            errs_add(e, where, "odbc: at most 16 reconcile-params");
+            goto fail;
+        }
+    }
+    if (o->marker_q) {
+        buf_reset(&sql);
+        buf_printf(&sql, "INSERT INTO %s (ref, written_at) VALUES (?, "
+                   "CURRENT_TIMESTAMP)", o->marker_q);
+        o->marker_sql = buf_take(&sql);
+        buf_printf(&sql, "SELECT 1 FROM %s WHERE ref = ?", o->marker_q);
+        o->marker_probe_sql = buf_take(&sql);
+        if (!o->marker_sql || !o->marker_probe_sql)
+            goto nomem;
+    }
+    if (connstr_build(o, env, where, e) < 0)
+        goto fail;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE,
+                                      &o->env)) ||
+        !SQL_SUCCEEDED(SQLSetEnvAttr(o->env, SQL_ATTR_ODBC_VERSION,
+                                     (SQLPOINTER)SQL_OV_ODBC3, 0))) {
+        errs_add(e, where, "odbc: cannot set up the ODBC environment");
+        goto fail;
+    }
+    o->nc = (size_t)pool;
+    if (!(o->c = calloc(o->nc, sizeof *o->c)))
+        goto nomem;
+    free_list(keys, nkeys);
+    buf_free(&sql);
+    *ctx = o;
+    return 0;
+nomem:
+    errs_add(e, where, "odbc: out of memory");
+fail:
+    free_list(keys, nkeys);
+    buf_free(&sql);
+    odbc_close(o);
+    *ctx = NULL;
+    return -1;
+}
+
+const struct adapter adapter_odbc = {
+    .name = "odbc",
+    .description = "rows into a database table through ODBC (unixODBC), "
+                   "batched in transactions, optional exactly-once marker",
+    .kind = ADAPTER_STREAM,
+    .keys = odbc_keys,
+    .map_keys = odbc_map_keys,
+    .init = odbc_init,
+    .close = odbc_close,
+    .deliver = odbc_deliver,
+    .probe = odbc_probe,
+};

@@ -1,0 +1,89 @@
+/* cli.h - what the `ferry` sub-commands share.
+ *
+ * Each command group lives in its own cli/cmd_<group>.c and exports one
+ * `int cmd_<name>(int argc, char **argv)` returning a sysexits.h code.
+ * argv[0] is the command name.  Every command takes --config FILE and
+ * --spool DIR (cli_common_opt handles them), --help, and --json where it
+ * lists things.  The CLI calls subsystem APIs and formats output; it never
+ * writes SQL or touches a socket itself. */
+#ifndef FERRY_CLI_CLI_H
+#define FERRY_CLI_CLI_H
+#include <stdbool.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+struct ferry_config;
+struct spool;
+struct errs;
+
+/* Options every command shares, filled by cli_common_opt. */
+struct cli_common {
+    const char *config;   /* --config FILE (NULL: ./ferry.xml, /etc/ferry) */
+    const char *spool;    /* --spool DIR overrides the config's spool dir */
+    const char *actor;    /* --actor NAME for audited actions (default: OS user) */
+    bool json;            /* --json */
+    bool quiet;           /* --quiet */
+};
+
+/* Long options shared by every command; append to a command's own table.
+ * Values are >= 1000 so they never clash with short options. */
+enum {
+    CLI_OPT_CONFIG = 1000,
+    CLI_OPT_SPOOL,
+    CLI_OPT_ACTOR,
+    CLI_OPT_JSON,
+    CLI_OPT_QUIET,
+    CLI_OPT_HELP,
+};
+
+#define CLI_COMMON_LONGOPTS                                   \
+    { "config", required_argument, NULL, CLI_OPT_CONFIG },    \
+    { "spool",  required_argument, NULL, CLI_OPT_SPOOL },     \
+    { "actor",  required_argument, NULL, CLI_OPT_ACTOR },     \
+    { "json",   no_argument,       NULL, CLI_OPT_JSON },      \
+    { "quiet",  no_argument,       NULL, CLI_OPT_QUIET },     \
+    { "help",   no_argument,       NULL, CLI_OPT_HELP }
+
+/* cli_common_opt - handle one shared option; 1 if it was one, 0 if not.
+ * CLI_OPT_HELP is left to the caller (it prints its own usage). */
+int cli_common_opt(struct cli_common *c, int opt, const char *arg);
+
+/* cli_load_config - load and validate the config; on problems print them
+ * all as "where: message" and return EX_CONFIG (or EX_NOINPUT).  0 ok. */
+int cli_load_config(const struct cli_common *c, struct ferry_config **out);
+
+/* cli_open_spool - open the spool named by --spool or the config (with
+ * its payload key if configured).  Prints the problem; returns 0 or an
+ * EX_ code. */
+int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
+                   struct spool **out);
+
+/* cli_print_errs - every problem, "where: msg", to f */
+void cli_print_errs(FILE *f, const struct errs *e);
+/* cli_actor - --actor or the OS user name */
+const char *cli_actor(const struct cli_common *c);
+/* cli_is_tty - stdout/stderr is a terminal (progress bars) */
+bool cli_is_tty(int fd);
+/* cli_fmt_time - ms since epoch to "2026-11-27 09:15:02" UTC; out >= 32 */
+void cli_fmt_time(long long ms, char *out, size_t outsz);
+/* cli_parse_since - "2026-11-27", "2026-11-27T10:00:00Z", "24h", "7d"
+ * (relative to now) into ms since epoch.  0 ok, -1 bad. */
+int cli_parse_since(const char *s, long long *ms);
+
+int cmd_submit(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_copybook(int argc, char **argv);
+int cmd_check(int argc, char **argv, const char *config_path);
+int cmd_retry(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_discard(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_deliver(int argc, char **argv);
+int cmd_targets(int argc, char **argv);
+
+#endif

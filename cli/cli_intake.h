@@ -1,0 +1,39 @@
+/* cli_intake.h - the command-line intake loop shared by `submit` and
+ * `import`: map each document, enqueue accepted ones in batches (one
+ * durable commit per batch), and report each outcome by line. */
+#ifndef FERRY_CLI_INTAKE_H
+#define FERRY_CLI_INTAKE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct spool;
+struct mapping;
+struct record;
+struct errs;
+struct service_config;
+
+struct cli_intake {
+    struct spool *spool;
+    const struct service_config *svc;
+    const char *client;          /* "cli" or "csv" */
+    bool json;                   /* --json output */
+    bool quiet;
+    size_t batch;                /* records per commit (default 1000) */
+    /* counts */
+    size_t accepted, duplicates, rejected;
+    int failed;                  /* a spool error happened: EX_ code */
+    /* pending batch (private) */
+    void *priv;
+};
+
+int  cli_intake_init(struct cli_intake *in);
+/* cli_intake_add - an accepted record (ownership of rec taken) with its
+ * raw payload bytes, from source line */
+void cli_intake_add(struct cli_intake *in, long line, const char *payload,
+                    size_t len, struct record *rec);
+/* cli_intake_reject - print every problem of a refused document */
+void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e);
+/* cli_intake_finish - flush, print the summary; returns the exit code */
+int  cli_intake_finish(struct cli_intake *in);
+
+#endif

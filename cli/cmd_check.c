@@ -1,0 +1,231 @@
+/* cmd_check.c - `ferry check [--config FILE] [--json]`.
+ *
+ * Loads ferry.xml and every mapping (config_load), runs the deeper checks
+ * (config_check) and reports every problem, never just the first: as
+ * "FILE:LINE: message" lines on stderr with a summary of what was found on
+ * stdout, or all of it as one JSON document with --json.  Exit status:
+ * 0 no problem, 78 (EX_CONFIG) any problem, 66 (EX_NOINPUT) no config
+ * file, 64 (EX_USAGE) bad arguments. */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "util/errs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ferry check [--config FILE] [--json]\n"
+        "\n"
+        "Check ferry.xml and every service's mapping: the schema, names,\n"
+        "secrets, adapter keys, copybooks, schedules and windows.  Every\n"
+        "problem is listed as FILE:LINE: message.\n"
+        "\n"
+        "  --config FILE  the configuration (default ./ferry.xml, then\n"
+        "                 /etc/ferry/ferry.xml)\n"
+        "  --json         print the result as JSON on stdout\n"
+        "  --help         this text\n"
+        "\n"
+        "Exit status: 0 no problem, 78 problems found, 66 no config file,\n"
+        "64 bad arguments.\n");
+}
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* print_text - the summary of what was found, on stdout */
+static void print_text(const char *path, const struct ferry_config *c,
+                       size_t nproblems)
+{
+    printf("config %s\n", path);
+    if (c) {
+        for (size_t i = 0; i < c->nservices; i++) {
+            const struct service_config *s = &c->services[i];
+            printf("  service %-20s mapping %s -> target %s\n", nz(s->name),
+                   nz(s->mapping_file), s->ntargets ? s->targets[0] : "");
+        }
+        for (size_t i = 0; i < c->ntargets; i++) {
+            const struct target_config *t = &c->targets[i];
+            printf("  target  %-20s %s%s%s\n", nz(t->name), nz(t->type),
+                   t->transport_type ? " via " : "", nz(t->transport_type));
+        }
+        for (size_t i = 0; i < c->nclients; i++) {
+            const struct client_config *cl = &c->clients[i];
+            printf("  client  %-20s", nz(cl->id));
+            for (size_t k = 0; k < cl->nservices; k++)
+                printf("%s%s", k ? ", " : " services ", cl->services[k]);
+            printf("\n");
+        }
+        for (size_t i = 0; i < c->njobs; i++) {
+            const struct job_config *j = &c->jobs[i];
+            printf("  job     %-20s %s%s%s \"%s\" %s\n", nz(j->name),
+                   nz(j->action), j->target ? " " : "", nz(j->target),
+                   nz(j->schedule), nz(j->tz));
+        }
+        printf("%zu service%s, %zu target%s, %zu client%s, %zu job%s: ",
+               c->nservices, c->nservices == 1 ? "" : "s",
+               c->ntargets, c->ntargets == 1 ? "" : "s",
+               c->nclients, c->nclients == 1 ? "" : "s",
+               c->njobs, c->njobs == 1 ? "" : "s");
+    }
+    if (nproblems)
+        printf("%zu problem%s\n", nproblems, nproblems == 1 ? "" : "s");
+    else
+        printf("ok\n");
+}
+
+static json_t *jstr(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* build_json - the whole result; NULL on out of memory */
+static json_t *build_json(const char *path, const struct ferry_config *c,
+                          const struct errs *e)
+{
+    json_t *root = json_object();
+    json_t *problems = json_array(), *services = json_array();
+    json_t *targets = json_array(), *clients = json_array();
+    json_t *jobs = json_array();
+    if (!root || !problems || !services || !targets || !clients || !jobs)
+        goto fail;
+    json_object_set_new(root, "ok", json_boolean(e->n == 0 &&
+                                                 e->dropped == 0));
+    json_object_set_new(root, "config", json_string(path));
+    for (size_t i = 0; i < e->n; i++)
+        json_array_append_new(problems,
+            json_pack("{s:s, s:s}", "where", e->v[i].where,
+                      "message", e->v[i].msg));
+    if (e->dropped)
+        json_object_set_new(root, "problems_dropped",
+                            json_integer((json_int_t)e->dropped));
+    for (size_t i = 0; c && i < c->nservices; i++) {
+        const struct service_config *s = &c->services[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", jstr(s->name));
+        json_object_set_new(o, "mapping", jstr(s->mapping_file));
+        json_object_set_new(o, "target",
+                            jstr(s->ntargets ? s->targets[0] : NULL));
+        json_object_set_new(o, "line", json_integer(s->line));
+        json_array_append_new(services, o);
+    }
+    for (size_t i = 0; c && i < c->ntargets; i++) {
+        const struct target_config *t = &c->targets[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", jstr(t->name));
+        json_object_set_new(o, "type", jstr(t->type));
+        json_object_set_new(o, "transport", jstr(t->transport_type));
+        json_object_set_new(o, "line", json_integer(t->line));
+        json_array_append_new(targets, o);
+    }
+    for (size_t i = 0; c && i < c->nclients; i++)
+        json_array_append_new(clients, jstr(c->clients[i].id));
+    for (size_t i = 0; c && i < c->njobs; i++) {
+        const struct job_config *j = &c->jobs[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", jstr(j->name));
+        json_object_set_new(o, "schedule", jstr(j->schedule));
+        json_object_set_new(o, "tz", jstr(j->tz));
+        json_object_set_new(o, "action", jstr(j->action));
+        json_object_set_new(o, "target", jstr(j->target));
+        json_object_set_new(o, "line", json_integer(j->line));
+        json_array_append_new(jobs, o);
+    }
+    json_object_set_new(root, "problems", problems);
+    json_object_set_new(root, "services", services);
+    json_object_set_new(root, "targets", targets);
+    json_object_set_new(root, "clients", clients);
+    json_object_set_new(root, "jobs", jobs);
+    return root;
+fail:
+    json_decref(root);
+    json_decref(problems);
+    json_decref(services);
+    json_decref(targets);
+    json_decref(clients);
+    json_decref(jobs);
+    return NULL;
+}
+
+int cmd_check(int argc, char **argv, const char *config_path)
+{
+    const char *given = config_path;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
+            given = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            given = a + 9;
+        } else if ((strcmp(a, "--spool") == 0 || strcmp(a, "--actor") == 0)
+                   && i + 1 < argc) {
+            i++;   /* shared options that check has no use for */
+        } else if (strncmp(a, "--spool=", 8) == 0 ||
+                   strncmp(a, "--actor=", 8) == 0 ||
+                   strcmp(a, "--quiet") == 0) {
+            continue;
+        } else {
+            fprintf(stderr, "ferry check: unexpected argument '%s'\n", a);
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+
+    const char *path = config_find_default(given);
+    if (!path) {
+        fprintf(stderr, "ferry check: no configuration: neither ./ferry.xml "
+                "nor /etc/ferry/ferry.xml exists (use --config FILE)\n");
+        return EX_NOINPUT;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "ferry check: %s: %s\n", path, strerror(errno));
+        return EX_NOINPUT;
+    }
+
+    struct errs e;
+    errs_init(&e);
+    struct ferry_config *c = NULL;
+    config_load(path, &c, &e);
+    if (c)
+        config_check(c, &e);
+    bool bad = e.n > 0 || e.dropped > 0;
+    int rc = bad ? EX_CONFIG : 0;
+
+    if (json) {
+        json_t *doc = build_json(path, c, &e);
+        if (!doc || json_dumpf(doc, stdout, JSON_INDENT(2)) != 0) {
+            fprintf(stderr, "ferry check: out of memory\n");
+            rc = EX_SOFTWARE;
+        } else {
+            fputc('\n', stdout);
+        }
+        json_decref(doc);
+    } else {
+        for (size_t i = 0; i < e.n; i++) {
+            if (e.v[i].where[0])
+                fprintf(stderr, "%s: %s\n", e.v[i].where, e.v[i].msg);
+            else
+                fprintf(stderr, "%s\n", e.v[i].msg);
+        }
+        if (e.dropped)
+            fprintf(stderr, "... and %zu more problems\n", e.dropped);
+        print_text(path, c, e.n + e.dropped);
+    }
+    config_free(c);
+    errs_free(&e);
+    return rc;
+}

@@ -1,0 +1,270 @@
+/* cmd_deliver.c - `ferry deliver` (one delivery pass for cron) and
+ * `ferry targets` (each target's state at a glance). */
+#include "cli/cli.h"
+#include "adapters/adapter.h"
+#include "config/config.h"
+#include "scheduler/deliver.h"
+#include "scheduler/window.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DELIVER_MAX_ROUNDS 100000
+
+static void deliver_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ferry deliver [--config FILE] [--spool DIR] [--target T] [--once]\n"
+        "\n"
+        "Hand every due record to its stream target (SOAP, ODBC) and exit.\n"
+        "Without --once, rounds repeat until nothing more is due now; with\n"
+        "--once, each target gets one claim's worth.  Windows, the breaker and\n"
+        "the retry policy apply as in the daemon.\n"
+        "\n"
+        "Exit: 0 done (records that must be retried later are deferred),\n"
+        "     65 some records moved to failed (dead letter), 75 a target was\n"
+        "     unavailable (all its calls failed transiently, or its breaker is\n"
+        "     open), 74 ledger error, 78 configuration problem.\n");
+}
+
+int cmd_deliver(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    const char *target = NULL;
+    bool once = false;
+    static const struct option opts[] = {
+        { "target", required_argument, NULL, 't' },
+        { "once",   no_argument,       NULL, '1' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        if (o == 't')
+            target = optarg;
+        else if (o == '1')
+            once = true;
+        else if (o == 'h' || o == CLI_OPT_HELP) {
+            deliver_usage(stdout);
+            return EX_OK;
+        } else {
+            deliver_usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        deliver_usage(stderr);
+        return EX_USAGE;
+    }
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    struct deliver_engine *d = NULL;
+    int rc = cli_load_config(&c, &cfg);
+    if (rc)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    struct errs e;
+    errs_init(&e);
+    char owner[96];
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(owner, sizeof owner, "%s:%ld:deliver", host, (long)getpid());
+    d = deliver_new(cfg, sp, target, owner, &e);
+    if (!d) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        rc = EX_CONFIG;
+        goto out;
+    }
+    size_t total = 0;
+    for (int round = 0; round < DELIVER_MAX_ROUNDS; round++) {
+        size_t handled = 0;
+        if (deliver_pass(d, 0, &handled, &e) != 0) {
+            cli_print_errs(stderr, &e);
+            rc = EX_IOERR;
+            break;
+        }
+        total += handled;
+        if (once || handled == 0)
+            break;
+    }
+    errs_free(&e);
+    size_t n;
+    const struct deliver_target_stats *st = deliver_stats(d, &n);
+    uint64_t ok = 0, retry = 0, fail = 0, indoubt = 0, exhausted = 0;
+    bool unavailable = false;
+    json_t *arr = c.json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        ok += st[i].ok;
+        retry += st[i].retry;
+        fail += st[i].fail;
+        indoubt += st[i].indoubt;
+        exhausted += st[i].exhausted;
+        if ((st[i].retry && !st[i].ok) || st[i].breaker_skips ||
+            strcmp(st[i].breaker, "closed") != 0)
+            unavailable = true;
+        if (arr)
+            json_array_append_new(arr, json_pack(
+                "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b}",
+                "target", st[i].target, "claimed", (json_int_t)st[i].claimed,
+                "ok", (json_int_t)st[i].ok, "retry", (json_int_t)st[i].retry,
+                "fail", (json_int_t)st[i].fail,
+                "indoubt", (json_int_t)st[i].indoubt,
+                "exhausted", (json_int_t)st[i].exhausted,
+                "breaker", st[i].breaker, "window_open", st[i].window_open));
+        else
+            fprintf(stderr, "%s: %llu delivered, %llu to retry, %llu failed, "
+                    "%llu in doubt%s%s\n", st[i].target,
+                    (unsigned long long)st[i].ok,
+                    (unsigned long long)st[i].retry,
+                    (unsigned long long)(st[i].fail + st[i].exhausted),
+                    (unsigned long long)st[i].indoubt,
+                    st[i].window_open ? "" : " (outside its delivery window)",
+                    strcmp(st[i].breaker, "closed") ? " (breaker open)" : "");
+    }
+    if (arr) {
+        json_t *doc = json_pack("{s:o,s:I}", "targets", arr, "handled",
+                                (json_int_t)total);
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+    }
+    if (!rc) {
+        if (fail || exhausted)
+            rc = EX_DATAERR;
+        else if (unavailable)
+            rc = EX_TEMPFAIL;
+    }
+out:
+    deliver_free(d);
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}
+
+/* ---- ferry targets ------------------------------------------------------ */
+
+struct due_count {
+    int64_t now;
+    int64_t due;
+};
+
+static int count_due(void *ctx, const struct spool_record *r)
+{
+    struct due_count *dc = ctx;
+    if (r->next_attempt_at <= dc->now)
+        dc->due++;
+    return 0;
+}
+
+int cmd_targets(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        if (o == 'h' || o == CLI_OPT_HELP) {
+            printf("usage: ferry targets [--config FILE] [--spool DIR] [--json]\n\n"
+                   "Each target: type, delivery window (open now or not), and its\n"
+                   "queued, due, failed and in-doubt counts.  The breaker state of a\n"
+                   "running daemon is in its /metrics (ferry_breaker_state).\n");
+            return EX_OK;
+        }
+        return EX_USAGE;
+    }
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    int rc = cli_load_config(&c, &cfg);
+    if (rc)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    struct errs e;
+    errs_init(&e);
+    struct spool_counts cs = { 0 };
+    if (spool_counts(sp, &cs, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        rc = EX_IOERR;
+        goto out;
+    }
+    json_t *arr = c.json ? json_array() : NULL;
+    if (!arr)
+        printf("%-20s %-12s %-7s %8s %8s %8s %8s %8s  %s\n", "TARGET", "TYPE",
+               "WINDOW", "QUEUED", "DUE", "BATCHED", "FAILED", "INDOUBT",
+               "WINDOW SPEC");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const struct target_config *t = &cfg->targets[i];
+        int64_t q = 0, failed = 0, indoubt = 0, batched = 0;
+        for (size_t k = 0; k < cs.n; k++) {
+            if (strcmp(cs.v[k].target, t->name) != 0)
+                continue;
+            if (cs.v[k].state == SPOOL_QUEUED || cs.v[k].state == SPOOL_DEFERRED)
+                q += cs.v[k].n;
+            else if (cs.v[k].state == SPOOL_FAILED)
+                failed += cs.v[k].n;
+            else if (cs.v[k].state == SPOOL_INDOUBT)
+                indoubt += cs.v[k].n;
+            else if (cs.v[k].state == SPOOL_BATCHED || cs.v[k].state == SPOOL_SENT)
+                batched += cs.v[k].n;
+        }
+        struct due_count dc = { (int64_t)ts.tv_sec * 1000, 0 };
+        struct spool_filter f;
+        memset(&f, 0, sizeof f);
+        f.nstates = 2;
+        f.states[0] = SPOOL_QUEUED;
+        f.states[1] = SPOOL_DEFERRED;
+        f.target = t->name;
+        spool_foreach(sp, &f, 0, count_due, &dc, &e);
+        const char *wstate = "always";
+        struct window *w = NULL;
+        if (t->window) {
+            w = window_parse(t->window, (const char *const *)t->holidays,
+                             t->nholidays, &e);
+            wstate = !w ? "invalid" : window_open(w, ts.tv_sec) ? "open" : "shut";
+        }
+        if (arr)
+            json_array_append_new(arr, json_pack(
+                "{s:s,s:s,s:s?,s:s,s:I,s:I,s:I,s:I,s:I}",
+                "target", t->name, "type", t->type, "window", t->window,
+                "window_state", wstate, "queued", (json_int_t)q,
+                "due", (json_int_t)dc.due, "batched_or_sent", (json_int_t)batched,
+                "failed", (json_int_t)failed, "indoubt", (json_int_t)indoubt));
+        else
+            printf("%-20s %-12s %-7s %8lld %8lld %8lld %8lld %8lld  %s\n",
+                   t->name, t->type, wstate, (long long)q, (long long)dc.due,
+                   (long long)batched, (long long)failed, (long long)indoubt,
+                   t->window ? t->window : "-");
+        window_free(w);
+    }
+    if (arr) {
+        json_t *doc = json_pack("{s:o}", "targets", arr);
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+    }
+    spool_counts_free(&cs);
+    errs_free(&e);
+out:
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}

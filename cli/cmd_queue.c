@@ -1,0 +1,203 @@
+/* cmd_queue.c - `ferry queue`: list records by state, service, target and
+ * date, in the spirit of Postfix's mailq; `--json` for scripts
+ * (`ferry queue --state failed --json | jq -r '.records[].reference' |
+ * ferry retry -`). */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ferry queue [--config FILE] [--spool DIR] [--json]\n"
+        "                   [--state S[,S...]] [--service NAME] [--target NAME]\n"
+        "                   [--since WHEN] [--until WHEN] [--limit N] [--counts]\n"
+        "\n"
+        "List records oldest first.  States: received queued delivering deferred\n"
+        "delivered confirmed rejected batched sent held failed discarded indoubt.\n"
+        "WHEN is a date (2026-11-27), an instant (2026-11-27T09:00:00Z) or an\n"
+        "age (90m, 24h, 7d).  --counts prints totals by service and state.\n");
+}
+
+static int parse_states(const char *arg, struct spool_filter *f)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return -1;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        enum spool_state st;
+        if (spool_state_parse(t, &st) != 0 || f->nstates >= SPOOL_NSTATES) {
+            fprintf(stderr, "ferry queue: unknown state '%s'\n", t);
+            free(copy);
+            return -1;
+        }
+        f->states[f->nstates++] = st;
+    }
+    free(copy);
+    return 0;
+}
+
+static int print_counts(struct spool *sp, bool json)
+{
+    struct spool_counts cs;
+    struct errs e;
+    errs_init(&e);
+    if (spool_counts(sp, &cs, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        return EX_IOERR;
+    }
+    errs_free(&e);
+    if (json) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < cs.n; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I}",
+                "service", cs.v[i].service, "target", cs.v[i].target,
+                "state", spool_state_name(cs.v[i].state),
+                "count", (json_int_t)cs.v[i].n));
+        json_t *o = json_pack("{s:o}", "counts", a);
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(o);
+    } else {
+        printf("%-20s %-20s %-12s %10s\n", "SERVICE", "TARGET", "STATE", "COUNT");
+        for (size_t i = 0; i < cs.n; i++)
+            printf("%-20s %-20s %-12s %10lld\n", cs.v[i].service,
+                   cs.v[i].target, spool_state_name(cs.v[i].state),
+                   (long long)cs.v[i].n);
+    }
+    spool_counts_free(&cs);
+    return EX_OK;
+}
+
+struct lister {
+    bool json;
+    bool first;
+    size_t n;
+};
+
+static int list_one(void *ctx, const struct spool_record *r)
+{
+    struct lister *l = ctx;
+    char recv[32], next[32];
+    cli_fmt_time(r->received_at, recv, sizeof recv);
+    cli_fmt_time(r->next_attempt_at, next, sizeof next);
+    l->n++;
+    if (l->json) {
+        json_t *o = json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s,s:i,s:s?,s:s?,s:s?}",
+            "reference", r->ref, "service", r->service, "target", r->target,
+            "state", spool_state_name(r->state), "frontend_reference", r->fe_ref,
+            "received_at", recv, "attempts", r->attempts,
+            "next_attempt_at", r->next_attempt_at ? next : NULL,
+            "last_error", r->last_error, "receipt", r->receipt);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s%s", l->first ? "" : ",\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+        l->first = false;
+        return 0;
+    }
+    printf("%-22s %-10s %-14s %-19s %3d  %s\n", r->ref,
+           spool_state_name(r->state), r->service, recv, r->attempts,
+           r->last_error ? r->last_error : (r->fe_ref ? r->fe_ref : ""));
+    return 0;
+}
+
+int cmd_queue(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    struct spool_filter f;
+    memset(&f, 0, sizeof f);
+    bool counts = false;
+    static const struct option opts[] = {
+        { "state",   required_argument, NULL, 's' },
+        { "service", required_argument, NULL, 'S' },
+        { "target",  required_argument, NULL, 't' },
+        { "since",   required_argument, NULL, 'f' },
+        { "until",   required_argument, NULL, 'u' },
+        { "limit",   required_argument, NULL, 'l' },
+        { "counts",  no_argument,       NULL, 'c' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        long long ms;
+        long n;
+        switch (o) {
+        case 's':
+            if (parse_states(optarg, &f) != 0)
+                return EX_USAGE;
+            break;
+        case 'S': f.service = optarg; break;
+        case 't': f.target = optarg; break;
+        case 'f':
+        case 'u':
+            if (cli_parse_since(optarg, &ms) != 0) {
+                fprintf(stderr, "ferry queue: cannot read time '%s'\n", optarg);
+                return EX_USAGE;
+            }
+            if (o == 'f')
+                f.since = ms;
+            else
+                f.until = ms;
+            break;
+        case 'l':
+            if (config_parse_int(optarg, 1, 100000000, &n) != 0) {
+                fprintf(stderr, "ferry queue: bad --limit\n");
+                return EX_USAGE;
+            }
+            f.limit = (size_t)n;
+            break;
+        case 'c': counts = true; break;
+        case 'h':
+        case CLI_OPT_HELP: usage(stdout); return EX_OK;
+        default: usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    int rc = 0;
+    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    if (counts) {
+        rc = print_counts(sp, c.json);
+        goto out;
+    }
+    struct lister l = { .json = c.json, .first = true };
+    if (c.json)
+        printf("{\"records\":[\n");
+    else
+        printf("%-22s %-10s %-14s %-19s %3s  %s\n", "REFERENCE", "STATE",
+               "SERVICE", "RECEIVED (UTC)", "TRY", "LAST ERROR / FRONT-END REF");
+    struct errs e;
+    errs_init(&e);
+    if (spool_foreach(sp, &f, 0, list_one, &l, &e) < 0) {
+        cli_print_errs(stderr, &e);
+        rc = EX_IOERR;
+    }
+    errs_free(&e);
+    if (c.json)
+        printf("\n],\"count\":%zu}\n", l.n);
+    else if (!c.quiet)
+        printf("-- %zu record%s\n", l.n, l.n == 1 ? "" : "s");
+out:
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}

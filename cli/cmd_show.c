@@ -1,0 +1,263 @@
+/* cmd_show.c - `ferry show REF`: a record's whole story for support
+ * staff: where it is now, the submission as received (fields the mapping
+ * marks personal masked unless --reveal), what it was mapped to, every
+ * delivery attempt and every audited action. */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "mappings/record.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ferry show [--config FILE] [--spool DIR] [--json] [--reveal] REF\n"
+        "\n"
+        "Show a record: state, attempts, receipt, the payload (personal fields\n"
+        "masked as *** unless --reveal), the mapped fields, every delivery\n"
+        "attempt and every audit entry.  Exit 67 when there is no such record.\n");
+}
+
+/* mask_personal - replace the values of the mapping's personal fields in
+ * the submission with "***" (strings and numbers; whole objects/arrays
+ * are left, as no personal field maps to a container) */
+static void mask_personal(json_t *doc, const struct mapping *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const struct map_field *f = &m->fields[i];
+        if (!f->personal)
+            continue;
+        if (f->jp) {
+            json_t *v = (json_t *)jpath_get(f->jp, doc);
+            if (v && json_is_string(v))
+                json_string_set(v, "***");
+        }
+        json_t *top = json_is_object(doc) ? json_object_get(doc, f->name) : NULL;
+        if (top && json_is_string(top))      /* CSV rows are kept by name */
+            json_string_set(top, "***");
+        for (size_t k = 0; k < f->nparts; k++) {
+            if (!f->parts[k].jp)
+                continue;
+            json_t *v = (json_t *)jpath_get(f->parts[k].jp, doc);
+            if (v && json_is_string(v))
+                json_string_set(v, "***");
+        }
+    }
+}
+
+static json_t *payload_json(const struct spool_record *r,
+                            const struct mapping *m, bool reveal)
+{
+    if (!r->payload)
+        return NULL;
+    if (!m && !reveal)
+        return json_string("(hidden: no mapping loaded to mask personal "
+                           "fields; use --reveal)");
+    json_error_t err;
+    json_t *doc = json_loadb((const char *)r->payload, r->payload_len, 0, &err);
+    if (!doc)
+        return json_stringn((const char *)r->payload, r->payload_len);
+    if (!reveal)
+        mask_personal(doc, m);
+    return doc;
+}
+
+static json_t *mapped_json(const struct spool_record *r, bool reveal)
+{
+    if (!r->record_json)
+        return NULL;
+    struct errs e;
+    errs_init(&e);
+    struct record *rec = record_from_json(r->record_json, &e);
+    errs_free(&e);
+    if (!rec)
+        return NULL;
+    char *s = record_to_plain_json(rec, reveal);
+    record_free(rec);
+    json_error_t err;
+    json_t *o = s ? json_loads(s, 0, &err) : NULL;
+    free(s);
+    return o;
+}
+
+static void print_text(const struct spool_record *r, json_t *payload,
+                       json_t *mapped)
+{
+    char t1[32], t2[32], t3[32];
+    cli_fmt_time(r->received_at, t1, sizeof t1);
+    cli_fmt_time(r->updated_at, t2, sizeof t2);
+    cli_fmt_time(r->next_attempt_at, t3, sizeof t3);
+    printf("reference:     %s\n", r->ref);
+    printf("state:         %s%s\n", spool_state_name(r->state),
+           r->in_doubt ? " (last delivery in doubt)" : "");
+    printf("service:       %s\n", r->service);
+    printf("target:        %s\n", r->target ? r->target : "-");
+    printf("client:        %s\n", r->client ? r->client : "-");
+    printf("front-end ref: %s\n", r->fe_ref ? r->fe_ref : "-");
+    printf("received:      %s UTC\n", t1);
+    printf("last change:   %s UTC\n", t2);
+    printf("attempts:      %d\n", r->attempts);
+    if (r->next_attempt_at)
+        printf("next attempt:  %s UTC\n", t3);
+    if (r->last_error)
+        printf("last error:    %s\n", r->last_error);
+    if (r->batch_id)
+        printf("batch:         %lld\n", (long long)r->batch_id);
+    if (r->receipt)
+        printf("receipt:       %s\n", r->receipt);
+    if (r->closed_reason)
+        printf("closed:        %s\n", r->closed_reason);
+    if (r->crypt_error)
+        printf("PAYLOAD UNREADABLE: %s\n", r->crypt_error);
+    if (r->payload_purged)
+        printf("payload:       purged under the retention rule\n");
+    if (payload) {
+        char *s = json_dumps(payload, JSON_INDENT(2));
+        printf("\npayload (as received%s):\n%s\n",
+               r->original ? ", after edit" : "", s ? s : "");
+        free(s);
+    }
+    if (mapped) {
+        char *s = json_dumps(mapped, JSON_INDENT(2));
+        printf("\nmapped fields:\n%s\n", s ? s : "");
+        free(s);
+    }
+    printf("\nattempts:\n");
+    if (!r->natt)
+        printf("  (none)\n");
+    for (size_t i = 0; i < r->natt; i++) {
+        const struct spool_attempt *a = &r->att[i];
+        cli_fmt_time(a->started_at, t1, sizeof t1);
+        printf("  %s  %-8s %-9s %s\n", t1, a->target ? a->target : "-",
+               a->outcome ? a->outcome : "-", a->message ? a->message : "");
+    }
+    printf("\naudit:\n");
+    if (!r->naud)
+        printf("  (none)\n");
+    for (size_t i = 0; i < r->naud; i++) {
+        const struct spool_audit_entry *a = &r->aud[i];
+        cli_fmt_time(a->at, t1, sizeof t1);
+        printf("  %s  %-10s %-9s %s -> %s  %s\n", t1, a->actor, a->action,
+               a->before[0] ? a->before : "-", a->after[0] ? a->after : "-",
+               a->reason ? a->reason : "");
+    }
+}
+
+static json_t *as_json(const struct spool_record *r, json_t *payload,
+                       json_t *mapped)
+{
+    char t1[32], t2[32];
+    cli_fmt_time(r->received_at, t1, sizeof t1);
+    cli_fmt_time(r->updated_at, t2, sizeof t2);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:i,s:b,"
+                          "s:s?,s:s?,s:s?,s:s?}",
+        "reference", r->ref, "state", spool_state_name(r->state),
+        "service", r->service, "target", r->target, "client", r->client,
+        "frontend_reference", r->fe_ref, "received_at", t1, "updated_at", t2,
+        "attempts", r->attempts, "in_doubt", r->in_doubt,
+        "last_error", r->last_error, "receipt", r->receipt,
+        "closed_reason", r->closed_reason, "payload_error", r->crypt_error);
+    if (r->batch_id)
+        json_object_set_new(o, "batch", json_integer(r->batch_id));
+    if (payload)
+        json_object_set(o, "payload", payload);
+    if (mapped)
+        json_object_set(o, "mapped", mapped);
+    json_t *att = json_array();
+    for (size_t i = 0; i < r->natt; i++) {
+        cli_fmt_time(r->att[i].started_at, t1, sizeof t1);
+        json_array_append_new(att, json_pack("{s:s,s:s?,s:s?,s:s?}",
+            "at", t1, "target", r->att[i].target, "outcome", r->att[i].outcome,
+            "message", r->att[i].message));
+    }
+    json_object_set_new(o, "attempts_log", att);
+    json_t *aud = json_array();
+    for (size_t i = 0; i < r->naud; i++) {
+        cli_fmt_time(r->aud[i].at, t1, sizeof t1);
+        json_array_append_new(aud, json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?}",
+            "at", t1, "actor", r->aud[i].actor, "action", r->aud[i].action,
+            "before", r->aud[i].before, "after", r->aud[i].after,
+            "reason", r->aud[i].reason));
+    }
+    json_object_set_new(o, "audit", aud);
+    return o;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    bool reveal = false;
+    static const struct option opts[] = {
+        { "reveal", no_argument, NULL, 'r' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        if (o == 'r') {
+            reveal = true;
+        } else if (o == 'h' || o == CLI_OPT_HELP) {
+            usage(stdout);
+            return EX_OK;
+        } else {
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    struct spool_record *r = NULL;
+    int rc = cli_load_config(&c, &cfg);
+    if (rc && !c.spool)
+        return rc;
+    rc = cli_open_spool(&c, cfg, &sp);
+    if (rc)
+        goto out;
+    struct errs e;
+    errs_init(&e);
+    int g = spool_get(sp, argv[optind], SPOOL_WITH_PAYLOAD | SPOOL_WITH_HISTORY,
+                      &r, &e);
+    if (g != 0) {
+        if (g == 1)
+            fprintf(stderr, "ferry show: no record %s\n", argv[optind]);
+        else
+            cli_print_errs(stderr, &e);
+        errs_free(&e);
+        rc = g == 1 ? EX_NOUSER : EX_IOERR;
+        goto out;
+    }
+    errs_free(&e);
+    const struct service_config *svc = cfg ? config_service(cfg, r->service) : NULL;
+    json_t *payload = payload_json(r, svc ? svc->mapping : NULL, reveal);
+    json_t *mapped = mapped_json(r, reveal);
+    if (c.json) {
+        json_t *doc = as_json(r, payload, mapped);
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+    } else {
+        print_text(r, payload, mapped);
+    }
+    json_decref(payload);
+    json_decref(mapped);
+out:
+    spool_record_free(r);
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,451 @@
+/* cmd_support.c - the support tools, Postfix's postsuper for records:
+ * `ferry retry`, `hold`, `release`, `discard`, `audit`, `purge`.
+ *
+ * Every action goes through one spool call that changes the state and
+ * writes the audit entry (who, when, why, before, after) in the same
+ * transaction.  References come from the command line, or from stdin with
+ * "-" (one per line, so `ferry queue --json | jq ... | ferry retry -`
+ * works), or, for retry/hold/discard, from a --state selection. */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum action { ACT_RETRY, ACT_HOLD, ACT_RELEASE, ACT_DISCARD };
+
+static const char *action_names[] = { "retry", "hold", "release", "discard" };
+
+static void usage(FILE *f, enum action a)
+{
+    switch (a) {
+    case ACT_RETRY:
+        fprintf(f, "usage: ferry retry [--reason TEXT] REF...|-\n"
+                   "       ferry retry --state failed|rejected|indoubt|deferred "
+                   "[--service S] [--since WHEN]\n\n"
+                   "Requeue records for delivery now (attempts are kept).\n");
+        break;
+    case ACT_HOLD:
+        fprintf(f, "usage: ferry hold [--reason TEXT] REF...|-\n\n"
+                   "Hold records: nothing is delivered and a held record never "
+                   "expires.\n");
+        break;
+    case ACT_RELEASE:
+        fprintf(f, "usage: ferry release [--reason TEXT] REF...|-\n\n"
+                   "Put held records back in the queue.\n");
+        break;
+    case ACT_DISCARD:
+        fprintf(f, "usage: ferry discard --reason TEXT REF...|-\n"
+                   "       ferry discard --reason TEXT --state S [--service S] "
+                   "[--since WHEN]\n\n"
+                   "Close records for good, with the reason (required).\n");
+        break;
+    }
+    fprintf(f, "\nCommon: --config FILE, --spool DIR, --actor NAME (default: "
+               "OS user), --json.\nExit: 0 all done, 65 some refused (each "
+               "named), 67 unknown reference.\n");
+}
+
+struct refs {
+    char **v;
+    size_t n, cap;
+};
+
+static int refs_add(struct refs *r, const char *s, size_t len)
+{
+    while (len && isspace((unsigned char)s[len - 1]))
+        len--;
+    while (len && isspace((unsigned char)*s)) {
+        s++;
+        len--;
+    }
+    if (!len)
+        return 0;
+    if (len >= SPOOL_REF_MAX)
+        return -1;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        char **v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n] = strndup(s, len);
+    if (!r->v[r->n])
+        return -1;
+    r->n++;
+    return 0;
+}
+
+static void refs_free(struct refs *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->v[i]);
+    free(r->v);
+}
+
+/* refs_from_stdin - one reference per line, bounded */
+static int refs_from_stdin(struct refs *r)
+{
+    char line[256];
+    size_t count = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        if (++count > 10000000)
+            return -1;
+        if (refs_add(r, line, strlen(line)) != 0) {
+            fprintf(stderr, "ferry: bad reference on stdin line %zu\n", count);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct collect {
+    struct refs *r;
+    int err;
+};
+
+static int collect_one(void *ctx, const struct spool_record *rec)
+{
+    struct collect *c = ctx;
+    if (refs_add(c->r, rec->ref, strlen(rec->ref)) != 0) {
+        c->err = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int do_action(struct spool *sp, enum action a, const char *ref,
+                     const char *actor, const char *reason, struct errs *e)
+{
+    switch (a) {
+    case ACT_RETRY:   return spool_retry(sp, ref, actor, reason, e);
+    case ACT_HOLD:    return spool_hold(sp, ref, actor, reason, e);
+    case ACT_RELEASE: return spool_release(sp, ref, actor, reason, e);
+    case ACT_DISCARD: return spool_discard(sp, ref, actor, reason, e);
+    }
+    return -1;
+}
+
+static int run_action(int argc, char **argv, enum action a)
+{
+    struct cli_common c = { 0 };
+    struct spool_filter f;
+    memset(&f, 0, sizeof f);
+    const char *reason = NULL;
+    bool by_state = false;
+    static const struct option opts[] = {
+        { "reason",  required_argument, NULL, 'r' },
+        { "state",   required_argument, NULL, 's' },
+        { "service", required_argument, NULL, 'S' },
+        { "since",   required_argument, NULL, 'f' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        long long ms;
+        enum spool_state st;
+        switch (o) {
+        case 'r': reason = optarg; break;
+        case 's':
+            if (spool_state_parse(optarg, &st) != 0) {
+                fprintf(stderr, "ferry %s: unknown state '%s'\n",
+                        action_names[a], optarg);
+                return EX_USAGE;
+            }
+            f.states[f.nstates++ % SPOOL_NSTATES] = st;
+            by_state = true;
+            break;
+        case 'S': f.service = optarg; break;
+        case 'f':
+            if (cli_parse_since(optarg, &ms) != 0) {
+                fprintf(stderr, "ferry %s: cannot read time '%s'\n",
+                        action_names[a], optarg);
+                return EX_USAGE;
+            }
+            f.since = ms;
+            break;
+        case 'h':
+        case CLI_OPT_HELP: usage(stdout, a); return EX_OK;
+        default: usage(stderr, a); return EX_USAGE;
+        }
+    }
+    if (a == ACT_DISCARD && (!reason || !*reason)) {
+        fprintf(stderr, "ferry discard: --reason is required: say why the "
+                        "record is closed\n");
+        return EX_USAGE;
+    }
+    if (by_state == (optind < argc) || (by_state && a == ACT_RELEASE)) {
+        usage(stderr, a);
+        return EX_USAGE;
+    }
+    struct refs refs = { 0 };
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    int rc = 0;
+    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    for (int i = optind; i < argc; i++) {
+        int bad = strcmp(argv[i], "-") == 0 ? refs_from_stdin(&refs)
+                                            : refs_add(&refs, argv[i], strlen(argv[i]));
+        if (bad) {
+            rc = EX_USAGE;
+            goto out;
+        }
+    }
+    if (by_state) {
+        struct errs e;
+        errs_init(&e);
+        struct collect col = { &refs, 0 };
+        if (spool_foreach(sp, &f, 0, collect_one, &col, &e) < 0 || col.err) {
+            cli_print_errs(stderr, &e);
+            errs_free(&e);
+            rc = EX_IOERR;
+            goto out;
+        }
+        errs_free(&e);
+    }
+    const char *actor = cli_actor(&c);
+    size_t done = 0, refused = 0, unknown = 0;
+    json_t *results = c.json ? json_array() : NULL;
+    for (size_t i = 0; i < refs.n; i++) {
+        struct errs e;
+        errs_init(&e);
+        struct spool_record *r = NULL;
+        int g = spool_get(sp, refs.v[i], 0, &r, &e);
+        const char *before = r ? spool_state_name(r->state) : NULL;
+        char before_buf[32] = "";
+        if (before)
+            snprintf(before_buf, sizeof before_buf, "%s", before);
+        spool_record_free(r);
+        if (g == 1) {
+            unknown++;
+            fprintf(stderr, "%s: no such record\n", refs.v[i]);
+            if (results)
+                json_array_append_new(results, json_pack("{s:s,s:s}",
+                    "reference", refs.v[i], "result", "unknown"));
+        } else if (g == 0 && do_action(sp, a, refs.v[i], actor, reason, &e) == 0) {
+            done++;
+            struct spool_record *after = NULL;
+            struct errs e2;
+            errs_init(&e2);
+            spool_get(sp, refs.v[i], 0, &after, &e2);
+            errs_free(&e2);
+            const char *now = after ? spool_state_name(after->state) : "?";
+            if (results)
+                json_array_append_new(results, json_pack("{s:s,s:s,s:s,s:s}",
+                    "reference", refs.v[i], "result", "done",
+                    "before", before_buf, "after", now));
+            else if (!c.quiet)
+                printf("%s\t%s -> %s\n", refs.v[i], before_buf, now);
+            spool_record_free(after);
+        } else {
+            refused++;
+            cli_print_errs(stderr, &e);
+            if (results)
+                json_array_append_new(results, json_pack("{s:s,s:s,s:s}",
+                    "reference", refs.v[i], "result", "refused",
+                    "reason", errs_first_msg(&e)));
+        }
+        errs_free(&e);
+    }
+    if (results) {
+        json_t *doc = json_pack("{s:s,s:o,s:I,s:I,s:I}", "action",
+            action_names[a], "results", results, "done", (json_int_t)done,
+            "refused", (json_int_t)refused, "unknown", (json_int_t)unknown);
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+    }
+    if (!c.quiet)
+        fprintf(stderr, "%s: %zu done, %zu refused, %zu unknown\n",
+                action_names[a], done, refused, unknown);
+    rc = refused ? EX_DATAERR : unknown ? EX_NOUSER : EX_OK;
+out:
+    refs_free(&refs);
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}
+
+int cmd_retry(int argc, char **argv)   { return run_action(argc, argv, ACT_RETRY); }
+int cmd_hold(int argc, char **argv)    { return run_action(argc, argv, ACT_HOLD); }
+int cmd_release(int argc, char **argv) { return run_action(argc, argv, ACT_RELEASE); }
+int cmd_discard(int argc, char **argv) { return run_action(argc, argv, ACT_DISCARD); }
+
+/* ---- ferry audit [REF] | ferry audit verify ---------------------------- */
+
+int cmd_audit(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        if (o == 'h' || o == CLI_OPT_HELP) {
+            printf("usage: ferry audit [REF]     show audit entries (of REF)\n"
+                   "       ferry audit verify    check the hash chain; exit 65 "
+                   "and name the first broken entry\n");
+            return EX_OK;
+        }
+        return EX_USAGE;
+    }
+    if (argc - optind > 1)
+        return EX_USAGE;
+    bool verify = argc - optind == 1 && strcmp(argv[optind], "verify") == 0;
+    const char *ref = (!verify && argc - optind == 1) ? argv[optind] : NULL;
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    int rc = 0;
+    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    struct errs e;
+    errs_init(&e);
+    if (verify) {
+        int64_t bad = 0;
+        size_t checked = 0;
+        int v = spool_audit_verify(sp, &bad, &checked, &e);
+        if (v == 0) {
+            if (c.json)
+                printf("{\"ok\":true,\"checked\":%zu}\n", checked);
+            else
+                printf("audit chain intact: %zu entries checked\n", checked);
+        } else if (v == 1) {
+            if (c.json)
+                printf("{\"ok\":false,\"checked\":%zu,\"first_broken\":%lld,"
+                       "\"why\":\"%s\"}\n", checked, (long long)bad,
+                       errs_first_msg(&e));
+            else
+                printf("AUDIT CHAIN BROKEN at entry %lld: %s\n", (long long)bad,
+                       errs_first_msg(&e));
+            rc = EX_DATAERR;
+        } else {
+            cli_print_errs(stderr, &e);
+            rc = EX_IOERR;
+        }
+        errs_free(&e);
+        goto out;
+    }
+    struct spool_audit_list l;
+    if (spool_audit_list(sp, ref, &l, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        rc = EX_IOERR;
+        goto out;
+    }
+    errs_free(&e);
+    json_t *arr = c.json ? json_array() : NULL;
+    if (!arr)
+        printf("%-6s %-19s %-10s %-14s %-22s %-10s %-10s %s\n", "ID", "AT (UTC)",
+               "ACTOR", "ACTION", "REFERENCE", "BEFORE", "AFTER", "REASON");
+    for (size_t i = 0; i < l.n; i++) {
+        const struct spool_audit_entry *a = &l.v[i];
+        char t[32];
+        cli_fmt_time(a->at, t, sizeof t);
+        if (arr)
+            json_array_append_new(arr, json_pack(
+                "{s:I,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",
+                "id", (json_int_t)a->id, "at", t, "actor", a->actor,
+                "action", a->action, "reference", a->ref, "before", a->before,
+                "after", a->after, "reason", a->reason, "detail", a->detail,
+                "hash", a->hash));
+        else
+            printf("%-6lld %-19s %-10s %-14s %-22s %-10s %-10s %s\n",
+                   (long long)a->id, t, a->actor ? a->actor : "",
+                   a->action ? a->action : "", a->ref ? a->ref : "-",
+                   a->before && a->before[0] ? a->before : "-",
+                   a->after && a->after[0] ? a->after : "-",
+                   a->reason ? a->reason : "");
+    }
+    if (arr) {
+        json_t *doc = json_pack("{s:o}", "audit", arr);
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+    }
+    spool_audit_list_free(&l);
+out:
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}
+
+/* ---- ferry purge --older-than 90d -------------------------------------- */
+
+int cmd_purge(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    const char *older = NULL;
+    static const struct option opts[] = {
+        { "older-than", required_argument, NULL, 'o' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, o, optarg))
+            continue;
+        if (o == 'o') {
+            older = optarg;
+        } else if (o == 'h' || o == CLI_OPT_HELP) {
+            printf("usage: ferry purge --older-than AGE (e.g. 90d)\n\n"
+                   "Remove the payloads of confirmed and discarded records last "
+                   "changed before AGE ago.\nThe ledger rows and the audit stay. "
+                   "The purge itself is audited.\n");
+            return EX_OK;
+        } else {
+            return EX_USAGE;
+        }
+    }
+    long long before;
+    if (!older || optind != argc || older[0] < '0' || older[0] > '9' ||
+        cli_parse_since(older, &before) != 0) {
+        fprintf(stderr, "ferry purge: --older-than AGE is required, e.g. 90d\n");
+        return EX_USAGE;
+    }
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    int rc = 0;
+    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    struct errs e;
+    errs_init(&e);
+    size_t purged = 0;
+    if (spool_purge(sp, before, cli_actor(&c), &purged, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        rc = EX_IOERR;
+    } else if (c.json) {
+        printf("{\"purged\":%zu}\n", purged);
+    } else {
+        printf("purged the payloads of %zu record%s\n", purged,
+               purged == 1 ? "" : "s");
+    }
+    errs_free(&e);
+out:
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}

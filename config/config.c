@@ -1,0 +1,1140 @@
+/* config.c - load ferry.xml: parse, validate, build, cross-check.
+ *
+ * The file is parsed by libxml2 with the network off, no entity
+ * substitution and no DTD loading; a DOCTYPE is refused outright, so no
+ * entity (internal or external) can ever be expanded.  The document is
+ * validated against the embedded config/ferry.xsd with every violation
+ * reported as "file:line: message", and then built into struct
+ * ferry_config even when it is invalid, so `ferry check` lists all it can.
+ * A typed value that the schema already refused is not reported twice.
+ *
+ * After building, names are cross-checked (duplicates, unknown targets,
+ * services and adapters) and each service's mapping is loaded with
+ * mapping_load.  The deeper checks that touch secrets, copybooks and the
+ * scheduler's parsers live in config_check.c.
+ *
+ * Owns: the struct ferry_config and everything under it, including the
+ * loaded mappings (config_free). */
+#include "config/config.h"
+#include "config/schemas.h"
+#include "adapters/adapter.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+
+#define CONFIG_NS       "urn:ferry:config:1"
+#define CONFIG_MAX_FILE ((size_t)4 << 20)
+#define SECRET_MAX      ((size_t)64 << 10)
+
+/* Defaults (also in docs/configuration.md). */
+#define DEF_TOKEN_WINDOW_S    30
+#define DEF_MAX_BODY          ((size_t)1 << 20)
+#define DEF_MAX_DEPTH         32
+#define DEF_MAX_FIELDS        1000
+#define DEF_MAX_CONNECTIONS   256
+#define DEF_REQUEST_TIMEOUT   (10LL * 1000)
+#define DEF_MIN_FREE_MB       64
+#define DEF_SHUTDOWN_MS       (30LL * 1000)
+#define DEF_CONCURRENCY       8
+#define DEF_BREAKER_THRESHOLD 5
+#define DEF_BREAKER_COOLDOWN  (60LL * 1000)
+#define DEF_LEASE_MS          (5LL * 60 * 1000)
+#define DEF_SPOOL_DIR         "/var/spool/ferry"
+#define DEF_TZ                "Europe/London"
+
+struct loader {
+    struct ferry_config *c;
+    struct errs *e;
+    const char *file;       /* as given, used in every "where" */
+    bool schema_ok;         /* typed-read failures are new problems */
+    long doctype_line;      /* > 0 when a DOCTYPE was seen */
+    long spool_line, log_line, intake_line;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static long node_line(const xmlNode *n)
+{
+    return n ? xmlGetLineNo(n) : 0;
+}
+
+static bool is_ours(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+           strcmp((const char *)n->ns->href, CONFIG_NS) == 0 &&
+           (!name || strcmp((const char *)n->name, name) == 0);
+}
+
+/* get_attr - an unqualified attribute's value as a malloc'ed string */
+static char *get_attr(const xmlNode *n, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    if (!v)
+        return NULL;
+    char *s = strdup((const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+/* get_text - the element's text, trimmed, malloc'ed ("" when empty) */
+static char *get_text(const xmlNode *n)
+{
+    xmlChar *v = xmlNodeGetContent(n);
+    const char *s = v ? (const char *)v : "";
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+                   s[len - 1] == '\n' || s[len - 1] == '\r'))
+        len--;
+    char *out = strndup(s, len);
+    if (v)
+        xmlFree(v);
+    return out;
+}
+
+/* bad_value - a typed read failed; reported only when the schema passed,
+ * since otherwise the schema has already named the same attribute. */
+static void bad_value(struct loader *L, const xmlNode *n, const char *attr,
+                      const char *v, const char *what)
+{
+    if (!L->schema_ok)
+        return;
+    errs_add_at(L->e, L->file, node_line(n),
+                "<%s %s=\"%s\">: not %s", (const char *)n->name, attr, v,
+                what);
+}
+
+static void rd_duration(struct loader *L, const xmlNode *n, const char *attr,
+                        int64_t *out)
+{
+    char *v = get_attr(n, attr);
+    if (!v)
+        return;
+    int64_t ms;
+    if (retry_policy_parse_duration(v, &ms) != 0)
+        bad_value(L, n, attr, v, "a duration such as 30s, 5m or 1h30m");
+    else
+        *out = ms;
+    free(v);
+}
+
+static void rd_size(struct loader *L, const xmlNode *n, const char *attr,
+                    size_t *out)
+{
+    char *v = get_attr(n, attr);
+    if (!v)
+        return;
+    size_t sz;
+    if (config_parse_size(v, &sz) != 0)
+        bad_value(L, n, attr, v, "a size such as 1MiB or 512k");
+    else
+        *out = sz;
+    free(v);
+}
+
+static void rd_int(struct loader *L, const xmlNode *n, const char *attr,
+                   long min, long max, int *out)
+{
+    char *v = get_attr(n, attr);
+    if (!v)
+        return;
+    long x;
+    if (config_parse_int(v, min, max, &x) != 0) {
+        char what[96];
+        snprintf(what, sizeof what, "a whole number from %ld to %ld", min,
+                 max);
+        bad_value(L, n, attr, v, what);
+    } else {
+        *out = (int)x;
+    }
+    free(v);
+}
+
+static int kv_push(struct kvlist *l, const char *key, const char *value,
+                   int line)
+{
+    struct kv *v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    l->v = v;
+    v[l->n].key = strdup(key);
+    v[l->n].value = strdup(value);
+    v[l->n].line = line;
+    if (!v[l->n].key || !v[l->n].value) {
+        free(v[l->n].key);
+        free(v[l->n].value);
+        return -1;
+    }
+    l->n++;
+    return 0;
+}
+
+static void kvlist_clear(struct kvlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].key);
+        free(l->v[i].value);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* collect_opts - every unqualified attribute not in skip[] into l */
+static void collect_opts(struct loader *L, const xmlNode *n,
+                         const char *const *skip, struct kvlist *l)
+{
+    for (const xmlAttr *a = n->properties; a; a = a->next) {
+        if (a->ns)
+            continue;
+        const char *name = (const char *)a->name;
+        bool skipped = false;
+        for (size_t i = 0; skip[i]; i++)
+            if (strcmp(skip[i], name) == 0)
+                skipped = true;
+        if (skipped)
+            continue;
+        char *v = get_attr(n, name);
+        if (!v || kv_push(l, name, v, (int)node_line(n)) != 0)
+            errs_add_at(L->e, L->file, node_line(n), "out of memory");
+        free(v);
+    }
+}
+
+static int strv_push(char ***v, size_t *n, char *s)
+{
+    if (!s)
+        return -1;
+    char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv) {
+        free(s);
+        return -1;
+    }
+    nv[(*n)++] = s;
+    *v = nv;
+    return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* grow - make room for one more element in an array of structs */
+static void *grow(void *arr, size_t n, size_t size)
+{
+    void *p = realloc(arr, (n + 1) * size);
+    if (p)
+        memset((char *)p + n * size, 0, size);
+    return p;
+}
+
+/* ---- typed readers (public) ------------------------------------------- */
+
+int config_parse_int(const char *s, long min, long max, long *out)
+{
+    if (!s || !*s || *s == ' ' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int config_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+    static const char *const no[] = { "false", "no", "off", "0", NULL };
+    if (!s)
+        return -1;
+    for (size_t i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+    for (size_t i = 0; no[i]; i++)
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    return -1;
+}
+
+/* config_parse_size - "4096", "4096B", "512k", "512K", "512KiB", "1M",
+ * "1MiB", "2G", "2GiB" (all powers of 1024) */
+int config_parse_size(const char *s, size_t *out)
+{
+    static const struct { const char *u; unsigned shift; } units[] = {
+        { "", 0 }, { "B", 0 }, { "k", 10 }, { "K", 10 }, { "KiB", 10 },
+        { "M", 20 }, { "MiB", 20 }, { "G", 30 }, { "GiB", 30 },
+    };
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = 0;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (ULLONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (unsigned)(*p - '0');
+        p++;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(p, units[i].u) != 0)
+            continue;
+        if (units[i].shift && v > (SIZE_MAX >> units[i].shift))
+            return -1;
+        if (v > SIZE_MAX)
+            return -1;
+        *out = (size_t)(v << units[i].shift);
+        return 0;
+    }
+    return -1;
+}
+
+/* parse_factor - "2", "1.5", "1.25" -> thousandths, exactly */
+static int parse_factor(const char *s, int *milli)
+{
+    long whole = 0, frac = 0;
+    int places = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9') {
+        whole = whole * 10 + (*p++ - '0');
+        if (whole > 1000)
+            return -1;
+    }
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9') {
+            if (++places > 3)
+                return -1;
+            frac = frac * 10 + (*p++ - '0');
+        }
+    }
+    if (*p)
+        return -1;
+    while (places++ < 3)
+        frac *= 10;
+    long v = whole * 1000 + frac;
+    if (v < 1000)
+        return -1;
+    *milli = (int)v;
+    return 0;
+}
+
+/* ---- paths and secrets ------------------------------------------------ */
+
+char *config_path(const char *base_dir, const char *p)
+{
+    if (!p)
+        return NULL;
+    if (p[0] == '/' || !base_dir || !*base_dir || strcmp(base_dir, ".") == 0)
+        return strdup(p);
+    char *out = NULL;
+    if (asprintf(&out, "%s/%s", base_dir, p) < 0)
+        return NULL;
+    return out;
+}
+
+int config_read_secret(const char *base_dir, const char *ref, char **out,
+                       size_t *len, struct errs *e)
+{
+    *out = NULL;
+    if (len)
+        *len = 0;
+    if (!ref || !*ref) {
+        errs_add(e, "", "empty secret reference");
+        return -1;
+    }
+    char *data = NULL;
+    size_t n = 0;
+    if (strncmp(ref, "env:", 4) == 0) {
+        const char *v = getenv(ref + 4);
+        if (!ref[4] || !v) {
+            errs_add(e, ref, "environment variable %s is not set", ref + 4);
+            return -1;
+        }
+        data = strdup(v);
+        if (!data) {
+            errs_add(e, ref, "out of memory");
+            return -1;
+        }
+        n = strlen(data);
+    } else {
+        char *path = config_path(base_dir, ref);
+        if (!path) {
+            errs_add(e, ref, "out of memory");
+            return -1;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            errs_add(e, path, "secret file: %s", strerror(errno));
+            free(path);
+            return -1;
+        }
+        if (st.st_mode & 077) {
+            errs_add(e, path,
+                     "secret file is readable by others (mode %04o); "
+                     "chmod 600 it", (unsigned)(st.st_mode & 07777));
+            free(path);
+            return -1;
+        }
+        int rc = fs_read_file(path, SECRET_MAX, &data, &n, e);
+        free(path);
+        if (rc != 0)
+            return -1;
+    }
+    while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+        data[--n] = '\0';
+    if (n == 0) {
+        errs_add(e, ref, "secret is empty");
+        free(data);
+        return -1;
+    }
+    *out = data;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+const char *config_find_default(const char *given)
+{
+    static const char *const places[] = { "ferry.xml", "/etc/ferry/ferry.xml",
+                                          NULL };
+    if (given)
+        return given;
+    for (size_t i = 0; places[i]; i++)
+        if (access(places[i], F_OK) == 0)
+            return places[i];
+    return NULL;
+}
+
+/* ---- lookups ---------------------------------------------------------- */
+
+const struct target_config *config_target(const struct ferry_config *c,
+                                          const char *name)
+{
+    for (size_t i = 0; c && name && i < c->ntargets; i++)
+        if (c->targets[i].name && strcmp(c->targets[i].name, name) == 0)
+            return &c->targets[i];
+    return NULL;
+}
+
+const struct service_config *config_service(const struct ferry_config *c,
+                                            const char *name)
+{
+    for (size_t i = 0; c && name && i < c->nservices; i++)
+        if (c->services[i].name && strcmp(c->services[i].name, name) == 0)
+            return &c->services[i];
+    return NULL;
+}
+
+const struct client_config *config_client(const struct ferry_config *c,
+                                          const char *id)
+{
+    for (size_t i = 0; c && id && i < c->nclients; i++)
+        if (c->clients[i].id && strcmp(c->clients[i].id, id) == 0)
+            return &c->clients[i];
+    return NULL;
+}
+
+const struct job_config *config_job(const struct ferry_config *c,
+                                    const char *name)
+{
+    for (size_t i = 0; c && name && i < c->njobs; i++)
+        if (c->jobs[i].name && strcmp(c->jobs[i].name, name) == 0)
+            return &c->jobs[i];
+    return NULL;
+}
+
+/* ---- building --------------------------------------------------------- */
+
+static void once(struct loader *L, const xmlNode *n, long *seen)
+{
+    if (*seen)
+        errs_add_at(L->e, L->file, node_line(n),
+                    "<%s> given twice (first at line %ld)",
+                    (const char *)n->name, *seen);
+    else
+        *seen = node_line(n);
+}
+
+static void build_spool(struct loader *L, const xmlNode *n)
+{
+    struct ferry_config *c = L->c;
+    once(L, n, &L->spool_line);
+    c->spool_line = (int)L->spool_line;
+    char *dir = get_attr(n, "dir");
+    if (dir) {
+        free(c->spool_dir);
+        c->spool_dir = config_path(c->base_dir, dir);
+        free(dir);
+    }
+    char *key = get_attr(n, "key-file");
+    if (key) {
+        free(c->spool_key_file);
+        c->spool_key_file = key;
+    }
+    size_t min_free = 0;
+    char *mf = get_attr(n, "min-free");
+    if (mf) {
+        if (config_parse_size(mf, &min_free) == 0)
+            c->spool_min_free_mb = (min_free + (1u << 20) - 1) >> 20;
+        else
+            bad_value(L, n, "min-free", mf, "a size such as 64MiB");
+        free(mf);
+    }
+}
+
+static void build_log(struct loader *L, const xmlNode *n)
+{
+    once(L, n, &L->log_line);
+    char *f = get_attr(n, "format");
+    if (f && log_format_parse(f, &L->c->log_format) != 0)
+        bad_value(L, n, "format", f, "logfmt or json");
+    free(f);
+    char *l = get_attr(n, "level");
+    if (l && log_level_parse(l, &L->c->log_level) != 0)
+        bad_value(L, n, "level", l, "debug, info, warn, error or off");
+    free(l);
+}
+
+static void build_intake(struct loader *L, const xmlNode *n)
+{
+    struct intake_config *in = &L->c->intake;
+    once(L, n, &L->intake_line);
+    in->enabled = true;
+    in->line = (int)node_line(n);
+    free(in->listen);
+    in->listen = get_attr(n, "listen");
+    char *cert = get_attr(n, "cert-file");
+    if (cert) {
+        free(in->cert_file);
+        in->cert_file = config_path(L->c->base_dir, cert);
+        free(cert);
+    }
+    char *ca = get_attr(n, "client-ca-file");
+    if (ca) {
+        free(in->client_ca_file);
+        in->client_ca_file = config_path(L->c->base_dir, ca);
+        free(ca);
+    }
+    char *key = get_attr(n, "key-file");
+    if (key) {
+        free(in->key_file);
+        in->key_file = key;
+    }
+    int64_t window_ms = (int64_t)in->token_window_s * 1000;
+    rd_duration(L, n, "token-window", &window_ms);
+    in->token_window_s = (int)(window_ms / 1000);
+    rd_size(L, n, "max-body", &in->max_body);
+    rd_int(L, n, "max-depth", 1, 100000, &in->max_depth);
+    rd_int(L, n, "max-fields", 1, 100000000, &in->max_fields);
+    rd_int(L, n, "max-connections", 1, 1000000, &in->max_connections);
+    rd_duration(L, n, "request-timeout", &in->request_timeout_ms);
+}
+
+static void build_client(struct loader *L, const xmlNode *n)
+{
+    struct ferry_config *c = L->c;
+    struct client_config *v = grow(c->clients, c->nclients,
+                                   sizeof *c->clients);
+    if (!v)
+        goto nomem;
+    c->clients = v;
+    struct client_config *cl = &v[c->nclients++];
+    cl->line = (int)node_line(n);
+    cl->id = get_attr(n, "id");
+    cl->secret_file = get_attr(n, "secret-file");
+    rd_int(L, n, "max-connections", 1, 1000000, &cl->max_connections);
+    for (const xmlNode *k = n->children; k; k = k->next)
+        if (is_ours(k, "service") &&
+            strv_push(&cl->services, &cl->nservices, get_text(k)) != 0)
+            goto nomem;
+    return;
+nomem:
+    errs_add_at(L->e, L->file, node_line(n), "out of memory");
+}
+
+/* build_retry - <retry>: unset attributes keep the defaults */
+static void build_retry(struct loader *L, const xmlNode *n,
+                        struct retry_policy *r)
+{
+    rd_duration(L, n, "initial", &r->initial_ms);
+    rd_duration(L, n, "max-delay", &r->max_delay_ms);
+    rd_duration(L, n, "max-age", &r->max_age_ms);
+    rd_int(L, n, "max-attempts", 1, 1000000, &r->max_attempts);
+    char *f = get_attr(n, "factor");
+    if (f && parse_factor(f, &r->factor_milli) != 0)
+        bad_value(L, n, "factor", f, "a factor from 1 to 1000 such as 2 or 1.5");
+    free(f);
+    char *j = get_attr(n, "jitter");
+    if (j) {
+        long pct;
+        size_t len = strlen(j);
+        char num[16];
+        if (len >= 2 && len < sizeof num && j[len - 1] == '%') {
+            memcpy(num, j, len - 1);
+            num[len - 1] = '\0';
+        } else {
+            num[0] = 'x';
+            num[1] = '\0';
+        }
+        if (config_parse_int(num, 0, 100, &pct) == 0)
+            r->jitter_pct = (int)pct;
+        else
+            bad_value(L, n, "jitter", j, "a percentage such as 20%");
+        free(j);
+    }
+}
+
+static void target_defaults(struct target_config *t)
+{
+    t->retry.initial_ms = 30LL * 1000;
+    t->retry.factor_milli = 2000;
+    t->retry.max_delay_ms = 60LL * 60 * 1000;
+    t->retry.jitter_pct = 20;
+    t->retry.max_attempts = 10;
+    t->retry.max_age_ms = 3LL * 24 * 60 * 60 * 1000;
+    t->concurrency = DEF_CONCURRENCY;
+    t->breaker_threshold = DEF_BREAKER_THRESHOLD;
+    t->breaker_cooldown_ms = DEF_BREAKER_COOLDOWN;
+    t->lease_ms = DEF_LEASE_MS;
+}
+
+static void build_target(struct loader *L, const xmlNode *n)
+{
+    static const char *const skip[] = { "name", "type", "concurrency",
+                                        "lease", NULL };
+    static const char *const tskip[] = { "type", NULL };
+    struct ferry_config *c = L->c;
+    struct target_config *v = grow(c->targets, c->ntargets,
+                                   sizeof *c->targets);
+    if (!v) {
+        errs_add_at(L->e, L->file, node_line(n), "out of memory");
+        return;
+    }
+    c->targets = v;
+    struct target_config *t = &v[c->ntargets++];
+    target_defaults(t);
+    t->line = (int)node_line(n);
+    t->name = get_attr(n, "name");
+    t->type = get_attr(n, "type");
+    rd_int(L, n, "concurrency", 1, 10000, &t->concurrency);
+    rd_duration(L, n, "lease", &t->lease_ms);
+    collect_opts(L, n, skip, &t->opts);
+    for (const xmlNode *k = n->children; k; k = k->next) {
+        if (is_ours(k, "transport")) {
+            free(t->transport_type);
+            t->transport_type = get_attr(k, "type");
+            kvlist_clear(&t->transport_opts);
+            collect_opts(L, k, tskip, &t->transport_opts);
+        } else if (is_ours(k, "retry")) {
+            build_retry(L, k, &t->retry);
+        } else if (is_ours(k, "breaker")) {
+            rd_int(L, k, "threshold", 1, 1000000, &t->breaker_threshold);
+            rd_duration(L, k, "cooldown", &t->breaker_cooldown_ms);
+        } else if (is_ours(k, "window")) {
+            free(t->window);
+            t->window = get_text(k);
+        } else if (is_ours(k, "holiday")) {
+            if (strv_push(&t->holidays, &t->nholidays, get_text(k)) != 0)
+                errs_add_at(L->e, L->file, node_line(k), "out of memory");
+        }
+    }
+}
+
+static void build_service(struct loader *L, const xmlNode *n)
+{
+    struct ferry_config *c = L->c;
+    struct service_config *v = grow(c->services, c->nservices,
+                                    sizeof *c->services);
+    if (!v) {
+        errs_add_at(L->e, L->file, node_line(n), "out of memory");
+        return;
+    }
+    c->services = v;
+    struct service_config *s = &v[c->nservices++];
+    s->line = (int)node_line(n);
+    s->name = get_attr(n, "name");
+    char *m = get_attr(n, "mapping");
+    if (m) {
+        s->mapping_file = config_path(c->base_dir, m);
+        free(m);
+    }
+    char *t = get_attr(n, "target");
+    if (t) {
+        s->targets = calloc(1, sizeof *s->targets);
+        if (s->targets) {
+            s->targets[0] = t;
+            s->ntargets = 1;
+        } else {
+            free(t);
+        }
+    }
+}
+
+static void build_job(struct loader *L, const xmlNode *n)
+{
+    static const char *const skip[] = { "name", "schedule", "tz", "action",
+                                        "target", "catch-up", NULL };
+    struct ferry_config *c = L->c;
+    struct job_config *v = grow(c->jobs, c->njobs, sizeof *c->jobs);
+    if (!v) {
+        errs_add_at(L->e, L->file, node_line(n), "out of memory");
+        return;
+    }
+    c->jobs = v;
+    struct job_config *j = &v[c->njobs++];
+    j->line = (int)node_line(n);
+    j->name = get_attr(n, "name");
+    j->schedule = get_attr(n, "schedule");
+    j->tz = get_attr(n, "tz");
+    if (!j->tz)
+        j->tz = strdup(DEF_TZ);
+    j->action = get_attr(n, "action");
+    j->target = get_attr(n, "target");
+    j->catch_up = get_attr(n, "catch-up");
+    if (!j->catch_up)
+        j->catch_up = strdup("run");
+    collect_opts(L, n, skip, &j->opts);
+}
+
+static void build(struct loader *L, const xmlNode *root)
+{
+    int64_t ms = L->c->shutdown_deadline_ms;
+    rd_duration(L, root, "shutdown-deadline", &ms);
+    L->c->shutdown_deadline_ms = ms;
+    for (const xmlNode *n = root->children; n; n = n->next) {
+        if (!is_ours(n, NULL))
+            continue;
+        const char *name = (const char *)n->name;
+        if (strcmp(name, "spool") == 0)
+            build_spool(L, n);
+        else if (strcmp(name, "log") == 0)
+            build_log(L, n);
+        else if (strcmp(name, "intake") == 0)
+            build_intake(L, n);
+        else if (strcmp(name, "client") == 0)
+            build_client(L, n);
+        else if (strcmp(name, "target") == 0)
+            build_target(L, n);
+        else if (strcmp(name, "service") == 0)
+            build_service(L, n);
+        else if (strcmp(name, "job") == 0)
+            build_job(L, n);
+    }
+}
+
+/* ---- cross-checks ----------------------------------------------------- */
+
+static void check_names(struct loader *L)
+{
+    const struct ferry_config *c = L->c;
+    for (size_t i = 0; i < c->ntargets; i++)
+        for (size_t k = 0; k < i; k++)
+            if (c->targets[i].name && c->targets[k].name &&
+                strcmp(c->targets[i].name, c->targets[k].name) == 0) {
+                errs_add_at(L->e, L->file, c->targets[i].line,
+                            "duplicate target '%s' (first at line %d)",
+                            c->targets[i].name, c->targets[k].line);
+                break;
+            }
+    for (size_t i = 0; i < c->nservices; i++)
+        for (size_t k = 0; k < i; k++)
+            if (c->services[i].name && c->services[k].name &&
+                strcmp(c->services[i].name, c->services[k].name) == 0) {
+                errs_add_at(L->e, L->file, c->services[i].line,
+                            "duplicate service '%s' (first at line %d)",
+                            c->services[i].name, c->services[k].line);
+                break;
+            }
+    for (size_t i = 0; i < c->njobs; i++)
+        for (size_t k = 0; k < i; k++)
+            if (c->jobs[i].name && c->jobs[k].name &&
+                strcmp(c->jobs[i].name, c->jobs[k].name) == 0) {
+                errs_add_at(L->e, L->file, c->jobs[i].line,
+                            "duplicate job '%s' (first at line %d)",
+                            c->jobs[i].name, c->jobs[k].line);
+                break;
+            }
+    for (size_t i = 0; i < c->nclients; i++)
+        for (size_t k = 0; k < i; k++)
+            if (c->clients[i].id && c->clients[k].id &&
+                strcmp(c->clients[i].id, c->clients[k].id) == 0) {
+                errs_add_at(L->e, L->file, c->clients[i].line,
+                            "duplicate client '%s' (first at line %d)",
+                            c->clients[i].id, c->clients[k].line);
+                break;
+            }
+}
+
+static void check_targets(struct loader *L)
+{
+    const struct ferry_config *c = L->c;
+    for (size_t i = 0; i < c->ntargets; i++) {
+        const struct target_config *t = &c->targets[i];
+        if (!t->type)
+            continue;
+        const struct adapter *a = adapter_find(t->type);
+        if (!a) {
+            errs_add_at(L->e, L->file, t->line,
+                        "target '%s': unknown adapter type '%s'",
+                        t->name ? t->name : "", t->type);
+            continue;
+        }
+        if (a->kind == ADAPTER_TRANSPORT) {
+            errs_add_at(L->e, L->file, t->line,
+                        "target '%s': '%s' is a transport; use it in "
+                        "<transport type=\"%s\"> inside a target",
+                        t->name ? t->name : "", t->type, t->type);
+            continue;
+        }
+        if (a->kind == ADAPTER_BATCH && !t->transport_type)
+            errs_add_at(L->e, L->file, t->line,
+                        "target '%s': a %s target needs a <transport>",
+                        t->name ? t->name : "", t->type);
+        if (a->kind == ADAPTER_STREAM && t->transport_type)
+            errs_add_at(L->e, L->file, t->line,
+                        "target '%s': a %s target takes no <transport>",
+                        t->name ? t->name : "", t->type);
+        if (t->transport_type) {
+            const struct adapter *ta = adapter_find(t->transport_type);
+            if (!ta || ta->kind != ADAPTER_TRANSPORT)
+                errs_add_at(L->e, L->file, t->line,
+                            "target '%s': unknown transport type '%s'",
+                            t->name ? t->name : "", t->transport_type);
+        }
+    }
+}
+
+static void load_mappings(struct loader *L)
+{
+    struct ferry_config *c = L->c;
+    for (size_t i = 0; i < c->nservices; i++) {
+        struct service_config *s = &c->services[i];
+        const char *tname = s->ntargets ? s->targets[0] : NULL;
+        if (tname && !config_target(c, tname))
+            errs_add_at(L->e, L->file, s->line,
+                        "service '%s': unknown target '%s'",
+                        s->name ? s->name : "", tname);
+        if (!s->mapping_file)
+            continue;
+        struct stat st;
+        if (stat(s->mapping_file, &st) != 0) {
+            errs_add_at(L->e, L->file, s->line,
+                        "service '%s': mapping file %s: %s",
+                        s->name ? s->name : "", s->mapping_file,
+                        strerror(errno));
+            continue;
+        }
+        if (mapping_load(s->mapping_file, &s->mapping, L->e) != 0) {
+            s->mapping = NULL;
+            continue;
+        }
+        if (tname && config_target(c, tname) &&
+            !mapping_target(s->mapping, tname))
+            errs_add_at(L->e, L->file, s->line,
+                        "service '%s': mapping %s has no <target name=\"%s\">",
+                        s->name ? s->name : "", s->mapping_file, tname);
+    }
+    for (size_t i = 0; i < c->njobs; i++) {
+        const struct job_config *j = &c->jobs[i];
+        if (j->target && !config_target(c, j->target))
+            errs_add_at(L->e, L->file, j->line,
+                        "job '%s': unknown target '%s'",
+                        j->name ? j->name : "", j->target);
+        if (!j->target && j->action &&
+            strcmp(j->action, "batch") == 0)
+            errs_add_at(L->e, L->file, j->line,
+                        "job '%s': a batch job needs a target",
+                        j->name ? j->name : "");
+    }
+    for (size_t i = 0; i < c->nclients; i++) {
+        const struct client_config *cl = &c->clients[i];
+        for (size_t k = 0; k < cl->nservices; k++)
+            if (!config_service(c, cl->services[k]))
+                errs_add_at(L->e, L->file, cl->line,
+                            "client '%s': unknown service '%s'",
+                            cl->id ? cl->id : "", cl->services[k]);
+    }
+}
+
+/* ---- parsing and validation ------------------------------------------- */
+
+/* clean_msg - libxml2's message without the namespace noise and newline */
+static void clean_msg(const char *in, char *out, size_t outsz)
+{
+    static const char ns[] = "{" CONFIG_NS "}";
+    size_t o = 0;
+    if (!in)
+        in = "unknown error";
+    while (*in && o + 1 < outsz) {
+        if (strncmp(in, ns, sizeof ns - 1) == 0) {
+            in += sizeof ns - 1;
+            continue;
+        }
+        out[o++] = *in++;
+    }
+    while (o && (out[o - 1] == '\n' || out[o - 1] == ' '))
+        o--;
+    out[o] = '\0';
+}
+
+static void schema_error(void *ctx, xmlErrorPtr err)
+{
+    struct loader *L = ctx;
+    char msg[1024];
+    clean_msg(err->message, msg, sizeof msg);
+    L->schema_ok = false;
+    errs_add_at(L->e, L->file, err->line, "%s", msg);
+}
+
+/* quiet - swallow libxml2's messages about the schema itself */
+static void quiet(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx;
+    (void)err;
+}
+
+static void parse_error(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx;
+    (void)err;   /* read back with xmlCtxtGetLastError */
+}
+
+/* refuse_doctype - SAX internalSubset hook: stop at any DOCTYPE, so no
+ * entity, internal or external, is ever declared, let alone expanded. */
+static void refuse_doctype(void *ctx, const xmlChar *name,
+                           const xmlChar *ext_id, const xmlChar *sys_id)
+{
+    (void)name;
+    (void)ext_id;
+    (void)sys_id;
+    xmlParserCtxtPtr p = ctx;
+    struct loader *L = p->_private;
+    L->doctype_line = xmlSAX2GetLineNumber(ctx);
+    if (L->doctype_line <= 0)
+        L->doctype_line = 1;
+    xmlStopParser(p);
+}
+
+static xmlDocPtr parse_xml(struct loader *L, const char *data, size_t len)
+{
+    xmlParserCtxtPtr p = xmlNewParserCtxt();
+    if (!p) {
+        errs_add(L->e, L->file, "out of memory");
+        return NULL;
+    }
+    p->_private = L;
+    p->sax->internalSubset = refuse_doctype;
+    p->sax->serror = parse_error;
+    p->sax->initialized = XML_SAX2_MAGIC;
+    xmlDocPtr doc = xmlCtxtReadMemory(p, data, (int)len, L->file, NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                      XML_PARSE_NOWARNING |
+                                      XML_PARSE_BIG_LINES);
+    if (L->doctype_line > 0) {
+        errs_add_at(L->e, L->file, L->doctype_line,
+                    "DOCTYPE is not allowed: ferry.xml takes no DTD and no "
+                    "entities");
+        xmlFreeDoc(doc);
+        doc = NULL;
+    } else if (!doc || !p->wellFormed) {
+        const xmlError *err = xmlCtxtGetLastError(p);
+        char msg[1024];
+        clean_msg(err ? err->message : "not well-formed XML", msg,
+                  sizeof msg);
+        errs_add_at(L->e, L->file, err ? err->line : 0, "%s", msg);
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    xmlFreeParserCtxt(p);
+    return doc;
+}
+
+static void validate(struct loader *L, xmlDocPtr doc)
+{
+    const struct embedded_file *f = NULL;
+    for (size_t i = 0; schema_files[i].name; i++)
+        if (strcmp(schema_files[i].name, "ferry.xsd") == 0)
+            f = &schema_files[i];
+    if (!f) {
+        errs_add(L->e, L->file, "internal: ferry.xsd is not embedded");
+        L->schema_ok = false;
+        return;
+    }
+    xmlSchemaParserCtxtPtr pc =
+        xmlSchemaNewMemParserCtxt((const char *)f->data, (int)f->len);
+    xmlSchemaPtr schema = NULL;
+    xmlSchemaValidCtxtPtr vc = NULL;
+    if (!pc)
+        goto fail;
+    xmlSchemaSetParserStructuredErrors(pc, quiet, NULL);
+    schema = xmlSchemaParse(pc);
+    if (!schema)
+        goto fail;
+    vc = xmlSchemaNewValidCtxt(schema);
+    if (!vc)
+        goto fail;
+    xmlSchemaSetValidStructuredErrors(vc, schema_error, L);
+    int rc = xmlSchemaValidateDoc(vc, doc);
+    if (rc != 0 && L->schema_ok) {
+        L->schema_ok = false;
+        errs_add(L->e, L->file, "does not match ferry.xsd");
+    }
+    goto done;
+fail:
+    errs_add(L->e, L->file, "internal: embedded ferry.xsd does not load");
+    L->schema_ok = false;
+done:
+    xmlSchemaFreeValidCtxt(vc);
+    xmlSchemaFree(schema);
+    xmlSchemaFreeParserCtxt(pc);
+}
+
+/* ---- load / free ------------------------------------------------------ */
+
+static struct ferry_config *config_new(const char *path)
+{
+    struct ferry_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->path = strdup(path);
+    char *slash = c->path ? strrchr(c->path, '/') : NULL;
+    if (slash == c->path && slash)
+        c->base_dir = strdup("/");
+    else if (slash)
+        c->base_dir = strndup(c->path, (size_t)(slash - c->path));
+    else
+        c->base_dir = strdup(".");
+    c->spool_dir = strdup(DEF_SPOOL_DIR);
+    c->spool_min_free_mb = DEF_MIN_FREE_MB;
+    c->log_format = LOG_LOGFMT;
+    c->log_level = LOG_INFO;
+    c->shutdown_deadline_ms = DEF_SHUTDOWN_MS;
+    c->intake.token_window_s = DEF_TOKEN_WINDOW_S;
+    c->intake.max_body = DEF_MAX_BODY;
+    c->intake.max_depth = DEF_MAX_DEPTH;
+    c->intake.max_fields = DEF_MAX_FIELDS;
+    c->intake.max_connections = DEF_MAX_CONNECTIONS;
+    c->intake.request_timeout_ms = DEF_REQUEST_TIMEOUT;
+    if (!c->path || !c->base_dir || !c->spool_dir) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int config_load(const char *path, struct ferry_config **out, struct errs *e)
+{
+    *out = NULL;
+    size_t before = e->n + e->dropped;
+    struct loader L = { .e = e, .file = path, .schema_ok = true };
+    char *data = NULL;
+    size_t len = 0;
+    xmlDocPtr doc = NULL;
+
+    if (fs_read_file(path, CONFIG_MAX_FILE, &data, &len, e) != 0)
+        return -1;
+    if (memchr(data, '\0', len)) {
+        errs_add(e, path, "contains a NUL byte");
+        goto done;
+    }
+    doc = parse_xml(&L, data, len);
+    if (!doc)
+        goto done;
+    L.c = config_new(path);
+    if (!L.c) {
+        errs_add(e, path, "out of memory");
+        goto done;
+    }
+    validate(&L, doc);
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (is_ours(root, "ferry")) {
+        build(&L, root);
+    } else if (L.schema_ok) {
+        errs_add_at(e, path, node_line(root),
+                    "the root element must be <ferry xmlns=\"%s\">",
+                    CONFIG_NS);
+    }
+    check_names(&L);
+    check_targets(&L);
+    load_mappings(&L);
+    *out = L.c;
+done:
+    xmlFreeDoc(doc);
+    free(data);
+    return e->n + e->dropped == before ? 0 : -1;
+}
+
+void config_free(struct ferry_config *c)
+{
+    if (!c)
+        return;
+    free(c->path);
+    free(c->base_dir);
+    free(c->spool_dir);
+    free(c->spool_key_file);
+    free(c->intake.listen);
+    free(c->intake.cert_file);
+    free(c->intake.key_file);
+    free(c->intake.client_ca_file);
+    for (size_t i = 0; i < c->nclients; i++) {
+        free(c->clients[i].id);
+        free(c->clients[i].secret_file);
+        strv_free(c->clients[i].services, c->clients[i].nservices);
+    }
+    free(c->clients);
+    for (size_t i = 0; i < c->ntargets; i++) {
+        struct target_config *t = &c->targets[i];
+        free(t->name);
+        free(t->type);
+        kvlist_clear(&t->opts);
+        free(t->transport_type);
+        kvlist_clear(&t->transport_opts);
+        free(t->window);
+        strv_free(t->holidays, t->nholidays);
+    }
+    free(c->targets);
+    for (size_t i = 0; i < c->nservices; i++) {
+        struct service_config *s = &c->services[i];
+        free(s->name);
+        free(s->mapping_file);
+        strv_free(s->targets, s->ntargets);
+        mapping_free(s->mapping);
+    }
+    free(c->services);
+    for (size_t i = 0; i < c->njobs; i++) {
+        struct job_config *j = &c->jobs[i];
+        free(j->name);
+        free(j->schedule);
+        free(j->tz);
+        free(j->action);
+        free(j->target);
+        free(j->catch_up);
+        kvlist_clear(&j->opts);
+    }
+    free(c->jobs);
+    free(c);
+}

@@ -1,0 +1,144 @@
+/* config.h - ferry.xml: spool, intake, clients, targets, services, jobs.
+ *
+ * config_load parses ferry.xml with libxml2, validates it against the
+ * embedded config/ferry.xsd, loads every service's mapping file (validated
+ * against config/mapping.xsd) and cross-checks names.  Every problem found
+ * is added to the errs list with "file:line"; loading goes on after a
+ * problem so `ferry check` can show them all.  Values stay strings until a
+ * typed reader (a duration, a size, an adapter key) reads them.
+ *
+ * Secrets are never inline: a "*-file" attribute names a file (mode 0600,
+ * checked) or "env:NAME" names an environment variable.
+ *
+ * Ownership: config_free frees everything, including loaded mappings. */
+#ifndef FERRY_CONFIG_CONFIG_H
+#define FERRY_CONFIG_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mappings/mapping.h"   /* struct kvlist, struct mapping */
+#include "scheduler/retry.h"    /* struct retry_policy */
+#include "util/log.h"
+
+struct errs;
+
+struct client_config {
+    char *id;                 /* JWT issuer */
+    char *secret_file;        /* file path or env:NAME */
+    char **services;          /* services it may post to */
+    size_t nservices;
+    int max_connections;      /* 0 = listener default */
+    int line;
+};
+
+struct intake_config {
+    bool enabled;
+    char *listen;             /* "127.0.0.1:8080" */
+    char *cert_file, *key_file, *client_ca_file;   /* TLS when cert+key */
+    int token_window_s;       /* default 30 */
+    size_t max_body;          /* default 1 MiB */
+    int max_depth;            /* default 32 */
+    int max_fields;           /* default 1000 JSON members in a body */
+    int max_connections;      /* default 256 */
+    int64_t request_timeout_ms;  /* default 10 s, defeats slow-loris */
+    int line;
+};
+
+struct target_config {
+    char *name;
+    char *type;               /* adapter name: fixed-width, soap, odbc */
+    struct kvlist opts;       /* every other attribute of <target> */
+    char *transport_type;     /* batch targets: "sftp" or "local" */
+    struct kvlist transport_opts;
+    struct retry_policy retry;
+    int concurrency;          /* default 8 */
+    int breaker_threshold;    /* consecutive RETRYs; default 5 */
+    int64_t breaker_cooldown_ms;  /* default 60 s */
+    int64_t lease_ms;         /* claim lease; default 5 min */
+    char *window;             /* delivery window spec, NULL = always */
+    char **holidays;          /* YYYY-MM-DD */
+    size_t nholidays;
+    int line;
+};
+
+struct service_config {
+    char *name;
+    char *mapping_file;       /* resolved path */
+    char **targets;           /* target names this service delivers to */
+    size_t ntargets;
+    struct mapping *mapping;  /* loaded; NULL when it failed to load */
+    int line;
+};
+
+struct job_config {
+    char *name;
+    char *schedule;           /* 5-field cron */
+    char *tz;                 /* default Europe/London */
+    char *action;             /* batch | deliver | reconcile | purge */
+    char *target;             /* for batch/deliver/reconcile; may be NULL */
+    char *catch_up;           /* "run" (default) or "skip" */
+    struct kvlist opts;       /* other attributes, e.g. older-than */
+    int line;
+};
+
+struct ferry_config {
+    char *path;               /* the file loaded */
+    char *base_dir;           /* its folder; relative paths resolve here */
+    char *spool_dir;
+    char *spool_key_file;     /* AES-256-GCM payload key, NULL = off */
+    size_t spool_min_free_mb; /* refuse intake below this; default 64 */
+    enum log_format log_format;
+    enum log_level log_level;
+    int64_t shutdown_deadline_ms; /* SIGTERM deadline; default 30 s */
+    struct intake_config intake;
+    struct client_config *clients;
+    size_t nclients;
+    struct target_config *targets;
+    size_t ntargets;
+    struct service_config *services;
+    size_t nservices;
+    struct job_config *jobs;
+    size_t njobs;
+    int spool_line;           /* line of <spool>; 0 when absent (added by
+                                 the config helper for config_check) */
+};
+
+/* config_load - parse, validate, load mappings.  Returns 0 when no problem
+ * was found, -1 otherwise; *out is set whenever the file could be parsed
+ * at all (so `ferry check --json` can still list what it found). */
+int config_load(const char *path, struct ferry_config **out, struct errs *e);
+void config_free(struct ferry_config *c);
+
+/* config_check - the deeper checks `ferry check` runs after loading:
+ * secret files readable by others, missing copybooks, mapping fields that
+ * name no copybook field, adapter keys unknown or missing, bad cron
+ * expressions and windows.  Adds to e; returns the number of problems. */
+int config_check(const struct ferry_config *c, struct errs *e);
+
+const struct target_config *config_target(const struct ferry_config *c,
+                                          const char *name);
+const struct service_config *config_service(const struct ferry_config *c,
+                                            const char *name);
+const struct client_config *config_client(const struct ferry_config *c,
+                                          const char *id);
+const struct job_config *config_job(const struct ferry_config *c,
+                                    const char *name);
+
+/* config_path - resolve p relative to base_dir into a new string */
+char *config_path(const char *base_dir, const char *p);
+/* config_read_secret - "env:NAME" or a file path (relative to base_dir);
+ * refuses a file readable by group/other.  Trailing newline stripped.
+ * Caller frees *out (and should wipe it). 0 ok, -1 with e filled. */
+int config_read_secret(const char *base_dir, const char *ref, char **out,
+                       size_t *len, struct errs *e);
+/* config_find_default - --config value, else ./ferry.xml, else
+ * /etc/ferry/ferry.xml; returns a static string or NULL */
+const char *config_find_default(const char *given);
+
+/* Typed readers for option strings.  0 ok, -1 bad. */
+int config_parse_size(const char *s, size_t *out);     /* "1MiB", "512k" */
+int config_parse_bool(const char *s, bool *out);       /* true/false/yes/no */
+int config_parse_int(const char *s, long min, long max, long *out);
+
+#endif

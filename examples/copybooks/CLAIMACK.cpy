@@ -1,0 +1,21 @@
+000100*****************************************************************
+000200* CLAIMACK - ACKNOWLEDGEMENT FILE RETURNED BY THE CLAIMS BATCH  *
+000300* RECFM=FB LRECL=80.  ONE DETAIL PER RECORD RECEIVED, TRAILER.  *
+000400*****************************************************************
+000500 01  ACK-DETAIL.
+000600     05  ACK-REC-TYPE          PIC X(01).
+000700         88  ACK-IS-DETAIL     VALUE 'D'.
+000800     05  ACK-FERRY-REF         PIC X(20).
+000900     05  ACK-STATUS            PIC X(01).
+001000         88  ACK-ACCEPTED      VALUE 'A'.
+001100         88  ACK-REJECTED      VALUE 'R'.
+001200     05  ACK-REASON-CODE       PIC X(03).
+001300     05  ACK-REASON-TEXT       PIC X(40).
+001400     05  ACK-CASE-NO           PIC 9(09).
+001500     05  FILLER                PIC X(06).
+001600 01  ACK-TRAILER.
+001700     05  ACKT-REC-TYPE         PIC X(01).
+001800     05  ACKT-RECORD-COUNT     PIC 9(07).
+001900     05  ACKT-ACCEPTED-COUNT   PIC 9(07).
+002000     05  ACKT-REJECTED-COUNT   PIC 9(07).
+002100     05  FILLER                PIC X(58).

@@ -1,0 +1,794 @@
+/* cobol_codec.c - exact encoders and decoders for COBOL fields: text in a
+ * code page, zoned decimal (every sign convention), packed decimal
+ * (COMP-3) and big-endian binary (COMP, COMP-4, BINARY, COMP-5).
+ *
+ * Contract: no floating point; no silent truncation of numbers; decoders
+ * reject bad bytes with the offset inside the field.  Code page tables
+ * are built with iconv once per codec and are read-only afterwards, so a
+ * codec may be shared between threads. */
+#include "mappings/cobol.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CP_NONE 0xFFFFFFFFu
+
+struct cob_hi {
+    uint32_t cp;
+    unsigned char b;
+};
+
+struct cob_codec {
+    enum cob_codepage page;
+    enum cob_overpunch op;
+    bool ebcdic;
+    uint32_t dec[256];      /* code point of each byte, CP_NONE if none */
+    int16_t lo[256];        /* byte for code points < 256, -1 if none */
+    struct cob_hi hi[32];   /* code points >= 256 (e.g. the euro) */
+    size_t nhi;
+    unsigned char space, plus, minus;
+};
+
+static const struct {
+    enum cob_codepage cp;
+    const char *name;      /* ferry's spelling */
+    const char *iconv;     /* glibc's */
+} pages[] = {
+    { COB_CP_ASCII, "ASCII", "ASCII" },
+    { COB_CP_IBM285, "IBM-285", "IBM285" },
+    { COB_CP_IBM037, "IBM-037", "IBM037" },
+    { COB_CP_IBM1146, "IBM-1146", "IBM1146" },
+    { COB_CP_IBM1140, "IBM-1140", "IBM1140" },
+};
+
+static const uint64_t pow10_tab[19] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+    10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+    100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL,
+};
+
+static int fail(char *msg, size_t msgsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *msg, size_t msgsz, const char *fmt, ...)
+{
+    if (msg && msgsz) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, msgsz, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+const char *cob_codepage_name(enum cob_codepage cp)
+{
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+        if (pages[i].cp == cp)
+            return pages[i].name;
+    return "?";
+}
+
+/* cob_codepage_parse - accepts "ascii", "IBM-285", "ibm285", "CP285",
+ * "285" and the same for 037/37, 1140, 1146. */
+int cob_codepage_parse(const char *s, enum cob_codepage *out)
+{
+    if (!s)
+        return -1;
+    if (!strcasecmp(s, "ascii") || !strcasecmp(s, "us-ascii")) {
+        *out = COB_CP_ASCII;
+        return 0;
+    }
+    const char *p = s;
+    if (!strncasecmp(p, "ibm", 3) || !strncasecmp(p, "cp", 2))
+        p += (p[0] == 'c' || p[0] == 'C') ? 2 : 3;
+    if (*p == '-' || *p == '_')
+        p++;
+    if (!strcmp(p, "285") || !strcmp(p, "0285"))
+        *out = COB_CP_IBM285;
+    else if (!strcmp(p, "037") || !strcmp(p, "37"))
+        *out = COB_CP_IBM037;
+    else if (!strcmp(p, "1146"))
+        *out = COB_CP_IBM1146;
+    else if (!strcmp(p, "1140"))
+        *out = COB_CP_IBM1140;
+    else
+        return -1;
+    return 0;
+}
+
+int cob_overpunch_parse(const char *s, enum cob_overpunch *out)
+{
+    if (!s)
+        return -1;
+    if (!strcasecmp(s, "ibm") || !strcasecmp(s, "ebcdic"))
+        *out = COB_OP_IBM;
+    else if (!strcasecmp(s, "gnu") || !strcasecmp(s, "gnucobol") ||
+             !strcasecmp(s, "mf") || !strcasecmp(s, "ascii"))
+        *out = COB_OP_GNU;
+    else
+        return -1;
+    return 0;
+}
+
+/* byte_to_cp - one byte of the code page through iconv, or CP_NONE */
+static uint32_t byte_to_cp(iconv_t cd, unsigned char b)
+{
+    char in[1] = { (char)b };
+    unsigned char outb[8];
+    char *ip = in, *op = (char *)outb;
+    size_t il = 1, ol = sizeof outb;
+    iconv(cd, NULL, NULL, NULL, NULL);
+    if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || ol != 4)
+        return CP_NONE;
+    return (uint32_t)outb[0] << 24 | (uint32_t)outb[1] << 16 |
+           (uint32_t)outb[2] << 8 | outb[3];
+}
+
+static int cp_to_byte(const struct cob_codec *c, uint32_t cp)
+{
+    if (cp < 256)
+        return c->lo[cp];
+    for (size_t i = 0; i < c->nhi; i++)
+        if (c->hi[i].cp == cp)
+            return c->hi[i].b;
+    return -1;
+}
+
+/* cob_codec_new - build both tables of a code page with iconv */
+struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
+                                char *msg, size_t msgsz)
+{
+    const char *iname = NULL;
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+        if (pages[i].cp == cp)
+            iname = pages[i].iconv;
+    if (!iname) {
+        fail(msg, msgsz, "unknown code page %d", (int)cp);
+        return NULL;
+    }
+    struct cob_codec *c = calloc(1, sizeof *c);
+    if (!c) {
+        fail(msg, msgsz, "out of memory");
+        return NULL;
+    }
+    c->page = cp;
+    c->op = op;
+    c->ebcdic = cp != COB_CP_ASCII;
+    for (int i = 0; i < 256; i++)
+        c->lo[i] = -1;
+    iconv_t cd = iconv_open("UTF-32BE", iname);
+    if (cd == (iconv_t)-1) {
+        fail(msg, msgsz, "iconv cannot convert from %s: %s", iname,
+             strerror(errno));
+        free(c);
+        return NULL;
+    }
+    for (int b = 0; b < 256; b++) {
+        uint32_t u = byte_to_cp(cd, (unsigned char)b);
+        c->dec[b] = u;
+        if (u == CP_NONE)
+            continue;
+        if (u < 256) {
+            if (c->lo[u] < 0)
+                c->lo[u] = (int16_t)b;
+        } else if (c->nhi < sizeof c->hi / sizeof c->hi[0] &&
+                   cp_to_byte(c, u) < 0) {
+            c->hi[c->nhi].cp = u;
+            c->hi[c->nhi].b = (unsigned char)b;
+            c->nhi++;
+        }
+    }
+    iconv_close(cd);
+    if (c->lo[' '] < 0 || c->lo['+'] < 0 || c->lo['-'] < 0 ||
+        c->lo['0'] < 0) {
+        fail(msg, msgsz, "code page %s lacks basic characters", iname);
+        free(c);
+        return NULL;
+    }
+    c->space = (unsigned char)c->lo[' '];
+    c->plus = (unsigned char)c->lo['+'];
+    c->minus = (unsigned char)c->lo['-'];
+    return c;
+}
+
+void cob_codec_free(struct cob_codec *c)
+{
+    free(c);
+}
+
+bool cob_codec_ebcdic(const struct cob_codec *c)
+{
+    return c && c->ebcdic;
+}
+
+enum cob_codepage cob_codec_page(const struct cob_codec *c)
+{
+    return c ? c->page : COB_CP_ASCII;
+}
+
+/* cob_pic_size - storage bytes of an elementary item */
+size_t cob_pic_size(const struct cob_pic *p)
+{
+    if (p->cls != COB_NUMERIC)
+        return (size_t)(p->digits > 0 ? p->digits : 0);
+    switch (p->usage) {
+    case COB_COMP3:
+        return (size_t)p->digits / 2 + 1;
+    case COB_BINARY:
+    case COB_COMP5:
+        return p->digits <= 4 ? 2 : p->digits <= 9 ? 4 : 8;
+    case COB_DISPLAY:
+    default:
+        return (size_t)p->digits +
+               (p->is_signed && (p->sign == COB_SIGN_LEADING_SEP ||
+                                 p->sign == COB_SIGN_TRAILING_SEP));
+    }
+}
+
+/* ---- UTF-8 and folding ------------------------------------------------ */
+
+size_t cob_utf8_next(const char *s, size_t n, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (n == 0)
+        return 0;
+    if (u[0] < 0x80) {
+        *cp = u[0];
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if ((u[0] & 0xE0) == 0xC0) {
+        len = 2; v = u[0] & 0x1F; min = 0x80;
+    } else if ((u[0] & 0xF0) == 0xE0) {
+        len = 3; v = u[0] & 0x0F; min = 0x800;
+    } else if ((u[0] & 0xF8) == 0xF0) {
+        len = 4; v = u[0] & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((u[i] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (u[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+static size_t utf8_put(uint32_t cp, char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Latin-1 Supplement U+00C0..U+00FF folded to ASCII ("" = none). */
+static const char *const fold_c0[64] = {
+    "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E",
+    "I", "I", "I", "I", "D", "N", "O", "O", "O", "O", "O", "x",
+    "O", "U", "U", "U", "U", "Y", "TH", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e",
+    "i", "i", "i", "i", "d", "n", "o", "o", "o", "o", "o", "",
+    "o", "u", "u", "u", "u", "y", "th", "y",
+};
+
+/* Latin Extended-A U+0100..U+017F: base letter of each (pairs upper,
+ * lower); '?' where the letter has no plain spelling. */
+static const char ext_a[] =
+    "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi??JjKkkLlLlLlLlLl"
+    "NnNnNnnNnOoOoOo??RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+_Static_assert(sizeof ext_a == 129, "one letter per code point");
+
+const char *cob_fold_ascii(uint32_t cp)
+{
+    static const char *const letters[] = {
+        "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M",
+        "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z",
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m",
+        "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z",
+    };
+    if (cp < 0x80)
+        return NULL;
+    if (cp >= 0xC0 && cp <= 0xFF)
+        return fold_c0[cp - 0xC0][0] ? fold_c0[cp - 0xC0] : NULL;
+    if (cp >= 0x100 && cp <= 0x17F) {
+        switch (cp) {
+        case 0x132: return "IJ";
+        case 0x133: return "ij";
+        case 0x152: return "OE";
+        case 0x153: return "oe";
+        default: break;
+        }
+        char ch = ext_a[cp - 0x100];
+        if (ch >= 'A' && ch <= 'Z')
+            return letters[ch - 'A'];
+        if (ch >= 'a' && ch <= 'z')
+            return letters[26 + ch - 'a'];
+        return NULL;
+    }
+    switch (cp) {
+    case 0xA0: return " ";                       /* no-break space */
+    case 0xAD: return "-";                       /* soft hyphen */
+    case 0x1E80: case 0x1E82: case 0x1E84: return "W";  /* Ẁ Ẃ Ẅ */
+    case 0x1E81: case 0x1E83: case 0x1E85: return "w";
+    case 0x1EF2: return "Y";                     /* Ỳ */
+    case 0x1EF3: return "y";
+    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+    case 0x2212: return "-";
+    case 0x2018: case 0x2019: case 0x201A: case 0x2032: return "'";
+    case 0x201C: case 0x201D: case 0x201E: case 0x2033: return "\"";
+    case 0x2026: return "...";
+    case 0x2022: return "*";
+    default: return NULL;
+    }
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+static bool is_control(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 ||
+           cp == 0x2029;
+}
+
+static bool alpha_ok(uint32_t cp)
+{
+    return cp == ' ' || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z');
+}
+
+/* text_pass - convert utf8 to code page bytes; with out == NULL only
+ * count.  Bytes before skip are dropped, at most len are stored. */
+static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
+                     const char *s, size_t n, unsigned flags,
+                     unsigned char *out, size_t skip, size_t len,
+                     size_t *count, unsigned *what, char *msg, size_t msgsz)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = cob_utf8_next(s + i, n - i, &cp);
+        if (k == 0)
+            return fail(msg, msgsz, "invalid UTF-8 at byte %zu of the value",
+                        i);
+        if (is_control(cp))
+            return fail(msg, msgsz, "control character U+%04X not allowed",
+                        (unsigned)cp);
+        int b = cp_to_byte(c, cp);
+        const char *alt = NULL;
+        if (b < 0 || (p->cls == COB_ALPHA && !alpha_ok(cp))) {
+            if (flags & COB_TX_FOLD)
+                alt = cob_fold_ascii(cp);
+            if (!alt) {
+                if (b >= 0)
+                    return fail(msg, msgsz, "character '%.*s' (U+%04X) is "
+                                "not a letter (PIC A)", (int)k, s + i,
+                                (unsigned)cp);
+                return fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
+                            "be written in %s", (int)k, s + i, (unsigned)cp,
+                            cob_codepage_name(c->page));
+            }
+            if (what)
+                *what |= COB_TX_FOLDED;
+        }
+        const char *a = alt;
+        do {
+            uint32_t ch = a ? (unsigned char)*a : cp;
+            int bb = a ? cp_to_byte(c, ch) : b;
+            if (bb < 0 || (p->cls == COB_ALPHA && !alpha_ok(ch)))
+                return fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
+                            "be written in %s", (int)k, s + i, (unsigned)cp,
+                            cob_codepage_name(c->page));
+            if (out && pos >= skip && pos - skip < len)
+                out[pos - skip] = (unsigned char)bb;
+            pos++;
+        } while (a && *++a);
+        i += k;
+    }
+    *count = pos;
+    return 0;
+}
+
+/* cob_text_encode - see cobol.h */
+int cob_text_encode(const struct cob_codec *c, const struct cob_pic *p,
+                    const char *utf8, size_t n, unsigned flags,
+                    unsigned char *out, unsigned *what,
+                    char *msg, size_t msgsz)
+{
+    size_t len = p->length, count = 0, skip = 0;
+    unsigned w = 0;
+    if (text_pass(c, p, utf8, n, flags, NULL, 0, 0, &count, &w, msg,
+                  msgsz) < 0)
+        return -1;
+    if (count > len) {
+        if (!(flags & COB_TX_TRUNCATE))
+            return fail(msg, msgsz, "value is %zu characters, field holds "
+                        "%zu", count, len);
+        w |= COB_TX_TRUNCATED;
+        if (p->justified)
+            skip = count - len;      /* COBOL drops the leftmost */
+        count = len;
+    }
+    size_t pad = len - count;
+    unsigned char *dst = p->justified ? out + pad : out;
+    memset(p->justified ? out : out + count, c->space, pad);
+    if (text_pass(c, p, utf8, n, flags, dst, skip, count, &count, NULL,
+                  msg, msgsz) < 0)
+        return -1;
+    if (what)
+        *what = w;
+    return 0;
+}
+
+/* cob_text_decode - see cobol.h */
+int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
+                    const unsigned char *in, char *out, size_t outsz,
+                    char *msg, size_t msgsz)
+{
+    size_t a = 0, b = p->length;
+    while (b > a && in[b - 1] == c->space)
+        b--;
+    if (p->justified)
+        while (a < b && in[a] == c->space)
+            a++;
+    size_t o = 0;
+    for (size_t i = a; i < b; i++) {
+        uint32_t cp = c->dec[in[i]];
+        if (cp == CP_NONE || is_control(cp))
+            return fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
+                        in[i], i, cob_codepage_name(c->page));
+        if (o + 5 > outsz)
+            return fail(msg, msgsz, "text too long for buffer");
+        o += utf8_put(cp, out + o);
+    }
+    if (outsz == 0)
+        return fail(msg, msgsz, "no buffer");
+    out[o] = '\0';
+    return 0;
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+static int check_pic(const struct cob_pic *p, char *msg, size_t msgsz)
+{
+    if (p->cls != COB_NUMERIC)
+        return fail(msg, msgsz, "not a numeric field");
+    if (p->digits < 1 || p->digits > COB_MAX_DIGITS)
+        return fail(msg, msgsz, "%d digits not supported (1 to %d)",
+                    p->digits, COB_MAX_DIGITS);
+    if (p->scale < -COB_MAX_DIGITS || p->scale > COB_MAX_DIGITS)
+        return fail(msg, msgsz, "scale %d not supported", p->scale);
+    return 0;
+}
+
+static uint64_t mag_of(int64_t v)
+{
+    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+}
+
+/* rescale - magnitude at scale from to scale to, exactly */
+static int rescale(uint64_t *m, int from, int to, char *msg, size_t msgsz)
+{
+    int d = from - to;
+    while (d > 0) {
+        int k = d > 18 ? 18 : d;
+        if (*m % pow10_tab[k])
+            return fail(msg, msgsz, "value has more decimal places than "
+                        "the PIC holds (%d)", to);
+        *m /= pow10_tab[k];
+        d -= k;
+    }
+    while (d < 0 && *m) {
+        int k = -d > 18 ? 18 : -d;
+        if (*m > UINT64_MAX / pow10_tab[k])
+            return fail(msg, msgsz, "value too large for the PIC");
+        *m *= pow10_tab[k];
+        d += k;
+    }
+    return 0;
+}
+
+static const char op_ibm_pos[] = "{ABCDEFGHI";
+static const char op_ibm_neg[] = "}JKLMNOPQR";
+
+static unsigned char zoned_digit(const struct cob_codec *c, int d)
+{
+    return (unsigned char)((c->ebcdic ? 0xF0 : 0x30) | d);
+}
+
+static unsigned char overpunch(const struct cob_codec *c, int d, bool neg)
+{
+    if (c->ebcdic)
+        return (unsigned char)((neg ? 0xD0 : 0xC0) | d);
+    if (c->op == COB_OP_GNU)
+        return (unsigned char)((neg ? 0x70 : 0x30) | d);
+    return (unsigned char)(neg ? op_ibm_neg[d] : op_ibm_pos[d]);
+}
+
+/* cob_num_encode - see cobol.h */
+int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
+                   int64_t v, int vscale, unsigned char *out,
+                   char *msg, size_t msgsz)
+{
+    if (check_pic(p, msg, msgsz) < 0)
+        return -1;
+    if (vscale < 0 || vscale > 18)
+        return fail(msg, msgsz, "value scale %d not supported", vscale);
+    bool neg = v < 0;
+    uint64_t m = mag_of(v);
+    if (rescale(&m, vscale, p->scale, msg, msgsz) < 0)
+        return -1;
+    if (m == 0)
+        neg = false;
+    if (neg && !p->is_signed)
+        return fail(msg, msgsz, "negative value for an unsigned PIC");
+    size_t size = p->length;
+    if (p->usage == COB_COMP5) {
+        unsigned bits = (unsigned)size * 8;
+        uint64_t cap = p->is_signed ? (1ULL << (bits - 1)) - 1 + neg
+                                    : (bits == 64 ? UINT64_MAX
+                                                  : (1ULL << bits) - 1);
+        if (m > cap)
+            return fail(msg, msgsz, "value too large for %zu-byte COMP-5",
+                        size);
+    } else if (m >= pow10_tab[p->digits]) {
+        return fail(msg, msgsz, "value has more than %d digits", p->digits);
+    }
+    switch (p->usage) {
+    case COB_DISPLAY: {
+        if (p->blank_zero && m == 0) {
+            memset(out, c->space, size);
+            return 0;
+        }
+        unsigned char *d = out;
+        if (p->is_signed && p->sign == COB_SIGN_LEADING_SEP)
+            *d++ = neg ? c->minus : c->plus;
+        for (int i = p->digits - 1; i >= 0; i--) {
+            d[i] = zoned_digit(c, (int)(m % 10));
+            m /= 10;
+        }
+        if (p->is_signed) {
+            if (p->sign == COB_SIGN_TRAILING_SEP)
+                d[p->digits] = neg ? c->minus : c->plus;
+            else if (p->sign == COB_SIGN_TRAILING)
+                d[p->digits - 1] = overpunch(c, d[p->digits - 1] & 0x0F,
+                                             neg);
+            else if (p->sign == COB_SIGN_LEADING)
+                d[0] = overpunch(c, d[0] & 0x0F, neg);
+        }
+        return 0;
+    }
+    case COB_COMP3: {
+        unsigned char sign = p->is_signed ? (neg ? 0x0D : 0x0C) : 0x0F;
+        out[size - 1] = (unsigned char)((m % 10) << 4 | sign);
+        m /= 10;
+        for (size_t i = size - 1; i-- > 0;) {
+            unsigned lo = (unsigned)(m % 10);
+            m /= 10;
+            out[i] = (unsigned char)((m % 10) << 4 | lo);
+            m /= 10;
+        }
+        return 0;
+    }
+    case COB_BINARY:
+    case COB_COMP5: {
+        uint64_t u = neg ? (uint64_t)0 - m : m;
+        for (size_t i = size; i-- > 0;) {
+            out[i] = (unsigned char)(u & 0xFF);
+            u >>= 8;
+        }
+        return 0;
+    }
+    }
+    return fail(msg, msgsz, "unknown usage");
+}
+
+/* zoned_sign - an overpunched byte: digit and sign; -1 when not one */
+static int zoned_sign(const struct cob_codec *c, unsigned char b, int *d,
+                      bool *neg)
+{
+    if (c->ebcdic) {
+        unsigned z = b >> 4, n = b & 0x0F;
+        if (n > 9)
+            return -1;
+        *d = (int)n;
+        if (z == 0xC || z == 0xF || z == 0xA || z == 0xE)
+            *neg = false;
+        else if (z == 0xD || z == 0xB)
+            *neg = true;
+        else
+            return -1;
+        return 0;
+    }
+    if (b >= '0' && b <= '9') {
+        *d = b - '0';
+        *neg = false;
+        return 0;
+    }
+    if (b >= 0x70 && b <= 0x79) {
+        *d = b - 0x70;
+        *neg = true;
+        return 0;
+    }
+    const char *q;
+    if (b && (q = strchr(op_ibm_pos, b)) != NULL) {
+        *d = (int)(q - op_ibm_pos);
+        *neg = false;
+        return 0;
+    }
+    if (b && (q = strchr(op_ibm_neg, b)) != NULL) {
+        *d = (int)(q - op_ibm_neg);
+        *neg = true;
+        return 0;
+    }
+    return -1;
+}
+
+/* cob_num_decode - see cobol.h */
+int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
+                   const unsigned char *in, int64_t *v, int *vscale,
+                   char *msg, size_t msgsz)
+{
+    if (check_pic(p, msg, msgsz) < 0)
+        return -1;
+    size_t size = p->length;
+    uint64_t m = 0;
+    bool neg = false;
+    switch (p->usage) {
+    case COB_DISPLAY: {
+        if (p->blank_zero) {
+            size_t i = 0;
+            while (i < size && in[i] == c->space)
+                i++;
+            if (i == size)
+                break;
+        }
+        const unsigned char *d = in;
+        int signpos = -1;
+        if (p->is_signed) {
+            if (p->sign == COB_SIGN_LEADING_SEP || p->sign == COB_SIGN_TRAILING_SEP) {
+                size_t sp = p->sign == COB_SIGN_LEADING_SEP ? 0 : size - 1;
+                if (in[sp] == c->minus)
+                    neg = true;
+                else if (in[sp] != c->plus)
+                    return fail(msg, msgsz, "bad sign byte 0x%02X at +%zu",
+                                in[sp], sp);
+                if (sp == 0)
+                    d++;
+            } else {
+                signpos = p->sign == COB_SIGN_LEADING ? 0 : p->digits - 1;
+            }
+        }
+        size_t base = (size_t)(d - in);
+        for (int i = 0; i < p->digits; i++) {
+            int dig;
+            if (i == signpos) {
+                bool n = false;
+                if (zoned_sign(c, d[i], &dig, &n) < 0)
+                    return fail(msg, msgsz, "bad sign or digit 0x%02X at "
+                                "+%zu", d[i], base + (size_t)i);
+                neg = n;
+            } else {
+                unsigned char zero = c->ebcdic ? 0xF0 : 0x30;
+                if (d[i] < zero || d[i] > zero + 9) {
+                    /* unsigned EBCDIC fields may carry a C zone last */
+                    if (c->ebcdic && !p->is_signed && i == p->digits - 1 &&
+                        (d[i] & 0xF0) == 0xC0 && (d[i] & 0x0F) <= 9) {
+                        dig = d[i] & 0x0F;
+                    } else {
+                        return fail(msg, msgsz, "non-digit 0x%02X at +%zu",
+                                    d[i], base + (size_t)i);
+                    }
+                } else {
+                    dig = d[i] - zero;
+                }
+            }
+            m = m * 10 + (uint64_t)dig;
+        }
+        break;
+    }
+    case COB_COMP3: {
+        for (size_t i = 0; i < size; i++) {
+            unsigned hi = in[i] >> 4, lo = in[i] & 0x0F;
+            if (hi > 9)
+                return fail(msg, msgsz, "bad packed digit 0x%02X at +%zu",
+                            in[i], i);
+            m = m * 10 + hi;
+            if (i + 1 < size) {
+                if (lo > 9)
+                    return fail(msg, msgsz, "bad packed digit 0x%02X at "
+                                "+%zu", in[i], i);
+                m = m * 10 + lo;
+            } else if (lo == 0xD || lo == 0xB) {
+                if (!p->is_signed)
+                    return fail(msg, msgsz, "negative sign nibble %X at +%zu "
+                                "in an unsigned field", lo, i);
+                neg = true;
+            } else if (lo < 0xA) {
+                return fail(msg, msgsz, "bad sign nibble %X at +%zu", lo, i);
+            }
+            /* A, C, E, F are positive, as the hardware reads them */
+        }
+        if (m >= pow10_tab[p->digits])
+            return fail(msg, msgsz, "packed value has more than %d digits",
+                        p->digits);
+        break;
+    }
+    case COB_BINARY:
+    case COB_COMP5: {
+        uint64_t u = 0;
+        for (size_t i = 0; i < size; i++)
+            u = u << 8 | in[i];
+        unsigned bits = (unsigned)size * 8;
+        if (p->is_signed && bits < 64 && (u >> (bits - 1)) & 1)
+            u |= ~0ULL << bits;           /* sign-extend */
+        if (p->is_signed && (int64_t)u < 0) {
+            neg = true;
+            m = mag_of((int64_t)u);
+        } else {
+            m = u;
+        }
+        if (p->usage == COB_BINARY && m >= pow10_tab[p->digits])
+            return fail(msg, msgsz, "binary value exceeds PIC (%d digits)",
+                        p->digits);
+        break;
+    }
+    default:
+        return fail(msg, msgsz, "unknown usage");
+    }
+    int sc = p->scale;
+    if (sc < 0) {
+        if (rescale(&m, sc, 0, msg, msgsz) < 0)
+            return -1;
+        sc = 0;
+    }
+    if (m > (uint64_t)INT64_MAX + neg)
+        return fail(msg, msgsz, "value out of range");
+    *v = neg ? (int64_t)(0 - m) : (int64_t)m;
+    *vscale = sc;
+    return 0;
+}
+
+void cob_fill_spaces(const struct cob_codec *c, unsigned char *out, size_t n)
+{
+    memset(out, c ? c->space : ' ', n);
+}
+
+/* cob_fill_default - spaces for text, zero in the field's usage */
+void cob_fill_default(const struct cob_codec *c, const struct cob_pic *p,
+                      unsigned char *out)
+{
+    if (p->cls == COB_NUMERIC &&
+        cob_num_encode(c, p, 0, 0, out, NULL, 0) == 0)
+        return;
+    memset(out, c->space, p->length);
+}

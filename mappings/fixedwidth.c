@@ -1,0 +1,1070 @@
+/* fixedwidth.c - a typed record to one COBOL record's bytes and back,
+ * following a copybook layout and a mapping section.  See fixedwidth.h.
+ *
+ * Encoding runs in three passes over a zeroed buffer: COBOL defaults
+ * (VALUE, else spaces or zero), then the assignments in mapping order,
+ * then OCCURS DEPENDING ON counts.  Every error names the COBOL field and
+ * its offset; nothing is truncated or rounded unless the mapping said so
+ * (and then it is reported as a note). */
+#include "mappings/fixedwidth.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+#include "util/errs.h"
+
+enum bind_kind {
+    B_SCALAR,        /* field outside tables, from a scalar */
+    B_LIST_FIELD,    /* field in a table, from "LIST.FIELD" */
+    B_LIST_TABLE,    /* the table itself, from a list, by child names */
+};
+
+struct fw_bind {
+    const struct map_assign *a;
+    const struct cpy_field *f;
+    const struct cpy_field *table;   /* nearest OCCURS at or above f */
+    enum bind_kind kind;
+    char *list, *sub;                /* B_LIST_FIELD / B_LIST_TABLE */
+    bool is_const;
+    int64_t cnum;
+    int cscale;
+};
+
+struct fw_plan {
+    const struct cpy_record *rec;
+    struct fw_bind *b;
+    size_t nb;
+    const struct cpy_field **active;  /* REDEFINES views written to */
+    size_t nactive;
+};
+
+/* ---- notes -------------------------------------------------------------- */
+
+void fw_notes_free(struct fw_notes *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++) {
+        free(n->v[i].field);
+        free(n->v[i].what);
+    }
+    free(n->v);
+    memset(n, 0, sizeof *n);
+}
+
+static void note_add(struct fw_notes *n, const char *field,
+                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void note_add(struct fw_notes *n, const char *field,
+                     const char *fmt, ...)
+{
+    if (!n)
+        return;
+    if (n->n == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 8;
+        struct fw_note *v = realloc(n->v, cap * sizeof *v);
+        if (!v)
+            return;
+        n->v = v;
+        n->cap = cap;
+    }
+    char *what = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&what, fmt, ap) < 0)
+        what = NULL;
+    va_end(ap);
+    char *f = strdup(field);
+    if (!what || !f) {
+        free(what);
+        free(f);
+        return;
+    }
+    n->v[n->n].field = f;
+    n->v[n->n].what = what;
+    n->n++;
+}
+
+/* ---- dates -------------------------------------------------------------- */
+
+static int day_of_year(int y, int m, int d)
+{
+    return (int)(days_from_civil(y, m, d) - days_from_civil(y, 1, 1)) + 1;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* fw_date_digits - see fixedwidth.h */
+int fw_date_digits(const struct fvalue *v, const char *format, char *out,
+                   size_t outsz)
+{
+    int64_t days, ms_of_day = 0;
+    if (v->type == FT_DATE) {
+        days = v->num;
+    } else if (v->type == FT_DATETIME) {
+        days = floor_div(v->num, 86400000);
+        ms_of_day = v->num - days * 86400000;
+    } else {
+        return -1;
+    }
+    if (days < -719468 || days > 2932896)     /* years 0000..9999 */
+        return -1;
+    int y, m, d;
+    date_from_days(days, &y, &m, &d);
+    int hh = (int)(ms_of_day / 3600000), mi = (int)(ms_of_day / 60000 % 60),
+        ss = (int)(ms_of_day / 1000 % 60);
+    const char *f = format && *format ? format : "CCYYMMDD";
+    int n;
+    if (!strcasecmp(f, "CCYYMMDD") || !strcasecmp(f, "YYYYMMDD"))
+        n = snprintf(out, outsz, "%04d%02d%02d", y, m, d);
+    else if (!strcasecmp(f, "YYMMDD"))
+        n = snprintf(out, outsz, "%02d%02d%02d", y % 100, m, d);
+    else if (!strcasecmp(f, "CYYDDD")) {
+        if (y < 1900 || y > 2899)
+            return -1;
+        n = snprintf(out, outsz, "%d%02d%03d", (y - 1900) / 100, y % 100,
+                     day_of_year(y, m, d));
+    } else if (!strcasecmp(f, "JULIAN") || !strcasecmp(f, "CCYYDDD") ||
+               !strcasecmp(f, "YYYYDDD"))
+        n = snprintf(out, outsz, "%04d%03d", y, day_of_year(y, m, d));
+    else if (!strcasecmp(f, "ISO") || !strcasecmp(f, "YYYY-MM-DD"))
+        n = snprintf(out, outsz, "%04d-%02d-%02d", y, m, d);
+    else if (!strcasecmp(f, "HHMMSS") && v->type == FT_DATETIME)
+        n = snprintf(out, outsz, "%02d%02d%02d", hh, mi, ss);
+    else if (!strcasecmp(f, "CCYYMMDDHHMMSS") && v->type == FT_DATETIME)
+        n = snprintf(out, outsz, "%04d%02d%02d%02d%02d%02d", y, m, d, hh,
+                     mi, ss);
+    else
+        return -1;
+    return n > 0 && (size_t)n < outsz ? 0 : -1;
+}
+
+static bool known_format(const char *f)
+{
+    static const char *const ok[] = {
+        "CCYYMMDD", "YYYYMMDD", "YYMMDD", "CYYDDD", "JULIAN", "CCYYDDD",
+        "YYYYDDD", "ISO", "YYYY-MM-DD", "HHMMSS", "CCYYMMDDHHMMSS", NULL
+    };
+    for (size_t i = 0; ok[i]; i++)
+        if (!strcasecmp(f, ok[i]))
+            return true;
+    return false;
+}
+
+/* ---- plan --------------------------------------------------------------- */
+
+static const struct cpy_field *table_of(const struct cpy_field *f)
+{
+    for (; f; f = f->parent)
+        if (f->occurs_max)
+            return f;
+    return NULL;
+}
+
+void fw_plan_free(struct fw_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nb; i++) {
+        free(p->b[i].list);
+        free(p->b[i].sub);
+    }
+    free(p->b);
+    free(p->active);
+    free(p);
+}
+
+size_t fw_plan_length(const struct fw_plan *p)
+{
+    return p->rec->length;
+}
+
+static void add_active(struct fw_plan *p, const struct cpy_field *f)
+{
+    /* every REDEFINES view above f, outermost included */
+    for (; f; f = f->parent) {
+        if (!f->redefines)
+            continue;
+        bool have = false;
+        for (size_t i = 0; i < p->nactive; i++)
+            have = have || p->active[i] == f;
+        if (!have)
+            p->active[p->nactive++] = f;
+    }
+}
+
+/* fw_plan_new - see fixedwidth.h */
+struct fw_plan *fw_plan_new(const struct cpy_record *rec,
+                            const struct map_section *sec, struct errs *e)
+{
+    struct fw_plan *p = calloc(1, sizeof *p);
+    size_t na = sec ? sec->na : 0;
+    if (!p)
+        goto nomem;
+    p->rec = rec;
+    p->b = calloc(na ? na : 1, sizeof *p->b);
+    p->active = calloc(rec->nflat ? rec->nflat : 1, sizeof *p->active);
+    if (!p->b || !p->active)
+        goto nomem;
+    int bad = 0;
+    for (size_t i = 0; i < na; i++) {
+        const struct map_assign *a = &sec->a[i];
+        char where[160];
+        snprintf(where, sizeof where, "line %d: to=%s", a->line,
+                 a->to ? a->to : "");
+        bool amb = false;
+        const struct cpy_field *f = a->to ? cpy_field_find(rec, a->to, &amb)
+                                          : NULL;
+        if (!f) {
+            errs_add(e, where, amb ? "ambiguous: qualify it as GROUP.NAME"
+                                   : "no such field in %s", rec->name);
+            bad++;
+            continue;
+        }
+        if (f->filler || f->level == 66 || f->level == 88) {
+            errs_add(e, where, "cannot assign to this entry");
+            bad++;
+            continue;
+        }
+        if (!a->from && !a->value) {
+            errs_add(e, where, "needs from= or value=");
+            bad++;
+            continue;
+        }
+        if (a->format && !known_format(a->format)) {
+            errs_add(e, where, "unknown date format %s", a->format);
+            bad++;
+            continue;
+        }
+        struct fw_bind *b = &p->b[p->nb];
+        b->a = a;
+        b->f = f;
+        b->table = table_of(f);
+        b->kind = B_SCALAR;
+        if (b->table) {
+            if (!a->from || a->from[0] == '$') {
+                errs_add(e, where, "is in table %s: from= must name a list",
+                         b->table->name);
+                bad++;
+                continue;
+            }
+            if (table_of(b->table->parent)) {
+                const char *dot = strchr(a->from, '.');
+                if (b->table != f || dot) {
+                    errs_add(e, where, "nested tables are filled from the "
+                             "outer table's list only");
+                    bad++;
+                    continue;
+                }
+            }
+            const char *dot = strchr(a->from, '.');
+            if (b->table == f && !dot) {
+                b->kind = B_LIST_TABLE;
+                b->list = strdup(a->from);
+                if (!b->list)
+                    goto nomem;
+            } else if (dot && dot != a->from && dot[1]) {
+                b->kind = B_LIST_FIELD;
+                b->list = strndup(a->from, (size_t)(dot - a->from));
+                b->sub = strdup(dot + 1);
+                if (!b->list || !b->sub)
+                    goto nomem;
+                if (f->nkids) {
+                    errs_add(e, where, "LIST.FIELD fills an elementary "
+                             "field, not group %s", f->name);
+                    bad++;
+                    continue;
+                }
+            } else {
+                errs_add(e, where, "is in table %s: from= must be LIST.FIELD"
+                         " (or name the table with from=LIST)",
+                         b->table->name);
+                bad++;
+                continue;
+            }
+        }
+        if (a->value && !a->from) {
+            b->is_const = true;
+            if (f->pic.cls == COB_NUMERIC) {
+                int sc = f->pic.scale > 0 ? f->pic.scale : 0;
+                if (dec_parse(a->value, sc, &b->cnum) < 0) {
+                    errs_add(e, where, "value '%s' is not a number with at "
+                             "most %d decimal places", a->value, sc);
+                    bad++;
+                    continue;
+                }
+                b->cscale = sc;
+            }
+        }
+        add_active(p, f);
+        p->nb++;
+    }
+    if (bad) {
+        fw_plan_free(p);
+        return NULL;
+    }
+    return p;
+nomem:
+    errs_add(e, "", "out of memory");
+    fw_plan_free(p);
+    return NULL;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+struct enc {
+    const struct fw_plan *p;
+    const struct cob_codec *cc;
+    unsigned char *out;
+    size_t len;
+    struct fw_notes *notes;
+    struct errs *e;
+    int bad;
+};
+
+static void field_where(const struct cpy_field *f, long idx, char *w,
+                        size_t wsz)
+{
+    if (idx >= 0)
+        snprintf(w, wsz, "%s(%ld)", f->name, idx + 1);
+    else
+        snprintf(w, wsz, "%s", f->name);
+}
+
+static void enc_err(struct enc *E, const struct cpy_field *f, long idx,
+                    size_t off, const char *msg)
+{
+    char w[128];
+    field_where(f, idx, w, sizeof w);
+    errs_add(E->e, w, "offset %zu: %s", off, msg);
+    E->bad++;
+}
+
+/* text_pic - a group written as text is PIC X(length) */
+static struct cob_pic text_pic(const struct cpy_field *f)
+{
+    struct cob_pic p = f->pic;
+    if (p.cls == COB_GROUP) {
+        p.cls = COB_ALNUM;
+        p.usage = COB_DISPLAY;
+        p.digits = (int)f->length;
+        p.length = f->length;
+    }
+    return p;
+}
+
+/* put_value_lit - a VALUE clause literal into a field */
+static void put_lit(struct enc *E, const struct cpy_field *f, size_t off,
+                    const struct cpy_value *v)
+{
+    unsigned char *o = E->out + off;
+    struct cob_pic p = text_pic(f);
+    size_t n = f->length;
+    char msg[256];
+    switch (v->kind) {
+    case CPY_VAL_SPACES:
+        cob_fill_spaces(E->cc, o, n);
+        return;
+    case CPY_VAL_HIGH:
+        memset(o, 0xFF, n);
+        return;
+    case CPY_VAL_LOW:
+        memset(o, 0x00, n);
+        return;
+    case CPY_VAL_ZEROS:
+    case CPY_VAL_QUOTES:
+        if (p.cls == COB_NUMERIC) {
+            cob_fill_default(E->cc, &p, o);
+        } else {
+            unsigned char z;
+            const char *ch = v->kind == CPY_VAL_ZEROS ? "0" : "\"";
+            cob_text_encode(E->cc, &(struct cob_pic){ .cls = COB_ALNUM,
+                            .length = 1, .digits = 1 }, ch, 1, 0, &z, NULL,
+                            NULL, 0);
+            memset(o, z, n);
+        }
+        return;
+    case CPY_VAL_NUMBER:
+        if (p.cls == COB_NUMERIC) {
+            int64_t x;
+            int sc = p.scale > 0 ? p.scale : 0;
+            if (dec_parse(v->text, sc, &x) < 0 ||
+                cob_num_encode(E->cc, &p, x, sc, o, msg, sizeof msg) < 0) {
+                enc_err(E, f, -1, off, "VALUE does not fit the PIC");
+            }
+            return;
+        }
+        break;
+    case CPY_VAL_TEXT:
+        if (v->hex) {
+            for (size_t i = 0; i < n; i++)
+                o[i] = i < v->len || v->all
+                       ? (unsigned char)v->text[v->len ? i % v->len : 0]
+                       : (unsigned char)0;
+            if (!v->all && v->len < n)
+                cob_fill_spaces(E->cc, o + v->len, n - v->len);
+            return;
+        }
+        break;
+    case CPY_VAL_NONE:
+    default:
+        cob_fill_default(E->cc, &p, o);
+        return;
+    }
+    if (p.cls == COB_NUMERIC) {
+        cob_fill_default(E->cc, &p, o);
+        return;
+    }
+    if (v->all && v->len) {
+        struct cob_pic one = p;
+        one.length = 1;
+        one.justified = false;
+        for (size_t i = 0; i < n; i++)
+            if (cob_text_encode(E->cc, &one, v->text + i % v->len, 1,
+                                COB_TX_FOLD, o + i, NULL, msg,
+                                sizeof msg) < 0) {
+                enc_err(E, f, -1, off, msg);
+                return;
+            }
+        return;
+    }
+    if (cob_text_encode(E->cc, &p, v->text, v->len,
+                        COB_TX_TRUNCATE | COB_TX_FOLD, o, NULL, msg,
+                        sizeof msg) < 0)
+        enc_err(E, f, -1, off, msg);
+}
+
+static bool view_active(const struct fw_plan *p, const struct cpy_field *f)
+{
+    for (size_t i = 0; i < p->nactive; i++)
+        if (p->active[i] == f)
+            return true;
+    return false;
+}
+
+/* defaults - COBOL's initial bytes for f (and all its occurrences) */
+static void defaults(struct enc *E, const struct cpy_field *f, size_t adj,
+                     bool views)
+{
+    if (f->redefines && !(views && view_active(E->p, f)))
+        return;
+    size_t occ = f->occurs_max ? f->occurs_max : 1;
+    for (size_t k = 0; k < occ; k++) {
+        size_t off = f->offset + adj + k * f->length;
+        if (off + f->length > E->len)
+            return;
+        if (f->nkids == 0) {
+            put_lit(E, f, off, &f->value);
+            continue;
+        }
+        if (f->value.kind != CPY_VAL_NONE)     /* VALUE on a group */
+            put_lit(E, f, off, &f->value);
+        else
+            for (size_t i = 0; i < f->nkids; i++)
+                defaults(E, f->kids[i], adj + k * f->length, views);
+    }
+}
+
+/* active_views - the REDEFINES views that are assigned, after the base */
+static void active_views(struct enc *E, const struct cpy_field *f)
+{
+    for (size_t i = 0; i < f->nkids; i++) {
+        const struct cpy_field *k = f->kids[i];
+        if (k->redefines && view_active(E->p, k) && !k->occurs_max &&
+            !table_of(k->parent))
+            defaults(E, k, 0, true);
+        else if (k->nkids)
+            active_views(E, k);
+    }
+}
+
+static const struct fvalue *rec_get_ci(const struct record *r,
+                                       const char *name)
+{
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].name && !strcasecmp(r->f[i].name, name))
+            return &r->f[i].v;
+    return NULL;
+}
+
+/* put_value - one typed value into one elementary (or group-as-text)
+ * field occurrence at off */
+static void put_value(struct enc *E, const struct cpy_field *f, long idx,
+                      size_t off, const struct fvalue *v,
+                      const struct map_assign *a)
+{
+    unsigned char *o = E->out + off;
+    struct cob_pic p = text_pic(f);
+    char msg[256], tmp[32];
+    char w[128];
+    if (off + f->length > E->len) {
+        enc_err(E, f, idx, off, "beyond the end of the record");
+        return;
+    }
+    if (!v || !v->present) {
+        put_lit(E, f, off, &f->value);
+        return;
+    }
+    const char *fmt = a ? a->format : NULL;
+    if (p.cls != COB_NUMERIC) {
+        const char *s = v->text ? v->text : "";
+        if (v->type == FT_DATE || v->type == FT_DATETIME) {
+            if (fmt || v->type == FT_DATE) {
+                if (fw_date_digits(v, fmt ? fmt : (f->length >= 10 ? "ISO"
+                                   : "CCYYMMDD"), tmp, sizeof tmp) < 0) {
+                    enc_err(E, f, idx, off, "date out of range for format");
+                    return;
+                }
+                s = tmp;
+            }
+        } else if (v->type == FT_BOOLEAN && f->length < 4) {
+            s = v->num ? "Y" : "N";
+        } else if (v->type == FT_LIST) {
+            enc_err(E, f, idx, off, "a list cannot fill a text field");
+            return;
+        }
+        unsigned flags = 0, what = 0;
+        if (a && a->truncate)
+            flags |= COB_TX_TRUNCATE;
+        if (a && a->fold)
+            flags |= COB_TX_FOLD;
+        if (cob_text_encode(E->cc, &p, s, strlen(s), flags, o, &what, msg,
+                            sizeof msg) < 0) {
+            enc_err(E, f, idx, off, msg);
+            return;
+        }
+        field_where(f, idx, w, sizeof w);
+        if (what & COB_TX_TRUNCATED)
+            note_add(E->notes, w, "truncated from %zu to %zu characters",
+                     strlen(s), f->length);
+        if (what & COB_TX_FOLDED)
+            note_add(E->notes, w, "folded to plain letters");
+        return;
+    }
+    int64_t x = 0;
+    int sc = 0;
+    int psc = p.scale > 0 ? p.scale : 0;
+    switch (v->type) {
+    case FT_INTEGER:
+        x = v->num;
+        break;
+    case FT_DECIMAL:
+        x = v->num;
+        sc = v->scale;
+        break;
+    case FT_BOOLEAN:
+        x = v->num ? 1 : 0;
+        break;
+    case FT_DATE:
+    case FT_DATETIME:
+        if (fw_date_digits(v, fmt, tmp, sizeof tmp) < 0 ||
+            dec_parse(tmp, 0, &x) < 0) {
+            enc_err(E, f, idx, off, "date cannot be written in this format");
+            return;
+        }
+        break;
+    case FT_STRING:
+    case FT_ENUM: {
+        const char *s = v->text ? v->text : "";
+        while (*s == ' ')
+            s++;
+        size_t n = strlen(s);
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (n >= sizeof tmp || dec_parse(strndupa(s, n), psc, &x) < 0) {
+            snprintf(msg, sizeof msg, "'%.40s' is not a number with at most "
+                     "%d decimal places", s, psc);
+            enc_err(E, f, idx, off, msg);
+            return;
+        }
+        sc = psc;
+        break;
+    }
+    case FT_LIST:
+    default:
+        enc_err(E, f, idx, off, "a list cannot fill a numeric field");
+        return;
+    }
+    if (cob_num_encode(E->cc, &p, x, sc, o, msg, sizeof msg) < 0)
+        enc_err(E, f, idx, off, msg);
+}
+
+static const struct fvalue *source(const struct enc *E,
+                                   const struct record *r,
+                                   const struct record *specials,
+                                   const char *from)
+{
+    (void)E;
+    if (from[0] == '$' && specials)
+        return record_get(specials, from);
+    return record_get(r, from);
+}
+
+/* fill_item - one table occurrence (group f at adj) from one item */
+static void fill_item(struct enc *E, const struct cpy_field *g, size_t adj,
+                      long idx, const struct record *item)
+{
+    for (size_t i = 0; i < g->nkids; i++) {
+        const struct cpy_field *k = g->kids[i];
+        if (k->filler || k->redefines)
+            continue;
+        if (k->occurs_max) {
+            const struct fvalue *lv = rec_get_ci(item, k->name);
+            if (!lv || !lv->present)
+                continue;
+            if (lv->type != FT_LIST) {
+                enc_err(E, k, idx, k->offset + adj, "needs a list");
+                continue;
+            }
+            if (lv->nitems > k->occurs_max) {
+                char m[96];
+                snprintf(m, sizeof m, "%zu items; the table holds %zu",
+                         lv->nitems, k->occurs_max);
+                enc_err(E, k, idx, k->offset + adj, m);
+                continue;
+            }
+            for (size_t j = 0; j < lv->nitems; j++) {
+                size_t a2 = adj + j * k->length;
+                if (k->nkids)
+                    fill_item(E, k, a2, (long)j, lv->items[j]);
+                else if (lv->items[j] && lv->items[j]->n)
+                    put_value(E, k, (long)j, k->offset + a2,
+                              rec_get_ci(lv->items[j], k->name)
+                              ? rec_get_ci(lv->items[j], k->name)
+                              : &lv->items[j]->f[0].v, NULL);
+            }
+            continue;
+        }
+        if (k->nkids) {
+            fill_item(E, k, adj, idx, item);
+            continue;
+        }
+        const struct fvalue *v = rec_get_ci(item, k->name);
+        if (v)
+            put_value(E, k, idx, k->offset + adj, v, NULL);
+    }
+}
+
+/* fw_encode - see fixedwidth.h */
+int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
+              const struct record *r, const struct record *specials,
+              unsigned char *out, size_t outsz, size_t *used,
+              struct fw_notes *notes, struct errs *e)
+{
+    const struct cpy_record *rec = p->rec;
+    struct enc E = { .p = p, .cc = cc, .out = out, .len = rec->length,
+                     .notes = notes, .e = e };
+    if (outsz < rec->length) {
+        errs_add(e, rec->name, "buffer of %zu bytes; record needs %zu",
+                 outsz, rec->length);
+        return -1;
+    }
+    memset(out, 0, rec->length);
+    defaults(&E, rec->root, 0, false);
+    active_views(&E, rec->root);
+    /* item counts per table, for OCCURS DEPENDING ON */
+    size_t counts[64];
+    const struct cpy_field *tables[64];
+    size_t ntables = 0;
+    for (size_t i = 0; i < p->nb; i++) {
+        const struct fw_bind *b = &p->b[i];
+        const struct map_assign *a = b->a;
+        if (b->kind == B_SCALAR) {
+            if (b->is_const && b->f->pic.cls == COB_NUMERIC) {
+                char msg[256];
+                if (cob_num_encode(cc, &b->f->pic, b->cnum, b->cscale,
+                                   out + b->f->offset, msg, sizeof msg) < 0)
+                    enc_err(&E, b->f, -1, b->f->offset, msg);
+                continue;
+            }
+            struct fvalue cv;
+            const struct fvalue *v;
+            if (b->is_const) {
+                memset(&cv, 0, sizeof cv);
+                cv.type = FT_STRING;
+                cv.present = true;
+                cv.text = a->value;
+                v = &cv;
+            } else {
+                v = source(&E, r, specials, a->from);
+                if (!v && a->from[0] == '$') {
+                    enc_err(&E, b->f, -1, b->f->offset, "unknown source");
+                    continue;
+                }
+            }
+            put_value(&E, b->f, -1, b->f->offset, v, a);
+            continue;
+        }
+        const struct fvalue *lv = record_get(r, b->list);
+        if (!lv || !lv->present)
+            continue;                     /* absent list: defaults stay */
+        const struct cpy_field *t = b->table;
+        if (lv->type != FT_LIST) {
+            enc_err(&E, t, -1, t->offset, "from= must name a list field");
+            continue;
+        }
+        if (lv->nitems > t->occurs_max || lv->nitems < t->occurs_min) {
+            char m[128];
+            snprintf(m, sizeof m, "%zu items; the table holds %zu to %zu",
+                     lv->nitems, t->occurs_min, t->occurs_max);
+            enc_err(&E, t, -1, t->offset, m);
+            continue;
+        }
+        size_t ti = 0;
+        while (ti < ntables && tables[ti] != t)
+            ti++;
+        if (ti == ntables && ntables < 64) {
+            tables[ntables] = t;
+            counts[ntables++] = lv->nitems;
+        } else if (ti < ntables && counts[ti] != lv->nitems) {
+            enc_err(&E, t, -1, t->offset, "lists filling this table differ "
+                    "in length");
+            continue;
+        }
+        for (size_t j = 0; j < lv->nitems; j++) {
+            const struct record *item = lv->items[j];
+            size_t adj = j * t->length;
+            if (b->kind == B_LIST_TABLE) {
+                if (t->nkids)
+                    fill_item(&E, t, adj, (long)j, item);
+                else if (item && item->n)
+                    put_value(&E, t, (long)j, t->offset + adj,
+                              rec_get_ci(item, t->name)
+                              ? rec_get_ci(item, t->name) : &item->f[0].v,
+                              a);
+            } else {
+                const struct fvalue *v = item ? record_get(item, b->sub)
+                                              : NULL;
+                put_value(&E, b->f, (long)j, b->f->offset + adj, v, a);
+            }
+        }
+    }
+    /* OCCURS DEPENDING ON counts not assigned explicitly */
+    size_t use = rec->length;
+    for (size_t i = 0; i < rec->nflat; i++) {
+        const struct cpy_field *t = rec->flat[i];
+        if (!t->odo)
+            continue;
+        size_t count = t->occurs_min;
+        for (size_t k = 0; k < ntables; k++)
+            if (tables[k] == t)
+                count = counts[k];
+        bool explicit = false;
+        for (size_t k = 0; k < p->nb; k++)
+            explicit = explicit || p->b[k].f == t->odo;
+        if (explicit) {
+            int64_t x;
+            int sc;
+            char msg[128];
+            if (cob_num_decode(cc, &t->odo->pic, out + t->odo->offset, &x,
+                               &sc, msg, sizeof msg) == 0 && x >= 0 &&
+                (size_t)x <= t->occurs_max && (size_t)x >= t->occurs_min)
+                count = (size_t)x;
+            else
+                enc_err(&E, t->odo, -1, t->odo->offset,
+                        "count is outside the table's OCCURS range");
+        } else {
+            char msg[256];
+            if (cob_num_encode(cc, &t->odo->pic, (int64_t)count, 0,
+                               out + t->odo->offset, msg, sizeof msg) < 0)
+                enc_err(&E, t->odo, -1, t->odo->offset, msg);
+        }
+        if (t->offset + cpy_total_length(t) == rec->length && !table_of(t->parent))
+            use = t->offset + count * t->length;
+    }
+    if (used)
+        *used = use;
+    return E.bad ? -1 : 0;
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+struct dec {
+    const struct cpy_record *rec;
+    const struct cob_codec *cc;
+    const unsigned char *data;
+    size_t len;
+    struct errs *e;
+    int bad;
+};
+
+static void dec_err(struct dec *D, const char *name, long idx, size_t off,
+                    const char *msg)
+{
+    char w[160];
+    if (idx >= 0)
+        snprintf(w, sizeof w, "%s(%ld)", name, idx + 1);
+    else
+        snprintf(w, sizeof w, "%s", name);
+    errs_add(D->e, w, "offset %zu: %s", off, msg);
+    D->bad++;
+}
+
+/* out_name - the COBOL name, qualified by its parent when not unique */
+static void out_name(const struct cpy_record *rec, const struct cpy_field *f,
+                     char *out, size_t outsz)
+{
+    bool amb = false;
+    cpy_field_find(rec, f->name, &amb);
+    if (amb && f->parent)
+        snprintf(out, outsz, "%s.%s", f->parent->name, f->name);
+    else
+        snprintf(out, outsz, "%s", f->name);
+}
+
+/* dec_field - decode one elementary field's bytes into a value */
+static int dec_value(const struct cob_codec *cc, const struct cpy_field *f,
+                     const unsigned char *in, struct fvalue *v, char *msg,
+                     size_t msgsz)
+{
+    if (f->pic.cls == COB_NUMERIC) {
+        int64_t x;
+        int sc;
+        if (cob_num_decode(cc, &f->pic, in, &x, &sc, msg, msgsz) < 0)
+            return -1;
+        int rc = sc > 0 ? fvalue_set_decimal(v, x, sc) : fvalue_set_int(v, x);
+        if (rc < 0)
+            return snprintf(msg, msgsz, "out of memory"), -1;
+        return 0;
+    }
+    size_t cap = f->length * 4 + 1;
+    char *s = malloc(cap);
+    if (!s)
+        return snprintf(msg, msgsz, "out of memory"), -1;
+    struct cob_pic p = text_pic(f);
+    int rc = cob_text_decode(cc, &p, in, s, cap, msg, msgsz);
+    if (rc == 0 && fvalue_set_text(v, FT_STRING, s) < 0)
+        rc = (snprintf(msg, msgsz, "out of memory"), -1);
+    free(s);
+    return rc;
+}
+
+static int decode_group(struct dec *D, const struct cpy_field *g, size_t adj,
+                        long idx, struct record *out);
+
+/* decode_field - f (all its occurrences) into out */
+static int decode_field(struct dec *D, const struct cpy_field *f, size_t adj,
+                        long idx, struct record *out)
+{
+    char name[160], msg[256];
+    if (f->filler && !f->nkids)
+        return 0;
+    if (f->occurs_max) {
+        size_t count = f->occurs_max;
+        if (f->odo) {
+            int64_t x;
+            int sc;
+            if (cob_num_decode(D->cc, &f->odo->pic, D->data + f->odo->offset,
+                               &x, &sc, msg, sizeof msg) < 0)
+                return 0;            /* the count field reports itself */
+            if (x < (int64_t)f->occurs_min || x > (int64_t)f->occurs_max) {
+                snprintf(msg, sizeof msg, "count %s = %lld is outside %zu to "
+                         "%zu", f->odo->name, (long long)x, f->occurs_min,
+                         f->occurs_max);
+                dec_err(D, f->name, idx, f->offset + adj, msg);
+                return -1;
+            }
+            count = (size_t)x;
+        }
+        out_name(D->rec, f, name, sizeof name);
+        struct record_field *rf = record_add(out, name);
+        if (!rf)
+            return -1;
+        rf->v.type = FT_LIST;
+        rf->v.present = true;
+        rf->v.items = calloc(count ? count : 1, sizeof *rf->v.items);
+        if (!rf->v.items)
+            return -1;
+        for (size_t k = 0; k < count; k++) {
+            struct record *item = record_new();
+            if (!item)
+                return -1;
+            rf->v.items[rf->v.nitems++] = item;
+            size_t a2 = adj + k * f->length;
+            if (f->offset + a2 + f->length > D->len) {
+                dec_err(D, f->name, (long)k, f->offset + a2,
+                        "record ends inside this occurrence");
+                return -1;
+            }
+            if (f->nkids) {
+                decode_group(D, f, a2, (long)k, item);
+            } else {
+                struct record_field *x = record_add(item, f->name);
+                if (!x || dec_value(D->cc, f, D->data + f->offset + a2, &x->v,
+                                    msg, sizeof msg) < 0)
+                    dec_err(D, f->name, (long)k, f->offset + a2, msg);
+            }
+        }
+        return 0;
+    }
+    if (f->nkids)
+        return decode_group(D, f, adj, idx, out);
+    size_t off = f->offset + adj;
+    if (off + f->length > D->len) {
+        dec_err(D, f->name, idx, off, "record ends inside this field");
+        return -1;
+    }
+    out_name(D->rec, f, name, sizeof name);
+    struct record_field *rf = record_add(out, name);
+    if (!rf)
+        return -1;
+    if (dec_value(D->cc, f, D->data + off, &rf->v, msg, sizeof msg) < 0) {
+        dec_err(D, name, idx, off, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int decode_group(struct dec *D, const struct cpy_field *g, size_t adj,
+                        long idx, struct record *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < g->nkids; i++) {
+        const struct cpy_field *k = g->kids[i];
+        if (k->redefines) {
+            /* a view: kept only when its bytes decode cleanly */
+            struct errs tmp;
+            errs_init(&tmp);
+            struct record *view = record_new();
+            struct dec V = *D;
+            V.e = &tmp;
+            V.bad = 0;
+            if (view && decode_field(&V, k, adj, idx, view) == 0 && !V.bad) {
+                for (size_t j = 0; j < view->n; j++) {
+                    struct record_field *rf = record_add(out, view->f[j].name);
+                    if (!rf)
+                        break;
+                    rf->personal = view->f[j].personal;
+                    rf->v = view->f[j].v;     /* moved */
+                    memset(&view->f[j].v, 0, sizeof view->f[j].v);
+                }
+            }
+            record_free(view);
+            errs_free(&tmp);
+            continue;
+        }
+        if (decode_field(D, k, adj, idx, out) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* fw_decode - see fixedwidth.h */
+struct record *fw_decode(const struct cpy_record *rec,
+                         const struct cob_codec *cc,
+                         const unsigned char *data, size_t len,
+                         struct errs *e)
+{
+    struct dec D = { .rec = rec, .cc = cc, .data = data, .len = len,
+                     .e = e };
+    if (len < rec->length && !rec->has_odo) {
+        errs_add(e, rec->name, "record is %zu bytes; the layout needs %zu",
+                 len, rec->length);
+        return NULL;
+    }
+    struct record *r = record_new();
+    if (!r) {
+        errs_add(e, rec->name, "out of memory");
+        return NULL;
+    }
+    decode_field(&D, rec->root, 0, -1, r);
+    if (D.bad) {
+        record_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
+                       const unsigned char *data, size_t len,
+                       const struct fw_notes *notes, const struct cpy_field *f,
+                       size_t adj, const char *prefix, struct buf *out)
+{
+    size_t occ = f->occurs_max ? f->occurs_max : 1;
+    if (f->odo) {
+        int64_t x;
+        int sc;
+        if (cob_num_decode(cc, &f->odo->pic, data + f->odo->offset, &x, &sc,
+                           NULL, 0) == 0 && x >= 0 &&
+            (size_t)x <= f->occurs_max)
+            occ = (size_t)x;
+    }
+    for (size_t k = 0; k < occ; k++) {
+        size_t a2 = adj + k * f->length;
+        char name[200];
+        if (f->occurs_max)
+            snprintf(name, sizeof name, "%s%s(%zu)", prefix, f->name, k + 1);
+        else
+            snprintf(name, sizeof name, "%s%s", prefix, f->name);
+        if (f->nkids) {
+            char pre[200];
+            snprintf(pre, sizeof pre, "%s", f->occurs_max ? name : prefix);
+            if (f->occurs_max) {
+                size_t l = strlen(pre);
+                if (l + 1 < sizeof pre) {
+                    pre[l] = '.';
+                    pre[l + 1] = '\0';
+                }
+            }
+            for (size_t i = 0; i < f->nkids; i++) {
+                if (f->kids[i]->redefines)
+                    continue;      /* the base view is what was written */
+                list_field(rec, cc, data, len, notes, f->kids[i], a2, pre,
+                           out);
+            }
+            continue;
+        }
+        size_t off = f->offset + a2;
+        if (off + f->length > len)
+            return;
+        char val[512], msg[256];
+        struct fvalue v;
+        memset(&v, 0, sizeof v);
+        if (dec_value(cc, f, data + off, &v, msg, sizeof msg) == 0)
+            snprintf(val, sizeof val, "%s%s%s",
+                     f->pic.cls == COB_NUMERIC ? "" : "\"", v.text ? v.text : "",
+                     f->pic.cls == COB_NUMERIC ? "" : "\"");
+        else
+            snprintf(val, sizeof val, "?? %s", msg);
+        fvalue_clear(&v);
+        buf_printf(out, "%6zu %6zu %5zu  %-30s %-24s ", off + 1, off,
+                   f->length, name, val);
+        for (size_t i = 0; i < f->length && i < 32; i++)
+            buf_printf(out, "%02X", data[off + i]);
+        if (f->length > 32)
+            buf_puts(out, "...");
+        if (notes)
+            for (size_t i = 0; i < notes->n; i++) {
+                const char *nf = notes->v[i].field;
+                size_t fl = strlen(f->name);
+                if (!strncmp(nf, f->name, fl) &&
+                    (nf[fl] == '\0' || nf[fl] == '('))
+                    buf_printf(out, "  ! %s", notes->v[i].what);
+            }
+        buf_putc(out, '\n');
+    }
+}
+
+/* fw_listing - see fixedwidth.h */
+int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
+               const unsigned char *data, size_t len,
+               const struct fw_notes *notes, struct buf *out)
+{
+    buf_printf(out, "%6s %6s %5s  %-30s %-24s %s\n", "START", "OFFSET",
+               "LEN", "FIELD", "VALUE", "BYTES");
+    list_field(rec, cc, data, len, notes, rec->root, 0, "", out);
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* fixedwidth.h - whole 01 records: a typed record to the bytes a COBOL
+ * program reads, and back.
+ *
+ * A fixed-width target's section (struct map_section) lists assignments:
+ *   to     COBOL field: "NAME", "NAME OF GROUP" or "GROUP.NAME"
+ *   from   record field; "LIST.FIELD" for a field inside an OCCURS table
+ *          (LIST is an FT_LIST field, FIELD a field of its items); or a
+ *          "$special" looked up in the caller's specials record
+ *   value  constant (parsed exactly for numerics)
+ *   format date format for dates: CCYYMMDD (default), YYMMDD, CYYDDD,
+ *          JULIAN (CCYYDDD), ISO (YYYY-MM-DD, text only); for datetimes
+ *          also HHMMSS and CCYYMMDDHHMMSS (UTC)
+ *   truncate, fold   text only, each use reported as a struct fw_note
+ * "to" naming an OCCURS group with "from" naming a list fills each
+ * occurrence from one item, matching the group's elementary COBOL names
+ * to the item's field names (case-insensitive).  An OCCURS DEPENDING ON
+ * count field is set to the number of items unless it is assigned.
+ * Fields not assigned are filled the COBOL way: their VALUE if they have
+ * one (FILLER included), else spaces for text and zero in the field's own
+ * usage for numbers.
+ *
+ * fw_plan_new binds names once (so `ferry check` finds every unknown
+ * name before go-live); fw_encode is then cheap and thread-safe. */
+#ifndef FERRY_MAPPINGS_FIXEDWIDTH_H
+#define FERRY_MAPPINGS_FIXEDWIDTH_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mappings/cobol.h"
+#include "mappings/copybook.h"
+#include "mappings/mapping.h"
+#include "mappings/record.h"
+
+struct errs;
+struct buf;
+
+/* Something the encoder changed on purpose: "truncated from 40 to 30
+ * characters", "folded 'é' to 'e'".  ferry map flags these. */
+struct fw_note {
+    char *field;
+    char *what;
+};
+
+struct fw_notes {
+    struct fw_note *v;
+    size_t n, cap;
+};
+
+void fw_notes_free(struct fw_notes *n);   /* frees items; struct reusable */
+
+struct fw_plan;
+
+/* fw_plan_new - bind sec's assignments to rec's fields.  NULL with every
+ * problem in e (where "line N: to=NAME").  rec must outlive the plan. */
+struct fw_plan *fw_plan_new(const struct cpy_record *rec,
+                            const struct map_section *sec, struct errs *e);
+void fw_plan_free(struct fw_plan *p);
+size_t fw_plan_length(const struct fw_plan *p);
+
+/* fw_encode - encode r into out (outsz >= the record length; tables are
+ * written at their maximum size).  *used (may be NULL) gets the length a
+ * variable-length (OCCURS DEPENDING ON) record really needs.  notes (may
+ * be NULL) gets truncations and folds.  specials (may be NULL) holds
+ * "$name" sources.  0 ok; -1 with every problem in e (where is the COBOL
+ * field, the message names the offset). */
+int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
+              const struct record *r, const struct record *specials,
+              unsigned char *out, size_t outsz, size_t *used,
+              struct fw_notes *notes, struct errs *e);
+
+/* fw_decode - record bytes to a struct record named by COBOL names:
+ * elementary fields only (FILLER skipped), tables as FT_LIST of
+ * sub-records, numbers as FT_INTEGER or FT_DECIMAL (scale from the PIC),
+ * text trimmed.  A name used twice in the layout is qualified
+ * "GROUP.NAME".  REDEFINES views are included when their bytes decode
+ * cleanly and left out otherwise.  NULL with every bad field in e.
+ * Caller frees with record_free. */
+struct record *fw_decode(const struct cpy_record *rec,
+                         const struct cob_codec *cc,
+                         const unsigned char *data, size_t len,
+                         struct errs *e);
+
+/* fw_listing - one line per elementary field (and occurrence): START,
+ * OFFSET, LENGTH, NAME, decoded value, bytes in hex, and any note for
+ * that field: what `ferry map` shows for a fixed-width target. */
+int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
+               const unsigned char *data, size_t len,
+               const struct fw_notes *notes, struct buf *out);
+
+/* fw_date_digits - a date (days since 1970-01-01) or datetime (ms, UTC)
+ * in a mainframe date format; out holds at least 16 bytes.  0 ok, -1
+ * unknown format or year out of range. */
+int fw_date_digits(const struct fvalue *v, const char *format, char *out,
+                   size_t outsz);
+
+#endif

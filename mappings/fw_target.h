@@ -1,0 +1,68 @@
+/* fw_target.h - a fixed-width target's mapping, compiled: its copybook,
+ * code page, record format and the bound plans of its detail, header and
+ * trailer sections (and, when it has one, its acknowledgement layout).
+ *
+ * Built once from the mapping's <target> element; used by `ferry map`,
+ * `ferry check`, the night batch and reconciliation, so all of them read
+ * the same attributes the same way:
+ *   copybook   the detail copybook, relative to the mapping file
+ *   record     its 01 record for details (default: the first)
+ *   encoding   ascii | IBM-285 | IBM-037 | IBM-1146 | IBM-1140
+ *   overpunch  ibm ({ABCDEFGHI}JKLMNOPQR, default) | gnu (ASCII only)
+ *   recfm      FB (no separator, default) | LF | CRLF
+ *   file-name  name pattern: {yyyymmdd} {yymmdd} {seq:N} {target}
+ *   trailer-count  details (default) | all (header and trailer counted)
+ *   empty-file true: write header and trailer when no record is queued
+ * Sections "header" and "trailer" name their own 01 record (record=) and
+ * may name another copybook (copybook=).  Section "ack" describes the
+ * acknowledgement file (see docs/reconcile.md). */
+#ifndef FERRY_MAPPINGS_FW_TARGET_H
+#define FERRY_MAPPINGS_FW_TARGET_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mappings/cobol.h"
+#include "mappings/copybook.h"
+#include "mappings/fixedwidth.h"
+#include "mappings/mapping.h"
+
+struct errs;
+
+enum fw_recfm { FW_RECFM_FB = 0, FW_RECFM_LF, FW_RECFM_CRLF };
+
+struct fw_layout {
+    struct copybook *cb;           /* owned; may be shared below */
+    const struct cpy_record *rec;
+    struct fw_plan *plan;          /* NULL for the ack layouts */
+    const struct map_section *sec;
+};
+
+struct fw_target {
+    const struct map_target *mt;   /* borrowed from the mapping */
+    struct cob_codec *cc;
+    enum fw_recfm recfm;
+    bool trailer_all;
+    bool empty_file;
+    const char *file_pattern;
+    struct fw_layout detail;
+    struct fw_layout header;       /* rec NULL when there is none */
+    struct fw_layout trailer;
+    struct fw_layout ack;          /* ack detail; rec NULL when none */
+    struct fw_layout ack_trailer;
+    const struct map_section *ack_sec;
+    char *dir;                     /* the mapping file's folder */
+};
+
+/* fw_target_new - compile mt (mapping_file locates relative copybooks).
+ * NULL with every problem in e, each naming the mapping file and line. */
+struct fw_target *fw_target_new(const struct map_target *mt,
+                                const char *mapping_file, struct errs *e);
+void fw_target_free(struct fw_target *t);
+
+/* fw_section - a section of mt by name, or NULL */
+const struct map_section *fw_section(const struct map_target *mt,
+                                     const char *name);
+/* fw_record_sep - the separator written after each record ("" for FB) */
+const char *fw_record_sep(const struct fw_target *t);
+
+#endif

@@ -1,0 +1,337 @@
+/* jsonpath.c - the small JSON path subset the mapping uses.
+ *
+ *   a.b                 member b of member a
+ *   a[2].b              third element of array a (0-based)
+ *   answers[question_id=4].postcode
+ *                       first element of answers whose member question_id
+ *                       equals 4 (number 4 or string "4")
+ *   "odd.key".x         a quoted key ("\"" and "\\" escapes)
+ *   a[name="x y"]       a quoted selector value
+ *   $.a.b               an optional "$" root prefix
+ *
+ * Paths are compiled once at mapping load (jpath_parse) and looked up per
+ * submission (jpath_get).  Also: the exact text of a JSON scalar. */
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mappings/mapping.h"
+
+void jpath_free(struct jpath *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->s[i].key);
+        free(p->s[i].value);
+    }
+    free(p->s);
+    free(p->text);
+    free(p);
+}
+
+/* read_name - a bare name (stops at . [ ] = and quotes) or a quoted one;
+ * advances *sp; NULL with err on bad syntax */
+static char *read_name(const char **sp, const char *stops, char *err,
+                       size_t errsz)
+{
+    const char *s = *sp;
+    char *out = malloc(strlen(s) + 1);
+    size_t n = 0;
+    if (!out) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    if (*s == '"') {
+        s++;
+        while (*s && *s != '"') {
+            if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+                s++;
+            out[n++] = *s++;
+        }
+        if (*s != '"') {
+            snprintf(err, errsz, "unterminated quoted name");
+            free(out);
+            return NULL;
+        }
+        s++;
+    } else {
+        while (*s && !strchr(stops, *s))
+            out[n++] = *s++;
+        if (n == 0) {
+            snprintf(err, errsz, "empty name at \"%s\"", *sp);
+            free(out);
+            return NULL;
+        }
+    }
+    out[n] = '\0';
+    *sp = s;
+    return out;
+}
+
+static int add_step(struct jpath *p, struct jpath_step st)
+{
+    struct jpath_step *v = realloc(p->s, (p->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    p->s = v;
+    p->s[p->n++] = st;
+    return 0;
+}
+
+/* parse_bracket - "[2]" or "[key=value]" at s (just after '[') */
+static int parse_bracket(const char **sp, struct jpath_step *st, char *err,
+                         size_t errsz)
+{
+    const char *s = *sp;
+    memset(st, 0, sizeof *st);
+    if (*s >= '0' && *s <= '9') {
+        size_t idx = 0;
+        while (*s >= '0' && *s <= '9') {
+            if (idx > 100000000) {
+                snprintf(err, errsz, "index too large");
+                return -1;
+            }
+            idx = idx * 10 + (size_t)(*s++ - '0');
+        }
+        if (*s != ']') {
+            snprintf(err, errsz, "expected ']' after index");
+            return -1;
+        }
+        st->kind = JP_INDEX;
+        st->index = idx;
+        *sp = s + 1;
+        return 0;
+    }
+    st->kind = JP_SELECT;
+    st->key = read_name(&s, ".[]=\"", err, errsz);
+    if (!st->key)
+        return -1;
+    if (*s != '=') {
+        snprintf(err, errsz, "expected '=' in selector [%s...]", st->key);
+        goto fail;
+    }
+    s++;
+    if (*s == '"') {
+        st->value = read_name(&s, "", err, errsz);
+    } else {
+        const char *v = s;
+        while (*s && *s != ']')
+            s++;
+        if (s == v) {
+            snprintf(err, errsz, "empty value in selector [%s=]", st->key);
+            goto fail;
+        }
+        st->value = strndup(v, (size_t)(s - v));
+        if (!st->value)
+            snprintf(err, errsz, "out of memory");
+    }
+    if (!st->value)
+        goto fail;
+    if (*s != ']') {
+        snprintf(err, errsz, "expected ']' after selector value");
+        goto fail;
+    }
+    *sp = s + 1;
+    return 0;
+fail:
+    free(st->key);
+    free(st->value);
+    st->key = st->value = NULL;
+    return -1;
+}
+
+struct jpath *jpath_parse(const char *text, char *err, size_t errsz)
+{
+    struct jpath *p = calloc(1, sizeof *p);
+    if (!p || !(p->text = strdup(text))) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
+    const char *s = text;
+    if (s[0] == '$')
+        s += s[1] == '.' ? 2 : 1;
+    if (!*s) {
+        snprintf(err, errsz, "empty path");
+        goto fail;
+    }
+    bool first = true;
+    while (*s) {
+        struct jpath_step st;
+        if (*s == '[') {
+            s++;
+            if (parse_bracket(&s, &st, err, errsz) < 0)
+                goto fail;
+        } else {
+            if (!first) {
+                if (*s != '.') {
+                    snprintf(err, errsz, "expected '.' or '[' at \"%s\"", s);
+                    goto fail;
+                }
+                s++;
+            }
+            memset(&st, 0, sizeof st);
+            st.kind = JP_KEY;
+            st.key = read_name(&s, ".[]=\"", err, errsz);
+            if (!st.key)
+                goto fail;
+        }
+        if (add_step(p, st) < 0) {
+            free(st.key);
+            free(st.value);
+            snprintf(err, errsz, "out of memory");
+            goto fail;
+        }
+        first = false;
+    }
+    return p;
+fail:
+    jpath_free(p);
+    return NULL;
+}
+
+/* real_text - shortest decimal text that reads back as d, in plain
+ * notation (no exponent); NULL with why when it needs more than DBL_DIG
+ * significant digits (then the sender's digits cannot be known). */
+static char *real_text(double d, const char **why)
+{
+    char e[64];
+    int p;
+    for (p = 1; p <= 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    if (p > DBL_DIG) {
+        *why = "number has more than 15 significant digits and cannot be "
+               "read exactly; send it as a string";
+        return NULL;
+    }
+    /* e is "[-]d[.ddd]e[+-]xx" */
+    char dig[32];
+    size_t nd = 0;
+    const char *s = e;
+    bool neg = *s == '-';
+    if (neg)
+        s++;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9')
+            dig[nd++] = *s;
+    long exp = strtol(s + 1, NULL, 10);
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--;
+    if (nd == 1 && dig[0] == '0') {
+        neg = false;
+        exp = 0;
+    }
+    size_t cap = nd + (size_t)(exp < 0 ? -exp : exp) + 8;
+    char *out = malloc(cap);
+    if (!out) {
+        *why = "out of memory";
+        return NULL;
+    }
+    size_t n = 0;
+    if (neg)
+        out[n++] = '-';
+    if (exp < 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+        for (long i = 0; i < -exp - 1; i++)
+            out[n++] = '0';
+        memcpy(out + n, dig, nd);
+        n += nd;
+    } else if ((size_t)exp >= nd - 1) {
+        memcpy(out + n, dig, nd);
+        n += nd;
+        for (long i = 0; i < exp - (long)(nd - 1); i++)
+            out[n++] = '0';
+    } else {
+        memcpy(out + n, dig, (size_t)exp + 1);
+        n += (size_t)exp + 1;
+        out[n++] = '.';
+        memcpy(out + n, dig + exp + 1, nd - (size_t)exp - 1);
+        n += nd - (size_t)exp - 1;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+char *jpath_scalar_text(const json_t *v, const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    char b[32];
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return strndup(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return strdup(b);
+    case JSON_REAL:
+        return real_text(json_real_value(v), why);
+    case JSON_TRUE:
+        return strdup("true");
+    case JSON_FALSE:
+        return strdup("false");
+    case JSON_OBJECT:
+        *why = "expected a single value, found an object";
+        return NULL;
+    case JSON_ARRAY:
+        *why = "expected a single value, found an array";
+        return NULL;
+    case JSON_NULL:
+        return NULL;
+    }
+    return NULL;
+}
+
+/* select_match - does member m equal the selector text (string or number)? */
+static bool select_match(const json_t *m, const char *want)
+{
+    if (!m || json_is_null(m) || json_is_object(m) || json_is_array(m))
+        return false;
+    if (json_is_string(m))
+        return strlen(want) == json_string_length(m) &&
+               memcmp(want, json_string_value(m), json_string_length(m)) == 0;
+    char *t = jpath_scalar_text(m, NULL);
+    bool ok = t && strcmp(t, want) == 0;
+    free(t);
+    return ok;
+}
+
+const json_t *jpath_get(const struct jpath *p, const json_t *root)
+{
+    const json_t *cur = root;
+    for (size_t i = 0; cur && i < p->n; i++) {
+        const struct jpath_step *st = &p->s[i];
+        switch (st->kind) {
+        case JP_KEY:
+            cur = json_is_object(cur) ? json_object_get(cur, st->key) : NULL;
+            break;
+        case JP_INDEX:
+            cur = json_is_array(cur) ? json_array_get(cur, st->index) : NULL;
+            break;
+        case JP_SELECT: {
+            const json_t *found = NULL;
+            if (json_is_array(cur)) {
+                size_t j;
+                const json_t *el;
+                json_array_foreach(cur, j, el) {
+                    if (json_is_object(el) &&
+                        select_match(json_object_get(el, st->key),
+                                     st->value)) {
+                        found = el;
+                        break;
+                    }
+                }
+            }
+            cur = found;
+            break;
+        }
+        }
+    }
+    return cur;
+}

@@ -1,0 +1,328 @@
+/* map_accept.c - applying a mapping's accept part to a submission.
+ *
+ * For each field in mapping order: find the raw value (JSON path, concat
+ * parts, or the named value for CSV), run its transforms in order, then
+ * required, pattern and length checks on the text, then the type, then
+ * the range.  Every problem is collected with its JSON path (field name
+ * for named input); a record is returned only when there is none.
+ * Problems never quote the submitted value: fields may be personal. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mappings/mapping.h"
+#include "util/errs.h"
+
+struct ctx {
+    const struct mapping *m;
+    bool named;
+    const char *const *names;
+    const char *const *values;
+    size_t n;
+    struct errs *e;
+    size_t problems;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void prob(struct ctx *c, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(c->e, where, fmt, ap);
+    va_end(ap);
+    c->problems++;
+}
+
+/* named_value - value for name in named input, or NULL */
+static const char *named_value(const struct ctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->names[i] && strcmp(c->names[i], name) == 0)
+            return c->values[i];
+    return NULL;
+}
+
+/* scalar - text of a JSON value at where; NULL when absent or refused
+ * (refusals are problems, *bad set) */
+static char *scalar(struct ctx *c, const json_t *v, const char *where,
+                    bool *bad)
+{
+    if (!v || json_is_null(v))
+        return NULL;
+    const char *why = NULL;
+    char *t = jpath_scalar_text(v, &why);
+    if (!t) {
+        prob(c, where, "%s", why ? why : "out of memory");
+        *bad = true;
+    }
+    return t;
+}
+
+/* raw_concat - join parts; absent when every path part is absent */
+static char *raw_concat(struct ctx *c, const struct map_field *f,
+                        const json_t *base, const char *where, bool *bad)
+{
+    size_t cap = 64, len = 0;
+    char *out = malloc(cap);
+    bool any = false;
+    if (!out)
+        goto nomem;
+    out[0] = '\0';
+    for (size_t i = 0; i < f->nparts; i++) {
+        const struct map_part *p = &f->parts[i];
+        char *piece = NULL;
+        const char *add = p->value;
+        if (p->path) {
+            if (c->named) {
+                const char *nv = named_value(c, p->path);
+                piece = nv ? strdup(nv) : NULL;
+                if (nv && !piece)
+                    goto nomem;
+            } else {
+                piece = scalar(c, jpath_get(p->jp, base), where, bad);
+            }
+            if (piece && *piece)
+                any = true;
+            add = piece;
+        }
+        size_t al = add ? strlen(add) : 0;
+        if (len + al + 1 > cap) {
+            cap = (len + al + 1) * 2;
+            char *nb = realloc(out, cap);
+            if (!nb) {
+                free(piece);
+                goto nomem;
+            }
+            out = nb;
+        }
+        if (al)
+            memcpy(out + len, add, al);
+        len += al;
+        out[len] = '\0';
+        free(piece);
+    }
+    if (!any) {
+        free(out);
+        return NULL;
+    }
+    return out;
+nomem:
+    free(out);
+    prob(c, where, "out of memory");
+    *bad = true;
+    return NULL;
+}
+
+static int apply_fields(struct ctx *c, const struct map_field *fields,
+                        size_t nf, const json_t *base, const char *prefix,
+                        struct record *r);
+
+/* apply_list - a JSON array; each element is a sub-record */
+static void apply_list(struct ctx *c, const struct map_field *f,
+                       const json_t *base, const char *where,
+                       struct record_field *rf)
+{
+    rf->v.type = FT_LIST;
+    const json_t *v = c->named ? NULL : jpath_get(f->jp, base);
+    if (c->named && named_value(c, f->name)) {
+        prob(c, where, "a list cannot be given as a single value");
+        return;
+    }
+    if (!v || json_is_null(v)) {
+        if (f->required)
+            prob(c, where, "required field missing");
+        return;
+    }
+    if (!json_is_array(v)) {
+        prob(c, where, "expected a list (JSON array)");
+        return;
+    }
+    size_t n = json_array_size(v);
+    if (n == 0 && f->required) {
+        prob(c, where, "required field missing (the list is empty)");
+        return;
+    }
+    rf->v.present = true;
+    if (n) {
+        rf->v.items = calloc(n, sizeof *rf->v.items);
+        if (!rf->v.items) {
+            prob(c, where, "out of memory");
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        char pre[600];
+        if (snprintf(pre, sizeof pre, "%s[%zu].", where, i) >= (int)sizeof pre)
+            pre[sizeof pre - 1] = '\0';
+        struct record *sub = record_new();
+        if (!sub) {
+            prob(c, where, "out of memory");
+            return;
+        }
+        rf->v.items[rf->v.nitems++] = sub;
+        apply_fields(c, f->sub, f->nsub, json_array_get(v, i), pre, sub);
+    }
+}
+
+/* check_range - typed min/max */
+static void check_range(struct ctx *c, const struct map_field *f,
+                        const struct fvalue *v, const char *where)
+{
+    if (v->type != FT_INTEGER && v->type != FT_DECIMAL &&
+        v->type != FT_DATE && v->type != FT_DATETIME)
+        return;
+    if (f->min && v->num < f->min_v)
+        prob(c, where, "less than the minimum %s", f->min);
+    if (f->max && v->num > f->max_v)
+        prob(c, where, "more than the maximum %s", f->max);
+}
+
+/* apply_field - one field into r */
+static void apply_field(struct ctx *c, const struct map_field *f,
+                        const json_t *base, const char *prefix,
+                        struct record *r)
+{
+    char where[700];
+    const char *wname = (!c->named && f->path) ? f->path : f->name;
+    if (c->named)
+        prefix = "";
+    if (snprintf(where, sizeof where, "%s%s", prefix, wname) >=
+        (int)sizeof where)
+        where[sizeof where - 1] = '\0';
+    struct record_field *rf = record_add(r, f->name);
+    if (!rf) {
+        prob(c, where, "out of memory");
+        return;
+    }
+    rf->personal = f->personal;
+    rf->v.type = f->type;
+    if (f->type == FT_LIST) {
+        apply_list(c, f, base, where, rf);
+        return;
+    }
+    bool bad = false;
+    char *text = NULL;
+    if (c->named) {
+        const char *nv = named_value(c, f->name);
+        if (nv) {
+            text = strdup(nv);
+            if (!text) {
+                prob(c, where, "out of memory");
+                return;
+            }
+        } else if (f->nparts) {
+            text = raw_concat(c, f, base, where, &bad);
+        }
+    } else if (f->path) {
+        text = scalar(c, jpath_get(f->jp, base), where, &bad);
+    } else if (f->nparts) {
+        text = raw_concat(c, f, base, where, &bad);
+    }
+    if (bad)
+        goto out;
+    for (size_t i = 0; i < f->ntr; i++) {
+        char why[256];
+        if (map_transform_apply(&f->tr[i], &text, why, sizeof why) < 0) {
+            prob(c, where, "%s", why);
+            goto out;
+        }
+    }
+    if (!text || !*text) {
+        if (f->required)
+            prob(c, where, "required field missing");
+        goto out;
+    }
+    if (f->has_re && regexec(&f->re, text, 0, NULL, 0) != 0)
+        prob(c, where, "does not match pattern %s", f->pattern);
+    if (f->min_len >= 0 || f->max_len >= 0) {
+        size_t l = map_utf8_len(text);
+        if (f->min_len >= 0 && l < (size_t)f->min_len)
+            prob(c, where, "shorter than %ld characters", f->min_len);
+        if (f->max_len >= 0 && l > (size_t)f->max_len)
+            prob(c, where, "longer than %ld characters", f->max_len);
+    }
+    char why[512];
+    if (map_type_read(f, text, &rf->v, why, sizeof why) < 0) {
+        prob(c, where, "%s", why);
+        fvalue_clear(&rf->v);
+        rf->v.type = f->type;
+        goto out;
+    }
+    check_range(c, f, &rf->v, where);
+out:
+    free(text);
+}
+
+static int apply_fields(struct ctx *c, const struct map_field *fields,
+                        size_t nf, const json_t *base, const char *prefix,
+                        struct record *r)
+{
+    for (size_t i = 0; i < nf; i++)
+        apply_field(c, &fields[i], base, prefix, r);
+    return 0;
+}
+
+/* run - shared tail of map_apply and map_apply_named */
+static int run(struct ctx *c, const json_t *doc, struct record **out)
+{
+    *out = NULL;
+    struct record *r = record_new();
+    if (!r) {
+        prob(c, "", "out of memory");
+        return -1;
+    }
+    apply_fields(c, c->m->fields, c->m->nfields, doc, "", r);
+    if (c->problems) {
+        record_free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
+              struct errs *e)
+{
+    struct ctx c = {.m = m, .e = e};
+    if (!json_is_object(doc)) {
+        *out = NULL;
+        errs_add(e, "body", "expected a JSON object");
+        return -1;
+    }
+    return run(&c, doc, out);
+}
+
+/* known_name - is name a field, or a concat part's name, of m? */
+static bool known_name(const struct mapping *m, const char *name)
+{
+    for (size_t i = 0; i < m->nfields; i++) {
+        const struct map_field *f = &m->fields[i];
+        if (strcmp(f->name, name) == 0)
+            return true;
+        for (size_t k = 0; k < f->nparts; k++)
+            if (f->parts[k].path && strcmp(f->parts[k].path, name) == 0)
+                return true;
+    }
+    return false;
+}
+
+int map_apply_named(const struct mapping *m, const char *const *names,
+                    const char *const *values, size_t n, struct record **out,
+                    struct errs *e)
+{
+    struct ctx c = {.m = m, .named = true, .names = names, .values = values,
+                    .n = n, .e = e};
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = names[i] ? names[i] : "";
+        if (!known_name(m, nm))
+            prob(&c, nm, "not a field of this mapping");
+        else if (values[i] && map_utf8_valid(values[i], strlen(values[i])) >= 0)
+            prob(&c, nm, "invalid UTF-8");
+    }
+    if (c.problems) {
+        *out = NULL;
+        return -1;
+    }
+    return run(&c, NULL, out);
+}

@@ -1,0 +1,292 @@
+/* mapping.h - a service's mapping: what it accepts, and how each target
+ * is filled from the typed record.
+ *
+ * Loaded from the service's mapping XML (validated against
+ * config/mapping.xsd).  The accept part turns a JSON submission into a
+ * struct record (map_apply), listing every problem by JSON path.  The
+ * target part is a generic list of assignments that each adapter
+ * interprets: "to" is a COBOL field name for fixed-width targets, a column
+ * for ODBC, an element path for SOAP.
+ *
+ * Ownership: everything hangs off struct mapping; mapping_free frees it. */
+#ifndef FERRY_MAPPINGS_MAPPING_H
+#define FERRY_MAPPINGS_MAPPING_H
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mappings/record.h"
+
+struct errs;
+
+/* A key/value option, e.g. an attribute of a target element. */
+struct kv {
+    char *key;
+    char *value;
+    int line;
+};
+
+struct kvlist {
+    struct kv *v;
+    size_t n;
+};
+
+/* kv_get - value for key, or NULL */
+const char *kv_get(const struct kvlist *l, const char *key);
+
+/* ---- target part ------------------------------------------------------ */
+
+/* One assignment: fill target slot "to" from a record field, a constant,
+ * or a special source ("$file-date", "$sequence", "$count", "$sum:FIELD",
+ * "$reference", "$received-at", ...: each adapter documents the ones it
+ * knows). */
+struct map_assign {
+    char *to;         /* COBOL name / column / element path */
+    char *from;       /* record field name or "$special"; NULL if value */
+    char *value;      /* constant; NULL if from */
+    char *format;     /* date format: CCYYMMDD, YYMMDD, CYYDDD, JULIAN,
+                         or strftime-like for text targets; NULL = default */
+    bool local_time;  /* datetime shown in Europe/London (or tz) */
+    bool truncate;    /* text only: allow truncation (reported) */
+    bool fold;        /* fold accents to plain letters before encoding */
+    struct kvlist opts; /* any other attributes (adapter-specific) */
+    int line;
+};
+
+/* A code table, e.g. an ack reason code -> words. */
+struct map_code {
+    char *value;      /* what arrives (JSON value or back-end code) */
+    char *code;       /* what it becomes (legacy code or text) */
+};
+
+struct map_codetable {
+    char *name;
+    struct map_code *c;
+    size_t n;
+};
+
+/* A section of a target: the main one (name "record"), or "header",
+ * "trailer", "ack", "ack-trailer", ... with its own options (e.g. the 01
+ * record it uses) and assignments. */
+struct map_section {
+    char *name;
+    struct kvlist opts;
+    struct map_assign *a;
+    size_t na;
+    int line;
+};
+
+struct map_target {
+    char *name;               /* matches a <target name> in ferry.xml */
+    struct kvlist opts;       /* attributes of the mapping's <target> */
+    struct map_section *sec;  /* sec[0] is always the main "record" */
+    size_t nsec;
+    struct map_codetable *codes;
+    size_t ncodes;
+    int line;
+};
+
+/* ---- accept part: see the rest of this header ------------------------- */
+/*
+ * The accept part turns a JSON submission (or a CSV row by field name)
+ * into a struct record.  For each <field>, in document order:
+ *
+ *   1. the raw value: the JSON value at its path, or its <concat> parts;
+ *   2. its transforms, in document order (trim, upper, default, ...);
+ *   3. absent (missing, null or "") -> "required field missing" when
+ *      required, else the field is present=false and nothing else runs;
+ *   4. text checks on the transformed text: pattern, min/max length
+ *      (in characters);
+ *   5. the type reads the text (decimal exactly, dates, enum code table);
+ *   6. range checks (min/max) on the typed value.
+ *
+ * Every problem is listed, each with the JSON path (or field name for
+ * named input) as "where".  docs/mapping-reference.md is the full guide.
+ */
+#include <jansson.h>
+
+/* -- the small JSON path subset (jsonpath.c) --------------------------- */
+
+enum jpath_kind {
+    JP_KEY = 0,      /* .name or "quoted name" */
+    JP_INDEX,        /* [2] */
+    JP_SELECT,       /* [key=value]: first array element whose member key
+                        equals value (as string or number) */
+};
+
+struct jpath_step {
+    enum jpath_kind kind;
+    char *key;       /* KEY, SELECT */
+    char *value;     /* SELECT */
+    size_t index;    /* INDEX */
+};
+
+struct jpath {
+    char *text;      /* as written */
+    struct jpath_step *s;
+    size_t n;
+};
+
+/* jpath_parse - compile "a.b", "a[2].b", "answers[question_id=4].x",
+ * "\"odd.key\".x", "a[name=\"x y\"]".  Returns NULL with a reason in err
+ * when the syntax is wrong (or out of memory).  Caller frees. */
+struct jpath *jpath_parse(const char *text, char *err, size_t errsz);
+void jpath_free(struct jpath *p);
+/* jpath_get - the value at p under root, or NULL when absent; borrowed */
+const json_t *jpath_get(const struct jpath *p, const json_t *root);
+/* jpath_scalar_text - text of a JSON scalar: string as is, integer in
+ * decimal, real in its shortest exact form, true/false.  NULL for null,
+ * objects and arrays.  *why explains a refusal (a real with more than 15
+ * significant digits cannot be known exactly).  Caller frees. */
+char *jpath_scalar_text(const json_t *v, const char **why);
+
+/* -- safe JSON front door (map_parse.c) -------------------------------- */
+
+struct map_limits {
+    size_t max_body;     /* bytes; 0 = 1 MiB */
+    int max_depth;       /* nesting; 0 = 32 */
+    size_t max_fields;   /* members + elements in total; 0 = 10000 */
+};
+
+#define MAP_DEFAULT_MAX_BODY   ((size_t)1 << 20)
+#define MAP_DEFAULT_MAX_DEPTH  32
+#define MAP_DEFAULT_MAX_FIELDS ((size_t)10000)
+
+/* map_parse_json - refuse NUL bytes, invalid UTF-8 (by byte offset), a
+ * body over max_body, nesting over max_depth, too many members, malformed
+ * JSON (line and column), duplicate keys.  lim may be NULL (defaults).
+ * 0 and *out (caller json_decref's) or -1 with problems in e. */
+int map_parse_json(const char *text, size_t len, const struct map_limits *lim,
+                   json_t **out, struct errs *e);
+
+/* NDJSON: one document per line; blank lines skipped.  Problems name the
+ * line: where is "line N" or "line N, column C". */
+struct map_ndjson {
+    const char *text;
+    size_t len, pos;
+    long line;           /* line of the document last returned */
+};
+void map_ndjson_init(struct map_ndjson *it, const char *text, size_t len);
+/* map_ndjson_next - 1: a line was read; *doc is the document, or NULL
+ * when it was refused (problems added to e).  0: no more lines. */
+int map_ndjson_next(struct map_ndjson *it, const struct map_limits *lim,
+                    json_t **doc, struct errs *e);
+
+/* -- the accept part's definitions ------------------------------------- */
+
+enum map_op {
+    MOP_TRIM = 0, MOP_UPPER, MOP_LOWER, MOP_STRIP_SPACES, MOP_DEFAULT,
+    MOP_SUBSTRING, MOP_DATE, MOP_FOLD,
+};
+
+struct map_transform {
+    enum map_op op;
+    char *value;         /* default: the value used when absent/empty */
+    long start, length;  /* substring, in characters; length -1 = rest */
+    char *from, *to;     /* date: input and output formats */
+    int line;
+};
+
+struct map_part {        /* one piece of a <concat> */
+    char *path;          /* JSON path (named input: a field name) or NULL */
+    struct jpath *jp;
+    char *value;         /* literal text, or NULL */
+};
+
+struct map_field {
+    char *name;
+    char *path;          /* NULL for a concat-only field */
+    struct jpath *jp;
+    enum ftype type;     /* FT_LIST for type="list" */
+    bool required;
+    bool personal;
+    char *pattern;       /* POSIX ERE, or NULL */
+    regex_t re;          /* compiled when pattern != NULL */
+    bool has_re;
+    long min_len, max_len;   /* characters; -1 = no check */
+    char *min, *max;         /* as written; NULL = no check */
+    int64_t min_v, max_v;    /* typed (integer, decimal scaled, date
+                                days, datetime ms) */
+    int scale;               /* decimal places (decimal) */
+    bool thousands;          /* decimal: allow "1,234.56" */
+    char *format;            /* date input format, default YYYY-MM-DD */
+    char **true_words, **false_words;  /* boolean; NULL = defaults */
+    size_t ntrue, nfalse;
+    struct map_code *codes;  /* enum: JSON value -> legacy code */
+    size_t ncodes;
+    struct map_transform *tr;
+    size_t ntr;
+    struct map_part *parts;  /* concat */
+    size_t nparts;
+    struct map_field *sub;   /* list: fields of each element */
+    size_t nsub;
+    int line;
+};
+
+struct mapping {
+    char *file;              /* the file it was loaded from */
+    char *service;
+    char *idempotency_field; /* record field holding the front-end's own
+                                reference, or NULL */
+    struct map_limits limits;
+    struct map_field *fields;
+    size_t nfields;
+    struct map_target *targets;
+    size_t ntargets;
+};
+
+/* mapping_load - parse (no DOCTYPE, no entities, no network), validate
+ * against the embedded config/mapping.xsd, and build.  Every problem is
+ * added to e as "file:line".  0 and *out, or -1 (*out NULL). */
+int mapping_load(const char *path, struct mapping **out, struct errs *e);
+/* mapping_load_memory - the same from a buffer; name is used in "where" */
+int mapping_load_memory(const char *xml, size_t len, const char *name,
+                        struct mapping **out, struct errs *e);
+void mapping_free(struct mapping *m);
+const struct map_target *mapping_target(const struct mapping *m,
+                                        const char *name);
+const struct map_field *mapping_field(const struct mapping *m,
+                                      const char *name);
+
+/* -- applying it (map_accept.c) ---------------------------------------- */
+
+/* map_apply - doc -> record.  0 and *out (caller record_free's), or -1
+ * with every problem in e and no record. */
+int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
+              struct errs *e);
+/* map_apply_named - values by field name (CSV import); names not in the
+ * mapping and missing required names are problems. */
+int map_apply_named(const struct mapping *m, const char *const *names,
+                    const char *const *values, size_t n, struct record **out,
+                    struct errs *e);
+
+/* -- types and transforms (map_types.c, map_transform.c) --------------- */
+
+/* map_type_read - read text (already transformed) as f's type into v.
+ * 0 ok; -1 with a reason in why (static or in reason buffer). */
+int map_type_read(const struct map_field *f, const char *text,
+                  struct fvalue *v, char *why, size_t whysz);
+/* map_date_read - text in format (tokens YYYY, MM, DD; other characters
+ * literal) -> days.  0 ok, -1 bad. */
+int map_date_read(const char *text, const char *format, int64_t *days);
+/* map_date_write - days -> text in format; out holds at least 32 bytes */
+int map_date_write(int64_t days, const char *format, char *out, size_t outsz);
+/* map_utf8_len - code points in a valid UTF-8 string */
+size_t map_utf8_len(const char *s);
+/* map_utf8_valid - -1 if valid, else the byte offset of the first bad byte */
+long map_utf8_valid(const char *s, size_t len);
+/* map_transform_apply - run one transform; *text may be NULL (absent) on
+ * entry and exit.  0 ok, -1 with why filled (e.g. a date that does not
+ * match the from format). */
+int map_transform_apply(const struct map_transform *t, char **text,
+                        char *why, size_t whysz);
+/* map_fold_ascii - accented Latin letters to plain ASCII (é->e, ŵ->w,
+ * ß->ss, Æ->AE); other characters are kept.  0 and *out (caller frees),
+ * -1 when in is not valid UTF-8 or out of memory. */
+int map_fold_ascii(const char *in, char **out);
+/* map_case - upper (1) or lower (0) case of ASCII, Latin-1 and Latin
+ * Extended-A letters and Welsh ẁẃẅỳ.  Caller frees; NULL on nomem. */
+char *map_case(const char *in, int upper);
+
+#endif

@@ -1,0 +1,856 @@
+/* mapping_load.c - read a service's mapping XML into struct mapping.
+ *
+ * The file is parsed by libxml2 with the network off and no entity
+ * substitution or DTD loading; a DOCTYPE is refused outright, so neither
+ * XXE nor entity expansion can happen.  It is validated against the
+ * embedded config/mapping.xsd, then built, with the checks a schema cannot
+ * express (patterns compile, min/max read as the field's type, paths
+ * parse, enums have codes).  Every problem is reported as "file:line" and
+ * loading goes on to find the rest.  Owns everything under struct mapping;
+ * mapping_free releases it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+
+#include "config/schemas.h"
+#include "mappings/mapping.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+
+#define MAPPING_MAX_FILE ((size_t)4 << 20)
+
+const char *kv_get(const struct kvlist *l, const char *key)
+{
+    if (!l || !key)
+        return NULL;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].key, key) == 0)
+            return l->v[i].value;
+    return NULL;
+}
+
+/* ---- freeing ------------------------------------------------------------ */
+
+static void kv_free(struct kvlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].key);
+        free(l->v[i].value);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static void field_free(struct map_field *f)
+{
+    free(f->name);
+    free(f->path);
+    jpath_free(f->jp);
+    free(f->pattern);
+    if (f->has_re)
+        regfree(&f->re);
+    free(f->min);
+    free(f->max);
+    free(f->format);
+    for (size_t i = 0; i < f->ntrue; i++)
+        free(f->true_words[i]);
+    free(f->true_words);
+    for (size_t i = 0; i < f->nfalse; i++)
+        free(f->false_words[i]);
+    free(f->false_words);
+    for (size_t i = 0; i < f->ncodes; i++) {
+        free(f->codes[i].value);
+        free(f->codes[i].code);
+    }
+    free(f->codes);
+    for (size_t i = 0; i < f->ntr; i++) {
+        free(f->tr[i].value);
+        free(f->tr[i].from);
+        free(f->tr[i].to);
+    }
+    free(f->tr);
+    for (size_t i = 0; i < f->nparts; i++) {
+        free(f->parts[i].path);
+        jpath_free(f->parts[i].jp);
+        free(f->parts[i].value);
+    }
+    free(f->parts);
+    for (size_t i = 0; i < f->nsub; i++)
+        field_free(&f->sub[i]);
+    free(f->sub);
+}
+
+static void target_free(struct map_target *t)
+{
+    free(t->name);
+    kv_free(&t->opts);
+    for (size_t s = 0; s < t->nsec; s++) {
+        struct map_section *sec = &t->sec[s];
+        free(sec->name);
+        kv_free(&sec->opts);
+        for (size_t i = 0; i < sec->na; i++) {
+            struct map_assign *a = &sec->a[i];
+            free(a->to);
+            free(a->from);
+            free(a->value);
+            free(a->format);
+            kv_free(&a->opts);
+        }
+        free(sec->a);
+    }
+    free(t->sec);
+    for (size_t c = 0; c < t->ncodes; c++) {
+        for (size_t i = 0; i < t->codes[c].n; i++) {
+            free(t->codes[c].c[i].value);
+            free(t->codes[c].c[i].code);
+        }
+        free(t->codes[c].c);
+        free(t->codes[c].name);
+    }
+    free(t->codes);
+}
+
+void mapping_free(struct mapping *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nfields; i++)
+        field_free(&m->fields[i]);
+    free(m->fields);
+    for (size_t i = 0; i < m->ntargets; i++)
+        target_free(&m->targets[i]);
+    free(m->targets);
+    free(m->file);
+    free(m->service);
+    free(m->idempotency_field);
+    free(m);
+}
+
+const struct map_target *mapping_target(const struct mapping *m,
+                                        const char *name)
+{
+    if (!m || !name)
+        return NULL;
+    for (size_t i = 0; i < m->ntargets; i++)
+        if (strcmp(m->targets[i].name, name) == 0)
+            return &m->targets[i];
+    return NULL;
+}
+
+const struct map_field *mapping_field(const struct mapping *m,
+                                      const char *name)
+{
+    if (!m || !name)
+        return NULL;
+    for (size_t i = 0; i < m->nfields; i++)
+        if (strcmp(m->fields[i].name, name) == 0)
+            return &m->fields[i];
+    return NULL;
+}
+
+/* ---- libxml2 problems into errs ----------------------------------------- */
+
+struct lctx {
+    struct errs *e;
+    const char *file;
+    size_t problems;
+    bool nomem;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void bad(struct lctx *c, xmlNodePtr n, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    errs_add_at(c->e, c->file, n ? xmlGetLineNo(n) : 0, "%s", msg);
+    c->problems++;
+}
+
+/* xml_error - libxml2 structured error handler: one problem each */
+static void xml_error(void *ud, xmlErrorPtr err)
+{
+    struct lctx *c = ud;
+    if (!err || err->level == XML_ERR_WARNING)
+        return;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", err->message ? err->message : "error");
+    size_t l = strlen(msg);
+    while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+        msg[--l] = '\0';
+    errs_add_at(c->e, c->file, err->line, "%s", msg);
+    c->problems++;
+}
+
+static const struct embedded_file *find_schema(const char *name)
+{
+    for (const struct embedded_file *f = schema_files; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+/* validate - against the embedded mapping.xsd; 0 valid */
+static int validate(struct lctx *c, xmlDocPtr doc)
+{
+    const struct embedded_file *xsd = find_schema("mapping.xsd");
+    int rc = -1;
+    if (!xsd) {
+        errs_add_at(c->e, c->file, 0, "mapping.xsd is not built in");
+        c->problems++;
+        return -1;
+    }
+    xmlSchemaParserCtxtPtr pc =
+        xmlSchemaNewMemParserCtxt((const char *)xsd->data, (int)xsd->len);
+    xmlSchemaPtr schema = NULL;
+    xmlSchemaValidCtxtPtr vc = NULL;
+    if (!pc)
+        goto fail;
+    struct lctx sc = {.e = c->e, .file = "mapping.xsd"};
+    xmlSchemaSetParserStructuredErrors(pc, xml_error, &sc);
+    schema = xmlSchemaParse(pc);
+    if (!schema) {
+        c->problems += sc.problems ? sc.problems : 1;
+        goto fail;
+    }
+    vc = xmlSchemaNewValidCtxt(schema);
+    if (!vc)
+        goto fail;
+    xmlSchemaSetValidStructuredErrors(vc, xml_error, c);
+    size_t before = c->problems;
+    int v = xmlSchemaValidateDoc(vc, doc);
+    if (v != 0 && c->problems == before) {
+        errs_add_at(c->e, c->file, 0, "does not match mapping.xsd");
+        c->problems++;
+    }
+    rc = v == 0 ? 0 : -1;
+fail:
+    if (rc < 0 && !c->problems) {
+        errs_add_at(c->e, c->file, 0, "could not validate (out of memory)");
+        c->problems++;
+    }
+    xmlSchemaFreeValidCtxt(vc);
+    xmlSchemaFree(schema);
+    xmlSchemaFreeParserCtxt(pc);
+    return rc;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static bool is_el(xmlNodePtr n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+/* attr - a copy of the attribute, or NULL when absent (or nomem) */
+static char *attr(struct lctx *c, xmlNodePtr n, const char *name)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    if (!v)
+        return NULL;
+    char *s = strdup((const char *)v);
+    xmlFree(v);
+    if (!s)
+        c->nomem = true;
+    return s;
+}
+
+static bool attr_bool(xmlNodePtr n, const char *name, bool def)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    if (!v)
+        return def;
+    bool b = strcmp((const char *)v, "true") == 0 ||
+             strcmp((const char *)v, "1") == 0;
+    xmlFree(v);
+    return b;
+}
+
+/* attr_long - schema-checked non-negative integer, def when absent */
+static long attr_long(struct lctx *c, xmlNodePtr n, const char *name,
+                      long def)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    if (!v)
+        return def;
+    char *end;
+    errno = 0;
+    long x = strtol((const char *)v, &end, 10);
+    if (errno || *end || x < 0 || x > 1000000000L) {
+        bad(c, n, "%s=\"%s\" is out of range", name, (const char *)v);
+        x = def;
+    }
+    xmlFree(v);
+    return x;
+}
+
+/* all_attrs - every attribute of n except skip[] into l */
+static void all_attrs(struct lctx *c, xmlNodePtr n, const char *const *skip,
+                      struct kvlist *l)
+{
+    for (xmlAttrPtr a = n->properties; a; a = a->next) {
+        const char *k = (const char *)a->name;
+        bool skipped = false;
+        for (size_t i = 0; skip && skip[i]; i++)
+            skipped |= strcmp(skip[i], k) == 0;
+        if (skipped)
+            continue;
+        struct kv *v = realloc(l->v, (l->n + 1) * sizeof *v);
+        if (!v) {
+            c->nomem = true;
+            return;
+        }
+        l->v = v;
+        xmlChar *val = xmlGetProp(n, a->name);
+        v[l->n].key = strdup(k);
+        v[l->n].value = strdup(val ? (const char *)val : "");
+        v[l->n].line = (int)xmlGetLineNo(n);
+        xmlFree(val);
+        if (!v[l->n].key || !v[l->n].value) {
+            free(v[l->n].key);
+            free(v[l->n].value);
+            c->nomem = true;
+            return;
+        }
+        l->n++;
+    }
+}
+
+static size_t count_el(xmlNodePtr parent, const char *name)
+{
+    size_t n = 0;
+    for (xmlNodePtr k = parent->children; k; k = k->next)
+        n += is_el(k, name);
+    return n;
+}
+
+/* words - split "Y yes 1" (spaces or commas) into a new array */
+static char **words(struct lctx *c, const char *s, size_t *n)
+{
+    *n = 0;
+    size_t cap = strlen(s) / 2 + 2;
+    char **w = calloc(cap, sizeof *w);
+    if (!w) {
+        c->nomem = true;
+        return NULL;
+    }
+    while (*s) {
+        size_t skip = strspn(s, " ,\t");
+        s += skip;
+        size_t l = strcspn(s, " ,\t");
+        if (!l)
+            break;
+        w[*n] = strndup(s, l);
+        if (!w[*n])
+            c->nomem = true;
+        else
+            (*n)++;
+        s += l;
+    }
+    return w;
+}
+
+static const struct { const char *name; enum ftype t; } type_table[] = {
+    {"string", FT_STRING},   {"integer", FT_INTEGER}, {"decimal", FT_DECIMAL},
+    {"date", FT_DATE},       {"datetime", FT_DATETIME},
+    {"boolean", FT_BOOLEAN}, {"enum", FT_ENUM},       {"list", FT_LIST},
+};
+
+static const struct { const char *name; enum map_op op; } op_table[] = {
+    {"trim", MOP_TRIM},           {"upper", MOP_UPPER},
+    {"lower", MOP_LOWER},         {"strip-spaces", MOP_STRIP_SPACES},
+    {"default", MOP_DEFAULT},     {"substring", MOP_SUBSTRING},
+    {"date", MOP_DATE},           {"fold", MOP_FOLD},
+};
+
+/* compile_path - jpath or a problem at n */
+static struct jpath *compile_path(struct lctx *c, xmlNodePtr n,
+                                  const char *p)
+{
+    char err[256];
+    struct jpath *jp = jpath_parse(p, err, sizeof err);
+    if (!jp)
+        bad(c, n, "bad path \"%s\": %s", p, err);
+    return jp;
+}
+
+/* typed_bound - min/max read as the field's type */
+static void typed_bound(struct lctx *c, xmlNodePtr n, struct map_field *f,
+                        const char *which, const char *s, int64_t *out)
+{
+    int rc;
+    switch (f->type) {
+    case FT_INTEGER:
+        rc = dec_parse(s, 0, out);
+        break;
+    case FT_DECIMAL:
+        rc = dec_parse(s, f->scale, out);
+        break;
+    case FT_DATE:
+        rc = date_parse(s, out);
+        break;
+    case FT_DATETIME:
+        rc = datetime_parse(s, out);
+        break;
+    default:
+        bad(c, n, "field \"%s\": %s applies only to integer, decimal, date "
+                  "and datetime fields (use %s-length for text)",
+            f->name, which, which);
+        return;
+    }
+    if (rc < 0)
+        bad(c, n, "field \"%s\": %s=\"%s\" is not a valid %s%s", f->name,
+            which, s, type_table[f->type].name,
+            f->type == FT_DECIMAL ? " at its scale" : "");
+}
+
+static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f);
+
+static void build_transforms(struct lctx *c, xmlNodePtr n,
+                             struct map_field *f)
+{
+    size_t nt = count_el(n, "transform");
+    if (!nt)
+        return;
+    f->tr = calloc(nt, sizeof *f->tr);
+    if (!f->tr) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr k = n->children; k; k = k->next) {
+        if (!is_el(k, "transform"))
+            continue;
+        struct map_transform *t = &f->tr[f->ntr++];
+        char *op = attr(c, k, "op");
+        t->line = (int)xmlGetLineNo(k);
+        for (size_t i = 0; op && i < sizeof op_table / sizeof op_table[0];
+             i++)
+            if (strcmp(op, op_table[i].name) == 0)
+                t->op = op_table[i].op;
+        free(op);
+        t->value = attr(c, k, "value");
+        t->start = attr_long(c, k, "start", 0);
+        t->length = attr_long(c, k, "length", -1);
+        t->from = attr(c, k, "from");
+        t->to = attr(c, k, "to");
+        if (t->op == MOP_DEFAULT && !t->value)
+            bad(c, k, "field \"%s\": transform default needs value=",
+                f->name);
+        if (t->op == MOP_DATE && !t->from)
+            bad(c, k, "field \"%s\": transform date needs from= (e.g. "
+                      "DD/MM/YYYY)", f->name);
+        if (t->op == MOP_SUBSTRING && !xmlHasProp(k, (const xmlChar *)"start")
+            && !xmlHasProp(k, (const xmlChar *)"length"))
+            bad(c, k, "field \"%s\": transform substring needs start= or "
+                      "length=", f->name);
+    }
+}
+
+static void build_parts(struct lctx *c, xmlNodePtr concat,
+                        struct map_field *f)
+{
+    size_t np = count_el(concat, "part");
+    f->parts = calloc(np ? np : 1, sizeof *f->parts);
+    if (!f->parts) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr k = concat->children; k; k = k->next) {
+        if (!is_el(k, "part"))
+            continue;
+        struct map_part *p = &f->parts[f->nparts++];
+        p->path = attr(c, k, "path");
+        p->value = attr(c, k, "value");
+        if (!p->path == !p->value)
+            bad(c, k, "field \"%s\": a part has either path= or value=",
+                f->name);
+        if (p->path)
+            p->jp = compile_path(c, k, p->path);
+    }
+}
+
+static void build_codes(struct lctx *c, xmlNodePtr n, struct map_code **out,
+                        size_t *nout)
+{
+    size_t nc = count_el(n, "code");
+    if (!nc)
+        return;
+    *out = calloc(nc, sizeof **out);
+    if (!*out) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr k = n->children; k; k = k->next) {
+        if (!is_el(k, "code"))
+            continue;
+        struct map_code *cd = &(*out)[(*nout)++];
+        cd->value = attr(c, k, "value");
+        cd->code = attr(c, k, "as");
+        if (!cd->value || !cd->code)
+            c->nomem = true;
+        for (size_t i = 0; cd->value && i + 1 < *nout; i++)
+            if ((*out)[i].value && strcmp((*out)[i].value, cd->value) == 0)
+                bad(c, k, "code value \"%s\" appears twice", cd->value);
+    }
+}
+
+static void build_subfields(struct lctx *c, xmlNodePtr n, struct map_field *f)
+{
+    size_t ns = count_el(n, "field");
+    if (!ns)
+        return;
+    f->sub = calloc(ns, sizeof *f->sub);
+    if (!f->sub) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr k = n->children; k; k = k->next) {
+        if (!is_el(k, "field"))
+            continue;
+        struct map_field *s = &f->sub[f->nsub++];
+        build_field(c, k, s);
+        for (size_t i = 0; s->name && i + 1 < f->nsub; i++)
+            if (f->sub[i].name && strcmp(f->sub[i].name, s->name) == 0)
+                bad(c, k, "field \"%s\" appears twice in list \"%s\"",
+                    s->name, f->name);
+    }
+}
+
+/* build_field - one <field> and what it holds, with the semantic checks */
+static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
+{
+    f->line = (int)xmlGetLineNo(n);
+    f->name = attr(c, n, "name");
+    if (!f->name) {
+        f->name = strdup("?");
+        if (!f->name) {
+            c->nomem = true;
+            return;
+        }
+    }
+    char *type = attr(c, n, "type");
+    f->type = FT_STRING;
+    for (size_t i = 0; type && i < sizeof type_table / sizeof type_table[0];
+         i++)
+        if (strcmp(type, type_table[i].name) == 0)
+            f->type = type_table[i].t;
+    free(type);
+    f->path = attr(c, n, "path");
+    if (f->path)
+        f->jp = compile_path(c, n, f->path);
+    f->required = attr_bool(n, "required", false);
+    f->personal = attr_bool(n, "personal", false);
+    f->thousands = attr_bool(n, "thousands", false);
+    f->scale = (int)attr_long(c, n, "scale", -1);
+    f->min_len = attr_long(c, n, "min-length", -1);
+    f->max_len = attr_long(c, n, "max-length", -1);
+    f->format = attr(c, n, "format");
+    f->pattern = attr(c, n, "pattern");
+    f->min = attr(c, n, "min");
+    f->max = attr(c, n, "max");
+    char *tw = attr(c, n, "true"), *fw = attr(c, n, "false");
+    if (tw)
+        f->true_words = words(c, tw, &f->ntrue);
+    if (fw)
+        f->false_words = words(c, fw, &f->nfalse);
+    free(tw);
+    free(fw);
+
+    for (xmlNodePtr k = n->children; k; k = k->next)
+        if (is_el(k, "concat"))
+            build_parts(c, k, f);
+    build_codes(c, n, &f->codes, &f->ncodes);
+    build_transforms(c, n, f);
+    build_subfields(c, n, f);
+
+    if (f->pattern) {
+        int rc = regcomp(&f->re, f->pattern, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char err[256];
+            regerror(rc, &f->re, err, sizeof err);
+            bad(c, n, "field \"%s\": pattern \"%s\" is not a valid POSIX "
+                      "extended regular expression: %s", f->name,
+                f->pattern, err);
+        } else {
+            f->has_re = true;
+        }
+    }
+    if (f->type == FT_DECIMAL && f->scale < 0)
+        bad(c, n, "field \"%s\": a decimal needs scale= (its number of "
+                  "decimal places)", f->name);
+    if (f->type != FT_DECIMAL && f->scale >= 0)
+        bad(c, n, "field \"%s\": scale= applies only to decimal fields",
+            f->name);
+    if (f->scale < 0)
+        f->scale = 0;
+    if (f->thousands && f->type != FT_DECIMAL)
+        bad(c, n, "field \"%s\": thousands= applies only to decimal fields",
+            f->name);
+    if (f->format && f->type != FT_DATE)
+        bad(c, n, "field \"%s\": format= applies only to date fields "
+                  "(use a date transform to reformat text)", f->name);
+    if ((f->true_words || f->false_words) && f->type != FT_BOOLEAN)
+        bad(c, n, "field \"%s\": true=/false= apply only to boolean fields",
+            f->name);
+    if ((f->true_words && !f->false_words) ||
+        (!f->true_words && f->false_words))
+        bad(c, n, "field \"%s\": give both true= and false=", f->name);
+    if (f->type == FT_ENUM && !f->ncodes)
+        bad(c, n, "field \"%s\": an enum needs <code value=... as=.../> "
+                  "entries", f->name);
+    if (f->type != FT_ENUM && f->ncodes)
+        bad(c, n, "field \"%s\": <code> applies only to enum fields",
+            f->name);
+    if (f->type == FT_LIST) {
+        if (!f->path)
+            bad(c, n, "field \"%s\": a list needs path=", f->name);
+        if (!f->nsub)
+            bad(c, n, "field \"%s\": a list needs <field> children",
+                f->name);
+        if (f->nparts || f->ntr || f->pattern || f->min || f->max)
+            bad(c, n, "field \"%s\": a list takes only path=, required= "
+                      "and <field> children", f->name);
+    } else {
+        if (f->nsub)
+            bad(c, n, "field \"%s\": only a list field has <field> "
+                      "children", f->name);
+        if (!f->path && !f->nparts)
+            bad(c, n, "field \"%s\": needs path= or <concat>", f->name);
+        if (f->path && f->nparts)
+            bad(c, n, "field \"%s\": give path= or <concat>, not both",
+                f->name);
+    }
+    if (f->min)
+        typed_bound(c, n, f, "min", f->min, &f->min_v);
+    if (f->max)
+        typed_bound(c, n, f, "max", f->max, &f->max_v);
+    if (f->min && f->max && f->min_v > f->max_v &&
+        (f->type == FT_INTEGER || f->type == FT_DECIMAL ||
+         f->type == FT_DATE || f->type == FT_DATETIME))
+        bad(c, n, "field \"%s\": min is greater than max", f->name);
+    if (f->min_len >= 0 && f->max_len >= 0 && f->min_len > f->max_len)
+        bad(c, n, "field \"%s\": min-length is greater than max-length",
+            f->name);
+}
+
+static void build_accept(struct lctx *c, xmlNodePtr acc, struct mapping *m)
+{
+    m->idempotency_field = attr(c, acc, "idempotency-field");
+    m->limits.max_body = (size_t)attr_long(c, acc, "max-body", 0);
+    m->limits.max_depth = (int)attr_long(c, acc, "max-depth", 0);
+    m->limits.max_fields = (size_t)attr_long(c, acc, "max-fields", 0);
+    size_t nf = count_el(acc, "field");
+    m->fields = calloc(nf ? nf : 1, sizeof *m->fields);
+    if (!m->fields) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr k = acc->children; k; k = k->next) {
+        if (is_el(k, "field"))
+            build_field(c, k, &m->fields[m->nfields++]);
+    }
+    if (m->idempotency_field) {
+        const struct map_field *f = mapping_field(m, m->idempotency_field);
+        if (!f)
+            bad(c, acc, "idempotency-field \"%s\" names no field",
+                m->idempotency_field);
+        else if (f->type == FT_LIST)
+            bad(c, acc, "idempotency-field \"%s\" is a list",
+                m->idempotency_field);
+    }
+}
+
+static const char *const map_known[] = {
+    "to", "from", "value", "format", "local-time", "truncate", "fold", NULL,
+};
+
+static void build_assign(struct lctx *c, xmlNodePtr k, struct map_assign *a)
+{
+    a->line = (int)xmlGetLineNo(k);
+    a->to = attr(c, k, "to");
+    a->from = attr(c, k, "from");
+    a->value = attr(c, k, "value");
+    a->format = attr(c, k, "format");
+    a->local_time = attr_bool(k, "local-time", false);
+    a->truncate = attr_bool(k, "truncate", false);
+    a->fold = attr_bool(k, "fold", false);
+    all_attrs(c, k, map_known, &a->opts);
+    if (!a->from == !a->value)
+        bad(c, k, "map to=\"%s\": give either from= or value=",
+            a->to ? a->to : "?");
+}
+
+/* build_section - the maps of one section (or of the target itself) */
+static void build_section(struct lctx *c, xmlNodePtr n,
+                          struct map_section *s, const char *name,
+                          const char *const *skip)
+{
+    s->line = (int)xmlGetLineNo(n);
+    s->name = strdup(name);
+    if (!s->name)
+        c->nomem = true;
+    all_attrs(c, n, skip, &s->opts);
+    size_t na = count_el(n, "map");
+    if (!na)
+        return;
+    s->a = calloc(na, sizeof *s->a);
+    if (!s->a) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr k = n->children; k; k = k->next)
+        if (is_el(k, "map"))
+            build_assign(c, k, &s->a[s->na++]);
+}
+
+static void build_target(struct lctx *c, xmlNodePtr n, struct map_target *t)
+{
+    static const char *const skip_name[] = {"name", NULL};
+    t->line = (int)xmlGetLineNo(n);
+    t->name = attr(c, n, "name");
+    if (!t->name) {
+        t->name = strdup("?");
+        if (!t->name) {
+            c->nomem = true;
+            return;
+        }
+    }
+    all_attrs(c, n, skip_name, &t->opts);
+    size_t ns = 1 + count_el(n, "section");
+    t->sec = calloc(ns, sizeof *t->sec);
+    size_t nc = count_el(n, "codes");
+    t->codes = nc ? calloc(nc, sizeof *t->codes) : NULL;
+    if (!t->sec || (nc && !t->codes)) {
+        c->nomem = true;
+        return;
+    }
+    build_section(c, n, &t->sec[0], "record", skip_name);
+    t->nsec = 1;
+    for (xmlNodePtr k = n->children; k; k = k->next) {
+        if (is_el(k, "section")) {
+            char *sn = attr(c, k, "name");
+            for (size_t i = 0; sn && i < t->nsec; i++)
+                if (strcmp(t->sec[i].name ? t->sec[i].name : "", sn) == 0)
+                    bad(c, k, "target \"%s\": section \"%s\" appears twice "
+                              "(\"record\" is the target's own maps)",
+                        t->name, sn);
+            build_section(c, k, &t->sec[t->nsec++], sn ? sn : "?",
+                          skip_name);
+            free(sn);
+        } else if (is_el(k, "codes")) {
+            struct map_codetable *ct = &t->codes[t->ncodes++];
+            ct->name = attr(c, k, "name");
+            build_codes(c, k, &ct->c, &ct->n);
+        }
+    }
+}
+
+static void build(struct lctx *c, xmlNodePtr root, struct mapping *m)
+{
+    m->service = attr(c, root, "service");
+    size_t nt = count_el(root, "target");
+    if (nt) {
+        m->targets = calloc(nt, sizeof *m->targets);
+        if (!m->targets) {
+            c->nomem = true;
+            return;
+        }
+    }
+    for (xmlNodePtr k = root->children; k; k = k->next) {
+        if (is_el(k, "accept"))
+            build_accept(c, k, m);
+        else if (is_el(k, "target"))
+            build_target(c, k, &m->targets[m->ntargets++]);
+    }
+}
+
+/* doctype_line - line of a "<!DOCTYPE" in the text, or 0 */
+static long doctype_line(const char *xml, size_t len)
+{
+    static const char pat[] = "<!DOCTYPE";
+    for (size_t i = 0; i + sizeof pat - 1 <= len; i++) {
+        if (xml[i] == '<' && memcmp(xml + i, pat, sizeof pat - 1) == 0) {
+            long line = 1;
+            for (size_t k = 0; k < i; k++)
+                line += xml[k] == '\n';
+            return line;
+        }
+    }
+    return 0;
+}
+
+int mapping_load_memory(const char *xml, size_t len, const char *name,
+                        struct mapping **out, struct errs *e)
+{
+    struct lctx c = {.e = e, .file = name ? name : "mapping"};
+    struct mapping *m = NULL;
+    xmlDocPtr doc = NULL;
+    *out = NULL;
+    if (len > MAPPING_MAX_FILE || len > (size_t)INT32_MAX) {
+        errs_add_at(e, c.file, 0, "mapping file is larger than %zu bytes",
+                    MAPPING_MAX_FILE);
+        return -1;
+    }
+    long dl = doctype_line(xml, len);
+    if (dl) {
+        errs_add_at(e, c.file, dl, "DOCTYPE is not allowed in a mapping "
+                                   "(no DTDs or entities)");
+        return -1;
+    }
+    xmlSetStructuredErrorFunc(&c, xml_error);
+    doc = xmlReadMemory(xml, (int)len, c.file, NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOWARNING);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    if (!doc) {
+        if (!c.problems)
+            errs_add_at(e, c.file, 0, "not well-formed XML");
+        return -1;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        errs_add_at(e, c.file, 1, "DOCTYPE is not allowed in a mapping");
+        goto fail;
+    }
+    if (c.problems)
+        goto fail;
+    if (validate(&c, doc) < 0)
+        goto fail;
+    m = calloc(1, sizeof *m);
+    if (!m || !(m->file = strdup(c.file)))
+        goto nomem;
+    build(&c, xmlDocGetRootElement(doc), m);
+    if (c.nomem)
+        goto nomem;
+    if (c.problems)
+        goto fail;
+    xmlFreeDoc(doc);
+    *out = m;
+    return 0;
+nomem:
+    errs_add_at(e, c.file, 0, "out of memory");
+fail:
+    mapping_free(m);
+    xmlFreeDoc(doc);
+    return -1;
+}
+
+int mapping_load(const char *path, struct mapping **out, struct errs *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (fs_read_file(path, MAPPING_MAX_FILE, &text, &len, e) < 0)
+        return -1;
+    int rc = mapping_load_memory(text, len, path, out, e);
+    free(text);
+    return rc;
+}

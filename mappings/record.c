@@ -1,0 +1,638 @@
+/* record.c - the typed record and the exact parsers it rests on.
+ *
+ * Owns struct record and struct fvalue memory, exact decimal/date/datetime
+ * parsing and formatting (no floating point anywhere), and the canonical
+ * JSON form the spool stores (record_to_json / record_from_json round-trip
+ * exactly).  See record.h for the contract. */
+#include "mappings/record.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/errs.h"
+
+struct record *record_new(void)
+{
+    return calloc(1, sizeof(struct record));
+}
+
+void fvalue_clear(struct fvalue *v)
+{
+    if (!v)
+        return;
+    free(v->text);
+    v->text = NULL;
+    for (size_t i = 0; i < v->nitems; i++)
+        record_free(v->items[i]);
+    free(v->items);
+    v->items = NULL;
+    v->nitems = 0;
+    v->present = false;
+    v->num = 0;
+}
+
+void record_free(struct record *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->f[i].name);
+        fvalue_clear(&r->f[i].v);
+    }
+    free(r->f);
+    free(r);
+}
+
+struct record_field *record_add(struct record *r, const char *name)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        struct record_field *f = realloc(r->f, cap * sizeof *f);
+        if (!f)
+            return NULL;
+        r->f = f;
+        r->cap = cap;
+    }
+    struct record_field *nf = &r->f[r->n];
+    memset(nf, 0, sizeof *nf);
+    nf->name = strdup(name);
+    if (!nf->name)
+        return NULL;
+    nf->v.type = FT_STRING;
+    r->n++;
+    return nf;
+}
+
+struct record_field *record_field(struct record *r, const char *name)
+{
+    if (!r || !name)
+        return NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->f[i].name, name) == 0)
+            return &r->f[i];
+    return NULL;
+}
+
+const struct fvalue *record_get(const struct record *r, const char *name)
+{
+    struct record_field *f = record_field((struct record *)r, name);
+    return f ? &f->v : NULL;
+}
+
+/* set_text - replace v's text with a copy of s; keeps the type */
+static int set_text(struct fvalue *v, const char *s)
+{
+    char *t = strdup(s);
+    if (!t)
+        return -1;
+    free(v->text);
+    v->text = t;
+    v->present = true;
+    return 0;
+}
+
+int fvalue_set_int(struct fvalue *v, int64_t n)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%" PRId64, n);
+    if (set_text(v, b) < 0)
+        return -1;
+    v->type = FT_INTEGER;
+    v->num = n;
+    v->scale = 0;
+    return 0;
+}
+
+int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale)
+{
+    char b[48];
+    if (scale < 0 || scale > 18)
+        return -1;
+    dec_format(scaled, scale, b, sizeof b);
+    if (set_text(v, b) < 0)
+        return -1;
+    v->type = FT_DECIMAL;
+    v->num = scaled;
+    v->scale = scale;
+    return 0;
+}
+
+int fvalue_set_date(struct fvalue *v, int64_t days)
+{
+    int y, m, d;
+    char b[32];
+    date_from_days(days, &y, &m, &d);
+    snprintf(b, sizeof b, "%04d-%02d-%02d", y, m, d);
+    if (set_text(v, b) < 0)
+        return -1;
+    v->type = FT_DATE;
+    v->num = days;
+    return 0;
+}
+
+int fvalue_set_datetime(struct fvalue *v, int64_t ms)
+{
+    int64_t days = ms / 86400000, rem = ms % 86400000;
+    if (rem < 0) {
+        rem += 86400000;
+        days--;
+    }
+    int y, mo, d;
+    date_from_days(days, &y, &mo, &d);
+    char b[48];
+    snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
+             (int)(rem / 3600000), (int)(rem / 60000 % 60),
+             (int)(rem / 1000 % 60), (int)(rem % 1000));
+    if (set_text(v, b) < 0)
+        return -1;
+    v->type = FT_DATETIME;
+    v->num = ms;
+    return 0;
+}
+
+int fvalue_set_bool(struct fvalue *v, bool b)
+{
+    if (set_text(v, b ? "true" : "false") < 0)
+        return -1;
+    v->type = FT_BOOLEAN;
+    v->num = b ? 1 : 0;
+    return 0;
+}
+
+/* fvalue_set_text - string/enum: s as is.  Other types: s is read in its
+ * canonical form (decimal scale = places written); -1 if it does not
+ * parse.  s NULL makes the value absent (type kept). */
+int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s)
+{
+    if (!s) {
+        fvalue_clear(v);
+        v->type = t;
+        return 0;
+    }
+    int64_t n;
+    switch (t) {
+    case FT_STRING:
+    case FT_ENUM:
+        if (set_text(v, s) < 0)
+            return -1;
+        v->type = t;
+        v->num = 0;
+        return 0;
+    case FT_INTEGER: {
+        char *end;
+        errno = 0;
+        long long x = strtoll(s, &end, 10);
+        if (errno || end == s || *end || s[0] == ' ')
+            return -1;
+        return fvalue_set_int(v, x);
+    }
+    case FT_DECIMAL: {
+        const char *dot = strchr(s, '.');
+        int scale = dot ? (int)strlen(dot + 1) : 0;
+        if (scale > 18 || dec_parse(s, scale, &n) < 0)
+            return -1;
+        return fvalue_set_decimal(v, n, scale);
+    }
+    case FT_DATE:
+        if (date_parse(s, &n) < 0)
+            return -1;
+        return fvalue_set_date(v, n);
+    case FT_DATETIME:
+        if (datetime_parse(s, &n) < 0)
+            return -1;
+        return fvalue_set_datetime(v, n);
+    case FT_BOOLEAN:
+        if (strcmp(s, "true") == 0)
+            return fvalue_set_bool(v, true);
+        if (strcmp(s, "false") == 0)
+            return fvalue_set_bool(v, false);
+        return -1;
+    case FT_LIST:
+        return -1;
+    }
+    return -1;
+}
+
+/* dec_parse - exact: [+-]digits[.digits], at least one digit; more places
+ * than scale, or int64 overflow, is an error.  Never rounds. */
+int dec_parse(const char *s, int scale, int64_t *out)
+{
+    if (!s || scale < 0 || scale > 18)
+        return -1;
+    bool neg = false;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    uint64_t mag = 0;
+    const uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    int digits = 0, places = 0;
+    bool dot = false;
+    for (; *s; s++) {
+        if (*s == '.') {
+            if (dot)
+                return -1;
+            dot = true;
+            continue;
+        }
+        if (*s < '0' || *s > '9')
+            return -1;
+        if (dot && ++places > scale)
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (mag > (lim - d) / 10)
+            return -1;
+        mag = mag * 10 + d;
+        digits++;
+    }
+    if (!digits)
+        return -1;
+    for (; places < scale; places++) {
+        if (mag > lim / 10)
+            return -1;
+        mag *= 10;
+    }
+    if (neg)
+        *out = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
+    else
+        *out = (int64_t)mag;
+    return 0;
+}
+
+void dec_format(int64_t scaled, int scale, char *out, size_t outsz)
+{
+    uint64_t mag = scaled < 0 ? (uint64_t)0 - (uint64_t)scaled
+                              : (uint64_t)scaled;
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, mag);
+    if (scale < 0)
+        scale = 0;
+    /* pad so that there is at least one digit before the point */
+    char padded[48];
+    int pad = scale + 1 - n;
+    if (pad < 0)
+        pad = 0;
+    memset(padded, '0', (size_t)pad);
+    memcpy(padded + pad, digits, (size_t)n + 1);
+    n += pad;
+    int intlen = n - scale;
+    if (scale == 0)
+        snprintf(out, outsz, "%s%s", scaled < 0 ? "-" : "", padded);
+    else
+        snprintf(out, outsz, "%s%.*s.%s", scaled < 0 ? "-" : "", intlen,
+                 padded, padded + intlen);
+}
+
+/* days_from_civil - H. Hinnant's algorithm, proleptic Gregorian */
+int64_t days_from_civil(int y, int m, int d)
+{
+    int64_t yy = (int64_t)y - (m <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void date_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int dd = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int mm = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yy + (mm <= 2));
+    *m = mm;
+    *d = dd;
+}
+
+/* digits - n decimal digits at s into *out; -1 if any is not a digit */
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dm[m - 1];
+}
+
+/* ymd_days - validated year/month/day -> days; -1 when not a real date */
+static int ymd_days(int y, int m, int d, int64_t *days)
+{
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+        d > days_in_month(y, m))
+        return -1;
+    *days = days_from_civil(y, m, d);
+    return 0;
+}
+
+int date_parse(const char *s, int64_t *days)
+{
+    int y, m, d;
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+        digits(s, 4, &y) || digits(s + 5, 2, &m) || digits(s + 8, 2, &d))
+        return -1;
+    return ymd_days(y, m, d, days);
+}
+
+/* datetime_parse - YYYY-MM-DDTHH:MM:SS[.fff...](Z|+hh:mm|-hh:mm).  A zone
+ * is required.  Fraction digits past milliseconds must be zero: an instant
+ * is never silently truncated. */
+int datetime_parse(const char *s, int64_t *ms)
+{
+    int64_t days;
+    int hh, mi, ss, frac = 0;
+    if (!s || strlen(s) < 20)
+        return -1;
+    if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
+        return -1;
+    int y, mo, d;
+    if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+        digits(s + 11, 2, &hh) || digits(s + 14, 2, &mi) ||
+        digits(s + 17, 2, &ss))
+        return -1;
+    if (ymd_days(y, mo, d, &days) < 0 || hh > 23 || mi > 59 || ss > 59)
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        int nd = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (nd < 3)
+                frac = frac * 10 + (*p - '0');
+            else if (*p != '0')
+                return -1;
+            nd++;
+            p++;
+        }
+        if (nd == 0 || nd > 9)
+            return -1;
+        for (; nd < 3; nd++)
+            frac *= 10;
+    }
+    int off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (strlen(p) != 6 || p[3] != ':' || digits(p + 1, 2, &oh) ||
+            digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        off = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    *ms = days * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 +
+          frac - (int64_t)off * 60000;
+    return 0;
+}
+
+/* ---- canonical JSON ---------------------------------------------------- */
+
+static const char *const type_names[] = {
+    [FT_STRING] = "string", [FT_INTEGER] = "integer",
+    [FT_DECIMAL] = "decimal", [FT_DATE] = "date",
+    [FT_DATETIME] = "datetime", [FT_BOOLEAN] = "boolean",
+    [FT_ENUM] = "enum", [FT_LIST] = "list",
+};
+
+static int type_from_name(const char *s, enum ftype *t)
+{
+    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+        if (type_names[i] && strcmp(type_names[i], s) == 0) {
+            *t = (enum ftype)i;
+            return 0;
+        }
+    return -1;
+}
+
+static json_t *record_json(const struct record *r);
+
+/* fvalue_json - {"t":type,"v":text|null,"s":scale,"items":[...]} */
+static json_t *fvalue_json(const struct record_field *f)
+{
+    const struct fvalue *v = &f->v;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int rc = json_object_set_new(o, "t", json_string(type_names[v->type]));
+    if (v->type == FT_LIST) {
+        json_t *a = json_array();
+        rc |= json_object_set_new(o, "items", a);
+        for (size_t i = 0; a && i < v->nitems; i++)
+            rc |= json_array_append_new(a, record_json(v->items[i]));
+        if (!v->present)
+            rc |= json_object_set_new(o, "v", json_null());
+    } else {
+        rc |= json_object_set_new(o, "v", v->present && v->text
+                                              ? json_string(v->text)
+                                              : json_null());
+    }
+    if (v->type == FT_DECIMAL)
+        rc |= json_object_set_new(o, "s", json_integer(v->scale));
+    if (f->personal)
+        rc |= json_object_set_new(o, "p", json_true());
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *record_json(const struct record *r)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        json_t *fv = fvalue_json(&r->f[i]);
+        if (!fv || json_object_set_new(o, r->f[i].name, fv) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+char *record_to_json(const struct record *r)
+{
+    json_t *o = record_json(r);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    return s;
+}
+
+static struct record *record_from_obj(const json_t *o, const char *where,
+                                      struct errs *e);
+
+/* field_from_json - one canonical field value into f; 0 ok, -1 problem */
+static int field_from_json(struct record_field *f, const json_t *o,
+                           const char *where, struct errs *e)
+{
+    const char *tn = json_string_value(json_object_get(o, "t"));
+    enum ftype t;
+    if (!json_is_object(o) || !tn || type_from_name(tn, &t) < 0) {
+        errs_add(e, where, "not a canonical field value (bad \"t\")");
+        return -1;
+    }
+    f->personal = json_is_true(json_object_get(o, "p"));
+    f->v.type = t;
+    json_t *v = json_object_get(o, "v");
+    if (t == FT_LIST) {
+        json_t *items = json_object_get(o, "items");
+        if (!json_is_array(items)) {
+            errs_add(e, where, "list without \"items\"");
+            return -1;
+        }
+        size_t n = json_array_size(items);
+        f->v.present = !json_is_null(v);
+        if (n) {
+            f->v.items = calloc(n, sizeof *f->v.items);
+            if (!f->v.items) {
+                errs_add(e, where, "out of memory");
+                return -1;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            char w[512];
+            if (snprintf(w, sizeof w, "%s[%zu]", where, i) >= (int)sizeof w)
+                w[sizeof w - 1] = '\0';
+            f->v.items[i] = record_from_obj(json_array_get(items, i), w, e);
+            if (!f->v.items[i])
+                return -1;
+            f->v.nitems++;
+        }
+        return 0;
+    }
+    if (json_is_null(v) || !v)
+        return 0;
+    const char *text = json_string_value(v);
+    if (!text) {
+        errs_add(e, where, "\"v\" is not a string");
+        return -1;
+    }
+    int rc;
+    if (t == FT_DECIMAL) {
+        json_t *s = json_object_get(o, "s");
+        int64_t n;
+        if (!json_is_integer(s) || json_integer_value(s) < 0 ||
+            json_integer_value(s) > 18 ||
+            dec_parse(text, (int)json_integer_value(s), &n) < 0) {
+            errs_add(e, where, "bad decimal \"%s\"", text);
+            return -1;
+        }
+        rc = fvalue_set_decimal(&f->v, n, (int)json_integer_value(s));
+    } else {
+        rc = fvalue_set_text(&f->v, t, text);
+    }
+    if (rc < 0) {
+        errs_add(e, where, "bad %s value \"%s\"", tn, text);
+        return -1;
+    }
+    return 0;
+}
+
+static struct record *record_from_obj(const json_t *o, const char *where,
+                                      struct errs *e)
+{
+    if (!json_is_object(o)) {
+        errs_add(e, where, "not a canonical record (object expected)");
+        return NULL;
+    }
+    struct record *r = record_new();
+    if (!r)
+        goto nomem;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)o, key, val) {
+        struct record_field *f = record_add(r, key);
+        if (!f)
+            goto nomem;
+        char w[512];
+        if (snprintf(w, sizeof w, "%s%s%s", where, *where ? "." : "",
+                     key) >= (int)sizeof w)
+            w[sizeof w - 1] = '\0';
+        if (field_from_json(f, val, w, e) < 0)
+            goto fail;
+    }
+    return r;
+nomem:
+    errs_add(e, where, "out of memory");
+fail:
+    record_free(r);
+    return NULL;
+}
+
+struct record *record_from_json(const char *json, struct errs *e)
+{
+    json_error_t je;
+    json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    if (!o) {
+        errs_add(e, "record", "line %d, column %d: %s", je.line, je.column,
+                 je.text);
+        return NULL;
+    }
+    struct record *r = record_from_obj(o, "", e);
+    json_decref(o);
+    return r;
+}
+
+static json_t *plain_json(const struct record *r, bool reveal)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct record_field *f = &r->f[i];
+        json_t *v;
+        if (f->v.type == FT_LIST) {
+            v = json_array();
+            for (size_t j = 0; v && j < f->v.nitems; j++)
+                json_array_append_new(v, plain_json(f->v.items[j], reveal));
+        } else if (!f->v.present || !f->v.text) {
+            v = json_null();
+        } else if (f->personal && !reveal) {
+            v = json_string("***");
+        } else {
+            v = json_string(f->v.text);
+        }
+        if (!v || json_object_set_new(o, f->name, v) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+char *record_to_plain_json(const struct record *r, bool reveal)
+{
+    json_t *o = plain_json(r, reveal);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}

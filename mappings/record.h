@@ -1,0 +1,101 @@
+/* record.h - the typed record: what a submission becomes after mapping.
+ *
+ * A record is an ordered list of named, typed field values.  Numbers are
+ * exact: an integer is int64; a decimal is a scaled int64 ("1234.56" is
+ * 123456 at scale 2) and never a double.  A date is days since 1970-01-01;
+ * a datetime is a UTC instant in milliseconds.  Every value also keeps its
+ * canonical text, so targets that want strings never re-format numbers.
+ * A list value (a JSON array mapped for an OCCURS group or repeated element)
+ * holds sub-records.
+ *
+ * Records serialise to a canonical JSON form (record_to_json) that the
+ * spool stores beside the original payload; record_from_json reads it back
+ * exactly. */
+#ifndef FERRY_MAPPINGS_RECORD_H
+#define FERRY_MAPPINGS_RECORD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct errs;
+
+enum ftype {
+    FT_STRING = 0,
+    FT_INTEGER,
+    FT_DECIMAL,
+    FT_DATE,
+    FT_DATETIME,
+    FT_BOOLEAN,
+    FT_ENUM,     /* text holds the legacy code after the code table */
+    FT_LIST,     /* items[] of sub-records */
+};
+
+struct record;
+
+struct fvalue {
+    enum ftype type;
+    bool present;        /* false: absent or null (text is NULL) */
+    char *text;          /* canonical text, UTF-8, NUL-terminated:
+                            string/enum: the value; integer "-12";
+                            decimal "-12.50" (exactly scale places);
+                            date "2026-11-27";
+                            datetime "2026-11-27T09:00:00.000Z" (UTC);
+                            boolean "true"/"false" */
+    int64_t num;         /* integer; decimal scaled; date: days since epoch;
+                            datetime: ms since epoch (UTC); boolean 0/1 */
+    int scale;           /* decimal places (decimal only) */
+    size_t nitems;       /* FT_LIST */
+    struct record **items;
+};
+
+struct record_field {
+    char *name;
+    bool personal;       /* never logged; masked by `ferry show` */
+    struct fvalue v;
+};
+
+struct record {
+    struct record_field *f;
+    size_t n, cap;
+};
+
+struct record *record_new(void);
+void record_free(struct record *r);
+/* record_add - append a field (name copied); returns it zeroed, type STRING,
+ * not present; NULL on out of memory. */
+struct record_field *record_add(struct record *r, const char *name);
+/* record_get - by name; NULL if no such field */
+const struct fvalue *record_get(const struct record *r, const char *name);
+struct record_field *record_field(struct record *r, const char *name);
+
+/* Setters replace the value (text is rebuilt canonically). 0 ok, -1 nomem. */
+int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s);
+int fvalue_set_int(struct fvalue *v, int64_t n);
+int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale);
+int fvalue_set_date(struct fvalue *v, int64_t days);
+int fvalue_set_datetime(struct fvalue *v, int64_t ms_utc);
+int fvalue_set_bool(struct fvalue *v, bool b);
+void fvalue_clear(struct fvalue *v);   /* frees, leaves not present */
+
+/* Exact parsers shared by mapping, ack decoding and the CLI. 0 ok, -1 bad.
+ * dec_parse: "-1234.5" at scale 2 -> -123450; more places than scale is an
+ * error (never rounded); overflow of int64 is an error. */
+int dec_parse(const char *s, int scale, int64_t *out);
+/* dec_format - "-1234.50"; out must hold 32 bytes */
+void dec_format(int64_t scaled, int scale, char *out, size_t outsz);
+/* date_parse - "YYYY-MM-DD" -> days since 1970-01-01 (proleptic Gregorian) */
+int date_parse(const char *s, int64_t *days);
+void date_from_days(int64_t days, int *y, int *m, int *d);
+int64_t days_from_civil(int y, int m, int d);
+/* datetime_parse - RFC 3339 with Z or +hh:mm (fraction optional) -> ms UTC */
+int datetime_parse(const char *s, int64_t *ms);
+
+/* Canonical JSON: {"name":{"t":"decimal","v":"12.50","s":2},...}
+ * Caller frees the string. */
+char *record_to_json(const struct record *r);
+struct record *record_from_json(const char *json, struct errs *e);
+/* record_to_plain_json - {"name":"text",...} for display; personal fields
+ * shown as "***" unless reveal.  Caller frees. */
+char *record_to_plain_json(const struct record *r, bool reveal);
+
+#endif

@@ -1,0 +1,503 @@
+/* spool.h - the durable ledger: records, attempts, batches, job runs, audit.
+ *
+ * A spool is a folder holding ledger.db (SQLite, WAL, synchronous=FULL)
+ * and the staging folders outbound/, inbound/, archive/ and locks/.  The
+ * folder is 0700 and every file in it 0600.
+ *
+ * Everything that changes state is one transaction, and every record
+ * state change goes through one transition table (spool_transition_ok).
+ * Callers never write SQL: this API is the whole contract, so a
+ * PostgreSQL backend can stand behind it later.
+ *
+ * Threads: a struct spool may be shared by any number of threads.
+ * spool_enqueue() group-commits concurrent callers (one leader commits
+ * every pending item in one transaction, then wakes the others); all
+ * other calls are serialised on the one connection.
+ *
+ * Times are int64_t milliseconds since 1970-01-01 UTC.  Where a function
+ * takes now_ms, 0 means "the current time".
+ *
+ * Ownership: every struct returned through an out-pointer belongs to the
+ * caller and is freed with the matching *_free function named beside it;
+ * each *_free(NULL) does nothing.  Strings inside returned structs belong
+ * to the struct.  Pointers passed to callbacks are borrowed and valid only
+ * during the call.
+ *
+ * Errors: functions return 0 on success and -1 with at least one entry
+ * added to e (where = the reference or the spool folder) on failure,
+ * unless stated otherwise. */
+#ifndef FERRY_SPOOL_SPOOL_H
+#define FERRY_SPOOL_SPOOL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct errs;
+struct spool;
+
+#define SPOOL_KEY_LEN 32          /* AES-256 */
+#define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
+#define SPOOL_SCHEMA_VERSION 1
+
+/* ---- opening ---------------------------------------------------------- */
+
+struct spool_opts {
+    bool encrypt;                  /* encrypt payloads with key */
+    unsigned char key[SPOOL_KEY_LEN];
+    int busy_timeout_ms;           /* 0 = 10000 */
+    bool read_only;                /* inspection tools; never creates */
+};
+
+/* spool_open - open (creating when missing) the spool folder dir with its
+ * staging folders and ledger, and migrate the schema to
+ * SPOOL_SCHEMA_VERSION.  o may be NULL (no encryption).  A key given in o
+ * is also used to read encrypted payloads; without one, reading an
+ * encrypted payload is an error naming the record.  Caller frees with
+ * spool_close.  Sets umask 077 briefly while creating files: open spools
+ * before starting threads that create files. */
+struct spool *spool_open(const char *dir, const struct spool_opts *o,
+                         struct errs *e);
+void spool_close(struct spool *s);
+const char *spool_dir(const struct spool *s);
+/* spool_key_load - key file: 32 raw bytes, or 64 hex characters (a
+ * trailing newline allowed).  Refuses a file readable by group/other. */
+int spool_key_load(const char *path, unsigned char key[SPOOL_KEY_LEN],
+                   struct errs *e);
+
+/* ---- states ----------------------------------------------------------- */
+
+enum spool_state {
+    SPOOL_RECEIVED = 0,
+    SPOOL_QUEUED,
+    SPOOL_DELIVERING,
+    SPOOL_DEFERRED,
+    SPOOL_DELIVERED,
+    SPOOL_CONFIRMED,
+    SPOOL_REJECTED,
+    SPOOL_BATCHED,
+    SPOOL_SENT,
+    SPOOL_HELD,
+    SPOOL_FAILED,
+    SPOOL_DISCARDED,
+    SPOOL_INDOUBT,
+    SPOOL_NSTATES
+};
+
+/* spool_state_name - "queued"...; "?" for an out-of-range value */
+const char *spool_state_name(enum spool_state st);
+/* spool_state_parse - name to enum; 0 ok, -1 unknown */
+int spool_state_parse(const char *name, enum spool_state *out);
+/* spool_transition_ok - the one transition table (see docs/spool.md) */
+bool spool_transition_ok(enum spool_state from, enum spool_state to);
+/* spool_state_final - confirmed and discarded: nothing more will happen */
+bool spool_state_final(enum spool_state st);
+
+/* ---- intake ------------------------------------------------------------ */
+
+struct spool_item {
+    const char *service;           /* required */
+    const char *target;            /* may be NULL (no delivery yet) */
+    const char *client;            /* intake client id; may be NULL */
+    const char *fe_ref;            /* front-end reference; may be NULL */
+    const char *idem_key;          /* client key, else fe_ref; NULL = none */
+    const void *payload;           /* original submission bytes */
+    size_t payload_len;
+    const char *record_json;       /* mapped record (canonical JSON) */
+    int64_t received_at;           /* 0 = now */
+    bool hold;                     /* enter as held instead of queued */
+};
+
+struct spool_result {
+    char ref[SPOOL_REF_MAX];       /* new or existing reference */
+    bool duplicate;                /* (service, target, idem_key) seen */
+};
+
+/* spool_enqueue - store n items durably in one transaction (group-
+ * committed with concurrent callers); on return 0 every item is on disk
+ * and results[i] names its reference.  An item whose idempotency key was
+ * already stored (before, or earlier in the same call or group) gets the
+ * existing reference with duplicate = true and is counted, never stored
+ * twice.  On -1 nothing of this call was stored. */
+int spool_enqueue(struct spool *s, const struct spool_item *items, size_t n,
+                  struct spool_result *results, struct errs *e);
+/* spool_count_rejected_at_door - count n submissions to service refused
+ * before the spool (validation, auth, size) for today's report. */
+int spool_count_rejected_at_door(struct spool *s, const char *service,
+                                 int64_t n, struct errs *e);
+/* spool_ref_format - "FRY-YYYYMMDD-" + sequence: 6 digits up to 999999,
+ * then a letter giving the width ('A' = 7 digits, 'B' = 8, ...) so that
+ * references still sort as text.  out holds SPOOL_REF_MAX. */
+void spool_ref_format(char *out, size_t outsz, int64_t day_ms, int64_t seq);
+
+/* ---- records ----------------------------------------------------------- */
+
+struct spool_attempt {
+    int64_t id;
+    char *target;
+    int64_t started_at, ended_at;
+    char *outcome;                 /* ok | retry | fail | indoubt | expired */
+    char *message;
+};
+
+struct spool_audit_entry {
+    int64_t id;
+    int64_t at;
+    char *actor, *action, *ref, *reason;
+    char *before, *after;          /* state names; "" when none */
+    char *detail;
+    char *prev_hash, *hash;        /* 64 hex */
+};
+
+struct spool_record {
+    int64_t id;                    /* ledger row: received order */
+    char *ref, *service, *target, *client, *fe_ref, *idem_key;
+    int64_t received_at, updated_at;
+    enum spool_state state;
+    int attempts;
+    int64_t next_attempt_at;       /* 0 = none */
+    char *lease_owner;
+    int64_t lease_until;
+    char *last_error;
+    int64_t batch_id;              /* 0 = none */
+    char *receipt;
+    bool in_doubt;                 /* last delivery's outcome unknown */
+    char *closed_reason;
+    bool payload_purged;
+    bool encrypted;
+    /* Filled only when asked for (SPOOL_WITH_PAYLOAD); decrypted. */
+    unsigned char *payload;  size_t payload_len;
+    unsigned char *original; size_t original_len;  /* NULL unless edited */
+    char *record_json;
+    char *crypt_error;             /* non-NULL: payload could not be read */
+    /* Filled only with SPOOL_WITH_HISTORY. */
+    struct spool_attempt *att;     size_t natt;
+    struct spool_audit_entry *aud; size_t naud;
+};
+
+enum {
+    SPOOL_WITH_PAYLOAD = 1,        /* payload, original, record JSON */
+    SPOOL_WITH_HISTORY = 2,        /* attempts and audit entries */
+};
+
+/* spool_get - one record by reference.  Returns 0 and *out, 1 when no such
+ * reference (*out NULL), -1 on error.  A payload that cannot be decrypted
+ * is an error naming the reference.  Free with spool_record_free. */
+int spool_get(struct spool *s, const char *ref, int flags,
+              struct spool_record **out, struct errs *e);
+void spool_record_free(struct spool_record *r);
+
+struct spool_filter {
+    int nstates;                   /* 0 = any state */
+    enum spool_state states[SPOOL_NSTATES];
+    const char *service;           /* NULL = any */
+    const char *target;            /* NULL = any */
+    int64_t since, until;          /* received_at range [since, until); 0 = open */
+    int64_t updated_before;        /* 0 = any */
+    int64_t batch_id;              /* 0 = any */
+    int64_t after_id;              /* paging: rows with id > after_id */
+    size_t limit;                  /* 0 = no limit */
+};
+
+struct spool_list {
+    struct spool_record **v;
+    size_t n;
+};
+
+/* spool_list - records matching f in received (reference) order.  flags as
+ * for spool_get; undecryptable payloads set crypt_error and are also
+ * named in e (the call still returns 0).  Free with spool_list_free. */
+int spool_list(struct spool *s, const struct spool_filter *f, int flags,
+               struct spool_list *out, struct errs *e);
+void spool_list_free(struct spool_list *l);
+/* spool_foreach - as spool_list, streaming: cb gets each record (borrowed)
+ * and returns 0 to go on, non-zero to stop (spool_foreach returns it).
+ * Do not call other spool functions from cb (the connection is busy). */
+int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
+                  int (*cb)(void *ctx, const struct spool_record *r),
+                  void *ctx, struct errs *e);
+
+struct spool_count {
+    char *service;
+    char *target;                  /* "" when none */
+    enum spool_state state;
+    int64_t n;
+};
+struct spool_counts {
+    struct spool_count *v;
+    size_t n;
+};
+/* spool_counts - records by service, target and state.  Free with
+ * spool_counts_free. */
+int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
+void spool_counts_free(struct spool_counts *c);
+/* spool_oldest - received_at of the oldest record in state st (of service
+ * when not NULL): *at = 0 when none. */
+int spool_oldest(struct spool *s, enum spool_state st, const char *service,
+                 int64_t *at, struct errs *e);
+/* spool_size - bytes of ledger.db + -wal + -shm, and of the staging
+ * folders' files. */
+int spool_size(struct spool *s, uint64_t *ledger_bytes, uint64_t *files_bytes,
+               struct errs *e);
+
+struct spool_day_counts {
+    char *service;
+    char day[11];                  /* YYYY-MM-DD (UTC) */
+    int64_t accepted, rejected_at_door, duplicates;
+};
+struct spool_day_list {
+    struct spool_day_counts *v;
+    size_t n;
+};
+/* spool_day_counts - intake counters per service and day, days in
+ * [from, to] as "YYYY-MM-DD" (NULL = open); service NULL = all.  Free with
+ * spool_day_list_free. */
+int spool_day_counts(struct spool *s, const char *service, const char *from,
+                     const char *to, struct spool_day_list *out,
+                     struct errs *e);
+void spool_day_list_free(struct spool_day_list *l);
+
+struct spool_stats {
+    uint64_t enqueue_calls;        /* spool_enqueue calls */
+    uint64_t enqueue_items;        /* items passed in */
+    uint64_t enqueue_commits;      /* transactions spent on them */
+    uint64_t max_group_calls;      /* most calls in one commit */
+    uint64_t duplicates;           /* items answered as duplicates */
+    uint64_t commits;              /* every write transaction */
+};
+/* spool_stats_get - counters since spool_open (this process only) */
+void spool_stats_get(struct spool *s, struct spool_stats *out);
+
+/* ---- delivery engine (stream targets) --------------------------------- */
+
+/* spool_claim - claim up to max due records of target for owner until
+ * now + lease_ms: queued and deferred records whose next attempt is due,
+ * delivering ones whose lease has expired (their earlier attempt is
+ * recorded as "expired" and they come back in doubt), and in-doubt ones
+ * only when allow_indoubt.  Claimed records are delivering, attempts
+ * counted, with payload and record JSON.  A record that cannot be
+ * decrypted is not claimed: it is named in e and left as it is (the call
+ * still returns 0).  Oldest first.  Free with spool_list_free. */
+int spool_claim(struct spool *s, const char *target, const char *owner,
+                int64_t lease_ms, size_t max, bool allow_indoubt,
+                int64_t now_ms, struct spool_list *out, struct errs *e);
+
+enum spool_outcome_kind {
+    SPOOL_OUT_OK = 0,              /* -> delivered (receipt) */
+    SPOOL_OUT_RETRY,               /* -> deferred, or failed if exhausted */
+    SPOOL_OUT_FAIL,                /* -> failed with message */
+    SPOOL_OUT_INDOUBT,             /* -> indoubt */
+};
+
+struct spool_outcome {
+    const char *ref;
+    enum spool_outcome_kind kind;
+    const char *message;           /* back end's own words; may be NULL */
+    const char *receipt;           /* OK only; may be NULL */
+    int64_t next_attempt_at;       /* RETRY: when to try again */
+    bool exhausted;                /* RETRY: retries spent -> failed */
+    int64_t started_at, ended_at;  /* 0 = lease start / now */
+};
+
+/* spool_outcomes - record n outcomes of owner's claims in one transaction:
+ * one attempt row each and the state change.  An outcome for a record
+ * owner no longer holds (lease expired and taken over) is refused and
+ * named in e; the others are still recorded (returns 0 unless the
+ * transaction itself failed). */
+int spool_outcomes(struct spool *s, const char *owner,
+                   const struct spool_outcome *o, size_t n, struct errs *e);
+/* spool_claims_release - return owner's unfinished claims to queued (or
+ * in doubt, if they were) without counting an attempt; *released = how
+ * many (may be NULL).  For SIGTERM after in-flight calls finished. */
+int spool_claims_release(struct spool *s, const char *owner,
+                         size_t *released, struct errs *e);
+
+/* ---- batches (fixed-width targets) ------------------------------------ */
+
+enum spool_batch_state {
+    SPOOL_BATCH_BUILT = 0,         /* records bound, file not yet recorded */
+    SPOOL_BATCH_WRITTEN,           /* file written: name, count, sha256 */
+    SPOOL_BATCH_SENT,              /* handed over; records sent */
+    SPOOL_BATCH_CONFIRMED,         /* acknowledged */
+};
+const char *spool_batch_state_name(enum spool_batch_state st);
+
+struct spool_batch {
+    int64_t id;
+    char *target;
+    char business_date[11];        /* YYYY-MM-DD */
+    int seq;                       /* per target per business date, from 1 */
+    enum spool_batch_state state;
+    char *file_name;               /* NULL until written */
+    int64_t record_count;          /* bound records; file count once written */
+    char *totals;                  /* hash totals as text, e.g. "AMOUNT=1234.50" */
+    char *sha256;                  /* 64 hex; NULL until written */
+    int64_t created_at, written_at, sent_at;
+};
+void spool_batch_free(struct spool_batch *b);
+
+/* spool_batch_next_seq - the sequence the next batch of target on
+ * business_date would get (nothing is reserved). */
+int spool_batch_next_seq(struct spool *s, const char *target,
+                         const char *business_date, int *seq, struct errs *e);
+/* spool_batch_bind - in one transaction: take the next sequence, create a
+ * batch and bind target's queued records to it in received order (at most
+ * max; 0 = all), moving them to batched.  Returns 0 with *out (record_count
+ * may be 0: an empty batch, for targets that want a file every night), or
+ * -1.  Free with spool_batch_free. */
+int spool_batch_bind(struct spool *s, const char *target,
+                     const char *business_date, size_t max,
+                     struct spool_batch **out, struct errs *e);
+/* spool_batch_get - by id; 1 when none. */
+int spool_batch_get(struct spool *s, int64_t id, struct spool_batch **out,
+                    struct errs *e);
+/* spool_batch_unfinished - target's oldest batch still built or written
+ * (a crashed run to finish before starting a new one); 1 when none. */
+int spool_batch_unfinished(struct spool *s, const char *target,
+                           struct spool_batch **out, struct errs *e);
+/* spool_batch_list - target's batches (NULL = all), newest first, at most
+ * limit (0 = all).  Free each with spool_batch_free and the array with
+ * free(). */
+int spool_batch_list(struct spool *s, const char *target, size_t limit,
+                     struct spool_batch ***out, size_t *n, struct errs *e);
+/* spool_batch_foreach - the batch's records in bound order with payload and
+ * record JSON (r->crypt_error set when unreadable; the callback decides),
+ * whatever their state now.  cb returns non-zero to stop.  Streams: a
+ * million-record batch is never held in memory.  No other spool calls
+ * from cb. */
+int spool_batch_foreach(struct spool *s, int64_t batch_id,
+                        int (*cb)(void *ctx, const struct spool_record *r),
+                        void *ctx, struct errs *e);
+/* spool_batch_written - record the file: built -> written (may be called
+ * again on a written batch after a rebuild: the values must match, else
+ * -1 naming what differs). */
+int spool_batch_written(struct spool *s, int64_t batch_id,
+                        const char *file_name, int64_t record_count,
+                        const char *totals, const char *sha256_hex,
+                        struct errs *e);
+/* spool_batch_sent - written -> sent and its batched records -> sent. */
+int spool_batch_sent(struct spool *s, int64_t batch_id, struct errs *e);
+/* spool_batch_confirmed - sent -> confirmed (all acks in). */
+int spool_batch_confirmed(struct spool *s, int64_t batch_id, struct errs *e);
+/* spool_record_fail - a record that cannot be encoded or delivered goes to
+ * failed (dead letter) with reason; from batched, queued, received,
+ * delivering or deferred. */
+int spool_record_fail(struct spool *s, const char *ref, const char *reason,
+                      struct errs *e);
+
+/* ---- reconciliation ---------------------------------------------------- */
+
+struct spool_ack {
+    const char *key;               /* ferry reference, or fe_ref with service */
+    const char *service;           /* non-NULL: key is the front-end reference */
+    bool accepted;                 /* true -> confirmed, false -> rejected */
+    const char *reason;            /* rejection words (code turned to text) */
+    const char *receipt;           /* optional */
+};
+
+enum spool_ack_result {
+    SPOOL_ACK_APPLIED = 0,
+    SPOOL_ACK_ORPHAN,              /* no such record */
+    SPOOL_ACK_NOT_SENT,            /* record in a state an ack cannot move */
+    SPOOL_ACK_ALREADY,             /* already in the acknowledged state */
+};
+
+/* spool_ack_apply - apply n acknowledgements in one transaction: sent,
+ * delivered or in-doubt records -> confirmed / rejected.  res[i] (may be
+ * NULL) tells what happened to each; refs[i] (may be NULL) receives the
+ * matched reference.  When file_name is not NULL the file (name, sha256) is
+ * recorded as applied in the same transaction; applying a file already
+ * recorded is refused (-1).  actor/reason non-NULL write one audit entry
+ * "ack-apply" (e.g. --accept-mismatch). */
+int spool_ack_apply(struct spool *s, const char *file_name,
+                    const char *sha256_hex, const struct spool_ack *acks,
+                    size_t n, enum spool_ack_result *res,
+                    char (*refs)[SPOOL_REF_MAX], const char *actor,
+                    const char *reason, struct errs *e);
+/* spool_ack_file_seen - 1 if (name, sha256) was applied, 0 if not, -1 */
+int spool_ack_file_seen(struct spool *s, const char *name,
+                        const char *sha256_hex, struct errs *e);
+
+/* ---- operator actions (each audited in the same transaction) ---------- */
+
+/* spool_retry - failed, rejected, in doubt or deferred -> queued (due now,
+ * attempts kept, in-doubt cleared). */
+int spool_retry(struct spool *s, const char *ref, const char *actor,
+                const char *reason, struct errs *e);
+/* spool_hold - queued, deferred, failed, rejected, in doubt -> held */
+int spool_hold(struct spool *s, const char *ref, const char *actor,
+               const char *reason, struct errs *e);
+/* spool_release - held -> queued */
+int spool_release(struct spool *s, const char *ref, const char *actor,
+                  const char *reason, struct errs *e);
+/* spool_discard - close for good; reason required */
+int spool_discard(struct spool *s, const char *ref, const char *actor,
+                  const char *reason, struct errs *e);
+/* spool_edit - replace payload and record JSON (the first original is
+ * kept), requeue; from failed, rejected, held, in doubt, deferred, queued.
+ * detail (may be NULL) goes in the audit entry, e.g. the difference. */
+int spool_edit(struct spool *s, const char *ref, const void *payload,
+               size_t payload_len, const char *record_json,
+               const char *actor, const char *reason, const char *detail,
+               struct errs *e);
+/* spool_audit_add - an audited action that changes no record state
+ * (resend of a batch, accept-mismatch...); ref may be NULL. */
+int spool_audit_add(struct spool *s, const char *actor, const char *action,
+                    const char *ref, const char *reason, const char *detail,
+                    struct errs *e);
+
+struct spool_audit_list {
+    struct spool_audit_entry *v;
+    size_t n;
+};
+/* spool_audit_list - entries (of ref when not NULL) oldest first.  Free
+ * with spool_audit_list_free. */
+int spool_audit_list(struct spool *s, const char *ref,
+                     struct spool_audit_list *out, struct errs *e);
+void spool_audit_list_free(struct spool_audit_list *l);
+/* spool_audit_verify - walk the hash chain.  Returns 0 when intact, 1 when
+ * broken (*bad_id = first entry whose link or hash does not hold; e says
+ * why), -1 on error.  *checked (may be NULL) = entries checked. */
+int spool_audit_verify(struct spool *s, int64_t *bad_id, size_t *checked,
+                       struct errs *e);
+
+/* spool_purge - drop payloads, originals and record JSON of confirmed and
+ * discarded records last changed before before_ms; rows and audit stay.
+ * One audit entry "purge" by actor.  *purged (may be NULL) = how many. */
+int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
+                size_t *purged, struct errs *e);
+
+/* ---- job runs ---------------------------------------------------------- */
+
+struct spool_job_run {
+    int64_t id;
+    char *job;
+    int64_t started_at, ended_at;  /* ended 0 = running or crashed */
+    char *outcome;                 /* NULL while running */
+    char *counts;                  /* free text, e.g. "records=10 failed=1" */
+    char *message;
+    long pid;
+};
+/* spool_job_start - a run of job begins; *run_id for spool_job_end */
+int spool_job_start(struct spool *s, const char *job, int64_t *run_id,
+                    struct errs *e);
+int spool_job_end(struct spool *s, int64_t run_id, const char *outcome,
+                  const char *counts, const char *message, struct errs *e);
+/* spool_job_list - runs of job (NULL = all) newest first, at most limit
+ * (0 = all).  Free with spool_job_runs_free(v, n). */
+int spool_job_list(struct spool *s, const char *job, size_t limit,
+                   struct spool_job_run **out, size_t *n, struct errs *e);
+void spool_job_runs_free(struct spool_job_run *v, size_t n);
+
+/* ---- crash points (tests) --------------------------------------------- */
+
+/* spool_crashpoint - in test builds (FERRY_TEST_BUILD), if env
+ * FERRY_CRASH_AT is "name" or "name@N" (the Nth time this point is
+ * reached), the process kills itself with SIGKILL here, as kill -9 would.
+ * Compiled to nothing otherwise.  Any module may name its own points. */
+#ifdef FERRY_TEST_BUILD
+void spool_crashpoint(const char *name);
+#else
+static inline void spool_crashpoint(const char *name) { (void)name; }
+#endif
+
+#endif

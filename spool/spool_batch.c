@@ -1,0 +1,499 @@
+/* spool_batch.c - the ledger side of the night batch: per target per day
+ * sequences, binding queued records to a batch before any file is written
+ * (so a rebuild yields the same records in the same order), recording the
+ * written file and the hand-over, and finding an unfinished batch after a
+ * crash.  Batch states: built -> written -> sent -> confirmed. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const bnames[] = { "built", "written", "sent",
+                                      "confirmed" };
+
+const char *spool_batch_state_name(enum spool_batch_state st)
+{
+    if ((unsigned)st >= sizeof bnames / sizeof bnames[0])
+        return "?";
+    return bnames[st];
+}
+
+static enum spool_batch_state bstate_parse(const char *s)
+{
+    for (unsigned i = 0; s && i < sizeof bnames / sizeof bnames[0]; i++)
+        if (strcmp(bnames[i], s) == 0)
+            return (enum spool_batch_state)i;
+    return SPOOL_BATCH_BUILT;
+}
+
+void spool_batch_free(struct spool_batch *b)
+{
+    if (!b)
+        return;
+    free(b->target);
+    free(b->file_name);
+    free(b->totals);
+    free(b->sha256);
+    free(b);
+}
+
+#define BATCH_COLS "id, target, business_date, seq, state, file_name, " \
+    "record_count, totals, sha256, created_at, written_at, sent_at"
+
+static struct spool_batch *batch_row(sqlite3_stmt *st)
+{
+    struct spool_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->id = sqlite3_column_int64(st, 0);
+    b->target = spool_col_strdup(st, 1);
+    const unsigned char *d = sqlite3_column_text(st, 2);
+    snprintf(b->business_date, sizeof b->business_date, "%s",
+             d ? (const char *)d : "");
+    b->seq = sqlite3_column_int(st, 3);
+    b->state = bstate_parse((const char *)sqlite3_column_text(st, 4));
+    b->file_name = spool_col_strdup(st, 5);
+    b->record_count = sqlite3_column_int64(st, 6);
+    b->totals = spool_col_strdup(st, 7);
+    b->sha256 = spool_col_strdup(st, 8);
+    b->created_at = sqlite3_column_int64(st, 9);
+    b->written_at = sqlite3_column_int64(st, 10);
+    b->sent_at = sqlite3_column_int64(st, 11);
+    if (!b->target) {
+        spool_batch_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* one_batch - run a query with one int64 or text parameter; 1 when none */
+static int one_batch(struct spool *s, const char *sql, int64_t id,
+                     const char *text, struct spool_batch **out,
+                     struct errs *e)
+{
+    int rc = -1;
+    *out = NULL;
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st)
+        return -1;
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        rc = 1;
+    } else if (r == SQLITE_ROW) {
+        *out = batch_row(st);
+        if (*out)
+            rc = 0;
+        else
+            errs_add(e, "", "out of memory");
+    } else {
+        spool_dberr(s, e, NULL, "reading batch");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int seq_read(struct spool *s, const char *key, int *seq,
+                    struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM sequences "
+                                  "WHERE name = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    *seq = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        spool_dberr(s, e, key, "reading batch sequence");
+        return -1;
+    }
+    return 0;
+}
+
+static int date_ok(const char *d)
+{
+    if (!d || strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
+            return 0;
+    return 1;
+}
+
+int spool_batch_next_seq(struct spool *s, const char *target,
+                         const char *business_date, int *seq, struct errs *e)
+{
+    char key[512];
+    if (!date_ok(business_date)) {
+        errs_add(e, target, "business date must be YYYY-MM-DD");
+        return -1;
+    }
+    snprintf(key, sizeof key, "batch:%s:%s", target, business_date);
+    spool_lock(s);
+    int rc = seq_read(s, key, seq, e);
+    spool_unlock(s);
+    if (rc == 0)
+        (*seq)++;
+    return rc;
+}
+
+static int step_done(struct spool *s, sqlite3_stmt *st, const char *what,
+                     struct errs *e)
+{
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        spool_dberr(s, e, NULL, what);
+        return -1;
+    }
+    return 0;
+}
+
+int spool_batch_bind(struct spool *s, const char *target,
+                     const char *business_date, size_t max,
+                     struct spool_batch **out, struct errs *e)
+{
+    char key[512];
+    int seq = 0, rc = -1;
+    int64_t now = spool_now_ms(), bid = 0;
+    *out = NULL;
+    if (!target || !*target || !date_ok(business_date)) {
+        errs_add(e, target ? target : "", "batch needs a target and a "
+                 "business date YYYY-MM-DD");
+        return -1;
+    }
+    if (!spool_transition_ok(SPOOL_QUEUED, SPOOL_BATCHED))
+        return -1;
+    snprintf(key, sizeof key, "batch:%s:%s", target, business_date);
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto unlock;
+    if (seq_read(s, key, &seq, e) != 0)
+        goto rollback;
+    seq++;
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO sequences(name, value) "
+                                  "VALUES(?, ?) ON CONFLICT(name) DO UPDATE "
+                                  "SET value = excluded.value", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, seq);
+    if (step_done(s, st, "saving batch sequence", e) != 0)
+        goto rollback;
+    st = spool_stmt(s, "INSERT INTO batches(target, business_date, seq, "
+                    "state, created_at) VALUES(?, ?, ?, 'built', ?) "
+                    "RETURNING id", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, business_date, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, seq);
+    sqlite3_bind_int64(st, 4, now);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        spool_dberr(s, e, target, "creating batch");
+        goto rollback;
+    }
+    bid = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    st = spool_stmt(s, max
+        ? "UPDATE records SET state = 'batched', batch_id = ?1, "
+          "updated_at = ?2 WHERE id IN (SELECT id FROM records WHERE "
+          "target = ?3 AND state = 'queued' ORDER BY id LIMIT ?4)"
+        : "UPDATE records SET state = 'batched', batch_id = ?1, "
+          "updated_at = ?2 WHERE target = ?3 AND state = 'queued'", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_int64(st, 1, bid);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    if (max)
+        sqlite3_bind_int64(st, 4, (int64_t)max);
+    if (step_done(s, st, "binding records", e) != 0)
+        goto rollback;
+    int64_t count = sqlite3_changes(s->db);
+    st = spool_stmt(s, "INSERT INTO batch_members(batch_id, pos, record_id) "
+                    "SELECT ?1, ROW_NUMBER() OVER (ORDER BY id), id FROM "
+                    "records WHERE batch_id = ?1 AND state = 'batched'", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_int64(st, 1, bid);
+    if (step_done(s, st, "recording batch members", e) != 0)
+        goto rollback;
+    st = spool_stmt(s, "UPDATE batches SET record_count = ? WHERE id = ?", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_int64(st, 1, count);
+    sqlite3_bind_int64(st, 2, bid);
+    if (step_done(s, st, "counting batch", e) != 0)
+        goto rollback;
+    spool_crashpoint("batch-bind-before-commit");
+    if (spool_commit(s, e) != 0)
+        goto unlock;
+    spool_crashpoint("batch-bind-after-commit");
+    rc = one_batch(s, "SELECT " BATCH_COLS " FROM batches WHERE id = ?",
+                   bid, NULL, out, e) == 0 ? 0 : -1;
+    goto unlock;
+rollback:
+    spool_rollback(s);
+unlock:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_batch_get(struct spool *s, int64_t id, struct spool_batch **out,
+                    struct errs *e)
+{
+    spool_lock(s);
+    int rc = one_batch(s, "SELECT " BATCH_COLS " FROM batches WHERE id = ?",
+                       id, NULL, out, e);
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_batch_unfinished(struct spool *s, const char *target,
+                           struct spool_batch **out, struct errs *e)
+{
+    spool_lock(s);
+    int rc = one_batch(s, "SELECT " BATCH_COLS " FROM batches WHERE "
+                       "target = ? AND state IN ('built','written') "
+                       "ORDER BY id LIMIT 1", 0, target, out, e);
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_batch_list(struct spool *s, const char *target, size_t limit,
+                     struct spool_batch ***out, size_t *n, struct errs *e)
+{
+    int rc = -1, step;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT " BATCH_COLS " FROM batches "
+                                  "WHERE (?1 IS NULL OR target = ?1) "
+                                  "ORDER BY id DESC LIMIT ?2", e);
+    if (!st)
+        goto done;
+    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct spool_batch **v = realloc(*out, cap * sizeof *v);
+            if (!v)
+                goto nomem;
+            *out = v;
+        }
+        struct spool_batch *b = batch_row(st);
+        if (!b)
+            goto nomem;
+        (*out)[(*n)++] = b;
+    }
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "listing batches");
+        goto done;
+    }
+    rc = 0;
+    goto done;
+nomem:
+    errs_add(e, "", "out of memory");
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc != 0) {
+        for (size_t i = 0; i < *n; i++)
+            spool_batch_free((*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int spool_batch_foreach(struct spool *s, int64_t batch_id,
+                        int (*cb)(void *ctx, const struct spool_record *r),
+                        void *ctx, struct errs *e)
+{
+    /* Members were numbered in record id order when bound, so id order is
+     * bound order. */
+    static const char sql[] = "SELECT " SPOOL_REC_COLS " FROM records "
+        "WHERE id IN (SELECT record_id FROM batch_members WHERE "
+        "batch_id = ?) ORDER BY id";
+    int rc = 0, step;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st) {
+        spool_unlock(s);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, batch_id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_record r;
+        if (spool_row_fill(s, st, 1, &r) != 0) {
+            spool_record_clear(&r);
+            errs_add(e, "", "out of memory");
+            rc = -1;
+            break;
+        }
+        int stop = cb(ctx, &r);
+        spool_record_clear(&r);
+        if (stop) {
+            rc = stop;
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading batch records");
+        rc = -1;
+    }
+    sqlite3_reset(st);
+    spool_unlock(s);
+    return rc;
+}
+
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int spool_batch_written(struct spool *s, int64_t batch_id,
+                        const char *file_name, int64_t record_count,
+                        const char *totals, const char *sha256_hex,
+                        struct errs *e)
+{
+    struct spool_batch *b = NULL;
+    int rc = -1;
+    char where[32];
+    snprintf(where, sizeof where, "batch %lld", (long long)batch_id);
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto unlock;
+    int r = one_batch(s, "SELECT " BATCH_COLS " FROM batches WHERE id = ?",
+                      batch_id, NULL, &b, e);
+    if (r == 1)
+        errs_add(e, where, "no such batch");
+    if (r != 0)
+        goto rollback;
+    if (b->state != SPOOL_BATCH_BUILT) {
+        /* A rebuild must give the very same file. */
+        if (!same(b->file_name, file_name) || b->record_count != record_count
+            || !same(b->totals, totals) || !same(b->sha256, sha256_hex)) {
+            errs_add(e, where, "rebuilt file differs from the one recorded "
+                     "(%s, %lld records, sha256 %s)",
+                     b->file_name ? b->file_name : "?",
+                     (long long)b->record_count,
+                     b->sha256 ? b->sha256 : "?");
+            goto rollback;
+        }
+        spool_rollback(s);
+        rc = 0;
+        goto unlock;
+    }
+    sqlite3_stmt *st = spool_stmt(s, "UPDATE batches SET state = 'written',"
+                                  " file_name = ?, record_count = ?, "
+                                  "totals = ?, sha256 = ?, written_at = ? "
+                                  "WHERE id = ? AND state = 'built'", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_text(st, 1, file_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, record_count);
+    sqlite3_bind_text(st, 3, totals, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, sha256_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, spool_now_ms());
+    sqlite3_bind_int64(st, 6, batch_id);
+    if (step_done(s, st, "recording batch file", e) != 0)
+        goto rollback;
+    spool_crashpoint("batch-written-before-commit");
+    if (spool_commit(s, e) != 0)
+        goto unlock;
+    rc = 0;
+    goto unlock;
+rollback:
+    spool_rollback(s);
+unlock:
+    spool_unlock(s);
+    spool_batch_free(b);
+    return rc;
+}
+
+/* batch_move - batch from -> to, and its records rfrom -> rto (when set) */
+static int batch_move(struct spool *s, int64_t batch_id, const char *from,
+                      const char *to, const char *stamp_col,
+                      enum spool_state rfrom, enum spool_state rto,
+                      bool move_records, const char *crash, struct errs *e)
+{
+    char where[32], sql[256];
+    int rc = -1;
+    int64_t now = spool_now_ms();
+    snprintf(where, sizeof where, "batch %lld", (long long)batch_id);
+    if (move_records && !spool_transition_ok(rfrom, rto))
+        return -1;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto unlock;
+    snprintf(sql, sizeof sql, "UPDATE batches SET state = ?, %s = ? "
+             "WHERE id = ? AND state = ?", stamp_col);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        spool_dberr(s, e, where, "updating batch");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, batch_id);
+    sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, where, "updating batch");
+        goto rollback;
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        errs_add(e, where, "batch is not %s", from);
+        goto rollback;
+    }
+    if (move_records) {
+        st = spool_stmt(s, "UPDATE records SET state = ?, updated_at = ? "
+                        "WHERE batch_id = ? AND state = ?", e);
+        if (!st)
+            goto rollback;
+        sqlite3_bind_text(st, 1, spool_state_name(rto), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, batch_id);
+        sqlite3_bind_text(st, 4, spool_state_name(rfrom), -1, SQLITE_STATIC);
+        if (step_done(s, st, "moving batch records", e) != 0)
+            goto rollback;
+    }
+    spool_crashpoint(crash);
+    if (spool_commit(s, e) != 0)
+        goto unlock;
+    rc = 0;
+    goto unlock;
+rollback:
+    spool_rollback(s);
+unlock:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_batch_sent(struct spool *s, int64_t batch_id, struct errs *e)
+{
+    return batch_move(s, batch_id, "written", "sent", "sent_at",
+                      SPOOL_BATCHED, SPOOL_SENT, true,
+                      "batch-sent-before-commit", e);
+}
+
+int spool_batch_confirmed(struct spool *s, int64_t batch_id, struct errs *e)
+{
+    return batch_move(s, batch_id, "sent", "confirmed", "confirmed_at",
+                      SPOOL_SENT, SPOOL_SENT, false,
+                      "batch-confirmed-before-commit", e);
+}

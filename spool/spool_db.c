@@ -1,0 +1,606 @@
+/* spool_db.c - opening the spool: folders, ledger, pragmas, schema and
+ * its migrations; the statement cache and transaction helpers the other
+ * spool files share; crash points; sizes and statistics.
+ *
+ * Contract: the folder is 0700, every file 0600.  The schema version lives
+ * in PRAGMA user_version and spool_migrate() moves any older ledger to
+ * SPOOL_SCHEMA_VERSION one step at a time, each step one transaction. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Version 1.  Plain SQL that PostgreSQL also accepts (INTEGER PRIMARY KEY
+ * would be BIGSERIAL there; BLOB would be BYTEA). */
+static const char *const schema_v1[] = {
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE sequences(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE batches("
+    " id INTEGER PRIMARY KEY,"
+    " target TEXT NOT NULL,"
+    " business_date TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " state TEXT NOT NULL,"
+    " file_name TEXT,"
+    " record_count INTEGER NOT NULL DEFAULT 0,"
+    " totals TEXT,"
+    " sha256 TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " written_at INTEGER,"
+    " sent_at INTEGER,"
+    " confirmed_at INTEGER,"
+    " UNIQUE(target, business_date, seq))",
+    "CREATE TABLE records("
+    " id INTEGER PRIMARY KEY,"
+    " ref TEXT NOT NULL UNIQUE,"
+    " service TEXT NOT NULL,"
+    " target TEXT NOT NULL DEFAULT '',"
+    " client TEXT,"
+    " fe_ref TEXT,"
+    " idem_key TEXT,"
+    " received_at INTEGER NOT NULL,"
+    " payload_enc INTEGER NOT NULL DEFAULT 0,"
+    " payload BLOB,"
+    " original BLOB,"
+    " record_json BLOB,"
+    " state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    " lease_owner TEXT,"
+    " lease_until INTEGER NOT NULL DEFAULT 0,"
+    " claimed_at INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT,"
+    " batch_id INTEGER REFERENCES batches(id),"
+    " receipt TEXT,"
+    " in_doubt INTEGER NOT NULL DEFAULT 0,"
+    " updated_at INTEGER NOT NULL,"
+    " closed_reason TEXT,"
+    " payload_purged INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE(service, target, idem_key))",
+    "CREATE INDEX records_due ON records(target, state, next_attempt_at)",
+    "CREATE INDEX records_svc ON records(service, state)",
+    "CREATE INDEX records_feref ON records(service, fe_ref)",
+    "CREATE INDEX records_batch ON records(batch_id)",
+    "CREATE TABLE attempts("
+    " id INTEGER PRIMARY KEY,"
+    " record_id INTEGER NOT NULL REFERENCES records(id),"
+    " target TEXT NOT NULL,"
+    " started_at INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " message TEXT)",
+    "CREATE INDEX attempts_rec ON attempts(record_id)",
+    "CREATE TABLE batch_members("
+    " batch_id INTEGER NOT NULL REFERENCES batches(id),"
+    " pos INTEGER NOT NULL,"
+    " record_id INTEGER NOT NULL REFERENCES records(id),"
+    " PRIMARY KEY(batch_id, pos))",
+    "CREATE TABLE job_runs("
+    " id INTEGER PRIMARY KEY,"
+    " job TEXT NOT NULL,"
+    " pid INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL DEFAULT 0,"
+    " outcome TEXT,"
+    " counts TEXT,"
+    " message TEXT)",
+    "CREATE INDEX job_runs_job ON job_runs(job, id)",
+    "CREATE TABLE audit("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " ref TEXT,"
+    " reason TEXT,"
+    " before_state TEXT,"
+    " after_state TEXT,"
+    " detail TEXT,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL)",
+    "CREATE INDEX audit_ref ON audit(ref)",
+    "CREATE TABLE ack_files("
+    " name TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " applied_at INTEGER NOT NULL,"
+    " records INTEGER NOT NULL,"
+    " PRIMARY KEY(name, sha256))",
+    "CREATE TABLE counters("
+    " service TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value INTEGER NOT NULL,"
+    " PRIMARY KEY(service, day, name))",
+    NULL
+};
+
+static const char *const *const migrations[] = { schema_v1 };
+
+int64_t spool_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void spool_day_text(int64_t ms, char out[11])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    unsigned y = (unsigned)(tm.tm_year + 1900) % 10000u;
+    unsigned m = (unsigned)(tm.tm_mon + 1) % 100u;
+    unsigned d = (unsigned)tm.tm_mday % 100u;
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%04u-%02u-%02u", y, m, d);
+    memcpy(out, tmp, 10);
+    out[10] = '\0';
+}
+
+void spool_lock(struct spool *s)
+{
+    pthread_mutex_lock(&s->db_mu);
+}
+
+void spool_unlock(struct spool *s)
+{
+    pthread_mutex_unlock(&s->db_mu);
+}
+
+void spool_dberr(struct spool *s, struct errs *e, const char *where,
+                 const char *what)
+{
+    errs_add(e, where ? where : s->dir, "%s: %s", what,
+             s->db ? sqlite3_errmsg(s->db) : "no ledger");
+}
+
+/* spool_stmt - a cached prepared statement, reset and unbound.  Statements
+ * are looked up by the text's address first (the same literal), then text. */
+sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e)
+{
+    for (size_t i = 0; i < s->nstmt; i++) {
+        if (s->stmt[i].sql == sql || strcmp(s->stmt[i].sql, sql) == 0) {
+            sqlite3_reset(s->stmt[i].st);
+            sqlite3_clear_bindings(s->stmt[i].st);
+            return s->stmt[i].st;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    unsigned flags = s->nstmt < SPOOL_NSTMT ? SQLITE_PREPARE_PERSISTENT : 0;
+    if (sqlite3_prepare_v3(s->db, sql, -1, flags, &st, NULL) != SQLITE_OK) {
+        spool_dberr(s, e, NULL, "ledger statement");
+        return NULL;
+    }
+    if (s->nstmt < SPOOL_NSTMT) {
+        s->stmt[s->nstmt].sql = sql;
+        s->stmt[s->nstmt].st = st;
+        s->nstmt++;
+        return st;
+    }
+    /* Cache full: a programming error; keep working, leak nothing. */
+    sqlite3_finalize(st);
+    errs_add(e, s->dir, "ledger statement cache full");
+    return NULL;
+}
+
+int spool_exec(struct spool *s, const char *sql, struct errs *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        errs_add(e, s->dir, "ledger: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int spool_begin(struct spool *s, struct errs *e)
+{
+    /* IMMEDIATE: take the write lock now, so another process's writer
+     * makes us wait (busy timeout) instead of failing at commit. */
+    return spool_exec(s, "BEGIN IMMEDIATE", e);
+}
+
+int spool_commit(struct spool *s, struct errs *e)
+{
+    if (spool_exec(s, "COMMIT", e) != 0) {
+        spool_rollback(s);
+        return -1;
+    }
+    s->stats.commits++;
+    return 0;
+}
+
+void spool_rollback(struct spool *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *spool_col_strdup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t)
+        return NULL;
+    return strdup((const char *)t);
+}
+
+int spool_counter_add(struct spool *s, const char *service, const char *day,
+                      const char *name, int64_t n, struct errs *e)
+{
+    static const char sql[] =
+        "INSERT INTO counters(service, day, name, value) VALUES(?,?,?,?) "
+        "ON CONFLICT(service, day, name) DO UPDATE SET value = value + "
+        "excluded.value";
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, n);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        spool_dberr(s, e, service, "counting");
+        return -1;
+    }
+    return 0;
+}
+
+/* spool_migrate - bring the schema to SPOOL_SCHEMA_VERSION */
+static int spool_migrate(struct spool *s, struct errs *e)
+{
+    sqlite3_stmt *st = NULL;
+    int ver = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)
+        != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        spool_dberr(s, e, s->db_path, "reading schema version");
+        return -1;
+    }
+    ver = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (ver > SPOOL_SCHEMA_VERSION) {
+        errs_add(e, s->db_path, "ledger schema version %d is newer than "
+                 "this ferry understands (%d)", ver, SPOOL_SCHEMA_VERSION);
+        return -1;
+    }
+    if (ver < SPOOL_SCHEMA_VERSION && s->opts.read_only) {
+        errs_add(e, s->db_path, "ledger schema version %d needs migrating; "
+                 "open it read-write once", ver);
+        return -1;
+    }
+    while (ver < SPOOL_SCHEMA_VERSION) {
+        if (spool_begin(s, e) != 0)
+            return -1;
+        for (const char *const *q = migrations[ver]; *q; q++) {
+            if (spool_exec(s, *q, e) != 0) {
+                spool_rollback(s);
+                return -1;
+            }
+        }
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", ver + 1);
+        if (spool_exec(s, sql, e) != 0) {
+            spool_rollback(s);
+            return -1;
+        }
+        if (spool_commit(s, e) != 0)
+            return -1;
+        ver++;
+    }
+    return 0;
+}
+
+static int mkdir_0700(const char *path, struct errs *e)
+{
+    if (mkdir(path, 0700) == 0)
+        return 0;
+    if (errno != EEXIST) {
+        errs_add(e, path, "cannot create folder: %s", strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        errs_add(e, path, "exists and is not a folder");
+        return -1;
+    }
+    return 0;
+}
+
+static void chmod_if_there(const char *base, const char *suffix)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s%s", base, suffix) < (int)sizeof p)
+        chmod(p, 0600);
+}
+
+static int pragma(struct spool *s, const char *sql, const char *want,
+                  struct errs *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        spool_dberr(s, e, s->db_path, sql);
+        return -1;
+    }
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW && want) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        if (!v || strcasecmp((const char *)v, want) != 0)
+            errs_add(e, s->db_path, "%s: got %s, need %s", sql,
+                     v ? (const char *)v : "nothing", want);
+        else
+            rc = 0;
+    } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        spool_dberr(s, e, s->db_path, sql);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+struct spool *spool_open(const char *dir, const struct spool_opts *o,
+                         struct errs *e)
+{
+    struct spool *s = calloc(1, sizeof *s);
+    mode_t old_mask = umask(077);
+    bool mu_init = false;
+    if (!s) {
+        errs_add(e, dir, "out of memory");
+        goto fail;
+    }
+    if (o)
+        s->opts = *o;
+    pthread_mutex_init(&s->db_mu, NULL);
+    pthread_mutex_init(&s->q_mu, NULL);
+    pthread_cond_init(&s->q_cv, NULL);
+    mu_init = true;
+    s->dir = strdup(dir);
+    if (!s->dir || asprintf(&s->db_path, "%s/ledger.db", dir) < 0) {
+        s->db_path = NULL;
+        errs_add(e, dir, "out of memory");
+        goto fail;
+    }
+    if (!s->opts.read_only) {
+        static const char *const subs[] = { "outbound", "inbound", "archive",
+                                            "locks" };
+        if (fs_mkdirs(dir, 0700) != 0 && errno != EEXIST) {
+            errs_add(e, dir, "cannot create spool folder: %s",
+                     strerror(errno));
+            goto fail;
+        }
+        if (mkdir_0700(dir, e) != 0)
+            goto fail;
+        for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+            char p[PATH_MAX];
+            if (fs_join(p, sizeof p, dir, subs[i]) != 0) {
+                errs_add(e, dir, "path too long");
+                goto fail;
+            }
+            if (mkdir_0700(p, e) != 0)
+                goto fail;
+        }
+    }
+    int flags = SQLITE_OPEN_NOMUTEX | (s->opts.read_only
+                ? SQLITE_OPEN_READONLY
+                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(s->db_path, &s->db, flags, NULL) != SQLITE_OK) {
+        spool_dberr(s, e, s->db_path, "cannot open ledger");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms > 0
+                         ? s->opts.busy_timeout_ms : 10000);
+    if (!s->opts.read_only
+        && pragma(s, "PRAGMA journal_mode=WAL", "wal", e) != 0)
+        goto fail;
+    if (pragma(s, "PRAGMA synchronous=FULL", NULL, e) != 0
+        || pragma(s, "PRAGMA foreign_keys=ON", NULL, e) != 0)
+        goto fail;
+    if (spool_migrate(s, e) != 0)
+        goto fail;
+    if (!s->opts.read_only) {
+        chmod(s->db_path, 0600);
+        chmod_if_there(s->db_path, "-wal");
+        chmod_if_there(s->db_path, "-shm");
+    }
+    umask(old_mask);
+    return s;
+fail:
+    umask(old_mask);
+    if (s && !mu_init) {
+        free(s);
+        return NULL;
+    }
+    spool_close(s);
+    return NULL;
+}
+
+void spool_close(struct spool *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nstmt; i++)
+        sqlite3_finalize(s->stmt[i].st);
+    if (s->db)
+        sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->db_mu);
+    pthread_mutex_destroy(&s->q_mu);
+    pthread_cond_destroy(&s->q_cv);
+    explicit_bzero(s->opts.key, sizeof s->opts.key);
+    free(s->dir);
+    free(s->db_path);
+    free(s);
+}
+
+const char *spool_dir(const struct spool *s)
+{
+    return s->dir;
+}
+
+void spool_stats_get(struct spool *s, struct spool_stats *out)
+{
+    pthread_mutex_lock(&s->q_mu);
+    pthread_mutex_lock(&s->db_mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->db_mu);
+    pthread_mutex_unlock(&s->q_mu);
+}
+
+static uint64_t file_size(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+static uint64_t folder_size(const char *dir, int depth)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char p[PATH_MAX];
+        if (fs_join(p, sizeof p, dir, de->d_name) != 0)
+            continue;
+        struct stat sb;
+        if (lstat(p, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode) && depth < 8)
+            total += folder_size(p, depth + 1);
+        else if (S_ISREG(sb.st_mode))
+            total += (uint64_t)sb.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+int spool_size(struct spool *s, uint64_t *ledger_bytes, uint64_t *files_bytes,
+               struct errs *e)
+{
+    char p[PATH_MAX];
+    uint64_t l = file_size(s->db_path);
+    if (snprintf(p, sizeof p, "%s-wal", s->db_path) < (int)sizeof p)
+        l += file_size(p);
+    if (snprintf(p, sizeof p, "%s-shm", s->db_path) < (int)sizeof p)
+        l += file_size(p);
+    uint64_t f = 0;
+    static const char *const subs[] = { "outbound", "inbound", "archive" };
+    for (size_t i = 0; i < 3; i++) {
+        if (fs_join(p, sizeof p, s->dir, subs[i]) != 0) {
+            errs_add(e, s->dir, "path too long");
+            return -1;
+        }
+        f += folder_size(p, 0);
+    }
+    if (ledger_bytes)
+        *ledger_bytes = l;
+    if (files_bytes)
+        *files_bytes = f;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int spool_key_load(const char *path, unsigned char key[SPOOL_KEY_LEN],
+                   struct errs *e)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (!fs_secret_mode_ok(path)) {
+        errs_add(e, path, "key file is readable by group or others "
+                 "(chmod 600)");
+        return -1;
+    }
+    if (fs_read_file(path, 4096, &data, &len, e) != 0)
+        return -1;
+    if (len == SPOOL_KEY_LEN) {
+        memcpy(key, data, SPOOL_KEY_LEN);
+        rc = 0;
+        goto done;
+    }
+    size_t n = len;
+    while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+        n--;
+    if (n != 2 * SPOOL_KEY_LEN) {
+        errs_add(e, path, "key file must hold 32 raw bytes or 64 hex "
+                 "characters (found %zu bytes)", len);
+        goto done;
+    }
+    for (size_t i = 0; i < SPOOL_KEY_LEN; i++) {
+        int hi = hexval((unsigned char)data[2 * i]);
+        int lo = hexval((unsigned char)data[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            errs_add(e, path, "key file: not a hex character at offset %zu",
+                     2 * i + (hi < 0 ? 0 : 1));
+            goto done;
+        }
+        key[i] = (unsigned char)(hi << 4 | lo);
+    }
+    rc = 0;
+done:
+    if (data) {
+        explicit_bzero(data, len);
+        free(data);
+    }
+    return rc;
+}
+
+#ifdef FERRY_TEST_BUILD
+static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
+static long crash_hits;
+
+/* spool_crashpoint - kill -9 ourselves at the named point (test builds) */
+void spool_crashpoint(const char *name)
+{
+    const char *want = getenv("FERRY_CRASH_AT");
+    if (!want || !*want || !name)
+        return;
+    size_t nl = strlen(name);
+    if (strncmp(want, name, nl) != 0)
+        return;
+    long nth = 1;
+    if (want[nl] == '@') {
+        char *end = NULL;
+        errno = 0;
+        nth = strtol(want + nl + 1, &end, 10);
+        if (errno || !end || *end || nth < 1)
+            return;
+    } else if (want[nl] != '\0') {
+        return;
+    }
+    pthread_mutex_lock(&crash_mu);
+    long hit = ++crash_hits;
+    pthread_mutex_unlock(&crash_mu);
+    if (hit >= nth) {
+        static const char msg[] = "ferry: crash point reached\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        raise(SIGKILL);
+    }
+}
+#endif

@@ -1,0 +1,450 @@
+/* spool_deliver.c - the ledger side of stream delivery: claiming due
+ * records under a lease, recording outcomes (attempt row + state change in
+ * one transaction), releasing claims, and the dead letter for a record
+ * that cannot be encoded.
+ *
+ * Policy (delays, maximums, windows, breaker) belongs to the caller; the
+ * spool only keeps what the caller decided, durably. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
+                     enum spool_state *stt, struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state FROM records "
+                                  "WHERE ref = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return 1;
+    }
+    if (r != SQLITE_ROW) {
+        spool_dberr(s, e, ref, "reading record");
+        sqlite3_reset(st);
+        return -1;
+    }
+    *id = sqlite3_column_int64(st, 0);
+    if (spool_state_parse((const char *)sqlite3_column_text(st, 1), stt)
+        != 0) {
+        errs_add(e, ref, "unknown state in ledger");
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int add_attempt(struct spool *s, int64_t rec_id, const char *target,
+                       int64_t started, int64_t ended, const char *outcome,
+                       const char *msg, struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO attempts(record_id, "
+                                  "target, started_at, ended_at, outcome, "
+                                  "message) VALUES(?,?,?,?,?,?)", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, rec_id);
+    sqlite3_bind_text(st, 2, target ? target : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, started);
+    sqlite3_bind_int64(st, 4, ended);
+    sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, msg, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "recording attempt");
+        return -1;
+    }
+    return 0;
+}
+
+/* expire_to_indoubt - a lease ran out and the target does not allow a
+ * second call of unknown outcome: record it and park it in doubt. */
+static int expire_to_indoubt(struct spool *s, struct spool_record *r,
+                             int64_t now, struct errs *e)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "lease of %s expired; outcome unknown",
+             r->lease_owner ? r->lease_owner : "?");
+    if (add_attempt(s, r->id, r->target, r->lease_until, now, "expired",
+                    msg, e) != 0)
+        return -1;
+    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+        return -1;
+    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET state = 'indoubt',"
+                                  " in_doubt = 1, lease_owner = NULL, "
+                                  "lease_until = 0, last_error = ?, "
+                                  "updated_at = ? WHERE id = ? AND "
+                                  "state = 'delivering'", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, msg, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, r->id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    if (rc)
+        spool_dberr(s, e, r->ref, "parking expired claim");
+    return rc;
+}
+
+int spool_claim(struct spool *s, const char *target, const char *owner,
+                int64_t lease_ms, size_t max, bool allow_indoubt,
+                int64_t now_ms, struct spool_list *out, struct errs *e)
+{
+    static const char sel[] = "SELECT " SPOOL_REC_COLS " FROM records "
+        "WHERE target = ?1 AND ((state IN ('queued','deferred') AND "
+        "next_attempt_at <= ?2) OR (state = 'delivering' AND "
+        "lease_until <= ?2) OR (?3 = 1 AND state = 'indoubt')) "
+        "ORDER BY id LIMIT ?4";
+    static const char upd[] = "UPDATE records SET state = 'delivering', "
+        "lease_owner = ?, lease_until = ?, claimed_at = ?, "
+        "attempts = attempts + 1, in_doubt = ?, updated_at = ? "
+        "WHERE id = ? AND state = ?";
+    int64_t now = now_ms ? now_ms : spool_now_ms();
+    size_t cap = 0;
+    int rc = -1;
+    out->v = NULL;
+    out->n = 0;
+    if (!owner || !target || max == 0) {
+        errs_add(e, target ? target : "", "claim needs target, owner, max");
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto unlock;
+    sqlite3_stmt *st = spool_stmt(s, sel, e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int(st, 3, allow_indoubt ? 1 : 0);
+    sqlite3_bind_int64(st, 4, (int64_t)max);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_record *r = calloc(1, sizeof *r);
+        if (!r || out->n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct spool_record **v = r ? realloc(out->v, nc * sizeof *v)
+                                        : NULL;
+            if (!v) {
+                free(r);
+                sqlite3_reset(st);
+                errs_add(e, target, "out of memory");
+                goto rollback;
+            }
+            out->v = v;
+            cap = nc;
+        }
+        if (spool_row_fill(s, st, 1, r) != 0) {
+            spool_record_free(r);
+            sqlite3_reset(st);
+            errs_add(e, target, "out of memory");
+            goto rollback;
+        }
+        out->v[out->n++] = r;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, target, "finding due records");
+        goto rollback;
+    }
+    /* Now move them; the select's cursor is closed, so updates are safe. */
+    size_t kept = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        struct spool_record *r = out->v[i];
+        if (r->crypt_error) {
+            errs_add(e, r->ref, "%s; not delivered", r->crypt_error);
+            spool_record_free(r);
+            continue;
+        }
+        bool expired = r->state == SPOOL_DELIVERING;
+        if (expired && !allow_indoubt) {
+            if (expire_to_indoubt(s, r, now, e) != 0)
+                goto rollback_kept;
+            spool_record_free(r);
+            continue;
+        }
+        if (expired) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "lease of %s expired; outcome unknown",
+                     r->lease_owner ? r->lease_owner : "?");
+            if (add_attempt(s, r->id, r->target, r->lease_until, now,
+                            "expired", msg, e) != 0)
+                goto rollback_kept;
+            r->in_doubt = true;
+        }
+        if (!spool_transition_ok(r->state, SPOOL_DELIVERING)) {
+            errs_add(e, r->ref, "a %s record cannot be claimed",
+                     spool_state_name(r->state));
+            goto rollback_kept;
+        }
+        sqlite3_stmt *u = spool_stmt(s, upd, e);
+        if (!u)
+            goto rollback_kept;
+        sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(u, 2, now + lease_ms);
+        sqlite3_bind_int64(u, 3, now);
+        sqlite3_bind_int(u, 4, r->in_doubt ? 1 : 0);
+        sqlite3_bind_int64(u, 5, now);
+        sqlite3_bind_int64(u, 6, r->id);
+        sqlite3_bind_text(u, 7, spool_state_name(r->state), -1,
+                          SQLITE_STATIC);
+        int ur = sqlite3_step(u);
+        sqlite3_reset(u);
+        if (ur != SQLITE_DONE) {
+            spool_dberr(s, e, r->ref, "claiming");
+            goto rollback_kept;
+        }
+        r->state = SPOOL_DELIVERING;
+        r->attempts++;
+        free(r->lease_owner);
+        r->lease_owner = strdup(owner);
+        r->lease_until = now + lease_ms;
+        out->v[kept++] = r;
+        continue;
+rollback_kept:
+        /* free what was not yet moved to the kept prefix */
+        spool_record_free(r);
+        for (size_t j = i + 1; j < out->n; j++)
+            spool_record_free(out->v[j]);
+        out->n = kept;
+        goto rollback;
+    }
+    out->n = kept;
+    spool_crashpoint("claim-before-commit");
+    if (spool_commit(s, e) != 0)
+        goto unlock;
+    rc = 0;
+    goto unlock;
+rollback:
+    spool_rollback(s);
+unlock:
+    spool_unlock(s);
+    if (rc != 0)
+        spool_list_free(out);
+    return rc;
+}
+
+static const char *outcome_name(enum spool_outcome_kind k)
+{
+    switch (k) {
+    case SPOOL_OUT_OK: return "ok";
+    case SPOOL_OUT_RETRY: return "retry";
+    case SPOOL_OUT_FAIL: return "fail";
+    case SPOOL_OUT_INDOUBT: return "indoubt";
+    }
+    return "?";
+}
+
+/* one_outcome - 0 done, 1 refused (named in e), -1 ledger error */
+static int one_outcome(struct spool *s, const char *owner,
+                       const struct spool_outcome *o, int64_t now,
+                       struct errs *e)
+{
+    static const char sel[] = "SELECT id, state, lease_owner, target, "
+                              "claimed_at FROM records WHERE ref = ?";
+    static const char upd[] = "UPDATE records SET state = ?, "
+        "receipt = COALESCE(?, receipt), last_error = ?, "
+        "next_attempt_at = ?, in_doubt = ?, lease_owner = NULL, "
+        "lease_until = 0, updated_at = ? "
+        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
+    sqlite3_stmt *st = spool_stmt(s, sel, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, o->ref, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        sqlite3_reset(st);
+        errs_add(e, o->ref, "no such record");
+        return 1;
+    }
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(st);
+        spool_dberr(s, e, o->ref, "reading record");
+        return -1;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    const char *stn = (const char *)sqlite3_column_text(st, 1);
+    const char *lo = (const char *)sqlite3_column_text(st, 2);
+    bool mine = stn && strcmp(stn, "delivering") == 0 && lo
+                && strcmp(lo, owner) == 0;
+    char target[256];
+    snprintf(target, sizeof target, "%s",
+             (const char *)sqlite3_column_text(st, 3));
+    int64_t claimed = sqlite3_column_int64(st, 4);
+    sqlite3_reset(st);
+    if (!mine) {
+        errs_add(e, o->ref, "outcome refused: %s no longer holds the claim",
+                 owner);
+        return 1;
+    }
+    enum spool_state to;
+    int in_doubt = 0;
+    int64_t next = 0;
+    switch (o->kind) {
+    case SPOOL_OUT_OK: to = SPOOL_DELIVERED; break;
+    case SPOOL_OUT_RETRY:
+        to = o->exhausted ? SPOOL_FAILED : SPOOL_DEFERRED;
+        next = o->exhausted ? 0 : o->next_attempt_at;
+        break;
+    case SPOOL_OUT_FAIL: to = SPOOL_FAILED; break;
+    case SPOOL_OUT_INDOUBT: to = SPOOL_INDOUBT; in_doubt = 1; break;
+    default:
+        errs_add(e, o->ref, "unknown outcome %d", (int)o->kind);
+        return 1;
+    }
+    if (!spool_transition_ok(SPOOL_DELIVERING, to)) {
+        errs_add(e, o->ref, "a delivering record cannot become %s",
+                 spool_state_name(to));
+        return 1;
+    }
+    if (add_attempt(s, id, target, o->started_at ? o->started_at : claimed,
+                    o->ended_at ? o->ended_at : now, outcome_name(o->kind),
+                    o->message, e) != 0)
+        return -1;
+    st = spool_stmt(s, upd, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, spool_state_name(to), -1, SQLITE_STATIC);
+    if (o->kind == SPOOL_OUT_OK && o->receipt)
+        sqlite3_bind_text(st, 2, o->receipt, -1, SQLITE_STATIC);
+    if (o->kind != SPOOL_OUT_OK)
+        sqlite3_bind_text(st, 3, o->message ? o->message : "", -1,
+                          SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, next);
+    sqlite3_bind_int(st, 5, in_doubt);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, id);
+    sqlite3_bind_text(st, 8, owner, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, o->ref, "recording outcome");
+        return -1;
+    }
+    return 0;
+}
+
+int spool_outcomes(struct spool *s, const char *owner,
+                   const struct spool_outcome *o, size_t n, struct errs *e)
+{
+    int64_t now = spool_now_ms();
+    int rc = -1;
+    if (!owner) {
+        errs_add(e, "", "outcome needs an owner");
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (one_outcome(s, owner, &o[i], now, e) < 0) {
+            spool_rollback(s);
+            goto done;
+        }
+    }
+    spool_crashpoint("outcome-before-commit");
+    if (spool_commit(s, e) != 0)
+        goto done;
+    spool_crashpoint("outcome-after-commit");
+    rc = 0;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_claims_release(struct spool *s, const char *owner,
+                         size_t *released, struct errs *e)
+{
+    static const char sql[] = "UPDATE records SET state = CASE WHEN "
+        "in_doubt = 1 THEN 'indoubt' ELSE 'queued' END, "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+        "lease_owner = NULL, lease_until = 0, updated_at = ? "
+        "WHERE state = 'delivering' AND lease_owner = ?";
+    int rc = -1;
+    if (released)
+        *released = 0;
+    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED)
+        || !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+        return -1;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st) {
+        spool_rollback(s);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, spool_now_ms());
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, owner, "releasing claims");
+        spool_rollback(s);
+        goto done;
+    }
+    size_t n = (size_t)sqlite3_changes(s->db);
+    if (spool_commit(s, e) != 0)
+        goto done;
+    if (released)
+        *released = n;
+    rc = 0;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_record_fail(struct spool *s, const char *ref, const char *reason,
+                      struct errs *e)
+{
+    int64_t id;
+    enum spool_state st;
+    int rc = -1;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    int r = spool_rec_lookup(s, ref, &id, &st, e);
+    if (r == 1)
+        errs_add(e, ref, "no such record");
+    if (r != 0)
+        goto rollback;
+    if (st != SPOOL_BATCHED && st != SPOOL_QUEUED && st != SPOOL_RECEIVED
+        && st != SPOOL_DELIVERING && st != SPOOL_DEFERRED) {
+        errs_add(e, ref, "a %s record cannot be failed here",
+                 spool_state_name(st));
+        goto rollback;
+    }
+    if (spool_set_state(s, id, ref, st, SPOOL_FAILED, e) != 0)
+        goto rollback;
+    sqlite3_stmt *u = spool_stmt(s, "UPDATE records SET last_error = ?, "
+                                 "lease_owner = NULL, lease_until = 0 "
+                                 "WHERE id = ?", e);
+    if (!u)
+        goto rollback;
+    sqlite3_bind_text(u, 1, reason ? reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 2, id);
+    int ur = sqlite3_step(u);
+    sqlite3_reset(u);
+    if (ur != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "recording failure");
+        goto rollback;
+    }
+    if (spool_commit(s, e) != 0)
+        goto done;
+    rc = 0;
+    goto done;
+rollback:
+    spool_rollback(s);
+done:
+    spool_unlock(s);
+    return rc;
+}

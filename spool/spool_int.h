@@ -1,0 +1,91 @@
+/* spool_int.h - what the spool's own files share; never included outside
+ * spool/.  The connection and its statement cache are guarded by db_mu;
+ * the group-commit queue by q_mu. */
+#ifndef FERRY_SPOOL_SPOOL_INT_H
+#define FERRY_SPOOL_SPOOL_INT_H
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "spool/spool.h"
+
+#define SPOOL_NSTMT 64
+
+struct spool_req;                  /* spool_enqueue.c */
+
+struct spool {
+    char *dir;
+    char *db_path;
+    sqlite3 *db;
+    struct spool_opts opts;
+    pthread_mutex_t db_mu;
+    struct { const char *sql; sqlite3_stmt *st; } stmt[SPOOL_NSTMT];
+    size_t nstmt;
+    /* group commit */
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cv;
+    struct spool_req *q_head, *q_tail;
+    bool q_leader;
+    struct spool_stats stats;      /* under q_mu (enqueue) / db_mu (commits) */
+};
+
+/* Helpers in spool_db.c; all expect db_mu held. */
+sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e);
+int spool_exec(struct spool *s, const char *sql, struct errs *e);
+int spool_begin(struct spool *s, struct errs *e);
+int spool_commit(struct spool *s, struct errs *e);
+void spool_rollback(struct spool *s);
+void spool_dberr(struct spool *s, struct errs *e, const char *where,
+                 const char *what);
+int64_t spool_now_ms(void);
+void spool_day_text(int64_t ms, char out[11]);      /* YYYY-MM-DD UTC */
+char *spool_col_strdup(sqlite3_stmt *st, int col);   /* NULL for NULL */
+void spool_lock(struct spool *s);
+void spool_unlock(struct spool *s);
+/* spool_counter_add - counters(service, day, name) += n */
+int spool_counter_add(struct spool *s, const char *service, const char *day,
+                      const char *name, int64_t n, struct errs *e);
+
+/* spool_crypt.c: stored = nonce(12)|tag(16)|ciphertext; aad binds it to
+ * the reference and column.  *out malloc'd. */
+int spool_seal(const struct spool *s, const char *ref, const char *col,
+               const void *in, size_t n, unsigned char **out, size_t *outn);
+int spool_open_sealed(const struct spool *s, const char *ref, const char *col,
+                      const void *in, size_t n, unsigned char **out,
+                      size_t *outn, const char **why);
+/* SHA-256 hex of data; out holds 65 */
+void spool_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* spool_query.c: read a record row selected with SPOOL_REC_COLS */
+#define SPOOL_REC_COLS "id, ref, service, target, client, fe_ref, idem_key, " \
+    "received_at, updated_at, state, attempts, next_attempt_at, " \
+    "lease_owner, lease_until, last_error, batch_id, receipt, in_doubt, " \
+    "closed_reason, payload_purged, payload_enc, payload, original, " \
+    "record_json"
+/* spool_row_fill - fill r from a row; payload columns when with_payload.
+ * Returns 0, or -1 when out of memory.  Decryption problems set
+ * r->crypt_error. */
+int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
+                   struct spool_record *r);
+void spool_record_clear(struct spool_record *r);
+
+/* spool_audit.c: append one audit entry inside the caller's transaction */
+int spool_audit_append(struct spool *s, int64_t at, const char *actor,
+                       const char *action, const char *ref,
+                       const char *reason, const char *before,
+                       const char *after, const char *detail,
+                       struct errs *e);
+
+/* spool_audit_list_locked - spool_audit_list with db_mu already held */
+int spool_audit_list_locked(struct spool *s, const char *ref,
+                            struct spool_audit_list *out, struct errs *e);
+/* spool_rec_lookup - id and state of ref; 1 when no such record */
+int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
+                     enum spool_state *st, struct errs *e);
+
+/* spool_state.c: set state of record id from -> to, checked against the
+ * table; inside the caller's transaction. */
+int spool_set_state(struct spool *s, int64_t id, const char *ref,
+                    enum spool_state from, enum spool_state to,
+                    struct errs *e);
+
+#endif

@@ -1,0 +1,559 @@
+/* spool_query.c - reading the ledger: one record with its history,
+ * filtered listings (array or streamed), counts by state, intake counters.
+ * Nothing here changes state.  Results belong to the caller (see spool.h
+ * for each *_free). */
+#include "spool/spool_int.h"
+#include "util/buf.h"
+#include "util/errs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void spool_record_clear(struct spool_record *r)
+{
+    free(r->ref);
+    free(r->service);
+    free(r->target);
+    free(r->client);
+    free(r->fe_ref);
+    free(r->idem_key);
+    free(r->lease_owner);
+    free(r->last_error);
+    free(r->receipt);
+    free(r->closed_reason);
+    if (r->payload)
+        explicit_bzero(r->payload, r->payload_len);
+    free(r->payload);
+    if (r->original)
+        explicit_bzero(r->original, r->original_len);
+    free(r->original);
+    free(r->record_json);
+    free(r->crypt_error);
+    for (size_t i = 0; i < r->natt; i++) {
+        free(r->att[i].target);
+        free(r->att[i].outcome);
+        free(r->att[i].message);
+    }
+    free(r->att);
+    for (size_t i = 0; i < r->naud; i++) {
+        struct spool_audit_entry *a = &r->aud[i];
+        free(a->actor); free(a->action); free(a->ref); free(a->reason);
+        free(a->before); free(a->after); free(a->detail);
+        free(a->prev_hash); free(a->hash);
+    }
+    free(r->aud);
+    memset(r, 0, sizeof *r);
+}
+
+void spool_record_free(struct spool_record *r)
+{
+    if (!r)
+        return;
+    spool_record_clear(r);
+    free(r);
+}
+
+/* read_blob - a payload column, decrypted when the row is encrypted */
+static int read_blob(struct spool *s, sqlite3_stmt *st, int col, bool enc,
+                     const char *ref, const char *name, unsigned char **out,
+                     size_t *outn, struct spool_record *r)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return 0;
+    if (enc) {
+        const char *why = NULL;
+        if (spool_open_sealed(s, ref, name, p, n, out, outn, &why) != 0) {
+            if (!r->crypt_error)
+                r->crypt_error = strdup(why);
+            return 0;
+        }
+        return 0;
+    }
+    *out = malloc(n + 1);
+    if (!*out)
+        return -1;
+    if (n)
+        memcpy(*out, p, n);
+    (*out)[n] = '\0';
+    *outn = n;
+    return 0;
+}
+
+int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
+                   struct spool_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(st, 0);
+    r->ref = spool_col_strdup(st, 1);
+    r->service = spool_col_strdup(st, 2);
+    r->target = spool_col_strdup(st, 3);
+    r->client = spool_col_strdup(st, 4);
+    r->fe_ref = spool_col_strdup(st, 5);
+    r->idem_key = spool_col_strdup(st, 6);
+    r->received_at = sqlite3_column_int64(st, 7);
+    r->updated_at = sqlite3_column_int64(st, 8);
+    const char *stn = (const char *)sqlite3_column_text(st, 9);
+    if (spool_state_parse(stn, &r->state) != 0)
+        r->state = SPOOL_RECEIVED;
+    r->attempts = sqlite3_column_int(st, 10);
+    r->next_attempt_at = sqlite3_column_int64(st, 11);
+    r->lease_owner = spool_col_strdup(st, 12);
+    r->lease_until = sqlite3_column_int64(st, 13);
+    r->last_error = spool_col_strdup(st, 14);
+    r->batch_id = sqlite3_column_int64(st, 15);
+    r->receipt = spool_col_strdup(st, 16);
+    r->in_doubt = sqlite3_column_int(st, 17) != 0;
+    r->closed_reason = spool_col_strdup(st, 18);
+    r->payload_purged = sqlite3_column_int(st, 19) != 0;
+    r->encrypted = sqlite3_column_int(st, 20) != 0;
+    if (!r->ref || !r->service || !r->target)
+        return -1;
+    if (with_payload) {
+        size_t jn = 0;
+        unsigned char *j = NULL;
+        if (read_blob(s, st, 21, r->encrypted, r->ref, "payload",
+                      &r->payload, &r->payload_len, r) != 0
+            || read_blob(s, st, 22, r->encrypted, r->ref, "original",
+                         &r->original, &r->original_len, r) != 0
+            || read_blob(s, st, 23, r->encrypted, r->ref, "record", &j, &jn,
+                         r) != 0)
+            return -1;
+        r->record_json = (char *)j;
+    }
+    return 0;
+}
+
+static int load_history(struct spool *s, struct spool_record *r,
+                        struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT id, target, started_at, "
+                                  "ended_at, outcome, message FROM attempts "
+                                  "WHERE record_id = ? ORDER BY id", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, r->id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_attempt *v = realloc(r->att, (r->natt + 1) * sizeof *v);
+        if (!v)
+            goto nomem;
+        r->att = v;
+        struct spool_attempt *a = &v[r->natt++];
+        a->id = sqlite3_column_int64(st, 0);
+        a->target = spool_col_strdup(st, 1);
+        a->started_at = sqlite3_column_int64(st, 2);
+        a->ended_at = sqlite3_column_int64(st, 3);
+        a->outcome = spool_col_strdup(st, 4);
+        a->message = spool_col_strdup(st, 5);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        spool_dberr(s, e, r->ref, "reading attempts");
+        return -1;
+    }
+    struct spool_audit_list al = { 0 };
+    if (spool_audit_list_locked(s, r->ref, &al, e) != 0)
+        return -1;
+    r->aud = al.v;
+    r->naud = al.n;
+    return 0;
+nomem:
+    sqlite3_reset(st);
+    errs_add(e, r->ref, "out of memory");
+    return -1;
+}
+
+int spool_get(struct spool *s, const char *ref, int flags,
+              struct spool_record **out, struct errs *e)
+{
+    static const char sql[] = "SELECT " SPOOL_REC_COLS
+                              " FROM records WHERE ref = ?";
+    int rc = -1;
+    *out = NULL;
+    struct spool_record *r = calloc(1, sizeof *r);
+    if (!r) {
+        errs_add(e, ref, "out of memory");
+        return -1;
+    }
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st)
+        goto done;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+        goto done;
+    }
+    if (step != SQLITE_ROW) {
+        spool_dberr(s, e, ref, "reading record");
+        goto done;
+    }
+    if (spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
+        errs_add(e, ref, "out of memory");
+        goto done;
+    }
+    sqlite3_reset(st);
+    if (r->crypt_error) {
+        errs_add(e, ref, "%s", r->crypt_error);
+        goto done;
+    }
+    if ((flags & SPOOL_WITH_HISTORY) && load_history(s, r, e) != 0)
+        goto done;
+    rc = 0;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc == 0)
+        *out = r;
+    else
+        spool_record_free(r);
+    return rc;
+}
+
+/* build_where - the filter as SQL with ? placeholders, bound in order by
+ * bind_filter.  Text values are always bound, never pasted. */
+static int build_where(struct buf *b, const struct spool_filter *f)
+{
+    buf_puts(b, " WHERE 1=1");
+    if (f->nstates > 0) {
+        buf_puts(b, " AND state IN (");
+        for (int i = 0; i < f->nstates; i++)
+            buf_puts(b, i ? ",?" : "?");
+        buf_puts(b, ")");
+    }
+    if (f->service)
+        buf_puts(b, " AND service = ?");
+    if (f->target)
+        buf_puts(b, " AND target = ?");
+    if (f->since)
+        buf_puts(b, " AND received_at >= ?");
+    if (f->until)
+        buf_puts(b, " AND received_at < ?");
+    if (f->updated_before)
+        buf_puts(b, " AND updated_at < ?");
+    if (f->batch_id)
+        buf_puts(b, " AND batch_id = ?");
+    if (f->after_id)
+        buf_puts(b, " AND id > ?");
+    buf_puts(b, " ORDER BY id");
+    if (f->limit)
+        buf_printf(b, " LIMIT %zu", f->limit);
+    return b->data ? 0 : -1;
+}
+
+static void bind_filter(sqlite3_stmt *st, const struct spool_filter *f)
+{
+    int k = 1;
+    for (int i = 0; i < f->nstates && i < SPOOL_NSTATES; i++)
+        sqlite3_bind_text(st, k++, spool_state_name(f->states[i]), -1,
+                          SQLITE_STATIC);
+    if (f->service)
+        sqlite3_bind_text(st, k++, f->service, -1, SQLITE_STATIC);
+    if (f->target)
+        sqlite3_bind_text(st, k++, f->target, -1, SQLITE_STATIC);
+    if (f->since)
+        sqlite3_bind_int64(st, k++, f->since);
+    if (f->until)
+        sqlite3_bind_int64(st, k++, f->until);
+    if (f->updated_before)
+        sqlite3_bind_int64(st, k++, f->updated_before);
+    if (f->batch_id)
+        sqlite3_bind_int64(st, k++, f->batch_id);
+    if (f->after_id)
+        sqlite3_bind_int64(st, k++, f->after_id);
+}
+
+int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
+                  int (*cb)(void *ctx, const struct spool_record *r),
+                  void *ctx, struct errs *e)
+{
+    static const struct spool_filter none;
+    struct buf sql;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (!f)
+        f = &none;
+    if (f->nstates > SPOOL_NSTATES) {
+        errs_add(e, "", "too many states in filter");
+        return -1;
+    }
+    buf_init(&sql, 0);
+    buf_puts(&sql, "SELECT " SPOOL_REC_COLS " FROM records");
+    if (build_where(&sql, f) != 0) {
+        errs_add(e, "", "out of memory");
+        buf_free(&sql);
+        return -1;
+    }
+    spool_lock(s);
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        spool_dberr(s, e, NULL, "listing records");
+        goto done;
+    }
+    bind_filter(st, f);
+    int step;
+    rc = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_record r;
+        if (spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, &r) != 0) {
+            spool_record_clear(&r);
+            errs_add(e, "", "out of memory");
+            rc = -1;
+            break;
+        }
+        if (r.crypt_error)
+            errs_add(e, r.ref, "%s", r.crypt_error);
+        int stop = cb(ctx, &r);
+        spool_record_clear(&r);
+        if (stop) {
+            rc = stop;
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "listing records");
+        rc = -1;
+    }
+done:
+    sqlite3_finalize(st);
+    spool_unlock(s);
+    buf_free(&sql);
+    return rc;
+}
+
+struct list_ctx {
+    struct spool_list *l;
+    size_t cap;
+    int nomem;
+};
+
+/* take_copy - spool_foreach hands a borrowed record; move it instead */
+static int list_add(void *ctx, const struct spool_record *r)
+{
+    struct list_ctx *c = ctx;
+    if (c->l->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        struct spool_record **v = realloc(c->l->v, cap * sizeof *v);
+        if (!v)
+            goto nomem;
+        c->l->v = v;
+        c->cap = cap;
+    }
+    struct spool_record *copy = malloc(sizeof *copy);
+    if (!copy)
+        goto nomem;
+    /* The record's strings are owned by the caller's stack copy, which is
+     * cleared after we return: steal them and leave it empty. */
+    *copy = *r;
+    memset((struct spool_record *)r, 0, sizeof *r);
+    c->l->v[c->l->n++] = copy;
+    return 0;
+nomem:
+    c->nomem = 1;
+    return 1;
+}
+
+int spool_list(struct spool *s, const struct spool_filter *f, int flags,
+               struct spool_list *out, struct errs *e)
+{
+    struct list_ctx c = { .l = out };
+    out->v = NULL;
+    out->n = 0;
+    int rc = spool_foreach(s, f, flags, list_add, &c, e);
+    if (rc != 0 || c.nomem) {
+        if (c.nomem)
+            errs_add(e, "", "out of memory");
+        spool_list_free(out);
+        return -1;
+    }
+    if (flags & SPOOL_WITH_HISTORY) {
+        spool_lock(s);
+        for (size_t i = 0; i < out->n; i++) {
+            if (load_history(s, out->v[i], e) != 0) {
+                spool_unlock(s);
+                spool_list_free(out);
+                return -1;
+            }
+        }
+        spool_unlock(s);
+    }
+    return 0;
+}
+
+void spool_list_free(struct spool_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        spool_record_free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc = -1, step;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    st = spool_stmt(s, "SELECT service, target, state, COUNT(*) FROM "
+                    "records GROUP BY service, target, state "
+                    "ORDER BY service, target, state", e);
+    if (!st)
+        goto done;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct spool_count *v = realloc(out->v, cap * sizeof *v);
+            if (!v) {
+                errs_add(e, "", "out of memory");
+                goto done;
+            }
+            out->v = v;
+        }
+        struct spool_count *c = &out->v[out->n++];
+        c->service = spool_col_strdup(st, 0);
+        c->target = spool_col_strdup(st, 1);
+        if (spool_state_parse((const char *)sqlite3_column_text(st, 2),
+                              &c->state) != 0)
+            c->state = SPOOL_RECEIVED;
+        c->n = sqlite3_column_int64(st, 3);
+    }
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "counting records");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc != 0)
+        spool_counts_free(out);
+    return rc;
+}
+
+void spool_counts_free(struct spool_counts *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].service);
+        free(c->v[i].target);
+    }
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+int spool_oldest(struct spool *s, enum spool_state stt, const char *service,
+                 int64_t *at, struct errs *e)
+{
+    int rc = -1;
+    *at = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, service
+        ? "SELECT MIN(received_at) FROM records WHERE state = ? AND "
+          "service = ?"
+        : "SELECT MIN(received_at) FROM records WHERE state = ?", e);
+    if (!st)
+        goto done;
+    sqlite3_bind_text(st, 1, spool_state_name(stt), -1, SQLITE_STATIC);
+    if (service)
+        sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        spool_dberr(s, e, NULL, "finding oldest record");
+        goto done;
+    }
+    *at = sqlite3_column_int64(st, 0);
+    rc = 0;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_day_counts(struct spool *s, const char *service, const char *from,
+                     const char *to, struct spool_day_list *out,
+                     struct errs *e)
+{
+    static const char sql[] =
+        "SELECT service, day, name, value FROM counters WHERE "
+        "(?1 IS NULL OR service = ?1) AND (?2 IS NULL OR day >= ?2) AND "
+        "(?3 IS NULL OR day <= ?3) ORDER BY service, day";
+    int rc = -1, step;
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st)
+        goto done;
+    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *svc = (const char *)sqlite3_column_text(st, 0);
+        const char *day = (const char *)sqlite3_column_text(st, 1);
+        const char *name = (const char *)sqlite3_column_text(st, 2);
+        struct spool_day_counts *d = out->n ? &out->v[out->n - 1] : NULL;
+        if (!d || strcmp(d->service, svc) != 0 || strcmp(d->day, day) != 0) {
+            if (out->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct spool_day_counts *v = realloc(out->v, cap * sizeof *v);
+                if (!v) {
+                    errs_add(e, "", "out of memory");
+                    goto done;
+                }
+                out->v = v;
+            }
+            d = &out->v[out->n];
+            memset(d, 0, sizeof *d);
+            d->service = strdup(svc);
+            if (!d->service) {
+                errs_add(e, "", "out of memory");
+                goto done;
+            }
+            out->n++;
+            snprintf(d->day, sizeof d->day, "%s", day);
+        }
+        int64_t v = sqlite3_column_int64(st, 3);
+        if (strcmp(name, "accepted") == 0)
+            d->accepted = v;
+        else if (strcmp(name, "duplicates") == 0)
+            d->duplicates = v;
+        else if (strcmp(name, "rejected_at_door") == 0)
+            d->rejected_at_door = v;
+    }
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading counters");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc != 0)
+        spool_day_list_free(out);
+    return rc;
+}
+
+void spool_day_list_free(struct spool_day_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].service);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}

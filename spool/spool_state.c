@@ -1,0 +1,120 @@
+/* spool_state.c - record states: names, and the one transition table.
+ *
+ * Every state change of a record, whatever the caller, is checked here
+ * (spool_transition_ok / spool_set_state), so the diagram in DESIGN.md and
+ * docs/spool.md is the code. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+
+#include <string.h>
+
+static const char *const names[SPOOL_NSTATES] = {
+    [SPOOL_RECEIVED] = "received",   [SPOOL_QUEUED] = "queued",
+    [SPOOL_DELIVERING] = "delivering", [SPOOL_DEFERRED] = "deferred",
+    [SPOOL_DELIVERED] = "delivered", [SPOOL_CONFIRMED] = "confirmed",
+    [SPOOL_REJECTED] = "rejected",   [SPOOL_BATCHED] = "batched",
+    [SPOOL_SENT] = "sent",           [SPOOL_HELD] = "held",
+    [SPOOL_FAILED] = "failed",       [SPOOL_DISCARDED] = "discarded",
+    [SPOOL_INDOUBT] = "indoubt",
+};
+
+#define B(st) (1u << (st))
+
+/* allowed[from] = set of states it may move to */
+static const unsigned allowed[SPOOL_NSTATES] = {
+    [SPOOL_RECEIVED] = B(SPOOL_QUEUED) | B(SPOOL_HELD) | B(SPOOL_FAILED)
+                     | B(SPOOL_DISCARDED),
+    [SPOOL_QUEUED] = B(SPOOL_DELIVERING) | B(SPOOL_BATCHED) | B(SPOOL_HELD)
+                   | B(SPOOL_FAILED) | B(SPOOL_DISCARDED) | B(SPOOL_QUEUED),
+    /* delivering -> delivering: a lease that expired is claimed again;
+     * -> queued: claims released unattempted (SIGTERM). */
+    [SPOOL_DELIVERING] = B(SPOOL_DELIVERED) | B(SPOOL_DEFERRED)
+                       | B(SPOOL_FAILED) | B(SPOOL_INDOUBT)
+                       | B(SPOOL_QUEUED) | B(SPOOL_DELIVERING),
+    [SPOOL_DEFERRED] = B(SPOOL_DELIVERING) | B(SPOOL_QUEUED) | B(SPOOL_HELD)
+                     | B(SPOOL_FAILED) | B(SPOOL_DISCARDED),
+    [SPOOL_DELIVERED] = B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED),
+    [SPOOL_CONFIRMED] = 0,
+    [SPOOL_REJECTED] = B(SPOOL_QUEUED) | B(SPOOL_FAILED) | B(SPOOL_HELD)
+                     | B(SPOOL_DISCARDED),
+    [SPOOL_BATCHED] = B(SPOOL_SENT) | B(SPOOL_FAILED),
+    [SPOOL_SENT] = B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED),
+    [SPOOL_HELD] = B(SPOOL_QUEUED) | B(SPOOL_DISCARDED),
+    [SPOOL_FAILED] = B(SPOOL_QUEUED) | B(SPOOL_HELD) | B(SPOOL_DISCARDED),
+    [SPOOL_DISCARDED] = 0,
+    /* in doubt: claimed again only where the target allows it, settled by
+     * reconciliation, or handled by an operator. */
+    [SPOOL_INDOUBT] = B(SPOOL_DELIVERING) | B(SPOOL_DELIVERED)
+                    | B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED)
+                    | B(SPOOL_QUEUED) | B(SPOOL_FAILED) | B(SPOOL_HELD)
+                    | B(SPOOL_DISCARDED),
+};
+
+const char *spool_state_name(enum spool_state st)
+{
+    if ((unsigned)st >= SPOOL_NSTATES)
+        return "?";
+    return names[st];
+}
+
+int spool_state_parse(const char *name, enum spool_state *out)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < SPOOL_NSTATES; i++) {
+        if (strcmp(names[i], name) == 0) {
+            *out = (enum spool_state)i;
+            return 0;
+        }
+    }
+    if (strcmp(name, "in-doubt") == 0) {
+        *out = SPOOL_INDOUBT;
+        return 0;
+    }
+    return -1;
+}
+
+bool spool_transition_ok(enum spool_state from, enum spool_state to)
+{
+    if ((unsigned)from >= SPOOL_NSTATES || (unsigned)to >= SPOOL_NSTATES)
+        return false;
+    return (allowed[from] & B(to)) != 0;
+}
+
+bool spool_state_final(enum spool_state st)
+{
+    return st == SPOOL_CONFIRMED || st == SPOOL_DISCARDED;
+}
+
+/* spool_set_state - the guarded UPDATE every single-record change uses:
+ * refuses a transition the table forbids, and a record that is no longer
+ * in `from` (changed by someone else since it was read). */
+int spool_set_state(struct spool *s, int64_t id, const char *ref,
+                    enum spool_state from, enum spool_state to,
+                    struct errs *e)
+{
+    static const char sql[] =
+        "UPDATE records SET state = ?, updated_at = ? "
+        "WHERE id = ? AND state = ?";
+    if (!spool_transition_ok(from, to)) {
+        errs_add(e, ref, "a %s record cannot become %s",
+                 spool_state_name(from), spool_state_name(to));
+        return -1;
+    }
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, spool_state_name(to), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, spool_now_ms());
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_text(st, 4, spool_state_name(from), -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "changing state");
+        return -1;
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        errs_add(e, ref, "record is no longer %s", spool_state_name(from));
+        return -1;
+    }
+    return 0;
+}

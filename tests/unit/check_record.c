@@ -1,0 +1,227 @@
+/* check_record.c - the typed record: exact decimals, dates, datetimes and
+ * the canonical JSON form that must read back exactly. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mappings/record.h"
+#include "util/errs.h"
+
+START_TEST(test_dec_parse_exact_scaled)
+{
+    int64_t n;
+    ck_assert_int_eq(dec_parse("1234.56", 2, &n), 0);
+    ck_assert(n == 123456);
+    ck_assert_int_eq(dec_parse("-1234.5", 2, &n), 0);
+    ck_assert(n == -123450);
+    ck_assert_int_eq(dec_parse("+7", 3, &n), 0);
+    ck_assert(n == 7000);
+    ck_assert_int_eq(dec_parse(".5", 1, &n), 0);
+    ck_assert(n == 5);
+}
+END_TEST
+
+START_TEST(test_dec_parse_never_rounds)
+{
+    int64_t n = 42;
+    ck_assert_int_eq(dec_parse("0.125", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("1.0001", 3, &n), -1);
+    ck_assert(n == 42);
+}
+END_TEST
+
+START_TEST(test_dec_parse_rejects_junk_and_overflow)
+{
+    int64_t n;
+    ck_assert_int_eq(dec_parse("", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("-", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("1,234", 2, &n), -1);
+    ck_assert_int_eq(dec_parse(" 1", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("1e3", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("1.2.3", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("9223372036854775807", 0, &n), 0);
+    ck_assert(n == INT64_MAX);
+    ck_assert_int_eq(dec_parse("-9223372036854775808", 0, &n), 0);
+    ck_assert(n == INT64_MIN);
+    ck_assert_int_eq(dec_parse("9223372036854775808", 0, &n), -1);
+    ck_assert_int_eq(dec_parse("92233720368547758.08", 2, &n), -1);
+    ck_assert_int_eq(dec_parse("92233720368547758.07", 2, &n), 0);
+}
+END_TEST
+
+START_TEST(test_dec_format)
+{
+    char b[32];
+    dec_format(123456, 2, b, sizeof b);
+    ck_assert_str_eq(b, "1234.56");
+    dec_format(-5, 2, b, sizeof b);
+    ck_assert_str_eq(b, "-0.05");
+    dec_format(0, 3, b, sizeof b);
+    ck_assert_str_eq(b, "0.000");
+    dec_format(-42, 0, b, sizeof b);
+    ck_assert_str_eq(b, "-42");
+    dec_format(INT64_MIN, 2, b, sizeof b);
+    ck_assert_str_eq(b, "-92233720368547758.08");
+}
+END_TEST
+
+START_TEST(test_dates)
+{
+    int64_t d;
+    int y, m, dd;
+    ck_assert_int_eq(date_parse("1970-01-01", &d), 0);
+    ck_assert(d == 0);
+    ck_assert_int_eq(date_parse("2000-02-29", &d), 0);
+    ck_assert(d == 11016);
+    date_from_days(d, &y, &m, &dd);
+    ck_assert_int_eq(y, 2000);
+    ck_assert_int_eq(m, 2);
+    ck_assert_int_eq(dd, 29);
+    ck_assert_int_eq(date_parse("1900-02-29", &d), -1);
+    ck_assert_int_eq(date_parse("2023-02-29", &d), -1);
+    ck_assert_int_eq(date_parse("2023-13-01", &d), -1);
+    ck_assert_int_eq(date_parse("2023-1-01", &d), -1);
+    ck_assert_int_eq(date_parse("1969-12-31", &d), 0);
+    ck_assert(d == -1);
+    for (int64_t k = -800000; k < 800000; k += 997) {
+        date_from_days(k, &y, &m, &dd);
+        ck_assert(days_from_civil(y, m, dd) == k);
+    }
+}
+END_TEST
+
+START_TEST(test_datetime_zones)
+{
+    int64_t a, b;
+    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00.000Z", &a), 0);
+    ck_assert(a == 1663138800000LL);
+    ck_assert_int_eq(datetime_parse("2022-09-14T08:00:00+01:00", &b), 0);
+    ck_assert(a == b);
+    ck_assert_int_eq(datetime_parse("2022-09-14T02:30:00.5-04:30", &b), 0);
+    ck_assert(b == a + 500);
+    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00", &b), -1);
+    ck_assert_int_eq(datetime_parse("2022-09-14 07:00:00Z", &b), -1);
+    ck_assert_int_eq(datetime_parse("2022-09-14T24:00:00Z", &b), -1);
+    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00.0001Z", &b), -1);
+    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00.1230Z", &b), 0);
+    ck_assert(b == a + 123);
+    struct fvalue v = {0};
+    ck_assert_int_eq(fvalue_set_datetime(&v, -1), 0);
+    ck_assert_str_eq(v.text, "1969-12-31T23:59:59.999Z");
+    fvalue_clear(&v);
+}
+END_TEST
+
+START_TEST(test_record_json_round_trip)
+{
+    struct record *r = record_new();
+    struct record_field *f = record_add(r, "amount");
+    ck_assert_int_eq(fvalue_set_decimal(&f->v, -1050, 2), 0);
+    f = record_add(r, "code");
+    ck_assert_int_eq(fvalue_set_text(&f->v, FT_STRING, "007"), 0);
+    f = record_add(r, "nino");
+    f->personal = true;
+    fvalue_set_text(&f->v, FT_STRING, "QQ123456C");
+    f = record_add(r, "benefit");
+    fvalue_set_text(&f->v, FT_ENUM, "UC");
+    f = record_add(r, "when");
+    fvalue_set_datetime(&f->v, 1663138800123LL);
+    f = record_add(r, "dob");
+    fvalue_set_date(&f->v, -3000);
+    f = record_add(r, "ok");
+    fvalue_set_bool(&f->v, false);
+    f = record_add(r, "n");
+    fvalue_set_int(&f->v, INT64_MIN);
+    f = record_add(r, "absent");
+    f = record_add(r, "items");
+    f->v.type = FT_LIST;
+    f->v.present = true;
+    f->v.items = calloc(1, sizeof *f->v.items);
+    f->v.items[0] = record_new();
+    f->v.nitems = 1;
+    fvalue_set_decimal(&record_add(f->v.items[0], "cost")->v, 320, 2);
+
+    char *j = record_to_json(r);
+    struct errs e;
+    errs_init(&e);
+    struct record *back = record_from_json(j, &e);
+    ck_assert_msg(back != NULL, "%s", errs_first_msg(&e));
+    char *j2 = record_to_json(back);
+    ck_assert_str_eq(j, j2);
+    ck_assert(record_get(back, "amount")->num == -1050);
+    ck_assert_int_eq(record_get(back, "amount")->scale, 2);
+    ck_assert_str_eq(record_get(back, "code")->text, "007");
+    ck_assert(record_field(back, "nino")->personal);
+    ck_assert(!record_get(back, "absent")->present);
+    ck_assert(record_get(back, "items")->items[0]->f[0].v.num == 320);
+    ck_assert_ptr_null(record_get(back, "nope"));
+
+    char *plain = record_to_plain_json(back, false);
+    ck_assert_ptr_nonnull(strstr(plain, "\"nino\":\"***\""));
+    ck_assert_ptr_null(strstr(plain, "QQ123456C"));
+    ck_assert_ptr_nonnull(strstr(plain, "\"amount\":\"-10.50\""));
+    ck_assert_ptr_nonnull(strstr(plain, "\"absent\":null"));
+    ck_assert_ptr_nonnull(strstr(plain, "\"items\":[{\"cost\":\"3.20\"}]"));
+    free(plain);
+    plain = record_to_plain_json(back, true);
+    ck_assert_ptr_nonnull(strstr(plain, "QQ123456C"));
+    free(plain);
+    free(j);
+    free(j2);
+    record_free(back);
+    record_free(r);
+    errs_free(&e);
+}
+END_TEST
+
+START_TEST(test_record_from_json_refuses_bad)
+{
+    struct errs e;
+    errs_init(&e);
+    ck_assert_ptr_null(record_from_json("{\"a\":{\"t\":\"decimal\",\"v\":\"1.234\",\"s\":2}}", &e));
+    ck_assert_str_eq(e.v[0].where, "a");
+    ck_assert_ptr_null(record_from_json("{\"a\":{\"t\":\"float\",\"v\":\"1\"}}", &e));
+    ck_assert_ptr_null(record_from_json("{\"a\":{\"t\":\"date\",\"v\":\"2023-02-30\"}}", &e));
+    ck_assert_ptr_null(record_from_json("[1", &e));
+    ck_assert_int_eq(e.n, 4);
+    errs_free(&e);
+}
+END_TEST
+
+START_TEST(test_set_text_canonical)
+{
+    struct fvalue v = {0};
+    ck_assert_int_eq(fvalue_set_text(&v, FT_DECIMAL, "-0.50"), 0);
+    ck_assert(v.num == -50 && v.scale == 2);
+    ck_assert_int_eq(fvalue_set_text(&v, FT_INTEGER, "+12"), 0);
+    ck_assert_str_eq(v.text, "12");
+    ck_assert_int_eq(fvalue_set_text(&v, FT_INTEGER, "12x"), -1);
+    ck_assert_int_eq(fvalue_set_text(&v, FT_DATETIME, "2022-09-14T08:00:00+01:00"), 0);
+    ck_assert_str_eq(v.text, "2022-09-14T07:00:00.000Z");
+    ck_assert_int_eq(fvalue_set_text(&v, FT_STRING, NULL), 0);
+    ck_assert(!v.present);
+    fvalue_clear(&v);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("record");
+    TCase *tc = tcase_create("record");
+    tcase_add_test(tc, test_dec_parse_exact_scaled);
+    tcase_add_test(tc, test_dec_parse_never_rounds);
+    tcase_add_test(tc, test_dec_parse_rejects_junk_and_overflow);
+    tcase_add_test(tc, test_dec_format);
+    tcase_add_test(tc, test_dates);
+    tcase_add_test(tc, test_datetime_zones);
+    tcase_add_test(tc, test_record_json_round_trip);
+    tcase_add_test(tc, test_record_from_json_refuses_bad);
+    tcase_add_test(tc, test_set_text_canonical);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,977 @@
+/* check_spool.c - the spool ledger: intake, idempotency, references, group
+ * commit, transitions, claims and outcomes, batches, acks, operator
+ * actions and the audit chain, encryption, purge.  Each test works in its
+ * own temporary spool. */
+#include <check.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool/spool.h"
+#include "util/errs.h"
+
+static char tmpdir[512];
+static char spdir[600];
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static void setup(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/check_spool.XXXXXX", t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(spdir, sizeof spdir, "%s/spool", tmpdir);
+}
+
+static void teardown(void)
+{
+    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct spool *open_sp(const struct spool_opts *o)
+{
+    struct errs e;
+    errs_init(&e);
+    struct spool *s = spool_open(spdir, o, &e);
+    ck_assert_msg(s != NULL, "open: %s", errs_first_msg(&e));
+    errs_free(&e);
+    return s;
+}
+
+static struct spool_item item(const char *svc, const char *target,
+                              const char *key, const char *payload)
+{
+    struct spool_item it = { .service = svc, .target = target,
+                             .idem_key = key, .payload = payload,
+                             .payload_len = payload ? strlen(payload) : 0,
+                             .record_json = "{\"x\":{\"t\":\"string\"}}" };
+    return it;
+}
+
+static void enq1(struct spool *s, struct spool_item it,
+                 struct spool_result *r)
+{
+    struct errs e;
+    errs_init(&e);
+    ck_assert_msg(spool_enqueue(s, &it, 1, r, &e) == 0, "enqueue: %s",
+                  errs_first_msg(&e));
+    errs_free(&e);
+}
+
+static enum spool_state state_of(struct spool *s, const char *ref)
+{
+    struct errs e;
+    struct spool_record *r = NULL;
+    errs_init(&e);
+    ck_assert_int_eq(spool_get(s, ref, 0, &r, &e), 0);
+    enum spool_state st = r->state;
+    spool_record_free(r);
+    errs_free(&e);
+    return st;
+}
+
+static int64_t count_rows(const char *sql)
+{
+    char db[700];
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    snprintf(db, sizeof db, "%s/ledger.db", spdir);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+static void raw_exec(const char *sql)
+{
+    char db[700];
+    sqlite3 *h = NULL;
+    snprintf(db, sizeof db, "%s/ledger.db", spdir);
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+}
+
+START_TEST(test_open_creates_private_folder_and_schema)
+{
+    struct spool *s = open_sp(NULL);
+    struct stat sb;
+    char p[700];
+    ck_assert_int_eq(stat(spdir, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0700);
+    const char *subs[] = { "outbound", "inbound", "archive", "locks" };
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", spdir, subs[i]);
+        ck_assert_int_eq(stat(p, &sb), 0);
+        ck_assert_int_eq(sb.st_mode & 0777, 0700);
+    }
+    snprintf(p, sizeof p, "%s/ledger.db", spdir);
+    ck_assert_int_eq(stat(p, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    snprintf(p, sizeof p, "%s/ledger.db-wal", spdir);
+    ck_assert_int_eq(stat(p, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM pragma_journal_mode "
+                                "WHERE journal_mode = 'wal'"), 1);
+    spool_close(s);
+    /* reopening an existing ledger migrates nothing and works */
+    s = open_sp(NULL);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_enqueue_get_list)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_item its[3] = { item("claims", "mf", "k1", "{\"a\":1}"),
+                                 item("claims", "mf", "k2", "{\"a\":2}"),
+                                 item("other", "soap", NULL, "{\"a\":3}") };
+    its[0].client = "web";
+    its[0].fe_ref = "FE-1";
+    struct spool_result res[3];
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_enqueue(s, its, 3, res, &e), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert(!res[i].duplicate);
+    ck_assert_str_ne(res[0].ref, res[1].ref);
+
+    struct spool_record *r = NULL;
+    ck_assert_int_eq(spool_get(s, res[0].ref, SPOOL_WITH_PAYLOAD, &r, &e), 0);
+    ck_assert_str_eq(r->service, "claims");
+    ck_assert_str_eq(r->target, "mf");
+    ck_assert_str_eq(r->client, "web");
+    ck_assert_str_eq(r->fe_ref, "FE-1");
+    ck_assert_int_eq(r->state, SPOOL_QUEUED);
+    ck_assert_uint_eq(r->payload_len, 7);
+    ck_assert(memcmp(r->payload, "{\"a\":1}", 7) == 0);
+    ck_assert_str_eq(r->record_json, "{\"x\":{\"t\":\"string\"}}");
+    spool_record_free(r);
+    ck_assert_int_eq(spool_get(s, "FRY-19990101-000001", 0, &r, &e), 1);
+    ck_assert_ptr_null(r);
+
+    struct spool_filter f = { .service = "claims" };
+    struct spool_list l;
+    ck_assert_int_eq(spool_list(s, &f, 0, &l, &e), 0);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_str_eq(l.v[0]->ref, res[0].ref);
+    ck_assert_str_eq(l.v[1]->ref, res[1].ref);
+    ck_assert_ptr_null(l.v[0]->payload);
+    spool_list_free(&l);
+
+    f = (struct spool_filter){ .nstates = 1, .states = { SPOOL_QUEUED },
+                               .limit = 2 };
+    ck_assert_int_eq(spool_list(s, &f, 0, &l, &e), 0);
+    ck_assert_uint_eq(l.n, 2);
+    spool_list_free(&l);
+
+    struct spool_counts c;
+    ck_assert_int_eq(spool_counts(s, &c, &e), 0);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_str_eq(c.v[0].service, "claims");
+    ck_assert_int_eq(c.v[0].n, 2);
+    spool_counts_free(&c);
+
+    int64_t at = 0;
+    ck_assert_int_eq(spool_oldest(s, SPOOL_QUEUED, NULL, &at, &e), 0);
+    ck_assert(at > 0);
+    ck_assert_int_eq(spool_oldest(s, SPOOL_FAILED, NULL, &at, &e), 0);
+    ck_assert_int_eq(at, 0);
+    uint64_t lb = 0, fb = 0;
+    ck_assert_int_eq(spool_size(s, &lb, &fb, &e), 0);
+    ck_assert(lb > 0);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_idempotency_same_call_and_across_calls)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_item its[3] = { item("claims", "mf", "same", "a"),
+                                 item("claims", "mf", "same", "b"),
+                                 item("claims", "mf", "other", "c") };
+    struct spool_result res[3];
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_enqueue(s, its, 3, res, &e), 0);
+    ck_assert(!res[0].duplicate);
+    ck_assert(res[1].duplicate);
+    ck_assert_str_eq(res[0].ref, res[1].ref);
+    ck_assert(!res[2].duplicate);
+
+    struct spool_result again;
+    enq1(s, item("claims", "mf", "same", "z"), &again);
+    ck_assert(again.duplicate);
+    ck_assert_str_eq(again.ref, res[0].ref);
+    /* the same key for another service is a different submission */
+    enq1(s, item("benefit", "mf", "same", "z"), &again);
+    ck_assert(!again.duplicate);
+
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records WHERE "
+                                "idem_key = 'same'"), 2);
+    struct spool_stats st;
+    spool_stats_get(s, &st);
+    ck_assert_uint_eq(st.duplicates, 2);
+    ck_assert_int_eq(spool_count_rejected_at_door(s, "claims", 3, &e), 0);
+    struct spool_day_list dl;
+    ck_assert_int_eq(spool_day_counts(s, "claims", NULL, NULL, &dl, &e), 0);
+    ck_assert_uint_eq(dl.n, 1);
+    ck_assert_int_eq(dl.v[0].accepted, 2);
+    ck_assert_int_eq(dl.v[0].duplicates, 2);
+    ck_assert_int_eq(dl.v[0].rejected_at_door, 3);
+    spool_day_list_free(&dl);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+struct thr {
+    struct spool *s;
+    int id;
+    int per;
+    const char *key;              /* NULL: unique keys */
+    struct spool_result last;
+    int dups;
+    int fails;
+};
+
+static void *enq_thread(void *arg)
+{
+    struct thr *t = arg;
+    for (int i = 0; i < t->per; i++) {
+        char key[64], payload[64];
+        snprintf(key, sizeof key, "t%d-%d", t->id, i);
+        snprintf(payload, sizeof payload, "{\"t\":%d,\"i\":%d}", t->id, i);
+        struct spool_item it = item("claims", "mf", t->key ? t->key : key,
+                                    payload);
+        struct errs e;
+        errs_init(&e);
+        if (spool_enqueue(t->s, &it, 1, &t->last, &e) != 0)
+            t->fails++;
+        else if (t->last.duplicate)
+            t->dups++;
+        errs_free(&e);
+    }
+    return NULL;
+}
+
+START_TEST(test_idempotency_concurrent_threads)
+{
+    struct spool *s = open_sp(NULL);
+    enum { N = 16 };
+    struct thr t[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = (struct thr){ .s = s, .id = i, .per = 1, .key = "one-key" };
+        pthread_create(&th[i], NULL, enq_thread, &t[i]);
+    }
+    int dups = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(t[i].fails, 0);
+        dups += t[i].dups;
+        ck_assert_str_eq(t[i].last.ref, t[0].last.ref);
+    }
+    ck_assert_int_eq(dups, N - 1);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records"), 1);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_group_commit_coalesces)
+{
+    struct spool *s = open_sp(NULL);
+    enum { N = 32, PER = 20 };
+    struct thr t[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = (struct thr){ .s = s, .id = i, .per = PER };
+        pthread_create(&th[i], NULL, enq_thread, &t[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(t[i].fails, 0);
+        ck_assert_int_eq(t[i].dups, 0);
+    }
+    struct spool_stats st;
+    spool_stats_get(s, &st);
+    ck_assert_uint_eq(st.enqueue_calls, N * PER);
+    ck_assert_uint_eq(st.enqueue_items, N * PER);
+    ck_assert_msg(st.enqueue_commits < st.enqueue_calls / 2,
+                  "%llu commits for %llu calls: not coalesced",
+                  (unsigned long long)st.enqueue_commits,
+                  (unsigned long long)st.enqueue_calls);
+    ck_assert(st.max_group_calls > 1);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records"), N * PER);
+    ck_assert_int_eq(count_rows("SELECT COUNT(DISTINCT ref) FROM records"),
+                     N * PER);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_references_sort_as_text)
+{
+    int64_t seqs[] = { 1, 9, 10, 999999, 1000000, 1000001, 9999999,
+                       10000000, 123456789 };
+    char prev[SPOOL_REF_MAX] = "", cur[SPOOL_REF_MAX];
+    int64_t day = 1795737600000LL;             /* 2026-11-27 00:00 UTC */
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+        spool_ref_format(cur, sizeof cur, day, seqs[i]);
+        ck_assert_msg(strcmp(prev, cur) < 0, "%s !< %s", prev, cur);
+        memcpy(prev, cur, sizeof cur);
+    }
+    spool_ref_format(cur, sizeof cur, day + 3600000, 123);
+    ck_assert_str_eq(cur, "FRY-20261127-000123");
+    spool_ref_format(cur, sizeof cur, day, 1234567);
+    ck_assert_str_eq(cur, "FRY-20261127-A1234567");
+
+    struct spool *s = open_sp(NULL);
+    struct spool_item its[50];
+    struct spool_result res[50];
+    for (int i = 0; i < 50; i++)
+        its[i] = item("claims", "mf", NULL, "x");
+    its[49].received_at = 1577836800000LL;     /* 2020-01-01: another day */
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_enqueue(s, its, 49, res, &e), 0);
+    for (int i = 1; i < 49; i++)
+        ck_assert(strcmp(res[i - 1].ref, res[i].ref) < 0);
+    ck_assert_int_eq(spool_enqueue(s, &its[49], 1, &res[49], &e), 0);
+    ck_assert_str_eq(res[49].ref, "FRY-20200101-000001");
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_transition_table)
+{
+    ck_assert(spool_transition_ok(SPOOL_QUEUED, SPOOL_DELIVERING));
+    ck_assert(spool_transition_ok(SPOOL_QUEUED, SPOOL_BATCHED));
+    ck_assert(spool_transition_ok(SPOOL_BATCHED, SPOOL_SENT));
+    ck_assert(spool_transition_ok(SPOOL_SENT, SPOOL_REJECTED));
+    ck_assert(spool_transition_ok(SPOOL_FAILED, SPOOL_QUEUED));
+    ck_assert(!spool_transition_ok(SPOOL_CONFIRMED, SPOOL_QUEUED));
+    ck_assert(!spool_transition_ok(SPOOL_DISCARDED, SPOOL_QUEUED));
+    ck_assert(!spool_transition_ok(SPOOL_SENT, SPOOL_QUEUED));
+    ck_assert(!spool_transition_ok(SPOOL_QUEUED, SPOOL_CONFIRMED));
+    ck_assert(!spool_transition_ok(SPOOL_HELD, SPOOL_DELIVERING));
+    for (int i = 0; i < SPOOL_NSTATES; i++) {
+        enum spool_state st;
+        ck_assert_int_eq(spool_state_parse(spool_state_name(i), &st), 0);
+        ck_assert_int_eq(st, i);
+        ck_assert(!spool_transition_ok(SPOOL_CONFIRMED, i));
+        ck_assert(!spool_transition_ok(SPOOL_DISCARDED, i));
+    }
+    ck_assert_str_eq(spool_state_name(SPOOL_INDOUBT), "indoubt");
+    enum spool_state st;
+    ck_assert_int_eq(spool_state_parse("nonsense", &st), -1);
+
+    struct spool *s = open_sp(NULL);
+    struct spool_result r;
+    enq1(s, item("claims", "mf", NULL, "x"), &r);
+    struct errs e;
+    errs_init(&e);
+    /* release of a record that is not held is refused, clearly */
+    ck_assert_int_eq(spool_release(s, r.ref, "alice", "why", &e), -1);
+    ck_assert_str_eq(e.v[0].where, r.ref);
+    ck_assert_ptr_nonnull(strstr(e.v[0].msg, "cannot release a queued"));
+    errs_clear(&e);
+    ck_assert_int_eq(spool_discard(s, r.ref, "alice", NULL, &e), -1);
+    errs_clear(&e);
+    ck_assert_int_eq(spool_hold(s, r.ref, "alice", "check id", &e), 0);
+    ck_assert_int_eq(state_of(s, r.ref), SPOOL_HELD);
+    ck_assert_int_eq(spool_retry(s, r.ref, "alice", NULL, &e), -1);
+    errs_clear(&e);
+    ck_assert_int_eq(spool_release(s, r.ref, "alice", "ok", &e), 0);
+    ck_assert_int_eq(spool_discard(s, r.ref, "bob", "duplicate claim", &e),
+                     0);
+    ck_assert_int_eq(spool_retry(s, r.ref, "bob", NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.v[0].msg, "discarded"));
+    errs_clear(&e);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r.ref, SPOOL_WITH_HISTORY, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_DISCARDED);
+    ck_assert_str_eq(rec->closed_reason, "duplicate claim");
+    ck_assert_uint_eq(rec->naud, 3);
+    ck_assert_str_eq(rec->aud[0].action, "hold");
+    ck_assert_str_eq(rec->aud[0].before, "queued");
+    ck_assert_str_eq(rec->aud[0].after, "held");
+    ck_assert_str_eq(rec->aud[2].actor, "bob");
+    ck_assert_str_eq(rec->aud[2].reason, "duplicate claim");
+    spool_record_free(rec);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_claim_lease_expiry)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    for (int i = 0; i < 3; i++)
+        enq1(s, item("claims", "soap", NULL, "x"), &r[i]);
+    enq1(s, item("claims", "mf", NULL, "x"), &r[3]);
+    struct errs e;
+    errs_init(&e);
+    int64_t t0 = 4102444800000LL;              /* far future: all due */
+    struct spool_list a, b, c;
+    ck_assert_int_eq(spool_claim(s, "soap", "A", 1000, 2, false, t0, &a, &e),
+                     0);
+    ck_assert_uint_eq(a.n, 2);
+    ck_assert_str_eq(a.v[0]->ref, r[0].ref);
+    ck_assert_int_eq(a.v[0]->attempts, 1);
+    ck_assert_int_eq(a.v[0]->state, SPOOL_DELIVERING);
+    ck_assert_ptr_nonnull(a.v[0]->payload);
+    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 10, false, t0, &b, &e),
+                     0);
+    ck_assert_uint_eq(b.n, 1);
+    ck_assert_str_eq(b.v[0]->ref, r[2].ref);
+    spool_list_free(&b);
+    /* lease still running: nothing more */
+    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 10, true, t0 + 500,
+                                 &b, &e), 0);
+    ck_assert_uint_eq(b.n, 0);
+    spool_list_free(&b);
+    /* lease over, target allows a second call: claimed again in doubt */
+    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 1, true, t0 + 2000,
+                                 &b, &e), 0);
+    ck_assert_uint_eq(b.n, 1);
+    ck_assert_str_eq(b.v[0]->ref, r[0].ref);
+    ck_assert(b.v[0]->in_doubt);
+    ck_assert_int_eq(b.v[0]->attempts, 2);
+    /* ... target does not allow it: parked in doubt */
+    ck_assert_int_eq(spool_claim(s, "soap", "C", 1000, 5, false, t0 + 2000,
+                                 &c, &e), 0);
+    ck_assert_uint_eq(c.n, 0);
+    spool_list_free(&c);
+    ck_assert_int_eq(state_of(s, r[1].ref), SPOOL_INDOUBT);
+    /* A's outcome comes too late: refused, named */
+    struct spool_outcome o = { .ref = r[0].ref, .kind = SPOOL_OUT_OK };
+    ck_assert_int_eq(spool_outcomes(s, "A", &o, 1, &e), 0);
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, r[0].ref);
+    errs_clear(&e);
+    o.receipt = "RCPT-1";
+    ck_assert_int_eq(spool_outcomes(s, "B", &o, 1, &e), 0);
+    ck_assert_uint_eq(e.n, 0);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[0].ref, SPOOL_WITH_HISTORY, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_DELIVERED);
+    ck_assert_str_eq(rec->receipt, "RCPT-1");
+    ck_assert_uint_eq(rec->natt, 2);
+    ck_assert_str_eq(rec->att[0].outcome, "expired");
+    ck_assert_str_eq(rec->att[1].outcome, "ok");
+    spool_record_free(rec);
+    spool_list_free(&a);
+    spool_list_free(&b);
+    /* the in-doubt one is claimed only when allowed */
+    ck_assert_int_eq(spool_claim(s, "soap", "D", 1000, 5, false, t0 + 3000,
+                                 &c, &e), 0);
+    ck_assert_uint_eq(c.n, 0);
+    spool_list_free(&c);
+    ck_assert_int_eq(spool_claim(s, "soap", "D", 1000, 5, true, t0 + 3000,
+                                 &c, &e), 0);
+    /* r[1] in doubt, r[2] whose lease (B's) ran out meanwhile */
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_str_eq(c.v[0]->ref, r[1].ref);
+    ck_assert_str_eq(c.v[1]->ref, r[2].ref);
+    ck_assert(c.v[1]->in_doubt);
+    spool_list_free(&c);
+    size_t rel = 0;
+    ck_assert_int_eq(spool_claims_release(s, "D", &rel, &e), 0);
+    ck_assert_uint_eq(rel, 2);
+    ck_assert_int_eq(state_of(s, r[1].ref), SPOOL_INDOUBT);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_outcomes_move_states)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[5];
+    for (int i = 0; i < 5; i++)
+        enq1(s, item("claims", "soap", NULL, "x"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_list l;
+    int64_t now = 4102444800000LL;
+    ck_assert_int_eq(spool_claim(s, "soap", "W", 60000, 10, false, now, &l,
+                                 &e), 0);
+    ck_assert_uint_eq(l.n, 5);
+    struct spool_outcome o[4] = {
+        { .ref = r[0].ref, .kind = SPOOL_OUT_OK, .receipt = "R0" },
+        { .ref = r[1].ref, .kind = SPOOL_OUT_RETRY, .message = "HTTP 503",
+          .next_attempt_at = now + 5000 },
+        { .ref = r[2].ref, .kind = SPOOL_OUT_RETRY, .message = "timeout",
+          .exhausted = true },
+        { .ref = r[3].ref, .kind = SPOOL_OUT_FAIL,
+          .message = "SQLSTATE 23505 duplicate key" },
+    };
+    ck_assert_int_eq(spool_outcomes(s, "W", o, 4, &e), 0);
+    ck_assert_uint_eq(e.n, 0);
+    struct spool_outcome od = { .ref = r[4].ref, .kind = SPOOL_OUT_INDOUBT,
+                                .message = "timeout after send" };
+    ck_assert_int_eq(spool_outcomes(s, "W", &od, 1, &e), 0);
+    ck_assert_int_eq(state_of(s, r[0].ref), SPOOL_DELIVERED);
+    ck_assert_int_eq(state_of(s, r[1].ref), SPOOL_DEFERRED);
+    ck_assert_int_eq(state_of(s, r[2].ref), SPOOL_FAILED);
+    ck_assert_int_eq(state_of(s, r[3].ref), SPOOL_FAILED);
+    ck_assert_int_eq(state_of(s, r[4].ref), SPOOL_INDOUBT);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[3].ref, SPOOL_WITH_HISTORY, &rec, &e), 0);
+    ck_assert_str_eq(rec->last_error, "SQLSTATE 23505 duplicate key");
+    ck_assert_uint_eq(rec->natt, 1);
+    ck_assert_str_eq(rec->att[0].outcome, "fail");
+    spool_record_free(rec);
+    ck_assert_int_eq(spool_get(s, r[1].ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->next_attempt_at, now + 5000);
+    spool_record_free(rec);
+    spool_list_free(&l);
+    /* deferred: not due before its time, due after */
+    ck_assert_int_eq(spool_claim(s, "soap", "W", 1000, 10, false, now + 4000,
+                                 &l, &e), 0);
+    ck_assert_uint_eq(l.n, 0);
+    spool_list_free(&l);
+    ck_assert_int_eq(spool_claim(s, "soap", "W", 1000, 10, false, now + 5000,
+                                 &l, &e), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_int_eq(l.v[0]->attempts, 2);
+    spool_list_free(&l);
+    size_t rel = 0;
+    ck_assert_int_eq(spool_claims_release(s, "W", &rel, &e), 0);
+    ck_assert_uint_eq(rel, 1);
+    ck_assert_int_eq(spool_get(s, r[1].ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_QUEUED);
+    ck_assert_int_eq(rec->attempts, 1);
+    spool_record_free(rec);
+    /* operator retry of a failed record */
+    ck_assert_int_eq(spool_retry(s, r[2].ref, "carol", "service back", &e),
+                     0);
+    ck_assert_int_eq(state_of(s, r[2].ref), SPOOL_QUEUED);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+struct collect {
+    char refs[16][SPOOL_REF_MAX];
+    int n;
+};
+
+static int collect_cb(void *ctx, const struct spool_record *r)
+{
+    struct collect *c = ctx;
+    ck_assert_ptr_nonnull(r->payload);
+    if (c->n < 16)
+        snprintf(c->refs[c->n++], SPOOL_REF_MAX, "%s", r->ref);
+    return 0;
+}
+
+START_TEST(test_batch_bind_order_and_restart)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[7];
+    for (int i = 0; i < 5; i++)
+        enq1(s, item("claims", "mf", NULL, "x"), &r[i]);
+    enq1(s, item("claims", "soap", NULL, "x"), &r[5]);
+    struct spool_item h = item("claims", "mf", NULL, "x");
+    h.hold = true;
+    enq1(s, h, &r[6]);
+    struct errs e;
+    errs_init(&e);
+    int seq = 0;
+    ck_assert_int_eq(spool_batch_next_seq(s, "mf", "2026-11-27", &seq, &e),
+                     0);
+    ck_assert_int_eq(seq, 1);
+    struct spool_batch *b = NULL, *u = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(b->seq, 1);
+    ck_assert_int_eq(b->record_count, 5);
+    ck_assert_int_eq(b->state, SPOOL_BATCH_BUILT);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(state_of(s, r[i].ref), SPOOL_BATCHED);
+    ck_assert_int_eq(state_of(s, r[5].ref), SPOOL_QUEUED);
+    ck_assert_int_eq(state_of(s, r[6].ref), SPOOL_HELD);
+
+    struct collect c1 = { .n = 0 }, c2 = { .n = 0 };
+    ck_assert_int_eq(spool_batch_foreach(s, b->id, collect_cb, &c1, &e), 0);
+    ck_assert_int_eq(spool_batch_foreach(s, b->id, collect_cb, &c2, &e), 0);
+    ck_assert_int_eq(c1.n, 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_str_eq(c1.refs[i], r[i].ref);
+        ck_assert_str_eq(c2.refs[i], c1.refs[i]);
+    }
+    /* a crashed run finds its batch again */
+    ck_assert_int_eq(spool_batch_unfinished(s, "mf", &u, &e), 0);
+    ck_assert_int_eq(u->id, b->id);
+    spool_batch_free(u);
+    ck_assert_int_eq(spool_record_fail(s, r[2].ref, "cannot encode 'Ŵ' in "
+                                       "IBM-285", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), -1);   /* not written */
+    errs_clear(&e);
+    const char *sha = "ab00000000000000000000000000000000000000000000000000"
+                      "000000000000";
+    ck_assert_int_eq(spool_batch_written(s, b->id, "CLM.D261127.S001", 4,
+                                         "AMOUNT=10.00", sha, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "CLM.D261127.S001", 4,
+                                         "AMOUNT=10.00", sha, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "CLM.D261127.S001", 5,
+                                         "AMOUNT=10.00", sha, &e), -1);
+    errs_clear(&e);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    ck_assert_int_eq(state_of(s, r[0].ref), SPOOL_SENT);
+    ck_assert_int_eq(state_of(s, r[2].ref), SPOOL_FAILED);
+    ck_assert_int_eq(spool_batch_unfinished(s, "mf", &u, &e), 1);
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(b->seq, 2);
+    ck_assert_int_eq(b->record_count, 0);
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-28", 0, &b, &e), 0);
+    ck_assert_int_eq(b->seq, 1);
+    spool_batch_free(b);
+    struct spool_batch **bl = NULL;
+    size_t nb = 0;
+    ck_assert_int_eq(spool_batch_list(s, "mf", 0, &bl, &nb, &e), 0);
+    ck_assert_uint_eq(nb, 3);
+    ck_assert_str_eq(bl[2]->file_name, "CLM.D261127.S001");
+    ck_assert_int_eq(bl[2]->state, SPOOL_BATCH_SENT);
+    for (size_t i = 0; i < nb; i++)
+        spool_batch_free(bl[i]);
+    free(bl);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_batch_bind_max_keeps_received_order)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[6];
+    for (int i = 0; i < 6; i++)
+        enq1(s, item("claims", "mf", NULL, "x"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 4, &b, &e), 0);
+    ck_assert_int_eq(b->record_count, 4);
+    ck_assert_int_eq(state_of(s, r[3].ref), SPOOL_BATCHED);
+    ck_assert_int_eq(state_of(s, r[4].ref), SPOOL_QUEUED);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM batch_members m JOIN "
+                                "records r ON r.id = m.record_id WHERE "
+                                "m.pos = 1 AND r.ref = (SELECT MIN(ref) "
+                                "FROM records)"), 1);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_acks_apply_once)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[3];
+    for (int i = 0; i < 3; i++) {
+        struct spool_item it = item("claims", "mf", NULL, "x");
+        it.fe_ref = i == 2 ? "FE-3" : NULL;
+        enq1(s, it, &r[i]);
+    }
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", 3, NULL, "00", &e),
+                     0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    struct spool_ack acks[4] = {
+        { .key = r[0].ref, .accepted = true },
+        { .key = r[1].ref, .accepted = false, .reason = "R07 bad NINO" },
+        { .key = "FE-3", .service = "claims", .accepted = true },
+        { .key = "FRY-20000101-000001", .accepted = true },
+    };
+    enum spool_ack_result res[4];
+    char refs[4][SPOOL_REF_MAX];
+    ck_assert_int_eq(spool_ack_file_seen(s, "ACK1", "aa", &e), 0);
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "aa", acks, 4, res, refs,
+                                     NULL, NULL, &e), 0);
+    ck_assert_int_eq(res[0], SPOOL_ACK_APPLIED);
+    ck_assert_int_eq(res[1], SPOOL_ACK_APPLIED);
+    ck_assert_int_eq(res[2], SPOOL_ACK_APPLIED);
+    ck_assert_str_eq(refs[2], r[2].ref);
+    ck_assert_int_eq(res[3], SPOOL_ACK_ORPHAN);
+    ck_assert_int_eq(state_of(s, r[0].ref), SPOOL_CONFIRMED);
+    ck_assert_int_eq(state_of(s, r[1].ref), SPOOL_REJECTED);
+    ck_assert_int_eq(spool_ack_file_seen(s, "ACK1", "aa", &e), 1);
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "aa", acks, 4, res, NULL,
+                                     NULL, NULL, &e), -1);
+    errs_clear(&e);
+    ck_assert_int_eq(spool_ack_apply(s, "ACK2", "bb", acks, 1, res, NULL,
+                                     "dave", "accept-mismatch", &e), 0);
+    ck_assert_int_eq(res[0], SPOOL_ACK_ALREADY);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[1].ref, 0, &rec, &e), 0);
+    ck_assert_str_eq(rec->last_error, "R07 bad NINO");
+    spool_record_free(rec);
+    /* fix and requeue the rejected one; the original payload is kept */
+    ck_assert_int_eq(spool_edit(s, r[1].ref, "fixed", 5, "{\"n\":1}", "erin",
+                                "NINO corrected", "nino: AB -> AC", &e), 0);
+    ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD |
+                               SPOOL_WITH_HISTORY, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_QUEUED);
+    ck_assert(memcmp(rec->payload, "fixed", 5) == 0);
+    ck_assert_uint_eq(rec->original_len, 1);
+    ck_assert(memcmp(rec->original, "x", 1) == 0);
+    ck_assert_str_eq(rec->record_json, "{\"n\":1}");
+    ck_assert_uint_eq(rec->naud, 1);
+    ck_assert_str_eq(rec->aud[0].detail, "nino: AB -> AC");
+    spool_record_free(rec);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_audit_chain_and_tamper)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r;
+    enq1(s, item("claims", "mf", NULL, "x"), &r);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_hold(s, r.ref, "alice", "check", &e), 0);
+    ck_assert_int_eq(spool_release(s, r.ref, "alice", "checked", &e), 0);
+    ck_assert_int_eq(spool_audit_add(s, "bob", "resend", NULL, "lost file",
+                                     "batch 1", &e), 0);
+    ck_assert_int_eq(spool_hold(s, r.ref, "alice", "again", &e), 0);
+    int64_t bad = -1;
+    size_t n = 0;
+    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(bad, 0);
+    struct spool_audit_list al;
+    ck_assert_int_eq(spool_audit_list(s, NULL, &al, &e), 0);
+    ck_assert_uint_eq(al.n, 4);
+    ck_assert_str_eq(al.v[1].prev_hash, al.v[0].hash);
+    spool_audit_list_free(&al);
+    ck_assert_int_eq(spool_audit_list(s, r.ref, &al, &e), 0);
+    ck_assert_uint_eq(al.n, 3);
+    spool_audit_list_free(&al);
+
+    raw_exec("UPDATE audit SET reason = 'nothing to see' WHERE id = 2");
+    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 1);
+    ck_assert_int_eq(bad, 2);
+    ck_assert_str_eq(e.v[0].where, "audit 2");
+    errs_clear(&e);
+    spool_close(s);
+    s = open_sp(NULL);
+    /* repairing the hash alone breaks the next link instead */
+    raw_exec("UPDATE audit SET hash = 'ff' WHERE id = 2");
+    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 1);
+    ck_assert_int_eq(bad, 2);
+    errs_clear(&e);
+    spool_close(s);
+    errs_free(&e);
+}
+END_TEST
+
+START_TEST(test_audit_truncation_detected)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "r", NULL, &e),
+                         0);
+    raw_exec("DELETE FROM audit WHERE id = 3");
+    int64_t bad = 0;
+    ck_assert_int_eq(spool_audit_verify(s, &bad, NULL, &e), 1);
+    ck_assert_int_eq(bad, 3);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_encryption_round_trip_and_wrong_key)
+{
+    struct spool_opts o = { .encrypt = true };
+    for (int i = 0; i < SPOOL_KEY_LEN; i++)
+        o.key[i] = (unsigned char)(i * 7 + 1);
+    struct spool *s = open_sp(&o);
+    struct spool_result r;
+    const char *secret = "{\"nino\":\"QQ123456C\"}";
+    enq1(s, item("claims", "soap", NULL, secret), &r);
+    struct errs e;
+    errs_init(&e);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r.ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
+    ck_assert(rec->encrypted);
+    ck_assert_uint_eq(rec->payload_len, strlen(secret));
+    ck_assert(memcmp(rec->payload, secret, strlen(secret)) == 0);
+    ck_assert_str_eq(rec->record_json, "{\"x\":{\"t\":\"string\"}}");
+    spool_record_free(rec);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records WHERE "
+                                "instr(payload, 'QQ123456C') > 0"), 0);
+    ck_assert_int_eq(count_rows("SELECT length(payload) FROM records"),
+                     (int64_t)strlen(secret) + 28);
+
+    o.key[0] ^= 1;
+    s = open_sp(&o);
+    ck_assert_int_eq(spool_get(s, r.ref, SPOOL_WITH_PAYLOAD, &rec, &e), -1);
+    ck_assert_str_eq(e.v[0].where, r.ref);
+    ck_assert_ptr_nonnull(strstr(e.v[0].msg, "cannot be decrypted"));
+    errs_clear(&e);
+    /* without payload, the record is still listed */
+    ck_assert_int_eq(spool_get(s, r.ref, 0, &rec, &e), 0);
+    spool_record_free(rec);
+    struct spool_list l;
+    ck_assert_int_eq(spool_claim(s, "soap", "W", 1000, 10, false, 0, &l, &e),
+                     0);
+    ck_assert_uint_eq(l.n, 0);
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, r.ref);
+    spool_list_free(&l);
+    errs_clear(&e);
+    spool_close(s);
+    s = open_sp(NULL);
+    ck_assert_int_eq(spool_get(s, r.ref, SPOOL_WITH_PAYLOAD, &rec, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.v[0].msg, "no key"));
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_key_file_formats)
+{
+    char p[700];
+    unsigned char k[SPOOL_KEY_LEN];
+    struct errs e;
+    errs_init(&e);
+    snprintf(p, sizeof p, "%s/key", tmpdir);
+    FILE *f = fopen(p, "w");
+    fputs("000102030405060708090a0b0c0d0e0f"
+          "101112131415161718191A1B1C1D1E1F\n", f);
+    fclose(f);
+    chmod(p, 0600);
+    ck_assert_int_eq(spool_key_load(p, k, &e), 0);
+    ck_assert_int_eq(k[0], 0);
+    ck_assert_int_eq(k[31], 0x1f);
+    chmod(p, 0644);
+    ck_assert_int_eq(spool_key_load(p, k, &e), -1);
+    errs_clear(&e);
+    f = fopen(p, "w");
+    fputs("short", f);
+    fclose(f);
+    chmod(p, 0600);
+    ck_assert_int_eq(spool_key_load(p, k, &e), -1);
+    errs_free(&e);
+}
+END_TEST
+
+START_TEST(test_purge_keeps_rows_and_audit)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[2];
+    enq1(s, item("claims", "mf", NULL, "personal"), &r[0]);
+    enq1(s, item("claims", "mf", NULL, "personal"), &r[1]);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_discard(s, r[0].ref, "ops", "test data", &e), 0);
+    size_t n = 99;
+    ck_assert_int_eq(spool_purge(s, spool_state_final(SPOOL_DISCARDED)
+                                 ? 4102444800000LL : 0, "ops", &n, &e), 0);
+    ck_assert_uint_eq(n, 1);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[0].ref, SPOOL_WITH_PAYLOAD |
+                               SPOOL_WITH_HISTORY, &rec, &e), 0);
+    ck_assert(rec->payload_purged);
+    ck_assert_ptr_null(rec->payload);
+    ck_assert_ptr_null(rec->record_json);
+    ck_assert_uint_eq(rec->naud, 1);
+    spool_record_free(rec);
+    ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
+    ck_assert_ptr_nonnull(rec->payload);
+    spool_record_free(rec);
+    int64_t bad;
+    ck_assert_int_eq(spool_audit_verify(s, &bad, NULL, &e), 0);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_job_runs)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    int64_t id1, id2;
+    ck_assert_int_eq(spool_job_start(s, "night", &id1, &e), 0);
+    ck_assert_int_eq(spool_job_end(s, id1, "ok", "records=3", NULL, &e), 0);
+    ck_assert_int_eq(spool_job_start(s, "night", &id2, &e), 0);
+    struct spool_job_run *v = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(spool_job_list(s, "night", 0, &v, &n, &e), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(v[0].id, id2);
+    ck_assert_ptr_null(v[0].outcome);
+    ck_assert_str_eq(v[1].outcome, "ok");
+    ck_assert_str_eq(v[1].counts, "records=3");
+    spool_job_runs_free(v, n);
+    ck_assert_int_eq(spool_job_end(s, 999, "ok", NULL, NULL, &e), -1);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+static Suite *spool_suite(void)
+{
+    Suite *su = suite_create("spool");
+    TCase *tc = tcase_create("ledger");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_open_creates_private_folder_and_schema);
+    tcase_add_test(tc, test_enqueue_get_list);
+    tcase_add_test(tc, test_idempotency_same_call_and_across_calls);
+    tcase_add_test(tc, test_idempotency_concurrent_threads);
+    tcase_add_test(tc, test_group_commit_coalesces);
+    tcase_add_test(tc, test_references_sort_as_text);
+    tcase_add_test(tc, test_transition_table);
+    tcase_add_test(tc, test_claim_lease_expiry);
+    tcase_add_test(tc, test_outcomes_move_states);
+    tcase_add_test(tc, test_batch_bind_order_and_restart);
+    tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
+    tcase_add_test(tc, test_acks_apply_once);
+    tcase_add_test(tc, test_audit_chain_and_tamper);
+    tcase_add_test(tc, test_audit_truncation_detected);
+    tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
+    tcase_add_test(tc, test_key_file_formats);
+    tcase_add_test(tc, test_purge_keeps_rows_and_audit);
+    tcase_add_test(tc, test_job_runs);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(spool_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

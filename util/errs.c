@@ -1,0 +1,98 @@
+/* errs.c - a list of problems.  See errs.h. */
+#include "util/errs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void errs_init(struct errs *e)
+{
+    memset(e, 0, sizeof *e);
+}
+
+void errs_vadd(struct errs *e, const char *where, const char *fmt, va_list ap)
+{
+    size_t max = e->max ? e->max : 1000;
+    if (e->n >= max) {
+        e->dropped++;
+        return;
+    }
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 8;
+        struct err_item *v = realloc(e->v, cap * sizeof *v);
+        if (!v) {
+            e->dropped++;
+            return;
+        }
+        e->v = v;
+        e->cap = cap;
+    }
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    char *w = strdup(where ? where : "");
+    if (!msg || !w) {
+        free(msg);
+        free(w);
+        e->dropped++;
+        return;
+    }
+    e->v[e->n].where = w;
+    e->v[e->n].msg = msg;
+    e->n++;
+}
+
+void errs_add(struct errs *e, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(e, where, fmt, ap);
+    va_end(ap);
+}
+
+void errs_add_at(struct errs *e, const char *file, long line,
+                 const char *fmt, ...)
+{
+    char where[1024];
+    if (line > 0)
+        snprintf(where, sizeof where, "%s:%ld", file ? file : "", line);
+    else
+        snprintf(where, sizeof where, "%s", file ? file : "");
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(e, where, fmt, ap);
+    va_end(ap);
+}
+
+void errs_move(struct errs *dst, struct errs *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        errs_add(dst, src->v[i].where, "%s", src->v[i].msg);
+    dst->dropped += src->dropped;
+    errs_clear(src);
+}
+
+void errs_clear(struct errs *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        free(e->v[i].where);
+        free(e->v[i].msg);
+    }
+    e->n = 0;
+    e->dropped = 0;
+}
+
+void errs_free(struct errs *e)
+{
+    if (!e)
+        return;
+    errs_clear(e);
+    free(e->v);
+    e->v = NULL;
+    e->cap = 0;
+}
+
+const char *errs_first_msg(const struct errs *e)
+{
+    return e->n ? e->v[0].msg : "";
+}
