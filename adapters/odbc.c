@@ -40,27 +40,6 @@
 #define MAX_POOL 64
 #define TEXT_CAP (1024 * 1024)     /* one text value, bytes */
 
-enum pkind { PK_TEXT, PK_DEC, PK_INT, PK_DATE, PK_TS, PK_BIT };
-
-/* one statement parameter and where its value comes from */
-struct pcol {
-    const struct map_assign *a;
-    enum pkind kind;
-    bool fixed;               /* CHAR: pad to size */
-    SQLSMALLINT sqltype;
-    SQLULEN size;             /* chars (text) or precision (dec); 0 unknown */
-    SQLSMALLINT scale;        /* dec; -1 unknown */
-};
-
-/* one converted value of one row */
-struct cell {
-    bool null;
-    char *text;               /* PK_TEXT, PK_DEC (owned) */
-    int64_t i;                /* PK_INT, PK_BIT */
-    SQL_DATE_STRUCT d;
-    SQL_TIMESTAMP_STRUCT ts;
-};
-
 struct conn {
     SQLHDBC dbc;
     SQLHSTMT ins;             /* prepared insert / statement */
@@ -84,11 +63,12 @@ struct odbc {
     char **colq;              /* quoted column per param (table mode) */
     bool *is_key;             /* per param: named in key-columns */
     size_t nkeys;
-    struct pcol *p;
+    struct odbc_param *p;
     size_t np;
     struct tz *london;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;       /* pool slots */
     pthread_cond_t cv;
+    pthread_mutex_t meta;     /* describe / marker creation, once */
     bool described, marker_made;
     int array_ok;             /* -1 unknown, 0 no, 1 yes */
     struct conn *c;
@@ -215,467 +195,7 @@ static void crash_point(const char *name)
 #define crash_point(name) ((void)0)
 #endif
 
-/* ---- value conversion ------------------------------------------------- */
-
-/* source - the value an assignment takes for an item; tmp holds specials */
-static const struct fvalue *source(const char *from, const char *value,
-                                   const struct delivery_item *it,
-                                   struct fvalue *tmp)
-{
-    memset(tmp, 0, sizeof *tmp);
-    tmp->type = FT_STRING;
-    if (value) {
-        tmp->present = true;
-        tmp->text = (char *)value;
-        return tmp;
-    }
-    if (!from)
-        return tmp;
-    if (strcmp(from, "$reference") == 0 || strcmp(from, "$ref") == 0) {
-        tmp->present = it->ref != NULL;
-        tmp->text = (char *)it->ref;
-        return tmp;
-    }
-    if (strcmp(from, "$service") == 0) {
-        tmp->present = it->service != NULL;
-        tmp->text = (char *)it->service;
-        return tmp;
-    }
-    const struct fvalue *v = it->rec ? record_get(it->rec, from) : NULL;
-    return v ? v : tmp;
-}
-
-/* split_ms - ms since epoch into wall-clock fields, UTC or London */
-static void split_ms(const struct odbc *o, int64_t ms, bool local,
-                     struct tm *tm, int *msec)
-{
-    int64_t s = ms / 1000;
-    int r = (int)(ms % 1000);
-    if (r < 0) {
-        r += 1000;
-        s--;
-    }
-    *msec = r;
-    if (local && o->london) {
-        tz_localtime(o->london, s, tm);
-    } else {
-        time_t t = (time_t)s;
-        gmtime_r(&t, tm);
-    }
-}
-
-/* date_fmt - the legacy names for date formats, else strftime text */
-static const char *date_fmt(const char *f)
-{
-    if (!f)
-        return NULL;
-    if (!strcmp(f, "CCYYMMDD"))
-        return "%Y%m%d";
-    if (!strcmp(f, "YYMMDD"))
-        return "%y%m%d";
-    if (!strcmp(f, "DDMMCCYY"))
-        return "%d%m%Y";
-    return f;
-}
-
-/* to_text - a value as text for a text column */
-static int to_text(const struct odbc *o, const struct map_assign *a,
-                   const struct fvalue *v, char **out, char *err, size_t esz)
-{
-    const char *fmt = date_fmt(a ? a->format : NULL);
-    bool local = a && a->local_time;
-    if ((v->type == FT_DATE || v->type == FT_DATETIME) && (fmt || local)) {
-        struct tm tm;
-        int msec = 0;
-        memset(&tm, 0, sizeof tm);
-        if (v->type == FT_DATE) {
-            int y, m, d;
-            date_from_days(v->num, &y, &m, &d);
-            tm.tm_year = y - 1900;
-            tm.tm_mon = m - 1;
-            tm.tm_mday = d;
-        } else {
-            split_ms(o, v->num, local, &tm, &msec);
-        }
-        char b[128];
-        size_t n = strftime(b, sizeof b,
-                            fmt ? fmt : (v->type == FT_DATE
-                                         ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S"),
-                            &tm);
-        if (n == 0) {
-            snprintf(err, esz, "date format gives no text");
-            return -1;
-        }
-        *out = strdup(b);
-    } else {
-        *out = strdup(v->text ? v->text : "");
-    }
-    return *out ? 0 : -1;
-}
-
-/* convert - one value into one cell for parameter pc; 0 ok, -1 err */
-static int convert(const struct odbc *o, const struct pcol *pc,
-                   const struct delivery_item *it, struct cell *c, char *err,
-                   size_t esz)
-{
-    struct fvalue tmp;
-    const struct map_assign *a = pc->a;
-    const struct fvalue *v = source(a->from, a->value, it, &tmp);
-    memset(c, 0, sizeof *c);
-    if (!v->present || (v->type != FT_LIST && !v->text)) {
-        c->null = true;
-        return 0;
-    }
-    if (v->type == FT_LIST) {
-        snprintf(err, esz, "a list cannot fill a column");
-        return -1;
-    }
-    switch (pc->kind) {
-    case PK_TEXT: {
-        char *t = NULL;
-        if (to_text(o, a, v, &t, err, esz) < 0)
-            return -1;
-        size_t cap = strlen(t) + (pc->fixed ? pc->size * 4 : 0) + 1;
-        if (cap > TEXT_CAP) {
-            free(t);
-            snprintf(err, esz, "value longer than %d bytes", TEXT_CAP);
-            return -1;
-        }
-        c->text = malloc(cap);
-        bool cut = false;
-        int r = c->text ? odbc_char_fit(t, pc->size, pc->fixed, a->truncate,
-                                        c->text, cap, &cut) : -2;
-        free(t);
-        if (r == -1) {
-            snprintf(err, esz, "value is longer than the column's %lu "
-                     "characters (truncate not allowed)",
-                     (unsigned long)pc->size);
-            return -1;
-        }
-        if (r < 0) {
-            snprintf(err, esz, "out of memory");
-            return -1;
-        }
-        return 0;
-    }
-    case PK_DEC: {
-        int64_t num;
-        int scale;
-        if (v->type == FT_DECIMAL) {
-            num = v->num;
-            scale = v->scale;
-        } else if (v->type == FT_INTEGER || v->type == FT_BOOLEAN) {
-            num = v->num;
-            scale = 0;
-        } else {
-            /* text: read exactly at the column's scale (or as written) */
-            const char *dot = strchr(v->text, '.');
-            scale = dot ? (int)strlen(dot + 1) : 0;
-            if (scale > 18 || dec_parse(v->text, scale, &num) < 0) {
-                snprintf(err, esz, "not a decimal number");
-                return -1;
-            }
-        }
-        char b[64];
-        if (odbc_decimal_text(num, scale, (int)pc->size, pc->scale, b,
-                              sizeof b) < 0) {
-            snprintf(err, esz, "decimal does not fit NUMERIC(%lu,%d) "
-                     "(never rounded)", (unsigned long)pc->size, pc->scale);
-            return -1;
-        }
-        c->text = strdup(b);
-        return c->text ? 0 : -1;
-    }
-    case PK_INT:
-    case PK_BIT:
-        if (v->type == FT_INTEGER || v->type == FT_BOOLEAN) {
-            c->i = v->num;
-        } else if (v->type == FT_DECIMAL) {
-            int64_t n = v->num;
-            for (int k = 0; k < v->scale; k++) {
-                if (n % 10) {
-                    snprintf(err, esz, "decimal with a fraction for an "
-                             "integer column");
-                    return -1;
-                }
-                n /= 10;
-            }
-            c->i = n;
-        } else {
-            char *end;
-            errno = 0;
-            long long n = strtoll(v->text, &end, 10);
-            if (end == v->text || *end || errno) {
-                snprintf(err, esz, "not an integer");
-                return -1;
-            }
-            c->i = n;
-        }
-        if (pc->kind == PK_BIT && c->i != 0 && c->i != 1) {
-            snprintf(err, esz, "not a bit (0/1)");
-            return -1;
-        }
-        return 0;
-    case PK_DATE:
-    case PK_TS: {
-        int y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0, msec = 0;
-        int64_t n;
-        if (v->type == FT_DATE || (v->type != FT_DATETIME &&
-                                   strlen(v->text) == 10 &&
-                                   date_parse(v->text, &n) == 0)) {
-            date_from_days(v->type == FT_DATE ? v->num : n, &y, &mo, &d);
-        } else {
-            int64_t ms = v->num;
-            if (v->type != FT_DATETIME && datetime_parse(v->text, &ms) < 0) {
-                snprintf(err, esz, "not a date or datetime");
-                return -1;
-            }
-            struct tm tm;
-            split_ms(o, ms, a->local_time, &tm, &msec);
-            y = tm.tm_year + 1900;
-            mo = tm.tm_mon + 1;
-            d = tm.tm_mday;
-            h = tm.tm_hour;
-            mi = tm.tm_min;
-            s = tm.tm_sec;
-        }
-        if (y < 1 || y > 9999) {
-            snprintf(err, esz, "year %d out of range", y);
-            return -1;
-        }
-        if (pc->kind == PK_DATE) {
-            c->d.year = (SQLSMALLINT)y;
-            c->d.month = (SQLUSMALLINT)mo;
-            c->d.day = (SQLUSMALLINT)d;
-        } else {
-            c->ts.year = (SQLSMALLINT)y;
-            c->ts.month = (SQLUSMALLINT)mo;
-            c->ts.day = (SQLUSMALLINT)d;
-            c->ts.hour = (SQLUSMALLINT)h;
-            c->ts.minute = (SQLUSMALLINT)mi;
-            c->ts.second = (SQLUSMALLINT)s;
-            c->ts.fraction = (SQLUINTEGER)msec * 1000000u;
-        }
-        return 0;
-    }
-    }
-    return -1;
-}
-
-/* ---- parameter buffers (column-wise arrays) --------------------------- */
-
-struct pbuf {
-    void *data;
-    SQLLEN *ind;
-    SQLLEN elem;
-};
-
-/* bufs_build - column arrays for the rows idx[0..m) of cells */
-static int bufs_build(const struct odbc *o, struct cell *cells,
-                      const size_t *idx, size_t m, struct pbuf *pb)
-{
-    for (size_t j = 0; j < o->np; j++) {
-        const struct pcol *pc = &o->p[j];
-        SQLLEN elem;
-        switch (pc->kind) {
-        case PK_TEXT:
-        case PK_DEC: {
-            size_t mx = 1;
-            for (size_t r = 0; r < m; r++) {
-                const struct cell *c = &cells[idx[r] * o->np + j];
-                if (!c->null && strlen(c->text) + 1 > mx)
-                    mx = strlen(c->text) + 1;
-            }
-            elem = (SQLLEN)mx;
-            break;
-        }
-        case PK_INT:  elem = sizeof(SQLBIGINT); break;
-        case PK_BIT:  elem = sizeof(SQLCHAR); break;
-        case PK_DATE: elem = sizeof(SQL_DATE_STRUCT); break;
-        default:      elem = sizeof(SQL_TIMESTAMP_STRUCT); break;
-        }
-        pb[j].elem = elem;
-        pb[j].data = calloc(m ? m : 1, (size_t)elem);
-        pb[j].ind = calloc(m ? m : 1, sizeof(SQLLEN));
-        if (!pb[j].data || !pb[j].ind)
-            return -1;
-        for (size_t r = 0; r < m; r++) {
-            const struct cell *c = &cells[idx[r] * o->np + j];
-            char *dst = (char *)pb[j].data + r * (size_t)elem;
-            if (c->null) {
-                pb[j].ind[r] = SQL_NULL_DATA;
-                continue;
-            }
-            switch (pc->kind) {
-            case PK_TEXT:
-            case PK_DEC:
-                memcpy(dst, c->text, strlen(c->text) + 1);
-                pb[j].ind[r] = SQL_NTS;
-                break;
-            case PK_INT: {
-                SQLBIGINT bi = c->i;
-                memcpy(dst, &bi, sizeof bi);
-                pb[j].ind[r] = 0;
-                break;
-            }
-            case PK_BIT:
-                *dst = (char)(c->i ? 1 : 0);
-                pb[j].ind[r] = 0;
-                break;
-            case PK_DATE:
-                memcpy(dst, &c->d, sizeof c->d);
-                pb[j].ind[r] = 0;
-                break;
-            case PK_TS:
-                memcpy(dst, &c->ts, sizeof c->ts);
-                pb[j].ind[r] = 0;
-                break;
-            }
-        }
-    }
-    return 0;
-}
-
-static void bufs_free(struct pbuf *pb, size_t np)
-{
-    for (size_t j = 0; pb && j < np; j++) {
-        free(pb[j].data);
-        free(pb[j].ind);
-    }
-}
-
-/* bind_params - bind params to rows [row, row+m) of the arrays */
-static SQLRETURN bind_params(const struct odbc *o, SQLHSTMT st,
-                             struct pbuf *pb, size_t row, size_t m)
-{
-    SQLRETURN rc = SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE,
-                                  (SQLPOINTER)(uintptr_t)m, 0);
-    if (!SQL_SUCCEEDED(rc))
-        return rc;
-    for (size_t j = 0; j < o->np; j++) {
-        const struct pcol *pc = &o->p[j];
-        char *data = (char *)pb[j].data + row * (size_t)pb[j].elem;
-        SQLLEN *ind = pb[j].ind + row;
-        SQLSMALLINT ct, sqlt = pc->sqltype;
-        SQLULEN size = pc->size;
-        SQLSMALLINT dig = 0;
-        switch (pc->kind) {
-        case PK_TEXT:
-            ct = SQL_C_CHAR;
-            if (!size)
-                size = (SQLULEN)pb[j].elem;
-            break;
-        case PK_DEC:
-            ct = SQL_C_CHAR;
-            if (!size)
-                size = 38;
-            dig = pc->scale >= 0 ? pc->scale : 0;
-            break;
-        case PK_INT:  ct = SQL_C_SBIGINT; size = 0; break;
-        case PK_BIT:  ct = SQL_C_BIT; size = 1; break;
-        case PK_DATE: ct = SQL_C_TYPE_DATE; size = 10; break;
-        default:      ct = SQL_C_TYPE_TIMESTAMP; size = 23; dig = 3; break;
-        }
-        rc = SQLBindParameter(st, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT, ct,
-                              sqlt, size, dig, data, pb[j].elem, ind);
-        if (!SQL_SUCCEEDED(rc))
-            return rc;
-    }
-    return SQL_SUCCESS;
-}
-
 /* ---- metadata --------------------------------------------------------- */
-
-/* kind_from_sql - parameter kind from an ODBC SQL type and declared name */
-static void kind_from_sql(struct pcol *pc, SQLSMALLINT t, SQLULEN size,
-                          SQLSMALLINT scale, const char *tname)
-{
-    pc->sqltype = t;
-    pc->size = size;
-    pc->scale = scale;
-    pc->fixed = false;
-    switch (t) {
-    case SQL_CHAR:
-    case SQL_WCHAR:
-        pc->kind = PK_TEXT;
-        pc->fixed = true;
-        break;
-    case SQL_DECIMAL:
-    case SQL_NUMERIC:
-        pc->kind = PK_DEC;
-        break;
-    case SQL_INTEGER:
-    case SQL_SMALLINT:
-    case SQL_TINYINT:
-    case SQL_BIGINT:
-        pc->kind = PK_INT;
-        break;
-    case SQL_TYPE_DATE:
-    case SQL_DATE:
-        pc->kind = PK_DATE;
-        pc->sqltype = SQL_TYPE_DATE;
-        break;
-    case SQL_TYPE_TIMESTAMP:
-    case SQL_TIMESTAMP:
-        pc->kind = PK_TS;
-        pc->sqltype = SQL_TYPE_TIMESTAMP;
-        break;
-    case SQL_BIT:
-        pc->kind = PK_BIT;
-        break;
-    case SQL_VARCHAR:
-    case SQL_LONGVARCHAR:
-    case SQL_WVARCHAR:
-    case SQL_WLONGVARCHAR:
-        pc->kind = PK_TEXT;
-        if (t == SQL_LONGVARCHAR || t == SQL_WLONGVARCHAR)
-            pc->size = 0;
-        break;
-    default:
-        pc->kind = PK_TEXT;
-        pc->sqltype = t ? t : SQL_VARCHAR;
-        pc->size = 0;
-        break;
-    }
-    /* drivers that type by affinity (SQLite) still report the declared
-     * name: CHAR(n), NUMERIC(p,s), DECIMAL(p,s) are what the legacy DDL
-     * says and what we honour */
-    if (tname) {
-        unsigned long a = 0, b = 0;
-        int got;
-        if ((!strncasecmp(tname, "NUMERIC", 7) || !strncasecmp(tname,
-             "DECIMAL", 7)) && (got = sscanf(tname + 7, " (%lu , %lu)", &a,
-             &b)) >= 1) {
-            pc->kind = PK_DEC;
-            pc->sqltype = SQL_NUMERIC;
-            pc->size = a;
-            pc->scale = got == 2 ? (SQLSMALLINT)b : 0;
-            pc->fixed = false;
-        } else if (!strncasecmp(tname, "CHAR", 4) &&
-                   sscanf(tname + 4, " (%lu)", &a) == 1) {
-            pc->kind = PK_TEXT;
-            pc->sqltype = SQL_CHAR;
-            pc->fixed = true;
-            pc->size = a;
-        }
-    }
-    if (pc->kind == PK_TEXT && pc->size > TEXT_CAP / 4)
-        pc->size = 0;
-}
-
-/* assign_overrides - size= / scale= on a <map> beat the driver's answer */
-static void assign_overrides(struct pcol *pc)
-{
-    const char *s;
-    long v;
-    if ((s = kv_get(&pc->a->opts, "size")) && parse_long(s, 1, 100000, &v)
-        == 0)
-        pc->size = (SQLULEN)v;
-    if ((s = kv_get(&pc->a->opts, "scale")) && parse_long(s, 0, 18, &v) == 0)
-        pc->scale = (SQLSMALLINT)v;
-    if ((s = kv_get(&pc->a->opts, "char")) && strcmp(s, "fixed") == 0)
-        pc->fixed = true;
-}
 
 /* describe_table - parameter types from SQLColumns: the table name as
  * written, then lower-cased (unquoted PostgreSQL DDL folds case); column
@@ -729,8 +249,8 @@ static int describe_table(struct odbc *o, SQLHDBC dbc, struct diag *dg)
             for (size_t j = 0; j < o->np; j++) {
                 if (found[j] || strcasecmp(o->p[j].a->to, name) != 0)
                     continue;
-                kind_from_sql(&o->p[j], t, (SQLULEN)cs, dd, tname);
-                assign_overrides(&o->p[j]);
+                odbc_kind_from_sql(&o->p[j], t, (SQLULEN)cs, dd, tname);
+                odbc_assign_overrides(&o->p[j]);
                 found[j] = true;
             }
         }
@@ -785,10 +305,10 @@ static int describe_stmt(struct odbc *o, SQLHSTMT st, struct diag *dg)
             t == SQL_UNKNOWN_TYPE || t == SQL_VARCHAR) {
             t = SQL_VARCHAR;
         }
-        kind_from_sql(&o->p[j], t, 0, -1, NULL);
-        if (o->p[j].kind == PK_TEXT)
+        odbc_kind_from_sql(&o->p[j], t, 0, -1, NULL);
+        if (o->p[j].kind == ODBC_PK_TEXT)
             o->p[j].fixed = false;
-        assign_overrides(&o->p[j]);
+        odbc_assign_overrides(&o->p[j]);
     }
     return 0;
 }
@@ -880,45 +400,40 @@ static int conn_open(struct odbc *o, struct conn *c, struct diag *dg)
         goto fail;
     }
     c->open = true;
-    pthread_mutex_lock(&o->mu);
-    bool need_marker = o->create_marker && !o->marker_made;
-    bool need_desc = !o->described;
-    pthread_mutex_unlock(&o->mu);
-    if (need_marker) {
+    /* metadata and the marker table are settled once, by the first
+     * connection; o->p is read-only after described is set */
+    pthread_mutex_lock(&o->meta);
+    if (o->create_marker && !o->marker_made) {
         char sql[512];
         snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s (ref "
                  "VARCHAR(64) NOT NULL PRIMARY KEY, written_at TIMESTAMP "
                  "NOT NULL)", o->marker_q);
         if (exec_direct_commit(c->dbc, sql, dg) < 0)
-            goto fail;
+            goto fail_meta;
+        o->marker_made = true;
     }
     if (prepare(o, c->dbc, o->insert_sql, &c->ins, dg) < 0)
-        goto fail;
+        goto fail_meta;
     if (o->marker_sql && prepare(o, c->dbc, o->marker_sql, &c->mark, dg) < 0)
-        goto fail;
-    if (need_desc) {
+        goto fail_meta;
+    if (!o->described) {
         int r = o->table_q ? describe_table(o, c->dbc, dg)
                            : describe_stmt(o, c->ins, dg);
         if (r < 0)
-            goto fail;
+            goto fail_meta;
         SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+        o->described = true;
     }
     /* array binding: only if the driver takes a paramset size */
-    int arr = -1;
     if (o->array_ok < 0) {
-        arr = SQL_SUCCEEDED(SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMSET_SIZE,
-                                           (SQLPOINTER)2, 0)) ? 1 : 0;
+        o->array_ok = SQL_SUCCEEDED(SQLSetStmtAttr(c->ins,
+                          SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)2, 0)) ? 1 : 0;
         SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
     }
-    pthread_mutex_lock(&o->mu);
-    if (need_marker)
-        o->marker_made = true;
-    if (need_desc)
-        o->described = true;
-    if (arr >= 0)
-        o->array_ok = arr;
-    pthread_mutex_unlock(&o->mu);
+    pthread_mutex_unlock(&o->meta);
     return 0;
+fail_meta:
+    pthread_mutex_unlock(&o->meta);
 fail:
     conn_close(c);
     return -1;
@@ -1006,8 +521,8 @@ done:
 /* row_matches - after a duplicate key on a retry: is the row there, with
  * the same values?  1 yes, 0 no, -1 error.  Uses the row's own bound
  * values (pb at row), so types match the insert exactly. */
-static int row_matches(struct odbc *o, struct conn *c, struct cell *cells,
-                       struct pbuf *pb, size_t row, struct diag *dg)
+static int row_matches(struct odbc *o, struct conn *c, struct odbc_cell *cells,
+                       struct odbc_pbuf *pb, size_t row, struct diag *dg)
 {
     struct buf sql;
     SQLHSTMT st = NULL;
@@ -1022,8 +537,8 @@ static int row_matches(struct odbc *o, struct conn *c, struct cell *cells,
         for (size_t j = 0; j < o->np; j++)
             if (o->is_key[j] == (pass == 0))
                 order[no++] = j;
-    struct pcol *saved = calloc(o->np ? o->np : 1, sizeof *saved);
-    struct pbuf *spb = calloc(o->np ? o->np : 1, sizeof *spb);
+    struct odbc_param *saved = calloc(o->np ? o->np : 1, sizeof *saved);
+    struct odbc_pbuf *spb = calloc(o->np ? o->np : 1, sizeof *spb);
     if (!saved || !spb) {
         free(saved);
         free(spb);
@@ -1049,10 +564,8 @@ static int row_matches(struct odbc *o, struct conn *c, struct cell *cells,
         free(spb);
         goto done;
     }
-    struct odbc view = *o;     /* bind_params over the non-null subset */
-    view.p = saved;
-    view.np = nb;
-    SQLRETURN rc = bind_params(&view, st, spb, 0, 1);
+    /* bind over the non-null subset */
+    SQLRETURN rc = odbc_bind_params(saved, nb, st, spb, 0, 1);
     free(saved);
     free(spb);
     if (SQL_SUCCEEDED(rc))
@@ -1078,8 +591,8 @@ done:
 
 /* exec_rows - run the insert (and marker) for rows [row, row+m); 0 ok,
  * -1 with dg.  *from_marker says the failing statement was the marker's. */
-static int exec_rows(struct odbc *o, struct conn *c, struct pbuf *pb,
-                     struct pbuf *mpb, size_t row, size_t m, struct diag *dg,
+static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
+                     struct odbc_pbuf *mpb, size_t row, size_t m, struct diag *dg,
                      bool *from_marker)
 {
     SQLUSMALLINT *status = calloc(m, sizeof *status);
@@ -1092,7 +605,7 @@ static int exec_rows(struct odbc *o, struct conn *c, struct pbuf *pb,
     }
     SQLSetStmtAttr(c->ins, SQL_ATTR_PARAM_STATUS_PTR, status, 0);
     SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMS_PROCESSED_PTR, &done, 0);
-    SQLRETURN rc = bind_params(o, c->ins, pb, row, m);
+    SQLRETURN rc = odbc_bind_params(o->p, o->np, c->ins, pb, row, m);
     if (SQL_SUCCEEDED(rc))
         rc = SQLExecute(c->ins);
     bool ok = SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA;
@@ -1110,13 +623,10 @@ static int exec_rows(struct odbc *o, struct conn *c, struct pbuf *pb,
     if (!ok)
         goto done;
     if (c->mark) {
-        struct odbc view = *o;
-        struct pcol refp = {0};
-        refp.kind = PK_TEXT;
+        struct odbc_param refp = {0};
+        refp.kind = ODBC_PK_TEXT;
         refp.sqltype = SQL_VARCHAR;
-        view.p = &refp;
-        view.np = 1;
-        rc = bind_params(&view, c->mark, mpb, row, m);
+        rc = odbc_bind_params(&refp, 1, c->mark, mpb, row, m);
         if (SQL_SUCCEEDED(rc))
             rc = SQLExecute(c->mark);
         if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
@@ -1155,8 +665,8 @@ static bool rollback(struct conn *c)
 
 /* one_row - a row in its own transaction; returns false when the
  * connection was lost (caller stops using it) */
-static bool one_row(struct odbc *o, struct conn *c, struct cell *cells,
-                    struct pbuf *pb, struct pbuf *mpb, size_t row,
+static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
+                    struct odbc_pbuf *pb, struct odbc_pbuf *mpb, size_t row,
                     struct delivery_item *it)
 {
     struct diag dg;
@@ -1205,8 +715,8 @@ static bool one_row(struct odbc *o, struct conn *c, struct cell *cells,
 /* run_batch - rows idx[0..m) (already converted into pb) in one
  * transaction; on any failure roll back and go row by row.  Returns false
  * when the connection was lost. */
-static bool run_batch(struct odbc *o, struct conn *c, struct cell *cells,
-                      struct pbuf *pb, struct pbuf *mpb,
+static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
+                      struct odbc_pbuf *pb, struct odbc_pbuf *mpb,
                       struct delivery_item **its, size_t m)
 {
     struct diag dg;
@@ -1269,11 +779,11 @@ static int marker_check(struct odbc *o, struct conn *c, const char *ref,
 static bool deliver_chunk(struct odbc *o, struct conn *c,
                           struct delivery_item *items, size_t n)
 {
-    struct cell *cells = calloc(n * (o->np ? o->np : 1), sizeof *cells);
+    struct odbc_cell *cells = calloc(n * (o->np ? o->np : 1), sizeof *cells);
     struct delivery_item **its = calloc(n, sizeof *its);
     size_t *idx = calloc(n, sizeof *idx);
-    struct pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
-    struct pbuf mpb = {0};
+    struct odbc_pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
+    struct odbc_pbuf mpb = {0};
     bool alive = true;
     size_t m = 0;
     if (!cells || !its || !idx || !pb) {
@@ -1286,7 +796,7 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
         char err[256] = "";
         size_t j;
         for (j = 0; j < o->np; j++) {
-            if (convert(o, &o->p[j], it, &cells[i * o->np + j], err,
+            if (odbc_convert(o->london, &o->p[j], it, &cells[i * o->np + j], err,
                         sizeof err) < 0)
                 break;
         }
@@ -1344,13 +854,13 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
             mpb.ind[r] = SQL_NTS;
         }
     }
-    if (bufs_build(o, cells, idx, m, pb) < 0)
+    if (odbc_bufs_build(o->p, o->np, cells, idx, m, pb) < 0)
         goto nomem;
     /* one_row reads cells by row position: compact them to match */
     for (size_t r = 0; r < m; r++)
         if (idx[r] != r)
             for (size_t j = 0; j < o->np; j++) {
-                struct cell t = cells[r * o->np + j];
+                struct odbc_cell t = cells[r * o->np + j];
                 cells[r * o->np + j] = cells[idx[r] * o->np + j];
                 cells[idx[r] * o->np + j] = t;
             }
@@ -1363,7 +873,7 @@ done:
     if (cells)
         for (size_t i = 0; i < n * o->np; i++)
             free(cells[i].text);
-    bufs_free(pb, o->np);
+    odbc_bufs_free(pb, o->np);
     free(mpb.data);
     free(mpb.ind);
     free(pb);
@@ -1386,8 +896,12 @@ static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
             bool lost;
             for (; i < n; i++) {
                 set_result(&items[i].res, &dg, false, &lost, "connect");
-                /* a config error (42xxx at prepare) is FAIL; a dead
-                 * server is RETRY */
+                /* no record is to blame for a connection that cannot be
+                 * made (breaker's business), except a mapping that names
+                 * what the database lacks (42xxx): that is FAIL */
+                if (items[i].res.outcome != ADAPTER_RETRY &&
+                    strncmp(dg.state, "42", 2) != 0)
+                    items[i].res.outcome = ADAPTER_RETRY;
             }
             return;
         }
@@ -1434,14 +948,14 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
         const char *vals[16];
         struct fvalue tmp;
         for (size_t k = 0; k < o->nrec_src && k < 16; k++) {
-            const struct fvalue *v = source(o->rec_src[k], NULL, it, &tmp);
+            const struct fvalue *v = odbc_source(o->rec_src[k], NULL, it, &tmp);
             vals[k] = v->present ? v->text : NULL;
         }
         r = query_exists(c, o->reconcile_sql, vals, o->nrec_src, &dg);
     } else {
         how = "key columns";
-        struct cell *cells = calloc(o->np ? o->np : 1, sizeof *cells);
-        struct pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
+        struct odbc_cell *cells = calloc(o->np ? o->np : 1, sizeof *cells);
+        struct odbc_pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
         size_t zero = 0;
         char err[256] = "";
         r = -1;
@@ -1449,15 +963,15 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
         if (cells && pb) {
             size_t j;
             for (j = 0; j < o->np; j++)
-                if (convert(o, &o->p[j], it, &cells[j], err, sizeof err) < 0)
+                if (odbc_convert(o->london, &o->p[j], it, &cells[j], err, sizeof err) < 0)
                     break;
             if (j < o->np)
                 snprintf(dg.msg, sizeof dg.msg, "%s", err);
-            else if (bufs_build(o, cells, &zero, 1, pb) == 0)
+            else if (odbc_bufs_build(o->p, o->np, cells, &zero, 1, pb) == 0)
                 r = row_matches(o, c, cells, pb, 0, &dg);
             for (j = 0; j < o->np; j++)
                 free(cells[j].text);
-            bufs_free(pb, o->np);
+            odbc_bufs_free(pb, o->np);
         }
         free(cells);
         free(pb);
@@ -1508,6 +1022,7 @@ static void odbc_close(void *ctx)
     free(o->reconcile_sql);
     tz_free(o->london);
     pthread_mutex_destroy(&o->mu);
+    pthread_mutex_destroy(&o->meta);
     pthread_cond_destroy(&o->cv);
     free(o);
 }
@@ -1642,6 +1157,7 @@ static int odbc_init(void **ctx, const struct adapter_env *env,
         return -1;
     }
     pthread_mutex_init(&o->mu, NULL);
+    pthread_mutex_init(&o->meta, NULL);
     pthread_cond_init(&o->cv, NULL);
     o->array_ok = -1;
     o->batch = 100;

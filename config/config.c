@@ -35,7 +35,6 @@
 
 #define CONFIG_NS       "urn:ferry:config:1"
 #define CONFIG_MAX_FILE ((size_t)4 << 20)
-#define SECRET_MAX      ((size_t)64 << 10)
 
 /* Defaults (also in docs/configuration.md). */
 #define DEF_TOKEN_WINDOW_S    30
@@ -59,6 +58,7 @@ struct loader {
     const char *file;       /* as given, used in every "where" */
     bool schema_ok;         /* typed-read failures are new problems */
     long doctype_line;      /* > 0 when a DOCTYPE was seen */
+    int parse_errors;       /* well-formedness problems reported */
     long spool_line, log_line, intake_line;
 };
 
@@ -243,70 +243,7 @@ static void *grow(void *arr, size_t n, size_t size)
     return p;
 }
 
-/* ---- typed readers (public) ------------------------------------------- */
-
-int config_parse_int(const char *s, long min, long max, long *out)
-{
-    if (!s || !*s || *s == ' ' || *s == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int config_parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = { "true", "yes", "on", "1", NULL };
-    static const char *const no[] = { "false", "no", "off", "0", NULL };
-    if (!s)
-        return -1;
-    for (size_t i = 0; yes[i]; i++)
-        if (strcasecmp(s, yes[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-    for (size_t i = 0; no[i]; i++)
-        if (strcasecmp(s, no[i]) == 0) {
-            *out = false;
-            return 0;
-        }
-    return -1;
-}
-
-/* config_parse_size - "4096", "4096B", "512k", "512K", "512KiB", "1M",
- * "1MiB", "2G", "2GiB" (all powers of 1024) */
-int config_parse_size(const char *s, size_t *out)
-{
-    static const struct { const char *u; unsigned shift; } units[] = {
-        { "", 0 }, { "B", 0 }, { "k", 10 }, { "K", 10 }, { "KiB", 10 },
-        { "M", 20 }, { "MiB", 20 }, { "G", 30 }, { "GiB", 30 },
-    };
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    unsigned long long v = 0;
-    const char *p = s;
-    while (*p >= '0' && *p <= '9') {
-        if (v > (ULLONG_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (unsigned)(*p - '0');
-        p++;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(p, units[i].u) != 0)
-            continue;
-        if (units[i].shift && v > (SIZE_MAX >> units[i].shift))
-            return -1;
-        if (v > SIZE_MAX)
-            return -1;
-        *out = (size_t)(v << units[i].shift);
-        return 0;
-    }
-    return -1;
-}
+/* ---- typed values ---------------------------------------------------- */
 
 /* parse_factor - "2", "1.5", "1.25" -> thousandths, exactly */
 static int parse_factor(const char *s, int *milli)
@@ -340,131 +277,6 @@ static int parse_factor(const char *s, int *milli)
         return -1;
     *milli = (int)v;
     return 0;
-}
-
-/* ---- paths and secrets ------------------------------------------------ */
-
-char *config_path(const char *base_dir, const char *p)
-{
-    if (!p)
-        return NULL;
-    if (p[0] == '/' || !base_dir || !*base_dir || strcmp(base_dir, ".") == 0)
-        return strdup(p);
-    char *out = NULL;
-    if (asprintf(&out, "%s/%s", base_dir, p) < 0)
-        return NULL;
-    return out;
-}
-
-int config_read_secret(const char *base_dir, const char *ref, char **out,
-                       size_t *len, struct errs *e)
-{
-    *out = NULL;
-    if (len)
-        *len = 0;
-    if (!ref || !*ref) {
-        errs_add(e, "", "empty secret reference");
-        return -1;
-    }
-    char *data = NULL;
-    size_t n = 0;
-    if (strncmp(ref, "env:", 4) == 0) {
-        const char *v = getenv(ref + 4);
-        if (!ref[4] || !v) {
-            errs_add(e, ref, "environment variable %s is not set", ref + 4);
-            return -1;
-        }
-        data = strdup(v);
-        if (!data) {
-            errs_add(e, ref, "out of memory");
-            return -1;
-        }
-        n = strlen(data);
-    } else {
-        char *path = config_path(base_dir, ref);
-        if (!path) {
-            errs_add(e, ref, "out of memory");
-            return -1;
-        }
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            errs_add(e, path, "secret file: %s", strerror(errno));
-            free(path);
-            return -1;
-        }
-        if (st.st_mode & 077) {
-            errs_add(e, path,
-                     "secret file is readable by others (mode %04o); "
-                     "chmod 600 it", (unsigned)(st.st_mode & 07777));
-            free(path);
-            return -1;
-        }
-        int rc = fs_read_file(path, SECRET_MAX, &data, &n, e);
-        free(path);
-        if (rc != 0)
-            return -1;
-    }
-    while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
-        data[--n] = '\0';
-    if (n == 0) {
-        errs_add(e, ref, "secret is empty");
-        free(data);
-        return -1;
-    }
-    *out = data;
-    if (len)
-        *len = n;
-    return 0;
-}
-
-const char *config_find_default(const char *given)
-{
-    static const char *const places[] = { "ferry.xml", "/etc/ferry/ferry.xml",
-                                          NULL };
-    if (given)
-        return given;
-    for (size_t i = 0; places[i]; i++)
-        if (access(places[i], F_OK) == 0)
-            return places[i];
-    return NULL;
-}
-
-/* ---- lookups ---------------------------------------------------------- */
-
-const struct target_config *config_target(const struct ferry_config *c,
-                                          const char *name)
-{
-    for (size_t i = 0; c && name && i < c->ntargets; i++)
-        if (c->targets[i].name && strcmp(c->targets[i].name, name) == 0)
-            return &c->targets[i];
-    return NULL;
-}
-
-const struct service_config *config_service(const struct ferry_config *c,
-                                            const char *name)
-{
-    for (size_t i = 0; c && name && i < c->nservices; i++)
-        if (c->services[i].name && strcmp(c->services[i].name, name) == 0)
-            return &c->services[i];
-    return NULL;
-}
-
-const struct client_config *config_client(const struct ferry_config *c,
-                                          const char *id)
-{
-    for (size_t i = 0; c && id && i < c->nclients; i++)
-        if (c->clients[i].id && strcmp(c->clients[i].id, id) == 0)
-            return &c->clients[i];
-    return NULL;
-}
-
-const struct job_config *config_job(const struct ferry_config *c,
-                                    const char *name)
-{
-    for (size_t i = 0; c && name && i < c->njobs; i++)
-        if (c->jobs[i].name && strcmp(c->jobs[i].name, name) == 0)
-            return &c->jobs[i];
-    return NULL;
 }
 
 /* ---- building --------------------------------------------------------- */
@@ -882,16 +694,126 @@ static void load_mappings(struct loader *L)
 
 /* ---- parsing and validation ------------------------------------------- */
 
-/* clean_msg - libxml2's message without the namespace noise and newline */
+/* Plain words for the schema's own types, in place of libxml2's
+ * "is not accepted by the pattern '...'" and "atomic type 'x'". */
+static const struct {
+    const char *type;      /* simple type name in ferry.xsd */
+    const char *words;
+} type_words[] = {
+    { "name", "a name (letters, digits, '_', '.', '-'; up to 64)" },
+    { "duration", "a duration such as 30s, 5m, 1h30m or 3d" },
+    { "size", "a size such as 64MiB, 512k or 4096" },
+    { "percent", "a percentage from 0% to 100%" },
+    { "count", "a whole number of 1 or more" },
+    { "listen", "host:port, such as 127.0.0.1:8080" },
+    { "factor", "a factor such as 2 or 1.5" },
+    { "day", "a date YYYY-MM-DD" },
+    { "nonEmpty", "a non-empty text" },
+    { "secret", "a file path or env:NAME" },
+    { "path", "a path" },
+};
+
+/* pattern_type - which ferry.xsd type a pattern belongs to: the pattern
+ * text is looked up in the embedded schema itself, so the two never
+ * drift apart.  NULL when not found. */
+static const char *pattern_type(const char *pat, size_t patlen)
+{
+    const struct embedded_file *f = NULL;
+    for (size_t i = 0; schema_files[i].name; i++)
+        if (strcmp(schema_files[i].name, "ferry.xsd") == 0)
+            f = &schema_files[i];
+    if (!f || patlen == 0)
+        return NULL;
+    const char *xsd = (const char *)f->data;
+    const char *hit = NULL;
+    for (const char *p = xsd; (p = strstr(p, "<xs:pattern value=\"")); p++) {
+        const char *v = p + 19;
+        if (strncmp(v, pat, patlen) == 0 && v[patlen] == '"') {
+            hit = p;
+            break;
+        }
+    }
+    if (!hit)
+        return NULL;
+    /* the nearest <xs:simpleType name="..."> before it */
+    const char *best = NULL;
+    for (const char *p = xsd; (p = strstr(p, "<xs:simpleType name=\"")) &&
+                              p < hit; p++)
+        best = p;
+    if (!best)
+        return NULL;
+    best += 21;
+    for (size_t i = 0; i < sizeof type_words / sizeof type_words[0]; i++) {
+        size_t n = strlen(type_words[i].type);
+        if (strncmp(best, type_words[i].type, n) == 0 && best[n] == '"')
+            return type_words[i].words;
+    }
+    return NULL;
+}
+
+static const char *type_name_words(const char *t, size_t n)
+{
+    for (size_t i = 0; i < sizeof type_words / sizeof type_words[0]; i++)
+        if (strlen(type_words[i].type) == n &&
+            strncmp(type_words[i].type, t, n) == 0)
+            return type_words[i].words;
+    return NULL;
+}
+
+/* clean_msg - libxml2's message without the namespace noise, facet tags
+ * and newline, with the schema's types named in plain words */
 static void clean_msg(const char *in, char *out, size_t outsz)
 {
     static const char ns[] = "{" CONFIG_NS "}";
+    static const char facet[] = "[facet '";
+    static const char by_pat[] = " is not accepted by the pattern '";
+    static const char atomic[] = " is not a valid value of the atomic type '";
     size_t o = 0;
     if (!in)
         in = "unknown error";
     while (*in && o + 1 < outsz) {
         if (strncmp(in, ns, sizeof ns - 1) == 0) {
             in += sizeof ns - 1;
+            continue;
+        }
+        if (strncmp(in, facet, sizeof facet - 1) == 0) {
+            const char *end = strstr(in, "'] ");
+            if (end) {
+                in = end + 3;
+                continue;
+            }
+        }
+        const char *words = NULL;
+        const char *rest = NULL;
+        if (strncmp(in, by_pat, sizeof by_pat - 1) == 0) {
+            const char *pat = in + sizeof by_pat - 1;
+            const char *end = strstr(pat, "'.");
+            while (end && end[2] && end[2] != '\n')
+                end = strstr(end + 1, "'.");
+            if (end) {
+                words = pattern_type(pat, (size_t)(end - pat));
+                rest = end + 2;
+            }
+        } else if (strncmp(in, atomic, sizeof atomic - 1) == 0) {
+            const char *t = in + sizeof atomic - 1;
+            if (strncmp(t, ns, sizeof ns - 1) == 0)
+                t += sizeof ns - 1;
+            const char *end = strchr(t, '\'');
+            if (end) {
+                words = type_name_words(t, (size_t)(end - t));
+                rest = end + 1;
+                if (*rest == '.')
+                    rest++;
+            }
+        }
+        if (words) {
+            int n = snprintf(out + o, outsz - o, ": not %s", words);
+            if (n < 0 || (size_t)n >= outsz - o) {
+                o = outsz - 1;
+                break;
+            }
+            o += (size_t)n;
+            in = rest;
             continue;
         }
         out[o++] = *in++;
@@ -917,10 +839,17 @@ static void quiet(void *ctx, xmlErrorPtr err)
     (void)err;
 }
 
+/* parse_error - every well-formedness problem, in document order */
 static void parse_error(void *ctx, xmlErrorPtr err)
 {
-    (void)ctx;
-    (void)err;   /* read back with xmlCtxtGetLastError */
+    xmlParserCtxtPtr p = ctx;
+    struct loader *L = p ? p->_private : NULL;
+    if (!L || !err || err->level < XML_ERR_ERROR || L->doctype_line > 0)
+        return;
+    char msg[1024];
+    clean_msg(err->message, msg, sizeof msg);
+    L->parse_errors++;
+    errs_add_at(L->e, L->file, err->line, "%s", msg);
 }
 
 /* refuse_doctype - SAX internalSubset hook: stop at any DOCTYPE, so no
@@ -961,11 +890,13 @@ static xmlDocPtr parse_xml(struct loader *L, const char *data, size_t len)
         xmlFreeDoc(doc);
         doc = NULL;
     } else if (!doc || !p->wellFormed) {
-        const xmlError *err = xmlCtxtGetLastError(p);
-        char msg[1024];
-        clean_msg(err ? err->message : "not well-formed XML", msg,
-                  sizeof msg);
-        errs_add_at(L->e, L->file, err ? err->line : 0, "%s", msg);
+        if (L->parse_errors == 0) {
+            const xmlError *err = xmlCtxtGetLastError(p);
+            char msg[1024];
+            clean_msg(err ? err->message : "not well-formed XML", msg,
+                      sizeof msg);
+            errs_add_at(L->e, L->file, err ? err->line : 0, "%s", msg);
+        }
         xmlFreeDoc(doc);
         doc = NULL;
     }

@@ -310,8 +310,7 @@ static void check_jobs(struct checker *K)
             struct tz *z = tz_load(j->tz, &tmp);
             if (!z)
                 errs_add_at(K->e, c->path, j->line,
-                            "job '%s': time zone '%s': %s", name, j->tz,
-                            tmp.n ? tmp.v[0].msg : "unknown");
+                            "job '%s': unknown time zone '%s'", name, j->tz);
             tz_free(z);
             errs_free(&tmp);
         }

@@ -258,7 +258,7 @@ static void notes_text(const struct cpy_field *f, struct buf *b)
     if (f->pic.blank_zero)
         buf_puts(b, "BLANK WHEN ZERO ");
     if (f->sync)
-        buf_puts(b, "SYNC (no slack bytes) ");
+        buf_puts(b, "SYNC ");
     if (f->value.kind != CPY_VAL_NONE) {
         buf_puts(b, "VALUE ");
         value_text(&f->value, b);

@@ -3,7 +3,8 @@
  * cpy_parse reads a copybook in fixed reference format (sequence area in
  * columns 1-6, indicator in 7, text in 8-72, 73-80 ignored) or free
  * format, and returns every 01 record (and 77 item) as its own layout,
- * with each field's offset and length computed as an IBM compiler does.
+ * with each field's offset and length computed as an IBM compiler does
+ * (SYNC binary items start on a multiple of their size, after slack).
  * Problems are reported as "FILE:LINE:COL" + message, all of them, not
  * just the first.
  *
@@ -52,7 +53,7 @@ struct cpy_field {
     int line, col;
     struct cob_pic pic;        /* pic.cls COB_GROUP for a group */
     char *pic_text;            /* PIC as written; NULL for groups */
-    bool sync;                 /* SYNC accepted; no slack bytes added */
+    bool sync;                 /* SYNC: binary items aligned (slack) */
     size_t offset;             /* 0-based from record start (first
                                   occurrence of every enclosing table) */
     size_t length;             /* bytes of one occurrence */

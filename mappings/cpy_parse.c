@@ -3,7 +3,7 @@
  * One pass builds the field tree of each 01 (or 77) record from the data
  * description entries; finish_record then inherits group USAGE and SIGN,
  * checks every entry, computes offsets and lengths the way IBM Enterprise
- * COBOL does (no slack bytes: SYNC is accepted but not aligned), and
+ * COBOL does (SYNC binary items aligned after slack bytes), and
  * resolves REDEFINES, OCCURS DEPENDING ON and 66 RENAMES.  Every problem
  * is reported as FILE:LINE:COL, and parsing goes on to find the rest. */
 #include "mappings/copybook.h"
@@ -904,14 +904,38 @@ static struct cpy_field *find_sibling(struct cpy_field *parent, size_t upto,
     return NULL;
 }
 
-/* layout - offsets and lengths below f, which starts at off */
+/* sync_align - the largest SYNC binary size at or below f (1 if none) */
+static size_t sync_align(const struct cpy_field *f)
+{
+    size_t a = 1;
+    if (!f->nkids && f->sync && f->pic.cls == COB_NUMERIC &&
+        (f->pic.usage == COB_BINARY || f->pic.usage == COB_COMP5))
+        a = f->length;
+    for (size_t i = 0; i < f->nkids; i++) {
+        size_t k = sync_align(f->kids[i]);
+        if (k > a)
+            a = k;
+    }
+    return a;
+}
+
+/* layout - offsets and lengths below f, which starts at off; returns the
+ * bytes used from off, slack bytes included */
 static size_t layout(struct parser *P, struct cpy_field *f, size_t off)
 {
     f->offset = off;
+    size_t slack = 0;
     if (f->nkids == 0) {
         check_elem(P, f);
         f->pic.length = cob_pic_size(&f->pic);
         f->length = f->pic.length;
+        if (f->sync && f->pic.cls == COB_NUMERIC &&
+            (f->pic.usage == COB_BINARY || f->pic.usage == COB_COMP5)) {
+            /* slack bytes: a SYNC binary item starts on a multiple of
+             * its own size from the start of the record, as on IBM */
+            slack = (f->length - off % f->length) % f->length;
+            f->offset = off + slack;
+        }
     } else {
         if (f->pic_text)
             ferr(P, f, "is a group, so it cannot have a PIC");
@@ -947,13 +971,20 @@ static size_t layout(struct parser *P, struct cpy_field *f, size_t off)
                 end = cur;
         }
         f->length = end - off;
+        if (f->occurs_max && f->occurs_max > 1) {
+            size_t al = sync_align(f);
+            if (al > 1 && f->length % al)
+                ferr(P, f, "OCCURS group of %zu bytes holds SYNC items; "
+                     "slack bytes between occurrences are not supported",
+                     f->length);
+        }
     }
     if (f->occurs_max && f->length > MAX_RECORD / f->occurs_max) {
         ferr(P, f, "OCCURS makes the record longer than %u bytes",
              MAX_RECORD);
         f->occurs_max = f->occurs_min = 1;
     }
-    return cpy_total_length(f);
+    return slack + cpy_total_length(f);
 }
 
 static bool inside(const struct cpy_field *f, const struct cpy_field *anc)

@@ -714,7 +714,8 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
             enc_err(&E, t, -1, t->offset, "from= must name a list field");
             continue;
         }
-        if (lv->nitems > t->occurs_max || lv->nitems < t->occurs_min) {
+        if (lv->nitems > t->occurs_max ||
+            (t->odo && lv->nitems < t->occurs_min)) {
             char m[128];
             snprintf(m, sizeof m, "%zu items; the table holds %zu to %zu",
                      lv->nitems, t->occurs_min, t->occurs_max);

@@ -21,8 +21,10 @@ struct retry_policy {
     int64_t max_delay_ms;   /* cap on the base delay; 0 = none; default 1 h */
     int factor_milli;       /* growth per retry, 2000 = x2; <1000 acts as 1000 */
     int jitter_pct;         /* 0-100, +/- spread; default 20 */
-    int max_attempts;       /* attempts in all before failed; 0 = no limit */
-    int64_t max_age_ms;     /* age of the record before failed; 0 = no limit */
+    int max_attempts;       /* attempts in all before failed; 0 = no limit;
+                               default 10 */
+    int64_t max_age_ms;     /* record age before failed; 0 = no limit;
+                               default 3 days */
 };
 
 /* Defaults, also documented in docs/scheduling.md. */
@@ -30,8 +32,8 @@ struct retry_policy {
 #define RETRY_DEFAULT_MAX_DELAY_MS  (60LL * 60 * 1000)
 #define RETRY_DEFAULT_FACTOR_MILLI  2000
 #define RETRY_DEFAULT_JITTER_PCT    20
-#define RETRY_DEFAULT_MAX_ATTEMPTS  20
-#define RETRY_DEFAULT_MAX_AGE_MS    (7LL * 24 * 60 * 60 * 1000)
+#define RETRY_DEFAULT_MAX_ATTEMPTS  10
+#define RETRY_DEFAULT_MAX_AGE_MS    (3LL * 24 * 60 * 60 * 1000)
 
 /* retry_policy_default - fill p with the defaults above */
 void retry_policy_default(struct retry_policy *p);

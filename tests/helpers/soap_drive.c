@@ -15,6 +15,7 @@
  *   --probe (ask ClaimStatus for each REF instead of delivering)
  *   --count N --prefix P   (N generated refs P000001..; with --quiet prints
  *                           "deliveries N seconds S rate R ok K")
+ *   --print-envelope       (print the first item's envelope and stop)
  *   --rounds R             (deliver the N refs R times: new refs each round)
  * Exit: 0 when it ran (outcomes are the caller's business), 2 on usage or
  * init problems. */
@@ -104,7 +105,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     struct kvs t = { .n = 0 }, m = { .n = 0 }, fo1 = { .n = 0 };
-    bool faults = false, probe = false, quiet = false;
+    bool faults = false, probe = false, quiet = false, print_env = false;
     long count = 0, rounds = 1;
     const char *prefix = "BENCH";
     int i;
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
         if (strcmp(o, "faults") == 0) { faults = true; continue; }
         if (strcmp(o, "probe") == 0) { probe = true; continue; }
         if (strcmp(o, "quiet") == 0) { quiet = true; continue; }
+        if (strcmp(o, "print-envelope") == 0) { print_env = true; continue; }
         if (i + 1 >= argc)
             usage();
         const char *v = argv[++i];
@@ -228,6 +230,29 @@ int main(int argc, char **argv)
             items[k].service = "claims";
             items[k].attempt = 1;
             items[k].rec = recs[k];
+        }
+        if (print_env) {
+            /* the envelope deliver() sends for the first item, for a
+             * baseline client (wrk) to send the very same bytes */
+            struct soap_call call = {
+                .version = strcmp(kv_get(&topts, "version") ?
+                                  kv_get(&topts, "version") : "1.1", "1.2")
+                               == 0 ? SOAP_12 : SOAP_11,
+                .ns = "urn:ferry:test:claims", .prefix = "c",
+                .operation = "SubmitClaim", .qualified = true,
+                .sec = &secs[0], .ref = items[0].ref, .service = "claims",
+                .attempt = 1,
+            };
+            xmlChar *xml = NULL;
+            int len = 0;
+            errs_init(&e);
+            if (soap_envelope_build(&call, items[0].rec, &xml, &len, &e) != 0)
+                rc = 2;
+            else
+                fwrite(xml, 1, (size_t)len, stdout);
+            xmlFree(xml);
+            errs_free(&e);
+            goto done;
         }
         double t0 = now_s();
         if (probe)

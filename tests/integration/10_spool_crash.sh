@@ -53,9 +53,9 @@ intake_case() {
     "$H" "$W/$name" enqueue $N $PER >"$W/$name.again" 2>>"$W/$name.err" \
         || { echo "FAIL $name: re-run failed"; return 1; }
     # every acknowledged reference comes back identical on re-run
-    if ! sort "$W/$name.again" | join - "$W/$name.out" >/dev/null 2>&1 ||
-       [ "$(sort "$W/$name.out" | comm -23 - "$(sort "$W/$name.again" \
-            >"$W/$name.s"; echo "$W/$name.s")" | wc -l)" -ne 0 ]; then
+    sort "$W/$name.out" >"$W/$name.s1"
+    sort "$W/$name.again" >"$W/$name.s2"
+    if [ -n "$(comm -23 "$W/$name.s1" "$W/$name.s2")" ]; then
         echo "FAIL $name: re-run gave other references"
         return 1
     fi

@@ -19,23 +19,27 @@ RUNAS=()
 if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
     RUNAS=(runuser -u postgres --)
-    mkdir -p "$W/pg"; chown postgres "$W/pg"
-else
-    mkdir -p "$W/pg"
+fi
+# the server runs as postgres: its folder must be reachable by that user
+# (a test runner's private 0700 TMPDIR is not), else a folder of its own
+PGW=$W/pg
+mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
+if ! "${RUNAS[@]}" test -w "$PGW" 2>/dev/null; then
+    PGW=$(mktemp -d /tmp/ferry-odbcpg.XXXXXX); [ "$(id -u)" = 0 ] && chown postgres "$PGW"
 fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pg_start() {
-    "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$W/pg/data" -l "$W/pg/log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$W/pg -c fsync=off -c full_page_writes=off" \
+    "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW -c fsync=off -c full_page_writes=off" \
         start >/dev/null
 }
-pg_stop() { "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$W/pg/data" -m "${1:-fast}" -w stop >/dev/null 2>&1; }
-cleanup() { pg_stop immediate; rm -rf "$W"; }
+pg_stop() { "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m "${1:-fast}" -w stop >/dev/null 2>&1; }
+cleanup() { pg_stop immediate; rm -rf "$W"; [ "$PGW" = "$W/pg" ] || rm -rf "$PGW"; }
 trap cleanup EXIT
 
-"${RUNAS[@]}" "$PGBIN/initdb" -D "$W/pg/data" -A trust -U ferry -E UTF8 \
+"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 \
     --locale=C.UTF-8 >/dev/null || { echo "initdb failed"; exit 1; }
-pg_start || { cat "$W/pg/log"; echo "postgres did not start"; exit 1; }
+pg_start || { cat "$PGW/log"; echo "postgres did not start"; exit 1; }
 
 export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -141,12 +145,14 @@ check "rows == records after restart" "$(psql_q "SELECT count(*) FROM claims")" 
 if grep -q odbc-before-commit "$DRIVE" 2>/dev/null; then
     schema
     head -40 "$W/r4" > "$W/r5"
-    ( FERRY_CRASH_AT=odbc-before-commit exec "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=20 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1 ) 2>/dev/null
+    { FERRY_CRASH_AT=odbc-before-commit "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=20 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1; } 2>/dev/null
+    check "killed at odbc-before-commit" "$?" "137"
     check "crash before commit leaves nothing" "$(psql_q "SELECT count(*) FROM claims")" "0"
     "$DRIVE" "${CONN[@]}" "${MARK[@]}" "${MAP[@]}" -r "$W/r5" --in-doubt > "$W/o5" 2>>"$W/stderr"
     check "rerun after crash before commit: rows == records" "$(psql_q "SELECT count(*) FROM claims")" "40"
     schema
-    ( FERRY_CRASH_AT=odbc-after-commit exec "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=20 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1 ) 2>/dev/null
+    { FERRY_CRASH_AT=odbc-after-commit "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=20 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1; } 2>/dev/null
+    check "killed at odbc-after-commit" "$?" "137"
     check "crash after commit: first batch is in" "$(psql_q "SELECT count(*) FROM claims")" "20"
     "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=20 "${MAP[@]}" -r "$W/r5" --in-doubt > "$W/o5b" 2>>"$W/stderr"
     check "rerun after crash after commit: rows == records" "$(psql_q "SELECT count(*) FROM claims")" "40"

@@ -87,12 +87,14 @@ check "rows == records" "$(q "SELECT count(*) FROM CLAIMS")" "1000"
 if grep -q odbc-before-commit "$DRIVE" 2>/dev/null; then
     schema
     head -30 "$W/r4" > "$W/r5"
-    ( FERRY_CRASH_AT=odbc-before-commit exec "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=10 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1 ) 2>/dev/null
+    { FERRY_CRASH_AT=odbc-before-commit "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=10 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1; } 2>/dev/null
+    check "killed at odbc-before-commit" "$?" "137"
     check "crash before commit: nothing written" "$(q "SELECT count(*) FROM CLAIMS")" "0"
     "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=10 "${MAP[@]}" -r "$W/r5" --in-doubt > "$W/o5" 2>>"$W/stderr"
     check "rerun: rows == records" "$(q "SELECT count(*) FROM CLAIMS")" "30"
     schema
-    ( FERRY_CRASH_AT=odbc-after-commit exec "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=10 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1 ) 2>/dev/null
+    { FERRY_CRASH_AT=odbc-after-commit "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=10 "${MAP[@]}" -r "$W/r5" >/dev/null 2>&1; } 2>/dev/null
+    check "killed at odbc-after-commit" "$?" "137"
     check "crash after commit: first batch in" "$(q "SELECT count(*) FROM CLAIMS")" "10"
     "$DRIVE" "${CONN[@]}" "${MARK[@]}" -o batch-size=10 "${MAP[@]}" -r "$W/r5" --in-doubt > "$W/o5b" 2>>"$W/stderr"
     check "rerun: rows == records, none doubled" "$(q "SELECT count(*) FROM CLAIMS")" "30"

@@ -124,8 +124,8 @@ START_TEST(test_defaults)
     ck_assert_int_eq(p.max_delay_ms, 3600000);
     ck_assert_int_eq(p.factor_milli, 2000);
     ck_assert_int_eq(p.jitter_pct, 20);
-    ck_assert_int_eq(p.max_attempts, 20);
-    ck_assert_int_eq(p.max_age_ms, 7LL * 86400000);
+    ck_assert_int_eq(p.max_attempts, 10);
+    ck_assert_int_eq(p.max_age_ms, 3LL * 86400000);
 }
 END_TEST
 

@@ -268,6 +268,13 @@ START_TEST(test_envelope_unqualified_children)
     ck_assert_ptr_nonnull(strstr((const char *)xml, "<x:Op xmlns:x=\"urn:x\">"
                                  "<Reference>R</Reference></x:Op>"));
     xmlFree(xml);
+    /* no namespace at all: the operation is not in the envelope's */
+    c.ns = "";
+    ck_assert_int_eq(soap_envelope_build(&c, NULL, &xml, &len, &e), 0);
+    ck_assert_ptr_nonnull(strstr((const char *)xml, "<soapenv:Body><Op>"
+                                 "<Reference>R</Reference></Op>"));
+    xmlFree(xml);
+    c.ns = "urn:x";
     /* a default namespace would swallow unqualified children: refused */
     c.prefix = "";
     ck_assert_int_eq(soap_envelope_build(&c, NULL, &xml, &len, &e), -1);

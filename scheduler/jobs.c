@@ -1,0 +1,178 @@
+/* jobs.c - run one configured job, whoever starts it (the daemon's
+ * scheduler or an operator).  See jobs.h.
+ *
+ * Each action has one runner.  deliver and purge take the job's lock here;
+ * the night batch takes its own (per target, so two jobs can never batch
+ * the same target at once).  Every run is recorded in the ledger's job
+ * runs with its outcome and counts, including runs that fail. */
+#include "scheduler/jobs.h"
+#include "config/config.h"
+#include "scheduler/deliver.h"
+#include "scheduler/joblock.h"
+#include "scheduler/retry.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+#include "util/log.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JOB_DELIVER_MAX_ROUNDS 10000
+
+const char *job_outcome_name(enum job_outcome o)
+{
+    switch (o) {
+    case JOB_OK:       return "ok";
+    case JOB_DATA:     return "data";
+    case JOB_TEMPFAIL: return "tempfail";
+    case JOB_BUSY:     return "busy";
+    case JOB_CONFIG:   return "config";
+    case JOB_ERROR:    return "error";
+    }
+    return "error";
+}
+
+int job_exit_code(enum job_outcome o)
+{
+    switch (o) {
+    case JOB_OK:       return EX_OK;
+    case JOB_DATA:     return EX_DATAERR;
+    case JOB_TEMPFAIL: return EX_TEMPFAIL;
+    case JOB_BUSY:     return EX_TEMPFAIL;
+    case JOB_CONFIG:   return EX_CONFIG;
+    case JOB_ERROR:    return EX_IOERR;
+    }
+    return EX_SOFTWARE;
+}
+
+/* run_deliver - rounds until nothing more is due, bounded */
+static void run_deliver(const struct ferry_config *cfg, struct spool *sp,
+                        const struct job_config *job, struct job_report *rep,
+                        struct errs *e)
+{
+    char owner[128], host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(owner, sizeof owner, "%s:%ld:job:%s", host, (long)getpid(),
+             job->name);
+    struct deliver_engine *d = deliver_new(cfg, sp, job->target, owner, e);
+    if (!d) {
+        rep->outcome = JOB_CONFIG;
+        snprintf(rep->message, sizeof rep->message, "%s", errs_first_msg(e));
+        return;
+    }
+    size_t total = 0;
+    for (int round = 0; round < JOB_DELIVER_MAX_ROUNDS; round++) {
+        size_t handled = 0;
+        if (deliver_pass(d, 0, &handled, e) != 0) {
+            rep->outcome = JOB_ERROR;
+            snprintf(rep->message, sizeof rep->message, "%s", errs_first_msg(e));
+            break;
+        }
+        total += handled;
+        if (!handled)
+            break;
+    }
+    size_t n;
+    const struct deliver_target_stats *st = deliver_stats(d, &n);
+    unsigned long long ok = 0, retry = 0, fail = 0, indoubt = 0;
+    bool unavailable = false;
+    for (size_t i = 0; i < n; i++) {
+        ok += st[i].ok;
+        retry += st[i].retry;
+        fail += st[i].fail + st[i].exhausted;
+        indoubt += st[i].indoubt;
+        if ((st[i].retry && !st[i].ok) || st[i].breaker_skips)
+            unavailable = true;
+    }
+    snprintf(rep->counts, sizeof rep->counts,
+             "handled=%zu delivered=%llu retry=%llu failed=%llu indoubt=%llu",
+             total, ok, retry, fail, indoubt);
+    if (rep->outcome == JOB_OK) {
+        if (fail)
+            rep->outcome = JOB_DATA;
+        else if (unavailable)
+            rep->outcome = JOB_TEMPFAIL;
+    }
+    deliver_free(d);
+}
+
+static void run_purge(struct spool *sp, const struct job_config *job,
+                      struct job_report *rep, struct errs *e)
+{
+    const char *older = kv_get(&job->opts, "older-than");
+    int64_t age = 0;
+    if (!older || retry_policy_parse_duration(older, &age) != 0) {
+        rep->outcome = JOB_CONFIG;
+        snprintf(rep->message, sizeof rep->message,
+                 "purge job %s needs older-than=\"90d\"", job->name);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    size_t purged = 0;
+    char actor[80];
+    snprintf(actor, sizeof actor, "job:%s", job->name);
+    if (spool_purge(sp, now - age, actor, &purged, e) != 0) {
+        rep->outcome = JOB_ERROR;
+        snprintf(rep->message, sizeof rep->message, "%s", errs_first_msg(e));
+        return;
+    }
+    snprintf(rep->counts, sizeof rep->counts, "purged=%zu", purged);
+}
+
+int job_run(const struct ferry_config *cfg, struct spool *sp,
+            const struct job_config *job, struct job_report *rep,
+            struct errs *e)
+{
+    memset(rep, 0, sizeof *rep);
+    char lockdir[PATH_MAX];
+    snprintf(lockdir, sizeof lockdir, "%s/locks", spool_dir(sp));
+    struct joblock *lock = NULL;
+    pid_t holder = 0;
+    int l = joblock_acquire(lockdir, job->name, &lock, &holder, e);
+    if (l < 0)
+        return -1;
+    if (l == 1) {
+        rep->outcome = JOB_BUSY;
+        rep->holder = holder;
+        snprintf(rep->message, sizeof rep->message,
+                 "job %s is already running as PID %ld", job->name,
+                 (long)holder);
+        return 0;
+    }
+    int64_t run_id = 0;
+    if (spool_job_start(sp, job->name, &run_id, e) != 0) {
+        joblock_release(lock);
+        return -1;
+    }
+    log_event(LOG_INFO, "job-start", "job", job->name, "action", job->action,
+              "target", job->target, NULL);
+    struct errs je;
+    errs_init(&je);
+    if (strcmp(job->action, "deliver") == 0) {
+        run_deliver(cfg, sp, job, rep, &je);
+    } else if (strcmp(job->action, "purge") == 0) {
+        run_purge(sp, job, rep, &je);
+    } else {
+        rep->outcome = JOB_CONFIG;
+        snprintf(rep->message, sizeof rep->message,
+                 "action '%s' cannot run in this build", job->action);
+    }
+    errs_free(&je);
+    struct errs ee;
+    errs_init(&ee);
+    if (spool_job_end(sp, run_id, job_outcome_name(rep->outcome), rep->counts,
+                      rep->message, &ee) != 0)
+        errs_move(e, &ee);
+    errs_free(&ee);
+    log_event(rep->outcome == JOB_OK ? LOG_INFO : LOG_WARN, "job-end",
+              "job", job->name, "outcome", job_outcome_name(rep->outcome),
+              "counts", rep->counts, "message", rep->message, NULL);
+    joblock_release(lock);
+    return 0;
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""fwcobol.py - helpers for tests/integration/20_cobol_roundtrip.sh.
+
+  fwcobol.py writer LAYOUT.json VALUES.jsonl COPYNAME FILE > W.cob
+      a GnuCOBOL program that COPYs the copybook, MOVEs the values of each
+      line of VALUES.jsonl into its 01 record and WRITEs it to FILE;
+  fwcobol.py reader LAYOUT.json VALUES.jsonl COPYNAME FILE > R.cob
+      a program that READs FILE and DISPLAYs every elementary field as
+      FIELD=value (FIELD(01)=value in tables; numbers via PIC -9(18).9(18));
+  fwcobol.py slots LAYOUT.json VALUES.jsonl CODEPAGE to-ebcdic|to-ascii IN OUT
+      convert only the character slots (PIC X/A and zoned DISPLAY numbers,
+      every occurrence, base views only) between ASCII and the EBCDIC code
+      page with iconv; packed and binary bytes are copied untouched;
+  fwcobol.py compare VALUES.jsonl A.txt B.txt
+      A and B (FIELD=value listings) agree field by field, and both hold
+      every value in VALUES.jsonl.
+
+LAYOUT.json is the `--json` listing of the copybook (fw_tool layout).
+"""
+import json
+import subprocess
+import sys
+from decimal import Decimal, InvalidOperation
+
+
+def load(layout_path, values_path):
+    layout = json.load(open(layout_path))
+    recs = {r["name"]: r for r in layout["records"]}
+    vals = [json.loads(l) for l in open(values_path) if l.strip()]
+    return recs, vals
+
+
+def elementary(rec):
+    """(field, chain of table ancestors incl. self, in a REDEFINES view)"""
+    by_name = {}
+    out = []
+    for f in rec["fields"]:
+        by_name[f["name"]] = f
+    kids = {}
+    for f in rec["fields"]:
+        kids.setdefault(f.get("parent"), []).append(f)
+    for f in rec["fields"]:
+        if f["level"] in (66, 88) or f["type"] == "group":
+            continue
+        chain, view, p = [], False, f
+        while p is not None:
+            if "occurs" in p:
+                chain.insert(0, p)
+            if "redefines" in p:
+                view = True
+            p = by_name.get(p.get("parent")) if p.get("parent") else None
+        out.append((f, chain, view))
+    return out
+
+
+def cobol_lit(f, v):
+    if f["type"] in ("alphanumeric", "alphabetic"):
+        return "'" + v.replace("'", "''") + "'"
+    return v
+
+
+def emit(lines, s):
+    lines.append("           " + s)
+
+
+def program(kind, recs, vals, copyname, fname):
+    maxlen = max(recs[v["record"]]["length"] for v in vals)
+    L = ["       IDENTIFICATION DIVISION.",
+         "       PROGRAM-ID. FW%s." % kind.upper(),
+         "       ENVIRONMENT DIVISION.",
+         "       INPUT-OUTPUT SECTION.",
+         "       FILE-CONTROL.",
+         "           SELECT DATA-FILE ASSIGN TO \"%s\"" % fname,
+         "               ORGANIZATION IS SEQUENTIAL.",
+         "       DATA DIVISION.",
+         "       FILE SECTION.",
+         "       FD  DATA-FILE.",
+         "       01  DATA-REC PIC X(%d)." % maxlen,
+         "       WORKING-STORAGE SECTION.",
+         "       01  WS-I     PIC 9(4) COMP.",
+         "       01  WS-IX    PIC 99.",
+         "       01  WS-NUM   PIC -9(18).9(18).",
+         "       COPY %s." % copyname,
+         "       PROCEDURE DIVISION.",
+         "           OPEN %s DATA-FILE" % ("OUTPUT" if kind == "writer" else "INPUT")]
+    for line in vals:
+        rec = recs[line["record"]]
+        name, length = rec["name"], rec["length"]
+        fields = {f["name"]: f for f in rec["fields"]}
+        odo = [f for f in rec["fields"] if f.get("occurs", {}).get("depending_on")]
+        if kind == "writer":
+            emit(L, "INITIALIZE %s WITH FILLER ALL TO VALUE" % name)
+            emit(L, "    THEN TO DEFAULT")
+            for t in odo:
+                cnt, mx = t["occurs"]["depending_on"], t["occurs"]["max"]
+                emit(L, "MOVE %d TO %s" % (mx, cnt))
+                emit(L, "PERFORM VARYING WS-I FROM 1 BY 1 UNTIL WS-I > %d" % mx)
+                emit(L, "    INITIALIZE %s(WS-I) WITH FILLER ALL TO VALUE" % t["name"])
+                emit(L, "        THEN TO DEFAULT")
+                emit(L, "END-PERFORM")
+            for key, v in line["values"].items():
+                f = fields[key]
+                if isinstance(v, list):
+                    for i, item in enumerate(v, 1):
+                        for sk, sv in item.items():
+                            emit(L, "MOVE %s" % cobol_lit(fields[sk], sv))
+                            emit(L, "  TO %s(%d)" % (sk, i))
+                    continue
+                emit(L, "MOVE %s" % cobol_lit(f, v))
+                emit(L, "  TO %s" % key)
+            for t in odo:
+                n = len(line["values"].get(t["name"], []))
+                emit(L, "MOVE %d TO %s" % (n, t["occurs"]["depending_on"]))
+            emit(L, "MOVE %s(1:%d) TO DATA-REC" % (name, length))
+            emit(L, "WRITE DATA-REC")
+        else:
+            emit(L, "READ DATA-FILE AT END DISPLAY \"# EOF\" END-READ")
+            emit(L, "MOVE DATA-REC(1:%d) TO %s(1:%d)" % (length, name, length))
+            emit(L, "DISPLAY \"# %s\"" % name)
+            for f, chain, view in elementary(rec):
+                if f["name"] == "FILLER":
+                    continue
+                num = f["type"] in ("zoned", "packed", "binary", "comp-5")
+                ref = f["name"] + ("(WS-I)" if chain else "")
+                if chain:
+                    if len(chain) > 1:
+                        raise SystemExit("nested tables not generated")
+                    t = chain[0]
+                    lim = t["occurs"].get("depending_on") or str(t["occurs"]["max"])
+                    emit(L, "PERFORM VARYING WS-I FROM 1 BY 1 UNTIL WS-I > %s" % lim)
+                    emit(L, "    MOVE WS-I TO WS-IX")
+                key = '"%s(" WS-IX ")="' % f["name"] if chain else '"%s="' % f["name"]
+                if num:
+                    emit(L, "    MOVE %s TO WS-NUM" % ref)
+                    emit(L, "    DISPLAY %s WS-NUM" % key)
+                else:
+                    emit(L, "    DISPLAY %s" % key)
+                    emit(L, "        %s" % ref)
+                if chain:
+                    emit(L, "END-PERFORM")
+    emit(L, "CLOSE DATA-FILE")
+    emit(L, "STOP RUN.")
+    return "\n".join(L) + "\n"
+
+
+def iconv_table(cp):
+    src = bytes(range(0x20, 0x7F))
+    out = subprocess.run(["iconv", "-f", "ASCII", "-t", cp], input=src,
+                         capture_output=True, check=True).stdout
+    assert len(out) == len(src), "code page table"
+    return dict(zip(src, out))
+
+
+def slots(recs, vals, cp, direction, src, dst):
+    a2e = iconv_table(cp)
+    table = a2e if direction == "to-ebcdic" else {v: k for k, v in a2e.items()}
+    data = bytearray(open(src, "rb").read())
+    pos = 0
+    for line in vals:
+        rec = recs[line["record"]]
+        for f, chain, view in elementary(rec):
+            if view or f.get("usage") != "DISPLAY":
+                continue
+            offs = [f["offset"]]
+            for t in chain:
+                step = t["length"]
+                offs = [o + i * step for o in offs for i in range(t["occurs"]["max"])]
+            for o in offs:
+                for k in range(f["length"]):
+                    b = data[pos + o + k]
+                    if b not in table:
+                        raise SystemExit("byte 0x%02X at %d (%s) is not text"
+                                         % (b, pos + o + k, f["name"]))
+                    data[pos + o + k] = table[b]
+        pos += rec["length"]
+    open(dst, "wb").write(bytes(data))
+
+
+def parse_listing(path):
+    recs, cur = [], None
+    for line in open(path, encoding="latin-1"):
+        line = line.rstrip("\n")
+        if line.startswith("# "):
+            cur = {}
+            recs.append((line[2:].strip(), cur))
+        elif "=" in line and cur is not None:
+            k, v = line.split("=", 1)
+            cur[k.strip()] = v
+    return recs
+
+
+def same(a, b):
+    try:
+        return Decimal(a.strip()) == Decimal(b.strip())
+    except InvalidOperation:
+        return a.strip() == b.strip()
+
+
+def compare(vals, pa, pb):
+    A, B = parse_listing(pa), parse_listing(pb)
+    bad = 0
+    if len(A) != len(B) or len(A) != len(vals):
+        print("record counts differ: %d %d %d" % (len(A), len(B), len(vals)))
+        return 1
+    for i, ((na, ra), (nb, rb), want) in enumerate(zip(A, B, vals)):
+        if na != nb or na != want["record"]:
+            print("record %d: %s / %s / %s" % (i + 1, na, nb, want["record"]))
+            bad += 1
+        for k in sorted(set(ra) | set(rb)):
+            if k not in ra or k not in rb or not same(ra[k], rb[k]):
+                print("record %d %s: %r vs %r" % (i + 1, k, ra.get(k), rb.get(k)))
+                bad += 1
+        for k, v in want["values"].items():
+            items = v if isinstance(v, list) else [{k: v}]
+            for j, item in enumerate(items, 1):
+                for sk, sv in item.items():
+                    key = "%s(%02d)" % (sk, j) if isinstance(v, list) else sk
+                    if key not in ra or not same(ra[key], sv):
+                        print("record %d %s: want %r, got %r" % (i + 1, key, sv, ra.get(key)))
+                        bad += 1
+    return 1 if bad else 0
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd in ("writer", "reader"):
+        recs, vals = load(argv[2], argv[3])
+        sys.stdout.write(program(cmd, recs, vals, argv[4], argv[5]))
+        return 0
+    if cmd == "slots":
+        recs, vals = load(argv[2], argv[3])
+        slots(recs, vals, argv[4], argv[5], argv[6], argv[7])
+        return 0
+    if cmd == "compare":
+        vals = [json.loads(l) for l in open(argv[2]) if l.strip()]
+        return compare(vals, argv[3], argv[4])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
