@@ -38,7 +38,6 @@
 
 #define MAX_BATCH 10000
 #define MAX_POOL 64
-#define TEXT_CAP (1024 * 1024)     /* one text value, bytes */
 
 struct conn {
     SQLHDBC dbc;

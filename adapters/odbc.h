@@ -1,13 +1,17 @@
 /* odbc.h - pure helpers of the ODBC adapter (adapters/odbc.c).
  *
- * Nothing here touches an ODBC handle: SQLSTATE classification, identifier
- * checks and quoting, exact decimal text and CHAR padding rules.  They are
- * exported (prefix odbc_) so the unit tests can pin them down. */
+ * odbc_util.c: no ODBC handles: SQLSTATE classification, identifier
+ * checks and quoting, exact decimal text and CHAR padding rules, exported
+ * so the unit tests can pin them down.  odbc_bind.c: record values into
+ * typed, column-wise parameter arrays. */
 #ifndef FERRY_ADAPTERS_ODBC_H
 #define FERRY_ADAPTERS_ODBC_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sql.h>
+#include <sqlext.h>
 
 #include "adapters/adapter.h"
 
@@ -50,5 +54,72 @@ size_t odbc_utf8_chars(const char *s, size_t len);
  * Writes NUL-terminated text to out; 0 ok, -1 too long, -2 out too small. */
 int odbc_char_fit(const char *s, size_t col_chars, bool fixed, bool truncate,
                   char *out, size_t outsz, bool *truncated);
+
+/* ---- parameter binding (odbc_bind.c) ----------------------------------
+ * Used by odbc.c; exported only so the adapter can live in two files. */
+
+#define ODBC_TEXT_CAP (1024 * 1024)   /* one text value, bytes */
+
+struct tz;
+
+enum odbc_pkind {
+    ODBC_PK_TEXT, ODBC_PK_DEC, ODBC_PK_INT, ODBC_PK_DATE, ODBC_PK_TS,
+    ODBC_PK_BIT,
+};
+
+/* one statement parameter and where its value comes from */
+struct odbc_param {
+    const struct map_assign *a;
+    enum odbc_pkind kind;
+    bool fixed;               /* CHAR: pad to size */
+    SQLSMALLINT sqltype;
+    SQLULEN size;             /* chars (text) or precision (dec); 0 unknown */
+    SQLSMALLINT scale;        /* dec; -1 unknown */
+};
+
+/* one converted value of one row */
+struct odbc_cell {
+    bool null;
+    char *text;               /* ODBC_PK_TEXT, ODBC_PK_DEC (owned) */
+    int64_t i;                /* ODBC_PK_INT, ODBC_PK_BIT */
+    SQL_DATE_STRUCT d;
+    SQL_TIMESTAMP_STRUCT ts;
+};
+
+/* column-wise parameter array: m elements of elem bytes */
+struct odbc_pbuf {
+    void *data;
+    SQLLEN *ind;
+    SQLLEN elem;
+};
+
+/* odbc_source - the value an assignment source names for an item: a
+ * record field, "$reference"/"$ref", "$service", or the constant value;
+ * tmp holds specials (borrowed pointers, nothing to free) */
+const struct fvalue *odbc_source(const char *from, const char *value,
+                                 const struct delivery_item *it,
+                                 struct fvalue *tmp);
+/* odbc_convert - one value into one cell for parameter pc; 0 ok, -1 with
+ * err (the record FAILs).  london: zone for local-time, may be NULL.
+ * The cell's text is owned by the caller (free it). */
+int odbc_convert(const struct tz *london, const struct odbc_param *pc,
+                 const struct delivery_item *it, struct odbc_cell *c,
+                 char *err, size_t esz);
+/* odbc_bufs_build - column arrays pb[0..np) for rows idx[0..m) of the
+ * row-major cells; 0 ok, -1 nomem.  Free with odbc_bufs_free. */
+int odbc_bufs_build(const struct odbc_param *p, size_t np,
+                    struct odbc_cell *cells, const size_t *idx, size_t m,
+                    struct odbc_pbuf *pb);
+void odbc_bufs_free(struct odbc_pbuf *pb, size_t np);
+/* odbc_bind_params - bind rows [row, row+m) of pb to st, paramset m */
+SQLRETURN odbc_bind_params(const struct odbc_param *p, size_t np,
+                           SQLHSTMT st, struct odbc_pbuf *pb, size_t row,
+                           size_t m);
+/* odbc_kind_from_sql - parameter kind from an ODBC SQL type, its size and
+ * scale, and the declared type name (may be NULL) */
+void odbc_kind_from_sql(struct odbc_param *pc, SQLSMALLINT t, SQLULEN size,
+                        SQLSMALLINT scale, const char *tname);
+/* odbc_assign_overrides - size=, scale=, char=fixed on the <map> */
+void odbc_assign_overrides(struct odbc_param *pc);
 
 #endif

@@ -71,12 +71,19 @@ static void check_file(struct checker *K, long line, const char *what,
                     strerror(errno));
 }
 
+/* key_find - exact name, or a key table entry ending in '*' that is a
+ * prefix of name ("ns-*" takes ns-r, ns-claims, ...) */
 static const struct adapter_key *key_find(const struct adapter_key *keys,
                                           const char *name)
 {
-    for (size_t i = 0; keys && keys[i].name; i++)
+    for (size_t i = 0; keys && keys[i].name; i++) {
+        size_t n = strlen(keys[i].name);
         if (strcmp(keys[i].name, name) == 0)
             return &keys[i];
+        if (n > 1 && keys[i].name[n - 1] == '*' &&
+            strncmp(keys[i].name, name, n - 1) == 0 && name[n - 1])
+            return &keys[i];
+    }
     return NULL;
 }
 

@@ -1,7 +1,7 @@
 /* fixedwidth.c - a typed record to one COBOL record's bytes and back,
  * following a copybook layout and a mapping section.  See fixedwidth.h.
  *
- * Encoding runs in three passes over a zeroed buffer: COBOL defaults
+ * Encoding runs in three passes over a buffer of spaces: COBOL defaults
  * (VALUE, else spaces or zero), then the assignments in mapping order,
  * then OCCURS DEPENDING ON counts.  Every error names the COBOL field and
  * its offset; nothing is truncated or rounded unless the mapping said so
@@ -670,7 +670,7 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
                  outsz, rec->length);
         return -1;
     }
-    memset(out, 0, rec->length);
+    cob_fill_spaces(cc, out, rec->length);     /* slack bytes too */
     defaults(&E, rec->root, 0, false);
     active_views(&E, rec->root);
     /* item counts per table, for OCCURS DEPENDING ON */

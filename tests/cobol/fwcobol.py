@@ -8,9 +8,10 @@
       a program that READs FILE and DISPLAYs every elementary field as
       FIELD=value (FIELD(01)=value in tables; numbers via PIC -9(18).9(18));
   fwcobol.py slots LAYOUT.json VALUES.jsonl CODEPAGE to-ebcdic|to-ascii IN OUT
-      convert only the character slots (PIC X/A and zoned DISPLAY numbers,
-      every occurrence, base views only) between ASCII and the EBCDIC code
-      page with iconv; packed and binary bytes are copied untouched;
+      convert the character bytes (PIC X/A, zoned DISPLAY numbers, FILLER,
+      slack) between ASCII and the EBCDIC code page with iconv; the bytes
+      of packed and binary fields (every occurrence, offsets from the
+      copybook) are copied untouched;
   fwcobol.py compare VALUES.jsonl A.txt B.txt
       A and B (FIELD=value listings) agree field by field, and both hold
       every value in VALUES.jsonl.
@@ -94,7 +95,8 @@ def program(kind, recs, vals, copyname, fname):
             for t in odo:
                 cnt, mx = t["occurs"]["depending_on"], t["occurs"]["max"]
                 emit(L, "MOVE %d TO %s" % (mx, cnt))
-                emit(L, "PERFORM VARYING WS-I FROM 1 BY 1 UNTIL WS-I > %d" % mx)
+                emit(L, "PERFORM VARYING WS-I FROM 1 BY 1")
+                emit(L, "        UNTIL WS-I > %d" % mx)
                 emit(L, "    INITIALIZE %s(WS-I) WITH FILLER ALL TO VALUE" % t["name"])
                 emit(L, "        THEN TO DEFAULT")
                 emit(L, "END-PERFORM")
@@ -127,7 +129,8 @@ def program(kind, recs, vals, copyname, fname):
                         raise SystemExit("nested tables not generated")
                     t = chain[0]
                     lim = t["occurs"].get("depending_on") or str(t["occurs"]["max"])
-                    emit(L, "PERFORM VARYING WS-I FROM 1 BY 1 UNTIL WS-I > %s" % lim)
+                    emit(L, "PERFORM VARYING WS-I FROM 1 BY 1")
+                    emit(L, "        UNTIL WS-I > %s" % lim)
                     emit(L, "    MOVE WS-I TO WS-IX")
                 key = '"%s(" WS-IX ")="' % f["name"] if chain else '"%s="' % f["name"]
                 if num:
@@ -152,26 +155,30 @@ def iconv_table(cp):
 
 
 def slots(recs, vals, cp, direction, src, dst):
+    """convert every byte except those of packed and binary fields"""
     a2e = iconv_table(cp)
     table = a2e if direction == "to-ebcdic" else {v: k for k, v in a2e.items()}
     data = bytearray(open(src, "rb").read())
     pos = 0
     for line in vals:
         rec = recs[line["record"]]
+        binary = set()
         for f, chain, view in elementary(rec):
-            if view or f.get("usage") != "DISPLAY":
+            if view or f.get("usage") in (None, "DISPLAY"):
                 continue
             offs = [f["offset"]]
             for t in chain:
                 step = t["length"]
                 offs = [o + i * step for o in offs for i in range(t["occurs"]["max"])]
             for o in offs:
-                for k in range(f["length"]):
-                    b = data[pos + o + k]
-                    if b not in table:
-                        raise SystemExit("byte 0x%02X at %d (%s) is not text"
-                                         % (b, pos + o + k, f["name"]))
-                    data[pos + o + k] = table[b]
+                binary.update(range(o, o + f["length"]))
+        for k in range(rec["length"]):
+            if k in binary:
+                continue
+            b = data[pos + k]
+            if b not in table:
+                raise SystemExit("byte 0x%02X at %d is not text" % (b, pos + k))
+            data[pos + k] = table[b]
         pos += rec["length"]
     open(dst, "wb").write(bytes(data))
 
