@@ -27,6 +27,13 @@ if [ ! -f examples/secrets/frontend.key ]; then
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > examples/secrets/frontend.key
 fi
 chmod 600 examples/secrets/frontend.key
+# The legacy customer database (SQLite through its ODBC driver) and the
+# 0600 file holding its connection string.
+sqlite3 var/legacy.db < examples/legacy-schema.sql
+driver=$(ls /usr/lib/*/odbc/libsqlite3odbc.so 2>/dev/null | head -1)
+printf 'Driver=%s;Database=%s/var/legacy.db;Timeout=5000\n' \
+    "${driver:-SQLite3}" "$ROOT" > examples/secrets/customer-db.conn
+chmod 600 examples/secrets/customer-db.conn
 
 step "1. Check the configuration and its mapping"
 run "$FERRY" check --config "$CFG"
@@ -47,6 +54,16 @@ run "$FERRY" queue --config "$CFG" --counts
 step "6. One record's story (personal fields masked)"
 ref=$("$FERRY" queue --config "$CFG" --json | sed -n 's/.*"reference": *"\([^"]*\)".*/\1/p' | head -1)
 run "$FERRY" show --config "$CFG" "$ref"
+
+step "7. Changes of address go straight to the legacy database (ODBC)"
+expect 65 "$FERRY" submit --config "$CFG" change-of-address examples/address-changes.ndjson
+expect 65 "$FERRY" deliver --config "$CFG"
+run "$FERRY" targets --config "$CFG"
+echo "Rows in the legacy ADDRESS_CHANGES table:"
+sqlite3 -header -column var/legacy.db \
+    "SELECT REF, FORM_REF, TOWN, POSTCODE, MOVE_DATE, SOURCE FROM ADDRESS_CHANGES ORDER BY REF"
+echo "The record the legacy database refused (UNIQUE(NINO, MOVE_DATE)):"
+run "$FERRY" queue --config "$CFG" --state failed
 
 if [ -x examples/demo.d/next.sh ]; then
     FERRY="$FERRY" CFG="$CFG" examples/demo.d/next.sh

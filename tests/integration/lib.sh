@@ -24,4 +24,10 @@ example_config() {
     cp -r "$FERRY_ROOT/examples/." "$1/"
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1/secrets/frontend.key"
     chmod 600 "$1/secrets/frontend.key"
+    sqlite3 "$1/legacy.db" < "$1/legacy-schema.sql"
+    local driver
+    driver=$(ls /usr/lib/*/odbc/libsqlite3odbc.so 2>/dev/null | head -1)
+    printf 'Driver=%s;Database=%s/legacy.db;Timeout=5000\n' "${driver:-SQLite3}" "$1" \
+        > "$1/secrets/customer-db.conn"
+    chmod 600 "$1/secrets/customer-db.conn"
 }

@@ -1,0 +1,109 @@
+/* http_intake.h - the daemon's HTTP front door (libmicrohttpd).
+ *
+ * An intake, not a delivery adapter: it is not in adapters/registry.c.
+ *
+ *   POST /v1/services/{service}/submissions   JSON, or NDJSON for a batch
+ *   GET  /v1/submissions/{reference}          state of one's own record
+ *   GET  /healthz  /readyz  /metrics
+ *
+ * Callers authenticate with an HS256 JWT (issuer = client id, issued-at
+ * within the listener's token window) signed with the client's secret.
+ * A record is committed durably (spool_enqueue, group-committed with the
+ * other requests in flight) before any 202 is sent.  docs/serve.md is the
+ * full contract.
+ *
+ * Threads: one thread per connection inside libmicrohttpd; the server
+ * itself is driven from one thread (new / reload / stop / free). */
+#ifndef FERRY_ADAPTERS_HTTP_INTAKE_H
+#define FERRY_ADAPTERS_HTTP_INTAKE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct errs;
+struct ferry_config;
+struct spool;
+struct http_server;
+
+/* ---- tokens (pure; unit-tested on their own) -------------------------- */
+
+enum http_jwt_result {
+    HTTP_JWT_OK = 0,
+    HTTP_JWT_MALFORMED,      /* not three base64url parts of JSON objects */
+    HTTP_JWT_BAD_ALG,        /* header other than {"alg":"HS256","typ":"JWT"} */
+    HTTP_JWT_UNKNOWN_ISSUER, /* iss missing or not a configured client */
+    HTTP_JWT_BAD_SIGNATURE,
+    HTTP_JWT_EXPIRED,        /* iat older than the window, or exp passed */
+    HTTP_JWT_FUTURE,         /* iat (or nbf) ahead of the window */
+};
+
+/* One client's verification key (borrowed by the verifier). */
+struct http_key {
+    const char *id;
+    const unsigned char *secret;
+    size_t len;
+};
+
+#define HTTP_TOKEN_MAX 4096
+
+/* http_jwt_verify - check token against keys at now_s with a freshness
+ * window of window_s seconds either side of iat.  The signature is
+ * checked (in constant time) before any claim is trusted.  iss (may be
+ * NULL) receives the issuer when the token named one, even on failure,
+ * so the caller can log who tried. */
+enum http_jwt_result http_jwt_verify(const char *token, size_t len,
+                                     const struct http_key *keys,
+                                     size_t nkeys, int window_s,
+                                     int64_t now_s, char *iss, size_t isssz);
+/* http_jwt_reason - "expired", "bad-signature", ... for logs and replies */
+const char *http_jwt_reason(enum http_jwt_result r);
+
+/* ---- the server -------------------------------------------------------- */
+
+/* Hooks into the rest of the daemon; every member may be NULL. */
+struct http_hooks {
+    /* append more Prometheus text to /metrics (delivery, jobs) */
+    void (*metrics)(void *ctx, struct buf *out);
+    /* a submission was accepted: wake the delivery loop */
+    void (*accepted)(void *ctx);
+    void *ctx;
+};
+
+/* http_new - start listening on listen ("ADDR:PORT", "[v6]:PORT"; NULL =
+ * the config's intake listen).  Port 0 picks a free port (http_port).
+ * Loads every client's secret now.  cfg and sp are borrowed and must
+ * outlive the server (or the next http_reload).  Logs "listening".
+ * NULL with e filled on failure. */
+struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
+                             const char *listen, const struct http_hooks *hooks,
+                             struct errs *e);
+/* http_port - the port actually bound */
+int http_port(const struct http_server *h);
+/* http_reload - use cfg (already loaded and checked) for requests that
+ * start from now on: clients, secrets, services, limits.  The listener
+ * itself (address, TLS, connection limit) is kept: changing those needs a
+ * restart (a warning is logged).  Returns -1 with e filled, keeping the
+ * old configuration, when a secret cannot be read.  The old cfg must stay
+ * alive until http_free (requests in flight may still use it). */
+int http_reload(struct http_server *h, const struct ferry_config *cfg,
+                struct errs *e);
+/* http_stop - stop taking connections and requests (new requests get 503
+ * and the connection is closed), wait until requests in flight have their
+ * replies or deadline_ms (CLOCK_MONOTONIC ms) passes.  Returns 0 when
+ * drained, -1 when the deadline passed first. */
+int http_stop(struct http_server *h, int64_t deadline_ms);
+/* http_free - stop (if not yet) and free; NULL does nothing */
+void http_free(struct http_server *h);
+
+/* http_conservation - received (the ledger's intake counters) against
+ * the records present in all states.  *diff = received - in states; a
+ * non-zero value is logged loudly (event conservation-mismatch).
+ * 0 ok, -1 with e filled when the ledger could not be read. */
+int http_conservation(struct spool *sp, int64_t *received, int64_t *in_states,
+                      int64_t *diff, struct errs *e);
+
+/* http_now_ms_mono - CLOCK_MONOTONIC in ms (for deadlines) */
+int64_t http_now_ms_mono(void);
+
+#endif
