@@ -1123,6 +1123,32 @@ static void parse_entry(struct parser *P)
     place(P, f, lvl);
 }
 
+/* where_pos - line and column from "name:line:col" */
+static void where_pos(const char *w, long *line, long *col)
+{
+    const char *c2 = strrchr(w, ':');
+    *line = *col = 0;
+    if (!c2)
+        return;
+    const char *c1 = c2;
+    while (c1 > w && c1[-1] != ':')
+        c1--;
+    if (c1 > w) {
+        *line = strtol(c1, NULL, 10);
+        *col = strtol(c2 + 1, NULL, 10);
+    }
+}
+
+static int by_position(const void *a, const void *b)
+{
+    long la, ca, lb, cb;
+    where_pos(((const struct err_item *)a)->where, &la, &ca);
+    where_pos(((const struct err_item *)b)->where, &lb, &cb);
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return ca < cb ? -1 : ca > cb;
+}
+
 /* cpy_parse - see copybook.h */
 struct copybook *cpy_parse(const char *text, size_t len, const char *name,
                            enum cpy_format fmt, struct errs *e)
@@ -1137,6 +1163,7 @@ struct copybook *cpy_parse(const char *text, size_t len, const char *name,
     cb->name = strdup(name ? name : "");
     struct parser P = { .name = name ? name : "", .t = &toks, .e = e,
                         .cb = cb };
+    size_t first_err = e->n;
     if (!cb->name)
         P.errors++;
     if (cpy_lex(text, len, P.name, fmt, &toks, e) < 0)
@@ -1155,6 +1182,11 @@ struct copybook *cpy_parse(const char *text, size_t len, const char *name,
     }
     cpy_toks_free(&toks);
     if (P.errors) {
+        /* in source order, as a compiler lists them (qsort is not
+         * stable, but two problems never share a line and column) */
+        if (e->n > first_err + 1)
+            qsort(e->v + first_err, e->n - first_err, sizeof *e->v,
+                  by_position);
         if (e->n == 0)
             errs_add(e, P.name, "out of memory");
         cpy_free(cb);

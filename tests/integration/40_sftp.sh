@@ -252,7 +252,7 @@ if mount -t tmpfs -o size=1m ferrytest "$T/full" 2>"$T/mnt.err"; then
     head -c 3000000 /dev/urandom > "$T/local/big3m.dat"
     out=$(sd "${HOSTO[@]}" "${KEYO[@]}" "${KHO[@]}" -o "remote-dir=$T/full" transfer "$T/local/big3m.dat" FULL.DAT 2>&1); rc=$?
     if [ $rc = 1 ] && [ ! -e "$T/full/FULL.DAT" ] && [ ! -e "$T/full/.FULL.DAT.part" ]; then
-        pass "full remote filesystem: RETRY, temp removed ($(cut -f2 <<<"$out" | head -c 90))"
+        pass "full remote filesystem: RETRY, temp removed ($(grep -E "^retry" <<<"$out" | cut -f2 | head -c 90))"
     else fail "full remote filesystem" "rc=$rc out=$out $(ls -la "$T/full")"; fi
     umount "$T/full" && MOUNTED=""
 else
@@ -272,7 +272,7 @@ for _ in $(seq 1 600); do
 done
 wait $dpid; rc=$?
 if [ $killed = yes ] && [ $rc = 1 ] && [ ! -e "$T/remote/BIG.DAT" ]; then
-    pass "server stopped mid-transfer: RETRY, no final name ($(cut -f2 "$T/big.out" | head -c 80))"
+    pass "server stopped mid-transfer: RETRY, no final name ($(grep -E "^retry" "$T/big.out" | cut -f2 | head -c 80))"
 else fail "server stopped mid-transfer" "killed=$killed rc=$rc $(cat "$T/big.out")"; fi
 start_sshd || exit 1
 out=$(sd "${HOSTO[@]}" "${KEYO[@]}" "${KHO[@]}" "${DIRO[@]}" transfer "$T/local/big.dat" BIG.DAT 2>&1); rc=$?

@@ -1,5 +1,5 @@
        01  MSG-REC.
-           05  MSG-TEXT                PIC X(70) VALUE 'THIS MESSAGE IS LO
+           05  MSG-TEXT              PIC X(70) VALUE 'THIS MESSAGE IS LOXXXXXXXX
       -    'NG ENOUGH TO BE CONTINUED'.
            05  MSG-QUOTE               PIC X(10) VALUE "IT'S ""OK""".
            05  MSG-HEX                 PIC X(2) VALUE X'C1C2'.
