@@ -1,0 +1,839 @@
+/* batch.c - the night batch runner for fixed-width targets.  See batch.h
+ * and docs/batch.md.
+ *
+ * Contract: the ledger binds records to a batch before a byte is written,
+ * so a file can always be rebuilt byte for byte from the ledger: the
+ * header's creation time is the batch's created_at, never the clock, and
+ * records that could not be encoded are already in the dead letter state
+ * (or fail again the same way) and are left out either way.  The file is
+ * written under a temporary name, fsynced, renamed and its folder fsynced;
+ * it is read back with the decoders before it leaves.  A run finishes an
+ * unfinished batch before it binds a new one, so a crash at any point
+ * ends, after a plain re-run, with every record in exactly one sent file.
+ *
+ * Owns: outbound/<target>/ (files waiting for transfer) and
+ * archive/<target>/ (sent files) in the spool folder, and the crash
+ * points batch-write, batch-fsync, batch-rename, batch-ledger-written,
+ * batch-upload, batch-after-transfer and batch-ledger-sent. */
+#include "scheduler/batch.h"
+#include "adapters/adapter.h"
+#include "config/config.h"
+#include "mappings/fw_target.h"
+#include "scheduler/joblock.h"
+#include "scheduler/tz.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#define BATCH_IOBUF      (1u << 20)   /* write and read-back buffer */
+#define BATCH_FAIL_CAP   10000        /* dead letters applied per pass */
+#define BATCH_MAX_SUMS   8
+#define BATCH_MAX_PASSES 1000
+
+/* ---- small helpers ---------------------------------------------------- */
+
+const char *batch_outcome_name(enum batch_outcome o)
+{
+    switch (o) {
+    case BATCH_DONE:     return "done";
+    case BATCH_DATA:     return "data";
+    case BATCH_TEMPFAIL: return "tempfail";
+    case BATCH_BUSY:     return "busy";
+    case BATCH_CONFIG:   return "config";
+    case BATCH_REFUSED:  return "refused";
+    case BATCH_VERIFY:   return "verify";
+    case BATCH_ERROR:    return "error";
+    }
+    return "error";
+}
+
+int batch_exit_code(enum batch_outcome o)
+{
+    switch (o) {
+    case BATCH_DONE:     return EX_OK;
+    case BATCH_DATA:     return EX_DATAERR;
+    case BATCH_TEMPFAIL: return EX_TEMPFAIL;
+    case BATCH_BUSY:     return EX_TEMPFAIL;
+    case BATCH_CONFIG:   return EX_CONFIG;
+    case BATCH_REFUSED:  return EX_CONFIG;
+    case BATCH_VERIFY:   return EX_SOFTWARE;
+    case BATCH_ERROR:    return EX_IOERR;
+    }
+    return EX_SOFTWARE;
+}
+
+int batch_sum_add(int64_t *acc, int64_t v)
+{
+    int64_t r;
+    if (__builtin_add_overflow(*acc, v, &r))
+        return -1;
+    *acc = r;
+    return 0;
+}
+
+/* rescale - v at scale from -> scale to (to >= from); -1 on overflow */
+static int rescale(int64_t v, int from, int to, int64_t *out)
+{
+    while (from < to) {
+        if (__builtin_mul_overflow(v, 10, &v))
+            return -1;
+        from++;
+    }
+    *out = v;
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool name_char_ok(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+           (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+}
+
+int batch_file_name(const char *pattern, const char *business_date,
+                    int seq, const char *target, char *out, size_t outsz,
+                    char *why, size_t whysz)
+{
+    const char *p = pattern ? pattern : "{target}.D{yymmdd}.S{seq:3}";
+    size_t n = 0;
+    if (!business_date || strlen(business_date) != 10 || seq < 1) {
+        snprintf(why, whysz, "needs a business date and a sequence");
+        return -1;
+    }
+    char ymd[9];
+    snprintf(ymd, sizeof ymd, "%.4s%.2s%.2s", business_date,
+             business_date + 5, business_date + 8);
+    while (*p) {
+        char piece[160];
+        if (*p != '{') {
+            piece[0] = *p++;
+            piece[1] = '\0';
+        } else {
+            const char *end = strchr(p, '}');
+            if (!end) {
+                snprintf(why, whysz, "'%s': unclosed {", pattern);
+                return -1;
+            }
+            size_t tl = (size_t)(end - p - 1);
+            char tok[32];
+            if (tl >= sizeof tok) {
+                snprintf(why, whysz, "'%s': unknown {%.*s}", pattern,
+                         (int)(tl > 40 ? 40 : tl), p + 1);
+                return -1;
+            }
+            memcpy(tok, p + 1, tl);
+            tok[tl] = '\0';
+            if (strcmp(tok, "yyyymmdd") == 0 || strcmp(tok, "ccyymmdd") == 0)
+                snprintf(piece, sizeof piece, "%s", ymd);
+            else if (strcmp(tok, "yymmdd") == 0)
+                snprintf(piece, sizeof piece, "%s", ymd + 2);
+            else if (strcmp(tok, "target") == 0)
+                snprintf(piece, sizeof piece, "%s", target ? target : "");
+            else if (strcmp(tok, "seq") == 0)
+                snprintf(piece, sizeof piece, "%d", seq);
+            else if (strncmp(tok, "seq:", 4) == 0) {
+                char *e2 = NULL;
+                errno = 0;
+                long w = strtol(tok + 4, &e2, 10);
+                if (errno || !e2 || *e2 || e2 == tok + 4 || w < 1 || w > 9) {
+                    snprintf(why, whysz, "'%s': {seq:N} needs N from 1 to 9",
+                             pattern);
+                    return -1;
+                }
+                snprintf(piece, sizeof piece, "%0*d", (int)w, seq);
+                if (strlen(piece) > (size_t)w) {
+                    snprintf(why, whysz, "sequence %d does not fit {seq:%ld}"
+                             " (the name would not be unique)", seq, w);
+                    return -1;
+                }
+            } else {
+                snprintf(why, whysz, "'%s': unknown {%s} (yyyymmdd, "
+                         "ccyymmdd, yymmdd, seq, seq:N, target)", pattern, tok);
+                return -1;
+            }
+            p = end + 1;
+        }
+        size_t pl = strlen(piece);
+        if (n + pl + 1 > outsz) {
+            snprintf(why, whysz, "'%s': the name is too long", pattern);
+            return -1;
+        }
+        memcpy(out + n, piece, pl);
+        n += pl;
+    }
+    out[n] = '\0';
+    if (n == 0 || out[0] == '.') {
+        snprintf(why, whysz, "'%s' gives '%s': not a usable file name",
+                 pattern, out);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!name_char_ok(out[i])) {
+            snprintf(why, whysz, "'%s' gives '%s': a file name may hold "
+                     "only A-Z a-z 0-9 . _ -", pattern, out);
+            return -1;
+        }
+    return 0;
+}
+
+static void hex_digest(const unsigned char *d, unsigned n, char out[65])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (unsigned i = 0; i < n && i < 32; i++) {
+        out[2 * i] = hx[d[i] >> 4];
+        out[2 * i + 1] = hx[d[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* ---- the compiled target ---------------------------------------------- */
+
+struct bsvc {
+    const char *service;
+    struct fw_target *ft;
+};
+
+struct bsum {
+    const char *name;              /* detail COBOL field (borrowed) */
+    const struct cpy_field *f;     /* in the detail record */
+    int scale;
+    int64_t total;
+};
+
+struct bctx {
+    const struct ferry_config *cfg;
+    struct spool *sp;
+    const struct target_config *tc;
+    const struct batch_opts *o;
+    struct bsvc *svc;
+    size_t nsvc;
+    struct fw_target *ft;          /* svc[0]: header, trailer, names */
+    size_t dlen, hlen, tlen;       /* record lengths; 0 = no such record */
+    const char *sep;
+    size_t seplen;
+    struct bsum sums[BATCH_MAX_SUMS];
+    size_t nsums;
+};
+
+static void bctx_free(struct bctx *c)
+{
+    for (size_t i = 0; i < c->nsvc; i++)
+        fw_target_free(c->svc[i].ft);
+    free(c->svc);
+    c->svc = NULL;
+    c->nsvc = 0;
+}
+
+/* specials_in - does section sec read a "$name" (prefix match for $sum:) */
+static bool specials_in(const struct map_section *sec, const char *prefix)
+{
+    for (size_t i = 0; sec && i < sec->na; i++)
+        if (sec->a[i].from && strncmp(sec->a[i].from, prefix,
+                                      strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
+/* bctx_setup - compile every service mapping that feeds target */
+static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
+{
+    c->tc = config_target(c->cfg, target);
+    if (!c->tc) {
+        errs_add(e, target, "no target '%s' in %s", target, c->cfg->path);
+        return -1;
+    }
+    const struct adapter *ad = adapter_find(c->tc->type);
+    if (!ad || ad->kind != ADAPTER_BATCH) {
+        errs_add(e, target, "target %s is of type %s: only batch (fixed-width)"
+                 " targets have a night batch", target, c->tc->type);
+        return -1;
+    }
+    c->svc = calloc(c->cfg->nservices ? c->cfg->nservices : 1, sizeof *c->svc);
+    if (!c->svc) {
+        errs_add(e, target, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < c->cfg->nservices; i++) {
+        const struct service_config *s = &c->cfg->services[i];
+        bool feeds = false;
+        for (size_t k = 0; k < s->ntargets; k++)
+            if (strcmp(s->targets[k], target) == 0)
+                feeds = true;
+        if (!feeds)
+            continue;
+        const struct map_target *mt = s->mapping ?
+            mapping_target(s->mapping, target) : NULL;
+        if (!mt) {
+            errs_add(e, s->name, "service %s has no <target name=\"%s\"> in "
+                     "its mapping", s->name, target);
+            return -1;
+        }
+        struct fw_target *ft = fw_target_new(mt, s->mapping->file, e);
+        if (!ft)
+            return -1;
+        c->svc[c->nsvc].service = s->name;
+        c->svc[c->nsvc++].ft = ft;
+    }
+    if (!c->nsvc) {
+        errs_add(e, target, "no service delivers to target %s", target);
+        return -1;
+    }
+    c->ft = c->svc[0].ft;
+    c->dlen = c->ft->detail.rec->length;
+    c->hlen = c->ft->header.rec ? c->ft->header.rec->length : 0;
+    c->tlen = c->ft->trailer.rec ? c->ft->trailer.rec->length : 0;
+    c->sep = fw_record_sep(c->ft);
+    c->seplen = strlen(c->sep);
+    for (size_t i = 1; i < c->nsvc; i++)
+        if (c->svc[i].ft->detail.rec->length != c->dlen ||
+            c->svc[i].ft->recfm != c->ft->recfm ||
+            cob_codec_page(c->svc[i].ft->cc) != cob_codec_page(c->ft->cc)) {
+            errs_add(e, target, "services %s and %s write different record "
+                     "layouts into one file", c->svc[0].service,
+                     c->svc[i].service);
+            return -1;
+        }
+    const struct map_section *hs = c->ft->header.rec ? c->ft->header.sec : NULL;
+    if (specials_in(hs, "$count") || specials_in(hs, "$sum:")) {
+        errs_add(e, target, "the header is written first: $count and $sum: "
+                 "belong in the trailer");
+        return -1;
+    }
+    if (specials_in(&c->ft->mt->sec[0], "$count") ||
+        specials_in(&c->ft->mt->sec[0], "$sum:")) {
+        errs_add(e, target, "$count and $sum: belong in the trailer");
+        return -1;
+    }
+    const struct map_section *ts = c->ft->trailer.rec ? c->ft->trailer.sec : NULL;
+    for (size_t i = 0; ts && i < ts->na; i++) {
+        const char *fr = ts->a[i].from;
+        if (!fr || strncmp(fr, "$sum:", 5) != 0)
+            continue;
+        const char *nm = fr + 5;
+        bool dup = false;
+        for (size_t k = 0; k < c->nsums; k++)
+            if (strcmp(c->sums[k].name, nm) == 0)
+                dup = true;
+        if (dup)
+            continue;
+        if (c->nsums == BATCH_MAX_SUMS) {
+            errs_add(e, target, "at most %d hash totals", BATCH_MAX_SUMS);
+            return -1;
+        }
+        bool amb = false;
+        const struct cpy_field *f = cpy_field_find(c->ft->detail.rec, nm, &amb);
+        if (!f || amb || f->pic.cls != COB_NUMERIC) {
+            errs_add(e, target, "%s: the detail record has %s", fr,
+                     !f ? "no such field" : amb ? "more than one field of that"
+                     " name" : "it as text: a hash total needs a number");
+            return -1;
+        }
+        for (const struct cpy_field *g = f; g; g = g->parent)
+            if (g->occurs_max) {
+                errs_add(e, target, "%s: a field inside OCCURS cannot be "
+                         "totalled", fr);
+                return -1;
+            }
+        c->sums[c->nsums].name = nm;
+        c->sums[c->nsums].f = f;
+        c->sums[c->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
+        c->nsums++;
+    }
+    return 0;
+}
+
+static struct fw_target *svc_ft(const struct bctx *c, const char *service)
+{
+    for (size_t i = 0; i < c->nsvc; i++)
+        if (service && strcmp(c->svc[i].service, service) == 0)
+            return c->svc[i].ft;
+    return NULL;
+}
+
+/* totals_text - "NAME=1234.50 NAME2=42" from the running sums */
+static void totals_text(const struct bctx *c, const int64_t *v, char *out,
+                        size_t outsz)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < c->nsums && n < outsz; i++) {
+        char num[48];
+        dec_format(v[i], c->sums[i].scale, num, sizeof num);
+        int w = snprintf(out + n, outsz - n, "%s%s=%s", i ? " " : "",
+                         c->sums[i].name, num);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
+/* ---- building a file -------------------------------------------------- */
+
+enum build_mode {
+    BUILD_BOUND = 0,   /* an unfinished batch: its records still batched */
+    BUILD_RESEND,      /* a sent batch: its records sent, confirmed... */
+    BUILD_PREVIEW,     /* dry run of a new batch: the queued records */
+};
+
+struct bfail {
+    char ref[SPOOL_REF_MAX];
+    char *reason;
+};
+
+struct built {
+    int64_t count;
+    int64_t sums[BATCH_MAX_SUMS];
+    uint64_t bytes;
+    char sha256[65];
+    char totals[512];
+    int64_t failed;                /* records left out */
+};
+
+struct wctx {
+    struct bctx *c;
+    const struct spool_batch *b;
+    enum build_mode mode;
+    int fd;
+    unsigned char *out;            /* BATCH_IOBUF */
+    size_t outn;
+    unsigned char *rec;            /* one record */
+    size_t reclen;
+    EVP_MD_CTX *md;
+    struct record *sp;             /* specials */
+    struct built res;
+    struct bfail *fails;
+    size_t nfails;
+    bool record_fails;             /* false in a dry run: count only */
+    int err;                       /* errno of a write failure */
+    bool stop_config;              /* a record names no known service... */
+    char stop_msg[512];
+    int64_t total;                 /* for progress */
+    struct errs *e;
+};
+
+static int w_flush(struct wctx *w)
+{
+    size_t off = 0;
+    if (EVP_DigestUpdate(w->md, w->out, w->outn) != 1) {
+        w->err = EIO;
+        return -1;
+    }
+    while (off < w->outn) {
+        ssize_t k = write(w->fd, w->out + off, w->outn - off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            w->err = errno;
+            return -1;
+        }
+        off += (size_t)k;
+    }
+    w->res.bytes += w->outn;
+    w->outn = 0;
+    return 0;
+}
+
+static int w_put(struct wctx *w, const void *p, size_t n)
+{
+    if (w->outn + n > BATCH_IOBUF && w_flush(w) != 0)
+        return -1;
+    memcpy(w->out + w->outn, p, n);
+    w->outn += n;
+    return 0;
+}
+
+/* sp_set - set a special source's value by name (adding it first time) */
+static struct fvalue *sp_field(struct record *sp, const char *name)
+{
+    struct record_field *f = record_field(sp, name);
+    if (!f)
+        f = record_add(sp, name);
+    return f ? &f->v : NULL;
+}
+
+/* specials_base - the sources every section may read, fixed per batch */
+static int specials_base(struct wctx *w)
+{
+    const struct spool_batch *b = w->b;
+    int64_t days = 0;
+    struct fvalue *v;
+    if (date_parse(b->business_date, &days) != 0)
+        return -1;
+    if (!(v = sp_field(w->sp, "$file-date")) || fvalue_set_date(v, days) ||
+        !(v = sp_field(w->sp, "$business-date")) || fvalue_set_date(v, days) ||
+        !(v = sp_field(w->sp, "$sequence")) || fvalue_set_int(v, b->seq) ||
+        !(v = sp_field(w->sp, "$created-time")) ||
+        fvalue_set_datetime(v, b->created_at) ||
+        !(v = sp_field(w->sp, "$batch-id")) || fvalue_set_int(v, b->id) ||
+        !(v = sp_field(w->sp, "$target")) ||
+        fvalue_set_text(v, FT_STRING, b->target))
+        return -1;
+    return 0;
+}
+
+/* errs_join - every problem of pe as one line, for a dead letter reason */
+static char *errs_join(const struct errs *pe)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    for (size_t i = 0; i < pe->n; i++)
+        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
+                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
+    if (!b.len)
+        buf_puts(&b, "cannot be encoded");
+    return buf_take(&b);
+}
+
+static int note_fail(struct wctx *w, const char *ref, char *reason)
+{
+    w->res.failed++;
+    log_event(LOG_WARN, "batch-record-failed", "ref", ref, "target",
+              w->b->target, "reason", reason, NULL);
+    if (!w->record_fails) {
+        free(reason);
+        return 0;
+    }
+    if (w->nfails == BATCH_FAIL_CAP) {
+        free(reason);
+        return -1;
+    }
+    snprintf(w->fails[w->nfails].ref, sizeof w->fails[0].ref, "%s", ref);
+    w->fails[w->nfails++].reason = reason;
+    return 0;
+}
+
+/* take - does this pass include r? (see enum build_mode) */
+static bool take(const struct wctx *w, const struct spool_record *r)
+{
+    switch (w->mode) {
+    case BUILD_BOUND:
+        return r->batch_id == w->b->id && r->state == SPOOL_BATCHED;
+    case BUILD_RESEND:
+        return r->batch_id == w->b->id &&
+               (r->state == SPOOL_SENT || r->state == SPOOL_CONFIRMED ||
+                r->state == SPOOL_REJECTED);
+    case BUILD_PREVIEW:
+        return r->state == SPOOL_QUEUED;
+    }
+    return false;
+}
+
+/* detail_cb - encode one record and append it (spool_batch_foreach) */
+static int detail_cb(void *ctx, const struct spool_record *r)
+{
+    struct wctx *w = ctx;
+    struct bctx *c = w->c;
+    if (!take(w, r))
+        return 0;
+    if (r->crypt_error) {
+        w->stop_config = true;
+        snprintf(w->stop_msg, sizeof w->stop_msg, "%s: %s (is the spool's "
+                 "payload key configured?)", r->ref, r->crypt_error);
+        return 1;
+    }
+    struct fw_target *ft = svc_ft(c, r->service);
+    if (!ft) {
+        w->stop_config = true;
+        snprintf(w->stop_msg, sizeof w->stop_msg, "%s: service %s no longer "
+                 "delivers to target %s", r->ref, r->service, w->b->target);
+        return 1;
+    }
+    struct errs pe;
+    errs_init(&pe);
+    int rc = 0;
+    struct record *rec = NULL;
+    struct fvalue *v;
+    if (!r->record_json) {
+        errs_add(&pe, r->ref, "the mapped record is not in the ledger "
+                 "(purged?)");
+        goto bad;
+    }
+    rec = record_from_json(r->record_json, &pe);
+    if (!rec)
+        goto bad;
+    if (!(v = sp_field(w->sp, "$reference")) ||
+        fvalue_set_text(v, FT_STRING, r->ref) ||
+        !(v = sp_field(w->sp, "$received-at")) ||
+        fvalue_set_datetime(v, r->received_at) ||
+        !(v = sp_field(w->sp, "$record-number")) ||
+        fvalue_set_int(v, w->res.count + 1)) {
+        w->err = ENOMEM;
+        rc = 1;
+        goto out;
+    }
+    if (fw_encode(ft->detail.plan, ft->cc, rec, w->sp, w->rec, c->dlen, NULL,
+                  NULL, &pe) != 0)
+        goto bad;
+    int64_t vals[BATCH_MAX_SUMS];
+    for (size_t i = 0; i < c->nsums; i++) {
+        int vs = 0;
+        char msg[160];
+        if (cob_num_decode(ft->cc, &c->sums[i].f->pic,
+                           w->rec + c->sums[i].f->offset, &vals[i], &vs,
+                           msg, sizeof msg) != 0 ||
+            rescale(vals[i], vs, c->sums[i].scale, &vals[i]) != 0) {
+            errs_add(&pe, c->sums[i].name, "cannot be totalled: %s", msg);
+            goto bad;
+        }
+    }
+    for (size_t i = 0; i < c->nsums; i++)
+        if (batch_sum_add(&w->res.sums[i], vals[i]) != 0) {
+            errs_add(&pe, c->sums[i].name, "the hash total would overflow");
+            goto bad;
+        }
+    if (w_put(w, w->rec, c->dlen) != 0 || w_put(w, c->sep, c->seplen) != 0) {
+        rc = 1;
+        goto out;
+    }
+    w->res.count++;
+    if (w->res.count == 1)
+        spool_crashpoint("batch-write");
+    if (c->o->progress && (w->res.count & 4095) == 0)
+        c->o->progress(c->o->progress_ctx, "build", w->res.count, w->total);
+    goto out;
+bad:
+    if (note_fail(w, r->ref, errs_join(&pe)) != 0)
+        rc = 2;      /* too many dead letters pending: apply, then redo */
+out:
+    record_free(rec);
+    errs_free(&pe);
+    return rc;
+}
+
+/* put_section - encode header or trailer from the specials */
+static int put_section(struct wctx *w, const struct fw_layout *l, size_t len,
+                       struct errs *e)
+{
+    if (!l->rec)
+        return 0;
+    unsigned char *tmp = calloc(1, len ? len : 1);
+    struct record *empty = record_new();
+    int rc = -1;
+    if (!tmp || !empty) {
+        errs_add(e, w->b->target, "out of memory");
+        goto out;
+    }
+    if (fw_encode(l->plan, w->c->ft->cc, empty, w->sp, tmp, len, NULL, NULL,
+                  e) != 0)
+        goto out;
+    if (w_put(w, tmp, len) != 0 || w_put(w, w->c->sep, w->c->seplen) != 0) {
+        errs_add(e, w->b->target, "writing: %s", strerror(w->err));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(tmp);
+    record_free(empty);
+    return rc;
+}
+
+/* apply_fails - the pending dead letters, each in its own transaction */
+static int apply_fails(struct wctx *w, struct errs *e)
+{
+    int rc = 0;
+    for (size_t i = 0; i < w->nfails; i++) {
+        if (rc == 0 && spool_record_fail(w->c->sp, w->fails[i].ref,
+                                         w->fails[i].reason, e) != 0)
+            rc = -1;
+        free(w->fails[i].reason);
+    }
+    w->nfails = 0;
+    return rc;
+}
+
+enum { BUILT_OK = 0, BUILT_CONFIG, BUILT_IO };
+
+/* build_pass - write the whole file once to tmp; BUILT_* or 2 (redo) */
+static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
+{
+    struct bctx *c = w->c;
+    int rc = BUILT_IO;
+    memset(&w->res, 0, sizeof w->res);
+    w->outn = 0;
+    w->err = 0;
+    w->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        errs_add(e, tmp, "cannot create: %s", strerror(errno));
+        return BUILT_IO;
+    }
+    if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+        errs_add(e, tmp, "sha256 unavailable");
+        goto out;
+    }
+    if (specials_base(w) != 0) {
+        errs_add(e, w->b->target, "out of memory");
+        goto out;
+    }
+    if (put_section(w, &c->ft->header, c->hlen, e) != 0) {
+        rc = w->err ? BUILT_IO : BUILT_CONFIG;
+        goto out;
+    }
+    int f;
+    if (w->mode == BUILD_PREVIEW) {
+        struct spool_filter flt;
+        memset(&flt, 0, sizeof flt);
+        flt.nstates = 1;
+        flt.states[0] = SPOOL_QUEUED;
+        flt.target = w->b->target;
+        flt.limit = c->o->max_records;
+        f = spool_foreach(c->sp, &flt, SPOOL_WITH_PAYLOAD, detail_cb, w, e);
+    } else {
+        f = spool_batch_foreach(c->sp, w->b->id, detail_cb, w, e);
+    }
+    if (f == 2) {
+        rc = 2;
+        goto out;
+    }
+    if (f != 0 || w->stop_config || w->err) {
+        if (w->stop_config) {
+            errs_add(e, w->b->target, "%s", w->stop_msg);
+            rc = BUILT_CONFIG;
+        } else if (w->err) {
+            errs_add(e, tmp, "writing: %s", strerror(w->err));
+        }
+        goto out;
+    }
+    struct fvalue *v;
+    int64_t cnt = w->res.count;
+    if (c->ft->trailer_all)
+        cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
+    if (!(v = sp_field(w->sp, "$count")) || fvalue_set_int(v, cnt))
+        goto nomem;
+    for (size_t i = 0; i < c->nsums; i++) {
+        char nm[160];
+        snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
+        if (!(v = sp_field(w->sp, nm)) ||
+            (c->sums[i].scale > 0
+                 ? fvalue_set_decimal(v, w->res.sums[i], c->sums[i].scale)
+                 : fvalue_set_int(v, w->res.sums[i])))
+            goto nomem;
+    }
+    if (put_section(w, &c->ft->trailer, c->tlen, e) != 0) {
+        rc = w->err ? BUILT_IO : BUILT_CONFIG;
+        goto out;
+    }
+    if (w_flush(w) != 0) {
+        errs_add(e, tmp, "writing: %s", strerror(w->err));
+        goto out;
+    }
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    EVP_DigestFinal_ex(w->md, dg, &dn);
+    hex_digest(dg, dn, w->res.sha256);
+    totals_text(c, w->res.sums, w->res.totals, sizeof w->res.totals);
+    if (fsync(w->fd) != 0) {
+        errs_add(e, tmp, "fsync: %s", strerror(errno));
+        goto out;
+    }
+    rc = BUILT_OK;
+    goto out;
+nomem:
+    errs_add(e, w->b->target, "out of memory");
+out:
+    if (close(w->fd) != 0 && rc == BUILT_OK) {
+        errs_add(e, tmp, "close: %s", strerror(errno));
+        rc = BUILT_IO;
+    }
+    w->fd = -1;
+    return rc;
+}
+
+/* build_file - write batch b's file as dir/name (tmp, fsync, rename,
+ * fsync dir).  Dead letters are recorded unless dry.  BUILT_* */
+static int build_file(struct bctx *c, const struct spool_batch *b,
+                      enum build_mode mode, bool dry, const char *dir,
+                      const char *name, int64_t total, struct built *res,
+                      struct errs *e)
+{
+    struct wctx w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.b = b;
+    w.mode = mode;
+    w.fd = -1;
+    w.e = e;
+    w.total = total;
+    w.record_fails = !dry && mode == BUILD_BOUND;
+    int rc = BUILT_IO;
+    char tmp[PATH_MAX], fin[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
+        fs_join(fin, sizeof fin, dir, name) != 0) {
+        errs_add(e, dir, "path too long");
+        return BUILT_IO;
+    }
+    w.out = malloc(BATCH_IOBUF);
+    w.rec = malloc(c->dlen ? c->dlen : 1);
+    w.md = EVP_MD_CTX_new();
+    w.sp = record_new();
+    w.fails = w.record_fails ? calloc(BATCH_FAIL_CAP, sizeof *w.fails) : NULL;
+    if (!w.out || !w.rec || !w.md || !w.sp ||
+        (w.record_fails && !w.fails)) {
+        errs_add(e, b->target, "out of memory");
+        goto out;
+    }
+    int64_t failed = 0;
+    for (int pass = 0; pass < BATCH_MAX_PASSES; pass++) {
+        rc = build_pass(&w, tmp, e);
+        failed += rc == 2 ? (int64_t)w.nfails : w.res.failed;
+        if (w.nfails && apply_fails(&w, e) != 0) {
+            rc = BUILT_IO;
+            break;
+        }
+        if (rc != 2)
+            break;
+        log_event(LOG_INFO, "batch-rebuild", "target", b->target, "reason",
+                  "dead letters recorded; writing the file again", NULL);
+    }
+    if (rc == 2) {
+        errs_add(e, b->target, "too many records cannot be encoded");
+        rc = BUILT_IO;
+    }
+    if (rc != BUILT_OK) {
+        unlink(tmp);
+        goto out;
+    }
+    w.res.failed = failed;
+    spool_crashpoint("batch-fsync");
+    if (rename(tmp, fin) != 0) {
+        errs_add(e, fin, "rename: %s", strerror(errno));
+        unlink(tmp);
+        rc = BUILT_IO;
+        goto out;
+    }
+    spool_crashpoint("batch-rename");
+    if (fs_fsync_dir(dir) != 0) {
+        errs_add(e, dir, "fsync: %s", strerror(errno));
+        rc = BUILT_IO;
+        goto out;
+    }
+    *res = w.res;
+out:
+    for (size_t i = 0; i < w.nfails; i++)
+        free(w.fails[i].reason);
+    free(w.fails);
+    record_free(w.sp);
+    EVP_MD_CTX_free(w.md);
+    free(w.rec);
+    free(w.out);
+    return rc;
+}
