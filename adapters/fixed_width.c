@@ -2,9 +2,13 @@
  * department's COBOL copybook, gathered into one file per night batch.
  *
  * The descriptor names the keys the mapping's <target> takes, so
- * `ferry check` can refuse unknown ones; the file itself is built by the
- * night batch runner through mappings/fw_target.h (the compiled layout)
- * and handed over by the target's transport (sftp or local). */
+ * `ferry check` can refuse unknown ones.  Its callbacks stay NULL on
+ * purpose: the file is built by the night batch runner (scheduler/batch.c)
+ * through mappings/fw_target.h (the compiled layout), because building it
+ * needs the ledger (records bound before writing, dead letters, the
+ * batch's creation time for a deterministic header), which adapters never
+ * touch.  The finished file is handed over by the target's transport
+ * (sftp or local).  See docs/batch.md. */
 #include "adapters/adapter.h"
 
 #include <stddef.h>
@@ -19,7 +23,7 @@ static const struct adapter_key fw_map_keys[] = {
     { "encoding",      "ascii, IBM-285, IBM-037, IBM-1146 or IBM-1140", false, false },
     { "overpunch",     "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu", false, false },
     { "recfm",         "FB (default), LF or CRLF", false, false },
-    { "file-name",     "name pattern, e.g. CLM.D{yymmdd}.S{seq:3}", false, false },
+    { "file-name",     "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}", false, false },
     { "trailer-count", "details (default) or all", false, false },
     { "empty-file",    "true: write header and trailer when nothing is queued", false, false },
     { NULL, NULL, false, false },

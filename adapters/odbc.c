@@ -1054,6 +1054,11 @@ static int connstr_build(struct odbc *o, const struct adapter_env *env,
                                e) < 0)
             return -1;
         o->connlen = strlen(o->connstr);
+        if (o->connlen > 8192) {    /* SQLDriverConnect takes a SMALLINT */
+            errs_add(e, where, "odbc: connection-file holds more than 8192 "
+                     "bytes");
+            return -1;
+        }
         return 0;
     }
     if (!dsn) {
@@ -1076,20 +1081,30 @@ static int connstr_build(struct odbc *o, const struct adapter_env *env,
         return -1;
     struct buf b;
     buf_init(&b, 8192);
-    buf_printf(&b, "DSN=%s;", dsn);
+    int bad = buf_printf(&b, "DSN=%s;", dsn);
     if (user)
-        buf_printf(&b, "UID=%s;", user);
+        bad |= buf_printf(&b, "UID=%s;", user);
     if (pw) {
         /* ODBC braces: a '}' inside is doubled */
-        buf_puts(&b, "PWD={");
+        bad |= buf_puts(&b, "PWD={");
         for (const char *p = pw; *p; p++) {
-            buf_putc(&b, *p);
+            bad |= buf_putc(&b, *p);
             if (*p == '}')
-                buf_putc(&b, '}');
+                bad |= buf_putc(&b, '}');
         }
-        buf_puts(&b, "};");
+        bad |= buf_puts(&b, "};");
         explicit_bzero(pw, strlen(pw));
         free(pw);
+    }
+    if (bad) {
+        /* a cut connection string would fail later with a confusing
+         * message (or connect as someone else); say so now */
+        if (b.data)
+            explicit_bzero(b.data, b.len);
+        buf_free(&b);
+        errs_add(e, where, "odbc: connection string (dsn, user, password) "
+                 "is longer than 8192 bytes or out of memory");
+        return -1;
     }
     o->connlen = b.len;
     o->connstr = buf_take(&b);

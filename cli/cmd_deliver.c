@@ -4,33 +4,84 @@
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "scheduler/deliver.h"
+#include "scheduler/retry.h"
 #include "scheduler/window.h"
 #include "spool/spool.h"
 #include "util/errs.h"
 
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #define DELIVER_MAX_ROUNDS 100000
+#define DELIVER_IDLE_MS 100          /* --wait: nap between idle rounds */
+
+static volatile sig_atomic_t deliver_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    deliver_stop = 1;
+}
 
 static void deliver_usage(FILE *f)
 {
     fprintf(f,
         "usage: ferry deliver [--config FILE] [--spool DIR] [--target T] [--once]\n"
+        "                     [--wait DURATION] [--json]\n"
         "\n"
         "Hand every due record to its stream target (SOAP, ODBC) and exit.\n"
         "Without --once, rounds repeat until nothing more is due now; with\n"
-        "--once, each target gets one claim's worth.  Windows, the breaker and\n"
-        "the retry policy apply as in the daemon.\n"
+        "--once, each target gets one claim's worth.  --wait 10m keeps going\n"
+        "for up to that long while records are still open (deferred, in\n"
+        "doubt, breaker open), napping between rounds: a drain for cron.\n"
+        "Windows, the breaker and the retry policy apply as in the daemon.\n"
+        "SIGTERM or SIGINT ends the run after the round in progress.\n"
         "\n"
         "Exit: 0 done (records that must be retried later are deferred),\n"
         "     65 some records moved to failed (dead letter), 75 a target was\n"
         "     unavailable (all its calls failed transiently, or its breaker is\n"
-        "     open), 74 ledger error, 78 configuration problem.\n");
+        "     open at the end), 74 ledger error, 78 configuration problem.\n");
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* work_left - whether a stream target of this run still has open records
+ * (queued, deferred, delivering or in doubt): what --wait waits for */
+static bool work_left(struct spool *sp, const struct ferry_config *cfg,
+                      const char *only)
+{
+    struct spool_counts cs = { 0 };
+    struct errs e;
+    errs_init(&e);
+    bool left = false;
+    if (spool_counts(sp, &cs, &e) == 0) {
+        for (size_t k = 0; k < cs.n && !left; k++) {
+            const struct spool_count *c = &cs.v[k];
+            if (only && strcmp(c->target, only) != 0)
+                continue;
+            const struct target_config *t = config_target(cfg, c->target);
+            const struct adapter *ad = t ? adapter_find(t->type) : NULL;
+            if (!ad || ad->kind != ADAPTER_STREAM)
+                continue;
+            left = c->n > 0 && (c->state == SPOOL_QUEUED ||
+                                c->state == SPOOL_DEFERRED ||
+                                c->state == SPOOL_DELIVERING ||
+                                c->state == SPOOL_INDOUBT);
+        }
+    }
+    spool_counts_free(&cs);
+    errs_free(&e);
+    return left;
 }
 
 int cmd_deliver(int argc, char **argv)
@@ -38,9 +89,11 @@ int cmd_deliver(int argc, char **argv)
     struct cli_common c = { 0 };
     const char *target = NULL;
     bool once = false;
+    int64_t wait_ms = 0;
     static const struct option opts[] = {
         { "target", required_argument, NULL, 't' },
         { "once",   no_argument,       NULL, '1' },
+        { "wait",   required_argument, NULL, 'w' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -53,6 +106,13 @@ int cmd_deliver(int argc, char **argv)
             target = optarg;
         else if (o == '1')
             once = true;
+        else if (o == 'w') {
+            if (retry_policy_parse_duration(optarg, &wait_ms) != 0) {
+                fprintf(stderr, "ferry deliver: --wait wants a duration "
+                        "such as 30s or 10m, not '%s'\n", optarg);
+                return EX_USAGE;
+            }
+        }
         else if (o == 'h' || o == CLI_OPT_HELP) {
             deliver_usage(stdout);
             return EX_OK;
@@ -86,8 +146,15 @@ int cmd_deliver(int argc, char **argv)
         rc = EX_CONFIG;
         goto out;
     }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     size_t total = 0;
-    for (int round = 0; round < DELIVER_MAX_ROUNDS; round++) {
+    int64_t deadline = now_ms() + wait_ms;
+    for (int round = 0; round < DELIVER_MAX_ROUNDS && !deliver_stop; round++) {
         size_t handled = 0;
         if (deliver_pass(d, 0, &handled, &e) != 0) {
             cli_print_errs(stderr, &e);
@@ -95,8 +162,19 @@ int cmd_deliver(int argc, char **argv)
             break;
         }
         total += handled;
-        if (once || handled == 0)
+        if (once)
             break;
+        if (handled)
+            continue;
+        if (!wait_ms || now_ms() >= deadline || !work_left(sp, cfg, target))
+            break;
+        struct timespec nap = { 0, DELIVER_IDLE_MS * 1000000L };
+        nanosleep(&nap, NULL);
+    }
+    if (deliver_release(d, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        if (!rc)
+            rc = EX_IOERR;
     }
     errs_free(&e);
     size_t n;
@@ -110,8 +188,7 @@ int cmd_deliver(int argc, char **argv)
         fail += st[i].fail;
         indoubt += st[i].indoubt;
         exhausted += st[i].exhausted;
-        if ((st[i].retry && !st[i].ok) || st[i].breaker_skips ||
-            strcmp(st[i].breaker, "closed") != 0)
+        if ((st[i].retry && !st[i].ok) || strcmp(st[i].breaker, "closed") != 0)
             unavailable = true;
         if (arr)
             json_array_append_new(arr, json_pack(

@@ -31,6 +31,8 @@ static const struct command commands[] = {
     { "show",     cmd_show,     "a record's whole history" },
     { "map",      cmd_map,      "show what a submission becomes for each target" },
     { "copybook", cmd_copybook, "show a copybook's layout: offsets, lengths, types" },
+    { "batch",    cmd_batch,    "run the night batch of a fixed-width target" },
+    { "batches",  cmd_batches,  "list recent batch files" },
     { "deliver",  cmd_deliver,  "one delivery pass to the stream targets (SOAP, ODBC)" },
     { "targets",  cmd_targets,  "each target's window and queued, due, failed counts" },
     { "retry",    cmd_retry,    "requeue failed, rejected or in-doubt records" },

@@ -640,6 +640,9 @@ static int parse_clauses(struct parser *P, struct cpy_field *f)
                 perr(P, tk, "RENAMES belongs on a level 66 entry");
                 return -1;
             }
+            free(f->renames);
+            free(f->renames_thru);
+            f->renames_thru = NULL;
             f->renames = xstrdup(P, a->s);
             if (accept(P, "THRU") || accept(P, "THROUGH")) {
                 const struct cpy_tok *b = next(P);

@@ -210,8 +210,9 @@ static int end_field(struct csv_reader *r, struct rec *c, struct errs *e)
     if (c->discard)
         return 0;
     size_t flen = r->row.len - c->field_start;
-    long bad = utf8_bad((const unsigned char *)r->row.data + c->field_start,
-                        flen);
+    /* an empty field may come before the buffer holds anything */
+    long bad = flen ? utf8_bad((const unsigned char *)r->row.data
+                               + c->field_start, flen) : -1;
     if (bad >= 0) {
         char what[96];
         snprintf(what, sizeof what, "invalid UTF-8 at byte %ld of the field",

@@ -545,9 +545,13 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
             return;
         }
         field_where(f, idx, w, sizeof w);
-        if (what & COB_TX_TRUNCATED)
+        if (what & COB_TX_TRUNCATED) {
+            size_t chars = 0;
+            for (const char *q = s; *q; q++)
+                chars += ((unsigned char)*q & 0xC0) != 0x80;
             note_add(E->notes, w, "truncated from %zu to %zu characters",
-                     strlen(s), f->length);
+                     chars, f->length);
+        }
         if (what & COB_TX_FOLDED)
             note_add(E->notes, w, "folded to plain letters");
         return;
@@ -866,6 +870,11 @@ static int decode_field(struct dec *D, const struct cpy_field *f, size_t adj,
         if (f->odo) {
             int64_t x;
             int sc;
+            if (f->odo->offset + f->odo->length > D->len) {
+                dec_err(D, f->odo->name, -1, f->odo->offset,
+                        "record ends inside this field");
+                return -1;
+            }
             if (cob_num_decode(D->cc, &f->odo->pic, D->data + f->odo->offset,
                                &x, &sc, msg, sizeof msg) < 0)
                 return 0;            /* the count field reports itself */
@@ -998,7 +1007,9 @@ static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
     if (f->odo) {
         int64_t x;
         int sc;
-        if (cob_num_decode(cc, &f->odo->pic, data + f->odo->offset, &x, &sc,
+        occ = 0;
+        if (f->odo->offset + f->odo->length <= len &&
+            cob_num_decode(cc, &f->odo->pic, data + f->odo->offset, &x, &sc,
                            NULL, 0) == 0 && x >= 0 &&
             (size_t)x <= f->occurs_max)
             occ = (size_t)x;

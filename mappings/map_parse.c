@@ -130,6 +130,12 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
     json_error_t je;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
+        /* jansson ends many messages with " near '<input text>'": that
+         * text may be a personal value, and line and column already say
+         * where, so it is cut off */
+        char *near = strstr(je.text, " near '");
+        if (near)
+            *near = '\0';
         where_at(w, sizeof w, je.line + line0 - 1, je.column, false);
         errs_add(e, w, "malformed JSON: %s", je.text);
         return -1;

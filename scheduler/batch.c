@@ -28,6 +28,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -835,5 +836,652 @@ out:
     EVP_MD_CTX_free(w.md);
     free(w.rec);
     free(w.out);
+    return rc;
+}
+
+/* ---- reading it back -------------------------------------------------- */
+
+/* read_exact - n bytes or -1 (short file / error) */
+static int read_exact(FILE *f, unsigned char *p, size_t n, EVP_MD_CTX *md)
+{
+    if (n && fread(p, 1, n, f) != n)
+        return -1;
+    return EVP_DigestUpdate(md, p, n) == 1 ? 0 : -1;
+}
+
+/* verify_field - decode a trailer field named to and compare with want at
+ * scale wscale; 0 equal, -1 with why */
+static int verify_field(const struct bctx *c, const unsigned char *trl,
+                        const char *to, int64_t want, int wscale, char *why,
+                        size_t whysz)
+{
+    bool amb = false;
+    const struct cpy_field *f = cpy_field_find(c->ft->trailer.rec, to, &amb);
+    if (!f || f->pic.cls != COB_NUMERIC) {
+        snprintf(why, whysz, "trailer field %s is not a number", to);
+        return -1;
+    }
+    int64_t v = 0, a = 0, b = 0;
+    int vs = 0;
+    char msg[160];
+    if (cob_num_decode(c->ft->cc, &f->pic, trl + f->offset, &v, &vs, msg,
+                       sizeof msg) != 0) {
+        snprintf(why, whysz, "trailer field %s: %s", to, msg);
+        return -1;
+    }
+    int sc = vs > wscale ? vs : wscale;
+    if (rescale(v, vs, sc, &a) != 0 || rescale(want, wscale, sc, &b) != 0 ||
+        a != b) {
+        char x[48], y[48];
+        dec_format(v, vs, x, sizeof x);
+        dec_format(want, wscale, y, sizeof y);
+        snprintf(why, whysz, "trailer %s says %s, the details add up to %s",
+                 to, x, y);
+        return -1;
+    }
+    return 0;
+}
+
+/* verify_file - read path back with the decoders: every record decodes,
+ * separators are where they belong, the details' count and totals match
+ * the trailer and want (what the ledger holds), and so does the SHA-256.
+ * 0 ok; -1 with why (a mismatch) or e (I/O). */
+static int verify_file(struct bctx *c, const char *path,
+                       const struct built *want, char *why, size_t whysz,
+                       struct errs *e)
+{
+    int rc = -1;
+    why[0] = '\0';
+    FILE *f = fopen(path, "rbe");
+    size_t big = c->dlen > c->hlen ? c->dlen : c->hlen;
+    if (c->tlen > big)
+        big = c->tlen;
+    unsigned char *rb = malloc(big + 8);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    struct record *d = NULL;
+    int64_t sums[BATCH_MAX_SUMS] = { 0 }, count = 0;
+    struct stat st;
+    if (!f || !rb || !md || fstat(fileno(f), &st) != 0) {
+        errs_add(e, path, "cannot read back: %s", strerror(errno));
+        goto out;
+    }
+    setvbuf(f, NULL, _IOFBF, BATCH_IOBUF);
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    uint64_t fixed = (c->hlen ? c->hlen + c->seplen : 0) +
+                     (c->tlen ? c->tlen + c->seplen : 0);
+    uint64_t size = (uint64_t)st.st_size, step = c->dlen + c->seplen;
+    if (size < fixed || (size - fixed) % step != 0) {
+        snprintf(why, whysz, "%llu bytes is not a header, whole %zu-byte "
+                 "details and a trailer", (unsigned long long)size, c->dlen);
+        goto out;
+    }
+    int64_t n = (int64_t)((size - fixed) / step);
+    struct errs de;
+    errs_init(&de);
+    unsigned char sepb[2];
+    if (c->hlen) {
+        if (read_exact(f, rb, c->hlen, md) ||
+            read_exact(f, sepb, c->seplen, md))
+            goto short_read;
+        if (c->seplen && memcmp(sepb, c->sep, c->seplen) != 0) {
+            snprintf(why, whysz, "no record separator after the header");
+            goto out;
+        }
+        if (!(d = fw_decode(c->ft->header.rec, c->ft->cc, rb, c->hlen, &de))) {
+            snprintf(why, whysz, "header does not decode: %s",
+                     errs_first_msg(&de));
+            errs_free(&de);
+            goto out;
+        }
+        record_free(d);
+        d = NULL;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (read_exact(f, rb, c->dlen, md) ||
+            read_exact(f, sepb, c->seplen, md))
+            goto short_read;
+        if (c->seplen && memcmp(sepb, c->sep, c->seplen) != 0) {
+            snprintf(why, whysz, "detail %lld: no record separator",
+                     (long long)i + 1);
+            goto out;
+        }
+        for (size_t k = 0; k < c->nsums; k++) {
+            int64_t v = 0;
+            int vs = 0;
+            char msg[160];
+            if (cob_num_decode(c->ft->cc, &c->sums[k].f->pic,
+                               rb + c->sums[k].f->offset, &v, &vs, msg,
+                               sizeof msg) != 0 ||
+                rescale(v, vs, c->sums[k].scale, &v) != 0 ||
+                batch_sum_add(&sums[k], v) != 0) {
+                snprintf(why, whysz, "detail %lld: %s does not decode",
+                         (long long)i + 1, c->sums[k].name);
+                goto out;
+            }
+        }
+        count++;
+        if (c->o->progress && (count & 4095) == 0)
+            c->o->progress(c->o->progress_ctx, "verify", count, n);
+    }
+    if (c->tlen) {
+        if (read_exact(f, rb, c->tlen, md) ||
+            read_exact(f, sepb, c->seplen, md))
+            goto short_read;
+        if (!(d = fw_decode(c->ft->trailer.rec, c->ft->cc, rb, c->tlen, &de))) {
+            snprintf(why, whysz, "trailer does not decode: %s",
+                     errs_first_msg(&de));
+            errs_free(&de);
+            goto out;
+        }
+        const struct map_section *ts = c->ft->trailer.sec;
+        for (size_t i = 0; ts && i < ts->na; i++) {
+            const char *fr = ts->a[i].from;
+            if (fr && strcmp(fr, "$count") == 0) {
+                int64_t cnt = count + (c->ft->trailer_all
+                                       ? (c->hlen ? 1 : 0) + 1 : 0);
+                if (verify_field(c, rb, ts->a[i].to, cnt, 0, why, whysz))
+                    goto out;
+            } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
+                for (size_t k = 0; k < c->nsums; k++)
+                    if (strcmp(c->sums[k].name, fr + 5) == 0 &&
+                        verify_field(c, rb, ts->a[i].to, sums[k],
+                                     c->sums[k].scale, why, whysz))
+                        goto out;
+            }
+        }
+    }
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    char hex[65];
+    EVP_DigestFinal_ex(md, dg, &dn);
+    hex_digest(dg, dn, hex);
+    char tot[512];
+    totals_text(c, sums, tot, sizeof tot);
+    if (count != want->count)
+        snprintf(why, whysz, "the file holds %lld details, the ledger %lld",
+                 (long long)count, (long long)want->count);
+    else if (strcmp(tot, want->totals) != 0)
+        snprintf(why, whysz, "the file's totals are %.200s, the ledger's %.200s", tot,
+                 want->totals);
+    else if (strcmp(hex, want->sha256) != 0)
+        snprintf(why, whysz, "SHA-256 %s, the ledger says %s", hex,
+                 want->sha256);
+    else
+        rc = 0;
+    goto out;
+short_read:
+    snprintf(why, whysz, "the file ends early");
+out:
+    record_free(d);
+    EVP_MD_CTX_free(md);
+    free(rb);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* ---- handing it over -------------------------------------------------- */
+
+static void describe_dest(const struct target_config *tc, char *out,
+                          size_t outsz)
+{
+    const struct kvlist *o = &tc->transport_opts;
+    const char *host = kv_get(o, "host"), *dir = kv_get(o, "remote-dir");
+    if (!dir)
+        dir = kv_get(o, "dir");
+    if (host) {
+        const char *user = kv_get(o, "user"), *port = kv_get(o, "port");
+        snprintf(out, outsz, "%s %s%s%s:%s%s%s", tc->transport_type,
+                 user ? user : "", user ? "@" : "", host, port ? port : "22",
+                 dir && dir[0] != '/' ? "/" : "", dir ? dir : "");
+    } else {
+        snprintf(out, outsz, "%s %s", tc->transport_type, dir ? dir : "");
+    }
+}
+
+/* send_file - through the target's transport; the adapter's outcome */
+static enum adapter_outcome send_file(struct bctx *c, const char *path,
+                                      const char *name, const char *sha,
+                                      uint64_t size, char *msg, size_t msgsz)
+{
+    const struct adapter *t = c->tc->transport_type ?
+        adapter_find(c->tc->transport_type) : NULL;
+    if (!t || t->kind != ADAPTER_TRANSPORT || !t->transfer) {
+        snprintf(msg, msgsz, "target %s has no usable transport (%s)",
+                 c->tc->name, c->tc->transport_type ? c->tc->transport_type
+                                                    : "none");
+        return ADAPTER_FAIL;
+    }
+    struct adapter_env env = {
+        .target = c->tc, .opts = &c->tc->transport_opts, .map = NULL,
+        .base_dir = c->cfg->base_dir, .service = NULL,
+    };
+    struct errs ie;
+    errs_init(&ie);
+    void *ctx = NULL;
+    if (t->init && t->init(&ctx, &env, &ie) != 0) {
+        snprintf(msg, msgsz, "transport %s: %s%s%s", t->name,
+                 ie.n ? ie.v[0].where : "", ie.n && ie.v[0].where[0] ? ": " : "",
+                 errs_first_msg(&ie));
+        errs_free(&ie);
+        return ADAPTER_FAIL;
+    }
+    errs_free(&ie);
+    bool ow = false;
+    const char *v = kv_get(&c->tc->transport_opts, "allow-overwrite");
+    if (v)
+        config_parse_bool(v, &ow);
+    struct transfer_req req = {
+        .local_path = path, .remote_name = name, .sha256_hex = sha,
+        .size = size, .allow_overwrite = ow,
+    };
+    struct adapter_result res;
+    memset(&res, 0, sizeof res);
+    if (c->o->progress)
+        c->o->progress(c->o->progress_ctx, "send", 0, (int64_t)size);
+    t->transfer(ctx, &req, &res);
+    if (t->close)
+        t->close(ctx);
+    if (res.outcome == ADAPTER_OK && c->o->progress)
+        c->o->progress(c->o->progress_ctx, "send", (int64_t)size,
+                       (int64_t)size);
+    snprintf(msg, msgsz, "%s", res.msg);
+    return res.outcome == ADAPTER_INDOUBT ? ADAPTER_RETRY : res.outcome;
+}
+
+/* ---- one batch, start to end ------------------------------------------ */
+
+static void set_msg(struct batch_summary *sum, enum batch_outcome o,
+                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_msg(struct batch_summary *sum, enum batch_outcome o,
+                    const char *fmt, ...)
+{
+    va_list ap;
+    sum->outcome = o;
+    va_start(ap, fmt);
+    vsnprintf(sum->message, sizeof sum->message, fmt, ap);
+    va_end(ap);
+}
+
+/* folder - spool/<sub>/<target>, created 0700 */
+static int folder(struct bctx *c, const char *sub, char *out, size_t outsz,
+                  struct errs *e)
+{
+    if (snprintf(out, outsz, "%s/%s/%s", spool_dir(c->sp), sub,
+                 c->tc->name) >= (int)outsz || fs_mkdirs(out, 0700) != 0) {
+        errs_add(e, out, "cannot create: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* archive - move the sent file from outbound to archive (best effort:
+ * a file left in outbound/ after a crash here is only tidied later) */
+static void archive(struct bctx *c, struct batch_file *bf, struct errs *e)
+{
+    char dir[PATH_MAX], dst[PATH_MAX];
+    if (folder(c, "archive", dir, sizeof dir, e) != 0 ||
+        fs_join(dst, sizeof dst, dir, bf->file_name) != 0)
+        return;
+    if (rename(bf->local_path, dst) == 0) {
+        fs_fsync_dir(dir);
+        fs_fsync_parent(bf->local_path);
+        snprintf(bf->local_path, sizeof bf->local_path, "%s", dst);
+    }
+}
+
+/* run_batch - build (or rebuild), record, verify and send batch b */
+static int run_batch(struct bctx *c, const struct spool_batch *b,
+                     enum build_mode mode, struct batch_file *bf,
+                     struct batch_summary *sum, struct errs *e)
+{
+    bool dry = c->o->dry_run;
+    char dir[PATH_MAX], why[512], msg[1024];
+    struct built res;
+    memset(&res, 0, sizeof res);
+    bf->batch_id = b->id;
+    bf->seq = b->seq;
+    snprintf(bf->business_date, sizeof bf->business_date, "%s",
+             b->business_date);
+    if (b->file_name)
+        snprintf(bf->file_name, sizeof bf->file_name, "%s", b->file_name);
+    else if (batch_file_name(c->ft->file_pattern, b->business_date, b->seq,
+                             b->target, bf->file_name, sizeof bf->file_name,
+                             why, sizeof why) != 0) {
+        set_msg(sum, BATCH_CONFIG, "file-name %s", why);
+        errs_add(e, b->target, "file-name %s", why);
+        return -1;
+    }
+    if (dry)
+        snprintf(dir, sizeof dir, "%s", c->o->scratch_dir);
+    else if (folder(c, "outbound", dir, sizeof dir, e) != 0)
+        goto io;
+    if (fs_join(bf->local_path, sizeof bf->local_path, dir, bf->file_name))
+        goto io;
+    log_event(LOG_INFO, "batch-build", "target", b->target, "batch",
+              bf->file_name, "state", spool_batch_state_name(b->state), NULL);
+    int r = build_file(c, b, mode, dry, dir, bf->file_name, b->record_count,
+                       &res, e);
+    if (r == BUILT_CONFIG) {
+        set_msg(sum, BATCH_CONFIG, "%s: %s", bf->file_name, errs_first_msg(e));
+        return -1;
+    }
+    if (r != BUILT_OK)
+        goto io;
+    bf->records = res.count;
+    bf->failed = res.failed;
+    bf->bytes = res.bytes;
+    snprintf(bf->totals, sizeof bf->totals, "%s", res.totals);
+    snprintf(bf->sha256, sizeof bf->sha256, "%s", res.sha256);
+    if (mode == BUILD_RESEND) {
+        if (!b->sha256 || strcmp(b->sha256, res.sha256) != 0 ||
+            b->record_count != res.count) {
+            snprintf(why, sizeof why, "batch %lld rebuilt as %lld records, "
+                     "sha256 %s; the ledger says %lld records, sha256 %s "
+                     "(records changed or purged since): not resent",
+                     (long long)b->id, (long long)res.count, res.sha256,
+                     (long long)b->record_count, b->sha256 ? b->sha256 : "-");
+            set_msg(sum, BATCH_VERIFY, "%s", why);
+            return 0;
+        }
+    } else if (!dry) {
+        if (spool_batch_written(c->sp, b->id, bf->file_name, res.count,
+                                res.totals, res.sha256, e) != 0) {
+            set_msg(sum, BATCH_VERIFY, "%s: %s", bf->file_name,
+                    errs_first_msg(e));
+            return 0;
+        }
+        spool_crashpoint("batch-ledger-written");
+        log_event(LOG_INFO, "batch-written", "target", b->target, "file",
+                  bf->file_name, "sha256", res.sha256, "totals", res.totals,
+                  NULL);
+    }
+    if (verify_file(c, bf->local_path, &res, why, sizeof why, e) != 0) {
+        if (!why[0])
+            goto io;
+        set_msg(sum, BATCH_VERIFY, "read-back check of %s failed: %s; "
+                "nothing was sent", bf->file_name, why);
+        log_event(LOG_ERROR, "batch-verify-failed", "target", b->target,
+                  "file", bf->file_name, "reason", why, NULL);
+        return 0;
+    }
+    if (dry)
+        return 0;
+    describe_dest(c->tc, bf->sent_to, sizeof bf->sent_to);
+    if (mode == BUILD_RESEND) {
+        char detail[1200];
+        snprintf(detail, sizeof detail, "batch %lld %s sha256 %s to %s",
+                 (long long)b->id, bf->file_name, res.sha256, bf->sent_to);
+        if (spool_audit_add(c->sp, c->o->actor ? c->o->actor : "unknown",
+                            "batch-resend", NULL, c->o->reason, detail,
+                            e) != 0)
+            goto io;
+    }
+    spool_crashpoint("batch-upload");
+    enum adapter_outcome out = send_file(c, bf->local_path, bf->file_name,
+                                         res.sha256, res.bytes, msg,
+                                         sizeof msg);
+    if (out == ADAPTER_RETRY) {
+        set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
+                bf->file_name, msg);
+        log_event(LOG_WARN, "batch-send-retry", "target", b->target, "file",
+                  bf->file_name, "message", msg, NULL);
+        return 0;
+    }
+    if (out != ADAPTER_OK) {
+        set_msg(sum, BATCH_REFUSED, "%s refused: %s (the file waits in "
+                "outbound/ and is sent by the next run once this is fixed)",
+                bf->file_name, msg);
+        log_event(LOG_ERROR, "batch-send-failed", "target", b->target, "file",
+                  bf->file_name, "message", msg, NULL);
+        return 0;
+    }
+    spool_crashpoint("batch-after-transfer");
+    bf->sent = true;
+    if (mode != BUILD_RESEND) {
+        if (spool_batch_sent(c->sp, b->id, e) != 0)
+            goto io;
+        spool_crashpoint("batch-ledger-sent");
+    }
+    archive(c, bf, e);
+    log_event(LOG_INFO, "batch-sent", "target", b->target, "file",
+              bf->file_name, "to", bf->sent_to, "sha256", res.sha256, NULL);
+    return 0;
+io:
+    set_msg(sum, BATCH_ERROR, "%s: %s", bf->file_name[0] ? bf->file_name
+            : b->target, errs_first_msg(e));
+    return -1;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+/* today - YYYY-MM-DD now in zone */
+static int today(const char *zone, char out[11], struct errs *e)
+{
+    struct tz *z = tz_load(zone ? zone : "Europe/London", e);
+    if (!z)
+        return -1;
+    struct tm tm;
+    tz_localtime(z, now_ms() / 1000, &tm);
+    tz_free(z);
+    if (tm.tm_year < -1899 || tm.tm_year > 8099) {
+        errs_add(e, "clock", "the year is out of range");
+        return -1;
+    }
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
+    return 0;
+}
+
+/* queued_count - target's queued records, from the ledger's counts (an
+ * aggregate: no record is read) */
+static int queued_count(struct bctx *c, int64_t *n, struct errs *e)
+{
+    struct spool_counts cs;
+    *n = 0;
+    if (spool_counts(c->sp, &cs, e) != 0)
+        return -1;
+    for (size_t i = 0; i < cs.n; i++)
+        if (cs.v[i].state == SPOOL_QUEUED && cs.v[i].target &&
+            strcmp(cs.v[i].target, c->tc->name) == 0)
+            *n += cs.v[i].n;
+    spool_counts_free(&cs);
+    return 0;
+}
+
+/* finish_outcome - fold a file's dead letters into the run's outcome */
+static void finish_outcome(struct batch_summary *sum)
+{
+    if (sum->outcome != BATCH_DONE)
+        return;
+    for (size_t i = 0; i < sum->nfiles; i++)
+        if (sum->files[i].failed) {
+            sum->outcome = BATCH_DATA;
+            snprintf(sum->message, sizeof sum->message, "%lld record(s) could "
+                     "not be encoded and were moved to the dead letter state "
+                     "(ferry queue --state failed); the rest were sent",
+                     (long long)sum->files[i].failed);
+        }
+}
+
+/* run_locked - the run proper, with the lock held (or a dry run) */
+static int run_locked(struct bctx *c, const char *date,
+                      struct batch_summary *sum, struct errs *e)
+{
+    const char *target = c->tc->name;
+    struct spool_batch *b = NULL;
+    int rc = 0;
+    if (c->o->resend_id > 0) {
+        int g = spool_batch_get(c->sp, c->o->resend_id, &b, e);
+        if (g != 0 || strcmp(b->target, target) != 0) {
+            char id[32];
+            snprintf(id, sizeof id, "%lld", (long long)c->o->resend_id);
+            set_msg(sum, g < 0 ? BATCH_ERROR : BATCH_CONFIG,
+                    "no batch %s of target %s", id, target);
+            if (g >= 0)
+                errs_add(e, target, "%s", sum->message);
+            spool_batch_free(b);
+            return -1;
+        }
+        if (b->state != SPOOL_BATCH_SENT && b->state != SPOOL_BATCH_CONFIRMED) {
+            set_msg(sum, BATCH_CONFIG, "batch %s was never sent: run without "
+                    "--resend to finish it", b->file_name ? b->file_name
+                    : "(unwritten)");
+            errs_add(e, target, "%s", sum->message);
+            spool_batch_free(b);
+            return -1;
+        }
+        struct batch_file *bf = &sum->files[sum->nfiles++];
+        bf->resent = true;
+        rc = run_batch(c, b, BUILD_RESEND, bf, sum, e);
+        spool_batch_free(b);
+        return rc;
+    }
+    /* 1. finish what a crashed run left (at most a few: each is finished
+     * before a new one is bound, so normally one) */
+    while (sum->nfiles < BATCH_MAX_FILES - 1) {
+        int u = spool_batch_unfinished(c->sp, target, &b, e);
+        if (u < 0) {
+            set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
+            return -1;
+        }
+        if (u == 1)
+            break;
+        struct batch_file *bf = &sum->files[sum->nfiles++];
+        bf->finished_earlier = true;
+        log_event(LOG_INFO, "batch-resume", "target", target, "batch",
+                  b->file_name ? b->file_name : "", "state",
+                  spool_batch_state_name(b->state), NULL);
+        rc = run_batch(c, b, BUILD_BOUND, bf, sum, e);
+        spool_batch_free(b);
+        b = NULL;
+        if (rc != 0 || sum->outcome != BATCH_DONE || c->o->dry_run)
+            return rc;   /* a dry run previews only the unfinished one */
+    }
+    /* 2. a new batch, when there is something to send (or empty-file) */
+    int64_t queued = 0;
+    if (queued_count(c, &queued, e) != 0) {
+        set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
+        return -1;
+    }
+    if (!queued && !c->ft->empty_file) {
+        if (!sum->nfiles)
+            sum->nothing = true;
+        return 0;
+    }
+    struct batch_file *bf = &sum->files[sum->nfiles++];
+    if (c->o->dry_run) {
+        struct spool_batch pb;
+        memset(&pb, 0, sizeof pb);
+        pb.target = (char *)target;
+        snprintf(pb.business_date, sizeof pb.business_date, "%s", date);
+        if (spool_batch_next_seq(c->sp, target, date, &pb.seq, e) != 0) {
+            set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
+            return -1;
+        }
+        pb.created_at = now_ms();
+        pb.record_count = c->o->max_records && (int64_t)c->o->max_records
+            < queued ? (int64_t)c->o->max_records : queued;
+        return run_batch(c, &pb, BUILD_PREVIEW, bf, sum, e);
+    }
+    if (spool_batch_bind(c->sp, target, date, c->o->max_records, &b, e) != 0) {
+        set_msg(sum, BATCH_ERROR, "binding records: %s", errs_first_msg(e));
+        return -1;
+    }
+    log_event(LOG_INFO, "batch-bound", "target", target, "date", date, NULL);
+    rc = run_batch(c, b, BUILD_BOUND, bf, sum, e);
+    spool_batch_free(b);
+    return rc;
+}
+
+int batch_run(const struct ferry_config *cfg, struct spool *sp,
+              const char *target, const struct batch_opts *o,
+              struct batch_summary *sum, struct errs *e)
+{
+    int64_t t0 = now_ms();
+    struct batch_opts dflt;
+    memset(&dflt, 0, sizeof dflt);
+    memset(sum, 0, sizeof *sum);
+    if (!o)
+        o = &dflt;
+    sum->dry_run = o->dry_run;
+    struct bctx c;
+    memset(&c, 0, sizeof c);
+    c.cfg = cfg;
+    c.sp = sp;
+    c.o = o;
+    struct joblock *lock = NULL;
+    char date[11], scratch[PATH_MAX] = "";
+    struct batch_opts dry;
+    int rc = -1;
+    if (o->resend_id > 0 && (!o->reason || !*o->reason)) {
+        set_msg(&sum[0], BATCH_CONFIG, "a resend needs a reason");
+        errs_add(e, target, "%s", sum->message);
+        goto out;
+    }
+    if (o->resend_id > 0 && o->dry_run) {
+        set_msg(sum, BATCH_CONFIG, "--resend and --dry-run do not go "
+                "together");
+        errs_add(e, target, "%s", sum->message);
+        goto out;
+    }
+    if (bctx_setup(&c, target, e) != 0) {
+        set_msg(sum, BATCH_CONFIG, "%s", errs_first_msg(e));
+        goto out;
+    }
+    if (o->business_date) {
+        int64_t days;
+        if (strlen(o->business_date) != 10 ||
+            date_parse(o->business_date, &days) != 0) {
+            set_msg(sum, BATCH_CONFIG, "business date '%s': use YYYY-MM-DD",
+                    o->business_date);
+            errs_add(e, target, "%s", sum->message);
+            goto out;
+        }
+        snprintf(date, sizeof date, "%s", o->business_date);
+    } else if (today(o->tz, date, e) != 0) {
+        set_msg(sum, BATCH_CONFIG, "%s", errs_first_msg(e));
+        goto out;
+    }
+    if (o->dry_run) {
+        const char *base = o->scratch_dir ? o->scratch_dir : getenv("TMPDIR");
+        snprintf(scratch, sizeof scratch, "%s/ferry-batch-dry-run.XXXXXX",
+                 base && *base ? base : "/tmp");
+        if (!mkdtemp(scratch)) {
+            set_msg(sum, BATCH_ERROR, "cannot make a scratch folder: %s",
+                    strerror(errno));
+            errs_add(e, scratch, "%s", sum->message);
+            goto out;
+        }
+        dry = *o;
+        dry.scratch_dir = scratch;
+        c.o = &dry;
+    } else {
+        char lockdir[PATH_MAX], job[300];
+        snprintf(lockdir, sizeof lockdir, "%s/locks", spool_dir(sp));
+        snprintf(job, sizeof job, "batch-%s", target);
+        pid_t holder = 0;
+        int l = joblock_acquire(lockdir, job, &lock, &holder, e);
+        if (l < 0) {
+            set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
+            goto out;
+        }
+        if (l == 1) {
+            char pid[32];
+            snprintf(pid, sizeof pid, "%ld", (long)holder);
+            sum->holder = holder;
+            set_msg(sum, BATCH_BUSY, "the night batch of %s is already "
+                    "running as PID %s", target, pid);
+            rc = 0;
+            goto out;
+        }
+    }
+    rc = run_locked(&c, date, sum, e);
+    if (rc == 0)
+        finish_outcome(sum);
+out:
+    joblock_release(lock);
+    bctx_free(&c);
+    sum->elapsed_ms = now_ms() - t0;
     return rc;
 }

@@ -7,6 +7,7 @@
  * runs with its outcome and counts, including runs that fail. */
 #include "scheduler/jobs.h"
 #include "config/config.h"
+#include "scheduler/batch.h"
 #include "scheduler/deliver.h"
 #include "scheduler/joblock.h"
 #include "scheduler/retry.h"
@@ -100,6 +101,41 @@ static void run_deliver(const struct ferry_config *cfg, struct spool *sp,
     deliver_free(d);
 }
 
+/* run_batch - the night batch; it takes its own per-target lock */
+static void run_batch(const struct ferry_config *cfg, struct spool *sp,
+                      const struct job_config *job, struct job_report *rep,
+                      struct errs *e)
+{
+    struct batch_opts o;
+    memset(&o, 0, sizeof o);
+    o.tz = job->tz;
+    struct batch_summary sum;
+    memset(&sum, 0, sizeof sum);
+    int rc = batch_run(cfg, sp, job->target, &o, &sum, e);
+    switch (sum.outcome) {
+    case BATCH_DONE:     rep->outcome = JOB_OK; break;
+    case BATCH_DATA:     rep->outcome = JOB_DATA; break;
+    case BATCH_TEMPFAIL: rep->outcome = JOB_TEMPFAIL; break;
+    case BATCH_BUSY:     rep->outcome = JOB_BUSY; rep->holder = sum.holder; break;
+    case BATCH_CONFIG:
+    case BATCH_REFUSED:  rep->outcome = JOB_CONFIG; break;
+    default:             rep->outcome = JOB_ERROR; break;
+    }
+    if (rc != 0 && rep->outcome == JOB_OK)
+        rep->outcome = JOB_ERROR;
+    size_t n = 0;
+    long long records = 0, failed = 0;
+    for (size_t i = 0; i < sum.nfiles && i < BATCH_MAX_FILES; i++) {
+        n++;
+        records += sum.files[i].records;
+        failed += sum.files[i].failed;
+    }
+    snprintf(rep->counts, sizeof rep->counts, "files=%zu records=%lld failed=%lld%s%.150s",
+             n, records, failed, n ? " file=" : "", n ? sum.files[0].file_name : "");
+    snprintf(rep->message, sizeof rep->message, "%.500s",
+             sum.message[0] ? sum.message : errs_first_msg(e));
+}
+
 static void run_purge(struct spool *sp, const struct job_config *job,
                       struct job_report *rep, struct errs *e)
 {
@@ -130,11 +166,13 @@ int job_run(const struct ferry_config *cfg, struct spool *sp,
             struct errs *e)
 {
     memset(rep, 0, sizeof *rep);
+    /* the batch runner holds its own per-target lock */
+    bool own_lock = strcmp(job->action, "batch") != 0;
     char lockdir[PATH_MAX];
     snprintf(lockdir, sizeof lockdir, "%s/locks", spool_dir(sp));
     struct joblock *lock = NULL;
     pid_t holder = 0;
-    int l = joblock_acquire(lockdir, job->name, &lock, &holder, e);
+    int l = own_lock ? joblock_acquire(lockdir, job->name, &lock, &holder, e) : 0;
     if (l < 0)
         return -1;
     if (l == 1) {
@@ -154,7 +192,9 @@ int job_run(const struct ferry_config *cfg, struct spool *sp,
               "target", job->target, NULL);
     struct errs je;
     errs_init(&je);
-    if (strcmp(job->action, "deliver") == 0) {
+    if (strcmp(job->action, "batch") == 0) {
+        run_batch(cfg, sp, job, rep, &je);
+    } else if (strcmp(job->action, "deliver") == 0) {
         run_deliver(cfg, sp, job, rep, &je);
     } else if (strcmp(job->action, "purge") == 0) {
         run_purge(sp, job, rep, &je);

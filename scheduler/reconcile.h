@@ -84,10 +84,11 @@ struct recon_summary {
     size_t files, applied, seen, bad, errors;
     size_t confirmed, rejected, orphans, overdue, not_sent, already;
     size_t mismatches;               /* files with a totals mismatch */
+    size_t refused;                  /* ... of them not applied */
     size_t missing, requeued, unknown;   /* stream: probe said no / can't tell */
     size_t batches_confirmed;
     bool transport_unavailable;
-    char transport_msg[512];
+    char transport_msg[1024];
     struct recon_file *f;
     size_t nf;
     struct recon_item *items;

@@ -301,6 +301,9 @@ static int spool_migrate(struct spool *s, struct errs *e)
     return 0;
 }
 
+/* mkdir_0700 - create a private folder, or make sure an existing one is
+ * private: a folder we own with group or other bits is tightened to 0700;
+ * one owned by someone else, or that cannot be tightened, is refused. */
 static int mkdir_0700(const char *path, struct errs *e)
 {
     if (mkdir(path, 0700) == 0)
@@ -312,6 +315,18 @@ static int mkdir_0700(const char *path, struct errs *e)
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         errs_add(e, path, "exists and is not a folder");
+        return -1;
+    }
+    if (sb.st_uid != geteuid()) {
+        errs_add(e, path, "spool folder is owned by uid %lu, not by this "
+                 "user (uid %lu); refusing to use it",
+                 (unsigned long)sb.st_uid, (unsigned long)geteuid());
+        return -1;
+    }
+    if ((sb.st_mode & 077) != 0 && chmod(path, 0700) != 0) {
+        errs_add(e, path, "folder mode is %04o (group or others have "
+                 "access) and cannot be tightened to 0700: %s",
+                 (unsigned)(sb.st_mode & 07777), strerror(errno));
         return -1;
     }
     return 0;

@@ -16,6 +16,8 @@ void buf_init(struct buf *b, size_t max)
 /* grow - make room for n more bytes plus the terminating NUL */
 static int grow(struct buf *b, size_t n)
 {
+    if (n >= ((size_t)-1) - b->len)
+        return b->max ? BUF_TOOBIG : BUF_NOMEM;  /* len + n + 1 would wrap */
     if (b->max && b->len + n > b->max)
         return BUF_TOOBIG;
     if (b->len + n + 1 <= b->cap)

@@ -156,6 +156,20 @@ START_TEST(test_csv_nul_refused_and_reading_stops)
 }
 END_TEST
 
+/* fuzz find: an empty first field, before the row buffer held any byte,
+ * was checked for UTF-8 through a NULL pointer (UBSan) */
+START_TEST(test_csv_empty_first_field_then_nul)
+{
+    char out[512], probs[512];
+    SLURP(",\0chWim");
+    ck_assert_str_eq(out, "");
+    ck_assert_str_eq(probs, "t.csv: line 1, column 2: NUL byte\n");
+    SLURP("a,b\n,\n");
+    ck_assert_str_eq(out, "2:|\n");
+    ck_assert_str_eq(probs, "");
+}
+END_TEST
+
 START_TEST(test_csv_invalid_utf8_names_line_and_column)
 {
     char out[512], probs[512];
@@ -303,6 +317,7 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_csv_missing_and_extra_columns_named_and_skipped);
     tcase_add_test(tc, test_csv_unterminated_quote_names_start_line);
     tcase_add_test(tc, test_csv_nul_refused_and_reading_stops);
+    tcase_add_test(tc, test_csv_empty_first_field_then_nul);
     tcase_add_test(tc, test_csv_invalid_utf8_names_line_and_column);
     tcase_add_test(tc, test_csv_utf8_accepted);
     tcase_add_test(tc, test_csv_stray_quotes_refused);

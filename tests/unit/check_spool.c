@@ -134,6 +134,47 @@ START_TEST(test_open_creates_private_folder_and_schema)
 }
 END_TEST
 
+START_TEST(test_open_tightens_loose_existing_folder)
+{
+    char p[700];
+    struct stat sb;
+    mode_t old = umask(0);
+    ck_assert_int_eq(mkdir(spdir, 0755), 0);
+    snprintf(p, sizeof p, "%s/outbound", spdir);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    umask(old);
+    ck_assert_int_eq(chmod(p, 0777), 0);
+    struct spool *s = open_sp(NULL);
+    spool_close(s);
+    ck_assert_int_eq(stat(spdir, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0700);
+    ck_assert_int_eq(stat(p, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0700);
+    /* a ledger left readable by others is made 0600 again */
+    snprintf(p, sizeof p, "%s/ledger.db", spdir);
+    ck_assert_int_eq(chmod(p, 0644), 0);
+    s = open_sp(NULL);
+    spool_close(s);
+    ck_assert_int_eq(stat(p, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+}
+END_TEST
+
+START_TEST(test_open_refuses_folder_owned_by_another_user)
+{
+    if (geteuid() != 0)
+        return;     /* only root can hand a folder to another user */
+    ck_assert_int_eq(mkdir(spdir, 0700), 0);
+    ck_assert_int_eq(chown(spdir, 65534, 65534), 0);
+    struct errs e;
+    errs_init(&e);
+    struct spool *s = spool_open(spdir, NULL, &e);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "owned by uid 65534"));
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_enqueue_get_list)
 {
     struct spool *s = open_sp(NULL);
@@ -946,6 +987,8 @@ static Suite *spool_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_open_creates_private_folder_and_schema);
+    tcase_add_test(tc, test_open_tightens_loose_existing_folder);
+    tcase_add_test(tc, test_open_refuses_folder_owned_by_another_user);
     tcase_add_test(tc, test_enqueue_get_list);
     tcase_add_test(tc, test_idempotency_same_call_and_across_calls);
     tcase_add_test(tc, test_idempotency_concurrent_threads);

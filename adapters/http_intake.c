@@ -1,0 +1,1777 @@
+/* http_intake.c - the daemon's HTTP front door.  See http_intake.h.
+ *
+ * libmicrohttpd runs one thread per connection, so concurrent requests
+ * really do call spool_enqueue concurrently and share its group commit;
+ * nothing is answered 202 before spool_enqueue returned (durable).
+ *
+ * Order of checks on a submission, cheapest and least revealing first:
+ * route (404/405) -> stopping (503) -> address blocked after failed
+ * logins (429) -> token (401) -> client's in-flight limit (429) ->
+ * service allowed (403) / known (404) -> Content-Type (415) ->
+ * Content-Length (413) -> body counted while read (413) -> free disk
+ * (503) -> JSON limits and mapping (422) -> spool (202, 200 duplicate,
+ * 503 when the ledger refuses).
+ *
+ * Configuration generations: each http_reload adds a generation (the
+ * config pointer, borrowed, and the clients' secrets, owned).  A request
+ * keeps the generation current when it started; generations are freed
+ * at http_free, when no request can hold one.
+ *
+ * Owns: the MHD daemon, the secrets (wiped on free), the per-service
+ * intake counters, the per-client in-flight counts and the failed-login
+ * limiter table. */
+#include "adapters/http_intake.h"
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "mappings/record.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SERVICES     256          /* intake counter rows */
+#define MAX_CLIENT_SLOTS 256          /* in-flight rows */
+#define LIMITER_SLOTS    1024         /* failed-login rows (by address) */
+#define FAIL_BURST       10           /* failures allowed per minute */
+#define FAIL_WINDOW_MS   60000
+#define FAIL_COOLDOWN_MS 60000        /* 429 for this long once spent */
+#define DISK_CACHE_MS    250
+#define IDEM_MAX         200
+#define DROP_MAX         ((size_t)16 << 20)  /* read past max-body, then close */
+
+/* ---- base64url and the JWT verifier ----------------------------------- */
+
+static int b64url_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+/* b64url_decode - unpadded base64url into out (room for len*3/4+1);
+ * -1 on a bad character or an impossible length */
+static int b64url_decode(const char *in, size_t len, unsigned char *out,
+                         size_t *outlen)
+{
+    if (len % 4 == 1)
+        return -1;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_val((unsigned char)in[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    /* the unused low bits must be zero (canonical encoding) */
+    if (bits && (acc & ((1u << bits) - 1)))
+        return -1;
+    *outlen = o;
+    return 0;
+}
+
+/* decode_json_object - one base64url part as a JSON object (new ref) */
+static json_t *decode_json_object(const char *p, size_t len)
+{
+    unsigned char tmp[HTTP_TOKEN_MAX];
+    size_t n = 0;
+    if (len > sizeof tmp || b64url_decode(p, len, tmp, &n) != 0)
+        return NULL;
+    json_error_t err;
+    json_t *o = json_loadb((const char *)tmp, n, JSON_REJECT_DUPLICATES, &err);
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* claim_int - an integer claim; 1 present, 0 absent, -1 not an integer */
+static int claim_int(const json_t *payload, const char *name, int64_t *out)
+{
+    json_t *v = json_object_get(payload, name);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v))
+        return -1;
+    *out = (int64_t)json_integer_value(v);
+    return 1;
+}
+
+const char *http_jwt_reason(enum http_jwt_result r)
+{
+    switch (r) {
+    case HTTP_JWT_OK:             return "ok";
+    case HTTP_JWT_MALFORMED:      return "malformed-token";
+    case HTTP_JWT_BAD_ALG:        return "bad-algorithm";
+    case HTTP_JWT_UNKNOWN_ISSUER: return "unknown-issuer";
+    case HTTP_JWT_BAD_SIGNATURE:  return "bad-signature";
+    case HTTP_JWT_EXPIRED:        return "expired";
+    case HTTP_JWT_FUTURE:         return "future-dated";
+    }
+    return "?";
+}
+
+/* http_jwt_verify - see header.  Header must be exactly alg HS256 (typ
+ * JWT optional); anything else (alg none, RS256, kid, crit) is refused. */
+enum http_jwt_result http_jwt_verify(const char *token, size_t len,
+                                     const struct http_key *keys,
+                                     size_t nkeys, int window_s,
+                                     int64_t now_s, char *iss, size_t isssz)
+{
+    enum http_jwt_result rc = HTTP_JWT_MALFORMED;
+    json_t *hdr = NULL, *pl = NULL;
+    if (iss && isssz)
+        iss[0] = '\0';
+    if (!token || len == 0 || len > HTTP_TOKEN_MAX)
+        return HTTP_JWT_MALFORMED;
+    const char *d1 = memchr(token, '.', len);
+    if (!d1)
+        return HTTP_JWT_MALFORMED;
+    const char *d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
+    if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
+        return HTTP_JWT_MALFORMED;
+    size_t hlen = (size_t)(d1 - token), plen = (size_t)(d2 - d1 - 1);
+    size_t slen = len - (size_t)(d2 + 1 - token);
+    if (!hlen || !plen)
+        return HTTP_JWT_MALFORMED;
+
+    hdr = decode_json_object(token, hlen);
+    pl = decode_json_object(d1 + 1, plen);
+    if (!hdr || !pl)
+        goto out;
+    const char *k;
+    json_t *v;
+    bool alg_ok = false;
+    json_object_foreach(hdr, k, v) {
+        if (strcmp(k, "alg") == 0 && json_is_string(v) &&
+            strcmp(json_string_value(v), "HS256") == 0)
+            alg_ok = true;
+        else if (strcmp(k, "typ") == 0 && json_is_string(v) &&
+                 strcmp(json_string_value(v), "JWT") == 0)
+            continue;
+        else {
+            rc = HTTP_JWT_BAD_ALG;
+            goto out;
+        }
+    }
+    if (!alg_ok) {
+        rc = HTTP_JWT_BAD_ALG;
+        goto out;
+    }
+    if (!slen)
+        goto out;                    /* unsigned: malformed */
+    json_t *jiss = json_object_get(pl, "iss");
+    if (!json_is_string(jiss)) {
+        rc = HTTP_JWT_UNKNOWN_ISSUER;
+        goto out;
+    }
+    const char *issuer = json_string_value(jiss);
+    if (iss && isssz)
+        snprintf(iss, isssz, "%s", issuer);
+    const struct http_key *key = NULL;
+    for (size_t i = 0; i < nkeys; i++)
+        if (keys[i].id && strcmp(keys[i].id, issuer) == 0) {
+            key = &keys[i];
+            break;
+        }
+    if (!key || !key->secret) {
+        rc = HTTP_JWT_UNKNOWN_ISSUER;
+        goto out;
+    }
+
+    unsigned char sig[HTTP_TOKEN_MAX];
+    size_t siglen = 0;
+    if (slen > sizeof sig || b64url_decode(d2 + 1, slen, sig, &siglen) != 0) {
+        rc = HTTP_JWT_MALFORMED;
+        goto out;
+    }
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    if (!HMAC(EVP_sha256(), key->secret, (int)key->len,
+              (const unsigned char *)token, hlen + 1 + plen, mac, &maclen)) {
+        rc = HTTP_JWT_BAD_SIGNATURE;
+        goto out;
+    }
+    if (siglen != maclen || CRYPTO_memcmp(sig, mac, maclen) != 0) {
+        rc = HTTP_JWT_BAD_SIGNATURE;
+        goto out;
+    }
+
+    int64_t iat = 0, exp = 0, nbf = 0;
+    if (claim_int(pl, "iat", &iat) != 1) {
+        rc = HTTP_JWT_MALFORMED;
+        goto out;
+    }
+    int has_exp = claim_int(pl, "exp", &exp);
+    int has_nbf = claim_int(pl, "nbf", &nbf);
+    if (has_exp < 0 || has_nbf < 0) {
+        rc = HTTP_JWT_MALFORMED;
+        goto out;
+    }
+    if (iat > now_s + window_s || (has_nbf && nbf > now_s + window_s)) {
+        rc = HTTP_JWT_FUTURE;
+        goto out;
+    }
+    if (iat < now_s - window_s || (has_exp && now_s >= exp)) {
+        rc = HTTP_JWT_EXPIRED;
+        goto out;
+    }
+    rc = HTTP_JWT_OK;
+out:
+    json_decref(hdr);
+    json_decref(pl);
+    return rc;
+}
+
+/* ---- server state ------------------------------------------------------ */
+
+struct gen {
+    const struct ferry_config *cfg;       /* borrowed */
+    struct http_key *keys;                /* one per client; secrets owned */
+    size_t nkeys;
+    struct gen *next;                     /* older generations */
+};
+
+struct svc_count {
+    char name[128];
+    uint64_t accepted, rejected, duplicates;
+    int64_t door_pending;                 /* rejected, not yet in ledger */
+};
+
+struct client_slot {
+    char id[128];
+    int inflight;
+};
+
+struct limiter {
+    char addr[INET6_ADDRSTRLEN];
+    int64_t tokens;                       /* thousandths of a failure */
+    int64_t last_ms;
+    int64_t blocked_until;
+};
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct spool *sp;
+    struct http_hooks hooks;
+    int port;
+    bool tls;
+    pthread_mutex_t mu;                   /* everything below */
+    pthread_cond_t idle;                  /* active reached 0 */
+    struct gen *cur;                      /* newest; ->next are older */
+    int active;                           /* requests in flight */
+    bool stopping;
+    struct svc_count svc[MAX_SERVICES];
+    size_t nsvc;
+    struct client_slot slots[MAX_CLIENT_SLOTS];
+    struct limiter lim[LIMITER_SLOTS];
+    uint64_t auth_failures, rate_limited, too_busy, unavailable;
+    int64_t door_flushed_ms;
+    int64_t disk_checked_ms;
+    bool disk_ok;
+    char *tls_key, *tls_cert, *tls_ca;    /* PEM held for MHD */
+};
+
+enum route {
+    R_NOTFOUND = 0, R_SUBMIT, R_STATUS, R_HEALTH, R_READY, R_METRICS,
+    R_METHOD,                             /* known path, wrong method */
+};
+
+struct req {
+    struct http_server *h;
+    struct gen *g;
+    enum route route;
+    bool replied;                         /* early reply queued */
+    bool too_big;
+    size_t dropped;                       /* body bytes past max-body */
+    bool ndjson;
+    bool inflight;                        /* counted against client */
+    int64_t start_ms;
+    const struct client_config *client;
+    const struct service_config *svc;
+    char service[128];
+    char ref[SPOOL_REF_MAX];
+    char idem[IDEM_MAX + 1];
+    bool has_idem;
+    char remote[INET6_ADDRSTRLEN];
+    struct buf body;
+};
+
+int64_t http_now_ms_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* gen_free - wipe and free the secrets of one generation */
+static void gen_free(struct gen *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->nkeys; i++) {
+        if (g->keys[i].secret) {
+            OPENSSL_cleanse((void *)g->keys[i].secret, g->keys[i].len);
+            free((void *)g->keys[i].secret);
+        }
+    }
+    free(g->keys);
+    free(g);
+}
+
+/* gen_new - read every client's secret of cfg (owned by the result) */
+static struct gen *gen_new(const struct ferry_config *cfg, struct errs *e)
+{
+    struct gen *g = calloc(1, sizeof *g);
+    if (!g)
+        goto nomem;
+    g->cfg = cfg;
+    if (cfg->nclients) {
+        g->keys = calloc(cfg->nclients, sizeof *g->keys);
+        if (!g->keys)
+            goto nomem;
+    }
+    for (size_t i = 0; i < cfg->nclients; i++) {
+        const struct client_config *cl = &cfg->clients[i];
+        char *sec = NULL;
+        size_t len = 0;
+        g->keys[i].id = cl->id;
+        if (!cl->secret_file) {
+            errs_add(e, cl->id ? cl->id : "client", "client has no secret-file");
+            goto fail;
+        }
+        if (config_read_secret(cfg->base_dir, cl->secret_file, &sec, &len, e)
+            != 0)
+            goto fail;
+        if (len < 16) {
+            OPENSSL_cleanse(sec, len);
+            free(sec);
+            errs_add(e, cl->id, "client secret shorter than 16 bytes");
+            goto fail;
+        }
+        g->keys[i].secret = (unsigned char *)sec;
+        g->keys[i].len = len;
+        g->nkeys = i + 1;
+    }
+    g->nkeys = cfg->nclients;
+    return g;
+nomem:
+    errs_add(e, "http", "out of memory");
+fail:
+    gen_free(g);
+    return NULL;
+}
+
+/* svc_row - counter row of service (h->mu held); NULL when full */
+static struct svc_count *svc_row(struct http_server *h, const char *name)
+{
+    for (size_t i = 0; i < h->nsvc; i++)
+        if (strcmp(h->svc[i].name, name) == 0)
+            return &h->svc[i];
+    if (h->nsvc == MAX_SERVICES)
+        return NULL;
+    struct svc_count *r = &h->svc[h->nsvc++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    return r;
+}
+
+/* count_result - bump a service counter: 0 accepted, 1 duplicate,
+ * 2 rejected at the door (also kept for the ledger's daily report,
+ * written at most once a second so a flood of bad requests cannot turn
+ * into a flood of fsyncs) */
+static void count_result(struct http_server *h, const char *service, int kind,
+                         uint64_t n)
+{
+    int64_t flush = 0;
+    char name[128];
+    pthread_mutex_lock(&h->mu);
+    struct svc_count *r = svc_row(h, service);
+    if (r) {
+        if (kind == 0)
+            r->accepted += n;
+        else if (kind == 1)
+            r->duplicates += n;
+        else {
+            r->rejected += n;
+            r->door_pending += (int64_t)n;
+            int64_t now = http_now_ms_mono();
+            if (now - h->door_flushed_ms >= 1000) {
+                h->door_flushed_ms = now;
+                flush = r->door_pending;
+                r->door_pending = 0;
+                snprintf(name, sizeof name, "%s", r->name);
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (flush) {
+        struct errs e;
+        errs_init(&e);
+        if (spool_count_rejected_at_door(h->sp, name, flush, &e) != 0)
+            log_event(LOG_WARN, "door-count-failed", "service", name,
+                      "error", errs_first_msg(&e), NULL);
+        errs_free(&e);
+    }
+}
+
+/* flush_door_counts - write every pending rejected-at-door count */
+static void flush_door_counts(struct http_server *h)
+{
+    for (size_t i = 0; i < h->nsvc; i++) {
+        if (!h->svc[i].door_pending)
+            continue;
+        struct errs e;
+        errs_init(&e);
+        if (spool_count_rejected_at_door(h->sp, h->svc[i].name,
+                                         h->svc[i].door_pending, &e) != 0)
+            log_event(LOG_WARN, "door-count-failed", "service",
+                      h->svc[i].name, "error", errs_first_msg(&e), NULL);
+        h->svc[i].door_pending = 0;
+        errs_free(&e);
+    }
+}
+
+/* ---- failed-login limiter ---------------------------------------------- */
+
+/* limiter_row - row for addr (h->mu held), reusing the stalest row */
+static struct limiter *limiter_row(struct http_server *h, const char *addr,
+                                   int64_t now)
+{
+    struct limiter *stale = &h->lim[0];
+    for (size_t i = 0; i < LIMITER_SLOTS; i++) {
+        struct limiter *l = &h->lim[i];
+        if (l->addr[0] && strcmp(l->addr, addr) == 0)
+            return l;
+        if (!l->addr[0] || l->last_ms < stale->last_ms)
+            stale = l;
+        if (!l->addr[0])
+            break;
+    }
+    memset(stale, 0, sizeof *stale);
+    snprintf(stale->addr, sizeof stale->addr, "%s", addr);
+    stale->tokens = FAIL_BURST * 1000;
+    stale->last_ms = now;
+    return stale;
+}
+
+/* limiter_blocked - 1 when addr is cooling down after too many failures */
+static int limiter_blocked(struct http_server *h, const char *addr)
+{
+    int64_t now = http_now_ms_mono();
+    int blocked = 0;
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; i < LIMITER_SLOTS && h->lim[i].addr[0]; i++)
+        if (strcmp(h->lim[i].addr, addr) == 0) {
+            blocked = h->lim[i].blocked_until > now;
+            break;
+        }
+    if (blocked)
+        h->rate_limited++;
+    pthread_mutex_unlock(&h->mu);
+    return blocked;
+}
+
+/* limiter_fail - one failed login from addr: a token bucket of
+ * FAIL_BURST refilled over FAIL_WINDOW_MS; empty -> blocked */
+static void limiter_fail(struct http_server *h, const char *addr)
+{
+    int64_t now = http_now_ms_mono();
+    pthread_mutex_lock(&h->mu);
+    h->auth_failures++;
+    struct limiter *l = limiter_row(h, addr, now);
+    int64_t refill = (now - l->last_ms) * FAIL_BURST * 1000 / FAIL_WINDOW_MS;
+    l->tokens += refill;
+    if (l->tokens > FAIL_BURST * 1000)
+        l->tokens = FAIL_BURST * 1000;
+    l->last_ms = now;
+    l->tokens -= 1000;
+    if (l->tokens < 1000 && l->blocked_until <= now) {
+        l->blocked_until = now + FAIL_COOLDOWN_MS;
+        log_event(LOG_WARN, "auth-rate-limited", "remote", addr,
+                  "cooldown_s", "60", NULL);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static enum MHD_Result reply(struct MHD_Connection *c, struct req *r,
+                             unsigned status, const char *ctype, char *body,
+                             const char *retry_after)
+{
+    size_t len = body ? strlen(body) : 0;
+    struct MHD_Response *res = MHD_create_response_from_buffer(
+        len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE
+                                           : MHD_RESPMEM_PERSISTENT);
+    if (!res) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(res, "Content-Type", ctype);
+    MHD_add_response_header(res, "Cache-Control", "no-store");
+    if (retry_after)
+        MHD_add_response_header(res, "Retry-After", retry_after);
+    if (r && r->h->stopping)
+        MHD_add_response_header(res, "Connection", "close");
+    if (status == 401)
+        MHD_add_response_header(res, "WWW-Authenticate", "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, status, res);
+    MHD_destroy_response(res);
+    if (r)
+        r->replied = true;
+    return rc;
+}
+
+/* reply_json - status with {"status":word[, "error":msg]} */
+static enum MHD_Result reply_status(struct MHD_Connection *c, struct req *r,
+                                    unsigned status, const char *word,
+                                    const char *msg, const char *retry_after)
+{
+    json_t *o = json_pack("{s:s}", "status", word);
+    if (o && msg)
+        json_object_set_new(o, "error", json_string(msg));
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return reply(c, r, status, "application/json", s, retry_after);
+}
+
+static enum MHD_Result reply_obj(struct MHD_Connection *c, struct req *r,
+                                 unsigned status, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s)
+        return reply_status(c, r, 500, "error", "out of memory", NULL);
+    return reply(c, r, status, "application/json", s, NULL);
+}
+
+/* problems_json - [{"path","reason"},...] from e (new reference) */
+static json_t *problems_json(const struct errs *e)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < e->n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "path", e->v[i].where,
+                                           "reason", e->v[i].msg));
+    return a;
+}
+
+static void fmt_time(int64_t ms, char *out, size_t outsz)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char tmp[32];
+    strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, outsz, "%s.%03dZ", tmp, (int)(ms % 1000));
+}
+
+static void remote_addr(struct MHD_Connection *c, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "?");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  out, (socklen_t)outsz);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  out, (socklen_t)outsz);
+}
+
+/* disk_ok - free space of the spool's file system above min-free
+ * (statvfs, cached for DISK_CACHE_MS) */
+static bool disk_ok(struct http_server *h, const struct ferry_config *cfg)
+{
+    int64_t now = http_now_ms_mono();
+    pthread_mutex_lock(&h->mu);
+    if (h->disk_checked_ms && now - h->disk_checked_ms < DISK_CACHE_MS) {
+        bool ok = h->disk_ok;
+        pthread_mutex_unlock(&h->mu);
+        return ok;
+    }
+    pthread_mutex_unlock(&h->mu);
+    struct statvfs sv;
+    bool ok = false;
+    if (statvfs(spool_dir(h->sp), &sv) == 0) {
+        unsigned long long free_b =
+            (unsigned long long)sv.f_bavail * (unsigned long long)sv.f_frsize;
+        unsigned long long min_b =
+            (unsigned long long)cfg->spool_min_free_mb << 20;
+        ok = free_b >= min_b;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (!ok && h->disk_ok)
+        log_event(LOG_ERROR, "spool-low-disk", "dir", spool_dir(h->sp), NULL);
+    h->disk_ok = ok;
+    h->disk_checked_ms = now;
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+static bool client_may(const struct client_config *cl, const char *service)
+{
+    for (size_t i = 0; i < cl->nservices; i++)
+        if (strcmp(cl->services[i], service) == 0)
+            return true;
+    return false;
+}
+
+/* inflight_take - count a request against its client's limit; false
+ * when the client already has its maximum in flight */
+static bool inflight_take(struct http_server *h, const struct req *r)
+{
+    int max = r->client->max_connections ? r->client->max_connections
+                                         : r->g->cfg->intake.max_connections;
+    bool ok = false;
+    pthread_mutex_lock(&h->mu);
+    struct client_slot *free_slot = NULL, *s = NULL;
+    for (size_t i = 0; i < MAX_CLIENT_SLOTS; i++) {
+        if (h->slots[i].id[0] && strcmp(h->slots[i].id, r->client->id) == 0) {
+            s = &h->slots[i];
+            break;
+        }
+        if (!h->slots[i].id[0] && !free_slot)
+            free_slot = &h->slots[i];
+    }
+    if (!s && free_slot) {
+        s = free_slot;
+        snprintf(s->id, sizeof s->id, "%s", r->client->id);
+        s->inflight = 0;
+    }
+    if (s && (max <= 0 || s->inflight < max)) {
+        s->inflight++;
+        ok = true;
+    } else {
+        h->too_busy++;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+static void inflight_drop(struct http_server *h, const char *id)
+{
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; i < MAX_CLIENT_SLOTS; i++)
+        if (h->slots[i].id[0] && strcmp(h->slots[i].id, id) == 0) {
+            if (h->slots[i].inflight > 0)
+                h->slots[i].inflight--;
+            break;
+        }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- authentication ----------------------------------------------------- */
+
+/* authenticate - the bearer token of c; sets r->client.  On failure a
+ * reply (401, or 429 for an address cooling down) has been queued and
+ * *rc holds what to return to MHD. */
+static bool authenticate(struct MHD_Connection *c, struct req *r,
+                         enum MHD_Result *rc)
+{
+    struct http_server *h = r->h;
+    if (limiter_blocked(h, r->remote)) {
+        *rc = reply_status(c, r, 429, "rate-limited",
+                           "too many failed authentications", "60");
+        return false;
+    }
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                   "Authorization");
+    enum http_jwt_result jr = HTTP_JWT_MALFORMED;
+    char iss[128] = "";
+    const char *reason;
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+        reason = "missing-token";
+    } else {
+        const char *tok = auth + 7;
+        while (*tok == ' ')
+            tok++;
+        jr = http_jwt_verify(tok, strlen(tok), r->g->keys, r->g->nkeys,
+                             r->g->cfg->intake.token_window_s,
+                             now_ms_wall() / 1000, iss, sizeof iss);
+        reason = http_jwt_reason(jr);
+        if (jr == HTTP_JWT_OK) {
+            r->client = config_client(r->g->cfg, iss);
+            if (r->client)
+                return true;
+            reason = "unknown-issuer";
+        }
+    }
+    /* the token itself is never logged; the issuer only if it is one of
+     * ours (an arbitrary iss from a stranger is not worth echoing) */
+    const struct client_config *known = iss[0] ? config_client(r->g->cfg, iss)
+                                               : NULL;
+    log_event(LOG_WARN, "auth-failed", "client", known ? known->id : "",
+              "reason", reason, "remote", r->remote, NULL);
+    limiter_fail(h, r->remote);
+    *rc = reply_status(c, r, 401, "unauthorized", reason, NULL);
+    return false;
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+static bool valid_name(const char *s, size_t n, size_t max)
+{
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* route_of - which endpoint url/method names; fills r->service, r->ref */
+static enum route route_of(struct req *r, const char *url, const char *method)
+{
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    bool post = strcmp(method, "POST") == 0;
+    static const char pre[] = "/v1/services/", suf[] = "/submissions";
+    static const char st[] = "/v1/submissions/";
+    size_t ul = strlen(url);
+    if (strcmp(url, "/healthz") == 0)
+        return get ? R_HEALTH : R_METHOD;
+    if (strcmp(url, "/readyz") == 0)
+        return get ? R_READY : R_METHOD;
+    if (strcmp(url, "/metrics") == 0)
+        return get ? R_METRICS : R_METHOD;
+    if (ul > sizeof pre - 1 + sizeof suf - 1 &&
+        strncmp(url, pre, sizeof pre - 1) == 0 &&
+        strcmp(url + ul - (sizeof suf - 1), suf) == 0) {
+        const char *s = url + sizeof pre - 1;
+        size_t n = ul - (sizeof pre - 1) - (sizeof suf - 1);
+        if (!valid_name(s, n, sizeof r->service - 1))
+            return R_NOTFOUND;
+        memcpy(r->service, s, n);
+        r->service[n] = '\0';
+        return post ? R_SUBMIT : R_METHOD;
+    }
+    if (ul > sizeof st - 1 && strncmp(url, st, sizeof st - 1) == 0) {
+        const char *s = url + sizeof st - 1;
+        size_t n = ul - (sizeof st - 1);
+        if (!valid_name(s, n, sizeof r->ref - 1))
+            return R_NOTFOUND;
+        memcpy(r->ref, s, n);
+        r->ref[n] = '\0';
+        return get ? R_STATUS : R_METHOD;
+    }
+    return R_NOTFOUND;
+}
+
+/* ready - ledger writable and config loaded: reason NULL when ready */
+static const char *ready(struct http_server *h, const struct ferry_config *cfg)
+{
+    if (!cfg)
+        return "no configuration loaded";
+    char p[4096];
+    if (fs_join(p, sizeof p, spool_dir(h->sp), "ledger.db") != 0 ||
+        access(p, W_OK) != 0 || access(spool_dir(h->sp), W_OK) != 0)
+        return "ledger not writable";
+    if (!disk_ok(h, cfg))
+        return "spool below its min-free space";
+    struct errs e;
+    errs_init(&e);
+    int64_t at = 0;
+    int rc = spool_oldest(h->sp, SPOOL_QUEUED, NULL, &at, &e);
+    errs_free(&e);
+    return rc == 0 ? NULL : "ledger not readable";
+}
+
+static enum MHD_Result do_status(struct MHD_Connection *c, struct req *r)
+{
+    struct spool_record *rec = NULL;
+    struct errs e;
+    errs_init(&e);
+    int rc = spool_get(r->h->sp, r->ref, 0, &rec, &e);
+    enum MHD_Result mr;
+    if (rc < 0) {
+        log_event(LOG_ERROR, "status-failed", "ref", r->ref, "error",
+                  errs_first_msg(&e), NULL);
+        mr = reply_status(c, r, 503, "unavailable", "ledger unavailable", "5");
+    } else if (rc == 1 || !rec->client || strcmp(rec->client, r->client->id)) {
+        /* another client's record looks exactly like no record */
+        mr = reply_status(c, r, 404, "not-found", "no such reference", NULL);
+    } else {
+        char rcv[40], upd[40];
+        fmt_time(rec->received_at, rcv, sizeof rcv);
+        fmt_time(rec->updated_at, upd, sizeof upd);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "reference", rec->ref,
+                              "service", rec->service, "state",
+                              spool_state_name(rec->state), "received_at", rcv,
+                              "updated_at", upd);
+        if (o && rec->receipt)
+            json_object_set_new(o, "receipt", json_string(rec->receipt));
+        if (o && rec->last_error)
+            json_object_set_new(o, "last_error", json_string(rec->last_error));
+        mr = reply_obj(c, r, 200, o);
+    }
+    spool_record_free(rec);
+    errs_free(&e);
+    return mr;
+}
+
+/* ---- submissions ------------------------------------------------------- */
+
+/* one mapped document waiting for the spool */
+struct pending {
+    long line;
+    const char *raw;
+    size_t rawlen;
+    char *record_json;
+    char *fe_ref;
+    json_t *problems;                     /* refused: its problems */
+};
+
+/* map_one - doc -> pending (record JSON, front-end reference) or problems */
+static void map_one(const struct service_config *svc, json_t *doc,
+                    struct pending *p)
+{
+    struct errs e;
+    errs_init(&e);
+    struct record *rec = NULL;
+    if (map_apply(svc->mapping, doc, &rec, &e) != 0) {
+        p->problems = problems_json(&e);
+        errs_free(&e);
+        return;
+    }
+    p->record_json = record_to_json(rec);
+    const char *idf = svc->mapping->idempotency_field;
+    if (idf) {
+        const struct fvalue *v = record_get(rec, idf);
+        if (v && v->present && v->text)
+            p->fe_ref = strdup(v->text);
+    }
+    record_free(rec);
+    if (!p->record_json) {
+        errs_add(&e, "", "out of memory");
+        p->problems = problems_json(&e);
+    }
+    errs_free(&e);
+}
+
+/* enqueue - store every pending without problems in one spool_enqueue;
+ * res[i] for those.  -1 when the spool refused (nothing stored). */
+static int enqueue(struct req *r, struct pending *p, size_t n,
+                   struct spool_result *res, struct errs *e)
+{
+    struct spool_item *items = calloc(n ? n : 1, sizeof *items);
+    size_t *idx = calloc(n ? n : 1, sizeof *idx);
+    struct spool_result *tmp = calloc(n ? n : 1, sizeof *tmp);
+    size_t k = 0;
+    int rc = -1;
+    if (!items || !idx || !tmp) {
+        errs_add(e, "http", "out of memory");
+        goto out;
+    }
+    const char *target = r->svc->ntargets ? r->svc->targets[0] : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].problems)
+            continue;
+        items[k].service = r->svc->name;
+        items[k].target = target;
+        items[k].client = r->client->id;
+        items[k].fe_ref = p[i].fe_ref;
+        items[k].idem_key = (r->has_idem && n == 1) ? r->idem : p[i].fe_ref;
+        items[k].payload = p[i].raw;
+        items[k].payload_len = p[i].rawlen;
+        items[k].record_json = p[i].record_json;
+        idx[k++] = i;
+    }
+    if (k == 0) {
+        rc = 0;
+        goto out;
+    }
+    spool_crashpoint("http-before-enqueue");
+    if (spool_enqueue(r->h->sp, items, k, tmp, e) != 0)
+        goto out;
+    spool_crashpoint("http-after-enqueue");
+    for (size_t j = 0; j < k; j++)
+        res[idx[j]] = tmp[j];
+    rc = 0;
+out:
+    free(items);
+    free(idx);
+    free(tmp);
+    return rc;
+}
+
+static void pending_free(struct pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].record_json);
+        free(p[i].fe_ref);
+        json_decref(p[i].problems);
+    }
+    free(p);
+}
+
+static void log_outcome(const struct req *r, const char *outcome,
+                        const char *ref, const char *fe_ref)
+{
+    log_event(LOG_INFO, outcome, "ref", ref ? ref : "", "service",
+              r->svc->name, "client", r->client->id, "fe_ref",
+              fe_ref ? fe_ref : "", NULL);
+}
+
+static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r,
+                                     struct errs *e)
+{
+    pthread_mutex_lock(&r->h->mu);
+    r->h->unavailable++;
+    pthread_mutex_unlock(&r->h->mu);
+    log_event(LOG_ERROR, "enqueue-failed", "service", r->svc->name, "client",
+              r->client->id, "error", errs_first_msg(e), NULL);
+    return reply_status(c, r, 503, "unavailable",
+                        "the spool cannot take submissions now", "30");
+}
+
+static enum MHD_Result submit_one(struct MHD_Connection *c, struct req *r,
+                                  const struct map_limits *lim)
+{
+    struct errs e;
+    errs_init(&e);
+    json_t *doc = NULL;
+    enum MHD_Result mr;
+    struct pending *p = calloc(1, sizeof *p);
+    struct spool_result res;
+    memset(&res, 0, sizeof res);
+    if (!p) {
+        errs_free(&e);
+        return reply_status(c, r, 500, "error", "out of memory", NULL);
+    }
+    p->line = 1;
+    p->raw = buf_str(&r->body);
+    p->rawlen = r->body.len;
+    if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
+        p->problems = problems_json(&e);
+    else
+        map_one(r->svc, doc, p);
+    json_decref(doc);
+    errs_clear(&e);
+    if (p->problems) {
+        count_result(r->h, r->svc->name, 2, 1);
+        log_event(LOG_INFO, "rejected", "service", r->svc->name, "client",
+                  r->client->id, NULL);
+        json_t *o = json_pack("{s:s,s:O}", "status", "rejected", "problems",
+                              p->problems);
+        mr = reply_obj(c, r, 422, o);
+    } else if (enqueue(r, p, 1, &res, &e) != 0) {
+        mr = spool_refused(c, r, &e);
+    } else {
+        count_result(r->h, r->svc->name, res.duplicate ? 1 : 0, 1);
+        log_outcome(r, res.duplicate ? "duplicate" : "accepted", res.ref,
+                    p->fe_ref);
+        json_t *o = json_pack("{s:s,s:s}", "reference", res.ref, "status",
+                              res.duplicate ? "duplicate" : "accepted");
+        mr = reply_obj(c, r, res.duplicate ? 200 : 202, o);
+        if (!res.duplicate && r->h->hooks.accepted)
+            r->h->hooks.accepted(r->h->hooks.ctx);
+    }
+    pending_free(p, 1);
+    errs_free(&e);
+    return mr;
+}
+
+/* submit_ndjson - every line mapped, the accepted ones stored in one
+ * commit; the reply lists each line.  202 when any line was newly
+ * accepted, 200 when none was new but some were duplicates, 422 when
+ * every line was refused. */
+static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
+                                     const struct map_limits *lim)
+{
+    struct errs e;
+    errs_init(&e);
+    size_t cap = 64, n = 0;
+    struct pending *p = calloc(cap, sizeof *p);
+    struct spool_result *res = NULL;
+    enum MHD_Result mr;
+    if (!p)
+        goto nomem;
+    struct map_ndjson it;
+    const char *text = buf_str(&r->body);
+    map_ndjson_init(&it, text, r->body.len);
+    for (;;) {
+        json_t *doc = NULL;
+        size_t start = it.pos;
+        errs_clear(&e);
+        int more = map_ndjson_next(&it, lim, &doc, &e);
+        if (more <= 0)
+            break;
+        if (n == cap) {
+            struct pending *np = realloc(p, 2 * cap * sizeof *p);
+            if (!np) {
+                json_decref(doc);
+                goto nomem;
+            }
+            memset(np + cap, 0, cap * sizeof *p);
+            p = np;
+            cap *= 2;
+        }
+        struct pending *q = &p[n++];
+        q->line = it.line;
+        q->raw = text + start;
+        q->rawlen = it.pos - start;
+        while (q->rawlen && (q->raw[q->rawlen - 1] == '\n' ||
+                             q->raw[q->rawlen - 1] == '\r'))
+            q->rawlen--;
+        while (q->rawlen && (*q->raw == '\n' || *q->raw == '\r' ||
+                             *q->raw == ' ')) {
+            q->raw++;
+            q->rawlen--;
+        }
+        if (doc)
+            map_one(r->svc, doc, q);
+        else
+            q->problems = problems_json(&e);
+        json_decref(doc);
+    }
+    errs_clear(&e);
+    res = calloc(n ? n : 1, sizeof *res);
+    if (!res)
+        goto nomem;
+    if (enqueue(r, p, n, res, &e) != 0) {
+        mr = spool_refused(c, r, &e);
+        goto out;
+    }
+    size_t acc = 0, dup = 0, rej = 0;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o;
+        if (p[i].problems) {
+            rej++;
+            o = json_pack("{s:I,s:s,s:O}", "line", (json_int_t)p[i].line,
+                          "status", "rejected", "problems", p[i].problems);
+        } else {
+            if (res[i].duplicate)
+                dup++;
+            else
+                acc++;
+            log_outcome(r, res[i].duplicate ? "duplicate" : "accepted",
+                        res[i].ref, p[i].fe_ref);
+            o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)p[i].line,
+                          "reference", res[i].ref, "status",
+                          res[i].duplicate ? "duplicate" : "accepted");
+        }
+        json_array_append_new(list, o);
+    }
+    if (acc)
+        count_result(r->h, r->svc->name, 0, acc);
+    if (dup)
+        count_result(r->h, r->svc->name, 1, dup);
+    if (rej)
+        count_result(r->h, r->svc->name, 2, rej);
+    json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "results", list, "accepted",
+                          (json_int_t)acc, "duplicates", (json_int_t)dup,
+                          "rejected", (json_int_t)rej);
+    mr = reply_obj(c, r, acc ? 202 : dup ? 200 : 422, o);
+    if (acc && r->h->hooks.accepted)
+        r->h->hooks.accepted(r->h->hooks.ctx);
+    goto out;
+nomem:
+    mr = reply_status(c, r, 500, "error", "out of memory", NULL);
+out:
+    if (p)
+        pending_free(p, n);
+    free(res);
+    errs_free(&e);
+    return mr;
+}
+
+static enum MHD_Result do_submit(struct MHD_Connection *c, struct req *r)
+{
+    const struct ferry_config *cfg = r->g->cfg;
+    if (r->too_big) {
+        count_result(r->h, r->svc->name, 2, 1);
+        return reply_status(c, r, 413, "too-large",
+                            "body larger than the listener's max-body", NULL);
+    }
+    if (!disk_ok(r->h, cfg)) {
+        pthread_mutex_lock(&r->h->mu);
+        r->h->unavailable++;
+        pthread_mutex_unlock(&r->h->mu);
+        return reply_status(c, r, 503, "unavailable",
+                            "spool disk space below min-free", "60");
+    }
+    struct map_limits lim = {
+        .max_body = cfg->intake.max_body,
+        .max_depth = cfg->intake.max_depth,
+        .max_fields = cfg->intake.max_fields > 0
+                          ? (size_t)cfg->intake.max_fields : 0,
+    };
+    return r->ndjson ? submit_ndjson(c, r, &lim) : submit_one(c, r, &lim);
+}
+
+/* submit_head - everything decidable from the request head; returns true
+ * to go on reading the body, false when a reply was queued */
+static bool submit_head(struct MHD_Connection *c, struct req *r,
+                        enum MHD_Result *rc)
+{
+    const struct ferry_config *cfg = r->g->cfg;
+    if (!client_may(r->client, r->service)) {
+        *rc = reply_status(c, r, 403, "forbidden",
+                           "this client may not post to this service", NULL);
+        return false;
+    }
+    r->svc = config_service(cfg, r->service);
+    if (!r->svc || !r->svc->mapping) {
+        *rc = reply_status(c, r, 404, "not-found", "no such service", NULL);
+        return false;
+    }
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Content-Type");
+    size_t tl = 0;
+    if (ct) {
+        while (*ct == ' ')
+            ct++;
+        tl = strcspn(ct, "; \t");
+    }
+    if (ct && tl == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        r->ndjson = false;
+    else if (ct && tl == 20 && strncasecmp(ct, "application/x-ndjson", 20) == 0)
+        r->ndjson = true;
+    else {
+        count_result(r->h, r->svc->name, 2, 1);
+        *rc = reply_status(c, r, 415, "unsupported-media-type",
+                           "use application/json or application/x-ndjson",
+                           NULL);
+        return false;
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Content-Length");
+    if (cl) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (errno || end == cl || *end || v > cfg->intake.max_body) {
+            count_result(r->h, r->svc->name, 2, 1);
+            *rc = reply_status(c, r, 413, "too-large",
+                               "body larger than the listener's max-body",
+                               NULL);
+            return false;
+        }
+    }
+    const char *ik = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Idempotency-Key");
+    if (ik) {
+        size_t n = strlen(ik);
+        bool okk = n > 0 && n <= IDEM_MAX;
+        for (size_t i = 0; okk && i < n; i++)
+            okk = ik[i] > 0x20 && ik[i] < 0x7f;
+        if (!okk) {
+            json_t *pr = json_pack("[{s:s,s:s}]", "path",
+                                   "header:Idempotency-Key", "reason",
+                                   "1-200 printable ASCII characters");
+            *rc = reply_obj(c, r, 422, json_pack("{s:s,s:o}", "status",
+                                                 "rejected", "problems", pr));
+            return false;
+        }
+        memcpy(r->idem, ik, n + 1);
+        r->has_idem = true;
+    }
+    /* one byte over the cap tells "too big" from "exactly max" */
+    buf_init(&r->body, cfg->intake.max_body + 1);
+    return true;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void prom_label(struct buf *b, const char *v)
+{
+    for (const char *p = v ? v : ""; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            buf_putc(b, '\\');
+        if (*p == '\n') {
+            buf_puts(b, "\\n");
+            continue;
+        }
+        buf_putc(b, *p);
+    }
+}
+
+int http_conservation(struct spool *sp, int64_t *received, int64_t *in_states,
+                      int64_t *diff, struct errs *e)
+{
+    struct spool_counts sc = { 0 };
+    struct spool_day_list dl = { 0 };
+    *received = *in_states = *diff = 0;
+    if (spool_counts(sp, &sc, e) != 0)
+        return -1;
+    if (spool_day_counts(sp, NULL, NULL, NULL, &dl, e) != 0) {
+        spool_counts_free(&sc);
+        return -1;
+    }
+    for (size_t i = 0; i < sc.n; i++)
+        *in_states += sc.v[i].n;
+    for (size_t i = 0; i < dl.n; i++)
+        *received += dl.v[i].accepted;
+    *diff = *received - *in_states;
+    if (*diff != 0) {
+        char a[32], b[32], d[32];
+        snprintf(a, sizeof a, "%lld", (long long)*received);
+        snprintf(b, sizeof b, "%lld", (long long)*in_states);
+        snprintf(d, sizeof d, "%lld", (long long)*diff);
+        log_event(LOG_ERROR, "conservation-mismatch", "received", a,
+                  "in_states", b, "difference", d, NULL);
+    }
+    spool_counts_free(&sc);
+    spool_day_list_free(&dl);
+    return 0;
+}
+
+static enum MHD_Result do_metrics(struct MHD_Connection *c, struct req *r)
+{
+    struct http_server *h = r->h;
+    struct buf b;
+    struct errs e;
+    buf_init(&b, 16u << 20);
+    errs_init(&e);
+    struct spool_counts sc = { 0 };
+    if (spool_counts(h->sp, &sc, &e) == 0) {
+        buf_puts(&b, "# HELP ferry_records Records in the ledger by service,"
+                     " target and state.\n# TYPE ferry_records gauge\n");
+        for (size_t i = 0; i < sc.n; i++) {
+            buf_puts(&b, "ferry_records{service=\"");
+            prom_label(&b, sc.v[i].service);
+            buf_puts(&b, "\",target=\"");
+            prom_label(&b, sc.v[i].target);
+            buf_printf(&b, "\",state=\"%s\"} %lld\n",
+                       spool_state_name(sc.v[i].state), (long long)sc.v[i].n);
+        }
+        spool_counts_free(&sc);
+    }
+    pthread_mutex_lock(&h->mu);
+    static const char *const names[3] = { "accepted", "duplicates",
+                                          "rejected" };
+    for (int k = 0; k < 3; k++) {
+        buf_printf(&b, "# HELP ferry_intake_%s_total Submissions %s by this "
+                       "process, by service.\n# TYPE ferry_intake_%s_total "
+                       "counter\n", names[k], names[k], names[k]);
+        for (size_t i = 0; i < h->nsvc; i++) {
+            uint64_t v = k == 0 ? h->svc[i].accepted
+                       : k == 1 ? h->svc[i].duplicates : h->svc[i].rejected;
+            buf_printf(&b, "ferry_intake_%s_total{service=\"", names[k]);
+            prom_label(&b, h->svc[i].name);
+            buf_printf(&b, "\"} %llu\n", (unsigned long long)v);
+        }
+    }
+    buf_printf(&b,
+        "# HELP ferry_auth_failures_total Failed authentications.\n"
+        "# TYPE ferry_auth_failures_total counter\n"
+        "ferry_auth_failures_total %llu\n"
+        "# HELP ferry_auth_rate_limited_total Requests refused 429 after too"
+        " many failed authentications.\n"
+        "# TYPE ferry_auth_rate_limited_total counter\n"
+        "ferry_auth_rate_limited_total %llu\n"
+        "# HELP ferry_intake_busy_total Requests refused 429 over a client's"
+        " connection limit.\n# TYPE ferry_intake_busy_total counter\n"
+        "ferry_intake_busy_total %llu\n"
+        "# HELP ferry_intake_unavailable_total Submissions refused 503 (disk"
+        " or ledger).\n# TYPE ferry_intake_unavailable_total counter\n"
+        "ferry_intake_unavailable_total %llu\n"
+        "# HELP ferry_http_requests_in_flight Requests being handled.\n"
+        "# TYPE ferry_http_requests_in_flight gauge\n"
+        "ferry_http_requests_in_flight %d\n",
+        (unsigned long long)h->auth_failures,
+        (unsigned long long)h->rate_limited, (unsigned long long)h->too_busy,
+        (unsigned long long)h->unavailable, h->active);
+    pthread_mutex_unlock(&h->mu);
+
+    uint64_t lb = 0, fb = 0;
+    errs_clear(&e);
+    if (spool_size(h->sp, &lb, &fb, &e) == 0)
+        buf_printf(&b,
+            "# HELP ferry_spool_size_bytes Spool size: ledger files and "
+            "staging folders.\n# TYPE ferry_spool_size_bytes gauge\n"
+            "ferry_spool_size_bytes{part=\"ledger\"} %llu\n"
+            "ferry_spool_size_bytes{part=\"files\"} %llu\n",
+            (unsigned long long)lb, (unsigned long long)fb);
+    int64_t oldest = 0;
+    errs_clear(&e);
+    if (spool_oldest(h->sp, SPOOL_QUEUED, NULL, &oldest, &e) == 0) {
+        int64_t age = oldest ? (now_ms_wall() - oldest) / 1000 : 0;
+        buf_printf(&b,
+            "# HELP ferry_oldest_queued_age_seconds Age of the oldest queued "
+            "record (0 when none).\n# TYPE ferry_oldest_queued_age_seconds "
+            "gauge\nferry_oldest_queued_age_seconds %lld\n",
+            (long long)(age > 0 ? age : 0));
+    }
+    struct spool_stats ss;
+    spool_stats_get(h->sp, &ss);
+    buf_printf(&b,
+        "# HELP ferry_spool_commits_total Write transactions since start.\n"
+        "# TYPE ferry_spool_commits_total counter\n"
+        "ferry_spool_commits_total %llu\n"
+        "# HELP ferry_spool_enqueue_commits_total Group commits spent on "
+        "intake since start.\n# TYPE ferry_spool_enqueue_commits_total "
+        "counter\nferry_spool_enqueue_commits_total %llu\n"
+        "# HELP ferry_spool_enqueue_calls_total Intake calls since start.\n"
+        "# TYPE ferry_spool_enqueue_calls_total counter\n"
+        "ferry_spool_enqueue_calls_total %llu\n",
+        (unsigned long long)ss.commits,
+        (unsigned long long)ss.enqueue_commits,
+        (unsigned long long)ss.enqueue_calls);
+    int64_t rcv = 0, ins = 0, diff = 0;
+    errs_clear(&e);
+    if (http_conservation(h->sp, &rcv, &ins, &diff, &e) == 0)
+        buf_printf(&b,
+            "# HELP ferry_received_total Records ever accepted (ledger intake"
+            " counters).\n# TYPE ferry_received_total counter\n"
+            "ferry_received_total %lld\n"
+            "# HELP ferry_records_in_states Records present, summed over "
+            "every state.\n# TYPE ferry_records_in_states gauge\n"
+            "ferry_records_in_states %lld\n"
+            "# HELP ferry_conservation_difference received minus the sum "
+            "over states; anything but 0 means a record is lost or "
+            "doubled.\n# TYPE ferry_conservation_difference gauge\n"
+            "ferry_conservation_difference %lld\n",
+            (long long)rcv, (long long)ins, (long long)diff);
+    if (h->hooks.metrics)
+        h->hooks.metrics(h->hooks.ctx, &b);
+    errs_free(&e);
+    char *text = buf_take(&b);
+    return reply(c, r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                 text ? text : strdup(""), NULL);
+}
+
+/* ---- the MHD callbacks --------------------------------------------------- */
+
+static struct req *req_new(struct http_server *h, struct MHD_Connection *c)
+{
+    struct req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->h = h;
+    r->start_ms = http_now_ms_mono();
+    remote_addr(c, r->remote, sizeof r->remote);
+    buf_init(&r->body, 1);
+    pthread_mutex_lock(&h->mu);
+    r->g = h->cur;
+    h->active++;
+    pthread_mutex_unlock(&h->mu);
+    return r;
+}
+
+/* first_call - the head of the request is in: route, refuse early */
+static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
+                                  const char *url, const char *method)
+{
+    struct http_server *h = r->h;
+    enum MHD_Result rc = MHD_YES;
+    r->route = route_of(r, url, method);
+    if (h->stopping)
+        return reply_status(c, r, 503, "stopping", "ferry is shutting down",
+                            "5");
+    switch (r->route) {
+    case R_NOTFOUND:
+        return reply_status(c, r, 404, "not-found", "no such endpoint", NULL);
+    case R_METHOD:
+        return reply_status(c, r, 405, "method-not-allowed", NULL, NULL);
+    case R_HEALTH:
+        return reply(c, r, 200, "application/json",
+                     strdup("{\"status\":\"alive\"}"), NULL);
+    case R_READY: {
+        const char *why = ready(h, r->g ? r->g->cfg : NULL);
+        if (why)
+            return reply_status(c, r, 503, "not-ready", why, "5");
+        return reply(c, r, 200, "application/json",
+                     strdup("{\"status\":\"ready\"}"), NULL);
+    }
+    case R_METRICS:
+        return do_metrics(c, r);
+    case R_STATUS:
+    case R_SUBMIT:
+        break;
+    }
+    if (!authenticate(c, r, &rc))
+        return rc;
+    if (!inflight_take(h, r))
+        return reply_status(c, r, 429, "too-many-requests",
+                            "client connection limit reached", "1");
+    r->inflight = true;
+    if (r->route == R_STATUS)
+        return do_status(c, r);
+    if (!submit_head(c, r, &rc))
+        return rc;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *up,
+                                  size_t *upsz, void **ctx)
+{
+    (void)version;
+    struct http_server *h = cls;
+    struct req *r = *ctx;
+    if (!r) {
+        r = req_new(h, c);
+        if (!r)
+            return MHD_NO;
+        *ctx = r;
+        return first_call(c, r, url, method);
+    }
+    if (r->replied) {
+        *upsz = 0;              /* body after an early reply: dropped */
+        return MHD_YES;
+    }
+    int64_t limit = r->g->cfg->intake.request_timeout_ms;
+    if (limit > 0 && http_now_ms_mono() - r->start_ms > limit) {
+        log_event(LOG_WARN, "request-timeout", "remote", r->remote,
+                  "client", r->client ? r->client->id : "", NULL);
+        return MHD_NO;          /* a slow sender: close */
+    }
+    if (*upsz) {
+        if (!r->too_big) {
+            int br = buf_append(&r->body, up, *upsz);
+            if (br == BUF_TOOBIG) {
+                r->too_big = true;
+                buf_free(&r->body);
+            } else if (br != BUF_OK) {
+                return MHD_NO;
+            }
+        } else {
+            /* libmicrohttpd cannot answer in the middle of a body: read
+             * and drop the rest to answer 413, but only so much */
+            r->dropped += *upsz;
+            if (r->dropped > DROP_MAX)
+                return MHD_NO;
+        }
+        *upsz = 0;
+        return MHD_YES;
+    }
+    return do_submit(c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    struct http_server *h = cls;
+    struct req *r = *ctx;
+    if (!r)
+        return;
+    if (r->inflight)
+        inflight_drop(h, r->client->id);
+    buf_free(&r->body);
+    pthread_mutex_lock(&h->mu);
+    if (--h->active == 0)
+        pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->mu);
+    free(r);
+    *ctx = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_event(LOG_DEBUG, "http-library", "msg", msg, NULL);
+}
+
+/* ---- starting and stopping ------------------------------------------- */
+
+/* parse_listen - "ADDR:PORT" or "[V6]:PORT" */
+static int parse_listen(const char *s, struct sockaddr_storage *ss,
+                        socklen_t *sl, bool *v6, struct errs *e)
+{
+    char host[128];
+    const char *colon;
+    memset(ss, 0, sizeof *ss);
+    if (!s || !*s) {
+        errs_add(e, "intake", "no listen address");
+        return -1;
+    }
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
+            goto bad;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = '\0';
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host)
+            goto bad;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    }
+    long port;
+    if (config_parse_int(colon + 1, 0, 65535, &port) != 0)
+        goto bad;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *sl = sizeof *a4;
+        *v6 = false;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof *a6;
+        *v6 = true;
+        return 0;
+    }
+bad:
+    errs_add(e, "intake", "listen address '%s' is not ADDR:PORT with a "
+                          "numeric address", s);
+    return -1;
+}
+
+/* read_pem - a PEM file.  config_load resolves cert-file and
+ * client-ca-file against the config's folder but (today) not key-file,
+ * so a path that does not exist as given is tried relative to it. */
+static char *read_pem(const struct ferry_config *cfg, const char *p,
+                      struct errs *e)
+{
+    char *path = access(p, F_OK) == 0 ? strdup(p)
+                                      : config_path(cfg->base_dir, p);
+    char *text = NULL;
+    size_t len = 0;
+    if (!path) {
+        errs_add(e, "intake", "out of memory");
+        return NULL;
+    }
+    if (fs_read_file(path, 1u << 20, &text, &len, e) != 0)
+        text = NULL;
+    free(path);
+    return text;
+}
+
+struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
+                             const char *listen, const struct http_hooks *hooks,
+                             struct errs *e)
+{
+    struct http_server *h = calloc(1, sizeof *h);
+    if (!h) {
+        errs_add(e, "http", "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->idle, NULL);
+    h->sp = sp;
+    h->disk_ok = true;
+    if (hooks)
+        h->hooks = *hooks;
+    h->cur = gen_new(cfg, e);
+    if (!h->cur)
+        goto fail;
+
+    const struct intake_config *in = &cfg->intake;
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    bool v6 = false;
+    if (parse_listen(listen ? listen : in->listen, &ss, &sl, &v6, e) != 0)
+        goto fail;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem ops[16];
+    size_t n = 0;
+    unsigned timeout_s = (unsigned)((in->request_timeout_ms + 999) / 1000);
+    if (timeout_s == 0)
+        timeout_s = 10;
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+        (intptr_t)(in->max_connections > 0 ? in->max_connections : 256),
+        NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (intptr_t)timeout_s, NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                        (intptr_t)(64 * 1024), NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+                                        (intptr_t)on_completed, h };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+                                        (intptr_t)on_mhd_log, h };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE,
+                                        1, NULL };
+    if (in->cert_file && in->key_file) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            errs_add(e, "intake", "TLS asked for but libmicrohttpd was built "
+                                  "without it");
+            goto fail;
+        }
+        h->tls_cert = read_pem(cfg, in->cert_file, e);
+        h->tls_key = h->tls_cert ? read_pem(cfg, in->key_file, e) : NULL;
+        if (!h->tls_key)
+            goto fail;
+        flags |= MHD_USE_TLS;
+        ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                            h->tls_key };
+        ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                            h->tls_cert };
+        if (in->client_ca_file) {
+            h->tls_ca = read_pem(cfg, in->client_ca_file, e);
+            if (!h->tls_ca)
+                goto fail;
+            ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                h->tls_ca };
+        }
+        h->tls = true;
+    }
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    if (!h->d) {
+        errs_add(e, listen ? listen : in->listen,
+                 "cannot listen (address in use, or not permitted)");
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? (int)di->port : 0;
+    char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 16];
+    if (v6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr,
+                  host, sizeof host);
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr,
+                  host, sizeof host);
+    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, h->port);
+    log_event(LOG_INFO, "listening", "addr", addr, "tls",
+              h->tls ? (in->client_ca_file ? "on+client-certs" : "on") : "off",
+              NULL);
+    return h;
+fail:
+    http_free(h);
+    return NULL;
+}
+
+int http_port(const struct http_server *h)
+{
+    return h ? h->port : 0;
+}
+
+int http_reload(struct http_server *h, const struct ferry_config *cfg,
+                struct errs *e)
+{
+    struct gen *g = gen_new(cfg, e);
+    if (!g)
+        return -1;
+    pthread_mutex_lock(&h->mu);
+    const struct intake_config *o = &h->cur->cfg->intake, *in = &cfg->intake;
+    bool same = ((!o->listen && !in->listen) ||
+                 (o->listen && in->listen && !strcmp(o->listen, in->listen))) &&
+                !o->cert_file == !in->cert_file &&
+                o->max_connections == in->max_connections &&
+                o->request_timeout_ms == in->request_timeout_ms;
+    g->next = h->cur;
+    h->cur = g;
+    pthread_mutex_unlock(&h->mu);
+    if (!same)
+        log_event(LOG_WARN, "listener-unchanged",
+                  "why", "listen address, TLS, connection limit and timeout "
+                         "apply after a restart", NULL);
+    return 0;
+}
+
+int http_stop(struct http_server *h, int64_t deadline_ms)
+{
+    if (!h || !h->d)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    bool first = !h->stopping;
+    h->stopping = true;
+    pthread_mutex_unlock(&h->mu);
+    if (first) {
+        MHD_socket fd = MHD_quiesce_daemon(h->d);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    int rc = 0;
+    pthread_mutex_lock(&h->mu);
+    while (h->active > 0) {
+        int64_t left = deadline_ms - http_now_ms_mono();
+        if (left <= 0) {
+            rc = -1;
+            break;
+        }
+        if (left > 100)
+            left = 100;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)left * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&h->idle, &h->mu, &ts);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+void http_free(struct http_server *h)
+{
+    if (!h)
+        return;
+    if (h->d) {
+        http_stop(h, http_now_ms_mono() + 5000);
+        MHD_stop_daemon(h->d);
+        h->d = NULL;
+    }
+    flush_door_counts(h);
+    for (struct gen *g = h->cur, *nx; g; g = nx) {
+        nx = g->next;
+        gen_free(g);
+    }
+    if (h->tls_key) {
+        OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
+        free(h->tls_key);
+    }
+    free(h->tls_cert);
+    free(h->tls_ca);
+    pthread_cond_destroy(&h->idle);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

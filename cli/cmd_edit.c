@@ -1,0 +1,508 @@
+/* cmd_edit.c - `ferry edit REF`: fix a record's submission and requeue it.
+ *
+ * The stored payload (the original JSON, or the CSV row as a JSON object
+ * of its columns) is changed with --set path=value (repeatable; the path
+ * is the mapping's JSON path subset; path:=JSON sets a JSON value) or in
+ * $EDITOR as pretty JSON.  The result goes through the service's mapping
+ * again: if anything is wrong every problem is listed and nothing
+ * changes.  Otherwise the difference of the mapped records is shown
+ * (personal fields masked unless --reveal) and spool_edit replaces the
+ * payload (the first original is kept), requeues the record and audits
+ * the change with a summary naming the fields changed; personal values
+ * never go into the audit. */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EDIT_MAX_SETS 64
+#define EDIT_DETAIL_MAX 2000
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ferry edit REF [--set PATH=VALUE ...] [--reason TEXT]\n"
+        "                      [--reveal] [--dry-run]\n\n"
+        "Without --set the submission opens in $EDITOR (default vi) as JSON.\n"
+        "PATH is a JSON path as in the mapping, e.g.\n"
+        "  --set 'answers[question_id=2].answer_text=QQ123456C'\n"
+        "VALUE is always text; PATH:=JSON sets a JSON value (a number, true).\n"
+        "The result is validated through the service's mapping again; if it\n"
+        "passes, the difference is shown (personal fields masked unless\n"
+        "--reveal), the record is requeued and the change audited.\n\n"
+        "Exit: 0 done or nothing changed, 65 invalid or refused (every problem\n"
+        "listed, nothing changed), 67 no such record.\n");
+}
+
+/* assign_eq - the '=' separating PATH from VALUE: the first one outside
+ * [selectors] and "quotes"; NULL when there is none */
+static const char *assign_eq(const char *s)
+{
+    int depth = 0;
+    bool q = false;
+    for (; *s; s++) {
+        if (*s == '"')
+            q = !q;
+        else if (!q && *s == '[')
+            depth++;
+        else if (!q && *s == ']' && depth)
+            depth--;
+        else if (!q && !depth && *s == '=')
+            return s;
+    }
+    return NULL;
+}
+
+/* sel_match - element el has member key whose text equals value */
+static bool sel_match(const json_t *el, const char *key, const char *value)
+{
+    const json_t *m = json_is_object(el) ? json_object_get(el, key) : NULL;
+    if (!m)
+        return false;
+    const char *why = NULL;
+    char *t = jpath_scalar_text(m, &why);
+    bool eq = t && strcmp(t, value) == 0;
+    free(t);
+    return eq;
+}
+
+/* set_path - set root at path to val (reference stolen); intermediate
+ * objects are created for missing keys.  0 ok, -1 with a reason. */
+static int set_path(json_t *root, const char *path, json_t *val, char *why,
+                    size_t whysz)
+{
+    char err[200];
+    struct jpath *p = jpath_parse(path, err, sizeof err);
+    if (!p) {
+        snprintf(why, whysz, "bad path: %s", err);
+        json_decref(val);
+        return -1;
+    }
+    json_t *cur = root;
+    int rc = -1;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct jpath_step *s = &p->s[i];
+        bool last = i + 1 == p->n;
+        if (s->kind == JP_KEY) {
+            if (!json_is_object(cur)) {
+                snprintf(why, whysz, "'%s' is not inside an object", s->key);
+                goto out;
+            }
+            if (last) {
+                json_object_set_new(cur, s->key, val);
+                val = NULL;
+                rc = 0;
+                goto out;
+            }
+            json_t *next = json_object_get(cur, s->key);
+            if (!next) {
+                next = json_object();
+                json_object_set_new(cur, s->key, next);
+            }
+            cur = next;
+        } else {
+            if (!json_is_array(cur)) {
+                snprintf(why, whysz, "step %zu is not inside an array", i + 1);
+                goto out;
+            }
+            size_t idx = json_array_size(cur);
+            if (s->kind == JP_INDEX) {
+                idx = s->index;
+            } else {
+                for (size_t k = 0; k < json_array_size(cur); k++)
+                    if (sel_match(json_array_get(cur, k), s->key, s->value)) {
+                        idx = k;
+                        break;
+                    }
+            }
+            if (idx >= json_array_size(cur)) {
+                snprintf(why, whysz, "no array element matches step %zu", i + 1);
+                goto out;
+            }
+            if (last) {
+                json_array_set_new(cur, idx, val);
+                val = NULL;
+                rc = 0;
+                goto out;
+            }
+            cur = json_array_get(cur, idx);
+        }
+    }
+out:
+    json_decref(val);
+    jpath_free(p);
+    return rc;
+}
+
+/* map_payload - the mapping applied to a payload: JSON documents through
+ * map_apply, CSV rows (client "csv") by column name */
+static int map_payload(const struct mapping *m, const char *client,
+                       const json_t *doc, struct record **out, struct errs *e)
+{
+    if (!client || strcmp(client, "csv") != 0)
+        return map_apply(m, doc, out, e);
+    size_t n = json_object_size(doc);
+    const char **names = calloc(n + 1, sizeof *names);
+    const char **vals = calloc(n + 1, sizeof *vals);
+    int rc = -1;
+    if (names && vals) {
+        size_t i = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)doc, k, v) {
+            names[i] = k;
+            vals[i++] = json_is_string(v) && *json_string_value(v)
+                ? json_string_value(v) : NULL;
+        }
+        rc = map_apply_named(m, names, vals, i, out, e);
+    } else {
+        errs_add(e, "", "out of memory");
+    }
+    free(names);
+    free(vals);
+    return rc;
+}
+
+/* value_text - a field's value for the difference (caller frees) */
+static char *value_text(const struct fvalue *v)
+{
+    if (!v || !v->present)
+        return strdup("(absent)");
+    if (v->type != FT_LIST)
+        return strdup(v->text ? v->text : "");
+    struct buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '[');
+    for (size_t i = 0; i < v->nitems; i++) {
+        char *t = record_to_plain_json(v->items[i], true);
+        if (i)
+            buf_putc(&b, ',');
+        buf_puts(&b, t ? t : "?");
+        free(t);
+    }
+    buf_putc(&b, ']');
+    return buf_take(&b);
+}
+
+static bool is_personal(const struct mapping *m, const struct record_field *f)
+{
+    const struct map_field *mf = mapping_field(m, f->name);
+    return f->personal || (mf && mf->personal);
+}
+
+/* diff - the changed fields of a and b: unified-style lines to out, a
+ * summary without personal values to detail.  Returns fields changed. */
+static size_t diff(const struct mapping *m, const char *ref,
+                   const struct record *a, const struct record *b,
+                   bool reveal, struct buf *out, struct buf *detail)
+{
+    size_t changed = 0;
+    struct buf body;
+    buf_init(&body, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        const struct record *x = pass ? b : a, *y = pass ? a : b;
+        for (size_t i = 0; i < x->n; i++) {
+            const struct record_field *f = &x->f[i];
+            const struct fvalue *yv = record_get(y, f->name);
+            if (pass && yv)
+                continue;              /* seen in the first pass */
+            const struct fvalue *av = pass ? NULL : &f->v;
+            const struct fvalue *bv = pass ? &f->v : yv;
+            char *at = value_text(av), *bt = value_text(bv);
+            if (at && bt && strcmp(at, bt) != 0) {
+                bool pers = is_personal(m, f);
+                bool show = reveal || !pers;
+                changed++;
+                buf_printf(&body, "-%s: %s\n+%s: %s\n", f->name,
+                           show ? at : "***", f->name,
+                           show ? bt : "*** (changed)");
+                if (detail->len < EDIT_DETAIL_MAX) {
+                    if (detail->len)
+                        buf_puts(detail, "; ");
+                    if (pers)
+                        buf_printf(detail, "%s (personal, changed)", f->name);
+                    else
+                        buf_printf(detail, "%s: '%.80s' -> '%.80s'", f->name,
+                                   at, bt);
+                }
+            }
+            free(at);
+            free(bt);
+        }
+    }
+    buf_printf(out, "--- %s (stored)\n+++ %s (edited)\n@@ %zu field%s "
+               "changed @@\n%s", ref, ref, changed, changed == 1 ? "" : "s",
+               buf_str(&body));
+    buf_free(&body);
+    return changed;
+}
+
+/* run_editor - text in $EDITOR; *out the edited bytes (caller frees).
+ * 0 ok, -1 with the reason printed. */
+static int run_editor(const char *text, char **out, size_t *outlen)
+{
+    const char *tmpd = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/ferry-edit.XXXXXX.json",
+             tmpd && *tmpd ? tmpd : "/tmp");
+    int fd = mkstemps(path, 5);
+    if (fd < 0) {
+        fprintf(stderr, "ferry edit: cannot create %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    size_t len = strlen(text);
+    int rc = -1;
+    if (write(fd, text, len) != (ssize_t)len || close(fd) != 0) {
+        fprintf(stderr, "ferry edit: cannot write %s\n", path);
+        goto out;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "ferry edit: fork: %s\n", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        const char *ed = getenv("EDITOR");
+        if (!ed || !*ed)
+            setenv("EDITOR", "vi", 1);
+        execl("/bin/sh", "sh", "-c", "$EDITOR \"$1\"", "ferry-edit", path,
+              (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "ferry edit: the editor failed (status %d); nothing "
+                        "changed\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        goto out;
+    }
+    struct errs e;
+    errs_init(&e);
+    if (fs_read_file(path, MAP_DEFAULT_MAX_BODY * 4, out, outlen, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        goto out;
+    }
+    errs_free(&e);
+    rc = 0;
+out:
+    unlink(path);
+    return rc;
+}
+
+int cmd_edit(int argc, char **argv)
+{
+    struct cli_common c = { 0 };
+    const char *reason = NULL;
+    const char *sets[EDIT_MAX_SETS];
+    size_t nsets = 0;
+    bool reveal = false, dry = false;
+    static const struct option opts[] = {
+        { "set",     required_argument, NULL, 's' },
+        { "reason",  required_argument, NULL, 'r' },
+        { "reveal",  no_argument,       NULL, 'R' },
+        { "dry-run", no_argument,       NULL, 'n' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(&c, opt, optarg))
+            continue;
+        switch (opt) {
+        case 's':
+            if (nsets == EDIT_MAX_SETS || !assign_eq(optarg)) {
+                fprintf(stderr, "ferry edit: --set PATH=VALUE (at most %d)\n",
+                        EDIT_MAX_SETS);
+                return EX_USAGE;
+            }
+            sets[nsets++] = optarg;
+            break;
+        case 'r': reason = optarg; break;
+        case 'R': reveal = true; break;
+        case 'n': dry = true; break;
+        case 'h':
+        case CLI_OPT_HELP: usage(stdout); return EX_OK;
+        default: usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    const char *ref = argv[optind];
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    struct spool_record *r = NULL;
+    struct record *oldrec = NULL, *newrec = NULL;
+    json_t *doc = NULL;
+    char *edited = NULL, *newpayload = NULL, *newjson = NULL, *pretty = NULL;
+    struct buf out, detail;
+    buf_init(&out, 0);
+    buf_init(&detail, 0);
+    struct errs e;
+    errs_init(&e);
+    int rc = cli_load_config(&c, &cfg);
+    if (rc != 0)
+        return rc;
+    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    int g = spool_get(sp, ref, SPOOL_WITH_PAYLOAD, &r, &e);
+    if (g == 1) {
+        fprintf(stderr, "%s: no such record\n", ref);
+        rc = EX_NOUSER;
+        goto out;
+    }
+    if (g != 0) {
+        cli_print_errs(stderr, &e);
+        rc = EX_IOERR;
+        goto out;
+    }
+    if (!r->payload || r->payload_purged) {
+        fprintf(stderr, "%s: the payload is gone (purged); nothing to edit\n",
+                ref);
+        rc = EX_DATAERR;
+        goto out;
+    }
+    const struct service_config *svc = config_service(cfg, r->service);
+    const struct mapping *m = svc ? svc->mapping : NULL;
+    if (!m) {
+        fprintf(stderr, "%s: service %s has no mapping in %s\n", ref,
+                r->service, cfg->path);
+        rc = EX_CONFIG;
+        goto out;
+    }
+    if (map_parse_json((const char *)r->payload, r->payload_len, &m->limits,
+                       &doc, &e) != 0) {
+        fprintf(stderr, "%s: the stored payload is not JSON:\n", ref);
+        cli_print_errs(stderr, &e);
+        rc = EX_DATAERR;
+        goto out;
+    }
+    if (nsets) {
+        for (size_t i = 0; i < nsets; i++) {
+            const char *eq = assign_eq(sets[i]);
+            bool raw = eq > sets[i] && eq[-1] == ':';
+            char *path = strndup(sets[i], (size_t)(eq - sets[i]) - (raw ? 1 : 0));
+            json_t *val = raw ? json_loads(eq + 1, JSON_DECODE_ANY, NULL)
+                              : json_string(eq + 1);
+            char why[256] = "";
+            if (!path || !val) {
+                fprintf(stderr, "--set %s: %s\n", sets[i],
+                        raw ? "not a JSON value" : "not valid UTF-8 text");
+                free(path);
+                json_decref(val);
+                rc = EX_USAGE;
+                goto out;
+            }
+            if (set_path(doc, path, val, why, sizeof why) != 0) {
+                fprintf(stderr, "--set %s: %s; nothing changed\n", sets[i], why);
+                free(path);
+                rc = EX_DATAERR;
+                goto out;
+            }
+            free(path);
+        }
+    } else {
+        pretty = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        size_t elen = 0;
+        if (!pretty || run_editor(pretty, &edited, &elen) != 0) {
+            rc = EX_SOFTWARE;
+            goto out;
+        }
+        if (strcmp(edited, pretty) == 0) {
+            printf("%s: no change\n", ref);
+            rc = EX_OK;
+            goto out;
+        }
+        json_decref(doc);
+        doc = NULL;
+        if (map_parse_json(edited, elen, &m->limits, &doc, &e) != 0) {
+            fprintf(stderr, "%s: the edited text is not acceptable JSON; "
+                            "nothing changed:\n", ref);
+            cli_print_errs(stderr, &e);
+            rc = EX_DATAERR;
+            goto out;
+        }
+    }
+    /* validate through the mapping, as at the door */
+    if (map_payload(m, r->client, doc, &newrec, &e) != 0) {
+        fprintf(stderr, "%s: the edited submission is invalid; nothing "
+                        "changed:\n", ref);
+        cli_print_errs(stderr, &e);
+        rc = EX_DATAERR;
+        goto out;
+    }
+    errs_clear(&e);
+    oldrec = r->record_json ? record_from_json(r->record_json, &e) : NULL;
+    if (!oldrec) {
+        errs_clear(&e);
+        json_t *od = NULL;
+        if (map_parse_json((const char *)r->payload, r->payload_len,
+                           &m->limits, &od, &e) == 0)
+            map_payload(m, r->client, od, &oldrec, &e);
+        json_decref(od);
+        errs_clear(&e);
+    }
+    if (!oldrec)
+        oldrec = record_new();
+    size_t changed = diff(m, ref, oldrec, newrec, reveal, &out, &detail);
+    fputs(buf_str(&out), stdout);
+    if (!changed) {
+        printf("%s: the mapped record is unchanged; nothing done\n", ref);
+        rc = EX_OK;
+        goto out;
+    }
+    if (dry) {
+        printf("%s: dry run; nothing changed\n", ref);
+        rc = EX_OK;
+        goto out;
+    }
+    newpayload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    newjson = record_to_json(newrec);
+    if (!newpayload || !newjson) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        rc = EX_SOFTWARE;
+        goto out;
+    }
+    if (spool_edit(sp, ref, newpayload, strlen(newpayload), newjson,
+                   cli_actor(&c), reason ? reason : "edited", buf_str(&detail),
+                   &e) != 0) {
+        cli_print_errs(stderr, &e);
+        fprintf(stderr, "%s: not changed\n", ref);
+        rc = EX_DATAERR;
+        goto out;
+    }
+    printf("%s: edited and requeued (%zu field%s changed; the original is "
+           "kept)\n", ref, changed, changed == 1 ? "" : "s");
+    rc = EX_OK;
+out:
+    json_decref(doc);
+    free(edited);
+    free(pretty);
+    free(newpayload);
+    free(newjson);
+    record_free(oldrec);
+    record_free(newrec);
+    spool_record_free(r);
+    buf_free(&out);
+    buf_free(&detail);
+    errs_free(&e);
+    spool_close(sp);
+    config_free(cfg);
+    return rc;
+}

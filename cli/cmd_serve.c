@@ -1,0 +1,616 @@
+/* cmd_serve.c - `ferry serve`: the daemon.  HTTP intake, the stream
+ * delivery loop and the job scheduler in one process.
+ *
+ * Threads: the main thread owns the signals (blocked everywhere, read
+ * from a signalfd: no work in signal handlers) and the configuration;
+ * libmicrohttpd runs a thread per connection; one delivery thread calls
+ * deliver_pass; the scheduler has its own thread and one per running job.
+ *
+ * SIGTERM/SIGINT: stop intake (no new connections, new requests 503,
+ * requests in flight answered), let the delivery pass in progress finish
+ * and give back unfinished claims, wait for a running job to return, all
+ * within shutdown-deadline; exit 0, or 75 with a log line when the
+ * deadline passed.
+ *
+ * SIGHUP: load and check the configuration again.  A bad one is refused
+ * with every problem logged and the old one keeps running.  A good one is
+ * swapped in: new requests, the next delivery pass and the scheduler use
+ * it; work in flight finishes with the configuration it started with.
+ * Configurations are kept until exit (a reload is rare, a config small),
+ * so nothing in flight ever points at freed memory.  The spool, the log
+ * settings and the listener (address, TLS) stay as started. */
+#include "adapters/http_intake.h"
+#include "cli/cli.h"
+#include "config/config.h"
+#include "scheduler/deliver.h"
+#include "scheduler/sched.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONFIGS 1024               /* reloads kept until exit */
+#define IDLE_WAIT_MS 200               /* delivery loop with nothing due */
+#define MIN_PASS_GAP_MS 20             /* woken passes at most this often */
+#define CONSERVATION_EVERY_S 60
+
+struct dsnap {
+    const char *target;
+    uint64_t ok, retry, fail, indoubt, exhausted;
+    uint64_t latency_ms_sum;
+    uint64_t hist[12];
+    int breaker;                       /* 0 closed, 1 half-open, 2 open */
+    bool window_open;
+};
+
+struct serve {
+    struct cli_common c;
+    const char *listen;
+    struct ferry_config *cfgs[MAX_CONFIGS];
+    size_t ncfgs;
+    struct ferry_config *cfg;          /* current */
+    struct spool *sp;
+    struct http_server *http;
+    struct sched *sched;
+    unsigned reloads;
+    /* delivery loop */
+    pthread_t dth;
+    bool dstarted;
+    pthread_mutex_t dmu;
+    pthread_cond_t dcv;
+    bool dstop, dwake, dended;
+    unsigned dgen;
+    const struct ferry_config *dcfg;
+    struct dsnap *snap;
+    size_t nsnap;
+    uint64_t passes, pass_failures;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ferry serve [--config FILE] [--spool DIR] [--listen ADDR:PORT]\n"
+        "\n"
+        "Run the daemon: HTTP intake (POST /v1/services/SERVICE/submissions,\n"
+        "GET /v1/submissions/REF, /healthz, /readyz, /metrics), stream delivery\n"
+        "to SOAP and ODBC targets, and the configured jobs on their schedules.\n"
+        "--listen overrides the configured listener; port 0 picks a free port\n"
+        "and logs it (event=listening addr=127.0.0.1:PORT).\n"
+        "\n"
+        "Signals: TERM/INT stop cleanly within shutdown-deadline; HUP reloads\n"
+        "the configuration (a bad one is refused, the old one keeps running).\n"
+        "\n"
+        "Exit: 0 stopped cleanly, 75 shutdown deadline passed, 78 configuration\n"
+        "problem, 74 spool unusable, 69 cannot listen.\n");
+}
+
+static int64_t mono_ms(void)
+{
+    return http_now_ms_mono();
+}
+
+static void abs_in(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void log_errs(const char *event, const struct errs *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        log_event(LOG_ERROR, event, "where", e->v[i].where, "problem",
+                  e->v[i].msg, NULL);
+}
+
+/* ---- delivery loop ----------------------------------------------------- */
+
+static int breaker_num(const char *s)
+{
+    if (!s || strcmp(s, "closed") == 0)
+        return 0;
+    return strcmp(s, "half-open") == 0 ? 1 : 2;
+}
+
+/* snapshot - copy the engine's counters for /metrics (dmu not held) */
+static void snapshot(struct serve *sv, struct deliver_engine *d)
+{
+    size_t n = 0;
+    const struct deliver_target_stats *st = d ? deliver_stats(d, &n) : NULL;
+    struct dsnap *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        v[i].target = st[i].target;
+        v[i].ok = st[i].ok;
+        v[i].retry = st[i].retry;
+        v[i].fail = st[i].fail;
+        v[i].indoubt = st[i].indoubt;
+        v[i].exhausted = st[i].exhausted;
+        v[i].latency_ms_sum = st[i].latency_ms_sum;
+        memcpy(v[i].hist, st[i].latency_hist, sizeof v[i].hist);
+        v[i].breaker = breaker_num(st[i].breaker);
+        v[i].window_open = st[i].window_open;
+    }
+    pthread_mutex_lock(&sv->dmu);
+    free(sv->snap);
+    sv->snap = v;
+    sv->nsnap = n;
+    pthread_mutex_unlock(&sv->dmu);
+}
+
+static struct deliver_engine *engine_for(const struct ferry_config *cfg,
+                                         struct spool *sp, unsigned gen)
+{
+    char host[64] = "ferry", owner[128];
+    gethostname(host, sizeof host - 1);
+    snprintf(owner, sizeof owner, "%s:%ld:%u", host, (long)getpid(), gen);
+    struct errs e;
+    errs_init(&e);
+    struct deliver_engine *d = deliver_new(cfg, sp, NULL, owner, &e);
+    if (!d)
+        log_errs("delivery-not-started", &e);
+    errs_free(&e);
+    return d;
+}
+
+static void engine_end(struct deliver_engine *d)
+{
+    if (!d)
+        return;
+    struct errs e;
+    errs_init(&e);
+    if (deliver_release(d, &e) != 0)
+        log_errs("delivery-release-failed", &e);
+    errs_free(&e);
+    deliver_free(d);
+}
+
+static void *delivery_main(void *arg)
+{
+    struct serve *sv = arg;
+    pthread_mutex_lock(&sv->dmu);
+    unsigned gen = sv->dgen;
+    const struct ferry_config *cfg = sv->dcfg;
+    pthread_mutex_unlock(&sv->dmu);
+    struct deliver_engine *d = engine_for(cfg, sv->sp, gen);
+    int64_t last_pass = 0;
+    for (;;) {
+        pthread_mutex_lock(&sv->dmu);
+        if (sv->dstop) {
+            pthread_mutex_unlock(&sv->dmu);
+            break;
+        }
+        bool swap = sv->dgen != gen;
+        gen = sv->dgen;
+        cfg = sv->dcfg;
+        pthread_mutex_unlock(&sv->dmu);
+        if (swap) {
+            engine_end(d);
+            d = engine_for(cfg, sv->sp, gen);
+        }
+        size_t handled = 0;
+        if (d) {
+            struct errs e;
+            errs_init(&e);
+            last_pass = mono_ms();
+            int rc = deliver_pass(d, 0, &handled, &e);
+            pthread_mutex_lock(&sv->dmu);
+            sv->passes++;
+            if (rc != 0)
+                sv->pass_failures++;
+            pthread_mutex_unlock(&sv->dmu);
+            if (rc != 0) {
+                log_errs("delivery-pass-failed", &e);
+                handled = 0;
+            }
+            errs_free(&e);
+            snapshot(sv, d);
+        }
+        if (handled)
+            continue;
+        pthread_mutex_lock(&sv->dmu);
+        if (!sv->dwake && !sv->dstop) {
+            struct timespec ts;
+            abs_in(&ts, IDLE_WAIT_MS);
+            pthread_cond_timedwait(&sv->dcv, &sv->dmu, &ts);
+        }
+        sv->dwake = false;
+        pthread_mutex_unlock(&sv->dmu);
+        /* a burst of submissions must not turn into a burst of passes
+         * competing with the intake for the ledger */
+        int64_t gap = MIN_PASS_GAP_MS - (mono_ms() - last_pass);
+        if (gap > 0)
+            usleep((useconds_t)gap * 1000);
+    }
+    engine_end(d);
+    pthread_mutex_lock(&sv->dmu);
+    sv->dended = true;
+    pthread_cond_broadcast(&sv->dcv);
+    pthread_mutex_unlock(&sv->dmu);
+    return NULL;
+}
+
+/* ---- hooks for the HTTP side -------------------------------------------- */
+
+static void on_accepted(void *ctx)
+{
+    struct serve *sv = ctx;
+    pthread_mutex_lock(&sv->dmu);
+    if (!sv->dwake) {
+        sv->dwake = true;
+        pthread_cond_signal(&sv->dcv);
+    }
+    pthread_mutex_unlock(&sv->dmu);
+}
+
+static void label(struct buf *b, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            buf_putc(b, '\\');
+        buf_putc(b, *v);
+    }
+}
+
+static void on_metrics(void *ctx, struct buf *b)
+{
+    struct serve *sv = ctx;
+    const int64_t *bounds = deliver_latency_bounds();
+    pthread_mutex_lock(&sv->dmu);
+    buf_puts(b, "# HELP ferry_delivery_attempts_total Delivery attempts by "
+                "target and outcome since start.\n"
+                "# TYPE ferry_delivery_attempts_total counter\n");
+    for (size_t i = 0; i < sv->nsnap; i++) {
+        const struct dsnap *s = &sv->snap[i];
+        const char *names[5] = { "ok", "retry", "fail", "indoubt",
+                                 "exhausted" };
+        uint64_t vals[5] = { s->ok, s->retry, s->fail, s->indoubt,
+                             s->exhausted };
+        for (int k = 0; k < 5; k++) {
+            buf_puts(b, "ferry_delivery_attempts_total{target=\"");
+            label(b, s->target);
+            buf_printf(b, "\",outcome=\"%s\"} %llu\n", names[k],
+                       (unsigned long long)vals[k]);
+        }
+    }
+    buf_puts(b, "# HELP ferry_delivery_latency_seconds Delivery call "
+                "latency by target.\n"
+                "# TYPE ferry_delivery_latency_seconds histogram\n");
+    for (size_t i = 0; i < sv->nsnap; i++) {
+        const struct dsnap *s = &sv->snap[i];
+        uint64_t cum = 0;
+        for (int k = 0; k < 12; k++) {
+            cum += s->hist[k];
+            buf_puts(b, "ferry_delivery_latency_seconds_bucket{target=\"");
+            label(b, s->target);
+            if (k < 11)
+                buf_printf(b, "\",le=\"%lld.%03lld\"} %llu\n",
+                           (long long)(bounds[k] / 1000),
+                           (long long)(bounds[k] % 1000),
+                           (unsigned long long)cum);
+            else
+                buf_printf(b, "\",le=\"+Inf\"} %llu\n",
+                           (unsigned long long)cum);
+        }
+        buf_puts(b, "ferry_delivery_latency_seconds_sum{target=\"");
+        label(b, s->target);
+        buf_printf(b, "\"} %llu.%03llu\n",
+                   (unsigned long long)(s->latency_ms_sum / 1000),
+                   (unsigned long long)(s->latency_ms_sum % 1000));
+        buf_puts(b, "ferry_delivery_latency_seconds_count{target=\"");
+        label(b, s->target);
+        buf_printf(b, "\"} %llu\n", (unsigned long long)cum);
+    }
+    buf_puts(b, "# HELP ferry_breaker_state Circuit breaker per target: "
+                "0 closed, 1 half-open, 2 open.\n"
+                "# TYPE ferry_breaker_state gauge\n");
+    for (size_t i = 0; i < sv->nsnap; i++) {
+        buf_puts(b, "ferry_breaker_state{target=\"");
+        label(b, sv->snap[i].target);
+        buf_printf(b, "\"} %d\n", sv->snap[i].breaker);
+    }
+    buf_puts(b, "# HELP ferry_delivery_window_open 1 when the target's "
+                "delivery window is open.\n"
+                "# TYPE ferry_delivery_window_open gauge\n");
+    for (size_t i = 0; i < sv->nsnap; i++) {
+        buf_puts(b, "ferry_delivery_window_open{target=\"");
+        label(b, sv->snap[i].target);
+        buf_printf(b, "\"} %d\n", sv->snap[i].window_open ? 1 : 0);
+    }
+    buf_printf(b, "# HELP ferry_delivery_passes_total Delivery passes "
+                  "(failed: the ledger refused).\n"
+                  "# TYPE ferry_delivery_passes_total counter\n"
+                  "ferry_delivery_passes_total{result=\"ok\"} %llu\n"
+                  "ferry_delivery_passes_total{result=\"failed\"} %llu\n",
+               (unsigned long long)(sv->passes - sv->pass_failures),
+               (unsigned long long)sv->pass_failures);
+    pthread_mutex_unlock(&sv->dmu);
+    if (sv->sched)
+        sched_metrics(sv->sched, b);
+    buf_printf(b, "# HELP ferry_config_reloads_total Configurations "
+                  "applied by SIGHUP.\n# TYPE ferry_config_reloads_total "
+                  "counter\nferry_config_reloads_total %u\n", sv->reloads);
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static void reload(struct serve *sv)
+{
+    struct errs e;
+    errs_init(&e);
+    struct ferry_config *nc = NULL;
+    log_event(LOG_INFO, "config-reload", "file", sv->cfg->path, NULL);
+    if (sv->ncfgs == MAX_CONFIGS) {
+        log_event(LOG_ERROR, "config-reload-refused", "problem",
+                  "too many reloads: restart ferry", NULL);
+        return;
+    }
+    if (config_load(sv->cfg->path, &nc, &e) != 0 || !nc ||
+        config_check(nc, &e) > 0) {
+        log_errs("config-reload-refused", &e);
+        log_event(LOG_ERROR, "config-reload-refused", "problem",
+                  "the running configuration is kept", NULL);
+        goto out;
+    }
+    if (!sv->c.spool && strcmp(nc->spool_dir, sv->cfg->spool_dir) != 0)
+        log_event(LOG_WARN, "spool-unchanged", "why",
+                  "a new spool folder applies after a restart", NULL);
+    if (sv->http && http_reload(sv->http, nc, &e) != 0) {
+        log_errs("config-reload-refused", &e);
+        goto out;
+    }
+    sv->cfgs[sv->ncfgs++] = nc;
+    sv->cfg = nc;
+    nc = NULL;
+    pthread_mutex_lock(&sv->dmu);
+    sv->dcfg = sv->cfg;
+    sv->dgen++;
+    sv->dwake = true;
+    pthread_cond_signal(&sv->dcv);
+    pthread_mutex_unlock(&sv->dmu);
+    if (sv->sched && sched_reload(sv->sched, sv->cfg, &e) != 0)
+        log_errs("scheduler-reload-failed", &e);
+    sv->reloads++;
+    char n[16];
+    snprintf(n, sizeof n, "%u", sv->reloads);
+    log_event(LOG_INFO, "config-reloaded", "file", sv->cfg->path,
+              "generation", n, NULL);
+out:
+    config_free(nc);
+    errs_free(&e);
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+/* stop_all - the SIGTERM sequence; 0 when everything stopped in time */
+static int stop_all(struct serve *sv, int64_t deadline)
+{
+    int rc = 0;
+    if (sv->http && http_stop(sv->http, deadline) != 0) {
+        log_event(LOG_WARN, "shutdown-slow", "part", "intake", NULL);
+        rc = -1;
+    }
+    if (sv->dstarted) {
+        pthread_mutex_lock(&sv->dmu);
+        sv->dstop = true;
+        pthread_cond_broadcast(&sv->dcv);
+        while (!sv->dended) {
+            int64_t left = deadline - mono_ms();
+            if (left <= 0)
+                break;
+            struct timespec ts;
+            abs_in(&ts, left > 100 ? 100 : left);
+            pthread_cond_timedwait(&sv->dcv, &sv->dmu, &ts);
+        }
+        bool ended = sv->dended;
+        pthread_mutex_unlock(&sv->dmu);
+        if (ended) {
+            pthread_join(sv->dth, NULL);
+            sv->dstarted = false;
+        } else {
+            log_event(LOG_WARN, "shutdown-slow", "part", "delivery", NULL);
+            rc = -1;
+        }
+    }
+    if (sv->sched && sched_stop(sv->sched, deadline) != 0) {
+        log_event(LOG_WARN, "shutdown-slow", "part", "job", NULL);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void teardown(struct serve *sv)
+{
+    http_free(sv->http);
+    sv->http = NULL;
+    if (sv->dstarted) {
+        pthread_mutex_lock(&sv->dmu);
+        sv->dstop = true;
+        pthread_cond_broadcast(&sv->dcv);
+        pthread_mutex_unlock(&sv->dmu);
+        pthread_join(sv->dth, NULL);
+        sv->dstarted = false;
+    }
+    sched_free(sv->sched);
+    sv->sched = NULL;
+    spool_close(sv->sp);
+    sv->sp = NULL;
+    for (size_t i = 0; i < sv->ncfgs; i++)
+        config_free(sv->cfgs[i]);
+    sv->ncfgs = 0;
+    free(sv->snap);
+    pthread_cond_destroy(&sv->dcv);
+    pthread_mutex_destroy(&sv->dmu);
+}
+
+static void conservation(struct serve *sv)
+{
+    struct errs e;
+    errs_init(&e);
+    int64_t r, s, d;
+    if (http_conservation(sv->sp, &r, &s, &d, &e) != 0)
+        log_errs("conservation-unreadable", &e);
+    errs_free(&e);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int cmd_serve(int argc, char **argv)
+{
+    static struct serve sv0;
+    struct serve *sv = &sv0;
+    memset(sv, 0, sizeof *sv);
+    static const struct option opts[] = {
+        { "listen", required_argument, NULL, 'l' },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+        if (cli_common_opt(&sv->c, o, optarg))
+            continue;
+        if (o == 'l') {
+            sv->listen = optarg;
+        } else if (o == 'h' || o == CLI_OPT_HELP) {
+            usage(stdout);
+            return EX_OK;
+        } else {
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+
+    /* every thread started from here on inherits the blocked signals */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0) {
+        fprintf(stderr, "ferry serve: signalfd: %s\n", strerror(errno));
+        return EX_OSERR;
+    }
+    pthread_mutex_init(&sv->dmu, NULL);
+    pthread_cond_init(&sv->dcv, NULL);
+
+    int rc = cli_load_config(&sv->c, &sv->cfg);
+    if (rc) {
+        close(sfd);
+        pthread_cond_destroy(&sv->dcv);
+        pthread_mutex_destroy(&sv->dmu);
+        return rc;
+    }
+    sv->cfgs[sv->ncfgs++] = sv->cfg;
+    log_setup(sv->cfg->log_format, sv->cfg->log_level);
+    struct errs e;
+    errs_init(&e);
+    if (config_check(sv->cfg, &e) > 0) {
+        cli_print_errs(stderr, &e);
+        log_event(LOG_ERROR, "config-refused", "file", sv->cfg->path, NULL);
+        rc = EX_CONFIG;
+        goto out;
+    }
+    /* the spool first: spool_open changes the umask process-wide */
+    if ((rc = cli_open_spool(&sv->c, sv->cfg, &sv->sp)) != 0)
+        goto out;
+
+    sv->dcfg = sv->cfg;
+    if (pthread_create(&sv->dth, NULL, delivery_main, sv) != 0) {
+        log_event(LOG_ERROR, "delivery-not-started", "problem",
+                  "cannot start a thread", NULL);
+        rc = EX_OSERR;
+        goto out;
+    }
+    sv->dstarted = true;
+
+    sv->sched = sched_new(sv->cfg, sv->sp, &e);
+    if (!sv->sched || sched_start(sv->sched, &e) != 0) {
+        log_errs("scheduler-not-started", &e);
+        rc = EX_SOFTWARE;
+        goto out;
+    }
+
+    if (sv->listen || (sv->cfg->intake.enabled && sv->cfg->intake.listen)) {
+        struct http_hooks hooks = { .metrics = on_metrics,
+                                    .accepted = on_accepted, .ctx = sv };
+        sv->http = http_new(sv->cfg, sv->sp, sv->listen, &hooks, &e);
+        if (!sv->http) {
+            log_errs("intake-not-started", &e);
+            rc = e.n && strstr(errs_first_msg(&e), "listen") ? EX_UNAVAILABLE
+                                                             : EX_CONFIG;
+            goto out;
+        }
+    } else {
+        log_event(LOG_WARN, "intake-off", "why",
+                  "no <intake> listener configured and no --listen", NULL);
+    }
+    log_event(LOG_INFO, "started", "config", sv->cfg->path, "spool",
+              spool_dir(sv->sp), NULL);
+    conservation(sv);
+
+    int64_t last_check = mono_ms();
+    for (;;) {
+        struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+        int pr = poll(&pfd, 1, 1000);
+        if (pr < 0 && errno != EINTR) {
+            log_event(LOG_ERROR, "poll-failed", "error", strerror(errno), NULL);
+            break;
+        }
+        if (mono_ms() - last_check >= CONSERVATION_EVERY_S * 1000) {
+            conservation(sv);
+            last_check = mono_ms();
+        }
+        if (pr <= 0)
+            continue;
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+            continue;
+        if (si.ssi_signo == SIGHUP) {
+            reload(sv);
+            continue;
+        }
+        break;                                 /* TERM or INT */
+    }
+    char ms[32];
+    snprintf(ms, sizeof ms, "%lld", (long long)sv->cfg->shutdown_deadline_ms);
+    log_event(LOG_INFO, "stopping", "deadline_ms", ms, NULL);
+    int64_t deadline = mono_ms() + sv->cfg->shutdown_deadline_ms;
+    if (stop_all(sv, deadline) != 0) {
+        log_event(LOG_ERROR, "shutdown-deadline-passed", "deadline_ms", ms,
+                  "exit", "75", NULL);
+        /* work still running is crash-safe by design (leases, job
+         * locks, one transaction per change): leave without waiting */
+        _exit(EX_TEMPFAIL);
+    }
+    log_event(LOG_INFO, "stopped", NULL);
+    rc = EX_OK;
+out:
+    errs_free(&e);
+    teardown(sv);
+    close(sfd);
+    return rc;
+}

@@ -1,0 +1,73 @@
+// fuzz-sources: config/config.c config/config_check.c config/config_values.c adapters/registry.c adapters/fixed_width.c adapters/local.c adapters/odbc.c adapters/odbc_bind.c adapters/odbc_util.c adapters/sftp.c adapters/sftp_conn.c adapters/soap.c adapters/soap_envelope.c adapters/soap_wsse.c mappings/*.c scheduler/*.c spool/*.c util/*.c gen:schemas
+/* fuzz_config.c - libFuzzer target for the two XML loaders.
+ *
+ * Each input is tried as a mapping (mapping_load_memory) and as ferry.xml
+ * (config_load, from a file in a private temporary folder, so relative
+ * mapping, copybook and secret paths resolve inside it).  A config that
+ * loads is also checked (config_check).  Every refusal must name where and
+ * why; nothing may crash or leak.  The first line above lists what to link
+ * (config_load reaches the adapter registry, so most of libferry). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "util/errs.h"
+
+static char dir[64];
+static char path[96];
+
+static void check_errs(const struct errs *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (!e->v[i].where || !e->v[i].msg || !e->v[i].msg[0])
+            abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct errs e;
+    errs_init(&e);
+    struct mapping *m = NULL;
+    if (mapping_load_memory((const char *)data, size, "fuzz-mapping.xml",
+                            &m, &e) == 0) {
+        if (!m)
+            abort();
+        mapping_free(m);
+    } else if (e.n == 0) {
+        abort();
+    }
+    check_errs(&e);
+    errs_free(&e);
+
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/fuzz_config.XXXXXX");
+        if (!mkdtemp(dir))
+            abort();
+        snprintf(path, sizeof path, "%s/ferry.xml", dir);
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        abort();
+    if (size && fwrite(data, 1, size, f) != size)
+        abort();
+    fclose(f);
+    errs_init(&e);
+    struct ferry_config *c = NULL;
+    if (config_load(path, &c, &e) == 0) {
+        struct errs e2;
+        errs_init(&e2);
+        (void)config_check(c, &e2);
+        check_errs(&e2);
+        errs_free(&e2);
+    } else if (e.n == 0) {
+        abort();
+    }
+    config_free(c);     /* set even on failure when the XML parsed */
+    check_errs(&e);
+    errs_free(&e);
+    return 0;
+}

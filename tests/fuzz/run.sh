@@ -1,0 +1,51 @@
+#!/bin/bash
+# run.sh - build every tests/fuzz/fuzz_*.c with libFuzzer and run each for
+# a bounded time (FUZZ_SECONDS, default 30).
+#
+# Each target names the library sources it needs on a comment line
+#   // fuzz-sources: mappings/csv.c util/errs.c ...
+# and may name seed folders (every file below them is copied in):
+#   // fuzz-corpus: tests/data/copybooks ...
+# Crashes are kept in build/fuzz/<name>/ and make the run fail.
+# FUZZ=pattern limits the run to matching targets.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+CC=${FUZZ_CC:-clang}
+SECS=${FUZZ_SECONDS:-30}
+OUT=build/fuzz
+PKGS="jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl"
+CFLAGS="-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
+ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+ $(pkg-config --cflags $PKGS 2>/dev/null)"
+LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lm -pthread"
+command -v "$CC" >/dev/null || { echo "fuzz: $CC not installed"; exit 1; }
+status=0
+for src in tests/fuzz/fuzz_*.c; do
+    [ -f "$src" ] || continue
+    name=$(basename "$src" .c)
+    case "$name" in *${FUZZ:-}*) ;; *) continue ;; esac
+    srcs=$(sed -n 's|^// *fuzz-sources: *||p' "$src" | tr '\n' ' ')
+    seeds=$(sed -n 's|^// *fuzz-corpus: *||p' "$src" | tr '\n' ' ')
+    dir=$OUT/$name
+    mkdir -p "$dir/corpus"
+    for s in $seeds; do
+        [ -e "$s" ] && find "$s" -type f -size -64k -exec sh -c \
+            'for f; do cp "$f" "$0/$(echo "$f" | tr / _)"; done' "$dir/corpus" {} +
+    done
+    echo "# $name: build"
+    # shellcheck disable=SC2086
+    if ! $CC $CFLAGS -o "$dir/$name" "$src" $srcs $LIBS; then
+        echo "FAIL  $name (build)"; status=1; continue
+    fi
+    echo "# $name: ${SECS}s"
+    if (cd "$dir" && ASAN_OPTIONS=detect_leaks=1 ./"$name" -max_total_time="$SECS" \
+            -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 corpus \
+            > run.log 2>&1); then
+        echo "PASS  $name ($(ls "$dir/corpus" | wc -l) corpus files)"
+    else
+        echo "FAIL  $name (see $dir/run.log)"; tail -n 30 "$dir/run.log"
+        status=1
+    fi
+done
+exit $status

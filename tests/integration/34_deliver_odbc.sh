@@ -1,0 +1,162 @@
+#!/bin/bash
+# 34_deliver_odbc.sh - the delivery engine through the real `ferry` binary
+# into real databases over ODBC: PostgreSQL 15 (psqlODBC; started here in
+# a temp folder on a free loopback port, as 31_odbc_pg.sh does) and SQLite
+# (libsqliteodbc).  Config and mapping: tests/data/deliver/ferry-odbc.xml.in
+# and odbc-claims.xml, submitted with `ferry submit`.
+# Cases (PostgreSQL): happy path with the exactly-once marker; a CHECK
+# violation fails that record alone with SQLSTATE and the driver's words;
+# the database stopped while records flow and restarted -> every record
+# delivered, target rows == records (no unique key on the table, so a
+# duplicate would show).  SQLite: happy path and the CHECK poison record.
+set -u
+: "${FERRY_ROOT:?}" "${FERRY_BIN:?}" "${TMPDIR:=/tmp}"
+DATA=$FERRY_ROOT/tests/data/deliver
+PGBIN=/usr/lib/postgresql/15/bin
+PSQLODBC=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
+SQLITEODBC=/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so
+[ -x "$PGBIN/postgres" ] || { echo "skip: PostgreSQL 15 not installed"; exit 77; }
+[ -f "$PSQLODBC" ] || { echo "skip: psqlODBC not installed"; exit 77; }
+command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
+
+W=$(mktemp -d "$TMPDIR/deliver-odbc.XXXXXX")
+chmod 0755 "$W"
+RUNAS=()
+if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
+    RUNAS=(runuser -u postgres --)
+fi
+PGW=$W/pg
+mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
+if ! "${RUNAS[@]}" test -w "$PGW" 2>/dev/null; then
+    PGW=$(mktemp -d /tmp/ferry-dodbc.XXXXXX); [ "$(id -u)" = 0 ] && chown postgres "$PGW"
+fi
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+pg_start() {
+    "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW -c fsync=off -c full_page_writes=off" \
+        start >/dev/null
+}
+pg_stop() { "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m "${1:-fast}" -w stop >/dev/null 2>&1; }
+DPID=""
+cleanup() {
+    [ -n "$DPID" ] && kill "$DPID" 2>/dev/null
+    pg_stop immediate; rm -rf "$W"; [ "$PGW" = "$W/pg" ] || rm -rf "$PGW"
+}
+trap cleanup EXIT
+"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 \
+    --locale=C.UTF-8 >/dev/null || { echo "initdb failed"; exit 1; }
+pg_start || { cat "$PGW/log"; echo "postgres did not start"; exit 1; }
+
+PGCONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+echo "leak:psqlodbcw.so" > "$W/lsan.supp"      # the driver's, see 31_odbc_pg.sh
+echo "leak:libsqlite3odbc.so" >> "$W/lsan.supp"
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$W/lsan.supp"
+export PGOPTIONS="-c client_min_messages=warning"
+psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
+
+CASES=0
+ok()   { CASES=$((CASES+1)); echo "ok   $1"; }
+fail() { echo "FAIL $1: ${2:-}"; exit 1; }
+
+# mkcase NAME ATTRS CHILDREN - folder $C with ferry.xml and map.xml
+mkcase() {
+    C=$W/$1
+    mkdir -p "$C"
+    cp "$DATA/odbc-claims.xml" "$C/map.xml"
+    sed -e "s#@ATTRS@#$2#" -e "s#@CHILDREN@#$3#" -e "s#@LEVEL@#info#" \
+        "$DATA/ferry-odbc.xml.in" > "$C/ferry.xml"
+}
+fy() { "$FERRY_BIN" "$1" --config "$C/ferry.xml" "${@:2}"; }
+submit_n() {   # PREFIX N [AMOUNT]
+    seq 1 "$2" | awk -v p="$1" -v a="${3:-12.50}" \
+        '{printf "{\"id\":\"%s%06d\",\"name\":\"N%d\",\"amount\":\"%s\"}\n", p, $1, $1, a}' |
+        fy submit claim - > "$C/submit.out" 2>&1 || { tail -3 "$C/submit.out"; fail submit "$1"; }
+}
+deliver() {
+    local want=$1; shift
+    fy deliver "$@" > "$C/deliver.out" 2> "$C/deliver.err"
+    local got=$?
+    [ "$got" = "$want" ] || { tail -n 20 "$C/deliver.err"; fail deliver "exit $got, wanted $want"; }
+}
+count_state() { fy queue --json --state "$1" 2>/dev/null | jq '.count'; }
+pg_schema() {
+    psql_q "DROP TABLE IF EXISTS claims, ferry_marker;
+      CREATE TABLE claims (ref CHAR(20) NOT NULL, name CHAR(10) NOT NULL,
+        amount NUMERIC(9,2) NOT NULL CHECK (amount >= 0));"
+}
+
+# --- PostgreSQL: happy path with the marker --------------------------------
+export FERRY_ODBC_CONN=$PGCONN
+pg_schema
+mkcase pg-happy 'batch-size="100" marker-table="ferry_marker" create-marker="true"' ''
+submit_n A 250
+deliver 0
+[ "$(count_state delivered)" = 250 ] || fail pg-happy "$(count_state delivered) of 250 delivered"
+[ "$(psql_q "SELECT count(*), count(DISTINCT ref) FROM claims")" = "250|250" ] || fail pg-happy "rows"
+[ "$(psql_q "SELECT count(*) FROM ferry_marker")" = 250 ] || fail pg-happy "marker rows"
+r=$(fy queue --json --limit 1 2>/dev/null | jq -r '.records[0].reference')
+[ "$(psql_q "SELECT amount::text || '|' || rtrim(name) FROM claims WHERE ref = '$r'")" = "12.50|N1" ] ||
+    fail pg-happy "row of $r"
+grep -q "claims-db: 250 delivered, 0 to retry, 0 failed" "$C/deliver.err" || fail pg-happy "summary"
+ok "PostgreSQL: 250 delivered in batches of 100, rows and marker rows 250, exit 0"
+
+# --- PostgreSQL: CHECK violation is a poison record ------------------------
+pg_schema
+mkcase pg-poison 'batch-size="50"' ''
+submit_n B 20
+printf '{"id":"BAD","name":"Neg","amount":"-1.00"}\n' | fy submit claim - >/dev/null 2>&1
+submit_n C 20
+deliver 65
+[ "$(count_state delivered)" = 40 ] || fail pg-poison "$(count_state delivered) of 40 delivered"
+[ "$(count_state failed)" = 1 ] || fail pg-poison "failed count"
+err=$(fy queue --json --state failed 2>/dev/null | jq -r '.records[0].last_error')
+case "$err" in *23514*check*|*23514*CHECK*) ;; *) fail pg-poison "message: $err" ;; esac
+[ "$(psql_q "SELECT count(*) FROM claims")" = 40 ] || fail pg-poison "rows"
+ok "PostgreSQL: CHECK violation fails alone with '$(printf '%.60s' "$err")...', 40 delivered, exit 65"
+
+# --- PostgreSQL: stopped while records flow, restarted ---------------------
+pg_schema
+mkcase pg-flow 'batch-size="100" marker-table="ferry_marker" create-marker="true" login-timeout="2"' \
+    '<retry initial="500ms" factor="1" jitter="20%" max-attempts="100"/><breaker threshold="5" cooldown="1s"/>'
+N=20000
+submit_n F $N
+fy deliver --wait 90s > "$C/deliver.out" 2> "$C/deliver.err" &
+DPID=$!
+for _ in $(seq 1 400); do
+    n=$(psql_q "SELECT count(*) FROM claims" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 2000 ] && break; sleep 0.05
+done
+pg_stop fast
+sleep 2
+pg_start || fail pg-flow "postgres did not restart"
+wait "$DPID"; rc=$?; DPID=""
+[ "$rc" = 0 ] || { tail -n 5 "$C/deliver.err"; fail pg-flow "deliver exit $rc"; }
+[ "${n:-0}" -lt "$N" ] || fail pg-flow "stopped too late ($n rows)"
+grep -q 'outcome=retry\|outcome=in-doubt' "$C/deliver.err" || fail pg-flow "the stop did not bite"
+[ "$(count_state delivered)" = "$N" ] || fail pg-flow "$(count_state delivered) of $N delivered"
+[ "$(psql_q "SELECT count(*), count(DISTINCT ref) FROM claims")" = "$N|$N" ] ||
+    fail pg-flow "rows: $(psql_q "SELECT count(*), count(DISTINCT ref) FROM claims")"
+ok "PostgreSQL stopped at $n rows and restarted: $N records, $N rows, each once"
+
+# --- SQLite ----------------------------------------------------------------
+if [ -f "$SQLITEODBC" ] && command -v sqlite3 >/dev/null; then
+    DB=$W/legacy.db
+    sqlite3 "$DB" "CREATE TABLE claims (ref CHAR(20) NOT NULL UNIQUE, name CHAR(10) NOT NULL,
+        amount NUMERIC(9,2) NOT NULL CHECK (amount >= 0));"
+    export FERRY_ODBC_CONN="Driver=$SQLITEODBC;Database=$DB;Timeout=5000"
+    mkcase sqlite 'batch-size="25"' ''
+    submit_n S 30
+    printf '{"id":"BAD","name":"Neg","amount":"-1.00"}\n' | fy submit claim - >/dev/null 2>&1
+    submit_n T 30
+    deliver 65
+    [ "$(count_state delivered)" = 60 ] || fail sqlite "$(count_state delivered) of 60 delivered"
+    [ "$(sqlite3 "$DB" "SELECT count(*) FROM claims")" = 60 ] || fail sqlite "rows"
+    err=$(fy queue --json --state failed 2>/dev/null | jq -r '.records[0].last_error')
+    case "$err" in *CHECK*|*constraint*) ;; *) fail sqlite "message: $err" ;; esac
+    ok "SQLite: 60 delivered, the CHECK violation failed alone ('$(printf '%.50s' "$err")...')"
+else
+    echo "skip sqlite: libsqliteodbc or sqlite3 missing"
+fi
+echo "$CASES cases passed"

@@ -1,0 +1,248 @@
+/* check_batch.c - the night batch runner: file-name patterns, exact hash
+ * total arithmetic, and determinism (a batch rebuilt from the ledger is
+ * the same bytes, with the same header creation time, however much later
+ * it is rebuilt).  Uses the example mapping and copybook, a scratch spool
+ * and a local transport whose folder is missing (so the file stays
+ * written, unsent, and can be rebuilt). */
+#include <check.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "scheduler/batch.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+
+static char dir[256];
+
+static void setup(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/check_batch.XXXXXX", t && *t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void name_ok(const char *pat, const char *date, int seq,
+                    const char *want)
+{
+    char out[256], why[256] = "";
+    int rc = batch_file_name(pat, date, seq, "claims", out, sizeof out, why,
+                             sizeof why);
+    ck_assert_msg(rc == 0, "%s: %s", pat ? pat : "(default)", why);
+    ck_assert_str_eq(out, want);
+}
+
+static void name_bad(const char *pat, int seq, const char *why_has)
+{
+    char out[256], why[256] = "";
+    ck_assert_int_eq(batch_file_name(pat, "2026-11-27", seq, "claims", out,
+                                     sizeof out, why, sizeof why), -1);
+    ck_assert_msg(strstr(why, why_has) != NULL, "%s: %s", pat, why);
+}
+
+START_TEST(test_file_name_patterns)
+{
+    name_ok("CLM.D{yymmdd}.S{seq:3}", "2026-11-27", 1, "CLM.D261127.S001");
+    name_ok("CLM.D{yyyymmdd}.S{seq:3}", "2026-11-27", 42, "CLM.D20261127.S042");
+    name_ok("X{ccyymmdd}_{seq}", "1999-01-02", 7, "X19990102_7");
+    name_ok("{target}-{yymmdd}-{seq:1}", "2026-11-27", 9, "claims-261127-9");
+    name_ok(NULL, "2026-11-27", 3, "claims.D261127.S003");
+}
+END_TEST
+
+START_TEST(test_file_name_refusals)
+{
+    name_bad("CLM.S{seq:3}", 1000, "does not fit");      /* never wraps */
+    name_bad("CLM.{hhmm}", 1, "unknown {hhmm}");
+    name_bad("CLM.{seq", 1, "unclosed");
+    name_bad("../CLM.{seq}", 1, "not a usable file name");
+    name_bad("A/../CLM.{seq}", 1, "only A-Z");
+    name_bad("CLM {seq}", 1, "only A-Z");
+    name_bad(".{seq}", 1, "not a usable file name");
+    name_bad("S{seq:0}", 1, "N from 1 to 9");
+}
+END_TEST
+
+START_TEST(test_sum_exact_and_overflow)
+{
+    int64_t acc = 0;
+    /* 0.10 + 0.20 at scale 2 is exactly 0.30: no floating point */
+    ck_assert_int_eq(batch_sum_add(&acc, 10), 0);
+    ck_assert_int_eq(batch_sum_add(&acc, 20), 0);
+    ck_assert_int_eq(acc, 30);
+    ck_assert_int_eq(batch_sum_add(&acc, -45), 0);
+    ck_assert_int_eq(acc, -15);
+    acc = INT64_MAX - 1;
+    ck_assert_int_eq(batch_sum_add(&acc, 1), 0);
+    ck_assert_int_eq(batch_sum_add(&acc, 1), -1);    /* refused, not wrapped */
+    ck_assert_int_eq(acc, INT64_MAX);
+    acc = INT64_MIN;
+    ck_assert_int_eq(batch_sum_add(&acc, -1), -1);
+}
+END_TEST
+
+START_TEST(test_exit_codes)
+{
+    ck_assert_int_eq(batch_exit_code(BATCH_DONE), 0);
+    ck_assert_int_eq(batch_exit_code(BATCH_DATA), 65);
+    ck_assert_int_eq(batch_exit_code(BATCH_TEMPFAIL), 75);
+    ck_assert_int_eq(batch_exit_code(BATCH_BUSY), 75);
+    ck_assert_int_eq(batch_exit_code(BATCH_CONFIG), 78);
+    ck_assert_int_eq(batch_exit_code(BATCH_REFUSED), 78);
+    ck_assert_int_eq(batch_exit_code(BATCH_VERIFY), 70);
+    ck_assert_int_eq(batch_exit_code(BATCH_ERROR), 74);
+}
+END_TEST
+
+/* example_spool - config + spool with the example submissions queued */
+static void example_spool(struct ferry_config **cfg, struct spool **sp)
+{
+    char root[PATH_MAX], path[PATH_MAX + 64];
+    ck_assert_ptr_nonnull(getcwd(root, sizeof root));
+    const char *r = getenv("FERRY_ROOT");
+    if (r)
+        snprintf(root, sizeof root, "%s", r);
+    snprintf(path, sizeof path, "%s/ferry.xml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+        "<?xml version=\"1.0\"?>\n<ferry xmlns=\"urn:ferry:config:1\">\n"
+        "  <spool dir=\"%s/spool\"/>\n"
+        "  <target name=\"claims-mainframe\" type=\"fixed-width\">\n"
+        "    <transport type=\"local\" dir=\"%s/no-such-drop\"/>\n"
+        "  </target>\n"
+        "  <service name=\"refund-claim\" mapping=\"%s/examples/mappings/"
+        "refund-claim.xml\" target=\"claims-mainframe\"/>\n</ferry>\n",
+        dir, dir, root);
+    fclose(f);
+    struct errs e;
+    errs_init(&e);
+    int rc = config_load(path, cfg, &e);
+    ck_assert_msg(rc == 0, "config: %s: %s", e.n ? e.v[0].where : "",
+                  errs_first_msg(&e));
+    char sd[PATH_MAX];
+    snprintf(sd, sizeof sd, "%s/spool", dir);
+    *sp = spool_open(sd, NULL, &e);
+    ck_assert_ptr_nonnull(*sp);
+    snprintf(path, sizeof path, "%s/examples/submissions.ndjson", root);
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(fs_read_file(path, 0, &text, &len, &e), 0);
+    const struct service_config *svc = config_service(*cfg, "refund-claim");
+    struct map_ndjson it;
+    map_ndjson_init(&it, text, len);
+    json_t *doc;
+    int n = 0;
+    while (map_ndjson_next(&it, NULL, &doc, &e) == 1) {
+        struct record *rec = NULL;
+        if (doc && map_apply(svc->mapping, doc, &rec, &e) == 0) {
+            char *js = record_to_json(rec);
+            const char *key = json_string_value(
+                json_object_get(doc, "submission_reference"));
+            struct spool_item item = {
+                .service = "refund-claim", .target = "claims-mainframe",
+                .idem_key = key, .payload = "{}", .payload_len = 2,
+                .record_json = js,
+            };
+            struct spool_result res;
+            ck_assert_int_eq(spool_enqueue(*sp, &item, 1, &res, &e), 0);
+            free(js);
+            n += !res.duplicate;
+        }
+        record_free(rec);
+        json_decref(doc);
+    }
+    ck_assert_int_eq(n, 8);
+    free(text);
+    errs_free(&e);
+}
+
+static char *slurp(const char *p, size_t *len)
+{
+    struct errs e;
+    errs_init(&e);
+    char *d = NULL;
+    ck_assert_int_eq(fs_read_file(p, 0, &d, len, &e), 0);
+    errs_free(&e);
+    return d;
+}
+
+START_TEST(test_rebuild_same_bytes)
+{
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    example_spool(&cfg, &sp);
+    struct batch_opts o = { .business_date = "2026-11-27" };
+    struct batch_summary s1, s2;
+    struct errs e;
+    errs_init(&e);
+    /* the transport's folder is missing: built, written, not sent */
+    ck_assert_int_eq(batch_run(cfg, sp, "claims-mainframe", &o, &s1, &e), 0);
+    ck_assert_msg(s1.outcome == BATCH_REFUSED, "%s", s1.message);
+    ck_assert_int_eq(s1.nfiles, 1);
+    ck_assert_int_eq(s1.files[0].records, 8);
+    ck_assert_str_eq(s1.files[0].file_name, "CLM.D261127.S001");
+    ck_assert_str_eq(s1.files[0].totals,
+                     "CLM-AMOUNT=961.17 CLM-ACCOUNT-NO=352954540");
+    ck_assert_uint_eq(s1.files[0].bytes, 1500);
+    size_t l1, l2;
+    char *b1 = slurp(s1.files[0].local_path, &l1);
+    unlink(s1.files[0].local_path);
+    sleep(1);    /* the clock moves on; the header time must not */
+    ck_assert_int_eq(batch_run(cfg, sp, "claims-mainframe", &o, &s2, &e), 0);
+    ck_assert_msg(s2.outcome == BATCH_REFUSED, "%s", s2.message);
+    ck_assert(s2.files[0].finished_earlier);
+    ck_assert_int_eq(s2.files[0].batch_id, s1.files[0].batch_id);
+    ck_assert_str_eq(s2.files[0].sha256, s1.files[0].sha256);
+    char *b2 = slurp(s2.files[0].local_path, &l2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert(memcmp(b1, b2, l1) == 0);
+    /* trailer: 'T', count 0000008 in ASCII digits of IBM-285 (F0..F8) */
+    ck_assert_uint_eq((unsigned char)b2[1350], 0xE3);
+    ck_assert_uint_eq((unsigned char)b2[1357], 0xF8);
+    free(b1);
+    free(b2);
+    errs_free(&e);
+    spool_close(sp);
+    config_free(cfg);
+}
+END_TEST
+
+static Suite *batch_suite(void)
+{
+    Suite *s = suite_create("batch");
+    TCase *tc = tcase_create("names");
+    tcase_add_test(tc, test_file_name_patterns);
+    tcase_add_test(tc, test_file_name_refusals);
+    tcase_add_test(tc, test_sum_exact_and_overflow);
+    tcase_add_test(tc, test_exit_codes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rebuild");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_rebuild_same_bytes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(batch_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
