@@ -161,6 +161,7 @@ static int decode_file(const struct service_config *svc,
         return EX_CONFIG;
     }
     const struct fw_layout *l = &ft->detail;
+    bool whole = section == NULL;      /* header first, trailer last */
     if (section && strcmp(section, "header") == 0)
         l = &ft->header;
     else if (section && strcmp(section, "trailer") == 0)
@@ -184,15 +185,26 @@ static int decode_file(const struct service_config *svc,
         goto out;
     }
     size_t reclen = l->rec->length, sep = strlen(fw_record_sep(ft));
-    size_t step = reclen + sep, nrec = 0;
+    size_t step = reclen + sep, nrec = 0, total = step ? len / step : 0;
     struct buf out;
     buf_init(&out, 0);
     for (size_t off = 0; off + reclen <= len && nrec < 100000; off += step) {
         nrec++;
-        printf("\nrecord %zu at byte %zu:\n", nrec, off);
+        const struct fw_layout *use = l;
+        if (whole && nrec == 1 && ft->header.rec)
+            use = &ft->header;
+        else if (whole && nrec == total && ft->trailer.rec)
+            use = &ft->trailer;
+        if (use->rec->length != reclen) {
+            printf("\nrecord %zu: layout %s is %zu bytes, not %zu: skipped\n",
+                   nrec, use->rec->name, use->rec->length, reclen);
+            rc = EX_DATAERR;
+            continue;
+        }
+        printf("\nrecord %zu at byte %zu (%s):\n", nrec, off, use->rec->name);
         struct errs de;
         errs_init(&de);
-        struct record *r = fw_decode(l->rec, ft->cc,
+        struct record *r = fw_decode(use->rec, ft->cc,
                                      (const unsigned char *)data + off, reclen,
                                      &de);
         if (!r) {
@@ -202,7 +214,7 @@ static int decode_file(const struct service_config *svc,
         record_free(r);
         errs_free(&de);
         buf_reset(&out);
-        fw_listing(l->rec, ft->cc, (const unsigned char *)data + off, reclen,
+        fw_listing(use->rec, ft->cc, (const unsigned char *)data + off, reclen,
                    NULL, &out);
         fputs(buf_str(&out), stdout);
     }

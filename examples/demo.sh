@@ -21,7 +21,7 @@ expect() {
 }
 
 rm -rf var
-mkdir -p var
+mkdir -p var/mainframe-drop var/mainframe-acks   # the "mainframe" side
 umask 077
 if [ ! -f examples/secrets/frontend.key ]; then
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > examples/secrets/frontend.key
@@ -64,6 +64,15 @@ sqlite3 -header -column var/legacy.db \
     "SELECT REF, FORM_REF, TOWN, POSTCODE, MOVE_DATE, SOURCE FROM ADDRESS_CHANGES ORDER BY REF"
 echo "The record the legacy database refused (UNIQUE(NINO, MOVE_DATE)):"
 run "$FERRY" queue --config "$CFG" --state failed
+
+step "8. The night batch: a fixed-width EBCDIC file for the claims mainframe"
+run "$FERRY" batch --config "$CFG" claims-nightly
+f=$(ls var/mainframe-drop/CLM.* | head -1)
+echo "The first 300 bytes of $f (header, then the first detail), in hex:"
+od -A d -t x1 -N 300 "$f" | head -20
+echo "The first detail record as the mainframe's copybook reads it:"
+"$FERRY" map --config "$CFG" --decode refund-claim "$f" | sed -n '/^record 2 /,/^$/p' | head -40
+run "$FERRY" batches --config "$CFG"
 
 if [ -x examples/demo.d/next.sh ]; then
     FERRY="$FERRY" CFG="$CFG" examples/demo.d/next.sh

@@ -541,7 +541,10 @@ static int field_from_json(struct record_field *f, const json_t *o,
         if (!json_is_integer(s) || json_integer_value(s) < 0 ||
             json_integer_value(s) > 18 ||
             dec_parse(text, (int)json_integer_value(s), &n) < 0) {
-            errs_add(e, where, "bad decimal \"%s\"", text);
+            if (f->personal)    /* a personal value is never echoed */
+                errs_add(e, where, "bad decimal value");
+            else
+                errs_add(e, where, "bad decimal \"%s\"", text);
             return -1;
         }
         rc = fvalue_set_decimal(&f->v, n, (int)json_integer_value(s));
@@ -549,7 +552,10 @@ static int field_from_json(struct record_field *f, const json_t *o,
         rc = fvalue_set_text(&f->v, t, text);
     }
     if (rc < 0) {
-        errs_add(e, where, "bad %s value \"%s\"", tn, text);
+        if (f->personal)
+            errs_add(e, where, "bad %s value", tn);
+        else
+            errs_add(e, where, "bad %s value \"%s\"", tn, text);
         return -1;
     }
     return 0;

@@ -166,7 +166,9 @@ ok "max-attempts reached -> failed with the last error, exit 65"
 
 # --- circuit breaker ------------------------------------------------------
 BRK='<retry initial="1h"/><breaker threshold="3" cooldown="2s"/>'
-mkcase breaker1 soap-by-id "$EP" 'concurrency="2"' "$BRK"
+# 8 records per claim: concurrency 2 x (lease 5m / timeout 60s - 1) waves
+BATTR='concurrency="2" timeout="60s"'
+mkcase breaker1 soap-by-id "$EP" "$BATTR" "$BRK"
 submit SRV1:1 SRV2:1 SRV3:1 SRV4:1 SRV5:1 SRV6:1 SRV7:1 SRV8:1 G01:1 G02:1 G03:1 G04:1
 deliver 75
 [ "$(wc -l < "$LOG")" = 8 ] || fail breaker "open breaker still called: $(wc -l < "$LOG") calls"
@@ -175,7 +177,7 @@ grep -q 'event=breaker-open target=claims-ws' "$C/deliver.err" || fail breaker "
 grep -q '(breaker open)' "$C/deliver.err" || fail breaker "summary does not say breaker open"
 ok "breaker: 3 RETRYs in a row open it; the rest is not called; exit 75"
 
-mkcase breaker2 soap-by-id "$EP" 'concurrency="2"' "$BRK"
+mkcase breaker2 soap-by-id "$EP" "$BATTR" "$BRK"
 submit SRV1:1 SRV2:1 SRV3:1 SRV4:1 SRV5:1 SRV6:1 SRV7:1 SRV8:1
 submit_n G 12
 t0=$(date +%s%3N)

@@ -22,6 +22,7 @@ free_port() {
 # example_config DIR - a copy of examples/ in DIR with a fresh secret
 example_config() {
     cp -r "$FERRY_ROOT/examples/." "$1/"
+    mkdir -p "$1/../var/mainframe-drop" "$1/../var/mainframe-acks"
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1/secrets/frontend.key"
     chmod 600 "$1/secrets/frontend.key"
     sqlite3 "$1/legacy.db" < "$1/legacy-schema.sql"

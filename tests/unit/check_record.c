@@ -189,6 +189,26 @@ START_TEST(test_record_from_json_refuses_bad)
 }
 END_TEST
 
+/* a damaged ledger row names the field but never echoes a value marked
+ * personal; other values are shown to help the operator */
+START_TEST(test_record_from_json_never_echoes_personal_values)
+{
+    struct errs e;
+    errs_init(&e);
+    ck_assert_ptr_null(record_from_json("{\"dob\":{\"t\":\"date\",\"v\":\"1956-02-30\",\"p\":true}}", &e));
+    ck_assert_ptr_null(record_from_json("{\"pay\":{\"t\":\"decimal\",\"v\":\"9876.543\",\"s\":2,\"p\":true}}", &e));
+    ck_assert_ptr_null(record_from_json("{\"day\":{\"t\":\"date\",\"v\":\"2023-02-30\"}}", &e));
+    ck_assert_int_eq(e.n, 3);
+    ck_assert_str_eq(e.v[0].where, "dob");
+    ck_assert_str_eq(e.v[0].msg, "bad date value");
+    ck_assert_str_eq(e.v[1].where, "pay");
+    ck_assert_str_eq(e.v[1].msg, "bad decimal value");
+    ck_assert_ptr_null(strstr(e.v[1].msg, "9876"));
+    ck_assert_ptr_nonnull(strstr(e.v[2].msg, "2023-02-30"));
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_set_text_canonical)
 {
     struct fvalue v = {0};
@@ -217,6 +237,7 @@ int main(void)
     tcase_add_test(tc, test_datetime_zones);
     tcase_add_test(tc, test_record_json_round_trip);
     tcase_add_test(tc, test_record_from_json_refuses_bad);
+    tcase_add_test(tc, test_record_from_json_never_echoes_personal_values);
     tcase_add_test(tc, test_set_text_canonical);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
