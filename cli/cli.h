@@ -85,6 +85,8 @@ int cmd_audit(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_deliver(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
 int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 

@@ -24,6 +24,8 @@ struct command {
 static int run_check(int argc, char **argv);
 
 static const struct command commands[] = {
+    { "serve",    cmd_serve,    "the daemon: HTTP intake, stream delivery, scheduled jobs" },
+    { "jobs",     cmd_jobs,     "scheduled jobs: next run and last outcome" },
     { "check",    run_check,    "check the configuration and every mapping" },
     { "submit",   cmd_submit,   "accept JSON or NDJSON submissions from a file or stdin" },
     { "import",   cmd_import,   "accept an assisted-digital CSV file" },

@@ -852,6 +852,20 @@ static void parse_error(void *ctx, xmlErrorPtr err)
     errs_add_at(L->e, L->file, err->line, "%s", msg);
 }
 
+/* stray_error - libxml2 errors raised outside the parser context (an
+ * input that does not convert from its declared encoding): without this
+ * handler libxml2 prints them on stderr itself */
+static void stray_error(void *ud, xmlErrorPtr err)
+{
+    struct loader *L = ud;
+    if (!L || !err || err->level < XML_ERR_ERROR || L->doctype_line > 0)
+        return;
+    char msg[1024];
+    clean_msg(err->message, msg, sizeof msg);
+    L->parse_errors++;
+    errs_add_at(L->e, L->file, err->line, "%s", msg);
+}
+
 /* refuse_doctype - SAX internalSubset hook: stop at any DOCTYPE, so no
  * entity, internal or external, is ever declared, let alone expanded. */
 static void refuse_doctype(void *ctx, const xmlChar *name,
@@ -879,10 +893,12 @@ static xmlDocPtr parse_xml(struct loader *L, const char *data, size_t len)
     p->sax->internalSubset = refuse_doctype;
     p->sax->serror = parse_error;
     p->sax->initialized = XML_SAX2_MAGIC;
+    xmlSetStructuredErrorFunc(L, stray_error);
     xmlDocPtr doc = xmlCtxtReadMemory(p, data, (int)len, L->file, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR |
                                       XML_PARSE_NOWARNING |
                                       XML_PARSE_BIG_LINES);
+    xmlSetStructuredErrorFunc(NULL, NULL);
     if (L->doctype_line > 0) {
         errs_add_at(L->e, L->file, L->doctype_line,
                     "DOCTYPE is not allowed: ferry.xml takes no DTD and no "

@@ -1,4 +1,5 @@
 // fuzz-sources: mappings/record.c util/errs.c util/buf.c
+// fuzz-corpus: tests/data/record_json
 /* fuzz_record_json.c - libFuzzer target for record_from_json.
  *
  * The spool stores each record's canonical JSON and trusts it when a

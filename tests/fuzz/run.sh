@@ -4,7 +4,9 @@
 #
 # Each target names the library sources it needs on a comment line
 #   // fuzz-sources: mappings/csv.c util/errs.c ...
-# and may name seed folders (every file below them is copied in):
+# (globs allowed; "gen:schemas" stands for the embedded XSDs that
+# tools/embed.sh generates, as the Makefile does) and may name seed folders
+# (every file below them is copied in):
 #   // fuzz-corpus: tests/data/copybooks ...
 # Crashes are kept in build/fuzz/<name>/ and make the run fail.
 # FUZZ=pattern limits the run to matching targets.
@@ -25,7 +27,17 @@ for src in tests/fuzz/fuzz_*.c; do
     [ -f "$src" ] || continue
     name=$(basename "$src" .c)
     case "$name" in *${FUZZ:-}*) ;; *) continue ;; esac
-    srcs=$(sed -n 's|^// *fuzz-sources: *||p' "$src" | tr '\n' ' ')
+    srcs=""
+    for w in $(sed -n 's|^// *fuzz-sources: *||p' "$src" | tr '\n' ' '); do
+        if [ "$w" = gen:schemas ]; then
+            mkdir -p "$OUT/gen"
+            # shellcheck disable=SC2046
+            tools/embed.sh "$OUT/gen/schemas.c" $(ls config/*.xsd | sort) \
+                || { echo "fuzz: embed.sh failed"; exit 1; }
+            w=$OUT/gen/schemas.c
+        fi
+        srcs="$srcs $w"
+    done
     seeds=$(sed -n 's|^// *fuzz-corpus: *||p' "$src" | tr '\n' ' ')
     dir=$OUT/$name
     mkdir -p "$dir/corpus"

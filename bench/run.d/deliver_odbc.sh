@@ -1,0 +1,72 @@
+#!/bin/bash
+# deliver_odbc.sh - stream delivery end to end into PostgreSQL WITH ledger
+# updates: the real `ferry deliver` (claims of 1000, batch-size 1000, one
+# transaction per batch in the target, outcomes committed per claim) via
+# psqlODBC into a server started here on a free loopback port.  In the
+# same run, `psql \copy` loads the very same rows into the same table
+# shape: the raw rate; the ratio is ferry / copy.
+# Prints "name value unit" lines.  BENCH_DELIVER_ODBC_N (default 100000).
+set -u
+ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${FERRY_BUILD:-$ROOT/build/release}
+FERRY=${FERRY_BIN:-$BUILD/ferry}
+DATA=$ROOT/tests/data/deliver
+N=${BENCH_DELIVER_ODBC_N:-100000}
+PGBIN=/usr/lib/postgresql/15/bin
+PSQLODBC=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
+[ -x "$PGBIN/postgres" ] && [ -f "$PSQLODBC" ] ||
+    { echo "# deliver_odbc: PostgreSQL 15 / psqlODBC not installed, skipped"; exit 0; }
+[ -x "$FERRY" ] || { echo "# deliver_odbc: no $FERRY"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-dodbc.XXXXXX")
+chmod 0755 "$T"
+RUNAS=()
+if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
+    RUNAS=(runuser -u postgres --)
+fi
+PGW=$T/pg; mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cleanup() {
+    "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m immediate -w stop >/dev/null 2>&1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 --locale=C.UTF-8 >/dev/null ||
+    { echo "# deliver_odbc: initdb failed"; exit 1; }
+"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW" start >/dev/null ||
+    { echo "# deliver_odbc: postgres did not start"; exit 1; }
+export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
+export PGOPTIONS="-c client_min_messages=warning"
+psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
+psql_q "CREATE TABLE claims (ref CHAR(20) NOT NULL, name CHAR(10) NOT NULL,
+          amount NUMERIC(9,2) NOT NULL CHECK (amount >= 0));
+        CREATE TABLE claims_copy (LIKE claims INCLUDING ALL);"
+
+C=$T/run; mkdir -p "$C"
+cp "$DATA/odbc-claims.xml" "$C/map.xml"
+sed -e 's#@ATTRS@#batch-size="1000"#' -e 's#@CHILDREN@##' -e 's#@LEVEL@#warn#' \
+    "$DATA/ferry-odbc.xml.in" > "$C/ferry.xml"
+seq 1 "$N" | awk '{printf "{\"id\":\"B%07d\",\"name\":\"N%d\",\"amount\":\"%d.%02d\"}\n", $1, $1 % 100000, $1 % 1000, $1 % 100}' |
+    "$FERRY" submit --config "$C/ferry.xml" claim - >/dev/null 2>&1 || { echo "# deliver_odbc: submit failed"; exit 1; }
+s=$(date +%s%N)
+"$FERRY" deliver --config "$C/ferry.xml" > /dev/null 2> "$C/deliver.err" ||
+    { tail -3 "$C/deliver.err"; echo "# deliver_odbc: ferry deliver failed"; exit 1; }
+e=$(date +%s%N)
+rows=$(psql_q "SELECT count(*) FROM claims")
+[ "$rows" = "$N" ] || echo "# deliver_odbc: $rows rows for $N records"
+ours=$(awk -v n="$rows" -v ns=$((e - s)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+
+# the same rows, as psql \copy loads them
+psql_q "\\copy (SELECT * FROM claims) TO '$T/rows.csv' WITH (FORMAT csv)"
+s=$(date +%s%N)
+psql_q "\\copy claims_copy FROM '$T/rows.csv' WITH (FORMAT csv)"
+e=$(date +%s%N)
+crows=$(psql_q "SELECT count(*) FROM claims_copy")
+raw=$(awk -v n="$crows" -v ns=$((e - s)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+
+echo "deliver_odbc_end_to_end $ours rows/s"
+echo "deliver_odbc_rows $rows rows"
+echo "deliver_odbc_psql_copy $raw rows/s"
+awk -v a="$ours" -v b="$raw" 'BEGIN { printf "deliver_odbc_ratio_ferry_to_copy %.3f ratio\n", a / b }'
+echo "deliver_odbc_target 20000 rows/s"
