@@ -20,7 +20,7 @@
  * Owns: the MHD daemon, the secrets (wiped on free), the per-service
  * intake counters, the per-client in-flight counts and the failed-login
  * limiter table. */
-#include "adapters/http_intake.h"
+#include "adapters/http_int.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
@@ -49,284 +49,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SERVICES     256          /* intake counter rows */
-#define MAX_CLIENT_SLOTS 256          /* in-flight rows */
-#define LIMITER_SLOTS    1024         /* failed-login rows (by address) */
-#define FAIL_BURST       10           /* failures allowed per minute */
-#define FAIL_WINDOW_MS   60000
-#define FAIL_COOLDOWN_MS 60000        /* 429 for this long once spent */
-#define DISK_CACHE_MS    250
-#define IDEM_MAX         200
-#define DROP_MAX         ((size_t)16 << 20)  /* read past max-body, then close */
-
-/* ---- base64url and the JWT verifier ----------------------------------- */
-
-static int b64url_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-/* b64url_decode - unpadded base64url into out (room for len*3/4+1);
- * -1 on a bad character or an impossible length */
-static int b64url_decode(const char *in, size_t len, unsigned char *out,
-                         size_t *outlen)
-{
-    if (len % 4 == 1)
-        return -1;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_val((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    /* the unused low bits must be zero (canonical encoding) */
-    if (bits && (acc & ((1u << bits) - 1)))
-        return -1;
-    *outlen = o;
-    return 0;
-}
-
-/* decode_json_object - one base64url part as a JSON object (new ref) */
-static json_t *decode_json_object(const char *p, size_t len)
-{
-    unsigned char tmp[HTTP_TOKEN_MAX];
-    size_t n = 0;
-    if (len > sizeof tmp || b64url_decode(p, len, tmp, &n) != 0)
-        return NULL;
-    json_error_t err;
-    json_t *o = json_loadb((const char *)tmp, n, JSON_REJECT_DUPLICATES, &err);
-    if (o && !json_is_object(o)) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* claim_int - an integer claim; 1 present, 0 absent, -1 not an integer */
-static int claim_int(const json_t *payload, const char *name, int64_t *out)
-{
-    json_t *v = json_object_get(payload, name);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v))
-        return -1;
-    *out = (int64_t)json_integer_value(v);
-    return 1;
-}
-
-const char *http_jwt_reason(enum http_jwt_result r)
-{
-    switch (r) {
-    case HTTP_JWT_OK:             return "ok";
-    case HTTP_JWT_MALFORMED:      return "malformed-token";
-    case HTTP_JWT_BAD_ALG:        return "bad-algorithm";
-    case HTTP_JWT_UNKNOWN_ISSUER: return "unknown-issuer";
-    case HTTP_JWT_BAD_SIGNATURE:  return "bad-signature";
-    case HTTP_JWT_EXPIRED:        return "expired";
-    case HTTP_JWT_FUTURE:         return "future-dated";
-    }
-    return "?";
-}
-
-/* http_jwt_verify - see header.  Header must be exactly alg HS256 (typ
- * JWT optional); anything else (alg none, RS256, kid, crit) is refused. */
-enum http_jwt_result http_jwt_verify(const char *token, size_t len,
-                                     const struct http_key *keys,
-                                     size_t nkeys, int window_s,
-                                     int64_t now_s, char *iss, size_t isssz)
-{
-    enum http_jwt_result rc = HTTP_JWT_MALFORMED;
-    json_t *hdr = NULL, *pl = NULL;
-    if (iss && isssz)
-        iss[0] = '\0';
-    if (!token || len == 0 || len > HTTP_TOKEN_MAX)
-        return HTTP_JWT_MALFORMED;
-    const char *d1 = memchr(token, '.', len);
-    if (!d1)
-        return HTTP_JWT_MALFORMED;
-    const char *d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
-    if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
-        return HTTP_JWT_MALFORMED;
-    size_t hlen = (size_t)(d1 - token), plen = (size_t)(d2 - d1 - 1);
-    size_t slen = len - (size_t)(d2 + 1 - token);
-    if (!hlen || !plen)
-        return HTTP_JWT_MALFORMED;
-
-    hdr = decode_json_object(token, hlen);
-    pl = decode_json_object(d1 + 1, plen);
-    if (!hdr || !pl)
-        goto out;
-    const char *k;
-    json_t *v;
-    bool alg_ok = false;
-    json_object_foreach(hdr, k, v) {
-        if (strcmp(k, "alg") == 0 && json_is_string(v) &&
-            strcmp(json_string_value(v), "HS256") == 0)
-            alg_ok = true;
-        else if (strcmp(k, "typ") == 0 && json_is_string(v) &&
-                 strcmp(json_string_value(v), "JWT") == 0)
-            continue;
-        else {
-            rc = HTTP_JWT_BAD_ALG;
-            goto out;
-        }
-    }
-    if (!alg_ok) {
-        rc = HTTP_JWT_BAD_ALG;
-        goto out;
-    }
-    if (!slen)
-        goto out;                    /* unsigned: malformed */
-    json_t *jiss = json_object_get(pl, "iss");
-    if (!json_is_string(jiss)) {
-        rc = HTTP_JWT_UNKNOWN_ISSUER;
-        goto out;
-    }
-    const char *issuer = json_string_value(jiss);
-    if (iss && isssz)
-        snprintf(iss, isssz, "%s", issuer);
-    const struct http_key *key = NULL;
-    for (size_t i = 0; i < nkeys; i++)
-        if (keys[i].id && strcmp(keys[i].id, issuer) == 0) {
-            key = &keys[i];
-            break;
-        }
-    if (!key || !key->secret) {
-        rc = HTTP_JWT_UNKNOWN_ISSUER;
-        goto out;
-    }
-
-    unsigned char sig[HTTP_TOKEN_MAX];
-    size_t siglen = 0;
-    if (slen > sizeof sig || b64url_decode(d2 + 1, slen, sig, &siglen) != 0) {
-        rc = HTTP_JWT_MALFORMED;
-        goto out;
-    }
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    if (!HMAC(EVP_sha256(), key->secret, (int)key->len,
-              (const unsigned char *)token, hlen + 1 + plen, mac, &maclen)) {
-        rc = HTTP_JWT_BAD_SIGNATURE;
-        goto out;
-    }
-    if (siglen != maclen || CRYPTO_memcmp(sig, mac, maclen) != 0) {
-        rc = HTTP_JWT_BAD_SIGNATURE;
-        goto out;
-    }
-
-    int64_t iat = 0, exp = 0, nbf = 0;
-    if (claim_int(pl, "iat", &iat) != 1) {
-        rc = HTTP_JWT_MALFORMED;
-        goto out;
-    }
-    int has_exp = claim_int(pl, "exp", &exp);
-    int has_nbf = claim_int(pl, "nbf", &nbf);
-    if (has_exp < 0 || has_nbf < 0) {
-        rc = HTTP_JWT_MALFORMED;
-        goto out;
-    }
-    if (iat > now_s + window_s || (has_nbf && nbf > now_s + window_s)) {
-        rc = HTTP_JWT_FUTURE;
-        goto out;
-    }
-    if (iat < now_s - window_s || (has_exp && now_s >= exp)) {
-        rc = HTTP_JWT_EXPIRED;
-        goto out;
-    }
-    rc = HTTP_JWT_OK;
-out:
-    json_decref(hdr);
-    json_decref(pl);
-    return rc;
-}
-
-/* ---- server state ------------------------------------------------------ */
-
-struct gen {
-    const struct ferry_config *cfg;       /* borrowed */
-    struct http_key *keys;                /* one per client; secrets owned */
-    size_t nkeys;
-    struct gen *next;                     /* older generations */
-};
-
-struct svc_count {
-    char name[128];
-    uint64_t accepted, rejected, duplicates;
-    int64_t door_pending;                 /* rejected, not yet in ledger */
-};
-
-struct client_slot {
-    char id[128];
-    int inflight;
-};
-
-struct limiter {
-    char addr[INET6_ADDRSTRLEN];
-    int64_t tokens;                       /* thousandths of a failure */
-    int64_t last_ms;
-    int64_t blocked_until;
-};
-
-struct http_server {
-    struct MHD_Daemon *d;
-    struct spool *sp;
-    struct http_hooks hooks;
-    int port;
-    bool tls;
-    pthread_mutex_t mu;                   /* everything below */
-    pthread_cond_t idle;                  /* active reached 0 */
-    struct gen *cur;                      /* newest; ->next are older */
-    int active;                           /* requests in flight */
-    bool stopping;
-    struct svc_count svc[MAX_SERVICES];
-    size_t nsvc;
-    struct client_slot slots[MAX_CLIENT_SLOTS];
-    struct limiter lim[LIMITER_SLOTS];
-    uint64_t auth_failures, rate_limited, too_busy, unavailable;
-    int64_t door_flushed_ms;
-    int64_t disk_checked_ms;
-    bool disk_ok;
-    char *tls_key, *tls_cert, *tls_ca;    /* PEM held for MHD */
-};
-
-enum route {
-    R_NOTFOUND = 0, R_SUBMIT, R_STATUS, R_HEALTH, R_READY, R_METRICS,
-    R_METHOD,                             /* known path, wrong method */
-};
-
-struct req {
-    struct http_server *h;
-    struct gen *g;
-    enum route route;
-    bool replied;                         /* early reply queued */
-    bool too_big;
-    size_t dropped;                       /* body bytes past max-body */
-    bool ndjson;
-    bool inflight;                        /* counted against client */
-    int64_t start_ms;
-    const struct client_config *client;
-    const struct service_config *svc;
-    char service[128];
-    char ref[SPOOL_REF_MAX];
-    char idem[IDEM_MAX + 1];
-    bool has_idem;
-    char remote[INET6_ADDRSTRLEN];
-    struct buf body;
-};
-
 int64_t http_now_ms_mono(void)
 {
     struct timespec ts;
@@ -334,7 +56,7 @@ int64_t http_now_ms_mono(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_ms_wall(void)
+int64_t http_now_ms_wall(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -533,7 +255,7 @@ static void limiter_fail(struct http_server *h, const char *addr)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static enum MHD_Result reply(struct MHD_Connection *c, struct req *r,
+enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
                              unsigned status, const char *ctype, char *body,
                              const char *retry_after)
 {
@@ -570,7 +292,7 @@ static enum MHD_Result reply_status(struct MHD_Connection *c, struct req *r,
         json_object_set_new(o, "error", json_string(msg));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    return reply(c, r, status, "application/json", s, retry_after);
+    return http_reply(c, r, status, "application/json", s, retry_after);
 }
 
 static enum MHD_Result reply_obj(struct MHD_Connection *c, struct req *r,
@@ -580,7 +302,7 @@ static enum MHD_Result reply_obj(struct MHD_Connection *c, struct req *r,
     json_decref(o);
     if (!s)
         return reply_status(c, r, 500, "error", "out of memory", NULL);
-    return reply(c, r, status, "application/json", s, NULL);
+    return http_reply(c, r, status, "application/json", s, NULL);
 }
 
 /* problems_json - [{"path","reason"},...] from e (new reference) */
@@ -729,7 +451,7 @@ static bool authenticate(struct MHD_Connection *c, struct req *r,
             tok++;
         jr = http_jwt_verify(tok, strlen(tok), r->g->keys, r->g->nkeys,
                              r->g->cfg->intake.token_window_s,
-                             now_ms_wall() / 1000, iss, sizeof iss);
+                             http_now_ms_wall() / 1000, iss, sizeof iss);
         reason = http_jwt_reason(jr);
         if (jr == HTTP_JWT_OK) {
             r->client = config_client(r->g->cfg, iss);
@@ -855,19 +577,9 @@ static enum MHD_Result do_status(struct MHD_Connection *c, struct req *r)
 
 /* ---- submissions ------------------------------------------------------- */
 
-/* one mapped document waiting for the spool */
-struct pending {
-    long line;
-    const char *raw;
-    size_t rawlen;
-    char *record_json;
-    char *fe_ref;
-    json_t *problems;                     /* refused: its problems */
-};
-
 /* map_one - doc -> pending (record JSON, front-end reference) or problems */
 static void map_one(const struct service_config *svc, json_t *doc,
-                    struct pending *p)
+                    struct http_pending *p)
 {
     struct errs e;
     errs_init(&e);
@@ -894,7 +606,7 @@ static void map_one(const struct service_config *svc, json_t *doc,
 
 /* enqueue - store every pending without problems in one spool_enqueue;
  * res[i] for those.  -1 when the spool refused (nothing stored). */
-static int enqueue(struct req *r, struct pending *p, size_t n,
+static int enqueue(struct req *r, struct http_pending *p, size_t n,
                    struct spool_result *res, struct errs *e)
 {
     struct spool_item *items = calloc(n ? n : 1, sizeof *items);
@@ -938,7 +650,7 @@ out:
     return rc;
 }
 
-static void pending_free(struct pending *p, size_t n)
+static void pending_free(struct http_pending *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(p[i].record_json);
@@ -975,7 +687,7 @@ static enum MHD_Result submit_one(struct MHD_Connection *c, struct req *r,
     errs_init(&e);
     json_t *doc = NULL;
     enum MHD_Result mr;
-    struct pending *p = calloc(1, sizeof *p);
+    struct http_pending *p = calloc(1, sizeof *p);
     struct spool_result res;
     memset(&res, 0, sizeof res);
     if (!p) {
@@ -1025,7 +737,7 @@ static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
     struct errs e;
     errs_init(&e);
     size_t cap = 64, n = 0;
-    struct pending *p = calloc(cap, sizeof *p);
+    struct http_pending *p = calloc(cap, sizeof *p);
     struct spool_result *res = NULL;
     enum MHD_Result mr;
     if (!p)
@@ -1041,7 +753,7 @@ static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
         if (more <= 0)
             break;
         if (n == cap) {
-            struct pending *np = realloc(p, 2 * cap * sizeof *p);
+            struct http_pending *np = realloc(p, 2 * cap * sizeof *p);
             if (!np) {
                 json_decref(doc);
                 goto nomem;
@@ -1050,7 +762,7 @@ static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
             p = np;
             cap *= 2;
         }
-        struct pending *q = &p[n++];
+        struct http_pending *q = &p[n++];
         q->line = it.line;
         q->raw = text + start;
         q->rawlen = it.pos - start;
@@ -1216,165 +928,6 @@ static bool submit_head(struct MHD_Connection *c, struct req *r,
     return true;
 }
 
-/* ---- metrics ------------------------------------------------------------ */
-
-static void prom_label(struct buf *b, const char *v)
-{
-    for (const char *p = v ? v : ""; *p; p++) {
-        if (*p == '\\' || *p == '"')
-            buf_putc(b, '\\');
-        if (*p == '\n') {
-            buf_puts(b, "\\n");
-            continue;
-        }
-        buf_putc(b, *p);
-    }
-}
-
-int http_conservation(struct spool *sp, int64_t *received, int64_t *in_states,
-                      int64_t *diff, struct errs *e)
-{
-    struct spool_counts sc = { 0 };
-    struct spool_day_list dl = { 0 };
-    *received = *in_states = *diff = 0;
-    if (spool_counts(sp, &sc, e) != 0)
-        return -1;
-    if (spool_day_counts(sp, NULL, NULL, NULL, &dl, e) != 0) {
-        spool_counts_free(&sc);
-        return -1;
-    }
-    for (size_t i = 0; i < sc.n; i++)
-        *in_states += sc.v[i].n;
-    for (size_t i = 0; i < dl.n; i++)
-        *received += dl.v[i].accepted;
-    *diff = *received - *in_states;
-    if (*diff != 0) {
-        char a[32], b[32], d[32];
-        snprintf(a, sizeof a, "%lld", (long long)*received);
-        snprintf(b, sizeof b, "%lld", (long long)*in_states);
-        snprintf(d, sizeof d, "%lld", (long long)*diff);
-        log_event(LOG_ERROR, "conservation-mismatch", "received", a,
-                  "in_states", b, "difference", d, NULL);
-    }
-    spool_counts_free(&sc);
-    spool_day_list_free(&dl);
-    return 0;
-}
-
-static enum MHD_Result do_metrics(struct MHD_Connection *c, struct req *r)
-{
-    struct http_server *h = r->h;
-    struct buf b;
-    struct errs e;
-    buf_init(&b, 16u << 20);
-    errs_init(&e);
-    struct spool_counts sc = { 0 };
-    if (spool_counts(h->sp, &sc, &e) == 0) {
-        buf_puts(&b, "# HELP ferry_records Records in the ledger by service,"
-                     " target and state.\n# TYPE ferry_records gauge\n");
-        for (size_t i = 0; i < sc.n; i++) {
-            buf_puts(&b, "ferry_records{service=\"");
-            prom_label(&b, sc.v[i].service);
-            buf_puts(&b, "\",target=\"");
-            prom_label(&b, sc.v[i].target);
-            buf_printf(&b, "\",state=\"%s\"} %lld\n",
-                       spool_state_name(sc.v[i].state), (long long)sc.v[i].n);
-        }
-        spool_counts_free(&sc);
-    }
-    pthread_mutex_lock(&h->mu);
-    static const char *const names[3] = { "accepted", "duplicates",
-                                          "rejected" };
-    for (int k = 0; k < 3; k++) {
-        buf_printf(&b, "# HELP ferry_intake_%s_total Submissions %s by this "
-                       "process, by service.\n# TYPE ferry_intake_%s_total "
-                       "counter\n", names[k], names[k], names[k]);
-        for (size_t i = 0; i < h->nsvc; i++) {
-            uint64_t v = k == 0 ? h->svc[i].accepted
-                       : k == 1 ? h->svc[i].duplicates : h->svc[i].rejected;
-            buf_printf(&b, "ferry_intake_%s_total{service=\"", names[k]);
-            prom_label(&b, h->svc[i].name);
-            buf_printf(&b, "\"} %llu\n", (unsigned long long)v);
-        }
-    }
-    buf_printf(&b,
-        "# HELP ferry_auth_failures_total Failed authentications.\n"
-        "# TYPE ferry_auth_failures_total counter\n"
-        "ferry_auth_failures_total %llu\n"
-        "# HELP ferry_auth_rate_limited_total Requests refused 429 after too"
-        " many failed authentications.\n"
-        "# TYPE ferry_auth_rate_limited_total counter\n"
-        "ferry_auth_rate_limited_total %llu\n"
-        "# HELP ferry_intake_busy_total Requests refused 429 over a client's"
-        " connection limit.\n# TYPE ferry_intake_busy_total counter\n"
-        "ferry_intake_busy_total %llu\n"
-        "# HELP ferry_intake_unavailable_total Submissions refused 503 (disk"
-        " or ledger).\n# TYPE ferry_intake_unavailable_total counter\n"
-        "ferry_intake_unavailable_total %llu\n"
-        "# HELP ferry_http_requests_in_flight Requests being handled.\n"
-        "# TYPE ferry_http_requests_in_flight gauge\n"
-        "ferry_http_requests_in_flight %d\n",
-        (unsigned long long)h->auth_failures,
-        (unsigned long long)h->rate_limited, (unsigned long long)h->too_busy,
-        (unsigned long long)h->unavailable, h->active);
-    pthread_mutex_unlock(&h->mu);
-
-    uint64_t lb = 0, fb = 0;
-    errs_clear(&e);
-    if (spool_size(h->sp, &lb, &fb, &e) == 0)
-        buf_printf(&b,
-            "# HELP ferry_spool_size_bytes Spool size: ledger files and "
-            "staging folders.\n# TYPE ferry_spool_size_bytes gauge\n"
-            "ferry_spool_size_bytes{part=\"ledger\"} %llu\n"
-            "ferry_spool_size_bytes{part=\"files\"} %llu\n",
-            (unsigned long long)lb, (unsigned long long)fb);
-    int64_t oldest = 0;
-    errs_clear(&e);
-    if (spool_oldest(h->sp, SPOOL_QUEUED, NULL, &oldest, &e) == 0) {
-        int64_t age = oldest ? (now_ms_wall() - oldest) / 1000 : 0;
-        buf_printf(&b,
-            "# HELP ferry_oldest_queued_age_seconds Age of the oldest queued "
-            "record (0 when none).\n# TYPE ferry_oldest_queued_age_seconds "
-            "gauge\nferry_oldest_queued_age_seconds %lld\n",
-            (long long)(age > 0 ? age : 0));
-    }
-    struct spool_stats ss;
-    spool_stats_get(h->sp, &ss);
-    buf_printf(&b,
-        "# HELP ferry_spool_commits_total Write transactions since start.\n"
-        "# TYPE ferry_spool_commits_total counter\n"
-        "ferry_spool_commits_total %llu\n"
-        "# HELP ferry_spool_enqueue_commits_total Group commits spent on "
-        "intake since start.\n# TYPE ferry_spool_enqueue_commits_total "
-        "counter\nferry_spool_enqueue_commits_total %llu\n"
-        "# HELP ferry_spool_enqueue_calls_total Intake calls since start.\n"
-        "# TYPE ferry_spool_enqueue_calls_total counter\n"
-        "ferry_spool_enqueue_calls_total %llu\n",
-        (unsigned long long)ss.commits,
-        (unsigned long long)ss.enqueue_commits,
-        (unsigned long long)ss.enqueue_calls);
-    int64_t rcv = 0, ins = 0, diff = 0;
-    errs_clear(&e);
-    if (http_conservation(h->sp, &rcv, &ins, &diff, &e) == 0)
-        buf_printf(&b,
-            "# HELP ferry_received_total Records ever accepted (ledger intake"
-            " counters).\n# TYPE ferry_received_total counter\n"
-            "ferry_received_total %lld\n"
-            "# HELP ferry_records_in_states Records present, summed over "
-            "every state.\n# TYPE ferry_records_in_states gauge\n"
-            "ferry_records_in_states %lld\n"
-            "# HELP ferry_conservation_difference received minus the sum "
-            "over states; anything but 0 means a record is lost or "
-            "doubled.\n# TYPE ferry_conservation_difference gauge\n"
-            "ferry_conservation_difference %lld\n",
-            (long long)rcv, (long long)ins, (long long)diff);
-    if (h->hooks.metrics)
-        h->hooks.metrics(h->hooks.ctx, &b);
-    errs_free(&e);
-    char *text = buf_take(&b);
-    return reply(c, r, 200, "text/plain; version=0.0.4; charset=utf-8",
-                 text ? text : strdup(""), NULL);
-}
 
 /* ---- the MHD callbacks --------------------------------------------------- */
 
@@ -1410,17 +963,17 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     case R_METHOD:
         return reply_status(c, r, 405, "method-not-allowed", NULL, NULL);
     case R_HEALTH:
-        return reply(c, r, 200, "application/json",
+        return http_reply(c, r, 200, "application/json",
                      strdup("{\"status\":\"alive\"}"), NULL);
     case R_READY: {
         const char *why = ready(h, r->g ? r->g->cfg : NULL);
         if (why)
             return reply_status(c, r, 503, "not-ready", why, "5");
-        return reply(c, r, 200, "application/json",
+        return http_reply(c, r, 200, "application/json",
                      strdup("{\"status\":\"ready\"}"), NULL);
     }
     case R_METRICS:
-        return do_metrics(c, r);
+        return http_metrics_reply(c, r);
     case R_STATUS:
     case R_SUBMIT:
         break;

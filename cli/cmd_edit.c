@@ -421,7 +421,7 @@ int cmd_edit(int argc, char **argv)
         pretty = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         size_t elen = 0;
         if (!pretty || run_editor(pretty, &edited, &elen) != 0) {
-            rc = EX_SOFTWARE;
+            rc = EX_DATAERR;           /* nothing changed */
             goto out;
         }
         if (strcmp(edited, pretty) == 0) {

@@ -24,33 +24,89 @@ static void usage(FILE *f)
         "attempt and every audit entry.  Exit 67 when there is no such record.\n");
 }
 
-/* mask_personal - replace the values of the mapping's personal fields in
- * the submission with "***" (strings and numbers; whole objects/arrays
- * are left, as no personal field maps to a container) */
-static void mask_personal(json_t *doc, const struct mapping *m)
+#define MASK "***"
+
+/* replace_value - put "***" where target sits under node (found by
+ * identity, so numbers and booleans can be masked too); 1 when done */
+static int replace_value(json_t *node, const json_t *target, int depth)
 {
-    if (!m)
-        return;
-    for (size_t i = 0; i < m->nfields; i++) {
-        const struct map_field *f = &m->fields[i];
-        if (!f->personal)
-            continue;
-        if (f->jp) {
-            json_t *v = (json_t *)jpath_get(f->jp, doc);
-            if (v && json_is_string(v))
-                json_string_set(v, "***");
+    if (depth > 64)
+        return 0;
+    if (json_is_object(node)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(node, k, v) {
+            if (v == target)
+                return json_object_set_new(node, k, json_string(MASK)) == 0;
+            if (replace_value(v, target, depth + 1))
+                return 1;
         }
-        json_t *top = json_is_object(doc) ? json_object_get(doc, f->name) : NULL;
-        if (top && json_is_string(top))      /* CSV rows are kept by name */
-            json_string_set(top, "***");
-        for (size_t k = 0; k < f->nparts; k++) {
-            if (!f->parts[k].jp)
-                continue;
-            json_t *v = (json_t *)jpath_get(f->parts[k].jp, doc);
-            if (v && json_is_string(v))
-                json_string_set(v, "***");
+    } else if (json_is_array(node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(node, i, v) {
+            if (v == target)
+                return json_array_set_new(node, i, json_string(MASK)) == 0;
+            if (replace_value(v, target, depth + 1))
+                return 1;
         }
     }
+    return 0;
+}
+
+/* mask_at - mask the scalar at p under base (a container is left: no
+ * personal field maps to one, and lists are walked field by field) */
+static void mask_at(json_t *doc, json_t *base, const struct jpath *p)
+{
+    json_t *v = p ? (json_t *)jpath_get(p, base) : NULL;
+    if (!v || json_is_null(v) || json_is_object(v) || json_is_array(v))
+        return;
+    if (json_is_string(v))
+        json_string_set(v, MASK);
+    else
+        replace_value(doc, v, 0);
+}
+
+/* mask_fields - mask every personal field of fs under base; a list field's
+ * sub-fields are masked in each of its elements */
+static void mask_fields(json_t *doc, json_t *base,
+                        const struct map_field *fs, size_t n, int depth)
+{
+    if (depth > 16)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const struct map_field *f = &fs[i];
+        if (f->type == FT_LIST && f->jp) {
+            json_t *a = (json_t *)jpath_get(f->jp, base);
+            size_t k;
+            json_t *el;
+            if (json_is_array(a))
+                json_array_foreach(a, k, el)
+                    mask_fields(doc, el, f->sub, f->nsub, depth + 1);
+            continue;
+        }
+        if (!f->personal)
+            continue;
+        mask_at(doc, base, f->jp);
+        for (size_t k = 0; k < f->nparts; k++)
+            mask_at(doc, base, f->parts[k].jp);
+        if (depth == 0 && json_is_object(doc)) {
+            /* CSV rows are kept by name */
+            json_t *top = json_object_get(doc, f->name);
+            if (top && !json_is_object(top) && !json_is_array(top)
+                && !json_is_null(top))
+                json_object_set_new(doc, f->name, json_string(MASK));
+        }
+    }
+}
+
+/* mask_personal - replace the values of the mapping's personal fields in
+ * the submission with "***": strings, numbers and booleans, at their
+ * paths, in concat parts and inside list elements */
+static void mask_personal(json_t *doc, const struct mapping *m)
+{
+    if (m)
+        mask_fields(doc, doc, m->fields, m->nfields, 0);
 }
 
 static json_t *payload_json(const struct spool_record *r,
@@ -63,6 +119,9 @@ static json_t *payload_json(const struct spool_record *r,
                            "fields; use --reveal)");
     json_error_t err;
     json_t *doc = json_loadb((const char *)r->payload, r->payload_len, 0, &err);
+    if (!doc && !reveal)    /* cannot be masked field by field */
+        return json_string("(hidden: the payload is not JSON, so personal "
+                           "fields cannot be masked; use --reveal)");
     if (!doc)
         return json_stringn((const char *)r->payload, r->payload_len);
     if (!reveal)

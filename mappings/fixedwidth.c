@@ -544,7 +544,8 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
             enc_err(E, f, idx, off, msg);
             return;
         }
-        field_where(f, idx, w, sizeof w);
+        if (what)
+            field_where(f, idx, w, sizeof w);
         if (what & COB_TX_TRUNCATED) {
             size_t chars = 0;
             for (const char *q = s; *q; q++)

@@ -373,8 +373,8 @@ void report_free(struct report *r)
     free(r);
 }
 
-/* span - the days to cover: the options, else the ledger's first to last
- * received day (found with one cheap pass over nothing: oldest record) */
+/* span - the days to cover: the options, else the first day with intake
+ * to today (UTC) */
 static int span(struct spool *sp, const struct report_opts *o, int64_t now,
                 int64_t *day0, size_t *ndays, struct errs *e)
 {
@@ -388,16 +388,20 @@ static int span(struct spool *sp, const struct report_opts *o, int64_t now,
         return -1;
     }
     if (from < 0) {
-        /* the oldest record of any state */
-        int64_t oldest = 0;
-        for (int st = 0; st < SPOOL_NSTATES; st++) {
-            int64_t at = 0;
-            if (spool_oldest(sp, (enum spool_state)st, o->service, &at, e) != 0)
-                return -1;
-            if (at && (!oldest || at < oldest))
-                oldest = at;
+        /* the first day with intake: accepted records are counted on
+         * their received day, so the counters (a small table) know it
+         * without scanning the ledger */
+        struct spool_day_list dl = { 0 };
+        if (spool_day_counts(sp, o->service, NULL, NULL, &dl, e) != 0)
+            return -1;
+        for (size_t i = 0; i < dl.n; i++) {
+            int64_t d;
+            if (date_parse(dl.v[i].day, &d) == 0 && (from < 0 || d < from))
+                from = d;
         }
-        from = oldest ? oldest / DAY_MS : to;
+        spool_day_list_free(&dl);
+        if (from < 0)
+            from = to;
         if (from > to)
             to = from;
     }
@@ -505,10 +509,16 @@ int report_build(struct spool *sp, const struct report_opts *o,
             r->ndays++;
             fig_add(&sd->f, f);
         }
-        percentiles(s->times, s->ntimes, &sd->f);
+        if (p.nsvc > 1)
+            percentiles(s->times, s->ntimes, &sd->f);
         fig_add(&r->total, &sd->f);
     }
     percentiles(p.all_times, p.nall, &r->total);
+    if (p.nsvc == 1) {
+        r->svc[0].f.confirm_n = r->total.confirm_n;
+        r->svc[0].f.confirm_median_ms = r->total.confirm_median_ms;
+        r->svc[0].f.confirm_p95_ms = r->total.confirm_p95_ms;
+    }
     if (r->ndays)
         qsort(r->days, r->ndays, sizeof *r->days, cmp_day);
 
@@ -951,12 +961,12 @@ static void svg_mix(struct buf *b, const struct report_figures *f)
         x += w;
     }
     for (int k = 0; k < RS_NSTATES; k++) {
-        int lx = 20 + k * 120;
+        int lx = 20 + (k % 3) * 240, ly = 62 + (k / 3) * 20;
         char p[32];
         pct(f->state[k], tot, p, sizeof p);
-        buf_printf(b, "<rect x=\"%d\" y=\"66\" width=\"12\" height=\"12\" "
-                   "fill=\"%s\"/><text x=\"%d\" y=\"77\" font-size=\"11\">"
-                   "%s %lld (%s)</text>", lx, colours[k], lx + 16,
+        buf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" "
+                   "fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">"
+                   "%s %lld (%s)</text>", lx, ly, colours[k], lx + 16, ly + 11,
                    state_titles[k], (long long)f->state[k], p);
     }
     buf_puts(b, "</svg>\n");

@@ -5,7 +5,8 @@
 # psqlODBC into a server started here on a free loopback port.  In the
 # same run, `psql \copy` loads the very same rows into the same table
 # shape: the raw rate; the ratio is ferry / copy.
-# Prints "name value unit" lines.  BENCH_DELIVER_ODBC_N (default 100000).
+# Prints "name value unit" lines.  BENCH_DELIVER_ODBC_N (default 100000);
+# BENCH_WRAP="perf record -g -o /tmp/p.data" profiles the ferry run.
 set -u
 ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD:-$ROOT/build/release}
@@ -50,7 +51,7 @@ sed -e 's#@ATTRS@#batch-size="1000"#' -e 's#@CHILDREN@##' -e 's#@LEVEL@#warn#' \
 seq 1 "$N" | awk '{printf "{\"id\":\"B%07d\",\"name\":\"N%d\",\"amount\":\"%d.%02d\"}\n", $1, $1 % 100000, $1 % 1000, $1 % 100}' |
     "$FERRY" submit --config "$C/ferry.xml" claim - >/dev/null 2>&1 || { echo "# deliver_odbc: submit failed"; exit 1; }
 s=$(date +%s%N)
-"$FERRY" deliver --config "$C/ferry.xml" > /dev/null 2> "$C/deliver.err" ||
+${BENCH_WRAP:-} "$FERRY" deliver --config "$C/ferry.xml" > /dev/null 2> "$C/deliver.err" ||
     { tail -3 "$C/deliver.err"; echo "# deliver_odbc: ferry deliver failed"; exit 1; }
 e=$(date +%s%N)
 rows=$(psql_q "SELECT count(*) FROM claims")

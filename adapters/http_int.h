@@ -1,0 +1,144 @@
+/* http_int.h - private to adapters/http_*.c: the server's state shared
+ * by the request path (http_intake.c), the committer (http_commit.c) and
+ * the metrics page (http_metrics.c).  Not for other modules. */
+#ifndef FERRY_ADAPTERS_HTTP_INT_H
+#define FERRY_ADAPTERS_HTTP_INT_H
+#include "adapters/http_intake.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_SERVICES     256          /* intake counter rows */
+#define MAX_CLIENT_SLOTS 256          /* in-flight rows */
+#define LIMITER_SLOTS    1024         /* failed-login rows (by address) */
+#define FAIL_BURST       10           /* failures allowed per minute */
+#define FAIL_WINDOW_MS   60000
+#define FAIL_COOLDOWN_MS 60000        /* 429 for this long once spent */
+#define DISK_CACHE_MS    250
+#define IDEM_MAX         200
+#define DROP_MAX         ((size_t)16 << 20)  /* read past max-body, then close */
+
+struct http_committer;
+
+enum req_phase {
+    RP_READING = 0,                       /* head or body being read */
+    RP_QUEUED,                            /* with the committer, suspended */
+    RP_COMMITTED,                         /* resumed: answer from res */
+};
+
+/* one mapped document waiting for the spool */
+struct http_pending {
+    long line;
+    const char *raw;                      /* into the request body */
+    size_t rawlen;
+    char *record_json;
+    char *fe_ref;
+    json_t *problems;                     /* refused: its problems */
+};
+
+struct gen {
+    const struct ferry_config *cfg;       /* borrowed */
+    struct http_key *keys;                /* one per client; secrets owned */
+    size_t nkeys;
+    struct gen *next;                     /* older generations */
+};
+
+struct svc_count {
+    char name[128];
+    uint64_t accepted, rejected, duplicates;
+    int64_t door_pending;                 /* rejected, not yet in ledger */
+};
+
+struct client_slot {
+    char id[128];
+    int inflight;
+};
+
+struct limiter {
+    char addr[INET6_ADDRSTRLEN];
+    int64_t tokens;                       /* thousandths of a failure */
+    int64_t last_ms;
+    int64_t blocked_until;
+};
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct spool *sp;
+    struct http_hooks hooks;
+    int port;
+    bool tls;
+    pthread_mutex_t mu;                   /* everything below */
+    pthread_cond_t idle;                  /* active reached 0 */
+    struct gen *cur;                      /* newest; ->next are older */
+    int active;                           /* requests in flight */
+    bool stopping;
+    struct svc_count svc[MAX_SERVICES];
+    size_t nsvc;
+    struct client_slot slots[MAX_CLIENT_SLOTS];
+    struct limiter lim[LIMITER_SLOTS];
+    uint64_t auth_failures, rate_limited, too_busy, unavailable;
+    int64_t door_flushed_ms;
+    int64_t disk_checked_ms;
+    bool disk_ok;
+    char *tls_key, *tls_cert, *tls_ca;    /* PEM held for MHD */
+    struct http_committer *com;           /* http_commit.c */
+};
+
+enum route {
+    R_NOTFOUND = 0, R_SUBMIT, R_STATUS, R_HEALTH, R_READY, R_METRICS,
+    R_METHOD,                             /* known path, wrong method */
+};
+
+struct req {
+    struct http_server *h;
+    struct gen *g;
+    enum route route;
+    bool replied;                         /* early reply queued */
+    bool too_big;
+    size_t dropped;                       /* body bytes past max-body */
+    bool ndjson;
+    bool inflight;                        /* counted against client */
+    int64_t start_ms;
+    const struct client_config *client;
+    const struct service_config *svc;
+    char service[128];
+    char ref[SPOOL_REF_MAX];
+    char idem[IDEM_MAX + 1];
+    bool has_idem;
+    char remote[INET6_ADDRSTRLEN];
+    struct buf body;
+    /* a submission handed to the committer (http_commit.c) */
+    enum req_phase phase;
+    struct MHD_Connection *conn;          /* suspended while queued */
+    struct http_pending *p;               /* mapped documents, np of them */
+    size_t np;
+    struct spool_result *res;             /* np results once committed */
+    int commit_rc;                        /* 0 stored, -1 spool refused */
+    char commit_err[256];                 /* first problem when refused */
+    struct req *qnext;                    /* committer queue */
+};
+
+/* http_reply - queue status with body (owned, freed by MHD; NULL = empty) */
+enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
+                           unsigned status, const char *ctype, char *body,
+                           const char *retry_after);
+/* http_now_ms_wall - CLOCK_REALTIME in ms */
+int64_t http_now_ms_wall(void);
+/* http_metrics_reply - answer GET /metrics */
+enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r);
+
+/* http_commit_new - start the committer thread for h->sp; NULL on error */
+struct http_committer *http_commit_new(struct http_server *h, struct errs *e);
+/* http_commit_queue - hand r (mapped, r->conn suspended by the caller)
+ * to the committer; it resumes r->conn once r->res/commit_rc are set */
+void http_commit_queue(struct http_committer *k, struct req *r);
+/* http_commit_free - drain the queue, stop the thread; NULL does nothing */
+void http_commit_free(struct http_committer *k);
+
+#endif
