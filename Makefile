@@ -59,7 +59,7 @@ DEB_PKGS := build-essential pkg-config libjansson-dev libxml2-dev libxml2-utils 
             unixodbc-dev libsqlite3-dev sqlite3 libssl-dev check libsubunit-dev \
             odbc-postgresql libsqliteodbc postgresql openssh-server \
             openssh-client gnucobol3 python3 curl wrk clang \
-            libclang-rt-14-dev jq gsoap openssl
+            libclang-rt-14-dev jq gsoap openssl chromium
 
 .PHONY: all deps check unit integration data demo bench fuzz install clean \
         san-build

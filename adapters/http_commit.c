@@ -19,9 +19,11 @@
  *
  * Owns: the thread, the queue (requests are borrowed until resumed). */
 #include "adapters/http_int.h"
+#include "config/config.h"
 #include "util/errs.h"
 #include "util/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -88,6 +88,21 @@ struct http_server {
     bool disk_ok;
     char *tls_key, *tls_cert, *tls_ca;    /* PEM held for MHD */
     struct http_committer *com;           /* http_commit.c */
+    /* slow-loris reaper: connections waiting for a request head */
+    pthread_mutex_t cmu;                  /* conns, reaper_stop */
+    pthread_cond_t ccv;
+    struct http_conn *conns;
+    bool reaper_on, reaper_stop;
+    pthread_t reaper;
+    int64_t head_timeout_ms;
+};
+
+/* one open connection (MHD_OPTION_NOTIFY_CONNECTION) */
+struct http_conn {
+    int fd;
+    int64_t since;                        /* opened, or last request done */
+    bool busy;                            /* a request head is in */
+    struct http_conn *prev, *next;
 };
 
 enum route {

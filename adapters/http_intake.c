@@ -604,55 +604,9 @@ static void map_one(const struct service_config *svc, json_t *doc,
     errs_free(&e);
 }
 
-/* enqueue - store every pending without problems in one spool_enqueue;
- * res[i] for those.  -1 when the spool refused (nothing stored). */
-static int enqueue(struct req *r, struct http_pending *p, size_t n,
-                   struct spool_result *res, struct errs *e)
-{
-    struct spool_item *items = calloc(n ? n : 1, sizeof *items);
-    size_t *idx = calloc(n ? n : 1, sizeof *idx);
-    struct spool_result *tmp = calloc(n ? n : 1, sizeof *tmp);
-    size_t k = 0;
-    int rc = -1;
-    if (!items || !idx || !tmp) {
-        errs_add(e, "http", "out of memory");
-        goto out;
-    }
-    const char *target = r->svc->ntargets ? r->svc->targets[0] : NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i].problems)
-            continue;
-        items[k].service = r->svc->name;
-        items[k].target = target;
-        items[k].client = r->client->id;
-        items[k].fe_ref = p[i].fe_ref;
-        items[k].idem_key = (r->has_idem && n == 1) ? r->idem : p[i].fe_ref;
-        items[k].payload = p[i].raw;
-        items[k].payload_len = p[i].rawlen;
-        items[k].record_json = p[i].record_json;
-        idx[k++] = i;
-    }
-    if (k == 0) {
-        rc = 0;
-        goto out;
-    }
-    spool_crashpoint("http-before-enqueue");
-    if (spool_enqueue(r->h->sp, items, k, tmp, e) != 0)
-        goto out;
-    spool_crashpoint("http-after-enqueue");
-    for (size_t j = 0; j < k; j++)
-        res[idx[j]] = tmp[j];
-    rc = 0;
-out:
-    free(items);
-    free(idx);
-    free(tmp);
-    return rc;
-}
-
 static void pending_free(struct http_pending *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; p && i < n; i++) {
         free(p[i].record_json);
         free(p[i].fe_ref);
         json_decref(p[i].problems);
@@ -660,86 +614,58 @@ static void pending_free(struct http_pending *p, size_t n)
     free(p);
 }
 
+/* log_outcome - one line per stored record.  At debug level: the ledger
+ * row (and its audit trail) is the record of truth for every accepted
+ * submission, and a line per record on the hot path cost ~10% of the
+ * intake rate; refusals and failures stay at info and above. */
 static void log_outcome(const struct req *r, const char *outcome,
                         const char *ref, const char *fe_ref)
 {
-    log_event(LOG_INFO, outcome, "ref", ref ? ref : "", "service",
+    log_event(LOG_DEBUG, outcome, "ref", ref ? ref : "", "service",
               r->svc->name, "client", r->client->id, "fe_ref",
               fe_ref ? fe_ref : "", NULL);
 }
 
-static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r,
-                                     struct errs *e)
+static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r)
 {
     pthread_mutex_lock(&r->h->mu);
     r->h->unavailable++;
     pthread_mutex_unlock(&r->h->mu);
     log_event(LOG_ERROR, "enqueue-failed", "service", r->svc->name, "client",
-              r->client->id, "error", errs_first_msg(e), NULL);
+              r->client->id, "error", r->commit_err, NULL);
     return reply_status(c, r, 503, "unavailable",
                         "the spool cannot take submissions now", "30");
 }
 
-static enum MHD_Result submit_one(struct MHD_Connection *c, struct req *r,
-                                  const struct map_limits *lim)
+/* parse_one - the body as one document into r->p (1 entry) */
+static int parse_one(struct req *r, const struct map_limits *lim)
 {
     struct errs e;
     errs_init(&e);
     json_t *doc = NULL;
-    enum MHD_Result mr;
-    struct http_pending *p = calloc(1, sizeof *p);
-    struct spool_result res;
-    memset(&res, 0, sizeof res);
-    if (!p) {
-        errs_free(&e);
-        return reply_status(c, r, 500, "error", "out of memory", NULL);
-    }
-    p->line = 1;
-    p->raw = buf_str(&r->body);
-    p->rawlen = r->body.len;
+    r->p = calloc(1, sizeof *r->p);
+    if (!r->p)
+        return -1;
+    r->np = 1;
+    r->p->line = 1;
+    r->p->raw = buf_str(&r->body);
+    r->p->rawlen = r->body.len;
     if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
-        p->problems = problems_json(&e);
+        r->p->problems = problems_json(&e);
     else
-        map_one(r->svc, doc, p);
+        map_one(r->svc, doc, r->p);
     json_decref(doc);
-    errs_clear(&e);
-    if (p->problems) {
-        count_result(r->h, r->svc->name, 2, 1);
-        log_event(LOG_INFO, "rejected", "service", r->svc->name, "client",
-                  r->client->id, NULL);
-        json_t *o = json_pack("{s:s,s:O}", "status", "rejected", "problems",
-                              p->problems);
-        mr = reply_obj(c, r, 422, o);
-    } else if (enqueue(r, p, 1, &res, &e) != 0) {
-        mr = spool_refused(c, r, &e);
-    } else {
-        count_result(r->h, r->svc->name, res.duplicate ? 1 : 0, 1);
-        log_outcome(r, res.duplicate ? "duplicate" : "accepted", res.ref,
-                    p->fe_ref);
-        json_t *o = json_pack("{s:s,s:s}", "reference", res.ref, "status",
-                              res.duplicate ? "duplicate" : "accepted");
-        mr = reply_obj(c, r, res.duplicate ? 200 : 202, o);
-        if (!res.duplicate && r->h->hooks.accepted)
-            r->h->hooks.accepted(r->h->hooks.ctx);
-    }
-    pending_free(p, 1);
     errs_free(&e);
-    return mr;
+    return 0;
 }
 
-/* submit_ndjson - every line mapped, the accepted ones stored in one
- * commit; the reply lists each line.  202 when any line was newly
- * accepted, 200 when none was new but some were duplicates, 422 when
- * every line was refused. */
-static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
-                                     const struct map_limits *lim)
+/* parse_ndjson - every line of the body into r->p */
+static int parse_ndjson(struct req *r, const struct map_limits *lim)
 {
     struct errs e;
     errs_init(&e);
     size_t cap = 64, n = 0;
     struct http_pending *p = calloc(cap, sizeof *p);
-    struct spool_result *res = NULL;
-    enum MHD_Result mr;
     if (!p)
         goto nomem;
     struct map_ndjson it;
@@ -780,32 +706,60 @@ static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
             q->problems = problems_json(&e);
         json_decref(doc);
     }
-    errs_clear(&e);
-    res = calloc(n ? n : 1, sizeof *res);
-    if (!res)
-        goto nomem;
-    if (enqueue(r, p, n, res, &e) != 0) {
-        mr = spool_refused(c, r, &e);
-        goto out;
-    }
+    errs_free(&e);
+    r->p = p;
+    r->np = n;
+    return 0;
+nomem:
+    pending_free(p, n);
+    errs_free(&e);
+    return -1;
+}
+
+/* answer_one - the reply to a single submission once committed */
+static enum MHD_Result answer_one(struct MHD_Connection *c, struct req *r)
+{
+    if (r->commit_rc != 0)
+        return spool_refused(c, r);
+    const struct spool_result *res = &r->res[0];
+    count_result(r->h, r->svc->name, res->duplicate ? 1 : 0, 1);
+    log_outcome(r, res->duplicate ? "duplicate" : "accepted", res->ref,
+                r->p->fe_ref);
+    json_t *o = json_pack("{s:s,s:s}", "reference", res->ref, "status",
+                          res->duplicate ? "duplicate" : "accepted");
+    enum MHD_Result mr = reply_obj(c, r, res->duplicate ? 200 : 202, o);
+    if (!res->duplicate && r->h->hooks.accepted)
+        r->h->hooks.accepted(r->h->hooks.ctx);
+    return mr;
+}
+
+/* answer_ndjson - each line's result.  202 when any line was newly
+ * accepted, 200 when none was new but some were duplicates, 422 when
+ * every line was refused. */
+static enum MHD_Result answer_ndjson(struct MHD_Connection *c, struct req *r)
+{
+    if (r->commit_rc != 0)
+        return spool_refused(c, r);
     size_t acc = 0, dup = 0, rej = 0;
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < r->np; i++) {
+        const struct http_pending *p = &r->p[i];
         json_t *o;
-        if (p[i].problems) {
+        if (p->problems) {
             rej++;
-            o = json_pack("{s:I,s:s,s:O}", "line", (json_int_t)p[i].line,
-                          "status", "rejected", "problems", p[i].problems);
+            o = json_pack("{s:I,s:s,s:O}", "line", (json_int_t)p->line,
+                          "status", "rejected", "problems", p->problems);
         } else {
-            if (res[i].duplicate)
+            const struct spool_result *res = &r->res[i];
+            if (res->duplicate)
                 dup++;
             else
                 acc++;
-            log_outcome(r, res[i].duplicate ? "duplicate" : "accepted",
-                        res[i].ref, p[i].fe_ref);
-            o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)p[i].line,
-                          "reference", res[i].ref, "status",
-                          res[i].duplicate ? "duplicate" : "accepted");
+            log_outcome(r, res->duplicate ? "duplicate" : "accepted",
+                        res->ref, p->fe_ref);
+            o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)p->line,
+                          "reference", res->ref, "status",
+                          res->duplicate ? "duplicate" : "accepted");
         }
         json_array_append_new(list, o);
     }
@@ -818,20 +772,20 @@ static enum MHD_Result submit_ndjson(struct MHD_Connection *c, struct req *r,
     json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "results", list, "accepted",
                           (json_int_t)acc, "duplicates", (json_int_t)dup,
                           "rejected", (json_int_t)rej);
-    mr = reply_obj(c, r, acc ? 202 : dup ? 200 : 422, o);
+    enum MHD_Result mr = reply_obj(c, r, acc ? 202 : dup ? 200 : 422, o);
     if (acc && r->h->hooks.accepted)
         r->h->hooks.accepted(r->h->hooks.ctx);
-    goto out;
-nomem:
-    mr = reply_status(c, r, 500, "error", "out of memory", NULL);
-out:
-    if (p)
-        pending_free(p, n);
-    free(res);
-    errs_free(&e);
     return mr;
 }
 
+static enum MHD_Result answer(struct MHD_Connection *c, struct req *r)
+{
+    return r->ndjson ? answer_ndjson(c, r) : answer_one(c, r);
+}
+
+/* do_submit - the body is in: map it here (on the pool thread), then
+ * suspend the connection and hand it to the committer, which resumes it
+ * once the records are committed (http_commit.c). */
 static enum MHD_Result do_submit(struct MHD_Connection *c, struct req *r)
 {
     const struct ferry_config *cfg = r->g->cfg;
@@ -853,7 +807,32 @@ static enum MHD_Result do_submit(struct MHD_Connection *c, struct req *r)
         .max_fields = cfg->intake.max_fields > 0
                           ? (size_t)cfg->intake.max_fields : 0,
     };
-    return r->ndjson ? submit_ndjson(c, r, &lim) : submit_one(c, r, &lim);
+    if ((r->ndjson ? parse_ndjson(r, &lim) : parse_one(r, &lim)) != 0)
+        return reply_status(c, r, 500, "error", "out of memory", NULL);
+    size_t storable = 0;
+    for (size_t i = 0; i < r->np; i++)
+        if (!r->p[i].problems)
+            storable++;
+    if (!r->ndjson && storable == 0) {
+        count_result(r->h, r->svc->name, 2, 1);
+        log_event(LOG_INFO, "rejected", "service", r->svc->name, "client",
+                  r->client->id, NULL);
+        json_t *o = json_pack("{s:s,s:O}", "status", "rejected", "problems",
+                              r->p->problems);
+        return reply_obj(c, r, 422, o);
+    }
+    r->res = calloc(r->np ? r->np : 1, sizeof *r->res);
+    if (!r->res)
+        return reply_status(c, r, 500, "error", "out of memory", NULL);
+    if (storable == 0) {                  /* NDJSON, every line refused */
+        r->commit_rc = 0;
+        return answer(c, r);
+    }
+    r->conn = c;
+    r->phase = RP_QUEUED;
+    MHD_suspend_connection(c);            /* before the committer sees r */
+    http_commit_queue(r->h->com, r);
+    return MHD_YES;
 }
 
 /* submit_head - everything decidable from the request head; returns true
@@ -931,6 +910,9 @@ static bool submit_head(struct MHD_Connection *c, struct req *r,
 
 /* ---- the MHD callbacks --------------------------------------------------- */
 
+static void conn_busy(struct http_server *h, struct MHD_Connection *c,
+                      bool busy);
+
 static struct req *req_new(struct http_server *h, struct MHD_Connection *c)
 {
     struct req *r = calloc(1, sizeof *r);
@@ -1004,8 +986,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!r)
             return MHD_NO;
         *ctx = r;
+        conn_busy(h, c, true);
         return first_call(c, r, url, method);
     }
+    if (__atomic_load_n(&r->phase, __ATOMIC_ACQUIRE) == RP_COMMITTED)
+        return answer(c, r);    /* resumed by the committer */
+    if (r->phase == RP_QUEUED)
+        return MHD_YES;         /* not ours to answer yet */
     if (r->replied) {
         *upsz = 0;              /* body after an early reply: dropped */
         return MHD_YES;
@@ -1041,14 +1028,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     struct http_server *h = cls;
     struct req *r = *ctx;
+    conn_busy(h, c, false);
     if (!r)
         return;
     if (r->inflight)
         inflight_drop(h, r->client->id);
+    pending_free(r->p, r->np);
+    free(r->res);
     buf_free(&r->body);
     pthread_mutex_lock(&h->mu);
     if (--h->active == 0)
@@ -1056,6 +1045,94 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
     pthread_mutex_unlock(&h->mu);
     free(r);
     *ctx = NULL;
+}
+
+/* conn_of - the tracking entry of c (NULL when untracked) */
+static struct http_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* conn_busy - a request head arrived (true) or a request ended (false) */
+static void conn_busy(struct http_server *h, struct MHD_Connection *c,
+                      bool busy)
+{
+    struct http_conn *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&h->cmu);
+    k->busy = busy;
+    k->since = http_now_ms_mono();
+    pthread_mutex_unlock(&h->cmu);
+}
+
+/* on_conn - track open connections for the reaper.  MHD reports CLOSED
+ * before it closes the socket, so the reaper never shuts a reused fd. */
+static void on_conn(void *cls, struct MHD_Connection *c, void **sctx,
+                    enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct http_conn *k = calloc(1, sizeof *k);
+        if (!k || !ci) {
+            free(k);
+            return;
+        }
+        k->fd = ci->connect_fd;
+        k->since = http_now_ms_mono();
+        pthread_mutex_lock(&h->cmu);
+        k->next = h->conns;
+        if (h->conns)
+            h->conns->prev = k;
+        h->conns = k;
+        pthread_mutex_unlock(&h->cmu);
+        *sctx = k;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *sctx) {
+        struct http_conn *k = *sctx;
+        pthread_mutex_lock(&h->cmu);
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            h->conns = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        pthread_mutex_unlock(&h->cmu);
+        free(k);
+        *sctx = NULL;
+    }
+}
+
+/* reaper - every 250 ms, shut the socket of any connection that has
+ * waited longer than request-timeout for a complete request head.
+ * libmicrohttpd's own timeout is an idle timeout, which a sender of one
+ * byte a second never trips; a slow body is caught in on_request. */
+static void *reaper(void *arg)
+{
+    struct http_server *h = arg;
+    pthread_mutex_lock(&h->cmu);
+    while (!h->reaper_stop) {
+        int64_t now = http_now_ms_mono();
+        for (struct http_conn *k = h->conns; k; k = k->next) {
+            if (k->busy || k->fd < 0 || now - k->since <= h->head_timeout_ms)
+                continue;
+            shutdown(k->fd, SHUT_RDWR);
+            k->fd = -1;
+            log_event(LOG_WARN, "request-timeout", "why",
+                      "request head not complete in time", NULL);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
+    }
+    pthread_mutex_unlock(&h->cmu);
+    return NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1141,6 +1218,22 @@ static char *read_pem(const struct ferry_config *cfg, const char *p,
     return text;
 }
 
+/* pool_size - MHD worker threads: one per core, 2..8 (FERRY_HTTP_THREADS
+ * overrides, for measurements) */
+static unsigned pool_size(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("FERRY_HTTP_THREADS");
+    long v;
+    if (env && config_parse_int(env, 1, 64, &v) == 0)
+        return (unsigned)v;
+    if (n < 2)
+        n = 2;
+    if (n > 8)
+        n = 8;
+    return (unsigned)n;
+}
+
 struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
                              const char *listen, const struct http_hooks *hooks,
                              struct errs *e)
@@ -1152,12 +1245,19 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->idle, NULL);
+    pthread_mutex_init(&h->cmu, NULL);
+    pthread_cond_init(&h->ccv, NULL);
+    h->head_timeout_ms = cfg->intake.request_timeout_ms > 0
+                             ? cfg->intake.request_timeout_ms : 10000;
     h->sp = sp;
     h->disk_ok = true;
     if (hooks)
         h->hooks = *hooks;
     h->cur = gen_new(cfg, e);
     if (!h->cur)
+        goto fail;
+    h->com = http_commit_new(h, e);
+    if (!h->com)
         goto fail;
 
     const struct intake_config *in = &cfg->intake;
@@ -1166,9 +1266,11 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     bool v6 = false;
     if (parse_listen(listen ? listen : in->listen, &ss, &sl, &v6, e) != 0)
         goto fail;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* a few epoll threads; a submission waits for its commit suspended,
+     * not in a thread (http_commit.c) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem ops[16];
@@ -1190,6 +1292,10 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
                                         (intptr_t)on_mhd_log, h };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE,
                                         1, NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+                                        (intptr_t)on_conn, h };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+                                        (intptr_t)pool_size(), NULL };
     if (in->cert_file && in->key_file) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             errs_add(e, "intake", "TLS asked for but libmicrohttpd was built "
@@ -1225,6 +1331,11 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? (int)di->port : 0;
+    if (pthread_create(&h->reaper, NULL, reaper, h) != 0) {
+        errs_add(e, "http", "cannot start the request-timeout thread");
+        goto fail;
+    }
+    h->reaper_on = true;
     char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 16];
     if (v6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr,
@@ -1308,11 +1419,20 @@ void http_free(struct http_server *h)
 {
     if (!h)
         return;
+    if (h->reaper_on) {
+        pthread_mutex_lock(&h->cmu);
+        h->reaper_stop = true;
+        pthread_cond_signal(&h->ccv);
+        pthread_mutex_unlock(&h->cmu);
+        pthread_join(h->reaper, NULL);
+        h->reaper_on = false;
+    }
     if (h->d) {
         http_stop(h, http_now_ms_mono() + 5000);
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }
+    http_commit_free(h->com);           /* after the daemon: none queued */
     flush_door_counts(h);
     for (struct gen *g = h->cur, *nx; g; g = nx) {
         nx = g->next;
@@ -1325,6 +1445,8 @@ void http_free(struct http_server *h)
     free(h->tls_cert);
     free(h->tls_ca);
     pthread_cond_destroy(&h->idle);
+    pthread_cond_destroy(&h->ccv);
+    pthread_mutex_destroy(&h->cmu);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

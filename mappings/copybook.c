@@ -10,9 +10,34 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mappings/cpy_lex.h"
 #include "util/buf.h"
 
-void cpy_field_free_(struct cpy_field *f);
+/* cpy_field_destroy - one field (not its kids: the record's flat list
+ * owns every field) */
+void cpy_field_destroy(struct cpy_field *f)
+{
+    if (!f)
+        return;
+    free(f->name);
+    free(f->pic_text);
+    free(f->depending_on);
+    free(f->redefines);
+    free(f->kids);
+    free(f->value.text);
+    for (size_t i = 0; i < f->nconds; i++) {
+        free(f->conds[i].name);
+        for (size_t j = 0; j < f->conds[i].n; j++) {
+            free(f->conds[i].v[j].lo.text);
+            free(f->conds[i].v[j].hi.text);
+        }
+        free(f->conds[i].v);
+    }
+    free(f->conds);
+    free(f->renames);
+    free(f->renames_thru);
+    free(f);
+}
 
 void cpy_free(struct copybook *cb)
 {
@@ -21,7 +46,7 @@ void cpy_free(struct copybook *cb)
     for (size_t i = 0; i < cb->nrec; i++) {
         struct cpy_record *r = &cb->rec[i];
         for (size_t j = 0; j < r->nflat; j++)
-            cpy_field_free_(r->flat[j]);
+            cpy_field_destroy(r->flat[j]);
         free(r->flat);
         free(r->name);
     }

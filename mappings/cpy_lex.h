@@ -1,4 +1,5 @@
-/* cpy_lex.h - private to the copybook parser: source lines to tokens.
+/* cpy_lex.h - private to the copybook parser (cpy_lex.c, cpy_parse.c,
+ * cpy_layout.c, copybook.c): source lines to tokens, and the glue.
  *
  * Knows the reference formats (fixed: sequence area, indicator column,
  * area A/B to column 72; free) and COBOL's lexical rules: words are
@@ -33,6 +34,13 @@ struct cpy_toks {
 int cpy_lex(const char *text, size_t len, const char *name,
             enum cpy_format fmt, struct cpy_toks *out, struct errs *e);
 void cpy_toks_free(struct cpy_toks *t);
+
+/* cpy_layout_record - offsets, lengths and cross-references of one parsed
+ * record (cpy_layout.c); returns the number of problems added to e. */
+int cpy_layout_record(struct cpy_record *r, const char *name,
+                      struct errs *e);
+/* cpy_field_destroy - free one field (copybook.c) */
+void cpy_field_destroy(struct cpy_field *f);
 
 /* cpy_err - add "name:line:col" + message to e */
 void cpy_err(struct errs *e, const char *name, int line, int col,

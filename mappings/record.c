@@ -592,8 +592,260 @@ fail:
     return NULL;
 }
 
+/* ---- fast path for the canonical form ----------------------------------
+ * record_from_json runs once per record when a night batch is built (a
+ * million times a night), so the exact form record_to_json writes is read
+ * here directly, without building a jansson tree.  Anything outside that
+ * form -- an escape, a non-ASCII byte, an unknown or repeated key, a value
+ * that does not parse -- makes the fast path give up, and the jansson path
+ * below reads the text instead, so behaviour (the record, or the problems
+ * reported) is exactly that of the jansson path. */
+
+struct fj {
+    const char *p;
+    char *tmp;                 /* scratch for NUL-terminated copies */
+};
+
+static void fj_ws(struct fj *j)
+{
+    while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+        j->p++;
+}
+
+static bool fj_eat(struct fj *j, char ch)
+{
+    fj_ws(j);
+    if (*j->p != ch)
+        return false;
+    j->p++;
+    return true;
+}
+
+/* fj_str - a plain string (printable ASCII, no escapes) copied to j->tmp
+ * at *off; returns its start there, or NULL (give up) */
+static const char *fj_str(struct fj *j, size_t *off)
+{
+    fj_ws(j);
+    if (*j->p != '"')
+        return NULL;
+    const char *s = ++j->p;
+    while (*j->p != '"') {
+        unsigned char ch = (unsigned char)*j->p;
+        if (ch < 0x20 || ch >= 0x7f || ch == '\\')
+            return NULL;
+        j->p++;
+    }
+    size_t n = (size_t)(j->p - s);
+    j->p++;
+    char *d = j->tmp + *off;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    *off += n + 1;
+    return d;
+}
+
+static bool fj_lit(struct fj *j, const char *lit)
+{
+    size_t n = strlen(lit);
+    fj_ws(j);
+    if (strncmp(j->p, lit, n) != 0)
+        return false;
+    j->p += n;
+    return true;
+}
+
+static struct record *fj_record(struct fj *j, int depth);
+
+/* fj_field - one {"t":..,"v":..} into f; 0 ok, -1 give up */
+static int fj_field(struct fj *j, struct record_field *f, size_t off,
+                    int depth)
+{
+    enum { K_T = 1, K_V = 2, K_S = 4, K_P = 8, K_ITEMS = 16 };
+    unsigned seen = 0;
+    const char *tn = NULL, *text = NULL;
+    bool vnull = false, personal = false;
+    int scale = -1;
+    const char *items = NULL;       /* where the items array starts */
+    if (!fj_eat(j, '{'))
+        return -1;
+    if (!fj_eat(j, '}')) {
+        for (;;) {
+            size_t koff = off;
+            const char *k = fj_str(j, &koff);
+            unsigned bit;
+            if (!k || !fj_eat(j, ':'))
+                return -1;
+            bit = strcmp(k, "t") == 0 ? K_T : strcmp(k, "v") == 0 ? K_V :
+                  strcmp(k, "s") == 0 ? K_S : strcmp(k, "p") == 0 ? K_P :
+                  strcmp(k, "items") == 0 ? K_ITEMS : 0;
+            if (!bit || (seen & bit))
+                return -1;
+            seen |= bit;
+            fj_ws(j);
+            if (bit == K_T) {
+                if (!(tn = fj_str(j, &off)))
+                    return -1;
+            } else if (bit == K_V) {
+                if (fj_lit(j, "null"))
+                    vnull = true;
+                else if (!(text = fj_str(j, &off)))
+                    return -1;
+            } else if (bit == K_S) {
+                if (j->p[0] == '0' && !(j->p[1] >= '0' && j->p[1] <= '9')) {
+                    scale = 0;
+                    j->p++;
+                } else if (j->p[0] >= '1' && j->p[0] <= '9') {
+                    scale = j->p[0] - '0';
+                    j->p++;
+                    if (*j->p >= '0' && *j->p <= '9')
+                        scale = scale * 10 + (*j->p++ - '0');
+                    if (*j->p >= '0' && *j->p <= '9')
+                        return -1;
+                } else {
+                    return -1;
+                }
+                if (*j->p == '.' || *j->p == 'e' || *j->p == 'E')
+                    return -1;
+            } else if (bit == K_P) {
+                if (fj_lit(j, "true"))
+                    personal = true;
+                else if (!fj_lit(j, "false"))
+                    return -1;
+            } else {
+                if (*j->p != '[')
+                    return -1;
+                items = j->p;
+                /* skipped now, read below once the type is known */
+                int d = 0;
+                do {
+                    char ch = *j->p++;
+                    if (ch == '\0' || ch == '\\')
+                        return -1;
+                    if (ch == '"') {
+                        while (*j->p && *j->p != '"' && *j->p != '\\')
+                            j->p++;
+                        if (*j->p != '"')
+                            return -1;
+                        j->p++;
+                    } else if (ch == '[' || ch == '{') {
+                        d++;
+                    } else if (ch == ']' || ch == '}') {
+                        d--;
+                    }
+                } while (d > 0);
+            }
+            if (fj_eat(j, '}'))
+                break;
+            if (!fj_eat(j, ','))
+                return -1;
+        }
+    }
+    enum ftype t;
+    if (!tn || type_from_name(tn, &t) < 0)
+        return -1;
+    f->personal = personal;
+    f->v.type = t;
+    if ((t == FT_LIST) != (items != NULL))
+        return -1;                 /* jansson would ignore stray items */
+    if (t == FT_LIST) {
+        f->v.present = !vnull;
+        const char *save = j->p;
+        j->p = items + 1;
+        size_t cap = 0;
+        if (!fj_eat(j, ']')) {
+            for (;;) {
+                struct record *it = fj_record(j, depth + 1);
+                if (!it)
+                    return -1;
+                if (f->v.nitems == cap) {
+                    size_t nc = cap ? cap * 2 : 4;
+                    struct record **v = realloc(f->v.items, nc * sizeof *v);
+                    if (!v) {
+                        record_free(it);
+                        return -1;
+                    }
+                    f->v.items = v;
+                    cap = nc;
+                }
+                f->v.items[f->v.nitems++] = it;
+                if (fj_eat(j, ']'))
+                    break;
+                if (!fj_eat(j, ','))
+                    return -1;
+            }
+        }
+        if (j->p != save)
+            return -1;
+        j->p = save;
+        return 0;
+    }
+    if (!text)
+        return 0;                  /* null or no "v": not present */
+    if (t == FT_DECIMAL) {
+        int64_t n;
+        if (scale < 0 || scale > 18 || dec_parse(text, scale, &n) < 0)
+            return -1;
+        return fvalue_set_decimal(&f->v, n, scale);
+    }
+    return fvalue_set_text(&f->v, t, text);
+}
+
+/* fj_record - {"name":{...},...}; NULL = give up */
+static struct record *fj_record(struct fj *j, int depth)
+{
+    if (depth > 32 || !fj_eat(j, '{'))
+        return NULL;
+    struct record *r = record_new();
+    if (!r)
+        return NULL;
+    if (fj_eat(j, '}'))
+        return r;
+    size_t off = 0;
+    for (;;) {
+        const char *k = fj_str(j, &off);
+        if (!k || !fj_eat(j, ':') || record_field(r, k))
+            goto fail;
+        struct record_field *f = record_add(r, k);
+        if (!f || fj_field(j, f, off, depth) != 0)
+            goto fail;
+        off = 0;
+        if (fj_eat(j, '}'))
+            return r;
+        if (!fj_eat(j, ','))
+            goto fail;
+    }
+fail:
+    record_free(r);
+    return NULL;
+}
+
+/* record_from_canonical - the fast path; NULL when it gives up */
+static struct record *record_from_canonical(const char *json)
+{
+    size_t n = strlen(json);
+    char small[1024];
+    struct fj j = { .p = json, .tmp = n < sizeof small ? small
+                                                       : malloc(n + 1) };
+    if (!j.tmp)
+        return NULL;
+    struct record *r = fj_record(&j, 0);
+    if (r) {
+        fj_ws(&j);
+        if (*j.p) {
+            record_free(r);
+            r = NULL;
+        }
+    }
+    if (j.tmp != small)
+        free(j.tmp);
+    return r;
+}
+
 struct record *record_from_json(const char *json, struct errs *e)
 {
+    struct record *fast = json ? record_from_canonical(json) : NULL;
+    if (fast)
+        return fast;
     json_error_t je;
     json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     if (!o) {

@@ -699,7 +699,7 @@ static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
         flt.limit = c->o->max_records;
         f = spool_foreach(c->sp, &flt, SPOOL_WITH_PAYLOAD, detail_cb, w, e);
     } else {
-        f = spool_batch_foreach(c->sp, w->b->id, detail_cb, w, e);
+        f = spool_batch_foreach_mapped(c->sp, w->b->id, detail_cb, w, e);
     }
     if (f == 2) {
         rc = 2;

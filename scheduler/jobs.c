@@ -10,6 +10,7 @@
 #include "scheduler/batch.h"
 #include "scheduler/deliver.h"
 #include "scheduler/joblock.h"
+#include "scheduler/reconcile.h"
 #include "scheduler/retry.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -136,6 +137,37 @@ static void run_batch(const struct ferry_config *cfg, struct spool *sp,
              sum.message[0] ? sum.message : errs_first_msg(e));
 }
 
+/* run_reconcile - fetch and apply acknowledgements, or query a stream
+ * target; orphans, mismatches and bad files make it a data outcome */
+static void run_reconcile(const struct ferry_config *cfg, struct spool *sp,
+                          const struct job_config *job,
+                          struct job_report *rep, struct errs *e)
+{
+    struct recon_opts o;
+    memset(&o, 0, sizeof o);
+    char actor[96];
+    snprintf(actor, sizeof actor, "job:%s", job->name);
+    o.actor = actor;
+    struct recon_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (recon_run(cfg, sp, job->target, &o, &sum, e) != 0) {
+        rep->outcome = JOB_CONFIG;
+        snprintf(rep->message, sizeof rep->message, "%.500s", errs_first_msg(e));
+    } else {
+        switch (recon_exit_code(&sum)) {
+        case 0:  rep->outcome = JOB_OK; break;
+        case 65: rep->outcome = JOB_DATA; break;
+        case 75: rep->outcome = JOB_TEMPFAIL; break;
+        default: rep->outcome = JOB_ERROR; break;
+        }
+        recon_counts_text(&sum, rep->counts, sizeof rep->counts);
+        if (sum.transport_unavailable)
+            snprintf(rep->message, sizeof rep->message, "%.500s",
+                     sum.transport_msg);
+    }
+    recon_summary_free(&sum);
+}
+
 static void run_purge(struct spool *sp, const struct job_config *job,
                       struct job_report *rep, struct errs *e)
 {
@@ -194,6 +226,8 @@ int job_run(const struct ferry_config *cfg, struct spool *sp,
     errs_init(&je);
     if (strcmp(job->action, "batch") == 0) {
         run_batch(cfg, sp, job, rep, &je);
+    } else if (strcmp(job->action, "reconcile") == 0) {
+        run_reconcile(cfg, sp, job, rep, &je);
     } else if (strcmp(job->action, "deliver") == 0) {
         run_deliver(cfg, sp, job, rep, &je);
     } else if (strcmp(job->action, "purge") == 0) {
@@ -201,7 +235,8 @@ int job_run(const struct ferry_config *cfg, struct spool *sp,
     } else {
         rep->outcome = JOB_CONFIG;
         snprintf(rep->message, sizeof rep->message,
-                 "action '%s' cannot run in this build", job->action);
+                 "unknown action '%s' (batch, deliver, reconcile, purge)",
+                 job->action);
     }
     errs_free(&je);
     struct errs ee;

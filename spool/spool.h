@@ -367,6 +367,15 @@ int spool_batch_list(struct spool *s, const char *target, size_t limit,
 int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         int (*cb)(void *ctx, const struct spool_record *r),
                         void *ctx, struct errs *e);
+/* spool_batch_foreach_mapped - spool_batch_foreach for building a file:
+ * only id, ref, service, target, state, batch_id, received_at, encrypted
+ * and record_json (decrypted; crypt_error set when it cannot be) are
+ * filled, and the strings are borrowed: valid only during cb.  The
+ * payload and original are not read.  Same order, same stop rule. */
+int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
+                               int (*cb)(void *ctx,
+                                         const struct spool_record *r),
+                               void *ctx, struct errs *e);
 /* spool_batch_written - record the file: built -> written (may be called
  * again on a written batch after a rebuild: the values must match, else
  * -1 naming what differs). */

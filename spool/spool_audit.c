@@ -540,10 +540,70 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
 
 /* ---- acknowledgements ---------------------------------------------- */
 
+/* ack_fast - the common case in one statement: the record named by the
+ * ack is in a state an ack moves (sent, delivered, in doubt), found
+ * through the UNIQUE ref index (or the newest record with that front-end
+ * reference) and updated there.  1 applied (ref filled), 0 not movable
+ * (ack_one then tells orphan / not-sent / already), -1 ledger error. */
+static int ack_fast(struct spool *s, const struct spool_ack *a,
+                    char ref[SPOOL_REF_MAX], int64_t now, struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, a->service
+        ? "UPDATE records SET state = ?1, last_error = COALESCE(?2, "
+          "last_error), receipt = COALESCE(?3, receipt), in_doubt = 0, "
+          "updated_at = ?4 WHERE id = (SELECT id FROM records WHERE "
+          "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
+          "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
+        : "UPDATE records SET state = ?1, last_error = COALESCE(?2, "
+          "last_error), receipt = COALESCE(?3, receipt), in_doubt = 0, "
+          "updated_at = ?4 WHERE ref = ?5 AND "
+          "state IN ('sent', 'delivered', 'indoubt')", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, spool_state_name(a->accepted ? SPOOL_CONFIRMED
+                                              : SPOOL_REJECTED), -1,
+                      SQLITE_STATIC);
+    if (!a->accepted)
+        sqlite3_bind_text(st, 2, a->reason ? a->reason : "rejected", -1,
+                          SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->receipt, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_text(st, 5, a->key, -1, SQLITE_STATIC);
+    if (a->service)
+        sqlite3_bind_text(st, 6, a->service, -1, SQLITE_STATIC);
+    int applied = 0;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
+        if (ref)
+            snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 0));
+        applied = 1;
+        r = sqlite3_step(st);
+    } else if (r == SQLITE_DONE && !a->service
+               && sqlite3_changes(s->db) > 0) {
+        if (ref)
+            snprintf(ref, SPOOL_REF_MAX, "%s", a->key);
+        applied = 1;
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, a->key, "applying acknowledgement");
+        return -1;
+    }
+    return applied;
+}
+
+/* ack_one - one acknowledgement: the fast path, else why it did not move */
 static int ack_one(struct spool *s, const struct spool_ack *a,
                    enum spool_ack_result *res, char ref[SPOOL_REF_MAX],
                    int64_t now, struct errs *e)
 {
+    int fast = ack_fast(s, a, ref, now, e);
+    if (fast < 0)
+        return -1;
+    if (fast == 1) {
+        *res = SPOOL_ACK_APPLIED;
+        return 0;
+    }
     sqlite3_stmt *st = spool_stmt(s, a->service
         ? "SELECT id, state, ref FROM records WHERE service = ? AND "
           "fe_ref = ? ORDER BY id DESC LIMIT 1"
@@ -567,47 +627,14 @@ static int ack_one(struct spool *s, const struct spool_ack *a,
         spool_dberr(s, e, a->key, "matching acknowledgement");
         return -1;
     }
-    int64_t id = sqlite3_column_int64(st, 0);
     enum spool_state from;
     int bad = spool_state_parse(txt(st, 1), &from);
     if (ref)
         snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 2));
     sqlite3_reset(st);
     enum spool_state to = a->accepted ? SPOOL_CONFIRMED : SPOOL_REJECTED;
-    if (bad) {
-        *res = SPOOL_ACK_NOT_SENT;
-        return 0;
-    }
-    if (from == to) {
-        *res = SPOOL_ACK_ALREADY;
-        return 0;
-    }
-    if ((from != SPOOL_SENT && from != SPOOL_DELIVERED
-         && from != SPOOL_INDOUBT) || !spool_transition_ok(from, to)) {
-        *res = SPOOL_ACK_NOT_SENT;
-        return 0;
-    }
-    st = spool_stmt(s, "UPDATE records SET state = ?, last_error = "
-                    "COALESCE(?, last_error), receipt = COALESCE(?, "
-                    "receipt), in_doubt = 0, updated_at = ? "
-                    "WHERE id = ? AND state = ?", e);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, spool_state_name(to), -1, SQLITE_STATIC);
-    if (!a->accepted)
-        sqlite3_bind_text(st, 2, a->reason ? a->reason : "rejected", -1,
-                          SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->receipt, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int64(st, 5, id);
-    sqlite3_bind_text(st, 6, spool_state_name(from), -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, a->key, "applying acknowledgement");
-        return -1;
-    }
-    *res = SPOOL_ACK_APPLIED;
+    /* whatever is movable was moved by ack_fast: the rest only reports */
+    *res = !bad && from == to ? SPOOL_ACK_ALREADY : SPOOL_ACK_NOT_SENT;
     return 0;
 }
 
@@ -629,6 +656,36 @@ int spool_ack_file_seen(struct spool *s, const char *name,
     }
     spool_unlock(s);
     return rc;
+}
+
+/* ack_cache - a big page cache for the duration of one large apply:
+ * a million-record file touches more pages than the default 2 MiB holds,
+ * and pages spilled mid-transaction are written twice.  Returns the old
+ * setting (0 when unknown: then nothing is changed). */
+static int ack_cache(struct spool *s, int size_kib)
+{
+    sqlite3_stmt *st = NULL;
+    int old = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA cache_size", -1, &st, NULL)
+        == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        old = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (old != 0 && size_kib != 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -size_kib);
+        sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    }
+    return old;
+}
+
+/* ack_cache_restore - back to the setting ack_cache returned */
+static void ack_cache_restore(struct spool *s, int old)
+{
+    if (old == 0)
+        return;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", old);
+    sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
 int spool_ack_apply(struct spool *s, const char *file_name,
@@ -653,6 +710,10 @@ int spool_ack_apply(struct spool *s, const char *file_name,
         }
     }
     spool_lock(s);
+    /* half a KiB of page cache per ack, up to 512 MiB; small files keep
+     * the default */
+    size_t kib = n < 16384 ? 0 : n / 2 < 524288 ? n / 2 : 524288;
+    int old_cache = ack_cache(s, (int)kib);
     if (spool_begin(s, e) != 0)
         goto unlock;
     for (size_t i = 0; i < n; i++) {
@@ -703,6 +764,7 @@ int spool_ack_apply(struct spool *s, const char *file_name,
 rollback:
     spool_rollback(s);
 unlock:
+    ack_cache_restore(s, old_cache);
     spool_unlock(s);
     return rc;
 }

@@ -359,6 +359,85 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
     return rc;
 }
 
+int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
+                               int (*cb)(void *ctx,
+                                         const struct spool_record *r),
+                               void *ctx, struct errs *e)
+{
+    /* Bound records carry batch_id; records_batch gives them in id order,
+     * which is bound order.  A record that left the batch since (dead
+     * letter, requeued and bound elsewhere) is still passed on with its
+     * state and batch_id, as spool_batch_foreach does for the members,
+     * and the caller decides. */
+    static const char sql[] = "SELECT id, ref, service, target, state, "
+        "batch_id, received_at, payload_enc, record_json FROM records "
+        "WHERE batch_id = ? ORDER BY id";
+    int rc = 0, step;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st) {
+        spool_unlock(s);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, batch_id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_record r;
+        unsigned char *plain = NULL;
+        size_t plainn = 0;
+        const char *why = NULL;
+        memset(&r, 0, sizeof r);
+        r.id = sqlite3_column_int64(st, 0);
+        /* borrowed from the row: valid until the next step */
+        r.ref = (char *)sqlite3_column_text(st, 1);
+        r.service = (char *)sqlite3_column_text(st, 2);
+        r.target = (char *)sqlite3_column_text(st, 3);
+        if (spool_state_parse((const char *)sqlite3_column_text(st, 4),
+                              &r.state) != 0)
+            r.state = SPOOL_RECEIVED;
+        r.batch_id = sqlite3_column_int64(st, 5);
+        r.received_at = sqlite3_column_int64(st, 6);
+        r.encrypted = sqlite3_column_int(st, 7) != 0;
+        if (!r.ref || !r.service || !r.target) {
+            errs_add(e, "", "out of memory");
+            rc = -1;
+            break;
+        }
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+            const void *p = sqlite3_column_blob(st, 8);
+            size_t n = (size_t)sqlite3_column_bytes(st, 8);
+            if (!r.encrypted) {
+                r.record_json = (char *)sqlite3_column_text(st, 8);
+                if (!r.record_json) {
+                    errs_add(e, "", "out of memory");
+                    rc = -1;
+                    break;
+                }
+            } else if (spool_open_sealed(s, r.ref, "record", p, n, &plain,
+                                         &plainn, &why) != 0) {
+                r.crypt_error = (char *)(why ? why : "cannot be decrypted");
+            } else {
+                r.record_json = (char *)plain;
+            }
+        }
+        int stop = cb(ctx, &r);
+        if (plain) {
+            explicit_bzero(plain, plainn);
+            free(plain);
+        }
+        if (stop) {
+            rc = stop;
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading batch records");
+        rc = -1;
+    }
+    sqlite3_reset(st);
+    spool_unlock(s);
+    return rc;
+}
+
 static int same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);

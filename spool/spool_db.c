@@ -420,8 +420,11 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
     if (!s->opts.read_only
         && pragma(s, "PRAGMA journal_mode=WAL", "wal", e) != 0)
         goto fail;
+    /* secure_delete: purged payloads are overwritten with zeros, not left
+     * in the file's free pages (Debian builds it on; others may not) */
     if (pragma(s, "PRAGMA synchronous=FULL", NULL, e) != 0
-        || pragma(s, "PRAGMA foreign_keys=ON", NULL, e) != 0)
+        || pragma(s, "PRAGMA foreign_keys=ON", NULL, e) != 0
+        || pragma(s, "PRAGMA secure_delete=ON", NULL, e) != 0)
         goto fail;
     if (spool_migrate(s, e) != 0)
         goto fail;

@@ -100,9 +100,14 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
                 int64_t now_ms, struct spool_list *out, struct errs *e)
 {
     static const char sel[] = "SELECT " SPOOL_REC_COLS " FROM records "
-        "WHERE target = ?1 AND ((state IN ('queued','deferred') AND "
+        "WHERE target = ?1 "
+        /* the state list lets records_due(target, state, ...) skip the
+         * delivered and closed rows that pile up behind a target */
+        "AND state IN ('queued','deferred','delivering','indoubt') "
+        "AND ((state IN ('queued','deferred') AND "
         "next_attempt_at <= ?2) OR (state = 'delivering' AND "
-        "lease_until <= ?2) OR (?3 = 1 AND state = 'indoubt')) "
+        "lease_until <= ?2) OR (?3 = 1 AND state = 'indoubt' AND "
+        "next_attempt_at <= ?2)) "
         "ORDER BY id LIMIT ?4";
     static const char upd[] = "UPDATE records SET state = 'delivering', "
         "lease_owner = ?, lease_until = ?, claimed_at = ?, "
@@ -296,7 +301,13 @@ static int one_outcome(struct spool *s, const char *owner,
         next = o->exhausted ? 0 : o->next_attempt_at;
         break;
     case SPOOL_OUT_FAIL: to = SPOOL_FAILED; break;
-    case SPOOL_OUT_INDOUBT: to = SPOOL_INDOUBT; in_doubt = 1; break;
+    case SPOOL_OUT_INDOUBT:
+        /* rest before anyone asks or resends: a slow back end may still
+         * be working on the call */
+        to = SPOOL_INDOUBT;
+        in_doubt = 1;
+        next = o->next_attempt_at;
+        break;
     default:
         errs_add(e, o->ref, "unknown outcome %d", (int)o->kind);
         return 1;

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -956,6 +957,45 @@ START_TEST(test_purge_keeps_rows_and_audit)
 }
 END_TEST
 
+/* file_has - whether the bytes of needle appear anywhere in the file */
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    static char data[1 << 20];
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    return memmem(data, n, needle, strlen(needle)) != NULL;
+}
+
+/* a purged payload must not stay readable in the ledger file's free
+ * space (secure_delete); the other record's payload is still there */
+START_TEST(test_purge_leaves_no_bytes_on_disk)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[2];
+    enq1(s, item("claims", "mf", NULL, "{\"nino\":\"QQ123456C-PURGEME\"}"),
+         &r[0]);
+    enq1(s, item("claims", "mf", NULL, "{\"nino\":\"QQ654321A-KEEPME\"}"),
+         &r[1]);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_discard(s, r[0].ref, "ops", "test data", &e), 0);
+    size_t n = 0;
+    ck_assert_int_eq(spool_purge(s, 4102444800000LL, "ops", &n, &e), 0);
+    ck_assert_uint_eq(n, 1);
+    errs_free(&e);
+    spool_close(s);     /* last connection: the WAL is checkpointed */
+    char p[700];
+    snprintf(p, sizeof p, "%s/ledger.db", spdir);
+    ck_assert(file_has(p, "QQ654321A-KEEPME"));
+    ck_assert(!file_has(p, "QQ123456C-PURGEME"));
+    snprintf(p, sizeof p, "%s/ledger.db-wal", spdir);
+    ck_assert(!file_has(p, "QQ123456C-PURGEME"));
+}
+END_TEST
+
 START_TEST(test_job_runs)
 {
     struct spool *s = open_sp(NULL);
@@ -1005,6 +1045,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
     tcase_add_test(tc, test_key_file_formats);
     tcase_add_test(tc, test_purge_keeps_rows_and_audit);
+    tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
     suite_add_tcase(su, tc);
     return su;
