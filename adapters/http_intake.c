@@ -1,8 +1,13 @@
 /* http_intake.c - the daemon's HTTP front door.  See http_intake.h.
  *
- * libmicrohttpd runs one thread per connection, so concurrent requests
- * really do call spool_enqueue concurrently and share its group commit;
- * nothing is answered 202 before spool_enqueue returned (durable).
+ * libmicrohttpd runs a small epoll thread pool.  A submission is read and
+ * mapped on a pool thread, then its connection is suspended and handed to
+ * the committer (http_commit.c), which stores every queued submission in
+ * one transaction and resumes them; nothing is answered 202 before its
+ * record is committed (durable).  Tokens: http_jwt.c; /metrics and the
+ * conservation check: http_metrics.c; shared state: http_int.h.
+ * A watchdog thread closes connections whose request head is not complete
+ * within request-timeout (slow-loris).
  *
  * Order of checks on a submission, cheapest and least revealing first:
  * route (404/405) -> stopping (503) -> address blocked after failed

@@ -196,7 +196,9 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
         return;
     }
     for (size_t i = 0; i < e->n; i++) {
-        if (e->v[i].where[0])
+        if (strncmp(e->v[i].where, "line ", 5) == 0)   /* already says it */
+            fprintf(stderr, "%s: %s\n", e->v[i].where, e->v[i].msg);
+        else if (e->v[i].where[0])
             fprintf(stderr, "line %ld: %s: %s\n", line, e->v[i].where,
                     e->v[i].msg);
         else

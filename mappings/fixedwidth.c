@@ -7,6 +7,7 @@
  * its offset; nothing is truncated or rounded unless the mapping said so
  * (and then it is reported as a note). */
 #include "mappings/fixedwidth.h"
+#include "scheduler/tz.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@ struct fw_plan {
     size_t nb;
     const struct cpy_field **active;  /* REDEFINES views written to */
     size_t nactive;
+    struct tz *london;               /* for local-time="true" datetimes */
 };
 
 /* ---- notes -------------------------------------------------------------- */
@@ -180,6 +182,7 @@ void fw_plan_free(struct fw_plan *p)
     }
     free(p->b);
     free(p->active);
+    tz_free(p->london);
     free(p);
 }
 
@@ -216,6 +219,9 @@ struct fw_plan *fw_plan_new(const struct cpy_record *rec,
     if (!p->b || !p->active)
         goto nomem;
     int bad = 0;
+    for (size_t i = 0; i < na && !p->london; i++)
+        if (sec->a[i].local_time && !(p->london = tz_load("Europe/London", e)))
+            goto fail_tz;
     for (size_t i = 0; i < na; i++) {
         const struct map_assign *a = &sec->a[i];
         char where[160];
@@ -315,6 +321,7 @@ struct fw_plan *fw_plan_new(const struct cpy_record *rec,
     return p;
 nomem:
     errs_add(e, "", "out of memory");
+fail_tz:
     fw_plan_free(p);
     return NULL;
 }
@@ -329,6 +336,8 @@ struct enc {
     struct fw_notes *notes;
     struct errs *e;
     int bad;
+    struct fvalue count;             /* "LIST.#" source: the item count */
+    char count_text[24];
 };
 
 static void field_where(const struct cpy_field *f, long idx, char *w,
@@ -516,6 +525,14 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         put_lit(E, f, off, &f->value);
         return;
     }
+    /* local-time="true": the instant as a clock in Europe/London shows it */
+    struct fvalue local;
+    if (a && a->local_time && v->type == FT_DATETIME && E->p->london) {
+        local = *v;
+        local.num += (int64_t)tz_offset_at(E->p->london,
+                                           v->num / 1000) * 1000;
+        v = &local;
+    }
     const char *fmt = a ? a->format : NULL;
     if (p.cls != COB_NUMERIC) {
         const char *s = v->text ? v->text : "";
@@ -605,14 +622,34 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         enc_err(E, f, idx, off, msg);
 }
 
-static const struct fvalue *source(const struct enc *E,
-                                   const struct record *r,
+/* source - a record field, a "$special", or "LIST.#": how many items
+ * the list holds (0 when absent), for a count field that is not an
+ * OCCURS DEPENDING ON object (those are filled automatically) */
+static const struct fvalue *source(struct enc *E, const struct record *r,
                                    const struct record *specials,
                                    const char *from)
 {
-    (void)E;
     if (from[0] == '$' && specials)
         return record_get(specials, from);
+    size_t n = strlen(from);
+    if (n > 2 && from[n - 2] == '.' && from[n - 1] == '#') {
+        char list[128];
+        if (n - 2 >= sizeof list)
+            return NULL;
+        memcpy(list, from, n - 2);
+        list[n - 2] = '\0';
+        const struct fvalue *lv = record_get(r, list);
+        if (lv && lv->type != FT_LIST)
+            return NULL;
+        size_t items = lv && lv->present ? lv->nitems : 0;
+        memset(&E->count, 0, sizeof E->count);
+        E->count.type = FT_INTEGER;
+        E->count.present = true;
+        E->count.num = (int64_t)items;
+        snprintf(E->count_text, sizeof E->count_text, "%zu", items);
+        E->count.text = E->count_text;
+        return &E->count;
+    }
     return record_get(r, from);
 }
 

@@ -666,6 +666,7 @@ static int fj_field(struct fj *j, struct record_field *f, size_t off,
     bool vnull = false, personal = false;
     int scale = -1;
     const char *items = NULL;       /* where the items array starts */
+    const char *items_end = NULL;   /* and just past its end */
     if (!fj_eat(j, '{'))
         return -1;
     if (!fj_eat(j, '}')) {
@@ -733,6 +734,7 @@ static int fj_field(struct fj *j, struct record_field *f, size_t off,
                         d--;
                     }
                 } while (d > 0);
+                items_end = j->p;
             }
             if (fj_eat(j, '}'))
                 break;
@@ -774,7 +776,7 @@ static int fj_field(struct fj *j, struct record_field *f, size_t off,
                     return -1;
             }
         }
-        if (j->p != save)
+        if (j->p != items_end)
             return -1;
         j->p = save;
         return 0;

@@ -421,6 +421,8 @@ struct wctx {
     size_t reclen;
     EVP_MD_CTX *md;
     struct record *sp;             /* specials */
+    struct fvalue *v_ref, *v_recv, *v_num;  /* per-record specials, into
+                                   sp: valid until sp grows ($count) */
     struct built res;
     struct bfail *fails;
     size_t nfails;
@@ -489,6 +491,14 @@ static int specials_base(struct wctx *w)
         !(v = sp_field(w->sp, "$target")) ||
         fvalue_set_text(v, FT_STRING, b->target))
         return -1;
+    /* the per-record ones exist from here on, so the details can keep
+     * pointers to them (nothing is added to sp until the trailer) */
+    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$received-at") ||
+        !sp_field(w->sp, "$record-number"))
+        return -1;
+    w->v_ref = sp_field(w->sp, "$reference");
+    w->v_recv = sp_field(w->sp, "$received-at");
+    w->v_num = sp_field(w->sp, "$record-number");
     return 0;
 }
 
@@ -563,7 +573,6 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     errs_init(&pe);
     int rc = 0;
     struct record *rec = NULL;
-    struct fvalue *v;
     if (!r->record_json) {
         errs_add(&pe, r->ref, "the mapped record is not in the ledger "
                  "(purged?)");
@@ -572,12 +581,10 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     rec = record_from_json(r->record_json, &pe);
     if (!rec)
         goto bad;
-    if (!(v = sp_field(w->sp, "$reference")) ||
-        fvalue_set_text(v, FT_STRING, r->ref) ||
-        !(v = sp_field(w->sp, "$received-at")) ||
-        fvalue_set_datetime(v, r->received_at) ||
-        !(v = sp_field(w->sp, "$record-number")) ||
-        fvalue_set_int(v, w->res.count + 1)) {
+    if (fvalue_set_text(w->v_ref, FT_STRING, r->ref) ||
+        ((!w->v_recv->present || w->v_recv->num != r->received_at) &&
+         fvalue_set_datetime(w->v_recv, r->received_at)) ||
+        fvalue_set_int(w->v_num, w->res.count + 1)) {
         w->err = ENOMEM;
         rc = 1;
         goto out;

@@ -28,6 +28,15 @@ static void check_errs(const struct errs *e)
             abort();
 }
 
+/* cleanup - leave no temporary folder behind when the fuzzer exits */
+static void cleanup(void)
+{
+    if (dir[0]) {
+        unlink(path);
+        rmdir(dir);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct errs e;
@@ -49,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!mkdtemp(dir))
             abort();
         snprintf(path, sizeof path, "%s/ferry.xml", dir);
+        atexit(cleanup);
     }
     FILE *f = fopen(path, "wb");
     if (!f)

@@ -20,7 +20,7 @@ ok "submit accepts 8 valid records, marks the repeat duplicate"
 
 grep -q '^line 5: answers\[question_id=2\]\.answer_text: ' "$T/err" || fail paths "no path for bad NINO: $(cat "$T/err")"
 grep -q '^line 5: answers\[question_id=6\]\.answer_text: .*decimal places' "$T/err" || fail paths "no decimal-places problem"
-grep -q '^line 12: .*column' "$T/err" || fail paths "truncated JSON should give line and column: $(cat "$T/err")"
+grep -q '^line 12, column [0-9]*: ' "$T/err" || fail paths "truncated JSON should give line and column: $(cat "$T/err")"
 n5=$(grep -c '^line 5:' "$T/err")
 [ "$n5" -ge 2 ] || fail paths "every problem of line 5 listed, got $n5"
 ok "refusals name line, JSON path and reason, all of them"
@@ -36,7 +36,15 @@ F show --config "$CFG" --spool "$SP" "$ref" > "$T/show.txt"
 grep -q 'Jones' "$T/show.txt" && fail show "personal surname shown without --reveal"
 grep -q '\*\*\*' "$T/show.txt" || fail show "no masking marker"
 F show --config "$CFG" --spool "$SP" --reveal "$ref" | grep -q 'JONES' || fail show "--reveal shows the mapped surname"
-ok "show masks personal fields unless --reveal"
+# a personal value sent as a JSON number is masked too
+sed -n 2p "$T/ex/submissions.ndjson" | sed 's/"HCR001002X"/"HCR007002X"/; s/"account_number": "87654321"/"account_number": 87654321/' > "$T/num.json"
+grep -q '"account_number": 87654321' "$T/num.json" || fail setup "number substitution"
+F submit --config "$CFG" --spool "$SP" refund-claim "$T/num.json" > "$T/num.out" 2>"$T/num.err" || true
+nref=$(awk '$2 == "accepted" {print $1}' "$T/num.out")
+[ -n "$nref" ] || fail show "numeric account number accepted: $(cat "$T/num.out")"
+F show --config "$CFG" --spool "$SP" "$nref" | grep -q 87654321 && fail show "numeric personal value shown"
+F show --config "$CFG" --spool "$SP" --reveal "$nref" | grep -q 87654321 || fail show "--reveal shows it"
+ok "show masks personal fields unless --reveal (strings and numbers)"
 
 # bad input changes nothing
 before=$(F queue --spool "$SP" --json | jq '.count')
@@ -82,6 +90,6 @@ ok "spool folder 0700, ledger files 0600"
 
 cat "$T/ex/submissions.ndjson" | F submit --config "$CFG" --spool "$SP" refund-claim - > "$T/again" 2>/dev/null || true
 grep -c duplicate "$T/again" | grep -qx 9 || fail idem "resubmitting the file gives 9 duplicates: $(cat "$T/again")"
-[ "$(F queue --spool "$SP" --json | jq '.count')" = 10 ] || fail idem "count changed"
+[ "$(F queue --spool "$SP" --json | jq '.count')" = 11 ] || fail idem "count changed"
 ok "resubmitting from stdin: all duplicates, nothing stored twice"
 echo "$CASES passed, 0 failed"
