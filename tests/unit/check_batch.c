@@ -107,6 +107,68 @@ START_TEST(test_exit_codes)
 }
 END_TEST
 
+/* The night batch reads every record's canonical JSON with
+ * record_from_json, which reads the exact form record_to_json writes
+ * without jansson and hands anything else to jansson: both readings must
+ * agree, and what jansson refuses must still be refused. */
+static char *reread(const char *json, char *why, size_t whysz)
+{
+    struct errs e;
+    errs_init(&e);
+    struct record *r = record_from_json(json, &e);
+    char *out = r ? record_to_json(r) : NULL;
+    snprintf(why, whysz, "%s", r ? "" : errs_first_msg(&e));
+    record_free(r);
+    errs_free(&e);
+    return out;
+}
+
+START_TEST(test_record_json_fast_and_slow_agree)
+{
+    static const char canon[] =
+        "{\"a\":{\"t\":\"string\",\"v\":\"x y\"},"
+        "\"b\":{\"t\":\"decimal\",\"v\":\"-1.50\",\"s\":2,\"p\":true},"
+        "\"c\":{\"t\":\"list\",\"items\":[{\"d\":{\"t\":\"date\","
+        "\"v\":\"2020-02-29\"}},{}]},"
+        "\"e\":{\"t\":\"integer\",\"v\":\"-12\"},"
+        "\"f\":{\"t\":\"boolean\",\"v\":\"true\"},"
+        "\"g\":{\"t\":\"datetime\",\"v\":\"2026-11-26T08:15:00.000Z\"},"
+        "\"h\":{\"t\":\"enum\",\"v\":null}}";
+    char why[512];
+    char *out = reread(canon, why, sizeof why);
+    ck_assert_msg(out != NULL, "%s", why);
+    ck_assert_str_eq(out, canon);          /* round trip, order kept */
+    free(out);
+    /* outside the canonical form: read by jansson, same result */
+    out = reread("{ \"a\" : {\"v\":\"caf\\u00e9\", \"t\":\"string\"} }",
+                 why, sizeof why);
+    ck_assert_msg(out != NULL, "%s", why);
+    ck_assert_str_eq(out, "{\"a\":{\"t\":\"string\",\"v\":\"caf\\u00e9\"}}");
+    free(out);
+    out = reread("{\"a\":{\"t\":\"string\",\"v\":\"x\",\"zz\":1}}", why,
+                 sizeof why);
+    ck_assert_msg(out != NULL, "%s", why);
+    ck_assert_str_eq(out, "{\"a\":{\"t\":\"string\",\"v\":\"x\"}}");
+    free(out);
+    /* refusals stay refusals */
+    static const char *const bad[] = {
+        "{\"a\":{\"t\":\"string\",\"v\":\"x\"},\"a\":{\"t\":\"string\"}}",
+        "{\"a\":{\"t\":\"decimal\",\"v\":\"1.234\",\"s\":2}}",
+        "{\"a\":{\"t\":\"date\",\"v\":\"2021-02-29\"}}",
+        "{\"a\":{\"t\":\"nope\",\"v\":\"x\"}}",
+        "{\"a\":{\"t\":\"list\",\"items\":[1]}}",
+        "{\"a\":{\"t\":\"string\",\"v\":\"x\"}} trailing",
+        "{\"a\":{\"t\":\"string\",\"v\":\"x\",\"items\":[}}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        out = reread(bad[i], why, sizeof why);
+        ck_assert_msg(out == NULL, "accepted %s as %s", bad[i], out);
+        ck_assert_msg(why[0] != '\0', "%s: no reason", bad[i]);
+    }
+}
+END_TEST
+
 /* example_spool - config + spool with the example submissions queued */
 static void example_spool(struct ferry_config **cfg, struct spool **sp)
 {
@@ -229,6 +291,7 @@ static Suite *batch_suite(void)
     tcase_add_test(tc, test_file_name_refusals);
     tcase_add_test(tc, test_sum_exact_and_overflow);
     tcase_add_test(tc, test_exit_codes);
+    tcase_add_test(tc, test_record_json_fast_and_slow_agree);
     suite_add_tcase(s, tc);
     tc = tcase_create("rebuild");
     tcase_add_checked_fixture(tc, setup, teardown);
