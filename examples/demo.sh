@@ -74,7 +74,16 @@ echo "The first detail record as the mainframe's copybook reads it:"
 "$FERRY" map --config "$CFG" --decode refund-claim "$f" | sed -n '/^record 2 /,/^$/p' | head -40
 run "$FERRY" batches --config "$CFG"
 
-if [ -x examples/demo.d/next.sh ]; then
-    FERRY="$FERRY" CFG="$CFG" examples/demo.d/next.sh
-fi
+step "9. Next morning: the mainframe's acknowledgements (two rejections)"
+examples/mainframe-ack.sh "$f" "var/mainframe-acks/CLMACK.D$(date -u +%y%m%d).S001"
+run "$FERRY" reconcile --config "$CFG" claims-mainframe
+run "$FERRY" queue --config "$CFG" --state rejected
+echo "The legacy database is asked which delivered rows it holds:"
+run "$FERRY" reconcile --config "$CFG" customer-db
+
+step "10. The day's report"
+run "$FERRY" report --config "$CFG" --format text
+"$FERRY" report --config "$CFG" --format html --output var/report.html
+echo "HTML report (one self-contained file): $ROOT/var/report.html"
+run "$FERRY" audit --config "$CFG" verify
 step "Done.  The spool is in var/ferry; try: bin/ferry queue --config $CFG"
