@@ -426,6 +426,24 @@ int cob_text_encode(const struct cob_codec *c, const struct cob_pic *p,
 {
     size_t len = p->length, count = 0, skip = 0;
     unsigned w = 0;
+    if (n <= len && p->cls != COB_ALPHA) {
+        /* printable ASCII that fits, the common case: one table pass */
+        size_t pad = len - n;
+        unsigned char *dst = p->justified ? out + pad : out;
+        size_t i = 0;
+        for (; i < n; i++) {
+            unsigned char ch = (unsigned char)utf8[i];
+            if (ch < 0x20 || ch > 0x7E || c->lo[ch] < 0)
+                break;
+            dst[i] = (unsigned char)c->lo[ch];
+        }
+        if (i == n) {
+            memset(p->justified ? out : out + n, c->space, pad);
+            if (what)
+                *what = 0;
+            return 0;
+        }
+    }
     if (text_pass(c, p, utf8, n, flags, NULL, 0, 0, &count, &w, msg,
                   msgsz) < 0)
         return -1;

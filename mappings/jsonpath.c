@@ -257,6 +257,26 @@ static char *real_text(double d, const char **why)
     return out;
 }
 
+/* int_text - decimal text of x into b (at least 21 bytes), no printf:
+ * selectors compare integers once per array element */
+static size_t int_text(json_int_t x, char *b)
+{
+    char tmp[24];
+    size_t n = 0, k = 0;
+    unsigned long long mag = x < 0 ? 0ULL - (unsigned long long)x
+                                   : (unsigned long long)x;
+    do {
+        tmp[n++] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    if (x < 0)
+        b[k++] = '-';
+    while (n)
+        b[k++] = tmp[--n];
+    b[k] = '\0';
+    return k;
+}
+
 char *jpath_scalar_text(const json_t *v, const char **why)
 {
     static const char *dummy;
@@ -268,7 +288,7 @@ char *jpath_scalar_text(const json_t *v, const char **why)
     case JSON_STRING:
         return strndup(json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
-        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        int_text(json_integer_value(v), b);
         return strdup(b);
     case JSON_REAL:
         return real_text(json_real_value(v), why);
@@ -296,6 +316,11 @@ static bool select_match(const json_t *m, const char *want)
     if (json_is_string(m))
         return strlen(want) == json_string_length(m) &&
                memcmp(want, json_string_value(m), json_string_length(m)) == 0;
+    if (json_is_integer(m)) {
+        char b[32];
+        int_text(json_integer_value(m), b);
+        return strcmp(b, want) == 0;
+    }
     char *t = jpath_scalar_text(m, NULL);
     bool ok = t && strcmp(t, want) == 0;
     free(t);

@@ -14,6 +14,14 @@
 #include "mappings/mapping.h"
 #include "util/errs.h"
 
+/* Where a problem is: prefix (the enclosing list item, "items[2].")
+ * then the field's path or name.  Joined only when a problem is added, so
+ * a valid submission never formats a path. */
+struct where {
+    const char *prefix;
+    const char *name;
+};
+
 struct ctx {
     const struct mapping *m;
     bool named;
@@ -24,12 +32,27 @@ struct ctx {
     size_t problems;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void prob(struct ctx *c, const char *where, const char *fmt, ...)
+/* where_text - prefix and name joined into buf (cut to fit) */
+static const char *where_text(const struct where *w, char *buf, size_t bsz)
 {
+    size_t a = strlen(w->prefix), b = strlen(w->name);
+    if (a >= bsz)
+        a = bsz - 1;
+    if (b >= bsz - a)
+        b = bsz - a - 1;
+    memcpy(buf, w->prefix, a);
+    memcpy(buf + a, w->name, b);
+    buf[a + b] = '\0';
+    return buf;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void prob(struct ctx *c, const struct where *w, const char *fmt, ...)
+{
+    char buf[700];
     va_list ap;
     va_start(ap, fmt);
-    errs_vadd(c->e, where, fmt, ap);
+    errs_vadd(c->e, where_text(w, buf, sizeof buf), fmt, ap);
     va_end(ap);
     c->problems++;
 }
@@ -45,7 +68,7 @@ static const char *named_value(const struct ctx *c, const char *name)
 
 /* scalar - text of a JSON value at where; NULL when absent or refused
  * (refusals are problems, *bad set) */
-static char *scalar(struct ctx *c, const json_t *v, const char *where,
+static char *scalar(struct ctx *c, const json_t *v, const struct where *where,
                     bool *bad)
 {
     if (!v || json_is_null(v))
@@ -61,7 +84,8 @@ static char *scalar(struct ctx *c, const json_t *v, const char *where,
 
 /* raw_concat - join parts; absent when every path part is absent */
 static char *raw_concat(struct ctx *c, const struct map_field *f,
-                        const json_t *base, const char *where, bool *bad)
+                        const json_t *base, const struct where *where,
+                        bool *bad)
 {
     size_t cap = 64, len = 0;
     char *out = malloc(cap);
@@ -120,7 +144,7 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 
 /* apply_list - a JSON array; each element is a sub-record */
 static void apply_list(struct ctx *c, const struct map_field *f,
-                       const json_t *base, const char *where,
+                       const json_t *base, const struct where *where,
                        struct record_field *rf)
 {
     rf->v.type = FT_LIST;
@@ -151,10 +175,22 @@ static void apply_list(struct ctx *c, const struct map_field *f,
             return;
         }
     }
+    char pre[600];
+    where_text(where, pre, sizeof pre - 24);
+    size_t pl = strlen(pre);
     for (size_t i = 0; i < n; i++) {
-        char pre[600];
-        if (snprintf(pre, sizeof pre, "%s[%zu].", where, i) >= (int)sizeof pre)
-            pre[sizeof pre - 1] = '\0';
+        /* "items[2]." by hand: snprintf per item costs more than the item */
+        char num[24];
+        size_t nl = 0, k = 0;
+        size_t x = i;
+        do {
+            num[nl++] = (char)('0' + x % 10);
+            x /= 10;
+        } while (x);
+        pre[pl] = '[';
+        while (nl)
+            pre[pl + 1 + k++] = num[--nl];
+        memcpy(pre + pl + 1 + k, "].", 3);
         struct record *sub = record_new();
         if (!sub) {
             prob(c, where, "out of memory");
@@ -167,7 +203,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
 
 /* check_range - typed min/max */
 static void check_range(struct ctx *c, const struct map_field *f,
-                        const struct fvalue *v, const char *where)
+                        const struct fvalue *v, const struct where *where)
 {
     if (v->type != FT_INTEGER && v->type != FT_DECIMAL &&
         v->type != FT_DATE && v->type != FT_DATETIME)
@@ -183,13 +219,11 @@ static void apply_field(struct ctx *c, const struct map_field *f,
                         const json_t *base, const char *prefix,
                         struct record *r)
 {
-    char where[700];
-    const char *wname = (!c->named && f->path) ? f->path : f->name;
-    if (c->named)
-        prefix = "";
-    if (snprintf(where, sizeof where, "%s%s", prefix, wname) >=
-        (int)sizeof where)
-        where[sizeof where - 1] = '\0';
+    struct where wh = {
+        .prefix = c->named ? "" : prefix,
+        .name = (!c->named && f->path) ? f->path : f->name,
+    };
+    const struct where *where = &wh;
     struct record_field *rf = record_add(r, f->name);
     if (!rf) {
         prob(c, where, "out of memory");
@@ -242,6 +276,12 @@ static void apply_field(struct ctx *c, const struct map_field *f,
         if (f->max_len >= 0 && l > (size_t)f->max_len)
             prob(c, where, "longer than %ld characters", f->max_len);
     }
+    if (f->type == FT_STRING) {
+        /* the text is the value: hand it over rather than copy it */
+        rf->v.text = text;
+        rf->v.present = true;
+        return;
+    }
     char why[512];
     if (map_type_read(f, text, &rf->v, why, sizeof why) < 0) {
         prob(c, where, "%s", why);
@@ -269,7 +309,7 @@ static int run(struct ctx *c, const json_t *doc, struct record **out)
     *out = NULL;
     struct record *r = record_new();
     if (!r) {
-        prob(c, "", "out of memory");
+        prob(c, &(struct where){ "", "" }, "out of memory");
         return -1;
     }
     apply_fields(c, c->m->fields, c->m->nfields, doc, "", r);
@@ -316,9 +356,9 @@ int map_apply_named(const struct mapping *m, const char *const *names,
     for (size_t i = 0; i < n; i++) {
         const char *nm = names[i] ? names[i] : "";
         if (!known_name(m, nm))
-            prob(&c, nm, "not a field of this mapping");
+            prob(&c, &(struct where){ "", nm }, "not a field of this mapping");
         else if (values[i] && map_utf8_valid(values[i], strlen(values[i])) >= 0)
-            prob(&c, nm, "invalid UTF-8");
+            prob(&c, &(struct where){ "", nm }, "invalid UTF-8");
     }
     if (c.problems) {
         *out = NULL;

@@ -1,10 +1,14 @@
 /* map_parse.c - the safe front door for every JSON body.
  *
- * Before jansson sees a byte, the body is checked for size, NUL bytes,
- * UTF-8 and nesting depth (a bounded scan, so a hostile body cannot make
- * any parser recurse deeply).  jansson then parses with duplicate keys
- * refused; its line and column name a syntax error.  Finally the total
- * count of members and elements is bounded.  The top level must be an
+ * The body's size is checked first.  jansson then parses it with
+ * duplicate keys refused; it validates UTF-8, refuses NUL bytes and stops
+ * at 2048 levels of nesting by itself, so a valid body is read only once.
+ * One walk of the parsed tree then bounds the nesting depth and the count
+ * of members and elements.  A refused (or too deep) body is scanned once
+ * more, without recursion, so the problem is ours and exact: the byte
+ * offset of a NUL or of invalid UTF-8, the line and column where the
+ * depth limit is passed; otherwise jansson's own line and column name
+ * the syntax error.  The top level must be an
  * object.  NDJSON is the same per line, with the file's line numbers. */
 #include <stdio.h>
 #include <string.h>
@@ -27,22 +31,91 @@ static void where_at(char *w, size_t wsz, long line, long col, bool bytes)
     snprintf(w, wsz, "line %ld, %s %ld", line, bytes ? "byte" : "column", col);
 }
 
-/* depth_scan - deepest nesting outside strings; reports where the limit
- * is first passed.  -1 when too deep. */
-static int depth_scan(const char *t, size_t len, int max, long line0,
-                      struct errs *e)
+/* What one pass over a refused body found. */
+struct scan {
+    long nul;            /* offset of the first NUL byte, or -1 */
+    long bad;            /* offset of the first invalid UTF-8 byte, or -1 */
+    long deep_line, deep_col;  /* where nesting first passed max; line 0 =
+                                  never */
+};
+
+/* utf8_seq - length of the valid UTF-8 sequence at s (lead byte >= 0x80),
+ * 0 when invalid: the rules of map_utf8_valid (no overlongs, surrogates
+ * or code points past U+10FFFF) */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
 {
+    unsigned c = s[0], cp;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n >= avail)
+        return 0;
+    for (size_t k = 1; k <= n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n + 1;
+}
+
+/* scan_body - NUL bytes, UTF-8 and nesting depth in one bounded pass with
+ * no recursion.  Columns count bytes from 1; line numbers start at
+ * line0. */
+static void scan_body(const char *text, size_t len, int max, long line0,
+                      struct scan *o)
+{
+    const unsigned char *s = (const unsigned char *)text;
     int depth = 0;
     bool in_str = false, esc = false;
-    long line = line0, col = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = t[i];
-        col++;
-        if (c == '\n') {
-            line++;
-            col = 0;
+    long line = line0, last_nl = -1;
+    size_t i = 0;
+    o->nul = o->bad = -1;
+    o->deep_line = o->deep_col = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (in_str && !esc) {
+            /* the bulk of a body: plain string bytes */
+            while (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                if (++i == len)
+                    return;
+                c = s[i];
+            }
+        }
+        if (c >= 0x80) {
+            size_t k = utf8_seq(s + i, len - i);
+            if (!k) {
+                o->bad = (long)i;
+                if (o->nul < 0) {
+                    const unsigned char *z = memchr(s + i, 0, len - i);
+                    o->nul = z ? (long)(z - s) : -1;
+                }
+                return;
+            }
+            esc = false;
+            i += k;
             continue;
         }
+        if (c == '\n') {
+            line++;
+            last_nl = (long)i++;
+            continue;
+        }
+        if (c == 0 && o->nul < 0)
+            o->nul = (long)i;
+        i++;
         if (in_str) {
             if (esc)
                 esc = false;
@@ -55,35 +128,77 @@ static int depth_scan(const char *t, size_t len, int max, long line0,
         if (c == '"') {
             in_str = true;
         } else if (c == '{' || c == '[') {
-            if (++depth > max) {
-                char w[64];
-                where_at(w, sizeof w, line, col, false);
-                errs_add(e, w, "nested deeper than %d levels", max);
-                return -1;
+            if (++depth > max && !o->deep_line) {
+                o->deep_line = line;
+                o->deep_col = (long)(i - 1) - last_nl;
             }
         } else if (c == '}' || c == ']') {
             depth--;
         }
     }
-    return 0;
 }
 
-/* count_members - members and elements in total (depth already bounded) */
-static size_t count_members(const json_t *v)
+/* scan_problems - why a body is refused, when the reason is one of ours
+ * (NUL, UTF-8, depth): added to e with the byte offset or line and
+ * column.  0 when the scan finds none of them. */
+static int scan_problems(const char *text, size_t len, int max, long line0,
+                         bool ndjson, struct errs *e)
 {
-    size_t n = 0;
+    struct scan sc;
+    char w[96];
+    int bad = 0;
+    scan_body(text, len, max, line0, &sc);
+    if (sc.nul >= 0) {
+        if (ndjson)
+            where_at(w, sizeof w, line0, sc.nul, true);
+        else
+            snprintf(w, sizeof w, "byte %ld", sc.nul);
+        errs_add(e, w, "NUL byte in JSON");
+        bad = 1;
+    }
+    if (sc.bad >= 0) {
+        if (ndjson)
+            where_at(w, sizeof w, line0, sc.bad, true);
+        else
+            snprintf(w, sizeof w, "byte %ld", sc.bad);
+        errs_add(e, w, "invalid UTF-8");
+        bad = 1;
+    }
+    if (!bad && sc.deep_line) {
+        where_at(w, sizeof w, sc.deep_line, sc.deep_col, false);
+        errs_add(e, w, "nested deeper than %d levels", max);
+        bad = 1;
+    }
+    return bad;
+}
+
+/* measure - members and elements under v, and whether anything is nested
+ * deeper than max (v itself at depth); stops descending past max, so the
+ * recursion is bounded by the limit, not by the body */
+static void measure(const json_t *v, int depth, int max, size_t *n,
+                    bool *deep)
+{
+    if (!json_is_object(v) && !json_is_array(v))
+        return;
+    if (depth > max) {
+        *deep = true;
+        return;
+    }
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m)
-            n += 1 + count_members(m);
-    } else if (json_is_array(v)) {
+        json_object_foreach((json_t *)v, k, m) {
+            (*n)++;
+            measure(m, depth + 1, max, n, deep);
+        }
+    } else {
         size_t i;
         json_t *m;
-        json_array_foreach(v, i, m)
-            n += 1 + count_members(m);
+        json_array_foreach(v, i, m) {
+            (*n)++;
+            measure(m, depth + 1, max, n, deep);
+        }
     }
-    return n;
 }
 
 /* parse_at - the checks and the parse; line0 is the line number of the
@@ -103,33 +218,11 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
                  lim.max_body, len);
         return -1;
     }
-    const char *nul = memchr(text, '\0', len);
-    int bad = 0;
-    if (nul) {
-        long off = (long)(nul - text);
-        if (ndjson)
-            where_at(w, sizeof w, line0, off, true);
-        else
-            snprintf(w, sizeof w, "byte %ld", off);
-        errs_add(e, w, "NUL byte in JSON");
-        bad = 1;
-    }
-    long u = map_utf8_valid(text, len);
-    if (u >= 0) {
-        if (ndjson)
-            where_at(w, sizeof w, line0, u, true);
-        else
-            snprintf(w, sizeof w, "byte %ld", u);
-        errs_add(e, w, "invalid UTF-8");
-        bad = 1;
-    }
-    if (bad)
-        return -1;
-    if (depth_scan(text, len, lim.max_depth, line0, e) < 0)
-        return -1;
     json_error_t je;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
+        if (scan_problems(text, len, lim.max_depth, line0, ndjson, e))
+            return -1;
         /* jansson ends many messages with " near '<input text>'": that
          * text may be a personal value, and line and column already say
          * where, so it is cut off */
@@ -140,6 +233,16 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
         errs_add(e, w, "malformed JSON: %s", je.text);
         return -1;
     }
+    size_t n = 0;
+    bool deep = false;
+    measure(doc, 1, lim.max_depth, &n, &deep);
+    if (deep) {
+        json_decref(doc);
+        if (!scan_problems(text, len, lim.max_depth, line0, ndjson, e))
+            errs_add(e, ndjson ? "line" : "body",
+                     "nested deeper than %d levels", lim.max_depth);
+        return -1;
+    }
     if (!json_is_object(doc)) {
         if (ndjson)
             snprintf(w, sizeof w, "line %ld", line0);
@@ -147,7 +250,6 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
         json_decref(doc);
         return -1;
     }
-    size_t n = count_members(doc);
     if (n > lim.max_fields) {
         if (ndjson)
             snprintf(w, sizeof w, "line %ld", line0);

@@ -195,6 +195,16 @@ char *map_case(const char *in, int upper)
     return o;
 }
 
+/* ascii_only - no byte of s is >= 0x80: folding changes nothing and case
+ * mapping can be done in place */
+static bool ascii_only(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
@@ -264,9 +274,18 @@ int map_transform_apply(const struct map_transform *t, char **text,
     }
     case MOP_UPPER:
     case MOP_LOWER:
+        if (ascii_only(s)) {
+            for (char *q = s; *q; q++)
+                if (t->op == MOP_UPPER ? (*q >= 'a' && *q <= 'z')
+                                       : (*q >= 'A' && *q <= 'Z'))
+                    *q = (char)(*q ^ 0x20);
+            return 0;
+        }
         return replace(text, map_case(s, t->op == MOP_UPPER), why, whysz);
     case MOP_FOLD: {
         char *o;
+        if (ascii_only(s))
+            return 0;
         if (map_fold_ascii(s, &o) < 0) {
             snprintf(why, whysz, "invalid UTF-8");
             return -1;

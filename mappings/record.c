@@ -83,6 +83,34 @@ const struct fvalue *record_get(const struct record *r, const char *name)
     return f ? &f->v : NULL;
 }
 
+/* put_uint - decimal digits of x at o, zero-padded to width; returns the
+ * length.  The setters below run for every field of every submission, so
+ * they format by hand rather than through snprintf. */
+static size_t put_uint(char *o, uint64_t x, int width)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (n < (size_t)width && n < sizeof tmp)
+        tmp[n++] = '0';
+    for (size_t i = 0; i < n; i++)
+        o[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* put_int - signed decimal of x at o; returns the length */
+static size_t put_int(char *o, int64_t x, int width)
+{
+    if (x < 0) {
+        o[0] = '-';
+        return 1 + put_uint(o + 1, (uint64_t)0 - (uint64_t)x, width);
+    }
+    return put_uint(o, (uint64_t)x, width);
+}
+
 /* set_text - replace v's text with a copy of s; keeps the type */
 static int set_text(struct fvalue *v, const char *s)
 {
@@ -98,7 +126,7 @@ static int set_text(struct fvalue *v, const char *s)
 int fvalue_set_int(struct fvalue *v, int64_t n)
 {
     char b[32];
-    snprintf(b, sizeof b, "%" PRId64, n);
+    b[put_int(b, n, 0)] = '\0';
     if (set_text(v, b) < 0)
         return -1;
     v->type = FT_INTEGER;
@@ -124,9 +152,14 @@ int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale)
 int fvalue_set_date(struct fvalue *v, int64_t days)
 {
     int y, m, d;
-    char b[32];
+    char b[40];
     date_from_days(days, &y, &m, &d);
-    snprintf(b, sizeof b, "%04d-%02d-%02d", y, m, d);
+    size_t n = put_int(b, y, 4);
+    b[n++] = '-';
+    n += put_uint(b + n, (uint64_t)m, 2);
+    b[n++] = '-';
+    n += put_uint(b + n, (uint64_t)d, 2);
+    b[n] = '\0';
     if (set_text(v, b) < 0)
         return -1;
     v->type = FT_DATE;
@@ -143,10 +176,20 @@ int fvalue_set_datetime(struct fvalue *v, int64_t ms)
     }
     int y, mo, d;
     date_from_days(days, &y, &mo, &d);
-    char b[48];
-    snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60),
-             (int)(rem / 1000 % 60), (int)(rem % 1000));
+    char b[64];
+    size_t n = put_int(b, y, 4);
+    const uint64_t part[] = { (uint64_t)mo, (uint64_t)d,
+                              (uint64_t)(rem / 3600000),
+                              (uint64_t)(rem / 60000 % 60),
+                              (uint64_t)(rem / 1000 % 60),
+                              (uint64_t)(rem % 1000) };
+    static const char sep[] = "--T::.";
+    for (size_t i = 0; i < 6; i++) {
+        b[n++] = sep[i];
+        n += put_uint(b + n, part[i], i == 5 ? 3 : 2);
+    }
+    b[n++] = 'Z';
+    b[n] = '\0';
     if (set_text(v, b) < 0)
         return -1;
     v->type = FT_DATETIME;
@@ -265,24 +308,31 @@ void dec_format(int64_t scaled, int scale, char *out, size_t outsz)
 {
     uint64_t mag = scaled < 0 ? (uint64_t)0 - (uint64_t)scaled
                               : (uint64_t)scaled;
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%" PRIu64, mag);
     if (scale < 0)
         scale = 0;
-    /* pad so that there is at least one digit before the point */
-    char padded[48];
-    int pad = scale + 1 - n;
-    if (pad < 0)
-        pad = 0;
-    memset(padded, '0', (size_t)pad);
-    memcpy(padded + pad, digits, (size_t)n + 1);
-    n += pad;
+    if (scale > 18)
+        scale = 18;
+    /* at least one digit before the point */
+    char padded[48], b[56];
+    int n = (int)put_uint(padded, mag, scale + 1);
     int intlen = n - scale;
-    if (scale == 0)
-        snprintf(out, outsz, "%s%s", scaled < 0 ? "-" : "", padded);
-    else
-        snprintf(out, outsz, "%s%.*s.%s", scaled < 0 ? "-" : "", intlen,
-                 padded, padded + intlen);
+    size_t k = 0;
+    if (scaled < 0)
+        b[k++] = '-';
+    memcpy(b + k, padded, (size_t)intlen);
+    k += (size_t)intlen;
+    if (scale) {
+        b[k++] = '.';
+        memcpy(b + k, padded + intlen, (size_t)scale);
+        k += (size_t)scale;
+    }
+    b[k] = '\0';
+    if (!outsz)
+        return;
+    if (k >= outsz)
+        k = outsz - 1;
+    memcpy(out, b, k);
+    out[k] = '\0';
 }
 
 /* days_from_civil - H. Hinnant's algorithm, proleptic Gregorian */

@@ -95,19 +95,72 @@ static int expire_to_indoubt(struct spool *s, struct spool_record *r,
     return rc;
 }
 
+/* Up to CLAIM_CHUNK plain claims (queued, deferred or in-doubt rows, not
+ * expired leases) are moved by one statement: per-row UPDATEs spent as
+ * much in statement start and finish as in the row itself.  Unbound
+ * places are NULL and match nothing. */
+#define CLAIM_CHUNK 64
+#define Q8 "?,?,?,?,?,?,?,?"
+static const char claim_many_sql[] = "UPDATE records SET "
+    "state = 'delivering', lease_owner = ?1, lease_until = ?2, "
+    "claimed_at = ?3, attempts = attempts + 1, updated_at = ?3 "
+    "WHERE state IN ('queued','deferred','indoubt') AND id IN ("
+    Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 ")";
+#undef Q8
+
+/* claim_many - claim the n (<= CLAIM_CHUNK) records ids for owner; every
+ * one must still be claimable, or nothing is (-1, e says why) */
+static int claim_many(struct spool *s, const char *target, const char *owner,
+                      int64_t lease_until, int64_t now, const int64_t *ids,
+                      size_t n, struct errs *e)
+{
+    sqlite3_stmt *u = spool_stmt(s, claim_many_sql, e);
+    if (!u)
+        return -1;
+    sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 2, lease_until);
+    sqlite3_bind_int64(u, 3, now);
+    for (size_t i = 0; i < n; i++)
+        sqlite3_bind_int64(u, 4 + (int)i, ids[i]);
+    int ur = sqlite3_step(u);
+    sqlite3_reset(u);
+    if (ur != SQLITE_DONE) {
+        spool_dberr(s, e, target, "claiming");
+        return -1;
+    }
+    if ((size_t)sqlite3_changes(s->db) != n) {
+        errs_add(e, target, "claim: %zu of %zu records changed under it",
+                 n - (size_t)sqlite3_changes(s->db), n);
+        return -1;
+    }
+    return 0;
+}
+
 int spool_claim(struct spool *s, const char *target, const char *owner,
                 int64_t lease_ms, size_t max, bool allow_indoubt,
                 int64_t now_ms, struct spool_list *out, struct errs *e)
 {
+    /* One index range per state, each read in records_due order and cut
+     * at the limit, so a claim costs O(max) however many records wait:
+     * a single ORDER BY id over every due row sorted all of them on each
+     * claim (100,000 queued rows: 100 claims x 50,000 rows).  Queued rows
+     * all have next_attempt_at 0, so they come oldest (lowest id) first;
+     * deferred and in-doubt rows come most overdue first; the union is
+     * then taken in id order. */
     static const char sel[] = "SELECT " SPOOL_REC_COLS " FROM records "
-        "WHERE target = ?1 "
-        /* the state list lets records_due(target, state, ...) skip the
-         * delivered and closed rows that pile up behind a target */
-        "AND state IN ('queued','deferred','delivering','indoubt') "
-        "AND ((state IN ('queued','deferred') AND "
-        "next_attempt_at <= ?2) OR (state = 'delivering' AND "
-        "lease_until <= ?2) OR (?3 = 1 AND state = 'indoubt' AND "
-        "next_attempt_at <= ?2)) "
+        "WHERE id IN ("
+        "SELECT id FROM (SELECT id FROM records WHERE target = ?1 AND "
+        "state = 'queued' AND next_attempt_at <= ?2 "
+        "ORDER BY next_attempt_at, id LIMIT ?4) "
+        "UNION ALL SELECT id FROM (SELECT id FROM records WHERE "
+        "target = ?1 AND state = 'deferred' AND next_attempt_at <= ?2 "
+        "ORDER BY next_attempt_at, id LIMIT ?4) "
+        "UNION ALL SELECT id FROM (SELECT id FROM records WHERE "
+        "target = ?1 AND state = 'delivering' AND lease_until <= ?2 "
+        "ORDER BY id LIMIT ?4) "
+        "UNION ALL SELECT id FROM (SELECT id FROM records WHERE ?3 = 1 "
+        "AND target = ?1 AND state = 'indoubt' AND next_attempt_at <= ?2 "
+        "ORDER BY next_attempt_at, id LIMIT ?4)) "
         "ORDER BY id LIMIT ?4";
     static const char upd[] = "UPDATE records SET state = 'delivering', "
         "lease_owner = ?, lease_until = ?, claimed_at = ?, "
@@ -161,8 +214,12 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
         spool_dberr(s, e, target, "finding due records");
         goto rollback;
     }
-    /* Now move them; the select's cursor is closed, so updates are safe. */
+    /* Now move them; the select's cursor is closed, so updates are safe.
+     * Expired leases one by one (each gets its attempt row); the rest in
+     * chunks of CLAIM_CHUNK, flushed as they fill and at the end. */
     size_t kept = 0;
+    int64_t ids[CLAIM_CHUNK];
+    size_t nids = 0;
     for (size_t i = 0; i < out->n; i++) {
         struct spool_record *r = out->v[i];
         if (r->crypt_error) {
@@ -191,22 +248,26 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
                      spool_state_name(r->state));
             goto rollback_kept;
         }
-        sqlite3_stmt *u = spool_stmt(s, upd, e);
-        if (!u)
-            goto rollback_kept;
-        sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(u, 2, now + lease_ms);
-        sqlite3_bind_int64(u, 3, now);
-        sqlite3_bind_int(u, 4, r->in_doubt ? 1 : 0);
-        sqlite3_bind_int64(u, 5, now);
-        sqlite3_bind_int64(u, 6, r->id);
-        sqlite3_bind_text(u, 7, spool_state_name(r->state), -1,
-                          SQLITE_STATIC);
-        int ur = sqlite3_step(u);
-        sqlite3_reset(u);
-        if (ur != SQLITE_DONE) {
-            spool_dberr(s, e, r->ref, "claiming");
-            goto rollback_kept;
+        if (expired) {
+            sqlite3_stmt *u = spool_stmt(s, upd, e);
+            if (!u)
+                goto rollback_kept;
+            sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(u, 2, now + lease_ms);
+            sqlite3_bind_int64(u, 3, now);
+            sqlite3_bind_int(u, 4, r->in_doubt ? 1 : 0);
+            sqlite3_bind_int64(u, 5, now);
+            sqlite3_bind_int64(u, 6, r->id);
+            sqlite3_bind_text(u, 7, spool_state_name(r->state), -1,
+                              SQLITE_STATIC);
+            int ur = sqlite3_step(u);
+            sqlite3_reset(u);
+            if (ur != SQLITE_DONE) {
+                spool_dberr(s, e, r->ref, "claiming");
+                goto rollback_kept;
+            }
+        } else {
+            ids[nids++] = r->id;
         }
         r->state = SPOOL_DELIVERING;
         r->attempts++;
@@ -214,6 +275,16 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
         r->lease_owner = strdup(owner);
         r->lease_until = now + lease_ms;
         out->v[kept++] = r;
+        if (nids == CLAIM_CHUNK) {
+            if (claim_many(s, target, owner, now + lease_ms, now, ids, nids,
+                           e) != 0) {
+                for (size_t j = i + 1; j < out->n; j++)
+                    spool_record_free(out->v[j]);
+                out->n = kept;
+                goto rollback;
+            }
+            nids = 0;
+        }
         continue;
 rollback_kept:
         /* free what was not yet moved to the kept prefix */
@@ -224,6 +295,9 @@ rollback_kept:
         goto rollback;
     }
     out->n = kept;
+    if (nids && claim_many(s, target, owner, now + lease_ms, now, ids, nids,
+                           e) != 0)
+        goto rollback;
     spool_crashpoint("claim-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;

@@ -231,6 +231,38 @@ START_TEST(test_ndjson_lines)
 }
 END_TEST
 
+/* deeper than jansson's own limit (2048): still our message, with the
+ * line and column where the mapping's limit was passed; and a NUL byte
+ * inside a string refused by its offset, not as a syntax error */
+START_TEST(test_hostile_bodies_named_exactly)
+{
+    size_t n = 5000;
+    char *b = malloc(2 * n + 8);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, "{\"a\":\n", 6);
+    memset(b + 6, '[', n);
+    memset(b + 6 + n, ']', n);
+    b[6 + 2 * n] = '}';
+    struct errs e;
+    json_t *doc = NULL;
+    errs_init(&e);
+    ck_assert_int_eq(map_parse_json(b, 2 * n + 7, NULL, &doc, &e), -1);
+    ck_assert_ptr_null(doc);
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, "line 2, column 32");
+    ck_assert_str_eq(e.v[0].msg, "nested deeper than 32 levels");
+    free(b);
+    errs_clear(&e);
+    static const char nul[] = "{\"a\": \"x\0y\", \"b\": [1, 2]}";
+    ck_assert_int_eq(map_parse_json(nul, sizeof nul - 1, NULL, &doc, &e),
+                     -1);
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, "byte 8");
+    ck_assert_str_eq(e.v[0].msg, "NUL byte in JSON");
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_default_limits)
 {
     /* 33 levels are refused by default; 32 are fine */
@@ -304,6 +336,7 @@ static Suite *suite(void)
     tcase_add_test(u, test_named_missing_and_unknown);
     tcase_add_test(u, test_ndjson_lines);
     tcase_add_test(u, test_default_limits);
+    tcase_add_test(u, test_hostile_bodies_named_exactly);
     tcase_add_test(u, test_fold_and_case);
     suite_add_tcase(s, u);
     return s;

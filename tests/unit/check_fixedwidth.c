@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "mappings/fixedwidth.h"
+#include "mappings/fw_target.h"
 #include "util/buf.h"
 #include "util/errs.h"
 
@@ -314,6 +317,147 @@ START_TEST(test_decode_reports_bad_bytes)
 }
 END_TEST
 
+/* local-time="true" on a text field with no format: the text is the local
+ * clock's, with its offset, not the UTC canonical text */
+START_TEST(test_local_time_text_without_format)
+{
+    static const char CPY2[] =
+        "       01  T.\n"
+        "           05  T-AT     PIC X(29).\n"
+        "           05  T-UTC    PIC X(24).\n"
+        "           05  T-DATE   PIC 9(8).\n"
+        "           05  T-TIME   PIC 9(6).\n";
+    struct copybook *c2 = cpy_parse(CPY2, strlen(CPY2), "T2.cpy",
+                                    CPY_FMT_AUTO, &e);
+    ck_assert_msg(c2 != NULL, "%s", errs_first_msg(&e));
+    static const char *const a[] = { "T-AT=at", "T-UTC=at", "T-DATE=at",
+                                     "T-TIME=at" };
+    struct map_section *s = section(a, 4);
+    s->a[0].local_time = true;
+    s->a[2].local_time = true;
+    s->a[2].format = strdup("CCYYMMDD");
+    s->a[3].local_time = true;
+    s->a[3].format = strdup("HHMMSS");
+    struct fw_plan *p = fw_plan_new(&c2->rec[0], s, &e);
+    ck_assert_msg(p != NULL, "%s", errs_first_msg(&e));
+    static const struct { const char *utc, *at, *date, *time; } cases[] = {
+        { "2026-07-27T23:41:03.512Z", "2026-07-28T00:41:03.512+01:00",
+          "20260728", "004103" },                      /* BST */
+        { "2026-11-27T23:41:03.512Z", "2026-11-27T23:41:03.512+00:00",
+          "20261127", "234103" },                      /* GMT */
+        { "2026-03-29T00:59:59.999Z", "2026-03-29T00:59:59.999+00:00",
+          "20260329", "005959" },                      /* just before */
+        { "2026-03-29T01:00:00.000Z", "2026-03-29T02:00:00.000+01:00",
+          "20260329", "020000" },                      /* the change */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct record *r = record_new();
+        int64_t ms;
+        ck_assert_int_eq(datetime_parse(cases[i].utc, &ms), 0);
+        fvalue_set_datetime(&record_add(r, "at")->v, ms);
+        unsigned char out[80];
+        ck_assert_int_eq(fw_encode(p, ascii, r, NULL, out, sizeof out, NULL,
+                                   NULL, &e), 0);
+        ck_assert_mem_eq(out, cases[i].at, 29);
+        ck_assert_mem_eq(out + 29, cases[i].utc, 24);
+        ck_assert_mem_eq(out + 53, cases[i].date, 8);
+        ck_assert_mem_eq(out + 61, cases[i].time, 6);
+        record_free(r);
+    }
+    fw_plan_free(p);
+    section_free(s);
+    cpy_free(c2);
+}
+END_TEST
+
+/* a dotted from= outside a table is only "LIST.#" */
+START_TEST(test_list_field_into_non_table_is_refused)
+{
+    static const char *const a[] = { "CLM-NAME=items.code",
+                                     "CLM-MILES=items.#" };
+    struct map_section *s = section(a, 2);
+    ck_assert_ptr_null(fw_plan_new(rec, s, &e));
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, "line 1: to=CLM-NAME");
+    ck_assert_ptr_nonnull(strstr(e.v[0].msg, "not in one"));
+    section_free(s);
+    errs_clear(&e);
+    s = section(a + 1, 1);
+    struct fw_plan *p = fw_plan_new(rec, s, &e);
+    ck_assert_msg(p != NULL, "%s", errs_first_msg(&e));
+    struct record *r = items(3);
+    unsigned char out[128];
+    ck_assert_int_eq(fw_encode(p, ascii, r, NULL, out, sizeof out, NULL,
+                               NULL, &e), 0);
+    ck_assert_mem_eq(out + 43, "\x00\x03", 2);            /* three items */
+    record_free(r);
+    fw_plan_free(p);
+    section_free(s);
+}
+END_TEST
+
+/* What `ferry check` needs from fw_target_new: the problems only binding
+ * the plan finds, each naming the mapping file and the <map>'s line. */
+START_TEST(test_target_reports_plan_problems_with_file_and_line)
+{
+    char dir[] = "/tmp/check_fw_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cpath[64], mpath[64];
+    snprintf(cpath, sizeof cpath, "%s/NEST.cpy", dir);
+    snprintf(mpath, sizeof mpath, "%s/m.xml", dir);
+    static const char NEST[] =
+        "       01  NREC.\n"
+        "           05  N-NAME        PIC X(10).\n"
+        "           05  N-DATE        PIC 9(8).\n"
+        "           05  N-OUTER       OCCURS 2 TIMES.\n"
+        "               10  N-INNER   OCCURS 2 TIMES.\n"
+        "                   15  N-X   PIC X(2).\n";
+    static const char XML[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                /* 1 */
+        "<mapping xmlns=\"urn:ferry:mapping:1\" service=\"s\">\n"     /* 2 */
+        "  <accept>\n"                                              /* 3 */
+        "    <field name=\"name\" path=\"name\"/>\n"                  /* 4 */
+        "  </accept>\n"                                             /* 5 */
+        "  <target name=\"t\" copybook=\"NEST.cpy\" record=\"NREC\">\n" /* 6 */
+        "    <map to=\"N-NAME\" from=\"name\"/>\n"                    /* 7 */
+        "    <map to=\"N-DATE\" from=\"d\" format=\"DDMMYY\"/>\n"      /* 8 */
+        "    <map to=\"N-NAME\" from=\"items.code\"/>\n"              /* 9 */
+        "    <map to=\"N-X\" from=\"items.code\"/>\n"                 /* 10 */
+        "  </target>\n"
+        "</mapping>\n";
+    FILE *f = fopen(cpath, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(NEST, f);
+    fclose(f);
+    f = fopen(mpath, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(XML, f);
+    fclose(f);
+    struct mapping *m = NULL;
+    ck_assert_msg(mapping_load(mpath, &m, &e) == 0, "%s",
+                  errs_first_msg(&e));
+    ck_assert_ptr_null(fw_target_new(&m->targets[0], m->file, &e));
+    ck_assert_uint_eq(e.n, 3);
+    static const char *const want[][2] = {
+        { "line 8: to=N-DATE", "unknown date format DDMMYY" },
+        { "line 9: to=N-NAME", "LIST.FIELD fills a field inside an OCCURS" },
+        { "line 10: to=N-X", "nested tables" },
+    };
+    char where[96];
+    snprintf(where, sizeof where, "%s:6", mpath);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_str_eq(e.v[i].where, where);
+        ck_assert_msg(strstr(e.v[i].msg, want[i][0]) &&
+                      strstr(e.v[i].msg, want[i][1]), "%zu: %s", i,
+                      e.v[i].msg);
+    }
+    mapping_free(m);
+    unlink(cpath);
+    unlink(mpath);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fixedwidth");
@@ -328,6 +472,9 @@ static Suite *suite(void)
     tcase_add_test(t, test_plan_rejects_unknown_names);
     tcase_add_test(t, test_too_many_items);
     tcase_add_test(t, test_decode_reports_bad_bytes);
+    tcase_add_test(t, test_local_time_text_without_format);
+    tcase_add_test(t, test_list_field_into_non_table_is_refused);
+    tcase_add_test(t, test_target_reports_plan_problems_with_file_and_line);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,0 +1,315 @@
+/* fw_decode.c - COBOL record bytes back to a typed record, and the field
+ * by field listing `ferry map` shows (fw_decode, fw_listing; see
+ * fixedwidth.h).  Decoding reads acknowledgement files and
+ * `ferry map --decode`; every bad byte is reported with its field and
+ * offset, and nothing is ever guessed as 0.  The encoding half is
+ * fixedwidth.c. */
+#include "mappings/fixedwidth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/errs.h"
+
+/* text_pic - a group read as text is PIC X(length) */
+static struct cob_pic text_pic(const struct cpy_field *f)
+{
+    struct cob_pic p = f->pic;
+    if (p.cls == COB_GROUP) {
+        p.cls = COB_ALNUM;
+        p.usage = COB_DISPLAY;
+        p.digits = (int)f->length;
+        p.length = f->length;
+    }
+    return p;
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+struct dec {
+    const struct cpy_record *rec;
+    const struct cob_codec *cc;
+    const unsigned char *data;
+    size_t len;
+    struct errs *e;
+    int bad;
+};
+
+static void dec_err(struct dec *D, const char *name, long idx, size_t off,
+                    const char *msg)
+{
+    char w[160];
+    if (idx >= 0)
+        snprintf(w, sizeof w, "%s(%ld)", name, idx + 1);
+    else
+        snprintf(w, sizeof w, "%s", name);
+    errs_add(D->e, w, "offset %zu: %s", off, msg);
+    D->bad++;
+}
+
+/* out_name - the COBOL name, qualified by its parent when not unique */
+static void out_name(const struct cpy_record *rec, const struct cpy_field *f,
+                     char *out, size_t outsz)
+{
+    bool amb = false;
+    cpy_field_find(rec, f->name, &amb);
+    if (amb && f->parent)
+        snprintf(out, outsz, "%s.%s", f->parent->name, f->name);
+    else
+        snprintf(out, outsz, "%s", f->name);
+}
+
+/* dec_field - decode one elementary field's bytes into a value */
+static int dec_value(const struct cob_codec *cc, const struct cpy_field *f,
+                     const unsigned char *in, struct fvalue *v, char *msg,
+                     size_t msgsz)
+{
+    if (f->pic.cls == COB_NUMERIC) {
+        int64_t x;
+        int sc;
+        if (cob_num_decode(cc, &f->pic, in, &x, &sc, msg, msgsz) < 0)
+            return -1;
+        int rc = sc > 0 ? fvalue_set_decimal(v, x, sc) : fvalue_set_int(v, x);
+        if (rc < 0)
+            return snprintf(msg, msgsz, "out of memory"), -1;
+        return 0;
+    }
+    size_t cap = f->length * 4 + 1;
+    char *s = malloc(cap);
+    if (!s)
+        return snprintf(msg, msgsz, "out of memory"), -1;
+    struct cob_pic p = text_pic(f);
+    int rc = cob_text_decode(cc, &p, in, s, cap, msg, msgsz);
+    if (rc == 0 && fvalue_set_text(v, FT_STRING, s) < 0)
+        rc = (snprintf(msg, msgsz, "out of memory"), -1);
+    free(s);
+    return rc;
+}
+
+static int decode_group(struct dec *D, const struct cpy_field *g, size_t adj,
+                        long idx, struct record *out);
+
+/* decode_field - f (all its occurrences) into out */
+static int decode_field(struct dec *D, const struct cpy_field *f, size_t adj,
+                        long idx, struct record *out)
+{
+    char name[160], msg[256];
+    if (f->filler && !f->nkids)
+        return 0;
+    if (f->occurs_max) {
+        size_t count = f->occurs_max;
+        if (f->odo) {
+            int64_t x;
+            int sc;
+            if (f->odo->offset + f->odo->length > D->len) {
+                dec_err(D, f->odo->name, -1, f->odo->offset,
+                        "record ends inside this field");
+                return -1;
+            }
+            if (cob_num_decode(D->cc, &f->odo->pic, D->data + f->odo->offset,
+                               &x, &sc, msg, sizeof msg) < 0)
+                return 0;            /* the count field reports itself */
+            if (x < (int64_t)f->occurs_min || x > (int64_t)f->occurs_max) {
+                snprintf(msg, sizeof msg, "count %s = %lld is outside %zu to "
+                         "%zu", f->odo->name, (long long)x, f->occurs_min,
+                         f->occurs_max);
+                dec_err(D, f->name, idx, f->offset + adj, msg);
+                return -1;
+            }
+            count = (size_t)x;
+        }
+        out_name(D->rec, f, name, sizeof name);
+        struct record_field *rf = record_add(out, name);
+        if (!rf)
+            return -1;
+        rf->v.type = FT_LIST;
+        rf->v.present = true;
+        rf->v.items = calloc(count ? count : 1, sizeof *rf->v.items);
+        if (!rf->v.items)
+            return -1;
+        for (size_t k = 0; k < count; k++) {
+            struct record *item = record_new();
+            if (!item)
+                return -1;
+            rf->v.items[rf->v.nitems++] = item;
+            size_t a2 = adj + k * f->length;
+            if (f->offset + a2 + f->length > D->len) {
+                dec_err(D, f->name, (long)k, f->offset + a2,
+                        "record ends inside this occurrence");
+                return -1;
+            }
+            if (f->nkids) {
+                decode_group(D, f, a2, (long)k, item);
+            } else {
+                struct record_field *x = record_add(item, f->name);
+                if (!x || dec_value(D->cc, f, D->data + f->offset + a2, &x->v,
+                                    msg, sizeof msg) < 0)
+                    dec_err(D, f->name, (long)k, f->offset + a2, msg);
+            }
+        }
+        return 0;
+    }
+    if (f->nkids)
+        return decode_group(D, f, adj, idx, out);
+    size_t off = f->offset + adj;
+    if (off + f->length > D->len) {
+        dec_err(D, f->name, idx, off, "record ends inside this field");
+        return -1;
+    }
+    out_name(D->rec, f, name, sizeof name);
+    struct record_field *rf = record_add(out, name);
+    if (!rf)
+        return -1;
+    if (dec_value(D->cc, f, D->data + off, &rf->v, msg, sizeof msg) < 0) {
+        dec_err(D, name, idx, off, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int decode_group(struct dec *D, const struct cpy_field *g, size_t adj,
+                        long idx, struct record *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < g->nkids; i++) {
+        const struct cpy_field *k = g->kids[i];
+        if (k->redefines) {
+            /* a view: kept only when its bytes decode cleanly */
+            struct errs tmp;
+            errs_init(&tmp);
+            struct record *view = record_new();
+            struct dec V = *D;
+            V.e = &tmp;
+            V.bad = 0;
+            if (view && decode_field(&V, k, adj, idx, view) == 0 && !V.bad) {
+                for (size_t j = 0; j < view->n; j++) {
+                    struct record_field *rf = record_add(out, view->f[j].name);
+                    if (!rf)
+                        break;
+                    rf->personal = view->f[j].personal;
+                    rf->v = view->f[j].v;     /* moved */
+                    memset(&view->f[j].v, 0, sizeof view->f[j].v);
+                }
+            }
+            record_free(view);
+            errs_free(&tmp);
+            continue;
+        }
+        if (decode_field(D, k, adj, idx, out) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* fw_decode - see fixedwidth.h */
+struct record *fw_decode(const struct cpy_record *rec,
+                         const struct cob_codec *cc,
+                         const unsigned char *data, size_t len,
+                         struct errs *e)
+{
+    struct dec D = { .rec = rec, .cc = cc, .data = data, .len = len,
+                     .e = e };
+    if (len < rec->length && !rec->has_odo) {
+        errs_add(e, rec->name, "record is %zu bytes; the layout needs %zu",
+                 len, rec->length);
+        return NULL;
+    }
+    struct record *r = record_new();
+    if (!r) {
+        errs_add(e, rec->name, "out of memory");
+        return NULL;
+    }
+    decode_field(&D, rec->root, 0, -1, r);
+    if (D.bad) {
+        record_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
+                       const unsigned char *data, size_t len,
+                       const struct fw_notes *notes, const struct cpy_field *f,
+                       size_t adj, const char *prefix, struct buf *out)
+{
+    size_t occ = f->occurs_max ? f->occurs_max : 1;
+    if (f->odo) {
+        int64_t x;
+        int sc;
+        occ = 0;
+        if (f->odo->offset + f->odo->length <= len &&
+            cob_num_decode(cc, &f->odo->pic, data + f->odo->offset, &x, &sc,
+                           NULL, 0) == 0 && x >= 0 &&
+            (size_t)x <= f->occurs_max)
+            occ = (size_t)x;
+    }
+    for (size_t k = 0; k < occ; k++) {
+        size_t a2 = adj + k * f->length;
+        char name[200];
+        if (f->occurs_max)
+            snprintf(name, sizeof name, "%s%s(%zu)", prefix, f->name, k + 1);
+        else
+            snprintf(name, sizeof name, "%s%s", prefix, f->name);
+        if (f->nkids) {
+            char pre[200];
+            snprintf(pre, sizeof pre, "%s", f->occurs_max ? name : prefix);
+            if (f->occurs_max) {
+                size_t l = strlen(pre);
+                if (l + 1 < sizeof pre) {
+                    pre[l] = '.';
+                    pre[l + 1] = '\0';
+                }
+            }
+            for (size_t i = 0; i < f->nkids; i++) {
+                if (f->kids[i]->redefines)
+                    continue;      /* the base view is what was written */
+                list_field(rec, cc, data, len, notes, f->kids[i], a2, pre,
+                           out);
+            }
+            continue;
+        }
+        size_t off = f->offset + a2;
+        if (off + f->length > len)
+            return;
+        char val[512], msg[256];
+        struct fvalue v;
+        memset(&v, 0, sizeof v);
+        if (dec_value(cc, f, data + off, &v, msg, sizeof msg) == 0)
+            snprintf(val, sizeof val, "%s%s%s",
+                     f->pic.cls == COB_NUMERIC ? "" : "\"", v.text ? v.text : "",
+                     f->pic.cls == COB_NUMERIC ? "" : "\"");
+        else
+            snprintf(val, sizeof val, "?? %s", msg);
+        fvalue_clear(&v);
+        buf_printf(out, "%6zu %6zu %5zu  %-30s %-24s ", off + 1, off,
+                   f->length, name, val);
+        for (size_t i = 0; i < f->length && i < 32; i++)
+            buf_printf(out, "%02X", data[off + i]);
+        if (f->length > 32)
+            buf_puts(out, "...");
+        if (notes)
+            for (size_t i = 0; i < notes->n; i++) {
+                const char *nf = notes->v[i].field;
+                size_t fl = strlen(f->name);
+                if (!strncmp(nf, f->name, fl) &&
+                    (nf[fl] == '\0' || nf[fl] == '('))
+                    buf_printf(out, "  ! %s", notes->v[i].what);
+            }
+        buf_putc(out, '\n');
+    }
+}
+
+/* fw_listing - see fixedwidth.h */
+int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
+               const unsigned char *data, size_t len,
+               const struct fw_notes *notes, struct buf *out)
+{
+    buf_printf(out, "%6s %6s %5s  %-30s %-24s %s\n", "START", "OFFSET",
+               "LEN", "FIELD", "VALUE", "BYTES");
+    list_field(rec, cc, data, len, notes, rec->root, 0, "", out);
+    return 0;
+}

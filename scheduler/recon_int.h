@@ -1,0 +1,52 @@
+/* recon_int.h - what the reconcile files share and nobody else sees:
+ * the compiled ack layout and the summary's item list.  reconcile.c
+ * runs a reconciliation, recon_layout.c compiles the ack section,
+ * recon_ack.c decodes, checks and applies ack files, recon_stream.c asks
+ * stream targets (ODBC, SOAP) through the adapter's probe. */
+#ifndef FERRY_SCHEDULER_RECON_INT_H
+#define FERRY_SCHEDULER_RECON_INT_H
+#include "scheduler/reconcile.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct adapter;
+struct target_config;
+
+#define RECON_MAX_CODES 16
+
+struct recon_layout {
+    struct fw_target *fw;
+    struct cob_codec *cc_own;        /* ack section's own encoding */
+    const struct cob_codec *cc;
+    const struct cpy_record *det, *trl;
+    const char *key, *status, *reason, *reason_text, *receipt;
+    const char *tcount, *tacc, *trej;
+    const char *pattern;
+    const char *service;
+    bool key_fe;                     /* key is the front-end reference */
+    bool binary;                     /* a non-DISPLAY field: FB only */
+    long overdue_hours;              /* ack section overdue-hours, 0 none */
+    char *acc[RECON_MAX_CODES], *rej[RECON_MAX_CODES];
+    size_t nacc, nrej;
+    const struct map_codetable *reasons;
+    char **words;                    /* "E01: words" per reasons code */
+};
+
+/* recon_now_ms - wall clock, ms since the epoch */
+int64_t recon_now_ms(void);
+
+/* recon_item_add - one listed item; counted as dropped past
+ * RECON_MAX_ITEMS */
+void recon_item_add(struct recon_summary *s, const char *kind,
+                    const char *ref, const char *file, long record,
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* recon_stream_run - probe every delivered and in-doubt record of the
+ * stream target tc through its adapter ad (recon_stream.c) */
+int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
+                     const struct target_config *tc, const struct adapter *ad,
+                     const struct recon_opts *o, struct recon_summary *sum,
+                     struct errs *e);
+
+#endif

@@ -1,0 +1,196 @@
+/* recon_layout.c - compiling a fixed-width target's <section name="ack">
+ * into a recon_layout: the ack copybook's detail and trailer records,
+ * the key, status, reason and receipt fields, the status code lists and
+ * the reasons code table turned into words.  See docs/reconcile.md for
+ * the attributes; every problem is reported, none stops the others. */
+#include "scheduler/recon_int.h"
+#include "adapters/adapter.h"
+#include "config/config.h"
+#include "mappings/fw_target.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+
+/* ---- the layout ------------------------------------------------------ */
+
+/* split_codes - "A" or "A,B" into v (copies) */
+static int split_codes(const char *s, char **v, size_t *n)
+{
+    *n = 0;
+    while (s && *s) {
+        const char *c = strchr(s, ',');
+        size_t len = c ? (size_t)(c - s) : strlen(s);
+        if (len && *n < RECON_MAX_CODES && !(v[(*n)++] = strndup(s, len)))
+            return -1;
+        s = c ? c + 1 : NULL;
+    }
+    return 0;
+}
+
+void recon_layout_free(struct recon_layout *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nacc; i++)
+        free(l->acc[i]);
+    for (size_t i = 0; i < l->nrej; i++)
+        free(l->rej[i]);
+    if (l->words && l->reasons)
+        for (size_t i = 0; i < l->reasons->n; i++)
+            free(l->words[i]);
+    free(l->words);
+    cob_codec_free(l->cc_own);
+    fw_target_free(l->fw);
+    free(l);
+}
+
+const char *recon_layout_pattern(const struct recon_layout *l)
+{
+    return l->pattern;
+}
+
+/* need_field - name must be an elementary field of rec */
+static void need_field(const struct cpy_record *rec, const char *attr,
+                       const char *name, const char *where, struct errs *e)
+{
+    bool amb = false;
+    const struct cpy_field *f = name ? cpy_field_find(rec, name, &amb) : NULL;
+    if (!name)
+        errs_add(e, where, "the ack section needs %s=\"FIELD\"", attr);
+    else if (!f || f->nkids)
+        errs_add(e, where, "%s=\"%s\": record %s has no such elementary "
+                 "field", attr, name, rec->name);
+    else if (amb)
+        errs_add(e, where, "%s=\"%s\" is ambiguous in %s: qualify it "
+                 "(GROUP.NAME)", attr, name, rec->name);
+}
+
+struct recon_layout *recon_layout_new(const struct map_target *mt,
+                                      const char *mapping_file,
+                                      const char *service, struct errs *e)
+{
+    char where[PATH_MAX + 16];
+    struct recon_layout *l = calloc(1, sizeof *l);
+    if (!l) {
+        errs_add(e, mapping_file, "out of memory");
+        return NULL;
+    }
+    l->service = service;
+    size_t before = e->n;
+    l->fw = fw_target_new(mt, mapping_file, e);
+    if (!l->fw)
+        goto fail;
+    const struct map_section *s = l->fw->ack_sec;
+    snprintf(where, sizeof where, "%s:%d", mapping_file, s ? s->line : mt->line);
+    if (!s || !l->fw->ack.rec) {
+        errs_add(e, where, "target %s has no <section name=\"ack\"> "
+                 "describing its acknowledgement file", mt->name);
+        goto fail;
+    }
+    const struct kvlist *o = &s->opts;
+    l->det = l->fw->ack.rec;
+    l->trl = l->fw->ack_trailer.rec;
+    l->cc = l->fw->cc;
+    const char *enc = kv_get(o, "encoding"), *ovp = kv_get(o, "overpunch");
+    if (enc || ovp) {
+        enum cob_codepage cp = cob_codec_page(l->fw->cc);
+        enum cob_overpunch op = COB_OP_IBM;
+        const char *top = kv_get(&mt->opts, "overpunch");
+        if (top)
+            cob_overpunch_parse(top, &op);
+        char msg[256];
+        if ((enc && cob_codepage_parse(enc, &cp) != 0) ||
+            (ovp && cob_overpunch_parse(ovp, &op) != 0)) {
+            errs_add(e, where, "ack encoding/overpunch not understood");
+            goto fail;
+        }
+        if (!(l->cc_own = cob_codec_new(cp, op, msg, sizeof msg))) {
+            errs_add(e, where, "%s", msg);
+            goto fail;
+        }
+        l->cc = l->cc_own;
+    }
+    l->key = kv_get(o, "key");
+    l->status = kv_get(o, "status");
+    l->reason = kv_get(o, "reason");
+    l->reason_text = kv_get(o, "reason-text");
+    l->receipt = kv_get(o, "receipt");
+    l->tcount = kv_get(o, "trailer-count");
+    l->tacc = kv_get(o, "trailer-accepted");
+    l->trej = kv_get(o, "trailer-rejected");
+    l->pattern = kv_get(o, "name-pattern");
+    const char *kk = kv_get(o, "key-kind");
+    if (kk && strcmp(kk, "front-end") == 0)
+        l->key_fe = true;
+    else if (kk && strcmp(kk, "reference") != 0)
+        errs_add(e, where, "key-kind=\"%s\": use reference or front-end", kk);
+    need_field(l->det, "key", l->key, where, e);
+    need_field(l->det, "status", l->status, where, e);
+    if (l->reason)
+        need_field(l->det, "reason", l->reason, where, e);
+    if (l->reason_text)
+        need_field(l->det, "reason-text", l->reason_text, where, e);
+    if (l->receipt)
+        need_field(l->det, "receipt", l->receipt, where, e);
+    if (l->trl) {
+        if (l->tcount)
+            need_field(l->trl, "trailer-count", l->tcount, where, e);
+        if (l->tacc)
+            need_field(l->trl, "trailer-accepted", l->tacc, where, e);
+        if (l->trej)
+            need_field(l->trl, "trailer-rejected", l->trej, where, e);
+    } else if (l->tcount || l->tacc || l->trej) {
+        errs_add(e, where, "trailer counts named but no trailer=\"RECORD\"");
+    }
+    if (split_codes(kv_get(o, "accepted"), l->acc, &l->nacc) != 0 ||
+        split_codes(kv_get(o, "rejected"), l->rej, &l->nrej) != 0) {
+        errs_add(e, where, "out of memory");
+        goto fail;
+    }
+    if (!l->nacc || !l->nrej)
+        errs_add(e, where, "the ack section needs accepted=\"CODE\" and "
+                 "rejected=\"CODE\" (comma-separated lists allowed)");
+    const char *oh = kv_get(o, "overdue-hours");
+    if (oh && config_parse_int(oh, 1, 24L * 366, &l->overdue_hours) != 0)
+        errs_add(e, where, "overdue-hours=\"%s\": a whole number of hours", oh);
+    for (size_t i = 0; i < l->det->nflat; i++) {
+        const struct cpy_field *f = l->det->flat[i];
+        if (!f->nkids && f->pic.cls == COB_NUMERIC && f->pic.usage != COB_DISPLAY)
+            l->binary = true;
+    }
+    for (size_t i = 0; i < mt->ncodes; i++)
+        if (mt->codes[i].name && strcmp(mt->codes[i].name, "reasons") == 0)
+            l->reasons = &mt->codes[i];
+    if (l->reasons && l->reasons->n) {
+        l->words = calloc(l->reasons->n, sizeof *l->words);
+        if (!l->words)
+            goto fail;
+        for (size_t i = 0; i < l->reasons->n; i++) {
+            const struct map_code *c = &l->reasons->c[i];
+            if (asprintf(&l->words[i], "%s: %s", c->value, c->code) < 0) {
+                l->words[i] = NULL;
+                goto fail;
+            }
+        }
+    }
+    if (e->n > before)
+        goto fail;
+    return l;
+fail:
+    recon_layout_free(l);
+    return NULL;
+}
+
