@@ -62,6 +62,7 @@ struct serve {
     size_t ncfgs;
     struct ferry_config *cfg;          /* current */
     struct spool *sp;
+    struct spool_checkpointer *ckpt;   /* WAL checkpoints off the commit path */
     struct http_server *http;
     struct sched *sched;
     unsigned reloads;
@@ -450,6 +451,8 @@ static void teardown(struct serve *sv)
     }
     sched_free(sv->sched);
     sv->sched = NULL;
+    spool_checkpointer_stop(sv->ckpt);
+    sv->ckpt = NULL;
     spool_close(sv->sp);
     sv->sp = NULL;
     for (size_t i = 0; i < sv->ncfgs; i++)
@@ -537,6 +540,11 @@ int cmd_serve(int argc, char **argv)
     /* the spool first: spool_open changes the umask process-wide */
     if ((rc = cli_open_spool(&sv->c, sv->cfg, &sv->sp)) != 0)
         goto out;
+    sv->ckpt = spool_checkpointer_start(sv->sp, 1000, &e);
+    if (!sv->ckpt) {               /* not fatal: SQLite checkpoints itself */
+        log_errs("checkpointer-not-started", &e);
+        errs_clear(&e);
+    }
 
     sv->dcfg = sv->cfg;
     if (pthread_create(&sv->dth, NULL, delivery_main, sv) != 0) {

@@ -497,6 +497,20 @@ int spool_job_list(struct spool *s, const char *job, size_t limit,
                    struct spool_job_run **out, size_t *n, struct errs *e);
 void spool_job_runs_free(struct spool_job_run *v, size_t n);
 
+/* ---- WAL checkpoints (daemon) ----------------------------------------- */
+
+/* spool_checkpointer_start - stop checkpointing inside committing
+ * transactions and run PASSIVE checkpoints every interval_ms from a
+ * thread with its own connection (spool_checkpoint.c).  For the daemon,
+ * where an intake request must never wait for a checkpoint.  Stop it
+ * before spool_close.  NULL with e filled on failure (the spool then
+ * keeps SQLite's own checkpoints). */
+struct spool_checkpointer;
+struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
+                                                    int interval_ms,
+                                                    struct errs *e);
+void spool_checkpointer_stop(struct spool_checkpointer *c);
+
 /* ---- crash points (tests) --------------------------------------------- */
 
 /* spool_crashpoint - in test builds (FERRY_TEST_BUILD), if env

@@ -323,10 +323,56 @@ static const char *outcome_name(enum spool_outcome_kind k)
     return "?";
 }
 
+/* Plain successes (OK without a receipt: every ODBC row) all end the
+ * same way, so their state changes go CLAIM_CHUNK at a time. */
+#define Q8 "?,?,?,?,?,?,?,?"
+static const char delivered_many_sql[] = "UPDATE records SET "
+    "state = 'delivered', last_error = NULL, next_attempt_at = 0, "
+    "in_doubt = 0, lease_owner = NULL, lease_until = 0, updated_at = ?2 "
+    "WHERE state = 'delivering' AND lease_owner = ?1 AND id IN ("
+    Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 ")";
+#undef Q8
+
+struct ok_chunk {
+    int64_t id[CLAIM_CHUNK];
+    size_t n;
+};
+
+/* ok_flush - move the chunk's records to delivered; each must still be
+ * owner's (checked when it was added, in this transaction) */
+static int ok_flush(struct spool *s, const char *owner, int64_t now,
+                    struct ok_chunk *c, struct errs *e)
+{
+    if (!c->n)
+        return 0;
+    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_DELIVERED))
+        return -1;
+    sqlite3_stmt *u = spool_stmt(s, delivered_many_sql, e);
+    if (!u)
+        return -1;
+    sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 2, now);
+    for (size_t i = 0; i < c->n; i++)
+        sqlite3_bind_int64(u, 3 + (int)i, c->id[i]);
+    int r = sqlite3_step(u);
+    sqlite3_reset(u);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, owner, "recording outcomes");
+        return -1;
+    }
+    if ((size_t)sqlite3_changes(s->db) != c->n) {
+        errs_add(e, owner, "outcomes: %zu of %zu records changed under it",
+                 c->n - (size_t)sqlite3_changes(s->db), c->n);
+        return -1;
+    }
+    c->n = 0;
+    return 0;
+}
+
 /* one_outcome - 0 done, 1 refused (named in e), -1 ledger error */
 static int one_outcome(struct spool *s, const char *owner,
                        const struct spool_outcome *o, int64_t now,
-                       struct errs *e)
+                       struct ok_chunk *ok, struct errs *e)
 {
     static const char sel[] = "SELECT id, state, lease_owner, target, "
                               "claimed_at FROM records WHERE ref = ?";
@@ -360,6 +406,14 @@ static int one_outcome(struct spool *s, const char *owner,
              (const char *)sqlite3_column_text(st, 3));
     int64_t claimed = sqlite3_column_int64(st, 4);
     sqlite3_reset(st);
+    /* the same ref twice in one call: the first must land before the
+     * second is judged (it is then refused, as one by one) */
+    for (size_t i = 0; mine && i < ok->n; i++)
+        if (ok->id[i] == id) {
+            if (ok_flush(s, owner, now, ok, e) != 0)
+                return -1;
+            return one_outcome(s, owner, o, now, ok, e);
+        }
     if (!mine) {
         errs_add(e, o->ref, "outcome refused: %s no longer holds the claim",
                  owner);
@@ -395,6 +449,11 @@ static int one_outcome(struct spool *s, const char *owner,
                     o->ended_at ? o->ended_at : now, outcome_name(o->kind),
                     o->message, e) != 0)
         return -1;
+    if (o->kind == SPOOL_OUT_OK && !o->receipt) {
+        ok->id[ok->n++] = id;
+        return ok->n == CLAIM_CHUNK ? (ok_flush(s, owner, now, ok, e) ? -1 : 0)
+                                    : 0;
+    }
     st = spool_stmt(s, upd, e);
     if (!st)
         return -1;
@@ -430,11 +489,17 @@ int spool_outcomes(struct spool *s, const char *owner,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto done;
+    struct ok_chunk ok;
+    ok.n = 0;
     for (size_t i = 0; i < n; i++) {
-        if (one_outcome(s, owner, &o[i], now, e) < 0) {
+        if (one_outcome(s, owner, &o[i], now, &ok, e) < 0) {
             spool_rollback(s);
             goto done;
         }
+    }
+    if (ok_flush(s, owner, now, &ok, e) != 0) {
+        spool_rollback(s);
+        goto done;
     }
     spool_crashpoint("outcome-before-commit");
     if (spool_commit(s, e) != 0)
