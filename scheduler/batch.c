@@ -1391,12 +1391,21 @@ static int run_locked(struct bctx *c, const char *date,
             < queued ? (int64_t)c->o->max_records : queued;
         return run_batch(c, &pb, BUILD_PREVIEW, bf, sum, e);
     }
+    /* binding a big batch rewrites every bound row: let the WAL be
+     * checkpointed by another thread while the file is built, rather
+     * than inside the bind's commit */
+    struct errs ce;
+    errs_init(&ce);
+    struct spool_checkpointer *ck = spool_checkpointer_start(c->sp, 250, &ce);
+    errs_free(&ce);
     if (spool_batch_bind(c->sp, target, date, c->o->max_records, &b, e) != 0) {
+        spool_checkpointer_stop(ck);
         set_msg(sum, BATCH_ERROR, "binding records: %s", errs_first_msg(e));
         return -1;
     }
     log_event(LOG_INFO, "batch-bound", "target", target, "date", date, NULL);
     rc = run_batch(c, b, BUILD_BOUND, bf, sum, e);
+    spool_checkpointer_stop(ck);
     spool_batch_free(b);
     return rc;
 }

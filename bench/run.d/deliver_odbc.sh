@@ -6,7 +6,8 @@
 # same run, `psql \copy` loads the very same rows into the same table
 # shape: the raw rate; the ratio is ferry / copy.
 # Prints "name value unit" lines.  BENCH_DELIVER_ODBC_N (default 100000);
-# BENCH_WRAP="perf record -g -o /tmp/p.data" profiles the ferry run.
+# BENCH_WRAP="perf record -g -o /tmp/p.data" profiles the ferry run;
+# BENCH_ODBC_CONN_EXTRA=";BatchSize=1000" adds psqlODBC options.
 set -u
 ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD:-$ROOT/build/release}
@@ -37,7 +38,7 @@ trap cleanup EXIT
 "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW" start >/dev/null ||
     { echo "# deliver_odbc: postgres did not start"; exit 1; }
-export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
+export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry${BENCH_ODBC_CONN_EXTRA:-}"
 export PGOPTIONS="-c client_min_messages=warning"
 psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
 psql_q "CREATE TABLE claims (ref CHAR(20) NOT NULL, name CHAR(10) NOT NULL,
