@@ -329,7 +329,8 @@ struct action {
 
 static const struct action act_retry = { "retry",
     B(SPOOL_FAILED) | B(SPOOL_REJECTED) | B(SPOOL_INDOUBT)
-    | B(SPOOL_DEFERRED), SPOOL_QUEUED, false };
+    | B(SPOOL_DEFERRED) | B(SPOOL_DELIVERED) | B(SPOOL_SENT),
+    SPOOL_QUEUED, false };
 static const struct action act_hold = { "hold",
     B(SPOOL_QUEUED) | B(SPOOL_DEFERRED) | B(SPOOL_FAILED)
     | B(SPOOL_REJECTED) | B(SPOOL_INDOUBT) | B(SPOOL_RECEIVED),

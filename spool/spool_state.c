@@ -33,12 +33,17 @@ static const unsigned allowed[SPOOL_NSTATES] = {
                        | B(SPOOL_QUEUED) | B(SPOOL_DELIVERING),
     [SPOOL_DEFERRED] = B(SPOOL_DELIVERING) | B(SPOOL_QUEUED) | B(SPOOL_HELD)
                      | B(SPOOL_FAILED) | B(SPOOL_DISCARDED),
-    [SPOOL_DELIVERED] = B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED),
+    /* delivered/sent -> queued: an operator resends a record the back end
+     * says it never got (reconciliation reports it missing or overdue);
+     * -> discarded: closed by an operator, with a reason */
+    [SPOOL_DELIVERED] = B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED)
+                      | B(SPOOL_QUEUED) | B(SPOOL_DISCARDED),
     [SPOOL_CONFIRMED] = 0,
     [SPOOL_REJECTED] = B(SPOOL_QUEUED) | B(SPOOL_FAILED) | B(SPOOL_HELD)
                      | B(SPOOL_DISCARDED),
     [SPOOL_BATCHED] = B(SPOOL_SENT) | B(SPOOL_FAILED),
-    [SPOOL_SENT] = B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED),
+    [SPOOL_SENT] = B(SPOOL_CONFIRMED) | B(SPOOL_REJECTED) | B(SPOOL_QUEUED)
+                 | B(SPOOL_DISCARDED),
     [SPOOL_HELD] = B(SPOOL_QUEUED) | B(SPOOL_DISCARDED),
     [SPOOL_FAILED] = B(SPOOL_QUEUED) | B(SPOOL_HELD) | B(SPOOL_DISCARDED),
     [SPOOL_DISCARDED] = 0,

@@ -409,7 +409,9 @@ START_TEST(test_transition_table)
     ck_assert(spool_transition_ok(SPOOL_FAILED, SPOOL_QUEUED));
     ck_assert(!spool_transition_ok(SPOOL_CONFIRMED, SPOOL_QUEUED));
     ck_assert(!spool_transition_ok(SPOOL_DISCARDED, SPOOL_QUEUED));
-    ck_assert(!spool_transition_ok(SPOOL_SENT, SPOOL_QUEUED));
+    ck_assert(spool_transition_ok(SPOOL_SENT, SPOOL_QUEUED));   /* operator retry */
+    ck_assert(!spool_transition_ok(SPOOL_SENT, SPOOL_DELIVERING));
+    ck_assert(!spool_transition_ok(SPOOL_BATCHED, SPOOL_QUEUED));
     ck_assert(!spool_transition_ok(SPOOL_QUEUED, SPOOL_CONFIRMED));
     ck_assert(!spool_transition_ok(SPOOL_HELD, SPOOL_DELIVERING));
     for (int i = 0; i < SPOOL_NSTATES; i++) {
