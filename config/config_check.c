@@ -8,6 +8,7 @@
  * zones and delivery windows.  Nothing here changes the config; every
  * problem goes to the errs list with the file and line it comes from. */
 #include "config/config.h"
+#include "mappings/fw_target.h"
 #include "adapters/adapter.h"
 #include "mappings/copybook.h"
 #include "scheduler/cron.h"
@@ -268,7 +269,19 @@ static void check_services(struct checker *K)
             check_keys(K, mfile, mt->line, owner, a, a->map_keys, &mt->opts,
                        skip, false);
         }
+        size_t before = K->e->n;
         check_copybooks(K, s, mt);
+        /* a fixed-width target's whole layout, as the batch will bind it:
+         * date formats, LIST.FIELD into tables, nested tables.  Only when
+         * the names all resolved, so nothing is reported twice. */
+        if (K->e->n == before && a && a->kind == ADAPTER_BATCH &&
+            kv_get(&mt->opts, "copybook")) {
+            struct errs fe;
+            errs_init(&fe);
+            fw_target_free(fw_target_new(mt, mfile, &fe));
+            errs_move(K->e, &fe);
+            errs_free(&fe);
+        }
     }
 }
 
