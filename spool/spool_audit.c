@@ -379,7 +379,7 @@ static int apply_edit(struct spool *s, int64_t id, const char *ref,
     int rc = -1;
     memset(&r, 0, sizeof r);
     sqlite3_stmt *st = spool_stmt(s, "SELECT " SPOOL_REC_COLS
-                                  " FROM records WHERE id = ?", e);
+                                  " FROM records_full WHERE id = ?", e);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
@@ -400,9 +400,23 @@ static int apply_edit(struct spool *s, int64_t id, const char *ref,
     }
     const void *orig = r.original ? (void *)r.original : (void *)r.payload;
     size_t orign = r.original ? r.original_len : r.payload_len;
-    st = spool_stmt(s, "UPDATE records SET payload = ?, original = ?, "
-                    "record_json = ?, payload_enc = ?, next_attempt_at = 0, "
-                    "in_doubt = 0 WHERE id = ?", e);
+    st = spool_stmt(s, "UPDATE records SET payload_enc = ?, "
+                    "next_attempt_at = 0, in_doubt = 0 WHERE id = ?", e);
+    if (!st)
+        goto done;
+    sqlite3_bind_int(st, 1, s->opts.encrypt ? 1 : 0);
+    sqlite3_bind_int64(st, 2, id);
+    int ustep = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (ustep != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "saving edit");
+        goto done;
+    }
+    st = spool_stmt(s, "INSERT INTO record_data(id, payload, original, "
+                    "record_json) VALUES(?4, ?1, ?2, ?3) ON CONFLICT(id) DO "
+                    "UPDATE SET payload = excluded.payload, original = "
+                    "excluded.original, record_json = excluded.record_json",
+                    e);
     if (!st)
         goto done;
     if (bind_sealed(s, st, 1, ref, "payload", ed->payload, ed->len, &p1) != 0
@@ -414,8 +428,7 @@ static int apply_edit(struct spool *s, int64_t id, const char *ref,
         errs_add(e, ref, "cannot encrypt payload");
         goto done;
     }
-    sqlite3_bind_int(st, 4, s->opts.encrypt ? 1 : 0);
-    sqlite3_bind_int64(st, 5, id);
+    sqlite3_bind_int64(st, 4, id);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -781,15 +794,27 @@ int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto unlock;
-    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET payload = NULL, "
-                                  "original = NULL, record_json = NULL, "
-                                  "payload_purged = 1 WHERE state IN "
-                                  "('confirmed','discarded') AND "
-                                  "updated_at < ? AND payload_purged = 0", e);
+    sqlite3_stmt *st = spool_stmt(s, "UPDATE record_data SET payload = NULL, "
+                                  "original = NULL, record_json = NULL "
+                                  "WHERE id IN (SELECT id FROM records WHERE "
+                                  "state IN ('confirmed','discarded') AND "
+                                  "updated_at < ? AND payload_purged = 0)", e);
     if (!st)
         goto rollback;
     sqlite3_bind_int64(st, 1, before_ms);
     int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "purging payloads");
+        goto rollback;
+    }
+    st = spool_stmt(s, "UPDATE records SET payload_purged = 1 WHERE state IN "
+                    "('confirmed','discarded') AND updated_at < ? AND "
+                    "payload_purged = 0", e);
+    if (!st)
+        goto rollback;
+    sqlite3_bind_int64(st, 1, before_ms);
+    r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r != SQLITE_DONE) {
         spool_dberr(s, e, NULL, "purging payloads");

@@ -324,7 +324,7 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
 {
     /* Members were numbered in record id order when bound, so id order is
      * bound order. */
-    static const char sql[] = "SELECT " SPOOL_REC_COLS " FROM records "
+    static const char sql[] = "SELECT " SPOOL_REC_COLS " FROM records_full "
         "WHERE id IN (SELECT record_id FROM batch_members WHERE "
         "batch_id = ?) ORDER BY id";
     int rc = 0, step;
@@ -370,7 +370,7 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
      * state and batch_id, as spool_batch_foreach does for the members,
      * and the caller decides. */
     static const char sql[] = "SELECT id, ref, service, target, state, "
-        "batch_id, received_at, payload_enc, record_json FROM records "
+        "batch_id, received_at, payload_enc, record_json FROM records_full "
         "WHERE batch_id = ? ORDER BY id";
     int rc = 0, step;
     spool_lock(s);

@@ -124,7 +124,29 @@ static const char *const schema_v1[] = {
     NULL
 };
 
-static const char *const *const migrations[] = { schema_v1 };
+/* v2: the big columns move to their own table.  A state change rewrites
+ * the whole row in SQLite, so with the payload inline every claim, bind,
+ * outcome and ack copied ~2 KB per record through the WAL; now it copies
+ * the ~200-byte ledger row only.  records_full joins them back for the
+ * readers that want the payload. */
+static const char *const schema_v2[] = {
+    "CREATE TABLE record_data("
+    " id INTEGER PRIMARY KEY REFERENCES records(id),"
+    " payload BLOB,"
+    " original BLOB,"
+    " record_json BLOB)",
+    "INSERT INTO record_data(id, payload, original, record_json)"
+    " SELECT id, payload, original, record_json FROM records",
+    "ALTER TABLE records DROP COLUMN payload",
+    "ALTER TABLE records DROP COLUMN original",
+    "ALTER TABLE records DROP COLUMN record_json",
+    "CREATE VIEW records_full AS SELECT r.*, d.payload AS payload,"
+    " d.original AS original, d.record_json AS record_json"
+    " FROM records r LEFT JOIN record_data d ON d.id = r.id",
+    NULL,
+};
+
+static const char *const *const migrations[] = { schema_v1, schema_v2 };
 
 int64_t spool_now_ms(void)
 {

@@ -147,7 +147,7 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
      * all have next_attempt_at 0, so they come oldest (lowest id) first;
      * deferred and in-doubt rows come most overdue first; the union is
      * then taken in id order. */
-    static const char sel[] = "SELECT " SPOOL_REC_COLS " FROM records "
+    static const char sel[] = "SELECT " SPOOL_REC_COLS " FROM records_full "
         "WHERE id IN ("
         "SELECT id FROM (SELECT id FROM records WHERE target = ?1 AND "
         "state = 'queued' AND next_attempt_at <= ?2 "

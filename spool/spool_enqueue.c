@@ -205,8 +205,10 @@ static int store_one(struct spool *s, struct txn *x,
 {
     static const char ins[] =
         "INSERT INTO records(ref, service, target, client, fe_ref, idem_key,"
-        " received_at, payload_enc, payload, record_json, state, updated_at)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
+        " received_at, payload_enc, state, updated_at)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?)";
+    static const char ins_data[] =
+        "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
     int64_t at = it->received_at ? it->received_at : now;
     struct tally *t = tally_get(x, it->service, at);
     if (!t) {
@@ -246,20 +248,33 @@ static int store_one(struct spool *s, struct txn *x,
         sqlite3_bind_text(st, 6, it->idem_key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, at);
     sqlite3_bind_int(st, 8, s->opts.encrypt ? 1 : 0);
-    if (bind_blob(s, st, 9, res->ref, "payload", it->payload,
+    sqlite3_bind_text(st, 9, spool_state_name(it->hold ? SPOOL_HELD
+                                              : SPOOL_QUEUED), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, now);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        spool_dberr(s, e, res->ref, "storing record");
+        goto done;
+    }
+    sqlite3_stmt *dt = spool_stmt(s, ins_data, e);
+    if (!dt)
+        goto done;
+    sqlite3_bind_int64(dt, 1, sqlite3_last_insert_rowid(s->db));
+    if (bind_blob(s, dt, 2, res->ref, "payload", it->payload,
                   it->payload_len, &p1) != 0
-        || bind_blob(s, st, 10, res->ref, "record", it->record_json,
+        || bind_blob(s, dt, 3, res->ref, "record", it->record_json,
                      it->record_json ? strlen(it->record_json) : 0,
                      &p2) != 0) {
+        sqlite3_reset(dt);
+        sqlite3_clear_bindings(dt);
         errs_add(e, res->ref, "cannot encrypt payload");
         goto done;
     }
-    sqlite3_bind_text(st, 11, spool_state_name(it->hold ? SPOOL_HELD
-                                               : SPOOL_QUEUED), -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 12, now);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        spool_dberr(s, e, res->ref, "storing record");
+    int dr = sqlite3_step(dt);
+    sqlite3_reset(dt);
+    sqlite3_clear_bindings(dt);
+    if (dr != SQLITE_DONE) {
+        spool_dberr(s, e, res->ref, "storing payload");
         goto done;
     }
     t->accepted++;

@@ -170,7 +170,7 @@ int spool_get(struct spool *s, const char *ref, int flags,
               struct spool_record **out, struct errs *e)
 {
     static const char sql[] = "SELECT " SPOOL_REC_COLS
-                              " FROM records WHERE ref = ?";
+                              " FROM records_full WHERE ref = ?";
     int rc = -1;
     *out = NULL;
     struct spool_record *r = calloc(1, sizeof *r);
@@ -283,7 +283,7 @@ int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
         return -1;
     }
     buf_init(&sql, 0);
-    buf_puts(&sql, "SELECT " SPOOL_REC_COLS " FROM records");
+    buf_puts(&sql, "SELECT " SPOOL_REC_COLS " FROM records_full");
     if (build_where(&sql, f) != 0) {
         errs_add(e, "", "out of memory");
         buf_free(&sql);

@@ -870,9 +870,9 @@ START_TEST(test_encryption_round_trip_and_wrong_key)
     ck_assert_str_eq(rec->record_json, "{\"x\":{\"t\":\"string\"}}");
     spool_record_free(rec);
     spool_close(s);
-    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records WHERE "
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM record_data WHERE "
                                 "instr(payload, 'QQ123456C') > 0"), 0);
-    ck_assert_int_eq(count_rows("SELECT length(payload) FROM records"),
+    ck_assert_int_eq(count_rows("SELECT length(payload) FROM record_data"),
                      (int64_t)strlen(secret) + 28);
 
     o.key[0] ^= 1;
