@@ -350,25 +350,6 @@ struct edit {
     const char *detail;
 };
 
-static int bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
-                       const char *ref, const char *name, const void *p,
-                       size_t n, unsigned char **owned)
-{
-    if (!p) {
-        sqlite3_bind_null(st, col);
-        return 0;
-    }
-    if (s->opts.encrypt) {
-        size_t on = 0;
-        if (spool_seal(s, ref, name, p, n, owned, &on) != 0)
-            return -1;
-        sqlite3_bind_blob64(st, col, *owned, on, SQLITE_STATIC);
-        return 0;
-    }
-    sqlite3_bind_blob64(st, col, n ? p : "", n, SQLITE_STATIC);
-    return 0;
-}
-
 /* apply_edit - new payload and record JSON, the first original kept; all
  * three re-sealed under the current key setting. */
 static int apply_edit(struct spool *s, int64_t id, const char *ref,
@@ -419,11 +400,13 @@ static int apply_edit(struct spool *s, int64_t id, const char *ref,
                     e);
     if (!st)
         goto done;
-    if (bind_sealed(s, st, 1, ref, "payload", ed->payload, ed->len, &p1) != 0
-        || bind_sealed(s, st, 2, ref, "original", orig, orign, &p2) != 0
-        || bind_sealed(s, st, 3, ref, "record", ed->record_json,
-                       ed->record_json ? strlen(ed->record_json) : 0,
-                       &p3) != 0) {
+    if (spool_bind_sealed(s, st, 1, ref, "payload", ed->payload, ed->len,
+                          &p1) != 0
+        || spool_bind_sealed(s, st, 2, ref, "original", orig, orign,
+                             &p2) != 0
+        || spool_bind_sealed(s, st, 3, ref, "record", ed->record_json,
+                             ed->record_json ? strlen(ed->record_json) : 0,
+                             &p3) != 0) {
         sqlite3_reset(st);
         errs_add(e, ref, "cannot encrypt payload");
         goto done;

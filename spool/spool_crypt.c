@@ -119,3 +119,22 @@ void spool_sha256_hex(const void *data, size_t n, char out[65])
     }
     out[64] = '\0';
 }
+
+int spool_bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
+                      const char *ref, const char *name, const void *p,
+                      size_t n, unsigned char **owned)
+{
+    if (!p) {
+        sqlite3_bind_null(st, col);
+        return 0;
+    }
+    if (s->opts.encrypt) {
+        size_t on = 0;
+        if (spool_seal(s, ref, name, p, n, owned, &on) != 0)
+            return -1;
+        sqlite3_bind_blob64(st, col, *owned, on, SQLITE_STATIC);
+        return 0;
+    }
+    sqlite3_bind_blob64(st, col, n ? p : "", n, SQLITE_STATIC);
+    return 0;
+}

@@ -179,25 +179,6 @@ static int find_dup(struct spool *s, const struct spool_item *it,
     return 0;
 }
 
-static int bind_blob(struct spool *s, sqlite3_stmt *st, int col,
-                     const char *ref, const char *name, const void *p,
-                     size_t n, unsigned char **owned)
-{
-    if (!p) {
-        sqlite3_bind_null(st, col);
-        return 0;
-    }
-    if (s->opts.encrypt) {
-        size_t on = 0;
-        if (spool_seal(s, ref, name, p, n, owned, &on) != 0)
-            return -1;
-        sqlite3_bind_blob64(st, col, *owned, on, SQLITE_STATIC);
-        return 0;
-    }
-    sqlite3_bind_blob64(st, col, n ? p : "", n, SQLITE_STATIC);
-    return 0;
-}
-
 /* store_one - one item: duplicate answer or a new row */
 static int store_one(struct spool *s, struct txn *x,
                      const struct spool_item *it, struct spool_result *res,
@@ -260,11 +241,11 @@ static int store_one(struct spool *s, struct txn *x,
     if (!dt)
         goto done;
     sqlite3_bind_int64(dt, 1, sqlite3_last_insert_rowid(s->db));
-    if (bind_blob(s, dt, 2, res->ref, "payload", it->payload,
-                  it->payload_len, &p1) != 0
-        || bind_blob(s, dt, 3, res->ref, "record", it->record_json,
-                     it->record_json ? strlen(it->record_json) : 0,
-                     &p2) != 0) {
+    if (spool_bind_sealed(s, dt, 2, res->ref, "payload", it->payload,
+                          it->payload_len, &p1) != 0
+        || spool_bind_sealed(s, dt, 3, res->ref, "record", it->record_json,
+                             it->record_json ? strlen(it->record_json) : 0,
+                             &p2) != 0) {
         sqlite3_reset(dt);
         sqlite3_clear_bindings(dt);
         errs_add(e, res->ref, "cannot encrypt payload");

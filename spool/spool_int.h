@@ -52,6 +52,13 @@ int spool_seal(const struct spool *s, const char *ref, const char *col,
 int spool_open_sealed(const struct spool *s, const char *ref, const char *col,
                       const void *in, size_t n, unsigned char **out,
                       size_t *outn, const char **why);
+/* spool_bind_sealed - bind a payload column: sealed with the spool's key
+ * when encryption is on (*owned then holds the sealed bytes until the
+ * statement has run; caller frees), as is otherwise, NULL for NULL.
+ * 0 ok, -1 sealing failed. */
+int spool_bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
+                      const char *ref, const char *name, const void *p,
+                      size_t n, unsigned char **owned);
 /* SHA-256 hex of data; out holds 65 */
 void spool_sha256_hex(const void *data, size_t n, char out[65]);
 
