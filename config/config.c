@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -560,45 +561,41 @@ static void build(struct loader *L, const xmlNode *root)
 
 /* ---- cross-checks ----------------------------------------------------- */
 
+/* dup_names - report every name seen before in an array of structs:
+ * base/stride/name_off/line_off describe where each element keeps its
+ * name (char *) and line (int) */
+static void dup_names(struct loader *L, const char *what, const void *base,
+                      size_t n, size_t stride, size_t name_off,
+                      size_t line_off)
+{
+    const char *b = base;
+    for (size_t i = 0; i < n; i++) {
+        const char *ni = *(char *const *)(b + i * stride + name_off);
+        for (size_t k = 0; ni && k < i; k++) {
+            const char *nk = *(char *const *)(b + k * stride + name_off);
+            if (nk && strcmp(ni, nk) == 0) {
+                errs_add_at(L->e, L->file,
+                            *(const int *)(b + i * stride + line_off),
+                            "duplicate %s '%s' (first at line %d)", what, ni,
+                            *(const int *)(b + k * stride + line_off));
+                break;
+            }
+        }
+    }
+}
+
+#define DUP_NAMES(L, what, arr, n, field) \
+    dup_names((L), (what), (arr), (n), sizeof *(arr), \
+              offsetof(__typeof__(*(arr)), field), \
+              offsetof(__typeof__(*(arr)), line))
+
 static void check_names(struct loader *L)
 {
     const struct ferry_config *c = L->c;
-    for (size_t i = 0; i < c->ntargets; i++)
-        for (size_t k = 0; k < i; k++)
-            if (c->targets[i].name && c->targets[k].name &&
-                strcmp(c->targets[i].name, c->targets[k].name) == 0) {
-                errs_add_at(L->e, L->file, c->targets[i].line,
-                            "duplicate target '%s' (first at line %d)",
-                            c->targets[i].name, c->targets[k].line);
-                break;
-            }
-    for (size_t i = 0; i < c->nservices; i++)
-        for (size_t k = 0; k < i; k++)
-            if (c->services[i].name && c->services[k].name &&
-                strcmp(c->services[i].name, c->services[k].name) == 0) {
-                errs_add_at(L->e, L->file, c->services[i].line,
-                            "duplicate service '%s' (first at line %d)",
-                            c->services[i].name, c->services[k].line);
-                break;
-            }
-    for (size_t i = 0; i < c->njobs; i++)
-        for (size_t k = 0; k < i; k++)
-            if (c->jobs[i].name && c->jobs[k].name &&
-                strcmp(c->jobs[i].name, c->jobs[k].name) == 0) {
-                errs_add_at(L->e, L->file, c->jobs[i].line,
-                            "duplicate job '%s' (first at line %d)",
-                            c->jobs[i].name, c->jobs[k].line);
-                break;
-            }
-    for (size_t i = 0; i < c->nclients; i++)
-        for (size_t k = 0; k < i; k++)
-            if (c->clients[i].id && c->clients[k].id &&
-                strcmp(c->clients[i].id, c->clients[k].id) == 0) {
-                errs_add_at(L->e, L->file, c->clients[i].line,
-                            "duplicate client '%s' (first at line %d)",
-                            c->clients[i].id, c->clients[k].line);
-                break;
-            }
+    DUP_NAMES(L, "target", c->targets, c->ntargets, name);
+    DUP_NAMES(L, "service", c->services, c->nservices, name);
+    DUP_NAMES(L, "job", c->jobs, c->njobs, name);
+    DUP_NAMES(L, "client", c->clients, c->nclients, id);
 }
 
 static void check_targets(struct loader *L)
