@@ -33,7 +33,11 @@ static int parse_states(const char *arg, struct spool_filter *f)
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         enum spool_state st;
         if (spool_state_parse(t, &st) != 0 || f->nstates >= SPOOL_NSTATES) {
-            fprintf(stderr, "ferry queue: unknown state '%s'\n", t);
+            fprintf(stderr, "ferry queue: --state: unknown state '%s'; states "
+                            "are:", t);
+            for (int k = 0; k < SPOOL_NSTATES; k++)
+                fprintf(stderr, " %s", spool_state_name((enum spool_state)k));
+            fputc('\n', stderr);
             free(copy);
             return -1;
         }
@@ -61,16 +65,30 @@ static int print_counts(struct spool *sp, bool json)
                 "service", cs.v[i].service, "target", cs.v[i].target,
                 "state", spool_state_name(cs.v[i].state),
                 "count", (json_int_t)cs.v[i].n));
-        json_t *o = json_pack("{s:o}", "counts", a);
+        json_int_t total = 0;
+        for (size_t i = 0; i < cs.n; i++)
+            total += (json_int_t)cs.v[i].n;
+        json_t *o = json_pack("{s:o,s:I}", "counts", a, "total", total);
         json_dumpf(o, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(o);
     } else {
-        printf("%-20s %-20s %-12s %10s\n", "SERVICE", "TARGET", "STATE", "COUNT");
+        int ws = 7, wt = 6;
+        long long total = 0;
+        for (size_t i = 0; i < cs.n; i++) {
+            int l1 = (int)strlen(cs.v[i].service);
+            int l2 = cs.v[i].target ? (int)strlen(cs.v[i].target) : 1;
+            ws = l1 > ws ? l1 : ws;
+            wt = l2 > wt ? l2 : wt;
+            total += (long long)cs.v[i].n;
+        }
+        printf("%-*s  %-*s  %-10s %10s\n", ws, "SERVICE", wt, "TARGET",
+               "STATE", "COUNT");
         for (size_t i = 0; i < cs.n; i++)
-            printf("%-20s %-20s %-12s %10lld\n", cs.v[i].service,
-                   cs.v[i].target, spool_state_name(cs.v[i].state),
-                   (long long)cs.v[i].n);
+            printf("%-*s  %-*s  %-10s %10lld\n", ws, cs.v[i].service, wt,
+                   cs.v[i].target ? cs.v[i].target : "-",
+                   spool_state_name(cs.v[i].state), (long long)cs.v[i].n);
+        printf("-- %lld record%s in total\n", total, total == 1 ? "" : "s");
     }
     spool_counts_free(&cs);
     return EX_OK;
@@ -80,7 +98,32 @@ struct lister {
     bool json;
     bool first;
     size_t n;
+    int svc_width;      /* SERVICE column: the longest service name */
 };
+
+/* service_width - width of the SERVICE column: the longest service name
+ * in the ledger or the configuration, so `change-of-address` and longer
+ * names never push the later columns out of line. */
+static int service_width(struct spool *sp, const struct ferry_config *cfg)
+{
+    int w = 14;
+    struct spool_counts cs;
+    struct errs e;
+    errs_init(&e);
+    if (spool_counts(sp, &cs, &e) == 0) {
+        for (size_t i = 0; i < cs.n; i++) {
+            int l = cs.v[i].service ? (int)strlen(cs.v[i].service) : 0;
+            w = l > w ? l : w;
+        }
+        spool_counts_free(&cs);
+    }
+    errs_free(&e);
+    for (size_t i = 0; cfg && i < cfg->nservices; i++) {
+        int l = (int)strlen(cfg->services[i].name);
+        w = l > w ? l : w;
+    }
+    return w > 64 ? 64 : w;
+}
 
 static int list_one(void *ctx, const struct spool_record *r)
 {
@@ -103,8 +146,9 @@ static int list_one(void *ctx, const struct spool_record *r)
         l->first = false;
         return 0;
     }
-    printf("%-22s %-10s %-14s %-19s %3d  %s\n", r->ref,
-           spool_state_name(r->state), r->service, recv, r->attempts,
+    printf("%-22s %-10s %-*s %-19s %3d  %s\n", r->ref,
+           spool_state_name(r->state), l->svc_width, r->service, recv,
+           r->attempts,
            r->last_error ? r->last_error : (r->fe_ref ? r->fe_ref : ""));
     return 0;
 }
@@ -143,7 +187,10 @@ int cmd_queue(int argc, char **argv)
         case 'f':
         case 'u':
             if (cli_parse_since(optarg, &ms) != 0) {
-                fprintf(stderr, "ferry queue: cannot read time '%s'\n", optarg);
+                fprintf(stderr, "ferry queue: --%s: cannot read time '%s': "
+                        "give a date (2026-11-27), an instant "
+                        "(2026-11-27T09:00:00Z) or an age (90m, 24h, 7d)\n",
+                        o == 'f' ? "since" : "until", optarg);
                 return EX_USAGE;
             }
             if (o == 'f')
@@ -153,7 +200,8 @@ int cmd_queue(int argc, char **argv)
             break;
         case 'l':
             if (config_parse_int(optarg, 1, 100000000, &n) != 0) {
-                fprintf(stderr, "ferry queue: bad --limit\n");
+                fprintf(stderr, "ferry queue: --limit: '%s' is not a whole "
+                        "number from 1 to 100000000\n", optarg);
                 return EX_USAGE;
             }
             f.limit = (size_t)n;
@@ -180,11 +228,14 @@ int cmd_queue(int argc, char **argv)
         goto out;
     }
     struct lister l = { .json = c.json, .first = true };
-    if (c.json)
+    if (c.json) {
         printf("{\"records\":[\n");
-    else
-        printf("%-22s %-10s %-14s %-19s %3s  %s\n", "REFERENCE", "STATE",
-               "SERVICE", "RECEIVED (UTC)", "TRY", "LAST ERROR / FRONT-END REF");
+    } else {
+        l.svc_width = service_width(sp, cfg);
+        printf("%-22s %-10s %-*s %-19s %3s  %s\n", "REFERENCE", "STATE",
+               l.svc_width, "SERVICE", "RECEIVED (UTC)", "TRY",
+               "LAST ERROR / FRONT-END REF");
+    }
     struct errs e;
     errs_init(&e);
     if (spool_foreach(sp, &f, 0, list_one, &l, &e) < 0) {
