@@ -613,6 +613,62 @@ START_TEST(test_outcomes_move_states)
 }
 END_TEST
 
+/* chunked claims and outcomes (64 ids per statement): a claim larger than
+ * a chunk takes the oldest first, mixed outcomes land on the right rows
+ * across chunk edges, a repeated ref in one call is refused the second
+ * time, and another owner's outcome is refused. */
+START_TEST(test_claims_and_outcomes_across_chunks)
+{
+    enum { N = 150, C = 140 };
+    struct spool *s = open_sp(NULL);
+    static struct spool_result r[N];
+    for (int i = 0; i < N; i++)
+        enq1(s, item("claims", "db", NULL, "x"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_list l;
+    int64_t now = 4102444800000LL;
+    ck_assert_int_eq(spool_claim(s, "db", "W", 60000, C, false, now, &l, &e),
+                     0);
+    ck_assert_uint_eq(l.n, C);
+    for (int i = 0; i < C; i++)             /* oldest first */
+        ck_assert_str_eq(l.v[i]->ref, r[i].ref);
+    static struct spool_outcome o[C + 1];
+    for (int i = 0; i < C; i++) {
+        o[i].ref = r[i].ref;
+        o[i].kind = i % 7 == 3 ? SPOOL_OUT_FAIL
+                  : i % 11 == 5 ? SPOOL_OUT_RETRY : SPOOL_OUT_OK;
+        o[i].message = o[i].kind == SPOOL_OUT_OK ? NULL : "no";
+        o[i].next_attempt_at = now + 1000;
+    }
+    o[C] = o[70];                           /* the same ref again */
+    ck_assert_int_eq(spool_outcomes(s, "W", o, C + 1, &e), 0);
+    ck_assert_uint_eq(e.n, 1);              /* only the repeat refused */
+    ck_assert_str_eq(e.v[0].where, r[70].ref);
+    for (int i = 0; i < C; i++) {
+        enum spool_state want = o[i].kind == SPOOL_OUT_FAIL ? SPOOL_FAILED
+                              : o[i].kind == SPOOL_OUT_RETRY ? SPOOL_DEFERRED
+                              : SPOOL_DELIVERED;
+        ck_assert_msg(state_of(s, r[i].ref) == want, "record %d", i);
+    }
+    for (int i = C; i < N; i++)
+        ck_assert_int_eq(state_of(s, r[i].ref), SPOOL_QUEUED);
+    spool_list_free(&l);
+    errs_clear(&e);
+    /* another owner cannot record an outcome for W's claim */
+    ck_assert_int_eq(spool_claim(s, "db", "W", 60000, 5, false, now, &l, &e),
+                     0);
+    ck_assert_uint_eq(l.n, 5);
+    struct spool_outcome x = { .ref = l.v[0]->ref, .kind = SPOOL_OUT_OK };
+    ck_assert_int_eq(spool_outcomes(s, "OTHER", &x, 1, &e), 0);
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_int_eq(state_of(s, l.v[0]->ref), SPOOL_DELIVERING);
+    spool_list_free(&l);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
 struct collect {
     char refs[16][SPOOL_REF_MAX];
     int n;
@@ -1039,6 +1095,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_transition_table);
     tcase_add_test(tc, test_claim_lease_expiry);
     tcase_add_test(tc, test_outcomes_move_states);
+    tcase_add_test(tc, test_claims_and_outcomes_across_chunks);
     tcase_add_test(tc, test_batch_bind_order_and_restart);
     tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
     tcase_add_test(tc, test_acks_apply_once);
