@@ -31,7 +31,7 @@
 #include <time.h>
 
 #include "config/config.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "util/buf.h"
 #include "util/errs.h"
 #include "util/log.h"

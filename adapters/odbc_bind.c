@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "scheduler/tz.h"
+#include "util/tz.h"
 
 /* parse_num - decimal integer in [min, max]; 0 ok */
 static int parse_num(const char *s, long min, long max, long *out)

@@ -344,7 +344,8 @@ int cmd_batches(int argc, char **argv)
             target = optarg;
         else if (o == 'l') {
             if (config_parse_int(optarg, 0, 1000000, &limit) != 0) {
-                fprintf(stderr, "ferry batches: --limit wants a number\n");
+                fprintf(stderr, "ferry batches: --limit: '%s' is not a "
+                                "whole number from 0 to 1000000\n", optarg);
                 return EX_USAGE;
             }
         } else if (o == 'h' || o == CLI_OPT_HELP) {
@@ -364,6 +365,15 @@ int cmd_batches(int argc, char **argv)
     int rc = cli_load_config(&c, &cfg);
     if (rc)
         return rc;
+    if (target && !config_target(cfg, target)) {
+        fprintf(stderr, "ferry batches: --target %s: no such target in "
+                        "ferry.xml; targets:", target);
+        for (size_t i = 0; i < cfg->ntargets; i++)
+            fprintf(stderr, " %s", cfg->targets[i].name);
+        fputc('\n', stderr);
+        rc = EX_CONFIG;
+        goto out;
+    }
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct spool_batch **v = NULL;
@@ -418,6 +428,8 @@ int cmd_batches(int argc, char **argv)
         json_decref(top);
     } else if (!n) {
         printf("-- no batches\n");
+    } else if (!c.quiet) {
+        printf("-- %zu batch%s\n", n, n == 1 ? "" : "es");
     }
 out:
     spool_close(sp);

@@ -192,7 +192,9 @@ int cmd_check(int argc, char **argv, const char *config_path)
     }
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "ferry check: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "ferry check: cannot read %s: %s; give the "
+                        "configuration with --config FILE\n", path,
+                strerror(errno));
         return EX_NOINPUT;
     }
 

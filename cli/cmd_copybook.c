@@ -29,6 +29,7 @@ static void usage(FILE *o)
           "  --json          machine-readable listing\n"
           "  --record NAME   only this 01 record\n"
           "  --format F      source format; default: detected\n"
+          "  --config, --spool, --actor, --quiet are accepted and ignored\n"
           "\n"
           "Exit status: 0 ok, 64 usage, 65 copybook errors, 66 no such "
           "file.\n", o);
@@ -61,11 +62,25 @@ int cmd_copybook(int argc, char **argv)
             } else if (!strcmp(v, "free")) {
                 fmt = CPY_FMT_FREE;
             } else {
-                fprintf(stderr, "ferry copybook: --format is fixed or free\n");
+                fprintf(stderr, "ferry copybook: --format is fixed or free, "
+                                "not '%s'\n", v);
                 return 64;
             }
         } else if (!strncmp(a, "--record=", 9)) {
             record = a + 9;
+        } else if (!strcmp(a, "--config") || !strcmp(a, "--spool") ||
+                   !strcmp(a, "--actor")) {
+            /* shared options copybook has no use for: accepted so every
+             * command takes them, as cli.h promises */
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ferry copybook: %s needs a value\n", a);
+                usage(stderr);
+                return 64;
+            }
+            i++;
+        } else if (!strncmp(a, "--config=", 9) || !strncmp(a, "--spool=", 8) ||
+                   !strncmp(a, "--actor=", 8) || !strcmp(a, "--quiet")) {
+            continue;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "ferry copybook: unknown option %s\n", a);
             usage(stderr);
@@ -83,10 +98,14 @@ int cmd_copybook(int argc, char **argv)
         return 64;
     }
     struct stat st;
-    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "ferry copybook: %s: %s\n", file,
-                errno && stat(file, &st) != 0 ? strerror(errno)
-                                              : "not a regular file");
+    if (stat(file, &st) != 0) {
+        fprintf(stderr, "ferry copybook: cannot read %s: %s; give the path "
+                        "of a .cpy file\n", file, strerror(errno));
+        return 66;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ferry copybook: %s is not a regular file; give the "
+                        "path of a .cpy file\n", file);
         return 66;
     }
     struct errs e;

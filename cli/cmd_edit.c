@@ -41,8 +41,9 @@ static void usage(FILE *f)
         "The result is validated through the service's mapping again; if it\n"
         "passes, the difference is shown (personal fields masked unless\n"
         "--reveal), the record is requeued and the change audited.\n\n"
-        "Exit: 0 done or nothing changed, 65 invalid or refused (every problem\n"
-        "listed, nothing changed), 67 no such record.\n");
+        "Common: --config FILE, --spool DIR, --actor NAME (default: OS user).\n"
+        "Exit: 0 done or nothing changed, 64 usage, 65 invalid or refused\n"
+        "(every problem listed, nothing changed), 67 no such record.\n");
 }
 
 /* assign_eq - the '=' separating PATH from VALUE: the first one outside
@@ -326,8 +327,11 @@ int cmd_edit(int argc, char **argv)
         switch (opt) {
         case 's':
             if (nsets == EDIT_MAX_SETS || !assign_eq(optarg)) {
-                fprintf(stderr, "ferry edit: --set PATH=VALUE (at most %d)\n",
-                        EDIT_MAX_SETS);
+                fprintf(stderr, "ferry edit: --set '%s': %s\n", optarg,
+                        nsets == EDIT_MAX_SETS
+                            ? "too many --set options (at most 64)"
+                            : "give PATH=VALUE, e.g. "
+                              "'answers[question_id=2].answer_text=QQ123456C'");
                 return EX_USAGE;
             }
             sets[nsets++] = optarg;
@@ -339,6 +343,12 @@ int cmd_edit(int argc, char **argv)
         case CLI_OPT_HELP: usage(stdout); return EX_OK;
         default: usage(stderr); return EX_USAGE;
         }
+    }
+    if (c.json) {
+        fprintf(stderr, "ferry edit: --json is not available: edit shows a "
+                        "difference for people; use 'ferry show --json REF' "
+                        "afterwards\n");
+        return EX_USAGE;
     }
     if (optind + 1 != argc) {
         usage(stderr);
@@ -463,7 +473,8 @@ int cmd_edit(int argc, char **argv)
     size_t changed = diff(m, ref, oldrec, newrec, reveal, &out, &detail);
     fputs(buf_str(&out), stdout);
     if (!changed) {
-        printf("%s: the mapped record is unchanged; nothing done\n", ref);
+        printf("%s: the mapped record is unchanged (the mapping reads none of "
+               "the values changed); nothing done\n", ref);
         rc = EX_OK;
         goto out;
     }

@@ -116,8 +116,11 @@ int cmd_import(int argc, char **argv)
         return rc;
     const struct service_config *svc = config_service(cfg, service);
     if (!svc || !svc->mapping) {
-        fprintf(stderr, "ferry import: no service '%s' in %s\n", service,
-                cfg->path);
+        fprintf(stderr, "ferry import: no service '%s' in %s; services:",
+                service, cfg->path);
+        for (size_t i = 0; i < cfg->nservices; i++)
+            fprintf(stderr, " %s", cfg->services[i].name);
+        fputc('\n', stderr);
         rc = EX_USAGE;
         goto out;
     }

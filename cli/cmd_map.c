@@ -34,8 +34,10 @@ static void usage(FILE *f)
         "ones: run it on test data).  --decode lists the records of a\n"
         "fixed-width FILE by the copybook (section record, header, trailer, ack).\n"
         "\n"
-        "Exit: 0 ok, 65 the submission is refused (every problem listed) or\n"
-        "     cannot be encoded, 78 configuration problem.\n");
+        "Exit: 0 ok, 64 usage or no such service, 65 the submission is refused\n"
+        "     (every problem listed), cannot be encoded or FILE does not decode,\n"
+        "     66 FILE missing, 78 configuration problem (including a target\n"
+        "     <map from=...> naming no field of the mapping).\n");
 }
 
 /* preview_specials - the "$" sources a preview can know */
@@ -120,16 +122,47 @@ out:
     return rc;
 }
 
-/* show_generic - SOAP elements or ODBC columns: each slot and its value */
-static void show_generic(const struct map_target *mt, const struct record *rec,
-                         bool reveal)
+/* mapping_has_field - the record field NAME is declared in the mapping
+ * (a top-level field, or LIST.FIELD of a list's items) */
+static bool mapping_has_field(const struct mapping *m, const char *name)
 {
+    const char *dot = strchr(name, '.');
+    size_t len = dot ? (size_t)(dot - name) : strlen(name);
+    for (size_t i = 0; i < m->nfields; i++) {
+        const struct map_field *f = &m->fields[i];
+        if (strlen(f->name) != len || strncmp(f->name, name, len) != 0)
+            continue;
+        if (!dot || strcmp(dot + 1, "#") == 0)
+            return true;
+        for (size_t k = 0; k < f->nsub; k++)
+            if (strcmp(f->sub[k].name, dot + 1) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* show_generic - SOAP elements or ODBC columns: each slot and its value.
+ * Returns EX_CONFIG when a from= names no field of the mapping (the slot
+ * would be sent empty), else EX_OK. */
+static int show_generic(const struct mapping *m, const struct map_target *mt,
+                        const struct record *rec, bool reveal)
+{
+    int rc = EX_OK;
     printf("\ntarget %s:\n", mt->name);
     const struct map_section *s = &mt->sec[0];
     for (size_t i = 0; i < s->na; i++) {
         const struct map_assign *a = &s->a[i];
         const char *val = a->value;
         const char *note = "";
+        if (a->from && a->from[0] != '$' && !mapping_has_field(m, a->from)) {
+            printf("  %-30s <- %-20s !! no field '%s' in the mapping\n",
+                   a->to, a->from, a->from);
+            fprintf(stderr, "%s: target %s: <map to=\"%s\" from=\"%s\">: no "
+                    "field '%s' in <accept>; fix the name or declare the "
+                    "field\n", m->file, mt->name, a->to, a->from, a->from);
+            rc = EX_CONFIG;
+            continue;
+        }
         if (a->from) {
             const struct fvalue *v = a->from[0] == '$' ? NULL
                                                        : record_get(rec, a->from);
@@ -137,12 +170,15 @@ static void show_generic(const struct map_target *mt, const struct record *rec,
             for (size_t k = 0; k < rec->n && !reveal; k++)
                 if (strcmp(rec->f[k].name, a->from) == 0 && rec->f[k].personal)
                     val = "***";
-            if (a->from[0] == '$')
+            if (a->from[0] == '$') {
+                val = "-";
                 note = " (filled at delivery)";
+            }
         }
         printf("  %-30s <- %-20s %s%s\n", a->to, a->from ? a->from : "(constant)",
-               val ? val : "(null)", note);
+               val ? val : "(empty: not in this submission)", note);
     }
+    return rc;
 }
 
 static int decode_file(const struct service_config *svc,
@@ -257,6 +293,12 @@ int cmd_map(int argc, char **argv)
         default: usage(stderr); return EX_USAGE;
         }
     }
+    if (c.json) {
+        fprintf(stderr, "ferry map: --json is not available: map's listing is "
+                        "for people; use 'ferry copybook --json' for a layout "
+                        "or 'ferry check --json' for the mapping's problems\n");
+        return EX_USAGE;
+    }
     if (argc - optind != 2) {
         usage(stderr);
         return EX_USAGE;
@@ -269,7 +311,11 @@ int cmd_map(int argc, char **argv)
     const struct map_target *mt = NULL;
     const struct target_config *tc = NULL;
     if (!svc || !svc->mapping) {
-        fprintf(stderr, "ferry map: no service '%s'\n", argv[optind]);
+        fprintf(stderr, "ferry map: no service '%s' in %s; services:",
+                argv[optind], config_find_default(c.config));
+        for (size_t i = 0; i < cfg->nservices; i++)
+            fprintf(stderr, " %s", cfg->services[i].name);
+        fputc('\n', stderr);
         rc = EX_USAGE;
         goto out;
     }
@@ -318,7 +364,7 @@ int cmd_map(int argc, char **argv)
         if (mt && fixed)
             rc = show_fixed_width(svc, mt, rec);
         else if (mt)
-            show_generic(mt, rec, reveal);
+            rc = show_generic(svc->mapping, mt, rec, reveal);
     }
     record_free(rec);
     json_decref(doc);

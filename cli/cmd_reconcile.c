@@ -8,10 +8,12 @@
 #include "spool/spool.h"
 #include "util/errs.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -27,7 +29,8 @@ static void usage(FILE *f)
         "are reported.  Stream target: ask the target about delivered and\n"
         "in-doubt records.\n\n"
         "Exit: 0 clean, 65 orphans, totals mismatch, bad file or missing\n"
-        "records, 74 a file could not be read, 75 transport unavailable,\n"
+        "records, 66 a FILE given is missing, 74 a file could not be read,\n"
+        "75 transport unavailable, "
         "78 configuration.\n");
 }
 
@@ -221,6 +224,15 @@ int cmd_reconcile(int argc, char **argv)
     ro.files = (const char *const *)&argv[optind + 1];
     ro.nfiles = (size_t)(argc - optind - 1);
     ro.actor = cli_actor(&c);
+    for (size_t i = 0; i < ro.nfiles; i++) {
+        if (access(ro.files[i], R_OK) != 0) {
+            fprintf(stderr, "ferry reconcile: cannot read %s: %s; give the "
+                            "path of an acknowledgement file, or no FILE to "
+                            "fetch them from the target's ack folder\n",
+                    ro.files[i], strerror(errno));
+            return EX_NOINPUT;
+        }
+    }
 
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;

@@ -3,6 +3,7 @@
  * (written atomically). */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "mappings/record.h"
 #include "scheduler/report.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -71,6 +72,17 @@ int cmd_report(int argc, char **argv)
     if (optind < argc || (date && (ro.from || ro.to))) {
         usage(stderr);
         return EX_USAGE;
+    }
+    const char *dnames[] = { "--date", "--from", "--to" };
+    const char *dvals[] = { date, ro.from, ro.to };
+    for (int i = 0; i < 3; i++) {
+        int64_t day;
+        if (dvals[i] && date_parse(dvals[i], &day) != 0) {
+            fprintf(stderr, "ferry report: %s: '%s' is not a date; give "
+                            "YYYY-MM-DD, e.g. 2026-11-26 (days are UTC)\n",
+                    dnames[i], dvals[i]);
+            return EX_USAGE;
+        }
     }
     if (c.json)
         fmt = REPORT_JSON;

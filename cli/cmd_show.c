@@ -189,7 +189,7 @@ static void print_text(const struct spool_record *r, json_t *payload,
         printf("\nmapped fields:\n%s\n", s ? s : "");
         free(s);
     }
-    printf("\nattempts:\n");
+    printf("\nattempts (UTC):\n");
     if (!r->natt)
         printf("  (none)\n");
     for (size_t i = 0; i < r->natt; i++) {
@@ -198,7 +198,7 @@ static void print_text(const struct spool_record *r, json_t *payload,
         printf("  %s  %-8s %-9s %s\n", t1, a->target ? a->target : "-",
                a->outcome ? a->outcome : "-", a->message ? a->message : "");
     }
-    printf("\naudit:\n");
+    printf("\naudit (UTC):\n");
     if (!r->naud)
         printf("  (none)\n");
     for (size_t i = 0; i < r->naud; i++) {
@@ -293,7 +293,9 @@ int cmd_show(int argc, char **argv)
                       &r, &e);
     if (g != 0) {
         if (g == 1)
-            fprintf(stderr, "ferry show: no record %s\n", argv[optind]);
+            fprintf(stderr, "ferry show: %s: no such record in this spool; "
+                    "references look like FRY-20261127-000123 (find it with "
+                    "'ferry queue --service S --since 24h')\n", argv[optind]);
         else
             cli_print_errs(stderr, &e);
         errs_free(&e);

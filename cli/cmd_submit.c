@@ -108,7 +108,7 @@ int cmd_submit(int argc, char **argv)
             continue;
         if (o == 'b') {
             if (config_parse_int(optarg, 1, 100000, &batch) != 0) {
-                fprintf(stderr, "ferry submit: --batch wants 1..100000\n");
+                fprintf(stderr, "ferry submit: --batch: '%s' is not a whole number from 1 to 100000\n", optarg);
                 return EX_USAGE;
             }
         } else if (o == 'h' || o == CLI_OPT_HELP) {
@@ -134,8 +134,11 @@ int cmd_submit(int argc, char **argv)
         return rc;
     const struct service_config *svc = config_service(cfg, service);
     if (!svc || !svc->mapping) {
-        fprintf(stderr, "ferry submit: no service '%s' in %s\n", service,
-                cfg->path);
+        fprintf(stderr, "ferry submit: no service '%s' in %s; services:",
+                service, cfg->path);
+        for (size_t i = 0; i < cfg->nservices; i++)
+            fprintf(stderr, " %s", cfg->services[i].name);
+        fputc('\n', stderr);
         rc = EX_USAGE;
         goto out;
     }

@@ -22,6 +22,17 @@ enum action { ACT_RETRY, ACT_HOLD, ACT_RELEASE, ACT_DISCARD };
 
 static const char *action_names[] = { "retry", "hold", "release", "discard" };
 
+/* What each action applies to, said once after a refusal so support staff
+ * know what to do next (spool/spool_audit.c holds the real rules). */
+static const char *action_hints[] = {
+    "retry takes failed, rejected, indoubt, deferred, delivered or sent "
+    "records; a queued one is already waiting, a held one needs 'ferry release'",
+    "hold takes queued, deferred, failed, rejected, indoubt or received "
+    "records (see 'ferry show REF')",
+    "release takes held records only (see 'ferry queue --state held')",
+    "a closed record cannot be discarded again (see 'ferry show REF')",
+};
+
 static void usage(FILE *f, enum action a)
 {
     switch (a) {
@@ -67,8 +78,11 @@ static int refs_add(struct refs *r, const char *s, size_t len)
     }
     if (!len)
         return 0;
-    if (len >= SPOOL_REF_MAX)
+    if (len >= SPOOL_REF_MAX) {
+        fprintf(stderr, "ferry: '%.24s...' is too long for a reference "
+                        "(FRY-YYYYMMDD-NNNNNN)\n", s);
         return -1;
+    }
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
         char **v = realloc(r->v, cap * sizeof *v);
@@ -100,7 +114,8 @@ static int refs_from_stdin(struct refs *r)
         if (++count > 10000000)
             return -1;
         if (refs_add(r, line, strlen(line)) != 0) {
-            fprintf(stderr, "ferry: bad reference on stdin line %zu\n", count);
+            fprintf(stderr, "ferry: stdin line %zu: not a reference; give one "
+                            "reference per line\n", count);
             return -1;
         }
     }
@@ -160,7 +175,8 @@ static int run_action(int argc, char **argv, enum action a)
         case 'r': reason = optarg; break;
         case 's':
             if (spool_state_parse(optarg, &st) != 0) {
-                fprintf(stderr, "ferry %s: unknown state '%s'\n",
+                fprintf(stderr, "ferry %s: --state: unknown state '%s'; "
+                        "see 'ferry queue --help' for the states\n",
                         action_names[a], optarg);
                 return EX_USAGE;
             }
@@ -170,7 +186,9 @@ static int run_action(int argc, char **argv, enum action a)
         case 'S': f.service = optarg; break;
         case 'f':
             if (cli_parse_since(optarg, &ms) != 0) {
-                fprintf(stderr, "ferry %s: cannot read time '%s'\n",
+                fprintf(stderr, "ferry %s: --since: cannot read time '%s': "
+                        "give a date (2026-11-27), an instant "
+                        "(2026-11-27T09:00:00Z) or an age (24h, 7d)\n",
                         action_names[a], optarg);
                 return EX_USAGE;
             }
@@ -233,7 +251,8 @@ static int run_action(int argc, char **argv, enum action a)
         spool_record_free(r);
         if (g == 1) {
             unknown++;
-            fprintf(stderr, "%s: no such record\n", refs.v[i]);
+            fprintf(stderr, "%s: no such record in this spool; check the "
+                            "reference with 'ferry queue'\n", refs.v[i]);
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s}",
                     "reference", refs.v[i], "result", "unknown"));
@@ -270,6 +289,8 @@ static int run_action(int argc, char **argv, enum action a)
         putchar('\n');
         json_decref(doc);
     }
+    if (refused)
+        fprintf(stderr, "ferry %s: %s\n", action_names[a], action_hints[a]);
     if (!c.quiet)
         fprintf(stderr, "%s: %zu done, %zu refused, %zu unknown\n",
                 action_names[a], done, refused, unknown);
@@ -288,6 +309,19 @@ int cmd_discard(int argc, char **argv) { return run_action(argc, argv, ACT_DISCA
 
 /* ---- ferry audit [REF] | ferry audit verify ---------------------------- */
 
+static void audit_usage(FILE *f)
+{
+    fprintf(f, "usage: ferry audit [--config FILE] [--spool DIR] [--json] [REF]\n"
+               "       ferry audit [--config FILE] [--spool DIR] [--json] verify\n"
+               "\n"
+               "Without REF: every audit entry, oldest first; with REF: the "
+               "entries of that\nrecord.  'verify' checks the SHA-256 hash "
+               "chain and names the first broken\nentry.\n"
+               "\n"
+               "Exit: 0 ok, 65 the chain is broken, 67 no such record, "
+               "74 ledger error.\n");
+}
+
 int cmd_audit(int argc, char **argv)
 {
     struct cli_common c = { 0 };
@@ -301,15 +335,16 @@ int cmd_audit(int argc, char **argv)
         if (cli_common_opt(&c, o, optarg))
             continue;
         if (o == 'h' || o == CLI_OPT_HELP) {
-            printf("usage: ferry audit [REF]     show audit entries (of REF)\n"
-                   "       ferry audit verify    check the hash chain; exit 65 "
-                   "and name the first broken entry\n");
+            audit_usage(stdout);
             return EX_OK;
         }
+        audit_usage(stderr);
         return EX_USAGE;
     }
-    if (argc - optind > 1)
+    if (argc - optind > 1) {
+        audit_usage(stderr);
         return EX_USAGE;
+    }
     bool verify = argc - optind == 1 && strcmp(argv[optind], "verify") == 0;
     const char *ref = (!verify && argc - optind == 1) ? argv[optind] : NULL;
     struct ferry_config *cfg = NULL;
@@ -331,11 +366,14 @@ int cmd_audit(int argc, char **argv)
             else
                 printf("audit chain intact: %zu entries checked\n", checked);
         } else if (v == 1) {
-            if (c.json)
-                printf("{\"ok\":false,\"checked\":%zu,\"first_broken\":%lld,"
-                       "\"why\":\"%s\"}\n", checked, (long long)bad,
-                       errs_first_msg(&e));
-            else
+            if (c.json) {
+                json_t *doc = json_pack("{s:b,s:I,s:I,s:s}", "ok", 0,
+                    "checked", (json_int_t)checked, "first_broken",
+                    (json_int_t)bad, "why", errs_first_msg(&e));
+                json_dumpf(doc, stdout, JSON_COMPACT);
+                putchar('\n');
+                json_decref(doc);
+            } else
                 printf("AUDIT CHAIN BROKEN at entry %lld: %s\n", (long long)bad,
                        errs_first_msg(&e));
             rc = EX_DATAERR;
@@ -345,6 +383,24 @@ int cmd_audit(int argc, char **argv)
         }
         errs_free(&e);
         goto out;
+    }
+    if (ref) {
+        struct spool_record *r = NULL;
+        int g = spool_get(sp, ref, 0, &r, &e);
+        spool_record_free(r);
+        if (g == 1) {
+            fprintf(stderr, "ferry audit: %s: no such record in this spool; "
+                            "check the reference with 'ferry queue'\n", ref);
+            errs_free(&e);
+            rc = EX_NOUSER;
+            goto out;
+        }
+        if (g != 0) {
+            cli_print_errs(stderr, &e);
+            errs_free(&e);
+            rc = EX_IOERR;
+            goto out;
+        }
     }
     struct spool_audit_list l;
     if (spool_audit_list(sp, ref, &l, &e) != 0) {
@@ -378,10 +434,13 @@ int cmd_audit(int argc, char **argv)
                    a->reason ? a->reason : "");
     }
     if (arr) {
-        json_t *doc = json_pack("{s:o}", "audit", arr);
+        json_t *doc = json_pack("{s:o,s:I}", "audit", arr, "count",
+                                (json_int_t)l.n);
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(doc);
+    } else if (!c.quiet) {
+        printf("-- %zu entr%s\n", l.n, l.n == 1 ? "y" : "ies");
     }
     spool_audit_list_free(&l);
 out:
@@ -391,6 +450,18 @@ out:
 }
 
 /* ---- ferry purge --older-than 90d -------------------------------------- */
+
+static void purge_usage(FILE *f)
+{
+    fprintf(f, "usage: ferry purge [--config FILE] [--spool DIR] [--json] "
+               "[--actor NAME]\n"
+               "                   --older-than AGE (e.g. 90d)\n\n"
+               "Remove the payloads of confirmed and discarded records last "
+               "changed before AGE ago.\nThe ledger rows and the audit stay. "
+               "The purge itself is audited.\n\n"
+               "Exit: 0 ok, 64 usage, 74 ledger error, 78 configuration "
+               "problem.\n");
+}
 
 int cmd_purge(int argc, char **argv)
 {
@@ -409,19 +480,21 @@ int cmd_purge(int argc, char **argv)
         if (o == 'o') {
             older = optarg;
         } else if (o == 'h' || o == CLI_OPT_HELP) {
-            printf("usage: ferry purge --older-than AGE (e.g. 90d)\n\n"
-                   "Remove the payloads of confirmed and discarded records last "
-                   "changed before AGE ago.\nThe ledger rows and the audit stay. "
-                   "The purge itself is audited.\n");
+            purge_usage(stdout);
             return EX_OK;
         } else {
+            purge_usage(stderr);
             return EX_USAGE;
         }
     }
     long long before;
-    if (!older || optind != argc || older[0] < '0' || older[0] > '9' ||
-        cli_parse_since(older, &before) != 0) {
-        fprintf(stderr, "ferry purge: --older-than AGE is required, e.g. 90d\n");
+    if (!older || optind != argc) {
+        purge_usage(stderr);
+        return EX_USAGE;
+    }
+    if (older[0] < '0' || older[0] > '9' || cli_parse_since(older, &before) != 0) {
+        fprintf(stderr, "ferry purge: --older-than: '%s' is not an age; give "
+                        "a number and a unit (s, m, h, d), e.g. 90d\n", older);
         return EX_USAGE;
     }
     struct ferry_config *cfg = NULL;

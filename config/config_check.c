@@ -12,7 +12,7 @@
 #include "adapters/adapter.h"
 #include "mappings/copybook.h"
 #include "scheduler/cron.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "scheduler/window.h"
 #include "util/errs.h"
 

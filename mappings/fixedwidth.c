@@ -8,7 +8,7 @@
  * its offset; nothing is truncated or rounded unless the mapping said so
  * (and then it is reported as a note). */
 #include "mappings/fixedwidth.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -20,7 +20,7 @@
 #include "config/config.h"
 #include "mappings/fw_target.h"
 #include "scheduler/joblock.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "scheduler/catchup.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "util/errs.h"
 
 struct cron_field {

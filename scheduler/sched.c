@@ -14,7 +14,7 @@
 #include "scheduler/catchup.h"
 #include "scheduler/cron.h"
 #include "scheduler/jobs.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "util/errs.h"
 
 #define WINDOW_DEFAULT_TZ "Europe/London"

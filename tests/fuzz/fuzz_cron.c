@@ -1,4 +1,4 @@
-// fuzz-sources: scheduler/cron.c scheduler/window.c scheduler/tz.c util/errs.c util/buf.c util/fsutil.c
+// fuzz-sources: scheduler/cron.c scheduler/window.c util/tz.c util/errs.c util/buf.c util/fsutil.c
 /* fuzz_cron.c - libFuzzer target for the schedule parsers.
  *
  * The input's first line is a cron expression, the rest a delivery window
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "scheduler/cron.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "scheduler/window.h"
 #include "util/errs.h"
 

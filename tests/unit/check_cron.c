@@ -7,7 +7,7 @@
 
 #include "scheduler/catchup.h"
 #include "scheduler/cron.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "util/errs.h"
 
 static int64_t utc(int y, int mo, int d, int h, int mi)

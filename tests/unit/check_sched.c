@@ -9,7 +9,7 @@
 #include "config/config.h"
 #include "scheduler/catchup.h"
 #include "scheduler/sched.h"
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "util/errs.h"
 
 static int64_t utc(int y, int mo, int d, int h, int mi)

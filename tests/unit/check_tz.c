@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "util/errs.h"
 
 static int64_t utc(int y, int mo, int d, int h, int mi)

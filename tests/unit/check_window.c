@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheduler/tz.h"
+#include "util/tz.h"
 #include "scheduler/window.h"
 #include "util/errs.h"
 

@@ -5,7 +5,7 @@
  * which rules every instant at or after the last listed transition.  No
  * libc time-zone state is used (no TZ, tzset or localtime_r), so zones can
  * be loaded and queried from any thread.  See tz.h for the contract. */
-#include "scheduler/tz.h"
+#include "util/tz.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -13,8 +13,8 @@
  * Local times are wall-clock fields in a struct tm (tm_year from 1900,
  * tm_mon 0-11, tm_mday, tm_hour, tm_min, tm_sec); out-of-range fields are
  * normalised arithmetically (tm_mday 32 is the 1st of the next month). */
-#ifndef FERRY_SCHEDULER_TZ_H
-#define FERRY_SCHEDULER_TZ_H
+#ifndef FERRY_UTIL_TZ_H
+#define FERRY_UTIL_TZ_H
 #include <stdint.h>
 #include <time.h>
 
