@@ -108,7 +108,8 @@ int cmd_submit(int argc, char **argv)
             continue;
         if (o == 'b') {
             if (config_parse_int(optarg, 1, 100000, &batch) != 0) {
-                fprintf(stderr, "ferry submit: --batch: '%s' is not a whole number from 1 to 100000\n", optarg);
+                fprintf(stderr, "ferry submit: --batch: '%s' is not a whole "
+                                "number from 1 to 100000\n", optarg);
                 return EX_USAGE;
             }
         } else if (o == 'h' || o == CLI_OPT_HELP) {

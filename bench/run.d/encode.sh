@@ -38,7 +38,9 @@ echo "# the Python baseline produced the same 150 bytes"
 ferry=$(awk '$1=="encode_ferry_rate"{print $2}' "$out")
 py=$(awk '$1=="encode_python_rate"{print $2}' "$out.py")
 jan=$(awk '$1=="encode_jansson_alone_rate"{print $2}' "$out")
-awk -v f="$ferry" -v p="$py" -v j="$jan" 'BEGIN {
+me=$(awk '$1=="encode_map_and_encode_rate"{print $2}' "$out")
+awk -v f="$ferry" -v p="$py" -v j="$jan" -v m="$me" 'BEGIN {
     printf "encode_ratio %.1f x\n", f / p;
-    printf "encode_target_200k %s\n", (f >= 200000 ? "met" : "missed");
+    printf "encode_target_200k_with_json_parse %s\n", (f >= 200000 ? "met" : "missed");
+    printf "encode_target_200k_map_and_encode %s\n", (m >= 200000 ? "met" : "missed");
     printf "encode_jansson_share %.0f %%\n", 100 * f / j }'

@@ -96,6 +96,8 @@ expect_exit 66 F submit --config "$CFG" --spool "$SP" refund-claim "$T/nothere.j
 expect_exit 66 F copybook "$T/nothere.cpy"
 grep -q 'give the path' "$T/err" || fail "copybook 66" "$(cat "$T/err")"
 expect_exit 66 F check --config "$T/nothere.xml"
+expect_exit 66 F reconcile --config "$CFG" --spool "$SP" claims-mainframe "$T/nothere.ack"
+grep -q 'acknowledgement file' "$T/err" || fail "reconcile 66" "$(cat "$T/err")"
 ok "a missing input or configuration is 66"
 
 expect_exit 64 F submit --config "$CFG" --spool "$SP" no-such-service "$T/ex/submissions.ndjson"
