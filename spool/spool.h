@@ -37,7 +37,7 @@ struct spool;
 
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
-#define SPOOL_SCHEMA_VERSION 2
+#define SPOOL_SCHEMA_VERSION 3
 
 /* ---- opening ---------------------------------------------------------- */
 

@@ -146,7 +146,26 @@ static const char *const schema_v2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { schema_v1, schema_v2 };
+/* v3: records_due holds only the records a delivery pass or a batch bind
+ * can take.  Binding a night's records (queued -> batched), delivering
+ * (delivering -> delivered) and acknowledging (sent -> confirmed) then
+ * only remove index entries instead of moving them; the claim and bind
+ * queries name one state each (state = 'queued', ...), which is how
+ * SQLite proves the partial index applies. */
+static const char *const schema_v3[] = {
+    "DROP INDEX records_due",
+    "CREATE INDEX records_due ON records(target, state, next_attempt_at)"
+    " WHERE state = 'queued' OR state = 'deferred'"
+    " OR state = 'delivering' OR state = 'indoubt'",
+    /* and records_batch only the records bound to a batch: binding adds
+     * an entry instead of moving one out of a million-long NULL run */
+    "DROP INDEX records_batch",
+    "CREATE INDEX records_batch ON records(batch_id) WHERE batch_id IS NOT NULL",
+    NULL,
+};
+
+static const char *const *const migrations[] = { schema_v1, schema_v2,
+                                                 schema_v3 };
 
 int64_t spool_now_ms(void)
 {
