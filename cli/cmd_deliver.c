@@ -256,14 +256,12 @@ int cmd_targets(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (cli_common_opt(&c, o, optarg))
             continue;
-        if (o == 'h' || o == CLI_OPT_HELP) {
-            printf("usage: ferry targets [--config FILE] [--spool DIR] [--json]\n\n"
-                   "Each target: type, delivery window (open now or not), and its\n"
-                   "queued, due, failed and in-doubt counts.  The breaker state of a\n"
-                   "running daemon is in its /metrics (ferry_breaker_state).\n");
-            return EX_OK;
-        }
-        return EX_USAGE;
+        FILE *f = (o == 'h' || o == CLI_OPT_HELP) ? stdout : stderr;
+        fprintf(f, "usage: ferry targets [--config FILE] [--spool DIR] [--json]\n\n"
+                "Each target: type, delivery window (open now or not), and its\n"
+                "queued, due, failed and in-doubt counts.  The breaker state of a\n"
+                "running daemon is in its /metrics (ferry_breaker_state).\n");
+        return f == stdout ? EX_OK : EX_USAGE;
     }
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
@@ -282,8 +280,12 @@ int cmd_targets(int argc, char **argv)
         goto out;
     }
     json_t *arr = c.json ? json_array() : NULL;
+    int tw = 20;                      /* the longest target name, at least */
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if ((int)strlen(cfg->targets[i].name) > tw)
+            tw = (int)strlen(cfg->targets[i].name);
     if (!arr)
-        printf("%-20s %-12s %-7s %8s %8s %8s %8s %8s  %s\n", "TARGET", "TYPE",
+        printf("%-*s %-12s %-7s %8s %8s %8s %8s %8s  %s\n", tw, "TARGET", "TYPE",
                "WINDOW", "QUEUED", "DUE", "BATCHED", "FAILED", "INDOUBT",
                "WINDOW SPEC");
     struct timespec ts;
@@ -326,8 +328,8 @@ int cmd_targets(int argc, char **argv)
                 "due", (json_int_t)dc.due, "batched_or_sent", (json_int_t)batched,
                 "failed", (json_int_t)failed, "indoubt", (json_int_t)indoubt));
         else
-            printf("%-20s %-12s %-7s %8lld %8lld %8lld %8lld %8lld  %s\n",
-                   t->name, t->type, wstate, (long long)q, (long long)dc.due,
+            printf("%-*s %-12s %-7s %8lld %8lld %8lld %8lld %8lld  %s\n",
+                   tw, t->name, t->type, wstate, (long long)q, (long long)dc.due,
                    (long long)batched, (long long)failed, (long long)indoubt,
                    t->window ? t->window : "-");
         window_free(w);

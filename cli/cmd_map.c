@@ -67,9 +67,43 @@ static struct record *preview_specials(void)
     return s;
 }
 
+/* personal_mask - the COBOL fields a target fills from personal data, so
+ * listings can hide their values (the caller frees the array only; the
+ * names are borrowed from the mapping) */
+static const char **personal_mask(const struct mapping *m,
+                                  const struct map_target *mt, size_t *n)
+{
+    const struct map_section *sec = &mt->sec[0];
+    const char **v = calloc(sec->na ? sec->na : 1, sizeof *v);
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < sec->na; i++) {
+        const struct map_assign *a = &sec->a[i];
+        if (!a->from || a->from[0] == '$' || !a->to)
+            continue;
+        char top[128];
+        snprintf(top, sizeof top, "%s", a->from);
+        char *dot = strchr(top, '.');
+        const char *sub = dot ? dot + 1 : NULL;
+        if (dot)
+            *dot = '\0';
+        const struct map_field *f = mapping_field(m, top);
+        bool personal = f && f->personal;
+        for (size_t k = 0; f && sub && k < f->nsub; k++)
+            if (strcmp(f->sub[k].name, sub) == 0 && f->sub[k].personal)
+                personal = true;
+        if (!personal)
+            continue;
+        const char *last = strrchr(a->to, '.');
+        v[(*n)++] = last ? last + 1 : a->to;
+    }
+    return v;
+}
+
 static int show_fixed_width(const struct service_config *svc,
                             const struct map_target *mt,
-                            const struct record *rec)
+                            const struct record *rec, bool reveal)
 {
     struct errs e;
     errs_init(&e);
@@ -103,7 +137,11 @@ static int show_fixed_width(const struct service_config *svc,
            cob_codepage_name(cob_codec_page(ft->cc)),
            ft->recfm == FW_RECFM_FB ? "RECFM=FB" :
            ft->recfm == FW_RECFM_LF ? "LF line ends" : "CRLF line ends");
-    fw_listing(ft->detail.rec, ft->cc, bytes, used ? used : len, &notes, &out);
+    size_t nmask = 0;
+    const char **mask = reveal ? NULL : personal_mask(svc->mapping, mt, &nmask);
+    fw_listing_masked(ft->detail.rec, ft->cc, bytes, used ? used : len, &notes,
+                      mask, nmask, &out);
+    free(mask);
     fputs(buf_str(&out), stdout);
     if (notes.n) {
         printf("\n%zu field%s changed on purpose:\n", notes.n,
@@ -183,8 +221,10 @@ static int show_generic(const struct mapping *m, const struct map_target *mt,
 
 static int decode_file(const struct service_config *svc,
                        const struct map_target *mt, const char *path,
-                       const char *section)
+                       const char *section, bool reveal)
 {
+    size_t nmask = 0;
+    const char **mask = reveal ? NULL : personal_mask(svc->mapping, mt, &nmask);
     struct errs e;
     errs_init(&e);
     struct fw_target *ft = fw_target_new(mt, svc->mapping->file, &e);
@@ -194,6 +234,7 @@ static int decode_file(const struct service_config *svc,
     if (!ft) {
         cli_print_errs(stderr, &e);
         errs_free(&e);
+        free(mask);
         return EX_CONFIG;
     }
     const struct fw_layout *l = &ft->detail;
@@ -250,8 +291,9 @@ static int decode_file(const struct service_config *svc,
         record_free(r);
         errs_free(&de);
         buf_reset(&out);
-        fw_listing(use->rec, ft->cc, (const unsigned char *)data + off, reclen,
-                   NULL, &out);
+        fw_listing_masked(use->rec, ft->cc, (const unsigned char *)data + off,
+                          reclen, NULL, use == &ft->detail ? mask : NULL,
+                          use == &ft->detail ? nmask : 0, &out);
         fputs(buf_str(&out), stdout);
     }
     buf_free(&out);
@@ -261,6 +303,7 @@ static int decode_file(const struct service_config *svc,
         rc = EX_DATAERR;
     }
 out:
+    free(mask);
     free(data);
     fw_target_free(ft);
     errs_free(&e);
@@ -330,7 +373,7 @@ int cmd_map(int argc, char **argv)
                             "target\n", svc->name);
             rc = EX_USAGE;
         } else {
-            rc = decode_file(svc, mt, argv[optind + 1], section);
+            rc = decode_file(svc, mt, argv[optind + 1], section, reveal);
         }
         goto out;
     }
@@ -362,7 +405,7 @@ int cmd_map(int argc, char **argv)
         json_decref(pj);
         free(plain);
         if (mt && fixed)
-            rc = show_fixed_width(svc, mt, rec);
+            rc = show_fixed_width(svc, mt, rec, reveal);
         else if (mt)
             rc = show_generic(svc->mapping, mt, rec, reveal);
     }

@@ -190,6 +190,41 @@ static void check_section(struct checker *K, const char *mfile,
     }
 }
 
+/* check_sources - every <map from="..."> names a field the accept part
+ * produces ("FIELD", "LIST.FIELD", "LIST.#") or a "$special": a typo
+ * would otherwise send an empty column or element for every record */
+static void check_sources(struct checker *K, const struct mapping *m,
+                          const char *mfile, const struct map_target *mt)
+{
+    for (size_t si = 0; si < mt->nsec; si++) {
+        const struct map_section *sec = &mt->sec[si];
+        for (size_t i = 0; i < sec->na; i++) {
+            const struct map_assign *a = &sec->a[i];
+            if (!a->from || a->from[0] == '$')
+                continue;
+            char top[256];
+            snprintf(top, sizeof top, "%s", a->from);
+            char *dot = strchr(top, '.');
+            const char *sub = dot ? dot + 1 : NULL;
+            if (dot)
+                *dot = '\0';
+            const struct map_field *f = mapping_field(m, top);
+            bool ok = f != NULL;
+            if (f && sub) {
+                ok = f->type == FT_LIST && strcmp(sub, "#") == 0;
+                for (size_t k = 0; !ok && k < f->nsub; k++)
+                    ok = strcmp(f->sub[k].name, sub) == 0;
+            }
+            if (!ok)
+                errs_add_at(K->e, mfile, a->line ? a->line : sec->line,
+                            "target '%s': map to '%s' from '%s': no such "
+                            "field in the mapping's <accept>%s",
+                            mt->name ? mt->name : "", a->to ? a->to : "",
+                            a->from, sub ? " (LIST.FIELD or LIST.#)" : "");
+        }
+    }
+}
+
 /* check_copybooks - a mapping target that names a copybook: the file
  * exists, parses, and every assignment names one of its fields */
 static void check_copybooks(struct checker *K, const struct service_config *s,
@@ -269,6 +304,7 @@ static void check_services(struct checker *K)
             check_keys(K, mfile, mt->line, owner, a, a->map_keys, &mt->opts,
                        skip, false);
         }
+        check_sources(K, s->mapping, mfile, mt);
         size_t before = K->e->n;
         check_copybooks(K, s, mt);
         /* a fixed-width target's whole layout, as the batch will bind it:

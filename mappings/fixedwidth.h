@@ -87,6 +87,15 @@ int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
                const unsigned char *data, size_t len,
                const struct fw_notes *notes, struct buf *out);
 
+/* fw_listing_masked - the same, with the VALUE and BYTES of the
+ * elementary fields named in mask (COBOL names, any case) shown as
+ * asterisks: fields filled from personal data, for `ferry map` without
+ * --reveal. */
+int fw_listing_masked(const struct cpy_record *rec, const struct cob_codec *cc,
+                      const unsigned char *data, size_t len,
+                      const struct fw_notes *notes, const char *const *mask,
+                      size_t nmask, struct buf *out);
+
 /* fw_date_digits - a date (days since 1970-01-01) or datetime (ms, UTC)
  * in a mainframe date format; out holds at least 16 bytes.  0 ok, -1
  * unknown format or year out of range. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/buf.h"
 #include "util/errs.h"
@@ -231,10 +232,21 @@ struct record *fw_decode(const struct cpy_record *rec,
 
 /* ---- listing ------------------------------------------------------------ */
 
+/* masked - f is one of the fields whose value must not be shown */
+static bool masked(const struct cpy_field *f, const char *const *mask,
+                   size_t nmask)
+{
+    for (size_t i = 0; i < nmask; i++)
+        if (strcasecmp(mask[i], f->name) == 0)
+            return true;
+    return false;
+}
+
 static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
                        const unsigned char *data, size_t len,
                        const struct fw_notes *notes, const struct cpy_field *f,
-                       size_t adj, const char *prefix, struct buf *out)
+                       size_t adj, const char *prefix,
+                       const char *const *mask, size_t nmask, struct buf *out)
 {
     size_t occ = f->occurs_max ? f->occurs_max : 1;
     if (f->odo) {
@@ -268,7 +280,7 @@ static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
                 if (f->kids[i]->redefines)
                     continue;      /* the base view is what was written */
                 list_field(rec, cc, data, len, notes, f->kids[i], a2, pre,
-                           out);
+                           mask, nmask, out);
             }
             continue;
         }
@@ -285,9 +297,12 @@ static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
         else
             snprintf(val, sizeof val, "?? %s", msg);
         fvalue_clear(&v);
+        bool hide = masked(f, mask, nmask);
         buf_printf(out, "%6zu %6zu %5zu  %-30s %-24s ", off + 1, off,
-                   f->length, name, val);
+                   f->length, name, hide ? "*** (personal)" : val);
         for (size_t i = 0; i < f->length && i < 32; i++)
+            buf_puts(out, hide ? "**" : "");
+        for (size_t i = 0; !hide && i < f->length && i < 32; i++)
             buf_printf(out, "%02X", data[off + i]);
         if (f->length > 32)
             buf_puts(out, "...");
@@ -310,6 +325,18 @@ int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
 {
     buf_printf(out, "%6s %6s %5s  %-30s %-24s %s\n", "START", "OFFSET",
                "LEN", "FIELD", "VALUE", "BYTES");
-    list_field(rec, cc, data, len, notes, rec->root, 0, "", out);
+    list_field(rec, cc, data, len, notes, rec->root, 0, "", NULL, 0, out);
+    return 0;
+}
+
+/* fw_listing_masked - see fixedwidth.h */
+int fw_listing_masked(const struct cpy_record *rec, const struct cob_codec *cc,
+                      const unsigned char *data, size_t len,
+                      const struct fw_notes *notes, const char *const *mask,
+                      size_t nmask, struct buf *out)
+{
+    buf_printf(out, "%6s %6s %5s  %-30s %-24s %s\n", "START", "OFFSET",
+               "LEN", "FIELD", "VALUE", "BYTES");
+    list_field(rec, cc, data, len, notes, rec->root, 0, "", mask, nmask, out);
     return 0;
 }
