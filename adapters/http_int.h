@@ -1,6 +1,7 @@
 /* http_int.h - private to adapters/http_*.c: the server's state shared
- * by the request path (http_intake.c), the committer (http_commit.c) and
- * the metrics page (http_metrics.c).  Not for other modules. */
+ * by the request path (http_intake.c), authentication (http_auth.c), the
+ * listener and watchdog (http_listen.c), the committer (http_commit.c)
+ * and the metrics page (http_metrics.c).  Not for other modules. */
 #ifndef FERRY_ADAPTERS_HTTP_INT_H
 #define FERRY_ADAPTERS_HTTP_INT_H
 #include "adapters/http_intake.h"
@@ -145,8 +146,41 @@ enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
                            const char *retry_after);
 /* http_now_ms_wall - CLOCK_REALTIME in ms */
 int64_t http_now_ms_wall(void);
+/* http_reply_status - status with {"status":word[, "error":msg]} */
+enum MHD_Result http_reply_status(struct MHD_Connection *c, struct req *r,
+                                  unsigned status, const char *word,
+                                  const char *msg, const char *retry_after);
 /* http_metrics_reply - answer GET /metrics */
 enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r);
+
+/* http_on_request - MHD access handler (http_intake.c) */
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c,
+                                const char *url, const char *method,
+                                const char *version, const char *up,
+                                size_t *upsz, void **ctx);
+/* http_on_completed - MHD request-completed handler (http_intake.c) */
+void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+                       enum MHD_RequestTerminationCode toe);
+/* http_flush_door_counts - write every pending rejected-at-door count */
+void http_flush_door_counts(struct http_server *h);
+
+/* http_authenticate - the bearer token of c; sets r->client.  On failure
+ * a reply (401, or 429 for an address cooling down) has been queued and
+ * *rc holds what to return to MHD (http_auth.c) */
+bool http_authenticate(struct MHD_Connection *c, struct req *r,
+                       enum MHD_Result *rc);
+/* http_client_may - is cl allowed to submit to service */
+bool http_client_may(const struct client_config *cl, const char *service);
+/* http_inflight_take - count a request against its client's limit; false
+ * when the client already has its maximum in flight */
+bool http_inflight_take(struct http_server *h, const struct req *r);
+/* http_inflight_drop - the request of client id has ended */
+void http_inflight_drop(struct http_server *h, const char *id);
+
+/* http_conn_busy - a request head arrived (true) or a request ended
+ * (false): the watchdog leaves busy connections alone (http_listen.c) */
+void http_conn_busy(struct http_server *h, struct MHD_Connection *c,
+                    bool busy);
 
 /* http_commit_new - start the committer thread for h->sp; NULL on error */
 struct http_committer *http_commit_new(struct http_server *h, struct errs *e);

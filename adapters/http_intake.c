@@ -6,8 +6,9 @@
  * one transaction and resumes them; nothing is answered 202 before its
  * record is committed (durable).  Tokens: http_jwt.c; /metrics and the
  * conservation check: http_metrics.c; shared state: http_int.h.
- * A watchdog thread closes connections whose request head is not complete
- * within request-timeout (slow-loris).
+ * Listener setup, the slow-loris watchdog and configuration generations:
+ * http_listen.c; tokens, the failed-login limiter and per-client limits:
+ * http_auth.c.
  *
  * Order of checks on a submission, cheapest and least revealing first:
  * route (404/405) -> stopping (503) -> address blocked after failed
@@ -17,14 +18,7 @@
  * (503) -> JSON limits and mapping (422) -> spool (202, 200 duplicate,
  * 503 when the ledger refuses).
  *
- * Configuration generations: each http_reload adds a generation (the
- * config pointer, borrowed, and the clients' secrets, owned).  A request
- * keeps the generation current when it started; generations are freed
- * at http_free, when no request can hold one.
- *
- * Owns: the MHD daemon, the secrets (wiped on free), the per-service
- * intake counters, the per-client in-flight counts and the failed-login
- * limiter table. */
+ * Owns: the per-service intake counters and the requests' state. */
 #include "adapters/http_int.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
@@ -66,64 +60,6 @@ int64_t http_now_ms_wall(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* gen_free - wipe and free the secrets of one generation */
-static void gen_free(struct gen *g)
-{
-    if (!g)
-        return;
-    for (size_t i = 0; i < g->nkeys; i++) {
-        if (g->keys[i].secret) {
-            OPENSSL_cleanse((void *)g->keys[i].secret, g->keys[i].len);
-            free((void *)g->keys[i].secret);
-        }
-    }
-    free(g->keys);
-    free(g);
-}
-
-/* gen_new - read every client's secret of cfg (owned by the result) */
-static struct gen *gen_new(const struct ferry_config *cfg, struct errs *e)
-{
-    struct gen *g = calloc(1, sizeof *g);
-    if (!g)
-        goto nomem;
-    g->cfg = cfg;
-    if (cfg->nclients) {
-        g->keys = calloc(cfg->nclients, sizeof *g->keys);
-        if (!g->keys)
-            goto nomem;
-    }
-    for (size_t i = 0; i < cfg->nclients; i++) {
-        const struct client_config *cl = &cfg->clients[i];
-        char *sec = NULL;
-        size_t len = 0;
-        g->keys[i].id = cl->id;
-        if (!cl->secret_file) {
-            errs_add(e, cl->id ? cl->id : "client", "client has no secret-file");
-            goto fail;
-        }
-        if (config_read_secret(cfg->base_dir, cl->secret_file, &sec, &len, e)
-            != 0)
-            goto fail;
-        if (len < 16) {
-            OPENSSL_cleanse(sec, len);
-            free(sec);
-            errs_add(e, cl->id, "client secret shorter than 16 bytes");
-            goto fail;
-        }
-        g->keys[i].secret = (unsigned char *)sec;
-        g->keys[i].len = len;
-        g->nkeys = i + 1;
-    }
-    g->nkeys = cfg->nclients;
-    return g;
-nomem:
-    errs_add(e, "http", "out of memory");
-fail:
-    gen_free(g);
-    return NULL;
 }
 
 /* svc_row - counter row of service (h->mu held); NULL when full */
@@ -179,8 +115,8 @@ static void count_result(struct http_server *h, const char *service, int kind,
     }
 }
 
-/* flush_door_counts - write every pending rejected-at-door count */
-static void flush_door_counts(struct http_server *h)
+/* http_flush_door_counts - write every pending rejected-at-door count */
+void http_flush_door_counts(struct http_server *h)
 {
     for (size_t i = 0; i < h->nsvc; i++) {
         if (!h->svc[i].door_pending)
@@ -194,68 +130,6 @@ static void flush_door_counts(struct http_server *h)
         h->svc[i].door_pending = 0;
         errs_free(&e);
     }
-}
-
-/* ---- failed-login limiter ---------------------------------------------- */
-
-/* limiter_row - row for addr (h->mu held), reusing the stalest row */
-static struct limiter *limiter_row(struct http_server *h, const char *addr,
-                                   int64_t now)
-{
-    struct limiter *stale = &h->lim[0];
-    for (size_t i = 0; i < LIMITER_SLOTS; i++) {
-        struct limiter *l = &h->lim[i];
-        if (l->addr[0] && strcmp(l->addr, addr) == 0)
-            return l;
-        if (!l->addr[0] || l->last_ms < stale->last_ms)
-            stale = l;
-        if (!l->addr[0])
-            break;
-    }
-    memset(stale, 0, sizeof *stale);
-    snprintf(stale->addr, sizeof stale->addr, "%s", addr);
-    stale->tokens = FAIL_BURST * 1000;
-    stale->last_ms = now;
-    return stale;
-}
-
-/* limiter_blocked - 1 when addr is cooling down after too many failures */
-static int limiter_blocked(struct http_server *h, const char *addr)
-{
-    int64_t now = http_now_ms_mono();
-    int blocked = 0;
-    pthread_mutex_lock(&h->mu);
-    for (size_t i = 0; i < LIMITER_SLOTS && h->lim[i].addr[0]; i++)
-        if (strcmp(h->lim[i].addr, addr) == 0) {
-            blocked = h->lim[i].blocked_until > now;
-            break;
-        }
-    if (blocked)
-        h->rate_limited++;
-    pthread_mutex_unlock(&h->mu);
-    return blocked;
-}
-
-/* limiter_fail - one failed login from addr: a token bucket of
- * FAIL_BURST refilled over FAIL_WINDOW_MS; empty -> blocked */
-static void limiter_fail(struct http_server *h, const char *addr)
-{
-    int64_t now = http_now_ms_mono();
-    pthread_mutex_lock(&h->mu);
-    h->auth_failures++;
-    struct limiter *l = limiter_row(h, addr, now);
-    int64_t refill = (now - l->last_ms) * FAIL_BURST * 1000 / FAIL_WINDOW_MS;
-    l->tokens += refill;
-    if (l->tokens > FAIL_BURST * 1000)
-        l->tokens = FAIL_BURST * 1000;
-    l->last_ms = now;
-    l->tokens -= 1000;
-    if (l->tokens < 1000 && l->blocked_until <= now) {
-        l->blocked_until = now + FAIL_COOLDOWN_MS;
-        log_event(LOG_WARN, "auth-rate-limited", "remote", addr,
-                  "cooldown_s", "60", NULL);
-    }
-    pthread_mutex_unlock(&h->mu);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -287,10 +161,10 @@ enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
     return rc;
 }
 
-/* reply_json - status with {"status":word[, "error":msg]} */
-static enum MHD_Result reply_status(struct MHD_Connection *c, struct req *r,
-                                    unsigned status, const char *word,
-                                    const char *msg, const char *retry_after)
+/* http_reply_status - status with {"status":word[, "error":msg]} */
+enum MHD_Result http_reply_status(struct MHD_Connection *c, struct req *r,
+                                  unsigned status, const char *word,
+                                  const char *msg, const char *retry_after)
 {
     json_t *o = json_pack("{s:s}", "status", word);
     if (o && msg)
@@ -306,7 +180,7 @@ static enum MHD_Result reply_obj(struct MHD_Connection *c, struct req *r,
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!s)
-        return reply_status(c, r, 500, "error", "out of memory", NULL);
+        return http_reply_status(c, r, 500, "error", "out of memory", NULL);
     return http_reply(c, r, status, "application/json", s, NULL);
 }
 
@@ -375,105 +249,6 @@ static bool disk_ok(struct http_server *h, const struct ferry_config *cfg)
     h->disk_checked_ms = now;
     pthread_mutex_unlock(&h->mu);
     return ok;
-}
-
-static bool client_may(const struct client_config *cl, const char *service)
-{
-    for (size_t i = 0; i < cl->nservices; i++)
-        if (strcmp(cl->services[i], service) == 0)
-            return true;
-    return false;
-}
-
-/* inflight_take - count a request against its client's limit; false
- * when the client already has its maximum in flight */
-static bool inflight_take(struct http_server *h, const struct req *r)
-{
-    int max = r->client->max_connections ? r->client->max_connections
-                                         : r->g->cfg->intake.max_connections;
-    bool ok = false;
-    pthread_mutex_lock(&h->mu);
-    struct client_slot *free_slot = NULL, *s = NULL;
-    for (size_t i = 0; i < MAX_CLIENT_SLOTS; i++) {
-        if (h->slots[i].id[0] && strcmp(h->slots[i].id, r->client->id) == 0) {
-            s = &h->slots[i];
-            break;
-        }
-        if (!h->slots[i].id[0] && !free_slot)
-            free_slot = &h->slots[i];
-    }
-    if (!s && free_slot) {
-        s = free_slot;
-        snprintf(s->id, sizeof s->id, "%s", r->client->id);
-        s->inflight = 0;
-    }
-    if (s && (max <= 0 || s->inflight < max)) {
-        s->inflight++;
-        ok = true;
-    } else {
-        h->too_busy++;
-    }
-    pthread_mutex_unlock(&h->mu);
-    return ok;
-}
-
-static void inflight_drop(struct http_server *h, const char *id)
-{
-    pthread_mutex_lock(&h->mu);
-    for (size_t i = 0; i < MAX_CLIENT_SLOTS; i++)
-        if (h->slots[i].id[0] && strcmp(h->slots[i].id, id) == 0) {
-            if (h->slots[i].inflight > 0)
-                h->slots[i].inflight--;
-            break;
-        }
-    pthread_mutex_unlock(&h->mu);
-}
-
-/* ---- authentication ----------------------------------------------------- */
-
-/* authenticate - the bearer token of c; sets r->client.  On failure a
- * reply (401, or 429 for an address cooling down) has been queued and
- * *rc holds what to return to MHD. */
-static bool authenticate(struct MHD_Connection *c, struct req *r,
-                         enum MHD_Result *rc)
-{
-    struct http_server *h = r->h;
-    if (limiter_blocked(h, r->remote)) {
-        *rc = reply_status(c, r, 429, "rate-limited",
-                           "too many failed authentications", "60");
-        return false;
-    }
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                   "Authorization");
-    enum http_jwt_result jr = HTTP_JWT_MALFORMED;
-    char iss[128] = "";
-    const char *reason;
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-        reason = "missing-token";
-    } else {
-        const char *tok = auth + 7;
-        while (*tok == ' ')
-            tok++;
-        jr = http_jwt_verify(tok, strlen(tok), r->g->keys, r->g->nkeys,
-                             r->g->cfg->intake.token_window_s,
-                             http_now_ms_wall() / 1000, iss, sizeof iss);
-        reason = http_jwt_reason(jr);
-        if (jr == HTTP_JWT_OK) {
-            r->client = config_client(r->g->cfg, iss);
-            if (r->client)
-                return true;
-            reason = "unknown-issuer";
-        }
-    }
-    /* the token itself is never logged; the issuer only if it is one of
-     * ours (an arbitrary iss from a stranger is not worth echoing) */
-    const struct client_config *known = iss[0] ? config_client(r->g->cfg, iss)
-                                               : NULL;
-    log_event(LOG_WARN, "auth-failed", "client", known ? known->id : "",
-              "reason", reason, "remote", r->remote, NULL);
-    limiter_fail(h, r->remote);
-    *rc = reply_status(c, r, 401, "unauthorized", reason, NULL);
-    return false;
 }
 
 /* ---- routes ------------------------------------------------------------ */
@@ -557,10 +332,12 @@ static enum MHD_Result do_status(struct MHD_Connection *c, struct req *r)
     if (rc < 0) {
         log_event(LOG_ERROR, "status-failed", "ref", r->ref, "error",
                   errs_first_msg(&e), NULL);
-        mr = reply_status(c, r, 503, "unavailable", "ledger unavailable", "5");
+        mr = http_reply_status(c, r, 503, "unavailable", "ledger unavailable",
+                               "5");
     } else if (rc == 1 || !rec->client || strcmp(rec->client, r->client->id)) {
         /* another client's record looks exactly like no record */
-        mr = reply_status(c, r, 404, "not-found", "no such reference", NULL);
+        mr = http_reply_status(c, r, 404, "not-found", "no such reference",
+                               NULL);
     } else {
         char rcv[40], upd[40];
         fmt_time(rec->received_at, rcv, sizeof rcv);
@@ -638,8 +415,8 @@ static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r)
     pthread_mutex_unlock(&r->h->mu);
     log_event(LOG_ERROR, "enqueue-failed", "service", r->svc->name, "client",
               r->client->id, "error", r->commit_err, NULL);
-    return reply_status(c, r, 503, "unavailable",
-                        "the spool cannot take submissions now", "30");
+    return http_reply_status(c, r, 503, "unavailable",
+                             "the spool cannot take submissions now", "30");
 }
 
 /* parse_one - the body as one document into r->p (1 entry) */
@@ -796,15 +573,16 @@ static enum MHD_Result do_submit(struct MHD_Connection *c, struct req *r)
     const struct ferry_config *cfg = r->g->cfg;
     if (r->too_big) {
         count_result(r->h, r->svc->name, 2, 1);
-        return reply_status(c, r, 413, "too-large",
-                            "body larger than the listener's max-body", NULL);
+        return http_reply_status(c, r, 413, "too-large",
+                                 "body larger than the listener's max-body",
+                                 NULL);
     }
     if (!disk_ok(r->h, cfg)) {
         pthread_mutex_lock(&r->h->mu);
         r->h->unavailable++;
         pthread_mutex_unlock(&r->h->mu);
-        return reply_status(c, r, 503, "unavailable",
-                            "spool disk space below min-free", "60");
+        return http_reply_status(c, r, 503, "unavailable",
+                                 "spool disk space below min-free", "60");
     }
     struct map_limits lim = {
         .max_body = cfg->intake.max_body,
@@ -813,7 +591,7 @@ static enum MHD_Result do_submit(struct MHD_Connection *c, struct req *r)
                           ? (size_t)cfg->intake.max_fields : 0,
     };
     if ((r->ndjson ? parse_ndjson(r, &lim) : parse_one(r, &lim)) != 0)
-        return reply_status(c, r, 500, "error", "out of memory", NULL);
+        return http_reply_status(c, r, 500, "error", "out of memory", NULL);
     size_t storable = 0;
     for (size_t i = 0; i < r->np; i++)
         if (!r->p[i].problems)
@@ -828,7 +606,7 @@ static enum MHD_Result do_submit(struct MHD_Connection *c, struct req *r)
     }
     r->res = calloc(r->np ? r->np : 1, sizeof *r->res);
     if (!r->res)
-        return reply_status(c, r, 500, "error", "out of memory", NULL);
+        return http_reply_status(c, r, 500, "error", "out of memory", NULL);
     if (storable == 0) {                  /* NDJSON, every line refused */
         r->commit_rc = 0;
         return answer(c, r);
@@ -846,14 +624,16 @@ static bool submit_head(struct MHD_Connection *c, struct req *r,
                         enum MHD_Result *rc)
 {
     const struct ferry_config *cfg = r->g->cfg;
-    if (!client_may(r->client, r->service)) {
-        *rc = reply_status(c, r, 403, "forbidden",
-                           "this client may not post to this service", NULL);
+    if (!http_client_may(r->client, r->service)) {
+        *rc = http_reply_status(c, r, 403, "forbidden",
+                                "this client may not post to this service",
+                                NULL);
         return false;
     }
     r->svc = config_service(cfg, r->service);
     if (!r->svc || !r->svc->mapping) {
-        *rc = reply_status(c, r, 404, "not-found", "no such service", NULL);
+        *rc = http_reply_status(c, r, 404, "not-found", "no such service",
+                                NULL);
         return false;
     }
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -870,9 +650,9 @@ static bool submit_head(struct MHD_Connection *c, struct req *r,
         r->ndjson = true;
     else {
         count_result(r->h, r->svc->name, 2, 1);
-        *rc = reply_status(c, r, 415, "unsupported-media-type",
-                           "use application/json or application/x-ndjson",
-                           NULL);
+        *rc = http_reply_status(c, r, 415, "unsupported-media-type",
+                                "use application/json or application/x-ndjson",
+                                NULL);
         return false;
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -883,9 +663,9 @@ static bool submit_head(struct MHD_Connection *c, struct req *r,
         unsigned long long v = strtoull(cl, &end, 10);
         if (errno || end == cl || *end || v > cfg->intake.max_body) {
             count_result(r->h, r->svc->name, 2, 1);
-            *rc = reply_status(c, r, 413, "too-large",
-                               "body larger than the listener's max-body",
-                               NULL);
+            *rc = http_reply_status(c, r, 413, "too-large",
+                                    "body larger than the listener's max-body",
+                                    NULL);
             return false;
         }
     }
@@ -915,9 +695,6 @@ static bool submit_head(struct MHD_Connection *c, struct req *r,
 
 /* ---- the MHD callbacks --------------------------------------------------- */
 
-static void conn_busy(struct http_server *h, struct MHD_Connection *c,
-                      bool busy);
-
 static struct req *req_new(struct http_server *h, struct MHD_Connection *c)
 {
     struct req *r = calloc(1, sizeof *r);
@@ -942,20 +719,21 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     enum MHD_Result rc = MHD_YES;
     r->route = route_of(r, url, method);
     if (h->stopping)
-        return reply_status(c, r, 503, "stopping", "ferry is shutting down",
-                            "5");
+        return http_reply_status(c, r, 503, "stopping",
+                                 "ferry is shutting down", "5");
     switch (r->route) {
     case R_NOTFOUND:
-        return reply_status(c, r, 404, "not-found", "no such endpoint", NULL);
+        return http_reply_status(c, r, 404, "not-found", "no such endpoint",
+                                 NULL);
     case R_METHOD:
-        return reply_status(c, r, 405, "method-not-allowed", NULL, NULL);
+        return http_reply_status(c, r, 405, "method-not-allowed", NULL, NULL);
     case R_HEALTH:
         return http_reply(c, r, 200, "application/json",
                      strdup("{\"status\":\"alive\"}"), NULL);
     case R_READY: {
         const char *why = ready(h, r->g ? r->g->cfg : NULL);
         if (why)
-            return reply_status(c, r, 503, "not-ready", why, "5");
+            return http_reply_status(c, r, 503, "not-ready", why, "5");
         return http_reply(c, r, 200, "application/json",
                      strdup("{\"status\":\"ready\"}"), NULL);
     }
@@ -965,11 +743,11 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     case R_SUBMIT:
         break;
     }
-    if (!authenticate(c, r, &rc))
+    if (!http_authenticate(c, r, &rc))
         return rc;
-    if (!inflight_take(h, r))
-        return reply_status(c, r, 429, "too-many-requests",
-                            "client connection limit reached", "1");
+    if (!http_inflight_take(h, r))
+        return http_reply_status(c, r, 429, "too-many-requests",
+                                 "client connection limit reached", "1");
     r->inflight = true;
     if (r->route == R_STATUS)
         return do_status(c, r);
@@ -978,10 +756,10 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  const char *version, const char *up,
-                                  size_t *upsz, void **ctx)
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c,
+                                const char *url, const char *method,
+                                const char *version, const char *up,
+                                size_t *upsz, void **ctx)
 {
     (void)version;
     struct http_server *h = cls;
@@ -991,7 +769,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!r)
             return MHD_NO;
         *ctx = r;
-        conn_busy(h, c, true);
+        http_conn_busy(h, c, true);
         return first_call(c, r, url, method);
     }
     if (__atomic_load_n(&r->phase, __ATOMIC_ACQUIRE) == RP_COMMITTED)
@@ -1030,17 +808,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return do_submit(c, r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
-                         enum MHD_RequestTerminationCode toe)
+void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+                       enum MHD_RequestTerminationCode toe)
 {
     (void)toe;
     struct http_server *h = cls;
     struct req *r = *ctx;
-    conn_busy(h, c, false);
+    http_conn_busy(h, c, false);
     if (!r)
         return;
     if (r->inflight)
-        inflight_drop(h, r->client->id);
+        http_inflight_drop(h, r->client->id);
     pending_free(r->p, r->np);
     free(r->res);
     buf_free(&r->body);
@@ -1050,408 +828,4 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
     pthread_mutex_unlock(&h->mu);
     free(r);
     *ctx = NULL;
-}
-
-/* conn_of - the tracking entry of c (NULL when untracked) */
-static struct http_conn *conn_of(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
-
-/* conn_busy - a request head arrived (true) or a request ended (false) */
-static void conn_busy(struct http_server *h, struct MHD_Connection *c,
-                      bool busy)
-{
-    struct http_conn *k = conn_of(c);
-    if (!k)
-        return;
-    pthread_mutex_lock(&h->cmu);
-    k->busy = busy;
-    k->since = http_now_ms_mono();
-    pthread_mutex_unlock(&h->cmu);
-}
-
-/* on_conn - track open connections for the reaper.  MHD reports CLOSED
- * before it closes the socket, so the reaper never shuts a reused fd. */
-static void on_conn(void *cls, struct MHD_Connection *c, void **sctx,
-                    enum MHD_ConnectionNotificationCode code)
-{
-    struct http_server *h = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        struct http_conn *k = calloc(1, sizeof *k);
-        if (!k || !ci) {
-            free(k);
-            return;
-        }
-        k->fd = ci->connect_fd;
-        k->since = http_now_ms_mono();
-        pthread_mutex_lock(&h->cmu);
-        k->next = h->conns;
-        if (h->conns)
-            h->conns->prev = k;
-        h->conns = k;
-        pthread_mutex_unlock(&h->cmu);
-        *sctx = k;
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *sctx) {
-        struct http_conn *k = *sctx;
-        pthread_mutex_lock(&h->cmu);
-        if (k->prev)
-            k->prev->next = k->next;
-        else
-            h->conns = k->next;
-        if (k->next)
-            k->next->prev = k->prev;
-        pthread_mutex_unlock(&h->cmu);
-        free(k);
-        *sctx = NULL;
-    }
-}
-
-/* reaper - every 250 ms, shut the socket of any connection that has
- * waited longer than request-timeout for a complete request head.
- * libmicrohttpd's own timeout is an idle timeout, which a sender of one
- * byte a second never trips; a slow body is caught in on_request. */
-static void *reaper(void *arg)
-{
-    struct http_server *h = arg;
-    pthread_mutex_lock(&h->cmu);
-    while (!h->reaper_stop) {
-        int64_t now = http_now_ms_mono();
-        for (struct http_conn *k = h->conns; k; k = k->next) {
-            if (k->busy || k->fd < 0 || now - k->since <= h->head_timeout_ms)
-                continue;
-            shutdown(k->fd, SHUT_RDWR);
-            k->fd = -1;
-            log_event(LOG_WARN, "request-timeout", "why",
-                      "request head not complete in time", NULL);
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
-    }
-    pthread_mutex_unlock(&h->cmu);
-    return NULL;
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    log_event(LOG_DEBUG, "http-library", "msg", msg, NULL);
-}
-
-/* ---- starting and stopping ------------------------------------------- */
-
-/* parse_listen - "ADDR:PORT" or "[V6]:PORT" */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-                        socklen_t *sl, bool *v6, struct errs *e)
-{
-    char host[128];
-    const char *colon;
-    memset(ss, 0, sizeof *ss);
-    if (!s || !*s) {
-        errs_add(e, "intake", "no listen address");
-        return -1;
-    }
-    if (s[0] == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
-            goto bad;
-        memcpy(host, s + 1, (size_t)(rb - s - 1));
-        host[rb - s - 1] = '\0';
-        colon = rb + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= sizeof host)
-            goto bad;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
-    }
-    long port;
-    if (config_parse_int(colon + 1, 0, 65535, &port) != 0)
-        goto bad;
-    struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *sl = sizeof *a4;
-        *v6 = false;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *sl = sizeof *a6;
-        *v6 = true;
-        return 0;
-    }
-bad:
-    errs_add(e, "intake", "listen address '%s' is not ADDR:PORT with a "
-                          "numeric address", s);
-    return -1;
-}
-
-/* read_pem - a PEM file.  config_load resolves cert-file and
- * client-ca-file against the config's folder but (today) not key-file,
- * so a path that does not exist as given is tried relative to it. */
-static char *read_pem(const struct ferry_config *cfg, const char *p,
-                      struct errs *e)
-{
-    char *path = access(p, F_OK) == 0 ? strdup(p)
-                                      : config_path(cfg->base_dir, p);
-    char *text = NULL;
-    size_t len = 0;
-    if (!path) {
-        errs_add(e, "intake", "out of memory");
-        return NULL;
-    }
-    if (fs_read_file(path, 1u << 20, &text, &len, e) != 0)
-        text = NULL;
-    free(path);
-    return text;
-}
-
-/* pool_size - MHD worker threads: one per core, 2..8 (FERRY_HTTP_THREADS
- * overrides, for measurements) */
-static unsigned pool_size(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("FERRY_HTTP_THREADS");
-    long v;
-    if (env && config_parse_int(env, 1, 64, &v) == 0)
-        return (unsigned)v;
-    if (n < 2)
-        n = 2;
-    if (n > 8)
-        n = 8;
-    return (unsigned)n;
-}
-
-struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
-                             const char *listen, const struct http_hooks *hooks,
-                             struct errs *e)
-{
-    struct http_server *h = calloc(1, sizeof *h);
-    if (!h) {
-        errs_add(e, "http", "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->idle, NULL);
-    pthread_mutex_init(&h->cmu, NULL);
-    pthread_cond_init(&h->ccv, NULL);
-    h->head_timeout_ms = cfg->intake.request_timeout_ms > 0
-                             ? cfg->intake.request_timeout_ms : 10000;
-    h->sp = sp;
-    h->disk_ok = true;
-    if (hooks)
-        h->hooks = *hooks;
-    h->cur = gen_new(cfg, e);
-    if (!h->cur)
-        goto fail;
-    h->com = http_commit_new(h, e);
-    if (!h->com)
-        goto fail;
-
-    const struct intake_config *in = &cfg->intake;
-    struct sockaddr_storage ss;
-    socklen_t sl = 0;
-    bool v6 = false;
-    if (parse_listen(listen ? listen : in->listen, &ss, &sl, &v6, e) != 0)
-        goto fail;
-    /* a few epoll threads; a submission waits for its commit suspended,
-     * not in a thread (http_commit.c) */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
-    if (v6)
-        flags |= MHD_USE_IPv6;
-    struct MHD_OptionItem ops[16];
-    size_t n = 0;
-    unsigned timeout_s = (unsigned)((in->request_timeout_ms + 999) / 1000);
-    if (timeout_s == 0)
-        timeout_s = 10;
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-        (intptr_t)(in->max_connections > 0 ? in->max_connections : 256),
-        NULL };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
-                                        (intptr_t)timeout_s, NULL };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                        (intptr_t)(64 * 1024), NULL };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
-                                        (intptr_t)on_completed, h };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
-                                        (intptr_t)on_mhd_log, h };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE,
-                                        1, NULL };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
-                                        (intptr_t)on_conn, h };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
-                                        (intptr_t)pool_size(), NULL };
-    if (in->cert_file && in->key_file) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            errs_add(e, "intake", "TLS asked for but libmicrohttpd was built "
-                                  "without it");
-            goto fail;
-        }
-        h->tls_cert = read_pem(cfg, in->cert_file, e);
-        h->tls_key = h->tls_cert ? read_pem(cfg, in->key_file, e) : NULL;
-        if (!h->tls_key)
-            goto fail;
-        flags |= MHD_USE_TLS;
-        ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
-                                            h->tls_key };
-        ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
-                                            h->tls_cert };
-        if (in->client_ca_file) {
-            h->tls_ca = read_pem(cfg, in->client_ca_file, e);
-            if (!h->tls_ca)
-                goto fail;
-            ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
-                                                h->tls_ca };
-        }
-        h->tls = true;
-    }
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-                            MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
-    if (!h->d) {
-        errs_add(e, listen ? listen : in->listen,
-                 "cannot listen (address in use, or not permitted)");
-        goto fail;
-    }
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = di ? (int)di->port : 0;
-    if (pthread_create(&h->reaper, NULL, reaper, h) != 0) {
-        errs_add(e, "http", "cannot start the request-timeout thread");
-        goto fail;
-    }
-    h->reaper_on = true;
-    char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 16];
-    if (v6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr,
-                  host, sizeof host);
-    else
-        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr,
-                  host, sizeof host);
-    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, h->port);
-    log_event(LOG_INFO, "listening", "addr", addr, "tls",
-              h->tls ? (in->client_ca_file ? "on+client-certs" : "on") : "off",
-              NULL);
-    return h;
-fail:
-    http_free(h);
-    return NULL;
-}
-
-int http_port(const struct http_server *h)
-{
-    return h ? h->port : 0;
-}
-
-int http_reload(struct http_server *h, const struct ferry_config *cfg,
-                struct errs *e)
-{
-    struct gen *g = gen_new(cfg, e);
-    if (!g)
-        return -1;
-    pthread_mutex_lock(&h->mu);
-    const struct intake_config *o = &h->cur->cfg->intake, *in = &cfg->intake;
-    bool same = ((!o->listen && !in->listen) ||
-                 (o->listen && in->listen && !strcmp(o->listen, in->listen))) &&
-                !o->cert_file == !in->cert_file &&
-                o->max_connections == in->max_connections &&
-                o->request_timeout_ms == in->request_timeout_ms;
-    g->next = h->cur;
-    h->cur = g;
-    pthread_mutex_unlock(&h->mu);
-    if (!same)
-        log_event(LOG_WARN, "listener-unchanged",
-                  "why", "listen address, TLS, connection limit and timeout "
-                         "apply after a restart", NULL);
-    return 0;
-}
-
-int http_stop(struct http_server *h, int64_t deadline_ms)
-{
-    if (!h || !h->d)
-        return 0;
-    pthread_mutex_lock(&h->mu);
-    bool first = !h->stopping;
-    h->stopping = true;
-    pthread_mutex_unlock(&h->mu);
-    if (first) {
-        MHD_socket fd = MHD_quiesce_daemon(h->d);
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-    }
-    int rc = 0;
-    pthread_mutex_lock(&h->mu);
-    while (h->active > 0) {
-        int64_t left = deadline_ms - http_now_ms_mono();
-        if (left <= 0) {
-            rc = -1;
-            break;
-        }
-        if (left > 100)
-            left = 100;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)left * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->idle, &h->mu, &ts);
-    }
-    pthread_mutex_unlock(&h->mu);
-    return rc;
-}
-
-void http_free(struct http_server *h)
-{
-    if (!h)
-        return;
-    if (h->reaper_on) {
-        pthread_mutex_lock(&h->cmu);
-        h->reaper_stop = true;
-        pthread_cond_signal(&h->ccv);
-        pthread_mutex_unlock(&h->cmu);
-        pthread_join(h->reaper, NULL);
-        h->reaper_on = false;
-    }
-    if (h->d) {
-        http_stop(h, http_now_ms_mono() + 5000);
-        MHD_stop_daemon(h->d);
-        h->d = NULL;
-    }
-    http_commit_free(h->com);           /* after the daemon: none queued */
-    flush_door_counts(h);
-    for (struct gen *g = h->cur, *nx; g; g = nx) {
-        nx = g->next;
-        gen_free(g);
-    }
-    if (h->tls_key) {
-        OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
-        free(h->tls_key);
-    }
-    free(h->tls_cert);
-    free(h->tls_ca);
-    pthread_cond_destroy(&h->idle);
-    pthread_cond_destroy(&h->ccv);
-    pthread_mutex_destroy(&h->cmu);
-    pthread_mutex_destroy(&h->mu);
-    free(h);
 }

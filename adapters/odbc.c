@@ -13,6 +13,9 @@
  * odbc_classify (odbc_util.c) only.  Optional exactly-once: a marker row
  * (ref) written in the same transaction as the record.
  *
+ * Connections, the pool, the target's metadata and commit/rollback:
+ * odbc_pool.c; the state they share: odbc.h.
+ *
  * Owns: the ODBC environment, a pool of connections (each with its
  * prepared statements) and the connection string (a secret: never logged,
  * wiped on close).  env->map must outlive the instance (it is the loaded
@@ -38,47 +41,6 @@
 
 #define MAX_BATCH 10000
 #define MAX_POOL 64
-
-struct conn {
-    SQLHDBC dbc;
-    SQLHSTMT ins;             /* prepared insert / statement */
-    SQLHSTMT mark;            /* prepared marker insert, or NULL */
-    bool open, busy;
-};
-
-struct odbc {
-    SQLHENV env;
-    char *connstr;            /* secret */
-    size_t connlen;
-    long batch, login_to, query_to;
-    bool create_marker, quote;
-    char *table_raw;          /* as configured, for SQLColumns */
-    char *table_q;            /* quoted */
-    char *marker_q;           /* quoted marker table or NULL */
-    char *insert_sql, *marker_sql, *marker_probe_sql;
-    char *reconcile_sql;
-    char **rec_src;           /* sources for reconcile-query parameters */
-    size_t nrec_src;
-    char **colq;              /* quoted column per param (table mode) */
-    bool *is_key;             /* per param: named in key-columns */
-    size_t nkeys;
-    struct odbc_param *p;
-    size_t np;
-    struct tz *london;
-    pthread_mutex_t mu;       /* pool slots */
-    pthread_cond_t cv;
-    pthread_mutex_t meta;     /* describe / marker creation, once */
-    bool described, marker_made;
-    int array_ok;             /* -1 unknown, 0 no, 1 yes */
-    struct conn *c;
-    size_t nc;
-};
-
-/* the diagnostics of one failed call */
-struct diag {
-    char state[6];
-    char msg[700];
-};
 
 static const struct adapter_key odbc_keys[] = {
     {"connection-file", "file (mode 0600) or env:NAME holding the ODBC "
@@ -148,29 +110,6 @@ static int parse_bool(const char *s, bool *out)
     return -1;
 }
 
-/* get_diag - first diagnostic record of a handle */
-static void get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
-{
-    SQLCHAR st[6] = "", msg[600] = "";
-    SQLINTEGER native = 0;
-    SQLSMALLINT len = 0;
-    d->state[0] = '\0';
-    d->msg[0] = '\0';
-    if (!h)
-        return;
-    if (SQL_SUCCEEDED(SQLGetDiagRec(type, h, 1, st, &native, msg,
-                                    (SQLSMALLINT)sizeof msg, &len))) {
-        snprintf(d->state, sizeof d->state, "%s", (char *)st);
-        /* one line: drivers put DETAIL on the next */
-        for (char *p = (char *)msg; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
-        snprintf(d->msg, sizeof d->msg, "%s", (char *)msg);
-    } else {
-        snprintf(d->msg, sizeof d->msg, "no diagnostics from driver");
-    }
-}
-
 /* set_result - outcome from a diagnostic through odbc_classify */
 static enum adapter_outcome set_result(struct adapter_result *res,
                                        const struct diag *d, bool in_commit,
@@ -182,302 +121,6 @@ static enum adapter_outcome set_result(struct adapter_result *res,
     return o;
 }
 
-#ifdef FERRY_TEST_BUILD
-/* crash_point - test builds die here when FERRY_CRASH_AT names the point */
-static void crash_point(const char *name)
-{
-    const char *at = getenv("FERRY_CRASH_AT");
-    if (at && strcmp(at, name) == 0)
-        raise(SIGKILL);
-}
-#else
-#define crash_point(name) ((void)0)
-#endif
-
-/* ---- metadata --------------------------------------------------------- */
-
-/* describe_table - parameter types from SQLColumns: the table name as
- * written, then lower-cased (unquoted PostgreSQL DDL folds case); column
- * names compared ignoring case */
-static int describe_table(struct odbc *o, SQLHDBC dbc, struct diag *dg)
-{
-    SQLHSTMT st = NULL;
-    int ret = -1;
-    bool *found = calloc(o->np ? o->np : 1, sizeof *found);
-    char schema[129] = "", table[129];
-    if (!found)
-        return -1;
-    const char *dot = strrchr(o->table_raw, '.');
-    if (dot) {
-        snprintf(schema, sizeof schema, "%.*s", (int)(dot - o->table_raw),
-                 o->table_raw);
-        snprintf(table, sizeof table, "%s", dot + 1);
-    } else {
-        snprintf(table, sizeof table, "%s", o->table_raw);
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
-            goto fail;
-        if (pass == 1)
-            for (char *p = table; *p; p++)
-                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        SQLRETURN rc = SQLColumns(st, NULL, 0,
-                                  schema[0] ? (SQLCHAR *)schema : NULL,
-                                  schema[0] ? SQL_NTS : 0,
-                                  (SQLCHAR *)table, SQL_NTS, NULL, 0);
-        if (!SQL_SUCCEEDED(rc)) {
-            get_diag(SQL_HANDLE_STMT, st, dg);
-            goto fail;
-        }
-        int rows = 0;
-        while (SQL_SUCCEEDED(SQLFetch(st))) {
-            char name[256] = "", tname[128] = "";
-            SQLSMALLINT t = 0, dd = 0;
-            SQLINTEGER cs = 0;
-            SQLLEN ind;
-            rows++;
-            SQLGetData(st, 4, SQL_C_CHAR, name, sizeof name, &ind);
-            SQLGetData(st, 5, SQL_C_SSHORT, &t, 0, &ind);
-            SQLGetData(st, 6, SQL_C_CHAR, tname, sizeof tname, &ind);
-            if (SQLGetData(st, 7, SQL_C_SLONG, &cs, 0, &ind) != SQL_SUCCESS
-                || ind == SQL_NULL_DATA || cs < 0)
-                cs = 0;
-            if (SQLGetData(st, 9, SQL_C_SSHORT, &dd, 0, &ind) != SQL_SUCCESS
-                || ind == SQL_NULL_DATA)
-                dd = -1;
-            for (size_t j = 0; j < o->np; j++) {
-                if (found[j] || strcasecmp(o->p[j].a->to, name) != 0)
-                    continue;
-                odbc_kind_from_sql(&o->p[j], t, (SQLULEN)cs, dd, tname);
-                odbc_assign_overrides(&o->p[j]);
-                found[j] = true;
-            }
-        }
-        SQLFreeHandle(SQL_HANDLE_STMT, st);
-        st = NULL;
-        if (rows > 0)
-            break;
-        if (pass == 1) {
-            snprintf(dg->state, sizeof dg->state, "42S02");
-            snprintf(dg->msg, sizeof dg->msg, "table %s not found",
-                     o->table_raw);
-            goto fail;
-        }
-    }
-    for (size_t j = 0; j < o->np; j++) {
-        if (!found[j]) {
-            snprintf(dg->state, sizeof dg->state, "42S22");
-            snprintf(dg->msg, sizeof dg->msg, "column %s not found in table "
-                     "%s", o->p[j].a->to, o->table_raw);
-            goto fail;
-        }
-    }
-    ret = 0;
-fail:
-    if (st)
-        SQLFreeHandle(SQL_HANDLE_STMT, st);
-    free(found);
-    return ret;
-}
-
-/* describe_stmt - types of an explicit statement's parameters.  Sizes
- * drivers give here are generic (psqlODBC: 255 for any text), so only the
- * kind is used; size=/scale= on a <map> set them. */
-static int describe_stmt(struct odbc *o, SQLHSTMT st, struct diag *dg)
-{
-    SQLSMALLINT n = 0;
-    if (!SQL_SUCCEEDED(SQLNumParams(st, &n))) {
-        get_diag(SQL_HANDLE_STMT, st, dg);
-        return -1;
-    }
-    if ((size_t)n != o->np) {
-        snprintf(dg->state, sizeof dg->state, "07002");
-        snprintf(dg->msg, sizeof dg->msg, "statement has %d parameters, "
-                 "mapping fills %zu", (int)n, o->np);
-        return -1;
-    }
-    for (size_t j = 0; j < o->np; j++) {
-        SQLSMALLINT t = 0, dig = 0, nul = 0;
-        SQLULEN sz = 0;
-        if (!SQL_SUCCEEDED(SQLDescribeParam(st, (SQLUSMALLINT)(j + 1), &t,
-                                            &sz, &dig, &nul)) ||
-            t == SQL_UNKNOWN_TYPE || t == SQL_VARCHAR) {
-            t = SQL_VARCHAR;
-        }
-        odbc_kind_from_sql(&o->p[j], t, 0, -1, NULL);
-        if (o->p[j].kind == ODBC_PK_TEXT)
-            o->p[j].fixed = false;
-        odbc_assign_overrides(&o->p[j]);
-    }
-    return 0;
-}
-
-/* ---- connections ------------------------------------------------------ */
-
-static void conn_close(struct conn *c)
-{
-    if (c->ins)
-        SQLFreeHandle(SQL_HANDLE_STMT, c->ins);
-    if (c->mark)
-        SQLFreeHandle(SQL_HANDLE_STMT, c->mark);
-    if (c->dbc) {
-        SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
-        SQLDisconnect(c->dbc);
-        SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
-    }
-    c->ins = c->mark = NULL;
-    c->dbc = NULL;
-    c->open = false;
-}
-
-/* prepare - allocate and prepare a statement with the query timeout */
-static int prepare(struct odbc *o, SQLHDBC dbc, const char *sql,
-                   SQLHSTMT *out, struct diag *dg)
-{
-    SQLHSTMT st;
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
-        get_diag(SQL_HANDLE_DBC, dbc, dg);
-        return -1;
-    }
-    if (o->query_to > 0)
-        SQLSetStmtAttr(st, SQL_ATTR_QUERY_TIMEOUT,
-                       (SQLPOINTER)(uintptr_t)o->query_to, 0);
-    if (!SQL_SUCCEEDED(SQLPrepare(st, (SQLCHAR *)sql, SQL_NTS))) {
-        get_diag(SQL_HANDLE_STMT, st, dg);
-        SQLFreeHandle(SQL_HANDLE_STMT, st);
-        return -1;
-    }
-    *out = st;
-    return 0;
-}
-
-/* exec_direct_commit - run one DDL statement and commit */
-static int exec_direct_commit(SQLHDBC dbc, const char *sql, struct diag *dg)
-{
-    SQLHSTMT st;
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
-        return -1;
-    SQLRETURN rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
-    if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
-        get_diag(SQL_HANDLE_STMT, st, dg);
-        SQLFreeHandle(SQL_HANDLE_STMT, st);
-        SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
-        return -1;
-    }
-    SQLFreeHandle(SQL_HANDLE_STMT, st);
-    if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_COMMIT))) {
-        get_diag(SQL_HANDLE_DBC, dbc, dg);
-        return -1;
-    }
-    return 0;
-}
-
-/* conn_open - connect, autocommit off, describe once, prepare */
-static int conn_open(struct odbc *o, struct conn *c, struct diag *dg)
-{
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, o->env, &c->dbc))) {
-        snprintf(dg->msg, sizeof dg->msg, "cannot allocate a connection");
-        c->dbc = NULL;
-        return -1;
-    }
-    SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT,
-                      (SQLPOINTER)(uintptr_t)o->login_to, 0);
-    SQLRETURN rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)o->connstr,
-                                    (SQLSMALLINT)o->connlen, NULL, 0, NULL,
-                                    SQL_DRIVER_NOPROMPT);
-    if (!SQL_SUCCEEDED(rc)) {
-        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
-        if (!dg->state[0])
-            snprintf(dg->state, sizeof dg->state, "08001");
-        SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
-        c->dbc = NULL;
-        return -1;
-    }
-    if (!SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
-                                         (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0))) {
-        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
-        goto fail;
-    }
-    c->open = true;
-    /* metadata and the marker table are settled once, by the first
-     * connection; o->p is read-only after described is set */
-    pthread_mutex_lock(&o->meta);
-    if (o->create_marker && !o->marker_made) {
-        char sql[512];
-        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s (ref "
-                 "VARCHAR(64) NOT NULL PRIMARY KEY, written_at TIMESTAMP "
-                 "NOT NULL)", o->marker_q);
-        if (exec_direct_commit(c->dbc, sql, dg) < 0)
-            goto fail_meta;
-        o->marker_made = true;
-    }
-    if (prepare(o, c->dbc, o->insert_sql, &c->ins, dg) < 0)
-        goto fail_meta;
-    if (o->marker_sql && prepare(o, c->dbc, o->marker_sql, &c->mark, dg) < 0)
-        goto fail_meta;
-    if (!o->described) {
-        int r = o->table_q ? describe_table(o, c->dbc, dg)
-                           : describe_stmt(o, c->ins, dg);
-        if (r < 0)
-            goto fail_meta;
-        SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
-        o->described = true;
-    }
-    /* array binding: only if the driver takes a paramset size */
-    if (o->array_ok < 0) {
-        o->array_ok = SQL_SUCCEEDED(SQLSetStmtAttr(c->ins,
-                          SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)2, 0)) ? 1 : 0;
-        SQLSetStmtAttr(c->ins, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
-    }
-    pthread_mutex_unlock(&o->meta);
-    return 0;
-fail_meta:
-    pthread_mutex_unlock(&o->meta);
-fail:
-    conn_close(c);
-    return -1;
-}
-
-/* pool_get - a free connection slot, opened; NULL with dg when it cannot
- * connect (the slot is released again) */
-static struct conn *pool_get(struct odbc *o, struct diag *dg)
-{
-    struct conn *c = NULL;
-    pthread_mutex_lock(&o->mu);
-    for (;;) {
-        for (size_t i = 0; i < o->nc && !c; i++)
-            if (!o->c[i].busy && o->c[i].open)
-                c = &o->c[i];
-        for (size_t i = 0; i < o->nc && !c; i++)
-            if (!o->c[i].busy)
-                c = &o->c[i];
-        if (c)
-            break;
-        pthread_cond_wait(&o->cv, &o->mu);
-    }
-    c->busy = true;
-    pthread_mutex_unlock(&o->mu);
-    if (!c->open && conn_open(o, c, dg) < 0) {
-        pthread_mutex_lock(&o->mu);
-        c->busy = false;
-        pthread_cond_signal(&o->cv);
-        pthread_mutex_unlock(&o->mu);
-        return NULL;
-    }
-    return c;
-}
-
-static void pool_put(struct odbc *o, struct conn *c, bool broken)
-{
-    if (broken) {
-        log_event(LOG_WARN, "odbc-connection-dropped", NULL);
-        conn_close(c);
-    }
-    pthread_mutex_lock(&o->mu);
-    c->busy = false;
-    pthread_cond_signal(&o->cv);
-    pthread_mutex_unlock(&o->mu);
-}
 
 /* ---- reads: marker, row match, reconcile ------------------------------ */
 
@@ -488,7 +131,7 @@ static int query_exists(struct conn *c, const char *sql, const char **vals,
     SQLHSTMT st;
     int r = -1;
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
-        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        odbc_get_diag(SQL_HANDLE_DBC, c->dbc, dg);
         return -1;
     }
     SQLLEN nts[16];
@@ -501,7 +144,7 @@ static int query_exists(struct conn *c, const char *sql, const char **vals,
     }
     SQLRETURN rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
     if (!SQL_SUCCEEDED(rc)) {
-        get_diag(SQL_HANDLE_STMT, st, dg);
+        odbc_get_diag(SQL_HANDLE_STMT, st, dg);
         goto done;
     }
     rc = SQLFetch(st);
@@ -510,7 +153,7 @@ static int query_exists(struct conn *c, const char *sql, const char **vals,
     else if (SQL_SUCCEEDED(rc))
         r = 1;
     else
-        get_diag(SQL_HANDLE_STMT, st, dg);
+        odbc_get_diag(SQL_HANDLE_STMT, st, dg);
 done:
     SQLFreeHandle(SQL_HANDLE_STMT, st);
     SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
@@ -558,7 +201,7 @@ static int row_matches(struct odbc *o, struct conn *c, struct odbc_cell *cells,
         }
     }
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
-        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+        odbc_get_diag(SQL_HANDLE_DBC, c->dbc, dg);
         free(saved);
         free(spb);
         goto done;
@@ -570,13 +213,13 @@ static int row_matches(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     if (SQL_SUCCEEDED(rc))
         rc = SQLExecDirect(st, (SQLCHAR *)buf_str(&sql), SQL_NTS);
     if (!SQL_SUCCEEDED(rc)) {
-        get_diag(SQL_HANDLE_STMT, st, dg);
+        odbc_get_diag(SQL_HANDLE_STMT, st, dg);
         goto done;
     }
     rc = SQLFetch(st);
     r = rc == SQL_NO_DATA ? 0 : SQL_SUCCEEDED(rc) ? 1 : -1;
     if (r < 0)
-        get_diag(SQL_HANDLE_STMT, st, dg);
+        odbc_get_diag(SQL_HANDLE_STMT, st, dg);
 done:
     if (st)
         SQLFreeHandle(SQL_HANDLE_STMT, st);
@@ -609,12 +252,12 @@ static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
         rc = SQLExecute(c->ins);
     bool ok = SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA;
     if (!ok)
-        get_diag(SQL_HANDLE_STMT, c->ins, dg);
+        odbc_get_diag(SQL_HANDLE_STMT, c->ins, dg);
     /* some drivers go on past a bad row and say so only per row */
     for (size_t r = 0; ok && m > 1 && r < m && r < done; r++)
         if (status[r] == SQL_PARAM_ERROR) {
             ok = false;
-            get_diag(SQL_HANDLE_STMT, c->ins, dg);
+            odbc_get_diag(SQL_HANDLE_STMT, c->ins, dg);
         }
     SQLFreeStmt(c->ins, SQL_CLOSE);
     SQLSetStmtAttr(c->ins, SQL_ATTR_PARAM_STATUS_PTR, NULL, 0);
@@ -629,7 +272,7 @@ static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
         if (SQL_SUCCEEDED(rc))
             rc = SQLExecute(c->mark);
         if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
-            get_diag(SQL_HANDLE_STMT, c->mark, dg);
+            odbc_get_diag(SQL_HANDLE_STMT, c->mark, dg);
             *from_marker = true;
             SQLFreeStmt(c->mark, SQL_CLOSE);
             goto done;
@@ -642,26 +285,6 @@ done:
     return ret;
 }
 
-/* commit - 0 committed; -1 with dg (outcome decided by the caller) */
-static int commit(struct conn *c, struct diag *dg)
-{
-    crash_point("odbc-before-commit");
-    if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT))) {
-        get_diag(SQL_HANDLE_DBC, c->dbc, dg);
-        if (!dg->state[0])
-            snprintf(dg->state, sizeof dg->state, "08S01");
-        return -1;
-    }
-    crash_point("odbc-after-commit");
-    return 0;
-}
-
-/* rollback - false when the connection is gone */
-static bool rollback(struct conn *c)
-{
-    return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK));
-}
-
 /* one_row - a row in its own transaction; returns false when the
  * connection was lost (caller stops using it) */
 static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
@@ -671,18 +294,18 @@ static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     struct diag dg;
     bool lost = false, from_marker;
     if (exec_rows(o, c, pb, mpb, row, 1, &dg, &from_marker) == 0) {
-        if (commit(c, &dg) == 0) {
+        if (odbc_commit(c, &dg) == 0) {
             adapter_result_set(&it->res, ADAPTER_OK, "inserted");
             return true;
         }
         set_result(&it->res, &dg, true, &lost, "commit");
         if (!lost)
-            rollback(c);
+            odbc_rollback(c);
         return !lost;
     }
     set_result(&it->res, &dg, false, &lost, from_marker ? "marker insert"
                                                         : "insert");
-    bool rb = rollback(c);
+    bool rb = odbc_rollback(c);
     if (lost || !rb) {
         if (it->res.outcome != ADAPTER_RETRY && !lost)
             adapter_result_set(&it->res, ADAPTER_RETRY, "connection lost");
@@ -731,7 +354,7 @@ static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
         dg.state[0] = '\0';
     }
     if (rc == 0) {
-        if (commit(c, &dg) == 0) {
+        if (odbc_commit(c, &dg) == 0) {
             for (size_t r = 0; r < m; r++)
                 adapter_result_set(&its[r]->res, ADAPTER_OK, "inserted "
                                    "(batch of %zu)", m);
@@ -747,7 +370,7 @@ static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     } else if (dg.state[0]) {
         odbc_classify(dg.state, dg.msg, false, &lost);
     }
-    if (!rollback(c) || lost) {
+    if (!odbc_rollback(c) || lost) {
         for (size_t r = 0; r < m; r++)
             set_result(&its[r]->res, &dg, false, &lost, "insert");
         for (size_t r = 0; r < m; r++)
@@ -890,7 +513,7 @@ static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
     while (i < n) {
         struct diag dg;
         memset(&dg, 0, sizeof dg);
-        struct conn *c = pool_get(o, &dg);
+        struct conn *c = odbc_pool_get(o, &dg);
         if (!c) {
             bool lost;
             for (; i < n; i++) {
@@ -910,7 +533,7 @@ static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
             alive = deliver_chunk(o, c, items + i, k);
             i += k;
         }
-        pool_put(o, c, !alive);
+        odbc_pool_put(o, c, !alive);
         /* a lost connection ends this call: the rest are interrupted */
         for (; i < n; i++)
             adapter_result_set(&items[i].res, ADAPTER_RETRY, "connection "
@@ -930,7 +553,7 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
                            "marker-table, reconcile-query or key-columns");
         return;
     }
-    struct conn *c = pool_get(o, &dg);
+    struct conn *c = odbc_pool_get(o, &dg);
     if (!c) {
         set_result(&it->res, &dg, false, &lost, "connect");
         if (it->res.outcome != ADAPTER_FAIL)
@@ -985,7 +608,7 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
         set_result(&it->res, &dg, false, &lost, "probe");
         it->res.outcome = ADAPTER_RETRY;    /* cannot tell now */
     }
-    pool_put(o, c, lost);
+    odbc_pool_put(o, c, lost);
 }
 
 /* ---- init / close ----------------------------------------------------- */
@@ -996,7 +619,7 @@ static void odbc_close(void *ctx)
     if (!o)
         return;
     for (size_t i = 0; i < o->nc; i++)
-        conn_close(&o->c[i]);
+        odbc_conn_close(&o->c[i]);
     free(o->c);
     if (o->env)
         SQLFreeHandle(SQL_HANDLE_ENV, o->env);

@@ -1,11 +1,13 @@
-/* odbc.h - pure helpers of the ODBC adapter (adapters/odbc.c).
+/* odbc.h - helpers of the ODBC adapter (adapters/odbc.c).
  *
  * odbc_util.c: no ODBC handles: SQLSTATE classification, identifier
  * checks and quoting, exact decimal text and CHAR padding rules, exported
  * so the unit tests can pin them down.  odbc_bind.c: record values into
- * typed, column-wise parameter arrays. */
+ * typed, column-wise parameter arrays.  odbc_pool.c: the adapter's
+ * instance state, its connections and transactions. */
 #ifndef FERRY_ADAPTERS_ODBC_H
 #define FERRY_ADAPTERS_ODBC_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,5 +123,66 @@ void odbc_kind_from_sql(struct odbc_param *pc, SQLSMALLINT t, SQLULEN size,
                         SQLSMALLINT scale, const char *tname);
 /* odbc_assign_overrides - size=, scale=, char=fixed on the <map> */
 void odbc_assign_overrides(struct odbc_param *pc);
+
+/* ---- instance, connections and transactions (odbc_pool.c) -------------
+ * Used by odbc.c only; the descriptor adapter_odbc stays its one export. */
+
+struct conn {
+    SQLHDBC dbc;
+    SQLHSTMT ins;             /* prepared insert / statement */
+    SQLHSTMT mark;            /* prepared marker insert, or NULL */
+    bool open, busy;
+};
+
+struct odbc {
+    SQLHENV env;
+    char *connstr;            /* secret */
+    size_t connlen;
+    long batch, login_to, query_to;
+    bool create_marker, quote;
+    char *table_raw;          /* as configured, for SQLColumns */
+    char *table_q;            /* quoted */
+    char *marker_q;           /* quoted marker table or NULL */
+    char *insert_sql, *marker_sql, *marker_probe_sql;
+    char *reconcile_sql;
+    char **rec_src;           /* sources for reconcile-query parameters */
+    size_t nrec_src;
+    char **colq;              /* quoted column per param (table mode) */
+    bool *is_key;             /* per param: named in key-columns */
+    size_t nkeys;
+    struct odbc_param *p;
+    size_t np;
+    struct tz *london;
+    pthread_mutex_t mu;       /* pool slots */
+    pthread_cond_t cv;
+    pthread_mutex_t meta;     /* describe / marker creation, once */
+    bool described, marker_made;
+    int array_ok;             /* -1 unknown, 0 no, 1 yes */
+    struct conn *c;
+    size_t nc;
+};
+
+/* the diagnostics of one failed call */
+struct diag {
+    char state[6];
+    char msg[700];
+};
+
+
+/* odbc_get_diag - first diagnostic record of a handle */
+void odbc_get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d);
+/* odbc_conn_close - roll back, free c's statements and disconnect; c
+ * stays a (closed) slot */
+void odbc_conn_close(struct conn *c);
+/* odbc_pool_get - a free connection slot, opened (waits while every slot
+ * is busy); NULL with dg when it cannot connect (the slot is released
+ * again) */
+struct conn *odbc_pool_get(struct odbc *o, struct diag *dg);
+/* odbc_pool_put - give c back to the pool, closed first when broken */
+void odbc_pool_put(struct odbc *o, struct conn *c, bool broken);
+/* odbc_commit - 0 committed; -1 with dg (outcome decided by the caller) */
+int odbc_commit(struct conn *c, struct diag *dg);
+/* odbc_rollback - false when the connection is gone */
+bool odbc_rollback(struct conn *c);
 
 #endif

@@ -14,8 +14,11 @@
  * Owns: outbound/<target>/ (files waiting for transfer) and
  * archive/<target>/ (sent files) in the spool folder, and the crash
  * points batch-write, batch-fsync, batch-rename, batch-ledger-written,
- * batch-upload, batch-after-transfer and batch-ledger-sent. */
-#include "scheduler/batch.h"
+ * batch-upload, batch-after-transfer and batch-ledger-sent.
+ *
+ * This file compiles the target and runs batches; batch_build.c writes a
+ * file, batch_verify.c reads it back, batch_send.c hands it over. */
+#include "scheduler/batch_int.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -39,11 +42,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-
-#define BATCH_IOBUF      (1u << 20)   /* write and read-back buffer */
-#define BATCH_FAIL_CAP   10000        /* dead letters applied per pass */
-#define BATCH_MAX_SUMS   8
-#define BATCH_MAX_PASSES 1000
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -86,8 +84,8 @@ int batch_sum_add(int64_t *acc, int64_t v)
     return 0;
 }
 
-/* rescale - v at scale from -> scale to (to >= from); -1 on overflow */
-static int rescale(int64_t v, int from, int to, int64_t *out)
+/* batch_rescale - v at scale from -> scale to (to >= from); -1 on overflow */
+int batch_rescale(int64_t v, int from, int to, int64_t *out)
 {
     while (from < to) {
         if (__builtin_mul_overflow(v, 10, &v))
@@ -197,7 +195,7 @@ int batch_file_name(const char *pattern, const char *business_date,
     return 0;
 }
 
-static void hex_digest(const unsigned char *d, unsigned n, char out[65])
+void batch_hex_digest(const unsigned char *d, unsigned n, char out[65])
 {
     static const char hx[] = "0123456789abcdef";
     for (unsigned i = 0; i < n && i < 32; i++) {
@@ -208,33 +206,6 @@ static void hex_digest(const unsigned char *d, unsigned n, char out[65])
 }
 
 /* ---- the compiled target ---------------------------------------------- */
-
-struct bsvc {
-    const char *service;
-    struct fw_target *ft;
-};
-
-struct bsum {
-    const char *name;              /* detail COBOL field (borrowed) */
-    const struct cpy_field *f;     /* in the detail record */
-    int scale;
-    int64_t total;
-};
-
-struct bctx {
-    const struct ferry_config *cfg;
-    struct spool *sp;
-    const struct target_config *tc;
-    const struct batch_opts *o;
-    struct bsvc *svc;
-    size_t nsvc;
-    struct fw_target *ft;          /* svc[0]: header, trailer, names */
-    size_t dlen, hlen, tlen;       /* record lengths; 0 = no such record */
-    const char *sep;
-    size_t seplen;
-    struct bsum sums[BATCH_MAX_SUMS];
-    size_t nsums;
-};
 
 static void bctx_free(struct bctx *c)
 {
@@ -363,17 +334,9 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
     return 0;
 }
 
-static struct fw_target *svc_ft(const struct bctx *c, const char *service)
-{
-    for (size_t i = 0; i < c->nsvc; i++)
-        if (service && strcmp(c->svc[i].service, service) == 0)
-            return c->svc[i].ft;
-    return NULL;
-}
-
-/* totals_text - "NAME=1234.50 NAME2=42" from the running sums */
-static void totals_text(const struct bctx *c, const int64_t *v, char *out,
-                        size_t outsz)
+/* batch_totals_text - "NAME=1234.50 NAME2=42" from the running sums */
+void batch_totals_text(const struct bctx *c, const int64_t *v, char *out,
+                       size_t outsz)
 {
     size_t n = 0;
     out[0] = '\0';
@@ -386,714 +349,6 @@ static void totals_text(const struct bctx *c, const int64_t *v, char *out,
             break;
         n += (size_t)w;
     }
-}
-
-/* ---- building a file -------------------------------------------------- */
-
-enum build_mode {
-    BUILD_BOUND = 0,   /* an unfinished batch: its records still batched */
-    BUILD_RESEND,      /* a sent batch: its records sent, confirmed... */
-    BUILD_PREVIEW,     /* dry run of a new batch: the queued records */
-};
-
-struct bfail {
-    char ref[SPOOL_REF_MAX];
-    char *reason;
-};
-
-struct built {
-    int64_t count;
-    int64_t sums[BATCH_MAX_SUMS];
-    uint64_t bytes;
-    char sha256[65];
-    char totals[512];
-    int64_t failed;                /* records left out */
-};
-
-struct wctx {
-    struct bctx *c;
-    const struct spool_batch *b;
-    enum build_mode mode;
-    int fd;
-    unsigned char *out;            /* BATCH_IOBUF */
-    size_t outn;
-    unsigned char *rec;            /* one record */
-    size_t reclen;
-    EVP_MD_CTX *md;
-    struct record *sp;             /* specials */
-    struct fvalue *v_ref, *v_recv, *v_num;  /* per-record specials, into
-                                   sp: valid until sp grows ($count) */
-    struct built res;
-    struct bfail *fails;
-    size_t nfails;
-    bool record_fails;             /* false in a dry run: count only */
-    int err;                       /* errno of a write failure */
-    bool stop_config;              /* a record names no known service... */
-    char stop_msg[512];
-    int64_t total;                 /* for progress */
-    struct errs *e;
-};
-
-static int w_flush(struct wctx *w)
-{
-    size_t off = 0;
-    if (EVP_DigestUpdate(w->md, w->out, w->outn) != 1) {
-        w->err = EIO;
-        return -1;
-    }
-    while (off < w->outn) {
-        ssize_t k = write(w->fd, w->out + off, w->outn - off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            w->err = errno;
-            return -1;
-        }
-        off += (size_t)k;
-    }
-    w->res.bytes += w->outn;
-    w->outn = 0;
-    return 0;
-}
-
-static int w_put(struct wctx *w, const void *p, size_t n)
-{
-    if (w->outn + n > BATCH_IOBUF && w_flush(w) != 0)
-        return -1;
-    memcpy(w->out + w->outn, p, n);
-    w->outn += n;
-    return 0;
-}
-
-/* sp_set - set a special source's value by name (adding it first time) */
-static struct fvalue *sp_field(struct record *sp, const char *name)
-{
-    struct record_field *f = record_field(sp, name);
-    if (!f)
-        f = record_add(sp, name);
-    return f ? &f->v : NULL;
-}
-
-/* specials_base - the sources every section may read, fixed per batch */
-static int specials_base(struct wctx *w)
-{
-    const struct spool_batch *b = w->b;
-    int64_t days = 0;
-    struct fvalue *v;
-    if (date_parse(b->business_date, &days) != 0)
-        return -1;
-    if (!(v = sp_field(w->sp, "$file-date")) || fvalue_set_date(v, days) ||
-        !(v = sp_field(w->sp, "$business-date")) || fvalue_set_date(v, days) ||
-        !(v = sp_field(w->sp, "$sequence")) || fvalue_set_int(v, b->seq) ||
-        !(v = sp_field(w->sp, "$created-time")) ||
-        fvalue_set_datetime(v, b->created_at) ||
-        !(v = sp_field(w->sp, "$batch-id")) || fvalue_set_int(v, b->id) ||
-        !(v = sp_field(w->sp, "$target")) ||
-        fvalue_set_text(v, FT_STRING, b->target))
-        return -1;
-    /* the per-record ones exist from here on, so the details can keep
-     * pointers to them (nothing is added to sp until the trailer) */
-    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$received-at") ||
-        !sp_field(w->sp, "$record-number"))
-        return -1;
-    w->v_ref = sp_field(w->sp, "$reference");
-    w->v_recv = sp_field(w->sp, "$received-at");
-    w->v_num = sp_field(w->sp, "$record-number");
-    return 0;
-}
-
-/* errs_join - every problem of pe as one line, for a dead letter reason */
-static char *errs_join(const struct errs *pe)
-{
-    struct buf b;
-    buf_init(&b, 4096);
-    for (size_t i = 0; i < pe->n; i++)
-        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
-                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
-    if (!b.len)
-        buf_puts(&b, "cannot be encoded");
-    return buf_take(&b);
-}
-
-static int note_fail(struct wctx *w, const char *ref, char *reason)
-{
-    w->res.failed++;
-    log_event(LOG_WARN, "batch-record-failed", "ref", ref, "target",
-              w->b->target, "reason", reason, NULL);
-    if (!w->record_fails) {
-        free(reason);
-        return 0;
-    }
-    if (w->nfails == BATCH_FAIL_CAP) {
-        free(reason);
-        return -1;
-    }
-    snprintf(w->fails[w->nfails].ref, sizeof w->fails[0].ref, "%s", ref);
-    w->fails[w->nfails++].reason = reason;
-    return 0;
-}
-
-/* take - does this pass include r? (see enum build_mode) */
-static bool take(const struct wctx *w, const struct spool_record *r)
-{
-    switch (w->mode) {
-    case BUILD_BOUND:
-        return r->batch_id == w->b->id && r->state == SPOOL_BATCHED;
-    case BUILD_RESEND:
-        return r->batch_id == w->b->id &&
-               (r->state == SPOOL_SENT || r->state == SPOOL_CONFIRMED ||
-                r->state == SPOOL_REJECTED);
-    case BUILD_PREVIEW:
-        return r->state == SPOOL_QUEUED;
-    }
-    return false;
-}
-
-/* detail_cb - encode one record and append it (spool_batch_foreach) */
-static int detail_cb(void *ctx, const struct spool_record *r)
-{
-    struct wctx *w = ctx;
-    struct bctx *c = w->c;
-    if (!take(w, r))
-        return 0;
-    if (r->crypt_error) {
-        w->stop_config = true;
-        snprintf(w->stop_msg, sizeof w->stop_msg, "%s: %s (is the spool's "
-                 "payload key configured?)", r->ref, r->crypt_error);
-        return 1;
-    }
-    struct fw_target *ft = svc_ft(c, r->service);
-    if (!ft) {
-        w->stop_config = true;
-        snprintf(w->stop_msg, sizeof w->stop_msg, "%s: service %s no longer "
-                 "delivers to target %s", r->ref, r->service, w->b->target);
-        return 1;
-    }
-    struct errs pe;
-    errs_init(&pe);
-    int rc = 0;
-    struct record *rec = NULL;
-    if (!r->record_json) {
-        errs_add(&pe, r->ref, "the mapped record is not in the ledger "
-                 "(purged?)");
-        goto bad;
-    }
-    rec = record_from_json(r->record_json, &pe);
-    if (!rec)
-        goto bad;
-    if (fvalue_set_text(w->v_ref, FT_STRING, r->ref) ||
-        ((!w->v_recv->present || w->v_recv->num != r->received_at) &&
-         fvalue_set_datetime(w->v_recv, r->received_at)) ||
-        fvalue_set_int(w->v_num, w->res.count + 1)) {
-        w->err = ENOMEM;
-        rc = 1;
-        goto out;
-    }
-    if (fw_encode(ft->detail.plan, ft->cc, rec, w->sp, w->rec, c->dlen, NULL,
-                  NULL, &pe) != 0)
-        goto bad;
-    int64_t vals[BATCH_MAX_SUMS];
-    for (size_t i = 0; i < c->nsums; i++) {
-        int vs = 0;
-        char msg[160];
-        if (cob_num_decode(ft->cc, &c->sums[i].f->pic,
-                           w->rec + c->sums[i].f->offset, &vals[i], &vs,
-                           msg, sizeof msg) != 0 ||
-            rescale(vals[i], vs, c->sums[i].scale, &vals[i]) != 0) {
-            errs_add(&pe, c->sums[i].name, "cannot be totalled: %s", msg);
-            goto bad;
-        }
-    }
-    for (size_t i = 0; i < c->nsums; i++)
-        if (batch_sum_add(&w->res.sums[i], vals[i]) != 0) {
-            errs_add(&pe, c->sums[i].name, "the hash total would overflow");
-            goto bad;
-        }
-    if (w_put(w, w->rec, c->dlen) != 0 || w_put(w, c->sep, c->seplen) != 0) {
-        rc = 1;
-        goto out;
-    }
-    w->res.count++;
-    if (w->res.count == 1)
-        spool_crashpoint("batch-write");
-    if (c->o->progress && (w->res.count & 4095) == 0)
-        c->o->progress(c->o->progress_ctx, "build", w->res.count, w->total);
-    goto out;
-bad:
-    if (note_fail(w, r->ref, errs_join(&pe)) != 0)
-        rc = 2;      /* too many dead letters pending: apply, then redo */
-out:
-    record_free(rec);
-    errs_free(&pe);
-    return rc;
-}
-
-/* put_section - encode header or trailer from the specials */
-static int put_section(struct wctx *w, const struct fw_layout *l, size_t len,
-                       struct errs *e)
-{
-    if (!l->rec)
-        return 0;
-    unsigned char *tmp = calloc(1, len ? len : 1);
-    struct record *empty = record_new();
-    int rc = -1;
-    if (!tmp || !empty) {
-        errs_add(e, w->b->target, "out of memory");
-        goto out;
-    }
-    if (fw_encode(l->plan, w->c->ft->cc, empty, w->sp, tmp, len, NULL, NULL,
-                  e) != 0)
-        goto out;
-    if (w_put(w, tmp, len) != 0 || w_put(w, w->c->sep, w->c->seplen) != 0) {
-        errs_add(e, w->b->target, "writing: %s", strerror(w->err));
-        goto out;
-    }
-    rc = 0;
-out:
-    free(tmp);
-    record_free(empty);
-    return rc;
-}
-
-/* apply_fails - the pending dead letters, each in its own transaction */
-static int apply_fails(struct wctx *w, struct errs *e)
-{
-    int rc = 0;
-    for (size_t i = 0; i < w->nfails; i++) {
-        if (rc == 0 && spool_record_fail(w->c->sp, w->fails[i].ref,
-                                         w->fails[i].reason, e) != 0)
-            rc = -1;
-        free(w->fails[i].reason);
-    }
-    w->nfails = 0;
-    return rc;
-}
-
-enum { BUILT_OK = 0, BUILT_CONFIG, BUILT_IO };
-
-/* build_pass - write the whole file once to tmp; BUILT_* or 2 (redo) */
-static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
-{
-    struct bctx *c = w->c;
-    int rc = BUILT_IO;
-    memset(&w->res, 0, sizeof w->res);
-    w->outn = 0;
-    w->err = 0;
-    w->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        errs_add(e, tmp, "cannot create: %s", strerror(errno));
-        return BUILT_IO;
-    }
-    if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
-        errs_add(e, tmp, "sha256 unavailable");
-        goto out;
-    }
-    if (specials_base(w) != 0) {
-        errs_add(e, w->b->target, "out of memory");
-        goto out;
-    }
-    if (put_section(w, &c->ft->header, c->hlen, e) != 0) {
-        rc = w->err ? BUILT_IO : BUILT_CONFIG;
-        goto out;
-    }
-    int f;
-    if (w->mode == BUILD_PREVIEW) {
-        struct spool_filter flt;
-        memset(&flt, 0, sizeof flt);
-        flt.nstates = 1;
-        flt.states[0] = SPOOL_QUEUED;
-        flt.target = w->b->target;
-        flt.limit = c->o->max_records;
-        f = spool_foreach(c->sp, &flt, SPOOL_WITH_PAYLOAD, detail_cb, w, e);
-    } else {
-        f = spool_batch_foreach_mapped(c->sp, w->b->id, detail_cb, w, e);
-    }
-    if (f == 2) {
-        rc = 2;
-        goto out;
-    }
-    if (f != 0 || w->stop_config || w->err) {
-        if (w->stop_config) {
-            errs_add(e, w->b->target, "%s", w->stop_msg);
-            rc = BUILT_CONFIG;
-        } else if (w->err) {
-            errs_add(e, tmp, "writing: %s", strerror(w->err));
-        }
-        goto out;
-    }
-    struct fvalue *v;
-    int64_t cnt = w->res.count;
-    if (c->ft->trailer_all)
-        cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
-    if (!(v = sp_field(w->sp, "$count")) || fvalue_set_int(v, cnt))
-        goto nomem;
-    for (size_t i = 0; i < c->nsums; i++) {
-        char nm[160];
-        snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
-        if (!(v = sp_field(w->sp, nm)) ||
-            (c->sums[i].scale > 0
-                 ? fvalue_set_decimal(v, w->res.sums[i], c->sums[i].scale)
-                 : fvalue_set_int(v, w->res.sums[i])))
-            goto nomem;
-    }
-    if (put_section(w, &c->ft->trailer, c->tlen, e) != 0) {
-        rc = w->err ? BUILT_IO : BUILT_CONFIG;
-        goto out;
-    }
-    if (w_flush(w) != 0) {
-        errs_add(e, tmp, "writing: %s", strerror(w->err));
-        goto out;
-    }
-    unsigned char dg[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    EVP_DigestFinal_ex(w->md, dg, &dn);
-    hex_digest(dg, dn, w->res.sha256);
-    totals_text(c, w->res.sums, w->res.totals, sizeof w->res.totals);
-    if (fsync(w->fd) != 0) {
-        errs_add(e, tmp, "fsync: %s", strerror(errno));
-        goto out;
-    }
-    rc = BUILT_OK;
-    goto out;
-nomem:
-    errs_add(e, w->b->target, "out of memory");
-out:
-    if (close(w->fd) != 0 && rc == BUILT_OK) {
-        errs_add(e, tmp, "close: %s", strerror(errno));
-        rc = BUILT_IO;
-    }
-    w->fd = -1;
-    return rc;
-}
-
-/* build_file - write batch b's file as dir/name (tmp, fsync, rename,
- * fsync dir).  Dead letters are recorded unless dry.  BUILT_* */
-static int build_file(struct bctx *c, const struct spool_batch *b,
-                      enum build_mode mode, bool dry, const char *dir,
-                      const char *name, int64_t total, struct built *res,
-                      struct errs *e)
-{
-    struct wctx w;
-    memset(&w, 0, sizeof w);
-    w.c = c;
-    w.b = b;
-    w.mode = mode;
-    w.fd = -1;
-    w.e = e;
-    w.total = total;
-    w.record_fails = !dry && mode == BUILD_BOUND;
-    int rc = BUILT_IO;
-    char tmp[PATH_MAX], fin[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
-        fs_join(fin, sizeof fin, dir, name) != 0) {
-        errs_add(e, dir, "path too long");
-        return BUILT_IO;
-    }
-    w.out = malloc(BATCH_IOBUF);
-    w.rec = malloc(c->dlen ? c->dlen : 1);
-    w.md = EVP_MD_CTX_new();
-    w.sp = record_new();
-    w.fails = w.record_fails ? calloc(BATCH_FAIL_CAP, sizeof *w.fails) : NULL;
-    if (!w.out || !w.rec || !w.md || !w.sp ||
-        (w.record_fails && !w.fails)) {
-        errs_add(e, b->target, "out of memory");
-        goto out;
-    }
-    int64_t failed = 0;
-    for (int pass = 0; pass < BATCH_MAX_PASSES; pass++) {
-        rc = build_pass(&w, tmp, e);
-        failed += rc == 2 ? (int64_t)w.nfails : w.res.failed;
-        if (w.nfails && apply_fails(&w, e) != 0) {
-            rc = BUILT_IO;
-            break;
-        }
-        if (rc != 2)
-            break;
-        log_event(LOG_INFO, "batch-rebuild", "target", b->target, "reason",
-                  "dead letters recorded; writing the file again", NULL);
-    }
-    if (rc == 2) {
-        errs_add(e, b->target, "too many records cannot be encoded");
-        rc = BUILT_IO;
-    }
-    if (rc != BUILT_OK) {
-        unlink(tmp);
-        goto out;
-    }
-    w.res.failed = failed;
-    spool_crashpoint("batch-fsync");
-    if (rename(tmp, fin) != 0) {
-        errs_add(e, fin, "rename: %s", strerror(errno));
-        unlink(tmp);
-        rc = BUILT_IO;
-        goto out;
-    }
-    spool_crashpoint("batch-rename");
-    if (fs_fsync_dir(dir) != 0) {
-        errs_add(e, dir, "fsync: %s", strerror(errno));
-        rc = BUILT_IO;
-        goto out;
-    }
-    *res = w.res;
-out:
-    for (size_t i = 0; i < w.nfails; i++)
-        free(w.fails[i].reason);
-    free(w.fails);
-    record_free(w.sp);
-    EVP_MD_CTX_free(w.md);
-    free(w.rec);
-    free(w.out);
-    return rc;
-}
-
-/* ---- reading it back -------------------------------------------------- */
-
-/* read_exact - n bytes or -1 (short file / error) */
-static int read_exact(FILE *f, unsigned char *p, size_t n, EVP_MD_CTX *md)
-{
-    if (n && fread(p, 1, n, f) != n)
-        return -1;
-    return EVP_DigestUpdate(md, p, n) == 1 ? 0 : -1;
-}
-
-/* verify_field - decode a trailer field named to and compare with want at
- * scale wscale; 0 equal, -1 with why */
-static int verify_field(const struct bctx *c, const unsigned char *trl,
-                        const char *to, int64_t want, int wscale, char *why,
-                        size_t whysz)
-{
-    bool amb = false;
-    const struct cpy_field *f = cpy_field_find(c->ft->trailer.rec, to, &amb);
-    if (!f || f->pic.cls != COB_NUMERIC) {
-        snprintf(why, whysz, "trailer field %s is not a number", to);
-        return -1;
-    }
-    int64_t v = 0, a = 0, b = 0;
-    int vs = 0;
-    char msg[160];
-    if (cob_num_decode(c->ft->cc, &f->pic, trl + f->offset, &v, &vs, msg,
-                       sizeof msg) != 0) {
-        snprintf(why, whysz, "trailer field %s: %s", to, msg);
-        return -1;
-    }
-    int sc = vs > wscale ? vs : wscale;
-    if (rescale(v, vs, sc, &a) != 0 || rescale(want, wscale, sc, &b) != 0 ||
-        a != b) {
-        char x[48], y[48];
-        dec_format(v, vs, x, sizeof x);
-        dec_format(want, wscale, y, sizeof y);
-        snprintf(why, whysz, "trailer %s says %s, the details add up to %s",
-                 to, x, y);
-        return -1;
-    }
-    return 0;
-}
-
-/* verify_file - read path back with the decoders: every record decodes,
- * separators are where they belong, the details' count and totals match
- * the trailer and want (what the ledger holds), and so does the SHA-256.
- * 0 ok; -1 with why (a mismatch) or e (I/O). */
-static int verify_file(struct bctx *c, const char *path,
-                       const struct built *want, char *why, size_t whysz,
-                       struct errs *e)
-{
-    int rc = -1;
-    why[0] = '\0';
-    FILE *f = fopen(path, "rbe");
-    size_t big = c->dlen > c->hlen ? c->dlen : c->hlen;
-    if (c->tlen > big)
-        big = c->tlen;
-    unsigned char *rb = malloc(big + 8);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    struct record *d = NULL;
-    int64_t sums[BATCH_MAX_SUMS] = { 0 }, count = 0;
-    struct stat st;
-    if (!f || !rb || !md || fstat(fileno(f), &st) != 0) {
-        errs_add(e, path, "cannot read back: %s", strerror(errno));
-        goto out;
-    }
-    setvbuf(f, NULL, _IOFBF, BATCH_IOBUF);
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    uint64_t fixed = (c->hlen ? c->hlen + c->seplen : 0) +
-                     (c->tlen ? c->tlen + c->seplen : 0);
-    uint64_t size = (uint64_t)st.st_size, step = c->dlen + c->seplen;
-    if (size < fixed || (size - fixed) % step != 0) {
-        snprintf(why, whysz, "%llu bytes is not a header, whole %zu-byte "
-                 "details and a trailer", (unsigned long long)size, c->dlen);
-        goto out;
-    }
-    int64_t n = (int64_t)((size - fixed) / step);
-    struct errs de;
-    errs_init(&de);
-    unsigned char sepb[2];
-    if (c->hlen) {
-        if (read_exact(f, rb, c->hlen, md) ||
-            read_exact(f, sepb, c->seplen, md))
-            goto short_read;
-        if (c->seplen && memcmp(sepb, c->sep, c->seplen) != 0) {
-            snprintf(why, whysz, "no record separator after the header");
-            goto out;
-        }
-        if (!(d = fw_decode(c->ft->header.rec, c->ft->cc, rb, c->hlen, &de))) {
-            snprintf(why, whysz, "header does not decode: %s",
-                     errs_first_msg(&de));
-            errs_free(&de);
-            goto out;
-        }
-        record_free(d);
-        d = NULL;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        if (read_exact(f, rb, c->dlen, md) ||
-            read_exact(f, sepb, c->seplen, md))
-            goto short_read;
-        if (c->seplen && memcmp(sepb, c->sep, c->seplen) != 0) {
-            snprintf(why, whysz, "detail %lld: no record separator",
-                     (long long)i + 1);
-            goto out;
-        }
-        for (size_t k = 0; k < c->nsums; k++) {
-            int64_t v = 0;
-            int vs = 0;
-            char msg[160];
-            if (cob_num_decode(c->ft->cc, &c->sums[k].f->pic,
-                               rb + c->sums[k].f->offset, &v, &vs, msg,
-                               sizeof msg) != 0 ||
-                rescale(v, vs, c->sums[k].scale, &v) != 0 ||
-                batch_sum_add(&sums[k], v) != 0) {
-                snprintf(why, whysz, "detail %lld: %s does not decode",
-                         (long long)i + 1, c->sums[k].name);
-                goto out;
-            }
-        }
-        count++;
-        if (c->o->progress && (count & 4095) == 0)
-            c->o->progress(c->o->progress_ctx, "verify", count, n);
-    }
-    if (c->tlen) {
-        if (read_exact(f, rb, c->tlen, md) ||
-            read_exact(f, sepb, c->seplen, md))
-            goto short_read;
-        if (!(d = fw_decode(c->ft->trailer.rec, c->ft->cc, rb, c->tlen, &de))) {
-            snprintf(why, whysz, "trailer does not decode: %s",
-                     errs_first_msg(&de));
-            errs_free(&de);
-            goto out;
-        }
-        const struct map_section *ts = c->ft->trailer.sec;
-        for (size_t i = 0; ts && i < ts->na; i++) {
-            const char *fr = ts->a[i].from;
-            if (fr && strcmp(fr, "$count") == 0) {
-                int64_t cnt = count + (c->ft->trailer_all
-                                       ? (c->hlen ? 1 : 0) + 1 : 0);
-                if (verify_field(c, rb, ts->a[i].to, cnt, 0, why, whysz))
-                    goto out;
-            } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
-                for (size_t k = 0; k < c->nsums; k++)
-                    if (strcmp(c->sums[k].name, fr + 5) == 0 &&
-                        verify_field(c, rb, ts->a[i].to, sums[k],
-                                     c->sums[k].scale, why, whysz))
-                        goto out;
-            }
-        }
-    }
-    unsigned char dg[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    char hex[65];
-    EVP_DigestFinal_ex(md, dg, &dn);
-    hex_digest(dg, dn, hex);
-    char tot[512];
-    totals_text(c, sums, tot, sizeof tot);
-    if (count != want->count)
-        snprintf(why, whysz, "the file holds %lld details, the ledger %lld",
-                 (long long)count, (long long)want->count);
-    else if (strcmp(tot, want->totals) != 0)
-        snprintf(why, whysz, "the file's totals are %.200s, the ledger's %.200s", tot,
-                 want->totals);
-    else if (strcmp(hex, want->sha256) != 0)
-        snprintf(why, whysz, "SHA-256 %s, the ledger says %s", hex,
-                 want->sha256);
-    else
-        rc = 0;
-    goto out;
-short_read:
-    snprintf(why, whysz, "the file ends early");
-out:
-    record_free(d);
-    EVP_MD_CTX_free(md);
-    free(rb);
-    if (f)
-        fclose(f);
-    return rc;
-}
-
-/* ---- handing it over -------------------------------------------------- */
-
-static void describe_dest(const struct target_config *tc, char *out,
-                          size_t outsz)
-{
-    const struct kvlist *o = &tc->transport_opts;
-    const char *host = kv_get(o, "host"), *dir = kv_get(o, "remote-dir");
-    if (!dir)
-        dir = kv_get(o, "dir");
-    if (host) {
-        const char *user = kv_get(o, "user"), *port = kv_get(o, "port");
-        snprintf(out, outsz, "%s %s%s%s:%s%s%s", tc->transport_type,
-                 user ? user : "", user ? "@" : "", host, port ? port : "22",
-                 dir && dir[0] != '/' ? "/" : "", dir ? dir : "");
-    } else {
-        snprintf(out, outsz, "%s %s", tc->transport_type, dir ? dir : "");
-    }
-}
-
-/* send_file - through the target's transport; the adapter's outcome */
-static enum adapter_outcome send_file(struct bctx *c, const char *path,
-                                      const char *name, const char *sha,
-                                      uint64_t size, char *msg, size_t msgsz)
-{
-    const struct adapter *t = c->tc->transport_type ?
-        adapter_find(c->tc->transport_type) : NULL;
-    if (!t || t->kind != ADAPTER_TRANSPORT || !t->transfer) {
-        snprintf(msg, msgsz, "target %s has no usable transport (%s)",
-                 c->tc->name, c->tc->transport_type ? c->tc->transport_type
-                                                    : "none");
-        return ADAPTER_FAIL;
-    }
-    struct adapter_env env = {
-        .target = c->tc, .opts = &c->tc->transport_opts, .map = NULL,
-        .base_dir = c->cfg->base_dir, .service = NULL,
-    };
-    struct errs ie;
-    errs_init(&ie);
-    void *ctx = NULL;
-    if (t->init && t->init(&ctx, &env, &ie) != 0) {
-        snprintf(msg, msgsz, "transport %s: %s%s%s", t->name,
-                 ie.n ? ie.v[0].where : "", ie.n && ie.v[0].where[0] ? ": " : "",
-                 errs_first_msg(&ie));
-        errs_free(&ie);
-        return ADAPTER_FAIL;
-    }
-    errs_free(&ie);
-    bool ow = false;
-    const char *v = kv_get(&c->tc->transport_opts, "allow-overwrite");
-    if (v)
-        config_parse_bool(v, &ow);
-    struct transfer_req req = {
-        .local_path = path, .remote_name = name, .sha256_hex = sha,
-        .size = size, .allow_overwrite = ow,
-    };
-    struct adapter_result res;
-    memset(&res, 0, sizeof res);
-    if (c->o->progress)
-        c->o->progress(c->o->progress_ctx, "send", 0, (int64_t)size);
-    t->transfer(ctx, &req, &res);
-    if (t->close)
-        t->close(ctx);
-    if (res.outcome == ADAPTER_OK && c->o->progress)
-        c->o->progress(c->o->progress_ctx, "send", (int64_t)size,
-                       (int64_t)size);
-    snprintf(msg, msgsz, "%s", res.msg);
-    return res.outcome == ADAPTER_INDOUBT ? ADAPTER_RETRY : res.outcome;
 }
 
 /* ---- one batch, start to end ------------------------------------------ */
@@ -1167,8 +422,8 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
         goto io;
     log_event(LOG_INFO, "batch-build", "target", b->target, "batch",
               bf->file_name, "state", spool_batch_state_name(b->state), NULL);
-    int r = build_file(c, b, mode, dry, dir, bf->file_name, b->record_count,
-                       &res, e);
+    int r = batch_build_file(c, b, mode, dry, dir, bf->file_name,
+                             b->record_count, &res, e);
     if (r == BUILT_CONFIG) {
         set_msg(sum, BATCH_CONFIG, "%s: %s", bf->file_name, errs_first_msg(e));
         return -1;
@@ -1203,7 +458,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
                   bf->file_name, "sha256", res.sha256, "totals", res.totals,
                   NULL);
     }
-    if (verify_file(c, bf->local_path, &res, why, sizeof why, e) != 0) {
+    if (batch_verify_file(c, bf->local_path, &res, why, sizeof why, e) != 0) {
         if (!why[0])
             goto io;
         set_msg(sum, BATCH_VERIFY, "read-back check of %s failed: %s; "
@@ -1214,7 +469,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
     }
     if (dry)
         return 0;
-    describe_dest(c->tc, bf->sent_to, sizeof bf->sent_to);
+    batch_describe_dest(c->tc, bf->sent_to, sizeof bf->sent_to);
     if (mode == BUILD_RESEND) {
         char detail[1200];
         snprintf(detail, sizeof detail, "batch %lld %s sha256 %s to %s",
@@ -1225,9 +480,9 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
             goto io;
     }
     spool_crashpoint("batch-upload");
-    enum adapter_outcome out = send_file(c, bf->local_path, bf->file_name,
-                                         res.sha256, res.bytes, msg,
-                                         sizeof msg);
+    enum adapter_outcome out = batch_send_file(c, bf->local_path,
+                                               bf->file_name, res.sha256,
+                                               res.bytes, msg, sizeof msg);
     if (out == ADAPTER_RETRY) {
         set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
                 bf->file_name, msg);

@@ -1,0 +1,494 @@
+/* http_listen.c - starting and stopping the HTTP front door: the
+ * libmicrohttpd daemon and its options (address, TLS, limits, pool),
+ * configuration generations, and the watchdog thread that closes
+ * connections whose request head is not complete within request-timeout
+ * (slow-loris).
+ *
+ * Configuration generations: each http_reload adds a generation (the
+ * config pointer, borrowed, and the clients' secrets, owned).  A request
+ * keeps the generation current when it started; generations are freed
+ * at http_free, when no request can hold one.
+ *
+ * Owns: the MHD daemon, the secrets (wiped on free), the PEM text held
+ * for TLS and the open-connection list the watchdog reads. */
+#include "adapters/http_int.h"
+#include "config/config.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* gen_free - wipe and free the secrets of one generation */
+static void gen_free(struct gen *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->nkeys; i++) {
+        if (g->keys[i].secret) {
+            OPENSSL_cleanse((void *)g->keys[i].secret, g->keys[i].len);
+            free((void *)g->keys[i].secret);
+        }
+    }
+    free(g->keys);
+    free(g);
+}
+
+/* gen_new - read every client's secret of cfg (owned by the result) */
+static struct gen *gen_new(const struct ferry_config *cfg, struct errs *e)
+{
+    struct gen *g = calloc(1, sizeof *g);
+    if (!g)
+        goto nomem;
+    g->cfg = cfg;
+    if (cfg->nclients) {
+        g->keys = calloc(cfg->nclients, sizeof *g->keys);
+        if (!g->keys)
+            goto nomem;
+    }
+    for (size_t i = 0; i < cfg->nclients; i++) {
+        const struct client_config *cl = &cfg->clients[i];
+        char *sec = NULL;
+        size_t len = 0;
+        g->keys[i].id = cl->id;
+        if (!cl->secret_file) {
+            errs_add(e, cl->id ? cl->id : "client", "client has no secret-file");
+            goto fail;
+        }
+        if (config_read_secret(cfg->base_dir, cl->secret_file, &sec, &len, e)
+            != 0)
+            goto fail;
+        if (len < 16) {
+            OPENSSL_cleanse(sec, len);
+            free(sec);
+            errs_add(e, cl->id, "client secret shorter than 16 bytes");
+            goto fail;
+        }
+        g->keys[i].secret = (unsigned char *)sec;
+        g->keys[i].len = len;
+        g->nkeys = i + 1;
+    }
+    g->nkeys = cfg->nclients;
+    return g;
+nomem:
+    errs_add(e, "http", "out of memory");
+fail:
+    gen_free(g);
+    return NULL;
+}
+
+/* ---- the slow-loris watchdog ------------------------------------------ */
+
+/* conn_of - the tracking entry of c (NULL when untracked) */
+static struct http_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* http_conn_busy - a request head arrived (true) or a request ended (false) */
+void http_conn_busy(struct http_server *h, struct MHD_Connection *c,
+                    bool busy)
+{
+    struct http_conn *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&h->cmu);
+    k->busy = busy;
+    k->since = http_now_ms_mono();
+    pthread_mutex_unlock(&h->cmu);
+}
+
+/* on_conn - track open connections for the reaper.  MHD reports CLOSED
+ * before it closes the socket, so the reaper never shuts a reused fd. */
+static void on_conn(void *cls, struct MHD_Connection *c, void **sctx,
+                    enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct http_conn *k = calloc(1, sizeof *k);
+        if (!k || !ci) {
+            free(k);
+            return;
+        }
+        k->fd = ci->connect_fd;
+        k->since = http_now_ms_mono();
+        pthread_mutex_lock(&h->cmu);
+        k->next = h->conns;
+        if (h->conns)
+            h->conns->prev = k;
+        h->conns = k;
+        pthread_mutex_unlock(&h->cmu);
+        *sctx = k;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *sctx) {
+        struct http_conn *k = *sctx;
+        pthread_mutex_lock(&h->cmu);
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            h->conns = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        pthread_mutex_unlock(&h->cmu);
+        free(k);
+        *sctx = NULL;
+    }
+}
+
+/* reaper - every 250 ms, shut the socket of any connection that has
+ * waited longer than request-timeout for a complete request head.
+ * libmicrohttpd's own timeout is an idle timeout, which a sender of one
+ * byte a second never trips; a slow body is caught in http_on_request. */
+static void *reaper(void *arg)
+{
+    struct http_server *h = arg;
+    pthread_mutex_lock(&h->cmu);
+    while (!h->reaper_stop) {
+        int64_t now = http_now_ms_mono();
+        for (struct http_conn *k = h->conns; k; k = k->next) {
+            if (k->busy || k->fd < 0 || now - k->since <= h->head_timeout_ms)
+                continue;
+            shutdown(k->fd, SHUT_RDWR);
+            k->fd = -1;
+            log_event(LOG_WARN, "request-timeout", "why",
+                      "request head not complete in time", NULL);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
+    }
+    pthread_mutex_unlock(&h->cmu);
+    return NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_event(LOG_DEBUG, "http-library", "msg", msg, NULL);
+}
+
+/* ---- starting and stopping ------------------------------------------- */
+
+/* parse_listen - "ADDR:PORT" or "[V6]:PORT" */
+static int parse_listen(const char *s, struct sockaddr_storage *ss,
+                        socklen_t *sl, bool *v6, struct errs *e)
+{
+    char host[128];
+    const char *colon;
+    memset(ss, 0, sizeof *ss);
+    if (!s || !*s) {
+        errs_add(e, "intake", "no listen address");
+        return -1;
+    }
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
+            goto bad;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = '\0';
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host)
+            goto bad;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    }
+    long port;
+    if (config_parse_int(colon + 1, 0, 65535, &port) != 0)
+        goto bad;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *sl = sizeof *a4;
+        *v6 = false;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof *a6;
+        *v6 = true;
+        return 0;
+    }
+bad:
+    errs_add(e, "intake", "listen address '%s' is not ADDR:PORT with a "
+                          "numeric address", s);
+    return -1;
+}
+
+/* read_pem - a PEM file.  config_load resolves cert-file and
+ * client-ca-file against the config's folder but (today) not key-file,
+ * so a path that does not exist as given is tried relative to it. */
+static char *read_pem(const struct ferry_config *cfg, const char *p,
+                      struct errs *e)
+{
+    char *path = access(p, F_OK) == 0 ? strdup(p)
+                                      : config_path(cfg->base_dir, p);
+    char *text = NULL;
+    size_t len = 0;
+    if (!path) {
+        errs_add(e, "intake", "out of memory");
+        return NULL;
+    }
+    if (fs_read_file(path, 1u << 20, &text, &len, e) != 0)
+        text = NULL;
+    free(path);
+    return text;
+}
+
+/* pool_size - MHD worker threads: one per core, 2..8 (FERRY_HTTP_THREADS
+ * overrides, for measurements) */
+static unsigned pool_size(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("FERRY_HTTP_THREADS");
+    long v;
+    if (env && config_parse_int(env, 1, 64, &v) == 0)
+        return (unsigned)v;
+    if (n < 2)
+        n = 2;
+    if (n > 8)
+        n = 8;
+    return (unsigned)n;
+}
+
+struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
+                             const char *listen, const struct http_hooks *hooks,
+                             struct errs *e)
+{
+    struct http_server *h = calloc(1, sizeof *h);
+    if (!h) {
+        errs_add(e, "http", "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->idle, NULL);
+    pthread_mutex_init(&h->cmu, NULL);
+    pthread_cond_init(&h->ccv, NULL);
+    h->head_timeout_ms = cfg->intake.request_timeout_ms > 0
+                             ? cfg->intake.request_timeout_ms : 10000;
+    h->sp = sp;
+    h->disk_ok = true;
+    if (hooks)
+        h->hooks = *hooks;
+    h->cur = gen_new(cfg, e);
+    if (!h->cur)
+        goto fail;
+    h->com = http_commit_new(h, e);
+    if (!h->com)
+        goto fail;
+
+    const struct intake_config *in = &cfg->intake;
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    bool v6 = false;
+    if (parse_listen(listen ? listen : in->listen, &ss, &sl, &v6, e) != 0)
+        goto fail;
+    /* a few epoll threads; a submission waits for its commit suspended,
+     * not in a thread (http_commit.c) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem ops[16];
+    size_t n = 0;
+    unsigned timeout_s = (unsigned)((in->request_timeout_ms + 999) / 1000);
+    if (timeout_s == 0)
+        timeout_s = 10;
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+        (intptr_t)(in->max_connections > 0 ? in->max_connections : 256),
+        NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (intptr_t)timeout_s, NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                        (intptr_t)(64 * 1024), NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+                                        (intptr_t)http_on_completed, h };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+                                        (intptr_t)on_mhd_log, h };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE,
+                                        1, NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+                                        (intptr_t)on_conn, h };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+                                        (intptr_t)pool_size(), NULL };
+    if (in->cert_file && in->key_file) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            errs_add(e, "intake", "TLS asked for but libmicrohttpd was built "
+                                  "without it");
+            goto fail;
+        }
+        h->tls_cert = read_pem(cfg, in->cert_file, e);
+        h->tls_key = h->tls_cert ? read_pem(cfg, in->key_file, e) : NULL;
+        if (!h->tls_key)
+            goto fail;
+        flags |= MHD_USE_TLS;
+        ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                            h->tls_key };
+        ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                            h->tls_cert };
+        if (in->client_ca_file) {
+            h->tls_ca = read_pem(cfg, in->client_ca_file, e);
+            if (!h->tls_ca)
+                goto fail;
+            ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                h->tls_ca };
+        }
+        h->tls = true;
+    }
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, h,
+                            MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    if (!h->d) {
+        errs_add(e, listen ? listen : in->listen,
+                 "cannot listen (address in use, or not permitted)");
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? (int)di->port : 0;
+    if (pthread_create(&h->reaper, NULL, reaper, h) != 0) {
+        errs_add(e, "http", "cannot start the request-timeout thread");
+        goto fail;
+    }
+    h->reaper_on = true;
+    char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 16];
+    if (v6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr,
+                  host, sizeof host);
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr,
+                  host, sizeof host);
+    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, h->port);
+    log_event(LOG_INFO, "listening", "addr", addr, "tls",
+              h->tls ? (in->client_ca_file ? "on+client-certs" : "on") : "off",
+              NULL);
+    return h;
+fail:
+    http_free(h);
+    return NULL;
+}
+
+int http_port(const struct http_server *h)
+{
+    return h ? h->port : 0;
+}
+
+int http_reload(struct http_server *h, const struct ferry_config *cfg,
+                struct errs *e)
+{
+    struct gen *g = gen_new(cfg, e);
+    if (!g)
+        return -1;
+    pthread_mutex_lock(&h->mu);
+    const struct intake_config *o = &h->cur->cfg->intake, *in = &cfg->intake;
+    bool same = ((!o->listen && !in->listen) ||
+                 (o->listen && in->listen && !strcmp(o->listen, in->listen))) &&
+                !o->cert_file == !in->cert_file &&
+                o->max_connections == in->max_connections &&
+                o->request_timeout_ms == in->request_timeout_ms;
+    g->next = h->cur;
+    h->cur = g;
+    pthread_mutex_unlock(&h->mu);
+    if (!same)
+        log_event(LOG_WARN, "listener-unchanged",
+                  "why", "listen address, TLS, connection limit and timeout "
+                         "apply after a restart", NULL);
+    return 0;
+}
+
+int http_stop(struct http_server *h, int64_t deadline_ms)
+{
+    if (!h || !h->d)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    bool first = !h->stopping;
+    h->stopping = true;
+    pthread_mutex_unlock(&h->mu);
+    if (first) {
+        MHD_socket fd = MHD_quiesce_daemon(h->d);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    int rc = 0;
+    pthread_mutex_lock(&h->mu);
+    while (h->active > 0) {
+        int64_t left = deadline_ms - http_now_ms_mono();
+        if (left <= 0) {
+            rc = -1;
+            break;
+        }
+        if (left > 100)
+            left = 100;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)left * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&h->idle, &h->mu, &ts);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+void http_free(struct http_server *h)
+{
+    if (!h)
+        return;
+    if (h->reaper_on) {
+        pthread_mutex_lock(&h->cmu);
+        h->reaper_stop = true;
+        pthread_cond_signal(&h->ccv);
+        pthread_mutex_unlock(&h->cmu);
+        pthread_join(h->reaper, NULL);
+        h->reaper_on = false;
+    }
+    if (h->d) {
+        http_stop(h, http_now_ms_mono() + 5000);
+        MHD_stop_daemon(h->d);
+        h->d = NULL;
+    }
+    http_commit_free(h->com);           /* after the daemon: none queued */
+    http_flush_door_counts(h);
+    for (struct gen *g = h->cur, *nx; g; g = nx) {
+        nx = g->next;
+        gen_free(g);
+    }
+    if (h->tls_key) {
+        OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
+        free(h->tls_key);
+    }
+    free(h->tls_cert);
+    free(h->tls_ca);
+    pthread_cond_destroy(&h->idle);
+    pthread_cond_destroy(&h->ccv);
+    pthread_mutex_destroy(&h->cmu);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

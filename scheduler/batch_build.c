@@ -1,0 +1,473 @@
+/* batch_build.c - writes one batch's fixed-width file from the ledger.
+ *
+ * Contract: the header's creation time is the batch's created_at, never
+ * the clock; records that cannot be encoded become dead letters (unless
+ * it is a dry run) and are left out, and the pass is redone so the
+ * trailer counts only what is in the file.  The file is written under a
+ * temporary name, fsynced, renamed and its folder fsynced. */
+#include "scheduler/batch_int.h"
+#include "config/config.h"
+#include "mappings/fw_target.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+/* ---- building a file -------------------------------------------------- */
+
+static struct fw_target *svc_ft(const struct bctx *c, const char *service)
+{
+    for (size_t i = 0; i < c->nsvc; i++)
+        if (service && strcmp(c->svc[i].service, service) == 0)
+            return c->svc[i].ft;
+    return NULL;
+}
+
+struct bfail {
+    char ref[SPOOL_REF_MAX];
+    char *reason;
+};
+
+struct wctx {
+    struct bctx *c;
+    const struct spool_batch *b;
+    enum build_mode mode;
+    int fd;
+    unsigned char *out;            /* BATCH_IOBUF */
+    size_t outn;
+    unsigned char *rec;            /* one record */
+    size_t reclen;
+    EVP_MD_CTX *md;
+    struct record *sp;             /* specials */
+    struct fvalue *v_ref, *v_recv, *v_num;  /* per-record specials, into
+                                   sp: valid until sp grows ($count) */
+    struct built res;
+    struct bfail *fails;
+    size_t nfails;
+    bool record_fails;             /* false in a dry run: count only */
+    int err;                       /* errno of a write failure */
+    bool stop_config;              /* a record names no known service... */
+    char stop_msg[512];
+    int64_t total;                 /* for progress */
+    struct errs *e;
+};
+
+static int w_flush(struct wctx *w)
+{
+    size_t off = 0;
+    if (EVP_DigestUpdate(w->md, w->out, w->outn) != 1) {
+        w->err = EIO;
+        return -1;
+    }
+    while (off < w->outn) {
+        ssize_t k = write(w->fd, w->out + off, w->outn - off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            w->err = errno;
+            return -1;
+        }
+        off += (size_t)k;
+    }
+    w->res.bytes += w->outn;
+    w->outn = 0;
+    return 0;
+}
+
+static int w_put(struct wctx *w, const void *p, size_t n)
+{
+    if (w->outn + n > BATCH_IOBUF && w_flush(w) != 0)
+        return -1;
+    memcpy(w->out + w->outn, p, n);
+    w->outn += n;
+    return 0;
+}
+
+/* sp_set - set a special source's value by name (adding it first time) */
+static struct fvalue *sp_field(struct record *sp, const char *name)
+{
+    struct record_field *f = record_field(sp, name);
+    if (!f)
+        f = record_add(sp, name);
+    return f ? &f->v : NULL;
+}
+
+/* specials_base - the sources every section may read, fixed per batch */
+static int specials_base(struct wctx *w)
+{
+    const struct spool_batch *b = w->b;
+    int64_t days = 0;
+    struct fvalue *v;
+    if (date_parse(b->business_date, &days) != 0)
+        return -1;
+    if (!(v = sp_field(w->sp, "$file-date")) || fvalue_set_date(v, days) ||
+        !(v = sp_field(w->sp, "$business-date")) || fvalue_set_date(v, days) ||
+        !(v = sp_field(w->sp, "$sequence")) || fvalue_set_int(v, b->seq) ||
+        !(v = sp_field(w->sp, "$created-time")) ||
+        fvalue_set_datetime(v, b->created_at) ||
+        !(v = sp_field(w->sp, "$batch-id")) || fvalue_set_int(v, b->id) ||
+        !(v = sp_field(w->sp, "$target")) ||
+        fvalue_set_text(v, FT_STRING, b->target))
+        return -1;
+    /* the per-record ones exist from here on, so the details can keep
+     * pointers to them (nothing is added to sp until the trailer) */
+    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$received-at") ||
+        !sp_field(w->sp, "$record-number"))
+        return -1;
+    w->v_ref = sp_field(w->sp, "$reference");
+    w->v_recv = sp_field(w->sp, "$received-at");
+    w->v_num = sp_field(w->sp, "$record-number");
+    return 0;
+}
+
+/* errs_join - every problem of pe as one line, for a dead letter reason */
+static char *errs_join(const struct errs *pe)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    for (size_t i = 0; i < pe->n; i++)
+        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
+                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
+    if (!b.len)
+        buf_puts(&b, "cannot be encoded");
+    return buf_take(&b);
+}
+
+static int note_fail(struct wctx *w, const char *ref, char *reason)
+{
+    w->res.failed++;
+    log_event(LOG_WARN, "batch-record-failed", "ref", ref, "target",
+              w->b->target, "reason", reason, NULL);
+    if (!w->record_fails) {
+        free(reason);
+        return 0;
+    }
+    if (w->nfails == BATCH_FAIL_CAP) {
+        free(reason);
+        return -1;
+    }
+    snprintf(w->fails[w->nfails].ref, sizeof w->fails[0].ref, "%s", ref);
+    w->fails[w->nfails++].reason = reason;
+    return 0;
+}
+
+/* take - does this pass include r? (see enum build_mode) */
+static bool take(const struct wctx *w, const struct spool_record *r)
+{
+    switch (w->mode) {
+    case BUILD_BOUND:
+        return r->batch_id == w->b->id && r->state == SPOOL_BATCHED;
+    case BUILD_RESEND:
+        return r->batch_id == w->b->id &&
+               (r->state == SPOOL_SENT || r->state == SPOOL_CONFIRMED ||
+                r->state == SPOOL_REJECTED);
+    case BUILD_PREVIEW:
+        return r->state == SPOOL_QUEUED;
+    }
+    return false;
+}
+
+/* detail_cb - encode one record and append it (spool_batch_foreach) */
+static int detail_cb(void *ctx, const struct spool_record *r)
+{
+    struct wctx *w = ctx;
+    struct bctx *c = w->c;
+    if (!take(w, r))
+        return 0;
+    if (r->crypt_error) {
+        w->stop_config = true;
+        snprintf(w->stop_msg, sizeof w->stop_msg, "%s: %s (is the spool's "
+                 "payload key configured?)", r->ref, r->crypt_error);
+        return 1;
+    }
+    struct fw_target *ft = svc_ft(c, r->service);
+    if (!ft) {
+        w->stop_config = true;
+        snprintf(w->stop_msg, sizeof w->stop_msg, "%s: service %s no longer "
+                 "delivers to target %s", r->ref, r->service, w->b->target);
+        return 1;
+    }
+    struct errs pe;
+    errs_init(&pe);
+    int rc = 0;
+    struct record *rec = NULL;
+    if (!r->record_json) {
+        errs_add(&pe, r->ref, "the mapped record is not in the ledger "
+                 "(purged?)");
+        goto bad;
+    }
+    rec = record_from_json(r->record_json, &pe);
+    if (!rec)
+        goto bad;
+    if (fvalue_set_text(w->v_ref, FT_STRING, r->ref) ||
+        ((!w->v_recv->present || w->v_recv->num != r->received_at) &&
+         fvalue_set_datetime(w->v_recv, r->received_at)) ||
+        fvalue_set_int(w->v_num, w->res.count + 1)) {
+        w->err = ENOMEM;
+        rc = 1;
+        goto out;
+    }
+    if (fw_encode(ft->detail.plan, ft->cc, rec, w->sp, w->rec, c->dlen, NULL,
+                  NULL, &pe) != 0)
+        goto bad;
+    int64_t vals[BATCH_MAX_SUMS];
+    for (size_t i = 0; i < c->nsums; i++) {
+        int vs = 0;
+        char msg[160];
+        if (cob_num_decode(ft->cc, &c->sums[i].f->pic,
+                           w->rec + c->sums[i].f->offset, &vals[i], &vs,
+                           msg, sizeof msg) != 0 ||
+            batch_rescale(vals[i], vs, c->sums[i].scale, &vals[i]) != 0) {
+            errs_add(&pe, c->sums[i].name, "cannot be totalled: %s", msg);
+            goto bad;
+        }
+    }
+    for (size_t i = 0; i < c->nsums; i++)
+        if (batch_sum_add(&w->res.sums[i], vals[i]) != 0) {
+            errs_add(&pe, c->sums[i].name, "the hash total would overflow");
+            goto bad;
+        }
+    if (w_put(w, w->rec, c->dlen) != 0 || w_put(w, c->sep, c->seplen) != 0) {
+        rc = 1;
+        goto out;
+    }
+    w->res.count++;
+    if (w->res.count == 1)
+        spool_crashpoint("batch-write");
+    if (c->o->progress && (w->res.count & 4095) == 0)
+        c->o->progress(c->o->progress_ctx, "build", w->res.count, w->total);
+    goto out;
+bad:
+    if (note_fail(w, r->ref, errs_join(&pe)) != 0)
+        rc = 2;      /* too many dead letters pending: apply, then redo */
+out:
+    record_free(rec);
+    errs_free(&pe);
+    return rc;
+}
+
+/* put_section - encode header or trailer from the specials */
+static int put_section(struct wctx *w, const struct fw_layout *l, size_t len,
+                       struct errs *e)
+{
+    if (!l->rec)
+        return 0;
+    unsigned char *tmp = calloc(1, len ? len : 1);
+    struct record *empty = record_new();
+    int rc = -1;
+    if (!tmp || !empty) {
+        errs_add(e, w->b->target, "out of memory");
+        goto out;
+    }
+    if (fw_encode(l->plan, w->c->ft->cc, empty, w->sp, tmp, len, NULL, NULL,
+                  e) != 0)
+        goto out;
+    if (w_put(w, tmp, len) != 0 || w_put(w, w->c->sep, w->c->seplen) != 0) {
+        errs_add(e, w->b->target, "writing: %s", strerror(w->err));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(tmp);
+    record_free(empty);
+    return rc;
+}
+
+/* apply_fails - the pending dead letters, each in its own transaction */
+static int apply_fails(struct wctx *w, struct errs *e)
+{
+    int rc = 0;
+    for (size_t i = 0; i < w->nfails; i++) {
+        if (rc == 0 && spool_record_fail(w->c->sp, w->fails[i].ref,
+                                         w->fails[i].reason, e) != 0)
+            rc = -1;
+        free(w->fails[i].reason);
+    }
+    w->nfails = 0;
+    return rc;
+}
+
+/* build_pass - write the whole file once to tmp; BUILT_* or 2 (redo) */
+static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
+{
+    struct bctx *c = w->c;
+    int rc = BUILT_IO;
+    memset(&w->res, 0, sizeof w->res);
+    w->outn = 0;
+    w->err = 0;
+    w->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        errs_add(e, tmp, "cannot create: %s", strerror(errno));
+        return BUILT_IO;
+    }
+    if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+        errs_add(e, tmp, "sha256 unavailable");
+        goto out;
+    }
+    if (specials_base(w) != 0) {
+        errs_add(e, w->b->target, "out of memory");
+        goto out;
+    }
+    if (put_section(w, &c->ft->header, c->hlen, e) != 0) {
+        rc = w->err ? BUILT_IO : BUILT_CONFIG;
+        goto out;
+    }
+    int f;
+    if (w->mode == BUILD_PREVIEW) {
+        struct spool_filter flt;
+        memset(&flt, 0, sizeof flt);
+        flt.nstates = 1;
+        flt.states[0] = SPOOL_QUEUED;
+        flt.target = w->b->target;
+        flt.limit = c->o->max_records;
+        f = spool_foreach(c->sp, &flt, SPOOL_WITH_PAYLOAD, detail_cb, w, e);
+    } else {
+        f = spool_batch_foreach_mapped(c->sp, w->b->id, detail_cb, w, e);
+    }
+    if (f == 2) {
+        rc = 2;
+        goto out;
+    }
+    if (f != 0 || w->stop_config || w->err) {
+        if (w->stop_config) {
+            errs_add(e, w->b->target, "%s", w->stop_msg);
+            rc = BUILT_CONFIG;
+        } else if (w->err) {
+            errs_add(e, tmp, "writing: %s", strerror(w->err));
+        }
+        goto out;
+    }
+    struct fvalue *v;
+    int64_t cnt = w->res.count;
+    if (c->ft->trailer_all)
+        cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
+    if (!(v = sp_field(w->sp, "$count")) || fvalue_set_int(v, cnt))
+        goto nomem;
+    for (size_t i = 0; i < c->nsums; i++) {
+        char nm[160];
+        snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
+        if (!(v = sp_field(w->sp, nm)) ||
+            (c->sums[i].scale > 0
+                 ? fvalue_set_decimal(v, w->res.sums[i], c->sums[i].scale)
+                 : fvalue_set_int(v, w->res.sums[i])))
+            goto nomem;
+    }
+    if (put_section(w, &c->ft->trailer, c->tlen, e) != 0) {
+        rc = w->err ? BUILT_IO : BUILT_CONFIG;
+        goto out;
+    }
+    if (w_flush(w) != 0) {
+        errs_add(e, tmp, "writing: %s", strerror(w->err));
+        goto out;
+    }
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    EVP_DigestFinal_ex(w->md, dg, &dn);
+    batch_hex_digest(dg, dn, w->res.sha256);
+    batch_totals_text(c, w->res.sums, w->res.totals, sizeof w->res.totals);
+    if (fsync(w->fd) != 0) {
+        errs_add(e, tmp, "fsync: %s", strerror(errno));
+        goto out;
+    }
+    rc = BUILT_OK;
+    goto out;
+nomem:
+    errs_add(e, w->b->target, "out of memory");
+out:
+    if (close(w->fd) != 0 && rc == BUILT_OK) {
+        errs_add(e, tmp, "close: %s", strerror(errno));
+        rc = BUILT_IO;
+    }
+    w->fd = -1;
+    return rc;
+}
+
+/* batch_build_file - write batch b's file as dir/name (tmp, fsync, rename,
+ * fsync dir).  Dead letters are recorded unless dry.  BUILT_* */
+int batch_build_file(struct bctx *c, const struct spool_batch *b,
+                     enum build_mode mode, bool dry, const char *dir,
+                     const char *name, int64_t total, struct built *res,
+                     struct errs *e)
+{
+    struct wctx w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.b = b;
+    w.mode = mode;
+    w.fd = -1;
+    w.e = e;
+    w.total = total;
+    w.record_fails = !dry && mode == BUILD_BOUND;
+    int rc = BUILT_IO;
+    char tmp[PATH_MAX], fin[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
+        fs_join(fin, sizeof fin, dir, name) != 0) {
+        errs_add(e, dir, "path too long");
+        return BUILT_IO;
+    }
+    w.out = malloc(BATCH_IOBUF);
+    w.rec = malloc(c->dlen ? c->dlen : 1);
+    w.md = EVP_MD_CTX_new();
+    w.sp = record_new();
+    w.fails = w.record_fails ? calloc(BATCH_FAIL_CAP, sizeof *w.fails) : NULL;
+    if (!w.out || !w.rec || !w.md || !w.sp ||
+        (w.record_fails && !w.fails)) {
+        errs_add(e, b->target, "out of memory");
+        goto out;
+    }
+    int64_t failed = 0;
+    for (int pass = 0; pass < BATCH_MAX_PASSES; pass++) {
+        rc = build_pass(&w, tmp, e);
+        failed += rc == 2 ? (int64_t)w.nfails : w.res.failed;
+        if (w.nfails && apply_fails(&w, e) != 0) {
+            rc = BUILT_IO;
+            break;
+        }
+        if (rc != 2)
+            break;
+        log_event(LOG_INFO, "batch-rebuild", "target", b->target, "reason",
+                  "dead letters recorded; writing the file again", NULL);
+    }
+    if (rc == 2) {
+        errs_add(e, b->target, "too many records cannot be encoded");
+        rc = BUILT_IO;
+    }
+    if (rc != BUILT_OK) {
+        unlink(tmp);
+        goto out;
+    }
+    w.res.failed = failed;
+    spool_crashpoint("batch-fsync");
+    if (rename(tmp, fin) != 0) {
+        errs_add(e, fin, "rename: %s", strerror(errno));
+        unlink(tmp);
+        rc = BUILT_IO;
+        goto out;
+    }
+    spool_crashpoint("batch-rename");
+    if (fs_fsync_dir(dir) != 0) {
+        errs_add(e, dir, "fsync: %s", strerror(errno));
+        rc = BUILT_IO;
+        goto out;
+    }
+    *res = w.res;
+out:
+    for (size_t i = 0; i < w.nfails; i++)
+        free(w.fails[i].reason);
+    free(w.fails);
+    record_free(w.sp);
+    EVP_MD_CTX_free(w.md);
+    free(w.rec);
+    free(w.out);
+    return rc;
+}
