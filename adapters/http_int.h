@@ -1,7 +1,8 @@
 /* http_int.h - private to adapters/http_*.c: the server's state shared
- * by the request path (http_intake.c), authentication (http_auth.c), the
- * listener and watchdog (http_listen.c), the committer (http_commit.c)
- * and the metrics page (http_metrics.c).  Not for other modules. */
+ * by the request path (http_intake.c, submissions in http_submit.c),
+ * authentication (http_auth.c), the listener and watchdog
+ * (http_listen.c), the committer (http_commit.c) and the metrics page
+ * (http_metrics.c).  Not for other modules. */
 #ifndef FERRY_ADAPTERS_HTTP_INT_H
 #define FERRY_ADAPTERS_HTTP_INT_H
 #include "adapters/http_intake.h"
@@ -163,6 +164,26 @@ void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
                        enum MHD_RequestTerminationCode toe);
 /* http_flush_door_counts - write every pending rejected-at-door count */
 void http_flush_door_counts(struct http_server *h);
+/* http_count_result - bump a service counter: 0 accepted, 1 duplicate,
+ * 2 rejected at the door (http_intake.c) */
+void http_count_result(struct http_server *h, const char *service,
+                       int kind, uint64_t n);
+/* http_reply_obj - o (a reference taken) as the JSON body */
+enum MHD_Result http_reply_obj(struct MHD_Connection *c, struct req *r,
+                               unsigned status, json_t *o);
+/* http_disk_ok - free space of the spool's file system above min-free */
+bool http_disk_ok(struct http_server *h, const struct ferry_config *cfg);
+
+/* http_submit_head - a submission's head checked; true to go on reading
+ * the body, false when a reply was queued (*rc for MHD) (http_submit.c) */
+bool http_submit_head(struct MHD_Connection *c, struct req *r,
+                      enum MHD_Result *rc);
+/* http_do_submit - the body is in: map it, queue it for the committer */
+enum MHD_Result http_do_submit(struct MHD_Connection *c, struct req *r);
+/* http_answer - the reply once the committer has resumed r */
+enum MHD_Result http_answer(struct MHD_Connection *c, struct req *r);
+/* http_pending_free - the mapped entries p[0..n); NULL does nothing */
+void http_pending_free(struct http_pending *p, size_t n);
 
 /* http_authenticate - the bearer token of c; sets r->client.  On failure
  * a reply (401, or 429 for an address cooling down) has been queued and

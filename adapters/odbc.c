@@ -14,7 +14,8 @@
  * (ref) written in the same transaction as the record.
  *
  * Connections, the pool, the target's metadata and commit/rollback:
- * odbc_pool.c; the state they share: odbc.h.
+ * odbc_pool.c; options, SQL and connection string at init: odbc_setup.c;
+ * the state they share: odbc.h.
  *
  * Owns: the ODBC environment, a pool of connections (each with its
  * prepared statements) and the connection string (a secret: never logged,
@@ -22,7 +23,6 @@
  * config's). */
 #include "adapters/odbc.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sql.h>
@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "config/config.h"
@@ -39,8 +38,6 @@
 #include "util/errs.h"
 #include "util/log.h"
 
-#define MAX_BATCH 10000
-#define MAX_POOL 64
 
 static const struct adapter_key odbc_keys[] = {
     {"connection-file", "file (mode 0600) or env:NAME holding the ODBC "
@@ -78,37 +75,6 @@ static const struct adapter_key odbc_map_keys[] = {
      false},
     {NULL, NULL, false, false},
 };
-
-/* ---- small helpers ---------------------------------------------------- */
-
-/* parse_long - "123" or "123s" within [min, max]; 0 ok */
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || errno || v < min || v > max)
-        return -1;
-    if (*end == 's' && end[1] == '\0')
-        end++;
-    if (*end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_bool(const char *s, bool *out)
-{
-    if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1")) {
-        *out = true;
-        return 0;
-    }
-    if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcmp(s, "0")) {
-        *out = false;
-        return 0;
-    }
-    return -1;
-}
 
 /* set_result - outcome from a diagnostic through odbc_classify */
 static enum adapter_outcome set_result(struct adapter_result *res,
@@ -649,326 +615,18 @@ static void odbc_close(void *ctx)
     free(o);
 }
 
-/* quote_ident - a new quoted (or checked plain) identifier; NULL if bad */
-static char *quote_ident(const struct odbc *o, const char *s)
-{
-    char b[300];
-    if (!odbc_ident_valid(s))
-        return NULL;
-    if (!o->quote)
-        return strdup(s);
-    if (odbc_ident_quote(s, b, sizeof b) < 0)
-        return NULL;
-    return strdup(b);
-}
-
-/* connstr_build - the connection string from the options (a secret) */
-static int connstr_build(struct odbc *o, const struct adapter_env *env,
-                         const char *where, struct errs *e)
-{
-    const char *cf = kv_get(env->opts, "connection-file");
-    const char *dsn = kv_get(env->opts, "dsn");
-    if (cf && dsn) {
-        errs_add(e, where, "odbc: give connection-file or dsn, not both");
-        return -1;
-    }
-    if (cf) {
-        if (config_read_secret(env->base_dir, cf, &o->connstr, &o->connlen,
-                               e) < 0)
-            return -1;
-        o->connlen = strlen(o->connstr);
-        if (o->connlen > 8192) {    /* SQLDriverConnect takes a SMALLINT */
-            errs_add(e, where, "odbc: connection-file holds more than 8192 "
-                     "bytes");
-            return -1;
-        }
-        return 0;
-    }
-    if (!dsn) {
-        errs_add(e, where, "odbc: connection-file or dsn is required");
-        return -1;
-    }
-    if (!odbc_ident_valid(dsn) && strpbrk(dsn, ";{}=")) {
-        errs_add(e, where, "odbc: dsn may not contain ; { } =");
-        return -1;
-    }
-    const char *user = kv_get(env->opts, "user");
-    const char *pf = kv_get(env->opts, "password-file");
-    char *pw = NULL;
-    size_t pwlen = 0;
-    if (user && strpbrk(user, ";{}=")) {
-        errs_add(e, where, "odbc: user may not contain ; { } =");
-        return -1;
-    }
-    if (pf && config_read_secret(env->base_dir, pf, &pw, &pwlen, e) < 0)
-        return -1;
-    struct buf b;
-    buf_init(&b, 8192);
-    int bad = buf_printf(&b, "DSN=%s;", dsn);
-    if (user)
-        bad |= buf_printf(&b, "UID=%s;", user);
-    if (pw) {
-        /* ODBC braces: a '}' inside is doubled */
-        bad |= buf_puts(&b, "PWD={");
-        for (const char *p = pw; *p; p++) {
-            bad |= buf_putc(&b, *p);
-            if (*p == '}')
-                bad |= buf_putc(&b, '}');
-        }
-        bad |= buf_puts(&b, "};");
-        explicit_bzero(pw, strlen(pw));
-        free(pw);
-    }
-    if (bad) {
-        /* a cut connection string would fail later with a confusing
-         * message (or connect as someone else); say so now */
-        if (b.data)
-            explicit_bzero(b.data, b.len);
-        buf_free(&b);
-        errs_add(e, where, "odbc: connection string (dsn, user, password) "
-                 "is longer than 8192 bytes or out of memory");
-        return -1;
-    }
-    o->connlen = b.len;
-    o->connstr = buf_take(&b);
-    if (!o->connstr) {
-        errs_add(e, where, "odbc: out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-/* split_list - "a, b,c" into trimmed new strings */
-static int split_list(const char *s, char ***out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    const char *p = s;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        const char *q = p;
-        while (*q && *q != ',')
-            q++;
-        const char *e = q;
-        while (e > p && e[-1] == ' ')
-            e--;
-        char **nv = realloc(*out, (*n + 1) * sizeof *nv);
-        if (!nv)
-            return -1;
-        *out = nv;
-        if (!(nv[*n] = strndup(p, (size_t)(e - p))))
-            return -1;
-        (*n)++;
-        p = q;
-    }
-    return 0;
-}
-
-static void free_list(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* odbc_init - check options and mapping, build the SQL; no connection is
- * made here (a database down at start is not a config error) */
+/* odbc_init - odbc_setup (odbc_setup.c); a half-built instance is closed */
 static int odbc_init(void **ctx, const struct adapter_env *env,
                      struct errs *e)
 {
-    char where[160];
-    const struct map_target *mt = env->map;
-    struct odbc *o = calloc(1, sizeof *o);
-    char **keys = NULL;
-    size_t nkeys = 0;
-    struct buf sql;
-    buf_init(&sql, 1024 * 1024);
-    snprintf(where, sizeof where, "target %s",
-             env->target && env->target->name ? env->target->name
-             : mt && mt->name ? mt->name : "odbc");
-    if (!o) {
-        errs_add(e, where, "odbc: out of memory");
+    struct odbc *o = NULL;
+    if (odbc_setup(&o, env, e) < 0) {
+        odbc_close(o);
+        *ctx = NULL;
         return -1;
     }
-    pthread_mutex_init(&o->mu, NULL);
-    pthread_mutex_init(&o->meta, NULL);
-    pthread_cond_init(&o->cv, NULL);
-    o->array_ok = -1;
-    o->batch = 100;
-    o->login_to = 10;
-    o->quote = true;
-    long pool = 1;
-    const char *v;
-    int bad = 0;
-    if ((v = kv_get(env->opts, "batch-size")) &&
-        parse_long(v, 1, MAX_BATCH, &o->batch) < 0)
-        errs_add(e, where, "odbc: batch-size must be 1..%d", MAX_BATCH), bad++;
-    if ((v = kv_get(env->opts, "pool-size")) &&
-        parse_long(v, 1, MAX_POOL, &pool) < 0)
-        errs_add(e, where, "odbc: pool-size must be 1..%d", MAX_POOL), bad++;
-    if ((v = kv_get(env->opts, "login-timeout")) &&
-        parse_long(v, 0, 3600, &o->login_to) < 0)
-        errs_add(e, where, "odbc: login-timeout must be 0..3600 seconds"),
-            bad++;
-    if ((v = kv_get(env->opts, "query-timeout")) &&
-        parse_long(v, 0, 86400, &o->query_to) < 0)
-        errs_add(e, where, "odbc: query-timeout must be 0..86400 seconds"),
-            bad++;
-    if ((v = kv_get(env->opts, "create-marker")) &&
-        parse_bool(v, &o->create_marker) < 0)
-        errs_add(e, where, "odbc: create-marker must be true or false"), bad++;
-    if (!mt || mt->nsec == 0) {
-        errs_add(e, where, "odbc: the mapping has no <target> section for "
-                 "this target");
-        goto fail;
-    }
-    if ((v = kv_get(&mt->opts, "quote-identifiers")) &&
-        parse_bool(v, &o->quote) < 0)
-        errs_add(e, where, "odbc: quote-identifiers must be true or false"),
-            bad++;
-    if ((v = kv_get(env->opts, "marker-table"))) {
-        if (!(o->marker_q = quote_ident(o, v)))
-            errs_add(e, where, "odbc: marker-table \"%s\" is not a valid "
-                     "identifier", v), bad++;
-    } else if (o->create_marker) {
-        errs_add(e, where, "odbc: create-marker needs marker-table"), bad++;
-    }
-    const struct map_section *sec = &mt->sec[0];
-    const char *table = kv_get(&mt->opts, "table");
-    const char *stmt = kv_get(&mt->opts, "statement");
-    if ((table != NULL) == (stmt != NULL)) {
-        errs_add(e, where, "odbc: the mapping needs table or statement "
-                 "(one of them)");
-        goto fail;
-    }
-    if (sec->na == 0) {
-        errs_add(e, where, "odbc: the mapping assigns no column");
-        goto fail;
-    }
-    o->np = sec->na;
-    o->p = calloc(o->np, sizeof *o->p);
-    o->colq = calloc(o->np, sizeof *o->colq);
-    o->is_key = calloc(o->np, sizeof *o->is_key);
-    if (!o->p || !o->colq || !o->is_key)
-        goto nomem;
-    bool need_london = false;
-    for (size_t j = 0; j < sec->na; j++) {
-        const struct map_assign *a = &sec->a[j];
-        char aw[200];
-        snprintf(aw, sizeof aw, "%s: map line %d", where, a->line);
-        if (!a->from && !a->value)
-            errs_add(e, aw, "odbc: <map to=\"%s\"> needs from or value",
-                     a->to), bad++;
-        if (a->local_time)
-            need_london = true;
-        if (table) {
-            o->p[j].a = a;
-            if (!(o->colq[j] = quote_ident(o, a->to)))
-                errs_add(e, aw, "odbc: column \"%s\" is not a valid "
-                         "identifier", a->to), bad++;
-        } else {
-            long pos;
-            if (parse_long(a->to, 1, (long)sec->na, &pos) < 0 ||
-                o->p[pos - 1].a) {
-                errs_add(e, aw, "odbc: with statement, to must be a "
-                         "parameter position 1..%zu, each once", sec->na);
-                bad++;
-                continue;
-            }
-            o->p[pos - 1].a = a;
-        }
-    }
-    if (bad)
-        goto fail;
-    if (need_london && !(o->london = tz_load("Europe/London", e)))
-        goto fail;
-    if (table) {
-        if (!(o->table_q = quote_ident(o, table))) {
-            errs_add(e, where, "odbc: table \"%s\" is not a valid "
-                     "identifier", table);
-            goto fail;
-        }
-        o->table_raw = strdup(table);
-        buf_printf(&sql, "INSERT INTO %s (", o->table_q);
-        for (size_t j = 0; j < o->np; j++)
-            buf_printf(&sql, "%s%s", j ? ", " : "", o->colq[j]);
-        buf_puts(&sql, ") VALUES (");
-        for (size_t j = 0; j < o->np; j++)
-            buf_puts(&sql, j ? ", ?" : "?");
-        if (buf_puts(&sql, ")") != BUF_OK)
-            goto nomem;
-        o->insert_sql = buf_take(&sql);
-    } else {
-        o->insert_sql = strdup(stmt);
-    }
-    if ((v = kv_get(&mt->opts, "key-columns"))) {
-        if (!table) {
-            errs_add(e, where, "odbc: key-columns needs table mode");
-            goto fail;
-        }
-        if (split_list(v, &keys, &nkeys) < 0)
-            goto nomem;
-        for (size_t k = 0; k < nkeys; k++) {
-            size_t j;
-            for (j = 0; j < o->np; j++)
-                if (strcmp(o->p[j].a->to, keys[k]) == 0)
-                    break;
-            if (j == o->np) {
-                errs_add(e, where, "odbc: key column \"%s\" is not mapped",
-                         keys[k]);
-                goto fail;
-            }
-            o->is_key[j] = true;
-        }
-        o->nkeys = nkeys;
-    }
-    if ((v = kv_get(&mt->opts, "reconcile-query"))) {
-        o->reconcile_sql = strdup(v);
-        const char *rp = kv_get(&mt->opts, "reconcile-params");
-        if (split_list(rp ? rp : "$reference", &o->rec_src, &o->nrec_src) < 0)
-            goto nomem;
-        if (o->nrec_src > 16) {
-            errs_add(e, where, "odbc: at most 16 reconcile-params");
-            goto fail;
-        }
-    }
-    if (o->marker_q) {
-        buf_reset(&sql);
-        buf_printf(&sql, "INSERT INTO %s (ref, written_at) VALUES (?, "
-                   "CURRENT_TIMESTAMP)", o->marker_q);
-        o->marker_sql = buf_take(&sql);
-        buf_printf(&sql, "SELECT 1 FROM %s WHERE ref = ?", o->marker_q);
-        o->marker_probe_sql = buf_take(&sql);
-        if (!o->marker_sql || !o->marker_probe_sql)
-            goto nomem;
-    }
-    if (connstr_build(o, env, where, e) < 0)
-        goto fail;
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE,
-                                      &o->env)) ||
-        !SQL_SUCCEEDED(SQLSetEnvAttr(o->env, SQL_ATTR_ODBC_VERSION,
-                                     (SQLPOINTER)SQL_OV_ODBC3, 0))) {
-        errs_add(e, where, "odbc: cannot set up the ODBC environment");
-        goto fail;
-    }
-    o->nc = (size_t)pool;
-    if (!(o->c = calloc(o->nc, sizeof *o->c)))
-        goto nomem;
-    free_list(keys, nkeys);
-    buf_free(&sql);
     *ctx = o;
     return 0;
-nomem:
-    errs_add(e, where, "odbc: out of memory");
-fail:
-    free_list(keys, nkeys);
-    buf_free(&sql);
-    odbc_close(o);
-    *ctx = NULL;
-    return -1;
 }
 
 const struct adapter adapter_odbc = {

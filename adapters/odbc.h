@@ -4,7 +4,8 @@
  * checks and quoting, exact decimal text and CHAR padding rules, exported
  * so the unit tests can pin them down.  odbc_bind.c: record values into
  * typed, column-wise parameter arrays.  odbc_pool.c: the adapter's
- * instance state, its connections and transactions. */
+ * instance state, its connections and transactions.  odbc_setup.c: the
+ * instance built from options and mapping at init. */
 #ifndef FERRY_ADAPTERS_ODBC_H
 #define FERRY_ADAPTERS_ODBC_H
 #include <pthread.h>
@@ -184,5 +185,15 @@ void odbc_pool_put(struct odbc *o, struct conn *c, bool broken);
 int odbc_commit(struct conn *c, struct diag *dg);
 /* odbc_rollback - false when the connection is gone */
 bool odbc_rollback(struct conn *c);
+
+/* ---- setup at init (odbc_setup.c) -------------------------------------
+ * Used by odbc.c's odbc_init only. */
+
+/* odbc_setup - check options (env->opts) and mapping (env->map), build
+ * the SQL and the connection string into a new instance *out; connects to
+ * nothing.  0 ok; -1 with e, and *out is the half-built instance (may be
+ * NULL) for the caller to close. */
+int odbc_setup(struct odbc **out, const struct adapter_env *env,
+               struct errs *e);
 
 #endif

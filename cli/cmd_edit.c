@@ -9,7 +9,8 @@
  * (personal fields masked unless --reveal) and spool_edit replaces the
  * payload (the first original is kept), requeues the record and audits
  * the change with a summary naming the fields changed; personal values
- * never go into the audit. */
+ * never go into the audit.  --json prints the outcome as one JSON
+ * document (built with jansson) instead of the difference. */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
@@ -33,14 +34,18 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: ferry edit REF [--set PATH=VALUE ...] [--reason TEXT]\n"
-        "                      [--reveal] [--dry-run]\n\n"
+        "                      [--reveal] [--dry-run] [--json]\n\n"
         "Without --set the submission opens in $EDITOR (default vi) as JSON.\n"
         "PATH is a JSON path as in the mapping, e.g.\n"
         "  --set 'answers[question_id=2].answer_text=QQ123456C'\n"
         "VALUE is always text; PATH:=JSON sets a JSON value (a number, true).\n"
         "The result is validated through the service's mapping again; if it\n"
         "passes, the difference is shown (personal fields masked unless\n"
-        "--reveal), the record is requeued and the change audited.\n\n"
+        "--reveal), the record is requeued and the change audited.\n"
+        "--json prints the outcome instead: {\"reference\", \"result\":\n"
+        "\"requeued\"|\"unchanged\"|\"refused\", \"before\", \"after\", \"changes\":\n"
+        "[{\"path\", \"old\", \"new\"}], \"problems\": [{\"where\", \"message\"}]}\n"
+        "(personal values \"***\" unless --reveal; --dry-run adds \"dry_run\").\n\n"
         "Common: --config FILE, --spool DIR, --actor NAME (default: OS user).\n"
         "Exit: 0 done or nothing changed, 64 usage, 65 invalid or refused\n"
         "(every problem listed, nothing changed), 67 no such record.\n");
@@ -203,10 +208,12 @@ static bool is_personal(const struct mapping *m, const struct record_field *f)
 }
 
 /* diff - the changed fields of a and b: unified-style lines to out, a
- * summary without personal values to detail.  Returns fields changed. */
+ * summary without personal values to detail, and (changes not NULL)
+ * {"path","old","new"} objects to changes.  Returns fields changed. */
 static size_t diff(const struct mapping *m, const char *ref,
                    const struct record *a, const struct record *b,
-                   bool reveal, struct buf *out, struct buf *detail)
+                   bool reveal, struct buf *out, struct buf *detail,
+                   json_t *changes)
 {
     size_t changed = 0;
     struct buf body;
@@ -228,6 +235,10 @@ static size_t diff(const struct mapping *m, const char *ref,
                 buf_printf(&body, "-%s: %s\n+%s: %s\n", f->name,
                            show ? at : "***", f->name,
                            show ? bt : "*** (changed)");
+                if (changes)
+                    json_array_append_new(changes, json_pack(
+                        "{s:s,s:s,s:s}", "path", f->name, "old",
+                        show ? at : "***", "new", show ? bt : "***"));
                 if (detail->len < EDIT_DETAIL_MAX) {
                     if (detail->len)
                         buf_puts(detail, "; ");
@@ -251,6 +262,49 @@ static size_t diff(const struct mapping *m, const char *ref,
 
 /* run_editor - text in $EDITOR; *out the edited bytes (caller frees).
  * 0 ok, -1 with the reason printed. */
+/* problems_add - e's problems as {"where","message"} onto a */
+static void problems_add(json_t *a, const struct errs *e)
+{
+    for (size_t i = 0; a && i < e->n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "where",
+                                           e->v[i].where, "message",
+                                           e->v[i].msg));
+}
+
+/* plain_json - a record as display JSON, personal values masked unless
+ * reveal (new reference; JSON null when there is none) */
+static json_t *plain_json(const struct record *r, bool reveal)
+{
+    char *t = r ? record_to_plain_json(r, reveal) : NULL;
+    json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+    free(t);
+    return j ? j : json_null();
+}
+
+/* print_outcome - the --json document; EX_OSERR when it cannot be built */
+static int print_outcome(const char *ref, const char *result,
+                         const struct record *before,
+                         const struct record *after, bool reveal, bool dry,
+                         json_t *changes, json_t *problems)
+{
+    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:O,s:O}", "reference", ref,
+                          "result", result, "before",
+                          plain_json(before, reveal), "after",
+                          plain_json(after, reveal), "changes", changes,
+                          "problems", problems);
+    if (o && dry)
+        json_object_set_new(o, "dry_run", json_true());
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (!s) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        return EX_OSERR;
+    }
+    puts(s);
+    free(s);
+    return EX_OK;
+}
+
 static int run_editor(const char *text, char **out, size_t *outlen)
 {
     const char *tmpd = getenv("TMPDIR");
@@ -344,12 +398,6 @@ int cmd_edit(int argc, char **argv)
         default: usage(stderr); return EX_USAGE;
         }
     }
-    if (c.json) {
-        fprintf(stderr, "ferry edit: --json is not available: edit shows a "
-                        "difference for people; use 'ferry show --json REF' "
-                        "afterwards\n");
-        return EX_USAGE;
-    }
     if (optind + 1 != argc) {
         usage(stderr);
         return EX_USAGE;
@@ -361,14 +409,21 @@ int cmd_edit(int argc, char **argv)
     struct record *oldrec = NULL, *newrec = NULL;
     json_t *doc = NULL;
     char *edited = NULL, *newpayload = NULL, *newjson = NULL, *pretty = NULL;
+    const char *result = NULL;           /* --json: the outcome to print */
+    json_t *changes = c.json ? json_array() : NULL;
+    json_t *problems = c.json ? json_array() : NULL;
     struct buf out, detail;
     buf_init(&out, 0);
     buf_init(&detail, 0);
     struct errs e;
     errs_init(&e);
-    int rc = cli_load_config(&c, &cfg);
-    if (rc != 0)
-        return rc;
+    int rc = EX_OSERR;
+    if (c.json && (!changes || !problems)) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        goto out;
+    }
+    if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     int g = spool_get(sp, ref, SPOOL_WITH_PAYLOAD, &r, &e);
@@ -421,6 +476,10 @@ int cmd_edit(int argc, char **argv)
             }
             if (set_path(doc, path, val, why, sizeof why) != 0) {
                 fprintf(stderr, "--set %s: %s; nothing changed\n", sets[i], why);
+                char w[300];
+                snprintf(w, sizeof w, "--set %s", sets[i]);
+                errs_add(&e, w, "%s", why);
+                result = "refused";
                 free(path);
                 rc = EX_DATAERR;
                 goto out;
@@ -435,7 +494,9 @@ int cmd_edit(int argc, char **argv)
             goto out;
         }
         if (strcmp(edited, pretty) == 0) {
-            printf("%s: no change\n", ref);
+            if (!c.json)
+                printf("%s: no change\n", ref);
+            result = "unchanged";
             rc = EX_OK;
             goto out;
         }
@@ -445,6 +506,7 @@ int cmd_edit(int argc, char **argv)
             fprintf(stderr, "%s: the edited text is not acceptable JSON; "
                             "nothing changed:\n", ref);
             cli_print_errs(stderr, &e);
+            result = "refused";
             rc = EX_DATAERR;
             goto out;
         }
@@ -454,6 +516,7 @@ int cmd_edit(int argc, char **argv)
         fprintf(stderr, "%s: the edited submission is invalid; nothing "
                         "changed:\n", ref);
         cli_print_errs(stderr, &e);
+        result = "refused";
         rc = EX_DATAERR;
         goto out;
     }
@@ -470,16 +533,22 @@ int cmd_edit(int argc, char **argv)
     }
     if (!oldrec)
         oldrec = record_new();
-    size_t changed = diff(m, ref, oldrec, newrec, reveal, &out, &detail);
-    fputs(buf_str(&out), stdout);
+    size_t changed = diff(m, ref, oldrec, newrec, reveal, &out, &detail,
+                          changes);
+    if (!c.json)
+        fputs(buf_str(&out), stdout);
     if (!changed) {
-        printf("%s: the mapped record is unchanged (the mapping reads none of "
-               "the values changed); nothing done\n", ref);
+        if (!c.json)
+            printf("%s: the mapped record is unchanged (the mapping reads "
+                   "none of the values changed); nothing done\n", ref);
+        result = "unchanged";
         rc = EX_OK;
         goto out;
     }
     if (dry) {
-        printf("%s: dry run; nothing changed\n", ref);
+        if (!c.json)
+            printf("%s: dry run; nothing changed\n", ref);
+        result = "unchanged";
         rc = EX_OK;
         goto out;
     }
@@ -495,13 +564,27 @@ int cmd_edit(int argc, char **argv)
                    &e) != 0) {
         cli_print_errs(stderr, &e);
         fprintf(stderr, "%s: not changed\n", ref);
+        result = "refused";
         rc = EX_DATAERR;
         goto out;
     }
-    printf("%s: edited and requeued (%zu field%s changed; the original is "
-           "kept)\n", ref, changed, changed == 1 ? "" : "s");
+    if (!c.json)
+        printf("%s: edited and requeued (%zu field%s changed; the original "
+               "is kept)\n", ref, changed, changed == 1 ? "" : "s");
+    result = "requeued";
     rc = EX_OK;
 out:
+    if (c.json && result) {
+        if (strcmp(result, "refused") == 0)
+            problems_add(problems, &e);
+        int prc = print_outcome(ref, result, oldrec, newrec, reveal,
+                                dry && strcmp(result, "refused") != 0,
+                                changes, problems);
+        if (prc != EX_OK)
+            rc = prc;
+    }
+    json_decref(changes);
+    json_decref(problems);
     json_decref(doc);
     free(edited);
     free(pretty);

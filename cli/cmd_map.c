@@ -5,7 +5,9 @@
  *                in hex, flagging anything truncated or folded;
  *   others       each target slot and the value it gets.
  * `--decode FILE` reads a fixed-width file instead and lists each record
- * by the copybook (what the mainframe would see).  Nothing is spooled. */
+ * by the copybook (what the mainframe would see).  Nothing is spooled.
+ * --json gives the same for a submission as one JSON document (built with
+ * jansson; personal values masked unless --reveal). */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -24,7 +26,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: ferry map [--config FILE] [--reveal] SERVICE FILE.json\n"
+        "usage: ferry map [--config FILE] [--reveal] [--json] SERVICE FILE.json\n"
         "       ferry map [--config FILE] --decode [--section NAME] SERVICE FILE\n"
         "\n"
         "Show what one submission becomes: the typed record, then each target\n"
@@ -33,6 +35,11 @@ static void usage(FILE *f)
         "shown as *** in the record unless --reveal (the bytes are the real\n"
         "ones: run it on test data).  --decode lists the records of a\n"
         "fixed-width FILE by the copybook (section record, header, trailer, ack).\n"
+        "--json prints {\"service\", \"record\", \"target\": {\"name\", \"type\",\n"
+        "...}} instead (fixed-width: \"fields\" with start, offset, length, value,\n"
+        "hex; personal fields' value and hex \"***\" unless --reveal; other\n"
+        "targets: \"slots\"), or {\"problems\": [{\"where\", \"message\"}]} when\n"
+        "refused.  Not with --decode.\n"
         "\n"
         "Exit: 0 ok, 64 usage or no such service, 65 the submission is refused\n"
         "     (every problem listed), cannot be encoded or FILE does not decode,\n"
@@ -99,6 +106,96 @@ static const char **personal_mask(const struct mapping *m,
         v[(*n)++] = last ? last + 1 : a->to;
     }
     return v;
+}
+
+/* problems_json - [{"where","message"},...] from e (new reference) */
+static json_t *problems_json(const struct errs *e)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < e->n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "where",
+                                           e->v[i].where, "message",
+                                           e->v[i].msg));
+    return a;
+}
+
+/* print_json - o to stdout, indented (o is released); EX_OSERR when it
+ * cannot be serialised */
+static int print_json(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (!s) {
+        fprintf(stderr, "ferry map: out of memory\n");
+        return EX_OSERR;
+    }
+    puts(s);
+    free(s);
+    return EX_OK;
+}
+
+/* fixed_width_json - what show_fixed_width prints, as "target" (and
+ * "problems" when the record cannot be encoded) of root */
+static int fixed_width_json(const struct service_config *svc,
+                            const struct map_target *mt,
+                            const struct record *rec, bool reveal,
+                            json_t *root)
+{
+    struct errs e;
+    errs_init(&e);
+    int rc = EX_OK;
+    struct fw_target *ft = fw_target_new(mt, svc->mapping->file, &e);
+    if (!ft) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        return EX_CONFIG;
+    }
+    size_t len = ft->detail.rec->length;
+    unsigned char *bytes = calloc(1, len ? len : 1);
+    struct record *specials = preview_specials();
+    struct fw_notes notes = { 0 };
+    size_t used = 0, nmask = 0;
+    const char **mask = NULL;
+    json_t *t = json_pack("{s:s,s:s}", "name", mt->name, "type",
+                          "fixed-width");
+    if (!bytes || !specials || !t ||
+        json_object_set(root, "target", t) != 0) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    if (fw_encode(ft->detail.plan, ft->cc, rec, specials, bytes, len, &used,
+                  &notes, &e) != 0) {
+        json_object_set_new(root, "problems", problems_json(&e));
+        rc = EX_DATAERR;
+        goto out;
+    }
+    if (!reveal &&
+        !(mask = personal_mask(svc->mapping, mt, &nmask))) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    json_t *fields = fw_fields_json(ft->detail.rec, ft->cc, bytes,
+                                    used ? used : len, &notes, mask, nmask);
+    if (!fields ||
+        json_object_set_new(t, "record",
+                            json_string(ft->detail.rec->name)) ||
+        json_object_set_new(t, "length",
+                            json_integer((json_int_t)(used ? used : len))) ||
+        json_object_set_new(t, "encoding", json_string(cob_codepage_name(
+                                cob_codec_page(ft->cc)))) ||
+        json_object_set_new(t, "fields", fields))
+        rc = EX_OSERR;
+out:
+    if (rc == EX_OSERR)
+        fprintf(stderr, "ferry map: out of memory\n");
+    free(mask);
+    json_decref(t);
+    fw_notes_free(&notes);
+    record_free(specials);
+    free(bytes);
+    fw_target_free(ft);
+    errs_free(&e);
+    return rc;
 }
 
 static int show_fixed_width(const struct service_config *svc,
@@ -183,18 +280,33 @@ static bool mapping_has_field(const struct mapping *m, const char *name)
  * Returns EX_CONFIG when a from= names no field of the mapping (the slot
  * would be sent empty), else EX_OK. */
 static int show_generic(const struct mapping *m, const struct map_target *mt,
-                        const struct record *rec, bool reveal)
+                        const char *type, const struct record *rec,
+                        bool reveal, json_t *root)
 {
     int rc = EX_OK;
-    printf("\ntarget %s:\n", mt->name);
+    json_t *slots = NULL;
+    if (root) {
+        slots = json_array();
+        json_object_set_new(root, "target", json_pack("{s:s,s:s,s:o}",
+                            "name", mt->name, "type", type ? type : "",
+                            "slots", slots));
+    } else {
+        printf("\ntarget %s:\n", mt->name);
+    }
     const struct map_section *s = &mt->sec[0];
     for (size_t i = 0; i < s->na; i++) {
         const struct map_assign *a = &s->a[i];
         const char *val = a->value;
         const char *note = "";
         if (a->from && a->from[0] != '$' && !mapping_has_field(m, a->from)) {
-            printf("  %-30s <- %-20s !! no field '%s' in the mapping\n",
-                   a->to, a->from, a->from);
+            char why[300];
+            snprintf(why, sizeof why, "no field '%s' in the mapping", a->from);
+            if (slots)
+                json_array_append_new(slots, json_pack("{s:s,s:s,s:s}", "to",
+                                      a->to, "from", a->from, "problem",
+                                      why));
+            else
+                printf("  %-30s <- %-20s !! %s\n", a->to, a->from, why);
             fprintf(stderr, "%s: target %s: <map to=\"%s\" from=\"%s\">: no "
                     "field '%s' in <accept>; fix the name or declare the "
                     "field\n", m->file, mt->name, a->to, a->from, a->from);
@@ -212,6 +324,16 @@ static int show_generic(const struct mapping *m, const struct map_target *mt,
                 val = "-";
                 note = " (filled at delivery)";
             }
+        }
+        if (slots) {
+            json_t *o = json_pack("{s:s,s:s*,s:s*}", "to", a->to, "from",
+                                  a->from, "value",
+                                  a->from && a->from[0] == '$' ? NULL : val);
+            if (o && *note)
+                json_object_set_new(o, "note", json_string("filled at "
+                                                           "delivery"));
+            json_array_append_new(slots, o);
+            continue;
         }
         printf("  %-30s <- %-20s %s%s\n", a->to, a->from ? a->from : "(constant)",
                val ? val : "(empty: not in this submission)", note);
@@ -310,6 +432,61 @@ out:
     return rc;
 }
 
+/* map_json - the submission text mapped, as one JSON document on stdout:
+ * {"service","record","target"} or {"problems"} (EX_DATAERR) */
+static int map_json(const struct service_config *svc,
+                    const struct map_target *mt,
+                    const struct target_config *tc, const char *text,
+                    size_t len, bool reveal)
+{
+    struct errs e;
+    errs_init(&e);
+    json_t *doc = NULL;
+    struct record *rec = NULL;
+    json_t *root = json_object();
+    int rc = EX_OK;
+    if (!root) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    if (map_parse_json(text, len, &svc->mapping->limits, &doc, &e) != 0 ||
+        map_apply(svc->mapping, doc, &rec, &e) != 0) {
+        json_object_set_new(root, "problems", problems_json(&e));
+        rc = print_json(root);
+        root = NULL;
+        if (rc == EX_OK)
+            rc = EX_DATAERR;
+        goto out;
+    }
+    char *plain = record_to_plain_json(rec, reveal);
+    json_t *pj = plain ? json_loads(plain, 0, NULL) : NULL;
+    free(plain);
+    if (!pj || json_object_set_new(root, "service", json_string(svc->name)) ||
+        json_object_set_new(root, "record", pj)) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    if (mt && tc && strcmp(tc->type, "fixed-width") == 0)
+        rc = fixed_width_json(svc, mt, rec, reveal, root);
+    else if (mt)
+        rc = show_generic(svc->mapping, mt, tc ? tc->type : NULL, rec, reveal,
+                          root);
+    if (rc == EX_OK || rc == EX_DATAERR || rc == EX_CONFIG) {
+        int prc = print_json(root);
+        root = NULL;
+        if (prc != EX_OK)
+            rc = prc;
+    }
+out:
+    if (rc == EX_OSERR && root)
+        fprintf(stderr, "ferry map: out of memory\n");
+    json_decref(root);
+    record_free(rec);
+    json_decref(doc);
+    errs_free(&e);
+    return rc;
+}
+
 int cmd_map(int argc, char **argv)
 {
     struct cli_common c = { 0 };
@@ -336,10 +513,9 @@ int cmd_map(int argc, char **argv)
         default: usage(stderr); return EX_USAGE;
         }
     }
-    if (c.json) {
-        fprintf(stderr, "ferry map: --json is not available: map's listing is "
-                        "for people; use 'ferry copybook --json' for a layout "
-                        "or 'ferry check --json' for the mapping's problems\n");
+    if (c.json && decode) {
+        fprintf(stderr, "ferry map: --json is not available with --decode; "
+                        "use 'ferry copybook --json' for a layout\n");
         return EX_USAGE;
     }
     if (argc - optind != 2) {
@@ -389,8 +565,11 @@ int cmd_map(int argc, char **argv)
         rc = EX_NOINPUT;
         goto out;
     }
-    if (map_parse_json(text, len, &svc->mapping->limits, &doc, &e) != 0 ||
-        map_apply(svc->mapping, doc, &rec, &e) != 0) {
+    if (c.json) {
+        rc = map_json(svc, mt, tc, text, len, reveal);
+    } else if (map_parse_json(text, len, &svc->mapping->limits, &doc,
+                              &e) != 0 ||
+               map_apply(svc->mapping, doc, &rec, &e) != 0) {
         printf("the submission is REFUSED:\n");
         cli_print_errs(stdout, &e);
         rc = EX_DATAERR;
@@ -407,7 +586,7 @@ int cmd_map(int argc, char **argv)
         if (mt && fixed)
             rc = show_fixed_width(svc, mt, rec, reveal);
         else if (mt)
-            rc = show_generic(svc->mapping, mt, rec, reveal);
+            rc = show_generic(svc->mapping, mt, tc->type, rec, reveal, NULL);
     }
     record_free(rec);
     json_decref(doc);

@@ -87,6 +87,27 @@ int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
                const unsigned char *data, size_t len,
                const struct fw_notes *notes, struct buf *out);
 
+/* fw_each_field - call fn for every elementary field and occurrence of
+ * the record's base view (REDEFINES views skipped, tables at their
+ * DEPENDING ON count), in offset order: off is the 0-based offset of this
+ * occurrence, name e.g. "CLM-ITEM(2).CLM-ITEM-AMT".  fn returns non-zero
+ * to stop; that value is returned.  The one walk behind fw_listing and
+ * fw_fields_json. */
+typedef int (*fw_field_fn)(void *ctx, const struct cpy_field *f, size_t off,
+                           const char *name);
+int fw_each_field(const struct cpy_record *rec, const struct cob_codec *cc,
+                  const unsigned char *data, size_t len, fw_field_fn fn,
+                  void *ctx);
+/* fw_field_value - one elementary field's bytes decoded into v (caller
+ * clears it with fvalue_clear); -1 with msg naming the offset when they
+ * do not decode */
+int fw_field_value(const struct cob_codec *cc, const struct cpy_field *f,
+                   const unsigned char *in, struct fvalue *v, char *msg,
+                   size_t msgsz);
+/* fw_field_masked - f's name is in mask (any case) */
+bool fw_field_masked(const struct cpy_field *f, const char *const *mask,
+                     size_t nmask);
+
 /* fw_listing_masked - the same, with the VALUE and BYTES of the
  * elementary fields named in mask (COBOL names, any case) shown as
  * asterisks: fields filled from personal data, for `ferry map` without
@@ -101,5 +122,20 @@ int fw_listing_masked(const struct cpy_record *rec, const struct cob_codec *cc,
  * unknown format or year out of range. */
 int fw_date_digits(const struct fvalue *v, const char *format, char *out,
                    size_t outsz);
+
+/* fw_fields_json - the fields of fw_listing_masked as a JSON array
+ * (fw_json.c), one object per elementary field and occurrence: {"name",
+ * "start" (1-based), "offset", "length", "value" (text; numbers exact, as
+ * text; null with "error" when the bytes do not decode), "hex" (every
+ * byte), "note" (what the encoder changed on purpose, when it did)}.
+ * Fields named in mask (COBOL names, any case) get "value" and "hex"
+ * "***" and "personal": true.  New reference (json_decref); NULL when out
+ * of memory. */
+struct json_t;
+struct json_t *fw_fields_json(const struct cpy_record *rec,
+                              const struct cob_codec *cc,
+                              const unsigned char *data, size_t len,
+                              const struct fw_notes *notes,
+                              const char *const *mask, size_t nmask);
 
 #endif

@@ -232,9 +232,9 @@ struct record *fw_decode(const struct cpy_record *rec,
 
 /* ---- listing ------------------------------------------------------------ */
 
-/* masked - f is one of the fields whose value must not be shown */
-static bool masked(const struct cpy_field *f, const char *const *mask,
-                   size_t nmask)
+/* fw_field_masked - f is one of the fields whose value must not be shown */
+bool fw_field_masked(const struct cpy_field *f, const char *const *mask,
+                     size_t nmask)
 {
     for (size_t i = 0; i < nmask; i++)
         if (strcasecmp(mask[i], f->name) == 0)
@@ -242,11 +242,19 @@ static bool masked(const struct cpy_field *f, const char *const *mask,
     return false;
 }
 
-static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
-                       const unsigned char *data, size_t len,
-                       const struct fw_notes *notes, const struct cpy_field *f,
-                       size_t adj, const char *prefix,
-                       const char *const *mask, size_t nmask, struct buf *out)
+/* fw_field_value - one elementary field's bytes decoded into v (caller
+ * clears it); -1 with msg when they do not decode */
+int fw_field_value(const struct cob_codec *cc, const struct cpy_field *f,
+                   const unsigned char *in, struct fvalue *v, char *msg,
+                   size_t msgsz)
+{
+    return dec_value(cc, f, in, v, msg, msgsz);
+}
+
+/* walk - every occurrence of f, then its children; the base view only */
+static int walk(const struct cob_codec *cc, const unsigned char *data,
+                size_t len, const struct cpy_field *f, size_t adj,
+                const char *prefix, fw_field_fn fn, void *ctx)
 {
     size_t occ = f->occurs_max ? f->occurs_max : 1;
     if (f->odo) {
@@ -267,55 +275,79 @@ static void list_field(const struct cpy_record *rec, const struct cob_codec *cc,
         else
             snprintf(name, sizeof name, "%s%s", prefix, f->name);
         if (f->nkids) {
-            char pre[200];
-            snprintf(pre, sizeof pre, "%s", f->occurs_max ? name : prefix);
-            if (f->occurs_max) {
-                size_t l = strlen(pre);
-                if (l + 1 < sizeof pre) {
-                    pre[l] = '.';
-                    pre[l + 1] = '\0';
-                }
-            }
+            char pre[201];
+            snprintf(pre, sizeof pre, "%s%s", f->occurs_max ? name : prefix,
+                     f->occurs_max ? "." : "");
             for (size_t i = 0; i < f->nkids; i++) {
                 if (f->kids[i]->redefines)
                     continue;      /* the base view is what was written */
-                list_field(rec, cc, data, len, notes, f->kids[i], a2, pre,
-                           mask, nmask, out);
+                int rc = walk(cc, data, len, f->kids[i], a2, pre, fn, ctx);
+                if (rc)
+                    return rc;
             }
             continue;
         }
         size_t off = f->offset + a2;
         if (off + f->length > len)
-            return;
-        char val[512], msg[256];
-        struct fvalue v;
-        memset(&v, 0, sizeof v);
-        if (dec_value(cc, f, data + off, &v, msg, sizeof msg) == 0)
-            snprintf(val, sizeof val, "%s%s%s",
-                     f->pic.cls == COB_NUMERIC ? "" : "\"", v.text ? v.text : "",
-                     f->pic.cls == COB_NUMERIC ? "" : "\"");
-        else
-            snprintf(val, sizeof val, "?? %s", msg);
-        fvalue_clear(&v);
-        bool hide = masked(f, mask, nmask);
-        buf_printf(out, "%6zu %6zu %5zu  %-30s %-24s ", off + 1, off,
-                   f->length, name, hide ? "*** (personal)" : val);
-        for (size_t i = 0; i < f->length && i < 32; i++)
-            buf_puts(out, hide ? "**" : "");
-        for (size_t i = 0; !hide && i < f->length && i < 32; i++)
-            buf_printf(out, "%02X", data[off + i]);
-        if (f->length > 32)
-            buf_puts(out, "...");
-        if (notes)
-            for (size_t i = 0; i < notes->n; i++) {
-                const char *nf = notes->v[i].field;
-                size_t fl = strlen(f->name);
-                if (!strncmp(nf, f->name, fl) &&
-                    (nf[fl] == '\0' || nf[fl] == '('))
-                    buf_printf(out, "  ! %s", notes->v[i].what);
-            }
-        buf_putc(out, '\n');
+            return 0;
+        int rc = fn(ctx, f, off, name);
+        if (rc)
+            return rc;
     }
+    return 0;
+}
+
+/* fw_each_field - see fixedwidth.h */
+int fw_each_field(const struct cpy_record *rec, const struct cob_codec *cc,
+                  const unsigned char *data, size_t len, fw_field_fn fn,
+                  void *ctx)
+{
+    return walk(cc, data, len, rec->root, 0, "", fn, ctx);
+}
+
+struct lister {
+    const struct cob_codec *cc;
+    const unsigned char *data;
+    const struct fw_notes *notes;
+    const char *const *mask;
+    size_t nmask;
+    struct buf *out;
+};
+
+/* list_one - one line of the text listing */
+static int list_one(void *ctx, const struct cpy_field *f, size_t off,
+                    const char *name)
+{
+    struct lister *L = ctx;
+    char val[512], msg[256];
+    struct fvalue v;
+    memset(&v, 0, sizeof v);
+    if (dec_value(L->cc, f, L->data + off, &v, msg, sizeof msg) == 0)
+        snprintf(val, sizeof val, "%s%s%s",
+                 f->pic.cls == COB_NUMERIC ? "" : "\"", v.text ? v.text : "",
+                 f->pic.cls == COB_NUMERIC ? "" : "\"");
+    else
+        snprintf(val, sizeof val, "?? %s", msg);
+    fvalue_clear(&v);
+    bool hide = fw_field_masked(f, L->mask, L->nmask);
+    buf_printf(L->out, "%6zu %6zu %5zu  %-30s %-24s ", off + 1, off,
+               f->length, name, hide ? "*** (personal)" : val);
+    for (size_t i = 0; i < f->length && i < 32; i++) {
+        if (hide)
+            buf_puts(L->out, "**");
+        else
+            buf_printf(L->out, "%02X", L->data[off + i]);
+    }
+    if (f->length > 32)
+        buf_puts(L->out, "...");
+    for (size_t i = 0; L->notes && i < L->notes->n; i++) {
+        const char *nf = L->notes->v[i].field;
+        size_t fl = strlen(f->name);
+        if (!strncmp(nf, f->name, fl) && (nf[fl] == '\0' || nf[fl] == '('))
+            buf_printf(L->out, "  ! %s", L->notes->v[i].what);
+    }
+    buf_putc(L->out, '\n');
+    return 0;
 }
 
 /* fw_listing - see fixedwidth.h */
@@ -323,10 +355,7 @@ int fw_listing(const struct cpy_record *rec, const struct cob_codec *cc,
                const unsigned char *data, size_t len,
                const struct fw_notes *notes, struct buf *out)
 {
-    buf_printf(out, "%6s %6s %5s  %-30s %-24s %s\n", "START", "OFFSET",
-               "LEN", "FIELD", "VALUE", "BYTES");
-    list_field(rec, cc, data, len, notes, rec->root, 0, "", NULL, 0, out);
-    return 0;
+    return fw_listing_masked(rec, cc, data, len, notes, NULL, 0, out);
 }
 
 /* fw_listing_masked - see fixedwidth.h */
@@ -335,8 +364,9 @@ int fw_listing_masked(const struct cpy_record *rec, const struct cob_codec *cc,
                       const struct fw_notes *notes, const char *const *mask,
                       size_t nmask, struct buf *out)
 {
+    struct lister L = { cc, data, notes, mask, nmask, out };
     buf_printf(out, "%6s %6s %5s  %-30s %-24s %s\n", "START", "OFFSET",
                "LEN", "FIELD", "VALUE", "BYTES");
-    list_field(rec, cc, data, len, notes, rec->root, 0, "", mask, nmask, out);
+    fw_each_field(rec, cc, data, len, list_one, &L);
     return 0;
 }

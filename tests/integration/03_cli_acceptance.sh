@@ -56,12 +56,67 @@ json_ok "batch --dry-run" 0 F batch --config "$CFG" --spool "$SP" --json --dry-r
 json_ok "retry refused" 65 F retry --config "$CFG" --spool "$SP" --json "$(F queue --config "$CFG" --spool "$SP" --state queued --json | jq -r '.records[0].reference')"
 ok "every listing's --json parses"
 
-# map and edit have no JSON form: they say so instead of printing text
-expect_exit 64 F map --config "$CFG" --json refund-claim "$T/ex/submissions.ndjson"
-grep -q -- '--json is not available' "$T/err" || fail "map --json" "$(cat "$T/err")"
-expect_exit 64 F edit --config "$CFG" --spool "$SP" --json "$failed" --set a=b
-grep -q -- '--json is not available' "$T/err" || fail "edit --json" "$(cat "$T/err")"
-ok "map --json and edit --json are refused with a reason (64), not answered in text"
+# ---- map --json and edit --json: one JSON document, personal data masked --
+head -1 "$T/ex/submissions.ndjson" > "$T/claim.json"
+expect_exit 0 F map --config "$CFG" --json --reveal refund-claim "$T/claim.json"
+cp "$T/out" "$T/map-reveal.json"
+nino=$(jq -r '.record.nino' "$T/map-reveal.json")
+case "$nino" in [A-Z][A-Z][0-9]*) ;; *) fail "map --json --reveal" "no NINO: $nino" ;; esac
+jq -e --arg n "$nino" '.target.fields[] | select(.name=="CLM-NINO")
+    | .value == $n and (.hex | test("^[0-9A-F]{18}$")) and (.personal | not)' \
+    "$T/map-reveal.json" >/dev/null || fail "map --json --reveal" "CLM-NINO: $(cat "$T/map-reveal.json")"
+json_ok "map" 0 F map --config "$CFG" --json refund-claim "$T/claim.json"
+jq -e '.service == "refund-claim" and .record.nino == "***"
+    and .target.type == "fixed-width" and .target.record == "CLAIM-DETAIL"
+    and .target.length == 150 and .target.encoding == "IBM-285"
+    and ([.target.fields[] | select(.name=="CLM-NINO")][0]
+         | .value == "***" and .hex == "***" and .personal == true
+           and .start == .offset + 1 and .length == 9)
+    and ([.target.fields[] | select(.name=="CLM-FORM-REF")][0].value
+         == "HCR001001X")
+    and ([.target.fields[].length] | add) == 150' "$T/out" >/dev/null \
+    || fail "map --json" "$(cat "$T/out")"
+grep -q "$nino" "$T/out" && fail "map --json" "personal value shown without --reveal"
+[ "$(jq '.target.fields | length' "$T/out")" = "$(jq '.target.fields | length' "$T/map-reveal.json")" ] \
+    || fail "map --json" "masked and revealed listings differ in length"
+echo '{"form_ref":"x"}' > "$T/bad-claim.json"
+json_ok "map refused" 65 F map --config "$CFG" --json refund-claim "$T/bad-claim.json"
+jq -e '(.problems | length) > 0 and (.problems[0] | has("where") and has("message"))
+    and (has("target") | not)' "$T/out" >/dev/null || fail "map --json refused" "$(cat "$T/out")"
+head -1 "$T/ex/address-changes.ndjson" > "$T/coa1.json"
+json_ok "map odbc" 0 F map --config "$CFG" --json change-of-address "$T/coa1.json"
+jq -e '.target.type == "odbc" and .record.nino == "***"
+    and ([.target.slots[] | select(.to=="NINO")][0].value == "***")
+    and ([.target.slots[] | select(.to=="REF")][0] | .from == "$reference" and (has("value") | not))
+    and ([.target.slots[] | select(.to=="SOURCE")][0].value == "WEB")' "$T/out" >/dev/null \
+    || fail "map --json odbc" "$(cat "$T/out")"
+expect_exit 64 F map --config "$CFG" --json --decode refund-claim "$T/claim.json"
+ok "map --json: fields with offsets and hex, personal values and bytes masked unless --reveal, refusals as problems (65)"
+
+json_ok "edit dry run" 0 F edit --config "$CFG" --spool "$SP" --json --dry-run "$failed" \
+    --set 'answers[question_id=3].town=SWANSEA' --set 'answers[question_id=1].answer_text=CE654321A'
+jq -e --arg r "$failed" '.reference == $r and .result == "unchanged" and .dry_run == true
+    and .before.town == "CARDIFF" and .after.town == "SWANSEA"
+    and .before.nino == "***" and .after.nino == "***" and .problems == []
+    and (.changes | map(select(.path=="town"))[0] | .old == "CARDIFF" and .new == "SWANSEA")
+    and (.changes | map(select(.path=="nino"))[0] | .old == "***" and .new == "***")' \
+    "$T/out" >/dev/null || fail "edit --json" "$(cat "$T/out")"
+grep -q 'CE654321A' "$T/out" && fail "edit --json" "personal value shown without --reveal"
+json_ok "edit dry run revealed" 0 F edit --config "$CFG" --spool "$SP" --json --reveal --dry-run "$failed" \
+    --set 'answers[question_id=1].answer_text=CE654321A'
+jq -e '(.changes | map(select(.path=="nino"))[0].new == "CE654321A") and .after.nino == "CE654321A"' \
+    "$T/out" >/dev/null || fail "edit --json --reveal" "$(cat "$T/out")"
+json_ok "edit refused" 65 F edit --config "$CFG" --spool "$SP" --json "$failed" \
+    --set 'answers[question_id=4].answer_text=notadate'
+jq -e '.result == "refused" and .changes == [] and
+    (.problems[0] | .where == "answers[question_id=4].answer_text" and (.message | test("date")))' \
+    "$T/out" >/dev/null || fail "edit --json refused" "$(cat "$T/out")"
+json_ok "edit unchanged" 0 F edit --config "$CFG" --spool "$SP" --json "$failed" --set 'form_name=Other'
+jq -e '.result == "unchanged" and .changes == [] and (has("dry_run") | not)' "$T/out" >/dev/null \
+    || fail "edit --json unchanged" "$(cat "$T/out")"
+[ "$(F queue --config "$CFG" --spool "$SP" --state failed --json | jq -r '.records[0].reference')" = "$failed" ] \
+    || fail "edit --json" "a dry run, refusal or no-op changed the record's state"
+ok "edit --json: outcome, before/after and changes, personal values masked unless --reveal, refusals as problems (65)"
 
 # ---- listings a person reads at 2am ---------------------------------------
 F queue --config "$CFG" --spool "$SP" > "$T/q.txt"

@@ -1,0 +1,370 @@
+/* http_submit.c - submissions at the HTTP front door: the request head
+ * checked (service, Content-Type, Content-Length, Idempotency-Key), the
+ * body parsed (one JSON document or NDJSON lines) and mapped on the pool
+ * thread, the connection queued for the committer (http_commit.c), and
+ * the answer once committed.  See http_intake.c for the order of checks.
+ *
+ * Owns: the mapped entries of a request (r->p, freed by
+ * http_pending_free). */
+#include "adapters/http_int.h"
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "mappings/record.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/errs.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* problems_json - [{"path","reason"},...] from e (new reference) */
+static json_t *problems_json(const struct errs *e)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < e->n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "path", e->v[i].where,
+                                           "reason", e->v[i].msg));
+    return a;
+}
+
+/* ---- submissions ------------------------------------------------------- */
+
+/* map_one - doc -> pending (record JSON, front-end reference) or problems */
+static void map_one(const struct service_config *svc, json_t *doc,
+                    struct http_pending *p)
+{
+    struct errs e;
+    errs_init(&e);
+    struct record *rec = NULL;
+    if (map_apply(svc->mapping, doc, &rec, &e) != 0) {
+        p->problems = problems_json(&e);
+        errs_free(&e);
+        return;
+    }
+    p->record_json = record_to_json(rec);
+    const char *idf = svc->mapping->idempotency_field;
+    if (idf) {
+        const struct fvalue *v = record_get(rec, idf);
+        if (v && v->present && v->text)
+            p->fe_ref = strdup(v->text);
+    }
+    record_free(rec);
+    if (!p->record_json) {
+        errs_add(&e, "", "out of memory");
+        p->problems = problems_json(&e);
+    }
+    errs_free(&e);
+}
+
+void http_pending_free(struct http_pending *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++) {
+        free(p[i].record_json);
+        free(p[i].fe_ref);
+        json_decref(p[i].problems);
+    }
+    free(p);
+}
+
+/* log_outcome - one line per stored record.  At debug level: the ledger
+ * row (and its audit trail) is the record of truth for every accepted
+ * submission, and a line per record on the hot path cost ~10% of the
+ * intake rate; refusals and failures stay at info and above. */
+static void log_outcome(const struct req *r, const char *outcome,
+                        const char *ref, const char *fe_ref)
+{
+    log_event(LOG_DEBUG, outcome, "ref", ref ? ref : "", "service",
+              r->svc->name, "client", r->client->id, "fe_ref",
+              fe_ref ? fe_ref : "", NULL);
+}
+
+static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r)
+{
+    pthread_mutex_lock(&r->h->mu);
+    r->h->unavailable++;
+    pthread_mutex_unlock(&r->h->mu);
+    log_event(LOG_ERROR, "enqueue-failed", "service", r->svc->name, "client",
+              r->client->id, "error", r->commit_err, NULL);
+    return http_reply_status(c, r, 503, "unavailable",
+                             "the spool cannot take submissions now", "30");
+}
+
+/* parse_one - the body as one document into r->p (1 entry) */
+static int parse_one(struct req *r, const struct map_limits *lim)
+{
+    struct errs e;
+    errs_init(&e);
+    json_t *doc = NULL;
+    r->p = calloc(1, sizeof *r->p);
+    if (!r->p)
+        return -1;
+    r->np = 1;
+    r->p->line = 1;
+    r->p->raw = buf_str(&r->body);
+    r->p->rawlen = r->body.len;
+    if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
+        r->p->problems = problems_json(&e);
+    else
+        map_one(r->svc, doc, r->p);
+    json_decref(doc);
+    errs_free(&e);
+    return 0;
+}
+
+/* parse_ndjson - every line of the body into r->p */
+static int parse_ndjson(struct req *r, const struct map_limits *lim)
+{
+    struct errs e;
+    errs_init(&e);
+    size_t cap = 64, n = 0;
+    struct http_pending *p = calloc(cap, sizeof *p);
+    if (!p)
+        goto nomem;
+    struct map_ndjson it;
+    const char *text = buf_str(&r->body);
+    map_ndjson_init(&it, text, r->body.len);
+    for (;;) {
+        json_t *doc = NULL;
+        size_t start = it.pos;
+        errs_clear(&e);
+        int more = map_ndjson_next(&it, lim, &doc, &e);
+        if (more <= 0)
+            break;
+        if (n == cap) {
+            struct http_pending *np = realloc(p, 2 * cap * sizeof *p);
+            if (!np) {
+                json_decref(doc);
+                goto nomem;
+            }
+            memset(np + cap, 0, cap * sizeof *p);
+            p = np;
+            cap *= 2;
+        }
+        struct http_pending *q = &p[n++];
+        q->line = it.line;
+        q->raw = text + start;
+        q->rawlen = it.pos - start;
+        while (q->rawlen && (q->raw[q->rawlen - 1] == '\n' ||
+                             q->raw[q->rawlen - 1] == '\r'))
+            q->rawlen--;
+        while (q->rawlen && (*q->raw == '\n' || *q->raw == '\r' ||
+                             *q->raw == ' ')) {
+            q->raw++;
+            q->rawlen--;
+        }
+        if (doc)
+            map_one(r->svc, doc, q);
+        else
+            q->problems = problems_json(&e);
+        json_decref(doc);
+    }
+    errs_free(&e);
+    r->p = p;
+    r->np = n;
+    return 0;
+nomem:
+    http_pending_free(p, n);
+    errs_free(&e);
+    return -1;
+}
+
+/* answer_one - the reply to a single submission once committed */
+static enum MHD_Result answer_one(struct MHD_Connection *c, struct req *r)
+{
+    if (r->commit_rc != 0)
+        return spool_refused(c, r);
+    const struct spool_result *res = &r->res[0];
+    http_count_result(r->h, r->svc->name, res->duplicate ? 1 : 0, 1);
+    log_outcome(r, res->duplicate ? "duplicate" : "accepted", res->ref,
+                r->p->fe_ref);
+    json_t *o = json_pack("{s:s,s:s}", "reference", res->ref, "status",
+                          res->duplicate ? "duplicate" : "accepted");
+    enum MHD_Result mr = http_reply_obj(c, r, res->duplicate ? 200 : 202, o);
+    if (!res->duplicate && r->h->hooks.accepted)
+        r->h->hooks.accepted(r->h->hooks.ctx);
+    return mr;
+}
+
+/* answer_ndjson - each line's result.  202 when any line was newly
+ * accepted, 200 when none was new but some were duplicates, 422 when
+ * every line was refused. */
+static enum MHD_Result answer_ndjson(struct MHD_Connection *c, struct req *r)
+{
+    if (r->commit_rc != 0)
+        return spool_refused(c, r);
+    size_t acc = 0, dup = 0, rej = 0;
+    json_t *list = json_array();
+    for (size_t i = 0; i < r->np; i++) {
+        const struct http_pending *p = &r->p[i];
+        json_t *o;
+        if (p->problems) {
+            rej++;
+            o = json_pack("{s:I,s:s,s:O}", "line", (json_int_t)p->line,
+                          "status", "rejected", "problems", p->problems);
+        } else {
+            const struct spool_result *res = &r->res[i];
+            if (res->duplicate)
+                dup++;
+            else
+                acc++;
+            log_outcome(r, res->duplicate ? "duplicate" : "accepted",
+                        res->ref, p->fe_ref);
+            o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)p->line,
+                          "reference", res->ref, "status",
+                          res->duplicate ? "duplicate" : "accepted");
+        }
+        json_array_append_new(list, o);
+    }
+    if (acc)
+        http_count_result(r->h, r->svc->name, 0, acc);
+    if (dup)
+        http_count_result(r->h, r->svc->name, 1, dup);
+    if (rej)
+        http_count_result(r->h, r->svc->name, 2, rej);
+    json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "results", list, "accepted",
+                          (json_int_t)acc, "duplicates", (json_int_t)dup,
+                          "rejected", (json_int_t)rej);
+    enum MHD_Result mr = http_reply_obj(c, r, acc ? 202 : dup ? 200 : 422, o);
+    if (acc && r->h->hooks.accepted)
+        r->h->hooks.accepted(r->h->hooks.ctx);
+    return mr;
+}
+
+enum MHD_Result http_answer(struct MHD_Connection *c, struct req *r)
+{
+    return r->ndjson ? answer_ndjson(c, r) : answer_one(c, r);
+}
+
+/* http_do_submit - the body is in: map it here (on the pool thread), then
+ * suspend the connection and hand it to the committer, which resumes it
+ * once the records are committed (http_commit.c). */
+enum MHD_Result http_do_submit(struct MHD_Connection *c, struct req *r)
+{
+    const struct ferry_config *cfg = r->g->cfg;
+    if (r->too_big) {
+        http_count_result(r->h, r->svc->name, 2, 1);
+        return http_reply_status(c, r, 413, "too-large",
+                                 "body larger than the listener's max-body",
+                                 NULL);
+    }
+    if (!http_disk_ok(r->h, cfg)) {
+        pthread_mutex_lock(&r->h->mu);
+        r->h->unavailable++;
+        pthread_mutex_unlock(&r->h->mu);
+        return http_reply_status(c, r, 503, "unavailable",
+                                 "spool disk space below min-free", "60");
+    }
+    struct map_limits lim = {
+        .max_body = cfg->intake.max_body,
+        .max_depth = cfg->intake.max_depth,
+        .max_fields = cfg->intake.max_fields > 0
+                          ? (size_t)cfg->intake.max_fields : 0,
+    };
+    if ((r->ndjson ? parse_ndjson(r, &lim) : parse_one(r, &lim)) != 0)
+        return http_reply_status(c, r, 500, "error", "out of memory", NULL);
+    size_t storable = 0;
+    for (size_t i = 0; i < r->np; i++)
+        if (!r->p[i].problems)
+            storable++;
+    if (!r->ndjson && storable == 0) {
+        http_count_result(r->h, r->svc->name, 2, 1);
+        log_event(LOG_INFO, "rejected", "service", r->svc->name, "client",
+                  r->client->id, NULL);
+        json_t *o = json_pack("{s:s,s:O}", "status", "rejected", "problems",
+                              r->p->problems);
+        return http_reply_obj(c, r, 422, o);
+    }
+    r->res = calloc(r->np ? r->np : 1, sizeof *r->res);
+    if (!r->res)
+        return http_reply_status(c, r, 500, "error", "out of memory", NULL);
+    if (storable == 0) {                  /* NDJSON, every line refused */
+        r->commit_rc = 0;
+        return http_answer(c, r);
+    }
+    r->conn = c;
+    r->phase = RP_QUEUED;
+    MHD_suspend_connection(c);            /* before the committer sees r */
+    http_commit_queue(r->h->com, r);
+    return MHD_YES;
+}
+
+/* http_submit_head - everything decidable from the request head;
+ * returns true to go on reading the body, false when a reply was queued */
+bool http_submit_head(struct MHD_Connection *c, struct req *r,
+                      enum MHD_Result *rc)
+{
+    const struct ferry_config *cfg = r->g->cfg;
+    if (!http_client_may(r->client, r->service)) {
+        *rc = http_reply_status(c, r, 403, "forbidden",
+                                "this client may not post to this service",
+                                NULL);
+        return false;
+    }
+    r->svc = config_service(cfg, r->service);
+    if (!r->svc || !r->svc->mapping) {
+        *rc = http_reply_status(c, r, 404, "not-found", "no such service",
+                                NULL);
+        return false;
+    }
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Content-Type");
+    size_t tl = 0;
+    if (ct) {
+        while (*ct == ' ')
+            ct++;
+        tl = strcspn(ct, "; \t");
+    }
+    if (ct && tl == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        r->ndjson = false;
+    else if (ct && tl == 20 && strncasecmp(ct, "application/x-ndjson", 20) == 0)
+        r->ndjson = true;
+    else {
+        http_count_result(r->h, r->svc->name, 2, 1);
+        *rc = http_reply_status(c, r, 415, "unsupported-media-type",
+                                "use application/json or application/x-ndjson",
+                                NULL);
+        return false;
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Content-Length");
+    if (cl) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (errno || end == cl || *end || v > cfg->intake.max_body) {
+            http_count_result(r->h, r->svc->name, 2, 1);
+            *rc = http_reply_status(c, r, 413, "too-large",
+                                    "body larger than the listener's max-body",
+                                    NULL);
+            return false;
+        }
+    }
+    const char *ik = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Idempotency-Key");
+    if (ik) {
+        size_t n = strlen(ik);
+        bool okk = n > 0 && n <= IDEM_MAX;
+        for (size_t i = 0; okk && i < n; i++)
+            okk = ik[i] > 0x20 && ik[i] < 0x7f;
+        if (!okk) {
+            json_t *pr = json_pack("[{s:s,s:s}]", "path",
+                                   "header:Idempotency-Key", "reason",
+                                   "1-200 printable ASCII characters");
+            *rc = http_reply_obj(c, r, 422, json_pack("{s:s,s:o}", "status",
+                                                 "rejected", "problems", pr));
+            return false;
+        }
+        memcpy(r->idem, ik, n + 1);
+        r->has_idem = true;
+    }
+    /* one byte over the cap tells "too big" from "exactly max" */
+    buf_init(&r->body, cfg->intake.max_body + 1);
+    return true;
+}
