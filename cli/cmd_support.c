@@ -411,9 +411,13 @@ int cmd_audit(int argc, char **argv)
     }
     errs_free(&e);
     json_t *arr = c.json ? json_array() : NULL;
+    int aw = 10;                       /* the longest actor, at least */
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].actor && (int)strlen(l.v[i].actor) > aw)
+            aw = (int)strlen(l.v[i].actor);
     if (!arr)
-        printf("%-6s %-19s %-10s %-14s %-22s %-10s %-10s %s\n", "ID", "AT (UTC)",
-               "ACTOR", "ACTION", "REFERENCE", "BEFORE", "AFTER", "REASON");
+        printf("%-6s %-19s %-*s %-14s %-22s %-10s %-10s %s\n", "ID", "AT (UTC)",
+               aw, "ACTOR", "ACTION", "REFERENCE", "BEFORE", "AFTER", "REASON");
     for (size_t i = 0; i < l.n; i++) {
         const struct spool_audit_entry *a = &l.v[i];
         char t[32];
@@ -426,8 +430,8 @@ int cmd_audit(int argc, char **argv)
                 "after", a->after, "reason", a->reason, "detail", a->detail,
                 "hash", a->hash));
         else
-            printf("%-6lld %-19s %-10s %-14s %-22s %-10s %-10s %s\n",
-                   (long long)a->id, t, a->actor ? a->actor : "",
+            printf("%-6lld %-19s %-*s %-14s %-22s %-10s %-10s %s\n",
+                   (long long)a->id, t, aw, a->actor ? a->actor : "",
                    a->action ? a->action : "", a->ref ? a->ref : "-",
                    a->before && a->before[0] ? a->before : "-",
                    a->after && a->after[0] ? a->after : "-",

@@ -81,7 +81,17 @@ run "$FERRY" queue --config "$CFG" --state rejected
 echo "The legacy database is asked which delivered rows it holds:"
 run "$FERRY" reconcile --config "$CFG" customer-db
 
-step "10. The day's report"
+step "10. Support staff: fix one rejected claim, close a duplicate"
+rej=$("$FERRY" queue --config "$CFG" --state rejected --json | sed -n 's/.*"reference": *"\([^"]*\)".*/\1/p' | head -1)
+run "$FERRY" edit --config "$CFG" --actor support.officer "$rej" \
+    --set 'answers[question_id=2].answer_text=CE 65 43 21 B' \
+    --reason "citizen phoned with the right NI number"
+dup=$("$FERRY" queue --config "$CFG" --state failed --service change-of-address --json | sed -n 's/.*"reference": *"\([^"]*\)".*/\1/p' | head -1)
+run "$FERRY" discard --config "$CFG" --actor support.officer "$dup" \
+    --reason "same move already recorded under COA00101"
+run "$FERRY" audit --config "$CFG"
+
+step "11. The day's report"
 run "$FERRY" report --config "$CFG" --format text
 "$FERRY" report --config "$CFG" --format html --output var/report.html
 echo "HTML report (one self-contained file): $ROOT/var/report.html"
