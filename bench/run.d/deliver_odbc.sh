@@ -14,33 +14,17 @@ BUILD=${FERRY_BUILD:-$ROOT/build/release}
 FERRY=${FERRY_BIN:-$BUILD/ferry}
 DATA=$ROOT/tests/data/deliver
 N=${BENCH_DELIVER_ODBC_N:-100000}
-PGBIN=/usr/lib/postgresql/15/bin
-PSQLODBC=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
-[ -x "$PGBIN/postgres" ] && [ -f "$PSQLODBC" ] ||
-    { echo "# deliver_odbc: PostgreSQL 15 / psqlODBC not installed, skipped"; exit 0; }
+. "$ROOT/tests/peers/pg.sh"
+pg_have || { echo "# deliver_odbc: PostgreSQL 15 / psqlODBC not installed, skipped"; exit 0; }
 [ -x "$FERRY" ] || { echo "# deliver_odbc: no $FERRY"; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-dodbc.XXXXXX")
 chmod 0755 "$T"
-RUNAS=()
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
-    RUNAS=(runuser -u postgres --)
-fi
-PGW=$T/pg; mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() {
-    "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m immediate -w stop >/dev/null 2>&1
-    rm -rf "$T"
-}
+cleanup() { pg_cleanup; rm -rf "$T"; }
 trap cleanup EXIT
-"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 --locale=C.UTF-8 >/dev/null ||
-    { echo "# deliver_odbc: initdb failed"; exit 1; }
-"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW" start >/dev/null ||
-    { echo "# deliver_odbc: postgres did not start"; exit 1; }
-export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry${BENCH_ODBC_CONN_EXTRA:-}"
+PG_DURABLE=1 pg_start "$T" bench-dodbc || { echo "# deliver_odbc: postgres did not start"; exit 1; }
+export FERRY_ODBC_CONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry${BENCH_ODBC_CONN_EXTRA:-}"
 export PGOPTIONS="-c client_min_messages=warning"
-psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
+psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -c "$1"; }
 psql_q "CREATE TABLE claims (ref CHAR(20) NOT NULL, name CHAR(10) NOT NULL,
           amount NUMERIC(9,2) NOT NULL CHECK (amount >= 0));
         CREATE TABLE claims_copy (LIKE claims INCLUDING ALL);"

@@ -11,27 +11,19 @@ ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD:-$ROOT/build/release}
 FERRY=${FERRY_BIN:-$BUILD/ferry}
 DRIVE=$BUILD/tests/helpers/soap_drive
-PEER=$ROOT/tests/peers/soap
+. "$ROOT/tests/peers/soap.sh"
 DATA=$ROOT/tests/data/deliver
 N=${BENCH_DELIVER_SOAP_N:-20000}
 SECS=${BENCH_SOAP_SECONDS:-5}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-dsoap.XXXXXX")
-SRV_PID=""
-cleanup() {
-    [ -n "$SRV_PID" ] && { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; }
-    rm -rf "$T"
-}
+cleanup() { soap_stop; rm -rf "$T"; }
 trap cleanup EXIT
 command -v node >/dev/null || { echo "# deliver_soap: node not installed, skipped"; exit 0; }
 [ -x "$FERRY" ] || { echo "# deliver_soap: no $FERRY"; exit 1; }
-[ -d "$PEER/node_modules/soap" ] || (cd "$PEER" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-    { echo "# deliver_soap: npm ci failed"; exit 1; }
+soap_have "$T" >/dev/null || { echo "# deliver_soap: npm ci failed"; exit 1; }
 
-node "$PEER/server.js" 0 > "$T/port" 2>"$T/server.err" &
-SRV_PID=$!
-PORT=""
-for _ in $(seq 1 100); do PORT=$(head -n1 "$T/port"); [ -n "$PORT" ] && break; sleep 0.1; done
-[ -n "$PORT" ] || { echo "# deliver_soap: server did not start"; exit 1; }
+soap_start "$T" >/dev/null || { echo "# deliver_soap: server did not start"; exit 1; }
+PORT=$SOAP_PORT
 URL=http://127.0.0.1:$PORT/claims
 
 # setup DIR N - config, mapping and N submitted records in DIR

@@ -11,45 +11,31 @@ ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD:-$ROOT/build/release}
 BENCH=$BUILD/bench/bench_odbc
 ROWS=${ROWS:-100000}
-PGBIN=/usr/lib/postgresql/15/bin
-PSQLODBC=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
+. "$ROOT/tests/peers/pg.sh"
 [ -x "$BENCH" ] || { echo "# odbc: $BENCH not built"; exit 1; }
-[ -x "$PGBIN/postgres" ] && [ -f "$PSQLODBC" ] || { echo "# odbc: skipped (PostgreSQL 15 / psqlODBC missing)"; exit 0; }
+pg_have || { echo "# odbc: skipped (PostgreSQL 15 / psqlODBC missing)"; exit 0; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/benchodbc.XXXXXX")
 chmod 0755 "$W"
-RUNAS=()
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
-    RUNAS=(runuser -u postgres --)
-fi
-PGW=$W/pg
-mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-if ! "${RUNAS[@]}" test -w "$PGW" 2>/dev/null; then
-    PGW=$(mktemp -d /tmp/ferry-benchpg.XXXXXX); [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() { "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m immediate -w stop >/dev/null 2>&1; rm -rf "$W"; [ "$PGW" = "$W/pg" ] || rm -rf "$PGW"; }
+cleanup() { pg_cleanup; rm -rf "$W"; }
 trap cleanup EXIT
-"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 --locale=C.UTF-8 >/dev/null || exit 1
 # fsync stays ON here: the figure is for a durable commit per batch
-"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW" start >/dev/null || exit 1
+PG_DURABLE=1 pg_start "$W" benchpg || exit 1
 export PGOPTIONS="-c client_min_messages=warning"
-psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
+psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -c "$1"; }
 DDL="(ref CHAR(12) NOT NULL PRIMARY KEY, name CHAR(20) NOT NULL,
       amount NUMERIC(9,2) NOT NULL CHECK (amount >= 0), born DATE,
       at TIMESTAMP, qty INTEGER)"
 psql_q "CREATE TABLE bench_claims $DDL; CREATE TABLE copy_claims $DDL;"
 
-export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
+export FERRY_ODBC_CONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry"
 "$BENCH" "$ROWS" "$W/rows.csv" > "$W/out" || { cat "$W/out"; exit 1; }
 cat "$W/out"
 n=$(psql_q "SELECT count(*) FROM bench_claims")
 [ "$n" = "$ROWS" ] || { echo "# odbc: table has $n rows, expected $ROWS"; exit 1; }
 
 t0=$(date +%s.%N)
-psql -X -q -h 127.0.0.1 -p "$PORT" -U ferry postgres \
+psql -X -q -h 127.0.0.1 -p "$PGPORT" -U ferry postgres \
     -c "\\copy copy_claims FROM '$W/rows.csv' WITH (FORMAT csv)" || exit 1
 t1=$(date +%s.%N)
 n=$(psql_q "SELECT count(*) FROM copy_claims")

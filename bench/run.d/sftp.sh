@@ -19,57 +19,30 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 BENCH=$BUILD/bench/bench_sftp
 MB=${BENCH_SFTP_MB:-1024}
 RUNS=${BENCH_SFTP_RUNS:-2}
-SSHD=/usr/sbin/sshd
+. "$ROOT/tests/peers/sshd.sh"
 
 [ -x "$BENCH" ] || { echo "sftp: missing $BENCH" >&2; exit 1; }
-[ -x "$SSHD" ] && command -v sftp >/dev/null || { echo "sftp: sshd or sftp missing, skipped" >&2; exit 77; }
+[ -x "$SSHD_BIN" ] && command -v sftp >/dev/null || { echo "sftp: sshd or sftp missing, skipped" >&2; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "sftp: needs root to start sshd, skipped" >&2; exit 77; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-sftp.XXXXXX")
-SSHD_PID=""
-kill_tree() {
-    local p=$1 c
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill_tree "$c"; done
-    kill -KILL "$p" 2>/dev/null
-}
 MOUNTED=""
 cleanup() {
-    [ -n "$SSHD_PID" ] && { kill_tree "$SSHD_PID"; wait "$SSHD_PID" 2>/dev/null; }
+    sshd_stop
     [ -n "$MOUNTED" ] && umount "$MOUNTED"
     rm -rf "$T"
 }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-mkdir -p "$T/remote" /run/sshd
+mkdir -p "$T/remote"
 # The far side writes into RAM when we may mount a tmpfs: the disk's
 # writeback otherwise dominates and makes both numbers noisy.
 if mount -t tmpfs -o size=$((MB * 2 + 64))m ferrybench "$T/remote" 2>/dev/null; then
     MOUNTED=$T/remote
     echo "sftp: remote folder is a tmpfs" >&2
 fi
-ssh-keygen -q -t ed25519 -N '' -f "$T/hk"
-ssh-keygen -q -t ed25519 -N '' -f "$T/id"
-cp "$T/id.pub" "$T/authorized_keys"
-echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hk.pub")" > "$T/known_hosts"
-cat > "$T/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/hk
-PidFile $T/sshd.pid
-AuthorizedKeysFile $T/authorized_keys
-StrictModes no
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication no
-Subsystem sftp internal-sftp
-EOF
-"$SSHD" -D -e -f "$T/sshd_config" 2>"$T/sshd.log" &
-SSHD_PID=$!
-for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.05
-done
+sshd_start "$T" >&2 || exit 1
+PORT=$SSHD_PORT
 
 # Incompressible data, quickly (urandom is slower than the link).
 head -c $((MB * 1048576)) /dev/zero |

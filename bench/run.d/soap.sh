@@ -12,15 +12,11 @@ set -u
 ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD:-$ROOT/build/release}
 DRIVE=$BUILD/tests/helpers/soap_drive
-PEER=$ROOT/tests/peers/soap
+. "$ROOT/tests/peers/soap.sh"
 N=${BENCH_SOAP_N:-20000}
 SECS=${BENCH_SOAP_SECONDS:-5}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-soap.XXXXXX")
-SRV_PID=""
-cleanup() {
-    [ -n "$SRV_PID" ] && { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; }
-    rm -rf "$T"
-}
+cleanup() { soap_stop; rm -rf "$T"; }
 trap cleanup EXIT
 
 command -v node >/dev/null || { echo "# soap: node not installed, skipped"; exit 0; }
@@ -29,18 +25,10 @@ if [ ! -x "$DRIVE" ]; then
     make -C "$ROOT" -s "$rel/tests/helpers/soap_drive" >/dev/null ||
         { echo "# soap: cannot build $DRIVE"; exit 1; }
 fi
-if [ ! -d "$PEER/node_modules/soap" ]; then
-    (cd "$PEER" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { echo "# soap: npm ci failed"; exit 1; }
-fi
+soap_have "$T" >/dev/null || { echo "# soap: npm ci failed"; exit 1; }
 
-node "$PEER/server.js" 0 > "$T/port" 2>"$T/server.err" &
-SRV_PID=$!
-PORT=""
-for _ in $(seq 1 100); do
-    PORT=$(head -n1 "$T/port"); [ -n "$PORT" ] && break; sleep 0.1
-done
-[ -n "$PORT" ] || { cat "$T/server.err"; echo "# soap: server did not start"; exit 1; }
+soap_start "$T" || { echo "# soap: server did not start"; exit 1; }
+PORT=$SOAP_PORT
 URL=http://127.0.0.1:$PORT/claims
 
 # warm up both paths (JIT in node, connections)

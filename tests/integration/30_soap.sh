@@ -16,39 +16,16 @@ set -u
 . "$(dirname "$0")/lib.sh"
 BUILD=${FERRY_BUILD:-$FERRY_ROOT/build/san}
 DRIVE=$BUILD/tests/helpers/soap_drive
-PEER=$FERRY_ROOT/tests/peers/soap
-SRV_PID=""
+. "$FERRY_ROOT/tests/peers/soap.sh"
+trap 'soap_stop; rm -rf "$T"' EXIT
 
-stop_server() {
-    if [ -n "$SRV_PID" ]; then
-        kill "$SRV_PID" 2>/dev/null
-        wait "$SRV_PID" 2>/dev/null
-        SRV_PID=""
-    fi
-}
-trap 'stop_server; rm -rf "$T"' EXIT
-
-command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
+soap_have "$T" || { echo "skip: $SOAP_MISSING"; exit 77; }
 [ -x "$DRIVE" ] || fail setup "missing $DRIVE (build the helpers first)"
-if [ ! -d "$PEER/node_modules/soap" ]; then
-    (cd "$PEER" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
-        { tail -n 5 "$T/npm.log"; echo "skip: npm ci failed in $PEER"; exit 77; }
-fi
 
-# start_server ARGS... - node server on a free port; sets PORT, SRV_PID
+# start_server ARGS... - node server on a free port; sets PORT, SOAP_PID
 start_server() {
-    stop_server
-    : > "$T/port"
-    node "$PEER/server.js" 0 "$@" > "$T/port" 2> "$T/server.err" &
-    SRV_PID=$!
-    for _ in $(seq 1 100); do
-        PORT=$(head -n1 "$T/port")
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$T/server.err"
-    fail setup "SOAP server did not start"
+    soap_start "$T" "$@" || fail setup "SOAP server did not start"
+    PORT=$SOAP_PORT
 }
 
 # drive ARGS... - run the driver into $T/out (stdout+stderr)
@@ -164,7 +141,7 @@ expect W4 fail 'no UsernameToken'
 grep -q 's3cr&t' "$T/out" && fail wsse "password in output"
 ok "WS-Security UsernameToken: digest and text accepted, wrong password refused"
 
-stop_server
+soap_stop
 drive --endpoint "$E11" --connect-timeout 2s R7
 expect R7 retry 'cannot connect'
 ok "server stopped -> retry (connection refused)"
@@ -203,6 +180,6 @@ if command -v openssl >/dev/null; then
     drive --endpoint "$S11" --ca-file "$T/ca.pem" T5
     grep -q '^T5 ok ' "$T/out" && fail tls "no client certificate but ok"
     ok "client certificate required by the server: sent and accepted"
-    stop_server
+    soap_stop
 fi
 echo "$CASES cases passed"

@@ -5,50 +5,26 @@
 # marker exactly-once, database stopped mid-flow and restarted, crash
 # between execute and commit / after commit.
 set -u
-: "${FERRY_BUILD:?}" "${TMPDIR:=/tmp}"
+: "${FERRY_ROOT:?}" "${FERRY_BUILD:?}" "${TMPDIR:=/tmp}"
 DRIVE=$FERRY_BUILD/tests/helpers/odbc_drive
-PGBIN=/usr/lib/postgresql/15/bin
-PSQLODBC=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
+. "$FERRY_ROOT/tests/peers/pg.sh"
 [ -x "$DRIVE" ] || { echo "odbc_drive not built"; exit 1; }
-[ -x "$PGBIN/postgres" ] || { echo "skip: PostgreSQL 15 not installed"; exit 77; }
-[ -f "$PSQLODBC" ] || { echo "skip: psqlODBC not installed"; exit 77; }
+pg_have || { echo "skip: $PG_MISSING"; exit 77; }
 
 W=$(mktemp -d "$TMPDIR/odbcpg.XXXXXX")
 chmod 0755 "$W"
-RUNAS=()
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
-    RUNAS=(runuser -u postgres --)
-fi
-# the server runs as postgres: its folder must be reachable by that user
-# (a test runner's private 0700 TMPDIR is not), else a folder of its own
-PGW=$W/pg
-mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-if ! "${RUNAS[@]}" test -w "$PGW" 2>/dev/null; then
-    PGW=$(mktemp -d /tmp/ferry-odbcpg.XXXXXX); [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-pg_start() {
-    "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW -c fsync=off -c full_page_writes=off" \
-        start >/dev/null
-}
-pg_stop() { "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m "${1:-fast}" -w stop >/dev/null 2>&1; }
-cleanup() { pg_stop immediate; rm -rf "$W"; [ "$PGW" = "$W/pg" ] || rm -rf "$PGW"; }
+cleanup() { pg_cleanup; rm -rf "$W"; }
 trap cleanup EXIT
+pg_start "$W" odbcpg || { cat "$PG_DIR/log" 2>/dev/null; echo "postgres did not start"; exit 1; }
 
-"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 \
-    --locale=C.UTF-8 >/dev/null || { echo "initdb failed"; exit 1; }
-pg_start || { cat "$PGW/log"; echo "postgres did not start"; exit 1; }
-
-export FERRY_ODBC_CONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
+export FERRY_ODBC_CONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # psqlODBC 13.02 leaks ~340 bytes when a statement that was described with
 # SQLDescribeParam is freed unexecuted: the driver's, not ours
 echo "leak:psqlodbcw.so" > "$W/lsan.supp"
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$W/lsan.supp"
 export PGOPTIONS="-c client_min_messages=warning"
-psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
+psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -c "$1"; }
 
 fails=0
 ok()  { echo "ok   $1"; }

@@ -18,43 +18,21 @@
 # it; the peer stopped while records flow and restarted -> all delivered.
 set -u
 . "$(dirname "$0")/lib.sh"
-PEER=$FERRY_ROOT/tests/peers/soap
+. "$FERRY_ROOT/tests/peers/soap.sh"
 DATA=$FERRY_ROOT/tests/data/deliver
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-SRV_PID=""
-stop_server() {
-    if [ -n "$SRV_PID" ]; then
-        kill -CONT "$SRV_PID" 2>/dev/null
-        kill "$SRV_PID" 2>/dev/null
-        wait "$SRV_PID" 2>/dev/null
-        SRV_PID=""
-    fi
-}
-trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'soap_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
 command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
-if [ ! -d "$PEER/node_modules/soap" ]; then
-    (cd "$PEER" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
-        { tail -n 5 "$T/npm.log"; echo "skip: npm ci failed in $PEER"; exit 77; }
-fi
+soap_have "$T" || { echo "skip: $SOAP_MISSING"; exit 77; }
 
 # start_server [PORT] ARGS... - the peer, logging to $LOG; sets PORT
 start_server() {
     local want=${1:-0}; shift
-    stop_server
-    : > "$T/port"
-    node "$PEER/server.js" "$want" --log "$LOG" "$@" > "$T/port" 2>> "$T/server.err" &
-    SRV_PID=$!
-    for _ in $(seq 1 100); do
-        PORT=$(head -n1 "$T/port")
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$T/server.err"
-    fail setup "SOAP server did not start"
+    soap_start "$T" --port "$want" --log "$LOG" "$@" || fail setup "SOAP server did not start"
+    PORT=$SOAP_PORT
 }
 
 # mkcase NAME MAPPING ENDPOINT ATTRS CHILDREN - a fresh folder $C with
@@ -239,9 +217,9 @@ ok "resend-in-doubt=true: resent and delivered; the one duplicate was in doubt"
 # --- in doubt with the probe: ask first ----------------------------------
 mkcase probe soap-by-ref "$EP" 'timeout="1s" concurrency="4"' '<retry initial="1s"/>'
 submit P1:1 P2:1 P3:1 P4:1
-kill -STOP "$SRV_PID"                       # hangs after taking the requests
+kill -STOP "$SOAP_PID"                       # hangs after taking the requests
 deliver 0
-kill -CONT "$SRV_PID"
+kill -CONT "$SOAP_PID"
 [ "$(count_state indoubt)" = 4 ] || fail probe "$(count_state indoubt) of 4 in doubt"
 sleep 1.5                                   # the peer catches up; rest 1s
 deliver 0
@@ -253,9 +231,9 @@ r=$(ref_of P3)
 ok "in doubt + probe: peer has them -> delivered, receipts from ClaimStatus, nothing resent"
 
 submit P5:1 P6:1
-kill -STOP "$SRV_PID"
+kill -STOP "$SOAP_PID"
 deliver 0
-kill -KILL "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=""   # requests lost
+kill -KILL "$SOAP_PID"; wait "$SOAP_PID" 2>/dev/null; SOAP_PID=""   # requests lost
 [ "$(state_of P5)" = indoubt ] || fail probe "P5 is $(state_of P5)"
 : > "$LOG"
 start_server "$PORT"
@@ -273,7 +251,7 @@ submit_n F $N
 fy deliver --wait 60s > "$C/deliver.out" 2> "$C/deliver.err" &
 DPID=$!
 for _ in $(seq 1 200); do [ "$(wc -l < "$LOG")" -ge 300 ] && break; sleep 0.05; done
-stop_server
+soap_stop
 before=$(wc -l < "$LOG")
 sleep 2
 start_server "$PORT"
@@ -286,5 +264,5 @@ grep -q 'event=delivery .*outcome=retry' "$C/deliver.err" || fail flow "no retry
 n=$(dups_only_in_doubt)
 ok "peer stopped after $before calls and restarted: $N of $N delivered; $n duplicates, all in doubt"
 
-stop_server
+soap_stop
 echo "$CASES cases passed"

@@ -21,45 +21,27 @@
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}" "${TMPDIR:=/tmp}"
 DATA=$FERRY_ROOT/tests/data/deliver
-PGBIN=/usr/lib/postgresql/15/bin
-PSQLODBC=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
-[ -x "$PGBIN/postgres" ] || { echo "skip: PostgreSQL 15 not installed"; exit 77; }
-[ -f "$PSQLODBC" ] || { echo "skip: psqlODBC not installed"; exit 77; }
+. "$FERRY_ROOT/tests/peers/pg.sh"
+pg_have || { echo "skip: $PG_MISSING"; exit 77; }
 command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
 
 W=$(mktemp -d "$TMPDIR/odbc-more.XXXXXX")
 chmod 0755 "$W"
-RUNAS=()
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin postgres
-    RUNAS=(runuser -u postgres --)
-fi
-PGW=$W/pg
-mkdir -p "$PGW"; [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-if ! "${RUNAS[@]}" test -w "$PGW" 2>/dev/null; then
-    PGW=$(mktemp -d /tmp/ferry-omore.XXXXXX); [ "$(id -u)" = 0 ] && chown postgres "$PGW"
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-pg_stop() { "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -m "${1:-fast}" -w stop >/dev/null 2>&1; }
 P1=""; P2=""
 cleanup() {
     [ -n "$P1" ] && kill "$P1" 2>/dev/null
     [ -n "$P2" ] && kill "$P2" 2>/dev/null
-    pg_stop immediate; rm -rf "$W"; [ "$PGW" = "$W/pg" ] || rm -rf "$PGW"
+    pg_cleanup; rm -rf "$W"
 }
 trap cleanup EXIT
-"${RUNAS[@]}" "$PGBIN/initdb" -D "$PGW/data" -A trust -U ferry -E UTF8 \
-    --locale=C.UTF-8 >/dev/null || { echo "initdb failed"; exit 1; }
-"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGW/data" -l "$PGW/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGW -c fsync=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$PGW/log"; echo "postgres did not start"; exit 1; }
+pg_start "$W" omore || { cat "$PG_DIR/log" 2>/dev/null; echo "postgres did not start"; exit 1; }
 
-PGCONN="Driver=$PSQLODBC;Server=127.0.0.1;Port=$PORT;Database=postgres;UID=ferry"
+PGCONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 echo "leak:psqlodbcw.so" > "$W/lsan.supp"      # the driver's, see 31_odbc_pg.sh
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$W/lsan.supp"
 export PGOPTIONS="-c client_min_messages=warning"
-psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PORT" -U ferry postgres -c "$1"; }
+psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -c "$1"; }
 
 CASES=0
 ok()   { CASES=$((CASES+1)); echo "ok   $1"; }

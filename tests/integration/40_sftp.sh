@@ -11,32 +11,17 @@ set -u
 ROOT=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD:-$ROOT/build/san}
 DRIVE=$BUILD/tests/helpers/sftp_drive
-SSHD=/usr/sbin/sshd
+. "$ROOT/tests/peers/sshd.sh"
 
-[ -x "$SSHD" ] || { echo "skip: $SSHD not installed"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "skip: sshd test needs root"; exit 77; }
+sshd_have || { echo "skip: $SSHD_MISSING"; exit 77; }
 [ -x "$DRIVE" ] || { echo "missing $DRIVE (build the helpers first)"; exit 1; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-sftp.XXXXXX")
-SSHD_PID=""
 MOUNTED=""
 fails=0
 
-# kill_tree - stop a process and all its descendants, by pid
-kill_tree() {
-    local p=$1 c
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill_tree "$c"; done
-    kill -KILL "$p" 2>/dev/null
-}
-stop_sshd() {
-    if [ -n "$SSHD_PID" ]; then
-        kill_tree "$SSHD_PID"
-        wait "$SSHD_PID" 2>/dev/null
-        SSHD_PID=""
-    fi
-}
 cleanup() {
-    stop_sshd
+    sshd_stop
     [ -n "$MOUNTED" ] && umount "$MOUNTED" 2>/dev/null
     rm -rf "$T"
 }
@@ -46,51 +31,17 @@ pass() { echo "PASS  $1"; }
 fail() { echo "FAIL  $1: $2"; fails=$((fails+1)); }
 skip() { echo "SKIP  $1: $2"; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-start_sshd() {
-    "$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
-    SSHD_PID=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "sshd did not start:"; cat "$T/sshd.log"
-    return 1
-}
-
-mkdir -p "$T/remote" "$T/local" "$T/acks" /run/sshd
-chmod 0755 /run/sshd
-PORT=$(free_port)
-DEAD_PORT=$(free_port)
-ssh-keygen -q -t ed25519 -N '' -C ferry-test-host -f "$T/hk"
+mkdir -p "$T/remote" "$T/local" "$T/acks"
+sshd_start "$T" "MaxStartups 64" || exit 1
+PORT=$SSHD_PORT
+DEAD_PORT=$(sshd_free_port)
 ssh-keygen -q -t ed25519 -N '' -C impostor -f "$T/other_hk"
-ssh-keygen -q -t ed25519 -N '' -C ferry-client -f "$T/id"
 ssh-keygen -q -t ed25519 -N 'sesame open' -C ferry-client-pp -f "$T/id_pp"
 ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/id_stranger"
 printf 'sesame open\n' > "$T/passphrase"; chmod 600 "$T/passphrase"
-cat "$T/id.pub" "$T/id_pp.pub" > "$T/authorized_keys"
-cat > "$T/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/hk
-PidFile $T/sshd.pid
-AuthorizedKeysFile $T/authorized_keys
-StrictModes no
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-Subsystem sftp internal-sftp
-MaxStartups 64
-LogLevel INFO
-EOF
-start_sshd || exit 1
+cat "$T/id_pp.pub" >> "$T/authorized_keys"
 
 FP=$(ssh-keygen -lf "$T/hk.pub" | awk '{print $2}')
-echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hk.pub")" > "$T/known_hosts"
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/other_hk.pub")" > "$T/known_hosts.wrong"
 echo "[127.0.0.2]:$PORT $(cut -d' ' -f1,2 "$T/hk.pub")" > "$T/known_hosts.other"
 cp "$T/known_hosts" "$T/known_hosts.hashed"
@@ -266,7 +217,7 @@ dpid=$!
 killed=no
 for _ in $(seq 1 600); do
     sz=$(stat -c %s "$T/remote/.BIG.DAT.part" 2>/dev/null || echo 0)
-    if [ "$sz" -gt 20000000 ]; then stop_sshd; killed=yes; break; fi
+    if [ "$sz" -gt 20000000 ]; then sshd_stop; killed=yes; break; fi
     kill -0 $dpid 2>/dev/null || break
     sleep 0.02
 done
@@ -274,7 +225,7 @@ wait $dpid; rc=$?
 if [ $killed = yes ] && [ $rc = 1 ] && [ ! -e "$T/remote/BIG.DAT" ]; then
     pass "server stopped mid-transfer: RETRY, no final name ($(grep -E "^retry" "$T/big.out" | cut -f2 | head -c 80))"
 else fail "server stopped mid-transfer" "killed=$killed rc=$rc $(cat "$T/big.out")"; fi
-start_sshd || exit 1
+sshd_start || exit 1
 out=$(sd "${HOSTO[@]}" "${KEYO[@]}" "${KHO[@]}" "${DIRO[@]}" transfer "$T/local/big.dat" BIG.DAT 2>&1); rc=$?
 if [ $rc = 0 ] && cmp -s "$T/local/big.dat" "$T/remote/BIG.DAT" && [ ! -e "$T/remote/.BIG.DAT.part" ]; then
     pass "re-run after the server came back: complete file, temp replaced"
@@ -303,7 +254,7 @@ if [ "$("$DRIVE" crash-points)" = yes ]; then
     else fail "local crash" "rc1=$rc1 rc=$rc out=$out"; fi
 fi
 
-stop_sshd
+sshd_stop
 if [ $fails -gt 0 ]; then echo "$fails sub-case(s) failed"; exit 1; fi
 echo "all sftp sub-cases passed"
 exit 0

@@ -14,32 +14,17 @@
 # server's fingerprint, nothing sent.  sshd is always stopped on exit.
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}"
-SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || { echo "skip: $SSHD not installed"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "skip: sshd test needs root"; exit 77; }
+. "$FERRY_ROOT/tests/peers/sshd.sh"
+sshd_have || { echo "skip: $SSHD_MISSING"; exit 77; }
 command -v cobc >/dev/null || { echo "skip: cobc (gnucobol) not installed"; exit 77; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-batch-sftp.XXXXXX")
-SSHD_PID=""
 fails=0
 DATE=2026-11-27
 EXP=$FERRY_ROOT/tests/data/batch/refund-claim/expected-cobol.txt
 
-# kill_tree - stop a process and all its descendants, by pid
-kill_tree() {
-    local p=$1 c
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill_tree "$c"; done
-    kill -KILL "$p" 2>/dev/null
-}
-stop_sshd() {
-    if [ -n "$SSHD_PID" ]; then
-        kill_tree "$SSHD_PID"
-        wait "$SSHD_PID" 2>/dev/null
-        SSHD_PID=""
-    fi
-}
 cleanup() {
-    stop_sshd
+    sshd_stop
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -47,45 +32,11 @@ trap cleanup EXIT
 pass() { echo "PASS  $1"; }
 fail() { echo "FAIL  $1: $2"; fails=$((fails+1)); }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-start_sshd() {
-    "$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
-    SSHD_PID=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "sshd did not start:"; cat "$T/sshd.log"
-    return 1
-}
-
-mkdir -p "$T/remote" "$T/remote-acks" /run/sshd
-chmod 0755 /run/sshd
-PORT=$(free_port)
-ssh-keygen -q -t ed25519 -N '' -C ferry-test-host -f "$T/hk"
+mkdir -p "$T/remote" "$T/remote-acks"
+sshd_start "$T" || exit 1
+PORT=$SSHD_PORT
 ssh-keygen -q -t ed25519 -N '' -C impostor -f "$T/other_hk"
-ssh-keygen -q -t ed25519 -N '' -C ferry-client -f "$T/id"
-cp "$T/id.pub" "$T/authorized_keys"
-cat > "$T/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/hk
-PidFile $T/sshd.pid
-AuthorizedKeysFile $T/authorized_keys
-StrictModes no
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-Subsystem sftp internal-sftp
-LogLevel INFO
-EOF
-start_sshd || exit 1
 FP=$(ssh-keygen -lf "$T/hk.pub" | awk '{print $2}')
-echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hk.pub")" > "$T/known_hosts"
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/other_hk.pub")" > "$T/known_hosts.wrong"
 
 # setup NAME KNOWN_HOSTS - a copy of the example in $T/NAME with its own
@@ -139,7 +90,7 @@ else fail "second run" "rc=$rc $(cat "$T/out")"; fi
 # 3. sshd stopped: exit 75, the batch is written and waits in outbound/
 sed 's/"HCR0010\([0-9][0-9]\)X"/"HCR0020\1X"/' "$T/a/submissions.ndjson" > "$T/more.ndjson"
 f a submit refund-claim "$T/more.ndjson" >/dev/null 2>&1
-stop_sshd
+sshd_stop
 f a batch claims-nightly --date $DATE >"$T/out" 2>"$T/err"; rc=$?
 waiting=$T/a/spool/outbound/claims-mainframe/CLM.D261127.S002
 wsha=$(sha256sum "$waiting" 2>/dev/null | cut -d' ' -f1)
@@ -150,7 +101,7 @@ if [ $rc = 75 ] && [ -f "$waiting" ] && [ "$(nremote)" = 1 ] &&
 else fail "sshd stopped" "rc=$rc $(cat "$T/out" "$T/err") $(f a batches 2>&1)"; fi
 
 # 4. sshd back: the plain re-run sends that same file, once
-start_sshd || exit 1
+sshd_start || exit 1
 f a batch claims-nightly --date $DATE >"$T/out" 2>"$T/err"; rc=$?
 file2=$T/remote/CLM.D261127.S002
 if [ $rc = 0 ] && [ -f "$file2" ] && [ "$(nremote)" = 2 ] &&

@@ -25,31 +25,16 @@
 # sshd is always stopped on exit.
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}"
-SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || { echo "skip: $SSHD not installed"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "skip: sshd test needs root"; exit 77; }
+. "$FERRY_ROOT/tests/peers/sshd.sh"
+sshd_have || { echo "skip: $SSHD_MISSING"; exit 77; }
 command -v cobc >/dev/null || { echo "skip: cobc (gnucobol) not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "skip: python3 not installed"; exit 77; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-night.XXXXXX")
-SSHD_PID=""
 fails=0
 
-# kill_tree - stop a process and all its descendants, by pid
-kill_tree() {
-    local p=$1 c
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill_tree "$c"; done
-    kill -KILL "$p" 2>/dev/null
-}
-stop_sshd() {
-    if [ -n "$SSHD_PID" ]; then
-        kill_tree "$SSHD_PID"
-        wait "$SSHD_PID" 2>/dev/null
-        SSHD_PID=""
-    fi
-}
 cleanup() {
-    stop_sshd
+    sshd_stop
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -57,43 +42,9 @@ trap cleanup EXIT
 pass() { echo "PASS  $1"; }
 fail() { echo "FAIL  $1: $2"; fails=$((fails+1)); }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-start_sshd() {
-    "$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
-    SSHD_PID=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "sshd did not start:"; cat "$T/sshd.log"
-    return 1
-}
-
-mkdir -p "$T/remote" "$T/remote-acks" /run/sshd
-chmod 0755 /run/sshd
-PORT=$(free_port)
-ssh-keygen -q -t ed25519 -N '' -C ferry-test-host -f "$T/hk"
-ssh-keygen -q -t ed25519 -N '' -C ferry-client -f "$T/id"
-cp "$T/id.pub" "$T/authorized_keys"
-cat > "$T/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/hk
-PidFile $T/sshd.pid
-AuthorizedKeysFile $T/authorized_keys
-StrictModes no
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-Subsystem sftp internal-sftp
-LogLevel INFO
-EOF
-start_sshd || exit 1
-echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$T/hk.pub")" > "$T/known_hosts"
+mkdir -p "$T/remote" "$T/remote-acks"
+sshd_start "$T" || exit 1
+PORT=$SSHD_PORT
 
 # the example, pointed at the sshd, in ASCII for GnuCOBOL
 D=$T/ex
@@ -276,7 +227,7 @@ f audit verify > "$T/verify.out" 2>&1; rc=$?
 if [ $rc = 0 ]; then pass "ferry audit verify: the chain holds ($(head -1 "$T/verify.out"))"
 else fail "audit verify" "rc=$rc $(cat "$T/verify.out")"; fi
 
-stop_sshd
+sshd_stop
 if [ $fails -gt 0 ]; then echo "$fails sub-case(s) failed"; exit 1; fi
 echo "all full-night sub-cases passed"
 exit 0

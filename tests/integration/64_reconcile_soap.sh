@@ -21,43 +21,21 @@
 # that reconcile never sends a claim.
 set -u
 . "$(dirname "$0")/lib.sh"
-PEER=$FERRY_ROOT/tests/peers/soap
+. "$FERRY_ROOT/tests/peers/soap.sh"
 DATA=$FERRY_ROOT/tests/data/deliver
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-SRV_PID=""
-stop_server() {
-    if [ -n "$SRV_PID" ]; then
-        kill -CONT "$SRV_PID" 2>/dev/null
-        kill "$SRV_PID" 2>/dev/null
-        wait "$SRV_PID" 2>/dev/null
-        SRV_PID=""
-    fi
-}
-trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'soap_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
 command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
-if [ ! -d "$PEER/node_modules/soap" ]; then
-    (cd "$PEER" && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
-        { tail -n 5 "$T/npm.log"; echo "skip: npm ci failed in $PEER"; exit 77; }
-fi
+soap_have "$T" || { echo "skip: $SOAP_MISSING"; exit 77; }
 
 LOG=$T/requests.log
 : > "$LOG"
 # start_server PORT - the peer, logging to $LOG; sets PORT
 start_server() {
-    stop_server
-    : > "$T/port"
-    node "$PEER/server.js" "$1" --log "$LOG" > "$T/port" 2>> "$T/server.err" &
-    SRV_PID=$!
-    for _ in $(seq 1 100); do
-        PORT=$(head -n1 "$T/port")
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$T/server.err"
-    fail setup "SOAP server did not start"
+    soap_start "$T" --port "$1" --log "$LOG" || fail setup "SOAP server did not start"
+    PORT=$SOAP_PORT
 }
 
 C=$T/case
@@ -95,16 +73,16 @@ sent() { grep -c "^$(ref_of "$1")\$" "$LOG"; }
 submit M1 M2
 deliver
 submit B1 B2
-kill -STOP "$SRV_PID"
+kill -STOP "$SOAP_PID"
 deliver
-kill -KILL "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=""   # B lost
+kill -KILL "$SOAP_PID"; wait "$SOAP_PID" 2>/dev/null; SOAP_PID=""   # B lost
 start_server "$PORT"
 submit D1 D2 D3
 deliver
 submit A1 A2 A3
-kill -STOP "$SRV_PID"
+kill -STOP "$SOAP_PID"
 deliver
-kill -CONT "$SRV_PID"                       # the peer catches up on A
+kill -CONT "$SOAP_PID"                       # the peer catches up on A
 for _ in $(seq 1 100); do
     [ "$(sent A1)" = 1 ] && [ "$(sent A2)" = 1 ] && [ "$(sent A3)" = 1 ] && break; sleep 0.05
 done
@@ -157,5 +135,5 @@ reconcile 65
 [ "$(counts)" = '[2,2,0,false]' ] || fail again "summary after resend $(counts)"
 [ "$(states B1 B2 M1)" = "confirmed confirmed delivered" ] || fail again "states: $(states B1 B2 M1)"
 ok "second run: only the 2 missing reported; requeued ones resent once (the peer handled each once: the first call died with the killed peer), then confirmed"
-stop_server
+soap_stop
 echo "$CASES cases passed"
