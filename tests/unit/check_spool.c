@@ -669,6 +669,60 @@ START_TEST(test_claims_and_outcomes_across_chunks)
 }
 END_TEST
 
+/* a version-1 ledger (payload inline in records, full indexes) holding
+ * records is migrated in place when a newer ferry opens it: same records,
+ * same payloads, schema at SPOOL_SCHEMA_VERSION, integrity intact */
+START_TEST(test_v1_ledger_migrates_in_place)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[3];
+    for (int i = 0; i < 3; i++)
+        enq1(s, item("claims", "mf", NULL, i == 1 ? "{\"b\":1}" : "{\"a\":1}"),
+             &r[i]);
+    spool_close(s);
+    /* turn it back into the version-1 shape, data included */
+    raw_exec("BEGIN;"
+             "DROP VIEW records_full;"
+             "ALTER TABLE records ADD COLUMN payload BLOB;"
+             "ALTER TABLE records ADD COLUMN original BLOB;"
+             "ALTER TABLE records ADD COLUMN record_json BLOB;"
+             "UPDATE records SET payload = (SELECT payload FROM record_data d"
+             " WHERE d.id = records.id), record_json = (SELECT record_json"
+             " FROM record_data d WHERE d.id = records.id);"
+             "DROP TABLE record_data;"
+             "DROP INDEX records_due;"
+             "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
+             "DROP INDEX records_batch;"
+             "CREATE INDEX records_batch ON records(batch_id);"
+             "PRAGMA user_version = 1;"
+             "COMMIT;");
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "payload IS NOT NULL"), 3);
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data"), 3);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_table_info("
+                                "'records') WHERE name = 'payload'"), 0);
+    struct errs e;
+    errs_init(&e);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
+    ck_assert_uint_eq(rec->payload_len, 7);
+    ck_assert(memcmp(rec->payload, "{\"b\":1}", 7) == 0);
+    ck_assert_str_eq(rec->record_json, "{\"x\":{\"t\":\"string\"}}");
+    spool_record_free(rec);
+    /* and it works as a v3 ledger: the records can be bound to a batch */
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(b->record_count, 3);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_integrity_check"
+                                " WHERE integrity_check = 'ok'"), 1);
+}
+END_TEST
+
 struct collect {
     char refs[16][SPOOL_REF_MAX];
     int n;
@@ -1106,6 +1160,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_purge_keeps_rows_and_audit);
     tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
+    tcase_add_test(tc, test_v1_ledger_migrates_in_place);
     suite_add_tcase(su, tc);
     return su;
 }
