@@ -6,6 +6,7 @@
  * Owns: the failed-login limiter table and the per-client in-flight
  * counts in struct http_server (both under h->mu). */
 #include "adapters/http_int.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "util/log.h"
 
@@ -41,7 +42,7 @@ static struct limiter *limiter_row(struct http_server *h, const char *addr,
 /* limiter_blocked - 1 when addr is cooling down after too many failures */
 static int limiter_blocked(struct http_server *h, const char *addr)
 {
-    int64_t now = http_now_ms_mono();
+    int64_t now = clock_mono_ms();
     int blocked = 0;
     pthread_mutex_lock(&h->mu);
     for (size_t i = 0; i < LIMITER_SLOTS && h->lim[i].addr[0]; i++)
@@ -59,7 +60,7 @@ static int limiter_blocked(struct http_server *h, const char *addr)
  * FAIL_BURST refilled over FAIL_WINDOW_MS; empty -> blocked */
 static void limiter_fail(struct http_server *h, const char *addr)
 {
-    int64_t now = http_now_ms_mono();
+    int64_t now = clock_mono_ms();
     pthread_mutex_lock(&h->mu);
     h->auth_failures++;
     struct limiter *l = limiter_row(h, addr, now);
@@ -156,7 +157,7 @@ bool http_authenticate(struct MHD_Connection *c, struct req *r,
             tok++;
         jr = http_jwt_verify(tok, strlen(tok), r->g->keys, r->g->nkeys,
                              r->g->cfg->intake.token_window_s,
-                             http_now_ms_wall() / 1000, iss, sizeof iss);
+                             clock_wall_ms() / 1000, iss, sizeof iss);
         reason = http_jwt_reason(jr);
         if (jr == HTTP_JWT_OK) {
             r->client = config_client(r->g->cfg, iss);

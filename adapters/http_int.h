@@ -145,8 +145,6 @@ struct req {
 enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
                            unsigned status, const char *ctype, char *body,
                            const char *retry_after);
-/* http_now_ms_wall - CLOCK_REALTIME in ms */
-int64_t http_now_ms_wall(void);
 /* http_reply_status - status with {"status":word[, "error":msg]} */
 enum MHD_Result http_reply_status(struct MHD_Connection *c, struct req *r,
                                   unsigned status, const char *word,

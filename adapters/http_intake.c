@@ -22,6 +22,7 @@
  *
  * Owns: the per-service intake counters and the requests' state. */
 #include "adapters/http_int.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
@@ -49,20 +50,6 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-
-int64_t http_now_ms_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t http_now_ms_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* svc_row - counter row of service (h->mu held); NULL when full */
 static struct svc_count *svc_row(struct http_server *h, const char *name)
@@ -97,7 +84,7 @@ void http_count_result(struct http_server *h, const char *service,
         else {
             r->rejected += n;
             r->door_pending += (int64_t)n;
-            int64_t now = http_now_ms_mono();
+            int64_t now = clock_mono_ms();
             if (now - h->door_flushed_ms >= 1000) {
                 h->door_flushed_ms = now;
                 flush = r->door_pending;
@@ -218,7 +205,7 @@ static void remote_addr(struct MHD_Connection *c, char *out, size_t outsz)
  * (statvfs, cached for DISK_CACHE_MS) */
 bool http_disk_ok(struct http_server *h, const struct ferry_config *cfg)
 {
-    int64_t now = http_now_ms_mono();
+    int64_t now = clock_mono_ms();
     pthread_mutex_lock(&h->mu);
     if (h->disk_checked_ms && now - h->disk_checked_ms < DISK_CACHE_MS) {
         bool ok = h->disk_ok;
@@ -358,7 +345,7 @@ static struct req *req_new(struct http_server *h, struct MHD_Connection *c)
     if (!r)
         return NULL;
     r->h = h;
-    r->start_ms = http_now_ms_mono();
+    r->start_ms = clock_mono_ms();
     remote_addr(c, r->remote, sizeof r->remote);
     buf_init(&r->body, 1);
     pthread_mutex_lock(&h->mu);
@@ -438,7 +425,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
     int64_t limit = r->g->cfg->intake.request_timeout_ms;
-    if (limit > 0 && http_now_ms_mono() - r->start_ms > limit) {
+    if (limit > 0 && clock_mono_ms() - r->start_ms > limit) {
         log_event(LOG_WARN, "request-timeout", "remote", r->remote,
                   "client", r->client ? r->client->id : "", NULL);
         return MHD_NO;          /* a slow sender: close */

@@ -103,7 +103,5 @@ void http_free(struct http_server *h);
 int http_conservation(struct spool *sp, int64_t *received, int64_t *in_states,
                       int64_t *diff, struct errs *e);
 
-/* http_now_ms_mono - CLOCK_MONOTONIC in ms (for deadlines) */
-int64_t http_now_ms_mono(void);
 
 #endif

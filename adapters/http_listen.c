@@ -12,6 +12,7 @@
  * Owns: the MHD daemon, the secrets (wiped on free), the PEM text held
  * for TLS and the open-connection list the watchdog reads. */
 #include "adapters/http_int.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -106,7 +107,7 @@ void http_conn_busy(struct http_server *h, struct MHD_Connection *c,
         return;
     pthread_mutex_lock(&h->cmu);
     k->busy = busy;
-    k->since = http_now_ms_mono();
+    k->since = clock_mono_ms();
     pthread_mutex_unlock(&h->cmu);
 }
 
@@ -125,7 +126,7 @@ static void on_conn(void *cls, struct MHD_Connection *c, void **sctx,
             return;
         }
         k->fd = ci->connect_fd;
-        k->since = http_now_ms_mono();
+        k->since = clock_mono_ms();
         pthread_mutex_lock(&h->cmu);
         k->next = h->conns;
         if (h->conns)
@@ -157,7 +158,7 @@ static void *reaper(void *arg)
     struct http_server *h = arg;
     pthread_mutex_lock(&h->cmu);
     while (!h->reaper_stop) {
-        int64_t now = http_now_ms_mono();
+        int64_t now = clock_mono_ms();
         for (struct http_conn *k = h->conns; k; k = k->next) {
             if (k->busy || k->fd < 0 || now - k->since <= h->head_timeout_ms)
                 continue;
@@ -167,10 +168,7 @@ static void *reaper(void *arg)
                       "request head not complete in time", NULL);
         }
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        clock_abs_in(&ts, 250);
         pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
     }
     pthread_mutex_unlock(&h->cmu);
@@ -439,19 +437,10 @@ int http_stop(struct http_server *h, int64_t deadline_ms)
     int rc = 0;
     pthread_mutex_lock(&h->mu);
     while (h->active > 0) {
-        int64_t left = deadline_ms - http_now_ms_mono();
-        if (left <= 0) {
+        if (clock_cond_wait_until(&h->idle, &h->mu, deadline_ms) < 0) {
             rc = -1;
             break;
         }
-        if (left > 100)
-            left = 100;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)left * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->idle, &h->mu, &ts);
     }
     pthread_mutex_unlock(&h->mu);
     return rc;
@@ -470,7 +459,7 @@ void http_free(struct http_server *h)
         h->reaper_on = false;
     }
     if (h->d) {
-        http_stop(h, http_now_ms_mono() + 5000);
+        http_stop(h, clock_mono_ms() + 5000);
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }

@@ -9,6 +9,7 @@
  * transaction as the rows) must equal the records present summed over
  * every state; any difference is a metric and a loud log line. */
 #include "adapters/http_int.h"
+#include "util/clock.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -132,7 +133,7 @@ enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r)
     int64_t oldest = 0;
     errs_clear(&e);
     if (spool_oldest(h->sp, SPOOL_QUEUED, NULL, &oldest, &e) == 0) {
-        int64_t age = oldest ? (http_now_ms_wall() - oldest) / 1000 : 0;
+        int64_t age = oldest ? (clock_wall_ms() - oldest) / 1000 : 0;
         buf_printf(&b,
             "# HELP ferry_oldest_queued_age_seconds Age of the oldest queued "
             "record (0 when none).\n# TYPE ferry_oldest_queued_age_seconds "

@@ -14,6 +14,7 @@
  * connection per call: a night batch sends a few files, and a fresh
  * session never inherits a half-dead one. */
 #include "adapters/adapter.h"
+#include "util/clock.h"
 #include "adapters/sftp.h"
 #include "config/config.h"
 #include "util/errs.h"
@@ -537,13 +538,6 @@ out:
 
 /* ---- transfer ---------------------------------------------------------- */
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* set_receipt - "sftp://user@host:port/path"; truncated when too long */
 static void set_receipt(const struct sftp_ctx *x, struct adapter_result *res,
                         const char *final)
@@ -622,7 +616,7 @@ static void sftp_transfer(void *vctx, const struct transfer_req *req,
     char final[PATH_MAX], tmp[PATH_MAX];
     bool tmp_made = false;
     int fd = -1;
-    long t0 = mono_ms();
+    long t0 = clock_mono_ms();
     bool overwrite = x->allow_overwrite || req->allow_overwrite;
     memset(res, 0, sizeof *res);
 
@@ -720,7 +714,7 @@ static void sftp_transfer(void *vctx, const struct transfer_req *req,
     crash_point("sftp-after-rename");
     if (ensure_done(x, c, final, &err) != 0)
         goto done;
-    long ms = mono_ms() - t0;
+    long ms = clock_mono_ms() - t0;
     adapter_result_set(res, ADAPTER_OK, "sent %llu bytes to %s:%s in %ld ms",
                        (unsigned long long)size, x->s.host, final, ms);
     set_receipt(x, res, final);

@@ -13,6 +13,7 @@
  * callback with MSG_NOSIGNAL: a peer that vanishes mid-upload is an error
  * return, not a SIGPIPE. */
 #include "adapters/sftp.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -100,13 +101,6 @@ void sftp_fingerprint(const unsigned char *sha256, char *out, size_t outsz)
     snprintf(out, outsz, "SHA256:%.*s", n, (const char *)b64);
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* conn_tcp - non-blocking connect to every address in turn, all within
  * one deadline; returns a connected non-blocking socket or -1. */
 static int conn_tcp(const struct sftp_settings *s, struct sftp_error *err)
@@ -122,7 +116,7 @@ static int conn_tcp(const struct sftp_settings *s, struct sftp_error *err)
                     "cannot resolve %s: %s", s->host, gai_strerror(g));
         return -1;
     }
-    long deadline = now_ms() + s->connect_timeout_ms;
+    long deadline = clock_mono_ms() + s->connect_timeout_ms;
     int last = ETIMEDOUT;
     int fd = -1;
     for (struct addrinfo *a = ai; a; a = a->ai_next) {
@@ -143,7 +137,7 @@ static int conn_tcp(const struct sftp_settings *s, struct sftp_error *err)
         struct pollfd p = { .fd = fd, .events = POLLOUT };
         int left, r;
         do {
-            left = (int)(deadline - now_ms());
+            left = (int)(deadline - clock_mono_ms());
             r = left > 0 ? poll(&p, 1, left) : 0;
         } while (r < 0 && errno == EINTR);
         int soerr = 0;

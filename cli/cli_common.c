@@ -2,6 +2,7 @@
  * the config and opening the spool with the right messages and exit codes,
  * the actor for audited actions, time formatting. */
 #include "cli/cli.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -146,9 +147,7 @@ int cli_parse_since(const char *s, long long *ms)
                        : end[0] == 'h' ? 3600000LL : 86400000LL;
         if (n > (long long)4e15 / mult)
             return -1;
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        *ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - n * mult;
+        *ms = clock_wall_ms() - n * mult;
         return 0;
     }
     int64_t v;

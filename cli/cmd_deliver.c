@@ -1,6 +1,7 @@
 /* cmd_deliver.c - `ferry deliver` (one delivery pass for cron) and
  * `ferry targets` (each target's state at a glance). */
 #include "cli/cli.h"
+#include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "scheduler/deliver.h"
@@ -46,13 +47,6 @@ static void deliver_usage(FILE *f)
         "     65 some records moved to failed (dead letter), 75 a target was\n"
         "     unavailable (all its calls failed transiently, or its breaker is\n"
         "     open at the end), 74 ledger error, 78 configuration problem.\n");
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* work_left - whether a stream target of this run still has open records
@@ -153,7 +147,7 @@ int cmd_deliver(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     size_t total = 0;
-    int64_t deadline = now_ms() + wait_ms;
+    int64_t deadline = clock_wall_ms() + wait_ms;
     for (int round = 0; round < DELIVER_MAX_ROUNDS && !deliver_stop; round++) {
         size_t handled = 0;
         if (deliver_pass(d, 0, &handled, &e) != 0) {
@@ -166,7 +160,7 @@ int cmd_deliver(int argc, char **argv)
             break;
         if (handled)
             continue;
-        if (!wait_ms || now_ms() >= deadline || !work_left(sp, cfg, target))
+        if (!wait_ms || clock_wall_ms() >= deadline || !work_left(sp, cfg, target))
             break;
         struct timespec nap = { 0, DELIVER_IDLE_MS * 1000000L };
         nanosleep(&nap, NULL);
@@ -288,8 +282,7 @@ int cmd_targets(int argc, char **argv)
         printf("%-*s %-12s %-7s %8s %8s %8s %8s %8s  %s\n", tw, "TARGET", "TYPE",
                "WINDOW", "QUEUED", "DUE", "BATCHED", "FAILED", "INDOUBT",
                "WINDOW SPEC");
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = clock_wall_ms();
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const struct target_config *t = &cfg->targets[i];
         int64_t q = 0, failed = 0, indoubt = 0, batched = 0;
@@ -305,7 +298,7 @@ int cmd_targets(int argc, char **argv)
             else if (cs.v[k].state == SPOOL_BATCHED || cs.v[k].state == SPOOL_SENT)
                 batched += cs.v[k].n;
         }
-        struct due_count dc = { (int64_t)ts.tv_sec * 1000, 0 };
+        struct due_count dc = { now, 0 };
         struct spool_filter f;
         memset(&f, 0, sizeof f);
         f.nstates = 2;
@@ -318,7 +311,7 @@ int cmd_targets(int argc, char **argv)
         if (t->window) {
             w = window_parse(t->window, (const char *const *)t->holidays,
                              t->nholidays, &e);
-            wstate = !w ? "invalid" : window_open(w, ts.tv_sec) ? "open" : "shut";
+            wstate = !w ? "invalid" : window_open(w, now / 1000) ? "open" : "shut";
         }
         if (arr)
             json_array_append_new(arr, json_pack(

@@ -20,6 +20,7 @@
  * so nothing in flight ever points at freed memory.  The spool, the log
  * settings and the listener (address, TLS) stay as started. */
 #include "adapters/http_intake.h"
+#include "util/clock.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "scheduler/deliver.h"
@@ -95,22 +96,6 @@ static void usage(FILE *f)
         "\n"
         "Exit: 0 stopped cleanly, 75 shutdown deadline passed, 78 configuration\n"
         "problem, 74 spool unusable, 69 cannot listen.\n");
-}
-
-static int64_t mono_ms(void)
-{
-    return http_now_ms_mono();
-}
-
-static void abs_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 static void log_errs(const char *event, const struct errs *e)
@@ -210,7 +195,7 @@ static void *delivery_main(void *arg)
         if (d) {
             struct errs e;
             errs_init(&e);
-            last_pass = mono_ms();
+            last_pass = clock_mono_ms();
             int rc = deliver_pass(d, 0, &handled, &e);
             pthread_mutex_lock(&sv->dmu);
             sv->passes++;
@@ -229,14 +214,14 @@ static void *delivery_main(void *arg)
         pthread_mutex_lock(&sv->dmu);
         if (!sv->dwake && !sv->dstop) {
             struct timespec ts;
-            abs_in(&ts, IDLE_WAIT_MS);
+            clock_abs_in(&ts, IDLE_WAIT_MS);
             pthread_cond_timedwait(&sv->dcv, &sv->dmu, &ts);
         }
         sv->dwake = false;
         pthread_mutex_unlock(&sv->dmu);
         /* a burst of submissions must not turn into a burst of passes
          * competing with the intake for the ledger */
-        int64_t gap = MIN_PASS_GAP_MS - (mono_ms() - last_pass);
+        int64_t gap = MIN_PASS_GAP_MS - (clock_mono_ms() - last_pass);
         if (gap > 0)
             usleep((useconds_t)gap * 1000);
     }
@@ -412,14 +397,9 @@ static int stop_all(struct serve *sv, int64_t deadline)
         pthread_mutex_lock(&sv->dmu);
         sv->dstop = true;
         pthread_cond_broadcast(&sv->dcv);
-        while (!sv->dended) {
-            int64_t left = deadline - mono_ms();
-            if (left <= 0)
-                break;
-            struct timespec ts;
-            abs_in(&ts, left > 100 ? 100 : left);
-            pthread_cond_timedwait(&sv->dcv, &sv->dmu, &ts);
-        }
+        while (!sv->dended &&
+               clock_cond_wait_until(&sv->dcv, &sv->dmu, deadline) == 0)
+            ;
         bool ended = sv->dended;
         pthread_mutex_unlock(&sv->dmu);
         if (ended) {
@@ -580,7 +560,7 @@ int cmd_serve(int argc, char **argv)
               spool_dir(sv->sp), NULL);
     conservation(sv);
 
-    int64_t last_check = mono_ms();
+    int64_t last_check = clock_mono_ms();
     for (;;) {
         struct pollfd pfd = { .fd = sfd, .events = POLLIN };
         int pr = poll(&pfd, 1, 1000);
@@ -588,9 +568,9 @@ int cmd_serve(int argc, char **argv)
             log_event(LOG_ERROR, "poll-failed", "error", strerror(errno), NULL);
             break;
         }
-        if (mono_ms() - last_check >= CONSERVATION_EVERY_S * 1000) {
+        if (clock_mono_ms() - last_check >= CONSERVATION_EVERY_S * 1000) {
             conservation(sv);
-            last_check = mono_ms();
+            last_check = clock_mono_ms();
         }
         if (pr <= 0)
             continue;
@@ -606,7 +586,7 @@ int cmd_serve(int argc, char **argv)
     char ms[32];
     snprintf(ms, sizeof ms, "%lld", (long long)sv->cfg->shutdown_deadline_ms);
     log_event(LOG_INFO, "stopping", "deadline_ms", ms, NULL);
-    int64_t deadline = mono_ms() + sv->cfg->shutdown_deadline_ms;
+    int64_t deadline = clock_mono_ms() + sv->cfg->shutdown_deadline_ms;
     if (stop_all(sv, deadline) != 0) {
         log_event(LOG_ERROR, "shutdown-deadline-passed", "deadline_ms", ms,
                   "exit", "75", NULL);

@@ -19,6 +19,7 @@
  * This file compiles the target and runs batches; batch_build.c writes a
  * file, batch_verify.c reads it back, batch_send.c hands it over. */
 #include "scheduler/batch_int.h"
+#include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -94,13 +95,6 @@ int batch_rescale(int64_t v, int from, int to, int64_t *out)
     }
     *out = v;
     return 0;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static bool name_char_ok(char ch)
@@ -524,7 +518,7 @@ static int today(const char *zone, char out[11], struct errs *e)
     if (!z)
         return -1;
     struct tm tm;
-    tz_localtime(z, now_ms() / 1000, &tm);
+    tz_localtime(z, clock_wall_ms() / 1000, &tm);
     tz_free(z);
     if (tm.tm_year < -1899 || tm.tm_year > 8099) {
         errs_add(e, "clock", "the year is out of range");
@@ -641,7 +635,7 @@ static int run_locked(struct bctx *c, const char *date,
             set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
             return -1;
         }
-        pb.created_at = now_ms();
+        pb.created_at = clock_wall_ms();
         pb.record_count = c->o->max_records && (int64_t)c->o->max_records
             < queued ? (int64_t)c->o->max_records : queued;
         return run_batch(c, &pb, BUILD_PREVIEW, bf, sum, e);
@@ -669,7 +663,7 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
               const char *target, const struct batch_opts *o,
               struct batch_summary *sum, struct errs *e)
 {
-    int64_t t0 = now_ms();
+    int64_t t0 = clock_wall_ms();
     struct batch_opts dflt;
     memset(&dflt, 0, sizeof dflt);
     memset(sum, 0, sizeof *sum);
@@ -753,6 +747,6 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
 out:
     joblock_release(lock);
     bctx_free(&c);
-    sum->elapsed_ms = now_ms() - t0;
+    sum->elapsed_ms = clock_wall_ms() - t0;
     return rc;
 }

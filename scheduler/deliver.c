@@ -5,6 +5,7 @@
  * /metrics.  Never sleeps: the caller (the daemon loop or `ferry deliver`)
  * decides when to run the next pass. */
 #include "scheduler/deliver.h"
+#include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
@@ -63,18 +64,11 @@ const int64_t *deliver_latency_bounds(void)
     return latency_bounds;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t rand64(void)
 {
     uint64_t v = 0;
     if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
-        v = (uint64_t)now_ms() * 6364136223846793005ULL;
+        v = (uint64_t)clock_wall_ms() * 6364136223846793005ULL;
     return v;
 }
 
@@ -340,7 +334,7 @@ static bool settle_in_doubt(struct dtarget *t, struct instance *in,
         return true;
     case ADAPTER_FAIL:
         if (retry_exhausted(&t->cfg->retry, r->attempts - 1,
-                            now_ms() - r->received_at)) {
+                            clock_wall_ms() - r->received_at)) {
             char why[sizeof it->res.msg];
             snprintf(why, sizeof why, "%s", it->res.msg);
             adapter_result_set(&it->res, ADAPTER_FAIL, "retries spent; "
@@ -468,7 +462,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         struct instance *in = instance_for(t, items[i].service);
         if (!in)
             continue;
-        started[i] = now_ms();
+        started[i] = clock_wall_ms();
         if (settle_in_doubt(t, in, l.v[i], &items[i]))
             done[i] = true;
     }
@@ -491,7 +485,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
                 idx[nrun] = k;
                 run[nrun++] = items[k];
             }
-        int64_t t0 = now_ms();
+        int64_t t0 = clock_wall_ms();
         t->ad->deliver(in->ctx, run, nrun);
         for (size_t k = 0; k < nrun; k++) {
             items[idx[k]].res = run[k].res;
@@ -499,7 +493,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             done[idx[k]] = true;
         }
     }
-    int64_t end = now_ms();
+    int64_t end = clock_wall_ms();
     size_t nout = 0;
     for (size_t i = 0; i < l.n; i++) {
         if (held[i])
@@ -561,7 +555,7 @@ int deliver_pass(struct deliver_engine *d, int64_t now, size_t *handled,
     size_t h = 0;
     int rc = 0;
     if (!now)
-        now = now_ms();
+        now = clock_wall_ms();
     for (size_t i = 0; i < d->nt; i++) {
         size_t before = h, released = 0;
         if (deliver_target(d, &d->t[i], now, &h, &released, e) != 0) {
@@ -591,7 +585,7 @@ const struct deliver_target_stats *deliver_stats(struct deliver_engine *d,
         d->snap[i] = d->t[i].st;
         d->snap[i].breaker = breaker_state_name(d->t[i].br.state);
         d->snap[i].window_open = !d->t[i].win ||
-                                 window_open(d->t[i].win, now_ms() / 1000);
+                                 window_open(d->t[i].win, clock_wall_ms() / 1000);
     }
     *n = d->nt;
     return d->snap;

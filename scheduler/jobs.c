@@ -6,6 +6,7 @@
  * the same target at once).  Every run is recorded in the ledger's job
  * runs with its outcome and counts, including runs that fail. */
 #include "scheduler/jobs.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "scheduler/batch.h"
 #include "scheduler/deliver.h"
@@ -179,9 +180,7 @@ static void run_purge(struct spool *sp, const struct job_config *job,
                  "purge job %s needs older-than=\"90d\"", job->name);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = clock_wall_ms();
     size_t purged = 0;
     char actor[80];
     snprintf(actor, sizeof actor, "job:%s", job->name);

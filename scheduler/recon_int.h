@@ -33,8 +33,6 @@ struct recon_layout {
     char **words;                    /* "E01: words" per reasons code */
 };
 
-/* recon_now_ms - wall clock, ms since the epoch */
-int64_t recon_now_ms(void);
 
 /* recon_item_add - one listed item; counted as dropped past
  * RECON_MAX_ITEMS */

@@ -8,6 +8,7 @@
  * then sent batches are checked for overdue records.  The summary and its
  * exit code are built here. */
 #include "scheduler/recon_int.h"
+#include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -38,13 +39,6 @@ const char *recon_file_status_name(enum recon_file_status st)
     case RECON_FILE_ERROR:    return "error";
     }
     return "?";
-}
-
-int64_t recon_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* recon_item_add - one listed item; see recon_int.h */
@@ -189,7 +183,7 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
         errs_add(e, target, "unknown adapter type '%s'", tc->type ? tc->type : "");
         return -1;
     }
-    int64_t now = o->now_ms ? o->now_ms : recon_now_ms();
+    int64_t now = o->now_ms ? o->now_ms : clock_wall_ms();
     if (ad->kind == ADAPTER_STREAM) {
         if (o->nfiles) {
             errs_add(e, target, "a stream target has no acknowledgement files");

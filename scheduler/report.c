@@ -7,6 +7,7 @@
  * costs one hash look-up per confirmed record.  Percentages are computed
  * in integer tenths; nothing here uses floating point. */
 #include "scheduler/report.h"
+#include "util/clock.h"
 #include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -425,11 +426,8 @@ int report_build(struct spool *sp, const struct report_opts *o,
     struct pass p;
     memset(&p, 0, sizeof p);
     p.o = o;
-    if (!(p.now = o->now_ms)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        p.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (!(p.now = o->now_ms))
+        p.now = clock_wall_ms();
     struct report *r = calloc(1, sizeof *r);
     struct spool_day_list dl = { 0 };
     int rc = -1;

@@ -10,6 +10,7 @@
  * Owns: the scheduler thread, the zones it loaded, the per-job table.
  * Borrows: the config (jobs point into it) and the spool. */
 #include "scheduler/sched.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "scheduler/catchup.h"
 #include "scheduler/cron.h"
@@ -320,8 +321,7 @@ static void *sched_main(void *arg)
                 j->next_s = 0;
         }
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        clock_abs_in(&ts, 1000);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
@@ -484,22 +484,10 @@ int sched_stop(struct sched *s, int64_t deadline_ms)
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     while (s->running > 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t left = deadline_ms -
-                       ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-        if (left <= 0) {
+        if (clock_cond_wait_until(&s->cv, &s->mu, deadline_ms) < 0) {
             rc = -1;
             break;
         }
-        if (left > 100)
-            left = 100;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)left * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -8,6 +8,7 @@
  * (last id and hash) is also kept in meta, so dropping the newest entries
  * is noticed too. */
 #include "spool/spool_int.h"
+#include "util/clock.h"
 #include "util/buf.h"
 #include "util/errs.h"
 
@@ -135,7 +136,7 @@ int spool_audit_add(struct spool *s, const char *actor, const char *action,
     }
     spool_lock(s);
     if (spool_begin(s, e) == 0) {
-        if (spool_audit_append(s, spool_now_ms(), actor, action, ref, reason,
+        if (spool_audit_append(s, clock_wall_ms(), actor, action, ref, reason,
                                "", "", detail, e) == 0
             && spool_commit(s, e) == 0)
             rc = 0;
@@ -482,7 +483,7 @@ static int do_action(struct spool *s, const struct action *a,
             goto rollback;
         }
     }
-    if (spool_audit_append(s, spool_now_ms(), actor, a->verb, ref, reason,
+    if (spool_audit_append(s, clock_wall_ms(), actor, a->verb, ref, reason,
                            spool_state_name(from), spool_state_name(a->to),
                            ed ? ed->detail : NULL, e) != 0)
         goto rollback;
@@ -692,7 +693,7 @@ int spool_ack_apply(struct spool *s, const char *file_name,
                     const char *reason, struct errs *e)
 {
     int rc = -1;
-    int64_t now = spool_now_ms();
+    int64_t now = clock_wall_ms();
     if (file_name && !sha256_hex) {
         errs_add(e, file_name, "acknowledgement file needs its SHA-256");
         return -1;
@@ -807,7 +808,7 @@ int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
     char detail[128];
     snprintf(detail, sizeof detail, "records=%zu before=%lld", n,
              (long long)before_ms);
-    if (spool_audit_append(s, spool_now_ms(), actor, "purge", NULL,
+    if (spool_audit_append(s, clock_wall_ms(), actor, "purge", NULL,
                            "retention", "", "", detail, e) != 0)
         goto rollback;
     if (spool_commit(s, e) != 0)
@@ -839,7 +840,7 @@ int spool_job_start(struct spool *s, const char *job, int64_t *run_id,
         goto rollback;
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)getpid());
-    sqlite3_bind_int64(st, 3, spool_now_ms());
+    sqlite3_bind_int64(st, 3, clock_wall_ms());
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         spool_dberr(s, e, job, "recording job start");
@@ -870,7 +871,7 @@ int spool_job_end(struct spool *s, int64_t run_id, const char *outcome,
                                   "WHERE id = ?", e);
     if (!st)
         goto rollback;
-    sqlite3_bind_int64(st, 1, spool_now_ms());
+    sqlite3_bind_int64(st, 1, clock_wall_ms());
     sqlite3_bind_text(st, 2, outcome ? outcome : "done", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, counts, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC);

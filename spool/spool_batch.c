@@ -4,6 +4,7 @@
  * written file and the hand-over, and finding an unfinished batch after a
  * crash.  Batch states: built -> written -> sent -> confirmed. */
 #include "spool/spool_int.h"
+#include "util/clock.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -161,7 +162,7 @@ int spool_batch_bind(struct spool *s, const char *target,
 {
     char key[512];
     int seq = 0, rc = -1;
-    int64_t now = spool_now_ms(), bid = 0;
+    int64_t now = clock_wall_ms(), bid = 0;
     *out = NULL;
     if (!target || !*target || !date_ok(business_date)) {
         errs_add(e, target ? target : "", "batch needs a target and a "
@@ -486,7 +487,7 @@ int spool_batch_written(struct spool *s, int64_t batch_id,
     sqlite3_bind_int64(st, 2, record_count);
     sqlite3_bind_text(st, 3, totals, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, sha256_hex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, spool_now_ms());
+    sqlite3_bind_int64(st, 5, clock_wall_ms());
     sqlite3_bind_int64(st, 6, batch_id);
     if (step_done(s, st, "recording batch file", e) != 0)
         goto rollback;
@@ -511,7 +512,7 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
 {
     char where[32], sql[256];
     int rc = -1;
-    int64_t now = spool_now_ms();
+    int64_t now = clock_wall_ms();
     snprintf(where, sizeof where, "batch %lld", (long long)batch_id);
     if (move_records && !spool_transition_ok(rfrom, rto))
         return -1;

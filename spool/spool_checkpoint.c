@@ -10,6 +10,7 @@
  *
  * Owns: the checkpoint thread and its connection. */
 #include "spool/spool.h"
+#include "util/clock.h"
 #include "spool/spool_int.h"
 #include "util/errs.h"
 #include "util/log.h"
@@ -36,13 +37,7 @@ static void *ckpt_main(void *arg)
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += c->interval_ms / 1000;
-        until.tv_nsec += (long)(c->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        clock_abs_in(&until, c->interval_ms);
         int rc = 0;
         while (!c->stop && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);

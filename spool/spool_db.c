@@ -167,13 +167,6 @@ static const char *const schema_v3[] = {
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3 };
 
-int64_t spool_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void spool_day_text(int64_t ms, char out[11])
 {
     time_t t = (time_t)(ms / 1000);

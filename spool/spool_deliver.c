@@ -6,6 +6,7 @@
  * Policy (delays, maximums, windows, breaker) belongs to the caller; the
  * spool only keeps what the caller decided, durably. */
 #include "spool/spool_int.h"
+#include "util/clock.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -166,7 +167,7 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
         "lease_owner = ?, lease_until = ?, claimed_at = ?, "
         "attempts = attempts + 1, in_doubt = ?, updated_at = ? "
         "WHERE id = ? AND state = ?";
-    int64_t now = now_ms ? now_ms : spool_now_ms();
+    int64_t now = now_ms ? now_ms : clock_wall_ms();
     size_t cap = 0;
     int rc = -1;
     out->v = NULL;
@@ -480,7 +481,7 @@ static int one_outcome(struct spool *s, const char *owner,
 int spool_outcomes(struct spool *s, const char *owner,
                    const struct spool_outcome *o, size_t n, struct errs *e)
 {
-    int64_t now = spool_now_ms();
+    int64_t now = clock_wall_ms();
     int rc = -1;
     if (!owner) {
         errs_add(e, "", "outcome needs an owner");
@@ -533,7 +534,7 @@ int spool_claims_release(struct spool *s, const char *owner,
         spool_rollback(s);
         goto done;
     }
-    sqlite3_bind_int64(st, 1, spool_now_ms());
+    sqlite3_bind_int64(st, 1, clock_wall_ms());
     sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     sqlite3_reset(st);

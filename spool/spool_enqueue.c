@@ -11,6 +11,7 @@
  * sequence lives in the ledger (sequences table) and is taken in the same
  * transaction as the rows. */
 #include "spool/spool_int.h"
+#include "util/clock.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -276,7 +277,7 @@ static int commit_reqs(struct spool *s, struct spool_req *list, size_t nreq,
     struct txn x;
     int rc = -1;
     memset(&x, 0, sizeof x);
-    int64_t now = spool_now_ms();
+    int64_t now = clock_wall_ms();
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto done;
@@ -399,7 +400,7 @@ int spool_count_rejected_at_door(struct spool *s, const char *service,
     int rc = -1;
     if (n <= 0)
         return 0;
-    spool_day_text(spool_now_ms(), day);
+    spool_day_text(clock_wall_ms(), day);
     spool_lock(s);
     if (spool_begin(s, e) == 0) {
         if (spool_counter_add(s, service ? service : "", day,

@@ -36,7 +36,6 @@ int spool_commit(struct spool *s, struct errs *e);
 void spool_rollback(struct spool *s);
 void spool_dberr(struct spool *s, struct errs *e, const char *where,
                  const char *what);
-int64_t spool_now_ms(void);
 void spool_day_text(int64_t ms, char out[11]);      /* YYYY-MM-DD UTC */
 char *spool_col_strdup(sqlite3_stmt *st, int col);   /* NULL for NULL */
 void spool_lock(struct spool *s);

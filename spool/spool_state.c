@@ -4,6 +4,7 @@
  * (spool_transition_ok / spool_set_state), so the diagram in DESIGN.md and
  * docs/spool.md is the code. */
 #include "spool/spool_int.h"
+#include "util/clock.h"
 #include "util/errs.h"
 
 #include <string.h>
@@ -110,7 +111,7 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, spool_state_name(to), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, spool_now_ms());
+    sqlite3_bind_int64(st, 2, clock_wall_ms());
     sqlite3_bind_int64(st, 3, id);
     sqlite3_bind_text(st, 4, spool_state_name(from), -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
