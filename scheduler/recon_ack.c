@@ -9,6 +9,7 @@
  * inbound/ -> archive/ move of the files ferry fetched, and the overdue
  * check of sent batches. */
 #include "scheduler/recon_int.h"
+#include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -203,27 +204,49 @@ static int64_t trailer_num(const struct record *r, const char *name)
     return v->num;
 }
 
+/* decode_at - one record of layout rec at off: its length checked, then
+ * decoded.  NULL with the problems in e; lead (a format taking the
+ * layout's name, may be NULL) heads the decoding problems. */
+static struct record *decode_at(const struct recon_layout *l,
+                                const struct cpy_record *rec,
+                                const char *what, const char *lead,
+                                const unsigned char *p, size_t len,
+                                const char *name, bool fb, long recno,
+                                size_t off, struct errs *e)
+{
+    char w[128];
+    if (len != rec->length) {
+        where_rec(w, sizeof w, fb, recno, off);
+        errs_add(e, name, "%s: wrong %s length: %zu bytes, the layout %s "
+                 "is %zu", w, what, len, rec->name, rec->length);
+        return NULL;
+    }
+    struct errs de;
+    errs_init(&de);
+    struct record *r = fw_decode(rec, l->cc, p, len, &de);
+    if (!r) {
+        if (lead) {
+            char msg[160];
+            where_rec(w, sizeof w, fb, recno, off);
+            snprintf(msg, sizeof msg, lead, rec->name);
+            errs_add(e, name, "%s: %s", w, msg);
+        }
+        add_decode_errs(e, name, fb, recno, off, &de);
+    }
+    errs_free(&de);
+    return r;
+}
+
 /* decode_detail - one detail record into d; problems to e */
 static int decode_detail(const struct recon_layout *l, const unsigned char *p,
                          size_t len, const char *name, bool fb, long recno,
                          size_t off, struct decoded *d, struct errs *e)
 {
     char w[128];
-    if (len != l->det->length) {
-        where_rec(w, sizeof w, fb, recno, off);
-        errs_add(e, name, "%s: wrong record length: %zu bytes, the layout %s "
-                 "is %zu", w, len, l->det->name, l->det->length);
+    struct record *r = decode_at(l, l->det, "record", NULL, p, len, name, fb,
+                                 recno, off, e);
+    if (!r)
         return 0;
-    }
-    struct errs de;
-    errs_init(&de);
-    struct record *r = fw_decode(l->det, l->cc, p, len, &de);
-    if (!r) {
-        add_decode_errs(e, name, fb, recno, off, &de);
-        errs_free(&de);
-        return 0;
-    }
-    errs_free(&de);
     int rc = 0;
     const char *key = text_of(r, l->key);
     const char *st = text_of(r, l->status);
@@ -275,25 +298,11 @@ static int decode_trailer(const struct recon_layout *l, const unsigned char *p,
                           size_t len, const char *name, bool fb, long recno,
                           size_t off, struct decoded *d, struct errs *e)
 {
-    char w[128];
-    if (len != l->trl->length) {
-        where_rec(w, sizeof w, fb, recno, off);
-        errs_add(e, name, "%s: wrong trailer length: %zu bytes, the layout "
-                 "%s is %zu", w, len, l->trl->name, l->trl->length);
+    struct record *r = decode_at(l, l->trl, "trailer",
+                                 "the last record is not a valid %s trailer",
+                                 p, len, name, fb, recno, off, e);
+    if (!r)
         return 0;
-    }
-    struct errs de;
-    errs_init(&de);
-    struct record *r = fw_decode(l->trl, l->cc, p, len, &de);
-    if (!r) {
-        where_rec(w, sizeof w, fb, recno, off);
-        errs_add(e, name, "%s: the last record is not a valid %s trailer",
-                 w, l->trl->name);
-        add_decode_errs(e, name, fb, recno, off, &de);
-        errs_free(&de);
-        return 0;
-    }
-    errs_free(&de);
     d->tcount = trailer_num(r, l->tcount);
     d->tacc = trailer_num(r, l->tacc);
     d->trej = trailer_num(r, l->trej);
@@ -660,7 +669,7 @@ int recon_overdue(struct spool *sp, const char *target, long hours,
     struct spool_batch **v = NULL;
     size_t n = 0;
     if (!now)
-        now = recon_now_ms();
+        now = clock_wall_ms();
     if (spool_batch_list(sp, target, 0, &v, &n, e) != 0)
         return -1;
     int rc = 0;
