@@ -42,7 +42,6 @@ struct dtarget {
     struct window *win;
     bool resend_in_doubt;
     size_t claim_max;
-    int64_t indoubt_gate;       /* no in-doubt claims before this (ms) */
     struct deliver_target_stats st;
 };
 
@@ -358,13 +357,12 @@ static bool settle_in_doubt(struct dtarget *t, struct instance *in,
     }
 }
 
-/* deliver_target - one claim's worth for one target.  *released counts
- * in-doubt records claimed too early and handed back untouched. */
+/* deliver_target - one claim's worth for one target.  In-doubt records
+ * come back only once their rest is over: the in-doubt outcome stores
+ * when (indoubt_wait_ms) and the claim honours it. */
 static int deliver_target(struct deliver_engine *d, struct dtarget *t,
-                          int64_t now, size_t *handled, size_t *released,
-                          struct errs *e)
+                          int64_t now, size_t *handled, struct errs *e)
 {
-    *released = 0;
     t->st.window_open = !t->win || window_open(t->win, now / 1000);
     t->st.breaker = breaker_state_name(t->br.state);
     if (!t->st.window_open) {
@@ -380,8 +378,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     if (probing)
         log_event(LOG_INFO, "breaker-half-open", "target", t->cfg->name,
                   "probe", "one record", NULL);
-    bool allow_indoubt = (t->resend_in_doubt || t->ad->probe != NULL) &&
-                         now >= t->indoubt_gate;
+    bool allow_indoubt = t->resend_in_doubt || t->ad->probe != NULL;
     size_t max = probing ? 1 : t->claim_max;
     struct spool_list l = { 0 };
     struct errs ce;
@@ -410,36 +407,20 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     struct spool_outcome *outs = calloc(l.n, sizeof *outs);
     int64_t *started = calloc(l.n, sizeof *started);
     bool *done = calloc(l.n, sizeof *done);
-    bool *held = calloc(l.n, sizeof *held);
     struct delivery_item *run = calloc(l.n, sizeof *run);
     size_t *idx = calloc(l.n, sizeof *idx);
     int rc = 0;
-    size_t nheld = 0;
-    if (!items || !recs || !outs || !started || !done || !held || !run ||
-        !idx) {
+    if (!items || !recs || !outs || !started || !done || !run || !idx) {
         errs_add(e, t->cfg->name, "out of memory");
         rc = -1;
         goto out;
     }
-    int64_t gate = INT64_MAX;
     for (size_t i = 0; i < l.n; i++) {
         const struct spool_record *r = l.v[i];
         items[i].ref = r->ref;
         items[i].service = r->service;
         items[i].attempt = r->attempts;
         items[i].was_in_doubt = r->in_doubt;
-        if (r->in_doubt) {
-            /* rest first: asking at once would catch a slow back end
-             * mid-way and resend what it is about to store */
-            int64_t due = r->updated_at + indoubt_wait_ms(t, r->attempts - 1);
-            if (now < due) {
-                held[i] = done[i] = true;
-                nheld++;
-                if (due < gate)
-                    gate = due;
-                continue;
-            }
-        }
         struct errs re;
         errs_init(&re);
         recs[i] = r->record_json ? record_from_json(r->record_json, &re) : NULL;
@@ -452,9 +433,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         errs_free(&re);
         items[i].rec = recs[i];
     }
-    if (nheld)
-        t->indoubt_gate = gate;
-    t->st.claimed += l.n - nheld;
+    t->st.claimed += l.n;
     /* in doubt: ask first when the target can tell */
     for (size_t i = 0; i < l.n; i++) {
         if (done[i] || !items[i].was_in_doubt)
@@ -496,8 +475,6 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     int64_t end = clock_wall_ms();
     size_t nout = 0;
     for (size_t i = 0; i < l.n; i++) {
-        if (held[i])
-            continue;
         log_event(items[i].res.outcome == ADAPTER_OK ? LOG_INFO : LOG_WARN,
                   "delivery", "ref", l.v[i]->ref, "service", l.v[i]->service,
                   "target", t->cfg->name,
@@ -519,17 +496,6 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         *handled += nout;
     }
     errs_free(&oe);
-    /* the too-early in-doubt ones go back as they were, uncounted; every
-     * other claim of this owner has its outcome by now */
-    if (rc == 0 && nheld) {
-        struct errs le;
-        errs_init(&le);
-        if (spool_claims_release(d->sp, d->owner, released, &le) != 0) {
-            errs_move(e, &le);
-            rc = -1;
-        }
-        errs_free(&le);
-    }
     if (probing && nout == 0)
         breaker_abandon_probe(&t->br);
     t->st.breaker = breaker_state_name(t->br.state);
@@ -542,7 +508,6 @@ out:
     free(outs);
     free(started);
     free(done);
-    free(held);
     free(run);
     free(idx);
     spool_list_free(&l);
@@ -556,18 +521,9 @@ int deliver_pass(struct deliver_engine *d, int64_t now, size_t *handled,
     int rc = 0;
     if (!now)
         now = clock_wall_ms();
-    for (size_t i = 0; i < d->nt; i++) {
-        size_t before = h, released = 0;
-        if (deliver_target(d, &d->t[i], now, &h, &released, e) != 0) {
+    for (size_t i = 0; i < d->nt; i++)
+        if (deliver_target(d, &d->t[i], now, &h, e) != 0)
             rc = -1;
-            continue;
-        }
-        /* a claim spent on in-doubt records still resting: the gate is
-         * shut now, so claim once more for the records that are due */
-        if (h == before && released &&
-            deliver_target(d, &d->t[i], now, &h, &released, e) != 0)
-            rc = -1;
-    }
     if (handled)
         *handled = h;
     return rc;
