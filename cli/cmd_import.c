@@ -156,7 +156,8 @@ int cmd_import(int argc, char **argv)
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "csv",
-                             .json = c.json, .quiet = c.quiet };
+                             .json = c.json, .quiet = c.quiet,
+                             .min_free_mb = cfg->spool_min_free_mb };
     if (cli_intake_init(&in) != 0) {
         rc = EX_OSERR;
         goto out;

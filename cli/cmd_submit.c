@@ -152,7 +152,8 @@ int cmd_submit(int argc, char **argv)
 
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "cli",
                              .json = c.json, .quiet = c.quiet,
-                             .batch = (size_t)batch };
+                             .batch = (size_t)batch,
+                             .min_free_mb = cfg->spool_min_free_mb };
     if (cli_intake_init(&in) != 0) {
         rc = EX_OSERR;
         goto out;

@@ -694,6 +694,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
              "DROP INDEX records_batch;"
              "CREATE INDEX records_batch ON records(batch_id);"
+             "DROP TABLE client_keys;"
              "PRAGMA user_version = 1;"
              "COMMIT;");
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
