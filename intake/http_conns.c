@@ -11,11 +11,11 @@
  *   sender of one byte a second never trips; a slow body is caught in
  *   http_on_request.
  * - capacity is kept for authenticated clients: connections that have not
- *   authenticated may hold at most three quarters of max-connections; a
+ *   authenticated may hold at most half of max-connections; a
  *   new one past that closes the oldest idle unauthenticated connection,
  *   so 2,000 idle sockets cannot starve a client presenting a good token.
  *
- * The watchdog thread sweeps every 100 ms.  MHD reports CLOSED before it
+ * The watchdog thread sweeps every 50 ms.  MHD reports CLOSED before it
  * closes the socket, so a shut fd is never a reused one.
  *
  * Owns: the connection list, its counts and the watchdog thread (all
@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#define EVICT_GRACE_MS 50
 
 /* conn_of - the tracking entry of c (NULL when untracked) */
 static struct http_conn *conn_of(struct MHD_Connection *c)
@@ -93,16 +95,21 @@ void http_conn_trust(struct http_server *h, struct MHD_Connection *c)
 }
 
 /* make_room - past the unauthenticated share, shut the oldest idle
- * unauthenticated connection (h->cmu held).  The list runs oldest first. */
-static void make_room(struct http_server *h)
+ * unauthenticated connection that has had EVICT_GRACE_MS to send its
+ * head (h->cmu held).  The grace matters under a reconnect storm: a
+ * client with a good token sends its head within a few milliseconds of
+ * connecting, so it is never the one shut, while sockets that only wait
+ * are.  With none old enough, nothing is shut: new connections then wait
+ * in the kernel's backlog, not refused.  The list runs oldest first. */
+static void make_room(struct http_server *h, int64_t now)
 {
-    if (h->nuntrusted <= h->untrusted_max)
-        return;
-    for (struct http_conn *k = h->conns; k; k = k->next)
-        if (idle_untrusted(k)) {
+    for (struct http_conn *k = h->conns;
+         k && h->nuntrusted > h->untrusted_max; k = k->next) {
+        if (now - k->opened < EVICT_GRACE_MS)
+            return;                       /* the rest are younger still */
+        if (idle_untrusted(k))
             shut(h, k, "capacity kept for authenticated clients");
-            return;
-        }
+    }
 }
 
 void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
@@ -118,7 +125,7 @@ void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
             return;
         }
         k->fd = ci->connect_fd;
-        k->since = clock_mono_ms();
+        k->since = k->opened = clock_mono_ms();
         pthread_mutex_lock(&h->cmu);
         k->prev = h->conns_tail;
         if (h->conns_tail)
@@ -127,7 +134,7 @@ void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
             h->conns = k;
         h->conns_tail = k;
         h->nuntrusted++;
-        make_room(h);
+        make_room(h, k->since);
         pthread_mutex_unlock(&h->cmu);
         *sctx = k;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *sctx) {
@@ -157,6 +164,7 @@ static void *watchdog(void *arg)
     pthread_mutex_lock(&h->cmu);
     while (!h->reaper_stop) {
         int64_t now = clock_mono_ms();
+        make_room(h, now);                /* also when MHD accepts none */
         for (struct http_conn *k = h->conns; k; k = k->next) {
             if (k->busy || k->fd < 0)
                 continue;
@@ -167,7 +175,7 @@ static void *watchdog(void *arg)
                                       : "request head not complete in time");
         }
         struct timespec ts;
-        clock_abs_in(&ts, 100);
+        clock_abs_in(&ts, 50);
         pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
     }
     pthread_mutex_unlock(&h->cmu);

@@ -110,6 +110,7 @@ struct http_server {
 /* one open connection (MHD_OPTION_NOTIFY_CONNECTION) */
 struct http_conn {
     int fd;
+    int64_t opened;
     int64_t since;                        /* opened, or last request done */
     bool busy;                            /* a request head is in */
     bool trusted;                         /* carried a good token */

@@ -236,7 +236,7 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
         h->head_timeout_ms = h->idle_timeout_ms;
     int maxconn = cfg->intake.max_connections > 0
                       ? cfg->intake.max_connections : 256;
-    h->untrusted_max = maxconn - maxconn / 4;
+    h->untrusted_max = maxconn / 2;
     h->sp = sp;
     h->disk_ok = true;
     if (hooks)
@@ -272,8 +272,12 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
         timeout_s = 10;
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
                                         (intptr_t)lfd, NULL };
+    /* the library's own limit sits above ours: past it, new connections
+     * wait unseen in the kernel's backlog, where a client with a good
+     * token would queue behind every idle socket; below it, http_conns.c
+     * sees each one and closes the idle unauthenticated ones first */
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-                                        (intptr_t)maxconn, NULL };
+                                        (intptr_t)(2 * maxconn), NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (intptr_t)(in->max_per_address > 0 ? in->max_per_address : 32),
         NULL };
