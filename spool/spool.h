@@ -448,11 +448,22 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
                size_t payload_len, const char *record_json,
                const char *actor, const char *reason, const char *detail,
                struct errs *e);
+/* spool_edit_allowed - spool_edit accepts a record in state st (callers
+ * refuse early, before showing a difference) */
+bool spool_edit_allowed(enum spool_state st);
 /* spool_audit_add - an audited action that changes no record state
  * (resend of a batch, accept-mismatch...); ref may be NULL. */
 int spool_audit_add(struct spool *s, const char *actor, const char *action,
                     const char *ref, const char *reason, const char *detail,
                     struct errs *e);
+
+/* spool_audit_reveal - a person was shown record ref's personal data
+ * (--reveal, or the console's reveal): action "reveal", what (e.g. "show",
+ * "edit") as detail.  actor and a non-empty reason are required: UK GDPR
+ * asks who looked and why.  Call it before showing anything, and show
+ * nothing when it fails. */
+int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,
+                       const char *reason, const char *what, struct errs *e);
 
 struct spool_audit_list {
     struct spool_audit_entry *v;

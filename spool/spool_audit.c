@@ -147,6 +147,17 @@ int spool_audit_add(struct spool *s, const char *actor, const char *action,
     return rc;
 }
 
+int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,
+                       const char *reason, const char *what, struct errs *e)
+{
+    if (!ref || !*ref || !actor || !*actor || !reason || !*reason) {
+        errs_add(e, ref ? ref : "", "a reveal needs the record, who looks "
+                 "and why (--reason)");
+        return -1;
+    }
+    return spool_audit_add(s, actor, "reveal", ref, reason, what, e);
+}
+
 static void audit_entry_clear(struct spool_audit_entry *a)
 {
     free(a->actor); free(a->action); free(a->ref); free(a->reason);
@@ -521,6 +532,12 @@ int spool_discard(struct spool *s, const char *ref, const char *actor,
                   const char *reason, struct errs *e)
 {
     return do_action(s, &act_discard, ref, actor, reason, NULL, e);
+}
+
+bool spool_edit_allowed(enum spool_state st)
+{
+    return st < SPOOL_NSTATES && (act_edit.from & B(st)) &&
+           spool_transition_ok(st, act_edit.to);
 }
 
 int spool_edit(struct spool *s, const char *ref, const void *payload,
