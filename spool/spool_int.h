@@ -61,7 +61,7 @@ int spool_bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
 /* SHA-256 hex of data; out holds 65 */
 void spool_sha256_hex(const void *data, size_t n, char out[65]);
 
-/* spool_query.c: read a record row selected with SPOOL_REC_COLS */
+/* spool_row.c (a leaf): read a record row selected with SPOOL_REC_COLS */
 #define SPOOL_REC_COLS "id, ref, service, target, client, fe_ref, idem_key, " \
     "received_at, updated_at, state, attempts, next_attempt_at, " \
     "lease_owner, lease_until, last_error, batch_id, receipt, in_doubt, " \
@@ -73,6 +73,7 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
 int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
                    struct spool_record *r);
 void spool_record_clear(struct spool_record *r);
+void spool_audit_entry_clear(struct spool_audit_entry *a);
 
 /* spool_audit.c: append one audit entry inside the caller's transaction */
 int spool_audit_append(struct spool *s, int64_t at, const char *actor,
@@ -84,7 +85,8 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
 /* spool_audit_list_locked - spool_audit_list with db_mu already held */
 int spool_audit_list_locked(struct spool *s, const char *ref,
                             struct spool_audit_list *out, struct errs *e);
-/* spool_rec_lookup - id and state of ref; 1 when no such record */
+/* spool_rec_lookup (spool_row.c) - id and state of ref; 1 when no such
+ * record */
 int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
                      enum spool_state *st, struct errs *e);
 
