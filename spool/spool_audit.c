@@ -1,22 +1,41 @@
-/* spool_audit.c - the hash-chained audit log: appending (inside the
- * caller's transaction, or alone), listing and verifying.  Operator
- * actions are spool_action.c, acknowledgements spool_ack.c, retention
- * spool_purge.c, job runs spool_jobs.c.
+/* spool_audit.c - the audit chain: appending (inside the caller's
+ * transaction, or alone), listing, verifying, and anchoring its head
+ * outside the ledger.  Operator actions are spool_action.c,
+ * acknowledgements spool_ack.c, retention spool_purge.c, job runs
+ * spool_jobs.c.
  *
- * Chain: hash = SHA-256(prev_hash || canonical entry text), hex; the first
- * entry's prev_hash is 64 zeros.  The canonical text lists every field as
- * "<length>:<bytes>\n" so no value can fake a field boundary.  The head
- * (last id and hash) is also kept in meta, so dropping the newest entries
- * is noticed too. */
+ * Chain: each entry's hash covers the previous hash and the entry's
+ * canonical text, every field as "<length>:<bytes>\n" so no value can
+ * fake a field boundary; the first entry's prev_hash is 64 zeros.  With
+ * the audit key (spool_opts.audit_key, a file apart from the ledger) the
+ * hash is HMAC-SHA-256 under that key ("ferry-audit-v2"), so rewriting an
+ * entry and recomputing the chain needs the key.  Entries written before a
+ * key was configured stay plain SHA-256 ("ferry-audit-v1", keyed = 0), and
+ * verify says they are proven only against damage.  Once an entry is
+ * keyed, every later one must be: a writer without the key is refused.
+ *
+ * The head (newest id and hash) is kept in meta, and after each commit
+ * also written to a head file outside the ledger and logged, so deleting
+ * the newest entries and fixing the stored head is still caught; `ferry
+ * audit head` prints it to be recorded elsewhere too. */
 #include "spool/spool_int.h"
-#include "util/clock.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/errs.h"
+#include "util/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define AUDIT_COLS "id, at, actor, action, ref, reason, before_state, " \
+    "after_state, detail, prev_hash, hash, keyed"
 
 static const char zero_hash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -29,30 +48,71 @@ static void canon_field(struct buf *b, const char *v)
     buf_putc(b, '\n');
 }
 
-/* entry_hash - the chain rule, in one place for writing and verifying */
-static int entry_hash(int64_t id, int64_t at, const char *actor,
-                      const char *action, const char *ref, const char *reason,
-                      const char *before, const char *after,
-                      const char *detail, const char *prev, char out[65])
+struct entry {
+    int64_t id, at;
+    const char *actor, *action, *ref, *reason, *before, *after, *detail;
+};
+
+/* entry_hash - the chain rule, in one place for writing and verifying:
+ * SHA-256 without a key (v1), HMAC-SHA-256 under key (v2) */
+static int entry_hash(const struct entry *en, const char *prev,
+                      const unsigned char *key, char out[65])
 {
     struct buf b;
     buf_init(&b, 0);
     buf_puts(&b, prev);
-    buf_puts(&b, "ferry-audit-v1\n");
-    buf_printf(&b, "%lld\n%lld\n", (long long)id, (long long)at);
-    canon_field(&b, actor);
-    canon_field(&b, action);
-    canon_field(&b, ref);
-    canon_field(&b, reason);
-    canon_field(&b, before);
-    canon_field(&b, after);
-    canon_field(&b, detail);
+    buf_puts(&b, key ? "ferry-audit-v2\n" : "ferry-audit-v1\n");
+    buf_printf(&b, "%lld\n%lld\n", (long long)en->id, (long long)en->at);
+    canon_field(&b, en->actor);
+    canon_field(&b, en->action);
+    canon_field(&b, en->ref);
+    canon_field(&b, en->reason);
+    canon_field(&b, en->before);
+    canon_field(&b, en->after);
+    canon_field(&b, en->detail);
     if (!b.data) {
         buf_free(&b);
         return -1;
     }
-    spool_sha256_hex(b.data, b.len, out);
+    int rc = 0;
+    if (key) {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        if (!HMAC(EVP_sha256(), key, SPOOL_KEY_LEN,
+                  (const unsigned char *)b.data, b.len, mac, &n) || n != 32)
+            rc = -1;
+        for (unsigned i = 0; rc == 0 && i < n; i++)
+            snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    } else {
+        spool_sha256_hex(b.data, b.len, out);
+    }
     buf_free(&b);
+    return rc;
+}
+
+/* read_head - the newest entry: id (0 when empty), hash, keyed */
+static int read_head(struct spool *s, int64_t *id, char hash[65],
+                     bool *keyed, struct errs *e)
+{
+    *id = 0;
+    *keyed = false;
+    snprintf(hash, 65, "%s", zero_hash);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT id, hash, keyed FROM audit "
+                                  "ORDER BY id DESC LIMIT 1", e);
+    if (!st)
+        return -1;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        const unsigned char *h = sqlite3_column_text(st, 1);
+        snprintf(hash, 65, "%s", h ? (const char *)h : "");
+        *keyed = sqlite3_column_int(st, 2) != 0;
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading audit head");
+        return -1;
+    }
     return 0;
 }
 
@@ -63,36 +123,31 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
                        struct errs *e)
 {
     char prev[65], hash[65], head[96];
-    int64_t id = 1;
-    snprintf(prev, sizeof prev, "%s", zero_hash);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, hash FROM audit "
-                                  "ORDER BY id DESC LIMIT 1", e);
-    if (!st)
+    int64_t last;
+    bool head_keyed;
+    if (read_head(s, &last, prev, &head_keyed, e) != 0)
         return -1;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0) + 1;
-        snprintf(prev, sizeof prev, "%s",
-                 (const char *)sqlite3_column_text(st, 1));
-    }
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "reading audit head");
+    if (head_keyed && !s->opts.audit_keyed) {
+        errs_add(e, ref ? ref : "audit", "the audit chain is keyed: this "
+                 "needs the audit key (<spool audit-key-file=...> in "
+                 "ferry.xml; give --config) to add to it");
         return -1;
     }
     if (!actor || !*actor)
         actor = "unknown";
-    if (entry_hash(id, at, actor, action, ref, reason, before, after, detail,
-                   prev, hash) != 0) {
+    struct entry en = { last + 1, at, actor, action, ref, reason, before,
+                        after, detail };
+    const unsigned char *key = s->opts.audit_keyed ? s->opts.audit_key
+                                                   : NULL;
+    if (entry_hash(&en, prev, key, hash) != 0) {
         errs_add(e, ref ? ref : "", "out of memory");
         return -1;
     }
-    st = spool_stmt(s, "INSERT INTO audit(id, at, actor, action, ref, "
-                    "reason, before_state, after_state, detail, prev_hash, "
-                    "hash) VALUES(?,?,?,?,?,?,?,?,?,?,?)", e);
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO audit(" AUDIT_COLS ") "
+                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, en.id);
     sqlite3_bind_int64(st, 2, at);
     sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
@@ -103,13 +158,14 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
     sqlite3_bind_text(st, 9, detail, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, prev, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, hash, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
+    sqlite3_bind_int(st, 12, key ? 1 : 0);
+    int r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r != SQLITE_DONE) {
         spool_dberr(s, e, ref, "writing audit entry");
         return -1;
     }
-    snprintf(head, sizeof head, "%lld:%s", (long long)id, hash);
+    snprintf(head, sizeof head, "%lld:%s", (long long)en.id, hash);
     st = spool_stmt(s, "INSERT INTO meta(name, value) VALUES('audit_head', "
                     "?) ON CONFLICT(name) DO UPDATE SET value = "
                     "excluded.value", e);
@@ -122,7 +178,39 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
         spool_dberr(s, e, ref, "writing audit head");
         return -1;
     }
+    snprintf(s->audit_pending, sizeof s->audit_pending, "%lld %s %d",
+             (long long)en.id, hash, key ? 1 : 0);
     return 0;
+}
+
+void spool_audit_anchor(struct spool *s)
+{
+    char tmp[4096], line[128];
+    int n = snprintf(line, sizeof line, "%s\n", s->audit_pending);
+    bool ok = false;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", s->audit_head_path)
+        < (int)sizeof tmp) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+            ok = close(fd) == 0 && ok;
+            ok = ok && rename(tmp, s->audit_head_path) == 0;
+            if (!ok)
+                unlink(tmp);
+        }
+    }
+    char id[32];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(s->audit_pending, " "),
+             s->audit_pending);
+    const char *hash = strchr(s->audit_pending, ' ');
+    char h[65];
+    snprintf(h, sizeof h, "%.64s", hash ? hash + 1 : "");
+    if (ok)
+        log_event(LOG_INFO, "audit-head", "id", id, "hash", h, NULL);
+    else
+        log_event(LOG_WARN, "audit-head", "id", id, "hash", h, "file",
+                  s->audit_head_path, "error", strerror(errno), NULL);
+    s->audit_pending[0] = '\0';
 }
 
 /* write_txn - run an audit-only action in its own transaction */
@@ -167,11 +255,8 @@ int spool_audit_list_locked(struct spool *s, const char *ref,
     out->v = NULL;
     out->n = 0;
     sqlite3_stmt *st = spool_stmt(s, ref
-        ? "SELECT id, at, actor, action, ref, reason, before_state, "
-          "after_state, detail, prev_hash, hash FROM audit WHERE ref = ? "
-          "ORDER BY id"
-        : "SELECT id, at, actor, action, ref, reason, before_state, "
-          "after_state, detail, prev_hash, hash FROM audit ORDER BY id", e);
+        ? "SELECT " AUDIT_COLS " FROM audit WHERE ref = ? ORDER BY id"
+        : "SELECT " AUDIT_COLS " FROM audit ORDER BY id", e);
     if (!st)
         return -1;
     if (ref)
@@ -200,6 +285,7 @@ int spool_audit_list_locked(struct spool *s, const char *ref,
         a->detail = spool_col_strdup(st, 8);
         a->prev_hash = spool_col_strdup(st, 9);
         a->hash = spool_col_strdup(st, 10);
+        a->keyed = sqlite3_column_int(st, 11) != 0;
     }
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
@@ -236,88 +322,260 @@ static const char *txt(sqlite3_stmt *st, int col)
     return t ? (const char *)t : NULL;
 }
 
-int spool_audit_verify(struct spool *s, int64_t *bad_id, size_t *checked,
+const char *spool_audit_head_file(const struct spool *s)
+{
+    return s->audit_head_path;
+}
+
+int spool_audit_head(struct spool *s, char *out, size_t outsz,
+                     struct errs *e)
+{
+    int64_t id;
+    char hash[65];
+    bool keyed;
+    spool_lock(s);
+    int rc = read_head(s, &id, hash, &keyed, e);
+    spool_unlock(s);
+    if (rc == 0)
+        snprintf(out, outsz, "%lld:%s", (long long)id, hash);
+    return rc;
+}
+
+/* parse_head - "ID:HASH" or "ID HASH[ KEYED]" into id and hash; 0 ok */
+static int parse_head(const char *text, int64_t *id, char hash[65],
+                      bool *keyed)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || v < 0 || (*end != ':' && *end != ' '))
+        return -1;
+    end++;
+    size_t n = strspn(end, "0123456789abcdef");
+    if (n != 64)
+        return -1;
+    memcpy(hash, end, 64);
+    hash[64] = '\0';
+    *id = v;
+    *keyed = end[64] == ' ' && end[65] == '1';
+    return 0;
+}
+
+/* read_head_file - the head recorded outside the ledger; 1 when none */
+static int read_head_file(const struct spool *s, int64_t *id, char hash[65],
+                          bool *keyed, struct errs *e)
+{
+    FILE *f = fopen(s->audit_head_path, "r");
+    if (!f)
+        return errno == ENOENT ? 1 : (errs_add(e, s->audit_head_path,
+                                      "cannot read the audit head file: %s",
+                                      strerror(errno)), -1);
+    char line[160] = "";
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!got || parse_head(line, id, hash, keyed) != 0) {
+        errs_add(e, s->audit_head_path, "the audit head file is not "
+                 "\"ID HASH KEYED\"");
+        return -1;
+    }
+    return 0;
+}
+
+struct walk {
+    char prev[65];
+    int64_t last_id;
+    bool seen_keyed;
+};
+
+/* check_entry - one row against the chain rule; 0 holds, 1 broken */
+static int check_entry(struct spool *s, sqlite3_stmt *st, struct walk *w,
+                       struct spool_audit_proof *p, struct errs *e)
+{
+    char hash[65], where[32];
+    struct entry en = { sqlite3_column_int64(st, 0),
+                        sqlite3_column_int64(st, 1), txt(st, 2), txt(st, 3),
+                        txt(st, 4), txt(st, 5), txt(st, 6), txt(st, 7),
+                        txt(st, 8) };
+    const char *ph = txt(st, 9), *h = txt(st, 10);
+    bool keyed = sqlite3_column_int(st, 11) != 0;
+    snprintf(where, sizeof where, "audit %lld", (long long)en.id);
+    p->checked++;
+    p->bad_id = en.id;
+    if (!ph || strcmp(ph, w->prev) != 0) {
+        errs_add(e, where, "link broken: previous hash does not match "
+                 "entry %lld (an entry was changed, removed or inserted "
+                 "before it)", (long long)w->last_id);
+        return 1;
+    }
+    if (!keyed && w->seen_keyed) {
+        errs_add(e, where, "entry is not keyed although entries before it "
+                 "are: it was written or rewritten without the audit key");
+        return 1;
+    }
+    if (keyed) {
+        p->keyed++;
+        w->seen_keyed = true;
+    } else {
+        p->unkeyed++;
+    }
+    if (!keyed || s->opts.audit_keyed) {
+        if (entry_hash(&en, w->prev, keyed ? s->opts.audit_key : NULL,
+                       hash) != 0) {
+            errs_add(e, where, "out of memory");
+            return -1;
+        }
+        if (!h || CRYPTO_memcmp(h, hash, 65) != 0 || strlen(h) != 64) {
+            errs_add(e, where, keyed
+                     ? "entry was changed: its HMAC does not match its "
+                       "content under the audit key (rewritten, or a "
+                       "different key)"
+                     : "entry was changed: its hash does not match its "
+                       "content");
+            return 1;
+        }
+    }
+    snprintf(w->prev, sizeof w->prev, "%s", h ? h : "");
+    w->last_id = en.id;
+    p->bad_id = 0;
+    return 0;
+}
+
+/* check_head - the newest entry against a head recorded elsewhere (the
+ * ledger's meta, the head file, the caller's); 0 holds, 1 broken.
+ * *behind: the head names an older entry, which holds. */
+static int check_head(struct spool *s, const char *what, int64_t id,
+                      const char *hash, const struct walk *w,
+                      struct spool_audit_proof *p, bool *behind,
+                      struct errs *e)
+{
+    *behind = false;
+    if (id > w->last_id) {
+        errs_add(e, "audit", "the chain ends at entry %lld but %s names "
+                 "entry %lld: entries were removed from the end",
+                 (long long)w->last_id, what, (long long)id);
+        p->bad_id = w->last_id + 1;
+        return 1;
+    }
+    if (id == w->last_id) {
+        if (strcmp(hash, w->prev) != 0) {
+            errs_add(e, "audit", "entry %lld does not match %s: the chain "
+                     "was rewritten", (long long)id, what);
+            p->bad_id = id;
+            return 1;
+        }
+        return 0;
+    }
+    sqlite3_stmt *st = spool_stmt(s, "SELECT hash FROM audit WHERE id = ?",
+                                  e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st);
+    bool same = r == SQLITE_ROW && txt(st, 0) && strcmp(txt(st, 0), hash) == 0;
+    sqlite3_reset(st);
+    if (!same && id > 0) {
+        errs_add(e, "audit", "entry %lld does not match %s: the chain was "
+                 "rewritten", (long long)id, what);
+        p->bad_id = id;
+        return 1;
+    }
+    *behind = true;
+    return 0;
+}
+
+/* check_heads - meta's head, the head file and expect against the chain */
+static int check_heads(struct spool *s, const char *expect,
+                       const struct walk *w, struct spool_audit_proof *p,
                        struct errs *e)
 {
-    char prev[65], hash[65], where[32];
-    int64_t last_id = 0;
-    size_t n = 0;
+    int64_t id;
+    char hash[65];
+    bool keyed, behind;
+    int rc = 0;
+    sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM meta WHERE name = "
+                                  "'audit_head'", e);
+    if (!st)
+        return -1;
+    int r = sqlite3_step(st);
+    const char *mh = r == SQLITE_ROW ? txt(st, 0) : NULL;
+    bool meta_ok = mh && parse_head(mh, &id, hash, &keyed) == 0;
+    sqlite3_reset(st);
+    if (w->last_id && !meta_ok) {
+        errs_add(e, "audit", "audit head record is missing");
+        p->bad_id = w->last_id;
+        return 1;
+    }
+    if (meta_ok) {
+        rc = check_head(s, "the head kept in the ledger", id, hash, w, p,
+                        &behind, e);
+        if (rc == 0 && behind) {
+            errs_add(e, "audit", "the head kept in the ledger names entry "
+                     "%lld, the chain goes on to %lld", (long long)id,
+                     (long long)w->last_id);
+            p->bad_id = id + 1;
+            rc = 1;
+        }
+        if (rc)
+            return rc;
+    }
+    r = read_head_file(s, &id, hash, &keyed, e);
+    if (r < 0)
+        return 1;
+    if (r == 0) {
+        p->head_file_id = id;
+        if ((rc = check_head(s, "the head file outside the ledger", id, hash,
+                             w, p, &behind, e)) != 0)
+            return rc;
+        p->head_file_behind = behind;
+        if (keyed && s->opts.audit_keyed && !w->seen_keyed) {
+            errs_add(e, "audit", "the head file names a keyed entry but no "
+                     "entry is keyed: the chain was rewritten without the "
+                     "key");
+            p->bad_id = id;
+            return 1;
+        }
+    }
+    if (expect) {
+        if (parse_head(expect, &id, hash, &keyed) != 0) {
+            errs_add(e, "audit", "the expected head is not ID:HASH (as "
+                     "'ferry audit head' prints it)");
+            return -1;
+        }
+        if ((rc = check_head(s, "the expected head", id, hash, w, p,
+                             &behind, e)) != 0)
+            return rc;
+        p->expected_checked = true;
+    }
+    return 0;
+}
+
+int spool_audit_verify(struct spool *s, const char *expect,
+                       struct spool_audit_proof *p, struct errs *e)
+{
+    struct walk w = { .last_id = 0 };
     int rc = 0, step;
-    *bad_id = 0;
-    snprintf(prev, sizeof prev, "%s", zero_hash);
+    memset(p, 0, sizeof *p);
+    snprintf(w.prev, sizeof w.prev, "%s", zero_hash);
+    p->key_given = s->opts.audit_keyed;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, at, actor, action, ref, "
-                                  "reason, before_state, after_state, "
-                                  "detail, prev_hash, hash FROM audit "
+    sqlite3_stmt *st = spool_stmt(s, "SELECT " AUDIT_COLS " FROM audit "
                                   "ORDER BY id", e);
     if (!st) {
         spool_unlock(s);
         return -1;
     }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        snprintf(where, sizeof where, "audit %lld", (long long)id);
-        const char *ph = txt(st, 9), *h = txt(st, 10);
-        n++;
-        if (!ph || strcmp(ph, prev) != 0) {
-            errs_add(e, where, "link broken: previous hash does not match "
-                     "entry %lld (an entry was changed, removed or inserted "
-                     "before it)", (long long)last_id);
-            *bad_id = id;
-            rc = 1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = check_entry(s, st, &w, p, e)) != 0)
             break;
-        }
-        if (entry_hash(id, sqlite3_column_int64(st, 1), txt(st, 2),
-                       txt(st, 3), txt(st, 4), txt(st, 5), txt(st, 6),
-                       txt(st, 7), txt(st, 8), prev, hash) != 0) {
-            errs_add(e, where, "out of memory");
-            rc = -1;
-            break;
-        }
-        if (!h || strcmp(h, hash) != 0) {
-            errs_add(e, where, "entry was changed: its hash does not match "
-                     "its content");
-            *bad_id = id;
-            rc = 1;
-            break;
-        }
-        snprintf(prev, sizeof prev, "%s", h);
-        last_id = id;
-    }
     if (rc == 0 && step != SQLITE_DONE) {
         spool_dberr(s, e, NULL, "reading audit");
         rc = -1;
     }
     sqlite3_reset(st);
-    if (rc == 0) {
-        st = spool_stmt(s, "SELECT value FROM meta WHERE name = "
-                        "'audit_head'", e);
-        if (!st) {
-            rc = -1;
-        } else {
-            char want[96];
-            snprintf(want, sizeof want, "%lld:%s", (long long)last_id, prev);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                const char *head = txt(st, 0);
-                if (!head || strcmp(head, want) != 0) {
-                    long long hid = head ? strtoll(head, NULL, 10) : 0;
-                    errs_add(e, "audit", "the chain ends at entry %lld but "
-                             "the recorded head is %s: entries were removed "
-                             "from the end", (long long)last_id,
-                             head ? head : "missing");
-                    *bad_id = hid > last_id ? hid : last_id + 1;
-                    rc = 1;
-                }
-            } else if (last_id != 0) {
-                errs_add(e, "audit", "audit head record is missing");
-                *bad_id = last_id;
-                rc = 1;
-            }
-            sqlite3_reset(st);
-        }
-    }
+    if (rc == 0)
+        rc = check_heads(s, expect, &w, p, e);
     spool_unlock(s);
-    if (checked)
-        *checked = n;
+    p->last_id = w.last_id;
+    snprintf(p->last_hash, sizeof p->last_hash, "%s", w.prev);
     return rc;
 }

@@ -26,6 +26,9 @@ struct spool {
     struct spool_req *q_head, *q_tail;
     bool q_leader;
     struct spool_stats stats;      /* under q_mu (enqueue) / db_mu (commits) */
+    char *audit_head_path;         /* the head file outside the ledger */
+    char audit_pending[100];       /* head appended in the open transaction,
+                                      anchored by spool_commit; "" = none */
 };
 
 /* Helpers in spool_db.c; all expect db_mu held. */
@@ -82,6 +85,11 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
                        const char *after, const char *detail,
                        struct errs *e);
 
+/* spool_audit_anchor - after a commit: the head appended in it goes to
+ * the head file (temp, fsync, rename) and the log.  Never fails the
+ * commit: a head file that cannot be written is logged, and verify then
+ * says it lags. */
+void spool_audit_anchor(struct spool *s);
 /* spool_audit_list_locked - spool_audit_list with db_mu already held */
 int spool_audit_list_locked(struct spool *s, const char *ref,
                             struct spool_audit_list *out, struct errs *e);
