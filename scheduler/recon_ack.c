@@ -402,15 +402,6 @@ static void sha256_hex(const unsigned char *data, size_t len, char hex[65])
 }
 
 
-void recon_file_clear(struct recon_file *f)
-{
-    if (!f)
-        return;
-    free(f->name);
-    free(f->archived);
-    free(f->problem);
-    memset(f, 0, sizeof *f);
-}
 
 /* archive_file - the applied file into archive/: fetched files (in
  * inbound/) are moved, given files copied.  Never replaces an archived

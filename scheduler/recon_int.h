@@ -2,7 +2,8 @@
  * the compiled ack layout and the summary's item list.  reconcile.c
  * runs a reconciliation, recon_layout.c compiles the ack section,
  * recon_ack.c decodes, checks and applies ack files, recon_stream.c asks
- * stream targets (ODBC, SOAP) through the adapter's probe. */
+ * stream targets (ODBC, SOAP) through the adapter's probe, and
+ * recon_summary.c (a leaf all of them use) keeps the summary. */
 #ifndef FERRY_SCHEDULER_RECON_INT_H
 #define FERRY_SCHEDULER_RECON_INT_H
 #include "scheduler/reconcile.h"
@@ -39,6 +40,9 @@ struct recon_layout {
 void recon_item_add(struct recon_summary *s, const char *kind,
                     const char *ref, const char *file, long record,
                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* recon_file_add - keep f (moved) in s; -1 out of memory (f cleared) */
+int recon_file_add(struct recon_summary *s, struct recon_file *f);
 
 /* recon_stream_run - probe every delivered and in-doubt record of the
  * stream target tc through its adapter ad (recon_stream.c) */
