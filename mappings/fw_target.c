@@ -84,6 +84,83 @@ static int layout_setup(struct fw_target *t, struct fw_layout *l,
     return 0;
 }
 
+/* reads_total - does section sec take "$count" or a "$sum:" anywhere */
+static const struct map_assign *reads_total(const struct map_section *sec)
+{
+    for (size_t i = 0; sec && i < sec->na; i++) {
+        const char *fr = sec->a[i].from;
+        if (fr && (strcmp(fr, "$count") == 0 || strncmp(fr, "$sum:", 5) == 0))
+            return &sec->a[i];
+    }
+    return NULL;
+}
+
+/* totals_setup - where $count and $sum: may stand, and each $sum:'s field */
+static int totals_setup(struct fw_target *t, const char *mapfile,
+                        struct errs *e)
+{
+    char where[PATH_MAX + 16];
+    const struct map_section *hs = t->header.rec ? t->header.sec : NULL;
+    const struct map_section *ds = &t->mt->sec[0];
+    int bad = 0;
+    const struct map_section *early[2] = { hs, ds };
+    for (int k = 0; k < 2; k++) {
+        const struct map_assign *a = reads_total(early[k]);
+        if (!a)
+            continue;
+        snprintf(where, sizeof where, "%s:%d", mapfile,
+                 a->line ? a->line : early[k]->line);
+        errs_add(e, where, "%s=\"%s\": the %s is written before any total is "
+                 "known: $count and $sum: belong in the trailer",
+                 a->to ? a->to : "from", a->from,
+                 k == 0 ? "header" : "detail record");
+        bad = 1;
+    }
+    const struct map_section *ts = t->trailer.rec ? t->trailer.sec : NULL;
+    for (size_t i = 0; ts && i < ts->na; i++) {
+        const char *fr = ts->a[i].from;
+        if (!fr || strncmp(fr, "$sum:", 5) != 0)
+            continue;
+        snprintf(where, sizeof where, "%s:%d", mapfile,
+                 ts->a[i].line ? ts->a[i].line : ts->line);
+        const char *nm = fr + 5;
+        bool dup = false;
+        for (size_t k = 0; k < t->nsums; k++)
+            if (strcmp(t->sums[k].name, nm) == 0)
+                dup = true;
+        if (dup)
+            continue;
+        if (t->nsums == FW_MAX_SUMS) {
+            errs_add(e, where, "at most %d hash totals", FW_MAX_SUMS);
+            return -1;
+        }
+        bool amb = false;
+        const struct cpy_field *f = cpy_field_find(t->detail.rec, nm, &amb);
+        if (!f || amb || f->pic.cls != COB_NUMERIC) {
+            errs_add(e, where, "%s: the detail record has %s", fr,
+                     !f ? "no such field" : amb ? "more than one field of that"
+                     " name" : "it as text: a hash total needs a number");
+            bad = 1;
+            continue;
+        }
+        bool in_occurs = false;
+        for (const struct cpy_field *g = f; g; g = g->parent)
+            if (g->occurs_max)
+                in_occurs = true;
+        if (in_occurs) {
+            errs_add(e, where, "%s: a field inside OCCURS cannot be "
+                     "totalled", fr);
+            bad = 1;
+            continue;
+        }
+        t->sums[t->nsums].name = nm;
+        t->sums[t->nsums].f = f;
+        t->sums[t->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
+        t->nsums++;
+    }
+    return bad ? -1 : 0;
+}
+
 struct fw_target *fw_target_new(const struct map_target *mt,
                                 const char *mapping_file, struct errs *e)
 {
@@ -182,7 +259,7 @@ struct fw_target *fw_target_new(const struct map_target *mt,
             }
         }
     }
-    if (bad)
+    if (bad || totals_setup(t, mapping_file, e) != 0)
         goto fail;
     return t;
 fail:

@@ -22,7 +22,6 @@
 #include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
-#include "mappings/fw_target.h"
 #include "scheduler/joblock.h"
 #include "util/tz.h"
 #include "spool/spool.h"
@@ -176,23 +175,26 @@ int batch_file_name(const char *pattern, const char *business_date,
 static void bctx_free(struct bctx *c)
 {
     for (size_t i = 0; i < c->nsvc; i++)
-        fw_target_free(c->svc[i].ft);
+        if (c->format && c->format->close)
+            c->format->close(c->svc[i].fmt);
     free(c->svc);
     c->svc = NULL;
     c->nsvc = 0;
 }
 
-/* specials_in - does section sec read a "$name" (prefix match for $sum:) */
-static bool specials_in(const struct map_section *sec, const char *prefix)
+/* format_of - the target's batch format, when it has every file callback */
+static const struct adapter *format_of(const struct target_config *tc)
 {
-    for (size_t i = 0; sec && i < sec->na; i++)
-        if (sec->a[i].from && strncmp(sec->a[i].from, prefix,
-                                      strlen(prefix)) == 0)
-            return true;
-    return false;
+    const struct adapter *ad = tc->type ? adapter_find(tc->type) : NULL;
+    if (!ad || ad->kind != ADAPTER_BATCH || !ad->init || !ad->file_info ||
+        !ad->open_file || !ad->write_record || !ad->close_file ||
+        !ad->check_file)
+        return NULL;
+    return ad;
 }
 
-/* bctx_setup - compile every service mapping that feeds target */
+/* bctx_setup - an instance of the target's format for every service
+ * mapping that feeds target */
 static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
 {
     c->tc = config_target(c->cfg, target);
@@ -200,10 +202,11 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
         errs_add(e, target, "no target '%s' in %s", target, c->cfg->path);
         return -1;
     }
-    const struct adapter *ad = adapter_find(c->tc->type);
-    if (!ad || ad->kind != ADAPTER_BATCH) {
-        errs_add(e, target, "target %s is of type %s: only batch (fixed-width)"
-                 " targets have a night batch", target, c->tc->type);
+    c->format = format_of(c->tc);
+    if (!c->format) {
+        errs_add(e, target, "target %s is of type %s: only batch file "
+                 "formats (fixed-width) have a night batch", target,
+                 c->tc->type);
         return -1;
     }
     c->svc = calloc(c->cfg->nservices ? c->cfg->nservices : 1, sizeof *c->svc);
@@ -226,80 +229,35 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
                      "its mapping", s->name, target);
             return -1;
         }
-        struct fw_target *ft = fw_target_new(mt, s->mapping->file, e);
-        if (!ft)
+        struct adapter_env env = {
+            .target = c->tc, .opts = &c->tc->opts, .map = mt,
+            .base_dir = c->cfg->base_dir, .service = s->name,
+            .mapping_file = s->mapping->file ? s->mapping->file
+                                             : s->mapping_file,
+        };
+        void *fmt = NULL;
+        if (c->format->init(&fmt, &env, e) != 0)
             return -1;
         c->svc[c->nsvc].service = s->name;
-        c->svc[c->nsvc++].ft = ft;
+        c->svc[c->nsvc++].fmt = fmt;
     }
     if (!c->nsvc) {
         errs_add(e, target, "no service delivers to target %s", target);
         return -1;
     }
-    c->ft = c->svc[0].ft;
-    c->dlen = c->ft->detail.rec->length;
-    c->hlen = c->ft->header.rec ? c->ft->header.rec->length : 0;
-    c->tlen = c->ft->trailer.rec ? c->ft->trailer.rec->length : 0;
-    c->sep = fw_record_sep(c->ft);
-    c->seplen = strlen(c->sep);
-    for (size_t i = 1; i < c->nsvc; i++)
-        if (c->svc[i].ft->detail.rec->length != c->dlen ||
-            c->svc[i].ft->recfm != c->ft->recfm ||
-            cob_codec_page(c->svc[i].ft->cc) != cob_codec_page(c->ft->cc)) {
+    c->format->file_info(c->svc[0].fmt, &c->info);
+    for (size_t i = 1; i < c->nsvc && c->format->same_file; i++) {
+        char why[256];
+        if (c->format->same_file(c->svc[0].fmt, c->svc[i].fmt, why,
+                                 sizeof why) != 0) {
             errs_add(e, target, "services %s and %s write different record "
-                     "layouts into one file", c->svc[0].service,
-                     c->svc[i].service);
+                     "layouts into one file: %s", c->svc[0].service,
+                     c->svc[i].service, why);
             return -1;
         }
-    const struct map_section *hs = c->ft->header.rec ? c->ft->header.sec : NULL;
-    if (specials_in(hs, "$count") || specials_in(hs, "$sum:")) {
-        errs_add(e, target, "the header is written first: $count and $sum: "
-                 "belong in the trailer");
-        return -1;
-    }
-    if (specials_in(&c->ft->mt->sec[0], "$count") ||
-        specials_in(&c->ft->mt->sec[0], "$sum:")) {
-        errs_add(e, target, "$count and $sum: belong in the trailer");
-        return -1;
-    }
-    const struct map_section *ts = c->ft->trailer.rec ? c->ft->trailer.sec : NULL;
-    for (size_t i = 0; ts && i < ts->na; i++) {
-        const char *fr = ts->a[i].from;
-        if (!fr || strncmp(fr, "$sum:", 5) != 0)
-            continue;
-        const char *nm = fr + 5;
-        bool dup = false;
-        for (size_t k = 0; k < c->nsums; k++)
-            if (strcmp(c->sums[k].name, nm) == 0)
-                dup = true;
-        if (dup)
-            continue;
-        if (c->nsums == BATCH_MAX_SUMS) {
-            errs_add(e, target, "at most %d hash totals", BATCH_MAX_SUMS);
-            return -1;
-        }
-        bool amb = false;
-        const struct cpy_field *f = cpy_field_find(c->ft->detail.rec, nm, &amb);
-        if (!f || amb || f->pic.cls != COB_NUMERIC) {
-            errs_add(e, target, "%s: the detail record has %s", fr,
-                     !f ? "no such field" : amb ? "more than one field of that"
-                     " name" : "it as text: a hash total needs a number");
-            return -1;
-        }
-        for (const struct cpy_field *g = f; g; g = g->parent)
-            if (g->occurs_max) {
-                errs_add(e, target, "%s: a field inside OCCURS cannot be "
-                         "totalled", fr);
-                return -1;
-            }
-        c->sums[c->nsums].name = nm;
-        c->sums[c->nsums].f = f;
-        c->sums[c->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
-        c->nsums++;
     }
     return 0;
 }
-
 
 /* ---- one batch, start to end ------------------------------------------ */
 
@@ -342,6 +300,66 @@ static void archive(struct bctx *c, struct batch_file *bf, struct errs *e)
     }
 }
 
+/* refused - the transport said FAIL (or could not start): the file waits */
+static int refused(struct batch_summary *sum, const struct spool_batch *b,
+                   const struct batch_file *bf, const char *msg)
+{
+    set_msg(sum, BATCH_REFUSED, "%s refused: %s (the file waits in "
+            "outbound/ and is sent by the next run once this is fixed)",
+            bf->file_name, msg);
+    log_event(LOG_ERROR, "batch-send-failed", "target", b->target, "file",
+              bf->file_name, "message", msg, NULL);
+    return 0;
+}
+
+/* send_batch - audit a resend, hand the verified file to the open
+ * transport, record "sent" and archive it */
+static int send_batch(struct bctx *c, struct btransport *tr,
+                      const struct spool_batch *b, enum build_mode mode,
+                      const struct built *res, struct batch_file *bf,
+                      struct batch_summary *sum, struct errs *e)
+{
+    char msg[1024];
+    if (mode == BUILD_RESEND) {
+        char detail[1200];
+        snprintf(detail, sizeof detail, "batch %lld %s sha256 %s to %s",
+                 (long long)b->id, bf->file_name, res->sha256, bf->sent_to);
+        if (spool_audit_add(c->sp, c->o->actor ? c->o->actor : "unknown",
+                            "batch-resend", NULL, c->o->reason, detail,
+                            e) != 0)
+            goto io;
+    }
+    spool_crashpoint("batch-upload");
+    enum adapter_outcome out = batch_send_file(c, tr, bf->local_path,
+                                               bf->file_name, res->sha256,
+                                               res->bytes, msg, sizeof msg);
+    if (out == ADAPTER_RETRY) {
+        set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
+                bf->file_name, msg);
+        log_event(LOG_WARN, "batch-send-retry", "target", b->target, "file",
+                  bf->file_name, "message", msg, NULL);
+        return 0;
+    }
+    if (out != ADAPTER_OK) {
+        return refused(sum, b, bf, msg);
+    }
+    spool_crashpoint("batch-after-transfer");
+    bf->sent = true;
+    if (mode != BUILD_RESEND) {
+        if (spool_batch_sent(c->sp, b->id, e) != 0)
+            goto io;
+        spool_crashpoint("batch-ledger-sent");
+    }
+    archive(c, bf, e);
+    log_event(LOG_INFO, "batch-sent", "target", b->target, "file",
+              bf->file_name, "to", bf->sent_to, "sha256", res->sha256, NULL);
+    return 0;
+io:
+    set_msg(sum, BATCH_ERROR, "%s: %s", bf->file_name[0] ? bf->file_name
+            : b->target, errs_first_msg(e));
+    return -1;
+}
+
 /* run_batch - build (or rebuild), record, verify and send batch b */
 static int run_batch(struct bctx *c, const struct spool_batch *b,
                      enum build_mode mode, struct batch_file *bf,
@@ -357,7 +375,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
              b->business_date);
     if (b->file_name)
         snprintf(bf->file_name, sizeof bf->file_name, "%s", b->file_name);
-    else if (batch_file_name(c->ft->file_pattern, b->business_date, b->seq,
+    else if (batch_file_name(c->info.file_pattern, b->business_date, b->seq,
                              b->target, bf->file_name, sizeof bf->file_name,
                              why, sizeof why) != 0) {
         set_msg(sum, BATCH_CONFIG, "file-name %s", why);
@@ -372,8 +390,9 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
         goto io;
     log_event(LOG_INFO, "batch-build", "target", b->target, "batch",
               bf->file_name, "state", spool_batch_state_name(b->state), NULL);
-    int r = batch_build_file(c, b, mode, dry, dir, bf->file_name,
-                             b->record_count, &res, e);
+    enum build_result r = batch_build_file(c, b, mode, dry, dir,
+                                           bf->file_name, b->record_count,
+                                           &res, e);
     if (r == BUILT_CONFIG) {
         set_msg(sum, BATCH_CONFIG, "%s: %s", bf->file_name, errs_first_msg(e));
         return -1;
@@ -419,46 +438,14 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
     }
     if (dry)
         return 0;
-    batch_describe_dest(c->tc, bf->sent_to, sizeof bf->sent_to);
-    if (mode == BUILD_RESEND) {
-        char detail[1200];
-        snprintf(detail, sizeof detail, "batch %lld %s sha256 %s to %s",
-                 (long long)b->id, bf->file_name, res.sha256, bf->sent_to);
-        if (spool_audit_add(c->sp, c->o->actor ? c->o->actor : "unknown",
-                            "batch-resend", NULL, c->o->reason, detail,
-                            e) != 0)
-            goto io;
+    struct btransport tr;
+    if (batch_transport_open(c, &tr, msg, sizeof msg) != 0) {
+        return refused(sum, b, bf, msg);
     }
-    spool_crashpoint("batch-upload");
-    enum adapter_outcome out = batch_send_file(c, bf->local_path,
-                                               bf->file_name, res.sha256,
-                                               res.bytes, msg, sizeof msg);
-    if (out == ADAPTER_RETRY) {
-        set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
-                bf->file_name, msg);
-        log_event(LOG_WARN, "batch-send-retry", "target", b->target, "file",
-                  bf->file_name, "message", msg, NULL);
-        return 0;
-    }
-    if (out != ADAPTER_OK) {
-        set_msg(sum, BATCH_REFUSED, "%s refused: %s (the file waits in "
-                "outbound/ and is sent by the next run once this is fixed)",
-                bf->file_name, msg);
-        log_event(LOG_ERROR, "batch-send-failed", "target", b->target, "file",
-                  bf->file_name, "message", msg, NULL);
-        return 0;
-    }
-    spool_crashpoint("batch-after-transfer");
-    bf->sent = true;
-    if (mode != BUILD_RESEND) {
-        if (spool_batch_sent(c->sp, b->id, e) != 0)
-            goto io;
-        spool_crashpoint("batch-ledger-sent");
-    }
-    archive(c, bf, e);
-    log_event(LOG_INFO, "batch-sent", "target", b->target, "file",
-              bf->file_name, "to", bf->sent_to, "sha256", res.sha256, NULL);
-    return 0;
+    batch_transport_describe(&tr, bf->sent_to, sizeof bf->sent_to);
+    int rc = send_batch(c, &tr, b, mode, &res, bf, sum, e);
+    batch_transport_close(&tr);
+    return rc;
 io:
     set_msg(sum, BATCH_ERROR, "%s: %s", bf->file_name[0] ? bf->file_name
             : b->target, errs_first_msg(e));
@@ -576,7 +563,7 @@ static int run_locked(struct bctx *c, const char *date,
         set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
         return -1;
     }
-    if (!queued && !c->ft->empty_file) {
+    if (!queued && !c->info.empty_file) {
         if (!sum->nfiles)
             sum->nothing = true;
         return 0;
