@@ -7,6 +7,7 @@
 #ifndef FERRY_SCHEDULER_RECON_INT_H
 #define FERRY_SCHEDULER_RECON_INT_H
 #include "scheduler/reconcile.h"
+#include "mappings/fixedwidth.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,11 @@ struct target_config;
 
 #define RECON_MAX_CODES 16
 
+/* What each ack detail and trailer record is read for: the positions of
+ * recon_layout's picks (one decode call per record hands back these). */
+enum { RK_KEY = 0, RK_STATUS, RK_REASON, RK_REASON_TEXT, RK_RECEIPT, RK_N };
+enum { RT_COUNT = 0, RT_ACCEPTED, RT_REJECTED, RT_N };
+
 struct recon_layout {
     struct fw_target *fw;
     struct cob_codec *cc_own;        /* ack section's own encoding */
@@ -23,6 +29,8 @@ struct recon_layout {
     const struct cpy_record *det, *trl;
     const char *key, *status, *reason, *reason_text, *receipt;
     const char *tcount, *tacc, *trej;
+    struct fw_pick dpick;            /* RK_* fields of det */
+    struct fw_pick tpick;            /* RT_* fields of trl */
     const char *pattern;
     const char *service;
     bool key_fe;                     /* key is the front-end reference */
