@@ -45,6 +45,8 @@ struct adapter_result {
     enum adapter_outcome outcome;
     char msg[1024];      /* back end's own words: fault string, SQLSTATE... */
     char receipt[256];   /* target's receipt (OK), if any */
+    bool already;        /* TRANSPORT, OK: the identical file was already
+                            there under its final name: nothing uploaded */
 };
 
 struct adapter_key {

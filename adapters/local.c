@@ -315,6 +315,7 @@ static void local_transfer(void *vctx, const struct transfer_req *req,
             fs_fsync_dir(x->dir);
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size and SHA-256)");
+            res->already = true;
             snprintf(res->receipt, sizeof res->receipt, "%.255s", final);
             goto out;
         }

@@ -577,6 +577,7 @@ static int check_existing(struct sftp_ctx *x, struct sftp_conn *c,
         if (!req->sha256_hex || !*req->sha256_hex) {
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size; no SHA-256 to compare)");
+            res->already = true;
             return 1;
         }
         char hex[65];
@@ -587,11 +588,13 @@ static int check_existing(struct sftp_ctx *x, struct sftp_conn *c,
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size; the server does not let us "
                                "read it back to compare SHA-256)");
+            res->already = true;
             return 1;
         }
         if (strcasecmp(hex, req->sha256_hex) == 0) {
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size and SHA-256)");
+            res->already = true;
             return 1;
         }
     }

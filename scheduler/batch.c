@@ -30,6 +30,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -332,7 +333,9 @@ static int send_batch(struct bctx *c, struct btransport *tr,
     spool_crashpoint("batch-upload");
     enum adapter_outcome out = batch_send_file(c, tr, bf->local_path,
                                                bf->file_name, res->sha256,
-                                               res->bytes, msg, sizeof msg);
+                                               res->bytes,
+                                               &bf->already_present, msg,
+                                               sizeof msg);
     if (out == ADAPTER_RETRY) {
         set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
                 bf->file_name, msg);
@@ -351,8 +354,9 @@ static int send_batch(struct bctx *c, struct btransport *tr,
         spool_crashpoint("batch-ledger-sent");
     }
     archive(c, bf, e);
-    log_event(LOG_INFO, "batch-sent", "target", b->target, "file",
-              bf->file_name, "to", bf->sent_to, "sha256", res->sha256, NULL);
+    log_event(LOG_INFO, bf->already_present ? "batch-already-present"
+              : "batch-sent", "target", b->target, "file", bf->file_name,
+              "to", bf->sent_to, "sha256", res->sha256, NULL);
     return 0;
 io:
     set_msg(sum, BATCH_ERROR, "%s: %s", bf->file_name[0] ? bf->file_name
@@ -452,6 +456,89 @@ io:
     return -1;
 }
 
+/* file_sha256 - hex digest of the file at path; 0, or -1 */
+static int file_sha256(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rbe");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[65536];
+    int rc = -1;
+    if (!f || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto out;
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        if (EVP_DigestUpdate(md, buf, k) != 1)
+            goto out;
+    if (ferror(f))
+        goto out;
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    EVP_DigestFinal_ex(md, dg, &dn);
+    batch_hex_digest(dg, dn, hex);
+    rc = 0;
+out:
+    EVP_MD_CTX_free(md);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* tidy_outbound - a crash after the ledger said "sent" and before the
+ * file moved to archive/ left the sent file in outbound/<target>/: move
+ * every such file (its name and SHA-256 those of a sent or confirmed
+ * batch) to archive/<target>/.  Anything else in outbound/ is left, for
+ * the unfinished batch it belongs to.  Best effort: a failure is logged
+ * and tidied by a later run. */
+static void tidy_outbound(struct bctx *c)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/outbound/%s", spool_dir(c->sp),
+                 c->tc->name) >= (int)sizeof dir)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct spool_batch **v = NULL;
+    size_t n = 0;
+    bool listed = false;
+    struct dirent *de;
+    for (int seen = 0; (de = readdir(d)) && seen < 10000; seen++) {
+        if (de->d_name[0] == '.')
+            continue;
+        struct errs e;
+        errs_init(&e);
+        if (!listed && spool_batch_list(c->sp, c->tc->name, 0, &v, &n, &e)) {
+            errs_free(&e);
+            break;
+        }
+        listed = true;
+        const struct spool_batch *b = NULL;
+        for (size_t i = 0; i < n && !b; i++)
+            if (v[i]->file_name && strcmp(v[i]->file_name, de->d_name) == 0 &&
+                (v[i]->state == SPOOL_BATCH_SENT ||
+                 v[i]->state == SPOOL_BATCH_CONFIRMED))
+                b = v[i];
+        char hex[65];
+        struct batch_file bf;
+        memset(&bf, 0, sizeof bf);
+        snprintf(bf.file_name, sizeof bf.file_name, "%s", de->d_name);
+        if (b && b->sha256 && fs_join(bf.local_path, sizeof bf.local_path, dir,
+                                      de->d_name) == 0 &&
+            file_sha256(bf.local_path, hex) == 0 &&
+            strcmp(hex, b->sha256) == 0) {
+            archive(c, &bf, &e);
+            log_event(LOG_INFO, "batch-outbound-tidied", "target",
+                      c->tc->name, "file", de->d_name, "to", bf.local_path,
+                      NULL);
+        }
+        errs_free(&e);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        spool_batch_free(v[i]);
+    free(v);
+}
+
 /* ---- the run ---------------------------------------------------------- */
 
 /* today - YYYY-MM-DD now in zone */
@@ -510,6 +597,8 @@ static int run_locked(struct bctx *c, const char *date,
     const char *target = c->tc->name;
     struct spool_batch *b = NULL;
     int rc = 0;
+    if (!c->o->dry_run)
+        tidy_outbound(c);
     if (c->o->resend_id > 0) {
         int g = spool_batch_get(c->sp, c->o->resend_id, &b, e);
         if (g != 0 || strcmp(b->target, target) != 0) {

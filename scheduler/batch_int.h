@@ -93,10 +93,11 @@ void batch_transport_close(struct btransport *t);
 void batch_transport_describe(const struct btransport *t, char *out,
                               size_t outsz);
 /* batch_send_file - through the open transport; the adapter's outcome
- * (INDOUBT reads as RETRY: the transfer resumes safely) */
+ * (INDOUBT reads as RETRY: the transfer resumes safely).  *already: the
+ * identical file was already there, nothing was uploaded. */
 enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
                                      const char *path, const char *name,
                                      const char *sha, uint64_t size,
-                                     char *msg, size_t msgsz);
+                                     bool *already, char *msg, size_t msgsz);
 
 #endif

@@ -65,7 +65,7 @@ void batch_transport_describe(const struct btransport *t, char *out,
 enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
                                      const char *path, const char *name,
                                      const char *sha, uint64_t size,
-                                     char *msg, size_t msgsz)
+                                     bool *already, char *msg, size_t msgsz)
 {
     struct transfer_req req = {
         .local_path = path, .remote_name = name, .sha256_hex = sha,
@@ -80,5 +80,6 @@ enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
         c->o->progress(c->o->progress_ctx, "send", (int64_t)size,
                        (int64_t)size);
     snprintf(msg, msgsz, "%s", res.msg);
+    *already = res.outcome == ADAPTER_OK && res.already;
     return res.outcome == ADAPTER_INDOUBT ? ADAPTER_RETRY : res.outcome;
 }
