@@ -31,8 +31,9 @@ static void batch_usage(FILE *f)
         "Safe to re-run at any time: a batch is sent once.\n"
         "\n"
         "  --date D       business date (default: today in the job's zone)\n"
-        "  --dry-run      build the file in a scratch folder and report it;\n"
-        "                 nothing in the spool changes, nothing is sent\n"
+        "  --dry-run      say what a run would do: build and check the file\n"
+        "                 in a scratch folder, report it, remove it; nothing\n"
+        "                 in the spool changes, nothing is sent\n"
         "  --resend B     send batch B (id or file name) again, on purpose;\n"
         "                 needs --reason, written to the audit log\n"
         "  --max N        at most N records in a new batch\n"
@@ -108,15 +109,23 @@ static void print_summary(const struct batch_summary *s, const char *target)
                s->dry_run ? "  (dry run)" : "");
         printf("batch     %lld, business date %s, sequence %d\n",
                (long long)f->batch_id, f->business_date, f->seq);
-        printf("records   %lld written", (long long)f->records);
-        if (f->failed)
-            printf(", %lld dead-lettered (see ferry queue --state failed)",
-                   (long long)f->failed);
+        if (s->dry_run) {
+            printf("records   %lld would be written", (long long)f->records);
+            if (f->failed)
+                printf(", %lld could not be encoded and would go to the "
+                       "dead letter state", (long long)f->failed);
+        } else {
+            printf("records   %lld written", (long long)f->records);
+            if (f->failed)
+                printf(", %lld dead-lettered (see ferry queue --state failed)",
+                       (long long)f->failed);
+        }
         printf("\n");
         printf("totals    %s\n", f->totals[0] ? f->totals : "(none)");
         printf("size      %llu bytes\n", (unsigned long long)f->bytes);
         printf("sha256    %s\n", f->sha256[0] ? f->sha256 : "-");
-        printf("local     %s\n", f->local_path);
+        printf("local     %s\n", s->dry_run ? "(dry run: built in a scratch "
+               "folder, checked, removed)" : f->local_path);
         if (f->sent && f->already_present)
             printf("sent to   %s (not uploaded: already present)\n",
                    f->sent_to);

@@ -575,7 +575,8 @@ static int queued_count(struct bctx *c, int64_t *n, struct errs *e)
     return 0;
 }
 
-/* finish_outcome - fold a file's dead letters into the run's outcome */
+/* finish_outcome - fold a file's dead letters into the run's outcome; a
+ * dry run says what a real run would do */
 static void finish_outcome(struct batch_summary *sum)
 {
     if (sum->outcome != BATCH_DONE)
@@ -583,11 +584,38 @@ static void finish_outcome(struct batch_summary *sum)
     for (size_t i = 0; i < sum->nfiles; i++)
         if (sum->files[i].failed) {
             sum->outcome = BATCH_DATA;
-            snprintf(sum->message, sizeof sum->message, "%lld record(s) could "
-                     "not be encoded and were moved to the dead letter state "
-                     "(ferry queue --state failed); the rest were sent",
+            snprintf(sum->message, sizeof sum->message, sum->dry_run
+                     ? "dry run: %lld record(s) could not be encoded and "
+                       "would go to the dead letter state; the rest would be "
+                       "sent (nothing was changed or sent)"
+                     : "%lld record(s) could not be encoded and were moved "
+                       "to the dead letter state (ferry queue --state "
+                       "failed); the rest were sent",
                      (long long)sum->files[i].failed);
         }
+}
+
+/* scratch_remove - the dry run's scratch folder and the files in it:
+ * they hold personal data and must not outlive the run */
+static void scratch_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    for (int i = 0; (de = readdir(d)) && i < 1000; i++) {
+        char p[PATH_MAX];
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            fs_join(p, sizeof p, dir, de->d_name) != 0)
+            continue;
+        if (unlink(p) != 0)
+            log_event(LOG_WARN, "batch-dry-run-cleanup", "file", p, "error",
+                      strerror(errno), NULL);
+    }
+    closedir(d);
+    if (rmdir(dir) != 0)
+        log_event(LOG_WARN, "batch-dry-run-cleanup", "folder", dir, "error",
+                  strerror(errno), NULL);
 }
 
 /* run_locked - the run proper, with the lock held (or a dry run) */
@@ -777,6 +805,8 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
     if (rc == 0)
         finish_outcome(sum);
 out:
+    if (scratch[0])
+        scratch_remove(scratch);
     joblock_release(lock);
     bctx_free(&c);
     sum->elapsed_ms = clock_wall_ms() - t0;
