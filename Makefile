@@ -29,7 +29,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR      ?= $(PREFIX)/share/doc/ferry
 # the one version: the binary, the man pages and debian/changelog agree
 # (tests/integration/71_deb.sh checks)
-VERSION  := $(shell sed -n 's/^\#define FERRY_VERSION "\(.*\)"/\1/p' cli/main.c)
+VERSION  := $(shell sed -n 's/^\#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
 
 PKGS     := jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl \
             libsystemd

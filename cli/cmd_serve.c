@@ -102,7 +102,7 @@ static void usage(FILE *f)
         "the configuration (a bad one is refused, the old one keeps running).\n"
         "\n"
         "Exit: 0 stopped cleanly, 75 shutdown deadline passed, 78 configuration\n"
-        "problem, 74 spool unusable, 69 cannot listen.\n");
+        "problem, 73 spool cannot be opened, 69 cannot listen.\n");
 }
 
 static void log_errs(const char *event, const struct errs *e)

@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$FERRY_ROOT"
-V=$(sed -n 's/^#define FERRY_VERSION "\(.*\)"/\1/p' cli/main.c)
+V=$(sed -n 's/^#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
 
 timeout 900 nice make deb DEBDIR="$T/deb" > "$T/build.log" 2>&1 ||
     { tail -40 "$T/build.log"; fail build "make deb failed"; }
