@@ -122,5 +122,6 @@ int cmd_jobs(int argc, char **argv);
 int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_spool(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
  * sd-daemon(3) priority prefix "<N>" so journalctl -p filters by level. */
 #include "util/log.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,12 +107,7 @@ void log_event(enum log_level lvl, const char *event, ...)
     if (lvl < sink_min || lvl >= LOG_OFF)
         return;
     char ts[40];
-    struct timespec now;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+    clock_fmt_rfc3339(clock_wall_ms(), ts, sizeof ts);
 
     int json = sink_format == LOG_JSON;
     struct buf b;
