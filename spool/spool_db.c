@@ -187,11 +187,19 @@ static const char *const schema_v4[] = {
 };
 #undef UUID_OF_HEX
 
-/* v5: clients' Idempotency-Keys, each with a digest of the payload it
+/* v5: the audit chain is keyed (HMAC-SHA-256 with a key kept apart from
+ * the ledger).  Entries already written keep their SHA-256 links and are
+ * marked as written before the key (keyed = 0). */
+static const char *const schema_v5[] = {
+    "ALTER TABLE audit ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
+/* v6: clients' Idempotency-Keys, each with a digest of the payload it
  * came with and the answer it got, so a retry gets its first answer and
  * a key reused for another body is refused (spool_idem.c).  The
  * submission's own identity stays records.idem_key. */
-static const char *const schema_v5[] = {
+static const char *const schema_v6[] = {
     "CREATE TABLE client_keys("
     " service TEXT NOT NULL,"
     " client TEXT NOT NULL,"
@@ -206,7 +214,7 @@ static const char *const schema_v5[] = {
 
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5 };
+                                                 schema_v5, schema_v6 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
@@ -293,11 +301,14 @@ int spool_commit(struct spool *s, struct errs *e)
         return -1;
     }
     s->stats.commits++;
+    if (s->audit_pending[0])
+        spool_audit_anchor(s);
     return 0;
 }
 
 void spool_rollback(struct spool *s)
 {
+    s->audit_pending[0] = '\0';
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -462,6 +473,16 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
         errs_add(e, dir, "out of memory");
         goto fail;
     }
+    s->audit_head_path = s->opts.audit_head_file
+        ? strdup(s->opts.audit_head_file) : NULL;
+    s->opts.audit_head_file = NULL;        /* borrowed: not kept */
+    if (!s->audit_head_path &&
+        asprintf(&s->audit_head_path, "%s/audit.head", dir) < 0)
+        s->audit_head_path = NULL;
+    if (!s->audit_head_path) {
+        errs_add(e, dir, "out of memory");
+        goto fail;
+    }
     if (!s->opts.read_only) {
         static const char *const subs[] = { "outbound", "inbound", "archive",
                                             "locks" };
@@ -532,6 +553,8 @@ void spool_close(struct spool *s)
     pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv);
     explicit_bzero(s->opts.key, sizeof s->opts.key);
+    explicit_bzero(s->opts.audit_key, sizeof s->opts.audit_key);
+    free(s->audit_head_path);
     free(s->dir);
     free(s->db_path);
     free(s);
