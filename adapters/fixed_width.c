@@ -10,8 +10,36 @@
  * touch.  The finished file is handed over by the target's transport
  * (sftp or local).  See docs/batch.md. */
 #include "adapters/adapter.h"
+#include "mappings/fw_target.h"
+#include "util/errs.h"
 
 #include <stddef.h>
+
+/* fw_admit_new - the compiled layout the intake checks records against
+ * (the same fw_target the night batch encodes with) */
+static int fw_admit_new(void **actx, const struct adapter_env *env,
+                        struct errs *e)
+{
+    *actx = NULL;
+    if (!env->map || !env->mapping_file) {
+        errs_add(e, env->service ? env->service : "", "no mapping section "
+                 "for the fixed-width target");
+        return -1;
+    }
+    *actx = fw_target_new(env->map, env->mapping_file, e);
+    return *actx ? 0 : -1;
+}
+
+static int fw_admit(const void *actx, const struct record *rec,
+                    struct errs *e)
+{
+    return fw_target_admit(actx, rec, e);
+}
+
+static void fw_admit_free(void *actx)
+{
+    fw_target_free(actx);
+}
 
 static const struct adapter_key fw_keys[] = {
     { NULL, NULL, false, false },
@@ -35,4 +63,7 @@ const struct adapter adapter_fixed_width = {
     .kind = ADAPTER_BATCH,
     .keys = fw_keys,
     .map_keys = fw_map_keys,
+    .admit_new = fw_admit_new,
+    .admit = fw_admit,
+    .admit_free = fw_admit_free,
 };
