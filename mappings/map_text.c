@@ -318,8 +318,10 @@ static void control_to_space(char *s)
     *w = '\0';
 }
 
-/* postcode - "s14gf" -> "S1 4GF"; text that is not 5 to 7 letters and
- * digits once spaces are gone is left as it was, for a check to refuse */
+/* postcode - "s14gf" -> "S1 4GF"; text that is not shaped like a UK
+ * postcode once spaces are gone (5 to 7 letters and digits, a letter
+ * first, a digit and two letters last) is left as it was, for a check to
+ * refuse with its message */
 static void postcode(char *s)
 {
     char c[8];
@@ -333,7 +335,13 @@ static void postcode(char *s)
             return;
         c[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
     }
-    if (n < 5)
+    /* the shape of one: outward code from a letter, inward code a digit
+     * and two letters */
+    bool letter0 = c[0] >= 'A' && c[0] <= 'Z';
+    bool inward = n >= 5 && c[n - 3] >= '0' && c[n - 3] <= '9' &&
+                  c[n - 2] >= 'A' && c[n - 2] <= 'Z' && c[n - 1] >= 'A' &&
+                  c[n - 1] <= 'Z';
+    if (!letter0 || !inward)
         return;
     memcpy(s, c, n - 3);
     s[n - 3] = ' ';
