@@ -5,7 +5,7 @@
  * (http_metrics.c).  Not for other modules. */
 #ifndef FERRY_ADAPTERS_HTTP_INT_H
 #define FERRY_ADAPTERS_HTTP_INT_H
-#include "adapters/http_intake.h"
+#include "intake/http_intake.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 
