@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "adapters/sftp.h"
 #include "config/config.h"
+#include "util/duration.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -157,28 +158,13 @@ static void crash_point(const char *name)
 
 /* ---- options ---------------------------------------------------------- */
 
-/* parse_ms - "250ms", "30s", "2m", "1h" or a bare number of seconds */
-static int parse_ms(const char *v, long *out)
+/* parse_ms - a duration (util/duration.h) of at most a day.  0 ok */
+static int parse_ms(const char *s, long *out)
 {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || n < 0 || n > 86400000)
+    int64_t ms;
+    if (duration_parse(s, &ms) != 0 || ms > 24LL * 3600 * 1000)
         return -1;
-    long mul;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        mul = 1000;
-    else if (strcmp(end, "ms") == 0)
-        mul = 1;
-    else if (strcmp(end, "m") == 0)
-        mul = 60000;
-    else if (strcmp(end, "h") == 0)
-        mul = 3600000;
-    else
-        return -1;
-    if (n > 86400000 / mul)
-        return -1;
-    *out = n * mul;
+    *out = (long)ms;
     return 0;
 }
 

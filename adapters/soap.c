@@ -29,6 +29,7 @@
 
 #include "config/config.h"
 #include "util/buf.h"
+#include "util/duration.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -210,25 +211,13 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
 
 /* ---- option reading --------------------------------------------------- */
 
-/* parse_ms - "500ms", "10s", "2m"; a bare number is seconds.  0 ok */
+/* parse_ms - a duration (util/duration.h) of at most a day.  0 ok */
 static int parse_ms(const char *s, long *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    long mult = 1000;
-    if (end == s || v < 0)
+    int64_t ms;
+    if (duration_parse(s, &ms) != 0 || ms > 24LL * 3600 * 1000)
         return -1;
-    if (strcmp(end, "ms") == 0)
-        mult = 1;
-    else if (strcmp(end, "s") == 0 || *end == '\0')
-        mult = 1000;
-    else if (strcmp(end, "m") == 0)
-        mult = 60000;
-    else
-        return -1;
-    if (v > 24L * 3600 * 1000 / mult)
-        return -1;
-    *out = v * mult;
+    *out = (long)ms;
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "config/config_int.h"
 #include "config/schemas.h"
 #include "adapters/adapter.h"
+#include "util/duration.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
@@ -116,7 +117,7 @@ static void rd_duration(struct loader *L, const xmlNode *n, const char *attr,
     if (!v)
         return;
     int64_t ms;
-    if (retry_policy_parse_duration(v, &ms) != 0)
+    if (duration_parse(v, &ms) != 0)
         bad_value(L, n, attr, v, "a duration such as 30s, 5m or 1h30m");
     else
         *out = ms;

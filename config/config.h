@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "mappings/mapping.h"   /* struct kvlist, struct mapping */
-#include "scheduler/retry.h"    /* struct retry_policy */
+#include "util/retry.h"    /* struct retry_policy */
 #include "util/log.h"
 
 struct errs;

@@ -11,7 +11,8 @@
 #include "mappings/mapping.h"
 #include "mappings/record.h"
 #include "scheduler/breaker.h"
-#include "scheduler/retry.h"
+#include "util/duration.h"
+#include "util/retry.h"
 #include "scheduler/window.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -83,7 +84,7 @@ static size_t claim_size(const struct target_config *tc)
     int64_t call_ms = DELIVER_CALL_MS;
     const char *to = kv_get(&tc->opts, "timeout");
     int64_t v;
-    if (to && retry_policy_parse_duration(to, &v) == 0 && v > 0)
+    if (to && duration_parse(to, &v) == 0 && v > 0)
         call_ms = v;
     int64_t waves = DELIVER_ROUNDS;
     if (tc->lease_ms > 0) {
