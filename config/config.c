@@ -18,7 +18,7 @@
  * loaded mappings (config_free). */
 #include "config/config.h"
 #include "config/config_int.h"
-#include "config/schemas.h"
+#include "util/schemas.h"
 #include "adapters/adapter.h"
 #include "util/duration.h"
 #include "util/errs.h"
