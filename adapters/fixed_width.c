@@ -10,24 +10,45 @@
  * touch.  The finished file is handed over by the target's transport
  * (sftp or local).  See docs/batch.md. */
 #include "adapters/adapter.h"
+#include "mappings/fw_target.h"
 
 #include <stddef.h>
 
 static const struct adapter_key fw_keys[] = {
-    { NULL, NULL, false, false },
+    ADAPTER_KEY_END,
 };
 
 static const struct adapter_key fw_map_keys[] = {
-    { "copybook",      "the detail copybook, relative to the mapping", true, false },
-    { "record",        "the 01 record for details (default: the first)", false, false },
-    { "encoding",      "ascii, IBM-285, IBM-037, IBM-1146 or IBM-1140", false, false },
-    { "overpunch",     "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu", false, false },
-    { "recfm",         "FB (default), LF or CRLF", false, false },
-    { "file-name",     "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}", false, false },
-    { "trailer-count", "details (default) or all", false, false },
-    { "empty-file",    "true: write header and trailer when nothing is queued", false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("copybook", ADAPTER_OPT_STR, true,
+                "the detail copybook, relative to the mapping"),
+    ADAPTER_KEY("record", ADAPTER_OPT_STR, false,
+                "the 01 record for details (default: the first)"),
+    ADAPTER_KEY("encoding", ADAPTER_OPT_STR, false,
+                "ascii, IBM-285, IBM-037, IBM-1146 or IBM-1140"),
+    ADAPTER_KEY("overpunch", ADAPTER_OPT_STR, false,
+                "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu"),
+    ADAPTER_KEY("recfm", ADAPTER_OPT_STR, false,
+                "FB (default), LF or CRLF"),
+    ADAPTER_KEY("file-name", ADAPTER_OPT_STR, false,
+                "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}"),
+    ADAPTER_KEY("trailer-count", ADAPTER_OPT_STR, false,
+                "details (default) or all"),
+    ADAPTER_KEY("empty-file", ADAPTER_OPT_STR, false,
+                "true: write header and trailer when nothing is queued"),
+    ADAPTER_KEY_END,
 };
+
+/* fw_validate - the whole layout as the night batch will bind it: date
+ * formats, LIST.FIELD into tables, nested tables */
+static int fw_validate(const struct adapter_env *env, struct errs *e)
+{
+    if (!env->map || !kv_get(&env->map->opts, "copybook"))
+        return 0;
+    struct fw_target *t = fw_target_new(env->map, env->map_file, e);
+    int rc = t ? 0 : -1;
+    fw_target_free(t);
+    return rc;
+}
 
 const struct adapter adapter_fixed_width = {
     .name = "fixed-width",
@@ -35,4 +56,5 @@ const struct adapter adapter_fixed_width = {
     .kind = ADAPTER_BATCH,
     .keys = fw_keys,
     .map_keys = fw_map_keys,
+    .validate = fw_validate,
 };

@@ -43,11 +43,15 @@ struct local_ctx {
 };
 
 static const struct adapter_key local_keys[] = {
-    { "dir", "folder the batch files are handed to", true, false },
-    { "ack-dir", "folder acknowledgement files are fetched from (default dir)", false, false },
-    { "allow-overwrite", "replace an existing final name with different content", false, false },
-    { "done-file", "true (\".done\") or a suffix: empty trigger file written after the rename", false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("dir", ADAPTER_OPT_STR, true,
+                "folder the batch files are handed to"),
+    ADAPTER_KEY("ack-dir", ADAPTER_OPT_STR, false,
+                "folder acknowledgement files are fetched from (default dir)"),
+    ADAPTER_KEY("allow-overwrite", ADAPTER_OPT_BOOL, false,
+                "replace an existing final name with different content"),
+    ADAPTER_KEY("done-file", ADAPTER_OPT_STR, false,
+                "true (\".done\") or a suffix: empty trigger file written after the rename"),
+    ADAPTER_KEY_END,
 };
 
 /* local_outcome - the one mapping: errno (0 = content conflict) to outcome */

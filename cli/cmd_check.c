@@ -1,13 +1,15 @@
 /* cmd_check.c - `ferry check [--config FILE] [--json]`.
  *
  * Loads ferry.xml and every mapping (config_load), runs the deeper checks
- * (config_check) and reports every problem, never just the first: as
+ * (sched_check_config: the same the daemon runs at start and on SIGHUP,
+ * every adapter's own validation included) and reports every problem, never just the first: as
  * "FILE:LINE: message" lines on stderr with a summary of what was found on
  * stdout, or all of it as one JSON document with --json.  Exit status:
  * 0 no problem, 78 (EX_CONFIG) any problem, 66 (EX_NOINPUT) no config
  * file, 64 (EX_USAGE) bad arguments. */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "scheduler/sched_check.h"
 #include "util/errs.h"
 
 #include <errno.h>
@@ -203,7 +205,7 @@ int cmd_check(int argc, char **argv, const char *config_path)
     struct ferry_config *c = NULL;
     config_load(path, &c, &e);
     if (c)
-        config_check(c, &e);
+        sched_check_config(c, &e);
     bool bad = e.n > 0 || e.dropped > 0;
     int rc = bad ? EX_CONFIG : 0;
 
