@@ -13,6 +13,7 @@
  * OK/RETRY/FAIL in local_outcome(). */
 #include "adapters/adapter.h"
 #include "config/config.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -22,7 +23,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,17 +76,6 @@ static void local_fail(struct adapter_result *res, int err, const char *fmt,
     else
         adapter_result_set(res, local_outcome(err), "%s", m);
 }
-
-#ifdef FERRY_TEST_BUILD
-static void crash_point(const char *name)
-{
-    const char *v = getenv("FERRY_CRASH_AT");
-    if (v && strcmp(v, name) == 0)
-        raise(SIGKILL);
-}
-#else
-#define crash_point(name) ((void)0)
-#endif
 
 static void local_close(void *vctx)
 {

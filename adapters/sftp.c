@@ -18,6 +18,7 @@
 #include "adapters/sftp.h"
 #include "config/config.h"
 #include "util/duration.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -27,7 +28,6 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,20 +158,6 @@ static void sftp_result(struct adapter_result *res, const struct sftp_error *e)
     else
         adapter_result_set(res, o, "%s", e->msg);
 }
-
-/* ---- crash points (test builds only) ---------------------------------- */
-
-#ifdef FERRY_TEST_BUILD
-/* crash_point - SIGKILL ourselves when FERRY_CRASH_AT names this point */
-static void crash_point(const char *name)
-{
-    const char *v = getenv("FERRY_CRASH_AT");
-    if (v && strcmp(v, name) == 0)
-        raise(SIGKILL);
-}
-#else
-#define crash_point(name) ((void)0)
-#endif
 
 /* ---- options ---------------------------------------------------------- */
 

@@ -27,6 +27,7 @@
 #include "util/tz.h"
 #include "spool/spool.h"
 #include "util/buf.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -447,7 +448,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
                     errs_first_msg(e));
             return 0;
         }
-        spool_crashpoint("batch-ledger-written");
+        crash_point("batch-ledger-written");
         log_event(LOG_INFO, "batch-written", "target", b->target, "file",
                   bf->file_name, "sha256", res.sha256, "totals", res.totals,
                   NULL);
@@ -473,7 +474,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
                             e) != 0)
             goto io;
     }
-    spool_crashpoint("batch-upload");
+    crash_point("batch-upload");
     enum adapter_outcome out = batch_send_file(c, bf->local_path,
                                                bf->file_name, res.sha256,
                                                res.bytes, msg, sizeof msg);
@@ -492,12 +493,12 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
                   bf->file_name, "message", msg, NULL);
         return 0;
     }
-    spool_crashpoint("batch-after-transfer");
+    crash_point("batch-after-transfer");
     bf->sent = true;
     if (mode != BUILD_RESEND) {
         if (spool_batch_sent(c->sp, b->id, e) != 0)
             goto io;
-        spool_crashpoint("batch-ledger-sent");
+        crash_point("batch-ledger-sent");
     }
     archive(c, bf, e);
     log_event(LOG_INFO, "batch-sent", "target", b->target, "file",

@@ -15,6 +15,7 @@
 #include "util/retry.h"
 #include "scheduler/window.h"
 #include "spool/spool.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -484,7 +485,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         decide(t, l.v[i], &items[i].res, started[i] ? started[i] : end, end,
                &outs[nout++]);         /* after the log: breaker events follow */
     }
-    spool_crashpoint("deliver-before-outcomes");
+    crash_point("deliver-before-outcomes");
     struct errs oe;
     errs_init(&oe);
     if (nout && spool_outcomes(d->sp, d->owner, outs, nout, &oe) != 0) {

@@ -10,6 +10,7 @@
 #include "spool/spool_int.h"
 #include "util/clock.h"
 #include "util/buf.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -487,7 +488,7 @@ static int do_action(struct spool *s, const struct action *a,
                            spool_state_name(from), spool_state_name(a->to),
                            ed ? ed->detail : NULL, e) != 0)
         goto rollback;
-    spool_crashpoint("action-before-commit");
+    crash_point("action-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;
@@ -754,7 +755,7 @@ int spool_ack_apply(struct spool *s, const char *file_name,
                                "", detail, e) != 0)
             goto rollback;
     }
-    spool_crashpoint("ack-before-commit");
+    crash_point("ack-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;
