@@ -51,8 +51,11 @@ static void print_text(const char *path, const struct ferry_config *c,
     if (c) {
         for (size_t i = 0; i < c->nservices; i++) {
             const struct service_config *s = &c->services[i];
-            printf("  service %-20s mapping %s -> target %s\n", nz(s->name),
-                   nz(s->mapping_file), s->ntargets ? s->targets[0] : "");
+            printf("  service %-20s mapping %s -> target ", nz(s->name),
+                   nz(s->mapping_file));
+            for (size_t k = 0; k < s->ntargets; k++)
+                printf("%s%s", k ? "," : "", s->targets[k]);
+            putchar('\n');
         }
         for (size_t i = 0; i < c->ntargets; i++) {
             const struct target_config *t = &c->targets[i];
@@ -116,6 +119,10 @@ static json_t *build_json(const char *path, const struct ferry_config *c,
         json_object_set_new(o, "mapping", jstr(s->mapping_file));
         json_object_set_new(o, "target",
                             jstr(s->ntargets ? s->targets[0] : NULL));
+        json_t *ts = json_array();
+        for (size_t k = 0; ts && k < s->ntargets; k++)
+            json_array_append_new(ts, jstr(s->targets[k]));
+        json_object_set_new(o, "targets", ts);
         json_object_set_new(o, "line", json_integer(s->line));
         json_array_append_new(services, o);
     }

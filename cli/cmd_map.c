@@ -513,9 +513,16 @@ int cmd_map(int argc, char **argv)
         rc = EX_USAGE;
         goto out;
     }
-    if (svc->ntargets) {
-        mt = mapping_target(svc->mapping, svc->targets[0]);
-        tc = config_target(cfg, svc->targets[0]);
+    /* the service's first target, or for --decode its first whose
+     * records a copybook lays out */
+    const struct target_config *ts[CONFIG_MAX_SERVICE_TARGETS];
+    size_t nt = config_service_targets(cfg, svc, ts,
+                                       CONFIG_MAX_SERVICE_TARGETS);
+    for (size_t k = 0; k < nt; k++) {
+        tc = ts[k];
+        mt = mapping_target(svc->mapping, tc->name);
+        if (!decode || copybook_target(tc, mt))
+            break;
     }
     bool fixed = copybook_target(tc, mt);
     if (decode) {

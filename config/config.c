@@ -595,11 +595,11 @@ static void load_mappings(struct loader *L)
     struct ferry_config *c = L->c;
     for (size_t i = 0; i < c->nservices; i++) {
         struct service_config *s = &c->services[i];
-        const char *tname = s->ntargets ? s->targets[0] : NULL;
-        if (tname && !config_target(c, tname))
-            errs_add_at(L->e, L->file, s->line,
-                        "service '%s': unknown target '%s'",
-                        s->name ? s->name : "", tname);
+        for (size_t k = 0; k < s->ntargets; k++)
+            if (!config_target(c, s->targets[k]))
+                errs_add_at(L->e, L->file, s->line,
+                            "service '%s': unknown target '%s'",
+                            s->name ? s->name : "", s->targets[k]);
         if (!s->mapping_file)
             continue;
         struct stat st;
@@ -614,11 +614,14 @@ static void load_mappings(struct loader *L)
             s->mapping = NULL;
             continue;
         }
-        if (tname && config_target(c, tname) &&
-            !mapping_target(s->mapping, tname))
-            errs_add_at(L->e, L->file, s->line,
-                        "service '%s': mapping %s has no <target name=\"%s\">",
-                        s->name ? s->name : "", s->mapping_file, tname);
+        const struct target_config *ts[CONFIG_MAX_SERVICE_TARGETS];
+        size_t nt = config_service_targets(c, s, ts, CONFIG_MAX_SERVICE_TARGETS);
+        for (size_t k = 0; k < nt; k++)
+            if (!mapping_target(s->mapping, ts[k]->name))
+                errs_add_at(L->e, L->file, s->line,
+                            "service '%s': mapping %s has no <target "
+                            "name=\"%s\">", s->name ? s->name : "",
+                            s->mapping_file, ts[k]->name);
     }
     for (size_t i = 0; i < c->njobs; i++) {
         const struct job_config *j = &c->jobs[i];

@@ -129,6 +129,18 @@ const struct target_config *config_target(const struct ferry_config *c,
                                           const char *name);
 const struct service_config *config_service(const struct ferry_config *c,
                                             const char *name);
+/* config_service_targets - "a service's targets", the one place: the
+ * targets s delivers to, in the order written, as out[0..n) (n returned,
+ * at most max); a name that is no target is left out (config_load reports
+ * it).  Every target of the list gets every record of s. */
+size_t config_service_targets(const struct ferry_config *c,
+                              const struct service_config *s,
+                              const struct target_config **out, size_t max);
+/* config_service_delivers_to - target is one of s's targets */
+bool config_service_delivers_to(const struct service_config *s,
+                                const char *target);
+/* room for every target of one service (ferry.xsd names one today) */
+#define CONFIG_MAX_SERVICE_TARGETS 16
 const struct client_config *config_client(const struct ferry_config *c,
                                           const char *id);
 const struct job_config *config_job(const struct ferry_config *c,

@@ -242,11 +242,7 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
     }
     for (size_t i = 0; i < c->cfg->nservices; i++) {
         const struct service_config *s = &c->cfg->services[i];
-        bool feeds = false;
-        for (size_t k = 0; k < s->ntargets; k++)
-            if (strcmp(s->targets[k], target) == 0)
-                feeds = true;
-        if (!feeds)
+        if (!config_service_delivers_to(s, target))
             continue;
         const struct map_target *mt = s->mapping ?
             mapping_target(s->mapping, target) : NULL;

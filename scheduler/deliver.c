@@ -126,8 +126,7 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
 
     for (size_t i = 0; i < cfg->nservices; i++) {
         const struct service_config *s = &cfg->services[i];
-        if (!s->ntargets || strcmp(s->targets[0], t->cfg->name) != 0 ||
-            !s->mapping)
+        if (!config_service_delivers_to(s, t->cfg->name) || !s->mapping)
             continue;
         struct instance *ni = realloc(t->inst, (t->ninst + 1) * sizeof *ni);
         if (!ni) {
