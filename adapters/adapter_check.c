@@ -201,7 +201,7 @@ int adapter_check_service(const struct ferry_config *c,
                                              : s->mapping_file;
         struct adapter_env env = {
             .target = t, .opts = &t->opts, .map = mt,
-            .base_dir = c->base_dir, .service = s->name, .map_file = mfile,
+            .base_dir = c->base_dir, .service = s->name, .mapping_file = mfile,
         };
         char owner[200];
         snprintf(owner, sizeof owner, "target '%s' (service '%s')",

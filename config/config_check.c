@@ -228,6 +228,8 @@ int config_check(const struct ferry_config *c, struct errs *e)
     struct checker K = { .c = c, .e = e, .before = e->n + e->dropped };
     config_check_secret(c, c->spool_line, "spool key-file",
                         c->spool_key_file, e);
+    config_check_secret(c, c->spool_line, "spool audit-key-file",
+                        c->spool_audit_key_file, e);
     if (c->intake.enabled) {
         config_check_secret(c, c->intake.line, "intake key-file",
                             c->intake.key_file, e);
