@@ -342,10 +342,6 @@ int map_type_read(const struct map_field *f, const char *text,
 int map_date_read(const char *text, const char *format, int64_t *days);
 /* map_date_write - days -> text in format; out holds at least 32 bytes */
 int map_date_write(int64_t days, const char *format, char *out, size_t outsz);
-/* map_utf8_len - code points in a valid UTF-8 string */
-size_t map_utf8_len(const char *s);
-/* map_utf8_valid - -1 if valid, else the byte offset of the first bad byte */
-long map_utf8_valid(const char *s, size_t len);
 /* map_transform_apply - run one transform; *text may be NULL (absent) on
  * entry and exit.  0 ok, -1 with why filled (e.g. a date that does not
  * match the from format). */

@@ -608,16 +608,4 @@ struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
                                                     struct errs *e);
 void spool_checkpointer_stop(struct spool_checkpointer *c);
 
-/* ---- crash points (tests) --------------------------------------------- */
-
-/* spool_crashpoint - in test builds (FERRY_TEST_BUILD), if env
- * FERRY_CRASH_AT is "name" or "name@N" (the Nth time this point is
- * reached), the process kills itself with SIGKILL here, as kill -9 would.
- * Compiled to nothing otherwise.  Any module may name its own points. */
-#ifdef FERRY_TEST_BUILD
-void spool_crashpoint(const char *name);
-#else
-static inline void spool_crashpoint(const char *name) { (void)name; }
-#endif
-
 #endif
