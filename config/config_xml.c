@@ -10,7 +10,7 @@
 #include "util/xmlerr.h"
 #include "config/config_int.h"
 #include "config/config.h"
-#include "config/schemas.h"
+#include "util/schemas.h"
 #include "util/errs.h"
 
 #include <stdio.h>

@@ -633,16 +633,4 @@ struct spool_hold *spool_hold_take(const char *dir, bool *held,
 /* spool_hold_release - let go (and close); NULL does nothing */
 void spool_hold_release(struct spool_hold *h);
 
-/* ---- crash points (tests) --------------------------------------------- */
-
-/* spool_crashpoint - in test builds (FERRY_TEST_BUILD), if env
- * FERRY_CRASH_AT is "name" or "name@N" (the Nth time this point is
- * reached), the process kills itself with SIGKILL here, as kill -9 would.
- * Compiled to nothing otherwise.  Any module may name its own points. */
-#ifdef FERRY_TEST_BUILD
-void spool_crashpoint(const char *name);
-#else
-static inline void spool_crashpoint(const char *name) { (void)name; }
-#endif
-
 #endif

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -728,37 +727,3 @@ done:
     return rc;
 }
 
-#ifdef FERRY_TEST_BUILD
-static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
-static long crash_hits;
-
-/* spool_crashpoint - kill -9 ourselves at the named point (test builds) */
-void spool_crashpoint(const char *name)
-{
-    const char *want = getenv("FERRY_CRASH_AT");
-    if (!want || !*want || !name)
-        return;
-    size_t nl = strlen(name);
-    if (strncmp(want, name, nl) != 0)
-        return;
-    long nth = 1;
-    if (want[nl] == '@') {
-        char *end = NULL;
-        errno = 0;
-        nth = strtol(want + nl + 1, &end, 10);
-        if (errno || !end || *end || nth < 1)
-            return;
-    } else if (want[nl] != '\0') {
-        return;
-    }
-    pthread_mutex_lock(&crash_mu);
-    long hit = ++crash_hits;
-    pthread_mutex_unlock(&crash_mu);
-    if (hit >= nth) {
-        static const char msg[] = "ferry: crash point reached\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        raise(SIGKILL);
-    }
-}
-#endif
