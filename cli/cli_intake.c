@@ -91,6 +91,7 @@ static void flush(struct cli_intake *in)
         items[i].service = in->svc->name;
         items[i].target = target;
         items[i].client = in->client;
+        items[i].channel = in->channel;
         items[i].fe_ref = pv->p[i].fe_ref;
         items[i].idem_key = pv->p[i].fe_ref;
         items[i].payload = pv->p[i].payload;

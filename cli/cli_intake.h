@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct spool;
+#include "spool/spool.h"
+
 struct mapping;
 struct record;
 struct errs;
@@ -16,6 +17,7 @@ struct cli_intake {
     struct spool *spool;
     const struct service_config *svc;
     const char *client;          /* "cli" or "csv" */
+    enum spool_channel channel;  /* SPOOL_CH_CLI or SPOOL_CH_CSV */
     bool json;                   /* --json output */
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */

@@ -156,6 +156,7 @@ int cmd_import(int argc, char **argv)
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "csv",
+                             .channel = SPOOL_CH_CSV,
                              .json = c.json, .quiet = c.quiet };
     if (cli_intake_init(&in) != 0) {
         rc = EX_OSERR;

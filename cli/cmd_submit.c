@@ -151,6 +151,7 @@ int cmd_submit(int argc, char **argv)
         goto out;
 
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "cli",
+                             .channel = SPOOL_CH_CLI,
                              .json = c.json, .quiet = c.quiet,
                              .batch = (size_t)batch };
     if (cli_intake_init(&in) != 0) {

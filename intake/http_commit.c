@@ -62,6 +62,7 @@ static size_t fill_items(const struct req *r, struct spool_item *items)
         it->service = r->svc->name;
         it->target = target;
         it->client = r->client->id;
+        it->channel = SPOOL_CH_HTTP;
         it->fe_ref = p->fe_ref;
         it->idem_key = (r->has_idem && r->np == 1) ? r->idem : p->fe_ref;
         it->payload = p->raw;

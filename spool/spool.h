@@ -37,7 +37,7 @@ struct spool;
 
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
-#define SPOOL_SCHEMA_VERSION 3
+#define SPOOL_SCHEMA_VERSION 4
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -94,10 +94,27 @@ bool spool_state_final(enum spool_state st);
 
 /* ---- intake ------------------------------------------------------------ */
 
+/* How a record came in.  Kept per record (schema v4); a ledger migrated
+ * from v3 derives it from the client column (docs/spool.md). */
+enum spool_channel {
+    SPOOL_CH_UNKNOWN = 0,          /* migrated row with nothing to tell by */
+    SPOOL_CH_HTTP,                 /* HTTP intake (POST /v1/...) */
+    SPOOL_CH_CLI,                  /* ferry submit: JSON / NDJSON */
+    SPOOL_CH_CSV,                  /* ferry import: CSV keyed by staff */
+    SPOOL_CH_ASSISTED,             /* the support console's form */
+    SPOOL_NCHANNELS
+};
+/* spool_channel_name - "unknown", "http", "cli", "csv", "assisted";
+ * "?" for an out-of-range value */
+const char *spool_channel_name(enum spool_channel c);
+/* spool_channel_parse - name to enum; 0 ok, -1 unknown name */
+int spool_channel_parse(const char *name, enum spool_channel *out);
+
 struct spool_item {
     const char *service;           /* required */
     const char *target;            /* may be NULL (no delivery yet) */
     const char *client;            /* intake client id; may be NULL */
+    enum spool_channel channel;    /* how it came in (0 = unknown) */
     const char *fe_ref;            /* front-end reference; may be NULL */
     const char *idem_key;          /* client key, else fe_ref; NULL = none */
     const void *payload;           /* original submission bytes */
@@ -151,7 +168,9 @@ struct spool_audit_entry {
 struct spool_record {
     int64_t id;                    /* ledger row: received order */
     char *ref, *service, *target, *client, *fe_ref, *idem_key;
+    enum spool_channel channel;
     int64_t received_at, updated_at;
+    int64_t confirmed_at;          /* when it became confirmed; 0 = not */
     enum spool_state state;
     int attempts;
     int64_t next_attempt_at;       /* 0 = none */

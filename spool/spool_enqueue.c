@@ -187,8 +187,8 @@ static int store_one(struct spool *s, struct txn *x,
 {
     static const char ins[] =
         "INSERT INTO records(ref, service, target, client, fe_ref, idem_key,"
-        " received_at, payload_enc, state, updated_at)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?)";
+        " received_at, payload_enc, state, updated_at, channel)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?)";
     static const char ins_data[] =
         "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
     int64_t at = it->received_at ? it->received_at : now;
@@ -234,6 +234,8 @@ static int store_one(struct spool *s, struct txn *x,
                                               : SPOOL_QUEUED), -1,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, now);
+    sqlite3_bind_text(st, 11, spool_channel_name(it->channel), -1,
+                      SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         spool_dberr(s, e, res->ref, "storing record");
         goto done;

@@ -109,6 +109,10 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
     r->closed_reason = spool_col_strdup(st, 18);
     r->payload_purged = sqlite3_column_int(st, 19) != 0;
     r->encrypted = sqlite3_column_int(st, 20) != 0;
+    if (spool_channel_parse((const char *)sqlite3_column_text(st, 24),
+                            &r->channel) != 0)
+        r->channel = SPOOL_CH_UNKNOWN;
+    r->confirmed_at = sqlite3_column_int64(st, 25);
     if (!r->ref || !r->service || !r->target)
         return -1;
     if (with_payload) {
