@@ -275,6 +275,33 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
                      struct errs *e);
 void spool_day_list_free(struct spool_day_list *l);
 
+/* ---- management information (spool_mi.c) ----------------------------- */
+
+struct spool_mi_query {
+    int64_t since, until;          /* received_at in [since, until) */
+    const char *service;           /* NULL = all */
+    const char *const *actions;    /* audit actions that make a record
+                                      "touched"; NULL-terminated, <= 16 */
+};
+
+struct spool_mi_row {              /* strings borrowed: valid during cb */
+    const char *service;
+    enum spool_channel channel;
+    enum spool_state state;
+    bool state_known;              /* false: a state this ferry cannot name */
+    int64_t received_at, confirmed_at;
+    const char *last_error;        /* failed and rejected only; else NULL */
+    bool touched;                  /* an audit entry of q->actions names it */
+};
+
+/* spool_mi_foreach - every record received in the query's period, with
+ * just what the report counts, in no particular order; cb returns
+ * non-zero to stop (returned).  Reads no payload and copies nothing.  No
+ * other spool calls from cb. */
+int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
+                     int (*cb)(void *ctx, const struct spool_mi_row *row),
+                     void *ctx, struct errs *e);
+
 struct spool_stats {
     uint64_t enqueue_calls;        /* spool_enqueue calls */
     uint64_t enqueue_items;        /* items passed in */
