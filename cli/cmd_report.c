@@ -100,6 +100,8 @@ int cmd_report(int argc, char **argv)
     ro.cfg = cfg;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
+    if ((rc = cli_check_name("report", CLI_SERVICE, ro.service, cfg, sp)))
+        goto out;
     struct errs e;
     errs_init(&e);
     struct report *r = NULL;
