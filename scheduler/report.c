@@ -46,20 +46,19 @@ int report_format_parse(const char *s, enum report_format *out)
     return -1;
 }
 
+/* the report's outcomes are the spool's (one bucketing for the report
+ * and /metrics) */
+_Static_assert((int)RO_CONFIRMED == (int)SPOOL_MI_CONFIRMED
+               && (int)RO_AWAITING == (int)SPOOL_MI_AWAITING
+               && (int)RO_IN_PROGRESS == (int)SPOOL_MI_IN_PROGRESS
+               && (int)RO_REJECTED == (int)SPOOL_MI_REJECTED
+               && (int)RO_FAILED == (int)SPOOL_MI_FAILED
+               && (int)RO_DISCARDED == (int)SPOOL_MI_DISCARDED
+               && (int)RO_N == (int)SPOOL_MI_NOUTCOMES, "outcomes match");
+
 static enum report_outcome outcome_of(enum spool_state s)
 {
-    switch (s) {
-    case SPOOL_CONFIRMED: return RO_CONFIRMED;
-    case SPOOL_DELIVERED: case SPOOL_SENT: return RO_AWAITING;
-    case SPOOL_REJECTED:  return RO_REJECTED;
-    case SPOOL_FAILED:    return RO_FAILED;
-    case SPOOL_DISCARDED: return RO_DISCARDED;
-    case SPOOL_RECEIVED: case SPOOL_QUEUED: case SPOOL_DELIVERING:
-    case SPOOL_DEFERRED: case SPOOL_BATCHED: case SPOOL_HELD:
-    case SPOOL_INDOUBT: case SPOOL_NSTATES:
-        break;
-    }
-    return RO_IN_PROGRESS;
+    return (enum report_outcome)spool_mi_outcome_of(s);
 }
 
 /* ---- times: packed keys, radix sorted ------------------------------------ */

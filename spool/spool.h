@@ -303,6 +303,42 @@ void spool_day_list_free(struct spool_day_list *l);
 
 /* ---- management information (spool_mi.c) ----------------------------- */
 
+/* Where a record stands for management information: every state is in
+ * exactly one, so they add up to received (the report and /metrics both
+ * count by these). */
+enum spool_mi_outcome {
+    SPOOL_MI_CONFIRMED = 0,        /* complete */
+    SPOOL_MI_AWAITING,             /* delivered or sent */
+    SPOOL_MI_IN_PROGRESS,          /* received..held, in doubt */
+    SPOOL_MI_REJECTED,
+    SPOOL_MI_FAILED,
+    SPOOL_MI_DISCARDED,
+    SPOOL_MI_NOUTCOMES
+};
+/* spool_mi_outcome_of - the outcome of a state (in progress for any the
+ * table does not know) */
+enum spool_mi_outcome spool_mi_outcome_of(enum spool_state st);
+/* spool_mi_outcome_name - "confirmed", "awaiting_confirmation",
+ * "in_progress", "rejected", "failed", "discarded" (the report's keys) */
+const char *spool_mi_outcome_name(enum spool_mi_outcome o);
+
+struct spool_channel_count {
+    char *service;
+    enum spool_channel channel;
+    int64_t n;                     /* accepted, all days */
+};
+struct spool_channel_counts {
+    struct spool_channel_count *v;
+    size_t n;
+};
+/* spool_channel_counts - records accepted per service and channel, from
+ * the intake counters (kept in the same transaction as the rows; a small
+ * table, so /metrics can read it every scrape).  Free with
+ * spool_channel_counts_free. */
+int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
+                         struct errs *e);
+void spool_channel_counts_free(struct spool_channel_counts *c);
+
 struct spool_mi_query {
     int64_t since, until;          /* received_at in [since, until) */
     const char *service;           /* NULL = all */

@@ -202,7 +202,8 @@ static const char *const schema_v5[] = {
  * submit, "csv" for ferry import and the intake client's id for HTTP;
  * a row with no client stays 'unknown'.  A confirmed row's updated_at is
  * its confirmation time (confirmed is final: nothing changes it after),
- * so it becomes confirmed_at exactly. */
+ * so it becomes confirmed_at exactly.  The daily intake counters gain
+ * one per channel, "accepted:<channel>", counted from the rows. */
 static const char *const schema_v6[] = {
     "ALTER TABLE records ADD COLUMN channel TEXT NOT NULL DEFAULT 'unknown'",
     "ALTER TABLE records ADD COLUMN confirmed_at INTEGER NOT NULL DEFAULT 0",
@@ -212,6 +213,11 @@ static const char *const schema_v6[] = {
     " WHEN client IS NOT NULL AND client <> '' THEN 'http'"
     " ELSE 'unknown' END",
     "UPDATE records SET confirmed_at = updated_at WHERE state = 'confirmed'",
+    /* the intake counters by channel ("accepted:http", ...) that /metrics
+     * reads, for the records already there */
+    "INSERT INTO counters(service, day, name, value)"
+    " SELECT service, strftime('%Y-%m-%d', received_at / 1000, 'unixepoch'),"
+    " 'accepted:' || channel, count(*) FROM records GROUP BY 1, 2, 3",
     NULL,
 };
 

@@ -43,6 +43,7 @@ struct tally {
     const char *service;
     char day[11];
     int64_t accepted, duplicates;
+    int64_t channel[SPOOL_NCHANNELS];   /* accepted by channel */
 };
 
 struct txn {
@@ -271,6 +272,8 @@ static int store_one(struct spool *s, struct txn *x,
         goto done;
     }
     t->accepted++;
+    t->channel[(unsigned)it->channel < SPOOL_NCHANNELS ? it->channel
+               : SPOOL_CH_UNKNOWN]++;
     rc = 0;
 done:
     sqlite3_reset(st);
@@ -305,6 +308,16 @@ static int commit_reqs(struct spool *s, struct spool_req *list, size_t nreq,
             || (x.t[i].duplicates && spool_counter_add(s, x.t[i].service,
                  x.t[i].day, "duplicates", x.t[i].duplicates, e) != 0))
             goto rollback;
+        for (int c = 0; c < SPOOL_NCHANNELS; c++) {
+            char name[32];
+            if (!x.t[i].channel[c])
+                continue;
+            snprintf(name, sizeof name, "accepted:%s",
+                     spool_channel_name((enum spool_channel)c));
+            if (spool_counter_add(s, x.t[i].service, x.t[i].day, name,
+                                  x.t[i].channel[c], e) != 0)
+                goto rollback;
+        }
     }
     spool_crashpoint("enqueue-before-commit");
     if (spool_commit(s, e) != 0)

@@ -158,3 +158,88 @@ done:
     strmap_free(&touched);
     return rc;
 }
+
+enum spool_mi_outcome spool_mi_outcome_of(enum spool_state st)
+{
+    switch (st) {
+    case SPOOL_CONFIRMED: return SPOOL_MI_CONFIRMED;
+    case SPOOL_DELIVERED: case SPOOL_SENT: return SPOOL_MI_AWAITING;
+    case SPOOL_REJECTED:  return SPOOL_MI_REJECTED;
+    case SPOOL_FAILED:    return SPOOL_MI_FAILED;
+    case SPOOL_DISCARDED: return SPOOL_MI_DISCARDED;
+    case SPOOL_RECEIVED: case SPOOL_QUEUED: case SPOOL_DELIVERING:
+    case SPOOL_DEFERRED: case SPOOL_BATCHED: case SPOOL_HELD:
+    case SPOOL_INDOUBT: case SPOOL_NSTATES:
+        break;
+    }
+    return SPOOL_MI_IN_PROGRESS;
+}
+
+const char *spool_mi_outcome_name(enum spool_mi_outcome o)
+{
+    static const char *const n[SPOOL_MI_NOUTCOMES] = {
+        "confirmed", "awaiting_confirmation", "in_progress", "rejected",
+        "failed", "discarded",
+    };
+    return (unsigned)o < SPOOL_MI_NOUTCOMES ? n[o] : "?";
+}
+
+int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
+                         struct errs *e)
+{
+    int rc = -1, step;
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT service, substr(name, 10), "
+                                  "sum(value) FROM counters WHERE name LIKE "
+                                  "'accepted:%' GROUP BY 1, 2 ORDER BY 1, 2",
+                                  e);
+    if (!st)
+        goto done;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct spool_channel_count *v = realloc(out->v, cap * sizeof *v);
+            if (!v) {
+                errs_add(e, s->dir, "out of memory");
+                goto done;
+            }
+            out->v = v;
+        }
+        struct spool_channel_count *c = &out->v[out->n];
+        if (spool_channel_parse((const char *)sqlite3_column_text(st, 1),
+                                &c->channel) != 0)
+            c->channel = SPOOL_CH_UNKNOWN;
+        c->n = sqlite3_column_int64(st, 2);
+        if (!(c->service = spool_col_strdup(st, 0))) {
+            errs_add(e, s->dir, "out of memory");
+            goto done;
+        }
+        out->n++;
+    }
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading channel counters");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc != 0)
+        spool_channel_counts_free(out);
+    return rc;
+}
+
+void spool_channel_counts_free(struct spool_channel_counts *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].service);
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
