@@ -706,6 +706,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "CREATE INDEX records_batch ON records(batch_id);"
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
+             "DELETE FROM counters WHERE name LIKE 'accepted:%';"
              "PRAGMA user_version = 1;"
              "COMMIT;");
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
@@ -811,6 +812,16 @@ START_TEST(test_channel_and_confirmed_at_kept)
     spool_record_free(rec);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
                                 "channel = 'csv'"), 1);
+    struct spool_channel_counts cc = { 0 };
+    ck_assert_int_eq(spool_channel_counts(s, &cc, &e), 0);
+    ck_assert_uint_eq(cc.n, 3);
+    int64_t by[SPOOL_NCHANNELS] = { 0 };
+    for (size_t i = 0; i < cc.n; i++)
+        by[cc.v[i].channel] += cc.v[i].n;
+    ck_assert_int_eq(by[SPOOL_CH_HTTP], 1);
+    ck_assert_int_eq(by[SPOOL_CH_CSV], 1);
+    ck_assert_int_eq(by[SPOOL_CH_ASSISTED], 1);
+    spool_channel_counts_free(&cc);
     spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
@@ -836,6 +847,7 @@ START_TEST(test_v5_ledger_gets_channel_and_confirmed_at)
     snprintf(sql, sizeof sql, "BEGIN;"
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
+             "DELETE FROM counters WHERE name LIKE 'accepted:%%';"
              "UPDATE records SET state = 'confirmed', updated_at = 1764000000123"
              " WHERE ref = '%s';"
              "PRAGMA user_version = 5;"
@@ -855,6 +867,15 @@ START_TEST(test_v5_ledger_gets_channel_and_confirmed_at)
         ck_assert_int_eq(rec->confirmed_at, i == 2 ? 1764000000123LL : 0);
         spool_record_free(rec);
     }
+    /* and the intake counters by channel, as /metrics reads them */
+    struct spool_channel_counts cc = { 0 };
+    ck_assert_int_eq(spool_channel_counts(s, &cc, &e), 0);
+    ck_assert_uint_eq(cc.n, 4);
+    for (size_t i = 0; i < cc.n; i++) {
+        ck_assert_str_eq(cc.v[i].service, "claims");
+        ck_assert_int_eq(cc.v[i].n, 1);
+    }
+    spool_channel_counts_free(&cc);
     errs_free(&e);
     spool_close(s);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_integrity_check"
@@ -936,6 +957,7 @@ START_TEST(test_v3_ledger_gets_identities)
              "ALTER TABLE audit DROP COLUMN keyed;"
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
+             "DELETE FROM counters WHERE name LIKE 'accepted:%';"
              "PRAGMA user_version = 3;"
              "COMMIT;");
     s = open_sp(NULL);
