@@ -30,7 +30,7 @@ static const struct report_measure measures[RM_N] = {
         "Received through the support console's form, keyed by staff for a "
         "caller: assisted digital." },
     [RM_CH_UNKNOWN] = { "channel_unknown", "Channel unknown", RU_COUNT,
-        "Received before the ledger kept the channel (schema v5 or older) "
+        "Received before the ledger kept the channel (schema v6 or older) "
         "with nothing to tell it by; in neither digital nor assisted." },
     [RM_DIGITAL] = { "digital", "Digital", RU_COUNT,
         "HTTP + ferry submit." },
@@ -68,7 +68,7 @@ static const struct report_measure measures[RM_N] = {
         "Confirmed with no operator action on them." },
     [RM_TIMED] = { "time_to_complete_count", "Completions timed", RU_COUNT,
         "Confirmed records with a confirmed-at time (kept for every "
-        "confirmation since ledger schema v6)." },
+        "confirmation since ledger schema v7)." },
     [RM_MEDIAN] = { "time_to_complete_median", "Time to complete, median",
         RU_MS, "Median of confirmed-at minus received-at over the "
         "completions timed (nearest rank)." },

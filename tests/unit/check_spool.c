@@ -707,6 +707,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
              "DELETE FROM counters WHERE name LIKE 'accepted:%';"
+             "DROP TABLE client_keys;"
              "PRAGMA user_version = 1;"
              "COMMIT;");
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
@@ -828,11 +829,11 @@ START_TEST(test_channel_and_confirmed_at_kept)
 }
 END_TEST
 
-/* a version-5 ledger (no channel, no confirmed_at) migrates in place: the
+/* a version-6 ledger (no channel, no confirmed_at) migrates in place: the
  * channel is derived from the client intake always wrote ("cli", "csv",
  * an HTTP client's id; none = unknown) and a confirmed record's last
  * change, which is its confirmation, becomes confirmed_at */
-START_TEST(test_v5_ledger_gets_channel_and_confirmed_at)
+START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
 {
     struct spool *s = open_sp(NULL);
     struct spool_result r[4];
@@ -850,7 +851,7 @@ START_TEST(test_v5_ledger_gets_channel_and_confirmed_at)
              "DELETE FROM counters WHERE name LIKE 'accepted:%%';"
              "UPDATE records SET state = 'confirmed', updated_at = 1764000000123"
              " WHERE ref = '%s';"
-             "PRAGMA user_version = 5;"
+             "PRAGMA user_version = 6;"
              "COMMIT;", r[2].ref);
     raw_exec(sql);
     s = open_sp(NULL);
@@ -954,6 +955,7 @@ START_TEST(test_v3_ledger_gets_identities)
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
+             "DROP TABLE client_keys;"
              "ALTER TABLE audit DROP COLUMN keyed;"
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
@@ -1494,7 +1496,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_job_runs);
     tcase_add_test(tc, test_v1_ledger_migrates_in_place);
     tcase_add_test(tc, test_channel_and_confirmed_at_kept);
-    tcase_add_test(tc, test_v5_ledger_gets_channel_and_confirmed_at);
+    tcase_add_test(tc, test_v6_ledger_gets_channel_and_confirmed_at);
     tcase_add_test(tc, test_delivery_identity_unique_across_spools);
     tcase_add_test(tc, test_v3_ledger_gets_identities);
     suite_add_tcase(su, tc);
