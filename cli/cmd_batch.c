@@ -260,14 +260,25 @@ int cmd_batch(int argc, char **argv)
     if (jobname) {
         const struct job_config *job = config_job(cfg, jobname);
         if (!job || strcmp(job->action, "batch") != 0 || !job->target) {
-            fprintf(stderr, "ferry batch: %s is not a batch job in %s\n",
+            const char *v[256];
+            size_t n = 0;
+            for (size_t k = 0; k < cfg->njobs && n < 256; k++)
+                if (strcmp(cfg->jobs[k].action, "batch") == 0)
+                    v[n++] = cfg->jobs[k].name;
+            const char *near = cli_suggest(jobname, v, n);
+            fprintf(stderr, "ferry batch: %s is not a batch job in %s",
                     jobname, cfg->path);
-            rc = EX_CONFIG;
+            if (near)
+                fprintf(stderr, "; did you mean '%s'?", near);
+            fputc('\n', stderr);
+            rc = EX_USAGE;
             goto out;
         }
         target = job->target;
         tz = job->tz;
     }
+    if ((rc = cli_check_name("batch", CLI_TARGET, target, cfg, NULL)))
+        goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct progress pr = { .tty = cli_is_tty(2), .quiet = c.quiet || c.json,
@@ -378,15 +389,8 @@ int cmd_batches(int argc, char **argv)
     int rc = cli_load_config(&c, &cfg);
     if (rc)
         return rc;
-    if (target && !config_target(cfg, target)) {
-        fprintf(stderr, "ferry batches: --target %s: no such target in "
-                        "ferry.xml; targets:", target);
-        for (size_t i = 0; i < cfg->ntargets; i++)
-            fprintf(stderr, " %s", cfg->targets[i].name);
-        fputc('\n', stderr);
-        rc = EX_CONFIG;
+    if ((rc = cli_check_name("batches", CLI_TARGET, target, cfg, NULL)))
         goto out;
-    }
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct spool_batch **v = NULL;
