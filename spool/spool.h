@@ -572,6 +572,17 @@ int spool_audit_head(struct spool *s, char *out, size_t outsz,
 int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
                 size_t *purged, struct errs *e);
 
+/* What spool_archive_purge removed. */
+struct spool_archive_purged {
+    size_t files;
+    uint64_t bytes;
+};
+/* spool_archive_purge - remove the files in archive/<target>/ (sent batch
+ * files, applied ack files) last modified before before_ms.  0, or -1 with
+ * each file that could not be removed in e (the others are removed). */
+int spool_archive_purge(struct spool *s, int64_t before_ms,
+                        struct spool_archive_purged *out, struct errs *e);
+
 /* ---- job runs ---------------------------------------------------------- */
 
 struct spool_job_run {

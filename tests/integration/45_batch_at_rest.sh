@@ -81,6 +81,16 @@ if [ $rc = 0 ] && grep -aq "MACDONALD\|MacDonald" "$parch"; then
     pass "no key: the archived file is plain (greppable), as docs/security.md says"
 else fail "no key" "rc=$rc $(cat "$T/out" "$T/err")"; fi
 
+# 2a. retention: purge removes archived files past the window, says so,
+# and keeps the recent ones
+old=$T/p/spool/archive/claims-mainframe/CLM.D260801.S001
+cp "$parch" "$old"; touch -d "100 days ago" "$old"
+f p purge --older-than 90d >"$T/out" 2>"$T/err"; rc=$?
+if [ $rc = 0 ] && [ ! -e "$old" ] && [ -f "$parch" ] &&
+   grep -q "removed 1 archived file (1500 bytes) from archive/" "$T/out"; then
+    pass "purge --older-than 90d: the 100-day-old archived file removed and reported, today's kept"
+else fail "archive retention" "rc=$rc $(cat "$T/out" "$T/err")"; fi
+
 # 2b. ferry check warns once without a key, and not with one
 nw=$(f p check 2>&1 | grep -c "^warning: no <spool key-file>")
 nk=$(f k check 2>&1 | grep -c "^warning: no <spool key-file>")
