@@ -247,8 +247,9 @@ static int detail_cb(void *ctx, const struct spool_record *r)
         rc = 1;
         goto out;
     }
-    struct adapter_result ar;
-    memset(&ar, 0, sizeof ar);
+    struct adapter_result ar;      /* per record: only what is read */
+    ar.outcome = ADAPTER_OK;
+    ar.msg[0] = '\0';
     c->format->write_record(fmt, w->file, rec, w->sp, &ar);
     if (w->err || ar.outcome == ADAPTER_RETRY) {
         if (!w->err)
