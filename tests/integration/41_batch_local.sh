@@ -105,10 +105,17 @@ if [ $rc = 75 ] && grep -q "PID $HOLDER" "$T/err" && [ "$(ndrop a)" = 1 ]; then
 else fail "lock busy" "rc=$rc holder=$HOLDER $(cat "$T/out" "$T/err")"; fi
 kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null; HOLDER=""
 
-# 5. a record the code page cannot hold: dead letter, the rest sent, 65
+# 5. a record the code page cannot hold: dead letter, the rest sent, 65.
+# Intake refuses what a target cannot encode, so the record comes in while
+# the mapping does not yet write the forename, which it does by the night
+# (a mapping changed between intake and batch).
 head -1 "$T/a/submissions.ndjson" |
     sed 's/"HCR001001X"/"HCR009999X"/; s/"first_name": "[^"]*"/"first_name": "Ωmega"/' > "$T/omega.json"
+MAPF=$T/a/mappings/refund-claim.xml
+cp "$MAPF" "$T/mapping.night"
+sed -i 's|<map to="CLM-FORENAME" from="forename" fold="true"/>|<map to="CLM-FORENAME" value="X"/>|' "$MAPF"
 f a submit refund-claim "$T/omega.json" > "$T/sub" 2>&1
+cp "$T/mapping.night" "$MAPF"
 oref=$(cut -f1 "$T/sub" | head -1)
 f a batch claims-nightly --date $DATE --dry-run >"$T/out" 2>"$T/err"; rc=$?
 if [ $rc = 65 ] && grep -q "would go to the dead letter state" "$T/out" &&
