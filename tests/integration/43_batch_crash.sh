@@ -54,12 +54,13 @@ for run in $POINTS $(for k in $KEYED; do echo "key:$k"; done); do
     setup "$d" $key
     F() { "$FERRY_BIN" "$@" --config "$d/ferry.xml"; }
     F submit refund-claim "$d/submissions.ndjson" >/dev/null 2>&1
-    # intake refuses what a target cannot encode: the record comes in
-    # while the mapping does not yet write the forename (changed by night)
-    cp "$d/mappings/refund-claim.xml" "$d/mapping.night"
-    sed -i 's|<map to="CLM-FORENAME" from="forename" fold="true"/>|<map to="CLM-FORENAME" value="X"/>|' "$d/mappings/refund-claim.xml"
+    # taken while the mapping sends no forename (the door refuses what a
+    # target cannot encode), then the layout sends it again: the batch
+    # must dead-letter it
+    cp "$d/mappings/refund-claim.xml" "$d/m.orig"
+    sed -i '/to="CLM-FORENAME"/d' "$d/mappings/refund-claim.xml"
     F submit refund-claim "$T/omega.json" >"$d/omega.ref" 2>&1
-    cp "$d/mapping.night" "$d/mappings/refund-claim.xml"
+    mv "$d/m.orig" "$d/mappings/refund-claim.xml"
     oref=$(cut -f1 "$d/omega.ref" | head -1)
     FERRY_CRASH_AT=$p F batch claims-nightly --date $DATE >"$d/crash.out" 2>&1; crc=$?
     F batch claims-nightly --date $DATE >"$d/rerun.out" 2>&1; rrc=$?
