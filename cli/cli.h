@@ -9,6 +9,7 @@
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sysexits.h>
 
@@ -98,6 +99,23 @@ extern const size_t cli_nexits;
 /* cli_exit_print - the table: "text" (aligned), "markdown" (the operator
  * guide's table) or "man" (ferry(1)'s EXIT STATUS body); -1 unknown */
 int cli_exit_print(FILE *f, const char *format);
+
+/* Progress of long work (cli_progress.c): a bar on a terminal, cleared
+ * before every log line and completed at 100%; progress events through
+ * the log (logfmt) otherwise; silent for runs shorter than 2 s. */
+struct cli_progress;
+/* cli_progress_new - for command CMD; STDOUT_LINES: stdout prints as the
+ * work goes (then no bar while stdout is the same terminal) */
+struct cli_progress *cli_progress_new(const char *cmd, bool quiet,
+                                      bool stdout_lines);
+/* cli_progress_clear - give the line back before printing to stderr */
+void cli_progress_clear(struct cli_progress *p);
+/* cli_progress_update - DONE of TOTAL (0: unknown) in PHASE, a string
+ * that lives as long as the progress; a new phase completes the last */
+void cli_progress_update(struct cli_progress *p, const char *phase,
+                         int64_t done, int64_t total);
+/* cli_progress_end - complete the last phase when OK; frees p */
+void cli_progress_end(struct cli_progress *p, bool ok);
 
 int cmd_submit(int argc, char **argv);
 int cmd_import(int argc, char **argv);

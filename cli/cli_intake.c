@@ -195,6 +195,7 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
         printf("]}");
         return;
     }
+    cli_progress_clear(in->progress);
     for (size_t i = 0; i < e->n; i++) {
         if (strncmp(e->v[i].where, "line ", 5) == 0)   /* already says it */
             fprintf(stderr, "%s: %s\n", e->v[i].where, e->v[i].msg);
@@ -218,6 +219,7 @@ int cli_intake_finish(struct cli_intake *in)
             cli_print_errs(stderr, &e);
         errs_free(&e);
     }
+    cli_progress_clear(in->progress);
     if (in->json)
         printf("],\"accepted\":%zu,\"duplicates\":%zu,\"rejected\":%zu}\n",
                in->accepted, in->duplicates, in->rejected);

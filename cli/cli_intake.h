@@ -19,6 +19,7 @@ struct cli_intake {
     bool json;                   /* --json output */
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */
+    struct cli_progress *progress;   /* may be NULL; cleared before stderr lines */
     /* counts */
     size_t accepted, duplicates, rejected;
     int failed;                  /* a spool error happened: EX_ code */

@@ -46,52 +46,11 @@ static void batch_usage(FILE *f)
         "     that name).\n");
 }
 
-struct progress {
-    bool tty;
-    bool quiet;
-    const char *phase;
-    int last_pct;
-    int64_t last_done;
-    time_t last_line;
-};
-
-/* show_progress - bar on a terminal, a log line per 10% otherwise */
+/* show_progress - the scheduler's progress, to the CLI's bar or lines */
 static void show_progress(void *ctx, const char *phase, int64_t done,
                           int64_t total)
 {
-    struct progress *p = ctx;
-    if (p->quiet)
-        return;
-    if (!p->phase || strcmp(p->phase, phase) != 0) {
-        if (p->tty && p->phase)
-            fputc('\n', stderr);
-        p->phase = phase;
-        p->last_pct = -1;
-    }
-    int pct = total > 0 ? (int)(done * 100 / total) : -1;
-    if (pct > 100)
-        pct = 100;
-    if (p->tty) {
-        int w = 40, fill = pct >= 0 ? pct * w / 100 : 0;
-        char bar[48];
-        for (int i = 0; i < w; i++)
-            bar[i] = i < fill ? '#' : '.';
-        bar[w] = '\0';
-        if (pct >= 0)
-            fprintf(stderr, "\r%-7s [%s] %3d%% %lld/%lld", phase, bar, pct,
-                    (long long)done, (long long)total);
-        else
-            fprintf(stderr, "\r%-7s %lld", phase, (long long)done);
-        fflush(stderr);
-        return;
-    }
-    time_t now = time(NULL);
-    if (pct >= 0 ? pct / 10 != p->last_pct / 10 : now != p->last_line) {
-        fprintf(stderr, "batch: %s %lld/%lld%s\n", phase, (long long)done,
-                (long long)total, pct >= 0 ? "" : " (total unknown)");
-        p->last_pct = pct;
-        p->last_line = now;
-    }
+    cli_progress_update(ctx, phase, done, total);
 }
 
 static void print_summary(const struct batch_summary *s, const char *target)
@@ -268,12 +227,12 @@ int cmd_batch(int argc, char **argv)
         goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
-    struct progress pr = { .tty = cli_is_tty(2), .quiet = c.quiet || c.json,
-                           .last_pct = -1 };
+    struct cli_progress *pr = cli_progress_new("batch", c.quiet || c.json,
+                                               false);
     struct batch_opts bo = {
         .business_date = date, .tz = tz, .dry_run = dry,
         .reason = reason, .actor = cli_actor(&c), .max_records = (size_t)max,
-        .progress = show_progress, .progress_ctx = &pr,
+        .progress = show_progress, .progress_ctx = pr,
     };
     struct errs e;
     errs_init(&e);
@@ -283,6 +242,7 @@ int cmd_batch(int argc, char **argv)
                 target);
         rc = EX_USAGE;
         errs_free(&e);
+        cli_progress_end(pr, false);
         goto out;
     }
     int64_t run_id = 0;
@@ -291,8 +251,8 @@ int cmd_batch(int argc, char **argv)
         record_run = false;
     struct batch_summary sum;
     batch_run(cfg, sp, target, &bo, &sum, &e);
-    if (pr.tty && pr.phase && !pr.quiet)
-        fputc('\n', stderr);
+    cli_progress_end(pr, batch_exit_code(sum.outcome) == EX_OK ||
+                         batch_exit_code(sum.outcome) == EX_DATAERR);
     if (record_run) {
         char counts[256];
         const struct batch_file *f = sum.nfiles ? &sum.files[sum.nfiles - 1]

@@ -155,9 +155,18 @@ int cmd_import(int argc, char **argv)
     }
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
+    /* lines in the file: the progress total (rows, unless a quoted
+     * field spans lines) */
+    int64_t lines = 0;
+    for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text)));
+         p++)
+        lines++;
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "csv",
-                             .json = c.json, .quiet = c.quiet };
+                             .json = c.json, .quiet = c.quiet,
+                             .progress = cli_progress_new("import", c.quiet,
+                                                          true) };
     if (cli_intake_init(&in) != 0) {
+        cli_progress_end(in.progress, false);
         rc = EX_OSERR;
         goto out;
     }
@@ -172,12 +181,17 @@ int cmd_import(int argc, char **argv)
         } else if (r == -1 || re.n) {
             /* a broken row: its own line is in the message */
             in.rejected++;
+            cli_progress_clear(in.progress);
             cli_print_errs(stderr, &re);
         }
         errs_free(&re);
         if (r == 0)
             break;
+        if (r == 1)
+            cli_progress_update(in.progress, "input-lines", row.line, lines);
     }
+    cli_progress_end(in.progress, !in.failed);
+    in.progress = NULL;
     rc = cli_intake_finish(&in);
 out:
     errs_free(&e);

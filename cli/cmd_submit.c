@@ -152,8 +152,11 @@ int cmd_submit(int argc, char **argv)
 
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "cli",
                              .json = c.json, .quiet = c.quiet,
-                             .batch = (size_t)batch };
+                             .batch = (size_t)batch,
+                             .progress = cli_progress_new("submit", c.quiet,
+                                                          true) };
     if (cli_intake_init(&in) != 0) {
+        cli_progress_end(in.progress, false);
         rc = EX_OSERR;
         goto out;
     }
@@ -198,8 +201,12 @@ int cmd_submit(int argc, char **argv)
                 cli_intake_reject(&in, it.line, &e);
             }
             errs_free(&e);
+            cli_progress_update(in.progress, "input-bytes", (int64_t)it.pos,
+                                (int64_t)len);
         }
     }
+    cli_progress_end(in.progress, !in.failed);
+    in.progress = NULL;
     rc = cli_intake_finish(&in);
 out:
     free(text);
