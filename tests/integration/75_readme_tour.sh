@@ -74,6 +74,9 @@ while IFS= read -r line; do
         fail tour "step $step: '$cmd' exit $rc (wanted $want): $(tail -5 "$T/err.$n")" ;;
     esac
     echo "     step $step exit $rc: $cmd"
+    if [[ $cmd == *'/metrics'* ]]; then      # and the whole page, once
+        curl -s "http://127.0.0.1:$PORT/metrics" > "$T/metrics"
+    fi
     if [[ $cmd == *'/submissions'* ]]; then
         jq -e '.reference' "$T/out.$n" > /dev/null || fail tour "step 11: not accepted: $(cat "$T/out.$n")"
     fi
@@ -87,4 +90,21 @@ jobs -r | grep -q . && fail tour "the daemon did not stop on kill %1"
 grep -q 'event=stopped' "$T/serve.log" || fail tour "daemon: $(tail -3 "$T/serve.log")"
 grep -q '^ferry_conservation_difference 0' "$T"/out.* || fail tour "no conservation 0 in /metrics"
 ok "README tour: $n commands as written, each exit as documented; step 7's failed row is there"
+# /metrics of the tour's daemon: what the batch run from the command line
+# left in the ledger shows up, with the process and build series
+m() { grep "^$1" "$T/metrics" | awk '{ print $2 }'; }
+[ "$(m 'ferry_build_info{version="'"$(sed -n 's/^#define FERRY_VERSION "\(.*\)"/\1/p' "$FERRY_ROOT/cli/cli.h")"'"}')" = 1 ] ||
+    fail metrics "ferry_build_info: $(grep build_info "$T/metrics")"
+for k in process_resident_memory_bytes process_open_fds process_cpu_seconds_total; do
+    awk -v v="$(m "$k ")" 'BEGIN { exit !(v > 0) }' || fail metrics "$k: $(grep "^$k" "$T/metrics")"
+done
+now=$(date +%s)
+for k in 'ferry_job_last_success_timestamp_seconds{job="claims-nightly"}' \
+         'ferry_batch_last_success_timestamp_seconds{target="claims-mainframe"}'; do
+    v=$(m "$k")
+    awk -v v="$v" -v now="$now" 'BEGIN { exit !(v > now - 3600 && v <= now + 1) }' ||
+        fail metrics "$k is '$v' (now $now)"
+done
+[ "$(m 'ferry_config_last_reload_successful ')" = 1 ] || fail metrics "reload gauge"
+ok "/metrics: build info, process RSS/fds/CPU, last success of the CLI's batch job and target from the ledger"
 echo "$CASES cases"
