@@ -3,6 +3,7 @@
  * the actor for audited actions, time formatting. */
 #include "cli/cli.h"
 #include "util/clock.h"
+#include "adapters/adapter_check.h"
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -57,6 +58,8 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
     errs_init(&e);
     struct ferry_config *cfg = NULL;
     int rc = config_load(path, &cfg, &e);
+    if (cfg)
+        adapter_check_types(cfg, &e);   /* a target no adapter can serve */
     if (rc != 0 || e.n) {
         cli_print_errs(stderr, &e);
         fprintf(stderr, "ferry: %s has problems; run 'ferry check' for the "
@@ -96,8 +99,22 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
         }
         o.encrypt = true;
     }
+    if (cfg && cfg->spool_audit_key_file) {
+        char *kpath = config_path(cfg->base_dir, cfg->spool_audit_key_file);
+        int rc = kpath ? spool_key_load(kpath, o.audit_key, &e) : -1;
+        free(kpath);
+        if (rc != 0) {
+            cli_print_errs(stderr, &e);
+            errs_free(&e);
+            memset(o.key, 0, sizeof o.key);
+            return EX_CONFIG;
+        }
+        o.audit_keyed = true;
+    }
+    o.audit_head_file = cfg ? cfg->spool_audit_head_file : NULL;
     struct spool *s = spool_open(dir, &o, &e);
     memset(o.key, 0, sizeof o.key);
+    memset(o.audit_key, 0, sizeof o.audit_key);
     if (!s) {
         cli_print_errs(stderr, &e);
         errs_free(&e);

@@ -12,8 +12,10 @@
  * within shutdown-deadline; exit 0, or 75 with a log line when the
  * deadline passed.
  *
- * SIGHUP: load and check the configuration again.  A bad one is refused
- * with every problem logged and the old one keeps running.  A good one is
+ * SIGHUP: load and check the configuration again, with the same check as
+ * `ferry check` and the start.  A bad one is refused whole, with every
+ * problem logged with file:line, counted in ferry_config_reload_failures_total,
+ * and the old one keeps running.  A good one is
  * swapped in: new requests, the next delivery pass and the scheduler use
  * it; work in flight finishes with the configuration it started with.
  * Configurations are kept until exit (a reload is rare, a config small),
@@ -31,6 +33,7 @@
 #include "config/config.h"
 #include "scheduler/deliver.h"
 #include "scheduler/sched.h"
+#include "scheduler/sched_check.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -76,6 +79,7 @@ struct serve {
     struct http_server *http;
     struct sched *sched;
     unsigned reloads;
+    unsigned reload_failures;          /* SIGHUPs refused */
     int last_reload_ok;                /* -1 none yet, 0 refused, 1 applied */
     int64_t last_reload_ok_ms;         /* wall time of the last applied one */
     /* delivery loop */
@@ -346,6 +350,11 @@ static void on_metrics(void *ctx, struct buf *b)
     buf_printf(b, "# HELP ferry_config_reloads_total Configurations "
                   "applied by SIGHUP.\n# TYPE ferry_config_reloads_total "
                   "counter\nferry_config_reloads_total %u\n", sv->reloads);
+    buf_printf(b, "# HELP ferry_config_reload_failures_total SIGHUPs "
+                  "refused: the running configuration was kept.\n"
+                  "# TYPE ferry_config_reload_failures_total counter\n"
+                  "ferry_config_reload_failures_total %u\n",
+               sv->reload_failures);
     ops_metrics(sv, b);
 }
 
@@ -469,13 +478,18 @@ static void ops_metrics(struct serve *sv, struct buf *b)
 /* ---- reload ------------------------------------------------------------ */
 
 /* notify_refused - READY again, with the first problem in STATUS= */
-static void notify_refused(struct serve *sv, const char *problem)
+static void notify_refused(const char *problem)
 {
-    sv->last_reload_ok = 0;
     sd_notifyf(0, "READY=1\nSTATUS=reload refused, running configuration "
                   "kept: %.200s", problem && *problem ? problem : "see log");
 }
 
+/* reload - SIGHUP: the new configuration is taken whole or refused whole.
+ * It must pass the same check as `ferry check` and the daemon's start
+ * (every adapter's own validation included); then the scheduler and the
+ * intake take it, the scheduler put back if the intake refuses, and only
+ * then the delivery loop.  A refusal keeps the running configuration, logs
+ * each problem with file:line and counts a failed reload. */
 static void reload(struct serve *sv)
 {
     struct errs e;
@@ -485,26 +499,26 @@ static void reload(struct serve *sv)
                (unsigned long long)clock_mono_ms() * 1000ULL);
     log_event(LOG_INFO, "config-reload", "file", sv->cfg->path, NULL);
     if (sv->ncfgs == MAX_CONFIGS) {
-        log_event(LOG_ERROR, "config-reload-refused", "problem",
-                  "too many reloads: restart ferry", NULL);
-        notify_refused(sv, "too many reloads: restart ferry");
-        return;
+        errs_add(&e, sv->cfg->path, "too many reloads: restart ferry");
+        goto refused;
     }
     if (config_load(sv->cfg->path, &nc, &e) != 0 || !nc ||
-        config_check(nc, &e) > 0) {
-        log_errs("config-reload-refused", &e);
-        log_event(LOG_ERROR, "config-reload-refused", "problem",
-                  "the running configuration is kept", NULL);
-        notify_refused(sv, e.n ? errs_first_msg(&e) : NULL);
-        goto out;
-    }
+        sched_check_config(nc, &e) > 0)
+        goto refused;
     if (!sv->c.spool && strcmp(nc->spool_dir, sv->cfg->spool_dir) != 0)
         log_event(LOG_WARN, "spool-unchanged", "why",
                   "a new spool folder applies after a restart", NULL);
+    if (sv->sched && sched_reload(sv->sched, nc, &e) != 0)
+        goto refused;
     if (sv->http && http_reload(sv->http, nc, &e) != 0) {
-        log_errs("config-reload-refused", &e);
-        notify_refused(sv, e.n ? errs_first_msg(&e) : NULL);
-        goto out;
+        struct errs back;
+        errs_init(&back);
+        if (sv->sched && sched_reload(sv->sched, sv->cfg, &back) != 0)
+            log_errs("scheduler-restore-failed", &back);
+        errs_free(&back);
+        sv->cfgs[sv->ncfgs++] = nc;     /* a job may have started with it */
+        nc = NULL;
+        goto refused;
     }
     sv->cfgs[sv->ncfgs++] = nc;
     sv->cfg = nc;
@@ -515,8 +529,6 @@ static void reload(struct serve *sv)
     sv->dwake = true;
     pthread_cond_signal(&sv->dcv);
     pthread_mutex_unlock(&sv->dmu);
-    if (sv->sched && sched_reload(sv->sched, sv->cfg, &e) != 0)
-        log_errs("scheduler-reload-failed", &e);
     sv->reloads++;
     sv->last_reload_ok = 1;
     sv->last_reload_ok_ms = clock_wall_ms();
@@ -526,6 +538,16 @@ static void reload(struct serve *sv)
               "generation", n, NULL);
     sd_notifyf(0, "READY=1\nSTATUS=serving, configuration reloaded "
                   "(generation %u)", sv->reloads);
+    goto out;
+refused:
+    if (e.n == 0)
+        errs_add(&e, sv->cfg->path, "the configuration could not be read");
+    log_errs("config-reload-refused", &e);
+    log_event(LOG_ERROR, "config-reload-refused", "problem",
+              "the running configuration is kept", NULL);
+    notify_refused(errs_first_msg(&e));
+    sv->reload_failures++;
+    sv->last_reload_ok = 0;
 out:
     config_free(nc);
     errs_free(&e);
@@ -660,7 +682,7 @@ int cmd_serve(int argc, char **argv)
     log_setup(sv->cfg->log_format, sv->cfg->log_level);
     struct errs e;
     errs_init(&e);
-    if (config_check(sv->cfg, &e) > 0) {
+    if (sched_check_config(sv->cfg, &e) > 0) {
         cli_print_errs(stderr, &e);
         log_event(LOG_ERROR, "config-refused", "file", sv->cfg->path, NULL);
         rc = EX_CONFIG;

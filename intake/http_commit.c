@@ -20,6 +20,7 @@
  * Owns: the thread, the queue (requests are borrowed until resumed). */
 #include "intake/http_int.h"
 #include "config/config.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -107,9 +108,9 @@ static void commit_list(struct http_server *h, struct req *list)
     size_t k = 0;
     for (struct req *r = list; r; r = r->qnext)
         k += fill_items(r, items + k);
-    spool_crashpoint("http-before-enqueue");
+    crash_point("http-before-enqueue");
     if (spool_enqueue(h->sp, items, k, res, &e) == 0) {
-        spool_crashpoint("http-after-enqueue");
+        crash_point("http-after-enqueue");
         k = 0;
         for (struct req *r = list; r; r = r->qnext) {
             hand_out(r, res + k);

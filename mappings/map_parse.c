@@ -15,6 +15,7 @@
 
 #include "mappings/mapping.h"
 #include "util/errs.h"
+#include "util/utf8.h"
 
 static void limits_fill(const struct map_limits *in, struct map_limits *out)
 {
@@ -38,38 +39,6 @@ struct scan {
     long deep_line, deep_col;  /* where nesting first passed max; line 0 =
                                   never */
 };
-
-/* utf8_seq - length of the valid UTF-8 sequence at s (lead byte >= 0x80),
- * 0 when invalid: the rules of map_utf8_valid (no overlongs, surrogates
- * or code points past U+10FFFF) */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0], cp;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n >= avail)
-        return 0;
-    for (size_t k = 1; k <= n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n + 1;
-}
 
 /* scan_body - NUL bytes, UTF-8 and nesting depth in one bounded pass with
  * no recursion.  Columns count bytes from 1; line numbers start at
@@ -95,7 +64,8 @@ static void scan_body(const char *text, size_t len, int max, long line0,
             }
         }
         if (c >= 0x80) {
-            size_t k = utf8_seq(s + i, len - i);
+            uint32_t cp;
+            size_t k = utf8_next(text + i, len - i, &cp);
             if (!k) {
                 o->bad = (long)i;
                 if (o->nul < 0) {

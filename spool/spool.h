@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 4
+#define SPOOL_SCHEMA_VERSION 5
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -47,6 +47,14 @@ struct spool_opts {
     unsigned char key[SPOOL_KEY_LEN];
     int busy_timeout_ms;           /* 0 = 10000 */
     bool read_only;                /* inspection tools; never creates */
+    /* The audit chain's key (HMAC-SHA-256), kept apart from the ledger:
+     * entries written with it are keyed; without it a keyed chain can be
+     * read and its links checked, but not added to. */
+    bool audit_keyed;
+    unsigned char audit_key[SPOOL_KEY_LEN];
+    /* Where each new audit head is also written ("ID HASH KEYED\n"),
+     * outside the ledger; NULL = DIR/audit.head.  Copied. */
+    const char *audit_head_file;
 };
 
 /* spool_open - open (creating when missing) the spool folder dir with its
@@ -157,6 +165,8 @@ struct spool_audit_entry {
     char *before, *after;          /* state names; "" when none */
     char *detail;
     char *prev_hash, *hash;        /* 64 hex */
+    bool keyed;                    /* HMAC with the audit key; false:
+                                      written before the key (SHA-256) */
 };
 
 struct spool_record {
@@ -464,11 +474,22 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
                size_t payload_len, const char *record_json,
                const char *actor, const char *reason, const char *detail,
                struct errs *e);
+/* spool_edit_allowed - spool_edit accepts a record in state st (callers
+ * refuse early, before showing a difference) */
+bool spool_edit_allowed(enum spool_state st);
 /* spool_audit_add - an audited action that changes no record state
  * (resend of a batch, accept-mismatch...); ref may be NULL. */
 int spool_audit_add(struct spool *s, const char *actor, const char *action,
                     const char *ref, const char *reason, const char *detail,
                     struct errs *e);
+
+/* spool_audit_reveal - a person was shown record ref's personal data
+ * (--reveal, or the console's reveal): action "reveal", what (e.g. "show",
+ * "edit") as detail.  actor and a non-empty reason are required: UK GDPR
+ * asks who looked and why.  Call it before showing anything, and show
+ * nothing when it fails. */
+int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,
+                       const char *reason, const char *what, struct errs *e);
 
 struct spool_audit_list {
     struct spool_audit_entry *v;
@@ -479,11 +500,41 @@ struct spool_audit_list {
 int spool_audit_list(struct spool *s, const char *ref,
                      struct spool_audit_list *out, struct errs *e);
 void spool_audit_list_free(struct spool_audit_list *l);
-/* spool_audit_verify - walk the hash chain.  Returns 0 when intact, 1 when
- * broken (*bad_id = first entry whose link or hash does not hold; e says
- * why), -1 on error.  *checked (may be NULL) = entries checked. */
-int spool_audit_verify(struct spool *s, int64_t *bad_id, size_t *checked,
-                       struct errs *e);
+/* What spool_audit_verify could prove, and what it could not. */
+struct spool_audit_proof {
+    size_t checked;                /* entries read */
+    int64_t last_id;               /* the chain's newest entry; 0 = empty */
+    char last_hash[65];
+    size_t unkeyed;                /* entries written before the key:
+                                      SHA-256 only, so their content is
+                                      proven against damage, not against a
+                                      rewrite by someone with the ledger */
+    size_t keyed;                  /* HMAC entries */
+    bool key_given;                /* keyed entries' HMACs were checked */
+    int64_t head_file_id;          /* the head recorded outside the ledger;
+                                      0 = no head file */
+    bool head_file_behind;         /* it names an older entry (a writer
+                                      could not update it): entries after
+                                      it are not anchored */
+    bool expected_checked;         /* the head given to verify matched */
+    int64_t bad_id;                /* broken: the first entry named */
+};
+/* spool_audit_verify - walk the chain: every link; every unkeyed entry's
+ * SHA-256; with the key, every keyed entry's HMAC, and no unkeyed entry
+ * after a keyed one; the newest entry against the head kept in the
+ * ledger, the head file outside it, and expect ("ID:HASH" as printed by
+ * spool_audit_head; may be NULL), so a rewrite or a truncation is named.
+ * Returns 0 when everything checked holds (p says what that covers), 1
+ * when broken (p->bad_id, e says why), -1 on error. */
+int spool_audit_verify(struct spool *s, const char *expect,
+                       struct spool_audit_proof *p, struct errs *e);
+/* spool_audit_head_file - the head file's path (borrowed) */
+const char *spool_audit_head_file(const struct spool *s);
+/* spool_audit_head - "ID:HASH" of the newest entry ("0:" + 64 zeros when
+ * empty), to record somewhere the ledger's holders cannot write.  out
+ * holds 96. */
+int spool_audit_head(struct spool *s, char *out, size_t outsz,
+                     struct errs *e);
 
 /* spool_purge - drop payloads, originals and record JSON of confirmed and
  * discarded records last changed before before_ms; rows and audit stay.
@@ -556,17 +607,5 @@ struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
                                                     int interval_ms,
                                                     struct errs *e);
 void spool_checkpointer_stop(struct spool_checkpointer *c);
-
-/* ---- crash points (tests) --------------------------------------------- */
-
-/* spool_crashpoint - in test builds (FERRY_TEST_BUILD), if env
- * FERRY_CRASH_AT is "name" or "name@N" (the Nth time this point is
- * reached), the process kills itself with SIGKILL here, as kill -9 would.
- * Compiled to nothing otherwise.  Any module may name its own points. */
-#ifdef FERRY_TEST_BUILD
-void spool_crashpoint(const char *name);
-#else
-static inline void spool_crashpoint(const char *name) { (void)name; }
-#endif
 
 #endif

@@ -488,10 +488,9 @@ int spool_verify(const char *dir, struct spool_verify_info *info,
     spool_counts_free(&cs);
     spool_day_list_free(&dl);
     /* 3. the audit chain and its head */
-    int64_t bad = 0;
-    size_t checked = 0;
-    int ar = spool_audit_verify(s, &bad, &checked, e);
-    info->audit_entries = checked;
+    struct spool_audit_proof proof;
+    int ar = spool_audit_verify(s, NULL, &proof, e);
+    info->audit_entries = proof.checked;
     info->audit_ok = ar == 0;
     spool_close(s);
     /* 4. a backup: its files and counts against the manifest */

@@ -14,6 +14,7 @@
  * spool_id_new) that is unique across spools, for targets to key on. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -304,10 +305,10 @@ static int commit_reqs(struct spool *s, struct spool_req *list, size_t nreq,
                  x.t[i].day, "duplicates", x.t[i].duplicates, e) != 0))
             goto rollback;
     }
-    spool_crashpoint("enqueue-before-commit");
+    crash_point("enqueue-before-commit");
     if (spool_commit(s, e) != 0)
         goto done;
-    spool_crashpoint("enqueue-after-commit");
+    crash_point("enqueue-after-commit");
     *dups = x.dups;
     rc = 0;
     goto done;
