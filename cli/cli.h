@@ -71,6 +71,10 @@ const char *cli_actor(const struct cli_common *c);
 bool cli_is_tty(int fd);
 /* cli_fmt_time - ms since epoch to "2026-11-27 09:15:02" UTC; out >= 32 */
 void cli_fmt_time(long long ms, char *out, size_t outsz);
+/* cli_json_time - ms since epoch as a JSON time: RFC 3339 UTC with
+ * milliseconds (clock_fmt_rfc3339), the one form in every --json output;
+ * NULL for 0 (never happened).  out >= 32 */
+const char *cli_json_time(long long ms, char *out, size_t outsz);
 /* cli_parse_since - "2026-11-27", "2026-11-27T10:00:00Z", "24h", "7d"
  * (relative to now) into ms since epoch.  0 ok, -1 bad. */
 int cli_parse_since(const char *s, long long *ms);

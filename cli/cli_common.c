@@ -153,6 +153,14 @@ void cli_fmt_time(long long ms, char *out, size_t outsz)
     strftime(out, outsz, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+const char *cli_json_time(long long ms, char *out, size_t outsz)
+{
+    if (ms <= 0)
+        return NULL;
+    clock_fmt_rfc3339(ms, out, outsz);
+    return out;
+}
+
 int cli_parse_since(const char *s, long long *ms)
 {
     char *end = NULL;

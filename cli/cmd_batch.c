@@ -6,6 +6,7 @@
  * run in the ledger's job runs when started by job name, and prints the
  * summary operators read at 2am.  Exit codes: see docs/batch.md. */
 #include "cli/cli.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "scheduler/batch.h"
 #include "spool/spool.h"
@@ -357,13 +358,20 @@ int cmd_batches(int argc, char **argv)
     size_t n = 0;
     struct errs e;
     errs_init(&e);
-    if (spool_batch_list(sp, target, (size_t)limit, &v, &n, &e) != 0) {
+    /* one more than asked: whether --limit cut the list */
+    if (spool_batch_list(sp, target, limit ? (size_t)limit + 1 : 0, &v, &n,
+                         &e) != 0) {
         cli_print_errs(stderr, &e);
         errs_free(&e);
         rc = EX_IOERR;
         goto out;
     }
     errs_free(&e);
+    bool cut = limit && n > (size_t)limit;
+    if (cut) {
+        spool_batch_free(v[n - 1]);
+        n--;
+    }
     json_t *arr = c.json ? json_array() : NULL;
     if (!c.json)
         printf("%-5s %-18s %-10s %4s %-9s %-22s %9s  %s\n", "ID", "TARGET",
@@ -371,7 +379,10 @@ int cmd_batches(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const struct spool_batch *b = v[i];
         char made[32];
-        cli_fmt_time(b->created_at, made, sizeof made);
+        if (arr)
+            cli_json_time(b->created_at, made, sizeof made);
+        else
+            cli_fmt_time(b->created_at, made, sizeof made);
         if (arr) {
             json_array_append_new(arr, json_pack(
                 "{s:I,s:s,s:s,s:i,s:s,s:s?,s:I,s:s?,s:s?,s:s,s:I,s:I,s:I}",
@@ -396,7 +407,7 @@ int cmd_batches(int argc, char **argv)
     }
     free(v);
     if (arr) {
-        json_t *top = json_pack("{s:o}", "batches", arr);
+        json_t *top = json_pack("{s:o,s:b}", "batches", arr, "truncated", cut);
         char *txt = top ? json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
                         : NULL;
         if (txt)
@@ -406,7 +417,8 @@ int cmd_batches(int argc, char **argv)
     } else if (!n) {
         printf("-- no batches\n");
     } else if (!c.quiet) {
-        printf("-- %zu batch%s\n", n, n == 1 ? "" : "es");
+        printf("-- %zu batch%s%s\n", n, n == 1 ? "" : "es",
+               cut ? " (--limit cut the list: older ones not shown)" : "");
     }
 out:
     spool_close(sp);

@@ -526,7 +526,10 @@ int cmd_audit(int argc, char **argv)
     for (size_t i = 0; i < l.n; i++) {
         const struct spool_audit_entry *a = &l.v[i];
         char t[32];
-        cli_fmt_time(a->at, t, sizeof t);
+        if (arr)
+            cli_json_time(a->at, t, sizeof t);
+        else
+            cli_fmt_time(a->at, t, sizeof t);
         if (arr)
             json_array_append_new(arr, json_pack(
                 "{s:I,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",

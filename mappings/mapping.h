@@ -167,6 +167,14 @@ struct map_limits {
  * 0 and *out (caller json_decref's) or -1 with problems in e. */
 int map_parse_json(const char *text, size_t len, const struct map_limits *lim,
                    json_t **out, struct errs *e);
+/* map_parse_submissions - the same checks, but a JSON array of objects
+ * (several submissions, its limits counted over the whole) is accepted
+ * too: *out is then the array.  line 0: a whole document; line > 0: one
+ * NDJSON line, its problems naming that line.  A leading UTF-8
+ * byte-order mark (of a document or of line 1) is skipped. */
+int map_parse_submissions(const char *text, size_t len,
+                          const struct map_limits *lim, long line,
+                          json_t **out, struct errs *e);
 
 /* NDJSON: one document per line; blank lines skipped.  Problems name the
  * line: where is "line N" or "line N, column C". */

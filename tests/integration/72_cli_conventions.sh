@@ -124,4 +124,22 @@ printf '# records to hold while the mainframe is down\n\n  %s\n   # done\n\n' "$
 "$FERRY_BIN" queue --config "$CFG" --spool "$SP" --state held --json | jq -e ".count == 1" >/dev/null ||
     fail stdin "not held"
 ok "hold - : '#' comments and blank lines skipped"
+
+# ---- --limit says when it cut; JSON times are RFC 3339 UTC with ms ----------
+sed -n 2,3p "$T/ex/submissions.ndjson" > "$T/two.ndjson"
+"$FERRY_BIN" submit --config "$CFG" --spool "$SP" refund-claim "$T/two.ndjson" > /dev/null 2>&1 || true
+total=$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq .count)
+[ "$total" -ge 3 ] || fail limit "only $total records"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit 2 | tail -1 | grep -q '^-- 2 records (--limit cut' ||
+    fail limit "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit 2 | tail -1)"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit "$total" | tail -1 | grep -q 'cut' &&
+    fail limit "--limit $total of $total says cut"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit 2 --json |
+    jq -e '.truncated == true and .count == 2' > /dev/null || fail limit "json"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit "$total" --json |
+    jq -e '.truncated == false' > /dev/null || fail limit "json not cut"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json |
+    jq -e '[.records[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' > /dev/null ||
+    fail json-time "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].received_at')"
+ok "queue --limit says when it cut (text and JSON); JSON times are RFC 3339 UTC with milliseconds"
 echo "$CASES cases"
