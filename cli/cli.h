@@ -145,5 +145,6 @@ int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -48,6 +48,7 @@ static const struct command commands[] = {
     { "discard",  cmd_discard,  "close records for good, with a reason" },
     { "audit",    cmd_audit,    "show the audit log, or 'audit verify' its hash chain" },
     { "purge",    cmd_purge,    "remove old payloads of closed records (retention)" },
+    { "config",   cmd_config,   "the effective configuration, every default filled in" },
     { "spool",    cmd_spool,    "back up the spool while the daemon runs; verify a spool or backup" },
     { "version",  cmd_version,  "ferry's version and its libraries' versions" },
     { NULL, NULL, NULL },

@@ -142,4 +142,15 @@ total=$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq .count)
     jq -e '[.records[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' > /dev/null ||
     fail json-time "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].received_at')"
 ok "queue --limit says when it cut (text and JSON); JSON times are RFC 3339 UTC with milliseconds"
+# ---- ferry config: the effective configuration ---------------------------------
+"$FERRY_BIN" config --config "$CFG" > "$T/ex/effective.xml" || fail config "exit $?"
+grep -q 'lease="5m"' "$T/ex/effective.xml" && grep -q 'max-fields="1000"' "$T/ex/effective.xml" &&
+    grep -q 'shutdown-deadline="30s"' "$T/ex/effective.xml" || fail config "defaults not filled in: $(head -8 "$T/ex/effective.xml")"
+grep -q 'secret-file="secrets/frontend.key"' "$T/ex/effective.xml" || fail config "secret reference missing"
+grep -qF "$(cat "$T/ex/secrets/frontend.key")" "$T/ex/effective.xml" && fail config "a secret's content is printed"
+grep -qF "$(cat "$T/ex/secrets/customer-db.conn")" "$T/ex/effective.xml" && fail config "a connection string is printed"
+"$FERRY_BIN" check --config "$T/ex/effective.xml" > "$T/out" 2>&1 || fail config "effective config does not check: $(cat "$T/out")"
+"$FERRY_BIN" config --config "$T/ex/effective.xml" | tail -n +3 > "$T/again"
+tail -n +3 "$T/ex/effective.xml" | cmp -s - "$T/again" || fail config "not a fixed point: $(tail -n +3 "$T/ex/effective.xml" | diff - "$T/again" | head -5)"
+ok "ferry config: defaults filled in, secrets only as their files, checks clean and reads back the same"
 echo "$CASES cases"
