@@ -53,6 +53,12 @@ enum {
  * CLI_OPT_HELP is left to the caller (it prints its own usage). */
 int cli_common_opt(struct cli_common *c, int opt, const char *arg);
 
+/* cli_parse_common - for a command whose only options are the shared
+ * ones: parse them into c; --help prints usage to stdout (EX_OK), a bad
+ * option to stderr (EX_USAGE); -1 means go on with argv[optind..]. */
+int cli_parse_common(int argc, char **argv, struct cli_common *c,
+                     void (*usage)(FILE *f));
+
 /* cli_load_config - load and validate the config; on problems print them
  * all as "where: message" and return EX_CONFIG (or EX_NOINPUT).  0 ok. */
 int cli_load_config(const struct cli_common *c, struct ferry_config **out);

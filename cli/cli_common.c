@@ -9,6 +9,7 @@
 #include "util/errs.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,25 @@ int cli_common_opt(struct cli_common *c, int opt, const char *arg)
     case CLI_OPT_QUIET:  c->quiet = true; return 1;
     default:             return 0;
     }
+}
+
+int cli_parse_common(int argc, char **argv, struct cli_common *c,
+                     void (*usage)(FILE *f))
+{
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(c, o, optarg))
+            continue;
+        bool help = o == 'h' || o == CLI_OPT_HELP;
+        usage(help ? stdout : stderr);
+        return help ? EX_OK : EX_USAGE;
+    }
+    return -1;
 }
 
 void cli_print_errs(FILE *f, const struct errs *e)

@@ -9,7 +9,6 @@
 #include "cli/cli.h"
 #include "config/config.h"
 
-#include <getopt.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -208,22 +207,9 @@ static void print_config(const struct ferry_config *c)
 int cmd_config(int argc, char **argv)
 {
     struct cli_common c = { 0 };
-    static const struct option opts[] = {
-        CLI_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (cli_common_opt(&c, o, optarg))
-            continue;
-        if (o == 'h' || o == CLI_OPT_HELP) {
-            usage(stdout);
-            return EX_OK;
-        }
-        usage(stderr);
-        return EX_USAGE;
-    }
+    int prc = cli_parse_common(argc, argv, &c, usage);
+    if (prc >= 0)
+        return prc;
     if (optind != argc) {
         usage(stderr);
         return EX_USAGE;
