@@ -53,6 +53,11 @@ enum {
  * CLI_OPT_HELP is left to the caller (it prints its own usage). */
 int cli_common_opt(struct cli_common *c, int opt, const char *arg);
 
+/* cli_set_command / cli_command - the running sub-command's name, set by
+ * main; shared messages start "ferry COMMAND:" with it */
+void cli_set_command(const char *name);
+const char *cli_command(void);
+
 /* cli_parse_common - for a command whose only options are the shared
  * ones: parse them into c; --help prints usage to stdout (EX_OK), a bad
  * option to stderr (EX_USAGE); -1 means go on with argv[optind..]. */

@@ -17,6 +17,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The running sub-command, for the "ferry COMMAND:" that starts every
+ * message; set once by main before the command runs (process-wide like
+ * the log sink, owned by the top level). */
+static const char *command_name = "";
+
+void cli_set_command(const char *name)
+{
+    command_name = name ? name : "";
+}
+
+const char *cli_command(void)
+{
+    return command_name;
+}
+
 int cli_common_opt(struct cli_common *c, int opt, const char *arg)
 {
     switch (opt) {
@@ -65,13 +80,13 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
     *out = NULL;
     const char *path = config_find_default(c->config);
     if (!path) {
-        fprintf(stderr, "ferry: no configuration: give --config FILE, or put "
-                        "ferry.xml here or in /etc/ferry/\n");
+        fprintf(stderr, "ferry %s: no configuration: give --config FILE, or put "
+                        "ferry.xml here or in /etc/ferry/\n", cli_command());
         return EX_NOINPUT;
     }
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "ferry: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "ferry %s: %s: %s\n", cli_command(), path, strerror(errno));
         return EX_NOINPUT;
     }
     struct errs e;
@@ -82,8 +97,8 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
         adapter_check_types(cfg, &e);   /* a target no adapter can serve */
     if (rc != 0 || e.n) {
         cli_print_errs(stderr, &e);
-        fprintf(stderr, "ferry: %s has problems; run 'ferry check' for the "
-                        "full list\n", path);
+        fprintf(stderr, "ferry %s: %s has problems; run 'ferry check' for the "
+                        "full list\n", cli_command(), path);
         errs_free(&e);
         config_free(cfg);
         return EX_CONFIG;
@@ -100,8 +115,8 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
     *out = NULL;
     const char *dir = c->spool ? c->spool : (cfg ? cfg->spool_dir : NULL);
     if (!dir) {
-        fprintf(stderr, "ferry: no spool folder: give --spool DIR or set "
-                        "<spool dir=...> in ferry.xml\n");
+        fprintf(stderr, "ferry %s: no spool folder: give --spool DIR or set "
+                        "<spool dir=...> in ferry.xml\n", cli_command());
         return EX_CONFIG;
     }
     struct spool_opts o;

@@ -145,6 +145,7 @@ static int help(int argc, char **argv)
     const struct command *c = find(argv[1]);
     if (!c)
         return unknown(argv[1]);
+    cli_set_command(c->name);
     char *hargv[] = { argv[1], "--help", NULL };
     return c->run(2, hargv);
 }
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
     const struct command *c = find(name);
     if (!c)
         return unknown(name);
+    cli_set_command(c->name);
     if (first == 1)
         return c->run(argc - 1, argv + 1);
     char **v = calloc((size_t)argc + 1, sizeof *v);

@@ -142,6 +142,15 @@ total=$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq .count)
     jq -e '[.records[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' > /dev/null ||
     fail json-time "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].received_at')"
 ok "queue --limit says when it cut (text and JSON); JSON times are RFC 3339 UTC with milliseconds"
+# ---- shared messages name the command ----------------------------------------
+mkdir -p "$T/empty"
+(cd "$T/empty" && "$FERRY_BIN" queue > /dev/null 2> "$T/err") || true
+grep -q "^ferry queue: no configuration" "$T/err" || fail prefix "$(cat "$T/err")"
+printf 'FRY-20261203-000001-AND-MUCH-TOO-LONG-FOR-ONE\n' |
+    "$FERRY_BIN" hold --config "$CFG" --spool "$SP" - > /dev/null 2> "$T/err" || true
+grep -q "^ferry hold: " "$T/err" || fail prefix "$(cat "$T/err")"
+ok "shared messages start with 'ferry COMMAND:'"
+
 # ---- ferry config: the effective configuration ---------------------------------
 "$FERRY_BIN" config --config "$CFG" > "$T/ex/effective.xml" || fail config "exit $?"
 grep -q 'lease="5m"' "$T/ex/effective.xml" && grep -q 'max-fields="1000"' "$T/ex/effective.xml" &&
