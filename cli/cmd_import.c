@@ -173,14 +173,13 @@ int cmd_import(int argc, char **argv)
     for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text)));
          p++)
         lines++;
-    struct cli_intake in = { .spool = sp, .svc = svc, .client = "csv",
+    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc, .client = "csv",
                              .json = c.json, .quiet = c.quiet,
                              .min_free_mb = cfg->spool_min_free_mb,
                              .progress = cli_progress_new("import", c.quiet,
                                                           true) };
-    if (cli_intake_init(&in) != 0) {
+    if ((rc = cli_intake_init(&in)) != 0) {
         cli_progress_end(in.progress, false);
-        rc = EX_OSERR;
         goto out;
     }
     struct import_ctx ic = { &in, svc->mapping, names, ncols };

@@ -361,15 +361,14 @@ int cmd_submit(int argc, char **argv)
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
 
-    struct cli_intake in = { .spool = sp, .svc = svc, .client = "cli",
+    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc, .client = "cli",
                              .json = c.json, .quiet = c.quiet,
                              .batch = (size_t)batch,
                              .min_free_mb = cfg->spool_min_free_mb,
                              .progress = cli_progress_new("submit", c.quiet,
                                                           true) };
-    if (cli_intake_init(&in) != 0) {
+    if ((rc = cli_intake_init(&in)) != 0) {
         cli_progress_end(in.progress, false);
-        rc = EX_OSERR;
         goto out;
     }
     rc = read_all(rd, &in, svc->mapping, path);
