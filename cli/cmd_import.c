@@ -173,7 +173,8 @@ int cmd_import(int argc, char **argv)
     for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text)));
          p++)
         lines++;
-    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc, .client = "csv",
+    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc,
+                             .client = "csv", .channel = SPOOL_CH_CSV,
                              .json = c.json, .quiet = c.quiet,
                              .min_free_mb = cfg->spool_min_free_mb,
                              .progress = cli_progress_new("import", c.quiet,
