@@ -139,8 +139,8 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
                        json_t *mapped)
 {
     char t1[32], t2[32];
-    cli_fmt_time(r->received_at, t1, sizeof t1);
-    cli_fmt_time(r->updated_at, t2, sizeof t2);
+    cli_json_time(r->received_at, t1, sizeof t1);
+    cli_json_time(r->updated_at, t2, sizeof t2);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:i,s:b,"
                           "s:s?,s:s?,s:s?,s:s?}",
         "reference", r->ref, "state", spool_state_name(r->state),
@@ -165,7 +165,7 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
         json_object_set(o, "mapped", mapped);
     json_t *att = json_array();
     for (size_t i = 0; i < r->natt; i++) {
-        cli_fmt_time(r->att[i].started_at, t1, sizeof t1);
+        cli_json_time(r->att[i].started_at, t1, sizeof t1);
         json_array_append_new(att, json_pack("{s:s,s:s?,s:s?,s:s?}",
             "at", t1, "target", r->att[i].target, "outcome", r->att[i].outcome,
             "message", r->att[i].message));
@@ -173,7 +173,7 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
     json_object_set_new(o, "attempts_log", att);
     json_t *aud = json_array();
     for (size_t i = 0; i < r->naud; i++) {
-        cli_fmt_time(r->aud[i].at, t1, sizeof t1);
+        cli_json_time(r->aud[i].at, t1, sizeof t1);
         json_array_append_new(aud, json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?}",
             "at", t1, "actor", r->aud[i].actor, "action", r->aud[i].action,
             "before", r->aud[i].before, "after", r->aud[i].after,

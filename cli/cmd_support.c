@@ -79,8 +79,8 @@ static int refs_add(struct refs *r, const char *s, size_t len)
     if (!len)
         return 0;
     if (len >= SPOOL_REF_MAX) {
-        fprintf(stderr, "ferry: '%.24s...' is too long for a reference "
-                        "(FRY-YYYYMMDD-NNNNNN)\n", s);
+        fprintf(stderr, "ferry %s: '%.24s...' is too long for a reference "
+                        "(FRY-YYYYMMDD-NNNNNN)\n", cli_command(), s);
         return -1;
     }
     if (r->n == r->cap) {
@@ -118,8 +118,8 @@ static int refs_from_stdin(struct refs *r)
         if (*p == '#')
             continue;
         if (refs_add(r, line, strlen(line)) != 0) {
-            fprintf(stderr, "ferry: stdin line %zu: not a reference; give one "
-                            "reference per line\n", count);
+            fprintf(stderr, "ferry %s: stdin line %zu: not a reference; give one "
+                            "reference per line\n", cli_command(), count);
             return -1;
         }
     }
@@ -526,7 +526,10 @@ int cmd_audit(int argc, char **argv)
     for (size_t i = 0; i < l.n; i++) {
         const struct spool_audit_entry *a = &l.v[i];
         char t[32];
-        cli_fmt_time(a->at, t, sizeof t);
+        if (arr)
+            cli_json_time(a->at, t, sizeof t);
+        else
+            cli_fmt_time(a->at, t, sizeof t);
         if (arr)
             json_array_append_new(arr, json_pack(
                 "{s:I,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",
