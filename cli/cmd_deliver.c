@@ -46,7 +46,9 @@ static void deliver_usage(FILE *f)
         "Exit: 0 done (records that must be retried later are deferred),\n"
         "     65 some records moved to failed (dead letter), 75 a target was\n"
         "     unavailable (all its calls failed transiently, or its breaker is\n"
-        "     open at the end), 74 ledger error, 78 configuration problem.\n");
+        "     open at the end), 74 ledger error, 78 configuration problem or\n"
+        "     a target stopped (cannot start, login refused, marker table\n"
+        "     unusable: its records wait, the other targets were served).\n");
 }
 
 /* work_left - whether a stream target of this run still has open records
@@ -174,7 +176,7 @@ int cmd_deliver(int argc, char **argv)
     size_t n;
     const struct deliver_target_stats *st = deliver_stats(d, &n);
     uint64_t ok = 0, retry = 0, fail = 0, indoubt = 0, exhausted = 0;
-    bool unavailable = false;
+    bool unavailable = false, stopped = false;
     json_t *arr = c.json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         ok += st[i].ok;
@@ -184,16 +186,24 @@ int cmd_deliver(int argc, char **argv)
         exhausted += st[i].exhausted;
         if ((st[i].retry && !st[i].ok) || strcmp(st[i].breaker, "closed") != 0)
             unavailable = true;
+        if (st[i].stopped) {
+            stopped = true;
+            if (!arr)
+                fprintf(stderr, "%s: STOPPED: %s; its records wait (none "
+                        "failed)\n", st[i].target,
+                        st[i].stop_reason ? st[i].stop_reason : "unusable");
+        }
         if (arr)
             json_array_append_new(arr, json_pack(
-                "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b}",
+                "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:b,s:s?}",
                 "target", st[i].target, "claimed", (json_int_t)st[i].claimed,
                 "ok", (json_int_t)st[i].ok, "retry", (json_int_t)st[i].retry,
                 "fail", (json_int_t)st[i].fail,
                 "indoubt", (json_int_t)st[i].indoubt,
                 "exhausted", (json_int_t)st[i].exhausted,
-                "breaker", st[i].breaker, "window_open", st[i].window_open));
-        else
+                "breaker", st[i].breaker, "window_open", st[i].window_open,
+                "stopped", st[i].stopped, "stop_reason", st[i].stop_reason));
+        else if (!st[i].stopped || st[i].claimed)
             fprintf(stderr, "%s: %llu delivered, %llu to retry, %llu failed, "
                     "%llu in doubt%s%s\n", st[i].target,
                     (unsigned long long)st[i].ok,
@@ -211,7 +221,9 @@ int cmd_deliver(int argc, char **argv)
         json_decref(doc);
     }
     if (!rc) {
-        if (fail || exhausted)
+        if (stopped)
+            rc = EX_CONFIG;
+        else if (fail || exhausted)
             rc = EX_DATAERR;
         else if (unavailable)
             rc = EX_TEMPFAIL;

@@ -42,6 +42,8 @@ struct dtarget {
     struct window *win;
     bool resend_in_doubt;
     size_t claim_max;
+    bool stopped;                  /* unusable until the engine is remade */
+    char stop_reason[512];
     struct deliver_target_stats st;
 };
 
@@ -93,6 +95,22 @@ static size_t claim_size(const struct target_config *tc)
     }
     int64_t n = (int64_t)(tc->concurrency > 0 ? tc->concurrency : 8) * waves;
     return (size_t)(n > DELIVER_MAX_CLAIM ? DELIVER_MAX_CLAIM : n);
+}
+
+/* target_stop - the target is unusable for every record (adapter STOP, or
+ * it could not start): no more claims for it in this engine; said once */
+static void target_stop(struct dtarget *t, const char *why)
+{
+    if (t->stopped)
+        return;
+    t->stopped = true;
+    snprintf(t->stop_reason, sizeof t->stop_reason, "%s",
+             why && *why ? why : "target unusable");
+    t->st.stopped = true;
+    t->st.stop_reason = t->stop_reason;
+    log_event(LOG_ERROR, "target-stopped", "target", t->cfg->name,
+              "reason", t->stop_reason, "records", "wait (not failed)",
+              NULL);
 }
 
 /* target_setup - adapter instances for every service of this target */
@@ -184,8 +202,17 @@ struct deliver_engine *deliver_new(const struct ferry_config *cfg,
         struct dtarget *t = &d->t[d->nt++];
         t->cfg = tc;
         t->ad = ad;
-        if (target_setup(d, t, e) != 0)
-            goto fail;
+        struct errs te;
+        errs_init(&te);
+        if (target_setup(d, t, &te) != 0) {
+            /* a target that cannot start stops only itself */
+            char why[512];
+            snprintf(why, sizeof why, "cannot start: %s%s%s",
+                     te.n ? te.v[0].where : "", te.n && te.v[0].where[0]
+                     ? ": " : "", te.n ? te.v[0].msg : "adapter refused");
+            target_stop(t, why);
+        }
+        errs_free(&te);
     }
     if (!found) {
         errs_add(e, only_target, "no such target");
@@ -289,6 +316,13 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         t->st.fail++;
         breaker_feed(t, BREAKER_FAIL, ended, r->ref);
         break;
+    case ADAPTER_STOP:
+        /* nothing was sent and no record is to blame: it waits, its
+         * attempt uncounted; not a breaker matter either */
+        o->kind = SPOOL_OUT_STOPPED;
+        t->st.stopped_records++;
+        target_stop(t, res->msg);
+        break;
     case ADAPTER_INDOUBT:
         /* never exhausted: its fate is unknown, so it cannot be failed;
          * when to ask again is next_attempt_at (and indoubt_wait_ms) */
@@ -365,6 +399,8 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
 {
     t->st.window_open = !t->win || window_open(t->win, now / 1000);
     t->st.breaker = breaker_state_name(t->br.state);
+    if (t->stopped)
+        return 0;
     if (!t->st.window_open) {
         t->st.outside_window++;
         return 0;

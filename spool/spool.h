@@ -146,7 +146,7 @@ struct spool_attempt {
     int64_t id;
     char *target;
     int64_t started_at, ended_at;
-    char *outcome;                 /* ok | retry | fail | indoubt | expired */
+    char *outcome;   /* ok | retry | fail | indoubt | expired | stopped */
     char *message;
 };
 
@@ -302,6 +302,9 @@ enum spool_outcome_kind {
     SPOOL_OUT_RETRY,               /* -> deferred, or failed if exhausted */
     SPOOL_OUT_FAIL,                /* -> failed with message */
     SPOOL_OUT_INDOUBT,             /* -> indoubt */
+    SPOOL_OUT_STOPPED,             /* target unusable, nothing sent: back to
+                                      queued (or indoubt, if it was), the
+                                      attempt not counted, message kept */
 };
 
 struct spool_outcome {

@@ -320,6 +320,7 @@ static const char *outcome_name(enum spool_outcome_kind k)
     case SPOOL_OUT_RETRY: return "retry";
     case SPOOL_OUT_FAIL: return "fail";
     case SPOOL_OUT_INDOUBT: return "indoubt";
+    case SPOOL_OUT_STOPPED: return "stopped";
     }
     return "?";
 }
@@ -367,6 +368,45 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
         return -1;
     }
     c->n = 0;
+    return 0;
+}
+
+/* stopped_outcome - the target could not be used at all (login refused,
+ * marker table missing...): nothing reached it, so the record goes back
+ * to where it was before the claim, the attempt uncounted; the attempt
+ * row and last_error say why it waits. */
+static int stopped_outcome(struct spool *s, const char *owner,
+                           const struct spool_outcome *o, int64_t id,
+                           const char *target, int64_t claimed, int64_t now,
+                           struct errs *e)
+{
+    static const char upd[] = "UPDATE records SET state = CASE WHEN "
+        "in_doubt = 1 THEN 'indoubt' ELSE 'queued' END, "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+        "last_error = ?, next_attempt_at = 0, lease_owner = NULL, "
+        "lease_until = 0, updated_at = ? "
+        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
+    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED) ||
+        !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+        return 1;
+    if (add_attempt(s, id, target, o->started_at ? o->started_at : claimed,
+                    o->ended_at ? o->ended_at : now, "stopped", o->message,
+                    e) != 0)
+        return -1;
+    sqlite3_stmt *st = spool_stmt(s, upd, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, o->message ? o->message : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, o->ref, "recording outcome");
+        return -1;
+    }
     return 0;
 }
 
@@ -437,6 +477,8 @@ static int one_outcome(struct spool *s, const char *owner,
         in_doubt = 1;
         next = o->next_attempt_at;
         break;
+    case SPOOL_OUT_STOPPED:
+        return stopped_outcome(s, owner, o, id, target, claimed, now, e);
     default:
         errs_add(e, o->ref, "unknown outcome %d", (int)o->kind);
         return 1;
