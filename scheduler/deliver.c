@@ -44,6 +44,10 @@ struct dtarget {
     size_t claim_max;
     bool stopped;                  /* unusable until the engine is remade */
     char stop_reason[512];
+    bool indoubt_uncheckable;      /* its in-doubt records cannot be asked
+                                      (no probe, or the probe said STOP) */
+    struct spool *sp;              /* where the state is shown (ledger) */
+    const char *owner;
     struct deliver_target_stats st;
 };
 
@@ -97,6 +101,23 @@ static size_t claim_size(const struct target_config *tc)
     return (size_t)(n > DELIVER_MAX_CLAIM ? DELIVER_MAX_CLAIM : n);
 }
 
+/* state_save - the breaker and stop state into the ledger, where
+ * `ferry targets` reads it (also beside a running daemon); a failure is
+ * logged, never fatal: delivery does not depend on it */
+static void state_save(struct dtarget *t, int64_t since)
+{
+    struct errs e;
+    errs_init(&e);
+    if (t->sp && spool_target_state_put(t->sp, t->cfg->name,
+                                        breaker_state_name(t->br.state),
+                                        since, t->stopped ? t->stop_reason
+                                                          : NULL,
+                                        t->owner, &e) != 0)
+        log_event(LOG_WARN, "target-state-not-saved", "target", t->cfg->name,
+                  "error", errs_first_msg(&e), NULL);
+    errs_free(&e);
+}
+
 /* target_stop - the target is unusable for every record (adapter STOP, or
  * it could not start): no more claims for it in this engine; said once */
 static void target_stop(struct dtarget *t, const char *why)
@@ -111,6 +132,7 @@ static void target_stop(struct dtarget *t, const char *why)
     log_event(LOG_ERROR, "target-stopped", "target", t->cfg->name,
               "reason", t->stop_reason, "records", "wait (not failed)",
               NULL);
+    state_save(t, clock_wall_ms());
 }
 
 /* target_setup - adapter instances for every service of this target */
@@ -121,6 +143,8 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     breaker_init(&t->br, t->cfg->breaker_threshold,
                  t->cfg->breaker_cooldown_ms);
     t->st.target = t->cfg->name;
+    t->sp = d->sp;
+    t->owner = d->owner;
     if (t->cfg->window) {
         t->win = window_parse(t->cfg->window,
                               (const char *const *)t->cfg->holidays,
@@ -131,6 +155,8 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     const char *rid = kv_get(&t->cfg->opts, "resend-in-doubt");
     bool b = false;
     t->resend_in_doubt = rid && config_parse_bool(rid, &b) == 0 && b;
+    t->indoubt_uncheckable = !t->resend_in_doubt && !t->ad->probe;
+    t->st.indoubt_uncheckable = t->indoubt_uncheckable;
     long batch = 0;
     const char *bs = kv_get(&t->cfg->opts, "batch-size");
     if (bs && config_parse_int(bs, 1, DELIVER_MAX_CLAIM, &batch) == 0)
@@ -202,6 +228,8 @@ struct deliver_engine *deliver_new(const struct ferry_config *cfg,
         struct dtarget *t = &d->t[d->nt++];
         t->cfg = tc;
         t->ad = ad;
+        t->sp = sp;
+        t->owner = d->owner;
         struct errs te;
         errs_init(&te);
         if (target_setup(d, t, &te) != 0) {
@@ -213,6 +241,8 @@ struct deliver_engine *deliver_new(const struct ferry_config *cfg,
             target_stop(t, why);
         }
         errs_free(&te);
+        if (!t->stopped)
+            state_save(t, clock_wall_ms());    /* a new engine starts closed */
     }
     if (!found) {
         errs_add(e, only_target, "no such target");
@@ -281,6 +311,7 @@ static void breaker_feed(struct dtarget *t, enum breaker_outcome o,
     breaker_record(&t->br, o, at);
     if (t->br.state == before)
         return;
+    state_save(t, at);
     if (t->br.state == BREAKER_OPEN) {
         char cool[32];
         snprintf(cool, sizeof cool, "%lldms", (long long)t->br.cooldown_ms);
@@ -293,10 +324,12 @@ static void breaker_feed(struct dtarget *t, enum breaker_outcome o,
 }
 
 /* decide - turn an adapter result into the ledger outcome, applying the
- * retry policy; feeds the breaker */
+ * retry policy; feeds the breaker, but only with what a real call said
+ * (called false: settled without sending, e.g. an in-doubt record the
+ * target was asked about, or a record that could not be read) */
 static void decide(struct dtarget *t, const struct spool_record *r,
-                   const struct adapter_result *res, int64_t started,
-                   int64_t ended, struct spool_outcome *o)
+                   struct adapter_result *res, int64_t started,
+                   int64_t ended, bool called, struct spool_outcome *o)
 {
     memset(o, 0, sizeof *o);
     o->ref = r->ref;
@@ -309,12 +342,14 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         o->kind = SPOOL_OUT_OK;
         o->receipt = res->receipt[0] ? res->receipt : NULL;
         t->st.ok++;
-        breaker_feed(t, BREAKER_OK, ended, r->ref);
+        if (called)
+            breaker_feed(t, BREAKER_OK, ended, r->ref);
         break;
     case ADAPTER_FAIL:
         o->kind = SPOOL_OUT_FAIL;
         t->st.fail++;
-        breaker_feed(t, BREAKER_FAIL, ended, r->ref);
+        if (called)
+            breaker_feed(t, BREAKER_FAIL, ended, r->ref);
         break;
     case ADAPTER_STOP:
         /* nothing was sent and no record is to blame: it waits, its
@@ -329,7 +364,8 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         o->kind = SPOOL_OUT_INDOUBT;
         o->next_attempt_at = ended + indoubt_wait_ms(t, r->attempts);
         t->st.indoubt++;
-        breaker_feed(t, BREAKER_RETRY, ended, r->ref);
+        if (called)
+            breaker_feed(t, BREAKER_RETRY, ended, r->ref);
         break;
     case ADAPTER_RETRY:
     default:
@@ -339,9 +375,25 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         o->next_attempt_at = ended + retry_delay_ms(&t->cfg->retry,
                                                     r->attempts, rand64());
         t->st.retry++;
-        if (o->exhausted)
+        if (o->exhausted) {
+            /* say why it is a dead letter beside the back end's words */
+            char last[900];           /* room for the words before it */
+            snprintf(last, sizeof last, "%.*s", (int)sizeof last - 1,
+                     res->msg);
+            if (t->cfg->retry.max_attempts > 0 &&
+                r->attempts >= t->cfg->retry.max_attempts)
+                snprintf(res->msg, sizeof res->msg, "retries spent (%d of "
+                         "%d): %s", r->attempts, t->cfg->retry.max_attempts,
+                         last);
+            else
+                snprintf(res->msg, sizeof res->msg, "retries spent (older "
+                         "than max-age, after %d attempts): %s", r->attempts,
+                         last);
+            o->message = res->msg;
             t->st.exhausted++;
-        breaker_feed(t, BREAKER_RETRY, ended, r->ref);
+        }
+        if (called)
+            breaker_feed(t, BREAKER_RETRY, ended, r->ref);
         break;
     }
 }
@@ -376,6 +428,27 @@ static bool settle_in_doubt(struct dtarget *t, struct instance *in,
         }
         memset(&it->res, 0, sizeof it->res);      /* safe to send */
         return false;
+    case ADAPTER_STOP:
+        /* the target cannot be asked about any record (no status
+         * operation, no reconcile query...): a fact of its configuration.
+         * Leave in-doubt records alone from now on; support settles
+         * them (ferry settle) */
+        if (!t->indoubt_uncheckable)
+            log_event(LOG_WARN, "indoubt-uncheckable", "target",
+                      t->cfg->name, "reason", it->res.msg, NULL);
+        t->indoubt_uncheckable = t->st.indoubt_uncheckable = true;
+        if (t->resend_in_doubt) {
+            memset(&it->res, 0, sizeof it->res);
+            return false;
+        }
+        {
+            char why[sizeof it->res.msg];
+            snprintf(why, sizeof why, "%s", it->res.msg);
+            adapter_result_set(&it->res, ADAPTER_INDOUBT, "still in doubt, "
+                               "not sent again: %s; settle it with ferry "
+                               "settle", why);
+        }
+        return true;
     default:
         if (t->resend_in_doubt) {
             memset(&it->res, 0, sizeof it->res);  /* repeats are harmless */
@@ -405,16 +478,23 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         t->st.outside_window++;
         return 0;
     }
+    enum breaker_state was = t->br.state;
     if (!breaker_allow(&t->br, now)) {
         t->st.breaker_skips++;
         t->st.breaker = breaker_state_name(t->br.state);
         return 0;
     }
     bool probing = t->br.state == BREAKER_HALF_OPEN;
-    if (probing)
+    if (probing && was == BREAKER_OPEN) {       /* each change once */
         log_event(LOG_INFO, "breaker-half-open", "target", t->cfg->name,
-                  "probe", "one record", NULL);
-    bool allow_indoubt = t->resend_in_doubt || t->ad->probe != NULL;
+                  "probe", "one queued record", NULL);
+        state_save(t, now);
+    }
+    /* Only a real call is a probe: while half-open the one record is a
+     * queued or deferred one, never an in-doubt record that may be
+     * settled (or left in doubt) without a call. */
+    bool allow_indoubt = !probing && (t->resend_in_doubt ||
+                                      (t->ad->probe && !t->indoubt_uncheckable));
     size_t max = probing ? 1 : t->claim_max;
     struct spool_list l = { 0 };
     struct errs ce;
@@ -443,10 +523,12 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     struct spool_outcome *outs = calloc(l.n, sizeof *outs);
     int64_t *started = calloc(l.n, sizeof *started);
     bool *done = calloc(l.n, sizeof *done);
+    bool *nocall = calloc(l.n, sizeof *nocall);
     struct delivery_item *run = calloc(l.n, sizeof *run);
     size_t *idx = calloc(l.n, sizeof *idx);
     int rc = 0;
-    if (!items || !recs || !outs || !started || !done || !run || !idx) {
+    if (!items || !recs || !outs || !started || !done || !nocall || !run ||
+        !idx) {
         errs_add(e, t->cfg->name, "out of memory");
         rc = -1;
         goto out;
@@ -465,7 +547,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             adapter_result_set(&items[i].res, ADAPTER_FAIL,
                                "stored record unreadable: %s",
                                re.n ? errs_first_msg(&re) : "no record");
-            done[i] = true;
+            done[i] = nocall[i] = true;
         }
         errs_free(&re);
         items[i].rec = recs[i];
@@ -480,7 +562,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             continue;
         started[i] = clock_wall_ms();
         if (settle_in_doubt(t, in, l.v[i], &items[i]))
-            done[i] = true;
+            done[i] = nocall[i] = true;
     }
     /* deliver per service, each through its own instance */
     for (size_t i = 0; i < l.n; i++) {
@@ -491,7 +573,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             adapter_result_set(&items[i].res, ADAPTER_FAIL,
                                "service %s has no mapping for target %s",
                                items[i].service, t->cfg->name);
-            done[i] = true;
+            done[i] = nocall[i] = true;
             continue;
         }
         /* gather this service's pending items into a contiguous run */
@@ -518,7 +600,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
                   "outcome", adapter_outcome_name(items[i].res.outcome),
                   "message", items[i].res.msg, NULL);
         decide(t, l.v[i], &items[i].res, started[i] ? started[i] : end, end,
-               &outs[nout++]);         /* after the log: breaker events follow */
+               !nocall[i], &outs[nout++]);         /* after the log: breaker events follow */
     }
     spool_crashpoint("deliver-before-outcomes");
     struct errs oe;
@@ -533,8 +615,8 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         *handled += nout;
     }
     errs_free(&oe);
-    if (probing && nout == 0)
-        breaker_abandon_probe(&t->br);
+    if (probing && t->br.state == BREAKER_HALF_OPEN)
+        breaker_abandon_probe(&t->br);     /* no real call answered */
     t->st.breaker = breaker_state_name(t->br.state);
 out:
     if (recs)
@@ -545,6 +627,7 @@ out:
     free(outs);
     free(started);
     free(done);
+    free(nocall);
     free(run);
     free(idx);
     spool_list_free(&l);

@@ -45,6 +45,8 @@ struct deliver_target_stats {
     const char *breaker;         /* closed / open / half-open */
     bool window_open;
     bool stopped;                /* unusable: adapter STOP or cannot start */
+    bool indoubt_uncheckable;    /* its in-doubt records cannot be asked:
+                                    they wait for support (ferry settle) */
     const char *stop_reason;     /* why (owned by the engine), or NULL */
     uint64_t stopped_records;    /* claims given back because of it */
 };

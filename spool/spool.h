@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 4
+#define SPOOL_SCHEMA_VERSION 5
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -330,6 +330,32 @@ int spool_outcomes(struct spool *s, const char *owner,
 int spool_claims_release(struct spool *s, const char *owner,
                          size_t *released, struct errs *e);
 
+/* ---- target state (breaker, stop) -------------------------------------- */
+
+struct spool_target_state {
+    char *target;
+    char *breaker;                 /* closed / open / half-open */
+    int64_t since;                 /* when it took that state */
+    char *stopped;                 /* why the target stopped, or NULL */
+    char *owner;                   /* engine that wrote it (host:pid:...) */
+    int64_t updated_at;
+};
+struct spool_target_states {
+    struct spool_target_state *v;
+    size_t n;
+};
+/* spool_target_state_put - the engine's view of target now (one row per
+ * target, replaced); stopped NULL = running.  One small transaction. */
+int spool_target_state_put(struct spool *s, const char *target,
+                           const char *breaker, int64_t since,
+                           const char *stopped, const char *owner,
+                           struct errs *e);
+/* spool_target_state_list - every row, by target.  Free with
+ * spool_target_states_free. */
+int spool_target_state_list(struct spool *s, struct spool_target_states *out,
+                            struct errs *e);
+void spool_target_states_free(struct spool_target_states *l);
+
 /* ---- batches (fixed-width targets) ------------------------------------ */
 
 enum spool_batch_state {
@@ -451,6 +477,13 @@ int spool_ack_file_seen(struct spool *s, const char *name,
  * attempts kept, in-doubt cleared). */
 int spool_retry(struct spool *s, const char *ref, const char *actor,
                 const char *reason, struct errs *e);
+/* spool_settle - an in-doubt record an operator checked with the back
+ * end: delivered (receipt may be NULL) -> delivered; not delivered ->
+ * queued, due now.  reason required; audited "settle" in the same
+ * transaction.  Only in-doubt records: anything else is refused, named. */
+int spool_settle(struct spool *s, const char *ref, bool delivered,
+                 const char *receipt, const char *actor, const char *reason,
+                 struct errs *e);
 /* spool_hold - queued, deferred, failed, rejected, in doubt -> held */
 int spool_hold(struct spool *s, const char *ref, const char *actor,
                const char *reason, struct errs *e);

@@ -187,8 +187,23 @@ static const char *const schema_v4[] = {
 };
 #undef UUID_OF_HEX
 
+/* v5: each stream target's breaker (and whether it stopped), written by
+ * the delivery engine on every change, so `ferry targets` shows it beside
+ * a running daemon. */
+static const char *const schema_v5[] = {
+    "CREATE TABLE target_state("
+    " target TEXT PRIMARY KEY,"
+    " breaker TEXT NOT NULL,"
+    " since INTEGER NOT NULL,"
+    " stopped TEXT,"
+    " owner TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL)",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
-                                                 schema_v3, schema_v4 };
+                                                 schema_v3, schema_v4,
+                                                 schema_v5 };
 
 void spool_day_text(int64_t ms, char out[11])
 {

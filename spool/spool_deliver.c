@@ -641,3 +641,113 @@ done:
     spool_unlock(s);
     return rc;
 }
+
+int spool_target_state_put(struct spool *s, const char *target,
+                           const char *breaker, int64_t since,
+                           const char *stopped, const char *owner,
+                           struct errs *e)
+{
+    static const char sql[] = "INSERT INTO target_state(target, breaker, "
+        "since, stopped, owner, updated_at) VALUES(?,?,?,?,?,?) "
+        "ON CONFLICT(target) DO UPDATE SET breaker = excluded.breaker, "
+        "since = excluded.since, stopped = excluded.stopped, "
+        "owner = excluded.owner, updated_at = excluded.updated_at";
+    int rc = -1;
+    if (s->opts.read_only) {
+        errs_add(e, s->dir, "spool opened read-only");
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st) {
+        spool_rollback(s);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, breaker, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, since);
+    sqlite3_bind_text(st, 4, stopped, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, owner ? owner : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, clock_wall_ms());
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, target, "recording target state");
+        spool_rollback(s);
+        goto done;
+    }
+    if (spool_commit(s, e) == 0)
+        rc = 0;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_target_state_list(struct spool *s, struct spool_target_states *out,
+                            struct errs *e)
+{
+    int rc = -1, step;
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT target, breaker, since, "
+                                  "stopped, owner, updated_at FROM "
+                                  "target_state ORDER BY target", e);
+    if (!st)
+        goto done;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            struct spool_target_state *v = realloc(out->v, nc * sizeof *v);
+            if (!v) {
+                errs_add(e, s->dir, "out of memory");
+                sqlite3_reset(st);
+                goto done;
+            }
+            out->v = v;
+            cap = nc;
+        }
+        struct spool_target_state *t = &out->v[out->n++];
+        t->target = spool_col_strdup(st, 0);
+        t->breaker = spool_col_strdup(st, 1);
+        t->since = sqlite3_column_int64(st, 2);
+        t->stopped = spool_col_strdup(st, 3);
+        t->owner = spool_col_strdup(st, 4);
+        t->updated_at = sqlite3_column_int64(st, 5);
+        if (!t->target || !t->breaker || !t->owner) {
+            errs_add(e, s->dir, "out of memory");
+            sqlite3_reset(st);
+            goto done;
+        }
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading target state");
+        goto done;
+    }
+    rc = 0;
+done:
+    spool_unlock(s);
+    if (rc != 0)
+        spool_target_states_free(out);
+    return rc;
+}
+
+void spool_target_states_free(struct spool_target_states *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].target);
+        free(l->v[i].breaker);
+        free(l->v[i].stopped);
+        free(l->v[i].owner);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+

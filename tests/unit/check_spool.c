@@ -683,6 +683,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
     /* turn it back into the version-1 shape, data included */
     raw_exec("BEGIN;"
              "DROP VIEW records_full;"
+             "DROP TABLE target_state;"
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
@@ -795,6 +796,7 @@ START_TEST(test_v3_ledger_gets_identities)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
     raw_exec("BEGIN;"
+             "DROP TABLE target_state;"
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
