@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "util/log.h"
+#include "util/scrub.h"
 
 /* odbc_get_diag - first diagnostic record of a handle */
 void odbc_get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
@@ -38,6 +39,8 @@ void odbc_get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
             if (*p == '\n' || *p == '\r')
                 *p = ' ';
         snprintf(d->msg, sizeof d->msg, "%s", (char *)msg);
+        /* the row's values never leave the adapter (issue 12 §2) */
+        scrub_echoed_values(d->msg, sizeof d->msg);
     } else {
         snprintf(d->msg, sizeof d->msg, "no diagnostics from driver");
     }

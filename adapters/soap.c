@@ -31,6 +31,7 @@
 #include "util/buf.h"
 #include "util/errs.h"
 #include "util/log.h"
+#include "util/scrub.h"
 
 #define DEF_CONNECT_MS   10000L
 #define DEF_TIMEOUT_MS   30000L
@@ -906,6 +907,7 @@ static void slot_finish(struct soap_ctx *c, struct slot *s, CURLcode code)
     }
     enum adapter_outcome o = soap_classify(&x, c->ov, c->nov, it->res.msg,
                                            sizeof it->res.msg);
+    scrub_echoed_values(it->res.msg, sizeof it->res.msg);
     it->res.outcome = o;
     it->res.receipt[0] = '\0';
     if (s->probe) {
