@@ -4,7 +4,9 @@
  * protocol handlers): a name, its config keys, and callbacks.  Unused
  * callbacks are NULL.  Three kinds:
  *   STREAM     records delivered one by one as they arrive (soap, odbc);
- *   BATCH      records written into a file by the night batch (fixed-width);
+ *   BATCH      file formats the night batch writes records into
+ *              (fixed-width): open a file, write a record, close it with
+ *              its totals, read it back;
  *   TRANSPORT  moves batch files and acknowledgements (sftp, local).
  *
  * Outcomes: every callback reports OK, RETRY (transient), FAIL (permanent
@@ -49,14 +51,50 @@ struct adapter_result {
     enum adapter_outcome outcome;
     char msg[1024];      /* back end's own words: fault string, SQLSTATE... */
     char receipt[256];   /* target's receipt (OK), if any */
+    bool already;        /* TRANSPORT, OK: the identical file was already
+                            there under its final name: nothing uploaded */
 };
 
-struct adapter_key {
-    const char *name;    /* NULL terminates a table */
-    const char *help;
-    bool required;
-    bool secret;         /* value names a secret file/env; never logged */
+/* An adapter's options are a typed table (Fluent Bit's config maps): one
+ * entry per key with its type, its default and, where the adapter wants
+ * the value stored for it, the offset of a field in its own struct.
+ * adapter_opts_read (adapter_opts.c) reads a <target>/<transport>/mapping
+ * <target> option list against a table once, for `ferry check` and for the
+ * daemon alike: unknown keys, missing required ones, values of the wrong
+ * type are problems with file:line. */
+enum adapter_opt_type {
+    ADAPTER_OPT_STR = 0,    /* const char *, borrowed from the option list */
+    ADAPTER_OPT_SECRET,     /* const char *: a file (0600) or env:NAME */
+    ADAPTER_OPT_BOOL,       /* bool: true/false/yes/no */
+    ADAPTER_OPT_INT,        /* long, within [min, max] */
+    ADAPTER_OPT_DURATION,   /* int64_t ms (util/duration.h), within [min, max] */
+    ADAPTER_OPT_SIZE,       /* size_t bytes, "1MiB", "512k" */
 };
+
+#define ADAPTER_OPT_UNSTORED ((size_t)-1)
+
+struct adapter_key {
+    const char *name;       /* NULL ends a table; "ns-*" names a family */
+    enum adapter_opt_type type;
+    const char *def;        /* default, written as in ferry.xml; NULL none */
+    size_t offset;          /* field it is stored in, or ADAPTER_OPT_UNSTORED */
+    long long min, max;     /* INT / DURATION range; both 0: any */
+    bool required;
+    const char *help;
+};
+
+/* ADAPTER_KEY - a key the table checks but the adapter reads itself */
+#define ADAPTER_KEY(name, type, req, help) \
+    { (name), (type), NULL, ADAPTER_OPT_UNSTORED, 0, 0, (req), (help) }
+/* ADAPTER_KEY_IN - the same, with a range [min, max] */
+#define ADAPTER_KEY_IN(name, type, min, max, help) \
+    { (name), (type), NULL, ADAPTER_OPT_UNSTORED, (min), (max), false, \
+      (help) }
+/* ADAPTER_OPT - a key stored at offsetof(st, field), default def */
+#define ADAPTER_OPT(name, type, def, st, field, min, max, help) \
+    { (name), (type), (def), offsetof(st, field), (min), (max), false, \
+      (help) }
+#define ADAPTER_KEY_END { NULL, ADAPTER_OPT_STR, NULL, 0, 0, 0, false, NULL }
 
 /* What an adapter instance is given.  opts are the options of this
  * instance: the <target> attributes for stream/batch adapters, the
@@ -68,6 +106,8 @@ struct adapter_env {
     const struct map_target *map;
     const char *base_dir;       /* resolve relative paths and secrets */
     const char *service;        /* service name, NULL for transports */
+    const char *mapping_file;   /* the mapping map came from (batch
+                                   formats find copybooks beside it) */
 };
 
 /* One record handed to a stream adapter. */
@@ -90,7 +130,36 @@ struct transfer_req {
     const char *remote_name;    /* final name on the far side */
     const char *sha256_hex;     /* from the ledger, for crash recovery */
     uint64_t size;
-    bool allow_overwrite;       /* target setting; default false */
+};
+
+/* BATCH: where a file's bytes go.  The night batch owns it, so every
+ * format is written the same safe way (temporary name, SHA-256, fsync,
+ * rename).  put: 0, or -1 when the bytes could not be written (the sink
+ * knows why; the format answers RETRY and stops). */
+struct batch_sink {
+    int (*put)(void *sctx, const void *p, size_t n);
+    void *sctx;
+};
+
+/* BATCH: a written file read back.  get: 0 with exactly n bytes, 1 when
+ * the file ends first, -1 on a read error (the source knows why).
+ * progress (may be NULL): records checked so far of total. */
+struct batch_source {
+    int (*get)(void *sctx, void *p, size_t n);
+    void (*progress)(void *sctx, int64_t done, int64_t total);
+    void *sctx;
+};
+
+/* BATCH: the figures a finished file carries (and the ledger keeps). */
+struct batch_totals {
+    int64_t count;               /* detail records */
+    char text[512];              /* hash totals: "NAME=1234.50 N2=42", or "" */
+};
+
+/* BATCH: what the night batch asks of a format before writing. */
+struct batch_format_info {
+    const char *file_pattern;    /* file-name; NULL = the default */
+    bool empty_file;             /* write a file when nothing is queued */
 };
 
 struct adapter {
@@ -100,6 +169,11 @@ struct adapter {
     const struct adapter_key *keys;      /* target/transport options */
     const struct adapter_key *map_keys;  /* options on the mapping <target> */
 
+    /* validate, optional - check an instance's options and mapping the way
+     * init would, without making one: 0 ok, -1 with e filled.  NULL: the
+     * check makes an instance with init and closes it again, so what
+     * `ferry check` passes, the daemon can start (init never connects). */
+    int  (*validate)(const struct adapter_env *env, struct errs *e);
     /* init - make an instance; 0 ok, -1 with e filled (config problem). */
     int  (*init)(void **ctx, const struct adapter_env *env, struct errs *e);
     void (*close)(void *ctx);
@@ -111,6 +185,59 @@ struct adapter {
      * end whether ref arrived: OK (yes; receipt filled), FAIL (no: safe to
      * send again), RETRY (cannot tell now). */
     void (*probe)(void *ctx, struct delivery_item *item);
+
+    /* BATCH: one instance per service feeding the target (env->map is
+     * that service's mapping section).  The first instance writes the
+     * file's header and trailer; every record is written by the instance
+     * of its own service into the same file.  Formats never touch the
+     * ledger: the night batch binds records, records dead letters and
+     * keeps the file safe (struct batch_sink).
+     * info: the file name pattern and the empty-file choice. */
+    void (*file_info)(void *ctx, struct batch_format_info *out);
+    /* BATCH, optional: can instance b write into a file a opened?  0, or
+     * -1 with why (different record layouts in one file). */
+    int  (*same_file)(const void *a, const void *b, char *why, size_t whysz);
+    /* BATCH: start a file into sink (its header, from the specials sp:
+     * "$file-date", "$sequence"...).  *file is the format's state for
+     * this file.  FAIL: the header cannot be written (configuration),
+     * RETRY: the sink refused bytes. */
+    void (*open_file)(void *ctx, const struct batch_sink *sink,
+                      const struct record *sp, void **file,
+                      struct adapter_result *res);
+    /* BATCH: one record, written by the instance of its service.  FAIL:
+     * this record cannot go into the file (res.msg, without its values,
+     * is its dead letter reason) and nothing of it was written; RETRY:
+     * the sink refused bytes. */
+    void (*write_record)(void *ctx, void *file, const struct record *rec,
+                         const struct record *sp,
+                         struct adapter_result *res);
+    /* BATCH: finish the file: the trailer (the format sets "$count" and
+     * "$sum:FIELD" in sp first), then *totals, and free file.  totals
+     * NULL: abandon the file (nothing written, file freed).  FAIL: the
+     * trailer cannot be written; RETRY: the sink refused bytes. */
+    void (*close_file)(void *file, struct record *sp,
+                       struct batch_totals *totals,
+                       struct adapter_result *res);
+    /* BATCH: read a written file of size bytes back with the decoders:
+     * every record decodes, the trailer agrees with the details and the
+     * details with want.  OK; FAIL with why (a mismatch); RETRY when the
+     * source could not read. */
+    void (*check_file)(void *ctx, const struct batch_source *src,
+                       uint64_t size, const struct batch_totals *want,
+                       struct adapter_result *res);
+
+    /* STREAM and BATCH, optional: the intake's check that a record can be
+     * encoded for this target at all (code page, control characters,
+     * lengths, ranges), with no I/O, so nothing accepted fails to encode
+     * later because of its own content.  admit_new prepares it from env
+     * (0, or -1 with e filled: a configuration problem), admit checks one
+     * record (0, or -1 with every problem in e, never quoting a value),
+     * admit_free frees it.  NULL: the target can take any valid record. */
+    int  (*admit_new)(void **actx, const struct adapter_env *env,
+                      struct errs *e);
+    int  (*admit)(const void *actx, const struct record *rec,
+                  struct errs *e);
+    void (*admit_free)(void *actx);
 
     /* TRANSPORT: send a file under a temporary name, check size, rename
      * to the final name; after a crash find out what the far side has and
@@ -124,7 +251,28 @@ struct adapter {
     /* TRANSPORT: fetch a remote file to a local path (tmp+fsync+rename) */
     void (*fetch)(void *ctx, const char *remote_name, const char *local_path,
                   struct adapter_result *res);
+    /* TRANSPORT: where files go, for people: "sftp user@host:22/in",
+     * "local /srv/drop" (no secrets). */
+    void (*describe)(void *ctx, char *out, size_t outsz);
 };
+
+/* adapter_opts_read - read opts against keys (adapter_opts.c): every key
+ * present must be in the table and parse as its type, every required key
+ * must be present; values (or defaults) of stored keys go to dst + offset
+ * (dst NULL: check only).  owner names the options in messages ("target
+ * 'claims'"); file and line say where they were written (a key's own line
+ * when the option list has one).  skip: keys the caller owns (NULL-ended,
+ * may be NULL).  Returns 0, or -1 with one problem per fault in e. */
+int adapter_opts_read(const struct adapter *a, const struct adapter_key *keys,
+                      const struct kvlist *opts, const char *const *skip,
+                      void *dst, const char *owner, const char *file,
+                      long line, struct errs *e);
+/* adapter_key_find - the table entry for name ("ns-*" takes "ns-r"), or NULL */
+const struct adapter_key *adapter_key_find(const struct adapter_key *keys,
+                                           const char *name);
+/* adapter_validate - a->validate, else init + close; 0 ok, -1 with e */
+int adapter_validate(const struct adapter *a, const struct adapter_env *env,
+                     struct errs *e);
 
 /* adapter_find - by name (registry.c); NULL if none */
 const struct adapter *adapter_find(const char *name);

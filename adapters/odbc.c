@@ -44,40 +44,45 @@
 
 
 static const struct adapter_key odbc_keys[] = {
-    {"connection-file", "file (mode 0600) or env:NAME holding the ODBC "
-     "connection string", false, true},
-    {"dsn", "data source name from odbc.ini (with user, password-file)",
-     false, false},
-    {"user", "user name for dsn", false, false},
-    {"password-file", "file or env:NAME holding the password for dsn",
-     false, true},
-    {"batch-size", "records per transaction (default 100)", false, false},
-    {"pool-size", "connections kept open (default 1)", false, false},
-    {"login-timeout", "seconds to wait for a connection (default 10)",
-     false, false},
-    {"query-timeout", "seconds per statement (default 0: driver's)", false,
-     false},
-    {"marker-table", "exactly-once marker table (delivery_id PRIMARY KEY, "
-     "ref, written_at): ferry needs SELECT and INSERT on it", false, false},
-    {"create-marker", "create the marker table if missing (true/false); "
-     "needs CREATE on the schema", false, false},
-    {NULL, NULL, false, false},
+    ADAPTER_KEY("connection-file", ADAPTER_OPT_SECRET, false,
+                "file (mode 0600) or env:NAME holding the ODBC " "connection string"),
+    ADAPTER_KEY("dsn", ADAPTER_OPT_STR, false,
+                "data source name from odbc.ini (with user, password-file)"),
+    ADAPTER_KEY("user", ADAPTER_OPT_STR, false,
+                "user name for dsn"),
+    ADAPTER_KEY("password-file", ADAPTER_OPT_SECRET, false,
+                "file or env:NAME holding the password for dsn"),
+    ADAPTER_KEY("batch-size", ADAPTER_OPT_STR, false,
+                "records per transaction (default 100)"),
+    ADAPTER_KEY("pool-size", ADAPTER_OPT_STR, false,
+                "connections kept open (default 1)"),
+    ADAPTER_KEY("login-timeout", ADAPTER_OPT_STR, false,
+                "seconds to wait for a connection (default 10)"),
+    ADAPTER_KEY("query-timeout", ADAPTER_OPT_STR, false,
+                "seconds per statement (default 0: driver's)"),
+    ADAPTER_KEY("marker-table", ADAPTER_OPT_STR, false,
+                "exactly-once marker table (delivery_id PRIMARY KEY, ref, "
+                "written_at): ferry needs SELECT and INSERT on it"),
+    ADAPTER_KEY("create-marker", ADAPTER_OPT_STR, false,
+                "create the marker table if missing (true/false); needs "
+                "CREATE on the schema"),
+    ADAPTER_KEY_END,
 };
 
 static const struct adapter_key odbc_map_keys[] = {
-    {"table", "table to insert into; columns from <map to=COLUMN>", false,
-     false},
-    {"statement", "explicit INSERT with ? parameters; <map to=\"1\">...",
-     false, false},
-    {"key-columns", "comma-separated key columns: a duplicate key on a "
-     "retried record whose row matches counts as delivered", false, false},
-    {"reconcile-query", "SELECT answering whether a record arrived", false,
-     false},
-    {"reconcile-params", "comma-separated sources for the reconcile-query "
-     "parameters (default $reference)", false, false},
-    {"quote-identifiers", "quote table/column names (default true)", false,
-     false},
-    {NULL, NULL, false, false},
+    ADAPTER_KEY("table", ADAPTER_OPT_STR, false,
+                "table to insert into; columns from <map to=COLUMN>"),
+    ADAPTER_KEY("statement", ADAPTER_OPT_STR, false,
+                "explicit INSERT with ? parameters; <map to=\"1\">..."),
+    ADAPTER_KEY("key-columns", ADAPTER_OPT_STR, false,
+                "comma-separated key columns: a duplicate key on a " "retried record whose row matches counts as delivered"),
+    ADAPTER_KEY("reconcile-query", ADAPTER_OPT_STR, false,
+                "SELECT answering whether a record arrived"),
+    ADAPTER_KEY("reconcile-params", ADAPTER_OPT_STR, false,
+                "comma-separated sources for the reconcile-query " "parameters (default $reference)"),
+    ADAPTER_KEY("quote-identifiers", ADAPTER_OPT_STR, false,
+                "quote table/column names (default true)"),
+    ADAPTER_KEY_END,
 };
 
 /* set_result - outcome from a diagnostic through odbc_classify */

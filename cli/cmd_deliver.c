@@ -5,7 +5,7 @@
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "scheduler/deliver.h"
-#include "scheduler/retry.h"
+#include "util/duration.h"
 #include "scheduler/window.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -124,7 +124,7 @@ int cmd_deliver(int argc, char **argv)
         else if (o == '1')
             once = true;
         else if (o == 'w') {
-            if (retry_policy_parse_duration(optarg, &wait_ms) != 0) {
+            if (duration_parse(optarg, &wait_ms) != 0) {
                 fprintf(stderr, "ferry deliver: --wait wants a duration "
                         "such as 30s or 10m, not '%s'\n", optarg);
                 return EX_USAGE;
@@ -148,6 +148,8 @@ int cmd_deliver(int argc, char **argv)
     int rc = cli_load_config(&c, &cfg);
     if (rc)
         return rc;
+    if ((rc = cli_check_name("deliver", CLI_TARGET, target, cfg, NULL)))
+        goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct errs e;

@@ -8,6 +8,7 @@
  * by the copybook (what the mainframe would see).  Nothing is spooled.
  * --json gives the same for a submission as one JSON document (built with
  * jansson; personal values masked unless --reveal). */
+#include "adapters/adapter.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -48,36 +49,6 @@ static void usage(FILE *f)
         "     <map from=...> naming no field of the mapping).\n");
 }
 
-/* preview_specials - the "$" sources a preview can know */
-static struct record *preview_specials(void)
-{
-    struct record *s = record_new();
-    if (!s)
-        return NULL;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char ref[40];
-    strftime(ref, sizeof ref, "FRY-%Y%m%d-000000", &tm);
-    struct record_field *f = record_add(s, "$reference");
-    if (f)
-        fvalue_set_text(&f->v, FT_STRING, ref);
-    if ((f = record_add(s, "$delivery-id")))
-        fvalue_set_text(&f->v, FT_STRING,
-                        "00000000-0000-0000-0000-000000000000");
-    if ((f = record_add(s, "$received-at")))
-        fvalue_set_datetime(&f->v, (int64_t)now * 1000);
-    if ((f = record_add(s, "$file-date")))
-        fvalue_set_date(&f->v, (int64_t)now / 86400);
-    if ((f = record_add(s, "$created-time")))
-        fvalue_set_datetime(&f->v, (int64_t)now * 1000);
-    if ((f = record_add(s, "$sequence")))
-        fvalue_set_int(&f->v, 1);
-    if ((f = record_add(s, "$count")))
-        fvalue_set_int(&f->v, 1);
-    return s;
-}
-
 /* problems_json - [{"where","message"},...] from e (new reference) */
 static json_t *problems_json(const struct errs *e)
 {
@@ -104,9 +75,21 @@ static int print_json(json_t *o)
     return EX_OK;
 }
 
+/* copybook_target - tc is a batch format whose mapping target lays its
+ * records out by a copybook (the adapter says which kind tc is; no
+ * adapter is named here) */
+static bool copybook_target(const struct target_config *tc,
+                            const struct map_target *mt)
+{
+    const struct adapter *a = tc && tc->type ? adapter_find(tc->type) : NULL;
+    return a && a->kind == ADAPTER_BATCH && mt &&
+           kv_get(&mt->opts, "copybook") != NULL;
+}
+
 /* fixed_width_json - what show_fixed_width prints, as "target" (and
  * "problems" when the record cannot be encoded) of root */
 static int fixed_width_json(const struct service_config *svc,
+                            const struct target_config *tc,
                             const struct map_target *mt,
                             const struct record *rec, bool reveal,
                             json_t *root)
@@ -122,12 +105,11 @@ static int fixed_width_json(const struct service_config *svc,
     }
     size_t len = ft->detail.rec->length;
     unsigned char *bytes = calloc(1, len ? len : 1);
-    struct record *specials = preview_specials();
+    struct record *specials = fw_preview_specials((int64_t)time(NULL) * 1000);
     struct fw_notes notes = { 0 };
     size_t used = 0, nmask = 0;
     const char **mask = NULL;
-    json_t *t = json_pack("{s:s,s:s}", "name", mt->name, "type",
-                          "fixed-width");
+    json_t *t = json_pack("{s:s,s:s}", "name", mt->name, "type", tc->type);
     if (!bytes || !specials || !t ||
         json_object_set(root, "target", t) != 0) {
         rc = EX_OSERR;
@@ -183,7 +165,7 @@ static int show_fixed_width(const struct service_config *svc,
     }
     size_t len = ft->detail.rec->length;
     unsigned char *bytes = calloc(1, len ? len : 1);
-    struct record *specials = preview_specials();
+    struct record *specials = fw_preview_specials((int64_t)time(NULL) * 1000);
     struct fw_notes notes = { 0 };
     struct buf out;
     buf_init(&out, 0);
@@ -432,8 +414,8 @@ static int map_json(const struct service_config *svc,
         rc = EX_OSERR;
         goto out;
     }
-    if (mt && tc && strcmp(tc->type, "fixed-width") == 0)
-        rc = fixed_width_json(svc, mt, rec, reveal, root);
+    if (copybook_target(tc, mt))
+        rc = fixed_width_json(svc, tc, mt, rec, reveal, root);
     else if (mt)
         rc = show_generic(svc->mapping, mt, tc ? tc->type : NULL, rec, reveal,
                           root);
@@ -496,19 +478,25 @@ int cmd_map(int argc, char **argv)
     const struct map_target *mt = NULL;
     const struct target_config *tc = NULL;
     if (!svc || !svc->mapping) {
-        fprintf(stderr, "ferry map: no service '%s' in %s; services:",
-                argv[optind], config_find_default(c.config));
-        for (size_t i = 0; i < cfg->nservices; i++)
-            fprintf(stderr, " %s", cfg->services[i].name);
-        fputc('\n', stderr);
-        rc = EX_USAGE;
+        rc = cli_check_name("map", CLI_SERVICE, argv[optind], cfg, NULL);
+        if (rc == 0) {
+            fprintf(stderr, "ferry map: service '%s' has no mapping\n", argv[optind]);
+            rc = EX_CONFIG;
+        }
         goto out;
     }
-    if (svc->ntargets) {
-        mt = mapping_target(svc->mapping, svc->targets[0]);
-        tc = config_target(cfg, svc->targets[0]);
+    /* the service's first target, or for --decode its first whose
+     * records a copybook lays out */
+    const struct target_config *ts[CONFIG_MAX_SERVICE_TARGETS];
+    size_t nt = config_service_targets(cfg, svc, ts,
+                                       CONFIG_MAX_SERVICE_TARGETS);
+    for (size_t k = 0; k < nt; k++) {
+        tc = ts[k];
+        mt = mapping_target(svc->mapping, tc->name);
+        if (!decode || copybook_target(tc, mt))
+            break;
     }
-    bool fixed = tc && strcmp(tc->type, "fixed-width") == 0;
+    bool fixed = copybook_target(tc, mt);
     if (decode) {
         if (!mt || !fixed) {
             fprintf(stderr, "ferry map --decode: service %s has no fixed-width "

@@ -19,13 +19,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: ferry show [--config FILE] [--spool DIR] [--json] [--reveal] REF\n"
+        "usage: ferry show [--config FILE] [--spool DIR] [--json]\n"
+        "                  [--reveal --reason TEXT] [--actor NAME] REF\n"
         "\n"
         "Show a record: state, attempts, receipt, the payload, the mapped\n"
         "fields, every delivery attempt and every audit entry.  Unless\n"
         "--reveal, personal fields (list sub-fields too) and every payload\n"
-        "value the mapping does not read show as ***.  Exit 67 when there is\n"
-        "no such record.\n");
+        "value the mapping does not read show as ***.  --reveal needs\n"
+        "--reason: each reveal is an audit entry (who, which record, when,\n"
+        "why) written before anything is shown.  Exit 64 --reveal without\n"
+        "--reason, 67 when there is no such record, 74 when the reveal\n"
+        "cannot be audited (nothing is shown).\n");
 }
 
 /* payload_json - the submission as received, for display: only the values
@@ -172,8 +176,10 @@ int cmd_show(int argc, char **argv)
 {
     struct cli_common c = { 0 };
     bool reveal = false;
+    const char *reason = NULL;
     static const struct option opts[] = {
         { "reveal", no_argument, NULL, 'r' },
+        { "reason", required_argument, NULL, 'R' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -184,6 +190,8 @@ int cmd_show(int argc, char **argv)
             continue;
         if (o == 'r') {
             reveal = true;
+        } else if (o == 'R') {
+            reason = optarg;
         } else if (o == 'h' || o == CLI_OPT_HELP) {
             usage(stdout);
             return EX_OK;
@@ -194,6 +202,11 @@ int cmd_show(int argc, char **argv)
     }
     if (argc - optind != 1) {
         usage(stderr);
+        return EX_USAGE;
+    }
+    if (reveal && (!reason || !*reason)) {
+        fprintf(stderr, "ferry show: --reveal needs --reason TEXT (why you "
+                        "look at this person's data; it is audited)\n");
         return EX_USAGE;
     }
     struct ferry_config *cfg = NULL;
@@ -218,6 +231,15 @@ int cmd_show(int argc, char **argv)
             cli_print_errs(stderr, &e);
         errs_free(&e);
         rc = g == 1 ? EX_NOUSER : EX_IOERR;
+        goto out;
+    }
+    if (reveal && spool_audit_reveal(sp, cli_actor(&c), r->ref, reason,
+                                     "show", &e) != 0) {
+        cli_print_errs(stderr, &e);
+        fprintf(stderr, "ferry show: %s: the reveal cannot be audited, so "
+                        "nothing is shown\n", r->ref);
+        errs_free(&e);
+        rc = EX_IOERR;
         goto out;
     }
     errs_free(&e);

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 5
+#define SPOOL_SCHEMA_VERSION 7
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -47,6 +47,14 @@ struct spool_opts {
     unsigned char key[SPOOL_KEY_LEN];
     int busy_timeout_ms;           /* 0 = 10000 */
     bool read_only;                /* inspection tools; never creates */
+    /* The audit chain's key (HMAC-SHA-256), kept apart from the ledger:
+     * entries written with it are keyed; without it a keyed chain can be
+     * read and its links checked, but not added to. */
+    bool audit_keyed;
+    unsigned char audit_key[SPOOL_KEY_LEN];
+    /* Where each new audit head is also written ("ID HASH KEYED\n"),
+     * outside the ledger; NULL = DIR/audit.head.  Copied. */
+    const char *audit_head_file;
 };
 
 /* spool_open - open (creating when missing) the spool folder dir with its
@@ -110,7 +118,10 @@ struct spool_item {
     const char *target;            /* may be NULL (no delivery yet) */
     const char *client;            /* intake client id; may be NULL */
     const char *fe_ref;            /* front-end reference; may be NULL */
-    const char *idem_key;          /* client key, else fe_ref; NULL = none */
+    const char *idem_key;          /* the submission's identity (the
+                                      front-end's reference); NULL = none */
+    const char *client_key;        /* the client's Idempotency-Key; NULL =
+                                      none (see spool_enqueue) */
     const void *payload;           /* original submission bytes */
     size_t payload_len;
     const char *record_json;       /* mapped record (canonical JSON) */
@@ -121,6 +132,10 @@ struct spool_item {
 struct spool_result {
     char ref[SPOOL_REF_MAX];       /* new or existing reference */
     bool duplicate;                /* (service, target, idem_key) seen */
+    bool replay;                   /* client_key seen with this payload:
+                                      ref and duplicate are its first answer */
+    bool conflict;                 /* client_key seen with another payload:
+                                      nothing stored, ref names the first */
 };
 
 /* spool_enqueue - store n items durably in one transaction (group-
@@ -128,7 +143,12 @@ struct spool_result {
  * and results[i] names its reference.  An item whose idempotency key was
  * already stored (before, or earlier in the same call or group) gets the
  * existing reference with duplicate = true and is counted, never stored
- * twice.  On -1 nothing of this call was stored. */
+ * twice.  A client_key is remembered per (service, client) with a digest
+ * of the payload: the same key again with the same payload is a replay
+ * (the first answer, counted as a duplicate); with another payload a
+ * conflict (nothing stored).  A key never replaces idem_key, so a new key
+ * on a known submission is still a duplicate.  On -1 nothing of this
+ * call was stored. */
 int spool_enqueue(struct spool *s, const struct spool_item *items, size_t n,
                   struct spool_result *results, struct errs *e);
 /* spool_count_rejected_at_door - count n submissions to service refused
@@ -157,6 +177,8 @@ struct spool_audit_entry {
     char *before, *after;          /* state names; "" when none */
     char *detail;
     char *prev_hash, *hash;        /* 64 hex */
+    bool keyed;                    /* HMAC with the audit key; false:
+                                      written before the key (SHA-256) */
 };
 
 struct spool_record {
@@ -500,11 +522,22 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
                size_t payload_len, const char *record_json,
                const char *actor, const char *reason, const char *detail,
                struct errs *e);
+/* spool_edit_allowed - spool_edit accepts a record in state st (callers
+ * refuse early, before showing a difference) */
+bool spool_edit_allowed(enum spool_state st);
 /* spool_audit_add - an audited action that changes no record state
  * (resend of a batch, accept-mismatch...); ref may be NULL. */
 int spool_audit_add(struct spool *s, const char *actor, const char *action,
                     const char *ref, const char *reason, const char *detail,
                     struct errs *e);
+
+/* spool_audit_reveal - a person was shown record ref's personal data
+ * (--reveal, or the console's reveal): action "reveal", what (e.g. "show",
+ * "edit") as detail.  actor and a non-empty reason are required: UK GDPR
+ * asks who looked and why.  Call it before showing anything, and show
+ * nothing when it fails. */
+int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,
+                       const char *reason, const char *what, struct errs *e);
 
 struct spool_audit_list {
     struct spool_audit_entry *v;
@@ -515,11 +548,41 @@ struct spool_audit_list {
 int spool_audit_list(struct spool *s, const char *ref,
                      struct spool_audit_list *out, struct errs *e);
 void spool_audit_list_free(struct spool_audit_list *l);
-/* spool_audit_verify - walk the hash chain.  Returns 0 when intact, 1 when
- * broken (*bad_id = first entry whose link or hash does not hold; e says
- * why), -1 on error.  *checked (may be NULL) = entries checked. */
-int spool_audit_verify(struct spool *s, int64_t *bad_id, size_t *checked,
-                       struct errs *e);
+/* What spool_audit_verify could prove, and what it could not. */
+struct spool_audit_proof {
+    size_t checked;                /* entries read */
+    int64_t last_id;               /* the chain's newest entry; 0 = empty */
+    char last_hash[65];
+    size_t unkeyed;                /* entries written before the key:
+                                      SHA-256 only, so their content is
+                                      proven against damage, not against a
+                                      rewrite by someone with the ledger */
+    size_t keyed;                  /* HMAC entries */
+    bool key_given;                /* keyed entries' HMACs were checked */
+    int64_t head_file_id;          /* the head recorded outside the ledger;
+                                      0 = no head file */
+    bool head_file_behind;         /* it names an older entry (a writer
+                                      could not update it): entries after
+                                      it are not anchored */
+    bool expected_checked;         /* the head given to verify matched */
+    int64_t bad_id;                /* broken: the first entry named */
+};
+/* spool_audit_verify - walk the chain: every link; every unkeyed entry's
+ * SHA-256; with the key, every keyed entry's HMAC, and no unkeyed entry
+ * after a keyed one; the newest entry against the head kept in the
+ * ledger, the head file outside it, and expect ("ID:HASH" as printed by
+ * spool_audit_head; may be NULL), so a rewrite or a truncation is named.
+ * Returns 0 when everything checked holds (p says what that covers), 1
+ * when broken (p->bad_id, e says why), -1 on error. */
+int spool_audit_verify(struct spool *s, const char *expect,
+                       struct spool_audit_proof *p, struct errs *e);
+/* spool_audit_head_file - the head file's path (borrowed) */
+const char *spool_audit_head_file(const struct spool *s);
+/* spool_audit_head - "ID:HASH" of the newest entry ("0:" + 64 zeros when
+ * empty), to record somewhere the ledger's holders cannot write.  out
+ * holds 96. */
+int spool_audit_head(struct spool *s, char *out, size_t outsz,
+                     struct errs *e);
 
 /* spool_purge - drop payloads, originals and record JSON of confirmed and
  * discarded records last changed before before_ms; rows and audit stay.
@@ -551,6 +614,36 @@ void spool_job_runs_free(struct spool_job_run *v, size_t n);
 
 /* ---- WAL checkpoints (daemon) ----------------------------------------- */
 
+/* ---- backup and verification (spool_backup.c) ---------------------------- */
+
+struct spool_backup_info {
+    int64_t records;               /* records in the copy */
+    size_t files;                  /* staging files copied */
+};
+/* spool_backup - a consistent copy of the spool in DEST (created 0700, or
+ * an empty folder): the ledger through SQLite's online backup (one
+ * snapshot, writers not held up), the staging folders, and MANIFEST (JSON:
+ * format, taken_at, schema_version, records, states, audit_head, files
+ * with path, size and sha256) read back from the copy.  0, or -1 with e. */
+int spool_backup(struct spool *s, const char *dest,
+                 struct spool_backup_info *info, struct errs *e);
+
+struct spool_verify_info {
+    bool integrity_ok;             /* PRAGMA integrity_check */
+    bool conservation_ok;          /* accepted == records in states */
+    int64_t accepted, in_states;
+    bool audit_ok;
+    size_t audit_entries;
+    bool backup;                   /* a MANIFEST was there and checked */
+    size_t files_checked;          /* files whose SHA-256 matched */
+};
+/* spool_verify - check the spool folder (or backup) DIR without changing
+ * it: integrity, conservation, the audit chain and head, and for a backup
+ * every file and count against MANIFEST.  0 all good, 1 problems (each in
+ * e), -1 cannot be read (e). */
+int spool_verify(const char *dir, struct spool_verify_info *info,
+                 struct errs *e);
+
 /* spool_checkpointer_start - stop checkpointing inside committing
  * transactions and run PASSIVE checkpoints every interval_ms from a
  * thread with its own connection (spool_checkpoint.c).  For the daemon,
@@ -563,16 +656,17 @@ struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
                                                     struct errs *e);
 void spool_checkpointer_stop(struct spool_checkpointer *c);
 
-/* ---- crash points (tests) --------------------------------------------- */
+/* ---- one daemon per spool (spool_hold.c) ------------------------------ */
 
-/* spool_crashpoint - in test builds (FERRY_TEST_BUILD), if env
- * FERRY_CRASH_AT is "name" or "name@N" (the Nth time this point is
- * reached), the process kills itself with SIGKILL here, as kill -9 would.
- * Compiled to nothing otherwise.  Any module may name its own points. */
-#ifdef FERRY_TEST_BUILD
-void spool_crashpoint(const char *name);
-#else
-static inline void spool_crashpoint(const char *name) { (void)name; }
-#endif
+/* spool_hold_take - hold the spool folder dir for this process: an
+ * exclusive lock on dir/daemon.lock, which names the holder's PID.  The
+ * kernel drops it when the process ends, however it ends.  NULL with e
+ * naming the holder's PID when another process holds it (*held set), or
+ * the reason when the file cannot be made (*held clear). */
+struct spool_hold;
+struct spool_hold *spool_hold_take(const char *dir, bool *held,
+                                   struct errs *e);
+/* spool_hold_release - let go (and close); NULL does nothing */
+void spool_hold_release(struct spool_hold *h);
 
 #endif

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,10 +186,35 @@ static const char *const schema_v4[] = {
 };
 #undef UUID_OF_HEX
 
-/* v5: each stream target's breaker (and whether it stopped), written by
+/* v5: the audit chain is keyed (HMAC-SHA-256 with a key kept apart from
+ * the ledger).  Entries already written keep their SHA-256 links and are
+ * marked as written before the key (keyed = 0). */
+static const char *const schema_v5[] = {
+    "ALTER TABLE audit ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
+/* v6: clients' Idempotency-Keys, each with a digest of the payload it
+ * came with and the answer it got, so a retry gets its first answer and
+ * a key reused for another body is refused (spool_idem.c).  The
+ * submission's own identity stays records.idem_key. */
+static const char *const schema_v6[] = {
+    "CREATE TABLE client_keys("
+    " service TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " ref TEXT NOT NULL,"
+    " duplicate INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(service, client, key))",
+    NULL,
+};
+
+/* v7: each stream target's breaker (and whether it stopped), written by
  * the delivery engine on every change, so `ferry targets` shows it beside
  * a running daemon. */
-static const char *const schema_v5[] = {
+static const char *const schema_v7[] = {
     "CREATE TABLE target_state("
     " target TEXT PRIMARY KEY,"
     " breaker TEXT NOT NULL,"
@@ -203,7 +227,8 @@ static const char *const schema_v5[] = {
 
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5 };
+                                                 schema_v5, schema_v6,
+                                                 schema_v7 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
@@ -290,11 +315,14 @@ int spool_commit(struct spool *s, struct errs *e)
         return -1;
     }
     s->stats.commits++;
+    if (s->audit_pending[0])
+        spool_audit_anchor(s);
     return 0;
 }
 
 void spool_rollback(struct spool *s)
 {
+    s->audit_pending[0] = '\0';
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -459,6 +487,16 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
         errs_add(e, dir, "out of memory");
         goto fail;
     }
+    s->audit_head_path = s->opts.audit_head_file
+        ? strdup(s->opts.audit_head_file) : NULL;
+    s->opts.audit_head_file = NULL;        /* borrowed: not kept */
+    if (!s->audit_head_path &&
+        asprintf(&s->audit_head_path, "%s/audit.head", dir) < 0)
+        s->audit_head_path = NULL;
+    if (!s->audit_head_path) {
+        errs_add(e, dir, "out of memory");
+        goto fail;
+    }
     if (!s->opts.read_only) {
         static const char *const subs[] = { "outbound", "inbound", "archive",
                                             "locks" };
@@ -529,6 +567,8 @@ void spool_close(struct spool *s)
     pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv);
     explicit_bzero(s->opts.key, sizeof s->opts.key);
+    explicit_bzero(s->opts.audit_key, sizeof s->opts.audit_key);
+    free(s->audit_head_path);
     free(s->dir);
     free(s->db_path);
     free(s);
@@ -702,37 +742,3 @@ done:
     return rc;
 }
 
-#ifdef FERRY_TEST_BUILD
-static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
-static long crash_hits;
-
-/* spool_crashpoint - kill -9 ourselves at the named point (test builds) */
-void spool_crashpoint(const char *name)
-{
-    const char *want = getenv("FERRY_CRASH_AT");
-    if (!want || !*want || !name)
-        return;
-    size_t nl = strlen(name);
-    if (strncmp(want, name, nl) != 0)
-        return;
-    long nth = 1;
-    if (want[nl] == '@') {
-        char *end = NULL;
-        errno = 0;
-        nth = strtol(want + nl + 1, &end, 10);
-        if (errno || !end || *end || nth < 1)
-            return;
-    } else if (want[nl] != '\0') {
-        return;
-    }
-    pthread_mutex_lock(&crash_mu);
-    long hit = ++crash_hits;
-    pthread_mutex_unlock(&crash_mu);
-    if (hit >= nth) {
-        static const char msg[] = "ferry: crash point reached\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        raise(SIGKILL);
-    }
-}
-#endif

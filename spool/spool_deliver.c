@@ -7,40 +7,12 @@
  * spool only keeps what the caller decided, durably. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
-                     enum spool_state *stt, struct errs *e)
-{
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state FROM records "
-                                  "WHERE ref = ?", e);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return 1;
-    }
-    if (r != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
-        sqlite3_reset(st);
-        return -1;
-    }
-    *id = sqlite3_column_int64(st, 0);
-    if (spool_state_parse((const char *)sqlite3_column_text(st, 1), stt)
-        != 0) {
-        errs_add(e, ref, "unknown state in ledger");
-        sqlite3_reset(st);
-        return -1;
-    }
-    sqlite3_reset(st);
-    return 0;
-}
 
 static int add_attempt(struct spool *s, int64_t rec_id, const char *target,
                        int64_t started, int64_t ended, const char *outcome,
@@ -299,7 +271,7 @@ rollback_kept:
     if (nids && claim_many(s, target, owner, now + lease_ms, now, ids, nids,
                            e) != 0)
         goto rollback;
-    spool_crashpoint("claim-before-commit");
+    crash_point("claim-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;
@@ -544,10 +516,10 @@ int spool_outcomes(struct spool *s, const char *owner,
         spool_rollback(s);
         goto done;
     }
-    spool_crashpoint("outcome-before-commit");
+    crash_point("outcome-before-commit");
     if (spool_commit(s, e) != 0)
         goto done;
-    spool_crashpoint("outcome-after-commit");
+    crash_point("outcome-after-commit");
     rc = 0;
 done:
     spool_unlock(s);

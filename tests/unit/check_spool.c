@@ -679,9 +679,15 @@ START_TEST(test_v1_ledger_migrates_in_place)
     for (int i = 0; i < 3; i++)
         enq1(s, item("claims", "mf", NULL, i == 1 ? "{\"b\":1}" : "{\"a\":1}"),
              &r[i]);
+    struct errs e0;
+    errs_init(&e0);
+    ck_assert_int_eq(spool_hold(s, r[0].ref, "alice", "check", &e0), 0);
+    ck_assert_int_eq(spool_release(s, r[0].ref, "alice", "ok", &e0), 0);
+    errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
     raw_exec("BEGIN;"
+             "ALTER TABLE audit DROP COLUMN keyed;"
              "DROP VIEW records_full;"
              "DROP TABLE target_state;"
              "DROP INDEX records_delivery_id;"
@@ -698,6 +704,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
              "DROP INDEX records_batch;"
              "CREATE INDEX records_batch ON records(batch_id);"
+             "DROP TABLE client_keys;"
              "PRAGMA user_version = 1;"
              "COMMIT;");
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
@@ -707,8 +714,14 @@ START_TEST(test_v1_ledger_migrates_in_place)
     ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data"), 3);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_table_info("
                                 "'records') WHERE name = 'payload'"), 0);
+    /* audit entries from before the key are marked so, and still verify */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE keyed = 0"),
+                     2);
     struct errs e;
     errs_init(&e);
+    struct spool_audit_proof pr;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &pr, &e), 0);
+    ck_assert_uint_eq(pr.unkeyed, 2);
     struct spool_record *rec = NULL;
     ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
     ck_assert_uint_eq(rec->payload_len, 7);
@@ -800,6 +813,8 @@ START_TEST(test_v3_ledger_gets_identities)
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
+             "DROP TABLE client_keys;"
+             "ALTER TABLE audit DROP COLUMN keyed;"
              "PRAGMA user_version = 3;"
              "COMMIT;");
     s = open_sp(NULL);
@@ -1014,11 +1029,12 @@ START_TEST(test_audit_chain_and_tamper)
     ck_assert_int_eq(spool_audit_add(s, "bob", "resend", NULL, "lost file",
                                      "batch 1", &e), 0);
     ck_assert_int_eq(spool_hold(s, r.ref, "alice", "again", &e), 0);
-    int64_t bad = -1;
-    size_t n = 0;
-    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 0);
-    ck_assert_uint_eq(n, 4);
-    ck_assert_int_eq(bad, 0);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert_uint_eq(p.checked, 4);
+    ck_assert_int_eq(p.bad_id, 0);
+    ck_assert_uint_eq(p.unkeyed, 4);          /* no audit key: SHA-256 */
+    ck_assert_int_eq(p.head_file_id, 4);      /* anchored outside */
     struct spool_audit_list al;
     ck_assert_int_eq(spool_audit_list(s, NULL, &al, &e), 0);
     ck_assert_uint_eq(al.n, 4);
@@ -1029,16 +1045,16 @@ START_TEST(test_audit_chain_and_tamper)
     spool_audit_list_free(&al);
 
     raw_exec("UPDATE audit SET reason = 'nothing to see' WHERE id = 2");
-    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 1);
-    ck_assert_int_eq(bad, 2);
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 2);
     ck_assert_str_eq(e.v[0].where, "audit 2");
     errs_clear(&e);
     spool_close(s);
     s = open_sp(NULL);
     /* repairing the hash alone breaks the next link instead */
     raw_exec("UPDATE audit SET hash = 'ff' WHERE id = 2");
-    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 1);
-    ck_assert_int_eq(bad, 2);
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 2);
     errs_clear(&e);
     spool_close(s);
     errs_free(&e);
@@ -1054,9 +1070,80 @@ START_TEST(test_audit_truncation_detected)
         ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "r", NULL, &e),
                          0);
     raw_exec("DELETE FROM audit WHERE id = 3");
-    int64_t bad = 0;
-    ck_assert_int_eq(spool_audit_verify(s, &bad, NULL, &e), 1);
-    ck_assert_int_eq(bad, 3);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 3);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_audit_keyed_chain_migrates_and_catches_rewrite)
+{
+    struct spool_opts ko;
+    memset(&ko, 0, sizeof ko);
+    ko.audit_keyed = true;
+    memset(ko.audit_key, 0x5a, sizeof ko.audit_key);
+    struct errs e;
+    errs_init(&e);
+    struct spool *s = open_sp(NULL);               /* before the key */
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "a", NULL, &e), 0);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "b", NULL, &e), 0);
+    spool_close(s);
+    s = open_sp(&ko);                              /* the key arrives */
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "c", NULL, &e), 0);
+    ck_assert_int_eq(spool_audit_reveal(s, "y", "FRY-1", "asked", "show",
+                                        &e), 0);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert_uint_eq(p.unkeyed, 2);
+    ck_assert_uint_eq(p.keyed, 2);
+    ck_assert(p.key_given);
+    ck_assert_int_eq(p.head_file_id, 4);
+    char head[96];
+    ck_assert_int_eq(spool_audit_head(s, head, sizeof head, &e), 0);
+    ck_assert_int_eq(spool_audit_verify(s, head, &p, &e), 0);
+    ck_assert(p.expected_checked);
+    ck_assert_int_eq(spool_audit_verify(s, "4:00000000000000000000000000000000"
+                                        "00000000000000000000000000000000",
+                                        &p, &e), 1);
+    errs_clear(&e);
+    spool_close(s);
+
+    s = open_sp(NULL);                             /* no key: read, not add */
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert(!p.key_given);
+    ck_assert_uint_eq(p.keyed, 2);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "d", NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "audit key"));
+    errs_clear(&e);
+    spool_close(s);
+
+    s = open_sp(&ko);
+    raw_exec("UPDATE audit SET reason = 'z' WHERE id = 3");
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 3);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "HMAC"));
+    errs_clear(&e);
+    raw_exec("UPDATE audit SET reason = 'c' WHERE id = 3");
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    /* a wrong key proves nothing */
+    spool_close(s);
+    memset(ko.audit_key, 0x5b, sizeof ko.audit_key);
+    s = open_sp(&ko);
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 3);
+    errs_clear(&e);
+    spool_close(s);
+    memset(ko.audit_key, 0x5a, sizeof ko.audit_key);
+    s = open_sp(&ko);
+    /* truncation with the stored head fixed: the head file still names 4 */
+    raw_exec("DELETE FROM audit WHERE id = 4");
+    raw_exec("UPDATE meta SET value = (SELECT id || ':' || hash FROM audit "
+             "WHERE id = 3) WHERE name = 'audit_head'");
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 4);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "head file"));
     errs_free(&e);
     spool_close(s);
 }
@@ -1163,8 +1250,8 @@ START_TEST(test_purge_keeps_rows_and_audit)
     ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
     ck_assert_ptr_nonnull(rec->payload);
     spool_record_free(rec);
-    int64_t bad;
-    ck_assert_int_eq(spool_audit_verify(s, &bad, NULL, &e), 0);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
     errs_free(&e);
     spool_close(s);
 }
@@ -1256,6 +1343,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_acks_apply_once);
     tcase_add_test(tc, test_audit_chain_and_tamper);
     tcase_add_test(tc, test_audit_truncation_detected);
+    tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
     tcase_add_test(tc, test_key_file_formats);
     tcase_add_test(tc, test_purge_keeps_rows_and_audit);
