@@ -268,6 +268,12 @@ struct spool_counts {
  * spool_counts_free. */
 int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
 void spool_counts_free(struct spool_counts *c);
+/* spool_conservation - the two sides of the conservation check read in
+ * ONE read transaction, so a commit between them cannot show a false
+ * difference: *accepted = the intake counters' accepted total, *in_states
+ * = the records in any state. */
+int spool_conservation(struct spool *s, int64_t *accepted,
+                       int64_t *in_states, struct errs *e);
 /* spool_oldest - received_at of the oldest record in state st (of service
  * when not NULL): *at = 0 when none. */
 int spool_oldest(struct spool *s, enum spool_state st, const char *service,

@@ -78,8 +78,10 @@ t1=$(date +%s%3N)
 [ "$(count_state indoubt)" = 5 ] || fail outage "$(count_state indoubt) in doubt"
 grep -q '^SLOW' "$LOG" && fail outage "an in-doubt record was sent again (or used as the probe)"
 drain=$((drained - t0)); total=$((t1 - t0))
-[ "$drain" -le $((COOL_MS + 3000)) ] || fail outage "drain took ${drain}ms after the restart (cool-down ${COOL_MS}ms)"
-[ "$total" -le $((COOL_MS + 6000)) ] || fail outage "--wait went on ${total}ms with only uncheckable records left"
+# within one cool-down (plus the 200 calls themselves, on a shared 2-core
+# machine under ASan): the bug this guards against took minutes
+[ "$drain" -le $((2 * COOL_MS + 5000)) ] || fail outage "drain took ${drain}ms after the restart (cool-down ${COOL_MS}ms)"
+[ "$((total - drain))" -le 3000 ] || fail outage "--wait went on $((total - drain))ms after the drain with only uncheckable records left"
 opens=$(grep -c 'event=breaker-open' "$C/d2.err"); halfs=$(grep -c 'event=breaker-half-open' "$C/d2.err")
 closes=$(grep -c 'event=breaker-closed' "$C/d2.err")
 [ "$closes" = 1 ] && [ "$halfs" = "$opens" ] || fail outage "breaker events: open $opens, half-open $halfs, closed $closes"
