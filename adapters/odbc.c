@@ -307,8 +307,8 @@ static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     }
     set_result(&it->res, &dg, false, &lost, from_marker ? "marker insert"
                                                         : "insert");
-    if (from_marker && !lost && odbc_object_unusable(dg.state, dg.msg))
-        stop_result(o, &it->res, &dg, true, "insert");
+    if (!lost && odbc_object_unusable(dg.state, dg.msg))
+        stop_result(o, &it->res, &dg, from_marker, "insert");
     bool rb = odbc_rollback(c);
     if (lost || !rb) {
         if (it->res.outcome != ADAPTER_RETRY && !lost)

@@ -203,6 +203,13 @@ FERRY_ODBC_CLERK="${FERRY_ODBC_CONN/UID=ferry/UID=clerk}" \
     "$DRIVE" "${CLERK[@]}" -o marker-table=ferry_marker "${MAP[@]}" -r "$W/r8" > "$W/o9c" 2>>"$W/stderr"
 check "marker table not readable (42501): STOP, no row" \
     "$(grep -c ' stop marker table ferry_marker unusable.*42501' "$W/o9c")/$(psql_q "SELECT count(*) FROM claims")" "5/0"
+# a role that may read the target table but not write it: no record can
+# fix that either
+psql_q "DROP ROLE IF EXISTS reader; CREATE ROLE reader LOGIN; GRANT SELECT ON claims TO reader;" >/dev/null
+FERRY_ODBC_READER="${FERRY_ODBC_CONN/UID=ferry/UID=reader}" \
+    "$DRIVE" -o "connection-file=env:FERRY_ODBC_READER" "${MAP[@]}" -r "$W/r8" > "$W/o9f" 2>>"$W/stderr"
+check "no INSERT on the target table (42501): all 5 STOP, none failed" \
+    "$(grep -c ' stop target unusable (insert).*42501' "$W/o9f")/$(grep -c ' fail ' "$W/o9f")" "5/0"
 # the DDL in docs/adapters-odbc.md, run as written, is what ferry reads, with
 # either quote-identifiers setting
 for q in true false; do

@@ -117,4 +117,40 @@ grep -q '^2 record(s) in doubt' "$C/d3.err" || fail settle "$(tail -1 "$C/d3.err
 fy settle --delivered --reason "office confirms" "$r4" "$r5" >/dev/null 2>&1 || fail settle "last two"
 fy deliver > "$C/d4.out" 2> "$C/d4.err" || fail settle "deliver with none in doubt: exit $?"
 ok "settle: refs from stdin (comment and blank skipped) --delivered --receipt, --not-delivered requeues and it is sent once; audited; deliver exits 0 once none is in doubt"
+
+# --- one target refused by WS-Security stops alone; the other goes on ------
+soap_start "$T" --port "$PORT" --log "$LOG" --user claims --password 's3cr&t' ||
+    fail stop "peer did not restart"
+S=$T/side
+mkdir -p "$S"
+printf 's3cr&t\n' > "$S/good.pw"; printf 'wrong\n' > "$S/bad.pw"; chmod 600 "$S"/*.pw
+sed -e 's/name="claims-ws"/name="good-ws"/' "$DATA/soap-by-id.xml" > "$S/good.xml"
+sed -e 's/name="claims-ws"/name="bad-ws"/' -e 's/service="claim"/service="claim2"/' "$DATA/soap-by-id.xml" > "$S/bad.xml"
+cat > "$S/ferry.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<ferry xmlns="urn:ferry:config:1">
+  <spool dir="spool"/>
+  <log format="logfmt" level="info"/>
+  <target name="good-ws" type="soap" endpoint="http://127.0.0.1:$PORT/claims"
+          username="claims" password-file="good.pw" timeout="5s"/>
+  <target name="bad-ws" type="soap" endpoint="http://127.0.0.1:$PORT/claims"
+          username="claims" password-file="bad.pw" timeout="5s"/>
+  <service name="claim" mapping="good.xml" target="good-ws"/>
+  <service name="claim2" mapping="bad.xml" target="bad-ws"/>
+</ferry>
+XML
+fs() { "$FERRY_BIN" "$1" --config "$S/ferry.xml" "${@:2}"; }
+for i in 1 2 3 4 5 6; do printf '{"id":"OK%d","amount":"1.00"}\n' "$i"; done | fs submit claim - >/dev/null 2>&1 || fail stop "submit good"
+for i in 1 2 3 4; do printf '{"id":"NO%d","amount":"1.00"}\n' "$i"; done | fs submit claim2 - >/dev/null 2>&1 || fail stop "submit bad"
+: > "$LOG"
+fs deliver > "$S/d.out" 2> "$S/d.err"; rc=$?
+[ "$rc" = 78 ] || { tail "$S/d.err"; fail stop "exit $rc, wanted 78"; }
+grep -q 'good-ws: 6 delivered' "$S/d.err" || fail stop "$(grep good-ws "$S/d.err")"
+grep -q 'bad-ws: STOPPED: .*authentication failed' "$S/d.err" || fail stop "$(grep bad-ws "$S/d.err")"
+[ "$(grep -c 'event=target-stopped' "$S/d.err")" = 1 ] || fail stop "target-stopped said $(grep -c 'event=target-stopped' "$S/d.err") times"
+q=$(fs queue --json --state queued 2>/dev/null | jq '[.records[] | select(.target=="bad-ws" and .attempts==0)] | length')
+[ "$q/$(fs queue --json --state failed 2>/dev/null | jq .count)" = "4/0" ] || fail stop "bad-ws records queued uncounted $q"
+[ "$(fs targets --json 2>/dev/null | jq -r '.targets[] | select(.target=="bad-ws") | .breaker')" = stopped ] ||
+    fail stop "ferry targets does not say stopped"
+ok "WS-Security refused on bad-ws: it stops once with the reason (exit 78), its 4 records wait uncounted, none failed; good-ws delivered 6; ferry targets says stopped"
 echo "$CASES cases passed"
