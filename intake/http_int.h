@@ -49,6 +49,7 @@ struct gen {
     const struct ferry_config *cfg;       /* borrowed */
     struct http_key *keys;                /* one per client; secrets owned */
     size_t nkeys;
+    struct adapter_admit **admit;         /* per cfg->services[i]; owned */
     struct gen *next;                     /* older generations */
 };
 
