@@ -140,6 +140,7 @@ int cmd_map(int argc, char **argv);
 int cmd_copybook(int argc, char **argv);
 int cmd_check(int argc, char **argv, const char *config_path);
 int cmd_retry(int argc, char **argv);
+int cmd_settle(int argc, char **argv);
 int cmd_hold(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_discard(int argc, char **argv);

@@ -43,6 +43,7 @@ static const struct command commands[] = {
     { "edit",     cmd_edit,     "fix a record's payload, revalidate and requeue it" },
     { "report",   cmd_report,   "volumes, outcomes, ages and timings (text, csv, json, html)" },
     { "retry",    cmd_retry,    "requeue failed, rejected or in-doubt records" },
+    { "settle",   cmd_settle,   "in-doubt records checked with the back end: delivered or not" },
     { "hold",     cmd_hold,     "hold records: nothing is delivered, nothing expires" },
     { "release",  cmd_release,  "put held records back in the queue" },
     { "discard",  cmd_discard,  "close records for good, with a reason" },

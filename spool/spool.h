@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 7
+#define SPOOL_SCHEMA_VERSION 8
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -213,7 +213,7 @@ struct spool_attempt {
     int64_t id;
     char *target;
     int64_t started_at, ended_at;
-    char *outcome;                 /* ok | retry | fail | indoubt | expired */
+    char *outcome;   /* ok | retry | fail | indoubt | expired | stopped */
     char *message;
 };
 
@@ -317,6 +317,12 @@ struct spool_counts {
  * spool_counts_free. */
 int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
 void spool_counts_free(struct spool_counts *c);
+/* spool_conservation - the two sides of the conservation check read in
+ * ONE read transaction, so a commit between them cannot show a false
+ * difference: *accepted = the intake counters' accepted total, *in_states
+ * = the records in any state. */
+int spool_conservation(struct spool *s, int64_t *accepted,
+                       int64_t *in_states, struct errs *e);
 /* spool_oldest - received_at of the oldest record in state st (of service
  * when not NULL): *at = 0 when none. */
 int spool_oldest(struct spool *s, enum spool_state st, const char *service,
@@ -436,6 +442,9 @@ enum spool_outcome_kind {
     SPOOL_OUT_RETRY,               /* -> deferred, or failed if exhausted */
     SPOOL_OUT_FAIL,                /* -> failed with message */
     SPOOL_OUT_INDOUBT,             /* -> indoubt */
+    SPOOL_OUT_STOPPED,             /* target unusable, nothing sent: back to
+                                      queued (or indoubt, if it was), the
+                                      attempt not counted, message kept */
 };
 
 struct spool_outcome {
@@ -460,6 +469,32 @@ int spool_outcomes(struct spool *s, const char *owner,
  * many (may be NULL).  For SIGTERM after in-flight calls finished. */
 int spool_claims_release(struct spool *s, const char *owner,
                          size_t *released, struct errs *e);
+
+/* ---- target state (breaker, stop) -------------------------------------- */
+
+struct spool_target_state {
+    char *target;
+    char *breaker;                 /* closed / open / half-open */
+    int64_t since;                 /* when it took that state */
+    char *stopped;                 /* why the target stopped, or NULL */
+    char *owner;                   /* engine that wrote it (host:pid:...) */
+    int64_t updated_at;
+};
+struct spool_target_states {
+    struct spool_target_state *v;
+    size_t n;
+};
+/* spool_target_state_put - the engine's view of target now (one row per
+ * target, replaced); stopped NULL = running.  One small transaction. */
+int spool_target_state_put(struct spool *s, const char *target,
+                           const char *breaker, int64_t since,
+                           const char *stopped, const char *owner,
+                           struct errs *e);
+/* spool_target_state_list - every row, by target.  Free with
+ * spool_target_states_free. */
+int spool_target_state_list(struct spool *s, struct spool_target_states *out,
+                            struct errs *e);
+void spool_target_states_free(struct spool_target_states *l);
 
 /* ---- batches (fixed-width targets) ------------------------------------ */
 
@@ -582,6 +617,13 @@ int spool_ack_file_seen(struct spool *s, const char *name,
  * attempts kept, in-doubt cleared). */
 int spool_retry(struct spool *s, const char *ref, const char *actor,
                 const char *reason, struct errs *e);
+/* spool_settle - an in-doubt record an operator checked with the back
+ * end: delivered (receipt may be NULL) -> delivered; not delivered ->
+ * queued, due now.  reason required; audited "settle" in the same
+ * transaction.  Only in-doubt records: anything else is refused, named. */
+int spool_settle(struct spool *s, const char *ref, bool delivered,
+                 const char *receipt, const char *actor, const char *reason,
+                 struct errs *e);
 /* spool_hold - queued, deferred, failed, rejected, in doubt -> held */
 int spool_hold(struct spool *s, const char *ref, const char *actor,
                const char *reason, struct errs *e);

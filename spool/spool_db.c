@@ -237,10 +237,24 @@ static const char *const schema_v7[] = {
     NULL,
 };
 
+/* v8: each stream target's breaker (and whether it stopped), written by
+ * the delivery engine on every change, so `ferry targets` shows it beside
+ * a running daemon. */
+static const char *const schema_v8[] = {
+    "CREATE TABLE target_state("
+    " target TEXT PRIMARY KEY,"
+    " breaker TEXT NOT NULL,"
+    " since INTEGER NOT NULL,"
+    " stopped TEXT,"
+    " owner TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL)",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
-                                                 schema_v7 };
+                                                 schema_v7, schema_v8 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 

@@ -439,6 +439,16 @@ START_TEST(test_fault_classification_defaults)
     snprintf(body, sizeof body, FAULT12, "Sender", "X", "refused");
     ck_assert_int_eq(classify_body(body, 200, NULL, 0, msg, sizeof msg, &r),
                      ADAPTER_FAIL);
+    /* WS-Security refused the credentials: no record can fix that, the
+     * target stops (code as a 1.2 subcode, or the service's words) */
+    snprintf(body, sizeof body, FAULT12, "Sender", "FailedAuthentication",
+             "The security token could not be authenticated");
+    ck_assert_int_eq(classify_body(body, 500, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
+    snprintf(body, sizeof body, FAULT12, "Sender", "X",
+             "authentication failed: bad password");
+    ck_assert_int_eq(classify_body(body, 500, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
 }
 END_TEST
 
@@ -503,10 +513,15 @@ START_TEST(test_transport_classification)
     x.curl_code = CURLE_GOT_NOTHING;
     ck_assert_int_eq(soap_classify(&x, NULL, 0, msg, sizeof msg),
                      ADAPTER_INDOUBT);
+    /* a certificate that does not verify stops the target: no record
+     * can fix it */
     x.curl_code = CURLE_PEER_FAILED_VERIFICATION;
     ck_assert_int_eq(soap_classify(&x, NULL, 0, msg, sizeof msg),
-                     ADAPTER_RETRY);
+                     ADAPTER_STOP);
     ck_assert_ptr_nonnull(strstr(msg, "TLS"));
+    x.curl_code = CURLE_SSL_CONNECT_ERROR;
+    ck_assert_int_eq(soap_classify(&x, NULL, 0, msg, sizeof msg),
+                     ADAPTER_RETRY);
     x.curl_code = CURLE_WRITE_ERROR;
     x.too_big = true;
     x.max_response = 4096;
@@ -523,6 +538,11 @@ START_TEST(test_transport_classification)
                                    sizeof msg, &r), ADAPTER_FAIL);
     ck_assert_int_eq(classify_body("", 429, NULL, 0, msg, sizeof msg, &r),
                      ADAPTER_RETRY);
+    /* credentials refused: the target stops */
+    ck_assert_int_eq(classify_body("", 401, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
+    ck_assert_int_eq(classify_body("", 403, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
     ck_assert_int_eq(classify_body("", 301, NULL, 0, msg, sizeof msg, &r),
                      ADAPTER_FAIL);
     /* 200 that is not SOAP: it may have been taken */
