@@ -66,7 +66,11 @@ struct adapter_env {
 
 /* One record handed to a stream adapter. */
 struct delivery_item {
-    const char *ref;            /* ferry reference: idempotency key */
+    const char *ref;            /* ferry reference: for people, unique
+                                   within one spool only */
+    const char *delivery_id;    /* delivery identity (UUID form), unique
+                                   across spools: what a target keeps to
+                                   recognise the record ($delivery-id) */
     const char *service;
     int attempt;                /* 1 for the first try */
     bool was_in_doubt;          /* previous attempt ended INDOUBT */

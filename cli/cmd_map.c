@@ -62,6 +62,9 @@ static struct record *preview_specials(void)
     struct record_field *f = record_add(s, "$reference");
     if (f)
         fvalue_set_text(&f->v, FT_STRING, ref);
+    if ((f = record_add(s, "$delivery-id")))
+        fvalue_set_text(&f->v, FT_STRING,
+                        "00000000-0000-0000-0000-000000000000");
     if ((f = record_add(s, "$received-at")))
         fvalue_set_datetime(&f->v, (int64_t)now * 1000);
     if ((f = record_add(s, "$file-date")))

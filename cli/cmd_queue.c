@@ -139,6 +139,9 @@ static int list_one(void *ctx, const struct spool_record *r)
             "received_at", recv, "attempts", r->attempts,
             "next_attempt_at", r->next_attempt_at ? next : NULL,
             "last_error", r->last_error, "receipt", r->receipt);
+        if (r->delivery_id)
+            json_object_set_new(o, "delivery_id",
+                                json_string(r->delivery_id));
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s%s", l->first ? "" : ",\n", s ? s : "{}");
         free(s);

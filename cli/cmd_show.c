@@ -74,6 +74,7 @@ static void print_text(const struct spool_record *r, json_t *payload,
     cli_fmt_time(r->updated_at, t2, sizeof t2);
     cli_fmt_time(r->next_attempt_at, t3, sizeof t3);
     printf("reference:     %s\n", r->ref);
+    printf("delivery id:   %s\n", r->delivery_id ? r->delivery_id : "-");
     printf("state:         %s%s\n", spool_state_name(r->state),
            r->in_doubt ? " (last delivery in doubt)" : "");
     printf("service:       %s\n", r->service);
@@ -143,6 +144,8 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
         "attempts", r->attempts, "in_doubt", r->in_doubt,
         "last_error", r->last_error, "receipt", r->receipt,
         "closed_reason", r->closed_reason, "payload_error", r->crypt_error);
+    if (r->delivery_id)
+        json_object_set_new(o, "delivery_id", json_string(r->delivery_id));
     if (r->batch_id)
         json_object_set_new(o, "batch", json_integer(r->batch_id));
     if (payload)

@@ -49,7 +49,7 @@ struct wctx {
     size_t reclen;
     EVP_MD_CTX *md;
     struct record *sp;             /* specials */
-    struct fvalue *v_ref, *v_recv, *v_num;  /* per-record specials, into
+    struct fvalue *v_ref, *v_did, *v_recv, *v_num;  /* per-record specials, into
                                    sp: valid until sp grows ($count) */
     struct built res;
     struct bfail *fails;
@@ -121,10 +121,12 @@ static int specials_base(struct wctx *w)
         return -1;
     /* the per-record ones exist from here on, so the details can keep
      * pointers to them (nothing is added to sp until the trailer) */
-    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$received-at") ||
+    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$delivery-id") ||
+        !sp_field(w->sp, "$received-at") ||
         !sp_field(w->sp, "$record-number"))
         return -1;
     w->v_ref = sp_field(w->sp, "$reference");
+    w->v_did = sp_field(w->sp, "$delivery-id");
     w->v_recv = sp_field(w->sp, "$received-at");
     w->v_num = sp_field(w->sp, "$record-number");
     return 0;
@@ -210,6 +212,8 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     if (!rec)
         goto bad;
     if (fvalue_set_text(w->v_ref, FT_STRING, r->ref) ||
+        fvalue_set_text(w->v_did, FT_STRING,
+                        r->delivery_id ? r->delivery_id : "") ||
         ((!w->v_recv->present || w->v_recv->num != r->received_at) &&
          fvalue_set_datetime(w->v_recv, r->received_at)) ||
         fvalue_set_int(w->v_num, w->res.count + 1)) {

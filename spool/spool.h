@@ -37,7 +37,8 @@ struct spool;
 
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
-#define SPOOL_SCHEMA_VERSION 4
+#define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
+#define SPOOL_SCHEMA_VERSION 5
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -67,6 +68,16 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
                          struct errs *e);
 void spool_close(struct spool *s);
 const char *spool_dir(const struct spool *s);
+/* spool_identity - the spool's own random identity, made when its ledger
+ * was created (or first migrated to schema 4): 128 random bits written as
+ * a UUID (8-4-4-4-12 lower-case hex; every bit random, no version bits).
+ * Two spools, a rebuilt one or one restored from another's files never
+ * share it... except a restored copy of the same ledger, which is the
+ * same spool.  out holds SPOOL_ID_LEN. */
+int spool_identity(struct spool *s, char out[SPOOL_ID_LEN], struct errs *e);
+/* spool_id_new - 128 fresh random bits (OpenSSL RAND_bytes) as a UUID
+ * into out; 0 ok, -1 when the generator fails (never a weaker fallback). */
+int spool_id_new(char out[SPOOL_ID_LEN]);
 /* spool_key_load - key file: 32 raw bytes, or 64 hex characters (a
  * trailing newline allowed).  Refuses a file readable by group/other. */
 int spool_key_load(const char *path, unsigned char key[SPOOL_KEY_LEN],
@@ -161,6 +172,11 @@ struct spool_audit_entry {
 struct spool_record {
     int64_t id;                    /* ledger row: received order */
     char *ref, *service, *target, *client, *fe_ref, *idem_key;
+    /* delivery identity: 128 random bits (UUID form) given at intake,
+     * unique across spools; what a target keeps to recognise a record
+     * (marker rows, idempotency keys) must be this, never ref, which is
+     * unique only within one spool. */
+    char *delivery_id;
     int64_t received_at, updated_at;
     enum spool_state state;
     int attempts;
@@ -378,8 +394,8 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         int (*cb)(void *ctx, const struct spool_record *r),
                         void *ctx, struct errs *e);
 /* spool_batch_foreach_mapped - spool_batch_foreach for building a file:
- * only id, ref, service, target, state, batch_id, received_at, encrypted
- * and record_json (decrypted; crypt_error set when it cannot be) are
+ * only id, ref, delivery_id, service, target, state, batch_id,
+ * received_at, encrypted and record_json (decrypted; crypt_error set when it cannot be) are
  * filled, and the strings are borrowed: valid only during cb.  The
  * payload and original are not read.  Same order, same stop rule. */
 int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,

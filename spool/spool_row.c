@@ -23,6 +23,7 @@ void spool_record_clear(struct spool_record *r)
     free(r->client);
     free(r->fe_ref);
     free(r->idem_key);
+    free(r->delivery_id);
     free(r->lease_owner);
     free(r->last_error);
     free(r->receipt);
@@ -110,7 +111,8 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
     r->closed_reason = spool_col_strdup(st, 18);
     r->payload_purged = sqlite3_column_int(st, 19) != 0;
     r->encrypted = sqlite3_column_int(st, 20) != 0;
-    if (!r->ref || !r->service || !r->target)
+    r->delivery_id = spool_col_strdup(st, 24);
+    if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {
         size_t jn = 0;

@@ -689,6 +689,9 @@ START_TEST(test_v1_ledger_migrates_in_place)
     raw_exec("BEGIN;"
              "ALTER TABLE audit DROP COLUMN keyed;"
              "DROP VIEW records_full;"
+             "DROP INDEX records_delivery_id;"
+             "ALTER TABLE records DROP COLUMN delivery_id;"
+             "DELETE FROM meta WHERE name = 'spool_id';"
              "ALTER TABLE records ADD COLUMN payload BLOB;"
              "ALTER TABLE records ADD COLUMN original BLOB;"
              "ALTER TABLE records ADD COLUMN record_json BLOB;"
@@ -732,6 +735,103 @@ START_TEST(test_v1_ledger_migrates_in_place)
     spool_close(s);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_integrity_check"
                                 " WHERE integrity_check = 'ok'"), 1);
+}
+END_TEST
+
+
+/* uuid_shaped - 8-4-4-4-12 lower-case hex */
+static bool uuid_shaped(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+            return false;
+    }
+    return true;
+}
+
+/* every record gets its own delivery identity at intake, and every spool
+ * its own identity: two fresh spools numbering their records alike
+ * (same references) never share an identity */
+START_TEST(test_delivery_identity_unique_across_spools)
+{
+    char ids[2][SPOOL_ID_LEN], dids[2][3][SPOOL_ID_LEN];
+    char refs[2][3][SPOOL_REF_MAX];
+    struct errs e;
+    errs_init(&e);
+    for (int k = 0; k < 2; k++) {
+        snprintf(spdir, sizeof spdir, "%s/spool%d", tmpdir, k);
+        struct spool *s = open_sp(NULL);
+        ck_assert_int_eq(spool_identity(s, ids[k], &e), 0);
+        ck_assert(uuid_shaped(ids[k]));
+        for (int i = 0; i < 3; i++) {
+            struct spool_result r;
+            enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r);
+            struct spool_record *rec = NULL;
+            ck_assert_int_eq(spool_get(s, r.ref, 0, &rec, &e), 0);
+            ck_assert(uuid_shaped(rec->delivery_id));
+            snprintf(dids[k][i], SPOOL_ID_LEN, "%s", rec->delivery_id);
+            snprintf(refs[k][i], SPOOL_REF_MAX, "%s", rec->ref);
+            spool_record_free(rec);
+        }
+        /* the identity is kept, not remade, when the spool is reopened */
+        spool_close(s);
+        s = open_sp(NULL);
+        char again[SPOOL_ID_LEN];
+        ck_assert_int_eq(spool_identity(s, again, &e), 0);
+        ck_assert_str_eq(again, ids[k]);
+        spool_close(s);
+    }
+    ck_assert_str_ne(ids[0], ids[1]);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(refs[0][i], refs[1][i]);   /* references collide */
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 3; j++)
+                if (k != 0 || j != i)
+                    ck_assert_str_ne(dids[0][i], dids[k][j]);
+    }
+    errs_free(&e);
+}
+END_TEST
+
+/* a version-3 ledger (before delivery identities) migrates in place: each
+ * record already stored gets its own identity, the spool gets one, and
+ * new records keep getting theirs */
+START_TEST(test_v3_ledger_gets_identities)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    for (int i = 0; i < 4; i++)
+        enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
+    spool_close(s);
+    raw_exec("BEGIN;"
+             "ALTER TABLE audit DROP COLUMN keyed;"
+             "DROP INDEX records_delivery_id;"
+             "ALTER TABLE records DROP COLUMN delivery_id;"
+             "DELETE FROM meta WHERE name = 'spool_id';"
+             "PRAGMA user_version = 3;"
+             "COMMIT;");
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT count(DISTINCT delivery_id) FROM "
+                                "records WHERE length(delivery_id) = 36"), 4);
+    struct errs e;
+    errs_init(&e);
+    char id[SPOOL_ID_LEN];
+    ck_assert_int_eq(spool_identity(s, id, &e), 0);
+    ck_assert(uuid_shaped(id));
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[2].ref, 0, &rec, &e), 0);
+    ck_assert(uuid_shaped(rec->delivery_id));
+    spool_record_free(rec);
+    struct spool_result n;
+    enq1(s, item("claims", "db", NULL, "{\"a\":2}"), &n);
+    ck_assert_int_eq(count_rows("SELECT count(DISTINCT delivery_id) FROM "
+                                "records"), 5);
+    errs_free(&e);
+    spool_close(s);
 }
 END_TEST
 
@@ -1246,6 +1346,8 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
     tcase_add_test(tc, test_v1_ledger_migrates_in_place);
+    tcase_add_test(tc, test_delivery_identity_unique_across_spools);
+    tcase_add_test(tc, test_v3_ledger_gets_identities);
     suite_add_tcase(su, tc);
     return su;
 }
