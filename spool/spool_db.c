@@ -195,9 +195,33 @@ static const char *const schema_v5[] = {
     NULL,
 };
 
+/* v6: a record's whole story.  The acknowledgement that moved it (file,
+ * record number in the file, when) sits on the record; when an operator
+ * requeues a record that was batched or acknowledged, what it had (state,
+ * batch, ack, error) is kept as a row of record_history before the record
+ * starts afresh, so re-batching never loses the earlier file or reason
+ * and no stale error stays on the record. */
+static const char *const schema_v6[] = {
+    "ALTER TABLE records ADD COLUMN ack_file TEXT",
+    "ALTER TABLE records ADD COLUMN ack_record INTEGER",
+    "ALTER TABLE records ADD COLUMN ack_at INTEGER",
+    "CREATE TABLE record_history("
+    " id INTEGER PRIMARY KEY,"
+    " record_id INTEGER NOT NULL REFERENCES records(id),"
+    " at INTEGER NOT NULL,"
+    " state TEXT NOT NULL,"
+    " batch_id INTEGER,"
+    " ack_file TEXT,"
+    " ack_record INTEGER,"
+    " ack_at INTEGER,"
+    " last_error TEXT)",
+    "CREATE INDEX record_history_rec ON record_history(record_id)",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5 };
+                                                 schema_v5, schema_v6 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
