@@ -222,9 +222,12 @@ int cmd_queue(int argc, char **argv)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
-    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+    if ((!c.spool || c.config) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    if ((rc = cli_check_name("queue", CLI_SERVICE, f.service, cfg, sp)) ||
+        (rc = cli_check_name("queue", CLI_TARGET, f.target, cfg, sp)))
         goto out;
     if (counts) {
         rc = print_counts(sp, c.json);

@@ -105,7 +105,8 @@ static void refs_free(struct refs *r)
     free(r->v);
 }
 
-/* refs_from_stdin - one reference per line, bounded */
+/* refs_from_stdin - one reference per line, bounded; blank lines and
+ * lines starting with '#' are skipped (a list kept in a file may say why) */
 static int refs_from_stdin(struct refs *r)
 {
     char line[256];
@@ -113,6 +114,9 @@ static int refs_from_stdin(struct refs *r)
     while (fgets(line, sizeof line, stdin)) {
         if (++count > 10000000)
             return -1;
+        const char *p = line + strspn(line, " \t");
+        if (*p == '#')
+            continue;
         if (refs_add(r, line, strlen(line)) != 0) {
             fprintf(stderr, "ferry: stdin line %zu: not a reference; give one "
                             "reference per line\n", count);
@@ -212,9 +216,11 @@ static int run_action(int argc, char **argv, enum action a)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
-    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+    if ((!c.spool || c.config) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    if ((rc = cli_check_name(action_names[a], CLI_SERVICE, f.service, cfg, sp)))
         goto out;
     for (int i = optind; i < argc; i++) {
         int bad = strcmp(argv[i], "-") == 0 ? refs_from_stdin(&refs)

@@ -610,6 +610,36 @@ void spool_job_runs_free(struct spool_job_run *v, size_t n);
 
 /* ---- WAL checkpoints (daemon) ----------------------------------------- */
 
+/* ---- backup and verification (spool_backup.c) ---------------------------- */
+
+struct spool_backup_info {
+    int64_t records;               /* records in the copy */
+    size_t files;                  /* staging files copied */
+};
+/* spool_backup - a consistent copy of the spool in DEST (created 0700, or
+ * an empty folder): the ledger through SQLite's online backup (one
+ * snapshot, writers not held up), the staging folders, and MANIFEST (JSON:
+ * format, taken_at, schema_version, records, states, audit_head, files
+ * with path, size and sha256) read back from the copy.  0, or -1 with e. */
+int spool_backup(struct spool *s, const char *dest,
+                 struct spool_backup_info *info, struct errs *e);
+
+struct spool_verify_info {
+    bool integrity_ok;             /* PRAGMA integrity_check */
+    bool conservation_ok;          /* accepted == records in states */
+    int64_t accepted, in_states;
+    bool audit_ok;
+    size_t audit_entries;
+    bool backup;                   /* a MANIFEST was there and checked */
+    size_t files_checked;          /* files whose SHA-256 matched */
+};
+/* spool_verify - check the spool folder (or backup) DIR without changing
+ * it: integrity, conservation, the audit chain and head, and for a backup
+ * every file and count against MANIFEST.  0 all good, 1 problems (each in
+ * e), -1 cannot be read (e). */
+int spool_verify(const char *dir, struct spool_verify_info *info,
+                 struct errs *e);
+
 /* spool_checkpointer_start - stop checkpointing inside committing
  * transactions and run PASSIVE checkpoints every interval_ms from a
  * thread with its own connection (spool_checkpoint.c).  For the daemon,

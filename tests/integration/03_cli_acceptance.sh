@@ -162,9 +162,9 @@ expect_exit 64 F map --config "$CFG" no-such-service "$T/ex/submissions.ndjson"
 grep -q 'services: refund-claim' "$T/err" || fail "map unknown service" "$(cat "$T/err")"
 ok "an unknown service is 64 and the message lists the services"
 
-expect_exit 78 F batches --config "$CFG" --spool "$SP" --target no-such-target
+expect_exit 64 F batches --config "$CFG" --spool "$SP" --target no-such-target
 grep -q 'targets: claims-mainframe customer-db' "$T/err" || fail "batches target" "$(cat "$T/err")"
-ok "batches --target with an unknown target is 78, naming the targets"
+ok "batches --target with an unknown target is 64 (usage), naming the targets"
 
 expect_exit 64 F report --config "$CFG" --spool "$SP" --date 2026-13-45
 grep -q -- "--date: '2026-13-45' is not a date" "$T/err" || fail "report --date" "$(cat "$T/err")"
