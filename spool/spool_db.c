@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,13 +194,30 @@ static const char *const schema_v5[] = {
     NULL,
 };
 
-/* v6: a record's whole story.  The acknowledgement that moved it (file,
+/* v6: clients' Idempotency-Keys, each with a digest of the payload it
+ * came with and the answer it got, so a retry gets its first answer and
+ * a key reused for another body is refused (spool_idem.c).  The
+ * submission's own identity stays records.idem_key. */
+static const char *const schema_v6[] = {
+    "CREATE TABLE client_keys("
+    " service TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " ref TEXT NOT NULL,"
+    " duplicate INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(service, client, key))",
+    NULL,
+};
+
+/* v7: a record's whole story.  The acknowledgement that moved it (file,
  * record number in the file, when) sits on the record; when an operator
  * requeues a record that was batched or acknowledged, what it had (state,
  * batch, ack, error) is kept as a row of record_history before the record
  * starts afresh, so re-batching never loses the earlier file or reason
  * and no stale error stays on the record. */
-static const char *const schema_v6[] = {
+static const char *const schema_v7[] = {
     "ALTER TABLE records ADD COLUMN ack_file TEXT",
     "ALTER TABLE records ADD COLUMN ack_record INTEGER",
     "ALTER TABLE records ADD COLUMN ack_at INTEGER",
@@ -221,7 +237,8 @@ static const char *const schema_v6[] = {
 
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5, schema_v6 };
+                                                 schema_v5, schema_v6,
+                                                 schema_v7 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
@@ -735,37 +752,3 @@ done:
     return rc;
 }
 
-#ifdef FERRY_TEST_BUILD
-static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
-static long crash_hits;
-
-/* spool_crashpoint - kill -9 ourselves at the named point (test builds) */
-void spool_crashpoint(const char *name)
-{
-    const char *want = getenv("FERRY_CRASH_AT");
-    if (!want || !*want || !name)
-        return;
-    size_t nl = strlen(name);
-    if (strncmp(want, name, nl) != 0)
-        return;
-    long nth = 1;
-    if (want[nl] == '@') {
-        char *end = NULL;
-        errno = 0;
-        nth = strtol(want + nl + 1, &end, 10);
-        if (errno || !end || *end || nth < 1)
-            return;
-    } else if (want[nl] != '\0') {
-        return;
-    }
-    pthread_mutex_lock(&crash_mu);
-    long hit = ++crash_hits;
-    pthread_mutex_unlock(&crash_mu);
-    if (hit >= nth) {
-        static const char msg[] = "ferry: crash point reached\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        raise(SIGKILL);
-    }
-}
-#endif
