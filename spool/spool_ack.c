@@ -30,13 +30,15 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
     sqlite3_stmt *st = spool_stmt(s, a->service
         ? "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
-          "ack_file = ?7, ack_record = ?8, ack_at = ?4 "
+          "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
           "WHERE id = (SELECT id FROM records WHERE "
           "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
         : "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
-          "ack_file = ?7, ack_record = ?8, ack_at = ?4 "
+          "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
           "WHERE ref = ?5 AND "
           "state IN ('sent', 'delivered', 'indoubt')", e);
     if (!st)
