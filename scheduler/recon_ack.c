@@ -650,6 +650,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
         acks[i].accepted = d.accepted[i];
         acks[i].reason = d.reason[i] >= 0 ? d.ar.p + d.reason[i] : NULL;
         acks[i].receipt = d.receipt[i] >= 0 ? d.ar.p + d.receipt[i] : NULL;
+        acks[i].record_no = d.recno[i];
     }
     const char *actor = o->actor ? o->actor : "reconcile";
     if (spool_ack_apply(sp, name, f->sha256, acks, n, res, refs,

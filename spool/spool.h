@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 8
+#define SPOOL_SCHEMA_VERSION 9
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -586,6 +586,8 @@ struct spool_ack {
     bool accepted;                 /* true -> confirmed, false -> rejected */
     const char *reason;            /* rejection words (code turned to text) */
     const char *receipt;           /* optional */
+    long record_no;                /* its record in the file (the line when
+                                      the file has line ends); 0 unknown */
 };
 
 enum spool_ack_result {
@@ -718,6 +720,48 @@ struct spool_archive_purged {
  * each file that could not be removed in e (the others are removed). */
 int spool_archive_purge(struct spool *s, int64_t before_ms,
                         struct spool_archive_purged *out, struct errs *e);
+
+/* ---- a record's timeline ---------------------------------------------- */
+
+enum spool_event_kind {
+    SPOOL_EV_RECEIVED = 0,         /* client, channel */
+    SPOOL_EV_ATTEMPT,              /* target, outcome, message */
+    SPOOL_EV_BATCHED,              /* batch_id, target */
+    SPOOL_EV_FILE_WRITTEN,         /* batch_id, file */
+    SPOOL_EV_SENT,                 /* batch_id, file */
+    SPOOL_EV_ACK,                  /* file, record_no, outcome (confirmed |
+                                      rejected), message (the reason) */
+    SPOOL_EV_ACTION,               /* an audit entry: what (edit, retry,
+                                      discard, reveal...), actor, message
+                                      (the reason), before -> after */
+};
+
+struct spool_event {
+    int64_t at;
+    enum spool_event_kind kind;
+    char *what;                    /* received, attempt, batched, written,
+                                      sent, ack, or the audited action */
+    char *actor, *client, *channel, *target, *outcome, *message, *file;
+    char *before, *after;
+    int64_t batch_id;              /* 0 = none */
+    long record_no;                /* ack: record (line) in the file; 0 */
+};
+
+struct spool_timeline {
+    struct spool_event *v;         /* oldest first */
+    size_t n;
+};
+
+/* spool_timeline - everything that happened to ref, oldest first: its
+ * receipt, each delivery attempt, each batch it was in (bound, file
+ * written, sent), each acknowledgement (file, record, reason), and each
+ * audited action and reveal.  Earlier batches and rejections stay after
+ * the record was requeued.  0, 1 when no such record, -1.  Free with
+ * spool_timeline_free.  Nothing personal: messages are what the ledger
+ * keeps (scrubbed at the door). */
+int spool_timeline(struct spool *s, const char *ref,
+                   struct spool_timeline *out, struct errs *e);
+void spool_timeline_free(struct spool_timeline *t);
 
 /* ---- job runs ---------------------------------------------------------- */
 

@@ -127,6 +127,43 @@ done:
     return rc;
 }
 
+/* keep_history - before a record batched or acknowledged earlier is
+ * requeued: what it had (state, batch, ack, error) becomes a row of
+ * record_history, and the record starts afresh (no stale error) */
+static int keep_history(struct spool *s, int64_t id, const char *ref,
+                        struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO record_history(record_id, "
+        "at, state, batch_id, ack_file, ack_record, ack_at, last_error) "
+        "SELECT id, ?2, state, batch_id, ack_file, ack_record, ack_at, "
+        "last_error FROM records WHERE id = ?1 AND (batch_id IS NOT NULL OR "
+        "ack_at IS NOT NULL)", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, clock_wall_ms());
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "keeping the record's history");
+        return -1;
+    }
+    if (sqlite3_changes(s->db) == 0)
+        return 0;
+    st = spool_stmt(s, "UPDATE records SET last_error = NULL, ack_file = "
+                    "NULL, ack_record = NULL, ack_at = NULL WHERE id = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "keeping the record's history");
+        return -1;
+    }
+    return 0;
+}
+
 static int do_action(struct spool *s, const struct action *a,
                      const char *ref, const char *actor, const char *reason,
                      const struct edit *ed, struct errs *e)
@@ -155,6 +192,8 @@ static int do_action(struct spool *s, const struct action *a,
                  spool_state_name(from));
         goto rollback;
     }
+    if (a->to == SPOOL_QUEUED && keep_history(s, id, ref, e) != 0)
+        goto rollback;
     if (spool_set_state(s, id, ref, from, a->to, e) != 0)
         goto rollback;
     bool settle = a == &act_settle_delivered || a == &act_settle_requeue;
