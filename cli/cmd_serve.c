@@ -19,7 +19,7 @@
  * Configurations are kept until exit (a reload is rare, a config small),
  * so nothing in flight ever points at freed memory.  The spool, the log
  * settings and the listener (address, TLS) stay as started. */
-#include "adapters/http_intake.h"
+#include "intake/http_intake.h"
 #include "util/clock.h"
 #include "cli/cli.h"
 #include "config/config.h"

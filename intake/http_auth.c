@@ -5,7 +5,7 @@
  *
  * Owns: the failed-login limiter table and the per-client in-flight
  * counts in struct http_server (both under h->mu). */
-#include "adapters/http_int.h"
+#include "intake/http_int.h"
 #include "util/clock.h"
 #include "config/config.h"
 #include "util/log.h"

@@ -18,7 +18,7 @@
  * tried on its own, so one caller's problem is not everyone's.
  *
  * Owns: the thread, the queue (requests are borrowed until resumed). */
-#include "adapters/http_int.h"
+#include "intake/http_int.h"
 #include "config/config.h"
 #include "util/errs.h"
 #include "util/log.h"

@@ -1,11 +1,11 @@
-/* http_int.h - private to adapters/http_*.c: the server's state shared
+/* http_int.h - private to intake/http_*.c: the server's state shared
  * by the request path (http_intake.c, submissions in http_submit.c),
  * authentication (http_auth.c), the listener and watchdog
  * (http_listen.c), the committer (http_commit.c) and the metrics page
  * (http_metrics.c).  Not for other modules. */
 #ifndef FERRY_ADAPTERS_HTTP_INT_H
 #define FERRY_ADAPTERS_HTTP_INT_H
-#include "adapters/http_intake.h"
+#include "intake/http_intake.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 

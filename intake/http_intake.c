@@ -21,7 +21,7 @@
  * 503 when the ledger refuses).
  *
  * Owns: the per-service intake counters and the requests' state. */
-#include "adapters/http_int.h"
+#include "intake/http_int.h"
 #include "util/clock.h"
 #include "config/config.h"
 #include "mappings/mapping.h"

@@ -6,7 +6,7 @@
  * {"alg":"HS256","typ":"JWT"} is accepted; the signature is compared in
  * constant time; iat must fall within the window both ways, exp and nbf
  * are honoured when present. */
-#include "adapters/http_intake.h"
+#include "intake/http_intake.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>

@@ -11,7 +11,7 @@
  *
  * Owns: the MHD daemon, the secrets (wiped on free), the PEM text held
  * for TLS and the open-connection list the watchdog reads. */
-#include "adapters/http_int.h"
+#include "intake/http_int.h"
 #include "util/clock.h"
 #include "config/config.h"
 #include "util/errs.h"

@@ -8,7 +8,7 @@
  * received (the ledger's daily "accepted" counters, written in the same
  * transaction as the rows) must equal the records present summed over
  * every state; any difference is a metric and a loud log line. */
-#include "adapters/http_int.h"
+#include "intake/http_int.h"
 #include "util/clock.h"
 #include "util/errs.h"
 #include "util/log.h"

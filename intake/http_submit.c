@@ -6,7 +6,7 @@
  *
  * Owns: the mapped entries of a request (r->p, freed by
  * http_pending_free). */
-#include "adapters/http_int.h"
+#include "intake/http_int.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
