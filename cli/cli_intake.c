@@ -22,6 +22,8 @@ struct pending {
     size_t len;
     char *record_json;
     char *fe_ref;
+    char **search;               /* map_search_values pairs */
+    size_t nsearch;
 };
 
 struct priv {
@@ -96,6 +98,8 @@ static void flush(struct cli_intake *in)
         items[i].payload = pv->p[i].payload;
         items[i].payload_len = pv->p[i].len;
         items[i].record_json = pv->p[i].record_json;
+        items[i].search = pv->p[i].search;
+        items[i].nsearch = pv->p[i].nsearch;
     }
     if (spool_enqueue(in->spool, items, pv->n, res, &e) != 0) {
         cli_print_errs(stderr, &e);
@@ -131,6 +135,7 @@ out:
         free(pv->p[i].payload);
         free(pv->p[i].record_json);
         free(pv->p[i].fe_ref);
+        map_search_values_free(pv->p[i].search, pv->p[i].nsearch);
     }
     pv->n = 0;
     free(items);
@@ -159,11 +164,14 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
         if (v && v->present && v->text)
             p->fe_ref = strdup(v->text);
     }
+    int sr = map_search_values(in->svc->mapping, rec, &p->search,
+                               &p->nsearch);
     record_free(rec);
-    if (!p->payload || !p->record_json) {
+    if (!p->payload || !p->record_json || sr != 0) {
         free(p->payload);
         free(p->record_json);
         free(p->fe_ref);
+        map_search_values_free(p->search, p->nsearch);
         fprintf(stderr, "ferry: out of memory\n");
         in->failed = EX_OSERR;
         return;

@@ -31,6 +31,7 @@ static const struct command commands[] = {
     { "import",   cmd_import,   "accept an assisted-digital CSV file" },
     { "queue",    cmd_queue,    "list records by state, service and date" },
     { "show",     cmd_show,     "a record's whole history" },
+    { "find",     cmd_find,     "find records by reference or a searchable field (NINO...)" },
     { "map",      cmd_map,      "show what a submission becomes for each target" },
     { "copybook", cmd_copybook, "show a copybook's layout: offsets, lengths, types" },
     { "batch",    cmd_batch,    "run the night batch of a fixed-width target" },

@@ -67,6 +67,8 @@ static size_t fill_items(const struct req *r, struct spool_item *items)
         it->payload = p->raw;
         it->payload_len = p->rawlen;
         it->record_json = p->record_json;
+        it->search = p->search;
+        it->nsearch = p->nsearch;
     }
     return k;
 }

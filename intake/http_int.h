@@ -41,6 +41,8 @@ struct http_pending {
     size_t rawlen;
     char *record_json;
     char *fe_ref;
+    char **search;                        /* map_search_values pairs */
+    size_t nsearch;
     json_t *problems;                     /* refused: its problems */
 };
 

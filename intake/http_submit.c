@@ -55,8 +55,9 @@ static void map_one(const struct service_config *svc, json_t *doc,
         if (v && v->present && v->text)
             p->fe_ref = strdup(v->text);
     }
+    int sr = map_search_values(svc->mapping, rec, &p->search, &p->nsearch);
     record_free(rec);
-    if (!p->record_json) {
+    if (!p->record_json || sr != 0) {
         errs_add(&e, "", "out of memory");
         p->problems = problems_json(&e);
     }
@@ -68,6 +69,7 @@ void http_pending_free(struct http_pending *p, size_t n)
     for (size_t i = 0; p && i < n; i++) {
         free(p[i].record_json);
         free(p[i].fe_ref);
+        map_search_values_free(p[i].search, p[i].nsearch);
         json_decref(p[i].problems);
     }
     free(p);

@@ -37,7 +37,8 @@ struct spool;
 
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
-#define SPOOL_SCHEMA_VERSION 3
+#define SPOOL_SCHEMA_VERSION 4
+#define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -46,6 +47,8 @@ struct spool_opts {
     unsigned char key[SPOOL_KEY_LEN];
     int busy_timeout_ms;           /* 0 = 10000 */
     bool read_only;                /* inspection tools; never creates */
+    bool search;                   /* index searchable values (key below) */
+    unsigned char search_key[SPOOL_SEARCH_KEY_LEN];
 };
 
 /* spool_open - open (creating when missing) the spool folder dir with its
@@ -105,6 +108,11 @@ struct spool_item {
     const char *record_json;       /* mapped record (canonical JSON) */
     int64_t received_at;           /* 0 = now */
     bool hold;                     /* enter as held instead of queued */
+    /* search values as pairs {index, value, index, value, ...} (nsearch
+     * pairs; map_search_values makes them): stored as keyed hashes in the
+     * same transaction, never in clear.  Ignored without a search key. */
+    char *const *search;
+    size_t nsearch;
 };
 
 struct spool_result {
@@ -474,6 +482,45 @@ int spool_audit_verify(struct spool *s, int64_t *bad_id, size_t *checked,
  * One audit entry "purge" by actor.  *purged (may be NULL) = how many. */
 int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
                 size_t *purged, struct errs *e);
+
+/* ---- search (spool_search.c) ------------------------------------------ */
+/*
+ * The search table holds HMAC-SHA-256(search key, service NUL index NUL
+ * value) and the record it points at: no personal value in clear, and
+ * without the key a hash cannot be tested against a guessed NINO.  The
+ * key is a 0600 file outside the ledger (docs/security.md says where).
+ */
+
+/* spool_search_key_ensure - load the key at path (32 raw bytes or 64 hex,
+ * refused when group/other can read it), or make a new random one there
+ * (0600, temp name, fsync, rename) when the file does not exist.
+ * *created (may be NULL) tells which. */
+int spool_search_key_ensure(const char *path,
+                            unsigned char key[SPOOL_SEARCH_KEY_LEN],
+                            bool *created, struct errs *e);
+/* spool_find - records of service whose index holds value (as
+ * map_search_query made it), received order, at most limit (0 = 100).
+ * -1 with e filled when the spool has no search key.  Free with
+ * spool_list_free. */
+int spool_find(struct spool *s, const char *service, const char *index,
+               const char *value, size_t limit, struct spool_list *out,
+               struct errs *e);
+/* spool_find_ref - the record whose ferry reference is text, and the
+ * records of the given services whose front-end reference is text. */
+int spool_find_ref(struct spool *s, const char *text,
+                   const char *const *services, size_t nservices,
+                   struct spool_list *out, struct errs *e);
+/* spool_search_reindex - rebuild service's search entries from the stored
+ * records in one transaction: values(ctx, record JSON, &pairs, &n) gives
+ * each record's pairs (0 ok; -1 fails the whole rebuild), released with
+ * values_free.  Records whose payload was purged keep no entries.
+ * *records (may be NULL) = records indexed.  Audited as "reindex". */
+int spool_search_reindex(struct spool *s, const char *service,
+                         int (*values)(void *ctx, const char *record_json,
+                                       char ***pairs, size_t *n),
+                         void (*values_free)(char **pairs, size_t n),
+                         void *ctx, const char *actor, size_t *records,
+                         struct errs *e);
 
 /* ---- job runs ---------------------------------------------------------- */
 

@@ -164,8 +164,21 @@ static const char *const schema_v3[] = {
     NULL,
 };
 
+/* v4: the search index (spool_search.c): keyed hashes of searchable
+ * values, never the values.  WITHOUT ROWID: the primary key is the
+ * lookup, so one B-tree probe answers a find on a million records.
+ * Existing records are indexed by `ferry find --reindex`. */
+static const char *const schema_v4[] = {
+    "CREATE TABLE search("
+    " hash BLOB NOT NULL,"
+    " record_id INTEGER NOT NULL REFERENCES records(id),"
+    " PRIMARY KEY(hash, record_id)) WITHOUT ROWID",
+    "CREATE INDEX search_rec ON search(record_id)",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
-                                                 schema_v3 };
+                                                 schema_v3, schema_v4 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
@@ -491,6 +504,7 @@ void spool_close(struct spool *s)
     pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv);
     explicit_bzero(s->opts.key, sizeof s->opts.key);
+    explicit_bzero(s->opts.search_key, sizeof s->opts.search_key);
     free(s->dir);
     free(s->db_path);
     free(s);

@@ -690,6 +690,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              " WHERE d.id = records.id), record_json = (SELECT record_json"
              " FROM record_data d WHERE d.id = records.id);"
              "DROP TABLE record_data;"
+             "DROP TABLE search;"
              "DROP INDEX records_due;"
              "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
              "DROP INDEX records_batch;"
