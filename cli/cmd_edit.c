@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
+#include "mappings/mask.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -180,88 +181,45 @@ static int map_payload(const struct mapping *m, const char *client,
     return rc;
 }
 
-/* value_text - a field's value for the difference (caller frees) */
-static char *value_text(const struct fvalue *v)
+/* diff - the changed values of a and b (record_diff): unified-style lines
+ * to out, masked unless reveal; a summary to detail for the audit, which
+ * names a personal field but never holds its values; and (changes not
+ * NULL) {"path","old","new"} objects to changes.  Returns values changed,
+ * or -1 out of memory. */
+static long diff(const char *ref, const struct record *a,
+                 const struct record *b, bool reveal, struct buf *out,
+                 struct buf *detail, json_t *changes)
 {
-    if (!v || !v->present)
-        return strdup("(absent)");
-    if (v->type != FT_LIST)
-        return strdup(v->text ? v->text : "");
-    struct buf b;
-    buf_init(&b, 0);
-    buf_putc(&b, '[');
-    for (size_t i = 0; i < v->nitems; i++) {
-        char *t = record_to_plain_json(v->items[i], true);
-        if (i)
-            buf_putc(&b, ',');
-        buf_puts(&b, t ? t : "?");
-        free(t);
-    }
-    buf_putc(&b, ']');
-    return buf_take(&b);
-}
-
-static bool is_personal(const struct mapping *m, const struct record_field *f)
-{
-    const struct map_field *mf = mapping_field(m, f->name);
-    return f->personal || (mf && mf->personal);
-}
-
-/* diff - the changed fields of a and b: unified-style lines to out, a
- * summary without personal values to detail, and (changes not NULL)
- * {"path","old","new"} objects to changes.  Returns fields changed. */
-static size_t diff(const struct mapping *m, const char *ref,
-                   const struct record *a, const struct record *b,
-                   bool reveal, struct buf *out, struct buf *detail,
-                   json_t *changes)
-{
-    size_t changed = 0;
-    struct buf body;
-    buf_init(&body, 0);
-    for (int pass = 0; pass < 2; pass++) {
-        const struct record *x = pass ? b : a, *y = pass ? a : b;
-        for (size_t i = 0; i < x->n; i++) {
-            const struct record_field *f = &x->f[i];
-            const struct fvalue *yv = record_get(y, f->name);
-            if (pass && yv)
-                continue;              /* seen in the first pass */
-            const struct fvalue *av = pass ? NULL : &f->v;
-            const struct fvalue *bv = pass ? &f->v : yv;
-            char *at = value_text(av), *bt = value_text(bv);
-            if (at && bt && strcmp(at, bt) != 0) {
-                bool pers = is_personal(m, f);
-                bool show = reveal || !pers;
-                changed++;
-                buf_printf(&body, "-%s: %s\n+%s: %s\n", f->name,
-                           show ? at : "***", f->name,
-                           show ? bt : "*** (changed)");
-                if (changes)
-                    json_array_append_new(changes, json_pack(
-                        "{s:s,s:s,s:s}", "path", f->name, "old",
-                        show ? at : "***", "new", show ? bt : "***"));
-                if (detail->len < EDIT_DETAIL_MAX) {
-                    if (detail->len)
-                        buf_puts(detail, "; ");
-                    if (pers)
-                        buf_printf(detail, "%s (personal, changed)", f->name);
-                    else
-                        buf_printf(detail, "%s: '%.80s' -> '%.80s'", f->name,
-                                   at, bt);
-                }
-            }
-            free(at);
-            free(bt);
+    struct record_diff d;
+    if (record_diff(a, b, &d) != 0)
+        return -1;
+    buf_printf(out, "--- %s (stored)\n+++ %s (edited)\n@@ %zu field%s "
+               "changed @@\n", ref, ref, d.n, d.n == 1 ? "" : "s");
+    for (size_t i = 0; i < d.n; i++) {
+        const struct record_change *c = &d.v[i];
+        const char *at = c->old_text ? c->old_text : "(absent)";
+        const char *bt = c->new_text ? c->new_text : "(absent)";
+        const char *ma = mask_text(at, c->personal, reveal);
+        const char *mb = mask_text(bt, c->personal, reveal);
+        buf_printf(out, "-%s: %s\n+%s: %s%s\n", c->path, ma, c->path, mb,
+                   mb != bt ? " (changed)" : "");
+        if (changes)
+            json_array_append_new(changes, json_pack("{s:s,s:s,s:s}",
+                                  "path", c->path, "old", ma, "new", mb));
+        if (detail->len < EDIT_DETAIL_MAX) {
+            if (detail->len)
+                buf_puts(detail, "; ");
+            if (c->personal)
+                buf_printf(detail, "%s (personal, changed)", c->path);
+            else
+                buf_printf(detail, "%s: '%.80s' -> '%.80s'", c->path, at, bt);
         }
     }
-    buf_printf(out, "--- %s (stored)\n+++ %s (edited)\n@@ %zu field%s "
-               "changed @@\n%s", ref, ref, changed, changed == 1 ? "" : "s",
-               buf_str(&body));
-    buf_free(&body);
-    return changed;
+    long n = (long)d.n;
+    record_diff_free(&d);
+    return n;
 }
 
-/* run_editor - text in $EDITOR; *out the edited bytes (caller frees).
- * 0 ok, -1 with the reason printed. */
 /* problems_add - e's problems as {"where","message"} onto a */
 static void problems_add(json_t *a, const struct errs *e)
 {
@@ -275,9 +233,7 @@ static void problems_add(json_t *a, const struct errs *e)
  * reveal (new reference; JSON null when there is none) */
 static json_t *plain_json(const struct record *r, bool reveal)
 {
-    char *t = r ? record_to_plain_json(r, reveal) : NULL;
-    json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-    free(t);
+    json_t *j = r ? mask_record(r, reveal) : NULL;
     return j ? j : json_null();
 }
 
@@ -305,6 +261,8 @@ static int print_outcome(const char *ref, const char *result,
     return EX_OK;
 }
 
+/* run_editor - text in $EDITOR; *out the edited bytes (caller frees).
+ * 0 ok, -1 with the reason printed. */
 static int run_editor(const char *text, char **out, size_t *outlen)
 {
     const char *tmpd = getenv("TMPDIR");
@@ -533,8 +491,12 @@ int cmd_edit(int argc, char **argv)
     }
     if (!oldrec)
         oldrec = record_new();
-    size_t changed = diff(m, ref, oldrec, newrec, reveal, &out, &detail,
-                          changes);
+    long changed = diff(ref, oldrec, newrec, reveal, &out, &detail, changes);
+    if (changed < 0) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        rc = EX_OSERR;
+        goto out;
+    }
     if (!c.json)
         fputs(buf_str(&out), stdout);
     if (!changed) {
@@ -569,7 +531,7 @@ int cmd_edit(int argc, char **argv)
         goto out;
     }
     if (!c.json)
-        printf("%s: edited and requeued (%zu field%s changed; the original "
+        printf("%s: edited and requeued (%ld field%s changed; the original "
                "is kept)\n", ref, changed, changed == 1 ? "" : "s");
     result = "requeued";
     rc = EX_OK;

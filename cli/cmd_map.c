@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "mappings/fw_target.h"
 #include "mappings/mapping.h"
+#include "mappings/mask.h"
 #include "mappings/record.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -72,40 +73,6 @@ static struct record *preview_specials(void)
     if ((f = record_add(s, "$count")))
         fvalue_set_int(&f->v, 1);
     return s;
-}
-
-/* personal_mask - the COBOL fields a target fills from personal data, so
- * listings can hide their values (the caller frees the array only; the
- * names are borrowed from the mapping) */
-static const char **personal_mask(const struct mapping *m,
-                                  const struct map_target *mt, size_t *n)
-{
-    const struct map_section *sec = &mt->sec[0];
-    const char **v = calloc(sec->na ? sec->na : 1, sizeof *v);
-    *n = 0;
-    if (!v)
-        return NULL;
-    for (size_t i = 0; i < sec->na; i++) {
-        const struct map_assign *a = &sec->a[i];
-        if (!a->from || a->from[0] == '$' || !a->to)
-            continue;
-        char top[128];
-        snprintf(top, sizeof top, "%s", a->from);
-        char *dot = strchr(top, '.');
-        const char *sub = dot ? dot + 1 : NULL;
-        if (dot)
-            *dot = '\0';
-        const struct map_field *f = mapping_field(m, top);
-        bool personal = f && f->personal;
-        for (size_t k = 0; f && sub && k < f->nsub; k++)
-            if (strcmp(f->sub[k].name, sub) == 0 && f->sub[k].personal)
-                personal = true;
-        if (!personal)
-            continue;
-        const char *last = strrchr(a->to, '.');
-        v[(*n)++] = last ? last + 1 : a->to;
-    }
-    return v;
 }
 
 /* problems_json - [{"where","message"},...] from e (new reference) */
@@ -170,7 +137,7 @@ static int fixed_width_json(const struct service_config *svc,
         goto out;
     }
     if (!reveal &&
-        !(mask = personal_mask(svc->mapping, mt, &nmask))) {
+        !(mask = mask_target_slots(svc->mapping, mt, &nmask))) {
         rc = EX_OSERR;
         goto out;
     }
@@ -235,7 +202,7 @@ static int show_fixed_width(const struct service_config *svc,
            ft->recfm == FW_RECFM_FB ? "RECFM=FB" :
            ft->recfm == FW_RECFM_LF ? "LF line ends" : "CRLF line ends");
     size_t nmask = 0;
-    const char **mask = reveal ? NULL : personal_mask(svc->mapping, mt, &nmask);
+    const char **mask = reveal ? NULL : mask_target_slots(svc->mapping, mt, &nmask);
     fw_listing_masked(ft->detail.rec, ft->cc, bytes, used ? used : len, &notes,
                       mask, nmask, &out);
     free(mask);
@@ -316,10 +283,8 @@ static int show_generic(const struct mapping *m, const struct map_target *mt,
         if (a->from) {
             const struct fvalue *v = a->from[0] == '$' ? NULL
                                                        : record_get(rec, a->from);
-            val = v && v->present ? v->text : NULL;
-            for (size_t k = 0; k < rec->n && !reveal; k++)
-                if (strcmp(rec->f[k].name, a->from) == 0 && rec->f[k].personal)
-                    val = "***";
+            val = mask_text(v && v->present ? v->text : NULL,
+                            mask_path_personal(m, a->from), reveal);
             if (a->from[0] == '$') {
                 val = "-";
                 note = " (filled at delivery)";
@@ -346,7 +311,7 @@ static int decode_file(const struct service_config *svc,
                        const char *section, bool reveal)
 {
     size_t nmask = 0;
-    const char **mask = reveal ? NULL : personal_mask(svc->mapping, mt, &nmask);
+    const char **mask = reveal ? NULL : mask_target_slots(svc->mapping, mt, &nmask);
     struct errs e;
     errs_init(&e);
     struct fw_target *ft = fw_target_new(mt, svc->mapping->file, &e);
@@ -458,9 +423,7 @@ static int map_json(const struct service_config *svc,
             rc = EX_DATAERR;
         goto out;
     }
-    char *plain = record_to_plain_json(rec, reveal);
-    json_t *pj = plain ? json_loads(plain, 0, NULL) : NULL;
-    free(plain);
+    json_t *pj = mask_record(rec, reveal);
     if (!pj || json_object_set_new(root, "service", json_string(svc->name)) ||
         json_object_set_new(root, "record", pj)) {
         rc = EX_OSERR;
@@ -574,15 +537,12 @@ int cmd_map(int argc, char **argv)
         cli_print_errs(stdout, &e);
         rc = EX_DATAERR;
     } else {
-        char *plain = record_to_plain_json(rec, reveal);
-        json_error_t jerr;
-        json_t *pj = plain ? json_loads(plain, 0, &jerr) : NULL;
+        json_t *pj = mask_record(rec, reveal);
         char *pretty = pj ? json_dumps(pj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         printf("typed record (service %s):\n%s\n", svc->name,
-               pretty ? pretty : plain ? plain : "");
+               pretty ? pretty : "(out of memory)");
         free(pretty);
         json_decref(pj);
-        free(plain);
         if (mt && fixed)
             rc = show_fixed_width(svc, mt, rec, reveal);
         else if (mt)

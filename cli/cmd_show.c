@@ -1,10 +1,12 @@
 /* cmd_show.c - `ferry show REF`: a record's whole story for support
  * staff: where it is now, the submission as received (fields the mapping
- * marks personal masked unless --reveal), what it was mapped to, every
+ * marks personal, and every value it does not read, masked unless
+ * --reveal: mappings/mask.c decides), what it was mapped to, every
  * delivery attempt and every audited action. */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
+#include "mappings/mask.h"
 #include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -19,104 +21,20 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: ferry show [--config FILE] [--spool DIR] [--json] [--reveal] REF\n"
         "\n"
-        "Show a record: state, attempts, receipt, the payload (personal fields\n"
-        "masked as *** unless --reveal), the mapped fields, every delivery\n"
-        "attempt and every audit entry.  Exit 67 when there is no such record.\n");
+        "Show a record: state, attempts, receipt, the payload, the mapped\n"
+        "fields, every delivery attempt and every audit entry.  Unless\n"
+        "--reveal, personal fields (list sub-fields too) and every payload\n"
+        "value the mapping does not read show as ***.  Exit 67 when there is\n"
+        "no such record.\n");
 }
 
-#define MASK "***"
-
-/* replace_value - put "***" where target sits under node (found by
- * identity, so numbers and booleans can be masked too); 1 when done */
-static int replace_value(json_t *node, const json_t *target, int depth)
-{
-    if (depth > 64)
-        return 0;
-    if (json_is_object(node)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(node, k, v) {
-            if (v == target)
-                return json_object_set_new(node, k, json_string(MASK)) == 0;
-            if (replace_value(v, target, depth + 1))
-                return 1;
-        }
-    } else if (json_is_array(node)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(node, i, v) {
-            if (v == target)
-                return json_array_set_new(node, i, json_string(MASK)) == 0;
-            if (replace_value(v, target, depth + 1))
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/* mask_at - mask the scalar at p under base (a container is left: no
- * personal field maps to one, and lists are walked field by field) */
-static void mask_at(json_t *doc, json_t *base, const struct jpath *p)
-{
-    json_t *v = p ? (json_t *)jpath_get(p, base) : NULL;
-    if (!v || json_is_null(v) || json_is_object(v) || json_is_array(v))
-        return;
-    if (json_is_string(v))
-        json_string_set(v, MASK);
-    else
-        replace_value(doc, v, 0);
-}
-
-/* mask_fields - mask every personal field of fs under base; a list field's
- * sub-fields are masked in each of its elements */
-static void mask_fields(json_t *doc, json_t *base,
-                        const struct map_field *fs, size_t n, int depth)
-{
-    if (depth > 16)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        const struct map_field *f = &fs[i];
-        if (f->type == FT_LIST && f->jp) {
-            json_t *a = (json_t *)jpath_get(f->jp, base);
-            size_t k;
-            json_t *el;
-            if (json_is_array(a))
-                json_array_foreach(a, k, el)
-                    mask_fields(doc, el, f->sub, f->nsub, depth + 1);
-            continue;
-        }
-        if (!f->personal)
-            continue;
-        mask_at(doc, base, f->jp);
-        for (size_t k = 0; k < f->nparts; k++)
-            mask_at(doc, base, f->parts[k].jp);
-        if (depth == 0 && json_is_object(doc)) {
-            /* CSV rows are kept by name */
-            json_t *top = json_object_get(doc, f->name);
-            if (top && !json_is_object(top) && !json_is_array(top)
-                && !json_is_null(top))
-                json_object_set_new(doc, f->name, json_string(MASK));
-        }
-    }
-}
-
-/* mask_personal - replace the values of the mapping's personal fields in
- * the submission with "***": strings, numbers and booleans, at their
- * paths, in concat parts and inside list elements */
-static void mask_personal(json_t *doc, const struct mapping *m)
-{
-    if (m)
-        mask_fields(doc, doc, m->fields, m->nfields, 0);
-}
-
+/* payload_json - the submission as received, for display: only the values
+ * mapped non-personal fields read, unless reveal (mask_payload) */
 static json_t *payload_json(const struct spool_record *r,
                             const struct mapping *m, bool reveal)
 {
     if (!r->payload)
         return NULL;
-    if (!m && !reveal)
-        return json_string("(hidden: no mapping loaded to mask personal "
-                           "fields; use --reveal)");
     json_error_t err;
     json_t *doc = json_loadb((const char *)r->payload, r->payload_len, 0, &err);
     if (!doc && !reveal)    /* cannot be masked field by field */
@@ -124,11 +42,13 @@ static json_t *payload_json(const struct spool_record *r,
                            "fields cannot be masked; use --reveal)");
     if (!doc)
         return json_stringn((const char *)r->payload, r->payload_len);
-    if (!reveal)
-        mask_personal(doc, m);
-    return doc;
+    bool named = r->client && strcmp(r->client, "csv") == 0;
+    json_t *shown = mask_payload(doc, m, named, reveal);
+    json_decref(doc);
+    return shown;
 }
 
+/* mapped_json - the typed record, personal fields masked unless reveal */
 static json_t *mapped_json(const struct spool_record *r, bool reveal)
 {
     if (!r->record_json)
@@ -137,13 +57,8 @@ static json_t *mapped_json(const struct spool_record *r, bool reveal)
     errs_init(&e);
     struct record *rec = record_from_json(r->record_json, &e);
     errs_free(&e);
-    if (!rec)
-        return NULL;
-    char *s = record_to_plain_json(rec, reveal);
+    json_t *o = rec ? mask_record(rec, reveal) : NULL;
     record_free(rec);
-    json_error_t err;
-    json_t *o = s ? json_loads(s, 0, &err) : NULL;
-    free(s);
     return o;
 }
 

@@ -3,8 +3,8 @@
  * authentication (http_auth.c), the listener and watchdog
  * (http_listen.c), the committer (http_commit.c) and the metrics page
  * (http_metrics.c).  Not for other modules. */
-#ifndef FERRY_ADAPTERS_HTTP_INT_H
-#define FERRY_ADAPTERS_HTTP_INT_H
+#ifndef FERRY_INTAKE_HTTP_INT_H
+#define FERRY_INTAKE_HTTP_INT_H
 #include "intake/http_intake.h"
 #include "spool/spool.h"
 #include "util/buf.h"

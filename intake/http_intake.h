@@ -14,8 +14,8 @@
  *
  * Threads: one thread per connection inside libmicrohttpd; the server
  * itself is driven from one thread (new / reload / stop / free). */
-#ifndef FERRY_ADAPTERS_HTTP_INTAKE_H
-#define FERRY_ADAPTERS_HTTP_INTAKE_H
+#ifndef FERRY_INTAKE_HTTP_INTAKE_H
+#define FERRY_INTAKE_HTTP_INTAKE_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -5,6 +5,7 @@
  * offset, and nothing is ever guessed as 0.  The encoding half is
  * fixedwidth.c. */
 #include "mappings/fixedwidth.h"
+#include "mappings/mask.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,7 +332,7 @@ static int list_one(void *ctx, const struct cpy_field *f, size_t off,
     fvalue_clear(&v);
     bool hide = fw_field_masked(f, L->mask, L->nmask);
     buf_printf(L->out, "%6zu %6zu %5zu  %-30s %-24s ", off + 1, off,
-               f->length, name, hide ? "*** (personal)" : val);
+               f->length, name, hide ? MASK_TEXT " (personal)" : val);
     for (size_t i = 0; i < f->length && i < 32; i++) {
         if (hide)
             buf_puts(L->out, "**");

@@ -5,6 +5,7 @@
  * tables at their ODO count; values decoded by the codec, never guessed.
  * Unlike the text listing the bytes are given in full, not cut at 32. */
 #include "mappings/fixedwidth.h"
+#include "mappings/mask.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -48,8 +49,8 @@ static int field_json(const struct cob_codec *cc, const unsigned char *data,
         json_object_set_new(o, "length", json_integer((json_int_t)f->length)))
         goto out;
     if (hide) {
-        if (json_object_set_new(o, "value", json_string("***")) ||
-            json_object_set_new(o, "hex", json_string("***")) ||
+        if (json_object_set_new(o, "value", json_string(MASK_TEXT)) ||
+            json_object_set_new(o, "hex", json_string(MASK_TEXT)) ||
             json_object_set_new(o, "personal", json_true()))
             goto out;
     } else {

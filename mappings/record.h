@@ -50,7 +50,7 @@ struct fvalue {
 
 struct record_field {
     char *name;
-    bool personal;       /* never logged; masked by `ferry show` */
+    bool personal;       /* never logged; shown only through mask.h */
     struct fvalue v;
 };
 
@@ -94,8 +94,30 @@ int datetime_parse(const char *s, int64_t *ms);
  * Caller frees the string. */
 char *record_to_json(const struct record *r);
 struct record *record_from_json(const char *json, struct errs *e);
-/* record_to_plain_json - {"name":"text",...} for display; personal fields
- * shown as "***" unless reveal.  Caller frees. */
-char *record_to_plain_json(const struct record *r, bool reveal);
+/* For display, see mask_record (mappings/mask.h): the one masking rule. */
+
+/* ---- differences (record_diff.c) -------------------------------------- */
+
+/* One changed value.  path names it by record field names, lists by
+ * index: "amount", "items[1].code".  old_text / new_text are the canonical
+ * texts, NULL when absent.  personal: the field, or a list it lies in, is
+ * marked personal in either record (pass the texts through mask_text). */
+struct record_change {
+    char *path;
+    bool personal;
+    char *old_text, *new_text;
+};
+
+struct record_diff {
+    struct record_change *v;
+    size_t n;
+};
+
+/* record_diff - every value that differs between a and b, a's fields in
+ * order then the ones only b has; lists compared element by element.
+ * 0 and *out (free with record_diff_free), -1 out of memory. */
+int record_diff(const struct record *a, const struct record *b,
+                struct record_diff *out);
+void record_diff_free(struct record_diff *d);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mappings/mask.h"
 #include "mappings/record.h"
 #include "util/errs.h"
 
@@ -33,8 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *j2 = back ? record_to_json(back) : NULL;
         if (!j2 || strcmp(j, j2) != 0)
             abort();
-        char *p1 = record_to_plain_json(r, false);
-        char *p2 = record_to_plain_json(r, true);
+        json_t *j1 = mask_record(r, false), *j2 = mask_record(r, true);
+        char *p1 = j1 ? json_dumps(j1, JSON_COMPACT) : NULL;
+        char *p2 = j2 ? json_dumps(j2, JSON_COMPACT) : NULL;
+        json_decref(j1);
+        json_decref(j2);
         if (!p1 || !p2)
             abort();
         free(p1);
