@@ -99,6 +99,7 @@ int cmd_jobs(int argc, char **argv);
 int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_find(int argc, char **argv);
+int cmd_staff(int argc, char **argv);
 
 
 #endif

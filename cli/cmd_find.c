@@ -10,6 +10,7 @@
  * (spool/spool_search.c).  Listings show no personal value. */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "console/console.h"
 #include "mappings/mapping.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -78,55 +79,16 @@ static void print_text(const struct spool_list *l)
     }
 }
 
-/* list_take - move every record of from onto the end of to */
-static int list_take(struct spool_list *to, struct spool_list *from)
-{
-    if (!from->n)
-        return 0;
-    struct spool_record **v = realloc(to->v, (to->n + from->n) * sizeof *v);
-    if (!v)
-        return -1;
-    memcpy(v + to->n, from->v, from->n * sizeof *v);
-    to->v = v;
-    to->n += from->n;
-    free(from->v);
-    from->v = NULL;
-    from->n = 0;
-    return 0;
-}
-
-/* find_fields - look the terms up in every service (or the one named)
- * whose mapping has an index of exactly those fields */
+/* find_fields - the terms in every service (or the one named) whose
+ * mapping has an index of exactly those fields */
 static int find_fields(const struct ferry_config *cfg, struct spool *sp,
                        const char *only, const struct term *t, size_t limit,
                        struct spool_list *out, struct errs *e)
 {
     size_t tried = 0;
-    for (size_t i = 0; i < cfg->nservices; i++) {
-        const struct service_config *sv = &cfg->services[i];
-        if ((only && strcmp(only, sv->name) != 0) || !sv->mapping)
-            continue;
-        const struct map_search_index *ix =
-            map_search_index_for(sv->mapping, t->name, t->n);
-        if (!ix)
-            continue;
-        tried++;
-        char *val = NULL;
-        if (map_search_query(sv->mapping, ix, t->name, t->value, t->n, &val,
-                             e) != 0)
-            return -1;
-        struct spool_list l = { 0 };
-        int rc = spool_find(sp, sv->name, ix->name, val, limit, &l, e);
-        explicit_bzero(val, strlen(val));
-        free(val);
-        if (rc != 0)
-            return -1;
-        if (list_take(out, &l) != 0) {
-            spool_list_free(&l);
-            errs_add(e, "", "out of memory");
-            return -1;
-        }
-    }
+    if (console_find_fields(cfg, sp, only, t->name, t->value, t->n, limit,
+                            out, &tried, e) != 0)
+        return -1;
     if (!tried) {
         char names[256] = "";
         size_t o = 0;

@@ -46,6 +46,7 @@ static const struct command commands[] = {
     { "release",  cmd_release,  "put held records back in the queue" },
     { "discard",  cmd_discard,  "close records for good, with a reason" },
     { "audit",    cmd_audit,    "show the audit log, or 'audit verify' its hash chain" },
+    { "staff",    cmd_staff,    "support console accounts: add, passwd, role, disable, list" },
     { "purge",    cmd_purge,    "remove old payloads of closed records (retention)" },
     { NULL, NULL, NULL },
 };

@@ -160,9 +160,12 @@ int spool_find(struct spool *s, const char *service, const char *index,
                struct errs *e)
 {
     static const char sql[] =
-        "SELECT " SPOOL_REC_COLS " FROM records_full WHERE id IN"
-        " (SELECT record_id FROM search WHERE hash = ?) AND service = ?"
-        " ORDER BY id";
+        /* CROSS JOIN fixes the order: the hash probe first, then each
+         * record by rowid.  Left to itself SQLite walks records_feref
+         * for the whole service (a million rows) and tests each id. */
+        "SELECT " SPOOL_REC_COLS " FROM search s CROSS JOIN records_full r"
+        " ON r.id = s.record_id WHERE s.hash = ? AND r.service = ?"
+        " ORDER BY r.id";
     out->v = NULL;
     out->n = 0;
     if (!s->opts.search) {
