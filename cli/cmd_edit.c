@@ -71,114 +71,16 @@ static const char *assign_eq(const char *s)
     return NULL;
 }
 
-/* sel_match - element el has member key whose text equals value */
-static bool sel_match(const json_t *el, const char *key, const char *value)
-{
-    const json_t *m = json_is_object(el) ? json_object_get(el, key) : NULL;
-    if (!m)
-        return false;
-    const char *why = NULL;
-    char *t = jpath_scalar_text(m, &why);
-    bool eq = t && strcmp(t, value) == 0;
-    free(t);
-    return eq;
-}
-
-/* set_path - set root at path to val (reference stolen); intermediate
- * objects are created for missing keys.  0 ok, -1 with a reason. */
-static int set_path(json_t *root, const char *path, json_t *val, char *why,
-                    size_t whysz)
-{
-    char err[200];
-    struct jpath *p = jpath_parse(path, err, sizeof err);
-    if (!p) {
-        snprintf(why, whysz, "bad path: %s", err);
-        json_decref(val);
-        return -1;
-    }
-    json_t *cur = root;
-    int rc = -1;
-    for (size_t i = 0; i < p->n; i++) {
-        const struct jpath_step *s = &p->s[i];
-        bool last = i + 1 == p->n;
-        if (s->kind == JP_KEY) {
-            if (!json_is_object(cur)) {
-                snprintf(why, whysz, "'%s' is not inside an object", s->key);
-                goto out;
-            }
-            if (last) {
-                json_object_set_new(cur, s->key, val);
-                val = NULL;
-                rc = 0;
-                goto out;
-            }
-            json_t *next = json_object_get(cur, s->key);
-            if (!next) {
-                next = json_object();
-                json_object_set_new(cur, s->key, next);
-            }
-            cur = next;
-        } else {
-            if (!json_is_array(cur)) {
-                snprintf(why, whysz, "step %zu is not inside an array", i + 1);
-                goto out;
-            }
-            size_t idx = json_array_size(cur);
-            if (s->kind == JP_INDEX) {
-                idx = s->index;
-            } else {
-                for (size_t k = 0; k < json_array_size(cur); k++)
-                    if (sel_match(json_array_get(cur, k), s->key, s->value)) {
-                        idx = k;
-                        break;
-                    }
-            }
-            if (idx >= json_array_size(cur)) {
-                snprintf(why, whysz, "no array element matches step %zu", i + 1);
-                goto out;
-            }
-            if (last) {
-                json_array_set_new(cur, idx, val);
-                val = NULL;
-                rc = 0;
-                goto out;
-            }
-            cur = json_array_get(cur, idx);
-        }
-    }
-out:
-    json_decref(val);
-    jpath_free(p);
-    return rc;
-}
-
 /* map_payload - the mapping applied to a payload: JSON documents through
- * map_apply, CSV rows (client "csv") by column name */
+ * map_apply, rows by field name (CSV import, the console's assisted
+ * digital form) through map_apply_object */
 static int map_payload(const struct mapping *m, const char *client,
                        const json_t *doc, struct record **out, struct errs *e)
 {
-    if (!client || strcmp(client, "csv") != 0)
-        return map_apply(m, doc, out, e);
-    size_t n = json_object_size(doc);
-    const char **names = calloc(n + 1, sizeof *names);
-    const char **vals = calloc(n + 1, sizeof *vals);
-    int rc = -1;
-    if (names && vals) {
-        size_t i = 0;
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)doc, k, v) {
-            names[i] = k;
-            vals[i++] = json_is_string(v) && *json_string_value(v)
-                ? json_string_value(v) : NULL;
-        }
-        rc = map_apply_named(m, names, vals, i, out, e);
-    } else {
-        errs_add(e, "", "out of memory");
-    }
-    free(names);
-    free(vals);
-    return rc;
+    if (client && (strcmp(client, "csv") == 0
+                   || strcmp(client, "assisted") == 0))
+        return map_apply_object(m, doc, out, e);
+    return map_apply(m, doc, out, e);
 }
 
 /* diff - the changed values of a and b (record_diff): unified-style lines
@@ -432,7 +334,7 @@ int cmd_edit(int argc, char **argv)
                 rc = EX_USAGE;
                 goto out;
             }
-            if (set_path(doc, path, val, why, sizeof why) != 0) {
+            if (jpath_set(doc, path, val, why, sizeof why) != 0) {
                 fprintf(stderr, "--set %s: %s; nothing changed\n", sets[i], why);
                 char w[300];
                 snprintf(w, sizeof w, "--set %s", sets[i]);
@@ -530,6 +432,16 @@ int cmd_edit(int argc, char **argv)
         rc = EX_DATAERR;
         goto out;
     }
+    /* the search index follows the edited record */
+    char **pairs = NULL;
+    size_t np = 0;
+    if (map_search_values(m, newrec, &pairs, &np) != 0
+        || spool_search_set(sp, ref, pairs, np, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        fprintf(stderr, "%s: the search index was not updated (run "
+                        "'ferry find --reindex')\n", ref);
+    }
+    map_search_values_free(pairs, np);
     if (!c.json)
         printf("%s: edited and requeued (%ld field%s changed; the original "
                "is kept)\n", ref, changed, changed == 1 ? "" : "s");

@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "console/console.h"
 #include "scheduler/deliver.h"
 #include "scheduler/sched.h"
 #include "spool/spool.h"
@@ -65,6 +66,8 @@ struct serve {
     struct spool *sp;
     struct spool_checkpointer *ckpt;   /* WAL checkpoints off the commit path */
     struct http_server *http;
+    struct console *console;           /* <console>: the support console */
+    const char *console_listen;
     struct sched *sched;
     unsigned reloads;
     /* delivery loop */
@@ -89,6 +92,7 @@ static void usage(FILE *f)
         "GET /v1/submissions/REF, /healthz, /readyz, /metrics), stream delivery\n"
         "to SOAP and ODBC targets, and the configured jobs on their schedules.\n"
         "--listen overrides the configured listener; port 0 picks a free port\n"
+        "(--console-listen likewise for <console>, event=console-listening)\n"
         "and logs it (event=listening addr=127.0.0.1:PORT).\n"
         "\n"
         "Signals: TERM/INT stop cleanly within shutdown-deadline; HUP reloads\n"
@@ -389,6 +393,8 @@ out:
 static int stop_all(struct serve *sv, int64_t deadline)
 {
     int rc = 0;
+    console_free(sv->console);         /* no staff action starts now */
+    sv->console = NULL;
     if (sv->http && http_stop(sv->http, deadline) != 0) {
         log_event(LOG_WARN, "shutdown-slow", "part", "intake", NULL);
         rc = -1;
@@ -419,6 +425,8 @@ static int stop_all(struct serve *sv, int64_t deadline)
 
 static void teardown(struct serve *sv)
 {
+    console_free(sv->console);
+    sv->console = NULL;
     http_free(sv->http);
     sv->http = NULL;
     if (sv->dstarted) {
@@ -462,6 +470,7 @@ int cmd_serve(int argc, char **argv)
     memset(sv, 0, sizeof *sv);
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
+        { "console-listen", required_argument, NULL, 'C' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -472,6 +481,8 @@ int cmd_serve(int argc, char **argv)
             continue;
         if (o == 'l') {
             sv->listen = optarg;
+        } else if (o == 'C') {
+            sv->console_listen = optarg;
         } else if (o == 'h' || o == CLI_OPT_HELP) {
             usage(stdout);
             return EX_OK;
@@ -555,6 +566,14 @@ int cmd_serve(int argc, char **argv)
     } else {
         log_event(LOG_WARN, "intake-off", "why",
                   "no <intake> listener configured and no --listen", NULL);
+    }
+    if (sv->cfg->console.enabled) {
+        sv->console = console_new(sv->cfg, sv->sp, sv->console_listen, &e);
+        if (!sv->console) {
+            log_errs("console-not-started", &e);
+            rc = EX_UNAVAILABLE;
+            goto out;
+        }
     }
     log_event(LOG_INFO, "started", "config", sv->cfg->path, "spool",
               spool_dir(sv->sp), NULL);

@@ -5,6 +5,7 @@
  * image from anywhere else.  The CSS follows govuk-frontend's class names
  * so the markup reads like the Design System's examples. */
 #include "console/console_int.h"
+#include "spool/spool.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -53,6 +54,8 @@ const char con_css[] =
     ".govuk-button{font:inherit;background:#00703c;color:#fff;border:0;"
     "box-shadow:0 2px 0 #002d18;padding:8px 12px;margin:0 15px 20px 0;"
     "cursor:pointer}"
+    "a.govuk-button,a.govuk-button:visited{color:#fff;"
+    "text-decoration:none;display:inline-block}"
     ".govuk-button--secondary{background:#f3f2f1;color:#0b0c0c;"
     "box-shadow:0 2px 0 #929191}"
     ".govuk-button--warning{background:#d4351c;box-shadow:0 2px 0 #55150b}"
@@ -88,8 +91,11 @@ const char con_css[] =
     ".govuk-tag--red{background:#f4cdc6;color:#942514}"
     ".govuk-tag--yellow{background:#fff7bf;color:#594d00}"
     ".govuk-tag--grey{background:#e5e6e7;color:#383f43}"
+    ".govuk-details{margin:0 0 30px}.govuk-details summary{color:#1d70b8;cursor:pointer;text-decoration:underline}"
     ".govuk-inset-text{border-left:10px solid #b1b4b6;padding:15px;"
     "margin:0 0 30px}"
+    ".ferry-inline{display:inline-block;margin-right:20px;"
+    "vertical-align:bottom}"
     ".ferry-diff del{background:#f4cdc6}.ferry-diff ins{background:#cce2d8}"
     ".ferry-actions form{display:inline-block;vertical-align:top;"
     "margin-right:20px}"
@@ -133,6 +139,15 @@ void con_fmt_time(int64_t ms, char *out, size_t outsz)
 const char *con_actor(const struct creq *r)
 {
     return r->sess.user[0] ? r->sess.user : "console";
+}
+
+void con_audit_text(struct buf *b, const struct spool_audit_entry *a)
+{
+    con_esc(b, a->reason);
+    if (a->detail && *a->detail) {
+        buf_puts(b, a->reason && *a->reason ? "; " : "");
+        con_esc(b, a->detail);
+    }
 }
 
 void con_csrf(struct creq *r)

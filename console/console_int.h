@@ -69,6 +69,9 @@ struct console {
     int port;
 };
 
+/* con_log_errs - each problem of e as a log line (no personal values:
+ * callers pass only spool and config problems) */
+void con_log_errs(const char *event, const struct errs *e);
 /* arg - the first value named name, or NULL (borrowed) */
 const char *con_arg(const struct creq *r, const char *name);
 /* con_arg_nth - the i-th value named name (for checkboxes), or NULL */
@@ -91,6 +94,18 @@ void con_do_assisted(struct creq *r);
 void con_page_forbidden(struct creq *r, const char *what);
 void con_page_not_found(struct creq *r);
 
+/* shared pieces (console_pages.c, console_record.c) */
+const struct mapping *con_mapping_of(const struct creq *r,
+                                     const char *service);
+void con_state_tag(struct buf *b, int state);
+void con_reason_input(struct buf *b, const char *id, const char *label);
+/* con_apply_action - retry | hold | release | discard | settle-delivered
+ * | settle-resend on one record, audited as the staff member */
+int con_apply_action(struct creq *r, const char *ref, const char *action,
+                     const char *reason, struct errs *e);
+/* con_needed_role - the role an action needs */
+enum console_role con_needed_role(const char *action);
+
 /* ---- HTML: console_html.c ------------------------------------------- */
 extern const char con_css[];
 /* con_esc - s HTML-escaped onto b ("" for NULL) */
@@ -99,6 +114,9 @@ void con_esc(struct buf *b, const char *s);
  * navigation and the sign-out form (when signed in) */
 void con_begin(struct creq *r, const char *title);
 void con_end(struct creq *r);
+struct spool_audit_entry;
+/* con_audit_text - an audit entry's reason and detail, escaped */
+void con_audit_text(struct buf *b, const struct spool_audit_entry *a);
 /* con_csrf - the hidden CSRF field for a form */
 void con_csrf(struct creq *r);
 /* con_error_summary - the GOV.UK error summary for e's problems; each

@@ -360,3 +360,83 @@ const json_t *jpath_get(const struct jpath *p, const json_t *root)
     }
     return cur;
 }
+
+/* sel_match - element el has member key whose text equals value */
+static bool set_sel_match(const json_t *el, const char *key, const char *value)
+{
+    const json_t *m = json_is_object(el) ? json_object_get(el, key) : NULL;
+    if (!m)
+        return false;
+    const char *why = NULL;
+    char *t = jpath_scalar_text(m, &why);
+    bool eq = t && strcmp(t, value) == 0;
+    free(t);
+    return eq;
+}
+
+int jpath_set(json_t *root, const char *path, json_t *val, char *why,
+                    size_t whysz)
+{
+    char err[200];
+    struct jpath *p = jpath_parse(path, err, sizeof err);
+    if (!p) {
+        snprintf(why, whysz, "bad path: %s", err);
+        json_decref(val);
+        return -1;
+    }
+    json_t *cur = root;
+    int rc = -1;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct jpath_step *s = &p->s[i];
+        bool last = i + 1 == p->n;
+        if (s->kind == JP_KEY) {
+            if (!json_is_object(cur)) {
+                snprintf(why, whysz, "'%s' is not inside an object", s->key);
+                goto out;
+            }
+            if (last) {
+                json_object_set_new(cur, s->key, val);
+                val = NULL;
+                rc = 0;
+                goto out;
+            }
+            json_t *next = json_object_get(cur, s->key);
+            if (!next) {
+                next = json_object();
+                json_object_set_new(cur, s->key, next);
+            }
+            cur = next;
+        } else {
+            if (!json_is_array(cur)) {
+                snprintf(why, whysz, "step %zu is not inside an array", i + 1);
+                goto out;
+            }
+            size_t idx = json_array_size(cur);
+            if (s->kind == JP_INDEX) {
+                idx = s->index;
+            } else {
+                for (size_t k = 0; k < json_array_size(cur); k++)
+                    if (set_sel_match(json_array_get(cur, k), s->key, s->value)) {
+                        idx = k;
+                        break;
+                    }
+            }
+            if (idx >= json_array_size(cur)) {
+                snprintf(why, whysz, "no array element matches step %zu", i + 1);
+                goto out;
+            }
+            if (last) {
+                json_array_set_new(cur, idx, val);
+                val = NULL;
+                rc = 0;
+                goto out;
+            }
+            cur = json_array_get(cur, idx);
+        }
+    }
+out:
+    json_decref(val);
+    jpath_free(p);
+    return rc;
+}
+

@@ -366,3 +366,33 @@ int map_apply_named(const struct mapping *m, const char *const *names,
     }
     return run(&c, NULL, out);
 }
+
+int map_apply_object(const struct mapping *m, const json_t *obj,
+                     struct record **out, struct errs *e)
+{
+    *out = NULL;
+    if (!json_is_object(obj)) {
+        errs_add(e, "", "not a row of named values");
+        return -1;
+    }
+    size_t n = json_object_size(obj);
+    const char **names = calloc(n + 1, sizeof *names);
+    const char **vals = calloc(n + 1, sizeof *vals);
+    int rc = -1;
+    if (names && vals) {
+        size_t i = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)obj, k, v) {
+            names[i] = k;
+            vals[i++] = json_is_string(v) && *json_string_value(v)
+                ? json_string_value(v) : NULL;
+        }
+        rc = map_apply_named(m, names, vals, i, out, e);
+    } else {
+        errs_add(e, "", "out of memory");
+    }
+    free(names);
+    free(vals);
+    return rc;
+}

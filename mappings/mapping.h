@@ -135,6 +135,11 @@ struct jpath *jpath_parse(const char *text, char *err, size_t errsz);
 void jpath_free(struct jpath *p);
 /* jpath_get - the value at p under root, or NULL when absent; borrowed */
 const json_t *jpath_get(const struct jpath *p, const json_t *root);
+/* jpath_set - set root at path to val (reference stolen); intermediate
+ * objects are created for missing keys, array steps must match.  0 ok,
+ * -1 with a reason in why. */
+int jpath_set(json_t *root, const char *path, json_t *val, char *why,
+              size_t whysz);
 /* jpath_scalar_text - text of a JSON scalar: string as is, integer in
  * decimal, real in its shortest exact form, true/false.  NULL for null,
  * objects and arrays.  *why explains a refusal (a real with more than 15
@@ -314,6 +319,12 @@ int map_search_query(const struct mapping *m,
                      const struct map_search_index *ix,
                      const char *const *names, const char *const *texts,
                      size_t n, char **out, struct errs *e);
+
+/* map_apply_object - map_apply_named over a JSON object of field name ->
+ * string (a stored CSV row or assisted-digital form; other values and ""
+ * are absent). */
+int map_apply_object(const struct mapping *m, const json_t *obj,
+                     struct record **out, struct errs *e);
 
 /* -- types and transforms (map_types.c, map_transform.c) --------------- */
 

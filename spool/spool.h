@@ -510,6 +510,12 @@ int spool_find(struct spool *s, const char *service, const char *index,
 int spool_find_ref(struct spool *s, const char *text,
                    const char *const *services, size_t nservices,
                    struct spool_list *out, struct errs *e);
+/* spool_search_set - replace ref's search entries by pairs (one
+ * transaction; after spool_edit changed its record).  The index is
+ * derived from the record: a crash between the two leaves entries that
+ * `ferry find --reindex` puts right. */
+int spool_search_set(struct spool *s, const char *ref, char *const *pairs,
+                     size_t n, struct errs *e);
 /* spool_search_reindex - rebuild service's search entries from the stored
  * records in one transaction: values(ctx, record JSON, &pairs, &n) gives
  * each record's pairs (0 ok; -1 fails the whole rebuild), released with

@@ -233,6 +233,57 @@ int spool_find_ref(struct spool *s, const char *text,
     return rc;
 }
 
+int spool_search_set(struct spool *s, const char *ref, char *const *pairs,
+                     size_t n, struct errs *e)
+{
+    static const char sel[] = "SELECT id, service FROM records WHERE ref = ?";
+    static const char del[] = "DELETE FROM search WHERE record_id = ?";
+    if (!s->opts.search)
+        return 0;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0) {
+        spool_unlock(s);
+        return -1;
+    }
+    sqlite3_stmt *st = spool_stmt(s, sel, e);
+    if (!st)
+        goto fail;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        errs_add(e, ref, "no such record");
+        goto fail;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    char *service = spool_col_strdup(st, 1);
+    sqlite3_reset(st);
+    sqlite3_stmt *d = spool_stmt(s, del, e);
+    int r = SQLITE_ERROR;
+    if (d) {
+        sqlite3_bind_int64(d, 1, id);
+        r = sqlite3_step(d);
+        sqlite3_reset(d);
+    }
+    if (!service || r != SQLITE_DONE
+        || spool_search_add(s, id, service, pairs, n, e) != 0) {
+        if (!service || r != SQLITE_DONE)
+            spool_dberr(s, e, ref, "replacing search entries");
+        free(service);
+        goto fail;
+    }
+    free(service);
+    if (spool_commit(s, e) != 0) {
+        spool_unlock(s);
+        return -1;
+    }
+    spool_unlock(s);
+    return 0;
+fail:
+    spool_rollback(s);
+    spool_unlock(s);
+    return -1;
+}
+
 int spool_search_reindex(struct spool *s, const char *service,
                          int (*values)(void *ctx, const char *record_json,
                                        char ***pairs, size_t *n),
