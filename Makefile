@@ -7,7 +7,11 @@
 #   make demo       end-to-end run of examples/ on embedded defaults
 #   make bench      benchmarks in bench/, each printing "name value unit"
 #   make fuzz       libFuzzer targets in tests/fuzz/ (clang), bounded runs
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, man pages, docs,
+#                   schemas, examples, systemd unit, sysusers.d, tmpfiles.d,
+#                   /etc/ferry/ferry.xml unless one is there)
+#   make deb        build/deb/ferry_VERSION_ARCH.deb with dpkg-buildpackage,
+#                   checked by lintian
 #
 # Every .c file in a subsystem folder is part of libferry; cli/ makes the
 # binary; each tests/unit/check_*.c is its own Check binary.  Adding a file
@@ -18,8 +22,17 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build/release
 SAN      ?= 0
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR      ?= $(PREFIX)/share/doc/ferry
+# the one version: the binary, the man pages and debian/changelog agree
+# (tests/integration/71_deb.sh checks)
+VERSION  := $(shell sed -n 's/^\#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
 
-PKGS     := jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl
+PKGS     := jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl \
+            libsystemd
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -59,10 +72,11 @@ DEB_PKGS := build-essential pkg-config libjansson-dev libxml2-dev libxml2-utils 
             unixodbc-dev libsqlite3-dev sqlite3 libssl-dev check libsubunit-dev \
             odbc-postgresql libsqliteodbc postgresql openssh-server \
             openssh-client gnucobol3 python3 curl wrk clang \
-            libclang-rt-14-dev jq gsoap openssl chromium
+            libclang-rt-14-dev jq gsoap openssl chromium libsystemd-dev \
+            debhelper lintian fakeroot
 
 .PHONY: all deps check unit integration data demo bench fuzz install clean \
-        san-build
+        san-build deb
 
 all: bin/ferry
 
@@ -86,7 +100,7 @@ $(BUILD)/gen/schemas.o: $(BUILD)/gen/schemas.c
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a
 	@mkdir -p $(dir $@)
@@ -141,13 +155,33 @@ fuzz: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ferry/schemas \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/ferry/secrets
 	install -m 0755 bin/ferry $(DESTDIR)$(PREFIX)/bin/ferry
 	install -m 0644 config/*.xsd $(DESTDIR)$(PREFIX)/share/ferry/schemas/
 	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 docs/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	sed 's|@PREFIX@|$(PREFIX)|g' dist/ferry.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/ferry.service
-	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/ferry.service
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	cd examples && for f in $$(find . -type f ! -name '*.key' ! -name '*.conn' \
+	    ! -name '*.db' | sort); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; done
+	sed 's|@PREFIX@|$(PREFIX)|g' dist/ferry.service > $(DESTDIR)$(UNITDIR)/ferry.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ferry.service
+	install -m 0644 dist/ferry.sysusers $(DESTDIR)$(SYSUSERSDIR)/ferry.conf
+	install -m 0644 dist/ferry.tmpfiles $(DESTDIR)$(TMPFILESDIR)/ferry.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ferry/ferry.xml ] || \
+	  install -m 0644 dist/ferry.xml $(DESTDIR)$(SYSCONFDIR)/ferry/ferry.xml
 
-clean:
-	rm -rf build bin var
+# The package is built from a copy of the tracked files (as they are in the
+# work tree) in DEBDIR, so dpkg-buildpackage writes nothing outside it.
+DEBDIR   ?= build/deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	  { echo "deb: needs dpkg-dev and debhelper (make deps)"; exit 1; }
+	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/ferry-$(VERSION)
+	git ls-files -z | tar --null -T - -cf - | tar -C $(DEBDIR)/ferry-$(VERSION) -xf -
+	cd $(DEBDIR)/ferry-$(VERSION) && dpkg-buildpackage -us -uc -b -j2
+	@if command -v lintian >/dev/null; then \
+	  lintian --fail-on error $(DEBDIR)/ferry_$(VERSION)_*.changes; \
+	else echo "deb: lintian not installed, not checked"; fi
+	@ls $(DEBDIR)/*.deb

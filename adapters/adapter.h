@@ -4,7 +4,9 @@
  * protocol handlers): a name, its config keys, and callbacks.  Unused
  * callbacks are NULL.  Three kinds:
  *   STREAM     records delivered one by one as they arrive (soap, odbc);
- *   BATCH      records written into a file by the night batch (fixed-width);
+ *   BATCH      file formats the night batch writes records into
+ *              (fixed-width): open a file, write a record, close it with
+ *              its totals, read it back;
  *   TRANSPORT  moves batch files and acknowledgements (sftp, local).
  *
  * Outcomes: every callback reports OK, RETRY (transient), FAIL (permanent)
@@ -43,6 +45,8 @@ struct adapter_result {
     enum adapter_outcome outcome;
     char msg[1024];      /* back end's own words: fault string, SQLSTATE... */
     char receipt[256];   /* target's receipt (OK), if any */
+    bool already;        /* TRANSPORT, OK: the identical file was already
+                            there under its final name: nothing uploaded */
 };
 
 struct adapter_key {
@@ -62,11 +66,17 @@ struct adapter_env {
     const struct map_target *map;
     const char *base_dir;       /* resolve relative paths and secrets */
     const char *service;        /* service name, NULL for transports */
+    const char *mapping_file;   /* the mapping map came from (batch
+                                   formats find copybooks beside it) */
 };
 
 /* One record handed to a stream adapter. */
 struct delivery_item {
-    const char *ref;            /* ferry reference: idempotency key */
+    const char *ref;            /* ferry reference: for people, unique
+                                   within one spool only */
+    const char *delivery_id;    /* delivery identity (UUID form), unique
+                                   across spools: what a target keeps to
+                                   recognise the record ($delivery-id) */
     const char *service;
     int attempt;                /* 1 for the first try */
     bool was_in_doubt;          /* previous attempt ended INDOUBT */
@@ -80,7 +90,36 @@ struct transfer_req {
     const char *remote_name;    /* final name on the far side */
     const char *sha256_hex;     /* from the ledger, for crash recovery */
     uint64_t size;
-    bool allow_overwrite;       /* target setting; default false */
+};
+
+/* BATCH: where a file's bytes go.  The night batch owns it, so every
+ * format is written the same safe way (temporary name, SHA-256, fsync,
+ * rename).  put: 0, or -1 when the bytes could not be written (the sink
+ * knows why; the format answers RETRY and stops). */
+struct batch_sink {
+    int (*put)(void *sctx, const void *p, size_t n);
+    void *sctx;
+};
+
+/* BATCH: a written file read back.  get: 0 with exactly n bytes, 1 when
+ * the file ends first, -1 on a read error (the source knows why).
+ * progress (may be NULL): records checked so far of total. */
+struct batch_source {
+    int (*get)(void *sctx, void *p, size_t n);
+    void (*progress)(void *sctx, int64_t done, int64_t total);
+    void *sctx;
+};
+
+/* BATCH: the figures a finished file carries (and the ledger keeps). */
+struct batch_totals {
+    int64_t count;               /* detail records */
+    char text[512];              /* hash totals: "NAME=1234.50 N2=42", or "" */
+};
+
+/* BATCH: what the night batch asks of a format before writing. */
+struct batch_format_info {
+    const char *file_pattern;    /* file-name; NULL = the default */
+    bool empty_file;             /* write a file when nothing is queued */
 };
 
 struct adapter {
@@ -102,6 +141,46 @@ struct adapter {
      * send again), RETRY (cannot tell now). */
     void (*probe)(void *ctx, struct delivery_item *item);
 
+    /* BATCH: one instance per service feeding the target (env->map is
+     * that service's mapping section).  The first instance writes the
+     * file's header and trailer; every record is written by the instance
+     * of its own service into the same file.  Formats never touch the
+     * ledger: the night batch binds records, records dead letters and
+     * keeps the file safe (struct batch_sink).
+     * info: the file name pattern and the empty-file choice. */
+    void (*file_info)(void *ctx, struct batch_format_info *out);
+    /* BATCH, optional: can instance b write into a file a opened?  0, or
+     * -1 with why (different record layouts in one file). */
+    int  (*same_file)(const void *a, const void *b, char *why, size_t whysz);
+    /* BATCH: start a file into sink (its header, from the specials sp:
+     * "$file-date", "$sequence"...).  *file is the format's state for
+     * this file.  FAIL: the header cannot be written (configuration),
+     * RETRY: the sink refused bytes. */
+    void (*open_file)(void *ctx, const struct batch_sink *sink,
+                      const struct record *sp, void **file,
+                      struct adapter_result *res);
+    /* BATCH: one record, written by the instance of its service.  FAIL:
+     * this record cannot go into the file (res.msg, without its values,
+     * is its dead letter reason) and nothing of it was written; RETRY:
+     * the sink refused bytes. */
+    void (*write_record)(void *ctx, void *file, const struct record *rec,
+                         const struct record *sp,
+                         struct adapter_result *res);
+    /* BATCH: finish the file: the trailer (the format sets "$count" and
+     * "$sum:FIELD" in sp first), then *totals, and free file.  totals
+     * NULL: abandon the file (nothing written, file freed).  FAIL: the
+     * trailer cannot be written; RETRY: the sink refused bytes. */
+    void (*close_file)(void *file, struct record *sp,
+                       struct batch_totals *totals,
+                       struct adapter_result *res);
+    /* BATCH: read a written file of size bytes back with the decoders:
+     * every record decodes, the trailer agrees with the details and the
+     * details with want.  OK; FAIL with why (a mismatch); RETRY when the
+     * source could not read. */
+    void (*check_file)(void *ctx, const struct batch_source *src,
+                       uint64_t size, const struct batch_totals *want,
+                       struct adapter_result *res);
+
     /* TRANSPORT: send a file under a temporary name, check size, rename
      * to the final name; after a crash find out what the far side has and
      * never send the file twice under its final name. */
@@ -114,6 +193,9 @@ struct adapter {
     /* TRANSPORT: fetch a remote file to a local path (tmp+fsync+rename) */
     void (*fetch)(void *ctx, const char *remote_name, const char *local_path,
                   struct adapter_result *res);
+    /* TRANSPORT: where files go, for people: "sftp user@host:22/in",
+     * "local /srv/drop" (no secrets). */
+    void (*describe)(void *ctx, char *out, size_t outsz);
 };
 
 /* adapter_find - by name (registry.c); NULL if none */

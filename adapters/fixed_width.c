@@ -1,17 +1,23 @@
-/* fixed_width.c - the fixed-width batch target: records laid out by the
+/* fixed_width.c - the fixed-width batch format: records laid out by the
  * department's COBOL copybook, gathered into one file per night batch.
  *
- * The descriptor names the keys the mapping's <target> takes, so
- * `ferry check` can refuse unknown ones.  Its callbacks stay NULL on
- * purpose: the file is built by the night batch runner (scheduler/batch.c)
- * through mappings/fw_target.h (the compiled layout), because building it
- * needs the ledger (records bound before writing, dead letters, the
- * batch's creation time for a deterministic header), which adapters never
- * touch.  The finished file is handed over by the target's transport
- * (sftp or local).  See docs/batch.md. */
+ * An instance is one service's compiled mapping section (mappings/
+ * fw_target.h): its copybook, code page, record format and the bound
+ * plans of its header, detail and trailer.  The night batch
+ * (scheduler/batch*.c) drives it through the batch callbacks of
+ * adapter.h like any other file format: it streams the bound records
+ * from the ledger, records dead letters and keeps the file safe (the
+ * sink); this file turns records into bytes, keeps the count and the
+ * hash totals ($sum:FIELD, exact, from the bytes written) and reads a
+ * written file back with the decoders.  See docs/batch.md. */
 #include "adapters/adapter.h"
+#include "mappings/fw_target.h"
+#include "util/buf.h"
+#include "util/errs.h"
 
-#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct adapter_key fw_keys[] = {
     { NULL, NULL, false, false },
@@ -29,10 +35,470 @@ static const struct adapter_key fw_map_keys[] = {
     { NULL, NULL, false, false },
 };
 
+struct fw_ctx {
+    struct fw_target *ft;
+    size_t dlen, hlen, tlen;       /* record lengths; 0 = no such record */
+    const char *sep;
+    size_t seplen;
+    const struct fw_sum *sums;     /* ft's $sum: fields */
+    size_t nsums;
+};
+
+struct fw_file {
+    const struct fw_ctx *c;        /* the instance that opened it */
+    struct batch_sink sink;
+    unsigned char *rec;            /* one detail record */
+    int64_t count;
+    int64_t sums[FW_MAX_SUMS];
+};
+
+/* ---- exact sums ------------------------------------------------------- */
+
+/* rescale - v at scale from -> scale to (to >= from); -1 on overflow */
+static int rescale(int64_t v, int from, int to, int64_t *out)
+{
+    while (from < to) {
+        if (__builtin_mul_overflow(v, 10, &v))
+            return -1;
+        from++;
+    }
+    *out = v;
+    return 0;
+}
+
+/* totals_text - "NAME=1234.50 NAME2=42" */
+static void totals_text(const struct fw_ctx *c, const int64_t *v, char *out,
+                        size_t outsz)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < c->nsums && n < outsz; i++) {
+        char num[48];
+        dec_format(v[i], c->sums[i].scale, num, sizeof num);
+        int w = snprintf(out + n, outsz - n, "%s%s=%s", i ? " " : "",
+                         c->sums[i].name, num);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
+/* sum_fields - the detail fields at r's $sum: bytes, rescaled; -1 with msg */
+static int sum_fields(const struct fw_ctx *c, const struct cob_codec *cc,
+                      const unsigned char *rec, int64_t *vals, char *msg,
+                      size_t msgsz)
+{
+    for (size_t i = 0; i < c->nsums; i++) {
+        int vs = 0;
+        char why[160];
+        if (cob_num_decode(cc, &c->sums[i].f->pic, rec + c->sums[i].f->offset,
+                           &vals[i], &vs, why, sizeof why) != 0) {
+            snprintf(msg, msgsz, "%s: cannot be totalled: %s",
+                     c->sums[i].name, why);
+            return -1;
+        }
+        if (rescale(vals[i], vs, c->sums[i].scale, &vals[i]) != 0) {
+            snprintf(msg, msgsz, "%s: cannot be totalled: too large",
+                     c->sums[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the instance ----------------------------------------------------- */
+
+static void fw_close(void *vctx)
+{
+    struct fw_ctx *c = vctx;
+    if (!c)
+        return;
+    fw_target_free(c->ft);
+    free(c);
+}
+
+static int fw_init(void **ctx, const struct adapter_env *env, struct errs *e)
+{
+    *ctx = NULL;
+    if (!env->map) {
+        errs_add(e, env->service ? env->service : "fixed-width",
+                 "a fixed-width target needs the service mapping's <target>");
+        return -1;
+    }
+    struct fw_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        errs_add(e, "fixed-width", "out of memory");
+        return -1;
+    }
+    c->ft = fw_target_new(env->map, env->mapping_file, e);
+    if (!c->ft) {
+        fw_close(c);
+        return -1;
+    }
+    c->dlen = c->ft->detail.rec->length;
+    c->hlen = c->ft->header.rec ? c->ft->header.rec->length : 0;
+    c->tlen = c->ft->trailer.rec ? c->ft->trailer.rec->length : 0;
+    c->sep = fw_record_sep(c->ft);
+    c->seplen = strlen(c->sep);
+    c->sums = c->ft->sums;
+    c->nsums = c->ft->nsums;
+    *ctx = c;
+    return 0;
+}
+
+static void fw_file_info(void *vctx, struct batch_format_info *out)
+{
+    const struct fw_ctx *c = vctx;
+    out->file_pattern = c->ft->file_pattern;
+    out->empty_file = c->ft->empty_file;
+}
+
+static int fw_same_file(const void *va, const void *vb, char *why,
+                        size_t whysz)
+{
+    const struct fw_ctx *a = va, *b = vb;
+    if (a->dlen != b->dlen || a->ft->recfm != b->ft->recfm ||
+        cob_codec_page(a->ft->cc) != cob_codec_page(b->ft->cc)) {
+        snprintf(why, whysz, "%zu-byte %s records and %zu-byte %s records "
+                 "cannot share a file", a->dlen, a->seplen ? "separated" :
+                 "FB", b->dlen, b->seplen ? "separated" : "FB");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* put_record - bytes then the separator; -1 when the sink refused */
+static int put_record(const struct fw_file *f, const unsigned char *p,
+                      size_t n)
+{
+    if (f->sink.put(f->sink.sctx, p, n) != 0)
+        return -1;
+    return f->c->seplen ? f->sink.put(f->sink.sctx, f->c->sep, f->c->seplen)
+                        : 0;
+}
+
+/* put_section - header or trailer from the specials */
+static void put_section(const struct fw_file *f, const struct fw_layout *l,
+                        size_t len, const struct record *sp,
+                        struct adapter_result *res)
+{
+    adapter_result_set(res, ADAPTER_OK, "%s", "");
+    if (!l->rec)
+        return;
+    unsigned char *tmp = calloc(1, len ? len : 1);
+    struct record *empty = record_new();
+    struct errs pe;
+    errs_init(&pe);
+    if (!tmp || !empty)
+        adapter_result_set(res, ADAPTER_FAIL, "out of memory");
+    else if (fw_encode(l->plan, f->c->ft->cc, empty, sp, tmp, len, NULL,
+                       NULL, &pe) != 0)
+        adapter_result_set(res, ADAPTER_FAIL, "%s %s: %s%s%s", l->rec->name,
+                           l == &f->c->ft->header ? "(header)" : "(trailer)",
+                           pe.n ? pe.v[0].where : "", pe.n ? ": " : "",
+                           errs_first_msg(&pe));
+    else if (put_record(f, tmp, len) != 0)
+        adapter_result_set(res, ADAPTER_RETRY, "writing the file failed");
+    errs_free(&pe);
+    free(tmp);
+    record_free(empty);
+}
+
+static void fw_open_file(void *vctx, const struct batch_sink *sink,
+                         const struct record *sp, void **file,
+                         struct adapter_result *res)
+{
+    const struct fw_ctx *c = vctx;
+    *file = NULL;
+    struct fw_file *f = calloc(1, sizeof *f);
+    if (f)
+        f->rec = malloc(c->dlen ? c->dlen : 1);
+    if (!f || !f->rec) {
+        if (f)
+            free(f);
+        adapter_result_set(res, ADAPTER_FAIL, "out of memory");
+        return;
+    }
+    f->c = c;
+    f->sink = *sink;
+    put_section(f, &c->ft->header, c->hlen, sp, res);
+    if (res->outcome != ADAPTER_OK) {
+        free(f->rec);
+        free(f);
+        return;
+    }
+    *file = f;
+}
+
+/* join_problems - every problem of pe as one line: a dead letter reason */
+static void join_problems(const struct errs *pe, struct adapter_result *res)
+{
+    struct buf b;
+    buf_init(&b, sizeof res->msg);
+    for (size_t i = 0; i < pe->n; i++)
+        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
+                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
+    adapter_result_set(res, ADAPTER_FAIL, "%s",
+                       b.len ? b.data : "cannot be encoded");
+    buf_free(&b);
+}
+
+static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
+                            const struct record *sp,
+                            struct adapter_result *res)
+{
+    const struct fw_ctx *c = vctx;
+    struct fw_file *f = vfile;
+    const struct fw_ctx *fc = f->c;
+    struct errs pe;
+    errs_init(&pe);
+    if (fw_encode(c->ft->detail.plan, c->ft->cc, rec, sp, f->rec, fc->dlen,
+                  NULL, NULL, &pe) != 0) {
+        join_problems(&pe, res);
+        errs_free(&pe);
+        return;
+    }
+    errs_free(&pe);
+    int64_t vals[FW_MAX_SUMS], next[FW_MAX_SUMS];
+    if (sum_fields(fc, c->ft->cc, f->rec, vals, res->msg,
+                   sizeof res->msg) != 0) {
+        res->outcome = ADAPTER_FAIL;
+        return;
+    }
+    for (size_t i = 0; i < fc->nsums; i++)
+        if (__builtin_add_overflow(f->sums[i], vals[i], &next[i])) {
+            adapter_result_set(res, ADAPTER_FAIL, "%s: the hash total would "
+                               "overflow", fc->sums[i].name);
+            return;
+        }
+    if (put_record(f, f->rec, fc->dlen) != 0) {
+        adapter_result_set(res, ADAPTER_RETRY, "writing the file failed");
+        return;
+    }
+    memcpy(f->sums, next, sizeof next[0] * fc->nsums);
+    f->count++;
+    adapter_result_set(res, ADAPTER_OK, "%s", "");
+}
+
+/* set_total - the trailer's "$count" / "$sum:FIELD" sources in sp */
+static int set_total(struct record *sp, const char *name, int64_t v, int scale)
+{
+    struct record_field *rf = record_field(sp, name);
+    if (!rf)
+        rf = record_add(sp, name);
+    if (!rf)
+        return -1;
+    return scale > 0 ? fvalue_set_decimal(&rf->v, v, scale)
+                     : fvalue_set_int(&rf->v, v);
+}
+
+static void fw_close_file(void *vfile, struct record *sp,
+                          struct batch_totals *totals,
+                          struct adapter_result *res)
+{
+    struct fw_file *f = vfile;
+    if (!f)
+        return;
+    const struct fw_ctx *c = f->c;
+    if (totals) {
+        int64_t cnt = f->count;
+        if (c->ft->trailer_all)
+            cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
+        bool ok = set_total(sp, "$count", cnt, 0) == 0;
+        for (size_t i = 0; ok && i < c->nsums; i++) {
+            char nm[160];
+            snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
+            ok = set_total(sp, nm, f->sums[i], c->sums[i].scale) == 0;
+        }
+        if (!ok)
+            adapter_result_set(res, ADAPTER_FAIL, "out of memory");
+        else
+            put_section(f, &c->ft->trailer, c->tlen, sp, res);
+        totals->count = f->count;
+        totals_text(c, f->sums, totals->text, sizeof totals->text);
+    }
+    free(f->rec);
+    free(f);
+}
+
+/* ---- reading it back -------------------------------------------------- */
+
+/* check_total - trailer field `to` against want at scale wscale; 0 equal,
+ * -1 with why */
+static int check_total(const struct fw_ctx *c, const unsigned char *trl,
+                       const char *to, int64_t want, int wscale, char *why,
+                       size_t whysz)
+{
+    bool amb = false;
+    const struct cpy_field *f = cpy_field_find(c->ft->trailer.rec, to, &amb);
+    if (!f || f->pic.cls != COB_NUMERIC) {
+        snprintf(why, whysz, "trailer field %s is not a number", to);
+        return -1;
+    }
+    int64_t v = 0, a = 0, b = 0;
+    int vs = 0;
+    char msg[160];
+    if (cob_num_decode(c->ft->cc, &f->pic, trl + f->offset, &v, &vs, msg,
+                       sizeof msg) != 0) {
+        snprintf(why, whysz, "trailer field %s: %s", to, msg);
+        return -1;
+    }
+    int sc = vs > wscale ? vs : wscale;
+    if (rescale(v, vs, sc, &a) != 0 || rescale(want, wscale, sc, &b) != 0 ||
+        a != b) {
+        char x[48], y[48];
+        dec_format(v, vs, x, sizeof x);
+        dec_format(want, wscale, y, sizeof y);
+        snprintf(why, whysz, "trailer %s says %s, the details add up to %s",
+                 to, x, y);
+        return -1;
+    }
+    return 0;
+}
+
+/* get_record - one record and its separator; 0, or -1 with res set */
+static int get_record(const struct fw_ctx *c, const struct batch_source *src,
+                      unsigned char *p, size_t n, const char *what,
+                      struct adapter_result *res)
+{
+    unsigned char sepb[2];
+    int g = src->get(src->sctx, p, n);
+    if (g == 0 && c->seplen)
+        g = src->get(src->sctx, sepb, c->seplen);
+    if (g < 0) {
+        adapter_result_set(res, ADAPTER_RETRY, "the file cannot be read");
+        return -1;
+    }
+    if (g > 0) {
+        adapter_result_set(res, ADAPTER_FAIL, "the file ends early");
+        return -1;
+    }
+    if (c->seplen && memcmp(sepb, c->sep, c->seplen) != 0) {
+        adapter_result_set(res, ADAPTER_FAIL, "%s: no record separator", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* decodes - does p decode as rec; -1 with res set */
+static int decodes(const struct fw_ctx *c, const struct cpy_record *rec,
+                   const unsigned char *p, size_t n, const char *what,
+                   struct adapter_result *res)
+{
+    struct errs de;
+    errs_init(&de);
+    struct record *d = fw_decode(rec, c->ft->cc, p, n, &de);
+    if (!d)
+        adapter_result_set(res, ADAPTER_FAIL, "%s does not decode: %s", what,
+                           errs_first_msg(&de));
+    errs_free(&de);
+    record_free(d);
+    return d ? 0 : -1;
+}
+
+static void fw_check_file(void *vctx, const struct batch_source *src,
+                          uint64_t size, const struct batch_totals *want,
+                          struct adapter_result *res)
+{
+    const struct fw_ctx *c = vctx;
+    size_t big = c->dlen > c->hlen ? c->dlen : c->hlen;
+    if (c->tlen > big)
+        big = c->tlen;
+    unsigned char *rb = malloc(big + 8);
+    int64_t sums[FW_MAX_SUMS] = { 0 }, count = 0;
+    if (!rb) {
+        adapter_result_set(res, ADAPTER_RETRY, "out of memory");
+        return;
+    }
+    uint64_t fixed = (c->hlen ? c->hlen + c->seplen : 0) +
+                     (c->tlen ? c->tlen + c->seplen : 0);
+    uint64_t step = c->dlen + c->seplen;
+    if (size < fixed || (size - fixed) % step != 0) {
+        adapter_result_set(res, ADAPTER_FAIL, "%llu bytes is not a header, "
+                           "whole %zu-byte details and a trailer",
+                           (unsigned long long)size, c->dlen);
+        goto out;
+    }
+    int64_t n = (int64_t)((size - fixed) / step);
+    if (c->hlen && (get_record(c, src, rb, c->hlen, "the header", res) ||
+                    decodes(c, c->ft->header.rec, rb, c->hlen, "the header",
+                            res)))
+        goto out;
+    for (int64_t i = 0; i < n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "detail %lld", (long long)i + 1);
+        if (get_record(c, src, rb, c->dlen, what, res))
+            goto out;
+        int64_t vals[FW_MAX_SUMS];
+        char msg[200];
+        if (sum_fields(c, c->ft->cc, rb, vals, msg, sizeof msg) != 0) {
+            adapter_result_set(res, ADAPTER_FAIL, "%s: %s", what, msg);
+            goto out;
+        }
+        for (size_t k = 0; k < c->nsums; k++)
+            if (__builtin_add_overflow(sums[k], vals[k], &sums[k])) {
+                adapter_result_set(res, ADAPTER_FAIL, "%s: the %s total "
+                                   "overflows", what, c->sums[k].name);
+                goto out;
+            }
+        count++;
+        if (src->progress && (count & 4095) == 0)
+            src->progress(src->sctx, count, n);
+    }
+    if (c->tlen) {
+        if (get_record(c, src, rb, c->tlen, "the trailer", res) ||
+            decodes(c, c->ft->trailer.rec, rb, c->tlen, "the trailer", res))
+            goto out;
+        const struct map_section *ts = c->ft->trailer.sec;
+        char why[512];
+        for (size_t i = 0; ts && i < ts->na; i++) {
+            const char *fr = ts->a[i].from;
+            int bad = 0;
+            if (fr && strcmp(fr, "$count") == 0) {
+                int64_t cnt = count + (c->ft->trailer_all
+                                       ? (c->hlen ? 1 : 0) + 1 : 0);
+                bad = check_total(c, rb, ts->a[i].to, cnt, 0, why, sizeof why);
+            } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
+                for (size_t k = 0; k < c->nsums && !bad; k++)
+                    if (strcmp(c->sums[k].name, fr + 5) == 0)
+                        bad = check_total(c, rb, ts->a[i].to, sums[k],
+                                          c->sums[k].scale, why, sizeof why);
+            }
+            if (bad) {
+                adapter_result_set(res, ADAPTER_FAIL, "%s", why);
+                goto out;
+            }
+        }
+    }
+    char tot[512];
+    totals_text(c, sums, tot, sizeof tot);
+    if (count != want->count)
+        adapter_result_set(res, ADAPTER_FAIL, "the file holds %lld details, "
+                           "the ledger %lld", (long long)count,
+                           (long long)want->count);
+    else if (strcmp(tot, want->text) != 0)
+        adapter_result_set(res, ADAPTER_FAIL, "the file's totals are %.200s, "
+                           "the ledger's %.200s", tot, want->text);
+    else
+        adapter_result_set(res, ADAPTER_OK, "%lld details", (long long)count);
+out:
+    free(rb);
+}
+
 const struct adapter adapter_fixed_width = {
     .name = "fixed-width",
     .description = "fixed-width files laid out by a COBOL copybook (night batch)",
     .kind = ADAPTER_BATCH,
     .keys = fw_keys,
     .map_keys = fw_map_keys,
+    .init = fw_init,
+    .close = fw_close,
+    .file_info = fw_file_info,
+    .same_file = fw_same_file,
+    .open_file = fw_open_file,
+    .write_record = fw_write_record,
+    .close_file = fw_close_file,
+    .check_file = fw_check_file,
 };

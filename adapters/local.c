@@ -270,7 +270,7 @@ static void local_transfer(void *vctx, const struct transfer_req *req,
 {
     struct local_ctx *x = vctx;
     char final[PATH_MAX], tmp[PATH_MAX], done[PATH_MAX];
-    bool overwrite = x->allow_overwrite || req->allow_overwrite;
+    bool overwrite = x->allow_overwrite;
     int fd = -1;
     struct stat st, fst;
     memset(res, 0, sizeof *res);
@@ -315,6 +315,7 @@ static void local_transfer(void *vctx, const struct transfer_req *req,
             fs_fsync_dir(x->dir);
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size and SHA-256)");
+            res->already = true;
             snprintf(res->receipt, sizeof res->receipt, "%.255s", final);
             goto out;
         }
@@ -463,6 +464,13 @@ static void local_fetch(void *vctx, const char *remote_name,
     adapter_result_set(res, ADAPTER_OK, "fetched %s (%lld bytes)", src, n);
 }
 
+/* local_describe - "local /srv/drop" */
+static void local_describe(void *vctx, char *out, size_t outsz)
+{
+    const struct local_ctx *x = vctx;
+    snprintf(out, outsz, "local %s", x->dir ? x->dir : "");
+}
+
 const struct adapter adapter_local = {
     .name = "local",
     .description = "hand batch files to a local folder (temporary name, "
@@ -475,4 +483,5 @@ const struct adapter adapter_local = {
     .transfer = local_transfer,
     .list = local_list,
     .fetch = local_fetch,
+    .describe = local_describe,
 };

@@ -97,7 +97,8 @@ struct odbc_pbuf {
 };
 
 /* odbc_source - the value an assignment source names for an item: a
- * record field, "$reference"/"$ref", "$service", or the constant value;
+ * record field, "$reference"/"$ref", "$delivery-id", "$service", or the
+ * constant value;
  * tmp holds specials (borrowed pointers, nothing to free) */
 const struct fvalue *odbc_source(const char *from, const char *value,
                                  const struct delivery_item *it,

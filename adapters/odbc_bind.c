@@ -49,6 +49,11 @@ const struct fvalue *odbc_source(const char *from, const char *value,
         tmp->text = (char *)it->ref;
         return tmp;
     }
+    if (strcmp(from, "$delivery-id") == 0) {
+        tmp->present = it->delivery_id != NULL;
+        tmp->text = (char *)it->delivery_id;
+        return tmp;
+    }
     if (strcmp(from, "$service") == 0) {
         tmp->present = it->service != NULL;
         tmp->text = (char *)it->service;

@@ -577,6 +577,7 @@ static int check_existing(struct sftp_ctx *x, struct sftp_conn *c,
         if (!req->sha256_hex || !*req->sha256_hex) {
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size; no SHA-256 to compare)");
+            res->already = true;
             return 1;
         }
         char hex[65];
@@ -587,11 +588,13 @@ static int check_existing(struct sftp_ctx *x, struct sftp_conn *c,
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size; the server does not let us "
                                "read it back to compare SHA-256)");
+            res->already = true;
             return 1;
         }
         if (strcasecmp(hex, req->sha256_hex) == 0) {
             adapter_result_set(res, ADAPTER_OK, "already present on the far "
                                "side (same size and SHA-256)");
+            res->already = true;
             return 1;
         }
     }
@@ -617,7 +620,7 @@ static void sftp_transfer(void *vctx, const struct transfer_req *req,
     bool tmp_made = false;
     int fd = -1;
     long t0 = clock_mono_ms();
-    bool overwrite = x->allow_overwrite || req->allow_overwrite;
+    bool overwrite = x->allow_overwrite;
     memset(res, 0, sizeof *res);
 
     if (!req->remote_name[0] || strchr(req->remote_name, '/') ||
@@ -929,6 +932,16 @@ out:
     free(buf);
 }
 
+/* sftp_describe - "sftp user@host:port/dir" (no secrets) */
+static void sftp_describe(void *vctx, char *out, size_t outsz)
+{
+    const struct sftp_ctx *x = vctx;
+    const char *dir = x->remote_dir ? x->remote_dir : "";
+    snprintf(out, outsz, "sftp %s@%s:%d%s%s", x->s.user ? x->s.user : "",
+             x->s.host ? x->s.host : "", x->s.port,
+             dir[0] && dir[0] != '/' ? "/" : "", dir);
+}
+
 const struct adapter adapter_sftp = {
     .name = "sftp",
     .description = "hand batch files over by SFTP (temporary name, size "
@@ -941,4 +954,5 @@ const struct adapter adapter_sftp = {
     .transfer = sftp_transfer,
     .list = sftp_list,
     .fetch = sftp_fetch,
+    .describe = sftp_describe,
 };

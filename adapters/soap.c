@@ -792,6 +792,7 @@ static int slot_start(struct soap_ctx *c, struct slot *s,
     call.prefix = c->prefix;
     call.qualified = c->qualified;
     call.ref = it->ref;
+    call.delivery_id = it->delivery_id;
     call.service = it->service ? it->service : c->service;
     call.attempt = it->attempt;
     if (c->username) {

@@ -63,8 +63,9 @@ struct soap_extra {
     const char *text;
 };
 
-/* What one call looks like.  Values for "$reference", "$service" and
- * "$attempt" in assignments come from ref/service/attempt. */
+/* What one call looks like.  Values for "$reference", "$delivery-id",
+ * "$service" and "$attempt" in assignments come from ref, delivery_id,
+ * service and attempt. */
 struct soap_call {
     enum soap_version version;
     const char *ns;              /* operation namespace; "" = none */
@@ -76,6 +77,7 @@ struct soap_call {
     const struct soap_extra *extra;  /* appended after sec's */
     size_t nextra;
     const char *ref;
+    const char *delivery_id;
     const char *service;
     int attempt;
 };

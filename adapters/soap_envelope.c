@@ -222,6 +222,8 @@ static const char *special(const struct soap_call *c, const char *name,
 {
     if (strcmp(name, "$reference") == 0)
         return c->ref ? c->ref : "";
+    if (strcmp(name, "$delivery-id") == 0)
+        return c->delivery_id ? c->delivery_id : "";
     if (strcmp(name, "$service") == 0)
         return c->service ? c->service : "";
     if (strcmp(name, "$attempt") == 0) {
@@ -292,10 +294,11 @@ int soap_envelope_check(const struct map_section *sec, struct errs *e)
             bad++;
         else if (a->from && a->from[0] == '$' &&
                  strcmp(a->from, "$reference") != 0 &&
+                 strcmp(a->from, "$delivery-id") != 0 &&
                  strcmp(a->from, "$service") != 0 &&
                  strcmp(a->from, "$attempt") != 0) {
             errs_add(e, where, "unknown source \"%s\" (known: $reference, "
-                     "$service, $attempt)", a->from);
+                     "$delivery-id, $service, $attempt)", a->from);
             bad++;
         }
     }

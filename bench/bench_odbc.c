@@ -72,7 +72,8 @@ int main(int argc, char **argv)
     struct map_target mt = {.name = "db", .opts = {mo, 1}, .sec = &sec,
                             .nsec = 1};
     struct kvlist opts = {to, 2};
-    struct adapter_env env = {NULL, &opts, &mt, ".", "bench"};
+    struct adapter_env env = { .opts = &opts, .map = &mt, .base_dir = ".",
+                               .service = "bench" };
     struct errs e;
     errs_init(&e);
     void *ctx = NULL;

@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <sysexits.h>
 
+/* the one version: the Makefile, debian/changelog and the man pages
+ * follow it (tests/integration/71_deb.sh checks) */
+#define FERRY_VERSION "0.1.0"
+
 struct ferry_config;
 struct spool;
 struct errs;
@@ -76,6 +80,31 @@ void cli_fmt_time(long long ms, char *out, size_t outsz);
  * (relative to now) into ms since epoch.  0 ok, -1 bad. */
 int cli_parse_since(const char *s, long long *ms);
 
+/* cli_suggest - the candidate closest to NAME when it is close enough to
+ * be a typo ("did you mean"), else NULL.  NULL candidates are skipped. */
+const char *cli_suggest(const char *name, const char *const *cands, size_t n);
+
+enum cli_name_kind { CLI_SERVICE, CLI_TARGET };
+/* cli_check_name - 0 when NAME (NULL: nothing asked) is a service or a
+ * target of CFG or of a record in SP (either may be NULL).  Otherwise
+ * prints "ferry CMD: unknown service 'X'; did you mean 'Y'? (services:
+ * ...)" and returns EX_USAGE: the one answer every command gives. */
+int cli_check_name(const char *cmd, enum cli_name_kind kind, const char *name,
+                   const struct ferry_config *cfg, struct spool *sp);
+
+/* The exit codes, one table (cli_exit.c): what --help, ferry(1) and the
+ * operator guide say is generated from or checked against it. */
+struct cli_exit {
+    int code;
+    const char *name;       /* sysexits.h name */
+    const char *meaning;
+};
+extern const struct cli_exit cli_exits[];
+extern const size_t cli_nexits;
+/* cli_exit_print - the table: "text" (aligned), "markdown" (the operator
+ * guide's table) or "man" (ferry(1)'s EXIT STATUS body); -1 unknown */
+int cli_exit_print(FILE *f, const char *format);
+
 int cmd_submit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
@@ -100,6 +129,7 @@ int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_staff(int argc, char **argv);
-
+int cmd_version(int argc, char **argv);
+int cmd_spool(int argc, char **argv);
 
 #endif

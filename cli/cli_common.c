@@ -133,6 +133,18 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
         }
         o.encrypt = true;
     }
+    if (cfg && cfg->spool_audit_key_file) {
+        char *kpath = config_path(cfg->base_dir, cfg->spool_audit_key_file);
+        int rc = kpath ? spool_key_load(kpath, o.audit_key, &e) : -1;
+        free(kpath);
+        if (rc != 0) {
+            cli_print_errs(stderr, &e);
+            errs_free(&e);
+            memset(o.key, 0, sizeof o.key);
+            return EX_CONFIG;
+        }
+        o.audit_keyed = true;
+    }
     /* only a configured spool indexes: without ferry.xml there is no
      * mapping to search by, and no key file should appear */
     if (cfg) {
@@ -140,12 +152,15 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
             cli_print_errs(stderr, &e);
             errs_free(&e);
             memset(o.key, 0, sizeof o.key);
+            memset(o.audit_key, 0, sizeof o.audit_key);
             return EX_CONFIG;
         }
         o.search = true;
     }
+    o.audit_head_file = cfg ? cfg->spool_audit_head_file : NULL;
     struct spool *s = spool_open(dir, &o, &e);
     memset(o.key, 0, sizeof o.key);
+    memset(o.audit_key, 0, sizeof o.audit_key);
     memset(o.search_key, 0, sizeof o.search_key);
     if (!s) {
         cli_print_errs(stderr, &e);
@@ -209,4 +224,113 @@ int cli_parse_since(const char *s, long long *ms)
         return 0;
     }
     return -1;
+}
+
+/* distance - Levenshtein distance of two short names, capped at 99 */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 99;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            if (up + 1 < best)
+                best = up + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_suggest(const char *name, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    int bestd = 99;
+    size_t len = strlen(name);
+    /* close: a typo or two, never more than a third of the name */
+    int limit = len < 4 ? 1 : len < 9 ? 2 : 3;
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i])
+            continue;
+        int d = distance(name, cands[i]);
+        if (d < bestd) {
+            bestd = d;
+            best = cands[i];
+        }
+    }
+    return bestd <= limit ? best : NULL;
+}
+
+/* names - the services or targets of the configuration and the ledger,
+ * each once; *out is owned by the caller (free the array only) */
+static size_t names(enum cli_name_kind kind, const struct ferry_config *cfg,
+                    struct spool *sp, struct spool_counts *cs,
+                    const char ***out)
+{
+    size_t cap = (cfg ? cfg->nservices + cfg->ntargets : 0) + cs->n + 1;
+    const char **v = calloc(cap, sizeof *v);
+    size_t n = 0;
+    *out = v;
+    if (!v)
+        return 0;
+    for (size_t i = 0; cfg && kind == CLI_SERVICE && i < cfg->nservices; i++)
+        v[n++] = cfg->services[i].name;
+    for (size_t i = 0; cfg && kind == CLI_TARGET && i < cfg->ntargets; i++)
+        v[n++] = cfg->targets[i].name;
+    for (size_t i = 0; sp && i < cs->n; i++) {
+        const char *s = kind == CLI_SERVICE ? cs->v[i].service : cs->v[i].target;
+        bool seen = !s;
+        for (size_t k = 0; !seen && k < n; k++)
+            seen = strcmp(v[k], s) == 0;
+        if (!seen)
+            v[n++] = s;
+    }
+    return n;
+}
+
+int cli_check_name(const char *cmd, enum cli_name_kind kind, const char *name,
+                   const struct ferry_config *cfg, struct spool *sp)
+{
+    if (!name)
+        return 0;
+    struct spool_counts cs;
+    memset(&cs, 0, sizeof cs);
+    struct errs e;
+    errs_init(&e);
+    if (sp && spool_counts(sp, &cs, &e) != 0) {
+        memset(&cs, 0, sizeof cs);
+        sp = NULL;
+    }
+    errs_free(&e);
+    const char **v = NULL;
+    size_t n = names(kind, cfg, sp, &cs, &v);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], name) == 0)
+            goto out;
+    const char *what = kind == CLI_SERVICE ? "service" : "target";
+    const char *near = cli_suggest(name, v, n);
+    fprintf(stderr, "ferry %s: unknown %s '%s'", cmd, what, name);
+    if (near)
+        fprintf(stderr, "; did you mean '%s'?", near);
+    fprintf(stderr, " (%ss:", what);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, " %s", v[i]);
+    fprintf(stderr, "%s)\n", n ? "" : " none");
+    rc = EX_USAGE;
+out:
+    free(v);
+    if (sp)
+        spool_counts_free(&cs);
+    return rc;
 }

@@ -31,8 +31,9 @@ static void batch_usage(FILE *f)
         "Safe to re-run at any time: a batch is sent once.\n"
         "\n"
         "  --date D       business date (default: today in the job's zone)\n"
-        "  --dry-run      build the file in a scratch folder and report it;\n"
-        "                 nothing in the spool changes, nothing is sent\n"
+        "  --dry-run      say what a run would do: build and check the file\n"
+        "                 in a scratch folder, report it, remove it; nothing\n"
+        "                 in the spool changes, nothing is sent\n"
         "  --resend B     send batch B (id or file name) again, on purpose;\n"
         "                 needs --reason, written to the audit log\n"
         "  --max N        at most N records in a new batch\n"
@@ -108,17 +109,29 @@ static void print_summary(const struct batch_summary *s, const char *target)
                s->dry_run ? "  (dry run)" : "");
         printf("batch     %lld, business date %s, sequence %d\n",
                (long long)f->batch_id, f->business_date, f->seq);
-        printf("records   %lld written", (long long)f->records);
-        if (f->failed)
-            printf(", %lld dead-lettered (see ferry queue --state failed)",
-                   (long long)f->failed);
+        if (s->dry_run) {
+            printf("records   %lld would be written", (long long)f->records);
+            if (f->failed)
+                printf(", %lld could not be encoded and would go to the "
+                       "dead letter state", (long long)f->failed);
+        } else {
+            printf("records   %lld written", (long long)f->records);
+            if (f->failed)
+                printf(", %lld dead-lettered (see ferry queue --state failed)",
+                       (long long)f->failed);
+        }
         printf("\n");
         printf("totals    %s\n", f->totals[0] ? f->totals : "(none)");
         printf("size      %llu bytes\n", (unsigned long long)f->bytes);
         printf("sha256    %s\n", f->sha256[0] ? f->sha256 : "-");
-        printf("local     %s\n", f->local_path);
-        printf("sent to   %s\n", f->sent ? f->sent_to : s->dry_run ?
-               "(not sent: dry run)" : "(not sent)");
+        printf("local     %s\n", s->dry_run ? "(dry run: built in a scratch "
+               "folder, checked, removed)" : f->local_path);
+        if (f->sent && f->already_present)
+            printf("sent to   %s (not uploaded: already present)\n",
+                   f->sent_to);
+        else
+            printf("sent to   %s\n", f->sent ? f->sent_to : s->dry_run ?
+                   "(not sent: dry run)" : "(not sent)");
     }
     printf("took      %lld.%03lld s\n", (long long)(s->elapsed_ms / 1000),
            (long long)(s->elapsed_ms % 1000));
@@ -133,14 +146,14 @@ static void print_json(const struct batch_summary *s, const char *target)
     for (size_t i = 0; i < s->nfiles; i++) {
         const struct batch_file *f = &s->files[i];
         json_array_append_new(files, json_pack(
-            "{s:I,s:s,s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b,s:b,s:s}",
+            "{s:I,s:s,s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:b,s:b,s:b,s:b,s:s}",
             "batch", (json_int_t)f->batch_id, "business_date",
             f->business_date, "seq", f->seq, "file", f->file_name,
             "local_path", f->local_path, "records", (json_int_t)f->records,
             "failed", (json_int_t)f->failed, "bytes", (json_int_t)f->bytes,
             "totals", f->totals, "sha256", f->sha256, "finished_earlier",
             f->finished_earlier, "resent", f->resent, "sent", f->sent,
-            "sent_to", f->sent_to));
+            "already_present", f->already_present, "sent_to", f->sent_to));
     }
     json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:b,s:b,s:I,s:I,s:o}",
         "target", target, "outcome", batch_outcome_name(s->outcome),
@@ -247,14 +260,25 @@ int cmd_batch(int argc, char **argv)
     if (jobname) {
         const struct job_config *job = config_job(cfg, jobname);
         if (!job || strcmp(job->action, "batch") != 0 || !job->target) {
-            fprintf(stderr, "ferry batch: %s is not a batch job in %s\n",
+            const char *v[256];
+            size_t n = 0;
+            for (size_t k = 0; k < cfg->njobs && n < 256; k++)
+                if (strcmp(cfg->jobs[k].action, "batch") == 0)
+                    v[n++] = cfg->jobs[k].name;
+            const char *near = cli_suggest(jobname, v, n);
+            fprintf(stderr, "ferry batch: %s is not a batch job in %s",
                     jobname, cfg->path);
-            rc = EX_CONFIG;
+            if (near)
+                fprintf(stderr, "; did you mean '%s'?", near);
+            fputc('\n', stderr);
+            rc = EX_USAGE;
             goto out;
         }
         target = job->target;
         tz = job->tz;
     }
+    if ((rc = cli_check_name("batch", CLI_TARGET, target, cfg, NULL)))
+        goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct progress pr = { .tty = cli_is_tty(2), .quiet = c.quiet || c.json,
@@ -365,15 +389,8 @@ int cmd_batches(int argc, char **argv)
     int rc = cli_load_config(&c, &cfg);
     if (rc)
         return rc;
-    if (target && !config_target(cfg, target)) {
-        fprintf(stderr, "ferry batches: --target %s: no such target in "
-                        "ferry.xml; targets:", target);
-        for (size_t i = 0; i < cfg->ntargets; i++)
-            fprintf(stderr, " %s", cfg->targets[i].name);
-        fputc('\n', stderr);
-        rc = EX_CONFIG;
+    if ((rc = cli_check_name("batches", CLI_TARGET, target, cfg, NULL)))
         goto out;
-    }
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct spool_batch **v = NULL;

@@ -125,6 +125,8 @@ int cmd_deliver(int argc, char **argv)
     int rc = cli_load_config(&c, &cfg);
     if (rc)
         return rc;
+    if ((rc = cli_check_name("deliver", CLI_TARGET, target, cfg, NULL)))
+        goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct errs e;

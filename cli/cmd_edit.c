@@ -2,15 +2,21 @@
  *
  * The stored payload (the original JSON, or the CSV row as a JSON object
  * of its columns) is changed with --set path=value (repeatable; the path
- * is the mapping's JSON path subset; path:=JSON sets a JSON value) or in
- * $EDITOR as pretty JSON.  The result goes through the service's mapping
- * again: if anything is wrong every problem is listed and nothing
- * changes.  Otherwise the difference of the mapped records is shown
- * (personal fields masked unless --reveal) and spool_edit replaces the
- * payload (the first original is kept), requeues the record and audits
- * the change with a summary naming the fields changed; personal values
- * never go into the audit.  --json prints the outcome as one JSON
- * document (built with jansson) instead of the difference. */
+ * is the mapping's JSON path subset, set by jpath_set; path:=JSON sets a
+ * JSON value) or in $EDITOR as pretty JSON.  A record edit cannot requeue
+ * is refused first, before anything is shown.  The result goes through
+ * the service's mapping again (map_apply_payload): if anything is wrong
+ * every problem is listed and nothing changes.  Otherwise the difference
+ * of the mapped records (record_diff, masked by mask_text unless
+ * --reveal) is shown and spool_edit replaces the payload (the first
+ * original is kept), requeues the record and audits the change with a
+ * summary naming the values changed; personal values never go into the
+ * audit.  A reveal (--reveal, or the editor, which shows everything) is
+ * audited before anything is shown.  --json prints the outcome as one
+ * JSON document instead of the difference.
+ *
+ * This file formats and orchestrates; mappings/ decides what a record, a
+ * difference and a masked value are. */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
@@ -36,7 +42,9 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: ferry edit REF [--set PATH=VALUE ...] [--reason TEXT]\n"
         "                      [--reveal] [--dry-run] [--json]\n\n"
-        "Without --set the submission opens in $EDITOR (default vi) as JSON.\n"
+        "Without --set the submission opens in $EDITOR (default vi) as JSON:\n"
+        "that shows the whole submission, so it needs --reason and is\n"
+        "audited as a reveal, as --reveal is.\n"
         "PATH is a JSON path as in the mapping, e.g.\n"
         "  --set 'answers[question_id=2].answer_text=QQ123456C'\n"
         "VALUE is always text; PATH:=JSON sets a JSON value (a number, true).\n"
@@ -48,8 +56,11 @@ static void usage(FILE *f)
         "[{\"path\", \"old\", \"new\"}], \"problems\": [{\"where\", \"message\"}]}\n"
         "(personal values \"***\" unless --reveal; --dry-run adds \"dry_run\").\n\n"
         "Common: --config FILE, --spool DIR, --actor NAME (default: OS user).\n"
-        "Exit: 0 done or nothing changed, 64 usage, 65 invalid or refused\n"
-        "(every problem listed, nothing changed), 67 no such record.\n");
+        "A record that edit cannot requeue (confirmed, discarded, batched,\n"
+        "sent, delivering...) is refused before anything is shown.\n"
+        "Exit: 0 done or nothing changed, 64 usage (--reveal or the editor\n"
+        "without --reason), 65 invalid or refused (every problem listed,\n"
+        "nothing changed), 67 no such record, 74 the reveal cannot be audited.\n");
 }
 
 /* assign_eq - the '=' separating PATH from VALUE: the first one outside
@@ -69,18 +80,6 @@ static const char *assign_eq(const char *s)
             return s;
     }
     return NULL;
-}
-
-/* map_payload - the mapping applied to a payload: JSON documents through
- * map_apply, rows by field name (CSV import, the console's assisted
- * digital form) through map_apply_object */
-static int map_payload(const struct mapping *m, const char *client,
-                       const json_t *doc, struct record **out, struct errs *e)
-{
-    if (client && (strcmp(client, "csv") == 0
-                   || strcmp(client, "assisted") == 0))
-        return map_apply_object(m, doc, out, e);
-    return map_apply(m, doc, out, e);
 }
 
 /* diff - the changed values of a and b (record_diff): unified-style lines
@@ -218,13 +217,18 @@ out:
     return rc;
 }
 
-int cmd_edit(int argc, char **argv)
-{
-    struct cli_common c = { 0 };
-    const char *reason = NULL;
+struct edit_args {
+    struct cli_common c;
+    const char *ref, *reason;
     const char *sets[EDIT_MAX_SETS];
-    size_t nsets = 0;
-    bool reveal = false, dry = false;
+    size_t nsets;
+    bool reveal, dry;
+};
+
+/* parse_args - options into a; EX_OK to go on, else the exit code (help
+ * printed: *done set) */
+static int parse_args(int argc, char **argv, struct edit_args *a, bool *done)
+{
     static const struct option opts[] = {
         { "set",     required_argument, NULL, 's' },
         { "reason",  required_argument, NULL, 'r' },
@@ -234,27 +238,28 @@ int cmd_edit(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int opt;
+    *done = false;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (cli_common_opt(&c, opt, optarg))
+        if (cli_common_opt(&a->c, opt, optarg))
             continue;
         switch (opt) {
         case 's':
-            if (nsets == EDIT_MAX_SETS || !assign_eq(optarg)) {
+            if (a->nsets == EDIT_MAX_SETS || !assign_eq(optarg)) {
                 fprintf(stderr, "ferry edit: --set '%s': %s\n", optarg,
-                        nsets == EDIT_MAX_SETS
+                        a->nsets == EDIT_MAX_SETS
                             ? "too many --set options (at most 64)"
                             : "give PATH=VALUE, e.g. "
                               "'answers[question_id=2].answer_text=QQ123456C'");
                 return EX_USAGE;
             }
-            sets[nsets++] = optarg;
+            a->sets[a->nsets++] = optarg;
             break;
-        case 'r': reason = optarg; break;
-        case 'R': reveal = true; break;
-        case 'n': dry = true; break;
+        case 'r': a->reason = optarg; break;
+        case 'R': a->reveal = true; break;
+        case 'n': a->dry = true; break;
         case 'h':
-        case CLI_OPT_HELP: usage(stdout); return EX_OK;
+        case CLI_OPT_HELP: usage(stdout); *done = true; return EX_OK;
         default: usage(stderr); return EX_USAGE;
         }
     }
@@ -262,215 +267,293 @@ int cmd_edit(int argc, char **argv)
         usage(stderr);
         return EX_USAGE;
     }
-    const char *ref = argv[optind];
-    struct ferry_config *cfg = NULL;
-    struct spool *sp = NULL;
-    struct spool_record *r = NULL;
-    struct record *oldrec = NULL, *newrec = NULL;
-    json_t *doc = NULL;
-    char *edited = NULL, *newpayload = NULL, *newjson = NULL, *pretty = NULL;
-    const char *result = NULL;           /* --json: the outcome to print */
-    json_t *changes = c.json ? json_array() : NULL;
-    json_t *problems = c.json ? json_array() : NULL;
-    struct buf out, detail;
-    buf_init(&out, 0);
-    buf_init(&detail, 0);
-    struct errs e;
-    errs_init(&e);
-    int rc = EX_OSERR;
-    if (c.json && (!changes || !problems)) {
-        fprintf(stderr, "ferry edit: out of memory\n");
-        goto out;
+    a->ref = argv[optind];
+    if ((a->reveal || !a->nsets) && (!a->reason || !*a->reason)) {
+        fprintf(stderr, "ferry edit: %s needs --reason TEXT (it shows the "
+                "whole submission, and that is audited)\n",
+                a->reveal ? "--reveal" : "editing in $EDITOR");
+        return EX_USAGE;
     }
-    if ((rc = cli_load_config(&c, &cfg)) != 0)
-        goto out;
-    if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
-        goto out;
-    int g = spool_get(sp, ref, SPOOL_WITH_PAYLOAD, &r, &e);
+    return EX_OK;
+}
+
+/* One edit in progress: what was loaded, what it became, what to say. */
+struct edit_run {
+    struct ferry_config *cfg;
+    struct spool *sp;
+    struct spool_record *r;
+    const struct mapping *m;
+    bool named;                        /* a CSV row, by column name */
+    json_t *doc;                       /* the payload being edited */
+    struct record *oldrec, *newrec;
+    const char *result;                /* --json: the outcome to print */
+    json_t *changes, *problems;
+    struct buf out, detail;
+    struct errs e;
+};
+
+/* load - config, spool, the record (refused when edit cannot requeue it),
+ * its mapping and payload; the reveal audited before anything is shown */
+static int load(const struct edit_args *a, struct edit_run *x)
+{
+    int rc;
+    if ((rc = cli_load_config(&a->c, &x->cfg)) != 0 ||
+        (rc = cli_open_spool(&a->c, x->cfg, &x->sp)) != 0)
+        return rc;
+    int g = spool_get(x->sp, a->ref, SPOOL_WITH_PAYLOAD, &x->r, &x->e);
     if (g == 1) {
-        fprintf(stderr, "%s: no such record\n", ref);
-        rc = EX_NOUSER;
-        goto out;
+        fprintf(stderr, "%s: no such record\n", a->ref);
+        return EX_NOUSER;
     }
     if (g != 0) {
-        cli_print_errs(stderr, &e);
-        rc = EX_IOERR;
-        goto out;
+        cli_print_errs(stderr, &x->e);
+        return EX_IOERR;
     }
-    if (!r->payload || r->payload_purged) {
+    if (!spool_edit_allowed(x->r->state)) {
+        errs_add(&x->e, a->ref, "cannot edit a %s record: edit requeues "
+                 "failed, rejected, held, in-doubt, deferred and queued "
+                 "records; nothing changed", spool_state_name(x->r->state));
+        cli_print_errs(stderr, &x->e);
+        x->result = "refused";
+        return EX_DATAERR;
+    }
+    if (!x->r->payload || x->r->payload_purged) {
         fprintf(stderr, "%s: the payload is gone (purged); nothing to edit\n",
-                ref);
-        rc = EX_DATAERR;
-        goto out;
+                a->ref);
+        return EX_DATAERR;
     }
-    const struct service_config *svc = config_service(cfg, r->service);
-    const struct mapping *m = svc ? svc->mapping : NULL;
-    if (!m) {
-        fprintf(stderr, "%s: service %s has no mapping in %s\n", ref,
-                r->service, cfg->path);
-        rc = EX_CONFIG;
-        goto out;
+    const struct service_config *svc = config_service(x->cfg, x->r->service);
+    x->m = svc ? svc->mapping : NULL;
+    if (!x->m) {
+        fprintf(stderr, "%s: service %s has no mapping in %s\n", a->ref,
+                x->r->service, x->cfg->path);
+        return EX_CONFIG;
     }
-    if (map_parse_json((const char *)r->payload, r->payload_len, &m->limits,
-                       &doc, &e) != 0) {
-        fprintf(stderr, "%s: the stored payload is not JSON:\n", ref);
-        cli_print_errs(stderr, &e);
-        rc = EX_DATAERR;
-        goto out;
+    x->named = x->r->client && (strcmp(x->r->client, "csv") == 0
+                             || strcmp(x->r->client, "assisted") == 0);
+    if (map_parse_json((const char *)x->r->payload, x->r->payload_len,
+                       &x->m->limits, &x->doc, &x->e) != 0) {
+        fprintf(stderr, "%s: the stored payload is not JSON:\n", a->ref);
+        cli_print_errs(stderr, &x->e);
+        return EX_DATAERR;
     }
-    if (nsets) {
-        for (size_t i = 0; i < nsets; i++) {
-            const char *eq = assign_eq(sets[i]);
-            bool raw = eq > sets[i] && eq[-1] == ':';
-            char *path = strndup(sets[i], (size_t)(eq - sets[i]) - (raw ? 1 : 0));
-            json_t *val = raw ? json_loads(eq + 1, JSON_DECODE_ANY, NULL)
-                              : json_string(eq + 1);
-            char why[256] = "";
-            if (!path || !val) {
-                fprintf(stderr, "--set %s: %s\n", sets[i],
-                        raw ? "not a JSON value" : "not valid UTF-8 text");
-                free(path);
-                json_decref(val);
-                rc = EX_USAGE;
-                goto out;
-            }
-            if (jpath_set(doc, path, val, why, sizeof why) != 0) {
-                fprintf(stderr, "--set %s: %s; nothing changed\n", sets[i], why);
-                char w[300];
-                snprintf(w, sizeof w, "--set %s", sets[i]);
-                errs_add(&e, w, "%s", why);
-                result = "refused";
-                free(path);
-                rc = EX_DATAERR;
-                goto out;
-            }
-            free(path);
+    if ((a->reveal || !a->nsets) &&
+        spool_audit_reveal(x->sp, cli_actor(&a->c), a->ref, a->reason,
+                           a->nsets ? "edit" : "edit (editor)", &x->e) != 0) {
+        cli_print_errs(stderr, &x->e);
+        fprintf(stderr, "%s: the reveal cannot be audited, so nothing is "
+                        "shown\n", a->ref);
+        return EX_IOERR;
+    }
+    return EX_OK;
+}
+
+/* apply_sets - each --set PATH=VALUE (PATH:=JSON) onto x->doc */
+static int apply_sets(const struct edit_args *a, struct edit_run *x)
+{
+    for (size_t i = 0; i < a->nsets; i++) {
+        const char *set = a->sets[i], *eq = assign_eq(set);
+        bool raw = eq > set && eq[-1] == ':';
+        char *path = strndup(set, (size_t)(eq - set) - (raw ? 1 : 0));
+        json_t *val = raw ? json_loads(eq + 1, JSON_DECODE_ANY, NULL)
+                          : json_string(eq + 1);
+        char why[256] = "", perr[200] = "out of memory";
+        struct jpath *p = path ? jpath_parse(path, perr, sizeof perr) : NULL;
+        free(path);
+        if (!val) {
+            fprintf(stderr, "--set %s: %s\n", set,
+                    raw ? "not a JSON value" : "not valid UTF-8 text");
+            jpath_free(p);
+            return EX_USAGE;
         }
-    } else {
-        pretty = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        size_t elen = 0;
-        if (!pretty || run_editor(pretty, &edited, &elen) != 0) {
-            rc = EX_DATAERR;           /* nothing changed */
-            goto out;
+        int rc = p ? jpath_set(p, x->doc, val, why, sizeof why) : -1;
+        if (!p) {
+            json_decref(val);
+            snprintf(why, sizeof why, "bad path: %s", perr);
         }
-        if (strcmp(edited, pretty) == 0) {
-            if (!c.json)
-                printf("%s: no change\n", ref);
-            result = "unchanged";
-            rc = EX_OK;
-            goto out;
-        }
-        json_decref(doc);
-        doc = NULL;
-        if (map_parse_json(edited, elen, &m->limits, &doc, &e) != 0) {
-            fprintf(stderr, "%s: the edited text is not acceptable JSON; "
-                            "nothing changed:\n", ref);
-            cli_print_errs(stderr, &e);
-            result = "refused";
-            rc = EX_DATAERR;
-            goto out;
+        jpath_free(p);
+        if (rc != 0) {
+            fprintf(stderr, "--set %s: %s; nothing changed\n", set, why);
+            char w[300];
+            snprintf(w, sizeof w, "--set %s", set);
+            errs_add(&x->e, w, "%s", why);
+            x->result = "refused";
+            return EX_DATAERR;
         }
     }
-    /* validate through the mapping, as at the door */
-    if (map_payload(m, r->client, doc, &newrec, &e) != 0) {
-        fprintf(stderr, "%s: the edited submission is invalid; nothing "
-                        "changed:\n", ref);
-        cli_print_errs(stderr, &e);
-        result = "refused";
-        rc = EX_DATAERR;
+    return EX_OK;
+}
+
+/* apply_editor - x->doc through $EDITOR; *same when nothing was changed */
+static int apply_editor(const struct edit_args *a, struct edit_run *x,
+                        bool *same)
+{
+    char *pretty = json_dumps(x->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *edited = NULL;
+    size_t elen = 0;
+    int rc = EX_DATAERR;               /* nothing changed */
+    *same = false;
+    if (!pretty || run_editor(pretty, &edited, &elen) != 0)
         goto out;
-    }
-    errs_clear(&e);
-    oldrec = r->record_json ? record_from_json(r->record_json, &e) : NULL;
-    if (!oldrec) {
-        errs_clear(&e);
-        json_t *od = NULL;
-        if (map_parse_json((const char *)r->payload, r->payload_len,
-                           &m->limits, &od, &e) == 0)
-            map_payload(m, r->client, od, &oldrec, &e);
-        json_decref(od);
-        errs_clear(&e);
-    }
-    if (!oldrec)
-        oldrec = record_new();
-    long changed = diff(ref, oldrec, newrec, reveal, &out, &detail, changes);
-    if (changed < 0) {
-        fprintf(stderr, "ferry edit: out of memory\n");
-        rc = EX_OSERR;
-        goto out;
-    }
-    if (!c.json)
-        fputs(buf_str(&out), stdout);
-    if (!changed) {
-        if (!c.json)
-            printf("%s: the mapped record is unchanged (the mapping reads "
-                   "none of the values changed); nothing done\n", ref);
-        result = "unchanged";
+    if (strcmp(edited, pretty) == 0) {
+        *same = true;
         rc = EX_OK;
         goto out;
     }
-    if (dry) {
-        if (!c.json)
-            printf("%s: dry run; nothing changed\n", ref);
-        result = "unchanged";
-        rc = EX_OK;
+    json_decref(x->doc);
+    x->doc = NULL;
+    if (map_parse_json(edited, elen, &x->m->limits, &x->doc, &x->e) != 0) {
+        fprintf(stderr, "%s: the edited text is not acceptable JSON; "
+                        "nothing changed:\n", a->ref);
+        cli_print_errs(stderr, &x->e);
+        x->result = "refused";
         goto out;
     }
-    newpayload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    newjson = record_to_json(newrec);
-    if (!newpayload || !newjson) {
-        fprintf(stderr, "ferry edit: out of memory\n");
-        rc = EX_SOFTWARE;
-        goto out;
-    }
-    if (spool_edit(sp, ref, newpayload, strlen(newpayload), newjson,
-                   cli_actor(&c), reason ? reason : "edited", buf_str(&detail),
-                   &e) != 0) {
-        cli_print_errs(stderr, &e);
-        fprintf(stderr, "%s: not changed\n", ref);
-        result = "refused";
-        rc = EX_DATAERR;
-        goto out;
-    }
-    /* the search index follows the edited record */
-    char **pairs = NULL;
-    size_t np = 0;
-    if (map_search_values(m, newrec, &pairs, &np) != 0
-        || spool_search_set(sp, ref, pairs, np, &e) != 0) {
-        cli_print_errs(stderr, &e);
-        fprintf(stderr, "%s: the search index was not updated (run "
-                        "'ferry find --reindex')\n", ref);
-    }
-    map_search_values_free(pairs, np);
-    if (!c.json)
-        printf("%s: edited and requeued (%ld field%s changed; the original "
-               "is kept)\n", ref, changed, changed == 1 ? "" : "s");
-    result = "requeued";
     rc = EX_OK;
 out:
-    if (c.json && result) {
-        if (strcmp(result, "refused") == 0)
-            problems_add(problems, &e);
-        int prc = print_outcome(ref, result, oldrec, newrec, reveal,
-                                dry && strcmp(result, "refused") != 0,
-                                changes, problems);
+    free(pretty);
+    free(edited);
+    return rc;
+}
+
+/* revalidate - the edited payload through the mapping, and the difference
+ * to the stored record; *changed = values changed */
+static int revalidate(const struct edit_args *a, struct edit_run *x,
+                      long *changed)
+{
+    if (map_apply_payload(x->m, x->doc, x->named, &x->newrec, &x->e) != 0) {
+        fprintf(stderr, "%s: the edited submission is invalid; nothing "
+                        "changed:\n", a->ref);
+        cli_print_errs(stderr, &x->e);
+        x->result = "refused";
+        return EX_DATAERR;
+    }
+    errs_clear(&x->e);
+    x->oldrec = map_stored_record(x->m, x->r->record_json, x->r->payload,
+                                  x->r->payload_len, x->named);
+    *changed = x->oldrec ? diff(a->ref, x->oldrec, x->newrec, a->reveal,
+                                &x->out, &x->detail, x->changes) : -1;
+    if (*changed < 0) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        return EX_OSERR;
+    }
+    if (!a->c.json)
+        fputs(buf_str(&x->out), stdout);
+    return EX_OK;
+}
+
+/* store - the new payload and record, requeued and audited */
+static int store(const struct edit_args *a, struct edit_run *x, long changed)
+{
+    char *payload = json_dumps(x->doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *rjson = record_to_json(x->newrec);
+    int rc = EX_OK;
+    if (!payload || !rjson) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        rc = EX_SOFTWARE;
+    } else if (spool_edit(x->sp, a->ref, payload, strlen(payload), rjson,
+                          cli_actor(&a->c), a->reason ? a->reason : "edited",
+                          buf_str(&x->detail), &x->e) != 0) {
+        cli_print_errs(stderr, &x->e);
+        fprintf(stderr, "%s: not changed\n", a->ref);
+        x->result = "refused";
+        rc = EX_DATAERR;
+    } else {
+        /* the search index follows the edited record */
+        char **pairs = NULL;
+        size_t np = 0;
+        struct errs se;
+        errs_init(&se);
+        if (map_search_values(x->m, x->newrec, &pairs, &np) != 0
+            || spool_search_set(x->sp, a->ref, pairs, np, &se) != 0) {
+            cli_print_errs(stderr, &se);
+            fprintf(stderr, "%s: the search index was not updated (run "
+                            "'ferry find --reindex')\n", a->ref);
+        }
+        map_search_values_free(pairs, np);
+        errs_free(&se);
+        if (!a->c.json)
+            printf("%s: edited and requeued (%ld field%s changed; the "
+                   "original is kept)\n", a->ref, changed,
+                   changed == 1 ? "" : "s");
+        x->result = "requeued";
+    }
+    free(payload);
+    free(rjson);
+    return rc;
+}
+
+/* edit - the steps in order; the exit code */
+static int edit(const struct edit_args *a, struct edit_run *x)
+{
+    int rc = load(a, x);
+    bool same = false;
+    long changed = 0;
+    if (rc == EX_OK)
+        rc = a->nsets ? apply_sets(a, x) : apply_editor(a, x, &same);
+    if (rc != EX_OK)
+        return rc;
+    if (same) {
+        if (!a->c.json)
+            printf("%s: no change\n", a->ref);
+        x->result = "unchanged";
+        return EX_OK;
+    }
+    if ((rc = revalidate(a, x, &changed)) != EX_OK)
+        return rc;
+    if (!changed || a->dry) {
+        if (!a->c.json)
+            printf(!changed ? "%s: the mapped record is unchanged (the "
+                              "mapping reads none of the values changed); "
+                              "nothing done\n"
+                            : "%s: dry run; nothing changed\n", a->ref);
+        x->result = "unchanged";
+        return EX_OK;
+    }
+    return store(a, x, changed);
+}
+
+int cmd_edit(int argc, char **argv)
+{
+    struct edit_args a;
+    struct edit_run x;
+    bool done;
+    memset(&a, 0, sizeof a);
+    memset(&x, 0, sizeof x);
+    int rc = parse_args(argc, argv, &a, &done);
+    if (rc != EX_OK || done)
+        return rc;
+    buf_init(&x.out, 0);
+    buf_init(&x.detail, 0);
+    errs_init(&x.e);
+    x.changes = a.c.json ? json_array() : NULL;
+    x.problems = a.c.json ? json_array() : NULL;
+    if (a.c.json && (!x.changes || !x.problems)) {
+        fprintf(stderr, "ferry edit: out of memory\n");
+        rc = EX_OSERR;
+    } else {
+        rc = edit(&a, &x);
+    }
+    if (a.c.json && x.result) {
+        bool refused = strcmp(x.result, "refused") == 0;
+        if (refused)
+            problems_add(x.problems, &x.e);
+        int prc = print_outcome(a.ref, x.result, x.oldrec, x.newrec,
+                                a.reveal, a.dry && !refused, x.changes,
+                                x.problems);
         if (prc != EX_OK)
             rc = prc;
     }
-    json_decref(changes);
-    json_decref(problems);
-    json_decref(doc);
-    free(edited);
-    free(pretty);
-    free(newpayload);
-    free(newjson);
-    record_free(oldrec);
-    record_free(newrec);
-    spool_record_free(r);
-    buf_free(&out);
-    buf_free(&detail);
-    errs_free(&e);
-    spool_close(sp);
-    config_free(cfg);
+    json_decref(x.changes);
+    json_decref(x.problems);
+    json_decref(x.doc);
+    record_free(x.oldrec);
+    record_free(x.newrec);
+    spool_record_free(x.r);
+    buf_free(&x.out);
+    buf_free(&x.detail);
+    errs_free(&x.e);
+    spool_close(x.sp);
+    config_free(x.cfg);
     return rc;
 }

@@ -23,7 +23,8 @@ static void usage(FILE *f)
         "the job's zone and in UTC, and the last recorded run with its\n"
         "outcome and counts.\n"
         "\n"
-        "Exit: 0, 78 configuration problem, 74 spool unreadable.\n");
+        "Exit: 0, 78 configuration problem, 73 spool cannot be opened,\n"
+        "74 ledger error.\n");
 }
 
 static json_t *info_json(const struct sched_job_info *x)

@@ -62,6 +62,9 @@ static struct record *preview_specials(void)
     struct record_field *f = record_add(s, "$reference");
     if (f)
         fvalue_set_text(&f->v, FT_STRING, ref);
+    if ((f = record_add(s, "$delivery-id")))
+        fvalue_set_text(&f->v, FT_STRING,
+                        "00000000-0000-0000-0000-000000000000");
     if ((f = record_add(s, "$received-at")))
         fvalue_set_datetime(&f->v, (int64_t)now * 1000);
     if ((f = record_add(s, "$file-date")))
@@ -493,12 +496,11 @@ int cmd_map(int argc, char **argv)
     const struct map_target *mt = NULL;
     const struct target_config *tc = NULL;
     if (!svc || !svc->mapping) {
-        fprintf(stderr, "ferry map: no service '%s' in %s; services:",
-                argv[optind], config_find_default(c.config));
-        for (size_t i = 0; i < cfg->nservices; i++)
-            fprintf(stderr, " %s", cfg->services[i].name);
-        fputc('\n', stderr);
-        rc = EX_USAGE;
+        rc = cli_check_name("map", CLI_SERVICE, argv[optind], cfg, NULL);
+        if (rc == 0) {
+            fprintf(stderr, "ferry map: service '%s' has no mapping\n", argv[optind]);
+            rc = EX_CONFIG;
+        }
         goto out;
     }
     if (svc->ntargets) {

@@ -139,6 +139,9 @@ static int list_one(void *ctx, const struct spool_record *r)
             "received_at", recv, "attempts", r->attempts,
             "next_attempt_at", r->next_attempt_at ? next : NULL,
             "last_error", r->last_error, "receipt", r->receipt);
+        if (r->delivery_id)
+            json_object_set_new(o, "delivery_id",
+                                json_string(r->delivery_id));
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s%s", l->first ? "" : ",\n", s ? s : "{}");
         free(s);
@@ -219,9 +222,12 @@ int cmd_queue(int argc, char **argv)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
-    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+    if ((!c.spool || c.config) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    if ((rc = cli_check_name("queue", CLI_SERVICE, f.service, cfg, sp)) ||
+        (rc = cli_check_name("queue", CLI_TARGET, f.target, cfg, sp)))
         goto out;
     if (counts) {
         rc = print_counts(sp, c.json);

@@ -239,6 +239,8 @@ int cmd_reconcile(int argc, char **argv)
     int rc = cli_load_config(&c, &cfg);
     if (rc != 0)
         return rc;
+    if ((rc = cli_check_name("reconcile", CLI_TARGET, target, cfg, NULL)))
+        goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct errs e;

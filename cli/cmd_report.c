@@ -91,9 +91,11 @@ int cmd_report(int argc, char **argv)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
-    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+    if ((!c.spool || c.config) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    if ((rc = cli_check_name("report", CLI_SERVICE, ro.service, cfg, sp)))
         goto out;
     struct errs e;
     errs_init(&e);

@@ -18,7 +18,13 @@
  * it; work in flight finishes with the configuration it started with.
  * Configurations are kept until exit (a reload is rare, a config small),
  * so nothing in flight ever points at freed memory.  The spool, the log
- * settings and the listener (address, TLS) stay as started. */
+ * settings and the listener (address, TLS) stay as started.
+ *
+ * systemd (Type=notify, sd_notify(3); nothing happens without
+ * NOTIFY_SOCKET): READY=1 once the spool and the listener are open,
+ * RELOADING=1 then READY=1 around a SIGHUP (a refused reload says why in
+ * STATUS=), STOPPING=1 on SIGTERM, and WATCHDOG=1 from the main loop at
+ * half the WatchdogSec= interval. */
 #include "intake/http_intake.h"
 #include "util/clock.h"
 #include "cli/cli.h"
@@ -40,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,7 +106,7 @@ static void usage(FILE *f)
         "the configuration (a bad one is refused, the old one keeps running).\n"
         "\n"
         "Exit: 0 stopped cleanly, 75 shutdown deadline passed, 78 configuration\n"
-        "problem, 74 spool unusable, 69 cannot listen.\n");
+        "problem, 73 spool cannot be opened, 69 cannot listen.\n");
 }
 
 static void log_errs(const char *event, const struct errs *e)
@@ -341,15 +348,25 @@ static void on_metrics(void *ctx, struct buf *b)
 
 /* ---- reload ------------------------------------------------------------ */
 
+/* notify_refused - READY again, with the first problem in STATUS= */
+static void notify_refused(const char *problem)
+{
+    sd_notifyf(0, "READY=1\nSTATUS=reload refused, running configuration "
+                  "kept: %.200s", problem && *problem ? problem : "see log");
+}
+
 static void reload(struct serve *sv)
 {
     struct errs e;
     errs_init(&e);
     struct ferry_config *nc = NULL;
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)clock_mono_ms() * 1000ULL);
     log_event(LOG_INFO, "config-reload", "file", sv->cfg->path, NULL);
     if (sv->ncfgs == MAX_CONFIGS) {
         log_event(LOG_ERROR, "config-reload-refused", "problem",
                   "too many reloads: restart ferry", NULL);
+        notify_refused("too many reloads: restart ferry");
         return;
     }
     if (config_load(sv->cfg->path, &nc, &e) != 0 || !nc ||
@@ -357,6 +374,7 @@ static void reload(struct serve *sv)
         log_errs("config-reload-refused", &e);
         log_event(LOG_ERROR, "config-reload-refused", "problem",
                   "the running configuration is kept", NULL);
+        notify_refused(e.n ? errs_first_msg(&e) : NULL);
         goto out;
     }
     if (!sv->c.spool && strcmp(nc->spool_dir, sv->cfg->spool_dir) != 0)
@@ -364,6 +382,7 @@ static void reload(struct serve *sv)
                   "a new spool folder applies after a restart", NULL);
     if (sv->http && http_reload(sv->http, nc, &e) != 0) {
         log_errs("config-reload-refused", &e);
+        notify_refused(e.n ? errs_first_msg(&e) : NULL);
         goto out;
     }
     sv->cfgs[sv->ncfgs++] = nc;
@@ -382,6 +401,8 @@ static void reload(struct serve *sv)
     snprintf(n, sizeof n, "%u", sv->reloads);
     log_event(LOG_INFO, "config-reloaded", "file", sv->cfg->path,
               "generation", n, NULL);
+    sd_notifyf(0, "READY=1\nSTATUS=serving, configuration reloaded "
+                  "(generation %u)", sv->reloads);
 out:
     config_free(nc);
     errs_free(&e);
@@ -578,11 +599,21 @@ int cmd_serve(int argc, char **argv)
     log_event(LOG_INFO, "started", "config", sv->cfg->path, "spool",
               spool_dir(sv->sp), NULL);
     conservation(sv);
+    sd_notify(0, "READY=1\nSTATUS=serving");
+    uint64_t wd_usec = 0;
+    int64_t wd_every = sd_watchdog_enabled(0, &wd_usec) > 0
+                     ? (int64_t)(wd_usec / 2000) : 0;     /* ms, half */
+    int64_t last_ping = clock_mono_ms();
 
     int64_t last_check = clock_mono_ms();
     for (;;) {
         struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-        int pr = poll(&pfd, 1, 1000);
+        int pr = poll(&pfd, 1, wd_every > 0 && wd_every < 1000
+                                   ? (int)wd_every : 1000);
+        if (wd_every > 0 && clock_mono_ms() - last_ping >= wd_every) {
+            sd_notify(0, "WATCHDOG=1");
+            last_ping = clock_mono_ms();
+        }
         if (pr < 0 && errno != EINTR) {
             log_event(LOG_ERROR, "poll-failed", "error", strerror(errno), NULL);
             break;
@@ -605,6 +636,7 @@ int cmd_serve(int argc, char **argv)
     char ms[32];
     snprintf(ms, sizeof ms, "%lld", (long long)sv->cfg->shutdown_deadline_ms);
     log_event(LOG_INFO, "stopping", "deadline_ms", ms, NULL);
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     int64_t deadline = clock_mono_ms() + sv->cfg->shutdown_deadline_ms;
     if (stop_all(sv, deadline) != 0) {
         log_event(LOG_ERROR, "shutdown-deadline-passed", "deadline_ms", ms,

@@ -19,13 +19,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: ferry show [--config FILE] [--spool DIR] [--json] [--reveal] REF\n"
+        "usage: ferry show [--config FILE] [--spool DIR] [--json]\n"
+        "                  [--reveal --reason TEXT] [--actor NAME] REF\n"
         "\n"
         "Show a record: state, attempts, receipt, the payload, the mapped\n"
         "fields, every delivery attempt and every audit entry.  Unless\n"
         "--reveal, personal fields (list sub-fields too) and every payload\n"
-        "value the mapping does not read show as ***.  Exit 67 when there is\n"
-        "no such record.\n");
+        "value the mapping does not read show as ***.  --reveal needs\n"
+        "--reason: each reveal is an audit entry (who, which record, when,\n"
+        "why) written before anything is shown.  Exit 64 --reveal without\n"
+        "--reason, 67 when there is no such record, 74 when the reveal\n"
+        "cannot be audited (nothing is shown).\n");
 }
 
 /* payload_json - the submission as received, for display: only the values
@@ -70,6 +74,7 @@ static void print_text(const struct spool_record *r, json_t *payload,
     cli_fmt_time(r->updated_at, t2, sizeof t2);
     cli_fmt_time(r->next_attempt_at, t3, sizeof t3);
     printf("reference:     %s\n", r->ref);
+    printf("delivery id:   %s\n", r->delivery_id ? r->delivery_id : "-");
     printf("state:         %s%s\n", spool_state_name(r->state),
            r->in_doubt ? " (last delivery in doubt)" : "");
     printf("service:       %s\n", r->service);
@@ -139,6 +144,8 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
         "attempts", r->attempts, "in_doubt", r->in_doubt,
         "last_error", r->last_error, "receipt", r->receipt,
         "closed_reason", r->closed_reason, "payload_error", r->crypt_error);
+    if (r->delivery_id)
+        json_object_set_new(o, "delivery_id", json_string(r->delivery_id));
     if (r->batch_id)
         json_object_set_new(o, "batch", json_integer(r->batch_id));
     if (payload)
@@ -169,8 +176,10 @@ int cmd_show(int argc, char **argv)
 {
     struct cli_common c = { 0 };
     bool reveal = false;
+    const char *reason = NULL;
     static const struct option opts[] = {
         { "reveal", no_argument, NULL, 'r' },
+        { "reason", required_argument, NULL, 'R' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -181,6 +190,8 @@ int cmd_show(int argc, char **argv)
             continue;
         if (o == 'r') {
             reveal = true;
+        } else if (o == 'R') {
+            reason = optarg;
         } else if (o == 'h' || o == CLI_OPT_HELP) {
             usage(stdout);
             return EX_OK;
@@ -191,6 +202,11 @@ int cmd_show(int argc, char **argv)
     }
     if (argc - optind != 1) {
         usage(stderr);
+        return EX_USAGE;
+    }
+    if (reveal && (!reason || !*reason)) {
+        fprintf(stderr, "ferry show: --reveal needs --reason TEXT (why you "
+                        "look at this person's data; it is audited)\n");
         return EX_USAGE;
     }
     struct ferry_config *cfg = NULL;
@@ -215,6 +231,15 @@ int cmd_show(int argc, char **argv)
             cli_print_errs(stderr, &e);
         errs_free(&e);
         rc = g == 1 ? EX_NOUSER : EX_IOERR;
+        goto out;
+    }
+    if (reveal && spool_audit_reveal(sp, cli_actor(&c), r->ref, reason,
+                                     "show", &e) != 0) {
+        cli_print_errs(stderr, &e);
+        fprintf(stderr, "ferry show: %s: the reveal cannot be audited, so "
+                        "nothing is shown\n", r->ref);
+        errs_free(&e);
+        rc = EX_IOERR;
         goto out;
     }
     errs_free(&e);

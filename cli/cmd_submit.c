@@ -33,7 +33,8 @@ static void usage(FILE *f)
         "'line N: JSON.PATH: reason'.\n"
         "\n"
         "Exit: 0 all accepted, 65 some refused (the others are kept),\n"
-        "     66 FILE missing, 78 configuration problem, 74 spool error.\n");
+        "     66 FILE missing, 78 configuration problem, 73 spool cannot be\n"
+        "     opened, 74 ledger error.\n");
 }
 
 /* read_input - the whole file or stdin, capped */
@@ -135,12 +136,11 @@ int cmd_submit(int argc, char **argv)
         return rc;
     const struct service_config *svc = config_service(cfg, service);
     if (!svc || !svc->mapping) {
-        fprintf(stderr, "ferry submit: no service '%s' in %s; services:",
-                service, cfg->path);
-        for (size_t i = 0; i < cfg->nservices; i++)
-            fprintf(stderr, " %s", cfg->services[i].name);
-        fputc('\n', stderr);
-        rc = EX_USAGE;
+        rc = cli_check_name("submit", CLI_SERVICE, service, cfg, NULL);
+        if (rc == 0) {
+            fprintf(stderr, "ferry submit: service '%s' has no mapping\n", service);
+            rc = EX_CONFIG;
+        }
         goto out;
     }
     if (read_input(path, &text, &len) != 0) {

@@ -105,7 +105,8 @@ static void refs_free(struct refs *r)
     free(r->v);
 }
 
-/* refs_from_stdin - one reference per line, bounded */
+/* refs_from_stdin - one reference per line, bounded; blank lines and
+ * lines starting with '#' are skipped (a list kept in a file may say why) */
 static int refs_from_stdin(struct refs *r)
 {
     char line[256];
@@ -113,6 +114,9 @@ static int refs_from_stdin(struct refs *r)
     while (fgets(line, sizeof line, stdin)) {
         if (++count > 10000000)
             return -1;
+        const char *p = line + strspn(line, " \t");
+        if (*p == '#')
+            continue;
         if (refs_add(r, line, strlen(line)) != 0) {
             fprintf(stderr, "ferry: stdin line %zu: not a reference; give one "
                             "reference per line\n", count);
@@ -212,9 +216,11 @@ static int run_action(int argc, char **argv, enum action a)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
-    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+    if ((!c.spool || c.config) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
+        goto out;
+    if ((rc = cli_check_name(action_names[a], CLI_SERVICE, f.service, cfg, sp)))
         goto out;
     for (int i = optind; i < argc; i++) {
         int bad = strcmp(argv[i], "-") == 0 ? refs_from_stdin(&refs)
@@ -312,20 +318,120 @@ int cmd_discard(int argc, char **argv) { return run_action(argc, argv, ACT_DISCA
 static void audit_usage(FILE *f)
 {
     fprintf(f, "usage: ferry audit [--config FILE] [--spool DIR] [--json] [REF]\n"
-               "       ferry audit [--config FILE] [--spool DIR] [--json] verify\n"
+               "       ferry audit [--config FILE] [--spool DIR] [--json] verify "
+               "[--head ID:HASH]\n"
+               "       ferry audit [--config FILE] [--spool DIR] head\n"
                "\n"
                "Without REF: every audit entry, oldest first; with REF: the "
-               "entries of that\nrecord.  'verify' checks the SHA-256 hash "
-               "chain and names the first broken\nentry.\n"
+               "entries of that\nrecord.  'verify' walks the chain (HMAC-"
+               "SHA-256 under <spool audit-key-file>,\nSHA-256 for entries "
+               "written before the key), compares its newest entry with\n"
+               "the head kept in the ledger, the head file outside it and "
+               "--head, names the\nfirst broken entry, and says what it "
+               "could not prove (without the key, keyed\nentries are not "
+               "proven).  'head' prints ID:HASH of the newest entry, to "
+               "record\nsomewhere the ledger's holders cannot write.\n"
                "\n"
                "Exit: 0 ok, 65 the chain is broken, 67 no such record, "
                "74 ledger error.\n");
 }
 
+/* print_proof - what verify proved and what it could not, as text or
+ * JSON (ok tells which) */
+static void print_proof(const struct cli_common *c,
+                        const struct spool_audit_proof *p, bool ok,
+                        const char *why, const char *head_path,
+                        const char *expect)
+{
+    long long k = (long long)p->unkeyed, last = (long long)p->last_id;
+    char unproven[3][200];
+    size_t nu = 0;
+    if (p->unkeyed)
+        snprintf(unproven[nu++], sizeof unproven[0], "entries 1-%lld were "
+                 "written before the audit key: proven against damage, not "
+                 "against a rewrite by someone who holds the ledger", k);
+    if (p->keyed && !p->key_given)
+        snprintf(unproven[nu++], sizeof unproven[0], "entries %lld-%lld are "
+                 "keyed but no audit key was given: their links hold, their "
+                 "content is not proven", k + 1, last);
+    if (!expect)
+        snprintf(unproven[nu++], sizeof unproven[0], "the newest entry was "
+                 "not compared with a head recorded elsewhere (give --head "
+                 "ID:HASH from 'ferry audit head')");
+    if (c->json) {
+        json_t *np = json_array();
+        for (size_t i = 0; i < nu; i++)
+            json_array_append_new(np, json_string(unproven[i]));
+        json_t *doc = json_pack("{s:b,s:I,s:I,s:s,s:I,s:I,s:b,s:b,s:o}",
+            "ok", ok, "checked", (json_int_t)p->checked, "last_id",
+            (json_int_t)p->last_id, "last_hash", p->last_hash,
+            "unkeyed", (json_int_t)p->unkeyed, "keyed", (json_int_t)p->keyed,
+            "keyed_proven", p->keyed && p->key_given, "expected_head_checked",
+            p->expected_checked, "not_proven", np);
+        if (doc && p->head_file_id)
+            json_object_set_new(doc, "head_file", json_pack("{s:s,s:I,s:b}",
+                                "path", head_path, "id",
+                                (json_int_t)p->head_file_id, "behind",
+                                p->head_file_behind));
+        if (doc && !ok) {
+            json_object_set_new(doc, "first_broken",
+                                json_integer((json_int_t)p->bad_id));
+            json_object_set_new(doc, "why", json_string(why));
+        }
+        json_dumpf(doc, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(doc);
+        return;
+    }
+    if (!ok) {
+        printf("AUDIT CHAIN BROKEN at entry %lld: %s\n", (long long)p->bad_id,
+               why);
+        return;
+    }
+    printf("audit chain intact: %zu entries checked\n", p->checked);
+    if (p->keyed && p->key_given)
+        printf("  proven: entries %lld-%lld, keyed (HMAC-SHA-256 under the "
+               "audit key)\n", k + 1, last);
+    if (p->head_file_id)
+        printf("  head file %s: entry %lld%s\n", head_path,
+               (long long)p->head_file_id, p->head_file_behind
+               ? " (behind the chain: later entries are not anchored)"
+               : ", the newest: matches");
+    else if (p->checked)
+        printf("  no head file outside the ledger (%s)\n", head_path);
+    if (p->expected_checked)
+        printf("  matches the expected head %s\n", expect);
+    for (size_t i = 0; i < nu; i++)
+        printf("  not proven: %s\n", unproven[i]);
+}
+
+/* audit_verify - `ferry audit verify [--head ID:HASH]` */
+static int audit_verify(struct spool *sp, const struct cli_common *c,
+                        const char *expect)
+{
+    struct spool_audit_proof p;
+    struct errs e;
+    errs_init(&e);
+    int v = spool_audit_verify(sp, expect, &p, &e);
+    int rc = EX_OK;
+    if (v == 0 || v == 1) {
+        print_proof(c, &p, v == 0, errs_first_msg(&e),
+                    spool_audit_head_file(sp), expect);
+        rc = v == 0 ? EX_OK : EX_DATAERR;
+    } else {
+        cli_print_errs(stderr, &e);
+        rc = EX_IOERR;
+    }
+    errs_free(&e);
+    return rc;
+}
+
 int cmd_audit(int argc, char **argv)
 {
     struct cli_common c = { 0 };
+    const char *expect = NULL;
     static const struct option opts[] = {
+        { "head", required_argument, NULL, 'H' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -334,6 +440,10 @@ int cmd_audit(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (cli_common_opt(&c, o, optarg))
             continue;
+        if (o == 'H') {
+            expect = optarg;
+            continue;
+        }
         if (o == 'h' || o == CLI_OPT_HELP) {
             audit_usage(stdout);
             return EX_OK;
@@ -346,41 +456,36 @@ int cmd_audit(int argc, char **argv)
         return EX_USAGE;
     }
     bool verify = argc - optind == 1 && strcmp(argv[optind], "verify") == 0;
-    const char *ref = (!verify && argc - optind == 1) ? argv[optind] : NULL;
+    bool head = argc - optind == 1 && strcmp(argv[optind], "head") == 0;
+    const char *ref = (!verify && !head && argc - optind == 1)
+        ? argv[optind] : NULL;
+    if (expect && !verify) {
+        fprintf(stderr, "ferry audit: --head goes with verify\n");
+        return EX_USAGE;
+    }
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
-    if (!c.spool && (rc = cli_load_config(&c, &cfg)) != 0)
+    /* the config names the audit key and head file: read it when given */
+    if ((c.config || !c.spool) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct errs e;
     errs_init(&e);
-    if (verify) {
-        int64_t bad = 0;
-        size_t checked = 0;
-        int v = spool_audit_verify(sp, &bad, &checked, &e);
-        if (v == 0) {
-            if (c.json)
-                printf("{\"ok\":true,\"checked\":%zu}\n", checked);
-            else
-                printf("audit chain intact: %zu entries checked\n", checked);
-        } else if (v == 1) {
-            if (c.json) {
-                json_t *doc = json_pack("{s:b,s:I,s:I,s:s}", "ok", 0,
-                    "checked", (json_int_t)checked, "first_broken",
-                    (json_int_t)bad, "why", errs_first_msg(&e));
-                json_dumpf(doc, stdout, JSON_COMPACT);
-                putchar('\n');
-                json_decref(doc);
-            } else
-                printf("AUDIT CHAIN BROKEN at entry %lld: %s\n", (long long)bad,
-                       errs_first_msg(&e));
-            rc = EX_DATAERR;
-        } else {
+    if (head) {
+        char h[96];
+        if (spool_audit_head(sp, h, sizeof h, &e) != 0) {
             cli_print_errs(stderr, &e);
             rc = EX_IOERR;
+        } else {
+            puts(h);
         }
+        errs_free(&e);
+        goto out;
+    }
+    if (verify) {
+        rc = audit_verify(sp, &c, expect);
         errs_free(&e);
         goto out;
     }

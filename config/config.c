@@ -300,6 +300,17 @@ static void build_spool(struct loader *L, const xmlNode *n)
         free(c->spool_key_file);
         c->spool_key_file = key;
     }
+    char *akey = get_attr(n, "audit-key-file");
+    if (akey) {
+        free(c->spool_audit_key_file);
+        c->spool_audit_key_file = akey;
+    }
+    char *ahead = get_attr(n, "audit-head-file");
+    if (ahead) {
+        free(c->spool_audit_head_file);
+        c->spool_audit_head_file = config_path(c->base_dir, ahead);
+        free(ahead);
+    }
     size_t min_free = 0;
     char *mf = get_attr(n, "min-free");
     if (mf) {
@@ -795,6 +806,8 @@ void config_free(struct ferry_config *c)
     free(c->base_dir);
     free(c->spool_dir);
     free(c->spool_key_file);
+    free(c->spool_audit_key_file);
+    free(c->spool_audit_head_file);
     free(c->intake.listen);
     free(c->intake.cert_file);
     free(c->intake.key_file);

@@ -97,6 +97,9 @@ struct ferry_config {
     char *base_dir;           /* its folder; relative paths resolve here */
     char *spool_dir;
     char *spool_key_file;     /* AES-256-GCM payload key, NULL = off */
+    char *spool_audit_key_file;  /* HMAC key of the audit chain, NULL = off */
+    char *spool_audit_head_file; /* audit head outside the ledger (resolved
+                                    path); NULL = <spool dir>/audit.head */
     size_t spool_min_free_mb; /* refuse intake below this; default 64 */
     enum log_format log_format;
     enum log_level log_level;

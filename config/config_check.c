@@ -379,6 +379,8 @@ int config_check(const struct ferry_config *c, struct errs *e)
         return 0;
     struct checker K = { .c = c, .e = e, .before = e->n + e->dropped };
     check_secret(&K, c->spool_line, "spool key-file", c->spool_key_file);
+    check_secret(&K, c->spool_line, "spool audit-key-file",
+                 c->spool_audit_key_file);
     if (c->intake.enabled) {
         check_secret(&K, c->intake.line, "intake key-file",
                      c->intake.key_file);

@@ -476,10 +476,11 @@ void con_page_audit(struct creq *r, bool verify)
     errs_init(&e);
     errs_init(&ve);
     int vr = 0;
-    int64_t bad = 0;
-    size_t checked = 0;
+    struct spool_audit_proof proof;
+    memset(&proof, 0, sizeof proof);
     if (verify) {
-        vr = spool_audit_verify(r->con->sp, &bad, &checked, &ve);
+        vr = spool_audit_verify(r->con->sp, NULL, &proof, &ve);
+        size_t checked = proof.checked;
         char detail[80];
         snprintf(detail, sizeof detail, "result=%s checked=%zu",
                  vr == 0 ? "intact" : vr == 1 ? "broken" : "error", checked);
@@ -496,12 +497,16 @@ void con_page_audit(struct creq *r, bool verify)
                        "<div class=\"govuk-notification-banner__header\"><h2>"
                        "Verified</h2></div><div class=\"govuk-notification-"
                        "banner__content\"><p>The chain is intact: %zu entries "
-                       "checked.</p></div></div>", checked);
+                       "checked (%zu keyed, %zu written before the key)%s."
+                       "</p></div></div>", proof.checked, proof.keyed,
+                       proof.unkeyed, proof.key_given ? ""
+                       : "; without the audit key only the links and "
+                         "SHA-256 entries could be checked");
         else {
             buf_printf(b, "<div class=\"govuk-error-summary\" role=\"alert\">"
                        "<h2 class=\"govuk-error-summary__title\">The audit "
                        "log does not verify</h2><p>First bad entry: %lld. ",
-                       (long long)bad);
+                       (long long)proof.bad_id);
             con_esc(b, errs_first_msg(&ve));
             buf_puts(b, "</p></div>");
         }

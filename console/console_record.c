@@ -385,8 +385,8 @@ void con_do_reveal(struct creq *r)
     struct errs e;
     errs_init(&e);
     /* audited first: no reveal without its entry */
-    if (spool_audit_add(r->con->sp, con_actor(r), "reveal", ref, reason,
-                        "console", &e) != 0) {
+    if (spool_audit_reveal(r->con->sp, con_actor(r), ref, reason, "console",
+                           &e) != 0) {
         con_log_errs("console-audit", &e);
         errs_free(&e);
         r->status = 500;
@@ -448,16 +448,14 @@ void con_page_edit(struct creq *r)
             if (!editable(f) || !v || !*v)
                 continue;              /* blank: keep what is stored */
             char why[256] = "";
-            const char *path = named ? f->name : f->path;
             json_t *val = json_string(v);
-            if (!val || (named ? json_object_set_new(doc, path, val)
-                         : jpath_set(doc, path, val, why, sizeof why)) != 0)
+            if (!val || (named ? json_object_set_new(doc, f->name, val)
+                         : jpath_set(f->jp, doc, val, why, sizeof why)) != 0)
                 errs_add(&e, f->name, "%s", why[0] ? why : "cannot set");
             changed_inputs++;
         }
         if (!e.n) {
-            int mr = named ? map_apply_object(m, doc, &newrec, &e)
-                           : map_apply(m, doc, &newrec, &e);
+            int mr = map_apply_payload(m, doc, named, &newrec, &e);
             if (mr != 0) {
                 /* name problems by field, so the summary links to inputs */
                 for (size_t i = 0; i < e.n; i++)

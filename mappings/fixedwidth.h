@@ -80,6 +80,31 @@ struct record *fw_decode(const struct cpy_record *rec,
                          const unsigned char *data, size_t len,
                          struct errs *e);
 
+/* A layout's named fields, found once (fw_pick_init), then read together
+ * from each record in one call (fw_pick_decode): what reconciliation
+ * takes from every acknowledgement record. */
+#define FW_PICK_MAX 16
+struct fw_pick {
+    const struct cpy_record *rec;
+    size_t n;
+    const char *name[FW_PICK_MAX];         /* NULL: not named */
+    const struct cpy_field *f[FW_PICK_MAX];
+};
+
+/* fw_pick_init - names[0..n) in rec (NULL entries stay unnamed); each
+ * must be one elementary field outside OCCURS.  0, or -1 with every bad
+ * name in e (where = the name). */
+int fw_pick_init(struct fw_pick *p, const struct cpy_record *rec,
+                 const char *const *names, size_t n, struct errs *e);
+/* fw_pick_decode - one record: every field must decode (bad bytes anywhere
+ * are problems, as fw_decode reports them), then the picked fields come
+ * back in order, r->f[i] for names[i] (not present when unnamed).  NULL
+ * with the problems in e.  Caller frees with record_free. */
+struct record *fw_pick_decode(const struct fw_pick *p,
+                              const struct cob_codec *cc,
+                              const unsigned char *data, size_t len,
+                              struct errs *e);
+
 /* fw_listing - one line per elementary field (and occurrence): START,
  * OFFSET, LENGTH, NAME, decoded value, bytes in hex, and any note for
  * that field: what `ferry map` shows for a fixed-width target. */

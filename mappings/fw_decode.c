@@ -231,6 +231,76 @@ struct record *fw_decode(const struct cpy_record *rec,
     return r;
 }
 
+/* ---- picked fields ------------------------------------------------------ */
+
+/* fw_pick_init - see fixedwidth.h */
+int fw_pick_init(struct fw_pick *p, const struct cpy_record *rec,
+                 const char *const *names, size_t n, struct errs *e)
+{
+    memset(p, 0, sizeof *p);
+    p->rec = rec;
+    if (n > FW_PICK_MAX) {
+        errs_add(e, rec->name, "at most %d fields", FW_PICK_MAX);
+        return -1;
+    }
+    p->n = n;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        p->name[i] = names[i];
+        if (!names[i])
+            continue;
+        bool amb = false;
+        const struct cpy_field *f = cpy_field_find(rec, names[i], &amb);
+        bool in_table = false;
+        for (const struct cpy_field *g = f; g; g = g->parent)
+            in_table |= g->occurs_max != 0;
+        if (!f || f->nkids || amb || in_table) {
+            errs_add(e, names[i], "%s in record %s", !f || f->nkids
+                     ? "no such elementary field" : amb ? "ambiguous: "
+                     "qualify it (GROUP.NAME)" : "inside OCCURS", rec->name);
+            rc = -1;
+            continue;
+        }
+        p->f[i] = f;
+    }
+    return rc;
+}
+
+/* fw_pick_decode - see fixedwidth.h */
+struct record *fw_pick_decode(const struct fw_pick *p,
+                              const struct cob_codec *cc,
+                              const unsigned char *data, size_t len,
+                              struct errs *e)
+{
+    struct record *all = fw_decode(p->rec, cc, data, len, e);
+    if (!all)
+        return NULL;
+    record_free(all);
+    struct record *r = record_new();
+    if (!r) {
+        errs_add(e, p->rec->name, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        struct record_field *rf = record_add(r, p->name[i] ? p->name[i]
+                                                           : "");
+        char msg[256];
+        if (!rf) {
+            errs_add(e, p->rec->name, "out of memory");
+            record_free(r);
+            return NULL;
+        }
+        if (p->f[i] && p->f[i]->offset + p->f[i]->length <= len &&
+            dec_value(cc, p->f[i], data + p->f[i]->offset, &rf->v, msg,
+                      sizeof msg) < 0) {
+            errs_add(e, p->name[i], "offset %zu: %s", p->f[i]->offset, msg);
+            record_free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
 /* ---- listing ------------------------------------------------------------ */
 
 /* fw_field_masked - f is one of the fields whose value must not be shown */

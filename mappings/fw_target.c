@@ -84,6 +84,211 @@ static int layout_setup(struct fw_target *t, struct fw_layout *l,
     return 0;
 }
 
+/* reads_total - does section sec take "$count" or a "$sum:" anywhere */
+static const struct map_assign *reads_total(const struct map_section *sec)
+{
+    for (size_t i = 0; sec && i < sec->na; i++) {
+        const char *fr = sec->a[i].from;
+        if (fr && (strcmp(fr, "$count") == 0 || strncmp(fr, "$sum:", 5) == 0))
+            return &sec->a[i];
+    }
+    return NULL;
+}
+
+/* totals_setup - where $count and $sum: may stand, and each $sum:'s field */
+static int totals_setup(struct fw_target *t, const char *mapfile,
+                        struct errs *e)
+{
+    char where[PATH_MAX + 16];
+    const struct map_section *hs = t->header.rec ? t->header.sec : NULL;
+    const struct map_section *ds = &t->mt->sec[0];
+    int bad = 0;
+    const struct map_section *early[2] = { hs, ds };
+    for (int k = 0; k < 2; k++) {
+        const struct map_assign *a = reads_total(early[k]);
+        if (!a)
+            continue;
+        snprintf(where, sizeof where, "%s:%d", mapfile,
+                 a->line ? a->line : early[k]->line);
+        errs_add(e, where, "%s=\"%s\": the %s is written before any total is "
+                 "known: $count and $sum: belong in the trailer",
+                 a->to ? a->to : "from", a->from,
+                 k == 0 ? "header" : "detail record");
+        bad = 1;
+    }
+    const struct map_section *ts = t->trailer.rec ? t->trailer.sec : NULL;
+    for (size_t i = 0; ts && i < ts->na; i++) {
+        const char *fr = ts->a[i].from;
+        if (!fr || strncmp(fr, "$sum:", 5) != 0)
+            continue;
+        snprintf(where, sizeof where, "%s:%d", mapfile,
+                 ts->a[i].line ? ts->a[i].line : ts->line);
+        const char *nm = fr + 5;
+        bool dup = false;
+        for (size_t k = 0; k < t->nsums; k++)
+            if (strcmp(t->sums[k].name, nm) == 0)
+                dup = true;
+        if (dup)
+            continue;
+        if (t->nsums == FW_MAX_SUMS) {
+            errs_add(e, where, "at most %d hash totals", FW_MAX_SUMS);
+            return -1;
+        }
+        bool amb = false;
+        const struct cpy_field *f = cpy_field_find(t->detail.rec, nm, &amb);
+        if (!f || amb || f->pic.cls != COB_NUMERIC) {
+            errs_add(e, where, "%s: the detail record has %s", fr,
+                     !f ? "no such field" : amb ? "more than one field of that"
+                     " name" : "it as text: a hash total needs a number");
+            bad = 1;
+            continue;
+        }
+        bool in_occurs = false;
+        for (const struct cpy_field *g = f; g; g = g->parent)
+            if (g->occurs_max)
+                in_occurs = true;
+        if (in_occurs) {
+            errs_add(e, where, "%s: a field inside OCCURS cannot be "
+                     "totalled", fr);
+            bad = 1;
+            continue;
+        }
+        t->sums[t->nsums].name = nm;
+        t->sums[t->nsums].f = f;
+        t->sums[t->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
+        t->nsums++;
+    }
+    return bad ? -1 : 0;
+}
+
+/* constants_setup - every text constant (value=) of the file's sections
+ * must be writable in the target's code page: a constant in the details
+ * would otherwise dead-letter every record on the first night */
+static int constants_setup(struct fw_target *t, const char *mapfile,
+                           struct errs *e)
+{
+    const struct fw_layout *ls[3] = { &t->detail, &t->header, &t->trailer };
+    int bad = 0;
+    for (int k = 0; k < 3; k++) {
+        const struct fw_layout *l = ls[k];
+        for (size_t i = 0; l->rec && l->sec && i < l->sec->na; i++) {
+            const struct map_assign *a = &l->sec->a[i];
+            bool amb = false;
+            const struct cpy_field *f = a->value && a->to
+                ? cpy_field_find(l->rec, a->to, &amb) : NULL;
+            if (!f || f->nkids || f->pic.cls == COB_NUMERIC)
+                continue;
+            unsigned char *tmp = malloc(f->length ? f->length : 1);
+            char msg[256];
+            if (!tmp)
+                return -1;
+            if (cob_text_encode(t->cc, &f->pic, a->value, strlen(a->value),
+                                a->fold ? COB_TX_FOLD : 0, tmp, NULL, msg,
+                                sizeof msg) != 0 &&
+                (!a->truncate ||
+                 cob_text_encode(t->cc, &f->pic, a->value, strlen(a->value),
+                                 COB_TX_TRUNCATE | (a->fold ? COB_TX_FOLD : 0),
+                                 tmp, NULL, msg, sizeof msg) != 0)) {
+                char where[PATH_MAX + 16];
+                snprintf(where, sizeof where, "%s:%d", mapfile,
+                         a->line ? a->line : l->sec->line);
+                errs_add(e, where, "to=%s: the constant cannot be written: %s",
+                         a->to, msg);
+                bad = 1;
+            }
+            free(tmp);
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+/* type_const - what record l writes in field f: the section's constant,
+ * else the field's VALUE, else spaces (""); NULL when data fills it */
+static const char *type_const(const struct fw_layout *l,
+                              const struct cpy_field *f)
+{
+    for (size_t i = 0; l->sec && i < l->sec->na; i++) {
+        const struct map_assign *a = &l->sec->a[i];
+        bool amb = false;
+        if (!a->to || cpy_field_find(l->rec, a->to, &amb) != f)
+            continue;
+        return a->value ? a->value : NULL;
+    }
+    if (f->value.kind == CPY_VAL_TEXT && f->value.text && !f->value.hex)
+        return f->value.text;
+    return "";
+}
+
+/* first_field - the elementary field at offset 0 when it is short text:
+ * the record-type field of a file with several kinds of record */
+static const struct cpy_field *first_field(const struct cpy_record *rec)
+{
+    for (size_t i = 0; i < rec->nflat; i++) {
+        const struct cpy_field *f = rec->flat[i];
+        if (f->nkids || f->level == 66 || f->level == 88)
+            continue;
+        return f->offset == 0 && f->pic.cls != COB_NUMERIC &&
+               f->length <= 4 && !f->occurs_max ? f : NULL;
+    }
+    return NULL;
+}
+
+/* record_types_setup - a file with a header or trailer whose records
+ * share one layout (one 01 whose views REDEFINE one another, or 01s of
+ * the same length that begin with the same type field) must give each
+ * kind of record its own record-type constant, or the receiving program
+ * cannot tell a header from a detail */
+static int record_types_setup(struct fw_target *t, const char *mapfile,
+                              struct errs *e)
+{
+    const struct fw_layout *ls[3] = { &t->detail, &t->header, &t->trailer };
+    static const char *const what[3] = { "detail", "header", "trailer" };
+    const struct cpy_field *tf[3] = { NULL, NULL, NULL };
+    const char *tv[3] = { NULL, NULL, NULL };
+    for (int k = 0; k < 3; k++) {
+        if (!ls[k]->rec)
+            continue;
+        tf[k] = first_field(ls[k]->rec);
+        if (!tf[k])
+            return 0;            /* no type field to compare */
+        tv[k] = type_const(ls[k], tf[k]);
+    }
+    int bad = 0;
+    bool told[3] = { false, false, false };
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            if (a == b || !tf[a] || !tf[b] || !tv[a] || !tv[b])
+                continue;
+            bool shared = ls[a]->rec == ls[b]->rec ||
+                          (tf[a]->length == tf[b]->length &&
+                           strcmp(tf[a]->name, tf[b]->name) == 0);
+            if (!shared || told[b] || (b < a && tv[b][0]))
+                continue;
+            bool left_out = !tv[b][0];
+            if (!left_out && strcmp(tv[a], tv[b]) != 0)
+                continue;
+            const struct fw_layout *l = ls[b];
+            char where[PATH_MAX + 16];
+            snprintf(where, sizeof where, "%s:%d", mapfile,
+                     l->sec ? l->sec->line : t->mt->line);
+            if (left_out)
+                errs_add(e, where, "the %s record leaves its record type %s "
+                         "out (it would be spaces) while it shares its layout "
+                         "with the %s record: give it <map to=\"%s\" "
+                         "value=\"...\"/>", what[b], tf[b]->name, what[a],
+                         tf[b]->name);
+            else
+                errs_add(e, where, "the %s and %s records both begin "
+                         "%s=\"%s\": give each kind of record its own "
+                         "record-type constant (<map to=\"%s\" "
+                         "value=\"...\"/>)", what[a], what[b], tf[b]->name,
+                         tv[b], tf[b]->name);
+            told[b] = true;
+            bad = 1;
+        }
+    return bad ? -1 : 0;
+}
+
 struct fw_target *fw_target_new(const struct map_target *mt,
                                 const char *mapping_file, struct errs *e)
 {
@@ -181,6 +386,11 @@ struct fw_target *fw_target_new(const struct map_target *mt,
                 bad = 1;
             }
         }
+    }
+    if (!bad) {
+        bad |= totals_setup(t, mapping_file, e) != 0;
+        bad |= constants_setup(t, mapping_file, e) != 0;
+        bad |= record_types_setup(t, mapping_file, e) != 0;
     }
     if (bad)
         goto fail;

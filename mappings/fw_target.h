@@ -30,6 +30,16 @@ struct errs;
 
 enum fw_recfm { FW_RECFM_FB = 0, FW_RECFM_LF, FW_RECFM_CRLF };
 
+#define FW_MAX_SUMS 8
+
+/* A hash total the trailer carries ("$sum:FIELD"): a numeric detail
+ * field outside OCCURS, summed exactly at its own scale. */
+struct fw_sum {
+    const char *name;              /* as the mapping names it (borrowed) */
+    const struct cpy_field *f;     /* in the detail record */
+    int scale;
+};
+
 struct fw_layout {
     struct copybook *cb;           /* owned; may be shared below */
     const struct cpy_record *rec;
@@ -50,11 +60,17 @@ struct fw_target {
     struct fw_layout ack;          /* ack detail; rec NULL when none */
     struct fw_layout ack_trailer;
     const struct map_section *ack_sec;
+    struct fw_sum sums[FW_MAX_SUMS];   /* the trailer's $sum: fields */
+    size_t nsums;
     char *dir;                     /* the mapping file's folder */
 };
 
 /* fw_target_new - compile mt (mapping_file locates relative copybooks).
- * NULL with every problem in e, each naming the mapping file and line. */
+ * NULL with every problem in e, each naming the mapping file and line.
+ * The totals are checked here too, so `ferry check` refuses what the
+ * first night would: $count or $sum: outside the trailer (the header and
+ * the details are written before any total is known), $sum: of a field
+ * the detail record does not hold as a number outside OCCURS. */
 struct fw_target *fw_target_new(const struct map_target *mt,
                                 const char *mapping_file, struct errs *e);
 void fw_target_free(struct fw_target *t);

@@ -327,6 +327,19 @@ static bool select_match(const json_t *m, const char *want)
     return ok;
 }
 
+/* select_index - the index of the first element of array a whose member
+ * st->key matches st->value; json_array_size(a) when none */
+static size_t select_index(const json_t *a, const struct jpath_step *st)
+{
+    size_t j;
+    const json_t *el;
+    json_array_foreach(a, j, el)
+        if (json_is_object(el) &&
+            select_match(json_object_get(el, st->key), st->value))
+            return j;
+    return json_array_size(a);
+}
+
 const json_t *jpath_get(const struct jpath *p, const json_t *root)
 {
     const json_t *cur = root;
@@ -339,104 +352,53 @@ const json_t *jpath_get(const struct jpath *p, const json_t *root)
         case JP_INDEX:
             cur = json_is_array(cur) ? json_array_get(cur, st->index) : NULL;
             break;
-        case JP_SELECT: {
-            const json_t *found = NULL;
-            if (json_is_array(cur)) {
-                size_t j;
-                const json_t *el;
-                json_array_foreach(cur, j, el) {
-                    if (json_is_object(el) &&
-                        select_match(json_object_get(el, st->key),
-                                     st->value)) {
-                        found = el;
-                        break;
-                    }
-                }
-            }
-            cur = found;
+        case JP_SELECT:
+            cur = json_is_array(cur) ? json_array_get(cur, select_index(cur, st))
+                                     : NULL;
             break;
-        }
         }
     }
     return cur;
 }
 
-/* sel_match - element el has member key whose text equals value */
-static bool set_sel_match(const json_t *el, const char *key, const char *value)
+int jpath_set(const struct jpath *p, json_t *root, json_t *val, char *why,
+              size_t whysz)
 {
-    const json_t *m = json_is_object(el) ? json_object_get(el, key) : NULL;
-    if (!m)
-        return false;
-    const char *why = NULL;
-    char *t = jpath_scalar_text(m, &why);
-    bool eq = t && strcmp(t, value) == 0;
-    free(t);
-    return eq;
-}
-
-int jpath_set(json_t *root, const char *path, json_t *val, char *why,
-                    size_t whysz)
-{
-    char err[200];
-    struct jpath *p = jpath_parse(path, err, sizeof err);
-    if (!p) {
-        snprintf(why, whysz, "bad path: %s", err);
-        json_decref(val);
-        return -1;
-    }
     json_t *cur = root;
-    int rc = -1;
     for (size_t i = 0; i < p->n; i++) {
         const struct jpath_step *s = &p->s[i];
         bool last = i + 1 == p->n;
         if (s->kind == JP_KEY) {
             if (!json_is_object(cur)) {
                 snprintf(why, whysz, "'%s' is not inside an object", s->key);
-                goto out;
+                break;
             }
-            if (last) {
-                json_object_set_new(cur, s->key, val);
-                val = NULL;
-                rc = 0;
-                goto out;
-            }
+            if (last)
+                return json_object_set_new(cur, s->key, val) == 0 ? 0 : -1;
             json_t *next = json_object_get(cur, s->key);
             if (!next) {
                 next = json_object();
-                json_object_set_new(cur, s->key, next);
+                if (!next || json_object_set_new(cur, s->key, next) != 0) {
+                    snprintf(why, whysz, "out of memory");
+                    break;
+                }
             }
             cur = next;
-        } else {
-            if (!json_is_array(cur)) {
-                snprintf(why, whysz, "step %zu is not inside an array", i + 1);
-                goto out;
-            }
-            size_t idx = json_array_size(cur);
-            if (s->kind == JP_INDEX) {
-                idx = s->index;
-            } else {
-                for (size_t k = 0; k < json_array_size(cur); k++)
-                    if (set_sel_match(json_array_get(cur, k), s->key, s->value)) {
-                        idx = k;
-                        break;
-                    }
-            }
-            if (idx >= json_array_size(cur)) {
-                snprintf(why, whysz, "no array element matches step %zu", i + 1);
-                goto out;
-            }
-            if (last) {
-                json_array_set_new(cur, idx, val);
-                val = NULL;
-                rc = 0;
-                goto out;
-            }
-            cur = json_array_get(cur, idx);
+            continue;
         }
+        if (!json_is_array(cur)) {
+            snprintf(why, whysz, "step %zu is not inside an array", i + 1);
+            break;
+        }
+        size_t idx = s->kind == JP_INDEX ? s->index : select_index(cur, s);
+        if (idx >= json_array_size(cur)) {
+            snprintf(why, whysz, "no array element matches step %zu", i + 1);
+            break;
+        }
+        if (last)
+            return json_array_set_new(cur, idx, val) == 0 ? 0 : -1;
+        cur = json_array_get(cur, idx);
     }
-out:
     json_decref(val);
-    jpath_free(p);
-    return rc;
+    return -1;
 }
-

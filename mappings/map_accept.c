@@ -367,15 +367,17 @@ int map_apply_named(const struct mapping *m, const char *const *names,
     return run(&c, NULL, out);
 }
 
-int map_apply_object(const struct mapping *m, const json_t *obj,
-                     struct record **out, struct errs *e)
+int map_apply_payload(const struct mapping *m, const json_t *doc, bool named,
+                      struct record **out, struct errs *e)
 {
+    if (!named)
+        return map_apply(m, doc, out, e);
     *out = NULL;
-    if (!json_is_object(obj)) {
-        errs_add(e, "", "not a row of named values");
+    if (!json_is_object(doc)) {
+        errs_add(e, "row", "expected the row's columns as a JSON object");
         return -1;
     }
-    size_t n = json_object_size(obj);
+    size_t n = json_object_size(doc);
     const char **names = calloc(n + 1, sizeof *names);
     const char **vals = calloc(n + 1, sizeof *vals);
     int rc = -1;
@@ -383,16 +385,36 @@ int map_apply_object(const struct mapping *m, const json_t *obj,
         size_t i = 0;
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)obj, k, v) {
+        json_object_foreach((json_t *)doc, k, v) {
             names[i] = k;
             vals[i++] = json_is_string(v) && *json_string_value(v)
                 ? json_string_value(v) : NULL;
         }
         rc = map_apply_named(m, names, vals, i, out, e);
     } else {
-        errs_add(e, "", "out of memory");
+        errs_add(e, "row", "out of memory");
     }
     free(names);
     free(vals);
     return rc;
+}
+
+struct record *map_stored_record(const struct mapping *m,
+                                 const char *record_json, const void *payload,
+                                 size_t payload_len, bool named)
+{
+    struct errs e;
+    struct record *r = NULL;
+    errs_init(&e);
+    if (record_json)
+        r = record_from_json(record_json, &e);
+    if (!r && payload && m) {
+        json_t *doc = NULL;
+        errs_clear(&e);
+        if (map_parse_json(payload, payload_len, &m->limits, &doc, &e) == 0)
+            map_apply_payload(m, doc, named, &r, &e);
+        json_decref(doc);
+    }
+    errs_free(&e);
+    return r ? r : record_new();
 }

@@ -135,10 +135,10 @@ struct jpath *jpath_parse(const char *text, char *err, size_t errsz);
 void jpath_free(struct jpath *p);
 /* jpath_get - the value at p under root, or NULL when absent; borrowed */
 const json_t *jpath_get(const struct jpath *p, const json_t *root);
-/* jpath_set - set root at path to val (reference stolen); intermediate
- * objects are created for missing keys, array steps must match.  0 ok,
- * -1 with a reason in why. */
-int jpath_set(json_t *root, const char *path, json_t *val, char *why,
+/* jpath_set - put val (reference stolen, also on failure) at p under
+ * root, making objects for missing keys; array steps must match an
+ * element.  0 ok, -1 with a reason in why. */
+int jpath_set(const struct jpath *p, json_t *root, json_t *val, char *why,
               size_t whysz);
 /* jpath_scalar_text - text of a JSON scalar: string as is, integer in
  * decimal, real in its shortest exact form, true/false.  NULL for null,
@@ -320,11 +320,18 @@ int map_search_query(const struct mapping *m,
                      const char *const *names, const char *const *texts,
                      size_t n, char **out, struct errs *e);
 
-/* map_apply_object - map_apply_named over a JSON object of field name ->
- * string (a stored CSV row or assisted-digital form; other values and ""
- * are absent). */
-int map_apply_object(const struct mapping *m, const json_t *obj,
-                     struct record **out, struct errs *e);
+/* map_apply_payload - a stored payload through the mapping: a JSON
+ * document by paths, or (named) a row of columns by field name (CSV
+ * import keeps its rows as a JSON object of columns). */
+int map_apply_payload(const struct mapping *m, const json_t *doc, bool named,
+                      struct record **out, struct errs *e);
+/* map_stored_record - the record a stored submission stands for: its
+ * canonical record JSON when readable, else the payload mapped again
+ * (named as for map_apply_payload), else an empty record.  The CLI gets
+ * it as data and never re-reads strings.  NULL only on out of memory. */
+struct record *map_stored_record(const struct mapping *m,
+                                 const char *record_json, const void *payload,
+                                 size_t payload_len, bool named);
 
 /* -- types and transforms (map_types.c, map_transform.c) --------------- */
 

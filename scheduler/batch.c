@@ -22,7 +22,6 @@
 #include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
-#include "mappings/fw_target.h"
 #include "scheduler/joblock.h"
 #include "util/tz.h"
 #include "spool/spool.h"
@@ -31,6 +30,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -76,26 +76,7 @@ int batch_exit_code(enum batch_outcome o)
     return EX_SOFTWARE;
 }
 
-int batch_sum_add(int64_t *acc, int64_t v)
-{
-    int64_t r;
-    if (__builtin_add_overflow(*acc, v, &r))
-        return -1;
-    *acc = r;
-    return 0;
-}
 
-/* batch_rescale - v at scale from -> scale to (to >= from); -1 on overflow */
-int batch_rescale(int64_t v, int from, int to, int64_t *out)
-{
-    while (from < to) {
-        if (__builtin_mul_overflow(v, 10, &v))
-            return -1;
-        from++;
-    }
-    *out = v;
-    return 0;
-}
 
 static bool name_char_ok(char ch)
 {
@@ -189,38 +170,32 @@ int batch_file_name(const char *pattern, const char *business_date,
     return 0;
 }
 
-void batch_hex_digest(const unsigned char *d, unsigned n, char out[65])
-{
-    static const char hx[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n && i < 32; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 /* ---- the compiled target ---------------------------------------------- */
 
 static void bctx_free(struct bctx *c)
 {
     for (size_t i = 0; i < c->nsvc; i++)
-        fw_target_free(c->svc[i].ft);
+        if (c->format && c->format->close)
+            c->format->close(c->svc[i].fmt);
     free(c->svc);
     c->svc = NULL;
     c->nsvc = 0;
 }
 
-/* specials_in - does section sec read a "$name" (prefix match for $sum:) */
-static bool specials_in(const struct map_section *sec, const char *prefix)
+/* format_of - the target's batch format, when it has every file callback */
+static const struct adapter *format_of(const struct target_config *tc)
 {
-    for (size_t i = 0; sec && i < sec->na; i++)
-        if (sec->a[i].from && strncmp(sec->a[i].from, prefix,
-                                      strlen(prefix)) == 0)
-            return true;
-    return false;
+    const struct adapter *ad = tc->type ? adapter_find(tc->type) : NULL;
+    if (!ad || ad->kind != ADAPTER_BATCH || !ad->init || !ad->file_info ||
+        !ad->open_file || !ad->write_record || !ad->close_file ||
+        !ad->check_file)
+        return NULL;
+    return ad;
 }
 
-/* bctx_setup - compile every service mapping that feeds target */
+/* bctx_setup - an instance of the target's format for every service
+ * mapping that feeds target */
 static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
 {
     c->tc = config_target(c->cfg, target);
@@ -228,10 +203,11 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
         errs_add(e, target, "no target '%s' in %s", target, c->cfg->path);
         return -1;
     }
-    const struct adapter *ad = adapter_find(c->tc->type);
-    if (!ad || ad->kind != ADAPTER_BATCH) {
-        errs_add(e, target, "target %s is of type %s: only batch (fixed-width)"
-                 " targets have a night batch", target, c->tc->type);
+    c->format = format_of(c->tc);
+    if (!c->format) {
+        errs_add(e, target, "target %s is of type %s: only batch file "
+                 "formats (fixed-width) have a night batch", target,
+                 c->tc->type);
         return -1;
     }
     c->svc = calloc(c->cfg->nservices ? c->cfg->nservices : 1, sizeof *c->svc);
@@ -254,95 +230,34 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
                      "its mapping", s->name, target);
             return -1;
         }
-        struct fw_target *ft = fw_target_new(mt, s->mapping->file, e);
-        if (!ft)
+        struct adapter_env env = {
+            .target = c->tc, .opts = &c->tc->opts, .map = mt,
+            .base_dir = c->cfg->base_dir, .service = s->name,
+            .mapping_file = s->mapping->file ? s->mapping->file
+                                             : s->mapping_file,
+        };
+        void *fmt = NULL;
+        if (c->format->init(&fmt, &env, e) != 0)
             return -1;
         c->svc[c->nsvc].service = s->name;
-        c->svc[c->nsvc++].ft = ft;
+        c->svc[c->nsvc++].fmt = fmt;
     }
     if (!c->nsvc) {
         errs_add(e, target, "no service delivers to target %s", target);
         return -1;
     }
-    c->ft = c->svc[0].ft;
-    c->dlen = c->ft->detail.rec->length;
-    c->hlen = c->ft->header.rec ? c->ft->header.rec->length : 0;
-    c->tlen = c->ft->trailer.rec ? c->ft->trailer.rec->length : 0;
-    c->sep = fw_record_sep(c->ft);
-    c->seplen = strlen(c->sep);
-    for (size_t i = 1; i < c->nsvc; i++)
-        if (c->svc[i].ft->detail.rec->length != c->dlen ||
-            c->svc[i].ft->recfm != c->ft->recfm ||
-            cob_codec_page(c->svc[i].ft->cc) != cob_codec_page(c->ft->cc)) {
+    c->format->file_info(c->svc[0].fmt, &c->info);
+    for (size_t i = 1; i < c->nsvc && c->format->same_file; i++) {
+        char why[256];
+        if (c->format->same_file(c->svc[0].fmt, c->svc[i].fmt, why,
+                                 sizeof why) != 0) {
             errs_add(e, target, "services %s and %s write different record "
-                     "layouts into one file", c->svc[0].service,
-                     c->svc[i].service);
+                     "layouts into one file: %s", c->svc[0].service,
+                     c->svc[i].service, why);
             return -1;
         }
-    const struct map_section *hs = c->ft->header.rec ? c->ft->header.sec : NULL;
-    if (specials_in(hs, "$count") || specials_in(hs, "$sum:")) {
-        errs_add(e, target, "the header is written first: $count and $sum: "
-                 "belong in the trailer");
-        return -1;
-    }
-    if (specials_in(&c->ft->mt->sec[0], "$count") ||
-        specials_in(&c->ft->mt->sec[0], "$sum:")) {
-        errs_add(e, target, "$count and $sum: belong in the trailer");
-        return -1;
-    }
-    const struct map_section *ts = c->ft->trailer.rec ? c->ft->trailer.sec : NULL;
-    for (size_t i = 0; ts && i < ts->na; i++) {
-        const char *fr = ts->a[i].from;
-        if (!fr || strncmp(fr, "$sum:", 5) != 0)
-            continue;
-        const char *nm = fr + 5;
-        bool dup = false;
-        for (size_t k = 0; k < c->nsums; k++)
-            if (strcmp(c->sums[k].name, nm) == 0)
-                dup = true;
-        if (dup)
-            continue;
-        if (c->nsums == BATCH_MAX_SUMS) {
-            errs_add(e, target, "at most %d hash totals", BATCH_MAX_SUMS);
-            return -1;
-        }
-        bool amb = false;
-        const struct cpy_field *f = cpy_field_find(c->ft->detail.rec, nm, &amb);
-        if (!f || amb || f->pic.cls != COB_NUMERIC) {
-            errs_add(e, target, "%s: the detail record has %s", fr,
-                     !f ? "no such field" : amb ? "more than one field of that"
-                     " name" : "it as text: a hash total needs a number");
-            return -1;
-        }
-        for (const struct cpy_field *g = f; g; g = g->parent)
-            if (g->occurs_max) {
-                errs_add(e, target, "%s: a field inside OCCURS cannot be "
-                         "totalled", fr);
-                return -1;
-            }
-        c->sums[c->nsums].name = nm;
-        c->sums[c->nsums].f = f;
-        c->sums[c->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
-        c->nsums++;
     }
     return 0;
-}
-
-/* batch_totals_text - "NAME=1234.50 NAME2=42" from the running sums */
-void batch_totals_text(const struct bctx *c, const int64_t *v, char *out,
-                       size_t outsz)
-{
-    size_t n = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < c->nsums && n < outsz; i++) {
-        char num[48];
-        dec_format(v[i], c->sums[i].scale, num, sizeof num);
-        int w = snprintf(out + n, outsz - n, "%s%s=%s", i ? " " : "",
-                         c->sums[i].name, num);
-        if (w < 0)
-            break;
-        n += (size_t)w;
-    }
 }
 
 /* ---- one batch, start to end ------------------------------------------ */
@@ -386,6 +301,69 @@ static void archive(struct bctx *c, struct batch_file *bf, struct errs *e)
     }
 }
 
+/* refused - the transport said FAIL (or could not start): the file waits */
+static int refused(struct batch_summary *sum, const struct spool_batch *b,
+                   const struct batch_file *bf, const char *msg)
+{
+    set_msg(sum, BATCH_REFUSED, "%s refused: %s (the file waits in "
+            "outbound/ and is sent by the next run once this is fixed)",
+            bf->file_name, msg);
+    log_event(LOG_ERROR, "batch-send-failed", "target", b->target, "file",
+              bf->file_name, "message", msg, NULL);
+    return 0;
+}
+
+/* send_batch - audit a resend, hand the verified file to the open
+ * transport, record "sent" and archive it */
+static int send_batch(struct bctx *c, struct btransport *tr,
+                      const struct spool_batch *b, enum build_mode mode,
+                      const struct built *res, struct batch_file *bf,
+                      struct batch_summary *sum, struct errs *e)
+{
+    char msg[1024];
+    if (mode == BUILD_RESEND) {
+        char detail[1200];
+        snprintf(detail, sizeof detail, "batch %lld %s sha256 %s to %s",
+                 (long long)b->id, bf->file_name, res->sha256, bf->sent_to);
+        if (spool_audit_add(c->sp, c->o->actor ? c->o->actor : "unknown",
+                            "batch-resend", NULL, c->o->reason, detail,
+                            e) != 0)
+            goto io;
+    }
+    spool_crashpoint("batch-upload");
+    enum adapter_outcome out = batch_send_file(c, tr, bf->local_path,
+                                               bf->file_name, res->sha256,
+                                               res->bytes,
+                                               &bf->already_present, msg,
+                                               sizeof msg);
+    if (out == ADAPTER_RETRY) {
+        set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
+                bf->file_name, msg);
+        log_event(LOG_WARN, "batch-send-retry", "target", b->target, "file",
+                  bf->file_name, "message", msg, NULL);
+        return 0;
+    }
+    if (out != ADAPTER_OK) {
+        return refused(sum, b, bf, msg);
+    }
+    spool_crashpoint("batch-after-transfer");
+    bf->sent = true;
+    if (mode != BUILD_RESEND) {
+        if (spool_batch_sent(c->sp, b->id, e) != 0)
+            goto io;
+        spool_crashpoint("batch-ledger-sent");
+    }
+    archive(c, bf, e);
+    log_event(LOG_INFO, bf->already_present ? "batch-already-present"
+              : "batch-sent", "target", b->target, "file", bf->file_name,
+              "to", bf->sent_to, "sha256", res->sha256, NULL);
+    return 0;
+io:
+    set_msg(sum, BATCH_ERROR, "%s: %s", bf->file_name[0] ? bf->file_name
+            : b->target, errs_first_msg(e));
+    return -1;
+}
+
 /* run_batch - build (or rebuild), record, verify and send batch b */
 static int run_batch(struct bctx *c, const struct spool_batch *b,
                      enum build_mode mode, struct batch_file *bf,
@@ -401,7 +379,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
              b->business_date);
     if (b->file_name)
         snprintf(bf->file_name, sizeof bf->file_name, "%s", b->file_name);
-    else if (batch_file_name(c->ft->file_pattern, b->business_date, b->seq,
+    else if (batch_file_name(c->info.file_pattern, b->business_date, b->seq,
                              b->target, bf->file_name, sizeof bf->file_name,
                              why, sizeof why) != 0) {
         set_msg(sum, BATCH_CONFIG, "file-name %s", why);
@@ -416,8 +394,9 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
         goto io;
     log_event(LOG_INFO, "batch-build", "target", b->target, "batch",
               bf->file_name, "state", spool_batch_state_name(b->state), NULL);
-    int r = batch_build_file(c, b, mode, dry, dir, bf->file_name,
-                             b->record_count, &res, e);
+    enum build_result r = batch_build_file(c, b, mode, dry, dir,
+                                           bf->file_name, b->record_count,
+                                           &res, e);
     if (r == BUILT_CONFIG) {
         set_msg(sum, BATCH_CONFIG, "%s: %s", bf->file_name, errs_first_msg(e));
         return -1;
@@ -463,50 +442,101 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
     }
     if (dry)
         return 0;
-    batch_describe_dest(c->tc, bf->sent_to, sizeof bf->sent_to);
-    if (mode == BUILD_RESEND) {
-        char detail[1200];
-        snprintf(detail, sizeof detail, "batch %lld %s sha256 %s to %s",
-                 (long long)b->id, bf->file_name, res.sha256, bf->sent_to);
-        if (spool_audit_add(c->sp, c->o->actor ? c->o->actor : "unknown",
-                            "batch-resend", NULL, c->o->reason, detail,
-                            e) != 0)
-            goto io;
+    struct btransport tr;
+    if (batch_transport_open(c, &tr, msg, sizeof msg) != 0) {
+        return refused(sum, b, bf, msg);
     }
-    spool_crashpoint("batch-upload");
-    enum adapter_outcome out = batch_send_file(c, bf->local_path,
-                                               bf->file_name, res.sha256,
-                                               res.bytes, msg, sizeof msg);
-    if (out == ADAPTER_RETRY) {
-        set_msg(sum, BATCH_TEMPFAIL, "%s not sent, try again later: %s",
-                bf->file_name, msg);
-        log_event(LOG_WARN, "batch-send-retry", "target", b->target, "file",
-                  bf->file_name, "message", msg, NULL);
-        return 0;
-    }
-    if (out != ADAPTER_OK) {
-        set_msg(sum, BATCH_REFUSED, "%s refused: %s (the file waits in "
-                "outbound/ and is sent by the next run once this is fixed)",
-                bf->file_name, msg);
-        log_event(LOG_ERROR, "batch-send-failed", "target", b->target, "file",
-                  bf->file_name, "message", msg, NULL);
-        return 0;
-    }
-    spool_crashpoint("batch-after-transfer");
-    bf->sent = true;
-    if (mode != BUILD_RESEND) {
-        if (spool_batch_sent(c->sp, b->id, e) != 0)
-            goto io;
-        spool_crashpoint("batch-ledger-sent");
-    }
-    archive(c, bf, e);
-    log_event(LOG_INFO, "batch-sent", "target", b->target, "file",
-              bf->file_name, "to", bf->sent_to, "sha256", res.sha256, NULL);
-    return 0;
+    batch_transport_describe(&tr, bf->sent_to, sizeof bf->sent_to);
+    int rc = send_batch(c, &tr, b, mode, &res, bf, sum, e);
+    batch_transport_close(&tr);
+    return rc;
 io:
     set_msg(sum, BATCH_ERROR, "%s: %s", bf->file_name[0] ? bf->file_name
             : b->target, errs_first_msg(e));
     return -1;
+}
+
+/* file_sha256 - hex digest of the file at path; 0, or -1 */
+static int file_sha256(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rbe");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[65536];
+    int rc = -1;
+    if (!f || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto out;
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        if (EVP_DigestUpdate(md, buf, k) != 1)
+            goto out;
+    if (ferror(f))
+        goto out;
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    EVP_DigestFinal_ex(md, dg, &dn);
+    batch_hex_digest(dg, dn, hex);
+    rc = 0;
+out:
+    EVP_MD_CTX_free(md);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* tidy_outbound - a crash after the ledger said "sent" and before the
+ * file moved to archive/ left the sent file in outbound/<target>/: move
+ * every such file (its name and SHA-256 those of a sent or confirmed
+ * batch) to archive/<target>/.  Anything else in outbound/ is left, for
+ * the unfinished batch it belongs to.  Best effort: a failure is logged
+ * and tidied by a later run. */
+static void tidy_outbound(struct bctx *c)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/outbound/%s", spool_dir(c->sp),
+                 c->tc->name) >= (int)sizeof dir)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct spool_batch **v = NULL;
+    size_t n = 0;
+    bool listed = false;
+    struct dirent *de;
+    for (int seen = 0; (de = readdir(d)) && seen < 10000; seen++) {
+        if (de->d_name[0] == '.')
+            continue;
+        struct errs e;
+        errs_init(&e);
+        if (!listed && spool_batch_list(c->sp, c->tc->name, 0, &v, &n, &e)) {
+            errs_free(&e);
+            break;
+        }
+        listed = true;
+        const struct spool_batch *b = NULL;
+        for (size_t i = 0; i < n && !b; i++)
+            if (v[i]->file_name && strcmp(v[i]->file_name, de->d_name) == 0 &&
+                (v[i]->state == SPOOL_BATCH_SENT ||
+                 v[i]->state == SPOOL_BATCH_CONFIRMED))
+                b = v[i];
+        char hex[65];
+        struct batch_file bf;
+        memset(&bf, 0, sizeof bf);
+        snprintf(bf.file_name, sizeof bf.file_name, "%s", de->d_name);
+        if (b && b->sha256 && fs_join(bf.local_path, sizeof bf.local_path, dir,
+                                      de->d_name) == 0 &&
+            file_sha256(bf.local_path, hex) == 0 &&
+            strcmp(hex, b->sha256) == 0) {
+            archive(c, &bf, &e);
+            log_event(LOG_INFO, "batch-outbound-tidied", "target",
+                      c->tc->name, "file", de->d_name, "to", bf.local_path,
+                      NULL);
+        }
+        errs_free(&e);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        spool_batch_free(v[i]);
+    free(v);
 }
 
 /* ---- the run ---------------------------------------------------------- */
@@ -545,7 +575,8 @@ static int queued_count(struct bctx *c, int64_t *n, struct errs *e)
     return 0;
 }
 
-/* finish_outcome - fold a file's dead letters into the run's outcome */
+/* finish_outcome - fold a file's dead letters into the run's outcome; a
+ * dry run says what a real run would do */
 static void finish_outcome(struct batch_summary *sum)
 {
     if (sum->outcome != BATCH_DONE)
@@ -553,11 +584,38 @@ static void finish_outcome(struct batch_summary *sum)
     for (size_t i = 0; i < sum->nfiles; i++)
         if (sum->files[i].failed) {
             sum->outcome = BATCH_DATA;
-            snprintf(sum->message, sizeof sum->message, "%lld record(s) could "
-                     "not be encoded and were moved to the dead letter state "
-                     "(ferry queue --state failed); the rest were sent",
+            snprintf(sum->message, sizeof sum->message, sum->dry_run
+                     ? "dry run: %lld record(s) could not be encoded and "
+                       "would go to the dead letter state; the rest would be "
+                       "sent (nothing was changed or sent)"
+                     : "%lld record(s) could not be encoded and were moved "
+                       "to the dead letter state (ferry queue --state "
+                       "failed); the rest were sent",
                      (long long)sum->files[i].failed);
         }
+}
+
+/* scratch_remove - the dry run's scratch folder and the files in it:
+ * they hold personal data and must not outlive the run */
+static void scratch_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    for (int i = 0; (de = readdir(d)) && i < 1000; i++) {
+        char p[PATH_MAX];
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            fs_join(p, sizeof p, dir, de->d_name) != 0)
+            continue;
+        if (unlink(p) != 0)
+            log_event(LOG_WARN, "batch-dry-run-cleanup", "file", p, "error",
+                      strerror(errno), NULL);
+    }
+    closedir(d);
+    if (rmdir(dir) != 0)
+        log_event(LOG_WARN, "batch-dry-run-cleanup", "folder", dir, "error",
+                  strerror(errno), NULL);
 }
 
 /* run_locked - the run proper, with the lock held (or a dry run) */
@@ -567,6 +625,8 @@ static int run_locked(struct bctx *c, const char *date,
     const char *target = c->tc->name;
     struct spool_batch *b = NULL;
     int rc = 0;
+    if (!c->o->dry_run)
+        tidy_outbound(c);
     if (c->o->resend_id > 0) {
         int g = spool_batch_get(c->sp, c->o->resend_id, &b, e);
         if (g != 0 || strcmp(b->target, target) != 0) {
@@ -620,7 +680,7 @@ static int run_locked(struct bctx *c, const char *date,
         set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
         return -1;
     }
-    if (!queued && !c->ft->empty_file) {
+    if (!queued && !c->info.empty_file) {
         if (!sum->nfiles)
             sum->nothing = true;
         return 0;
@@ -745,6 +805,8 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
     if (rc == 0)
         finish_outcome(sum);
 out:
+    if (scratch[0])
+        scratch_remove(scratch);
     joblock_release(lock);
     bctx_free(&c);
     sum->elapsed_ms = clock_wall_ms() - t0;

@@ -76,6 +76,8 @@ struct batch_file {
     bool finished_earlier;       /* a crashed run's batch, finished now */
     bool resent;                 /* --resend */
     bool sent;                   /* handed over in this run */
+    bool already_present;        /* ... by finding the identical file
+                                    already there: nothing uploaded */
     char sent_to[512];           /* "local /srv/drop", "sftp user@host:22/in" */
 };
 

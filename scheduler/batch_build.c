@@ -1,13 +1,16 @@
-/* batch_build.c - writes one batch's fixed-width file from the ledger.
+/* batch_build.c - writes one batch's file from the ledger, through the
+ * target's batch format (adapter.h: open_file, write_record,
+ * close_file), whatever the format is.
  *
  * Contract: the header's creation time is the batch's created_at, never
- * the clock; records that cannot be encoded become dead letters (unless
+ * the clock; records the format cannot take become dead letters (unless
  * it is a dry run) and are left out, and the pass is redone so the
- * trailer counts only what is in the file.  The file is written under a
- * temporary name, fsynced, renamed and its folder fsynced. */
+ * trailer counts only what is in the file.  The bytes go through one
+ * sink owned here: a temporary name, SHA-256 as they are written, fsync,
+ * rename, the folder fsynced.  One I/O error is one failure: it is never
+ * read as "write the file again". */
 #include "scheduler/batch_int.h"
 #include "config/config.h"
-#include "mappings/fw_target.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -25,11 +28,11 @@
 
 /* ---- building a file -------------------------------------------------- */
 
-static struct fw_target *svc_ft(const struct bctx *c, const char *service)
+static void *svc_fmt(const struct bctx *c, const char *service)
 {
     for (size_t i = 0; i < c->nsvc; i++)
         if (service && strcmp(c->svc[i].service, service) == 0)
-            return c->svc[i].ft;
+            return c->svc[i].fmt;
     return NULL;
 }
 
@@ -45,11 +48,10 @@ struct wctx {
     int fd;
     unsigned char *out;            /* BATCH_IOBUF */
     size_t outn;
-    unsigned char *rec;            /* one record */
-    size_t reclen;
+    void *file;                    /* the format's open file */
     EVP_MD_CTX *md;
     struct record *sp;             /* specials */
-    struct fvalue *v_ref, *v_recv, *v_num;  /* per-record specials, into
+    struct fvalue *v_ref, *v_did, *v_recv, *v_num;  /* per-record specials, into
                                    sp: valid until sp grows ($count) */
     struct built res;
     struct bfail *fails;
@@ -84,8 +86,16 @@ static int w_flush(struct wctx *w)
     return 0;
 }
 
-static int w_put(struct wctx *w, const void *p, size_t n)
+/* w_put - the sink the format writes through (struct batch_sink) */
+static int w_put(void *ctx, const void *p, size_t n)
 {
+    struct wctx *w = ctx;
+    if (w->err)
+        return -1;
+    if (n > BATCH_IOBUF) {
+        w->err = EMSGSIZE;
+        return -1;
+    }
     if (w->outn + n > BATCH_IOBUF && w_flush(w) != 0)
         return -1;
     memcpy(w->out + w->outn, p, n);
@@ -121,10 +131,12 @@ static int specials_base(struct wctx *w)
         return -1;
     /* the per-record ones exist from here on, so the details can keep
      * pointers to them (nothing is added to sp until the trailer) */
-    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$received-at") ||
+    if (!sp_field(w->sp, "$reference") || !sp_field(w->sp, "$delivery-id") ||
+        !sp_field(w->sp, "$received-at") ||
         !sp_field(w->sp, "$record-number"))
         return -1;
     w->v_ref = sp_field(w->sp, "$reference");
+    w->v_did = sp_field(w->sp, "$delivery-id");
     w->v_recv = sp_field(w->sp, "$received-at");
     w->v_num = sp_field(w->sp, "$record-number");
     return 0;
@@ -190,8 +202,8 @@ static int detail_cb(void *ctx, const struct spool_record *r)
                  "payload key configured?)", r->ref, r->crypt_error);
         return 1;
     }
-    struct fw_target *ft = svc_ft(c, r->service);
-    if (!ft) {
+    void *fmt = svc_fmt(c, r->service);
+    if (!fmt) {
         w->stop_config = true;
         snprintf(w->stop_msg, sizeof w->stop_msg, "%s: service %s no longer "
                  "delivers to target %s", r->ref, r->service, w->b->target);
@@ -200,16 +212,20 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     struct errs pe;
     errs_init(&pe);
     int rc = 0;
+    char *reason = NULL;
     struct record *rec = NULL;
     if (!r->record_json) {
-        errs_add(&pe, r->ref, "the mapped record is not in the ledger "
-                 "(purged?)");
+        reason = strdup("the mapped record is not in the ledger (purged?)");
         goto bad;
     }
     rec = record_from_json(r->record_json, &pe);
-    if (!rec)
+    if (!rec) {
+        reason = errs_join(&pe);
         goto bad;
+    }
     if (fvalue_set_text(w->v_ref, FT_STRING, r->ref) ||
+        fvalue_set_text(w->v_did, FT_STRING,
+                        r->delivery_id ? r->delivery_id : "") ||
         ((!w->v_recv->present || w->v_recv->num != r->received_at) &&
          fvalue_set_datetime(w->v_recv, r->received_at)) ||
         fvalue_set_int(w->v_num, w->res.count + 1)) {
@@ -217,29 +233,18 @@ static int detail_cb(void *ctx, const struct spool_record *r)
         rc = 1;
         goto out;
     }
-    if (fw_encode(ft->detail.plan, ft->cc, rec, w->sp, w->rec, c->dlen, NULL,
-                  NULL, &pe) != 0)
-        goto bad;
-    int64_t vals[BATCH_MAX_SUMS];
-    for (size_t i = 0; i < c->nsums; i++) {
-        int vs = 0;
-        char msg[160];
-        if (cob_num_decode(ft->cc, &c->sums[i].f->pic,
-                           w->rec + c->sums[i].f->offset, &vals[i], &vs,
-                           msg, sizeof msg) != 0 ||
-            batch_rescale(vals[i], vs, c->sums[i].scale, &vals[i]) != 0) {
-            errs_add(&pe, c->sums[i].name, "cannot be totalled: %s", msg);
-            goto bad;
-        }
-    }
-    for (size_t i = 0; i < c->nsums; i++)
-        if (batch_sum_add(&w->res.sums[i], vals[i]) != 0) {
-            errs_add(&pe, c->sums[i].name, "the hash total would overflow");
-            goto bad;
-        }
-    if (w_put(w, w->rec, c->dlen) != 0 || w_put(w, c->sep, c->seplen) != 0) {
+    struct adapter_result ar;
+    memset(&ar, 0, sizeof ar);
+    c->format->write_record(fmt, w->file, rec, w->sp, &ar);
+    if (w->err || ar.outcome == ADAPTER_RETRY) {
+        if (!w->err)
+            w->err = EIO;
         rc = 1;
         goto out;
+    }
+    if (ar.outcome != ADAPTER_OK) {
+        reason = strdup(ar.msg[0] ? ar.msg : "cannot be encoded");
+        goto bad;
     }
     w->res.count++;
     if (w->res.count == 1)
@@ -248,38 +253,16 @@ static int detail_cb(void *ctx, const struct spool_record *r)
         c->o->progress(c->o->progress_ctx, "build", w->res.count, w->total);
     goto out;
 bad:
-    if (note_fail(w, r->ref, errs_join(&pe)) != 0)
+    if (!reason) {
+        w->err = ENOMEM;
+        rc = 1;
+        goto out;
+    }
+    if (note_fail(w, r->ref, reason) != 0)
         rc = 2;      /* too many dead letters pending: apply, then redo */
 out:
     record_free(rec);
     errs_free(&pe);
-    return rc;
-}
-
-/* put_section - encode header or trailer from the specials */
-static int put_section(struct wctx *w, const struct fw_layout *l, size_t len,
-                       struct errs *e)
-{
-    if (!l->rec)
-        return 0;
-    unsigned char *tmp = calloc(1, len ? len : 1);
-    struct record *empty = record_new();
-    int rc = -1;
-    if (!tmp || !empty) {
-        errs_add(e, w->b->target, "out of memory");
-        goto out;
-    }
-    if (fw_encode(l->plan, w->c->ft->cc, empty, w->sp, tmp, len, NULL, NULL,
-                  e) != 0)
-        goto out;
-    if (w_put(w, tmp, len) != 0 || w_put(w, w->c->sep, w->c->seplen) != 0) {
-        errs_add(e, w->b->target, "writing: %s", strerror(w->err));
-        goto out;
-    }
-    rc = 0;
-out:
-    free(tmp);
-    record_free(empty);
     return rc;
 }
 
@@ -297,14 +280,32 @@ static int apply_fails(struct wctx *w, struct errs *e)
     return rc;
 }
 
-/* build_pass - write the whole file once to tmp; BUILT_* or 2 (redo) */
-static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
+/* file_problem - a format's FAIL/RETRY on the header or trailer as a
+ * build result: the sink's own error is I/O, anything else the mapping */
+static enum build_result file_problem(struct wctx *w, const char *tmp,
+                                      const struct adapter_result *ar,
+                                      struct errs *e)
+{
+    if (w->err || ar->outcome == ADAPTER_RETRY) {
+        errs_add(e, tmp, "writing: %s", strerror(w->err ? w->err : EIO));
+        return BUILT_IO;
+    }
+    errs_add(e, w->b->target, "%s", ar->msg);
+    return BUILT_CONFIG;
+}
+
+/* build_pass - write the whole file once to tmp */
+static enum build_result build_pass(struct wctx *w, const char *tmp,
+                                    struct errs *e)
 {
     struct bctx *c = w->c;
-    int rc = BUILT_IO;
+    enum build_result rc = BUILT_IO;
+    struct adapter_result ar;
+    memset(&ar, 0, sizeof ar);
     memset(&w->res, 0, sizeof w->res);
     w->outn = 0;
     w->err = 0;
+    w->file = NULL;
     w->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         errs_add(e, tmp, "cannot create: %s", strerror(errno));
@@ -318,8 +319,10 @@ static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
         errs_add(e, w->b->target, "out of memory");
         goto out;
     }
-    if (put_section(w, &c->ft->header, c->hlen, e) != 0) {
-        rc = w->err ? BUILT_IO : BUILT_CONFIG;
+    struct batch_sink sink = { .put = w_put, .sctx = w };
+    c->format->open_file(c->svc[0].fmt, &sink, w->sp, &w->file, &ar);
+    if (ar.outcome != ADAPTER_OK) {
+        rc = file_problem(w, tmp, &ar, e);
         goto out;
     }
     int f;
@@ -334,38 +337,35 @@ static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
     } else {
         f = spool_batch_foreach_mapped(c->sp, w->b->id, detail_cb, w, e);
     }
-    if (f == 2) {
-        rc = 2;
+    if (f == 2 && !w->err) {
+        rc = BUILT_REDO;
         goto out;
     }
     if (f != 0 || w->stop_config || w->err) {
-        if (w->stop_config) {
+        if (w->err) {
+            errs_add(e, tmp, "writing: %s", strerror(w->err));
+        } else if (w->stop_config) {
             errs_add(e, w->b->target, "%s", w->stop_msg);
             rc = BUILT_CONFIG;
-        } else if (w->err) {
-            errs_add(e, tmp, "writing: %s", strerror(w->err));
         }
         goto out;
     }
-    struct fvalue *v;
-    int64_t cnt = w->res.count;
-    if (c->ft->trailer_all)
-        cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
-    if (!(v = sp_field(w->sp, "$count")) || fvalue_set_int(v, cnt))
-        goto nomem;
-    for (size_t i = 0; i < c->nsums; i++) {
-        char nm[160];
-        snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
-        if (!(v = sp_field(w->sp, nm)) ||
-            (c->sums[i].scale > 0
-                 ? fvalue_set_decimal(v, w->res.sums[i], c->sums[i].scale)
-                 : fvalue_set_int(v, w->res.sums[i])))
-            goto nomem;
-    }
-    if (put_section(w, &c->ft->trailer, c->tlen, e) != 0) {
-        rc = w->err ? BUILT_IO : BUILT_CONFIG;
+    struct batch_totals tot;
+    memset(&tot, 0, sizeof tot);
+    void *file = w->file;
+    w->file = NULL;
+    c->format->close_file(file, w->sp, &tot, &ar);
+    if (ar.outcome != ADAPTER_OK) {
+        rc = file_problem(w, tmp, &ar, e);
         goto out;
     }
+    if (tot.count != w->res.count) {
+        errs_add(e, w->b->target, "the format counted %lld records, the "
+                 "batch wrote %lld", (long long)tot.count,
+                 (long long)w->res.count);
+        goto out;
+    }
+    snprintf(w->res.totals, sizeof w->res.totals, "%s", tot.text);
     if (w_flush(w) != 0) {
         errs_add(e, tmp, "writing: %s", strerror(w->err));
         goto out;
@@ -374,16 +374,16 @@ static int build_pass(struct wctx *w, const char *tmp, struct errs *e)
     unsigned dn = 0;
     EVP_DigestFinal_ex(w->md, dg, &dn);
     batch_hex_digest(dg, dn, w->res.sha256);
-    batch_totals_text(c, w->res.sums, w->res.totals, sizeof w->res.totals);
     if (fsync(w->fd) != 0) {
         errs_add(e, tmp, "fsync: %s", strerror(errno));
         goto out;
     }
     rc = BUILT_OK;
-    goto out;
-nomem:
-    errs_add(e, w->b->target, "out of memory");
 out:
+    if (w->file) {
+        c->format->close_file(w->file, NULL, NULL, &ar);
+        w->file = NULL;
+    }
     if (close(w->fd) != 0 && rc == BUILT_OK) {
         errs_add(e, tmp, "close: %s", strerror(errno));
         rc = BUILT_IO;
@@ -393,11 +393,12 @@ out:
 }
 
 /* batch_build_file - write batch b's file as dir/name (tmp, fsync, rename,
- * fsync dir).  Dead letters are recorded unless dry.  BUILT_* */
-int batch_build_file(struct bctx *c, const struct spool_batch *b,
-                     enum build_mode mode, bool dry, const char *dir,
-                     const char *name, int64_t total, struct built *res,
-                     struct errs *e)
+ * fsync dir).  Dead letters are recorded unless dry. */
+enum build_result batch_build_file(struct bctx *c, const struct spool_batch *b,
+                                   enum build_mode mode, bool dry,
+                                   const char *dir, const char *name,
+                                   int64_t total, struct built *res,
+                                   struct errs *e)
 {
     struct wctx w;
     memset(&w, 0, sizeof w);
@@ -408,7 +409,7 @@ int batch_build_file(struct bctx *c, const struct spool_batch *b,
     w.e = e;
     w.total = total;
     w.record_fails = !dry && mode == BUILD_BOUND;
-    int rc = BUILT_IO;
+    enum build_result rc = BUILT_IO;
     char tmp[PATH_MAX], fin[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
         fs_join(fin, sizeof fin, dir, name) != 0) {
@@ -416,29 +417,27 @@ int batch_build_file(struct bctx *c, const struct spool_batch *b,
         return BUILT_IO;
     }
     w.out = malloc(BATCH_IOBUF);
-    w.rec = malloc(c->dlen ? c->dlen : 1);
     w.md = EVP_MD_CTX_new();
     w.sp = record_new();
     w.fails = w.record_fails ? calloc(BATCH_FAIL_CAP, sizeof *w.fails) : NULL;
-    if (!w.out || !w.rec || !w.md || !w.sp ||
-        (w.record_fails && !w.fails)) {
+    if (!w.out || !w.md || !w.sp || (w.record_fails && !w.fails)) {
         errs_add(e, b->target, "out of memory");
         goto out;
     }
     int64_t failed = 0;
     for (int pass = 0; pass < BATCH_MAX_PASSES; pass++) {
         rc = build_pass(&w, tmp, e);
-        failed += rc == 2 ? (int64_t)w.nfails : w.res.failed;
+        failed += rc == BUILT_REDO ? (int64_t)w.nfails : w.res.failed;
         if (w.nfails && apply_fails(&w, e) != 0) {
             rc = BUILT_IO;
             break;
         }
-        if (rc != 2)
+        if (rc != BUILT_REDO)
             break;
         log_event(LOG_INFO, "batch-rebuild", "target", b->target, "reason",
                   "dead letters recorded; writing the file again", NULL);
     }
-    if (rc == 2) {
+    if (rc == BUILT_REDO) {
         errs_add(e, b->target, "too many records cannot be encoded");
         rc = BUILT_IO;
     }
@@ -467,7 +466,6 @@ out:
     free(w.fails);
     record_free(w.sp);
     EVP_MD_CTX_free(w.md);
-    free(w.rec);
     free(w.out);
     return rc;
 }

@@ -418,6 +418,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     for (size_t i = 0; i < l.n; i++) {
         const struct spool_record *r = l.v[i];
         items[i].ref = r->ref;
+        items[i].delivery_id = r->delivery_id;
         items[i].service = r->service;
         items[i].attempt = r->attempts;
         items[i].was_in_doubt = r->in_doubt;

@@ -117,14 +117,6 @@ static void where_rec(char *out, size_t outsz, bool fb, long recno,
                  recno, recno, off);
 }
 
-/* field_off - offset of an elementary field inside its record */
-static size_t field_off(const struct cpy_record *rec, const char *name)
-{
-    bool amb;
-    const struct cpy_field *f = cpy_field_find(rec, name, &amb);
-    return f ? f->offset : 0;
-}
-
 /* add_decode_errs - fw_decode's problems ("offset N: why" per field) as
  * file-level problems with the file byte offset */
 static void add_decode_errs(struct errs *e, const char *name, bool fb,
@@ -183,17 +175,18 @@ static int reason_words(const struct recon_layout *l, const char *code,
     return *out < 0 ? -1 : 0;
 }
 
-static const char *text_of(const struct record *r, const char *name)
+/* text_of - a picked text value, or NULL when absent or unnamed */
+static const char *text_of(const struct record *r, int k)
 {
-    const struct fvalue *v = name ? record_get(r, name) : NULL;
-    return v && v->present && v->text ? v->text : NULL;
+    const struct fvalue *v = &r->f[k].v;
+    return v->present && v->text ? v->text : NULL;
 }
 
-/* trailer_num - a count from the trailer, or -1 when not named */
-static int64_t trailer_num(const struct record *r, const char *name)
+/* trailer_num - a picked count, or -1 when not named */
+static int64_t trailer_num(const struct record *r, int k)
 {
-    const struct fvalue *v = name ? record_get(r, name) : NULL;
-    if (!v || !v->present)
+    const struct fvalue *v = &r->f[k].v;
+    if (!v->present)
         return -1;
     if (v->type == FT_DECIMAL) {
         int64_t x = v->num;
@@ -204,17 +197,19 @@ static int64_t trailer_num(const struct record *r, const char *name)
     return v->num;
 }
 
-/* decode_at - one record of layout rec at off: its length checked, then
- * decoded.  NULL with the problems in e; lead (a format taking the
- * layout's name, may be NULL) heads the decoding problems. */
+/* decode_at - one record of pick's layout at off: its length checked,
+ * then decoded in one call, the picked fields handed back.  NULL with the
+ * problems in e; lead (a format taking the layout's name, may be NULL)
+ * heads the decoding problems. */
 static struct record *decode_at(const struct recon_layout *l,
-                                const struct cpy_record *rec,
+                                const struct fw_pick *pick,
                                 const char *what, const char *lead,
                                 const unsigned char *p, size_t len,
                                 const char *name, bool fb, long recno,
                                 size_t off, struct errs *e)
 {
     char w[128];
+    const struct cpy_record *rec = pick->rec;
     if (len != rec->length) {
         where_rec(w, sizeof w, fb, recno, off);
         errs_add(e, name, "%s: wrong %s length: %zu bytes, the layout %s "
@@ -223,7 +218,7 @@ static struct record *decode_at(const struct recon_layout *l,
     }
     struct errs de;
     errs_init(&de);
-    struct record *r = fw_decode(rec, l->cc, p, len, &de);
+    struct record *r = fw_pick_decode(pick, l->cc, p, len, &de);
     if (!r) {
         if (lead) {
             char msg[160];
@@ -243,22 +238,22 @@ static int decode_detail(const struct recon_layout *l, const unsigned char *p,
                          size_t off, struct decoded *d, struct errs *e)
 {
     char w[128];
-    struct record *r = decode_at(l, l->det, "record", NULL, p, len, name, fb,
-                                 recno, off, e);
+    struct record *r = decode_at(l, &l->dpick, "record", NULL, p, len, name,
+                                 fb, recno, off, e);
     if (!r)
         return 0;
     int rc = 0;
-    const char *key = text_of(r, l->key);
-    const char *st = text_of(r, l->status);
+    const char *key = text_of(r, RK_KEY);
+    const char *st = text_of(r, RK_STATUS);
     bool acc = st && in_codes(l->acc, l->nacc, st);
     bool rej = st && in_codes(l->rej, l->nrej, st);
     if (!key || !*key) {
-        where_rec(w, sizeof w, fb, recno, off + field_off(l->det, l->key));
+        where_rec(w, sizeof w, fb, recno, off + l->dpick.f[RK_KEY]->offset);
         errs_add(e, name, "%s, field %s: the key is empty", w, l->key);
         goto out;
     }
     if (!acc && !rej) {
-        where_rec(w, sizeof w, fb, recno, off + field_off(l->det, l->status));
+        where_rec(w, sizeof w, fb, recno, off + l->dpick.f[RK_STATUS]->offset);
         errs_add(e, name, "%s, field %s: unknown status code '%s' (accepted: "
                  "%s; rejected: %s)", w, l->status, st ? st : "",
                  l->acc[0], l->rej[0]);
@@ -273,11 +268,11 @@ static int decode_detail(const struct recon_layout *l, const unsigned char *p,
     d->receipt[i] = -1;
     if ((d->key[i] = arena_put(&d->ar, key)) < 0)
         goto nomem;
-    if (!acc && reason_words(l, text_of(r, l->reason),
-                             text_of(r, l->reason_text), &d->ar,
+    if (!acc && reason_words(l, text_of(r, RK_REASON),
+                             text_of(r, RK_REASON_TEXT), &d->ar,
                              &d->reason[i]) != 0)
         goto nomem;
-    const char *rc_text = text_of(r, l->receipt);
+    const char *rc_text = text_of(r, RK_RECEIPT);
     if (rc_text && *rc_text && (d->receipt[i] = arena_put(&d->ar, rc_text)) < 0)
         goto nomem;
     if (acc)
@@ -298,14 +293,14 @@ static int decode_trailer(const struct recon_layout *l, const unsigned char *p,
                           size_t len, const char *name, bool fb, long recno,
                           size_t off, struct decoded *d, struct errs *e)
 {
-    struct record *r = decode_at(l, l->trl, "trailer",
+    struct record *r = decode_at(l, &l->tpick, "trailer",
                                  "the last record is not a valid %s trailer",
                                  p, len, name, fb, recno, off, e);
     if (!r)
         return 0;
-    d->tcount = trailer_num(r, l->tcount);
-    d->tacc = trailer_num(r, l->tacc);
-    d->trej = trailer_num(r, l->trej);
+    d->tcount = trailer_num(r, RT_COUNT);
+    d->tacc = trailer_num(r, RT_ACCEPTED);
+    d->trej = trailer_num(r, RT_REJECTED);
     record_free(r);
     return 0;
 }
@@ -402,15 +397,6 @@ static void sha256_hex(const unsigned char *data, size_t len, char hex[65])
 }
 
 
-void recon_file_clear(struct recon_file *f)
-{
-    if (!f)
-        return;
-    free(f->name);
-    free(f->archived);
-    free(f->problem);
-    memset(f, 0, sizeof *f);
-}
 
 /* archive_file - the applied file into archive/: fetched files (in
  * inbound/) are moved, given files copied.  Never replaces an archived

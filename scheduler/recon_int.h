@@ -2,10 +2,12 @@
  * the compiled ack layout and the summary's item list.  reconcile.c
  * runs a reconciliation, recon_layout.c compiles the ack section,
  * recon_ack.c decodes, checks and applies ack files, recon_stream.c asks
- * stream targets (ODBC, SOAP) through the adapter's probe. */
+ * stream targets (ODBC, SOAP) through the adapter's probe, and
+ * recon_summary.c (a leaf all of them use) keeps the summary. */
 #ifndef FERRY_SCHEDULER_RECON_INT_H
 #define FERRY_SCHEDULER_RECON_INT_H
 #include "scheduler/reconcile.h"
+#include "mappings/fixedwidth.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +17,11 @@ struct target_config;
 
 #define RECON_MAX_CODES 16
 
+/* What each ack detail and trailer record is read for: the positions of
+ * recon_layout's picks (one decode call per record hands back these). */
+enum { RK_KEY = 0, RK_STATUS, RK_REASON, RK_REASON_TEXT, RK_RECEIPT, RK_N };
+enum { RT_COUNT = 0, RT_ACCEPTED, RT_REJECTED, RT_N };
+
 struct recon_layout {
     struct fw_target *fw;
     struct cob_codec *cc_own;        /* ack section's own encoding */
@@ -22,6 +29,8 @@ struct recon_layout {
     const struct cpy_record *det, *trl;
     const char *key, *status, *reason, *reason_text, *receipt;
     const char *tcount, *tacc, *trej;
+    struct fw_pick dpick;            /* RK_* fields of det */
+    struct fw_pick tpick;            /* RT_* fields of trl */
     const char *pattern;
     const char *service;
     bool key_fe;                     /* key is the front-end reference */
@@ -39,6 +48,9 @@ struct recon_layout {
 void recon_item_add(struct recon_summary *s, const char *kind,
                     const char *ref, const char *file, long record,
                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* recon_file_add - keep f (moved) in s; -1 out of memory (f cleared) */
+int recon_file_add(struct recon_summary *s, struct recon_file *f);
 
 /* recon_stream_run - probe every delivered and in-doubt record of the
  * stream target tc through its adapter ad (recon_stream.c) */

@@ -155,6 +155,18 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
     } else if (l->tcount || l->tacc || l->trej) {
         errs_add(e, where, "trailer counts named but no trailer=\"RECORD\"");
     }
+    if (e->n == before) {
+        const char *dn[RK_N] = { l->key, l->status, l->reason,
+                                 l->reason_text, l->receipt };
+        const char *tn[RT_N] = { l->tcount, l->tacc, l->trej };
+        struct errs pe;
+        errs_init(&pe);
+        if (fw_pick_init(&l->dpick, l->det, dn, RK_N, &pe) != 0 ||
+            (l->trl && fw_pick_init(&l->tpick, l->trl, tn, RT_N, &pe) != 0))
+            for (size_t i = 0; i < pe.n; i++)
+                errs_add(e, where, "%s: %s", pe.v[i].where, pe.v[i].msg);
+        errs_free(&pe);
+    }
     if (split_codes(kv_get(o, "accepted"), l->acc, &l->nacc) != 0 ||
         split_codes(kv_get(o, "rejected"), l->rej, &l->nrej) != 0) {
         errs_add(e, where, "out of memory");

@@ -52,12 +52,13 @@ static int collect_one(void *vctx, const struct spool_record *r)
         return 1;
     }
     k->ref = strdup(r->ref);
+    k->delivery_id = strdup(r->delivery_id);
     k->service = strdup(r->service);
     k->state = r->state;
     k->attempts = r->attempts;
     k->in_doubt = r->in_doubt;
     k->record_json = r->record_json ? strdup(r->record_json) : NULL;
-    if (!k->ref || !k->service) {
+    if (!k->ref || !k->service || !k->delivery_id) {
         spool_record_free(k);
         c->nomem = true;
         return 1;
@@ -131,6 +132,7 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
             struct delivery_item it;
             memset(&it, 0, sizeof it);
             it.ref = r->ref;
+            it.delivery_id = r->delivery_id;
             it.service = r->service;
             it.attempt = r->attempts;
             it.was_in_doubt = r->state == SPOOL_INDOUBT;

@@ -29,61 +29,10 @@
 #include <unistd.h>
 
 
-const char *recon_file_status_name(enum recon_file_status st)
-{
-    switch (st) {
-    case RECON_FILE_APPLIED:  return "applied";
-    case RECON_FILE_SEEN:     return "already-applied";
-    case RECON_FILE_BAD:      return "bad";
-    case RECON_FILE_MISMATCH: return "mismatch";
-    case RECON_FILE_ERROR:    return "error";
-    }
-    return "?";
-}
 
-/* recon_item_add - one listed item; see recon_int.h */
-void recon_item_add(struct recon_summary *s, const char *kind,
-                    const char *ref, const char *file, long record,
-                    const char *fmt, ...)
-{
-    if (s->nitems >= RECON_MAX_ITEMS) {
-        s->items_dropped++;
-        return;
-    }
-    if (!s->items) {
-        s->items = calloc(RECON_MAX_ITEMS, sizeof *s->items);
-        if (!s->items) {
-            s->items_dropped++;
-            return;
-        }
-    }
-    struct recon_item *it = &s->items[s->nitems++];
-    snprintf(it->kind, sizeof it->kind, "%s", kind);
-    snprintf(it->ref, sizeof it->ref, "%s", ref ? ref : "");
-    it->file = file ? strdup(file) : NULL;
-    it->record = record;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&it->detail, fmt, ap) < 0)
-            it->detail = NULL;
-        va_end(ap);
-    }
-}
 
 /* ---- the run -------------------------------------------------------------- */
 
-static int add_file(struct recon_summary *s, struct recon_file *f)
-{
-    struct recon_file *nv = realloc(s->f, (s->nf + 1) * sizeof *nv);
-    if (!nv) {
-        recon_file_clear(f);
-        return -1;
-    }
-    s->f = nv;
-    s->f[s->nf++] = *f;
-    return 0;
-}
 
 static const char *base_name(const char *p)
 {
@@ -150,13 +99,13 @@ static int fetch_and_apply(const struct ferry_config *cfg, struct spool *sp,
                 snprintf(sum->transport_msg, sizeof sum->transport_msg, "%s",
                          res.msg);
             }
-            if (add_file(sum, &f) != 0)
+            if (recon_file_add(sum, &f) != 0)
                 rc = -1;
             continue;
         }
         struct recon_file f;
         rc = recon_apply_file(sp, l, local, names[i], o, &f, sum, e);
-        if (add_file(sum, &f) != 0)
+        if (recon_file_add(sum, &f) != 0)
             rc = -1;
     }
 out:
@@ -219,7 +168,7 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
             struct recon_file f;
             rc = recon_apply_file(sp, l, o->files[i], base_name(o->files[i]),
                                   o, &f, out, e);
-            if (add_file(out, &f) != 0)
+            if (recon_file_add(out, &f) != 0)
                 rc = -1;
         }
     } else {
@@ -234,45 +183,6 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
     return rc;
 }
 
-void recon_summary_free(struct recon_summary *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->nf; i++)
-        recon_file_clear(&s->f[i]);
-    free(s->f);
-    for (size_t i = 0; i < s->nitems; i++) {
-        free(s->items[i].file);
-        free(s->items[i].detail);
-    }
-    free(s->items);
-    free(s->target);
-    memset(s, 0, sizeof *s);
-}
 
-int recon_exit_code(const struct recon_summary *s)
-{
-    if (s->transport_unavailable)
-        return EX_TEMPFAIL;
-    if (s->errors)
-        return EX_IOERR;
-    if (s->bad || s->refused || s->orphans || s->missing)
-        return EX_DATAERR;
-    return EX_OK;
-}
 
-void recon_counts_text(const struct recon_summary *s, char *out, size_t outsz)
-{
-    if (s->stream)
-        snprintf(out, outsz, "confirmed=%zu missing=%zu requeued=%zu "
-                 "unknown=%zu", s->confirmed, s->missing, s->requeued,
-                 s->unknown);
-    else
-        snprintf(out, outsz, "files=%zu applied=%zu seen=%zu bad=%zu "
-                 "mismatch=%zu confirmed=%zu rejected=%zu orphans=%zu "
-                 "overdue=%zu not-sent=%zu batches-confirmed=%zu", s->files,
-                 s->applied, s->seen, s->bad, s->mismatches, s->confirmed,
-                 s->rejected, s->orphans, s->overdue, s->not_sent,
-                 s->batches_confirmed);
-}
 

@@ -37,7 +37,8 @@ struct spool;
 
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
-#define SPOOL_SCHEMA_VERSION 4
+#define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
+#define SPOOL_SCHEMA_VERSION 6
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -47,6 +48,14 @@ struct spool_opts {
     unsigned char key[SPOOL_KEY_LEN];
     int busy_timeout_ms;           /* 0 = 10000 */
     bool read_only;                /* inspection tools; never creates */
+    /* The audit chain's key (HMAC-SHA-256), kept apart from the ledger:
+     * entries written with it are keyed; without it a keyed chain can be
+     * read and its links checked, but not added to. */
+    bool audit_keyed;
+    unsigned char audit_key[SPOOL_KEY_LEN];
+    /* Where each new audit head is also written ("ID HASH KEYED\n"),
+     * outside the ledger; NULL = DIR/audit.head.  Copied. */
+    const char *audit_head_file;
     bool search;                   /* index searchable values (key below) */
     unsigned char search_key[SPOOL_SEARCH_KEY_LEN];
 };
@@ -62,6 +71,16 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
                          struct errs *e);
 void spool_close(struct spool *s);
 const char *spool_dir(const struct spool *s);
+/* spool_identity - the spool's own random identity, made when its ledger
+ * was created (or first migrated to schema 4): 128 random bits written as
+ * a UUID (8-4-4-4-12 lower-case hex; every bit random, no version bits).
+ * Two spools, a rebuilt one or one restored from another's files never
+ * share it... except a restored copy of the same ledger, which is the
+ * same spool.  out holds SPOOL_ID_LEN. */
+int spool_identity(struct spool *s, char out[SPOOL_ID_LEN], struct errs *e);
+/* spool_id_new - 128 fresh random bits (OpenSSL RAND_bytes) as a UUID
+ * into out; 0 ok, -1 when the generator fails (never a weaker fallback). */
+int spool_id_new(char out[SPOOL_ID_LEN]);
 /* spool_key_load - key file: 32 raw bytes, or 64 hex characters (a
  * trailing newline allowed).  Refuses a file readable by group/other. */
 int spool_key_load(const char *path, unsigned char key[SPOOL_KEY_LEN],
@@ -154,11 +173,18 @@ struct spool_audit_entry {
     char *before, *after;          /* state names; "" when none */
     char *detail;
     char *prev_hash, *hash;        /* 64 hex */
+    bool keyed;                    /* HMAC with the audit key; false:
+                                      written before the key (SHA-256) */
 };
 
 struct spool_record {
     int64_t id;                    /* ledger row: received order */
     char *ref, *service, *target, *client, *fe_ref, *idem_key;
+    /* delivery identity: 128 random bits (UUID form) given at intake,
+     * unique across spools; what a target keeps to recognise a record
+     * (marker rows, idempotency keys) must be this, never ref, which is
+     * unique only within one spool. */
+    char *delivery_id;
     int64_t received_at, updated_at;
     enum spool_state state;
     int attempts;
@@ -376,8 +402,8 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         int (*cb)(void *ctx, const struct spool_record *r),
                         void *ctx, struct errs *e);
 /* spool_batch_foreach_mapped - spool_batch_foreach for building a file:
- * only id, ref, service, target, state, batch_id, received_at, encrypted
- * and record_json (decrypted; crypt_error set when it cannot be) are
+ * only id, ref, delivery_id, service, target, state, batch_id,
+ * received_at, encrypted and record_json (decrypted; crypt_error set when it cannot be) are
  * filled, and the strings are borrowed: valid only during cb.  The
  * payload and original are not read.  Same order, same stop rule. */
 int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
@@ -456,11 +482,22 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
                size_t payload_len, const char *record_json,
                const char *actor, const char *reason, const char *detail,
                struct errs *e);
+/* spool_edit_allowed - spool_edit accepts a record in state st (callers
+ * refuse early, before showing a difference) */
+bool spool_edit_allowed(enum spool_state st);
 /* spool_audit_add - an audited action that changes no record state
  * (resend of a batch, accept-mismatch...); ref may be NULL. */
 int spool_audit_add(struct spool *s, const char *actor, const char *action,
                     const char *ref, const char *reason, const char *detail,
                     struct errs *e);
+
+/* spool_audit_reveal - a person was shown record ref's personal data
+ * (--reveal, or the console's reveal): action "reveal", what (e.g. "show",
+ * "edit") as detail.  actor and a non-empty reason are required: UK GDPR
+ * asks who looked and why.  Call it before showing anything, and show
+ * nothing when it fails. */
+int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,
+                       const char *reason, const char *what, struct errs *e);
 
 struct spool_audit_list {
     struct spool_audit_entry *v;
@@ -471,11 +508,41 @@ struct spool_audit_list {
 int spool_audit_list(struct spool *s, const char *ref,
                      struct spool_audit_list *out, struct errs *e);
 void spool_audit_list_free(struct spool_audit_list *l);
-/* spool_audit_verify - walk the hash chain.  Returns 0 when intact, 1 when
- * broken (*bad_id = first entry whose link or hash does not hold; e says
- * why), -1 on error.  *checked (may be NULL) = entries checked. */
-int spool_audit_verify(struct spool *s, int64_t *bad_id, size_t *checked,
-                       struct errs *e);
+/* What spool_audit_verify could prove, and what it could not. */
+struct spool_audit_proof {
+    size_t checked;                /* entries read */
+    int64_t last_id;               /* the chain's newest entry; 0 = empty */
+    char last_hash[65];
+    size_t unkeyed;                /* entries written before the key:
+                                      SHA-256 only, so their content is
+                                      proven against damage, not against a
+                                      rewrite by someone with the ledger */
+    size_t keyed;                  /* HMAC entries */
+    bool key_given;                /* keyed entries' HMACs were checked */
+    int64_t head_file_id;          /* the head recorded outside the ledger;
+                                      0 = no head file */
+    bool head_file_behind;         /* it names an older entry (a writer
+                                      could not update it): entries after
+                                      it are not anchored */
+    bool expected_checked;         /* the head given to verify matched */
+    int64_t bad_id;                /* broken: the first entry named */
+};
+/* spool_audit_verify - walk the chain: every link; every unkeyed entry's
+ * SHA-256; with the key, every keyed entry's HMAC, and no unkeyed entry
+ * after a keyed one; the newest entry against the head kept in the
+ * ledger, the head file outside it, and expect ("ID:HASH" as printed by
+ * spool_audit_head; may be NULL), so a rewrite or a truncation is named.
+ * Returns 0 when everything checked holds (p says what that covers), 1
+ * when broken (p->bad_id, e says why), -1 on error. */
+int spool_audit_verify(struct spool *s, const char *expect,
+                       struct spool_audit_proof *p, struct errs *e);
+/* spool_audit_head_file - the head file's path (borrowed) */
+const char *spool_audit_head_file(const struct spool *s);
+/* spool_audit_head - "ID:HASH" of the newest entry ("0:" + 64 zeros when
+ * empty), to record somewhere the ledger's holders cannot write.  out
+ * holds 96. */
+int spool_audit_head(struct spool *s, char *out, size_t outsz,
+                     struct errs *e);
 
 /* spool_purge - drop payloads, originals and record JSON of confirmed and
  * discarded records last changed before before_ms; rows and audit stay.
@@ -551,6 +618,36 @@ int spool_job_list(struct spool *s, const char *job, size_t limit,
 void spool_job_runs_free(struct spool_job_run *v, size_t n);
 
 /* ---- WAL checkpoints (daemon) ----------------------------------------- */
+
+/* ---- backup and verification (spool_backup.c) ---------------------------- */
+
+struct spool_backup_info {
+    int64_t records;               /* records in the copy */
+    size_t files;                  /* staging files copied */
+};
+/* spool_backup - a consistent copy of the spool in DEST (created 0700, or
+ * an empty folder): the ledger through SQLite's online backup (one
+ * snapshot, writers not held up), the staging folders, and MANIFEST (JSON:
+ * format, taken_at, schema_version, records, states, audit_head, files
+ * with path, size and sha256) read back from the copy.  0, or -1 with e. */
+int spool_backup(struct spool *s, const char *dest,
+                 struct spool_backup_info *info, struct errs *e);
+
+struct spool_verify_info {
+    bool integrity_ok;             /* PRAGMA integrity_check */
+    bool conservation_ok;          /* accepted == records in states */
+    int64_t accepted, in_states;
+    bool audit_ok;
+    size_t audit_entries;
+    bool backup;                   /* a MANIFEST was there and checked */
+    size_t files_checked;          /* files whose SHA-256 matched */
+};
+/* spool_verify - check the spool folder (or backup) DIR without changing
+ * it: integrity, conservation, the audit chain and head, and for a backup
+ * every file and count against MANIFEST.  0 all good, 1 problems (each in
+ * e), -1 cannot be read (e). */
+int spool_verify(const char *dir, struct spool_verify_info *info,
+                 struct errs *e);
 
 /* spool_checkpointer_start - stop checkpointing inside committing
  * transactions and run PASSIVE checkpoints every interval_ms from a

@@ -371,8 +371,8 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
      * state and batch_id, as spool_batch_foreach does for the members,
      * and the caller decides. */
     static const char sql[] = "SELECT id, ref, service, target, state, "
-        "batch_id, received_at, payload_enc, record_json FROM records_full "
-        "WHERE batch_id = ? ORDER BY id";
+        "batch_id, received_at, payload_enc, record_json, delivery_id "
+        "FROM records_full WHERE batch_id = ? ORDER BY id";
     int rc = 0, step;
     spool_lock(s);
     sqlite3_stmt *st = spool_stmt(s, sql, e);
@@ -398,7 +398,8 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
         r.batch_id = sqlite3_column_int64(st, 5);
         r.received_at = sqlite3_column_int64(st, 6);
         r.encrypted = sqlite3_column_int(st, 7) != 0;
-        if (!r.ref || !r.service || !r.target) {
+        r.delivery_id = (char *)sqlite3_column_text(st, 9);
+        if (!r.ref || !r.service || !r.target || !r.delivery_id) {
             errs_add(e, "", "out of memory");
             rc = -1;
             break;

@@ -10,6 +10,7 @@
 #include "util/fsutil.h"
 
 #include <dirent.h>
+#include <openssl/rand.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -164,11 +165,41 @@ static const char *const schema_v3[] = {
     NULL,
 };
 
-/* v4: the search index (spool_search.c): keyed hashes of searchable
+/* v4: identity beyond one spool.  Every record gets a delivery identity
+ * (128 random bits in UUID form) and the spool its own (meta spool_id);
+ * references stay for people and are unique only within a spool.  Records
+ * already stored get theirs here from SQLite's randomblob (a CSPRNG seeded
+ * by the OS); new ones get RAND_bytes at intake (spool_id_new).  The
+ * unique index turns a collision into a failed step, never two records
+ * sharing one identity. */
+#define UUID_OF_HEX(h) \
+    "substr(" h ",1,8)||'-'||substr(" h ",9,4)||'-'||substr(" h ",13,4)" \
+    "||'-'||substr(" h ",17,4)||'-'||substr(" h ",21,12)"
+static const char *const schema_v4[] = {
+    "ALTER TABLE records ADD COLUMN delivery_id TEXT",
+    "UPDATE records SET delivery_id = lower(hex(randomblob(16)))",
+    "UPDATE records SET delivery_id = " UUID_OF_HEX("delivery_id"),
+    "CREATE UNIQUE INDEX records_delivery_id ON records(delivery_id)",
+    "INSERT INTO meta(name, value) SELECT 'spool_id', " UUID_OF_HEX("h")
+    " FROM (SELECT lower(hex(randomblob(16))) AS h)"
+    " WHERE NOT EXISTS (SELECT 1 FROM meta WHERE name = 'spool_id')",
+    NULL,
+};
+#undef UUID_OF_HEX
+
+/* v5: the audit chain is keyed (HMAC-SHA-256 with a key kept apart from
+ * the ledger).  Entries already written keep their SHA-256 links and are
+ * marked as written before the key (keyed = 0). */
+static const char *const schema_v5[] = {
+    "ALTER TABLE audit ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
+/* v6: the search index (spool_search.c): keyed hashes of searchable
  * values, never the values.  WITHOUT ROWID: the primary key is the
  * lookup, so one B-tree probe answers a find on a million records.
  * Existing records are indexed by `ferry find --reindex`. */
-static const char *const schema_v4[] = {
+static const char *const schema_v6[] = {
     "CREATE TABLE search("
     " hash BLOB NOT NULL,"
     " record_id INTEGER NOT NULL REFERENCES records(id),"
@@ -178,7 +209,8 @@ static const char *const schema_v4[] = {
 };
 
 static const char *const *const migrations[] = { schema_v1, schema_v2,
-                                                 schema_v3, schema_v4 };
+                                                 schema_v3, schema_v4,
+                                                 schema_v5, schema_v6 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
@@ -265,11 +297,14 @@ int spool_commit(struct spool *s, struct errs *e)
         return -1;
     }
     s->stats.commits++;
+    if (s->audit_pending[0])
+        spool_audit_anchor(s);
     return 0;
 }
 
 void spool_rollback(struct spool *s)
 {
+    s->audit_pending[0] = '\0';
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -434,6 +469,16 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
         errs_add(e, dir, "out of memory");
         goto fail;
     }
+    s->audit_head_path = s->opts.audit_head_file
+        ? strdup(s->opts.audit_head_file) : NULL;
+    s->opts.audit_head_file = NULL;        /* borrowed: not kept */
+    if (!s->audit_head_path &&
+        asprintf(&s->audit_head_path, "%s/audit.head", dir) < 0)
+        s->audit_head_path = NULL;
+    if (!s->audit_head_path) {
+        errs_add(e, dir, "out of memory");
+        goto fail;
+    }
     if (!s->opts.read_only) {
         static const char *const subs[] = { "outbound", "inbound", "archive",
                                             "locks" };
@@ -504,6 +549,8 @@ void spool_close(struct spool *s)
     pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv);
     explicit_bzero(s->opts.key, sizeof s->opts.key);
+    explicit_bzero(s->opts.audit_key, sizeof s->opts.audit_key);
+    free(s->audit_head_path);
     explicit_bzero(s->opts.search_key, sizeof s->opts.search_key);
     free(s->dir);
     free(s->db_path);
@@ -513,6 +560,48 @@ void spool_close(struct spool *s)
 const char *spool_dir(const struct spool *s)
 {
     return s->dir;
+}
+
+int spool_id_new(char out[SPOOL_ID_LEN])
+{
+    unsigned char b[16];
+    static const char hex[] = "0123456789abcdef";
+    if (RAND_bytes(b, (int)sizeof b) != 1)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof b; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hex[b[i] >> 4];
+        out[k++] = hex[b[i] & 15];
+    }
+    out[k] = '\0';
+    explicit_bzero(b, sizeof b);
+    return 0;
+}
+
+int spool_identity(struct spool *s, char out[SPOOL_ID_LEN], struct errs *e)
+{
+    int rc = -1;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM meta WHERE name = "
+                                  "'spool_id'", e);
+    if (st) {
+        int r = sqlite3_step(st);
+        const unsigned char *v = r == SQLITE_ROW ? sqlite3_column_text(st, 0)
+                                                 : NULL;
+        if (v && strlen((const char *)v) == SPOOL_ID_LEN - 1) {
+            memcpy(out, v, SPOOL_ID_LEN);
+            rc = 0;
+        } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
+            errs_add(e, s->db_path, "ledger has no spool identity");
+        } else {
+            spool_dberr(s, e, s->db_path, "reading spool identity");
+        }
+        sqlite3_reset(st);
+    }
+    spool_unlock(s);
+    return rc;
 }
 
 void spool_stats_get(struct spool *s, struct spool_stats *out)

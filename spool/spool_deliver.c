@@ -13,35 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
-                     enum spool_state *stt, struct errs *e)
-{
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state FROM records "
-                                  "WHERE ref = ?", e);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return 1;
-    }
-    if (r != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
-        sqlite3_reset(st);
-        return -1;
-    }
-    *id = sqlite3_column_int64(st, 0);
-    if (spool_state_parse((const char *)sqlite3_column_text(st, 1), stt)
-        != 0) {
-        errs_add(e, ref, "unknown state in ledger");
-        sqlite3_reset(st);
-        return -1;
-    }
-    sqlite3_reset(st);
-    return 0;
-}
-
 static int add_attempt(struct spool *s, int64_t rec_id, const char *target,
                        int64_t started, int64_t ended, const char *outcome,
                        const char *msg, struct errs *e)

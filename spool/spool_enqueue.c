@@ -9,7 +9,9 @@
  *
  * References are FRY-<UTC date of receipt>-<per-day sequence>; the
  * sequence lives in the ledger (sequences table) and is taken in the same
- * transaction as the rows. */
+ * transaction as the rows.  They are for people and unique only within
+ * this spool; each record also gets a delivery identity (128 random bits,
+ * spool_id_new) that is unique across spools, for targets to key on. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
 #include "util/errs.h"
@@ -187,8 +189,8 @@ static int store_one(struct spool *s, struct txn *x,
 {
     static const char ins[] =
         "INSERT INTO records(ref, service, target, client, fe_ref, idem_key,"
-        " received_at, payload_enc, state, updated_at)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?)";
+        " received_at, payload_enc, state, updated_at, delivery_id)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?)";
     static const char ins_data[] =
         "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
     int64_t at = it->received_at ? it->received_at : now;
@@ -215,6 +217,12 @@ static int store_one(struct spool *s, struct txn *x,
     d->seq++;
     spool_ref_format(res->ref, sizeof res->ref, at, d->seq);
 
+    char did[SPOOL_ID_LEN];
+    if (spool_id_new(did) != 0) {
+        errs_add(e, res->ref, "cannot make a delivery identity: the random "
+                 "generator failed");
+        return -1;
+    }
     unsigned char *p1 = NULL, *p2 = NULL;
     int rc = -1;
     sqlite3_stmt *st = spool_stmt(s, ins, e);
@@ -234,6 +242,7 @@ static int store_one(struct spool *s, struct txn *x,
                                               : SPOOL_QUEUED), -1,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, now);
+    sqlite3_bind_text(st, 11, did, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         spool_dberr(s, e, res->ref, "storing record");
         goto done;

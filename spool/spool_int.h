@@ -26,6 +26,9 @@ struct spool {
     struct spool_req *q_head, *q_tail;
     bool q_leader;
     struct spool_stats stats;      /* under q_mu (enqueue) / db_mu (commits) */
+    char *audit_head_path;         /* the head file outside the ledger */
+    char audit_pending[100];       /* head appended in the open transaction,
+                                      anchored by spool_commit; "" = none */
 };
 
 /* Helpers in spool_db.c; all expect db_mu held. */
@@ -61,18 +64,19 @@ int spool_bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
 /* SHA-256 hex of data; out holds 65 */
 void spool_sha256_hex(const void *data, size_t n, char out[65]);
 
-/* spool_query.c: read a record row selected with SPOOL_REC_COLS */
+/* spool_row.c (a leaf): read a record row selected with SPOOL_REC_COLS */
 #define SPOOL_REC_COLS "id, ref, service, target, client, fe_ref, idem_key, " \
     "received_at, updated_at, state, attempts, next_attempt_at, " \
     "lease_owner, lease_until, last_error, batch_id, receipt, in_doubt, " \
     "closed_reason, payload_purged, payload_enc, payload, original, " \
-    "record_json"
+    "record_json, delivery_id"
 /* spool_row_fill - fill r from a row; payload columns when with_payload.
  * Returns 0, or -1 when out of memory.  Decryption problems set
  * r->crypt_error. */
 int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
                    struct spool_record *r);
 void spool_record_clear(struct spool_record *r);
+void spool_audit_entry_clear(struct spool_audit_entry *a);
 
 /* spool_search.c: index record id's search pairs (the item's) inside the
  * caller's transaction; nothing when the spool has no search key. */
@@ -86,10 +90,16 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
                        const char *after, const char *detail,
                        struct errs *e);
 
+/* spool_audit_anchor - after a commit: the head appended in it goes to
+ * the head file (temp, fsync, rename) and the log.  Never fails the
+ * commit: a head file that cannot be written is logged, and verify then
+ * says it lags. */
+void spool_audit_anchor(struct spool *s);
 /* spool_audit_list_locked - spool_audit_list with db_mu already held */
 int spool_audit_list_locked(struct spool *s, const char *ref,
                             struct spool_audit_list *out, struct errs *e);
-/* spool_rec_lookup - id and state of ref; 1 when no such record */
+/* spool_rec_lookup (spool_row.c) - id and state of ref; 1 when no such
+ * record */
 int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
                      enum spool_state *st, struct errs *e);
 

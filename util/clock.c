@@ -1,6 +1,8 @@
 /* clock.c - clocks in milliseconds and deadline waits.  See clock.h. */
 #include "util/clock.h"
 
+#include <stdio.h>
+
 static int64_t ms_of(clockid_t id)
 {
     struct timespec ts;
@@ -39,4 +41,18 @@ int clock_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu,
     clock_abs_in(&ts, left > 100 ? 100 : left);
     pthread_cond_timedwait(cv, mu, &ts);
     return 0;
+}
+
+void clock_fmt_rfc3339(int64_t ms, char *out, size_t outsz)
+{
+    int64_t sec = ms / 1000, rem = ms % 1000;
+    if (rem < 0) {
+        rem += 1000;
+        sec--;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, outsz - n, ".%03dZ", (int)rem);
 }

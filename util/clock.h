@@ -21,5 +21,9 @@ void clock_abs_in(struct timespec *ts, int64_t ms);
  * waiting, else 0. */
 int clock_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu,
                           int64_t deadline_mono_ms);
+/* clock_fmt_rfc3339 - ms since the epoch as RFC 3339 UTC with
+ * milliseconds, "2026-12-03T08:49:11.042Z": the one form of a time in
+ * JSON output and log lines; out holds at least 25 bytes */
+void clock_fmt_rfc3339(int64_t ms, char *out, size_t outsz);
 
 #endif

@@ -1,25 +1,58 @@
 /* log.c - structured event lines on stderr.  See log.h.
  *
  * Each line is formatted into a local buffer and written with one write(2)
- * so lines from concurrent threads never interleave. */
+ * so lines from concurrent threads never interleave.
+ *
+ * Under systemd, when stderr is the journal's stream (JOURNAL_STREAM names
+ * stderr's device and inode, systemd.exec(5)), each line starts with the
+ * sd-daemon(3) priority prefix "<N>" so journalctl -p filters by level. */
 #include "util/log.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static enum log_format sink_format = LOG_LOGFMT;
 static enum log_level sink_min = LOG_INFO;
+static int sink_journal;               /* stderr is the journal's stream */
 
 static const char *level_names[] = { "debug", "info", "warn", "error", "off" };
+/* syslog priorities (sd-daemon.h SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR) */
+static const char level_prio[] = { '7', '6', '4', '3' };
+
+/* journal_stream - JOURNAL_STREAM is "DEV:INODE" of the stream systemd
+ * connected; it counts only while stderr is still that stream */
+static int journal_stream(void)
+{
+    const char *v = getenv("JOURNAL_STREAM");
+    if (!v || !*v)
+        return 0;
+    char *end = NULL;
+    unsigned long long dev = strtoull(v, &end, 10);
+    if (end == v || *end != ':')
+        return 0;
+    const char *p = end + 1;
+    unsigned long long ino = strtoull(p, &end, 10);
+    if (end == p || *end)
+        return 0;
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) != 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
 
 void log_setup(enum log_format fmt, enum log_level min)
 {
     sink_format = fmt;
     sink_min = min;
+    sink_journal = journal_stream();
 }
 
 int log_level_parse(const char *s, enum log_level *out)
@@ -74,16 +107,16 @@ void log_event(enum log_level lvl, const char *event, ...)
     if (lvl < sink_min || lvl >= LOG_OFF)
         return;
     char ts[40];
-    struct timespec now;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+    clock_fmt_rfc3339(clock_wall_ms(), ts, sizeof ts);
 
     int json = sink_format == LOG_JSON;
     struct buf b;
     buf_init(&b, 64 * 1024);
+    if (sink_journal) {
+        buf_putc(&b, '<');
+        buf_putc(&b, level_prio[lvl]);
+        buf_putc(&b, '>');
+    }
     if (json) {
         buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", ts,
                    level_names[lvl]);

@@ -4,12 +4,14 @@
  *     log_event(LOG_INFO, "accepted", "ref", ref, "service", svc, NULL);
  * Values are quoted/escaped as the format needs.  Callers never pass secrets
  * or fields marked personal: the mapping's personal flag is honoured by the
- * callers that build values (see record_mask in mappings/record.h).
+ * callers that build values (see mappings/mask.h, the one masking rule).
  *
  * The sink settings (format, level) are process-wide, like openlog(3): they
  * are set once by the top level (cli/main.c or the daemon) before threads
  * start.  This is the one piece of state the top level owns on behalf of
- * every module. */
+ * every module.  Under systemd (JOURNAL_STREAM naming stderr) each line
+ * starts with the journal's priority prefix: <7> debug, <6> info,
+ * <4> warn, <3> error. */
 #ifndef FERRY_UTIL_LOG_H
 #define FERRY_UTIL_LOG_H
 

@@ -273,7 +273,8 @@ int main(int argc, char **argv)
         goto out;
     }
     struct target_config *tc = NULL;
-    struct adapter_env env = {tc, &opts, &mt, ".", "svc"};
+    struct adapter_env env = { .target = tc, .opts = &opts, .map = &mt,
+                               .base_dir = ".", .service = "svc" };
     struct errs e;
     errs_init(&e);
     void *ctx = NULL;

@@ -5,7 +5,7 @@
  * against a real sshd and a real folder:
  *
  *   sftp_drive [-t sftp|local] [-b BASE] [-o key=value]... transfer LOCAL NAME
- *              [--sha HEX | --no-sha] [--overwrite]
+ *              [--sha HEX | --no-sha]
  *   sftp_drive ... list GLOB
  *   sftp_drive ... fetch NAME LOCAL
  *   sftp_drive crash-points        prints "yes" in FERRY_TEST_BUILD builds
@@ -35,7 +35,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: sftp_drive [-t sftp|local] [-b BASE] [-o k=v]... "
-            "transfer LOCAL NAME [--sha HEX|--no-sha] [--overwrite] | list "
+            "transfer LOCAL NAME [--sha HEX|--no-sha] | list "
             "GLOB | fetch NAME LOCAL | crash-points\n");
     return 4;
 }
@@ -136,8 +136,6 @@ int main(int argc, char **argv)
         for (int k = i + 2; k < argc; k++) {
             if (strcmp(argv[k], "--no-sha") == 0)
                 want_sha = false;
-            else if (strcmp(argv[k], "--overwrite") == 0)
-                req.allow_overwrite = true;
             else if (strcmp(argv[k], "--sha") == 0 && k + 1 < argc)
                 snprintf(hex, sizeof hex, "%s", argv[++k]);
         }

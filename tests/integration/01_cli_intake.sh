@@ -35,7 +35,7 @@ ref=$(jq -r '.records[0].reference' "$T/q.json")
 F show --config "$CFG" --spool "$SP" "$ref" > "$T/show.txt"
 grep -q 'Jones' "$T/show.txt" && fail show "personal surname shown without --reveal"
 grep -q '\*\*\*' "$T/show.txt" || fail show "no masking marker"
-F show --config "$CFG" --spool "$SP" --reveal "$ref" | grep -q 'JONES' || fail show "--reveal shows the mapped surname"
+F show --config "$CFG" --spool "$SP" --reveal --reason "test: check the surname" "$ref" | grep -q 'JONES' || fail show "--reveal shows the mapped surname"
 # a personal value sent as a JSON number is masked too
 sed -n 2p "$T/ex/submissions.ndjson" | sed 's/"HCR001002X"/"HCR007002X"/; s/"account_number": "87654321"/"account_number": 87654321/' > "$T/num.json"
 grep -q '"account_number": 87654321' "$T/num.json" || fail setup "number substitution"
@@ -43,7 +43,7 @@ F submit --config "$CFG" --spool "$SP" refund-claim "$T/num.json" > "$T/num.out"
 nref=$(awk '$2 == "accepted" {print $1}' "$T/num.out")
 [ -n "$nref" ] || fail show "numeric account number accepted: $(cat "$T/num.out")"
 F show --config "$CFG" --spool "$SP" "$nref" | grep -q 87654321 && fail show "numeric personal value shown"
-F show --config "$CFG" --spool "$SP" --reveal "$nref" | grep -q 87654321 || fail show "--reveal shows it"
+F show --config "$CFG" --spool "$SP" --reveal --reason "test: check the number" "$nref" | grep -q 87654321 || fail show "--reveal shows it"
 ok "show masks personal fields unless --reveal (strings and numbers)"
 
 # bad input changes nothing

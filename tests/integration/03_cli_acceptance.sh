@@ -102,7 +102,7 @@ jq -e --arg r "$failed" '.reference == $r and .result == "unchanged" and .dry_ru
     and (.changes | map(select(.path=="nino"))[0] | .old == "***" and .new == "***")' \
     "$T/out" >/dev/null || fail "edit --json" "$(cat "$T/out")"
 grep -q 'CE654321A' "$T/out" && fail "edit --json" "personal value shown without --reveal"
-json_ok "edit dry run revealed" 0 F edit --config "$CFG" --spool "$SP" --json --reveal --dry-run "$failed" \
+json_ok "edit dry run revealed" 0 F edit --config "$CFG" --spool "$SP" --json --reveal --reason "test: check the NINO" --dry-run "$failed" \
     --set 'answers[question_id=1].answer_text=CE654321A'
 jq -e '(.changes | map(select(.path=="nino"))[0].new == "CE654321A") and .after.nino == "CE654321A"' \
     "$T/out" >/dev/null || fail "edit --json --reveal" "$(cat "$T/out")"
@@ -161,9 +161,9 @@ expect_exit 64 F map --config "$CFG" no-such-service "$T/ex/submissions.ndjson"
 grep -q 'services: refund-claim' "$T/err" || fail "map unknown service" "$(cat "$T/err")"
 ok "an unknown service is 64 and the message lists the services"
 
-expect_exit 78 F batches --config "$CFG" --spool "$SP" --target no-such-target
+expect_exit 64 F batches --config "$CFG" --spool "$SP" --target no-such-target
 grep -q 'targets: claims-mainframe customer-db' "$T/err" || fail "batches target" "$(cat "$T/err")"
-ok "batches --target with an unknown target is 78, naming the targets"
+ok "batches --target with an unknown target is 64 (usage), naming the targets"
 
 expect_exit 64 F report --config "$CFG" --spool "$SP" --date 2026-13-45
 grep -q -- "--date: '2026-13-45' is not a date" "$T/err" || fail "report --date" "$(cat "$T/err")"
@@ -179,7 +179,7 @@ expect_exit 65 F retry --config "$CFG" --spool "$SP" "$queued"
 grep -q 'retry takes failed' "$T/err" || fail "retry hint" "$(cat "$T/err")"
 expect_exit 0 F retry --config "$CFG" --spool "$SP" --reason "cleared" "$failed"
 expect_exit 0 F audit --config "$CFG" --spool "$SP" "$failed"
-grep -q '^-- 1 entry$' "$T/out" || fail "audit total" "$(cat "$T/out")"
+grep -q '^-- 2 entries$' "$T/out" || fail "audit total" "$(cat "$T/out")"   # the reveal above, the retry
 ok "retry of a queued record explains which states retry takes; audit counts its entries"
 
 # ---- mapping authors: a target slot naming no field is caught by map ------

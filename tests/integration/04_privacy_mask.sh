@@ -47,8 +47,38 @@ grep -q 'items\[0\]\.code (personal, changed)' "$T/audit.txt" || fail audit "edi
 grep -qE "'(GS|EL)'" "$T/audit.txt" && fail audit "personal values in the audit: $(cat "$T/audit.txt")"
 ok "edit of a personal list sub-field: masked difference, audit names it without values"
 
-expect_exit 0 F show --config "$CFG" --spool "$SP" --json --reveal "$ref"
+expect_exit 64 F show --config "$CFG" --spool "$SP" --reveal "$ref"
+grep -q -- '--reason' "$T/err" || fail reveal "no word of --reason: $(cat "$T/err")"
+grep -qF '1 High Street' "$T/out" && fail reveal "shown without a reason"
+expect_exit 64 F edit --config "$CFG" --spool "$SP" --reveal --dry-run \
+    --set 'answers[question_id=7].items[0].code=GS' "$ref"
+[ "$(sqlite3 "$SP/ledger.db" "SELECT count(*) FROM audit WHERE action = 'reveal'")" = 0 ] \
+    || fail reveal "a refused reveal was audited"
+ok "--reveal without --reason is refused (64), nothing shown or audited"
+
+expect_exit 0 F show --config "$CFG" --spool "$SP" --json --actor s.officer \
+    --reveal --reason "citizen phoned, ticket 4711" "$ref"
 grep -qF '1 High Street' "$T/out" || fail reveal "--reveal hides the unmapped address"
 [ "$(jq -r '.mapped.items[0].code' "$T/out")" = 'EL' ] || fail reveal "--reveal hides items.code"
-ok "--reveal shows the payload and the sub-field"
+row=$(sqlite3 -separator '|' "$SP/ledger.db" "SELECT actor, ref, reason, detail, at > 0 FROM audit WHERE action = 'reveal'")
+[ "$row" = "s.officer|$ref|citizen phoned, ticket 4711|show|1" ] || fail reveal "audit entry: $row"
+expect_exit 0 F edit --config "$CFG" --spool "$SP" --actor s.officer --reveal --dry-run \
+    --reason "check the code" --set 'answers[question_id=7].items[0].code=GS' "$ref"
+grep -q '^+items\[0\]\.code: GS$' "$T/out" || fail reveal "edit --reveal: $(cat "$T/out")"
+[ "$(sqlite3 "$SP/ledger.db" "SELECT count(*) FROM audit WHERE action = 'reveal' AND detail = 'edit'")" = 1 ] \
+    || fail reveal "edit --reveal not audited"
+expect_exit 0 F audit verify --config "$CFG" --spool "$SP"
+ok "--reveal shows the payload and the sub-field; each reveal audited (who, record, when, why)"
+
+# a record edit cannot requeue is refused before any difference is shown
+sqlite3 "$SP/ledger.db" "UPDATE records SET state = 'confirmed' WHERE ref = '$ref'"
+expect_exit 65 F edit --config "$CFG" --spool "$SP" --reason "late fix" \
+    --set 'answers[question_id=6].answer_text=30.00' "$ref"
+grep -q 'cannot edit a confirmed record' "$T/err" || fail confirmed "$(cat "$T/err")"
+grep -q '^---\|^+\|^-' "$T/out" && fail confirmed "a difference was printed: $(cat "$T/out")"
+expect_exit 65 F edit --config "$CFG" --spool "$SP" --json --reason "late fix" \
+    --set 'answers[question_id=6].answer_text=30.00' "$ref"
+jq -e '.result == "refused" and .changes == [] and (.problems[0].message | test("confirmed"))' "$T/out" >/dev/null \
+    || fail confirmed "--json: $(cat "$T/out")"
+ok "edit refuses a confirmed record before it shows a difference (65)"
 echo "$CASES cases"

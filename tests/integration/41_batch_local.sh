@@ -77,16 +77,17 @@ sed 's/"HCR0010\([0-9][0-9]\)X"/"HCR0020\1X"/' "$T/a/submissions.ndjson" > "$T/m
 f a submit refund-claim "$T/more.ndjson" >/dev/null 2>&1
 before=$(cd "$T/a/spool" && sha256sum ledger.db)
 f a queue --state queued > "$T/q.before" 2>&1
+export TMPDIR=$T/tmpdir; mkdir -p "$TMPDIR"
 f a batch claims-nightly --date $DATE --dry-run >"$T/out" 2>"$T/err"; rc=$?
-scratch=$(sed -n 's/^local *//p' "$T/out")
+left=$(ls -A "$TMPDIR" | wc -l)
 f a queue --state queued > "$T/q.after" 2>&1
-if [ $rc = 0 ] && [ "$(ndrop a)" = 1 ] && [ -s "$scratch" ] &&
+if [ $rc = 0 ] && [ "$(ndrop a)" = 1 ] && [ "$left" = 0 ] &&
    cmp -s "$T/q.before" "$T/q.after" && grep -q "(not sent: dry run)" "$T/out" &&
+   grep -Eq "records +8 would be written" "$T/out" &&
    [ "$(f a batches --json | grep -c '"id"')" = 1 ] &&
    grep -q "sequence 2" "$T/out"; then
-    pass "--dry-run: file built in a scratch folder ($(basename "$(dirname "$scratch")")), ledger and drop folder unchanged"
-else fail "--dry-run" "rc=$rc $(cat "$T/out" "$T/err")"; fi
-rm -rf "$(dirname "$scratch")"
+    pass "--dry-run: says what it would do, ledger and drop folder unchanged, nothing left in \$TMPDIR"
+else fail "--dry-run" "rc=$rc left=$(ls -A "$TMPDIR") $(cat "$T/out" "$T/err")"; fi
 
 # 4. a held lock: exit 75 naming the holder's PID
 mkdir -p "$T/a/spool/locks"
@@ -109,6 +110,13 @@ head -1 "$T/a/submissions.ndjson" |
     sed 's/"HCR001001X"/"HCR009999X"/; s/"first_name": "[^"]*"/"first_name": "Ωmega"/' > "$T/omega.json"
 f a submit refund-claim "$T/omega.json" > "$T/sub" 2>&1
 oref=$(cut -f1 "$T/sub" | head -1)
+f a batch claims-nightly --date $DATE --dry-run >"$T/out" 2>"$T/err"; rc=$?
+if [ $rc = 65 ] && grep -q "would go to the dead letter state" "$T/out" &&
+   ! grep -q "moved to the dead letter\|dead-lettered\|were sent" "$T/out" &&
+   [ "$(f a queue --state failed 2>/dev/null | grep -c "^$oref")" = 0 ] &&
+   [ "$(ls -A "$TMPDIR" | wc -l)" = 0 ]; then
+    pass "--dry-run with an unencodable record: says it would dead-letter it, changes nothing"
+else fail "--dry-run dead letter" "rc=$rc $(cat "$T/out" "$T/err")"; fi
 f a batch claims-nightly --date $DATE >"$T/out" 2>"$T/err"; rc=$?
 file2=$T/a/drop/CLM.D261127.S002
 show=$(f a show "$oref" 2>&1)

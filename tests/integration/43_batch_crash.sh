@@ -5,7 +5,10 @@
 # drop folder, no file was sent twice (the local transport never
 # overwrites a final name), the ledger says sent, and the record the code
 # page cannot hold is dead-lettered and in no file.  Then a further run
-# with new records makes a second file holding only those.
+# with new records makes a second file holding only those.  After every
+# point outbound/ is empty (a file the ledger holds as sent is moved to
+# archive/ by the next run), and where the crash came after the file
+# reached its final name the re-run says "not uploaded: already present".
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bcrash.XXXXXX")
@@ -52,10 +55,17 @@ for p in $POINTS; do
     sent=$(F queue --state sent 2>/dev/null | grep -c '^FRY')
     failed=$(F queue --state failed 2>/dev/null | grep -c "^$oref")
     states=$(F batches --json 2>/dev/null | grep -o '"state": "[a-z]*"' | sort | uniq -c | tr -s ' ')
-    why="crash rc=$crc rerun rc=$rrc files=$nfiles leftovers=$leftovers refs=$nrefs uniq=$nuniq sent=$sent failed=$failed batches=[$states]"
+    outb=$(ls -A "$d/spool/outbound/claims-mainframe" 2>/dev/null | wc -l)
+    present=ok
+    case $p in local-after-rename|batch-after-transfer|batch-sent-before-commit)
+        grep -q "(not uploaded: already present)" "$d/rerun.out" || present=missing ;;
+    *)  ! grep -q "already present" "$d/rerun.out" || present=unexpected ;;
+    esac
+    why="crash rc=$crc rerun rc=$rrc files=$nfiles leftovers=$leftovers refs=$nrefs uniq=$nuniq sent=$sent failed=$failed batches=[$states] outbound=$outb already-present=$present"
     if [ $crc = 137 ] && { [ $rrc = 0 ] || [ $rrc = 65 ]; } && [ "$nfiles" = 1 ] &&
        [ "$leftovers" = 0 ] && [ "$nrefs" = 8 ] && [ "$nuniq" = 8 ] && [ "$sent" = 8 ] &&
        [ "$failed" = 1 ] && [ "$states" = " 1 \"state\": \"sent\"" ] &&
+       [ "$outb" = 0 ] && [ "$present" = ok ] &&
        ! grep -q "$oref" "$d"/drop/CLM.*; then
         # and the next batch holds only the new records
         F submit refund-claim "$T/more.ndjson" >/dev/null 2>&1

@@ -317,6 +317,48 @@ START_TEST(test_decode_reports_bad_bytes)
 }
 END_TEST
 
+/* fw_pick: the named fields come back in the asked order from one call,
+ * an unnamed slot stays absent, a bad byte in a field nobody asked for
+ * still refuses the record, and a group or unknown name is refused once */
+START_TEST(test_pick_reads_named_fields_in_one_call)
+{
+    struct map_section *s = section(NULL, 0);
+    struct fw_plan *p = fw_plan_new(rec, s, &e);
+    unsigned char out[128];
+    struct record *r = record_new();
+    fvalue_set_text(&record_add(r, "x")->v, FT_STRING, "x");
+    record_free(r);
+    r = record_new();
+    ck_assert_int_eq(fw_encode(p, ascii, r, NULL, out, sizeof out, NULL, NULL,
+                               &e), 0);
+    memcpy(out + 1, "SMITH     ", 10);
+    const char *names[3] = { "CLM-DATE", NULL, "CLM-NAME" };
+    struct fw_pick pk;
+    ck_assert_int_eq(fw_pick_init(&pk, rec, names, 3, &e), 0);
+    struct record *got = fw_pick_decode(&pk, ascii, out, rec->length, &e);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_uint_eq(got->n, 3);
+    ck_assert(got->f[0].v.present);
+    ck_assert_int_eq(got->f[0].v.num, 0);
+    ck_assert(!got->f[1].v.present);
+    ck_assert_str_eq(got->f[2].v.text, "SMITH");
+    record_free(got);
+    out[15] = 0x12;                     /* CLM-AMOUNT: not picked, still bad */
+    ck_assert_ptr_null(fw_pick_decode(&pk, ascii, out, rec->length, &e));
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, "CLM-AMOUNT");
+    errs_free(&e);
+    errs_init(&e);
+    const char *bad[2] = { "CLM-ITEMS", "CLM-NOPE" };
+    ck_assert_int_eq(fw_pick_init(&pk, rec, bad, 2, &e), -1);
+    ck_assert_uint_eq(e.n, 2);
+    ck_assert_str_eq(e.v[1].where, "CLM-NOPE");
+    fw_plan_free(p);
+    section_free(s);
+    record_free(r);
+}
+END_TEST
+
 /* local-time="true" on a text field with no format: the text is the local
  * clock's, with its offset, not the UTC canonical text */
 START_TEST(test_local_time_text_without_format)
@@ -465,6 +507,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, test_defaults_values_and_filler);
     tcase_add_test(t, test_fields_constants_and_lists);
+    tcase_add_test(t, test_pick_reads_named_fields_in_one_call);
     tcase_add_test(t, test_date_formats);
     tcase_add_test(t, test_overflow_is_an_error_naming_field_and_offset);
     tcase_add_test(t, test_truncate_and_fold_are_reported);

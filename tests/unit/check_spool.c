@@ -679,10 +679,19 @@ START_TEST(test_v1_ledger_migrates_in_place)
     for (int i = 0; i < 3; i++)
         enq1(s, item("claims", "mf", NULL, i == 1 ? "{\"b\":1}" : "{\"a\":1}"),
              &r[i]);
+    struct errs e0;
+    errs_init(&e0);
+    ck_assert_int_eq(spool_hold(s, r[0].ref, "alice", "check", &e0), 0);
+    ck_assert_int_eq(spool_release(s, r[0].ref, "alice", "ok", &e0), 0);
+    errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
     raw_exec("BEGIN;"
+             "ALTER TABLE audit DROP COLUMN keyed;"
              "DROP VIEW records_full;"
+             "DROP INDEX records_delivery_id;"
+             "ALTER TABLE records DROP COLUMN delivery_id;"
+             "DELETE FROM meta WHERE name = 'spool_id';"
              "ALTER TABLE records ADD COLUMN payload BLOB;"
              "ALTER TABLE records ADD COLUMN original BLOB;"
              "ALTER TABLE records ADD COLUMN record_json BLOB;"
@@ -704,8 +713,14 @@ START_TEST(test_v1_ledger_migrates_in_place)
     ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data"), 3);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_table_info("
                                 "'records') WHERE name = 'payload'"), 0);
+    /* audit entries from before the key are marked so, and still verify */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit WHERE keyed = 0"),
+                     2);
     struct errs e;
     errs_init(&e);
+    struct spool_audit_proof pr;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &pr, &e), 0);
+    ck_assert_uint_eq(pr.unkeyed, 2);
     struct spool_record *rec = NULL;
     ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
     ck_assert_uint_eq(rec->payload_len, 7);
@@ -721,6 +736,103 @@ START_TEST(test_v1_ledger_migrates_in_place)
     spool_close(s);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_integrity_check"
                                 " WHERE integrity_check = 'ok'"), 1);
+}
+END_TEST
+
+
+/* uuid_shaped - 8-4-4-4-12 lower-case hex */
+static bool uuid_shaped(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+            return false;
+    }
+    return true;
+}
+
+/* every record gets its own delivery identity at intake, and every spool
+ * its own identity: two fresh spools numbering their records alike
+ * (same references) never share an identity */
+START_TEST(test_delivery_identity_unique_across_spools)
+{
+    char ids[2][SPOOL_ID_LEN], dids[2][3][SPOOL_ID_LEN];
+    char refs[2][3][SPOOL_REF_MAX];
+    struct errs e;
+    errs_init(&e);
+    for (int k = 0; k < 2; k++) {
+        snprintf(spdir, sizeof spdir, "%s/spool%d", tmpdir, k);
+        struct spool *s = open_sp(NULL);
+        ck_assert_int_eq(spool_identity(s, ids[k], &e), 0);
+        ck_assert(uuid_shaped(ids[k]));
+        for (int i = 0; i < 3; i++) {
+            struct spool_result r;
+            enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r);
+            struct spool_record *rec = NULL;
+            ck_assert_int_eq(spool_get(s, r.ref, 0, &rec, &e), 0);
+            ck_assert(uuid_shaped(rec->delivery_id));
+            snprintf(dids[k][i], SPOOL_ID_LEN, "%s", rec->delivery_id);
+            snprintf(refs[k][i], SPOOL_REF_MAX, "%s", rec->ref);
+            spool_record_free(rec);
+        }
+        /* the identity is kept, not remade, when the spool is reopened */
+        spool_close(s);
+        s = open_sp(NULL);
+        char again[SPOOL_ID_LEN];
+        ck_assert_int_eq(spool_identity(s, again, &e), 0);
+        ck_assert_str_eq(again, ids[k]);
+        spool_close(s);
+    }
+    ck_assert_str_ne(ids[0], ids[1]);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(refs[0][i], refs[1][i]);   /* references collide */
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 3; j++)
+                if (k != 0 || j != i)
+                    ck_assert_str_ne(dids[0][i], dids[k][j]);
+    }
+    errs_free(&e);
+}
+END_TEST
+
+/* a version-3 ledger (before delivery identities) migrates in place: each
+ * record already stored gets its own identity, the spool gets one, and
+ * new records keep getting theirs */
+START_TEST(test_v3_ledger_gets_identities)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    for (int i = 0; i < 4; i++)
+        enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
+    spool_close(s);
+    raw_exec("BEGIN;"
+             "DROP INDEX records_delivery_id;"
+             "ALTER TABLE records DROP COLUMN delivery_id;"
+             "DELETE FROM meta WHERE name = 'spool_id';"
+             "ALTER TABLE audit DROP COLUMN keyed;"
+             "PRAGMA user_version = 3;"
+             "COMMIT;");
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT count(DISTINCT delivery_id) FROM "
+                                "records WHERE length(delivery_id) = 36"), 4);
+    struct errs e;
+    errs_init(&e);
+    char id[SPOOL_ID_LEN];
+    ck_assert_int_eq(spool_identity(s, id, &e), 0);
+    ck_assert(uuid_shaped(id));
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r[2].ref, 0, &rec, &e), 0);
+    ck_assert(uuid_shaped(rec->delivery_id));
+    spool_record_free(rec);
+    struct spool_result n;
+    enq1(s, item("claims", "db", NULL, "{\"a\":2}"), &n);
+    ck_assert_int_eq(count_rows("SELECT count(DISTINCT delivery_id) FROM "
+                                "records"), 5);
+    errs_free(&e);
+    spool_close(s);
 }
 END_TEST
 
@@ -914,11 +1026,12 @@ START_TEST(test_audit_chain_and_tamper)
     ck_assert_int_eq(spool_audit_add(s, "bob", "resend", NULL, "lost file",
                                      "batch 1", &e), 0);
     ck_assert_int_eq(spool_hold(s, r.ref, "alice", "again", &e), 0);
-    int64_t bad = -1;
-    size_t n = 0;
-    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 0);
-    ck_assert_uint_eq(n, 4);
-    ck_assert_int_eq(bad, 0);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert_uint_eq(p.checked, 4);
+    ck_assert_int_eq(p.bad_id, 0);
+    ck_assert_uint_eq(p.unkeyed, 4);          /* no audit key: SHA-256 */
+    ck_assert_int_eq(p.head_file_id, 4);      /* anchored outside */
     struct spool_audit_list al;
     ck_assert_int_eq(spool_audit_list(s, NULL, &al, &e), 0);
     ck_assert_uint_eq(al.n, 4);
@@ -929,16 +1042,16 @@ START_TEST(test_audit_chain_and_tamper)
     spool_audit_list_free(&al);
 
     raw_exec("UPDATE audit SET reason = 'nothing to see' WHERE id = 2");
-    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 1);
-    ck_assert_int_eq(bad, 2);
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 2);
     ck_assert_str_eq(e.v[0].where, "audit 2");
     errs_clear(&e);
     spool_close(s);
     s = open_sp(NULL);
     /* repairing the hash alone breaks the next link instead */
     raw_exec("UPDATE audit SET hash = 'ff' WHERE id = 2");
-    ck_assert_int_eq(spool_audit_verify(s, &bad, &n, &e), 1);
-    ck_assert_int_eq(bad, 2);
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 2);
     errs_clear(&e);
     spool_close(s);
     errs_free(&e);
@@ -954,9 +1067,80 @@ START_TEST(test_audit_truncation_detected)
         ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "r", NULL, &e),
                          0);
     raw_exec("DELETE FROM audit WHERE id = 3");
-    int64_t bad = 0;
-    ck_assert_int_eq(spool_audit_verify(s, &bad, NULL, &e), 1);
-    ck_assert_int_eq(bad, 3);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 3);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+START_TEST(test_audit_keyed_chain_migrates_and_catches_rewrite)
+{
+    struct spool_opts ko;
+    memset(&ko, 0, sizeof ko);
+    ko.audit_keyed = true;
+    memset(ko.audit_key, 0x5a, sizeof ko.audit_key);
+    struct errs e;
+    errs_init(&e);
+    struct spool *s = open_sp(NULL);               /* before the key */
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "a", NULL, &e), 0);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "b", NULL, &e), 0);
+    spool_close(s);
+    s = open_sp(&ko);                              /* the key arrives */
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "c", NULL, &e), 0);
+    ck_assert_int_eq(spool_audit_reveal(s, "y", "FRY-1", "asked", "show",
+                                        &e), 0);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert_uint_eq(p.unkeyed, 2);
+    ck_assert_uint_eq(p.keyed, 2);
+    ck_assert(p.key_given);
+    ck_assert_int_eq(p.head_file_id, 4);
+    char head[96];
+    ck_assert_int_eq(spool_audit_head(s, head, sizeof head, &e), 0);
+    ck_assert_int_eq(spool_audit_verify(s, head, &p, &e), 0);
+    ck_assert(p.expected_checked);
+    ck_assert_int_eq(spool_audit_verify(s, "4:00000000000000000000000000000000"
+                                        "00000000000000000000000000000000",
+                                        &p, &e), 1);
+    errs_clear(&e);
+    spool_close(s);
+
+    s = open_sp(NULL);                             /* no key: read, not add */
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert(!p.key_given);
+    ck_assert_uint_eq(p.keyed, 2);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "d", NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "audit key"));
+    errs_clear(&e);
+    spool_close(s);
+
+    s = open_sp(&ko);
+    raw_exec("UPDATE audit SET reason = 'z' WHERE id = 3");
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 3);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "HMAC"));
+    errs_clear(&e);
+    raw_exec("UPDATE audit SET reason = 'c' WHERE id = 3");
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    /* a wrong key proves nothing */
+    spool_close(s);
+    memset(ko.audit_key, 0x5b, sizeof ko.audit_key);
+    s = open_sp(&ko);
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 3);
+    errs_clear(&e);
+    spool_close(s);
+    memset(ko.audit_key, 0x5a, sizeof ko.audit_key);
+    s = open_sp(&ko);
+    /* truncation with the stored head fixed: the head file still names 4 */
+    raw_exec("DELETE FROM audit WHERE id = 4");
+    raw_exec("UPDATE meta SET value = (SELECT id || ':' || hash FROM audit "
+             "WHERE id = 3) WHERE name = 'audit_head'");
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 1);
+    ck_assert_int_eq(p.bad_id, 4);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "head file"));
     errs_free(&e);
     spool_close(s);
 }
@@ -1063,8 +1247,8 @@ START_TEST(test_purge_keeps_rows_and_audit)
     ck_assert_int_eq(spool_get(s, r[1].ref, SPOOL_WITH_PAYLOAD, &rec, &e), 0);
     ck_assert_ptr_nonnull(rec->payload);
     spool_record_free(rec);
-    int64_t bad;
-    ck_assert_int_eq(spool_audit_verify(s, &bad, NULL, &e), 0);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
     errs_free(&e);
     spool_close(s);
 }
@@ -1156,12 +1340,15 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_acks_apply_once);
     tcase_add_test(tc, test_audit_chain_and_tamper);
     tcase_add_test(tc, test_audit_truncation_detected);
+    tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
     tcase_add_test(tc, test_key_file_formats);
     tcase_add_test(tc, test_purge_keeps_rows_and_audit);
     tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
     tcase_add_test(tc, test_v1_ledger_migrates_in_place);
+    tcase_add_test(tc, test_delivery_identity_unique_across_spools);
+    tcase_add_test(tc, test_v3_ledger_gets_identities);
     suite_add_tcase(su, tc);
     return su;
 }

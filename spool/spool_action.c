@@ -1,0 +1,234 @@
+/* spool_action.c - operator actions on one record (retry, hold, release,
+ * discard, edit): each state change, its side columns and its audit entry
+ * in ONE transaction.  Which states each action takes is in one table
+ * here (struct action). */
+#include "spool/spool_int.h"
+#include "util/clock.h"
+#include "util/errs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(st) (1u << (st))
+
+struct action {
+    const char *verb;
+    unsigned from;                 /* states the action applies to */
+    enum spool_state to;
+    bool need_reason;
+};
+
+static const struct action act_retry = { "retry",
+    B(SPOOL_FAILED) | B(SPOOL_REJECTED) | B(SPOOL_INDOUBT)
+    | B(SPOOL_DEFERRED) | B(SPOOL_DELIVERED) | B(SPOOL_SENT),
+    SPOOL_QUEUED, false };
+static const struct action act_hold = { "hold",
+    B(SPOOL_QUEUED) | B(SPOOL_DEFERRED) | B(SPOOL_FAILED)
+    | B(SPOOL_REJECTED) | B(SPOOL_INDOUBT) | B(SPOOL_RECEIVED),
+    SPOOL_HELD, false };
+static const struct action act_release = { "release", B(SPOOL_HELD),
+    SPOOL_QUEUED, false };
+static const struct action act_discard = { "discard",
+    ~0u, SPOOL_DISCARDED, true };
+static const struct action act_edit = { "edit",
+    B(SPOOL_FAILED) | B(SPOOL_REJECTED) | B(SPOOL_HELD) | B(SPOOL_INDOUBT)
+    | B(SPOOL_DEFERRED) | B(SPOOL_QUEUED), SPOOL_QUEUED, false };
+
+struct edit {
+    const void *payload;
+    size_t len;
+    const char *record_json;
+    const char *detail;
+};
+
+/* apply_edit - new payload and record JSON, the first original kept; all
+ * three re-sealed under the current key setting. */
+static int apply_edit(struct spool *s, int64_t id, const char *ref,
+                      const struct edit *ed, struct errs *e)
+{
+    struct spool_record r;
+    unsigned char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+    int rc = -1;
+    memset(&r, 0, sizeof r);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT " SPOOL_REC_COLS
+                                  " FROM records_full WHERE id = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        spool_dberr(s, e, ref, "reading record");
+        return -1;
+    }
+    if (spool_row_fill(s, st, 1, &r) != 0) {
+        sqlite3_reset(st);
+        errs_add(e, ref, "out of memory");
+        goto done;
+    }
+    sqlite3_reset(st);
+    if (r.crypt_error) {
+        errs_add(e, ref, "%s", r.crypt_error);
+        goto done;
+    }
+    const void *orig = r.original ? (void *)r.original : (void *)r.payload;
+    size_t orign = r.original ? r.original_len : r.payload_len;
+    st = spool_stmt(s, "UPDATE records SET payload_enc = ?, "
+                    "next_attempt_at = 0, in_doubt = 0 WHERE id = ?", e);
+    if (!st)
+        goto done;
+    sqlite3_bind_int(st, 1, s->opts.encrypt ? 1 : 0);
+    sqlite3_bind_int64(st, 2, id);
+    int ustep = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (ustep != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "saving edit");
+        goto done;
+    }
+    st = spool_stmt(s, "INSERT INTO record_data(id, payload, original, "
+                    "record_json) VALUES(?4, ?1, ?2, ?3) ON CONFLICT(id) DO "
+                    "UPDATE SET payload = excluded.payload, original = "
+                    "excluded.original, record_json = excluded.record_json",
+                    e);
+    if (!st)
+        goto done;
+    if (spool_bind_sealed(s, st, 1, ref, "payload", ed->payload, ed->len,
+                          &p1) != 0
+        || spool_bind_sealed(s, st, 2, ref, "original", orig, orign,
+                             &p2) != 0
+        || spool_bind_sealed(s, st, 3, ref, "record", ed->record_json,
+                             ed->record_json ? strlen(ed->record_json) : 0,
+                             &p3) != 0) {
+        sqlite3_reset(st);
+        errs_add(e, ref, "cannot encrypt payload");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 4, id);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "storing edit");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(p1);
+    free(p2);
+    free(p3);
+    spool_record_clear(&r);
+    return rc;
+}
+
+static int do_action(struct spool *s, const struct action *a,
+                     const char *ref, const char *actor, const char *reason,
+                     const struct edit *ed, struct errs *e)
+{
+    int64_t id;
+    enum spool_state from;
+    int rc = -1;
+    if (!ref) {
+        errs_add(e, "", "%s needs a reference", a->verb);
+        return -1;
+    }
+    if (a->need_reason && (!reason || !*reason)) {
+        errs_add(e, ref, "%s needs a reason", a->verb);
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto unlock;
+    int r = spool_rec_lookup(s, ref, &id, &from, e);
+    if (r == 1)
+        errs_add(e, ref, "no such record");
+    if (r != 0)
+        goto rollback;
+    if (!(a->from & B(from)) || !spool_transition_ok(from, a->to)) {
+        errs_add(e, ref, "cannot %s a %s record", a->verb,
+                 spool_state_name(from));
+        goto rollback;
+    }
+    if (spool_set_state(s, id, ref, from, a->to, e) != 0)
+        goto rollback;
+    if (ed && apply_edit(s, id, ref, ed, e) != 0)
+        goto rollback;
+    sqlite3_stmt *st = NULL;
+    if (a == &act_retry || a == &act_release)
+        st = spool_stmt(s, "UPDATE records SET next_attempt_at = 0, "
+                        "in_doubt = 0, lease_owner = NULL, lease_until = 0 "
+                        "WHERE id = ?", e);
+    else if (a == &act_discard)
+        st = spool_stmt(s, "UPDATE records SET closed_reason = ?2, "
+                        "lease_owner = NULL, lease_until = 0 WHERE id = ?1",
+                        e);
+    if ((a == &act_retry || a == &act_release || a == &act_discard)) {
+        if (!st)
+            goto rollback;
+        sqlite3_bind_int64(st, 1, id);
+        if (a == &act_discard)
+            sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE) {
+            spool_dberr(s, e, ref, a->verb);
+            goto rollback;
+        }
+    }
+    if (spool_audit_append(s, clock_wall_ms(), actor, a->verb, ref, reason,
+                           spool_state_name(from), spool_state_name(a->to),
+                           ed ? ed->detail : NULL, e) != 0)
+        goto rollback;
+    spool_crashpoint("action-before-commit");
+    if (spool_commit(s, e) != 0)
+        goto unlock;
+    rc = 0;
+    goto unlock;
+rollback:
+    spool_rollback(s);
+unlock:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_retry(struct spool *s, const char *ref, const char *actor,
+                const char *reason, struct errs *e)
+{
+    return do_action(s, &act_retry, ref, actor, reason, NULL, e);
+}
+
+int spool_hold(struct spool *s, const char *ref, const char *actor,
+               const char *reason, struct errs *e)
+{
+    return do_action(s, &act_hold, ref, actor, reason, NULL, e);
+}
+
+int spool_release(struct spool *s, const char *ref, const char *actor,
+                  const char *reason, struct errs *e)
+{
+    return do_action(s, &act_release, ref, actor, reason, NULL, e);
+}
+
+int spool_discard(struct spool *s, const char *ref, const char *actor,
+                  const char *reason, struct errs *e)
+{
+    return do_action(s, &act_discard, ref, actor, reason, NULL, e);
+}
+
+bool spool_edit_allowed(enum spool_state st)
+{
+    return st < SPOOL_NSTATES && (act_edit.from & B(st)) &&
+           spool_transition_ok(st, act_edit.to);
+}
+
+int spool_edit(struct spool *s, const char *ref, const void *payload,
+               size_t payload_len, const char *record_json,
+               const char *actor, const char *reason, const char *detail,
+               struct errs *e)
+{
+    struct edit ed = { payload, payload_len, record_json, detail };
+    if (!payload) {
+        errs_add(e, ref ? ref : "", "edit needs the new payload");
+        return -1;
+    }
+    return do_action(s, &act_edit, ref, actor, reason, &ed, e);
+}

@@ -1,0 +1,159 @@
+/* spool_row.c - the ledger's rows as structs: a record row read into a
+ * struct spool_record (payload columns decrypted), a reference looked up,
+ * and the matching clear/free.  A leaf: every other spool file may use it,
+ * it uses none of them but the connection helpers and the crypt box. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void spool_audit_entry_clear(struct spool_audit_entry *a)
+{
+    free(a->actor); free(a->action); free(a->ref); free(a->reason);
+    free(a->before); free(a->after); free(a->detail);
+    free(a->prev_hash); free(a->hash);
+}
+
+void spool_record_clear(struct spool_record *r)
+{
+    free(r->ref);
+    free(r->service);
+    free(r->target);
+    free(r->client);
+    free(r->fe_ref);
+    free(r->idem_key);
+    free(r->delivery_id);
+    free(r->lease_owner);
+    free(r->last_error);
+    free(r->receipt);
+    free(r->closed_reason);
+    if (r->payload)
+        explicit_bzero(r->payload, r->payload_len);
+    free(r->payload);
+    if (r->original)
+        explicit_bzero(r->original, r->original_len);
+    free(r->original);
+    free(r->record_json);
+    free(r->crypt_error);
+    for (size_t i = 0; i < r->natt; i++) {
+        free(r->att[i].target);
+        free(r->att[i].outcome);
+        free(r->att[i].message);
+    }
+    free(r->att);
+    for (size_t i = 0; i < r->naud; i++)
+        spool_audit_entry_clear(&r->aud[i]);
+    free(r->aud);
+    memset(r, 0, sizeof *r);
+}
+
+void spool_record_free(struct spool_record *r)
+{
+    if (!r)
+        return;
+    spool_record_clear(r);
+    free(r);
+}
+
+/* read_blob - a payload column, decrypted when the row is encrypted */
+static int read_blob(struct spool *s, sqlite3_stmt *st, int col, bool enc,
+                     const char *ref, const char *name, unsigned char **out,
+                     size_t *outn, struct spool_record *r)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return 0;
+    if (enc) {
+        const char *why = NULL;
+        if (spool_open_sealed(s, ref, name, p, n, out, outn, &why) != 0) {
+            if (!r->crypt_error)
+                r->crypt_error = strdup(why);
+            return 0;
+        }
+        return 0;
+    }
+    *out = malloc(n + 1);
+    if (!*out)
+        return -1;
+    if (n)
+        memcpy(*out, p, n);
+    (*out)[n] = '\0';
+    *outn = n;
+    return 0;
+}
+
+int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
+                   struct spool_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(st, 0);
+    r->ref = spool_col_strdup(st, 1);
+    r->service = spool_col_strdup(st, 2);
+    r->target = spool_col_strdup(st, 3);
+    r->client = spool_col_strdup(st, 4);
+    r->fe_ref = spool_col_strdup(st, 5);
+    r->idem_key = spool_col_strdup(st, 6);
+    r->received_at = sqlite3_column_int64(st, 7);
+    r->updated_at = sqlite3_column_int64(st, 8);
+    const char *stn = (const char *)sqlite3_column_text(st, 9);
+    if (spool_state_parse(stn, &r->state) != 0)
+        r->state = SPOOL_RECEIVED;
+    r->attempts = sqlite3_column_int(st, 10);
+    r->next_attempt_at = sqlite3_column_int64(st, 11);
+    r->lease_owner = spool_col_strdup(st, 12);
+    r->lease_until = sqlite3_column_int64(st, 13);
+    r->last_error = spool_col_strdup(st, 14);
+    r->batch_id = sqlite3_column_int64(st, 15);
+    r->receipt = spool_col_strdup(st, 16);
+    r->in_doubt = sqlite3_column_int(st, 17) != 0;
+    r->closed_reason = spool_col_strdup(st, 18);
+    r->payload_purged = sqlite3_column_int(st, 19) != 0;
+    r->encrypted = sqlite3_column_int(st, 20) != 0;
+    r->delivery_id = spool_col_strdup(st, 24);
+    if (!r->ref || !r->service || !r->target || !r->delivery_id)
+        return -1;
+    if (with_payload) {
+        size_t jn = 0;
+        unsigned char *j = NULL;
+        if (read_blob(s, st, 21, r->encrypted, r->ref, "payload",
+                      &r->payload, &r->payload_len, r) != 0
+            || read_blob(s, st, 22, r->encrypted, r->ref, "original",
+                         &r->original, &r->original_len, r) != 0
+            || read_blob(s, st, 23, r->encrypted, r->ref, "record", &j, &jn,
+                         r) != 0)
+            return -1;
+        r->record_json = (char *)j;
+    }
+    return 0;
+}
+
+int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
+                     enum spool_state *stt, struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state FROM records "
+                                  "WHERE ref = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return 1;
+    }
+    if (r != SQLITE_ROW) {
+        spool_dberr(s, e, ref, "reading record");
+        sqlite3_reset(st);
+        return -1;
+    }
+    *id = sqlite3_column_int64(st, 0);
+    if (spool_state_parse((const char *)sqlite3_column_text(st, 1), stt)
+        != 0) {
+        errs_add(e, ref, "unknown state in ledger");
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    return 0;
+}

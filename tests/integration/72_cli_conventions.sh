@@ -1,0 +1,127 @@
+#!/bin/bash
+# 72_cli_conventions - what an operator can rely on across commands:
+# the exit-code table of cli/cli_exit.c is the one in the operator guide
+# and ferry(1), and every code a --help names is in it; every long option
+# of every command's table is in its --help and in ferry(1); global
+# options before the command; `ferry help CMD`; `ferry version` names the
+# libraries it runs on; an unknown service or target is 64 with a "did
+# you mean" in every command that takes one; an unopenable spool is 73 as
+# the helps say; references read from stdin skip '#' comments and blank
+# lines.
+set -eu
+. "$(dirname "$0")/lib.sh"
+trap 'rm -rf "$T"' EXIT
+cd "$FERRY_ROOT"
+
+# ---- exit codes: one table --------------------------------------------------
+tools/gen-exit-codes.sh "$FERRY_BIN" --check > "$T/gen" || fail exit-table "$(cat "$T/gen")"
+"$FERRY_BIN" help exit-codes | awk '{ print $1 }' > "$T/codes"
+[ "$(wc -l < "$T/codes")" -ge 10 ] || fail exit-table "$(cat "$T/codes")"
+ok "operator guide and ferry(1) carry cli/cli_exit.c's table ($(wc -l < "$T/codes") codes)"
+CMDS=$("$FERRY_BIN" help | awk '/^Commands:/ { on = 1; next } on && NF == 0 { on = 0 } on { print $1 }')
+[ "$(echo "$CMDS" | wc -w)" -ge 20 ] || fail commands "$CMDS"
+for c in $CMDS; do
+    "$FERRY_BIN" "$c" --help > "$T/h" 2>&1 || fail help "$c --help exits $?"
+    # the numbers after "Exit" up to the next blank line
+    for n in $(awk '/^Exit/ { on = 1 } on && NF == 0 { on = 0 } on' "$T/h" | grep -o '\b[0-9][0-9]\b\|\b0\b'); do
+        grep -qx "$n" "$T/codes" || fail help-exit "ferry $c --help names exit $n, not in the table"
+    done
+done
+ok "every code a command's --help names is in the table"
+
+# ---- options: table, --help and ferry(1) agree --------------------------------
+sed 's/\\-/-/g; s/\\f[BIRP]//g' docs/man/ferry.1 > "$T/man"
+n=0
+for f in cli/cmd_*.c; do
+    for o in $(grep -o '{ *"[a-z][a-z-]*", *\(required\|no\|optional\)_argument' "$f" |
+               sed 's/{ *"\([a-z-]*\)".*/\1/' | sort -u); do
+        n=$((n+1))
+        grep -q -- "--$o\b" "$f" || fail options "$f: --$o is in an option table but not in its usage text"
+        grep -q -- "--$o\b" "$T/man" || fail options "$f: --$o is not in ferry(1)"
+    done
+done
+for o in config spool actor json quiet help; do
+    grep -q -- "--$o\b" "$T/man" || fail options "common --$o is not in ferry(1)"
+done
+for c in $CMDS; do
+    grep -q "^\.B $c\b" docs/man/ferry.1 || grep -q "^\.B .*\b$c \\\\fI" docs/man/ferry.1 ||
+        grep -q "$c" "$T/man" || fail man "command $c is not in ferry(1)"
+done
+ok "$n long options: each in its command's usage and in ferry(1)"
+
+# ---- global options, help CMD, version ---------------------------------------
+SP=$T/spool
+"$FERRY_BIN" queue --spool "$SP" --json > "$T/a" 2>&1 || fail global "queue --spool: $(cat "$T/a")"
+"$FERRY_BIN" --spool "$SP" --json queue > "$T/b" 2>&1 || fail global "--spool before queue: $(cat "$T/b")"
+cmp -s "$T/a" "$T/b" || fail global "$(diff "$T/a" "$T/b")"
+"$FERRY_BIN" "--spool=$SP" queue --counts > /dev/null || fail global "--spool=DIR before the command"
+ok "ferry --spool DIR --json queue is ferry queue --spool DIR --json"
+"$FERRY_BIN" help queue > "$T/a"; "$FERRY_BIN" queue --help > "$T/b"
+cmp -s "$T/a" "$T/b" || fail help "help queue differs from queue --help"
+expect_exit 64 "$FERRY_BIN" help qeue
+grep -q "did you mean 'queue'" "$T/err" || fail help "$(cat "$T/err")"
+ok "ferry help CMD; an unknown command gets a did-you-mean"
+V=$(sed -n 's/^#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
+"$FERRY_BIN" version > "$T/v"
+[ "$(head -1 "$T/v")" = "ferry $V" ] || fail version "$(head -1 "$T/v")"
+"$FERRY_BIN" --version | cmp -s - "$T/v" || fail version "--version differs"
+if command -v sqlite3 >/dev/null; then
+    grep -q "SQLite/$(sqlite3 --version | awk '{ print $1 }')" "$T/v" || fail version "SQLite: $(cat "$T/v")"
+fi
+for lib in jansson/ libxml2/ libmicrohttpd/ libssh2/ unixODBC/ OpenSSL libcurl/; do
+    grep -q "$lib" "$T/v" || fail version "no $lib: $(cat "$T/v")"
+done
+ok "ferry version: $V and the libraries it runs on"
+
+# ---- unknown service / target: 64 and did you mean -------------------------
+example_config "$T/ex"
+CFG=$T/ex/ferry.xml
+unknown() {   # unknown NEAR CMD... - exit 64, names NEAR
+    local near=$1; shift
+    expect_exit 64 "$FERRY_BIN" "$@"
+    grep -q "did you mean '$near'" "$T/err" || fail unknown "$*: $(cat "$T/err")"
+}
+echo '{}' > "$T/one.json"
+unknown refund-claim queue --config "$CFG" --spool "$SP" --service refund-clam
+unknown claims-mainframe queue --config "$CFG" --spool "$SP" --target claims-mainfram
+unknown refund-claim report --config "$CFG" --spool "$SP" --service refund-claimm
+unknown refund-claim retry --config "$CFG" --spool "$SP" --state failed --service refnd-claim
+unknown refund-claim submit --config "$CFG" --spool "$SP" refund-clam "$T/one.json"
+unknown refund-claim import --config "$CFG" --spool "$SP" refund-clam "$T/one.json"
+unknown refund-claim map --config "$CFG" refund-clam "$T/one.json"
+unknown claims-mainframe batch --config "$CFG" --spool "$SP" --target claims-mainfram
+unknown claims-nightly batch --config "$CFG" --spool "$SP" claims-nightl
+unknown claims-mainframe batches --config "$CFG" --spool "$SP" --target claim-mainframe
+unknown customer-db deliver --config "$CFG" --spool "$SP" --target customerdb
+unknown customer-db reconcile --config "$CFG" --spool "$SP" customer-bd
+# with --spool alone the ledger's own services count
+expect_exit 64 "$FERRY_BIN" queue --spool "$SP" --service nothing-here
+ok "unknown service, target or job: 64 with a did-you-mean (queue, report, retry, submit, import, map, batch, batches, deliver, reconcile)"
+
+# ---- an unopenable spool is 73, and the helps say so -------------------------
+: > "$T/not-a-folder"
+for c in serve jobs submit; do
+    set +e
+    case $c in
+    submit) "$FERRY_BIN" submit --config "$CFG" --spool "$T/not-a-folder" refund-claim "$T/one.json" >/dev/null 2>&1 ;;
+    *)      "$FERRY_BIN" $c --config "$CFG" --spool "$T/not-a-folder" >/dev/null 2>&1 ;;
+    esac
+    rc=$?; set -e
+    [ $rc = 73 ] || fail spool-exit "$c with an unopenable spool exits $rc"
+    "$FERRY_BIN" $c --help | tr '\n' ' ' | grep -q '73 spool cannot be *opened' ||
+        fail spool-exit "$c --help does not say 73"
+done
+ok "an unopenable spool: 73 (serve, jobs, submit), as their --help says"
+
+# ---- references from stdin: comments and blank lines -------------------------
+head -1 "$T/ex/submissions.ndjson" > "$T/s.json"
+"$FERRY_BIN" submit --config "$CFG" --spool "$SP" refund-claim "$T/s.json" > "$T/sub" 2>"$T/err" ||
+    fail stdin "submit: $(cat "$T/err")"
+REF=$(awk '{ print $1 }' "$T/sub")
+printf '# records to hold while the mainframe is down\n\n  %s\n   # done\n\n' "$REF" |
+    "$FERRY_BIN" hold --config "$CFG" --spool "$SP" --reason "test" - > "$T/out" 2> "$T/err" ||
+    fail stdin "hold -: $(cat "$T/err")"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --state held --json | jq -e ".count == 1" >/dev/null ||
+    fail stdin "not held"
+ok "hold - : '#' comments and blank lines skipped"
+echo "$CASES cases"
