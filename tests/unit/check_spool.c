@@ -812,6 +812,7 @@ START_TEST(test_v3_ledger_gets_identities)
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
              "ALTER TABLE audit DROP COLUMN keyed;"
+             "DROP TABLE search;"
              "PRAGMA user_version = 3;"
              "COMMIT;");
     s = open_sp(NULL);
