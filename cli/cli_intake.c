@@ -198,6 +198,10 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
             json_str(e->v[i].where);
             printf(",\"reason\":");
             json_str(e->v[i].msg);
+            if (e->v[i].plain) {
+                printf(",\"message\":");
+                json_str(e->v[i].plain);
+            }
             putchar('}');
         }
         printf("]}");

@@ -96,7 +96,7 @@ static void form(struct creq *r, const struct service_config *sv,
         const char *err = NULL;
         for (size_t k = 0; e && k < e->n && !err; k++)
             if (strcmp(e->v[k].where, f->name) == 0)
-                err = e->v[k].msg;
+                err = e->v[k].plain ? e->v[k].plain : e->v[k].msg;
         char hint[200];
         const char *h = type_hint(f, hint, sizeof hint);
         const char *val = con_arg(r, f->name);

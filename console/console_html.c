@@ -209,11 +209,16 @@ void con_error_summary(struct creq *r, const struct errs *e)
         buf_puts(b, "<li><a href=\"#f-");
         con_esc(b, e->v[i].where[0] ? e->v[i].where : "form");
         buf_puts(b, "\">");
-        if (e->v[i].where[0]) {
-            con_esc(b, e->v[i].where);
-            buf_puts(b, ": ");
+        if (e->v[i].plain) {
+            /* the mapping's own words for the citizen-facing form */
+            con_esc(b, e->v[i].plain);
+        } else {
+            if (e->v[i].where[0]) {
+                con_esc(b, e->v[i].where);
+                buf_puts(b, ": ");
+            }
+            con_esc(b, e->v[i].msg);
         }
-        con_esc(b, e->v[i].msg);
         buf_puts(b, "</a></li>");
     }
     buf_puts(b, "</ul></div>");

@@ -574,7 +574,7 @@ void con_page_edit(struct creq *r)
         const char *err = NULL;
         for (size_t k = 0; k < e.n && !err; k++)
             if (strcmp(e.v[k].where, f->name) == 0)
-                err = e.v[k].msg;
+                err = e.v[k].plain ? e.v[k].plain : e.v[k].msg;
         const struct fvalue *cur = oldrec ? record_get(oldrec, f->name)
                                           : NULL;
         const char *curtext = cur && cur->present ? cur->text : NULL;

@@ -24,13 +24,19 @@
 #include <string.h>
 #include <strings.h>
 
-/* problems_json - [{"path","reason"},...] from e (new reference) */
+/* problems_json - [{"path","reason"[,"message"]},...] from e (new
+ * reference): reason is the technical one for logs, message the mapping's
+ * plain words for the citizen when it gives them */
 static json_t *problems_json(const struct errs *e)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < e->n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "path", e->v[i].where,
-                                           "reason", e->v[i].msg));
+    for (size_t i = 0; a && i < e->n; i++) {
+        json_t *p = json_pack("{s:s,s:s}", "path", e->v[i].where, "reason",
+                              e->v[i].msg);
+        if (p && e->v[i].plain)
+            json_object_set_new(p, "message", json_string(e->v[i].plain));
+        json_array_append_new(a, p);
+    }
     return a;
 }
 

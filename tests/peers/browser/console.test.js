@@ -101,8 +101,8 @@ async function signOut(page) {
     await page.getByRole('button', { name: 'Check the change' }).click();
     must(await page.locator('.govuk-error-summary').isVisible(),
          'a bad value is refused with the error summary');
-    must((await page.locator('.govuk-error-summary').innerText()).includes('nino'),
-         'the summary names the field');
+    must((await page.locator('.govuk-error-summary').innerText()).includes('National Insurance number'),
+         'the summary gives the mapping\'s plain message');
     await shot(page, 'edit-invalid');
     await page.getByLabel('nino').fill(FIXED);
     await page.getByRole('button', { name: 'Check the change' }).click();
