@@ -130,6 +130,26 @@ async function signOut(page) {
     await shot(page, 'audit');
     ok('the audit entry: alice, the reason, "nino (personal, changed)"');
 
+    // 5b. the queue: bulk hold of the other rejected claim, reason required
+    await page.getByRole('link', { name: 'Queue' }).click();
+    const open = page.locator('table.govuk-table tbody tr');
+    must(await open.count() === 1, `one record still needs a person: ${await open.count()}`);
+    const other = (await open.first().locator('th a').innerText()).trim();
+    await shot(page, 'queue');
+    await page.locator(`#sel-${other}`).check();
+    await page.getByLabel('Action').selectOption('hold');
+    await page.getByRole('button', { name: 'Apply to selected' }).click();
+    must((await page.locator('.govuk-error-summary').innerText()).includes('reason'),
+         'a bulk action without a reason is refused');
+    await page.locator(`#sel-${other}`).check();
+    await page.getByLabel('Action').selectOption('hold');
+    await page.getByLabel(/Reason \(required/).fill('citizen asked us to wait');
+    await page.getByRole('button', { name: 'Apply to selected' }).click();
+    must((await page.locator('.govuk-notification-banner').innerText()).includes('hold: 1 of 1'),
+         'the bulk hold is done');
+    await shot(page, 'queue-bulk-hold');
+    ok(`the queue: bulk hold of ${other} (a reason required)`);
+
     // 6. the assisted digital form: refused blank, then accepted
     await page.getByRole('link', { name: 'Assisted digital' }).click();
     await page.getByRole('link', { name: SERVICE }).click();
