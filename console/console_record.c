@@ -299,6 +299,17 @@ int con_apply_action(struct creq *r, const char *ref, const char *action,
     if (strcmp(action, "settle-resend") == 0)
         return spool_retry(sp, ref, who, reason, e);
     if (strcmp(action, "settle-delivered") == 0) {
+        /* an ack would also confirm a sent or delivered record: settle
+         * is for records in doubt only */
+        struct spool_record *cur = NULL;
+        int g = spool_get(sp, ref, 0, &cur, e);
+        bool indoubt = g == 0 && cur->state == SPOOL_INDOUBT;
+        spool_record_free(cur);
+        if (g != 0 || !indoubt) {
+            if (g != -1)
+                errs_add(e, ref, "only a record in doubt can be settled");
+            return -1;
+        }
         struct spool_ack ack = { .key = ref, .accepted = true,
                                  .reason = reason };
         enum spool_ack_result res = SPOOL_ACK_APPLIED;
@@ -309,7 +320,9 @@ int con_apply_action(struct creq *r, const char *ref, const char *action,
             errs_add(e, ref, "only a record in doubt can be settled");
             return -1;
         }
-        return 0;
+        /* the ack's own entry names no record: say which one, and why */
+        return spool_audit_add(sp, who, "settle", ref, reason,
+                               "delivered (confirmed)", e);
     }
     errs_add(e, "action", "unknown action");
     return -1;

@@ -145,6 +145,27 @@ case "$c" in 303*/login) ;; *) fail session "a disabled account is signed out at
 c=$(login alice "$PW")
 [ "$c" = 401 ] || fail session "a disabled account cannot sign in: $c"
 ok "ferry staff disable ends the account's session at once"
+
+# a supervisor settles a record in doubt (the target confirmed it has it)
+held=$(F queue --config "$CFG" --spool "$SP" --state held --json | jq -r '.records[0].reference')
+[ "$held" != null ] || fail settle "the held record from the browser's bulk hold"
+sqlite3 "$SP/ledger.db" "UPDATE records SET state = 'indoubt', in_doubt = 1 WHERE ref = '$held'"
+c=$(login sam "$PW")
+[ "$c" = 303 ] || fail settle "sam signs in: $c"
+csrf=$(curl -s -b "$jar" "$BASE/record?ref=$held" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//;s/"//')
+curl -s -b "$jar" "$BASE/record?ref=$held" | grep -q 'Settle: delivered' || fail settle "the settle buttons for a record in doubt"
+c=$(curl -s -o "$T/settle.html" -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" \
+    --data-urlencode "ref=$held" --data-urlencode "action=settle-delivered" \
+    --data-urlencode "reason=" "$BASE/record/action")
+[ "$c" = 400 ] || fail settle "a settle without a reason is refused: $c"
+c=$(curl -s -o "$T/settle.html" -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" \
+    --data-urlencode "ref=$held" --data-urlencode "action=settle-delivered" \
+    --data-urlencode "reason=mainframe team: case 400000005 exists" "$BASE/record/action")
+[ "$c" = 200 ] || fail settle "settled: $c"
+F show --config "$CFG" --spool "$SP" --json "$held" | jq -e '.state == "confirmed"' >/dev/null || fail settle "now confirmed"
+F audit --spool "$SP" --json "$held" | jq -e '[.audit[] | select(.actor == "sam" and (.reason | test("case 400000005")))] | length == 1' >/dev/null \
+    || fail settle "audited with sam and the reason"
+ok "a supervisor settles a record in doubt as delivered (reason required, audited)"
 kill -TERM "$PID"; wait "$PID" || true
 
 # TLS when the console has a certificate
