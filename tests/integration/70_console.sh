@@ -165,7 +165,12 @@ c=$(curl -s -o "$T/settle.html" -w '%{http_code}' -b "$jar" --data-urlencode "cs
 F show --config "$CFG" --spool "$SP" --json "$held" | jq -e '.state == "confirmed"' >/dev/null || fail settle "now confirmed"
 F audit --spool "$SP" --json "$held" | jq -e '[.audit[] | select(.actor == "sam" and (.reason | test("case 400000005")))] | length == 1' >/dev/null \
     || fail settle "audited with sam and the reason"
-ok "a supervisor settles a record in doubt as delivered (reason required, audited)"
+c=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" \
+    --data-urlencode "ref=$aref" --data-urlencode "action=settle-delivered" \
+    --data-urlencode "reason=try it on a queued one" "$BASE/record/action")
+[ "$c" = 400 ] || fail settle "a record not in doubt cannot be settled: $c"
+F show --config "$CFG" --spool "$SP" --json "$aref" | jq -e '.state == "queued"' >/dev/null || fail settle "left queued"
+ok "a supervisor settles a record in doubt as delivered (reason required, audited); a queued one cannot be"
 kill -TERM "$PID"; wait "$PID" || true
 
 # TLS when the console has a certificate
