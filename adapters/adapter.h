@@ -49,12 +49,46 @@ struct adapter_result {
                             there under its final name: nothing uploaded */
 };
 
-struct adapter_key {
-    const char *name;    /* NULL terminates a table */
-    const char *help;
-    bool required;
-    bool secret;         /* value names a secret file/env; never logged */
+/* An adapter's options are a typed table (Fluent Bit's config maps): one
+ * entry per key with its type, its default and, where the adapter wants
+ * the value stored for it, the offset of a field in its own struct.
+ * adapter_opts_read (adapter_opts.c) reads a <target>/<transport>/mapping
+ * <target> option list against a table once, for `ferry check` and for the
+ * daemon alike: unknown keys, missing required ones, values of the wrong
+ * type are problems with file:line. */
+enum adapter_opt_type {
+    ADAPTER_OPT_STR = 0,    /* const char *, borrowed from the option list */
+    ADAPTER_OPT_SECRET,     /* const char *: a file (0600) or env:NAME */
+    ADAPTER_OPT_BOOL,       /* bool: true/false/yes/no */
+    ADAPTER_OPT_INT,        /* long, within [min, max] */
+    ADAPTER_OPT_DURATION,   /* int64_t ms (util/duration.h), within [min, max] */
+    ADAPTER_OPT_SIZE,       /* size_t bytes, "1MiB", "512k" */
 };
+
+#define ADAPTER_OPT_UNSTORED ((size_t)-1)
+
+struct adapter_key {
+    const char *name;       /* NULL ends a table; "ns-*" names a family */
+    enum adapter_opt_type type;
+    const char *def;        /* default, written as in ferry.xml; NULL none */
+    size_t offset;          /* field it is stored in, or ADAPTER_OPT_UNSTORED */
+    long long min, max;     /* INT / DURATION range; both 0: any */
+    bool required;
+    const char *help;
+};
+
+/* ADAPTER_KEY - a key the table checks but the adapter reads itself */
+#define ADAPTER_KEY(name, type, req, help) \
+    { (name), (type), NULL, ADAPTER_OPT_UNSTORED, 0, 0, (req), (help) }
+/* ADAPTER_KEY_IN - the same, with a range [min, max] */
+#define ADAPTER_KEY_IN(name, type, min, max, help) \
+    { (name), (type), NULL, ADAPTER_OPT_UNSTORED, (min), (max), false, \
+      (help) }
+/* ADAPTER_OPT - a key stored at offsetof(st, field), default def */
+#define ADAPTER_OPT(name, type, def, st, field, min, max, help) \
+    { (name), (type), (def), offsetof(st, field), (min), (max), false, \
+      (help) }
+#define ADAPTER_KEY_END { NULL, ADAPTER_OPT_STR, NULL, 0, 0, 0, false, NULL }
 
 /* What an adapter instance is given.  opts are the options of this
  * instance: the <target> attributes for stream/batch adapters, the
@@ -129,6 +163,11 @@ struct adapter {
     const struct adapter_key *keys;      /* target/transport options */
     const struct adapter_key *map_keys;  /* options on the mapping <target> */
 
+    /* validate, optional - check an instance's options and mapping the way
+     * init would, without making one: 0 ok, -1 with e filled.  NULL: the
+     * check makes an instance with init and closes it again, so what
+     * `ferry check` passes, the daemon can start (init never connects). */
+    int  (*validate)(const struct adapter_env *env, struct errs *e);
     /* init - make an instance; 0 ok, -1 with e filled (config problem). */
     int  (*init)(void **ctx, const struct adapter_env *env, struct errs *e);
     void (*close)(void *ctx);
@@ -210,6 +249,24 @@ struct adapter {
      * "local /srv/drop" (no secrets). */
     void (*describe)(void *ctx, char *out, size_t outsz);
 };
+
+/* adapter_opts_read - read opts against keys (adapter_opts.c): every key
+ * present must be in the table and parse as its type, every required key
+ * must be present; values (or defaults) of stored keys go to dst + offset
+ * (dst NULL: check only).  owner names the options in messages ("target
+ * 'claims'"); file and line say where they were written (a key's own line
+ * when the option list has one).  skip: keys the caller owns (NULL-ended,
+ * may be NULL).  Returns 0, or -1 with one problem per fault in e. */
+int adapter_opts_read(const struct adapter *a, const struct adapter_key *keys,
+                      const struct kvlist *opts, const char *const *skip,
+                      void *dst, const char *owner, const char *file,
+                      long line, struct errs *e);
+/* adapter_key_find - the table entry for name ("ns-*" takes "ns-r"), or NULL */
+const struct adapter_key *adapter_key_find(const struct adapter_key *keys,
+                                           const char *name);
+/* adapter_validate - a->validate, else init + close; 0 ok, -1 with e */
+int adapter_validate(const struct adapter *a, const struct adapter_env *env,
+                     struct errs *e);
 
 /* adapter_find - by name (registry.c); NULL if none */
 const struct adapter *adapter_find(const char *name);

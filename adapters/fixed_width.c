@@ -20,19 +20,27 @@
 #include <string.h>
 
 static const struct adapter_key fw_keys[] = {
-    { NULL, NULL, false, false },
+    ADAPTER_KEY_END,
 };
 
 static const struct adapter_key fw_map_keys[] = {
-    { "copybook",      "the detail copybook, relative to the mapping", true, false },
-    { "record",        "the 01 record for details (default: the first)", false, false },
-    { "encoding",      "ascii, IBM-285, IBM-037, IBM-1146 or IBM-1140", false, false },
-    { "overpunch",     "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu", false, false },
-    { "recfm",         "FB (default), LF or CRLF", false, false },
-    { "file-name",     "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}", false, false },
-    { "trailer-count", "details (default) or all", false, false },
-    { "empty-file",    "true: write header and trailer when nothing is queued", false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("copybook", ADAPTER_OPT_STR, true,
+                "the detail copybook, relative to the mapping"),
+    ADAPTER_KEY("record", ADAPTER_OPT_STR, false,
+                "the 01 record for details (default: the first)"),
+    ADAPTER_KEY("encoding", ADAPTER_OPT_STR, false,
+                "ascii, IBM-285, IBM-037, IBM-1146 or IBM-1140"),
+    ADAPTER_KEY("overpunch", ADAPTER_OPT_STR, false,
+                "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu"),
+    ADAPTER_KEY("recfm", ADAPTER_OPT_STR, false,
+                "FB (default), LF or CRLF"),
+    ADAPTER_KEY("file-name", ADAPTER_OPT_STR, false,
+                "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}"),
+    ADAPTER_KEY("trailer-count", ADAPTER_OPT_STR, false,
+                "details (default) or all"),
+    ADAPTER_KEY("empty-file", ADAPTER_OPT_STR, false,
+                "true: write header and trailer when nothing is queued"),
+    ADAPTER_KEY_END,
 };
 
 struct fw_ctx {

@@ -13,6 +13,7 @@
  * OK/RETRY/FAIL in local_outcome(). */
 #include "adapters/adapter.h"
 #include "config/config.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -22,7 +23,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +43,15 @@ struct local_ctx {
 };
 
 static const struct adapter_key local_keys[] = {
-    { "dir", "folder the batch files are handed to", true, false },
-    { "ack-dir", "folder acknowledgement files are fetched from (default dir)", false, false },
-    { "allow-overwrite", "replace an existing final name with different content", false, false },
-    { "done-file", "true (\".done\") or a suffix: empty trigger file written after the rename", false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("dir", ADAPTER_OPT_STR, true,
+                "folder the batch files are handed to"),
+    ADAPTER_KEY("ack-dir", ADAPTER_OPT_STR, false,
+                "folder acknowledgement files are fetched from (default dir)"),
+    ADAPTER_KEY("allow-overwrite", ADAPTER_OPT_BOOL, false,
+                "replace an existing final name with different content"),
+    ADAPTER_KEY("done-file", ADAPTER_OPT_STR, false,
+                "true (\".done\") or a suffix: empty trigger file written after the rename"),
+    ADAPTER_KEY_END,
 };
 
 /* local_outcome - the one mapping: errno (0 = content conflict) to outcome */
@@ -72,17 +76,6 @@ static void local_fail(struct adapter_result *res, int err, const char *fmt,
     else
         adapter_result_set(res, local_outcome(err), "%s", m);
 }
-
-#ifdef FERRY_TEST_BUILD
-static void crash_point(const char *name)
-{
-    const char *v = getenv("FERRY_CRASH_AT");
-    if (v && strcmp(v, name) == 0)
-        raise(SIGKILL);
-}
-#else
-#define crash_point(name) ((void)0)
-#endif
 
 static void local_close(void *vctx)
 {

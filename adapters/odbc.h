@@ -46,8 +46,6 @@ int odbc_ident_quote(const char *s, char *out, size_t outsz);
 int odbc_decimal_text(int64_t value, int scale, int precision, int col_scale,
                       char *out, size_t outsz);
 
-/* odbc_utf8_chars - number of UTF-8 code points in s[0..len) */
-size_t odbc_utf8_chars(const char *s, size_t len);
 
 /* odbc_char_fit - fit text s to a column of col_chars characters.
  * fixed (CHAR): pad with spaces to exactly col_chars.  A value longer

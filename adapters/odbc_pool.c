@@ -10,7 +10,6 @@
 #include "adapters/odbc.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <sql.h>
 #include <sqlext.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/crash.h"
 #include "util/log.h"
 
 /* odbc_get_diag - first diagnostic record of a handle */
@@ -42,18 +42,6 @@ void odbc_get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
         snprintf(d->msg, sizeof d->msg, "no diagnostics from driver");
     }
 }
-
-#ifdef FERRY_TEST_BUILD
-/* crash_point - test builds die here when FERRY_CRASH_AT names the point */
-static void crash_point(const char *name)
-{
-    const char *at = getenv("FERRY_CRASH_AT");
-    if (at && strcmp(at, name) == 0)
-        raise(SIGKILL);
-}
-#else
-#define crash_point(name) ((void)0)
-#endif
 
 /* ---- metadata --------------------------------------------------------- */
 

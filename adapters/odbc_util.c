@@ -4,6 +4,7 @@
  * Contract: no ODBC handles, no allocation, no global state; every output
  * goes to a caller-supplied buffer.  See adapters/odbc.h. */
 #include "adapters/odbc.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -201,15 +202,6 @@ int odbc_decimal_text(int64_t value, int scale, int precision, int col_scale,
     return 0;
 }
 
-size_t odbc_utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 /* byte offset of the code point after the first nchars ones */
 static size_t utf8_prefix(const char *s, size_t len, size_t nchars)
 {
@@ -231,7 +223,7 @@ int odbc_char_fit(const char *s, size_t col_chars, bool fixed, bool truncate,
     if (truncated)
         *truncated = false;
     if (col_chars > 0) {
-        size_t nch = odbc_utf8_chars(s, len);
+        size_t nch = utf8_chars(s, len);
         if (nch > col_chars) {
             size_t keep = utf8_prefix(s, len, col_chars);
             bool only_spaces = true;
@@ -249,7 +241,7 @@ int odbc_char_fit(const char *s, size_t col_chars, bool fixed, bool truncate,
     }
     size_t pad = 0;
     if (fixed && col_chars > 0) {
-        size_t nch = odbc_utf8_chars(s, len);
+        size_t nch = utf8_chars(s, len);
         pad = col_chars > nch ? col_chars - nch : 0;
     }
     if (len + pad + 1 > outsz)

@@ -17,6 +17,8 @@
 #include "util/clock.h"
 #include "adapters/sftp.h"
 #include "config/config.h"
+#include "util/duration.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -26,7 +28,6 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,24 +55,41 @@ struct sftp_ctx {
 };
 
 static const struct adapter_key sftp_keys[] = {
-    { "host", "server name or address", true, false },
-    { "port", "TCP port (default 22)", false, false },
-    { "user", "login name", true, false },
-    { "key-file", "private key file (OpenSSH or PEM format)", false, true },
-    { "passphrase-file", "passphrase of key-file (file or env:NAME)", false, true },
-    { "password-file", "password (file or env:NAME) when no key-file", false, true },
-    { "known-hosts", "known_hosts file holding the server's host key", false, false },
-    { "accept-any-host-key", "true to skip the host key check (logs a warning every time)", false, false },
-    { "remote-dir", "folder the batch files go to", false, false },
-    { "ack-dir", "folder acknowledgement files are fetched from (default remote-dir)", false, false },
-    { "allow-overwrite", "replace an existing final name with different content", false, false },
-    { "chmod", "octal mode set on the file before it gets its final name", false, false },
-    { "done-file", "true (\".done\") or a suffix: empty trigger file written after the rename", false, false },
-    { "connect-timeout", "TCP connect deadline, e.g. 10s (default 15s)", false, false },
-    { "timeout", "deadline for each SSH exchange, e.g. 60s (default 60s)", false, false },
-    { "tmp-prefix", "prefix of the temporary remote name (default \".\")", false, false },
-    { "tmp-suffix", "suffix of the temporary remote name (default \".part\")", false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("host", ADAPTER_OPT_STR, true,
+                "server name or address"),
+    ADAPTER_KEY_IN("port", ADAPTER_OPT_INT, 1, 65535,
+                   "TCP port (default 22)"),
+    ADAPTER_KEY("user", ADAPTER_OPT_STR, true,
+                "login name"),
+    ADAPTER_KEY("key-file", ADAPTER_OPT_SECRET, false,
+                "private key file (OpenSSH or PEM format)"),
+    ADAPTER_KEY("passphrase-file", ADAPTER_OPT_SECRET, false,
+                "passphrase of key-file (file or env:NAME)"),
+    ADAPTER_KEY("password-file", ADAPTER_OPT_SECRET, false,
+                "password (file or env:NAME) when no key-file"),
+    ADAPTER_KEY("known-hosts", ADAPTER_OPT_STR, false,
+                "known_hosts file holding the server's host key"),
+    ADAPTER_KEY("accept-any-host-key", ADAPTER_OPT_BOOL, false,
+                "true to skip the host key check (logs a warning every time)"),
+    ADAPTER_KEY("remote-dir", ADAPTER_OPT_STR, false,
+                "folder the batch files go to"),
+    ADAPTER_KEY("ack-dir", ADAPTER_OPT_STR, false,
+                "folder acknowledgement files are fetched from (default remote-dir)"),
+    ADAPTER_KEY("allow-overwrite", ADAPTER_OPT_BOOL, false,
+                "replace an existing final name with different content"),
+    ADAPTER_KEY("chmod", ADAPTER_OPT_STR, false,
+                "octal mode set on the file before it gets its final name"),
+    ADAPTER_KEY("done-file", ADAPTER_OPT_STR, false,
+                "true (\".done\") or a suffix: empty trigger file written after the rename"),
+    ADAPTER_KEY_IN("connect-timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
+                   "TCP connect deadline, e.g. 10s (default 15s)"),
+    ADAPTER_KEY_IN("timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
+                   "deadline for each SSH exchange, e.g. 60s (default 60s)"),
+    ADAPTER_KEY("tmp-prefix", ADAPTER_OPT_STR, false,
+                "prefix of the temporary remote name (default \".\")"),
+    ADAPTER_KEY("tmp-suffix", ADAPTER_OPT_STR, false,
+                "suffix of the temporary remote name (default \".part\")"),
+    ADAPTER_KEY_END,
 };
 
 /* ---- the one error mapping ------------------------------------------- */
@@ -141,44 +159,15 @@ static void sftp_result(struct adapter_result *res, const struct sftp_error *e)
         adapter_result_set(res, o, "%s", e->msg);
 }
 
-/* ---- crash points (test builds only) ---------------------------------- */
-
-#ifdef FERRY_TEST_BUILD
-/* crash_point - SIGKILL ourselves when FERRY_CRASH_AT names this point */
-static void crash_point(const char *name)
-{
-    const char *v = getenv("FERRY_CRASH_AT");
-    if (v && strcmp(v, name) == 0)
-        raise(SIGKILL);
-}
-#else
-#define crash_point(name) ((void)0)
-#endif
-
 /* ---- options ---------------------------------------------------------- */
 
-/* parse_ms - "250ms", "30s", "2m", "1h" or a bare number of seconds */
-static int parse_ms(const char *v, long *out)
+/* parse_ms - a duration (util/duration.h) of at most a day.  0 ok */
+static int parse_ms(const char *s, long *out)
 {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || n < 0 || n > 86400000)
+    int64_t ms;
+    if (duration_parse(s, &ms) != 0 || ms > 24LL * 3600 * 1000)
         return -1;
-    long mul;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        mul = 1000;
-    else if (strcmp(end, "ms") == 0)
-        mul = 1;
-    else if (strcmp(end, "m") == 0)
-        mul = 60000;
-    else if (strcmp(end, "h") == 0)
-        mul = 3600000;
-    else
-        return -1;
-    if (n > 86400000 / mul)
-        return -1;
-    *out = n * mul;
+    *out = (long)ms;
     return 0;
 }
 

@@ -29,6 +29,7 @@
 
 #include "config/config.h"
 #include "util/buf.h"
+#include "util/duration.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -210,25 +211,13 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
 
 /* ---- option reading --------------------------------------------------- */
 
-/* parse_ms - "500ms", "10s", "2m"; a bare number is seconds.  0 ok */
+/* parse_ms - a duration (util/duration.h) of at most a day.  0 ok */
 static int parse_ms(const char *s, long *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    long mult = 1000;
-    if (end == s || v < 0)
+    int64_t ms;
+    if (duration_parse(s, &ms) != 0 || ms > 24LL * 3600 * 1000)
         return -1;
-    if (strcmp(end, "ms") == 0)
-        mult = 1;
-    else if (strcmp(end, "s") == 0 || *end == '\0')
-        mult = 1000;
-    else if (strcmp(end, "m") == 0)
-        mult = 60000;
-    else
-        return -1;
-    if (v > 24L * 3600 * 1000 / mult)
-        return -1;
-    *out = v * mult;
+    *out = (long)ms;
     return 0;
 }
 
@@ -1039,47 +1028,69 @@ static void soap_probe(void *ctx, struct delivery_item *item)
 }
 
 static const struct adapter_key soap_keys[] = {
-    { "endpoint", "service URL (http:// or https://)", true, false },
-    { "version", "SOAP version: 1.1 (default) or 1.2", false, false },
-    { "action", "SOAPAction / action= value", false, false },
-    { "username", "WS-Security UsernameToken user", false, false },
-    { "password-file", "its password: file (0600) or env:NAME", false, true },
-    { "password-type", "text (default) or digest", false, false },
-    { "cert-file", "client certificate (PEM)", false, false },
-    { "key-file", "client key (PEM)", false, false },
-    { "key-password-file", "client key passphrase: file or env:NAME", false,
-      true },
-    { "ca-file", "CA bundle to verify the server (PEM)", false, false },
-    { "connect-timeout", "e.g. 10s (default)", false, false },
-    { "timeout", "whole call, e.g. 30s (default)", false, false },
-    { "max-response", "response size cap, e.g. 1MiB (default)", false, false },
-    { "idempotency-header", "HTTP header carrying the ferry reference",
-      false, false },
-    { "concurrency", "calls in flight (default 8)", false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("endpoint", ADAPTER_OPT_STR, true,
+                "service URL (http:// or https://)"),
+    ADAPTER_KEY("version", ADAPTER_OPT_STR, false,
+                "SOAP version: 1.1 (default) or 1.2"),
+    ADAPTER_KEY("action", ADAPTER_OPT_STR, false,
+                "SOAPAction / action= value"),
+    ADAPTER_KEY("username", ADAPTER_OPT_STR, false,
+                "WS-Security UsernameToken user"),
+    ADAPTER_KEY("password-file", ADAPTER_OPT_SECRET, false,
+                "its password: file (0600) or env:NAME"),
+    ADAPTER_KEY("password-type", ADAPTER_OPT_STR, false,
+                "text (default) or digest"),
+    ADAPTER_KEY("cert-file", ADAPTER_OPT_STR, false,
+                "client certificate (PEM)"),
+    ADAPTER_KEY("key-file", ADAPTER_OPT_STR, false,
+                "client key (PEM)"),
+    ADAPTER_KEY("key-password-file", ADAPTER_OPT_SECRET, false,
+                "client key passphrase: file or env:NAME"),
+    ADAPTER_KEY("ca-file", ADAPTER_OPT_STR, false,
+                "CA bundle to verify the server (PEM)"),
+    ADAPTER_KEY_IN("connect-timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
+                   "e.g. 10s (default)"),
+    ADAPTER_KEY_IN("timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
+                   "whole call, e.g. 30s (default)"),
+    ADAPTER_KEY_IN("max-response", ADAPTER_OPT_SIZE, 256, 0,
+                   "response size cap, e.g. 1MiB (default)"),
+    ADAPTER_KEY("idempotency-header", ADAPTER_OPT_STR, false,
+                "HTTP header carrying the ferry reference"),
+    ADAPTER_KEY_IN("concurrency", ADAPTER_OPT_INT, 1, MAX_CONCURRENCY,
+                   "calls in flight (default 8)"),
+    ADAPTER_KEY_END,
 };
 
 static const struct adapter_key soap_map_keys[] = {
-    { "operation", "operation (Body child) element name", true, false },
-    { "namespace", "operation namespace URI", false, false },
-    { "prefix", "its prefix (default tns)", false, false },
-    { "element-form", "qualified (default) or unqualified", false, false },
-    { "action", "SOAPAction, overrides the target's", false, false },
-    { "receipt-xpath", "XPath to the receipt in the response", false, false },
-    { "ns-*", "ns-PREFIX=\"URI\": namespace for XPath", false, false },
-    { "idempotency-element", "element path carrying the ferry reference",
-      false, false },
-    { "status-operation", "status operation for in-doubt records", false,
-      false },
-    { "status-action", "its SOAPAction", false, false },
-    { "status-reference-element", "element carrying the reference "
-      "(default Reference)", false, false },
-    { "status-xpath", "XPath to the status value", false, false },
-    { "status-found-value", "status value meaning: it arrived", false,
-      false },
-    { "status-receipt-xpath", "XPath to the receipt in the status answer",
-      false, false },
-    { NULL, NULL, false, false },
+    ADAPTER_KEY("operation", ADAPTER_OPT_STR, true,
+                "operation (Body child) element name"),
+    ADAPTER_KEY("namespace", ADAPTER_OPT_STR, false,
+                "operation namespace URI"),
+    ADAPTER_KEY("prefix", ADAPTER_OPT_STR, false,
+                "its prefix (default tns)"),
+    ADAPTER_KEY("element-form", ADAPTER_OPT_STR, false,
+                "qualified (default) or unqualified"),
+    ADAPTER_KEY("action", ADAPTER_OPT_STR, false,
+                "SOAPAction, overrides the target's"),
+    ADAPTER_KEY("receipt-xpath", ADAPTER_OPT_STR, false,
+                "XPath to the receipt in the response"),
+    ADAPTER_KEY("ns-*", ADAPTER_OPT_STR, false,
+                "ns-PREFIX=\"URI\": namespace for XPath"),
+    ADAPTER_KEY("idempotency-element", ADAPTER_OPT_STR, false,
+                "element path carrying the ferry reference"),
+    ADAPTER_KEY("status-operation", ADAPTER_OPT_STR, false,
+                "status operation for in-doubt records"),
+    ADAPTER_KEY("status-action", ADAPTER_OPT_STR, false,
+                "its SOAPAction"),
+    ADAPTER_KEY("status-reference-element", ADAPTER_OPT_STR, false,
+                "element carrying the reference " "(default Reference)"),
+    ADAPTER_KEY("status-xpath", ADAPTER_OPT_STR, false,
+                "XPath to the status value"),
+    ADAPTER_KEY("status-found-value", ADAPTER_OPT_STR, false,
+                "status value meaning: it arrived"),
+    ADAPTER_KEY("status-receipt-xpath", ADAPTER_OPT_STR, false,
+                "XPath to the receipt in the status answer"),
+    ADAPTER_KEY_END,
 };
 
 const struct adapter adapter_soap = {

@@ -3,6 +3,7 @@
  * the actor for audited actions, time formatting. */
 #include "cli/cli.h"
 #include "util/clock.h"
+#include "adapters/adapter_check.h"
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -60,6 +61,8 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
     errs_init(&e);
     struct ferry_config *cfg = NULL;
     int rc = config_load(path, &cfg, &e);
+    if (cfg)
+        adapter_check_types(cfg, &e);   /* a target no adapter can serve */
     if (rc != 0 || e.n) {
         cli_print_errs(stderr, &e);
         fprintf(stderr, "ferry: %s has problems; run 'ferry check' for the "

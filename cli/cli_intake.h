@@ -1,6 +1,7 @@
 /* cli_intake.h - the command-line intake loop shared by `submit` and
- * `import`: map each document, enqueue accepted ones in batches (one
- * durable commit per batch), and report each outcome by line. */
+ * `import`: enqueue mapped documents in batches (one durable commit per
+ * batch) through the step every intake shares (intake/intake_spool.h),
+ * and report each outcome by line. */
 #ifndef FERRY_CLI_INTAKE_H
 #define FERRY_CLI_INTAKE_H
 #include <stdbool.h>
@@ -11,24 +12,33 @@ struct mapping;
 struct record;
 struct errs;
 struct service_config;
+struct ferry_config;
 
 struct cli_intake {
     struct spool *spool;
+    const struct ferry_config *cfg;
     const struct service_config *svc;
     const char *client;          /* "cli" or "csv" */
     bool json;                   /* --json output */
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */
+    size_t min_free_mb;          /* <spool min-free>: stop below it */
     /* counts */
     size_t accepted, duplicates, rejected;
+    size_t not_accepted;         /* valid, but not stored: a spool stop */
     int failed;                  /* a spool error happened: EX_ code */
     /* pending batch (private) */
     void *priv;
 };
 
+/* cli_intake_init - ready the loop, with the checks of every target of
+ * in->svc (adapters/admit.h).  0, EX_OSERR, or EX_CONFIG with the layout
+ * problems printed. */
 int  cli_intake_init(struct cli_intake *in);
-/* cli_intake_add - an accepted record (ownership of rec taken) with its
- * raw payload bytes, from source line */
+/* cli_intake_add - a mapped record (ownership of rec taken) with its raw
+ * payload bytes (copied), from source line.  Refused (and printed as
+ * cli_intake_reject does) when one of the service's targets could not
+ * encode it.  After a spool stop it is counted as not accepted. */
 void cli_intake_add(struct cli_intake *in, long line, const char *payload,
                     size_t len, struct record *rec);
 /* cli_intake_reject - print every problem of a refused document */

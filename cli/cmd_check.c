@@ -1,13 +1,15 @@
 /* cmd_check.c - `ferry check [--config FILE] [--json]`.
  *
  * Loads ferry.xml and every mapping (config_load), runs the deeper checks
- * (config_check) and reports every problem, never just the first: as
+ * (sched_check_config: the same the daemon runs at start and on SIGHUP,
+ * every adapter's own validation included) and reports every problem, never just the first: as
  * "FILE:LINE: message" lines on stderr with a summary of what was found on
  * stdout, or all of it as one JSON document with --json.  Exit status:
  * 0 no problem, 78 (EX_CONFIG) any problem, 66 (EX_NOINPUT) no config
  * file, 64 (EX_USAGE) bad arguments. */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "scheduler/sched_check.h"
 #include "util/errs.h"
 
 #include <errno.h>
@@ -49,8 +51,11 @@ static void print_text(const char *path, const struct ferry_config *c,
     if (c) {
         for (size_t i = 0; i < c->nservices; i++) {
             const struct service_config *s = &c->services[i];
-            printf("  service %-20s mapping %s -> target %s\n", nz(s->name),
-                   nz(s->mapping_file), s->ntargets ? s->targets[0] : "");
+            printf("  service %-20s mapping %s -> target ", nz(s->name),
+                   nz(s->mapping_file));
+            for (size_t k = 0; k < s->ntargets; k++)
+                printf("%s%s", k ? "," : "", s->targets[k]);
+            putchar('\n');
         }
         for (size_t i = 0; i < c->ntargets; i++) {
             const struct target_config *t = &c->targets[i];
@@ -114,6 +119,10 @@ static json_t *build_json(const char *path, const struct ferry_config *c,
         json_object_set_new(o, "mapping", jstr(s->mapping_file));
         json_object_set_new(o, "target",
                             jstr(s->ntargets ? s->targets[0] : NULL));
+        json_t *ts = json_array();
+        for (size_t k = 0; ts && k < s->ntargets; k++)
+            json_array_append_new(ts, jstr(s->targets[k]));
+        json_object_set_new(o, "targets", ts);
         json_object_set_new(o, "line", json_integer(s->line));
         json_array_append_new(services, o);
     }
@@ -203,7 +212,7 @@ int cmd_check(int argc, char **argv, const char *config_path)
     struct ferry_config *c = NULL;
     config_load(path, &c, &e);
     if (c)
-        config_check(c, &e);
+        sched_check_config(c, &e);
     bool bad = e.n > 0 || e.dropped > 0;
     int rc = bad ? EX_CONFIG : 0;
 

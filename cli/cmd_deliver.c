@@ -5,7 +5,7 @@
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "scheduler/deliver.h"
-#include "scheduler/retry.h"
+#include "util/duration.h"
 #include "scheduler/window.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -101,7 +101,7 @@ int cmd_deliver(int argc, char **argv)
         else if (o == '1')
             once = true;
         else if (o == 'w') {
-            if (retry_policy_parse_duration(optarg, &wait_ms) != 0) {
+            if (duration_parse(optarg, &wait_ms) != 0) {
                 fprintf(stderr, "ferry deliver: --wait wants a duration "
                         "such as 30s or 10m, not '%s'\n", optarg);
                 return EX_USAGE;

@@ -8,6 +8,7 @@
  * by the copybook (what the mainframe would see).  Nothing is spooled.
  * --json gives the same for a submission as one JSON document (built with
  * jansson; personal values masked unless --reveal). */
+#include "adapters/adapter.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -74,9 +75,21 @@ static int print_json(json_t *o)
     return EX_OK;
 }
 
+/* copybook_target - tc is a batch format whose mapping target lays its
+ * records out by a copybook (the adapter says which kind tc is; no
+ * adapter is named here) */
+static bool copybook_target(const struct target_config *tc,
+                            const struct map_target *mt)
+{
+    const struct adapter *a = tc && tc->type ? adapter_find(tc->type) : NULL;
+    return a && a->kind == ADAPTER_BATCH && mt &&
+           kv_get(&mt->opts, "copybook") != NULL;
+}
+
 /* fixed_width_json - what show_fixed_width prints, as "target" (and
  * "problems" when the record cannot be encoded) of root */
 static int fixed_width_json(const struct service_config *svc,
+                            const struct target_config *tc,
                             const struct map_target *mt,
                             const struct record *rec, bool reveal,
                             json_t *root)
@@ -96,8 +109,7 @@ static int fixed_width_json(const struct service_config *svc,
     struct fw_notes notes = { 0 };
     size_t used = 0, nmask = 0;
     const char **mask = NULL;
-    json_t *t = json_pack("{s:s,s:s}", "name", mt->name, "type",
-                          "fixed-width");
+    json_t *t = json_pack("{s:s,s:s}", "name", mt->name, "type", tc->type);
     if (!bytes || !specials || !t ||
         json_object_set(root, "target", t) != 0) {
         rc = EX_OSERR;
@@ -402,8 +414,8 @@ static int map_json(const struct service_config *svc,
         rc = EX_OSERR;
         goto out;
     }
-    if (mt && tc && strcmp(tc->type, "fixed-width") == 0)
-        rc = fixed_width_json(svc, mt, rec, reveal, root);
+    if (copybook_target(tc, mt))
+        rc = fixed_width_json(svc, tc, mt, rec, reveal, root);
     else if (mt)
         rc = show_generic(svc->mapping, mt, tc ? tc->type : NULL, rec, reveal,
                           root);
@@ -473,11 +485,18 @@ int cmd_map(int argc, char **argv)
         }
         goto out;
     }
-    if (svc->ntargets) {
-        mt = mapping_target(svc->mapping, svc->targets[0]);
-        tc = config_target(cfg, svc->targets[0]);
+    /* the service's first target, or for --decode its first whose
+     * records a copybook lays out */
+    const struct target_config *ts[CONFIG_MAX_SERVICE_TARGETS];
+    size_t nt = config_service_targets(cfg, svc, ts,
+                                       CONFIG_MAX_SERVICE_TARGETS);
+    for (size_t k = 0; k < nt; k++) {
+        tc = ts[k];
+        mt = mapping_target(svc->mapping, tc->name);
+        if (!decode || copybook_target(tc, mt))
+            break;
     }
-    bool fixed = tc && strcmp(tc->type, "fixed-width") == 0;
+    bool fixed = copybook_target(tc, mt);
     if (decode) {
         if (!mt || !fixed) {
             fprintf(stderr, "ferry map --decode: service %s has no fixed-width "

@@ -12,8 +12,10 @@
  * within shutdown-deadline; exit 0, or 75 with a log line when the
  * deadline passed.
  *
- * SIGHUP: load and check the configuration again.  A bad one is refused
- * with every problem logged and the old one keeps running.  A good one is
+ * SIGHUP: load and check the configuration again, with the same check as
+ * `ferry check` and the start.  A bad one is refused whole, with every
+ * problem logged with file:line, counted in ferry_config_reload_failures_total,
+ * and the old one keeps running.  A good one is
  * swapped in: new requests, the next delivery pass and the scheduler use
  * it; work in flight finishes with the configuration it started with.
  * Configurations are kept until exit (a reload is rare, a config small),
@@ -32,6 +34,7 @@
 #include "console/console.h"
 #include "scheduler/deliver.h"
 #include "scheduler/sched.h"
+#include "scheduler/sched_check.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -71,12 +74,14 @@ struct serve {
     size_t ncfgs;
     struct ferry_config *cfg;          /* current */
     struct spool *sp;
+    struct spool_hold *hold;           /* one daemon per spool */
     struct spool_checkpointer *ckpt;   /* WAL checkpoints off the commit path */
     struct http_server *http;
     struct console *console;           /* <console>: the support console */
     const char *console_listen;
     struct sched *sched;
     unsigned reloads;
+    unsigned reload_failures;          /* SIGHUPs refused */
     /* delivery loop */
     pthread_t dth;
     bool dstarted;
@@ -106,7 +111,8 @@ static void usage(FILE *f)
         "the configuration (a bad one is refused, the old one keeps running).\n"
         "\n"
         "Exit: 0 stopped cleanly, 75 shutdown deadline passed, 78 configuration\n"
-        "problem, 73 spool cannot be opened, 69 cannot listen.\n");
+        "problem, 73 spool cannot be opened, 69 cannot listen (the address is\n"
+        "busy) or another ferry serve holds the spool (its PID is named).\n");
 }
 
 static void log_errs(const char *event, const struct errs *e)
@@ -344,6 +350,11 @@ static void on_metrics(void *ctx, struct buf *b)
     buf_printf(b, "# HELP ferry_config_reloads_total Configurations "
                   "applied by SIGHUP.\n# TYPE ferry_config_reloads_total "
                   "counter\nferry_config_reloads_total %u\n", sv->reloads);
+    buf_printf(b, "# HELP ferry_config_reload_failures_total SIGHUPs "
+                  "refused: the running configuration was kept.\n"
+                  "# TYPE ferry_config_reload_failures_total counter\n"
+                  "ferry_config_reload_failures_total %u\n",
+               sv->reload_failures);
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -355,6 +366,12 @@ static void notify_refused(const char *problem)
                   "kept: %.200s", problem && *problem ? problem : "see log");
 }
 
+/* reload - SIGHUP: the new configuration is taken whole or refused whole.
+ * It must pass the same check as `ferry check` and the daemon's start
+ * (every adapter's own validation included); then the scheduler and the
+ * intake take it, the scheduler put back if the intake refuses, and only
+ * then the delivery loop.  A refusal keeps the running configuration, logs
+ * each problem with file:line and counts a failed reload. */
 static void reload(struct serve *sv)
 {
     struct errs e;
@@ -364,26 +381,26 @@ static void reload(struct serve *sv)
                (unsigned long long)clock_mono_ms() * 1000ULL);
     log_event(LOG_INFO, "config-reload", "file", sv->cfg->path, NULL);
     if (sv->ncfgs == MAX_CONFIGS) {
-        log_event(LOG_ERROR, "config-reload-refused", "problem",
-                  "too many reloads: restart ferry", NULL);
-        notify_refused("too many reloads: restart ferry");
-        return;
+        errs_add(&e, sv->cfg->path, "too many reloads: restart ferry");
+        goto refused;
     }
     if (config_load(sv->cfg->path, &nc, &e) != 0 || !nc ||
-        config_check(nc, &e) > 0) {
-        log_errs("config-reload-refused", &e);
-        log_event(LOG_ERROR, "config-reload-refused", "problem",
-                  "the running configuration is kept", NULL);
-        notify_refused(e.n ? errs_first_msg(&e) : NULL);
-        goto out;
-    }
+        sched_check_config(nc, &e) > 0)
+        goto refused;
     if (!sv->c.spool && strcmp(nc->spool_dir, sv->cfg->spool_dir) != 0)
         log_event(LOG_WARN, "spool-unchanged", "why",
                   "a new spool folder applies after a restart", NULL);
+    if (sv->sched && sched_reload(sv->sched, nc, &e) != 0)
+        goto refused;
     if (sv->http && http_reload(sv->http, nc, &e) != 0) {
-        log_errs("config-reload-refused", &e);
-        notify_refused(e.n ? errs_first_msg(&e) : NULL);
-        goto out;
+        struct errs back;
+        errs_init(&back);
+        if (sv->sched && sched_reload(sv->sched, sv->cfg, &back) != 0)
+            log_errs("scheduler-restore-failed", &back);
+        errs_free(&back);
+        sv->cfgs[sv->ncfgs++] = nc;     /* a job may have started with it */
+        nc = NULL;
+        goto refused;
     }
     sv->cfgs[sv->ncfgs++] = nc;
     sv->cfg = nc;
@@ -394,8 +411,6 @@ static void reload(struct serve *sv)
     sv->dwake = true;
     pthread_cond_signal(&sv->dcv);
     pthread_mutex_unlock(&sv->dmu);
-    if (sv->sched && sched_reload(sv->sched, sv->cfg, &e) != 0)
-        log_errs("scheduler-reload-failed", &e);
     sv->reloads++;
     char n[16];
     snprintf(n, sizeof n, "%u", sv->reloads);
@@ -403,6 +418,15 @@ static void reload(struct serve *sv)
               "generation", n, NULL);
     sd_notifyf(0, "READY=1\nSTATUS=serving, configuration reloaded "
                   "(generation %u)", sv->reloads);
+    goto out;
+refused:
+    if (e.n == 0)
+        errs_add(&e, sv->cfg->path, "the configuration could not be read");
+    log_errs("config-reload-refused", &e);
+    log_event(LOG_ERROR, "config-reload-refused", "problem",
+              "the running configuration is kept", NULL);
+    notify_refused(errs_first_msg(&e));
+    sv->reload_failures++;
 out:
     config_free(nc);
     errs_free(&e);
@@ -464,6 +488,8 @@ static void teardown(struct serve *sv)
     sv->ckpt = NULL;
     spool_close(sv->sp);
     sv->sp = NULL;
+    spool_hold_release(sv->hold);
+    sv->hold = NULL;
     for (size_t i = 0; i < sv->ncfgs; i++)
         config_free(sv->cfgs[i]);
     sv->ncfgs = 0;
@@ -543,7 +569,7 @@ int cmd_serve(int argc, char **argv)
     log_setup(sv->cfg->log_format, sv->cfg->log_level);
     struct errs e;
     errs_init(&e);
-    if (config_check(sv->cfg, &e) > 0) {
+    if (sched_check_config(sv->cfg, &e) > 0) {
         cli_print_errs(stderr, &e);
         log_event(LOG_ERROR, "config-refused", "file", sv->cfg->path, NULL);
         rc = EX_CONFIG;
@@ -552,6 +578,13 @@ int cmd_serve(int argc, char **argv)
     /* the spool first: spool_open changes the umask process-wide */
     if ((rc = cli_open_spool(&sv->c, sv->cfg, &sv->sp)) != 0)
         goto out;
+    bool held = false;
+    sv->hold = spool_hold_take(spool_dir(sv->sp), &held, &e);
+    if (!sv->hold) {
+        log_errs("spool-held", &e);
+        rc = held ? EX_UNAVAILABLE : EX_CANTCREAT;
+        goto out;
+    }
     sv->ckpt = spool_checkpointer_start(sv->sp, 1000, &e);
     if (!sv->ckpt) {               /* not fatal: SQLite checkpoints itself */
         log_errs("checkpointer-not-started", &e);

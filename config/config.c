@@ -10,16 +10,16 @@
  * A typed value that the schema already refused is not reported twice.
  *
  * After building, names are cross-checked (duplicates, unknown targets,
- * services and adapters) and each service's mapping is loaded with
- * mapping_load.  The deeper checks that touch secrets, copybooks and the
- * scheduler's parsers live in config_check.c.
+ * services) and each service's mapping is loaded with
+ * mapping_load.  The deeper checks that touch secrets and copybooks live
+ * in config_check.c; adapters and schedules are checked on their floors.
  *
  * Owns: the struct ferry_config and everything under it, including the
  * loaded mappings (config_free). */
 #include "config/config.h"
 #include "config/config_int.h"
-#include "config/schemas.h"
-#include "adapters/adapter.h"
+#include "util/schemas.h"
+#include "util/duration.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
@@ -45,6 +45,8 @@
 #define DEF_MAX_FIELDS        1000
 #define DEF_MAX_CONNECTIONS   256
 #define DEF_REQUEST_TIMEOUT   (10LL * 1000)
+#define DEF_HEADER_TIMEOUT    (2LL * 1000)
+#define DEF_PER_ADDRESS       32
 #define DEF_MIN_FREE_MB       64
 #define DEF_SHUTDOWN_MS       (30LL * 1000)
 #define DEF_CONCURRENCY       8
@@ -116,7 +118,7 @@ static void rd_duration(struct loader *L, const xmlNode *n, const char *attr,
     if (!v)
         return;
     int64_t ms;
-    if (retry_policy_parse_duration(v, &ms) != 0)
+    if (duration_parse(v, &ms) != 0)
         bad_value(L, n, attr, v, "a duration such as 30s, 5m or 1h30m");
     else
         *out = ms;
@@ -368,6 +370,9 @@ static void build_intake(struct loader *L, const xmlNode *n)
     rd_int(L, n, "max-fields", 1, 100000000, &in->max_fields);
     rd_int(L, n, "max-connections", 1, 1000000, &in->max_connections);
     rd_duration(L, n, "request-timeout", &in->request_timeout_ms);
+    rd_int(L, n, "max-connections-per-address", 1, 1000000,
+           &in->max_per_address);
+    rd_duration(L, n, "header-timeout", &in->header_timeout_ms);
 }
 
 static void build_console(struct loader *L, const xmlNode *n)
@@ -630,55 +635,16 @@ static void check_names(struct loader *L)
     DUP_NAMES(L, "client", c->clients, c->nclients, id);
 }
 
-static void check_targets(struct loader *L)
-{
-    const struct ferry_config *c = L->c;
-    for (size_t i = 0; i < c->ntargets; i++) {
-        const struct target_config *t = &c->targets[i];
-        if (!t->type)
-            continue;
-        const struct adapter *a = adapter_find(t->type);
-        if (!a) {
-            errs_add_at(L->e, L->file, t->line,
-                        "target '%s': unknown adapter type '%s'",
-                        t->name ? t->name : "", t->type);
-            continue;
-        }
-        if (a->kind == ADAPTER_TRANSPORT) {
-            errs_add_at(L->e, L->file, t->line,
-                        "target '%s': '%s' is a transport; use it in "
-                        "<transport type=\"%s\"> inside a target",
-                        t->name ? t->name : "", t->type, t->type);
-            continue;
-        }
-        if (a->kind == ADAPTER_BATCH && !t->transport_type)
-            errs_add_at(L->e, L->file, t->line,
-                        "target '%s': a %s target needs a <transport>",
-                        t->name ? t->name : "", t->type);
-        if (a->kind == ADAPTER_STREAM && t->transport_type)
-            errs_add_at(L->e, L->file, t->line,
-                        "target '%s': a %s target takes no <transport>",
-                        t->name ? t->name : "", t->type);
-        if (t->transport_type) {
-            const struct adapter *ta = adapter_find(t->transport_type);
-            if (!ta || ta->kind != ADAPTER_TRANSPORT)
-                errs_add_at(L->e, L->file, t->line,
-                            "target '%s': unknown transport type '%s'",
-                            t->name ? t->name : "", t->transport_type);
-        }
-    }
-}
-
 static void load_mappings(struct loader *L)
 {
     struct ferry_config *c = L->c;
     for (size_t i = 0; i < c->nservices; i++) {
         struct service_config *s = &c->services[i];
-        const char *tname = s->ntargets ? s->targets[0] : NULL;
-        if (tname && !config_target(c, tname))
-            errs_add_at(L->e, L->file, s->line,
-                        "service '%s': unknown target '%s'",
-                        s->name ? s->name : "", tname);
+        for (size_t k = 0; k < s->ntargets; k++)
+            if (!config_target(c, s->targets[k]))
+                errs_add_at(L->e, L->file, s->line,
+                            "service '%s': unknown target '%s'",
+                            s->name ? s->name : "", s->targets[k]);
         if (!s->mapping_file)
             continue;
         struct stat st;
@@ -693,11 +659,14 @@ static void load_mappings(struct loader *L)
             s->mapping = NULL;
             continue;
         }
-        if (tname && config_target(c, tname) &&
-            !mapping_target(s->mapping, tname))
-            errs_add_at(L->e, L->file, s->line,
-                        "service '%s': mapping %s has no <target name=\"%s\">",
-                        s->name ? s->name : "", s->mapping_file, tname);
+        const struct target_config *ts[CONFIG_MAX_SERVICE_TARGETS];
+        size_t nt = config_service_targets(c, s, ts, CONFIG_MAX_SERVICE_TARGETS);
+        for (size_t k = 0; k < nt; k++)
+            if (!mapping_target(s->mapping, ts[k]->name))
+                errs_add_at(L->e, L->file, s->line,
+                            "service '%s': mapping %s has no <target "
+                            "name=\"%s\">", s->name ? s->name : "",
+                            s->mapping_file, ts[k]->name);
     }
     for (size_t i = 0; i < c->njobs; i++) {
         const struct job_config *j = &c->jobs[i];
@@ -747,6 +716,8 @@ static struct ferry_config *config_new(const char *path)
     c->intake.max_fields = DEF_MAX_FIELDS;
     c->intake.max_connections = DEF_MAX_CONNECTIONS;
     c->intake.request_timeout_ms = DEF_REQUEST_TIMEOUT;
+    c->intake.max_per_address = DEF_PER_ADDRESS;
+    c->intake.header_timeout_ms = DEF_HEADER_TIMEOUT;
     c->console.idle_timeout_ms = 15 * 60 * 1000;
     c->console.max_sessions = 256;
     if (!c->path || !c->base_dir || !c->spool_dir) {
@@ -789,7 +760,6 @@ int config_load(const char *path, struct ferry_config **out, struct errs *e)
                     CONFIG_NS);
     }
     check_names(&L);
-    check_targets(&L);
     load_mappings(&L);
     *out = L.c;
 done:

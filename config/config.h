@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "mappings/mapping.h"   /* struct kvlist, struct mapping */
-#include "scheduler/retry.h"    /* struct retry_policy */
+#include "util/retry.h"    /* struct retry_policy */
 #include "util/log.h"
 
 struct errs;
@@ -41,7 +41,9 @@ struct intake_config {
     int max_depth;            /* default 32 */
     int max_fields;           /* default 1000 JSON members in a body */
     int max_connections;      /* default 256 */
+    int max_per_address;      /* connections from one address; default 32 */
     int64_t request_timeout_ms;  /* default 10 s, defeats slow-loris */
+    int64_t header_timeout_ms;   /* until the request head; default 2 s */
     int line;
 };
 
@@ -124,16 +126,37 @@ struct ferry_config {
 int config_load(const char *path, struct ferry_config **out, struct errs *e);
 void config_free(struct ferry_config *c);
 
-/* config_check - the deeper checks `ferry check` runs after loading:
- * secret files readable by others, missing copybooks, mapping fields that
- * name no copybook field, adapter keys unknown or missing, bad cron
- * expressions and windows.  Adds to e; returns the number of problems. */
+/* config_check - the deeper checks of config/'s own floor: secret files
+ * readable by others, intake TLS files.  Adds to e; returns the number of
+ * problems.  The whole check that `ferry check`, the daemon's start and a
+ * SIGHUP run is sched_check_config (scheduler/sched_check.h). */
 int config_check(const struct ferry_config *c, struct errs *e);
+/* config_check_service - service s's mapping against the files it names:
+ * every <map from> an accepted field, every copybook present and every
+ * <map to> one of its fields.  Returns the number of problems added. */
+int config_check_service(const struct ferry_config *c,
+                         const struct service_config *s, struct errs *e);
+/* config_check_secret - ref ("env:NAME" or a file relative to base_dir)
+ * is set, a file, and not readable by others; what names it in messages */
+void config_check_secret(const struct ferry_config *c, long line,
+                         const char *what, const char *ref, struct errs *e);
 
 const struct target_config *config_target(const struct ferry_config *c,
                                           const char *name);
 const struct service_config *config_service(const struct ferry_config *c,
                                             const char *name);
+/* config_service_targets - "a service's targets", the one place: the
+ * targets s delivers to, in the order written, as out[0..n) (n returned,
+ * at most max); a name that is no target is left out (config_load reports
+ * it).  Every target of the list gets every record of s. */
+size_t config_service_targets(const struct ferry_config *c,
+                              const struct service_config *s,
+                              const struct target_config **out, size_t max);
+/* config_service_delivers_to - target is one of s's targets */
+bool config_service_delivers_to(const struct service_config *s,
+                                const char *target);
+/* room for every target of one service (ferry.xsd names one today) */
+#define CONFIG_MAX_SERVICE_TARGETS 16
 const struct client_config *config_client(const struct ferry_config *c,
                                           const char *id);
 const struct job_config *config_job(const struct ferry_config *c,

@@ -184,6 +184,28 @@ const struct target_config *config_target(const struct ferry_config *c,
     return NULL;
 }
 
+size_t config_service_targets(const struct ferry_config *c,
+                              const struct service_config *s,
+                              const struct target_config **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->ntargets && n < max; i++) {
+        const struct target_config *t = config_target(c, s->targets[i]);
+        if (t)
+            out[n++] = t;
+    }
+    return n;
+}
+
+bool config_service_delivers_to(const struct service_config *s,
+                                const char *target)
+{
+    for (size_t i = 0; s && target && i < s->ntargets; i++)
+        if (strcmp(s->targets[i], target) == 0)
+            return true;
+    return false;
+}
+
 const struct service_config *config_service(const struct ferry_config *c,
                                             const char *name)
 {

@@ -9,7 +9,7 @@
  * (xmlFreeDoc). */
 #include "config/config_int.h"
 #include "config/config.h"
-#include "config/schemas.h"
+#include "util/schemas.h"
 #include "util/errs.h"
 
 #include <stdio.h>

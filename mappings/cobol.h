@@ -113,8 +113,4 @@ void cob_fill_spaces(const struct cob_codec *c, unsigned char *out, size_t n);
  * "w" for ŵ, "ss" for ß), or NULL when there is none. */
 const char *cob_fold_ascii(uint32_t cp);
 
-/* cob_utf8_next - decode one UTF-8 sequence at s (n bytes left); returns
- * its length, or 0 when invalid (overlong, surrogate, truncated). */
-size_t cob_utf8_next(const char *s, size_t n, uint32_t *cp);
-
 #endif

@@ -7,6 +7,7 @@
  * are built with iconv once per codec and are read-only afterwards, so a
  * codec may be shared between threads. */
 #include "mappings/cobol.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -235,63 +236,6 @@ size_t cob_pic_size(const struct cob_pic *p)
 
 /* ---- UTF-8 and folding ------------------------------------------------ */
 
-size_t cob_utf8_next(const char *s, size_t n, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (n == 0)
-        return 0;
-    if (u[0] < 0x80) {
-        *cp = u[0];
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if ((u[0] & 0xE0) == 0xC0) {
-        len = 2; v = u[0] & 0x1F; min = 0x80;
-    } else if ((u[0] & 0xF0) == 0xE0) {
-        len = 3; v = u[0] & 0x0F; min = 0x800;
-    } else if ((u[0] & 0xF8) == 0xF0) {
-        len = 4; v = u[0] & 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((u[i] & 0xC0) != 0x80)
-            return 0;
-        v = v << 6 | (u[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-static size_t utf8_put(uint32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Latin-1 Supplement U+00C0..U+00FF folded to ASCII ("" = none). */
 static const char *const fold_c0[64] = {
     "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E",
@@ -376,7 +320,7 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
     size_t pos = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t k = cob_utf8_next(s + i, n - i, &cp);
+        size_t k = utf8_next(s + i, n - i, &cp);
         if (k == 0)
             return fail(msg, msgsz, "invalid UTF-8 at byte %zu of the value",
                         i);

@@ -9,6 +9,7 @@
 #include "mappings/csv.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -113,40 +114,6 @@ bool csv_failed(const struct csv_reader *r)
     return r->failed;
 }
 
-/* utf8_bad - offset of the first invalid byte in s[0..n), or -1 */
-static long utf8_bad(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t need;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            need = 1; cp = c & 0x1F; min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            need = 2; cp = c & 0x0F; min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            need = 3; cp = c & 0x07; min = 0x10000;
-        } else {
-            return (long)i;
-        }
-        if (i + need >= n)
-            return (long)i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return (long)i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return (long)i;
-        i += need + 1;
-    }
-    return -1;
-}
-
 /* col_label - "column 3 (postcode)" or "column 3" */
 static void col_label(const struct csv_reader *r, size_t col, char *out,
                       size_t outsz)
@@ -211,8 +178,8 @@ static int end_field(struct csv_reader *r, struct rec *c, struct errs *e)
         return 0;
     size_t flen = r->row.len - c->field_start;
     /* an empty field may come before the buffer holds anything */
-    long bad = flen ? utf8_bad((const unsigned char *)r->row.data
-                               + c->field_start, flen) : -1;
+    long bad = flen ? utf8_invalid_at(r->row.data + c->field_start, flen)
+                    : -1;
     if (bad >= 0) {
         char what[96];
         snprintf(what, sizeof what, "invalid UTF-8 at byte %ld of the field",

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "util/errs.h"
+#include "util/utf8.h"
 
 enum bind_kind {
     B_SCALAR,        /* field outside tables, from a scalar */
@@ -635,9 +636,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         if (what)
             field_where(f, idx, w, sizeof w);
         if (what & COB_TX_TRUNCATED) {
-            size_t chars = 0;
-            for (const char *q = s; *q; q++)
-                chars += ((unsigned char)*q & 0xC0) != 0x80;
+            size_t chars = utf8_chars(s, strlen(s));
             note_add(E->notes, w, "truncated from %zu to %zu characters",
                      chars, f->length);
         }

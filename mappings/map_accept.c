@@ -14,6 +14,7 @@
 
 #include "mappings/mapping.h"
 #include "util/errs.h"
+#include "util/utf8.h"
 
 /* Where a problem is: prefix (the enclosing list item, "items[2].")
  * then the field's path or name.  Joined only when a problem is added, so
@@ -300,7 +301,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     if (f->has_re && regexec(&f->re, text, 0, NULL, 0) != 0)
         fprob(c, f, where, NULL, "does not match pattern %s", f->pattern);
     if (f->min_len >= 0 || f->max_len >= 0) {
-        size_t l = map_utf8_len(text);
+        size_t l = utf8_chars(text, strlen(text));
         if (f->min_len >= 0 && l < (size_t)f->min_len)
             fprob(c, f, where, NULL, "shorter than %ld characters",
                   f->min_len);
@@ -394,7 +395,7 @@ int map_apply_named(const struct mapping *m, const char *const *names,
         const char *nm = names[i] ? names[i] : "";
         if (!known_name(m, nm))
             prob(&c, &(struct where){ "", nm }, "not a field of this mapping");
-        else if (values[i] && map_utf8_valid(values[i], strlen(values[i])) >= 0)
+        else if (values[i] && utf8_invalid_at(values[i], strlen(values[i])) >= 0)
             prob(&c, &(struct where){ "", nm }, "invalid UTF-8");
     }
     if (c.problems) {

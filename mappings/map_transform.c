@@ -13,54 +13,7 @@
 #include <string.h>
 
 #include "mappings/mapping.h"
-
-/* u8_dec - one code point from valid UTF-8; returns its byte length */
-static size_t u8_dec(const unsigned char *s, unsigned *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xE0) == 0xC0 && s[1]) {
-        *cp = ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-        return 2;
-    }
-    if ((s[0] & 0xF0) == 0xE0 && s[1] && s[2]) {
-        *cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        return 3;
-    }
-    if (s[1] && s[2] && s[3]) {
-        *cp = ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) |
-              ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
-        return 4;
-    }
-    *cp = s[0];
-    return 1;
-}
-
-static size_t u8_enc(unsigned cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
+#include "util/utf8.h"
 
 /* U+00C0..U+00FF; NULL = not a letter to fold (× ÷) */
 static const char *const fold_latin1[64] = {
@@ -115,7 +68,7 @@ int map_fold_ascii(const char *in, char **out)
 {
     size_t len = strlen(in);
     *out = NULL;
-    if (map_utf8_valid(in, len) >= 0)
+    if (utf8_invalid_at(in, len) >= 0)
         return -1;
     char *o = malloc(len * 2 + 1);   /* a 2-byte letter folds to <= 2 */
     if (!o)
@@ -123,8 +76,11 @@ int map_fold_ascii(const char *in, char **out)
     size_t n = 0;
     const unsigned char *s = (const unsigned char *)in;
     while (*s) {
-        unsigned cp;
-        size_t l = u8_dec(s, &cp);
+        uint32_t cp = *s;
+        size_t l = utf8_next((const char *)s,
+                             len - (size_t)(s - (const unsigned char *)in), &cp);
+        if (l == 0)
+            l = 1;              /* checked valid above: never taken */
         const char *f = fold_cp(cp);
         if (f) {
             size_t fl = strlen(f);
@@ -188,9 +144,14 @@ char *map_case(const char *in, int upper)
     size_t n = 0;
     const unsigned char *s = (const unsigned char *)in;
     while (*s) {
-        unsigned cp;
-        size_t l = u8_dec(s, &cp);
-        n += u8_enc(case_cp(cp, upper), o + n);
+        uint32_t cp;
+        size_t l = utf8_next((const char *)s,
+                             len - (size_t)(s - (const unsigned char *)in), &cp);
+        if (l == 0) {           /* not UTF-8: the byte stays as it is */
+            o[n++] = (char)*s++;
+            continue;
+        }
+        n += utf8_put(case_cp(cp, upper), o + n);
         s += l;
     }
     o[n] = '\0';

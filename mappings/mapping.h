@@ -167,6 +167,14 @@ struct map_limits {
  * 0 and *out (caller json_decref's) or -1 with problems in e. */
 int map_parse_json(const char *text, size_t len, const struct map_limits *lim,
                    json_t **out, struct errs *e);
+/* map_parse_submissions - the same checks, but a JSON array of objects
+ * (several submissions, its limits counted over the whole) is accepted
+ * too: *out is then the array.  line 0: a whole document; line > 0: one
+ * NDJSON line, its problems naming that line.  A leading UTF-8
+ * byte-order mark (of a document or of line 1) is skipped. */
+int map_parse_submissions(const char *text, size_t len,
+                          const struct map_limits *lim, long line,
+                          json_t **out, struct errs *e);
 
 /* NDJSON: one document per line; blank lines skipped.  Problems name the
  * line: where is "line N" or "line N, column C". */
@@ -396,10 +404,6 @@ int map_type_read(const struct map_field *f, const char *text,
 int map_date_read(const char *text, const char *format, int64_t *days);
 /* map_date_write - days -> text in format; out holds at least 32 bytes */
 int map_date_write(int64_t days, const char *format, char *out, size_t outsz);
-/* map_utf8_len - code points in a valid UTF-8 string */
-size_t map_utf8_len(const char *s);
-/* map_utf8_valid - -1 if valid, else the byte offset of the first bad byte */
-long map_utf8_valid(const char *s, size_t len);
 /* map_transform_apply - run one transform; *text may be NULL (absent) on
  * entry and exit.  0 ok, -1 with why filled (e.g. a date that does not
  * match the from format). */

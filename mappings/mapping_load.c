@@ -18,7 +18,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
-#include "config/schemas.h"
+#include "util/schemas.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 #include "util/fsutil.h"

@@ -26,6 +26,7 @@
 #include "util/tz.h"
 #include "spool/spool.h"
 #include "util/buf.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -217,11 +218,7 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
     }
     for (size_t i = 0; i < c->cfg->nservices; i++) {
         const struct service_config *s = &c->cfg->services[i];
-        bool feeds = false;
-        for (size_t k = 0; k < s->ntargets; k++)
-            if (strcmp(s->targets[k], target) == 0)
-                feeds = true;
-        if (!feeds)
+        if (!config_service_delivers_to(s, target))
             continue;
         const struct map_target *mt = s->mapping ?
             mapping_target(s->mapping, target) : NULL;
@@ -330,7 +327,7 @@ static int send_batch(struct bctx *c, struct btransport *tr,
                             e) != 0)
             goto io;
     }
-    spool_crashpoint("batch-upload");
+    crash_point("batch-upload");
     enum adapter_outcome out = batch_send_file(c, tr, bf->local_path,
                                                bf->file_name, res->sha256,
                                                res->bytes,
@@ -346,12 +343,12 @@ static int send_batch(struct bctx *c, struct btransport *tr,
     if (out != ADAPTER_OK) {
         return refused(sum, b, bf, msg);
     }
-    spool_crashpoint("batch-after-transfer");
+    crash_point("batch-after-transfer");
     bf->sent = true;
     if (mode != BUILD_RESEND) {
         if (spool_batch_sent(c->sp, b->id, e) != 0)
             goto io;
-        spool_crashpoint("batch-ledger-sent");
+        crash_point("batch-ledger-sent");
     }
     archive(c, bf, e);
     log_event(LOG_INFO, bf->already_present ? "batch-already-present"
@@ -426,7 +423,7 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
                     errs_first_msg(e));
             return 0;
         }
-        spool_crashpoint("batch-ledger-written");
+        crash_point("batch-ledger-written");
         log_event(LOG_INFO, "batch-written", "target", b->target, "file",
                   bf->file_name, "sha256", res.sha256, "totals", res.totals,
                   NULL);

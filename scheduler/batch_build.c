@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/buf.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -248,7 +249,7 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     }
     w->res.count++;
     if (w->res.count == 1)
-        spool_crashpoint("batch-write");
+        crash_point("batch-write");
     if (c->o->progress && (w->res.count & 4095) == 0)
         c->o->progress(c->o->progress_ctx, "build", w->res.count, w->total);
     goto out;
@@ -446,14 +447,14 @@ enum build_result batch_build_file(struct bctx *c, const struct spool_batch *b,
         goto out;
     }
     w.res.failed = failed;
-    spool_crashpoint("batch-fsync");
+    crash_point("batch-fsync");
     if (rename(tmp, fin) != 0) {
         errs_add(e, fin, "rename: %s", strerror(errno));
         unlink(tmp);
         rc = BUILT_IO;
         goto out;
     }
-    spool_crashpoint("batch-rename");
+    crash_point("batch-rename");
     if (fs_fsync_dir(dir) != 0) {
         errs_add(e, dir, "fsync: %s", strerror(errno));
         rc = BUILT_IO;

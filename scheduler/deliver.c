@@ -11,9 +11,11 @@
 #include "mappings/mapping.h"
 #include "mappings/record.h"
 #include "scheduler/breaker.h"
-#include "scheduler/retry.h"
+#include "util/duration.h"
+#include "util/retry.h"
 #include "scheduler/window.h"
 #include "spool/spool.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -83,7 +85,7 @@ static size_t claim_size(const struct target_config *tc)
     int64_t call_ms = DELIVER_CALL_MS;
     const char *to = kv_get(&tc->opts, "timeout");
     int64_t v;
-    if (to && retry_policy_parse_duration(to, &v) == 0 && v > 0)
+    if (to && duration_parse(to, &v) == 0 && v > 0)
         call_ms = v;
     int64_t waves = DELIVER_ROUNDS;
     if (tc->lease_ms > 0) {
@@ -124,8 +126,7 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
 
     for (size_t i = 0; i < cfg->nservices; i++) {
         const struct service_config *s = &cfg->services[i];
-        if (!s->ntargets || strcmp(s->targets[0], t->cfg->name) != 0 ||
-            !s->mapping)
+        if (!config_service_delivers_to(s, t->cfg->name) || !s->mapping)
             continue;
         struct instance *ni = realloc(t->inst, (t->ninst + 1) * sizeof *ni);
         if (!ni) {
@@ -484,7 +485,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         decide(t, l.v[i], &items[i].res, started[i] ? started[i] : end, end,
                &outs[nout++]);         /* after the log: breaker events follow */
     }
-    spool_crashpoint("deliver-before-outcomes");
+    crash_point("deliver-before-outcomes");
     struct errs oe;
     errs_init(&oe);
     if (nout && spool_outcomes(d->sp, d->owner, outs, nout, &oe) != 0) {

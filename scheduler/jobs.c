@@ -12,7 +12,7 @@
 #include "scheduler/deliver.h"
 #include "scheduler/joblock.h"
 #include "scheduler/reconcile.h"
-#include "scheduler/retry.h"
+#include "util/duration.h"
 #include "spool/spool.h"
 #include "util/errs.h"
 #include "util/log.h"
@@ -174,7 +174,7 @@ static void run_purge(struct spool *sp, const struct job_config *job,
 {
     const char *older = kv_get(&job->opts, "older-than");
     int64_t age = 0;
-    if (!older || retry_policy_parse_duration(older, &age) != 0) {
+    if (!older || duration_parse(older, &age) != 0) {
         rep->outcome = JOB_CONFIG;
         snprintf(rep->message, sizeof rep->message,
                  "purge job %s needs older-than=\"90d\"", job->name);

@@ -3,6 +3,7 @@
  * the file recorded so it is never applied twice. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -231,7 +232,7 @@ int spool_ack_apply(struct spool *s, const char *file_name,
                                "", detail, e) != 0)
             goto rollback;
     }
-    spool_crashpoint("ack-before-commit");
+    crash_point("ack-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;

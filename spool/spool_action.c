@@ -4,6 +4,7 @@
  * here (struct action). */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -178,7 +179,7 @@ static int do_action(struct spool *s, const struct action *a,
                            spool_state_name(from), spool_state_name(a->to),
                            ed ? ed->detail : NULL, e) != 0)
         goto rollback;
-    spool_crashpoint("action-before-commit");
+    crash_point("action-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;

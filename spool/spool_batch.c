@@ -5,6 +5,7 @@
  * crash.  Batch states: built -> written -> sent -> confirmed. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -234,10 +235,10 @@ int spool_batch_bind(struct spool *s, const char *target,
     sqlite3_bind_int64(st, 2, bid);
     if (step_done(s, st, "counting batch", e) != 0)
         goto rollback;
-    spool_crashpoint("batch-bind-before-commit");
+    crash_point("batch-bind-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
-    spool_crashpoint("batch-bind-after-commit");
+    crash_point("batch-bind-after-commit");
     rc = one_batch(s, "SELECT " BATCH_COLS " FROM batches WHERE id = ?",
                    bid, NULL, out, e) == 0 ? 0 : -1;
     goto unlock;
@@ -492,7 +493,7 @@ int spool_batch_written(struct spool *s, int64_t batch_id,
     sqlite3_bind_int64(st, 6, batch_id);
     if (step_done(s, st, "recording batch file", e) != 0)
         goto rollback;
-    spool_crashpoint("batch-written-before-commit");
+    crash_point("batch-written-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;
@@ -553,7 +554,7 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
         if (step_done(s, st, "moving batch records", e) != 0)
             goto rollback;
     }
-    spool_crashpoint(crash);
+    crash_point(crash);
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,11 +194,28 @@ static const char *const schema_v5[] = {
     NULL,
 };
 
-/* v6: the search index (spool_search.c): keyed hashes of searchable
+/* v6: clients' Idempotency-Keys, each with a digest of the payload it
+ * came with and the answer it got, so a retry gets its first answer and
+ * a key reused for another body is refused (spool_idem.c).  The
+ * submission's own identity stays records.idem_key. */
+static const char *const schema_v6[] = {
+    "CREATE TABLE client_keys("
+    " service TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " ref TEXT NOT NULL,"
+    " duplicate INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(service, client, key))",
+    NULL,
+};
+
+/* v7: the search index (spool_search.c): keyed hashes of searchable
  * values, never the values.  WITHOUT ROWID: the primary key is the
  * lookup, so one B-tree probe answers a find on a million records.
  * Existing records are indexed by `ferry find --reindex`. */
-static const char *const schema_v6[] = {
+static const char *const schema_v7[] = {
     "CREATE TABLE search("
     " hash BLOB NOT NULL,"
     " record_id INTEGER NOT NULL REFERENCES records(id),"
@@ -210,7 +226,8 @@ static const char *const schema_v6[] = {
 
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5, schema_v6 };
+                                                 schema_v5, schema_v6,
+                                                 schema_v7 };
 
 void spool_day_text(int64_t ms, char out[11])
 {
@@ -725,37 +742,3 @@ done:
     return rc;
 }
 
-#ifdef FERRY_TEST_BUILD
-static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
-static long crash_hits;
-
-/* spool_crashpoint - kill -9 ourselves at the named point (test builds) */
-void spool_crashpoint(const char *name)
-{
-    const char *want = getenv("FERRY_CRASH_AT");
-    if (!want || !*want || !name)
-        return;
-    size_t nl = strlen(name);
-    if (strncmp(want, name, nl) != 0)
-        return;
-    long nth = 1;
-    if (want[nl] == '@') {
-        char *end = NULL;
-        errno = 0;
-        nth = strtol(want + nl + 1, &end, 10);
-        if (errno || !end || *end || nth < 1)
-            return;
-    } else if (want[nl] != '\0') {
-        return;
-    }
-    pthread_mutex_lock(&crash_mu);
-    long hit = ++crash_hits;
-    pthread_mutex_unlock(&crash_mu);
-    if (hit >= nth) {
-        static const char msg[] = "ferry: crash point reached\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        raise(SIGKILL);
-    }
-}
-#endif

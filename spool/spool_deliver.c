@@ -7,6 +7,7 @@
  * spool only keeps what the caller decided, durably. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -270,7 +271,7 @@ rollback_kept:
     if (nids && claim_many(s, target, owner, now + lease_ms, now, ids, nids,
                            e) != 0)
         goto rollback;
-    spool_crashpoint("claim-before-commit");
+    crash_point("claim-before-commit");
     if (spool_commit(s, e) != 0)
         goto unlock;
     rc = 0;
@@ -473,10 +474,10 @@ int spool_outcomes(struct spool *s, const char *owner,
         spool_rollback(s);
         goto done;
     }
-    spool_crashpoint("outcome-before-commit");
+    crash_point("outcome-before-commit");
     if (spool_commit(s, e) != 0)
         goto done;
-    spool_crashpoint("outcome-after-commit");
+    crash_point("outcome-after-commit");
     rc = 0;
 done:
     spool_unlock(s);

@@ -14,6 +14,7 @@
  * spool_id_new) that is unique across spools, for targets to key on. */
 #include "spool/spool_int.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -200,6 +201,18 @@ static int store_one(struct spool *s, struct txn *x,
         return -1;
     }
     memset(res, 0, sizeof *res);
+    if (it->client_key) {
+        int r = spool_key_find(s, it, res, e);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            if (res->replay) {
+                t->duplicates++;
+                x->dups++;
+            }
+            return 0;
+        }
+    }
     if (it->idem_key && *it->idem_key) {
         int r = find_dup(s, it, res->ref, e);
         if (r < 0)
@@ -208,7 +221,7 @@ static int store_one(struct spool *s, struct txn *x,
             res->duplicate = true;
             t->duplicates++;
             x->dups++;
-            return 0;
+            return it->client_key ? spool_key_save(s, it, res, now, e) : 0;
         }
     }
     struct day_seq *d = day_seq_get(s, x, at, e);
@@ -271,6 +284,8 @@ static int store_one(struct spool *s, struct txn *x,
     }
     if (spool_search_add(s, id, it->service, it->search, it->nsearch, e) != 0)
         goto done;
+    if (it->client_key && spool_key_save(s, it, res, now, e) != 0)
+        goto done;
     t->accepted++;
     rc = 0;
 done:
@@ -307,10 +322,10 @@ static int commit_reqs(struct spool *s, struct spool_req *list, size_t nreq,
                  x.t[i].day, "duplicates", x.t[i].duplicates, e) != 0))
             goto rollback;
     }
-    spool_crashpoint("enqueue-before-commit");
+    crash_point("enqueue-before-commit");
     if (spool_commit(s, e) != 0)
         goto done;
-    spool_crashpoint("enqueue-after-commit");
+    crash_point("enqueue-after-commit");
     *dups = x.dups;
     rc = 0;
     goto done;

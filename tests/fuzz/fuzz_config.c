@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "scheduler/sched_check.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (config_load(path, &c, &e) == 0) {
         struct errs e2;
         errs_init(&e2);
-        (void)config_check(c, &e2);
+        (void)sched_check_config(c, &e2);
         check_errs(&e2);
         errs_free(&e2);
     } else if (e.n == 0) {

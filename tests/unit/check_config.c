@@ -13,6 +13,7 @@
  *
  * The rest are unit tests of the typed readers, paths and secrets. */
 #include "config/config.h"
+#include "scheduler/sched_check.h"
 #include "util/buf.h"
 #include "util/errs.h"
 
@@ -171,7 +172,7 @@ START_TEST(test_config_case)
     int rc = config_load(path, &c, &e);
     size_t loaded = e.n;
     if (c)
-        config_check(c, &e);
+        sched_check_config(c, &e);
 
     struct buf got;
     buf_init(&got, 0);

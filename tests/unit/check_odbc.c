@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adapters/odbc.h"
+#include "util/utf8.h"
 
 /* the SQLSTATE table, as the docs state it */
 static const struct {
@@ -228,7 +229,7 @@ START_TEST(test_varchar_not_padded)
     ck_assert_str_eq(out, "ABCDEFGH");
     /* out too small is its own error */
     ck_assert_int_eq(odbc_char_fit("AB", 10, true, false, out, 5, &cut), -2);
-    ck_assert_uint_eq(odbc_utf8_chars("Zoë", strlen("Zoë")), 3);
+    ck_assert_uint_eq(utf8_chars("Zoë", strlen("Zoë")), 3);
 }
 END_TEST
 

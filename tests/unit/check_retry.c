@@ -1,10 +1,10 @@
 /* check_retry.c - retry policy: exponential growth, the cap, jitter bounds
- * with caller-given random bits, exhaustion, duration strings. */
+ * with caller-given random bits, exhaustion. */
 #include <check.h>
 #include <limits.h>
 #include <stdlib.h>
 
-#include "scheduler/retry.h"
+#include "util/retry.h"
 
 static struct retry_policy pol(int64_t init, int64_t max, int factor,
                                int jitter)
@@ -129,28 +129,6 @@ START_TEST(test_defaults)
 }
 END_TEST
 
-START_TEST(test_parse_durations)
-{
-    struct { const char *s; int64_t ms; } good[] = {
-        {"500ms", 500}, {"30s", 30000}, {"5m", 300000}, {"2h", 7200000},
-        {"7d", 604800000}, {"90d", 7776000000LL}, {"0s", 0},
-        {"1h30m", 5400000}, {"1m500ms", 60500},
-    };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        int64_t ms = -1;
-        ck_assert_int_eq(retry_policy_parse_duration(good[i].s, &ms), 0);
-        ck_assert_int_eq(ms, good[i].ms);
-    }
-    const char *bad[] = {"", "30", "s", "-5s", "5 s", "5sec", "1.5h", "5w",
-                         "99999999999999999999d", "5s ", NULL};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int64_t ms = 77;
-        ck_assert_int_eq(retry_policy_parse_duration(bad[i], &ms), -1);
-        ck_assert_int_eq(ms, 77);
-    }
-}
-END_TEST
-
 static Suite *retry_suite(void)
 {
     Suite *s = suite_create("retry");
@@ -164,7 +142,6 @@ static Suite *retry_suite(void)
     tcase_add_test(tc, test_jitter_spreads_around_the_cap);
     tcase_add_test(tc, test_exhausted_by_attempts_or_age);
     tcase_add_test(tc, test_defaults);
-    tcase_add_test(tc, test_parse_durations);
     suite_add_tcase(s, tc);
     return s;
 }

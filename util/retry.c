@@ -1,7 +1,7 @@
 /* retry.c - retry policy arithmetic: exponential backoff with a cap and
- * caller-seeded jitter, exhaustion, and duration strings.  See retry.h.
+ * caller-seeded jitter, and exhaustion.  See retry.h.
  * Owns no state; every function is pure and thread-safe. */
-#include "scheduler/retry.h"
+#include "util/retry.h"
 
 #include <stddef.h>
 
@@ -67,49 +67,4 @@ bool retry_exhausted(const struct retry_policy *p, int attempts,
     if (p->max_age_ms > 0 && age_ms >= p->max_age_ms)
         return true;
     return false;
-}
-
-/* unit_ms - milliseconds per unit at s, setting *len; 0 if not a unit */
-static int64_t unit_ms(const char *s, size_t *len)
-{
-    if (s[0] == 'm' && s[1] == 's') {
-        *len = 2;
-        return 1;
-    }
-    *len = 1;
-    switch (s[0]) {
-    case 's': return 1000;
-    case 'm': return 60LL * 1000;
-    case 'h': return 60LL * 60 * 1000;
-    case 'd': return 24LL * 60 * 60 * 1000;
-    default:  return 0;
-    }
-}
-
-int retry_policy_parse_duration(const char *s, int64_t *ms)
-{
-    if (!s || !*s)
-        return -1;
-    int64_t total = 0;
-    while (*s) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        int64_t n = 0;
-        while (*s >= '0' && *s <= '9') {
-            if (n > (RETRY_CEILING_MS - (*s - '0')) / 10)
-                return -1;
-            n = n * 10 + (*s - '0');
-            s++;
-        }
-        size_t ulen;
-        int64_t u = unit_ms(s, &ulen);
-        if (u == 0)
-            return -1;
-        if (n > (RETRY_CEILING_MS - total) / u)
-            return -1;
-        total += n * u;
-        s += ulen;
-    }
-    *ms = total;
-    return 0;
 }

@@ -1,5 +1,8 @@
 /* retry.h - retry policy arithmetic for stream delivery.
  *
+ * It lives in util/ because config/ fills a struct retry_policy per target
+ * and the scheduler reads it: the lowest floor both stand on.
+ *
  * Pure integer maths, no floating point, no clock and no randomness of its
  * own: the caller passes the attempt number and random bits, so a test can
  * pin every delay.  The spool and the delivery loop decide when to call;
@@ -11,8 +14,8 @@
  * j = base * jitter_pct / 100.  The maximum applies before jitter on purpose:
  * clamping after jitter would pile every long-outage retry onto exactly
  * max_delay, the burst that jitter exists to prevent. */
-#ifndef FERRY_SCHEDULER_RETRY_H
-#define FERRY_SCHEDULER_RETRY_H
+#ifndef FERRY_UTIL_RETRY_H
+#define FERRY_UTIL_RETRY_H
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,10 +53,5 @@ int64_t retry_delay_ms(const struct retry_policy *p, int attempt,
  * age_ms >= max_age_ms (each only when its limit is non-zero). */
 bool retry_exhausted(const struct retry_policy *p, int attempts,
                      int64_t age_ms);
-
-/* retry_policy_parse_duration - "500ms", "30s", "5m", "2h", "7d", and
- * sums such as "1h30m".  A unit is required; no sign, no spaces.
- * Returns 0 and sets *ms, or -1 (and leaves *ms alone). */
-int retry_policy_parse_duration(const char *s, int64_t *ms);
 
 #endif

@@ -1,7 +1,10 @@
 /* schemas.h - the XSD schemas shipped in config/, embedded at build time
- * (tools/embed.sh) so that validation never depends on an install path. */
-#ifndef FERRY_CONFIG_SCHEMAS_H
-#define FERRY_CONFIG_SCHEMAS_H
+ * (tools/embed.sh) so that validation never depends on an install path.
+ * The table sits on the ground floor because both config/ (ferry.xsd) and
+ * mappings/ (mapping.xsd) validate against it, and mappings/ stands below
+ * config/. */
+#ifndef FERRY_UTIL_SCHEMAS_H
+#define FERRY_UTIL_SCHEMAS_H
 #include <stddef.h>
 
 struct embedded_file {
