@@ -101,8 +101,10 @@ static void flush(struct cli_intake *in)
         in->not_accepted += pv->n;
         goto out;
     }
-    for (size_t i = 0; i < pv->n; i++)
+    for (size_t i = 0; i < pv->n; i++) {
         intake_item(&items[i], in->svc, in->client, &pv->p[i].d, NULL);
+        items[i].channel = in->channel;
+    }
     if (in->min_free_mb && !intake_disk_ok(in->spool, in->min_free_mb)) {
         fprintf(stderr, "ferry: %s: free space below <spool min-free> "
                         "(%zu MiB); stopping\n", spool_dir(in->spool),

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct spool;
+#include "spool/spool.h"
+
 struct mapping;
 struct record;
 struct errs;
@@ -19,6 +20,7 @@ struct cli_intake {
     const struct ferry_config *cfg;
     const struct service_config *svc;
     const char *client;          /* "cli" or "csv" */
+    enum spool_channel channel;  /* SPOOL_CH_CLI or SPOOL_CH_CSV */
     bool json;                   /* --json output */
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */

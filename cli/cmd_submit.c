@@ -344,7 +344,8 @@ int cmd_submit(int argc, char **argv)
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
 
-    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc, .client = "cli",
+    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc,
+                             .client = "cli", .channel = SPOOL_CH_CLI,
                              .json = c.json, .quiet = c.quiet,
                              .batch = (size_t)batch,
                              .min_free_mb = cfg->spool_min_free_mb };

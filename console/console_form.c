@@ -225,7 +225,8 @@ void con_do_assisted(struct creq *r)
     }
     struct spool_item it = {
         .service = sv->name, .target = sv->ntargets ? sv->targets[0] : NULL,
-        .client = "assisted", .fe_ref = fe, .idem_key = fe,
+        .client = "assisted", .channel = SPOOL_CH_ASSISTED,
+        .fe_ref = fe, .idem_key = fe,
         .payload = payload, .payload_len = strlen(payload),
         .record_json = rj, .search = pairs, .nsearch = np };
     struct spool_result res;

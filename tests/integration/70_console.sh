@@ -107,7 +107,7 @@ F audit --spool "$SP" --json | jq -e '[.audit[] | select(.action == "console-fin
     || fail ledger "searches audited (by index, not value)"
 aref=$(sed -n 's/.*assisted digital form: .*, \(FRY-[0-9]*-[0-9]*\) stored.*/\1/p' "$T/browser.log")
 [ -n "$aref" ] || fail ledger "the assisted reference in the browser log"
-F show --config "$CFG" --spool "$SP" --json "$aref" | jq -e '.client == "assisted"' >/dev/null \
+F show --config "$CFG" --spool "$SP" --json "$aref" | jq -e '.client == "assisted" and .channel == "assisted"' >/dev/null \
     || fail ledger "the assisted record's channel: $(F show --config "$CFG" --spool "$SP" --json "$aref" | head -20)"
 F audit --spool "$SP" --json "$aref" | jq -e '.audit[0].action == "assisted-intake" and .audit[0].actor == "alice"' >/dev/null \
     || fail ledger "assisted intake audited with alice"

@@ -463,9 +463,9 @@ START_TEST(test_search_key_made_0600_then_read_back)
 }
 END_TEST
 
-START_TEST(test_v6_ledger_gains_search_table)
+START_TEST(test_v7_ledger_gains_search_table)
 {
-    /* a v6 ledger: open once, then drop what v4 adds and wind back */
+    /* a v7 ledger: open once, then drop what v4 adds and wind back */
     struct spool *s = open_key(7);
     spool_close(s);
     char p[700];
@@ -473,7 +473,7 @@ START_TEST(test_v6_ledger_gains_search_table)
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE search; "
-                                  "PRAGMA user_version = 6;", NULL, NULL,
+                                  "PRAGMA user_version = 7;", NULL, NULL,
                                   NULL), SQLITE_OK);
     sqlite3_close(db);
     struct mapping *m = load(mapping_xml);
@@ -505,7 +505,7 @@ static Suite *search_suite(void)
     tcase_add_test(ts, test_find_ref_by_ferry_and_frontend_reference);
     tcase_add_test(ts, test_no_key_refuses_find);
     tcase_add_test(ts, test_search_key_made_0600_then_read_back);
-    tcase_add_test(ts, test_v6_ledger_gains_search_table);
+    tcase_add_test(ts, test_v7_ledger_gains_search_table);
     suite_add_tcase(su, ts);
     return su;
 }
