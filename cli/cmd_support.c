@@ -616,14 +616,21 @@ int cmd_purge(int argc, char **argv)
     struct errs e;
     errs_init(&e);
     size_t purged = 0;
-    if (spool_purge(sp, before, cli_actor(&c), &purged, &e) != 0) {
+    struct spool_archive_purged ap = { 0, 0 };
+    if (spool_purge(sp, before, cli_actor(&c), &purged, &e) != 0 ||
+        spool_archive_purge(sp, before, &ap, &e) != 0) {
         cli_print_errs(stderr, &e);
         rc = EX_IOERR;
     } else if (c.json) {
-        printf("{\"purged\":%zu}\n", purged);
+        printf("{\"purged\":%zu,\"archived_files_removed\":%zu,"
+               "\"archived_bytes_removed\":%llu}\n", purged, ap.files,
+               (unsigned long long)ap.bytes);
     } else {
         printf("purged the payloads of %zu record%s\n", purged,
                purged == 1 ? "" : "s");
+        printf("removed %zu archived file%s (%llu bytes) from archive/\n",
+               ap.files, ap.files == 1 ? "" : "s",
+               (unsigned long long)ap.bytes);
     }
     errs_free(&e);
 out:

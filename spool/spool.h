@@ -81,6 +81,36 @@ int spool_identity(struct spool *s, char out[SPOOL_ID_LEN], struct errs *e);
 /* spool_id_new - 128 fresh random bits (OpenSSL RAND_bytes) as a UUID
  * into out; 0 ok, -1 when the generator fails (never a weaker fallback). */
 int spool_id_new(char out[SPOOL_ID_LEN]);
+/* ---- batch files at rest (spool_fcrypt.c) ----------------------------
+ * With a key (spool_opts.encrypt) batch files in outbound/ and archive/
+ * are sealed: "FRYFILE1" | nonce | AES-256-GCM ciphertext | tag, the
+ * additional data naming the file.  Streamed in chunks of any size. */
+#define SPOOL_FCRYPT_HEAD 20       /* magic (8) + nonce (12) */
+#define SPOOL_FCRYPT_TAG  16
+struct spool_fcrypt;
+/* spool_files_sealed - are new batch files sealed (the spool has a key) */
+bool spool_files_sealed(const struct spool *s);
+/* spool_fcrypt_is_sealed - do the first n bytes of a file say sealed */
+bool spool_fcrypt_is_sealed(const unsigned char *head, size_t n);
+/* spool_fcrypt_seal - start sealing a file named aad: write head first,
+ * then what spool_fcrypt_update makes, then the tag from final.  NULL
+ * with e when the spool has no key. */
+struct spool_fcrypt *spool_fcrypt_seal(const struct spool *s, const char *aad,
+                                       unsigned char head[SPOOL_FCRYPT_HEAD],
+                                       struct errs *e);
+/* spool_fcrypt_open - start opening a sealed file from its head */
+struct spool_fcrypt *spool_fcrypt_open(const struct spool *s, const char *aad,
+                                       const unsigned char head[SPOOL_FCRYPT_HEAD],
+                                       struct errs *e);
+/* spool_fcrypt_update - n bytes in -> n bytes out; 0, or -1 */
+int spool_fcrypt_update(struct spool_fcrypt *f, const void *in, size_t n,
+                        void *out);
+/* spool_fcrypt_final - sealing: the tag to append; opening: the file's
+ * tag, checked (-1: wrong key, renamed or damaged file) */
+int spool_fcrypt_final(struct spool_fcrypt *f,
+                       unsigned char tag[SPOOL_FCRYPT_TAG]);
+void spool_fcrypt_free(struct spool_fcrypt *f);
+
 /* spool_key_load - key file: 32 raw bytes, or 64 hex characters (a
  * trailing newline allowed).  Refuses a file readable by group/other. */
 int spool_key_load(const char *path, unsigned char key[SPOOL_KEY_LEN],
@@ -643,6 +673,17 @@ int spool_audit_head(struct spool *s, char *out, size_t outsz,
  * One audit entry "purge" by actor.  *purged (may be NULL) = how many. */
 int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
                 size_t *purged, struct errs *e);
+
+/* What spool_archive_purge removed. */
+struct spool_archive_purged {
+    size_t files;
+    uint64_t bytes;
+};
+/* spool_archive_purge - remove the files in archive/<target>/ (sent batch
+ * files, applied ack files) last modified before before_ms.  0, or -1 with
+ * each file that could not be removed in e (the others are removed). */
+int spool_archive_purge(struct spool *s, int64_t before_ms,
+                        struct spool_archive_purged *out, struct errs *e);
 
 /* ---- search (spool_search.c) ------------------------------------------ */
 /*
