@@ -100,6 +100,36 @@ static void assert_xpath(const xmlChar *xml, int len, const char *envns,
 
 /* ---- WS-Security ----------------------------------------------------- */
 
+/* a reply whose bytes do not convert from its declared encoding is a
+ * problem of the reply, with libxml2's reason; nothing reaches stderr */
+START_TEST(test_bad_encoding_reply_never_writes_stderr)
+{
+    static const char body[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?>"
+        "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<s:Body>\x1b$B\xff\xfe\x1b(B</s:Body></s:Envelope>";
+    char path[] = "/tmp/ferry-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    struct soap_reply r;
+    char err[256];
+    enum soap_parse_status st = soap_reply_parse(body, sizeof body - 1, NULL,
+                                                 NULL, 0, &r, err, sizeof err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    off_t written = lseek(fd, 0, SEEK_END);
+    close(fd);
+    unlink(path);
+    ck_assert_int_eq(st, SOAP_PARSE_BAD);
+    ck_assert_msg(strstr(err, "input conversion failed"), "err: %s", err);
+    ck_assert_int_eq(written, 0);
+}
+END_TEST
+
 START_TEST(test_wsse_digest_vector)
 {
     unsigned char nonce[16];
@@ -693,6 +723,7 @@ static Suite *soap_suite(void)
     tcase_add_test(t, test_transport_classification);
     tcase_add_test(t, test_receipt_by_xpath);
     tcase_add_test(t, test_xxe_refused);
+    tcase_add_test(t, test_bad_encoding_reply_never_writes_stderr);
     tcase_add_test(t, test_init_reports_config_problems);
     suite_add_tcase(s, t);
     return s;
