@@ -54,7 +54,7 @@ CFLAGS   += $(CSTD) $(WARN) $(OPT) -I. $(PKG_CFLAGS) -pthread
 LDFLAGS  += $(LDSAN) -pthread
 LDLIBS   := $(PKG_LIBS) -lm
 
-LIBDIRS  := util mappings spool scheduler config adapters intake
+LIBDIRS  := util mappings spool scheduler config adapters intake console
 LIBSRC   := $(sort $(wildcard $(addsuffix /*.c,$(LIBDIRS))))
 LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schemas.o
 XSDS     := $(sort $(wildcard config/*.xsd))

@@ -74,6 +74,12 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out);
 int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
                    struct spool **out);
 
+/* cli_search_key - load (or make, 0600) the search index key: search.key
+ * in the folder of <spool key-file> when one is set, else in the spool
+ * folder dir.  0 ok, -1 with e filled. */
+int cli_search_key(const struct ferry_config *cfg, const char *dir,
+                   unsigned char key[32], struct errs *e);
+
 /* cli_print_errs - every problem, "where: msg", to f */
 void cli_print_errs(FILE *f, const struct errs *e);
 /* cli_actor - --actor or the OS user name */
@@ -155,6 +161,8 @@ int cmd_report(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_staff(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
 int cmd_config(int argc, char **argv);

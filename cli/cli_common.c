@@ -7,9 +7,12 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/fsutil.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +112,40 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
     return 0;
 }
 
+int cli_search_key(const struct ferry_config *cfg, const char *dir,
+                   unsigned char key[SPOOL_SEARCH_KEY_LEN], struct errs *e)
+{
+    char path[PATH_MAX];
+    char *kpath = cfg && cfg->spool_key_file
+                  ? config_path(cfg->base_dir, cfg->spool_key_file) : NULL;
+    int n;
+    if (kpath) {
+        char *slash = strrchr(kpath, '/');
+        if (slash)
+            *slash = '\0';
+        n = snprintf(path, sizeof path, "%s/search.key",
+                     slash ? (*kpath ? kpath : "/") : ".");
+        free(kpath);
+    } else {
+        if (fs_mkdirs(dir, 0700) != 0 && errno != EEXIST) {
+            errs_add(e, dir, "cannot create spool folder: %s",
+                     strerror(errno));
+            return -1;
+        }
+        n = snprintf(path, sizeof path, "%s/search.key", dir);
+    }
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errs_add(e, dir, "search key path too long");
+        return -1;
+    }
+    bool created = false;
+    if (spool_search_key_ensure(path, key, &created, e) != 0)
+        return -1;
+    if (created)
+        log_event(LOG_INFO, "search-key-created", "file", path, NULL);
+    return 0;
+}
+
 int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
                    struct spool **out)
 {
@@ -146,10 +183,23 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
         }
         o.audit_keyed = true;
     }
+    /* only a configured spool indexes: without ferry.xml there is no
+     * mapping to search by, and no key file should appear */
+    if (cfg) {
+        if (cli_search_key(cfg, dir, o.search_key, &e) != 0) {
+            cli_print_errs(stderr, &e);
+            errs_free(&e);
+            memset(o.key, 0, sizeof o.key);
+            memset(o.audit_key, 0, sizeof o.audit_key);
+            return EX_CONFIG;
+        }
+        o.search = true;
+    }
     o.audit_head_file = cfg ? cfg->spool_audit_head_file : NULL;
     struct spool *s = spool_open(dir, &o, &e);
     memset(o.key, 0, sizeof o.key);
     memset(o.audit_key, 0, sizeof o.audit_key);
+    memset(o.search_key, 0, sizeof o.search_key);
     if (!s) {
         cli_print_errs(stderr, &e);
         errs_free(&e);

@@ -329,7 +329,8 @@ static int load(const struct edit_args *a, struct edit_run *x)
                 x->r->service, x->cfg->path);
         return EX_CONFIG;
     }
-    x->named = x->r->client && strcmp(x->r->client, "csv") == 0;
+    x->named = x->r->client && (strcmp(x->r->client, "csv") == 0
+                             || strcmp(x->r->client, "assisted") == 0);
     if (map_parse_json((const char *)x->r->payload, x->r->payload_len,
                        &x->m->limits, &x->doc, &x->e) != 0) {
         fprintf(stderr, "%s: the stored payload is not JSON:\n", a->ref);
@@ -458,6 +459,19 @@ static int store(const struct edit_args *a, struct edit_run *x, long changed)
         x->result = "refused";
         rc = EX_DATAERR;
     } else {
+        /* the search index follows the edited record */
+        char **pairs = NULL;
+        size_t np = 0;
+        struct errs se;
+        errs_init(&se);
+        if (map_search_values(x->m, x->newrec, &pairs, &np) != 0
+            || spool_search_set(x->sp, a->ref, pairs, np, &se) != 0) {
+            cli_print_errs(stderr, &se);
+            fprintf(stderr, "%s: the search index was not updated (run "
+                            "'ferry find --reindex')\n", a->ref);
+        }
+        map_search_values_free(pairs, np);
+        errs_free(&se);
         if (!a->c.json)
             printf("%s: edited and requeued (%ld field%s changed; the "
                    "original is kept)\n", a->ref, changed,

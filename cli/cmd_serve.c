@@ -31,6 +31,7 @@
 #include "util/clock.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "console/console.h"
 #include "scheduler/deliver.h"
 #include "scheduler/report.h"
 #include "scheduler/sched.h"
@@ -79,6 +80,8 @@ struct serve {
     struct spool_hold *hold;           /* one daemon per spool */
     struct spool_checkpointer *ckpt;   /* WAL checkpoints off the commit path */
     struct http_server *http;
+    struct console *console;           /* <console>: the support console */
+    const char *console_listen;
     struct sched *sched;
     unsigned reloads;
     unsigned reload_failures;          /* SIGHUPs refused */
@@ -107,6 +110,7 @@ static void usage(FILE *f)
         "GET /v1/submissions/REF, /healthz, /readyz, /metrics), stream delivery\n"
         "to SOAP and ODBC targets, and the configured jobs on their schedules.\n"
         "--listen overrides the configured listener; port 0 picks a free port\n"
+        "(--console-listen likewise for <console>, event=console-listening)\n"
         "and logs it (event=listening addr=127.0.0.1:PORT).\n"
         "\n"
         "Signals: TERM/INT stop cleanly within shutdown-deadline; HUP reloads\n"
@@ -597,6 +601,8 @@ out:
 static int stop_all(struct serve *sv, int64_t deadline)
 {
     int rc = 0;
+    console_free(sv->console);         /* no staff action starts now */
+    sv->console = NULL;
     if (sv->http && http_stop(sv->http, deadline) != 0) {
         log_event(LOG_WARN, "shutdown-slow", "part", "intake", NULL);
         rc = -1;
@@ -627,6 +633,8 @@ static int stop_all(struct serve *sv, int64_t deadline)
 
 static void teardown(struct serve *sv)
 {
+    console_free(sv->console);
+    sv->console = NULL;
     http_free(sv->http);
     sv->http = NULL;
     if (sv->dstarted) {
@@ -674,6 +682,7 @@ int cmd_serve(int argc, char **argv)
     sv->last_reload_ok = -1;
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
+        { "console-listen", required_argument, NULL, 'C' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -684,6 +693,8 @@ int cmd_serve(int argc, char **argv)
             continue;
         if (o == 'l') {
             sv->listen = optarg;
+        } else if (o == 'C') {
+            sv->console_listen = optarg;
         } else if (o == 'h' || o == CLI_OPT_HELP) {
             usage(stdout);
             return EX_OK;
@@ -777,6 +788,14 @@ int cmd_serve(int argc, char **argv)
     } else {
         log_event(LOG_WARN, "intake-off", "why",
                   "no <intake> listener configured and no --listen", NULL);
+    }
+    if (sv->cfg->console.enabled) {
+        sv->console = console_new(sv->cfg, sv->sp, sv->console_listen, &e);
+        if (!sv->console) {
+            log_errs("console-not-started", &e);
+            rc = EX_UNAVAILABLE;
+            goto out;
+        }
     }
     log_event(LOG_INFO, "started", "config", sv->cfg->path, "spool",
               spool_dir(sv->sp), NULL);

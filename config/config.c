@@ -376,6 +376,33 @@ static void build_intake(struct loader *L, const xmlNode *n)
     rd_duration(L, n, "header-timeout", &in->header_timeout_ms);
 }
 
+static void build_console(struct loader *L, const xmlNode *n)
+{
+    struct console_config *co = &L->c->console;
+    once(L, n, &L->console_line);
+    co->enabled = true;
+    co->line = (int)node_line(n);
+    free(co->listen);
+    co->listen = get_attr(n, "listen");
+    char *staff = get_attr(n, "staff-file");
+    free(co->staff_file);
+    co->staff_file = config_path(L->c->base_dir, staff ? staff : "staff");
+    free(staff);
+    char *cert = get_attr(n, "cert-file");
+    if (cert) {
+        free(co->cert_file);
+        co->cert_file = config_path(L->c->base_dir, cert);
+        free(cert);
+    }
+    char *key = get_attr(n, "key-file");
+    if (key) {
+        free(co->key_file);
+        co->key_file = key;
+    }
+    rd_duration(L, n, "idle-timeout", &co->idle_timeout_ms);
+    rd_int(L, n, "max-sessions", 1, 100000, &co->max_sessions);
+}
+
 static void build_client(struct loader *L, const xmlNode *n)
 {
     struct ferry_config *c = L->c;
@@ -612,6 +639,8 @@ static void build(struct loader *L, const xmlNode *root)
             build_log(L, n);
         else if (strcmp(name, "intake") == 0)
             build_intake(L, n);
+        else if (strcmp(name, "console") == 0)
+            build_console(L, n);
         else if (strcmp(name, "client") == 0)
             build_client(L, n);
         else if (strcmp(name, "target") == 0)
@@ -745,6 +774,8 @@ static struct ferry_config *config_new(const char *path)
     c->intake.request_timeout_ms = DEF_REQUEST_TIMEOUT;
     c->intake.max_per_address = DEF_PER_ADDRESS;
     c->intake.header_timeout_ms = DEF_HEADER_TIMEOUT;
+    c->console.idle_timeout_ms = 15 * 60 * 1000;
+    c->console.max_sessions = 256;
     if (!c->path || !c->base_dir || !c->spool_dir) {
         config_free(c);
         return NULL;
@@ -807,6 +838,10 @@ void config_free(struct ferry_config *c)
     free(c->intake.cert_file);
     free(c->intake.key_file);
     free(c->intake.client_ca_file);
+    free(c->console.listen);
+    free(c->console.staff_file);
+    free(c->console.cert_file);
+    free(c->console.key_file);
     for (size_t i = 0; i < c->nclients; i++) {
         free(c->clients[i].id);
         free(c->clients[i].secret_file);

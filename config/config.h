@@ -47,6 +47,16 @@ struct intake_config {
     int line;
 };
 
+struct console_config {
+    bool enabled;
+    char *listen;             /* "127.0.0.1:8490" */
+    char *staff_file;         /* resolved; default "staff" beside ferry.xml */
+    char *cert_file, *key_file;   /* TLS when both */
+    int64_t idle_timeout_ms;  /* default 15 min */
+    int max_sessions;         /* default 256 */
+    int line;
+};
+
 struct target_config {
     char *name;
     char *type;               /* adapter name: fixed-width, soap, odbc */
@@ -106,6 +116,7 @@ struct ferry_config {
     enum log_level log_level;
     int64_t shutdown_deadline_ms; /* SIGTERM deadline; default 30 s */
     struct intake_config intake;
+    struct console_config console;
     struct client_config *clients;
     size_t nclients;
     struct target_config *targets;

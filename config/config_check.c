@@ -244,6 +244,21 @@ int config_check(const struct ferry_config *c, struct errs *e)
             errs_add_at(e, c->path, c->intake.line,
                         "intake: key-file without cert-file");
     }
+    if (c->console.enabled) {
+        config_check_secret(c, c->console.line, "console key-file",
+                            c->console.key_file, e);
+        check_file(&K, c->console.line, "console cert-file",
+                   c->console.cert_file);
+        if (!c->console.cert_file != !c->console.key_file)
+            errs_add_at(e, c->path, c->console.line, "console: give both "
+                        "cert-file and key-file, or neither");
+        struct stat sb;
+        if (c->console.staff_file && stat(c->console.staff_file, &sb) == 0
+            && (sb.st_mode & 077))
+            errs_add_at(e, c->path, c->console.line, "console staff-file "
+                        "%s is readable by group or others (chmod 600)",
+                        c->console.staff_file);
+    }
     for (size_t i = 0; i < c->nclients; i++) {
         char what[160];
         snprintf(what, sizeof what, "client '%s'",

@@ -21,7 +21,7 @@ struct loader {
     bool schema_ok;         /* typed-read failures are new problems */
     long doctype_line;      /* > 0 when a DOCTYPE was seen */
     int parse_errors;       /* well-formedness problems reported */
-    long spool_line, log_line, intake_line;
+    long spool_line, log_line, intake_line, console_line;
 };
 
 /* config_xml_parse - parse data (len bytes) with the network off and any

@@ -86,7 +86,9 @@ run "$FERRY" queue --config "$CFG" --state rejected
 echo "The legacy database is asked which delivered rows it holds:"
 run "$FERRY" reconcile --config "$CFG" customer-db
 
-step "10. Support staff: fix one rejected claim"
+step "10. Support staff: fix one rejected claim, close a duplicate"
+echo "A citizen phones with their National Insurance number:"
+run "$FERRY" find --config "$CFG" nino="ce 65 43 21 a"
 rej=$("$FERRY" queue --config "$CFG" --state rejected --json | sed -n 's/.*"reference": *"\([^"]*\)".*/\1/p' | head -1)
 run "$FERRY" edit --config "$CFG" --actor support.officer "$rej" \
     --set 'answers[question_id=2].answer_text=CE 65 43 21 B' \

@@ -25,15 +25,24 @@ int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
         if (v && v->present && v->text && !(ref = strdup(v->text)))
             nomem = true;
     }
+    /* the searchable values go with it: spool_enqueue stores their keyed
+     * hashes in the record's transaction (spool_search.c) */
+    char **search = NULL;
+    size_t nsearch = 0;
+    if (map_search_values(svc->mapping, rec, &search, &nsearch) != 0)
+        nomem = true;
     record_free(rec);
     if (nomem) {
         free(json);
         free(ref);
+        map_search_values_free(search, nsearch);
         errs_add(e, "", "out of memory");
         return -1;
     }
     d->record_json = json;
     d->fe_ref = ref;
+    d->search = search;
+    d->nsearch = nsearch;
     return 0;
 }
 
@@ -59,7 +68,10 @@ void intake_doc_clear(struct intake_doc *d)
 {
     free(d->record_json);
     free(d->fe_ref);
+    map_search_values_free(d->search, d->nsearch);
     d->record_json = d->fe_ref = NULL;
+    d->search = NULL;
+    d->nsearch = 0;
 }
 
 void intake_item(struct spool_item *it, const struct service_config *svc,
@@ -76,6 +88,8 @@ void intake_item(struct spool_item *it, const struct service_config *svc,
     it->payload = d->raw;
     it->payload_len = d->rawlen;
     it->record_json = d->record_json;
+    it->search = d->search;
+    it->nsearch = d->nsearch;
 }
 
 bool intake_disk_ok(const struct spool *sp, size_t min_free_mb)

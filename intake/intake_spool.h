@@ -33,6 +33,8 @@ struct intake_doc {
     size_t rawlen;
     char *record_json;           /* mapped record, canonical JSON (owned) */
     char *fe_ref;                /* front-end reference (owned); NULL none */
+    char **search;               /* map_search_values pairs (owned) */
+    size_t nsearch;
 };
 
 /* intake_doc_take - rec (taken: freed here) into d's record JSON and

@@ -286,7 +286,19 @@ struct map_field {
     size_t nparts;
     struct map_field *sub;   /* list: fields of each element */
     size_t nsub;
+    char **search;           /* search indexes this field is part of
+                                (searchable=); top-level fields only */
+    size_t nsearch;
     int line;
+};
+
+/* A search index (searchable="NAME ..." on its fields): the fields that
+ * together identify a person, e.g. "nino", or "surname-dob" made of
+ * surname and dob.  Fields in document order. */
+struct map_search_index {
+    char *name;
+    size_t *fields;          /* indexes into mapping->fields */
+    size_t nfields;
 };
 
 struct mapping {
@@ -299,6 +311,8 @@ struct mapping {
     size_t nfields;
     struct map_target *targets;
     size_t ntargets;
+    struct map_search_index *search;
+    size_t nsearch;
 };
 
 /* mapping_load - parse (no DOCTYPE, no entities, no network), validate
@@ -325,6 +339,46 @@ int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
 int map_apply_named(const struct mapping *m, const char *const *names,
                     const char *const *values, size_t n, struct record **out,
                     struct errs *e);
+
+/* -- search keys (map_search.c) ----------------------------------------- */
+/*
+ * What `ferry find` looks records up by.  At intake, each search index
+ * whose fields are all present in the record gives one value: the fields'
+ * canonical texts (as map_apply made them, so the mapping's own trim,
+ * upper and strip-spaces apply), each folded by map_search_canon and
+ * joined with U+001F.  A query runs the staff member's text through the
+ * same field's transforms and type first, so "ab 12 34 56 c" finds
+ * AB123456C and "12/03/1980" a date of birth given as DD/MM/YYYY.  The
+ * spool stores only keyed hashes of these values (spool_search.c).
+ */
+
+/* map_search_canon - trim, collapse white space to one space, upper case.
+ * Caller frees; NULL on nomem. */
+char *map_search_canon(const char *text);
+/* map_search_values - every index's value for r, as a flat array of
+ * pairs {index name, value, index name, value, ...} (*n pairs; names are
+ * borrowed from m, values owned: free with map_search_values_free).
+ * 0 ok, -1 nomem. */
+int map_search_values(const struct mapping *m, const struct record *r,
+                      char ***pairs, size_t *n);
+void map_search_values_free(char **pairs, size_t n);
+/* map_search_values_json - map_search_values of a stored record (its
+ * canonical JSON, record_to_json), for a reindex; ctx is the mapping, so
+ * it fits spool_search_reindex's callback.  0 ok, -1 unreadable/nomem. */
+int map_search_values_json(void *mapping, const char *record_json,
+                           char ***pairs, size_t *n);
+/* map_search_index_for - the index whose fields are exactly names[0..n)
+ * (any order), or NULL */
+const struct map_search_index *map_search_index_for(
+    const struct mapping *m, const char *const *names, size_t n);
+/* map_search_query - the value to look up in index ix for the texts
+ * given by field name (names/texts, n of them, covering ix's fields).
+ * Each text goes through its field's transforms and type as at intake.
+ * 0 and *out (caller frees), -1 with the problem in e (where = field). */
+int map_search_query(const struct mapping *m,
+                     const struct map_search_index *ix,
+                     const char *const *names, const char *const *texts,
+                     size_t n, char **out, struct errs *e);
 
 /* map_apply_payload - a stored payload through the mapping: a JSON
  * document by paths, or (named) a row of columns by field name (CSV

@@ -103,6 +103,9 @@ static void field_free(struct map_field *f)
     for (size_t i = 0; i < f->nsub; i++)
         field_free(&f->sub[i]);
     free(f->sub);
+    for (size_t i = 0; i < f->nsearch; i++)
+        free(f->search[i]);
+    free(f->search);
 }
 
 static void target_free(struct map_target *t)
@@ -145,6 +148,11 @@ void mapping_free(struct mapping *m)
     for (size_t i = 0; i < m->ntargets; i++)
         target_free(&m->targets[i]);
     free(m->targets);
+    for (size_t i = 0; i < m->nsearch; i++) {
+        free(m->search[i].name);
+        free(m->search[i].fields);
+    }
+    free(m->search);
     free(m->file);
     free(m->service);
     free(m->idempotency_field);
@@ -702,6 +710,15 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
         f->false_words = words(c, fw, &f->nfalse);
     free(tw);
     free(fw);
+    char *sw = attr(c, n, "searchable");
+    if (sw && strcmp(sw, "false") != 0) {
+        f->search = words(c, strcmp(sw, "true") == 0 ? f->name : sw,
+                          &f->nsearch);
+        if (f->type == FT_LIST)
+            bad(c, n, "field \"%s\": a list cannot be searchable (mark "
+                      "a top-level field)", f->name);
+    }
+    free(sw);
 
     for (xmlNodePtr k = n->children; k; k = k->next)
         if (is_el(k, "concat"))
@@ -781,6 +798,54 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
             f->name);
 }
 
+/* build_search - gather the searchable= names of the top-level fields
+ * into indexes (fields in document order); a sub-field of a list cannot
+ * take part, its values being many */
+static void build_search(struct lctx *c, xmlNodePtr acc, struct mapping *m)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
+        cap += m->fields[i].nsearch;
+        for (size_t j = 0; j < m->fields[i].nsub; j++)
+            if (m->fields[i].sub[j].nsearch)
+                bad(c, acc, "field \"%s.%s\": a list's sub-field cannot "
+                    "be searchable", m->fields[i].name,
+                    m->fields[i].sub[j].name);
+    }
+    if (!cap)
+        return;
+    m->search = calloc(cap, sizeof *m->search);
+    if (!m->search) {
+        c->nomem = true;
+        return;
+    }
+    for (size_t i = 0; i < m->nfields; i++) {
+        const struct map_field *f = &m->fields[i];
+        for (size_t k = 0; k < f->nsearch; k++) {
+            struct map_search_index *ix = NULL;
+            for (size_t j = 0; j < m->nsearch && !ix; j++)
+                if (strcmp(m->search[j].name, f->search[k]) == 0)
+                    ix = &m->search[j];
+            if (!ix) {
+                ix = &m->search[m->nsearch];
+                ix->name = strdup(f->search[k]);
+                ix->fields = calloc(cap, sizeof *ix->fields);
+                if (!ix->name || !ix->fields) {
+                    free(ix->name);
+                    free(ix->fields);
+                    ix->name = NULL;
+                    c->nomem = true;
+                    return;
+                }
+                m->nsearch++;
+            }
+            if (ix->nfields && ix->fields[ix->nfields - 1] == i)
+                continue;              /* the same name twice on a field */
+            ix->fields[ix->nfields++] = i;
+        }
+    }
+}
+
 static void build_accept(struct lctx *c, xmlNodePtr acc, struct mapping *m)
 {
     m->idempotency_field = attr(c, acc, "idempotency-field");
@@ -797,6 +862,7 @@ static void build_accept(struct lctx *c, xmlNodePtr acc, struct mapping *m)
         if (is_el(k, "field"))
             build_field(c, k, &m->fields[m->nfields++]);
     }
+    build_search(c, acc, m);
     if (m->idempotency_field) {
         const struct map_field *f = mapping_field(m, m->idempotency_field);
         if (!f)

@@ -38,7 +38,8 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 9
+#define SPOOL_SCHEMA_VERSION 10
+#define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -55,6 +56,8 @@ struct spool_opts {
     /* Where each new audit head is also written ("ID HASH KEYED\n"),
      * outside the ledger; NULL = DIR/audit.head.  Copied. */
     const char *audit_head_file;
+    bool search;                   /* index searchable values (key below) */
+    unsigned char search_key[SPOOL_SEARCH_KEY_LEN];
 };
 
 /* spool_open - open (creating when missing) the spool folder dir with its
@@ -174,6 +177,11 @@ struct spool_item {
     const char *record_json;       /* mapped record (canonical JSON) */
     int64_t received_at;           /* 0 = now */
     bool hold;                     /* enter as held instead of queued */
+    /* search values as pairs {index, value, index, value, ...} (nsearch
+     * pairs; map_search_values makes them): stored as keyed hashes in the
+     * same transaction, never in clear.  Ignored without a search key. */
+    char *const *search;
+    size_t nsearch;
 };
 
 struct spool_result {
@@ -762,6 +770,51 @@ struct spool_timeline {
 int spool_timeline(struct spool *s, const char *ref,
                    struct spool_timeline *out, struct errs *e);
 void spool_timeline_free(struct spool_timeline *t);
+
+/* ---- search (spool_search.c) ------------------------------------------ */
+/*
+ * The search table holds HMAC-SHA-256(search key, service NUL index NUL
+ * value) and the record it points at: no personal value in clear, and
+ * without the key a hash cannot be tested against a guessed NINO.  The
+ * key is a 0600 file outside the ledger (docs/security.md says where).
+ */
+
+/* spool_search_key_ensure - load the key at path (32 raw bytes or 64 hex,
+ * refused when group/other can read it), or make a new random one there
+ * (0600, temp name, fsync, rename) when the file does not exist.
+ * *created (may be NULL) tells which. */
+int spool_search_key_ensure(const char *path,
+                            unsigned char key[SPOOL_SEARCH_KEY_LEN],
+                            bool *created, struct errs *e);
+/* spool_find - records of service whose index holds value (as
+ * map_search_query made it), received order, at most limit (0 = 100).
+ * -1 with e filled when the spool has no search key.  Free with
+ * spool_list_free. */
+int spool_find(struct spool *s, const char *service, const char *index,
+               const char *value, size_t limit, struct spool_list *out,
+               struct errs *e);
+/* spool_find_ref - the record whose ferry reference is text, and the
+ * records of the given services whose front-end reference is text. */
+int spool_find_ref(struct spool *s, const char *text,
+                   const char *const *services, size_t nservices,
+                   struct spool_list *out, struct errs *e);
+/* spool_search_set - replace ref's search entries by pairs (one
+ * transaction; after spool_edit changed its record).  The index is
+ * derived from the record: a crash between the two leaves entries that
+ * `ferry find --reindex` puts right. */
+int spool_search_set(struct spool *s, const char *ref, char *const *pairs,
+                     size_t n, struct errs *e);
+/* spool_search_reindex - rebuild service's search entries from the stored
+ * records in one transaction: values(ctx, record JSON, &pairs, &n) gives
+ * each record's pairs (0 ok; -1 fails the whole rebuild), released with
+ * values_free.  Records whose payload was purged keep no entries.
+ * *records (may be NULL) = records indexed.  Audited as "reindex". */
+int spool_search_reindex(struct spool *s, const char *service,
+                         int (*values)(void *ctx, const char *record_json,
+                                       char ***pairs, size_t *n),
+                         void (*values_free)(char **pairs, size_t n),
+                         void *ctx, const char *actor, size_t *records,
+                         struct errs *e);
 
 /* ---- job runs ---------------------------------------------------------- */
 

@@ -275,11 +275,24 @@ static const char *const schema_v9[] = {
     NULL,
 };
 
+/* v10: the search index (spool_search.c): keyed hashes of searchable
+ * values, never the values.  WITHOUT ROWID: the primary key is the
+ * lookup, so one B-tree probe answers a find on a million records.
+ * Existing records are indexed by `ferry find --reindex`. */
+static const char *const schema_v10[] = {
+    "CREATE TABLE search("
+    " hash BLOB NOT NULL,"
+    " record_id INTEGER NOT NULL REFERENCES records(id),"
+    " PRIMARY KEY(hash, record_id)) WITHOUT ROWID",
+    "CREATE INDEX search_rec ON search(record_id)",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
                                                  schema_v7, schema_v8,
-                                                 schema_v9 };
+                                                 schema_v9, schema_v10 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 
@@ -622,6 +635,7 @@ void spool_close(struct spool *s)
     explicit_bzero(s->opts.key, sizeof s->opts.key);
     explicit_bzero(s->opts.audit_key, sizeof s->opts.audit_key);
     free(s->audit_head_path);
+    explicit_bzero(s->opts.search_key, sizeof s->opts.search_key);
     free(s->dir);
     free(s->db_path);
     free(s);

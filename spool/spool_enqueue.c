@@ -263,10 +263,11 @@ static int store_one(struct spool *s, struct txn *x,
         spool_dberr(s, e, res->ref, "storing record");
         goto done;
     }
+    int64_t id = sqlite3_last_insert_rowid(s->db);
     sqlite3_stmt *dt = spool_stmt(s, ins_data, e);
     if (!dt)
         goto done;
-    sqlite3_bind_int64(dt, 1, sqlite3_last_insert_rowid(s->db));
+    sqlite3_bind_int64(dt, 1, id);
     if (spool_bind_sealed(s, dt, 2, res->ref, "payload", it->payload,
                           it->payload_len, &p1) != 0
         || spool_bind_sealed(s, dt, 3, res->ref, "record", it->record_json,
@@ -284,6 +285,8 @@ static int store_one(struct spool *s, struct txn *x,
         spool_dberr(s, e, res->ref, "storing payload");
         goto done;
     }
+    if (spool_search_add(s, id, it->service, it->search, it->nsearch, e) != 0)
+        goto done;
     if (it->client_key && spool_key_save(s, it, res, now, e) != 0)
         goto done;
     t->accepted++;

@@ -87,6 +87,11 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
 void spool_record_clear(struct spool_record *r);
 void spool_audit_entry_clear(struct spool_audit_entry *a);
 
+/* spool_search.c: index record id's search pairs (the item's) inside the
+ * caller's transaction; nothing when the spool has no search key. */
+int spool_search_add(struct spool *s, int64_t id, const char *service,
+                     char *const *pairs, size_t n, struct errs *e);
+
 /* spool_audit.c: append one audit entry inside the caller's transaction */
 int spool_audit_append(struct spool *s, int64_t at, const char *actor,
                        const char *action, const char *ref,

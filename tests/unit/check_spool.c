@@ -705,6 +705,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              " WHERE d.id = records.id), record_json = (SELECT record_json"
              " FROM record_data d WHERE d.id = records.id);"
              "DROP TABLE record_data;"
+             "DROP TABLE search;"
              "DROP INDEX records_due;"
              "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
              "DROP INDEX records_batch;"
@@ -861,6 +862,7 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
              "DELETE FROM counters WHERE name LIKE 'accepted:%%';"
              "UPDATE records SET state = 'confirmed', updated_at = 1764000000123"
              " WHERE ref = '%s';"
+             "DROP TABLE search;"
              "PRAGMA user_version = 6;"
              "COMMIT;", r[2].ref);
     raw_exec(sql);
@@ -975,6 +977,7 @@ START_TEST(test_v3_ledger_gets_identities)
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
              "DELETE FROM counters WHERE name LIKE 'accepted:%';"
+             "DROP TABLE search;"
              "PRAGMA user_version = 3;"
              "COMMIT;");
     s = open_sp(NULL);
