@@ -520,13 +520,13 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
         return -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto unlock;
+        goto end;
     snprintf(sql, sizeof sql, "UPDATE batches SET state = ?, %s = ? "
              "WHERE id = ? AND state = ?", stamp_col);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         spool_dberr(s, e, where, "updating batch");
-        goto rollback;
+        goto end;
     }
     sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
@@ -536,33 +536,28 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
     sqlite3_finalize(st);
     if (r != SQLITE_DONE) {
         spool_dberr(s, e, where, "updating batch");
-        goto rollback;
+        goto end;
     }
     if (sqlite3_changes(s->db) != 1) {
         errs_add(e, where, "batch is not %s", from);
-        goto rollback;
+        goto end;
     }
     if (move_records) {
         st = spool_stmt(s, "UPDATE records SET state = ?, updated_at = ? "
                         "WHERE batch_id = ? AND state = ?", e);
         if (!st)
-            goto rollback;
+            goto end;
         sqlite3_bind_text(st, 1, spool_state_name(rto), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
         sqlite3_bind_int64(st, 3, batch_id);
         sqlite3_bind_text(st, 4, spool_state_name(rfrom), -1, SQLITE_STATIC);
         if (step_done(s, st, "moving batch records", e) != 0)
-            goto rollback;
+            goto end;
     }
     crash_point(crash);
-    if (spool_commit(s, e) != 0)
-        goto unlock;
     rc = 0;
-    goto unlock;
-rollback:
-    spool_rollback(s);
-unlock:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     return rc;
 }
 
