@@ -220,6 +220,19 @@ struct adapter {
                        uint64_t size, const struct batch_totals *want,
                        struct adapter_result *res);
 
+    /* STREAM and BATCH, optional: the intake's check that a record can be
+     * encoded for this target at all (code page, control characters,
+     * lengths, ranges), with no I/O, so nothing accepted fails to encode
+     * later because of its own content.  admit_new prepares it from env
+     * (0, or -1 with e filled: a configuration problem), admit checks one
+     * record (0, or -1 with every problem in e, never quoting a value),
+     * admit_free frees it.  NULL: the target can take any valid record. */
+    int  (*admit_new)(void **actx, const struct adapter_env *env,
+                      struct errs *e);
+    int  (*admit)(const void *actx, const struct record *rec,
+                  struct errs *e);
+    void (*admit_free)(void *actx);
+
     /* TRANSPORT: send a file under a temporary name, check size, rename
      * to the final name; after a crash find out what the far side has and
      * never send the file twice under its final name. */

@@ -154,6 +154,16 @@ static int fw_init(void **ctx, const struct adapter_env *env, struct errs *e)
     return 0;
 }
 
+/* fw_admit - the intake's check: rec encodes as a detail record of this
+ * layout (the instance is the same one the night batch writes with:
+ * admit_new is fw_init, admit_free fw_close) */
+static int fw_admit(const void *vctx, const struct record *rec,
+                    struct errs *e)
+{
+    const struct fw_ctx *c = vctx;
+    return fw_target_admit(c->ft, rec, e);
+}
+
 static void fw_file_info(void *vctx, struct batch_format_info *out)
 {
     const struct fw_ctx *c = vctx;
@@ -503,6 +513,9 @@ const struct adapter adapter_fixed_width = {
     .map_keys = fw_map_keys,
     .init = fw_init,
     .close = fw_close,
+    .admit_new = fw_init,
+    .admit = fw_admit,
+    .admit_free = fw_close,
     .file_info = fw_file_info,
     .same_file = fw_same_file,
     .open_file = fw_open_file,

@@ -1103,4 +1103,7 @@ const struct adapter adapter_soap = {
     .close = soap_close,
     .deliver = soap_deliver,
     .probe = soap_probe,
+    .admit_new = soap_admit_new,
+    .admit = soap_admit,
+    .admit_free = soap_admit_free,
 };

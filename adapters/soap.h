@@ -159,4 +159,11 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
 
 extern const struct adapter adapter_soap;
 
+/* soap_admit.c: the intake's check (adapter.h admit_new/admit/admit_free):
+ * every text a map of the target sends is made of XML 1.0 characters */
+int soap_admit_new(void **actx, const struct adapter_env *env,
+                   struct errs *e);
+int soap_admit(const void *actx, const struct record *rec, struct errs *e);
+void soap_admit_free(void *actx);
+
 #endif

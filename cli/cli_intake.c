@@ -3,11 +3,13 @@
  * Accepted records are buffered and handed to spool_enqueue in batches of
  * in->batch, so a file of a hundred thousand submissions costs a hundred
  * fsyncs, not a hundred thousand.  A reference is printed only after the
- * commit that made its record durable. */
+ * commit that made its record durable.  Before each commit the spool's
+ * free space is checked against <spool min-free>, as the daemon does;
+ * after a stop every record not stored is counted and said. */
 #include "cli/cli_intake.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "mappings/mapping.h"
+#include "intake/intake_spool.h"
 #include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -17,11 +19,8 @@
 #include <string.h>
 
 struct pending {
-    long line;
+    struct intake_doc d;         /* d.raw is payload */
     char *payload;
-    size_t len;
-    char *record_json;
-    char *fe_ref;
 };
 
 struct priv {
@@ -84,24 +83,23 @@ static void flush(struct cli_intake *in)
     if (!items || !res) {
         fprintf(stderr, "ferry: out of memory\n");
         in->failed = EX_OSERR;
+        in->not_accepted += pv->n;
         goto out;
     }
-    const char *target = in->svc->ntargets ? in->svc->targets[0] : NULL;
-    for (size_t i = 0; i < pv->n; i++) {
-        items[i].service = in->svc->name;
-        items[i].target = target;
-        items[i].client = in->client;
-        items[i].fe_ref = pv->p[i].fe_ref;
-        items[i].idem_key = pv->p[i].fe_ref;
-        items[i].payload = pv->p[i].payload;
-        items[i].payload_len = pv->p[i].len;
-        items[i].record_json = pv->p[i].record_json;
+    for (size_t i = 0; i < pv->n; i++)
+        intake_item(&items[i], in->svc, in->client, &pv->p[i].d, NULL);
+    if (in->min_free_mb && !intake_disk_ok(in->spool, in->min_free_mb)) {
+        fprintf(stderr, "ferry: %s: free space below <spool min-free> "
+                        "(%zu MiB); stopping\n", spool_dir(in->spool),
+                in->min_free_mb);
+        in->failed = EX_IOERR;
+        in->not_accepted += pv->n;
+        goto out;
     }
     if (spool_enqueue(in->spool, items, pv->n, res, &e) != 0) {
         cli_print_errs(stderr, &e);
-        fprintf(stderr, "ferry: %zu records from line %ld on were NOT "
-                        "accepted\n", pv->n, pv->p[0].line);
         in->failed = EX_IOERR;
+        in->not_accepted += pv->n;
         goto out;
     }
     for (size_t i = 0; i < pv->n; i++) {
@@ -112,25 +110,24 @@ static void flush(struct cli_intake *in)
         const char *st = res[i].duplicate ? "duplicate" : "accepted";
         if (in->json) {
             json_sep(pv);
-            printf("{\"line\":%ld,\"reference\":", pv->p[i].line);
+            printf("{\"line\":%ld,\"reference\":", pv->p[i].d.line);
             json_str(res[i].ref);
             printf(",\"status\":\"%s\"", st);
-            if (pv->p[i].fe_ref) {
+            if (pv->p[i].d.fe_ref) {
                 printf(",\"frontend_reference\":");
-                json_str(pv->p[i].fe_ref);
+                json_str(pv->p[i].d.fe_ref);
             }
             putchar('}');
         } else if (!in->quiet) {
-            printf("%s\t%s\tline %ld%s%s\n", res[i].ref, st, pv->p[i].line,
-                   pv->p[i].fe_ref ? "\t" : "",
-                   pv->p[i].fe_ref ? pv->p[i].fe_ref : "");
+            printf("%s\t%s\tline %ld%s%s\n", res[i].ref, st, pv->p[i].d.line,
+                   pv->p[i].d.fe_ref ? "\t" : "",
+                   pv->p[i].d.fe_ref ? pv->p[i].d.fe_ref : "");
         }
     }
 out:
     for (size_t i = 0; i < pv->n; i++) {
         free(pv->p[i].payload);
-        free(pv->p[i].record_json);
-        free(pv->p[i].fe_ref);
+        intake_doc_clear(&pv->p[i].d);
     }
     pv->n = 0;
     free(items);
@@ -145,32 +142,30 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
     struct priv *pv = in->priv;
     if (in->failed) {
         record_free(rec);
+        in->not_accepted++;
         return;
     }
     struct pending *p = &pv->p[pv->n];
     memset(p, 0, sizeof *p);
-    p->line = line;
+    struct errs e;
+    errs_init(&e);
     p->payload = malloc(len + 1);
-    p->record_json = record_to_json(rec);
-    const char *idf = in->svc->mapping ? in->svc->mapping->idempotency_field
-                                       : NULL;
-    if (idf) {
-        const struct fvalue *v = record_get(rec, idf);
-        if (v && v->present && v->text)
-            p->fe_ref = strdup(v->text);
-    }
-    record_free(rec);
-    if (!p->payload || !p->record_json) {
+    if (!p->payload || intake_doc_take(&p->d, in->svc, rec, &e) != 0) {
+        if (!p->payload)
+            record_free(rec);
         free(p->payload);
-        free(p->record_json);
-        free(p->fe_ref);
+        errs_free(&e);
         fprintf(stderr, "ferry: out of memory\n");
         in->failed = EX_OSERR;
+        in->not_accepted++;
         return;
     }
+    errs_free(&e);
     memcpy(p->payload, payload, len);
     p->payload[len] = '\0';
-    p->len = len;
+    p->d.line = line;
+    p->d.raw = p->payload;
+    p->d.rawlen = len;
     pv->n++;
     if (pv->n == pv->cap)
         flush(in);
@@ -190,6 +185,10 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
             json_str(e->v[i].where);
             printf(",\"reason\":");
             json_str(e->v[i].msg);
+            if (e->v[i].plain) {
+                printf(",\"message\":");
+                json_str(e->v[i].plain);
+            }
             putchar('}');
         }
         printf("]}");
@@ -219,12 +218,20 @@ int cli_intake_finish(struct cli_intake *in)
         errs_free(&e);
     }
     if (in->json)
-        printf("],\"accepted\":%zu,\"duplicates\":%zu,\"rejected\":%zu}\n",
-               in->accepted, in->duplicates, in->rejected);
+        printf("],\"accepted\":%zu,\"duplicates\":%zu,\"rejected\":%zu,"
+               "\"not_accepted\":%zu}\n", in->accepted, in->duplicates,
+               in->rejected, in->not_accepted);
+    if (in->not_accepted)
+        fprintf(stderr, "ferry: %zu valid record%s NOT accepted after the "
+                        "spool stopped: submit them again\n",
+                in->not_accepted, in->not_accepted == 1 ? "" : "s");
     if (!in->quiet)
-        fprintf(stderr, "%s: %zu accepted, %zu duplicate%s, %zu rejected\n",
+        fprintf(stderr, "%s: %zu accepted, %zu duplicate%s, %zu rejected%s",
                 in->svc->name, in->accepted, in->duplicates,
-                in->duplicates == 1 ? "" : "s", in->rejected);
+                in->duplicates == 1 ? "" : "s", in->rejected,
+                in->not_accepted ? "" : "\n");
+    if (!in->quiet && in->not_accepted)
+        fprintf(stderr, ", %zu not accepted\n", in->not_accepted);
     free(pv->p);
     free(pv);
     in->priv = NULL;

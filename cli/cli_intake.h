@@ -1,6 +1,7 @@
 /* cli_intake.h - the command-line intake loop shared by `submit` and
- * `import`: map each document, enqueue accepted ones in batches (one
- * durable commit per batch), and report each outcome by line. */
+ * `import`: enqueue mapped documents in batches (one durable commit per
+ * batch) through the step every intake shares (intake/intake_spool.h),
+ * and report each outcome by line. */
 #ifndef FERRY_CLI_INTAKE_H
 #define FERRY_CLI_INTAKE_H
 #include <stdbool.h>
@@ -19,8 +20,10 @@ struct cli_intake {
     bool json;                   /* --json output */
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */
+    size_t min_free_mb;          /* <spool min-free>: stop below it */
     /* counts */
     size_t accepted, duplicates, rejected;
+    size_t not_accepted;         /* valid, but not stored: a spool stop */
     int failed;                  /* a spool error happened: EX_ code */
     /* pending batch (private) */
     void *priv;
@@ -28,7 +31,8 @@ struct cli_intake {
 
 int  cli_intake_init(struct cli_intake *in);
 /* cli_intake_add - an accepted record (ownership of rec taken) with its
- * raw payload bytes, from source line */
+ * raw payload bytes (copied), from source line.  After a spool stop it
+ * is counted as not accepted. */
 void cli_intake_add(struct cli_intake *in, long line, const char *payload,
                     size_t len, struct record *rec);
 /* cli_intake_reject - print every problem of a refused document */

@@ -148,6 +148,18 @@ int cmd_import(int argc, char **argv)
             errs_add(&e, path, "line %ld: column %zu '%s' is not a field of "
                      "service %s", csv_header_line(csv), i + 1, names[i],
                      service);
+    /* and a required field without a column is one problem here, not
+     * the same refusal on every row */
+    for (size_t f = 0; f < svc->mapping->nfields; f++) {
+        const struct map_field *mf = &svc->mapping->fields[f];
+        bool found = false;
+        for (size_t i = 0; i < ncols && !found; i++)
+            found = strcmp(names[i], mf->name) == 0;
+        if (mf->required && !found)
+            errs_add(&e, path, "line %ld: no column for the required field "
+                     "'%s' of service %s", csv_header_line(csv), mf->name,
+                     service);
+    }
     if (e.n) {
         cli_print_errs(stderr, &e);
         rc = EX_DATAERR;
@@ -156,7 +168,8 @@ int cmd_import(int argc, char **argv)
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     struct cli_intake in = { .spool = sp, .svc = svc, .client = "csv",
-                             .json = c.json, .quiet = c.quiet };
+                             .json = c.json, .quiet = c.quiet,
+                             .min_free_mb = cfg->spool_min_free_mb };
     if (cli_intake_init(&in) != 0) {
         rc = EX_OSERR;
         goto out;

@@ -49,36 +49,6 @@ static void usage(FILE *f)
         "     <map from=...> naming no field of the mapping).\n");
 }
 
-/* preview_specials - the "$" sources a preview can know */
-static struct record *preview_specials(void)
-{
-    struct record *s = record_new();
-    if (!s)
-        return NULL;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char ref[40];
-    strftime(ref, sizeof ref, "FRY-%Y%m%d-000000", &tm);
-    struct record_field *f = record_add(s, "$reference");
-    if (f)
-        fvalue_set_text(&f->v, FT_STRING, ref);
-    if ((f = record_add(s, "$delivery-id")))
-        fvalue_set_text(&f->v, FT_STRING,
-                        "00000000-0000-0000-0000-000000000000");
-    if ((f = record_add(s, "$received-at")))
-        fvalue_set_datetime(&f->v, (int64_t)now * 1000);
-    if ((f = record_add(s, "$file-date")))
-        fvalue_set_date(&f->v, (int64_t)now / 86400);
-    if ((f = record_add(s, "$created-time")))
-        fvalue_set_datetime(&f->v, (int64_t)now * 1000);
-    if ((f = record_add(s, "$sequence")))
-        fvalue_set_int(&f->v, 1);
-    if ((f = record_add(s, "$count")))
-        fvalue_set_int(&f->v, 1);
-    return s;
-}
-
 /* problems_json - [{"where","message"},...] from e (new reference) */
 static json_t *problems_json(const struct errs *e)
 {
@@ -135,7 +105,7 @@ static int fixed_width_json(const struct service_config *svc,
     }
     size_t len = ft->detail.rec->length;
     unsigned char *bytes = calloc(1, len ? len : 1);
-    struct record *specials = preview_specials();
+    struct record *specials = fw_preview_specials((int64_t)time(NULL) * 1000);
     struct fw_notes notes = { 0 };
     size_t used = 0, nmask = 0;
     const char **mask = NULL;
@@ -195,7 +165,7 @@ static int show_fixed_width(const struct service_config *svc,
     }
     size_t len = ft->detail.rec->length;
     unsigned char *bytes = calloc(1, len ? len : 1);
-    struct record *specials = preview_specials();
+    struct record *specials = fw_preview_specials((int64_t)time(NULL) * 1000);
     struct fw_notes notes = { 0 };
     struct buf out;
     buf_init(&out, 0);

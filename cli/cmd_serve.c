@@ -73,6 +73,7 @@ struct serve {
     size_t ncfgs;
     struct ferry_config *cfg;          /* current */
     struct spool *sp;
+    struct spool_hold *hold;           /* one daemon per spool */
     struct spool_checkpointer *ckpt;   /* WAL checkpoints off the commit path */
     struct http_server *http;
     struct sched *sched;
@@ -106,7 +107,8 @@ static void usage(FILE *f)
         "the configuration (a bad one is refused, the old one keeps running).\n"
         "\n"
         "Exit: 0 stopped cleanly, 75 shutdown deadline passed, 78 configuration\n"
-        "problem, 73 spool cannot be opened, 69 cannot listen.\n");
+        "problem, 73 spool cannot be opened, 69 cannot listen (the address is\n"
+        "busy) or another ferry serve holds the spool (its PID is named).\n");
 }
 
 static void log_errs(const char *event, const struct errs *e)
@@ -478,6 +480,8 @@ static void teardown(struct serve *sv)
     sv->ckpt = NULL;
     spool_close(sv->sp);
     sv->sp = NULL;
+    spool_hold_release(sv->hold);
+    sv->hold = NULL;
     for (size_t i = 0; i < sv->ncfgs; i++)
         config_free(sv->cfgs[i]);
     sv->ncfgs = 0;
@@ -563,6 +567,13 @@ int cmd_serve(int argc, char **argv)
     /* the spool first: spool_open changes the umask process-wide */
     if ((rc = cli_open_spool(&sv->c, sv->cfg, &sv->sp)) != 0)
         goto out;
+    bool held = false;
+    sv->hold = spool_hold_take(spool_dir(sv->sp), &held, &e);
+    if (!sv->hold) {
+        log_errs("spool-held", &e);
+        rc = held ? EX_UNAVAILABLE : EX_CANTCREAT;
+        goto out;
+    }
     sv->ckpt = spool_checkpointer_start(sv->sp, 1000, &e);
     if (!sv->ckpt) {               /* not fatal: SQLite checkpoints itself */
         log_errs("checkpointer-not-started", &e);

@@ -45,6 +45,8 @@
 #define DEF_MAX_FIELDS        1000
 #define DEF_MAX_CONNECTIONS   256
 #define DEF_REQUEST_TIMEOUT   (10LL * 1000)
+#define DEF_HEADER_TIMEOUT    (2LL * 1000)
+#define DEF_PER_ADDRESS       32
 #define DEF_MIN_FREE_MB       64
 #define DEF_SHUTDOWN_MS       (30LL * 1000)
 #define DEF_CONCURRENCY       8
@@ -368,6 +370,9 @@ static void build_intake(struct loader *L, const xmlNode *n)
     rd_int(L, n, "max-fields", 1, 100000000, &in->max_fields);
     rd_int(L, n, "max-connections", 1, 1000000, &in->max_connections);
     rd_duration(L, n, "request-timeout", &in->request_timeout_ms);
+    rd_int(L, n, "max-connections-per-address", 1, 1000000,
+           &in->max_per_address);
+    rd_duration(L, n, "header-timeout", &in->header_timeout_ms);
 }
 
 static void build_client(struct loader *L, const xmlNode *n)
@@ -682,6 +687,8 @@ static struct ferry_config *config_new(const char *path)
     c->intake.max_fields = DEF_MAX_FIELDS;
     c->intake.max_connections = DEF_MAX_CONNECTIONS;
     c->intake.request_timeout_ms = DEF_REQUEST_TIMEOUT;
+    c->intake.max_per_address = DEF_PER_ADDRESS;
+    c->intake.header_timeout_ms = DEF_HEADER_TIMEOUT;
     if (!c->path || !c->base_dir || !c->spool_dir) {
         config_free(c);
         return NULL;

@@ -41,7 +41,9 @@ struct intake_config {
     int max_depth;            /* default 32 */
     int max_fields;           /* default 1000 JSON members in a body */
     int max_connections;      /* default 256 */
+    int max_per_address;      /* connections from one address; default 32 */
     int64_t request_timeout_ms;  /* default 10 s, defeats slow-loris */
+    int64_t header_timeout_ms;   /* until the request head; default 2 s */
     int line;
 };
 

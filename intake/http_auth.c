@@ -1,7 +1,8 @@
 /* http_auth.c - who may submit to the HTTP front door: the bearer token
  * (checked by http_jwt.c against the current generation's secrets), the
- * failed-login limiter that answers 429 to an address after too many
- * failures, the client's list of services and its in-flight limit.
+ * failed-login limiter that answers 429 to an (address, claimed client)
+ * pair after too many failures, the client's list of services and its
+ * in-flight limit.
  *
  * Owns: the failed-login limiter table and the per-client in-flight
  * counts in struct http_server (both under h->mu). */
@@ -18,14 +19,15 @@
 
 /* ---- failed-login limiter ---------------------------------------------- */
 
-/* limiter_row - row for addr (h->mu held), reusing the stalest row */
+/* limiter_row - row for (addr, client) (h->mu held), reusing the stalest */
 static struct limiter *limiter_row(struct http_server *h, const char *addr,
-                                   int64_t now)
+                                   const char *client, int64_t now)
 {
     struct limiter *stale = &h->lim[0];
     for (size_t i = 0; i < LIMITER_SLOTS; i++) {
         struct limiter *l = &h->lim[i];
-        if (l->addr[0] && strcmp(l->addr, addr) == 0)
+        if (l->addr[0] && strcmp(l->addr, addr) == 0
+            && strcmp(l->client, client) == 0)
             return l;
         if (!l->addr[0] || l->last_ms < stale->last_ms)
             stale = l;
@@ -34,48 +36,42 @@ static struct limiter *limiter_row(struct http_server *h, const char *addr,
     }
     memset(stale, 0, sizeof *stale);
     snprintf(stale->addr, sizeof stale->addr, "%s", addr);
+    snprintf(stale->client, sizeof stale->client, "%s", client);
     stale->tokens = FAIL_BURST * 1000;
     stale->last_ms = now;
     return stale;
 }
 
-/* limiter_blocked - 1 when addr is cooling down after too many failures */
-static int limiter_blocked(struct http_server *h, const char *addr)
-{
-    int64_t now = clock_mono_ms();
-    int blocked = 0;
-    pthread_mutex_lock(&h->mu);
-    for (size_t i = 0; i < LIMITER_SLOTS && h->lim[i].addr[0]; i++)
-        if (strcmp(h->lim[i].addr, addr) == 0) {
-            blocked = h->lim[i].blocked_until > now;
-            break;
-        }
-    if (blocked)
-        h->rate_limited++;
-    pthread_mutex_unlock(&h->mu);
-    return blocked;
-}
-
-/* limiter_fail - one failed login from addr: a token bucket of
- * FAIL_BURST refilled over FAIL_WINDOW_MS; empty -> blocked */
-static void limiter_fail(struct http_server *h, const char *addr)
+/* limiter_fail - one failed login from (addr, claimed client): a token
+ * bucket of FAIL_BURST refilled over FAIL_WINDOW_MS; empty -> blocked.
+ * Returns true when that pair is cooling down (answer 429). */
+static bool limiter_fail(struct http_server *h, const char *addr,
+                         const char *client)
 {
     int64_t now = clock_mono_ms();
     pthread_mutex_lock(&h->mu);
     h->auth_failures++;
-    struct limiter *l = limiter_row(h, addr, now);
-    int64_t refill = (now - l->last_ms) * FAIL_BURST * 1000 / FAIL_WINDOW_MS;
-    l->tokens += refill;
-    if (l->tokens > FAIL_BURST * 1000)
-        l->tokens = FAIL_BURST * 1000;
-    l->last_ms = now;
-    l->tokens -= 1000;
-    if (l->tokens < 1000 && l->blocked_until <= now) {
-        l->blocked_until = now + FAIL_COOLDOWN_MS;
-        log_event(LOG_WARN, "auth-rate-limited", "remote", addr,
-                  "cooldown_s", "60", NULL);
+    struct limiter *l = limiter_row(h, addr, client, now);
+    bool blocked = l->blocked_until > now;
+    if (!blocked) {
+        int64_t refill = (now - l->last_ms) * FAIL_BURST * 1000
+                         / FAIL_WINDOW_MS;
+        l->tokens += refill;
+        if (l->tokens > FAIL_BURST * 1000)
+            l->tokens = FAIL_BURST * 1000;
+        l->last_ms = now;
+        l->tokens -= 1000;
+        if (l->tokens < 1000) {
+            l->blocked_until = now + FAIL_COOLDOWN_MS;
+            log_event(LOG_WARN, "auth-rate-limited", "remote", addr,
+                      "client", client, "cooldown_s", "60", NULL);
+        }
+    } else {
+        l->last_ms = now;
+        h->rate_limited++;
     }
     pthread_mutex_unlock(&h->mu);
+    return blocked;
 }
 
 bool http_client_may(const struct client_config *cl, const char *service)
@@ -132,18 +128,16 @@ void http_inflight_drop(struct http_server *h, const char *id)
 
 /* ---- authentication ----------------------------------------------------- */
 
-/* http_authenticate - the bearer token of c; sets r->client.  On failure a
- * reply (401, or 429 for an address cooling down) has been queued and
- * *rc holds what to return to MHD. */
+/* http_authenticate - the bearer token of c; sets r->client.  On failure
+ * a reply has been queued and *rc holds what to return to MHD: 401, or
+ * 429 while the (address, claimed client) pair is cooling down after too
+ * many failures.  A good token is always checked and always let in, so
+ * a flood of bad tokens naming a client (through the same NAT or proxy)
+ * cannot lock out that client presenting good ones. */
 bool http_authenticate(struct MHD_Connection *c, struct req *r,
                        enum MHD_Result *rc)
 {
     struct http_server *h = r->h;
-    if (limiter_blocked(h, r->remote)) {
-        *rc = http_reply_status(c, r, 429, "rate-limited",
-                                "too many failed authentications", "60");
-        return false;
-    }
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                    "Authorization");
     enum http_jwt_result jr = HTTP_JWT_MALFORMED;
@@ -167,12 +161,17 @@ bool http_authenticate(struct MHD_Connection *c, struct req *r,
         }
     }
     /* the token itself is never logged; the issuer only if it is one of
-     * ours (an arbitrary iss from a stranger is not worth echoing) */
+     * ours (an arbitrary iss from a stranger is not worth echoing, nor
+     * worth a limiter row of its own) */
     const struct client_config *known = iss[0] ? config_client(r->g->cfg, iss)
                                                : NULL;
+    if (limiter_fail(h, r->remote, known ? known->id : "")) {
+        *rc = http_reply_status(c, r, 429, "rate-limited",
+                                "too many failed authentications", "60");
+        return false;
+    }
     log_event(LOG_WARN, "auth-failed", "client", known ? known->id : "",
               "reason", reason, "remote", r->remote, NULL);
-    limiter_fail(h, r->remote);
     *rc = http_reply_status(c, r, 401, "unauthorized", reason, NULL);
     return false;
 }

@@ -19,6 +19,7 @@
  *
  * Owns: the thread, the queue (requests are borrowed until resumed). */
 #include "intake/http_int.h"
+#include "intake/intake_spool.h"
 #include "config/config.h"
 #include "util/crash.h"
 #include "util/errs.h"
@@ -49,25 +50,16 @@ static size_t count_items(const struct req *r)
     return k;
 }
 
-/* fill_items - r's storable documents into items (k of them) */
+/* fill_items - r's storable documents into items (k of them), each
+ * through the one intake step (intake_item) */
 static size_t fill_items(const struct req *r, struct spool_item *items)
 {
-    const char *target = r->svc->ntargets ? r->svc->targets[0] : NULL;
     size_t k = 0;
     for (size_t i = 0; i < r->np; i++) {
         const struct http_pending *p = &r->p[i];
         if (p->problems)
             continue;
-        struct spool_item *it = &items[k++];
-        memset(it, 0, sizeof *it);
-        it->service = r->svc->name;
-        it->target = target;
-        it->client = r->client->id;
-        it->fe_ref = p->fe_ref;
-        it->idem_key = (r->has_idem && r->np == 1) ? r->idem : p->fe_ref;
-        it->payload = p->raw;
-        it->payload_len = p->rawlen;
-        it->record_json = p->record_json;
+        intake_item(&items[k++], r->svc, r->client->id, &p->d, p->key);
     }
     return k;
 }

@@ -1,11 +1,14 @@
 /* http_int.h - private to intake/http_*.c: the server's state shared
  * by the request path (http_intake.c, submissions in http_submit.c),
- * authentication (http_auth.c), the listener and watchdog
- * (http_listen.c), the committer (http_commit.c) and the metrics page
+ * authentication (http_auth.c), the listener (http_listen.c), open
+ * connections (http_conns.c), the committer (http_commit.c), counters
+ * (http_door.c), replies (http_reply.c) and the metrics page
  * (http_metrics.c).  Not for other modules. */
 #ifndef FERRY_INTAKE_HTTP_INT_H
 #define FERRY_INTAKE_HTTP_INT_H
 #include "intake/http_intake.h"
+#include "intake/http_jwt.h"
+#include "intake/intake_spool.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 
@@ -18,7 +21,7 @@
 
 #define MAX_SERVICES     256          /* intake counter rows */
 #define MAX_CLIENT_SLOTS 256          /* in-flight rows */
-#define LIMITER_SLOTS    1024         /* failed-login rows (by address) */
+#define LIMITER_SLOTS    1024         /* failed-login rows (address, client) */
 #define FAIL_BURST       10           /* failures allowed per minute */
 #define FAIL_WINDOW_MS   60000
 #define FAIL_COOLDOWN_MS 60000        /* 429 for this long once spent */
@@ -34,14 +37,12 @@ enum req_phase {
     RP_COMMITTED,                         /* resumed: answer from res */
 };
 
-/* one mapped document waiting for the spool */
+/* one document of a request: mapped and waiting for the spool, or
+ * refused with its problems */
 struct http_pending {
-    long line;
-    const char *raw;                      /* into the request body */
-    size_t rawlen;
-    char *record_json;
-    char *fe_ref;
+    struct intake_doc d;                  /* d.raw points into the body */
     json_t *problems;                     /* refused: its problems */
+    char key[IDEM_MAX + 24];              /* client key of this line; "" */
 };
 
 struct gen {
@@ -62,8 +63,11 @@ struct client_slot {
     int inflight;
 };
 
+/* failed logins of one (address, claimed client): a flood of bad tokens
+ * naming a client never blocks a good token for it (http_auth.c) */
 struct limiter {
     char addr[INET6_ADDRSTRLEN];
+    char client[128];                     /* claimed issuer; "" none */
     int64_t tokens;                       /* thousandths of a failure */
     int64_t last_ms;
     int64_t blocked_until;
@@ -90,20 +94,26 @@ struct http_server {
     bool disk_ok;
     char *tls_key, *tls_cert, *tls_ca;    /* PEM held for MHD */
     struct http_committer *com;           /* http_commit.c */
-    /* slow-loris reaper: connections waiting for a request head */
-    pthread_mutex_t cmu;                  /* conns, reaper_stop */
+    /* open connections and their watchdog (http_conns.c) */
+    pthread_mutex_t cmu;                  /* all of these */
     pthread_cond_t ccv;
-    struct http_conn *conns;
+    struct http_conn *conns, *conns_tail; /* oldest first */
+    int nuntrusted;                       /* idle, not authenticated */
+    int untrusted_max;                    /* their share of the limit */
+    uint64_t conns_shut;                  /* closed by the watchdog */
     bool reaper_on, reaper_stop;
     pthread_t reaper;
-    int64_t head_timeout_ms;
+    int64_t head_timeout_ms;              /* until a request head */
+    int64_t idle_timeout_ms;              /* authenticated, between */
 };
 
 /* one open connection (MHD_OPTION_NOTIFY_CONNECTION) */
 struct http_conn {
     int fd;
+    int64_t opened;
     int64_t since;                        /* opened, or last request done */
     bool busy;                            /* a request head is in */
+    bool trusted;                         /* carried a good token */
     struct http_conn *prev, *next;
 };
 
@@ -126,8 +136,7 @@ struct req {
     const struct service_config *svc;
     char service[128];
     char ref[SPOOL_REF_MAX];
-    char idem[IDEM_MAX + 1];
-    bool has_idem;
+    char idem[IDEM_MAX + 1];              /* Idempotency-Key; "" none */
     char remote[INET6_ADDRSTRLEN];
     struct buf body;
     /* a submission handed to the committer (http_commit.c) */
@@ -197,9 +206,18 @@ bool http_inflight_take(struct http_server *h, const struct req *r);
 void http_inflight_drop(struct http_server *h, const char *id);
 
 /* http_conn_busy - a request head arrived (true) or a request ended
- * (false): the watchdog leaves busy connections alone (http_listen.c) */
+ * (false): the watchdog leaves busy connections alone (http_conns.c) */
 void http_conn_busy(struct http_server *h, struct MHD_Connection *c,
                     bool busy);
+/* http_conn_trust - c carried an authenticated request */
+void http_conn_trust(struct http_server *h, struct MHD_Connection *c);
+/* http_conn_notify - MHD_OPTION_NOTIFY_CONNECTION handler */
+void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
+                      enum MHD_ConnectionNotificationCode code);
+/* http_conns_start - start the watchdog; -1 with e */
+int http_conns_start(struct http_server *h, struct errs *e);
+/* http_conns_stop - stop the watchdog (not started: nothing) */
+void http_conns_stop(struct http_server *h);
 
 /* http_commit_new - start the committer thread for h->sp; NULL on error */
 struct http_committer *http_commit_new(struct http_server *h, struct errs *e);

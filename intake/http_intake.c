@@ -1,26 +1,30 @@
-/* http_intake.c - the daemon's HTTP front door.  See http_intake.h.
+/* http_intake.c - the daemon's HTTP front door: the request path.  See
+ * http_intake.h.
  *
  * libmicrohttpd runs a small epoll thread pool.  A submission is read and
  * mapped on a pool thread, then its connection is suspended and handed to
  * the committer (http_commit.c), which stores every queued submission in
  * one transaction and resumes them; nothing is answered 202 before its
- * record is committed (durable).  Submissions (body -> mapped records ->
- * queued for commit, NDJSON, the answers): http_submit.c.  Tokens:
- * http_jwt.c; /metrics and the conservation check: http_metrics.c; shared
- * state: http_int.h.
- * Listener setup, the slow-loris watchdog and configuration generations:
- * http_listen.c; tokens, the failed-login limiter and per-client limits:
- * http_auth.c.
+ * record is committed (durable).  The rooms of the door, each its own
+ * file below this one: submissions (body -> mapped records -> queued for
+ * commit, NDJSON, the answers) http_submit.c; tokens, the failed-login
+ * limiter and per-client limits http_auth.c (tokens themselves
+ * http_jwt.c); /metrics and the conservation check http_metrics.c;
+ * counters and the free-space check http_door.c; open connections and
+ * the header deadline http_conns.c; replies http_reply.c.  The listener
+ * and configuration generations (http_listen.c) stand above this file;
+ * shared state is http_int.h.
  *
  * Order of checks on a submission, cheapest and least revealing first:
- * route (404/405) -> stopping (503) -> address blocked after failed
- * logins (429) -> token (401) -> client's in-flight limit (429) ->
+ * route (404/405) -> stopping (503) -> token (401, or 429 while the
+ * address and claimed client are cooling down after failed logins) ->
+ * client's in-flight limit (429) ->
  * service allowed (403) / known (404) -> Content-Type (415) ->
  * Content-Length (413) -> body counted while read (413) -> free disk
  * (503) -> JSON limits and mapping (422) -> spool (202, 200 duplicate,
  * 503 when the ledger refuses).
  *
- * Owns: the per-service intake counters and the requests' state. */
+ * Owns: the requests' state. */
 #include "intake/http_int.h"
 #include "util/clock.h"
 #include "config/config.h"
@@ -51,128 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* svc_row - counter row of service (h->mu held); NULL when full */
-static struct svc_count *svc_row(struct http_server *h, const char *name)
-{
-    for (size_t i = 0; i < h->nsvc; i++)
-        if (strcmp(h->svc[i].name, name) == 0)
-            return &h->svc[i];
-    if (h->nsvc == MAX_SERVICES)
-        return NULL;
-    struct svc_count *r = &h->svc[h->nsvc++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->name, sizeof r->name, "%s", name);
-    return r;
-}
-
-/* http_count_result - bump a service counter: 0 accepted, 1 duplicate,
- * 2 rejected at the door (also kept for the ledger's daily report,
- * written at most once a second so a flood of bad requests cannot turn
- * into a flood of fsyncs) */
-void http_count_result(struct http_server *h, const char *service,
-                       int kind, uint64_t n)
-{
-    int64_t flush = 0;
-    char name[128];
-    pthread_mutex_lock(&h->mu);
-    struct svc_count *r = svc_row(h, service);
-    if (r) {
-        if (kind == 0)
-            r->accepted += n;
-        else if (kind == 1)
-            r->duplicates += n;
-        else {
-            r->rejected += n;
-            r->door_pending += (int64_t)n;
-            int64_t now = clock_mono_ms();
-            if (now - h->door_flushed_ms >= 1000) {
-                h->door_flushed_ms = now;
-                flush = r->door_pending;
-                r->door_pending = 0;
-                snprintf(name, sizeof name, "%s", r->name);
-            }
-        }
-    }
-    pthread_mutex_unlock(&h->mu);
-    if (flush) {
-        struct errs e;
-        errs_init(&e);
-        if (spool_count_rejected_at_door(h->sp, name, flush, &e) != 0)
-            log_event(LOG_WARN, "door-count-failed", "service", name,
-                      "error", errs_first_msg(&e), NULL);
-        errs_free(&e);
-    }
-}
-
-/* http_flush_door_counts - write every pending rejected-at-door count */
-void http_flush_door_counts(struct http_server *h)
-{
-    for (size_t i = 0; i < h->nsvc; i++) {
-        if (!h->svc[i].door_pending)
-            continue;
-        struct errs e;
-        errs_init(&e);
-        if (spool_count_rejected_at_door(h->sp, h->svc[i].name,
-                                         h->svc[i].door_pending, &e) != 0)
-            log_event(LOG_WARN, "door-count-failed", "service",
-                      h->svc[i].name, "error", errs_first_msg(&e), NULL);
-        h->svc[i].door_pending = 0;
-        errs_free(&e);
-    }
-}
-
 /* ---- small helpers ------------------------------------------------------ */
-
-enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
-                             unsigned status, const char *ctype, char *body,
-                             const char *retry_after)
-{
-    size_t len = body ? strlen(body) : 0;
-    struct MHD_Response *res = MHD_create_response_from_buffer(
-        len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE
-                                           : MHD_RESPMEM_PERSISTENT);
-    if (!res) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(res, "Content-Type", ctype);
-    MHD_add_response_header(res, "Cache-Control", "no-store");
-    if (retry_after)
-        MHD_add_response_header(res, "Retry-After", retry_after);
-    if (r && r->h->stopping)
-        MHD_add_response_header(res, "Connection", "close");
-    if (status == 401)
-        MHD_add_response_header(res, "WWW-Authenticate", "Bearer");
-    enum MHD_Result rc = MHD_queue_response(c, status, res);
-    MHD_destroy_response(res);
-    if (r)
-        r->replied = true;
-    return rc;
-}
-
-/* http_reply_status - status with {"status":word[, "error":msg]} */
-enum MHD_Result http_reply_status(struct MHD_Connection *c, struct req *r,
-                                  unsigned status, const char *word,
-                                  const char *msg, const char *retry_after)
-{
-    json_t *o = json_pack("{s:s}", "status", word);
-    if (o && msg)
-        json_object_set_new(o, "error", json_string(msg));
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return http_reply(c, r, status, "application/json", s, retry_after);
-}
-
-/* http_reply_obj - o (a reference taken) as the JSON body */
-enum MHD_Result http_reply_obj(struct MHD_Connection *c, struct req *r,
-                               unsigned status, json_t *o)
-{
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!s)
-        return http_reply_status(c, r, 500, "error", "out of memory", NULL);
-    return http_reply(c, r, status, "application/json", s, NULL);
-}
 
 static void fmt_time(int64_t ms, char *out, size_t outsz)
 {
@@ -199,36 +82,6 @@ static void remote_addr(struct MHD_Connection *c, char *out, size_t outsz)
         inet_ntop(AF_INET6,
                   &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
                   out, (socklen_t)outsz);
-}
-
-/* http_disk_ok - free space of the spool's file system above min-free
- * (statvfs, cached for DISK_CACHE_MS) */
-bool http_disk_ok(struct http_server *h, const struct ferry_config *cfg)
-{
-    int64_t now = clock_mono_ms();
-    pthread_mutex_lock(&h->mu);
-    if (h->disk_checked_ms && now - h->disk_checked_ms < DISK_CACHE_MS) {
-        bool ok = h->disk_ok;
-        pthread_mutex_unlock(&h->mu);
-        return ok;
-    }
-    pthread_mutex_unlock(&h->mu);
-    struct statvfs sv;
-    bool ok = false;
-    if (statvfs(spool_dir(h->sp), &sv) == 0) {
-        unsigned long long free_b =
-            (unsigned long long)sv.f_bavail * (unsigned long long)sv.f_frsize;
-        unsigned long long min_b =
-            (unsigned long long)cfg->spool_min_free_mb << 20;
-        ok = free_b >= min_b;
-    }
-    pthread_mutex_lock(&h->mu);
-    if (!ok && h->disk_ok)
-        log_event(LOG_ERROR, "spool-low-disk", "dir", spool_dir(h->sp), NULL);
-    h->disk_ok = ok;
-    h->disk_checked_ms = now;
-    pthread_mutex_unlock(&h->mu);
-    return ok;
 }
 
 /* ---- routes ------------------------------------------------------------ */
@@ -389,6 +242,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     }
     if (!http_authenticate(c, r, &rc))
         return rc;
+    http_conn_trust(h, c);
     if (!http_inflight_take(h, r))
         return http_reply_status(c, r, 429, "too-many-requests",
                                  "client connection limit reached", "1");

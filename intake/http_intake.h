@@ -7,7 +7,8 @@
  *   GET  /healthz  /readyz  /metrics
  *
  * Callers authenticate with an HS256 JWT (issuer = client id, issued-at
- * within the listener's token window) signed with the client's secret.
+ * within the listener's token window) signed with the client's secret
+ * (http_jwt.h).
  * A record is committed durably (spool_enqueue, group-committed with the
  * other requests in flight) before any 202 is sent.  docs/serve.md is the
  * full contract.
@@ -25,39 +26,6 @@ struct errs;
 struct ferry_config;
 struct spool;
 struct http_server;
-
-/* ---- tokens (pure; unit-tested on their own) -------------------------- */
-
-enum http_jwt_result {
-    HTTP_JWT_OK = 0,
-    HTTP_JWT_MALFORMED,      /* not three base64url parts of JSON objects */
-    HTTP_JWT_BAD_ALG,        /* header other than {"alg":"HS256","typ":"JWT"} */
-    HTTP_JWT_UNKNOWN_ISSUER, /* iss missing or not a configured client */
-    HTTP_JWT_BAD_SIGNATURE,
-    HTTP_JWT_EXPIRED,        /* iat older than the window, or exp passed */
-    HTTP_JWT_FUTURE,         /* iat (or nbf) ahead of the window */
-};
-
-/* One client's verification key (borrowed by the verifier). */
-struct http_key {
-    const char *id;
-    const unsigned char *secret;
-    size_t len;
-};
-
-#define HTTP_TOKEN_MAX 4096
-
-/* http_jwt_verify - check token against keys at now_s with a freshness
- * window of window_s seconds either side of iat.  The signature is
- * checked (in constant time) before any claim is trusted.  iss (may be
- * NULL) receives the issuer when the token named one, even on failure,
- * so the caller can log who tried. */
-enum http_jwt_result http_jwt_verify(const char *token, size_t len,
-                                     const struct http_key *keys,
-                                     size_t nkeys, int window_s,
-                                     int64_t now_s, char *iss, size_t isssz);
-/* http_jwt_reason - "expired", "bad-signature", ... for logs and replies */
-const char *http_jwt_reason(enum http_jwt_result r);
 
 /* ---- the server -------------------------------------------------------- */
 

@@ -6,9 +6,10 @@
  * {"alg":"HS256","typ":"JWT"} is accepted; the signature is compared in
  * constant time; iat must fall within the window both ways, exp and nbf
  * are honoured when present. */
-#include "intake/http_intake.h"
+#include "intake/http_jwt.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

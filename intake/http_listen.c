@@ -1,16 +1,15 @@
 /* http_listen.c - starting and stopping the HTTP front door: the
- * libmicrohttpd daemon and its options (address, TLS, limits, pool),
- * configuration generations, and the watchdog thread that closes
- * connections whose request head is not complete within request-timeout
- * (slow-loris).
+ * libmicrohttpd daemon and its options (address, TLS, limits, pool) and
+ * configuration generations.  Open connections and their header deadline
+ * are http_conns.c.
  *
  * Configuration generations: each http_reload adds a generation (the
  * config pointer, borrowed, and the clients' secrets, owned).  A request
  * keeps the generation current when it started; generations are freed
  * at http_free, when no request can hold one.
  *
- * Owns: the MHD daemon, the secrets (wiped on free), the PEM text held
- * for TLS and the open-connection list the watchdog reads. */
+ * Owns: the MHD daemon, the secrets (wiped on free) and the PEM text held
+ * for TLS. */
 #include "intake/http_int.h"
 #include "util/clock.h"
 #include "config/config.h"
@@ -19,6 +18,7 @@
 #include "util/log.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -85,93 +85,6 @@ nomem:
     errs_add(e, "http", "out of memory");
 fail:
     gen_free(g);
-    return NULL;
-}
-
-/* ---- the slow-loris watchdog ------------------------------------------ */
-
-/* conn_of - the tracking entry of c (NULL when untracked) */
-static struct http_conn *conn_of(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
-
-/* http_conn_busy - a request head arrived (true) or a request ended (false) */
-void http_conn_busy(struct http_server *h, struct MHD_Connection *c,
-                    bool busy)
-{
-    struct http_conn *k = conn_of(c);
-    if (!k)
-        return;
-    pthread_mutex_lock(&h->cmu);
-    k->busy = busy;
-    k->since = clock_mono_ms();
-    pthread_mutex_unlock(&h->cmu);
-}
-
-/* on_conn - track open connections for the reaper.  MHD reports CLOSED
- * before it closes the socket, so the reaper never shuts a reused fd. */
-static void on_conn(void *cls, struct MHD_Connection *c, void **sctx,
-                    enum MHD_ConnectionNotificationCode code)
-{
-    struct http_server *h = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        struct http_conn *k = calloc(1, sizeof *k);
-        if (!k || !ci) {
-            free(k);
-            return;
-        }
-        k->fd = ci->connect_fd;
-        k->since = clock_mono_ms();
-        pthread_mutex_lock(&h->cmu);
-        k->next = h->conns;
-        if (h->conns)
-            h->conns->prev = k;
-        h->conns = k;
-        pthread_mutex_unlock(&h->cmu);
-        *sctx = k;
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *sctx) {
-        struct http_conn *k = *sctx;
-        pthread_mutex_lock(&h->cmu);
-        if (k->prev)
-            k->prev->next = k->next;
-        else
-            h->conns = k->next;
-        if (k->next)
-            k->next->prev = k->prev;
-        pthread_mutex_unlock(&h->cmu);
-        free(k);
-        *sctx = NULL;
-    }
-}
-
-/* reaper - every 250 ms, shut the socket of any connection that has
- * waited longer than request-timeout for a complete request head.
- * libmicrohttpd's own timeout is an idle timeout, which a sender of one
- * byte a second never trips; a slow body is caught in http_on_request. */
-static void *reaper(void *arg)
-{
-    struct http_server *h = arg;
-    pthread_mutex_lock(&h->cmu);
-    while (!h->reaper_stop) {
-        int64_t now = clock_mono_ms();
-        for (struct http_conn *k = h->conns; k; k = k->next) {
-            if (k->busy || k->fd < 0 || now - k->since <= h->head_timeout_ms)
-                continue;
-            shutdown(k->fd, SHUT_RDWR);
-            k->fd = -1;
-            log_event(LOG_WARN, "request-timeout", "why",
-                      "request head not complete in time", NULL);
-        }
-        struct timespec ts;
-        clock_abs_in(&ts, 250);
-        pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
-    }
-    pthread_mutex_unlock(&h->cmu);
     return NULL;
 }
 
@@ -258,6 +171,34 @@ static char *read_pem(const struct ferry_config *cfg, const char *p,
     return text;
 }
 
+/* bind_listener - the listening socket, bound here so a busy address is
+ * refused with its reason.  SO_REUSEADDR only (restart over TIME_WAIT);
+ * never SO_REUSEPORT: a second daemon on the same port must fail, not
+ * share the kernel's split of the submissions. */
+static int bind_listener(const struct sockaddr_storage *ss, socklen_t sl,
+                         bool v6, const char *name, struct errs *e)
+{
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        errs_add(e, name, "cannot listen: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, sl) != 0
+        || listen(fd, 1024) != 0) {
+        int err = errno;
+        errs_add(e, name, "cannot listen: %s%s", strerror(err),
+                 err == EADDRINUSE ? " (another process holds this port)"
+                                   : "");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* pool_size - MHD worker threads: one per core, 2..8 (FERRY_HTTP_THREADS
  * overrides, for measurements) */
 static unsigned pool_size(void)
@@ -287,8 +228,15 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     pthread_cond_init(&h->idle, NULL);
     pthread_mutex_init(&h->cmu, NULL);
     pthread_cond_init(&h->ccv, NULL);
-    h->head_timeout_ms = cfg->intake.request_timeout_ms > 0
+    h->idle_timeout_ms = cfg->intake.request_timeout_ms > 0
                              ? cfg->intake.request_timeout_ms : 10000;
+    h->head_timeout_ms = cfg->intake.header_timeout_ms > 0
+                             ? cfg->intake.header_timeout_ms : 2000;
+    if (h->head_timeout_ms > h->idle_timeout_ms)
+        h->head_timeout_ms = h->idle_timeout_ms;
+    int maxconn = cfg->intake.max_connections > 0
+                      ? cfg->intake.max_connections : 256;
+    h->untrusted_max = maxconn / 2;
     h->sp = sp;
     h->disk_ok = true;
     if (hooks)
@@ -304,7 +252,11 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     struct sockaddr_storage ss;
     socklen_t sl = 0;
     bool v6 = false;
-    if (parse_listen(listen ? listen : in->listen, &ss, &sl, &v6, e) != 0)
+    const char *lname = listen ? listen : in->listen;
+    if (parse_listen(lname, &ss, &sl, &v6, e) != 0)
+        goto fail;
+    int lfd = bind_listener(&ss, sl, v6, lname, e);
+    if (lfd < 0)
         goto fail;
     /* a few epoll threads; a submission waits for its commit suspended,
      * not in a thread (http_commit.c) */
@@ -318,9 +270,16 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     unsigned timeout_s = (unsigned)((in->request_timeout_ms + 999) / 1000);
     if (timeout_s == 0)
         timeout_s = 10;
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+                                        (intptr_t)lfd, NULL };
+    /* the library's own limit sits above ours: past it, new connections
+     * wait unseen in the kernel's backlog, where a client with a good
+     * token would queue behind every idle socket; below it, http_conns.c
+     * sees each one and closes the idle unauthenticated ones first */
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-        (intptr_t)(in->max_connections > 0 ? in->max_connections : 256),
+                                        (intptr_t)(2 * maxconn), NULL };
+    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (intptr_t)(in->max_per_address > 0 ? in->max_per_address : 32),
         NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
                                         (intptr_t)timeout_s, NULL };
@@ -330,22 +289,23 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
                                         (intptr_t)http_on_completed, h };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
                                         (intptr_t)on_mhd_log, h };
-    ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE,
-                                        1, NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
-                                        (intptr_t)on_conn, h };
+                                        (intptr_t)http_conn_notify, h };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
                                         (intptr_t)pool_size(), NULL };
     if (in->cert_file && in->key_file) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             errs_add(e, "intake", "TLS asked for but libmicrohttpd was built "
                                   "without it");
+            close(lfd);
             goto fail;
         }
         h->tls_cert = read_pem(cfg, in->cert_file, e);
         h->tls_key = h->tls_cert ? read_pem(cfg, in->key_file, e) : NULL;
-        if (!h->tls_key)
+        if (!h->tls_key) {
+            close(lfd);
             goto fail;
+        }
         flags |= MHD_USE_TLS;
         ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
                                             h->tls_key };
@@ -353,8 +313,10 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
                                             h->tls_cert };
         if (in->client_ca_file) {
             h->tls_ca = read_pem(cfg, in->client_ca_file, e);
-            if (!h->tls_ca)
+            if (!h->tls_ca) {
+                close(lfd);
                 goto fail;
+            }
             ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
                                                 h->tls_ca };
         }
@@ -364,18 +326,17 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, h,
                             MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (!h->d) {
-        errs_add(e, listen ? listen : in->listen,
-                 "cannot listen (address in use, or not permitted)");
+        close(lfd);
+        errs_add(e, lname, "cannot listen: the HTTP library refused to start");
         goto fail;
     }
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = di ? (int)di->port : 0;
-    if (pthread_create(&h->reaper, NULL, reaper, h) != 0) {
-        errs_add(e, "http", "cannot start the request-timeout thread");
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (getsockname(lfd, (struct sockaddr *)&bound, &bl) == 0)
+        h->port = ntohs(v6 ? ((struct sockaddr_in6 *)(void *)&bound)->sin6_port
+                           : ((struct sockaddr_in *)(void *)&bound)->sin_port);
+    if (http_conns_start(h, e) != 0)
         goto fail;
-    }
-    h->reaper_on = true;
     char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 16];
     if (v6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr,
@@ -410,7 +371,9 @@ int http_reload(struct http_server *h, const struct ferry_config *cfg,
                  (o->listen && in->listen && !strcmp(o->listen, in->listen))) &&
                 !o->cert_file == !in->cert_file &&
                 o->max_connections == in->max_connections &&
-                o->request_timeout_ms == in->request_timeout_ms;
+                o->max_per_address == in->max_per_address &&
+                o->request_timeout_ms == in->request_timeout_ms &&
+                o->header_timeout_ms == in->header_timeout_ms;
     g->next = h->cur;
     h->cur = g;
     pthread_mutex_unlock(&h->mu);
@@ -450,14 +413,7 @@ void http_free(struct http_server *h)
 {
     if (!h)
         return;
-    if (h->reaper_on) {
-        pthread_mutex_lock(&h->cmu);
-        h->reaper_stop = true;
-        pthread_cond_signal(&h->ccv);
-        pthread_mutex_unlock(&h->cmu);
-        pthread_join(h->reaper, NULL);
-        h->reaper_on = false;
-    }
+    http_conns_stop(h);
     if (h->d) {
         http_stop(h, clock_mono_ms() + 5000);
         MHD_stop_daemon(h->d);

@@ -7,9 +7,9 @@
  * Owns: the mapped entries of a request (r->p, freed by
  * http_pending_free). */
 #include "intake/http_int.h"
+#include "intake/intake_spool.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
-#include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -24,13 +24,19 @@
 #include <string.h>
 #include <strings.h>
 
-/* problems_json - [{"path","reason"},...] from e (new reference) */
+/* problems_json - [{"path","reason"[,"message"]},...] from e (new
+ * reference): reason is the technical one for logs, message the mapping's
+ * plain words for the citizen when it gives them */
 static json_t *problems_json(const struct errs *e)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < e->n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "path", e->v[i].where,
-                                           "reason", e->v[i].msg));
+    for (size_t i = 0; a && i < e->n; i++) {
+        json_t *p = json_pack("{s:s,s:s}", "path", e->v[i].where, "reason",
+                              e->v[i].msg);
+        if (p && e->v[i].plain)
+            json_object_set_new(p, "message", json_string(e->v[i].plain));
+        json_array_append_new(a, p);
+    }
     return a;
 }
 
@@ -42,32 +48,27 @@ static void map_one(const struct service_config *svc, json_t *doc,
 {
     struct errs e;
     errs_init(&e);
-    struct record *rec = NULL;
-    if (map_apply(svc->mapping, doc, &rec, &e) != 0) {
+    if (intake_doc_map(&p->d, svc, doc, &e) != 0)
         p->problems = problems_json(&e);
-        errs_free(&e);
-        return;
-    }
-    p->record_json = record_to_json(rec);
-    const char *idf = svc->mapping->idempotency_field;
-    if (idf) {
-        const struct fvalue *v = record_get(rec, idf);
-        if (v && v->present && v->text)
-            p->fe_ref = strdup(v->text);
-    }
-    record_free(rec);
-    if (!p->record_json) {
-        errs_add(&e, "", "out of memory");
-        p->problems = problems_json(&e);
-    }
     errs_free(&e);
+}
+
+/* set_key - the client key of p: the request's Idempotency-Key; for an
+ * NDJSON line the key and its line, so each line is its own submission */
+static void set_key(const struct req *r, struct http_pending *p)
+{
+    if (!r->idem[0])
+        return;
+    if (r->ndjson)
+        snprintf(p->key, sizeof p->key, "%s#%ld", r->idem, p->d.line);
+    else
+        snprintf(p->key, sizeof p->key, "%s", r->idem);
 }
 
 void http_pending_free(struct http_pending *p, size_t n)
 {
     for (size_t i = 0; p && i < n; i++) {
-        free(p[i].record_json);
-        free(p[i].fe_ref);
+        intake_doc_clear(&p[i].d);
         json_decref(p[i].problems);
     }
     free(p);
@@ -106,9 +107,10 @@ static int parse_one(struct req *r, const struct map_limits *lim)
     if (!r->p)
         return -1;
     r->np = 1;
-    r->p->line = 1;
-    r->p->raw = buf_str(&r->body);
-    r->p->rawlen = r->body.len;
+    r->p->d.line = 1;
+    r->p->d.raw = buf_str(&r->body);
+    r->p->d.rawlen = r->body.len;
+    set_key(r, r->p);
     if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
         r->p->problems = problems_json(&e);
     else
@@ -148,17 +150,19 @@ static int parse_ndjson(struct req *r, const struct map_limits *lim)
             cap *= 2;
         }
         struct http_pending *q = &p[n++];
-        q->line = it.line;
-        q->raw = text + start;
-        q->rawlen = it.pos - start;
-        while (q->rawlen && (q->raw[q->rawlen - 1] == '\n' ||
-                             q->raw[q->rawlen - 1] == '\r'))
-            q->rawlen--;
-        while (q->rawlen && (*q->raw == '\n' || *q->raw == '\r' ||
-                             *q->raw == ' ')) {
-            q->raw++;
-            q->rawlen--;
+        struct intake_doc *d = &q->d;
+        d->line = it.line;
+        d->raw = text + start;
+        d->rawlen = it.pos - start;
+        while (d->rawlen && (d->raw[d->rawlen - 1] == '\n' ||
+                             d->raw[d->rawlen - 1] == '\r'))
+            d->rawlen--;
+        while (d->rawlen && (*d->raw == '\n' || *d->raw == '\r' ||
+                             *d->raw == ' ')) {
+            d->raw++;
+            d->rawlen--;
         }
+        set_key(r, q);
         if (doc)
             map_one(r->svc, doc, q);
         else
@@ -175,64 +179,97 @@ nomem:
     return -1;
 }
 
-/* answer_one - the reply to a single submission once committed */
+/* conflict_problems - [{path, reason}] for a key reused with another
+ * body (new reference) */
+static json_t *conflict_problems(const struct req *r,
+                                 const struct spool_result *res)
+{
+    char why[160 + IDEM_MAX];
+    snprintf(why, sizeof why, "Idempotency-Key '%s' was already used with "
+             "a different body (for %s): use a new key for a new "
+             "submission", r->idem, res->ref);
+    return json_pack("[{s:s,s:s}]", "path", "header:Idempotency-Key",
+                     "reason", why);
+}
+
+/* answer_one - the reply to a single submission once committed.  A
+ * replayed key gets its first answer (202 accepted, or 200 duplicate);
+ * a key reused for another body 422 conflict. */
 static enum MHD_Result answer_one(struct MHD_Connection *c, struct req *r)
 {
     if (r->commit_rc != 0)
         return spool_refused(c, r);
     const struct spool_result *res = &r->res[0];
-    http_count_result(r->h, r->svc->name, res->duplicate ? 1 : 0, 1);
-    log_outcome(r, res->duplicate ? "duplicate" : "accepted", res->ref,
-                r->p->fe_ref);
+    if (res->conflict) {
+        http_count_result(r->h, r->svc->name, 2, 1);
+        log_event(LOG_INFO, "key-conflict", "service", r->svc->name,
+                  "client", r->client->id, "ref", res->ref, NULL);
+        return http_reply_obj(c, r, 422, json_pack("{s:s,s:o}", "status",
+                              "conflict", "problems",
+                              conflict_problems(r, res)));
+    }
+    bool fresh = !res->duplicate && !res->replay;
+    http_count_result(r->h, r->svc->name, fresh ? 0 : 1, 1);
+    log_outcome(r, fresh ? "accepted" : res->replay ? "replay" : "duplicate",
+                res->ref, r->p->d.fe_ref);
     json_t *o = json_pack("{s:s,s:s}", "reference", res->ref, "status",
                           res->duplicate ? "duplicate" : "accepted");
     enum MHD_Result mr = http_reply_obj(c, r, res->duplicate ? 200 : 202, o);
-    if (!res->duplicate && r->h->hooks.accepted)
+    if (fresh && r->h->hooks.accepted)
         r->h->hooks.accepted(r->h->hooks.ctx);
     return mr;
 }
 
-/* answer_ndjson - each line's result.  202 when any line was newly
- * accepted, 200 when none was new but some were duplicates, 422 when
- * every line was refused. */
+/* answer_ndjson - each line's result.  202 when any line was accepted
+ * (a replayed line answers as it first did), 200 when none was but some
+ * were duplicates, 422 when every line was refused. */
 static enum MHD_Result answer_ndjson(struct MHD_Connection *c, struct req *r)
 {
     if (r->commit_rc != 0)
         return spool_refused(c, r);
-    size_t acc = 0, dup = 0, rej = 0;
+    size_t acc = 0, dup = 0, rej = 0;     /* as answered (a replay as first) */
+    size_t fresh_n = 0;                   /* new records of this request */
     json_t *list = json_array();
     for (size_t i = 0; i < r->np; i++) {
         const struct http_pending *p = &r->p[i];
         json_t *o;
+        const struct spool_result *res = &r->res[i];
         if (p->problems) {
             rej++;
-            o = json_pack("{s:I,s:s,s:O}", "line", (json_int_t)p->line,
+            o = json_pack("{s:I,s:s,s:O}", "line", (json_int_t)p->d.line,
                           "status", "rejected", "problems", p->problems);
+        } else if (res->conflict) {
+            rej++;
+            o = json_pack("{s:I,s:s,s:o}", "line", (json_int_t)p->d.line,
+                          "status", "conflict", "problems",
+                          conflict_problems(r, res));
         } else {
-            const struct spool_result *res = &r->res[i];
+            bool fresh = !res->duplicate && !res->replay;
+            fresh_n += fresh;
             if (res->duplicate)
                 dup++;
             else
                 acc++;
-            log_outcome(r, res->duplicate ? "duplicate" : "accepted",
-                        res->ref, p->fe_ref);
-            o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)p->line,
+            log_outcome(r, fresh ? "accepted" : res->replay ? "replay"
+                                                           : "duplicate",
+                        res->ref, p->d.fe_ref);
+            o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)p->d.line,
                           "reference", res->ref, "status",
                           res->duplicate ? "duplicate" : "accepted");
         }
         json_array_append_new(list, o);
     }
-    if (acc)
-        http_count_result(r->h, r->svc->name, 0, acc);
-    if (dup)
-        http_count_result(r->h, r->svc->name, 1, dup);
+    if (fresh_n)
+        http_count_result(r->h, r->svc->name, 0, fresh_n);
+    if (acc + dup > fresh_n)
+        http_count_result(r->h, r->svc->name, 1, acc + dup - fresh_n);
     if (rej)
         http_count_result(r->h, r->svc->name, 2, rej);
     json_t *o = json_pack("{s:o,s:I,s:I,s:I}", "results", list, "accepted",
                           (json_int_t)acc, "duplicates", (json_int_t)dup,
                           "rejected", (json_int_t)rej);
     enum MHD_Result mr = http_reply_obj(c, r, acc ? 202 : dup ? 200 : 422, o);
-    if (acc && r->h->hooks.accepted)
+    if (fresh_n && r->h->hooks.accepted)
         r->h->hooks.accepted(r->h->hooks.ctx);
     return mr;
 }
@@ -362,7 +399,6 @@ bool http_submit_head(struct MHD_Connection *c, struct req *r,
             return false;
         }
         memcpy(r->idem, ik, n + 1);
-        r->has_idem = true;
     }
     /* one byte over the cap tells "too big" from "exactly max" */
     buf_init(&r->body, cfg->intake.max_body + 1);

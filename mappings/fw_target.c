@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 const struct map_section *fw_section(const struct map_target *mt,
                                      const char *name)
@@ -418,4 +419,69 @@ void fw_target_free(struct fw_target *t)
     cob_codec_free(t->cc);
     free(t->dir);
     free(t);
+}
+
+struct record *fw_preview_specials(int64_t now_ms)
+{
+    struct record *s = record_new();
+    if (!s)
+        return NULL;
+    time_t now = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char ref[40];
+    strftime(ref, sizeof ref, "FRY-%Y%m%d-000000", &tm);
+    struct record_field *f;
+    bool ok = (f = record_add(s, "$reference")) &&
+              fvalue_set_text(&f->v, FT_STRING, ref) == 0 &&
+              (f = record_add(s, "$delivery-id")) &&
+              fvalue_set_text(&f->v, FT_STRING,
+                              "00000000-0000-0000-0000-000000000000") == 0 &&
+              (f = record_add(s, "$received-at"));
+    if (ok) {
+        fvalue_set_datetime(&f->v, now_ms);
+        ok = (f = record_add(s, "$file-date"));
+    }
+    if (ok) {
+        fvalue_set_date(&f->v, now_ms / 86400000);
+        ok = (f = record_add(s, "$created-time"));
+    }
+    if (ok) {
+        fvalue_set_datetime(&f->v, now_ms);
+        ok = (f = record_add(s, "$sequence"));
+    }
+    if (ok) {
+        fvalue_set_int(&f->v, 1);
+        ok = (f = record_add(s, "$count"));
+    }
+    if (!ok) {
+        record_free(s);
+        return NULL;
+    }
+    fvalue_set_int(&f->v, 1);
+    return s;
+}
+
+int fw_target_admit(const struct fw_target *t, const struct record *rec,
+                    struct errs *e)
+{
+    size_t len = t->detail.rec->length;
+    unsigned char stack[4096];
+    unsigned char *bytes = len <= sizeof stack ? stack : malloc(len);
+    struct record *specials = fw_preview_specials((int64_t)time(NULL) * 1000);
+    struct fw_notes notes = { 0 };
+    size_t used = 0;
+    int rc = -1;
+    if (!bytes || !specials) {
+        errs_add(e, t->mt->name, "out of memory");
+        goto out;
+    }
+    rc = fw_encode(t->detail.plan, t->cc, rec, specials, bytes, len, &used,
+                   &notes, e) == 0 ? 0 : -1;
+out:
+    fw_notes_free(&notes);
+    record_free(specials);
+    if (bytes != stack)
+        free(bytes);
+    return rc;
 }

@@ -75,6 +75,20 @@ struct fw_target *fw_target_new(const struct map_target *mt,
                                 const char *mapping_file, struct errs *e);
 void fw_target_free(struct fw_target *t);
 
+/* fw_preview_specials - the "$" sources ferry makes itself ($reference,
+ * $delivery-id, $received-at, $file-date, $created-time, $sequence,
+ * $count) with typical values at now_ms, for a preview or an intake check
+ * of a record not yet spooled.  Caller record_free's; NULL on nomem. */
+struct record *fw_preview_specials(int64_t now_ms);
+
+/* fw_target_admit - rec can be encoded as a detail record of t (code
+ * page, control characters, lengths, ranges), as the night batch will
+ * encode it: the check the intake runs for each batch target, so nothing
+ * accepted fails to encode later because of its own content.  0, or -1
+ * with every problem in e. */
+int fw_target_admit(const struct fw_target *t, const struct record *rec,
+                    struct errs *e);
+
 /* fw_section - a section of mt by name, or NULL */
 const struct map_section *fw_section(const struct map_target *mt,
                                      const char *name);

@@ -2,8 +2,9 @@
  *
  * For each field in mapping order: find the raw value (JSON path, concat
  * parts, or the named value for CSV), run its transforms in order, then
- * required, pattern and length checks on the text, then the type, then
- * the range.  Every problem is collected with its JSON path (field name
+ * required, pattern and length checks and the <check>s on the text, then
+ * the type, then the range.  A refusal carries the mapping's plain message
+ * (the check's, else the field's) for the citizen-facing front end.  Every problem is collected with its JSON path (field name
  * for named input); a record is returned only when there is none.
  * Problems never quote the submitted value: fields may be personal. */
 #include <stdarg.h>
@@ -47,15 +48,44 @@ static const char *where_text(const struct where *w, char *buf, size_t bsz)
     return buf;
 }
 
+static void vprob(struct ctx *c, const struct where *w, const char *plain,
+                  const char *fmt, va_list ap)
+{
+    char buf[700];
+    size_t before = c->e->n;
+    errs_vadd(c->e, where_text(w, buf, sizeof buf), fmt, ap);
+    if (c->e->n > before)
+        errs_set_plain(c->e, plain);
+    c->problems++;
+}
+
 __attribute__((format(printf, 3, 4)))
 static void prob(struct ctx *c, const struct where *w, const char *fmt, ...)
 {
-    char buf[700];
     va_list ap;
     va_start(ap, fmt);
-    errs_vadd(c->e, where_text(w, buf, sizeof buf), fmt, ap);
+    vprob(c, w, NULL, fmt, ap);
     va_end(ap);
-    c->problems++;
+}
+
+/* fprob - a refusal of field f: carries the mapping's plain message
+ * (plain, else f's message=) beside the technical reason */
+__attribute__((format(printf, 5, 6)))
+static void fprob(struct ctx *c, const struct map_field *f,
+                  const struct where *w, const char *plain, const char *fmt,
+                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprob(c, w, plain ? plain : f->message, fmt, ap);
+    va_end(ap);
+}
+
+/* missing - the required field f is absent */
+static void missing(struct ctx *c, const struct map_field *f,
+                    const struct where *w, const char *why)
+{
+    fprob(c, f, w, f->required_message, "%s", why);
 }
 
 /* named_value - value for name in named input, or NULL */
@@ -156,16 +186,16 @@ static void apply_list(struct ctx *c, const struct map_field *f,
     }
     if (!v || json_is_null(v)) {
         if (f->required)
-            prob(c, where, "required field missing");
+            missing(c, f, where, "required field missing");
         return;
     }
     if (!json_is_array(v)) {
-        prob(c, where, "expected a list (JSON array)");
+        fprob(c, f, where, NULL, "expected a list (JSON array)");
         return;
     }
     size_t n = json_array_size(v);
     if (n == 0 && f->required) {
-        prob(c, where, "required field missing (the list is empty)");
+        missing(c, f, where, "required field missing (the list is empty)");
         return;
     }
     rf->v.present = true;
@@ -210,9 +240,9 @@ static void check_range(struct ctx *c, const struct map_field *f,
         v->type != FT_DATE && v->type != FT_DATETIME)
         return;
     if (f->min && v->num < f->min_v)
-        prob(c, where, "less than the minimum %s", f->min);
+        fprob(c, f, where, NULL, "less than the minimum %s", f->min);
     if (f->max && v->num > f->max_v)
-        prob(c, where, "more than the maximum %s", f->max);
+        fprob(c, f, where, NULL, "more than the maximum %s", f->max);
 }
 
 /* apply_field - one field into r */
@@ -259,23 +289,30 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     for (size_t i = 0; i < f->ntr; i++) {
         char why[256];
         if (map_transform_apply(&f->tr[i], &text, why, sizeof why) < 0) {
-            prob(c, where, "%s", why);
+            fprob(c, f, where, NULL, "%s", why);
             goto out;
         }
     }
     if (!text || !*text) {
         if (f->required)
-            prob(c, where, "required field missing");
+            missing(c, f, where, "required field missing");
         goto out;
     }
     if (f->has_re && regexec(&f->re, text, 0, NULL, 0) != 0)
-        prob(c, where, "does not match pattern %s", f->pattern);
+        fprob(c, f, where, NULL, "does not match pattern %s", f->pattern);
     if (f->min_len >= 0 || f->max_len >= 0) {
         size_t l = utf8_chars(text, strlen(text));
         if (f->min_len >= 0 && l < (size_t)f->min_len)
-            prob(c, where, "shorter than %ld characters", f->min_len);
+            fprob(c, f, where, NULL, "shorter than %ld characters",
+                  f->min_len);
         if (f->max_len >= 0 && l > (size_t)f->max_len)
-            prob(c, where, "longer than %ld characters", f->max_len);
+            fprob(c, f, where, NULL, "longer than %ld characters",
+                  f->max_len);
+    }
+    for (size_t i = 0; i < f->nchecks; i++) {
+        char why[512];
+        if (map_check_fails(&f->checks[i], text, why, sizeof why))
+            fprob(c, f, where, f->checks[i].message, "%s", why);
     }
     if (f->type == FT_STRING) {
         /* the text is the value: hand it over rather than copy it */
@@ -285,7 +322,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     }
     char why[512];
     if (map_type_read(f, text, &rf->v, why, sizeof why) < 0) {
-        prob(c, where, "%s", why);
+        fprob(c, f, where, NULL, "%s", why);
         fvalue_clear(&rf->v);
         rf->v.type = f->type;
         goto out;

@@ -174,7 +174,8 @@ static void measure(const json_t *v, int depth, int max, size_t *n,
 /* parse_at - the checks and the parse; line0 is the line number of the
  * first line of text (NDJSON); in a single body byte offsets are plain. */
 static int parse_at(const char *text, size_t len, const struct map_limits *in,
-                    long line0, bool ndjson, json_t **out, struct errs *e)
+                    long line0, bool ndjson, bool list, json_t **out,
+                    struct errs *e)
 {
     struct map_limits lim;
     char w[96];
@@ -213,10 +214,17 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
                      "nested deeper than %d levels", lim.max_depth);
         return -1;
     }
-    if (!json_is_object(doc)) {
+    bool objects = json_is_object(doc);
+    if (list && json_is_array(doc)) {
+        objects = true;
+        for (size_t i = 0; objects && i < json_array_size(doc); i++)
+            objects = json_is_object(json_array_get(doc, i));
+    }
+    if (!objects) {
         if (ndjson)
             snprintf(w, sizeof w, "line %ld", line0);
-        errs_add(e, ndjson ? w : "body", "expected a JSON object");
+        errs_add(e, ndjson ? w : "body", list ? "expected a JSON object, or "
+                 "an array of JSON objects" : "expected a JSON object");
         json_decref(doc);
         return -1;
     }
@@ -233,10 +241,26 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
     return 0;
 }
 
+/* skip_bom - past a UTF-8 byte-order mark at the start of the input */
+static size_t skip_bom(const char *text, size_t len)
+{
+    return len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 int map_parse_json(const char *text, size_t len, const struct map_limits *lim,
                    json_t **out, struct errs *e)
 {
-    return parse_at(text, len, lim, 1, false, out, e);
+    size_t b = skip_bom(text, len);
+    return parse_at(text + b, len - b, lim, 1, false, false, out, e);
+}
+
+int map_parse_submissions(const char *text, size_t len,
+                          const struct map_limits *lim, long line,
+                          json_t **out, struct errs *e)
+{
+    size_t b = line <= 1 ? skip_bom(text, len) : 0;
+    return parse_at(text + b, len - b, lim, line > 0 ? line : 1, line > 0,
+                    true, out, e);
 }
 
 void map_ndjson_init(struct map_ndjson *it, const char *text, size_t len)
@@ -258,6 +282,11 @@ int map_ndjson_next(struct map_ndjson *it, const struct map_limits *lim,
         size_t n = nl ? (size_t)(nl - s) : it->len - it->pos;
         it->pos += n + (nl ? 1 : 0);
         line++;
+        if (line == 1) {                  /* a file's byte-order mark */
+            size_t b = skip_bom(s, n);
+            s += b;
+            n -= b;
+        }
         size_t m = n;
         if (m && s[m - 1] == '\r')
             m--;
@@ -267,7 +296,7 @@ int map_ndjson_next(struct map_ndjson *it, const struct map_limits *lim,
         if (blank)
             continue;
         it->line = line;
-        parse_at(s, m, lim, line, true, doc, e);
+        parse_at(s, m, lim, line, true, false, doc, e);
         return 1;
     }
     it->line = line;

@@ -1,6 +1,8 @@
 /* map_transform.c - the transforms a field's text goes through before its
  * type reads it: trim, upper, lower, strip-spaces, default, substring,
- * date (reformat), fold.  They run in document order (see map_accept.c).
+ * date (reformat), fold; the newer text and number transforms (rescale,
+ * replace, collapse-spaces, control-to-space, postcode) are in
+ * map_text.c.  They run in document order (see map_accept.c).
  *
  * Case mapping and folding know ASCII, Latin-1 Supplement, Latin
  * Extended-A and the Welsh letters ẁ ẃ ẅ ỳ (with ŵ ŷ from Extended-A), so
@@ -184,8 +186,7 @@ static int replace(char **text, char *fresh, char *why, size_t whysz)
     return 0;
 }
 
-/* substring - characters [start, start+length) */
-static char *substring(const char *s, long start, long length)
+char *map_substring(const char *s, long start, long length)
 {
     const char *p = s;
     for (long i = 0; i < start && *p; i++) {
@@ -254,7 +255,8 @@ int map_transform_apply(const struct map_transform *t, char **text,
         return replace(text, o, why, whysz);
     }
     case MOP_SUBSTRING:
-        return replace(text, substring(s, t->start, t->length), why, whysz);
+        return replace(text, map_substring(s, t->start, t->length), why,
+                       whysz);
     case MOP_DATE: {
         int64_t days;
         char out[64];
@@ -269,6 +271,12 @@ int map_transform_apply(const struct map_transform *t, char **text,
         }
         return replace(text, strdup(out), why, whysz);
     }
+    case MOP_RESCALE:
+    case MOP_REPLACE:
+    case MOP_COLLAPSE_SPACES:
+    case MOP_CONTROL_TO_SPACE:
+    case MOP_POSTCODE:
+        return map_text_apply(t, text, why, whysz);
     case MOP_DEFAULT:
         break;
     }

@@ -97,12 +97,15 @@ struct map_target {
  *   3. absent (missing, null or "") -> "required field missing" when
  *      required, else the field is present=false and nothing else runs;
  *   4. text checks on the transformed text: pattern, min/max length
- *      (in characters);
+ *      (in characters), then each <check> (pattern, one-of, not-one-of);
  *   5. the type reads the text (decimal exactly, dates, enum code table);
  *   6. range checks (min/max) on the typed value.
  *
  * Every problem is listed, each with the JSON path (or field name for
- * named input) as "where".  docs/mapping-reference.md is the full guide.
+ * named input) as "where", the technical reason as msg and, when the
+ * mapping gives one, a plain message for the citizen as plain (the
+ * check's message=, else the field's message= or required-message=).
+ * docs/mapping-reference.md is the full guide.
  */
 #include <jansson.h>
 
@@ -164,6 +167,14 @@ struct map_limits {
  * 0 and *out (caller json_decref's) or -1 with problems in e. */
 int map_parse_json(const char *text, size_t len, const struct map_limits *lim,
                    json_t **out, struct errs *e);
+/* map_parse_submissions - the same checks, but a JSON array of objects
+ * (several submissions, its limits counted over the whole) is accepted
+ * too: *out is then the array.  line 0: a whole document; line > 0: one
+ * NDJSON line, its problems naming that line.  A leading UTF-8
+ * byte-order mark (of a document or of line 1) is skipped. */
+int map_parse_submissions(const char *text, size_t len,
+                          const struct map_limits *lim, long line,
+                          json_t **out, struct errs *e);
 
 /* NDJSON: one document per line; blank lines skipped.  Problems name the
  * line: where is "line N" or "line N, column C". */
@@ -183,6 +194,20 @@ int map_ndjson_next(struct map_ndjson *it, const struct map_limits *lim,
 enum map_op {
     MOP_TRIM = 0, MOP_UPPER, MOP_LOWER, MOP_STRIP_SPACES, MOP_DEFAULT,
     MOP_SUBSTRING, MOP_DATE, MOP_FOLD,
+    MOP_RESCALE,         /* decimal text times 10^by, exact (map_text.c) */
+    MOP_REPLACE,         /* POSIX ERE replace with groups \0..\9 */
+    MOP_COLLAPSE_SPACES, /* trim, and every inner run of white space -> " " */
+    MOP_CONTROL_TO_SPACE,/* C0/C1 controls, DEL, U+2028/9 -> " " */
+    MOP_POSTCODE,        /* UK postcode: upper case, one space before the
+                            inward code ("s14gf" -> "S1 4GF") */
+};
+
+/* How rescale treats digits beyond the field's scale. */
+enum map_round {
+    MROUND_NONE = 0,     /* refuse: never round unless the mapping says */
+    MROUND_HALF_UP,      /* 0.5 away from zero */
+    MROUND_HALF_EVEN,    /* banker's rounding */
+    MROUND_DOWN,         /* toward zero (truncate) */
 };
 
 struct map_transform {
@@ -190,6 +215,35 @@ struct map_transform {
     char *value;         /* default: the value used when absent/empty */
     long start, length;  /* substring, in characters; length -1 = rest */
     char *from, *to;     /* date: input and output formats */
+    char *pattern;       /* replace: POSIX ERE as written */
+    regex_t re;          /* replace: compiled when has_re */
+    bool has_re;
+    char *with;          /* replace: replacement, \N = group N */
+    int by;              /* rescale: power of ten (-18..18) */
+    int scale_to;        /* rescale: decimal places the field keeps (0 for
+                            an integer field), set from the field */
+    enum map_round round;/* rescale */
+    int line;
+};
+
+/* One extra check on a field's transformed text, with its own plain
+ * message.  start/length look at part of the text (characters), e.g. the
+ * two-letter prefix of a National Insurance number. */
+enum map_check_kind {
+    MCHK_PATTERN = 0,    /* the text matches a POSIX ERE */
+    MCHK_ONE_OF,         /* the text is one of values */
+    MCHK_NOT_ONE_OF,     /* the text is none of values */
+};
+
+struct map_check {
+    enum map_check_kind kind;
+    char *pattern;
+    regex_t re;
+    bool has_re;
+    char **values;       /* one-of / not-one-of, as listed */
+    size_t nvalues;
+    long start, length;  /* characters looked at; length -1 = the rest */
+    char *message;       /* plain message, or NULL (the field's message) */
     int line;
 };
 
@@ -222,6 +276,12 @@ struct map_field {
     size_t ncodes;
     struct map_transform *tr;
     size_t ntr;
+    struct map_check *checks;/* <check> elements, in document order */
+    size_t nchecks;
+    char *message;           /* plain message for any refusal of this
+                                field (GOV.UK style), or NULL */
+    char *required_message;  /* plain message when it is missing, or NULL
+                                (then message) */
     struct map_part *parts;  /* concat */
     size_t nparts;
     struct map_field *sub;   /* list: fields of each element */
@@ -295,6 +355,18 @@ int map_date_write(int64_t days, const char *format, char *out, size_t outsz);
  * match the from format). */
 int map_transform_apply(const struct map_transform *t, char **text,
                         char *why, size_t whysz);
+/* map_text_apply - the transforms of map_text.c (rescale, replace,
+ * collapse-spaces, control-to-space, postcode); *text is not NULL.
+ * 0 ok, -1 with why filled. */
+int map_text_apply(const struct map_transform *t, char **text, char *why,
+                   size_t whysz);
+/* map_substring - characters [start, start+length) of UTF-8 s (length -1:
+ * the rest).  Caller frees; NULL on nomem. */
+char *map_substring(const char *s, long start, long length);
+/* map_check_fails - the text fails check k: 0 passes, 1 fails with the
+ * technical reason in why (never quoting the text: it may be personal) */
+int map_check_fails(const struct map_check *k, const char *text, char *why,
+                    size_t whysz);
 /* map_fold_ascii - accented Latin letters to plain ASCII (é->e, ŵ->w,
  * ß->ss, Æ->AE); other characters are kept.  0 and *out (caller frees),
  * -1 when in is not valid UTF-8 or out of memory. */

@@ -74,8 +74,25 @@ static void field_free(struct map_field *f)
         free(f->tr[i].value);
         free(f->tr[i].from);
         free(f->tr[i].to);
+        free(f->tr[i].pattern);
+        free(f->tr[i].with);
+        if (f->tr[i].has_re)
+            regfree(&f->tr[i].re);
     }
     free(f->tr);
+    for (size_t i = 0; i < f->nchecks; i++) {
+        struct map_check *k = &f->checks[i];
+        free(k->pattern);
+        if (k->has_re)
+            regfree(&k->re);
+        for (size_t v = 0; v < k->nvalues; v++)
+            free(k->values[v]);
+        free(k->values);
+        free(k->message);
+    }
+    free(f->checks);
+    free(f->message);
+    free(f->required_message);
     for (size_t i = 0; i < f->nparts; i++) {
         free(f->parts[i].path);
         jpath_free(f->parts[i].jp);
@@ -371,7 +388,32 @@ static const struct { const char *name; enum map_op op; } op_table[] = {
     {"lower", MOP_LOWER},         {"strip-spaces", MOP_STRIP_SPACES},
     {"default", MOP_DEFAULT},     {"substring", MOP_SUBSTRING},
     {"date", MOP_DATE},           {"fold", MOP_FOLD},
+    {"rescale", MOP_RESCALE},     {"replace", MOP_REPLACE},
+    {"collapse-spaces", MOP_COLLAPSE_SPACES},
+    {"control-to-space", MOP_CONTROL_TO_SPACE},
+    {"postcode", MOP_POSTCODE},
 };
+
+static const struct { const char *name; enum map_round r; } round_table[] = {
+    {"none", MROUND_NONE},           {"half-up", MROUND_HALF_UP},
+    {"half-even", MROUND_HALF_EVEN}, {"down", MROUND_DOWN},
+};
+
+/* compile_ere - regcomp or a problem at n naming what it is for */
+static bool compile_ere(struct lctx *c, xmlNodePtr n, const char *field,
+                        const char *what, const char *pattern, regex_t *re,
+                        int flags)
+{
+    int rc = regcomp(re, pattern, REG_EXTENDED | flags);
+    if (rc == 0)
+        return true;
+    char err[256];
+    regerror(rc, re, err, sizeof err);
+    regfree(re);
+    bad(c, n, "field \"%s\": %s \"%s\" is not a valid POSIX extended "
+              "regular expression: %s", field, what, pattern, err);
+    return false;
+}
 
 /* compile_path - jpath or a problem at n */
 static struct jpath *compile_path(struct lctx *c, xmlNodePtr n,
@@ -443,6 +485,47 @@ static void build_transforms(struct lctx *c, xmlNodePtr n,
         t->length = attr_long(c, k, "length", -1);
         t->from = attr(c, k, "from");
         t->to = attr(c, k, "to");
+        t->pattern = attr(c, k, "pattern");
+        t->with = attr(c, k, "with");
+        char *by = attr(c, k, "by"), *rnd = attr(c, k, "round");
+        if (by) {
+            char *end;
+            long v = strtol(by, &end, 10);
+            if (*end || end == by || v < -18 || v > 18)
+                bad(c, k, "field \"%s\": transform rescale by=\"%s\" must be "
+                          "a whole number from -18 to 18", f->name, by);
+            else
+                t->by = (int)v;
+        }
+        for (size_t i = 0; rnd && i < sizeof round_table / sizeof round_table[0];
+             i++)
+            if (strcmp(rnd, round_table[i].name) == 0)
+                t->round = round_table[i].r;
+        if ((by || rnd) && t->op != MOP_RESCALE)
+            bad(c, k, "field \"%s\": by= and round= belong to transform "
+                      "rescale", f->name);
+        if (t->op == MOP_RESCALE && !by)
+            bad(c, k, "field \"%s\": transform rescale needs by= (2 turns "
+                      "pounds into pence)", f->name);
+        free(by);
+        free(rnd);
+        if ((t->pattern || t->with) && t->op != MOP_REPLACE)
+            bad(c, k, "field \"%s\": pattern= and with= belong to transform "
+                      "replace", f->name);
+        if (t->op == MOP_REPLACE) {
+            if (!t->pattern || !t->with)
+                bad(c, k, "field \"%s\": transform replace needs pattern= "
+                          "and with=", f->name);
+            else
+                t->has_re = compile_ere(c, k, f->name, "replace pattern",
+                                        t->pattern, &t->re, 0);
+            for (const char *w = t->with; w && *w; w++)
+                if (*w == '\\' && w[1] >= '1' && w[1] <= '9' && t->has_re &&
+                    (size_t)(w[1] - '0') > t->re.re_nsub)
+                    bad(c, k, "field \"%s\": with= names group \\%c but the "
+                              "pattern has %zu", f->name, w[1],
+                        (size_t)t->re.re_nsub);
+        }
         if (t->op == MOP_DEFAULT && !t->value)
             bad(c, k, "field \"%s\": transform default needs value=",
                 f->name);
@@ -453,6 +536,50 @@ static void build_transforms(struct lctx *c, xmlNodePtr n,
             && !xmlHasProp(k, (const xmlChar *)"length"))
             bad(c, k, "field \"%s\": transform substring needs start= or "
                       "length=", f->name);
+    }
+}
+
+/* build_checks - the <check> elements of field n */
+static void build_checks(struct lctx *c, xmlNodePtr n, struct map_field *f)
+{
+    size_t nk = count_el(n, "check");
+    if (!nk)
+        return;
+    f->checks = calloc(nk, sizeof *f->checks);
+    if (!f->checks) {
+        c->nomem = true;
+        return;
+    }
+    for (xmlNodePtr x = n->children; x; x = x->next) {
+        if (!is_el(x, "check"))
+            continue;
+        struct map_check *k = &f->checks[f->nchecks++];
+        k->line = (int)xmlGetLineNo(x);
+        k->pattern = attr(c, x, "pattern");
+        char *one = attr(c, x, "one-of"), *none = attr(c, x, "not-one-of");
+        k->start = attr_long(c, x, "start", 0);
+        k->length = attr_long(c, x, "length", -1);
+        k->message = attr(c, x, "message");
+        int kinds = !!k->pattern + !!one + !!none;
+        if (kinds != 1)
+            bad(c, x, "field \"%s\": a check has exactly one of pattern=, "
+                      "one-of= and not-one-of=", f->name);
+        if (k->pattern) {
+            k->kind = MCHK_PATTERN;
+            k->has_re = compile_ere(c, x, f->name, "check pattern",
+                                    k->pattern, &k->re, REG_NOSUB);
+        } else if (one || none) {
+            k->kind = one ? MCHK_ONE_OF : MCHK_NOT_ONE_OF;
+            k->values = words(c, one ? one : none, &k->nvalues);
+            if (k->values && !k->nvalues)
+                bad(c, x, "field \"%s\": %s lists no value", f->name,
+                    one ? "one-of=" : "not-one-of=");
+        }
+        if (f->type == FT_LIST)
+            bad(c, x, "field \"%s\": a list takes no <check> (put it on "
+                      "the list's fields)", f->name);
+        free(one);
+        free(none);
     }
 }
 
@@ -558,6 +685,8 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
     f->pattern = attr(c, n, "pattern");
     f->min = attr(c, n, "min");
     f->max = attr(c, n, "max");
+    f->message = attr(c, n, "message");
+    f->required_message = attr(c, n, "required-message");
     char *tw = attr(c, n, "true"), *fw = attr(c, n, "false");
     if (tw)
         f->true_words = words(c, tw, &f->ntrue);
@@ -571,20 +700,12 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
             build_parts(c, k, f);
     build_codes(c, n, &f->codes, &f->ncodes);
     build_transforms(c, n, f);
+    build_checks(c, n, f);
     build_subfields(c, n, f);
 
-    if (f->pattern) {
-        int rc = regcomp(&f->re, f->pattern, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char err[256];
-            regerror(rc, &f->re, err, sizeof err);
-            bad(c, n, "field \"%s\": pattern \"%s\" is not a valid POSIX "
-                      "extended regular expression: %s", f->name,
-                f->pattern, err);
-        } else {
-            f->has_re = true;
-        }
-    }
+    if (f->pattern)
+        f->has_re = compile_ere(c, n, f->name, "pattern", f->pattern, &f->re,
+                                REG_NOSUB);
     if (f->type == FT_DECIMAL && f->scale < 0)
         bad(c, n, "field \"%s\": a decimal needs scale= (its number of "
                   "decimal places)", f->name);
@@ -593,6 +714,14 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
             f->name);
     if (f->scale < 0)
         f->scale = 0;
+    for (size_t i = 0; i < f->ntr; i++) {
+        if (f->tr[i].op != MOP_RESCALE)
+            continue;
+        f->tr[i].scale_to = f->scale;
+        if (f->type != FT_INTEGER && f->type != FT_DECIMAL)
+            bad(c, n, "field \"%s\": transform rescale needs an integer or "
+                      "decimal field (it keeps the field's scale)", f->name);
+    }
     if (f->thousands && f->type != FT_DECIMAL)
         bad(c, n, "field \"%s\": thousands= applies only to decimal fields",
             f->name);
@@ -617,7 +746,8 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
         if (!f->nsub)
             bad(c, n, "field \"%s\": a list needs <field> children",
                 f->name);
-        if (f->nparts || f->ntr || f->pattern || f->min || f->max)
+        if (f->nparts || f->ntr || f->pattern || f->min || f->max ||
+            f->message)
             bad(c, n, "field \"%s\": a list takes only path=, required= "
                       "and <field> children", f->name);
     } else {

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 5
+#define SPOOL_SCHEMA_VERSION 6
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -118,7 +118,10 @@ struct spool_item {
     const char *target;            /* may be NULL (no delivery yet) */
     const char *client;            /* intake client id; may be NULL */
     const char *fe_ref;            /* front-end reference; may be NULL */
-    const char *idem_key;          /* client key, else fe_ref; NULL = none */
+    const char *idem_key;          /* the submission's identity (the
+                                      front-end's reference); NULL = none */
+    const char *client_key;        /* the client's Idempotency-Key; NULL =
+                                      none (see spool_enqueue) */
     const void *payload;           /* original submission bytes */
     size_t payload_len;
     const char *record_json;       /* mapped record (canonical JSON) */
@@ -129,6 +132,10 @@ struct spool_item {
 struct spool_result {
     char ref[SPOOL_REF_MAX];       /* new or existing reference */
     bool duplicate;                /* (service, target, idem_key) seen */
+    bool replay;                   /* client_key seen with this payload:
+                                      ref and duplicate are its first answer */
+    bool conflict;                 /* client_key seen with another payload:
+                                      nothing stored, ref names the first */
 };
 
 /* spool_enqueue - store n items durably in one transaction (group-
@@ -136,7 +143,12 @@ struct spool_result {
  * and results[i] names its reference.  An item whose idempotency key was
  * already stored (before, or earlier in the same call or group) gets the
  * existing reference with duplicate = true and is counted, never stored
- * twice.  On -1 nothing of this call was stored. */
+ * twice.  A client_key is remembered per (service, client) with a digest
+ * of the payload: the same key again with the same payload is a replay
+ * (the first answer, counted as a duplicate); with another payload a
+ * conflict (nothing stored).  A key never replaces idem_key, so a new key
+ * on a known submission is still a duplicate.  On -1 nothing of this
+ * call was stored. */
 int spool_enqueue(struct spool *s, const struct spool_item *items, size_t n,
                   struct spool_result *results, struct errs *e);
 /* spool_count_rejected_at_door - count n submissions to service refused
@@ -607,5 +619,18 @@ struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
                                                     int interval_ms,
                                                     struct errs *e);
 void spool_checkpointer_stop(struct spool_checkpointer *c);
+
+/* ---- one daemon per spool (spool_hold.c) ------------------------------ */
+
+/* spool_hold_take - hold the spool folder dir for this process: an
+ * exclusive lock on dir/daemon.lock, which names the holder's PID.  The
+ * kernel drops it when the process ends, however it ends.  NULL with e
+ * naming the holder's PID when another process holds it (*held set), or
+ * the reason when the file cannot be made (*held clear). */
+struct spool_hold;
+struct spool_hold *spool_hold_take(const char *dir, bool *held,
+                                   struct errs *e);
+/* spool_hold_release - let go (and close); NULL does nothing */
+void spool_hold_release(struct spool_hold *h);
 
 #endif

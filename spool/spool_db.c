@@ -194,9 +194,26 @@ static const char *const schema_v5[] = {
     NULL,
 };
 
+/* v6: clients' Idempotency-Keys, each with a digest of the payload it
+ * came with and the answer it got, so a retry gets its first answer and
+ * a key reused for another body is refused (spool_idem.c).  The
+ * submission's own identity stays records.idem_key. */
+static const char *const schema_v6[] = {
+    "CREATE TABLE client_keys("
+    " service TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " ref TEXT NOT NULL,"
+    " duplicate INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(service, client, key))",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5 };
+                                                 schema_v5, schema_v6 };
 
 void spool_day_text(int64_t ms, char out[11])
 {

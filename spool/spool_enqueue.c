@@ -201,6 +201,18 @@ static int store_one(struct spool *s, struct txn *x,
         return -1;
     }
     memset(res, 0, sizeof *res);
+    if (it->client_key) {
+        int r = spool_key_find(s, it, res, e);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            if (res->replay) {
+                t->duplicates++;
+                x->dups++;
+            }
+            return 0;
+        }
+    }
     if (it->idem_key && *it->idem_key) {
         int r = find_dup(s, it, res->ref, e);
         if (r < 0)
@@ -209,7 +221,7 @@ static int store_one(struct spool *s, struct txn *x,
             res->duplicate = true;
             t->duplicates++;
             x->dups++;
-            return 0;
+            return it->client_key ? spool_key_save(s, it, res, now, e) : 0;
         }
     }
     struct day_seq *d = day_seq_get(s, x, at, e);
@@ -269,6 +281,8 @@ static int store_one(struct spool *s, struct txn *x,
         spool_dberr(s, e, res->ref, "storing payload");
         goto done;
     }
+    if (it->client_key && spool_key_save(s, it, res, now, e) != 0)
+        goto done;
     t->accepted++;
     rc = 0;
 done:

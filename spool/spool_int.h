@@ -52,6 +52,15 @@ void spool_unlock(struct spool *s);
 int spool_counter_add(struct spool *s, const char *service, const char *day,
                       const char *name, int64_t n, struct errs *e);
 
+/* spool_idem.c: clients' Idempotency-Keys (inside spool_enqueue's
+ * transaction).  find: 1 known (res filled: replay or conflict), 0 not,
+ * -1 error; save: remember the answer res gave. */
+int spool_key_find(struct spool *s, const struct spool_item *it,
+                   struct spool_result *res, struct errs *e);
+int spool_key_save(struct spool *s, const struct spool_item *it,
+                   const struct spool_result *res, int64_t now,
+                   struct errs *e);
+
 /* spool_crypt.c: stored = nonce(12)|tag(16)|ciphertext; aad binds it to
  * the reference and column.  *out malloc'd. */
 int spool_seal(const struct spool *s, const char *ref, const char *col,

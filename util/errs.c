@@ -39,6 +39,7 @@ void errs_vadd(struct errs *e, const char *where, const char *fmt, va_list ap)
     }
     e->v[e->n].where = w;
     e->v[e->n].msg = msg;
+    e->v[e->n].plain = NULL;
     e->n++;
 }
 
@@ -64,10 +65,21 @@ void errs_add_at(struct errs *e, const char *file, long line,
     va_end(ap);
 }
 
+void errs_set_plain(struct errs *e, const char *plain)
+{
+    if (!plain || !e->n || e->v[e->n - 1].plain)
+        return;
+    e->v[e->n - 1].plain = strdup(plain);
+}
+
 void errs_move(struct errs *dst, struct errs *src)
 {
-    for (size_t i = 0; i < src->n; i++)
+    for (size_t i = 0; i < src->n; i++) {
+        size_t before = dst->n;
         errs_add(dst, src->v[i].where, "%s", src->v[i].msg);
+        if (dst->n > before)
+            errs_set_plain(dst, src->v[i].plain);
+    }
     dst->dropped += src->dropped;
     errs_clear(src);
 }
@@ -77,6 +89,7 @@ void errs_clear(struct errs *e)
     for (size_t i = 0; i < e->n; i++) {
         free(e->v[i].where);
         free(e->v[i].msg);
+        free(e->v[i].plain);
     }
     e->n = 0;
     e->dropped = 0;

@@ -11,7 +11,10 @@
 
 struct err_item {
     char *where;   /* may be "" but never NULL */
-    char *msg;
+    char *msg;     /* the technical reason, for logs and operators */
+    char *plain;   /* the mapping's plain message for the citizen-facing
+                      front end ("Enter a National Insurance number in the
+                      correct format"), or NULL when it gives none */
 };
 
 struct errs {
@@ -28,6 +31,9 @@ void errs_vadd(struct errs *e, const char *where, const char *fmt, va_list ap);
 /* errs_addf_at - where built from "file:line" */
 void errs_add_at(struct errs *e, const char *file, long line,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* errs_set_plain - give the newest problem a plain message (copied);
+ * does nothing when plain is NULL or no problem was recorded */
+void errs_set_plain(struct errs *e, const char *plain);
 void errs_move(struct errs *dst, struct errs *src); /* appends, empties src */
 void errs_clear(struct errs *e);                    /* keep memory */
 void errs_free(struct errs *e);

@@ -71,7 +71,7 @@ expect_exit 65 F import --config "$CFG" --spool "$SP" refund-claim "$T/ex/assist
 grep -q '^line 4: nino: ' "$T/err" || fail import "bad NINO on CSV line 4 named: $(cat "$T/err")"
 ok "import: 2 rows accepted, bad row named by line and field"
 
-printf 'form_ref,surname\n"BROKEN,x\n' > "$T/broken.csv"
+{ head -1 "$T/ex/assisted-digital.csv"; printf '"BROKEN,x\n'; } > "$T/broken.csv"
 expect_exit 65 F import --config "$CFG" --spool "$SP" refund-claim "$T/broken.csv"
 grep -qi 'quote' "$T/err" || fail csv "broken quote named: $(cat "$T/err")"
 printf 'form_ref,nosuchfield\nA,B\n' > "$T/badcol.csv"

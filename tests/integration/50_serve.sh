@@ -2,7 +2,8 @@
 # 50_serve - `ferry serve` driven by curl and a libcurl client
 # (tests/helpers/http_drive, whose JWT signer is independent of ferry's):
 # every status code of the intake, tokens expired / future / tampered /
-# alg none / wrong service, idempotency by key and by front-end reference,
+# alg none / wrong service, idempotency by front-end reference, a key's
+# replay and conflict (52_serve_idempotency has the rest),
 # another client's reference is 404, failed logins rate limited (429),
 # 503 when the spool is below min-free, /metrics with conservation at 0,
 # SIGHUP with a broken then a good config, 1,000 concurrent submissions
@@ -100,9 +101,14 @@ ok "same front-end reference again -> 200 with the original reference"
 sub HTTP0002B > "$T/b.json"; sub HTTP0003C > "$T/c.json"
 want idem-first 202 "$(post "$(tok)" "$T/b.json" -H 'Idempotency-Key: key-42')"
 REFB=$(jq -r .reference "$T/body")
-want idem-replay 200 "$(post "$(tok)" "$T/c.json" -H 'Idempotency-Key: key-42')"
+want idem-replay 202 "$(post "$(tok)" "$T/b.json" -H 'Idempotency-Key: key-42')"
 [ "$(jq -r .reference "$T/body")" = "$REFB" ] || fail idem-replay "other reference"
-ok "replayed Idempotency-Key (different body) -> 200 with the original reference"
+ok "replayed Idempotency-Key (same body) -> its first answer, 202 with the original reference"
+want idem-conflict 422 "$(post "$(tok)" "$T/c.json" -H 'Idempotency-Key: key-42')"
+[ "$(jq -r .status "$T/body")" = conflict ] || fail idem-conflict "status word"
+jq -e '.problems[0].path == "header:Idempotency-Key"' "$T/body" >/dev/null \
+    || fail idem-conflict "problem does not name the key: $(cat "$T/body")"
+ok "Idempotency-Key reused with another body -> 422 conflict naming the key"
 
 # ---- refusals ------------------------------------------------------------
 sed -n 5p "$T/ex/submissions.ndjson" > "$T/bad.json"
@@ -164,10 +170,13 @@ for i in $(seq 10); do
         -H 'Content-Type: application/json' --data-binary @"$T/a.json" "$U/v1/services/$SVC/submissions")
     [ "$code" = 401 ] || [ "$code" = 429 ] || fail ratelimit "attempt $i: $code"
 done
-want ratelimit 429 "$(post "$(tok)" "$T/a.json" --interface 127.0.0.2)"
+want ratelimit 429 "$(req --interface 127.0.0.2 -X POST -H "Authorization: Bearer bad.token.11" \
+    -H 'Content-Type: application/json' --data-binary @"$T/a.json" "$U/v1/services/$SVC/submissions")"
 sub HTTP0004D > "$T/d.json"
-want ratelimit-other-addr 202 "$(post "$(tok)" "$T/d.json")"
-ok "10 failed logins from one address -> 429 even with a good token; other addresses unaffected"
+want ratelimit-good-token 202 "$(post "$(tok)" "$T/d.json" --interface 127.0.0.2)"
+sub HTTP0004E > "$T/e.json"
+want ratelimit-other-addr 202 "$(post "$(tok)" "$T/e.json")"
+ok "10 failed logins from one address -> its bad tokens get 429; a good token from it still gets in"
 
 # ---- NDJSON -------------------------------------------------------------------
 for r in ND000001 ND000002; do sub $r; done > "$T/batch.ndjson"
@@ -213,8 +222,8 @@ for m in ferry_records ferry_intake_accepted_total ferry_intake_rejected_total \
          ferry_job_runs_total ferry_auth_failures_total; do
     grep -q "^$m" "$T/body" || fail metrics "no $m"
 done
-grep -q "^ferry_records{service=\"$SVC\",target=\"claims-mainframe\",state=\"queued\"} 7$" "$T/body" \
-    || fail metrics "7 queued expected: $(grep '^ferry_records' "$T/body")"
+grep -q "^ferry_records{service=\"$SVC\",target=\"claims-mainframe\",state=\"queued\"} 8$" "$T/body" \
+    || fail metrics "8 queued expected: $(grep '^ferry_records' "$T/body")"
 ok "/metrics parses as Prometheus text, conservation difference 0, 7 queued"
 
 # ---- SIGTERM under load --------------------------------------------------------

@@ -86,8 +86,11 @@ static char *run_case(const char *dir, bool *ok)
         }
         free(in);
     }
-    for (size_t i = 0; i < e.n; i++)
+    for (size_t i = 0; i < e.n; i++) {
         buf_printf(&b, "%s: %s\n", e.v[i].where, e.v[i].msg);
+        if (e.v[i].plain)
+            buf_printf(&b, "  message: %s\n", e.v[i].plain);
+    }
     json_decref(doc);
     record_free(r);
     mapping_free(m);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "intake/http_intake.h"
+#include "intake/http_jwt.h"
 
 #define NOW 1795773862LL
 #define WINDOW 30

@@ -703,6 +703,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
              "DROP INDEX records_batch;"
              "CREATE INDEX records_batch ON records(batch_id);"
+             "DROP TABLE client_keys;"
              "PRAGMA user_version = 1;"
              "COMMIT;");
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
@@ -810,6 +811,7 @@ START_TEST(test_v3_ledger_gets_identities)
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
+             "DROP TABLE client_keys;"
              "ALTER TABLE audit DROP COLUMN keyed;"
              "PRAGMA user_version = 3;"
              "COMMIT;");

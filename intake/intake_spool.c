@@ -1,0 +1,83 @@
+/* intake_spool.c - from mapped record to spool item, for every intake.
+ * See intake_spool.h for the identity rule this file holds.
+ *
+ * Owns: nothing beyond the strings of an intake_doc. */
+#include "intake/intake_spool.h"
+#include "config/config.h"
+#include "mappings/mapping.h"
+#include "mappings/record.h"
+#include "spool/spool.h"
+#include "util/errs.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
+                    struct record *rec, struct errs *e)
+{
+    char *json = record_to_json(rec), *ref = NULL;
+    const char *idf = svc->mapping ? svc->mapping->idempotency_field : NULL;
+    bool nomem = !json;
+    if (idf) {
+        const struct fvalue *v = record_get(rec, idf);
+        if (v && v->present && v->text && !(ref = strdup(v->text)))
+            nomem = true;
+    }
+    record_free(rec);
+    if (nomem) {
+        free(json);
+        free(ref);
+        errs_add(e, "", "out of memory");
+        return -1;
+    }
+    d->record_json = json;
+    d->fe_ref = ref;
+    return 0;
+}
+
+int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
+                   const json_t *doc, struct errs *e)
+{
+    struct record *rec = NULL;
+    if (!svc->mapping) {
+        errs_add(e, "", "service %s has no mapping", svc->name);
+        return -1;
+    }
+    if (map_apply(svc->mapping, doc, &rec, e) != 0)
+        return -1;
+    return intake_doc_take(d, svc, rec, e);
+}
+
+void intake_doc_clear(struct intake_doc *d)
+{
+    free(d->record_json);
+    free(d->fe_ref);
+    d->record_json = d->fe_ref = NULL;
+}
+
+void intake_item(struct spool_item *it, const struct service_config *svc,
+                 const char *client, const struct intake_doc *d,
+                 const char *client_key)
+{
+    memset(it, 0, sizeof *it);
+    it->service = svc->name;
+    it->target = svc->ntargets ? svc->targets[0] : NULL;
+    it->client = client;
+    it->fe_ref = d->fe_ref;
+    it->idem_key = d->fe_ref;          /* the submission's identity */
+    it->client_key = client_key && *client_key ? client_key : NULL;
+    it->payload = d->raw;
+    it->payload_len = d->rawlen;
+    it->record_json = d->record_json;
+}
+
+bool intake_disk_ok(const struct spool *sp, size_t min_free_mb)
+{
+    struct statvfs sv;
+    if (statvfs(spool_dir(sp), &sv) != 0)
+        return false;
+    unsigned long long free_b =
+        (unsigned long long)sv.f_bavail * (unsigned long long)sv.f_frsize;
+    return free_b >= (unsigned long long)min_free_mb << 20;
+}
