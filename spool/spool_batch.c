@@ -170,7 +170,7 @@ int spool_batch_bind(struct spool *s, const char *target,
                  "business date YYYY-MM-DD");
         return -1;
     }
-    if (!spool_transition_ok(SPOOL_QUEUED, SPOOL_BATCHED))
+    if (spool_transition_need(SPOOL_QUEUED, SPOOL_BATCHED, target, e) != 0)
         return -1;
     snprintf(key, sizeof key, "batch:%s:%s", target, business_date);
     spool_lock(s);
@@ -516,7 +516,7 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
     int rc = -1;
     int64_t now = clock_wall_ms();
     snprintf(where, sizeof where, "batch %lld", (long long)batch_id);
-    if (move_records && !spool_transition_ok(rfrom, rto))
+    if (move_records && spool_transition_need(rfrom, rto, where, e) != 0)
         return -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)

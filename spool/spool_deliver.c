@@ -49,7 +49,7 @@ static int expire_to_indoubt(struct spool *s, struct spool_record *r,
     if (add_attempt(s, r->id, r->target, r->lease_until, now, "expired",
                     msg, e) != 0)
         return -1;
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+    if (spool_transition_need(SPOOL_DELIVERING, SPOOL_INDOUBT, r->ref, e) != 0)
         return -1;
     sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET state = 'indoubt',"
                                   " in_doubt = 1, lease_owner = NULL, "
@@ -313,7 +313,7 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
 {
     if (!c->n)
         return 0;
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_DELIVERED))
+    if (spool_transition_need(SPOOL_DELIVERING, SPOOL_DELIVERED, owner, e) != 0)
         return -1;
     sqlite3_stmt *u = spool_stmt(s, delivered_many_sql, e);
     if (!u)
@@ -490,8 +490,9 @@ int spool_claims_release(struct spool *s, const char *owner,
     int rc = -1;
     if (released)
         *released = 0;
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED)
-        || !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+    if (spool_transition_need(SPOOL_DELIVERING, SPOOL_QUEUED, owner, e) != 0
+        || spool_transition_need(SPOOL_DELIVERING, SPOOL_INDOUBT, owner,
+                                 e) != 0)
         return -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)

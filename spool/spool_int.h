@@ -31,6 +31,11 @@ struct spool {
                                       anchored by spool_commit; "" = none */
 };
 
+/* spool_transition_need - 0 when from -> to is in the transition table,
+ * else -1 with a problem at where (spool_state.c) */
+int spool_transition_need(enum spool_state from, enum spool_state to,
+                          const char *where, struct errs *e);
+
 /* Helpers in spool_db.c; all expect db_mu held. */
 sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e);
 int spool_exec(struct spool *s, const char *sql, struct errs *e);
