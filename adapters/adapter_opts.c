@@ -140,7 +140,7 @@ int adapter_opts_read(const struct adapter *a, const struct adapter_key *keys,
                         "'%s'", owner, aname, keys[i].name);
     for (size_t i = 0; opts && i < opts->n; i++) {
         const struct kv *kv = &opts->v[i];
-        long at = kv->line ? kv->line : line;
+        long at = file && kv->line ? kv->line : line;
         if (skipped(skip, kv->key))
             continue;
         const struct adapter_key *k = adapter_key_find(keys, kv->key);
