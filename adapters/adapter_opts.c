@@ -13,6 +13,10 @@
 #include <limits.h>
 #include <string.h>
 
+const char *const adapter_engine_keys[] = {
+    "resend-in-doubt", "batch-size", NULL,
+};
+
 const struct adapter_key *adapter_key_find(const struct adapter_key *keys,
                                            const char *name)
 {

@@ -17,7 +17,6 @@
 #include "util/clock.h"
 #include "adapters/sftp.h"
 #include "config/config.h"
-#include "util/duration.h"
 #include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
