@@ -232,8 +232,8 @@ int main(int argc, char **argv)
     }
     double t_report = now_s() - t0;
     bool ok = r->conserved && r->total.received == n &&
-              r->total.state[RS_CONFIRMED] + (int64_t)orphans == acc &&
-              r->total.state[RS_REJECTED] == rej;
+              r->total.outcome[RO_CONFIRMED] + (int64_t)orphans == acc &&
+              r->total.outcome[RO_REJECTED] == rej;
     report_free(r);
     buf_free(&hb);
     if (!ok || rows != n) {

@@ -28,7 +28,8 @@ const struct cli_exit cli_exits[] = {
       "no such record reference (show, audit REF, edit, retry, hold, "
       "release, discard)" },
     { EX_UNAVAILABLE, "EX_UNAVAILABLE",
-      "ferry serve cannot listen on its address" },
+      "ferry serve cannot listen on its address (another process holds "
+      "it), or another ferry serve holds the spool (its PID is named)" },
     { EX_SOFTWARE, "EX_SOFTWARE",
       "an internal error (a bug: please report it), or ferry batch's "
       "read-back check of the file it built failed (nothing was sent)" },

@@ -7,6 +7,7 @@
  * free space is checked against <spool min-free>, as the daemon does;
  * after a stop every record not stored is counted and said. */
 #include "cli/cli_intake.h"
+#include "adapters/admit.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "intake/intake_spool.h"
@@ -27,6 +28,7 @@ struct priv {
     struct pending *p;
     size_t n, cap;
     int first_json;              /* for --json: comma placement */
+    struct adapter_admit *admit; /* every target's check of a record */
 };
 
 int cli_intake_init(struct cli_intake *in)
@@ -35,12 +37,25 @@ int cli_intake_init(struct cli_intake *in)
         in->batch = 1000;
     struct priv *pv = calloc(1, sizeof *pv);
     if (!pv)
-        return -1;
+        return EX_OSERR;
     pv->cap = in->batch;
     pv->p = calloc(pv->cap, sizeof *pv->p);
     if (!pv->p) {
         free(pv);
-        return -1;
+        return EX_OSERR;
+    }
+    if (in->cfg) {
+        struct errs e;
+        errs_init(&e);
+        pv->admit = adapter_admit_new(in->cfg, in->svc, &e);
+        if (!pv->admit) {
+            cli_print_errs(stderr, &e);
+            errs_free(&e);
+            free(pv->p);
+            free(pv);
+            return EX_CONFIG;
+        }
+        errs_free(&e);
     }
     pv->first_json = 1;
     in->priv = pv;
@@ -86,8 +101,10 @@ static void flush(struct cli_intake *in)
         in->not_accepted += pv->n;
         goto out;
     }
-    for (size_t i = 0; i < pv->n; i++)
+    for (size_t i = 0; i < pv->n; i++) {
         intake_item(&items[i], in->svc, in->client, &pv->p[i].d, NULL);
+        items[i].channel = in->channel;
+    }
     if (in->min_free_mb && !intake_disk_ok(in->spool, in->min_free_mb)) {
         fprintf(stderr, "ferry: %s: free space below <spool min-free> "
                         "(%zu MiB); stopping\n", spool_dir(in->spool),
@@ -145,10 +162,16 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
         in->not_accepted++;
         return;
     }
-    struct pending *p = &pv->p[pv->n];
-    memset(p, 0, sizeof *p);
     struct errs e;
     errs_init(&e);
+    if (pv->admit && adapter_admit_check(pv->admit, rec, &e) != 0) {
+        record_free(rec);
+        cli_intake_reject(in, line, &e);
+        errs_free(&e);
+        return;
+    }
+    struct pending *p = &pv->p[pv->n];
+    memset(p, 0, sizeof *p);
     p->payload = malloc(len + 1);
     if (!p->payload || intake_doc_take(&p->d, in->svc, rec, &e) != 0) {
         if (!p->payload)
@@ -233,6 +256,7 @@ int cli_intake_finish(struct cli_intake *in)
     if (!in->quiet && in->not_accepted)
         fprintf(stderr, ", %zu not accepted\n", in->not_accepted);
     free(pv->p);
+    adapter_admit_free(pv->admit);
     free(pv);
     in->priv = NULL;
     if (in->failed)

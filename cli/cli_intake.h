@@ -7,16 +7,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct spool;
+#include "spool/spool.h"
+
 struct mapping;
 struct record;
 struct errs;
 struct service_config;
+struct ferry_config;
 
 struct cli_intake {
     struct spool *spool;
+    const struct ferry_config *cfg;
     const struct service_config *svc;
     const char *client;          /* "cli" or "csv" */
+    enum spool_channel channel;  /* SPOOL_CH_CLI or SPOOL_CH_CSV */
     bool json;                   /* --json output */
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */
@@ -29,10 +33,14 @@ struct cli_intake {
     void *priv;
 };
 
+/* cli_intake_init - ready the loop, with the checks of every target of
+ * in->svc (adapters/admit.h).  0, EX_OSERR, or EX_CONFIG with the layout
+ * problems printed. */
 int  cli_intake_init(struct cli_intake *in);
-/* cli_intake_add - an accepted record (ownership of rec taken) with its
- * raw payload bytes (copied), from source line.  After a spool stop it
- * is counted as not accepted. */
+/* cli_intake_add - a mapped record (ownership of rec taken) with its raw
+ * payload bytes (copied), from source line.  Refused (and printed as
+ * cli_intake_reject does) when one of the service's targets could not
+ * encode it.  After a spool stop it is counted as not accepted. */
 void cli_intake_add(struct cli_intake *in, long line, const char *payload,
                     size_t len, struct record *rec);
 /* cli_intake_reject - print every problem of a refused document */

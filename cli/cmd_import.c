@@ -167,13 +167,12 @@ int cmd_import(int argc, char **argv)
     }
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
-    struct cli_intake in = { .spool = sp, .svc = svc, .client = "csv",
+    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc,
+                             .client = "csv", .channel = SPOOL_CH_CSV,
                              .json = c.json, .quiet = c.quiet,
                              .min_free_mb = cfg->spool_min_free_mb };
-    if (cli_intake_init(&in) != 0) {
-        rc = EX_OSERR;
+    if ((rc = cli_intake_init(&in)) != 0)
         goto out;
-    }
     struct import_ctx ic = { &in, svc->mapping, names, ncols };
     for (;;) {
         struct csv_row row;

@@ -133,9 +133,12 @@ static int list_one(void *ctx, const struct spool_record *r)
     cli_fmt_time(r->next_attempt_at, next, sizeof next);
     l->n++;
     if (l->json) {
-        json_t *o = json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s,s:i,s:s?,s:s?,s:s?}",
+        json_t *o = json_pack("{s:s,s:s,s:s?,s:s,s:s,s:s?,s:s,s:i,s:s?,"
+                              "s:s?,s:s?}",
             "reference", r->ref, "service", r->service, "target", r->target,
-            "state", spool_state_name(r->state), "frontend_reference", r->fe_ref,
+            "state", spool_state_name(r->state),
+            "channel", spool_channel_name(r->channel),
+            "frontend_reference", r->fe_ref,
             "received_at", recv, "attempts", r->attempts,
             "next_attempt_at", r->next_attempt_at ? next : NULL,
             "last_error", r->last_error, "receipt", r->receipt);

@@ -1,6 +1,6 @@
-/* cmd_report.c - `ferry report`: the figures of scheduler/report.c as
- * text, CSV, JSON or one self-contained HTML page, to stdout or a file
- * (written atomically). */
+/* cmd_report.c - `ferry report`: the management information of
+ * scheduler/report.c as text, CSV, JSON or one self-contained HTML page,
+ * to stdout or a file (written atomically). */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "mappings/record.h"
@@ -20,12 +20,15 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: ferry report [--date D | --from D --to D] [--service S]\n"
         "                    [--format text|csv|json|html] [--output FILE]\n\n"
-        "Per service and day: received, rejected at the door, duplicates,\n"
-        "where every record stands now (in progress, delivered, confirmed,\n"
-        "rejected, failed, discarded), open records by age, time from\n"
-        "received to confirmed (median, 95th percentile), top failure\n"
-        "reasons, batches, and the conservation check.  Days are UTC;\n"
-        "without dates the report covers the whole ledger.\n\n"
+        "Management information per service and day, each figure with its\n"
+        "definition: volumes by channel and digital take-up; every record\n"
+        "in exactly one outcome (confirmed, awaiting confirmation, in\n"
+        "progress, rejected, failed, discarded); completion rate and the\n"
+        "share that needed a person; time to complete (median, 95th\n"
+        "percentile); cost per transaction from the configured <cost> per\n"
+        "channel; open records by age; failure reasons.  Days are UTC;\n"
+        "without dates the report covers the whole ledger.  CSV and JSON\n"
+        "follow the schema in docs/mi.md (\"ferry-mi/1\").\n\n"
         "Exit: 0 ok, 65 the conservation check failed, 64 bad options.\n");
 }
 
@@ -91,8 +94,10 @@ int cmd_report(int argc, char **argv)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = 0;
+    /* the config gives the costs per channel; a bare --spool has none */
     if ((!c.spool || c.config) && (rc = cli_load_config(&c, &cfg)) != 0)
         return rc;
+    ro.cfg = cfg;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
     if ((rc = cli_check_name("report", CLI_SERVICE, ro.service, cfg, sp)))

@@ -32,6 +32,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "scheduler/deliver.h"
+#include "scheduler/report.h"
 #include "scheduler/sched.h"
 #include "scheduler/sched_check.h"
 #include "spool/spool.h"
@@ -90,6 +91,7 @@ struct serve {
     struct dsnap *snap;
     size_t nsnap;
     uint64_t passes, pass_failures;
+    pthread_mutex_t mi_mu;             /* one /v1/mi report at a time */
 };
 
 static void usage(FILE *f)
@@ -257,6 +259,40 @@ static void on_accepted(void *ctx)
         pthread_cond_signal(&sv->dcv);
     }
     pthread_mutex_unlock(&sv->dmu);
+}
+
+/* on_mi - GET /v1/mi: the report of `ferry report --format json`, built
+ * over a read-only connection of its own (a WAL reader neither waits for
+ * intake's commits nor holds them up while it reads a million rows), one
+ * request at a time (a second gets HTTP_MI_BUSY: 429). */
+static enum http_mi_result on_mi(void *ctx, const struct http_mi_query *q,
+                                 struct buf *out, struct errs *e)
+{
+    struct serve *sv = ctx;
+    if (pthread_mutex_trylock(&sv->mi_mu) != 0)
+        return HTTP_MI_BUSY;
+    enum http_mi_result rc = HTTP_MI_FAILED;
+    struct spool_opts so = { .read_only = true };
+    struct spool *rd = spool_open(spool_dir(sv->sp), &so, e);
+    struct report *r = NULL;
+    struct report_opts o = { .from = q->from, .to = q->to,
+                             .service = q->service, .cfg = q->cfg };
+    if (!rd) {
+        rc = HTTP_MI_FAILED;
+    } else if (report_build(rd, &o, &r, e) != 0) {
+        rc = e->n && (strcmp(e->v[0].where, "--from") == 0 ||
+                      strcmp(e->v[0].where, "--to") == 0)
+           ? HTTP_MI_BAD_QUERY : HTTP_MI_FAILED;
+    } else if (report_render(r, REPORT_JSON, out) != 0) {
+        errs_add(e, "report", "out of memory");
+        rc = HTTP_MI_FAILED;
+    } else {
+        rc = HTTP_MI_OK;
+    }
+    report_free(r);
+    spool_close(rd);
+    pthread_mutex_unlock(&sv->mi_mu);
+    return rc;
 }
 
 static void label(struct buf *b, const char *v)
@@ -488,6 +524,7 @@ static void teardown(struct serve *sv)
     free(sv->snap);
     pthread_cond_destroy(&sv->dcv);
     pthread_mutex_destroy(&sv->dmu);
+    pthread_mutex_destroy(&sv->mi_mu);
 }
 
 static void conservation(struct serve *sv)
@@ -546,12 +583,14 @@ int cmd_serve(int argc, char **argv)
     }
     pthread_mutex_init(&sv->dmu, NULL);
     pthread_cond_init(&sv->dcv, NULL);
+    pthread_mutex_init(&sv->mi_mu, NULL);
 
     int rc = cli_load_config(&sv->c, &sv->cfg);
     if (rc) {
         close(sfd);
         pthread_cond_destroy(&sv->dcv);
         pthread_mutex_destroy(&sv->dmu);
+        pthread_mutex_destroy(&sv->mi_mu);
         return rc;
     }
     sv->cfgs[sv->ncfgs++] = sv->cfg;
@@ -598,7 +637,8 @@ int cmd_serve(int argc, char **argv)
 
     if (sv->listen || (sv->cfg->intake.enabled && sv->cfg->intake.listen)) {
         struct http_hooks hooks = { .metrics = on_metrics,
-                                    .accepted = on_accepted, .ctx = sv };
+                                    .accepted = on_accepted, .mi = on_mi,
+                                    .ctx = sv };
         sv->http = http_new(sv->cfg, sv->sp, sv->listen, &hooks, &e);
         if (!sv->http) {
             log_errs("intake-not-started", &e);

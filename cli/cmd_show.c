@@ -80,9 +80,14 @@ static void print_text(const struct spool_record *r, json_t *payload,
     printf("service:       %s\n", r->service);
     printf("target:        %s\n", r->target ? r->target : "-");
     printf("client:        %s\n", r->client ? r->client : "-");
+    printf("channel:       %s\n", spool_channel_name(r->channel));
     printf("front-end ref: %s\n", r->fe_ref ? r->fe_ref : "-");
     printf("received:      %s UTC\n", t1);
     printf("last change:   %s UTC\n", t2);
+    if (r->confirmed_at) {
+        cli_fmt_time(r->confirmed_at, t3, sizeof t3);
+        printf("confirmed:     %s UTC\n", t3);
+    }
     printf("attempts:      %d\n", r->attempts);
     if (r->next_attempt_at)
         printf("next attempt:  %s UTC\n", t3);
@@ -144,6 +149,12 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
         "attempts", r->attempts, "in_doubt", r->in_doubt,
         "last_error", r->last_error, "receipt", r->receipt,
         "closed_reason", r->closed_reason, "payload_error", r->crypt_error);
+    json_object_set_new(o, "channel",
+                        json_string(spool_channel_name(r->channel)));
+    if (r->confirmed_at) {
+        cli_fmt_time(r->confirmed_at, t1, sizeof t1);
+        json_object_set_new(o, "confirmed_at", json_string(t1));
+    }
     if (r->delivery_id)
         json_object_set_new(o, "delivery_id", json_string(r->delivery_id));
     if (r->batch_id)

@@ -344,14 +344,13 @@ int cmd_submit(int argc, char **argv)
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
 
-    struct cli_intake in = { .spool = sp, .svc = svc, .client = "cli",
+    struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc,
+                             .client = "cli", .channel = SPOOL_CH_CLI,
                              .json = c.json, .quiet = c.quiet,
                              .batch = (size_t)batch,
                              .min_free_mb = cfg->spool_min_free_mb };
-    if (cli_intake_init(&in) != 0) {
-        rc = EX_OSERR;
+    if ((rc = cli_intake_init(&in)) != 0)
         goto out;
-    }
     rc = read_all(rd, &in, svc->mapping, path);
     int frc = cli_intake_finish(&in);
     if (!rc)

@@ -17,6 +17,7 @@
  * Owns: the struct ferry_config and everything under it, including the
  * loaded mappings (config_free). */
 #include "config/config.h"
+#include "spool/spool.h"
 #include "config/config_int.h"
 #include "util/schemas.h"
 #include "util/duration.h"
@@ -485,6 +486,58 @@ static void build_target(struct loader *L, const xmlNode *n)
     }
 }
 
+/* money_pence - "4.50", "12", "0.05" (pounds, at most two places) to
+ * pence, exactly; 0 ok, -1 not such an amount */
+static int money_pence(const char *v, int64_t *out)
+{
+    int64_t pounds = 0, pence = 0;
+    const char *p = v;
+    int nd = 0, nf = -1;
+    for (; *p >= '0' && *p <= '9' && nd < 9; p++, nd++)
+        pounds = pounds * 10 + (*p - '0');
+    if (!nd)
+        return -1;
+    if (*p == '.') {
+        p++;
+        for (nf = 0; *p >= '0' && *p <= '9' && nf < 2; p++, nf++)
+            pence = pence * 10 + (*p - '0');
+        if (nf == 0)
+            return -1;
+        if (nf == 1)
+            pence *= 10;
+    }
+    if (*p)
+        return -1;
+    *out = pounds * 100 + pence;
+    return 0;
+}
+
+/* build_cost - <cost channel="csv" per-transaction="4.50"/> */
+static void build_cost(struct loader *L, const xmlNode *n,
+                       struct service_config *s)
+{
+    char *ch = get_attr(n, "channel"), *amt = get_attr(n, "per-transaction");
+    enum spool_channel c;
+    int64_t pence;
+    if (!ch || spool_channel_parse(ch, &c) != 0 || c == SPOOL_CH_UNKNOWN
+        || c >= CONFIG_NCHANNELS) {
+        bad_value(L, n, "channel", ch ? ch : "", "a channel (http, cli, "
+                  "csv or assisted)");
+    } else if (!amt || money_pence(amt, &pence) != 0) {
+        bad_value(L, n, "per-transaction", amt ? amt : "", "an amount in "
+                  "pounds with at most two decimal places, e.g. 4.50");
+    } else if (s->cost_set & (1u << c)) {
+        errs_add_at(L->e, L->file, node_line(n), "<service name=\"%s\">: "
+                    "a second cost for channel %s", s->name ? s->name : "",
+                    ch);
+    } else {
+        s->cost_pence[c] = pence;
+        s->cost_set |= 1u << c;
+    }
+    free(ch);
+    free(amt);
+}
+
 static void build_service(struct loader *L, const xmlNode *n)
 {
     struct ferry_config *c = L->c;
@@ -513,6 +566,9 @@ static void build_service(struct loader *L, const xmlNode *n)
             free(t);
         }
     }
+    for (const xmlNode *k = n->children; k; k = k->next)
+        if (is_ours(k, "cost"))
+            build_cost(L, k, s);
 }
 
 static void build_job(struct loader *L, const xmlNode *n)

@@ -64,11 +64,20 @@ struct target_config {
     int line;
 };
 
+/* Channels a cost can be set for: the order of enum spool_channel, so
+ * cost_pence[SPOOL_CH_CSV] is the cost of one CSV-imported record. */
+#define CONFIG_NCHANNELS 5
+
 struct service_config {
     char *name;
     char *mapping_file;       /* resolved path */
     char **targets;           /* target names this service delivers to */
     size_t ntargets;
+    /* <cost channel="csv" per-transaction="4.50"/>: pence per record
+     * received by that channel (money never in floating point);
+     * cost_set bit (1 << channel) says it was configured. */
+    int64_t cost_pence[CONFIG_NCHANNELS];
+    unsigned cost_set;
     struct mapping *mapping;  /* loaded; NULL when it failed to load */
     int line;
 };

@@ -59,7 +59,9 @@ static size_t fill_items(const struct req *r, struct spool_item *items)
         const struct http_pending *p = &r->p[i];
         if (p->problems)
             continue;
-        intake_item(&items[k++], r->svc, r->client->id, &p->d, p->key);
+        struct spool_item *it = &items[k++];
+        intake_item(it, r->svc, r->client->id, &p->d, p->key);
+        it->channel = SPOOL_CH_HTTP;
     }
     return k;
 }

@@ -49,6 +49,7 @@ struct gen {
     const struct ferry_config *cfg;       /* borrowed */
     struct http_key *keys;                /* one per client; secrets owned */
     size_t nkeys;
+    struct adapter_admit **admit;         /* per cfg->services[i]; owned */
     struct gen *next;                     /* older generations */
 };
 
@@ -119,6 +120,7 @@ struct http_conn {
 
 enum route {
     R_NOTFOUND = 0, R_SUBMIT, R_STATUS, R_HEALTH, R_READY, R_METRICS,
+    R_MI,
     R_METHOD,                             /* known path, wrong method */
 };
 
@@ -158,6 +160,8 @@ enum MHD_Result http_reply(struct MHD_Connection *c, struct req *r,
 enum MHD_Result http_reply_status(struct MHD_Connection *c, struct req *r,
                                   unsigned status, const char *word,
                                   const char *msg, const char *retry_after);
+/* http_mi_reply - answer GET /v1/mi for the authenticated r->client */
+enum MHD_Result http_mi_reply(struct MHD_Connection *c, struct req *r);
 /* http_metrics_reply - answer GET /metrics */
 enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r);
 

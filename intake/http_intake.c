@@ -113,6 +113,8 @@ static enum route route_of(struct req *r, const char *url, const char *method)
         return get ? R_READY : R_METHOD;
     if (strcmp(url, "/metrics") == 0)
         return get ? R_METRICS : R_METHOD;
+    if (strcmp(url, "/v1/mi") == 0)
+        return get ? R_MI : R_METHOD;
     if (ul > sizeof pre - 1 + sizeof suf - 1 &&
         strncmp(url, pre, sizeof pre - 1) == 0 &&
         strcmp(url + ul - (sizeof suf - 1), suf) == 0) {
@@ -238,6 +240,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
         return http_metrics_reply(c, r);
     case R_STATUS:
     case R_SUBMIT:
+    case R_MI:
         break;
     }
     if (!http_authenticate(c, r, &rc))
@@ -249,6 +252,8 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     r->inflight = true;
     if (r->route == R_STATUS)
         return do_status(c, r);
+    if (r->route == R_MI)
+        return http_mi_reply(c, r);
     if (!http_submit_head(c, r, &rc))
         return rc;
     return MHD_YES;

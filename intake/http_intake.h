@@ -4,6 +4,7 @@
  *
  *   POST /v1/services/{service}/submissions   JSON, or NDJSON for a batch
  *   GET  /v1/submissions/{reference}          state of one's own record
+ *   GET  /v1/mi?from=&to=&service=            management information
  *   GET  /healthz  /readyz  /metrics
  *
  * Callers authenticate with an HS256 JWT (issuer = client id, issued-at
@@ -29,8 +30,30 @@ struct http_server;
 
 /* ---- the server -------------------------------------------------------- */
 
+/* GET /v1/mi: what the caller asked for, checked for shape only (the
+ * hook checks the dates as dates). */
+struct http_mi_query {
+    const char *from, *to;             /* YYYY-MM-DD, or NULL = open */
+    const char *service;               /* one of the client's services */
+    const struct ferry_config *cfg;    /* the request's configuration */
+};
+
+/* How a /v1/mi hook went; every value is answered differently. */
+enum http_mi_result {
+    HTTP_MI_OK = 0,                    /* out holds the JSON: 200 */
+    HTTP_MI_BAD_QUERY,                 /* e says which parameter: 400 */
+    HTTP_MI_BUSY,                      /* one report at a time: 429 */
+    HTTP_MI_FAILED,                    /* ledger unreadable: 503 */
+};
+
 /* Hooks into the rest of the daemon; every member may be NULL. */
 struct http_hooks {
+    /* GET /v1/mi: the management information of q as `ferry report
+     * --format json` prints it (the report lives above intake, in
+     * scheduler/: the daemon hands it in here).  Runs on a request
+     * thread; NULL answers 404. */
+    enum http_mi_result (*mi)(void *ctx, const struct http_mi_query *q,
+                              struct buf *out, struct errs *e);
     /* append more Prometheus text to /metrics (delivery, jobs) */
     void (*metrics)(void *ctx, struct buf *out);
     /* a submission was accepted: wake the delivery loop */

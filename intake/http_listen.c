@@ -11,6 +11,7 @@
  * Owns: the MHD daemon, the secrets (wiped on free) and the PEM text held
  * for TLS. */
 #include "intake/http_int.h"
+#include "adapters/admit.h"
 #include "util/clock.h"
 #include "config/config.h"
 #include "util/errs.h"
@@ -42,6 +43,9 @@ static void gen_free(struct gen *g)
         }
     }
     free(g->keys);
+    for (size_t i = 0; g->admit && i < g->cfg->nservices; i++)
+        adapter_admit_free(g->admit[i]);
+    free(g->admit);
     free(g);
 }
 
@@ -80,6 +84,14 @@ static struct gen *gen_new(const struct ferry_config *cfg, struct errs *e)
         g->nkeys = i + 1;
     }
     g->nkeys = cfg->nclients;
+    /* every service's target checks, built once per configuration */
+    if (cfg->nservices &&
+        !(g->admit = calloc(cfg->nservices, sizeof *g->admit)))
+        goto nomem;
+    for (size_t i = 0; i < cfg->nservices; i++)
+        if (cfg->services[i].mapping &&
+            !(g->admit[i] = adapter_admit_new(cfg, &cfg->services[i], e)))
+            goto fail;
     return g;
 nomem:
     errs_add(e, "http", "out of memory");

@@ -31,6 +31,52 @@ static void prom_label(struct buf *b, const char *v)
     }
 }
 
+/* metrics_mi_outcomes - records by service and outcome, bucketed as the
+ * report buckets them (spool_mi_outcome_of), from the counts by state
+ * already read for ferry_records (sc is sorted by service) */
+static void metrics_mi_outcomes(struct buf *b, const struct spool_counts *sc)
+{
+    buf_puts(b, "# HELP ferry_mi_records Records by service and outcome, as "
+                "ferry report and GET /v1/mi count them (all days).\n"
+                "# TYPE ferry_mi_records gauge\n");
+    for (size_t i = 0; i < sc->n;) {
+        int64_t o[SPOOL_MI_NOUTCOMES] = { 0 };
+        size_t j = i;
+        for (; j < sc->n && strcmp(sc->v[j].service, sc->v[i].service) == 0;
+             j++)
+            o[spool_mi_outcome_of(sc->v[j].state)] += sc->v[j].n;
+        for (int k = 0; k < SPOOL_MI_NOUTCOMES; k++) {
+            buf_puts(b, "ferry_mi_records{service=\"");
+            prom_label(b, sc->v[i].service);
+            buf_printf(b, "\",outcome=\"%s\"} %lld\n",
+                       spool_mi_outcome_name((enum spool_mi_outcome)k),
+                       (long long)o[k]);
+        }
+        i = j;
+    }
+}
+
+/* metrics_mi_channels - records received by service and channel (the
+ * intake counters in the ledger, so every process's intake counts: HTTP,
+ * ferry submit, ferry import, the console) */
+static void metrics_mi_channels(struct buf *b, struct spool *sp,
+                                struct errs *e)
+{
+    struct spool_channel_counts cc = { 0 };
+    if (spool_channel_counts(sp, &cc, e) != 0)
+        return;
+    buf_puts(b, "# HELP ferry_mi_received_total Records received by service "
+                "and channel (http, cli, csv, assisted), as ferry report "
+                "counts them.\n# TYPE ferry_mi_received_total counter\n");
+    for (size_t i = 0; i < cc.n; i++) {
+        buf_puts(b, "ferry_mi_received_total{service=\"");
+        prom_label(b, cc.v[i].service);
+        buf_printf(b, "\",channel=\"%s\"} %lld\n",
+                   spool_channel_name(cc.v[i].channel), (long long)cc.v[i].n);
+    }
+    spool_channel_counts_free(&cc);
+}
+
 /* http_conservation - see http_intake.h */
 int http_conservation(struct spool *sp, int64_t *received, int64_t *in_states,
                       int64_t *diff, struct errs *e)
@@ -82,8 +128,11 @@ enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r)
             buf_printf(&b, "\",state=\"%s\"} %lld\n",
                        spool_state_name(sc.v[i].state), (long long)sc.v[i].n);
         }
+        metrics_mi_outcomes(&b, &sc);
         spool_counts_free(&sc);
     }
+    errs_clear(&e);
+    metrics_mi_channels(&b, h->sp, &e);
     pthread_mutex_lock(&h->mu);
     static const char *const names[3] = { "accepted", "duplicates",
                                           "rejected" };

@@ -42,13 +42,18 @@ static json_t *problems_json(const struct errs *e)
 
 /* ---- submissions ------------------------------------------------------- */
 
-/* map_one - doc -> pending (record JSON, front-end reference) or problems */
-static void map_one(const struct service_config *svc, json_t *doc,
-                    struct http_pending *p)
+/* map_one - doc -> pending (record JSON, front-end reference) or problems:
+ * the mapping's, and those of any target of the service that could not
+ * encode it */
+static void map_one(const struct gen *g, const struct service_config *svc,
+                    json_t *doc, struct http_pending *p)
 {
     struct errs e;
     errs_init(&e);
-    if (intake_doc_map(&p->d, svc, doc, &e) != 0)
+    size_t i = (size_t)(svc - g->cfg->services);
+    const struct adapter_admit *adm =
+        g->admit && i < g->cfg->nservices ? g->admit[i] : NULL;
+    if (intake_doc_map(&p->d, svc, adm, doc, &e) != 0)
         p->problems = problems_json(&e);
     errs_free(&e);
 }
@@ -114,7 +119,7 @@ static int parse_one(struct req *r, const struct map_limits *lim)
     if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
         r->p->problems = problems_json(&e);
     else
-        map_one(r->svc, doc, r->p);
+        map_one(r->g, r->svc, doc, r->p);
     json_decref(doc);
     errs_free(&e);
     return 0;
@@ -164,7 +169,7 @@ static int parse_ndjson(struct req *r, const struct map_limits *lim)
         }
         set_key(r, q);
         if (doc)
-            map_one(r->svc, doc, q);
+            map_one(r->g, r->svc, doc, q);
         else
             q->problems = problems_json(&e);
         json_decref(doc);

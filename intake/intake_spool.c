@@ -3,6 +3,7 @@
  *
  * Owns: nothing beyond the strings of an intake_doc. */
 #include "intake/intake_spool.h"
+#include "adapters/admit.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
@@ -37,7 +38,8 @@ int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
 }
 
 int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
-                   const json_t *doc, struct errs *e)
+                   const struct adapter_admit *adm, const json_t *doc,
+                   struct errs *e)
 {
     struct record *rec = NULL;
     if (!svc->mapping) {
@@ -46,6 +48,10 @@ int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
     }
     if (map_apply(svc->mapping, doc, &rec, e) != 0)
         return -1;
+    if (adm && adapter_admit_check(adm, rec, e) != 0) {
+        record_free(rec);
+        return -1;
+    }
     return intake_doc_take(d, svc, rec, e);
 }
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct adapter_admit;
 struct errs;
 struct record;
 struct service_config;
@@ -38,10 +39,13 @@ struct intake_doc {
  * front-end reference.  0, or -1 with e filled (out of memory). */
 int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
                     struct record *rec, struct errs *e);
-/* intake_doc_map - doc through svc's mapping into d.  0, or -1 with every
- * problem in e and d unchanged. */
+/* intake_doc_map - doc through svc's mapping into d, and through adm (the
+ * checks of every target of svc, adapters/admit.h; NULL = none): a
+ * submission one of its targets could not encode is refused here, at the
+ * door.  0, or -1 with every problem in e and d unchanged. */
 int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
-                   const json_t *doc, struct errs *e);
+                   const struct adapter_admit *adm, const json_t *doc,
+                   struct errs *e);
 /* intake_doc_clear - free what d owns; d may be reused */
 void intake_doc_clear(struct intake_doc *d);
 

@@ -1,33 +1,39 @@
-/* report.c - the figures of `ferry report`.  See report.h; their text,
- * CSV, JSON and HTML forms are in report_render.c.
+/* report.c - building the management information of report.h: one pass
+ * over the period's records (spool_mi_foreach), then the figures that
+ * need the whole cell (percentiles, costs) and the intake counters.
  *
- * One pass over the ledger (spool_foreach without payloads) fills a cell
- * per (service, day); the audit log is read first into a set of
- * references touched by an operator, so "completed without intervention"
- * costs one hash look-up per confirmed record.  Percentages are computed
- * in integer tenths; nothing here uses floating point. */
+ * Each record lands in one (service, day) cell and in exactly one
+ * outcome; the conservation check proves it.  Times to complete are kept
+ * per service as one packed key per confirmed record, (day << 40) | ms,
+ * so one radix sort orders them by day and time at once: per-day
+ * percentiles are slices of it; the period's and the total's come from
+ * a linear selection over the plain times.  Percentages are integer tenths and money
+ * is pence; nothing here uses floating point.  Rendering is elsewhere
+ * (report_render.c and the format files beside it). */
 #include "scheduler/report.h"
-#include "util/clock.h"
+#include "config/config.h"
 #include "mappings/record.h"
-#include "spool/spool.h"
-#include "util/buf.h"
+#include "util/clock.h"
 #include "util/errs.h"
+#include "util/strmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DAY_MS 86400000LL
+#define T_BITS 40                       /* ms: 34 years */
+#define T_MASK ((1ULL << T_BITS) - 1)
 #define REASON_MAX_LEN 200
 #define REASON_MAX_DISTINCT 4096
+#define MAX_DAYS 3661                   /* ten years */
 
-const char *report_state_name(enum report_state s)
-{
-    static const char *const n[] = { "in_progress", "delivered", "confirmed",
-                                      "rejected", "failed", "discarded" };
-    return (unsigned)s < RS_NSTATES ? n[s] : "?";
-}
+/* What counts as "needed a person": an operator action on the record
+ * (docs/mi.md).  ack-apply, purge and resend are about files, not a
+ * person handling a submission. */
+static const char *const person_actions[] = {
+    "retry", "edit", "settle", "discard", "hold", "release", NULL
+};
 
 int report_format_parse(const char *s, enum report_format *out)
 {
@@ -40,137 +46,163 @@ int report_format_parse(const char *s, enum report_format *out)
     return -1;
 }
 
-/* ---- small hash sets and maps ------------------------------------------- */
+/* the report's outcomes are the spool's (one bucketing for the report
+ * and /metrics) */
+_Static_assert((int)RO_CONFIRMED == (int)SPOOL_MI_CONFIRMED
+               && (int)RO_AWAITING == (int)SPOOL_MI_AWAITING
+               && (int)RO_IN_PROGRESS == (int)SPOOL_MI_IN_PROGRESS
+               && (int)RO_REJECTED == (int)SPOOL_MI_REJECTED
+               && (int)RO_FAILED == (int)SPOOL_MI_FAILED
+               && (int)RO_DISCARDED == (int)SPOOL_MI_DISCARDED
+               && (int)RO_N == (int)SPOOL_MI_NOUTCOMES, "outcomes match");
 
-static uint64_t hash_str(const char *s)
+static enum report_outcome outcome_of(enum spool_state s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return (enum report_outcome)spool_mi_outcome_of(s);
 }
 
-struct strmap {                    /* string -> count, open addressing */
-    char **k;
-    int64_t *v;
+/* ---- times: packed keys, radix sorted ------------------------------------ */
+
+struct u64v {
+    uint64_t *v;
     size_t n, cap;
 };
 
-static void strmap_free(struct strmap *m)
+static int u64v_push(struct u64v *a, uint64_t x)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->k ? m->k[i] : NULL);
-    free(m->k);
-    free(m->v);
-    memset(m, 0, sizeof *m);
-}
-
-static int strmap_grow(struct strmap *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 256;
-    char **k = calloc(cap, sizeof *k);
-    int64_t *v = calloc(cap, sizeof *v);
-    if (!k || !v) {
-        free(k);
-        free(v);
-        return -1;
+    if (a->n == a->cap) {
+        size_t c = a->cap ? a->cap * 2 : 1024;
+        uint64_t *nv = realloc(a->v, c * sizeof *nv);
+        if (!nv)
+            return -1;
+        a->v = nv;
+        a->cap = c;
     }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->k[i])
-            continue;
-        size_t j = hash_str(m->k[i]) & (cap - 1);
-        while (k[j])
-            j = (j + 1) & (cap - 1);
-        k[j] = m->k[i];
-        v[j] = m->v[i];
-    }
-    free(m->k);
-    free(m->v);
-    m->k = k;
-    m->v = v;
-    m->cap = cap;
+    a->v[a->n++] = x;
     return 0;
 }
 
-/* strmap_find - the slot of key (added with 0 when add); NULL if absent
- * or out of memory */
-static int64_t *strmap_find(struct strmap *m, const char *key, bool add)
+/* radix_sort - LSD, a byte at a time, skipping bytes every key shares;
+ * linear, so a million times sort in milliseconds.  0, or -1 when out of
+ * memory (v untouched). */
+static int radix_sort(uint64_t *v, size_t n)
 {
-    if (add && (m->n + 1) * 2 > m->cap && strmap_grow(m) != 0)
-        return NULL;
-    if (!m->cap)
-        return NULL;
-    size_t j = hash_str(key) & (m->cap - 1);
-    while (m->k[j]) {
-        if (strcmp(m->k[j], key) == 0)
-            return &m->v[j];
-        j = (j + 1) & (m->cap - 1);
+    if (n < 2)
+        return 0;
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    uint64_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t cnt[256] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            cnt[(src[i] >> shift) & 0xff]++;
+        if (cnt[(src[0] >> shift) & 0xff] == n)
+            continue;
+        size_t pos = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[b];
+            cnt[b] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(src[i] >> shift) & 0xff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
     }
-    if (!add || !(m->k[j] = strdup(key)))
-        return NULL;
-    m->n++;
-    m->v[j] = 0;
-    return &m->v[j];
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    return 0;
+}
+
+/* select_kth - put the k-th smallest (0-based) of v[0..n) at v[k], the
+ * smaller ones before it and the larger after (Hoare's quickselect, a
+ * middle pivot): linear on average, where the period's percentiles need
+ * no full sort.  v holds plain times. */
+static void select_kth(uint64_t *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint64_t pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                uint64_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+/* rank_select - nearest_rank's figures for unsorted plain times */
+static void rank_select(uint64_t *v, size_t n, struct report_figures *f)
+{
+    f->timed = (int64_t)n;
+    f->median_ms = f->p95_ms = -1;
+    if (!n)
+        return;
+    size_t m = (50 * n + 99) / 100, q = (95 * n + 99) / 100;
+    m = (m ? m : 1) - 1;
+    q = (q ? q : 1) - 1;
+    select_kth(v, n, m);
+    f->median_ms = (int64_t)v[m];
+    /* everything after m is at least v[m]: q >= m is found among them */
+    select_kth(v + m, n - m, q - m);
+    f->p95_ms = (int64_t)v[q];
+}
+
+/* nearest_rank - of n sorted values (masked to their time), the smallest
+ * with at least p% at or below it */
+static void nearest_rank(const uint64_t *v, size_t n,
+                         struct report_figures *f)
+{
+    f->timed = (int64_t)n;
+    f->median_ms = f->p95_ms = -1;
+    if (!n)
+        return;
+    size_t m = (50 * n + 99) / 100, q = (95 * n + 99) / 100;
+    f->median_ms = (int64_t)(v[(m ? m : 1) - 1] & T_MASK);
+    f->p95_ms = (int64_t)(v[(q ? q : 1) - 1] & T_MASK);
 }
 
 /* ---- the pass ------------------------------------------------------------ */
 
 struct svc_acc {
     char *name;
-    struct report_day *days;       /* index: day - day0 */
-    int64_t *times;                /* confirmation times (ms) */
-    size_t ntimes, captimes;
-};
-
-struct batch_tally {
-    int64_t id, confirmed, rejected, other;
+    int64_t cost[SPOOL_NCHANNELS];
+    unsigned cost_set;
+    struct report_figures *days;   /* index: day - day0 */
+    struct u64v times;             /* (day index << 40) | ms */
+    struct strmap reasons;
+    int64_t reasons_other;
 };
 
 struct pass {
-    const struct report_opts *o;
-    int64_t now, day0;             /* first day (days since epoch) */
-    size_t ndays;                  /* span of days */
+    int64_t now, day0;
+    size_t ndays;
+    const struct ferry_config *cfg;
     struct svc_acc *svc;
     size_t nsvc;
-    size_t last;                   /* cache: last service used */
-    struct strmap audited;         /* refs with an audit entry */
-    struct strmap reasons;
-    int64_t reasons_other;
-    struct batch_tally *bt;
-    size_t nbt, capbt;
-    size_t lastbt;
-    int64_t *all_times;
-    size_t nall, capall;
+    size_t last;
     bool nomem;
 };
-
-static void day_text(int64_t day, char out[11])
-{
-    int y, m, d;
-    record_date_from_days(day, &y, &m, &d);
-    unsigned uy = (unsigned)y % 10000, um = (unsigned)m % 13, ud = (unsigned)d % 32;
-    snprintf(out, 11, "%04u-%02u-%02u", uy, um, ud);
-}
-
-static enum report_state bucket(enum spool_state s, bool *known)
-{
-    *known = true;
-    switch (s) {
-    case SPOOL_RECEIVED: case SPOOL_QUEUED: case SPOOL_DELIVERING:
-    case SPOOL_DEFERRED: case SPOOL_BATCHED: case SPOOL_HELD:
-    case SPOOL_INDOUBT:
-        return RS_IN_PROGRESS;
-    case SPOOL_DELIVERED: case SPOOL_SENT:
-        return RS_DELIVERED;
-    case SPOOL_CONFIRMED: return RS_CONFIRMED;
-    case SPOOL_REJECTED:  return RS_REJECTED;
-    case SPOOL_FAILED:    return RS_FAILED;
-    case SPOOL_DISCARDED: return RS_DISCARDED;
-    case SPOOL_NSTATES:   break;
-    }
-    *known = false;
-    return RS_IN_PROGRESS;
-}
 
 static struct svc_acc *svc_for(struct pass *p, const char *name)
 {
@@ -194,103 +226,66 @@ static struct svc_acc *svc_for(struct pass *p, const char *name)
         free(s->days);
         return NULL;
     }
+    for (size_t i = 0; p->cfg && i < p->cfg->nservices; i++) {
+        const struct service_config *c = &p->cfg->services[i];
+        if (c->name && strcmp(c->name, name) == 0) {
+            for (int ch = 0; ch < SPOOL_NCHANNELS && ch < CONFIG_NCHANNELS;
+                 ch++)
+                s->cost[ch] = c->cost_pence[ch];
+            s->cost_set = c->cost_set;
+        }
+    }
     p->last = p->nsvc++;
     return s;
 }
 
-static int push_time(int64_t **v, size_t *n, size_t *cap, int64_t t)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 1024;
-        int64_t *nv = realloc(*v, c * sizeof *nv);
-        if (!nv)
-            return -1;
-        *v = nv;
-        *cap = c;
-    }
-    (*v)[(*n)++] = t;
-    return 0;
-}
-
-static struct batch_tally *tally_for(struct pass *p, int64_t id)
-{
-    if (p->nbt && p->bt[p->lastbt].id == id)
-        return &p->bt[p->lastbt];
-    for (size_t i = 0; i < p->nbt; i++)
-        if (p->bt[i].id == id) {
-            p->lastbt = i;
-            return &p->bt[i];
-        }
-    if (p->nbt == p->capbt) {
-        size_t c = p->capbt ? p->capbt * 2 : 64;
-        struct batch_tally *nv = realloc(p->bt, c * sizeof *nv);
-        if (!nv)
-            return NULL;
-        p->bt = nv;
-        p->capbt = c;
-    }
-    memset(&p->bt[p->nbt], 0, sizeof p->bt[0]);
-    p->bt[p->nbt].id = id;
-    p->lastbt = p->nbt;
-    return &p->bt[p->nbt++];
-}
-
-static int take(void *vctx, const struct spool_record *r)
+static int take(void *vctx, const struct spool_mi_row *r)
 {
     struct pass *p = vctx;
     int64_t day = r->received_at / DAY_MS;
     if (day < p->day0 || day >= p->day0 + (int64_t)p->ndays)
-        return 0;                 /* outside the span (clock skew) */
+        return 0;
     struct svc_acc *s = svc_for(p, r->service);
     if (!s)
         goto nomem;
-    struct report_day *c = &s->days[day - p->day0];
-    struct report_figures *f = &c->f;
+    size_t di = (size_t)(day - p->day0);
+    struct report_figures *f = &s->days[di];
     f->received++;
-    bool known;
-    enum report_state b = bucket(r->state, &known);
-    if (!known) {
+    f->channel[(unsigned)r->channel < SPOOL_NCHANNELS ? r->channel
+               : SPOOL_CH_UNKNOWN]++;
+    if (r->touched)
+        f->person++;
+    if (!r->state_known) {
         f->unknown_state++;
         return 0;
     }
-    f->state[b]++;
-    if (b != RS_CONFIRMED && b != RS_DISCARDED) {
+    enum report_outcome o = outcome_of(r->state);
+    f->outcome[o]++;
+    if (o != RO_CONFIRMED && o != RO_DISCARDED) {
         int64_t age = p->now - r->received_at;
-        f->open++;
         f->open_age[age < DAY_MS ? RA_LT1D : age < 3 * DAY_MS ? RA_1_3D
                     : age < 7 * DAY_MS ? RA_3_7D : RA_GT7D]++;
     }
-    if (b == RS_CONFIRMED) {
-        int64_t t = r->updated_at - r->received_at;
-        if (t < 0)
-            t = 0;
-        if (push_time(&s->times, &s->ntimes, &s->captimes, t) != 0 ||
-            push_time(&p->all_times, &p->nall, &p->capall, t) != 0)
-            goto nomem;
-        if (!p->audited.cap || !strmap_find(&p->audited, r->ref, false))
-            f->untouched++;
+    if (o == RO_CONFIRMED) {
+        if (!r->touched)
+            f->confirmed_no_person++;
+        if (r->confirmed_at > 0) {
+            int64_t t = r->confirmed_at - r->received_at;
+            uint64_t ut = t < 0 ? 0 : (uint64_t)t > T_MASK ? T_MASK
+                        : (uint64_t)t;
+            if (u64v_push(&s->times, (uint64_t)di << T_BITS | ut) != 0)
+                goto nomem;
+        }
     }
-    if ((b == RS_FAILED || b == RS_REJECTED)) {
+    if (o == RO_FAILED || o == RO_REJECTED) {
         char why[REASON_MAX_LEN + 1];
         snprintf(why, sizeof why, "%s", r->last_error && *r->last_error
                  ? r->last_error : "(no message)");
-        int64_t *n = strmap_find(&p->reasons, why,
-                                 p->reasons.n < REASON_MAX_DISTINCT);
-        if (n)
-            (*n)++;
-        else
-            p->reasons_other++;
-    }
-    if (r->batch_id) {
-        struct batch_tally *t = tally_for(p, r->batch_id);
-        if (!t)
+        int b = strmap_add(&s->reasons, why, 1, REASON_MAX_DISTINCT);
+        if (b < 0)
             goto nomem;
-        if (b == RS_CONFIRMED)
-            t->confirmed++;
-        else if (b == RS_REJECTED)
-            t->rejected++;
-        else
-            t->other++;
+        if (b > 0)
+            s->reasons_other++;
     }
     return 0;
 nomem:
@@ -303,36 +298,39 @@ nomem:
 static void fig_add(struct report_figures *a, const struct report_figures *b)
 {
     a->received += b->received;
+    for (int i = 0; i < SPOOL_NCHANNELS; i++)
+        a->channel[i] += b->channel[i];
+    for (int i = 0; i < RO_N; i++)
+        a->outcome[i] += b->outcome[i];
+    a->unknown_state += b->unknown_state;
+    a->person += b->person;
+    a->confirmed_no_person += b->confirmed_no_person;
+    for (int i = 0; i < RA_N; i++)
+        a->open_age[i] += b->open_age[i];
+    a->cost_pence += b->cost_pence;
+    a->costed += b->costed;
     a->rejected_at_door += b->rejected_at_door;
     a->duplicates += b->duplicates;
     a->intake_accepted += b->intake_accepted;
-    for (int i = 0; i < RS_NSTATES; i++)
-        a->state[i] += b->state[i];
-    a->unknown_state += b->unknown_state;
-    a->open += b->open;
-    for (int i = 0; i < RA_N; i++)
-        a->open_age[i] += b->open_age[i];
-    a->untouched += b->untouched;
 }
 
-static int cmp_i64(const void *x, const void *y)
+static void cell_cost(struct report_figures *f, const struct svc_acc *s)
 {
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return a < b ? -1 : a > b;
+    f->cost_pence = f->costed = 0;
+    for (int ch = 0; ch < SPOOL_NCHANNELS; ch++)
+        if (s->cost_set & (1u << ch)) {
+            f->cost_pence += f->channel[ch] * s->cost[ch];
+            f->costed += f->channel[ch];
+        }
 }
 
-/* percentiles - nearest rank: the smallest value with at least p% of the
- * values at or below it */
-static void percentiles(int64_t *v, size_t n, struct report_figures *f)
+static void day_text(int64_t day, char out[11])
 {
-    f->confirm_n = (int64_t)n;
-    f->confirm_median_ms = f->confirm_p95_ms = -1;
-    if (!n)
-        return;
-    qsort(v, n, sizeof *v, cmp_i64);
-    size_t m = (50 * n + 99) / 100, q = (95 * n + 99) / 100;
-    f->confirm_median_ms = v[(m ? m : 1) - 1];
-    f->confirm_p95_ms = v[(q ? q : 1) - 1];
+    int y, m, d;
+    record_date_from_days(day, &y, &m, &d);
+    unsigned uy = (unsigned)y % 10000, um = (unsigned)m % 13,
+             ud = (unsigned)d % 32;
+    snprintf(out, 11, "%04u-%02u-%02u", uy, um, ud);
 }
 
 static int cmp_reason(const void *x, const void *y)
@@ -343,33 +341,25 @@ static int cmp_reason(const void *x, const void *y)
     return strcmp(a->text, b->text);
 }
 
-static int cmp_day(const void *x, const void *y)
+static int cmp_svc(const void *x, const void *y)
 {
-    const struct report_day *a = x, *b = y;
-    int c = strcmp(a->service, b->service);
-    return c ? c : strcmp(a->day, b->day);
+    const struct report_service *a = x, *b = y;
+    return strcmp(a->name, b->name);
 }
 
 void report_free(struct report *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->ndays; i++)
-        free(r->days[i].service);
-    free(r->days);
-    for (size_t i = 0; i < r->nsvc; i++)
-        free(r->svc[i].service);
-    free(r->svc);
-    for (size_t i = 0; i < r->nreasons; i++)
-        free(r->reasons[i].text);
-    free(r->reasons);
-    for (size_t i = 0; i < r->nbatches; i++) {
-        free(r->batches[i].target);
-        free(r->batches[i].file_name);
-        free(r->batches[i].totals);
-        free(r->batches[i].state);
+    for (size_t i = 0; i < r->nsvc; i++) {
+        struct report_service *s = &r->svc[i];
+        free(s->name);
+        free(s->days);
+        for (size_t k = 0; k < s->nreasons; k++)
+            free(s->reasons[k].text);
+        free(s->reasons);
     }
-    free(r->batches);
+    free(r->svc);
     free(r->service);
     free(r);
 }
@@ -410,7 +400,7 @@ static int span(struct spool *sp, const struct report_opts *o, int64_t now,
         errs_add(e, "--to", "ends before --from");
         return -1;
     }
-    if (to - from > 3660) {
+    if (to - from >= MAX_DAYS) {
         errs_add(e, "--from", "a report covers at most ten years of days");
         return -1;
     }
@@ -419,17 +409,124 @@ static int span(struct spool *sp, const struct report_opts *o, int64_t now,
     return 0;
 }
 
+/* add_counters - the intake counters (accepted, refused at the door,
+ * duplicates) into the cells */
+static int add_counters(struct spool *sp, struct pass *p,
+                        const struct report *r, const char *service,
+                        struct errs *e)
+{
+    struct spool_day_list dl = { 0 };
+    if (spool_day_counts(sp, service, r->from, r->to, &dl, e) != 0)
+        return -1;
+    for (size_t i = 0; i < dl.n; i++) {
+        int64_t d;
+        if (record_date_parse(dl.v[i].day, &d) != 0 || d < p->day0 ||
+            d >= p->day0 + (int64_t)p->ndays)
+            continue;
+        struct svc_acc *s = svc_for(p, dl.v[i].service);
+        if (!s) {
+            spool_day_list_free(&dl);
+            errs_add(e, "report", "out of memory");
+            return -1;
+        }
+        struct report_figures *f = &s->days[d - p->day0];
+        f->rejected_at_door += dl.v[i].rejected_at_door;
+        f->duplicates += dl.v[i].duplicates;
+        f->intake_accepted += dl.v[i].accepted;
+    }
+    spool_day_list_free(&dl);
+    return 0;
+}
+
+/* top_reasons - s's reasons, most first, at most top, then the rest as
+ * "(other reasons)" */
+static int top_reasons(struct svc_acc *a, struct report_service *s,
+                       size_t top)
+{
+    size_t n = a->reasons.n;
+    struct report_reason *all = calloc(n + 1, sizeof *all);
+    if (!all)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < a->reasons.cap; i++)
+        if (a->reasons.k[i]) {
+            all[k].text = a->reasons.k[i];
+            all[k++].n = a->reasons.v[i];
+        }
+    if (k)
+        qsort(all, k, sizeof *all, cmp_reason);
+    s->reasons = calloc(top + 1, sizeof *s->reasons);
+    if (!s->reasons) {
+        free(all);
+        return -1;
+    }
+    int64_t other = a->reasons_other;
+    for (size_t i = 0; i < k; i++) {
+        if (s->nreasons >= top) {
+            other += all[i].n;
+            continue;
+        }
+        s->reasons[s->nreasons].n = all[i].n;
+        if (!(s->reasons[s->nreasons++].text = strdup(all[i].text))) {
+            free(all);
+            return -1;
+        }
+    }
+    free(all);
+    if (other) {
+        s->reasons[s->nreasons].n = other;
+        if (!(s->reasons[s->nreasons++].text = strdup("(other reasons)")))
+            return -1;
+    }
+    return 0;
+}
+
+/* finish_service - cells, costs, percentiles and reasons of one service;
+ * its times go on into all (for the total's percentiles) */
+static int finish_service(struct pass *p, struct svc_acc *a,
+                          struct report_service *s, size_t top,
+                          struct u64v *all)
+{
+    if (!(s->name = strdup(a->name)))
+        return -1;
+    s->cost_set = a->cost_set;
+    s->ndays = p->ndays;
+    if (!(s->days = calloc(p->ndays, sizeof *s->days)))
+        return -1;
+    if (radix_sort(a->times.v, a->times.n) != 0)
+        return -1;
+    size_t at = 0;
+    for (size_t d = 0; d < p->ndays; d++) {
+        struct report_day *c = &s->days[d];
+        c->f = a->days[d];
+        day_text(p->day0 + (int64_t)d, c->day);
+        cell_cost(&c->f, a);
+        size_t from = at;
+        while (at < a->times.n && (a->times.v[at] >> T_BITS) == d)
+            at++;
+        nearest_rank(a->times.v + from, at - from, &c->f);
+        fig_add(&s->period, &c->f);
+    }
+    /* the period: the same times by time alone */
+    size_t base = all->n;
+    for (size_t i = 0; i < a->times.n; i++)
+        if (u64v_push(all, a->times.v[i] & T_MASK) != 0)
+            return -1;
+    rank_select(all->v + base, all->n - base, &s->period);
+    return top_reasons(a, s, top);
+}
+
 int report_build(struct spool *sp, const struct report_opts *o,
                  struct report **out, struct errs *e)
 {
     *out = NULL;
     struct pass p;
     memset(&p, 0, sizeof p);
-    p.o = o;
+    p.cfg = o->cfg;
     if (!(p.now = o->now_ms))
         p.now = clock_wall_ms();
     struct report *r = calloc(1, sizeof *r);
-    struct spool_day_list dl = { 0 };
+    struct u64v all = { 0 };
     int rc = -1;
     if (!r)
         goto nomem;
@@ -440,176 +537,61 @@ int report_build(struct spool *sp, const struct report_opts *o,
         goto out;
     day_text(p.day0, r->from);
     day_text(p.day0 + (int64_t)p.ndays - 1, r->to);
-
-    /* operator-touched references, before the pass */
-    struct spool_audit_list al;
-    if (spool_audit_list(sp, NULL, &al, e) != 0)
-        goto out;
-    for (size_t i = 0; i < al.n; i++)
-        if (al.v[i].ref && *al.v[i].ref &&
-            !strmap_find(&p.audited, al.v[i].ref, true))
-            p.nomem = true;
-    spool_audit_list_free(&al);
-    if (p.nomem)
-        goto nomem;
-
-    struct spool_filter fl;
-    memset(&fl, 0, sizeof fl);
-    fl.service = o->service;
-    fl.since = p.day0 * DAY_MS;
-    fl.until = (p.day0 + (int64_t)p.ndays) * DAY_MS;
-    if (spool_foreach(sp, &fl, 0, take, &p, e) < 0)
-        goto out;
-    if (p.nomem)
-        goto nomem;
-
-    /* intake counters: accepted, refused at the door, duplicates */
-    if (spool_day_counts(sp, o->service, r->from, r->to, &dl, e) != 0)
-        goto out;
-    for (size_t i = 0; i < dl.n; i++) {
-        int64_t d;
-        if (record_date_parse(dl.v[i].day, &d) != 0 || d < p.day0 ||
-            d >= p.day0 + (int64_t)p.ndays)
-            continue;
-        struct svc_acc *s = svc_for(&p, dl.v[i].service);
-        if (!s)
+    /* configured services appear even on a day with nothing */
+    for (size_t i = 0; o->cfg && i < o->cfg->nservices; i++) {
+        const char *n = o->cfg->services[i].name;
+        if (n && (!o->service || strcmp(n, o->service) == 0)
+            && !svc_for(&p, n))
             goto nomem;
-        struct report_figures *f = &s->days[d - p.day0].f;
-        f->rejected_at_door += dl.v[i].rejected_at_door;
-        f->duplicates += dl.v[i].duplicates;
-        f->intake_accepted += dl.v[i].accepted;
     }
 
-    /* cells with anything in them, per service and in total */
+    struct spool_mi_query q = {
+        .since = p.day0 * DAY_MS,
+        .until = (p.day0 + (int64_t)p.ndays) * DAY_MS,
+        .service = o->service,
+        .actions = person_actions,
+    };
+    if (spool_mi_foreach(sp, &q, take, &p, e) < 0)
+        goto out;
+    if (p.nomem)
+        goto nomem;
+    if (add_counters(sp, &p, r, o->service, e) != 0)
+        goto out;
+
     r->svc = calloc(p.nsvc ? p.nsvc : 1, sizeof *r->svc);
     if (!r->svc)
         goto nomem;
+    size_t top = o->top_reasons ? o->top_reasons : 10;
     for (size_t i = 0; i < p.nsvc; i++) {
-        struct svc_acc *s = &p.svc[i];
-        struct report_day *sd = &r->svc[r->nsvc++];
-        if (!(sd->service = strdup(s->name)))
+        struct report_service *s = &r->svc[r->nsvc++];
+        if (finish_service(&p, &p.svc[i], s, top, &all) != 0)
             goto nomem;
-        for (size_t d = 0; d < p.ndays; d++) {
-            struct report_figures *f = &s->days[d].f;
-            if (!f->received && !f->rejected_at_door && !f->duplicates &&
-                !f->intake_accepted)
-                continue;
-            struct report_day *nv = realloc(r->days, (r->ndays + 1) * sizeof *nv);
-            if (!nv)
-                goto nomem;
-            r->days = nv;
-            struct report_day *c = &r->days[r->ndays];
-            *c = s->days[d];
-            c->f.confirm_median_ms = c->f.confirm_p95_ms = -1;
-            day_text(p.day0 + (int64_t)d, c->day);
-            if (!(c->service = strdup(s->name)))
-                goto nomem;
-            r->ndays++;
-            fig_add(&sd->f, f);
-        }
-        if (p.nsvc > 1)
-            percentiles(s->times, s->ntimes, &sd->f);
-        fig_add(&r->total, &sd->f);
+        fig_add(&r->total, &s->period);
     }
-    percentiles(p.all_times, p.nall, &r->total);
-    if (p.nsvc == 1) {
-        r->svc[0].f.confirm_n = r->total.confirm_n;
-        r->svc[0].f.confirm_median_ms = r->total.confirm_median_ms;
-        r->svc[0].f.confirm_p95_ms = r->total.confirm_p95_ms;
-    }
-    if (r->ndays)
-        qsort(r->days, r->ndays, sizeof *r->days, cmp_day);
+    rank_select(all.v, all.n, &r->total);
+    if (r->nsvc > 1)
+        qsort(r->svc, r->nsvc, sizeof *r->svc, cmp_svc);
 
-    /* the conservation check */
+    /* the conservation check: every record in exactly one outcome */
     int64_t sum = r->total.unknown_state;
-    for (int i = 0; i < RS_NSTATES; i++)
-        sum += r->total.state[i];
+    for (int i = 0; i < RO_N; i++)
+        sum += r->total.outcome[i];
     r->conservation_diff = sum - r->total.received;
     r->conserved = r->conservation_diff == 0 && r->total.unknown_state == 0;
     r->counter_diff = r->total.received - r->total.intake_accepted;
-
-    /* top failure reasons */
-    size_t top = o->top_reasons ? o->top_reasons : 10;
-    struct report_reason *all = calloc(p.reasons.n + 1, sizeof *all);
-    if (!all)
-        goto nomem;
-    size_t na = 0;
-    for (size_t i = 0; i < p.reasons.cap; i++)
-        if (p.reasons.k[i]) {
-            all[na].text = p.reasons.k[i];
-            all[na++].n = p.reasons.v[i];
-        }
-    if (na)
-        qsort(all, na, sizeof *all, cmp_reason);
-    r->reasons = calloc(top + 1, sizeof *r->reasons);
-    if (!r->reasons) {
-        free(all);
-        goto nomem;
-    }
-    for (size_t i = 0; i < na && r->nreasons < top; i++) {
-        r->reasons[r->nreasons].n = all[i].n;
-        if (!(r->reasons[r->nreasons++].text = strdup(all[i].text))) {
-            free(all);
-            goto nomem;
-        }
-    }
-    free(all);
-    if (p.reasons_other) {
-        r->reasons[r->nreasons].n = p.reasons_other;
-        if (!(r->reasons[r->nreasons++].text = strdup("(other reasons)")))
-            goto nomem;
-    }
-
-    /* batches holding records of the period */
-    if (p.nbt) {
-        struct spool_batch **bv = NULL;
-        size_t nb = 0;
-        if (spool_batch_list(sp, NULL, 0, &bv, &nb, e) != 0)
-            goto out;
-        r->batches = calloc(p.nbt, sizeof *r->batches);
-        for (size_t i = 0; i < nb; i++) {
-            struct batch_tally *t = NULL;
-            for (size_t k = 0; k < p.nbt && !t; k++)
-                if (p.bt[k].id == bv[i]->id)
-                    t = &p.bt[k];
-            if (t && r->batches && r->nbatches < p.nbt) {
-                struct report_batch *b = &r->batches[r->nbatches++];
-                b->id = bv[i]->id;
-                b->target = strdup(bv[i]->target ? bv[i]->target : "");
-                b->file_name = strdup(bv[i]->file_name ? bv[i]->file_name : "");
-                b->totals = strdup(bv[i]->totals ? bv[i]->totals : "");
-                b->state = strdup(spool_batch_state_name(bv[i]->state));
-                snprintf(b->business_date, sizeof b->business_date, "%s",
-                         bv[i]->business_date);
-                b->seq = bv[i]->seq;
-                b->record_count = bv[i]->record_count;
-                b->sent_at = bv[i]->sent_at;
-                b->confirmed = t->confirmed;
-                b->rejected = t->rejected;
-                b->other = t->other;
-            }
-            spool_batch_free(bv[i]);
-        }
-        free(bv);
-        if (!r->batches)
-            goto nomem;
-    }
     rc = 0;
     goto out;
 nomem:
     errs_add(e, "report", "out of memory");
 out:
-    spool_day_list_free(&dl);
     for (size_t i = 0; i < p.nsvc; i++) {
         free(p.svc[i].name);
         free(p.svc[i].days);
-        free(p.svc[i].times);
+        free(p.svc[i].times.v);
+        strmap_free(&p.svc[i].reasons);
     }
     free(p.svc);
-    free(p.bt);
-    free(p.all_times);
-    strmap_free(&p.audited);
-    strmap_free(&p.reasons);
+    free(all.v);
     if (rc == 0)
         *out = r;
     else

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 6
+#define SPOOL_SCHEMA_VERSION 7
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -113,10 +113,27 @@ bool spool_state_final(enum spool_state st);
 
 /* ---- intake ------------------------------------------------------------ */
 
+/* How a record came in.  Kept per record (schema v4); a ledger migrated
+ * from v3 derives it from the client column (docs/spool.md). */
+enum spool_channel {
+    SPOOL_CH_UNKNOWN = 0,          /* migrated row with nothing to tell by */
+    SPOOL_CH_HTTP,                 /* HTTP intake (POST /v1/...) */
+    SPOOL_CH_CLI,                  /* ferry submit: JSON / NDJSON */
+    SPOOL_CH_CSV,                  /* ferry import: CSV keyed by staff */
+    SPOOL_CH_ASSISTED,             /* the support console's form */
+    SPOOL_NCHANNELS
+};
+/* spool_channel_name - "unknown", "http", "cli", "csv", "assisted";
+ * "?" for an out-of-range value */
+const char *spool_channel_name(enum spool_channel c);
+/* spool_channel_parse - name to enum; 0 ok, -1 unknown name */
+int spool_channel_parse(const char *name, enum spool_channel *out);
+
 struct spool_item {
     const char *service;           /* required */
     const char *target;            /* may be NULL (no delivery yet) */
     const char *client;            /* intake client id; may be NULL */
+    enum spool_channel channel;    /* how it came in (0 = unknown) */
     const char *fe_ref;            /* front-end reference; may be NULL */
     const char *idem_key;          /* the submission's identity (the
                                       front-end's reference); NULL = none */
@@ -189,7 +206,9 @@ struct spool_record {
      * (marker rows, idempotency keys) must be this, never ref, which is
      * unique only within one spool. */
     char *delivery_id;
+    enum spool_channel channel;
     int64_t received_at, updated_at;
+    int64_t confirmed_at;          /* when it became confirmed; 0 = not */
     enum spool_state state;
     int attempts;
     int64_t next_attempt_at;       /* 0 = none */
@@ -293,6 +312,69 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
                      const char *to, struct spool_day_list *out,
                      struct errs *e);
 void spool_day_list_free(struct spool_day_list *l);
+
+/* ---- management information (spool_mi.c) ----------------------------- */
+
+/* Where a record stands for management information: every state is in
+ * exactly one, so they add up to received (the report and /metrics both
+ * count by these). */
+enum spool_mi_outcome {
+    SPOOL_MI_CONFIRMED = 0,        /* complete */
+    SPOOL_MI_AWAITING,             /* delivered or sent */
+    SPOOL_MI_IN_PROGRESS,          /* received..held, in doubt */
+    SPOOL_MI_REJECTED,
+    SPOOL_MI_FAILED,
+    SPOOL_MI_DISCARDED,
+    SPOOL_MI_NOUTCOMES
+};
+/* spool_mi_outcome_of - the outcome of a state (in progress for any the
+ * table does not know) */
+enum spool_mi_outcome spool_mi_outcome_of(enum spool_state st);
+/* spool_mi_outcome_name - "confirmed", "awaiting_confirmation",
+ * "in_progress", "rejected", "failed", "discarded" (the report's keys) */
+const char *spool_mi_outcome_name(enum spool_mi_outcome o);
+
+struct spool_channel_count {
+    char *service;
+    enum spool_channel channel;
+    int64_t n;                     /* accepted, all days */
+};
+struct spool_channel_counts {
+    struct spool_channel_count *v;
+    size_t n;
+};
+/* spool_channel_counts - records accepted per service and channel, from
+ * the intake counters (kept in the same transaction as the rows; a small
+ * table, so /metrics can read it every scrape).  Free with
+ * spool_channel_counts_free. */
+int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
+                         struct errs *e);
+void spool_channel_counts_free(struct spool_channel_counts *c);
+
+struct spool_mi_query {
+    int64_t since, until;          /* received_at in [since, until) */
+    const char *service;           /* NULL = all */
+    const char *const *actions;    /* audit actions that make a record
+                                      "touched"; NULL-terminated, <= 16 */
+};
+
+struct spool_mi_row {              /* strings borrowed: valid during cb */
+    const char *service;
+    enum spool_channel channel;
+    enum spool_state state;
+    bool state_known;              /* false: a state this ferry cannot name */
+    int64_t received_at, confirmed_at;
+    const char *last_error;        /* failed and rejected only; else NULL */
+    bool touched;                  /* an audit entry of q->actions names it */
+};
+
+/* spool_mi_foreach - every record received in the query's period, with
+ * just what the report counts, in no particular order; cb returns
+ * non-zero to stop (returned).  Reads no payload and copies nothing.  No
+ * other spool calls from cb. */
+int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
+                     int (*cb)(void *ctx, const struct spool_mi_row *row),
+                     void *ctx, struct errs *e);
 
 struct spool_stats {
     uint64_t enqueue_calls;        /* spool_enqueue calls */

@@ -27,12 +27,14 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
     sqlite3_stmt *st = spool_stmt(s, a->service
         ? "UPDATE records SET state = ?1, last_error = COALESCE(?2, "
           "last_error), receipt = COALESCE(?3, receipt), in_doubt = 0, "
-          "updated_at = ?4 WHERE id = (SELECT id FROM records WHERE "
-          "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
+          "updated_at = ?4, confirmed_at = CASE WHEN ?1 = 'confirmed' "
+          "THEN ?4 ELSE confirmed_at END WHERE id = (SELECT id FROM "
+          "records WHERE service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
         : "UPDATE records SET state = ?1, last_error = COALESCE(?2, "
           "last_error), receipt = COALESCE(?3, receipt), in_doubt = 0, "
-          "updated_at = ?4 WHERE ref = ?5 AND "
+          "updated_at = ?4, confirmed_at = CASE WHEN ?1 = 'confirmed' "
+          "THEN ?4 ELSE confirmed_at END WHERE ref = ?5 AND "
           "state IN ('sent', 'delivered', 'indoubt')", e);
     if (!st)
         return -1;

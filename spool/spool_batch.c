@@ -543,8 +543,10 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
         goto end;
     }
     if (move_records) {
-        st = spool_stmt(s, "UPDATE records SET state = ?, updated_at = ? "
-                        "WHERE batch_id = ? AND state = ?", e);
+        st = spool_stmt(s, "UPDATE records SET state = ?1, updated_at = ?2, "
+                        "confirmed_at = CASE WHEN ?1 = 'confirmed' THEN ?2 "
+                        "ELSE confirmed_at END "
+                        "WHERE batch_id = ?3 AND state = ?4", e);
         if (!st)
             goto end;
         sqlite3_bind_text(st, 1, spool_state_name(rto), -1, SQLITE_STATIC);

@@ -211,9 +211,38 @@ static const char *const schema_v6[] = {
     NULL,
 };
 
+/* v7: management information.  channel says how each record came in
+ * (http, cli, csv, assisted); confirmed_at when it became confirmed (every
+ * path to confirmed stamps it).  Existing rows: the channel is derived
+ * from the client, which intake has always filled with "cli" for ferry
+ * submit, "csv" for ferry import and the intake client's id for HTTP;
+ * a row with no client stays 'unknown'.  A confirmed row's updated_at is
+ * its confirmation time (confirmed is final: nothing changes it after),
+ * so it becomes confirmed_at exactly.  The daily intake counters gain
+ * one per channel, "accepted:<channel>", counted from the rows. */
+static const char *const schema_v7[] = {
+    "ALTER TABLE records ADD COLUMN channel TEXT NOT NULL DEFAULT 'unknown'",
+    "ALTER TABLE records ADD COLUMN confirmed_at INTEGER NOT NULL DEFAULT 0",
+    "UPDATE records SET channel = CASE"
+    " WHEN client = 'cli' THEN 'cli'"
+    " WHEN client = 'csv' THEN 'csv'"
+    " WHEN client IS NOT NULL AND client <> '' THEN 'http'"
+    " ELSE 'unknown' END",
+    "UPDATE records SET confirmed_at = updated_at WHERE state = 'confirmed'",
+    /* the intake counters by channel ("accepted:http", ...) that /metrics
+     * reads, for the records already there */
+    "INSERT INTO counters(service, day, name, value)"
+    " SELECT service, strftime('%Y-%m-%d', received_at / 1000, 'unixepoch'),"
+    " 'accepted:' || channel, count(*) FROM records GROUP BY 1, 2, 3",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
-                                                 schema_v5, schema_v6 };
+                                                 schema_v5, schema_v6,
+                                                 schema_v7 };
+_Static_assert(sizeof migrations / sizeof migrations[0]
+               == SPOOL_SCHEMA_VERSION, "one migration step per version");
 
 void spool_day_text(int64_t ms, char out[11])
 {

@@ -44,6 +44,7 @@ struct tally {
     const char *service;
     char day[11];
     int64_t accepted, duplicates;
+    int64_t channel[SPOOL_NCHANNELS];   /* accepted by channel */
 };
 
 struct txn {
@@ -190,8 +191,8 @@ static int store_one(struct spool *s, struct txn *x,
 {
     static const char ins[] =
         "INSERT INTO records(ref, service, target, client, fe_ref, idem_key,"
-        " received_at, payload_enc, state, updated_at, delivery_id)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?)";
+        " received_at, payload_enc, state, updated_at, delivery_id, channel)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char ins_data[] =
         "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
     int64_t at = it->received_at ? it->received_at : now;
@@ -256,6 +257,8 @@ static int store_one(struct spool *s, struct txn *x,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, now);
     sqlite3_bind_text(st, 11, did, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, spool_channel_name(it->channel), -1,
+                      SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         spool_dberr(s, e, res->ref, "storing record");
         goto done;
@@ -284,6 +287,8 @@ static int store_one(struct spool *s, struct txn *x,
     if (it->client_key && spool_key_save(s, it, res, now, e) != 0)
         goto done;
     t->accepted++;
+    t->channel[(unsigned)it->channel < SPOOL_NCHANNELS ? it->channel
+               : SPOOL_CH_UNKNOWN]++;
     rc = 0;
 done:
     sqlite3_reset(st);
@@ -318,6 +323,16 @@ static int commit_reqs(struct spool *s, struct spool_req *list, size_t nreq,
             || (x.t[i].duplicates && spool_counter_add(s, x.t[i].service,
                  x.t[i].day, "duplicates", x.t[i].duplicates, e) != 0))
             goto rollback;
+        for (int c = 0; c < SPOOL_NCHANNELS; c++) {
+            char name[32];
+            if (!x.t[i].channel[c])
+                continue;
+            snprintf(name, sizeof name, "accepted:%s",
+                     spool_channel_name((enum spool_channel)c));
+            if (spool_counter_add(s, x.t[i].service, x.t[i].day, name,
+                                  x.t[i].channel[c], e) != 0)
+                goto rollback;
+        }
     }
     crash_point("enqueue-before-commit");
     if (spool_commit(s, e) != 0)

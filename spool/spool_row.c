@@ -112,6 +112,10 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
     r->payload_purged = sqlite3_column_int(st, 19) != 0;
     r->encrypted = sqlite3_column_int(st, 20) != 0;
     r->delivery_id = spool_col_strdup(st, 24);
+    if (spool_channel_parse((const char *)sqlite3_column_text(st, 25),
+                            &r->channel) != 0)
+        r->channel = SPOOL_CH_UNKNOWN;
+    r->confirmed_at = sqlite3_column_int64(st, 26);
     if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {

@@ -1,4 +1,5 @@
-/* spool_state.c - record states: names, and the one transition table.
+/* spool_state.c - record states: names, and the one transition table;
+ * the names of intake channels.
  *
  * Every state change of a record, whatever the caller, is checked here
  * (spool_transition_ok / spool_set_state), so the diagram in DESIGN.md and
@@ -80,6 +81,32 @@ int spool_state_parse(const char *name, enum spool_state *out)
     return -1;
 }
 
+static const char *const channel_names[SPOOL_NCHANNELS] = {
+    [SPOOL_CH_UNKNOWN] = "unknown", [SPOOL_CH_HTTP] = "http",
+    [SPOOL_CH_CLI] = "cli",         [SPOOL_CH_CSV] = "csv",
+    [SPOOL_CH_ASSISTED] = "assisted",
+};
+
+const char *spool_channel_name(enum spool_channel c)
+{
+    if ((unsigned)c >= SPOOL_NCHANNELS)
+        return "?";
+    return channel_names[c];
+}
+
+int spool_channel_parse(const char *name, enum spool_channel *out)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < SPOOL_NCHANNELS; i++) {
+        if (strcmp(channel_names[i], name) == 0) {
+            *out = (enum spool_channel)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 bool spool_transition_ok(enum spool_state from, enum spool_state to)
 {
     if ((unsigned)from >= SPOOL_NSTATES || (unsigned)to >= SPOOL_NSTATES)
@@ -104,14 +131,16 @@ bool spool_state_final(enum spool_state st)
 
 /* spool_set_state - the guarded UPDATE every single-record change uses:
  * refuses a transition the table forbids, and a record that is no longer
- * in `from` (changed by someone else since it was read). */
+ * in `from` (changed by someone else since it was read).  Becoming
+ * confirmed stamps confirmed_at, as every path to confirmed does. */
 int spool_set_state(struct spool *s, int64_t id, const char *ref,
                     enum spool_state from, enum spool_state to,
                     struct errs *e)
 {
     static const char sql[] =
-        "UPDATE records SET state = ?, updated_at = ? "
-        "WHERE id = ? AND state = ?";
+        "UPDATE records SET state = ?1, updated_at = ?2, "
+        "confirmed_at = CASE WHEN ?1 = 'confirmed' THEN ?2 "
+        "ELSE confirmed_at END WHERE id = ?3 AND state = ?4";
     if (!spool_transition_ok(from, to)) {
         errs_add(e, ref, "a %s record cannot become %s",
                  spool_state_name(from), spool_state_name(to));

@@ -185,25 +185,27 @@ import json, sys
 rep = json.load(open(sys.argv[1])); cnt = json.load(open(sys.argv[2]))["counts"]
 group = {"received": "in_progress", "queued": "in_progress", "delivering": "in_progress",
          "deferred": "in_progress", "batched": "in_progress", "held": "in_progress",
-         "indoubt": "in_progress", "delivered": "delivered", "sent": "delivered",
-         "confirmed": "confirmed", "rejected": "rejected", "failed": "failed",
-         "discarded": "discarded"}
+         "indoubt": "in_progress", "delivered": "awaiting_confirmation",
+         "sent": "awaiting_confirmation", "confirmed": "confirmed", "rejected": "rejected",
+         "failed": "failed", "discarded": "discarded"}
+outcomes = ("in_progress", "awaiting_confirmation", "confirmed", "rejected", "failed", "discarded")
 want = {}
 for c in cnt:
     k = (c["service"], group[c["state"]])
     want[k] = want.get(k, 0) + c["count"]
 bad = []
 for s in rep["services"]:
-    for st in ("in_progress", "delivered", "confirmed", "rejected", "failed", "discarded"):
-        if s[st] != want.get((s["service"], st), 0):
-            bad.append("%s %s: report %d, ledger %d" % (s["service"], st, s[st], want.get((s["service"], st), 0)))
+    p = s["period"]
+    for st in outcomes:
+        if p[st] != want.get((s["service"], st), 0):
+            bad.append("%s %s: report %d, ledger %d" % (s["service"], st, p[st], want.get((s["service"], st), 0)))
     recv = sum(v for (svc, _), v in want.items() if svc == s["service"])
-    if s["received"] != recv:
-        bad.append("%s received: report %d, ledger %d" % (s["service"], s["received"], recv))
+    if p["received"] != recv or sum(p[st] for st in outcomes) != recv:
+        bad.append("%s received: report %d, ledger %d" % (s["service"], p["received"], recv))
 t = rep["total"]
 if t["received"] != sum(c["count"] for c in cnt):
     bad.append("total received %d != %d" % (t["received"], sum(c["count"] for c in cnt)))
-for st in ("in_progress", "delivered", "confirmed", "rejected", "failed", "discarded"):
+for st in outcomes:
     if t[st] != sum(v for (_, g), v in want.items() if g == st):
         bad.append("total " + st)
 if not rep["conservation"]["ok"]:
@@ -215,8 +217,8 @@ crc=$?
 if [ $rrc = 0 ] && [ $crc = 0 ]; then
     pass "report --format json adds up to queue --counts, conservation OK ($(cat "$T/cmp.out"))"
 else fail "report figures" "rc=$rrc $(cat "$T/cmp.out" "$T/report.err")"; fi
-if [ "$(jget "$T/report.json" '[s["confirmed"] for s in j["services"] if s["service"]=="refund-claim"][0]')" = "$((ACC + 1))" ] &&
-   [ "$(jget "$T/report.json" '[s["rejected"] for s in j["services"] if s["service"]=="refund-claim"][0]')" = 1 ]; then
+if [ "$(jget "$T/report.json" '[s["period"]["confirmed"] for s in j["services"] if s["service"]=="refund-claim"][0]')" = "$((ACC + 1))" ] &&
+   [ "$(jget "$T/report.json" '[s["period"]["rejected"] for s in j["services"] if s["service"]=="refund-claim"][0]')" = 1 ]; then
     pass "refund-claim: $((ACC + 1)) confirmed, 1 rejected (the amount referral) in the report"
 else fail "report refund-claim" "$(cat "$T/report.json")"; fi
 f report > "$T/report.txt" 2>&1; rc=$?

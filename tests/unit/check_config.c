@@ -13,6 +13,7 @@
  *
  * The rest are unit tests of the typed readers, paths and secrets. */
 #include "config/config.h"
+#include "spool/spool.h"
 #include "scheduler/sched_check.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -283,6 +284,11 @@ START_TEST(test_config_good_values_read)
     ck_assert_str_eq(kv_get(&j->opts, "older-than"), "90d");
     ck_assert_ptr_null(config_job(c, "nope"));
     ck_assert_ptr_null(config_target(c, "nope"));
+    /* costs per channel, in pence, only where configured */
+    ck_assert_int_eq(c->services[0].cost_pence[SPOOL_CH_HTTP], 35);
+    ck_assert_int_eq(c->services[0].cost_pence[SPOOL_CH_CSV], 450);
+    ck_assert_uint_eq(c->services[0].cost_set,
+                      (1u << SPOOL_CH_HTTP) | (1u << SPOOL_CH_CSV));
     config_free(c);
     errs_free(&e);
     remove_case(dir);

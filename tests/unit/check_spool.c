@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool/spool.h"
@@ -703,6 +704,9 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "CREATE INDEX records_due ON records(target, state, next_attempt_at);"
              "DROP INDEX records_batch;"
              "CREATE INDEX records_batch ON records(batch_id);"
+             "ALTER TABLE records DROP COLUMN channel;"
+             "ALTER TABLE records DROP COLUMN confirmed_at;"
+             "DELETE FROM counters WHERE name LIKE 'accepted:%';"
              "DROP TABLE client_keys;"
              "PRAGMA user_version = 1;"
              "COMMIT;");
@@ -739,6 +743,146 @@ START_TEST(test_v1_ledger_migrates_in_place)
 }
 END_TEST
 
+/* every record keeps the channel it came in by; becoming confirmed (by a
+ * batch acknowledgement or a stream target's confirmation) stamps
+ * confirmed_at, and nothing else does */
+START_TEST(test_channel_and_confirmed_at_kept)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[3];
+    static const enum spool_channel ch[3] = { SPOOL_CH_HTTP, SPOOL_CH_CSV,
+                                              SPOOL_CH_ASSISTED };
+    for (int i = 0; i < 3; i++) {
+        struct spool_item it = item("claims", "mf", NULL, "x");
+        it.channel = ch[i];
+        enq1(s, it, &r[i]);
+    }
+    struct errs e;
+    errs_init(&e);
+    struct spool_record *rec = NULL;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(spool_get(s, r[i].ref, 0, &rec, &e), 0);
+        ck_assert_int_eq(rec->channel, ch[i]);
+        ck_assert_int_eq(rec->confirmed_at, 0);
+        spool_record_free(rec);
+    }
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 2, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", 2, NULL, "00", &e),
+                     0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    struct spool_ack acks[2] = {
+        { .key = r[0].ref, .accepted = true },
+        { .key = r[1].ref, .accepted = false, .reason = "R07" },
+    };
+    enum spool_ack_result res[2];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "aa", acks, 2, res, NULL,
+                                     NULL, NULL, &e), 0);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t after = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ck_assert_int_eq(spool_get(s, r[0].ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_CONFIRMED);
+    ck_assert_int_ge(rec->confirmed_at, before);
+    ck_assert_int_le(rec->confirmed_at, after);
+    spool_record_free(rec);
+    ck_assert_int_eq(spool_get(s, r[1].ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->confirmed_at, 0);              /* rejected */
+    spool_record_free(rec);
+    /* the stream path: delivered, then confirmed by the target */
+    struct spool_list l = { 0 };
+    ck_assert_int_eq(spool_claim(s, "mf", "me", 60000, 10, false, 0, &l, &e),
+                     0);
+    ck_assert_uint_eq(l.n, 1);
+    struct spool_outcome o = { .ref = r[2].ref, .kind = SPOOL_OUT_OK };
+    ck_assert_int_eq(spool_outcomes(s, "me", &o, 1, &e), 0);
+    spool_list_free(&l);
+    ck_assert_int_eq(spool_get(s, r[2].ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_DELIVERED);
+    ck_assert_int_eq(rec->confirmed_at, 0);
+    spool_record_free(rec);
+    struct spool_ack sa = { .key = r[2].ref, .accepted = true };
+    ck_assert_int_eq(spool_ack_apply(s, NULL, NULL, &sa, 1, res, NULL, NULL,
+                                     NULL, &e), 0);
+    ck_assert_int_eq(spool_get(s, r[2].ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_CONFIRMED);
+    ck_assert_int_ge(rec->confirmed_at, before);
+    ck_assert_int_eq(rec->channel, SPOOL_CH_ASSISTED);
+    spool_record_free(rec);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "channel = 'csv'"), 1);
+    struct spool_channel_counts cc = { 0 };
+    ck_assert_int_eq(spool_channel_counts(s, &cc, &e), 0);
+    ck_assert_uint_eq(cc.n, 3);
+    int64_t by[SPOOL_NCHANNELS] = { 0 };
+    for (size_t i = 0; i < cc.n; i++)
+        by[cc.v[i].channel] += cc.v[i].n;
+    ck_assert_int_eq(by[SPOOL_CH_HTTP], 1);
+    ck_assert_int_eq(by[SPOOL_CH_CSV], 1);
+    ck_assert_int_eq(by[SPOOL_CH_ASSISTED], 1);
+    spool_channel_counts_free(&cc);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* a version-6 ledger (no channel, no confirmed_at) migrates in place: the
+ * channel is derived from the client intake always wrote ("cli", "csv",
+ * an HTTP client's id; none = unknown) and a confirmed record's last
+ * change, which is its confirmation, becomes confirmed_at */
+START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    static const char *const client[4] = { "cli", "csv", "portal", NULL };
+    for (int i = 0; i < 4; i++) {
+        struct spool_item it = item("claims", "mf", NULL, "x");
+        it.client = client[i];
+        enq1(s, it, &r[i]);
+    }
+    spool_close(s);
+    char sql[512];
+    snprintf(sql, sizeof sql, "BEGIN;"
+             "ALTER TABLE records DROP COLUMN channel;"
+             "ALTER TABLE records DROP COLUMN confirmed_at;"
+             "DELETE FROM counters WHERE name LIKE 'accepted:%%';"
+             "UPDATE records SET state = 'confirmed', updated_at = 1764000000123"
+             " WHERE ref = '%s';"
+             "PRAGMA user_version = 6;"
+             "COMMIT;", r[2].ref);
+    raw_exec(sql);
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    static const enum spool_channel want[4] = { SPOOL_CH_CLI, SPOOL_CH_CSV,
+                                                SPOOL_CH_HTTP,
+                                                SPOOL_CH_UNKNOWN };
+    struct errs e;
+    errs_init(&e);
+    for (int i = 0; i < 4; i++) {
+        struct spool_record *rec = NULL;
+        ck_assert_int_eq(spool_get(s, r[i].ref, 0, &rec, &e), 0);
+        ck_assert_int_eq(rec->channel, want[i]);
+        ck_assert_int_eq(rec->confirmed_at, i == 2 ? 1764000000123LL : 0);
+        spool_record_free(rec);
+    }
+    /* and the intake counters by channel, as /metrics reads them */
+    struct spool_channel_counts cc = { 0 };
+    ck_assert_int_eq(spool_channel_counts(s, &cc, &e), 0);
+    ck_assert_uint_eq(cc.n, 4);
+    for (size_t i = 0; i < cc.n; i++) {
+        ck_assert_str_eq(cc.v[i].service, "claims");
+        ck_assert_int_eq(cc.v[i].n, 1);
+    }
+    spool_channel_counts_free(&cc);
+    errs_free(&e);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM pragma_integrity_check"
+                                " WHERE integrity_check = 'ok'"), 1);
+}
+END_TEST
 
 /* uuid_shaped - 8-4-4-4-12 lower-case hex */
 static bool uuid_shaped(const char *s)
@@ -813,6 +957,9 @@ START_TEST(test_v3_ledger_gets_identities)
              "DELETE FROM meta WHERE name = 'spool_id';"
              "DROP TABLE client_keys;"
              "ALTER TABLE audit DROP COLUMN keyed;"
+             "ALTER TABLE records DROP COLUMN channel;"
+             "ALTER TABLE records DROP COLUMN confirmed_at;"
+             "DELETE FROM counters WHERE name LIKE 'accepted:%';"
              "PRAGMA user_version = 3;"
              "COMMIT;");
     s = open_sp(NULL);
@@ -1348,6 +1495,8 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
     tcase_add_test(tc, test_v1_ledger_migrates_in_place);
+    tcase_add_test(tc, test_channel_and_confirmed_at_kept);
+    tcase_add_test(tc, test_v6_ledger_gets_channel_and_confirmed_at);
     tcase_add_test(tc, test_delivery_identity_unique_across_spools);
     tcase_add_test(tc, test_v3_ledger_gets_identities);
     suite_add_tcase(su, tc);

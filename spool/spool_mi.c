@@ -1,0 +1,245 @@
+/* spool_mi.c - the narrow read behind management information: one pass
+ * over the records of a period with only the columns the report counts
+ * (service, channel, state, received and confirmed times, the last error
+ * of a refused record) and whether an operator acted on each record.
+ *
+ * Why a read of its own: spool_foreach joins the payload table and copies
+ * every column of every row; a report over a million records needs six
+ * small columns and must take well under a second.  Nothing is copied
+ * here: the row's strings are borrowed from SQLite for the callback.
+ *
+ * "An operator acted on it" is a set of references read from the audit
+ * log first (it is small next to the records): the distinct references of
+ * entries whose action is one of the caller's. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+#include "util/strmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MI_ACTIONS_MAX 16
+
+/* touched_refs - references with an audit entry whose action is one of
+ * actions (NULL-terminated) */
+static int touched_refs(struct spool *s, const char *const *actions,
+                        struct strmap *out, struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT DISTINCT ref, action FROM audit "
+                                  "WHERE ref IS NOT NULL AND ref <> ''", e);
+    if (!st)
+        return -1;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *ref = (const char *)sqlite3_column_text(st, 0);
+        const char *act = (const char *)sqlite3_column_text(st, 1);
+        bool want = false;
+        for (size_t i = 0; actions[i] && i < MI_ACTIONS_MAX && !want; i++)
+            want = act && strcmp(act, actions[i]) == 0;
+        if (want && ref && strmap_add(out, ref, 1, 0) < 0) {
+            sqlite3_reset(st);
+            errs_add(e, s->dir, "out of memory");
+            return -1;
+        }
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading the audit log");
+        return -1;
+    }
+    return 0;
+}
+
+/* state_of - the state column's text to the enum, with one comparison:
+ * the letters at 0, 2 and 7 tell the names apart, then the whole name
+ * is checked.  A million rows make this worth it.  false when unknown. */
+static bool state_of(const char *t, enum spool_state *out)
+{
+    enum spool_state c;
+    if (!t || !t[0] || !t[1])
+        return false;
+    switch (t[0]) {
+    case 'r': c = t[2] == 'c' ? SPOOL_RECEIVED : SPOOL_REJECTED; break;
+    case 'q': c = SPOOL_QUEUED; break;
+    case 'c': c = SPOOL_CONFIRMED; break;
+    case 'b': c = SPOOL_BATCHED; break;
+    case 's': c = SPOOL_SENT; break;
+    case 'h': c = SPOOL_HELD; break;
+    case 'f': c = SPOOL_FAILED; break;
+    case 'i': c = SPOOL_INDOUBT; break;
+    case 'd':
+        if (t[2] == 'f')
+            c = SPOOL_DEFERRED;
+        else if (t[2] == 's')
+            c = SPOOL_DISCARDED;
+        else
+            c = strlen(t) > 7 && t[7] == 'i' ? SPOOL_DELIVERING
+                                              : SPOOL_DELIVERED;
+        break;
+    default:
+        return spool_state_parse(t, out) == 0;
+    }
+    if (strcmp(t, spool_state_name(c)) != 0)
+        return spool_state_parse(t, out) == 0;
+    *out = c;
+    return true;
+}
+
+int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
+                     int (*cb)(void *ctx, const struct spool_mi_row *row),
+                     void *ctx, struct errs *e)
+{
+    static const char *const none[] = { NULL };
+    struct strmap touched = { 0 };
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    spool_lock(s);
+    if (touched_refs(s, q->actions ? q->actions : none, &touched, e) != 0)
+        goto done;
+    /* columns are decoded only when asked for: ref only when anyone was
+     * touched, last_error only for failed and rejected rows */
+    st = spool_stmt(s, "SELECT service, channel, state, received_at, "
+                    "confirmed_at, ref, last_error FROM records WHERE "
+                    "received_at >= ?1 AND received_at < ?2 AND "
+                    "(?3 IS NULL OR service = ?3)", e);
+    if (!st)
+        goto done;
+    sqlite3_bind_int64(st, 1, q->since);
+    sqlite3_bind_int64(st, 2, q->until);
+    sqlite3_bind_text(st, 3, q->service, -1, SQLITE_STATIC);
+    int step;
+    char last_ch[16] = "";
+    enum spool_channel ch = SPOOL_CH_UNKNOWN;
+    rc = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_mi_row row;
+        memset(&row, 0, sizeof row);
+        row.service = (const char *)sqlite3_column_text(st, 0);
+        const char *cht = (const char *)sqlite3_column_text(st, 1);
+        if (!cht)
+            cht = "";
+        if (strcmp(cht, last_ch) != 0) {  /* runs of one channel are usual */
+            if (spool_channel_parse(cht, &ch) != 0)
+                ch = SPOOL_CH_UNKNOWN;
+            size_t n = strlen(cht);
+            if (n >= sizeof last_ch)
+                n = 0;
+            memcpy(last_ch, cht, n);
+            last_ch[n] = '\0';
+        }
+        row.channel = ch;
+        row.state_known = state_of((const char *)sqlite3_column_text(st, 2),
+                                   &row.state);
+        row.received_at = sqlite3_column_int64(st, 3);
+        row.confirmed_at = sqlite3_column_int64(st, 4);
+        if (touched.n) {
+            const char *ref = (const char *)sqlite3_column_text(st, 5);
+            row.touched = ref && strmap_get(&touched, ref);
+        }
+        if (row.state_known && (row.state == SPOOL_FAILED
+                                || row.state == SPOOL_REJECTED))
+            row.last_error = (const char *)sqlite3_column_text(st, 6);
+        if (!row.service)
+            row.service = "";
+        int stop = cb(ctx, &row);
+        if (stop) {
+            rc = stop;
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading records for the report");
+        rc = -1;
+    }
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    strmap_free(&touched);
+    return rc;
+}
+
+enum spool_mi_outcome spool_mi_outcome_of(enum spool_state st)
+{
+    switch (st) {
+    case SPOOL_CONFIRMED: return SPOOL_MI_CONFIRMED;
+    case SPOOL_DELIVERED: case SPOOL_SENT: return SPOOL_MI_AWAITING;
+    case SPOOL_REJECTED:  return SPOOL_MI_REJECTED;
+    case SPOOL_FAILED:    return SPOOL_MI_FAILED;
+    case SPOOL_DISCARDED: return SPOOL_MI_DISCARDED;
+    case SPOOL_RECEIVED: case SPOOL_QUEUED: case SPOOL_DELIVERING:
+    case SPOOL_DEFERRED: case SPOOL_BATCHED: case SPOOL_HELD:
+    case SPOOL_INDOUBT: case SPOOL_NSTATES:
+        break;
+    }
+    return SPOOL_MI_IN_PROGRESS;
+}
+
+const char *spool_mi_outcome_name(enum spool_mi_outcome o)
+{
+    static const char *const n[SPOOL_MI_NOUTCOMES] = {
+        "confirmed", "awaiting_confirmation", "in_progress", "rejected",
+        "failed", "discarded",
+    };
+    return (unsigned)o < SPOOL_MI_NOUTCOMES ? n[o] : "?";
+}
+
+int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
+                         struct errs *e)
+{
+    int rc = -1, step;
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT service, substr(name, 10), "
+                                  "sum(value) FROM counters WHERE name LIKE "
+                                  "'accepted:%' GROUP BY 1, 2 ORDER BY 1, 2",
+                                  e);
+    if (!st)
+        goto done;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct spool_channel_count *v = realloc(out->v, cap * sizeof *v);
+            if (!v) {
+                errs_add(e, s->dir, "out of memory");
+                goto done;
+            }
+            out->v = v;
+        }
+        struct spool_channel_count *c = &out->v[out->n];
+        if (spool_channel_parse((const char *)sqlite3_column_text(st, 1),
+                                &c->channel) != 0)
+            c->channel = SPOOL_CH_UNKNOWN;
+        c->n = sqlite3_column_int64(st, 2);
+        if (!(c->service = spool_col_strdup(st, 0))) {
+            errs_add(e, s->dir, "out of memory");
+            goto done;
+        }
+        out->n++;
+    }
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading channel counters");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc != 0)
+        spool_channel_counts_free(out);
+    return rc;
+}
+
+void spool_channel_counts_free(struct spool_channel_counts *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].service);
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
