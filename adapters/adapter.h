@@ -9,9 +9,10 @@
  *              its totals, read it back;
  *   TRANSPORT  moves batch files and acknowledgements (sftp, local).
  *
- * Outcomes: every callback reports OK, RETRY (transient), FAIL (permanent)
- * or INDOUBT (the request may have reached the back end but no answer came:
- * a timeout after sending).  Each adapter maps its library's errors to
+ * Outcomes: every callback reports OK, RETRY (transient), FAIL (permanent
+ * for this record), INDOUBT (the request may have reached the back end but
+ * no answer came: a timeout after sending) or STOP (the target is unusable
+ * for every record; nothing was sent).  Each adapter maps its library's errors to
  * these in ONE function.  Adapters never sleep, never loop on retries and
  * never touch the ledger: the spool and scheduler own retry policy,
  * windows and the breaker.  All adapters are listed in adapters/registry.c;
@@ -33,6 +34,11 @@ enum adapter_outcome {
     ADAPTER_RETRY,
     ADAPTER_FAIL,
     ADAPTER_INDOUBT,
+    /* the target itself is unusable, whatever the record: login or
+     * WS-Security refused, certificate, host key, a marker table that is
+     * missing or unreadable.  Nothing was sent; the engine stops the
+     * target with this message and the record waits, uncounted. */
+    ADAPTER_STOP,
 };
 
 enum adapter_kind {

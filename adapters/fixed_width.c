@@ -297,7 +297,8 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
     }
     memcpy(f->sums, next, sizeof next[0] * fc->nsums);
     f->count++;
-    adapter_result_set(res, ADAPTER_OK, "%s", "");
+    res->outcome = ADAPTER_OK;     /* per record: no formatting */
+    res->msg[0] = '\0';
 }
 
 /* set_total - the trailer's "$count" / "$sum:FIELD" sources in sp */

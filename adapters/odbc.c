@@ -11,7 +11,11 @@
  * fails the batch is rolled back and every row retried in its own
  * transaction so only the bad row fails.  Driver errors become outcomes in
  * odbc_classify (odbc_util.c) only.  Optional exactly-once: a marker row
- * (ref) written in the same transaction as the record.
+ * (the record's delivery identity, unique across spools, and its ref)
+ * written in the same transaction as the record.  What no record can fix
+ * (login refused, the marker table or the target's table missing or not
+ * ours) is STOP, for every record of the call: the engine stops the target
+ * and the records wait.
  *
  * Connections, the pool, the target's metadata and commit/rollback:
  * odbc_pool.c; options, SQL and connection string at init: odbc_setup.c;
@@ -57,9 +61,11 @@ static const struct adapter_key odbc_keys[] = {
     ADAPTER_KEY("query-timeout", ADAPTER_OPT_STR, false,
                 "seconds per statement (default 0: driver's)"),
     ADAPTER_KEY("marker-table", ADAPTER_OPT_STR, false,
-                "exactly-once marker table (ref PRIMARY KEY, " "written_at)"),
+                "exactly-once marker table (delivery_id PRIMARY KEY, ref, "
+                "written_at): ferry needs SELECT and INSERT on it"),
     ADAPTER_KEY("create-marker", ADAPTER_OPT_STR, false,
-                "create the marker table if missing (true/false)"),
+                "create the marker table if missing (true/false); needs "
+                "CREATE on the schema"),
     ADAPTER_KEY_END,
 };
 
@@ -90,6 +96,33 @@ static enum adapter_outcome set_result(struct adapter_result *res,
     return o;
 }
 
+
+/* stop_result - STOP: the target is unusable whatever the record */
+static void stop_result(const struct odbc *o, struct adapter_result *res,
+                        const struct diag *d, bool marker, const char *what)
+{
+    if (marker)
+        adapter_result_set(res, ADAPTER_STOP, "marker table %s unusable "
+                           "(%s): SQLSTATE %s: %s; it needs columns "
+                           "delivery_id, ref, written_at and ferry needs "
+                           "SELECT and INSERT on it (CREATE on the schema "
+                           "with create-marker)", o->marker_raw ?
+                           o->marker_raw : "?", what,
+                           d->state[0] ? d->state : "-----", d->msg);
+    else
+        adapter_result_set(res, ADAPTER_STOP, "target unusable (%s): "
+                           "SQLSTATE %s: %s", what,
+                           d->state[0] ? d->state : "-----", d->msg);
+}
+
+/* stop_all - items[from..n) get the STOP of res (the rest of a call) */
+static void stop_all(struct delivery_item *items, size_t from, size_t n,
+                     const struct adapter_result *res)
+{
+    for (size_t i = from; i < n; i++)
+        if (&items[i].res != res)
+            items[i].res = *res;
+}
 
 /* ---- reads: marker, row match, reconcile ------------------------------ */
 
@@ -234,10 +267,10 @@ static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
     if (!ok)
         goto done;
     if (c->mark) {
-        struct odbc_param refp = {0};
-        refp.kind = ODBC_PK_TEXT;
-        refp.sqltype = SQL_VARCHAR;
-        rc = odbc_bind_params(&refp, 1, c->mark, mpb, row, m);
+        struct odbc_param mp[2] = {{0}, {0}};   /* delivery_id, ref */
+        mp[0].kind = mp[1].kind = ODBC_PK_TEXT;
+        mp[0].sqltype = mp[1].sqltype = SQL_VARCHAR;
+        rc = odbc_bind_params(mp, 2, c->mark, mpb, row, m);
         if (SQL_SUCCEEDED(rc))
             rc = SQLExecute(c->mark);
         if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
@@ -274,6 +307,8 @@ static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     }
     set_result(&it->res, &dg, false, &lost, from_marker ? "marker insert"
                                                         : "insert");
+    if (!lost && odbc_object_unusable(dg.state, dg.msg))
+        stop_result(o, &it->res, &dg, from_marker, "insert");
     bool rb = odbc_rollback(c);
     if (lost || !rb) {
         if (it->res.outcome != ADAPTER_RETRY && !lost)
@@ -281,7 +316,9 @@ static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
         return false;
     }
     bool retried = it->attempt > 1 || it->was_in_doubt;
-    if (from_marker && odbc_is_duplicate(dg.state, dg.msg)) {
+    if (it->res.outcome == ADAPTER_STOP) {
+        /* the caller stops the rest of the call */
+    } else if (from_marker && odbc_is_duplicate(dg.state, dg.msg)) {
         adapter_result_set(&it->res, ADAPTER_OK, "already delivered "
                            "(marker present)");
         log_event(LOG_INFO, "odbc-already-delivered", "ref", it->ref, NULL);
@@ -355,15 +392,24 @@ static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
                                    "connection lost before this record");
             return false;
         }
+        if (its[r]->res.outcome == ADAPTER_STOP) {
+            for (size_t k = r + 1; k < m; k++)
+                its[k]->res = its[r]->res;
+            return true;
+        }
     }
     return true;
 }
 
-/* marker_check - for retried items: 1 marker present, 0 not, -1 error */
-static int marker_check(struct odbc *o, struct conn *c, const char *ref,
-                        struct diag *dg)
+/* marker_check - is the item's marker there (by delivery identity)?  1
+ * present, 0 not, -1 error.  An item without an identity has no marker. */
+static int marker_check(struct odbc *o, struct conn *c,
+                        const struct delivery_item *it, struct diag *dg)
 {
-    return query_exists(c, o->marker_probe_sql, &ref, 1, dg);
+    if (!it->delivery_id || !*it->delivery_id)
+        return 0;
+    const char *v = it->delivery_id;
+    return query_exists(c, o->marker_probe_sql, &v, 1, dg);
 }
 
 /* deliver_chunk - up to batch-size items on one connection */
@@ -374,7 +420,7 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
     struct delivery_item **its = calloc(n, sizeof *its);
     size_t *idx = calloc(n, sizeof *idx);
     struct odbc_pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
-    struct odbc_pbuf mpb = {0};
+    struct odbc_pbuf mpb[2] = {{0}, {0}};
     bool alive = true;
     size_t m = 0;
     if (!cells || !its || !idx || !pb) {
@@ -399,7 +445,7 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
         }
         if (o->marker_probe_sql && (it->attempt > 1 || it->was_in_doubt)) {
             struct diag dg;
-            int r = marker_check(o, c, it->ref, &dg);
+            int r = marker_check(o, c, it, &dg);
             if (r == 1) {
                 adapter_result_set(&it->res, ADAPTER_OK, "already delivered "
                                    "(marker present)");
@@ -410,6 +456,15 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
             if (r < 0) {
                 bool lost = false;
                 set_result(&it->res, &dg, false, &lost, "marker check");
+                if (!lost && odbc_object_unusable(dg.state, dg.msg)) {
+                    /* the same rule as on insert: the target stops */
+                    stop_result(o, &it->res, &dg, true, "lookup");
+                    stop_all(items, i + 1, n, &it->res);
+                    for (size_t r2 = 0; r2 < m; r2++)
+                        its[r2]->res = it->res;
+                    m = 0;
+                    goto done;
+                }
                 if (it->res.outcome != ADAPTER_RETRY)
                     it->res.outcome = ADAPTER_RETRY;
                 if (lost)
@@ -428,21 +483,34 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
     }
     if (m == 0)
         goto done;
-    /* the marker's one parameter: the refs */
+    /* the marker's two parameters: delivery identities and refs */
     if (o->marker_sql) {
-        size_t mx = 1;
         for (size_t r = 0; r < m; r++)
-            if (strlen(its[r]->ref) + 1 > mx)
-                mx = strlen(its[r]->ref) + 1;
-        mpb.elem = (SQLLEN)mx;
-        mpb.data = calloc(m, mx);
-        mpb.ind = calloc(m, sizeof(SQLLEN));
-        if (!mpb.data || !mpb.ind)
-            goto nomem;
-        for (size_t r = 0; r < m; r++) {
-            memcpy((char *)mpb.data + r * mx, its[r]->ref,
-                   strlen(its[r]->ref) + 1);
-            mpb.ind[r] = SQL_NTS;
+            if (!its[r]->delivery_id || !*its[r]->delivery_id) {
+                adapter_result_set(&its[r]->res, ADAPTER_STOP, "record "
+                                   "has no delivery identity: the marker "
+                                   "cannot be written");
+                for (size_t k = 0; k < m; k++)
+                    its[k]->res = its[r]->res;
+                goto done;
+            }
+        for (int col = 0; col < 2; col++) {
+            size_t mx = 1;
+            for (size_t r = 0; r < m; r++) {
+                const char *v = col ? its[r]->ref : its[r]->delivery_id;
+                if (strlen(v) + 1 > mx)
+                    mx = strlen(v) + 1;
+            }
+            mpb[col].elem = (SQLLEN)mx;
+            mpb[col].data = calloc(m, mx);
+            mpb[col].ind = calloc(m, sizeof(SQLLEN));
+            if (!mpb[col].data || !mpb[col].ind)
+                goto nomem;
+            for (size_t r = 0; r < m; r++) {
+                const char *v = col ? its[r]->ref : its[r]->delivery_id;
+                memcpy((char *)mpb[col].data + r * mx, v, strlen(v) + 1);
+                mpb[col].ind[r] = SQL_NTS;
+            }
         }
     }
     if (odbc_bufs_build(o->p, o->np, cells, idx, m, pb) < 0)
@@ -455,7 +523,7 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
                 cells[r * o->np + j] = cells[idx[r] * o->np + j];
                 cells[idx[r] * o->np + j] = t;
             }
-    alive = run_batch(o, c, cells, pb, &mpb, its, m);
+    alive = run_batch(o, c, cells, pb, mpb, its, m);
     goto done;
 nomem:
     for (size_t r = 0; r < m; r++)
@@ -465,8 +533,10 @@ done:
         for (size_t i = 0; i < n * o->np; i++)
             free(cells[i].text);
     odbc_bufs_free(pb, o->np);
-    free(mpb.data);
-    free(mpb.ind);
+    for (int col = 0; col < 2; col++) {
+        free(mpb[col].data);
+        free(mpb[col].ind);
+    }
     free(pb);
     free(idx);
     free(its);
@@ -485,14 +555,19 @@ static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
         struct conn *c = odbc_pool_get(o, &dg);
         if (!c) {
             bool lost;
+            /* no record is to blame for a connection that cannot be made:
+             * a refused login, or a table (marker or target) that is not
+             * there or not ours, stops the target; anything else is the
+             * breaker's business (RETRY) */
+            bool stop = dg.marker || odbc_login_refused(dg.state, dg.msg) ||
+                        odbc_object_unusable(dg.state, dg.msg);
             for (; i < n; i++) {
+                if (stop) {
+                    stop_result(o, &items[i].res, &dg, dg.marker, "connect");
+                    continue;
+                }
                 set_result(&items[i].res, &dg, false, &lost, "connect");
-                /* no record is to blame for a connection that cannot be
-                 * made (breaker's business), except a mapping that names
-                 * what the database lacks (42xxx): that is FAIL */
-                if (items[i].res.outcome != ADAPTER_RETRY &&
-                    strncmp(dg.state, "42", 2) != 0)
-                    items[i].res.outcome = ADAPTER_RETRY;
+                items[i].res.outcome = ADAPTER_RETRY;
             }
             return;
         }
@@ -501,6 +576,12 @@ static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
             size_t k = n - i < (size_t)o->batch ? n - i : (size_t)o->batch;
             alive = deliver_chunk(o, c, items + i, k);
             i += k;
+            for (size_t j = i - k; j < i && alive; j++)
+                if (items[j].res.outcome == ADAPTER_STOP) {
+                    stop_all(items, i, n, &items[j].res);
+                    i = n;
+                    break;
+                }
         }
         odbc_pool_put(o, c, !alive);
         /* a lost connection ends this call: the rest are interrupted */
@@ -510,7 +591,13 @@ static void odbc_deliver(void *ctx, struct delivery_item *items, size_t n)
     }
 }
 
-/* odbc_probe - did ref arrive?  marker, then reconcile-query, then keys */
+/* odbc_probe - did the record arrive?  The target's own rows answer
+ * first (reconcile-query, then the key-columns row match); the marker
+ * only when neither is configured, because a marker says "sent before",
+ * never "the target holds it": a row deleted at the target is missing
+ * even though its marker is there.  With none of the three the target
+ * cannot be checked at all: STOP, a fact of the configuration.  A marker
+ * table that cannot be read is STOP too, as on delivery. */
 static void odbc_probe(void *ctx, struct delivery_item *it)
 {
     struct odbc *o = ctx;
@@ -518,23 +605,25 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
     memset(&dg, 0, sizeof dg);
     bool lost = false;
     if (!o->marker_probe_sql && !o->reconcile_sql && o->nkeys == 0) {
-        adapter_result_set(&it->res, ADAPTER_RETRY, "cannot tell: no "
-                           "marker-table, reconcile-query or key-columns");
+        adapter_result_set(&it->res, ADAPTER_STOP, "cannot be checked: "
+                           "no reconcile-query, key-columns or "
+                           "marker-table configured");
         return;
     }
     struct conn *c = odbc_pool_get(o, &dg);
     if (!c) {
+        if (dg.marker || odbc_login_refused(dg.state, dg.msg) ||
+            odbc_object_unusable(dg.state, dg.msg)) {
+            stop_result(o, &it->res, &dg, dg.marker, "connect");
+            return;
+        }
         set_result(&it->res, &dg, false, &lost, "connect");
-        if (it->res.outcome != ADAPTER_FAIL)
-            it->res.outcome = ADAPTER_RETRY;
+        it->res.outcome = ADAPTER_RETRY;
         return;
     }
     int r;
     const char *how;
-    if (o->marker_probe_sql) {
-        how = "marker";
-        r = marker_check(o, c, it->ref, &dg);
-    } else if (o->reconcile_sql) {
+    if (o->reconcile_sql) {
         how = "reconcile-query";
         const char *vals[16];
         struct fvalue tmp;
@@ -543,7 +632,7 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
             vals[k] = v->present ? v->text : NULL;
         }
         r = query_exists(c, o->reconcile_sql, vals, o->nrec_src, &dg);
-    } else {
+    } else if (o->nkeys > 0) {
         how = "key columns";
         struct odbc_cell *cells = calloc(o->np ? o->np : 1, sizeof *cells);
         struct odbc_pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
@@ -566,6 +655,14 @@ static void odbc_probe(void *ctx, struct delivery_item *it)
         }
         free(cells);
         free(pb);
+    } else {
+        how = "marker";
+        r = marker_check(o, c, it, &dg);
+        if (r < 0 && odbc_object_unusable(dg.state, dg.msg)) {
+            stop_result(o, &it->res, &dg, true, "lookup");
+            odbc_pool_put(o, c, false);
+            return;
+        }
     }
     if (r == 1)
         adapter_result_set(&it->res, ADAPTER_OK, "already delivered (%s "
@@ -607,6 +704,7 @@ static void odbc_close(void *ctx)
     free(o->table_raw);
     free(o->table_q);
     free(o->marker_q);
+    free(o->marker_raw);
     free(o->insert_sql);
     free(o->marker_sql);
     free(o->marker_probe_sql);

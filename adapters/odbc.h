@@ -27,6 +27,19 @@
 enum adapter_outcome odbc_classify(const char *state, const char *msg,
                                    bool in_commit, bool *conn_lost);
 
+/* odbc_login_refused - the database refused the login itself (28xxx, or
+ * the words psqlODBC and others report under 08001: password or
+ * authentication failed, no pg_hba.conf entry, role or database does not
+ * exist).  No record can fix it: the target stops (ADAPTER_STOP). */
+bool odbc_login_refused(const char *state, const char *msg);
+
+/* odbc_object_unusable - a table or column the target needs is missing
+ * or not ours to use: undefined table (42P01, 42S02) or column (42703,
+ * 42S22), no privilege (42501), or SQLite's HY000 words for the same.
+ * For the marker table, and for anything at connection set-up, no record
+ * can fix it: the target stops.  The one test for lookup and insert. */
+bool odbc_object_unusable(const char *state, const char *msg);
+
 /* odbc_is_duplicate - the error is a unique/primary-key violation */
 bool odbc_is_duplicate(const char *state, const char *msg);
 
@@ -143,6 +156,7 @@ struct odbc {
     char *table_raw;          /* as configured, for SQLColumns */
     char *table_q;            /* quoted */
     char *marker_q;           /* quoted marker table or NULL */
+    char *marker_raw;         /* as configured, for messages */
     char *insert_sql, *marker_sql, *marker_probe_sql;
     char *reconcile_sql;
     char **rec_src;           /* sources for reconcile-query parameters */
@@ -156,7 +170,7 @@ struct odbc {
     pthread_mutex_t mu;       /* pool slots */
     pthread_cond_t cv;
     pthread_mutex_t meta;     /* describe / marker creation, once */
-    bool described, marker_made;
+    bool described, marker_made, marker_seen;
     int array_ok;             /* -1 unknown, 0 no, 1 yes */
     struct conn *c;
     size_t nc;
@@ -166,6 +180,7 @@ struct odbc {
 struct diag {
     char state[6];
     char msg[700];
+    bool marker;              /* set up of the marker table failed */
 };
 
 

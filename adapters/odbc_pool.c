@@ -19,6 +19,7 @@
 
 #include "util/crash.h"
 #include "util/log.h"
+#include "util/scrub.h"
 
 /* odbc_get_diag - first diagnostic record of a handle */
 void odbc_get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
@@ -38,6 +39,8 @@ void odbc_get_diag(SQLSMALLINT type, SQLHANDLE h, struct diag *d)
             if (*p == '\n' || *p == '\r')
                 *p = ' ';
         snprintf(d->msg, sizeof d->msg, "%s", (char *)msg);
+        /* the row's values never leave the adapter (issue 12 §2) */
+        scrub_echoed_values(d->msg, sizeof d->msg);
     } else {
         snprintf(d->msg, sizeof d->msg, "no diagnostics from driver");
     }
@@ -253,17 +256,35 @@ static int conn_open(struct odbc *o, struct conn *c, struct diag *dg)
     pthread_mutex_lock(&o->meta);
     if (o->create_marker && !o->marker_made) {
         char sql[512];
-        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s (ref "
-                 "VARCHAR(64) NOT NULL PRIMARY KEY, written_at TIMESTAMP "
-                 "NOT NULL)", o->marker_q);
-        if (exec_direct_commit(c->dbc, sql, dg) < 0)
+        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s ("
+                 "delivery_id VARCHAR(36) NOT NULL PRIMARY KEY, "
+                 "ref VARCHAR(64) NOT NULL, written_at TIMESTAMP NOT NULL)",
+                 o->marker_q);
+        if (exec_direct_commit(c->dbc, sql, dg) < 0) {
+            dg->marker = true;
             goto fail_meta;
+        }
         o->marker_made = true;
     }
     if (prepare(o, c->dbc, o->insert_sql, &c->ins, dg) < 0)
         goto fail_meta;
-    if (o->marker_sql && prepare(o, c->dbc, o->marker_sql, &c->mark, dg) < 0)
+    if (o->marker_sql && prepare(o, c->dbc, o->marker_sql, &c->mark, dg) < 0) {
+        dg->marker = true;
         goto fail_meta;
+    }
+    if (o->marker_probe_sql && !o->marker_seen) {
+        /* read it once now: a marker table that is missing, lacks its
+         * column or may not be read stops the target here, with one
+         * message, before any record is tried */
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE delivery_id = ''",
+                 o->marker_q);
+        if (exec_direct_commit(c->dbc, sql, dg) < 0) {
+            dg->marker = true;
+            goto fail_meta;
+        }
+        o->marker_seen = true;
+    }
     if (!o->described) {
         int r = o->table_q ? describe_table(o, c->dbc, dg)
                            : describe_stmt(o, c->ins, dg);

@@ -235,6 +235,8 @@ int odbc_setup(struct odbc **out, const struct adapter_env *env,
         errs_add(e, where, "odbc: quote-identifiers must be true or false"),
             bad++;
     if ((v = kv_get(env->opts, "marker-table"))) {
+        if (!(o->marker_raw = strdup(v)))
+            goto nomem;
         if (!(o->marker_q = quote_ident(o, v)))
             errs_add(e, where, "odbc: marker-table \"%s\" is not a valid "
                      "identifier", v), bad++;
@@ -342,10 +344,15 @@ int odbc_setup(struct odbc **out, const struct adapter_env *env,
     }
     if (o->marker_q) {
         buf_reset(&sql);
-        buf_printf(&sql, "INSERT INTO %s (ref, written_at) VALUES (?, "
-                   "CURRENT_TIMESTAMP)", o->marker_q);
+        /* keyed by the delivery identity, which is unique across spools
+         * (a reference is not); the reference rides along for people.
+         * Column names are never quoted, so one DDL (docs) matches with
+         * either quote-identifiers setting. */
+        buf_printf(&sql, "INSERT INTO %s (delivery_id, ref, written_at) "
+                   "VALUES (?, ?, CURRENT_TIMESTAMP)", o->marker_q);
         o->marker_sql = buf_take(&sql);
-        buf_printf(&sql, "SELECT 1 FROM %s WHERE ref = ?", o->marker_q);
+        buf_printf(&sql, "SELECT 1 FROM %s WHERE delivery_id = ?",
+                   o->marker_q);
         o->marker_probe_sql = buf_take(&sql);
         if (!o->marker_sql || !o->marker_probe_sql)
             goto nomem;

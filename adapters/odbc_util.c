@@ -75,6 +75,34 @@ enum adapter_outcome odbc_classify(const char *state, const char *msg,
     return o;
 }
 
+bool odbc_login_refused(const char *state, const char *msg)
+{
+    if (state && strncmp(state, "28", 2) == 0)
+        return true;
+    if (state && *state && strncmp(state, "08", 2) != 0 &&
+        strcmp(state, "HY000") != 0)
+        return false;
+    return has_word(msg, "authentication failed") ||
+           has_word(msg, "password") || has_word(msg, "pg_hba.conf") ||
+           has_word(msg, "login failed") ||
+           (has_word(msg, "role") && has_word(msg, "does not exist")) ||
+           (has_word(msg, "database") && has_word(msg, "does not exist"));
+}
+
+bool odbc_object_unusable(const char *state, const char *msg)
+{
+    if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "42S02") == 0 ||
+                  strcmp(state, "42703") == 0 || strcmp(state, "42S22") == 0 ||
+                  strcmp(state, "42501") == 0))
+        return true;
+    if (state && *state && strcmp(state, "HY000") != 0)
+        return false;
+    return has_word(msg, "no such table") || has_word(msg, "no such column") ||
+           has_word(msg, "has no column named") ||
+           has_word(msg, "permission denied") ||
+           has_word(msg, "readonly database");
+}
+
 bool odbc_is_duplicate(const char *state, const char *msg)
 {
     if (state && (strcmp(state, "23505") == 0 || strcmp(state, "23000") == 0 ||

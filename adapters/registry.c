@@ -43,6 +43,7 @@ const char *adapter_outcome_name(enum adapter_outcome o)
     case ADAPTER_RETRY:   return "retry";
     case ADAPTER_FAIL:    return "fail";
     case ADAPTER_INDOUBT: return "in-doubt";
+    case ADAPTER_STOP:    return "stop";
     }
     return "unknown";
 }

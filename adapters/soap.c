@@ -31,6 +31,7 @@
 #include "util/buf.h"
 #include "util/errs.h"
 #include "util/log.h"
+#include "util/scrub.h"
 
 #define DEF_CONCURRENCY  8
 #define MAX_CONCURRENCY  256
@@ -102,6 +103,21 @@ static enum adapter_outcome fault_default(const char *code)
     return ADAPTER_FAIL;
 }
 
+/* security_refused - a fault that says the credentials themselves were
+ * refused (WS-Security 1.1 fault codes, or the words a service uses for
+ * them): no record can fix it, the target stops */
+static bool security_refused(const struct soap_reply *r)
+{
+    static const char *const codes[] = {
+        "FailedAuthentication", "InvalidSecurity", "InvalidSecurityToken",
+        "FailedCheck", "SecurityTokenUnavailable",
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(r->code, codes[i]) == 0 || strcmp(r->subcode, codes[i]) == 0)
+            return true;
+    return strcasestr(r->reason, "authentication failed") != NULL;
+}
+
 /* override_for - first override matching the fault; NULL if none */
 static const struct soap_override *override_for(const struct soap_reply *r,
                                                 const struct soap_override *ov,
@@ -142,12 +158,15 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
             snprintf(msg, msgsz, "cannot connect: %s", cerr);
             return ADAPTER_RETRY;
         case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_ISSUER_ERROR:
-            /* nothing was sent; the record is not at fault: the breaker
-             * and the operator deal with a TLS problem */
+            /* nothing was sent and no record can fix a certificate that
+             * does not verify or cannot be read: the target stops */
+            snprintf(msg, msgsz, "TLS certificate: %s", cerr);
+            return ADAPTER_STOP;
+        case CURLE_SSL_CONNECT_ERROR:
+            /* a handshake that failed may be passing trouble */
             snprintf(msg, msgsz, "TLS: %s", cerr);
             return ADAPTER_RETRY;
         default:
@@ -168,7 +187,9 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
     if (x->parse == SOAP_PARSE_OK && x->reply && x->reply->fault) {
         const struct soap_reply *r = x->reply;
         const struct soap_override *o = override_for(r, ov, nov);
-        enum adapter_outcome out = o ? o->outcome : fault_default(r->code);
+        enum adapter_outcome out = o ? o->outcome
+                                     : security_refused(r) ? ADAPTER_STOP
+                                     : fault_default(r->code);
         snprintf(msg, msgsz, "SOAP fault %s%s%s: %s%s",
                  r->code[0] ? r->code : "(no code)",
                  r->subcode[0] ? "/" : "", r->subcode,
@@ -196,6 +217,10 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
     if (s >= 500) {
         snprintf(msg, msgsz, "HTTP %ld without a SOAP fault", s);
         return ADAPTER_RETRY;
+    }
+    if (s == 401 || s == 403) {
+        snprintf(msg, msgsz, "HTTP %ld: credentials refused", s);
+        return ADAPTER_STOP;
     }
     if (s == 408 || s == 429) {
         snprintf(msg, msgsz, "HTTP %ld (try later)", s);
@@ -879,12 +904,15 @@ static void slot_finish(struct soap_ctx *c, struct slot *s, CURLcode code)
     }
     enum adapter_outcome o = soap_classify(&x, c->ov, c->nov, it->res.msg,
                                            sizeof it->res.msg);
+    scrub_echoed_values(it->res.msg, sizeof it->res.msg);
     it->res.outcome = o;
     it->res.receipt[0] = '\0';
     if (s->probe) {
         /* found: OK with receipt; a clean answer without it: FAIL (safe to
          * send again); anything else: RETRY (cannot tell now) */
-        if (o != ADAPTER_OK) {
+        if (o == ADAPTER_STOP) {
+            /* credentials or certificate refused: as on delivery */
+        } else if (o != ADAPTER_OK) {
             it->res.outcome = ADAPTER_RETRY;
         } else if (r.has_receipt && strcmp(r.receipt, c->status_found) == 0) {
             it->res.outcome = ADAPTER_OK;
@@ -1028,8 +1056,8 @@ static void soap_probe(void *ctx, struct delivery_item *item)
 {
     struct soap_ctx *c = ctx;
     if (!c->status_op) {
-        adapter_result_set(&item->res, ADAPTER_RETRY, "no status-operation "
-                           "in the mapping: cannot ask the back end");
+        adapter_result_set(&item->res, ADAPTER_STOP, "cannot be checked: "
+                           "no status-operation in the mapping");
         return;
     }
     run(c, item, 1, true);

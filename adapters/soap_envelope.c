@@ -10,6 +10,7 @@
  * it is looked at (the SAX internalSubset hook stops the parser), so an
  * XXE or entity-expansion payload never gets a chance.  It finds a SOAP
  * 1.1 or 1.2 Fault, or evaluates the receipt XPath. */
+#include "util/xmlerr.h"
 #include "adapters/soap.h"
 
 #include <stdio.h>
@@ -387,6 +388,16 @@ fail:
 
 /* ---- parsing --------------------------------------------------------- */
 
+/* first_stray - keep libxml2's first message raised outside the parser
+ * context (an encoding error) for the reply's problem */
+static void first_stray(void *ud, int level, int line, const char *msg)
+{
+    char *out = ud;
+    (void)line;
+    if (level >= 2 && !out[0])
+        snprintf(out, 200, "%s", msg);
+}
+
 /* refuse_subset - SAX hook: a DOCTYPE was seen; stop before reading it */
 static void refuse_subset(void *ctx, const xmlChar *name,
                           const xmlChar *ext_id, const xmlChar *sys_id)
@@ -553,10 +564,16 @@ enum soap_parse_status soap_reply_parse(const char *body, size_t len,
     ctxt->sax->externalSubset = refuse_subset;
     ctxt->_private = &doctype;
     /* no NOENT, no DTDLOAD, no DTDATTR, no HUGE: entities stay unexpanded,
-     * nothing is fetched, libxml2's default limits apply */
+     * nothing is fetched, libxml2's default limits apply; what libxml2
+     * says outside the context (bytes that do not convert from the
+     * declared encoding) is caught, not printed */
+    char stray[200] = "";
+    struct xmlerr_catcher cat = { first_stray, stray };
+    xmlerr_begin(&cat);
     doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR |
                             XML_PARSE_NOWARNING);
+    xmlerr_end();
     if (doctype) {
         snprintf(err, errsz, "response contains a DOCTYPE; refused");
         st = SOAP_PARSE_DOCTYPE;
@@ -564,12 +581,16 @@ enum soap_parse_status soap_reply_parse(const char *body, size_t len,
     }
     if (!doc || !ctxt->wellFormed) {
         const xmlError *xe = xmlCtxtGetLastError(ctxt);
-        snprintf(err, errsz, "response is not well-formed XML%s%s",
-                 xe && xe->message ? ": " : "",
-                 xe && xe->message ? xe->message : "");
-        size_t n = strlen(err);
-        if (n && err[n - 1] == '\n')
-            err[n - 1] = '\0';
+        char first[200] = "";
+        if (xe && xe->message)
+            snprintf(first, sizeof first, "%s", xe->message);
+        size_t n = strlen(first);
+        while (n && (first[n - 1] == '\n' || first[n - 1] == ' '))
+            first[--n] = '\0';
+        bool both = stray[0] && strcmp(stray, first) != 0;
+        snprintf(err, errsz, "response is not well-formed XML%s%s%s%s",
+                 first[0] ? ": " : "", first, both ? "; " : "",
+                 both ? stray : "");
         goto done;
     }
     if (doc->intSubset || doc->extSubset) {

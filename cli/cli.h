@@ -9,6 +9,7 @@
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sysexits.h>
 
@@ -52,6 +53,17 @@ enum {
  * CLI_OPT_HELP is left to the caller (it prints its own usage). */
 int cli_common_opt(struct cli_common *c, int opt, const char *arg);
 
+/* cli_set_command / cli_command - the running sub-command's name, set by
+ * main; shared messages start "ferry COMMAND:" with it */
+void cli_set_command(const char *name);
+const char *cli_command(void);
+
+/* cli_parse_common - for a command whose only options are the shared
+ * ones: parse them into c; --help prints usage to stdout (EX_OK), a bad
+ * option to stderr (EX_USAGE); -1 means go on with argv[optind..]. */
+int cli_parse_common(int argc, char **argv, struct cli_common *c,
+                     void (*usage)(FILE *f));
+
 /* cli_load_config - load and validate the config; on problems print them
  * all as "where: message" and return EX_CONFIG (or EX_NOINPUT).  0 ok. */
 int cli_load_config(const struct cli_common *c, struct ferry_config **out);
@@ -70,6 +82,10 @@ const char *cli_actor(const struct cli_common *c);
 bool cli_is_tty(int fd);
 /* cli_fmt_time - ms since epoch to "2026-11-27 09:15:02" UTC; out >= 32 */
 void cli_fmt_time(long long ms, char *out, size_t outsz);
+/* cli_json_time - ms since epoch as a JSON time: RFC 3339 UTC with
+ * milliseconds (clock_fmt_rfc3339), the one form in every --json output;
+ * NULL for 0 (never happened).  out >= 32 */
+const char *cli_json_time(long long ms, char *out, size_t outsz);
 /* cli_parse_since - "2026-11-27", "2026-11-27T10:00:00Z", "24h", "7d"
  * (relative to now) into ms since epoch.  0 ok, -1 bad. */
 int cli_parse_since(const char *s, long long *ms);
@@ -99,6 +115,23 @@ extern const size_t cli_nexits;
  * guide's table) or "man" (ferry(1)'s EXIT STATUS body); -1 unknown */
 int cli_exit_print(FILE *f, const char *format);
 
+/* Progress of long work (cli_progress.c): a bar on a terminal, cleared
+ * before every log line and completed at 100%; progress events through
+ * the log (logfmt) otherwise; silent for runs shorter than 2 s. */
+struct cli_progress;
+/* cli_progress_new - for command CMD; STDOUT_LINES: stdout prints as the
+ * work goes (then no bar while stdout is the same terminal) */
+struct cli_progress *cli_progress_new(const char *cmd, bool quiet,
+                                      bool stdout_lines);
+/* cli_progress_clear - give the line back before printing to stderr */
+void cli_progress_clear(struct cli_progress *p);
+/* cli_progress_update - DONE of TOTAL (0: unknown) in PHASE, a string
+ * that lives as long as the progress; a new phase completes the last */
+void cli_progress_update(struct cli_progress *p, const char *phase,
+                         int64_t done, int64_t total);
+/* cli_progress_end - complete the last phase when OK; frees p */
+void cli_progress_end(struct cli_progress *p, bool ok);
+
 int cmd_submit(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
@@ -107,6 +140,7 @@ int cmd_map(int argc, char **argv);
 int cmd_copybook(int argc, char **argv);
 int cmd_check(int argc, char **argv, const char *config_path);
 int cmd_retry(int argc, char **argv);
+int cmd_settle(int argc, char **argv);
 int cmd_hold(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
@@ -123,5 +157,6 @@ int cmd_batches(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

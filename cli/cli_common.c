@@ -9,12 +9,28 @@
 #include "util/errs.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The running sub-command, for the "ferry COMMAND:" that starts every
+ * message; set once by main before the command runs (process-wide like
+ * the log sink, owned by the top level). */
+static const char *command_name = "";
+
+void cli_set_command(const char *name)
+{
+    command_name = name ? name : "";
+}
+
+const char *cli_command(void)
+{
+    return command_name;
+}
 
 int cli_common_opt(struct cli_common *c, int opt, const char *arg)
 {
@@ -26,6 +42,25 @@ int cli_common_opt(struct cli_common *c, int opt, const char *arg)
     case CLI_OPT_QUIET:  c->quiet = true; return 1;
     default:             return 0;
     }
+}
+
+int cli_parse_common(int argc, char **argv, struct cli_common *c,
+                     void (*usage)(FILE *f))
+{
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_opt(c, o, optarg))
+            continue;
+        bool help = o == 'h' || o == CLI_OPT_HELP;
+        usage(help ? stdout : stderr);
+        return help ? EX_OK : EX_USAGE;
+    }
+    return -1;
 }
 
 void cli_print_errs(FILE *f, const struct errs *e)
@@ -45,13 +80,13 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
     *out = NULL;
     const char *path = config_find_default(c->config);
     if (!path) {
-        fprintf(stderr, "ferry: no configuration: give --config FILE, or put "
-                        "ferry.xml here or in /etc/ferry/\n");
+        fprintf(stderr, "ferry %s: no configuration: give --config FILE, or put "
+                        "ferry.xml here or in /etc/ferry/\n", cli_command());
         return EX_NOINPUT;
     }
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "ferry: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "ferry %s: %s: %s\n", cli_command(), path, strerror(errno));
         return EX_NOINPUT;
     }
     struct errs e;
@@ -62,8 +97,8 @@ int cli_load_config(const struct cli_common *c, struct ferry_config **out)
         adapter_check_types(cfg, &e);   /* a target no adapter can serve */
     if (rc != 0 || e.n) {
         cli_print_errs(stderr, &e);
-        fprintf(stderr, "ferry: %s has problems; run 'ferry check' for the "
-                        "full list\n", path);
+        fprintf(stderr, "ferry %s: %s has problems; run 'ferry check' for the "
+                        "full list\n", cli_command(), path);
         errs_free(&e);
         config_free(cfg);
         return EX_CONFIG;
@@ -80,8 +115,8 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
     *out = NULL;
     const char *dir = c->spool ? c->spool : (cfg ? cfg->spool_dir : NULL);
     if (!dir) {
-        fprintf(stderr, "ferry: no spool folder: give --spool DIR or set "
-                        "<spool dir=...> in ferry.xml\n");
+        fprintf(stderr, "ferry %s: no spool folder: give --spool DIR or set "
+                        "<spool dir=...> in ferry.xml\n", cli_command());
         return EX_CONFIG;
     }
     struct spool_opts o;
@@ -151,6 +186,14 @@ void cli_fmt_time(long long ms, char *out, size_t outsz)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, outsz, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+const char *cli_json_time(long long ms, char *out, size_t outsz)
+{
+    if (ms <= 0)
+        return NULL;
+    clock_fmt_rfc3339(ms, out, outsz);
+    return out;
 }
 
 int cli_parse_since(const char *s, long long *ms)

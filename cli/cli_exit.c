@@ -18,7 +18,8 @@ const struct cli_exit cli_exits[] = {
       "when one is close)" },
     { EX_DATAERR, "EX_DATAERR",
       "some input was refused (the valid rest was kept); records moved to "
-      "the dead-letter state; a support action was refused for some "
+      "the dead-letter state; ferry deliver left records in doubt (their "
+      "count is printed: ferry settle); a support action was refused for some "
       "records; an acknowledgement file was bad, did not balance or named "
       "orphans; the audit chain is broken; the report's conservation check "
       "failed; a spool or backup failed verification" },
@@ -26,7 +27,7 @@ const struct cli_exit cli_exits[] = {
       "an input file (or the configuration) is missing" },
     { EX_NOUSER, "EX_NOUSER",
       "no such record reference (show, audit REF, edit, retry, hold, "
-      "release, discard)" },
+      "release, discard, settle)" },
     { EX_UNAVAILABLE, "EX_UNAVAILABLE",
       "ferry serve cannot listen on its address (another process holds "
       "it), or another ferry serve holds the spool (its PID is named)" },
@@ -45,7 +46,10 @@ const struct cli_exit cli_exits[] = {
       "passed its shutdown deadline: retry later" },
     { EX_CONFIG, "EX_CONFIG",
       "the configuration or a mapping has problems (ferry check lists "
-      "them); a target refused for good (host key, login)" },
+      "them); a target refused for good (host key, login, WS-Security, "
+      "certificate, an unusable marker table): ferry deliver stopped that "
+      "target, its records wait and the others were served; ferry "
+      "reconcile on a stream target that has no way to be checked" },
 };
 const size_t cli_nexits = sizeof cli_exits / sizeof cli_exits[0];
 

@@ -96,7 +96,7 @@ static void flush(struct cli_intake *in)
     struct errs e;
     errs_init(&e);
     if (!items || !res) {
-        fprintf(stderr, "ferry: out of memory\n");
+        fprintf(stderr, "ferry %s: out of memory\n", cli_command());
         in->failed = EX_OSERR;
         in->not_accepted += pv->n;
         goto out;
@@ -106,8 +106,8 @@ static void flush(struct cli_intake *in)
         items[i].channel = in->channel;
     }
     if (in->min_free_mb && !intake_disk_ok(in->spool, in->min_free_mb)) {
-        fprintf(stderr, "ferry: %s: free space below <spool min-free> "
-                        "(%zu MiB); stopping\n", spool_dir(in->spool),
+        fprintf(stderr, "ferry %s: %s: free space below <spool min-free> "
+                        "(%zu MiB); stopping\n", cli_command(), spool_dir(in->spool),
                 in->min_free_mb);
         in->failed = EX_IOERR;
         in->not_accepted += pv->n;
@@ -178,7 +178,7 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
             record_free(rec);
         free(p->payload);
         errs_free(&e);
-        fprintf(stderr, "ferry: out of memory\n");
+        fprintf(stderr, "ferry %s: out of memory\n", cli_command());
         in->failed = EX_OSERR;
         in->not_accepted++;
         return;
@@ -217,6 +217,7 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
         printf("]}");
         return;
     }
+    cli_progress_clear(in->progress);
     for (size_t i = 0; i < e->n; i++) {
         if (strncmp(e->v[i].where, "line ", 5) == 0)   /* already says it */
             fprintf(stderr, "%s: %s\n", e->v[i].where, e->v[i].msg);
@@ -240,13 +241,14 @@ int cli_intake_finish(struct cli_intake *in)
             cli_print_errs(stderr, &e);
         errs_free(&e);
     }
+    cli_progress_clear(in->progress);
     if (in->json)
         printf("],\"accepted\":%zu,\"duplicates\":%zu,\"rejected\":%zu,"
                "\"not_accepted\":%zu}\n", in->accepted, in->duplicates,
                in->rejected, in->not_accepted);
     if (in->not_accepted)
-        fprintf(stderr, "ferry: %zu valid record%s NOT accepted after the "
-                        "spool stopped: submit them again\n",
+        fprintf(stderr, "ferry %s: %zu valid record%s NOT accepted after the "
+                        "spool stopped: submit them again\n", cli_command(),
                 in->not_accepted, in->not_accepted == 1 ? "" : "s");
     if (!in->quiet)
         fprintf(stderr, "%s: %zu accepted, %zu duplicate%s, %zu rejected%s",

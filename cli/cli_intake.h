@@ -25,6 +25,7 @@ struct cli_intake {
     bool quiet;
     size_t batch;                /* records per commit (default 1000) */
     size_t min_free_mb;          /* <spool min-free>: stop below it */
+    struct cli_progress *progress;   /* may be NULL; cleared before stderr lines */
     /* counts */
     size_t accepted, duplicates, rejected;
     size_t not_accepted;         /* valid, but not stored: a spool stop */

@@ -6,6 +6,7 @@
  * run in the ledger's job runs when started by job name, and prints the
  * summary operators read at 2am.  Exit codes: see docs/batch.md. */
 #include "cli/cli.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "scheduler/batch.h"
 #include "spool/spool.h"
@@ -47,52 +48,11 @@ static void batch_usage(FILE *f)
         "     that name).\n");
 }
 
-struct progress {
-    bool tty;
-    bool quiet;
-    const char *phase;
-    int last_pct;
-    int64_t last_done;
-    time_t last_line;
-};
-
-/* show_progress - bar on a terminal, a log line per 10% otherwise */
+/* show_progress - the scheduler's progress, to the CLI's bar or lines */
 static void show_progress(void *ctx, const char *phase, int64_t done,
                           int64_t total)
 {
-    struct progress *p = ctx;
-    if (p->quiet)
-        return;
-    if (!p->phase || strcmp(p->phase, phase) != 0) {
-        if (p->tty && p->phase)
-            fputc('\n', stderr);
-        p->phase = phase;
-        p->last_pct = -1;
-    }
-    int pct = total > 0 ? (int)(done * 100 / total) : -1;
-    if (pct > 100)
-        pct = 100;
-    if (p->tty) {
-        int w = 40, fill = pct >= 0 ? pct * w / 100 : 0;
-        char bar[48];
-        for (int i = 0; i < w; i++)
-            bar[i] = i < fill ? '#' : '.';
-        bar[w] = '\0';
-        if (pct >= 0)
-            fprintf(stderr, "\r%-7s [%s] %3d%% %lld/%lld", phase, bar, pct,
-                    (long long)done, (long long)total);
-        else
-            fprintf(stderr, "\r%-7s %lld", phase, (long long)done);
-        fflush(stderr);
-        return;
-    }
-    time_t now = time(NULL);
-    if (pct >= 0 ? pct / 10 != p->last_pct / 10 : now != p->last_line) {
-        fprintf(stderr, "batch: %s %lld/%lld%s\n", phase, (long long)done,
-                (long long)total, pct >= 0 ? "" : " (total unknown)");
-        p->last_pct = pct;
-        p->last_line = now;
-    }
+    cli_progress_update(ctx, phase, done, total);
 }
 
 static void print_summary(const struct batch_summary *s, const char *target)
@@ -281,12 +241,12 @@ int cmd_batch(int argc, char **argv)
         goto out;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
-    struct progress pr = { .tty = cli_is_tty(2), .quiet = c.quiet || c.json,
-                           .last_pct = -1 };
+    struct cli_progress *pr = cli_progress_new("batch", c.quiet || c.json,
+                                               false);
     struct batch_opts bo = {
         .business_date = date, .tz = tz, .dry_run = dry,
         .reason = reason, .actor = cli_actor(&c), .max_records = (size_t)max,
-        .progress = show_progress, .progress_ctx = &pr,
+        .progress = show_progress, .progress_ctx = pr,
     };
     struct errs e;
     errs_init(&e);
@@ -296,6 +256,7 @@ int cmd_batch(int argc, char **argv)
                 target);
         rc = EX_USAGE;
         errs_free(&e);
+        cli_progress_end(pr, false);
         goto out;
     }
     int64_t run_id = 0;
@@ -304,8 +265,8 @@ int cmd_batch(int argc, char **argv)
         record_run = false;
     struct batch_summary sum;
     batch_run(cfg, sp, target, &bo, &sum, &e);
-    if (pr.tty && pr.phase && !pr.quiet)
-        fputc('\n', stderr);
+    cli_progress_end(pr, batch_exit_code(sum.outcome) == EX_OK ||
+                         batch_exit_code(sum.outcome) == EX_DATAERR);
     if (record_run) {
         char counts[256];
         const struct batch_file *f = sum.nfiles ? &sum.files[sum.nfiles - 1]
@@ -397,13 +358,20 @@ int cmd_batches(int argc, char **argv)
     size_t n = 0;
     struct errs e;
     errs_init(&e);
-    if (spool_batch_list(sp, target, (size_t)limit, &v, &n, &e) != 0) {
+    /* one more than asked: whether --limit cut the list */
+    if (spool_batch_list(sp, target, limit ? (size_t)limit + 1 : 0, &v, &n,
+                         &e) != 0) {
         cli_print_errs(stderr, &e);
         errs_free(&e);
         rc = EX_IOERR;
         goto out;
     }
     errs_free(&e);
+    bool cut = limit && n > (size_t)limit;
+    if (cut) {
+        spool_batch_free(v[n - 1]);
+        n--;
+    }
     json_t *arr = c.json ? json_array() : NULL;
     if (!c.json)
         printf("%-5s %-18s %-10s %4s %-9s %-22s %9s  %s\n", "ID", "TARGET",
@@ -411,7 +379,10 @@ int cmd_batches(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const struct spool_batch *b = v[i];
         char made[32];
-        cli_fmt_time(b->created_at, made, sizeof made);
+        if (arr)
+            cli_json_time(b->created_at, made, sizeof made);
+        else
+            cli_fmt_time(b->created_at, made, sizeof made);
         if (arr) {
             json_array_append_new(arr, json_pack(
                 "{s:I,s:s,s:s,s:i,s:s,s:s?,s:I,s:s?,s:s?,s:s,s:I,s:I,s:I}",
@@ -436,7 +407,7 @@ int cmd_batches(int argc, char **argv)
     }
     free(v);
     if (arr) {
-        json_t *top = json_pack("{s:o}", "batches", arr);
+        json_t *top = json_pack("{s:o,s:b}", "batches", arr, "truncated", cut);
         char *txt = top ? json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
                         : NULL;
         if (txt)
@@ -446,7 +417,8 @@ int cmd_batches(int argc, char **argv)
     } else if (!n) {
         printf("-- no batches\n");
     } else if (!c.quiet) {
-        printf("-- %zu batch%s\n", n, n == 1 ? "" : "es");
+        printf("-- %zu batch%s%s\n", n, n == 1 ? "" : "es",
+               cut ? " (--limit cut the list: older ones not shown)" : "");
     }
 out:
     spool_close(sp);

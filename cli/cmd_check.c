@@ -8,6 +8,7 @@
  * 0 no problem, 78 (EX_CONFIG) any problem, 66 (EX_NOINPUT) no config
  * file, 64 (EX_USAGE) bad arguments. */
 #include "cli/cli.h"
+#include "adapters/adapter.h"
 #include "config/config.h"
 #include "scheduler/sched_check.h"
 #include "util/errs.h"
@@ -164,6 +165,23 @@ fail:
     return NULL;
 }
 
+/* at_rest_warning - once, when batch files would lie in clear: a batch
+ * target and no spool key (docs/security.md, files at rest) */
+static const char *at_rest_warning(const struct ferry_config *c)
+{
+    if (!c || c->spool_key_file)
+        return NULL;
+    for (size_t i = 0; i < c->ntargets; i++) {
+        const struct adapter *a = c->targets[i].type
+            ? adapter_find(c->targets[i].type) : NULL;
+        if (a && a->kind == ADAPTER_BATCH)
+            return "no <spool key-file>: batch files waiting in outbound/ "
+                   "and kept in archive/ are plain text with personal data "
+                   "(set a spool key to seal them: docs/security.md)";
+    }
+    return NULL;
+}
+
 int cmd_check(int argc, char **argv, const char *config_path)
 {
     const char *given = config_path;
@@ -211,6 +229,7 @@ int cmd_check(int argc, char **argv, const char *config_path)
     errs_init(&e);
     struct ferry_config *c = NULL;
     config_load(path, &c, &e);
+    const char *warn = at_rest_warning(c);
     if (c)
         sched_check_config(c, &e);
     bool bad = e.n > 0 || e.dropped > 0;
@@ -218,6 +237,9 @@ int cmd_check(int argc, char **argv, const char *config_path)
 
     if (json) {
         json_t *doc = build_json(path, c, &e);
+        if (doc && warn)
+            json_object_set_new(doc, "warnings",
+                                json_pack("[s]", warn));
         if (!doc || json_dumpf(doc, stdout, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "ferry check: out of memory\n");
             rc = EX_SOFTWARE;
@@ -234,6 +256,8 @@ int cmd_check(int argc, char **argv, const char *config_path)
         }
         if (e.dropped)
             fprintf(stderr, "... and %zu more problems\n", e.dropped);
+        if (warn)
+            fprintf(stderr, "warning: %s\n", warn);
         print_text(path, c, e.n + e.dropped);
     }
     config_free(c);

@@ -44,16 +44,34 @@ static void deliver_usage(FILE *f)
         "SIGTERM or SIGINT ends the run after the round in progress.\n"
         "\n"
         "Exit: 0 done (records that must be retried later are deferred),\n"
-        "     65 some records moved to failed (dead letter), 75 a target was\n"
+        "     65 some records moved to failed (dead letter), or records are\n"
+        "     still in doubt (their count is printed), 75 a target was\n"
         "     unavailable (all its calls failed transiently, or its breaker is\n"
-        "     open at the end), 74 ledger error, 78 configuration problem.\n");
+        "     open at the end), 74 ledger error, 78 configuration problem or\n"
+        "     a target stopped (cannot start, login refused, marker table\n"
+        "     unusable: its records wait, the other targets were served).\n");
 }
 
-/* work_left - whether a stream target of this run still has open records
- * (queued, deferred, delivering or in doubt): what --wait waits for */
-static bool work_left(struct spool *sp, const struct ferry_config *cfg,
-                      const char *only)
+/* engine_target - the engine's stats of target name, or NULL */
+static const struct deliver_target_stats *
+engine_target(const struct deliver_target_stats *st, size_t n,
+              const char *name)
 {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(st[i].target, name) == 0)
+            return &st[i];
+    return NULL;
+}
+
+/* work_left - whether a stream target of this run still has records
+ * that can move (queued, deferred, delivering, or in doubt where the
+ * target can be asked): what --wait waits for.  A stopped target's
+ * records, and in-doubt records no one can check, wait for people. */
+static bool work_left(struct spool *sp, const struct ferry_config *cfg,
+                      const char *only, struct deliver_engine *d)
+{
+    size_t nst = 0;
+    const struct deliver_target_stats *st = deliver_stats(d, &nst);
     struct spool_counts cs = { 0 };
     struct errs e;
     errs_init(&e);
@@ -67,10 +85,15 @@ static bool work_left(struct spool *sp, const struct ferry_config *cfg,
             const struct adapter *ad = t ? adapter_find(t->type) : NULL;
             if (!ad || ad->kind != ADAPTER_STREAM)
                 continue;
+            const struct deliver_target_stats *ts =
+                engine_target(st, nst, c->target);
+            if (ts && ts->stopped)
+                continue;
+            bool uncheckable = ts && ts->indoubt_uncheckable;
             left = c->n > 0 && (c->state == SPOOL_QUEUED ||
                                 c->state == SPOOL_DEFERRED ||
                                 c->state == SPOOL_DELIVERING ||
-                                c->state == SPOOL_INDOUBT);
+                                (c->state == SPOOL_INDOUBT && !uncheckable));
         }
     }
     spool_counts_free(&cs);
@@ -162,7 +185,8 @@ int cmd_deliver(int argc, char **argv)
             break;
         if (handled)
             continue;
-        if (!wait_ms || clock_wall_ms() >= deadline || !work_left(sp, cfg, target))
+        if (!wait_ms || clock_wall_ms() >= deadline ||
+            !work_left(sp, cfg, target, d))
             break;
         struct timespec nap = { 0, DELIVER_IDLE_MS * 1000000L };
         nanosleep(&nap, NULL);
@@ -176,9 +200,31 @@ int cmd_deliver(int argc, char **argv)
     size_t n;
     const struct deliver_target_stats *st = deliver_stats(d, &n);
     uint64_t ok = 0, retry = 0, fail = 0, indoubt = 0, exhausted = 0;
-    bool unavailable = false;
+    /* waiting records now, from the ledger: a record deferred three times
+     * in this run is one record to retry, not three */
+    struct spool_counts cs = { 0 };
+    struct errs ce;
+    errs_init(&ce);
+    if (spool_counts(sp, &cs, &ce) != 0) {
+        cli_print_errs(stderr, &ce);
+        if (!rc)
+            rc = EX_IOERR;
+    }
+    errs_free(&ce);
+    int64_t indoubt_left = 0;
+    bool unavailable = false, stopped = false;
     json_t *arr = c.json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
+        int64_t deferred_now = 0, indoubt_now = 0;
+        for (size_t k = 0; k < cs.n; k++) {
+            if (strcmp(cs.v[k].target, st[i].target) != 0)
+                continue;
+            if (cs.v[k].state == SPOOL_DEFERRED)
+                deferred_now += cs.v[k].n;
+            else if (cs.v[k].state == SPOOL_INDOUBT)
+                indoubt_now += cs.v[k].n;
+        }
+        indoubt_left += indoubt_now;
         ok += st[i].ok;
         retry += st[i].retry;
         fail += st[i].fail;
@@ -186,34 +232,53 @@ int cmd_deliver(int argc, char **argv)
         exhausted += st[i].exhausted;
         if ((st[i].retry && !st[i].ok) || strcmp(st[i].breaker, "closed") != 0)
             unavailable = true;
+        if (st[i].stopped) {
+            stopped = true;
+            if (!arr)
+                fprintf(stderr, "%s: STOPPED: %s; its records wait (none "
+                        "failed)\n", st[i].target,
+                        st[i].stop_reason ? st[i].stop_reason : "unusable");
+        }
         if (arr)
             json_array_append_new(arr, json_pack(
-                "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b}",
+                "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:b,s:s?,s:I,s:I,s:b}",
                 "target", st[i].target, "claimed", (json_int_t)st[i].claimed,
                 "ok", (json_int_t)st[i].ok, "retry", (json_int_t)st[i].retry,
                 "fail", (json_int_t)st[i].fail,
                 "indoubt", (json_int_t)st[i].indoubt,
                 "exhausted", (json_int_t)st[i].exhausted,
-                "breaker", st[i].breaker, "window_open", st[i].window_open));
-        else
-            fprintf(stderr, "%s: %llu delivered, %llu to retry, %llu failed, "
-                    "%llu in doubt%s%s\n", st[i].target,
-                    (unsigned long long)st[i].ok,
-                    (unsigned long long)st[i].retry,
+                "breaker", st[i].breaker, "window_open", st[i].window_open,
+                "stopped", st[i].stopped, "stop_reason", st[i].stop_reason,
+                "deferred_records", (json_int_t)deferred_now,
+                "indoubt_records", (json_int_t)indoubt_now,
+                "indoubt_uncheckable", st[i].indoubt_uncheckable));
+        else if (!st[i].stopped || st[i].claimed)
+            fprintf(stderr, "%s: %llu delivered, %lld to retry, %llu failed, "
+                    "%lld in doubt%s%s\n", st[i].target,
+                    (unsigned long long)st[i].ok, (long long)deferred_now,
                     (unsigned long long)(st[i].fail + st[i].exhausted),
-                    (unsigned long long)st[i].indoubt,
+                    (long long)indoubt_now,
                     st[i].window_open ? "" : " (outside its delivery window)",
                     strcmp(st[i].breaker, "closed") ? " (breaker open)" : "");
     }
+    spool_counts_free(&cs);
+    if (indoubt_left && !arr)
+        fprintf(stderr, "%lld record(s) in doubt: ask the back end, then "
+                "ferry settle REF --delivered|--not-delivered --reason TEXT "
+                "(ferry queue --state indoubt lists them)\n",
+                (long long)indoubt_left);
     if (arr) {
-        json_t *doc = json_pack("{s:o,s:I}", "targets", arr, "handled",
-                                (json_int_t)total);
+        json_t *doc = json_pack("{s:o,s:I,s:I}", "targets", arr, "handled",
+                                (json_int_t)total, "indoubt_records",
+                                (json_int_t)indoubt_left);
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(doc);
     }
     if (!rc) {
-        if (fail || exhausted)
+        if (stopped)
+            rc = EX_CONFIG;
+        else if (fail || exhausted || indoubt_left)
             rc = EX_DATAERR;
         else if (unavailable)
             rc = EX_TEMPFAIL;
@@ -254,9 +319,10 @@ int cmd_targets(int argc, char **argv)
             continue;
         FILE *f = (o == 'h' || o == CLI_OPT_HELP) ? stdout : stderr;
         fprintf(f, "usage: ferry targets [--config FILE] [--spool DIR] [--json]\n\n"
-                "Each target: type, delivery window (open now or not), and its\n"
-                "queued, due, failed and in-doubt counts.  The breaker state of a\n"
-                "running daemon is in its /metrics (ferry_breaker_state).\n");
+                "Each target: type, delivery window (open now or not), its breaker\n"
+                "as the last delivery engine left it (the daemon, or the last\n"
+                "ferry deliver: it is kept in the ledger), whether it stopped and\n"
+                "why, and its queued, due, failed and in-doubt counts.\n");
         return f == stdout ? EX_OK : EX_USAGE;
     }
     struct ferry_config *cfg = NULL;
@@ -275,15 +341,23 @@ int cmd_targets(int argc, char **argv)
         rc = EX_IOERR;
         goto out;
     }
+    struct spool_target_states ts = { 0 };
+    if (spool_target_state_list(sp, &ts, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        spool_counts_free(&cs);
+        rc = EX_IOERR;
+        goto out;
+    }
     json_t *arr = c.json ? json_array() : NULL;
     int tw = 20;                      /* the longest target name, at least */
     for (size_t i = 0; i < cfg->ntargets; i++)
         if ((int)strlen(cfg->targets[i].name) > tw)
             tw = (int)strlen(cfg->targets[i].name);
     if (!arr)
-        printf("%-*s %-12s %-7s %8s %8s %8s %8s %8s  %s\n", tw, "TARGET", "TYPE",
-               "WINDOW", "QUEUED", "DUE", "BATCHED", "FAILED", "INDOUBT",
-               "WINDOW SPEC");
+        printf("%-*s %-12s %-7s %-9s %8s %8s %8s %8s %8s  %s\n", tw, "TARGET",
+               "TYPE", "WINDOW", "BREAKER", "QUEUED", "DUE", "BATCHED", "FAILED",
+               "INDOUBT", "WINDOW SPEC");
     int64_t now = clock_wall_ms();
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const struct target_config *t = &cfg->targets[i];
@@ -315,18 +389,35 @@ int cmd_targets(int argc, char **argv)
                              t->nholidays, &e);
             wstate = !w ? "invalid" : window_open(w, now / 1000) ? "open" : "shut";
         }
+        const struct spool_target_state *bs = NULL;
+        for (size_t k = 0; k < ts.n; k++)
+            if (strcmp(ts.v[k].target, t->name) == 0)
+                bs = &ts.v[k];
+        const char *breaker = !bs ? "-" : bs->stopped ? "stopped"
+                                                      : bs->breaker;
+        char since[32] = "";
+        if (bs)
+            cli_fmt_time(bs->since, since, sizeof since);
         if (arr)
             json_array_append_new(arr, json_pack(
-                "{s:s,s:s,s:s?,s:s,s:I,s:I,s:I,s:I,s:I}",
+                "{s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I}",
                 "target", t->name, "type", t->type, "window", t->window,
-                "window_state", wstate, "queued", (json_int_t)q,
+                "window_state", wstate, "breaker", breaker,
+                "breaker_since", bs ? since : NULL,
+                "stopped", bs ? bs->stopped : NULL,
+                "state_from", bs ? bs->owner : NULL, "queued", (json_int_t)q,
                 "due", (json_int_t)dc.due, "batched_or_sent", (json_int_t)batched,
                 "failed", (json_int_t)failed, "indoubt", (json_int_t)indoubt));
         else
-            printf("%-*s %-12s %-7s %8lld %8lld %8lld %8lld %8lld  %s\n",
-                   tw, t->name, t->type, wstate, (long long)q, (long long)dc.due,
-                   (long long)batched, (long long)failed, (long long)indoubt,
-                   t->window ? t->window : "-");
+            printf("%-*s %-12s %-7s %-9s %8lld %8lld %8lld %8lld %8lld  %s\n",
+                   tw, t->name, t->type, wstate, breaker, (long long)q,
+                   (long long)dc.due, (long long)batched, (long long)failed,
+                   (long long)indoubt, t->window ? t->window : "-");
+        if (!arr && bs && bs->stopped)
+            printf("  %s stopped: %s\n", t->name, bs->stopped);
+        else if (!arr && bs && strcmp(bs->breaker, "closed") != 0)
+            printf("  %s breaker %s since %s UTC (%s)\n", t->name, bs->breaker,
+                   since, bs->owner);
         window_free(w);
     }
     if (arr) {
@@ -336,6 +427,7 @@ int cmd_targets(int argc, char **argv)
         json_decref(doc);
     }
     spool_counts_free(&cs);
+    spool_target_states_free(&ts);
     errs_free(&e);
 out:
     spool_close(sp);

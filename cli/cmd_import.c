@@ -167,12 +167,22 @@ int cmd_import(int argc, char **argv)
     }
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
+    /* lines in the file: the progress total (rows, unless a quoted
+     * field spans lines) */
+    int64_t lines = 0;
+    for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text)));
+         p++)
+        lines++;
     struct cli_intake in = { .spool = sp, .cfg = cfg, .svc = svc,
                              .client = "csv", .channel = SPOOL_CH_CSV,
                              .json = c.json, .quiet = c.quiet,
-                             .min_free_mb = cfg->spool_min_free_mb };
-    if ((rc = cli_intake_init(&in)) != 0)
+                             .min_free_mb = cfg->spool_min_free_mb,
+                             .progress = cli_progress_new("import", c.quiet,
+                                                          true) };
+    if ((rc = cli_intake_init(&in)) != 0) {
+        cli_progress_end(in.progress, false);
         goto out;
+    }
     struct import_ctx ic = { &in, svc->mapping, names, ncols };
     for (;;) {
         struct csv_row row;
@@ -184,12 +194,17 @@ int cmd_import(int argc, char **argv)
         } else if (r == -1 || re.n) {
             /* a broken row: its own line is in the message */
             in.rejected++;
+            cli_progress_clear(in.progress);
             cli_print_errs(stderr, &re);
         }
         errs_free(&re);
         if (r == 0)
             break;
+        if (r == 1)
+            cli_progress_update(in.progress, "input-lines", row.line, lines);
     }
+    cli_progress_end(in.progress, !in.failed);
+    in.progress = NULL;
     rc = cli_intake_finish(&in);
 out:
     errs_free(&e);

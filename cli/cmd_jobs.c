@@ -47,10 +47,10 @@ static json_t *info_json(const struct sched_job_info *x)
     }
     if (x->has_last) {
         char s[32], en[32];
-        cli_fmt_time(x->last_started_ms, s, sizeof s);
-        json_t *l = json_pack("{s:s}", "started", s);
+        json_t *l = json_pack("{s:s?}", "started",
+                              cli_json_time(x->last_started_ms, s, sizeof s));
         if (x->last_ended_ms) {
-            cli_fmt_time(x->last_ended_ms, en, sizeof en);
+            cli_json_time(x->last_ended_ms, en, sizeof en);
             json_object_set_new(l, "ended", json_string(en));
         } else {
             json_object_set_new(l, "ended", json_null());

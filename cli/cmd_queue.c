@@ -3,6 +3,7 @@
  * (`ferry queue --state failed --json | jq -r '.records[].reference' |
  * ferry retry -`). */
 #include "cli/cli.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -98,6 +99,8 @@ struct lister {
     bool json;
     bool first;
     size_t n;
+    size_t limit;       /* --limit N (0: none); record N+1 only says "cut" */
+    bool cut;
     int svc_width;      /* SERVICE column: the longest service name */
 };
 
@@ -129,8 +132,17 @@ static int list_one(void *ctx, const struct spool_record *r)
 {
     struct lister *l = ctx;
     char recv[32], next[32];
-    cli_fmt_time(r->received_at, recv, sizeof recv);
-    cli_fmt_time(r->next_attempt_at, next, sizeof next);
+    if (l->limit && l->n == l->limit) {
+        l->cut = true;
+        return 1;
+    }
+    if (l->json) {
+        cli_json_time(r->received_at, recv, sizeof recv);
+        cli_json_time(r->next_attempt_at, next, sizeof next);
+    } else {
+        cli_fmt_time(r->received_at, recv, sizeof recv);
+        cli_fmt_time(r->next_attempt_at, next, sizeof next);
+    }
     l->n++;
     if (l->json) {
         json_t *o = json_pack("{s:s,s:s,s:s?,s:s,s:s,s:s?,s:s,s:i,s:s?,"
@@ -236,7 +248,9 @@ int cmd_queue(int argc, char **argv)
         rc = print_counts(sp, c.json);
         goto out;
     }
-    struct lister l = { .json = c.json, .first = true };
+    struct lister l = { .json = c.json, .first = true, .limit = f.limit };
+    if (f.limit)
+        f.limit++;                     /* one more: whether the list was cut */
     if (c.json) {
         printf("{\"records\":[\n");
     } else {
@@ -253,9 +267,11 @@ int cmd_queue(int argc, char **argv)
     }
     errs_free(&e);
     if (c.json)
-        printf("\n],\"count\":%zu}\n", l.n);
+        printf("\n],\"count\":%zu,\"truncated\":%s}\n", l.n,
+               l.cut ? "true" : "false");
     else if (!c.quiet)
-        printf("-- %zu record%s\n", l.n, l.n == 1 ? "" : "s");
+        printf("-- %zu record%s%s\n", l.n, l.n == 1 ? "" : "s",
+               l.cut ? " (--limit cut the list: more match)" : "");
 out:
     spool_close(sp);
     config_free(cfg);

@@ -108,6 +108,9 @@ static void print_json(const struct recon_summary *s, const struct errs *e)
     if (s->items_dropped)
         json_object_set_new(root, "items_not_listed",
                             json_integer((json_int_t)s->items_dropped));
+    if (s->uncheckable)
+        json_object_set_new(root, "uncheckable",
+                            json_string(s->uncheckable_msg));
     if (s->transport_unavailable)
         json_object_set_new(root, "transport_message",
                             json_string(s->transport_msg));
@@ -166,6 +169,8 @@ static void print_text(const struct recon_summary *s, const struct errs *e)
     }
     if (s->items_dropped)
         printf("(%zu more not listed)\n", s->items_dropped);
+    if (s->uncheckable)
+        printf("cannot be checked: %s\n", s->uncheckable_msg);
     if (s->transport_unavailable)
         printf("transport unavailable: %s\n", s->transport_msg);
     char counts[512];

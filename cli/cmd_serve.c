@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -80,6 +82,8 @@ struct serve {
     struct sched *sched;
     unsigned reloads;
     unsigned reload_failures;          /* SIGHUPs refused */
+    int last_reload_ok;                /* -1 none yet, 0 refused, 1 applied */
+    int64_t last_reload_ok_ms;         /* wall time of the last applied one */
     /* delivery loop */
     pthread_t dth;
     bool dstarted;
@@ -304,6 +308,8 @@ static void label(struct buf *b, const char *v)
     }
 }
 
+static void ops_metrics(struct serve *sv, struct buf *b);
+
 static void on_metrics(void *ctx, struct buf *b)
 {
     struct serve *sv = ctx;
@@ -387,6 +393,124 @@ static void on_metrics(void *ctx, struct buf *b)
                   "# TYPE ferry_config_reload_failures_total counter\n"
                   "ferry_config_reload_failures_total %u\n",
                sv->reload_failures);
+    ops_metrics(sv, b);
+}
+
+/* process_metrics - the standard process_* series, from /proc and
+ * getrusage */
+static void process_metrics(struct buf *b)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        long long us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+                       1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+        buf_printf(b, "# HELP process_cpu_seconds_total User and system CPU "
+                      "time spent.\n# TYPE process_cpu_seconds_total counter\n"
+                      "process_cpu_seconds_total %lld.%06lld\n", us / 1000000,
+                   us % 1000000);
+    }
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long pages_total = 0, pages_res = 0;
+    if (f && fscanf(f, "%lld %lld", &pages_total, &pages_res) == 2)
+        buf_printf(b, "# HELP process_resident_memory_bytes Resident memory "
+                      "size.\n# TYPE process_resident_memory_bytes gauge\n"
+                      "process_resident_memory_bytes %lld\n",
+                   pages_res * (long long)sysconf(_SC_PAGESIZE));
+    if (f)
+        fclose(f);
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        long n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.')
+                n++;
+        closedir(d);
+        buf_printf(b, "# HELP process_open_fds Open file descriptors.\n"
+                      "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+                   n - 1);                 /* not the one reading the folder */
+    }
+}
+
+/* last_success_metrics - per job and per batch target, when it last
+ * succeeded, from the ledger: a batch run by cron counts too */
+static void last_success_metrics(struct serve *sv, struct buf *b)
+{
+    struct errs e;
+    errs_init(&e);
+    buf_puts(b, "# HELP ferry_job_last_success_timestamp_seconds When each "
+                "job last ended well (from the ledger's job runs).\n"
+                "# TYPE ferry_job_last_success_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < sv->cfg->njobs; i++) {
+        struct spool_job_run *runs = NULL;
+        size_t n = 0;
+        if (spool_job_list(sv->sp, sv->cfg->jobs[i].name, 200, &runs, &n,
+                           &e) != 0) {
+            errs_clear(&e);
+            continue;
+        }
+        for (size_t k = 0; k < n; k++) {
+            const char *o = runs[k].outcome;
+            if (o && (strcmp(o, "ok") == 0 || strcmp(o, "done") == 0)) {
+                buf_puts(b, "ferry_job_last_success_timestamp_seconds{job=\"");
+                label(b, sv->cfg->jobs[i].name);
+                buf_printf(b, "\"} %lld.%03lld\n",
+                           (long long)(runs[k].ended_at / 1000),
+                           (long long)(runs[k].ended_at % 1000));
+                break;
+            }
+        }
+        spool_job_runs_free(runs, n);
+    }
+    buf_puts(b, "# HELP ferry_batch_last_success_timestamp_seconds When a "
+                "batch file of each target was last handed over.\n"
+                "# TYPE ferry_batch_last_success_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < sv->cfg->ntargets; i++) {
+        struct spool_batch **v = NULL;
+        size_t n = 0;
+        if (spool_batch_list(sv->sp, sv->cfg->targets[i].name, 50, &v, &n,
+                             &e) != 0) {
+            errs_clear(&e);
+            continue;
+        }
+        int64_t best = 0;
+        for (size_t k = 0; k < n; k++)
+            if (v[k]->sent_at > best)
+                best = v[k]->sent_at;
+        if (best > 0) {
+            buf_puts(b, "ferry_batch_last_success_timestamp_seconds{target=\"");
+            label(b, sv->cfg->targets[i].name);
+            buf_printf(b, "\"} %lld.%03lld\n", (long long)(best / 1000),
+                       (long long)(best % 1000));
+        }
+        for (size_t k = 0; k < n; k++)
+            spool_batch_free(v[k]);
+        free(v);
+    }
+    errs_free(&e);
+}
+
+/* ops_metrics - build, process, last success and reload series */
+static void ops_metrics(struct serve *sv, struct buf *b)
+{
+    buf_printf(b, "# HELP ferry_build_info The running ferry's version.\n"
+                  "# TYPE ferry_build_info gauge\n"
+                  "ferry_build_info{version=\"%s\"} 1\n", FERRY_VERSION);
+    process_metrics(b);
+    last_success_metrics(sv, b);
+    buf_printf(b, "# HELP ferry_config_last_reload_successful 1 when the "
+                  "last SIGHUP's configuration was applied, 0 when refused "
+                  "(1 before any).\n"
+                  "# TYPE ferry_config_last_reload_successful gauge\n"
+                  "ferry_config_last_reload_successful %d\n",
+               sv->last_reload_ok != 0);
+    if (sv->last_reload_ok_ms > 0)
+        buf_printf(b, "# HELP ferry_config_last_reload_success_timestamp_"
+                      "seconds When a configuration was last applied.\n"
+                      "# TYPE ferry_config_last_reload_success_timestamp_"
+                      "seconds gauge\nferry_config_last_reload_success_"
+                      "timestamp_seconds %lld\n",
+                   (long long)(sv->last_reload_ok_ms / 1000));
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -444,6 +568,8 @@ static void reload(struct serve *sv)
     pthread_cond_signal(&sv->dcv);
     pthread_mutex_unlock(&sv->dmu);
     sv->reloads++;
+    sv->last_reload_ok = 1;
+    sv->last_reload_ok_ms = clock_wall_ms();
     char n[16];
     snprintf(n, sizeof n, "%u", sv->reloads);
     log_event(LOG_INFO, "config-reloaded", "file", sv->cfg->path,
@@ -459,6 +585,7 @@ refused:
               "the running configuration is kept", NULL);
     notify_refused(errs_first_msg(&e));
     sv->reload_failures++;
+    sv->last_reload_ok = 0;
 out:
     config_free(nc);
     errs_free(&e);
@@ -544,6 +671,7 @@ int cmd_serve(int argc, char **argv)
     static struct serve sv0;
     struct serve *sv = &sv0;
     memset(sv, 0, sizeof *sv);
+    sv->last_reload_ok = -1;
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
         CLI_COMMON_LONGOPTS,

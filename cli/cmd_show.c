@@ -66,8 +66,59 @@ static json_t *mapped_json(const struct spool_record *r, bool reveal)
     return o;
 }
 
+/* event_text - one timeline event in words (after its time and name) */
+static void event_text(const struct spool_event *ev, char *out, size_t n)
+{
+    const char *msg = ev->message ? ev->message : "";
+    switch (ev->kind) {
+    case SPOOL_EV_RECEIVED:
+        snprintf(out, n, "from client %s, channel %s, for %s",
+                 ev->client ? ev->client : "-",
+                 ev->channel ? ev->channel : "-",
+                 ev->target && *ev->target ? ev->target : "-");
+        break;
+    case SPOOL_EV_ATTEMPT:
+        snprintf(out, n, "%s: %s%s%s", ev->target ? ev->target : "-",
+                 ev->outcome ? ev->outcome : "-", *msg ? ": " : "", msg);
+        break;
+    case SPOOL_EV_BATCHED:
+        snprintf(out, n, "into batch %lld of %s", (long long)ev->batch_id,
+                 ev->target ? ev->target : "-");
+        break;
+    case SPOOL_EV_FILE_WRITTEN:
+    case SPOOL_EV_SENT:
+        snprintf(out, n, "batch %lld, file %s", (long long)ev->batch_id,
+                 ev->file ? ev->file : "-");
+        break;
+    case SPOOL_EV_ACK:
+        if (ev->record_no)
+            snprintf(out, n, "%s by %s, record %ld%s%s",
+                     ev->outcome ? ev->outcome : "-",
+                     ev->file ? ev->file : "a query of the target",
+                     ev->record_no, *msg ? ": " : "", msg);
+        else
+            snprintf(out, n, "%s by %s%s%s", ev->outcome ? ev->outcome : "-",
+                     ev->file ? ev->file : "a query of the target",
+                     *msg ? ": " : "", msg);
+        break;
+    case SPOOL_EV_ACTION:
+        snprintf(out, n, "by %s%s%s%s%s%s%s", ev->actor ? ev->actor : "-",
+                 *msg ? ": " : "", msg,
+                 ev->before && *ev->before ? " (" : "",
+                 ev->before && *ev->before ? ev->before : "",
+                 ev->before && *ev->before ? " -> " : "",
+                 ev->before && *ev->before ? ev->after : "");
+        if (ev->before && *ev->before) {
+            size_t l = strlen(out);
+            if (l + 1 < n)
+                snprintf(out + l, n - l, ")");
+        }
+        break;
+    }
+}
+
 static void print_text(const struct spool_record *r, json_t *payload,
-                       json_t *mapped)
+                       json_t *mapped, const struct spool_timeline *tl)
 {
     char t1[32], t2[32], t3[32];
     cli_fmt_time(r->received_at, t1, sizeof t1);
@@ -114,33 +165,55 @@ static void print_text(const struct spool_record *r, json_t *payload,
         printf("\nmapped fields:\n%s\n", s ? s : "");
         free(s);
     }
-    printf("\nattempts (UTC):\n");
-    if (!r->natt)
-        printf("  (none)\n");
-    for (size_t i = 0; i < r->natt; i++) {
-        const struct spool_attempt *a = &r->att[i];
-        cli_fmt_time(a->started_at, t1, sizeof t1);
-        printf("  %s  %-8s %-9s %s\n", t1, a->target ? a->target : "-",
-               a->outcome ? a->outcome : "-", a->message ? a->message : "");
-    }
-    printf("\naudit (UTC):\n");
-    if (!r->naud)
-        printf("  (none)\n");
-    for (size_t i = 0; i < r->naud; i++) {
-        const struct spool_audit_entry *a = &r->aud[i];
-        cli_fmt_time(a->at, t1, sizeof t1);
-        printf("  %s  %-10s %-9s %s -> %s  %s\n", t1, a->actor, a->action,
-               a->before[0] ? a->before : "-", a->after[0] ? a->after : "-",
-               a->reason ? a->reason : "");
+    printf("\ntimeline (UTC):\n");
+    if (!tl->n)
+        printf("  (nothing yet)\n");
+    for (size_t i = 0; i < tl->n; i++) {
+        char line[1024];
+        event_text(&tl->v[i], line, sizeof line);
+        cli_fmt_time(tl->v[i].at, t1, sizeof t1);
+        printf("  %s  %-9s %s\n", t1, tl->v[i].what, line);
     }
 }
 
+static const char *const event_kinds[] = {
+    [SPOOL_EV_RECEIVED] = "received", [SPOOL_EV_ATTEMPT] = "attempt",
+    [SPOOL_EV_BATCHED] = "batched", [SPOOL_EV_FILE_WRITTEN] = "written",
+    [SPOOL_EV_SENT] = "sent", [SPOOL_EV_ACK] = "ack",
+    [SPOOL_EV_ACTION] = "action",
+};
+
+/* timeline_json - the events as [{"at","kind","what",...}] */
+static json_t *timeline_json(const struct spool_timeline *tl)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < tl->n; i++) {
+        const struct spool_event *ev = &tl->v[i];
+        char t[32];
+        cli_fmt_time(ev->at, t, sizeof t);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+                              "s:s?,s:s?,s:s?}",
+            "at", t, "kind", event_kinds[ev->kind], "what", ev->what,
+            "actor", ev->actor, "client", ev->client, "channel", ev->channel,
+            "target", ev->target, "outcome", ev->outcome, "message",
+            ev->message, "file", ev->file, "before", ev->before, "after",
+            ev->after);
+        if (o && ev->batch_id)
+            json_object_set_new(o, "batch", json_integer(ev->batch_id));
+        if (o && ev->record_no)
+            json_object_set_new(o, "record_in_file",
+                                json_integer(ev->record_no));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static json_t *as_json(const struct spool_record *r, json_t *payload,
-                       json_t *mapped)
+                       json_t *mapped, const struct spool_timeline *tl)
 {
     char t1[32], t2[32];
-    cli_fmt_time(r->received_at, t1, sizeof t1);
-    cli_fmt_time(r->updated_at, t2, sizeof t2);
+    cli_json_time(r->received_at, t1, sizeof t1);
+    cli_json_time(r->updated_at, t2, sizeof t2);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:i,s:b,"
                           "s:s?,s:s?,s:s?,s:s?}",
         "reference", r->ref, "state", spool_state_name(r->state),
@@ -165,7 +238,7 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
         json_object_set(o, "mapped", mapped);
     json_t *att = json_array();
     for (size_t i = 0; i < r->natt; i++) {
-        cli_fmt_time(r->att[i].started_at, t1, sizeof t1);
+        cli_json_time(r->att[i].started_at, t1, sizeof t1);
         json_array_append_new(att, json_pack("{s:s,s:s?,s:s?,s:s?}",
             "at", t1, "target", r->att[i].target, "outcome", r->att[i].outcome,
             "message", r->att[i].message));
@@ -173,13 +246,14 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
     json_object_set_new(o, "attempts_log", att);
     json_t *aud = json_array();
     for (size_t i = 0; i < r->naud; i++) {
-        cli_fmt_time(r->aud[i].at, t1, sizeof t1);
+        cli_json_time(r->aud[i].at, t1, sizeof t1);
         json_array_append_new(aud, json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?}",
             "at", t1, "actor", r->aud[i].actor, "action", r->aud[i].action,
             "before", r->aud[i].before, "after", r->aud[i].after,
             "reason", r->aud[i].reason));
     }
     json_object_set_new(o, "audit", aud);
+    json_object_set_new(o, "timeline", timeline_json(tl));
     return o;
 }
 
@@ -255,16 +329,25 @@ int cmd_show(int argc, char **argv)
     }
     errs_free(&e);
     const struct service_config *svc = cfg ? config_service(cfg, r->service) : NULL;
+    struct spool_timeline tl = { NULL, 0 };
+    if (spool_timeline(sp, r->ref, &tl, &e) != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        rc = EX_IOERR;
+        goto out;
+    }
+    errs_free(&e);
     json_t *payload = payload_json(r, svc ? svc->mapping : NULL, reveal);
     json_t *mapped = mapped_json(r, reveal);
     if (c.json) {
-        json_t *doc = as_json(r, payload, mapped);
+        json_t *doc = as_json(r, payload, mapped, &tl);
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(doc);
     } else {
-        print_text(r, payload, mapped);
+        print_text(r, payload, mapped, &tl);
     }
+    spool_timeline_free(&tl);
     json_decref(payload);
     json_decref(mapped);
 out:

@@ -7,7 +7,7 @@
 #include "spool/spool.h"
 #include "util/errs.h"
 
-#include <getopt.h>
+#include <getopt.h>                    /* optind */
 #include <jansson.h>
 #include <string.h>
 
@@ -92,6 +92,9 @@ static int verify(const struct cli_common *c, const char *dir)
         json_dumpf(o, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(o);
+    } else if (r < 0) {
+        fprintf(stderr, "ferry spool verify: %s cannot be checked:\n", dir);
+        cli_print_errs(stderr, &e);
     } else {
         printf("spool %s%s\n", dir, vi.backup ? " (a backup)" : "");
         printf("  integrity     %s\n", vi.integrity_ok ? "ok" : "FAILED");
@@ -118,22 +121,9 @@ static int verify(const struct cli_common *c, const char *dir)
 int cmd_spool(int argc, char **argv)
 {
     struct cli_common c = { 0 };
-    static const struct option opts[] = {
-        CLI_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (cli_common_opt(&c, o, optarg))
-            continue;
-        if (o == 'h' || o == CLI_OPT_HELP) {
-            usage(stdout);
-            return EX_OK;
-        }
-        usage(stderr);
-        return EX_USAGE;
-    }
+    int prc = cli_parse_common(argc, argv, &c, usage);
+    if (prc >= 0)
+        return prc;
     const char *sub = optind < argc ? argv[optind] : NULL;
     int rest = argc - optind - 1;
     if (sub && strcmp(sub, "backup") == 0 && rest == 1)

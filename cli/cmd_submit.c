@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -199,6 +200,20 @@ static bool one_line_doc(const char *s, size_t n)
     return d != NULL;
 }
 
+/* show_progress - how far into the input (bytes of a file; lines of a
+ * pipe, whose length is unknown) */
+static void show_progress(const struct reader *r, struct cli_intake *in)
+{
+    struct stat st;
+    off_t pos = lseek(r->fd, 0, SEEK_CUR);
+    if (pos >= 0 && fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode))
+        cli_progress_update(in->progress, "input-bytes",
+                            (int64_t)pos - (int64_t)(r->wlen - r->wpos),
+                            (int64_t)st.st_size);
+    else
+        cli_progress_update(in->progress, "input-lines", r->line, 0);
+}
+
 /* read_all - submissions of r: one document spread over lines (a
  * pretty-printed JSON object or array, up to max-body), else NDJSON line
  * by line.  Input that yields only refusals stops after MAX_REFUSED_RUN
@@ -260,6 +275,8 @@ static int read_all(struct reader *r, struct cli_intake *in,
         } else {
             take_text(in, m, r->line, s, n);
         }
+        if ((r->line & 255) == 0)
+            show_progress(r, in);
         run = in->rejected > before ? run + 1 : 0;
         if (run >= MAX_REFUSED_RUN && in->accepted + in->duplicates == 0
             && in->rejected == run) {
@@ -348,10 +365,16 @@ int cmd_submit(int argc, char **argv)
                              .client = "cli", .channel = SPOOL_CH_CLI,
                              .json = c.json, .quiet = c.quiet,
                              .batch = (size_t)batch,
-                             .min_free_mb = cfg->spool_min_free_mb };
-    if ((rc = cli_intake_init(&in)) != 0)
+                             .min_free_mb = cfg->spool_min_free_mb,
+                             .progress = cli_progress_new("submit", c.quiet,
+                                                          true) };
+    if ((rc = cli_intake_init(&in)) != 0) {
+        cli_progress_end(in.progress, false);
         goto out;
+    }
     rc = read_all(rd, &in, svc->mapping, path);
+    cli_progress_end(in.progress, !in.failed && !rc);
+    in.progress = NULL;
     int frc = cli_intake_finish(&in);
     if (!rc)
         rc = frc;

@@ -1,11 +1,12 @@
 /* cmd_support.c - the support tools, Postfix's postsuper for records:
- * `ferry retry`, `hold`, `release`, `discard`, `audit`, `purge`.
+ * `ferry retry`, `hold`, `release`, `discard`, `settle`, `audit`, `purge`.
  *
  * Every action goes through one spool call that changes the state and
  * writes the audit entry (who, when, why, before, after) in the same
  * transaction.  References come from the command line, or from stdin with
- * "-" (one per line, so `ferry queue --json | jq ... | ferry retry -`
- * works), or, for retry/hold/discard, from a --state selection. */
+ * "-" (one per line, blank lines and # comments skipped, so
+ * `ferry queue --json | jq ... | ferry retry -` works), or, for
+ * retry/hold/discard, from a --state selection. */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "spool/spool.h"
@@ -18,9 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-enum action { ACT_RETRY, ACT_HOLD, ACT_RELEASE, ACT_DISCARD };
+enum action { ACT_RETRY, ACT_HOLD, ACT_RELEASE, ACT_DISCARD, ACT_SETTLE };
 
-static const char *action_names[] = { "retry", "hold", "release", "discard" };
+static const char *action_names[] = { "retry", "hold", "release", "discard",
+                                      "settle" };
 
 /* What each action applies to, said once after a refusal so support staff
  * know what to do next (spool/spool_audit.c holds the real rules). */
@@ -31,6 +33,7 @@ static const char *action_hints[] = {
     "records (see 'ferry show REF')",
     "release takes held records only (see 'ferry queue --state held')",
     "a closed record cannot be discarded again (see 'ferry show REF')",
+    "settle takes in-doubt records only (see 'ferry queue --state indoubt')",
 };
 
 static void usage(FILE *f, enum action a)
@@ -50,6 +53,15 @@ static void usage(FILE *f, enum action a)
     case ACT_RELEASE:
         fprintf(f, "usage: ferry release [--reason TEXT] REF...|-\n\n"
                    "Put held records back in the queue.\n");
+        break;
+    case ACT_SETTLE:
+        fprintf(f, "usage: ferry settle --delivered [--receipt R] --reason TEXT "
+                   "REF...|-\n"
+                   "       ferry settle --not-delivered --reason TEXT REF...|-\n\n"
+                   "For in-doubt records you have checked with the back end: "
+                   "--delivered\nrecords them delivered (with its receipt); "
+                   "--not-delivered requeues\nthem to be sent again.  The "
+                   "reason (what the back end said) is audited.\n");
         break;
     case ACT_DISCARD:
         fprintf(f, "usage: ferry discard --reason TEXT REF...|-\n"
@@ -79,8 +91,8 @@ static int refs_add(struct refs *r, const char *s, size_t len)
     if (!len)
         return 0;
     if (len >= SPOOL_REF_MAX) {
-        fprintf(stderr, "ferry: '%.24s...' is too long for a reference "
-                        "(FRY-YYYYMMDD-NNNNNN)\n", s);
+        fprintf(stderr, "ferry %s: '%.24s...' is too long for a reference "
+                        "(FRY-YYYYMMDD-NNNNNN)\n", cli_command(), s);
         return -1;
     }
     if (r->n == r->cap) {
@@ -118,8 +130,8 @@ static int refs_from_stdin(struct refs *r)
         if (*p == '#')
             continue;
         if (refs_add(r, line, strlen(line)) != 0) {
-            fprintf(stderr, "ferry: stdin line %zu: not a reference; give one "
-                            "reference per line\n", count);
+            fprintf(stderr, "ferry %s: stdin line %zu: not a reference; give one "
+                            "reference per line\n", cli_command(), count);
             return -1;
         }
     }
@@ -141,10 +153,18 @@ static int collect_one(void *ctx, const struct spool_record *rec)
     return 0;
 }
 
+struct settle_how {
+    bool delivered;
+    const char *receipt;
+};
+
 static int do_action(struct spool *sp, enum action a, const char *ref,
-                     const char *actor, const char *reason, struct errs *e)
+                     const char *actor, const char *reason,
+                     const struct settle_how *sh, struct errs *e)
 {
     switch (a) {
+    case ACT_SETTLE:  return spool_settle(sp, ref, sh->delivered, sh->receipt,
+                                          actor, reason, e);
     case ACT_RETRY:   return spool_retry(sp, ref, actor, reason, e);
     case ACT_HOLD:    return spool_hold(sp, ref, actor, reason, e);
     case ACT_RELEASE: return spool_release(sp, ref, actor, reason, e);
@@ -158,10 +178,14 @@ static int run_action(int argc, char **argv, enum action a)
     struct cli_common c = { 0 };
     struct spool_filter f;
     memset(&f, 0, sizeof f);
-    const char *reason = NULL;
+    const char *reason = NULL, *receipt = NULL;
+    int settle_how = 0;                     /* 1 delivered, 2 not */
     bool by_state = false;
     static const struct option opts[] = {
         { "reason",  required_argument, NULL, 'r' },
+        { "delivered", no_argument,     NULL, 'D' },
+        { "not-delivered", no_argument, NULL, 'N' },
+        { "receipt", required_argument, NULL, 'R' },
         { "state",   required_argument, NULL, 's' },
         { "service", required_argument, NULL, 'S' },
         { "since",   required_argument, NULL, 'f' },
@@ -175,8 +199,15 @@ static int run_action(int argc, char **argv, enum action a)
             continue;
         long long ms;
         enum spool_state st;
+        if (a != ACT_SETTLE && (o == 'D' || o == 'N' || o == 'R')) {
+            usage(stderr, a);
+            return EX_USAGE;
+        }
         switch (o) {
         case 'r': reason = optarg; break;
+        case 'D': settle_how = settle_how == 2 ? -1 : 1; break;
+        case 'N': settle_how = settle_how == 1 ? -1 : 2; break;
+        case 'R': receipt = optarg; break;
         case 's':
             if (spool_state_parse(optarg, &st) != 0) {
                 fprintf(stderr, "ferry %s: --state: unknown state '%s'; "
@@ -208,8 +239,21 @@ static int run_action(int argc, char **argv, enum action a)
                         "record is closed\n");
         return EX_USAGE;
     }
-    if (by_state == (optind < argc) || (by_state && a == ACT_RELEASE)) {
+    if (a == ACT_SETTLE && settle_how < 0) {
+        fprintf(stderr, "ferry settle: --delivered or --not-delivered, not "
+                        "both\n");
+        return EX_USAGE;
+    }
+    if (by_state == (optind < argc) ||
+        (by_state && (a == ACT_RELEASE || a == ACT_SETTLE))) {
         usage(stderr, a);
+        return EX_USAGE;
+    }
+    if (a == ACT_SETTLE && (settle_how == 0 || !reason || !*reason ||
+                            (receipt && settle_how != 1))) {
+        fprintf(stderr, "ferry settle: give --delivered (with --receipt R if "
+                        "the back end gave one) or --not-delivered, and "
+                        "--reason TEXT saying what the back end answered\n");
         return EX_USAGE;
     }
     struct refs refs = { 0 };
@@ -243,6 +287,7 @@ static int run_action(int argc, char **argv, enum action a)
         errs_free(&e);
     }
     const char *actor = cli_actor(&c);
+    struct settle_how sh = { settle_how == 1, receipt };
     size_t done = 0, refused = 0, unknown = 0;
     json_t *results = c.json ? json_array() : NULL;
     for (size_t i = 0; i < refs.n; i++) {
@@ -262,7 +307,8 @@ static int run_action(int argc, char **argv, enum action a)
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s}",
                     "reference", refs.v[i], "result", "unknown"));
-        } else if (g == 0 && do_action(sp, a, refs.v[i], actor, reason, &e) == 0) {
+        } else if (g == 0 && do_action(sp, a, refs.v[i], actor, reason, &sh,
+                                       &e) == 0) {
             done++;
             struct spool_record *after = NULL;
             struct errs e2;
@@ -312,6 +358,7 @@ int cmd_retry(int argc, char **argv)   { return run_action(argc, argv, ACT_RETRY
 int cmd_hold(int argc, char **argv)    { return run_action(argc, argv, ACT_HOLD); }
 int cmd_release(int argc, char **argv) { return run_action(argc, argv, ACT_RELEASE); }
 int cmd_discard(int argc, char **argv) { return run_action(argc, argv, ACT_DISCARD); }
+int cmd_settle(int argc, char **argv)  { return run_action(argc, argv, ACT_SETTLE); }
 
 /* ---- ferry audit [REF] | ferry audit verify ---------------------------- */
 
@@ -526,7 +573,10 @@ int cmd_audit(int argc, char **argv)
     for (size_t i = 0; i < l.n; i++) {
         const struct spool_audit_entry *a = &l.v[i];
         char t[32];
-        cli_fmt_time(a->at, t, sizeof t);
+        if (arr)
+            cli_json_time(a->at, t, sizeof t);
+        else
+            cli_fmt_time(a->at, t, sizeof t);
         if (arr)
             json_array_append_new(arr, json_pack(
                 "{s:I,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",
@@ -616,14 +666,21 @@ int cmd_purge(int argc, char **argv)
     struct errs e;
     errs_init(&e);
     size_t purged = 0;
-    if (spool_purge(sp, before, cli_actor(&c), &purged, &e) != 0) {
+    struct spool_archive_purged ap = { 0, 0 };
+    if (spool_purge(sp, before, cli_actor(&c), &purged, &e) != 0 ||
+        spool_archive_purge(sp, before, &ap, &e) != 0) {
         cli_print_errs(stderr, &e);
         rc = EX_IOERR;
     } else if (c.json) {
-        printf("{\"purged\":%zu}\n", purged);
+        printf("{\"purged\":%zu,\"archived_files_removed\":%zu,"
+               "\"archived_bytes_removed\":%llu}\n", purged, ap.files,
+               (unsigned long long)ap.bytes);
     } else {
         printf("purged the payloads of %zu record%s\n", purged,
                purged == 1 ? "" : "s");
+        printf("removed %zu archived file%s (%llu bytes) from archive/\n",
+               ap.files, ap.files == 1 ? "" : "s",
+               (unsigned long long)ap.bytes);
     }
     errs_free(&e);
 out:

@@ -43,11 +43,13 @@ static const struct command commands[] = {
     { "edit",     cmd_edit,     "fix a record's payload, revalidate and requeue it" },
     { "report",   cmd_report,   "volumes, outcomes, ages and timings (text, csv, json, html)" },
     { "retry",    cmd_retry,    "requeue failed, rejected or in-doubt records" },
+    { "settle",   cmd_settle,   "in-doubt records checked with the back end: delivered or not" },
     { "hold",     cmd_hold,     "hold records: nothing is delivered, nothing expires" },
     { "release",  cmd_release,  "put held records back in the queue" },
     { "discard",  cmd_discard,  "close records for good, with a reason" },
     { "audit",    cmd_audit,    "show the audit log, or 'audit verify' its hash chain" },
     { "purge",    cmd_purge,    "remove old payloads of closed records (retention)" },
+    { "config",   cmd_config,   "the effective configuration, every default filled in" },
     { "spool",    cmd_spool,    "back up the spool while the daemon runs; verify a spool or backup" },
     { "version",  cmd_version,  "ferry's version and its libraries' versions" },
     { NULL, NULL, NULL },
@@ -144,6 +146,7 @@ static int help(int argc, char **argv)
     const struct command *c = find(argv[1]);
     if (!c)
         return unknown(argv[1]);
+    cli_set_command(c->name);
     char *hargv[] = { argv[1], "--help", NULL };
     return c->run(2, hargv);
 }
@@ -176,6 +179,7 @@ int main(int argc, char **argv)
     const struct command *c = find(name);
     if (!c)
         return unknown(name);
+    cli_set_command(c->name);
     if (first == 1)
         return c->run(argc - 1, argv + 1);
     char **v = calloc((size_t)argc + 1, sizeof *v);

@@ -7,6 +7,7 @@
  *
  * Owns: nothing beyond one call; the document returned is the caller's
  * (xmlFreeDoc). */
+#include "util/xmlerr.h"
 #include "config/config_int.h"
 #include "config/config.h"
 #include "util/schemas.h"
@@ -180,17 +181,17 @@ static void parse_error(void *ctx, xmlErrorPtr err)
 }
 
 /* stray_error - libxml2 errors raised outside the parser context (an
- * input that does not convert from its declared encoding): without this
- * handler libxml2 prints them on stderr itself */
-static void stray_error(void *ud, xmlErrorPtr err)
+ * input that does not convert from its declared encoding), caught
+ * through util/xmlerr.c so libxml2 never prints them on stderr */
+static void stray_error(void *ud, int level, int line, const char *m)
 {
     struct loader *L = ud;
-    if (!L || !err || err->level < XML_ERR_ERROR || L->doctype_line > 0)
+    if (!L || level < XML_ERR_ERROR || L->doctype_line > 0)
         return;
     char msg[1024];
-    clean_msg(err->message, msg, sizeof msg);
+    clean_msg(m, msg, sizeof msg);
     L->parse_errors++;
-    errs_add_at(L->e, L->file, err->line, "%s", msg);
+    errs_add_at(L->e, L->file, line, "%s", msg);
 }
 
 /* refuse_doctype - SAX internalSubset hook: stop at any DOCTYPE, so no
@@ -220,12 +221,13 @@ xmlDocPtr config_xml_parse(struct loader *L, const char *data, size_t len)
     p->sax->internalSubset = refuse_doctype;
     p->sax->serror = parse_error;
     p->sax->initialized = XML_SAX2_MAGIC;
-    xmlSetStructuredErrorFunc(L, stray_error);
+    struct xmlerr_catcher cat = { stray_error, L };
+    xmlerr_begin(&cat);
     xmlDocPtr doc = xmlCtxtReadMemory(p, data, (int)len, L->file, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR |
                                       XML_PARSE_NOWARNING |
                                       XML_PARSE_BIG_LINES);
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    xmlerr_end();
     if (L->doctype_line > 0) {
         errs_add_at(L->e, L->file, L->doctype_line,
                     "DOCTYPE is not allowed: ferry.xml takes no DTD and no "

@@ -2,7 +2,10 @@
 -- defined it: fixed CHAR columns, a CHECK and a UNIQUE constraint.  The
 -- demo creates it in SQLite; the same DDL runs on PostgreSQL.
 CREATE TABLE ADDRESS_CHANGES (
-    REF        CHAR(20)    NOT NULL PRIMARY KEY,
+    -- ferry's delivery identity: unique across every spool that writes here
+    -- (the reference beside it is unique within one spool only)
+    DELIVERY_ID CHAR(36)   NOT NULL PRIMARY KEY,
+    REF        CHAR(20)    NOT NULL,
     FORM_REF   CHAR(12)    NOT NULL,
     NINO       CHAR(9)     NOT NULL CHECK (LENGTH(NINO) = 9),
     SURNAME    CHAR(20)    NOT NULL,

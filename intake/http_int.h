@@ -1,5 +1,5 @@
 /* http_int.h - private to intake/http_*.c: the server's state shared
- * by the request path (http_intake.c, submissions in http_submit.c),
+ * by the request path (http_request.c, submissions in http_submit.c),
  * authentication (http_auth.c), the listener (http_listen.c), open
  * connections (http_conns.c), the committer (http_commit.c), counters
  * (http_door.c), replies (http_reply.c) and the metrics page
@@ -165,18 +165,18 @@ enum MHD_Result http_mi_reply(struct MHD_Connection *c, struct req *r);
 /* http_metrics_reply - answer GET /metrics */
 enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r);
 
-/* http_on_request - MHD access handler (http_intake.c) */
+/* http_on_request - MHD access handler (http_request.c) */
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c,
                                 const char *url, const char *method,
                                 const char *version, const char *up,
                                 size_t *upsz, void **ctx);
-/* http_on_completed - MHD request-completed handler (http_intake.c) */
+/* http_on_completed - MHD request-completed handler (http_request.c) */
 void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
                        enum MHD_RequestTerminationCode toe);
 /* http_flush_door_counts - write every pending rejected-at-door count */
 void http_flush_door_counts(struct http_server *h);
 /* http_count_result - bump a service counter: 0 accepted, 1 duplicate,
- * 2 rejected at the door (http_intake.c) */
+ * 2 rejected at the door (http_door.c) */
 void http_count_result(struct http_server *h, const char *service,
                        int kind, uint64_t n);
 /* http_reply_obj - o (a reference taken) as the JSON body */

@@ -14,8 +14,12 @@
  * other requests in flight) before any 202 is sent.  docs/serve.md is the
  * full contract.
  *
- * Threads: one thread per connection inside libmicrohttpd; the server
- * itself is driven from one thread (new / reload / stop / free). */
+ * Threads: a small epoll pool inside libmicrohttpd; the server itself is
+ * driven from one thread (new / reload / stop / free).
+ *
+ * The face of intake/'s HTTP door, defined by its rooms: the server's
+ * life in http_listen.c, requests in http_request.c, the conservation
+ * check in http_metrics.c (see http_request.c for the map). */
 #ifndef FERRY_INTAKE_HTTP_INTAKE_H
 #define FERRY_INTAKE_HTTP_INTAKE_H
 #include <stdbool.h>

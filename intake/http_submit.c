@@ -2,7 +2,7 @@
  * checked (service, Content-Type, Content-Length, Idempotency-Key), the
  * body parsed (one JSON document or NDJSON lines) and mapped on the pool
  * thread, the connection queued for the committer (http_commit.c), and
- * the answer once committed.  See http_intake.c for the order of checks.
+ * the answer once committed.  See http_request.c for the order of checks.
  *
  * Owns: the mapped entries of a request (r->p, freed by
  * http_pending_free). */

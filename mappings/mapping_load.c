@@ -19,6 +19,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "util/schemas.h"
+#include "util/xmlerr.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -194,18 +195,25 @@ static void bad(struct lctx *c, xmlNodePtr n, const char *fmt, ...)
 }
 
 /* xml_error - libxml2 structured error handler: one problem each */
-static void xml_error(void *ud, xmlErrorPtr err)
+static void xml_problem(void *ud, int level, int line, const char *msg)
 {
     struct lctx *c = ud;
-    if (!err || err->level == XML_ERR_WARNING)
+    if (level == XML_ERR_WARNING)
+        return;
+    errs_add_at(c->e, c->file, line, "%s", msg);
+    c->problems++;
+}
+
+static void xml_error(void *ud, xmlErrorPtr err)
+{
+    if (!err)
         return;
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", err->message ? err->message : "error");
     size_t l = strlen(msg);
     while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
         msg[--l] = '\0';
-    errs_add_at(c->e, c->file, err->line, "%s", msg);
-    c->problems++;
+    xml_problem(ud, (int)err->level, err->line, msg);
 }
 
 static const struct embedded_file *find_schema(const char *name)
@@ -937,10 +945,11 @@ int mapping_load_memory(const char *xml, size_t len, const char *name,
                                    "(no DTDs or entities)");
         return -1;
     }
-    xmlSetStructuredErrorFunc(&c, xml_error);
+    struct xmlerr_catcher cat = { xml_problem, &c };
+    xmlerr_begin(&cat);
     doc = xmlReadMemory(xml, (int)len, c.file, NULL,
                         XML_PARSE_NONET | XML_PARSE_NOWARNING);
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    xmlerr_end();
     if (!doc) {
         if (!c.problems)
             errs_add_at(e, c.file, 0, "not well-formed XML");

@@ -124,6 +124,15 @@ static const json_t *step_into(const struct jpath *p, size_t i,
                 break;
     *slot_idx = k;
     *copy_next = json_array_get(copy, k);
+    /* the selector's member ([question_id=4]) is the mapping's own
+     * constant, not a submitted value: shown, so the shape can be read */
+    const json_t *sel = st->kind == JP_SELECT
+        ? json_object_get(next, st->key) : NULL;
+    if (sel && json_is_object(*copy_next)) {
+        json_t *c = json_deep_copy(sel);
+        if (c)
+            json_object_set_new(*copy_next, st->key, c);
+    }
     return next;
 }
 

@@ -9,7 +9,8 @@
  *  - the original payload shows only the values that a mapped,
  *    non-personal field reads.  Every other value -- personal fields, and
  *    fields the mapping never reads (an unmapped email, phone number or
- *    free text can be personal too) -- shows as MASK_TEXT.  Keys, nesting
+ *    free text can be personal too) -- shows as MASK_TEXT.  Keys, nesting,
+ *    the selector members of mapped paths ([question_id=4])
  *    and nulls stay, so the shape of the submission can still be read;
  *  - reveal shows everything.  A caller that reveals for a person audits
  *    it (docs/security.md).

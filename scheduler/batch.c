@@ -453,33 +453,6 @@ io:
     return -1;
 }
 
-/* file_sha256 - hex digest of the file at path; 0, or -1 */
-static int file_sha256(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rbe");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char buf[65536];
-    int rc = -1;
-    if (!f || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-        goto out;
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-        if (EVP_DigestUpdate(md, buf, k) != 1)
-            goto out;
-    if (ferror(f))
-        goto out;
-    unsigned char dg[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    EVP_DigestFinal_ex(md, dg, &dn);
-    batch_hex_digest(dg, dn, hex);
-    rc = 0;
-out:
-    EVP_MD_CTX_free(md);
-    if (f)
-        fclose(f);
-    return rc;
-}
-
 /* tidy_outbound - a crash after the ledger said "sent" and before the
  * file moved to archive/ left the sent file in outbound/<target>/: move
  * every such file (its name and SHA-256 those of a sent or confirmed
@@ -500,6 +473,15 @@ static void tidy_outbound(struct bctx *c)
     bool listed = false;
     struct dirent *de;
     for (int seen = 0; (de = readdir(d)) && seen < 10000; seen++) {
+        size_t nl = strlen(de->d_name);
+        if (de->d_name[0] == '.' && nl > 6 &&
+            strcmp(de->d_name + nl - 5, ".send") == 0) {
+            /* a plain copy a crash left behind mid-transfer */
+            char p[PATH_MAX];
+            if (fs_join(p, sizeof p, dir, de->d_name) == 0)
+                unlink(p);
+            continue;
+        }
         if (de->d_name[0] == '.')
             continue;
         struct errs e;
@@ -521,7 +503,7 @@ static void tidy_outbound(struct bctx *c)
         snprintf(bf.file_name, sizeof bf.file_name, "%s", de->d_name);
         if (b && b->sha256 && fs_join(bf.local_path, sizeof bf.local_path, dir,
                                       de->d_name) == 0 &&
-            file_sha256(bf.local_path, hex) == 0 &&
+            batch_file_sha256(c, bf.local_path, de->d_name, hex) == 0 &&
             strcmp(hex, b->sha256) == 0) {
             archive(c, &bf, &e);
             log_event(LOG_INFO, "batch-outbound-tidied", "target",

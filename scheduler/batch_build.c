@@ -50,6 +50,8 @@ struct wctx {
     unsigned char *out;            /* BATCH_IOBUF */
     size_t outn;
     void *file;                    /* the format's open file */
+    struct spool_fcrypt *fc;       /* sealing at rest; NULL: plain */
+    char aad[PATH_MAX];            /* what a sealed file is bound to */
     EVP_MD_CTX *md;
     struct record *sp;             /* specials */
     struct fvalue *v_ref, *v_did, *v_recv, *v_num;  /* per-record specials, into
@@ -65,15 +67,12 @@ struct wctx {
     struct errs *e;
 };
 
-static int w_flush(struct wctx *w)
+/* w_write - n raw bytes to the file; -1 with w->err */
+static int w_write(struct wctx *w, const unsigned char *p, size_t n)
 {
     size_t off = 0;
-    if (EVP_DigestUpdate(w->md, w->out, w->outn) != 1) {
-        w->err = EIO;
-        return -1;
-    }
-    while (off < w->outn) {
-        ssize_t k = write(w->fd, w->out + off, w->outn - off);
+    while (off < n) {
+        ssize_t k = write(w->fd, p + off, n - off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -82,6 +81,20 @@ static int w_flush(struct wctx *w)
         }
         off += (size_t)k;
     }
+    return 0;
+}
+
+/* w_flush - the buffered plain bytes into the SHA-256, then to the file
+ * (sealed first when the spool has a key: in place, the buffer is spent) */
+static int w_flush(struct wctx *w)
+{
+    if (EVP_DigestUpdate(w->md, w->out, w->outn) != 1 ||
+        (w->fc && spool_fcrypt_update(w->fc, w->out, w->outn, w->out) != 0)) {
+        w->err = EIO;
+        return -1;
+    }
+    if (w_write(w, w->out, w->outn) != 0)
+        return -1;
     w->res.bytes += w->outn;
     w->outn = 0;
     return 0;
@@ -234,8 +247,9 @@ static int detail_cb(void *ctx, const struct spool_record *r)
         rc = 1;
         goto out;
     }
-    struct adapter_result ar;
-    memset(&ar, 0, sizeof ar);
+    struct adapter_result ar;      /* per record: only what is read */
+    ar.outcome = ADAPTER_OK;
+    ar.msg[0] = '\0';
     c->format->write_record(fmt, w->file, rec, w->sp, &ar);
     if (w->err || ar.outcome == ADAPTER_RETRY) {
         if (!w->err)
@@ -316,6 +330,17 @@ static enum build_result build_pass(struct wctx *w, const char *tmp,
         errs_add(e, tmp, "sha256 unavailable");
         goto out;
     }
+    spool_fcrypt_free(w->fc);
+    w->fc = NULL;
+    if (spool_files_sealed(c->sp)) {
+        unsigned char head[SPOOL_FCRYPT_HEAD];
+        if (!(w->fc = spool_fcrypt_seal(c->sp, w->aad, head, e)))
+            goto out;
+        if (w_write(w, head, sizeof head) != 0) {
+            errs_add(e, tmp, "writing: %s", strerror(w->err));
+            goto out;
+        }
+    }
     if (specials_base(w) != 0) {
         errs_add(e, w->b->target, "out of memory");
         goto out;
@@ -371,6 +396,17 @@ static enum build_result build_pass(struct wctx *w, const char *tmp,
         errs_add(e, tmp, "writing: %s", strerror(w->err));
         goto out;
     }
+    if (w->fc) {
+        unsigned char tag[SPOOL_FCRYPT_TAG];
+        if (spool_fcrypt_final(w->fc, tag) != 0) {
+            errs_add(e, tmp, "sealing failed");
+            goto out;
+        }
+        if (w_write(w, tag, sizeof tag) != 0) {
+            errs_add(e, tmp, "writing: %s", strerror(w->err));
+            goto out;
+        }
+    }
     unsigned char dg[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
     EVP_DigestFinal_ex(w->md, dg, &dn);
@@ -410,6 +446,7 @@ enum build_result batch_build_file(struct bctx *c, const struct spool_batch *b,
     w.e = e;
     w.total = total;
     w.record_fails = !dry && mode == BUILD_BOUND;
+    batch_file_aad(c, name, w.aad, sizeof w.aad);
     enum build_result rc = BUILT_IO;
     char tmp[PATH_MAX], fin[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
@@ -465,6 +502,7 @@ out:
     for (size_t i = 0; i < w.nfails; i++)
         free(w.fails[i].reason);
     free(w.fails);
+    spool_fcrypt_free(w.fc);
     record_free(w.sp);
     EVP_MD_CTX_free(w.md);
     free(w.out);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct errs;
 struct spool;
@@ -78,6 +79,37 @@ enum build_result batch_build_file(struct bctx *c, const struct spool_batch *b,
 int batch_verify_file(struct bctx *c, const char *path,
                       const struct built *want, char *why, size_t whysz,
                       struct errs *e);
+
+/* A written batch file read back as its plain bytes (batch_file.c):
+ * sealed at rest when the spool has a key, plain otherwise. */
+struct bfile_in {
+    FILE *f;
+    struct spool_fcrypt *fc;       /* NULL: a plain file */
+    uint64_t size;                 /* plain bytes */
+    uint64_t done;                 /* read so far */
+};
+/* batch_file_aad - "<target>/<name>": what a sealed file is bound to */
+void batch_file_aad(const struct bctx *c, const char *name, char *out,
+                    size_t outsz);
+/* batch_is_sealed - does the file at path begin as a sealed file */
+bool batch_is_sealed(const char *path);
+/* batch_file_open - open path (batch file name) for reading; -1 with e */
+int batch_file_open(struct bctx *c, const char *path, const char *name,
+                    struct bfile_in *in, struct errs *e);
+/* batch_file_read - exactly n plain bytes: 0, 1 the file ends first,
+ * -1 a read error */
+int batch_file_read(struct bfile_in *in, void *p, size_t n);
+/* batch_file_finish - everything was read and (sealed) the tag checks:
+ * 0, else -1 */
+int batch_file_finish(struct bfile_in *in);
+void batch_file_close(struct bfile_in *in);
+/* batch_file_plain - a plain copy of the file in out (0600, fsynced),
+ * for a transport; -1 with e (out removed) */
+int batch_file_plain(struct bctx *c, const char *path, const char *name,
+                     const char *out, struct errs *e);
+/* batch_file_sha256 - SHA-256 of the plain bytes; 0, or -1 */
+int batch_file_sha256(struct bctx *c, const char *path, const char *name,
+                      char hex[65]);
 
 /* The target's transport, open for one hand-over. */
 struct btransport {

@@ -6,10 +6,13 @@
 #include "scheduler/batch_int.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
+#include "spool/spool.h"
 #include "util/errs.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* batch_transport_open - see batch_int.h */
 int batch_transport_open(struct bctx *c, struct btransport *t, char *msg,
@@ -67,6 +70,25 @@ enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
                                      const char *sha, uint64_t size,
                                      bool *already, char *msg, size_t msgsz)
 {
+    /* a file sealed at rest goes over as its plain bytes: a plain copy
+     * beside it, made for this transfer and removed after it */
+    char plain[PATH_MAX] = "";
+    if (spool_files_sealed(c->sp) || batch_is_sealed(path)) {
+        const char *slash = strrchr(path, '/');
+        struct errs pe;
+        errs_init(&pe);
+        if (snprintf(plain, sizeof plain, "%.*s/.%s.send",
+                     slash ? (int)(slash - path) : 1, slash ? path : ".",
+                     name) >= (int)sizeof plain ||
+            batch_file_plain(c, path, name, plain, &pe) != 0) {
+            snprintf(msg, msgsz, "%s: %s", path, pe.n ? errs_first_msg(&pe)
+                     : "path too long");
+            errs_free(&pe);
+            return ADAPTER_FAIL;
+        }
+        errs_free(&pe);
+        path = plain;
+    }
     struct transfer_req req = {
         .local_path = path, .remote_name = name, .sha256_hex = sha,
         .size = size,
@@ -76,6 +98,8 @@ enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
     if (c->o->progress)
         c->o->progress(c->o->progress_ctx, "send", 0, (int64_t)size);
     t->ad->transfer(t->ctx, &req, &res);
+    if (plain[0])
+        unlink(plain);
     if (res.outcome == ADAPTER_OK && c->o->progress)
         c->o->progress(c->o->progress_ctx, "send", (int64_t)size,
                        (int64_t)size);

@@ -1,4 +1,5 @@
-/* batch_verify.c - a written batch file read back before it leaves: the
+/* batch_verify.c - a written batch file read back before it leaves (its
+ * plain bytes, sealed at rest or not: batch_file.c): the
  * target's format decodes every record and checks the count and totals
  * against the trailer and the ledger (adapter.h check_file), and the
  * SHA-256 of the bytes it read is checked here against the ledger's. */
@@ -16,24 +17,22 @@
 
 struct rctx {
     struct bctx *c;
-    FILE *f;
+    struct bfile_in in;            /* plain or sealed at rest */
     EVP_MD_CTX *md;
     int err;                       /* errno of a read failure */
 };
 
-/* r_get - exactly n bytes, hashed (struct batch_source) */
+/* r_get - exactly n plain bytes, hashed (struct batch_source) */
 static int r_get(void *ctx, void *p, size_t n)
 {
     struct rctx *r = ctx;
     if (!n)
         return 0;
-    size_t k = fread(p, 1, n, r->f);
-    if (k != n) {
-        if (ferror(r->f)) {
+    int g = batch_file_read(&r->in, p, n);
+    if (g != 0) {
+        if (g < 0)
             r->err = errno ? errno : EIO;
-            return -1;
-        }
-        return 1;
+        return g;
     }
     if (EVP_DigestUpdate(r->md, p, n) != 1) {
         r->err = EIO;
@@ -56,15 +55,17 @@ int batch_verify_file(struct bctx *c, const char *path,
 {
     int rc = -1;
     why[0] = '\0';
-    struct rctx r = { .c = c, .f = fopen(path, "rbe"),
-                      .md = EVP_MD_CTX_new() };
-    struct stat st;
-    if (!r.f || !r.md || fstat(fileno(r.f), &st) != 0 ||
-        EVP_DigestInit_ex(r.md, EVP_sha256(), NULL) != 1) {
-        errs_add(e, path, "cannot read back: %s", strerror(errno));
-        goto out;
+    struct rctx r = { .c = c, .md = EVP_MD_CTX_new() };
+    const char *slash = strrchr(path, '/');
+    if (!r.md || EVP_DigestInit_ex(r.md, EVP_sha256(), NULL) != 1) {
+        errs_add(e, path, "sha256 unavailable");
+        EVP_MD_CTX_free(r.md);
+        return -1;
     }
-    setvbuf(r.f, NULL, _IOFBF, BATCH_IOBUF);
+    if (batch_file_open(c, path, slash ? slash + 1 : path, &r.in, e) != 0) {
+        EVP_MD_CTX_free(r.md);
+        return -1;
+    }
     struct batch_source src = { .get = r_get, .progress = r_progress,
                                 .sctx = &r };
     struct batch_totals bt;
@@ -73,8 +74,7 @@ int batch_verify_file(struct bctx *c, const char *path,
     snprintf(bt.text, sizeof bt.text, "%s", want->totals);
     struct adapter_result ar;
     memset(&ar, 0, sizeof ar);
-    c->format->check_file(c->svc[0].fmt, &src, (uint64_t)st.st_size, &bt,
-                          &ar);
+    c->format->check_file(c->svc[0].fmt, &src, r.in.size, &bt, &ar);
     if (r.err || ar.outcome == ADAPTER_RETRY) {
         errs_add(e, path, "cannot read back: %s",
                  r.err ? strerror(r.err) : ar.msg);
@@ -83,6 +83,12 @@ int batch_verify_file(struct bctx *c, const char *path,
     if (ar.outcome != ADAPTER_OK) {
         snprintf(why, whysz, "%s", ar.msg[0] ? ar.msg : "the format "
                  "refused the file");
+        goto out;
+    }
+    if (batch_file_finish(&r.in) != 0) {
+        snprintf(why, whysz, "%s", r.in.fc ? "the sealed file does not open "
+                 "(wrong key, renamed or damaged)" : "bytes after the last "
+                 "record");
         goto out;
     }
     unsigned char dg[EVP_MAX_MD_SIZE];
@@ -97,7 +103,6 @@ int batch_verify_file(struct bctx *c, const char *path,
         rc = 0;
 out:
     EVP_MD_CTX_free(r.md);
-    if (r.f)
-        fclose(r.f);
+    batch_file_close(&r.in);
     return rc;
 }

@@ -44,6 +44,12 @@ struct dtarget {
     struct window *win;
     bool resend_in_doubt;
     size_t claim_max;
+    bool stopped;                  /* unusable until the engine is remade */
+    char stop_reason[512];
+    bool indoubt_uncheckable;      /* its in-doubt records cannot be asked
+                                      (no probe, or the probe said STOP) */
+    struct spool *sp;              /* where the state is shown (ledger) */
+    const char *owner;
     struct deliver_target_stats st;
 };
 
@@ -97,6 +103,40 @@ static size_t claim_size(const struct target_config *tc)
     return (size_t)(n > DELIVER_MAX_CLAIM ? DELIVER_MAX_CLAIM : n);
 }
 
+/* state_save - the breaker and stop state into the ledger, where
+ * `ferry targets` reads it (also beside a running daemon); a failure is
+ * logged, never fatal: delivery does not depend on it */
+static void state_save(struct dtarget *t, int64_t since)
+{
+    struct errs e;
+    errs_init(&e);
+    if (t->sp && spool_target_state_put(t->sp, t->cfg->name,
+                                        breaker_state_name(t->br.state),
+                                        since, t->stopped ? t->stop_reason
+                                                          : NULL,
+                                        t->owner, &e) != 0)
+        log_event(LOG_WARN, "target-state-not-saved", "target", t->cfg->name,
+                  "error", errs_first_msg(&e), NULL);
+    errs_free(&e);
+}
+
+/* target_stop - the target is unusable for every record (adapter STOP, or
+ * it could not start): no more claims for it in this engine; said once */
+static void target_stop(struct dtarget *t, const char *why)
+{
+    if (t->stopped)
+        return;
+    t->stopped = true;
+    snprintf(t->stop_reason, sizeof t->stop_reason, "%s",
+             why && *why ? why : "target unusable");
+    t->st.stopped = true;
+    t->st.stop_reason = t->stop_reason;
+    log_event(LOG_ERROR, "target-stopped", "target", t->cfg->name,
+              "reason", t->stop_reason, "records", "wait (not failed)",
+              NULL);
+    state_save(t, clock_wall_ms());
+}
+
 /* target_setup - adapter instances for every service of this target */
 static int target_setup(struct deliver_engine *d, struct dtarget *t,
                         struct errs *e)
@@ -105,6 +145,8 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     breaker_init(&t->br, t->cfg->breaker_threshold,
                  t->cfg->breaker_cooldown_ms);
     t->st.target = t->cfg->name;
+    t->sp = d->sp;
+    t->owner = d->owner;
     if (t->cfg->window) {
         t->win = window_parse(t->cfg->window,
                               (const char *const *)t->cfg->holidays,
@@ -115,6 +157,8 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     const char *rid = kv_get(&t->cfg->opts, "resend-in-doubt");
     bool b = false;
     t->resend_in_doubt = rid && config_parse_bool(rid, &b) == 0 && b;
+    t->indoubt_uncheckable = !t->resend_in_doubt && !t->ad->probe;
+    t->st.indoubt_uncheckable = t->indoubt_uncheckable;
     long batch = 0;
     const char *bs = kv_get(&t->cfg->opts, "batch-size");
     if (bs && config_parse_int(bs, 1, DELIVER_MAX_CLAIM, &batch) == 0)
@@ -185,8 +229,21 @@ struct deliver_engine *deliver_new(const struct ferry_config *cfg,
         struct dtarget *t = &d->t[d->nt++];
         t->cfg = tc;
         t->ad = ad;
-        if (target_setup(d, t, e) != 0)
-            goto fail;
+        t->sp = sp;
+        t->owner = d->owner;
+        struct errs te;
+        errs_init(&te);
+        if (target_setup(d, t, &te) != 0) {
+            /* a target that cannot start stops only itself */
+            char why[512];
+            snprintf(why, sizeof why, "cannot start: %s%s%s",
+                     te.n ? te.v[0].where : "", te.n && te.v[0].where[0]
+                     ? ": " : "", te.n ? te.v[0].msg : "adapter refused");
+            target_stop(t, why);
+        }
+        errs_free(&te);
+        if (!t->stopped)
+            state_save(t, clock_wall_ms());    /* a new engine starts closed */
     }
     if (!found) {
         errs_add(e, only_target, "no such target");
@@ -255,6 +312,7 @@ static void breaker_feed(struct dtarget *t, enum breaker_outcome o,
     breaker_record(&t->br, o, at);
     if (t->br.state == before)
         return;
+    state_save(t, at);
     if (t->br.state == BREAKER_OPEN) {
         char cool[32];
         snprintf(cool, sizeof cool, "%lldms", (long long)t->br.cooldown_ms);
@@ -267,10 +325,12 @@ static void breaker_feed(struct dtarget *t, enum breaker_outcome o,
 }
 
 /* decide - turn an adapter result into the ledger outcome, applying the
- * retry policy; feeds the breaker */
+ * retry policy; feeds the breaker, but only with what a real call said
+ * (called false: settled without sending, e.g. an in-doubt record the
+ * target was asked about, or a record that could not be read) */
 static void decide(struct dtarget *t, const struct spool_record *r,
-                   const struct adapter_result *res, int64_t started,
-                   int64_t ended, struct spool_outcome *o)
+                   struct adapter_result *res, int64_t started,
+                   int64_t ended, bool called, struct spool_outcome *o)
 {
     memset(o, 0, sizeof *o);
     o->ref = r->ref;
@@ -283,12 +343,21 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         o->kind = SPOOL_OUT_OK;
         o->receipt = res->receipt[0] ? res->receipt : NULL;
         t->st.ok++;
-        breaker_feed(t, BREAKER_OK, ended, r->ref);
+        if (called)
+            breaker_feed(t, BREAKER_OK, ended, r->ref);
         break;
     case ADAPTER_FAIL:
         o->kind = SPOOL_OUT_FAIL;
         t->st.fail++;
-        breaker_feed(t, BREAKER_FAIL, ended, r->ref);
+        if (called)
+            breaker_feed(t, BREAKER_FAIL, ended, r->ref);
+        break;
+    case ADAPTER_STOP:
+        /* nothing was sent and no record is to blame: it waits, its
+         * attempt uncounted; not a breaker matter either */
+        o->kind = SPOOL_OUT_STOPPED;
+        t->st.stopped_records++;
+        target_stop(t, res->msg);
         break;
     case ADAPTER_INDOUBT:
         /* never exhausted: its fate is unknown, so it cannot be failed;
@@ -296,7 +365,8 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         o->kind = SPOOL_OUT_INDOUBT;
         o->next_attempt_at = ended + indoubt_wait_ms(t, r->attempts);
         t->st.indoubt++;
-        breaker_feed(t, BREAKER_RETRY, ended, r->ref);
+        if (called)
+            breaker_feed(t, BREAKER_RETRY, ended, r->ref);
         break;
     case ADAPTER_RETRY:
     default:
@@ -306,9 +376,25 @@ static void decide(struct dtarget *t, const struct spool_record *r,
         o->next_attempt_at = ended + retry_delay_ms(&t->cfg->retry,
                                                     r->attempts, rand64());
         t->st.retry++;
-        if (o->exhausted)
+        if (o->exhausted) {
+            /* say why it is a dead letter beside the back end's words */
+            char last[900];           /* room for the words before it */
+            snprintf(last, sizeof last, "%.*s", (int)sizeof last - 1,
+                     res->msg);
+            if (t->cfg->retry.max_attempts > 0 &&
+                r->attempts >= t->cfg->retry.max_attempts)
+                snprintf(res->msg, sizeof res->msg, "retries spent (%d of "
+                         "%d): %s", r->attempts, t->cfg->retry.max_attempts,
+                         last);
+            else
+                snprintf(res->msg, sizeof res->msg, "retries spent (older "
+                         "than max-age, after %d attempts): %s", r->attempts,
+                         last);
+            o->message = res->msg;
             t->st.exhausted++;
-        breaker_feed(t, BREAKER_RETRY, ended, r->ref);
+        }
+        if (called)
+            breaker_feed(t, BREAKER_RETRY, ended, r->ref);
         break;
     }
 }
@@ -343,6 +429,27 @@ static bool settle_in_doubt(struct dtarget *t, struct instance *in,
         }
         memset(&it->res, 0, sizeof it->res);      /* safe to send */
         return false;
+    case ADAPTER_STOP:
+        /* the target cannot be asked about any record (no status
+         * operation, no reconcile query...): a fact of its configuration.
+         * Leave in-doubt records alone from now on; support settles
+         * them (ferry settle) */
+        if (!t->indoubt_uncheckable)
+            log_event(LOG_WARN, "indoubt-uncheckable", "target",
+                      t->cfg->name, "reason", it->res.msg, NULL);
+        t->indoubt_uncheckable = t->st.indoubt_uncheckable = true;
+        if (t->resend_in_doubt) {
+            memset(&it->res, 0, sizeof it->res);
+            return false;
+        }
+        {
+            char why[sizeof it->res.msg];
+            snprintf(why, sizeof why, "%s", it->res.msg);
+            adapter_result_set(&it->res, ADAPTER_INDOUBT, "still in doubt, "
+                               "not sent again: %s; settle it with ferry "
+                               "settle", why);
+        }
+        return true;
     default:
         if (t->resend_in_doubt) {
             memset(&it->res, 0, sizeof it->res);  /* repeats are harmless */
@@ -366,20 +473,29 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
 {
     t->st.window_open = !t->win || window_open(t->win, now / 1000);
     t->st.breaker = breaker_state_name(t->br.state);
+    if (t->stopped)
+        return 0;
     if (!t->st.window_open) {
         t->st.outside_window++;
         return 0;
     }
+    enum breaker_state was = t->br.state;
     if (!breaker_allow(&t->br, now)) {
         t->st.breaker_skips++;
         t->st.breaker = breaker_state_name(t->br.state);
         return 0;
     }
     bool probing = t->br.state == BREAKER_HALF_OPEN;
-    if (probing)
+    if (probing && was == BREAKER_OPEN) {       /* each change once */
         log_event(LOG_INFO, "breaker-half-open", "target", t->cfg->name,
-                  "probe", "one record", NULL);
-    bool allow_indoubt = t->resend_in_doubt || t->ad->probe != NULL;
+                  "probe", "one queued record", NULL);
+        state_save(t, now);
+    }
+    /* Only a real call is a probe: while half-open the one record is a
+     * queued or deferred one, never an in-doubt record that may be
+     * settled (or left in doubt) without a call. */
+    bool allow_indoubt = !probing && (t->resend_in_doubt ||
+                                      (t->ad->probe && !t->indoubt_uncheckable));
     size_t max = probing ? 1 : t->claim_max;
     struct spool_list l = { 0 };
     struct errs ce;
@@ -408,10 +524,12 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     struct spool_outcome *outs = calloc(l.n, sizeof *outs);
     int64_t *started = calloc(l.n, sizeof *started);
     bool *done = calloc(l.n, sizeof *done);
+    bool *nocall = calloc(l.n, sizeof *nocall);
     struct delivery_item *run = calloc(l.n, sizeof *run);
     size_t *idx = calloc(l.n, sizeof *idx);
     int rc = 0;
-    if (!items || !recs || !outs || !started || !done || !run || !idx) {
+    if (!items || !recs || !outs || !started || !done || !nocall || !run ||
+        !idx) {
         errs_add(e, t->cfg->name, "out of memory");
         rc = -1;
         goto out;
@@ -430,7 +548,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             adapter_result_set(&items[i].res, ADAPTER_FAIL,
                                "stored record unreadable: %s",
                                re.n ? errs_first_msg(&re) : "no record");
-            done[i] = true;
+            done[i] = nocall[i] = true;
         }
         errs_free(&re);
         items[i].rec = recs[i];
@@ -445,7 +563,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             continue;
         started[i] = clock_wall_ms();
         if (settle_in_doubt(t, in, l.v[i], &items[i]))
-            done[i] = true;
+            done[i] = nocall[i] = true;
     }
     /* deliver per service, each through its own instance */
     for (size_t i = 0; i < l.n; i++) {
@@ -456,7 +574,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
             adapter_result_set(&items[i].res, ADAPTER_FAIL,
                                "service %s has no mapping for target %s",
                                items[i].service, t->cfg->name);
-            done[i] = true;
+            done[i] = nocall[i] = true;
             continue;
         }
         /* gather this service's pending items into a contiguous run */
@@ -483,7 +601,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
                   "outcome", adapter_outcome_name(items[i].res.outcome),
                   "message", items[i].res.msg, NULL);
         decide(t, l.v[i], &items[i].res, started[i] ? started[i] : end, end,
-               &outs[nout++]);         /* after the log: breaker events follow */
+               !nocall[i], &outs[nout++]);         /* after the log: breaker events follow */
     }
     crash_point("deliver-before-outcomes");
     struct errs oe;
@@ -498,8 +616,8 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         *handled += nout;
     }
     errs_free(&oe);
-    if (probing && nout == 0)
-        breaker_abandon_probe(&t->br);
+    if (probing && t->br.state == BREAKER_HALF_OPEN)
+        breaker_abandon_probe(&t->br);     /* no real call answered */
     t->st.breaker = breaker_state_name(t->br.state);
 out:
     if (recs)
@@ -510,6 +628,7 @@ out:
     free(outs);
     free(started);
     free(done);
+    free(nocall);
     free(run);
     free(idx);
     spool_list_free(&l);

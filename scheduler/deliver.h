@@ -15,6 +15,12 @@
  * resend-in-doubt="true", e.g. a service that drops repeats of the same
  * idempotency key).  Otherwise it waits for `ferry reconcile` or support.
  *
+ * A target that cannot start, or whose adapter says STOP (the target is
+ * unusable for every record: login refused, certificate, marker table
+ * missing), is stopped for the life of the engine: its records wait,
+ * uncounted, none fails; the others go on.  A new engine (reload, next
+ * run) tries it again.
+ *
  * Threads: a deliver_engine is used by one thread at a time; the daemon
  * runs one engine per delivery thread. */
 #ifndef FERRY_SCHEDULER_DELIVER_H
@@ -38,6 +44,11 @@ struct deliver_target_stats {
                                     5000,10000,30000,+Inf ms */
     const char *breaker;         /* closed / open / half-open */
     bool window_open;
+    bool stopped;                /* unusable: adapter STOP or cannot start */
+    bool indoubt_uncheckable;    /* its in-doubt records cannot be asked:
+                                    they wait for support (ferry settle) */
+    const char *stop_reason;     /* why (owned by the engine), or NULL */
+    uint64_t stopped_records;    /* claims given back because of it */
 };
 
 /* deliver_new - an engine over every stream target of cfg (or only

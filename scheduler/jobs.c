@@ -184,12 +184,15 @@ static void run_purge(struct spool *sp, const struct job_config *job,
     size_t purged = 0;
     char actor[80];
     snprintf(actor, sizeof actor, "job:%s", job->name);
-    if (spool_purge(sp, now - age, actor, &purged, e) != 0) {
+    struct spool_archive_purged ap = { 0, 0 };
+    if (spool_purge(sp, now - age, actor, &purged, e) != 0 ||
+        spool_archive_purge(sp, now - age, &ap, e) != 0) {
         rep->outcome = JOB_ERROR;
         snprintf(rep->message, sizeof rep->message, "%s", errs_first_msg(e));
         return;
     }
-    snprintf(rep->counts, sizeof rep->counts, "purged=%zu", purged);
+    snprintf(rep->counts, sizeof rep->counts, "purged=%zu archived-files=%zu",
+             purged, ap.files);
 }
 
 int job_run(const struct ferry_config *cfg, struct spool *sp,

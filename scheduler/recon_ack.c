@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "mappings/fw_target.h"
 #include "spool/spool.h"
+#include "util/buf.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -305,6 +306,78 @@ static int decode_trailer(const struct recon_layout *l, const unsigned char *p,
     return 0;
 }
 
+/* is_type - does the record at p (n bytes) begin with type t */
+static bool is_type(const struct recon_rtype *t, const unsigned char *p,
+                    size_t n)
+{
+    return t->n && n >= t->n && memcmp(p, t->b, t->n) == 0;
+}
+
+/* bad_type - a record whose type is neither the detail's nor the
+ * trailer's: a problem naming its line and the type it holds */
+static void bad_type(const struct recon_layout *l, const unsigned char *p,
+                     size_t n, const char *name, bool fb, long recno,
+                     size_t off, struct errs *e)
+{
+    char w[128], got[64], msg[128];
+    const struct cpy_field *f = l->dtype.f;
+    where_rec(w, sizeof w, fb, recno, off);
+    if (n < f->length ||
+        cob_text_decode(l->cc, &f->pic, p, got, sizeof got, msg,
+                        sizeof msg) != 0)
+        snprintf(got, sizeof got, "0x%02X", n ? p[0] : 0);
+    errs_add(e, name, "%s, field %s: record type '%s' is not in the layout "
+             "(detail '%s'%s%s%s)", w, f->name, got, l->dtype.text,
+             l->ttype.n ? ", trailer '" : "", l->ttype.n ? l->ttype.text : "",
+             l->ttype.n ? "'" : "");
+}
+
+/* one_record - a record at off: by its type when the layout gives the
+ * trailer's (it must be the last), else by position (the last record is
+ * the trailer when there is one).  0, or -1 out of memory. */
+static int one_record(const struct recon_layout *l, const unsigned char *p,
+                      size_t reclen, const char *name, bool fb, long recno,
+                      size_t off, bool last, bool *trailer_seen,
+                      struct decoded *d, struct errs *e)
+{
+    bool trailer = l->trl && (l->ttype.n ? is_type(&l->ttype, p, reclen)
+                                         : last);
+    if (trailer && !last) {
+        char w[128];
+        where_rec(w, sizeof w, fb, recno, off);
+        errs_add(e, name, "%s: a trailer (record type '%s') before the end "
+                 "of the file", w, l->ttype.text);
+        return 0;
+    }
+    if (trailer) {
+        *trailer_seen = true;
+        return decode_trailer(l, p, reclen, name, fb, recno, off, d, e);
+    }
+    if (l->dtype.n && !is_type(&l->dtype, p, reclen)) {
+        bad_type(l, p, reclen, name, fb, recno, off, e);
+        return 0;
+    }
+    return decode_detail(l, p, reclen, name, fb, recno, off, d, e);
+}
+
+/* lines_mode - the ack section's recfm, or (none given) detection: ASCII
+ * with a line end right after the first record, or a line end inside it
+ * when no field could hold a 0x0A byte */
+static bool lines_mode(const struct recon_layout *l, const unsigned char *data,
+                       size_t len)
+{
+    size_t L = l->det->length;
+    if (l->recfm != RECON_RECFM_AUTO)
+        return l->recfm == RECON_RECFM_LINES;
+    if (cob_codec_ebcdic(l->cc))
+        return false;
+    size_t first = len < L + 2 ? len : L + 2;
+    const unsigned char *nl = memchr(data, '\n', first);
+    return nl && ((size_t)(nl - data) == L ||
+                  ((size_t)(nl - data) == L + 1 && data[L] == '\r') ||
+                  !l->binary);
+}
+
 /* decode_file - every record of data into d; 0 ok (problems in e mean a
  * bad file), -1 out of memory.  *fb says how records were separated. */
 static int decode_file(const struct recon_layout *l, const unsigned char *data,
@@ -313,17 +386,8 @@ static int decode_file(const struct recon_layout *l, const unsigned char *data,
 {
     size_t L = l->det->length, T = l->trl ? l->trl->length : 0;
     d->tcount = d->tacc = d->trej = -1;
-    /* line mode: ASCII with a line end right after the first record, or
-     * a line end inside it when no field could hold a 0x0A byte */
-    bool lines = false;
-    if (!cob_codec_ebcdic(l->cc)) {
-        size_t first = len < L + 2 ? len : L + 2;
-        const unsigned char *nl = memchr(data, '\n', first);
-        if (nl && ((size_t)(nl - data) == L ||
-                   ((size_t)(nl - data) == L + 1 && data[L] == '\r') ||
-                   !l->binary))
-            lines = true;
-    }
+    bool lines = lines_mode(l, data, len);
+    bool trailer_seen = false;
     *fb = !lines;
     if (len == 0) {
         if (l->trl)
@@ -342,42 +406,64 @@ static int decode_file(const struct recon_layout *l, const unsigned char *data,
             const unsigned char *end = memchr(p, '\n', len - off);
             size_t ll = end ? (size_t)(end - p) : len - off;
             size_t reclen = ll && p[ll - 1] == '\r' ? ll - 1 : ll;
-            bool last = (size_t)recno == nrec;
-            int r = last && l->trl
-                ? decode_trailer(l, p, reclen, name, false, recno, off, d, e)
-                : decode_detail(l, p, reclen, name, false, recno, off, d, e);
-            if (r != 0)
+            if (one_record(l, p, reclen, name, false, recno, off,
+                           (size_t)recno == nrec, &trailer_seen, d, e) != 0)
                 return -1;
             off += ll + (end ? 1 : 0);
         }
-        return 0;
-    }
-    size_t body = len;
-    if (l->trl) {
-        if (len < T || (len - T) % L != 0) {
-            size_t whole = len / L, rest = len % L;
+    } else if (l->trl && l->ttype.n) {
+        /* FB, the trailer known by its type: details of L bytes until a
+         * record of the trailer's type, which must end the file */
+        long recno = 1;
+        for (size_t off = 0; off < len; recno++) {
+            const unsigned char *p = data + off;
+            size_t left = len - off;
+            bool trl = is_type(&l->ttype, p, left);
+            size_t n = trl ? T : L;
+            if (left < n) {
+                errs_add(e, name, "truncated record: record %ld at byte "
+                         "offset %zu has only %zu of its %zu bytes", recno,
+                         off, left, n);
+                return 0;
+            }
+            if (one_record(l, p, n, name, true, recno, off, off + n == len,
+                           &trailer_seen, d, e) != 0)
+                return -1;
+            off += n;
+        }
+    } else {
+        size_t body = len;
+        if (l->trl) {
+            if (len < T || (len - T) % L != 0) {
+                size_t whole = len / L, rest = len % L;
+                errs_add(e, name, "truncated record: the file is %zu bytes, "
+                         "not whole %zu-byte records%s; record %zu at byte "
+                         "offset %zu has only %zu bytes", len, L,
+                         T != L ? " plus a trailer" : "", whole + 1,
+                         whole * L, rest ? rest : len);
+                return 0;
+            }
+            body = len - T;
+        } else if (len % L != 0) {
+            size_t whole = len / L;
             errs_add(e, name, "truncated record: the file is %zu bytes, not "
-                     "whole %zu-byte records%s; record %zu at byte offset %zu "
-                     "has only %zu bytes", len, L,
-                     T != L ? " plus a trailer" : "", whole + 1, whole * L,
-                     rest ? rest : len);
+                     "whole %zu-byte records; record %zu at byte offset %zu "
+                     "has only %zu bytes", len, L, whole + 1, whole * L,
+                     len % L);
             return 0;
         }
-        body = len - T;
-    } else if (len % L != 0) {
-        size_t whole = len / L;
-        errs_add(e, name, "truncated record: the file is %zu bytes, not whole "
-                 "%zu-byte records; record %zu at byte offset %zu has only %zu "
-                 "bytes", len, L, whole + 1, whole * L, len % L);
-        return 0;
-    }
-    long recno = 1;
-    for (size_t off = 0; off < body; off += L, recno++)
-        if (decode_detail(l, data + off, L, name, true, recno, off, d, e) != 0)
+        long recno = 1;
+        for (size_t off = 0; off < body; off += L, recno++)
+            if (one_record(l, data + off, L, name, true, recno, off, false,
+                           &trailer_seen, d, e) != 0)
+                return -1;
+        if (l->trl && one_record(l, data + body, T, name, true, recno, body,
+                                 true, &trailer_seen, d, e) != 0)
             return -1;
-    if (l->trl &&
-        decode_trailer(l, data + body, T, name, true, recno, body, d, e) != 0)
-        return -1;
+    }
+    if (l->trl && l->ttype.n && !trailer_seen)
+        errs_add(e, name, "the file has no trailer (record type '%s' of %s)",
+                 l->ttype.text, l->trl->name);
     return 0;
 }
 
@@ -429,6 +515,27 @@ static char *archive_file(struct spool *sp, const char *target,
         return NULL;
     }
     return strdup(dst);
+}
+
+/* mismatch_text - what the trailer says against what the file holds,
+ * only the counts the trailer carries (never a placeholder) */
+static char *mismatch_text(const struct decoded *d)
+{
+    struct buf b;
+    buf_init(&b, 256);
+    buf_puts(&b, "control totals do not match:");
+    if (d->tcount >= 0 && d->tcount != (int64_t)d->n)
+        buf_printf(&b, " the trailer says %lld records, the file holds %zu;",
+                   (long long)d->tcount, d->n);
+    if (d->tacc >= 0 && d->tacc != (int64_t)d->nacc)
+        buf_printf(&b, " the trailer says %lld accepted, the file holds %zu;",
+                   (long long)d->tacc, d->nacc);
+    if (d->trej >= 0 && d->trej != (int64_t)d->nrej)
+        buf_printf(&b, " the trailer says %lld rejected, the file holds %zu;",
+                   (long long)d->trej, d->nrej);
+    if (b.len && b.data[b.len - 1] == ';')
+        b.data[--b.len] = '\0';
+    return buf_take(&b);
 }
 
 /* in_inbound - path lies in the spool's inbound/ (fetched by us) */
@@ -515,12 +622,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
         (d.trej >= 0 && d.trej != (int64_t)d.nrej)) {
         f->mismatch = true;
         sum->mismatches++;
-        if (asprintf(&f->problem, "control totals do not match: trailer says "
-                     "%lld records (%lld accepted, %lld rejected), the file "
-                     "holds %zu (%zu accepted, %zu rejected)",
-                     (long long)d.tcount, (long long)d.tacc,
-                     (long long)d.trej, d.n, d.nacc, d.nrej) < 0)
-            f->problem = NULL;
+        f->problem = mismatch_text(&d);
         log_event(LOG_ERROR, "ack-totals-mismatch", "file", name, "problem",
                   f->problem, NULL);
         if (!o->accept_mismatch || !o->reason || !*o->reason) {
@@ -548,6 +650,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
         acks[i].accepted = d.accepted[i];
         acks[i].reason = d.reason[i] >= 0 ? d.ar.p + d.reason[i] : NULL;
         acks[i].receipt = d.receipt[i] >= 0 ? d.ar.p + d.receipt[i] : NULL;
+        acks[i].record_no = d.recno[i];
     }
     const char *actor = o->actor ? o->actor : "reconcile";
     if (spool_ack_apply(sp, name, f->sha256, acks, n, res, refs,

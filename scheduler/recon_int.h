@@ -22,6 +22,20 @@ struct target_config;
 enum { RK_KEY = 0, RK_STATUS, RK_REASON, RK_REASON_TEXT, RK_RECEIPT, RK_N };
 enum { RT_COUNT = 0, RT_ACCEPTED, RT_REJECTED, RT_N };
 
+/* An ack record's type: the bytes its first field holds (n 0: unknown). */
+struct recon_rtype {
+    const struct cpy_field *f;       /* the type field, at offset 0 */
+    unsigned char b[16];
+    size_t n;
+    char text[24];                   /* as the layout gives it */
+};
+
+enum recon_recfm {
+    RECON_RECFM_AUTO = 0,            /* detect lines or FB (no recfm=) */
+    RECON_RECFM_FB,                  /* records back to back */
+    RECON_RECFM_LINES,               /* one record a line (LF or CRLF) */
+};
+
 struct recon_layout {
     struct fw_target *fw;
     struct cob_codec *cc_own;        /* ack section's own encoding */
@@ -35,6 +49,8 @@ struct recon_layout {
     const char *service;
     bool key_fe;                     /* key is the front-end reference */
     bool binary;                     /* a non-DISPLAY field: FB only */
+    enum recon_recfm recfm;          /* the ack section's recfm= */
+    struct recon_rtype dtype, ttype; /* detail-type=, trailer-type= */
     long overdue_hours;              /* ack section overdue-hours, 0 none */
     char *acc[RECON_MAX_CODES], *rej[RECON_MAX_CODES];
     size_t nacc, nrej;

@@ -78,6 +78,51 @@ static void need_field(const struct cpy_record *rec, const char *attr,
                  "(GROUP.NAME)", attr, name, rec->name);
 }
 
+/* rtype_setup - the record type of rec: attr, else the single value of
+ * the first field's one 88-level, else its VALUE; encoded in the ack's
+ * code page.  Unknown (n 0) when none is given. */
+static void rtype_setup(const struct recon_layout *l,
+                        const struct cpy_record *rec, const char *attrname,
+                        const char *attr, struct recon_rtype *t,
+                        const char *where, struct errs *e)
+{
+    memset(t, 0, sizeof *t);
+    if (!rec)
+        return;
+    const struct cpy_field *f = NULL;
+    for (size_t i = 0; i < rec->nflat && !f; i++)
+        if (!rec->flat[i]->nkids && rec->flat[i]->level < 50)
+            f = rec->flat[i];
+    bool usable = f && f->offset == 0 && f->pic.cls != COB_NUMERIC &&
+                  f->length <= sizeof t->b && !f->occurs_max;
+    const char *v = attr;
+    if (!v && usable && f->nconds == 1 && f->conds[0].n == 1 &&
+        f->conds[0].v[0].hi.kind == CPY_VAL_NONE &&
+        f->conds[0].v[0].lo.kind == CPY_VAL_TEXT && !f->conds[0].v[0].lo.hex)
+        v = f->conds[0].v[0].lo.text;
+    if (!v && usable && f->value.kind == CPY_VAL_TEXT && !f->value.hex)
+        v = f->value.text;
+    if (!v)
+        return;
+    if (!usable) {
+        errs_add(e, where, "%s=\"%s\": record %s does not begin with a text "
+                 "field of at most %zu bytes to hold it", attrname, v,
+                 rec->name, sizeof t->b);
+        return;
+    }
+    char msg[256];
+    if (strlen(v) >= sizeof t->text ||
+        cob_text_encode(l->cc, &f->pic, v, strlen(v), 0, t->b, NULL, msg,
+                        sizeof msg) != 0) {
+        errs_add(e, where, "%s=\"%s\": does not fit %s", attrname, v,
+                 f->name);
+        return;
+    }
+    t->f = f;
+    t->n = f->length;
+    snprintf(t->text, sizeof t->text, "%s", v);
+}
+
 struct recon_layout *recon_layout_new(const struct map_target *mt,
                                       const char *mapping_file,
                                       const char *service, struct errs *e)
@@ -175,6 +220,26 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
     if (!l->nacc || !l->nrej)
         errs_add(e, where, "the ack section needs accepted=\"CODE\" and "
                  "rejected=\"CODE\" (comma-separated lists allowed)");
+    const char *rf = kv_get(o, "recfm");
+    if (!rf)
+        l->recfm = RECON_RECFM_AUTO;
+    else if (strcasecmp(rf, "FB") == 0)
+        l->recfm = RECON_RECFM_FB;
+    else if (strcasecmp(rf, "LF") == 0 || strcasecmp(rf, "CRLF") == 0)
+        l->recfm = RECON_RECFM_LINES;
+    else
+        errs_add(e, where, "recfm=\"%s\": use FB, LF or CRLF", rf);
+    if (l->recfm == RECON_RECFM_LINES && cob_codec_ebcdic(l->cc))
+        errs_add(e, where, "recfm=\"%s\": an EBCDIC ack file has no line "
+                 "ends: use FB", rf);
+    rtype_setup(l, l->det, "detail-type", kv_get(o, "detail-type"),
+                &l->dtype, where, e);
+    rtype_setup(l, l->trl, "trailer-type", kv_get(o, "trailer-type"),
+                &l->ttype, where, e);
+    if (l->dtype.n && l->ttype.n && l->dtype.n == l->ttype.n &&
+        memcmp(l->dtype.b, l->ttype.b, l->dtype.n) == 0)
+        errs_add(e, where, "the detail and the trailer have the same record "
+                 "type '%s'", l->dtype.text);
     const char *oh = kv_get(o, "overdue-hours");
     if (oh && config_parse_int(oh, 1, 24L * 366, &l->overdue_hours) != 0)
         errs_add(e, where, "overdue-hours=\"%s\": a whole number of hours", oh);

@@ -2,7 +2,10 @@
  * delivered and in-doubt record of the target is put to the adapter's
  * probe (ODBC reconcile-query / marker table, SOAP status-operation).
  * OK confirms it; FAIL reports a delivered record missing and requeues an
- * in-doubt one (safe to send again); RETRY changes nothing. */
+ * in-doubt one (safe to send again); RETRY changes nothing; STOP (the
+ * target has no way to be asked, or cannot be used) is said once, as a
+ * fact of the configuration, and nothing more is asked.  Only delivered
+ * and in-doubt records are asked: confirmed ones never. */
 #include "scheduler/recon_int.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
@@ -104,11 +107,13 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
             continue;
         if (!ad->probe) {
             for (size_t i = 0; i < c.n; i++)
-                if (strcmp(c.v[i]->service, sv->name) == 0) {
+                if (strcmp(c.v[i]->service, sv->name) == 0)
                     sum->unknown++;
-                    recon_item_add(sum, "unknown", c.v[i]->ref, NULL, 0, "adapter "
-                             "%s cannot be asked (no probe)", ad->name);
-                }
+            if (!sum->uncheckable) {
+                sum->uncheckable = true;
+                snprintf(sum->uncheckable_msg, sizeof sum->uncheckable_msg,
+                         "adapter %s has no way to ask the target", ad->name);
+            }
             continue;
         }
         struct adapter_env env = {
@@ -120,10 +125,15 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
             rc = -1;
             break;
         }
+        bool stop = false;
         for (size_t i = 0; i < c.n && rc == 0; i++) {
             struct spool_record *r = c.v[i];
             if (strcmp(r->service, sv->name) != 0)
                 continue;
+            if (stop) {                 /* said once: the rest unknown */
+                sum->unknown++;
+                continue;
+            }
             struct errs re;
             errs_init(&re);
             struct record *rec = r->record_json
@@ -143,7 +153,19 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
                 adapter_result_set(&it.res, ADAPTER_RETRY, "stored record "
                                    "unreadable");
             record_free(rec);
-            if (it.res.outcome == ADAPTER_OK) {
+            if (it.res.outcome == ADAPTER_STOP) {
+                stop = true;
+                sum->unknown++;
+                if (!sum->uncheckable) {
+                    sum->uncheckable = true;
+                    snprintf(sum->uncheckable_msg,
+                             sizeof sum->uncheckable_msg, "%s: %s",
+                             sv->name, it.res.msg);
+                }
+                log_event(LOG_WARN, "reconcile-uncheckable", "target",
+                          tc->name, "service", sv->name, "reason",
+                          it.res.msg, NULL);
+            } else if (it.res.outcome == ADAPTER_OK) {
                 struct spool_ack a = { .key = r->ref, .accepted = true,
                     .receipt = it.res.receipt[0] ? it.res.receipt : NULL };
                 enum spool_ack_result ar;

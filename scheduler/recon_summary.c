@@ -93,6 +93,8 @@ void recon_summary_free(struct recon_summary *s)
 
 int recon_exit_code(const struct recon_summary *s)
 {
+    if (s->uncheckable && !s->confirmed && !s->missing && !s->requeued)
+        return EX_CONFIG;
     if (s->transport_unavailable)
         return EX_TEMPFAIL;
     if (s->errors)

@@ -89,6 +89,9 @@ struct recon_summary {
     size_t batches_confirmed;
     bool transport_unavailable;
     char transport_msg[1024];
+    bool uncheckable;                /* stream: the target has no way to be
+                                        asked (configuration), said once */
+    char uncheckable_msg[1200];
     struct recon_file *f;
     size_t nf;
     struct recon_item *items;
@@ -106,7 +109,8 @@ void recon_summary_free(struct recon_summary *s);
 
 /* recon_exit_code - 0 clean, 65 (EX_DATAERR) orphans / mismatch / bad
  * file / missing, 75 (EX_TEMPFAIL) transport unavailable, 74 (EX_IOERR)
- * a file could not be read or applied. */
+ * a file could not be read or applied, 78 (EX_CONFIG) a stream target
+ * that has no way to be checked (nothing was asked). */
 int recon_exit_code(const struct recon_summary *s);
 /* recon_counts_text - "files=2 applied=1 confirmed=8 rejected=2 ..." for
  * job runs and logs. */

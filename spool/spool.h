@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 7
+#define SPOOL_SCHEMA_VERSION 9
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -78,6 +78,36 @@ int spool_identity(struct spool *s, char out[SPOOL_ID_LEN], struct errs *e);
 /* spool_id_new - 128 fresh random bits (OpenSSL RAND_bytes) as a UUID
  * into out; 0 ok, -1 when the generator fails (never a weaker fallback). */
 int spool_id_new(char out[SPOOL_ID_LEN]);
+/* ---- batch files at rest (spool_fcrypt.c) ----------------------------
+ * With a key (spool_opts.encrypt) batch files in outbound/ and archive/
+ * are sealed: "FRYFILE1" | nonce | AES-256-GCM ciphertext | tag, the
+ * additional data naming the file.  Streamed in chunks of any size. */
+#define SPOOL_FCRYPT_HEAD 20       /* magic (8) + nonce (12) */
+#define SPOOL_FCRYPT_TAG  16
+struct spool_fcrypt;
+/* spool_files_sealed - are new batch files sealed (the spool has a key) */
+bool spool_files_sealed(const struct spool *s);
+/* spool_fcrypt_is_sealed - do the first n bytes of a file say sealed */
+bool spool_fcrypt_is_sealed(const unsigned char *head, size_t n);
+/* spool_fcrypt_seal - start sealing a file named aad: write head first,
+ * then what spool_fcrypt_update makes, then the tag from final.  NULL
+ * with e when the spool has no key. */
+struct spool_fcrypt *spool_fcrypt_seal(const struct spool *s, const char *aad,
+                                       unsigned char head[SPOOL_FCRYPT_HEAD],
+                                       struct errs *e);
+/* spool_fcrypt_open - start opening a sealed file from its head */
+struct spool_fcrypt *spool_fcrypt_open(const struct spool *s, const char *aad,
+                                       const unsigned char head[SPOOL_FCRYPT_HEAD],
+                                       struct errs *e);
+/* spool_fcrypt_update - n bytes in -> n bytes out; 0, or -1 */
+int spool_fcrypt_update(struct spool_fcrypt *f, const void *in, size_t n,
+                        void *out);
+/* spool_fcrypt_final - sealing: the tag to append; opening: the file's
+ * tag, checked (-1: wrong key, renamed or damaged file) */
+int spool_fcrypt_final(struct spool_fcrypt *f,
+                       unsigned char tag[SPOOL_FCRYPT_TAG]);
+void spool_fcrypt_free(struct spool_fcrypt *f);
+
 /* spool_key_load - key file: 32 raw bytes, or 64 hex characters (a
  * trailing newline allowed).  Refuses a file readable by group/other. */
 int spool_key_load(const char *path, unsigned char key[SPOOL_KEY_LEN],
@@ -183,7 +213,7 @@ struct spool_attempt {
     int64_t id;
     char *target;
     int64_t started_at, ended_at;
-    char *outcome;                 /* ok | retry | fail | indoubt | expired */
+    char *outcome;   /* ok | retry | fail | indoubt | expired | stopped */
     char *message;
 };
 
@@ -287,6 +317,12 @@ struct spool_counts {
  * spool_counts_free. */
 int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
 void spool_counts_free(struct spool_counts *c);
+/* spool_conservation - the two sides of the conservation check read in
+ * ONE read transaction, so a commit between them cannot show a false
+ * difference: *accepted = the intake counters' accepted total, *in_states
+ * = the records in any state. */
+int spool_conservation(struct spool *s, int64_t *accepted,
+                       int64_t *in_states, struct errs *e);
 /* spool_oldest - received_at of the oldest record in state st (of service
  * when not NULL): *at = 0 when none. */
 int spool_oldest(struct spool *s, enum spool_state st, const char *service,
@@ -406,6 +442,9 @@ enum spool_outcome_kind {
     SPOOL_OUT_RETRY,               /* -> deferred, or failed if exhausted */
     SPOOL_OUT_FAIL,                /* -> failed with message */
     SPOOL_OUT_INDOUBT,             /* -> indoubt */
+    SPOOL_OUT_STOPPED,             /* target unusable, nothing sent: back to
+                                      queued (or indoubt, if it was), the
+                                      attempt not counted, message kept */
 };
 
 struct spool_outcome {
@@ -430,6 +469,32 @@ int spool_outcomes(struct spool *s, const char *owner,
  * many (may be NULL).  For SIGTERM after in-flight calls finished. */
 int spool_claims_release(struct spool *s, const char *owner,
                          size_t *released, struct errs *e);
+
+/* ---- target state (breaker, stop) -------------------------------------- */
+
+struct spool_target_state {
+    char *target;
+    char *breaker;                 /* closed / open / half-open */
+    int64_t since;                 /* when it took that state */
+    char *stopped;                 /* why the target stopped, or NULL */
+    char *owner;                   /* engine that wrote it (host:pid:...) */
+    int64_t updated_at;
+};
+struct spool_target_states {
+    struct spool_target_state *v;
+    size_t n;
+};
+/* spool_target_state_put - the engine's view of target now (one row per
+ * target, replaced); stopped NULL = running.  One small transaction. */
+int spool_target_state_put(struct spool *s, const char *target,
+                           const char *breaker, int64_t since,
+                           const char *stopped, const char *owner,
+                           struct errs *e);
+/* spool_target_state_list - every row, by target.  Free with
+ * spool_target_states_free. */
+int spool_target_state_list(struct spool *s, struct spool_target_states *out,
+                            struct errs *e);
+void spool_target_states_free(struct spool_target_states *l);
 
 /* ---- batches (fixed-width targets) ------------------------------------ */
 
@@ -521,6 +586,8 @@ struct spool_ack {
     bool accepted;                 /* true -> confirmed, false -> rejected */
     const char *reason;            /* rejection words (code turned to text) */
     const char *receipt;           /* optional */
+    long record_no;                /* its record in the file (the line when
+                                      the file has line ends); 0 unknown */
 };
 
 enum spool_ack_result {
@@ -552,6 +619,13 @@ int spool_ack_file_seen(struct spool *s, const char *name,
  * attempts kept, in-doubt cleared). */
 int spool_retry(struct spool *s, const char *ref, const char *actor,
                 const char *reason, struct errs *e);
+/* spool_settle - an in-doubt record an operator checked with the back
+ * end: delivered (receipt may be NULL) -> delivered; not delivered ->
+ * queued, due now.  reason required; audited "settle" in the same
+ * transaction.  Only in-doubt records: anything else is refused, named. */
+int spool_settle(struct spool *s, const char *ref, bool delivered,
+                 const char *receipt, const char *actor, const char *reason,
+                 struct errs *e);
 /* spool_hold - queued, deferred, failed, rejected, in doubt -> held */
 int spool_hold(struct spool *s, const char *ref, const char *actor,
                const char *reason, struct errs *e);
@@ -635,6 +709,59 @@ int spool_audit_head(struct spool *s, char *out, size_t outsz,
  * One audit entry "purge" by actor.  *purged (may be NULL) = how many. */
 int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
                 size_t *purged, struct errs *e);
+
+/* What spool_archive_purge removed. */
+struct spool_archive_purged {
+    size_t files;
+    uint64_t bytes;
+};
+/* spool_archive_purge - remove the files in archive/<target>/ (sent batch
+ * files, applied ack files) last modified before before_ms.  0, or -1 with
+ * each file that could not be removed in e (the others are removed). */
+int spool_archive_purge(struct spool *s, int64_t before_ms,
+                        struct spool_archive_purged *out, struct errs *e);
+
+/* ---- a record's timeline ---------------------------------------------- */
+
+enum spool_event_kind {
+    SPOOL_EV_RECEIVED = 0,         /* client, channel */
+    SPOOL_EV_ATTEMPT,              /* target, outcome, message */
+    SPOOL_EV_BATCHED,              /* batch_id, target */
+    SPOOL_EV_FILE_WRITTEN,         /* batch_id, file */
+    SPOOL_EV_SENT,                 /* batch_id, file */
+    SPOOL_EV_ACK,                  /* file, record_no, outcome (confirmed |
+                                      rejected), message (the reason) */
+    SPOOL_EV_ACTION,               /* an audit entry: what (edit, retry,
+                                      discard, reveal...), actor, message
+                                      (the reason), before -> after */
+};
+
+struct spool_event {
+    int64_t at;
+    enum spool_event_kind kind;
+    char *what;                    /* received, attempt, batched, written,
+                                      sent, ack, or the audited action */
+    char *actor, *client, *channel, *target, *outcome, *message, *file;
+    char *before, *after;
+    int64_t batch_id;              /* 0 = none */
+    long record_no;                /* ack: record (line) in the file; 0 */
+};
+
+struct spool_timeline {
+    struct spool_event *v;         /* oldest first */
+    size_t n;
+};
+
+/* spool_timeline - everything that happened to ref, oldest first: its
+ * receipt, each delivery attempt, each batch it was in (bound, file
+ * written, sent), each acknowledgement (file, record, reason), and each
+ * audited action and reveal.  Earlier batches and rejections stay after
+ * the record was requeued.  0, 1 when no such record, -1.  Free with
+ * spool_timeline_free.  Nothing personal: messages are what the ledger
+ * keeps (scrubbed at the door). */
+int spool_timeline(struct spool *s, const char *ref,
+                   struct spool_timeline *out, struct errs *e);
+void spool_timeline_free(struct spool_timeline *t);
 
 /* ---- job runs ---------------------------------------------------------- */
 

@@ -22,19 +22,24 @@ static const char *txt(sqlite3_stmt *st, int col)
  * reference) and updated there.  1 applied (ref filled), 0 not movable
  * (ack_one then tells orphan / not-sent / already), -1 ledger error. */
 static int ack_fast(struct spool *s, const struct spool_ack *a,
-                    char ref[SPOOL_REF_MAX], int64_t now, struct errs *e)
+                    const char *file, char ref[SPOOL_REF_MAX], int64_t now,
+                    struct errs *e)
 {
+    /* the confirmation or rejection is the current word: an earlier
+     * error does not stay on a confirmed record */
     sqlite3_stmt *st = spool_stmt(s, a->service
-        ? "UPDATE records SET state = ?1, last_error = COALESCE(?2, "
-          "last_error), receipt = COALESCE(?3, receipt), in_doubt = 0, "
-          "updated_at = ?4, confirmed_at = CASE WHEN ?1 = 'confirmed' "
-          "THEN ?4 ELSE confirmed_at END WHERE id = (SELECT id FROM "
-          "records WHERE service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
+        ? "UPDATE records SET state = ?1, last_error = ?2, "
+          "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
+          "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "WHERE id = (SELECT id FROM records WHERE "
+          "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
-        : "UPDATE records SET state = ?1, last_error = COALESCE(?2, "
-          "last_error), receipt = COALESCE(?3, receipt), in_doubt = 0, "
-          "updated_at = ?4, confirmed_at = CASE WHEN ?1 = 'confirmed' "
-          "THEN ?4 ELSE confirmed_at END WHERE ref = ?5 AND "
+        : "UPDATE records SET state = ?1, last_error = ?2, "
+          "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
+          "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "WHERE ref = ?5 AND "
           "state IN ('sent', 'delivered', 'indoubt')", e);
     if (!st)
         return -1;
@@ -44,11 +49,18 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
     if (!a->accepted)
         sqlite3_bind_text(st, 2, a->reason ? a->reason : "rejected", -1,
                           SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
     sqlite3_bind_text(st, 3, a->receipt, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
     sqlite3_bind_text(st, 5, a->key, -1, SQLITE_STATIC);
     if (a->service)
         sqlite3_bind_text(st, 6, a->service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, file, -1, SQLITE_STATIC);
+    if (a->record_no > 0)
+        sqlite3_bind_int64(st, 8, a->record_no);
+    else
+        sqlite3_bind_null(st, 8);
     int applied = 0;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
@@ -72,10 +84,10 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
 
 /* ack_one - one acknowledgement: the fast path, else why it did not move */
 static int ack_one(struct spool *s, const struct spool_ack *a,
-                   enum spool_ack_result *res, char ref[SPOOL_REF_MAX],
-                   int64_t now, struct errs *e)
+                   const char *file, enum spool_ack_result *res,
+                   char ref[SPOOL_REF_MAX], int64_t now, struct errs *e)
 {
-    int fast = ack_fast(s, a, ref, now, e);
+    int fast = ack_fast(s, a, file, ref, now, e);
     if (fast < 0)
         return -1;
     if (fast == 1) {
@@ -203,7 +215,8 @@ int spool_ack_apply(struct spool *s, const char *file_name,
         }
         if (refs)
             refs[i][0] = '\0';
-        if (ack_one(s, &acks[i], &r1, refs ? refs[i] : NULL, now, e) != 0)
+        if (ack_one(s, &acks[i], file_name, &r1, refs ? refs[i] : NULL, now,
+                    e) != 0)
             goto rollback;
         if (res)
             res[i] = r1;

@@ -32,6 +32,11 @@ static const struct action act_release = { "release", B(SPOOL_HELD),
     SPOOL_QUEUED, false };
 static const struct action act_discard = { "discard",
     ~0u, SPOOL_DISCARDED, true };
+/* settle: an in-doubt record an operator checked with the back end */
+static const struct action act_settle_delivered = { "settle",
+    B(SPOOL_INDOUBT), SPOOL_DELIVERED, true };
+static const struct action act_settle_requeue = { "settle",
+    B(SPOOL_INDOUBT), SPOOL_QUEUED, true };
 static const struct action act_edit = { "edit",
     B(SPOOL_FAILED) | B(SPOOL_REJECTED) | B(SPOOL_HELD) | B(SPOOL_INDOUBT)
     | B(SPOOL_DEFERRED) | B(SPOOL_QUEUED), SPOOL_QUEUED, false };
@@ -41,6 +46,7 @@ struct edit {
     size_t len;
     const char *record_json;
     const char *detail;
+    const char *receipt;           /* settle --delivered: the back end's */
 };
 
 /* apply_edit - new payload and record JSON, the first original kept; all
@@ -121,6 +127,43 @@ done:
     return rc;
 }
 
+/* keep_history - before a record batched or acknowledged earlier is
+ * requeued: what it had (state, batch, ack, error) becomes a row of
+ * record_history, and the record starts afresh (no stale error) */
+static int keep_history(struct spool *s, int64_t id, const char *ref,
+                        struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO record_history(record_id, "
+        "at, state, batch_id, ack_file, ack_record, ack_at, last_error) "
+        "SELECT id, ?2, state, batch_id, ack_file, ack_record, ack_at, "
+        "last_error FROM records WHERE id = ?1 AND (batch_id IS NOT NULL OR "
+        "ack_at IS NOT NULL)", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, clock_wall_ms());
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "keeping the record's history");
+        return -1;
+    }
+    if (sqlite3_changes(s->db) == 0)
+        return 0;
+    st = spool_stmt(s, "UPDATE records SET last_error = NULL, ack_file = "
+                    "NULL, ack_record = NULL, ack_at = NULL WHERE id = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "keeping the record's history");
+        return -1;
+    }
+    return 0;
+}
+
 static int do_action(struct spool *s, const struct action *a,
                      const char *ref, const char *actor, const char *reason,
                      const struct edit *ed, struct errs *e)
@@ -149,25 +192,31 @@ static int do_action(struct spool *s, const struct action *a,
                  spool_state_name(from));
         goto end;
     }
+    if (a->to == SPOOL_QUEUED && keep_history(s, id, ref, e) != 0)
+        goto end;
     if (spool_set_state(s, id, ref, from, a->to, e) != 0)
         goto end;
-    if (ed && apply_edit(s, id, ref, ed, e) != 0)
+    bool settle = a == &act_settle_delivered || a == &act_settle_requeue;
+    if (ed && !settle && apply_edit(s, id, ref, ed, e) != 0)
         goto end;
     sqlite3_stmt *st = NULL;
-    if (a == &act_retry || a == &act_release)
+    if (a == &act_retry || a == &act_release || settle)
         st = spool_stmt(s, "UPDATE records SET next_attempt_at = 0, "
-                        "in_doubt = 0, lease_owner = NULL, lease_until = 0 "
-                        "WHERE id = ?", e);
+                        "in_doubt = 0, lease_owner = NULL, lease_until = 0, "
+                        "receipt = COALESCE(?2, receipt) WHERE id = ?1", e);
     else if (a == &act_discard)
         st = spool_stmt(s, "UPDATE records SET closed_reason = ?2, "
                         "lease_owner = NULL, lease_until = 0 WHERE id = ?1",
                         e);
-    if ((a == &act_retry || a == &act_release || a == &act_discard)) {
+    if ((a == &act_retry || a == &act_release || a == &act_discard ||
+         settle)) {
         if (!st)
             goto end;
         sqlite3_bind_int64(st, 1, id);
         if (a == &act_discard)
             sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+        else if (settle && ed && ed->receipt && *ed->receipt)
+            sqlite3_bind_text(st, 2, ed->receipt, -1, SQLITE_STATIC);
         int step = sqlite3_step(st);
         sqlite3_reset(st);
         if (step != SQLITE_DONE) {
@@ -216,12 +265,29 @@ bool spool_edit_allowed(enum spool_state st)
            spool_transition_ok(st, act_edit.to);
 }
 
+int spool_settle(struct spool *s, const char *ref, bool delivered,
+                 const char *receipt, const char *actor, const char *reason,
+                 struct errs *e)
+{
+    char detail[320];
+    if (delivered)
+        snprintf(detail, sizeof detail, "delivered%s%.256s",
+                 receipt && *receipt ? "; receipt " : "",
+                 receipt && *receipt ? receipt : "");
+    else
+        snprintf(detail, sizeof detail, "not delivered: requeued");
+    struct edit how = { NULL, 0, NULL, detail, delivered ? receipt : NULL };
+    return do_action(s, delivered ? &act_settle_delivered
+                                  : &act_settle_requeue,
+                     ref, actor, reason, &how, e);
+}
+
 int spool_edit(struct spool *s, const char *ref, const void *payload,
                size_t payload_len, const char *record_json,
                const char *actor, const char *reason, const char *detail,
                struct errs *e)
 {
-    struct edit ed = { payload, payload_len, record_json, detail };
+    struct edit ed = { payload, payload_len, record_json, detail, NULL };
     if (!payload) {
         errs_add(e, ref ? ref : "", "edit needs the new payload");
         return -1;

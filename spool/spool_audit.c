@@ -15,24 +15,22 @@
  * keyed, every later one must be: a writer without the key is refused.
  *
  * The head (newest id and hash) is kept in meta, and after each commit
- * also written to a head file outside the ledger and logged, so deleting
- * the newest entries and fixing the stored head is still caught; `ferry
- * audit head` prints it to be recorded elsewhere too. */
+ * also written to a head file outside the ledger and logged
+ * (spool_anchor.c), so deleting the newest entries and fixing the stored
+ * head is still caught; `ferry audit head` prints it to be recorded
+ * elsewhere too. */
 #include "spool/spool_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/errs.h"
-#include "util/log.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define AUDIT_COLS "id, at, actor, action, ref, reason, before_state, " \
     "after_state, detail, prev_hash, hash, keyed"
@@ -181,36 +179,6 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
     snprintf(s->audit_pending, sizeof s->audit_pending, "%lld %s %d",
              (long long)en.id, hash, key ? 1 : 0);
     return 0;
-}
-
-void spool_audit_anchor(struct spool *s)
-{
-    char tmp[4096], line[128];
-    int n = snprintf(line, sizeof line, "%s\n", s->audit_pending);
-    bool ok = false;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", s->audit_head_path)
-        < (int)sizeof tmp) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-            ok = close(fd) == 0 && ok;
-            ok = ok && rename(tmp, s->audit_head_path) == 0;
-            if (!ok)
-                unlink(tmp);
-        }
-    }
-    char id[32];
-    snprintf(id, sizeof id, "%.*s", (int)strcspn(s->audit_pending, " "),
-             s->audit_pending);
-    const char *hash = strchr(s->audit_pending, ' ');
-    char h[65];
-    snprintf(h, sizeof h, "%.64s", hash ? hash + 1 : "");
-    if (ok)
-        log_event(LOG_INFO, "audit-head", "id", id, "hash", h, NULL);
-    else
-        log_event(LOG_WARN, "audit-head", "id", id, "hash", h, "file",
-                  s->audit_head_path, "error", strerror(errno), NULL);
-    s->audit_pending[0] = '\0';
 }
 
 /* write_txn - run an audit-only action in its own transaction */

@@ -237,10 +237,49 @@ static const char *const schema_v7[] = {
     NULL,
 };
 
+/* v8: each stream target's breaker (and whether it stopped), written by
+ * the delivery engine on every change, so `ferry targets` shows it beside
+ * a running daemon. */
+static const char *const schema_v8[] = {
+    "CREATE TABLE target_state("
+    " target TEXT PRIMARY KEY,"
+    " breaker TEXT NOT NULL,"
+    " since INTEGER NOT NULL,"
+    " stopped TEXT,"
+    " owner TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL)",
+    NULL,
+};
+
+/* v9: a record's whole story.  The acknowledgement that moved it (file,
+ * record number in the file, when) sits on the record; when an operator
+ * requeues a record that was batched or acknowledged, what it had (state,
+ * batch, ack, error) is kept as a row of record_history before the record
+ * starts afresh, so re-batching never loses the earlier file or reason
+ * and no stale error stays on the record. */
+static const char *const schema_v9[] = {
+    "ALTER TABLE records ADD COLUMN ack_file TEXT",
+    "ALTER TABLE records ADD COLUMN ack_record INTEGER",
+    "ALTER TABLE records ADD COLUMN ack_at INTEGER",
+    "CREATE TABLE record_history("
+    " id INTEGER PRIMARY KEY,"
+    " record_id INTEGER NOT NULL REFERENCES records(id),"
+    " at INTEGER NOT NULL,"
+    " state TEXT NOT NULL,"
+    " batch_id INTEGER,"
+    " ack_file TEXT,"
+    " ack_record INTEGER,"
+    " ack_at INTEGER,"
+    " last_error TEXT)",
+    "CREATE INDEX record_history_rec ON record_history(record_id)",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
-                                                 schema_v7 };
+                                                 schema_v7, schema_v8,
+                                                 schema_v9 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 

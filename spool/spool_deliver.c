@@ -287,6 +287,7 @@ static const char *outcome_name(enum spool_outcome_kind k)
     case SPOOL_OUT_RETRY: return "retry";
     case SPOOL_OUT_FAIL: return "fail";
     case SPOOL_OUT_INDOUBT: return "indoubt";
+    case SPOOL_OUT_STOPPED: return "stopped";
     }
     return "?";
 }
@@ -334,6 +335,45 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
         return -1;
     }
     c->n = 0;
+    return 0;
+}
+
+/* stopped_outcome - the target could not be used at all (login refused,
+ * marker table missing...): nothing reached it, so the record goes back
+ * to where it was before the claim, the attempt uncounted; the attempt
+ * row and last_error say why it waits. */
+static int stopped_outcome(struct spool *s, const char *owner,
+                           const struct spool_outcome *o, int64_t id,
+                           const char *target, int64_t claimed, int64_t now,
+                           struct errs *e)
+{
+    static const char upd[] = "UPDATE records SET state = CASE WHEN "
+        "in_doubt = 1 THEN 'indoubt' ELSE 'queued' END, "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+        "last_error = ?, next_attempt_at = 0, lease_owner = NULL, "
+        "lease_until = 0, updated_at = ? "
+        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
+    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED) ||
+        !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+        return 1;
+    if (add_attempt(s, id, target, o->started_at ? o->started_at : claimed,
+                    o->ended_at ? o->ended_at : now, "stopped", o->message,
+                    e) != 0)
+        return -1;
+    sqlite3_stmt *st = spool_stmt(s, upd, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, o->message ? o->message : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, o->ref, "recording outcome");
+        return -1;
+    }
     return 0;
 }
 
@@ -404,6 +444,8 @@ static int one_outcome(struct spool *s, const char *owner,
         in_doubt = 1;
         next = o->next_attempt_at;
         break;
+    case SPOOL_OUT_STOPPED:
+        return stopped_outcome(s, owner, o, id, target, claimed, now, e);
     default:
         errs_add(e, o->ref, "unknown outcome %d", (int)o->kind);
         return 1;
@@ -562,3 +604,113 @@ end:
     rc = spool_end(s, rc, e);
     return rc;
 }
+
+int spool_target_state_put(struct spool *s, const char *target,
+                           const char *breaker, int64_t since,
+                           const char *stopped, const char *owner,
+                           struct errs *e)
+{
+    static const char sql[] = "INSERT INTO target_state(target, breaker, "
+        "since, stopped, owner, updated_at) VALUES(?,?,?,?,?,?) "
+        "ON CONFLICT(target) DO UPDATE SET breaker = excluded.breaker, "
+        "since = excluded.since, stopped = excluded.stopped, "
+        "owner = excluded.owner, updated_at = excluded.updated_at";
+    int rc = -1;
+    if (s->opts.read_only) {
+        errs_add(e, s->dir, "spool opened read-only");
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st) {
+        spool_rollback(s);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, breaker, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, since);
+    sqlite3_bind_text(st, 4, stopped, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, owner ? owner : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, clock_wall_ms());
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, target, "recording target state");
+        spool_rollback(s);
+        goto done;
+    }
+    if (spool_commit(s, e) == 0)
+        rc = 0;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_target_state_list(struct spool *s, struct spool_target_states *out,
+                            struct errs *e)
+{
+    int rc = -1, step;
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT target, breaker, since, "
+                                  "stopped, owner, updated_at FROM "
+                                  "target_state ORDER BY target", e);
+    if (!st)
+        goto done;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            struct spool_target_state *v = realloc(out->v, nc * sizeof *v);
+            if (!v) {
+                errs_add(e, s->dir, "out of memory");
+                sqlite3_reset(st);
+                goto done;
+            }
+            out->v = v;
+            cap = nc;
+        }
+        struct spool_target_state *t = &out->v[out->n++];
+        t->target = spool_col_strdup(st, 0);
+        t->breaker = spool_col_strdup(st, 1);
+        t->since = sqlite3_column_int64(st, 2);
+        t->stopped = spool_col_strdup(st, 3);
+        t->owner = spool_col_strdup(st, 4);
+        t->updated_at = sqlite3_column_int64(st, 5);
+        if (!t->target || !t->breaker || !t->owner) {
+            errs_add(e, s->dir, "out of memory");
+            sqlite3_reset(st);
+            goto done;
+        }
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading target state");
+        goto done;
+    }
+    rc = 0;
+done:
+    spool_unlock(s);
+    if (rc != 0)
+        spool_target_states_free(out);
+    return rc;
+}
+
+void spool_target_states_free(struct spool_target_states *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].target);
+        free(l->v[i].breaker);
+        free(l->v[i].stopped);
+        free(l->v[i].owner);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+

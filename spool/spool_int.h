@@ -104,7 +104,7 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
                        const char *after, const char *detail,
                        struct errs *e);
 
-/* spool_audit_anchor - after a commit: the head appended in it goes to
+/* spool_audit_anchor (spool_anchor.c, a leaf) - after a commit: the head appended in it goes to
  * the head file (temp, fsync, rename) and the log.  Never fails the
  * commit: a head file that cannot be written is logged, and verify then
  * says it lags. */

@@ -441,3 +441,37 @@ void spool_day_list_free(struct spool_day_list *l)
     l->v = NULL;
     l->n = 0;
 }
+
+int spool_conservation(struct spool *s, int64_t *accepted,
+                       int64_t *in_states, struct errs *e)
+{
+    int rc = -1;
+    *accepted = *in_states = 0;
+    spool_lock(s);
+    /* a deferred read transaction: both SELECTs see one snapshot */
+    if (spool_exec(s, "BEGIN", e) != 0)
+        goto unlock;
+    sqlite3_stmt *st = spool_stmt(s, "SELECT COUNT(*) FROM records", e);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        if (st)
+            spool_dberr(s, e, NULL, "counting records");
+        goto done;
+    }
+    *in_states = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    st = spool_stmt(s, "SELECT COALESCE(SUM(value), 0) FROM counters "
+                    "WHERE name = 'accepted'", e);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        if (st)
+            spool_dberr(s, e, NULL, "reading intake counters");
+        goto done;
+    }
+    *accepted = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    rc = 0;
+done:
+    spool_rollback(s);                 /* read only: nothing to keep */
+unlock:
+    spool_unlock(s);
+    return rc;
+}

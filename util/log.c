@@ -21,6 +21,8 @@
 static enum log_format sink_format = LOG_LOGFMT;
 static enum log_level sink_min = LOG_INFO;
 static int sink_journal;               /* stderr is the journal's stream */
+static void (*before_line)(void *);    /* e.g. clear a progress bar */
+static void *before_ctx;
 
 static const char *level_names[] = { "debug", "info", "warn", "error", "off" };
 /* syslog priorities (sd-daemon.h SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR) */
@@ -46,6 +48,12 @@ static int journal_stream(void)
         return 0;
     return (unsigned long long)st.st_dev == dev &&
            (unsigned long long)st.st_ino == ino;
+}
+
+void log_set_before_line(void (*fn)(void *ctx), void *ctx)
+{
+    before_line = fn;
+    before_ctx = ctx;
 }
 
 void log_setup(enum log_format fmt, enum log_level min)
@@ -143,6 +151,8 @@ void log_event(enum log_level lvl, const char *event, ...)
     }
     va_end(ap);
     buf_puts(&b, json ? "}\n" : "\n");
+    if (before_line)
+        before_line(before_ctx);
     if (b.data) {
         ssize_t w = write(STDERR_FILENO, b.data, b.len);
         (void)w;

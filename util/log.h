@@ -24,5 +24,9 @@ int  log_format_parse(const char *s, enum log_format *out); /* 0 ok */
 /* log_event - key/value string pairs terminated by NULL; a NULL value
  * is written as an empty string. */
 void log_event(enum log_level lvl, const char *event, ...);
+/* log_set_before_line - FN(CTX) runs before each line is written (a
+ * terminal progress bar clears its line); NULL removes it.  Set by the
+ * top level only. */
+void log_set_before_line(void (*fn)(void *ctx), void *ctx);
 
 #endif

@@ -1,4 +1,5 @@
-// fuzz-sources: mappings/record.c mappings/jsonpath.c mappings/map_parse.c mappings/map_types.c mappings/map_transform.c mappings/map_accept.c mappings/mapping_load.c util/errs.c util/buf.c util/fsutil.c util/log.c gen:schemas
+// fuzz-sources: mappings/*.c util/*.c gen:schemas
+// fuzz-corpus: tests/fuzz/seeds/json_intake tests/data/accept
 /* fuzz_accept.c - libFuzzer target for the JSON -> record path.
  *
  * Each input is a submission body: it goes through the safe front door

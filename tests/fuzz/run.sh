@@ -8,7 +8,8 @@
 # tools/embed.sh generates, as the Makefile does) and may name seed folders
 # (every file below them is copied in):
 #   // fuzz-corpus: tests/data/copybooks ...
-# Crashes are kept in build/fuzz/<name>/ and make the run fail.
+# Crashes are kept in build/fuzz/<name>/ and make the run fail.  Each PASS
+# line gives the executions and the coverage (libFuzzer's cov) reached.
 # FUZZ=pattern limits the run to matching targets.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,7 +55,10 @@ for src in tests/fuzz/fuzz_*.c; do
     if (cd "$dir" && ASAN_OPTIONS=detect_leaks=1 ./"$name" -max_total_time="$SECS" \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 corpus \
             > run.log 2>&1); then
-        echo "PASS  $name ($(ls "$dir/corpus" | wc -l) corpus files)"
+        last=$(grep -E '^#[0-9]+' "$dir/run.log" | tail -1)
+        execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
+        cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+        echo "PASS  $name ($(ls "$dir/corpus" | wc -l) corpus files, ${execs:-?} execs, cov ${cov:-?})"
     else
         echo "FAIL  $name (see $dir/run.log)"; tail -n 30 "$dir/run.log"
         status=1

@@ -19,8 +19,12 @@
  *   --redeliver   then deliver again every RETRY/INDOUBT record (attempt+1,
  *                 in-doubt ones flagged), after ready-redeliver/go-redeliver
  *   --probe       probe each record instead of delivering it
+ *   --spool S     the records' delivery identities are those of spool S
+ *                 (default "a"): a UUID-shaped digest of S and the ref, so
+ *                 reruns agree and two "spools" with the same refs differ
  * Exit 0 unless the instance could not be made (2) or usage (64). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +207,26 @@ static void wait_for(const char *dir, const char *name)
     }
 }
 
+/* test_delivery_id - a stable stand-in for the spool's random identity:
+ * two FNV-1a passes over spool and ref, in the UUID form */
+static void test_delivery_id(const char *spool, const char *ref,
+                             char out[37])
+{
+    uint64_t h[2] = { 1469598103934665603ULL, 1099511628211ULL * 31 };
+    for (int k = 0; k < 2; k++) {
+        for (const char *p = spool; *p; p++)
+            h[k] = (h[k] ^ (unsigned char)*p) * 1099511628211ULL;
+        h[k] = (h[k] ^ '|') * 1099511628211ULL;
+        for (const char *p = ref; *p; p++)
+            h[k] = (h[k] ^ (unsigned char)*p) * 1099511628211ULL;
+    }
+    char hex[33];
+    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)h[0],
+             (unsigned long long)h[1]);
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+             hex + 16, hex + 20);
+}
+
 static void print_items(const char *call, struct delivery_item *it, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -216,7 +240,7 @@ int main(int argc, char **argv)
     struct kvlist opts = {0};
     struct map_target mt;
     struct map_section sec;
-    const char *recfile = NULL, *sync = NULL;
+    const char *recfile = NULL, *sync = NULL, *spool = "a";
     size_t calls = 0;
     int attempt = 1, rc = 0;
     bool in_doubt = false, probe = false, redeliver = false;
@@ -250,6 +274,9 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--attempt") && v) {
             attempt = (int)strtol(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--spool") && v) {
+            spool = v;
             i++;
         } else if (!strcmp(a, "--sync") && v) {
             sync = v;
@@ -287,8 +314,11 @@ int main(int argc, char **argv)
     }
     errs_free(&e);
     struct delivery_item *items = calloc(nrec ? nrec : 1, sizeof *items);
+    char (*dids)[37] = calloc(nrec ? nrec : 1, sizeof *dids);
     for (size_t i = 0; i < nrec; i++) {
+        test_delivery_id(spool, recs[i].ref, dids[i]);
         items[i].ref = recs[i].ref;
+        items[i].delivery_id = dids[i];
         items[i].service = "svc";
         items[i].attempt = attempt;
         items[i].was_in_doubt = in_doubt;
@@ -327,6 +357,7 @@ int main(int argc, char **argv)
     }
     adapter_odbc.close(ctx);
     free(items);
+    free(dids);
 out:
     for (size_t i = 0; i < nrec; i++) {
         free(recs[i].ref);

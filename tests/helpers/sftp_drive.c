@@ -69,6 +69,7 @@ static int exit_for(enum adapter_outcome o)
     case ADAPTER_RETRY:   return 1;
     case ADAPTER_FAIL:    return 2;
     case ADAPTER_INDOUBT: return 3;
+    case ADAPTER_STOP:    return 5;
     }
     return 4;
 }

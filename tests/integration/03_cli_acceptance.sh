@@ -136,8 +136,9 @@ grep -q '^-- [0-9]* records in total$' "$T/c.txt" || fail "queue --counts" "no t
 ok "queue --counts ends with the total"
 
 F show --config "$CFG" --spool "$SP" "$failed" > "$T/s.txt"
-grep -q '^attempts (UTC):' "$T/s.txt" || fail show "attempt times without a zone"
-ok "show labels its attempt and audit times UTC"
+grep -q '^timeline (UTC):' "$T/s.txt" || fail show "timeline times without a zone"
+grep -Eq '^  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}  received ' "$T/s.txt" || fail show "timeline without its receipt: $(cat "$T/s.txt")"
+ok "show labels its timeline (attempts, audit) UTC"
 
 # ---- exit codes from the operator guide ------------------------------------
 expect_exit 67 F show --config "$CFG" --spool "$SP" FRY-20000101-999999

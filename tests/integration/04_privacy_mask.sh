@@ -31,7 +31,9 @@ done
 [ "$(jq -r '.payload.answers[3].postcode' "$T/show.json")" = 'CF10 1AA' ] || fail show "mapped postcode hidden"
 [ "$(jq -r '.payload.answers[6].items[0].amount' "$T/show.json")" = '25.00' ] || fail show "mapped items.amount hidden"
 [ "$(jq -r '.mapped.items[0].code' "$T/show.json")" = '***' ] || fail show "mapped items.code not masked"
-ok "show masks unmapped payload fields and a personal list sub-field"
+[ "$(jq -r '.timeline[0] | .what + " " + .channel + " " + .client' "$T/show.json")" = 'received cli cli' ] \
+    || fail show "timeline starts with received, channel and client: $(jq -c '.timeline[0]' "$T/show.json")"
+ok "show masks unmapped payload fields and a personal list sub-field; its timeline names the channel"
 
 expect_exit 0 F edit --config "$CFG" --spool "$SP" --reason "typo in item code" \
     --set 'answers[question_id=7].items[0].code=EL' "$ref"

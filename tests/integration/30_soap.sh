@@ -135,11 +135,11 @@ expect W1 ok
 drive --endpoint "$E12" --version 1.2 --user claims --password-file "$T/pw" --password-type text W2
 expect W2 ok
 drive --endpoint "$E11" --user claims --password-file "$T/bad" --password-type digest W3
-expect W3 fail 'authentication failed: bad digest'
+expect W3 stop 'authentication failed: bad digest'
 drive --endpoint "$E11" W4
-expect W4 fail 'no UsernameToken'
+expect W4 stop 'no UsernameToken'
 grep -q 's3cr&t' "$T/out" && fail wsse "password in output"
-ok "WS-Security UsernameToken: digest and text accepted, wrong password refused"
+ok "WS-Security UsernameToken: digest and text accepted, wrong or missing password refused (STOP: the target stops)"
 
 soap_stop
 drive --endpoint "$E11" --connect-timeout 2s R7
@@ -169,10 +169,10 @@ if command -v openssl >/dev/null; then
     drive --endpoint "$S11" --ca-file "$T/ca.pem" T1
     expect T1 ok 'receipt="RCPT-T1"'
     drive --endpoint "$S11" --ca-file "$T/other.pem" T2
-    expect T2 retry 'TLS'
+    expect T2 stop 'TLS certificate'
     drive --endpoint "$S11" T3
-    expect T3 retry 'TLS'
-    ok "https: verified against ca-file; wrong CA or system CAs refused"
+    expect T3 stop 'TLS certificate'
+    ok "https: verified against ca-file; wrong CA or system CAs refused (STOP: the target stops)"
     start_server --tls-cert "$T/srv.pem" --tls-key "$T/srv.key" --client-ca "$T/ca.pem"
     S11=https://127.0.0.1:$PORT/claims
     drive --endpoint "$S11" --ca-file "$T/ca.pem" --cert-file "$T/cli.pem" --key-file "$T/cli.key" T4

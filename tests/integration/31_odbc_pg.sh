@@ -141,7 +141,7 @@ fi
 "$DRIVE" "${CONN[@]}" -m 'table=claims;drop' -a to=ref,from=ref -r "$W/r2" >/dev/null 2>"$W/e6"
 [ $? = 2 ] && grep -q "not a valid identifier" "$W/e6" && ok "bad table name refused at init" || bad "ident: $(cat "$W/e6")"
 "$DRIVE" "${CONN[@]}" -m table=nosuch -a to=ref,from=ref -r "$W/r2" > "$W/o6" 2>>"$W/stderr"
-grep -Eq "^call1 R1 fail .*(42P01|42S02)" "$W/o6" && ok "undefined table is FAIL with 42S02/42P01" || bad "undef: $(cat "$W/o6")"
+grep -Eq "^call1 R1 stop target unusable .*(42P01|42S02)" "$W/o6" && ok "undefined table stops the target (STOP, 42S02/42P01), no record failed" || bad "undef: $(cat "$W/o6")"
 grep -q "Server=127.0.0.1;Port" "$W/o6" "$W/e6" && bad "connection string leaked" || ok "connection string never printed"
 
 # --- 7. explicit statement with positional parameters, reconcile-query ----
@@ -156,6 +156,74 @@ check "explicit statement row" "$(psql_q "SELECT amount::text || ' ' || born::te
     -m "reconcile-query=SELECT ref FROM claims WHERE ref = ?" -m "reconcile-params=ref" \
     -a to=1,from=ref -r "$W/r2" --probe > "$W/o7b" 2>>"$W/stderr"
 grep -q "^probe R1 ok already delivered (reconcile-query present)" "$W/o7b" && ok "probe by reconcile-query" || bad "recq: $(cat "$W/o7b")"
+
+# --- 8. markers are keyed by the delivery identity, not the reference -----
+# two spools number their records alike: spool b's records must go in
+# although spool a's markers for the same references are there
+schema
+head -5 "$W/r3" > "$W/r8"
+"$DRIVE" "${CONN[@]}" "${MARK[@]}" "${MAP[@]}" -r "$W/r8" --spool a > "$W/o8a" 2>>"$W/stderr"
+check "spool a: 5 inserted" "$(grep -c ' ok inserted' "$W/o8a")" "5"
+psql_q "DELETE FROM claims" >/dev/null          # the target's own key is ref: make room
+"$DRIVE" "${CONN[@]}" "${MARK[@]}" "${MAP[@]}" -r "$W/r8" --spool b --attempt 2 > "$W/o8b" 2>>"$W/stderr"
+check "spool b, same refs, retried: 5 inserted, none 'already delivered'" \
+    "$(grep -c ' ok inserted' "$W/o8b")/$(grep -c 'already delivered' "$W/o8b")" "5/0"
+check "marker rows: one per delivery identity" \
+    "$(psql_q "SELECT count(*), count(DISTINCT delivery_id), count(DISTINCT ref) FROM ferry_marker")" "10|10|5"
+"$DRIVE" "${CONN[@]}" "${MARK[@]}" "${MAP[@]}" -r "$W/r8" --spool a --in-doubt > "$W/o8c" 2>>"$W/stderr"
+check "spool a in doubt again: its own markers answer" "$(grep -c 'already delivered (marker present)' "$W/o8c")" "5"
+# probe: the target's own rows first; a deleted row is missing although
+# its marker is there
+psql_q "DELETE FROM claims WHERE ref = 'M0000001'" >/dev/null
+"$DRIVE" "${CONN[@]}" "${MARK[@]}" "${MAP[@]}" -m "reconcile-query=SELECT 1 FROM claims WHERE ref = ?" \
+    -m reconcile-params=ref -r "$W/r8" --spool b --probe > "$W/o8d" 2>>"$W/stderr"
+check "probe with reconcile-query: deleted row reported not delivered despite its marker" \
+    "$(grep -c 'fail not delivered (no reconcile-query row)' "$W/o8d")/$(grep -c 'ok already delivered (reconcile-query present)' "$W/o8d")" "1/4"
+"$DRIVE" "${CONN[@]}" "${MAP[@]}" -r "$W/r8" --probe > "$W/o8e" 2>>"$W/stderr"
+check "probe with no way to check: STOP (configuration), once per record asked" \
+    "$(grep -c 'stop cannot be checked' "$W/o8e")" "5"
+
+# --- 9. a marker table that is missing or not ours stops the target -----
+schema
+"$DRIVE" "${CONN[@]}" -o marker-table=ferry_marker "${MAP[@]}" -r "$W/r8" > "$W/o9a" 2>>"$W/stderr"
+check "missing marker table: all 5 STOP, none failed, no row" \
+    "$(grep -c ' stop marker table ferry_marker unusable' "$W/o9a")/$(grep -c ' fail ' "$W/o9a")/$(psql_q "SELECT count(*) FROM claims")" "5/0/0"
+grep -q "needs columns delivery_id, ref, written_at and ferry needs SELECT and INSERT" "$W/o9a" &&
+    ok "the message names the columns and the privileges" || bad "marker msg: $(head -1 "$W/o9a")"
+# the same on a retried record (lookup first) as on a first attempt (insert)
+"$DRIVE" "${CONN[@]}" -o marker-table=ferry_marker "${MAP[@]}" -r "$W/r8" --attempt 2 > "$W/o9b" 2>>"$W/stderr"
+check "missing marker table on retry: STOP, same classification" "$(grep -c ' stop marker table ferry_marker unusable' "$W/o9b")" "5"
+# a role that may write claims but not the marker table
+psql_q "DROP ROLE IF EXISTS clerk; CREATE ROLE clerk LOGIN;
+  CREATE TABLE ferry_marker (delivery_id VARCHAR(36) NOT NULL PRIMARY KEY,
+    ref VARCHAR(64) NOT NULL, written_at TIMESTAMP NOT NULL);
+  GRANT SELECT, INSERT ON claims TO clerk;" >/dev/null
+CLERK=(-o "connection-file=env:FERRY_ODBC_CLERK")
+FERRY_ODBC_CLERK="${FERRY_ODBC_CONN/UID=ferry/UID=clerk}" \
+    "$DRIVE" "${CLERK[@]}" -o marker-table=ferry_marker "${MAP[@]}" -r "$W/r8" > "$W/o9c" 2>>"$W/stderr"
+check "marker table not readable (42501): STOP, no row" \
+    "$(grep -c ' stop marker table ferry_marker unusable.*42501' "$W/o9c")/$(psql_q "SELECT count(*) FROM claims")" "5/0"
+# a role that may read the target table but not write it: no record can
+# fix that either
+psql_q "DROP ROLE IF EXISTS reader; CREATE ROLE reader LOGIN; GRANT SELECT ON claims TO reader;" >/dev/null
+FERRY_ODBC_READER="${FERRY_ODBC_CONN/UID=ferry/UID=reader}" \
+    "$DRIVE" -o "connection-file=env:FERRY_ODBC_READER" "${MAP[@]}" -r "$W/r8" > "$W/o9f" 2>>"$W/stderr"
+check "no INSERT on the target table (42501): all 5 STOP, none failed" \
+    "$(grep -c ' stop target unusable (insert).*42501' "$W/o9f")/$(grep -c ' fail ' "$W/o9f")" "5/0"
+# the DDL in docs/adapters-odbc.md, run as written, is what ferry reads, with
+# either quote-identifiers setting
+for q in true false; do
+    schema
+    sed -n '/^```sql marker-ddl/,/^```$/p' "$FERRY_ROOT/docs/adapters-odbc.md" | sed '1d;$d' > "$W/ddl.sql"
+    psql -X -q -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -f "$W/ddl.sql" >/dev/null 2>>"$W/stderr"
+    "$DRIVE" "${CONN[@]}" -o marker-table=ferry_marker -m quote-identifiers=$q "${MAP[@]}" -r "$W/r8" > "$W/o9d" 2>>"$W/stderr"
+    check "documented marker DDL, quote-identifiers=$q: 5 inserted, 5 markers" \
+        "$(grep -c ' ok inserted' "$W/o9d")/$(psql_q "SELECT count(*) FROM ferry_marker")" "5/5"
+done
+# a login the database refuses
+FERRY_ODBC_NOBODY="${FERRY_ODBC_CONN/UID=ferry/UID=nobody}" \
+    "$DRIVE" -o "connection-file=env:FERRY_ODBC_NOBODY" "${MAP[@]}" -r "$W/r8" > "$W/o9e" 2>>"$W/stderr"
+check "login refused: all 5 STOP" "$(grep -c ' stop target unusable (connect)' "$W/o9e")" "5"
 
 if grep -Eq "AddressSanitizer|LeakSanitizer|runtime error" "$W/stderr" 2>/dev/null; then
     bad "sanitizer report: $(grep -E -m3 'ERROR|SUMMARY|runtime error' "$W/stderr")"

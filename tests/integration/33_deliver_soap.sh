@@ -138,9 +138,9 @@ ok "target down -> 12 deferred, next attempts spread ${spread}ms by jitter, exit
 sleep 3.2
 deliver 65
 [ "$(count_state failed)" = 12 ] || fail down "$(count_state failed) of 12 failed after max-attempts"
-[ "$(sql "SELECT count(*) FROM records WHERE attempts = 2 AND last_error LIKE 'cannot connect%'")" = 12 ] ||
-    fail down "failed records lack attempts=2 / last error"
-ok "max-attempts reached -> failed with the last error, exit 65"
+[ "$(sql "SELECT count(*) FROM records WHERE attempts = 2 AND last_error LIKE 'retries spent (2 of 2): cannot connect%'")" = 12 ] ||
+    fail down "failed records lack attempts=2 / 'retries spent (2 of 2)' beside the last error"
+ok "max-attempts reached -> failed: 'retries spent (2 of 2): <last error>', exit 65"
 
 # --- circuit breaker ------------------------------------------------------
 BRK='<retry initial="1h"/><breaker threshold="3" cooldown="2s"/>'
@@ -196,12 +196,13 @@ ok "holiday today closes an all-day window; once open, delivered"
 start_server "$PORT" --slow-ms 2500
 mkcase slow soap-by-id "$EP" 'timeout="1s"' '<retry initial="1s"/>'
 submit SLOW1:1 S2:1
-deliver 0
+deliver 65                                  # a record is left in doubt
+grep -q '^1 record(s) in doubt' "$C/deliver.err" || fail slow "count of in-doubt records not said"
 [ "$(state_of SLOW1)" = indoubt ] || fail slow "SLOW1 is $(state_of SLOW1)"
 fy show --json "$(ref_of SLOW1)" 2>/dev/null | jq -r .last_error | grep -q 'after the request was sent' || fail slow "message"
 [ "$(state_of S2)" = delivered ] || fail slow "S2 blocked by the slow one"
 sleep 3
-deliver 0
+deliver 65
 [ "$(grep -c '^SLOW1$' "$LOG")" = 1 ] || fail slow "resent without a way to tell"
 [ "$(state_of SLOW1)" = indoubt ] || fail slow "SLOW1 is $(state_of SLOW1)"
 ok "timeout after sending -> in doubt; no probe, no resend-in-doubt: not resent"
@@ -218,7 +219,7 @@ ok "resend-in-doubt=true: resent and delivered; the one duplicate was in doubt"
 mkcase probe soap-by-ref "$EP" 'timeout="1s" concurrency="4"' '<retry initial="1s"/>'
 submit P1:1 P2:1 P3:1 P4:1
 kill -STOP "$SOAP_PID"                       # hangs after taking the requests
-deliver 0
+deliver 65
 kill -CONT "$SOAP_PID"
 [ "$(count_state indoubt)" = 4 ] || fail probe "$(count_state indoubt) of 4 in doubt"
 sleep 1.5                                   # the peer catches up; rest 1s
@@ -232,7 +233,7 @@ ok "in doubt + probe: peer has them -> delivered, receipts from ClaimStatus, not
 
 submit P5:1 P6:1
 kill -STOP "$SOAP_PID"
-deliver 0
+deliver 65
 kill -KILL "$SOAP_PID"; wait "$SOAP_PID" 2>/dev/null; SOAP_PID=""   # requests lost
 [ "$(state_of P5)" = indoubt ] || fail probe "P5 is $(state_of P5)"
 : > "$LOG"

@@ -93,7 +93,18 @@ deliver 65
 err=$(fy queue --json --state failed 2>/dev/null | jq -r '.records[0].last_error')
 case "$err" in *23514*check*|*23514*CHECK*) ;; *) fail pg-poison "message: $err" ;; esac
 [ "$(psql_q "SELECT count(*) FROM claims")" = 40 ] || fail pg-poison "rows"
-ok "PostgreSQL: CHECK violation fails alone with '$(printf '%.60s' "$err")...', 40 delivered, exit 65"
+# the row's values (name "Neg", amount -1.00) never reach last_error, the
+# log or the listing: PostgreSQL's DETAIL "Failing row contains (...)" is
+# withheld, the constraint name kept (issue 12 §2)
+case "$err" in *"Failing row contains (values withheld)"*) ;; *) fail pg-poison "DETAIL not withheld: $err" ;; esac
+case "$err" in *claims_amount_check*) ;; *) fail pg-poison "constraint name lost: $err" ;; esac
+fy queue --state failed > "$C/queue.txt" 2>&1
+for v in Neg -1.00; do
+    grep -F -- "$v" "$C/deliver.err" "$C/queue.txt" >/dev/null &&
+        fail pg-poison "the value $v leaked: $(grep -hF -- "$v" "$C/deliver.err" "$C/queue.txt" | head -2)"
+    fy queue --json --state failed 2>/dev/null | grep -qF -- "$v" && fail pg-poison "the value $v in queue --json"
+done
+ok "PostgreSQL: CHECK violation fails alone with '$(printf '%.60s' "$err")...', 40 delivered, exit 65; no row value in last_error, log or queue"
 
 # --- PostgreSQL: stopped while records flow, restarted ---------------------
 pg_schema

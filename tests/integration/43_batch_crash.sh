@@ -28,19 +28,30 @@ head -1 "$FERRY_ROOT/examples/submissions.ndjson" |
     sed 's/"HCR001001X"/"HCR009999X"/; s/"first_name": "[^"]*"/"first_name": "Ωmega"/' > "$T/omega.json"
 sed 's/"HCR0010\([0-9][0-9]\)X"/"HCR0030\1X"/' "$FERRY_ROOT/examples/submissions.ndjson" > "$T/more.ndjson"
 
+# setup DIR [KEY] - KEY=1: the spool has a key, so outbound/ and archive/
+# hold sealed files and the transport gets a plain copy for each transfer
 setup() {
-    local d=$1
+    local d=$1 k=""
     mkdir -p "$d/drop"
     cp -r "$FERRY_ROOT/examples/." "$d/"
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/secrets/frontend.key"
     chmod 600 "$d/secrets/frontend.key"
-    sed -i "s|<spool dir=\"[^\"]*\"|<spool dir=\"$d/spool\"|; s|dir=\"../var/mainframe-drop\"|dir=\"$d/drop\"|; s|ack-dir=\"[^\"]*\"|ack-dir=\"$d/acks\"|" "$d/ferry.xml"
+    if [ "${2:-0}" = 1 ]; then
+        head -c 32 /dev/urandom > "$d/secrets/spool.key"; chmod 600 "$d/secrets/spool.key"
+        k=" key-file=\"secrets/spool.key\""
+    fi
+    sed -i "s|<spool dir=\"[^\"]*\"|<spool dir=\"$d/spool\"$k|; s|dir=\"../var/mainframe-drop\"|dir=\"$d/drop\"|; s|ack-dir=\"[^\"]*\"|ack-dir=\"$d/acks\"|" "$d/ferry.xml"
     sed -i 's|encoding="IBM-285"|encoding="ascii"|' "$d/mappings/refund-claim.xml"
 }
 
-for p in $POINTS; do
-    d=$T/$p
-    setup "$d"
+# every point plain, and the points around the hand-over with a key
+KEYED="batch-rename batch-ledger-written local-before-rename local-after-rename
+batch-after-transfer batch-ledger-sent"
+for run in $POINTS $(for k in $KEYED; do echo "key:$k"; done); do
+    p=${run#key:}
+    key=0; [ "$p" != "$run" ] && key=1
+    d=$T/$run
+    setup "$d" $key
     F() { "$FERRY_BIN" "$@" --config "$d/ferry.xml"; }
     F submit refund-claim "$d/submissions.ndjson" >/dev/null 2>&1
     # taken while the mapping sends no forename (the door refuses what a
@@ -63,6 +74,10 @@ for p in $POINTS; do
     states=$(F batches --json 2>/dev/null | grep -o '"state": "[a-z]*"' | sort | uniq -c | tr -s ' ')
     outb=$(ls -A "$d/spool/outbound/claims-mainframe" 2>/dev/null | wc -l)
     present=ok
+    plain=$(ls -A "$d/spool/outbound/claims-mainframe" 2>/dev/null | grep -c '\.send$')
+    if [ $key = 1 ] && { [ "$(head -c 8 "$d/spool/archive/claims-mainframe/CLM.D261127.S001" 2>/dev/null)" != FRYFILE1 ] || [ "$plain" != 0 ]; }; then
+        outb="$outb (archive not sealed or a plain copy left)"
+    fi
     case $p in local-after-rename|batch-after-transfer|batch-sent-before-commit)
         grep -q "(not uploaded: already present)" "$d/rerun.out" || present=missing ;;
     *)  ! grep -q "already present" "$d/rerun.out" || present=unexpected ;;
@@ -79,10 +94,10 @@ for p in $POINTS; do
         n2=$(grep -ao 'FRY-[0-9]*-[0-9]*' "$d/drop/CLM.D261127.S002" 2>/dev/null | sort -u | wc -l)
         dup=$(cat "$d"/drop/CLM.* | grep -ao 'FRY-[0-9]*-[0-9]*' | sort | uniq -d | wc -l)
         if [ $nrc = 0 ] && [ "$n2" = 8 ] && [ "$dup" = 0 ]; then
-            pass "$p: killed, re-run finished the same batch once; next batch holds only new records"
-        else fail "$p (next batch)" "rc=$nrc n2=$n2 dup=$dup $(cat "$d/next.out")"; fi
+            pass "$run: killed, re-run finished the same batch once; next batch holds only new records"
+        else fail "$run (next batch)" "rc=$nrc n2=$n2 dup=$dup $(cat "$d/next.out")"; fi
     else
-        fail "$p" "$why
+        fail "$run" "$why
 $(cat "$d/crash.out" "$d/rerun.out" | tail -20)"
     fi
     rm -rf "$d"

@@ -164,6 +164,23 @@ if [ $rc = 0 ] && [ -f "$T/remote/$F2" ] &&
    [ "$(state_of "$BAD_REF")" = sent ]; then
     pass "night 2 (--date 2026-11-28): $F2 carries only the fixed claim"
 else fail "night 2 batch" "rc=$rc $(cat "$T/b2.out" "$T/b2.err")"; fi
+# the whole story of the fixed claim, now sent again: both batches, the
+# rejecting ack with its file, record and reason, the edit, no stale error
+f show "$BAD_REF" --json > "$T/tl.json" 2>&1
+f show "$BAD_REF" > "$T/tl.txt" 2>&1
+steps=$(jget "$T/tl.json" '" ".join(e["what"] for e in j["timeline"] if e["kind"] != "attempt" and e["what"] != "reveal")')
+acks=$(jget "$T/tl.json" '[(e["outcome"], e["file"], e["record_in_file"] > 0, "E01" in e["message"]) for e in j["timeline"] if e["kind"] == "ack"]')
+files=$(jget "$T/tl.json" '" ".join(e["file"] for e in j["timeline"] if e["what"] == "sent")')
+edit=$(jget "$T/tl.json" '[(e["actor"], e["before"], e["after"]) for e in j["timeline"] if e["what"] == "edit"]')
+if [ "$steps" = "received batched written sent ack edit batched written sent" ] &&
+   [ "$acks" = "[('rejected', 'CLMACK.D261127', True, True)]" ] &&
+   [ "$files" = "$F1 $F2" ] &&
+   [ "$edit" = "[('support1', 'rejected', 'queued')]" ] &&
+   [ "$(jget "$T/tl.json" 'j.get("last_error")')" = None ] &&
+   ! grep -q '^last error:' "$T/tl.txt" &&
+   grep -q "ack  *rejected by CLMACK.D261127, record [0-9]*: E01" "$T/tl.txt"; then
+    pass "show: one timeline (received, batch 1 sent, rejected by the ack with file, record and reason, edited, batch 2 sent) and no stale last error"
+else fail "timeline" "steps=[$steps] acks=$acks files=[$files] edit=$edit $(cat "$T/tl.txt")"; fi
 if mainframe $F2 CLMACK.D261128 600000 && grep -q "ACCEPTED 0000001 REJECTED 0000000" "$T/mainframe.out"; then
     pass "the mainframe accepts the fixed claim"
 else fail "mainframe night 2" "$(cat "$T/mainframe.out")"; fi

@@ -119,11 +119,20 @@ grep 'reload refused' "$T/notes" | grep -q '^READY=1|STATUS=.*no-such-attribute'
 grep -B3 'reload refused' "$T/notes" | grep -q '^RELOADING=1' ||
     fail notify-refused "no RELOADING=1 before: $(cat "$T/notes")"
 ok "a refused reload: RELOADING=1, then READY=1 with the problem in STATUS="
+PORT=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/serve.log")
+gauge() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n "s/^$1 //p"; }
+if command -v curl >/dev/null; then
+    [ "$(gauge ferry_config_last_reload_successful)" = 0 ] || fail reload-gauge "not 0 after a refusal"
+fi
 cp "$T/ex/good.xml" "$T/ex/ferry.xml"
 kill -HUP "$PID"
 waitfor 'configuration reloaded' "$T/notes" || fail notify-reload "$(cat "$T/notes")"
 [ "$(grep -c '^RELOADING=1' "$T/notes")" = 2 ] || fail notify-reload "$(cat "$T/notes")"
-ok "a good reload: RELOADING=1, then READY=1"
+if command -v curl >/dev/null; then
+    [ "$(gauge ferry_config_last_reload_successful)" = 1 ] || fail reload-gauge "not 1 after a good reload"
+    [ -n "$(gauge ferry_config_last_reload_success_timestamp_seconds)" ] || fail reload-gauge "no timestamp"
+fi
+ok "a good reload: RELOADING=1, then READY=1 (and the reload gauge follows: 0 refused, 1 applied)"
 
 kill -TERM "$PID"
 rc=0; wait "$PID" || rc=$?

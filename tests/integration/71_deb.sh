@@ -103,7 +103,14 @@ if [ "${FERRY_TEST_INSTALL:-1}" = 0 ] || [ "$(id -u)" != 0 ] || ! command -v apt
     echo "not installing (FERRY_TEST_INSTALL=0, not root or no apt-get)"
     echo "$CASES cases"; exit 0
 fi
-if dpkg-query -W -f='${Status}' ferry 2>/dev/null | grep -q installed; then
+# one install at a time on this machine: another checkout may be running
+# this same test (the lock is released when the test exits)
+exec 9> /run/lock/ferry-test-71-deb.lock
+if ! flock -w 300 9; then
+    echo "another run holds /run/lock/ferry-test-71-deb.lock: not installing"
+    echo "$CASES cases"; exit 0
+fi
+if dpkg-query -W -f='${Status}' ferry 2>/dev/null | grep -q "ok installed"; then
     echo "ferry is already installed here: not touching it"; echo "$CASES cases"; exit 0
 fi
 getent passwd ferry >/dev/null || USER_MADE=1

@@ -124,4 +124,42 @@ printf '# records to hold while the mainframe is down\n\n  %s\n   # done\n\n' "$
 "$FERRY_BIN" queue --config "$CFG" --spool "$SP" --state held --json | jq -e ".count == 1" >/dev/null ||
     fail stdin "not held"
 ok "hold - : '#' comments and blank lines skipped"
+
+# ---- --limit says when it cut; JSON times are RFC 3339 UTC with ms ----------
+sed -n 2,3p "$T/ex/submissions.ndjson" > "$T/two.ndjson"
+"$FERRY_BIN" submit --config "$CFG" --spool "$SP" refund-claim "$T/two.ndjson" > /dev/null 2>&1 || true
+total=$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq .count)
+[ "$total" -ge 3 ] || fail limit "only $total records"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit 2 | tail -1 | grep -q '^-- 2 records (--limit cut' ||
+    fail limit "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit 2 | tail -1)"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit "$total" | tail -1 | grep -q 'cut' &&
+    fail limit "--limit $total of $total says cut"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit 2 --json |
+    jq -e '.truncated == true and .count == 2' > /dev/null || fail limit "json"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --limit "$total" --json |
+    jq -e '.truncated == false' > /dev/null || fail limit "json not cut"
+"$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json |
+    jq -e '[.records[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' > /dev/null ||
+    fail json-time "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].received_at')"
+ok "queue --limit says when it cut (text and JSON); JSON times are RFC 3339 UTC with milliseconds"
+# ---- shared messages name the command ----------------------------------------
+mkdir -p "$T/empty"
+(cd "$T/empty" && "$FERRY_BIN" queue > /dev/null 2> "$T/err") || true
+grep -q "^ferry queue: no configuration" "$T/err" || fail prefix "$(cat "$T/err")"
+printf 'FRY-20261203-000001-AND-MUCH-TOO-LONG-FOR-ONE\n' |
+    "$FERRY_BIN" hold --config "$CFG" --spool "$SP" - > /dev/null 2> "$T/err" || true
+grep -q "^ferry hold: " "$T/err" || fail prefix "$(cat "$T/err")"
+ok "shared messages start with 'ferry COMMAND:'"
+
+# ---- ferry config: the effective configuration ---------------------------------
+"$FERRY_BIN" config --config "$CFG" > "$T/ex/effective.xml" || fail config "exit $?"
+grep -q 'lease="5m"' "$T/ex/effective.xml" && grep -q 'max-fields="1000"' "$T/ex/effective.xml" &&
+    grep -q 'shutdown-deadline="30s"' "$T/ex/effective.xml" || fail config "defaults not filled in: $(head -8 "$T/ex/effective.xml")"
+grep -q 'secret-file="secrets/frontend.key"' "$T/ex/effective.xml" || fail config "secret reference missing"
+grep -qF "$(cat "$T/ex/secrets/frontend.key")" "$T/ex/effective.xml" && fail config "a secret's content is printed"
+grep -qF "$(cat "$T/ex/secrets/customer-db.conn")" "$T/ex/effective.xml" && fail config "a connection string is printed"
+"$FERRY_BIN" check --config "$T/ex/effective.xml" > "$T/out" 2>&1 || fail config "effective config does not check: $(cat "$T/out")"
+"$FERRY_BIN" config --config "$T/ex/effective.xml" | tail -n +3 > "$T/again"
+tail -n +3 "$T/ex/effective.xml" | cmp -s - "$T/again" || fail config "not a fixed point: $(tail -n +3 "$T/ex/effective.xml" | diff - "$T/again" | head -5)"
+ok "ferry config: defaults filled in, secrets only as their files, checks clean and reads back the same"
 echo "$CASES cases"

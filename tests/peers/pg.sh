@@ -91,3 +91,15 @@ pg_cleanup() {
     [ -n "$PG_OWNDIR" ] && rm -rf "$PG_OWNDIR"
     return 0
 }
+
+# pg_odbc_env DIR - after pg_start: FERRY_ODBC_CONN for psqlODBC as ferry,
+# the leak suppression for the driver's own leaks (see 31_odbc_pg.sh),
+# quiet notices; defines psql_q SQL (one query, unaligned, tuples only)
+pg_odbc_env() {
+    export FERRY_ODBC_CONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+    echo "leak:psqlodbcw.so" > "$1/lsan.supp"
+    export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$1/lsan.supp"
+    export PGOPTIONS="-c client_min_messages=warning"
+    psql_q() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -c "$1"; }
+}

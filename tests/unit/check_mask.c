@@ -106,6 +106,12 @@ START_TEST(test_payload_masks_personal_and_unmapped_at_any_depth)
     json_t *a7 = json_array_get(json_object_get(shown, "answers"), 1);
     ck_assert_str_eq(json_string_value(json_object_get(a7, "answer_text")),
                      "refund");
+    /* a mapped path's selector member is the mapping's constant: shown;
+     * the personal field's element keeps even that hidden */
+    ck_assert_int_eq(json_integer_value(json_object_get(a7, "question_id")),
+                     7);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+        json_object_get(shown, "answers"), 0), "question_id")), MASK_TEXT);
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(
         json_object_get(shown, "items"), 1), "cost")), 4);
     /* the shape stays: keys, nulls, the unmapped members masked */

@@ -458,6 +458,85 @@ START_TEST(test_bad_sign_nibble_packed)
 }
 END_TEST
 
+/* recfm="FB" on the ack section is honoured: fixed-length records whose
+ * copybook counts the line end as a field (detection alone would read
+ * them as 22-byte lines and refuse every one) */
+START_TEST(test_ack_recfm_fb_line_end_in_the_record)
+{
+    struct recon_layout *l = layout("eol-acks");
+    char data[128];
+    int n = snprintf(data, sizeof data, "D%-20.20sA\nD%-20.20sR\nT0000002\n",
+                     refs[0], refs[1]);
+    char path[700];
+    write_file("EOL.1", data, (size_t)n, path, sizeof path);
+    struct recon_summary sum;
+    memset(&sum, 0, sizeof sum);
+    struct recon_file f;
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(apply(l, path, "EOL.1", NULL, &f, &sum, &e), 0);
+    ck_assert_msg(f.status == RECON_FILE_APPLIED, "%s", f.problem ? f.problem : "");
+    ck_assert(f.fb);
+    ck_assert_uint_eq(f.details, 2);
+    ck_assert_int_eq(f.trailer_count, 2);
+    recon_file_clear(&f);
+    recon_summary_free(&sum);
+    errs_free(&e);
+    recon_layout_free(l);
+}
+END_TEST
+
+/* each record's type is checked: an unknown one is a problem with its own
+ * line; the trailer is found by its type, so one before the end is too */
+START_TEST(test_ack_record_types_checked)
+{
+    struct recon_layout *l = layout("claims-mainframe");
+    char recs[4][81], data[512];
+    det(recs[0], refs[0], 'A', "", "", 1);
+    det(recs[1], refs[1], 'A', "", "", 2);
+    recs[1][0] = 'X';
+    trl(recs[2], 2, 2, 0);
+    size_t len = join(recs, 3, false, data);
+    bad(l, data, len, "record type 'X' is not in the layout", "line 2");
+    det(recs[0], refs[0], 'A', "", "", 1);
+    trl(recs[1], 2, 2, 0);
+    det(recs[2], refs[1], 'A', "", "", 2);
+    trl(recs[3], 2, 2, 0);
+    len = join(recs, 4, false, data);
+    bad(l, data, len, "a trailer (record type 'T') before the end", "line 2");
+    recon_layout_free(l);
+}
+END_TEST
+
+/* a totals mismatch names the trailer's real numbers, and only those the
+ * layout names: never a placeholder -1 for a count it does not carry */
+START_TEST(test_ack_mismatch_names_real_numbers)
+{
+    struct recon_layout *l = layout("packed-acks");
+    static const unsigned char good[5] = { 0x00, 0x00, 0x12, 0x34, 0x5C };
+    char data[240];
+    pack(data, refs[0], 'A', good);
+    pack(data + 80, refs[1], 'A', good);
+    memset(data + 160, ' ', 80);
+    memcpy(data + 160, "T0000003", 8);
+    char path[700];
+    write_file("PACK.2", data, sizeof data, path, sizeof path);
+    struct recon_summary sum;
+    memset(&sum, 0, sizeof sum);
+    struct recon_file f;
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(apply(l, path, "PACK.2", NULL, &f, &sum, &e), 0);
+    ck_assert_int_eq(f.status, RECON_FILE_MISMATCH);
+    ck_assert_str_eq(f.problem, "control totals do not match: the trailer "
+                     "says 3 records, the file holds 2");
+    recon_file_clear(&f);
+    recon_summary_free(&sum);
+    errs_free(&e);
+    recon_layout_free(l);
+}
+END_TEST
+
 START_TEST(test_overdue_after_hours)
 {
     struct recon_summary sum;
@@ -528,6 +607,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_bad_wrong_record_length);
     tcase_add_test(tc, test_bad_non_digit_in_numeric);
     tcase_add_test(tc, test_bad_sign_nibble_packed);
+    tcase_add_test(tc, test_ack_recfm_fb_line_end_in_the_record);
+    tcase_add_test(tc, test_ack_record_types_checked);
+    tcase_add_test(tc, test_ack_mismatch_names_real_numbers);
     tcase_add_test(tc, test_overdue_after_hours);
     tcase_add_test(tc, test_layout_problems_named);
     suite_add_tcase(s, tc);

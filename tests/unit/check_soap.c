@@ -100,6 +100,36 @@ static void assert_xpath(const xmlChar *xml, int len, const char *envns,
 
 /* ---- WS-Security ----------------------------------------------------- */
 
+/* a reply whose bytes do not convert from its declared encoding is a
+ * problem of the reply, with libxml2's reason; nothing reaches stderr */
+START_TEST(test_bad_encoding_reply_never_writes_stderr)
+{
+    static const char body[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?>"
+        "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<s:Body>\x1b$B\xff\xfe\x1b(B</s:Body></s:Envelope>";
+    char path[] = "/tmp/ferry-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    struct soap_reply r;
+    char err[256];
+    enum soap_parse_status st = soap_reply_parse(body, sizeof body - 1, NULL,
+                                                 NULL, 0, &r, err, sizeof err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    off_t written = lseek(fd, 0, SEEK_END);
+    close(fd);
+    unlink(path);
+    ck_assert_int_eq(st, SOAP_PARSE_BAD);
+    ck_assert_msg(strstr(err, "input conversion failed"), "err: %s", err);
+    ck_assert_int_eq(written, 0);
+}
+END_TEST
+
 START_TEST(test_wsse_digest_vector)
 {
     unsigned char nonce[16];
@@ -409,6 +439,16 @@ START_TEST(test_fault_classification_defaults)
     snprintf(body, sizeof body, FAULT12, "Sender", "X", "refused");
     ck_assert_int_eq(classify_body(body, 200, NULL, 0, msg, sizeof msg, &r),
                      ADAPTER_FAIL);
+    /* WS-Security refused the credentials: no record can fix that, the
+     * target stops (code as a 1.2 subcode, or the service's words) */
+    snprintf(body, sizeof body, FAULT12, "Sender", "FailedAuthentication",
+             "The security token could not be authenticated");
+    ck_assert_int_eq(classify_body(body, 500, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
+    snprintf(body, sizeof body, FAULT12, "Sender", "X",
+             "authentication failed: bad password");
+    ck_assert_int_eq(classify_body(body, 500, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
 }
 END_TEST
 
@@ -473,10 +513,15 @@ START_TEST(test_transport_classification)
     x.curl_code = CURLE_GOT_NOTHING;
     ck_assert_int_eq(soap_classify(&x, NULL, 0, msg, sizeof msg),
                      ADAPTER_INDOUBT);
+    /* a certificate that does not verify stops the target: no record
+     * can fix it */
     x.curl_code = CURLE_PEER_FAILED_VERIFICATION;
     ck_assert_int_eq(soap_classify(&x, NULL, 0, msg, sizeof msg),
-                     ADAPTER_RETRY);
+                     ADAPTER_STOP);
     ck_assert_ptr_nonnull(strstr(msg, "TLS"));
+    x.curl_code = CURLE_SSL_CONNECT_ERROR;
+    ck_assert_int_eq(soap_classify(&x, NULL, 0, msg, sizeof msg),
+                     ADAPTER_RETRY);
     x.curl_code = CURLE_WRITE_ERROR;
     x.too_big = true;
     x.max_response = 4096;
@@ -493,6 +538,11 @@ START_TEST(test_transport_classification)
                                    sizeof msg, &r), ADAPTER_FAIL);
     ck_assert_int_eq(classify_body("", 429, NULL, 0, msg, sizeof msg, &r),
                      ADAPTER_RETRY);
+    /* credentials refused: the target stops */
+    ck_assert_int_eq(classify_body("", 401, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
+    ck_assert_int_eq(classify_body("", 403, NULL, 0, msg, sizeof msg, &r),
+                     ADAPTER_STOP);
     ck_assert_int_eq(classify_body("", 301, NULL, 0, msg, sizeof msg, &r),
                      ADAPTER_FAIL);
     /* 200 that is not SOAP: it may have been taken */
@@ -693,6 +743,7 @@ static Suite *soap_suite(void)
     tcase_add_test(t, test_transport_classification);
     tcase_add_test(t, test_receipt_by_xpath);
     tcase_add_test(t, test_xxe_refused);
+    tcase_add_test(t, test_bad_encoding_reply_never_writes_stderr);
     tcase_add_test(t, test_init_reports_config_problems);
     suite_add_tcase(s, t);
     return s;

@@ -688,8 +688,13 @@ START_TEST(test_v1_ledger_migrates_in_place)
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
     raw_exec("BEGIN;"
+             "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN ack_file;"
+             "ALTER TABLE records DROP COLUMN ack_record;"
+             "ALTER TABLE records DROP COLUMN ack_at;"
              "ALTER TABLE audit DROP COLUMN keyed;"
              "DROP VIEW records_full;"
+             "DROP TABLE target_state;"
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
@@ -844,8 +849,13 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
         enq1(s, it, &r[i]);
     }
     spool_close(s);
-    char sql[512];
+    char sql[768];
     snprintf(sql, sizeof sql, "BEGIN;"
+             "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN ack_file;"
+             "ALTER TABLE records DROP COLUMN ack_record;"
+             "ALTER TABLE records DROP COLUMN ack_at;"
+             "DROP TABLE target_state;"
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
              "DELETE FROM counters WHERE name LIKE 'accepted:%%';"
@@ -952,11 +962,16 @@ START_TEST(test_v3_ledger_gets_identities)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
     raw_exec("BEGIN;"
+             "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN ack_file;"
+             "ALTER TABLE records DROP COLUMN ack_record;"
+             "ALTER TABLE records DROP COLUMN ack_at;"
+             "ALTER TABLE audit DROP COLUMN keyed;"
+             "DROP TABLE target_state;"
              "DROP INDEX records_delivery_id;"
              "ALTER TABLE records DROP COLUMN delivery_id;"
              "DELETE FROM meta WHERE name = 'spool_id';"
              "DROP TABLE client_keys;"
-             "ALTER TABLE audit DROP COLUMN keyed;"
              "ALTER TABLE records DROP COLUMN channel;"
              "ALTER TABLE records DROP COLUMN confirmed_at;"
              "DELETE FROM counters WHERE name LIKE 'accepted:%';"
@@ -980,6 +995,58 @@ START_TEST(test_v3_ledger_gets_identities)
     ck_assert_int_eq(count_rows("SELECT count(DISTINCT delivery_id) FROM "
                                 "records"), 5);
     errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+struct conserve_ctx {
+    struct spool *s;
+    int n;
+};
+
+static void *conserve_writer(void *arg)
+{
+    struct conserve_ctx *c = arg;
+    for (int i = 0; i < c->n; i++) {
+        char key[32], payload[32];
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(payload, sizeof payload, "{\"i\":%d}", i);
+        struct spool_item it = item("claims", "db", key, payload);
+        struct spool_result r;
+        struct errs e;
+        errs_init(&e);
+        if (spool_enqueue(c->s, &it, 1, &r, &e) != 0)
+            c->n = -1;
+        errs_free(&e);
+    }
+    return NULL;
+}
+
+/* the conservation check's two counts come from one snapshot: while
+ * records are committed one by one on the same spool, accepted and in
+ * states never differ (read apart, a commit in between showed a false
+ * difference under load) */
+START_TEST(test_conservation_counts_one_snapshot)
+{
+    struct spool *s = open_sp(NULL);
+    struct conserve_ctx c = { s, 1500 };
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, conserve_writer, &c), 0);
+    int checks = 0, diffs = 0;
+    int64_t acc = 0, ins = 0;
+    while (ins < 1500 && checks < 1000000) {
+        struct errs e;
+        errs_init(&e);
+        ck_assert_int_eq(spool_conservation(s, &acc, &ins, &e), 0);
+        errs_free(&e);
+        if (acc != ins)
+            diffs++;
+        checks++;
+    }
+    pthread_join(th, NULL);
+    ck_assert_int_eq(c.n, 1500);
+    ck_assert_int_eq(diffs, 0);
+    ck_assert_int_gt(checks, 10);
     spool_close(s);
 }
 END_TEST
@@ -1093,6 +1160,75 @@ START_TEST(test_batch_bind_max_keeps_received_order)
                                 "m.pos = 1 AND r.ref = (SELECT MIN(ref) "
                                 "FROM records)"), 1);
     spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* batched, rejected by an ack, edited, re-batched, sent: the timeline has
+ * all of it in order and the record no stale error */
+START_TEST(test_timeline_whole_story_and_no_stale_error)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r;
+    enq1(s, item("claims", "mf", NULL, "x"), &r);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", 1, NULL, "00", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    int64_t b1 = b->id;
+    spool_batch_free(b);
+    struct spool_ack ack = { .key = r.ref, .accepted = false,
+                             .reason = "E01 bad NINO", .record_no = 2 };
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "aa", &ack, 1, NULL, NULL,
+                                     NULL, NULL, &e), 0);
+    ck_assert_int_eq(spool_edit(s, r.ref, "fixed", 5, "{\"n\":1}", "erin",
+                                "NINO corrected", "nino (personal, changed)",
+                                &e), 0);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-28", 0, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F2", 1, NULL, "01", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    int64_t b2 = b->id;
+    spool_batch_free(b);
+    struct spool_record *rec = NULL;
+    ck_assert_int_eq(spool_get(s, r.ref, 0, &rec, &e), 0);
+    ck_assert_int_eq(rec->state, SPOOL_SENT);
+    ck_assert_ptr_null(rec->last_error);          /* not the stale E01 */
+    spool_record_free(rec);
+    struct spool_timeline t;
+    ck_assert_int_eq(spool_timeline(s, r.ref, &t, &e), 0);
+    static const char *want[] = { "received", "batched", "written", "sent",
+                                  "ack", "edit", "batched", "written",
+                                  "sent" };
+    ck_assert_uint_eq(t.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < t.n; i++)
+        ck_assert_str_eq(t.v[i].what, want[i]);
+    ck_assert_int_eq(t.v[1].batch_id, b1);
+    ck_assert_str_eq(t.v[3].file, "F1");
+    ck_assert_str_eq(t.v[4].file, "ACK1");
+    ck_assert_int_eq(t.v[4].record_no, 2);
+    ck_assert_str_eq(t.v[4].outcome, "rejected");
+    ck_assert_str_eq(t.v[4].message, "E01 bad NINO");
+    ck_assert_str_eq(t.v[5].actor, "erin");
+    ck_assert_str_eq(t.v[5].message, "NINO corrected");
+    ck_assert_str_eq(t.v[5].before, "rejected");
+    ck_assert_int_eq(t.v[6].batch_id, b2);
+    ck_assert_str_eq(t.v[8].file, "F2");
+    spool_timeline_free(&t);
+    /* the confirming ack clears nothing it should keep, and joins the story */
+    ack.accepted = true;
+    ack.record_no = 1;
+    ck_assert_int_eq(spool_ack_apply(s, "ACK2", "bb", &ack, 1, NULL, NULL,
+                                     NULL, NULL, &e), 0);
+    ck_assert_int_eq(spool_timeline(s, r.ref, &t, &e), 0);
+    ck_assert_uint_eq(t.n, 10);
+    ck_assert_str_eq(t.v[9].outcome, "confirmed");
+    ck_assert_str_eq(t.v[9].file, "ACK2");
+    ck_assert_ptr_null(t.v[9].message);
+    spool_timeline_free(&t);
+    ck_assert_int_eq(spool_timeline(s, "FRY-20000101-000001", &t, &e), 1);
     errs_free(&e);
     spool_close(s);
 }
@@ -1488,6 +1624,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_acks_apply_once);
     tcase_add_test(tc, test_audit_chain_and_tamper);
     tcase_add_test(tc, test_audit_truncation_detected);
+    tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
     tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
     tcase_add_test(tc, test_key_file_formats);
@@ -1499,6 +1636,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_v6_ledger_gets_channel_and_confirmed_at);
     tcase_add_test(tc, test_delivery_identity_unique_across_spools);
     tcase_add_test(tc, test_v3_ledger_gets_identities);
+    tcase_add_test(tc, test_conservation_counts_one_snapshot);
     suite_add_tcase(su, tc);
     return su;
 }

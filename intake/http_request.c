@@ -1,4 +1,4 @@
-/* http_intake.c - the daemon's HTTP front door: the request path.  See
+/* http_request.c - the daemon's HTTP front door: the request path.  See
  * http_intake.h.
  *
  * libmicrohttpd runs a small epoll thread pool.  A submission is read and

@@ -1,0 +1,328 @@
+/* spool_timeline.c - one record's whole story, oldest first (spool.h):
+ * received, attempts, the batches it was in, the acknowledgements that
+ * moved it, and every audited action and reveal.
+ *
+ * Nothing is logged twice to make this: the pieces are where the ledger
+ * already keeps them (records, attempts, batches, audit), plus
+ * record_history, where an operator's requeue keeps what a batched or
+ * acknowledged record had before it started afresh.  Read only. */
+#include "spool/spool_int.h"
+#include "util/errs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TL_MAX_EVENTS 100000    /* a record's story is short; bound it */
+
+struct tl {
+    struct spool_timeline *t;
+    size_t cap;
+    bool nomem;
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : NULL;
+}
+
+/* add - a new zeroed event at time at, or NULL (out of memory / bound) */
+static struct spool_event *add(struct tl *x, int64_t at,
+                               enum spool_event_kind kind, const char *what)
+{
+    if (x->t->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 16;
+        struct spool_event *v = nc > TL_MAX_EVENTS ? NULL
+            : realloc(x->t->v, nc * sizeof *v);
+        if (!v) {
+            x->nomem = true;
+            return NULL;
+        }
+        x->t->v = v;
+        x->cap = nc;
+    }
+    struct spool_event *ev = &x->t->v[x->t->n++];
+    memset(ev, 0, sizeof *ev);
+    ev->at = at;
+    ev->kind = kind;
+    ev->what = strdup(what);
+    if (!ev->what)
+        x->nomem = true;
+    return ev;
+}
+
+/* add_batch - the three steps of one batch the record was in */
+static int add_batch(struct spool *s, struct tl *x, int64_t batch_id,
+                     struct errs *e)
+{
+    for (size_t i = 0; i < x->t->n; i++)        /* once per batch */
+        if (x->t->v[i].kind == SPOOL_EV_BATCHED &&
+            x->t->v[i].batch_id == batch_id)
+            return 0;
+    sqlite3_stmt *st = spool_stmt(s, "SELECT target, file_name, created_at, "
+                                  "written_at, sent_at FROM batches WHERE "
+                                  "id = ?", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, batch_id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        static const struct { int at; enum spool_event_kind k;
+                              const char *what; } steps[] = {
+            { 2, SPOOL_EV_BATCHED, "batched" },
+            { 3, SPOOL_EV_FILE_WRITTEN, "written" },
+            { 4, SPOOL_EV_SENT, "sent" },
+        };
+        for (size_t i = 0; i < 3; i++) {
+            if (sqlite3_column_type(st, steps[i].at) == SQLITE_NULL ||
+                sqlite3_column_int64(st, steps[i].at) == 0)
+                continue;
+            struct spool_event *ev = add(x, sqlite3_column_int64(
+                                             st, steps[i].at), steps[i].k,
+                                         steps[i].what);
+            if (!ev)
+                break;
+            ev->batch_id = batch_id;
+            ev->target = dup_or_null(col(st, 0));
+            if (steps[i].k != SPOOL_EV_BATCHED)
+                ev->file = dup_or_null(col(st, 1));
+        }
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading batches");
+        return -1;
+    }
+    return 0;
+}
+
+/* add_ack - an acknowledgement: outcome is the state it moved the record
+ * to, message the back end's reason */
+static void add_ack(struct tl *x, int64_t at, const char *file, long recno,
+                    const char *state, const char *reason)
+{
+    struct spool_event *ev = add(x, at, SPOOL_EV_ACK, "ack");
+    if (!ev)
+        return;
+    ev->file = dup_or_null(file);
+    ev->record_no = recno;
+    ev->outcome = dup_or_null(state);
+    if (state && strcmp(state, "rejected") == 0)
+        ev->message = dup_or_null(reason);
+}
+
+/* the record itself: received, its current batch and acknowledgement */
+static int from_record(struct spool *s, struct tl *x, const char *ref,
+                       int64_t *id, struct errs *e)
+{
+    /* SELECT *: a column added later (channel) is picked up by name */
+    sqlite3_stmt *st = spool_stmt(s, "SELECT * FROM records WHERE ref = ?",
+                                  e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (r == SQLITE_DONE)
+            return 1;
+        spool_dberr(s, e, ref, "reading record");
+        return -1;
+    }
+    int64_t at = 0, batch = 0, ack_at = 0;
+    long recno = 0;
+    const char *client = NULL, *channel = NULL, *target = NULL;
+    const char *ack_file = NULL, *state = NULL, *err = NULL;
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *n = sqlite3_column_name(st, i);
+        if (strcmp(n, "id") == 0) *id = sqlite3_column_int64(st, i);
+        else if (strcmp(n, "received_at") == 0) at = sqlite3_column_int64(st, i);
+        else if (strcmp(n, "client") == 0) client = col(st, i);
+        else if (strcmp(n, "channel") == 0) channel = col(st, i);
+        else if (strcmp(n, "target") == 0) target = col(st, i);
+        else if (strcmp(n, "batch_id") == 0) batch = sqlite3_column_int64(st, i);
+        else if (strcmp(n, "ack_file") == 0) ack_file = col(st, i);
+        else if (strcmp(n, "ack_record") == 0) recno = (long)sqlite3_column_int64(st, i);
+        else if (strcmp(n, "ack_at") == 0) ack_at = sqlite3_column_int64(st, i);
+        else if (strcmp(n, "state") == 0) state = col(st, i);
+        else if (strcmp(n, "last_error") == 0) err = col(st, i);
+    }
+    struct spool_event *ev = add(x, at, SPOOL_EV_RECEIVED, "received");
+    if (ev) {
+        ev->client = dup_or_null(client);
+        ev->channel = dup_or_null(channel);
+        ev->target = dup_or_null(target);
+    }
+    if (ack_at)
+        add_ack(x, ack_at, ack_file, recno, state, err);
+    sqlite3_reset(st);
+    return batch ? add_batch(s, x, batch, e) : 0;
+}
+
+/* earlier batches and acknowledgements, kept when the record was requeued */
+static int from_history(struct spool *s, struct tl *x, int64_t id,
+                        struct errs *e)
+{
+    int64_t batches[64];
+    size_t nb = 0;
+    sqlite3_stmt *st = spool_stmt(s, "SELECT batch_id, ack_file, ack_record, "
+                                  "ack_at, state, last_error FROM "
+                                  "record_history WHERE record_id = ? "
+                                  "ORDER BY id", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 3))
+            add_ack(x, sqlite3_column_int64(st, 3), col(st, 1),
+                    (long)sqlite3_column_int64(st, 2), col(st, 4),
+                    col(st, 5));
+        if (sqlite3_column_int64(st, 0) && nb < 64)
+            batches[nb++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, NULL, "reading record history");
+        return -1;
+    }
+    for (size_t i = 0; i < nb; i++)  /* after the reset: one statement each */
+        if (add_batch(s, x, batches[i], e) != 0)
+            return -1;
+    return 0;
+}
+
+static int from_attempts(struct spool *s, struct tl *x, int64_t id,
+                         struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT started_at, target, outcome, "
+                                  "message FROM attempts WHERE record_id = ? "
+                                  "ORDER BY id", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_event *ev = add(x, sqlite3_column_int64(st, 0),
+                                     SPOOL_EV_ATTEMPT, "attempt");
+        if (!ev)
+            break;
+        ev->target = dup_or_null(col(st, 1));
+        ev->outcome = dup_or_null(col(st, 2));
+        ev->message = dup_or_null(col(st, 3));
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        spool_dberr(s, e, NULL, "reading attempts");
+        return -1;
+    }
+    return 0;
+}
+
+static int from_audit(struct spool *s, struct tl *x, const char *ref,
+                      struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "SELECT at, action, actor, reason, "
+                                  "before_state, after_state FROM audit "
+                                  "WHERE ref = ? ORDER BY id", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_event *ev = add(x, sqlite3_column_int64(st, 0),
+                                     SPOOL_EV_ACTION, col(st, 1) ? col(st, 1)
+                                                                 : "?");
+        if (!ev)
+            break;
+        ev->actor = dup_or_null(col(st, 2));
+        ev->message = dup_or_null(col(st, 3));
+        ev->before = dup_or_null(col(st, 4));
+        ev->after = dup_or_null(col(st, 5));
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        spool_dberr(s, e, ref, "reading audit");
+        return -1;
+    }
+    return 0;
+}
+
+struct order {
+    struct spool_event ev;
+    size_t seq;                 /* the order read: ties keep it */
+};
+
+static int by_time(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    if (x->ev.at != y->ev.at)
+        return x->ev.at < y->ev.at ? -1 : 1;
+    if (x->ev.kind != y->ev.kind)
+        return (int)x->ev.kind - (int)y->ev.kind;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* sort - oldest first, stable */
+static int sort(struct spool_timeline *t)
+{
+    struct order *o = calloc(t->n ? t->n : 1, sizeof *o);
+    if (!o)
+        return -1;
+    for (size_t i = 0; i < t->n; i++) {
+        o[i].ev = t->v[i];
+        o[i].seq = i;
+    }
+    qsort(o, t->n, sizeof *o, by_time);
+    for (size_t i = 0; i < t->n; i++)
+        t->v[i] = o[i].ev;
+    free(o);
+    return 0;
+}
+
+int spool_timeline(struct spool *s, const char *ref,
+                   struct spool_timeline *out, struct errs *e)
+{
+    struct tl x = { out, 0, false };
+    int64_t id = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    int rc = from_record(s, &x, ref, &id, e);
+    if (rc == 0)
+        rc = from_history(s, &x, id, e);
+    if (rc == 0)
+        rc = from_attempts(s, &x, id, e);
+    if (rc == 0)
+        rc = from_audit(s, &x, ref, e);
+    spool_unlock(s);
+    if (rc == 0 && (x.nomem || sort(out) != 0)) {
+        errs_add(e, ref, "out of memory reading the timeline");
+        rc = -1;
+    }
+    if (rc != 0) {
+        spool_timeline_free(out);
+        return rc;
+    }
+    return 0;
+}
+
+void spool_timeline_free(struct spool_timeline *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        struct spool_event *ev = &t->v[i];
+        free(ev->what); free(ev->actor); free(ev->client); free(ev->channel);
+        free(ev->target); free(ev->outcome); free(ev->message); free(ev->file);
+        free(ev->before); free(ev->after);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
+}
