@@ -261,12 +261,17 @@ struct adapter {
  * must be present; values (or defaults) of stored keys go to dst + offset
  * (dst NULL: check only).  owner names the options in messages ("target
  * 'claims'"); file and line say where they were written (a key's own line
- * when the option list has one).  skip: keys the caller owns (NULL-ended,
+ * when the option list has one); file NULL: no place (an adapter's init,
+ * whose caller places its problems).  skip: keys the caller owns (NULL-ended,
  * may be NULL).  Returns 0, or -1 with one problem per fault in e. */
 int adapter_opts_read(const struct adapter *a, const struct adapter_key *keys,
                       const struct kvlist *opts, const char *const *skip,
                       void *dst, const char *owner, const char *file,
                       long line, struct errs *e);
+/* adapter_engine_keys - options of a stream <target> that the delivery
+ * engine reads itself (resend-in-doubt, batch-size); every stream adapter
+ * takes them, so its table need not list them.  NULL-ended: pass as skip */
+extern const char *const adapter_engine_keys[];
 /* adapter_key_find - the table entry for name ("ns-*" takes "ns-r"), or NULL */
 const struct adapter_key *adapter_key_find(const struct adapter_key *keys,
                                            const char *name);

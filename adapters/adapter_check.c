@@ -123,8 +123,9 @@ static bool target_ok(const struct ferry_config *c,
         return false;
     struct errs tmp;
     errs_init(&tmp);
-    check_opts(c, a, a->keys, &t->opts, NULL, true, "", c->path, t->line,
-               &tmp);
+    check_opts(c, a, a->keys, &t->opts,
+               a->kind == ADAPTER_STREAM ? adapter_engine_keys : NULL, true,
+               "", c->path, t->line, &tmp);
     const struct adapter *ta = transport_of(t);
     if (ta)
         check_opts(c, ta, ta->keys, &t->transport_opts, NULL, true, "",
@@ -144,8 +145,10 @@ int adapter_check_targets(const struct ferry_config *c, struct errs *e)
         const struct adapter *a = t->type ? adapter_find(t->type) : NULL;
         int bad = 0;
         if (a && a->kind != ADAPTER_TRANSPORT)
-            bad |= check_opts(c, a, a->keys, &t->opts, NULL, true, owner,
-                              c->path, t->line, e);
+            bad |= check_opts(c, a, a->keys, &t->opts,
+                              a->kind == ADAPTER_STREAM ? adapter_engine_keys
+                                                        : NULL,
+                              true, owner, c->path, t->line, e);
         const struct adapter *ta = transport_of(t);
         if (!ta)
             continue;

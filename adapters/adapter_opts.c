@@ -13,6 +13,10 @@
 #include <limits.h>
 #include <string.h>
 
+const char *const adapter_engine_keys[] = {
+    "resend-in-doubt", "batch-size", NULL,
+};
+
 const struct adapter_key *adapter_key_find(const struct adapter_key *keys,
                                            const char *name)
 {
@@ -140,7 +144,7 @@ int adapter_opts_read(const struct adapter *a, const struct adapter_key *keys,
                         "'%s'", owner, aname, keys[i].name);
     for (size_t i = 0; opts && i < opts->n; i++) {
         const struct kv *kv = &opts->v[i];
-        long at = kv->line ? kv->line : line;
+        long at = file && kv->line ? kv->line : line;
         if (skipped(skip, kv->key))
             continue;
         const struct adapter_key *k = adapter_key_find(keys, kv->key);

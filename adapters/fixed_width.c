@@ -82,7 +82,7 @@ static void totals_text(const struct fw_ctx *c, const int64_t *v, char *out,
     out[0] = '\0';
     for (size_t i = 0; i < c->nsums && n < outsz; i++) {
         char num[48];
-        dec_format(v[i], c->sums[i].scale, num, sizeof num);
+        record_dec_format(v[i], c->sums[i].scale, num, sizeof num);
         int w = snprintf(out + n, outsz - n, "%s%s=%s", i ? " " : "",
                          c->sums[i].name, num);
         if (w < 0)
@@ -368,8 +368,8 @@ static int check_total(const struct fw_ctx *c, const unsigned char *trl,
     if (rescale(v, vs, sc, &a) != 0 || rescale(want, wscale, sc, &b) != 0 ||
         a != b) {
         char x[48], y[48];
-        dec_format(v, vs, x, sizeof x);
-        dec_format(want, wscale, y, sizeof y);
+        record_dec_format(v, vs, x, sizeof x);
+        record_dec_format(want, wscale, y, sizeof y);
         snprintf(why, whysz, "trailer %s says %s, the details add up to %s",
                  to, x, y);
         return -1;

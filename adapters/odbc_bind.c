@@ -108,7 +108,7 @@ static int to_text(const struct tz *london, const struct map_assign *a,
         memset(&tm, 0, sizeof tm);
         if (v->type == FT_DATE) {
             int y, m, d;
-            date_from_days(v->num, &y, &m, &d);
+            record_date_from_days(v->num, &y, &m, &d);
             tm.tm_year = y - 1900;
             tm.tm_mon = m - 1;
             tm.tm_mday = d;
@@ -189,7 +189,7 @@ int odbc_convert(const struct tz *london, const struct odbc_param *pc,
             /* text: read exactly at the column's scale (or as written) */
             const char *dot = strchr(v->text, '.');
             scale = dot ? (int)strlen(dot + 1) : 0;
-            if (scale > 18 || dec_parse(v->text, scale, &num) < 0) {
+            if (scale > 18 || record_dec_parse(v->text, scale, &num) < 0) {
                 snprintf(err, esz, "not a decimal number");
                 return -1;
             }
@@ -240,11 +240,11 @@ int odbc_convert(const struct tz *london, const struct odbc_param *pc,
         int64_t n;
         if (v->type == FT_DATE || (v->type != FT_DATETIME &&
                                    strlen(v->text) == 10 &&
-                                   date_parse(v->text, &n) == 0)) {
-            date_from_days(v->type == FT_DATE ? v->num : n, &y, &mo, &d);
+                                   record_date_parse(v->text, &n) == 0)) {
+            record_date_from_days(v->type == FT_DATE ? v->num : n, &y, &mo, &d);
         } else {
             int64_t ms = v->num;
-            if (v->type != FT_DATETIME && datetime_parse(v->text, &ms) < 0) {
+            if (v->type != FT_DATETIME && record_datetime_parse(v->text, &ms) < 0) {
                 snprintf(err, esz, "not a date or datetime");
                 return -1;
             }

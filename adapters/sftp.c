@@ -17,7 +17,6 @@
 #include "util/clock.h"
 #include "adapters/sftp.h"
 #include "config/config.h"
-#include "util/duration.h"
 #include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -52,13 +51,16 @@ struct sftp_ctx {
     char *tmp_suffix;
     bool allow_overwrite;
     long chmod;              /* -1 = leave as created */
+    long port;               /* the port option, read by the key table */
 };
+
+extern const struct adapter adapter_sftp;
 
 static const struct adapter_key sftp_keys[] = {
     ADAPTER_KEY("host", ADAPTER_OPT_STR, true,
                 "server name or address"),
-    ADAPTER_KEY_IN("port", ADAPTER_OPT_INT, 1, 65535,
-                   "TCP port (default 22)"),
+    ADAPTER_OPT("port", ADAPTER_OPT_INT, "22", struct sftp_ctx, port,
+                1, 65535, "TCP port (default 22)"),
     ADAPTER_KEY("user", ADAPTER_OPT_STR, true,
                 "login name"),
     ADAPTER_KEY("key-file", ADAPTER_OPT_SECRET, false,
@@ -69,22 +71,26 @@ static const struct adapter_key sftp_keys[] = {
                 "password (file or env:NAME) when no key-file"),
     ADAPTER_KEY("known-hosts", ADAPTER_OPT_STR, false,
                 "known_hosts file holding the server's host key"),
-    ADAPTER_KEY("accept-any-host-key", ADAPTER_OPT_BOOL, false,
+    ADAPTER_OPT("accept-any-host-key", ADAPTER_OPT_BOOL, "false",
+                struct sftp_ctx, s.accept_any_host_key, 0, 0,
                 "true to skip the host key check (logs a warning every time)"),
     ADAPTER_KEY("remote-dir", ADAPTER_OPT_STR, false,
                 "folder the batch files go to"),
     ADAPTER_KEY("ack-dir", ADAPTER_OPT_STR, false,
                 "folder acknowledgement files are fetched from (default remote-dir)"),
-    ADAPTER_KEY("allow-overwrite", ADAPTER_OPT_BOOL, false,
+    ADAPTER_OPT("allow-overwrite", ADAPTER_OPT_BOOL, "false",
+                struct sftp_ctx, allow_overwrite, 0, 0,
                 "replace an existing final name with different content"),
     ADAPTER_KEY("chmod", ADAPTER_OPT_STR, false,
                 "octal mode set on the file before it gets its final name"),
     ADAPTER_KEY("done-file", ADAPTER_OPT_STR, false,
                 "true (\".done\") or a suffix: empty trigger file written after the rename"),
-    ADAPTER_KEY_IN("connect-timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
-                   "TCP connect deadline, e.g. 10s (default 15s)"),
-    ADAPTER_KEY_IN("timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
-                   "deadline for each SSH exchange, e.g. 60s (default 60s)"),
+    ADAPTER_OPT("connect-timeout", ADAPTER_OPT_DURATION, "15s",
+                struct sftp_ctx, s.connect_timeout_ms, 1, 24LL * 3600 * 1000,
+                "TCP connect deadline, e.g. 10s (default 15s)"),
+    ADAPTER_OPT("timeout", ADAPTER_OPT_DURATION, "60s", struct sftp_ctx,
+                s.timeout_ms, 1, 24LL * 3600 * 1000,
+                "deadline for each SSH exchange, e.g. 60s (default 60s)"),
     ADAPTER_KEY("tmp-prefix", ADAPTER_OPT_STR, false,
                 "prefix of the temporary remote name (default \".\")"),
     ADAPTER_KEY("tmp-suffix", ADAPTER_OPT_STR, false,
@@ -161,16 +167,6 @@ static void sftp_result(struct adapter_result *res, const struct sftp_error *e)
 
 /* ---- options ---------------------------------------------------------- */
 
-/* parse_ms - a duration (util/duration.h) of at most a day.  0 ok */
-static int parse_ms(const char *s, long *out)
-{
-    int64_t ms;
-    if (duration_parse(s, &ms) != 0 || ms > 24LL * 3600 * 1000)
-        return -1;
-    *out = (long)ms;
-    return 0;
-}
-
 static void wipe_free(char *s)
 {
     if (s) {
@@ -198,19 +194,6 @@ static void sftp_close(void *vctx)
     free(x);
 }
 
-/* opt_bool - read a boolean option; absent = def */
-static int opt_bool(const struct kvlist *o, const char *key, bool def,
-                    bool *out, struct errs *e)
-{
-    const char *v = kv_get(o, key);
-    *out = def;
-    if (v && config_parse_bool(v, out) != 0) {
-        errs_add(e, key, "sftp: %s must be true or false, not \"%s\"", key, v);
-        return -1;
-    }
-    return 0;
-}
-
 static int sftp_init(void **ctx, const struct adapter_env *env, struct errs *e)
 {
     const struct kvlist *o = env->opts;
@@ -223,23 +206,22 @@ static int sftp_init(void **ctx, const struct adapter_env *env, struct errs *e)
         return -1;
     }
     x->chmod = -1;
+    /* the typed keys (port, timeouts, booleans) are read by the table */
+    if (adapter_opts_read(&adapter_sftp, sftp_keys, o, NULL, x, "sftp", NULL,
+                          0, e) != 0)
+        bad = 1;
+    x->s.port = (int)x->port;
     const char *v;
-    if (!(v = kv_get(o, "host")) || !*v) {
+    if ((v = kv_get(o, "host")) && !*v) {       /* missing: the table says */
         errs_add(e, "host", "sftp: host is required");
         bad = 1;
-    } else if (!(x->s.host = strdup(v)))
+    } else if (v && !(x->s.host = strdup(v)))
         goto nomem;
-    if (!(v = kv_get(o, "user")) || !*v) {
+    if ((v = kv_get(o, "user")) && !*v) {
         errs_add(e, "user", "sftp: user is required");
         bad = 1;
-    } else if (!(x->s.user = strdup(v)))
+    } else if (v && !(x->s.user = strdup(v)))
         goto nomem;
-    long n = 22;
-    if ((v = kv_get(o, "port")) && config_parse_int(v, 1, 65535, &n) != 0) {
-        errs_add(e, "port", "sftp: port must be 1..65535, not \"%s\"", v);
-        bad = 1;
-    }
-    x->s.port = (int)n;
     if ((v = kv_get(o, "key-file"))) {
         if (!(x->s.key_file = config_path(base, v)))
             goto nomem;
@@ -255,25 +237,10 @@ static int sftp_init(void **ctx, const struct adapter_env *env, struct errs *e)
     }
     if ((v = kv_get(o, "known-hosts")) && !(x->s.known_hosts = config_path(base, v)))
         goto nomem;
-    if (opt_bool(o, "accept-any-host-key", false, &x->s.accept_any_host_key, e) ||
-        opt_bool(o, "allow-overwrite", false, &x->allow_overwrite, e))
-        bad = 1;
     if (!x->s.known_hosts && !x->s.accept_any_host_key) {
         errs_add(e, "known-hosts", "sftp: known-hosts is required (there is "
                  "no unchecked default; accept-any-host-key=\"true\" skips the "
                  "check and logs a warning on every connection)");
-        bad = 1;
-    }
-    x->s.connect_timeout_ms = 15000;
-    x->s.timeout_ms = 60000;
-    if ((v = kv_get(o, "connect-timeout")) &&
-        (parse_ms(v, &x->s.connect_timeout_ms) || !x->s.connect_timeout_ms)) {
-        errs_add(e, "connect-timeout", "sftp: bad duration \"%s\"", v);
-        bad = 1;
-    }
-    if ((v = kv_get(o, "timeout")) &&
-        (parse_ms(v, &x->s.timeout_ms) || !x->s.timeout_ms)) {
-        errs_add(e, "timeout", "sftp: bad duration \"%s\"", v);
         bad = 1;
     }
     if ((v = kv_get(o, "chmod"))) {

@@ -61,8 +61,8 @@ struct sftp_settings {
     char *password;          /* secret, wiped on free; may be NULL */
     char *known_hosts;       /* resolved path, or NULL */
     bool accept_any_host_key;
-    long connect_timeout_ms;
-    long timeout_ms;
+    int64_t connect_timeout_ms;
+    int64_t timeout_ms;
 };
 
 struct sftp_conn {

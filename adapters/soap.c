@@ -29,14 +29,10 @@
 
 #include "config/config.h"
 #include "util/buf.h"
-#include "util/duration.h"
 #include "util/errs.h"
 #include "util/log.h"
 #include "util/scrub.h"
 
-#define DEF_CONNECT_MS   10000L
-#define DEF_TIMEOUT_MS   30000L
-#define DEF_MAX_RESPONSE ((size_t)1 << 20)
 #define DEF_CONCURRENCY  8
 #define MAX_CONCURRENCY  256
 
@@ -61,7 +57,7 @@ struct soap_ctx {
     size_t password_len;
     bool digest;
     char *cert, *key, *ca, *key_password;
-    long connect_ms, timeout_ms;
+    int64_t connect_ms, timeout_ms;   /* read by the key table */
     size_t max_response;
     int concurrency;
     char *idem_header;
@@ -235,16 +231,6 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
 }
 
 /* ---- option reading --------------------------------------------------- */
-
-/* parse_ms - a duration (util/duration.h) of at most a day.  0 ok */
-static int parse_ms(const char *s, long *out)
-{
-    int64_t ms;
-    if (duration_parse(s, &ms) != 0 || ms > 24LL * 3600 * 1000)
-        return -1;
-    *out = (long)ms;
-    return 0;
-}
 
 /* dup_opt - strdup of an option (or def); -1 nomem */
 static int dup_opt(char **dst, const char *v, const char *def)
@@ -434,17 +420,58 @@ nomem:
     return -1;
 }
 
+extern const struct adapter adapter_soap;
+
+static const struct adapter_key soap_keys[] = {
+    ADAPTER_KEY("endpoint", ADAPTER_OPT_STR, true,
+                "service URL (http:// or https://)"),
+    ADAPTER_KEY("version", ADAPTER_OPT_STR, false,
+                "SOAP version: 1.1 (default) or 1.2"),
+    ADAPTER_KEY("action", ADAPTER_OPT_STR, false,
+                "SOAPAction / action= value"),
+    ADAPTER_KEY("username", ADAPTER_OPT_STR, false,
+                "WS-Security UsernameToken user"),
+    ADAPTER_KEY("password-file", ADAPTER_OPT_SECRET, false,
+                "its password: file (0600) or env:NAME"),
+    ADAPTER_KEY("password-type", ADAPTER_OPT_STR, false,
+                "text (default) or digest"),
+    ADAPTER_KEY("cert-file", ADAPTER_OPT_STR, false,
+                "client certificate (PEM)"),
+    ADAPTER_KEY("key-file", ADAPTER_OPT_STR, false,
+                "client key (PEM)"),
+    ADAPTER_KEY("key-password-file", ADAPTER_OPT_SECRET, false,
+                "client key passphrase: file or env:NAME"),
+    ADAPTER_KEY("ca-file", ADAPTER_OPT_STR, false,
+                "CA bundle to verify the server (PEM)"),
+    ADAPTER_OPT("connect-timeout", ADAPTER_OPT_DURATION, "10s",
+                struct soap_ctx, connect_ms, 1, 24LL * 3600 * 1000,
+                "e.g. 10s (default)"),
+    ADAPTER_OPT("timeout", ADAPTER_OPT_DURATION, "30s", struct soap_ctx,
+                timeout_ms, 1, 24LL * 3600 * 1000,
+                "whole call, e.g. 30s (default)"),
+    ADAPTER_OPT("max-response", ADAPTER_OPT_SIZE, "1MiB", struct soap_ctx,
+                max_response, 256, 0, "response size cap, e.g. 1MiB (default)"),
+    ADAPTER_KEY("idempotency-header", ADAPTER_OPT_STR, false,
+                "HTTP header carrying the ferry reference"),
+    ADAPTER_KEY_IN("concurrency", ADAPTER_OPT_INT, 1, MAX_CONCURRENCY,
+                   "calls in flight (default 8)"),
+    ADAPTER_KEY_END,
+};
+
 /* read_target - the <target type="soap"> options */
 static int read_target(struct soap_ctx *c, const struct adapter_env *env,
                        struct errs *e)
 {
     const struct kvlist *o = env->opts;
     const char *v;
-    int bad = 0;
+    /* typed keys (timeouts, max-response) and required ones: the table */
+    int bad = adapter_opts_read(&adapter_soap, soap_keys, o,
+                                adapter_engine_keys, c, "soap", NULL, 0,
+                                e) != 0;
 
     v = kv_get(o, "endpoint");
-    if (!v || (strncmp(v, "http://", 7) != 0 &&
-               strncmp(v, "https://", 8) != 0) || !header_safe(v, false)) {
+    if (v && ((strncmp(v, "http://", 7) != 0 &&
+               strncmp(v, "https://", 8) != 0) || !header_safe(v, false))) {
         errs_add(e, "soap", "endpoint must be an http:// or https:// URL");
         bad++;
     } else if (dup_opt(&c->endpoint, v, NULL) != 0) {
@@ -522,25 +549,6 @@ static int read_target(struct soap_ctx *c, const struct adapter_env *env,
         if (config_read_secret(env->base_dir, v, &c->key_password, &kl, e)
             != 0)
             bad++;
-    }
-    c->connect_ms = DEF_CONNECT_MS;
-    c->timeout_ms = DEF_TIMEOUT_MS;
-    if ((v = kv_get(o, "connect-timeout")) &&
-        (parse_ms(v, &c->connect_ms) != 0 || c->connect_ms == 0)) {
-        errs_add(e, "soap", "connect-timeout \"%s\": use e.g. 500ms, 10s", v);
-        bad++;
-    }
-    if ((v = kv_get(o, "timeout")) &&
-        (parse_ms(v, &c->timeout_ms) != 0 || c->timeout_ms == 0)) {
-        errs_add(e, "soap", "timeout \"%s\": use e.g. 500ms, 30s, 2m", v);
-        bad++;
-    }
-    c->max_response = DEF_MAX_RESPONSE;
-    if ((v = kv_get(o, "max-response")) &&
-        (config_parse_size(v, &c->max_response) != 0 ||
-         c->max_response < 256)) {
-        errs_add(e, "soap", "max-response \"%s\": use e.g. 64KiB, 1MiB", v);
-        bad++;
     }
     c->concurrency = env->target ? env->target->concurrency : 0;
     if ((v = kv_get(o, "concurrency"))) {
@@ -716,8 +724,8 @@ static int slot_setup(struct soap_ctx *c, struct slot *s)
     bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
-    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_ms);
+    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     bad |= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -1055,39 +1063,6 @@ static void soap_probe(void *ctx, struct delivery_item *item)
     run(c, item, 1, true);
 }
 
-static const struct adapter_key soap_keys[] = {
-    ADAPTER_KEY("endpoint", ADAPTER_OPT_STR, true,
-                "service URL (http:// or https://)"),
-    ADAPTER_KEY("version", ADAPTER_OPT_STR, false,
-                "SOAP version: 1.1 (default) or 1.2"),
-    ADAPTER_KEY("action", ADAPTER_OPT_STR, false,
-                "SOAPAction / action= value"),
-    ADAPTER_KEY("username", ADAPTER_OPT_STR, false,
-                "WS-Security UsernameToken user"),
-    ADAPTER_KEY("password-file", ADAPTER_OPT_SECRET, false,
-                "its password: file (0600) or env:NAME"),
-    ADAPTER_KEY("password-type", ADAPTER_OPT_STR, false,
-                "text (default) or digest"),
-    ADAPTER_KEY("cert-file", ADAPTER_OPT_STR, false,
-                "client certificate (PEM)"),
-    ADAPTER_KEY("key-file", ADAPTER_OPT_STR, false,
-                "client key (PEM)"),
-    ADAPTER_KEY("key-password-file", ADAPTER_OPT_SECRET, false,
-                "client key passphrase: file or env:NAME"),
-    ADAPTER_KEY("ca-file", ADAPTER_OPT_STR, false,
-                "CA bundle to verify the server (PEM)"),
-    ADAPTER_KEY_IN("connect-timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
-                   "e.g. 10s (default)"),
-    ADAPTER_KEY_IN("timeout", ADAPTER_OPT_DURATION, 1, 24LL * 3600 * 1000,
-                   "whole call, e.g. 30s (default)"),
-    ADAPTER_KEY_IN("max-response", ADAPTER_OPT_SIZE, 256, 0,
-                   "response size cap, e.g. 1MiB (default)"),
-    ADAPTER_KEY("idempotency-header", ADAPTER_OPT_STR, false,
-                "HTTP header carrying the ferry reference"),
-    ADAPTER_KEY_IN("concurrency", ADAPTER_OPT_INT, 1, MAX_CONCURRENCY,
-                   "calls in flight (default 8)"),
-    ADAPTER_KEY_END,
-};
 
 static const struct adapter_key soap_map_keys[] = {
     ADAPTER_KEY("operation", ADAPTER_OPT_STR, true,

@@ -152,7 +152,7 @@ static int format_value(const struct fvalue *v, const char *fmt, char *out,
     memset(&tm, 0, sizeof tm);
     if (v->type == FT_DATE) {
         int y, m, d;
-        date_from_days(v->num, &y, &m, &d);
+        record_date_from_days(v->num, &y, &m, &d);
         tm.tm_year = y - 1900;
         tm.tm_mon = m - 1;
         tm.tm_mday = d;

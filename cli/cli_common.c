@@ -261,11 +261,11 @@ int cli_parse_since(const char *s, long long *ms)
         return 0;
     }
     int64_t v;
-    if (datetime_parse(s, &v) == 0) {
+    if (record_datetime_parse(s, &v) == 0) {
         *ms = v;
         return 0;
     }
-    if (date_parse(s, &v) == 0) {
+    if (record_date_parse(s, &v) == 0) {
         *ms = (long long)v * 86400000LL;
         return 0;
     }

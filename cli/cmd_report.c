@@ -80,7 +80,7 @@ int cmd_report(int argc, char **argv)
     const char *dvals[] = { date, ro.from, ro.to };
     for (int i = 0; i < 3; i++) {
         int64_t day;
-        if (dvals[i] && date_parse(dvals[i], &day) != 0) {
+        if (dvals[i] && record_date_parse(dvals[i], &day) != 0) {
             fprintf(stderr, "ferry report: %s: '%s' is not a date; give "
                             "YYYY-MM-DD, e.g. 2026-11-26 (days are UTC)\n",
                     dnames[i], dvals[i]);

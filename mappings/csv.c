@@ -369,8 +369,11 @@ int csv_read_header(struct csv_reader *r, struct errs *e)
 {
     if (r->header_read)
         return 0;
-    if (r->failed)
+    if (r->failed) {
+        errs_add(e, r->name, "the file could not be read: see its first "
+                 "problem");
         return -1;
+    }
     long line = 0;
     int rc = read_record(r, e, &line);
     if (rc == REC_EOF) {

@@ -97,7 +97,7 @@ static void note_add(struct fw_notes *n, const char *field,
 
 static int day_of_year(int y, int m, int d)
 {
-    return (int)(days_from_civil(y, m, d) - days_from_civil(y, 1, 1)) + 1;
+    return (int)(record_days_from_civil(y, m, d) - record_days_from_civil(y, 1, 1)) + 1;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -132,7 +132,7 @@ int fw_date_digits(const struct fvalue *v, const char *format, char *out,
     if (days < -719468 || days > 2932896)     /* years 0000..9999 */
         return -1;
     int y, m, d;
-    date_from_days(days, &y, &m, &d);
+    record_date_from_days(days, &y, &m, &d);
     int hh = (int)(ms_of_day / 3600000), mi = (int)(ms_of_day / 60000 % 60),
         ss = (int)(ms_of_day / 1000 % 60);
     const char *f = format && *format ? format : "CCYYMMDD";
@@ -181,7 +181,7 @@ static void local_text(int64_t local_ms, int offset_s, char *out)
     int64_t days = floor_div(local_ms, 86400000);
     int64_t ms = local_ms - days * 86400000;
     int y, m, d;
-    date_from_days(days, &y, &m, &d);
+    record_date_from_days(days, &y, &m, &d);
     char *o = digits(out, y, 4);
     *o++ = '-';
     o = digits(o, m, 2);
@@ -368,7 +368,7 @@ struct fw_plan *fw_plan_new(const struct cpy_record *rec,
             b->is_const = true;
             if (f->pic.cls == COB_NUMERIC) {
                 int sc = f->pic.scale > 0 ? f->pic.scale : 0;
-                if (dec_parse(a->value, sc, &b->cnum) < 0) {
+                if (record_dec_parse(a->value, sc, &b->cnum) < 0) {
                     errs_add(e, where, "value '%s' is not a number with at "
                              "most %d decimal places", a->value, sc);
                     bad++;
@@ -472,7 +472,7 @@ static void put_lit(struct enc *E, const struct cpy_field *f, size_t off,
         if (p.cls == COB_NUMERIC) {
             int64_t x;
             int sc = p.scale > 0 ? p.scale : 0;
-            if (dec_parse(v->text, sc, &x) < 0 ||
+            if (record_dec_parse(v->text, sc, &x) < 0 ||
                 cob_num_encode(E->cc, &p, x, sc, o, msg, sizeof msg) < 0) {
                 enc_err(E, f, -1, off, "VALUE does not fit the PIC");
             }
@@ -661,7 +661,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
     case FT_DATE:
     case FT_DATETIME:
         if (fw_date_digits(v, fmt, tmp, sizeof tmp) < 0 ||
-            dec_parse(tmp, 0, &x) < 0) {
+            record_dec_parse(tmp, 0, &x) < 0) {
             enc_err(E, f, idx, off, "date cannot be written in this format");
             return;
         }
@@ -674,7 +674,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         size_t n = strlen(s);
         while (n && s[n - 1] == ' ')
             n--;
-        if (n >= sizeof tmp || dec_parse(strndupa(s, n), psc, &x) < 0) {
+        if (n >= sizeof tmp || record_dec_parse(strndupa(s, n), psc, &x) < 0) {
             snprintf(msg, sizeof msg, "'%.40s' is not a number with at most "
                      "%d decimal places", s, psc);
             enc_err(E, f, idx, off, msg);

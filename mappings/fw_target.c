@@ -181,8 +181,10 @@ static int constants_setup(struct fw_target *t, const char *mapfile,
                 continue;
             unsigned char *tmp = malloc(f->length ? f->length : 1);
             char msg[256];
-            if (!tmp)
+            if (!tmp) {
+                errs_add(e, mapfile, "out of memory");
                 return -1;
+            }
             if (cob_text_encode(t->cc, &f->pic, a->value, strlen(a->value),
                                 a->fold ? COB_TX_FOLD : 0, tmp, NULL, msg,
                                 sizeof msg) != 0 &&

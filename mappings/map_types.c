@@ -62,14 +62,14 @@ int map_date_read(const char *text, const char *format, int64_t *days)
         return -1;
     char iso[32];
     snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, d);
-    return date_parse(iso, days);
+    return record_date_parse(iso, days);
 }
 
 int map_date_write(int64_t days, const char *format, char *out, size_t outsz)
 {
     int y, m, d;
     size_t n = 0;
-    date_from_days(days, &y, &m, &d);
+    record_date_from_days(days, &y, &m, &d);
     const char *f = format ? format : "YYYY-MM-DD";
     while (*f) {
         char piece[16];
@@ -120,7 +120,7 @@ static int read_integer(const char *t, struct fvalue *v, char *why,
         return -1;
     }
     int64_t n;
-    if (dec_parse(t, 0, &n) < 0) {
+    if (record_dec_parse(t, 0, &n) < 0) {
         snprintf(why, whysz, "out of range");
         return -1;
     }
@@ -191,7 +191,7 @@ static int read_decimal(const struct map_field *f, const char *t,
     }
     clean[n] = '\0';
     int64_t x;
-    if (dec_parse(clean, f->scale, &x) < 0)
+    if (record_dec_parse(clean, f->scale, &x) < 0)
         goto range;
     return fvalue_set_decimal(v, x, f->scale);
 range:
@@ -265,7 +265,7 @@ int map_type_read(const struct map_field *f, const char *text,
         }
         return fvalue_set_date(v, n);
     case FT_DATETIME:
-        if (datetime_parse(text, &n) < 0) {
+        if (record_datetime_parse(text, &n) < 0) {
             size_t l = strlen(text);
             bool no_zone = l >= 19 && (text[10] == 'T' || text[10] == 't') &&
                            text[l - 1] != 'Z' && text[l - 1] != 'z' &&

@@ -449,16 +449,16 @@ static void typed_bound(struct lctx *c, xmlNodePtr n, struct map_field *f,
     int rc;
     switch (f->type) {
     case FT_INTEGER:
-        rc = dec_parse(s, 0, out);
+        rc = record_dec_parse(s, 0, out);
         break;
     case FT_DECIMAL:
-        rc = dec_parse(s, f->scale, out);
+        rc = record_dec_parse(s, f->scale, out);
         break;
     case FT_DATE:
-        rc = date_parse(s, out);
+        rc = record_date_parse(s, out);
         break;
     case FT_DATETIME:
-        rc = datetime_parse(s, out);
+        rc = record_datetime_parse(s, out);
         break;
     default:
         bad(c, n, "field \"%s\": %s applies only to integer, decimal, date "

@@ -140,7 +140,7 @@ int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale)
     char b[48];
     if (scale < 0 || scale > 18)
         return -1;
-    dec_format(scaled, scale, b, sizeof b);
+    record_dec_format(scaled, scale, b, sizeof b);
     if (set_text(v, b) < 0)
         return -1;
     v->type = FT_DECIMAL;
@@ -153,7 +153,7 @@ int fvalue_set_date(struct fvalue *v, int64_t days)
 {
     int y, m, d;
     char b[40];
-    date_from_days(days, &y, &m, &d);
+    record_date_from_days(days, &y, &m, &d);
     size_t n = put_int(b, y, 4);
     b[n++] = '-';
     n += put_uint(b + n, (uint64_t)m, 2);
@@ -175,7 +175,7 @@ int fvalue_set_datetime(struct fvalue *v, int64_t ms)
         days--;
     }
     int y, mo, d;
-    date_from_days(days, &y, &mo, &d);
+    record_date_from_days(days, &y, &mo, &d);
     char b[64];
     size_t n = put_int(b, y, 4);
     const uint64_t part[] = { (uint64_t)mo, (uint64_t)d,
@@ -236,16 +236,16 @@ int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s)
     case FT_DECIMAL: {
         const char *dot = strchr(s, '.');
         int scale = dot ? (int)strlen(dot + 1) : 0;
-        if (scale > 18 || dec_parse(s, scale, &n) < 0)
+        if (scale > 18 || record_dec_parse(s, scale, &n) < 0)
             return -1;
         return fvalue_set_decimal(v, n, scale);
     }
     case FT_DATE:
-        if (date_parse(s, &n) < 0)
+        if (record_date_parse(s, &n) < 0)
             return -1;
         return fvalue_set_date(v, n);
     case FT_DATETIME:
-        if (datetime_parse(s, &n) < 0)
+        if (record_datetime_parse(s, &n) < 0)
             return -1;
         return fvalue_set_datetime(v, n);
     case FT_BOOLEAN:
@@ -260,9 +260,9 @@ int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s)
     return -1;
 }
 
-/* dec_parse - exact: [+-]digits[.digits], at least one digit; more places
+/* record_dec_parse - exact: [+-]digits[.digits], at least one digit; more places
  * than scale, or int64 overflow, is an error.  Never rounds. */
-int dec_parse(const char *s, int scale, int64_t *out)
+int record_dec_parse(const char *s, int scale, int64_t *out)
 {
     if (!s || scale < 0 || scale > 18)
         return -1;
@@ -304,7 +304,7 @@ int dec_parse(const char *s, int scale, int64_t *out)
     return 0;
 }
 
-void dec_format(int64_t scaled, int scale, char *out, size_t outsz)
+void record_dec_format(int64_t scaled, int scale, char *out, size_t outsz)
 {
     uint64_t mag = scaled < 0 ? (uint64_t)0 - (uint64_t)scaled
                               : (uint64_t)scaled;
@@ -335,8 +335,8 @@ void dec_format(int64_t scaled, int scale, char *out, size_t outsz)
     out[k] = '\0';
 }
 
-/* days_from_civil - H. Hinnant's algorithm, proleptic Gregorian */
-int64_t days_from_civil(int y, int m, int d)
+/* record_days_from_civil - H. Hinnant's algorithm, proleptic Gregorian */
+int64_t record_days_from_civil(int y, int m, int d)
 {
     int64_t yy = (int64_t)y - (m <= 2);
     int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
@@ -346,7 +346,7 @@ int64_t days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-void date_from_days(int64_t z, int *y, int *m, int *d)
+void record_date_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -389,11 +389,11 @@ static int ymd_days(int y, int m, int d, int64_t *days)
     if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 ||
         d > days_in_month(y, m))
         return -1;
-    *days = days_from_civil(y, m, d);
+    *days = record_days_from_civil(y, m, d);
     return 0;
 }
 
-int date_parse(const char *s, int64_t *days)
+int record_date_parse(const char *s, int64_t *days)
 {
     int y, m, d;
     if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
@@ -402,10 +402,10 @@ int date_parse(const char *s, int64_t *days)
     return ymd_days(y, m, d, days);
 }
 
-/* datetime_parse - YYYY-MM-DDTHH:MM:SS[.fff...](Z|+hh:mm|-hh:mm).  A zone
+/* record_datetime_parse - YYYY-MM-DDTHH:MM:SS[.fff...](Z|+hh:mm|-hh:mm).  A zone
  * is required.  Fraction digits past milliseconds must be zero: an instant
  * is never silently truncated. */
-int datetime_parse(const char *s, int64_t *ms)
+int record_datetime_parse(const char *s, int64_t *ms)
 {
     int64_t days;
     int hh, mi, ss, frac = 0;
@@ -590,7 +590,7 @@ static int field_from_json(struct record_field *f, const json_t *o,
         int64_t n;
         if (!json_is_integer(s) || json_integer_value(s) < 0 ||
             json_integer_value(s) > 18 ||
-            dec_parse(text, (int)json_integer_value(s), &n) < 0) {
+            record_dec_parse(text, (int)json_integer_value(s), &n) < 0) {
             if (f->personal)    /* a personal value is never echoed */
                 errs_add(e, where, "bad decimal value");
             else
@@ -835,7 +835,7 @@ static int fj_field(struct fj *j, struct record_field *f, size_t off,
         return 0;                  /* null or no "v": not present */
     if (t == FT_DECIMAL) {
         int64_t n;
-        if (scale < 0 || scale > 18 || dec_parse(text, scale, &n) < 0)
+        if (scale < 0 || scale > 18 || record_dec_parse(text, scale, &n) < 0)
             return -1;
         return fvalue_set_decimal(&f->v, n, scale);
     }

@@ -78,17 +78,17 @@ int fvalue_set_bool(struct fvalue *v, bool b);
 void fvalue_clear(struct fvalue *v);   /* frees, leaves not present */
 
 /* Exact parsers shared by mapping, ack decoding and the CLI. 0 ok, -1 bad.
- * dec_parse: "-1234.5" at scale 2 -> -123450; more places than scale is an
+ * record_dec_parse: "-1234.5" at scale 2 -> -123450; more places than scale is an
  * error (never rounded); overflow of int64 is an error. */
-int dec_parse(const char *s, int scale, int64_t *out);
-/* dec_format - "-1234.50"; out must hold 32 bytes */
-void dec_format(int64_t scaled, int scale, char *out, size_t outsz);
-/* date_parse - "YYYY-MM-DD" -> days since 1970-01-01 (proleptic Gregorian) */
-int date_parse(const char *s, int64_t *days);
-void date_from_days(int64_t days, int *y, int *m, int *d);
-int64_t days_from_civil(int y, int m, int d);
-/* datetime_parse - RFC 3339 with Z or +hh:mm (fraction optional) -> ms UTC */
-int datetime_parse(const char *s, int64_t *ms);
+int record_dec_parse(const char *s, int scale, int64_t *out);
+/* record_dec_format - "-1234.50"; out must hold 32 bytes */
+void record_dec_format(int64_t scaled, int scale, char *out, size_t outsz);
+/* record_date_parse - "YYYY-MM-DD" -> days since 1970-01-01 (proleptic Gregorian) */
+int record_date_parse(const char *s, int64_t *days);
+void record_date_from_days(int64_t days, int *y, int *m, int *d);
+int64_t record_days_from_civil(int y, int m, int d);
+/* record_datetime_parse - RFC 3339 with Z or +hh:mm (fraction optional) -> ms UTC */
+int record_datetime_parse(const char *s, int64_t *ms);
 
 /* Canonical JSON: {"name":{"t":"decimal","v":"12.50","s":2},...}
  * Caller frees the string. */

@@ -736,7 +736,7 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
     if (o->business_date) {
         int64_t days;
         if (strlen(o->business_date) != 10 ||
-            date_parse(o->business_date, &days) != 0) {
+            record_date_parse(o->business_date, &days) != 0) {
             set_msg(sum, BATCH_CONFIG, "business date '%s': use YYYY-MM-DD",
                     o->business_date);
             errs_add(e, target, "%s", sum->message);

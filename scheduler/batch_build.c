@@ -132,7 +132,7 @@ static int specials_base(struct wctx *w)
     const struct spool_batch *b = w->b;
     int64_t days = 0;
     struct fvalue *v;
-    if (date_parse(b->business_date, &days) != 0)
+    if (record_date_parse(b->business_date, &days) != 0)
         return -1;
     if (!(v = sp_field(w->sp, "$file-date")) || fvalue_set_date(v, days) ||
         !(v = sp_field(w->sp, "$business-date")) || fvalue_set_date(v, days) ||

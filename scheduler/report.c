@@ -327,7 +327,7 @@ static void cell_cost(struct report_figures *f, const struct svc_acc *s)
 static void day_text(int64_t day, char out[11])
 {
     int y, m, d;
-    date_from_days(day, &y, &m, &d);
+    record_date_from_days(day, &y, &m, &d);
     unsigned uy = (unsigned)y % 10000, um = (unsigned)m % 13,
              ud = (unsigned)d % 32;
     snprintf(out, 11, "%04u-%02u-%02u", uy, um, ud);
@@ -370,11 +370,11 @@ static int span(struct spool *sp, const struct report_opts *o, int64_t now,
                 int64_t *day0, size_t *ndays, struct errs *e)
 {
     int64_t from = -1, to = now / DAY_MS;
-    if (o->from && date_parse(o->from, &from) != 0) {
+    if (o->from && record_date_parse(o->from, &from) != 0) {
         errs_add(e, "--from", "not a date (YYYY-MM-DD): %s", o->from);
         return -1;
     }
-    if (o->to && date_parse(o->to, &to) != 0) {
+    if (o->to && record_date_parse(o->to, &to) != 0) {
         errs_add(e, "--to", "not a date (YYYY-MM-DD): %s", o->to);
         return -1;
     }
@@ -387,7 +387,7 @@ static int span(struct spool *sp, const struct report_opts *o, int64_t now,
             return -1;
         for (size_t i = 0; i < dl.n; i++) {
             int64_t d;
-            if (date_parse(dl.v[i].day, &d) == 0 && (from < 0 || d < from))
+            if (record_date_parse(dl.v[i].day, &d) == 0 && (from < 0 || d < from))
                 from = d;
         }
         spool_day_list_free(&dl);
@@ -420,7 +420,7 @@ static int add_counters(struct spool *sp, struct pass *p,
         return -1;
     for (size_t i = 0; i < dl.n; i++) {
         int64_t d;
-        if (date_parse(dl.v[i].day, &d) != 0 || d < p->day0 ||
+        if (record_date_parse(dl.v[i].day, &d) != 0 || d < p->day0 ||
             d >= p->day0 + (int64_t)p->ndays)
             continue;
         struct svc_acc *s = svc_for(p, dl.v[i].service);

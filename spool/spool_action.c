@@ -181,24 +181,24 @@ static int do_action(struct spool *s, const struct action *a,
     }
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto unlock;
+        goto end;
     int r = spool_rec_lookup(s, ref, &id, &from, e);
     if (r == 1)
         errs_add(e, ref, "no such record");
     if (r != 0)
-        goto rollback;
+        goto end;
     if (!(a->from & B(from)) || !spool_transition_ok(from, a->to)) {
         errs_add(e, ref, "cannot %s a %s record", a->verb,
                  spool_state_name(from));
-        goto rollback;
+        goto end;
     }
     if (a->to == SPOOL_QUEUED && keep_history(s, id, ref, e) != 0)
-        goto rollback;
+        goto end;
     if (spool_set_state(s, id, ref, from, a->to, e) != 0)
-        goto rollback;
+        goto end;
     bool settle = a == &act_settle_delivered || a == &act_settle_requeue;
     if (ed && !settle && apply_edit(s, id, ref, ed, e) != 0)
-        goto rollback;
+        goto end;
     sqlite3_stmt *st = NULL;
     if (a == &act_retry || a == &act_release || settle)
         st = spool_stmt(s, "UPDATE records SET next_attempt_at = 0, "
@@ -211,7 +211,7 @@ static int do_action(struct spool *s, const struct action *a,
     if ((a == &act_retry || a == &act_release || a == &act_discard ||
          settle)) {
         if (!st)
-            goto rollback;
+            goto end;
         sqlite3_bind_int64(st, 1, id);
         if (a == &act_discard)
             sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
@@ -221,22 +221,17 @@ static int do_action(struct spool *s, const struct action *a,
         sqlite3_reset(st);
         if (step != SQLITE_DONE) {
             spool_dberr(s, e, ref, a->verb);
-            goto rollback;
+            goto end;
         }
     }
     if (spool_audit_append(s, clock_wall_ms(), actor, a->verb, ref, reason,
                            spool_state_name(from), spool_state_name(a->to),
                            ed ? ed->detail : NULL, e) != 0)
-        goto rollback;
+        goto end;
     crash_point("action-before-commit");
-    if (spool_commit(s, e) != 0)
-        goto unlock;
     rc = 0;
-    goto unlock;
-rollback:
-    spool_rollback(s);
-unlock:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     return rc;
 }
 

@@ -192,16 +192,10 @@ int spool_audit_add(struct spool *s, const char *actor, const char *action,
         return -1;
     }
     spool_lock(s);
-    if (spool_begin(s, e) == 0) {
-        if (spool_audit_append(s, clock_wall_ms(), actor, action, ref, reason,
-                               "", "", detail, e) == 0
-            && spool_commit(s, e) == 0)
-            rc = 0;
-        else
-            spool_rollback(s);
-    }
-    spool_unlock(s);
-    return rc;
+    if (spool_begin(s, e) == 0)
+        rc = spool_audit_append(s, clock_wall_ms(), actor, action, ref,
+                                reason, "", "", detail, e);
+    return spool_end(s, rc, e);
 }
 
 int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,

@@ -170,7 +170,7 @@ int spool_batch_bind(struct spool *s, const char *target,
                  "business date YYYY-MM-DD");
         return -1;
     }
-    if (!spool_transition_ok(SPOOL_QUEUED, SPOOL_BATCHED))
+    if (spool_transition_need(SPOOL_QUEUED, SPOOL_BATCHED, target, e) != 0)
         return -1;
     snprintf(key, sizeof key, "batch:%s:%s", target, business_date);
     spool_lock(s);
@@ -516,17 +516,17 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
     int rc = -1;
     int64_t now = clock_wall_ms();
     snprintf(where, sizeof where, "batch %lld", (long long)batch_id);
-    if (move_records && !spool_transition_ok(rfrom, rto))
+    if (move_records && spool_transition_need(rfrom, rto, where, e) != 0)
         return -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto unlock;
+        goto end;
     snprintf(sql, sizeof sql, "UPDATE batches SET state = ?, %s = ? "
              "WHERE id = ? AND state = ?", stamp_col);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         spool_dberr(s, e, where, "updating batch");
-        goto rollback;
+        goto end;
     }
     sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
@@ -536,11 +536,11 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
     sqlite3_finalize(st);
     if (r != SQLITE_DONE) {
         spool_dberr(s, e, where, "updating batch");
-        goto rollback;
+        goto end;
     }
     if (sqlite3_changes(s->db) != 1) {
         errs_add(e, where, "batch is not %s", from);
-        goto rollback;
+        goto end;
     }
     if (move_records) {
         st = spool_stmt(s, "UPDATE records SET state = ?1, updated_at = ?2, "
@@ -548,23 +548,18 @@ static int batch_move(struct spool *s, int64_t batch_id, const char *from,
                         "ELSE confirmed_at END "
                         "WHERE batch_id = ?3 AND state = ?4", e);
         if (!st)
-            goto rollback;
+            goto end;
         sqlite3_bind_text(st, 1, spool_state_name(rto), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
         sqlite3_bind_int64(st, 3, batch_id);
         sqlite3_bind_text(st, 4, spool_state_name(rfrom), -1, SQLITE_STATIC);
         if (step_done(s, st, "moving batch records", e) != 0)
-            goto rollback;
+            goto end;
     }
     crash_point(crash);
-    if (spool_commit(s, e) != 0)
-        goto unlock;
     rc = 0;
-    goto unlock;
-rollback:
-    spool_rollback(s);
-unlock:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     return rc;
 }
 

@@ -386,6 +386,16 @@ int spool_commit(struct spool *s, struct errs *e)
     return 0;
 }
 
+int spool_end(struct spool *s, int rc, struct errs *e)
+{
+    if (rc == 0 && spool_commit(s, e) != 0)
+        rc = -1;
+    else if (rc != 0)
+        spool_rollback(s);
+    spool_unlock(s);
+    return rc;
+}
+
 void spool_rollback(struct spool *s)
 {
     s->audit_pending[0] = '\0';

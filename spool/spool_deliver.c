@@ -49,7 +49,7 @@ static int expire_to_indoubt(struct spool *s, struct spool_record *r,
     if (add_attempt(s, r->id, r->target, r->lease_until, now, "expired",
                     msg, e) != 0)
         return -1;
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+    if (spool_transition_need(SPOOL_DELIVERING, SPOOL_INDOUBT, r->ref, e) != 0)
         return -1;
     sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET state = 'indoubt',"
                                   " in_doubt = 1, lease_owner = NULL, "
@@ -150,10 +150,10 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
     }
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto unlock;
+        goto end;
     sqlite3_stmt *st = spool_stmt(s, sel, e);
     if (!st)
-        goto rollback;
+        goto end;
     sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int(st, 3, allow_indoubt ? 1 : 0);
@@ -169,7 +169,7 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
                 free(r);
                 sqlite3_reset(st);
                 errs_add(e, target, "out of memory");
-                goto rollback;
+                goto end;
             }
             out->v = v;
             cap = nc;
@@ -178,14 +178,14 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
             spool_record_free(r);
             sqlite3_reset(st);
             errs_add(e, target, "out of memory");
-            goto rollback;
+            goto end;
         }
         out->v[out->n++] = r;
     }
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
         spool_dberr(s, e, target, "finding due records");
-        goto rollback;
+        goto end;
     }
     /* Now move them; the select's cursor is closed, so updates are safe.
      * Expired leases one by one (each gets its attempt row); the rest in
@@ -254,7 +254,7 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
                 for (size_t j = i + 1; j < out->n; j++)
                     spool_record_free(out->v[j]);
                 out->n = kept;
-                goto rollback;
+                goto end;
             }
             nids = 0;
         }
@@ -265,21 +265,16 @@ rollback_kept:
         for (size_t j = i + 1; j < out->n; j++)
             spool_record_free(out->v[j]);
         out->n = kept;
-        goto rollback;
+        goto end;
     }
     out->n = kept;
     if (nids && claim_many(s, target, owner, now + lease_ms, now, ids, nids,
                            e) != 0)
-        goto rollback;
+        goto end;
     crash_point("claim-before-commit");
-    if (spool_commit(s, e) != 0)
-        goto unlock;
     rc = 0;
-    goto unlock;
-rollback:
-    spool_rollback(s);
-unlock:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     if (rc != 0)
         spool_list_free(out);
     return rc;
@@ -319,7 +314,7 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
 {
     if (!c->n)
         return 0;
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_DELIVERED))
+    if (spool_transition_need(SPOOL_DELIVERING, SPOOL_DELIVERED, owner, e) != 0)
         return -1;
     sqlite3_stmt *u = spool_stmt(s, delivered_many_sql, e);
     if (!u)
@@ -537,8 +532,9 @@ int spool_claims_release(struct spool *s, const char *owner,
     int rc = -1;
     if (released)
         *released = 0;
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED)
-        || !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+    if (spool_transition_need(SPOOL_DELIVERING, SPOOL_QUEUED, owner, e) != 0
+        || spool_transition_need(SPOOL_DELIVERING, SPOOL_INDOUBT, owner,
+                                 e) != 0)
         return -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
@@ -576,41 +572,36 @@ int spool_record_fail(struct spool *s, const char *ref, const char *reason,
     int rc = -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto done;
+        goto end;
     int r = spool_rec_lookup(s, ref, &id, &st, e);
     if (r == 1)
         errs_add(e, ref, "no such record");
     if (r != 0)
-        goto rollback;
+        goto end;
     if (st != SPOOL_BATCHED && st != SPOOL_QUEUED && st != SPOOL_RECEIVED
         && st != SPOOL_DELIVERING && st != SPOOL_DEFERRED) {
         errs_add(e, ref, "a %s record cannot be failed here",
                  spool_state_name(st));
-        goto rollback;
+        goto end;
     }
     if (spool_set_state(s, id, ref, st, SPOOL_FAILED, e) != 0)
-        goto rollback;
+        goto end;
     sqlite3_stmt *u = spool_stmt(s, "UPDATE records SET last_error = ?, "
                                  "lease_owner = NULL, lease_until = 0 "
                                  "WHERE id = ?", e);
     if (!u)
-        goto rollback;
+        goto end;
     sqlite3_bind_text(u, 1, reason ? reason : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(u, 2, id);
     int ur = sqlite3_step(u);
     sqlite3_reset(u);
     if (ur != SQLITE_DONE) {
         spool_dberr(s, e, ref, "recording failure");
-        goto rollback;
+        goto end;
     }
-    if (spool_commit(s, e) != 0)
-        goto done;
     rc = 0;
-    goto done;
-rollback:
-    spool_rollback(s);
-done:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     return rc;
 }
 

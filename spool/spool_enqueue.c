@@ -444,14 +444,8 @@ int spool_count_rejected_at_door(struct spool *s, const char *service,
         return 0;
     spool_day_text(clock_wall_ms(), day);
     spool_lock(s);
-    if (spool_begin(s, e) == 0) {
-        if (spool_counter_add(s, service ? service : "", day,
-                              "rejected_at_door", n, e) == 0
-            && spool_commit(s, e) == 0)
-            rc = 0;
-        else
-            spool_rollback(s);
-    }
-    spool_unlock(s);
-    return rc;
+    if (spool_begin(s, e) == 0)
+        rc = spool_counter_add(s, service ? service : "", day,
+                               "rejected_at_door", n, e);
+    return spool_end(s, rc, e);
 }

@@ -31,12 +31,22 @@ struct spool {
                                       anchored by spool_commit; "" = none */
 };
 
+/* spool_transition_need - 0 when from -> to is in the transition table,
+ * else -1 with a problem at where (spool_state.c) */
+int spool_transition_need(enum spool_state from, enum spool_state to,
+                          const char *where, struct errs *e);
+
 /* Helpers in spool_db.c; all expect db_mu held. */
 sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e);
 int spool_exec(struct spool *s, const char *sql, struct errs *e);
 int spool_begin(struct spool *s, struct errs *e);
 int spool_commit(struct spool *s, struct errs *e);
 void spool_rollback(struct spool *s);
+/* spool_end - the one ending of a transaction under db_mu: commit when rc
+ * is 0 (a failed commit rolls back, and rc becomes -1 with e filled), roll
+ * back otherwise (a no-op when none is open), then release db_mu.
+ * Returns the final rc: `return spool_end(s, rc, e);` */
+int spool_end(struct spool *s, int rc, struct errs *e);
 void spool_dberr(struct spool *s, struct errs *e, const char *where,
                  const char *what);
 void spool_day_text(int64_t ms, char out[11]);      /* YYYY-MM-DD UTC */

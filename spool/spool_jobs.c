@@ -14,30 +14,25 @@ int spool_job_start(struct spool *s, const char *job, int64_t *run_id,
     int rc = -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto unlock;
+        goto end;
     sqlite3_stmt *st = spool_stmt(s, "INSERT INTO job_runs(job, pid, "
                                   "started_at) VALUES(?,?,?) RETURNING id",
                                   e);
     if (!st)
-        goto rollback;
+        goto end;
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)getpid());
     sqlite3_bind_int64(st, 3, clock_wall_ms());
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         spool_dberr(s, e, job, "recording job start");
-        goto rollback;
+        goto end;
     }
     *run_id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    if (spool_commit(s, e) != 0)
-        goto unlock;
     rc = 0;
-    goto unlock;
-rollback:
-    spool_rollback(s);
-unlock:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     return rc;
 }
 
@@ -47,12 +42,12 @@ int spool_job_end(struct spool *s, int64_t run_id, const char *outcome,
     int rc = -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
-        goto unlock;
+        goto end;
     sqlite3_stmt *st = spool_stmt(s, "UPDATE job_runs SET ended_at = ?, "
                                   "outcome = ?, counts = ?, message = ? "
                                   "WHERE id = ?", e);
     if (!st)
-        goto rollback;
+        goto end;
     sqlite3_bind_int64(st, 1, clock_wall_ms());
     sqlite3_bind_text(st, 2, outcome ? outcome : "done", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, counts, -1, SQLITE_STATIC);
@@ -62,16 +57,11 @@ int spool_job_end(struct spool *s, int64_t run_id, const char *outcome,
     sqlite3_reset(st);
     if (r != SQLITE_DONE || sqlite3_changes(s->db) != 1) {
         errs_add(e, "job", "no job run %lld", (long long)run_id);
-        goto rollback;
+        goto end;
     }
-    if (spool_commit(s, e) != 0)
-        goto unlock;
     rc = 0;
-    goto unlock;
-rollback:
-    spool_rollback(s);
-unlock:
-    spool_unlock(s);
+end:
+    rc = spool_end(s, rc, e);
     return rc;
 }
 

@@ -114,6 +114,16 @@ bool spool_transition_ok(enum spool_state from, enum spool_state to)
     return (allowed[from] & B(to)) != 0;
 }
 
+int spool_transition_need(enum spool_state from, enum spool_state to,
+                          const char *where, struct errs *e)
+{
+    if (spool_transition_ok(from, to))
+        return 0;
+    errs_add(e, where ? where : "", "a %s record cannot become %s",
+             spool_state_name(from), spool_state_name(to));
+    return -1;
+}
+
 bool spool_state_final(enum spool_state st)
 {
     return st == SPOOL_CONFIRMED || st == SPOOL_DISCARDED;

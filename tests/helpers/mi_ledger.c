@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     if (errno || *end || days < 1 || days > 3000)
         return fail(argv[3], "DAYS: 1 to 3000");
     int64_t last = clock_wall_ms() / DAY_MS;
-    if (argc == 5 && date_parse(argv[4], &last) != 0)
+    if (argc == 5 && record_date_parse(argv[4], &last) != 0)
         return fail(argv[4], "LAST_DAY: YYYY-MM-DD");
     int64_t day0_ms = (last - days + 1) * DAY_MS;
 

@@ -142,14 +142,14 @@ static int set_field(struct record *r, char *spec)
     }
     if (type[0] == 'd' && type[1] >= '0' && type[1] <= '9') {
         int scale = type[1] - '0';
-        if (dec_parse(val, scale, &n) < 0)
+        if (record_dec_parse(val, scale, &n) < 0)
             return -1;
         return fvalue_set_decimal(&f->v, n, scale);
     }
     if (!strcmp(type, "date"))
-        return date_parse(val, &n) < 0 ? -1 : fvalue_set_date(&f->v, n);
+        return record_date_parse(val, &n) < 0 ? -1 : fvalue_set_date(&f->v, n);
     if (!strcmp(type, "dt"))
-        return datetime_parse(val, &n) < 0 ? -1
+        return record_datetime_parse(val, &n) < 0 ? -1
                : fvalue_set_datetime(&f->v, n);
     if (!strcmp(type, "b"))
         return fvalue_set_bool(&f->v, !strcmp(val, "true"));

@@ -53,12 +53,12 @@ static struct record *make_record(const char *amount)
         return NULL;
     struct record_field *f = record_add(r, "amount");
     int64_t scaled;
-    if (!f || dec_parse(amount, 2, &scaled) != 0 ||
+    if (!f || record_dec_parse(amount, 2, &scaled) != 0 ||
         fvalue_set_decimal(&f->v, scaled, 2) != 0)
         goto fail;
     int64_t days;
     f = record_add(r, "claim_date");
-    if (!f || date_parse("2026-11-27", &days) != 0 ||
+    if (!f || record_date_parse("2026-11-27", &days) != 0 ||
         fvalue_set_date(&f->v, days) != 0)
         goto fail;
     f = record_add(r, "name");

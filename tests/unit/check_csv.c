@@ -92,6 +92,23 @@ START_TEST(test_csv_crlf_and_no_final_newline)
 }
 END_TEST
 
+/* an error path never returns -1 with an empty problem list: asking a
+ * failed reader for its header again says why */
+START_TEST(test_csv_failed_header_again_has_a_problem)
+{
+    struct csv_reader *r = csv_open_mem("", 0, "t.csv");
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(csv_read_header(r, &e), -1);
+    ck_assert_uint_gt(e.n, 0);
+    errs_clear(&e);
+    ck_assert_int_eq(csv_read_header(r, &e), -1);
+    ck_assert_uint_eq(e.n, 1);
+    errs_free(&e);
+    csv_free(r);
+}
+END_TEST
+
 START_TEST(test_csv_bom_skipped)
 {
     char out[512], probs[512];
@@ -308,6 +325,7 @@ static Suite *csv_suite(void)
     Suite *s = suite_create("csv");
     TCase *tc = tcase_create("reader");
     tcase_add_test(tc, test_csv_plain_rows_and_header);
+    tcase_add_test(tc, test_csv_failed_header_again_has_a_problem);
     tcase_add_test(tc, test_csv_quotes_commas_and_doubled_quotes);
     tcase_add_test(tc, test_csv_newline_inside_quotes_counts_lines);
     tcase_add_test(tc, test_csv_crlf_and_no_final_newline);

@@ -170,7 +170,7 @@ START_TEST(test_date_formats)
     struct fw_plan *p = fw_plan_new(rec, s, &e);
     ck_assert_msg(p != NULL, "%s", errs_first_msg(&e));
     struct record *r = record_new();
-    fvalue_set_date(&record_add(r, "d")->v, days_from_civil(2026, 11, 27));
+    fvalue_set_date(&record_add(r, "d")->v, record_days_from_civil(2026, 11, 27));
     unsigned char out[128];
     ck_assert_int_eq(fw_encode(p, ascii, r, NULL, out, sizeof out, NULL,
                                NULL, &e), 0);
@@ -395,7 +395,7 @@ START_TEST(test_local_time_text_without_format)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct record *r = record_new();
         int64_t ms;
-        ck_assert_int_eq(datetime_parse(cases[i].utc, &ms), 0);
+        ck_assert_int_eq(record_datetime_parse(cases[i].utc, &ms), 0);
         fvalue_set_datetime(&record_add(r, "at")->v, ms);
         unsigned char out[80];
         ck_assert_int_eq(fw_encode(p, ascii, r, NULL, out, sizeof out, NULL,

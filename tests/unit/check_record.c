@@ -12,13 +12,13 @@
 START_TEST(test_dec_parse_exact_scaled)
 {
     int64_t n;
-    ck_assert_int_eq(dec_parse("1234.56", 2, &n), 0);
+    ck_assert_int_eq(record_dec_parse("1234.56", 2, &n), 0);
     ck_assert(n == 123456);
-    ck_assert_int_eq(dec_parse("-1234.5", 2, &n), 0);
+    ck_assert_int_eq(record_dec_parse("-1234.5", 2, &n), 0);
     ck_assert(n == -123450);
-    ck_assert_int_eq(dec_parse("+7", 3, &n), 0);
+    ck_assert_int_eq(record_dec_parse("+7", 3, &n), 0);
     ck_assert(n == 7000);
-    ck_assert_int_eq(dec_parse(".5", 1, &n), 0);
+    ck_assert_int_eq(record_dec_parse(".5", 1, &n), 0);
     ck_assert(n == 5);
 }
 END_TEST
@@ -26,8 +26,8 @@ END_TEST
 START_TEST(test_dec_parse_never_rounds)
 {
     int64_t n = 42;
-    ck_assert_int_eq(dec_parse("0.125", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("1.0001", 3, &n), -1);
+    ck_assert_int_eq(record_dec_parse("0.125", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("1.0001", 3, &n), -1);
     ck_assert(n == 42);
 }
 END_TEST
@@ -35,34 +35,34 @@ END_TEST
 START_TEST(test_dec_parse_rejects_junk_and_overflow)
 {
     int64_t n;
-    ck_assert_int_eq(dec_parse("", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("-", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("1,234", 2, &n), -1);
-    ck_assert_int_eq(dec_parse(" 1", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("1e3", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("1.2.3", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("9223372036854775807", 0, &n), 0);
+    ck_assert_int_eq(record_dec_parse("", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("-", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("1,234", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse(" 1", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("1e3", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("1.2.3", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("9223372036854775807", 0, &n), 0);
     ck_assert(n == INT64_MAX);
-    ck_assert_int_eq(dec_parse("-9223372036854775808", 0, &n), 0);
+    ck_assert_int_eq(record_dec_parse("-9223372036854775808", 0, &n), 0);
     ck_assert(n == INT64_MIN);
-    ck_assert_int_eq(dec_parse("9223372036854775808", 0, &n), -1);
-    ck_assert_int_eq(dec_parse("92233720368547758.08", 2, &n), -1);
-    ck_assert_int_eq(dec_parse("92233720368547758.07", 2, &n), 0);
+    ck_assert_int_eq(record_dec_parse("9223372036854775808", 0, &n), -1);
+    ck_assert_int_eq(record_dec_parse("92233720368547758.08", 2, &n), -1);
+    ck_assert_int_eq(record_dec_parse("92233720368547758.07", 2, &n), 0);
 }
 END_TEST
 
 START_TEST(test_dec_format)
 {
     char b[32];
-    dec_format(123456, 2, b, sizeof b);
+    record_dec_format(123456, 2, b, sizeof b);
     ck_assert_str_eq(b, "1234.56");
-    dec_format(-5, 2, b, sizeof b);
+    record_dec_format(-5, 2, b, sizeof b);
     ck_assert_str_eq(b, "-0.05");
-    dec_format(0, 3, b, sizeof b);
+    record_dec_format(0, 3, b, sizeof b);
     ck_assert_str_eq(b, "0.000");
-    dec_format(-42, 0, b, sizeof b);
+    record_dec_format(-42, 0, b, sizeof b);
     ck_assert_str_eq(b, "-42");
-    dec_format(INT64_MIN, 2, b, sizeof b);
+    record_dec_format(INT64_MIN, 2, b, sizeof b);
     ck_assert_str_eq(b, "-92233720368547758.08");
 }
 END_TEST
@@ -71,23 +71,23 @@ START_TEST(test_dates)
 {
     int64_t d;
     int y, m, dd;
-    ck_assert_int_eq(date_parse("1970-01-01", &d), 0);
+    ck_assert_int_eq(record_date_parse("1970-01-01", &d), 0);
     ck_assert(d == 0);
-    ck_assert_int_eq(date_parse("2000-02-29", &d), 0);
+    ck_assert_int_eq(record_date_parse("2000-02-29", &d), 0);
     ck_assert(d == 11016);
-    date_from_days(d, &y, &m, &dd);
+    record_date_from_days(d, &y, &m, &dd);
     ck_assert_int_eq(y, 2000);
     ck_assert_int_eq(m, 2);
     ck_assert_int_eq(dd, 29);
-    ck_assert_int_eq(date_parse("1900-02-29", &d), -1);
-    ck_assert_int_eq(date_parse("2023-02-29", &d), -1);
-    ck_assert_int_eq(date_parse("2023-13-01", &d), -1);
-    ck_assert_int_eq(date_parse("2023-1-01", &d), -1);
-    ck_assert_int_eq(date_parse("1969-12-31", &d), 0);
+    ck_assert_int_eq(record_date_parse("1900-02-29", &d), -1);
+    ck_assert_int_eq(record_date_parse("2023-02-29", &d), -1);
+    ck_assert_int_eq(record_date_parse("2023-13-01", &d), -1);
+    ck_assert_int_eq(record_date_parse("2023-1-01", &d), -1);
+    ck_assert_int_eq(record_date_parse("1969-12-31", &d), 0);
     ck_assert(d == -1);
     for (int64_t k = -800000; k < 800000; k += 997) {
-        date_from_days(k, &y, &m, &dd);
-        ck_assert(days_from_civil(y, m, dd) == k);
+        record_date_from_days(k, &y, &m, &dd);
+        ck_assert(record_days_from_civil(y, m, dd) == k);
     }
 }
 END_TEST
@@ -95,17 +95,17 @@ END_TEST
 START_TEST(test_datetime_zones)
 {
     int64_t a, b;
-    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00.000Z", &a), 0);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T07:00:00.000Z", &a), 0);
     ck_assert(a == 1663138800000LL);
-    ck_assert_int_eq(datetime_parse("2022-09-14T08:00:00+01:00", &b), 0);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T08:00:00+01:00", &b), 0);
     ck_assert(a == b);
-    ck_assert_int_eq(datetime_parse("2022-09-14T02:30:00.5-04:30", &b), 0);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T02:30:00.5-04:30", &b), 0);
     ck_assert(b == a + 500);
-    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00", &b), -1);
-    ck_assert_int_eq(datetime_parse("2022-09-14 07:00:00Z", &b), -1);
-    ck_assert_int_eq(datetime_parse("2022-09-14T24:00:00Z", &b), -1);
-    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00.0001Z", &b), -1);
-    ck_assert_int_eq(datetime_parse("2022-09-14T07:00:00.1230Z", &b), 0);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T07:00:00", &b), -1);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14 07:00:00Z", &b), -1);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T24:00:00Z", &b), -1);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T07:00:00.0001Z", &b), -1);
+    ck_assert_int_eq(record_datetime_parse("2022-09-14T07:00:00.1230Z", &b), 0);
     ck_assert(b == a + 123);
     struct fvalue v = {0};
     ck_assert_int_eq(fvalue_set_datetime(&v, -1), 0);

@@ -34,7 +34,7 @@ static struct record *claim_record(void)
     ck_assert_int_eq(fvalue_set_decimal(&f->v, 1250, 2), 0);
     f = record_add(r, "claim_date");
     int64_t days;
-    ck_assert_int_eq(date_parse("2026-11-27", &days), 0);
+    ck_assert_int_eq(record_date_parse("2026-11-27", &days), 0);
     ck_assert_int_eq(fvalue_set_date(&f->v, days), 0);
     f = record_add(r, "postcode");
     f->v.type = FT_STRING;                   /* absent: no element */

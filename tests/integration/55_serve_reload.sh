@@ -1,5 +1,5 @@
 #!/bin/bash
-# 52_serve_reload - one bad target is refused by `ferry check` and by a live
+# 55_serve_reload - one bad target is refused by `ferry check` and by a live
 # SIGHUP, with the adapter's own validation (the code the daemon runs to
 # start the target), while the running configuration keeps serving: a
 # healthy ODBC stream target (SQLite through its ODBC driver) goes on
