@@ -182,7 +182,7 @@ static char *query_text(const struct map_field *f, const char *text,
     if (rc < 0 && f->type == FT_DATE) {
         /* staff may type the canonical form whatever the form's format */
         int64_t days;
-        if (date_parse(t, &days) == 0)
+        if (record_date_parse(t, &days) == 0)
             rc = fvalue_set_date(&v, days);
     }
     free(t);
