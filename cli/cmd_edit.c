@@ -18,6 +18,7 @@
  * This file formats and orchestrates; mappings/ decides what a record, a
  * difference and a masked value are. */
 #include "cli/cli.h"
+#include "adapters/admit.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "mappings/mask.h"
@@ -282,6 +283,7 @@ struct edit_run {
     struct ferry_config *cfg;
     struct spool *sp;
     struct spool_record *r;
+    const struct service_config *svc;
     const struct mapping *m;
     bool named;                        /* a CSV row, by column name */
     json_t *doc;                       /* the payload being edited */
@@ -323,6 +325,7 @@ static int load(const struct edit_args *a, struct edit_run *x)
         return EX_DATAERR;
     }
     const struct service_config *svc = config_service(x->cfg, x->r->service);
+    x->svc = svc;
     x->m = svc ? svc->mapping : NULL;
     if (!x->m) {
         fprintf(stderr, "%s: service %s has no mapping in %s\n", a->ref,
@@ -416,12 +419,23 @@ out:
     return rc;
 }
 
+/* admitted - every target of the service can encode the edited record,
+ * as the door requires of a new one (adapters/admit.h); problems in x->e */
+static bool admitted(struct edit_run *x)
+{
+    struct adapter_admit *adm = adapter_admit_new(x->cfg, x->svc, &x->e);
+    bool ok = adm && adapter_admit_check(adm, x->newrec, &x->e) == 0;
+    adapter_admit_free(adm);
+    return ok;
+}
+
 /* revalidate - the edited payload through the mapping, and the difference
  * to the stored record; *changed = values changed */
 static int revalidate(const struct edit_args *a, struct edit_run *x,
                       long *changed)
 {
-    if (map_apply_payload(x->m, x->doc, x->named, &x->newrec, &x->e) != 0) {
+    if (map_apply_payload(x->m, x->doc, x->named, &x->newrec, &x->e) != 0 ||
+        !admitted(x)) {
         fprintf(stderr, "%s: the edited submission is invalid; nothing "
                         "changed:\n", a->ref);
         cli_print_errs(stderr, &x->e);

@@ -51,6 +51,15 @@ jq -e '[.results[0].problems[] | select(.reason | test("not allowed"))] | length
 ok "submit --json carries the mapping's plain message beside the technical reason"
 
 expect_exit 0 F submit --config "$CFG" --spool "$SP" refund-claim <(printf '%s\n' "$good")
+# an edit goes through the same door: the edited record must encode too
+ref=$(F queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].reference')
+expect_exit 65 F edit --config "$CFG" --spool "$SP" --actor support.officer "$ref" \
+    --set $'answers[question_id=1].last_name=Jones\nSmith' --reason "test"
+grep -q 'cannot be encoded for target claims-mainframe' "$T/err" ||
+    fail edit "no target problem: $(cat "$T/err")"
+F show --config "$CFG" --spool "$SP" --json "$ref" | jq -e '.state == "queued"' >/dev/null ||
+    fail edit "the record changed"
+ok "ferry edit refuses a change one of the targets could not encode, nothing changed"
 expect_exit 0 F batch --config "$CFG" --spool "$SP" claims-nightly
 n=$(F queue --config "$CFG" --spool "$SP" --state failed --json | jq '.records | length')
 [ "$n" = 0 ] || fail batch "the night batch dead-lettered $n records"
