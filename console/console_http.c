@@ -60,13 +60,6 @@ struct conn_ctx {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-void con_log_errs(const char *event, const struct errs *e)
-{
-    for (size_t i = 0; e && i < e->n; i++)
-        log_event(LOG_ERROR, event, "where", e->v[i].where, "problem",
-                  e->v[i].msg, NULL);
-}
-
 static void random_hex(char out[CON_TOKEN_HEX + 1])
 {
     unsigned char raw[CON_TOKEN_HEX / 2];
@@ -85,19 +78,6 @@ static bool token_eq(const char *a, const char *b)
     if (!a || !b || strlen(a) != CON_TOKEN_HEX || strlen(b) != CON_TOKEN_HEX)
         return false;
     return CRYPTO_memcmp(a, b, CON_TOKEN_HEX) == 0;
-}
-
-const char *con_arg(const struct creq *r, const char *name)
-{
-    return con_arg_nth(r, name, 0);
-}
-
-const char *con_arg_nth(const struct creq *r, const char *name, size_t i)
-{
-    for (size_t k = 0; k < r->nargs; k++)
-        if (strcmp(r->args[k].name, name) == 0 && i-- == 0)
-            return r->args[k].value;
-    return NULL;
 }
 
 static int hexv(int c)

@@ -27,34 +27,6 @@
 #define QUEUE_LIMIT 200
 #define AUDIT_SHOWN 200
 
-const struct mapping *con_mapping_of(const struct creq *r,
-                                        const char *service)
-{
-    const struct service_config *sv = config_service(r->con->cfg, service);
-    return sv ? sv->mapping : NULL;
-}
-
-static const char *tag_class(enum spool_state st)
-{
-    switch (st) {
-    case SPOOL_FAILED: case SPOOL_REJECTED: case SPOOL_DISCARDED:
-        return "govuk-tag govuk-tag--red";
-    case SPOOL_HELD: case SPOOL_INDOUBT: case SPOOL_DEFERRED:
-        return "govuk-tag govuk-tag--yellow";
-    case SPOOL_CONFIRMED: case SPOOL_DELIVERED: case SPOOL_SENT:
-        return "govuk-tag";
-    default:
-        return "govuk-tag govuk-tag--grey";
-    }
-}
-
-void con_state_tag(struct buf *b, int state)
-{
-    enum spool_state st = (enum spool_state)state;
-    buf_printf(b, "<strong class=\"%s\">%s</strong>", tag_class(st),
-               spool_state_name(st));
-}
-
 static void audit_quiet(struct creq *r, const char *action, const char *ref,
                         const char *reason, const char *detail)
 {
@@ -107,15 +79,6 @@ static void text_input(struct buf *b, const char *name, const char *label,
         buf_puts(b, "-hint\"");
     }
     buf_puts(b, "></div>");
-}
-
-/* reason_input - the required reason of an action */
-void con_reason_input(struct buf *b, const char *id, const char *label)
-{
-    buf_printf(b, "<div class=\"govuk-form-group\"><label class=\"govuk-label"
-               "\" for=\"%s\">%s</label><input class=\"govuk-input\" "
-               "type=\"text\" id=\"%s\" name=\"reason\" autocomplete=\"off\">"
-               "</div>", id, label, id);
 }
 
 /* ---- sign in ------------------------------------------------------------ */

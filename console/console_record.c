@@ -282,60 +282,6 @@ void con_page_record(struct creq *r, const char *ref, bool reveal,
     errs_free(&e);
 }
 
-/* apply_action - one action on one record; 0 ok, -1 with e filled */
-int con_apply_action(struct creq *r, const char *ref, const char *action,
-                        const char *reason, struct errs *e)
-{
-    struct spool *sp = r->con->sp;
-    const char *who = con_actor(r);
-    if (strcmp(action, "retry") == 0)
-        return spool_retry(sp, ref, who, reason, e);
-    if (strcmp(action, "hold") == 0)
-        return spool_hold(sp, ref, who, reason, e);
-    if (strcmp(action, "release") == 0)
-        return spool_release(sp, ref, who, reason, e);
-    if (strcmp(action, "discard") == 0)
-        return spool_discard(sp, ref, who, reason, e);
-    if (strcmp(action, "settle-resend") == 0)
-        return spool_retry(sp, ref, who, reason, e);
-    if (strcmp(action, "settle-delivered") == 0) {
-        /* an ack would also confirm a sent or delivered record: settle
-         * is for records in doubt only */
-        struct spool_record *cur = NULL;
-        int g = spool_get(sp, ref, 0, &cur, e);
-        bool indoubt = g == 0 && cur->state == SPOOL_INDOUBT;
-        spool_record_free(cur);
-        if (g != 0 || !indoubt) {
-            if (g != -1)
-                errs_add(e, ref, "only a record in doubt can be settled");
-            return -1;
-        }
-        struct spool_ack ack = { .key = ref, .accepted = true,
-                                 .reason = reason };
-        enum spool_ack_result res = SPOOL_ACK_APPLIED;
-        if (spool_ack_apply(sp, NULL, NULL, &ack, 1, &res, NULL, who,
-                            reason, e) != 0)
-            return -1;
-        if (res != SPOOL_ACK_APPLIED) {
-            errs_add(e, ref, "only a record in doubt can be settled");
-            return -1;
-        }
-        /* the ack's own entry names no record: say which one, and why */
-        return spool_audit_add(sp, who, "settle", ref, reason,
-                               "delivered (confirmed)", e);
-    }
-    errs_add(e, "action", "unknown action");
-    return -1;
-}
-
-/* needed_role - the role an action needs */
-enum console_role con_needed_role(const char *action)
-{
-    if (strcmp(action, "discard") == 0 || strncmp(action, "settle", 6) == 0)
-        return CONSOLE_SUPERVISOR;
-    return CONSOLE_SUPPORT;
-}
-
 void con_do_record_action(struct creq *r)
 {
     const char *ref = con_arg(r, "ref"), *action = con_arg(r, "action");

@@ -52,6 +52,26 @@ static size_t u8_len(const unsigned char *s)
     return 1;
 }
 
+/* map_substring - characters [start, start+length) (see mapping.h);
+ * here, with the checks that use it, so map_transform.c's substring and
+ * this file's checks share one counter without a circle */
+char *map_substring(const char *s, long start, long length)
+{
+    const char *p = s;
+    for (long i = 0; i < start && *p; i++) {
+        p++;
+        while (((unsigned char)*p & 0xC0) == 0x80)
+            p++;
+    }
+    const char *q = p;
+    for (long i = 0; (length < 0 || i < length) && *q; i++) {
+        q++;
+        while (((unsigned char)*q & 0xC0) == 0x80)
+            q++;
+    }
+    return strndup(p, (size_t)(q - p));
+}
+
 /* ---- rescale ------------------------------------------------------------ */
 
 /* round_up - add one at the last place of the digit string d (in place,

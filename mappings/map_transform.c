@@ -186,23 +186,6 @@ static int replace(char **text, char *fresh, char *why, size_t whysz)
     return 0;
 }
 
-char *map_substring(const char *s, long start, long length)
-{
-    const char *p = s;
-    for (long i = 0; i < start && *p; i++) {
-        p++;
-        while (((unsigned char)*p & 0xC0) == 0x80)
-            p++;
-    }
-    const char *q = p;
-    for (long i = 0; (length < 0 || i < length) && *q; i++) {
-        q++;
-        while (((unsigned char)*q & 0xC0) == 0x80)
-            q++;
-    }
-    return strndup(p, (size_t)(q - p));
-}
-
 int map_transform_apply(const struct map_transform *t, char **text,
                         char *why, size_t whysz)
 {

@@ -1,9 +1,9 @@
 /* report_render.c - the one table of measures every format prints (key,
  * title, unit, definition: docs/mi.md says the same), each measure's
- * value from a cell's figures, the number formats people read (thousands
- * separators, per cent, durations, pounds), and report_render, which
- * hands a built report to its format: report_text.c, report_data.c (CSV
- * and JSON) and report_html.c.
+ * value from a cell's figures, and the number formats people read
+ * (thousands separators, per cent, durations, pounds).  A leaf: the
+ * formats (report_text.c, report_data.c for CSV and JSON, report_html.c)
+ * use it, and report_out.c hands a built report to its format.
  *
  * Percentages are integer tenths and money is pence: nothing here uses
  * floating point. */
@@ -297,16 +297,4 @@ bool report_day_active(const struct report_figures *f)
 {
     return f->received || f->rejected_at_door || f->duplicates
         || f->intake_accepted;
-}
-
-int report_render(const struct report *r, enum report_format f,
-                  struct buf *out)
-{
-    switch (f) {
-    case REPORT_TEXT: return report_render_text(r, out);
-    case REPORT_CSV:  return report_render_csv(r, out);
-    case REPORT_JSON: return report_render_json(r, out);
-    case REPORT_HTML: return report_render_html(r, out);
-    }
-    return -1;
 }

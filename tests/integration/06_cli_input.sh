@@ -1,5 +1,5 @@
 #!/bin/bash
-# 04_cli_input - `ferry submit` and `ferry import` on input as people
+# 06_cli_input - `ferry submit` and `ferry import` on input as people
 # actually send it, against the real binary:
 # - a pretty-printed document with one missing comma is ONE problem with
 #   its real line and column (not one per line);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 70_console - the support console in a real browser (Debian's headless
+# 76_console - the support console in a real browser (Debian's headless
 # chromium, driven by playwright-core from tests/peers/browser, installed
 # there by `npm ci` from its lockfile when missing).  A night of refund
 # claims is batched and acknowledged (two rejected), then, in the browser:
