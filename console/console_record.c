@@ -1,5 +1,6 @@
-/* console_record.c - one record in the console: its timeline (received,
- * each delivery attempt, each audited action), the actions its state and
+/* console_record.c - one record in the console: its timeline (the same
+ * spool_timeline `ferry show` prints: received, attempts, batches, the
+ * acknowledgement, every audited action and reveal), the actions its state and
  * the staff member's role allow (retry, hold, release, settle, discard,
  * each with a required reason), reveal (audited first, with the reason),
  * and fix-and-requeue: the changed fields set in the stored submission,
@@ -23,18 +24,75 @@
 
 /* ---- a record ------------------------------------------------------- */
 
-struct ev {
-    int64_t at;
-    int kind;                      /* 0 received, 1 attempt, 2 audit */
-    size_t i;
-};
-
-static int ev_cmp(const void *a, const void *b)
+/* cell - one escaped table cell's text, "" for NULL */
+static void cell(struct buf *b, const char *s)
 {
-    const struct ev *x = a, *y = b;
-    if (x->at != y->at)
-        return x->at < y->at ? -1 : 1;
-    return x->kind - y->kind;
+    con_esc(b, s ? s : "");
+}
+
+/* timeline_table - spool_timeline of ref, the one story `ferry show`
+ * tells too: received, attempts, batches (bound, written, sent), the
+ * acknowledgement that confirmed or rejected it, every audited action and
+ * reveal.  Messages are what the ledger keeps (scrubbed of values). */
+static void timeline_table(struct creq *r, const char *ref, struct errs *e)
+{
+    struct buf *b = &r->out;
+    struct spool_timeline tl = { 0 };
+    char t[64];
+    if (spool_timeline(r->con->sp, ref, &tl, e) != 0) {
+        con_log_errs("console-timeline", e);
+        return;
+    }
+    buf_puts(b, "<table class=\"govuk-table\"><caption>Timeline</caption>"
+                "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">"
+                "What</th><th scope=\"col\">Who</th><th scope=\"col\">"
+                "Details</th></tr></thead><tbody>");
+    for (size_t i = 0; i < tl.n; i++) {
+        const struct spool_event *v = &tl.v[i];
+        con_fmt_time(v->at, t, sizeof t);
+        buf_printf(b, "<tr><td>%s</td><td>", t);
+        cell(b, v->what);
+        if (v->outcome && *v->outcome) {
+            buf_puts(b, ": ");
+            cell(b, v->outcome);
+        }
+        if (v->before && *v->before) {
+            buf_puts(b, " (");
+            cell(b, v->before);
+            buf_puts(b, " &rarr; ");
+            cell(b, v->after);
+            buf_puts(b, ")");
+        }
+        buf_puts(b, "</td><td>");
+        cell(b, v->actor ? v->actor : v->client ? v->client : "ferry");
+        buf_puts(b, "</td><td>");
+        const char *sep = "";
+        if (v->channel && *v->channel) {
+            buf_puts(b, "channel ");
+            cell(b, v->channel);
+            sep = "; ";
+        }
+        if (v->target && *v->target) {
+            buf_puts(b, sep);
+            cell(b, v->target);
+            sep = "; ";
+        }
+        if (v->file && *v->file) {
+            buf_puts(b, sep);
+            buf_puts(b, "file ");
+            cell(b, v->file);
+            if (v->record_no > 0)
+                buf_printf(b, ", record %ld", v->record_no);
+            sep = "; ";
+        }
+        if (v->message && *v->message) {
+            buf_puts(b, sep);
+            cell(b, v->message);
+        }
+        buf_puts(b, "</td></tr>");
+    }
+    buf_puts(b, "</tbody></table>");
+    spool_timeline_free(&tl);
 }
 
 static void summary_row(struct buf *b, const char *key, const char *value)
@@ -225,58 +283,7 @@ void con_page_record(struct creq *r, const char *ref, bool reveal,
         }
     }
 
-    /* the timeline: received, each attempt, each audited action */
-    size_t nev = 1 + x->natt + x->naud;
-    struct ev *ev = calloc(nev, sizeof *ev);
-    if (ev) {
-        ev[0] = (struct ev){ x->received_at, 0, 0 };
-        for (size_t i = 0; i < x->natt; i++)
-            ev[1 + i] = (struct ev){ x->att[i].started_at, 1, i };
-        for (size_t i = 0; i < x->naud; i++)
-            ev[1 + x->natt + i] = (struct ev){ x->aud[i].at, 2, i };
-        qsort(ev, nev, sizeof *ev, ev_cmp);
-        buf_puts(b, "<table class=\"govuk-table\"><caption>Timeline</caption>"
-                    "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">"
-                    "What</th><th scope=\"col\">Who</th><th scope=\"col\">"
-                    "Details</th></tr></thead><tbody>");
-        for (size_t i = 0; i < nev; i++) {
-            con_fmt_time(ev[i].at, t, sizeof t);
-            buf_printf(b, "<tr><td>%s</td><td>", t);
-            if (ev[i].kind == 0) {
-                buf_puts(b, "Received</td><td>");
-                con_esc(b, x->client);
-                buf_puts(b, "</td><td>");
-                con_esc(b, x->service);
-            } else if (ev[i].kind == 1) {
-                const struct spool_attempt *a = &x->att[ev[i].i];
-                buf_puts(b, "Delivery attempt: ");
-                con_esc(b, a->outcome);
-                buf_puts(b, "</td><td>ferry</td><td>");
-                con_esc(b, a->target);
-                if (a->message) {
-                    buf_puts(b, ": ");
-                    con_esc(b, a->message);
-                }
-            } else {
-                const struct spool_audit_entry *a = &x->aud[ev[i].i];
-                con_esc(b, a->action);
-                if (a->before && *a->before) {
-                    buf_puts(b, " (");
-                    con_esc(b, a->before);
-                    buf_puts(b, " &rarr; ");
-                    con_esc(b, a->after);
-                    buf_puts(b, ")");
-                }
-                buf_puts(b, "</td><td>");
-                con_esc(b, a->actor);
-                buf_puts(b, "</td><td>");
-                con_audit_text(b, a);
-            }
-            buf_puts(b, "</td></tr>");
-        }
-        buf_puts(b, "</tbody></table>");
-        free(ev);
-    }
+    timeline_table(r, x->ref, &e);
     con_end(r);
     spool_record_free(x);
     errs_free(&e);
