@@ -180,16 +180,127 @@ static void free_list(char **v, size_t n)
  * connection string into a new instance *out; no connection is made here
  * (a database down at start is not a config error).  -1 with e: *out is
  * what was built so far (may be NULL), for the caller to close. */
+/* read_engine_opts - the target's own numeric and boolean options into o
+ * (and *pool); returns how many were refused, each one in e */
+static int read_engine_opts(struct odbc *o, const struct kvlist *opts,
+                            const char *where, long *pool, struct errs *e)
+{
+    const char *v;
+    int bad = 0;
+    if ((v = kv_get(opts, "batch-size")) &&
+        parse_long(v, 1, MAX_BATCH, &o->batch) < 0)
+        errs_add(e, where, "odbc: batch-size must be 1..%d", MAX_BATCH), bad++;
+    if ((v = kv_get(opts, "pool-size")) &&
+        parse_long(v, 1, MAX_POOL, pool) < 0)
+        errs_add(e, where, "odbc: pool-size must be 1..%d", MAX_POOL), bad++;
+    if ((v = kv_get(opts, "login-timeout")) &&
+        parse_long(v, 0, 3600, &o->login_to) < 0)
+        errs_add(e, where, "odbc: login-timeout must be 0..3600 seconds"),
+            bad++;
+    if ((v = kv_get(opts, "query-timeout")) &&
+        parse_long(v, 0, 86400, &o->query_to) < 0)
+        errs_add(e, where, "odbc: query-timeout must be 0..86400 seconds"),
+            bad++;
+    if ((v = kv_get(opts, "create-marker")) &&
+        parse_bool(v, &o->create_marker) < 0)
+        errs_add(e, where, "odbc: create-marker must be true or false"), bad++;
+    return bad;
+}
+
+/* build_statements - the INSERT (table mode) or the given statement, the
+ * key columns, the reconcile query and the marker statements.  0, -1 with
+ * e filled */
+static int build_statements(struct odbc *o, const struct map_target *mt,
+                            const char *table, const char *stmt,
+                            const char *where, struct errs *e)
+{
+    char **keys = NULL;
+    size_t nkeys = 0;
+    const char *v;
+    struct buf sql;
+    buf_init(&sql, 1024 * 1024);
+    if (table) {
+        if (!(o->table_q = quote_ident(o, table))) {
+            errs_add(e, where, "odbc: table \"%s\" is not a valid "
+                     "identifier", table);
+            goto fail;
+        }
+        o->table_raw = strdup(table);
+        buf_printf(&sql, "INSERT INTO %s (", o->table_q);
+        for (size_t j = 0; j < o->np; j++)
+            buf_printf(&sql, "%s%s", j ? ", " : "", o->colq[j]);
+        buf_puts(&sql, ") VALUES (");
+        for (size_t j = 0; j < o->np; j++)
+            buf_puts(&sql, j ? ", ?" : "?");
+        if (buf_puts(&sql, ")") != BUF_OK)
+            goto nomem;
+        o->insert_sql = buf_take(&sql);
+    } else {
+        o->insert_sql = strdup(stmt);
+    }
+    if ((v = kv_get(&mt->opts, "key-columns"))) {
+        if (!table) {
+            errs_add(e, where, "odbc: key-columns needs table mode");
+            goto fail;
+        }
+        if (split_list(v, &keys, &nkeys) < 0)
+            goto nomem;
+        for (size_t k = 0; k < nkeys; k++) {
+            size_t j;
+            for (j = 0; j < o->np; j++)
+                if (strcmp(o->p[j].a->to, keys[k]) == 0)
+                    break;
+            if (j == o->np) {
+                errs_add(e, where, "odbc: key column \"%s\" is not mapped",
+                         keys[k]);
+                goto fail;
+            }
+            o->is_key[j] = true;
+        }
+        o->nkeys = nkeys;
+    }
+    if ((v = kv_get(&mt->opts, "reconcile-query"))) {
+        o->reconcile_sql = strdup(v);
+        const char *rp = kv_get(&mt->opts, "reconcile-params");
+        if (split_list(rp ? rp : "$reference", &o->rec_src, &o->nrec_src) < 0)
+            goto nomem;
+        if (o->nrec_src > 16) {
+            errs_add(e, where, "odbc: at most 16 reconcile-params");
+            goto fail;
+        }
+    }
+    if (o->marker_q) {
+        buf_reset(&sql);
+        /* keyed by the delivery identity, which is unique across spools
+         * (a reference is not); the reference rides along for people.
+         * Column names are never quoted, so one DDL (docs) matches with
+         * either quote-identifiers setting. */
+        buf_printf(&sql, "INSERT INTO %s (delivery_id, ref, written_at) "
+                   "VALUES (?, ?, CURRENT_TIMESTAMP)", o->marker_q);
+        o->marker_sql = buf_take(&sql);
+        buf_printf(&sql, "SELECT 1 FROM %s WHERE delivery_id = ?",
+                   o->marker_q);
+        o->marker_probe_sql = buf_take(&sql);
+        if (!o->marker_sql || !o->marker_probe_sql)
+            goto nomem;
+    }
+    free_list(keys, nkeys);
+    buf_free(&sql);
+    return 0;
+nomem:
+    errs_add(e, where, "odbc: out of memory");
+fail:
+    free_list(keys, nkeys);
+    buf_free(&sql);
+    return -1;
+}
+
 int odbc_setup(struct odbc **out, const struct adapter_env *env,
                struct errs *e)
 {
     char where[160];
     const struct map_target *mt = env->map;
     struct odbc *o = calloc(1, sizeof *o);
-    char **keys = NULL;
-    size_t nkeys = 0;
-    struct buf sql;
-    buf_init(&sql, 1024 * 1024);
     snprintf(where, sizeof where, "target %s",
              env->target && env->target->name ? env->target->name
              : mt && mt->name ? mt->name : "odbc");
@@ -208,23 +319,7 @@ int odbc_setup(struct odbc **out, const struct adapter_env *env,
     long pool = 1;
     const char *v;
     int bad = 0;
-    if ((v = kv_get(env->opts, "batch-size")) &&
-        parse_long(v, 1, MAX_BATCH, &o->batch) < 0)
-        errs_add(e, where, "odbc: batch-size must be 1..%d", MAX_BATCH), bad++;
-    if ((v = kv_get(env->opts, "pool-size")) &&
-        parse_long(v, 1, MAX_POOL, &pool) < 0)
-        errs_add(e, where, "odbc: pool-size must be 1..%d", MAX_POOL), bad++;
-    if ((v = kv_get(env->opts, "login-timeout")) &&
-        parse_long(v, 0, 3600, &o->login_to) < 0)
-        errs_add(e, where, "odbc: login-timeout must be 0..3600 seconds"),
-            bad++;
-    if ((v = kv_get(env->opts, "query-timeout")) &&
-        parse_long(v, 0, 86400, &o->query_to) < 0)
-        errs_add(e, where, "odbc: query-timeout must be 0..86400 seconds"),
-            bad++;
-    if ((v = kv_get(env->opts, "create-marker")) &&
-        parse_bool(v, &o->create_marker) < 0)
-        errs_add(e, where, "odbc: create-marker must be true or false"), bad++;
+    bad += read_engine_opts(o, env->opts, where, &pool, e);
     if (!mt || mt->nsec == 0) {
         errs_add(e, where, "odbc: the mapping has no <target> section for "
                  "this target");
@@ -292,71 +387,8 @@ int odbc_setup(struct odbc **out, const struct adapter_env *env,
         goto fail;
     if (need_london && !(o->london = tz_load("Europe/London", e)))
         goto fail;
-    if (table) {
-        if (!(o->table_q = quote_ident(o, table))) {
-            errs_add(e, where, "odbc: table \"%s\" is not a valid "
-                     "identifier", table);
-            goto fail;
-        }
-        o->table_raw = strdup(table);
-        buf_printf(&sql, "INSERT INTO %s (", o->table_q);
-        for (size_t j = 0; j < o->np; j++)
-            buf_printf(&sql, "%s%s", j ? ", " : "", o->colq[j]);
-        buf_puts(&sql, ") VALUES (");
-        for (size_t j = 0; j < o->np; j++)
-            buf_puts(&sql, j ? ", ?" : "?");
-        if (buf_puts(&sql, ")") != BUF_OK)
-            goto nomem;
-        o->insert_sql = buf_take(&sql);
-    } else {
-        o->insert_sql = strdup(stmt);
-    }
-    if ((v = kv_get(&mt->opts, "key-columns"))) {
-        if (!table) {
-            errs_add(e, where, "odbc: key-columns needs table mode");
-            goto fail;
-        }
-        if (split_list(v, &keys, &nkeys) < 0)
-            goto nomem;
-        for (size_t k = 0; k < nkeys; k++) {
-            size_t j;
-            for (j = 0; j < o->np; j++)
-                if (strcmp(o->p[j].a->to, keys[k]) == 0)
-                    break;
-            if (j == o->np) {
-                errs_add(e, where, "odbc: key column \"%s\" is not mapped",
-                         keys[k]);
-                goto fail;
-            }
-            o->is_key[j] = true;
-        }
-        o->nkeys = nkeys;
-    }
-    if ((v = kv_get(&mt->opts, "reconcile-query"))) {
-        o->reconcile_sql = strdup(v);
-        const char *rp = kv_get(&mt->opts, "reconcile-params");
-        if (split_list(rp ? rp : "$reference", &o->rec_src, &o->nrec_src) < 0)
-            goto nomem;
-        if (o->nrec_src > 16) {
-            errs_add(e, where, "odbc: at most 16 reconcile-params");
-            goto fail;
-        }
-    }
-    if (o->marker_q) {
-        buf_reset(&sql);
-        /* keyed by the delivery identity, which is unique across spools
-         * (a reference is not); the reference rides along for people.
-         * Column names are never quoted, so one DDL (docs) matches with
-         * either quote-identifiers setting. */
-        buf_printf(&sql, "INSERT INTO %s (delivery_id, ref, written_at) "
-                   "VALUES (?, ?, CURRENT_TIMESTAMP)", o->marker_q);
-        o->marker_sql = buf_take(&sql);
-        buf_printf(&sql, "SELECT 1 FROM %s WHERE delivery_id = ?",
-                   o->marker_q);
-        o->marker_probe_sql = buf_take(&sql);
-        if (!o->marker_sql || !o->marker_probe_sql)
-            goto nomem;
-    }
+    if (build_statements(o, mt, table, stmt, where, e) != 0)
+        goto fail;
     if (connstr_build(o, env, where, e) < 0)
         goto fail;
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE,
@@ -369,15 +401,11 @@ int odbc_setup(struct odbc **out, const struct adapter_env *env,
     o->nc = (size_t)pool;
     if (!(o->c = calloc(o->nc, sizeof *o->c)))
         goto nomem;
-    free_list(keys, nkeys);
-    buf_free(&sql);
     *out = o;
     return 0;
 nomem:
     errs_add(e, where, "odbc: out of memory");
 fail:
-    free_list(keys, nkeys);
-    buf_free(&sql);
     *out = o;
     return -1;
 }

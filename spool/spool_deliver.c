@@ -109,9 +109,11 @@ static int claim_many(struct spool *s, const char *target, const char *owner,
     return 0;
 }
 
-int spool_claim(struct spool *s, const char *target, const char *owner,
-                int64_t lease_ms, size_t max, bool allow_indoubt,
-                int64_t now_ms, struct spool_list *out, struct errs *e)
+/* read_due - the records of target a claim may take now, up to max, in
+ * id order, into out (growing it) */
+static int read_due(struct spool *s, const char *target, int64_t now,
+                    size_t max, bool allow_indoubt, struct spool_list *out,
+                    struct errs *e)
 {
     /* One index range per state, each read in records_due order and cut
      * at the limit, so a claim costs O(max) however many records wait:
@@ -135,25 +137,10 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
         "AND target = ?1 AND state = 'indoubt' AND next_attempt_at <= ?2 "
         "ORDER BY next_attempt_at, id LIMIT ?4)) "
         "ORDER BY id LIMIT ?4";
-    static const char upd[] = "UPDATE records SET state = 'delivering', "
-        "lease_owner = ?, lease_until = ?, claimed_at = ?, "
-        "attempts = attempts + 1, in_doubt = ?, updated_at = ? "
-        "WHERE id = ? AND state = ?";
-    int64_t now = now_ms ? now_ms : clock_wall_ms();
     size_t cap = 0;
-    int rc = -1;
-    out->v = NULL;
-    out->n = 0;
-    if (!owner || !target || max == 0) {
-        errs_add(e, target ? target : "", "claim needs target, owner, max");
-        return -1;
-    }
-    spool_lock(s);
-    if (spool_begin(s, e) != 0)
-        goto end;
     sqlite3_stmt *st = spool_stmt(s, sel, e);
     if (!st)
-        goto end;
+        return -1;
     sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int(st, 3, allow_indoubt ? 1 : 0);
@@ -169,7 +156,7 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
                 free(r);
                 sqlite3_reset(st);
                 errs_add(e, target, "out of memory");
-                goto end;
+                return -1;
             }
             out->v = v;
             cap = nc;
@@ -178,15 +165,65 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
             spool_record_free(r);
             sqlite3_reset(st);
             errs_add(e, target, "out of memory");
-            goto end;
+            return -1;
         }
         out->v[out->n++] = r;
     }
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
         spool_dberr(s, e, target, "finding due records");
-        goto end;
+        return -1;
     }
+    return 0;
+}
+
+/* claim_expired - take over one record whose lease ran out (its attempt
+ * row is already written): one UPDATE guarded by its state */
+static int claim_expired(struct spool *s, const struct spool_record *r,
+                         const char *owner, int64_t lease_ms, int64_t now,
+                         struct errs *e)
+{
+    static const char upd[] = "UPDATE records SET state = 'delivering', "
+        "lease_owner = ?, lease_until = ?, claimed_at = ?, "
+        "attempts = attempts + 1, in_doubt = ?, updated_at = ? "
+        "WHERE id = ? AND state = ?";
+    sqlite3_stmt *u = spool_stmt(s, upd, e);
+    if (!u)
+        return -1;
+    sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 2, now + lease_ms);
+    sqlite3_bind_int64(u, 3, now);
+    sqlite3_bind_int(u, 4, r->in_doubt ? 1 : 0);
+    sqlite3_bind_int64(u, 5, now);
+    sqlite3_bind_int64(u, 6, r->id);
+    sqlite3_bind_text(u, 7, spool_state_name(r->state), -1,
+                      SQLITE_STATIC);
+    int ur = sqlite3_step(u);
+    sqlite3_reset(u);
+    if (ur != SQLITE_DONE) {
+        spool_dberr(s, e, r->ref, "claiming");
+        return -1;
+    }
+    return 0;
+}
+
+int spool_claim(struct spool *s, const char *target, const char *owner,
+                int64_t lease_ms, size_t max, bool allow_indoubt,
+                int64_t now_ms, struct spool_list *out, struct errs *e)
+{
+    int64_t now = now_ms ? now_ms : clock_wall_ms();
+    int rc = -1;
+    out->v = NULL;
+    out->n = 0;
+    if (!owner || !target || max == 0) {
+        errs_add(e, target ? target : "", "claim needs target, owner, max");
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto end;
+    if (read_due(s, target, now, max, allow_indoubt, out, e) != 0)
+        goto end;
     /* Now move them; the select's cursor is closed, so updates are safe.
      * Expired leases one by one (each gets its attempt row); the rest in
      * chunks of CLAIM_CHUNK, flushed as they fill and at the end. */
@@ -222,23 +259,8 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
             goto rollback_kept;
         }
         if (expired) {
-            sqlite3_stmt *u = spool_stmt(s, upd, e);
-            if (!u)
+            if (claim_expired(s, r, owner, lease_ms, now, e) != 0)
                 goto rollback_kept;
-            sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(u, 2, now + lease_ms);
-            sqlite3_bind_int64(u, 3, now);
-            sqlite3_bind_int(u, 4, r->in_doubt ? 1 : 0);
-            sqlite3_bind_int64(u, 5, now);
-            sqlite3_bind_int64(u, 6, r->id);
-            sqlite3_bind_text(u, 7, spool_state_name(r->state), -1,
-                              SQLITE_STATIC);
-            int ur = sqlite3_step(u);
-            sqlite3_reset(u);
-            if (ur != SQLITE_DONE) {
-                spool_dberr(s, e, r->ref, "claiming");
-                goto rollback_kept;
-            }
         } else {
             ids[nids++] = r->id;
         }
