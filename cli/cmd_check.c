@@ -119,7 +119,7 @@ static json_t *build_json(const char *path, const struct ferry_config *c,
         json_object_set_new(o, "name", jstr(s->name));
         json_object_set_new(o, "mapping", jstr(s->mapping_file));
         json_object_set_new(o, "target",
-                            jstr(s->ntargets ? s->targets[0] : NULL));
+                            jstr(config_service_target(s)));
         json_t *ts = json_array();
         for (size_t k = 0; ts && k < s->ntargets; k++)
             json_array_append_new(ts, jstr(s->targets[k]));

@@ -182,7 +182,7 @@ static void print_config(const struct ferry_config *c)
         attr("name", s->name);
         attr_path("mapping", s->mapping_file);
         if (s->ntargets == 1)
-            attr("target", s->targets[0]);
+            attr("target", config_service_target(s));
         printf(s->ntargets > 1 ? ">\n" : "/>\n");
         for (size_t j = 0; s->ntargets > 1 && j < s->ntargets; j++)
             printf("    <target>%s</target>\n", s->targets[j]);

@@ -197,6 +197,11 @@ size_t config_service_targets(const struct ferry_config *c,
     return n;
 }
 
+const char *config_service_target(const struct service_config *s)
+{
+    return s && s->ntargets ? s->targets[0] : NULL;
+}
+
 bool config_service_delivers_to(const struct service_config *s,
                                 const char *target)
 {

@@ -224,7 +224,7 @@ void con_do_assisted(struct creq *r)
             fe = v->text;
     }
     struct spool_item it = {
-        .service = sv->name, .target = sv->ntargets ? sv->targets[0] : NULL,
+        .service = sv->name, .target = config_service_target(sv),
         .client = "assisted", .channel = SPOOL_CH_ASSISTED,
         .fe_ref = fe, .idem_key = fe,
         .payload = payload, .payload_len = strlen(payload),

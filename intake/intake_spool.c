@@ -80,7 +80,7 @@ void intake_item(struct spool_item *it, const struct service_config *svc,
 {
     memset(it, 0, sizeof *it);
     it->service = svc->name;
-    it->target = svc->ntargets ? svc->targets[0] : NULL;
+    it->target = config_service_target(svc);
     it->client = client;
     it->fe_ref = d->fe_ref;
     it->idem_key = d->fe_ref;          /* the submission's identity */
