@@ -191,7 +191,9 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
             errs_free(&e);
             memset(o.key, 0, sizeof o.key);
             memset(o.audit_key, 0, sizeof o.audit_key);
-            return EX_CONFIG;
+            /* beside a configured key file it is configuration; in the
+             * spool folder it is the spool that cannot be opened */
+            return cfg->spool_key_file ? EX_CONFIG : EX_CANTCREAT;
         }
         o.search = true;
     }
