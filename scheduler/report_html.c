@@ -236,15 +236,12 @@ static void html_days(struct buf *b, const struct report_service *s)
         const struct report_figures *f = &s->days[d].f;
         if (!report_day_active(f))
             continue;
-        struct report_value v[RM_N];
-        report_values(f, v);
+        char cells[REPORT_NDAYCOLS][REPORT_CELL_LEN];
+        report_day_cells(f, cells);
         buf_printf(b, "<tr><th scope=\"row\">%s</th>", s->days[d].day);
         for (size_t c = 0; c < REPORT_NDAYCOLS; c++) {
-            char val[48];
-            enum report_measure_id id = report_day_columns[c].m;
-            report_fmt_human(m[id].unit, v[id], val, sizeof val);
             buf_puts(b, "<td class=\"num\">");
-            html(b, val);
+            html(b, cells[c]);
             buf_puts(b, "</td>");
         }
         buf_puts(b, "</tr>\n");

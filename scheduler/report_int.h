@@ -51,6 +51,11 @@ void report_fmt_machine(enum report_unit u, struct report_value v,
 const char *report_unit_name(enum report_unit u);
 /* report_day_active - anything came in or was refused on the day */
 bool report_day_active(const struct report_figures *f);
+/* report_day_cells - one day's row of the day table, each of
+ * report_day_columns formatted for people into out[c] */
+#define REPORT_CELL_LEN 48
+void report_day_cells(const struct report_figures *f,
+                      char out[REPORT_NDAYCOLS][REPORT_CELL_LEN]);
 
 int report_render_text(const struct report *r, struct buf *b);
 int report_render_csv(const struct report *r, struct buf *b);

@@ -293,6 +293,17 @@ const char *report_unit_name(enum report_unit u)
     return "?";
 }
 
+void report_day_cells(const struct report_figures *f,
+                      char out[REPORT_NDAYCOLS][REPORT_CELL_LEN])
+{
+    struct report_value v[RM_N];
+    report_values(f, v);
+    for (size_t c = 0; c < REPORT_NDAYCOLS; c++) {
+        enum report_measure_id id = report_day_columns[c].m;
+        report_fmt_human(measures[id].unit, v[id], out[c], REPORT_CELL_LEN);
+    }
+}
+
 bool report_day_active(const struct report_figures *f)
 {
     return f->received || f->rejected_at_door || f->duplicates

@@ -46,8 +46,6 @@ static void text_measures(struct buf *b, const struct report_figures *f)
 
 static void text_days(struct buf *b, const struct report_service *s)
 {
-    size_t n;
-    const struct report_measure *m = report_measures(&n);
     bool any = false;
     for (size_t d = 0; d < s->ndays && !any; d++)
         any = report_day_active(&s->days[d].f);
@@ -65,15 +63,12 @@ static void text_days(struct buf *b, const struct report_service *s)
         const struct report_figures *f = &s->days[d].f;
         if (!report_day_active(f))
             continue;
-        struct report_value v[RM_N];
-        report_values(f, v);
+        char cells[REPORT_NDAYCOLS][REPORT_CELL_LEN];
+        report_day_cells(f, cells);
         buf_printf(b, "    %-10s", s->days[d].day);
         for (size_t c = 0; c < REPORT_NDAYCOLS; c++) {
-            char val[48];
-            enum report_measure_id id = report_day_columns[c].m;
-            report_fmt_human(m[id].unit, v[id], val, sizeof val);
             buf_putc(b, ' ');
-            pad(b, val, 11);
+            pad(b, cells[c], 11);
         }
         buf_putc(b, '\n');
     }
