@@ -14,6 +14,11 @@
  *   authenticated may hold at most half of max-connections; a
  *   new one past that closes the oldest idle unauthenticated connection,
  *   so 2,000 idle sockets cannot starve a client presenting a good token.
+ * - libmicrohttpd's own table (conns_cap, http_listen.c) is never let
+ *   fill: past half of it the oldest idle unauthenticated connections are
+ *   shut without their grace, so the daemon always accepts and the
+ *   kernel's accept queue never holds a good client's handshake behind
+ *   an attacker's (nor drops its SYN).
  *
  * The watchdog thread sweeps every 50 ms.  MHD reports CLOSED before it
  * closes the socket, so a shut fd is never a reused one.
