@@ -14,6 +14,7 @@
 #include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,21 +201,12 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
     in->rejected++;
     if (in->json) {
         json_sep(pv);
-        printf("{\"line\":%ld,\"status\":\"rejected\",\"problems\":[", line);
-        for (size_t i = 0; i < e->n; i++) {
-            if (i)
-                putchar(',');
-            printf("{\"path\":");
-            json_str(e->v[i].where);
-            printf(",\"reason\":");
-            json_str(e->v[i].msg);
-            if (e->v[i].plain) {
-                printf(",\"message\":");
-                json_str(e->v[i].plain);
-            }
-            putchar('}');
-        }
-        printf("]}");
+        printf("{\"line\":%ld,\"status\":\"rejected\",\"problems\":", line);
+        json_t *pa = errs_json(e);
+        if (!pa || json_dumpf(pa, stdout, JSON_COMPACT) != 0)
+            printf("[]");      /* out of memory: the count still says it */
+        json_decref(pa);
+        putchar('}');
         return;
     }
     cli_progress_clear(in->progress);

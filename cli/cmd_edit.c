@@ -25,6 +25,7 @@
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 #include "util/fsutil.h"
 
 #include <errno.h>
@@ -122,13 +123,12 @@ static long diff(const char *ref, const struct record *a,
     return n;
 }
 
-/* problems_add - e's problems as {"where","message"} onto a */
+/* problems_add - e's problems (errs_json's shape) onto a */
 static void problems_add(json_t *a, const struct errs *e)
 {
-    for (size_t i = 0; a && i < e->n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "where",
-                                           e->v[i].where, "message",
-                                           e->v[i].msg));
+    json_t *p = a ? errs_json(e) : NULL;
+    json_array_extend(a, p);
+    json_decref(p);
 }
 
 /* plain_json - a record as display JSON, personal values masked unless

@@ -17,6 +17,7 @@
 #include "mappings/record.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 #include "util/fsutil.h"
 
 #include <getopt.h>
@@ -47,17 +48,6 @@ static void usage(FILE *f)
         "     (every problem listed), cannot be encoded or FILE does not decode,\n"
         "     66 FILE missing, 78 configuration problem (including a target\n"
         "     <map from=...> naming no field of the mapping).\n");
-}
-
-/* problems_json - [{"where","message"},...] from e (new reference) */
-static json_t *problems_json(const struct errs *e)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < e->n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "where",
-                                           e->v[i].where, "message",
-                                           e->v[i].msg));
-    return a;
 }
 
 /* print_json - o to stdout, indented (o is released); EX_OSERR when it
@@ -117,7 +107,7 @@ static int fixed_width_json(const struct service_config *svc,
     }
     if (fw_encode(ft->detail.plan, ft->cc, rec, specials, bytes, len, &used,
                   &notes, &e) != 0) {
-        json_object_set_new(root, "problems", problems_json(&e));
+        json_object_set_new(root, "problems", errs_json(&e));
         rc = EX_DATAERR;
         goto out;
     }
@@ -401,7 +391,7 @@ static int map_json(const struct service_config *svc,
     }
     if (map_parse_json(text, len, &svc->mapping->limits, &doc, &e) != 0 ||
         map_apply(svc->mapping, doc, &rec, &e) != 0) {
-        json_object_set_new(root, "problems", problems_json(&e));
+        json_object_set_new(root, "problems", errs_json(&e));
         rc = print_json(root);
         root = NULL;
         if (rc == EX_OK)

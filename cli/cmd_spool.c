@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <getopt.h>                    /* optind */
 #include <jansson.h>
@@ -78,10 +79,7 @@ static int verify(const struct cli_common *c, const char *dir)
     struct spool_verify_info vi;
     int r = spool_verify(dir, &vi, &e);
     if (c->json) {
-        json_t *probs = json_array();
-        for (size_t i = 0; i < e.n; i++)
-            json_array_append_new(probs, json_pack("{s:s,s:s}", "where",
-                                  e.v[i].where, "message", e.v[i].msg));
+        json_t *probs = errs_json(&e);
         json_t *o = json_pack("{s:s,s:b,s:b,s:I,s:I,s:b,s:I,s:b,s:I,s:o}",
             "spool", dir, "ok", r == 0, "integrity_ok", vi.integrity_ok,
             "accepted", (json_int_t)vi.accepted,

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -327,9 +328,9 @@ static int run_action(int argc, char **argv, enum action a)
             refused++;
             cli_print_errs(stderr, &e);
             if (results)
-                json_array_append_new(results, json_pack("{s:s,s:s,s:s}",
+                json_array_append_new(results, json_pack("{s:s,s:s,s:o}",
                     "reference", refs.v[i], "result", "refused",
-                    "reason", errs_first_msg(&e)));
+                    "problems", errs_json(&e)));
         }
         errs_free(&e);
     }

@@ -106,7 +106,7 @@ want idem-replay 202 "$(post "$(tok)" "$T/b.json" -H 'Idempotency-Key: key-42')"
 ok "replayed Idempotency-Key (same body) -> its first answer, 202 with the original reference"
 want idem-conflict 422 "$(post "$(tok)" "$T/c.json" -H 'Idempotency-Key: key-42')"
 [ "$(jq -r .status "$T/body")" = conflict ] || fail idem-conflict "status word"
-jq -e '.problems[0].path == "header:Idempotency-Key"' "$T/body" >/dev/null \
+jq -e '.problems[0].where == "header:Idempotency-Key"' "$T/body" >/dev/null \
     || fail idem-conflict "problem does not name the key: $(cat "$T/body")"
 ok "Idempotency-Key reused with another body -> 422 conflict naming the key"
 
@@ -114,11 +114,14 @@ ok "Idempotency-Key reused with another body -> 422 conflict naming the key"
 sed -n 5p "$T/ex/submissions.ndjson" > "$T/bad.json"
 want invalid 422 "$(post "$(tok)" "$T/bad.json")"
 [ "$(jq -r .status "$T/body")" = rejected ] || fail invalid "status word"
-jq -e '.problems | map(.path) | index("answers[question_id=2].answer_text")' "$T/body" >/dev/null \
+jq -e '.problems | map(.where) | index("answers[question_id=2].answer_text")' "$T/body" >/dev/null \
     || fail invalid "NINO path missing: $(cat "$T/body")"
-jq -e '.problems | map(.path) | index("answers[question_id=6].answer_text")' "$T/body" >/dev/null \
+jq -e '.problems | map(.where) | index("answers[question_id=6].answer_text")' "$T/body" >/dev/null \
     || fail invalid "amount path missing"
 jq -e '.problems | all(.reason | length > 0)' "$T/body" >/dev/null || fail invalid "reasons"
+# the one shape every command uses (util/errs_json.c): where, reason[, message]
+jq -e '.problems | all((keys - ["message"]) == ["reason", "where"])' "$T/body" >/dev/null \
+    || fail invalid "problem shape: $(cat "$T/body")"
 ok "invalid submission -> 422 listing every problem by JSON path"
 
 printf '{"a":' > "$T/broken.json"

@@ -7,7 +7,7 @@
 # libraries it runs on; an unknown service or target is 64 with a "did
 # you mean" in every command that takes one; an unopenable spool is 73 as
 # the helps say; references read from stdin skip '#' comments and blank
-# lines.
+# lines; a problem in JSON output has one shape in every command.
 set -eu
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$T"' EXIT
@@ -150,6 +150,37 @@ printf 'FRY-20261203-000001-AND-MUCH-TOO-LONG-FOR-ONE\n' |
     "$FERRY_BIN" hold --config "$CFG" --spool "$SP" - > /dev/null 2> "$T/err" || true
 grep -q "^ferry hold: " "$T/err" || fail prefix "$(cat "$T/err")"
 ok "shared messages start with 'ferry COMMAND:'"
+
+# ---- problems: one shape in every command's JSON (util/errs_json.c) ------------
+# every "problems" array anywhere in the document: each item is exactly
+# {where, reason} or {where, reason, message}, strings, reason not empty
+SHAPE='[.. | objects | select(has("problems")) | .problems[]] as $p
+       | ($p | length) > 0 and ($p | all(((keys - ["message"]) == ["reason", "where"])
+         and (.where | type) == "string" and (.reason | type) == "string"
+         and (.reason | length) > 0 and ((.message // "") | type) == "string"))'
+shape() {   # shape WHAT RC CMD... - exit RC, its stdout has the one shape
+    local what=$1 want=$2; shift 2
+    set +e; "$FERRY_BIN" "$@" > "$T/out" 2> "$T/err"; local rc=$?; set -e
+    [ $rc = "$want" ] || fail shape "$what exits $rc, not $want: $(cat "$T/err")"
+    jq -e "$SHAPE" "$T/out" > /dev/null || fail shape "$what: $(cat "$T/out")"
+}
+echo '{"form_ref":"x"}' > "$T/bad.json"
+shape "submit --json" 65 submit --config "$CFG" --spool "$SP" --json refund-claim "$T/bad.json"
+shape "import --json" 65 import --config "$CFG" --spool "$SP" --json refund-claim "$T/ex/assisted-digital.csv"
+jq -e '[.results[] | select(.status == "rejected") | .problems[] | select(.where == "nino")] | length >= 1' \
+    "$T/out" > /dev/null || fail shape "import: the bad NINO's where: $(cat "$T/out")"
+shape "map --json" 65 map --config "$CFG" --json refund-claim "$T/bad.json"
+shape "hold --json (refused)" 65 hold --config "$CFG" --spool "$SP" --json --reason again "$REF"
+mkdir -p "$T/bad-cfg" "$T/junk-spool"
+cp -r "$T/ex/." "$T/bad-cfg/"
+sed -i 's/target="customer-db"/target="customer-bd"/' "$T/bad-cfg/ferry.xml"
+shape "check --json" 78 check --config "$T/bad-cfg/ferry.xml" --json
+jq -e '[.problems[] | select(.where | test("^.*ferry.xml:[0-9]+$"))] | length >= 1' "$T/out" > /dev/null ||
+    fail shape "check: where is FILE:LINE: $(cat "$T/out")"
+echo 'not a database' > "$T/junk-spool/ledger.db"
+shape "spool verify --json" 73 spool verify --json "$T/junk-spool"
+grep -rq '"path"' "$T/out" && fail shape "a 'path' key is left"
+ok "problems: one shape {where, reason[, message]} in submit, import, map, hold, check, spool verify"
 
 # ---- ferry config: the effective configuration ---------------------------------
 "$FERRY_BIN" config --config "$CFG" > "$T/ex/effective.xml" || fail config "exit $?"
