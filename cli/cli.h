@@ -8,6 +8,7 @@
  * writes SQL or touches a socket itself. */
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,8 +81,13 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
 int cli_search_key(const struct ferry_config *cfg, const char *dir,
                    unsigned char key[32], struct errs *e);
 
-/* cli_print_errs - every problem, "where: msg", to f */
+/* cli_print_errs - every problem, "ferry COMMAND: where: msg", to f */
 void cli_print_errs(FILE *f, const struct errs *e);
+/* cli_msg / cli_vmsg - one message line on stderr, "ferry COMMAND: "
+ * first (fmt without the newline): every message a command prints on
+ * stderr starts so, whoever prints it */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_vmsg(const char *fmt, va_list ap);
 /* cli_actor - --actor or the OS user name */
 const char *cli_actor(const struct cli_common *c);
 /* cli_is_tty - stdout/stderr is a terminal (progress bars) */

@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,16 +67,43 @@ int cli_parse_common(int argc, char **argv, struct cli_common *c,
     return -1;
 }
 
+/* prefix - "ferry COMMAND: " or, before a command is known, "ferry: " */
+static void prefix(FILE *f)
+{
+    if (command_name[0])
+        fprintf(f, "ferry %s: ", command_name);
+    else
+        fputs("ferry: ", f);
+}
+
+void cli_vmsg(const char *fmt, va_list ap)
+{
+    prefix(stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vmsg(fmt, ap);
+    va_end(ap);
+}
+
 void cli_print_errs(FILE *f, const struct errs *e)
 {
     for (size_t i = 0; i < e->n; i++) {
+        prefix(f);
         if (e->v[i].where[0])
             fprintf(f, "%s: %s\n", e->v[i].where, e->v[i].msg);
         else
             fprintf(f, "%s\n", e->v[i].msg);
     }
-    if (e->dropped)
-        fprintf(f, "(%zu more problems not shown)\n", e->dropped);
+    if (e->dropped) {
+        prefix(f);
+        fprintf(f, "%zu more problems not shown\n", e->dropped);
+    }
 }
 
 int cli_load_config(const struct cli_common *c, struct ferry_config **out)

@@ -245,16 +245,9 @@ int cmd_check(int argc, char **argv, const char *config_path)
         }
         json_decref(doc);
     } else {
-        for (size_t i = 0; i < e.n; i++) {
-            if (e.v[i].where[0])
-                fprintf(stderr, "%s: %s\n", e.v[i].where, e.v[i].msg);
-            else
-                fprintf(stderr, "%s\n", e.v[i].msg);
-        }
-        if (e.dropped)
-            fprintf(stderr, "... and %zu more problems\n", e.dropped);
+        cli_print_errs(stderr, &e);
         if (warn)
-            fprintf(stderr, "warning: %s\n", warn);
+            cli_msg("warning: %s", warn);
         print_text(path, c, e.n + e.dropped);
     }
     config_free(c);

@@ -235,8 +235,8 @@ int cmd_deliver(int argc, char **argv)
         if (st[i].stopped) {
             stopped = true;
             if (!arr)
-                fprintf(stderr, "%s: STOPPED: %s; its records wait (none "
-                        "failed)\n", st[i].target,
+                cli_msg("%s: STOPPED: %s; its records wait (none "
+                        "failed)", st[i].target,
                         st[i].stop_reason ? st[i].stop_reason : "unusable");
         }
         if (arr)
@@ -253,8 +253,8 @@ int cmd_deliver(int argc, char **argv)
                 "indoubt_records", (json_int_t)indoubt_now,
                 "indoubt_uncheckable", st[i].indoubt_uncheckable));
         else if (!st[i].stopped || st[i].claimed)
-            fprintf(stderr, "%s: %llu delivered, %lld to retry, %llu failed, "
-                    "%lld in doubt%s%s\n", st[i].target,
+            cli_msg("%s: %llu delivered, %lld to retry, %llu failed, "
+                    "%lld in doubt%s%s", st[i].target,
                     (unsigned long long)st[i].ok, (long long)deferred_now,
                     (unsigned long long)(st[i].fail + st[i].exhausted),
                     (long long)indoubt_now,
@@ -263,9 +263,9 @@ int cmd_deliver(int argc, char **argv)
     }
     spool_counts_free(&cs);
     if (indoubt_left && !arr)
-        fprintf(stderr, "%lld record(s) in doubt: ask the back end, then "
+        cli_msg("%lld record(s) in doubt: ask the back end, then "
                 "ferry settle REF --delivered|--not-delivered --reason TEXT "
-                "(ferry queue --state indoubt lists them)\n",
+                "(ferry queue --state indoubt lists them)",
                 (long long)indoubt_left);
     if (arr) {
         json_t *doc = json_pack("{s:o,s:I,s:I}", "targets", arr, "handled",

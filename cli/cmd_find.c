@@ -134,7 +134,8 @@ static int reindex(const struct ferry_config *cfg, struct spool *sp,
         errs_free(&e);
     }
     if (!did) {
-        fprintf(stderr, "ferry: no such service: %s\n", only ? only : "-");
+        cli_msg("no service%s%s has a mapping", only ? " named " : "",
+                only ? only : "");
         return EX_USAGE;
     }
     return rc;
@@ -206,6 +207,8 @@ int cmd_find(int argc, char **argv)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = cli_load_config(&c, &cfg);
+    if (rc == 0)
+        rc = cli_check_name("find", CLI_SERVICE, service, cfg, NULL);
     if (rc == 0)
         rc = cli_open_spool(&c, cfg, &sp);
     if (rc != 0)

@@ -249,9 +249,9 @@ static int show_generic(const struct mapping *m, const struct map_target *mt,
                                       why));
             else
                 printf("  %-30s <- %-20s !! %s\n", a->to, a->from, why);
-            fprintf(stderr, "%s: target %s: <map to=\"%s\" from=\"%s\">: no "
+            cli_msg("%s: target %s: <map to=\"%s\" from=\"%s\">: no "
                     "field '%s' in <accept>; fix the name or declare the "
-                    "field\n", m->file, mt->name, a->to, a->from, a->from);
+                    "field", m->file, mt->name, a->to, a->from, a->from);
             rc = EX_CONFIG;
             continue;
         }
@@ -360,8 +360,8 @@ static int decode_file(const struct service_config *svc,
     }
     buf_free(&out);
     if (len % step != 0) {
-        fprintf(stderr, "%s: %zu bytes is not a whole number of %zu-byte "
-                "records (%zu left over)\n", path, len, step, len % step);
+        cli_msg("%s: %zu bytes is not a whole number of %zu-byte "
+                "records (%zu left over)", path, len, step, len % step);
         rc = EX_DATAERR;
     }
 out:
@@ -489,7 +489,7 @@ int cmd_map(int argc, char **argv)
     bool fixed = copybook_target(tc, mt);
     if (decode) {
         if (!mt || !fixed) {
-            fprintf(stderr, "ferry map --decode: service %s has no fixed-width "
+            fprintf(stderr, "ferry map: --decode: service %s has no fixed-width "
                             "target\n", svc->name);
             rc = EX_USAGE;
         } else {

@@ -119,7 +119,7 @@ int cmd_report(int argc, char **argv)
             cli_print_errs(stderr, &e);
             rc = EX_CANTCREAT;
         } else if (!c.quiet) {
-            fprintf(stderr, "report written to %s\n", output);
+            cli_msg("report written to %s", output);
         }
     } else if (fwrite(b.data, 1, b.len, stdout) != b.len) {
         rc = EX_IOERR;

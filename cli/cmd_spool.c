@@ -44,7 +44,6 @@ static int backup(const struct cli_common *c, const char *dest)
     errs_init(&e);
     struct spool_backup_info bi;
     if (spool_backup(sp, dest, &bi, &e) != 0) {
-        fprintf(stderr, "ferry spool backup: ");
         cli_print_errs(stderr, &e);
         rc = EX_IOERR;
     } else if (c->json) {
@@ -124,10 +123,18 @@ int cmd_spool(int argc, char **argv)
         return prc;
     const char *sub = optind < argc ? argv[optind] : NULL;
     int rest = argc - optind - 1;
-    if (sub && strcmp(sub, "backup") == 0 && rest == 1)
+    /* messages say which of the two: "ferry spool verify: ..." */
+    if (sub && strcmp(sub, "backup") == 0 && rest == 1) {
+        cli_set_command("spool backup");
         return backup(&c, argv[optind + 1]);
-    if (sub && strcmp(sub, "verify") == 0 && rest <= 1)
+    }
+    if (sub && strcmp(sub, "verify") == 0 && rest <= 1) {
+        cli_set_command("spool verify");
         return verify(&c, rest ? argv[optind + 1] : NULL);
+    }
+    if (sub)
+        cli_msg("'%s' with %d argument%s: see the usage", sub, rest,
+                rest == 1 ? "" : "s");
     usage(stderr);
     return EX_USAGE;
 }

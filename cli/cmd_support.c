@@ -303,8 +303,8 @@ static int run_action(int argc, char **argv, enum action a)
         spool_record_free(r);
         if (g == 1) {
             unknown++;
-            fprintf(stderr, "%s: no such record in this spool; check the "
-                            "reference with 'ferry queue'\n", refs.v[i]);
+            cli_msg("%s: no such record in this spool; check the "
+                            "reference with 'ferry queue'", refs.v[i]);
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s}",
                     "reference", refs.v[i], "result", "unknown"));
@@ -345,8 +345,8 @@ static int run_action(int argc, char **argv, enum action a)
     if (refused)
         fprintf(stderr, "ferry %s: %s\n", action_names[a], action_hints[a]);
     if (!c.quiet)
-        fprintf(stderr, "%s: %zu done, %zu refused, %zu unknown\n",
-                action_names[a], done, refused, unknown);
+        cli_msg("%zu done, %zu refused, %zu unknown", done, refused,
+                unknown);
     rc = refused ? EX_DATAERR : unknown ? EX_NOUSER : EX_OK;
 out:
     refs_free(&refs);

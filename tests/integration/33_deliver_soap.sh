@@ -197,7 +197,7 @@ start_server "$PORT" --slow-ms 2500
 mkcase slow soap-by-id "$EP" 'timeout="1s"' '<retry initial="1s"/>'
 submit SLOW1:1 S2:1
 deliver 65                                  # a record is left in doubt
-grep -q '^1 record(s) in doubt' "$C/deliver.err" || fail slow "count of in-doubt records not said"
+grep -q '^ferry deliver: 1 record(s) in doubt' "$C/deliver.err" || fail slow "count of in-doubt records not said"
 [ "$(state_of SLOW1)" = indoubt ] || fail slow "SLOW1 is $(state_of SLOW1)"
 fy show --json "$(ref_of SLOW1)" 2>/dev/null | jq -r .last_error | grep -q 'after the request was sent' || fail slow "message"
 [ "$(state_of S2)" = delivered ] || fail slow "S2 blocked by the slow one"

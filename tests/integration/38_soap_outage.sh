@@ -46,7 +46,7 @@ submit_ids SLOW1 SLOW2 SLOW3 SLOW4 SLOW5
 fy deliver > "$C/d1.out" 2> "$C/d1.err"; rc=$?
 [ "$rc" = 65 ] || { tail "$C/d1.err"; fail indoubt "exit $rc, wanted 65"; }
 [ "$(count_state indoubt)" = 5 ] || fail indoubt "$(count_state indoubt) in doubt"
-grep -q '^5 record(s) in doubt' "$C/d1.err" || fail indoubt "$(tail -2 "$C/d1.err")"
+grep -q '^ferry deliver: 5 record(s) in doubt' "$C/d1.err" || fail indoubt "$(tail -2 "$C/d1.err")"
 grep -q 'claims-ws: 0 delivered, 0 to retry, 0 failed, 5 in doubt' "$C/d1.err" || fail indoubt "$(grep claims-ws "$C/d1.err")"
 ok "5 calls timed out after sending: 5 in doubt, deliver exits 65 and says so"
 
@@ -113,7 +113,7 @@ fy settle --delivered --reason "again" "$r1" >/dev/null 2>&1
 fy deliver > "$C/d3.out" 2> "$C/d3.err"; rc=$?
 [ "$rc" = 65 ] || fail settle "deliver with 2 in doubt: exit $rc"
 [ "$(cat "$LOG")" = SLOW3 ] || fail settle "peer got: $(tr '\n' ' ' < "$LOG")"
-grep -q '^2 record(s) in doubt' "$C/d3.err" || fail settle "$(tail -1 "$C/d3.err")"
+grep -q '^ferry deliver: 2 record(s) in doubt' "$C/d3.err" || fail settle "$(tail -1 "$C/d3.err")"
 fy settle --delivered --reason "office confirms" "$r4" "$r5" >/dev/null 2>&1 || fail settle "last two"
 fy deliver > "$C/d4.out" 2> "$C/d4.err" || fail settle "deliver with none in doubt: exit $?"
 ok "settle: refs from stdin (comment and blank skipped) --delivered --receipt, --not-delivered requeues and it is sent once; audited; deliver exits 0 once none is in doubt"

@@ -150,6 +150,54 @@ printf 'FRY-20261203-000001-AND-MUCH-TOO-LONG-FOR-ONE\n' |
     "$FERRY_BIN" hold --config "$CFG" --spool "$SP" - > /dev/null 2> "$T/err" || true
 grep -q "^ferry hold: " "$T/err" || fail prefix "$(cat "$T/err")"
 ok "shared messages start with 'ferry COMMAND:'"
+# every command with an option it does not have: getopt's own words too
+for c in $CMDS; do
+    set +e; "$FERRY_BIN" "$c" --no-such-option < /dev/null > /dev/null 2> "$T/err"; rc=$?; set -e
+    [ $rc = 64 ] || fail prefix "$c --no-such-option exits $rc"
+    head -1 "$T/err" | grep -q "^ferry $c: " || fail prefix "$c --no-such-option: $(head -1 "$T/err")"
+done
+# and with a bad value or name: every line on stderr that is not a log
+# line or the usage text starts with "ferry COMMAND:"
+NOREF=FRY-20990101-000001
+while IFS='|' read -r c args; do
+    [ -n "$c" ] || continue
+    set +e; (cd "$T/ex" && eval "\"\$FERRY_BIN\" $c $args") < /dev/null > /dev/null 2> "$T/err"; rc=$?; set -e
+    [ $rc != 0 ] || fail prefix "$c $args exits 0"
+    sed '/^usage: /,$d' "$T/err" | grep -v '^ts=' > "$T/msgs" || true
+    [ -s "$T/msgs" ] || fail prefix "$c $args: no message: $(cat "$T/err")"
+    bad=$(grep -v "^ferry ${c%% *}\( [a-z]*\)\?: " "$T/msgs" || true)
+    [ -z "$bad" ] || fail prefix "$c $args: $bad"
+done <<EOF2
+serve|--config nope.xml
+check|--config nope.xml
+submit|--spool ../spool refund-claim nope.json
+submit|--spool ../spool refund-claim ../bad.json
+import|--spool ../spool refund-claim assisted-digital.csv
+queue|--spool ../spool --since yesterday-ish
+show|--spool ../spool $NOREF
+find|--spool ../spool nope=1
+map|refund-claim ../bad.json
+copybook|nope.cpy
+batch|--spool ../spool no-such-job
+batches|--spool ../spool --limit x
+deliver|--spool ../spool --wait forever
+reconcile|--spool ../spool claims-mainframe nope.ack
+edit|--spool ../spool $NOREF --set x=1
+report|--spool ../spool --date notadate
+retry|--spool ../spool $NOREF
+settle|--spool ../spool $NOREF
+hold|--spool ../spool --reason r $NOREF
+release|--spool ../spool $NOREF
+discard|--spool ../spool $NOREF
+audit|--spool ../spool $NOREF
+purge|--spool ../spool --older-than soon
+config|--config nope.xml
+spool|verify ../nope-dir
+spool|frobnicate
+jobs|--spool ../not-a-folder
+targets|--config nope.xml
+EOF2
+ok "every command's messages start with 'ferry COMMAND:' (an unknown option, and a bad value or name)"
 
 # ---- problems: one shape in every command's JSON (util/errs_json.c) ------------
 # every "problems" array anywhere in the document: each item is exactly
