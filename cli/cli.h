@@ -102,9 +102,6 @@ const char *cli_json_time(long long ms, char *out, size_t outsz);
  * (relative to now) into ms since epoch.  0 ok, -1 bad. */
 int cli_parse_since(const char *s, long long *ms);
 
-/* cli_suggest - the candidate closest to NAME when it is close enough to
- * be a typo ("did you mean"), else NULL.  NULL candidates are skipped. */
-const char *cli_suggest(const char *name, const char *const *cands, size_t n);
 
 enum cli_name_kind { CLI_SERVICE, CLI_TARGET };
 /* cli_check_name - 0 when NAME (NULL: nothing asked) is a service or a

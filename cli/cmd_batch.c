@@ -6,6 +6,7 @@
  * run in the ledger's job runs when started by job name, and prints the
  * summary operators read at 2am.  Exit codes: see docs/batch.md. */
 #include "cli/cli.h"
+#include "util/suggest.h"
 #include "util/clock.h"
 #include "config/config.h"
 #include "scheduler/batch.h"
@@ -225,7 +226,7 @@ int cmd_batch(int argc, char **argv)
             for (size_t k = 0; k < cfg->njobs && n < 256; k++)
                 if (strcmp(cfg->jobs[k].action, "batch") == 0)
                     v[n++] = cfg->jobs[k].name;
-            const char *near = cli_suggest(jobname, v, n);
+            const char *near = suggest_near(jobname, v, n);
             fprintf(stderr, "ferry batch: %s is not a batch job in %s",
                     jobname, cfg->path);
             if (near)

@@ -9,6 +9,7 @@
  * `ferry help CMD` is `ferry CMD --help`; `ferry help exit-codes` prints
  * the exit-code table. */
 #include "cli/cli.h"
+#include "util/suggest.h"
 #include "util/log.h"
 
 #include <signal.h>
@@ -106,7 +107,7 @@ static int unknown(const char *name)
     size_t n = 0;
     for (const struct command *c = commands; c->name; c++)
         v[n++] = c->name;
-    const char *near = cli_suggest(name, v, n);
+    const char *near = suggest_near(name, v, n);
     fprintf(stderr, "ferry: unknown command '%s'", name);
     if (near)
         fprintf(stderr, "; did you mean '%s'?", near);

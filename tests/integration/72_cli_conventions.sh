@@ -98,6 +98,28 @@ unknown customer-db reconcile --config "$CFG" --spool "$SP" customer-bd
 expect_exit 64 "$FERRY_BIN" queue --spool "$SP" --service nothing-here
 ok "unknown service, target or job: 64 with a did-you-mean (queue, report, retry, submit, import, map, batch, batches, deliver, reconcile)"
 
+# ---- did you mean: attributes, elements and names in ferry.xml and a mapping --
+mkdir -p "$T/typo"
+cp -r "$T/ex/." "$T/typo/"
+sed -i 's/max-attempts="8"/max-attempt="8"/; s/<breaker threshold/<breakr threshold/;
+        s/target="customer-db">/target="customer-bd">/' "$T/typo/ferry.xml"
+sed -i 's/max-length="15"/max-lenght="15"/; s/<transform op="trim"\/>/<transfrom op="trim"\/>/' \
+    "$T/typo/mappings/refund-claim.xml"
+expect_exit 78 "$FERRY_BIN" check --config "$T/typo/ferry.xml"
+for want in "attribute 'max-attempt'.*did you mean 'max-attempts'?" \
+            "Element 'breakr'.*did you mean 'breaker'?" \
+            "unknown target 'customer-bd'; did you mean 'customer-db'?" \
+            "refund-claim.xml:[0-9]*: Element 'field', attribute 'max-lenght'.*did you mean 'max-length'?" \
+            "refund-claim.xml:[0-9]*: Element 'transfrom'.*did you mean 'transform'?"; do
+    grep -q "^ferry check: .*$want" "$T/err" || fail did-you-mean "no '$want': $(cat "$T/err")"
+done
+grep -q '{urn:' "$T/err" && fail did-you-mean "namespace noise: $(cat "$T/err")"
+# nothing near: no suggestion
+sed -i 's/format="logfmt"/colour="logfmt"/' "$T/typo/ferry.xml"
+expect_exit 78 "$FERRY_BIN" check --config "$T/typo/ferry.xml"
+grep "attribute 'colour'" "$T/err" | grep -q 'did you mean' && fail did-you-mean "a far name got one: $(grep colour "$T/err")"
+ok "ferry check: a near attribute, element or target name in ferry.xml and a mapping gets a did-you-mean"
+
 # ---- an unopenable spool is 73, and the helps say so -------------------------
 : > "$T/not-a-folder"
 for c in serve jobs submit; do
