@@ -229,6 +229,24 @@ grep -q "^ferry_records{service=\"$SVC\",target=\"claims-mainframe\",state=\"que
     || fail metrics "8 queued expected: $(grep '^ferry_records' "$T/body")"
 ok "/metrics parses as Prometheus text, conservation difference 0, 7 queued"
 
+# ---- GET /: a page linking the endpoints, /metrics' policy (no token) ----------
+st=$(curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' --max-time 20 "$U/")
+want index 200 "$st"
+grep -qi '^content-type: text/html; charset=utf-8' "$T/head" || fail index "$(cat "$T/head")"
+for h in /healthz /readyz /metrics; do
+    grep -q "<a href=\"$h\">" "$T/body" || fail index "no link to $h: $(cat "$T/body")"
+    want "index-link $h" 200 "$(req "$U$h")"
+    req "$U/" > /dev/null
+done
+grep -q "/v1/services/$SVC/submissions" "$T/body" || fail index "no intake path: $(cat "$T/body")"
+grep -q '/v1/mi' "$T/body" || fail index "no /v1/mi"
+grep -q 'FRY-[0-9]' "$T/body" && fail index "a record reference on the page"
+grep -qi '<script\|https\?://[a-z]' "$T/body" && fail index "script or outside resource on the page"
+python3 -c 'import sys, html.parser; p = html.parser.HTMLParser(); p.feed(open(sys.argv[1]).read()); p.close()' "$T/body" \
+    || fail index "not HTML"
+want index-post 405 "$(req -X POST "$U/")"
+ok "GET / is a small HTML page linking /healthz, /readyz, /metrics, /v1/mi and the intake path, no token, no records"
+
 # ---- SIGTERM under load --------------------------------------------------------
 "$DRIVE" burst "$U/v1/services/$SVC/submissions" "$KEY" "$ISS" "$T/tpl.json" TA 3000 64 "$T/term.refs" > "$T/term.out" &
 BP=$!
