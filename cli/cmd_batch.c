@@ -379,22 +379,20 @@ int cmd_batches(int argc, char **argv)
                "DATE", "SEQ", "STATE", "FILE", "RECORDS", "TOTALS / SHA-256");
     for (size_t i = 0; i < n; i++) {
         const struct spool_batch *b = v[i];
-        char made[32];
-        if (arr)
-            cli_json_time(b->created_at, made, sizeof made);
-        else
+        char made[32], wrote[32], sent[32];
+        if (!arr)
             cli_fmt_time(b->created_at, made, sizeof made);
         if (arr) {
             json_array_append_new(arr, json_pack(
-                "{s:I,s:s,s:s,s:i,s:s,s:s?,s:I,s:s?,s:s?,s:s,s:I,s:I,s:I}",
+                "{s:I,s:s,s:s,s:i,s:s,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:s?}",
                 "id", (json_int_t)b->id, "target", b->target,
                 "business_date", b->business_date, "seq", b->seq,
                 "state", spool_batch_state_name(b->state),
                 "file", b->file_name, "records", (json_int_t)b->record_count,
-                "totals", b->totals, "sha256", b->sha256, "created", made,
-                "created_at", (json_int_t)b->created_at,
-                "written_at", (json_int_t)b->written_at,
-                "sent_at", (json_int_t)b->sent_at));
+                "totals", b->totals, "sha256", b->sha256,
+                "created_at", cli_json_time(b->created_at, made, sizeof made),
+                "written_at", cli_json_time(b->written_at, wrote, sizeof wrote),
+                "sent_at", cli_json_time(b->sent_at, sent, sizeof sent)));
         } else {
             printf("%-5lld %-18s %-10s %4d %-9s %-22s %9lld  %s\n",
                    (long long)b->id, b->target, b->business_date, b->seq,

@@ -396,14 +396,16 @@ int cmd_targets(int argc, char **argv)
         const char *breaker = !bs ? "-" : bs->stopped ? "stopped"
                                                       : bs->breaker;
         char since[32] = "";
-        if (bs)
+        if (bs && arr)
+            cli_json_time(bs->since, since, sizeof since);
+        else if (bs)
             cli_fmt_time(bs->since, since, sizeof since);
         if (arr)
             json_array_append_new(arr, json_pack(
                 "{s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I}",
                 "target", t->name, "type", t->type, "window", t->window,
                 "window_state", wstate, "breaker", breaker,
-                "breaker_since", bs ? since : NULL,
+                "breaker_since", bs && since[0] ? since : NULL,
                 "stopped", bs ? bs->stopped : NULL,
                 "state_from", bs ? bs->owner : NULL, "queued", (json_int_t)q,
                 "due", (json_int_t)dc.due, "batched_or_sent", (json_int_t)batched,

@@ -51,10 +51,10 @@ static void print_json(const struct spool_list *l, const char *by)
     for (size_t i = 0; i < l->n; i++) {
         const struct spool_record *r = l->v[i];
         char t[32];
-        cli_fmt_time(r->received_at, t, sizeof t);
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s}",
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s}",
             "reference", r->ref, "service", r->service,
-            "state", spool_state_name(r->state), "received", t,
+            "state", spool_state_name(r->state),
+            "received_at", cli_json_time(r->received_at, t, sizeof t),
             "frontend_reference", r->fe_ref, "target", r->target));
     }
     json_t *o = json_pack("{s:s,s:I,s:o}", "by", by, "count",

@@ -190,8 +190,8 @@ static json_t *timeline_json(const struct spool_timeline *tl)
     for (size_t i = 0; a && i < tl->n; i++) {
         const struct spool_event *ev = &tl->v[i];
         char t[32];
-        cli_fmt_time(ev->at, t, sizeof t);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+        cli_json_time(ev->at, t, sizeof t);
+        json_t *o = json_pack("{s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
                               "s:s?,s:s?,s:s?}",
             "at", t, "kind", event_kinds[ev->kind], "what", ev->what,
             "actor", ev->actor, "client", ev->client, "channel", ev->channel,

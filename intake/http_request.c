@@ -58,16 +58,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void fmt_time(int64_t ms, char *out, size_t outsz)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char tmp[32];
-    strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outsz, "%s.%03dZ", tmp, (int)(ms % 1000));
-}
-
 static void remote_addr(struct MHD_Connection *c, char *out, size_t outsz)
 {
     snprintf(out, outsz, "?");
@@ -178,8 +168,8 @@ static enum MHD_Result do_status(struct MHD_Connection *c, struct req *r)
                                NULL);
     } else {
         char rcv[40], upd[40];
-        fmt_time(rec->received_at, rcv, sizeof rcv);
-        fmt_time(rec->updated_at, upd, sizeof upd);
+        clock_fmt_rfc3339(rec->received_at, rcv, sizeof rcv);
+        clock_fmt_rfc3339(rec->updated_at, upd, sizeof upd);
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "reference", rec->ref,
                               "service", rec->service, "state",
                               spool_state_name(rec->state), "received_at", rcv,

@@ -292,7 +292,7 @@ ok "SIGKILL during 1,000 concurrent submissions: all $n202 answered 202 are in t
 # ---- ferry jobs -----------------------------------------------------------------
 "$FERRY_BIN" jobs --config "$CFG" --spool "$SP" --json > "$T/jobs.json" || fail jobs "exit $?"
 [ "$(jq '.jobs | length' "$T/jobs.json")" = 3 ] || fail jobs "3 jobs expected"
-jq -e '.jobs[] | select(.name=="claims-nightly") | .next_run_utc | test("T0[01]:30:00Z$")' "$T/jobs.json" >/dev/null \
+jq -e '.jobs[] | select(.name=="claims-nightly") | .next_run_utc | test("T0[01]:30:00\\.000Z$")' "$T/jobs.json" >/dev/null \
     || fail jobs "claims-nightly next run: $(cat "$T/jobs.json")"
 ok "ferry jobs --json lists 3 jobs with their next run"
 stop_term "$AFTER"; rc=$RC

@@ -164,6 +164,28 @@ total=$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq .count)
     jq -e '[.records[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' > /dev/null ||
     fail json-time "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].received_at')"
 ok "queue --limit says when it cut (text and JSON); JSON times are RFC 3339 UTC with milliseconds"
+# every time in every JSON output: a time-named member, or any string that
+# looks like a date and a time, is RFC 3339 UTC with milliseconds
+"$FERRY_BIN" release --config "$CFG" --spool "$SP" "$REF" > /dev/null 2>&1 || true
+"$FERRY_BIN" batch --config "$CFG" --spool "$SP" --target claims-mainframe > /dev/null 2>&1 ||
+    fail json-time "batch: $("$FERRY_BIN" batch --config "$CFG" --spool "$SP" --target claims-mainframe 2>&1 | tail -3)"
+"$FERRY_BIN" spool backup --config "$CFG" --spool "$SP" "$T/bk" > /dev/null 2>&1 || fail json-time "backup"
+RFC='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$'
+TIMES='[.. | objects | to_entries[] | select(.key | test("(^|_)at$|^started$|^ended$|_utc$|_since$")) | .value | select(. != null)]
+       + [.. | strings | select(test("^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}"))]'
+n_times=0
+for args in "queue" "show $REF" "find $REF" "batches" "jobs" "targets" "audit" "report --format json"; do
+    "$FERRY_BIN" $args --config "$CFG" --spool "$SP" $( [ "${args%% *}" = report ] || echo --json ) \
+        > "$T/j" 2> "$T/err" || fail json-time "$args: $(cat "$T/err")"
+    bad=$(jq -c "$TIMES | map(select(type != \"string\" or (test(\"$RFC\") | not)))" "$T/j")
+    [ "$bad" = "[]" ] || fail json-time "$args: $bad"
+    n_times=$((n_times + $(jq "$TIMES | length" "$T/j")))
+done
+jq -e ".generated_at | test(\"$RFC\")" "$T/j" > /dev/null || fail json-time "report has no generated_at"
+bad=$(jq -c "$TIMES | map(select(test(\"$RFC\") | not))" "$T/bk/MANIFEST")
+[ "$bad" = "[]" ] || fail json-time "backup MANIFEST: $bad"
+[ "$n_times" -ge 20 ] || fail json-time "only $n_times times seen"
+ok "every JSON time is RFC 3339 UTC with ms ($n_times in queue, show, find, batches, jobs, targets, audit, report, the backup MANIFEST)"
 # ---- shared messages name the command ----------------------------------------
 mkdir -p "$T/empty"
 (cd "$T/empty" && "$FERRY_BIN" queue > /dev/null 2> "$T/err") || true
