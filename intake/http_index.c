@@ -18,21 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* esc - s HTML-escaped onto b */
-static void esc(struct buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': buf_printf(b, "&amp;"); break;
-        case '<': buf_printf(b, "&lt;"); break;
-        case '>': buf_printf(b, "&gt;"); break;
-        case '"': buf_printf(b, "&quot;"); break;
-        case '\'': buf_printf(b, "&#39;"); break;
-        default: buf_printf(b, "%c", *s); break;
-        }
-    }
-}
-
 /* row - one <li>: a link to href (escaped) and what it is */
 static void row(struct buf *b, const char *method, const char *href,
                 bool link, const char *what)
@@ -40,12 +25,12 @@ static void row(struct buf *b, const char *method, const char *href,
     buf_printf(b, "<li><code>%s ", method);
     if (link) {
         buf_printf(b, "<a href=\"");
-        esc(b, href);
+        buf_html(b, href);
         buf_printf(b, "\">");
     }
-    esc(b, href);
+    buf_html(b, href);
     buf_printf(b, "%s</code> &mdash; ", link ? "</a>" : "");
-    esc(b, what);
+    buf_html(b, what);
     buf_printf(b, "</li>\n");
 }
 
@@ -85,9 +70,9 @@ enum MHD_Result http_index_reply(struct MHD_Connection *c, struct req *r)
                  cfg->console.listen);
         buf_printf(&b, "<h2>Support console</h2>\n<p>On its own listener: "
                    "<a href=\"");
-        esc(&b, url);
+        buf_html(&b, url);
         buf_printf(&b, "\">");
-        esc(&b, url);
+        buf_html(&b, url);
         buf_printf(&b, "</a> (staff sign in)</p>\n");
     }
     buf_printf(&b, "</body>\n</html>\n");
