@@ -88,6 +88,9 @@ void cli_print_errs(FILE *f, const struct errs *e);
  * stderr starts so, whoever prints it */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_vmsg(const char *fmt, va_list ap);
+/* cli_args_msg - the message before the usage when a command got nargs
+ * arguments (args, after the options) but takes min..max */
+void cli_args_msg(int nargs, int min, int max, char *const *args);
 /* cli_actor - --actor or the OS user name */
 const char *cli_actor(const struct cli_common *c);
 /* cli_is_tty - stdout/stderr is a terminal (progress bars) */

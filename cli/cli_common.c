@@ -92,6 +92,15 @@ void cli_msg(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_args_msg(int nargs, int min, int max, char *const *args)
+{
+    if (nargs > max)
+        cli_msg("unexpected argument '%s'", args[max]);
+    else if (nargs < min)
+        cli_msg("missing argument%s (see the usage)",
+                min - nargs > 1 ? "s" : "");
+}
+
 void cli_print_errs(FILE *f, const struct errs *e)
 {
     for (size_t i = 0; i < e->n; i++) {

@@ -199,6 +199,10 @@ int cmd_batch(int argc, char **argv)
     }
     const char *jobname = optind < argc ? argv[optind] : NULL;
     if ((jobname && target) || (!jobname && !target) || argc - optind > 1) {
+        if (argc - optind > 1)
+            cli_args_msg(argc - optind, 1, 1, argv + optind);
+        else
+            cli_msg("give a batch JOB or --target TARGET (one of the two)");
         batch_usage(stderr);
         return EX_USAGE;
     }
@@ -343,6 +347,7 @@ int cmd_batches(int argc, char **argv)
         }
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         batches_usage(stderr);
         return EX_USAGE;
     }

@@ -95,6 +95,7 @@ int cmd_copybook(int argc, char **argv)
         }
     }
     if (!file) {
+        cli_msg("give a copybook FILE");
         usage(stderr);
         return 64;
     }

@@ -139,6 +139,7 @@ int cmd_deliver(int argc, char **argv)
         }
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         deliver_usage(stderr);
         return EX_USAGE;
     }

@@ -265,6 +265,7 @@ static int parse_args(int argc, char **argv, struct edit_args *a, bool *done)
         }
     }
     if (optind + 1 != argc) {
+        cli_args_msg(argc - optind, 1, 1, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -175,6 +175,10 @@ int cmd_find(int argc, char **argv)
     int nargs = argc - optind;
     if ((do_reindex && nargs) || (!do_reindex && nargs < 1)
         || nargs > MAX_TERMS) {
+        if (do_reindex)
+            cli_args_msg(nargs, 0, 0, argv + optind);
+        else
+            cli_args_msg(nargs, 1, MAX_TERMS, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -101,6 +101,7 @@ int cmd_import(int argc, char **argv)
         return EX_USAGE;
     }
     if (argc - optind != 2) {
+        cli_args_msg(argc - optind, 2, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -89,6 +89,7 @@ int cmd_jobs(int argc, char **argv)
         return EX_USAGE;
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -214,6 +214,7 @@ int cmd_reconcile(int argc, char **argv)
         }
     }
     if (optind >= argc) {
+        cli_args_msg(0, 1, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

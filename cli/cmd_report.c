@@ -73,6 +73,10 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (optind < argc || (date && (ro.from || ro.to))) {
+        if (optind < argc)
+            cli_args_msg(argc - optind, 0, 0, argv + optind);
+        else
+            cli_msg("--date or --from/--to, not both");
         usage(stderr);
         return EX_USAGE;
     }

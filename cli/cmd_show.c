@@ -286,6 +286,7 @@ int cmd_show(int argc, char **argv)
         }
     }
     if (argc - optind != 1) {
+        cli_args_msg(argc - optind, 1, 1, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

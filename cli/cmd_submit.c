@@ -325,6 +325,7 @@ int cmd_submit(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
+        cli_args_msg(argc - optind, 2, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -500,6 +500,7 @@ int cmd_audit(int argc, char **argv)
         return EX_USAGE;
     }
     if (argc - optind > 1) {
+        cli_args_msg(argc - optind, 0, 1, argv + optind);
         audit_usage(stderr);
         return EX_USAGE;
     }
@@ -649,6 +650,11 @@ int cmd_purge(int argc, char **argv)
     }
     long long before;
     if (!older || optind != argc) {
+        if (!older)
+            cli_msg("--older-than AGE is required (records final for longer "
+                    "are purged)");
+        else
+            cli_args_msg(argc - optind, 0, 0, argv + optind);
         purge_usage(stderr);
         return EX_USAGE;
     }

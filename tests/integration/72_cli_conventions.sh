@@ -240,8 +240,22 @@ spool|verify ../nope-dir
 spool|frobnicate
 jobs|--spool ../not-a-folder
 targets|--config nope.xml
+show|--spool ../spool
+queue|--spool ../spool extra
+edit|--spool ../spool
+submit|--spool ../spool refund-claim
+map|refund-claim
+copybook|
+batch|--spool ../spool
+report|--spool ../spool extra
+purge|--spool ../spool
+staff|frobnicate
+staff|
+spool|backup
+version|extra
+reconcile|--spool ../spool
 EOF2
-ok "every command's messages start with 'ferry COMMAND:' (an unknown option, and a bad value or name)"
+ok "every command's messages start with 'ferry COMMAND:' (an unknown option, a bad value or name, missing or extra arguments)"
 
 # ---- problems: one shape in every command's JSON (util/errs_json.c) ------------
 # every "problems" array anywhere in the document: each item is exactly
