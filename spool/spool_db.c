@@ -646,6 +646,7 @@ void spool_close(struct spool *s)
     explicit_bzero(s->opts.audit_key, sizeof s->opts.audit_key);
     free(s->audit_head_path);
     explicit_bzero(s->opts.search_key, sizeof s->opts.search_key);
+    spool_search_close(s);
     free(s->dir);
     free(s->db_path);
     free(s);
