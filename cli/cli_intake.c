@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "intake/intake_spool.h"
+#include "mappings/jtree.h"
 #include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -97,6 +98,7 @@ int cli_intake_init(struct cli_intake *in)
     }
     pv->first_json = 1;
     in->priv = pv;
+    in->jt = jt_parser_new();     /* without it, jansson parses them all */
     if (in->json)
         printf("{\"results\":[");
     return 0;
@@ -340,6 +342,8 @@ int cli_intake_finish(struct cli_intake *in)
     batch_free(&pv->b[0]);
     batch_free(&pv->b[1]);
     adapter_admit_free(pv->admit);
+    jt_parser_free(in->jt);
+    in->jt = NULL;
     free(pv);
     in->priv = NULL;
     if (in->failed)
