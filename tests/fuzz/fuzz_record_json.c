@@ -1,4 +1,4 @@
-// fuzz-sources: mappings/record.c util/errs.c util/buf.c
+// fuzz-sources: mappings/record.c util/errs.c util/buf.c util/utf8.c
 // fuzz-corpus: tests/data/record_json
 /* fuzz_record_json.c - libFuzzer target for record_from_json.
  *
