@@ -10,6 +10,7 @@
 #include "util/fsutil.h"
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -653,7 +654,10 @@ void spool_close(struct spool *s)
     explicit_bzero(s->opts.audit_key, sizeof s->opts.audit_key);
     free(s->audit_head_path);
     explicit_bzero(s->opts.search_key, sizeof s->opts.search_key);
-    spool_search_close(s);
+    /* the search key's hash state (made by spool_search.c on first use) */
+    EVP_MD_CTX_free(s->search_in);
+    EVP_MD_CTX_free(s->search_out);
+    EVP_MD_CTX_free(s->search_tmp);
     free(s->dir);
     free(s->db_path);
     free(s);

@@ -30,7 +30,8 @@ struct spool {
     char audit_pending[100];       /* head appended in the open transaction,
                                       anchored by spool_commit; "" = none */
     /* HMAC-SHA-256 of the search key, its inner and outer pads already
-     * absorbed (spool_search.c; made on first use, under db_mu) */
+     * absorbed (made by spool_search.c on first use, under db_mu; freed
+     * by spool_close) */
     struct evp_md_ctx_st *search_in, *search_out, *search_tmp;
 };
 
@@ -102,8 +103,6 @@ void spool_audit_entry_clear(struct spool_audit_entry *a);
 
 /* spool_search.c: index record id's search pairs (the item's) inside the
  * caller's transaction; nothing when the spool has no search key. */
-/* spool_search_close - free the search key's hash state (spool_close) */
-void spool_search_close(struct spool *s);
 int spool_search_add(struct spool *s, int64_t id, const char *service,
                      char *const *pairs, size_t n, struct errs *e);
 

@@ -58,14 +58,6 @@ static int search_pads(struct spool *s)
     return 0;
 }
 
-void spool_search_close(struct spool *s)
-{
-    EVP_MD_CTX_free(s->search_in);     /* frees clear the key's state */
-    EVP_MD_CTX_free(s->search_out);
-    EVP_MD_CTX_free(s->search_tmp);
-    s->search_in = s->search_out = s->search_tmp = NULL;
-}
-
 /* search_hash - the keyed hash of (service, index, value): HMAC-SHA-256
  * of service NUL index NUL value.  Expects db_mu held (the pads are the
  * spool's). */
