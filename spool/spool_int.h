@@ -29,6 +29,10 @@ struct spool {
     char *audit_head_path;         /* the head file outside the ledger */
     char audit_pending[100];       /* head appended in the open transaction,
                                       anchored by spool_commit; "" = none */
+    /* HMAC-SHA-256 of the search key, its inner and outer pads already
+     * absorbed (made by spool_search.c on first use, under db_mu; freed
+     * by spool_close) */
+    struct evp_md_ctx_st *search_in, *search_out, *search_tmp;
 };
 
 /* spool_transition_need - 0 when from -> to is in the transition table,

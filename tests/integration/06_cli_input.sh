@@ -113,4 +113,26 @@ grep -q '2500 valid records NOT accepted' "$T/err" || fail minfree "not every re
 [ "$(count "$T/s8")" = 0 ] || fail minfree "records stored below min-free"
 ok "below min-free: nothing stored, exit 74, all 2500 records counted as not accepted"
 
+# ---- batches commit while the next is read (cli_intake.c) -------------------
+# 2500 submissions in batches of 7: each batch commits on a second thread
+# while the next is mapped.  Every record stored once, every reference
+# printed once, after its commit, in line order; then the example file
+# (refusals and a duplicate among them) in batches of 2, as JSON.
+expect_exit 0 F submit --config "$CFG" --spool "$T/s9" --batch 7 "$SVC" "$T/many.ndjson"
+[ "$(count "$T/s9")" = 2500 ] || fail pipeline "stored $(count "$T/s9") of 2500"
+[ "$(grep -c '	accepted	line ' "$T/out")" = 2500 ] || fail pipeline "not 2500 references printed"
+awk -F'\t' '{ sub(/^line /, "", $3); if ($3 != NR) { print "line " NR ": " $0; exit 1 } }' "$T/out" \
+    || fail pipeline "references not in line order"
+cut -f1 "$T/out" | sort -u | wc -l | grep -qx 2500 || fail pipeline "a reference printed twice"
+cut -f1 "$T/out" | sort > "$T/printed"
+python3 -c 'import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute("select ref from records order by ref")]' \
+    "$T/s9/ledger.db" > "$T/stored"
+cmp -s "$T/printed" "$T/stored" || fail pipeline "printed references are not the stored ones"
+expect_exit 65 F submit --config "$CFG" --spool "$T/s10" --batch 2 --json "$SVC" "$T/ex/submissions.ndjson"
+jq -e '.accepted == 8 and .duplicates == 1 and .not_accepted == 0' "$T/out" >/dev/null \
+    || fail pipeline "batches of 2: $(cat "$T/out")"
+[ "$(jq '[.results[] | select(.reference)] | length' "$T/out")" = 9 ] || fail pipeline "not 9 references in the JSON"
+[ "$(count "$T/s10")" = 8 ] || fail pipeline "batches of 2 stored $(count "$T/s10")"
+ok "batches commit behind the reading: 2500 in batches of 7 stored and printed once each, in order; JSON output whole"
+
 echo "$CASES cases passed"
