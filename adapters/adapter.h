@@ -244,6 +244,12 @@ struct adapter {
      * never send the file twice under its final name. */
     void (*transfer)(void *ctx, const struct transfer_req *req,
                      struct adapter_result *res);
+    /* TRANSPORT, optional: connect and log in (host key, credentials),
+     * send nothing: OK, RETRY (cannot be reached now) or STOP (refused
+     * for good: host key unknown or changed, login refused).  The night
+     * batch asks before it binds records, so the records of a target
+     * that refuses wait queued.  NULL: nothing to ask (a local folder). */
+    void (*reach)(void *ctx, struct adapter_result *res);
     /* TRANSPORT: list remote names matching a glob in the ack folder;
      * caller frees each name and the array. */
     void (*list)(void *ctx, const char *glob, char ***names, size_t *n,

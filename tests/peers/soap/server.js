@@ -16,6 +16,7 @@
 //   ref "H503*"               -> HTTP 503 with an HTML body (no SOAP fault)
 //   ref "XXE*"                -> a response with a DOCTYPE and an external
 //                                entity naming --xxe-file (must be refused)
+//   any path /locked*         -> HTTP 401 (credentials refused, no fault)
 // ClaimStatus(Reference) answers Status FOUND + Receipt for references that
 // got a receipt, NOTFOUND otherwise (ferry's probe for in-doubt records).
 // Every SubmitClaim is logged (reference per line) to --log FILE before any
@@ -158,7 +159,14 @@ function authenticate(security, done, req) {
   return true;
 }
 
+// notFound - every other path; /locked* answers 401 as a gateway that
+// refuses the caller's HTTP credentials would (no SOAP fault)
 function notFound(req, res) {
+  if (req.url.startsWith('/locked')) {
+    res.setHeader('WWW-Authenticate', 'Basic realm="claims"');
+    rawReply(res, 401, 'text/plain', 'unauthorized\n');
+    return;
+  }
   rawReply(res, 404, 'text/plain', 'not found\n');
 }
 
