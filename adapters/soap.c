@@ -61,6 +61,9 @@ struct soap_ctx {
     size_t max_response;
     int concurrency;
     char *idem_header;
+    bool idem_by_ref;            /* idempotency-value="$reference": the
+                                    old, per-spool key (default: the
+                                    delivery identity) */
     char *operation, *ns, *prefix;
     bool qualified;
     char *receipt_xpath;
@@ -452,7 +455,9 @@ static const struct adapter_key soap_keys[] = {
     ADAPTER_OPT("max-response", ADAPTER_OPT_SIZE, "1MiB", struct soap_ctx,
                 max_response, 256, 0, "response size cap, e.g. 1MiB (default)"),
     ADAPTER_KEY("idempotency-header", ADAPTER_OPT_STR, false,
-                "HTTP header carrying the ferry reference"),
+                "HTTP header carrying the record's idempotency value"),
+    ADAPTER_KEY("idempotency-value", ADAPTER_OPT_STR, false,
+                "$delivery-id (default: unique across spools) or $reference"),
     ADAPTER_KEY_IN("concurrency", ADAPTER_OPT_INT, 1, MAX_CONCURRENCY,
                    "calls in flight (default 8)"),
     ADAPTER_KEY_END,
@@ -572,6 +577,14 @@ static int read_target(struct soap_ctx *c, const struct adapter_env *env,
     } else if (dup_opt(&c->idem_header, v, NULL) != 0) {
         goto nomem;
     }
+    v = kv_get(o, "idempotency-value");
+    if (v && strcmp(v, "$reference") == 0) {
+        c->idem_by_ref = true;
+    } else if (v && strcmp(v, "$delivery-id") != 0) {
+        errs_add(e, "soap", "idempotency-value \"%s\": use $delivery-id "
+                 "(the default) or $reference", v);
+        bad++;
+    }
     return bad ? -1 : 0;
 nomem:
     errs_add(e, "soap", "out of memory");
@@ -668,7 +681,7 @@ static int read_mapping(struct soap_ctx *c, const struct adapter_env *env,
         memset(&s, 0, sizeof s);
         memset(&a, 0, sizeof a);
         a.to = c->idem_element;
-        a.from = (char *)"$reference";
+        a.from = (char *)(c->idem_by_ref ? "$reference" : "$delivery-id");
         s.a = &a;
         s.na = 1;
         if (soap_envelope_check(&s, e) != 0)
@@ -740,6 +753,17 @@ static int slot_setup(struct soap_ctx *c, struct slot *s)
     if (c->key_password)
         bad |= curl_easy_setopt(h, CURLOPT_KEYPASSWD, c->key_password);
     return bad ? -1 : 0;
+}
+
+/* idem_value - what the idempotency header and element carry: the
+ * delivery identity, unique across spools (a reference is unique only
+ * within one), unless the target says $reference */
+static const char *idem_value(const struct soap_ctx *c,
+                              const struct delivery_item *it)
+{
+    const char *v = c->idem_by_ref || !it->delivery_id || !*it->delivery_id
+                        ? it->ref : it->delivery_id;
+    return v ? v : "";
 }
 
 /* make_headers - Content-Type, SOAPAction, Expect, idempotency header */
@@ -836,7 +860,7 @@ static int slot_start(struct soap_ctx *c, struct slot *s,
         call.sec = c->sec;
         if (c->idem_element) {
             extra[0].path = c->idem_element;
-            extra[0].text = it->ref ? it->ref : "";
+            extra[0].text = idem_value(c, it);
             call.extra = extra;
             call.nextra = 1;
         }
@@ -853,7 +877,7 @@ static int slot_start(struct soap_ctx *c, struct slot *s,
     errs_free(&e);
     curl_slist_free_all(s->hdrs);
     s->hdrs = make_headers(c, probe ? c->status_action : c->action,
-                           probe ? NULL : it->ref);
+                           probe ? NULL : idem_value(c, it));
     if (!s->hdrs ||
         curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->reqlen)
@@ -1080,7 +1104,7 @@ static const struct adapter_key soap_map_keys[] = {
     ADAPTER_KEY("ns-*", ADAPTER_OPT_STR, false,
                 "ns-PREFIX=\"URI\": namespace for XPath"),
     ADAPTER_KEY("idempotency-element", ADAPTER_OPT_STR, false,
-                "element path carrying the ferry reference"),
+                "element path carrying the idempotency value"),
     ADAPTER_KEY("status-operation", ADAPTER_OPT_STR, false,
                 "status operation for in-doubt records"),
     ADAPTER_KEY("status-action", ADAPTER_OPT_STR, false,

@@ -20,9 +20,11 @@
 // ClaimStatus(Reference) answers Status FOUND + Receipt for references that
 // got a receipt, NOTFOUND otherwise (ferry's probe for in-doubt records).
 // Every SubmitClaim is logged (reference per line) to --log FILE before any
-// behaviour, so a test can count duplicates.
+// behaviour, so a test can count duplicates.  --idem-log FILE logs, per
+// SubmitClaim, "Reference<TAB>X-Idempotency-Key header<TAB>RequestId
+// element" ("-" where absent), to check what a caller used as its key.
 //
-// Usage: node server.js PORT [--log FILE] [--slow-ms N] [--user U --password P]
+// Usage: node server.js PORT [--log FILE] [--idem-log FILE] [--slow-ms N] [--user U --password P]
 //                            [--tls-cert F --tls-key F [--client-ca F]]
 //                            [--xxe-file F]
 // PORT 0 picks a free port; the chosen port is printed on stdout as one line.
@@ -36,7 +38,7 @@ const crypto = require('crypto');
 const soap = require('soap');
 
 function parseArgs(argv) {
-  const o = { port: 0, log: null, slowMs: 3000, user: null, password: null,
+  const o = { port: 0, log: null, idemLog: null, slowMs: 3000, user: null, password: null,
               cert: null, key: null, clientCa: null, xxeFile: '/etc/hostname' };
   if (argv.length > 0) o.port = parseInt(argv[0], 10);
   for (let i = 1; i < argv.length; i += 2) {
@@ -44,6 +46,7 @@ function parseArgs(argv) {
     if (v === undefined) throw new Error('missing value for ' + k);
     switch (k) {
       case '--log': o.log = v; break;
+      case '--idem-log': o.idemLog = v; break;
       case '--slow-ms': o.slowMs = parseInt(v, 10); break;
       case '--user': o.user = v; break;
       case '--password': o.password = v; break;
@@ -64,6 +67,7 @@ const wsdlXml = fs.readFileSync(path.join(__dirname, 'claims.wsdl'), 'utf8');
 const receipts = new Map();
 let logFd = null;
 if (opt.log) logFd = fs.openSync(opt.log, 'a');
+const idemFd = opt.idemLog ? fs.openSync(opt.idemLog, 'a') : null;
 
 function text(v) {
   if (v === undefined || v === null) return '';
@@ -92,6 +96,9 @@ function submitClaim(v12) {
   return function (args, cb, headers, req, res) {
     const ref = text(args.Reference);
     if (logFd !== null) fs.writeSync(logFd, ref + '\n');
+    if (idemFd !== null)
+      fs.writeSync(idemFd, ref + '\t' + (req.headers['x-idempotency-key'] || '-') +
+                   '\t' + (text(args.RequestId) || '-') + '\n');
     const amount = text(args.Amount);
     if (ref.startsWith('BAD'))
       throw fault(v12, true, 'reference ' + ref + ' rejected: unknown claimant');
