@@ -120,6 +120,11 @@ struct delivery_item {
     const char *service;
     int attempt;                /* 1 for the first try */
     bool was_in_doubt;          /* previous attempt ended INDOUBT */
+    int marker_gen;             /* > 0: reconcile found the record missing
+                                   at the target and an operator requeued
+                                   it (that many times): a marker an
+                                   earlier send left is void, and this
+                                   send writes it anew (generation N) */
     const struct record *rec;
     struct adapter_result res;  /* filled by deliver/probe */
 };

@@ -538,6 +538,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         const struct spool_record *r = l.v[i];
         items[i].ref = r->ref;
         items[i].delivery_id = r->delivery_id;
+        items[i].marker_gen = r->marker_gen;
         items[i].service = r->service;
         items[i].attempt = r->attempts;
         items[i].was_in_doubt = r->in_doubt;

@@ -116,6 +116,8 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
                             &r->channel) != 0)
         r->channel = SPOOL_CH_UNKNOWN;
     r->confirmed_at = sqlite3_column_int64(st, 26);
+    r->missing_at = sqlite3_column_int64(st, 27);
+    r->marker_gen = sqlite3_column_int(st, 28);
     if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {

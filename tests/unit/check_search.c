@@ -475,6 +475,8 @@ START_TEST(test_v7_ledger_gains_search_table)
     ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE search; "
                                   "DROP TABLE target_state; "
                                   "DROP TABLE record_history; "
+                                  "ALTER TABLE records DROP COLUMN missing_at; "
+                                  "ALTER TABLE records DROP COLUMN marker_gen; "
                                   "ALTER TABLE records DROP COLUMN ack_file; "
                                   "ALTER TABLE records DROP COLUMN ack_record; "
                                   "ALTER TABLE records DROP COLUMN ack_at; "
