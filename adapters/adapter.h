@@ -51,6 +51,9 @@ struct adapter_result {
     enum adapter_outcome outcome;
     char msg[1024];      /* back end's own words: fault string, SQLSTATE... */
     char receipt[256];   /* target's receipt (OK), if any */
+    char receipt_data[1024]; /* OK, optional: the receipt's named parts
+                            as a JSON object {"number": "...", "status":
+                            "..."}; "" none */
     bool already;        /* TRANSPORT, OK: the identical file was already
                             there under its final name: nothing uploaded */
 };

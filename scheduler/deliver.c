@@ -342,6 +342,7 @@ static void decide(struct dtarget *t, const struct spool_record *r,
     case ADAPTER_OK:
         o->kind = SPOOL_OUT_OK;
         o->receipt = res->receipt[0] ? res->receipt : NULL;
+        o->receipt_data = res->receipt_data[0] ? res->receipt_data : NULL;
         t->st.ok++;
         if (called)
             breaker_feed(t, BREAKER_OK, ended, r->ref);

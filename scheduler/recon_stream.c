@@ -169,7 +169,9 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
                           it.res.msg, NULL);
             } else if (it.res.outcome == ADAPTER_OK) {
                 struct spool_ack a = { .key = r->ref, .accepted = true,
-                    .receipt = it.res.receipt[0] ? it.res.receipt : NULL };
+                    .receipt = it.res.receipt[0] ? it.res.receipt : NULL,
+                    .receipt_data = it.res.receipt_data[0]
+                                    ? it.res.receipt_data : NULL };
                 enum spool_ack_result ar;
                 if (spool_ack_apply(sp, NULL, NULL, &a, 1, &ar, NULL, NULL,
                                     NULL, e) != 0) {

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 11
+#define SPOOL_SCHEMA_VERSION 12
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -260,6 +260,8 @@ struct spool_record {
     char *last_error;
     int64_t batch_id;              /* 0 = none */
     char *receipt;
+    char *receipt_data;            /* the receipt's named parts: a JSON
+                                      object {"name": "value"}, or NULL */
     bool in_doubt;                 /* last delivery's outcome unknown */
     char *closed_reason;
     bool payload_purged;
@@ -465,6 +467,8 @@ struct spool_outcome {
     enum spool_outcome_kind kind;
     const char *message;           /* back end's own words; may be NULL */
     const char *receipt;           /* OK only; may be NULL */
+    const char *receipt_data;      /* OK only: JSON object of the
+                                      receipt's named parts; may be NULL */
     int64_t next_attempt_at;       /* RETRY: when to try again */
     bool exhausted;                /* RETRY: retries spent -> failed */
     int64_t started_at, ended_at;  /* 0 = lease start / now */
@@ -599,6 +603,8 @@ struct spool_ack {
     bool accepted;                 /* true -> confirmed, false -> rejected */
     const char *reason;            /* rejection words (code turned to text) */
     const char *receipt;           /* optional */
+    const char *receipt_data;      /* optional: JSON object, the
+                                      receipt's named parts */
     long record_no;                /* its record in the file (the line when
                                       the file has line ends); 0 unknown */
 };

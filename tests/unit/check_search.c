@@ -476,6 +476,7 @@ START_TEST(test_v7_ledger_gains_search_table)
                                   "DROP TABLE target_state; "
                                   "DROP TABLE record_history; "
                                   "ALTER TABLE records DROP COLUMN missing_at; "
+                                  "ALTER TABLE records DROP COLUMN receipt_data; "
                                   "ALTER TABLE records DROP COLUMN marker_gen; "
                                   "ALTER TABLE records DROP COLUMN ack_file; "
                                   "ALTER TABLE records DROP COLUMN ack_record; "

@@ -4,7 +4,8 @@
 // A claims service generated from claims.wsdl by the node `soap` package
 // (soap.listen): SOAP 1.1 at /claims, SOAP 1.2 at /claims12.  Behaviour is
 // chosen by the claim's Reference so tests need no control channel:
-//   good data                 -> SubmitClaimResponse/Receipt = "RCPT-<ref>"
+//   good data                 -> SubmitClaimResponse/Receipt = "RCPT-<ref>",
+//                                Status = "ACCEPTED"
 //   Amount <= 0, ref "BAD*"   -> Client (1.1) / Sender (1.2) fault
 //   ref "SRV*"                -> Server / Receiver fault "database unavailable"
 //   ref "BUSY*"               -> Client fault "system busy, try again later"
@@ -17,6 +18,10 @@
 //   ref "XXE*"                -> a response with a DOCTYPE and an external
 //                                entity naming --xxe-file (must be refused)
 //   any path /locked*         -> HTTP 401 (credentials refused, no fault)
+//   Name "Det*" (SOAP 1.1)    -> Client fault "claimant not matched" with a
+//                                detail: ErrorCode E042, Field Name, and
+//                                Given echoing the Name (personal data a
+//                                caller must not store)
 // ClaimStatus(Reference) answers Status FOUND + Receipt for references that
 // got a receipt, NOTFOUND otherwise (ferry's probe for in-doubt records).
 // Every SubmitClaim is logged (reference per line) to --log FILE before any
@@ -100,6 +105,11 @@ function submitClaim(v12) {
       fs.writeSync(idemFd, ref + '\t' + (req.headers['x-idempotency-key'] || '-') +
                    '\t' + (text(args.RequestId) || '-') + '\n');
     const amount = text(args.Amount);
+    const name = text(args.Name);
+    if (!v12 && name.startsWith('Det'))
+      throw { Fault: { faultcode: 'soap:Client', faultstring: 'claimant not matched',
+                       detail: { ErrorCode: 'E042', Field: 'Name', Given: name },
+                       statusCode: 500 } };
     if (ref.startsWith('BAD'))
       throw fault(v12, true, 'reference ' + ref + ' rejected: unknown claimant');
     if (!/^-?[0-9]+(\.[0-9]+)?$/.test(amount) || !(/[1-9]/.test(amount)) ||
@@ -128,7 +138,7 @@ function submitClaim(v12) {
     const answer = () => {
       const receipt = 'RCPT-' + ref;
       receipts.set(ref, receipt);
-      return { Receipt: receipt };
+      return { Receipt: receipt, Status: 'ACCEPTED' };
     };
     if (ref.startsWith('SLOW'))
       return new Promise((resolve) => setTimeout(() => resolve(answer()), opt.slowMs));
