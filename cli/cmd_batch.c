@@ -44,9 +44,10 @@ static void batch_usage(FILE *f)
         "     encoded and went to the dead letter state, the rest were sent,\n"
         "     70 the read-back check failed (nothing sent), 74 ledger or disk\n"
         "     error, 75 target unavailable or another run holds the lock (its\n"
-        "     PID is named): try later, 78 configuration problem, or the\n"
-        "     target refused the file (host key, login, a different file under\n"
-        "     that name).\n");
+        "     PID is named): try later, 78 configuration problem, the target\n"
+        "     refused the file (a different file under that name), or the\n"
+        "     target stopped (host key or login refused: its records wait\n"
+        "     queued, ferry targets says why; the run after the fix clears it).\n");
 }
 
 /* show_progress - the scheduler's progress, to the CLI's bar or lines */

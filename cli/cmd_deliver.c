@@ -322,8 +322,10 @@ int cmd_targets(int argc, char **argv)
         fprintf(f, "usage: ferry targets [--config FILE] [--spool DIR] [--json]\n\n"
                 "Each target: type, delivery window (open now or not), its breaker\n"
                 "as the last delivery engine left it (the daemon, or the last\n"
-                "ferry deliver: it is kept in the ledger), whether it stopped and\n"
-                "why, and its queued, due, failed and in-doubt counts.\n");
+                "ferry deliver; for a batch target the last ferry batch: it is\n"
+                "kept in the ledger), whether it stopped and why (a stop lasts\n"
+                "until a run gets through), and its queued, due, failed and\n"
+                "in-doubt counts.\n");
         return f == stdout ? EX_OK : EX_USAGE;
     }
     struct ferry_config *cfg = NULL;

@@ -32,14 +32,16 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         ? "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
-          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
+          "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
           "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
         : "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
-          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
+          "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE ref = ?5 AND "
           "state IN ('sent', 'delivered', 'indoubt')", e);
     if (!st)
@@ -62,6 +64,7 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         sqlite3_bind_int64(st, 8, a->record_no);
     else
         sqlite3_bind_null(st, 8);
+    sqlite3_bind_text(st, 9, a->receipt_data, -1, SQLITE_STATIC);
     int applied = 0;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */

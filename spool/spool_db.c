@@ -289,11 +289,31 @@ static const char *const schema_v10[] = {
     NULL,
 };
 
+/* v11: a delivered record the target lost.  missing_at is when reconcile
+ * last found a delivered record missing at its target (0: never, or not
+ * since); marker_gen counts the operator's requeues of such a record: a
+ * target marker written by an earlier send is void from then on, and the
+ * send after the Nth requeue writes its own (docs/reconcile.md). */
+static const char *const schema_v11[] = {
+    "ALTER TABLE records ADD COLUMN missing_at INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE records ADD COLUMN marker_gen INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
+/* v12: a target's receipt in several named parts (a SOAP service's
+ * receipt number and status...): a JSON object {"name": "value"}, NULL
+ * when the target gives none.  The one-value receipt stays beside it. */
+static const char *const schema_v12[] = {
+    "ALTER TABLE records ADD COLUMN receipt_data TEXT",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
                                                  schema_v7, schema_v8,
-                                                 schema_v9, schema_v10 };
+                                                 schema_v9, schema_v10,
+                                                 schema_v11, schema_v12 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 

@@ -689,6 +689,9 @@ START_TEST(test_v1_ledger_migrates_in_place)
     /* turn it back into the version-1 shape, data included */
     raw_exec("BEGIN;"
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -850,9 +853,12 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
         enq1(s, it, &r[i]);
     }
     spool_close(s);
-    char sql[768];
+    char sql[1024];
     snprintf(sql, sizeof sql, "BEGIN;"
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -965,6 +971,9 @@ START_TEST(test_v3_ledger_gets_identities)
     spool_close(s);
     raw_exec("BEGIN;"
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
