@@ -26,6 +26,11 @@ static void limits_fill(const struct map_limits *in, struct map_limits *out)
                                            : MAP_DEFAULT_MAX_FIELDS;
 }
 
+void map_limits_effective(const struct map_limits *in, struct map_limits *out)
+{
+    limits_fill(in, out);
+}
+
 /* where_at - "line L, column C" or "line L, byte B" */
 static void where_at(char *w, size_t wsz, long line, long col, bool bytes)
 {
@@ -224,7 +229,11 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
         if (ndjson)
             snprintf(w, sizeof w, "line %ld", line0);
         errs_add(e, ndjson ? w : "body", list ? "expected a JSON object, or "
-                 "an array of JSON objects" : "expected a JSON object");
+                 "an array of JSON objects"
+                 : json_is_array(doc) ? "expected a JSON object, not an "
+                   "array: send one submission per document, or several as "
+                   "NDJSON (one object per line)"
+                 : "expected a JSON object");
         json_decref(doc);
         return -1;
     }
