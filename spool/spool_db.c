@@ -288,11 +288,85 @@ static const char *const schema_v10[] = {
     NULL,
 };
 
+/* v11: cost follows the work, not the history.
+ * - records_svc (every record, every state) gives way to records_work,
+ *   which holds only the records not yet final: counting or listing the
+ *   work in hand (queue, batch, deliver, /metrics) reads that index, and
+ *   a record becoming final only removes its entry.  Queries name its
+ *   condition literally (SPOOL_WORK_TERM), which is how SQLite proves
+ *   the partial index applies.
+ * - state_totals counts the final records (confirmed, discarded) per
+ *   service, target and state, in the working table and in the archive
+ *   alike; it is kept in the same transaction as each record's move to
+ *   a final state (spool_tally_final, flushed by spool_commit).
+ * - records_archive: final records past the retention window leave the
+ *   working tables (spool_purge) for a slim row the report still reads
+ *   and the idempotency check still finds; their payloads, attempts,
+ *   history, batch membership and search entries are deleted.
+ * - records_received and audit_at: the report's period and the audit
+ *   entries since its first day, read by range. */
+#define SPOOL_FINAL_IN "('confirmed','discarded')"
+static const char *const schema_v11[] = {
+    "DROP INDEX records_svc",
+    "CREATE INDEX records_work ON records(state, service, target)"
+    " WHERE state NOT IN " SPOOL_FINAL_IN,
+    "CREATE INDEX records_received ON records(received_at)",
+    "CREATE INDEX audit_at ON audit(at)",
+    "CREATE TABLE state_totals("
+    " service TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY(service, target, state)) WITHOUT ROWID",
+    "INSERT INTO state_totals(service, target, state, n)"
+    " SELECT service, target, state, count(*) FROM records"
+    " WHERE state IN " SPOOL_FINAL_IN " GROUP BY 1, 2, 3",
+    "CREATE TABLE records_archive("
+    " id INTEGER PRIMARY KEY,"
+    " record_id INTEGER NOT NULL,"
+    " ref TEXT NOT NULL,"
+    " delivery_id TEXT,"
+    " service TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " client TEXT,"
+    " channel TEXT NOT NULL,"
+    " fe_ref TEXT,"
+    " idem_key TEXT,"
+    " state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " batch_id INTEGER,"
+    " receipt TEXT,"
+    " last_error TEXT,"
+    " closed_reason TEXT,"
+    " received_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " confirmed_at INTEGER NOT NULL,"
+    " archived_at INTEGER NOT NULL)",
+    /* the final records by age, for retention to find what it moves */
+    "CREATE INDEX records_final ON records(updated_at)"
+    " WHERE state IN " SPOOL_FINAL_IN,
+    /* an archived record read as a record (ferry show): no payload */
+    "CREATE VIEW records_archive_full AS SELECT record_id AS id, ref,"
+    " service, target, client, fe_ref, idem_key, received_at, updated_at,"
+    " state, attempts, 0 AS next_attempt_at, NULL AS lease_owner,"
+    " 0 AS lease_until, last_error, batch_id, receipt, 0 AS in_doubt,"
+    " closed_reason, 1 AS payload_purged, 0 AS payload_enc, NULL AS payload,"
+    " NULL AS original, NULL AS record_json, delivery_id, channel,"
+    " confirmed_at FROM records_archive",
+    "CREATE INDEX records_archive_received ON records_archive(received_at)",
+    "CREATE INDEX records_archive_ref ON records_archive(ref)",
+    "CREATE INDEX records_archive_idem ON records_archive(service, target,"
+    " idem_key) WHERE idem_key IS NOT NULL",
+    NULL,
+};
+#undef SPOOL_FINAL_IN
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
                                                  schema_v7, schema_v8,
-                                                 schema_v9, schema_v10 };
+                                                 schema_v9, schema_v10,
+                                                 schema_v11 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 
@@ -376,6 +450,11 @@ int spool_begin(struct spool *s, struct errs *e)
 
 int spool_commit(struct spool *s, struct errs *e)
 {
+    /* the final-state totals gathered in this transaction go in with it */
+    if (spool_tally_flush(s, e) != 0) {
+        spool_rollback(s);
+        return -1;
+    }
     if (spool_exec(s, "COMMIT", e) != 0) {
         spool_rollback(s);
         return -1;
@@ -399,6 +478,7 @@ int spool_end(struct spool *s, int rc, struct errs *e)
 void spool_rollback(struct spool *s)
 {
     s->audit_pending[0] = '\0';
+    spool_tally_clear(s);
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -637,6 +717,8 @@ void spool_close(struct spool *s)
         return;
     for (size_t i = 0; i < s->nstmt; i++)
         sqlite3_finalize(s->stmt[i].st);
+    spool_tally_clear(s);
+    free(s->tally);
     if (s->db)
         sqlite3_close(s->db);
     pthread_mutex_destroy(&s->db_mu);
