@@ -341,7 +341,9 @@ struct spool_totals_proof {
     int64_t rows;                  /* records in the working table */
     int64_t archived;              /* records moved to the archive */
     int64_t totals_off;            /* (service, target, final state) whose
-                                      kept total differs from its rows */
+                                      kept total differs from its rows, and
+                                      (service, counter) whose all-days
+                                      total differs from the daily ones */
 };
 /* spool_totals_check - count every row (working table and archive) and
  * check the kept final-state totals against them, in one read

@@ -304,7 +304,13 @@ static const char *const schema_v10[] = {
  *   and the idempotency check still finds; their payloads, attempts,
  *   history, batch membership and search entries are deleted.
  * - records_received and audit_at: the report's period and the audit
- *   entries since its first day, read by range. */
+ *   entries since its first day, read by range; counters_day likewise
+ *   for the intake counters of the report's days.
+ * - counter_totals: the intake counters summed over all days, kept by
+ *   triggers on counters (a handful of counter writes per transaction,
+ *   so a trigger costs nothing there, and it holds for every writer), so
+ *   /metrics and the conservation check read one row per service and
+ *   name instead of one per day of history. */
 #define SPOOL_FINAL_IN "('confirmed','discarded')"
 static const char *const schema_v11[] = {
     "DROP INDEX records_svc",
@@ -312,6 +318,27 @@ static const char *const schema_v11[] = {
     " WHERE state NOT IN " SPOOL_FINAL_IN,
     "CREATE INDEX records_received ON records(received_at)",
     "CREATE INDEX audit_at ON audit(at)",
+    "CREATE INDEX counters_day ON counters(day)",
+    "CREATE TABLE counter_totals("
+    " service TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value INTEGER NOT NULL,"
+    " PRIMARY KEY(service, name)) WITHOUT ROWID",
+    "INSERT INTO counter_totals(service, name, value)"
+    " SELECT service, name, SUM(value) FROM counters GROUP BY 1, 2",
+    "CREATE TRIGGER counters_total_ins AFTER INSERT ON counters BEGIN"
+    " INSERT INTO counter_totals(service, name, value)"
+    " VALUES(new.service, new.name, new.value)"
+    " ON CONFLICT(service, name) DO UPDATE SET value = value + excluded.value;"
+    " END",
+    "CREATE TRIGGER counters_total_upd AFTER UPDATE OF value ON counters BEGIN"
+    " UPDATE counter_totals SET value = value + new.value - old.value"
+    " WHERE service = new.service AND name = new.name;"
+    " END",
+    "CREATE TRIGGER counters_total_del AFTER DELETE ON counters BEGIN"
+    " UPDATE counter_totals SET value = value - old.value"
+    " WHERE service = old.service AND name = old.name;"
+    " END",
     "CREATE TABLE state_totals("
     " service TEXT NOT NULL,"
     " target TEXT NOT NULL,"

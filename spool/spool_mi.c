@@ -209,10 +209,12 @@ int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
+    /* counter_totals: the counters over all days, one row per service
+     * and name (schema v11), however long the history */
     sqlite3_stmt *st = spool_stmt(s, "SELECT service, substr(name, 10), "
-                                  "sum(value) FROM counters WHERE name LIKE "
-                                  "'accepted:%' GROUP BY 1, 2 ORDER BY 1, 2",
-                                  e);
+                                  "sum(value) FROM counter_totals WHERE name "
+                                  "LIKE 'accepted:%' GROUP BY 1, 2 "
+                                  "ORDER BY 1, 2", e);
     if (!st)
         goto done;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {

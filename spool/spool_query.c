@@ -337,9 +337,11 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
                      struct errs *e)
 {
     static const char sql[] =
+        /* the days as a range (counters_day): a day's report reads its
+         * own counters, not every day's */
         "SELECT service, day, name, value FROM counters WHERE "
-        "(?1 IS NULL OR service = ?1) AND (?2 IS NULL OR day >= ?2) AND "
-        "(?3 IS NULL OR day <= ?3) ORDER BY service, day";
+        "day >= COALESCE(?2, '') AND day <= COALESCE(?3, '~') AND "
+        "(?1 IS NULL OR service = ?1) ORDER BY service, day";
     int rc = -1, step;
     size_t cap = 0;
     out->v = NULL;

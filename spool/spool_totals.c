@@ -202,7 +202,7 @@ int spool_conservation(struct spool *s, int64_t *accepted,
                 &work, "counting records", e) != 0
         || sum_one(s, "SELECT COALESCE(SUM(n), 0) FROM state_totals",
                    &final, "reading final totals", e) != 0
-        || sum_one(s, "SELECT COALESCE(SUM(value), 0) FROM counters "
+        || sum_one(s, "SELECT COALESCE(SUM(value), 0) FROM counter_totals "
                    "WHERE name = 'accepted'", accepted,
                    "reading intake counters", e) != 0)
         goto done;
@@ -241,6 +241,15 @@ int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
                 "1, 2, 3) GROUP BY 1, 2, 3) WHERE n <> 0",
                 &p->totals_off, "checking final totals", e) != 0)
         goto done;
+    /* and the all-days intake totals against the daily counters */
+    int64_t off = 0;
+    if (sum_one(s, "SELECT COUNT(*) FROM (SELECT service, name, SUM(v) AS v "
+                "FROM (SELECT service, name, value AS v FROM counter_totals "
+                "UNION ALL SELECT service, name, -value FROM counters) "
+                "GROUP BY 1, 2) WHERE v <> 0", &off, "checking intake "
+                "totals", e) != 0)
+        goto done;
+    p->totals_off += off;
     rc = 0;
 done:
     spool_rollback(s);

@@ -207,6 +207,7 @@ if [ -z "${BENCH_SCALE_NO_PURGE:-}" ]; then
     awk -v m="$moved" -v ns=$((t1 - t0)) 'BEGIN { printf "scale_purge_moved %d records in %.1f s (%.0f records/s)\n", m, ns / 1e9, m / (ns / 1e9) }'
     left=$(sqlite3 "$dir/big/spool/ledger.db" "SELECT count(*) FROM records")
     echo "scale_working_rows_after_purge $left"
+    sync     # the purge wrote gigabytes: let them reach the disk first
     ab=$(best "$F" batch --target claims-mainframe "${c[@]}" --date "$(date -u +%F)")
     awk -v b="$ab" -v s="${R[small.batch]}" 'BEGIN { printf "scale_batch_after_purge %s ms (baseline %s ms) ratio %.2f x\n", b, s, b / s }'
     "$F" spool verify --spool "$dir/big/spool" >/dev/null 2>&1 && echo "scale_verify_after_purge ok" || echo "scale_verify_after_purge FAILED"

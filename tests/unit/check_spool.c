@@ -60,6 +60,11 @@ static struct spool *open_sp(const struct spool_opts *o)
     "DROP INDEX records_final;" \
     "DROP INDEX records_received;" \
     "DROP INDEX audit_at;" \
+    "DROP INDEX counters_day;" \
+    "DROP TRIGGER counters_total_ins;" \
+    "DROP TRIGGER counters_total_upd;" \
+    "DROP TRIGGER counters_total_del;" \
+    "DROP TABLE counter_totals;" \
     "CREATE INDEX records_svc ON records(service, state);"
 
 static struct spool_item item(const char *svc, const char *target,
@@ -862,7 +867,7 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
         enq1(s, it, &r[i]);
     }
     spool_close(s);
-    char sql[1280];
+    char sql[2048];
     snprintf(sql, sizeof sql, "BEGIN;" UNDO_V11
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN ack_file;"
