@@ -71,7 +71,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         applied = 1;
         /* confirmed is final: counted in this transaction (spool_totals.c) */
         if (a->accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
-                                             SPOOL_CONFIRMED, e) != 0) {
+                                             spool_state_name(SPOOL_CONFIRMED),
+                                             e) != 0) {
             sqlite3_reset(st);
             return -1;
         }

@@ -539,6 +539,98 @@ int spool_counter_add(struct spool *s, const char *service, const char *day,
     return 0;
 }
 
+/* ---- final-state totals of the open transaction (schema 11) ----------
+ * Noted in memory while the transaction runs (a million acknowledgements
+ * make a handful of notes), written into state_totals by spool_commit
+ * just before COMMIT, forgotten by spool_rollback: a rollback or a crash
+ * loses the notes with the moves, so the totals never drift.  Here, with
+ * the transaction helpers, so committing needs nothing above this file. */
+#define TALLY_MAX 4096                /* distinct keys in one transaction */
+
+int spool_tally_final(struct spool *s, const char *service,
+                      const char *target, const char *state, struct errs *e)
+{
+    if (!service)
+        service = "";
+    if (!target)
+        target = "";
+    for (size_t i = s->ntally; i-- > 0;) {
+        struct spool_tally *t = &s->tally[i];
+        if (strcmp(t->state, state) == 0 && strcmp(t->service, service) == 0
+            && strcmp(t->target, target) == 0) {
+            t->n++;
+            return 0;
+        }
+    }
+    if (s->ntally >= TALLY_MAX) {
+        errs_add(e, s->dir, "too many services and targets in one "
+                 "transaction (%d)", TALLY_MAX);
+        return -1;
+    }
+    if (s->ntally == s->captally) {
+        size_t cap = s->captally ? s->captally * 2 : 8;
+        struct spool_tally *v = realloc(s->tally, cap * sizeof *v);
+        if (!v)
+            goto nomem;
+        s->tally = v;
+        s->captally = cap;
+    }
+    struct spool_tally *t = &s->tally[s->ntally];
+    t->service = strdup(service);
+    t->target = strdup(target);
+    t->state = strdup(state);
+    if (!t->service || !t->target || !t->state) {
+        free(t->service);
+        free(t->target);
+        free(t->state);
+        goto nomem;
+    }
+    t->n = 1;
+    s->ntally++;
+    return 0;
+nomem:
+    errs_add(e, s->dir, "out of memory");
+    return -1;
+}
+
+void spool_tally_clear(struct spool *s)
+{
+    for (size_t i = 0; i < s->ntally; i++) {
+        free(s->tally[i].service);
+        free(s->tally[i].target);
+        free(s->tally[i].state);
+    }
+    s->ntally = 0;
+}
+
+int spool_tally_flush(struct spool *s, struct errs *e)
+{
+    static const char sql[] =
+        "INSERT INTO state_totals(service, target, state, n) "
+        "VALUES(?,?,?,?) ON CONFLICT(service, target, state) "
+        "DO UPDATE SET n = n + excluded.n";
+    int rc = 0;
+    for (size_t i = 0; i < s->ntally && rc == 0; i++) {
+        struct spool_tally *t = &s->tally[i];
+        sqlite3_stmt *st = spool_stmt(s, sql, e);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        sqlite3_bind_text(st, 1, t->service, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, t->target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, t->state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, t->n);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            spool_dberr(s, e, t->service, "counting final records");
+            rc = -1;
+        }
+        sqlite3_reset(st);
+    }
+    spool_tally_clear(s);
+    return rc;
+}
+
 /* spool_migrate - bring the schema to SPOOL_SCHEMA_VERSION */
 static int spool_migrate(struct spool *s, struct errs *e)
 {

@@ -39,19 +39,18 @@ struct spool {
  * partial index only when the query names its condition. */
 #define SPOOL_WORK_TERM "state NOT IN ('confirmed','discarded')"
 
-/* spool_totals.c: the final records per service, target and state
+/* spool_db.c: the final records per service, target and state
  * (state_totals), kept in the same transaction as each move to a final
- * state.  tally_final notes one move (in memory); spool_commit flushes
- * the notes into state_totals before COMMIT, spool_rollback forgets
- * them.  Every path that makes a record confirmed or discarded calls
- * spool_tally_final. */
+ * state.  tally_final notes one move of a record to the final state
+ * named (in memory); spool_commit flushes the notes into state_totals
+ * before COMMIT, spool_rollback forgets them.  Every path that makes a
+ * record confirmed or discarded calls spool_tally_final. */
 struct spool_tally {
-    char *service, *target;
-    enum spool_state state;
+    char *service, *target, *state;
     int64_t n;
 };
 int spool_tally_final(struct spool *s, const char *service,
-                      const char *target, enum spool_state st,
+                      const char *target, const char *state,
                       struct errs *e);
 int spool_tally_flush(struct spool *s, struct errs *e);
 void spool_tally_clear(struct spool *s);

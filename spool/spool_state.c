@@ -160,10 +160,10 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
         return -1;
     }
     /* a move to a final state is counted in the same transaction */
-    int rc = r == SQLITE_ROW
-        ? spool_tally_final(s, (const char *)sqlite3_column_text(st, 0),
-                            (const char *)sqlite3_column_text(st, 1), to, e)
-        : -1;
+    int rc = r != SQLITE_ROW ? -1 : !spool_state_final(to) ? 0
+        : spool_tally_final(s, (const char *)sqlite3_column_text(st, 0),
+                            (const char *)sqlite3_column_text(st, 1),
+                            spool_state_name(to), e);
     if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
         rc = -1, r = SQLITE_ERROR;
     if (r != SQLITE_ROW)
