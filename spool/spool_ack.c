@@ -69,7 +69,7 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         if (ref)
             snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 0));
         applied = 1;
-        /* confirmed is final: counted in this transaction (spool_totals.c) */
+        /* confirmed is final: counted in this transaction (spool_db.c) */
         if (a->accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
                                              spool_state_name(SPOOL_CONFIRMED),
                                              e) != 0) {
