@@ -6,8 +6,11 @@
  * from the target's own metadata (SQLColumns in table mode, SQLDescribeParam
  * for an explicit statement): CHAR padded, NUMERIC sent as exact text,
  * integers as SQLBIGINT, DATE/TIMESTAMP as ODBC structs, absent values as
- * NULL.  A batch runs with array binding when the driver takes
- * SQL_ATTR_PARAMSET_SIZE, else row by row, in one transaction; if any row
+ * NULL.  A batch runs in one transaction: in table mode as many-row
+ * INSERTs (rows-per-insert rows of VALUES (?,..) each, the marker rows
+ * likewise: one statement execution per hundred rows instead of per row,
+ * which is what PostgreSQL charges for), the rest with array binding when
+ * the driver takes SQL_ATTR_PARAMSET_SIZE, else row by row; if any row
  * fails the batch is rolled back and every row retried in its own
  * transaction so only the bad row fails.  Driver errors become outcomes in
  * odbc_classify (odbc_util.c) only.  Optional exactly-once: a marker row
@@ -54,6 +57,9 @@ static const struct adapter_key odbc_keys[] = {
                 "file or env:NAME holding the password for dsn"),
     ADAPTER_KEY("batch-size", ADAPTER_OPT_STR, false,
                 "records per transaction (default 100)"),
+    ADAPTER_KEY("rows-per-insert", ADAPTER_OPT_STR, false,
+                "rows per INSERT statement in table mode, as VALUES "
+                "(?,..),(?,..)... (default 100; 1 = one row per statement)"),
     ADAPTER_KEY("pool-size", ADAPTER_OPT_STR, false,
                 "connections kept open (default 1)"),
     ADAPTER_KEY("login-timeout", ADAPTER_OPT_STR, false,
@@ -272,6 +278,63 @@ static int void_markers(struct odbc *o, struct conn *c,
     return 0;
 }
 
+/* exec_multi - rows [row, row+m) as one many-row statement st (m is the
+ * statement's row count); 0 ok, -1 with dg */
+static int exec_multi(SQLHSTMT st, const struct odbc_param *p, size_t np,
+                      struct odbc_pbuf *pb, size_t row, size_t m,
+                      struct diag *dg)
+{
+    SQLRETURN rc = odbc_bind_rows(p, np, st, pb, row, m);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLExecute(st);
+    int ret = SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA ? 0 : -1;
+    if (ret)
+        odbc_get_diag(SQL_HANDLE_STMT, st, dg);
+    SQLFreeStmt(st, SQL_CLOSE);
+    return ret;
+}
+
+/* exec_rows_many - rows [row, row+m): whole statements of multi_rows
+ * rows while they fill, the rest through exec_rows (array binding or one
+ * by one).  Same contract as exec_rows. */
+static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
+                     struct odbc_pbuf *mpb, const bool *voids, size_t row,
+                     size_t m, struct diag *dg, bool *from_marker);
+static int exec_rows_many(struct odbc *o, struct conn *c,
+                          struct odbc_pbuf *pb, struct odbc_pbuf *mpb,
+                          const bool *voids, size_t row, size_t m,
+                          struct diag *dg, bool *from_marker)
+{
+    size_t k = o->multi_rows;
+    *from_marker = false;
+    while (c->multi && k > 1 && m >= k) {
+        if (c->mark && void_markers(o, c, mpb, voids, row, k, dg) != 0) {
+            *from_marker = true;
+            return -1;
+        }
+        if (exec_multi(c->multi, o->p, o->np, pb, row, k, dg) != 0)
+            return -1;
+        if (c->mark) {
+            struct odbc_param mp[2] = {{0}, {0}};   /* delivery_id, ref */
+            mp[0].kind = mp[1].kind = ODBC_PK_TEXT;
+            mp[0].sqltype = mp[1].sqltype = SQL_VARCHAR;
+            if (exec_multi(c->mmulti, mp, 2, mpb, row, k, dg) != 0) {
+                *from_marker = true;
+                return -1;
+            }
+        }
+        row += k;
+        m -= k;
+    }
+    if (m > 1 && o->array_ok != 1) {
+        for (size_t r = 0; r < m; r++)
+            if (exec_rows(o, c, pb, mpb, voids, row + r, 1, dg, from_marker) != 0)
+                return -1;
+        return 0;
+    }
+    return m ? exec_rows(o, c, pb, mpb, voids, row, m, dg, from_marker) : 0;
+}
+
 /* exec_rows - run the insert (and marker) for rows [row, row+m); 0 ok,
  * -1 with dg.  *from_marker says the failing statement was the marker's.
  * voids (may be NULL): rows whose earlier marker is void (void_markers). */
@@ -397,7 +460,9 @@ static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     struct diag dg;
     bool lost = false, fm;
     int rc = 0;
-    if (m > 1 && o->array_ok == 1) {
+    if (m > 1 && c->multi && m >= o->multi_rows) {
+        rc = exec_rows_many(o, c, pb, mpb, voids, 0, m, &dg, &fm);
+    } else if (m > 1 && o->array_ok == 1) {
         rc = exec_rows(o, c, pb, mpb, voids, 0, m, &dg, &fm);
     } else if (m > 1) {
         for (size_t r = 0; r < m && rc == 0; r++)
@@ -777,6 +842,8 @@ static void odbc_close(void *ctx)
     free(o->marker_q);
     free(o->marker_raw);
     free(o->insert_sql);
+    free(o->multi_sql);
+    free(o->mmulti_sql);
     free(o->marker_sql);
     free(o->marker_probe_sql);
     free(o->marker_void_sql);

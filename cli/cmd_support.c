@@ -617,9 +617,12 @@ static void purge_usage(FILE *f)
     fprintf(f, "usage: ferry purge [--config FILE] [--spool DIR] [--json] "
                "[--actor NAME]\n"
                "                   --older-than AGE (e.g. 90d)\n\n"
-               "Remove the payloads of confirmed and discarded records last "
-               "changed before AGE ago.\nThe ledger rows and the audit stay. "
-               "The purge itself is audited.\n\n"
+               "Move confirmed and discarded records last changed before AGE "
+               "ago out of the\nworking tables into the ledger's archive: "
+               "their payloads, attempts and history\nare deleted; a slim "
+               "row stays for the report, ferry show and the idempotency\n"
+               "check.  Also removes archive/ files past AGE.  The audit "
+               "stays; the purge is\naudited.\n\n"
                "Exit: 0 ok, 64 usage, 74 ledger error, 78 configuration "
                "problem.\n");
 }
@@ -679,12 +682,13 @@ int cmd_purge(int argc, char **argv)
         cli_print_errs(stderr, &e);
         rc = EX_IOERR;
     } else if (c.json) {
-        printf("{\"purged\":%zu,\"archived_files_removed\":%zu,"
-               "\"archived_bytes_removed\":%llu}\n", purged, ap.files,
-               (unsigned long long)ap.bytes);
+        printf("{\"purged\":%zu,\"archived_records\":%zu,"
+               "\"archived_files_removed\":%zu,"
+               "\"archived_bytes_removed\":%llu}\n", purged, purged,
+               ap.files, (unsigned long long)ap.bytes);
     } else {
-        printf("purged the payloads of %zu record%s\n", purged,
-               purged == 1 ? "" : "s");
+        printf("moved %zu final record%s to the archive (payload, attempts "
+               "and history deleted)\n", purged, purged == 1 ? "" : "s");
         printf("removed %zu archived file%s (%llu bytes) from archive/\n",
                ap.files, ap.files == 1 ? "" : "s",
                (unsigned long long)ap.bytes);

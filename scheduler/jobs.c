@@ -192,7 +192,7 @@ static void run_purge(struct spool *sp, const struct job_config *job,
         snprintf(rep->message, sizeof rep->message, "%s", errs_first_msg(e));
         return;
     }
-    snprintf(rep->counts, sizeof rep->counts, "purged=%zu archived-files=%zu",
+    snprintf(rep->counts, sizeof rep->counts, "archived=%zu archived-files=%zu",
              purged, ap.files);
 }
 

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 12
+#define SPOOL_SCHEMA_VERSION 13
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -328,16 +328,37 @@ struct spool_counts {
     struct spool_count *v;
     size_t n;
 };
-/* spool_counts - records by service, target and state.  Free with
- * spool_counts_free. */
+/* spool_counts - records by service, target and state, the archived
+ * final records included (schema v11: the records not yet final are
+ * counted from their own index, the final ones from totals kept at each
+ * change, so the cost follows the work in hand, not the history).  Free
+ * with spool_counts_free. */
 int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
 void spool_counts_free(struct spool_counts *c);
 /* spool_conservation - the two sides of the conservation check read in
  * ONE read transaction, so a commit between them cannot show a false
  * difference: *accepted = the intake counters' accepted total, *in_states
- * = the records in any state. */
+ * = the records in any state (working, final or archived), as
+ * spool_counts counts them.  spool_totals_check is the full count. */
 int spool_conservation(struct spool *s, int64_t *accepted,
                        int64_t *in_states, struct errs *e);
+/* What spool_totals_check found: the full count behind the cheap one. */
+struct spool_totals_proof {
+    int64_t accepted;              /* the intake counters' accepted total */
+    int64_t rows;                  /* records in the working table */
+    int64_t archived;              /* records moved to the archive */
+    int64_t totals_off;            /* (service, target, final state) whose
+                                      kept total differs from its rows, and
+                                      (service, counter) whose all-days
+                                      total differs from the daily ones */
+};
+/* spool_totals_check - count every row (working table and archive) and
+ * check the kept final-state totals against them, in one read
+ * transaction.  Reads the whole ledger: for spool_verify, not /metrics.
+ * Conservation holds when accepted == rows + archived and totals_off
+ * is 0. */
+int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
+                       struct errs *e);
 /* spool_oldest - received_at of the oldest record in state st (of service
  * when not NULL): *at = 0 when none. */
 int spool_oldest(struct spool *s, enum spool_state st, const char *service,

@@ -513,7 +513,21 @@ START_TEST(test_v7_ledger_gains_search_table)
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE search; "
+    ck_assert_int_eq(sqlite3_exec(db, "DROP VIEW records_archive_full; "
+                                  "DROP TABLE records_archive; "
+                                  "DROP TABLE state_totals; "
+                                  "DROP INDEX records_work; "
+                                  "DROP INDEX records_final; "
+                                  "DROP INDEX records_received; "
+                                  "DROP INDEX audit_at; "
+                                  "DROP INDEX counters_day; "
+                                  "DROP TRIGGER counters_total_ins; "
+                                  "DROP TRIGGER counters_total_upd; "
+                                  "DROP TRIGGER counters_total_del; "
+                                  "DROP TABLE counter_totals; "
+                                  "CREATE INDEX records_svc ON "
+                                  "records(service, state); "
+                                  "DROP TABLE search; "
                                   "DROP TABLE target_state; "
                                   "DROP TABLE record_history; "
                                   "ALTER TABLE records DROP COLUMN missing_at; "
