@@ -1,4 +1,4 @@
-// fuzz-sources: mappings/csv.c util/errs.c util/buf.c
+// fuzz-sources: mappings/csv.c util/errs.c util/buf.c util/utf8.c
 /* fuzz_csv.c - libFuzzer target for the CSV reader.
  *
  * Reads every record of arbitrary bytes with small caps (so the cap paths
