@@ -207,7 +207,7 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
     c->format = format_of(c->tc);
     if (!c->format) {
         errs_add(e, target, "target %s is of type %s: only batch file "
-                 "formats (fixed-width) have a night batch", target,
+                 "formats (fixed-width, delimited) have a night batch", target,
                  c->tc->type);
         return -1;
     }

@@ -1,0 +1,187 @@
+/* check_delimited.c - cells of a delimited file: quoting, escaping, the
+ * code page, and the strict read-back split. */
+#include "mappings/delimited.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* put - cells joined by the delimiter, as a line without its end */
+static int put(const struct dl_dialect *d, const char *const *cells,
+               size_t n, char *out, size_t outsz, char *msg)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i)
+            buf_append(&b, &d->delim, 1);
+        rc = dl_cell_put(d, cells[i], strlen(cells[i]), 0, &b, msg, 200);
+    }
+    snprintf(out, outsz, "%s", buf_str(&b));
+    buf_free(&b);
+    return rc;
+}
+
+static void dialect(struct dl_dialect *d, enum dl_quoting q,
+                    enum dl_escape e)
+{
+    char msg[200];
+    ck_assert_int_eq(dl_dialect_init(d, NULL, ',', '"', q, e, true, msg,
+                                     sizeof msg), 0);
+}
+
+START_TEST(test_quote_when_needed_doubles_quotes)
+{
+    struct dl_dialect d;
+    dialect(&d, DL_QUOTE_NEEDED, DL_ESC_DOUBLE);
+    const char *cells[] = { "JONES", "LEE, \"TED\"", "", "12.50" };
+    char out[200], msg[200];
+    ck_assert_int_eq(put(&d, cells, 4, out, sizeof out, msg), 0);
+    ck_assert_str_eq(out, "JONES,\"LEE, \"\"TED\"\"\",,12.50");
+}
+END_TEST
+
+START_TEST(test_quote_always_backslash)
+{
+    struct dl_dialect d;
+    dialect(&d, DL_QUOTE_ALWAYS, DL_ESC_BACKSLASH);
+    const char *cells[] = { "A\\B", "say \"hi\"" };
+    char out[200], msg[200];
+    ck_assert_int_eq(put(&d, cells, 2, out, sizeof out, msg), 0);
+    ck_assert_str_eq(out, "\"A\\\\B\",\"say \\\"hi\\\"\"");
+}
+END_TEST
+
+START_TEST(test_quoting_none_refuses_delimiter)
+{
+    struct dl_dialect d;
+    dialect(&d, DL_QUOTE_NONE, DL_ESC_DOUBLE);
+    const char *ok[] = { "O'BRIEN \"X\"" };
+    const char *bad[] = { "SMITH, JONES" };
+    char out[200], msg[200];
+    ck_assert_int_eq(put(&d, ok, 1, out, sizeof out, msg), 0);
+    ck_assert_str_eq(out, "O'BRIEN \"X\"");
+    ck_assert_int_eq(put(&d, bad, 1, out, sizeof out, msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "holds the delimiter ','"));
+    ck_assert_ptr_null(strstr(msg, "SMITH"));
+}
+END_TEST
+
+START_TEST(test_control_characters_refused)
+{
+    struct dl_dialect d;
+    dialect(&d, DL_QUOTE_NEEDED, DL_ESC_DOUBLE);
+    const char *bad[] = { "LINE\nBREAK" };
+    char out[200], msg[200];
+    ck_assert_int_eq(put(&d, bad, 1, out, sizeof out, msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "U+000A"));
+}
+END_TEST
+
+START_TEST(test_ebcdic_cells_round_trip)
+{
+    char msg[200];
+    struct cob_codec *cc = cob_codec_new(COB_CP_IBM037, COB_OP_IBM, msg,
+                                         sizeof msg);
+    ck_assert_ptr_nonnull(cc);
+    struct dl_dialect d;
+    ck_assert_int_eq(dl_dialect_init(&d, cc, ';', '"', DL_QUOTE_NEEDED,
+                                     DL_ESC_DOUBLE, false, msg, sizeof msg), 0);
+    ck_assert_uint_eq(d.delim, 0x5E);
+    ck_assert_uint_eq(d.eol[0], 0x25);       /* LF in IBM-037 */
+    struct buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(dl_cell_put(&d, "Zoë", 4, 0, &b, msg, sizeof msg), 0);
+    buf_append(&b, &d.delim, 1);
+    ck_assert_int_eq(dl_cell_put(&d, "a;b", 3, 0, &b, msg, sizeof msg), 0);
+    ck_assert_int_eq(dl_cell_put(&d, "€", 3, 0, &b, msg, sizeof msg), -1);
+    struct dl_cells c;
+    dl_cells_init(&c);
+    ck_assert_int_eq(dl_line_split(&d, (const unsigned char *)b.data, b.len,
+                                   &c, msg, sizeof msg), 0);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_str_eq(c.v[0], "Zoë");
+    ck_assert_str_eq(c.v[1], "a;b");
+    dl_cells_free(&c);
+    buf_free(&b);
+    cob_codec_free(cc);
+}
+END_TEST
+
+/* split - the cells of line as "a|b", or "ERR: msg" */
+static void split(const struct dl_dialect *d, const char *line, char *out,
+                  size_t outsz)
+{
+    struct dl_cells c;
+    char msg[200];
+    dl_cells_init(&c);
+    if (dl_line_split(d, (const unsigned char *)line, strlen(line), &c, msg,
+                      sizeof msg) != 0) {
+        snprintf(out, outsz, "ERR: %s", msg);
+    } else {
+        size_t o = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < c.n; i++)
+            o += (size_t)snprintf(out + o, outsz - o, "%s%s", i ? "|" : "",
+                                  c.v[i]);
+    }
+    dl_cells_free(&c);
+}
+
+START_TEST(test_split_is_strict)
+{
+    struct dl_dialect d;
+    dialect(&d, DL_QUOTE_NEEDED, DL_ESC_DOUBLE);
+    char out[300];
+    split(&d, "a,\"b,\"\"c\"\"\",,d", out, sizeof out);
+    ck_assert_str_eq(out, "a|b,\"c\"||d");
+    split(&d, "a,b\"c", out, sizeof out);
+    ck_assert_str_eq(out, "ERR: cell 2: a quote inside an unquoted cell");
+    split(&d, "\"ab\"x,c", out, sizeof out);
+    ck_assert_str_eq(out, "ERR: cell 1: text after the closing quote");
+    split(&d, "a,\"bc", out, sizeof out);
+    ck_assert_str_eq(out, "ERR: cell 2: the quote is not closed");
+    split(&d, "a,", out, sizeof out);
+    ck_assert_str_eq(out, "a|");
+}
+END_TEST
+
+START_TEST(test_dialect_refusals)
+{
+    struct dl_dialect d;
+    char msg[200];
+    ck_assert_int_eq(dl_dialect_init(&d, NULL, 'x', '"', DL_QUOTE_NEEDED,
+                                     DL_ESC_DOUBLE, true, msg, sizeof msg), -1);
+    ck_assert_int_eq(dl_dialect_init(&d, NULL, ',', ',', DL_QUOTE_NEEDED,
+                                     DL_ESC_DOUBLE, true, msg, sizeof msg), -1);
+    ck_assert_int_eq(dl_dialect_init(&d, NULL, '\t', '\'', DL_QUOTE_NEEDED,
+                                     DL_ESC_DOUBLE, true, msg, sizeof msg), 0);
+    ck_assert_uint_eq(d.delim, '\t');
+}
+END_TEST
+
+static Suite *delimited_suite(void)
+{
+    Suite *s = suite_create("delimited");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_quote_when_needed_doubles_quotes);
+    tcase_add_test(tc, test_quote_always_backslash);
+    tcase_add_test(tc, test_quoting_none_refuses_delimiter);
+    tcase_add_test(tc, test_control_characters_refused);
+    tcase_add_test(tc, test_ebcdic_cells_round_trip);
+    tcase_add_test(tc, test_split_is_strict);
+    tcase_add_test(tc, test_dialect_refusals);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(delimited_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
