@@ -68,7 +68,7 @@ static const struct adapter_key dl_keys[] = {
 static const struct adapter_key dl_map_keys[] = {
     ADAPTER_KEY("file-name", ADAPTER_OPT_STR, false,
                 "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} "
-                "{target}, e.g. CLM{yyyymmdd}.{seq:3}.csv"),
+                "{gen} {target}, e.g. CLM{yyyymmdd}.{seq:3}.csv"),
     ADAPTER_KEY("empty-file", ADAPTER_OPT_STR, false,
                 "true: write the header line and trailer when nothing is "
                 "queued"),

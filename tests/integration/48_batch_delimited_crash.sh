@@ -6,7 +6,10 @@
 # once: one file in the drop folder, every record in it exactly once, the
 # ledger says sent, outbound/ is empty, the rebuilt file is byte for byte
 # the one recorded (its SHA-256 is the ledger's) and Python's csv module
-# reads it with a trailer that agrees.
+# reads it with a trailer that agrees.  The file name carries the
+# generation ({gen}): the re-run sends CLAIMS.G0001V00.csv, the batch the
+# killed run bound, and the next batch is G0002V00 (a generation is never
+# taken twice).
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bdlcrash.XXXXXX")
@@ -25,13 +28,14 @@ batch-sent-before-commit batch-ledger-sent"
 for p in $POINTS; do
     d=$T/$p
     dl_setup "$p" 'delimiter="," quoting="needed" line-end="CRLF"'
+    sed -i 's|file-name="[^"]*"|file-name="CLAIMS.{gen}.csv"|' "$d/mappings/refund-claim.xml"
     F() { "$FERRY_BIN" "$@" --config "$d/ferry.xml"; }
     F submit refund-claim "$d/submissions.ndjson" >/dev/null 2>&1
     FERRY_CRASH_AT=$p F batch claims-nightly --date $DATE >"$d/crash.out" 2>&1; crc=$?
     F batch claims-nightly --date $DATE >"$d/rerun.out" 2>&1; rrc=$?
     nfiles=$(ls -A "$d/drop" | grep -vc '^\.')
     leftovers=$(ls -A "$d/drop" | grep -c '^\.')
-    file=$d/drop/CLM20261127.001.csv
+    file=$d/drop/CLAIMS.G0001V00.csv
     refs=$(grep -ao 'FRY-[0-9]*-[0-9]*' "$file" 2>/dev/null | sort)
     nrefs=$(echo "$refs" | grep -c FRY)
     nuniq=$(echo "$refs" | sort -u | grep -c FRY)
@@ -52,7 +56,12 @@ PY
        F batches --json | grep -q "\"sha256\": \"$sha\"" &&
        [ "$(F batches --json | grep -c '"state": "sent"')" = 1 ] &&
        [ "$py" = "ok 8" ]; then
-        pass "$p: killed, the re-run sent the same delimited file once"
+        sed 's/"HCR0010\([0-9][0-9]\)X"/"HCR0030\1X"/' "$d/submissions.ndjson" > "$d/more.ndjson"
+        F submit refund-claim "$d/more.ndjson" >/dev/null 2>&1
+        F batch claims-nightly --date $DATE >"$d/next.out" 2>&1; nrc=$?
+        if [ $nrc = 0 ] && [ "$(ls "$d/drop" | tr '\n' ' ')" = "CLAIMS.G0001V00.csv CLAIMS.G0002V00.csv " ]; then
+            pass "$p: killed, the re-run sent the same delimited file (G0001V00) once; the next is G0002V00"
+        else fail "$p (next batch)" "rc=$nrc $(ls "$d/drop") $(cat "$d/next.out")"; fi
     else
         fail "$p" "$why
 $(cat "$d/crash.out" "$d/rerun.out" | tail -20)"

@@ -472,7 +472,11 @@ START_TEST(test_v7_ledger_gains_search_table)
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE search; "
+    ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE batches DROP COLUMN "
+                                  "generation; "
+                                  "DELETE FROM sequences WHERE name LIKE "
+                                  "'gen:%'; "
+                                  "DROP TABLE search; "
                                   "DROP TABLE target_state; "
                                   "DROP TABLE record_history; "
                                   "ALTER TABLE records DROP COLUMN ack_file; "
