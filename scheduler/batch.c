@@ -297,6 +297,7 @@ static int folder(struct bctx *c, const char *sub, char *out, size_t outsz,
 static void archive(struct bctx *c, struct batch_file *bf, struct errs *e)
 {
     char dir[PATH_MAX], dst[PATH_MAX];
+    batch_handover_tidy(bf->local_path, bf->file_name);
     if (folder(c, "archive", dir, sizeof dir, e) != 0 ||
         fs_join(dst, sizeof dst, dir, bf->file_name) != 0)
         return;

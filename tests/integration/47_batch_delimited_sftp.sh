@@ -4,14 +4,19 @@
 # (tests/peers/sshd.sh), then read from the sshd's folder by GnuCOBOL
 # (tests/cobol/READCSV.cbl) and Python's csv module.  sshd stopped: exit
 # 75, the file waits in outbound/; sshd back: the plain re-run sends that
-# same file once.
+# same file once.  Then the hand-over conventions over SFTP (throwaway
+# GnuPG homes, tests/peers/gpg.sh): the uploaded NAME.pgp decrypts with
+# gpg to the archived file with a good signature, NAME.pgp.sha256 passes
+# sha256sum -c, and the trigger NAME.pgp.done is there (and no trigger for
+# the checksum file).
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}"
 . "$FERRY_ROOT/tests/peers/sshd.sh"
+. "$FERRY_ROOT/tests/peers/gpg.sh"
 sshd_have || { echo "skip: $SSHD_MISSING"; exit 77; }
 command -v cobc >/dev/null || { echo "skip: cobc (gnucobol) not installed"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bdl-sftp.XXXXXX")
-cleanup() { sshd_stop; rm -rf "$T"; }
+T=$(mktemp -d /tmp/fbds.XXXXXX)
+cleanup() { sshd_stop; gpg_stop "$T/g"; rm -rf "$T"; }
 trap cleanup EXIT
 fails=0
 pass() { echo "PASS  $1"; }
@@ -74,6 +79,25 @@ if [ $rc = 0 ] && [ "$(nremote)" = 2 ] && [ -n "$wsha" ] &&
    CSVFILE=$file2 "$T/READCSV" | grep -q "TRAILER OK 0000008"; then
     pass "sshd back: the re-run sends the same file (same SHA-256) once; GnuCOBOL reads it"
 else fail "re-run after restart" "rc=$rc $(ls -A "$T/remote") $(cat "$T/out" "$T/err")"; fi
+
+# 3. encrypted, signed, checksum and trigger over SFTP
+if gpg_have && gpg_homes "$T/g"; then
+    mkdir -p "$T/remote2"
+    dl_setup h 'delimiter="|" quoting="none" line-end="LF"' \
+        "<transport type=\"sftp\" host=\"127.0.0.1\" port=\"$SSHD_PORT\" user=\"root\" key-file=\"$T/id\" known-hosts=\"$T/known_hosts\" remote-dir=\"$T/remote2\" done-file=\"true\" checksum-file=\"true\" pgp-home=\"$T/g/ferry\" pgp-recipient=\"$MFPR\" pgp-signer=\"$FFPR\"/>"
+    f h submit refund-claim "$T/h/submissions.ndjson" >/dev/null 2>&1
+    f h batch claims-nightly --date $DATE >"$T/out" 2>"$T/err"; rc=$?
+    N=CLM20261127.001.csv
+    got=$(ls -A "$T/remote2" | tr '\n' ' ')
+    if [ $rc = 0 ] && [ "$got" = "$N.pgp $N.pgp.done $N.pgp.sha256 " ] &&
+       (cd "$T/remote2" && sha256sum -c --status "$N.pgp.sha256") &&
+       gq "$T/g/mf" --status-fd 3 --decrypt "$T/remote2/$N.pgp" 3>"$T/status" >"$T/plain" 2>/dev/null &&
+       grep -q "VALIDSIG $FFPR" "$T/status" &&
+       cmp -s "$T/plain" "$T/h/spool/archive/claims-csv/$N" &&
+       CSVFILE=$T/plain "$T/READCSV" | grep -q "TRAILER OK 0000008"; then
+        pass "over SFTP: $N.pgp decrypts with gpg to the archived file (good signature by ferry), sha256sum -c accepts $N.pgp.sha256, trigger $N.pgp.done; GnuCOBOL reads the decrypted file"
+    else fail "hand-over over SFTP" "rc=$rc remote=[$got] $(cat "$T/status" "$T/out" "$T/err" 2>/dev/null | tail -8)"; fi
+else echo "skip  hand-over over SFTP: gpg not available"; fi
 
 [ $fails = 0 ] || { echo "$fails case(s) failed"; exit 1; }
 echo "all delimited batch (sftp) cases passed"
