@@ -36,8 +36,7 @@
 extern const struct adapter adapter_delimited;
 
 #define DL_MAX_SUMS  8
-#define DL_MAX_LINE  (1u << 20)     /* one line, written or read back */
-#define DL_READ_BUF  (64u << 10)
+#define DL_MAX_LINE  DL_LINE_MAX     /* one line, written or read back */
 
 struct dl_opts {
     const char *delimiter, *quote, *quoting, *escape, *line_end, *encoding;
@@ -175,66 +174,6 @@ static void totals_text(const struct dl_ctx *c, const struct dl_total *t,
 
 /* ---- a cell's text ---------------------------------------------------- */
 
-/* legacy_fmt - the copybook spellings of date formats, else strftime */
-static const char *legacy_fmt(const char *f)
-{
-    static const struct { const char *name, *tm; } names[] = {
-        { "CCYYMMDD", "%Y%m%d" }, { "YYYYMMDD", "%Y%m%d" },
-        { "YYMMDD", "%y%m%d" }, { "DDMMCCYY", "%d%m%Y" },
-        { "DD/MM/CCYY", "%d/%m/%Y" }, { "HHMMSS", "%H%M%S" },
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(f, names[i].name) == 0)
-            return names[i].tm;
-    return strchr(f, '%') ? f : NULL;
-}
-
-/* value_text - the text of v for the cell a fills: canonical text, or a
- * date / datetime in a's format (local-time: Europe/London).  Returns a
- * pointer to v's text or to tmp; NULL with why. */
-static const char *value_text(const struct dl_ctx *c,
-                              const struct map_assign *a,
-                              const struct fvalue *v, char *tmp,
-                              size_t tmpsz, char *why, size_t whysz)
-{
-    if (v->type == FT_LIST) {
-        snprintf(why, whysz, "a list cannot fill one column");
-        return NULL;
-    }
-    bool dated = v->type == FT_DATE || v->type == FT_DATETIME;
-    if (!dated || (!a->format && !a->local_time))
-        return v->text ? v->text : "";
-    const char *fmt = a->format ? legacy_fmt(a->format) : NULL;
-    if (a->format && !fmt) {
-        snprintf(why, whysz, "format \"%s\" is not a date format", a->format);
-        return NULL;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (v->type == FT_DATE) {
-        int y, m, d;
-        record_date_from_days(v->num, &y, &m, &d);
-        tm.tm_year = y - 1900;
-        tm.tm_mon = m - 1;
-        tm.tm_mday = d;
-    } else {
-        int64_t s = v->num / 1000 - (v->num % 1000 < 0 ? 1 : 0);
-        if (a->local_time && c->london) {
-            tz_localtime(c->london, s, &tm);
-        } else {
-            time_t t = (time_t)s;
-            gmtime_r(&t, &tm);
-        }
-    }
-    if (!fmt)
-        fmt = v->type == FT_DATE ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%S";
-    if (strftime(tmp, tmpsz, fmt, &tm) == 0) {
-        snprintf(why, whysz, "format \"%s\" gives no text", a->format);
-        return NULL;
-    }
-    return tmp;
-}
-
 /* source - the value a fills from: a record field, or a special */
 static const struct fvalue *source(const struct map_assign *a,
                                    const struct record *rec,
@@ -267,8 +206,9 @@ static int put_cells(const struct dl_ctx *c, const struct map_section *s,
                 rc = -1;
                 continue;
             }
-            text = v && v->present ? value_text(c, a, v, tmp, sizeof tmp,
-                                                why, sizeof why) : "";
+            text = v && v->present ? dl_value_text(c->london, a, v, tmp,
+                                                   sizeof tmp, why,
+                                                   sizeof why) : "";
             if (!text) {
                 errs_add(e, a->to, "%s", why);
                 rc = -1;
@@ -712,73 +652,22 @@ static void dl_close_file(void *vfile, struct record *sp,
 
 /* ---- reading it back -------------------------------------------------- */
 
-/* A written file read line by line from a batch_source of known size. */
-struct lreader {
-    const struct batch_source *src;
-    uint64_t left;                 /* bytes not yet fetched */
-    unsigned char *buf;
-    size_t len, pos;
-    struct buf line;
-    int64_t lineno;
-};
-
-/* next_line - the next line without its line end in r->line: 1 read, 0
- * at the end, -1 with res (RETRY: read error; FAIL: a bad line end) */
-static int next_line(const struct dl_ctx *c, struct lreader *r,
-                     struct adapter_result *res)
+/* src_get - the batch source as a dl_reader's input */
+static int src_get(void *ctx, void *p, size_t n)
 {
-    buf_reset(&r->line);
-    if (r->pos == r->len && r->left == 0)
-        return 0;
-    r->lineno++;
-    for (;;) {
-        if (r->pos == r->len) {
-            if (r->left == 0) {
-                adapter_result_set(res, ADAPTER_FAIL, "line %lld has no line "
-                                   "end", (long long)r->lineno);
-                return -1;
-            }
-            size_t n = r->left < DL_READ_BUF ? (size_t)r->left : DL_READ_BUF;
-            int g = r->src->get(r->src->sctx, r->buf, n);
-            if (g != 0) {
-                adapter_result_set(res, g < 0 ? ADAPTER_RETRY : ADAPTER_FAIL,
-                                   g < 0 ? "the file cannot be read"
-                                         : "the file ends early");
-                return -1;
-            }
-            r->left -= n;
-            r->len = n;
-            r->pos = 0;
-        }
-        const unsigned char lf = c->d.eol[c->d.eollen - 1];
-        unsigned char *nl = memchr(r->buf + r->pos, lf, r->len - r->pos);
-        size_t take = nl ? (size_t)(nl - (r->buf + r->pos)) : r->len - r->pos;
-        if (buf_append(&r->line, r->buf + r->pos, take) != 0) {
-            adapter_result_set(res, ADAPTER_FAIL, "line %lld is longer than "
-                               "%u bytes", (long long)r->lineno, DL_MAX_LINE);
-            return -1;
-        }
-        r->pos += take;
-        if (!nl)
-            continue;
-        r->pos++;
-        if (c->d.eollen == 2) {
-            if (!r->line.len ||
-                (unsigned char)r->line.data[r->line.len - 1] != c->d.eol[0]) {
-                adapter_result_set(res, ADAPTER_FAIL, "line %lld ends in LF, "
-                                   "not CRLF", (long long)r->lineno);
-                return -1;
-            }
-            r->line.len--;
-        }
-        return 1;
-    }
+    const struct batch_source *src = ctx;
+    return src->get(src->sctx, p, n);
 }
 
-/* at_end - has every byte of the file been read */
-static bool at_end(const struct lreader *r)
+/* read_line - the reader's next line; 1, 0 at the end, -1 with res */
+static int read_line(struct dl_reader *r, struct adapter_result *res)
 {
-    return r->left == 0 && r->pos == r->len;
+    char why[200];
+    int g = dl_reader_next(r, why, sizeof why);
+    if (g < 0)
+        adapter_result_set(res, r->read_error ? ADAPTER_RETRY : ADAPTER_FAIL,
+                           "%s", why);
+    return g;
 }
 
 /* check_trailer - the trailer's cells against the details */
@@ -821,7 +710,7 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
                           struct adapter_result *res)
 {
     const struct dl_ctx *c = vctx;
-    struct lreader r = { .src = src, .left = size };
+    struct dl_reader r;
     struct dl_cells cl;
     struct dl_total sums[DL_MAX_SUMS];
     memset(sums, 0, sizeof sums);
@@ -829,8 +718,7 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
     bool trailer_seen = false;
     char msg[300];
     dl_cells_init(&cl);
-    buf_init(&r.line, DL_MAX_LINE);
-    if (!(r.buf = malloc(DL_READ_BUF))) {
+    if (dl_reader_init(&r, &c->d, src_get, (void *)src, size) != 0) {
         adapter_result_set(res, ADAPTER_RETRY, "out of memory");
         goto out;
     }
@@ -841,7 +729,7 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
         buf_init(&h, DL_MAX_LINE);
         int bad = header_line(c, &h, &pe) != 0;
         errs_free(&pe);
-        int g = bad ? -1 : next_line(c, &r, res);
+        int g = bad ? -1 : read_line(&r, res);
         bool same = g == 1 && r.line.len + c->d.eollen == h.len &&
                     memcmp(r.line.data, h.data, r.line.len) == 0;
         buf_free(&h);
@@ -857,12 +745,12 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
             goto out;
     }
     for (;;) {
-        int g = next_line(c, &r, res);
+        int g = read_line(&r, res);
         if (g < 0)
             goto out;
         if (g == 0)
             break;
-        bool last = at_end(&r);
+        bool last = dl_reader_at_end(&r);
         if (dl_line_split(&c->d, (const unsigned char *)r.line.data,
                           r.line.len, &cl, msg, sizeof msg) != 0) {
             adapter_result_set(res, ADAPTER_FAIL, "line %lld: %s",
@@ -912,8 +800,7 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
     else
         adapter_result_set(res, ADAPTER_OK, "%lld details", (long long)count);
 out:
-    free(r.buf);
-    buf_free(&r.line);
+    dl_reader_free(&r);
     dl_cells_free(&cl);
 }
 

@@ -1,12 +1,14 @@
 /* delimited.c - cells of a delimited file, written and read back under a
  * dialect.  See delimited.h. */
 #include "mappings/delimited.h"
+#include "util/tz.h"
 #include "util/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DL_MAX_CELLS 4096
 
@@ -332,3 +334,132 @@ out:
         free(raw);
     return rc;
 }
+
+#define DL_READ_BUF (64u << 10)
+
+int dl_reader_init(struct dl_reader *r, const struct dl_dialect *d,
+                   int (*get)(void *ctx, void *p, size_t n), void *ctx,
+                   uint64_t size)
+{
+    memset(r, 0, sizeof *r);
+    r->d = d;
+    r->get = get;
+    r->ctx = ctx;
+    r->left = size;
+    buf_init(&r->line, DL_LINE_MAX);
+    r->buf = malloc(DL_READ_BUF);
+    return r->buf ? 0 : -1;
+}
+
+void dl_reader_free(struct dl_reader *r)
+{
+    free(r->buf);
+    buf_free(&r->line);
+    r->buf = NULL;
+}
+
+bool dl_reader_at_end(const struct dl_reader *r)
+{
+    return r->left == 0 && r->pos == r->len;
+}
+
+int dl_reader_next(struct dl_reader *r, char *why, size_t whysz)
+{
+    buf_reset(&r->line);
+    r->read_error = false;
+    if (dl_reader_at_end(r))
+        return 0;
+    r->lineno++;
+    const unsigned char lf = r->d->eol[r->d->eollen - 1];
+    /* bounded: each pass consumes a chunk of the known size */
+    for (;;) {
+        if (r->pos == r->len) {
+            if (r->left == 0)
+                return fail(why, whysz, "line %lld has no line end",
+                            (long long)r->lineno);
+            size_t n = r->left < DL_READ_BUF ? (size_t)r->left : DL_READ_BUF;
+            int g = r->get(r->ctx, r->buf, n);
+            if (g != 0) {
+                r->read_error = g < 0;
+                return fail(why, whysz, g < 0 ? "the file cannot be read"
+                                              : "the file ends early");
+            }
+            r->left -= n;
+            r->len = n;
+            r->pos = 0;
+        }
+        unsigned char *nl = memchr(r->buf + r->pos, lf, r->len - r->pos);
+        size_t take = nl ? (size_t)(nl - (r->buf + r->pos)) : r->len - r->pos;
+        if (buf_append(&r->line, r->buf + r->pos, take) != 0)
+            return fail(why, whysz, "line %lld is longer than %u bytes",
+                        (long long)r->lineno, DL_LINE_MAX);
+        r->pos += take;
+        if (!nl)
+            continue;
+        r->pos++;
+        if (r->d->eollen == 2) {
+            if (!r->line.len ||
+                (unsigned char)r->line.data[r->line.len - 1] != r->d->eol[0])
+                return fail(why, whysz, "line %lld ends in LF, not CRLF",
+                            (long long)r->lineno);
+            r->line.len--;
+            r->line.data[r->line.len] = '\0';
+        }
+        return 1;
+    }
+}
+
+/* legacy_fmt - the copybook spellings of date formats, else strftime */
+static const char *legacy_fmt(const char *f)
+{
+    static const struct { const char *name, *tm; } names[] = {
+        { "CCYYMMDD", "%Y%m%d" }, { "YYYYMMDD", "%Y%m%d" },
+        { "YYMMDD", "%y%m%d" }, { "DDMMCCYY", "%d%m%Y" },
+        { "DD/MM/CCYY", "%d/%m/%Y" }, { "HHMMSS", "%H%M%S" },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(f, names[i].name) == 0)
+            return names[i].tm;
+    return strchr(f, '%') ? f : NULL;
+}
+
+/* dl_value_text - see delimited.h */
+const char *dl_value_text(const struct tz *london, const struct map_assign *a,
+                          const struct fvalue *v, char *tmp, size_t tmpsz,
+                          char *why, size_t whysz)
+{
+    if (v->type == FT_LIST) {
+        snprintf(why, whysz, "a list cannot fill one column");
+        return NULL;
+    }
+    bool dated = v->type == FT_DATE || v->type == FT_DATETIME;
+    if (!dated || (!a->format && !a->local_time))
+        return v->text ? v->text : "";
+    const char *fmt = a->format ? legacy_fmt(a->format) : NULL;
+    if (a->format && !fmt) {
+        snprintf(why, whysz, "format \"%s\" is not a date format", a->format);
+        return NULL;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (v->type == FT_DATE) {
+        time_t t = (time_t)(v->num * 86400);     /* that day's midnight UTC */
+        gmtime_r(&t, &tm);
+    } else {
+        int64_t s = v->num / 1000 - (v->num % 1000 < 0 ? 1 : 0);
+        if (a->local_time && london) {
+            tz_localtime(london, s, &tm);
+        } else {
+            time_t t = (time_t)s;
+            gmtime_r(&t, &tm);
+        }
+    }
+    if (!fmt)
+        fmt = v->type == FT_DATE ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%S";
+    if (strftime(tmp, tmpsz, fmt, &tm) == 0) {
+        snprintf(why, whysz, "format \"%s\" gives no text", a->format);
+        return NULL;
+    }
+    return tmp;
+}
+

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "mappings/cobol.h"
+#include "mappings/mapping.h"
 #include "util/buf.h"
 
 enum dl_quoting {
@@ -77,5 +78,45 @@ void dl_cells_free(struct dl_cells *c);
  * an error.  0, or -1 with why (naming the cell's number) in msg. */
 int dl_line_split(const struct dl_dialect *d, const unsigned char *p,
                   size_t n, struct dl_cells *out, char *msg, size_t msgsz);
+
+struct tz;
+
+/* dl_value_text - the text of v for the cell a fills: the canonical text
+ * (12.50, 2026-11-27, true), or a date / datetime in a's format
+ * (CCYYMMDD, YYMMDD, DDMMCCYY, DD/MM/CCYY, HHMMSS, or strftime with %;
+ * local-time: in london).  A list is refused.  Returns v's text or tmp;
+ * NULL with why. */
+const char *dl_value_text(const struct tz *london, const struct map_assign *a,
+                          const struct fvalue *v, char *tmp, size_t tmpsz,
+                          char *why, size_t whysz);
+
+/* A written file read back line by line, from an input that gives
+ * exactly n bytes (0), or says the file ends first (1) or failed (-1),
+ * of a known size.  Every line must end with the dialect's line end. */
+#define DL_LINE_MAX (1u << 20)
+
+struct dl_reader {
+    const struct dl_dialect *d;
+    int (*get)(void *ctx, void *p, size_t n);
+    void *ctx;
+    uint64_t left;                /* bytes not yet fetched */
+    unsigned char *buf;
+    size_t len, pos;
+    struct buf line;              /* the line last read, without its end */
+    int64_t lineno;
+    bool read_error;              /* the last -1 was the input's */
+};
+
+/* dl_reader_init - 0, or -1 out of memory; free with dl_reader_free */
+int dl_reader_init(struct dl_reader *r, const struct dl_dialect *d,
+                   int (*get)(void *ctx, void *p, size_t n), void *ctx,
+                   uint64_t size);
+void dl_reader_free(struct dl_reader *r);
+/* dl_reader_next - the next line into r->line: 1, 0 at the end, -1 with
+ * why (read_error set when the input failed; otherwise a line without
+ * its line end, LF where CRLF belongs, a line over DL_LINE_MAX) */
+int dl_reader_next(struct dl_reader *r, char *why, size_t whysz);
+/* dl_reader_at_end - has every byte been read */
+bool dl_reader_at_end(const struct dl_reader *r);
 
 #endif

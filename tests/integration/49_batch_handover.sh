@@ -68,6 +68,21 @@ if gq "$G/mf" --list-packets "$T/a/drop/$NAME.pgp" 2>/dev/null | grep -q "^:pubk
     pass "the drop holds no plain record: $NAME.pgp is an OpenPGP public-key encrypted message"
 else fail "plain in drop" "$(gq "$G/mf" --list-packets "$T/a/drop/$NAME.pgp" 2>&1 | head -3)"; fi
 
+# 1b. a spool sealed at rest: the plain bytes are encrypted, no plain
+# copy is left in outbound/
+setup s
+head -c 32 /dev/urandom > "$T/s/secrets/spool.key"; chmod 600 "$T/s/secrets/spool.key"
+sed -i "s|<spool dir=\"$T/s/spool\"|<spool dir=\"$T/s/spool\" key-file=\"secrets/spool.key\"|" "$T/s/ferry.xml"
+f s submit refund-claim "$T/s/submissions.ndjson" >/dev/null 2>&1
+f s batch claims-nightly --date $DATE >"$T/out" 2>&1; rc=$?
+sarch=$T/s/spool/archive/claims-mainframe/$NAME
+if [ $rc = 0 ] && [ "$(head -c 8 "$sarch")" = FRYFILE1 ] &&
+   gq "$G/mf" --decrypt "$T/s/drop/$NAME.pgp" >"$T/splain" 2>/dev/null &&
+   f s batches --json | grep -q "\"sha256\": \"$(sha256sum "$T/splain" | cut -d' ' -f1)\"" &&
+   ! ls -A "$T/s/spool/outbound/claims-mainframe" | grep -q .; then
+    pass "spool sealed at rest: the archive is sealed, the far side's $NAME.pgp decrypts to the plain file (the ledger's SHA-256), no plain copy left"
+else fail "sealed spool" "rc=$rc $(cat "$T/out" | tail -5) $(ls -A "$T/s/spool/outbound/claims-mainframe")"; fi
+
 # 2. order and crash safety: killed after the checksum, after its rename,
 # then after the data file's rename (before its trigger): never a trigger
 # without both

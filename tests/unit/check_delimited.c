@@ -162,6 +162,76 @@ START_TEST(test_dialect_refusals)
 }
 END_TEST
 
+struct mem { const char *p; size_t n, at; };
+
+static int mem_get(void *ctx, void *p, size_t n)
+{
+    struct mem *m = ctx;
+    if (m->at + n > m->n)
+        return 1;
+    memcpy(p, m->p + m->at, n);
+    m->at += n;
+    return 0;
+}
+
+/* lines - every line the reader gives, "|"-joined, or "ERR: why" */
+static void lines(const struct dl_dialect *d, const char *text, char *out,
+                  size_t outsz)
+{
+    struct mem m = { text, strlen(text), 0 };
+    struct dl_reader r;
+    char why[200];
+    ck_assert_int_eq(dl_reader_init(&r, d, mem_get, &m, m.n), 0);
+    size_t o = 0;
+    out[0] = '\0';
+    int g;
+    while ((g = dl_reader_next(&r, why, sizeof why)) == 1)
+        o += (size_t)snprintf(out + o, outsz - o, "%s[%s]",
+                              o ? "|" : "", buf_str(&r.line));
+    if (g < 0)
+        snprintf(out + o, outsz - o, "ERR: %s", why);
+    dl_reader_free(&r);
+}
+
+START_TEST(test_reader_line_ends)
+{
+    struct dl_dialect d;
+    dialect(&d, DL_QUOTE_NEEDED, DL_ESC_DOUBLE);      /* CRLF */
+    char out[300];
+    lines(&d, "a,b\r\nc\r\n", out, sizeof out);
+    ck_assert_str_eq(out, "[a,b]|[c]");
+    lines(&d, "a,b\r\nc\n", out, sizeof out);
+    ck_assert_str_eq(out, "[a,b]ERR: line 2 ends in LF, not CRLF");
+    lines(&d, "a,b\r\nc", out, sizeof out);
+    ck_assert_str_eq(out, "[a,b]ERR: line 2 has no line end");
+}
+END_TEST
+
+START_TEST(test_value_text_formats)
+{
+    struct fvalue v;
+    memset(&v, 0, sizeof v);
+    ck_assert_int_eq(fvalue_set_date(&v, record_days_from_civil(2026, 11,
+                                                                27)), 0);
+    struct map_assign a;
+    memset(&a, 0, sizeof a);
+    char tmp[64], why[200];
+    ck_assert_str_eq(dl_value_text(NULL, &a, &v, tmp, sizeof tmp, why,
+                                   sizeof why), "2026-11-27");
+    a.format = "CCYYMMDD";
+    ck_assert_str_eq(dl_value_text(NULL, &a, &v, tmp, sizeof tmp, why,
+                                   sizeof why), "20261127");
+    a.format = "DD/MM/CCYY";
+    ck_assert_str_eq(dl_value_text(NULL, &a, &v, tmp, sizeof tmp, why,
+                                   sizeof why), "27/11/2026");
+    a.format = "NONSENSE";
+    ck_assert_ptr_null(dl_value_text(NULL, &a, &v, tmp, sizeof tmp, why,
+                                     sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "not a date format"));
+    fvalue_clear(&v);
+}
+END_TEST
+
 static Suite *delimited_suite(void)
 {
     Suite *s = suite_create("delimited");
@@ -173,6 +243,8 @@ static Suite *delimited_suite(void)
     tcase_add_test(tc, test_ebcdic_cells_round_trip);
     tcase_add_test(tc, test_split_is_strict);
     tcase_add_test(tc, test_dialect_refusals);
+    tcase_add_test(tc, test_reader_line_ends);
+    tcase_add_test(tc, test_value_text_formats);
     suite_add_tcase(s, tc);
     return s;
 }
