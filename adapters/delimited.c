@@ -85,6 +85,7 @@ struct dl_ctx {
     struct dl_dialect d;
     const struct map_target *mt;
     const struct map_section *det; /* the columns: mt->sec[0] */
+    const struct map_section *hdr; /* the header record line, or NULL */
     const struct map_section *trl; /* the trailer line, or NULL */
     struct dl_sum sums[DL_MAX_SUMS];
     size_t nsums;
@@ -340,10 +341,23 @@ static int read_columns(struct dl_ctx *c, const struct adapter_env *env,
     for (size_t i = 1; i < mt->nsec; i++) {
         if (strcmp(mt->sec[i].name, "trailer") == 0 && !c->trl)
             c->trl = &mt->sec[i];
+        else if (strcmp(mt->sec[i].name, "header") == 0 && !c->hdr)
+            c->hdr = &mt->sec[i];
         else {
             errs_add_at(e, mf, mt->sec[i].line, "target %s: section \"%s\": "
-                        "a delimited file has one trailer section and no "
-                        "other", mt->name, mt->sec[i].name);
+                        "a delimited file has at most one header and one "
+                        "trailer section", mt->name, mt->sec[i].name);
+            bad = 1;
+        }
+    }
+    for (size_t i = 0; c->hdr && i < c->hdr->na; i++) {
+        const struct map_assign *a = &c->hdr->a[i];
+        if (a->from && (a->from[0] != '$' || strcmp(a->from, "$count") == 0 ||
+                        strncmp(a->from, "$sum:", 5) == 0)) {
+            errs_add_at(e, mf, a->line, "header %s: from=\"%s\": the header "
+                        "is written first, from the batch alone: use "
+                        "$file-date, $sequence, $generation, another $ "
+                        "source or value=", a->to, a->from);
             bad = 1;
         }
     }
@@ -535,7 +549,6 @@ static void dl_open_file(void *vctx, const struct batch_sink *sink,
                          const struct record *sp, void **file,
                          struct adapter_result *res)
 {
-    (void)sp;
     const struct dl_ctx *c = vctx;
     *file = NULL;
     struct dl_file *f = calloc(1, sizeof *f);
@@ -547,7 +560,19 @@ static void dl_open_file(void *vctx, const struct batch_sink *sink,
     f->sink = *sink;
     buf_init(&f->line, DL_MAX_LINE);
     adapter_result_set(res, ADAPTER_OK, "%s", "");
-    if (c->o.header_line) {
+    if (c->hdr) {
+        struct errs pe;
+        errs_init(&pe);
+        if (put_cells(c, c->hdr, NULL, sp, NULL, &f->line, &pe) != 0)
+            adapter_result_set(res, ADAPTER_FAIL, "header %s: %s",
+                               pe.n ? pe.v[0].where : "",
+                               errs_first_msg(&pe));
+        else if (put_line(f) != 0)
+            adapter_result_set(res, ADAPTER_RETRY, "writing the file failed");
+        errs_free(&pe);
+        buf_reset(&f->line);
+    }
+    if (res->outcome == ADAPTER_OK && c->o.header_line) {
         struct errs pe;
         errs_init(&pe);
         if (header_line(c, &f->line, &pe) != 0)
@@ -670,23 +695,25 @@ static int read_line(struct dl_reader *r, struct adapter_result *res)
     return g;
 }
 
-/* check_trailer - the trailer's cells against the details */
-static int check_trailer(const struct dl_ctx *c, const struct dl_cells *cl,
+/* check_section - a header or trailer line's cells (what: "header",
+ * "trailer") against the mapping and, for the trailer, the details */
+static int check_section(const struct dl_ctx *c, const struct map_section *s,
+                         const char *what, const struct dl_cells *cl,
                          int64_t count, const struct dl_total *sums,
                          struct adapter_result *res)
 {
-    if (cl->n != c->trl->na) {
-        adapter_result_set(res, ADAPTER_FAIL, "the trailer has %zu cells, "
-                           "the mapping %zu", cl->n, c->trl->na);
+    if (cl->n != s->na) {
+        adapter_result_set(res, ADAPTER_FAIL, "the %s has %zu cells, "
+                           "the mapping %zu", what, cl->n, s->na);
         return -1;
     }
-    for (size_t i = 0; i < c->trl->na; i++) {
-        const struct map_assign *a = &c->trl->a[i];
+    for (size_t i = 0; i < s->na; i++) {
+        const struct map_assign *a = &s->a[i];
         struct dl_total want = { count, 0 }, got;
         bool is_sum = a->from && strncmp(a->from, "$sum:", 5) == 0;
         if (a->value && strcmp(cl->v[i], a->value) != 0) {
-            adapter_result_set(res, ADAPTER_FAIL, "trailer %s is not the "
-                               "constant the mapping writes", a->to);
+            adapter_result_set(res, ADAPTER_FAIL, "%s %s is not the "
+                               "constant the mapping writes", what, a->to);
             return -1;
         }
         if (!a->from || (strcmp(a->from, "$count") != 0 && !is_sum))
@@ -722,6 +749,20 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
         adapter_result_set(res, ADAPTER_RETRY, "out of memory");
         goto out;
     }
+    if (c->hdr) {
+        int g = read_line(&r, res);
+        if (g == 0)
+            adapter_result_set(res, ADAPTER_FAIL, "the file is empty");
+        if (g != 1)
+            goto out;
+        if (dl_line_split(&c->d, (const unsigned char *)r.line.data,
+                          r.line.len, &cl, msg, sizeof msg) != 0) {
+            adapter_result_set(res, ADAPTER_FAIL, "line 1: %s", msg);
+            goto out;
+        }
+        if (check_section(c, c->hdr, "header", &cl, 0, sums, res) != 0)
+            goto out;
+    }
     if (c->o.header_line) {
         struct buf h;
         struct errs pe;
@@ -736,8 +777,9 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
         if (g == 0)
             adapter_result_set(res, ADAPTER_FAIL, "the file is empty");
         else if (g == 1 && !same)
-            adapter_result_set(res, ADAPTER_FAIL, "line 1 is not the header "
-                               "line of column names");
+            adapter_result_set(res, ADAPTER_FAIL, "line %lld is not the "
+                               "header line of column names",
+                               (long long)r.lineno);
         if (bad)
             adapter_result_set(res, ADAPTER_FAIL, "the header line cannot be "
                                "made");
@@ -758,7 +800,8 @@ static void dl_check_file(void *vctx, const struct batch_source *src,
             goto out;
         }
         if (last && c->trl) {
-            if (check_trailer(c, &cl, count, sums, res) != 0)
+            if (check_section(c, c->trl, "trailer", &cl, count, sums,
+                              res) != 0)
                 goto out;
             trailer_seen = true;
             break;

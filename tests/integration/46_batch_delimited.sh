@@ -138,10 +138,10 @@ if [ $rc = 78 ] && grep -q 'quoting="sometimes": use needed, always or none' "$T
 else fail "check" "rc=$rc $(cat "$T/out")"; fi
 
 # 6. generation-style names: {gen} runs on over dates and runs, survives
-# a restart (each run is a new process), a dry run uses none, and the
-# trailer can carry $generation
+# a restart (each run is a new process), a dry run uses none, and a
+# header record line and the trailer can carry $generation
 dl_setup g 'delimiter="|" quoting="none" line-end="LF"'
-sed -i 's|file-name="CLM{yyyymmdd}.{seq:3}.csv"|file-name="CLAIMS.{gen}.csv"|; s|<map to="type" value="T"/>|<map to="type" value="T"/><map to="gen" from="$generation"/>|' "$T/g/mappings/refund-claim.xml"
+sed -i 's|file-name="CLM{yyyymmdd}.{seq:3}.csv"|file-name="CLAIMS.{gen}.csv"|; s|<map to="type" value="T"/>|<map to="type" value="T"/><map to="gen" from="$generation"/>|; s|<section name="trailer">|<section name="header"><map to="type" value="H"/><map to="date" from="$file-date" format="CCYYMMDD"/><map to="gen" from="$generation"/></section>\n    &|' "$T/g/mappings/refund-claim.xml"
 sed 's/"HCR0010\([0-9][0-9]\)X"/"HCR0070\1X"/' "$T/g/submissions.ndjson" > "$T/g2.ndjson"
 sed 's/"HCR0010\([0-9][0-9]\)X"/"HCR0080\1X"/' "$T/g/submissions.ndjson" > "$T/g3.ndjson"
 f g submit refund-claim "$T/g/submissions.ndjson" >/dev/null 2>&1
@@ -155,8 +155,10 @@ names=$(ls "$T/g/drop" | tr '\n' ' ')
 if [ $r1 = 0 ] && [ $r2 = 0 ] && [ $r3d = 0 ] && [ $r3 = 0 ] &&
    [ "$names" = "CLAIMS.G0001V00.csv CLAIMS.G0002V00.csv CLAIMS.G0003V00.csv " ] &&
    grep -q "file      CLAIMS.G0003V00.csv" "$T/g3d.out" &&
-   [ "$(tail -1 "$T/g/drop/CLAIMS.G0003V00.csv")" = "T|3|8|961.17" ]; then
-    pass "{gen}: G0001V00, G0002V00 on one date, G0003V00 the next, one per run; the dry run previews G0003V00 without taking it; the trailer carries \$generation"
+   [ "$(tail -1 "$T/g/drop/CLAIMS.G0003V00.csv")" = "T|3|8|961.17" ] &&
+   [ "$(head -1 "$T/g/drop/CLAIMS.G0003V00.csv")" = "H|20261128|3" ] &&
+   [ "$(sed -n 2p "$T/g/drop/CLAIMS.G0003V00.csv" | cut -d'|' -f1)" = reference ]; then
+    pass "{gen}: G0001V00, G0002V00 on one date, G0003V00 the next, one per run; the dry run previews G0003V00 without taking it; a header record line H|20261128|3 and the trailer carry \$generation"
 else fail "generation names" "r=$r1/$r2/$r3d/$r3 names=[$names] $(tail -1 "$T/g/drop/CLAIMS.G0003V00.csv" 2>&1) $(cat "$T/g3d.out")"; fi
 
 [ $fails = 0 ] || { echo "$fails case(s) failed"; exit 1; }
