@@ -1,6 +1,8 @@
 /* check_delimited.c - cells of a delimited file: quoting, escaping, the
  * code page, and the strict read-back split. */
+#include "adapters/adapter.h"
 #include "mappings/delimited.h"
+#include "util/errs.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -232,6 +234,150 @@ START_TEST(test_value_text_formats)
 }
 END_TEST
 
+/* ---- the batch format: write, read back, refuse a changed file ------ */
+
+static const char fmt_xml[] =
+    "<mapping xmlns=\"urn:ferry:mapping:1\" service=\"s\">\n"
+    " <accept idempotency-field=\"ref\">\n"
+    "  <field name=\"ref\" path=\"ref\" required=\"true\"/>\n"
+    "  <field name=\"name\" path=\"name\"/>\n"
+    "  <field name=\"amount\" path=\"amount\" type=\"decimal\" scale=\"2\"/>\n"
+    " </accept>\n"
+    " <target name=\"csv\">\n"
+    "  <map to=\"ref\" from=\"ref\"/>\n"
+    "  <map to=\"name\" from=\"name\"/>\n"
+    "  <map to=\"amount\" from=\"amount\"/>\n"
+    "  <section name=\"trailer\">\n"
+    "   <map to=\"t\" value=\"T\"/>\n"
+    "   <map to=\"n\" from=\"$count\"/>\n"
+    "   <map to=\"sum\" from=\"$sum:amount\"/>\n"
+    "  </section>\n"
+    " </target>\n"
+    "</mapping>\n";
+
+struct membuf { struct buf b; size_t at; };
+
+static int sink_put(void *ctx, const void *p, size_t n)
+{
+    return buf_append(&((struct membuf *)ctx)->b, p, n) == 0 ? 0 : -1;
+}
+
+static int src_get(void *ctx, void *p, size_t n)
+{
+    struct membuf *m = ctx;
+    if (m->at + n > m->b.len)
+        return 1;
+    memcpy(p, m->b.data + m->at, n);
+    m->at += n;
+    return 0;
+}
+
+static struct record *row(const char *ref, const char *name, int64_t pence)
+{
+    struct record *r = record_new();
+    ck_assert_int_eq(fvalue_set_text(&record_add(r, "ref")->v, FT_STRING,
+                                     ref), 0);
+    ck_assert_int_eq(fvalue_set_text(&record_add(r, "name")->v, FT_STRING,
+                                     name), 0);
+    ck_assert_int_eq(fvalue_set_decimal(&record_add(r, "amount")->v, pence,
+                                        2), 0);
+    return r;
+}
+
+/* check - read m back against count and totals; the outcome, why in msg */
+static enum adapter_outcome check(const struct adapter *a, void *ctx,
+                                  struct membuf *m, int64_t count,
+                                  const char *totals, char *msg, size_t msgsz)
+{
+    struct batch_source src = { .get = src_get, .sctx = m };
+    struct batch_totals want = { .count = count };
+    snprintf(want.text, sizeof want.text, "%s", totals);
+    struct adapter_result res;
+    memset(&res, 0, sizeof res);
+    m->at = 0;
+    a->check_file(ctx, &src, m->b.len, &want, &res);
+    snprintf(msg, msgsz, "%s", res.msg);
+    return res.outcome;
+}
+
+START_TEST(test_format_writes_and_refuses_a_changed_file)
+{
+    struct mapping *mp = NULL;
+    struct errs e;
+    errs_init(&e);
+    ck_assert_msg(mapping_load_memory(fmt_xml, strlen(fmt_xml), "f.xml", &mp,
+                                      &e) == 0, "%s", errs_first_msg(&e));
+    struct kv kv[] = { { "line-end", "LF", 0 } };
+    struct kvlist opts = { kv, 1 };
+    struct adapter_env env = { .opts = &opts, .map = mapping_target(mp, "csv"),
+                               .service = "s", .mapping_file = "f.xml" };
+    const struct adapter *a = adapter_find("delimited");
+    ck_assert_ptr_nonnull(a);
+    void *ctx = NULL;
+    ck_assert_msg(a->init(&ctx, &env, &e) == 0, "%s", errs_first_msg(&e));
+
+    struct membuf m;
+    buf_init(&m.b, 0);
+    struct batch_sink sink = { .put = sink_put, .sctx = &m };
+    struct record *sp = record_new();
+    struct adapter_result res;
+    void *file = NULL;
+    a->open_file(ctx, &sink, sp, &file, &res);
+    ck_assert_int_eq(res.outcome, ADAPTER_OK);
+    struct record *r1 = row("A1", "LEE, \"TED\"", 1250),
+                  *r2 = row("A2", "JONES", 5);
+    a->write_record(ctx, file, r1, sp, &res);
+    ck_assert_int_eq(res.outcome, ADAPTER_OK);
+    a->write_record(ctx, file, r2, sp, &res);
+    ck_assert_int_eq(res.outcome, ADAPTER_OK);
+    struct batch_totals tot;
+    a->close_file(file, sp, &tot, &res);
+    ck_assert_int_eq(res.outcome, ADAPTER_OK);
+    ck_assert_int_eq(tot.count, 2);
+    ck_assert_str_eq(tot.text, "amount=12.55");
+    ck_assert_str_eq(buf_str(&m.b), "ref,name,amount\n"
+                     "A1,\"LEE, \"\"TED\"\"\",12.50\n"
+                     "A2,JONES,0.05\n"
+                     "T,2,12.55\n");
+
+    char msg[1100];
+    ck_assert_int_eq(check(a, ctx, &m, 2, "amount=12.55", msg, sizeof msg),
+                     ADAPTER_OK);
+    /* the ledger says otherwise */
+    ck_assert_int_eq(check(a, ctx, &m, 3, "amount=12.55", msg, sizeof msg),
+                     ADAPTER_FAIL);
+    ck_assert_ptr_nonnull(strstr(msg, "holds 2 details, the ledger 3"));
+    /* a detail amount changed: the trailer no longer adds up */
+    char *p = strstr(m.b.data, "0.05");
+    p[3] = '6';
+    ck_assert_int_eq(check(a, ctx, &m, 2, "amount=12.55", msg, sizeof msg),
+                     ADAPTER_FAIL);
+    ck_assert_msg(strstr(msg, "trailer sum says 12.55, the details add up "
+                         "to 12.56") != NULL, "%s", msg);
+    p[3] = '5';
+    /* a stray quote, and a line cut short */
+    p = strstr(m.b.data, "JONES");
+    p[1] = '"';
+    ck_assert_int_eq(check(a, ctx, &m, 2, "amount=12.55", msg, sizeof msg),
+                     ADAPTER_FAIL);
+    ck_assert_msg(strstr(msg, "line 3: cell 2: a quote inside an unquoted "
+                         "cell") != NULL, "%s", msg);
+    p[1] = 'O';
+    m.b.len--;
+    ck_assert_int_eq(check(a, ctx, &m, 2, "amount=12.55", msg, sizeof msg),
+                     ADAPTER_FAIL);
+    ck_assert_msg(strstr(msg, "line 4 has no line end") != NULL, "%s", msg);
+
+    record_free(r1);
+    record_free(r2);
+    record_free(sp);
+    buf_free(&m.b);
+    a->close(ctx);
+    mapping_free(mp);
+    errs_free(&e);
+}
+END_TEST
+
 static Suite *delimited_suite(void)
 {
     Suite *s = suite_create("delimited");
@@ -245,6 +391,7 @@ static Suite *delimited_suite(void)
     tcase_add_test(tc, test_dialect_refusals);
     tcase_add_test(tc, test_reader_line_ends);
     tcase_add_test(tc, test_value_text_formats);
+    tcase_add_test(tc, test_format_writes_and_refuses_a_changed_file);
     suite_add_tcase(s, tc);
     return s;
 }
