@@ -33,7 +33,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/ferry
 VERSION  := $(shell sed -n 's/^\#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
 
 PKGS     := jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl \
-            libsystemd
+            libsystemd gpgme
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -80,7 +80,7 @@ DEB_PKGS := build-essential pkg-config libjansson-dev libxml2-dev libxml2-utils 
             openssh-client gnucobol3 python3 curl wrk clang \
             libclang-rt-14-dev jq gsoap openssl chromium libsystemd-dev \
             libsimdjson-dev g++ \
-            debhelper lintian fakeroot
+            debhelper lintian fakeroot libgpgme-dev gnupg
 
 .PHONY: all deps check unit integration data demo bench fuzz install clean \
         san-build deb

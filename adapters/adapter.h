@@ -138,6 +138,8 @@ struct transfer_req {
     const char *remote_name;    /* final name on the far side */
     const char *sha256_hex;     /* from the ledger, for crash recovery */
     uint64_t size;
+    bool companion;             /* a file that goes beside a batch file
+                                   (its checksum): no trigger file */
 };
 
 /* BATCH: where a file's bytes go.  The night batch owns it, so every

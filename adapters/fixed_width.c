@@ -35,7 +35,7 @@ static const struct adapter_key fw_map_keys[] = {
     ADAPTER_KEY("recfm", ADAPTER_OPT_STR, false,
                 "FB (default), LF or CRLF"),
     ADAPTER_KEY("file-name", ADAPTER_OPT_STR, false,
-                "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}"),
+                "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {gen} {target}, e.g. CLM.D{yymmdd}.S{seq:3}"),
     ADAPTER_KEY("trailer-count", ADAPTER_OPT_STR, false,
                 "details (default) or all"),
     ADAPTER_KEY("empty-file", ADAPTER_OPT_STR, false,

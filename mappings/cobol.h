@@ -88,6 +88,22 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
                     const unsigned char *in, char *out, size_t outsz,
                     char *msg, size_t msgsz);
 
+/* cob_text_encode_var - UTF-8 text into as many code page bytes as it
+ * takes (no padding, no justification: a delimited file's cell), at most
+ * outsz; *outn bytes written.  The same refusals as cob_text_encode
+ * (control characters, characters the page cannot hold unless folded). */
+int cob_text_encode_var(const struct cob_codec *c, const char *utf8, size_t n,
+                        unsigned flags, unsigned char *out, size_t outsz,
+                        size_t *outn, unsigned *what, char *msg, size_t msgsz);
+/* cob_text_decode_var - n code page bytes to UTF-8 in out (outsz >=
+ * 4*n+1), nothing trimmed; a control character is an error */
+int cob_text_decode_var(const struct cob_codec *c, const unsigned char *in,
+                        size_t n, char *out, size_t outsz, char *msg,
+                        size_t msgsz);
+/* cob_codec_byte - the page's byte for code point cp (control characters
+ * too: a line end, a tab), or -1 */
+int cob_codec_byte(const struct cob_codec *c, uint32_t cp);
+
 /* cob_num_encode - value (scaled by vscale places) into a numeric field.
  * A value with fewer places than the pic is scaled up exactly; more
  * places, too many digits, or a negative value for an unsigned pic is

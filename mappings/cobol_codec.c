@@ -411,6 +411,64 @@ int cob_text_encode(const struct cob_codec *c, const struct cob_pic *p,
     return 0;
 }
 
+/* cob_text_encode_var - see cobol.h */
+int cob_text_encode_var(const struct cob_codec *c, const char *utf8, size_t n,
+                        unsigned flags, unsigned char *out, size_t outsz,
+                        size_t *outn, unsigned *what, char *msg, size_t msgsz)
+{
+    struct cob_pic p = { .cls = COB_ALNUM };
+    size_t count = 0;
+    unsigned w = 0;
+    if (text_pass(c, &p, utf8, n, flags, NULL, 0, 0, &count, &w, msg,
+                  msgsz) < 0)
+        return -1;
+    if (count > outsz)
+        return fail(msg, msgsz, "value is %zu characters, at most %zu fit",
+                    count, outsz);
+    if (text_pass(c, &p, utf8, n, flags, out, 0, count, &count, NULL, msg,
+                  msgsz) < 0)
+        return -1;
+    *outn = count;
+    if (what)
+        *what = w;
+    return 0;
+}
+
+/* decode_run - n bytes to UTF-8; offsets in messages count from base */
+static int decode_run(const struct cob_codec *c, const unsigned char *in,
+                      size_t n, size_t base, char *out, size_t outsz,
+                      char *msg, size_t msgsz)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = c->dec[in[i]];
+        if (cp == CP_NONE || is_control(cp))
+            return fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
+                        in[i], base + i, cob_codepage_name(c->page));
+        if (o + 5 > outsz)
+            return fail(msg, msgsz, "text too long for buffer");
+        o += utf8_put(cp, out + o);
+    }
+    if (outsz == 0)
+        return fail(msg, msgsz, "no buffer");
+    out[o] = '\0';
+    return 0;
+}
+
+/* cob_text_decode_var - see cobol.h */
+int cob_text_decode_var(const struct cob_codec *c, const unsigned char *in,
+                        size_t n, char *out, size_t outsz, char *msg,
+                        size_t msgsz)
+{
+    return decode_run(c, in, n, 0, out, outsz, msg, msgsz);
+}
+
+/* cob_codec_byte - see cobol.h */
+int cob_codec_byte(const struct cob_codec *c, uint32_t cp)
+{
+    return cp_to_byte(c, cp);
+}
+
 /* cob_text_decode - see cobol.h */
 int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
                     const unsigned char *in, char *out, size_t outsz,
@@ -422,20 +480,7 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
     if (p->justified)
         while (a < b && in[a] == c->space)
             a++;
-    size_t o = 0;
-    for (size_t i = a; i < b; i++) {
-        uint32_t cp = c->dec[in[i]];
-        if (cp == CP_NONE || is_control(cp))
-            return fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
-                        in[i], i, cob_codepage_name(c->page));
-        if (o + 5 > outsz)
-            return fail(msg, msgsz, "text too long for buffer");
-        o += utf8_put(cp, out + o);
-    }
-    if (outsz == 0)
-        return fail(msg, msgsz, "no buffer");
-    out[o] = '\0';
-    return 0;
+    return decode_run(c, in + a, b - a, a, out, outsz, msg, msgsz);
 }
 
 /* ---- numbers ---------------------------------------------------------- */

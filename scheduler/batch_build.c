@@ -137,6 +137,8 @@ static int specials_base(struct wctx *w)
     if (!(v = sp_field(w->sp, "$file-date")) || fvalue_set_date(v, days) ||
         !(v = sp_field(w->sp, "$business-date")) || fvalue_set_date(v, days) ||
         !(v = sp_field(w->sp, "$sequence")) || fvalue_set_int(v, b->seq) ||
+        !(v = sp_field(w->sp, "$generation")) ||
+        fvalue_set_int(v, b->generation) ||
         !(v = sp_field(w->sp, "$created-time")) ||
         fvalue_set_datetime(v, b->created_at) ||
         !(v = sp_field(w->sp, "$batch-id")) || fvalue_set_int(v, b->id) ||
