@@ -17,6 +17,7 @@
 #include "mappings/record.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -216,9 +217,8 @@ static void flush(struct cli_intake *in)
         b->items[i].channel = in->channel;
     }
     if (in->min_free_mb && !intake_disk_ok(in->spool, in->min_free_mb)) {
-        fprintf(stderr, "ferry %s: %s: free space below <spool min-free> "
-                        "(%zu MiB); stopping\n", cli_command(), spool_dir(in->spool),
-                in->min_free_mb);
+        cli_msg("%s: free space below <spool min-free> (%zu MiB); stopping",
+                spool_dir(in->spool), in->min_free_mb);
         in->failed = EX_IOERR;
         in->not_accepted += b->n;
         batch_empty(b);
@@ -259,7 +259,7 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
             record_free(rec);
         free(p->payload);
         errs_free(&e);
-        fprintf(stderr, "ferry %s: out of memory\n", cli_command());
+        cli_msg("out of memory");
         in->failed = EX_OSERR;
         in->not_accepted++;
         return;
@@ -281,32 +281,22 @@ void cli_intake_reject(struct cli_intake *in, long line, const struct errs *e)
     in->rejected++;
     if (in->json) {
         json_sep(pv);
-        printf("{\"line\":%ld,\"status\":\"rejected\",\"problems\":[", line);
-        for (size_t i = 0; i < e->n; i++) {
-            if (i)
-                putchar(',');
-            printf("{\"path\":");
-            json_str(e->v[i].where);
-            printf(",\"reason\":");
-            json_str(e->v[i].msg);
-            if (e->v[i].plain) {
-                printf(",\"message\":");
-                json_str(e->v[i].plain);
-            }
-            putchar('}');
-        }
-        printf("]}");
+        printf("{\"line\":%ld,\"status\":\"rejected\",\"problems\":", line);
+        json_t *pa = errs_json(e);
+        if (!pa || json_dumpf(pa, stdout, JSON_COMPACT) != 0)
+            printf("[]");      /* out of memory: the count still says it */
+        json_decref(pa);
+        putchar('}');
         return;
     }
     cli_progress_clear(in->progress);
     for (size_t i = 0; i < e->n; i++) {
         if (strncmp(e->v[i].where, "line ", 5) == 0)   /* already says it */
-            fprintf(stderr, "%s: %s\n", e->v[i].where, e->v[i].msg);
+            cli_msg("%s: %s", e->v[i].where, e->v[i].msg);
         else if (e->v[i].where[0])
-            fprintf(stderr, "line %ld: %s: %s\n", line, e->v[i].where,
-                    e->v[i].msg);
+            cli_msg("line %ld: %s: %s", line, e->v[i].where, e->v[i].msg);
         else
-            fprintf(stderr, "line %ld: %s\n", line, e->v[i].msg);
+            cli_msg("line %ld: %s", line, e->v[i].msg);
     }
 }
 
@@ -329,16 +319,17 @@ int cli_intake_finish(struct cli_intake *in)
                "\"not_accepted\":%zu}\n", in->accepted, in->duplicates,
                in->rejected, in->not_accepted);
     if (in->not_accepted)
-        fprintf(stderr, "ferry %s: %zu valid record%s NOT accepted after the "
-                        "spool stopped: submit them again\n", cli_command(),
-                in->not_accepted, in->not_accepted == 1 ? "" : "s");
-    if (!in->quiet)
-        fprintf(stderr, "%s: %zu accepted, %zu duplicate%s, %zu rejected%s",
+        cli_msg("%zu valid record%s NOT accepted after the spool stopped: "
+                "submit them again", in->not_accepted,
+                in->not_accepted == 1 ? "" : "s");
+    if (!in->quiet) {
+        char na[48] = "";
+        if (in->not_accepted)
+            snprintf(na, sizeof na, ", %zu not accepted", in->not_accepted);
+        cli_msg("%s: %zu accepted, %zu duplicate%s, %zu rejected%s",
                 in->svc->name, in->accepted, in->duplicates,
-                in->duplicates == 1 ? "" : "s", in->rejected,
-                in->not_accepted ? "" : "\n");
-    if (!in->quiet && in->not_accepted)
-        fprintf(stderr, ", %zu not accepted\n", in->not_accepted);
+                in->duplicates == 1 ? "" : "s", in->rejected, na);
+    }
     batch_free(&pv->b[0]);
     batch_free(&pv->b[1]);
     adapter_admit_free(pv->admit);

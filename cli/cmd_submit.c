@@ -32,7 +32,7 @@ static void usage(FILE *f)
         "spool the valid ones durably.  Prints one line per accepted record:\n"
         "REFERENCE, accepted|duplicate, the source line and the front-end's own\n"
         "reference.  Refused submissions are listed on stderr as\n"
-        "'line N: JSON.PATH: reason'.  A JSON array is taken element by element\n"
+        "'ferry submit: line N: JSON.PATH: reason'.  A JSON array is taken element by element\n"
         "(problems name [i].PATH); a UTF-8 byte-order mark is skipped.  Each\n"
         "document or line is read only up to the mapping's max-body.\n"
         "\n"
@@ -356,6 +356,7 @@ int cmd_submit(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
+        cli_args_msg(argc - optind, 2, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

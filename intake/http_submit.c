@@ -14,6 +14,7 @@
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -24,22 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* problems_json - [{"path","reason"[,"message"]},...] from e (new
- * reference): reason is the technical one for logs, message the mapping's
- * plain words for the citizen when it gives them */
-static json_t *problems_json(const struct errs *e)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < e->n; i++) {
-        json_t *p = json_pack("{s:s,s:s}", "path", e->v[i].where, "reason",
-                              e->v[i].msg);
-        if (p && e->v[i].plain)
-            json_object_set_new(p, "message", json_string(e->v[i].plain));
-        json_array_append_new(a, p);
-    }
-    return a;
-}
 
 /* ---- submissions ------------------------------------------------------- */
 
@@ -60,7 +45,7 @@ static void map_one(const struct gen *g, const struct service_config *svc,
     struct errs e;
     errs_init(&e);
     if (intake_doc_map(&p->d, svc, admit_of(g, svc), doc, &e) != 0)
-        p->problems = problems_json(&e);
+        p->problems = errs_json(&e);
     errs_free(&e);
 }
 
@@ -130,7 +115,7 @@ static int parse_fast(struct req *r, const struct map_limits *lim,
     }
     if (intake_doc_map_jt(&r->p->d, r->svc, admit_of(r->g, r->svc), d, e)
         != 0)
-        r->p->problems = problems_json(e);
+        r->p->problems = errs_json(e);
     jt_parser_free(jp);
     return 0;
 }
@@ -152,7 +137,7 @@ static int parse_one(struct req *r, const struct map_limits *lim)
     if (parse_fast(r, lim, &e) == 0)
         ;
     else if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
-        r->p->problems = problems_json(&e);
+        r->p->problems = errs_json(&e);
     else
         map_one(r->g, r->svc, doc, r->p);
     json_decref(doc);
@@ -206,7 +191,7 @@ static int parse_ndjson(struct req *r, const struct map_limits *lim)
         if (doc)
             map_one(r->g, r->svc, doc, q);
         else
-            q->problems = problems_json(&e);
+            q->problems = errs_json(&e);
         json_decref(doc);
     }
     errs_free(&e);
@@ -219,7 +204,7 @@ nomem:
     return -1;
 }
 
-/* conflict_problems - [{path, reason}] for a key reused with another
+/* conflict_problems - the one problem of a key reused with another
  * body (new reference) */
 static json_t *conflict_problems(const struct req *r,
                                  const struct spool_result *res)
@@ -228,8 +213,8 @@ static json_t *conflict_problems(const struct req *r,
     snprintf(why, sizeof why, "Idempotency-Key '%s' was already used with "
              "a different body (for %s): use a new key for a new "
              "submission", r->idem, res->ref);
-    return json_pack("[{s:s,s:s}]", "path", "header:Idempotency-Key",
-                     "reason", why);
+    return json_pack("[o]", errs_json_one("header:Idempotency-Key", why,
+                                           NULL));
 }
 
 /* answer_one - the reply to a single submission once committed.  A
@@ -431,9 +416,9 @@ bool http_submit_head(struct MHD_Connection *c, struct req *r,
         for (size_t i = 0; okk && i < n; i++)
             okk = ik[i] > 0x20 && ik[i] < 0x7f;
         if (!okk) {
-            json_t *pr = json_pack("[{s:s,s:s}]", "path",
-                                   "header:Idempotency-Key", "reason",
-                                   "1-200 printable ASCII characters");
+            json_t *pr = json_pack("[o]", errs_json_one(
+                "header:Idempotency-Key", "1-200 printable ASCII characters",
+                NULL));
             *rc = http_reply_obj(c, r, 422, json_pack("{s:s,s:o}", "status",
                                                  "rejected", "problems", pr));
             return false;

@@ -30,7 +30,7 @@ L=$(grep -n '"submitted_at"' "$T/p.json" | cut -d: -f1)
 sed "$((L - 1))s/,\$//" "$T/p.json" > "$T/broken.json"
 expect_exit 65 F submit --config "$CFG" --spool "$T/s1" "$SVC" "$T/broken.json"
 [ "$(grep -c 'malformed JSON' "$T/err")" = 1 ] || fail comma "wanted one problem: $(cat "$T/err")"
-grep -Eq "^line $L, column [0-9]+: malformed JSON" "$T/err" \
+grep -Eq "^ferry submit: line $L, column [0-9]+: malformed JSON" "$T/err" \
     || fail comma "problem not at line $L: $(cat "$T/err")"
 grep -q '0 accepted, 0 duplicates, 1 rejected' "$T/err" || fail comma "summary: $(cat "$T/err")"
 ok "pretty-printed document missing a comma -> one problem at line $L"
@@ -48,7 +48,7 @@ set +e; F submit --config "$CFG" --spool "$T/s3" "$SVC" "$T/arr.json" >"$T/out" 
 n=$(count "$T/s3")
 [ "$n" -ge 1 ] || fail array "nothing accepted from the array: $(cat "$T/err")"
 if [ "$rc" = 65 ]; then
-    grep -Eq '^line 1: \[[0-9]+\]\.' "$T/err" || fail array "problems not named [i]: $(cat "$T/err")"
+    grep -Eq '^ferry submit: line 1: \[[0-9]+\]\.' "$T/err" || fail array "problems not named [i]: $(cat "$T/err")"
 fi
 [ "$(( n + $(grep -Eo '[0-9]+ rejected' "$T/err" | cut -d' ' -f1) ))" = "$GOOD" ] \
     || fail array "accepted + rejected is not the array's length"
@@ -80,7 +80,7 @@ set +e
     --spool "$T/s6" "$SVC" "$T/big.ndjson" >"$T/out" 2>"$T/err"; rc=$?
 set -e
 [ "$rc" = 65 ] || fail bigline "exit $rc: $(cat "$T/err")"
-grep -q '^line 1: larger than the limit of 1048576 bytes' "$T/err" || fail bigline "$(cat "$T/err")"
+grep -q '^ferry submit: line 1: larger than the limit of 1048576 bytes' "$T/err" || fail bigline "$(cat "$T/err")"
 [ "$(count "$T/s6")" = 1 ] || fail bigline "the line after the big one was not accepted"
 small=$(tail -1 "$T/rss.small"); big=$(tail -1 "$T/rss.big")
 [ "$big" -le $(( small + 65536 )) ] || fail bigline "peak RSS ${big} kB for a 200 MB line (small input: ${small} kB)"
@@ -93,7 +93,7 @@ expect_exit 65 F import --config "$CFG" --spool "$T/s7" "$SVC" "$T/nonino.csv"
 [ "$(grep -c "required field 'nino'" "$T/err")" = 1 ] \
     || fail csv "wanted one header problem: $(cat "$T/err")"
 [ "$(wc -l < "$T/err")" = 1 ] || fail csv "more than one problem: $(cat "$T/err")"
-grep -q '^[^:]*: line 1: no column for the required field' "$T/err" || fail csv "not at the header: $(cat "$T/err")"
+grep -q '^ferry import: [^:]*: line 1: no column for the required field' "$T/err" || fail csv "not at the header: $(cat "$T/err")"
 ok "CSV without the required nino column -> one problem at the header line"
 
 # ---- below min-free ---------------------------------------------------------
