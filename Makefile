@@ -13,9 +13,11 @@
 #   make deb        build/deb/ferry_VERSION_ARCH.deb with dpkg-buildpackage,
 #                   checked by lintian
 #
-# Every .c file in a subsystem folder is part of libferry; cli/ makes the
-# binary; each tests/unit/check_*.c is its own Check binary.  Adding a file
-# needs no edit here.
+# Every .c file in a subsystem folder is part of libferry (and every .cc:
+# the one is mappings/jtree_simd.cc, simdjson's parse, built with $(CXX)
+# and linked with libstdc++); cli/ makes the binary; each
+# tests/unit/check_*.c is its own Check binary.  Adding a file needs no
+# edit here.
 
 CC       ?= cc
 CXX      ?= g++
