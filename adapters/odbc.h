@@ -166,6 +166,7 @@ struct odbc {
     char *marker_q;           /* quoted marker table or NULL */
     char *marker_raw;         /* as configured, for messages */
     char *insert_sql, *marker_sql, *marker_probe_sql;
+    char *marker_void_sql;    /* delete an earlier send's void marker */
     /* many rows per statement (table mode): INSERT ... VALUES (?,..),
      * (?,..)... with multi_rows rows, and the marker's likewise; 0 or 1
      * rows = off (array binding or row by row only) */

@@ -29,12 +29,16 @@ struct spool {
     char *audit_head_path;         /* the head file outside the ledger */
     char audit_pending[100];       /* head appended in the open transaction,
                                       anchored by spool_commit; "" = none */
+    /* HMAC-SHA-256 of the search key, its inner and outer pads already
+     * absorbed (made by spool_search.c on first use, under db_mu; freed
+     * by spool_close) */
+    struct evp_md_ctx_st *search_in, *search_out, *search_tmp;
     struct spool_tally *tally;     /* final-state totals of the open
                                       transaction (spool_totals.c) */
     size_t ntally, captally;
 };
 
-/* The condition of the partial index records_work (schema v11), to paste
+/* The condition of the partial index records_work (schema v13), to paste
  * into a query that reads only records not yet final: SQLite uses a
  * partial index only when the query names its condition. */
 #define SPOOL_WORK_TERM "state NOT IN ('confirmed','discarded')"
@@ -112,7 +116,8 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
     "received_at, updated_at, state, attempts, next_attempt_at, " \
     "lease_owner, lease_until, last_error, batch_id, receipt, in_doubt, " \
     "closed_reason, payload_purged, payload_enc, payload, original, " \
-    "record_json, delivery_id, channel, confirmed_at"
+    "record_json, delivery_id, channel, confirmed_at, missing_at, " \
+    "marker_gen, receipt_data"
 /* spool_row_fill - fill r from a row; payload columns when with_payload.
  * Returns 0, or -1 when out of memory.  Decryption problems set
  * r->crypt_error. */

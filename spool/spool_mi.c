@@ -210,7 +210,7 @@ int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
     out->n = 0;
     spool_lock(s);
     /* counter_totals: the counters over all days, one row per service
-     * and name (schema v11), however long the history */
+     * and name (schema v13), however long the history */
     sqlite3_stmt *st = spool_stmt(s, "SELECT service, substr(name, 10), "
                                   "sum(value) FROM counter_totals WHERE name "
                                   "LIKE 'accepted:%' GROUP BY 1, 2 "

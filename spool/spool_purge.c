@@ -37,10 +37,11 @@ static const char pick_sql[] =
 static const char *const move_sql[] = {
     "INSERT INTO records_archive(record_id, ref, delivery_id, service, "
     "target, client, channel, fe_ref, idem_key, state, attempts, batch_id, "
-    "receipt, last_error, closed_reason, received_at, updated_at, "
-    "confirmed_at, archived_at) SELECT id, ref, delivery_id, service, "
-    "target, client, channel, fe_ref, idem_key, state, attempts, batch_id, "
-    "receipt, last_error, closed_reason, received_at, updated_at, "
+    "receipt, receipt_data, last_error, closed_reason, received_at, "
+    "updated_at, confirmed_at, archived_at) SELECT id, ref, delivery_id, "
+    "service, target, client, channel, fe_ref, idem_key, state, attempts, "
+    "batch_id, receipt, receipt_data, last_error, closed_reason, "
+    "received_at, updated_at, "
     "confirmed_at, ?1 FROM records WHERE id IN (SELECT id FROM purge_ids)",
     "DELETE FROM batch_members WHERE batch_id IN (SELECT batch_id FROM "
     "records WHERE id IN (SELECT id FROM purge_ids) AND batch_id IS NOT NULL "
