@@ -32,16 +32,20 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         ? "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
-          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
+          "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
           "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
-          "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
+          "state IN ('sent', 'delivered', 'indoubt') "
+          "RETURNING ref, service, target"
         : "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
-          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
+          "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE ref = ?5 AND "
-          "state IN ('sent', 'delivered', 'indoubt')", e);
+          "state IN ('sent', 'delivered', 'indoubt') "
+          "RETURNING ref, service, target", e);
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, spool_state_name(a->accepted ? SPOOL_CONFIRMED
@@ -62,18 +66,21 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         sqlite3_bind_int64(st, 8, a->record_no);
     else
         sqlite3_bind_null(st, 8);
+    sqlite3_bind_text(st, 9, a->receipt_data, -1, SQLITE_STATIC);
     int applied = 0;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
         if (ref)
             snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 0));
         applied = 1;
+        /* confirmed is final: counted in this transaction (spool_db.c) */
+        if (a->accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
+                                             spool_state_name(SPOOL_CONFIRMED),
+                                             e) != 0) {
+            sqlite3_reset(st);
+            return -1;
+        }
         r = sqlite3_step(st);
-    } else if (r == SQLITE_DONE && !a->service
-               && sqlite3_changes(s->db) > 0) {
-        if (ref)
-            snprintf(ref, SPOOL_REF_MAX, "%s", a->key);
-        applied = 1;
     }
     sqlite3_reset(st);
     if (r != SQLITE_DONE) {

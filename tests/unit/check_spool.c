@@ -50,6 +50,23 @@ static struct spool *open_sp(const struct spool_opts *o)
     return s;
 }
 
+/* UNDO_V13 - the schema-13 additions dropped, records_svc put back:
+ * every downgrade below starts with it */
+#define UNDO_V13 \
+    "DROP VIEW records_archive_full;" \
+    "DROP TABLE records_archive;" \
+    "DROP TABLE state_totals;" \
+    "DROP INDEX records_work;" \
+    "DROP INDEX records_final;" \
+    "DROP INDEX records_received;" \
+    "DROP INDEX audit_at;" \
+    "DROP INDEX counters_day;" \
+    "DROP TRIGGER counters_total_ins;" \
+    "DROP TRIGGER counters_total_upd;" \
+    "DROP TRIGGER counters_total_del;" \
+    "DROP TABLE counter_totals;" \
+    "CREATE INDEX records_svc ON records(service, state);"
+
 static struct spool_item item(const char *svc, const char *target,
                               const char *key, const char *payload)
 {
@@ -687,8 +704,11 @@ START_TEST(test_v1_ledger_migrates_in_place)
     errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
-    raw_exec("BEGIN;"
+    raw_exec("BEGIN;" UNDO_V13
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -850,9 +870,12 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
         enq1(s, it, &r[i]);
     }
     spool_close(s);
-    char sql[768];
-    snprintf(sql, sizeof sql, "BEGIN;"
+    char sql[2048];
+    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V13
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -963,8 +986,11 @@ START_TEST(test_v3_ledger_gets_identities)
     for (int i = 0; i < 4; i++)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
-    raw_exec("BEGIN;"
+    raw_exec("BEGIN;" UNDO_V13
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -1617,11 +1643,11 @@ START_TEST(test_key_file_formats)
 }
 END_TEST
 
-START_TEST(test_purge_keeps_rows_and_audit)
+START_TEST(test_purge_archives_final_records_keeps_audit)
 {
     struct spool *s = open_sp(NULL);
     struct spool_result r[2];
-    enq1(s, item("claims", "mf", NULL, "personal"), &r[0]);
+    enq1(s, item("claims", "mf", "fe-1", "personal"), &r[0]);
     enq1(s, item("claims", "mf", NULL, "personal"), &r[1]);
     struct errs e;
     errs_init(&e);
@@ -1630,6 +1656,25 @@ START_TEST(test_purge_keeps_rows_and_audit)
     ck_assert_int_eq(spool_purge(s, spool_state_final(SPOOL_DISCARDED)
                                  ? 4102444800000LL : 0, "ops", &n, &e), 0);
     ck_assert_uint_eq(n, 1);
+    /* out of the working tables, into the archive, children gone */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records_archive "
+                                "WHERE state = 'discarded'"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data"), 1);
+    /* still counted, conservation still holds, the totals match rows */
+    int64_t acc = 0, ins = 0;
+    ck_assert_int_eq(spool_conservation(s, &acc, &ins, &e), 0);
+    ck_assert_int_eq(acc, 2);
+    ck_assert_int_eq(ins, 2);
+    struct spool_totals_proof tp;
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.rows + tp.archived, 2);
+    ck_assert_int_eq(tp.totals_off, 0);
+    /* the submission is still known: the same one again is a duplicate */
+    struct spool_result again;
+    enq1(s, item("claims", "mf", "fe-1", "personal"), &again);
+    ck_assert(again.duplicate);
+    ck_assert_str_eq(again.ref, r[0].ref);
     struct spool_record *rec = NULL;
     ck_assert_int_eq(spool_get(s, r[0].ref, SPOOL_WITH_PAYLOAD |
                                SPOOL_WITH_HISTORY, &rec, &e), 0);
@@ -1643,6 +1688,89 @@ START_TEST(test_purge_keeps_rows_and_audit)
     spool_record_free(rec);
     struct spool_audit_proof p;
     ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* the final-state totals move with the records, in the same
+ * transaction: an acknowledgement and a discard count, a rolled-back
+ * acknowledgement file counts nothing, and the cheap count agrees with
+ * the full one */
+START_TEST(test_final_totals_follow_moves_and_rollbacks)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    for (int i = 0; i < 4; i++)
+        enq1(s, item("claims", "mf", NULL, "{}"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 3, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", 3, NULL, "00", &e),
+                     0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    spool_batch_free(b);
+    /* a file whose second line has no key: the whole file rolls back */
+    struct spool_ack bad[2] = { { .key = r[0].ref, .accepted = true },
+                                { .key = NULL, .accepted = true } };
+    ck_assert_int_eq(spool_ack_apply(s, NULL, NULL, bad, 2, NULL, NULL, NULL,
+                                     NULL, &e), -1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM state_totals"), 0);
+    errs_clear(&e);
+    struct spool_ack acks[2] = { { .key = r[0].ref, .accepted = true },
+                                 { .key = r[1].ref, .accepted = true } };
+    ck_assert_int_eq(spool_ack_apply(s, "A1", "aa", acks, 2, NULL, NULL,
+                                     NULL, NULL, &e), 0);
+    ck_assert_int_eq(spool_discard(s, r[3].ref, "ops", "test", &e), 0);
+    ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
+                                "'confirmed' AND service = 'claims' AND "
+                                "target = 'mf'"), 2);
+    ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
+                                "'discarded'"), 1);
+    struct spool_counts c;
+    ck_assert_int_eq(spool_counts(s, &c, &e), 0);
+    int64_t by[SPOOL_NSTATES] = { 0 };
+    for (size_t i = 0; i < c.n; i++)
+        by[c.v[i].state] += c.v[i].n;
+    spool_counts_free(&c);
+    ck_assert_int_eq(by[SPOOL_CONFIRMED], 2);
+    ck_assert_int_eq(by[SPOOL_DISCARDED], 1);
+    ck_assert_int_eq(by[SPOOL_SENT], 1);
+    struct spool_totals_proof tp;
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.totals_off, 0);
+    ck_assert_int_eq(tp.accepted, tp.rows);
+    /* a total that drifted from its rows is found by the full check */
+    raw_exec("UPDATE state_totals SET n = n + 1 WHERE state = 'confirmed'");
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.totals_off, 1);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* a schema-12 ledger with final records gets its totals counted from the
+ * rows by the migration (one transaction), and they then agree */
+START_TEST(test_v12_ledger_gets_final_totals)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[3];
+    for (int i = 0; i < 3; i++)
+        enq1(s, item("claims", "mf", NULL, "{}"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_discard(s, r[1].ref, "ops", "test", &e), 0);
+    spool_close(s);
+    raw_exec("BEGIN;" UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
+                                "'discarded'"), 1);
+    int64_t acc = 0, ins = 0;
+    ck_assert_int_eq(spool_conservation(s, &acc, &ins, &e), 0);
+    ck_assert_int_eq(acc, 3);
+    ck_assert_int_eq(ins, 3);
     errs_free(&e);
     spool_close(s);
 }
@@ -1739,7 +1867,9 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
     tcase_add_test(tc, test_key_file_formats);
-    tcase_add_test(tc, test_purge_keeps_rows_and_audit);
+    tcase_add_test(tc, test_purge_archives_final_records_keeps_audit);
+    tcase_add_test(tc, test_final_totals_follow_moves_and_rollbacks);
+    tcase_add_test(tc, test_v12_ledger_gets_final_totals);
     tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
     tcase_add_test(tc, test_v1_ledger_migrates_in_place);
