@@ -158,6 +158,7 @@ struct odbc {
     char *marker_q;           /* quoted marker table or NULL */
     char *marker_raw;         /* as configured, for messages */
     char *insert_sql, *marker_sql, *marker_probe_sql;
+    char *marker_void_sql;    /* delete an earlier send's void marker */
     char *reconcile_sql;
     char **rec_src;           /* sources for reconcile-query parameters */
     size_t nrec_src;

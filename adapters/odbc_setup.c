@@ -281,7 +281,13 @@ static int build_statements(struct odbc *o, const struct map_target *mt,
         buf_printf(&sql, "SELECT 1 FROM %s WHERE delivery_id = ?",
                    o->marker_q);
         o->marker_probe_sql = buf_take(&sql);
-        if (!o->marker_sql || !o->marker_probe_sql)
+        /* a record reconcile found missing and an operator requeued: the
+         * marker of an earlier send (its ref without this generation) is
+         * void; removed in the same transaction as the new row */
+        buf_printf(&sql, "DELETE FROM %s WHERE delivery_id = ? AND ref <> ?",
+                   o->marker_q);
+        o->marker_void_sql = buf_take(&sql);
+        if (!o->marker_sql || !o->marker_probe_sql || !o->marker_void_sql)
             goto nomem;
     }
     free_list(keys, nkeys);

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -302,8 +303,8 @@ static int run_action(int argc, char **argv, enum action a)
         spool_record_free(r);
         if (g == 1) {
             unknown++;
-            fprintf(stderr, "%s: no such record in this spool; check the "
-                            "reference with 'ferry queue'\n", refs.v[i]);
+            cli_msg("%s: no such record in this spool; check the "
+                            "reference with 'ferry queue'", refs.v[i]);
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s}",
                     "reference", refs.v[i], "result", "unknown"));
@@ -327,9 +328,9 @@ static int run_action(int argc, char **argv, enum action a)
             refused++;
             cli_print_errs(stderr, &e);
             if (results)
-                json_array_append_new(results, json_pack("{s:s,s:s,s:s}",
+                json_array_append_new(results, json_pack("{s:s,s:s,s:o}",
                     "reference", refs.v[i], "result", "refused",
-                    "reason", errs_first_msg(&e)));
+                    "problems", errs_json(&e)));
         }
         errs_free(&e);
     }
@@ -344,8 +345,8 @@ static int run_action(int argc, char **argv, enum action a)
     if (refused)
         fprintf(stderr, "ferry %s: %s\n", action_names[a], action_hints[a]);
     if (!c.quiet)
-        fprintf(stderr, "%s: %zu done, %zu refused, %zu unknown\n",
-                action_names[a], done, refused, unknown);
+        cli_msg("%zu done, %zu refused, %zu unknown", done, refused,
+                unknown);
     rc = refused ? EX_DATAERR : unknown ? EX_NOUSER : EX_OK;
 out:
     refs_free(&refs);
@@ -499,6 +500,7 @@ int cmd_audit(int argc, char **argv)
         return EX_USAGE;
     }
     if (argc - optind > 1) {
+        cli_args_msg(argc - optind, 0, 1, argv + optind);
         audit_usage(stderr);
         return EX_USAGE;
     }
@@ -648,6 +650,11 @@ int cmd_purge(int argc, char **argv)
     }
     long long before;
     if (!older || optind != argc) {
+        if (!older)
+            cli_msg("--older-than AGE is required (records final for longer "
+                    "are purged)");
+        else
+            cli_args_msg(argc - optind, 0, 0, argv + optind);
         purge_usage(stderr);
         return EX_USAGE;
     }

@@ -29,6 +29,10 @@ struct spool {
     char *audit_head_path;         /* the head file outside the ledger */
     char audit_pending[100];       /* head appended in the open transaction,
                                       anchored by spool_commit; "" = none */
+    /* HMAC-SHA-256 of the search key, its inner and outer pads already
+     * absorbed (made by spool_search.c on first use, under db_mu; freed
+     * by spool_close) */
+    struct evp_md_ctx_st *search_in, *search_out, *search_tmp;
 };
 
 /* spool_transition_need - 0 when from -> to is in the transition table,
@@ -88,7 +92,8 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
     "received_at, updated_at, state, attempts, next_attempt_at, " \
     "lease_owner, lease_until, last_error, batch_id, receipt, in_doubt, " \
     "closed_reason, payload_purged, payload_enc, payload, original, " \
-    "record_json, delivery_id, channel, confirmed_at"
+    "record_json, delivery_id, channel, confirmed_at, missing_at, " \
+    "marker_gen, receipt_data"
 /* spool_row_fill - fill r from a row; payload columns when with_payload.
  * Returns 0, or -1 when out of memory.  Decryption problems set
  * r->crypt_error. */

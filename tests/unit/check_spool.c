@@ -691,6 +691,9 @@ START_TEST(test_v1_ledger_migrates_in_place)
              "ALTER TABLE batches DROP COLUMN generation;"
              "DELETE FROM sequences WHERE name LIKE 'gen:%';"
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -857,6 +860,9 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
              "ALTER TABLE batches DROP COLUMN generation;"
              "DELETE FROM sequences WHERE name LIKE 'gen:%%';"
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -971,6 +977,9 @@ START_TEST(test_v3_ledger_gets_identities)
              "ALTER TABLE batches DROP COLUMN generation;"
              "DELETE FROM sequences WHERE name LIKE 'gen:%';"
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -1194,9 +1203,9 @@ START_TEST(test_batch_generation_per_target_never_reused)
 }
 END_TEST
 
-/* v11 numbers the batches a ledger already holds per target, in the
+/* v13 numbers the batches a ledger already holds per target, in the
  * order they were made, and the next generation follows the last */
-START_TEST(test_migrate_v11_numbers_existing_batches)
+START_TEST(test_migrate_v13_numbers_existing_batches)
 {
     struct spool *s = open_sp(NULL);
     struct errs e;
@@ -1212,7 +1221,7 @@ START_TEST(test_migrate_v11_numbers_existing_batches)
     raw_exec("BEGIN;"
              "ALTER TABLE batches DROP COLUMN generation;"
              "DELETE FROM sequences WHERE name LIKE 'gen:%';"
-             "PRAGMA user_version = 10;"
+             "PRAGMA user_version = 12;"
              "COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
@@ -1242,10 +1251,11 @@ START_TEST(test_batch_bind_max_keeps_received_order)
     ck_assert_int_eq(b->record_count, 4);
     ck_assert_int_eq(state_of(s, r[3].ref), SPOOL_BATCHED);
     ck_assert_int_eq(state_of(s, r[4].ref), SPOOL_QUEUED);
-    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM batch_members m JOIN "
-                                "records r ON r.id = m.record_id WHERE "
-                                "m.pos = 1 AND r.ref = (SELECT MIN(ref) "
-                                "FROM records)"), 1);
+    /* the oldest four, and nothing written per member beside them */
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records WHERE "
+                                "batch_id IS NOT NULL AND id <= (SELECT "
+                                "MIN(id) + 3 FROM records)"), 4);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM batch_members"), 0);
     spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
@@ -1316,6 +1326,112 @@ START_TEST(test_timeline_whole_story_and_no_stale_error)
     ck_assert_ptr_null(t.v[9].message);
     spool_timeline_free(&t);
     ck_assert_int_eq(spool_timeline(s, "FRY-20000101-000001", &t, &e), 1);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* A big file goes ACK_CHUNK acknowledgements to a statement: the
+ * outcome, and every column an acknowledgement writes, must be exactly
+ * those of applying the same acknowledgements one at a time.  Set A goes
+ * in one call (chunks that qualify and one that does not: two keys out
+ * of order); set B, alike record for record, in calls of fewer than a
+ * chunk (one at a time).  Both have an orphan, records held (not sent),
+ * a later repeat of a confirmed record (already) and of a rejected one
+ * that now says accepted (not sent). */
+#define CHUNK_N 800
+#define CHUNK_ACKS (CHUNK_N + 3)
+#define CHUNK_KEY (SPOOL_REF_MAX + 8)
+static size_t chunk_acks(const struct spool_result *r, char keys[][CHUNK_KEY],
+                         struct spool_ack *a)
+{
+    size_t n = 0;
+    for (int i = 0; i < CHUNK_N; i++) {
+        if (i == 11) {
+            snprintf(keys[n], sizeof keys[n], "%sX", r[10].ref);  /* orphan */
+            a[n] = (struct spool_ack){ .key = keys[n], .accepted = true };
+            n++;
+        }
+        if (i == 511) {
+            for (int d = 3; d <= 5; d += 2) {      /* repeats of r[3], r[5] */
+                snprintf(keys[n], sizeof keys[n], "%s", r[d].ref);
+                a[n] = (struct spool_ack){ .key = keys[n], .accepted = true };
+                n++;
+            }
+        }
+        snprintf(keys[n], sizeof keys[n], "%s", r[i].ref);
+        a[n] = (struct spool_ack){ .key = keys[n], .accepted = i % 7 != 3,
+                                   .reason = i % 7 == 3 ? "R07 bad NINO"
+                                                        : NULL,
+                                   .receipt = i % 5 == 0 ? "RC-OK" : NULL };
+        n++;
+    }
+    struct spool_ack t = a[300];               /* chunk 2 out of order */
+    a[300] = a[301];
+    a[301] = t;
+    for (size_t i = 0; i < n; i++)
+        a[i].record_no = (long)i + 1;
+    return n;
+}
+
+START_TEST(test_acks_chunked_same_as_one_by_one)
+{
+    struct spool *s = open_sp(NULL);
+    static struct spool_result ra[CHUNK_N], rb[CHUNK_N];
+    for (int set = 0; set < 2; set++)
+        for (int i = 0; i < CHUNK_N; i++) {
+            struct spool_item it = item("claims", "mf", NULL, "x");
+            it.hold = i % 50 == 49;
+            enq1(s, it, set ? &rb[i] : &ra[i]);
+        }
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", b->record_count,
+                                         NULL, "00", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    static char ka[CHUNK_ACKS][CHUNK_KEY], kb[CHUNK_ACKS][CHUNK_KEY];
+    static struct spool_ack aa[CHUNK_ACKS], ab[CHUNK_ACKS];
+    static enum spool_ack_result resa[CHUNK_ACKS], resb[CHUNK_ACKS];
+    static char refa[CHUNK_ACKS][SPOOL_REF_MAX];
+    static char refb[CHUNK_ACKS][SPOOL_REF_MAX];
+    size_t n = chunk_acks(ra, ka, aa);
+    ck_assert_uint_eq(chunk_acks(rb, kb, ab), n);
+    ck_assert_uint_eq(n, CHUNK_ACKS);
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "a0", aa, n, resa, refa,
+                                     NULL, NULL, &e), 0);
+    for (size_t i = 0, k = 0; i < n; i += 200, k++) {
+        char sha[32];
+        snprintf(sha, sizeof sha, "b%zu", k);
+        size_t m = n - i < 200 ? n - i : 200;
+        ck_assert_int_eq(spool_ack_apply(s, "ACK1", sha, ab + i, m, resb + i,
+                                         refb + i, NULL, NULL, &e), 0);
+    }
+    size_t applied = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(resa[i] == resb[i], "ack %zu: %d one by one, %d "
+                      "chunked", i, resb[i], resa[i]);
+        applied += resa[i] == SPOOL_ACK_APPLIED;
+        if (resa[i] == SPOOL_ACK_APPLIED)
+            ck_assert_str_eq(refa[i], aa[i].key);
+    }
+    ck_assert_int_eq(resa[11], SPOOL_ACK_ORPHAN);
+    ck_assert_int_eq(resa[512], SPOOL_ACK_NOT_SENT);      /* r[3] again */
+    ck_assert_int_eq(resa[513], SPOOL_ACK_ALREADY);       /* r[5] again */
+    ck_assert_int_eq(resa[50], SPOOL_ACK_NOT_SENT);       /* r[49] held */
+    ck_assert_uint_eq(applied, CHUNK_N - CHUNK_N / 50);
+    /* set B's records are set A's, CHUNK_N ids on */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records a JOIN records "
+        "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS NOT "
+        "b.state OR a.last_error IS NOT b.last_error OR a.receipt IS NOT "
+        "b.receipt OR a.ack_record IS NOT b.ack_record OR a.ack_file IS NOT "
+        "b.ack_file OR a.in_doubt IS NOT b.in_doubt OR (a.confirmed_at = 0) "
+        "IS NOT (b.confirmed_at = 0))"), 0);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'confirmed' AND ack_record IS NULL"),
+                     0);
+    spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
 }
@@ -1709,8 +1825,9 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_batch_bind_order_and_restart);
     tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
     tcase_add_test(tc, test_batch_generation_per_target_never_reused);
-    tcase_add_test(tc, test_migrate_v11_numbers_existing_batches);
+    tcase_add_test(tc, test_migrate_v13_numbers_existing_batches);
     tcase_add_test(tc, test_acks_apply_once);
+    tcase_add_test(tc, test_acks_chunked_same_as_one_by_one);
     tcase_add_test(tc, test_audit_chain_and_tamper);
     tcase_add_test(tc, test_audit_truncation_detected);
     tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
