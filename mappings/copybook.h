@@ -53,6 +53,7 @@ struct cpy_field {
     int line, col;
     struct cob_pic pic;        /* pic.cls COB_GROUP for a group */
     char *pic_text;            /* PIC as written; NULL for groups */
+    char *edit_mask;           /* numeric-edited: pic.edit points here */
     bool sync;                 /* SYNC: binary items aligned (slack) */
     size_t offset;             /* 0-based from record start (first
                                   occurrence of every enclosing table) */
@@ -109,7 +110,7 @@ const struct cpy_record *cpy_record_find(const struct copybook *cb,
 const struct cpy_field *cpy_field_find(const struct cpy_record *r,
                                        const char *qname, bool *ambiguous);
 /* cpy_field_type - "group", "alphanumeric", "alphabetic", "zoned",
- * "packed", "binary", "comp-5" */
+ * "packed", "binary", "comp-5", "edited" */
 const char *cpy_field_type(const struct cpy_field *f);
 const char *cpy_usage_name(enum cob_usage u);
 /* cpy_total_length - bytes of a field including its own OCCURS */

@@ -123,11 +123,133 @@ static char *xstrdup(struct parser *P, const char *s)
 
 /* ---- PIC ---------------------------------------------------------------- */
 
-/* parse_pic - X(n) A(n) 9(n) S V P and repeated symbols */
+/* edit_symbol - the mask character of a numeric-edited symbol at s (CR,
+ * DB and the UTF-8 pound sign take more than one byte: *used), or 0 */
+static char edit_symbol(const char *s, size_t *used)
+{
+    *used = 1;
+    switch (s[0]) {
+    case 'Z': case '*': case 'B': case '0': case '/': case ',': case '.':
+    case '+': case '-': case '$':
+        return s[0];
+    case 'C':
+        if (s[1] == 'R') {
+            *used = 2;
+            return 'c';
+        }
+        return 0;
+    case 'D':
+        if (s[1] == 'B') {
+            *used = 2;
+            return 'd';
+        }
+        return 0;
+    case '\xC2':
+        if (s[1] == '\xA3') {          /* U+00A3 POUND SIGN */
+            *used = 2;
+            return 'L';
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* parse_edited - a numeric-edited PIC: the expanded mask, then its shape
+ * from cob_edit_analyze (the one reading of a mask) */
+static int parse_edited(struct parser *P, const struct cpy_tok *tk,
+                        struct cpy_field *f)
+{
+    const char *s = tk->s;
+    char mask[COB_MAX_DIGITS * 8 + 64];
+    size_t n = 0, i = 0;
+    while (s[i]) {
+        int col = tk->col + (int)i;
+        size_t used = 1;
+        char m = s[i] == '9' || s[i] == 'V' ? s[i] : edit_symbol(s + i, &used);
+        if (!m) {
+            cpy_err(P->e, P->name, tk->line, col, "PIC %s '%c' cannot be "
+                    "in a numeric-edited picture", s, s[i]);
+            P->errors++;
+            return -1;
+        }
+        i += used;
+        long rep = 1;
+        if (s[i] == '(') {
+            size_t j = i + 1;
+            rep = 0;
+            while (isdigit((unsigned char)s[j]) && rep <= 1000)
+                rep = rep * 10 + (s[j++] - '0');
+            if (j == i + 1 || s[j] != ')' || rep < 1) {
+                cpy_err(P->e, P->name, tk->line, tk->col + (int)j,
+                        "PIC %s bad repeat count", s);
+                P->errors++;
+                return -1;
+            }
+            i = j + 1;
+        }
+        for (long r = 0; r < rep; r++) {
+            if (n + 3 >= sizeof mask) {
+                cpy_err(P->e, P->name, tk->line, tk->col, "PIC %s too long",
+                        s);
+                P->errors++;
+                return -1;
+            }
+            mask[n++] = m;
+            if (m == 'c' || m == 'd')
+                mask[n++] = m == 'c' ? 'r' : 'b';
+        }
+    }
+    mask[n] = '\0';
+    char msg[160];
+    struct cob_pic *p = &f->pic;
+    if (cob_edit_analyze(mask, &p->digits, &p->scale, &p->is_signed,
+                         &p->length, msg, sizeof msg) < 0) {
+        cpy_err(P->e, P->name, tk->line, tk->col, "PIC %s: %s", s, msg);
+        P->errors++;
+        return -1;
+    }
+    free(f->edit_mask);
+    f->edit_mask = xstrdup(P, mask);
+    if (!f->edit_mask)
+        return -1;
+    p->cls = COB_NUMERIC;
+    p->edit = f->edit_mask;
+    free(f->pic_text);
+    f->pic_text = xstrdup(P, s);
+    return 0;
+}
+
+/* is_edited - a PIC with an editing symbol and no X, A, S or P */
+static bool is_edited(const char *s)
+{
+    bool edit = false;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] == '(') {
+            while (s[i] && s[i] != ')')
+                i++;
+            if (!s[i])
+                break;
+            continue;
+        }
+        size_t used;
+        if (strchr("XASPNGU", s[i]))
+            return false;
+        if (edit_symbol(s + i, &used))
+            edit = true;
+        i += used - 1;
+    }
+    return edit;
+}
+
+/* parse_pic - X(n) A(n) 9(n) S V P and repeated symbols; numeric-edited
+ * pictures go to parse_edited */
 static int parse_pic(struct parser *P, const struct cpy_tok *tk,
                      struct cpy_field *f)
 {
     const char *s = tk->s;
+    if (is_edited(s))
+        return parse_edited(P, tk, f);
     struct cob_pic *p = &f->pic;
     long nx = 0, na = 0, n9 = 0, after_v = 0, lead_p = 0, trail_p = 0;
     bool seen_s = false, seen_v = false;
@@ -201,7 +323,8 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             return -1;
         default:
             cpy_err(P->e, P->name, tk->line, col,
-                    "PIC %s '%c' (numeric-edited) is not supported", s, c);
+                    "PIC %s '%c' (alphanumeric-edited) is not supported",
+                    s, c);
             P->errors++;
             return -1;
         }

@@ -4,7 +4,9 @@
 # For each copybook in tests/data/copybooks (header/detail/trailer with
 # COMP-3, COMP, zoned in every sign convention and REDEFINES; a customer
 # master with OCCURS DEPENDING ON, JUSTIFIED RIGHT and a REDEFINES'd name;
-# a free-format payment record with SYNC) and its values in tests/cobol:
+# a free-format payment record with SYNC; numeric-edited report amounts
+# with every editing symbol, $ and, in EBCDIC, the pound sign; numbers of
+# 31 digits) and its values in tests/cobol:
 #   1. a generated GnuCOBOL program COPYs the copybook and WRITEs the
 #      reference records; ferry (fw_tool) encodes the same values: cmp;
 #   2. a GnuCOBOL program READs ferry's file and DISPLAYs every field, and
@@ -49,8 +51,8 @@ roundtrip() {
     "$FW" layout "$CB/$cpy.cpy" > "$d/layout.json" || fail "$name" "layout"
     $PY writer "$d/layout.json" "$vals" "$cpy" ref.dat > "$d/w.cob"
     $PY reader "$d/layout.json" "$vals" "$cpy" in.dat > "$d/r.cob"
-    (cd "$d" && cobc -x -std=ibm "$@" -I "$CB" -o w w.cob && \
-                cobc -x -std=ibm "$@" -I "$CB" -o r r.cob) \
+    (cd "$d" && cobc -x -std=ibm "$@" -I "${CB_COBOL:-$CB}" -o w w.cob && \
+                cobc -x -std=ibm "$@" -I "${CB_COBOL:-$CB}" -o r r.cob) \
         || fail "$name" "cobc"
     (cd "$d" && ./w) || fail "$name" "COBOL writer"
     "$FW" encode "$CB/$cpy.cpy" "$cp" "$op" "$vals" "$d/ferry.dat" 2>"$d/enc.err" \
@@ -79,13 +81,29 @@ roundtrip() {
     ok "$name: GnuCOBOL reads ferry's records, ferry reads GnuCOBOL's"
 }
 
-for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment; do
+for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment EDITED:edited \
+         WIDE:wide; do
     cpy=${c%%:*}; v=$FERRY_ROOT/tests/cobol/${c##*:}.jsonl
     roundtrip "$cpy-ascii-ibm-signs" "$cpy" "$v" ascii ibm -fsign=EBCDIC
     roundtrip "$cpy-ascii-gnucobol-signs" "$cpy" "$v" ascii gnu
     roundtrip "$cpy-ibm285" "$cpy" "$v" IBM285 ibm -fsign=EBCDIC
     roundtrip "$cpy-ibm037" "$cpy" "$v" IBM037 ibm -fsign=EBCDIC
 done
+
+# the pound sign: GnuCOBOL reads its copybook in Latin-1 (CURRENCY SIGN IS
+# X"A3"); ferry reads the UTF-8 one and writes the pound in EBCDIC, where
+# IBM-285 has it at 5B and IBM-037 at B1.  ASCII cannot hold it: refused.
+mkdir -p "$T/latin1"
+iconv -f UTF-8 -t LATIN1 "$CB/EDITGBP.cpy" > "$T/latin1/EDITGBP.cpy"
+v=$FERRY_ROOT/tests/cobol/editgbp.jsonl
+CB_COBOL=$T/latin1 roundtrip EDITGBP-ibm285 EDITGBP "$v" IBM285 ibm
+CB_COBOL=$T/latin1 roundtrip EDITGBP-ibm037 EDITGBP "$v" IBM037 ibm
+if "$FW" encode "$CB/EDITGBP.cpy" ascii ibm "$v" "$T/gbp.dat" 2> "$T/gbp.err"; then
+    fail "pound in ASCII" "encoded without error"
+fi
+grep -q "GBP-FIXED: offset 13: character '£' (U+00A3) cannot be written in ASCII" "$T/gbp.err" \
+    || fail "pound in ASCII" "$(cat "$T/gbp.err")"
+ok "a pound sign ASCII cannot hold is refused, naming the field"
 
 # a decoder on damaged bytes names the field and offset, never returns 0
 d=$T/CLAIMREC-ascii-ibm-signs
