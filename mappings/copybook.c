@@ -53,6 +53,9 @@ void cpy_free(struct copybook *cb)
         free(r->name);
     }
     free(cb->rec);
+    for (size_t i = 0; i < cb->nsources; i++)
+        free(cb->sources[i]);
+    free(cb->sources);
     free(cb->name);
     free(cb);
 }

@@ -54,7 +54,7 @@ static void ferr(struct lay *P, const struct cpy_field *f,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cpy_err(P->e, P->name, f->line, f->col, "%s %s", f->name, msg);
+    cpy_err(P->e, f->src ? f->src : P->name, f->line, f->col, "%s %s", f->name, msg);
     P->errors++;
 }
 

@@ -63,6 +63,7 @@ static struct cpy_tok *tok_push(struct cpy_toks *t, enum cpy_tk k,
     tk->n = n;
     tk->line = line;
     tk->col = col;
+    tk->src = NULL;
     return tk;
 }
 

@@ -33,6 +33,9 @@ struct parser {
     struct cpy_field *last;   /* where an 88 attaches */
 };
 
+/* the file a token or field came from: a COPY member, or the copybook */
+#define TK_NAME(P, x) ((x)->src ? (x)->src : (P)->name)
+
 static void perr(struct parser *P, const struct cpy_tok *tk,
                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -44,7 +47,7 @@ static void perr(struct parser *P, const struct cpy_tok *tk,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cpy_err(P->e, P->name, tk->line, tk->col, "%s", msg);
+    cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "%s", msg);
     P->errors++;
 }
 
@@ -168,7 +171,7 @@ static int parse_edited(struct parser *P, const struct cpy_tok *tk,
         size_t used = 1;
         char m = s[i] == '9' || s[i] == 'V' ? s[i] : edit_symbol(s + i, &used);
         if (!m) {
-            cpy_err(P->e, P->name, tk->line, col, "PIC %s '%c' cannot be "
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, col, "PIC %s '%c' cannot be "
                     "in a numeric-edited picture", s, s[i]);
             P->errors++;
             return -1;
@@ -181,7 +184,7 @@ static int parse_edited(struct parser *P, const struct cpy_tok *tk,
             while (isdigit((unsigned char)s[j]) && rep <= 1000)
                 rep = rep * 10 + (s[j++] - '0');
             if (j == i + 1 || s[j] != ')' || rep < 1) {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)j,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)j,
                         "PIC %s bad repeat count", s);
                 P->errors++;
                 return -1;
@@ -190,7 +193,7 @@ static int parse_edited(struct parser *P, const struct cpy_tok *tk,
         }
         for (long r = 0; r < rep; r++) {
             if (n + 3 >= sizeof mask) {
-                cpy_err(P->e, P->name, tk->line, tk->col, "PIC %s too long",
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "PIC %s too long",
                         s);
                 P->errors++;
                 return -1;
@@ -205,7 +208,7 @@ static int parse_edited(struct parser *P, const struct cpy_tok *tk,
     struct cob_pic *p = &f->pic;
     if (cob_edit_analyze(mask, &p->digits, &p->scale, &p->is_signed,
                          &p->length, msg, sizeof msg) < 0) {
-        cpy_err(P->e, P->name, tk->line, tk->col, "PIC %s: %s", s, msg);
+        cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "PIC %s: %s", s, msg);
         P->errors++;
         return -1;
     }
@@ -265,19 +268,19 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             while (isdigit((unsigned char)s[j]) && rep <= MAX_TEXT)
                 rep = rep * 10 + (s[j++] - '0');
             if (j == i + 1) {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)j,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)j,
                         "PIC %s expected a number", s);
                 P->errors++;
                 return -1;
             }
             if (s[j] != ')') {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)j,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)j,
                         "PIC %s expected ')'", s);
                 P->errors++;
                 return -1;
             }
             if (rep < 1 || rep > MAX_TEXT) {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)i + 1,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)i + 1,
                         "PIC %s repeat count out of range", s);
                 P->errors++;
                 return -1;
@@ -294,7 +297,7 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             break;
         case 'S':
             if (sym != 0 || rep != 1) {
-                cpy_err(P->e, P->name, tk->line, col,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                         "PIC %s 'S' must come first, once", s);
                 P->errors++;
                 return -1;
@@ -303,7 +306,7 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             break;
         case 'V':
             if (seen_v || rep != 1) {
-                cpy_err(P->e, P->name, tk->line, col,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                         "PIC %s has more than one 'V'", s);
                 P->errors++;
                 return -1;
@@ -317,12 +320,12 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
                 trail_p += rep;
             break;
         case 'N': case 'G': case 'U':
-            cpy_err(P->e, P->name, tk->line, col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                     "PIC %s national/DBCS pictures are not supported", s);
             P->errors++;
             return -1;
         default:
-            cpy_err(P->e, P->name, tk->line, col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                     "PIC %s '%c' (alphanumeric-edited) is not supported",
                     s, c);
             P->errors++;
@@ -332,20 +335,20 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
     bool numeric = nx == 0 && na == 0;
     if (numeric) {
         if (lead_p && trail_p) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s has 'P' on both sides", s);
             P->errors++;
             return -1;
         }
         if (n9 == 0 || n9 > COB_MAX_DIGITS) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s has %ld digits; ferry supports 1 to %d", s, n9,
                     COB_MAX_DIGITS);
             P->errors++;
             return -1;
         }
         if (seen_v && trail_p) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s 'V' with trailing 'P'", s);
             P->errors++;
             return -1;
@@ -355,14 +358,14 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
         p->scale = (int)(after_v + lead_p - trail_p);
         p->is_signed = seen_s;
         if (p->scale > COB_MAX_DIGITS || p->scale < -COB_MAX_DIGITS) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s scale out of range", s);
             P->errors++;
             return -1;
         }
     } else {
         if (seen_s || seen_v || lead_p || trail_p) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s mixes text with S, V or P", s);
             P->errors++;
             return -1;
@@ -370,7 +373,7 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
         p->cls = nx == 0 && n9 == 0 ? COB_ALPHA : COB_ALNUM;
         long n = nx + na + n9;
         if (n > MAX_TEXT) {
-            cpy_err(P->e, P->name, tk->line, tk->col, "PIC %s too long", s);
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "PIC %s too long", s);
             P->errors++;
             return -1;
         }
@@ -920,7 +923,7 @@ static void place(struct parser *P, struct cpy_field *f,
 static void root_err(struct parser *P, const struct cpy_field *f,
                      const char *msg)
 {
-    cpy_err(P->e, P->name, f->line, f->col, "%s %s", f->name, msg);
+    cpy_err(P->e, TK_NAME(P, f), f->line, f->col, "%s %s", f->name, msg);
     P->errors++;
 }
 
@@ -973,6 +976,7 @@ static void parse_entry(struct parser *P)
     f->level = level;
     f->line = lvl->line;
     f->col = lvl->col;
+    f->src = lvl->src;
     const struct cpy_tok *nm = peek(P);
     if (nm->k == TK_WORD && !is_keyword(nm->s) && !all_digits(nm->s)) {
         next(P);
@@ -1023,8 +1027,11 @@ static int by_position(const void *a, const void *b)
 }
 
 /* cpy_parse - see copybook.h */
-struct copybook *cpy_parse(const char *text, size_t len, const char *name,
-                           enum cpy_format fmt, struct errs *e)
+/* parse - the one parse; path (the copybook's file) lets COPY find its
+ * members, NULL refuses COPY */
+static struct copybook *parse(const char *text, size_t len, const char *name,
+                              const char *path, enum cpy_format fmt,
+                              struct errs *e)
 {
     struct cpy_toks toks;
     memset(&toks, 0, sizeof toks);
@@ -1042,6 +1049,7 @@ struct copybook *cpy_parse(const char *text, size_t len, const char *name,
     if (cpy_lex(text, len, P.name, fmt, &toks, e) < 0)
         P.errors++;
     cb->free_format = toks.free_format;
+    P.errors += cpy_copy_expand(&toks, path, P.name, fmt, cb, e);
     while (toks.n && peek(&P)->k != TK_EOF) {
         size_t before = P.i;
         parse_entry(&P);
@@ -1076,7 +1084,14 @@ struct copybook *cpy_load(const char *path, enum cpy_format fmt,
     size_t len = 0;
     if (fs_read_file(path, 4u * 1024 * 1024, &text, &len, e) < 0)
         return NULL;
-    struct copybook *cb = cpy_parse(text, len, path, fmt, e);
+    struct copybook *cb = parse(text, len, path, path, fmt, e);
     free(text);
     return cb;
+}
+
+/* cpy_parse - see copybook.h */
+struct copybook *cpy_parse(const char *text, size_t len, const char *name,
+                           enum cpy_format fmt, struct errs *e)
+{
+    return parse(text, len, name, NULL, fmt, e);
 }

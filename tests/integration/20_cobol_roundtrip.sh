@@ -6,7 +6,9 @@
 # master with OCCURS DEPENDING ON, JUSTIFIED RIGHT and a REDEFINES'd name;
 # a free-format payment record with SYNC; numeric-edited report amounts
 # with every editing symbol, $ and, in EBCDIC, the pound sign; numbers of
-# 31 digits) and its values in tests/cobol:
+# 31 digits; a record built by COPY ... REPLACING from shared members,
+# which GnuCOBOL expands from the same folder) and its values in
+# tests/cobol:
 #   1. a generated GnuCOBOL program COPYs the copybook and WRITEs the
 #      reference records; ferry (fw_tool) encodes the same values: cmp;
 #   2. a GnuCOBOL program READs ferry's file and DISPLAYs every field, and
@@ -82,6 +84,7 @@ roundtrip() {
 }
 
 for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment EDITED:edited \
+         CLAIMADR:claimadr \
          WIDE:wide; do
     cpy=${c%%:*}; v=$FERRY_ROOT/tests/cobol/${c##*:}.jsonl
     roundtrip "$cpy-ascii-ibm-signs" "$cpy" "$v" ascii ibm -fsign=EBCDIC
