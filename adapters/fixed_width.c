@@ -169,6 +169,7 @@ static void fw_file_info(void *vctx, struct batch_format_info *out)
     const struct fw_ctx *c = vctx;
     out->file_pattern = c->ft->file_pattern;
     out->empty_file = c->ft->empty_file;
+    out->header_totals = c->ft->header_totals;
 }
 
 static int fw_same_file(const void *va, const void *vb, char *why,
@@ -195,6 +196,52 @@ static int put_record(const struct fw_file *f, const unsigned char *p,
         return -1;
     return f->c->seplen ? f->sink.put(f->sink.sctx, f->c->sep, f->c->seplen)
                         : 0;
+}
+
+/* set_total - a "$count" / "$sum:FIELD" source in sp */
+static int set_total(struct record *sp, const char *name, int64_t v, int scale)
+{
+    struct record_field *rf = record_field(sp, name);
+    if (!rf)
+        rf = record_add(sp, name);
+    if (!rf)
+        return -1;
+    return scale > 0 ? fvalue_set_decimal(&rf->v, v, scale)
+                     : fvalue_set_int(&rf->v, v);
+}
+
+/* put_totals - "$count" and every "$sum:FIELD" into sp; -1 nomem */
+static int put_totals(const struct fw_ctx *c, struct record *sp, int64_t cnt,
+                      const int64_t *sums)
+{
+    if (set_total(sp, "$count", cnt, 0) != 0)
+        return -1;
+    for (size_t i = 0; i < c->nsums; i++) {
+        char nm[160];
+        snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
+        if (set_total(sp, nm, sums ? sums[i] : 0, c->sums[i].scale) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* with_totals - a copy of sp with the totals set (caller frees); NULL
+ * when out of memory */
+static struct record *with_totals(const struct fw_ctx *c,
+                                  const struct record *sp, int64_t cnt,
+                                  const int64_t *sums)
+{
+    char *j = record_to_json(sp);
+    struct errs e;
+    errs_init(&e);
+    struct record *r = j ? record_from_json(j, &e) : NULL;
+    free(j);
+    errs_free(&e);
+    if (r && put_totals(c, r, cnt, sums) != 0) {
+        record_free(r);
+        r = NULL;
+    }
+    return r;
 }
 
 /* put_section - header or trailer from the specials */
@@ -241,7 +288,20 @@ static void fw_open_file(void *vctx, const struct batch_sink *sink,
     }
     f->c = c;
     f->sink = *sink;
-    put_section(f, &c->ft->header, c->hlen, sp, res);
+    struct record *zero = NULL;
+    if (c->ft->header_totals && !record_get(sp, "$count")) {
+        /* the first of the builder's two passes: totals not known yet,
+         * written as zero (the second pass has the real ones) */
+        zero = with_totals(c, sp, 0, NULL);
+        if (!zero) {
+            free(f->rec);
+            free(f);
+            adapter_result_set(res, ADAPTER_FAIL, "out of memory");
+            return;
+        }
+    }
+    put_section(f, &c->ft->header, c->hlen, zero ? zero : sp, res);
+    record_free(zero);
     if (res->outcome != ADAPTER_OK) {
         free(f->rec);
         free(f);
@@ -301,18 +361,6 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
     res->msg[0] = '\0';
 }
 
-/* set_total - the trailer's "$count" / "$sum:FIELD" sources in sp */
-static int set_total(struct record *sp, const char *name, int64_t v, int scale)
-{
-    struct record_field *rf = record_field(sp, name);
-    if (!rf)
-        rf = record_add(sp, name);
-    if (!rf)
-        return -1;
-    return scale > 0 ? fvalue_set_decimal(&rf->v, v, scale)
-                     : fvalue_set_int(&rf->v, v);
-}
-
 static void fw_close_file(void *vfile, struct record *sp,
                           struct batch_totals *totals,
                           struct adapter_result *res)
@@ -325,12 +373,7 @@ static void fw_close_file(void *vfile, struct record *sp,
         int64_t cnt = f->count;
         if (c->ft->trailer_all)
             cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
-        bool ok = set_total(sp, "$count", cnt, 0) == 0;
-        for (size_t i = 0; ok && i < c->nsums; i++) {
-            char nm[160];
-            snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
-            ok = set_total(sp, nm, f->sums[i], c->sums[i].scale) == 0;
-        }
+        bool ok = put_totals(c, sp, cnt, f->sums) == 0;
         if (!ok)
             adapter_result_set(res, ADAPTER_FAIL, "out of memory");
         else
@@ -346,14 +389,15 @@ static void fw_close_file(void *vfile, struct record *sp,
 
 /* check_total - trailer field `to` against want at scale wscale; 0 equal,
  * -1 with why */
-static int check_total(const struct fw_ctx *c, const unsigned char *trl,
-                       const char *to, int64_t want, int wscale, char *why,
-                       size_t whysz)
+static int check_total(const struct fw_ctx *c, const struct fw_layout *l,
+                       const unsigned char *trl, const char *to, int64_t want,
+                       int wscale, char *why, size_t whysz)
 {
     bool amb = false;
-    const struct cpy_field *f = cpy_field_find(c->ft->trailer.rec, to, &amb);
+    const char *part = l == &c->ft->header ? "header" : "trailer";
+    const struct cpy_field *f = cpy_field_find(l->rec, to, &amb);
     if (!f || f->pic.cls != COB_NUMERIC) {
-        snprintf(why, whysz, "trailer field %s is not a number", to);
+        snprintf(why, whysz, "%s field %s is not a number", part, to);
         return -1;
     }
     int64_t v = 0, a = 0, b = 0;
@@ -361,7 +405,7 @@ static int check_total(const struct fw_ctx *c, const unsigned char *trl,
     char msg[160];
     if (cob_num_decode(c->ft->cc, &f->pic, trl + f->offset, &v, &vs, msg,
                        sizeof msg) != 0) {
-        snprintf(why, whysz, "trailer field %s: %s", to, msg);
+        snprintf(why, whysz, "%s field %s: %s", part, to, msg);
         return -1;
     }
     int sc = vs > wscale ? vs : wscale;
@@ -370,8 +414,8 @@ static int check_total(const struct fw_ctx *c, const unsigned char *trl,
         char x[48], y[48];
         record_dec_format(v, vs, x, sizeof x);
         record_dec_format(want, wscale, y, sizeof y);
-        snprintf(why, whysz, "trailer %s says %s, the details add up to %s",
-                 to, x, y);
+        snprintf(why, whysz, "%s %s says %s, the details add up to %s",
+                 part, to, x, y);
         return -1;
     }
     return 0;
@@ -417,6 +461,35 @@ static int decodes(const struct fw_ctx *c, const struct cpy_record *rec,
     return d ? 0 : -1;
 }
 
+/* check_totals - every $count and $sum: of section l (bytes p) against
+ * what the details add up to; 0, or -1 with res set */
+static int check_totals(const struct fw_ctx *c, const struct fw_layout *l,
+                        const unsigned char *p, int64_t count,
+                        const int64_t *sums, struct adapter_result *res)
+{
+    const struct map_section *ts = l->sec;
+    char why[512];
+    int64_t cnt = count + (c->ft->trailer_all
+                           ? (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0) : 0);
+    for (size_t i = 0; ts && i < ts->na; i++) {
+        const char *fr = ts->a[i].from;
+        int bad = 0;
+        if (fr && strcmp(fr, "$count") == 0) {
+            bad = check_total(c, l, p, ts->a[i].to, cnt, 0, why, sizeof why);
+        } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
+            for (size_t k = 0; k < c->nsums && !bad; k++)
+                if (strcmp(c->sums[k].name, fr + 5) == 0)
+                    bad = check_total(c, l, p, ts->a[i].to, sums[k],
+                                      c->sums[k].scale, why, sizeof why);
+        }
+        if (bad) {
+            adapter_result_set(res, ADAPTER_FAIL, "%s", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void fw_check_file(void *vctx, const struct batch_source *src,
                           uint64_t size, const struct batch_totals *want,
                           struct adapter_result *res)
@@ -426,8 +499,9 @@ static void fw_check_file(void *vctx, const struct batch_source *src,
     if (c->tlen > big)
         big = c->tlen;
     unsigned char *rb = malloc(big + 8);
+    unsigned char *hb = c->ft->header_totals ? malloc(c->hlen + 1) : NULL;
     int64_t sums[FW_MAX_SUMS] = { 0 }, count = 0;
-    if (!rb) {
+    if (!rb || (c->ft->header_totals && !hb)) {
         adapter_result_set(res, ADAPTER_RETRY, "out of memory");
         return;
     }
@@ -445,6 +519,8 @@ static void fw_check_file(void *vctx, const struct batch_source *src,
                     decodes(c, c->ft->header.rec, rb, c->hlen, "the header",
                             res)))
         goto out;
+    if (hb)
+        memcpy(hb, rb, c->hlen);     /* its totals are checked at the end */
     for (int64_t i = 0; i < n; i++) {
         char what[48];
         snprintf(what, sizeof what, "detail %lld", (long long)i + 1);
@@ -470,27 +546,11 @@ static void fw_check_file(void *vctx, const struct batch_source *src,
         if (get_record(c, src, rb, c->tlen, "the trailer", res) ||
             decodes(c, c->ft->trailer.rec, rb, c->tlen, "the trailer", res))
             goto out;
-        const struct map_section *ts = c->ft->trailer.sec;
-        char why[512];
-        for (size_t i = 0; ts && i < ts->na; i++) {
-            const char *fr = ts->a[i].from;
-            int bad = 0;
-            if (fr && strcmp(fr, "$count") == 0) {
-                int64_t cnt = count + (c->ft->trailer_all
-                                       ? (c->hlen ? 1 : 0) + 1 : 0);
-                bad = check_total(c, rb, ts->a[i].to, cnt, 0, why, sizeof why);
-            } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
-                for (size_t k = 0; k < c->nsums && !bad; k++)
-                    if (strcmp(c->sums[k].name, fr + 5) == 0)
-                        bad = check_total(c, rb, ts->a[i].to, sums[k],
-                                          c->sums[k].scale, why, sizeof why);
-            }
-            if (bad) {
-                adapter_result_set(res, ADAPTER_FAIL, "%s", why);
-                goto out;
-            }
-        }
+        if (check_totals(c, &c->ft->trailer, rb, count, sums, res) != 0)
+            goto out;
     }
+    if (hb && check_totals(c, &c->ft->header, hb, count, sums, res) != 0)
+        goto out;
     char tot[512];
     totals_text(c, sums, tot, sizeof tot);
     if (count != want->count)
@@ -504,6 +564,7 @@ static void fw_check_file(void *vctx, const struct batch_source *src,
         adapter_result_set(res, ADAPTER_OK, "%lld details", (long long)count);
 out:
     free(rb);
+    free(hb);
 }
 
 const struct adapter adapter_fixed_width = {

@@ -96,68 +96,78 @@ static const struct map_assign *reads_total(const struct map_section *sec)
     return NULL;
 }
 
-/* totals_setup - where $count and $sum: may stand, and each $sum:'s field */
+/* add_sum - one "$sum:FIELD" source (a of section sec) into t->sums: 0,
+ * 1 when it is refused, -1 when there are too many */
+static int add_sum(struct fw_target *t, const struct map_section *sec,
+                   const struct map_assign *a, const char *mapfile,
+                   struct errs *e)
+{
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s:%d", mapfile,
+             a->line ? a->line : sec->line);
+    const char *fr = a->from, *nm = fr + 5;
+    for (size_t k = 0; k < t->nsums; k++)
+        if (strcmp(t->sums[k].name, nm) == 0)
+            return 0;
+    if (t->nsums == FW_MAX_SUMS) {
+        errs_add(e, where, "at most %d hash totals", FW_MAX_SUMS);
+        return -1;
+    }
+    bool amb = false;
+    const struct cpy_field *f = cpy_field_find(t->detail.rec, nm, &amb);
+    if (!f || amb || f->pic.cls != COB_NUMERIC) {
+        errs_add(e, where, "%s: the detail record has %s", fr,
+                 !f ? "no such field" : amb ? "more than one field of that"
+                 " name" : "it as text: a hash total needs a number");
+        return 1;
+    }
+    for (const struct cpy_field *g = f; g; g = g->parent) {
+        if (g->occurs_max) {
+            errs_add(e, where, "%s: a field inside OCCURS cannot be "
+                     "totalled", fr);
+            return 1;
+        }
+    }
+    t->sums[t->nsums].name = nm;
+    t->sums[t->nsums].f = f;
+    t->sums[t->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
+    t->nsums++;
+    return 0;
+}
+
+/* totals_setup - where $count and $sum: may stand (header and trailer;
+ * a header with totals makes the night batch write the file twice, the
+ * second time with the first pass's figures), and each $sum:'s field */
 static int totals_setup(struct fw_target *t, const char *mapfile,
                         struct errs *e)
 {
-    char where[PATH_MAX + 16];
     const struct map_section *hs = t->header.rec ? t->header.sec : NULL;
     const struct map_section *ds = &t->mt->sec[0];
     int bad = 0;
-    const struct map_section *early[2] = { hs, ds };
-    for (int k = 0; k < 2; k++) {
-        const struct map_assign *a = reads_total(early[k]);
-        if (!a)
-            continue;
+    const struct map_assign *a = reads_total(ds);
+    if (a) {
+        char where[PATH_MAX + 16];
         snprintf(where, sizeof where, "%s:%d", mapfile,
-                 a->line ? a->line : early[k]->line);
-        errs_add(e, where, "%s=\"%s\": the %s is written before any total is "
-                 "known: $count and $sum: belong in the trailer",
-                 a->to ? a->to : "from", a->from,
-                 k == 0 ? "header" : "detail record");
+                 a->line ? a->line : ds->line);
+        errs_add(e, where, "%s=\"%s\": a detail record cannot carry the "
+                 "file's totals: $count and $sum: belong in the header or "
+                 "the trailer", a->to ? a->to : "from", a->from);
         bad = 1;
     }
-    const struct map_section *ts = t->trailer.rec ? t->trailer.sec : NULL;
-    for (size_t i = 0; ts && i < ts->na; i++) {
-        const char *fr = ts->a[i].from;
-        if (!fr || strncmp(fr, "$sum:", 5) != 0)
-            continue;
-        snprintf(where, sizeof where, "%s:%d", mapfile,
-                 ts->a[i].line ? ts->a[i].line : ts->line);
-        const char *nm = fr + 5;
-        bool dup = false;
-        for (size_t k = 0; k < t->nsums; k++)
-            if (strcmp(t->sums[k].name, nm) == 0)
-                dup = true;
-        if (dup)
-            continue;
-        if (t->nsums == FW_MAX_SUMS) {
-            errs_add(e, where, "at most %d hash totals", FW_MAX_SUMS);
-            return -1;
+    t->header_totals = reads_total(hs) != NULL;
+    const struct map_section *both[2] = {
+        hs, t->trailer.rec ? t->trailer.sec : NULL
+    };
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; both[k] && i < both[k]->na; i++) {
+            const char *fr = both[k]->a[i].from;
+            if (!fr || strncmp(fr, "$sum:", 5) != 0)
+                continue;
+            int rc = add_sum(t, both[k], &both[k]->a[i], mapfile, e);
+            if (rc < 0)
+                return -1;
+            bad |= rc;
         }
-        bool amb = false;
-        const struct cpy_field *f = cpy_field_find(t->detail.rec, nm, &amb);
-        if (!f || amb || f->pic.cls != COB_NUMERIC) {
-            errs_add(e, where, "%s: the detail record has %s", fr,
-                     !f ? "no such field" : amb ? "more than one field of that"
-                     " name" : "it as text: a hash total needs a number");
-            bad = 1;
-            continue;
-        }
-        bool in_occurs = false;
-        for (const struct cpy_field *g = f; g; g = g->parent)
-            if (g->occurs_max)
-                in_occurs = true;
-        if (in_occurs) {
-            errs_add(e, where, "%s: a field inside OCCURS cannot be "
-                     "totalled", fr);
-            bad = 1;
-            continue;
-        }
-        t->sums[t->nsums].name = nm;
-        t->sums[t->nsums].f = f;
-        t->sums[t->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
-        t->nsums++;
     }
     return bad ? -1 : 0;
 }

@@ -53,6 +53,7 @@ struct fw_target {
     enum fw_recfm recfm;
     bool trailer_all;
     bool empty_file;
+    bool header_totals;            /* the header takes $count or $sum: */
     const char *file_pattern;
     struct fw_layout detail;
     struct fw_layout header;       /* rec NULL when there is none */
@@ -60,7 +61,8 @@ struct fw_target {
     struct fw_layout ack;          /* ack detail; rec NULL when none */
     struct fw_layout ack_trailer;
     const struct map_section *ack_sec;
-    struct fw_sum sums[FW_MAX_SUMS];   /* the trailer's $sum: fields */
+    struct fw_sum sums[FW_MAX_SUMS];   /* the header's and trailer's $sum:
+                                          fields */
     size_t nsums;
     char *dir;                     /* the mapping file's folder */
 };
