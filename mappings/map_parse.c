@@ -224,7 +224,11 @@ static int parse_at(const char *text, size_t len, const struct map_limits *in,
         if (ndjson)
             snprintf(w, sizeof w, "line %ld", line0);
         errs_add(e, ndjson ? w : "body", list ? "expected a JSON object, or "
-                 "an array of JSON objects" : "expected a JSON object");
+                 "an array of JSON objects"
+                 : json_is_array(doc) ? "expected a JSON object, not an "
+                   "array: send one submission per document, or several as "
+                   "NDJSON (one object per line)"
+                 : "expected a JSON object");
         json_decref(doc);
         return -1;
     }

@@ -248,6 +248,10 @@ sub JSON0001A > "$T/j1.json"
 [ "$(post "$T/j1.json")" = 202 ] || fail json "submission"
 sed -n 5p "$T/ex/submissions.ndjson" > "$T/jbad.json"
 [ "$(post "$T/jbad.json")" = 422 ] || fail json "invalid submission"
+# a JSON array of submissions is refused whole, pointing at NDJSON
+sub JSON0002A | jq -s . > "$T/jarr.json"
+[ "$(post "$T/jarr.json")" = 422 ] || fail json "an array was not refused: $(cat "$T/body")"
+grep -q 'not an array.*NDJSON' "$T/body" || fail json "array refusal does not say NDJSON: $(cat "$T/body")"
 req -H "Authorization: Bearer ${TOK}x" "$U/v1/submissions/FRY-20260101-000001" >/dev/null
 req "$U/metrics" >/dev/null
 stop_term "$PID"
