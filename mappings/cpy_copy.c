@@ -27,20 +27,15 @@
 
 #define CPY_COPY_DEPTH 8
 #define MAX_MEMBER (4u * 1024 * 1024)
-#define MAX_EXPANDED 2000000     /* tokens, as the lexer's own cap */
 #define MAX_REPL 64
-
-/* One REPLACING operand: a sequence of tokens (pseudo-text may be empty). */
-struct seq {
-    struct cpy_tok *v;
-    size_t n;
-};
 
 enum repl_kind { R_FULL = 0, R_LEADING, R_TRAILING, R_PARTIAL };
 
+/* One REPLACING pair; each side a sequence of tokens (pseudo-text may be
+ * empty). */
 struct repl {
     enum repl_kind kind;   /* R_PARTIAL: ==:TAG:== inside words */
-    struct seq from, to;
+    struct cpy_toks from, to;
 };
 
 struct ctx {
@@ -58,30 +53,15 @@ static const char *tk_src(const struct cpy_tok *tk, const char *top)
     return tk->src ? tk->src : top;
 }
 
-static void seq_free(struct seq *s)
+/* out_push - tk (its kind, place and file) with text s[0..n) at the end
+ * of o; -1 when o is full or out of memory */
+static int out_push(struct cpy_toks *o, const struct cpy_tok *tk,
+                    const char *s, size_t n)
 {
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i].s);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-static int seq_push(struct seq *s, const struct cpy_tok *tk, const char *text,
-                    size_t n)
-{
-    struct cpy_tok *v = realloc(s->v, (s->n + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    s->v = v;
-    char *c = malloc(n + 1);
+    struct cpy_tok *c = cpy_tok_push(o, tk->k, s, n, tk->line, tk->col);
     if (!c)
         return -1;
-    memcpy(c, text, n);
-    c[n] = '\0';
-    s->v[s->n] = *tk;
-    s->v[s->n].s = c;
-    s->v[s->n].n = n;
-    s->n++;
+    c->src = tk->src;
     return 0;
 }
 
@@ -99,14 +79,14 @@ static bool ends(const char *s, size_t n, const char *p)
 
 /* operand - ==pseudo-text==, a word or a literal at t->v[*i]; -1 when
  * the statement ends first */
-static int operand(const struct cpy_toks *t, size_t *i, struct seq *out)
+static int operand(const struct cpy_toks *t, size_t *i, struct cpy_toks *out)
 {
     const struct cpy_tok *tk = &t->v[*i];
     if (tk->k == TK_EOF || tk->k == TK_PERIOD)
         return -1;
     if (tk->k != TK_WORD || !starts(tk->s, tk->n, "==")) {
         (*i)++;
-        return seq_push(out, tk, tk->s, tk->n);
+        return out_push(out, tk, tk->s, tk->n);
     }
     /* pseudo-text: from after the opening == to before the closing one */
     const char *s = tk->s + 2;
@@ -114,7 +94,7 @@ static int operand(const struct cpy_toks *t, size_t *i, struct seq *out)
     for (;;) {
         bool closing = tk->k == TK_WORD && ends(s, n, "==");
         size_t keep = closing ? n - 2 : n;
-        if (keep && seq_push(out, tk, s, keep) < 0)
+        if (keep && out_push(out, tk, s, keep) < 0)
             return -1;
         (*i)++;
         if (closing)
@@ -198,31 +178,6 @@ static void cerr(struct ctx *C, const struct cpy_tok *at, const char *top,
     va_end(ap);
     cpy_err(C->e, tk_src(at, top), at->line, at->col, "%s", msg);
     C->errors++;
-}
-
-static int out_push(struct cpy_toks *o, const struct cpy_tok *tk,
-                    const char *s, size_t n)
-{
-    if (o->n >= MAX_EXPANDED)
-        return -1;
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 256;
-        struct cpy_tok *v = realloc(o->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        o->v = v;
-        o->cap = cap;
-    }
-    char *c = malloc(n + 1);
-    if (!c)
-        return -1;
-    memcpy(c, s, n);
-    c[n] = '\0';
-    o->v[o->n] = *tk;
-    o->v[o->n].s = c;
-    o->v[o->n].n = n;
-    o->n++;
-    return 0;
 }
 
 /* word_replace - LEADING, TRAILING or :TAG: replacing inside one word */
@@ -445,8 +400,8 @@ static void copy_stmt(struct ctx *C, const struct cpy_toks *t, size_t *i,
 out:
     cpy_toks_free(&m);
     for (size_t k = 0; k < nr; k++) {
-        seq_free(&r[k].from);
-        seq_free(&r[k].to);
+        cpy_toks_free(&r[k].from);
+        cpy_toks_free(&r[k].to);
     }
 }
 

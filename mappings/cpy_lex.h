@@ -36,6 +36,10 @@ struct cpy_toks {
 int cpy_lex(const char *text, size_t len, const char *name,
             enum cpy_format fmt, struct cpy_toks *out, struct errs *e);
 void cpy_toks_free(struct cpy_toks *t);
+/* cpy_tok_push - append a token (text copied, src NULL); NULL when t is
+ * full (a copybook is never 2,000,000 tokens) or out of memory */
+struct cpy_tok *cpy_tok_push(struct cpy_toks *t, enum cpy_tk k, const char *s,
+                             size_t n, int line, int col);
 
 /* cpy_copy_expand - replace every COPY statement in t by its member's
  * tokens, REPLACING applied (cpy_copy.c).  path is the copybook's file
