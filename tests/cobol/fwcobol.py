@@ -9,6 +9,18 @@
       FIELD=value (FIELD(01)=value in tables; numbers MOVEd (de-edited,
       for numeric-edited fields) to a signed DISPLAY item as wide as the
       copybook's widest, then DISPLAYed through PIC -9(i).9(f));
+  fwcobol.py vwriter LAYOUT.json VALUES.jsonl COPYNAME FILE > W.cob
+      the writer with a variable-length file (RECORD VARYING DEPENDING
+      ON each record's LENGTH OF, so OCCURS DEPENDING ON sizes it): what
+      GnuCOBOL writes is its own format (COB_VARSEQ_FORMAT 0: a 2-byte
+      big-endian length of the data alone, 2 zero bytes), not an RDW;
+  fwcobol.py vreader LAYOUT.json VALUES.jsonl COPYNAME FILE V|VB > R.cob
+      the reader, reading FILE as a byte stream (CBL_OPEN_FILE,
+      CBL_READ_FILE) and decoding the mainframe's descriptors itself:
+      each record after its RDW (length including the RDW), in VB each
+      block after its BDW;
+  fwcobol.py varseq-to-rdw IN OUT
+      GnuCOBOL's variable file as RECFM=V: each length plus 4;
   fwcobol.py slots LAYOUT.json VALUES.jsonl CODEPAGE to-ebcdic|to-ascii IN OUT
       convert the character bytes (PIC X/A, zoned DISPLAY numbers, FILLER,
       slack) between ASCII and the EBCDIC code page with iconv; the bytes
@@ -106,28 +118,56 @@ def cobol_deedits(f):
     return "DB" not in symbols and "0" not in symbols
 
 
-def program(kind, recs, vals, copyname, fname):
+def program(kind, recs, vals, copyname, fname, blocked=False):
     maxlen = max(recs[v["record"]]["length"] for v in vals)
     wi, wf = widths(recs)
+    vstream = kind == "vreader"
+    varying = kind == "vwriter"
+    kind = "writer" if varying else "reader" if vstream else kind
+    fd = ["       FD  DATA-FILE" + ("" if not varying else
+          "\n           RECORD IS VARYING IN SIZE FROM 1 TO %d CHARACTERS"
+          "\n           DEPENDING ON WS-LEN" % maxlen) + ".",
+          "       01  DATA-REC PIC X(%d)." % maxlen]
+    files = ["       INPUT-OUTPUT SECTION.",
+             "       FILE-CONTROL.",
+             "           SELECT DATA-FILE ASSIGN TO \"%s\"" % fname,
+             "               ORGANIZATION IS SEQUENTIAL."]
+    stream = ["       01  WS-LEN   PIC 9(5) COMP-5.",
+              "       01  WS-FNAME PIC X(256) VALUE \"%s\"." % fname,
+              "       01  WS-HANDLE PIC X(4).",
+              "       01  WS-MODE  PIC X COMP-X VALUE 1.",
+              "       01  WS-DENY  PIC X COMP-X VALUE 0.",
+              "       01  WS-DEV   PIC X COMP-X VALUE 0.",
+              "       01  WS-FLAGS PIC X COMP-X VALUE 0.",
+              "       01  WS-OFF   PIC X(8) COMP-X VALUE 0.",
+              "       01  WS-CNT   PIC X(4) COMP-X.",
+              "       01  WS-BLEFT PIC 9(5) COMP-5 VALUE 0.",
+              "       01  WS-DW.",
+              "           05  WS-DW-LEN  PIC 9(4) COMP.",
+              "           05  WS-DW-ZERO PIC 9(4) COMP.",
+              "       01  DATA-REC PIC X(%d)." % maxlen]
     L = ["       IDENTIFICATION DIVISION.",
          "       PROGRAM-ID. FW%s." % kind.upper(),
-         "       ENVIRONMENT DIVISION."] + currency(recs) + [
-         "       INPUT-OUTPUT SECTION.",
-         "       FILE-CONTROL.",
-         "           SELECT DATA-FILE ASSIGN TO \"%s\"" % fname,
-         "               ORGANIZATION IS SEQUENTIAL.",
-         "       DATA DIVISION.",
-         "       FILE SECTION.",
-         "       FD  DATA-FILE.",
-         "       01  DATA-REC PIC X(%d)." % maxlen,
-         "       WORKING-STORAGE SECTION.",
+         "       ENVIRONMENT DIVISION."] + currency(recs) + \
+        ([] if vstream else files) + [
+         "       DATA DIVISION."] + \
+        ([] if vstream else ["       FILE SECTION."] + fd) + [
+         "       WORKING-STORAGE SECTION."] + \
+        (stream if vstream else
+         ["       01  WS-LEN   PIC 9(5) COMP-5."] if varying else []) + [
          "       01  WS-I     PIC 9(4) COMP.",
          "       01  WS-IX    PIC 99.",
          "       01  WS-NUM   PIC -9(%d).9(%d)." % (wi, wf),
          "       01  WS-DEC   PIC S9(%d)V9(%d)." % (wi, wf),
          "       COPY %s." % copyname,
-         "       PROCEDURE DIVISION.",
-         "           OPEN %s DATA-FILE" % ("OUTPUT" if kind == "writer" else "INPUT")]
+         "       PROCEDURE DIVISION."]
+    if vstream:
+        emit(L, "CALL \"CBL_OPEN_FILE\" USING WS-FNAME WS-MODE WS-DENY")
+        emit(L, "    WS-DEV WS-HANDLE")
+        emit(L, "IF RETURN-CODE NOT = 0 DISPLAY \"# OPEN FAILED\" STOP RUN")
+        emit(L, "END-IF")
+    else:
+        emit(L, "OPEN %s DATA-FILE" % ("OUTPUT" if kind == "writer" else "INPUT"))
     for line in vals:
         rec = recs[line["record"]]
         name, length = rec["name"], rec["length"]
@@ -157,11 +197,44 @@ def program(kind, recs, vals, copyname, fname):
             for t in odo:
                 n = len(line["values"].get(t["name"], []))
                 emit(L, "MOVE %d TO %s" % (n, t["occurs"]["depending_on"]))
-            emit(L, "MOVE %s(1:%d) TO DATA-REC" % (name, length))
+            if varying:
+                emit(L, "MOVE FUNCTION LENGTH(%s) TO WS-LEN" % name)
+                emit(L, "MOVE %s(1:WS-LEN) TO DATA-REC" % name)
+            else:
+                emit(L, "MOVE %s(1:%d) TO DATA-REC" % (name, length))
             emit(L, "WRITE DATA-REC")
         else:
-            emit(L, "READ DATA-FILE AT END DISPLAY \"# EOF\" END-READ")
-            emit(L, "MOVE DATA-REC(1:%d) TO %s(1:%d)" % (length, name, length))
+            if vstream:
+                # the block descriptor, at the start of each block
+                if blocked:
+                    emit(L, "IF WS-BLEFT = 0")
+                    emit(L, "    MOVE 4 TO WS-CNT")
+                    emit(L, "    CALL \"CBL_READ_FILE\" USING WS-HANDLE WS-OFF")
+                    emit(L, "        WS-CNT WS-FLAGS WS-DW")
+                    emit(L, "    IF WS-DW-ZERO NOT = 0 OR WS-DW-LEN < 8")
+                    emit(L, "        DISPLAY \"# BAD BDW\" STOP RUN")
+                    emit(L, "    END-IF")
+                    emit(L, "    ADD 4 TO WS-OFF")
+                    emit(L, "    COMPUTE WS-BLEFT = WS-DW-LEN - 4")
+                    emit(L, "END-IF")
+                emit(L, "MOVE 4 TO WS-CNT")
+                emit(L, "CALL \"CBL_READ_FILE\" USING WS-HANDLE WS-OFF WS-CNT")
+                emit(L, "    WS-FLAGS WS-DW")
+                emit(L, "IF WS-DW-ZERO NOT = 0 OR WS-DW-LEN < 5")
+                emit(L, "    DISPLAY \"# BAD RDW\" STOP RUN")
+                emit(L, "END-IF")
+                emit(L, "ADD 4 TO WS-OFF")
+                emit(L, "COMPUTE WS-LEN = WS-DW-LEN - 4")
+                emit(L, "MOVE WS-LEN TO WS-CNT")
+                emit(L, "CALL \"CBL_READ_FILE\" USING WS-HANDLE WS-OFF WS-CNT")
+                emit(L, "    WS-FLAGS DATA-REC")
+                emit(L, "ADD WS-LEN TO WS-OFF")
+                if blocked:
+                    emit(L, "SUBTRACT WS-DW-LEN FROM WS-BLEFT")
+                emit(L, "MOVE DATA-REC(1:WS-LEN) TO %s(1:WS-LEN)" % name)
+            else:
+                emit(L, "READ DATA-FILE AT END DISPLAY \"# EOF\" END-READ")
+                emit(L, "MOVE DATA-REC(1:%d) TO %s(1:%d)" % (length, name, length))
             emit(L, "DISPLAY \"# %s\"" % name)
             for f, chain, view in elementary(rec):
                 if f["name"] == "FILLER":
@@ -189,7 +262,10 @@ def program(kind, recs, vals, copyname, fname):
                     emit(L, "        %s" % ref)
                 if chain:
                     emit(L, "END-PERFORM")
-    emit(L, "CLOSE DATA-FILE")
+    if vstream:
+        emit(L, "CALL \"CBL_CLOSE_FILE\" USING WS-HANDLE")
+    else:
+        emit(L, "CLOSE DATA-FILE")
     emit(L, "STOP RUN.")
     return "\n".join(L) + "\n"
 
@@ -289,9 +365,21 @@ def compare(vals, pa, pb):
 
 def main(argv):
     cmd = argv[1]
-    if cmd in ("writer", "reader"):
+    if cmd in ("writer", "reader", "vwriter", "vreader"):
         recs, vals = load(argv[2], argv[3])
-        sys.stdout.write(program(cmd, recs, vals, argv[4], argv[5]))
+        blocked = len(argv) > 6 and argv[6].startswith("VB")
+        sys.stdout.write(program(cmd, recs, vals, argv[4], argv[5], blocked))
+        return 0
+    if cmd == "varseq-to-rdw":
+        data, out, pos = open(argv[2], "rb").read(), bytearray(), 0
+        while pos < len(data):
+            n = data[pos] << 8 | data[pos + 1]
+            if data[pos + 2:pos + 4] != b"\0\0":
+                raise SystemExit("offset %d: not COB_VARSEQ_FORMAT 0" % pos)
+            out += bytes([(n + 4) >> 8, (n + 4) & 0xFF, 0, 0])
+            out += data[pos + 4:pos + 4 + n]
+            pos += 4 + n
+        open(argv[3], "wb").write(bytes(out))
         return 0
     if cmd == "slots":
         recs, vals = load(argv[2], argv[3])
