@@ -172,6 +172,29 @@ static int totals_setup(struct fw_target *t, const char *mapfile,
     return bad ? -1 : 0;
 }
 
+/* vrec_setup - RECFM=V and VB: every record fits its RDW (and a block) */
+static int vrec_setup(const struct fw_target *t, const char *where,
+                      struct errs *e)
+{
+    if (t->recfm != FW_RECFM_V && t->recfm != FW_RECFM_VB)
+        return 0;
+    const struct fw_layout *ls[3] = { &t->detail, &t->header, &t->trailer };
+    for (int k = 0; k < 3; k++) {
+        const struct cpy_record *r = ls[k]->rec;
+        if (!r)
+            continue;
+        size_t most = t->recfm == FW_RECFM_VB ? t->block_size - 4 : FW_V_MAX;
+        if (r->length + 4 > most) {
+            errs_add(e, where, "record %s is %zu bytes: with its RDW it does "
+                     "not fit %s", r->name, r->length,
+                     t->recfm == FW_RECFM_VB ? "the block-size"
+                                             : "RECFM=V (32,756 at most)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* constants_setup - every text constant (value=) of the file's sections
  * must be writable in the target's code page: a constant in the details
  * would otherwise dead-letter every record on the first night */
@@ -345,9 +368,25 @@ struct fw_target *fw_target_new(const struct map_target *mt,
         t->recfm = FW_RECFM_LF;
     else if (strcasecmp(recfm, "CRLF") == 0)
         t->recfm = FW_RECFM_CRLF;
+    else if (strcasecmp(recfm, "V") == 0)
+        t->recfm = FW_RECFM_V;
+    else if (strcasecmp(recfm, "VB") == 0)
+        t->recfm = FW_RECFM_VB;
     else {
-        errs_add(e, where, "recfm '%s': use FB, LF or CRLF", recfm);
+        errs_add(e, where, "recfm '%s': use FB, LF, CRLF, V or VB", recfm);
         goto fail;
+    }
+    const char *bs = kv_get(&mt->opts, "block-size");
+    t->block_size = 27998;               /* half a 3390 track, IBM's usual */
+    if (bs) {
+        char *end;
+        unsigned long v = strtoul(bs, &end, 10);
+        if (t->recfm != FW_RECFM_VB || *end || v < 8 || v > FW_V_MAX) {
+            errs_add(e, where, "block-size '%s': a number of bytes, 8 to %d, "
+                     "for recfm=\"VB\" only", bs, FW_V_MAX);
+            goto fail;
+        }
+        t->block_size = (size_t)v;
     }
     const char *tc = kv_get(&mt->opts, "trailer-count");
     if (tc && strcmp(tc, "all") != 0 && strcmp(tc, "details") != 0) {
@@ -404,6 +443,7 @@ struct fw_target *fw_target_new(const struct map_target *mt,
         bad |= totals_setup(t, mapping_file, e) != 0;
         bad |= constants_setup(t, mapping_file, e) != 0;
         bad |= record_types_setup(t, mapping_file, e) != 0;
+        bad |= vrec_setup(t, where, e) != 0;
     }
     if (bad)
         goto fail;

@@ -28,7 +28,12 @@
 
 struct errs;
 
-enum fw_recfm { FW_RECFM_FB = 0, FW_RECFM_LF, FW_RECFM_CRLF };
+/* FB: fixed records back to back; LF/CRLF: each ends with a line end;
+ * V: each after its RDW, as long as it is used (OCCURS DEPENDING ON);
+ * VB: V records in blocks of at most block_size bytes (fw_rdw.c) */
+enum fw_recfm {
+    FW_RECFM_FB = 0, FW_RECFM_LF, FW_RECFM_CRLF, FW_RECFM_V, FW_RECFM_VB
+};
 
 #define FW_MAX_SUMS 8
 
@@ -51,6 +56,7 @@ struct fw_target {
     const struct map_target *mt;   /* borrowed from the mapping */
     struct cob_codec *cc;
     enum fw_recfm recfm;
+    size_t block_size;             /* VB: bytes a block holds, BDW included */
     bool trailer_all;
     bool empty_file;
     bool header_totals;            /* the header takes $count or $sum: */
