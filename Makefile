@@ -18,6 +18,7 @@
 # needs no edit here.
 
 CC       ?= cc
+CXX      ?= g++
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build/release
@@ -52,11 +53,16 @@ endif
 CFLAGS   ?=
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -I. $(PKG_CFLAGS) -pthread
 LDFLAGS  += $(LDSAN) -pthread
-LDLIBS   := $(PKG_LIBS) -lm
+# the one C++ file (mappings/jtree_simd.cc, simdjson) brings its runtime
+CXXFLAGS ?=
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror $(OPT) -I. -pthread
+LDLIBS   := $(PKG_LIBS) -lsimdjson -lstdc++ -lm
 
 LIBDIRS  := util mappings spool scheduler config adapters intake console
 LIBSRC   := $(sort $(wildcard $(addsuffix /*.c,$(LIBDIRS))))
-LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schemas.o
+LIBSRCXX := $(sort $(wildcard $(addsuffix /*.cc,$(LIBDIRS))))
+LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(LIBSRCXX:%.cc=$(BUILD)/%.o) \
+            $(BUILD)/gen/schemas.o
 XSDS     := $(sort $(wildcard config/*.xsd))
 CLISRC   := $(sort $(wildcard cli/*.c))
 CLIOBJ   := $(CLISRC:%.c=$(BUILD)/%.o)
@@ -73,6 +79,7 @@ DEB_PKGS := build-essential pkg-config libjansson-dev libxml2-dev libxml2-utils 
             odbc-postgresql libsqliteodbc postgresql openssh-server \
             openssh-client gnucobol3 python3 curl wrk clang \
             libclang-rt-14-dev jq gsoap openssl chromium libsystemd-dev \
+            libsimdjson-dev g++ \
             debhelper lintian fakeroot
 
 .PHONY: all deps check unit integration data demo bench fuzz install clean \
@@ -101,6 +108,10 @@ $(BUILD)/gen/schemas.o: $(BUILD)/gen/schemas.c
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a
 	@mkdir -p $(dir $@)

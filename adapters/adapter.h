@@ -51,6 +51,9 @@ struct adapter_result {
     enum adapter_outcome outcome;
     char msg[1024];      /* back end's own words: fault string, SQLSTATE... */
     char receipt[256];   /* target's receipt (OK), if any */
+    char receipt_data[1024]; /* OK, optional: the receipt's named parts
+                            as a JSON object {"number": "...", "status":
+                            "..."}; "" none */
     bool already;        /* TRANSPORT, OK: the identical file was already
                             there under its final name: nothing uploaded */
 };
@@ -120,6 +123,11 @@ struct delivery_item {
     const char *service;
     int attempt;                /* 1 for the first try */
     bool was_in_doubt;          /* previous attempt ended INDOUBT */
+    int marker_gen;             /* > 0: reconcile found the record missing
+                                   at the target and an operator requeued
+                                   it (that many times): a marker an
+                                   earlier send left is void, and this
+                                   send writes it anew (generation N) */
     const struct record *rec;
     struct adapter_result res;  /* filled by deliver/probe */
 };
@@ -248,6 +256,12 @@ struct adapter {
      * never send the file twice under its final name. */
     void (*transfer)(void *ctx, const struct transfer_req *req,
                      struct adapter_result *res);
+    /* TRANSPORT, optional: connect and log in (host key, credentials),
+     * send nothing: OK, RETRY (cannot be reached now) or STOP (refused
+     * for good: host key unknown or changed, login refused).  The night
+     * batch asks before it binds records, so the records of a target
+     * that refuses wait queued.  NULL: nothing to ask (a local folder). */
+    void (*reach)(void *ctx, struct adapter_result *res);
     /* TRANSPORT: list remote names matching a glob in the ack folder;
      * caller frees each name and the array. */
     void (*list)(void *ctx, const char *glob, char ***names, size_t *n,

@@ -6,8 +6,11 @@
  * from the target's own metadata (SQLColumns in table mode, SQLDescribeParam
  * for an explicit statement): CHAR padded, NUMERIC sent as exact text,
  * integers as SQLBIGINT, DATE/TIMESTAMP as ODBC structs, absent values as
- * NULL.  A batch runs with array binding when the driver takes
- * SQL_ATTR_PARAMSET_SIZE, else row by row, in one transaction; if any row
+ * NULL.  A batch runs in one transaction: in table mode as many-row
+ * INSERTs (rows-per-insert rows of VALUES (?,..) each, the marker rows
+ * likewise: one statement execution per hundred rows instead of per row,
+ * which is what PostgreSQL charges for), the rest with array binding when
+ * the driver takes SQL_ATTR_PARAMSET_SIZE, else row by row; if any row
  * fails the batch is rolled back and every row retried in its own
  * transaction so only the bad row fails.  Driver errors become outcomes in
  * odbc_classify (odbc_util.c) only.  Optional exactly-once: a marker row
@@ -54,6 +57,9 @@ static const struct adapter_key odbc_keys[] = {
                 "file or env:NAME holding the password for dsn"),
     ADAPTER_KEY("batch-size", ADAPTER_OPT_STR, false,
                 "records per transaction (default 100)"),
+    ADAPTER_KEY("rows-per-insert", ADAPTER_OPT_STR, false,
+                "rows per INSERT statement in table mode, as VALUES "
+                "(?,..),(?,..)... (default 100; 1 = one row per statement)"),
     ADAPTER_KEY("pool-size", ADAPTER_OPT_STR, false,
                 "connections kept open (default 1)"),
     ADAPTER_KEY("login-timeout", ADAPTER_OPT_STR, false,
@@ -62,7 +68,8 @@ static const struct adapter_key odbc_keys[] = {
                 "seconds per statement (default 0: driver's)"),
     ADAPTER_KEY("marker-table", ADAPTER_OPT_STR, false,
                 "exactly-once marker table (delivery_id PRIMARY KEY, ref, "
-                "written_at): ferry needs SELECT and INSERT on it"),
+                "written_at): ferry needs SELECT and INSERT on it (DELETE "
+                "to write again a record reconcile found missing)"),
     ADAPTER_KEY("create-marker", ADAPTER_OPT_STR, false,
                 "create the marker table if missing (true/false); needs "
                 "CREATE on the schema"),
@@ -105,8 +112,9 @@ static void stop_result(const struct odbc *o, struct adapter_result *res,
         adapter_result_set(res, ADAPTER_STOP, "marker table %s unusable "
                            "(%s): SQLSTATE %s: %s; it needs columns "
                            "delivery_id, ref, written_at and ferry needs "
-                           "SELECT and INSERT on it (CREATE on the schema "
-                           "with create-marker)", o->marker_raw ?
+                           "SELECT and INSERT on it (DELETE to write again "
+                           "a record reconcile found missing; CREATE on the "
+                           "schema with create-marker)", o->marker_raw ?
                            o->marker_raw : "?", what,
                            d->state[0] ? d->state : "-----", d->msg);
     else
@@ -233,11 +241,106 @@ done:
 
 /* ---- execution -------------------------------------------------------- */
 
-/* exec_rows - run the insert (and marker) for rows [row, row+m); 0 ok,
- * -1 with dg.  *from_marker says the failing statement was the marker's. */
+/* void_markers - rows [row, row+m) that are written anew (voids[r]):
+ * delete the marker an earlier send left (its ref is not this send's),
+ * inside the open transaction, before the row and its new marker go in.
+ * 0, -1 with dg (the marker's statement). */
+static int void_markers(struct odbc *o, struct conn *c,
+                        const struct odbc_pbuf *mpb, const bool *voids,
+                        size_t row, size_t m, struct diag *dg)
+{
+    for (size_t r = row; voids && r < row + m; r++) {
+        if (!voids[r])
+            continue;
+        SQLHSTMT st;
+        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
+            odbc_get_diag(SQL_HANDLE_DBC, c->dbc, dg);
+            return -1;
+        }
+        const char *v[2] = {
+            (const char *)mpb[0].data + r * (size_t)mpb[0].elem,
+            (const char *)mpb[1].data + r * (size_t)mpb[1].elem,
+        };
+        SQLLEN nts[2] = { SQL_NTS, SQL_NTS };
+        for (int k = 0; k < 2; k++)
+            SQLBindParameter(st, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT,
+                             SQL_C_CHAR, SQL_VARCHAR, strlen(v[k]) + 1, 0,
+                             (SQLPOINTER)v[k], 0, &nts[k]);
+        SQLRETURN rc = SQLExecDirect(st, (SQLCHAR *)o->marker_void_sql,
+                                     SQL_NTS);
+        if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+            odbc_get_diag(SQL_HANDLE_STMT, st, dg);
+            SQLFreeHandle(SQL_HANDLE_STMT, st);
+            return -1;
+        }
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    }
+    return 0;
+}
+
+/* exec_multi - rows [row, row+m) as one many-row statement st (m is the
+ * statement's row count); 0 ok, -1 with dg */
+static int exec_multi(SQLHSTMT st, const struct odbc_param *p, size_t np,
+                      struct odbc_pbuf *pb, size_t row, size_t m,
+                      struct diag *dg)
+{
+    SQLRETURN rc = odbc_bind_rows(p, np, st, pb, row, m);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLExecute(st);
+    int ret = SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA ? 0 : -1;
+    if (ret)
+        odbc_get_diag(SQL_HANDLE_STMT, st, dg);
+    SQLFreeStmt(st, SQL_CLOSE);
+    return ret;
+}
+
+/* exec_rows_many - rows [row, row+m): whole statements of multi_rows
+ * rows while they fill, the rest through exec_rows (array binding or one
+ * by one).  Same contract as exec_rows. */
 static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
-                     struct odbc_pbuf *mpb, size_t row, size_t m, struct diag *dg,
-                     bool *from_marker)
+                     struct odbc_pbuf *mpb, const bool *voids, size_t row,
+                     size_t m, struct diag *dg, bool *from_marker);
+static int exec_rows_many(struct odbc *o, struct conn *c,
+                          struct odbc_pbuf *pb, struct odbc_pbuf *mpb,
+                          const bool *voids, size_t row, size_t m,
+                          struct diag *dg, bool *from_marker)
+{
+    size_t k = o->multi_rows;
+    *from_marker = false;
+    while (c->multi && k > 1 && m >= k) {
+        if (c->mark && void_markers(o, c, mpb, voids, row, k, dg) != 0) {
+            *from_marker = true;
+            return -1;
+        }
+        if (exec_multi(c->multi, o->p, o->np, pb, row, k, dg) != 0)
+            return -1;
+        if (c->mark) {
+            struct odbc_param mp[2] = {{0}, {0}};   /* delivery_id, ref */
+            mp[0].kind = mp[1].kind = ODBC_PK_TEXT;
+            mp[0].sqltype = mp[1].sqltype = SQL_VARCHAR;
+            if (exec_multi(c->mmulti, mp, 2, mpb, row, k, dg) != 0) {
+                *from_marker = true;
+                return -1;
+            }
+        }
+        row += k;
+        m -= k;
+    }
+    if (m > 1 && o->array_ok != 1) {
+        for (size_t r = 0; r < m; r++)
+            if (exec_rows(o, c, pb, mpb, voids, row + r, 1, dg, from_marker) != 0)
+                return -1;
+        return 0;
+    }
+    return m ? exec_rows(o, c, pb, mpb, voids, row, m, dg, from_marker) : 0;
+}
+
+/* exec_rows - run the insert (and marker) for rows [row, row+m); 0 ok,
+ * -1 with dg.  *from_marker says the failing statement was the marker's.
+ * voids (may be NULL): rows whose earlier marker is void (void_markers). */
+static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
+                     struct odbc_pbuf *mpb, const bool *voids, size_t row,
+                     size_t m, struct diag *dg, bool *from_marker)
 {
     SQLUSMALLINT *status = calloc(m, sizeof *status);
     SQLULEN done = 0;
@@ -245,6 +348,11 @@ static int exec_rows(struct odbc *o, struct conn *c, struct odbc_pbuf *pb,
     *from_marker = false;
     if (!status) {
         snprintf(dg->msg, sizeof dg->msg, "out of memory");
+        return -1;
+    }
+    if (c->mark && void_markers(o, c, mpb, voids, row, m, dg) != 0) {
+        *from_marker = true;
+        free(status);
         return -1;
     }
     SQLSetStmtAttr(c->ins, SQL_ATTR_PARAM_STATUS_PTR, status, 0);
@@ -290,12 +398,12 @@ done:
 /* one_row - a row in its own transaction; returns false when the
  * connection was lost (caller stops using it) */
 static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
-                    struct odbc_pbuf *pb, struct odbc_pbuf *mpb, size_t row,
-                    struct delivery_item *it)
+                    struct odbc_pbuf *pb, struct odbc_pbuf *mpb,
+                    const bool *voids, size_t row, struct delivery_item *it)
 {
     struct diag dg;
     bool lost = false, from_marker;
-    if (exec_rows(o, c, pb, mpb, row, 1, &dg, &from_marker) == 0) {
+    if (exec_rows(o, c, pb, mpb, voids, row, 1, &dg, &from_marker) == 0) {
         if (odbc_commit(c, &dg) == 0) {
             adapter_result_set(&it->res, ADAPTER_OK, "inserted");
             return true;
@@ -319,6 +427,8 @@ static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
     if (it->res.outcome == ADAPTER_STOP) {
         /* the caller stops the rest of the call */
     } else if (from_marker && odbc_is_duplicate(dg.state, dg.msg)) {
+        /* with marker_gen > 0 only this send's own marker is left to
+         * collide with (the void one was deleted): written before */
         adapter_result_set(&it->res, ADAPTER_OK, "already delivered "
                            "(marker present)");
         log_event(LOG_INFO, "odbc-already-delivered", "ref", it->ref, NULL);
@@ -345,16 +455,18 @@ static bool one_row(struct odbc *o, struct conn *c, struct odbc_cell *cells,
  * when the connection was lost. */
 static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
                       struct odbc_pbuf *pb, struct odbc_pbuf *mpb,
-                      struct delivery_item **its, size_t m)
+                      const bool *voids, struct delivery_item **its, size_t m)
 {
     struct diag dg;
     bool lost = false, fm;
     int rc = 0;
-    if (m > 1 && o->array_ok == 1) {
-        rc = exec_rows(o, c, pb, mpb, 0, m, &dg, &fm);
+    if (m > 1 && c->multi && m >= o->multi_rows) {
+        rc = exec_rows_many(o, c, pb, mpb, voids, 0, m, &dg, &fm);
+    } else if (m > 1 && o->array_ok == 1) {
+        rc = exec_rows(o, c, pb, mpb, voids, 0, m, &dg, &fm);
     } else if (m > 1) {
         for (size_t r = 0; r < m && rc == 0; r++)
-            rc = exec_rows(o, c, pb, mpb, r, 1, &dg, &fm);
+            rc = exec_rows(o, c, pb, mpb, voids, r, 1, &dg, &fm);
     } else {
         rc = -1;                    /* a lone row: its own path */
         dg.state[0] = '\0';
@@ -386,7 +498,7 @@ static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
         return false;
     }
     for (size_t r = 0; r < m; r++) {
-        if (!one_row(o, c, cells, pb, mpb, r, its[r])) {
+        if (!one_row(o, c, cells, pb, mpb, voids, r, its[r])) {
             for (size_t k = r + 1; k < m; k++)
                 adapter_result_set(&its[k]->res, ADAPTER_RETRY,
                                    "connection lost before this record");
@@ -399,6 +511,18 @@ static bool run_batch(struct odbc *o, struct conn *c, struct odbc_cell *cells,
         }
     }
     return true;
+}
+
+/* marker_ref - what the marker's ref column holds for it: the reference,
+ * or "REF/N" when it is written anew after reconcile found it missing
+ * (marker_gen N > 0), so this send's marker differs from the void one */
+static const char *marker_ref(const struct delivery_item *it, char *buf,
+                              size_t bufsz)
+{
+    if (it->marker_gen <= 0)
+        return it->ref;
+    snprintf(buf, bufsz, "%.64s/%d", it->ref, it->marker_gen);
+    return buf;
 }
 
 /* marker_check - is the item's marker there (by delivery identity)?  1
@@ -421,6 +545,7 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
     size_t *idx = calloc(n, sizeof *idx);
     struct odbc_pbuf *pb = calloc(o->np ? o->np : 1, sizeof *pb);
     struct odbc_pbuf mpb[2] = {{0}, {0}};
+    bool *voids = NULL;            /* rows written anew (marker_gen > 0) */
     bool alive = true;
     size_t m = 0;
     if (!cells || !its || !idx || !pb) {
@@ -443,7 +568,11 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
                                a->to, a->from ? a->from : "value", err);
             continue;
         }
-        if (o->marker_probe_sql && (it->attempt > 1 || it->was_in_doubt)) {
+        /* a record written anew (marker_gen > 0) skips the look-up: the
+         * marker there may be the void one of an earlier send; the new
+         * marker's insert, in the row's transaction, tells instead */
+        if (o->marker_probe_sql && it->marker_gen <= 0 &&
+            (it->attempt > 1 || it->was_in_doubt)) {
             struct diag dg;
             int r = marker_check(o, c, it, &dg);
             if (r == 1) {
@@ -494,10 +623,14 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
                     its[k]->res = its[r]->res;
                 goto done;
             }
+        if (!(voids = calloc(m, sizeof *voids)))
+            goto nomem;
         for (int col = 0; col < 2; col++) {
             size_t mx = 1;
+            char mref[96];
             for (size_t r = 0; r < m; r++) {
-                const char *v = col ? its[r]->ref : its[r]->delivery_id;
+                const char *v = col ? marker_ref(its[r], mref, sizeof mref)
+                                    : its[r]->delivery_id;
                 if (strlen(v) + 1 > mx)
                     mx = strlen(v) + 1;
             }
@@ -507,9 +640,11 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
             if (!mpb[col].data || !mpb[col].ind)
                 goto nomem;
             for (size_t r = 0; r < m; r++) {
-                const char *v = col ? its[r]->ref : its[r]->delivery_id;
+                const char *v = col ? marker_ref(its[r], mref, sizeof mref)
+                                    : its[r]->delivery_id;
                 memcpy((char *)mpb[col].data + r * mx, v, strlen(v) + 1);
                 mpb[col].ind[r] = SQL_NTS;
+                voids[r] = its[r]->marker_gen > 0;
             }
         }
     }
@@ -523,7 +658,7 @@ static bool deliver_chunk(struct odbc *o, struct conn *c,
                 cells[r * o->np + j] = cells[idx[r] * o->np + j];
                 cells[idx[r] * o->np + j] = t;
             }
-    alive = run_batch(o, c, cells, pb, mpb, its, m);
+    alive = run_batch(o, c, cells, pb, mpb, voids, its, m);
     goto done;
 nomem:
     for (size_t r = 0; r < m; r++)
@@ -538,6 +673,7 @@ done:
         free(mpb[col].ind);
     }
     free(pb);
+    free(voids);
     free(idx);
     free(its);
     free(cells);
@@ -706,8 +842,11 @@ static void odbc_close(void *ctx)
     free(o->marker_q);
     free(o->marker_raw);
     free(o->insert_sql);
+    free(o->multi_sql);
+    free(o->mmulti_sql);
     free(o->marker_sql);
     free(o->marker_probe_sql);
+    free(o->marker_void_sql);
     free(o->reconcile_sql);
     tz_free(o->london);
     pthread_mutex_destroy(&o->mu);

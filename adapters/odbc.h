@@ -130,6 +130,12 @@ void odbc_bufs_free(struct odbc_pbuf *pb, size_t np);
 SQLRETURN odbc_bind_params(const struct odbc_param *p, size_t np,
                            SQLHSTMT st, struct odbc_pbuf *pb, size_t row,
                            size_t m);
+/* odbc_bind_rows - bind rows [row, row+m) of pb to the m * np markers of
+ * one many-row statement (marker r * np + j + 1 = column j of row r),
+ * paramset 1 */
+SQLRETURN odbc_bind_rows(const struct odbc_param *p, size_t np,
+                         SQLHSTMT st, struct odbc_pbuf *pb, size_t row,
+                         size_t m);
 /* odbc_kind_from_sql - parameter kind from an ODBC SQL type, its size and
  * scale, and the declared type name (may be NULL) */
 void odbc_kind_from_sql(struct odbc_param *pc, SQLSMALLINT t, SQLULEN size,
@@ -144,6 +150,8 @@ struct conn {
     SQLHDBC dbc;
     SQLHSTMT ins;             /* prepared insert / statement */
     SQLHSTMT mark;            /* prepared marker insert, or NULL */
+    SQLHSTMT multi;           /* prepared rows-per-insert INSERT, or NULL */
+    SQLHSTMT mmulti;          /* the same for the marker, or NULL */
     bool open, busy;
 };
 
@@ -158,6 +166,12 @@ struct odbc {
     char *marker_q;           /* quoted marker table or NULL */
     char *marker_raw;         /* as configured, for messages */
     char *insert_sql, *marker_sql, *marker_probe_sql;
+    char *marker_void_sql;    /* delete an earlier send's void marker */
+    /* many rows per statement (table mode): INSERT ... VALUES (?,..),
+     * (?,..)... with multi_rows rows, and the marker's likewise; 0 or 1
+     * rows = off (array binding or row by row only) */
+    char *multi_sql, *mmulti_sql;
+    size_t multi_rows;
     char *reconcile_sql;
     char **rec_src;           /* sources for reconcile-query parameters */
     size_t nrec_src;

@@ -366,6 +366,36 @@ void odbc_bufs_free(struct odbc_pbuf *pb, size_t np)
     }
 }
 
+/* bind_one - parameter number num to element row of column array pb */
+static SQLRETURN bind_one(const struct odbc_param *pc, SQLUSMALLINT num,
+                          SQLHSTMT st, struct odbc_pbuf *pb, size_t row)
+{
+    char *data = (char *)pb->data + row * (size_t)pb->elem;
+    SQLLEN *ind = pb->ind + row;
+    SQLSMALLINT ct, sqlt = pc->sqltype;
+    SQLULEN size = pc->size;
+    SQLSMALLINT dig = 0;
+    switch (pc->kind) {
+    case ODBC_PK_TEXT:
+        ct = SQL_C_CHAR;
+        if (!size)
+            size = (SQLULEN)pb->elem;
+        break;
+    case ODBC_PK_DEC:
+        ct = SQL_C_CHAR;
+        if (!size)
+            size = 38;
+        dig = pc->scale >= 0 ? pc->scale : 0;
+        break;
+    case ODBC_PK_INT:  ct = SQL_C_SBIGINT; size = 0; break;
+    case ODBC_PK_BIT:  ct = SQL_C_BIT; size = 1; break;
+    case ODBC_PK_DATE: ct = SQL_C_TYPE_DATE; size = 10; break;
+    default:      ct = SQL_C_TYPE_TIMESTAMP; size = 23; dig = 3; break;
+    }
+    return SQLBindParameter(st, num, SQL_PARAM_INPUT, ct, sqlt, size, dig,
+                            data, pb->elem, ind);
+}
+
 /* bind_params - bind params to rows [row, row+m) of the arrays */
 SQLRETURN odbc_bind_params(const struct odbc_param *p, size_t np,
                            SQLHSTMT st,
@@ -376,34 +406,30 @@ SQLRETURN odbc_bind_params(const struct odbc_param *p, size_t np,
     if (!SQL_SUCCEEDED(rc))
         return rc;
     for (size_t j = 0; j < np; j++) {
-        const struct odbc_param *pc = &p[j];
-        char *data = (char *)pb[j].data + row * (size_t)pb[j].elem;
-        SQLLEN *ind = pb[j].ind + row;
-        SQLSMALLINT ct, sqlt = pc->sqltype;
-        SQLULEN size = pc->size;
-        SQLSMALLINT dig = 0;
-        switch (pc->kind) {
-        case ODBC_PK_TEXT:
-            ct = SQL_C_CHAR;
-            if (!size)
-                size = (SQLULEN)pb[j].elem;
-            break;
-        case ODBC_PK_DEC:
-            ct = SQL_C_CHAR;
-            if (!size)
-                size = 38;
-            dig = pc->scale >= 0 ? pc->scale : 0;
-            break;
-        case ODBC_PK_INT:  ct = SQL_C_SBIGINT; size = 0; break;
-        case ODBC_PK_BIT:  ct = SQL_C_BIT; size = 1; break;
-        case ODBC_PK_DATE: ct = SQL_C_TYPE_DATE; size = 10; break;
-        default:      ct = SQL_C_TYPE_TIMESTAMP; size = 23; dig = 3; break;
-        }
-        rc = SQLBindParameter(st, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT, ct,
-                              sqlt, size, dig, data, pb[j].elem, ind);
+        rc = bind_one(&p[j], (SQLUSMALLINT)(j + 1), st, &pb[j], row);
         if (!SQL_SUCCEEDED(rc))
             return rc;
     }
+    return SQL_SUCCESS;
+}
+
+SQLRETURN odbc_bind_rows(const struct odbc_param *p, size_t np,
+                         SQLHSTMT st, struct odbc_pbuf *pb, size_t row,
+                         size_t m)
+{
+    SQLRETURN rc = SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE,
+                                  (SQLPOINTER)(uintptr_t)1, 0);
+    if (!SQL_SUCCEEDED(rc))
+        return rc;
+    if (m * np > 65535)
+        return SQL_ERROR;
+    for (size_t r = 0; r < m; r++)
+        for (size_t j = 0; j < np; j++) {
+            rc = bind_one(&p[j], (SQLUSMALLINT)(r * np + j + 1), st, &pb[j],
+                          row + r);
+            if (!SQL_SUCCEEDED(rc))
+                return rc;
+        }
     return SQL_SUCCESS;
 }
 

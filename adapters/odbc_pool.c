@@ -172,6 +172,11 @@ void odbc_conn_close(struct conn *c)
         SQLFreeHandle(SQL_HANDLE_STMT, c->ins);
     if (c->mark)
         SQLFreeHandle(SQL_HANDLE_STMT, c->mark);
+    if (c->multi)
+        SQLFreeHandle(SQL_HANDLE_STMT, c->multi);
+    if (c->mmulti)
+        SQLFreeHandle(SQL_HANDLE_STMT, c->mmulti);
+    c->multi = c->mmulti = NULL;
     if (c->dbc) {
         SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
         SQLDisconnect(c->dbc);
@@ -292,6 +297,26 @@ static int conn_open(struct odbc *o, struct conn *c, struct diag *dg)
             goto fail_meta;
         SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
         o->described = true;
+    }
+    /* many rows per statement: a driver or database that refuses the
+     * statement (too many markers, no multi-row VALUES) just goes
+     * without, on this connection */
+    if (o->multi_sql) {
+        struct diag md;
+        memset(&md, 0, sizeof md);
+        if (prepare(o, c->dbc, o->multi_sql, &c->multi, &md) < 0)
+            c->multi = NULL;
+        else if (o->mmulti_sql &&
+                 prepare(o, c->dbc, o->mmulti_sql, &c->mmulti, &md) < 0) {
+            SQLFreeHandle(SQL_HANDLE_STMT, c->multi);
+            c->multi = c->mmulti = NULL;
+        }
+        if (!c->multi) {
+            char n[32];
+            snprintf(n, sizeof n, "%zu", o->multi_rows);
+            log_event(LOG_INFO, "odbc-rows-per-insert-off", "rows", n,
+                      "sqlstate", md.state, "message", md.msg, NULL);
+        }
     }
     /* array binding: only if the driver takes a paramset size */
     if (o->array_ok < 0) {

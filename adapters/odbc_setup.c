@@ -190,6 +190,12 @@ static int read_engine_opts(struct odbc *o, const struct kvlist *opts,
     if ((v = kv_get(opts, "batch-size")) &&
         parse_long(v, 1, MAX_BATCH, &o->batch) < 0)
         errs_add(e, where, "odbc: batch-size must be 1..%d", MAX_BATCH), bad++;
+    long rows = 100;
+    if ((v = kv_get(opts, "rows-per-insert")) &&
+        parse_long(v, 1, MAX_BATCH, &rows) < 0)
+        errs_add(e, where, "odbc: rows-per-insert must be 1..%d", MAX_BATCH),
+            bad++;
+    o->multi_rows = (size_t)rows;
     if ((v = kv_get(opts, "pool-size")) &&
         parse_long(v, 1, MAX_POOL, pool) < 0)
         errs_add(e, where, "odbc: pool-size must be 1..%d", MAX_POOL), bad++;
@@ -205,6 +211,42 @@ static int read_engine_opts(struct odbc *o, const struct kvlist *opts,
         parse_bool(v, &o->create_marker) < 0)
         errs_add(e, where, "odbc: create-marker must be true or false"), bad++;
     return bad;
+}
+
+/* build_multi - the many-row INSERT of table mode: multi_rows rows of
+ * VALUES (?, ...), at most batch-size rows and 32766 markers (SQLite's
+ * limit; PostgreSQL's is 65535).  One statement parsed once per
+ * connection instead of one execution per row: PostgreSQL runs its
+ * executor once per statement, so per row it costs a fraction.  0, -1 */
+static int build_multi(struct odbc *o, struct errs *e, const char *where)
+{
+    size_t rows = o->multi_rows;
+    if (rows > (size_t)o->batch)
+        rows = (size_t)o->batch;
+    if (o->np && rows * o->np > 32766)
+        rows = 32766 / o->np;
+    o->multi_rows = rows;
+    if (rows < 2 || o->np == 0) {
+        o->multi_rows = 0;
+        return 0;
+    }
+    struct buf sql;
+    buf_init(&sql, 16 * 1024 * 1024);
+    buf_printf(&sql, "INSERT INTO %s (", o->table_q);
+    for (size_t j = 0; j < o->np; j++)
+        buf_printf(&sql, "%s%s", j ? ", " : "", o->colq[j]);
+    buf_puts(&sql, ") VALUES ");
+    for (size_t r = 0; r < rows; r++) {
+        buf_puts(&sql, r ? ", (" : "(");
+        for (size_t j = 0; j < o->np; j++)
+            buf_puts(&sql, j ? ", ?" : "?");
+        buf_puts(&sql, ")");
+    }
+    if (!(o->multi_sql = buf_take(&sql))) {
+        errs_add(e, where, "odbc: out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* build_statements - the INSERT (table mode) or the given statement, the
@@ -235,8 +277,11 @@ static int build_statements(struct odbc *o, const struct map_target *mt,
         if (buf_puts(&sql, ")") != BUF_OK)
             goto nomem;
         o->insert_sql = buf_take(&sql);
+        if (build_multi(o, e, where) != 0)
+            goto fail;
     } else {
         o->insert_sql = strdup(stmt);
+        o->multi_rows = 0;            /* a given statement is one row */
     }
     if ((v = kv_get(&mt->opts, "key-columns"))) {
         if (!table) {
@@ -278,10 +323,25 @@ static int build_statements(struct odbc *o, const struct map_target *mt,
         buf_printf(&sql, "INSERT INTO %s (delivery_id, ref, written_at) "
                    "VALUES (?, ?, CURRENT_TIMESTAMP)", o->marker_q);
         o->marker_sql = buf_take(&sql);
+        if (o->multi_rows > 1) {
+            buf_printf(&sql, "INSERT INTO %s (delivery_id, ref, written_at) "
+                       "VALUES ", o->marker_q);
+            for (size_t r = 0; r < o->multi_rows; r++)
+                buf_puts(&sql, r ? ", (?, ?, CURRENT_TIMESTAMP)"
+                                 : "(?, ?, CURRENT_TIMESTAMP)");
+            if (!(o->mmulti_sql = buf_take(&sql)))
+                goto nomem;
+        }
         buf_printf(&sql, "SELECT 1 FROM %s WHERE delivery_id = ?",
                    o->marker_q);
         o->marker_probe_sql = buf_take(&sql);
-        if (!o->marker_sql || !o->marker_probe_sql)
+        /* a record reconcile found missing and an operator requeued: the
+         * marker of an earlier send (its ref without this generation) is
+         * void; removed in the same transaction as the new row */
+        buf_printf(&sql, "DELETE FROM %s WHERE delivery_id = ? AND ref <> ?",
+                   o->marker_q);
+        o->marker_void_sql = buf_take(&sql);
+        if (!o->marker_sql || !o->marker_probe_sql || !o->marker_void_sql)
             goto nomem;
     }
     free_list(keys, nkeys);

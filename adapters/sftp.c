@@ -10,7 +10,8 @@
  * leftover temporary file is removed and the upload restarts.
  *
  * Every failure is recorded as a struct sftp_error and turned into
- * OK/RETRY/FAIL by sftp_outcome(), the one mapping function.  One SSH
+ * OK/RETRY/FAIL/STOP by sftp_outcome(), the one mapping function (STOP:
+ * the host key or the login is refused, whatever the file).  One SSH
  * connection per call: a night batch sends a few files, and a fresh
  * session never inherits a half-dead one. */
 #include "adapters/adapter.h"
@@ -120,10 +121,12 @@ static enum adapter_outcome sftp_outcome(const struct sftp_error *e)
         default:        /* socket send/recv, timeout, disconnect, EOF */
             return ADAPTER_RETRY;
         }
-    case SFTP_FAULT_HOSTKEY:
-    case SFTP_FAULT_AUTH:
-    case SFTP_FAULT_CONTENT:
-    case SFTP_FAULT_CONFIG:
+    case SFTP_FAULT_HOSTKEY:     /* unknown or changed host key */
+    case SFTP_FAULT_AUTH:        /* login refused, key unusable */
+    case SFTP_FAULT_CONFIG:      /* no credentials, unreadable secret */
+        /* no file can fix these: the target stops, nothing was sent */
+        return ADAPTER_STOP;
+    case SFTP_FAULT_CONTENT:     /* this file's final name is taken */
         return ADAPTER_FAIL;
     case SFTP_FAULT_LOCAL:
         switch (e->code) {
@@ -702,6 +705,23 @@ static void free_names(char **v, size_t n)
     free(v);
 }
 
+/* sftp_reach - connect, check the host key, log in, start SFTP; send
+ * nothing (the night batch asks before it binds records) */
+static void sftp_reach(void *vctx, struct adapter_result *res)
+{
+    struct sftp_ctx *x = vctx;
+    struct sftp_error err = { 0 };
+    memset(res, 0, sizeof *res);
+    struct sftp_conn *c = sftp_conn_open(&x->s, &err);
+    if (!c) {
+        sftp_result(res, &err);
+        return;
+    }
+    sftp_conn_close(c);
+    adapter_result_set(res, ADAPTER_OK, "logged in to %s port %d as %s",
+                       x->s.host, x->s.port, x->s.user);
+}
+
 static void sftp_list(void *vctx, const char *glob, char ***names, size_t *n,
                       struct adapter_result *res)
 {
@@ -908,6 +928,7 @@ const struct adapter adapter_sftp = {
     .init = sftp_init,
     .close = sftp_close,
     .transfer = sftp_transfer,
+    .reach = sftp_reach,
     .list = sftp_list,
     .fetch = sftp_fetch,
     .describe = sftp_describe,

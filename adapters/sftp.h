@@ -3,7 +3,7 @@
  * sftp_conn.c owns the SSH session: TCP connect with a deadline, the
  * handshake, the host key check against known_hosts and authentication.
  * sftp.c owns the adapter (transfer, list, fetch) and the ONE function
- * that turns a recorded failure into OK/RETRY/FAIL.  Nothing here is part
+ * that turns a recorded failure into OK/RETRY/FAIL/STOP.  Nothing here is part
  * of the adapter interface; only adapters/sftp*.c include this header. */
 #ifndef FERRY_ADAPTERS_SFTP_H
 #define FERRY_ADAPTERS_SFTP_H

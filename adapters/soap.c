@@ -24,10 +24,12 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 
 #include "config/config.h"
+#include "mappings/mask.h"
 #include "util/buf.h"
 #include "util/errs.h"
 #include "util/log.h"
@@ -61,9 +63,14 @@ struct soap_ctx {
     size_t max_response;
     int concurrency;
     char *idem_header;
+    bool idem_by_ref;            /* idempotency-value="$reference": the
+                                    old, per-spool key (default: the
+                                    delivery identity) */
     char *operation, *ns, *prefix;
     bool qualified;
     char *receipt_xpath;
+    struct { char *name, *xpath; } rf[SOAP_MAX_RECEIPT];
+    size_t nrf;                  /* receipt-field-NAME="XPath" */
     char *idem_element;
     struct soap_nsmap *nsmap;
     size_t nns;
@@ -190,10 +197,12 @@ enum adapter_outcome soap_classify(const struct soap_exchange *x,
         enum adapter_outcome out = o ? o->outcome
                                      : security_refused(r) ? ADAPTER_STOP
                                      : fault_default(r->code);
-        snprintf(msg, msgsz, "SOAP fault %s%s%s: %s%s",
+        snprintf(msg, msgsz, "SOAP fault %s%s%s: %s%s%s%s%s",
                  r->code[0] ? r->code : "(no code)",
                  r->subcode[0] ? "/" : "", r->subcode,
                  r->reason[0] ? r->reason : "(no reason given)",
+                 r->detail_text[0] ? " (detail: " : "", r->detail_text,
+                 r->detail_text[0] ? ")" : "",
                  o ? " (mapping override)" : "");
         return out;
     }
@@ -309,6 +318,10 @@ static void ctx_free(struct soap_ctx *c)
     free(c->ns);
     free(c->prefix);
     free(c->receipt_xpath);
+    for (size_t i = 0; i < c->nrf; i++) {
+        free(c->rf[i].name);
+        free(c->rf[i].xpath);
+    }
     free(c->idem_element);
     free(c->status_op);
     free(c->status_xpath);
@@ -452,7 +465,9 @@ static const struct adapter_key soap_keys[] = {
     ADAPTER_OPT("max-response", ADAPTER_OPT_SIZE, "1MiB", struct soap_ctx,
                 max_response, 256, 0, "response size cap, e.g. 1MiB (default)"),
     ADAPTER_KEY("idempotency-header", ADAPTER_OPT_STR, false,
-                "HTTP header carrying the ferry reference"),
+                "HTTP header carrying the record's idempotency value"),
+    ADAPTER_KEY("idempotency-value", ADAPTER_OPT_STR, false,
+                "$delivery-id (default: unique across spools) or $reference"),
     ADAPTER_KEY_IN("concurrency", ADAPTER_OPT_INT, 1, MAX_CONCURRENCY,
                    "calls in flight (default 8)"),
     ADAPTER_KEY_END,
@@ -572,6 +587,14 @@ static int read_target(struct soap_ctx *c, const struct adapter_env *env,
     } else if (dup_opt(&c->idem_header, v, NULL) != 0) {
         goto nomem;
     }
+    v = kv_get(o, "idempotency-value");
+    if (v && strcmp(v, "$reference") == 0) {
+        c->idem_by_ref = true;
+    } else if (v && strcmp(v, "$delivery-id") != 0) {
+        errs_add(e, "soap", "idempotency-value \"%s\": use $delivery-id "
+                 "(the default) or $reference", v);
+        bad++;
+    }
     return bad ? -1 : 0;
 nomem:
     errs_add(e, "soap", "out of memory");
@@ -648,6 +671,37 @@ static int read_mapping(struct soap_ctx *c, const struct adapter_env *env,
     if (c->receipt_xpath &&
         check_xpath(c, "receipt-xpath", c->receipt_xpath, e) != 0)
         bad++;
+    /* named receipt fields, in the order written */
+    for (size_t i = 0; i < o->n; i++) {
+        if (strncmp(o->v[i].key, "receipt-field-", 14) != 0)
+            continue;
+        const char *name = o->v[i].key + 14;
+        size_t nl = strlen(name), ok = nl > 0 && nl < 64;
+        for (size_t k = 0; ok && k < nl; k++)
+            ok = isalnum((unsigned char)name[k]) || name[k] == '_' ||
+                 name[k] == '-';
+        if (!ok) {
+            errs_add(e, "soap", "\"%s\": a receipt field is named with "
+                     "letters, digits, '_' and '-' (at most 63)",
+                     o->v[i].key);
+            bad++;
+            continue;
+        }
+        if (c->nrf == SOAP_MAX_RECEIPT) {
+            errs_add(e, "soap", "at most %d receipt-field-* attributes",
+                     SOAP_MAX_RECEIPT);
+            bad++;
+            break;
+        }
+        if (!(c->rf[c->nrf].name = strdup(name)) ||
+            !(c->rf[c->nrf].xpath = strdup(o->v[i].value))) {
+            free(c->rf[c->nrf].name);
+            goto nomem;
+        }
+        c->nrf++;
+        if (check_xpath(c, o->v[i].key, o->v[i].value, e) != 0)
+            bad++;
+    }
     if (c->status_op) {
         if (xmlValidateNCName(BAD_CAST c->status_op, 0) != 0 ||
             !c->status_xpath || !c->status_found) {
@@ -668,7 +722,7 @@ static int read_mapping(struct soap_ctx *c, const struct adapter_env *env,
         memset(&s, 0, sizeof s);
         memset(&a, 0, sizeof a);
         a.to = c->idem_element;
-        a.from = (char *)"$reference";
+        a.from = (char *)(c->idem_by_ref ? "$reference" : "$delivery-id");
         s.a = &a;
         s.na = 1;
         if (soap_envelope_check(&s, e) != 0)
@@ -740,6 +794,17 @@ static int slot_setup(struct soap_ctx *c, struct slot *s)
     if (c->key_password)
         bad |= curl_easy_setopt(h, CURLOPT_KEYPASSWD, c->key_password);
     return bad ? -1 : 0;
+}
+
+/* idem_value - what the idempotency header and element carry: the
+ * delivery identity, unique across spools (a reference is unique only
+ * within one), unless the target says $reference */
+static const char *idem_value(const struct soap_ctx *c,
+                              const struct delivery_item *it)
+{
+    const char *v = c->idem_by_ref || !it->delivery_id || !*it->delivery_id
+                        ? it->ref : it->delivery_id;
+    return v ? v : "";
 }
 
 /* make_headers - Content-Type, SOAPAction, Expect, idempotency header */
@@ -836,7 +901,7 @@ static int slot_start(struct soap_ctx *c, struct slot *s,
         call.sec = c->sec;
         if (c->idem_element) {
             extra[0].path = c->idem_element;
-            extra[0].text = it->ref ? it->ref : "";
+            extra[0].text = idem_value(c, it);
             call.extra = extra;
             call.nextra = 1;
         }
@@ -853,7 +918,7 @@ static int slot_start(struct soap_ctx *c, struct slot *s,
     errs_free(&e);
     curl_slist_free_all(s->hdrs);
     s->hdrs = make_headers(c, probe ? c->status_action : c->action,
-                           probe ? NULL : it->ref);
+                           probe ? NULL : idem_value(c, it));
     if (!s->hdrs ||
         curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->reqlen)
@@ -866,6 +931,63 @@ static int slot_start(struct soap_ctx *c, struct slot *s,
         return -1;
     }
     return 0;
+}
+
+/* fault_detail - r's fault detail fields as "Name=value, ..." into
+ * r->detail_text, each value scrubbed of echoed values and shown as
+ * MASK_TEXT when it holds a personal value of the record (mask_echoes):
+ * support sees the back end's codes, never the citizen's data */
+static void fault_detail(const struct delivery_item *it, struct soap_reply *r)
+{
+    size_t o = 0;
+    r->detail_text[0] = '\0';
+    for (size_t i = 0; i < r->ndet; i++) {
+        char v[sizeof r->det[i].value];
+        snprintf(v, sizeof v, "%s", r->det[i].value);
+        scrub_echoed_values(v, sizeof v);
+        const char *shown = mask_text(v, mask_echoes(it->rec,
+                                                     r->det[i].value), false);
+        int w = snprintf(r->detail_text + o, sizeof r->detail_text - o,
+                         "%s%s=%s", o ? ", " : "", r->det[i].name, shown);
+        if (w < 0 || (size_t)w >= sizeof r->detail_text - o) {
+            r->detail_text[o] = '\0';      /* whole fields only */
+            break;
+        }
+        o += (size_t)w;
+    }
+}
+
+/* receipt_fields - the receipt-field-* XPaths on the response body, as a
+ * JSON object {"name": "value"} into out ("" when none matched or it does
+ * not fit); a value holding a personal value of the record is MASK_TEXT */
+static void receipt_fields(const struct soap_ctx *c, const struct slot *s,
+                           const struct delivery_item *it, char *out,
+                           size_t outsz)
+{
+    out[0] = '\0';
+    if (!c->nrf)
+        return;
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < c->nrf; i++) {
+        struct soap_reply rr;
+        char perr[256];
+        if (soap_reply_parse(s->resp.data, s->resp.len, c->rf[i].xpath,
+                             c->nsmap, c->nns, &rr, perr, sizeof perr)
+                != SOAP_PARSE_OK || rr.fault || !rr.has_receipt)
+            continue;
+        json_t *v = json_string(mask_text(rr.receipt,
+                                          mask_echoes(it->rec, rr.receipt),
+                                          false));
+        if (v)
+            json_object_set_new(o, c->rf[i].name, v);
+    }
+    if (o && json_object_size(o) > 0) {
+        char *d = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (d && strlen(d) < outsz)
+            snprintf(out, outsz, "%s", d);
+        free(d);
+    }
+    json_decref(o);
 }
 
 /* slot_finish - turn a finished transfer into the item's result */
@@ -901,6 +1023,8 @@ static void slot_finish(struct soap_ctx *c, struct slot *s, CURLcode code)
             snprintf(perr, sizeof perr, "empty response");
         x.parse_error = perr;
         x.reply = &r;
+        if (r.fault && r.ndet)
+            fault_detail(it, &r);
     }
     enum adapter_outcome o = soap_classify(&x, c->ov, c->nov, it->res.msg,
                                            sizeof it->res.msg);
@@ -918,6 +1042,8 @@ static void slot_finish(struct soap_ctx *c, struct slot *s, CURLcode code)
             it->res.outcome = ADAPTER_OK;
             snprintf(it->res.msg, sizeof it->res.msg, "found by %s",
                      c->status_op);
+            receipt_fields(c, s, it, it->res.receipt_data,
+                           sizeof it->res.receipt_data);
             if (c->status_receipt_xpath) {
                 struct soap_reply r2;
                 if (soap_reply_parse(s->resp.data, s->resp.len,
@@ -939,6 +1065,9 @@ static void slot_finish(struct soap_ctx *c, struct slot *s, CURLcode code)
         snprintf(it->res.msg, sizeof it->res.msg, "delivered; receipt-xpath "
                  "matched nothing");
     }
+    if (!s->probe && o == ADAPTER_OK)
+        receipt_fields(c, s, it, it->res.receipt_data,
+                       sizeof it->res.receipt_data);
     curl_multi_remove_handle(c->multi, s->easy);
     curl_slist_free_all(s->hdrs);
     s->hdrs = NULL;
@@ -1079,8 +1208,10 @@ static const struct adapter_key soap_map_keys[] = {
                 "XPath to the receipt in the response"),
     ADAPTER_KEY("ns-*", ADAPTER_OPT_STR, false,
                 "ns-PREFIX=\"URI\": namespace for XPath"),
+    ADAPTER_KEY("receipt-field-*", ADAPTER_OPT_STR, false,
+                "receipt-field-NAME=\"XPath\": a named part of the receipt"),
     ADAPTER_KEY("idempotency-element", ADAPTER_OPT_STR, false,
-                "element path carrying the ferry reference"),
+                "element path carrying the idempotency value"),
     ADAPTER_KEY("status-operation", ADAPTER_OPT_STR, false,
                 "status operation for in-doubt records"),
     ADAPTER_KEY("status-action", ADAPTER_OPT_STR, false,

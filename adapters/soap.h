@@ -31,6 +31,9 @@ struct errs;
 
 enum soap_version { SOAP_11 = 11, SOAP_12 = 12 };
 
+#define SOAP_MAX_DETAIL 8        /* fault detail fields kept */
+#define SOAP_MAX_RECEIPT 8       /* named receipt fields (receipt-field-*) */
+
 /* ---- WS-Security (soap_wsse.c) ----------------------------------------- */
 
 struct soap_wsse {
@@ -116,6 +119,14 @@ struct soap_reply {
     bool has_receipt;            /* the XPath matched something */
     bool receipt_truncated;
     char receipt[256];
+    /* a fault's detail (1.1 detail, 1.2 Detail): its leaf elements, in
+     * document order, name and trimmed text as the back end wrote them.
+     * Never shown as they are: the adapter masks and scrubs them into
+     * detail_text (soap.c), which the classification puts beside the
+     * fault string. */
+    struct { char name[64]; char value[200]; } det[SOAP_MAX_DETAIL];
+    size_t ndet;
+    char detail_text[400];       /* "ErrorCode=E042, Field=Amount" */
 };
 
 /* soap_reply_parse - parse a response body (network, entities and DTDs

@@ -452,6 +452,34 @@ static xmlNodePtr child(xmlNodePtr n, const char *name)
     return NULL;
 }
 
+/* read_detail - the leaf elements of a fault's detail (one level of
+ * nesting is followed: <detail><Error><Code>..</Code></Error></detail>),
+ * at most SOAP_MAX_DETAIL, each name's local part and its trimmed text */
+static void read_detail(xmlNodePtr d, struct soap_reply *r)
+{
+    if (!d)
+        return;
+    for (xmlNodePtr c = d->children; c && r->ndet < SOAP_MAX_DETAIL;
+         c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        bool leaf = true;
+        for (xmlNodePtr g = c->children; g; g = g->next)
+            if (g->type == XML_ELEMENT_NODE)
+                leaf = false;
+        for (xmlNodePtr g = leaf ? c : c->children;
+             g && r->ndet < SOAP_MAX_DETAIL; g = leaf ? NULL : g->next) {
+            if (g->type != XML_ELEMENT_NODE)
+                continue;
+            snprintf(r->det[r->ndet].name, sizeof r->det[r->ndet].name,
+                     "%s", (const char *)g->name);
+            copy_trim(g, r->det[r->ndet].value,
+                      sizeof r->det[r->ndet].value);
+            r->ndet++;
+        }
+    }
+}
+
 /* read_fault - code, subcode and reason of a 1.1 or 1.2 Fault element */
 static void read_fault(xmlNodePtr f, enum soap_version v, struct soap_reply *r)
 {
@@ -471,6 +499,9 @@ static void read_fault(xmlNodePtr f, enum soap_version v, struct soap_reply *r)
     }
     local_part(r->code);
     local_part(r->subcode);
+    read_detail(child(f, v == SOAP_12 && code ? "Detail" : "detail"), r);
+    if (!r->ndet)
+        read_detail(child(f, v == SOAP_12 && code ? "detail" : "Detail"), r);
 }
 
 /* quiet - structured error sink: library code never prints */

@@ -4,8 +4,11 @@
  * numbers, an OCCURS table with its item count, a local-time date), on
  * one core, through exactly the path ferry takes for a real submission:
  *
- *   map_parse_json -> map_apply (the mapping's accept part)
- *   -> fw_encode (the target's compiled plan, from fw_target_new)
+ *   jt_parse (simdjson, as `ferry submit` parses) -> map_apply_jt (the
+ *   mapping's accept part) -> fw_encode (the target's compiled plan)
+ *
+ * beside the jansson path every other caller takes (map_parse_json ->
+ * map_apply), measured the same way.
  *
  * Usage: bench_encode [MAPPING.xml [SUBMISSION.json [SECONDS]]]
  * Prints "name value unit" lines: the end-to-end rate, the time of each
@@ -23,6 +26,7 @@
 
 #include "mappings/fixedwidth.h"
 #include "mappings/fw_target.h"
+#include "mappings/jtree.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
 #include "util/errs.h"
@@ -44,11 +48,36 @@ struct job {
     struct fvalue *ref;
     const char *json;
     size_t jlen;
+    struct jt_parser *jp;
+    struct map_limits lim;
     unsigned char out[512];
     struct errs e;
 };
 
-/* one_record - the whole path for one submission; 0 ok */
+/* one_fast - the whole path for one submission, parsed as `ferry
+ * submit` parses it; 0 ok */
+static int one_fast(struct job *j)
+{
+    const struct jt_doc *d = NULL;
+    struct record *r = NULL;
+    int rc = -1;
+    if (jt_parse(j->jp, j->json, j->jlen, j->lim.max_body, j->lim.max_depth,
+                 j->lim.max_fields, &d) != 0) {
+        errs_add(&j->e, "", "the fast parse left it to jansson");
+        goto out;
+    }
+    if (map_apply_jt(j->m, d, &r, &j->e) != 0)
+        goto out;
+    if (fvalue_set_text(j->ref, FT_STRING, REFERENCE) != 0)
+        goto out;
+    rc = fw_encode(j->ft->detail.plan, j->ft->cc, r, j->sp, j->out,
+                   sizeof j->out, NULL, NULL, &j->e);
+out:
+    record_free(r);
+    return rc;
+}
+
+/* one_record - the whole path for one submission through jansson; 0 ok */
 static int one_record(struct job *j)
 {
     json_t *doc = NULL;
@@ -117,6 +146,10 @@ int main(int argc, char **argv)
     j.m = m;
     j.ft = ft;
     j.json = json;
+    j.jp = jt_parser_new();
+    map_limits_effective(&m->limits, &j.lim);
+    if (!j.jp)
+        return fail(&j, "out of memory");
     j.sp = record_new();
     struct record_field *rf = j.sp ? record_add(j.sp, "$reference") : NULL;
     if (!rf)
@@ -124,7 +157,7 @@ int main(int argc, char **argv)
     j.ref = &rf->v;
 
     /* warm up and check the job is done right before timing it */
-    if (one_record(&j) != 0)
+    if (one_record(&j) != 0 || one_fast(&j) != 0)
         return fail(&j, "the submission");
     size_t len = fw_plan_length(ft->detail.plan);
 
@@ -134,12 +167,29 @@ int main(int argc, char **argv)
     enum { ROUNDS = 5 };
     double slice = secs / ROUNDS;
     double e2e = 0, parse = 0, map = 0, enc = 0, jansson = 0, x;
+    double fast = 0, fparse = 0, fmap = 0;
+    const struct jt_doc *fd = NULL;
     json_t *doc = NULL;
     struct record *r = NULL;
     if (map_parse_json(json, j.jlen, &m->limits, &doc, &j.e) != 0 ||
         map_apply(m, doc, &r, &j.e) != 0)
         return fail(&j, "the submission");
     for (int round = 0; round < ROUNDS; round++) {
+        TIMED(slice, x, if (one_fast(&j) != 0) return fail(&j, "run"));
+        fast = x > fast ? x : fast;
+        TIMED(slice / 4, x, {
+            if (jt_parse(j.jp, json, j.jlen, j.lim.max_body, j.lim.max_depth,
+                         j.lim.max_fields, &fd) != 0)
+                return fail(&j, "fast parse");
+        });
+        fparse = x > fparse ? x : fparse;
+        TIMED(slice / 4, x, {
+            struct record *y = NULL;
+            if (map_apply_jt(m, fd, &y, &j.e) != 0)
+                return fail(&j, "map");
+            record_free(y);
+        });
+        fmap = x > fmap ? x : fmap;
         TIMED(slice, x, if (one_record(&j) != 0) return fail(&j, "run"));
         e2e = x > e2e ? x : e2e;
         TIMED(slice / 4, x, {
@@ -172,9 +222,16 @@ int main(int argc, char **argv)
         });
         jansson = x > jansson ? x : jansson;
     }
-    /* the record printed is the end-to-end one */
+    /* the record printed is the end-to-end one, the fast path's; the
+     * jansson path's must be the same bytes */
+    unsigned char slow[sizeof j.out];
     if (one_record(&j) != 0)
         return fail(&j, "run");
+    memcpy(slow, j.out, sizeof slow);
+    if (one_fast(&j) != 0)
+        return fail(&j, "run");
+    if (memcmp(slow, j.out, fw_plan_length(ft->detail.plan)) != 0)
+        return fail(&j, "the two paths made different records");
 
     printf("# %zu bytes of JSON -> %zu-byte %s record (%s), mapping %s\n",
            j.jlen, len, ft->detail.rec->name,
@@ -185,21 +242,26 @@ int main(int argc, char **argv)
         printf("%02X", j.out[i]);
     printf("\n");
     printf("# best of %d interleaved slices per figure\n", ROUNDS);
-    printf("encode_ferry_rate %.0f records/s\n", e2e);
-    printf("encode_ferry_us_per_record %.2f us\n", 1e6 / e2e);
-    printf("encode_stage_parse %.2f us\n", 1e6 / parse);
-    printf("encode_stage_map %.2f us\n", 1e6 / map);
+    printf("encode_ferry_rate %.0f records/s\n", fast);
+    printf("encode_ferry_us_per_record %.2f us\n", 1e6 / fast);
+    printf("encode_stage_parse %.2f us (simdjson, jt_parse)\n", 1e6 / fparse);
+    printf("encode_stage_map %.2f us\n", 1e6 / fmap);
+    printf("encode_jansson_path_rate %.0f records/s (map_parse_json, map_apply)\n", e2e);
+    printf("encode_jansson_path_stage_parse %.2f us\n", 1e6 / parse);
+    printf("encode_jansson_path_stage_map %.2f us\n", 1e6 / map);
     printf("encode_stage_encode %.2f us\n", 1e6 / enc);
     printf("encode_encoder_only_rate %.0f records/s\n", enc);
     /* map + encode of a document already parsed (what the mapping engine
      * and the encoder cost; the parse is jansson's, measured just below) */
     printf("encode_map_and_encode_rate %.0f records/s\n",
-           1e6 / (1e6 / map + 1e6 / enc));
+           1e6 / (1e6 / fmap + 1e6 / enc));
+    printf("encode_fast_parse_vs_jansson %.1f x\n", fparse / jansson);
     printf("encode_jansson_alone %.2f us\n", 1e6 / jansson);
     printf("encode_jansson_alone_rate %.0f documents/s\n", jansson);
 
     record_free(r);
     json_decref(doc);
+    jt_parser_free(j.jp);
     record_free(j.sp);
     fw_target_free(ft);
     mapping_free(m);

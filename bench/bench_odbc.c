@@ -67,11 +67,16 @@ int main(int argc, char **argv)
     }
     struct map_section sec = {.name = "record", .a = as, .na = 6};
     struct kv mo[] = {{"table", "bench_claims", 0}};
+    /* BENCH_ODBC_ROWS_PER_INSERT: the many-row INSERT's size (1 = array
+     * binding only), to measure the options against each other */
+    const char *rpi = getenv("BENCH_ODBC_ROWS_PER_INSERT");
     struct kv to[] = {{"connection-file", "env:FERRY_ODBC_CONN", 0},
-                      {"batch-size", "1000", 0}};
+                      {"batch-size", "1000", 0},
+                      {"rows-per-insert", rpi && *rpi ? (char *)rpi : "100",
+                       0}};
     struct map_target mt = {.name = "db", .opts = {mo, 1}, .sec = &sec,
                             .nsec = 1};
-    struct kvlist opts = {to, 2};
+    struct kvlist opts = {to, 3};
     struct adapter_env env = { .opts = &opts, .map = &mt, .base_dir = ".",
                                .service = "bench" };
     struct errs e;

@@ -8,6 +8,7 @@
  * writes SQL or touches a socket itself. */
 #ifndef FERRY_CLI_CLI_H
 #define FERRY_CLI_CLI_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,8 +81,16 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
 int cli_search_key(const struct ferry_config *cfg, const char *dir,
                    unsigned char key[32], struct errs *e);
 
-/* cli_print_errs - every problem, "where: msg", to f */
+/* cli_print_errs - every problem, "ferry COMMAND: where: msg", to f */
 void cli_print_errs(FILE *f, const struct errs *e);
+/* cli_msg / cli_vmsg - one message line on stderr, "ferry COMMAND: "
+ * first (fmt without the newline): every message a command prints on
+ * stderr starts so, whoever prints it */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_vmsg(const char *fmt, va_list ap);
+/* cli_args_msg - the message before the usage when a command got nargs
+ * arguments (args, after the options) but takes min..max */
+void cli_args_msg(int nargs, int min, int max, char *const *args);
 /* cli_actor - --actor or the OS user name */
 const char *cli_actor(const struct cli_common *c);
 /* cli_is_tty - stdout/stderr is a terminal (progress bars) */
@@ -96,9 +105,6 @@ const char *cli_json_time(long long ms, char *out, size_t outsz);
  * (relative to now) into ms since epoch.  0 ok, -1 bad. */
 int cli_parse_since(const char *s, long long *ms);
 
-/* cli_suggest - the candidate closest to NAME when it is close enough to
- * be a typo ("did you mean"), else NULL.  NULL candidates are skipped. */
-const char *cli_suggest(const char *name, const char *const *cands, size_t n);
 
 enum cli_name_kind { CLI_SERVICE, CLI_TARGET };
 /* cli_check_name - 0 when NAME (NULL: nothing asked) is a service or a

@@ -9,11 +9,13 @@
 #include "util/errs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/suggest.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,16 +68,52 @@ int cli_parse_common(int argc, char **argv, struct cli_common *c,
     return -1;
 }
 
+/* prefix - "ferry COMMAND: " or, before a command is known, "ferry: " */
+static void prefix(FILE *f)
+{
+    if (command_name[0])
+        fprintf(f, "ferry %s: ", command_name);
+    else
+        fputs("ferry: ", f);
+}
+
+void cli_vmsg(const char *fmt, va_list ap)
+{
+    prefix(stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vmsg(fmt, ap);
+    va_end(ap);
+}
+
+void cli_args_msg(int nargs, int min, int max, char *const *args)
+{
+    if (nargs > max)
+        cli_msg("unexpected argument '%s'", args[max]);
+    else if (nargs < min)
+        cli_msg("missing argument%s (see the usage)",
+                min - nargs > 1 ? "s" : "");
+}
+
 void cli_print_errs(FILE *f, const struct errs *e)
 {
     for (size_t i = 0; i < e->n; i++) {
+        prefix(f);
         if (e->v[i].where[0])
             fprintf(f, "%s: %s\n", e->v[i].where, e->v[i].msg);
         else
             fprintf(f, "%s\n", e->v[i].msg);
     }
-    if (e->dropped)
-        fprintf(f, "(%zu more problems not shown)\n", e->dropped);
+    if (e->dropped) {
+        prefix(f);
+        fprintf(f, "%zu more problems not shown\n", e->dropped);
+    }
 }
 
 int cli_load_config(const struct cli_common *c, struct ferry_config **out)
@@ -274,51 +312,6 @@ int cli_parse_since(const char *s, long long *ms)
     return -1;
 }
 
-/* distance - Levenshtein distance of two short names, capped at 99 */
-static int distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    int row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            if (up + 1 < best)
-                best = up + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *cli_suggest(const char *name, const char *const *cands, size_t n)
-{
-    const char *best = NULL;
-    int bestd = 99;
-    size_t len = strlen(name);
-    /* close: a typo or two, never more than a third of the name */
-    int limit = len < 4 ? 1 : len < 9 ? 2 : 3;
-    for (size_t i = 0; i < n; i++) {
-        if (!cands[i])
-            continue;
-        int d = distance(name, cands[i]);
-        if (d < bestd) {
-            bestd = d;
-            best = cands[i];
-        }
-    }
-    return bestd <= limit ? best : NULL;
-}
-
 /* names - the services or targets of the configuration and the ledger,
  * each once; *out is owned by the caller (free the array only) */
 static size_t names(enum cli_name_kind kind, const struct ferry_config *cfg,
@@ -367,7 +360,7 @@ int cli_check_name(const char *cmd, enum cli_name_kind kind, const char *name,
         if (strcmp(v[i], name) == 0)
             goto out;
     const char *what = kind == CLI_SERVICE ? "service" : "target";
-    const char *near = cli_suggest(name, v, n);
+    const char *near = suggest_near(name, v, n);
     fprintf(stderr, "ferry %s: unknown %s '%s'", cmd, what, name);
     if (near)
         fprintf(stderr, "; did you mean '%s'?", near);

@@ -47,9 +47,10 @@ const struct cli_exit cli_exits[] = {
     { EX_CONFIG, "EX_CONFIG",
       "the configuration or a mapping has problems (ferry check lists "
       "them); a target refused for good (host key, login, WS-Security, "
-      "certificate, an unusable marker table): ferry deliver stopped that "
-      "target, its records wait and the others were served; ferry "
-      "reconcile on a stream target that has no way to be checked" },
+      "certificate, an unusable marker table): ferry deliver or ferry "
+      "batch stopped that target (ferry targets says why), its records "
+      "wait and the others were served; ferry reconcile on a target that "
+      "has no way to be checked, or whose transport refuses the login" },
 };
 const size_t cli_nexits = sizeof cli_exits / sizeof cli_exits[0];
 

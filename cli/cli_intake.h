@@ -14,6 +14,7 @@ struct record;
 struct errs;
 struct service_config;
 struct ferry_config;
+struct jt_parser;
 
 struct cli_intake {
     struct spool *spool;
@@ -26,6 +27,7 @@ struct cli_intake {
     size_t batch;                /* records per commit (default 1000) */
     size_t min_free_mb;          /* <spool min-free>: stop below it */
     struct cli_progress *progress;   /* may be NULL; cleared before stderr lines */
+    struct jt_parser *jt;        /* the fast JSON parse (jtree.h); NULL = none */
     /* counts */
     size_t accepted, duplicates, rejected;
     size_t not_accepted;         /* valid, but not stored: a spool stop */

@@ -6,6 +6,7 @@
  * run in the ledger's job runs when started by job name, and prints the
  * summary operators read at 2am.  Exit codes: see docs/batch.md. */
 #include "cli/cli.h"
+#include "util/suggest.h"
 #include "util/clock.h"
 #include "config/config.h"
 #include "scheduler/batch.h"
@@ -43,9 +44,10 @@ static void batch_usage(FILE *f)
         "     encoded and went to the dead letter state, the rest were sent,\n"
         "     70 the read-back check failed (nothing sent), 74 ledger or disk\n"
         "     error, 75 target unavailable or another run holds the lock (its\n"
-        "     PID is named): try later, 78 configuration problem, or the\n"
-        "     target refused the file (host key, login, a different file under\n"
-        "     that name).\n");
+        "     PID is named): try later, 78 configuration problem, the target\n"
+        "     refused the file (a different file under that name), or the\n"
+        "     target stopped (host key or login refused: its records wait\n"
+        "     queued, ferry targets says why; the run after the fix clears it).\n");
 }
 
 /* show_progress - the scheduler's progress, to the CLI's bar or lines */
@@ -198,6 +200,10 @@ int cmd_batch(int argc, char **argv)
     }
     const char *jobname = optind < argc ? argv[optind] : NULL;
     if ((jobname && target) || (!jobname && !target) || argc - optind > 1) {
+        if (argc - optind > 1)
+            cli_args_msg(argc - optind, 1, 1, argv + optind);
+        else
+            cli_msg("give a batch JOB or --target TARGET (one of the two)");
         batch_usage(stderr);
         return EX_USAGE;
     }
@@ -225,7 +231,7 @@ int cmd_batch(int argc, char **argv)
             for (size_t k = 0; k < cfg->njobs && n < 256; k++)
                 if (strcmp(cfg->jobs[k].action, "batch") == 0)
                     v[n++] = cfg->jobs[k].name;
-            const char *near = cli_suggest(jobname, v, n);
+            const char *near = suggest_near(jobname, v, n);
             fprintf(stderr, "ferry batch: %s is not a batch job in %s",
                     jobname, cfg->path);
             if (near)
@@ -342,6 +348,7 @@ int cmd_batches(int argc, char **argv)
         }
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         batches_usage(stderr);
         return EX_USAGE;
     }
@@ -378,22 +385,20 @@ int cmd_batches(int argc, char **argv)
                "DATE", "SEQ", "STATE", "FILE", "RECORDS", "TOTALS / SHA-256");
     for (size_t i = 0; i < n; i++) {
         const struct spool_batch *b = v[i];
-        char made[32];
-        if (arr)
-            cli_json_time(b->created_at, made, sizeof made);
-        else
+        char made[32], wrote[32], sent[32];
+        if (!arr)
             cli_fmt_time(b->created_at, made, sizeof made);
         if (arr) {
             json_array_append_new(arr, json_pack(
-                "{s:I,s:s,s:s,s:i,s:s,s:s?,s:I,s:s?,s:s?,s:s,s:I,s:I,s:I}",
+                "{s:I,s:s,s:s,s:i,s:s,s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:s?}",
                 "id", (json_int_t)b->id, "target", b->target,
                 "business_date", b->business_date, "seq", b->seq,
                 "state", spool_batch_state_name(b->state),
                 "file", b->file_name, "records", (json_int_t)b->record_count,
-                "totals", b->totals, "sha256", b->sha256, "created", made,
-                "created_at", (json_int_t)b->created_at,
-                "written_at", (json_int_t)b->written_at,
-                "sent_at", (json_int_t)b->sent_at));
+                "totals", b->totals, "sha256", b->sha256,
+                "created_at", cli_json_time(b->created_at, made, sizeof made),
+                "written_at", cli_json_time(b->written_at, wrote, sizeof wrote),
+                "sent_at", cli_json_time(b->sent_at, sent, sizeof sent)));
         } else {
             printf("%-5lld %-18s %-10s %4d %-9s %-22s %9lld  %s\n",
                    (long long)b->id, b->target, b->business_date, b->seq,

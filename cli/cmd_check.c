@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "scheduler/sched_check.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ static json_t *build_json(const char *path, const struct ferry_config *c,
                           const struct errs *e)
 {
     json_t *root = json_object();
-    json_t *problems = json_array(), *services = json_array();
+    json_t *problems = errs_json(e), *services = json_array();
     json_t *targets = json_array(), *clients = json_array();
     json_t *jobs = json_array();
     if (!root || !problems || !services || !targets || !clients || !jobs)
@@ -106,10 +107,6 @@ static json_t *build_json(const char *path, const struct ferry_config *c,
     json_object_set_new(root, "ok", json_boolean(e->n == 0 &&
                                                  e->dropped == 0));
     json_object_set_new(root, "config", json_string(path));
-    for (size_t i = 0; i < e->n; i++)
-        json_array_append_new(problems,
-            json_pack("{s:s, s:s}", "where", e->v[i].where,
-                      "message", e->v[i].msg));
     if (e->dropped)
         json_object_set_new(root, "problems_dropped",
                             json_integer((json_int_t)e->dropped));
@@ -248,16 +245,9 @@ int cmd_check(int argc, char **argv, const char *config_path)
         }
         json_decref(doc);
     } else {
-        for (size_t i = 0; i < e.n; i++) {
-            if (e.v[i].where[0])
-                fprintf(stderr, "%s: %s\n", e.v[i].where, e.v[i].msg);
-            else
-                fprintf(stderr, "%s\n", e.v[i].msg);
-        }
-        if (e.dropped)
-            fprintf(stderr, "... and %zu more problems\n", e.dropped);
+        cli_print_errs(stderr, &e);
         if (warn)
-            fprintf(stderr, "warning: %s\n", warn);
+            cli_msg("warning: %s", warn);
         print_text(path, c, e.n + e.dropped);
     }
     config_free(c);

@@ -211,6 +211,7 @@ int cmd_config(int argc, char **argv)
     if (prc >= 0)
         return prc;
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

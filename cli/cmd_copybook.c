@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/cli.h"
 #include "mappings/copybook.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -94,6 +95,7 @@ int cmd_copybook(int argc, char **argv)
         }
     }
     if (!file) {
+        cli_msg("give a copybook FILE");
         usage(stderr);
         return 64;
     }
@@ -112,11 +114,7 @@ int cmd_copybook(int argc, char **argv)
     errs_init(&e);
     struct copybook *cb = cpy_load(file, fmt, &e);
     if (!cb) {
-        for (size_t i = 0; i < e.n; i++)
-            fprintf(stderr, "%s: %s\n", e.v[i].where, e.v[i].msg);
-        if (e.dropped)
-            fprintf(stderr, "ferry copybook: %zu more problems not shown\n",
-                    e.dropped);
+        cli_print_errs(stderr, &e);
         errs_free(&e);
         return 65;
     }

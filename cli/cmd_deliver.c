@@ -139,6 +139,7 @@ int cmd_deliver(int argc, char **argv)
         }
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         deliver_usage(stderr);
         return EX_USAGE;
     }
@@ -235,8 +236,8 @@ int cmd_deliver(int argc, char **argv)
         if (st[i].stopped) {
             stopped = true;
             if (!arr)
-                fprintf(stderr, "%s: STOPPED: %s; its records wait (none "
-                        "failed)\n", st[i].target,
+                cli_msg("%s: STOPPED: %s; its records wait (none "
+                        "failed)", st[i].target,
                         st[i].stop_reason ? st[i].stop_reason : "unusable");
         }
         if (arr)
@@ -253,8 +254,8 @@ int cmd_deliver(int argc, char **argv)
                 "indoubt_records", (json_int_t)indoubt_now,
                 "indoubt_uncheckable", st[i].indoubt_uncheckable));
         else if (!st[i].stopped || st[i].claimed)
-            fprintf(stderr, "%s: %llu delivered, %lld to retry, %llu failed, "
-                    "%lld in doubt%s%s\n", st[i].target,
+            cli_msg("%s: %llu delivered, %lld to retry, %llu failed, "
+                    "%lld in doubt%s%s", st[i].target,
                     (unsigned long long)st[i].ok, (long long)deferred_now,
                     (unsigned long long)(st[i].fail + st[i].exhausted),
                     (long long)indoubt_now,
@@ -263,9 +264,9 @@ int cmd_deliver(int argc, char **argv)
     }
     spool_counts_free(&cs);
     if (indoubt_left && !arr)
-        fprintf(stderr, "%lld record(s) in doubt: ask the back end, then "
+        cli_msg("%lld record(s) in doubt: ask the back end, then "
                 "ferry settle REF --delivered|--not-delivered --reason TEXT "
-                "(ferry queue --state indoubt lists them)\n",
+                "(ferry queue --state indoubt lists them)",
                 (long long)indoubt_left);
     if (arr) {
         json_t *doc = json_pack("{s:o,s:I,s:I}", "targets", arr, "handled",
@@ -321,8 +322,10 @@ int cmd_targets(int argc, char **argv)
         fprintf(f, "usage: ferry targets [--config FILE] [--spool DIR] [--json]\n\n"
                 "Each target: type, delivery window (open now or not), its breaker\n"
                 "as the last delivery engine left it (the daemon, or the last\n"
-                "ferry deliver: it is kept in the ledger), whether it stopped and\n"
-                "why, and its queued, due, failed and in-doubt counts.\n");
+                "ferry deliver; for a batch target the last ferry batch: it is\n"
+                "kept in the ledger), whether it stopped and why (a stop lasts\n"
+                "until a run gets through), and its queued, due, failed and\n"
+                "in-doubt counts.\n");
         return f == stdout ? EX_OK : EX_USAGE;
     }
     struct ferry_config *cfg = NULL;
@@ -396,14 +399,16 @@ int cmd_targets(int argc, char **argv)
         const char *breaker = !bs ? "-" : bs->stopped ? "stopped"
                                                       : bs->breaker;
         char since[32] = "";
-        if (bs)
+        if (bs && arr)
+            cli_json_time(bs->since, since, sizeof since);
+        else if (bs)
             cli_fmt_time(bs->since, since, sizeof since);
         if (arr)
             json_array_append_new(arr, json_pack(
                 "{s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I}",
                 "target", t->name, "type", t->type, "window", t->window,
                 "window_state", wstate, "breaker", breaker,
-                "breaker_since", bs ? since : NULL,
+                "breaker_since", bs && since[0] ? since : NULL,
                 "stopped", bs ? bs->stopped : NULL,
                 "state_from", bs ? bs->owner : NULL, "queued", (json_int_t)q,
                 "due", (json_int_t)dc.due, "batched_or_sent", (json_int_t)batched,

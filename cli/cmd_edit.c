@@ -25,6 +25,7 @@
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 #include "util/fsutil.h"
 
 #include <errno.h>
@@ -122,13 +123,12 @@ static long diff(const char *ref, const struct record *a,
     return n;
 }
 
-/* problems_add - e's problems as {"where","message"} onto a */
+/* problems_add - e's problems (errs_json's shape) onto a */
 static void problems_add(json_t *a, const struct errs *e)
 {
-    for (size_t i = 0; a && i < e->n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "where",
-                                           e->v[i].where, "message",
-                                           e->v[i].msg));
+    json_t *p = a ? errs_json(e) : NULL;
+    json_array_extend(a, p);
+    json_decref(p);
 }
 
 /* plain_json - a record as display JSON, personal values masked unless
@@ -265,6 +265,7 @@ static int parse_args(int argc, char **argv, struct edit_args *a, bool *done)
         }
     }
     if (optind + 1 != argc) {
+        cli_args_msg(argc - optind, 1, 1, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }
@@ -304,7 +305,7 @@ static int load(const struct edit_args *a, struct edit_run *x)
         return rc;
     int g = spool_get(x->sp, a->ref, SPOOL_WITH_PAYLOAD, &x->r, &x->e);
     if (g == 1) {
-        fprintf(stderr, "%s: no such record\n", a->ref);
+        cli_msg("%s: no such record", a->ref);
         return EX_NOUSER;
     }
     if (g != 0) {
@@ -320,7 +321,7 @@ static int load(const struct edit_args *a, struct edit_run *x)
         return EX_DATAERR;
     }
     if (!x->r->payload || x->r->payload_purged) {
-        fprintf(stderr, "%s: the payload is gone (purged); nothing to edit\n",
+        cli_msg("%s: the payload is gone (purged); nothing to edit",
                 a->ref);
         return EX_DATAERR;
     }
@@ -328,7 +329,7 @@ static int load(const struct edit_args *a, struct edit_run *x)
     x->svc = svc;
     x->m = svc ? svc->mapping : NULL;
     if (!x->m) {
-        fprintf(stderr, "%s: service %s has no mapping in %s\n", a->ref,
+        cli_msg("%s: service %s has no mapping in %s", a->ref,
                 x->r->service, x->cfg->path);
         return EX_CONFIG;
     }
@@ -336,7 +337,7 @@ static int load(const struct edit_args *a, struct edit_run *x)
                              || strcmp(x->r->client, "assisted") == 0);
     if (map_parse_json((const char *)x->r->payload, x->r->payload_len,
                        &x->m->limits, &x->doc, &x->e) != 0) {
-        fprintf(stderr, "%s: the stored payload is not JSON:\n", a->ref);
+        cli_msg("%s: the stored payload is not JSON:", a->ref);
         cli_print_errs(stderr, &x->e);
         return EX_DATAERR;
     }
@@ -344,8 +345,8 @@ static int load(const struct edit_args *a, struct edit_run *x)
         spool_audit_reveal(x->sp, cli_actor(&a->c), a->ref, a->reason,
                            a->nsets ? "edit" : "edit (editor)", &x->e) != 0) {
         cli_print_errs(stderr, &x->e);
-        fprintf(stderr, "%s: the reveal cannot be audited, so nothing is "
-                        "shown\n", a->ref);
+        cli_msg("%s: the reveal cannot be audited, so nothing is "
+                        "shown", a->ref);
         return EX_IOERR;
     }
     return EX_OK;
@@ -364,7 +365,7 @@ static int apply_sets(const struct edit_args *a, struct edit_run *x)
         struct jpath *p = path ? jpath_parse(path, perr, sizeof perr) : NULL;
         free(path);
         if (!val) {
-            fprintf(stderr, "--set %s: %s\n", set,
+            cli_msg("--set %s: %s", set,
                     raw ? "not a JSON value" : "not valid UTF-8 text");
             jpath_free(p);
             return EX_USAGE;
@@ -376,7 +377,7 @@ static int apply_sets(const struct edit_args *a, struct edit_run *x)
         }
         jpath_free(p);
         if (rc != 0) {
-            fprintf(stderr, "--set %s: %s; nothing changed\n", set, why);
+            cli_msg("--set %s: %s; nothing changed", set, why);
             char w[300];
             snprintf(w, sizeof w, "--set %s", set);
             errs_add(&x->e, w, "%s", why);
@@ -406,8 +407,8 @@ static int apply_editor(const struct edit_args *a, struct edit_run *x,
     json_decref(x->doc);
     x->doc = NULL;
     if (map_parse_json(edited, elen, &x->m->limits, &x->doc, &x->e) != 0) {
-        fprintf(stderr, "%s: the edited text is not acceptable JSON; "
-                        "nothing changed:\n", a->ref);
+        cli_msg("%s: the edited text is not acceptable JSON; "
+                        "nothing changed:", a->ref);
         cli_print_errs(stderr, &x->e);
         x->result = "refused";
         goto out;
@@ -436,8 +437,8 @@ static int revalidate(const struct edit_args *a, struct edit_run *x,
 {
     if (map_apply_payload(x->m, x->doc, x->named, &x->newrec, &x->e) != 0 ||
         !admitted(x)) {
-        fprintf(stderr, "%s: the edited submission is invalid; nothing "
-                        "changed:\n", a->ref);
+        cli_msg("%s: the edited submission is invalid; nothing "
+                        "changed:", a->ref);
         cli_print_errs(stderr, &x->e);
         x->result = "refused";
         return EX_DATAERR;
@@ -469,7 +470,7 @@ static int store(const struct edit_args *a, struct edit_run *x, long changed)
                           cli_actor(&a->c), a->reason ? a->reason : "edited",
                           buf_str(&x->detail), &x->e) != 0) {
         cli_print_errs(stderr, &x->e);
-        fprintf(stderr, "%s: not changed\n", a->ref);
+        cli_msg("%s: not changed", a->ref);
         x->result = "refused";
         rc = EX_DATAERR;
     } else {
@@ -481,8 +482,8 @@ static int store(const struct edit_args *a, struct edit_run *x, long changed)
         if (map_search_values(x->m, x->newrec, &pairs, &np) != 0
             || spool_search_set(x->sp, a->ref, pairs, np, &se) != 0) {
             cli_print_errs(stderr, &se);
-            fprintf(stderr, "%s: the search index was not updated (run "
-                            "'ferry find --reindex')\n", a->ref);
+            cli_msg("%s: the search index was not updated (run "
+                            "'ferry find --reindex')", a->ref);
         }
         map_search_values_free(pairs, np);
         errs_free(&se);

@@ -51,10 +51,10 @@ static void print_json(const struct spool_list *l, const char *by)
     for (size_t i = 0; i < l->n; i++) {
         const struct spool_record *r = l->v[i];
         char t[32];
-        cli_fmt_time(r->received_at, t, sizeof t);
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s}",
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s}",
             "reference", r->ref, "service", r->service,
-            "state", spool_state_name(r->state), "received", t,
+            "state", spool_state_name(r->state),
+            "received_at", cli_json_time(r->received_at, t, sizeof t),
             "frontend_reference", r->fe_ref, "target", r->target));
     }
     json_t *o = json_pack("{s:s,s:I,s:o}", "by", by, "count",
@@ -134,7 +134,8 @@ static int reindex(const struct ferry_config *cfg, struct spool *sp,
         errs_free(&e);
     }
     if (!did) {
-        fprintf(stderr, "ferry: no such service: %s\n", only ? only : "-");
+        cli_msg("no service%s%s has a mapping", only ? " named " : "",
+                only ? only : "");
         return EX_USAGE;
     }
     return rc;
@@ -174,6 +175,10 @@ int cmd_find(int argc, char **argv)
     int nargs = argc - optind;
     if ((do_reindex && nargs) || (!do_reindex && nargs < 1)
         || nargs > MAX_TERMS) {
+        if (do_reindex)
+            cli_args_msg(nargs, 0, 0, argv + optind);
+        else
+            cli_args_msg(nargs, 1, MAX_TERMS, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }
@@ -206,6 +211,8 @@ int cmd_find(int argc, char **argv)
     struct ferry_config *cfg = NULL;
     struct spool *sp = NULL;
     int rc = cli_load_config(&c, &cfg);
+    if (rc == 0)
+        rc = cli_check_name("find", CLI_SERVICE, service, cfg, NULL);
     if (rc == 0)
         rc = cli_open_spool(&c, cfg, &sp);
     if (rc != 0)

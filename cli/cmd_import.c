@@ -28,7 +28,7 @@ static void usage(FILE *f)
         "Accept an RFC 4180 CSV file (header row naming the mapping's fields;\n"
         "quoted fields, doubled quotes, CRLF or LF).  Prints one line per\n"
         "accepted record; refused rows are listed on stderr as\n"
-        "'line N: FIELD: reason'.\n"
+        "'ferry import: line N: FIELD: reason'.\n"
         "\n"
         "Exit: 0 all accepted, 65 some refused (the others are kept),\n"
         "     66 FILE missing, 78 configuration problem, 73 spool cannot be\n"
@@ -101,6 +101,7 @@ int cmd_import(int argc, char **argv)
         return EX_USAGE;
     }
     if (argc - optind != 2) {
+        cli_args_msg(argc - optind, 2, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -37,11 +37,13 @@ static json_t *info_json(const struct sched_job_info *x)
         return NULL;
     json_object_set_new(o, "target", x->target ? json_string(x->target)
                                                : json_null());
+    /* JSON times are UTC (the job's own zone is "tz"); the text listing
+     * shows the local time beside */
     if (x->next_s) {
-        json_object_set_new(o, "next_run_local", json_string(x->next_local));
-        json_object_set_new(o, "next_run_utc", json_string(x->next_utc));
+        char nx[32];
+        json_object_set_new(o, "next_run_utc", json_string(
+            cli_json_time((long long)x->next_s * 1000, nx, sizeof nx)));
     } else {
-        json_object_set_new(o, "next_run_local", json_null());
         json_object_set_new(o, "next_run_utc", json_null());
         json_object_set_new(o, "problem", json_string(x->problem));
     }
@@ -87,6 +89,7 @@ int cmd_jobs(int argc, char **argv)
         return EX_USAGE;
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -17,6 +17,7 @@
 #include "mappings/record.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 #include "util/fsutil.h"
 
 #include <getopt.h>
@@ -47,17 +48,6 @@ static void usage(FILE *f)
         "     (every problem listed), cannot be encoded or FILE does not decode,\n"
         "     66 FILE missing, 78 configuration problem (including a target\n"
         "     <map from=...> naming no field of the mapping).\n");
-}
-
-/* problems_json - [{"where","message"},...] from e (new reference) */
-static json_t *problems_json(const struct errs *e)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < e->n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "where",
-                                           e->v[i].where, "message",
-                                           e->v[i].msg));
-    return a;
 }
 
 /* print_json - o to stdout, indented (o is released); EX_OSERR when it
@@ -117,7 +107,7 @@ static int fixed_width_json(const struct service_config *svc,
     }
     if (fw_encode(ft->detail.plan, ft->cc, rec, specials, bytes, len, &used,
                   &notes, &e) != 0) {
-        json_object_set_new(root, "problems", problems_json(&e));
+        json_object_set_new(root, "problems", errs_json(&e));
         rc = EX_DATAERR;
         goto out;
     }
@@ -261,9 +251,9 @@ static int show_generic(const struct mapping *m, const struct map_target *mt,
                                       why));
             else
                 printf("  %-30s <- %-20s !! %s\n", a->to, a->from, why);
-            fprintf(stderr, "%s: target %s: <map to=\"%s\" from=\"%s\">: no "
+            cli_msg("%s: target %s: <map to=\"%s\" from=\"%s\">: no "
                     "field '%s' in <accept>; fix the name or declare the "
-                    "field\n", m->file, mt->name, a->to, a->from, a->from);
+                    "field", m->file, mt->name, a->to, a->from, a->from);
             rc = EX_CONFIG;
             continue;
         }
@@ -379,8 +369,8 @@ static int decode_file(const struct service_config *svc,
     }
     buf_free(&out);
     if (len % step != 0) {
-        fprintf(stderr, "%s: %zu bytes is not a whole number of %zu-byte "
-                "records (%zu left over)\n", path, len, step, len % step);
+        cli_msg("%s: %zu bytes is not a whole number of %zu-byte "
+                "records (%zu left over)", path, len, step, len % step);
         rc = EX_DATAERR;
     }
 out:
@@ -410,7 +400,7 @@ static int map_json(const struct service_config *svc,
     }
     if (map_parse_json(text, len, &svc->mapping->limits, &doc, &e) != 0 ||
         map_apply(svc->mapping, doc, &rec, &e) != 0) {
-        json_object_set_new(root, "problems", problems_json(&e));
+        json_object_set_new(root, "problems", errs_json(&e));
         rc = print_json(root);
         root = NULL;
         if (rc == EX_OK)
@@ -476,6 +466,7 @@ int cmd_map(int argc, char **argv)
         return EX_USAGE;
     }
     if (argc - optind != 2) {
+        cli_args_msg(argc - optind, 2, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }
@@ -508,7 +499,7 @@ int cmd_map(int argc, char **argv)
     bool fixed = copybook_target(tc, mt);
     if (decode) {
         if (!mt || !fixed) {
-            fprintf(stderr, "ferry map --decode: service %s has no fixed-width "
+            fprintf(stderr, "ferry map: --decode: service %s has no fixed-width "
                             "target\n", svc->name);
             rc = EX_USAGE;
         } else {

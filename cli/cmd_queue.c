@@ -231,6 +231,7 @@ int cmd_queue(int argc, char **argv)
         }
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -7,6 +7,7 @@
 #include "scheduler/reconcile.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -84,7 +85,7 @@ static void print_json(const struct recon_summary *s, const struct errs *e)
         "transport_unavailable", s->transport_unavailable);
     if (!root)
         return;
-    json_t *fa = json_array(), *ia = json_array(), *pa = json_array();
+    json_t *fa = json_array(), *ia = json_array(), *pa = errs_json(e);
     for (size_t i = 0; i < s->nf; i++)
         json_array_append_new(fa, file_json(&s->f[i]));
     for (size_t i = 0; i < s->nitems; i++) {
@@ -98,10 +99,6 @@ static void print_json(const struct recon_summary *s, const struct errs *e)
             json_object_set_new(o, "detail", json_string(it->detail));
         json_array_append_new(ia, o);
     }
-    for (size_t i = 0; i < e->n; i++)
-        json_array_append_new(pa, json_pack("{s:s,s:s}", "where",
-                                            e->v[i].where, "message",
-                                            e->v[i].msg));
     json_object_set_new(root, "files_detail", fa);
     json_object_set_new(root, "items", ia);
     json_object_set_new(root, "problems", pa);
@@ -217,6 +214,7 @@ int cmd_reconcile(int argc, char **argv)
         }
     }
     if (optind >= argc) {
+        cli_args_msg(0, 1, 2, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

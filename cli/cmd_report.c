@@ -73,6 +73,10 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (optind < argc || (date && (ro.from || ro.to))) {
+        if (optind < argc)
+            cli_args_msg(argc - optind, 0, 0, argv + optind);
+        else
+            cli_msg("--date or --from/--to, not both");
         usage(stderr);
         return EX_USAGE;
     }
@@ -119,7 +123,7 @@ int cmd_report(int argc, char **argv)
             cli_print_errs(stderr, &e);
             rc = EX_CANTCREAT;
         } else if (!c.quiet) {
-            fprintf(stderr, "report written to %s\n", output);
+            cli_msg("report written to %s", output);
         }
     } else if (fwrite(b.data, 1, b.len, stdout) != b.len) {
         rc = EX_IOERR;

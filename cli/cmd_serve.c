@@ -704,6 +704,7 @@ int cmd_serve(int argc, char **argv)
         }
     }
     if (optind != argc) {
+        cli_args_msg(argc - optind, 0, 0, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -148,6 +148,28 @@ static void print_text(const struct spool_record *r, json_t *payload,
         printf("batch:         %lld\n", (long long)r->batch_id);
     if (r->receipt)
         printf("receipt:       %s\n", r->receipt);
+    if (r->receipt_data) {
+        json_t *rd = json_loads(r->receipt_data, 0, NULL);
+        if (json_is_object(rd)) {
+            const char *k;
+            json_t *v;
+            printf("receipt data: ");
+            json_object_foreach(rd, k, v)
+                printf(" %s=%s", k, json_is_string(v) ? json_string_value(v)
+                                                       : "?");
+            printf("\n");
+        }
+        json_decref(rd);
+    }
+    if (r->missing_at) {
+        char tm[32];
+        cli_fmt_time(r->missing_at, tm, sizeof tm);
+        printf("missing:       reconcile found it missing at the target, "
+               "%s UTC (a requeue writes it anew)\n", tm);
+    }
+    if (r->marker_gen > 0)
+        printf("written anew:  %d time(s) after being found missing (marker "
+               "generation %d)\n", r->marker_gen, r->marker_gen);
     if (r->closed_reason)
         printf("closed:        %s\n", r->closed_reason);
     if (r->crypt_error)
@@ -190,8 +212,8 @@ static json_t *timeline_json(const struct spool_timeline *tl)
     for (size_t i = 0; a && i < tl->n; i++) {
         const struct spool_event *ev = &tl->v[i];
         char t[32];
-        cli_fmt_time(ev->at, t, sizeof t);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+        cli_json_time(ev->at, t, sizeof t);
+        json_t *o = json_pack("{s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
                               "s:s?,s:s?,s:s?}",
             "at", t, "kind", event_kinds[ev->kind], "what", ev->what,
             "actor", ev->actor, "client", ev->client, "channel", ev->channel,
@@ -230,6 +252,19 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
     }
     if (r->delivery_id)
         json_object_set_new(o, "delivery_id", json_string(r->delivery_id));
+    if (r->missing_at) {
+        cli_json_time(r->missing_at, t1, sizeof t1);
+        json_object_set_new(o, "missing_at", json_string(t1));
+    }
+    json_object_set_new(o, "marker_generation",
+                        json_integer(r->marker_gen));
+    if (r->receipt_data) {
+        json_t *rd = json_loads(r->receipt_data, 0, NULL);
+        if (json_is_object(rd))
+            json_object_set_new(o, "receipt_data", rd);
+        else
+            json_decref(rd);
+    }
     if (r->batch_id)
         json_object_set_new(o, "batch", json_integer(r->batch_id));
     if (payload)
@@ -286,6 +321,7 @@ int cmd_show(int argc, char **argv)
         }
     }
     if (argc - optind != 1) {
+        cli_args_msg(argc - optind, 1, 1, argv + optind);
         usage(stderr);
         return EX_USAGE;
     }

@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <getopt.h>                    /* optind */
 #include <jansson.h>
@@ -43,7 +44,6 @@ static int backup(const struct cli_common *c, const char *dest)
     errs_init(&e);
     struct spool_backup_info bi;
     if (spool_backup(sp, dest, &bi, &e) != 0) {
-        fprintf(stderr, "ferry spool backup: ");
         cli_print_errs(stderr, &e);
         rc = EX_IOERR;
     } else if (c->json) {
@@ -78,10 +78,7 @@ static int verify(const struct cli_common *c, const char *dir)
     struct spool_verify_info vi;
     int r = spool_verify(dir, &vi, &e);
     if (c->json) {
-        json_t *probs = json_array();
-        for (size_t i = 0; i < e.n; i++)
-            json_array_append_new(probs, json_pack("{s:s,s:s}", "where",
-                                  e.v[i].where, "message", e.v[i].msg));
+        json_t *probs = errs_json(&e);
         json_t *o = json_pack("{s:s,s:b,s:b,s:I,s:I,s:b,s:I,s:b,s:I,s:o}",
             "spool", dir, "ok", r == 0, "integrity_ok", vi.integrity_ok,
             "accepted", (json_int_t)vi.accepted,
@@ -126,10 +123,18 @@ int cmd_spool(int argc, char **argv)
         return prc;
     const char *sub = optind < argc ? argv[optind] : NULL;
     int rest = argc - optind - 1;
-    if (sub && strcmp(sub, "backup") == 0 && rest == 1)
+    /* messages say which of the two: "ferry spool verify: ..." */
+    if (sub && strcmp(sub, "backup") == 0 && rest == 1) {
+        cli_set_command("spool backup");
         return backup(&c, argv[optind + 1]);
-    if (sub && strcmp(sub, "verify") == 0 && rest <= 1)
+    }
+    if (sub && strcmp(sub, "verify") == 0 && rest <= 1) {
+        cli_set_command("spool verify");
         return verify(&c, rest ? argv[optind + 1] : NULL);
+    }
+    if (sub)
+        cli_msg("'%s' with %d argument%s: see the usage", sub, rest,
+                rest == 1 ? "" : "s");
     usage(stderr);
     return EX_USAGE;
 }

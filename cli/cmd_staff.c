@@ -151,6 +151,12 @@ int cmd_staff(int argc, char **argv)
     bool is_list = verb && strcmp(verb, "list") == 0;
     bool is_role = verb && strcmp(verb, "role") == 0;
     if (!verb || (is_list ? nargs != 1 : nargs != (is_role ? 3 : 2))) {
+        if (!verb)
+            cli_msg("give an action: add, passwd, role, disable, enable or "
+                    "list");
+        else
+            cli_msg("'%s' with %d argument%s: see the usage", verb,
+                    nargs - 1, nargs == 2 ? "" : "s");
         usage(stderr);
         return EX_USAGE;
     }

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "spool/spool.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -302,8 +303,8 @@ static int run_action(int argc, char **argv, enum action a)
         spool_record_free(r);
         if (g == 1) {
             unknown++;
-            fprintf(stderr, "%s: no such record in this spool; check the "
-                            "reference with 'ferry queue'\n", refs.v[i]);
+            cli_msg("%s: no such record in this spool; check the "
+                            "reference with 'ferry queue'", refs.v[i]);
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s}",
                     "reference", refs.v[i], "result", "unknown"));
@@ -327,9 +328,9 @@ static int run_action(int argc, char **argv, enum action a)
             refused++;
             cli_print_errs(stderr, &e);
             if (results)
-                json_array_append_new(results, json_pack("{s:s,s:s,s:s}",
+                json_array_append_new(results, json_pack("{s:s,s:s,s:o}",
                     "reference", refs.v[i], "result", "refused",
-                    "reason", errs_first_msg(&e)));
+                    "problems", errs_json(&e)));
         }
         errs_free(&e);
     }
@@ -344,8 +345,8 @@ static int run_action(int argc, char **argv, enum action a)
     if (refused)
         fprintf(stderr, "ferry %s: %s\n", action_names[a], action_hints[a]);
     if (!c.quiet)
-        fprintf(stderr, "%s: %zu done, %zu refused, %zu unknown\n",
-                action_names[a], done, refused, unknown);
+        cli_msg("%zu done, %zu refused, %zu unknown", done, refused,
+                unknown);
     rc = refused ? EX_DATAERR : unknown ? EX_NOUSER : EX_OK;
 out:
     refs_free(&refs);
@@ -499,6 +500,7 @@ int cmd_audit(int argc, char **argv)
         return EX_USAGE;
     }
     if (argc - optind > 1) {
+        cli_args_msg(argc - optind, 0, 1, argv + optind);
         audit_usage(stderr);
         return EX_USAGE;
     }
@@ -615,9 +617,12 @@ static void purge_usage(FILE *f)
     fprintf(f, "usage: ferry purge [--config FILE] [--spool DIR] [--json] "
                "[--actor NAME]\n"
                "                   --older-than AGE (e.g. 90d)\n\n"
-               "Remove the payloads of confirmed and discarded records last "
-               "changed before AGE ago.\nThe ledger rows and the audit stay. "
-               "The purge itself is audited.\n\n"
+               "Move confirmed and discarded records last changed before AGE "
+               "ago out of the\nworking tables into the ledger's archive: "
+               "their payloads, attempts and history\nare deleted; a slim "
+               "row stays for the report, ferry show and the idempotency\n"
+               "check.  Also removes archive/ files past AGE.  The audit "
+               "stays; the purge is\naudited.\n\n"
                "Exit: 0 ok, 64 usage, 74 ledger error, 78 configuration "
                "problem.\n");
 }
@@ -648,6 +653,11 @@ int cmd_purge(int argc, char **argv)
     }
     long long before;
     if (!older || optind != argc) {
+        if (!older)
+            cli_msg("--older-than AGE is required (records final for longer "
+                    "are purged)");
+        else
+            cli_args_msg(argc - optind, 0, 0, argv + optind);
         purge_usage(stderr);
         return EX_USAGE;
     }
@@ -672,12 +682,13 @@ int cmd_purge(int argc, char **argv)
         cli_print_errs(stderr, &e);
         rc = EX_IOERR;
     } else if (c.json) {
-        printf("{\"purged\":%zu,\"archived_files_removed\":%zu,"
-               "\"archived_bytes_removed\":%llu}\n", purged, ap.files,
-               (unsigned long long)ap.bytes);
+        printf("{\"purged\":%zu,\"archived_records\":%zu,"
+               "\"archived_files_removed\":%zu,"
+               "\"archived_bytes_removed\":%llu}\n", purged, purged,
+               ap.files, (unsigned long long)ap.bytes);
     } else {
-        printf("purged the payloads of %zu record%s\n", purged,
-               purged == 1 ? "" : "s");
+        printf("moved %zu final record%s to the archive (payload, attempts "
+               "and history deleted)\n", purged, purged == 1 ? "" : "s");
         printf("removed %zu archived file%s (%llu bytes) from archive/\n",
                ap.files, ap.files == 1 ? "" : "s",
                (unsigned long long)ap.bytes);

@@ -36,6 +36,8 @@ int cmd_version(int argc, char **argv)
 {
     if (argc > 1) {
         bool help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+        if (!help || argc > 2)
+            cli_msg("takes no arguments ('%s')", argv[help ? 2 : 1]);
         fprintf(help ? stdout : stderr, "usage: ferry version\n\n"
                 "ferry's version, then the version of each library it runs "
                 "on.\n");

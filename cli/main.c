@@ -9,6 +9,7 @@
  * `ferry help CMD` is `ferry CMD --help`; `ferry help exit-codes` prints
  * the exit-code table. */
 #include "cli/cli.h"
+#include "util/suggest.h"
 #include "util/log.h"
 
 #include <signal.h>
@@ -106,7 +107,7 @@ static int unknown(const char *name)
     size_t n = 0;
     for (const struct command *c = commands; c->name; c++)
         v[n++] = c->name;
-    const char *near = cli_suggest(name, v, n);
+    const char *near = suggest_near(name, v, n);
     fprintf(stderr, "ferry: unknown command '%s'", name);
     if (near)
         fprintf(stderr, "; did you mean '%s'?", near);
@@ -182,13 +183,15 @@ int main(int argc, char **argv)
     if (!c)
         return unknown(name);
     cli_set_command(c->name);
-    if (first == 1)
-        return c->run(argc - 1, argv + 1);
+    /* getopt names argv[0] in its own messages ("unrecognized option"),
+     * so it is "ferry COMMAND", like every other message */
+    char prog[64];
+    snprintf(prog, sizeof prog, "ferry %s", c->name);
     char **v = calloc((size_t)argc + 1, sizeof *v);
     if (!v)
         return EX_OSERR;
     int n = 0;
-    v[n++] = (char *)c->name;
+    v[n++] = prog;
     for (int i = 1; i < first; i++)
         v[n++] = argv[i];
     for (int i = first + 1; i < argc; i++)

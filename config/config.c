@@ -22,6 +22,7 @@
 #include "util/schemas.h"
 #include "util/duration.h"
 #include "util/errs.h"
+#include "util/suggest.h"
 #include "util/fsutil.h"
 
 #include <errno.h>
@@ -691,16 +692,45 @@ static void check_names(struct loader *L)
     DUP_NAMES(L, "client", c->clients, c->nclients, id);
 }
 
+/* near_hint - "; did you mean 'X'?" into out when one of the n names at
+ * base (each a const char * at offset off of a stride-byte element) is
+ * near name, else "" */
+static const char *near_hint(const char *name, const void *base, size_t n,
+                             size_t stride, size_t off, char *out,
+                             size_t outsz)
+{
+    out[0] = '\0';
+    const char **v = n ? calloc(n, sizeof *v) : NULL;
+    if (!v)
+        return out;
+    for (size_t i = 0; i < n; i++)
+        v[i] = *(const char *const *)((const char *)base + i * stride + off);
+    const char *near = suggest_near(name, v, n);
+    if (near && strcmp(near, name) != 0)
+        snprintf(out, outsz, "; did you mean '%s'?", near);
+    free(v);
+    return out;
+}
+
+#define TARGET_HINT(c, nm, buf) \
+    near_hint((nm), (c)->targets, (c)->ntargets, sizeof *(c)->targets, \
+              offsetof(struct target_config, name), (buf), sizeof (buf))
+#define SERVICE_HINT(c, nm, buf) \
+    near_hint((nm), (c)->services, (c)->nservices, sizeof *(c)->services, \
+              offsetof(struct service_config, name), (buf), sizeof (buf))
+
 static void load_mappings(struct loader *L)
 {
+    char hint[128];
     struct ferry_config *c = L->c;
     for (size_t i = 0; i < c->nservices; i++) {
         struct service_config *s = &c->services[i];
         for (size_t k = 0; k < s->ntargets; k++)
             if (!config_target(c, s->targets[k]))
                 errs_add_at(L->e, L->file, s->line,
-                            "service '%s': unknown target '%s'",
-                            s->name ? s->name : "", s->targets[k]);
+                            "service '%s': unknown target '%s'%s",
+                            s->name ? s->name : "", s->targets[k],
+                            TARGET_HINT(c, s->targets[k], hint));
         if (!s->mapping_file)
             continue;
         struct stat st;
@@ -728,8 +758,9 @@ static void load_mappings(struct loader *L)
         const struct job_config *j = &c->jobs[i];
         if (j->target && !config_target(c, j->target))
             errs_add_at(L->e, L->file, j->line,
-                        "job '%s': unknown target '%s'",
-                        j->name ? j->name : "", j->target);
+                        "job '%s': unknown target '%s'%s",
+                        j->name ? j->name : "", j->target,
+                        TARGET_HINT(c, j->target, hint));
         if (!j->target && j->action &&
             strcmp(j->action, "batch") == 0)
             errs_add_at(L->e, L->file, j->line,
@@ -741,8 +772,9 @@ static void load_mappings(struct loader *L)
         for (size_t k = 0; k < cl->nservices; k++)
             if (!config_service(c, cl->services[k]))
                 errs_add_at(L->e, L->file, cl->line,
-                            "client '%s': unknown service '%s'",
-                            cl->id ? cl->id : "", cl->services[k]);
+                            "client '%s': unknown service '%s'%s",
+                            cl->id ? cl->id : "", cl->services[k],
+                            SERVICE_HINT(c, cl->services[k], hint));
     }
 }
 

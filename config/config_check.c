@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "mappings/copybook.h"
 #include "util/errs.h"
+#include "util/suggest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -138,12 +139,22 @@ static void check_sources(struct checker *K, const struct mapping *m,
                 for (size_t k = 0; !ok && k < f->nsub; k++)
                     ok = strcmp(f->sub[k].name, sub) == 0;
             }
-            if (!ok)
+            if (!ok) {
+                char hint[128] = "";
+                const char **v = f ? NULL : calloc(m->nfields + 1, sizeof *v);
+                for (size_t k = 0; v && k < m->nfields; k++)
+                    v[k] = m->fields[k].name;
+                const char *near = v ? suggest_near(top, v, m->nfields) : NULL;
+                if (near)
+                    snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+                free(v);
                 errs_add_at(K->e, mfile, a->line ? a->line : sec->line,
                             "target '%s': map to '%s' from '%s': no such "
-                            "field in the mapping's <accept>%s",
+                            "field in the mapping's <accept>%s%s",
                             mt->name ? mt->name : "", a->to ? a->to : "",
-                            a->from, sub ? " (LIST.FIELD or LIST.#)" : "");
+                            a->from, sub ? " (LIST.FIELD or LIST.#)" : "",
+                            hint);
+            }
         }
     }
 }

@@ -156,6 +156,11 @@ static void schema_error(void *ctx, xmlErrorPtr err)
     struct loader *L = ctx;
     char msg[1024];
     clean_msg(err->message, msg, sizeof msg);
+    for (size_t i = 0; schema_files[i].name; i++)   /* a near name */
+        if (strcmp(schema_files[i].name, "ferry.xsd") == 0)
+            xmlerr_did_you_mean(msg, sizeof msg,
+                                (const char *)schema_files[i].data,
+                                schema_files[i].len);
     L->schema_ok = false;
     errs_add_at(L->e, L->file, err->line, "%s", msg);
 }

@@ -104,24 +104,7 @@ const char con_css[] =
 
 void con_esc(struct buf *b, const char *s)
 {
-    if (!s)
-        return;
-    const char *run = s;
-    for (; *s; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: continue;
-        }
-        buf_append(b, run, (size_t)(s - run));
-        buf_puts(b, rep);
-        run = s + 1;
-    }
-    buf_append(b, run, (size_t)(s - run));
+    buf_html(b, s);
 }
 
 void con_fmt_time(int64_t ms, char *out, size_t outsz)

@@ -120,7 +120,7 @@ struct http_conn {
 
 enum route {
     R_NOTFOUND = 0, R_SUBMIT, R_STATUS, R_HEALTH, R_READY, R_METRICS,
-    R_MI,
+    R_MI, R_INDEX,
     R_METHOD,                             /* known path, wrong method */
 };
 
@@ -162,6 +162,8 @@ enum MHD_Result http_reply_status(struct MHD_Connection *c, struct req *r,
                                   const char *msg, const char *retry_after);
 /* http_mi_reply - answer GET /v1/mi for the authenticated r->client */
 enum MHD_Result http_mi_reply(struct MHD_Connection *c, struct req *r);
+/* http_index_reply - answer GET /: the page linking the endpoints */
+enum MHD_Result http_index_reply(struct MHD_Connection *c, struct req *r);
 /* http_metrics_reply - answer GET /metrics */
 enum MHD_Result http_metrics_reply(struct MHD_Connection *c, struct req *r);
 

@@ -9,7 +9,8 @@
  * file below this one: submissions (body -> mapped records -> queued for
  * commit, NDJSON, the answers) http_submit.c; tokens, the failed-login
  * limiter and per-client limits http_auth.c (tokens themselves
- * http_jwt.c); /metrics and the conservation check http_metrics.c;
+ * http_jwt.c); /metrics and the conservation check http_metrics.c; the
+ * page at / http_index.c;
  * counters and the free-space check http_door.c; open connections and
  * the header deadline http_conns.c; replies http_reply.c.  The listener
  * and configuration generations (http_listen.c) stand above this file;
@@ -57,16 +58,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void fmt_time(int64_t ms, char *out, size_t outsz)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char tmp[32];
-    strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outsz, "%s.%03dZ", tmp, (int)(ms % 1000));
-}
-
 static void remote_addr(struct MHD_Connection *c, char *out, size_t outsz)
 {
     snprintf(out, outsz, "?");
@@ -107,6 +98,8 @@ static enum route route_of(struct req *r, const char *url, const char *method)
     static const char pre[] = "/v1/services/", suf[] = "/submissions";
     static const char st[] = "/v1/submissions/";
     size_t ul = strlen(url);
+    if (strcmp(url, "/") == 0)
+        return get ? R_INDEX : R_METHOD;
     if (strcmp(url, "/healthz") == 0)
         return get ? R_HEALTH : R_METHOD;
     if (strcmp(url, "/readyz") == 0)
@@ -175,8 +168,8 @@ static enum MHD_Result do_status(struct MHD_Connection *c, struct req *r)
                                NULL);
     } else {
         char rcv[40], upd[40];
-        fmt_time(rec->received_at, rcv, sizeof rcv);
-        fmt_time(rec->updated_at, upd, sizeof upd);
+        clock_fmt_rfc3339(rec->received_at, rcv, sizeof rcv);
+        clock_fmt_rfc3339(rec->updated_at, upd, sizeof upd);
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "reference", rec->ref,
                               "service", rec->service, "state",
                               spool_state_name(rec->state), "received_at", rcv,
@@ -238,6 +231,8 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct req *r,
     }
     case R_METRICS:
         return http_metrics_reply(c, r);
+    case R_INDEX:                          /* /metrics' policy: no token */
+        return http_index_reply(c, r);
     case R_STATUS:
     case R_SUBMIT:
     case R_MI:

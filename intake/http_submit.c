@@ -9,10 +9,12 @@
 #include "intake/http_int.h"
 #include "intake/intake_spool.h"
 #include "config/config.h"
+#include "mappings/jtree.h"
 #include "mappings/mapping.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/errs.h"
+#include "util/errs_json.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -24,37 +26,26 @@
 #include <string.h>
 #include <strings.h>
 
-/* problems_json - [{"path","reason"[,"message"]},...] from e (new
- * reference): reason is the technical one for logs, message the mapping's
- * plain words for the citizen when it gives them */
-static json_t *problems_json(const struct errs *e)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < e->n; i++) {
-        json_t *p = json_pack("{s:s,s:s}", "path", e->v[i].where, "reason",
-                              e->v[i].msg);
-        if (p && e->v[i].plain)
-            json_object_set_new(p, "message", json_string(e->v[i].plain));
-        json_array_append_new(a, p);
-    }
-    return a;
-}
-
 /* ---- submissions ------------------------------------------------------- */
 
 /* map_one - doc -> pending (record JSON, front-end reference) or problems:
  * the mapping's, and those of any target of the service that could not
  * encode it */
+/* admit_of - the checks of every target of svc (NULL = none) */
+static const struct adapter_admit *admit_of(const struct gen *g,
+                                            const struct service_config *svc)
+{
+    size_t i = (size_t)(svc - g->cfg->services);
+    return g->admit && i < g->cfg->nservices ? g->admit[i] : NULL;
+}
+
 static void map_one(const struct gen *g, const struct service_config *svc,
                     json_t *doc, struct http_pending *p)
 {
     struct errs e;
     errs_init(&e);
-    size_t i = (size_t)(svc - g->cfg->services);
-    const struct adapter_admit *adm =
-        g->admit && i < g->cfg->nservices ? g->admit[i] : NULL;
-    if (intake_doc_map(&p->d, svc, adm, doc, &e) != 0)
-        p->problems = problems_json(&e);
+    if (intake_doc_map(&p->d, svc, admit_of(g, svc), doc, &e) != 0)
+        p->problems = errs_json(&e);
     errs_free(&e);
 }
 
@@ -102,6 +93,33 @@ static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r)
                              "the spool cannot take submissions now", "30");
 }
 
+/* parse_fast - the body through the fast parse (jtree.h) and the mapping
+ * into r->p: 0 when taken there (mapped, or refused by the mapping or a
+ * target), -1 when the front door must judge it (nothing done).  A
+ * parser per request: its buffers are sized to the body, and the pool's
+ * threads share nothing. */
+static int parse_fast(struct req *r, const struct map_limits *lim,
+                      struct errs *e)
+{
+    struct map_limits el;
+    map_limits_effective(lim, &el);
+    const char *text = buf_str(&r->body);
+    size_t len = r->body.len;
+    size_t b = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    struct jt_parser *jp = jt_parser_new();
+    const struct jt_doc *d = NULL;
+    if (!jp || jt_parse(jp, text + b, len - b, el.max_body, el.max_depth,
+                        el.max_fields, &d) != 0) {
+        jt_parser_free(jp);
+        return -1;
+    }
+    if (intake_doc_map_jt(&r->p->d, r->svc, admit_of(r->g, r->svc), d, e)
+        != 0)
+        r->p->problems = errs_json(e);
+    jt_parser_free(jp);
+    return 0;
+}
+
 /* parse_one - the body as one document into r->p (1 entry) */
 static int parse_one(struct req *r, const struct map_limits *lim)
 {
@@ -116,8 +134,10 @@ static int parse_one(struct req *r, const struct map_limits *lim)
     r->p->d.raw = buf_str(&r->body);
     r->p->d.rawlen = r->body.len;
     set_key(r, r->p);
-    if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
-        r->p->problems = problems_json(&e);
+    if (parse_fast(r, lim, &e) == 0)
+        ;
+    else if (map_parse_json(buf_str(&r->body), r->body.len, lim, &doc, &e) != 0)
+        r->p->problems = errs_json(&e);
     else
         map_one(r->g, r->svc, doc, r->p);
     json_decref(doc);
@@ -171,7 +191,7 @@ static int parse_ndjson(struct req *r, const struct map_limits *lim)
         if (doc)
             map_one(r->g, r->svc, doc, q);
         else
-            q->problems = problems_json(&e);
+            q->problems = errs_json(&e);
         json_decref(doc);
     }
     errs_free(&e);
@@ -184,7 +204,7 @@ nomem:
     return -1;
 }
 
-/* conflict_problems - [{path, reason}] for a key reused with another
+/* conflict_problems - the one problem of a key reused with another
  * body (new reference) */
 static json_t *conflict_problems(const struct req *r,
                                  const struct spool_result *res)
@@ -193,8 +213,8 @@ static json_t *conflict_problems(const struct req *r,
     snprintf(why, sizeof why, "Idempotency-Key '%s' was already used with "
              "a different body (for %s): use a new key for a new "
              "submission", r->idem, res->ref);
-    return json_pack("[{s:s,s:s}]", "path", "header:Idempotency-Key",
-                     "reason", why);
+    return json_pack("[o]", errs_json_one("header:Idempotency-Key", why,
+                                           NULL));
 }
 
 /* answer_one - the reply to a single submission once committed.  A
@@ -396,9 +416,9 @@ bool http_submit_head(struct MHD_Connection *c, struct req *r,
         for (size_t i = 0; okk && i < n; i++)
             okk = ik[i] > 0x20 && ik[i] < 0x7f;
         if (!okk) {
-            json_t *pr = json_pack("[{s:s,s:s}]", "path",
-                                   "header:Idempotency-Key", "reason",
-                                   "1-200 printable ASCII characters");
+            json_t *pr = json_pack("[o]", errs_json_one(
+                "header:Idempotency-Key", "1-200 printable ASCII characters",
+                NULL));
             *rc = http_reply_obj(c, r, 422, json_pack("{s:s,s:o}", "status",
                                                  "rejected", "problems", pr));
             return false;

@@ -64,6 +64,24 @@ int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
     return intake_doc_take(d, svc, rec, e);
 }
 
+int intake_doc_map_jt(struct intake_doc *d, const struct service_config *svc,
+                      const struct adapter_admit *adm,
+                      const struct jt_doc *doc, struct errs *e)
+{
+    struct record *rec = NULL;
+    if (!svc->mapping) {
+        errs_add(e, "", "service %s has no mapping", svc->name);
+        return -1;
+    }
+    if (map_apply_jt(svc->mapping, doc, &rec, e) != 0)
+        return -1;
+    if (adm && adapter_admit_check(adm, rec, e) != 0) {
+        record_free(rec);
+        return -1;
+    }
+    return intake_doc_take(d, svc, rec, e);
+}
+
 void intake_doc_clear(struct intake_doc *d)
 {
     free(d->record_json);

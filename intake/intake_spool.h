@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct adapter_admit;
+struct jt_doc;
 struct errs;
 struct record;
 struct service_config;
@@ -48,6 +49,10 @@ int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
 int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
                    const struct adapter_admit *adm, const json_t *doc,
                    struct errs *e);
+/* intake_doc_map_jt - the same for the fast parse's tree (jtree.h) */
+int intake_doc_map_jt(struct intake_doc *d, const struct service_config *svc,
+                      const struct adapter_admit *adm,
+                      const struct jt_doc *doc, struct errs *e);
 /* intake_doc_clear - free what d owns; d may be reused */
 void intake_doc_clear(struct intake_doc *d);
 

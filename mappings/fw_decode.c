@@ -231,6 +231,83 @@ struct record *fw_decode(const struct cpy_record *rec,
     return r;
 }
 
+/* ---- checking without keeping ------------------------------------------ */
+
+/* check_value - do f's bytes decode?  What dec_value decides, with nothing
+ * kept: no value is built, text goes to a scratch buffer. */
+static bool check_value(const struct cob_codec *cc, const struct cpy_field *f,
+                        const unsigned char *in)
+{
+    char msg[256];
+    if (f->pic.cls == COB_NUMERIC) {
+        int64_t x;
+        int sc;
+        return cob_num_decode(cc, &f->pic, in, &x, &sc, msg, sizeof msg) == 0;
+    }
+    char small[1024];
+    size_t cap = f->length * 4 + 1;
+    char *s = cap <= sizeof small ? small : malloc(cap);
+    if (!s)
+        return false;
+    struct cob_pic p = text_pic(f);
+    bool ok = cob_text_decode(cc, &p, in, s, cap, msg, sizeof msg) == 0;
+    if (s != small)
+        free(s);
+    return ok;
+}
+
+static bool check_group(const struct dec *D, const struct cpy_field *g,
+                        size_t adj);
+
+/* check_field - would decode_field report nothing for f?  The same walk
+ * (occurrences, depending counts, groups; REDEFINES views never report),
+ * decided without building the record. */
+static bool check_field(const struct dec *D, const struct cpy_field *f,
+                        size_t adj)
+{
+    if (f->filler && !f->nkids)
+        return true;
+    if (f->occurs_max) {
+        size_t count = f->occurs_max;
+        if (f->odo) {
+            int64_t x;
+            int sc;
+            char msg[256];
+            if (f->odo->offset + f->odo->length > D->len)
+                return false;
+            if (cob_num_decode(D->cc, &f->odo->pic, D->data + f->odo->offset,
+                               &x, &sc, msg, sizeof msg) < 0)
+                return true;         /* the count field reports itself */
+            if (x < (int64_t)f->occurs_min || x > (int64_t)f->occurs_max)
+                return false;
+            count = (size_t)x;
+        }
+        for (size_t k = 0; k < count; k++) {
+            size_t a2 = adj + k * f->length;
+            if (f->offset + a2 + f->length > D->len)
+                return false;
+            if (f->nkids ? !check_group(D, f, a2)
+                         : !check_value(D->cc, f, D->data + f->offset + a2))
+                return false;
+        }
+        return true;
+    }
+    if (f->nkids)
+        return check_group(D, f, adj);
+    size_t off = f->offset + adj;
+    return off + f->length <= D->len &&
+           check_value(D->cc, f, D->data + off);
+}
+
+static bool check_group(const struct dec *D, const struct cpy_field *g,
+                        size_t adj)
+{
+    for (size_t i = 0; i < g->nkids; i++)
+        if (!g->kids[i]->redefines && !check_field(D, g->kids[i], adj))
+            return false;
+    return true;
+}
+
 /* ---- picked fields ------------------------------------------------------ */
 
 /* fw_pick_init - see fixedwidth.h */
@@ -272,10 +349,16 @@ struct record *fw_pick_decode(const struct fw_pick *p,
                               const unsigned char *data, size_t len,
                               struct errs *e)
 {
-    struct record *all = fw_decode(p->rec, cc, data, len, e);
-    if (!all)
-        return NULL;
-    record_free(all);
+    /* every field is checked; only a record that fails is decoded whole,
+     * for its problems as fw_decode words them */
+    struct dec D = { .rec = p->rec, .cc = cc, .data = data, .len = len };
+    if ((len < p->rec->length && !p->rec->has_odo) ||
+        !check_field(&D, p->rec->root, 0)) {
+        struct record *all = fw_decode(p->rec, cc, data, len, e);
+        if (!all)
+            return NULL;
+        record_free(all);
+    }
     struct record *r = record_new();
     if (!r) {
         errs_add(e, p->rec->name, "out of memory");

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mappings/jtree.h"
 #include "mappings/mapping.h"
 
 void jpath_free(struct jpath *p)
@@ -401,4 +402,111 @@ int jpath_set(const struct jpath *p, json_t *root, json_t *val, char *why,
     }
     json_decref(val);
     return -1;
+}
+
+/* ---- the fast path's tree (jtree.h) ------------------------------------
+ * Read as jansson's tree is read above: a key step on an object, an index
+ * step on an array, a selector on an array of objects; scalars give the
+ * same text. */
+
+const struct jt_node *jt_member(const struct jt_doc *d,
+                                const struct jt_node *o, const char *key)
+{
+    if (!o || o->type != JT_OBJECT)
+        return NULL;
+    size_t kl = strlen(key);
+    const struct jt_node *c = d->v + o->u.first;
+    for (uint32_t i = 0; i < o->n; i++)
+        if (c[i].klen == kl && memcmp(c[i].key, key, kl) == 0)
+            return &c[i];
+    return NULL;
+}
+
+const struct jt_node *jt_elem(const struct jt_doc *d,
+                              const struct jt_node *a, size_t i)
+{
+    if (!a || a->type != JT_ARRAY || i >= a->n)
+        return NULL;
+    return d->v + a->u.first + i;
+}
+
+char *jpath_scalar_text_jt(const struct jt_node *v, const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    char b[32];
+    switch (v->type) {
+    case JT_STRING:
+        return strndup(v->u.s, v->n);
+    case JT_INT:
+        int_text((json_int_t)v->u.i, b);
+        return strdup(b);
+    case JT_REAL:
+        return real_text(v->u.d, why);
+    case JT_TRUE:
+        return strdup("true");
+    case JT_FALSE:
+        return strdup("false");
+    case JT_OBJECT:
+        *why = "expected a single value, found an object";
+        return NULL;
+    case JT_ARRAY:
+        *why = "expected a single value, found an array";
+        return NULL;
+    }
+    return NULL;
+}
+
+static bool select_match_jt(const struct jt_node *m, const char *want)
+{
+    if (!m || m->type == JT_NULL || m->type == JT_OBJECT
+        || m->type == JT_ARRAY)
+        return false;
+    if (m->type == JT_STRING)
+        return strlen(want) == m->n && memcmp(want, m->u.s, m->n) == 0;
+    if (m->type == JT_INT) {
+        char b[32];
+        int_text((json_int_t)m->u.i, b);
+        return strcmp(b, want) == 0;
+    }
+    char *t = jpath_scalar_text_jt(m, NULL);
+    bool ok = t && strcmp(t, want) == 0;
+    free(t);
+    return ok;
+}
+
+const struct jt_node *jpath_get_jt(const struct jpath *p,
+                                   const struct jt_doc *d,
+                                   const struct jt_node *root)
+{
+    const struct jt_node *cur = root;
+    for (size_t i = 0; cur && i < p->n; i++) {
+        const struct jpath_step *st = &p->s[i];
+        switch (st->kind) {
+        case JP_KEY:
+            cur = jt_member(d, cur, st->key);
+            break;
+        case JP_INDEX:
+            cur = jt_elem(d, cur, st->index);
+            break;
+        case JP_SELECT: {
+            if (cur->type != JT_ARRAY) {
+                cur = NULL;
+                break;
+            }
+            const struct jt_node *found = NULL;
+            for (uint32_t k = 0; k < cur->n && !found; k++) {
+                const struct jt_node *el = d->v + cur->u.first + k;
+                if (el->type == JT_OBJECT
+                    && select_match_jt(jt_member(d, el, st->key), st->value))
+                    found = el;
+            }
+            cur = found;
+            break;
+        }
+        }
+    }
+    return cur;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mappings/jtree.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 #include "util/utf8.h"
@@ -26,6 +27,7 @@ struct where {
 
 struct ctx {
     const struct mapping *m;
+    const struct jt_doc *jd;     /* the fast path's tree, else jansson's */
     bool named;
     const char *const *names;
     const char *const *values;
@@ -33,6 +35,46 @@ struct ctx {
     struct errs *e;
     size_t problems;
 };
+
+/* A value in the submission: a node of jansson's tree, or of the fast
+ * path's (jtree.h) when c->jd is set.  Read only through the jv_
+ * functions, so both trees are read by the same rules. */
+struct jv {
+    const json_t *j;
+    const struct jt_node *t;
+};
+
+static struct jv jv_get(const struct ctx *c, const struct jpath *p,
+                        struct jv base)
+{
+    if (c->jd)
+        return (struct jv){ .t = base.t ? jpath_get_jt(p, c->jd, base.t)
+                                        : NULL };
+    return (struct jv){ .j = base.j ? jpath_get(p, base.j) : NULL };
+}
+
+/* jv_absent - missing or JSON null */
+static bool jv_absent(const struct ctx *c, struct jv v)
+{
+    return c->jd ? !v.t || v.t->type == JT_NULL : !v.j || json_is_null(v.j);
+}
+
+static bool jv_is_array(const struct ctx *c, struct jv v)
+{
+    return c->jd ? v.t && v.t->type == JT_ARRAY : json_is_array(v.j);
+}
+
+static size_t jv_size(const struct ctx *c, struct jv a)
+{
+    return c->jd ? a.t->n : json_array_size(a.j);
+}
+
+static struct jv jv_elem(const struct ctx *c, struct jv a, size_t i)
+{
+    if (c->jd)
+        return (struct jv){ .t = jt_elem(c->jd, a.t, i) };
+    return (struct jv){ .j = json_array_get(a.j, i) };
+}
 
 /* where_text - prefix and name joined into buf (cut to fit) */
 static const char *where_text(const struct where *w, char *buf, size_t bsz)
@@ -99,13 +141,14 @@ static const char *named_value(const struct ctx *c, const char *name)
 
 /* scalar - text of a JSON value at where; NULL when absent or refused
  * (refusals are problems, *bad set) */
-static char *scalar(struct ctx *c, const json_t *v, const struct where *where,
+static char *scalar(struct ctx *c, struct jv v, const struct where *where,
                     bool *bad)
 {
-    if (!v || json_is_null(v))
+    if (jv_absent(c, v))
         return NULL;
     const char *why = NULL;
-    char *t = jpath_scalar_text(v, &why);
+    char *t = c->jd ? jpath_scalar_text_jt(v.t, &why)
+                    : jpath_scalar_text(v.j, &why);
     if (!t) {
         prob(c, where, "%s", why ? why : "out of memory");
         *bad = true;
@@ -115,7 +158,7 @@ static char *scalar(struct ctx *c, const json_t *v, const struct where *where,
 
 /* raw_concat - join parts; absent when every path part is absent */
 static char *raw_concat(struct ctx *c, const struct map_field *f,
-                        const json_t *base, const struct where *where,
+                        struct jv base, const struct where *where,
                         bool *bad)
 {
     size_t cap = 64, len = 0;
@@ -135,7 +178,7 @@ static char *raw_concat(struct ctx *c, const struct map_field *f,
                 if (nv && !piece)
                     goto nomem;
             } else {
-                piece = scalar(c, jpath_get(p->jp, base), where, bad);
+                piece = scalar(c, jv_get(c, p->jp, base), where, bad);
             }
             if (piece && *piece)
                 any = true;
@@ -170,30 +213,30 @@ nomem:
 }
 
 static int apply_fields(struct ctx *c, const struct map_field *fields,
-                        size_t nf, const json_t *base, const char *prefix,
+                        size_t nf, struct jv base, const char *prefix,
                         struct record *r);
 
 /* apply_list - a JSON array; each element is a sub-record */
 static void apply_list(struct ctx *c, const struct map_field *f,
-                       const json_t *base, const struct where *where,
+                       struct jv base, const struct where *where,
                        struct record_field *rf)
 {
     rf->v.type = FT_LIST;
-    const json_t *v = c->named ? NULL : jpath_get(f->jp, base);
+    struct jv v = c->named ? (struct jv){ 0 } : jv_get(c, f->jp, base);
     if (c->named && named_value(c, f->name)) {
         prob(c, where, "a list cannot be given as a single value");
         return;
     }
-    if (!v || json_is_null(v)) {
+    if (jv_absent(c, v)) {
         if (f->required)
             missing(c, f, where, "required field missing");
         return;
     }
-    if (!json_is_array(v)) {
+    if (!jv_is_array(c, v)) {
         fprob(c, f, where, NULL, "expected a list (JSON array)");
         return;
     }
-    size_t n = json_array_size(v);
+    size_t n = jv_size(c, v);
     if (n == 0 && f->required) {
         missing(c, f, where, "required field missing (the list is empty)");
         return;
@@ -228,7 +271,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
             return;
         }
         rf->v.items[rf->v.nitems++] = sub;
-        apply_fields(c, f->sub, f->nsub, json_array_get(v, i), pre, sub);
+        apply_fields(c, f->sub, f->nsub, jv_elem(c, v, i), pre, sub);
     }
 }
 
@@ -247,7 +290,7 @@ static void check_range(struct ctx *c, const struct map_field *f,
 
 /* apply_field - one field into r */
 static void apply_field(struct ctx *c, const struct map_field *f,
-                        const json_t *base, const char *prefix,
+                        struct jv base, const char *prefix,
                         struct record *r)
 {
     struct where wh = {
@@ -280,7 +323,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             text = raw_concat(c, f, base, where, &bad);
         }
     } else if (f->path) {
-        text = scalar(c, jpath_get(f->jp, base), where, &bad);
+        text = scalar(c, jv_get(c, f->jp, base), where, &bad);
     } else if (f->nparts) {
         text = raw_concat(c, f, base, where, &bad);
     }
@@ -333,7 +376,7 @@ out:
 }
 
 static int apply_fields(struct ctx *c, const struct map_field *fields,
-                        size_t nf, const json_t *base, const char *prefix,
+                        size_t nf, struct jv base, const char *prefix,
                         struct record *r)
 {
     for (size_t i = 0; i < nf; i++)
@@ -342,7 +385,7 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 }
 
 /* run - shared tail of map_apply and map_apply_named */
-static int run(struct ctx *c, const json_t *doc, struct record **out)
+static int run(struct ctx *c, struct jv doc, struct record **out)
 {
     *out = NULL;
     struct record *r = record_new();
@@ -368,7 +411,19 @@ int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
         errs_add(e, "body", "expected a JSON object");
         return -1;
     }
-    return run(&c, doc, out);
+    return run(&c, (struct jv){ .j = doc }, out);
+}
+
+int map_apply_jt(const struct mapping *m, const struct jt_doc *d,
+                 struct record **out, struct errs *e)
+{
+    struct ctx c = {.m = m, .jd = d, .e = e};
+    if (!d || !d->n || d->v[0].type != JT_OBJECT) {
+        *out = NULL;
+        errs_add(e, "body", "expected a JSON object");
+        return -1;
+    }
+    return run(&c, (struct jv){ .t = &d->v[0] }, out);
 }
 
 /* known_name - is name a field, or a concat part's name, of m? */
@@ -402,7 +457,7 @@ int map_apply_named(const struct mapping *m, const char *const *names,
         *out = NULL;
         return -1;
     }
-    return run(&c, NULL, out);
+    return run(&c, (struct jv){ 0 }, out);
 }
 
 int map_apply_payload(const struct mapping *m, const json_t *doc, bool named,

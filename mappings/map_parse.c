@@ -26,6 +26,11 @@ static void limits_fill(const struct map_limits *in, struct map_limits *out)
                                            : MAP_DEFAULT_MAX_FIELDS;
 }
 
+void map_limits_effective(const struct map_limits *in, struct map_limits *out)
+{
+    limits_fill(in, out);
+}
+
 /* where_at - "line L, column C" or "line L, byte B" */
 static void where_at(char *w, size_t wsz, long line, long col, bool bytes)
 {

@@ -149,6 +149,15 @@ int jpath_set(const struct jpath *p, json_t *root, json_t *val, char *why,
  * significant digits cannot be known exactly).  Caller frees. */
 char *jpath_scalar_text(const json_t *v, const char **why);
 
+/* The same two over a flat tree of the fast intake path (jtree.h), with
+ * the same results as over jansson's tree of the same document. */
+struct jt_doc;
+struct jt_node;
+const struct jt_node *jpath_get_jt(const struct jpath *p,
+                                   const struct jt_doc *d,
+                                   const struct jt_node *root);
+char *jpath_scalar_text_jt(const struct jt_node *v, const char **why);
+
 /* -- safe JSON front door (map_parse.c) -------------------------------- */
 
 struct map_limits {
@@ -161,6 +170,9 @@ struct map_limits {
 #define MAP_DEFAULT_MAX_DEPTH  32
 #define MAP_DEFAULT_MAX_FIELDS ((size_t)10000)
 
+/* map_limits_effective - in's limits with the defaults filled in (what
+ * the front door applies; in may be NULL) */
+void map_limits_effective(const struct map_limits *in, struct map_limits *out);
 /* map_parse_json - refuse NUL bytes, invalid UTF-8 (by byte offset), a
  * body over max_body, nesting over max_depth, too many members, malformed
  * JSON (line and column), duplicate keys.  lim may be NULL (defaults).
@@ -334,6 +346,11 @@ const struct map_field *mapping_field(const struct mapping *m,
  * with every problem in e and no record. */
 int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
               struct errs *e);
+/* map_apply_jt - the same over the fast path's tree d (jtree.h): the
+ * same record, or the same problems, as map_apply of jansson's tree of
+ * the same document */
+int map_apply_jt(const struct mapping *m, const struct jt_doc *d,
+                 struct record **out, struct errs *e);
 /* map_apply_named - values by field name (CSV import); names not in the
  * mapping and missing required names are problems. */
 int map_apply_named(const struct mapping *m, const char *const *names,

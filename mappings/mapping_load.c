@@ -212,6 +212,16 @@ static void xml_problem(void *ud, int level, int line, const char *msg)
     c->problems++;
 }
 
+static const struct embedded_file *find_schema(const char *name)
+{
+    for (const struct embedded_file *f = schema_files; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+/* xml_error - libxml2's message without namespace noise, with a near
+ * name for an unknown attribute or element ("did you mean") */
 static void xml_error(void *ud, xmlErrorPtr err)
 {
     if (!err)
@@ -221,15 +231,12 @@ static void xml_error(void *ud, xmlErrorPtr err)
     size_t l = strlen(msg);
     while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
         msg[--l] = '\0';
+    xmlerr_strip_ns(msg);
+    const struct embedded_file *xsd = find_schema("mapping.xsd");
+    if (xsd)
+        xmlerr_did_you_mean(msg, sizeof msg, (const char *)xsd->data,
+                            xsd->len);
     xml_problem(ud, (int)err->level, err->line, msg);
-}
-
-static const struct embedded_file *find_schema(const char *name)
-{
-    for (const struct embedded_file *f = schema_files; f->name; f++)
-        if (strcmp(f->name, name) == 0)
-            return f;
-    return NULL;
 }
 
 /* validate - against the embedded mapping.xsd; 0 valid */

@@ -62,6 +62,32 @@ json_t *mask_record(const struct record *r, bool reveal)
     return r ? record_at(r, reveal, false, 0) : NULL;
 }
 
+/* echoes_at - mask_echoes below depth, personal inherited from a list */
+static bool echoes_at(const struct record *r, const char *text,
+                      bool personal, int depth)
+{
+    if (!r || depth > MASK_MAX_DEPTH)
+        return false;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct record_field *f = &r->f[i];
+        bool pers = personal || f->personal;
+        if (f->v.type == FT_LIST) {
+            for (size_t j = 0; j < f->v.nitems; j++)
+                if (echoes_at(f->v.items[j], text, pers, depth + 1))
+                    return true;
+        } else if (pers && f->v.present && f->v.text &&
+                   strlen(f->v.text) > 1 && strstr(text, f->v.text)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool mask_echoes(const struct record *r, const char *text)
+{
+    return text && echoes_at(r, text, false, 0);
+}
+
 /* ---- payloads --------------------------------------------------------- */
 
 /* masked_copy - doc with every non-null scalar replaced by MASK_TEXT */

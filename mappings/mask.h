@@ -35,6 +35,13 @@ const char *mask_text(const char *text, bool personal, bool reveal);
  * with personal values MASK_TEXT unless reveal.  NULL on out of memory. */
 json_t *mask_record(const struct record *r, bool reveal);
 
+/* mask_echoes - does text (a back end's words about r) hold the value of
+ * a personal field of r, at any depth (every value of a list marked
+ * personal counts)?  Then it must be shown as MASK_TEXT: a fault detail
+ * that echoes a National Insurance number is that number.  Values of one
+ * character are not looked for (they would match anything). */
+bool mask_echoes(const struct record *r, const char *text);
+
 /* mask_payload - a display copy of the submission doc under mapping m
  * (NULL: no value is known to be safe, so every value is masked).  named:
  * the payload is a row by field name (CSV import), not a JSON document

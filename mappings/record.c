@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/errs.h"
+#include "util/utf8.h"
 
 struct record *record_new(void)
 {
@@ -573,7 +575,161 @@ static json_t *record_json(const struct record *r)
     return o;
 }
 
+/* ---- the canonical writer ----------------------------------------------
+ *
+ * record_to_json writes the canonical form straight into one buffer: no
+ * jansson tree is built (that cost one allocation per field, value and
+ * list item on every intake).  The bytes are exactly those of
+ * json_dumps(record_json(r), JSON_COMPACT | JSON_ENSURE_ASCII), which the
+ * ledger has always held: members in insertion order (a repeated name
+ * keeps its first place and takes its last value, as json_object_set
+ * does), '"' '\\' and control characters escaped as jansson escapes them,
+ * everything past U+007F as \uXXXX (surrogate pairs past the BMP), and a
+ * text that is not valid UTF-8 refused (NULL), as json_string refuses it.
+ * check_record.c holds the two equal over every kind of value. */
+
+static int cj_record(struct buf *b, const struct record *r, int depth);
+
+/* cj_str - s as a JSON string with jansson's ENSURE_ASCII escapes */
+static int cj_str(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s), i = 0;
+    if (buf_putc(b, '"') != BUF_OK)
+        return -1;
+    while (i < n) {
+        size_t run = i;
+        while (run < n) {
+            unsigned char c = (unsigned char)s[run];
+            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+                break;
+            run++;
+        }
+        if (run > i && buf_append(b, s + i, run - i) != BUF_OK)
+            return -1;
+        i = run;
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)s[i];
+        char esc[12];
+        size_t el = 2;
+        esc[0] = '\\';
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            i++;
+        } else if (c == '\b' || c == '\f' || c == '\n' || c == '\r'
+                   || c == '\t') {
+            esc[1] = c == '\b' ? 'b' : c == '\f' ? 'f' : c == '\n' ? 'n'
+                     : c == '\r' ? 'r' : 't';
+            i++;
+        } else {
+            uint32_t cp = c;
+            size_t k = 1;
+            if (c >= 0x80 && !(k = utf8_next(s + i, n - i, &cp)))
+                return -1;
+            i += k;
+            uint32_t u[2] = { cp, 0 };
+            int nu = 1;
+            if (cp >= 0x10000) {
+                cp -= 0x10000;
+                u[0] = 0xD800 | (cp >> 10);
+                u[1] = 0xDC00 | (cp & 0x3FF);
+                nu = 2;
+            }
+            el = 0;
+            for (int q = 0; q < nu; q++) {
+                esc[el++] = '\\';
+                esc[el++] = 'u';
+                esc[el++] = hex[(u[q] >> 12) & 15];
+                esc[el++] = hex[(u[q] >> 8) & 15];
+                esc[el++] = hex[(u[q] >> 4) & 15];
+                esc[el++] = hex[u[q] & 15];
+            }
+        }
+        if (buf_append(b, esc, el) != BUF_OK)
+            return -1;
+    }
+    return buf_putc(b, '"') == BUF_OK ? 0 : -1;
+}
+
+/* cj_field - {"t":type,"v":text|null,"s":scale,"p":true}, or a list's
+ * {"t":"list","items":[...],"v":null} (v only when absent) */
+static int cj_field(struct buf *b, const struct record_field *f, int depth)
+{
+    const struct fvalue *v = &f->v;
+    if ((unsigned)v->type >= sizeof type_names / sizeof type_names[0]
+        || !type_names[v->type])
+        return -1;
+    if (buf_puts(b, "{\"t\":") != BUF_OK || cj_str(b, type_names[v->type]))
+        return -1;
+    if (v->type == FT_LIST) {
+        if (buf_puts(b, ",\"items\":[") != BUF_OK)
+            return -1;
+        for (size_t i = 0; i < v->nitems; i++) {
+            if (i && buf_putc(b, ',') != BUF_OK)
+                return -1;
+            /* json_array_append_new(NULL) fails: so does a NULL item */
+            if (!v->items[i] || cj_record(b, v->items[i], depth + 1) != 0)
+                return -1;
+        }
+        if (buf_putc(b, ']') != BUF_OK
+            || (!v->present && buf_puts(b, ",\"v\":null") != BUF_OK))
+            return -1;
+    } else if (v->present && v->text) {
+        if (buf_puts(b, ",\"v\":") != BUF_OK || cj_str(b, v->text) != 0)
+            return -1;
+    } else if (buf_puts(b, ",\"v\":null") != BUF_OK) {
+        return -1;
+    }
+    if (v->type == FT_DECIMAL && buf_printf(b, ",\"s\":%d", v->scale))
+        return -1;
+    if (f->personal && buf_puts(b, ",\"p\":true") != BUF_OK)
+        return -1;
+    return buf_putc(b, '}') == BUF_OK ? 0 : -1;
+}
+
+static int cj_record(struct buf *b, const struct record *r, int depth)
+{
+    /* bounded as jansson bounds parsing: anything read from JSON fits */
+    if (depth > 2048 || buf_putc(b, '{') != BUF_OK)
+        return -1;
+    bool first = true;
+    for (size_t i = 0; i < r->n; i++) {
+        const char *name = r->f[i].name;
+        size_t last = i;
+        bool seen = false;
+        for (size_t k = 0; k < r->n && !seen; k++) {
+            if (k == i || strcmp(r->f[k].name, name) != 0)
+                continue;
+            if (k < i)
+                seen = true;          /* written at its first place */
+            else
+                last = k;
+        }
+        if (seen)
+            continue;
+        if ((!first && buf_putc(b, ',') != BUF_OK) || cj_str(b, name) != 0
+            || buf_putc(b, ':') != BUF_OK || cj_field(b, &r->f[last], depth))
+            return -1;
+        first = false;
+    }
+    return buf_putc(b, '}') == BUF_OK ? 0 : -1;
+}
+
 char *record_to_json(const struct record *r)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    if (!r || cj_record(&b, r, 0) != 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_take(&b);
+}
+
+/* record_to_json_tree - the canonical form as jansson writes it from a
+ * tree: what record_to_json's bytes are held equal to (tests only) */
+char *record_to_json_tree(const struct record *r)
 {
     json_t *o = record_json(r);
     if (!o)

@@ -108,6 +108,10 @@ int record_datetime_parse(const char *s, int64_t *ms);
 /* Canonical JSON: {"name":{"t":"decimal","v":"12.50","s":2},...}
  * Caller frees the string. */
 char *record_to_json(const struct record *r);
+/* record_to_json_tree - the same bytes made through a jansson tree, the
+ * form the ledger has always held: the reference record_to_json (which
+ * writes them directly) is tested against.  Not for the hot path. */
+char *record_to_json_tree(const struct record *r);
 struct record *record_from_json(const char *json, struct errs *e);
 /* For display, see mask_record (mappings/mask.h): the one masking rule. */
 

@@ -56,6 +56,7 @@ const char *batch_outcome_name(enum batch_outcome o)
     case BATCH_BUSY:     return "busy";
     case BATCH_CONFIG:   return "config";
     case BATCH_REFUSED:  return "refused";
+    case BATCH_STOPPED:  return "stopped";
     case BATCH_VERIFY:   return "verify";
     case BATCH_ERROR:    return "error";
     }
@@ -71,6 +72,7 @@ int batch_exit_code(enum batch_outcome o)
     case BATCH_BUSY:     return EX_TEMPFAIL;
     case BATCH_CONFIG:   return EX_CONFIG;
     case BATCH_REFUSED:  return EX_CONFIG;
+    case BATCH_STOPPED:  return EX_CONFIG;
     case BATCH_VERIFY:   return EX_SOFTWARE;
     case BATCH_ERROR:    return EX_IOERR;
     }
@@ -310,6 +312,21 @@ static int refused(struct batch_summary *sum, const struct spool_batch *b,
     return 0;
 }
 
+/* stopped - the transport said STOP (host key, login): the target stops
+ * with the reason, in the ledger, and its records wait: none fails.
+ * waiting says where they wait. */
+static int stopped(struct bctx *c, struct batch_summary *sum,
+                   const char *msg, const char *waiting)
+{
+    set_msg(sum, BATCH_STOPPED, "target %s stopped: %s; %s (none failed), "
+            "and go on the next run once this is fixed", c->tc->name, msg,
+            waiting);
+    log_event(LOG_ERROR, "target-stopped", "target", c->tc->name, "reason",
+              msg, "records", "wait (not failed)", NULL);
+    batch_state_put(c, msg);
+    return 0;
+}
+
 /* send_batch - audit a resend, hand the verified file to the open
  * transport, record "sent" and archive it */
 static int send_batch(struct bctx *c, struct btransport *tr,
@@ -340,9 +357,17 @@ static int send_batch(struct bctx *c, struct btransport *tr,
                   bf->file_name, "message", msg, NULL);
         return 0;
     }
+    if (out == ADAPTER_STOP) {
+        char waiting[400];
+        snprintf(waiting, sizeof waiting, "%s waits in outbound/ with its "
+                 "records", bf->file_name);
+        return stopped(c, sum, msg, waiting);
+    }
     if (out != ADAPTER_OK) {
         return refused(sum, b, bf, msg);
     }
+    if (c->was_stopped)
+        batch_state_put(c, NULL);
     crash_point("batch-after-transfer");
     bf->sent = true;
     if (mode != BUILD_RESEND) {
@@ -604,8 +629,10 @@ static int run_locked(struct bctx *c, const char *date,
     const char *target = c->tc->name;
     struct spool_batch *b = NULL;
     int rc = 0;
-    if (!c->o->dry_run)
+    if (!c->o->dry_run) {
         tidy_outbound(c);
+        c->was_stopped = batch_was_stopped(c);
+    }
     if (c->o->resend_id > 0) {
         int g = spool_batch_get(c->sp, c->o->resend_id, &b, e);
         if (g != 0 || strcmp(b->target, target) != 0) {
@@ -659,7 +686,29 @@ static int run_locked(struct bctx *c, const char *date,
         set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
         return -1;
     }
-    if (!queued && !c->info.empty_file) {
+    bool some = queued || c->info.empty_file;
+    if (!c->o->dry_run && (some || c->was_stopped)) {
+        /* ask the transport first (host key, login): a target that
+         * refuses keeps its records queued, none bound to a file that
+         * cannot go; one that cannot be reached now builds the file, to
+         * wait in outbound/ */
+        struct btransport tr;
+        char msg[1024];
+        if (batch_transport_open(c, &tr, msg, sizeof msg) == 0) {
+            enum adapter_outcome r = batch_transport_reach(&tr, msg,
+                                                           sizeof msg);
+            batch_transport_close(&tr);
+            if (r == ADAPTER_STOP) {
+                char waiting[128];
+                snprintf(waiting, sizeof waiting, "its %lld record(s) wait "
+                         "queued", (long long)queued);
+                return stopped(c, sum, msg, waiting);
+            }
+            if (r == ADAPTER_OK && c->was_stopped)
+                batch_state_put(c, NULL);
+        }
+    }
+    if (!some) {
         if (!sum->nfiles)
             sum->nothing = true;
         return 0;

@@ -35,8 +35,11 @@ enum batch_outcome {
     BATCH_TEMPFAIL,      /* transport said RETRY: try later      75 */
     BATCH_BUSY,          /* another run holds the lock           75 */
     BATCH_CONFIG,        /* configuration problem                78 */
-    BATCH_REFUSED,       /* transport said FAIL (auth, host key,
-                            a different file under the name)    78 */
+    BATCH_REFUSED,       /* transport said FAIL (a different file
+                            under the name, a missing folder)   78 */
+    BATCH_STOPPED,       /* the target stopped: host key or login
+                            refused (transport STOP); records
+                            wait, none failed                   78 */
     BATCH_VERIFY,        /* read-back disagrees with the ledger:
                             nothing sent                         70 */
     BATCH_ERROR,         /* ledger or local I/O failure          74 */
@@ -104,7 +107,7 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
               struct batch_summary *sum, struct errs *e);
 
 /* batch_outcome_name - "done", "data", "tempfail", "busy", "config",
- * "refused", "verify", "error" */
+ * "refused", "stopped", "verify", "error" */
 const char *batch_outcome_name(enum batch_outcome o);
 /* batch_exit_code - the sysexits.h code documented in docs/batch.md */
 int batch_exit_code(enum batch_outcome o);

@@ -39,6 +39,8 @@ struct bctx {
     struct bsvc *svc;
     size_t nsvc;                   /* svc[0] writes header and trailer */
     struct batch_format_info info; /* svc[0]'s file name and empty-file */
+    bool was_stopped;              /* the ledger says the target stopped:
+                                      a run that reaches it clears that */
 };
 
 enum build_mode {
@@ -124,6 +126,17 @@ void batch_transport_close(struct btransport *t);
 /* batch_transport_describe - "sftp user@host:22/dir", from the adapter */
 void batch_transport_describe(const struct btransport *t, char *out,
                               size_t outsz);
+/* batch_was_stopped - does the ledger say c's target stopped (its row
+ * in target_state)?  A read failure reads as no (batch_state.c). */
+bool batch_was_stopped(struct bctx *c);
+/* batch_state_put - record c's target stopped with why, or running again
+ * (why NULL), and set c->was_stopped; a failure is logged, never fatal */
+void batch_state_put(struct bctx *c, const char *why);
+/* batch_transport_reach - ask the open transport to connect and log in,
+ * sending nothing (its reach callback): OK, RETRY or STOP with msg.  A
+ * transport without one (a local folder) answers OK. */
+enum adapter_outcome batch_transport_reach(struct btransport *t, char *msg,
+                                           size_t msgsz);
 /* batch_send_file - through the open transport; the adapter's outcome
  * (INDOUBT reads as RETRY: the transfer resumes safely).  *already: the
  * identical file was already there, nothing was uploaded. */

@@ -64,6 +64,20 @@ void batch_transport_describe(const struct btransport *t, char *out,
         snprintf(out, outsz, "%s", t->ad ? t->ad->name : "");
 }
 
+/* batch_transport_reach - see batch_int.h */
+enum adapter_outcome batch_transport_reach(struct btransport *t, char *msg,
+                                           size_t msgsz)
+{
+    msg[0] = '\0';
+    if (!t->ad->reach)
+        return ADAPTER_OK;
+    struct adapter_result res;
+    memset(&res, 0, sizeof res);
+    t->ad->reach(t->ctx, &res);
+    snprintf(msg, msgsz, "%s", res.msg);
+    return res.outcome == ADAPTER_INDOUBT ? ADAPTER_RETRY : res.outcome;
+}
+
 /* batch_send_file - see batch_int.h */
 enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
                                      const char *path, const char *name,

@@ -342,6 +342,7 @@ static void decide(struct dtarget *t, const struct spool_record *r,
     case ADAPTER_OK:
         o->kind = SPOOL_OUT_OK;
         o->receipt = res->receipt[0] ? res->receipt : NULL;
+        o->receipt_data = res->receipt_data[0] ? res->receipt_data : NULL;
         t->st.ok++;
         if (called)
             breaker_feed(t, BREAKER_OK, ended, r->ref);
@@ -538,6 +539,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
         const struct spool_record *r = l.v[i];
         items[i].ref = r->ref;
         items[i].delivery_id = r->delivery_id;
+        items[i].marker_gen = r->marker_gen;
         items[i].service = r->service;
         items[i].attempt = r->attempts;
         items[i].was_in_doubt = r->in_doubt;

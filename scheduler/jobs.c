@@ -120,7 +120,8 @@ static void run_batch(const struct ferry_config *cfg, struct spool *sp,
     case BATCH_TEMPFAIL: rep->outcome = JOB_TEMPFAIL; break;
     case BATCH_BUSY:     rep->outcome = JOB_BUSY; rep->holder = sum.holder; break;
     case BATCH_CONFIG:
-    case BATCH_REFUSED:  rep->outcome = JOB_CONFIG; break;
+    case BATCH_REFUSED:
+    case BATCH_STOPPED:  rep->outcome = JOB_CONFIG; break;
     default:             rep->outcome = JOB_ERROR; break;
     }
     if (rc != 0 && rep->outcome == JOB_OK)
@@ -191,7 +192,7 @@ static void run_purge(struct spool *sp, const struct job_config *job,
         snprintf(rep->message, sizeof rep->message, "%s", errs_first_msg(e));
         return;
     }
-    snprintf(rep->counts, sizeof rep->counts, "purged=%zu archived-files=%zu",
+    snprintf(rep->counts, sizeof rep->counts, "archived=%zu archived-files=%zu",
              purged, ap.files);
 }
 

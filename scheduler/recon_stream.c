@@ -7,6 +7,7 @@
  * fact of the configuration, and nothing more is asked.  Only delivered
  * and in-doubt records are asked: confirmed ones never. */
 #include "scheduler/recon_int.h"
+#include "util/clock.h"
 #include "adapters/adapter.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
@@ -143,6 +144,7 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
             memset(&it, 0, sizeof it);
             it.ref = r->ref;
             it.delivery_id = r->delivery_id;
+            it.marker_gen = r->marker_gen;
             it.service = r->service;
             it.attempt = r->attempts;
             it.was_in_doubt = r->state == SPOOL_INDOUBT;
@@ -167,7 +169,9 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
                           it.res.msg, NULL);
             } else if (it.res.outcome == ADAPTER_OK) {
                 struct spool_ack a = { .key = r->ref, .accepted = true,
-                    .receipt = it.res.receipt[0] ? it.res.receipt : NULL };
+                    .receipt = it.res.receipt[0] ? it.res.receipt : NULL,
+                    .receipt_data = it.res.receipt_data[0]
+                                    ? it.res.receipt_data : NULL };
                 enum spool_ack_result ar;
                 if (spool_ack_apply(sp, NULL, NULL, &a, 1, &ar, NULL, NULL,
                                     NULL, e) != 0) {
@@ -188,6 +192,13 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
                     recon_item_add(sum, "requeued", r->ref, NULL, 0, "in doubt, not "
                              "at the target: requeued (%s)", it.res.msg);
                 } else {
+                    /* kept on the record: an operator's requeue then
+                     * writes it anew past its marker (spool_retry) */
+                    if (spool_mark_missing(sp, r->ref, clock_wall_ms(),
+                                           e) < 0) {
+                        rc = -1;
+                        break;
+                    }
                     sum->missing++;
                     recon_item_add(sum, "missing", r->ref, NULL, 0, "delivered but "
                              "the target does not have it: %s", it.res.msg);

@@ -70,6 +70,16 @@ static int fetch_and_apply(const struct ferry_config *cfg, struct spool *sp,
     memset(&res, 0, sizeof res);
     tr->list(ctx, l->pattern, &names, &n, &res);
     int rc = 0;
+    if (res.outcome == ADAPTER_STOP) {
+        /* host key or login refused: no later try can fix it, so it is
+         * not "unavailable, try later" but a fact to fix (exit 78) */
+        sum->uncheckable = true;
+        snprintf(sum->uncheckable_msg, sizeof sum->uncheckable_msg,
+                 "acknowledgements cannot be fetched: %s", res.msg);
+        log_event(LOG_ERROR, "ack-list-refused", "target", tc->name,
+                  "message", res.msg, NULL);
+        goto out;
+    }
     if (res.outcome != ADAPTER_OK) {
         sum->transport_unavailable = true;
         snprintf(sum->transport_msg, sizeof sum->transport_msg, "%s", res.msg);

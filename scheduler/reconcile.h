@@ -110,7 +110,8 @@ void recon_summary_free(struct recon_summary *s);
 /* recon_exit_code - 0 clean, 65 (EX_DATAERR) orphans / mismatch / bad
  * file / missing, 75 (EX_TEMPFAIL) transport unavailable, 74 (EX_IOERR)
  * a file could not be read or applied, 78 (EX_CONFIG) a stream target
- * that has no way to be checked (nothing was asked). */
+ * that has no way to be checked (nothing was asked), or a transport that
+ * refuses the host key or the login (acknowledgements not fetched). */
 int recon_exit_code(const struct recon_summary *s);
 /* recon_counts_text - "files=2 applied=1 confirmed=8 rejected=2 ..." for
  * job runs and logs. */

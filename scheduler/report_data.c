@@ -7,6 +7,7 @@
 #include "scheduler/report.h"
 #include "scheduler/report_int.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -128,8 +129,13 @@ int report_render_json(const struct report *r, struct buf *b)
         json_str(b, r->service);
     else
         buf_puts(b, "null");
-    buf_printf(b, ",\"generated_at_ms\":%lld,\"measures\":[",
-               (long long)r->generated_at);
+    /* generated_at is the JSON time of every output (RFC 3339 UTC, ms);
+     * generated_at_ms stays within ferry-mi/1, whose members are only
+     * added, and is deprecated (docs/mi.md) */
+    char at[40];
+    clock_fmt_rfc3339(r->generated_at, at, sizeof at);
+    buf_printf(b, ",\"generated_at\":\"%s\",\"generated_at_ms\":%lld,"
+               "\"measures\":[", at, (long long)r->generated_at);
     for (size_t i = 0; i < n; i++) {
         buf_printf(b, "%s{\"key\":\"%s\",\"title\":", i ? "," : "",
                    m[i].key);

@@ -22,16 +22,7 @@
 
 static void html(struct buf *b, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':  buf_puts(b, "&lt;"); break;
-        case '>':  buf_puts(b, "&gt;"); break;
-        case '&':  buf_puts(b, "&amp;"); break;
-        case '"':  buf_puts(b, "&quot;"); break;
-        case '\'': buf_puts(b, "&#39;"); break;
-        default:   buf_putc(b, *s);
-        }
-    }
+    buf_html(b, s);
 }
 
 /* px - tenths of a pixel as an SVG number */

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 10
+#define SPOOL_SCHEMA_VERSION 13
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -247,6 +247,11 @@ struct spool_record {
     enum spool_channel channel;
     int64_t received_at, updated_at;
     int64_t confirmed_at;          /* when it became confirmed; 0 = not */
+    int64_t missing_at;            /* reconcile found it (delivered)
+                                      missing at the target; 0 = not */
+    int marker_gen;                /* requeues after such a finding: > 0,
+                                      a marker an earlier send left at
+                                      the target is void */
     enum spool_state state;
     int attempts;
     int64_t next_attempt_at;       /* 0 = none */
@@ -255,6 +260,8 @@ struct spool_record {
     char *last_error;
     int64_t batch_id;              /* 0 = none */
     char *receipt;
+    char *receipt_data;            /* the receipt's named parts: a JSON
+                                      object {"name": "value"}, or NULL */
     bool in_doubt;                 /* last delivery's outcome unknown */
     char *closed_reason;
     bool payload_purged;
@@ -321,16 +328,37 @@ struct spool_counts {
     struct spool_count *v;
     size_t n;
 };
-/* spool_counts - records by service, target and state.  Free with
- * spool_counts_free. */
+/* spool_counts - records by service, target and state, the archived
+ * final records included (schema v11: the records not yet final are
+ * counted from their own index, the final ones from totals kept at each
+ * change, so the cost follows the work in hand, not the history).  Free
+ * with spool_counts_free. */
 int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
 void spool_counts_free(struct spool_counts *c);
 /* spool_conservation - the two sides of the conservation check read in
  * ONE read transaction, so a commit between them cannot show a false
  * difference: *accepted = the intake counters' accepted total, *in_states
- * = the records in any state. */
+ * = the records in any state (working, final or archived), as
+ * spool_counts counts them.  spool_totals_check is the full count. */
 int spool_conservation(struct spool *s, int64_t *accepted,
                        int64_t *in_states, struct errs *e);
+/* What spool_totals_check found: the full count behind the cheap one. */
+struct spool_totals_proof {
+    int64_t accepted;              /* the intake counters' accepted total */
+    int64_t rows;                  /* records in the working table */
+    int64_t archived;              /* records moved to the archive */
+    int64_t totals_off;            /* (service, target, final state) whose
+                                      kept total differs from its rows, and
+                                      (service, counter) whose all-days
+                                      total differs from the daily ones */
+};
+/* spool_totals_check - count every row (working table and archive) and
+ * check the kept final-state totals against them, in one read
+ * transaction.  Reads the whole ledger: for spool_verify, not /metrics.
+ * Conservation holds when accepted == rows + archived and totals_off
+ * is 0. */
+int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
+                       struct errs *e);
 /* spool_oldest - received_at of the oldest record in state st (of service
  * when not NULL): *at = 0 when none. */
 int spool_oldest(struct spool *s, enum spool_state st, const char *service,
@@ -460,6 +488,8 @@ struct spool_outcome {
     enum spool_outcome_kind kind;
     const char *message;           /* back end's own words; may be NULL */
     const char *receipt;           /* OK only; may be NULL */
+    const char *receipt_data;      /* OK only: JSON object of the
+                                      receipt's named parts; may be NULL */
     int64_t next_attempt_at;       /* RETRY: when to try again */
     bool exhausted;                /* RETRY: retries spent -> failed */
     int64_t started_at, ended_at;  /* 0 = lease start / now */
@@ -594,6 +624,8 @@ struct spool_ack {
     bool accepted;                 /* true -> confirmed, false -> rejected */
     const char *reason;            /* rejection words (code turned to text) */
     const char *receipt;           /* optional */
+    const char *receipt_data;      /* optional: JSON object, the
+                                      receipt's named parts */
     long record_no;                /* its record in the file (the line when
                                       the file has line ends); 0 unknown */
 };
@@ -623,10 +655,19 @@ int spool_ack_file_seen(struct spool *s, const char *name,
 
 /* ---- operator actions (each audited in the same transaction) ---------- */
 
-/* spool_retry - failed, rejected, in doubt or deferred -> queued (due now,
- * attempts kept, in-doubt cleared). */
+/* spool_retry - failed, rejected, in doubt, deferred, delivered or sent ->
+ * queued (due now, attempts kept, in-doubt cleared).  A delivered record
+ * that reconcile found missing at the target (spool_mark_missing) is
+ * requeued to be written anew: its marker_gen goes up (a marker of an
+ * earlier send is void), missing_at is cleared, and the audit entry says
+ * so.  Any other delivered record keeps its marker's protection. */
 int spool_retry(struct spool *s, const char *ref, const char *actor,
                 const char *reason, struct errs *e);
+/* spool_mark_missing - reconcile found delivered record ref missing at
+ * its target: stamp missing_at (when), so an operator's requeue writes it
+ * anew.  0, 1 when ref is not a delivered record (nothing changed), -1. */
+int spool_mark_missing(struct spool *s, const char *ref, int64_t when,
+                       struct errs *e);
 /* spool_settle - an in-doubt record an operator checked with the back
  * end: delivered (receipt may be NULL) -> delivered; not delivered ->
  * queued, due now.  reason required; audited "settle" in the same

@@ -6,6 +6,7 @@
 #include "util/crash.h"
 #include "util/errs.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +32,20 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         ? "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
-          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
+          "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
           "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
-          "state IN ('sent', 'delivered', 'indoubt') RETURNING ref"
+          "state IN ('sent', 'delivered', 'indoubt') "
+          "RETURNING ref, service, target"
         : "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
-          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END "
+          "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
+          "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE ref = ?5 AND "
-          "state IN ('sent', 'delivered', 'indoubt')", e);
+          "state IN ('sent', 'delivered', 'indoubt') "
+          "RETURNING ref, service, target", e);
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, spool_state_name(a->accepted ? SPOOL_CONFIRMED
@@ -61,18 +66,21 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         sqlite3_bind_int64(st, 8, a->record_no);
     else
         sqlite3_bind_null(st, 8);
+    sqlite3_bind_text(st, 9, a->receipt_data, -1, SQLITE_STATIC);
     int applied = 0;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
         if (ref)
             snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 0));
         applied = 1;
+        /* confirmed is final: counted in this transaction (spool_db.c) */
+        if (a->accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
+                                             spool_state_name(SPOOL_CONFIRMED),
+                                             e) != 0) {
+            sqlite3_reset(st);
+            return -1;
+        }
         r = sqlite3_step(st);
-    } else if (r == SQLITE_DONE && !a->service
-               && sqlite3_changes(s->db) > 0) {
-        if (ref)
-            snprintf(ref, SPOOL_REF_MAX, "%s", a->key);
-        applied = 1;
     }
     sqlite3_reset(st);
     if (r != SQLITE_DONE) {
@@ -80,6 +88,115 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
         return -1;
     }
     return applied;
+}
+
+/* A big file is applied ACK_CHUNK acknowledgements to a statement: one
+ * UPDATE ... FROM (VALUES ...) moves every movable record of the chunk
+ * exactly as ack_fast would one by one (same columns, same condition),
+ * so the per-statement cost (bind, step, reset, cursors) is paid once per
+ * chunk rather than once per record.  A chunk qualifies when its keys
+ * are ferry references in strictly increasing order: each then names at
+ * most one record, a returned reference finds its acknowledgement by
+ * binary search, and an acknowledgement repeated later in the file finds
+ * its record already moved and is told apart by ack_one, in file order,
+ * as before.  Anything else goes one by one. */
+#define ACK_CHUNK 256
+#define ACK_CHUNK_COLS 5           /* key, state, reason, receipt, recno */
+
+static char ack_chunk_text[ACK_CHUNK * 48 + 1024];
+static pthread_once_t ack_chunk_once = PTHREAD_ONCE_INIT;
+
+/* ack_chunk_build - the chunk statement's text, made once */
+static void ack_chunk_build(void)
+{
+    size_t cap = sizeof ack_chunk_text, n = 0;
+    n += (size_t)snprintf(ack_chunk_text + n, cap - n,
+        "UPDATE records SET state = a.column2, last_error = a.column3, "
+        "receipt = COALESCE(a.column4, receipt), in_doubt = 0, "
+        "updated_at = ?1, ack_file = ?2, ack_record = a.column5, "
+        "ack_at = ?1, confirmed_at = CASE WHEN a.column2 = 'confirmed' "
+        "THEN ?1 ELSE confirmed_at END FROM (VALUES ");
+    for (int k = 0; k < ACK_CHUNK && n < cap; k++) {
+        int b = 3 + k * ACK_CHUNK_COLS;
+        n += (size_t)snprintf(ack_chunk_text + n, cap - n,
+                              "%s(?%d,?%d,?%d,?%d,?%d)", k ? "," : "", b,
+                              b + 1, b + 2, b + 3, b + 4);
+    }
+    if (n < cap)
+        snprintf(ack_chunk_text + n, cap - n, ") AS a WHERE records.ref = "
+                 "a.column1 AND records.state IN ('sent', 'delivered', "
+                 "'indoubt') RETURNING ref");
+}
+
+/* chunk_ok - may a[0..ACK_CHUNK) go in one statement (see above) */
+static bool chunk_ok(const struct spool_ack *a)
+{
+    for (size_t i = 0; i < ACK_CHUNK; i++)
+        if (!a[i].key || a[i].service ||
+            (i && strcmp(a[i - 1].key, a[i].key) >= 0))
+            return false;
+    return true;
+}
+
+/* chunk_find - the acknowledgement of a[0..ACK_CHUNK) whose key is ref;
+ * -1 when none (keys strictly increasing) */
+static long chunk_find(const struct spool_ack *a, const char *ref)
+{
+    size_t lo = 0, hi = ACK_CHUNK;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(a[mid].key, ref);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* ack_chunk - a[0..ACK_CHUNK) in one statement; moved[k] for each record
+ * moved (and refs[k] its reference).  0, or -1 ledger error. */
+static int ack_chunk(struct spool *s, const struct spool_ack *a,
+                     const char *file, int64_t now, bool *moved,
+                     char (*refs)[SPOOL_REF_MAX], struct errs *e)
+{
+    pthread_once(&ack_chunk_once, ack_chunk_build);
+    sqlite3_stmt *st = spool_stmt(s, ack_chunk_text, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
+    for (int k = 0; k < ACK_CHUNK; k++) {
+        int b = 3 + k * ACK_CHUNK_COLS;
+        sqlite3_bind_text(st, b, a[k].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, b + 1, spool_state_name(a[k].accepted
+                          ? SPOOL_CONFIRMED : SPOOL_REJECTED), -1,
+                          SQLITE_STATIC);
+        if (!a[k].accepted)
+            sqlite3_bind_text(st, b + 2, a[k].reason ? a[k].reason
+                              : "rejected", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, b + 3, a[k].receipt, -1, SQLITE_STATIC);
+        if (a[k].record_no > 0)
+            sqlite3_bind_int64(st, b + 4, a[k].record_no);
+    }
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *ref = txt(st, 0);
+        long k = ref ? chunk_find(a, ref) : -1;
+        if (k < 0)
+            continue;           /* cannot be: the key matched it */
+        moved[k] = true;
+        if (refs)
+            snprintf(refs[k], SPOOL_REF_MAX, "%s", ref);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, file ? file : "", "applying acknowledgements");
+        return -1;
+    }
+    return 0;
 }
 
 /* ack_one - one acknowledgement: the fast path, else why it did not move */
@@ -204,22 +321,41 @@ int spool_ack_apply(struct spool *s, const char *file_name,
      * the default */
     size_t kib = n < 16384 ? 0 : n / 2 < 524288 ? n / 2 : 524288;
     int old_cache = ack_cache(s, (int)kib);
+    bool moved[ACK_CHUNK];
     if (spool_begin(s, e) != 0)
         goto unlock;
-    for (size_t i = 0; i < n; i++) {
-        enum spool_ack_result r1 = SPOOL_ACK_ORPHAN;
-        if (!acks[i].key) {
-            errs_add(e, file_name ? file_name : "", "acknowledgement %zu "
-                     "has no key", i + 1);
-            goto rollback;
+    for (size_t i = 0; i < n;) {
+        /* a whole chunk in one statement when it qualifies; what it did
+         * not move (orphans, not sent, already) is told apart below */
+        size_t k = 1;
+        memset(moved, 0, sizeof moved);
+        if (n - i >= ACK_CHUNK && chunk_ok(&acks[i])) {
+            k = ACK_CHUNK;
+            if (refs)
+                for (size_t j = 0; j < k; j++)
+                    refs[i + j][0] = '\0';
+            if (ack_chunk(s, &acks[i], file_name, now, moved,
+                          refs ? &refs[i] : NULL, e) != 0)
+                goto rollback;
         }
-        if (refs)
-            refs[i][0] = '\0';
-        if (ack_one(s, &acks[i], file_name, &r1, refs ? refs[i] : NULL, now,
-                    e) != 0)
-            goto rollback;
-        if (res)
-            res[i] = r1;
+        for (size_t j = 0; j < k; j++, i++) {
+            enum spool_ack_result r1 = SPOOL_ACK_APPLIED;
+            if (!acks[i].key) {
+                errs_add(e, file_name ? file_name : "", "acknowledgement "
+                         "%zu has no key", i + 1);
+                goto rollback;
+            }
+            if (!moved[j]) {
+                r1 = SPOOL_ACK_ORPHAN;
+                if (refs)
+                    refs[i][0] = '\0';
+                if (ack_one(s, &acks[i], file_name, &r1, refs ? refs[i]
+                            : NULL, now, e) != 0)
+                    goto rollback;
+            }
+            if (res)
+                res[i] = r1;
+        }
     }
     if (file_name) {
         sqlite3_stmt *st = spool_stmt(s, "INSERT INTO ack_files(name, "

@@ -164,6 +164,66 @@ static int keep_history(struct spool *s, int64_t id, const char *ref,
     return 0;
 }
 
+/* void_marker - a delivered record being requeued: if reconcile found it
+ * missing at the target, the marker its send left there is void: count a
+ * new marker generation (the adapter replaces the old marker in the same
+ * target transaction as the row) and say so in detail for the audit.  A
+ * record not found missing is left alone: its marker still protects it. */
+static int void_marker(struct spool *s, int64_t id, const char *ref,
+                       char *detail, size_t detailsz, struct errs *e)
+{
+    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET marker_gen = "
+                                  "marker_gen + 1, missing_at = 0 WHERE id = "
+                                  "?1 AND missing_at > 0 RETURNING marker_gen",
+                                  e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st);
+    int gen = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    if (r == SQLITE_ROW)
+        r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "voiding the marker");
+        return -1;
+    }
+    if (gen > 0)
+        snprintf(detail, detailsz, "reconcile found it missing at the "
+                 "target: written anew (marker generation %d; the earlier "
+                 "marker is void)", gen);
+    return 0;
+}
+
+/* spool_mark_missing - see spool.h */
+int spool_mark_missing(struct spool *s, const char *ref, int64_t when,
+                       struct errs *e)
+{
+    int rc = -1;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto end;
+    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET missing_at = ?2 "
+                                  "WHERE ref = ?1 AND state = 'delivered'", e);
+    if (!st)
+        goto end;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, when > 0 ? when : 1);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        spool_dberr(s, e, ref, "marking it missing");
+        goto end;
+    }
+    rc = sqlite3_changes(s->db) ? 0 : 1;
+end:
+    if (rc == 1) {
+        rc = spool_end(s, 0, e);
+        return rc == 0 ? 1 : rc;
+    }
+    return spool_end(s, rc, e);
+}
+
 static int do_action(struct spool *s, const struct action *a,
                      const char *ref, const char *actor, const char *reason,
                      const struct edit *ed, struct errs *e)
@@ -192,6 +252,10 @@ static int do_action(struct spool *s, const struct action *a,
                  spool_state_name(from));
         goto end;
     }
+    char lost[200] = "";
+    if (a == &act_retry && from == SPOOL_DELIVERED &&
+        void_marker(s, id, ref, lost, sizeof lost, e) != 0)
+        goto end;
     if (a->to == SPOOL_QUEUED && keep_history(s, id, ref, e) != 0)
         goto end;
     if (spool_set_state(s, id, ref, from, a->to, e) != 0)
@@ -226,7 +290,7 @@ static int do_action(struct spool *s, const struct action *a,
     }
     if (spool_audit_append(s, clock_wall_ms(), actor, a->verb, ref, reason,
                            spool_state_name(from), spool_state_name(a->to),
-                           ed ? ed->detail : NULL, e) != 0)
+                           lost[0] ? lost : ed ? ed->detail : NULL, e) != 0)
         goto end;
     crash_point("action-before-commit");
     rc = 0;

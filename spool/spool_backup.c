@@ -487,6 +487,24 @@ int spool_verify(const char *dir, struct spool_verify_info *info,
     }
     spool_counts_free(&cs);
     spool_day_list_free(&dl);
+    /* 2b. the full count behind the kept totals: every row, working and
+     * archived, and each final-state total against its rows */
+    struct spool_totals_proof tp;
+    if (spool_totals_check(s, &tp, e) == 0) {
+        if (tp.rows + tp.archived != tp.accepted) {
+            info->conservation_ok = false;
+            errs_add(e, "conservation", "%lld accepted, %lld rows (%lld "
+                     "working, %lld archived)", (long long)tp.accepted,
+                     (long long)(tp.rows + tp.archived), (long long)tp.rows,
+                     (long long)tp.archived);
+        }
+        if (tp.totals_off != 0) {
+            info->conservation_ok = false;
+            errs_add(e, "conservation", "the final-state totals differ from "
+                     "the rows for %lld service, target and state%s",
+                     (long long)tp.totals_off, tp.totals_off == 1 ? "" : "s");
+        }
+    }
     /* 3. the audit chain and its head */
     struct spool_audit_proof proof;
     int ar = spool_audit_verify(s, NULL, &proof, e);

@@ -219,15 +219,11 @@ int spool_batch_bind(struct spool *s, const char *target,
         sqlite3_bind_int64(st, 4, (int64_t)max);
     if (step_done(s, st, "binding records", e) != 0)
         goto rollback;
+    /* The batch's members are its records' batch_id, in id order (and,
+     * for one requeued since, its record_history row): no second copy of
+     * a million ids is written at bind.  batch_members stays for older
+     * ledgers' batches and is no longer filled. */
     int64_t count = sqlite3_changes(s->db);
-    st = spool_stmt(s, "INSERT INTO batch_members(batch_id, pos, record_id) "
-                    "SELECT ?1, ROW_NUMBER() OVER (ORDER BY id), id FROM "
-                    "records WHERE batch_id = ?1 AND state = 'batched'", e);
-    if (!st)
-        goto rollback;
-    sqlite3_bind_int64(st, 1, bid);
-    if (step_done(s, st, "recording batch members", e) != 0)
-        goto rollback;
     st = spool_stmt(s, "UPDATE batches SET record_count = ? WHERE id = ?", e);
     if (!st)
         goto rollback;
@@ -324,11 +320,14 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         int (*cb)(void *ctx, const struct spool_record *r),
                         void *ctx, struct errs *e)
 {
-    /* Members were numbered in record id order when bound, so id order is
-     * bound order. */
+    /* Records were bound in id order, so id order is bound order.  A
+     * member requeued since keeps the batch in its record_history row
+     * (and, until it is bound again, in batch_id); batches bound by
+     * earlier versions also listed their members in batch_members. */
     static const char sql[] = "SELECT " SPOOL_REC_COLS " FROM records_full "
-        "WHERE id IN (SELECT record_id FROM batch_members WHERE "
-        "batch_id = ?) ORDER BY id";
+        "WHERE batch_id = ?1 OR id IN (SELECT record_id FROM record_history "
+        "WHERE batch_id = ?1) OR id IN (SELECT record_id FROM batch_members "
+        "WHERE batch_id = ?1) ORDER BY id";
     int rc = 0, step;
     spool_lock(s);
     sqlite3_stmt *st = spool_stmt(s, sql, e);

@@ -409,7 +409,8 @@ static int one_outcome(struct spool *s, const char *owner,
     static const char upd[] = "UPDATE records SET state = ?, "
         "receipt = COALESCE(?, receipt), last_error = ?, "
         "next_attempt_at = ?, in_doubt = ?, lease_owner = NULL, "
-        "lease_until = 0, updated_at = ? "
+        "lease_until = 0, updated_at = ?, "
+        "receipt_data = COALESCE(?, receipt_data) "
         "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
     sqlite3_stmt *st = spool_stmt(s, sel, e);
     if (!st)
@@ -481,7 +482,7 @@ static int one_outcome(struct spool *s, const char *owner,
                     o->ended_at ? o->ended_at : now, outcome_name(o->kind),
                     o->message, e) != 0)
         return -1;
-    if (o->kind == SPOOL_OUT_OK && !o->receipt) {
+    if (o->kind == SPOOL_OUT_OK && !o->receipt && !o->receipt_data) {
         ok->id[ok->n++] = id;
         return ok->n == CLAIM_CHUNK ? (ok_flush(s, owner, now, ok, e) ? -1 : 0)
                                     : 0;
@@ -498,8 +499,12 @@ static int one_outcome(struct spool *s, const char *owner,
     sqlite3_bind_int64(st, 4, next);
     sqlite3_bind_int(st, 5, in_doubt);
     sqlite3_bind_int64(st, 6, now);
-    sqlite3_bind_int64(st, 7, id);
-    sqlite3_bind_text(st, 8, owner, -1, SQLITE_STATIC);
+    if (o->kind == SPOOL_OUT_OK && o->receipt_data)
+        sqlite3_bind_text(st, 7, o->receipt_data, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    sqlite3_bind_int64(st, 8, id);
+    sqlite3_bind_text(st, 9, owner, -1, SQLITE_STATIC);
     r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r != SQLITE_DONE) {

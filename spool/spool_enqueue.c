@@ -160,9 +160,13 @@ static struct tally *tally_get(struct txn *x, const char *service,
 static int find_dup(struct spool *s, const struct spool_item *it,
                     char ref[SPOOL_REF_MAX], struct errs *e)
 {
+    /* records retention moved to the archive are still known */
     sqlite3_stmt *st = spool_stmt(s, "SELECT ref FROM records WHERE "
-                                  "service = ? AND target = ? AND "
-                                  "idem_key = ?", e);
+                                  "service = ?1 AND target = ?2 AND "
+                                  "idem_key = ?3 UNION ALL SELECT ref FROM "
+                                  "records_archive WHERE service = ?1 AND "
+                                  "target = ?2 AND idem_key = ?3 AND "
+                                  "idem_key IS NOT NULL LIMIT 1", e);
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, it->service, -1, SQLITE_STATIC);

@@ -29,7 +29,35 @@ struct spool {
     char *audit_head_path;         /* the head file outside the ledger */
     char audit_pending[100];       /* head appended in the open transaction,
                                       anchored by spool_commit; "" = none */
+    /* HMAC-SHA-256 of the search key, its inner and outer pads already
+     * absorbed (made by spool_search.c on first use, under db_mu; freed
+     * by spool_close) */
+    struct evp_md_ctx_st *search_in, *search_out, *search_tmp;
+    struct spool_tally *tally;     /* final-state totals of the open
+                                      transaction (spool_totals.c) */
+    size_t ntally, captally;
 };
+
+/* The condition of the partial index records_work (schema v13), to paste
+ * into a query that reads only records not yet final: SQLite uses a
+ * partial index only when the query names its condition. */
+#define SPOOL_WORK_TERM "state NOT IN ('confirmed','discarded')"
+
+/* spool_db.c: the final records per service, target and state
+ * (state_totals), kept in the same transaction as each move to a final
+ * state.  tally_final notes one move of a record to the final state
+ * named (in memory); spool_commit flushes the notes into state_totals
+ * before COMMIT, spool_rollback forgets them.  Every path that makes a
+ * record confirmed or discarded calls spool_tally_final. */
+struct spool_tally {
+    char *service, *target, *state;
+    int64_t n;
+};
+int spool_tally_final(struct spool *s, const char *service,
+                      const char *target, const char *state,
+                      struct errs *e);
+int spool_tally_flush(struct spool *s, struct errs *e);
+void spool_tally_clear(struct spool *s);
 
 /* spool_transition_need - 0 when from -> to is in the transition table,
  * else -1 with a problem at where (spool_state.c) */
@@ -88,7 +116,8 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
     "received_at, updated_at, state, attempts, next_attempt_at, " \
     "lease_owner, lease_until, last_error, batch_id, receipt, in_doubt, " \
     "closed_reason, payload_purged, payload_enc, payload, original, " \
-    "record_json, delivery_id, channel, confirmed_at"
+    "record_json, delivery_id, channel, confirmed_at, missing_at, " \
+    "marker_gen, receipt_data"
 /* spool_row_fill - fill r from a row; payload columns when with_payload.
  * Returns 0, or -1 when out of memory.  Decryption problems set
  * r->crypt_error. */

@@ -10,7 +10,10 @@
  *
  * "An operator acted on it" is a set of references read from the audit
  * log first (it is small next to the records): the distinct references of
- * entries whose action is one of the caller's. */
+ * entries whose action is one of the caller's.
+ *
+ * Records retention moved to the archive are read from there too: the
+ * report counts every record ever accepted. */
 #include "spool/spool_int.h"
 #include "util/errs.h"
 #include "util/strmap.h"
@@ -23,12 +26,19 @@
 /* touched_refs - references with an audit entry whose action is one of
  * actions (NULL-terminated) */
 static int touched_refs(struct spool *s, const char *const *actions,
-                        struct strmap *out, struct errs *e)
+                        int64_t since, struct strmap *out, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT DISTINCT ref, action FROM audit "
-                                  "WHERE ref IS NOT NULL AND ref <> ''", e);
+    /* an action on a record comes after it was received: only entries
+     * from the period's first moment on can name one of its records
+     * (audit_at), so a day's report does not read years of audit.  No
+     * DISTINCT (the map keeps each reference once) and a unary + on ref:
+     * either would steer the planner to a scan of audit_ref (a NULL ref
+     * fails <> '' as well) */
+    sqlite3_stmt *st = spool_stmt(s, "SELECT ref, action FROM audit "
+                                  "WHERE at >= ? AND +ref <> ''", e);
     if (!st)
         return -1;
+    sqlite3_bind_int64(st, 1, since);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *ref = (const char *)sqlite3_column_text(st, 0);
@@ -94,13 +104,20 @@ int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
     sqlite3_stmt *st = NULL;
     int rc = -1;
     spool_lock(s);
-    if (touched_refs(s, q->actions ? q->actions : none, &touched, e) != 0)
+    if (touched_refs(s, q->actions ? q->actions : none, q->since, &touched,
+                     e) != 0)
         goto done;
     /* columns are decoded only when asked for: ref only when anyone was
      * touched, last_error only for failed and rejected rows */
+    /* the period by received_at (records_received), in the working
+     * table and in the archive retention moved final records to */
     st = spool_stmt(s, "SELECT service, channel, state, received_at, "
                     "confirmed_at, ref, last_error FROM records WHERE "
                     "received_at >= ?1 AND received_at < ?2 AND "
+                    "(?3 IS NULL OR service = ?3) UNION ALL "
+                    "SELECT service, channel, state, received_at, "
+                    "confirmed_at, ref, last_error FROM records_archive "
+                    "WHERE received_at >= ?1 AND received_at < ?2 AND "
                     "(?3 IS NULL OR service = ?3)", e);
     if (!st)
         goto done;
@@ -192,10 +209,12 @@ int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
+    /* counter_totals: the counters over all days, one row per service
+     * and name (schema v13), however long the history */
     sqlite3_stmt *st = spool_stmt(s, "SELECT service, substr(name, 10), "
-                                  "sum(value) FROM counters WHERE name LIKE "
-                                  "'accepted:%' GROUP BY 1, 2 ORDER BY 1, 2",
-                                  e);
+                                  "sum(value) FROM counter_totals WHERE name "
+                                  "LIKE 'accepted:%' GROUP BY 1, 2 "
+                                  "ORDER BY 1, 2", e);
     if (!st)
         goto done;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {

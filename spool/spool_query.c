@@ -69,6 +69,18 @@ int spool_get(struct spool *s, const char *ref, int flags,
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
+        /* retention may have moved it: the archive's slim row, with its
+         * audit entries (its attempts went with the payload) */
+        sqlite3_reset(st);
+        st = spool_stmt(s, "SELECT " SPOOL_REC_COLS " FROM "
+                        "records_archive_full WHERE ref = ? "
+                        "ORDER BY id DESC LIMIT 1", e);
+        if (!st)
+            goto done;
+        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+    }
+    if (step == SQLITE_DONE) {
         rc = 1;
         goto done;
     }
@@ -105,10 +117,20 @@ static int build_where(struct buf *b, const struct spool_filter *f)
 {
     buf_puts(b, " WHERE 1=1");
     if (f->nstates > 0) {
+        /* the state names are the transition table's own constants, not
+         * input: written into the text so that a listing of states not
+         * yet final reads the partial index records_work, which SQLite
+         * uses only when the query names its condition */
+        bool work = true;
         buf_puts(b, " AND state IN (");
-        for (int i = 0; i < f->nstates; i++)
-            buf_puts(b, i ? ",?" : "?");
+        for (int i = 0; i < f->nstates; i++) {
+            buf_printf(b, "%s'%s'", i ? "," : "",
+                       spool_state_name(f->states[i]));
+            work = work && !spool_state_final(f->states[i]);
+        }
         buf_puts(b, ")");
+        if (work)
+            buf_puts(b, " AND " SPOOL_WORK_TERM);
     }
     if (f->service)
         buf_puts(b, " AND service = ?");
@@ -133,9 +155,6 @@ static int build_where(struct buf *b, const struct spool_filter *f)
 static void bind_filter(sqlite3_stmt *st, const struct spool_filter *f)
 {
     int k = 1;
-    for (int i = 0; i < f->nstates && i < SPOOL_NSTATES; i++)
-        sqlite3_bind_text(st, k++, spool_state_name(f->states[i]), -1,
-                          SQLITE_STATIC);
     if (f->service)
         sqlite3_bind_text(st, k++, f->service, -1, SQLITE_STATIC);
     if (f->target)
@@ -279,74 +298,22 @@ void spool_list_free(struct spool_list *l)
     l->n = 0;
 }
 
-int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e)
-{
-    sqlite3_stmt *st;
-    size_t cap = 0;
-    int rc = -1, step;
-    out->v = NULL;
-    out->n = 0;
-    spool_lock(s);
-    st = spool_stmt(s, "SELECT service, target, state, COUNT(*) FROM "
-                    "records GROUP BY service, target, state "
-                    "ORDER BY service, target, state", e);
-    if (!st)
-        goto done;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct spool_count *v = realloc(out->v, cap * sizeof *v);
-            if (!v) {
-                errs_add(e, "", "out of memory");
-                goto done;
-            }
-            out->v = v;
-        }
-        struct spool_count *c = &out->v[out->n++];
-        c->service = spool_col_strdup(st, 0);
-        c->target = spool_col_strdup(st, 1);
-        if (spool_state_parse((const char *)sqlite3_column_text(st, 2),
-                              &c->state) != 0)
-            c->state = SPOOL_RECEIVED;
-        c->n = sqlite3_column_int64(st, 3);
-    }
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "counting records");
-        goto done;
-    }
-    rc = 0;
-done:
-    if (st)
-        sqlite3_reset(st);
-    spool_unlock(s);
-    if (rc != 0)
-        spool_counts_free(out);
-    return rc;
-}
-
-void spool_counts_free(struct spool_counts *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->v[i].service);
-        free(c->v[i].target);
-    }
-    free(c->v);
-    c->v = NULL;
-    c->n = 0;
-}
-
 int spool_oldest(struct spool *s, enum spool_state stt, const char *service,
                  int64_t *at, struct errs *e)
 {
     int rc = -1;
     *at = 0;
     spool_lock(s);
+    /* a state not yet final reads records_work (its condition named) */
+    bool work = !spool_state_final(stt);
     sqlite3_stmt *st = spool_stmt(s, service
-        ? "SELECT MIN(received_at) FROM records WHERE state = ? AND "
-          "service = ?"
-        : "SELECT MIN(received_at) FROM records WHERE state = ?", e);
+        ? (work ? "SELECT MIN(received_at) FROM records WHERE state = ? AND "
+                  "service = ? AND " SPOOL_WORK_TERM
+                : "SELECT MIN(received_at) FROM records WHERE state = ? AND "
+                  "service = ?")
+        : (work ? "SELECT MIN(received_at) FROM records WHERE state = ? AND "
+                  SPOOL_WORK_TERM
+                : "SELECT MIN(received_at) FROM records WHERE state = ?"), e);
     if (!st)
         goto done;
     sqlite3_bind_text(st, 1, spool_state_name(stt), -1, SQLITE_STATIC);
@@ -370,9 +337,11 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
                      struct errs *e)
 {
     static const char sql[] =
+        /* the days as a range (counters_day): a day's report reads its
+         * own counters, not every day's */
         "SELECT service, day, name, value FROM counters WHERE "
-        "(?1 IS NULL OR service = ?1) AND (?2 IS NULL OR day >= ?2) AND "
-        "(?3 IS NULL OR day <= ?3) ORDER BY service, day";
+        "day >= COALESCE(?2, '') AND day <= COALESCE(?3, '~') AND "
+        "(?1 IS NULL OR service = ?1) ORDER BY service, day";
     int rc = -1, step;
     size_t cap = 0;
     out->v = NULL;
@@ -440,38 +409,4 @@ void spool_day_list_free(struct spool_day_list *l)
     free(l->v);
     l->v = NULL;
     l->n = 0;
-}
-
-int spool_conservation(struct spool *s, int64_t *accepted,
-                       int64_t *in_states, struct errs *e)
-{
-    int rc = -1;
-    *accepted = *in_states = 0;
-    spool_lock(s);
-    /* a deferred read transaction: both SELECTs see one snapshot */
-    if (spool_exec(s, "BEGIN", e) != 0)
-        goto unlock;
-    sqlite3_stmt *st = spool_stmt(s, "SELECT COUNT(*) FROM records", e);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        if (st)
-            spool_dberr(s, e, NULL, "counting records");
-        goto done;
-    }
-    *in_states = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    st = spool_stmt(s, "SELECT COALESCE(SUM(value), 0) FROM counters "
-                    "WHERE name = 'accepted'", e);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        if (st)
-            spool_dberr(s, e, NULL, "reading intake counters");
-        goto done;
-    }
-    *accepted = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    rc = 0;
-done:
-    spool_rollback(s);                 /* read only: nothing to keep */
-unlock:
-    spool_unlock(s);
-    return rc;
 }

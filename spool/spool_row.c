@@ -27,6 +27,7 @@ void spool_record_clear(struct spool_record *r)
     free(r->lease_owner);
     free(r->last_error);
     free(r->receipt);
+    free(r->receipt_data);
     free(r->closed_reason);
     if (r->payload)
         explicit_bzero(r->payload, r->payload_len);
@@ -116,6 +117,9 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
                             &r->channel) != 0)
         r->channel = SPOOL_CH_UNKNOWN;
     r->confirmed_at = sqlite3_column_int64(st, 26);
+    r->missing_at = sqlite3_column_int64(st, 27);
+    r->marker_gen = sqlite3_column_int(st, 28);
+    r->receipt_data = spool_col_strdup(st, 29);
     if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {

@@ -140,7 +140,8 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
     static const char sql[] =
         "UPDATE records SET state = ?1, updated_at = ?2, "
         "confirmed_at = CASE WHEN ?1 = 'confirmed' THEN ?2 "
-        "ELSE confirmed_at END WHERE id = ?3 AND state = ?4";
+        "ELSE confirmed_at END WHERE id = ?3 AND state = ?4 "
+        "RETURNING service, target";
     if (!spool_transition_ok(from, to)) {
         errs_add(e, ref, "a %s record cannot become %s",
                  spool_state_name(from), spool_state_name(to));
@@ -153,13 +154,20 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
     sqlite3_bind_int64(st, 2, clock_wall_ms());
     sqlite3_bind_int64(st, 3, id);
     sqlite3_bind_text(st, 4, spool_state_name(from), -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "changing state");
-        return -1;
-    }
-    if (sqlite3_changes(s->db) != 1) {
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
         errs_add(e, ref, "record is no longer %s", spool_state_name(from));
         return -1;
     }
-    return 0;
+    /* a move to a final state is counted in the same transaction */
+    int rc = r != SQLITE_ROW ? -1 : !spool_state_final(to) ? 0
+        : spool_tally_final(s, (const char *)sqlite3_column_text(st, 0),
+                            (const char *)sqlite3_column_text(st, 1),
+                            spool_state_name(to), e);
+    if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
+        rc = -1, r = SQLITE_ERROR;
+    if (r != SQLITE_ROW)
+        spool_dberr(s, e, ref, "changing state");
+    sqlite3_reset(st);
+    return rc;
 }

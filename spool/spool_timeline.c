@@ -127,6 +127,19 @@ static int from_record(struct spool *s, struct tl *x, const char *ref,
         return -1;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
+    bool archived = false;
+    if (r == SQLITE_DONE) {
+        /* moved out by retention: its slim row (its attempts and history
+         * were deleted with it, and its id may since be another's) */
+        sqlite3_reset(st);
+        st = spool_stmt(s, "SELECT * FROM records_archive WHERE ref = ? "
+                        "ORDER BY id DESC LIMIT 1", e);
+        if (!st)
+            return -1;
+        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+        r = sqlite3_step(st);
+        archived = true;
+    }
     if (r != SQLITE_ROW) {
         sqlite3_reset(st);
         if (r == SQLITE_DONE)
@@ -161,6 +174,8 @@ static int from_record(struct spool *s, struct tl *x, const char *ref,
     if (ack_at)
         add_ack(x, ack_at, ack_file, recno, state, err);
     sqlite3_reset(st);
+    if (archived)
+        *id = 0;                       /* no attempts or history to read */
     return batch ? add_batch(s, x, batch, e) : 0;
 }
 
@@ -294,9 +309,9 @@ int spool_timeline(struct spool *s, const char *ref,
     out->n = 0;
     spool_lock(s);
     int rc = from_record(s, &x, ref, &id, e);
-    if (rc == 0)
+    if (rc == 0 && id != 0)
         rc = from_history(s, &x, id, e);
-    if (rc == 0)
+    if (rc == 0 && id != 0)
         rc = from_attempts(s, &x, id, e);
     if (rc == 0)
         rc = from_audit(s, &x, ref, e);

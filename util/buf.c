@@ -113,3 +113,27 @@ void buf_free(struct buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+int buf_html(struct buf *b, const char *s)
+{
+    if (!s)
+        return 0;
+    int rc = 0;
+    const char *run = s;
+    for (; *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: continue;
+        }
+        rc |= buf_append(b, run, (size_t)(s - run));
+        rc |= buf_puts(b, rep);
+        run = s + 1;
+    }
+    rc |= buf_append(b, run, (size_t)(s - run));
+    return rc ? -1 : 0;
+}

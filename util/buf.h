@@ -20,6 +20,10 @@ struct buf {
 void  buf_init(struct buf *b, size_t max);
 int   buf_append(struct buf *b, const void *p, size_t n);
 int   buf_puts(struct buf *b, const char *s);
+/* buf_html - s (NULL: nothing) with & < > " ' escaped for HTML text and
+ * attribute values: the one escape of the console, the HTML report and
+ * the intake's page */
+int   buf_html(struct buf *b, const char *s);
 int   buf_putc(struct buf *b, char c);
 int   buf_printf(struct buf *b, const char *fmt, ...)
           __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
  * drops libxml2's messages rather than printing them. */
 #ifndef FERRY_UTIL_XMLERR_H
 #define FERRY_UTIL_XMLERR_H
+#include <stddef.h>
 
 /* fn gets each message (without its newline) and the input line, 0 when
  * unknown; level is libxml2's (1 warning, 2 error, 3 fatal) */
@@ -24,5 +25,18 @@ struct xmlerr_catcher {
 void xmlerr_begin(struct xmlerr_catcher *c);
 /* xmlerr_end - this thread drops libxml2's messages from now on */
 void xmlerr_end(void);
+
+/* xmlerr_strip_ns - remove "{namespace-uri}" from a libxml2 message, in
+ * place ("Element '{urn:ferry:mapping:1}field'" becomes "Element
+ * 'field'") */
+void xmlerr_strip_ns(char *msg);
+/* xmlerr_did_you_mean - a schema message about an attribute that is not
+ * allowed, or an element that is not expected, gets "; did you mean
+ * 'NAME'?" appended (in place, within msgsz) when a near name exists
+ * (util/suggest.h): for an element, among the ones the message says are
+ * expected (else every element the schema declares); for an attribute,
+ * among the attributes the schema declares.  xsd is the schema's text. */
+void xmlerr_did_you_mean(char *msg, size_t msgsz, const char *xsd,
+                         size_t xsdlen);
 
 #endif

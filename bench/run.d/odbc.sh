@@ -1,8 +1,11 @@
 #!/bin/bash
 # odbc.sh - ODBC into PostgreSQL: rows/s through the adapter (batch-size
-# 1000, psqlODBC, array binding) against psql \copy of the same rows, in the
-# same run on the same server.  Starts PostgreSQL 15 in a temp folder on a
-# free loopback port and stops it.  Target: >= 20,000 rows/s.
+# 1000, psqlODBC) against psql \copy of the same rows, in the same run on
+# the same server, for each option measured: rows-per-insert 1 (array
+# binding only, as before), 10, 1000, 100 with psqlODBC's
+# UseServerSidePrepare=0, and 100 (the default)
+# (BENCH_ODBC_VARIANTS="RPI:EXTRA ...").  Starts PostgreSQL 15 in a temp
+# folder on a free loopback port and stops it.  Target: >= 20,000 rows/s.
 #
 #   bench/run.d/odbc.sh            (FERRY_BUILD from bench/run.sh, else
 #                                   build/release)   ROWS=100000 to change
@@ -28,8 +31,20 @@ DDL="(ref CHAR(12) NOT NULL PRIMARY KEY, name CHAR(20) NOT NULL,
       at TIMESTAMP, qty INTEGER)"
 psql_q "CREATE TABLE bench_claims $DDL; CREATE TABLE copy_claims $DDL;"
 
-export FERRY_ODBC_CONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry"
-"$BENCH" "$ROWS" "$W/rows.csv" > "$W/out" || { cat "$W/out"; exit 1; }
+CONN="Driver=$PG_PSQLODBC;Server=127.0.0.1;Port=$PGPORT;Database=postgres;UID=ferry"
+# the options measured side by side (rows-per-insert / psqlODBC's
+# UseServerSidePrepare), each into an empty table; the default last, so
+# bench_claims holds its rows for the comparison with \copy below
+variants=${BENCH_ODBC_VARIANTS:-"1: 10: 1000: 100:;UseServerSidePrepare=0 100:"}
+for v in $variants; do
+    rpi=${v%%:*}; extra=${v#*:}
+    psql_q "TRUNCATE bench_claims"
+    FERRY_ODBC_CONN="$CONN$extra" BENCH_ODBC_ROWS_PER_INSERT=$rpi \
+        "$BENCH" "$ROWS" "$W/rows.csv" > "$W/out" || { cat "$W/out"; exit 1; }
+    r=$(awk '/^odbc_adapter_rate/{print $2}' "$W/out")
+    echo "odbc_adapter_rate_rows_per_insert_${rpi}${extra:+_$(echo "$extra" | tr -c 'A-Za-z0-9\n' _)} $r rows/s"
+    echo "$r" > "$W/rate.$rpi$extra"
+done
 cat "$W/out"
 n=$(psql_q "SELECT count(*) FROM bench_claims")
 [ "$n" = "$ROWS" ] || { echo "# odbc: table has $n rows, expected $ROWS"; exit 1; }
@@ -48,6 +63,14 @@ awk -v n="$ROWS" -v a="$(awk '/^odbc_adapter_rate/{print $2}' "$W/out")" \
     -v t0="$t0" -v t1="$t1" 'BEGIN {
         c = n / (t1 - t0);
         printf "psql_copy_rate %.0f rows/s\n", c;
-        printf "odbc_adapter_vs_copy_ratio %.3f ratio\n", a / c;
+        printf "odbc_adapter_vs_copy_ratio %.3f ratio (rows-per-insert 100)\n", a / c;
         printf "odbc_adapter_target_20000 %s pass\n", (a >= 20000 ? "yes" : "no");
     }'
+# every variant against the same \copy
+for v in $variants; do
+    rpi=${v%%:*}; extra=${v#*:}
+    awk -v n="$ROWS" -v a="$(cat "$W/rate.$rpi$extra")" -v t0="$t0" -v t1="$t1" \
+        -v name="rows-per-insert $rpi$extra" 'BEGIN {
+        printf "odbc_adapter_vs_copy %s: %.0f rows/s, copy %.0f rows/s, ratio %.3f\n",
+               name, a, n / (t1 - t0), a / (n / (t1 - t0)) }'
+done

@@ -33,6 +33,13 @@ command -v python3 >/dev/null || { echo "# serve: python3 not installed, skipped
 cp -r "$ROOT/examples/." "$T/ex/"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/ex/secrets/frontend.key"
 chmod 600 "$T/ex/secrets/frontend.key"
+# the example's ODBC target needs its connection file, as the tests make it
+# (tests/integration/lib.sh example_config)
+sqlite3 "$T/ex/legacy.db" < "$T/ex/legacy-schema.sql"
+driver=$(ls /usr/lib/*/odbc/libsqlite3odbc.so 2>/dev/null | head -1)
+printf 'Driver=%s;Database=%s/legacy.db;Timeout=5000\n' "${driver:-SQLite3}" "$T/ex" \
+    > "$T/ex/secrets/customer-db.conn"
+chmod 600 "$T/ex/secrets/customer-db.conn"
 # a ~1 KB submission; @REF@ becomes a unique front-end reference
 python3 - "$T/ex/submissions.ndjson" "$T/tpl.json" <<'EOF'
 import json, sys

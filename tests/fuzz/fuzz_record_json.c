@@ -1,4 +1,4 @@
-// fuzz-sources: mappings/record.c util/errs.c util/buf.c
+// fuzz-sources: mappings/record.c mappings/mask.c mappings/jsonpath.c util/*.c
 // fuzz-corpus: tests/data/record_json
 /* fuzz_record_json.c - libFuzzer target for record_from_json.
  *
@@ -34,11 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *j2 = back ? record_to_json(back) : NULL;
         if (!j2 || strcmp(j, j2) != 0)
             abort();
-        json_t *j1 = mask_record(r, false), *j2 = mask_record(r, true);
-        char *p1 = j1 ? json_dumps(j1, JSON_COMPACT) : NULL;
-        char *p2 = j2 ? json_dumps(j2, JSON_COMPACT) : NULL;
-        json_decref(j1);
-        json_decref(j2);
+        json_t *m1 = mask_record(r, false), *m2 = mask_record(r, true);
+        char *p1 = m1 ? json_dumps(m1, JSON_COMPACT) : NULL;
+        char *p2 = m2 ? json_dumps(m2, JSON_COMPACT) : NULL;
+        json_decref(m1);
+        json_decref(m2);
         if (!p1 || !p2)
             abort();
         free(p1);

@@ -125,7 +125,13 @@ int main(int argc, char **argv)
     if (sqlite3_exec(h, "INSERT INTO counters(service, day, name, value) "
                      "SELECT service, strftime('%Y-%m-%d', received_at / "
                      "1000, 'unixepoch'), 'accepted', count(*) FROM records "
-                     "GROUP BY 1, 2; COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                     "GROUP BY 1, 2; "
+                     /* and the final-state totals ferry keeps at each
+                      * move (schema 11), for the rows written here */
+                     "INSERT INTO state_totals(service, target, state, n) "
+                     "SELECT service, target, state, count(*) FROM records "
+                     "WHERE state IN ('confirmed', 'discarded') GROUP BY "
+                     "1, 2, 3; COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         return fail("counters", sqlite3_errmsg(h));
     sqlite3_close(h);
 

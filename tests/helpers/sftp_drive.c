@@ -8,11 +8,12 @@
  *              [--sha HEX | --no-sha]
  *   sftp_drive ... list GLOB
  *   sftp_drive ... fetch NAME LOCAL
+ *   sftp_drive ... reach           connect and log in, send nothing
  *   sftp_drive crash-points        prints "yes" in FERRY_TEST_BUILD builds
  *
  * Prints "<outcome>\t<message>" (and list names, one a line) on stdout;
  * adapter log lines go to stderr.  Exit 0 ok, 1 retry, 2 fail, 3 in-doubt,
- * 4 usage or init error. */
+ * 4 usage or init error, 5 stop (host key, login). */
 #include "adapters/adapter.h"
 #include "util/errs.h"
 #include "util/log.h"
@@ -36,7 +37,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: sftp_drive [-t sftp|local] [-b BASE] [-o k=v]... "
             "transfer LOCAL NAME [--sha HEX|--no-sha] | list "
-            "GLOB | fetch NAME LOCAL | crash-points\n");
+            "GLOB | fetch NAME LOCAL | reach | crash-points\n");
     return 4;
 }
 
@@ -161,6 +162,10 @@ int main(int argc, char **argv)
         rc = exit_for(res.outcome);
     } else if (strcmp(op, "fetch") == 0 && argc - i >= 2) {
         ad->fetch(ctx, argv[i], argv[i + 1], &res);
+        printf("%s\t%s\n", adapter_outcome_name(res.outcome), res.msg);
+        rc = exit_for(res.outcome);
+    } else if (strcmp(op, "reach") == 0 && ad->reach) {
+        ad->reach(ctx, &res);
         printf("%s\t%s\n", adapter_outcome_name(res.outcome), res.msg);
         rc = exit_for(res.outcome);
     } else {

@@ -161,7 +161,11 @@ static int do_verify(struct spool *s, const char *dir, long n, struct errs *e)
     long total = scalar(h, "SELECT COUNT(*) FROM records");
     long keys = scalar(h, "SELECT COUNT(DISTINCT idem_key) FROM records");
     long refs = scalar(h, "SELECT COUNT(DISTINCT ref) FROM records");
-    long members = scalar(h, "SELECT COUNT(*) FROM batch_members");
+    /* a batch's members are the records carrying its batch_id: a bind
+     * is whole when the batches' counts, made in its transaction, add up
+     * to the records bound */
+    long members = scalar(h, "SELECT COALESCE(SUM(record_count), 0) FROM "
+                          "batches");
     long bound = scalar(h, "SELECT COUNT(*) FROM records WHERE batch_id "
                         "IS NOT NULL");
     long batched = scalar(h, "SELECT COUNT(*) FROM records WHERE state = "

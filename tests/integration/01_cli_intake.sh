@@ -18,10 +18,10 @@ grep -c accepted "$T/out" | grep -qx 8 || fail submit "expected 8 accepted: $(ca
 grep -q 'duplicate	line 13' "$T/out" || fail submit "line 13 is a duplicate of line 1"
 ok "submit accepts 8 valid records, marks the repeat duplicate"
 
-grep -q '^line 5: answers\[question_id=2\]\.answer_text: ' "$T/err" || fail paths "no path for bad NINO: $(cat "$T/err")"
-grep -q '^line 5: answers\[question_id=6\]\.answer_text: .*decimal places' "$T/err" || fail paths "no decimal-places problem"
-grep -q '^line 12, column [0-9]*: ' "$T/err" || fail paths "truncated JSON should give line and column: $(cat "$T/err")"
-n5=$(grep -c '^line 5:' "$T/err")
+grep -q '^ferry submit: line 5: answers\[question_id=2\]\.answer_text: ' "$T/err" || fail paths "no path for bad NINO: $(cat "$T/err")"
+grep -q '^ferry submit: line 5: answers\[question_id=6\]\.answer_text: .*decimal places' "$T/err" || fail paths "no decimal-places problem"
+grep -q '^ferry submit: line 12, column [0-9]*: ' "$T/err" || fail paths "truncated JSON should give line and column: $(cat "$T/err")"
+n5=$(grep -c '^ferry submit: line 5:' "$T/err")
 [ "$n5" -ge 2 ] || fail paths "every problem of line 5 listed, got $n5"
 ok "refusals name line, JSON path and reason, all of them"
 
@@ -68,7 +68,7 @@ ok "malformed JSON, NUL, invalid UTF-8, too deep, too big: refused, spool unchan
 
 expect_exit 65 F import --config "$CFG" --spool "$SP" refund-claim "$T/ex/assisted-digital.csv"
 [ "$(grep -c accepted "$T/out")" = 2 ] || fail import "2 rows accepted: $(cat "$T/out")"
-grep -q '^line 4: nino: ' "$T/err" || fail import "bad NINO on CSV line 4 named: $(cat "$T/err")"
+grep -q '^ferry import: line 4: nino: ' "$T/err" || fail import "bad NINO on CSV line 4 named: $(cat "$T/err")"
 ok "import: 2 rows accepted, bad row named by line and field"
 
 { head -1 "$T/ex/assisted-digital.csv"; printf '"BROKEN,x\n'; } > "$T/broken.csv"

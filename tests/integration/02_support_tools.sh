@@ -2,7 +2,8 @@
 # 02_support_tools - deliver to the legacy SQLite database through ODBC,
 # then the support tools: retry, hold, release, discard (reason required),
 # references from stdin, audit with actor/reason/before/after, audit
-# verify, purge keeping the row and the audit.
+# verify, purge moving the final record to the archive (payload gone, a
+# slim row left that show still finds), keeping the audit.
 set -eu
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$T"' EXIT
@@ -48,10 +49,11 @@ grep -q "intact" "$T/out" || fail verify "chain intact"
 ok "audit names actor, reason, before and after; chain verifies"
 
 expect_exit 0 F purge --spool "$SP" --actor ops --older-than 0s
-grep -q "purged the payloads of 1 record" "$T/out" || fail purge "1 discarded record purged (delivered ones are not closed): $(cat "$T/out")"
+grep -q "moved 1 final record to the archive" "$T/out" || fail purge "1 discarded record archived (delivered ones are not closed): $(cat "$T/out")"
+[ "$(sqlite3 "$SP/ledger.db" "SELECT count(*) FROM records WHERE ref = '$bad'")" = 0 ] || fail purge "the archived record left the working table"
 F show --config "$CFG" --spool "$SP" --json "$bad" > "$T/show2.json"
-jq -e '.payload == null and .state == "discarded"' "$T/show2.json" >/dev/null || fail purge "payload gone, row kept"
+jq -e '.payload == null and .state == "discarded"' "$T/show2.json" >/dev/null || fail purge "payload gone, archived row still shown"
 F audit --spool "$SP" --json | jq -e '[.audit[] | select(.action == "purge")] | length == 1' >/dev/null || fail purge "purge audited"
 expect_exit 0 F audit --spool "$SP" verify
-ok "purge drops the payload, keeps the row, is audited; chain still intact"
+ok "purge archives the final record (payload gone, show still finds it), is audited; chain still intact"
 echo "$CASES passed, 0 failed"

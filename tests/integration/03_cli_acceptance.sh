@@ -81,7 +81,7 @@ grep -q "$nino" "$T/out" && fail "map --json" "personal value shown without --re
     || fail "map --json" "masked and revealed listings differ in length"
 echo '{"form_ref":"x"}' > "$T/bad-claim.json"
 json_ok "map refused" 65 F map --config "$CFG" --json refund-claim "$T/bad-claim.json"
-jq -e '(.problems | length) > 0 and (.problems[0] | has("where") and has("message"))
+jq -e '(.problems | length) > 0 and (.problems[0] | has("where") and has("reason"))
     and (has("target") | not)' "$T/out" >/dev/null || fail "map --json refused" "$(cat "$T/out")"
 head -1 "$T/ex/address-changes.ndjson" > "$T/coa1.json"
 json_ok "map odbc" 0 F map --config "$CFG" --json change-of-address "$T/coa1.json"
@@ -109,7 +109,7 @@ jq -e '(.changes | map(select(.path=="nino"))[0].new == "CE654321A") and .after.
 json_ok "edit refused" 65 F edit --config "$CFG" --spool "$SP" --json "$failed" \
     --set 'answers[question_id=4].answer_text=notadate'
 jq -e '.result == "refused" and .changes == [] and
-    (.problems[0] | .where == "answers[question_id=4].answer_text" and (.message | test("date")))' \
+    (.problems[0] | .where == "answers[question_id=4].answer_text" and (.reason | test("date")))' \
     "$T/out" >/dev/null || fail "edit --json refused" "$(cat "$T/out")"
 json_ok "edit unchanged" 0 F edit --config "$CFG" --spool "$SP" --json "$failed" --set 'form_name=Other'
 jq -e '.result == "unchanged" and .changes == [] and (has("dry_run") | not)' "$T/out" >/dev/null \

@@ -80,7 +80,7 @@ grep -q 'cannot edit a confirmed record' "$T/err" || fail confirmed "$(cat "$T/e
 grep -q '^---\|^+\|^-' "$T/out" && fail confirmed "a difference was printed: $(cat "$T/out")"
 expect_exit 65 F edit --config "$CFG" --spool "$SP" --json --reason "late fix" \
     --set 'answers[question_id=6].answer_text=30.00' "$ref"
-jq -e '.result == "refused" and .changes == [] and (.problems[0].message | test("confirmed"))' "$T/out" >/dev/null \
+jq -e '.result == "refused" and .changes == [] and (.problems[0].reason | test("confirmed"))' "$T/out" >/dev/null \
     || fail confirmed "--json: $(cat "$T/out")"
 ok "edit refuses a confirmed record before it shows a difference (65)"
 echo "$CASES cases"

@@ -30,7 +30,7 @@ L=$(grep -n '"submitted_at"' "$T/p.json" | cut -d: -f1)
 sed "$((L - 1))s/,\$//" "$T/p.json" > "$T/broken.json"
 expect_exit 65 F submit --config "$CFG" --spool "$T/s1" "$SVC" "$T/broken.json"
 [ "$(grep -c 'malformed JSON' "$T/err")" = 1 ] || fail comma "wanted one problem: $(cat "$T/err")"
-grep -Eq "^line $L, column [0-9]+: malformed JSON" "$T/err" \
+grep -Eq "^ferry submit: line $L, column [0-9]+: malformed JSON" "$T/err" \
     || fail comma "problem not at line $L: $(cat "$T/err")"
 grep -q '0 accepted, 0 duplicates, 1 rejected' "$T/err" || fail comma "summary: $(cat "$T/err")"
 ok "pretty-printed document missing a comma -> one problem at line $L"
@@ -48,7 +48,7 @@ set +e; F submit --config "$CFG" --spool "$T/s3" "$SVC" "$T/arr.json" >"$T/out" 
 n=$(count "$T/s3")
 [ "$n" -ge 1 ] || fail array "nothing accepted from the array: $(cat "$T/err")"
 if [ "$rc" = 65 ]; then
-    grep -Eq '^line 1: \[[0-9]+\]\.' "$T/err" || fail array "problems not named [i]: $(cat "$T/err")"
+    grep -Eq '^ferry submit: line 1: \[[0-9]+\]\.' "$T/err" || fail array "problems not named [i]: $(cat "$T/err")"
 fi
 [ "$(( n + $(grep -Eo '[0-9]+ rejected' "$T/err" | cut -d' ' -f1) ))" = "$GOOD" ] \
     || fail array "accepted + rejected is not the array's length"
@@ -80,7 +80,7 @@ set +e
     --spool "$T/s6" "$SVC" "$T/big.ndjson" >"$T/out" 2>"$T/err"; rc=$?
 set -e
 [ "$rc" = 65 ] || fail bigline "exit $rc: $(cat "$T/err")"
-grep -q '^line 1: larger than the limit of 1048576 bytes' "$T/err" || fail bigline "$(cat "$T/err")"
+grep -q '^ferry submit: line 1: larger than the limit of 1048576 bytes' "$T/err" || fail bigline "$(cat "$T/err")"
 [ "$(count "$T/s6")" = 1 ] || fail bigline "the line after the big one was not accepted"
 small=$(tail -1 "$T/rss.small"); big=$(tail -1 "$T/rss.big")
 [ "$big" -le $(( small + 65536 )) ] || fail bigline "peak RSS ${big} kB for a 200 MB line (small input: ${small} kB)"
@@ -93,7 +93,7 @@ expect_exit 65 F import --config "$CFG" --spool "$T/s7" "$SVC" "$T/nonino.csv"
 [ "$(grep -c "required field 'nino'" "$T/err")" = 1 ] \
     || fail csv "wanted one header problem: $(cat "$T/err")"
 [ "$(wc -l < "$T/err")" = 1 ] || fail csv "more than one problem: $(cat "$T/err")"
-grep -q '^[^:]*: line 1: no column for the required field' "$T/err" || fail csv "not at the header: $(cat "$T/err")"
+grep -q '^ferry import: [^:]*: line 1: no column for the required field' "$T/err" || fail csv "not at the header: $(cat "$T/err")"
 ok "CSV without the required nino column -> one problem at the header line"
 
 # ---- below min-free ---------------------------------------------------------
@@ -112,5 +112,27 @@ grep -q 'free space below <spool min-free>' "$T/err" || fail minfree "no reason:
 grep -q '2500 valid records NOT accepted' "$T/err" || fail minfree "not every record counted: $(cat "$T/err")"
 [ "$(count "$T/s8")" = 0 ] || fail minfree "records stored below min-free"
 ok "below min-free: nothing stored, exit 74, all 2500 records counted as not accepted"
+
+# ---- batches commit while the next is read (cli_intake.c) -------------------
+# 2500 submissions in batches of 7: each batch commits on a second thread
+# while the next is mapped.  Every record stored once, every reference
+# printed once, after its commit, in line order; then the example file
+# (refusals and a duplicate among them) in batches of 2, as JSON.
+expect_exit 0 F submit --config "$CFG" --spool "$T/s9" --batch 7 "$SVC" "$T/many.ndjson"
+[ "$(count "$T/s9")" = 2500 ] || fail pipeline "stored $(count "$T/s9") of 2500"
+[ "$(grep -c '	accepted	line ' "$T/out")" = 2500 ] || fail pipeline "not 2500 references printed"
+awk -F'\t' '{ sub(/^line /, "", $3); if ($3 != NR) { print "line " NR ": " $0; exit 1 } }' "$T/out" \
+    || fail pipeline "references not in line order"
+cut -f1 "$T/out" | sort -u | wc -l | grep -qx 2500 || fail pipeline "a reference printed twice"
+cut -f1 "$T/out" | sort > "$T/printed"
+python3 -c 'import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute("select ref from records order by ref")]' \
+    "$T/s9/ledger.db" > "$T/stored"
+cmp -s "$T/printed" "$T/stored" || fail pipeline "printed references are not the stored ones"
+expect_exit 65 F submit --config "$CFG" --spool "$T/s10" --batch 2 --json "$SVC" "$T/ex/submissions.ndjson"
+jq -e '.accepted == 8 and .duplicates == 1 and .not_accepted == 0' "$T/out" >/dev/null \
+    || fail pipeline "batches of 2: $(cat "$T/out")"
+[ "$(jq '[.results[] | select(.reference)] | length' "$T/out")" = 9 ] || fail pipeline "not 9 references in the JSON"
+[ "$(count "$T/s10")" = 8 ] || fail pipeline "batches of 2 stored $(count "$T/s10")"
+ok "batches commit behind the reading: 2500 in batches of 7 stored and printed once each, in order; JSON output whole"
 
 echo "$CASES cases passed"

@@ -38,7 +38,7 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["records"][0]; asser
 ok "ferry copybook --json --record"
 printf '       01  CLAIM-REC.\n           05  A  PIC X(3).\n           05  B  PIC S9(7V99 COMP-3.\n' > bad.cpy
 expect_exit 65 "$FERRY_BIN" copybook bad.cpy
-grep -q "^bad.cpy:3:27: PIC S9(7V99 expected ')'" "$T/err" || fail "copybook error" "$(cat "$T/err")"
+grep -q "^ferry copybook: bad.cpy:3:27: PIC S9(7V99 expected ')'" "$T/err" || fail "copybook error" "$(cat "$T/err")"
 ok "ferry copybook names FILE:LINE:COL (exit 65)"
 expect_exit 66 "$FERRY_BIN" copybook no-such.cpy
 expect_exit 64 "$FERRY_BIN" copybook

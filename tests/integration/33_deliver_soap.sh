@@ -7,7 +7,8 @@
 # and runs `ferry deliver`.  The peer logs every SubmitClaim's Reference,
 # so duplicates are counted from the peer's side: they may occur only for
 # records that were in doubt.
-# Cases: happy path with receipts and `ferry targets`; a Client fault is
+# Cases: happy path with receipts and `ferry targets`; the idempotency
+# header and element carry the delivery identity; a Client fault is
 # failed at once in the back end's words and blocks nothing; target down ->
 # deferred with jittered next attempts, then max-attempts -> failed (exit
 # 75, 65); circuit breaker skips the target then probes with ONE record;
@@ -100,6 +101,36 @@ fy targets --json > "$C/t.json" 2>/dev/null || fail happy "ferry targets exit $?
     fail happy "targets: $(cat "$C/t.json")"
 grep -q "claims-ws: 40 delivered, 0 to retry, 0 failed, 0 in doubt" "$C/deliver.err" || fail happy "summary: $(tail -1 "$C/deliver.err")"
 ok "happy path: 40 delivered once each, receipts stored, targets counts 0, exit 0"
+
+# --- the idempotency key a service keeps is the delivery identity --------
+# (references are unique only within one spool); idempotency-value="$reference"
+# keeps the old key where a service wants it
+IDEM=$T/idem.log
+soap_stop
+start_server "$PORT" --idem-log "$IDEM"
+mkcase idem soap-by-id "$EP" 'idempotency-header="X-Idempotency-Key"' ''
+sed -i 's#receipt-xpath=#idempotency-element="RequestId" receipt-xpath=#' "$C/map.xml"
+: > "$IDEM"
+submit K1:1.00 K2:1.00 K3:1.00
+deliver 0
+for i in K1 K2 K3; do
+    id=$(fy show --json "$(ref_of $i)" 2>/dev/null | jq -r .delivery_id)
+    [[ "$id" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || fail idem "$i delivery id '$id'"
+    [ "$(grep -c "^$i	" "$IDEM")" = 1 ] || fail idem "$i logged $(grep -c "^$i	" "$IDEM") times"
+    [ "$(grep "^$i	" "$IDEM" | cut -f2,3)" = "$id	$id" ] ||
+        fail idem "$i: the peer got '$(grep "^$i	" "$IDEM" | cut -f2,3)', ferry show says $id"
+done
+mkcase idemref soap-by-id "$EP" 'idempotency-header="X-Idempotency-Key" idempotency-value="\$reference"' ''
+: > "$IDEM"
+submit K4:1.00
+deliver 0
+[ "$(grep "^K4	" "$IDEM" | cut -f2)" = "$(ref_of K4)" ] || fail idem "idempotency-value=\$reference: $(cat "$IDEM")"
+mkcase idembad soap-by-id "$EP" 'idempotency-header="X-Idempotency-Key" idempotency-value="\$service"' ''
+fy check > "$C/check.out" 2>&1 && fail idem "ferry check passed idempotency-value=\$service"
+grep -q 'idempotency-value "\$service": use \$delivery-id' "$C/check.out" || fail idem "check: $(cat "$C/check.out")"
+soap_stop
+start_server "$PORT"
+ok "idempotency header and element carry the delivery identity that ferry show gives (3 of 3), \$reference on request; a bad value is a check problem"
 
 # --- a Client fault fails at once and blocks nothing ----------------------
 mkcase poison soap-by-id "$EP" 'concurrency="4"' ''
@@ -197,7 +228,7 @@ start_server "$PORT" --slow-ms 2500
 mkcase slow soap-by-id "$EP" 'timeout="1s"' '<retry initial="1s"/>'
 submit SLOW1:1 S2:1
 deliver 65                                  # a record is left in doubt
-grep -q '^1 record(s) in doubt' "$C/deliver.err" || fail slow "count of in-doubt records not said"
+grep -q '^ferry deliver: 1 record(s) in doubt' "$C/deliver.err" || fail slow "count of in-doubt records not said"
 [ "$(state_of SLOW1)" = indoubt ] || fail slow "SLOW1 is $(state_of SLOW1)"
 fy show --json "$(ref_of SLOW1)" 2>/dev/null | jq -r .last_error | grep -q 'after the request was sent' || fail slow "message"
 [ "$(state_of S2)" = delivered ] || fail slow "S2 blocked by the slow one"

@@ -106,6 +106,25 @@ for v in Neg -1.00; do
 done
 ok "PostgreSQL: CHECK violation fails alone with '$(printf '%.60s' "$err")...', 40 delivered, exit 65; no row value in last_error, log or queue"
 
+# --- PostgreSQL: the poison record inside many-row INSERTs -----------------
+# rows-per-insert 10: the group of 41 goes as statements of 10 rows (and
+# marker statements of 10); the one CHECK violation fails its statement,
+# the batch is rolled back and retried row by row, so only that row is
+# dead-lettered and the 40 others land once, each with its marker
+pg_schema
+mkcase pg-poison-many 'batch-size="50" rows-per-insert="10" marker-table="ferry_marker" create-marker="true"' ''
+submit_n D 20
+printf '{"id":"BADM","name":"Neg","amount":"-1.00"}\n' | fy submit claim - >/dev/null 2>&1
+submit_n E 20
+deliver 65
+[ "$(count_state delivered)" = 40 ] || fail pg-poison-many "$(count_state delivered) of 40 delivered"
+[ "$(count_state failed)" = 1 ] || fail pg-poison-many "failed count"
+err=$(fy queue --json --state failed 2>/dev/null | jq -r '.records[0].last_error')
+case "$err" in *23514*) ;; *) fail pg-poison-many "message: $err" ;; esac
+[ "$(psql_q "SELECT count(*), count(DISTINCT ref) FROM claims")" = "40|40" ] || fail pg-poison-many "rows"
+[ "$(psql_q "SELECT count(*) FROM ferry_marker")" = 40 ] || fail pg-poison-many "marker rows"
+ok "PostgreSQL: many-row INSERTs of 10: the CHECK violation dead-letters its row alone, 40 rows and 40 markers once"
+
 # --- PostgreSQL: stopped while records flow, restarted ---------------------
 pg_schema
 mkcase pg-flow 'batch-size="100" marker-table="ferry_marker" create-marker="true" login-timeout="2"' \

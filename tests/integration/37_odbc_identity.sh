@@ -5,7 +5,10 @@
 # marker table; their references collide (both number FRY-<day>-000001...).
 # Cases: every record of both spools lands once (rows = markers = records,
 # none "already delivered"); a row deleted at the target is reported missing
-# by reconcile although its marker is there; a marker table that is missing
+# by reconcile although its marker is there, and when an operator requeues
+# it, it is written anew (its old marker void) while a requeued record that
+# was not reported missing stays protected by its marker; a marker table
+# that is missing
 # stops that target (exit 78, one message, records queued, none failed)
 # while a healthy target beside it delivers.
 set -u
@@ -83,9 +86,56 @@ psql_q "DELETE FROM claims WHERE delivery_id = '$da'"
 fy a reconcile claims-db > "$W/rec.out" 2> "$W/rec.err"; rc=$?
 [ "$rc" = 65 ] || { cat "$W/rec.out" "$W/rec.err" | tail; fail reconcile "exit $rc, wanted 65"; }
 grep -q "^missing *$ra" "$W/rec.out" || fail reconcile "$(head -5 "$W/rec.out")"
+fy a show "$ra" 2>/dev/null | grep -q '^missing: *reconcile found it missing' || fail reconcile "ferry show does not say missing"
+
 grep -q "confirmed=$((N-1)) missing=1" "$W/rec.out" || fail reconcile "$(tail -2 "$W/rec.out")"
 [ "$(psql_q "SELECT count(*) FROM ferry_marker WHERE ref = '$ra'")" = 2 ] || fail reconcile "marker of $ra gone"
 ok "row deleted at the target: reconcile reports $ra missing although its marker is there (exit 65)"
+
+# --- requeued after missing: written anew; a record not missing stays protected
+fy a retry "$ra" --reason "reconcile: missing at the target" > "$W/retry.out" 2>&1 || { cat "$W/retry.out"; fail requeue "retry $ra"; }
+fy a audit --json "$ra" > "$W/audit.out" 2>&1
+jq -r '.audit[].detail // empty' "$W/audit.out" | grep -q "written anew (marker generation 1" || fail requeue "audit: $(cat "$W/audit.out")"
+[ "$(fy a show --json "$ra" 2>/dev/null | jq -r '.marker_generation')" = 1 ] || fail requeue "show: marker generation"
+
+fy a deliver > "$W/a2.out" 2> "$W/a2.err" || { tail "$W/a2.err"; fail requeue "deliver exit $?"; }
+[ "$(psql_q "SELECT count(*) FROM claims WHERE delivery_id = '$da'")" = 1 ] ||
+    fail requeue "row of $ra after the requeue: $(psql_q "SELECT count(*) FROM claims WHERE delivery_id = '$da'")"
+[ "$(psql_q "SELECT ref FROM ferry_marker WHERE delivery_id = '$da'")" = "$ra/1" ] ||
+    fail requeue "marker of $ra: $(psql_q "SELECT ref FROM ferry_marker WHERE delivery_id = '$da'")"
+grep -q "ref=$ra .*already delivered\|already delivered.*ref=$ra" "$W/a2.err" && fail requeue "$ra taken as already delivered"
+[ "$(fy a show --json "$ra" 2>/dev/null | jq -r .state)" = delivered ] || fail requeue "$ra state"
+# the same record requeued again without a new missing finding: its new
+# marker protects it, nothing doubled
+fy a retry "$ra" --reason "again, by mistake" > /dev/null 2>&1 || fail requeue "second retry"
+fy a deliver > "$W/a3.out" 2> "$W/a3.err" || { tail "$W/a3.err"; fail requeue "deliver 3 exit $?"; }
+grep -q 'already' "$W/a3.err" || fail requeue "second requeue: $(grep "$ra" "$W/a3.err" | tail -2)"
+[ "$(psql_q "SELECT count(*) FROM claims WHERE delivery_id = '$da'")/$(psql_q "SELECT count(*) FROM ferry_marker WHERE delivery_id = '$da'")" = 1/1 ] ||
+    fail requeue "doubled after a second requeue"
+fy a reconcile claims-db > "$W/rec2.out" 2> "$W/rec2.err"; rc=$?
+[ "$rc" = 0 ] && grep -q "confirmed=1 missing=0" "$W/rec2.out" || fail requeue "reconcile after: exit $rc $(tail -2 "$W/rec2.out")"
+ok "missing $ra requeued: written anew once (row back, marker $ra/1, audited), a second requeue is protected by the new marker (1 row), reconcile confirms it"
+
+# a delivered record never reported missing, requeued: its marker still
+# protects it (no second row) on a table without a unique key
+mkspool d ferry_marker
+sed -i -e 's/table="claims"/table="plain"/' -e 's/ key-columns="delivery_id"//' -e 's/FROM claims/FROM plain/' "$W/d/map.xml"
+psql_q "CREATE TABLE plain (delivery_id VARCHAR(36) NOT NULL,
+    ref CHAR(20) NOT NULL, name CHAR(10) NOT NULL, amount NUMERIC(9,2) NOT NULL);"
+submit_n d 3
+fy d deliver > /dev/null 2> "$W/d.err" || { tail "$W/d.err"; fail protect "deliver exit $?"; }
+rd=$(fy d queue --json --state delivered --limit 1 2>/dev/null | jq -r '.records[0].reference')
+dd=$(fy d show --json "$rd" 2>/dev/null | jq -r .delivery_id)
+fy d retry "$rd" --reason "not reported missing" > /dev/null 2>&1 || fail protect "retry"
+fy d deliver > /dev/null 2> "$W/d2.err" || { tail "$W/d2.err"; fail protect "deliver 2 exit $?"; }
+grep -q 'already delivered (marker present)' "$W/d2.err" || fail protect "$(tail -3 "$W/d2.err")"
+[ "$(psql_q "SELECT count(*) FROM plain WHERE delivery_id = '$dd'")" = 1 ] || fail protect "doubled: $(psql_q "SELECT count(*) FROM plain WHERE delivery_id = '$dd'")"
+psql_q "DELETE FROM plain WHERE delivery_id = '$dd'"
+fy d reconcile claims-db > "$W/d3.out" 2>&1; [ $? = 65 ] || fail protect "reconcile: $(tail -2 "$W/d3.out")"
+fy d retry "$rd" --reason "reconcile: missing" > /dev/null 2>&1 || fail protect "retry after missing"
+fy d deliver > /dev/null 2> "$W/d4.err" || { tail "$W/d4.err"; fail protect "deliver 4 exit $?"; }
+[ "$(psql_q "SELECT count(*) FROM plain WHERE delivery_id = '$dd'")" = 1 ] || fail protect "not written anew on a keyless table"
+ok "keyless table: a requeued record never reported missing is kept out by its marker (1 row, 'already delivered'); once reported missing and requeued it is written again, once"
 
 # --- a marker table that is not there stops only its target ------------------
 psql_q "CREATE TABLE other (delivery_id VARCHAR(36) NOT NULL UNIQUE,
@@ -114,7 +164,7 @@ ok "missing marker table: claims-db stopped once with the reason, 30 records wai
 psql_q "CREATE TABLE no_such_marker (delivery_id VARCHAR(36) NOT NULL PRIMARY KEY,
     ref VARCHAR(64) NOT NULL, written_at TIMESTAMP NOT NULL);"
 fy c deliver > "$W/c2.out" 2> "$W/c2.err" || { tail "$W/c2.err"; fail stop "second run exit $?"; }
-[ "$(psql_q "SELECT count(*) FROM claims WHERE ref LIKE 'FRY-%'")" = $((2*N - 1 + 30)) ] ||
+[ "$(psql_q "SELECT count(*) FROM claims WHERE ref LIKE 'FRY-%'")" = $((2*N + 30)) ] ||
     fail stop "rows after the fix"
 ok "marker table created: the waiting 30 delivered on the next run, exit 0"
 if grep -Eq "AddressSanitizer|LeakSanitizer|runtime error" "$W"/*.err 2>/dev/null; then

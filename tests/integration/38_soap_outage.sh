@@ -46,7 +46,7 @@ submit_ids SLOW1 SLOW2 SLOW3 SLOW4 SLOW5
 fy deliver > "$C/d1.out" 2> "$C/d1.err"; rc=$?
 [ "$rc" = 65 ] || { tail "$C/d1.err"; fail indoubt "exit $rc, wanted 65"; }
 [ "$(count_state indoubt)" = 5 ] || fail indoubt "$(count_state indoubt) in doubt"
-grep -q '^5 record(s) in doubt' "$C/d1.err" || fail indoubt "$(tail -2 "$C/d1.err")"
+grep -q '^ferry deliver: 5 record(s) in doubt' "$C/d1.err" || fail indoubt "$(tail -2 "$C/d1.err")"
 grep -q 'claims-ws: 0 delivered, 0 to retry, 0 failed, 5 in doubt' "$C/d1.err" || fail indoubt "$(grep claims-ws "$C/d1.err")"
 ok "5 calls timed out after sending: 5 in doubt, deliver exits 65 and says so"
 
@@ -113,7 +113,7 @@ fy settle --delivered --reason "again" "$r1" >/dev/null 2>&1
 fy deliver > "$C/d3.out" 2> "$C/d3.err"; rc=$?
 [ "$rc" = 65 ] || fail settle "deliver with 2 in doubt: exit $rc"
 [ "$(cat "$LOG")" = SLOW3 ] || fail settle "peer got: $(tr '\n' ' ' < "$LOG")"
-grep -q '^2 record(s) in doubt' "$C/d3.err" || fail settle "$(tail -1 "$C/d3.err")"
+grep -q '^ferry deliver: 2 record(s) in doubt' "$C/d3.err" || fail settle "$(tail -1 "$C/d3.err")"
 fy settle --delivered --reason "office confirms" "$r4" "$r5" >/dev/null 2>&1 || fail settle "last two"
 fy deliver > "$C/d4.out" 2> "$C/d4.err" || fail settle "deliver with none in doubt: exit $?"
 ok "settle: refs from stdin (comment and blank skipped) --delivered --receipt, --not-delivered requeues and it is sent once; audited; deliver exits 0 once none is in doubt"
@@ -135,22 +135,32 @@ cat > "$S/ferry.xml" <<XML
           username="claims" password-file="good.pw" timeout="5s"/>
   <target name="bad-ws" type="soap" endpoint="http://127.0.0.1:$PORT/claims"
           username="claims" password-file="bad.pw" timeout="5s"/>
+  <target name="locked-ws" type="soap" endpoint="http://127.0.0.1:$PORT/locked/claims"
+          timeout="5s"/>
   <service name="claim" mapping="good.xml" target="good-ws"/>
   <service name="claim2" mapping="bad.xml" target="bad-ws"/>
+  <service name="claim3" mapping="locked.xml" target="locked-ws"/>
 </ferry>
 XML
+sed -e 's/name="claims-ws"/name="locked-ws"/' -e 's/service="claim"/service="claim3"/' "$DATA/soap-by-id.xml" > "$S/locked.xml"
 fs() { "$FERRY_BIN" "$1" --config "$S/ferry.xml" "${@:2}"; }
 for i in 1 2 3 4 5 6; do printf '{"id":"OK%d","amount":"1.00"}\n' "$i"; done | fs submit claim - >/dev/null 2>&1 || fail stop "submit good"
 for i in 1 2 3 4; do printf '{"id":"NO%d","amount":"1.00"}\n' "$i"; done | fs submit claim2 - >/dev/null 2>&1 || fail stop "submit bad"
+for i in 1 2 3; do printf '{"id":"LK%d","amount":"1.00"}\n' "$i"; done | fs submit claim3 - >/dev/null 2>&1 || fail stop "submit locked"
 : > "$LOG"
 fs deliver > "$S/d.out" 2> "$S/d.err"; rc=$?
 [ "$rc" = 78 ] || { tail "$S/d.err"; fail stop "exit $rc, wanted 78"; }
 grep -q 'good-ws: 6 delivered' "$S/d.err" || fail stop "$(grep good-ws "$S/d.err")"
 grep -q 'bad-ws: STOPPED: .*authentication failed' "$S/d.err" || fail stop "$(grep bad-ws "$S/d.err")"
-[ "$(grep -c 'event=target-stopped' "$S/d.err")" = 1 ] || fail stop "target-stopped said $(grep -c 'event=target-stopped' "$S/d.err") times"
+grep -q 'locked-ws: STOPPED: HTTP 401: credentials refused' "$S/d.err" || fail stop "$(grep locked-ws "$S/d.err")"
+[ "$(grep -c 'event=target-stopped' "$S/d.err")" = 2 ] || fail stop "target-stopped said $(grep -c 'event=target-stopped' "$S/d.err") times for 2 targets"
 q=$(fs queue --json --state queued 2>/dev/null | jq '[.records[] | select(.target=="bad-ws" and .attempts==0)] | length')
 [ "$q/$(fs queue --json --state failed 2>/dev/null | jq .count)" = "4/0" ] || fail stop "bad-ws records queued uncounted $q"
+q=$(fs queue --json --state queued 2>/dev/null | jq '[.records[] | select(.target=="locked-ws" and .attempts==0)] | length')
+[ "$q" = 3 ] || fail stop "locked-ws records queued uncounted $q"
 [ "$(fs targets --json 2>/dev/null | jq -r '.targets[] | select(.target=="bad-ws") | .breaker')" = stopped ] ||
     fail stop "ferry targets does not say stopped"
-ok "WS-Security refused on bad-ws: it stops once with the reason (exit 78), its 4 records wait uncounted, none failed; good-ws delivered 6; ferry targets says stopped"
+[ "$(fs targets --json 2>/dev/null | jq -r '.targets[] | select(.target=="locked-ws") | .stopped')" = "HTTP 401: credentials refused" ] ||
+    fail stop "ferry targets does not say why locked-ws stopped"
+ok "WS-Security refused on bad-ws, HTTP 401 on locked-ws: each stops once with the reason (exit 78), their 4 and 3 records wait uncounted, none failed; good-ws delivered 6; ferry targets says stopped and why"
 echo "$CASES cases passed"

@@ -3,7 +3,7 @@
 #
 # Starts sshd as root on a free 127.0.0.1 port in a temp folder with its
 # own host key, sshd_config and authorized key, then drives the adapters
-# through tests/helpers/sftp_drive (exit 0 ok, 1 retry, 2 fail).  Covers
+# through tests/helpers/sftp_drive (exit 0 ok, 1 retry, 2 fail, 5 stop).  Covers
 # the happy path, host key checks, auth, crash recovery, an existing final
 # name, a server stopped mid-transfer, a full remote disk, chmod + .done,
 # list/fetch, and the local transport.  sshd is always stopped on exit.
@@ -71,22 +71,22 @@ if [ $rc = 0 ] && cmp -s "$T/local/small.dat" "$T/remote/HASHED.DAT"; then
     pass "hashed known_hosts entry + passphrase-protected key"
 else fail "hashed known_hosts + passphrase" "rc=$rc out=$out $(cat "$T/err")"; fi
 
-# 3. wrong host key -> FAIL naming the fingerprint, nothing sent
+# 3. wrong host key -> STOP (the target, not the file) naming the fingerprint, nothing sent
 out=$(sd "${HOSTO[@]}" "${KEYO[@]}" -o "known-hosts=$T/known_hosts.wrong" "${DIRO[@]}" transfer "$T/local/small.dat" WRONG.DAT 2>&1); rc=$?
-if [ $rc = 2 ] && grep -q "$FP" <<<"$out" && grep -q "CHANGED" <<<"$out" && [ ! -e "$T/remote/WRONG.DAT" ]; then
-    pass "wrong host key: FAIL with $FP"
+if [ $rc = 5 ] && grep -q "$FP" <<<"$out" && grep -q "CHANGED" <<<"$out" && [ ! -e "$T/remote/WRONG.DAT" ]; then
+    pass "wrong host key: STOP with $FP"
 else fail "wrong host key" "rc=$rc out=$out"; fi
 
-# 4. no entry for this host -> FAIL naming the fingerprint
+# 4. no entry for this host -> STOP naming the fingerprint
 out=$(sd "${HOSTO[@]}" "${KEYO[@]}" -o "known-hosts=$T/known_hosts.other" "${DIRO[@]}" transfer "$T/local/small.dat" MISSING.DAT 2>&1); rc=$?
-if [ $rc = 2 ] && grep -q "$FP" <<<"$out" && grep -q "not in" <<<"$out" && [ ! -e "$T/remote/MISSING.DAT" ]; then
-    pass "missing known_hosts entry: FAIL with fingerprint"
+if [ $rc = 5 ] && grep -q "$FP" <<<"$out" && grep -q "not in" <<<"$out" && [ ! -e "$T/remote/MISSING.DAT" ]; then
+    pass "missing known_hosts entry: STOP with fingerprint"
 else fail "missing known_hosts entry" "rc=$rc out=$out"; fi
 
-# 5. known_hosts file that does not exist -> FAIL
+# 5. known_hosts file that does not exist -> STOP
 out=$(sd "${HOSTO[@]}" "${KEYO[@]}" -o "known-hosts=$T/nope" "${DIRO[@]}" transfer "$T/local/small.dat" NOKH.DAT 2>&1); rc=$?
-if [ $rc = 2 ] && grep -q "cannot read known-hosts" <<<"$out"; then
-    pass "unreadable known_hosts file: FAIL"
+if [ $rc = 5 ] && grep -q "cannot read known-hosts" <<<"$out"; then
+    pass "unreadable known_hosts file: STOP"
 else fail "unreadable known_hosts" "rc=$rc out=$out"; fi
 
 # 6. accept-any-host-key: connects, and warns with the fingerprint
@@ -101,11 +101,18 @@ if [ $rc = 4 ] && grep -q "known-hosts is required" <<<"$out"; then
     pass "no known-hosts setting: refused (no silent default)"
 else fail "no known-hosts setting" "rc=$rc out=$out"; fi
 
-# 8. key not authorized -> FAIL with reason
+# 8. key not authorized -> STOP with reason; reach (log in, send nothing) says the same
 out=$(sd "${HOSTO[@]}" -o "key-file=$T/id_stranger" "${KHO[@]}" "${DIRO[@]}" transfer "$T/local/small.dat" AUTH.DAT 2>&1); rc=$?
-if [ $rc = 2 ] && grep -q "authentication" <<<"$out"; then
-    pass "unauthorized key: FAIL ($(cut -f2 <<<"$out" | head -c 80))"
+if [ $rc = 5 ] && grep -q "authentication" <<<"$out"; then
+    pass "unauthorized key: STOP ($(cut -f2 <<<"$out" | head -c 80))"
 else fail "unauthorized key" "rc=$rc out=$out"; fi
+out=$(sd "${HOSTO[@]}" -o "key-file=$T/id_stranger" "${KHO[@]}" "${DIRO[@]}" reach 2>&1); rc=$?
+out2=$(sd "${HOSTO[@]}" "${KEYO[@]}" -o "known-hosts=$T/known_hosts.wrong" "${DIRO[@]}" reach 2>&1); rc2=$?
+out3=$(sd "${HOSTO[@]}" "${KEYO[@]}" "${KHO[@]}" "${DIRO[@]}" reach 2>&1); rc3=$?
+if [ $rc = 5 ] && grep -q "authentication" <<<"$out" && [ $rc2 = 5 ] && grep -q "$FP" <<<"$out2" &&
+   [ $rc3 = 0 ] && grep -q "^ok" <<<"$out3"; then
+    pass "reach: login refused and wrong host key STOP, the right key and known_hosts OK"
+else fail "reach" "rc=$rc/$rc2/$rc3 out=$out $out2 $out3"; fi
 
 # 9. nothing listening -> RETRY
 out=$(sd -o host=127.0.0.1 -o "port=$DEAD_PORT" -o user=root "${KEYO[@]}" "${KHO[@]}" "${DIRO[@]}" transfer "$T/local/small.dat" REFUSED.DAT 2>&1); rc=$?

@@ -10,8 +10,10 @@
 #
 # Cases: the happy path; a second run sends nothing; sshd stopped -> exit
 # 75 with the batch written and waiting in outbound/; sshd back -> a plain
-# re-run sends that same file once; a wrong host key -> exit 78 naming the
-# server's fingerprint, nothing sent.  sshd is always stopped on exit.
+# re-run sends that same file once; a wrong host key or a refused login ->
+# the target stops (exit 78, ferry targets says why), its records wait
+# queued, a healthy second target goes on, and the run after the fix sends
+# them.  sshd is always stopped on exit.
 set -u
 : "${FERRY_ROOT:?}" "${FERRY_BIN:?}"
 . "$FERRY_ROOT/tests/peers/sshd.sh"
@@ -120,16 +122,64 @@ if [ $rc = 0 ] && grep -q "nothing queued" "$T/out" && [ "$(nremote)" = 2 ]; the
     pass "a further run sends nothing again"
 else fail "further run" "rc=$rc $(cat "$T/out")"; fi
 
-# 5. a wrong host key: refused (78) naming the server's fingerprint
-setup w "$T/known_hosts.wrong"
+# 5. a wrong host key stops that target with the reason (78): its records
+# wait queued (none bound to a file, none failed), the target is "stopped"
+# in ferry targets with the fingerprint; a second batch target with the
+# right known_hosts on the same spool is delivered; once known_hosts is
+# fixed, the next run clears the stop and sends the records
+cp "$T/known_hosts.wrong" "$T/known_hosts.w"
+setup w "$T/known_hosts.w"
+mkdir -p "$T/remote-b"
+sed "s|<target name=\"claims-mainframe\"|<target name=\"claims-b\"|" "$T/w/mappings/refund-claim.xml" > "$T/w/mappings/refund-claim-b.xml"
+sed -i "s|</ferry>|  <target name=\"claims-b\" type=\"fixed-width\"><transport type=\"sftp\" host=\"127.0.0.1\" port=\"$PORT\" user=\"root\" key-file=\"$T/id\" known-hosts=\"$T/known_hosts\" remote-dir=\"$T/remote-b\" connect-timeout=\"5s\" timeout=\"20s\"/></target>\n  <service name=\"refund-claim-b\" mapping=\"mappings/refund-claim-b.xml\" target=\"claims-b\"/>\n</ferry>|" "$T/w/ferry.xml"
 f w submit refund-claim "$T/w/submissions.ndjson" >/dev/null 2>&1
+f w submit refund-claim-b "$T/w/submissions.ndjson" >/dev/null 2>&1
 before=$(ls -A "$T/remote" | sort | tr '\n' ' ')
 f w batch claims-nightly --date 2026-11-28 >"$T/out" 2>"$T/err"; rc=$?
-if [ $rc = 78 ] && grep -q "$FP" "$T/out" "$T/err" &&
+nq=$(f w queue --json --state queued 2>/dev/null | jq '[.records[] | select(.target=="claims-mainframe")] | length')
+nf=$(f w queue --json --state failed 2>/dev/null | jq .count)
+tstate=$(f w targets --json 2>/dev/null | jq -r '.targets[] | select(.target=="claims-mainframe") | .breaker + " " + (.stopped // "")')
+if [ $rc = 78 ] && grep -q "outcome   stopped (exit 78)" "$T/out" && grep -q "$FP" "$T/out" &&
+   grep -q "8 record(s) wait queued (none failed)" "$T/out" &&
    [ "$(ls -A "$T/remote" | sort | tr '\n' ' ')" = "$before" ] &&
-   [ -f "$T/w/spool/outbound/claims-mainframe/CLM.D261128.S001" ]; then
-    pass "wrong host key: exit 78 naming $FP, nothing sent, the file waits in outbound/"
-else fail "wrong host key" "rc=$rc $(cat "$T/out" "$T/err")"; fi
+   [ -z "$(ls -A "$T/w/spool/outbound/claims-mainframe" 2>/dev/null)" ] &&
+   [ "$nq/$nf" = 8/0 ] && [ -z "$(f w batches --json | jq -r '.batches[]? | select(.target=="claims-mainframe") | .id')" ] &&
+   grep -q "^stopped .*HOST KEY CHANGED.*$FP" <<<"$tstate" &&
+   [ "$(grep -c 'event=target-stopped' "$T/err")" = 1 ]; then
+    pass "wrong host key: the target stops (exit 78) naming $FP; its 8 records wait queued, no file bound, none failed; ferry targets says stopped"
+else fail "wrong host key" "rc=$rc q=$nq f=$nf state=$tstate $(cat "$T/out" "$T/err")"; fi
+f w targets >"$T/out" 2>&1
+grep -q "claims-mainframe stopped: HOST KEY CHANGED" "$T/out" || fail "targets text" "$(cat "$T/out")"
+f w batch --target claims-b --date 2026-11-28 >"$T/out" 2>"$T/err"; rc=$?
+if [ $rc = 0 ] && [ "$(ls -A "$T/remote-b" | wc -l)" = 1 ] && grep -q "records   8 written" "$T/out"; then
+    pass "the healthy second target on the same spool is delivered (8 records) while the first is stopped"
+else fail "healthy second target" "rc=$rc $(ls -A "$T/remote-b") $(cat "$T/out" "$T/err")"; fi
+f w batch claims-nightly --date 2026-11-28 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 78 ] && [ "$(f w queue --json --state queued 2>/dev/null | jq .count)" = 8 ] ||
+    fail "still stopped" "rc=$rc $(cat "$T/out")"
+cp "$T/known_hosts" "$T/known_hosts.w"       # the operator fixes known_hosts
+f w batch claims-nightly --date 2026-11-28 >"$T/out" 2>"$T/err"; rc=$?
+tstate=$(f w targets --json 2>/dev/null | jq -r '.targets[] | select(.target=="claims-mainframe") | .breaker + " " + (.stopped // "")')
+if [ $rc = 0 ] && [ -f "$T/remote/CLM.D261128.S001" ] && grep -q "records   8 written" "$T/out" &&
+   [ "$(f w queue --json --state queued 2>/dev/null | jq .count)" = 0 ] &&
+   [ "$tstate" = "closed " ] && grep -q "event=target-running" "$T/err"; then
+    pass "known_hosts fixed: the next run clears the stop (ferry targets: closed) and sends the 8 records once"
+else fail "after the fix" "rc=$rc state=$tstate $(cat "$T/out" "$T/err")"; fi
+
+# 6. a login refused (key not authorized) stops the target the same way
+setup u "$T/known_hosts"
+sed -i "s|key-file=\"$T/id\"|key-file=\"$T/other_hk\"|" "$T/u/ferry.xml"
+f u submit refund-claim "$T/u/submissions.ndjson" >/dev/null 2>&1
+f u batch claims-nightly --date 2026-11-28 >"$T/out" 2>"$T/err"; rc=$?
+if [ $rc = 78 ] && grep -q "authentication as root .* refused" "$T/out" &&
+   [ "$(f u queue --json --state queued 2>/dev/null | jq .count)" = 8 ] &&
+   [ "$(f u targets --json 2>/dev/null | jq -r '.targets[] | select(.target=="claims-mainframe") | .breaker')" = stopped ]; then
+    pass "login refused: the target stops (exit 78), 8 records wait queued, ferry targets says stopped"
+else fail "login refused" "rc=$rc $(cat "$T/out" "$T/err")"; fi
+f u reconcile claims-mainframe >"$T/out" 2>"$T/err"; rc=$?
+if [ $rc = 78 ] && grep -q "cannot be checked: acknowledgements cannot be fetched: .*authentication" "$T/out"; then
+    pass "reconcile with the login refused: exit 78 naming the reason (not 'unavailable, try later')"
+else fail "reconcile login refused" "rc=$rc $(cat "$T/out" "$T/err")"; fi
 
 [ $fails = 0 ] || { echo "$fails case(s) failed"; exit 1; }
 echo "all batch (sftp) cases passed"

@@ -92,8 +92,8 @@ if [ $rc = 0 ] && [ ! -e "$old" ] && [ -f "$parch" ] &&
 else fail "archive retention" "rc=$rc $(cat "$T/out" "$T/err")"; fi
 
 # 2b. ferry check warns once without a key, and not with one
-nw=$(f p check 2>&1 | grep -c "^warning: no <spool key-file>")
-nk=$(f k check 2>&1 | grep -c "^warning: no <spool key-file>")
+nw=$(f p check 2>&1 | grep -c "^ferry check: warning: no <spool key-file>")
+nk=$(f k check 2>&1 | grep -c "^ferry check: warning: no <spool key-file>")
 if [ "$nw" = 1 ] && [ "$nk" = 0 ]; then
     pass "ferry check: one warning without a spool key, none with one"
 else fail "check warning" "without=$nw with=$nk"; fi

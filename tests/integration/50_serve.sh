@@ -106,7 +106,7 @@ want idem-replay 202 "$(post "$(tok)" "$T/b.json" -H 'Idempotency-Key: key-42')"
 ok "replayed Idempotency-Key (same body) -> its first answer, 202 with the original reference"
 want idem-conflict 422 "$(post "$(tok)" "$T/c.json" -H 'Idempotency-Key: key-42')"
 [ "$(jq -r .status "$T/body")" = conflict ] || fail idem-conflict "status word"
-jq -e '.problems[0].path == "header:Idempotency-Key"' "$T/body" >/dev/null \
+jq -e '.problems[0].where == "header:Idempotency-Key"' "$T/body" >/dev/null \
     || fail idem-conflict "problem does not name the key: $(cat "$T/body")"
 ok "Idempotency-Key reused with another body -> 422 conflict naming the key"
 
@@ -114,11 +114,14 @@ ok "Idempotency-Key reused with another body -> 422 conflict naming the key"
 sed -n 5p "$T/ex/submissions.ndjson" > "$T/bad.json"
 want invalid 422 "$(post "$(tok)" "$T/bad.json")"
 [ "$(jq -r .status "$T/body")" = rejected ] || fail invalid "status word"
-jq -e '.problems | map(.path) | index("answers[question_id=2].answer_text")' "$T/body" >/dev/null \
+jq -e '.problems | map(.where) | index("answers[question_id=2].answer_text")' "$T/body" >/dev/null \
     || fail invalid "NINO path missing: $(cat "$T/body")"
-jq -e '.problems | map(.path) | index("answers[question_id=6].answer_text")' "$T/body" >/dev/null \
+jq -e '.problems | map(.where) | index("answers[question_id=6].answer_text")' "$T/body" >/dev/null \
     || fail invalid "amount path missing"
 jq -e '.problems | all(.reason | length > 0)' "$T/body" >/dev/null || fail invalid "reasons"
+# the one shape every command uses (util/errs_json.c): where, reason[, message]
+jq -e '.problems | all((keys - ["message"]) == ["reason", "where"])' "$T/body" >/dev/null \
+    || fail invalid "problem shape: $(cat "$T/body")"
 ok "invalid submission -> 422 listing every problem by JSON path"
 
 printf '{"a":' > "$T/broken.json"
@@ -226,6 +229,24 @@ grep -q "^ferry_records{service=\"$SVC\",target=\"claims-mainframe\",state=\"que
     || fail metrics "8 queued expected: $(grep '^ferry_records' "$T/body")"
 ok "/metrics parses as Prometheus text, conservation difference 0, 7 queued"
 
+# ---- GET /: a page linking the endpoints, /metrics' policy (no token) ----------
+st=$(curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' --max-time 20 "$U/")
+want index 200 "$st"
+grep -qi '^content-type: text/html; charset=utf-8' "$T/head" || fail index "$(cat "$T/head")"
+for h in /healthz /readyz /metrics; do
+    grep -q "<a href=\"$h\">" "$T/body" || fail index "no link to $h: $(cat "$T/body")"
+    want "index-link $h" 200 "$(req "$U$h")"
+    req "$U/" > /dev/null
+done
+grep -q "/v1/services/$SVC/submissions" "$T/body" || fail index "no intake path: $(cat "$T/body")"
+grep -q '/v1/mi' "$T/body" || fail index "no /v1/mi"
+grep -q 'FRY-[0-9]' "$T/body" && fail index "a record reference on the page"
+grep -qi '<script\|https\?://[a-z]' "$T/body" && fail index "script or outside resource on the page"
+python3 -c 'import sys, html.parser; p = html.parser.HTMLParser(); p.feed(open(sys.argv[1]).read()); p.close()' "$T/body" \
+    || fail index "not HTML"
+want index-post 405 "$(req -X POST "$U/")"
+ok "GET / is a small HTML page linking /healthz, /readyz, /metrics, /v1/mi and the intake path, no token, no records"
+
 # ---- SIGTERM under load --------------------------------------------------------
 "$DRIVE" burst "$U/v1/services/$SVC/submissions" "$KEY" "$ISS" "$T/tpl.json" TA 3000 64 "$T/term.refs" > "$T/term.out" &
 BP=$!
@@ -271,7 +292,7 @@ ok "SIGKILL during 1,000 concurrent submissions: all $n202 answered 202 are in t
 # ---- ferry jobs -----------------------------------------------------------------
 "$FERRY_BIN" jobs --config "$CFG" --spool "$SP" --json > "$T/jobs.json" || fail jobs "exit $?"
 [ "$(jq '.jobs | length' "$T/jobs.json")" = 3 ] || fail jobs "3 jobs expected"
-jq -e '.jobs[] | select(.name=="claims-nightly") | .next_run_utc | test("T0[01]:30:00Z$")' "$T/jobs.json" >/dev/null \
+jq -e '.jobs[] | select(.name=="claims-nightly") | .next_run_utc | test("T0[01]:30:00\\.000Z$")' "$T/jobs.json" >/dev/null \
     || fail jobs "claims-nightly next run: $(cat "$T/jobs.json")"
 ok "ferry jobs --json lists 3 jobs with their next run"
 stop_term "$AFTER"; rc=$RC

@@ -87,7 +87,7 @@ ok "a retried key gets its own first answer (k1: 202 accepted, k2: 200 duplicate
 sub IDEM0002B > "$T/b.json"
 want conflict 422 "$(post "$T/b.json" "" -H 'Idempotency-Key: k1')"
 [ "$(jq -r .status "$T/body")" = conflict ] || fail conflict "status word"
-jq -e '.problems[0].path == "header:Idempotency-Key" and (.problems[0].reason | test("k1"))' \
+jq -e '.problems[0].where == "header:Idempotency-Key" and (.problems[0].reason | test("k1"))' \
     "$T/body" >/dev/null || fail conflict "problem does not name the key: $(cat "$T/body")"
 [ "$(records "fe_ref = 'IDEM0002B'")" = 0 ] || fail conflict "the conflicting body was stored"
 ok "key k1 with a different body -> 422 conflict naming k1, nothing stored"

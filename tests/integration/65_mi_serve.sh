@@ -72,8 +72,8 @@ st=$(req -H "Authorization: Bearer $(tok)" "$U/v1/mi?from=$today&to=$today&servi
 cp "$T/body" "$T/mi.json"
 F report --config "$CFG" --spool "$SP" --from "$today" --to "$today" --service "$SVC" \
     --format json > "$T/report.json"
-jq -S 'del(.generated_at_ms)' "$T/mi.json" > "$T/a.json"
-jq -S 'del(.generated_at_ms)' "$T/report.json" > "$T/b.json"
+jq -S 'del(.generated_at_ms, .generated_at)' "$T/mi.json" > "$T/a.json"
+jq -S 'del(.generated_at_ms, .generated_at)' "$T/report.json" > "$T/b.json"
 cmp -s "$T/a.json" "$T/b.json" || fail "same JSON" "$(diff "$T/a.json" "$T/b.json" | head -20)"
 [ "$(jq -r .schema "$T/mi.json")" = ferry-mi/1 ] || fail schema "$(head -c 200 "$T/mi.json")"
 recv=$(jq '.services[0].period.received' "$T/mi.json")

@@ -48,6 +48,14 @@ done
 ok "binary, changelog and man pages all say $V"
 grep -qx /etc/ferry/ferry.xml "$T/ctl/conffiles" || fail conffile "$(cat "$T/ctl/conffiles")"
 ok "/etc/ferry/ferry.xml is a conffile"
+# the licence: stated (MIT, Debian's "Expat"), the same in LICENSE and the package
+C=$R/usr/share/doc/ferry/copyright
+[ -f "$C" ] || fail licence "no /usr/share/doc/ferry/copyright"
+grep -qx 'License: Expat' "$C" || fail licence "$(grep License "$C")"
+grep -qi 'not-yet-stated\|do not state a licen' "$C" && fail licence "the licence is still undecided"
+head -1 LICENSE | grep -qx 'MIT License' || fail licence "LICENSE: $(head -1 LICENSE)"
+grep -q 'Permission is hereby granted, free of charge' "$C" || fail licence "no licence text in copyright"
+ok "the licence is stated: MIT in LICENSE, Expat in the package's copyright file"
 
 # every path the unit names
 U=$R/lib/systemd/system/ferry.service

@@ -7,7 +7,7 @@
 # libraries it runs on; an unknown service or target is 64 with a "did
 # you mean" in every command that takes one; an unopenable spool is 73 as
 # the helps say; references read from stdin skip '#' comments and blank
-# lines.
+# lines; a problem in JSON output has one shape in every command.
 set -eu
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$T"' EXIT
@@ -98,6 +98,28 @@ unknown customer-db reconcile --config "$CFG" --spool "$SP" customer-bd
 expect_exit 64 "$FERRY_BIN" queue --spool "$SP" --service nothing-here
 ok "unknown service, target or job: 64 with a did-you-mean (queue, report, retry, submit, import, map, batch, batches, deliver, reconcile)"
 
+# ---- did you mean: attributes, elements and names in ferry.xml and a mapping --
+mkdir -p "$T/typo"
+cp -r "$T/ex/." "$T/typo/"
+sed -i 's/max-attempts="8"/max-attempt="8"/; s/<breaker threshold/<breakr threshold/;
+        s/target="customer-db">/target="customer-bd">/' "$T/typo/ferry.xml"
+sed -i 's/max-length="15"/max-lenght="15"/; s/<transform op="trim"\/>/<transfrom op="trim"\/>/' \
+    "$T/typo/mappings/refund-claim.xml"
+expect_exit 78 "$FERRY_BIN" check --config "$T/typo/ferry.xml"
+for want in "attribute 'max-attempt'.*did you mean 'max-attempts'?" \
+            "Element 'breakr'.*did you mean 'breaker'?" \
+            "unknown target 'customer-bd'; did you mean 'customer-db'?" \
+            "refund-claim.xml:[0-9]*: Element 'field', attribute 'max-lenght'.*did you mean 'max-length'?" \
+            "refund-claim.xml:[0-9]*: Element 'transfrom'.*did you mean 'transform'?"; do
+    grep -q "^ferry check: .*$want" "$T/err" || fail did-you-mean "no '$want': $(cat "$T/err")"
+done
+grep -q '{urn:' "$T/err" && fail did-you-mean "namespace noise: $(cat "$T/err")"
+# nothing near: no suggestion
+sed -i 's/format="logfmt"/colour="logfmt"/' "$T/typo/ferry.xml"
+expect_exit 78 "$FERRY_BIN" check --config "$T/typo/ferry.xml"
+grep "attribute 'colour'" "$T/err" | grep -q 'did you mean' && fail did-you-mean "a far name got one: $(grep colour "$T/err")"
+ok "ferry check: a near attribute, element or target name in ferry.xml and a mapping gets a did-you-mean"
+
 # ---- an unopenable spool is 73, and the helps say so -------------------------
 : > "$T/not-a-folder"
 for c in serve jobs submit; do
@@ -142,6 +164,28 @@ total=$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq .count)
     jq -e '[.records[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' > /dev/null ||
     fail json-time "$("$FERRY_BIN" queue --config "$CFG" --spool "$SP" --json | jq -r '.records[0].received_at')"
 ok "queue --limit says when it cut (text and JSON); JSON times are RFC 3339 UTC with milliseconds"
+# every time in every JSON output: a time-named member, or any string that
+# looks like a date and a time, is RFC 3339 UTC with milliseconds
+"$FERRY_BIN" release --config "$CFG" --spool "$SP" "$REF" > /dev/null 2>&1 || true
+"$FERRY_BIN" batch --config "$CFG" --spool "$SP" --target claims-mainframe > /dev/null 2>&1 ||
+    fail json-time "batch: $("$FERRY_BIN" batch --config "$CFG" --spool "$SP" --target claims-mainframe 2>&1 | tail -3)"
+"$FERRY_BIN" spool backup --config "$CFG" --spool "$SP" "$T/bk" > /dev/null 2>&1 || fail json-time "backup"
+RFC='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$'
+TIMES='[.. | objects | to_entries[] | select(.key | test("(^|_)at$|^started$|^ended$|_utc$|_since$")) | .value | select(. != null)]
+       + [.. | strings | select(test("^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}"))]'
+n_times=0
+for args in "queue" "show $REF" "find $REF" "batches" "jobs" "targets" "audit" "report --format json"; do
+    "$FERRY_BIN" $args --config "$CFG" --spool "$SP" $( [ "${args%% *}" = report ] || echo --json ) \
+        > "$T/j" 2> "$T/err" || fail json-time "$args: $(cat "$T/err")"
+    bad=$(jq -c "$TIMES | map(select(type != \"string\" or (test(\"$RFC\") | not)))" "$T/j")
+    [ "$bad" = "[]" ] || fail json-time "$args: $bad"
+    n_times=$((n_times + $(jq "$TIMES | length" "$T/j")))
+done
+jq -e ".generated_at | test(\"$RFC\")" "$T/j" > /dev/null || fail json-time "report has no generated_at"
+bad=$(jq -c "$TIMES | map(select(test(\"$RFC\") | not))" "$T/bk/MANIFEST")
+[ "$bad" = "[]" ] || fail json-time "backup MANIFEST: $bad"
+[ "$n_times" -ge 20 ] || fail json-time "only $n_times times seen"
+ok "every JSON time is RFC 3339 UTC with ms ($n_times in queue, show, find, batches, jobs, targets, audit, report, the backup MANIFEST)"
 # ---- shared messages name the command ----------------------------------------
 mkdir -p "$T/empty"
 (cd "$T/empty" && "$FERRY_BIN" queue > /dev/null 2> "$T/err") || true
@@ -150,6 +194,99 @@ printf 'FRY-20261203-000001-AND-MUCH-TOO-LONG-FOR-ONE\n' |
     "$FERRY_BIN" hold --config "$CFG" --spool "$SP" - > /dev/null 2> "$T/err" || true
 grep -q "^ferry hold: " "$T/err" || fail prefix "$(cat "$T/err")"
 ok "shared messages start with 'ferry COMMAND:'"
+# every command with an option it does not have: getopt's own words too
+for c in $CMDS; do
+    set +e; "$FERRY_BIN" "$c" --no-such-option < /dev/null > /dev/null 2> "$T/err"; rc=$?; set -e
+    [ $rc = 64 ] || fail prefix "$c --no-such-option exits $rc"
+    head -1 "$T/err" | grep -q "^ferry $c: " || fail prefix "$c --no-such-option: $(head -1 "$T/err")"
+done
+# and with a bad value or name: every line on stderr that is not a log
+# line or the usage text starts with "ferry COMMAND:"
+NOREF=FRY-20990101-000001
+while IFS='|' read -r c args; do
+    [ -n "$c" ] || continue
+    set +e; (cd "$T/ex" && eval "\"\$FERRY_BIN\" $c $args") < /dev/null > /dev/null 2> "$T/err"; rc=$?; set -e
+    [ $rc != 0 ] || fail prefix "$c $args exits 0"
+    sed '/^usage: /,$d' "$T/err" | grep -v '^ts=' > "$T/msgs" || true
+    [ -s "$T/msgs" ] || fail prefix "$c $args: no message: $(cat "$T/err")"
+    bad=$(grep -v "^ferry ${c%% *}\( [a-z]*\)\?: " "$T/msgs" || true)
+    [ -z "$bad" ] || fail prefix "$c $args: $bad"
+done <<EOF2
+serve|--config nope.xml
+check|--config nope.xml
+submit|--spool ../spool refund-claim nope.json
+submit|--spool ../spool refund-claim ../bad.json
+import|--spool ../spool refund-claim assisted-digital.csv
+queue|--spool ../spool --since yesterday-ish
+show|--spool ../spool $NOREF
+find|--spool ../spool nope=1
+map|refund-claim ../bad.json
+copybook|nope.cpy
+batch|--spool ../spool no-such-job
+batches|--spool ../spool --limit x
+deliver|--spool ../spool --wait forever
+reconcile|--spool ../spool claims-mainframe nope.ack
+edit|--spool ../spool $NOREF --set x=1
+report|--spool ../spool --date notadate
+retry|--spool ../spool $NOREF
+settle|--spool ../spool $NOREF
+hold|--spool ../spool --reason r $NOREF
+release|--spool ../spool $NOREF
+discard|--spool ../spool $NOREF
+audit|--spool ../spool $NOREF
+purge|--spool ../spool --older-than soon
+config|--config nope.xml
+spool|verify ../nope-dir
+spool|frobnicate
+jobs|--spool ../not-a-folder
+targets|--config nope.xml
+show|--spool ../spool
+queue|--spool ../spool extra
+edit|--spool ../spool
+submit|--spool ../spool refund-claim
+map|refund-claim
+copybook|
+batch|--spool ../spool
+report|--spool ../spool extra
+purge|--spool ../spool
+staff|frobnicate
+staff|
+spool|backup
+version|extra
+reconcile|--spool ../spool
+EOF2
+ok "every command's messages start with 'ferry COMMAND:' (an unknown option, a bad value or name, missing or extra arguments)"
+
+# ---- problems: one shape in every command's JSON (util/errs_json.c) ------------
+# every "problems" array anywhere in the document: each item is exactly
+# {where, reason} or {where, reason, message}, strings, reason not empty
+SHAPE='[.. | objects | select(has("problems")) | .problems[]] as $p
+       | ($p | length) > 0 and ($p | all(((keys - ["message"]) == ["reason", "where"])
+         and (.where | type) == "string" and (.reason | type) == "string"
+         and (.reason | length) > 0 and ((.message // "") | type) == "string"))'
+shape() {   # shape WHAT RC CMD... - exit RC, its stdout has the one shape
+    local what=$1 want=$2; shift 2
+    set +e; "$FERRY_BIN" "$@" > "$T/out" 2> "$T/err"; local rc=$?; set -e
+    [ $rc = "$want" ] || fail shape "$what exits $rc, not $want: $(cat "$T/err")"
+    jq -e "$SHAPE" "$T/out" > /dev/null || fail shape "$what: $(cat "$T/out")"
+}
+echo '{"form_ref":"x"}' > "$T/bad.json"
+shape "submit --json" 65 submit --config "$CFG" --spool "$SP" --json refund-claim "$T/bad.json"
+shape "import --json" 65 import --config "$CFG" --spool "$SP" --json refund-claim "$T/ex/assisted-digital.csv"
+jq -e '[.results[] | select(.status == "rejected") | .problems[] | select(.where == "nino")] | length >= 1' \
+    "$T/out" > /dev/null || fail shape "import: the bad NINO's where: $(cat "$T/out")"
+shape "map --json" 65 map --config "$CFG" --json refund-claim "$T/bad.json"
+shape "hold --json (refused)" 65 hold --config "$CFG" --spool "$SP" --json --reason again "$REF"
+mkdir -p "$T/bad-cfg" "$T/junk-spool"
+cp -r "$T/ex/." "$T/bad-cfg/"
+sed -i 's/target="customer-db"/target="customer-bd"/' "$T/bad-cfg/ferry.xml"
+shape "check --json" 78 check --config "$T/bad-cfg/ferry.xml" --json
+jq -e '[.problems[] | select(.where | test("^.*ferry.xml:[0-9]+$"))] | length >= 1' "$T/out" > /dev/null ||
+    fail shape "check: where is FILE:LINE: $(cat "$T/out")"
+echo 'not a database' > "$T/junk-spool/ledger.db"
+shape "spool verify --json" 73 spool verify --json "$T/junk-spool"
+grep -rq '"path"' "$T/out" && fail shape "a 'path' key is left"
+ok "problems: one shape {where, reason[, message]} in submit, import, map, hold, check, spool verify"
 
 # ---- ferry config: the effective configuration ---------------------------------
 "$FERRY_BIN" config --config "$CFG" > "$T/ex/effective.xml" || fail config "exit $?"

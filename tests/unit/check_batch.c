@@ -102,6 +102,8 @@ START_TEST(test_exit_codes)
     ck_assert_int_eq(batch_exit_code(BATCH_BUSY), 75);
     ck_assert_int_eq(batch_exit_code(BATCH_CONFIG), 78);
     ck_assert_int_eq(batch_exit_code(BATCH_REFUSED), 78);
+    ck_assert_int_eq(batch_exit_code(BATCH_STOPPED), 78);
+    ck_assert_str_eq(batch_outcome_name(BATCH_STOPPED), "stopped");
     ck_assert_int_eq(batch_exit_code(BATCH_VERIFY), 70);
     ck_assert_int_eq(batch_exit_code(BATCH_ERROR), 74);
 }

@@ -183,6 +183,26 @@ START_TEST(test_record_masks_list_sub_fields_and_personal_lists)
 }
 END_TEST
 
+START_TEST(test_echoes_personal_values_at_any_depth)
+{
+    struct mapping *m = load();
+    struct record *r = apply(m, payload);
+    /* a top-level personal field, a personal sub-field of a list, a value
+     * inside a list that is itself personal */
+    ck_assert(mask_echoes(r, "applicant QQ123456C not found"));
+    ck_assert(mask_echoes(r, "item code CODE-B2 unknown"));
+    ck_assert(mask_echoes(r, "born 2011-05-06?"));
+    /* what is not personal, or not there, is not an echo */
+    ck_assert(!mask_echoes(r, "amount 12.50 too high"));
+    ck_assert(!mask_echoes(r, "cost 3.20"));
+    ck_assert(!mask_echoes(r, "E042"));
+    ck_assert(!mask_echoes(r, NULL));
+    ck_assert(!mask_echoes(NULL, "QQ123456C"));
+    record_free(r);
+    mapping_free(m);
+}
+END_TEST
+
 START_TEST(test_path_personal_by_depth)
 {
     struct mapping *m = load();
@@ -277,6 +297,7 @@ int main(void)
     tcase_add_test(tc, test_payload_named_row_by_field_name);
     tcase_add_test(tc, test_record_masks_list_sub_fields_and_personal_lists);
     tcase_add_test(tc, test_path_personal_by_depth);
+    tcase_add_test(tc, test_echoes_personal_values_at_any_depth);
     tcase_add_test(tc, test_diff_names_list_sub_field_and_marks_it_personal);
     tcase_add_test(tc, test_target_slots_from_personal_sub_fields);
     suite_add_tcase(s, tc);

@@ -217,6 +217,91 @@ START_TEST(test_record_json_round_trip)
 }
 END_TEST
 
+/* same_bytes - record_to_json writes what the jansson tree wrote (or
+ * both refuse); returns the direct writer's text */
+static void same_bytes(const struct record *r)
+{
+    char *a = record_to_json(r), *b = record_to_json_tree(r);
+    if (!b)
+        ck_assert_msg(a == NULL, "jansson refused, the writer gave %s", a);
+    else
+        ck_assert_msg(a && strcmp(a, b) == 0, "writer %s\njansson %s",
+                      a ? a : "(null)", b);
+    free(a);
+    free(b);
+}
+
+START_TEST(test_record_json_writer_equals_jansson)
+{
+    static const char *const texts[] = {
+        "", "plain", "q\"uote\\back/slash", "\b\f\n\r\t\x01\x1f\x7f",
+        "Gwenll\xc3\xaf" "an", "\xe2\x80\xa8 \xef\xbf\xbf", "\xf0\x9f\x98\x80x",
+        "\xf4\x8f\xbf\xbf", "bad \xc3", "bad \xed\xa0\x80", "bad \xc0\xaf",
+        "bad \xff", "\xe2\x82", "\xf4\x90\x80\x80",
+    };
+    size_t nt = sizeof texts / sizeof texts[0];
+    for (size_t i = 0; i < nt; i++) {
+        struct record *r = record_new();
+        struct record_field *f = record_add(r, texts[i]);
+        fvalue_set_text(&f->v, FT_STRING, texts[(i + 3) % nt]);
+        f->personal = i & 1;
+        f = record_add(r, "d");
+        fvalue_set_decimal(&f->v, (int64_t)i * -997, (int)(i % 4));
+        same_bytes(r);
+        record_free(r);
+    }
+    /* a repeated name keeps its first place and takes its last value;
+     * lists: absent, empty, nested, an absent value inside */
+    struct record *r = record_new();
+    fvalue_set_text(&record_add(r, "a")->v, FT_STRING, "first");
+    fvalue_set_int(&record_add(r, "b")->v, 7);
+    fvalue_set_text(&record_add(r, "a")->v, FT_ENUM, "last");
+    struct record_field *l = record_add(r, "none");
+    l->v.type = FT_LIST;
+    l = record_add(r, "empty");
+    l->v.type = FT_LIST;
+    l->v.present = true;
+    l = record_add(r, "items");
+    l->v.type = FT_LIST;
+    l->v.present = true;
+    l->personal = true;
+    l->v.items = calloc(2, sizeof *l->v.items);
+    l->v.nitems = 2;
+    for (int k = 0; k < 2; k++) {
+        l->v.items[k] = record_new();
+        fvalue_set_bool(&record_add(l->v.items[k], "ok")->v, k);
+        record_add(l->v.items[k], "gone");
+        struct record_field *in = record_add(l->v.items[k], "inner");
+        in->v.type = FT_LIST;
+        in->v.present = true;
+        in->v.items = calloc(1, sizeof *in->v.items);
+        in->v.nitems = 1;
+        in->v.items[0] = record_new();
+        fvalue_set_date(&record_add(in->v.items[0], "when")->v, 20000 + k);
+    }
+    fvalue_set_datetime(&record_add(r, "at")->v, -1);
+    record_add(r, "absent")->v.type = FT_DECIMAL;
+    same_bytes(r);
+    record_free(r);
+    /* every byte pattern of short texts, valid UTF-8 or not */
+    uint32_t seed = 12345;
+    for (int n = 0; n < 4000; n++) {
+        char t[9];
+        size_t len = (size_t)(n % 8) + 1;
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned c = (seed >> 16) & 0xFF;
+            t[k] = (char)(c ? c : 'z');
+        }
+        t[len] = '\0';
+        r = record_new();
+        fvalue_set_text(&record_add(r, "v")->v, FT_STRING, t);
+        same_bytes(r);
+        record_free(r);
+    }
+}
+END_TEST
+
 START_TEST(test_record_from_json_refuses_bad)
 {
     struct errs e;
@@ -279,6 +364,7 @@ int main(void)
     tcase_add_test(tc, test_dates);
     tcase_add_test(tc, test_datetime_zones);
     tcase_add_test(tc, test_record_json_round_trip);
+    tcase_add_test(tc, test_record_json_writer_equals_jansson);
     tcase_add_test(tc, test_record_from_json_refuses_bad);
     tcase_add_test(tc, test_record_from_json_never_echoes_personal_values);
     tcase_add_test(tc, test_set_text_canonical);

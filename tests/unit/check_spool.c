@@ -50,6 +50,23 @@ static struct spool *open_sp(const struct spool_opts *o)
     return s;
 }
 
+/* UNDO_V13 - the schema-13 additions dropped, records_svc put back:
+ * every downgrade below starts with it */
+#define UNDO_V13 \
+    "DROP VIEW records_archive_full;" \
+    "DROP TABLE records_archive;" \
+    "DROP TABLE state_totals;" \
+    "DROP INDEX records_work;" \
+    "DROP INDEX records_final;" \
+    "DROP INDEX records_received;" \
+    "DROP INDEX audit_at;" \
+    "DROP INDEX counters_day;" \
+    "DROP TRIGGER counters_total_ins;" \
+    "DROP TRIGGER counters_total_upd;" \
+    "DROP TRIGGER counters_total_del;" \
+    "DROP TABLE counter_totals;" \
+    "CREATE INDEX records_svc ON records(service, state);"
+
 static struct spool_item item(const char *svc, const char *target,
                               const char *key, const char *payload)
 {
@@ -687,8 +704,11 @@ START_TEST(test_v1_ledger_migrates_in_place)
     errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
-    raw_exec("BEGIN;"
+    raw_exec("BEGIN;" UNDO_V13
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -850,9 +870,12 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
         enq1(s, it, &r[i]);
     }
     spool_close(s);
-    char sql[768];
-    snprintf(sql, sizeof sql, "BEGIN;"
+    char sql[2048];
+    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V13
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -963,8 +986,11 @@ START_TEST(test_v3_ledger_gets_identities)
     for (int i = 0; i < 4; i++)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
-    raw_exec("BEGIN;"
+    raw_exec("BEGIN;" UNDO_V13
              "DROP TABLE record_history;"
+             "ALTER TABLE records DROP COLUMN missing_at;"
+             "ALTER TABLE records DROP COLUMN receipt_data;"
+             "ALTER TABLE records DROP COLUMN marker_gen;"
              "ALTER TABLE records DROP COLUMN ack_file;"
              "ALTER TABLE records DROP COLUMN ack_record;"
              "ALTER TABLE records DROP COLUMN ack_at;"
@@ -1158,10 +1184,11 @@ START_TEST(test_batch_bind_max_keeps_received_order)
     ck_assert_int_eq(b->record_count, 4);
     ck_assert_int_eq(state_of(s, r[3].ref), SPOOL_BATCHED);
     ck_assert_int_eq(state_of(s, r[4].ref), SPOOL_QUEUED);
-    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM batch_members m JOIN "
-                                "records r ON r.id = m.record_id WHERE "
-                                "m.pos = 1 AND r.ref = (SELECT MIN(ref) "
-                                "FROM records)"), 1);
+    /* the oldest four, and nothing written per member beside them */
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records WHERE "
+                                "batch_id IS NOT NULL AND id <= (SELECT "
+                                "MIN(id) + 3 FROM records)"), 4);
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM batch_members"), 0);
     spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
@@ -1232,6 +1259,112 @@ START_TEST(test_timeline_whole_story_and_no_stale_error)
     ck_assert_ptr_null(t.v[9].message);
     spool_timeline_free(&t);
     ck_assert_int_eq(spool_timeline(s, "FRY-20000101-000001", &t, &e), 1);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* A big file goes ACK_CHUNK acknowledgements to a statement: the
+ * outcome, and every column an acknowledgement writes, must be exactly
+ * those of applying the same acknowledgements one at a time.  Set A goes
+ * in one call (chunks that qualify and one that does not: two keys out
+ * of order); set B, alike record for record, in calls of fewer than a
+ * chunk (one at a time).  Both have an orphan, records held (not sent),
+ * a later repeat of a confirmed record (already) and of a rejected one
+ * that now says accepted (not sent). */
+#define CHUNK_N 800
+#define CHUNK_ACKS (CHUNK_N + 3)
+#define CHUNK_KEY (SPOOL_REF_MAX + 8)
+static size_t chunk_acks(const struct spool_result *r, char keys[][CHUNK_KEY],
+                         struct spool_ack *a)
+{
+    size_t n = 0;
+    for (int i = 0; i < CHUNK_N; i++) {
+        if (i == 11) {
+            snprintf(keys[n], sizeof keys[n], "%sX", r[10].ref);  /* orphan */
+            a[n] = (struct spool_ack){ .key = keys[n], .accepted = true };
+            n++;
+        }
+        if (i == 511) {
+            for (int d = 3; d <= 5; d += 2) {      /* repeats of r[3], r[5] */
+                snprintf(keys[n], sizeof keys[n], "%s", r[d].ref);
+                a[n] = (struct spool_ack){ .key = keys[n], .accepted = true };
+                n++;
+            }
+        }
+        snprintf(keys[n], sizeof keys[n], "%s", r[i].ref);
+        a[n] = (struct spool_ack){ .key = keys[n], .accepted = i % 7 != 3,
+                                   .reason = i % 7 == 3 ? "R07 bad NINO"
+                                                        : NULL,
+                                   .receipt = i % 5 == 0 ? "RC-OK" : NULL };
+        n++;
+    }
+    struct spool_ack t = a[300];               /* chunk 2 out of order */
+    a[300] = a[301];
+    a[301] = t;
+    for (size_t i = 0; i < n; i++)
+        a[i].record_no = (long)i + 1;
+    return n;
+}
+
+START_TEST(test_acks_chunked_same_as_one_by_one)
+{
+    struct spool *s = open_sp(NULL);
+    static struct spool_result ra[CHUNK_N], rb[CHUNK_N];
+    for (int set = 0; set < 2; set++)
+        for (int i = 0; i < CHUNK_N; i++) {
+            struct spool_item it = item("claims", "mf", NULL, "x");
+            it.hold = i % 50 == 49;
+            enq1(s, it, set ? &rb[i] : &ra[i]);
+        }
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", b->record_count,
+                                         NULL, "00", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    static char ka[CHUNK_ACKS][CHUNK_KEY], kb[CHUNK_ACKS][CHUNK_KEY];
+    static struct spool_ack aa[CHUNK_ACKS], ab[CHUNK_ACKS];
+    static enum spool_ack_result resa[CHUNK_ACKS], resb[CHUNK_ACKS];
+    static char refa[CHUNK_ACKS][SPOOL_REF_MAX];
+    static char refb[CHUNK_ACKS][SPOOL_REF_MAX];
+    size_t n = chunk_acks(ra, ka, aa);
+    ck_assert_uint_eq(chunk_acks(rb, kb, ab), n);
+    ck_assert_uint_eq(n, CHUNK_ACKS);
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "a0", aa, n, resa, refa,
+                                     NULL, NULL, &e), 0);
+    for (size_t i = 0, k = 0; i < n; i += 200, k++) {
+        char sha[32];
+        snprintf(sha, sizeof sha, "b%zu", k);
+        size_t m = n - i < 200 ? n - i : 200;
+        ck_assert_int_eq(spool_ack_apply(s, "ACK1", sha, ab + i, m, resb + i,
+                                         refb + i, NULL, NULL, &e), 0);
+    }
+    size_t applied = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(resa[i] == resb[i], "ack %zu: %d one by one, %d "
+                      "chunked", i, resb[i], resa[i]);
+        applied += resa[i] == SPOOL_ACK_APPLIED;
+        if (resa[i] == SPOOL_ACK_APPLIED)
+            ck_assert_str_eq(refa[i], aa[i].key);
+    }
+    ck_assert_int_eq(resa[11], SPOOL_ACK_ORPHAN);
+    ck_assert_int_eq(resa[512], SPOOL_ACK_NOT_SENT);      /* r[3] again */
+    ck_assert_int_eq(resa[513], SPOOL_ACK_ALREADY);       /* r[5] again */
+    ck_assert_int_eq(resa[50], SPOOL_ACK_NOT_SENT);       /* r[49] held */
+    ck_assert_uint_eq(applied, CHUNK_N - CHUNK_N / 50);
+    /* set B's records are set A's, CHUNK_N ids on */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records a JOIN records "
+        "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS NOT "
+        "b.state OR a.last_error IS NOT b.last_error OR a.receipt IS NOT "
+        "b.receipt OR a.ack_record IS NOT b.ack_record OR a.ack_file IS NOT "
+        "b.ack_file OR a.in_doubt IS NOT b.in_doubt OR (a.confirmed_at = 0) "
+        "IS NOT (b.confirmed_at = 0))"), 0);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'confirmed' AND ack_record IS NULL"),
+                     0);
+    spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
 }
@@ -1510,11 +1643,11 @@ START_TEST(test_key_file_formats)
 }
 END_TEST
 
-START_TEST(test_purge_keeps_rows_and_audit)
+START_TEST(test_purge_archives_final_records_keeps_audit)
 {
     struct spool *s = open_sp(NULL);
     struct spool_result r[2];
-    enq1(s, item("claims", "mf", NULL, "personal"), &r[0]);
+    enq1(s, item("claims", "mf", "fe-1", "personal"), &r[0]);
     enq1(s, item("claims", "mf", NULL, "personal"), &r[1]);
     struct errs e;
     errs_init(&e);
@@ -1523,6 +1656,25 @@ START_TEST(test_purge_keeps_rows_and_audit)
     ck_assert_int_eq(spool_purge(s, spool_state_final(SPOOL_DISCARDED)
                                  ? 4102444800000LL : 0, "ops", &n, &e), 0);
     ck_assert_uint_eq(n, 1);
+    /* out of the working tables, into the archive, children gone */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records_archive "
+                                "WHERE state = 'discarded'"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data"), 1);
+    /* still counted, conservation still holds, the totals match rows */
+    int64_t acc = 0, ins = 0;
+    ck_assert_int_eq(spool_conservation(s, &acc, &ins, &e), 0);
+    ck_assert_int_eq(acc, 2);
+    ck_assert_int_eq(ins, 2);
+    struct spool_totals_proof tp;
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.rows + tp.archived, 2);
+    ck_assert_int_eq(tp.totals_off, 0);
+    /* the submission is still known: the same one again is a duplicate */
+    struct spool_result again;
+    enq1(s, item("claims", "mf", "fe-1", "personal"), &again);
+    ck_assert(again.duplicate);
+    ck_assert_str_eq(again.ref, r[0].ref);
     struct spool_record *rec = NULL;
     ck_assert_int_eq(spool_get(s, r[0].ref, SPOOL_WITH_PAYLOAD |
                                SPOOL_WITH_HISTORY, &rec, &e), 0);
@@ -1536,6 +1688,89 @@ START_TEST(test_purge_keeps_rows_and_audit)
     spool_record_free(rec);
     struct spool_audit_proof p;
     ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* the final-state totals move with the records, in the same
+ * transaction: an acknowledgement and a discard count, a rolled-back
+ * acknowledgement file counts nothing, and the cheap count agrees with
+ * the full one */
+START_TEST(test_final_totals_follow_moves_and_rollbacks)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    for (int i = 0; i < 4; i++)
+        enq1(s, item("claims", "mf", NULL, "{}"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 3, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", 3, NULL, "00", &e),
+                     0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    spool_batch_free(b);
+    /* a file whose second line has no key: the whole file rolls back */
+    struct spool_ack bad[2] = { { .key = r[0].ref, .accepted = true },
+                                { .key = NULL, .accepted = true } };
+    ck_assert_int_eq(spool_ack_apply(s, NULL, NULL, bad, 2, NULL, NULL, NULL,
+                                     NULL, &e), -1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM state_totals"), 0);
+    errs_clear(&e);
+    struct spool_ack acks[2] = { { .key = r[0].ref, .accepted = true },
+                                 { .key = r[1].ref, .accepted = true } };
+    ck_assert_int_eq(spool_ack_apply(s, "A1", "aa", acks, 2, NULL, NULL,
+                                     NULL, NULL, &e), 0);
+    ck_assert_int_eq(spool_discard(s, r[3].ref, "ops", "test", &e), 0);
+    ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
+                                "'confirmed' AND service = 'claims' AND "
+                                "target = 'mf'"), 2);
+    ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
+                                "'discarded'"), 1);
+    struct spool_counts c;
+    ck_assert_int_eq(spool_counts(s, &c, &e), 0);
+    int64_t by[SPOOL_NSTATES] = { 0 };
+    for (size_t i = 0; i < c.n; i++)
+        by[c.v[i].state] += c.v[i].n;
+    spool_counts_free(&c);
+    ck_assert_int_eq(by[SPOOL_CONFIRMED], 2);
+    ck_assert_int_eq(by[SPOOL_DISCARDED], 1);
+    ck_assert_int_eq(by[SPOOL_SENT], 1);
+    struct spool_totals_proof tp;
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.totals_off, 0);
+    ck_assert_int_eq(tp.accepted, tp.rows);
+    /* a total that drifted from its rows is found by the full check */
+    raw_exec("UPDATE state_totals SET n = n + 1 WHERE state = 'confirmed'");
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.totals_off, 1);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* a schema-12 ledger with final records gets its totals counted from the
+ * rows by the migration (one transaction), and they then agree */
+START_TEST(test_v12_ledger_gets_final_totals)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[3];
+    for (int i = 0; i < 3; i++)
+        enq1(s, item("claims", "mf", NULL, "{}"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_discard(s, r[1].ref, "ops", "test", &e), 0);
+    spool_close(s);
+    raw_exec("BEGIN;" UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
+                                "'discarded'"), 1);
+    int64_t acc = 0, ins = 0;
+    ck_assert_int_eq(spool_conservation(s, &acc, &ins, &e), 0);
+    ck_assert_int_eq(acc, 3);
+    ck_assert_int_eq(ins, 3);
     errs_free(&e);
     spool_close(s);
 }
@@ -1625,13 +1860,16 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_batch_bind_order_and_restart);
     tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
     tcase_add_test(tc, test_acks_apply_once);
+    tcase_add_test(tc, test_acks_chunked_same_as_one_by_one);
     tcase_add_test(tc, test_audit_chain_and_tamper);
     tcase_add_test(tc, test_audit_truncation_detected);
     tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
     tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
     tcase_add_test(tc, test_key_file_formats);
-    tcase_add_test(tc, test_purge_keeps_rows_and_audit);
+    tcase_add_test(tc, test_purge_archives_final_records_keeps_audit);
+    tcase_add_test(tc, test_final_totals_follow_moves_and_rollbacks);
+    tcase_add_test(tc, test_v12_ledger_gets_final_totals);
     tcase_add_test(tc, test_purge_leaves_no_bytes_on_disk);
     tcase_add_test(tc, test_job_runs);
     tcase_add_test(tc, test_v1_ledger_migrates_in_place);

@@ -4,7 +4,8 @@
 // A claims service generated from claims.wsdl by the node `soap` package
 // (soap.listen): SOAP 1.1 at /claims, SOAP 1.2 at /claims12.  Behaviour is
 // chosen by the claim's Reference so tests need no control channel:
-//   good data                 -> SubmitClaimResponse/Receipt = "RCPT-<ref>"
+//   good data                 -> SubmitClaimResponse/Receipt = "RCPT-<ref>",
+//                                Status = "ACCEPTED"
 //   Amount <= 0, ref "BAD*"   -> Client (1.1) / Sender (1.2) fault
 //   ref "SRV*"                -> Server / Receiver fault "database unavailable"
 //   ref "BUSY*"               -> Client fault "system busy, try again later"
@@ -16,12 +17,19 @@
 //   ref "H503*"               -> HTTP 503 with an HTML body (no SOAP fault)
 //   ref "XXE*"                -> a response with a DOCTYPE and an external
 //                                entity naming --xxe-file (must be refused)
+//   any path /locked*         -> HTTP 401 (credentials refused, no fault)
+//   Name "Det*" (SOAP 1.1)    -> Client fault "claimant not matched" with a
+//                                detail: ErrorCode E042, Field Name, and
+//                                Given echoing the Name (personal data a
+//                                caller must not store)
 // ClaimStatus(Reference) answers Status FOUND + Receipt for references that
 // got a receipt, NOTFOUND otherwise (ferry's probe for in-doubt records).
 // Every SubmitClaim is logged (reference per line) to --log FILE before any
-// behaviour, so a test can count duplicates.
+// behaviour, so a test can count duplicates.  --idem-log FILE logs, per
+// SubmitClaim, "Reference<TAB>X-Idempotency-Key header<TAB>RequestId
+// element" ("-" where absent), to check what a caller used as its key.
 //
-// Usage: node server.js PORT [--log FILE] [--slow-ms N] [--user U --password P]
+// Usage: node server.js PORT [--log FILE] [--idem-log FILE] [--slow-ms N] [--user U --password P]
 //                            [--tls-cert F --tls-key F [--client-ca F]]
 //                            [--xxe-file F]
 // PORT 0 picks a free port; the chosen port is printed on stdout as one line.
@@ -35,7 +43,7 @@ const crypto = require('crypto');
 const soap = require('soap');
 
 function parseArgs(argv) {
-  const o = { port: 0, log: null, slowMs: 3000, user: null, password: null,
+  const o = { port: 0, log: null, idemLog: null, slowMs: 3000, user: null, password: null,
               cert: null, key: null, clientCa: null, xxeFile: '/etc/hostname' };
   if (argv.length > 0) o.port = parseInt(argv[0], 10);
   for (let i = 1; i < argv.length; i += 2) {
@@ -43,6 +51,7 @@ function parseArgs(argv) {
     if (v === undefined) throw new Error('missing value for ' + k);
     switch (k) {
       case '--log': o.log = v; break;
+      case '--idem-log': o.idemLog = v; break;
       case '--slow-ms': o.slowMs = parseInt(v, 10); break;
       case '--user': o.user = v; break;
       case '--password': o.password = v; break;
@@ -63,6 +72,7 @@ const wsdlXml = fs.readFileSync(path.join(__dirname, 'claims.wsdl'), 'utf8');
 const receipts = new Map();
 let logFd = null;
 if (opt.log) logFd = fs.openSync(opt.log, 'a');
+const idemFd = opt.idemLog ? fs.openSync(opt.idemLog, 'a') : null;
 
 function text(v) {
   if (v === undefined || v === null) return '';
@@ -91,7 +101,15 @@ function submitClaim(v12) {
   return function (args, cb, headers, req, res) {
     const ref = text(args.Reference);
     if (logFd !== null) fs.writeSync(logFd, ref + '\n');
+    if (idemFd !== null)
+      fs.writeSync(idemFd, ref + '\t' + (req.headers['x-idempotency-key'] || '-') +
+                   '\t' + (text(args.RequestId) || '-') + '\n');
     const amount = text(args.Amount);
+    const name = text(args.Name);
+    if (!v12 && name.startsWith('Det'))
+      throw { Fault: { faultcode: 'soap:Client', faultstring: 'claimant not matched',
+                       detail: { ErrorCode: 'E042', Field: 'Name', Given: name },
+                       statusCode: 500 } };
     if (ref.startsWith('BAD'))
       throw fault(v12, true, 'reference ' + ref + ' rejected: unknown claimant');
     if (!/^-?[0-9]+(\.[0-9]+)?$/.test(amount) || !(/[1-9]/.test(amount)) ||
@@ -120,7 +138,7 @@ function submitClaim(v12) {
     const answer = () => {
       const receipt = 'RCPT-' + ref;
       receipts.set(ref, receipt);
-      return { Receipt: receipt };
+      return { Receipt: receipt, Status: 'ACCEPTED' };
     };
     if (ref.startsWith('SLOW'))
       return new Promise((resolve) => setTimeout(() => resolve(answer()), opt.slowMs));
@@ -158,7 +176,14 @@ function authenticate(security, done, req) {
   return true;
 }
 
+// notFound - every other path; /locked* answers 401 as a gateway that
+// refuses the caller's HTTP credentials would (no SOAP fault)
 function notFound(req, res) {
+  if (req.url.startsWith('/locked')) {
+    res.setHeader('WWW-Authenticate', 'Basic realm="claims"');
+    rawReply(res, 401, 'text/plain', 'unauthorized\n');
+    return;
+  }
   rawReply(res, 404, 'text/plain', 'not found\n');
 }
 
