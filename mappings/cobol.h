@@ -148,6 +148,11 @@ void cob_fill_default(const struct cob_codec *c, const struct cob_pic *p,
 /* cob_fill_spaces - n spaces in the code page */
 void cob_fill_spaces(const struct cob_codec *c, unsigned char *out, size_t n);
 
+/* cob_fail - the message into msg (when msgsz); returns -1, so that an
+ * error is one statement: return cob_fail(msg, msgsz, "...", ...) */
+int cob_fail(char *msg, size_t msgsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* cob_fold_ascii - plain ASCII spelling of a code point ("e" for é,
  * "w" for ŵ, "ss" for ß), or NULL when there is none. */
 const char *cob_fold_ascii(uint32_t cp);

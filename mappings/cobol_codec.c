@@ -47,10 +47,8 @@ static const struct {
     { COB_CP_IBM1140, "IBM-1140", "IBM1140" },
 };
 
-static int fail(char *msg, size_t msgsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *msg, size_t msgsz, const char *fmt, ...)
+/* cob_fail - see cobol.h */
+int cob_fail(char *msg, size_t msgsz, const char *fmt, ...)
 {
     if (msg && msgsz) {
         va_list ap;
@@ -144,12 +142,12 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
         if (pages[i].cp == cp)
             iname = pages[i].iconv;
     if (!iname) {
-        fail(msg, msgsz, "unknown code page %d", (int)cp);
+        cob_fail(msg, msgsz, "unknown code page %d", (int)cp);
         return NULL;
     }
     struct cob_codec *c = calloc(1, sizeof *c);
     if (!c) {
-        fail(msg, msgsz, "out of memory");
+        cob_fail(msg, msgsz, "out of memory");
         return NULL;
     }
     c->page = cp;
@@ -159,7 +157,7 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
         c->lo[i] = -1;
     iconv_t cd = iconv_open("UTF-32BE", iname);
     if (cd == (iconv_t)-1) {
-        fail(msg, msgsz, "iconv cannot convert from %s: %s", iname,
+        cob_fail(msg, msgsz, "iconv cannot convert from %s: %s", iname,
              strerror(errno));
         free(c);
         return NULL;
@@ -182,7 +180,7 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
     iconv_close(cd);
     if (c->lo[' '] < 0 || c->lo['+'] < 0 || c->lo['-'] < 0 ||
         c->lo['0'] < 0) {
-        fail(msg, msgsz, "code page %s lacks basic characters", iname);
+        cob_fail(msg, msgsz, "code page %s lacks basic characters", iname);
         free(c);
         return NULL;
     }
@@ -320,10 +318,10 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
         uint32_t cp;
         size_t k = utf8_next(s + i, n - i, &cp);
         if (k == 0)
-            return fail(msg, msgsz, "invalid UTF-8 at byte %zu of the value",
+            return cob_fail(msg, msgsz, "invalid UTF-8 at byte %zu of the value",
                         i);
         if (is_control(cp))
-            return fail(msg, msgsz, "control character U+%04X not allowed",
+            return cob_fail(msg, msgsz, "control character U+%04X not allowed",
                         (unsigned)cp);
         int b = cp_to_byte(c, cp);
         const char *alt = NULL;
@@ -332,10 +330,10 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
                 alt = cob_fold_ascii(cp);
             if (!alt) {
                 if (b >= 0)
-                    return fail(msg, msgsz, "character '%.*s' (U+%04X) is "
+                    return cob_fail(msg, msgsz, "character '%.*s' (U+%04X) is "
                                 "not a letter (PIC A)", (int)k, s + i,
                                 (unsigned)cp);
-                return fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
+                return cob_fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
                             "be written in %s", (int)k, s + i, (unsigned)cp,
                             cob_codepage_name(c->page));
             }
@@ -347,7 +345,7 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
             uint32_t ch = a ? (unsigned char)*a : cp;
             int bb = a ? cp_to_byte(c, ch) : b;
             if (bb < 0 || (p->cls == COB_ALPHA && !alpha_ok(ch)))
-                return fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
+                return cob_fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
                             "be written in %s", (int)k, s + i, (unsigned)cp,
                             cob_codepage_name(c->page));
             if (out && pos >= skip && pos - skip < len)
@@ -391,7 +389,7 @@ int cob_text_encode(const struct cob_codec *c, const struct cob_pic *p,
         return -1;
     if (count > len) {
         if (!(flags & COB_TX_TRUNCATE))
-            return fail(msg, msgsz, "value is %zu characters, field holds "
+            return cob_fail(msg, msgsz, "value is %zu characters, field holds "
                         "%zu", count, len);
         w |= COB_TX_TRUNCATED;
         if (p->justified)
@@ -424,14 +422,14 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
     for (size_t i = a; i < b; i++) {
         uint32_t cp = c->dec[in[i]];
         if (cp == CP_NONE || is_control(cp))
-            return fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
+            return cob_fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
                         in[i], i, cob_codepage_name(c->page));
         if (o + 5 > outsz)
-            return fail(msg, msgsz, "text too long for buffer");
+            return cob_fail(msg, msgsz, "text too long for buffer");
         o += utf8_put(cp, out + o);
     }
     if (outsz == 0)
-        return fail(msg, msgsz, "no buffer");
+        return cob_fail(msg, msgsz, "no buffer");
     out[o] = '\0';
     return 0;
 }
@@ -441,15 +439,15 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
 static int check_pic(const struct cob_pic *p, char *msg, size_t msgsz)
 {
     if (p->cls != COB_NUMERIC)
-        return fail(msg, msgsz, "not a numeric field");
+        return cob_fail(msg, msgsz, "not a numeric field");
     int most = p->usage == COB_BINARY || p->usage == COB_COMP5
                ? COB_MAX_BINARY_DIGITS : COB_MAX_DIGITS;
     if (p->digits < 1 || p->digits > most)
-        return fail(msg, msgsz, "%d digits not supported (1 to %d)",
+        return cob_fail(msg, msgsz, "%d digits not supported (1 to %d)",
                     p->digits, most);
     if (p->scale < -COB_MAX_DIGITS || p->scale > COB_MAX_DIGITS ||
         p->digits - p->scale > DEC128_MAX_DIGITS)
-        return fail(msg, msgsz, "scale %d not supported", p->scale);
+        return cob_fail(msg, msgsz, "scale %d not supported", p->scale);
     return 0;
 }
 
@@ -460,19 +458,19 @@ static int rescale(udec128 *m, int from, int to, char *msg, size_t msgsz)
     if (d > 0) {
         if (d > DEC128_MAX_DIGITS) {
             if (*m)
-                return fail(msg, msgsz, "value has more decimal places "
+                return cob_fail(msg, msgsz, "value has more decimal places "
                             "than the PIC holds (%d)", to);
             return 0;
         }
         udec128 q = dec128_pow10(d);
         if (*m % q)
-            return fail(msg, msgsz, "value has more decimal places than "
+            return cob_fail(msg, msgsz, "value has more decimal places than "
                         "the PIC holds (%d)", to);
         *m /= q;
     } else if (d < 0 && *m) {
         if (-d > DEC128_MAX_DIGITS ||
             *m >= dec128_pow10(DEC128_MAX_DIGITS) / dec128_pow10(-d))
-            return fail(msg, msgsz, "value too large for the PIC");
+            return cob_fail(msg, msgsz, "value too large for the PIC");
         *m *= dec128_pow10(-d);
     }
     return 0;
@@ -522,7 +520,7 @@ static int edited_encode(const struct cob_codec *c, const struct cob_pic *p,
     unsigned char d[COB_MAX_DIGITS];
     uint32_t cps[256];
     if (p->length > sizeof cps / sizeof cps[0])
-        return fail(msg, msgsz, "edited picture longer than %zu",
+        return cob_fail(msg, msgsz, "edited picture longer than %zu",
                     sizeof cps / sizeof cps[0]);
     mag_digits(m, p->digits, d);
     cob_edit_format(p->edit, d, p->digits, neg, p->blank_zero, cps);
@@ -531,7 +529,7 @@ static int edited_encode(const struct cob_codec *c, const struct cob_pic *p,
         if (b < 0) {
             char u[8];
             u[utf8_put(cps[i], u)] = '\0';
-            return fail(msg, msgsz, "character '%s' (U+%04X) cannot be "
+            return cob_fail(msg, msgsz, "character '%s' (U+%04X) cannot be "
                         "written in %s", u, (unsigned)cps[i],
                         cob_codepage_name(c->page));
         }
@@ -548,7 +546,7 @@ int cob_num_encode_wide(const struct cob_codec *c, const struct cob_pic *p,
     if (check_pic(p, msg, msgsz) < 0)
         return -1;
     if (vscale < 0 || vscale > DEC128_MAX_DIGITS)
-        return fail(msg, msgsz, "value scale %d not supported", vscale);
+        return cob_fail(msg, msgsz, "value scale %d not supported", vscale);
     bool neg = v < 0;
     udec128 m = neg ? (udec128)0 - (udec128)v : (udec128)v;
     if (rescale(&m, vscale, p->scale, msg, msgsz) < 0)
@@ -556,7 +554,7 @@ int cob_num_encode_wide(const struct cob_codec *c, const struct cob_pic *p,
     if (m == 0)
         neg = false;
     if (neg && !p->is_signed)
-        return fail(msg, msgsz, "negative value for an unsigned PIC");
+        return cob_fail(msg, msgsz, "negative value for an unsigned PIC");
     size_t size = p->length;
     if (p->usage == COB_COMP5) {
         unsigned bits = (unsigned)size * 8;
@@ -564,10 +562,10 @@ int cob_num_encode_wide(const struct cob_codec *c, const struct cob_pic *p,
                                     : (bits == 64 ? UINT64_MAX
                                                   : (1ULL << bits) - 1);
         if (m > cap)
-            return fail(msg, msgsz, "value too large for %zu-byte COMP-5",
+            return cob_fail(msg, msgsz, "value too large for %zu-byte COMP-5",
                         size);
     } else if (m >= dec128_pow10(p->digits)) {
-        return fail(msg, msgsz, "value has more than %d digits", p->digits);
+        return cob_fail(msg, msgsz, "value has more than %d digits", p->digits);
     }
     if (p->edit)
         return edited_encode(c, p, m, neg, out, msg, msgsz);
@@ -613,7 +611,7 @@ int cob_num_encode_wide(const struct cob_codec *c, const struct cob_pic *p,
         return 0;
     }
     }
-    return fail(msg, msgsz, "unknown usage");
+    return cob_fail(msg, msgsz, "unknown usage");
 }
 
 int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
@@ -672,12 +670,12 @@ static int edited_decode(const struct cob_codec *c, const struct cob_pic *p,
     uint32_t cps[256];
     unsigned char d[COB_MAX_DIGITS];
     if (p->length > sizeof cps / sizeof cps[0])
-        return fail(msg, msgsz, "edited picture longer than %zu",
+        return cob_fail(msg, msgsz, "edited picture longer than %zu",
                     sizeof cps / sizeof cps[0]);
     for (size_t i = 0; i < p->length; i++) {
         cps[i] = c->dec[in[i]];
         if (cps[i] == CP_NONE)
-            return fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
+            return cob_fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
                         in[i], i, cob_codepage_name(c->page));
     }
     if (cob_edit_parse(p->edit, cps, d, p->digits, neg, msg, msgsz) < 0)
@@ -689,7 +687,7 @@ static int edited_decode(const struct cob_codec *c, const struct cob_pic *p,
     if (v == 0)
         *neg = false;
     if (*neg && !p->is_signed)
-        return fail(msg, msgsz, "negative value in an unsigned picture");
+        return cob_fail(msg, msgsz, "negative value in an unsigned picture");
     return 0;
 }
 
@@ -725,7 +723,7 @@ int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
                 if (in[sp] == c->minus)
                     neg = true;
                 else if (in[sp] != c->plus)
-                    return fail(msg, msgsz, "bad sign byte 0x%02X at +%zu",
+                    return cob_fail(msg, msgsz, "bad sign byte 0x%02X at +%zu",
                                 in[sp], sp);
                 if (sp == 0)
                     d++;
@@ -740,7 +738,7 @@ int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
             if (i == signpos) {
                 bool n = false;
                 if (zoned_sign(c, d[i], &dig, &n) < 0)
-                    return fail(msg, msgsz, "bad sign or digit 0x%02X at "
+                    return cob_fail(msg, msgsz, "bad sign or digit 0x%02X at "
                                 "+%zu", d[i], base + (size_t)i);
                 neg = n;
             } else {
@@ -751,7 +749,7 @@ int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
                         (d[i] & 0xF0) == 0xC0 && (d[i] & 0x0F) <= 9) {
                         dig = d[i] & 0x0F;
                     } else {
-                        return fail(msg, msgsz, "non-digit 0x%02X at +%zu",
+                        return cob_fail(msg, msgsz, "non-digit 0x%02X at +%zu",
                                     d[i], base + (size_t)i);
                     }
                 } else {
@@ -771,26 +769,26 @@ int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
         for (size_t i = 0; i < size; i++) {
             unsigned hi = in[i] >> 4, lo = in[i] & 0x0F;
             if (hi > 9)
-                return fail(msg, msgsz, "bad packed digit 0x%02X at +%zu",
+                return cob_fail(msg, msgsz, "bad packed digit 0x%02X at +%zu",
                             in[i], i);
             m = m * 10 + hi;
             if (i + 1 < size) {
                 if (lo > 9)
-                    return fail(msg, msgsz, "bad packed digit 0x%02X at "
+                    return cob_fail(msg, msgsz, "bad packed digit 0x%02X at "
                                 "+%zu", in[i], i);
                 m = m * 10 + lo;
             } else if (lo == 0xD || lo == 0xB) {
                 if (!p->is_signed)
-                    return fail(msg, msgsz, "negative sign nibble %X at +%zu "
+                    return cob_fail(msg, msgsz, "negative sign nibble %X at +%zu "
                                 "in an unsigned field", lo, i);
                 neg = true;
             } else if (lo < 0xA) {
-                return fail(msg, msgsz, "bad sign nibble %X at +%zu", lo, i);
+                return cob_fail(msg, msgsz, "bad sign nibble %X at +%zu", lo, i);
             }
             /* A, C, E, F are positive, as the hardware reads them */
         }
         if (m >= dec128_pow10(p->digits))
-            return fail(msg, msgsz, "packed value has more than %d digits",
+            return cob_fail(msg, msgsz, "packed value has more than %d digits",
                         p->digits);
         break;
     }
@@ -809,12 +807,12 @@ int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
             m = u;
         }
         if (p->usage == COB_BINARY && m >= dec128_pow10(p->digits))
-            return fail(msg, msgsz, "binary value exceeds PIC (%d digits)",
+            return cob_fail(msg, msgsz, "binary value exceeds PIC (%d digits)",
                         p->digits);
         break;
     }
     default:
-        return fail(msg, msgsz, "unknown usage");
+        return cob_fail(msg, msgsz, "unknown usage");
     }
 scaled:;
     int sc = p->scale;
@@ -836,7 +834,7 @@ int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
     if (cob_num_decode_wide(c, p, in, &w, vscale, msg, msgsz) < 0)
         return -1;
     if (!dec128_fits64(w))
-        return fail(msg, msgsz, "value out of range (more than 18 digits)");
+        return cob_fail(msg, msgsz, "value out of range (more than 18 digits)");
     *v = (int64_t)w;
     return 0;
 }

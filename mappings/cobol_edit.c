@@ -10,23 +10,8 @@
  * as the mask allows is an error naming the byte offset. */
 #include "mappings/cobol.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int efail(char *msg, size_t msgsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int efail(char *msg, size_t msgsz, const char *fmt, ...)
-{
-    if (msg && msgsz) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, msgsz, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* sym_text - a mask symbol as the picture spells it, for messages */
 static const char *sym_text(char c, char b[2])
@@ -89,48 +74,48 @@ int cob_edit_analyze(const char *mask, int *digits, int *scale,
     int floats = (cnt['+'] > 1) + (cnt['-'] > 1) + (cnt['$'] > 1) +
                  (cnt['L'] > 1);
     if (floats > 1)
-        return efail(msg, msgsz, "more than one floating symbol");
+        return cob_fail(msg, msgsz, "more than one floating symbol");
     if (s.fc) {
         for (int i = s.ffirst; i <= s.flast; i++) {
             if (mask[i] != s.fc && !is_insert(mask[i]) && mask[i] != '.' &&
                 mask[i] != 'V') {
                 char b1[2], b2[2];
-                return efail(msg, msgsz, "floating '%s' string broken by "
+                return cob_fail(msg, msgsz, "floating '%s' string broken by "
                              "'%s'", sym_text(s.fc, b1),
                              sym_text(mask[i], b2));
             }
         }
         if (cnt['Z'] || cnt['*'])
-            return efail(msg, msgsz, "floating insertion with Z or *");
+            return cob_fail(msg, msgsz, "floating insertion with Z or *");
     }
     if (cnt['Z'] && cnt['*'])
-        return efail(msg, msgsz, "both Z and *");
+        return cob_fail(msg, msgsz, "both Z and *");
     if (cnt['$'] && cnt['L'])
-        return efail(msg, msgsz, "two currency signs");
+        return cob_fail(msg, msgsz, "two currency signs");
     for (size_t i = 0; i < n; i++) {
         if ((mask[i] == 'c' && mask[i + 1] != 'r') ||
             (mask[i] == 'd' && mask[i + 1] != 'b'))
-            return efail(msg, msgsz, "C and D only as CR and DB");
+            return cob_fail(msg, msgsz, "C and D only as CR and DB");
         if ((mask[i] == 'c' || mask[i] == 'd') && i + 2 != n)
-            return efail(msg, msgsz, "CR or DB must end the picture");
+            return cob_fail(msg, msgsz, "CR or DB must end the picture");
     }
     int signs = (cnt['c'] > 0) + (cnt['d'] > 0) +
                 (cnt['+'] == 1) + (cnt['-'] == 1) +
                 (s.fc == '+' || s.fc == '-');
     if (signs > 1)
-        return efail(msg, msgsz, "more than one sign symbol");
+        return cob_fail(msg, msgsz, "more than one sign symbol");
     for (size_t i = 0; i < n; i++) {
         char c = mask[i];
         bool fixed_sign = (c == '+' || c == '-') && cnt[(unsigned char)c] == 1;
         if (fixed_sign && i != 0 && i + 1 != n)
-            return efail(msg, msgsz, "a fixed '%c' must be first or last", c);
+            return cob_fail(msg, msgsz, "a fixed '%c' must be first or last", c);
         if ((c == '$' || c == 'L') && cnt[(unsigned char)c] == 1) {
             bool lead = i == 0 || (i == 1 && (mask[0] == '+' || mask[0] == '-'));
             bool trail = i + 1 == n ||
                          (i + 2 == n && (mask[n - 1] == '+' || mask[n - 1] == '-')) ||
                          (i + 3 == n && (mask[n - 2] == 'c' || mask[n - 2] == 'd'));
             if (!lead && !trail)
-                return efail(msg, msgsz, "a single currency sign must be "
+                return cob_fail(msg, msgsz, "a single currency sign must be "
                              "first or last");
         }
     }
@@ -139,14 +124,14 @@ int cob_edit_analyze(const char *mask, int *digits, int *scale,
     for (size_t i = 0; i < n; i++) {
         if (mask[i] == '.' || mask[i] == 'V') {
             if (point)
-                return efail(msg, msgsz, "more than one decimal point");
+                return cob_fail(msg, msgsz, "more than one decimal point");
             point = true;
         } else if (digit_pos(mask, &s, (int)i)) {
             if (mask[i] == '9')
                 nine = true;
             else if (nine) {
                 char b[2];
-                return efail(msg, msgsz, "'%s' after a 9",
+                return cob_fail(msg, msgsz, "'%s' after a 9",
                              sym_text(mask[i], b));
             }
             dig++;
@@ -155,9 +140,9 @@ int cob_edit_analyze(const char *mask, int *digits, int *scale,
         }
     }
     if (dig < 1)
-        return efail(msg, msgsz, "no digit positions");
+        return cob_fail(msg, msgsz, "no digit positions");
     if (dig > COB_MAX_DIGITS)
-        return efail(msg, msgsz, "%d digit positions; ferry supports 1 to "
+        return cob_fail(msg, msgsz, "%d digit positions; ferry supports 1 to "
                      "%d", dig, COB_MAX_DIGITS);
     *digits = dig;
     *scale = sc;
@@ -281,7 +266,7 @@ int cob_edit_parse(const char *mask, const uint32_t *in, unsigned char *d,
         bool bad = false;
         if (digit_pos(mask, &s, i)) {
             if (k >= ndig)
-                return efail(msg, msgsz, "picture has more digits than %d",
+                return cob_fail(msg, msgsz, "picture has more digits than %d",
                              ndig);
             if (ch >= '0' && ch <= '9') {
                 d[k++] = (unsigned char)(ch - '0');
@@ -322,12 +307,12 @@ int cob_edit_parse(const char *mask, const uint32_t *in, unsigned char *d,
                 bad = true;
         }
         if (bad)
-            return efail(msg, msgsz, "character U+%04X at +%zu does not fit "
+            return cob_fail(msg, msgsz, "character U+%04X at +%zu does not fit "
                          "the edited picture", (unsigned)ch, o);
         o++;
     }
     if (k != ndig)
-        return efail(msg, msgsz, "picture has %d digit positions, not %d",
+        return cob_fail(msg, msgsz, "picture has %d digit positions, not %d",
                      k, ndig);
     *neg = minus;
     return 0;

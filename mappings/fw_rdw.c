@@ -14,23 +14,8 @@
  * bytes, or runs past its block or the file, naming the offset. */
 #include "mappings/fixedwidth.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int vfail(char *msg, size_t msgsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int vfail(char *msg, size_t msgsz, const char *fmt, ...)
-{
-    if (msg && msgsz) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, msgsz, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static void put_dw(unsigned char *o, size_t n)
 {
@@ -44,25 +29,25 @@ int fw_v_frame(struct fw_vbuf *w, const unsigned char *rec, size_t n,
                char *msg, size_t msgsz)
 {
     if (n + 4 > FW_V_MAX)
-        return vfail(msg, msgsz, "a %zu-byte record does not fit RECFM=V "
+        return cob_fail(msg, msgsz, "a %zu-byte record does not fit RECFM=V "
                      "(at most %d bytes)", n, FW_V_MAX - 4);
     size_t need = n + 4;
     if (w->blksize) {
         if (need + 4 > w->blksize)
-            return vfail(msg, msgsz, "a %zu-byte record does not fit a "
+            return cob_fail(msg, msgsz, "a %zu-byte record does not fit a "
                          "%zu-byte block", n, w->blksize);
         if (w->blk && w->blk + need > w->blksize)
             fw_v_end_block(w);
         if (!w->blk) {
             if (w->n + 4 > w->cap)
-                return vfail(msg, msgsz, "output full");
+                return cob_fail(msg, msgsz, "output full");
             w->bdw = w->n;
             w->n += 4;
             w->blk = 4;
         }
     }
     if (w->n + need > w->cap)
-        return vfail(msg, msgsz, "output full");
+        return cob_fail(msg, msgsz, "output full");
     put_dw(w->out + w->n, need);
     memcpy(w->out + w->n + 4, rec, n);
     w->n += need;
@@ -95,11 +80,11 @@ int fw_v_next(struct fw_vread *r, const unsigned char **rec, size_t *n,
         if (r->pos == r->len)
             return 0;
         if (r->len - r->pos < 4)
-            return vfail(msg, msgsz, "offset %zu: %zu bytes left, not a "
+            return cob_fail(msg, msgsz, "offset %zu: %zu bytes left, not a "
                          "block descriptor", r->pos, r->len - r->pos);
         size_t bl = get_dw(r->data + r->pos);
         if (!bl || bl < 8 || bl > r->len - r->pos)
-            return vfail(msg, msgsz, "offset %zu: bad block descriptor "
+            return cob_fail(msg, msgsz, "offset %zu: bad block descriptor "
                          "%02X%02X%02X%02X", r->pos, r->data[r->pos],
                          r->data[r->pos + 1], r->data[r->pos + 2],
                          r->data[r->pos + 3]);
@@ -110,11 +95,11 @@ int fw_v_next(struct fw_vread *r, const unsigned char **rec, size_t *n,
     if (r->pos == end)
         return 0;
     if (end - r->pos < 4)
-        return vfail(msg, msgsz, "offset %zu: %zu bytes left, not a record "
+        return cob_fail(msg, msgsz, "offset %zu: %zu bytes left, not a record "
                      "descriptor", r->pos, end - r->pos);
     size_t rl = get_dw(r->data + r->pos);
     if (!rl || rl > end - r->pos)
-        return vfail(msg, msgsz, "offset %zu: bad record descriptor "
+        return cob_fail(msg, msgsz, "offset %zu: bad record descriptor "
                      "%02X%02X%02X%02X", r->pos, r->data[r->pos],
                      r->data[r->pos + 1], r->data[r->pos + 2],
                      r->data[r->pos + 3]);
