@@ -170,6 +170,10 @@ struct batch_totals {
 struct batch_format_info {
     const char *file_pattern;    /* file-name; NULL = the default */
     bool empty_file;             /* write a file when nothing is queued */
+    bool header_totals;          /* the header carries the file's totals:
+                                    the builder writes the file again, the
+                                    first pass's close_file figures ($count,
+                                    $sum:...) in the specials */
 };
 
 struct adapter {
