@@ -51,6 +51,29 @@ bool odbc_ident_valid(const char *s);
  * identifier or out too small */
 int odbc_ident_quote(const char *s, char *out, size_t outsz);
 
+/* SQLDriverConnect takes the string's length as a SMALLINT */
+#define ODBC_CONNSTR_MAX 8192
+
+/* odbc_connstr_each - walk the connection string s (n bytes): attributes
+ * KEY=VALUE separated by ';' (empty ones skipped), a value in braces
+ * ({...}, '}}' for a '}') may hold ';', '=' and spaces; a plain value
+ * may not hold a brace, a NUL or a line break.  fn (may be NULL) gets
+ * each key and value (braces removed, '}}' made '}', surrounding blanks
+ * trimmed); a non-zero return stops the walk and is returned.  0, or -1
+ * with why, which names the attribute's number, key and byte offset but
+ * never a value (a connection string holds a password). */
+int odbc_connstr_each(const char *s, size_t n,
+                      int (*fn)(void *ctx, const char *key,
+                                const char *val, size_t vlen),
+                      void *ctx, char *why, size_t whysz);
+
+/* odbc_connstr_make - "DSN=dsn;UID=user;PWD={pw};" into out (user and pw
+ * may be NULL); the password braced, a '}' in it doubled, so no value
+ * can add an attribute.  0, or -1 with why (dsn or user holding ; { } =
+ * or a line break, or longer than ODBC_CONNSTR_MAX; out is wiped). */
+int odbc_connstr_make(const char *dsn, const char *user, const char *pw,
+                      char *out, size_t outsz, char *why, size_t whysz);
+
 /* odbc_decimal_text - scaled decimal (value at scale) as text at col_scale
  * places ("123.40" for 12340 at 2 -> col_scale 2).  More places in the
  * value than the column has is an error unless the extra digits are zero

@@ -65,12 +65,17 @@ static char *quote_ident(const struct odbc *o, const char *s)
     return strdup(b);
 }
 
-/* connstr_build - the connection string from the options (a secret) */
+/* connstr_build - the connection string from the options (a secret).
+ * A connection-file must be KEY=VALUE attributes (odbc_connstr_each:
+ * a stray brace or a line break inside would reach the driver as some
+ * other attribute, or cut the string); the problem is named by
+ * attribute and byte, never by quoting the file. */
 static int connstr_build(struct odbc *o, const struct adapter_env *env,
                          const char *where, struct errs *e)
 {
     const char *cf = kv_get(env->opts, "connection-file");
     const char *dsn = kv_get(env->opts, "dsn");
+    char why[256];
     if (cf && dsn) {
         errs_add(e, where, "odbc: give connection-file or dsn, not both");
         return -1;
@@ -80,9 +85,15 @@ static int connstr_build(struct odbc *o, const struct adapter_env *env,
                                e) < 0)
             return -1;
         o->connlen = strlen(o->connstr);
-        if (o->connlen > 8192) {    /* SQLDriverConnect takes a SMALLINT */
-            errs_add(e, where, "odbc: connection-file holds more than 8192 "
-                     "bytes");
+        if (o->connlen > ODBC_CONNSTR_MAX) {
+            errs_add(e, where, "odbc: connection-file holds more than %d "
+                     "bytes", ODBC_CONNSTR_MAX);
+            return -1;
+        }
+        if (odbc_connstr_each(o->connstr, o->connlen, NULL, NULL, why,
+                              sizeof why) != 0) {
+            errs_add(e, where, "odbc: connection-file %s is not an ODBC "
+                     "connection string: %s", cf, why);
             return -1;
         }
         return 0;
@@ -91,53 +102,28 @@ static int connstr_build(struct odbc *o, const struct adapter_env *env,
         errs_add(e, where, "odbc: connection-file or dsn is required");
         return -1;
     }
-    if (!odbc_ident_valid(dsn) && strpbrk(dsn, ";{}=")) {
-        errs_add(e, where, "odbc: dsn may not contain ; { } =");
-        return -1;
-    }
     const char *user = kv_get(env->opts, "user");
     const char *pf = kv_get(env->opts, "password-file");
     char *pw = NULL;
     size_t pwlen = 0;
-    if (user && strpbrk(user, ";{}=")) {
-        errs_add(e, where, "odbc: user may not contain ; { } =");
-        return -1;
-    }
     if (pf && config_read_secret(env->base_dir, pf, &pw, &pwlen, e) < 0)
         return -1;
-    struct buf b;
-    buf_init(&b, 8192);
-    int bad = buf_printf(&b, "DSN=%s;", dsn);
-    if (user)
-        bad |= buf_printf(&b, "UID=%s;", user);
+    char *cs = malloc(ODBC_CONNSTR_MAX + 1);
+    int bad = !cs || odbc_connstr_make(dsn, user, pw, cs, ODBC_CONNSTR_MAX + 1,
+                                       why, sizeof why) != 0;
     if (pw) {
-        /* ODBC braces: a '}' inside is doubled */
-        bad |= buf_puts(&b, "PWD={");
-        for (const char *p = pw; *p; p++) {
-            bad |= buf_putc(&b, *p);
-            if (*p == '}')
-                bad |= buf_putc(&b, '}');
-        }
-        bad |= buf_puts(&b, "};");
         explicit_bzero(pw, strlen(pw));
         free(pw);
     }
     if (bad) {
         /* a cut connection string would fail later with a confusing
          * message (or connect as someone else); say so now */
-        if (b.data)
-            explicit_bzero(b.data, b.len);
-        buf_free(&b);
-        errs_add(e, where, "odbc: connection string (dsn, user, password) "
-                 "is longer than 8192 bytes or out of memory");
+        errs_add(e, where, "odbc: %s", cs ? why : "out of memory");
+        free(cs);
         return -1;
     }
-    o->connlen = b.len;
-    o->connstr = buf_take(&b);
-    if (!o->connstr) {
-        errs_add(e, where, "odbc: out of memory");
-        return -1;
-    }
+    o->connlen = strlen(cs);
+    o->connstr = cs;
     return 0;
 }
 

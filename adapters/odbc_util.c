@@ -279,3 +279,174 @@ int odbc_char_fit(const char *s, size_t col_chars, bool fixed, bool truncate,
     out[len + pad] = '\0';
     return 0;
 }
+
+/* ---- connection strings ------------------------------------------------ */
+
+/* Attributes are KEY=VALUE separated by ';' (SQLDriverConnect).  A value
+ * in braces may hold ';', '=' and spaces, a '}' inside doubled.  A
+ * connection string holds a password: no message here quotes a value. */
+
+static bool key_char(char c)
+{
+    return c != '=' && c != ';' && c != '{' && c != '}' && c != '\0' &&
+           c != '\n' && c != '\r';
+}
+
+int odbc_connstr_each(const char *s, size_t n,
+                      int (*fn)(void *ctx, const char *key,
+                                const char *val, size_t vlen),
+                      void *ctx, char *why, size_t whysz)
+{
+    char key[ODBC_CONNSTR_MAX + 1], val[ODBC_CONNSTR_MAX + 1];
+    int rc = 0;
+    size_t i = 0, attr = 0;
+    if (n > ODBC_CONNSTR_MAX) {
+        snprintf(why, whysz, "longer than %d bytes", ODBC_CONNSTR_MAX);
+        return -1;
+    }
+    while (i < n && rc == 0) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        if (i < n && s[i] == ';') {         /* an empty attribute */
+            i++;
+            continue;
+        }
+        if (i == n)
+            break;
+        attr++;
+        size_t k0 = i;
+        while (i < n && key_char(s[i]))
+            i++;
+        size_t kn = i - k0;
+        while (kn && (s[k0 + kn - 1] == ' ' || s[k0 + kn - 1] == '\t'))
+            kn--;
+        if (i == n || s[i] != '=' || kn == 0) {
+            snprintf(why, whysz, "attribute %zu (byte %zu) is not KEY=VALUE",
+                     attr, k0 + 1);
+            rc = -1;
+            break;
+        }
+        memcpy(key, s + k0, kn);
+        key[kn] = '\0';
+        i++;                                 /* '=' */
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        size_t vn = 0;
+        if (i < n && s[i] == '{') {
+            size_t open = i++;
+            for (;;) {
+                if (i == n) {
+                    snprintf(why, whysz, "attribute %zu (%s): the brace at "
+                             "byte %zu is never closed", attr, key, open + 1);
+                    rc = -1;
+                    break;
+                }
+                if (s[i] == '}') {
+                    if (i + 1 < n && s[i + 1] == '}') {
+                        val[vn++] = '}';
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                if (s[i] == '\0') {
+                    snprintf(why, whysz, "attribute %zu (%s) holds a NUL "
+                             "byte", attr, key);
+                    rc = -1;
+                    break;
+                }
+                val[vn++] = s[i++];
+            }
+            if (rc)
+                break;
+            while (i < n && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+            if (i < n && s[i] != ';') {
+                snprintf(why, whysz, "attribute %zu (%s): text after the "
+                         "closing brace at byte %zu", attr, key, i + 1);
+                rc = -1;
+                break;
+            }
+        } else {
+            while (i < n && s[i] != ';') {
+                if (s[i] == '\0' || s[i] == '\n' || s[i] == '\r' ||
+                    s[i] == '{' || s[i] == '}') {
+                    snprintf(why, whysz, "attribute %zu (%s): byte %zu is %s "
+                             "(put the value in braces)", attr, key, i + 1,
+                             s[i] == '\0' ? "a NUL" : s[i] == '{' ||
+                             s[i] == '}' ? "a brace" : "a line break");
+                    rc = -1;
+                    break;
+                }
+                val[vn++] = s[i++];
+            }
+            if (rc)
+                break;
+            while (vn && (val[vn - 1] == ' ' || val[vn - 1] == '\t'))
+                vn--;
+        }
+        val[vn] = '\0';
+        if (i < n)
+            i++;                             /* ';' */
+        if (fn)
+            rc = fn(ctx, key, val, vn);
+    }
+    explicit_bzero(val, sizeof val);
+    if (rc == 0 && attr == 0) {
+        snprintf(why, whysz, "no KEY=VALUE attribute");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* put - append s (len n) to out at *at; false when it does not fit */
+static bool put(char *out, size_t outsz, size_t *at, const char *s, size_t n)
+{
+    if (*at + n >= outsz)
+        return false;
+    memcpy(out + *at, s, n);
+    *at += n;
+    out[*at] = '\0';
+    return true;
+}
+
+int odbc_connstr_make(const char *dsn, const char *user, const char *pw,
+                      char *out, size_t outsz, char *why, size_t whysz)
+{
+    size_t at = 0;
+    if (outsz)
+        out[0] = '\0';
+    if (!dsn || !*dsn || strpbrk(dsn, ";{}=\r\n")) {
+        snprintf(why, whysz, "dsn may not be empty nor contain ; { } = or a "
+                 "line break");
+        return -1;
+    }
+    if (user && (strpbrk(user, ";{}=\r\n") || !*user)) {
+        snprintf(why, whysz, "user may not be empty nor contain ; { } = or "
+                 "a line break");
+        return -1;
+    }
+    bool ok = put(out, outsz, &at, "DSN=", 4) &&
+              put(out, outsz, &at, dsn, strlen(dsn)) &&
+              put(out, outsz, &at, ";", 1);
+    if (ok && user)
+        ok = put(out, outsz, &at, "UID=", 4) &&
+             put(out, outsz, &at, user, strlen(user)) &&
+             put(out, outsz, &at, ";", 1);
+    if (ok && pw) {
+        /* ODBC braces: a '}' inside is doubled */
+        ok = put(out, outsz, &at, "PWD={", 5);
+        for (const char *p = pw; ok && *p; p++)
+            ok = put(out, outsz, &at, p, 1) &&
+                 (*p != '}' || put(out, outsz, &at, "}", 1));
+        ok = ok && put(out, outsz, &at, "};", 2);
+    }
+    if (!ok || at > ODBC_CONNSTR_MAX) {
+        explicit_bzero(out, outsz);
+        snprintf(why, whysz, "connection string (dsn, user, password) is "
+                 "longer than %d bytes", ODBC_CONNSTR_MAX);
+        return -1;
+    }
+    return 0;
+}

@@ -88,6 +88,17 @@ void sftp_record(struct sftp_error *err, enum sftp_fault fault,
                  enum sftp_step step, int code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* known_hosts files larger than this are refused (EFBIG) */
+#define SFTP_KNOWN_HOSTS_MAX (4 << 20)
+
+/* sftp_known_load_text - known_hosts text (len bytes, OpenSSH format)
+ * into kh, line by line so that one line libssh2 cannot parse (a
+ * @cert-authority marker, an sk- key) does not hide the others; blank
+ * and '#' lines are skipped.  Returns the number of entries loaded.
+ * tests/fuzz/fuzz_known_hosts.c drives it as conn_check_host does. */
+int sftp_known_load_text(LIBSSH2_KNOWNHOSTS *kh, const char *text,
+                         size_t len);
+
 /* sftp_fingerprint - OpenSSH's "SHA256:<base64 without padding>" of a
  * raw 32-byte SHA-256 into out (at least 64 bytes). */
 void sftp_fingerprint(const unsigned char *sha256, char *out, size_t outsz);

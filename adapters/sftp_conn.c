@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,30 +194,79 @@ static int known_key_mask(int t)
     }
 }
 
-/* conn_load_known - read known_hosts line by line so that one line libssh2
- * cannot parse (a @cert-authority marker, an sk- key) does not hide the
- * others.  Returns the number of entries loaded, -1 if unreadable. */
-static int conn_load_known(LIBSSH2_KNOWNHOSTS *kh, const char *path)
+/* sftp_known_load_text - see sftp.h */
+int sftp_known_load_text(LIBSSH2_KNOWNHOSTS *kh, const char *text,
+                         size_t len)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
+    int loaded = 0;
     char *line = NULL;
     size_t cap = 0;
-    ssize_t n;
-    int loaded = 0;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        const char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#' || *p == '\n' || *p == '\0')
+    for (size_t off = 0; off < len;) {
+        const char *p = text + off;
+        const char *nl = memchr(p, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - p) + 1 : len - off;
+        off += n;
+        size_t k = 0;
+        while (k < n && (p[k] == ' ' || p[k] == '\t'))
+            k++;
+        if (k == n || p[k] == '#' || p[k] == '\n' || p[k] == '\r')
             continue;
-        if (libssh2_knownhost_readline(kh, line, (size_t)n,
+        if (n + 1 > cap) {                /* libssh2 gets its own copy, */
+            char *nb = realloc(line, n + 1);   /* NUL-terminated */
+            if (!nb)
+                break;
+            line = nb;
+            cap = n + 1;
+        }
+        memcpy(line, p, n);
+        line[n] = '\0';
+        if (libssh2_knownhost_readline(kh, line, n,
                                        LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0)
             loaded++;
     }
     free(line);
-    fclose(f);
+    return loaded;
+}
+
+/* conn_load_known - the known_hosts file (at most SFTP_KNOWN_HOSTS_MAX
+ * bytes, EFBIG past it) through sftp_known_load_text.  Returns the
+ * number of entries loaded, -1 with errno if unreadable. */
+static int conn_load_known(LIBSSH2_KNOWNHOSTS *kh, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int err = 0;
+    if (fstat(fd, &st) != 0)
+        err = errno;
+    else if (!S_ISREG(st.st_mode))
+        err = EINVAL;
+    else if (st.st_size > SFTP_KNOWN_HOSTS_MAX)
+        err = EFBIG;
+    if (err) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *text = malloc(size + 1);
+    if (!text) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    while (got < size) {
+        ssize_t r = read(fd, text + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;                        /* shrank while read: take it */
+        got += (size_t)r;
+    }
+    close(fd);
+    int loaded = sftp_known_load_text(kh, text, got);
+    free(text);
     return loaded;
 }
 

@@ -625,11 +625,51 @@ static void build_job(struct loader *L, const xmlNode *n)
     collect_opts(L, n, skip, &j->opts);
 }
 
+/* add_copybook_root - one folder a mapping's copybooks may lie under,
+ * resolved (symlinks followed) so that containment is judged on real
+ * paths */
+static void add_copybook_root(struct loader *L, long line, const char *dir)
+{
+    struct ferry_config *c = L->c;
+    char *p = config_path(c->base_dir, dir);
+    char *real = p ? realpath(p, NULL) : NULL;
+    if (!real) {
+        errs_add_at(L->e, L->file, line, "copybook-path folder %s: %s",
+                    p ? p : dir, p ? strerror(errno) : "out of memory");
+        free(p);
+        return;
+    }
+    free(p);
+    char **v = realloc(c->copybook_roots,
+                       (c->ncopybook_roots + 1) * sizeof *v);
+    if (!v) {
+        free(real);
+        errs_add_at(L->e, L->file, line, "out of memory");
+        return;
+    }
+    c->copybook_roots = v;
+    v[c->ncopybook_roots++] = real;
+}
+
+/* copybook_roots - the configuration folder, then every folder of
+ * copybook-path ("dir:dir", relative to the configuration folder) */
+static void copybook_roots(struct loader *L, const xmlNode *root)
+{
+    add_copybook_root(L, node_line(root), ".");
+    char *cp = get_attr(root, "copybook-path");
+    for (char *save = NULL, *d = cp ? strtok_r(cp, ":", &save) : NULL; d;
+         d = strtok_r(NULL, ":", &save))
+        if (*d)
+            add_copybook_root(L, node_line(root), d);
+    free(cp);
+}
+
 static void build(struct loader *L, const xmlNode *root)
 {
     int64_t ms = L->c->shutdown_deadline_ms;
     rd_duration(L, root, "shutdown-deadline", &ms);
     L->c->shutdown_deadline_ms = ms;
+    copybook_roots(L, root);
     for (const xmlNode *n = root->children; n; n = n->next) {
         if (!is_ours(n, NULL))
             continue;
@@ -692,6 +732,40 @@ static void check_names(struct loader *L)
     DUP_NAMES(L, "client", c->clients, c->nclients, id);
 }
 
+/* copybook_place - one copybook attribute of a mapping lies under the
+ * configuration's folders; nothing of a file outside is read, so no
+ * error can quote it */
+static void copybook_place(struct loader *L, const struct map_target *mt,
+                           const char *ref, int line)
+{
+    bool outside;
+    char why[PATH_MAX + 128];
+    char *p = mapping_copybook_path(mt, ref, &outside, why, sizeof why);
+    free(p);
+    if (!p && outside)     /* one that does not exist is ferry check's */
+        errs_add_at(L->e, mt->owner->file, line,
+                    "copybook '%s': %s; a mapping may name copybooks only "
+                    "there (<ferry copybook-path> names more folders)", ref,
+                    why);
+}
+
+static void check_copybook_places(struct loader *L, const struct mapping *m)
+{
+    for (size_t t = 0; t < m->ntargets; t++) {
+        const struct map_target *mt = &m->targets[t];
+        const char *cb = kv_get(&mt->opts, "copybook");
+        if (cb)
+            copybook_place(L, mt, cb, mt->line);
+        for (size_t i = 0; i < mt->nsec; i++) {
+            const char *own = kv_get(&mt->sec[i].opts, "copybook");
+            /* sec[0], the main record, may carry the target's own */
+            if (own && !(cb && mt->sec[i].line == mt->line
+                         && strcmp(own, cb) == 0))
+                copybook_place(L, mt, own, mt->sec[i].line);
+        }
+    }
+}
+
 /* near_hint - "; did you mean 'X'?" into out when one of the n names at
  * base (each a const char * at offset off of a stride-byte element) is
  * near name, else "" */
@@ -745,6 +819,9 @@ static void load_mappings(struct loader *L)
             s->mapping = NULL;
             continue;
         }
+        s->mapping->cb_roots = (const char *const *)c->copybook_roots;
+        s->mapping->ncb_roots = c->ncopybook_roots;
+        check_copybook_places(L, s->mapping);
         const struct target_config *ts[CONFIG_MAX_SERVICE_TARGETS];
         size_t nt = config_service_targets(c, s, ts, CONFIG_MAX_SERVICE_TARGETS);
         for (size_t k = 0; k < nt; k++)
@@ -862,6 +939,9 @@ void config_free(struct ferry_config *c)
         return;
     free(c->path);
     free(c->base_dir);
+    for (size_t i = 0; i < c->ncopybook_roots; i++)
+        free(c->copybook_roots[i]);
+    free(c->copybook_roots);
     free(c->spool_dir);
     free(c->spool_key_file);
     free(c->spool_audit_key_file);

@@ -106,6 +106,10 @@ struct job_config {
 struct ferry_config {
     char *path;               /* the file loaded */
     char *base_dir;           /* its folder; relative paths resolve here */
+    char **copybook_roots;    /* resolved: base_dir, then each folder of
+                                 <ferry copybook-path>; a mapping's
+                                 copybooks must lie under one of them */
+    size_t ncopybook_roots;
     char *spool_dir;
     char *spool_key_file;     /* AES-256-GCM payload key, NULL = off */
     char *spool_audit_key_file;  /* HMAC key of the audit chain, NULL = off */

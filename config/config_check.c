@@ -17,6 +17,7 @@
 #include "util/suggest.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,8 +160,30 @@ static void check_sources(struct checker *K, const struct mapping *m,
     }
 }
 
+/* copybook_at - the resolved path of a copybook attribute, or NULL with
+ * the problem added (one outside the configuration's folders was
+ * reported by config_load, and is never read) */
+static char *copybook_at(struct checker *K, const struct map_target *mt,
+                         const char *mfile, const char *ref, int line)
+{
+    bool outside;
+    char why[PATH_MAX + 128];
+    char *real = mapping_copybook_path(mt, ref, &outside, why, sizeof why);
+    char *shown = real || !outside ? mapping_dir_path(mfile, ref) : NULL;
+    if (!real && shown)
+        errs_add_at(K->e, mfile, line, "copybook %s: %s", shown, why);
+    if (!real) {
+        free(shown);
+        return NULL;
+    }
+    free(real);
+    /* read by the name the mapping gives, so messages name it so */
+    return shown;
+}
+
 /* check_copybooks - a mapping target that names a copybook: the file
- * exists, parses, and every assignment names one of its fields */
+ * exists, lies under the configuration's folders, parses, and every
+ * assignment names one of its fields */
 static void check_copybooks(struct checker *K, const struct service_config *s,
                             const struct map_target *mt)
 {
@@ -169,18 +192,9 @@ static void check_copybooks(struct checker *K, const struct service_config *s,
     const char *cbref = kv_get(&mt->opts, "copybook");
     if (!cbref)
         return;
-    char *path = mapping_dir_path(mfile, cbref);
-    if (!path) {
-        errs_add(K->e, mfile, "out of memory");
+    char *path = copybook_at(K, mt, mfile, cbref, mt->line);
+    if (!path)
         return;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        errs_add_at(K->e, mfile, mt->line, "copybook %s: %s", path,
-                    strerror(errno));
-        free(path);
-        return;
-    }
     struct copybook *cb = cpy_load(path, CPY_FMT_AUTO, K->e);
     if (!cb) {
         free(path);
@@ -196,13 +210,9 @@ static void check_copybooks(struct checker *K, const struct service_config *s,
         if (!rec && i == 0)
             rec = kv_get(&mt->opts, "record");
         if (own) {
-            char *opath = mapping_dir_path(mfile, own);
-            struct copybook *ocb = NULL;
-            if (opath && stat(opath, &st) != 0)
-                errs_add_at(K->e, mfile, sec->line, "copybook %s: %s", opath,
-                            strerror(errno));
-            else if (opath)
-                ocb = cpy_load(opath, CPY_FMT_AUTO, K->e);
+            char *opath = copybook_at(K, mt, mfile, own, sec->line);
+            struct copybook *ocb = opath ? cpy_load(opath, CPY_FMT_AUTO, K->e)
+                                         : NULL;
             if (ocb)
                 check_section(K, mfile, ocb, opath, rec, sec);
             cpy_free(ocb);

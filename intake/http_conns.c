@@ -14,6 +14,11 @@
  *   authenticated may hold at most half of max-connections; a
  *   new one past that closes the oldest idle unauthenticated connection,
  *   so 2,000 idle sockets cannot starve a client presenting a good token.
+ * - libmicrohttpd's own table (conns_cap, http_listen.c) is never let
+ *   fill: past half of it the oldest idle unauthenticated connections are
+ *   shut without their grace, so the daemon always accepts and the
+ *   kernel's accept queue never holds a good client's handshake behind
+ *   an attacker's (nor drops its SYN).
  *
  * The watchdog thread sweeps every 50 ms.  MHD reports CLOSED before it
  * closes the socket, so a shut fd is never a reused one.
@@ -65,6 +70,7 @@ static void shut(struct http_server *h, struct http_conn *k, const char *why)
         h->nuntrusted--;
     shutdown(k->fd, SHUT_RDWR);
     k->fd = -1;
+    h->nshut++;
     h->conns_shut++;
     log_event(LOG_DEBUG, "connection-closed", "why", why, NULL);
 }
@@ -99,16 +105,26 @@ void http_conn_trust(struct http_server *h, struct MHD_Connection *c)
  * head (h->cmu held).  The grace matters under a reconnect storm: a
  * client with a good token sends its head within a few milliseconds of
  * connecting, so it is never the one shut, while sockets that only wait
- * are.  With none old enough, nothing is shut: new connections then wait
- * in the kernel's backlog, not refused.  The list runs oldest first. */
+ * are.  The list runs oldest first.
+ *
+ * libmicrohttpd must never reach its own limit (conns_cap): there it stops
+ * accepting, the kernel's accept queue fills with the attacker's
+ * handshakes and a good client's SYN is dropped (a 1 s, then 3 s,
+ * retransmit: measured, issue 12 §6).  So past conns_press the grace is
+ * dropped and the oldest idle unauthenticated connections are shut,
+ * young or not, until the count is back under it. */
 static void make_room(struct http_server *h, int64_t now)
 {
-    for (struct http_conn *k = h->conns;
-         k && h->nuntrusted > h->untrusted_max; k = k->next) {
-        if (now - k->opened < EVICT_GRACE_MS)
+    for (struct http_conn *k = h->conns; k; k = k->next) {
+        bool press = h->nconns - h->nshut > h->conns_press;
+        if (!press && h->nuntrusted <= h->untrusted_max)
+            return;
+        if (!press && now - k->opened < EVICT_GRACE_MS)
             return;                       /* the rest are younger still */
-        if (idle_untrusted(k))
-            shut(h, k, "capacity kept for authenticated clients");
+        if (idle_untrusted(k)) {
+            shut(h, k, press ? "connection table nearly full"
+                             : "capacity kept for authenticated clients");
+        }
     }
 }
 
@@ -133,6 +149,7 @@ void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
         else
             h->conns = k;
         h->conns_tail = k;
+        h->nconns++;
         h->nuntrusted++;
         make_room(h, k->since);
         pthread_mutex_unlock(&h->cmu);
@@ -142,6 +159,9 @@ void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
         pthread_mutex_lock(&h->cmu);
         if (idle_untrusted(k))
             h->nuntrusted--;
+        if (k->fd < 0)
+            h->nshut--;
+        h->nconns--;
         if (k->prev)
             k->prev->next = k->next;
         else

@@ -101,6 +101,10 @@ struct http_server {
     struct http_conn *conns, *conns_tail; /* oldest first */
     int nuntrusted;                       /* idle, not authenticated */
     int untrusted_max;                    /* their share of the limit */
+    int nconns;                           /* tracked, until MHD closes */
+    int nshut;                            /* of those, shut, not closed */
+    int conns_cap;                        /* libmicrohttpd's own limit */
+    int conns_press;                      /* past this, no grace */
     uint64_t conns_shut;                  /* closed by the watchdog */
     bool reaper_on, reaper_stop;
     pthread_t reaper;

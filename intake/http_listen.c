@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +228,30 @@ static unsigned pool_size(void)
     return (unsigned)n;
 }
 
+/* conn_table_size - libmicrohttpd's connection limit: room for eight
+ * times max-connections when the descriptor limit allows (keeping
+ * FD_RESERVE for the ledger, logs and adapters), never less than twice
+ * it.  http_conns.c keeps the count under half of this. */
+#define FD_RESERVE 256
+/* each connection's memory pool (a request head fits many times over;
+ * the body is read in pieces and never held in the pool).  32 KiB (from
+ * malloc) instead of 64 KiB (mapped per connection) was measured under
+ * the abuse bench: no clearer tail, twice the peak RSS. */
+#define CONN_POOL_BYTES (64 * 1024)
+static int conn_table_size(int maxconn)
+{
+    long want = 8L * maxconn, floor2 = 2L * maxconn;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+        && (long)rl.rlim_cur - FD_RESERVE < want)
+        want = (long)rl.rlim_cur - FD_RESERVE;
+    if (want < floor2)
+        want = floor2;
+    if (want > 65536)
+        want = 65536;
+    return (int)want;
+}
+
 struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
                              const char *listen, const struct http_hooks *hooks,
                              struct errs *e)
@@ -249,6 +274,8 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
     int maxconn = cfg->intake.max_connections > 0
                       ? cfg->intake.max_connections : 256;
     h->untrusted_max = maxconn / 2;
+    h->conns_cap = conn_table_size(maxconn);
+    h->conns_press = h->conns_cap / 2;
     h->sp = sp;
     h->disk_ok = true;
     if (hooks)
@@ -284,19 +311,20 @@ struct http_server *http_new(const struct ferry_config *cfg, struct spool *sp,
         timeout_s = 10;
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
                                         (intptr_t)lfd, NULL };
-    /* the library's own limit sits above ours: past it, new connections
-     * wait unseen in the kernel's backlog, where a client with a good
-     * token would queue behind every idle socket; below it, http_conns.c
+    /* the library's own limit sits well above ours: past it, new
+     * connections wait unseen in the kernel's backlog, where a client
+     * with a good token would queue behind every idle socket (and, once
+     * the backlog is full, have its SYN dropped); below it, http_conns.c
      * sees each one and closes the idle unauthenticated ones first */
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-                                        (intptr_t)(2 * maxconn), NULL };
+                                        (intptr_t)h->conns_cap, NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (intptr_t)(in->max_per_address > 0 ? in->max_per_address : 32),
         NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
                                         (intptr_t)timeout_s, NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                        (intptr_t)(64 * 1024), NULL };
+                                        (intptr_t)CONN_POOL_BYTES, NULL };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
                                         (intptr_t)http_on_completed, h };
     ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,

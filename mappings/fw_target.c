@@ -24,21 +24,33 @@ const char *fw_record_sep(const struct fw_target *t)
     return t->recfm == FW_RECFM_LF ? "\n" : t->recfm == FW_RECFM_CRLF ? "\r\n" : "";
 }
 
-/* load_cb - the copybook named by attr (relative to dir), or reuse base */
-static struct copybook *load_cb(const char *dir, const char *file, int line,
+/* load_cb - the copybook named by attr (relative to dir), or reuse base.
+ * One outside the configuration's folders is refused unread. */
+static struct copybook *load_cb(const struct map_target *mt, const char *dir,
+                                const char *file, int line,
                                 const char *mapfile, struct errs *e)
 {
     char path[PATH_MAX];
-    if (file[0] == '/')
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s:%d", mapfile, line);
+    bool outside;
+    char why[PATH_MAX + 128];
+    char *real = mapping_copybook_path(mt, file, &outside, why, sizeof why);
+    if (!real && outside) {
+        errs_add(e, where, "copybook %s cannot be used: %s", file, why);
+        return NULL;
+    }
+    if (real)
+        snprintf(path, sizeof path, "%s", real);
+    else if (file[0] == '/')
         snprintf(path, sizeof path, "%s", file);
     else
         snprintf(path, sizeof path, "%s/%s", dir, file);
+    free(real);
     struct errs ce;
     errs_init(&ce);
     struct copybook *cb = cpy_load(path, CPY_FMT_AUTO, &ce);
     if (!cb) {
-        char where[PATH_MAX + 16];
-        snprintf(where, sizeof where, "%s:%d", mapfile, line);
         errs_add(e, where, "copybook %s cannot be used", file);
         errs_move(e, &ce);
     }
@@ -57,7 +69,7 @@ static int layout_setup(struct fw_target *t, struct fw_layout *l,
     snprintf(where, sizeof where, "%s:%d", mapfile, sec ? sec->line : t->mt->line);
     l->sec = sec;
     if (cbfile) {
-        l->cb = load_cb(t->dir, cbfile, sec ? sec->line : t->mt->line,
+        l->cb = load_cb(t->mt, t->dir, cbfile, sec ? sec->line : t->mt->line,
                         mapfile, e);
         if (!l->cb)
             return -1;
@@ -403,7 +415,7 @@ struct fw_target *fw_target_new(const struct map_target *mt,
         errs_add(e, where, "a fixed-width target needs copybook=\"FILE.cpy\"");
         goto fail;
     }
-    t->detail.cb = load_cb(t->dir, cbfile, mt->line, mapping_file, e);
+    t->detail.cb = load_cb(mt, t->dir, cbfile, mt->line, mapping_file, e);
     if (!t->detail.cb)
         goto fail;
     int bad = 0;

@@ -85,6 +85,7 @@ struct map_target {
     struct map_codetable *codes;
     size_t ncodes;
     int line;
+    const struct mapping *owner;  /* the mapping this target is part of */
 };
 
 /* ---- accept part: see the rest of this header ------------------------- */
@@ -325,6 +326,10 @@ struct mapping {
     size_t ntargets;
     struct map_search_index *search;
     size_t nsearch;
+    /* folders its copybooks must lie under (resolved, no symlinks),
+     * borrowed from the configuration that loaded it; none = no rule */
+    const char *const *cb_roots;
+    size_t ncb_roots;
 };
 
 /* mapping_load - parse (no DOCTYPE, no entities, no network), validate
@@ -335,6 +340,13 @@ int mapping_load(const char *path, struct mapping **out, struct errs *e);
 int mapping_load_memory(const char *xml, size_t len, const char *name,
                         struct mapping **out, struct errs *e);
 void mapping_free(struct mapping *m);
+/* mapping_copybook_path - a copybook attribute of mt (ref) resolved
+ * against its mapping file's folder, symlinks followed.  A new string, or
+ * NULL with why filled: *outside true when it lies under none of the
+ * mapping's cb_roots (nothing of the file has been read), false when it
+ * cannot be resolved (why is the system's reason; no such file, ...). */
+char *mapping_copybook_path(const struct map_target *mt, const char *ref,
+                            bool *outside, char *why, size_t whysz);
 const struct map_target *mapping_target(const struct mapping *m,
                                         const char *name);
 const struct map_field *mapping_field(const struct mapping *m,

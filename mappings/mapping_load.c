@@ -9,6 +9,8 @@
  * loading goes on to find the rest.  Owns everything under struct mapping;
  * mapping_free releases it. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -983,6 +985,55 @@ static void build(struct lctx *c, xmlNodePtr root, struct mapping *m)
         else if (is_el(k, "target"))
             build_target(c, k, &m->targets[m->ntargets++]);
     }
+    for (size_t i = 0; i < m->ntargets; i++)
+        m->targets[i].owner = m;
+}
+
+/* under - path (resolved) lies below root (resolved) */
+static bool under(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    if (n == 1 && root[0] == '/')
+        return path[0] == '/';
+    return strncmp(path, root, n) == 0 && path[n] == '/';
+}
+
+char *mapping_copybook_path(const struct map_target *mt, const char *ref,
+                            bool *outside, char *why, size_t whysz)
+{
+    *outside = false;
+    const char *mfile = mt->owner && mt->owner->file ? mt->owner->file : "";
+    const char *slash = strrchr(mfile, '/');
+    char *joined = NULL;
+    int r = ref[0] == '/' || !slash
+                ? asprintf(&joined, "%s", ref)
+                : asprintf(&joined, "%.*s/%s", (int)(slash - mfile), mfile,
+                           ref);
+    if (r < 0) {
+        snprintf(why, whysz, "out of memory");
+        return NULL;
+    }
+    char *real = realpath(joined, NULL);
+    if (!real) {
+        snprintf(why, whysz, "%s", strerror(errno));
+        free(joined);
+        return NULL;
+    }
+    free(joined);
+    const struct mapping *m = mt->owner;
+    if (!m || m->ncb_roots == 0)
+        return real;
+    for (size_t i = 0; i < m->ncb_roots; i++)
+        if (under(real, m->cb_roots[i]))
+            return real;
+    *outside = true;
+    snprintf(why, whysz, "it is outside the configuration folder %s/%s",
+             strcmp(m->cb_roots[0], "/") ? m->cb_roots[0] : "",
+             m->ncb_roots > 1 ? " and every folder of copybook-path" : "");
+    free(real);
+    return NULL;
 }
 
 /* doctype_line - line of a "<!DOCTYPE" in the text, or 0 */

@@ -571,6 +571,39 @@ static char *mismatch_text(const struct decoded *d)
     return buf_take(&b);
 }
 
+/* recon_ack_decode - see recon_int.h */
+int recon_ack_decode(const struct recon_layout *l, const unsigned char *data,
+                     size_t len, const char *name, struct recon_file *f,
+                     struct errs *e)
+{
+    struct decoded d;
+    memset(&d, 0, sizeof d);
+    memset(f, 0, sizeof *f);
+    size_t e0 = e->n;
+    if (decode_file(l, data, len, name, &d, &f->fb, e) != 0) {
+        decoded_free(&d);
+        f->status = RECON_FILE_ERROR;
+        return -1;
+    }
+    f->details = d.n;
+    f->accepted = d.nacc;
+    f->rejected = d.nrej;
+    f->trailer_count = d.tcount;
+    f->trailer_accepted = d.tacc;
+    f->trailer_rejected = d.trej;
+    if (e->n > e0) {
+        f->status = RECON_FILE_BAD;
+    } else if ((d.tcount >= 0 && d.tcount != (int64_t)d.n) ||
+               (d.tacc >= 0 && d.tacc != (int64_t)d.nacc) ||
+               (d.trej >= 0 && d.trej != (int64_t)d.nrej)) {
+        f->mismatch = true;
+        f->status = RECON_FILE_MISMATCH;
+        f->problem = mismatch_text(&d);
+    }
+    decoded_free(&d);
+    return 0;
+}
+
 /* in_inbound - path lies in the spool's inbound/ (fetched by us) */
 static bool in_inbound(struct spool *sp, const char *path)
 {

@@ -70,6 +70,18 @@ void recon_item_add(struct recon_summary *s, const char *kind,
 /* recon_file_add - keep f (moved) in s; -1 out of memory (f cleared) */
 int recon_file_add(struct recon_summary *s, struct recon_file *f);
 
+/* recon_ack_decode - decode and check the ack file data (len bytes,
+ * named name) as recon_apply_file does before it touches the ledger:
+ * f gets the counts, the record format and, for a mismatch of the
+ * trailer's totals, status RECON_FILE_MISMATCH and the problem text; a
+ * file that does not decode is RECON_FILE_BAD with every problem in e;
+ * otherwise RECON_FILE_APPLIED (it would be applied).  Nothing is read
+ * from or written to a ledger (tests/fuzz/fuzz_ack.c).  0, or -1 out of
+ * memory.  The caller frees f->problem. */
+int recon_ack_decode(const struct recon_layout *l, const unsigned char *data,
+                     size_t len, const char *name, struct recon_file *f,
+                     struct errs *e);
+
 /* recon_stream_run - probe every delivered and in-doubt record of the
  * stream target tc through its adapter ad (recon_stream.c) */
 int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,

@@ -8,6 +8,9 @@
 # tools/embed.sh generates, as the Makefile does) and may name seed folders
 # (every file below them is copied in):
 #   // fuzz-corpus: tests/data/copybooks ...
+# A target may name leak suppressions for a library it drives (one
+# LeakSanitizer pattern a line, with the reason beside it in the target):
+#   // fuzz-lsan: leak:libssh2.so.1
 # Crashes are kept in build/fuzz/<name>/ and make the run fail.  Each PASS
 # line gives the executions and the coverage (libFuzzer's cov) reached.
 # FUZZ=pattern limits the run to matching targets.
@@ -18,7 +21,7 @@ CC=${FUZZ_CC:-clang}
 SECS=${FUZZ_SECONDS:-30}
 OUT=build/fuzz
 PKGS="jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl"
-CFLAGS="-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
+CFLAGS="-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer -DFUZZ_ROOT=\"$ROOT\" \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
  $(pkg-config --cflags $PKGS 2>/dev/null)"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lm -pthread"
@@ -51,8 +54,10 @@ for src in tests/fuzz/fuzz_*.c; do
     if ! $CC $CFLAGS -o "$dir/$name" "$src" $srcs $LIBS; then
         echo "FAIL  $name (build)"; status=1; continue
     fi
+    sed -n 's|^// *fuzz-lsan: *||p' "$src" > "$dir/lsan.supp"
     echo "# $name: ${SECS}s"
-    if (cd "$dir" && ASAN_OPTIONS=detect_leaks=1 ./"$name" -max_total_time="$SECS" \
+    if (cd "$dir" && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=lsan.supp \
+            ./"$name" -max_total_time="$SECS" \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 corpus \
             > run.log 2>&1); then
         last=$(grep -E '^#[0-9]+' "$dir/run.log" | tail -1)

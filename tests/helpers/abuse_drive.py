@@ -8,7 +8,9 @@ While it runs:
   them, round robin), send nothing, and are reopened as soon as the server
   closes them (the attacker keeps the pressure on);
 - FLOOD threads post bad tokens (wrong key, naming the real CLIENT as
-  issuer, from the healthy client's own address 127.0.0.1: a shared NAT);
+  issuer), from the healthy client's own address 127.0.0.1 (a shared NAT)
+  and, with FLOOD_ADDRS > 1, round robin from 127.0.0.1 and 127.0.0.101..
+  (FLOOD_ADDRS addresses in all: a flood from many sources);
 - one healthy client posts valid submissions with good tokens from
   127.0.0.1, a new connection each, for SECONDS.
 The idle sockets and the flood run in child processes of their own.
@@ -55,6 +57,7 @@ def main():
     ap.add_argument("--idle", type=int, default=2000)
     ap.add_argument("--idle-addrs", type=int, default=20)
     ap.add_argument("--flood", type=int, default=4)
+    ap.add_argument("--flood-addrs", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--timeout", type=float, default=5)
@@ -106,9 +109,13 @@ def main():
 
     def flooder(k):
         bad = b"x" * 32
+        n = k
         while not stop.is_set():
+            i = n % max(1, a.flood_addrs)
+            n += a.flood
+            src = "127.0.0.1" if i == 0 else f"127.0.0.{100 + i}"
             try:
-                code = post(a.port, token(a.client, bad), "{}", "127.0.0.1",
+                code = post(a.port, token(a.client, bad), "{}", src,
                             a.timeout)
             except Exception as ex:
                 code = type(ex).__name__
@@ -137,7 +144,8 @@ def main():
     base = [sys.executable, sys.argv[0], str(a.port), a.secret, a.client,
             a.template, "--seconds", str(a.seconds), "--warmup", str(a.warmup),
             "--idle", str(a.idle), "--idle-addrs", str(a.idle_addrs),
-            "--flood", str(a.flood), "--timeout", str(a.timeout)]
+            "--flood", str(a.flood), "--flood-addrs", str(a.flood_addrs),
+            "--timeout", str(a.timeout)]
     if a.idle:
         kids.append(subprocess.Popen(base + ["--role", "idle"],
                                      stdout=subprocess.PIPE))

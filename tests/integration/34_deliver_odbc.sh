@@ -106,6 +106,53 @@ for v in Neg -1.00; do
 done
 ok "PostgreSQL: CHECK violation fails alone with '$(printf '%.60s' "$err")...', 40 delivered, exit 65; no row value in last_error, log or queue"
 
+# --- PostgreSQL: the full message is kept nowhere ---------------------------
+# ferry discards the driver's unscrubbed text (docs/security.md "Back-end
+# messages"): with a spool key (so the payload itself is sealed) and the
+# name marked personal, the values PostgreSQL echoed in "Failing row
+# contains (...)" are in no byte of the spool folder (ledger, WAL, search
+# index), the log, `ferry queue` (text, JSON) or `ferry show` (text, JSON)
+# without --reveal.  The control: --reveal does show the name, and without
+# a key the ledger holds it, so the greps can find what they look for.
+pg_schema
+mkcase pg-echo 'batch-size="50"' ''
+sed -i 's|<field name="name" path="name"|<field name="name" path="name" personal="true"|' "$C/map.xml"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$C/spool.key"
+chmod 600 "$C/spool.key"
+sed -i 's|<spool dir="spool"/>|<spool dir="spool" key-file="spool.key"/>|' "$C/ferry.xml"
+grep -q 'key-file="spool.key"' "$C/ferry.xml" || fail pg-echo "spool key set"
+printf '{"id":"ECHO1","name":"Qzxwvkjq","amount":"-7.77"}\n' | fy submit claim - >/dev/null 2>&1 ||
+    fail pg-echo "submit"
+deliver 65
+ref=$(fy queue --json --state failed 2>/dev/null | jq -r '.records[0].reference')
+[ -n "$ref" ] && [ "$ref" != null ] || fail pg-echo "no failed record"
+err=$(fy queue --json --state failed 2>/dev/null | jq -r '.records[0].last_error')
+case "$err" in *23514*claims_amount_check*"(values withheld)"*) ;; *) fail pg-echo "message: $err" ;; esac
+fy queue --state failed > "$C/q.txt" 2>&1
+fy queue --json --state failed > "$C/q.json" 2>&1
+fy show "$ref" > "$C/show.txt" 2>&1 || fail pg-echo "show: $(cat "$C/show.txt")"
+fy show --json "$ref" > "$C/show.json" 2>&1 || fail pg-echo "show --json"
+grep -q claims_amount_check "$C/show.txt" || fail pg-echo "show lost the message: $(cat "$C/show.txt")"
+fy show --reveal --reason "test 34 control" "$ref" > "$C/reveal.txt" 2>&1
+grep -qF Qzxwvkjq "$C/reveal.txt" || fail pg-echo "control: --reveal does not show the name"
+for f in "$C"/spool/* "$C/deliver.err" "$C/q.txt" "$C/q.json" "$C/show.txt" "$C/show.json"; do
+    [ -f "$f" ] || continue
+    grep -aqF Qzxwvkjq "$f" && fail pg-echo "the echoed name is in $f: $(grep -aoF -m1 -- Qzxwvkjq "$f")"
+done
+for f in "$C"/spool/* "$C/deliver.err" "$C/q.txt" "$C/q.json"; do
+    [ -f "$f" ] || continue
+    grep -aqF -- -7.77 "$f" && fail pg-echo "the echoed amount is in $f"
+done
+# the control without a key: the same grep finds the payload in the ledger
+C0=$C
+pg_schema
+mkcase pg-echo-plain 'batch-size="50"' ''
+printf '{"id":"ECHO1","name":"Qzxwvkjq","amount":"-7.77"}\n' | fy submit claim - >/dev/null 2>&1
+deliver 65
+cat "$C"/spool/* 2>/dev/null | grep -aqF Qzxwvkjq || fail pg-echo "control: no key, yet the name is not in the ledger"
+C=$C0
+ok "PostgreSQL: a CHECK failure's echoed values (name, amount) are in no spool file, log, queue or show output (the full text is discarded)"
+
 # --- PostgreSQL: the poison record inside many-row INSERTs -----------------
 # rows-per-insert 10: the group of 41 goes as statements of 10 rows (and
 # marker statements of 10); the one CHECK violation fails its statement,

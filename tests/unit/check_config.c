@@ -97,6 +97,9 @@ static void strip_prefix(struct buf *out, const char *s, const char *from)
     while (*s) {
         if (fl && strncmp(s, from, fl) == 0) {
             s += fl;
+            /* the case folder itself, "DIR/;": shown as "./" */
+            if (!*s || *s == ';' || *s == ' ' || *s == ')' || *s == ',')
+                buf_puts(out, "./");
             continue;
         }
         buf_putc(out, *s++);

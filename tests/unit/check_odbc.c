@@ -233,6 +233,78 @@ START_TEST(test_varchar_not_padded)
 }
 END_TEST
 
+/* ---- connection strings ---- */
+
+struct attrs {
+    char keys[8][64], vals[8][128];
+    int n;
+};
+
+static int collect(void *ctx, const char *key, const char *val, size_t vlen)
+{
+    struct attrs *a = ctx;
+    ck_assert_int_lt(a->n, 8);
+    ck_assert_uint_eq(strlen(val), vlen);
+    snprintf(a->keys[a->n], sizeof a->keys[0], "%s", key);
+    snprintf(a->vals[a->n], sizeof a->vals[0], "%s", val);
+    a->n++;
+    return 0;
+}
+
+START_TEST(test_connstr_each)
+{
+    char why[256];
+    struct attrs a = { .n = 0 };
+    const char *pg = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;"
+                     "Database=postgres; UID = ferry ;PWD={a;b}}c=d};";
+    ck_assert_int_eq(odbc_connstr_each(pg, strlen(pg), collect, &a, why,
+                                       sizeof why), 0);
+    ck_assert_int_eq(a.n, 6);
+    ck_assert_str_eq(a.keys[0], "Driver");
+    ck_assert_str_eq(a.vals[0], "PostgreSQL Unicode");
+    ck_assert_str_eq(a.keys[4], "UID");
+    ck_assert_str_eq(a.vals[4], "ferry");
+    ck_assert_str_eq(a.keys[5], "PWD");
+    ck_assert_str_eq(a.vals[5], "a;b}c=d");
+    /* the problems, none quoting a value */
+    static const char *const bad[] = {
+        "", ";;", "mydsn", "=x", "PWD={secret", "PWD={se}cret",
+        "PWD=se}cret", "A=b\nPWD=secret", "PWD={s\0}",
+    };
+    static const size_t badlen[] = { 0, 2, 5, 2, 11, 12, 11, 14, 9 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = '\0';
+        ck_assert_msg(odbc_connstr_each(bad[i], badlen[i], NULL, NULL, why,
+                                        sizeof why) == -1, "bad %zu", i);
+        ck_assert(why[0]);
+        ck_assert_msg(!strstr(why, "secret") && !strstr(why, "cret"),
+                      "why quotes the value: %s", why);
+    }
+}
+END_TEST
+
+START_TEST(test_connstr_make_no_injection)
+{
+    char out[ODBC_CONNSTR_MAX + 1], why[256];
+    ck_assert_int_eq(odbc_connstr_make("legacy", "ferry", "p};UID=root;x={",
+                                       out, sizeof out, why, sizeof why), 0);
+    ck_assert_str_eq(out, "DSN=legacy;UID=ferry;PWD={p}};UID=root;x={};");
+    struct attrs a = { .n = 0 };
+    ck_assert_int_eq(odbc_connstr_each(out, strlen(out), collect, &a, why,
+                                       sizeof why), 0);
+    ck_assert_int_eq(a.n, 3);
+    ck_assert_str_eq(a.vals[1], "ferry");
+    ck_assert_str_eq(a.vals[2], "p};UID=root;x={");
+    ck_assert_int_eq(odbc_connstr_make("a;UID=root", NULL, NULL, out,
+                                       sizeof out, why, sizeof why), -1);
+    ck_assert_int_eq(odbc_connstr_make("a", "u{", NULL, out, sizeof out, why,
+                                       sizeof why), -1);
+    ck_assert_int_eq(odbc_connstr_make("abc", NULL, NULL, out, 8, why,
+                                       sizeof why), -1);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *odbc_suite(void)
 {
     Suite *s = suite_create("odbc");
@@ -242,6 +314,8 @@ static Suite *odbc_suite(void)
     tcase_add_test(tc, test_duplicate_detection);
     tcase_add_test(tc, test_ident_valid);
     tcase_add_test(tc, test_ident_quote);
+    tcase_add_test(tc, test_connstr_each);
+    tcase_add_test(tc, test_connstr_make_no_injection);
     tcase_add_test(tc, test_decimal_text);
     tcase_add_test(tc, test_char_pad_fixed);
     tcase_add_test(tc, test_char_too_long);
