@@ -13,9 +13,11 @@
 #   make deb        build/deb/ferry_VERSION_ARCH.deb with dpkg-buildpackage,
 #                   checked by lintian
 #
-# Every .c file in a subsystem folder is part of libferry; cli/ makes the
-# binary; each tests/unit/check_*.c is its own Check binary.  Adding a file
-# needs no edit here.
+# Every .c file in a subsystem folder is part of libferry (and every .cc:
+# the one is mappings/jtree_simd.cc, simdjson's parse, built with $(CXX)
+# and linked with libstdc++); cli/ makes the binary; each
+# tests/unit/check_*.c is its own Check binary.  Adding a file needs no
+# edit here.
 
 CC       ?= cc
 CXX      ?= g++
@@ -33,7 +35,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/ferry
 VERSION  := $(shell sed -n 's/^\#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
 
 PKGS     := jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl \
-            libsystemd
+            libsystemd gpgme
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -80,7 +82,7 @@ DEB_PKGS := build-essential pkg-config libjansson-dev libxml2-dev libxml2-utils 
             openssh-client gnucobol3 python3 curl wrk clang \
             libclang-rt-14-dev jq gsoap openssl chromium libsystemd-dev \
             libsimdjson-dev g++ \
-            debhelper lintian fakeroot
+            debhelper lintian fakeroot libgpgme-dev gnupg
 
 .PHONY: all deps check unit integration data demo bench fuzz install clean \
         san-build deb

@@ -138,6 +138,8 @@ struct transfer_req {
     const char *remote_name;    /* final name on the far side */
     const char *sha256_hex;     /* from the ledger, for crash recovery */
     uint64_t size;
+    bool companion;             /* a file that goes beside a batch file
+                                   (its checksum): no trigger file */
 };
 
 /* BATCH: where a file's bytes go.  The night batch owns it, so every
@@ -168,6 +170,10 @@ struct batch_totals {
 struct batch_format_info {
     const char *file_pattern;    /* file-name; NULL = the default */
     bool empty_file;             /* write a file when nothing is queued */
+    bool header_totals;          /* the header carries the file's totals:
+                                    the builder writes the file again, the
+                                    first pass's close_file figures ($count,
+                                    $sum:...) in the specials */
 };
 
 struct adapter {

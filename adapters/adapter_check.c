@@ -10,6 +10,7 @@
  * problem is reported with the file and line it comes from. */
 #include "adapters/adapter_check.h"
 #include "adapters/adapter.h"
+#include "adapters/handover.h"
 #include "config/config.h"
 #include "util/errs.h"
 
@@ -128,7 +129,8 @@ static bool target_ok(const struct ferry_config *c,
                "", c->path, t->line, &tmp);
     const struct adapter *ta = transport_of(t);
     if (ta)
-        check_opts(c, ta, ta->keys, &t->transport_opts, NULL, true, "",
+        check_opts(c, ta, ta->keys, &t->transport_opts,
+                   adapter_handover_keys, true, "",
                    c->path, t->line, &tmp);
     bool ok = tmp.n == 0 && tmp.dropped == 0;
     errs_free(&tmp);
@@ -153,8 +155,24 @@ int adapter_check_targets(const struct ferry_config *c, struct errs *e)
         if (!ta)
             continue;
         snprintf(owner, sizeof owner, "target '%s' transport", tname(t));
-        bad |= check_opts(c, ta, ta->keys, &t->transport_opts, NULL, true,
-                          owner, c->path, t->line, e);
+        bad |= check_opts(c, ta, ta->keys, &t->transport_opts,
+                          adapter_handover_keys, true, owner, c->path,
+                          t->line, e);
+        struct errs he;
+        errs_init(&he);
+        struct adapter_handover *h = adapter_handover_new(
+            ta, &t->transport_opts, c->base_dir, owner, &he);
+        for (size_t k = 0; k < he.n; k++) {
+            const struct kv *kv = NULL;
+            for (size_t j = 0; j < t->transport_opts.n && !kv; j++)
+                if (strcmp(t->transport_opts.v[j].key, he.v[k].where) == 0)
+                    kv = &t->transport_opts.v[j];
+            errs_add_at(e, c->path, kv && kv->line ? kv->line : t->line,
+                        "%s", he.v[k].msg);
+            bad = 1;
+        }
+        adapter_handover_free(h);
+        errs_free(&he);
         if (bad)
             continue;
         struct adapter_env env = {

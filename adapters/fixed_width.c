@@ -33,9 +33,11 @@ static const struct adapter_key fw_map_keys[] = {
     ADAPTER_KEY("overpunch", ADAPTER_OPT_STR, false,
                 "ibm ({ABCDEFGHI}JKLMNOPQR, default) or gnu"),
     ADAPTER_KEY("recfm", ADAPTER_OPT_STR, false,
-                "FB (default), LF or CRLF"),
+                "FB (default), LF, CRLF, V or VB"),
+    ADAPTER_KEY("block-size", ADAPTER_OPT_STR, false,
+                "VB: bytes a block holds, BDW included (default 27998)"),
     ADAPTER_KEY("file-name", ADAPTER_OPT_STR, false,
-                "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {target}, e.g. CLM.D{yymmdd}.S{seq:3}"),
+                "name pattern: {yyyymmdd} {ccyymmdd} {yymmdd} {seq} {seq:N} {gen} {target}, e.g. CLM.D{yymmdd}.S{seq:3}"),
     ADAPTER_KEY("trailer-count", ADAPTER_OPT_STR, false,
                 "details (default) or all"),
     ADAPTER_KEY("empty-file", ADAPTER_OPT_STR, false,
@@ -55,6 +57,8 @@ struct fw_ctx {
 struct fw_file {
     const struct fw_ctx *c;        /* the instance that opened it */
     struct batch_sink sink;
+    struct fw_vbuf vb;             /* RECFM=V/VB: the record or block being
+                                      framed (vb.out NULL otherwise) */
     unsigned char *rec;            /* one detail record */
     int64_t count;
     int64_t sums[FW_MAX_SUMS];
@@ -169,6 +173,7 @@ static void fw_file_info(void *vctx, struct batch_format_info *out)
     const struct fw_ctx *c = vctx;
     out->file_pattern = c->ft->file_pattern;
     out->empty_file = c->ft->empty_file;
+    out->header_totals = c->ft->header_totals;
 }
 
 static int fw_same_file(const void *va, const void *vb, char *why,
@@ -187,18 +192,87 @@ static int fw_same_file(const void *va, const void *vb, char *why,
 
 /* ---- writing ---------------------------------------------------------- */
 
-/* put_record - bytes then the separator; -1 when the sink refused */
-static int put_record(const struct fw_file *f, const unsigned char *p,
-                      size_t n)
+static bool is_v(const struct fw_ctx *c)
 {
+    return c->ft->recfm == FW_RECFM_V || c->ft->recfm == FW_RECFM_VB;
+}
+
+/* flush_v - the framed record (V) or the finished block (VB) to the sink */
+static int flush_v(struct fw_file *f)
+{
+    fw_v_end_block(&f->vb);
+    int rc = f->vb.n ? f->sink.put(f->sink.sctx, f->vb.out, f->vb.n) : 0;
+    f->vb.n = 0;
+    return rc;
+}
+
+/* put_record - bytes then the separator (FB, LF, CRLF), or after their
+ * RDW (V, VB: n is the length used); -1 when the sink refused */
+static int put_record(struct fw_file *f, const unsigned char *p, size_t n)
+{
+    if (is_v(f->c)) {
+        char msg[160];
+        if (f->vb.blksize && f->vb.blk && f->vb.blk + n + 4 > f->vb.blksize &&
+            flush_v(f) != 0)
+            return -1;
+        if (fw_v_frame(&f->vb, p, n, msg, sizeof msg) != 0)
+            return -1;            /* cannot happen: sizes checked at setup */
+        return f->vb.blksize ? 0 : flush_v(f);
+    }
     if (f->sink.put(f->sink.sctx, p, n) != 0)
         return -1;
     return f->c->seplen ? f->sink.put(f->sink.sctx, f->c->sep, f->c->seplen)
                         : 0;
 }
 
+/* set_total - a "$count" / "$sum:FIELD" source in sp */
+static int set_total(struct record *sp, const char *name, int64_t v, int scale)
+{
+    struct record_field *rf = record_field(sp, name);
+    if (!rf)
+        rf = record_add(sp, name);
+    if (!rf)
+        return -1;
+    return scale > 0 ? fvalue_set_decimal(&rf->v, v, scale)
+                     : fvalue_set_int(&rf->v, v);
+}
+
+/* put_totals - "$count" and every "$sum:FIELD" into sp; -1 nomem */
+static int put_totals(const struct fw_ctx *c, struct record *sp, int64_t cnt,
+                      const int64_t *sums)
+{
+    if (set_total(sp, "$count", cnt, 0) != 0)
+        return -1;
+    for (size_t i = 0; i < c->nsums; i++) {
+        char nm[160];
+        snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
+        if (set_total(sp, nm, sums ? sums[i] : 0, c->sums[i].scale) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* with_totals - a copy of sp with the totals set (caller frees); NULL
+ * when out of memory */
+static struct record *with_totals(const struct fw_ctx *c,
+                                  const struct record *sp, int64_t cnt,
+                                  const int64_t *sums)
+{
+    char *j = record_to_json(sp);
+    struct errs e;
+    errs_init(&e);
+    struct record *r = j ? record_from_json(j, &e) : NULL;
+    free(j);
+    errs_free(&e);
+    if (r && put_totals(c, r, cnt, sums) != 0) {
+        record_free(r);
+        r = NULL;
+    }
+    return r;
+}
+
 /* put_section - header or trailer from the specials */
-static void put_section(const struct fw_file *f, const struct fw_layout *l,
+static void put_section(struct fw_file *f, const struct fw_layout *l,
                         size_t len, const struct record *sp,
                         struct adapter_result *res)
 {
@@ -209,15 +283,16 @@ static void put_section(const struct fw_file *f, const struct fw_layout *l,
     struct record *empty = record_new();
     struct errs pe;
     errs_init(&pe);
+    size_t used = len;
     if (!tmp || !empty)
         adapter_result_set(res, ADAPTER_FAIL, "out of memory");
-    else if (fw_encode(l->plan, f->c->ft->cc, empty, sp, tmp, len, NULL,
+    else if (fw_encode(l->plan, f->c->ft->cc, empty, sp, tmp, len, &used,
                        NULL, &pe) != 0)
         adapter_result_set(res, ADAPTER_FAIL, "%s %s: %s%s%s", l->rec->name,
                            l == &f->c->ft->header ? "(header)" : "(trailer)",
                            pe.n ? pe.v[0].where : "", pe.n ? ": " : "",
                            errs_first_msg(&pe));
-    else if (put_record(f, tmp, len) != 0)
+    else if (put_record(f, tmp, is_v(f->c) ? used : len) != 0)
         adapter_result_set(res, ADAPTER_RETRY, "writing the file failed");
     errs_free(&pe);
     free(tmp);
@@ -233,16 +308,40 @@ static void fw_open_file(void *vctx, const struct batch_sink *sink,
     struct fw_file *f = calloc(1, sizeof *f);
     if (f)
         f->rec = malloc(c->dlen ? c->dlen : 1);
-    if (!f || !f->rec) {
-        if (f)
+    if (f && is_v(c)) {
+        size_t big = c->dlen > c->hlen ? c->dlen : c->hlen;
+        big = big > c->tlen ? big : c->tlen;
+        f->vb.blksize = c->ft->recfm == FW_RECFM_VB ? c->ft->block_size : 0;
+        f->vb.cap = f->vb.blksize ? f->vb.blksize : big + 4;
+        f->vb.out = malloc(f->vb.cap);
+    }
+    if (!f || !f->rec || (is_v(c) && !f->vb.out)) {
+        if (f) {
+            free(f->vb.out);
+            free(f->rec);
             free(f);
+        }
         adapter_result_set(res, ADAPTER_FAIL, "out of memory");
         return;
     }
     f->c = c;
     f->sink = *sink;
-    put_section(f, &c->ft->header, c->hlen, sp, res);
+    struct record *zero = NULL;
+    if (c->ft->header_totals && !record_get(sp, "$count")) {
+        /* the first of the builder's two passes: totals not known yet,
+         * written as zero (the second pass has the real ones) */
+        zero = with_totals(c, sp, 0, NULL);
+        if (!zero) {
+            free(f->rec);
+            free(f);
+            adapter_result_set(res, ADAPTER_FAIL, "out of memory");
+            return;
+        }
+    }
+    put_section(f, &c->ft->header, c->hlen, zero ? zero : sp, res);
+    record_free(zero);
     if (res->outcome != ADAPTER_OK) {
+        free(f->vb.out);
         free(f->rec);
         free(f);
         return;
@@ -272,8 +371,9 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
     const struct fw_ctx *fc = f->c;
     struct errs pe;
     errs_init(&pe);
+    size_t used = fc->dlen;
     if (fw_encode(c->ft->detail.plan, c->ft->cc, rec, sp, f->rec, fc->dlen,
-                  NULL, NULL, &pe) != 0) {
+                  &used, NULL, &pe) != 0) {
         join_problems(&pe, res);
         errs_free(&pe);
         return;
@@ -291,7 +391,7 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
                                "overflow", fc->sums[i].name);
             return;
         }
-    if (put_record(f, f->rec, fc->dlen) != 0) {
+    if (put_record(f, f->rec, is_v(fc) ? used : fc->dlen) != 0) {
         adapter_result_set(res, ADAPTER_RETRY, "writing the file failed");
         return;
     }
@@ -299,18 +399,6 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
     f->count++;
     res->outcome = ADAPTER_OK;     /* per record: no formatting */
     res->msg[0] = '\0';
-}
-
-/* set_total - the trailer's "$count" / "$sum:FIELD" sources in sp */
-static int set_total(struct record *sp, const char *name, int64_t v, int scale)
-{
-    struct record_field *rf = record_field(sp, name);
-    if (!rf)
-        rf = record_add(sp, name);
-    if (!rf)
-        return -1;
-    return scale > 0 ? fvalue_set_decimal(&rf->v, v, scale)
-                     : fvalue_set_int(&rf->v, v);
 }
 
 static void fw_close_file(void *vfile, struct record *sp,
@@ -325,19 +413,17 @@ static void fw_close_file(void *vfile, struct record *sp,
         int64_t cnt = f->count;
         if (c->ft->trailer_all)
             cnt += (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0);
-        bool ok = set_total(sp, "$count", cnt, 0) == 0;
-        for (size_t i = 0; ok && i < c->nsums; i++) {
-            char nm[160];
-            snprintf(nm, sizeof nm, "$sum:%s", c->sums[i].name);
-            ok = set_total(sp, nm, f->sums[i], c->sums[i].scale) == 0;
-        }
+        bool ok = put_totals(c, sp, cnt, f->sums) == 0;
         if (!ok)
             adapter_result_set(res, ADAPTER_FAIL, "out of memory");
         else
             put_section(f, &c->ft->trailer, c->tlen, sp, res);
+        if (res->outcome == ADAPTER_OK && is_v(c) && flush_v(f) != 0)
+            adapter_result_set(res, ADAPTER_RETRY, "writing the file failed");
         totals->count = f->count;
         totals_text(c, f->sums, totals->text, sizeof totals->text);
     }
+    free(f->vb.out);
     free(f->rec);
     free(f);
 }
@@ -346,14 +432,15 @@ static void fw_close_file(void *vfile, struct record *sp,
 
 /* check_total - trailer field `to` against want at scale wscale; 0 equal,
  * -1 with why */
-static int check_total(const struct fw_ctx *c, const unsigned char *trl,
-                       const char *to, int64_t want, int wscale, char *why,
-                       size_t whysz)
+static int check_total(const struct fw_ctx *c, const struct fw_layout *l,
+                       const unsigned char *trl, const char *to, int64_t want,
+                       int wscale, char *why, size_t whysz)
 {
     bool amb = false;
-    const struct cpy_field *f = cpy_field_find(c->ft->trailer.rec, to, &amb);
+    const char *part = l == &c->ft->header ? "header" : "trailer";
+    const struct cpy_field *f = cpy_field_find(l->rec, to, &amb);
     if (!f || f->pic.cls != COB_NUMERIC) {
-        snprintf(why, whysz, "trailer field %s is not a number", to);
+        snprintf(why, whysz, "%s field %s is not a number", part, to);
         return -1;
     }
     int64_t v = 0, a = 0, b = 0;
@@ -361,7 +448,7 @@ static int check_total(const struct fw_ctx *c, const unsigned char *trl,
     char msg[160];
     if (cob_num_decode(c->ft->cc, &f->pic, trl + f->offset, &v, &vs, msg,
                        sizeof msg) != 0) {
-        snprintf(why, whysz, "trailer field %s: %s", to, msg);
+        snprintf(why, whysz, "%s field %s: %s", part, to, msg);
         return -1;
     }
     int sc = vs > wscale ? vs : wscale;
@@ -370,8 +457,8 @@ static int check_total(const struct fw_ctx *c, const unsigned char *trl,
         char x[48], y[48];
         record_dec_format(v, vs, x, sizeof x);
         record_dec_format(want, wscale, y, sizeof y);
-        snprintf(why, whysz, "trailer %s says %s, the details add up to %s",
-                 to, x, y);
+        snprintf(why, whysz, "%s %s says %s, the details add up to %s",
+                 part, to, x, y);
         return -1;
     }
     return 0;
@@ -417,17 +504,231 @@ static int decodes(const struct fw_ctx *c, const struct cpy_record *rec,
     return d ? 0 : -1;
 }
 
+/* check_totals - every $count and $sum: of section l (bytes p) against
+ * what the details add up to; 0, or -1 with res set */
+static int check_totals(const struct fw_ctx *c, const struct fw_layout *l,
+                        const unsigned char *p, int64_t count,
+                        const int64_t *sums, struct adapter_result *res)
+{
+    const struct map_section *ts = l->sec;
+    char why[512];
+    int64_t cnt = count + (c->ft->trailer_all
+                           ? (c->hlen ? 1 : 0) + (c->tlen ? 1 : 0) : 0);
+    for (size_t i = 0; ts && i < ts->na; i++) {
+        const char *fr = ts->a[i].from;
+        int bad = 0;
+        if (fr && strcmp(fr, "$count") == 0) {
+            bad = check_total(c, l, p, ts->a[i].to, cnt, 0, why, sizeof why);
+        } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
+            for (size_t k = 0; k < c->nsums && !bad; k++)
+                if (strcmp(c->sums[k].name, fr + 5) == 0)
+                    bad = check_total(c, l, p, ts->a[i].to, sums[k],
+                                      c->sums[k].scale, why, sizeof why);
+        }
+        if (bad) {
+            adapter_result_set(res, ADAPTER_FAIL, "%s", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* compare_ledger - the file's count and totals against the ledger's */
+static void compare_ledger(const struct fw_ctx *c, int64_t count,
+                           const int64_t *sums,
+                           const struct batch_totals *want,
+                           struct adapter_result *res)
+{
+    char tot[512];
+    totals_text(c, sums, tot, sizeof tot);
+    if (count != want->count)
+        adapter_result_set(res, ADAPTER_FAIL, "the file holds %lld details, "
+                           "the ledger %lld", (long long)count,
+                           (long long)want->count);
+    else if (strcmp(tot, want->text) != 0)
+        adapter_result_set(res, ADAPTER_FAIL, "the file's totals are %.200s, "
+                           "the ledger's %.200s", tot, want->text);
+    else
+        adapter_result_set(res, ADAPTER_OK, "%lld details", (long long)count);
+}
+
+/* A RECFM=V/VB file read back record by record. */
+struct vsrc {
+    const struct batch_source *src;
+    uint64_t size, off;
+    bool blocked;
+    size_t bleft;                  /* VB: bytes left in the open block */
+};
+
+/* vget - the next record into p (cap bytes at most): 1 and *n, 0 at the
+ * end of the file, -1 with res set (a bad descriptor names its offset) */
+static int vget(struct vsrc *v, unsigned char *p, size_t cap, size_t *n,
+                struct adapter_result *res)
+{
+    unsigned char dw[4];
+    if (v->off == v->size && v->bleft == 0)
+        return 0;
+    if (v->blocked && v->bleft == 0) {
+        if (v->src->get(v->src->sctx, dw, 4) != 0)
+            goto early;
+        size_t bl = (size_t)dw[0] << 8 | dw[1];
+        if (dw[2] || dw[3] || bl < 8 || bl - 4 > v->size - v->off - 4) {
+            adapter_result_set(res, ADAPTER_FAIL, "offset %llu: bad block "
+                               "descriptor %02X%02X%02X%02X",
+                               (unsigned long long)v->off, dw[0], dw[1],
+                               dw[2], dw[3]);
+            return -1;
+        }
+        v->off += 4;
+        v->bleft = bl - 4;
+    }
+    if (v->src->get(v->src->sctx, dw, 4) != 0)
+        goto early;
+    size_t rl = (size_t)dw[0] << 8 | dw[1];
+    if (dw[2] || dw[3] || rl < 4 || rl - 4 > cap ||
+        (v->blocked && rl > v->bleft) || rl - 4 > v->size - v->off - 4) {
+        adapter_result_set(res, ADAPTER_FAIL, "offset %llu: bad record "
+                           "descriptor %02X%02X%02X%02X",
+                           (unsigned long long)v->off, dw[0], dw[1], dw[2],
+                           dw[3]);
+        return -1;
+    }
+    if (rl > 4 && v->src->get(v->src->sctx, p, rl - 4) != 0)
+        goto early;
+    v->off += rl;
+    if (v->blocked)
+        v->bleft -= rl;
+    *n = rl - 4;
+    return 1;
+early:
+    adapter_result_set(res, ADAPTER_FAIL, "offset %llu: the file ends early "
+                       "or cannot be read", (unsigned long long)v->off);
+    return -1;
+}
+
+/* add_detail - one detail's hash fields into sums; -1 with res set */
+static int add_detail(const struct fw_ctx *c, const unsigned char *rec,
+                      size_t n, int64_t count, int64_t *sums,
+                      struct adapter_result *res)
+{
+    int64_t vals[FW_MAX_SUMS];
+    char msg[200];
+    for (size_t k = 0; k < c->nsums; k++) {
+        if (c->sums[k].f->offset + c->sums[k].f->length > n) {
+            adapter_result_set(res, ADAPTER_FAIL, "detail %lld: %zu bytes "
+                               "end before %s", (long long)count + 1, n,
+                               c->sums[k].name);
+            return -1;
+        }
+    }
+    if (sum_fields(c, c->ft->cc, rec, vals, msg, sizeof msg) != 0) {
+        adapter_result_set(res, ADAPTER_FAIL, "detail %lld: %s",
+                           (long long)count + 1, msg);
+        return -1;
+    }
+    for (size_t k = 0; k < c->nsums; k++)
+        if (__builtin_add_overflow(sums[k], vals[k], &sums[k])) {
+            adapter_result_set(res, ADAPTER_FAIL, "detail %lld: the %s total "
+                               "overflows", (long long)count + 1,
+                               c->sums[k].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* check_vfile - fw_check_file for RECFM=V and VB: the records are read in
+ * turn, the first is the header and the last the trailer (one held back) */
+static void check_vfile(const struct fw_ctx *c, const struct batch_source *src,
+                        uint64_t size, int64_t *count, int64_t *sums,
+                        struct adapter_result *res)
+{
+    size_t big = c->dlen > c->hlen ? c->dlen : c->hlen;
+    big = big > c->tlen ? big : c->tlen;
+    unsigned char *a = calloc(1, big + 1), *b = calloc(1, big + 1);
+    unsigned char *hb = calloc(1, c->hlen + 1);
+    struct vsrc v = { .src = src, .size = size,
+                      .blocked = c->ft->recfm == FW_RECFM_VB };
+    size_t na = 0, nb = 0, hn = 0;
+    bool held = false;
+    if (!a || !b || !hb) {
+        adapter_result_set(res, ADAPTER_RETRY, "out of memory");
+        goto out;
+    }
+    if (c->hlen) {
+        int g = vget(&v, hb, c->hlen, &hn, res);
+        if (g == 0)
+            adapter_result_set(res, ADAPTER_FAIL, "the file has no header");
+        if (g != 1 || decodes(c, c->ft->header.rec, hb, hn, "the header",
+                              res))
+            goto out;
+    }
+    for (;;) {
+        int g = vget(&v, b, big, &nb, res);
+        if (g < 0)
+            goto out;
+        if (g == 0)
+            break;
+        if (held) {
+            if (na > c->dlen) {
+                adapter_result_set(res, ADAPTER_FAIL, "detail %lld: %zu "
+                                   "bytes, the layout has %zu",
+                                   (long long)*count + 1, na, c->dlen);
+                goto out;
+            }
+            if (add_detail(c, a, na, *count, sums, res) != 0)
+                goto out;
+            (*count)++;
+            if (src->progress && (*count & 4095) == 0)
+                src->progress(src->sctx, *count, 0);
+        }
+        unsigned char *t = a;
+        a = b;
+        b = t;
+        na = nb;
+        held = true;
+    }
+    if (c->tlen) {
+        if (!held) {
+            adapter_result_set(res, ADAPTER_FAIL, "the file has no trailer");
+            goto out;
+        }
+        if (decodes(c, c->ft->trailer.rec, a, na, "the trailer", res) ||
+            check_totals(c, &c->ft->trailer, a, *count, sums, res))
+            goto out;
+    } else if (held) {
+        if (add_detail(c, a, na, *count, sums, res) != 0)
+            goto out;
+        (*count)++;
+    }
+    if (c->ft->header_totals &&
+        check_totals(c, &c->ft->header, hb, *count, sums, res) != 0)
+        goto out;
+    adapter_result_set(res, ADAPTER_OK, "%s", "");
+out:
+    free(a);
+    free(b);
+    free(hb);
+}
+
 static void fw_check_file(void *vctx, const struct batch_source *src,
                           uint64_t size, const struct batch_totals *want,
                           struct adapter_result *res)
 {
     const struct fw_ctx *c = vctx;
+    if (is_v(c)) {
+        int64_t vsums[FW_MAX_SUMS] = { 0 }, vcount = 0;
+        check_vfile(c, src, size, &vcount, vsums, res);
+        if (res->outcome == ADAPTER_OK)
+            compare_ledger(c, vcount, vsums, want, res);
+        return;
+    }
     size_t big = c->dlen > c->hlen ? c->dlen : c->hlen;
     if (c->tlen > big)
         big = c->tlen;
     unsigned char *rb = malloc(big + 8);
+    unsigned char *hb = c->ft->header_totals ? malloc(c->hlen + 1) : NULL;
     int64_t sums[FW_MAX_SUMS] = { 0 }, count = 0;
-    if (!rb) {
+    if (!rb || (c->ft->header_totals && !hb)) {
         adapter_result_set(res, ADAPTER_RETRY, "out of memory");
         return;
     }
@@ -445,6 +746,8 @@ static void fw_check_file(void *vctx, const struct batch_source *src,
                     decodes(c, c->ft->header.rec, rb, c->hlen, "the header",
                             res)))
         goto out;
+    if (hb)
+        memcpy(hb, rb, c->hlen);     /* its totals are checked at the end */
     for (int64_t i = 0; i < n; i++) {
         char what[48];
         snprintf(what, sizeof what, "detail %lld", (long long)i + 1);
@@ -470,40 +773,15 @@ static void fw_check_file(void *vctx, const struct batch_source *src,
         if (get_record(c, src, rb, c->tlen, "the trailer", res) ||
             decodes(c, c->ft->trailer.rec, rb, c->tlen, "the trailer", res))
             goto out;
-        const struct map_section *ts = c->ft->trailer.sec;
-        char why[512];
-        for (size_t i = 0; ts && i < ts->na; i++) {
-            const char *fr = ts->a[i].from;
-            int bad = 0;
-            if (fr && strcmp(fr, "$count") == 0) {
-                int64_t cnt = count + (c->ft->trailer_all
-                                       ? (c->hlen ? 1 : 0) + 1 : 0);
-                bad = check_total(c, rb, ts->a[i].to, cnt, 0, why, sizeof why);
-            } else if (fr && strncmp(fr, "$sum:", 5) == 0) {
-                for (size_t k = 0; k < c->nsums && !bad; k++)
-                    if (strcmp(c->sums[k].name, fr + 5) == 0)
-                        bad = check_total(c, rb, ts->a[i].to, sums[k],
-                                          c->sums[k].scale, why, sizeof why);
-            }
-            if (bad) {
-                adapter_result_set(res, ADAPTER_FAIL, "%s", why);
-                goto out;
-            }
-        }
+        if (check_totals(c, &c->ft->trailer, rb, count, sums, res) != 0)
+            goto out;
     }
-    char tot[512];
-    totals_text(c, sums, tot, sizeof tot);
-    if (count != want->count)
-        adapter_result_set(res, ADAPTER_FAIL, "the file holds %lld details, "
-                           "the ledger %lld", (long long)count,
-                           (long long)want->count);
-    else if (strcmp(tot, want->text) != 0)
-        adapter_result_set(res, ADAPTER_FAIL, "the file's totals are %.200s, "
-                           "the ledger's %.200s", tot, want->text);
-    else
-        adapter_result_set(res, ADAPTER_OK, "%lld details", (long long)count);
+    if (hb && check_totals(c, &c->ft->header, hb, count, sums, res) != 0)
+        goto out;
+    compare_ledger(c, count, sums, want, res);
 out:
     free(rb);
+    free(hb);
 }
 
 const struct adapter adapter_fixed_width = {

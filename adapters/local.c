@@ -301,7 +301,7 @@ static void local_transfer(void *vctx, const struct transfer_req *req,
         }
         if (same) {
             unlink(tmp);
-            if (x->done_suffix && touch_done(done) != 0) {
+            if (x->done_suffix && !req->companion && touch_done(done) != 0) {
                 local_fail(res, errno, "cannot write %s%s", done, "");
                 goto out;
             }
@@ -355,7 +355,8 @@ static void local_transfer(void *vctx, const struct transfer_req *req,
         goto out;
     }
     crash_point("local-after-rename");
-    if (x->done_suffix && (touch_done(done) != 0 || fs_fsync_dir(x->dir) != 0)) {
+    if (x->done_suffix && !req->companion &&
+        (touch_done(done) != 0 || fs_fsync_dir(x->dir) != 0)) {
         local_fail(res, errno, "cannot write %s%s", done, "");
         goto out;
     }

@@ -179,6 +179,10 @@ int odbc_convert(const struct tz *london, const struct odbc_param *pc,
     case ODBC_PK_DEC: {
         int64_t num;
         int scale;
+        if (v->wide) {
+            snprintf(err, esz, "more than 18 digits");
+            return -1;
+        }
         if (v->type == FT_DECIMAL) {
             num = v->num;
             scale = v->scale;
@@ -206,6 +210,10 @@ int odbc_convert(const struct tz *london, const struct odbc_param *pc,
     }
     case ODBC_PK_INT:
     case ODBC_PK_BIT:
+        if (v->wide) {
+            snprintf(err, esz, "more than 18 digits");
+            return -1;
+        }
         if (v->type == FT_INTEGER || v->type == FT_BOOLEAN) {
             c->i = v->num;
         } else if (v->type == FT_DECIMAL) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 extern const struct adapter adapter_fixed_width;
+extern const struct adapter adapter_delimited;
 extern const struct adapter adapter_soap;
 extern const struct adapter adapter_odbc;
 extern const struct adapter adapter_sftp;
@@ -16,6 +17,7 @@ extern const struct adapter adapter_local;
 
 static const struct adapter *const registry[] = {
     &adapter_fixed_width,   /* batch: COBOL copybook files */
+    &adapter_delimited,     /* batch: CSV-style files */
     &adapter_soap,          /* stream: SOAP 1.1/1.2 calls */
     &adapter_odbc,          /* stream: ODBC writes */
     &adapter_sftp,          /* transport: SFTP (libssh2) */

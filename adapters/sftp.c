@@ -15,6 +15,7 @@
  * connection per call: a night batch sends a few files, and a fresh
  * session never inherits a half-dead one. */
 #include "adapters/adapter.h"
+#include "adapters/handover.h"
 #include "util/clock.h"
 #include "adapters/sftp.h"
 #include "config/config.h"
@@ -210,8 +211,8 @@ static int sftp_init(void **ctx, const struct adapter_env *env, struct errs *e)
     }
     x->chmod = -1;
     /* the typed keys (port, timeouts, booleans) are read by the table */
-    if (adapter_opts_read(&adapter_sftp, sftp_keys, o, NULL, x, "sftp", NULL,
-                          0, e) != 0)
+    if (adapter_opts_read(&adapter_sftp, sftp_keys, o, adapter_handover_keys,
+                          x, "sftp", NULL, 0, e) != 0)
         bad = 1;
     x->s.port = (int)x->port;
     const char *v;
@@ -509,9 +510,10 @@ static void set_receipt(const struct sftp_ctx *x, struct adapter_result *res,
 
 /* ensure_done - write the trigger file if configured; 0 ok */
 static int ensure_done(struct sftp_ctx *x, struct sftp_conn *c,
-                       const char *final, struct sftp_error *err)
+                       const struct transfer_req *req, const char *final,
+                       struct sftp_error *err)
 {
-    if (!x->done_suffix)
+    if (!x->done_suffix || req->companion)
         return 0;
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s%s", final, x->done_suffix) >=
@@ -619,7 +621,7 @@ static void sftp_transfer(void *vctx, const struct transfer_req *req,
             goto done;
         if (k == 1) {
             /* a crash after the rename: finish what that run left */
-            if (rremove(c, tmp, &err) || ensure_done(x, c, final, &err))
+            if (rremove(c, tmp, &err) || ensure_done(x, c, req, final, &err))
                 goto done;
             set_receipt(x, res, final);
             log_event(LOG_INFO, "sftp-already-sent", "file", final,
@@ -674,7 +676,7 @@ static void sftp_transfer(void *vctx, const struct transfer_req *req,
     }
     tmp_made = false;
     crash_point("sftp-after-rename");
-    if (ensure_done(x, c, final, &err) != 0)
+    if (ensure_done(x, c, req, final, &err) != 0)
         goto done;
     long ms = clock_mono_ms() - t0;
     adapter_result_set(res, ADAPTER_OK, "sent %llu bytes to %s:%s in %ld ms",

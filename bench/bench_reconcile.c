@@ -251,11 +251,12 @@ int main(int argc, char **argv)
     printf("recon_apply_rate %.0f records/s\n", t_apply > 0 ? (double)n / t_apply : 0.0);
     printf("recon_target_met %d bool\n", t_apply <= 10.0);
     /* issue 17: <= 2 s for 1,000,000, and <= 20 x this run's read+hash */
-    printf("recon_goal17_apply %.3f s (goal 2.000 s; read+sha256 baseline "
-           "%.3f s, %.1f x, goal 20 x) %s\n", t_apply, t_read,
+    double goal = 2.0 * (double)n / 1000000.0;
+    printf("recon_goal17_apply %.3f s (goal %.3f s; read+sha256 baseline "
+           "%.3f s, %.1f x, goal 20 x) %s\n", t_apply, goal, t_read,
            t_read > 0 ? t_apply / t_read : 0.0,
-           t_apply <= 2.0 * (double)n / 1000000.0 &&
-           (t_read <= 0 || t_apply / t_read <= 20.0) ? "pass" : "miss");
+           t_apply <= goal && (t_read <= 0 || t_apply / t_read <= 20.0)
+           ? "pass" : "miss");
     printf("report_build_html_s %.3f s\n", t_report);
     printf("report_baseline_foreach_count_s %.3f s\n", t_pass);
     printf("report_ratio %.1f x\n", t_pass > 0 ? t_report / t_pass : 0.0);

@@ -175,7 +175,9 @@ static int show_fixed_width(const struct service_config *svc,
            ft->detail.rec->name, used ? used : len,
            cob_codepage_name(cob_codec_page(ft->cc)),
            ft->recfm == FW_RECFM_FB ? "RECFM=FB" :
-           ft->recfm == FW_RECFM_LF ? "LF line ends" : "CRLF line ends");
+           ft->recfm == FW_RECFM_LF ? "LF line ends" :
+           ft->recfm == FW_RECFM_CRLF ? "CRLF line ends" :
+           ft->recfm == FW_RECFM_V ? "RECFM=V" : "RECFM=VB");
     size_t nmask = 0;
     const char **mask = reveal ? NULL : mask_target_slots(svc->mapping, mt, &nmask);
     fw_listing_masked(ft->detail.rec, ft->cc, bytes, used ? used : len, &notes,
@@ -316,6 +318,13 @@ static int decode_file(const struct service_config *svc,
         fprintf(stderr, "ferry map: target %s has no %s section\n", mt->name,
                 section);
         rc = EX_CONFIG;
+        goto out;
+    }
+    if (ft->recfm == FW_RECFM_V || ft->recfm == FW_RECFM_VB) {
+        fprintf(stderr, "ferry map: --decode reads FB, LF and CRLF files; "
+                "target %s writes RECFM=%s (not decoded here yet)\n",
+                mt->name, ft->recfm == FW_RECFM_V ? "V" : "VB");
+        rc = EX_USAGE;
         goto out;
     }
     if (fs_read_file(path, 0, &data, &len, &e) != 0) {

@@ -775,10 +775,21 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
 
+    /* the console first: the intake's page at / links its address */
+    if (sv->cfg->console.enabled) {
+        sv->console = console_new(sv->cfg, sv->sp, sv->console_listen, &e);
+        if (!sv->console) {
+            log_errs("console-not-started", &e);
+            rc = EX_UNAVAILABLE;
+            goto out;
+        }
+    }
     if (sv->listen || (sv->cfg->intake.enabled && sv->cfg->intake.listen)) {
         struct http_hooks hooks = { .metrics = on_metrics,
                                     .accepted = on_accepted, .mi = on_mi,
                                     .ctx = sv };
+        snprintf(hooks.console_url, sizeof hooks.console_url, "%s",
+                 console_url(sv->console));
         sv->http = http_new(sv->cfg, sv->sp, sv->listen, &hooks, &e);
         if (!sv->http) {
             log_errs("intake-not-started", &e);
@@ -789,14 +800,6 @@ int cmd_serve(int argc, char **argv)
     } else {
         log_event(LOG_WARN, "intake-off", "why",
                   "no <intake> listener configured and no --listen", NULL);
-    }
-    if (sv->cfg->console.enabled) {
-        sv->console = console_new(sv->cfg, sv->sp, sv->console_listen, &e);
-        if (!sv->console) {
-            log_errs("console-not-started", &e);
-            rc = EX_UNAVAILABLE;
-            goto out;
-        }
     }
     log_event(LOG_INFO, "started", "config", sv->cfg->path, "spool",
               spool_dir(sv->sp), NULL);

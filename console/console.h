@@ -99,5 +99,8 @@ struct console;
 struct console *console_new(const struct ferry_config *cfg, struct spool *sp,
                             const char *listen, struct errs *e);
 void console_free(struct console *c);
+/* console_url - "http(s)://HOST:PORT/" the console listens on (the port
+ * actually bound), for the intake's page of links; "" for NULL */
+const char *console_url(const struct console *c);
 
 #endif

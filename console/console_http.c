@@ -755,12 +755,19 @@ struct console *console_new(const struct ferry_config *cfg, struct spool *sp,
     const char *colon = strrchr(hostpart, ':');
     snprintf(where, sizeof where, "%.*s:%d", (int)(colon - hostpart),
              hostpart, con->port);
+    snprintf(con->url, sizeof con->url, "%s://%s/",
+             con->tls_cert ? "https" : "http", where);
     log_event(LOG_INFO, "console-listening", "addr", where, "tls",
               con->tls_cert ? "on" : "off", NULL);
     return con;
 fail:
     console_free(con);
     return NULL;
+}
+
+const char *console_url(const struct console *c)
+{
+    return c ? c->url : "";
 }
 
 void console_free(struct console *con)

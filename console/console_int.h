@@ -67,6 +67,7 @@ struct console {
     size_t nlim;
     int64_t idle_ms;
     int port;
+    char url[128];                 /* "http(s)://HOST:PORT/" it listens on */
 };
 
 /* con_log_errs - each problem of e as a log line (no personal values:

@@ -62,12 +62,8 @@ enum MHD_Result http_index_reply(struct MHD_Connection *c, struct req *r)
     if (!cfg || cfg->nservices == 0)
         buf_printf(&b, "<li>no service is configured</li>\n");
     buf_printf(&b, "</ul>\n");
-    if (cfg && cfg->console.enabled && cfg->console.listen) {
-        char url[300];
-        snprintf(url, sizeof url, "%s://%s/",
-                 cfg->console.cert_file && cfg->console.key_file ? "https"
-                                                                  : "http",
-                 cfg->console.listen);
+    const char *url = r->h->hooks.console_url;   /* where it is bound */
+    if (url[0]) {
         buf_printf(&b, "<h2>Support console</h2>\n<p>On its own listener: "
                    "<a href=\"");
         buf_html(&b, url);

@@ -63,6 +63,9 @@ struct http_hooks {
     /* a submission was accepted: wake the delivery loop */
     void (*accepted)(void *ctx);
     void *ctx;
+    /* the support console's address for the page at / ("" when there is
+     * none); a copy, so it outlives nothing */
+    char console_url[160];
 };
 
 /* http_new - start listening on listen ("ADDR:PORT", "[v6]:PORT"; NULL =

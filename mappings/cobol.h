@@ -1,7 +1,8 @@
 /* cobol.h - field encoders and decoders for COBOL record layouts.
  *
- * Every conversion is exact: numbers travel as a scaled int64 (value
- * 123456 at scale 2 is 1234.56), never a double.  A field's shape is a
+ * Every conversion is exact: numbers travel as a scaled integer (value
+ * 123456 at scale 2 is 1234.56), never a double: int64 for the usual 18
+ * digits, dec128 (util/dec128.h) for the 31 of IBM's ARITH(EXTEND).  A field's shape is a
  * struct cob_pic (filled by the copybook parser, or by hand in tests).
  *
  * Text goes through a struct cob_codec, which holds the code page tables.
@@ -18,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/dec128.h"
 
 enum cob_class { COB_GROUP = 0, COB_ALNUM, COB_ALPHA, COB_NUMERIC };
 enum cob_usage { COB_DISPLAY = 0, COB_COMP3, COB_BINARY, COB_COMP5 };
@@ -39,7 +42,10 @@ enum cob_codepage {
     COB_CP_IBM1140
 };
 
-#define COB_MAX_DIGITS 18
+/* Digits of a DISPLAY, packed or numeric-edited number (ARITH(EXTEND));
+ * binary items stop at 18, as on IBM Enterprise COBOL. */
+#define COB_MAX_DIGITS 31
+#define COB_MAX_BINARY_DIGITS 18
 
 struct cob_pic {
     enum cob_class cls;
@@ -51,6 +57,8 @@ struct cob_pic {
     bool justified;    /* JUSTIFIED RIGHT (text only) */
     bool blank_zero;   /* BLANK WHEN ZERO (DISPLAY numerics only) */
     size_t length;     /* bytes of one occurrence */
+    const char *edit;  /* numeric-edited: the mask (cob_edit_analyze), owned
+                          by whoever filled the pic; NULL otherwise */
 };
 
 /* cob_pic_size - bytes a numeric or text pic occupies (length unset) */
@@ -88,19 +96,66 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
                     const unsigned char *in, char *out, size_t outsz,
                     char *msg, size_t msgsz);
 
+/* cob_text_encode_var - UTF-8 text into as many code page bytes as it
+ * takes (no padding, no justification: a delimited file's cell), at most
+ * outsz; *outn bytes written.  The same refusals as cob_text_encode
+ * (control characters, characters the page cannot hold unless folded). */
+int cob_text_encode_var(const struct cob_codec *c, const char *utf8, size_t n,
+                        unsigned flags, unsigned char *out, size_t outsz,
+                        size_t *outn, unsigned *what, char *msg, size_t msgsz);
+/* cob_text_decode_var - n code page bytes to UTF-8 in out (outsz >=
+ * 4*n+1), nothing trimmed; a control character is an error */
+int cob_text_decode_var(const struct cob_codec *c, const unsigned char *in,
+                        size_t n, char *out, size_t outsz, char *msg,
+                        size_t msgsz);
+/* cob_codec_byte - the page's byte for code point cp (control characters
+ * too: a line end, a tab), or -1 */
+int cob_codec_byte(const struct cob_codec *c, uint32_t cp);
+
 /* cob_num_encode - value (scaled by vscale places) into a numeric field.
  * A value with fewer places than the pic is scaled up exactly; more
  * places, too many digits, or a negative value for an unsigned pic is
- * an error: never rounded, never truncated. */
+ * an error: never rounded, never truncated.  A numeric-edited pic is
+ * edited as a COBOL MOVE does (zero suppression, insertion, floating
+ * and fixed signs and currency, BLANK WHEN ZERO). */
 int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
                    int64_t v, int vscale, unsigned char *out,
                    char *msg, size_t msgsz);
+int cob_num_encode_wide(const struct cob_codec *c, const struct cob_pic *p,
+                        dec128 v, int vscale, unsigned char *out,
+                        char *msg, size_t msgsz);
 /* cob_num_decode - field bytes to a value at *vscale = max(p->scale, 0).
  * A bad sign nibble, a non-digit, or a binary value wider than the pic
- * is an error naming the byte offset inside the field. */
+ * is an error naming the byte offset inside the field.  A numeric-edited
+ * field is de-edited.  The int64 form refuses a value beyond int64 (more
+ * than 18 digits); the wide form takes every pic. */
 int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
                    const unsigned char *in, int64_t *v, int *vscale,
                    char *msg, size_t msgsz);
+int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
+                        const unsigned char *in, dec128 *v, int *vscale,
+                        char *msg, size_t msgsz);
+
+/* ---- numeric-edited pictures (cobol_edit.c) ----------------------------
+ * A mask is the picture with repeats expanded, one symbol a character:
+ * 9 Z * B 0 / , . V + - $, 'L' for the pound sign, "cr" for CR and "db"
+ * for DB. */
+
+/* cob_edit_analyze - check a mask and say what it holds: digit positions,
+ * places after the point, whether it has a sign symbol, bytes.  0, or -1
+ * with msg. */
+int cob_edit_analyze(const char *mask, int *digits, int *scale,
+                     bool *is_signed, size_t *length, char *msg,
+                     size_t msgsz);
+/* cob_edit_format - digits d[0..ndig) (0..9, most significant first)
+ * edited into out[] as code points, one per byte of the field */
+void cob_edit_format(const char *mask, const unsigned char *d, int ndig,
+                     bool neg, bool blank_zero, uint32_t *out);
+/* cob_edit_parse - the field's code points back to digits and sign
+ * (spaces or stars in suppressed positions read as zero).  0, or -1 with
+ * msg naming the offset. */
+int cob_edit_parse(const char *mask, const uint32_t *in, unsigned char *d,
+                   int ndig, bool *neg, char *msg, size_t msgsz);
 
 /* cob_fill_default - COBOL's "initialised" bytes: spaces for text, zero
  * in the field's own usage for numerics. */
@@ -108,6 +163,11 @@ void cob_fill_default(const struct cob_codec *c, const struct cob_pic *p,
                       unsigned char *out);
 /* cob_fill_spaces - n spaces in the code page */
 void cob_fill_spaces(const struct cob_codec *c, unsigned char *out, size_t n);
+
+/* cob_fail - the message into msg (when msgsz); returns -1, so that an
+ * error is one statement: return cob_fail(msg, msgsz, "...", ...) */
+int cob_fail(char *msg, size_t msgsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* cob_fold_ascii - plain ASCII spelling of a code point ("e" for é,
  * "w" for ŵ, "ss" for ß), or NULL when there is none. */

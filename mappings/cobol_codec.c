@@ -47,18 +47,8 @@ static const struct {
     { COB_CP_IBM1140, "IBM-1140", "IBM1140" },
 };
 
-static const uint64_t pow10_tab[19] = {
-    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
-    10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
-    100000000000ULL, 1000000000000ULL, 10000000000000ULL,
-    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
-    100000000000000000ULL, 1000000000000000000ULL,
-};
-
-static int fail(char *msg, size_t msgsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *msg, size_t msgsz, const char *fmt, ...)
+/* cob_fail - see cobol.h */
+int cob_fail(char *msg, size_t msgsz, const char *fmt, ...)
 {
     if (msg && msgsz) {
         va_list ap;
@@ -152,12 +142,12 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
         if (pages[i].cp == cp)
             iname = pages[i].iconv;
     if (!iname) {
-        fail(msg, msgsz, "unknown code page %d", (int)cp);
+        cob_fail(msg, msgsz, "unknown code page %d", (int)cp);
         return NULL;
     }
     struct cob_codec *c = calloc(1, sizeof *c);
     if (!c) {
-        fail(msg, msgsz, "out of memory");
+        cob_fail(msg, msgsz, "out of memory");
         return NULL;
     }
     c->page = cp;
@@ -167,7 +157,7 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
         c->lo[i] = -1;
     iconv_t cd = iconv_open("UTF-32BE", iname);
     if (cd == (iconv_t)-1) {
-        fail(msg, msgsz, "iconv cannot convert from %s: %s", iname,
+        cob_fail(msg, msgsz, "iconv cannot convert from %s: %s", iname,
              strerror(errno));
         free(c);
         return NULL;
@@ -190,7 +180,7 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
     iconv_close(cd);
     if (c->lo[' '] < 0 || c->lo['+'] < 0 || c->lo['-'] < 0 ||
         c->lo['0'] < 0) {
-        fail(msg, msgsz, "code page %s lacks basic characters", iname);
+        cob_fail(msg, msgsz, "code page %s lacks basic characters", iname);
         free(c);
         return NULL;
     }
@@ -218,6 +208,12 @@ enum cob_codepage cob_codec_page(const struct cob_codec *c)
 /* cob_pic_size - storage bytes of an elementary item */
 size_t cob_pic_size(const struct cob_pic *p)
 {
+    if (p->edit) {
+        size_t n = 0;
+        for (const char *m = p->edit; *m; m++)
+            n += *m != 'V';
+        return n;
+    }
     if (p->cls != COB_NUMERIC)
         return (size_t)(p->digits > 0 ? p->digits : 0);
     switch (p->usage) {
@@ -322,10 +318,10 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
         uint32_t cp;
         size_t k = utf8_next(s + i, n - i, &cp);
         if (k == 0)
-            return fail(msg, msgsz, "invalid UTF-8 at byte %zu of the value",
+            return cob_fail(msg, msgsz, "invalid UTF-8 at byte %zu of the value",
                         i);
         if (is_control(cp))
-            return fail(msg, msgsz, "control character U+%04X not allowed",
+            return cob_fail(msg, msgsz, "control character U+%04X not allowed",
                         (unsigned)cp);
         int b = cp_to_byte(c, cp);
         const char *alt = NULL;
@@ -334,10 +330,10 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
                 alt = cob_fold_ascii(cp);
             if (!alt) {
                 if (b >= 0)
-                    return fail(msg, msgsz, "character '%.*s' (U+%04X) is "
+                    return cob_fail(msg, msgsz, "character '%.*s' (U+%04X) is "
                                 "not a letter (PIC A)", (int)k, s + i,
                                 (unsigned)cp);
-                return fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
+                return cob_fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
                             "be written in %s", (int)k, s + i, (unsigned)cp,
                             cob_codepage_name(c->page));
             }
@@ -349,7 +345,7 @@ static int text_pass(const struct cob_codec *c, const struct cob_pic *p,
             uint32_t ch = a ? (unsigned char)*a : cp;
             int bb = a ? cp_to_byte(c, ch) : b;
             if (bb < 0 || (p->cls == COB_ALPHA && !alpha_ok(ch)))
-                return fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
+                return cob_fail(msg, msgsz, "character '%.*s' (U+%04X) cannot "
                             "be written in %s", (int)k, s + i, (unsigned)cp,
                             cob_codepage_name(c->page));
             if (out && pos >= skip && pos - skip < len)
@@ -393,7 +389,7 @@ int cob_text_encode(const struct cob_codec *c, const struct cob_pic *p,
         return -1;
     if (count > len) {
         if (!(flags & COB_TX_TRUNCATE))
-            return fail(msg, msgsz, "value is %zu characters, field holds "
+            return cob_fail(msg, msgsz, "value is %zu characters, field holds "
                         "%zu", count, len);
         w |= COB_TX_TRUNCATED;
         if (p->justified)
@@ -411,6 +407,64 @@ int cob_text_encode(const struct cob_codec *c, const struct cob_pic *p,
     return 0;
 }
 
+/* cob_text_encode_var - see cobol.h */
+int cob_text_encode_var(const struct cob_codec *c, const char *utf8, size_t n,
+                        unsigned flags, unsigned char *out, size_t outsz,
+                        size_t *outn, unsigned *what, char *msg, size_t msgsz)
+{
+    struct cob_pic p = { .cls = COB_ALNUM };
+    size_t count = 0;
+    unsigned w = 0;
+    if (text_pass(c, &p, utf8, n, flags, NULL, 0, 0, &count, &w, msg,
+                  msgsz) < 0)
+        return -1;
+    if (count > outsz)
+        return cob_fail(msg, msgsz, "value is %zu characters, at most %zu fit",
+                    count, outsz);
+    if (text_pass(c, &p, utf8, n, flags, out, 0, count, &count, NULL, msg,
+                  msgsz) < 0)
+        return -1;
+    *outn = count;
+    if (what)
+        *what = w;
+    return 0;
+}
+
+/* decode_run - n bytes to UTF-8; offsets in messages count from base */
+static int decode_run(const struct cob_codec *c, const unsigned char *in,
+                      size_t n, size_t base, char *out, size_t outsz,
+                      char *msg, size_t msgsz)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = c->dec[in[i]];
+        if (cp == CP_NONE || is_control(cp))
+            return cob_fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
+                        in[i], base + i, cob_codepage_name(c->page));
+        if (o + 5 > outsz)
+            return cob_fail(msg, msgsz, "text too long for buffer");
+        o += utf8_put(cp, out + o);
+    }
+    if (outsz == 0)
+        return cob_fail(msg, msgsz, "no buffer");
+    out[o] = '\0';
+    return 0;
+}
+
+/* cob_text_decode_var - see cobol.h */
+int cob_text_decode_var(const struct cob_codec *c, const unsigned char *in,
+                        size_t n, char *out, size_t outsz, char *msg,
+                        size_t msgsz)
+{
+    return decode_run(c, in, n, 0, out, outsz, msg, msgsz);
+}
+
+/* cob_codec_byte - see cobol.h */
+int cob_codec_byte(const struct cob_codec *c, uint32_t cp)
+{
+    return cp_to_byte(c, cp);
+}
+
 /* cob_text_decode - see cobol.h */
 int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
                     const unsigned char *in, char *out, size_t outsz,
@@ -422,20 +476,7 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
     if (p->justified)
         while (a < b && in[a] == c->space)
             a++;
-    size_t o = 0;
-    for (size_t i = a; i < b; i++) {
-        uint32_t cp = c->dec[in[i]];
-        if (cp == CP_NONE || is_control(cp))
-            return fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
-                        in[i], i, cob_codepage_name(c->page));
-        if (o + 5 > outsz)
-            return fail(msg, msgsz, "text too long for buffer");
-        o += utf8_put(cp, out + o);
-    }
-    if (outsz == 0)
-        return fail(msg, msgsz, "no buffer");
-    out[o] = '\0';
-    return 0;
+    return decode_run(c, in + a, b - a, a, out, outsz, msg, msgsz);
 }
 
 /* ---- numbers ---------------------------------------------------------- */
@@ -443,40 +484,60 @@ int cob_text_decode(const struct cob_codec *c, const struct cob_pic *p,
 static int check_pic(const struct cob_pic *p, char *msg, size_t msgsz)
 {
     if (p->cls != COB_NUMERIC)
-        return fail(msg, msgsz, "not a numeric field");
-    if (p->digits < 1 || p->digits > COB_MAX_DIGITS)
-        return fail(msg, msgsz, "%d digits not supported (1 to %d)",
-                    p->digits, COB_MAX_DIGITS);
-    if (p->scale < -COB_MAX_DIGITS || p->scale > COB_MAX_DIGITS)
-        return fail(msg, msgsz, "scale %d not supported", p->scale);
+        return cob_fail(msg, msgsz, "not a numeric field");
+    int most = p->usage == COB_BINARY || p->usage == COB_COMP5
+               ? COB_MAX_BINARY_DIGITS : COB_MAX_DIGITS;
+    if (p->digits < 1 || p->digits > most)
+        return cob_fail(msg, msgsz, "%d digits not supported (1 to %d)",
+                    p->digits, most);
+    if (p->scale < -COB_MAX_DIGITS || p->scale > COB_MAX_DIGITS ||
+        p->digits - p->scale > DEC128_MAX_DIGITS)
+        return cob_fail(msg, msgsz, "scale %d not supported", p->scale);
     return 0;
-}
-
-static uint64_t mag_of(int64_t v)
-{
-    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
 }
 
 /* rescale - magnitude at scale from to scale to, exactly */
-static int rescale(uint64_t *m, int from, int to, char *msg, size_t msgsz)
+static int rescale(udec128 *m, int from, int to, char *msg, size_t msgsz)
 {
     int d = from - to;
-    while (d > 0) {
-        int k = d > 18 ? 18 : d;
-        if (*m % pow10_tab[k])
-            return fail(msg, msgsz, "value has more decimal places than "
+    if (d > 0) {
+        if (d > DEC128_MAX_DIGITS) {
+            if (*m)
+                return cob_fail(msg, msgsz, "value has more decimal places "
+                            "than the PIC holds (%d)", to);
+            return 0;
+        }
+        udec128 q = dec128_pow10(d);
+        if (*m % q)
+            return cob_fail(msg, msgsz, "value has more decimal places than "
                         "the PIC holds (%d)", to);
-        *m /= pow10_tab[k];
-        d -= k;
-    }
-    while (d < 0 && *m) {
-        int k = -d > 18 ? 18 : -d;
-        if (*m > UINT64_MAX / pow10_tab[k])
-            return fail(msg, msgsz, "value too large for the PIC");
-        *m *= pow10_tab[k];
-        d += k;
+        *m /= q;
+    } else if (d < 0 && *m) {
+        if (-d > DEC128_MAX_DIGITS ||
+            *m >= dec128_pow10(DEC128_MAX_DIGITS) / dec128_pow10(-d))
+            return cob_fail(msg, msgsz, "value too large for the PIC");
+        *m *= dec128_pow10(-d);
     }
     return 0;
+}
+
+/* mag_digits - the nd lowest decimal digits of m, most significant first
+ * (values 0..9); int64-sized magnitudes take the cheap path */
+static void mag_digits(udec128 m, int nd, unsigned char *d)
+{
+    int i = nd;
+    if (m <= UINT64_MAX) {
+        uint64_t u = (uint64_t)m;
+        while (i > 0) {
+            d[--i] = (unsigned char)(u % 10);
+            u /= 10;
+        }
+        return;
+    }
+    while (i > 0) {
+        d[--i] = (unsigned char)(m % 10);
+        m /= 10;
+    }
 }
 
 static const char op_ibm_pos[] = "{ABCDEFGHI";
@@ -496,23 +557,49 @@ static unsigned char overpunch(const struct cob_codec *c, int d, bool neg)
     return (unsigned char)(neg ? op_ibm_neg[d] : op_ibm_pos[d]);
 }
 
-/* cob_num_encode - see cobol.h */
-int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
-                   int64_t v, int vscale, unsigned char *out,
-                   char *msg, size_t msgsz)
+/* edited_encode - a numeric-edited field, through the code page */
+static int edited_encode(const struct cob_codec *c, const struct cob_pic *p,
+                         udec128 m, bool neg, unsigned char *out,
+                         char *msg, size_t msgsz)
+{
+    unsigned char d[COB_MAX_DIGITS];
+    uint32_t cps[256];
+    if (p->length > sizeof cps / sizeof cps[0])
+        return cob_fail(msg, msgsz, "edited picture longer than %zu",
+                    sizeof cps / sizeof cps[0]);
+    mag_digits(m, p->digits, d);
+    cob_edit_format(p->edit, d, p->digits, neg, p->blank_zero, cps);
+    for (size_t i = 0; i < p->length; i++) {
+        int b = cp_to_byte(c, cps[i]);
+        if (b < 0) {
+            char u[8];
+            u[utf8_put(cps[i], u)] = '\0';
+            return cob_fail(msg, msgsz, "character '%s' (U+%04X) cannot be "
+                        "written in %s", u, (unsigned)cps[i],
+                        cob_codepage_name(c->page));
+        }
+        out[i] = (unsigned char)b;
+    }
+    return 0;
+}
+
+/* cob_num_encode_wide - see cobol.h */
+int cob_num_encode_wide(const struct cob_codec *c, const struct cob_pic *p,
+                        dec128 v, int vscale, unsigned char *out,
+                        char *msg, size_t msgsz)
 {
     if (check_pic(p, msg, msgsz) < 0)
         return -1;
-    if (vscale < 0 || vscale > 18)
-        return fail(msg, msgsz, "value scale %d not supported", vscale);
+    if (vscale < 0 || vscale > DEC128_MAX_DIGITS)
+        return cob_fail(msg, msgsz, "value scale %d not supported", vscale);
     bool neg = v < 0;
-    uint64_t m = mag_of(v);
+    udec128 m = neg ? (udec128)0 - (udec128)v : (udec128)v;
     if (rescale(&m, vscale, p->scale, msg, msgsz) < 0)
         return -1;
     if (m == 0)
         neg = false;
     if (neg && !p->is_signed)
-        return fail(msg, msgsz, "negative value for an unsigned PIC");
+        return cob_fail(msg, msgsz, "negative value for an unsigned PIC");
     size_t size = p->length;
     if (p->usage == COB_COMP5) {
         unsigned bits = (unsigned)size * 8;
@@ -520,11 +607,14 @@ int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
                                     : (bits == 64 ? UINT64_MAX
                                                   : (1ULL << bits) - 1);
         if (m > cap)
-            return fail(msg, msgsz, "value too large for %zu-byte COMP-5",
+            return cob_fail(msg, msgsz, "value too large for %zu-byte COMP-5",
                         size);
-    } else if (m >= pow10_tab[p->digits]) {
-        return fail(msg, msgsz, "value has more than %d digits", p->digits);
+    } else if (m >= dec128_pow10(p->digits)) {
+        return cob_fail(msg, msgsz, "value has more than %d digits", p->digits);
     }
+    if (p->edit)
+        return edited_encode(c, p, m, neg, out, msg, msgsz);
+    unsigned char dg[2 * COB_MAX_DIGITS + 2];
     switch (p->usage) {
     case COB_DISPLAY: {
         if (p->blank_zero && m == 0) {
@@ -534,36 +624,31 @@ int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
         unsigned char *d = out;
         if (p->is_signed && p->sign == COB_SIGN_LEADING_SEP)
             *d++ = neg ? c->minus : c->plus;
-        for (int i = p->digits - 1; i >= 0; i--) {
-            d[i] = zoned_digit(c, (int)(m % 10));
-            m /= 10;
-        }
+        mag_digits(m, p->digits, dg);
+        for (int i = 0; i < p->digits; i++)
+            d[i] = zoned_digit(c, dg[i]);
         if (p->is_signed) {
             if (p->sign == COB_SIGN_TRAILING_SEP)
                 d[p->digits] = neg ? c->minus : c->plus;
             else if (p->sign == COB_SIGN_TRAILING)
-                d[p->digits - 1] = overpunch(c, d[p->digits - 1] & 0x0F,
-                                             neg);
+                d[p->digits - 1] = overpunch(c, dg[p->digits - 1], neg);
             else if (p->sign == COB_SIGN_LEADING)
-                d[0] = overpunch(c, d[0] & 0x0F, neg);
+                d[0] = overpunch(c, dg[0], neg);
         }
         return 0;
     }
     case COB_COMP3: {
         unsigned char sign = p->is_signed ? (neg ? 0x0D : 0x0C) : 0x0F;
-        out[size - 1] = (unsigned char)((m % 10) << 4 | sign);
-        m /= 10;
-        for (size_t i = size - 1; i-- > 0;) {
-            unsigned lo = (unsigned)(m % 10);
-            m /= 10;
-            out[i] = (unsigned char)((m % 10) << 4 | lo);
-            m /= 10;
-        }
+        int nd = (int)size * 2 - 1;
+        mag_digits(m, nd, dg);
+        for (size_t i = 0; i + 1 < size; i++)
+            out[i] = (unsigned char)(dg[2 * i] << 4 | dg[2 * i + 1]);
+        out[size - 1] = (unsigned char)(dg[nd - 1] << 4 | sign);
         return 0;
     }
     case COB_BINARY:
     case COB_COMP5: {
-        uint64_t u = neg ? (uint64_t)0 - m : m;
+        uint64_t u = neg ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
         for (size_t i = size; i-- > 0;) {
             out[i] = (unsigned char)(u & 0xFF);
             u >>= 8;
@@ -571,7 +656,14 @@ int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
         return 0;
     }
     }
-    return fail(msg, msgsz, "unknown usage");
+    return cob_fail(msg, msgsz, "unknown usage");
+}
+
+int cob_num_encode(const struct cob_codec *c, const struct cob_pic *p,
+                   int64_t v, int vscale, unsigned char *out,
+                   char *msg, size_t msgsz)
+{
+    return cob_num_encode_wide(c, p, (dec128)v, vscale, out, msg, msgsz);
 }
 
 /* zoned_sign - an overpunched byte: digit and sign; -1 when not one */
@@ -615,16 +707,50 @@ static int zoned_sign(const struct cob_codec *c, unsigned char b, int *d,
     return -1;
 }
 
-/* cob_num_decode - see cobol.h */
-int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
-                   const unsigned char *in, int64_t *v, int *vscale,
-                   char *msg, size_t msgsz)
+/* edited_decode - de-edit a numeric-edited field */
+static int edited_decode(const struct cob_codec *c, const struct cob_pic *p,
+                         const unsigned char *in, udec128 *m, bool *neg,
+                         char *msg, size_t msgsz)
+{
+    uint32_t cps[256];
+    unsigned char d[COB_MAX_DIGITS];
+    if (p->length > sizeof cps / sizeof cps[0])
+        return cob_fail(msg, msgsz, "edited picture longer than %zu",
+                    sizeof cps / sizeof cps[0]);
+    for (size_t i = 0; i < p->length; i++) {
+        cps[i] = c->dec[in[i]];
+        if (cps[i] == CP_NONE)
+            return cob_fail(msg, msgsz, "byte 0x%02X at +%zu is not text in %s",
+                        in[i], i, cob_codepage_name(c->page));
+    }
+    if (cob_edit_parse(p->edit, cps, d, p->digits, neg, msg, msgsz) < 0)
+        return -1;
+    udec128 v = 0;
+    for (int i = 0; i < p->digits; i++)
+        v = v * 10 + d[i];
+    *m = v;
+    if (v == 0)
+        *neg = false;
+    if (*neg && !p->is_signed)
+        return cob_fail(msg, msgsz, "negative value in an unsigned picture");
+    return 0;
+}
+
+/* cob_num_decode_wide - see cobol.h */
+int cob_num_decode_wide(const struct cob_codec *c, const struct cob_pic *p,
+                        const unsigned char *in, dec128 *v, int *vscale,
+                        char *msg, size_t msgsz)
 {
     if (check_pic(p, msg, msgsz) < 0)
         return -1;
     size_t size = p->length;
-    uint64_t m = 0;
+    udec128 m = 0;
     bool neg = false;
+    if (p->edit) {
+        if (edited_decode(c, p, in, &m, &neg, msg, msgsz) < 0)
+            return -1;
+        goto scaled;
+    }
     switch (p->usage) {
     case COB_DISPLAY: {
         if (p->blank_zero) {
@@ -642,7 +768,7 @@ int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
                 if (in[sp] == c->minus)
                     neg = true;
                 else if (in[sp] != c->plus)
-                    return fail(msg, msgsz, "bad sign byte 0x%02X at +%zu",
+                    return cob_fail(msg, msgsz, "bad sign byte 0x%02X at +%zu",
                                 in[sp], sp);
                 if (sp == 0)
                     d++;
@@ -651,12 +777,13 @@ int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
             }
         }
         size_t base = (size_t)(d - in);
+        uint64_t lo = 0;
         for (int i = 0; i < p->digits; i++) {
             int dig;
             if (i == signpos) {
                 bool n = false;
                 if (zoned_sign(c, d[i], &dig, &n) < 0)
-                    return fail(msg, msgsz, "bad sign or digit 0x%02X at "
+                    return cob_fail(msg, msgsz, "bad sign or digit 0x%02X at "
                                 "+%zu", d[i], base + (size_t)i);
                 neg = n;
             } else {
@@ -667,41 +794,46 @@ int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
                         (d[i] & 0xF0) == 0xC0 && (d[i] & 0x0F) <= 9) {
                         dig = d[i] & 0x0F;
                     } else {
-                        return fail(msg, msgsz, "non-digit 0x%02X at +%zu",
+                        return cob_fail(msg, msgsz, "non-digit 0x%02X at +%zu",
                                     d[i], base + (size_t)i);
                     }
                 } else {
                     dig = d[i] - zero;
                 }
             }
-            m = m * 10 + (uint64_t)dig;
+            if (p->digits <= 18)
+                lo = lo * 10 + (uint64_t)dig;
+            else
+                m = m * 10 + (unsigned)dig;
         }
+        if (p->digits <= 18)
+            m = lo;
         break;
     }
     case COB_COMP3: {
         for (size_t i = 0; i < size; i++) {
             unsigned hi = in[i] >> 4, lo = in[i] & 0x0F;
             if (hi > 9)
-                return fail(msg, msgsz, "bad packed digit 0x%02X at +%zu",
+                return cob_fail(msg, msgsz, "bad packed digit 0x%02X at +%zu",
                             in[i], i);
             m = m * 10 + hi;
             if (i + 1 < size) {
                 if (lo > 9)
-                    return fail(msg, msgsz, "bad packed digit 0x%02X at "
+                    return cob_fail(msg, msgsz, "bad packed digit 0x%02X at "
                                 "+%zu", in[i], i);
                 m = m * 10 + lo;
             } else if (lo == 0xD || lo == 0xB) {
                 if (!p->is_signed)
-                    return fail(msg, msgsz, "negative sign nibble %X at +%zu "
+                    return cob_fail(msg, msgsz, "negative sign nibble %X at +%zu "
                                 "in an unsigned field", lo, i);
                 neg = true;
             } else if (lo < 0xA) {
-                return fail(msg, msgsz, "bad sign nibble %X at +%zu", lo, i);
+                return cob_fail(msg, msgsz, "bad sign nibble %X at +%zu", lo, i);
             }
             /* A, C, E, F are positive, as the hardware reads them */
         }
-        if (m >= pow10_tab[p->digits])
-            return fail(msg, msgsz, "packed value has more than %d digits",
+        if (m >= dec128_pow10(p->digits))
+            return cob_fail(msg, msgsz, "packed value has more than %d digits",
                         p->digits);
         break;
     }
@@ -715,28 +847,40 @@ int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
             u |= ~0ULL << bits;           /* sign-extend */
         if (p->is_signed && (int64_t)u < 0) {
             neg = true;
-            m = mag_of((int64_t)u);
+            m = (uint64_t)0 - u;
         } else {
             m = u;
         }
-        if (p->usage == COB_BINARY && m >= pow10_tab[p->digits])
-            return fail(msg, msgsz, "binary value exceeds PIC (%d digits)",
+        if (p->usage == COB_BINARY && m >= dec128_pow10(p->digits))
+            return cob_fail(msg, msgsz, "binary value exceeds PIC (%d digits)",
                         p->digits);
         break;
     }
     default:
-        return fail(msg, msgsz, "unknown usage");
+        return cob_fail(msg, msgsz, "unknown usage");
     }
+scaled:;
     int sc = p->scale;
     if (sc < 0) {
         if (rescale(&m, sc, 0, msg, msgsz) < 0)
             return -1;
         sc = 0;
     }
-    if (m > (uint64_t)INT64_MAX + neg)
-        return fail(msg, msgsz, "value out of range");
-    *v = neg ? (int64_t)(0 - m) : (int64_t)m;
+    *v = neg ? -(dec128)m : (dec128)m;
     *vscale = sc;
+    return 0;
+}
+
+int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
+                   const unsigned char *in, int64_t *v, int *vscale,
+                   char *msg, size_t msgsz)
+{
+    dec128 w;
+    if (cob_num_decode_wide(c, p, in, &w, vscale, msg, msgsz) < 0)
+        return -1;
+    if (!dec128_fits64(w))
+        return cob_fail(msg, msgsz, "value out of range (more than 18 digits)");
+    *v = (int64_t)w;
     return 0;
 }
 

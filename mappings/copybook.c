@@ -12,6 +12,7 @@
 
 #include "mappings/cpy_lex.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 
 /* cpy_field_destroy - one field (not its kids: the record's flat list
  * owns every field) */
@@ -21,6 +22,7 @@ void cpy_field_destroy(struct cpy_field *f)
         return;
     free(f->name);
     free(f->pic_text);
+    free(f->edit_mask);
     free(f->depending_on);
     free(f->redefines);
     free(f->kids);
@@ -51,6 +53,9 @@ void cpy_free(struct copybook *cb)
         free(r->name);
     }
     free(cb->rec);
+    for (size_t i = 0; i < cb->nsources; i++)
+        free(cb->sources[i]);
+    free(cb->sources);
     free(cb->name);
     free(cb);
 }
@@ -96,7 +101,7 @@ const char *cpy_field_type(const struct cpy_field *f)
         case COB_BINARY: return "binary";
         case COB_COMP5: return "comp-5";
         case COB_DISPLAY:
-        default: return "zoned";
+        default: return f->pic.edit ? "edited" : "zoned";
         }
     }
     return "?";
@@ -276,7 +281,7 @@ static void notes_text(const struct cpy_field *f, struct buf *b)
                    f->renames_thru ? " THRU " : "",
                    f->renames_thru ? f->renames_thru : "");
     if (f->pic.cls == COB_NUMERIC && f->pic.is_signed &&
-        f->pic.usage == COB_DISPLAY)
+        f->pic.usage == COB_DISPLAY && !f->pic.edit)
         buf_printf(b, "SIGN %s ", sign_name(f->pic.sign));
     if (f->pic.justified)
         buf_puts(b, "JUSTIFIED RIGHT ");
@@ -336,10 +341,13 @@ static void listing_text(const struct copybook *cb,
         struct buf notes;
         buf_init(&notes, 0);
         notes_text(f, &notes);
-        buf_printf(out, "%02d  %*s%-*s %6zu %6zu %6zu  %-12s %-18s %-7s %3s "
+        const char *pic = f->pic_text ? f->pic_text : "";
+        size_t pchars = utf8_chars(pic, strlen(pic));   /* £ is 2 bytes */
+        buf_printf(out, "%02d  %*s%-*s %6zu %6zu %6zu  %-12s %s%*s %-7s %3s "
                    "%3s  %s\n", f->level, 2 * d, "", (int)w - 2 * d,
                    f->name, f->offset + 1, f->offset, f->length,
-                   cpy_field_type(f), f->pic_text ? f->pic_text : "",
+                   cpy_field_type(f), pic, pchars < 18 ? (int)(18 - pchars) : 0,
+                   "",
                    f->pic.cls == COB_GROUP ? "" : cpy_usage_name(f->pic.usage),
                    dig, scl, buf_str(&notes));
         trim_line(out);
@@ -398,7 +406,8 @@ static json_t *record_json(const struct cpy_record *r)
             json_object_set_new(o, "digits", json_integer(f->pic.digits));
             json_object_set_new(o, "scale", json_integer(f->pic.scale));
             json_object_set_new(o, "signed", json_boolean(f->pic.is_signed));
-            if (f->pic.is_signed && f->pic.usage == COB_DISPLAY)
+            if (f->pic.is_signed && f->pic.usage == COB_DISPLAY &&
+                !f->pic.edit)
                 json_object_set_new(o, "sign",
                                     json_string(sign_name(f->pic.sign)));
         }

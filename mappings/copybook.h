@@ -51,8 +51,11 @@ struct cpy_field {
     char *name;                /* upper case; "FILLER" when unnamed */
     bool filler;
     int line, col;
+    const char *src;           /* COPY member it came from; NULL: the
+                                  copybook itself (names in messages) */
     struct cob_pic pic;        /* pic.cls COB_GROUP for a group */
     char *pic_text;            /* PIC as written; NULL for groups */
+    char *edit_mask;           /* numeric-edited: pic.edit points here */
     bool sync;                 /* SYNC: binary items aligned (slack) */
     size_t offset;             /* 0-based from record start (first
                                   occurrence of every enclosing table) */
@@ -87,6 +90,8 @@ struct copybook {
     bool free_format;
     struct cpy_record *rec;
     size_t nrec;
+    char **sources;            /* COPY members' file names */
+    size_t nsources;
 };
 
 enum cpy_format { CPY_FMT_AUTO = 0, CPY_FMT_FIXED, CPY_FMT_FREE };
@@ -95,7 +100,8 @@ enum cpy_format { CPY_FMT_AUTO = 0, CPY_FMT_FIXED, CPY_FMT_FREE };
  * copybook, or NULL with every problem in e. */
 struct copybook *cpy_parse(const char *text, size_t len, const char *name,
                            enum cpy_format fmt, struct errs *e);
-/* cpy_load - read and parse a file (capped at 4 MiB) */
+/* cpy_load - read and parse a file (capped at 4 MiB); COPY statements
+ * in it are resolved from its folder (see cpy_copy.c) */
 struct copybook *cpy_load(const char *path, enum cpy_format fmt,
                           struct errs *e);
 void cpy_free(struct copybook *cb);
@@ -109,7 +115,7 @@ const struct cpy_record *cpy_record_find(const struct copybook *cb,
 const struct cpy_field *cpy_field_find(const struct cpy_record *r,
                                        const char *qname, bool *ambiguous);
 /* cpy_field_type - "group", "alphanumeric", "alphabetic", "zoned",
- * "packed", "binary", "comp-5" */
+ * "packed", "binary", "comp-5", "edited" */
 const char *cpy_field_type(const struct cpy_field *f);
 const char *cpy_usage_name(enum cob_usage u);
 /* cpy_total_length - bytes of a field including its own OCCURS */

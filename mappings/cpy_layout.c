@@ -54,7 +54,7 @@ static void ferr(struct lay *P, const struct cpy_field *f,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cpy_err(P->e, P->name, f->line, f->col, "%s %s", f->name, msg);
+    cpy_err(P->e, f->src ? f->src : P->name, f->line, f->col, "%s %s", f->name, msg);
     P->errors++;
 }
 
@@ -82,6 +82,22 @@ static void check_elem(struct lay *P, struct cpy_field *f)
     }
     if (p->justified)
         ferr(P, f, "JUSTIFIED needs a text PIC");
+    if (p->edit) {
+        if (p->usage != COB_DISPLAY)
+            ferr(P, f, "PIC %s is numeric-edited and cannot be %s",
+                 f->pic_text, cpy_usage_name(p->usage));
+        p->usage = COB_DISPLAY;
+        if (f->sign_set)
+            ferr(P, f, "SIGN does not apply to a numeric-edited PIC");
+        return;
+    }
+    if ((p->usage == COB_BINARY || p->usage == COB_COMP5) &&
+        p->digits > COB_MAX_BINARY_DIGITS) {
+        ferr(P, f, "PIC %s has %d digits; %s holds at most %d",
+             f->pic_text, p->digits, cpy_usage_name(p->usage),
+             COB_MAX_BINARY_DIGITS);
+        p->digits = COB_MAX_BINARY_DIGITS;
+    }
     if (f->sign_set && p->usage != COB_DISPLAY)
         ferr(P, f, "SIGN applies only to USAGE DISPLAY");
     if (f->sign_set && !p->is_signed)

@@ -38,8 +38,9 @@ void cpy_toks_free(struct cpy_toks *t)
     memset(t, 0, sizeof *t);
 }
 
-static struct cpy_tok *tok_push(struct cpy_toks *t, enum cpy_tk k,
-                                const char *s, size_t n, int line, int col)
+/* cpy_tok_push - see cpy_lex.h */
+struct cpy_tok *cpy_tok_push(struct cpy_toks *t, enum cpy_tk k, const char *s,
+                             size_t n, int line, int col)
 {
     if (t->n >= MAX_TOKENS)
         return NULL;
@@ -63,6 +64,7 @@ static struct cpy_tok *tok_push(struct cpy_toks *t, enum cpy_tk k,
     tk->n = n;
     tk->line = line;
     tk->col = col;
+    tk->src = NULL;
     return tk;
 }
 
@@ -196,7 +198,7 @@ static void lex_text(struct lexer *L, const char *t, size_t n, int line,
              (t[i + 1] == '\'' || t[i + 1] == '"'))) {
             bool hex = c == 'X' || c == 'x';
             char q = hex ? t[i + 1] : c;
-            struct cpy_tok *tk = tok_push(L->out, hex ? TK_HEX : TK_LIT,
+            struct cpy_tok *tk = cpy_tok_push(L->out, hex ? TK_HEX : TK_LIT,
                                           "", 0, line, col);
             if (!tk) {
                 lerr(L, line, col, "too many tokens or out of memory");
@@ -238,7 +240,7 @@ static void lex_text(struct lexer *L, const char *t, size_t n, int line,
             continue;
         }
         if (c == '.' && sep_at(t, i, n)) {
-            if (!tok_push(L->out, TK_PERIOD, ".", 1, line, col))
+            if (!cpy_tok_push(L->out, TK_PERIOD, ".", 1, line, col))
                 lerr(L, line, col, "too many tokens or out of memory");
             i++;
             continue;
@@ -248,7 +250,7 @@ static void lex_text(struct lexer *L, const char *t, size_t n, int line,
                !(t[j] == '.' && sep_at(t, j, n)) &&
                !((t[j] == ',' || t[j] == ';') && sep_at(t, j, n)))
             j++;
-        struct cpy_tok *tk = tok_push(L->out, TK_WORD, t + i, j - i, line,
+        struct cpy_tok *tk = cpy_tok_push(L->out, TK_WORD, t + i, j - i, line,
                                       col);
         if (!tk) {
             lerr(L, line, col, "too many tokens or out of memory");
@@ -372,7 +374,7 @@ int cpy_lex(const char *text, size_t len, const char *name,
         struct cpy_tok *tk = &out->v[L.open_lit];
         lerr(&L, tk->line, tk->col, "literal not closed");
     }
-    if (!tok_push(out, TK_EOF, "", 0, lineno + 1, 1))
+    if (!cpy_tok_push(out, TK_EOF, "", 0, lineno + 1, 1))
         L.errors++;
     return L.errors ? -1 : 0;
 }

@@ -21,6 +21,8 @@ struct cpy_tok {
     char *s;          /* NUL-terminated; upper case for words */
     size_t n;         /* bytes in s (literals may hold NUL from hex) */
     int line, col;
+    const char *src;  /* file of a COPY member (copybook-owned); NULL for
+                         the copybook itself */
 };
 
 struct cpy_toks {
@@ -34,6 +36,19 @@ struct cpy_toks {
 int cpy_lex(const char *text, size_t len, const char *name,
             enum cpy_format fmt, struct cpy_toks *out, struct errs *e);
 void cpy_toks_free(struct cpy_toks *t);
+/* cpy_tok_push - append a token (text copied, src NULL); NULL when t is
+ * full (a copybook is never 2,000,000 tokens) or out of memory */
+struct cpy_tok *cpy_tok_push(struct cpy_toks *t, enum cpy_tk k, const char *s,
+                             size_t n, int line, int col);
+
+/* cpy_copy_expand - replace every COPY statement in t by its member's
+ * tokens, REPLACING applied (cpy_copy.c).  path is the copybook's file
+ * (members come from its folder), NULL when parsed from memory (then
+ * COPY is an error).  Member names are kept in cb.  Returns the number
+ * of problems added to e. */
+int cpy_copy_expand(struct cpy_toks *t, const char *path, const char *name,
+                    enum cpy_format fmt, struct copybook *cb,
+                    struct errs *e);
 
 /* cpy_layout_record - offsets, lengths and cross-references of one parsed
  * record (cpy_layout.c); returns the number of problems added to e. */

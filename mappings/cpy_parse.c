@@ -33,6 +33,9 @@ struct parser {
     struct cpy_field *last;   /* where an 88 attaches */
 };
 
+/* the file a token or field came from: a COPY member, or the copybook */
+#define TK_NAME(P, x) ((x)->src ? (x)->src : (P)->name)
+
 static void perr(struct parser *P, const struct cpy_tok *tk,
                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -44,7 +47,7 @@ static void perr(struct parser *P, const struct cpy_tok *tk,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cpy_err(P->e, P->name, tk->line, tk->col, "%s", msg);
+    cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "%s", msg);
     P->errors++;
 }
 
@@ -123,11 +126,133 @@ static char *xstrdup(struct parser *P, const char *s)
 
 /* ---- PIC ---------------------------------------------------------------- */
 
-/* parse_pic - X(n) A(n) 9(n) S V P and repeated symbols */
+/* edit_symbol - the mask character of a numeric-edited symbol at s (CR,
+ * DB and the UTF-8 pound sign take more than one byte: *used), or 0 */
+static char edit_symbol(const char *s, size_t *used)
+{
+    *used = 1;
+    switch (s[0]) {
+    case 'Z': case '*': case 'B': case '0': case '/': case ',': case '.':
+    case '+': case '-': case '$':
+        return s[0];
+    case 'C':
+        if (s[1] == 'R') {
+            *used = 2;
+            return 'c';
+        }
+        return 0;
+    case 'D':
+        if (s[1] == 'B') {
+            *used = 2;
+            return 'd';
+        }
+        return 0;
+    case '\xC2':
+        if (s[1] == '\xA3') {          /* U+00A3 POUND SIGN */
+            *used = 2;
+            return 'L';
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* parse_edited - a numeric-edited PIC: the expanded mask, then its shape
+ * from cob_edit_analyze (the one reading of a mask) */
+static int parse_edited(struct parser *P, const struct cpy_tok *tk,
+                        struct cpy_field *f)
+{
+    const char *s = tk->s;
+    char mask[COB_MAX_DIGITS * 8 + 64];
+    size_t n = 0, i = 0;
+    while (s[i]) {
+        int col = tk->col + (int)i;
+        size_t used = 1;
+        char m = s[i] == '9' || s[i] == 'V' ? s[i] : edit_symbol(s + i, &used);
+        if (!m) {
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, col, "PIC %s '%c' cannot be "
+                    "in a numeric-edited picture", s, s[i]);
+            P->errors++;
+            return -1;
+        }
+        i += used;
+        long rep = 1;
+        if (s[i] == '(') {
+            size_t j = i + 1;
+            rep = 0;
+            while (isdigit((unsigned char)s[j]) && rep <= 1000)
+                rep = rep * 10 + (s[j++] - '0');
+            if (j == i + 1 || s[j] != ')' || rep < 1) {
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)j,
+                        "PIC %s bad repeat count", s);
+                P->errors++;
+                return -1;
+            }
+            i = j + 1;
+        }
+        for (long r = 0; r < rep; r++) {
+            if (n + 3 >= sizeof mask) {
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "PIC %s too long",
+                        s);
+                P->errors++;
+                return -1;
+            }
+            mask[n++] = m;
+            if (m == 'c' || m == 'd')
+                mask[n++] = m == 'c' ? 'r' : 'b';
+        }
+    }
+    mask[n] = '\0';
+    char msg[160];
+    struct cob_pic *p = &f->pic;
+    if (cob_edit_analyze(mask, &p->digits, &p->scale, &p->is_signed,
+                         &p->length, msg, sizeof msg) < 0) {
+        cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "PIC %s: %s", s, msg);
+        P->errors++;
+        return -1;
+    }
+    free(f->edit_mask);
+    f->edit_mask = xstrdup(P, mask);
+    if (!f->edit_mask)
+        return -1;
+    p->cls = COB_NUMERIC;
+    p->edit = f->edit_mask;
+    free(f->pic_text);
+    f->pic_text = xstrdup(P, s);
+    return 0;
+}
+
+/* is_edited - a PIC with an editing symbol and no X, A, S or P */
+static bool is_edited(const char *s)
+{
+    bool edit = false;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] == '(') {
+            while (s[i] && s[i] != ')')
+                i++;
+            if (!s[i])
+                break;
+            continue;
+        }
+        size_t used;
+        if (strchr("XASPNGU", s[i]))
+            return false;
+        if (edit_symbol(s + i, &used))
+            edit = true;
+        i += used - 1;
+    }
+    return edit;
+}
+
+/* parse_pic - X(n) A(n) 9(n) S V P and repeated symbols; numeric-edited
+ * pictures go to parse_edited */
 static int parse_pic(struct parser *P, const struct cpy_tok *tk,
                      struct cpy_field *f)
 {
     const char *s = tk->s;
+    if (is_edited(s))
+        return parse_edited(P, tk, f);
     struct cob_pic *p = &f->pic;
     long nx = 0, na = 0, n9 = 0, after_v = 0, lead_p = 0, trail_p = 0;
     bool seen_s = false, seen_v = false;
@@ -143,19 +268,19 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             while (isdigit((unsigned char)s[j]) && rep <= MAX_TEXT)
                 rep = rep * 10 + (s[j++] - '0');
             if (j == i + 1) {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)j,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)j,
                         "PIC %s expected a number", s);
                 P->errors++;
                 return -1;
             }
             if (s[j] != ')') {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)j,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)j,
                         "PIC %s expected ')'", s);
                 P->errors++;
                 return -1;
             }
             if (rep < 1 || rep > MAX_TEXT) {
-                cpy_err(P->e, P->name, tk->line, tk->col + (int)i + 1,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col + (int)i + 1,
                         "PIC %s repeat count out of range", s);
                 P->errors++;
                 return -1;
@@ -172,7 +297,7 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             break;
         case 'S':
             if (sym != 0 || rep != 1) {
-                cpy_err(P->e, P->name, tk->line, col,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                         "PIC %s 'S' must come first, once", s);
                 P->errors++;
                 return -1;
@@ -181,7 +306,7 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
             break;
         case 'V':
             if (seen_v || rep != 1) {
-                cpy_err(P->e, P->name, tk->line, col,
+                cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                         "PIC %s has more than one 'V'", s);
                 P->errors++;
                 return -1;
@@ -195,13 +320,14 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
                 trail_p += rep;
             break;
         case 'N': case 'G': case 'U':
-            cpy_err(P->e, P->name, tk->line, col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
                     "PIC %s national/DBCS pictures are not supported", s);
             P->errors++;
             return -1;
         default:
-            cpy_err(P->e, P->name, tk->line, col,
-                    "PIC %s '%c' (numeric-edited) is not supported", s, c);
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, col,
+                    "PIC %s '%c' (alphanumeric-edited) is not supported",
+                    s, c);
             P->errors++;
             return -1;
         }
@@ -209,20 +335,20 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
     bool numeric = nx == 0 && na == 0;
     if (numeric) {
         if (lead_p && trail_p) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s has 'P' on both sides", s);
             P->errors++;
             return -1;
         }
         if (n9 == 0 || n9 > COB_MAX_DIGITS) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s has %ld digits; ferry supports 1 to %d", s, n9,
                     COB_MAX_DIGITS);
             P->errors++;
             return -1;
         }
         if (seen_v && trail_p) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s 'V' with trailing 'P'", s);
             P->errors++;
             return -1;
@@ -232,14 +358,14 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
         p->scale = (int)(after_v + lead_p - trail_p);
         p->is_signed = seen_s;
         if (p->scale > COB_MAX_DIGITS || p->scale < -COB_MAX_DIGITS) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s scale out of range", s);
             P->errors++;
             return -1;
         }
     } else {
         if (seen_s || seen_v || lead_p || trail_p) {
-            cpy_err(P->e, P->name, tk->line, tk->col,
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col,
                     "PIC %s mixes text with S, V or P", s);
             P->errors++;
             return -1;
@@ -247,7 +373,7 @@ static int parse_pic(struct parser *P, const struct cpy_tok *tk,
         p->cls = nx == 0 && n9 == 0 ? COB_ALPHA : COB_ALNUM;
         long n = nx + na + n9;
         if (n > MAX_TEXT) {
-            cpy_err(P->e, P->name, tk->line, tk->col, "PIC %s too long", s);
+            cpy_err(P->e, TK_NAME(P, tk), tk->line, tk->col, "PIC %s too long", s);
             P->errors++;
             return -1;
         }
@@ -797,7 +923,7 @@ static void place(struct parser *P, struct cpy_field *f,
 static void root_err(struct parser *P, const struct cpy_field *f,
                      const char *msg)
 {
-    cpy_err(P->e, P->name, f->line, f->col, "%s %s", f->name, msg);
+    cpy_err(P->e, TK_NAME(P, f), f->line, f->col, "%s %s", f->name, msg);
     P->errors++;
 }
 
@@ -850,6 +976,7 @@ static void parse_entry(struct parser *P)
     f->level = level;
     f->line = lvl->line;
     f->col = lvl->col;
+    f->src = lvl->src;
     const struct cpy_tok *nm = peek(P);
     if (nm->k == TK_WORD && !is_keyword(nm->s) && !all_digits(nm->s)) {
         next(P);
@@ -900,8 +1027,11 @@ static int by_position(const void *a, const void *b)
 }
 
 /* cpy_parse - see copybook.h */
-struct copybook *cpy_parse(const char *text, size_t len, const char *name,
-                           enum cpy_format fmt, struct errs *e)
+/* parse - the one parse; path (the copybook's file) lets COPY find its
+ * members, NULL refuses COPY */
+static struct copybook *parse(const char *text, size_t len, const char *name,
+                              const char *path, enum cpy_format fmt,
+                              struct errs *e)
 {
     struct cpy_toks toks;
     memset(&toks, 0, sizeof toks);
@@ -919,6 +1049,7 @@ struct copybook *cpy_parse(const char *text, size_t len, const char *name,
     if (cpy_lex(text, len, P.name, fmt, &toks, e) < 0)
         P.errors++;
     cb->free_format = toks.free_format;
+    P.errors += cpy_copy_expand(&toks, path, P.name, fmt, cb, e);
     while (toks.n && peek(&P)->k != TK_EOF) {
         size_t before = P.i;
         parse_entry(&P);
@@ -953,7 +1084,14 @@ struct copybook *cpy_load(const char *path, enum cpy_format fmt,
     size_t len = 0;
     if (fs_read_file(path, 4u * 1024 * 1024, &text, &len, e) < 0)
         return NULL;
-    struct copybook *cb = cpy_parse(text, len, path, fmt, e);
+    struct copybook *cb = parse(text, len, path, path, fmt, e);
     free(text);
     return cb;
+}
+
+/* cpy_parse - see copybook.h */
+struct copybook *cpy_parse(const char *text, size_t len, const char *name,
+                           enum cpy_format fmt, struct errs *e)
+{
+    return parse(text, len, name, NULL, fmt, e);
 }

@@ -33,7 +33,7 @@ struct fw_bind {
     enum bind_kind kind;
     char *list, *sub;                /* B_LIST_FIELD / B_LIST_TABLE */
     bool is_const;
-    int64_t cnum;
+    dec128 cnum;
     int cscale;
 };
 
@@ -368,7 +368,8 @@ struct fw_plan *fw_plan_new(const struct cpy_record *rec,
             b->is_const = true;
             if (f->pic.cls == COB_NUMERIC) {
                 int sc = f->pic.scale > 0 ? f->pic.scale : 0;
-                if (record_dec_parse(a->value, sc, &b->cnum) < 0) {
+                if (dec128_parse(a->value, strlen(a->value), sc,
+                                 &b->cnum) < 0) {
                     errs_add(e, where, "value '%s' is not a number with at "
                              "most %d decimal places", a->value, sc);
                     bad++;
@@ -470,10 +471,11 @@ static void put_lit(struct enc *E, const struct cpy_field *f, size_t off,
         return;
     case CPY_VAL_NUMBER:
         if (p.cls == COB_NUMERIC) {
-            int64_t x;
+            dec128 x;
             int sc = p.scale > 0 ? p.scale : 0;
-            if (record_dec_parse(v->text, sc, &x) < 0 ||
-                cob_num_encode(E->cc, &p, x, sc, o, msg, sizeof msg) < 0) {
+            if (dec128_parse(v->text, strlen(v->text), sc, &x) < 0 ||
+                cob_num_encode_wide(E->cc, &p, x, sc, o, msg,
+                                    sizeof msg) < 0) {
                 enc_err(E, f, -1, off, "VALUE does not fit the PIC");
             }
             return;
@@ -581,7 +583,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
 {
     unsigned char *o = E->out + off;
     struct cob_pic p = text_pic(f);
-    char msg[256], tmp[32];
+    char msg[256], tmp[DEC128_TEXT];
     char w[128];
     if (off + f->length > E->len) {
         enc_err(E, f, idx, off, "beyond the end of the record");
@@ -644,28 +646,31 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
             note_add(E->notes, w, "folded to plain letters");
         return;
     }
-    int64_t x = 0;
+    dec128 x = 0;
     int sc = 0;
     int psc = p.scale > 0 ? p.scale : 0;
     switch (v->type) {
     case FT_INTEGER:
-        x = v->num;
-        break;
     case FT_DECIMAL:
-        x = v->num;
-        sc = v->scale;
+        if (fvalue_wide(v, &x, &sc) < 0) {
+            enc_err(E, f, idx, off, "bad number");
+            return;
+        }
         break;
     case FT_BOOLEAN:
         x = v->num ? 1 : 0;
         break;
     case FT_DATE:
-    case FT_DATETIME:
+    case FT_DATETIME: {
+        int64_t d;
         if (fw_date_digits(v, fmt, tmp, sizeof tmp) < 0 ||
-            record_dec_parse(tmp, 0, &x) < 0) {
+            record_dec_parse(tmp, 0, &d) < 0) {
             enc_err(E, f, idx, off, "date cannot be written in this format");
             return;
         }
+        x = d;
         break;
+    }
     case FT_STRING:
     case FT_ENUM: {
         const char *s = v->text ? v->text : "";
@@ -674,7 +679,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         size_t n = strlen(s);
         while (n && s[n - 1] == ' ')
             n--;
-        if (n >= sizeof tmp || record_dec_parse(strndupa(s, n), psc, &x) < 0) {
+        if (n >= sizeof tmp || dec128_parse(s, n, psc, &x) < 0) {
             snprintf(msg, sizeof msg, "'%.40s' is not a number with at most "
                      "%d decimal places", s, psc);
             enc_err(E, f, idx, off, msg);
@@ -688,7 +693,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         enc_err(E, f, idx, off, "a list cannot fill a numeric field");
         return;
     }
-    if (cob_num_encode(E->cc, &p, x, sc, o, msg, sizeof msg) < 0)
+    if (cob_num_encode_wide(E->cc, &p, x, sc, o, msg, sizeof msg) < 0)
         enc_err(E, f, idx, off, msg);
 }
 
@@ -795,7 +800,7 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
         if (b->kind == B_SCALAR) {
             if (b->is_const && b->f->pic.cls == COB_NUMERIC) {
                 char msg[256];
-                if (cob_num_encode(cc, &b->f->pic, b->cnum, b->cscale,
+                if (cob_num_encode_wide(cc, &b->f->pic, b->cnum, b->cscale,
                                    out + b->f->offset, msg, sizeof msg) < 0)
                     enc_err(&E, b->f, -1, b->f->offset, msg);
                 continue;

@@ -163,4 +163,36 @@ struct json_t *fw_fields_json(const struct cpy_record *rec,
                               const struct fw_notes *notes,
                               const char *const *mask, size_t nmask);
 
+/* ---- RECFM=V and VB framing (fw_rdw.c) ---------------------------------
+ * Each record after a record descriptor word (2-byte big-endian length
+ * including the 4-byte RDW, then 2 zero bytes); in VB, records gathered
+ * into blocks after a block descriptor word of the same form. */
+#define FW_V_MAX 32760
+
+/* A writer into out[0..cap): blksize 0 for RECFM=V, else the VB block
+ * size (at most FW_V_MAX).  Zero the rest. */
+struct fw_vbuf {
+    unsigned char *out;
+    size_t cap, n;
+    size_t blksize;
+    size_t bdw, blk;     /* the open block's descriptor offset and bytes */
+};
+/* fw_v_frame - one record of n bytes (for OCCURS DEPENDING ON, the length
+ * fw_encode used); 0, or -1 with msg (too long, output full) */
+int fw_v_frame(struct fw_vbuf *w, const unsigned char *rec, size_t n,
+               char *msg, size_t msgsz);
+/* fw_v_end_block - close the open VB block (call before using out) */
+void fw_v_end_block(struct fw_vbuf *w);
+
+/* A reader of data[0..len); blocked for VB.  Zero the rest. */
+struct fw_vread {
+    const unsigned char *data;
+    size_t len, pos, block_end;
+    bool blocked;
+};
+/* fw_v_next - the next record (*rec points into data, *n bytes without
+ * the RDW): 1, 0 at the end, -1 with msg naming the offset */
+int fw_v_next(struct fw_vread *r, const unsigned char **rec, size_t *n,
+              char *msg, size_t msgsz);
+
 #endif

@@ -69,11 +69,11 @@ static int dec_value(const struct cob_codec *cc, const struct cpy_field *f,
                      size_t msgsz)
 {
     if (f->pic.cls == COB_NUMERIC) {
-        int64_t x;
+        dec128 x;
         int sc;
-        if (cob_num_decode(cc, &f->pic, in, &x, &sc, msg, msgsz) < 0)
+        if (cob_num_decode_wide(cc, &f->pic, in, &x, &sc, msg, msgsz) < 0)
             return -1;
-        int rc = sc > 0 ? fvalue_set_decimal(v, x, sc) : fvalue_set_int(v, x);
+        int rc = fvalue_set_wide(v, sc > 0 ? FT_DECIMAL : FT_INTEGER, x, sc);
         if (rc < 0)
             return snprintf(msg, msgsz, "out of memory"), -1;
         return 0;

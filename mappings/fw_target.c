@@ -108,70 +108,103 @@ static const struct map_assign *reads_total(const struct map_section *sec)
     return NULL;
 }
 
-/* totals_setup - where $count and $sum: may stand, and each $sum:'s field */
+/* add_sum - one "$sum:FIELD" source (a of section sec) into t->sums: 0,
+ * 1 when it is refused, -1 when there are too many */
+static int add_sum(struct fw_target *t, const struct map_section *sec,
+                   const struct map_assign *a, const char *mapfile,
+                   struct errs *e)
+{
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s:%d", mapfile,
+             a->line ? a->line : sec->line);
+    const char *fr = a->from, *nm = fr + 5;
+    for (size_t k = 0; k < t->nsums; k++)
+        if (strcmp(t->sums[k].name, nm) == 0)
+            return 0;
+    if (t->nsums == FW_MAX_SUMS) {
+        errs_add(e, where, "at most %d hash totals", FW_MAX_SUMS);
+        return -1;
+    }
+    bool amb = false;
+    const struct cpy_field *f = cpy_field_find(t->detail.rec, nm, &amb);
+    if (!f || amb || f->pic.cls != COB_NUMERIC) {
+        errs_add(e, where, "%s: the detail record has %s", fr,
+                 !f ? "no such field" : amb ? "more than one field of that"
+                 " name" : "it as text: a hash total needs a number");
+        return 1;
+    }
+    for (const struct cpy_field *g = f; g; g = g->parent) {
+        if (g->occurs_max) {
+            errs_add(e, where, "%s: a field inside OCCURS cannot be "
+                     "totalled", fr);
+            return 1;
+        }
+    }
+    t->sums[t->nsums].name = nm;
+    t->sums[t->nsums].f = f;
+    t->sums[t->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
+    t->nsums++;
+    return 0;
+}
+
+/* totals_setup - where $count and $sum: may stand (header and trailer;
+ * a header with totals makes the night batch write the file twice, the
+ * second time with the first pass's figures), and each $sum:'s field */
 static int totals_setup(struct fw_target *t, const char *mapfile,
                         struct errs *e)
 {
-    char where[PATH_MAX + 16];
     const struct map_section *hs = t->header.rec ? t->header.sec : NULL;
     const struct map_section *ds = &t->mt->sec[0];
     int bad = 0;
-    const struct map_section *early[2] = { hs, ds };
-    for (int k = 0; k < 2; k++) {
-        const struct map_assign *a = reads_total(early[k]);
-        if (!a)
-            continue;
+    const struct map_assign *a = reads_total(ds);
+    if (a) {
+        char where[PATH_MAX + 16];
         snprintf(where, sizeof where, "%s:%d", mapfile,
-                 a->line ? a->line : early[k]->line);
-        errs_add(e, where, "%s=\"%s\": the %s is written before any total is "
-                 "known: $count and $sum: belong in the trailer",
-                 a->to ? a->to : "from", a->from,
-                 k == 0 ? "header" : "detail record");
+                 a->line ? a->line : ds->line);
+        errs_add(e, where, "%s=\"%s\": a detail record cannot carry the "
+                 "file's totals: $count and $sum: belong in the header or "
+                 "the trailer", a->to ? a->to : "from", a->from);
         bad = 1;
     }
-    const struct map_section *ts = t->trailer.rec ? t->trailer.sec : NULL;
-    for (size_t i = 0; ts && i < ts->na; i++) {
-        const char *fr = ts->a[i].from;
-        if (!fr || strncmp(fr, "$sum:", 5) != 0)
-            continue;
-        snprintf(where, sizeof where, "%s:%d", mapfile,
-                 ts->a[i].line ? ts->a[i].line : ts->line);
-        const char *nm = fr + 5;
-        bool dup = false;
-        for (size_t k = 0; k < t->nsums; k++)
-            if (strcmp(t->sums[k].name, nm) == 0)
-                dup = true;
-        if (dup)
-            continue;
-        if (t->nsums == FW_MAX_SUMS) {
-            errs_add(e, where, "at most %d hash totals", FW_MAX_SUMS);
-            return -1;
+    t->header_totals = reads_total(hs) != NULL;
+    const struct map_section *both[2] = {
+        hs, t->trailer.rec ? t->trailer.sec : NULL
+    };
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; both[k] && i < both[k]->na; i++) {
+            const char *fr = both[k]->a[i].from;
+            if (!fr || strncmp(fr, "$sum:", 5) != 0)
+                continue;
+            int rc = add_sum(t, both[k], &both[k]->a[i], mapfile, e);
+            if (rc < 0)
+                return -1;
+            bad |= rc;
         }
-        bool amb = false;
-        const struct cpy_field *f = cpy_field_find(t->detail.rec, nm, &amb);
-        if (!f || amb || f->pic.cls != COB_NUMERIC) {
-            errs_add(e, where, "%s: the detail record has %s", fr,
-                     !f ? "no such field" : amb ? "more than one field of that"
-                     " name" : "it as text: a hash total needs a number");
-            bad = 1;
-            continue;
-        }
-        bool in_occurs = false;
-        for (const struct cpy_field *g = f; g; g = g->parent)
-            if (g->occurs_max)
-                in_occurs = true;
-        if (in_occurs) {
-            errs_add(e, where, "%s: a field inside OCCURS cannot be "
-                     "totalled", fr);
-            bad = 1;
-            continue;
-        }
-        t->sums[t->nsums].name = nm;
-        t->sums[t->nsums].f = f;
-        t->sums[t->nsums].scale = f->pic.scale > 0 ? f->pic.scale : 0;
-        t->nsums++;
     }
     return bad ? -1 : 0;
+}
+
+/* vrec_setup - RECFM=V and VB: every record fits its RDW (and a block) */
+static int vrec_setup(const struct fw_target *t, const char *where,
+                      struct errs *e)
+{
+    if (t->recfm != FW_RECFM_V && t->recfm != FW_RECFM_VB)
+        return 0;
+    const struct fw_layout *ls[3] = { &t->detail, &t->header, &t->trailer };
+    for (int k = 0; k < 3; k++) {
+        const struct cpy_record *r = ls[k]->rec;
+        if (!r)
+            continue;
+        size_t most = t->recfm == FW_RECFM_VB ? t->block_size - 4 : FW_V_MAX;
+        if (r->length + 4 > most) {
+            errs_add(e, where, "record %s is %zu bytes: with its RDW it does "
+                     "not fit %s", r->name, r->length,
+                     t->recfm == FW_RECFM_VB ? "the block-size"
+                                             : "RECFM=V (32,756 at most)");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* constants_setup - every text constant (value=) of the file's sections
@@ -347,9 +380,25 @@ struct fw_target *fw_target_new(const struct map_target *mt,
         t->recfm = FW_RECFM_LF;
     else if (strcasecmp(recfm, "CRLF") == 0)
         t->recfm = FW_RECFM_CRLF;
+    else if (strcasecmp(recfm, "V") == 0)
+        t->recfm = FW_RECFM_V;
+    else if (strcasecmp(recfm, "VB") == 0)
+        t->recfm = FW_RECFM_VB;
     else {
-        errs_add(e, where, "recfm '%s': use FB, LF or CRLF", recfm);
+        errs_add(e, where, "recfm '%s': use FB, LF, CRLF, V or VB", recfm);
         goto fail;
+    }
+    const char *bs = kv_get(&mt->opts, "block-size");
+    t->block_size = 27998;               /* half a 3390 track, IBM's usual */
+    if (bs) {
+        char *end;
+        unsigned long v = strtoul(bs, &end, 10);
+        if (t->recfm != FW_RECFM_VB || *end || v < 8 || v > FW_V_MAX) {
+            errs_add(e, where, "block-size '%s': a number of bytes, 8 to %d, "
+                     "for recfm=\"VB\" only", bs, FW_V_MAX);
+            goto fail;
+        }
+        t->block_size = (size_t)v;
     }
     const char *tc = kv_get(&mt->opts, "trailer-count");
     if (tc && strcmp(tc, "all") != 0 && strcmp(tc, "details") != 0) {
@@ -406,6 +455,7 @@ struct fw_target *fw_target_new(const struct map_target *mt,
         bad |= totals_setup(t, mapping_file, e) != 0;
         bad |= constants_setup(t, mapping_file, e) != 0;
         bad |= record_types_setup(t, mapping_file, e) != 0;
+        bad |= vrec_setup(t, where, e) != 0;
     }
     if (bad)
         goto fail;

@@ -28,7 +28,12 @@
 
 struct errs;
 
-enum fw_recfm { FW_RECFM_FB = 0, FW_RECFM_LF, FW_RECFM_CRLF };
+/* FB: fixed records back to back; LF/CRLF: each ends with a line end;
+ * V: each after its RDW, as long as it is used (OCCURS DEPENDING ON);
+ * VB: V records in blocks of at most block_size bytes (fw_rdw.c) */
+enum fw_recfm {
+    FW_RECFM_FB = 0, FW_RECFM_LF, FW_RECFM_CRLF, FW_RECFM_V, FW_RECFM_VB
+};
 
 #define FW_MAX_SUMS 8
 
@@ -51,8 +56,10 @@ struct fw_target {
     const struct map_target *mt;   /* borrowed from the mapping */
     struct cob_codec *cc;
     enum fw_recfm recfm;
+    size_t block_size;             /* VB: bytes a block holds, BDW included */
     bool trailer_all;
     bool empty_file;
+    bool header_totals;            /* the header takes $count or $sum: */
     const char *file_pattern;
     struct fw_layout detail;
     struct fw_layout header;       /* rec NULL when there is none */
@@ -60,7 +67,8 @@ struct fw_target {
     struct fw_layout ack;          /* ack detail; rec NULL when none */
     struct fw_layout ack_trailer;
     const struct map_section *ack_sec;
-    struct fw_sum sums[FW_MAX_SUMS];   /* the trailer's $sum: fields */
+    struct fw_sum sums[FW_MAX_SUMS];   /* the header's and trailer's $sum:
+                                          fields */
     size_t nsums;
     char *dir;                     /* the mapping file's folder */
 };

@@ -35,6 +35,7 @@ void fvalue_clear(struct fvalue *v)
     v->nitems = 0;
     v->present = false;
     v->num = 0;
+    v->wide = false;
 }
 
 void record_free(struct record *r)
@@ -122,6 +123,7 @@ static int set_text(struct fvalue *v, const char *s)
     free(v->text);
     v->text = t;
     v->present = true;
+    v->wide = false;
     return 0;
 }
 
@@ -148,6 +150,45 @@ int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale)
     v->type = FT_DECIMAL;
     v->num = scaled;
     v->scale = scale;
+    return 0;
+}
+
+/* fvalue_set_wide - see record.h */
+int fvalue_set_wide(struct fvalue *v, enum ftype t, dec128 x, int scale)
+{
+    if (t == FT_INTEGER)
+        scale = 0;
+    if (scale < 0 || scale > DEC128_MAX_DIGITS ||
+        (t != FT_INTEGER && t != FT_DECIMAL))
+        return -1;
+    if (dec128_fits64(x) && scale <= 18)
+        return t == FT_INTEGER ? fvalue_set_int(v, (int64_t)x)
+                               : fvalue_set_decimal(v, (int64_t)x, scale);
+    char b[DEC128_TEXT];
+    dec128_format(x, scale, b, sizeof b);
+    if (set_text(v, b) < 0)
+        return -1;
+    v->type = t;
+    v->num = x < 0 ? INT64_MIN : INT64_MAX;
+    v->scale = scale;
+    v->wide = true;
+    return 0;
+}
+
+/* fvalue_wide - see record.h */
+int fvalue_wide(const struct fvalue *v, dec128 *x, int *scale)
+{
+    if (!v->present || (v->type != FT_INTEGER && v->type != FT_DECIMAL &&
+                        v->type != FT_BOOLEAN))
+        return -1;
+    int sc = v->type == FT_DECIMAL ? v->scale : 0;
+    if (v->wide) {
+        if (dec128_parse(v->text, strlen(v->text), sc, x) < 0)
+            return -1;
+    } else {
+        *x = v->num;
+    }
+    *scale = sc;
     return 0;
 }
 
@@ -231,6 +272,10 @@ int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s)
         char *end;
         errno = 0;
         long long x = strtoll(s, &end, 10);
+        dec128 w;
+        if (errno == ERANGE && !*end && s[0] != ' ' &&
+            dec128_parse(s, strlen(s), 0, &w) == 0)
+            return fvalue_set_wide(v, FT_INTEGER, w, 0);
         if (errno || end == s || *end || s[0] == ' ')
             return -1;
         return fvalue_set_int(v, x);
@@ -238,9 +283,12 @@ int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s)
     case FT_DECIMAL: {
         const char *dot = strchr(s, '.');
         int scale = dot ? (int)strlen(dot + 1) : 0;
-        if (scale > 18 || record_dec_parse(s, scale, &n) < 0)
+        if (scale <= 18 && record_dec_parse(s, scale, &n) == 0)
+            return fvalue_set_decimal(v, n, scale);
+        dec128 w;
+        if (dec128_parse(s, strlen(s), scale, &w) < 0)
             return -1;
-        return fvalue_set_decimal(v, n, scale);
+        return fvalue_set_wide(v, FT_DECIMAL, w, scale);
     }
     case FT_DATE:
         if (record_date_parse(s, &n) < 0)
@@ -743,17 +791,19 @@ static int field_from_json(struct record_field *f, const json_t *o,
     int rc;
     if (t == FT_DECIMAL) {
         json_t *s = json_object_get(o, "s");
-        int64_t n;
+        dec128 n;
         if (!json_is_integer(s) || json_integer_value(s) < 0 ||
-            json_integer_value(s) > 18 ||
-            record_dec_parse(text, (int)json_integer_value(s), &n) < 0) {
+            json_integer_value(s) > DEC128_MAX_DIGITS ||
+            dec128_parse(text, strlen(text), (int)json_integer_value(s),
+                         &n) < 0) {
             if (f->personal)    /* a personal value is never echoed */
                 errs_add(e, where, "bad decimal value");
             else
                 errs_add(e, where, "bad decimal \"%s\"", text);
             return -1;
         }
-        rc = fvalue_set_decimal(&f->v, n, (int)json_integer_value(s));
+        rc = fvalue_set_wide(&f->v, FT_DECIMAL, n,
+                             (int)json_integer_value(s));
     } else {
         rc = fvalue_set_text(&f->v, t, text);
     }
@@ -991,9 +1041,13 @@ static int fj_field(struct fj *j, struct record_field *f, size_t off,
         return 0;                  /* null or no "v": not present */
     if (t == FT_DECIMAL) {
         int64_t n;
-        if (scale < 0 || scale > 18 || record_dec_parse(text, scale, &n) < 0)
+        if (scale >= 0 && scale <= 18 && record_dec_parse(text, scale, &n) == 0)
+            return fvalue_set_decimal(&f->v, n, scale);
+        dec128 w;
+        if (scale < 0 || scale > DEC128_MAX_DIGITS ||
+            dec128_parse(text, strlen(text), scale, &w) < 0)
             return -1;
-        return fvalue_set_decimal(&f->v, n, scale);
+        return fvalue_set_wide(&f->v, FT_DECIMAL, w, scale);
     }
     return fvalue_set_text(&f->v, t, text);
 }

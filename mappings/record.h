@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/dec128.h"
+
 struct errs;
 
 enum ftype {
@@ -32,6 +34,10 @@ enum ftype {
 
 struct record;
 
+/* Digits an integer or decimal may have: 18 fit num, up to 31 (COBOL's
+ * ARITH(EXTEND)) are kept wide. */
+#define RECORD_MAX_DIGITS 31
+
 struct fvalue {
     enum ftype type;
     bool present;        /* false: absent or null (text is NULL) */
@@ -44,6 +50,9 @@ struct fvalue {
     int64_t num;         /* integer; decimal scaled; date: days since epoch;
                             datetime: ms since epoch (UTC); boolean 0/1 */
     int scale;           /* decimal places (decimal only) */
+    bool wide;           /* integer/decimal past int64 (COBOL's 31 digits,
+                            up to 38): text is the value and num saturates
+                            at INT64_MIN/MAX; read it with fvalue_wide */
     size_t nitems;       /* FT_LIST */
     struct record **items;
 };
@@ -72,6 +81,12 @@ struct record_field *record_field(struct record *r, const char *name);
 int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s);
 int fvalue_set_int(struct fvalue *v, int64_t n);
 int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale);
+/* fvalue_set_wide - an integer (t FT_INTEGER) or decimal at any width; a
+ * value that fits int64 is stored as fvalue_set_int/_decimal would */
+int fvalue_set_wide(struct fvalue *v, enum ftype t, dec128 x, int scale);
+/* fvalue_wide - an integer, decimal or boolean as dec128 and its scale,
+ * wide or not.  0 ok, -1 not a number. */
+int fvalue_wide(const struct fvalue *v, dec128 *x, int *scale);
 int fvalue_set_date(struct fvalue *v, int64_t days);
 int fvalue_set_datetime(struct fvalue *v, int64_t ms_utc);
 int fvalue_set_bool(struct fvalue *v, bool b);

@@ -88,8 +88,8 @@ static bool name_char_ok(char ch)
 }
 
 int batch_file_name(const char *pattern, const char *business_date,
-                    int seq, const char *target, char *out, size_t outsz,
-                    char *why, size_t whysz)
+                    int seq, int64_t gen, const char *target, char *out,
+                    size_t outsz, char *why, size_t whysz)
 {
     const char *p = pattern ? pattern : "{target}.D{yymmdd}.S{seq:3}";
     size_t n = 0;
@@ -128,6 +128,15 @@ int batch_file_name(const char *pattern, const char *business_date,
                 snprintf(piece, sizeof piece, "%s", target ? target : "");
             else if (strcmp(tok, "seq") == 0)
                 snprintf(piece, sizeof piece, "%d", seq);
+            else if (strcmp(tok, "gen") == 0) {
+                if (gen < 1 || gen > 9999) {
+                    snprintf(why, whysz, "generation %lld does not fit {gen}"
+                             " (G0001V00 to G9999V00; the name would not be "
+                             "unique)", (long long)gen);
+                    return -1;
+                }
+                snprintf(piece, sizeof piece, "G%04lldV00", (long long)gen);
+            }
             else if (strncmp(tok, "seq:", 4) == 0) {
                 char *e2 = NULL;
                 errno = 0;
@@ -145,7 +154,7 @@ int batch_file_name(const char *pattern, const char *business_date,
                 }
             } else {
                 snprintf(why, whysz, "'%s': unknown {%s} (yyyymmdd, "
-                         "ccyymmdd, yymmdd, seq, seq:N, target)", pattern, tok);
+                         "ccyymmdd, yymmdd, seq, seq:N, gen, target)", pattern, tok);
                 return -1;
             }
             p = end + 1;
@@ -209,7 +218,7 @@ static int bctx_setup(struct bctx *c, const char *target, struct errs *e)
     c->format = format_of(c->tc);
     if (!c->format) {
         errs_add(e, target, "target %s is of type %s: only batch file "
-                 "formats (fixed-width) have a night batch", target,
+                 "formats (fixed-width, delimited) have a night batch", target,
                  c->tc->type);
         return -1;
     }
@@ -290,6 +299,7 @@ static int folder(struct bctx *c, const char *sub, char *out, size_t outsz,
 static void archive(struct bctx *c, struct batch_file *bf, struct errs *e)
 {
     char dir[PATH_MAX], dst[PATH_MAX];
+    batch_handover_tidy(bf->local_path, bf->file_name);
     if (folder(c, "archive", dir, sizeof dir, e) != 0 ||
         fs_join(dst, sizeof dst, dir, bf->file_name) != 0)
         return;
@@ -402,7 +412,8 @@ static int run_batch(struct bctx *c, const struct spool_batch *b,
     if (b->file_name)
         snprintf(bf->file_name, sizeof bf->file_name, "%s", b->file_name);
     else if (batch_file_name(c->info.file_pattern, b->business_date, b->seq,
-                             b->target, bf->file_name, sizeof bf->file_name,
+                             b->generation, b->target, bf->file_name,
+                             sizeof bf->file_name,
                              why, sizeof why) != 0) {
         set_msg(sum, BATCH_CONFIG, "file-name %s", why);
         errs_add(e, b->target, "file-name %s", why);
@@ -719,7 +730,9 @@ static int run_locked(struct bctx *c, const char *date,
         memset(&pb, 0, sizeof pb);
         pb.target = (char *)target;
         snprintf(pb.business_date, sizeof pb.business_date, "%s", date);
-        if (spool_batch_next_seq(c->sp, target, date, &pb.seq, e) != 0) {
+        if (spool_batch_next_seq(c->sp, target, date, &pb.seq, e) != 0 ||
+            spool_batch_next_generation(c->sp, target, &pb.generation,
+                                        e) != 0) {
             set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
             return -1;
         }

@@ -114,12 +114,14 @@ int batch_exit_code(enum batch_outcome o);
 
 /* batch_file_name - expand a file-name pattern: {yyyymmdd} {ccyymmdd}
  * {yymmdd} {seq} {seq:N} (zero-padded to N digits; a sequence wider
- * than N is an error, never wrapped) {target}.  NULL pattern =
- * "{target}.D{yymmdd}.S{seq:3}".  The result must be a plain file name
- * ([A-Za-z0-9._-], not starting with '.').  0 ok, -1 with why filled. */
+ * than N is an error, never wrapped) {target} {gen} (the batch's
+ * generation gen as a GDG-style G0001V00; past G9999V00 an error, never
+ * wrapped).  NULL pattern = "{target}.D{yymmdd}.S{seq:3}".  The result
+ * must be a plain file name ([A-Za-z0-9._-], not starting with '.').
+ * 0 ok, -1 with why filled. */
 int batch_file_name(const char *pattern, const char *business_date,
-                    int seq, const char *target, char *out, size_t outsz,
-                    char *why, size_t whysz);
+                    int seq, int64_t gen, const char *target, char *out,
+                    size_t outsz, char *why, size_t whysz);
 
 /* batch_sum_add - exact running total: *acc += v (both at scale) with
  * overflow check; 0 ok, -1 overflow. */

@@ -137,6 +137,8 @@ static int specials_base(struct wctx *w)
     if (!(v = sp_field(w->sp, "$file-date")) || fvalue_set_date(v, days) ||
         !(v = sp_field(w->sp, "$business-date")) || fvalue_set_date(v, days) ||
         !(v = sp_field(w->sp, "$sequence")) || fvalue_set_int(v, b->seq) ||
+        !(v = sp_field(w->sp, "$generation")) ||
+        fvalue_set_int(v, b->generation) ||
         !(v = sp_field(w->sp, "$created-time")) ||
         fvalue_set_datetime(v, b->created_at) ||
         !(v = sp_field(w->sp, "$batch-id")) || fvalue_set_int(v, b->id) ||
@@ -463,14 +465,25 @@ enum build_result batch_build_file(struct bctx *c, const struct spool_batch *b,
         goto out;
     }
     int64_t failed = 0;
-    for (int pass = 0; pass < BATCH_MAX_PASSES; pass++) {
+    /* a header that carries the totals is written with the figures of a
+     * finished pass: one pass more, the same records in the same order */
+    bool totals_known = !c->info.header_totals;
+    for (int pass = 0; pass < BATCH_MAX_PASSES + 1; pass++) {
         rc = build_pass(&w, tmp, e);
         failed += rc == BUILT_REDO ? (int64_t)w.nfails : w.res.failed;
         if (w.nfails && apply_fails(&w, e) != 0) {
             rc = BUILT_IO;
             break;
         }
-        if (rc != BUILT_REDO)
+        if (rc == BUILT_OK && !totals_known) {
+            totals_known = true;
+            failed -= w.res.failed;      /* the next pass counts them again */
+            log_event(LOG_INFO, "batch-rebuild", "target", b->target,
+                      "reason", "the header carries the totals; writing the "
+                      "file again with them", NULL);
+            continue;
+        }
+        if (rc != BUILT_REDO || pass + 1 == BATCH_MAX_PASSES)
             break;
         log_event(LOG_INFO, "batch-rebuild", "target", b->target, "reason",
                   "dead letters recorded; writing the file again", NULL);

@@ -113,10 +113,12 @@ int batch_file_plain(struct bctx *c, const char *path, const char *name,
 int batch_file_sha256(struct bctx *c, const char *path, const char *name,
                       char hex[65]);
 
-/* The target's transport, open for one hand-over. */
+/* The target's transport, open for one hand-over, with the hand-over
+ * conventions its <transport> asks for (adapters/handover.h). */
 struct btransport {
     const struct adapter *ad;
     void *ctx;
+    struct adapter_handover *h;
 };
 /* batch_transport_open - the target's transport instance; 0, or -1 with
  * msg (no transport, or its options refused) */
@@ -137,12 +139,20 @@ void batch_state_put(struct bctx *c, const char *why);
  * transport without one (a local folder) answers OK. */
 enum adapter_outcome batch_transport_reach(struct btransport *t, char *msg,
                                            size_t msgsz);
-/* batch_send_file - through the open transport; the adapter's outcome
- * (INDOUBT reads as RETRY: the transfer resumes safely).  *already: the
- * identical file was already there, nothing was uploaded. */
+/* batch_send_file - through the open transport, with its hand-over
+ * conventions: the file encrypted (and signed) as NAME.pgp, its checksum
+ * file first, then the file itself (the transport's trigger after it);
+ * the adapter's outcome (INDOUBT reads as RETRY: the transfer resumes
+ * safely).  *already: the identical file was already there, nothing was
+ * uploaded.  The encrypted copy stays in outbound/ (.NAME.pgp) until
+ * batch_handover_tidy, so a re-run after a crash sends the same bytes. */
 enum adapter_outcome batch_send_file(struct bctx *c, struct btransport *t,
                                      const char *path, const char *name,
                                      const char *sha, uint64_t size,
                                      bool *already, char *msg, size_t msgsz);
+
+/* batch_handover_tidy - remove the hand-over's local copies of a sent
+ * file (outbound/<target>/.NAME.pgp, .NAME.sha256) */
+void batch_handover_tidy(const char *local_path, const char *name);
 
 #endif

@@ -378,6 +378,36 @@ static bool lines_mode(const struct recon_layout *l, const unsigned char *data,
                   !l->binary);
 }
 
+/* decode_vfile - RECFM=V/VB: each record after its RDW (in BDW blocks for
+ * VB), as long as it is used; the last may be the trailer */
+static int decode_vfile(const struct recon_layout *l, const unsigned char *data,
+                        size_t len, const char *name, struct decoded *d,
+                        bool *trailer_seen, struct errs *e)
+{
+    struct fw_vread r = { .data = data, .len = len,
+                          .blocked = l->recfm == RECON_RECFM_VB };
+    const unsigned char *p;
+    size_t n, nrec = 0;
+    char msg[200];
+    int g;
+    while ((g = fw_v_next(&r, &p, &n, msg, sizeof msg)) == 1)
+        nrec++;
+    if (g < 0) {
+        errs_add(e, name, "%s", msg);
+        return 0;
+    }
+    memset(&r, 0, sizeof r);
+    r.data = data;
+    r.len = len;
+    r.blocked = l->recfm == RECON_RECFM_VB;
+    for (size_t recno = 1; fw_v_next(&r, &p, &n, msg, sizeof msg) == 1;
+         recno++)
+        if (one_record(l, p, n, name, true, (long)recno, (size_t)(p - data),
+                       recno == nrec, trailer_seen, d, e) != 0)
+            return -1;
+    return 0;
+}
+
 /* decode_file - every record of data into d; 0 ok (problems in e mean a
  * bad file), -1 out of memory.  *fb says how records were separated. */
 static int decode_file(const struct recon_layout *l, const unsigned char *data,
@@ -395,7 +425,10 @@ static int decode_file(const struct recon_layout *l, const unsigned char *data,
                      l->trl->name);
         return 0;
     }
-    if (lines) {
+    if (l->recfm == RECON_RECFM_V || l->recfm == RECON_RECFM_VB) {
+        if (decode_vfile(l, data, len, name, d, &trailer_seen, e) != 0)
+            return -1;
+    } else if (lines) {
         size_t nl = 0;
         for (size_t i = 0; i < len; i++)
             nl += data[i] == '\n';

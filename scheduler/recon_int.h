@@ -34,6 +34,8 @@ enum recon_recfm {
     RECON_RECFM_AUTO = 0,            /* detect lines or FB (no recfm=) */
     RECON_RECFM_FB,                  /* records back to back */
     RECON_RECFM_LINES,               /* one record a line (LF or CRLF) */
+    RECON_RECFM_V,                   /* each record after its RDW */
+    RECON_RECFM_VB,                  /* RDW records in BDW blocks */
 };
 
 struct recon_layout {

@@ -227,8 +227,12 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
         l->recfm = RECON_RECFM_FB;
     else if (strcasecmp(rf, "LF") == 0 || strcasecmp(rf, "CRLF") == 0)
         l->recfm = RECON_RECFM_LINES;
+    else if (strcasecmp(rf, "V") == 0)
+        l->recfm = RECON_RECFM_V;
+    else if (strcasecmp(rf, "VB") == 0)
+        l->recfm = RECON_RECFM_VB;
     else
-        errs_add(e, where, "recfm=\"%s\": use FB, LF or CRLF", rf);
+        errs_add(e, where, "recfm=\"%s\": use FB, LF, CRLF, V or VB", rf);
     if (l->recfm == RECON_RECFM_LINES && cob_codec_ebcdic(l->cc))
         errs_add(e, where, "recfm=\"%s\": an EBCDIC ack file has no line "
                  "ends: use FB", rf);

@@ -10,6 +10,7 @@
 #include "scheduler/recon_int.h"
 #include "util/clock.h"
 #include "adapters/adapter.h"
+#include "adapters/handover.h"
 #include "config/config.h"
 #include "mappings/fw_target.h"
 #include "spool/spool.h"
@@ -62,8 +63,16 @@ static int fetch_and_apply(const struct ferry_config *cfg, struct spool *sp,
     struct adapter_env env = { .target = tc, .opts = &tc->transport_opts,
                                .base_dir = cfg->base_dir };
     void *ctx = NULL;
-    if (tr->init(&ctx, &env, e) != 0)
+    char owner[200];
+    snprintf(owner, sizeof owner, "target %s transport", tc->name);
+    struct adapter_handover *h = adapter_handover_new(tr, &tc->transport_opts,
+                                                      cfg->base_dir, owner, e);
+    if (!h)
         return -1;
+    if (tr->init(&ctx, &env, e) != 0) {
+        adapter_handover_free(h);
+        return -1;
+    }
     char **names = NULL;
     size_t n = 0;
     struct adapter_result res;
@@ -113,8 +122,39 @@ static int fetch_and_apply(const struct ferry_config *cfg, struct spool *sp,
                 rc = -1;
             continue;
         }
+        char plain[PATH_MAX + 8];
+        const char *apply = local;
+        if (adapter_handover_ack_pgp(h)) {
+            /* only what decrypts and carries the ack signer's good
+             * signature is read; anything else is refused, unread */
+            char why[600];
+            snprintf(plain, sizeof plain, "%s.plain", local);
+            if (adapter_handover_open_ack(h, local, plain, why,
+                                          sizeof why) != 0) {
+                struct recon_file f;
+                memset(&f, 0, sizeof f);
+                f.name = strdup(names[i]);
+                f.status = RECON_FILE_ERROR;
+                char m[700];
+                snprintf(m, sizeof m, "ack file %s %s", names[i], why);
+                f.problem = strdup(m);
+                f.trailer_count = f.trailer_accepted = f.trailer_rejected = -1;
+                sum->files++;
+                sum->errors++;
+                log_event(LOG_ERROR, "ack-refused", "target", tc->name,
+                          "file", names[i], "reason", why, NULL);
+                if (recon_file_add(sum, &f) != 0)
+                    rc = -1;
+                continue;
+            }
+            apply = plain;
+        }
         struct recon_file f;
-        rc = recon_apply_file(sp, l, local, names[i], o, &f, sum, e);
+        rc = recon_apply_file(sp, l, apply, names[i], o, &f, sum, e);
+        if (apply != local) {
+            unlink(apply);      /* unless the archive took it */
+            unlink(local);      /* the encrypted copy as fetched */
+        }
         if (recon_file_add(sum, &f) != 0)
             rc = -1;
     }
@@ -123,6 +163,7 @@ out:
         free(names[i]);
     free(names);
     tr->close(ctx);
+    adapter_handover_free(h);
     return rc;
 }
 

@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 13
+#define SPOOL_SCHEMA_VERSION 14
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -329,7 +329,7 @@ struct spool_counts {
     size_t n;
 };
 /* spool_counts - records by service, target and state, the archived
- * final records included (schema v11: the records not yet final are
+ * final records included (schema v13: the records not yet final are
  * counted from their own index, the final ones from totals kept at each
  * change, so the cost follows the work in hand, not the history).  Free
  * with spool_counts_free. */
@@ -549,6 +549,8 @@ struct spool_batch {
     char *target;
     char business_date[11];        /* YYYY-MM-DD */
     int seq;                       /* per target per business date, from 1 */
+    int64_t generation;            /* per target over every date, from 1,
+                                      never reused ({gen}: G0001V00) */
     enum spool_batch_state state;
     char *file_name;               /* NULL until written */
     int64_t record_count;          /* bound records; file count once written */
@@ -562,7 +564,13 @@ void spool_batch_free(struct spool_batch *b);
  * business_date would get (nothing is reserved). */
 int spool_batch_next_seq(struct spool *s, const char *target,
                          const char *business_date, int *seq, struct errs *e);
-/* spool_batch_bind - in one transaction: take the next sequence, create a
+/* spool_batch_next_generation - the generation the next batch of target
+ * would get (nothing is reserved). */
+int spool_batch_next_generation(struct spool *s, const char *target,
+                                int64_t *gen, struct errs *e);
+/* spool_batch_bind - in one transaction: take the next sequence and the
+ * next generation (the ledger's "gen:<target>" sequence, which purging
+ * batches never lowers), create a
  * batch and bind target's queued records to it in received order (at most
  * max; 0 = all), moving them to batched.  Returns 0 with *out (record_count
  * may be 0: an empty batch, for targets that want a file every night), or

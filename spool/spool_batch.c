@@ -8,6 +8,7 @@
 #include "util/crash.h"
 #include "util/errs.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,8 @@ void spool_batch_free(struct spool_batch *b)
 }
 
 #define BATCH_COLS "id, target, business_date, seq, state, file_name, " \
-    "record_count, totals, sha256, created_at, written_at, sent_at"
+    "record_count, totals, sha256, created_at, written_at, sent_at, " \
+    "generation"
 
 static struct spool_batch *batch_row(sqlite3_stmt *st)
 {
@@ -63,6 +65,7 @@ static struct spool_batch *batch_row(sqlite3_stmt *st)
     b->created_at = sqlite3_column_int64(st, 9);
     b->written_at = sqlite3_column_int64(st, 10);
     b->sent_at = sqlite3_column_int64(st, 11);
+    b->generation = sqlite3_column_int64(st, 12);
     if (!b->target) {
         spool_batch_free(b);
         return NULL;
@@ -100,7 +103,7 @@ static int one_batch(struct spool *s, const char *sql, int64_t id,
     return rc;
 }
 
-static int seq_read(struct spool *s, const char *key, int *seq,
+static int seq_read(struct spool *s, const char *key, int64_t *seq,
                     struct errs *e)
 {
     sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM sequences "
@@ -109,7 +112,7 @@ static int seq_read(struct spool *s, const char *key, int *seq,
         return -1;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    *seq = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    *seq = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
         spool_dberr(s, e, key, "reading batch sequence");
@@ -137,11 +140,29 @@ int spool_batch_next_seq(struct spool *s, const char *target,
         return -1;
     }
     snprintf(key, sizeof key, "batch:%s:%s", target, business_date);
+    int64_t v = 0;
     spool_lock(s);
-    int rc = seq_read(s, key, seq, e);
+    int rc = seq_read(s, key, &v, e);
+    spool_unlock(s);
+    if (rc == 0 && v >= INT_MAX) {
+        errs_add(e, target, "the batch sequence is exhausted");
+        rc = -1;
+    }
+    if (rc == 0)
+        *seq = (int)v + 1;
+    return rc;
+}
+
+int spool_batch_next_generation(struct spool *s, const char *target,
+                                int64_t *gen, struct errs *e)
+{
+    char key[512];
+    snprintf(key, sizeof key, "gen:%s", target);
+    spool_lock(s);
+    int rc = seq_read(s, key, gen, e);
     spool_unlock(s);
     if (rc == 0)
-        (*seq)++;
+        (*gen)++;
     return rc;
 }
 
@@ -157,12 +178,39 @@ static int step_done(struct spool *s, sqlite3_stmt *st, const char *what,
     return 0;
 }
 
+/* seq_take - the next value of sequence key, saved (inside the caller's
+ * transaction); -1 with e */
+static int seq_take(struct spool *s, const char *key, int64_t *out,
+                    struct errs *e)
+{
+    int64_t v = 0;
+    if (seq_read(s, key, &v, e) != 0)
+        return -1;
+    if (v >= INT_MAX) {
+        errs_add(e, key, "the sequence is exhausted");
+        return -1;
+    }
+    v++;
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO sequences(name, value) "
+                                  "VALUES(?, ?) ON CONFLICT(name) DO UPDATE "
+                                  "SET value = excluded.value", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v);
+    if (step_done(s, st, "saving batch sequence", e) != 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int spool_batch_bind(struct spool *s, const char *target,
                      const char *business_date, size_t max,
                      struct spool_batch **out, struct errs *e)
 {
-    char key[512];
-    int seq = 0, rc = -1;
+    char key[512], gkey[512];
+    int64_t seq = 0, gen = 0;
+    int rc = -1;
     int64_t now = clock_wall_ms(), bid = 0;
     *out = NULL;
     if (!target || !*target || !date_ok(business_date)) {
@@ -173,30 +221,22 @@ int spool_batch_bind(struct spool *s, const char *target,
     if (spool_transition_need(SPOOL_QUEUED, SPOOL_BATCHED, target, e) != 0)
         return -1;
     snprintf(key, sizeof key, "batch:%s:%s", target, business_date);
+    snprintf(gkey, sizeof gkey, "gen:%s", target);
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto unlock;
-    if (seq_read(s, key, &seq, e) != 0)
+    if (seq_take(s, key, &seq, e) != 0 || seq_take(s, gkey, &gen, e) != 0)
         goto rollback;
-    seq++;
-    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO sequences(name, value) "
-                                  "VALUES(?, ?) ON CONFLICT(name) DO UPDATE "
-                                  "SET value = excluded.value", e);
-    if (!st)
-        goto rollback;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, seq);
-    if (step_done(s, st, "saving batch sequence", e) != 0)
-        goto rollback;
-    st = spool_stmt(s, "INSERT INTO batches(target, business_date, seq, "
-                    "state, created_at) VALUES(?, ?, ?, 'built', ?) "
-                    "RETURNING id", e);
+    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO batches(target, "
+                    "business_date, seq, state, created_at, generation) "
+                    "VALUES(?, ?, ?, 'built', ?, ?) RETURNING id", e);
     if (!st)
         goto rollback;
     sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, business_date, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, seq);
+    sqlite3_bind_int64(st, 3, seq);
     sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, gen);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         spool_dberr(s, e, target, "creating batch");

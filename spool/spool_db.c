@@ -410,13 +410,28 @@ static const char *const schema_v13[] = {
 };
 #undef SPOOL_FINAL_IN
 
+/* v14: generation-style file names ({gen}, G0001V00).  Every batch gets
+ * a generation per target over all dates from the sequence "gen:<target>"
+ * when it is bound, kept on the batch so a rebuild gets the same name.
+ * Batches already there are numbered in the order they were made, and
+ * each target's sequence starts after its last one. */
+static const char *const schema_v14[] = {
+    "ALTER TABLE batches ADD COLUMN generation INTEGER",
+    "UPDATE batches SET generation = (SELECT count(*) FROM batches b"
+    " WHERE b.target = batches.target AND b.id <= batches.id)",
+    "INSERT INTO sequences(name, value) SELECT 'gen:' || target, max(generation)"
+    " FROM batches GROUP BY target"
+    " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
                                                  schema_v7, schema_v8,
                                                  schema_v9, schema_v10,
                                                  schema_v11, schema_v12,
-                                                 schema_v13 };
+                                                 schema_v13, schema_v14 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 

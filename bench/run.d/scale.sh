@@ -12,7 +12,7 @@
 # work in hand is the same in both: 500 sent awaiting acknowledgement,
 # 200 failed, 50 held, 250 deferred to a later attempt.
 #
-# Timed on each, best of BENCH_RUNS (default 3) wall-clock runs:
+# Timed on each, best of BENCH_RUNS (default 5) wall-clock runs:
 #   ferry batch --target claims-mainframe (nothing queued)
 #   ferry deliver                (nothing due)
 #   GET /metrics                 (ferry serve)
@@ -30,7 +30,7 @@ command -v sqlite3 >/dev/null || { echo "# sqlite3 (the CLI) is needed"; exit 1;
 command -v curl >/dev/null || { echo "# curl is needed"; exit 1; }
 SMALL=${BENCH_SCALE_SMALL:-10000}
 BIG=${BENCH_SCALE_BIG:-10000000}
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 F=$FERRY_BIN
 dir=${BENCH_SCALE_DIR:-}
 tmp=""

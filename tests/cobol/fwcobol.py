@@ -6,7 +6,21 @@
       line of VALUES.jsonl into its 01 record and WRITEs it to FILE;
   fwcobol.py reader LAYOUT.json VALUES.jsonl COPYNAME FILE > R.cob
       a program that READs FILE and DISPLAYs every elementary field as
-      FIELD=value (FIELD(01)=value in tables; numbers via PIC -9(18).9(18));
+      FIELD=value (FIELD(01)=value in tables; numbers MOVEd (de-edited,
+      for numeric-edited fields) to a signed DISPLAY item as wide as the
+      copybook's widest, then DISPLAYed through PIC -9(i).9(f));
+  fwcobol.py vwriter LAYOUT.json VALUES.jsonl COPYNAME FILE > W.cob
+      the writer with a variable-length file (RECORD VARYING DEPENDING
+      ON each record's LENGTH OF, so OCCURS DEPENDING ON sizes it): what
+      GnuCOBOL writes is its own format (COB_VARSEQ_FORMAT 0: a 2-byte
+      big-endian length of the data alone, 2 zero bytes), not an RDW;
+  fwcobol.py vreader LAYOUT.json VALUES.jsonl COPYNAME FILE V|VB > R.cob
+      the reader, reading FILE as a byte stream (CBL_OPEN_FILE,
+      CBL_READ_FILE) and decoding the mainframe's descriptors itself:
+      each record after its RDW (length including the RDW), in VB each
+      block after its BDW;
+  fwcobol.py varseq-to-rdw IN OUT
+      GnuCOBOL's variable file as RECFM=V: each length plus 4;
   fwcobol.py slots LAYOUT.json VALUES.jsonl CODEPAGE to-ebcdic|to-ascii IN OUT
       convert the character bytes (PIC X/A, zoned DISPLAY numbers, FILLER,
       slack) between ASCII and the EBCDIC code page with iconv; the bytes
@@ -19,6 +33,7 @@
 LAYOUT.json is the `--json` listing of the copybook (fw_tool layout).
 """
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal, InvalidOperation
@@ -64,26 +79,95 @@ def emit(lines, s):
     lines.append("           " + s)
 
 
-def program(kind, recs, vals, copyname, fname):
+NUMERIC = ("zoned", "packed", "binary", "comp-5", "edited")
+
+
+def widths(recs):
+    """integer and fraction digits that hold every number of the layout"""
+    i, f = 18, 2
+    for rec in recs.values():
+        for fld in rec["fields"]:
+            if fld.get("type") in NUMERIC:
+                d, sc = fld.get("digits", 1), fld.get("scale", 0)
+                i = max(i, d - max(sc, 0) + max(-sc, 0))
+                f = max(f, max(sc, 0))
+    if i + f > 38:
+        raise SystemExit("numbers wider than GnuCOBOL's 38 digits")
+    return i, f
+
+
+def currency(recs):
+    """SPECIAL-NAMES for a layout whose edited pictures use the pound"""
+    for rec in recs.values():
+        for fld in rec["fields"]:
+            if "\u00a3" in (fld.get("pic") or ""):
+                return ['       CONFIGURATION SECTION.',
+                        '       SPECIAL-NAMES.',
+                        '           CURRENCY SIGN IS X"A3".']
+    return []
+
+
+def cobol_deedits(f):
+    """GnuCOBOL 3.1's MOVE of a numeric-edited item to a number ignores a
+    DB sign and takes insertion zeros (99B0099) for digits; the reader
+    shows those fields' text instead ("raw:..."), and compare holds
+    ferry's reading of them to VALUES.jsonl alone"""
+    if f["type"] != "edited":
+        return True
+    symbols = re.sub(r"\([0-9]+\)", "", f.get("pic") or "")
+    return "DB" not in symbols and "0" not in symbols
+
+
+def program(kind, recs, vals, copyname, fname, blocked=False):
     maxlen = max(recs[v["record"]]["length"] for v in vals)
+    wi, wf = widths(recs)
+    vstream = kind == "vreader"
+    varying = kind == "vwriter"
+    kind = "writer" if varying else "reader" if vstream else kind
+    fd = ["       FD  DATA-FILE" + ("" if not varying else
+          "\n           RECORD IS VARYING IN SIZE FROM 1 TO %d CHARACTERS"
+          "\n           DEPENDING ON WS-LEN" % maxlen) + ".",
+          "       01  DATA-REC PIC X(%d)." % maxlen]
+    files = ["       INPUT-OUTPUT SECTION.",
+             "       FILE-CONTROL.",
+             "           SELECT DATA-FILE ASSIGN TO \"%s\"" % fname,
+             "               ORGANIZATION IS SEQUENTIAL."]
+    stream = ["       01  WS-LEN   PIC 9(5) COMP-5.",
+              "       01  WS-FNAME PIC X(256) VALUE \"%s\"." % fname,
+              "       01  WS-HANDLE PIC X(4).",
+              "       01  WS-MODE  PIC X COMP-X VALUE 1.",
+              "       01  WS-DENY  PIC X COMP-X VALUE 0.",
+              "       01  WS-DEV   PIC X COMP-X VALUE 0.",
+              "       01  WS-FLAGS PIC X COMP-X VALUE 0.",
+              "       01  WS-OFF   PIC X(8) COMP-X VALUE 0.",
+              "       01  WS-CNT   PIC X(4) COMP-X.",
+              "       01  WS-BLEFT PIC 9(5) COMP-5 VALUE 0.",
+              "       01  WS-DW.",
+              "           05  WS-DW-LEN  PIC 9(4) COMP.",
+              "           05  WS-DW-ZERO PIC 9(4) COMP.",
+              "       01  DATA-REC PIC X(%d)." % maxlen]
     L = ["       IDENTIFICATION DIVISION.",
          "       PROGRAM-ID. FW%s." % kind.upper(),
-         "       ENVIRONMENT DIVISION.",
-         "       INPUT-OUTPUT SECTION.",
-         "       FILE-CONTROL.",
-         "           SELECT DATA-FILE ASSIGN TO \"%s\"" % fname,
-         "               ORGANIZATION IS SEQUENTIAL.",
-         "       DATA DIVISION.",
-         "       FILE SECTION.",
-         "       FD  DATA-FILE.",
-         "       01  DATA-REC PIC X(%d)." % maxlen,
-         "       WORKING-STORAGE SECTION.",
+         "       ENVIRONMENT DIVISION."] + currency(recs) + \
+        ([] if vstream else files) + [
+         "       DATA DIVISION."] + \
+        ([] if vstream else ["       FILE SECTION."] + fd) + [
+         "       WORKING-STORAGE SECTION."] + \
+        (stream if vstream else
+         ["       01  WS-LEN   PIC 9(5) COMP-5."] if varying else []) + [
          "       01  WS-I     PIC 9(4) COMP.",
          "       01  WS-IX    PIC 99.",
-         "       01  WS-NUM   PIC -9(18).9(18).",
+         "       01  WS-NUM   PIC -9(%d).9(%d)." % (wi, wf),
+         "       01  WS-DEC   PIC S9(%d)V9(%d)." % (wi, wf),
          "       COPY %s." % copyname,
-         "       PROCEDURE DIVISION.",
-         "           OPEN %s DATA-FILE" % ("OUTPUT" if kind == "writer" else "INPUT")]
+         "       PROCEDURE DIVISION."]
+    if vstream:
+        emit(L, "CALL \"CBL_OPEN_FILE\" USING WS-FNAME WS-MODE WS-DENY")
+        emit(L, "    WS-DEV WS-HANDLE")
+        emit(L, "IF RETURN-CODE NOT = 0 DISPLAY \"# OPEN FAILED\" STOP RUN")
+        emit(L, "END-IF")
+    else:
+        emit(L, "OPEN %s DATA-FILE" % ("OUTPUT" if kind == "writer" else "INPUT"))
     for line in vals:
         rec = recs[line["record"]]
         name, length = rec["name"], rec["length"]
@@ -113,16 +197,49 @@ def program(kind, recs, vals, copyname, fname):
             for t in odo:
                 n = len(line["values"].get(t["name"], []))
                 emit(L, "MOVE %d TO %s" % (n, t["occurs"]["depending_on"]))
-            emit(L, "MOVE %s(1:%d) TO DATA-REC" % (name, length))
+            if varying:
+                emit(L, "MOVE FUNCTION LENGTH(%s) TO WS-LEN" % name)
+                emit(L, "MOVE %s(1:WS-LEN) TO DATA-REC" % name)
+            else:
+                emit(L, "MOVE %s(1:%d) TO DATA-REC" % (name, length))
             emit(L, "WRITE DATA-REC")
         else:
-            emit(L, "READ DATA-FILE AT END DISPLAY \"# EOF\" END-READ")
-            emit(L, "MOVE DATA-REC(1:%d) TO %s(1:%d)" % (length, name, length))
+            if vstream:
+                # the block descriptor, at the start of each block
+                if blocked:
+                    emit(L, "IF WS-BLEFT = 0")
+                    emit(L, "    MOVE 4 TO WS-CNT")
+                    emit(L, "    CALL \"CBL_READ_FILE\" USING WS-HANDLE WS-OFF")
+                    emit(L, "        WS-CNT WS-FLAGS WS-DW")
+                    emit(L, "    IF WS-DW-ZERO NOT = 0 OR WS-DW-LEN < 8")
+                    emit(L, "        DISPLAY \"# BAD BDW\" STOP RUN")
+                    emit(L, "    END-IF")
+                    emit(L, "    ADD 4 TO WS-OFF")
+                    emit(L, "    COMPUTE WS-BLEFT = WS-DW-LEN - 4")
+                    emit(L, "END-IF")
+                emit(L, "MOVE 4 TO WS-CNT")
+                emit(L, "CALL \"CBL_READ_FILE\" USING WS-HANDLE WS-OFF WS-CNT")
+                emit(L, "    WS-FLAGS WS-DW")
+                emit(L, "IF WS-DW-ZERO NOT = 0 OR WS-DW-LEN < 5")
+                emit(L, "    DISPLAY \"# BAD RDW\" STOP RUN")
+                emit(L, "END-IF")
+                emit(L, "ADD 4 TO WS-OFF")
+                emit(L, "COMPUTE WS-LEN = WS-DW-LEN - 4")
+                emit(L, "MOVE WS-LEN TO WS-CNT")
+                emit(L, "CALL \"CBL_READ_FILE\" USING WS-HANDLE WS-OFF WS-CNT")
+                emit(L, "    WS-FLAGS DATA-REC")
+                emit(L, "ADD WS-LEN TO WS-OFF")
+                if blocked:
+                    emit(L, "SUBTRACT WS-DW-LEN FROM WS-BLEFT")
+                emit(L, "MOVE DATA-REC(1:WS-LEN) TO %s(1:WS-LEN)" % name)
+            else:
+                emit(L, "READ DATA-FILE AT END DISPLAY \"# EOF\" END-READ")
+                emit(L, "MOVE DATA-REC(1:%d) TO %s(1:%d)" % (length, name, length))
             emit(L, "DISPLAY \"# %s\"" % name)
             for f, chain, view in elementary(rec):
                 if f["name"] == "FILLER":
                     continue
-                num = f["type"] in ("zoned", "packed", "binary", "comp-5")
+                num = f["type"] in NUMERIC
                 ref = f["name"] + ("(WS-I)" if chain else "")
                 if chain:
                     if len(chain) > 1:
@@ -133,15 +250,22 @@ def program(kind, recs, vals, copyname, fname):
                     emit(L, "        UNTIL WS-I > %s" % lim)
                     emit(L, "    MOVE WS-I TO WS-IX")
                 key = '"%s(" WS-IX ")="' % f["name"] if chain else '"%s="' % f["name"]
-                if num:
-                    emit(L, "    MOVE %s TO WS-NUM" % ref)
+                if num and not cobol_deedits(f):
+                    emit(L, "    DISPLAY %s \"raw:\"" % key)
+                    emit(L, "        %s" % ref)
+                elif num:
+                    emit(L, "    MOVE %s TO WS-DEC" % ref)
+                    emit(L, "    MOVE WS-DEC TO WS-NUM")
                     emit(L, "    DISPLAY %s WS-NUM" % key)
                 else:
                     emit(L, "    DISPLAY %s" % key)
                     emit(L, "        %s" % ref)
                 if chain:
                     emit(L, "END-PERFORM")
-    emit(L, "CLOSE DATA-FILE")
+    if vstream:
+        emit(L, "CALL \"CBL_CLOSE_FILE\" USING WS-HANDLE")
+    else:
+        emit(L, "CLOSE DATA-FILE")
     emit(L, "STOP RUN.")
     return "\n".join(L) + "\n"
 
@@ -151,7 +275,13 @@ def iconv_table(cp):
     out = subprocess.run(["iconv", "-f", "ASCII", "-t", cp], input=src,
                          capture_output=True, check=True).stdout
     assert len(out) == len(src), "code page table"
-    return dict(zip(src, out))
+    table = dict(zip(src, out))
+    # the pound sign of edited pictures: GnuCOBOL writes Latin-1 A3
+    pound = subprocess.run(["iconv", "-f", "UTF-8", "-t", cp],
+                           input="\u00a3".encode(), capture_output=True)
+    if pound.returncode == 0 and len(pound.stdout) == 1:
+        table[0xA3] = pound.stdout[0]
+    return table
 
 
 def slots(recs, vals, cp, direction, src, dst):
@@ -214,6 +344,8 @@ def compare(vals, pa, pb):
             print("record %d: %s / %s / %s" % (i + 1, na, nb, want["record"]))
             bad += 1
         for k in sorted(set(ra) | set(rb)):
+            if ra.get(k, "").startswith("raw:") and k in rb:
+                continue          # held to VALUES.jsonl below, through rb
             if k not in ra or k not in rb or not same(ra[k], rb[k]):
                 print("record %d %s: %r vs %r" % (i + 1, k, ra.get(k), rb.get(k)))
                 bad += 1
@@ -222,17 +354,32 @@ def compare(vals, pa, pb):
             for j, item in enumerate(items, 1):
                 for sk, sv in item.items():
                     key = "%s(%02d)" % (sk, j) if isinstance(v, list) else sk
-                    if key not in ra or not same(ra[key], sv):
-                        print("record %d %s: want %r, got %r" % (i + 1, key, sv, ra.get(key)))
+                    got = ra.get(key)
+                    if got is not None and got.startswith("raw:"):
+                        got = rb.get(key)
+                    if got is None or not same(got, sv):
+                        print("record %d %s: want %r, got %r" % (i + 1, key, sv, got))
                         bad += 1
     return 1 if bad else 0
 
 
 def main(argv):
     cmd = argv[1]
-    if cmd in ("writer", "reader"):
+    if cmd in ("writer", "reader", "vwriter", "vreader"):
         recs, vals = load(argv[2], argv[3])
-        sys.stdout.write(program(cmd, recs, vals, argv[4], argv[5]))
+        blocked = len(argv) > 6 and argv[6].startswith("VB")
+        sys.stdout.write(program(cmd, recs, vals, argv[4], argv[5], blocked))
+        return 0
+    if cmd == "varseq-to-rdw":
+        data, out, pos = open(argv[2], "rb").read(), bytearray(), 0
+        while pos < len(data):
+            n = data[pos] << 8 | data[pos + 1]
+            if data[pos + 2:pos + 4] != b"\0\0":
+                raise SystemExit("offset %d: not COB_VARSEQ_FORMAT 0" % pos)
+            out += bytes([(n + 4) >> 8, (n + 4) & 0xFF, 0, 0])
+            out += data[pos + 4:pos + 4 + n]
+            pos += 4 + n
+        open(argv[3], "wb").write(bytes(out))
         return 0
     if cmd == "slots":
         recs, vals = load(argv[2], argv[3])

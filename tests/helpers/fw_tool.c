@@ -1,7 +1,7 @@
 /* fw_tool.c - drive the fixed-width encoder and decoder from a shell test.
  *
- *   fw_tool encode COPYBOOK CODEPAGE OVERPUNCH VALUES.jsonl OUT.bin
- *   fw_tool decode COPYBOOK CODEPAGE OVERPUNCH VALUES.jsonl IN.bin
+ *   fw_tool encode COPYBOOK CODEPAGE OVERPUNCH VALUES.jsonl OUT.bin [RECFM]
+ *   fw_tool decode COPYBOOK CODEPAGE OVERPUNCH VALUES.jsonl IN.bin [RECFM]
  *   fw_tool layout COPYBOOK           (the --json listing, for scripts)
  *
  * VALUES.jsonl has one record a line:
@@ -10,6 +10,8 @@
  * Every key becomes an assignment to=KEY from=KEY; strings stay strings
  * (numeric fields parse them exactly), arrays become lists for OCCURS.
  * encode writes the records back to back (each at its layout's length);
+ * with RECFM V, VB or VB:BLKSIZE each record is as long as it is used
+ * (OCCURS DEPENDING ON) after its RDW, in blocks for VB.
  * decode reads them in the same order and prints "FIELD=value" lines
  * ("FIELD(01)=value" inside tables), one per elementary field.
  * Exit: 0 ok, 1 encode/decode errors (printed), 2 usage or input. */
@@ -88,10 +90,31 @@ int main(int argc, char **argv)
         errs_free(&le);
         return lrc;
     }
-    if (argc != 7 || (strcmp(argv[1], "encode") && strcmp(argv[1], "decode"))) {
+    if ((argc != 7 && argc != 8) ||
+        (strcmp(argv[1], "encode") && strcmp(argv[1], "decode"))) {
         fprintf(stderr, "usage: fw_tool encode|decode COPYBOOK CODEPAGE "
-                "OVERPUNCH VALUES.jsonl FILE\n");
+                "OVERPUNCH VALUES.jsonl FILE [V|VB|VB:BLKSIZE]\n");
         return 2;
+    }
+    bool vrec = argc == 8;
+    struct fw_vbuf vb;
+    struct fw_vread vr;
+    unsigned char *vdata = NULL;
+    memset(&vb, 0, sizeof vb);
+    memset(&vr, 0, sizeof vr);
+    if (vrec) {
+        const char *rf = argv[7];
+        if (!strncmp(rf, "VB", 2)) {
+            vb.blksize = rf[2] == ':' ? strtoul(rf + 3, NULL, 10) : FW_V_MAX;
+            vr.blocked = true;
+        } else if (strcmp(rf, "V")) {
+            fprintf(stderr, "fw_tool: RECFM V, VB or VB:BLKSIZE\n");
+            return 2;
+        }
+        vb.cap = 16u << 20;
+        vb.out = malloc(vb.cap);
+        if (!vb.out)
+            return 2;
     }
     bool enc = !strcmp(argv[1], "encode");
     enum cob_codepage cp;
@@ -117,6 +140,11 @@ int main(int argc, char **argv)
     }
     char line[65536];
     int n = 0;
+    if (vrec && !enc && cb && cc && vf && df) {
+        vdata = malloc(vb.cap);
+        vr.data = vdata;
+        vr.len = vdata ? fread(vdata, 1, vb.cap, df) : 0;
+    }
     while (fgets(line, sizeof line, vf)) {
         if (line[0] == '\n' || line[0] == '#')
             continue;
@@ -151,11 +179,18 @@ int main(int argc, char **argv)
             struct fw_plan *p = fw_plan_new(rec, &sec, &e);
             struct fw_notes notes;
             memset(&notes, 0, sizeof notes);
-            if (!p || fw_encode(p, cc, r, NULL, buf, rec->length, NULL,
+            size_t used = rec->length;
+            if (!p || fw_encode(p, cc, r, NULL, buf, rec->length, &used,
                                 &notes, &e) < 0) {
                 print_errs(&e);
                 errs_clear(&e);
                 rc = 1;
+            } else if (vrec) {
+                char vm[160];
+                if (fw_v_frame(&vb, buf, used, vm, sizeof vm) < 0) {
+                    fprintf(stderr, "fw_tool: record %d: %s\n", n, vm);
+                    rc = 1;
+                }
             } else {
                 fwrite(buf, 1, rec->length, df);
             }
@@ -167,11 +202,18 @@ int main(int argc, char **argv)
             record_free(r);
             free(sec.a);
         } else {
-            if (fread(buf, 1, rec->length, df) != rec->length) {
-                fprintf(stderr, "fw_tool: record %d: short file\n", n);
+            const unsigned char *vp = NULL;
+            size_t vn = rec->length;
+            char vm[160] = "short file";
+            if (vrec ? fw_v_next(&vr, &vp, &vn, vm, sizeof vm) != 1 ||
+                       vn > rec->length
+                     : fread(buf, 1, rec->length, df) != rec->length) {
+                fprintf(stderr, "fw_tool: record %d: %s\n", n, vm);
                 rc = 1;
             } else {
-                struct record *r = fw_decode(rec, cc, buf, rec->length, &e);
+                if (vrec)
+                    memcpy(buf, vp, vn);
+                struct record *r = fw_decode(rec, cc, buf, vn, &e);
                 if (!r) {
                     print_errs(&e);
                     errs_clear(&e);
@@ -186,7 +228,13 @@ int main(int argc, char **argv)
         free(buf);
         json_decref(j);
     }
+    if (vrec && enc && rc == 0) {
+        fw_v_end_block(&vb);
+        fwrite(vb.out, 1, vb.n, df);
+    }
 out:
+    free(vb.out);
+    free(vdata);
     if (vf)
         fclose(vf);
     if (df && fclose(df) != 0)

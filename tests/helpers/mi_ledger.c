@@ -127,7 +127,7 @@ int main(int argc, char **argv)
                      "1000, 'unixepoch'), 'accepted', count(*) FROM records "
                      "GROUP BY 1, 2; "
                      /* and the final-state totals ferry keeps at each
-                      * move (schema 11), for the rows written here */
+                      * move (schema 13), for the rows written here */
                      "INSERT INTO state_totals(service, target, state, n) "
                      "SELECT service, target, state, count(*) FROM records "
                      "WHERE state IN ('confirmed', 'discarded') GROUP BY "

@@ -55,5 +55,11 @@ F show --config "$CFG" --spool "$SP" --json "$bad" > "$T/show2.json"
 jq -e '.payload == null and .state == "discarded"' "$T/show2.json" >/dev/null || fail purge "payload gone, archived row still shown"
 F audit --spool "$SP" --json | jq -e '[.audit[] | select(.action == "purge")] | length == 1' >/dev/null || fail purge "purge audited"
 expect_exit 0 F audit --spool "$SP" verify
-ok "purge archives the final record (payload gone, show still finds it), is audited; chain still intact"
+# the full count after the move: rows, archive and kept totals agree
+expect_exit 0 F spool verify --spool "$SP"
+sqlite3 "$SP/ledger.db" "UPDATE state_totals SET n = n + 1 WHERE state = 'discarded'"
+expect_exit 65 F spool verify --spool "$SP"
+grep -q "final-state totals differ" "$T/err" "$T/out" || fail purge "a drifted total is not named: $(cat "$T/out" "$T/err")"
+sqlite3 "$SP/ledger.db" "UPDATE state_totals SET n = n - 1 WHERE state = 'discarded'"
+ok "purge archives the final record (payload gone, show still finds it), is audited; chain intact; spool verify counts the archive and names a drifted total"
 echo "$CASES passed, 0 failed"

@@ -4,7 +4,11 @@
 # For each copybook in tests/data/copybooks (header/detail/trailer with
 # COMP-3, COMP, zoned in every sign convention and REDEFINES; a customer
 # master with OCCURS DEPENDING ON, JUSTIFIED RIGHT and a REDEFINES'd name;
-# a free-format payment record with SYNC) and its values in tests/cobol:
+# a free-format payment record with SYNC; numeric-edited report amounts
+# with every editing symbol, $ and, in EBCDIC, the pound sign; numbers of
+# 31 digits; a record built by COPY ... REPLACING from shared members,
+# which GnuCOBOL expands from the same folder) and its values in
+# tests/cobol:
 #   1. a generated GnuCOBOL program COPYs the copybook and WRITEs the
 #      reference records; ferry (fw_tool) encodes the same values: cmp;
 #   2. a GnuCOBOL program READs ferry's file and DISPLAYs every field, and
@@ -49,8 +53,8 @@ roundtrip() {
     "$FW" layout "$CB/$cpy.cpy" > "$d/layout.json" || fail "$name" "layout"
     $PY writer "$d/layout.json" "$vals" "$cpy" ref.dat > "$d/w.cob"
     $PY reader "$d/layout.json" "$vals" "$cpy" in.dat > "$d/r.cob"
-    (cd "$d" && cobc -x -std=ibm "$@" -I "$CB" -o w w.cob && \
-                cobc -x -std=ibm "$@" -I "$CB" -o r r.cob) \
+    (cd "$d" && cobc -x -std=ibm "$@" -I "${CB_COBOL:-$CB}" -o w w.cob && \
+                cobc -x -std=ibm "$@" -I "${CB_COBOL:-$CB}" -o r r.cob) \
         || fail "$name" "cobc"
     (cd "$d" && ./w) || fail "$name" "COBOL writer"
     "$FW" encode "$CB/$cpy.cpy" "$cp" "$op" "$vals" "$d/ferry.dat" 2>"$d/enc.err" \
@@ -79,13 +83,85 @@ roundtrip() {
     ok "$name: GnuCOBOL reads ferry's records, ferry reads GnuCOBOL's"
 }
 
-for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment; do
+for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment EDITED:edited \
+         CLAIMADR:claimadr \
+         WIDE:wide; do
     cpy=${c%%:*}; v=$FERRY_ROOT/tests/cobol/${c##*:}.jsonl
     roundtrip "$cpy-ascii-ibm-signs" "$cpy" "$v" ascii ibm -fsign=EBCDIC
     roundtrip "$cpy-ascii-gnucobol-signs" "$cpy" "$v" ascii gnu
     roundtrip "$cpy-ibm285" "$cpy" "$v" IBM285 ibm -fsign=EBCDIC
     roundtrip "$cpy-ibm037" "$cpy" "$v" IBM037 ibm -fsign=EBCDIC
 done
+
+# the pound sign: GnuCOBOL reads its copybook in Latin-1 (CURRENCY SIGN IS
+# X"A3"); ferry reads the UTF-8 one and writes the pound in EBCDIC, where
+# IBM-285 has it at 5B and IBM-037 at B1.  ASCII cannot hold it: refused.
+mkdir -p "$T/latin1"
+iconv -f UTF-8 -t LATIN1 "$CB/EDITGBP.cpy" > "$T/latin1/EDITGBP.cpy"
+v=$FERRY_ROOT/tests/cobol/editgbp.jsonl
+CB_COBOL=$T/latin1 roundtrip EDITGBP-ibm285 EDITGBP "$v" IBM285 ibm
+CB_COBOL=$T/latin1 roundtrip EDITGBP-ibm037 EDITGBP "$v" IBM037 ibm
+if "$FW" encode "$CB/EDITGBP.cpy" ascii ibm "$v" "$T/gbp.dat" 2> "$T/gbp.err"; then
+    fail "pound in ASCII" "encoded without error"
+fi
+grep -q "GBP-FIXED: offset 13: character '£' (U+00A3) cannot be written in ASCII" "$T/gbp.err" \
+    || fail "pound in ASCII" "$(cat "$T/gbp.err")"
+ok "a pound sign ASCII cannot hold is refused, naming the field"
+
+# ---- variable-length records: RECFM=V and VB -------------------------
+# CUSTMAST's OCCURS DEPENDING ON sizes each record.  GnuCOBOL cannot write
+# a mainframe RDW: its variable files (COB_VARSEQ_FORMAT 0) count the data
+# alone, so its file is turned into RECFM=V by adding 4 to each length,
+# and must then equal ferry's byte for byte; ferry decodes that file.  A
+# COBOL program reads ferry's V and VB files as a byte stream
+# (CBL_READ_FILE), decoding the RDWs and BDWs itself, and shows the same
+# values.
+vrec() {
+    local d="$T/vrec-$1-$2" cp=$1 op=$2; shift 2
+    local v=$FERRY_ROOT/tests/cobol/custmast.jsonl
+    mkdir -p "$d"
+    "$FW" layout "$CB/CUSTMAST.cpy" > "$d/layout.json" || fail vrec layout
+    $PY vwriter "$d/layout.json" "$v" CUSTMAST gnu.var > "$d/w.cob"
+    $PY vreader "$d/layout.json" "$v" CUSTMAST ferry.v V > "$d/r.cob"
+    $PY vreader "$d/layout.json" "$v" CUSTMAST ferry.vb VB > "$d/rb.cob"
+    (cd "$d" && for p in w r rb; do
+        cobc -x -std=ibm "$@" -I "$CB" -o $p $p.cob || exit 1; done) \
+        || fail "vrec-$cp" "cobc"
+    (cd "$d" && COB_VARSEQ_FORMAT=0 ./w) || fail "vrec-$cp" "COBOL writer"
+    $PY varseq-to-rdw "$d/gnu.var" "$d/gnu.rdw" || fail "vrec-$cp" "varseq"
+    "$FW" encode "$CB/CUSTMAST.cpy" "$cp" "$op" "$v" "$d/ferry.v" V \
+        || fail "vrec-$cp" "ferry encode V"
+    "$FW" encode "$CB/CUSTMAST.cpy" "$cp" "$op" "$v" "$d/ferry.vb" VB:200 \
+        || fail "vrec-$cp" "ferry encode VB"
+    cmp "$d/gnu.rdw" "$d/ferry.v" || fail "vrec-$cp" "RECFM=V bytes differ"
+    [ "$(od -An -tx1 -N4 "$d/ferry.v" | tr -d ' ')" = 007f0000 ] ||
+        fail "vrec-$cp" "first RDW is not 007F0000 (123 bytes + 4)"
+    [ "$(od -An -tx1 -N4 "$d/ferry.vb" | tr -d ' ')" = 00830000 ] ||
+        fail "vrec-$cp" "first BDW is not 00830000 (one 127-byte record + 4)"
+    ok "vrec-$cp-$op: RECFM=V sized by OCCURS DEPENDING ON, as GnuCOBOL writes it (RDW = its length + 4)"
+    (cd "$d" && ./r > cobol-v.txt && ./rb > cobol-vb.txt) || fail "vrec-$cp" "COBOL reader"
+    "$FW" decode "$CB/CUSTMAST.cpy" "$cp" "$op" "$v" "$d/gnu.rdw" V > "$d/ferry.txt" \
+        || fail "vrec-$cp" "ferry decode V"
+    $PY compare "$v" "$d/cobol-v.txt" "$d/ferry.txt" || fail "vrec-$cp" "V values differ"
+    $PY compare "$v" "$d/cobol-vb.txt" "$d/ferry.txt" || fail "vrec-$cp" "VB values differ"
+    ok "vrec-$cp-$op: COBOL reads ferry's V and VB (byte stream, RDW/BDW decoded), ferry reads GnuCOBOL's"
+}
+vrec ascii ibm -fsign=EBCDIC
+vrec ascii gnu
+# a damaged RDW is an error naming its offset, never a short record
+python3 - "$T/vrec-ascii-ibm/ferry.v" "$T/vrec-ascii-ibm/bad.v" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[0x7f + 2] = 1               # the second RDW's reserved bytes
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+if "$FW" decode "$CB/CUSTMAST.cpy" ascii ibm "$FERRY_ROOT/tests/cobol/custmast.jsonl" \
+        "$T/vrec-ascii-ibm/bad.v" V > /dev/null 2> "$T/badv.err"; then
+    fail "bad RDW" "decoded without error"
+fi
+grep -q "offset 127: bad record descriptor 00510100" "$T/badv.err" \
+    || fail "bad RDW" "$(cat "$T/badv.err")"
+ok "a bad RDW is refused with its offset"
 
 # a decoder on damaged bytes names the field and offset, never returns 0
 d=$T/CLAIMREC-ascii-ibm-signs

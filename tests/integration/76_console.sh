@@ -78,6 +78,17 @@ start_serve() {
 }
 start_serve
 BASE="http://127.0.0.1:$PORT"
+# the intake's page at / links the console where it is bound (--console-listen :0)
+IPORT=
+for _ in $(seq 100); do    # the console starts first, the intake just after
+    IPORT=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/serve.log" | head -1)
+    [ -n "$IPORT" ] && break
+    sleep 0.1
+done
+[ -n "$IPORT" ] || fail index "no intake listening line: $(cat "$T/serve.log")"
+curl -s --max-time 10 "http://127.0.0.1:$IPORT/" > "$T/index.html" || fail index "GET / failed"
+grep -q "<a href=\"$BASE/\">" "$T/index.html" || fail index "no link to $BASE/: $(cat "$T/index.html")"
+ok "the intake's GET / links the console at the port it bound"
 
 # the browser
 mkdir -p "$T/shots" "$T/profile"

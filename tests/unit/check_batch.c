@@ -39,8 +39,8 @@ static void name_ok(const char *pat, const char *date, int seq,
                     const char *want)
 {
     char out[256], why[256] = "";
-    int rc = batch_file_name(pat, date, seq, "claims", out, sizeof out, why,
-                             sizeof why);
+    int rc = batch_file_name(pat, date, seq, 1, "claims", out, sizeof out,
+                             why, sizeof why);
     ck_assert_msg(rc == 0, "%s: %s", pat ? pat : "(default)", why);
     ck_assert_str_eq(out, want);
 }
@@ -48,10 +48,38 @@ static void name_ok(const char *pat, const char *date, int seq,
 static void name_bad(const char *pat, int seq, const char *why_has)
 {
     char out[256], why[256] = "";
-    ck_assert_int_eq(batch_file_name(pat, "2026-11-27", seq, "claims", out,
-                                     sizeof out, why, sizeof why), -1);
+    ck_assert_int_eq(batch_file_name(pat, "2026-11-27", seq, 1, "claims",
+                                     out, sizeof out, why, sizeof why), -1);
     ck_assert_msg(strstr(why, why_has) != NULL, "%s: %s", pat, why);
 }
+
+/* gen_name - pattern with generation gen; NULL when refused (why) */
+static const char *gen_name(const char *pat, int seq, int64_t gen,
+                            char *out, size_t outsz, char *why, size_t whysz)
+{
+    return batch_file_name(pat, "2026-11-27", seq, gen, "claims", out, outsz,
+                           why, whysz) == 0 ? out : NULL;
+}
+
+START_TEST(test_file_name_generation)
+{
+    char out[256], why[256];
+    ck_assert_str_eq(gen_name("CLM.{gen}", 1, 1, out, sizeof out, why,
+                              sizeof why), "CLM.G0001V00");
+    /* the generation, not the day's sequence: the 1000th file of a day
+     * is G1000V00, where {seq:3} would refuse it */
+    ck_assert_str_eq(gen_name("CLM.D{yymmdd}.{gen}", 1000, 1000, out,
+                              sizeof out, why, sizeof why),
+                     "CLM.D261127.G1000V00");
+    ck_assert_str_eq(gen_name("CLM.{gen}", 1, 9999, out, sizeof out, why,
+                              sizeof why), "CLM.G9999V00");
+    ck_assert_ptr_null(gen_name("CLM.{gen}", 1, 10000, out, sizeof out, why,
+                                sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "generation 10000 does not fit {gen}"));
+    ck_assert_ptr_null(gen_name("CLM.{gen}", 1, 0, out, sizeof out, why,
+                                sizeof why));
+}
+END_TEST
 
 START_TEST(test_file_name_patterns)
 {
@@ -290,6 +318,7 @@ static Suite *batch_suite(void)
     Suite *s = suite_create("batch");
     TCase *tc = tcase_create("names");
     tcase_add_test(tc, test_file_name_patterns);
+    tcase_add_test(tc, test_file_name_generation);
     tcase_add_test(tc, test_file_name_refusals);
     tcase_add_test(tc, test_sum_exact_and_overflow);
     tcase_add_test(tc, test_exit_codes);

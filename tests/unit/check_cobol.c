@@ -143,6 +143,141 @@ START_TEST(test_comp3_max_digits_and_overflow)
 }
 END_TEST
 
+/* edited - a numeric-edited pic from its mask */
+static struct cob_pic edited(const char *mask, bool bwz)
+{
+    struct cob_pic p = { .cls = COB_NUMERIC, .usage = COB_DISPLAY,
+                         .edit = mask, .blank_zero = bwz };
+    char msg[128];
+    ck_assert_msg(cob_edit_analyze(mask, &p.digits, &p.scale, &p.is_signed,
+                                   &p.length, msg, sizeof msg) == 0,
+                  "%s: %s", mask, msg);
+    return p;
+}
+
+/* ed - value (text, exact) edited into mask gives want (ASCII), and
+ * de-edits back to the same value */
+static void ed(const char *mask, bool bwz, const char *value,
+               const char *want)
+{
+    struct cob_pic p = edited(mask, bwz);
+    dec128 v, back;
+    int bs;
+    ck_assert_int_eq(dec128_parse(value, strlen(value), p.scale, &v), 0);
+    unsigned char out[64];
+    char msg[128] = "";
+    ck_assert_uint_eq(p.length, strlen(want));
+    ck_assert_msg(cob_num_encode_wide(ascii, &p, v, p.scale, out, msg,
+                                      sizeof msg) == 0, "%s %s: %s", mask,
+                  value, msg);
+    ck_assert_msg(memcmp(out, want, p.length) == 0, "%s %s: [%.*s] not [%s]",
+                  mask, value, (int)p.length, out, want);
+    ck_assert_msg(cob_num_decode_wide(ascii, &p, out, &back, &bs, msg,
+                                      sizeof msg) == 0, "%s: %s", want, msg);
+    ck_assert_msg(back == v && bs == p.scale, "%s de-edits wrong", want);
+}
+
+/* The expected texts are what GnuCOBOL 3.1.2 writes for MOVE value TO
+ * the item (tests/integration/20_cobol_roundtrip.sh checks many more). */
+START_TEST(test_edited_zero_suppression_and_insertion)
+{
+    ed("ZZ,ZZ9.99", false, "1234.5", " 1,234.50");
+    ed("ZZ,ZZ9.99", false, "0", "     0.00");
+    ed("ZZ,ZZ9.99cr", false, "-1234.5", " 1,234.50CR");
+    ed("ZZ,ZZ9.99cr", false, "5", "     5.00  ");
+    ed("***,**9.99", false, "1234.5", "**1,234.50");
+    ed("***,**9.99", false, "0", "******0.00");
+    ed("****.**", false, "0", "****.**");
+    ed("ZZZ.ZZ", false, "0", "      ");
+    ed("ZZZ.ZZ", false, "0.05", "   .05");
+    ed("99B99/99", false, "12345", "01 23/45");
+    ed("ZZ9.99", true, "0", "      ");
+    ed("ZZ9V99", false, "1.5", "  150");
+}
+END_TEST
+
+START_TEST(test_edited_floating_and_fixed_signs)
+{
+    ed("$$$,$$9.99-", false, "-1234.5", " $1,234.50-");
+    ed("$$$,$$9.99-", false, "0", "     $0.00 ");
+    ed("$$$$.$$", false, "0", "       ");
+    ed("$$$$.$$", false, "0.05", "   $.05");
+    ed("+++,++9", false, "-1234", " -1,234");
+    ed("+++,++9", false, "0", "     +0");
+    ed("----,--9.99", false, "-0.5", "      -0.50");
+    ed("+ZZZ9", false, "-12", "-  12");
+    ed("-99999", false, "123", " 00123");
+    ed("ZZZZ9-", false, "-42", "   42-");
+    ed("ZZ9.99db", false, "-1", "  1.00DB");
+}
+END_TEST
+
+START_TEST(test_edited_refuses_what_does_not_fit)
+{
+    struct cob_pic p = edited("ZZ9.99", false);
+    unsigned char out[16];
+    char msg[128];
+    ck_assert_int_eq(cob_num_encode(ascii, &p, 100000, 2, out, msg,
+                                    sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "more than 5 digits"));
+    ck_assert_int_eq(cob_num_encode(ascii, &p, -1, 0, out, msg, sizeof msg),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(msg, "negative value for an unsigned"));
+    int64_t v;
+    int s;
+    ck_assert_int_eq(cob_num_decode(ascii, &p, (const unsigned char *)
+                                    " 1x.00", &v, &s, msg, sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "at +2"));
+    /* the pound sign is in IBM-285 (5B), not in ASCII */
+    struct cob_pic g = edited("LZZ9.99", false);
+    ck_assert_int_eq(cob_num_encode(e285, &g, 150, 2, out, msg, sizeof msg),
+                     0);
+    ck_assert_int_eq(out[0], 0x5B);
+    ck_assert_int_eq(cob_num_encode(ascii, &g, 150, 2, out, msg, sizeof msg),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(msg, "cannot be written in ASCII"));
+}
+END_TEST
+
+START_TEST(test_wide_31_digits_display_and_packed)
+{
+    const char *max = "9999999999999999999999999999999";
+    dec128 v, back;
+    int bs;
+    char msg[128];
+    ck_assert_int_eq(dec128_parse(max, strlen(max), 0, &v), 0);
+    struct cob_pic z = num(COB_DISPLAY, 31, 0, true, COB_SIGN_TRAILING);
+    struct cob_pic c3 = num(COB_COMP3, 31, 0, true, 0);
+    unsigned char out[40];
+    ck_assert_int_eq(cob_num_encode_wide(e285, &z, -v, 0, out, msg,
+                                         sizeof msg), 0);
+    for (int i = 0; i < 30; i++)
+        ck_assert_int_eq(out[i], 0xF9);
+    ck_assert_int_eq(out[30], 0xD9);
+    ck_assert_int_eq(cob_num_encode_wide(ascii, &c3, -v, 0, out, msg,
+                                         sizeof msg), 0);
+    ck_assert_uint_eq(c3.length, 16);
+    for (int i = 0; i < 15; i++)
+        ck_assert_int_eq(out[i], 0x99);
+    ck_assert_int_eq(out[15], 0x9D);
+    ck_assert_int_eq(cob_num_decode_wide(ascii, &c3, out, &back, &bs, msg,
+                                         sizeof msg), 0);
+    ck_assert(back == -v);
+    /* the int64 reader refuses what it cannot hold, never wraps */
+    int64_t small;
+    ck_assert_int_eq(cob_num_decode(ascii, &c3, out, &small, &bs, msg,
+                                    sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "more than 18 digits"));
+    /* 32 digits do not fit 31 */
+    ck_assert_int_eq(cob_num_encode_wide(ascii, &c3, v * 10 + 9, 0, out, msg,
+                                         sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "more than 31 digits"));
+    char text[DEC128_TEXT];
+    dec128_format(-v, 2, text, sizeof text);
+    ck_assert_str_eq(text, "-99999999999999999999999999999.99");
+}
+END_TEST
+
 START_TEST(test_binary_sizes_and_signs)
 {
     enc(ascii, num(COB_BINARY, 4, 0, true, 0), -2, 0, "FFFE");
@@ -361,6 +496,10 @@ static Suite *suite(void)
     tcase_add_test(t, test_zoned_separate_signs);
     tcase_add_test(t, test_comp3_examples_from_the_issue);
     tcase_add_test(t, test_comp3_max_digits_and_overflow);
+    tcase_add_test(t, test_edited_zero_suppression_and_insertion);
+    tcase_add_test(t, test_edited_floating_and_fixed_signs);
+    tcase_add_test(t, test_edited_refuses_what_does_not_fit);
+    tcase_add_test(t, test_wide_31_digits_display_and_packed);
     tcase_add_test(t, test_binary_sizes_and_signs);
     tcase_add_test(t, test_binary_overflow_by_digits_not_bytes);
     tcase_add_test(t, test_scale_up_exact_and_refuse_extra_places);

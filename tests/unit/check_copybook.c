@@ -1,11 +1,15 @@
 /* check_copybook.c - the copybook parser: data-driven layout listings in
  * tests/data/copybook_layout/<case>/{input.cpy,expected} (the listing, or
- * the FILE:LINE:COL errors), and behaviour the listings do not show. */
+ * the FILE:LINE:COL errors), and behaviour the listings do not show.  A
+ * case with main.cpy instead is read from its folder (cpy_load, run from
+ * inside the folder so messages name files as the operator would see
+ * them), so its COPY statements find the members beside it. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mappings/copybook.h"
 #include "util/buf.h"
@@ -29,8 +33,12 @@ static int run_case(const char *dir, const char *name)
     size_t tlen = 0, wlen = 0;
     struct errs e;
     errs_init(&e);
-    snprintf(path, sizeof path, "%s/%s/input.cpy", dir, name);
-    if (fs_read_file(path, 0, &text, &tlen, &e) < 0)
+    char cwd[1024], casedir[512];
+    snprintf(casedir, sizeof casedir, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/main.cpy", casedir);
+    bool from_file = access(path, R_OK) == 0;
+    snprintf(path, sizeof path, "%s/input.cpy", casedir);
+    if (!from_file && fs_read_file(path, 0, &text, &tlen, &e) < 0)
         return -1;
     snprintf(path, sizeof path, "%s/%s/expected", dir, name);
     if (fs_read_file(path, 0, &want, &wlen, &e) < 0) {
@@ -39,8 +47,16 @@ static int run_case(const char *dir, const char *name)
     }
     struct buf got;
     buf_init(&got, 0);
-    struct copybook *cb = cpy_parse(text, tlen, "input.cpy", CPY_FMT_AUTO,
-                                    &e);
+    struct copybook *cb = NULL;
+    if (from_file) {
+        if (!getcwd(cwd, sizeof cwd) || chdir(casedir) < 0)
+            return -1;
+        cb = cpy_load("main.cpy", CPY_FMT_AUTO, &e);
+        if (chdir(cwd) < 0)
+            return -1;
+    } else {
+        cb = cpy_parse(text, tlen, "input.cpy", CPY_FMT_AUTO, &e);
+    }
     if (cb)
         cpy_listing(cb, NULL, false, &got);
     for (size_t i = 0; i < e.n; i++)

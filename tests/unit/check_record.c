@@ -23,6 +23,43 @@ START_TEST(test_dec_parse_exact_scaled)
 }
 END_TEST
 
+START_TEST(test_wide_decimal_survives_json_and_stays_exact)
+{
+    /* 31 digits (a COBOL ARITH(EXTEND) total) past int64: kept as text,
+     * read back exactly through fvalue_wide, never as a double */
+    struct record *r = record_new();
+    struct record_field *f = record_add(r, "total");
+    const char *big = "-99999999999999999999999999999.99";
+    ck_assert_int_eq(fvalue_set_text(&f->v, FT_DECIMAL, big), 0);
+    ck_assert(f->v.wide);
+    ck_assert_str_eq(f->v.text, big);
+    ck_assert(f->v.num == INT64_MIN);       /* saturated, for range checks */
+    char *json = record_to_json(r);
+    struct errs e;
+    errs_init(&e);
+    struct record *back = record_from_json(json, &e);
+    ck_assert_ptr_nonnull(back);
+    const struct fvalue *v = record_get(back, "total");
+    dec128 x, want;
+    int sc;
+    ck_assert_int_eq(fvalue_wide(v, &x, &sc), 0);
+    ck_assert_int_eq(dec128_parse(big, strlen(big), 2, &want), 0);
+    ck_assert(x == want && sc == 2 && v->wide);
+    /* a value that fits int64 is an ordinary decimal */
+    ck_assert_int_eq(fvalue_set_wide(&f->v, FT_DECIMAL, -12345, 2), 0);
+    ck_assert(!f->v.wide);
+    ck_assert_str_eq(f->v.text, "-123.45");
+    ck_assert_int_eq(f->v.num, -12345);
+    /* 39 digits is too many even for a wide value */
+    ck_assert_int_eq(fvalue_set_text(&f->v, FT_INTEGER,
+                     "999999999999999999999999999999999999999"), -1);
+    free(json);
+    record_free(back);
+    record_free(r);
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_dec_parse_never_rounds)
 {
     int64_t n = 42;
@@ -321,6 +358,7 @@ int main(void)
     TCase *tc = tcase_create("record");
     tcase_add_test(tc, test_dec_parse_exact_scaled);
     tcase_add_test(tc, test_dec_parse_never_rounds);
+    tcase_add_test(tc, test_wide_decimal_survives_json_and_stays_exact);
     tcase_add_test(tc, test_dec_parse_rejects_junk_and_overflow);
     tcase_add_test(tc, test_dec_format);
     tcase_add_test(tc, test_dates);

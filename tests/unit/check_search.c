@@ -513,7 +513,11 @@ START_TEST(test_v7_ledger_gains_search_table)
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "DROP VIEW records_archive_full; "
+    ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE batches DROP COLUMN "
+                                  "generation; "
+                                  "DELETE FROM sequences WHERE name LIKE "
+                                  "'gen:%'; "
+                                  "DROP VIEW records_archive_full; "
                                   "DROP TABLE records_archive; "
                                   "DROP TABLE state_totals; "
                                   "DROP INDEX records_work; "

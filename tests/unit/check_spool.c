@@ -50,6 +50,12 @@ static struct spool *open_sp(const struct spool_opts *o)
     return s;
 }
 
+/* UNDO_V14 - the schema-14 addition (batch generations) dropped; no '%'
+ * in it, so it can stand in a format string */
+#define UNDO_V14 \
+    "ALTER TABLE batches DROP COLUMN generation;" \
+    "DELETE FROM sequences WHERE substr(name, 1, 4) = 'gen:';"
+
 /* UNDO_V13 - the schema-13 additions dropped, records_svc put back:
  * every downgrade below starts with it */
 #define UNDO_V13 \
@@ -704,7 +710,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
     errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
-    raw_exec("BEGIN;" UNDO_V13
+    raw_exec("BEGIN;" UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -871,7 +877,7 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
     }
     spool_close(s);
     char sql[2048];
-    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V13
+    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -986,7 +992,7 @@ START_TEST(test_v3_ledger_gets_identities)
     for (int i = 0; i < 4; i++)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V13
+    raw_exec("BEGIN;" UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -1166,6 +1172,80 @@ START_TEST(test_batch_bind_order_and_restart)
     for (size_t i = 0; i < nb; i++)
         spool_batch_free(bl[i]);
     free(bl);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* the generation ({gen} file names) runs on per target over every
+ * business date, survives a reopen and is never taken again, even when
+ * the batches that had it are gone */
+START_TEST(test_batch_generation_per_target_never_reused)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    int64_t g = 0;
+    ck_assert_int_eq(spool_batch_next_generation(s, "mf", &g, &e), 0);
+    ck_assert_int_eq(g, 1);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(b->generation, 1);
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(b->generation, 2);
+    ck_assert_int_eq(b->seq, 2);
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-28", 0, &b, &e), 0);
+    ck_assert_int_eq(b->generation, 3);
+    ck_assert_int_eq(b->seq, 1);
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_batch_bind(s, "other", "2026-11-28", 0, &b, &e), 0);
+    ck_assert_int_eq(b->generation, 1);
+    spool_batch_free(b);
+    spool_close(s);
+    raw_exec("DELETE FROM batches WHERE target = 'mf' AND generation = 3");
+    s = open_sp(NULL);
+    ck_assert_int_eq(spool_batch_next_generation(s, "mf", &g, &e), 0);
+    ck_assert_int_eq(g, 4);
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-29", 0, &b, &e), 0);
+    ck_assert_int_eq(b->generation, 4);
+    int64_t id = b->id;
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_batch_get(s, id, &b, &e), 0);
+    ck_assert_int_eq(b->generation, 4);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* v14 numbers the batches a ledger already holds per target, in the
+ * order they were made, and the next generation follows the last */
+START_TEST(test_migrate_v14_numbers_existing_batches)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    const char *tg[] = { "mf", "other", "mf" };
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(spool_batch_bind(s, tg[i], "2026-11-27", 0, &b, &e),
+                         0);
+        spool_batch_free(b);
+    }
+    spool_close(s);
+    raw_exec("BEGIN;" UNDO_V14 "PRAGMA user_version = 13; COMMIT;");
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM batches WHERE "
+                                "(target = 'mf' AND seq = 1 AND generation = 1)"
+                                " OR (target = 'mf' AND seq = 2 AND "
+                                "generation = 2) OR (target = 'other' AND "
+                                "generation = 1)"), 3);
+    int64_t g = 0;
+    ck_assert_int_eq(spool_batch_next_generation(s, "mf", &g, &e), 0);
+    ck_assert_int_eq(g, 3);
     errs_free(&e);
     spool_close(s);
 }
@@ -1762,7 +1842,7 @@ START_TEST(test_v12_ledger_gets_final_totals)
     errs_init(&e);
     ck_assert_int_eq(spool_discard(s, r[1].ref, "ops", "test", &e), 0);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
@@ -1859,6 +1939,8 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_claims_and_outcomes_across_chunks);
     tcase_add_test(tc, test_batch_bind_order_and_restart);
     tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
+    tcase_add_test(tc, test_batch_generation_per_target_never_reused);
+    tcase_add_test(tc, test_migrate_v14_numbers_existing_batches);
     tcase_add_test(tc, test_acks_apply_once);
     tcase_add_test(tc, test_acks_chunked_same_as_one_by_one);
     tcase_add_test(tc, test_audit_chain_and_tamper);

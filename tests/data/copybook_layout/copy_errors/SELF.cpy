@@ -1,0 +1,2 @@
+           05  S-ID  PIC X.
+           COPY main.

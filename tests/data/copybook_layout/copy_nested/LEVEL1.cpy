@@ -1,0 +1,2 @@
+           05  L1-F  PIC X.
+           COPY LEVEL2.

@@ -1,0 +1,2 @@
+           05  L2-F  PIC X.
+           COPY LEVEL3.

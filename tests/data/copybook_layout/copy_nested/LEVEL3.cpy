@@ -1,0 +1,2 @@
+           05  L3-F  PIC X.
+           COPY LEVEL4.

@@ -1,0 +1,2 @@
+           05  L4-F  PIC X.
+           COPY LEVEL5.

@@ -1,0 +1,2 @@
+           05  L5-F  PIC X.
+           COPY LEVEL6.

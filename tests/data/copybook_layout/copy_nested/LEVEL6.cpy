@@ -1,0 +1,2 @@
+           05  L6-F  PIC X.
+           COPY LEVEL7.

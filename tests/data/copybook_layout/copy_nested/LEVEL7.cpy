@@ -1,0 +1,2 @@
+           05  L7-F  PIC X.
+           COPY LEVEL8.

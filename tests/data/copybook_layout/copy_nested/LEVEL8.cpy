@@ -1,0 +1,2 @@
+           05  L8-F  PIC X.
+           COPY LEVEL9.

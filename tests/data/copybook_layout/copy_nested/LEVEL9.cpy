@@ -1,0 +1,2 @@
+           05  L9-F  PIC X.
+           COPY LEVEL10.

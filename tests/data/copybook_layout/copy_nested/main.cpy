@@ -1,0 +1,2 @@
+       01  DEEP-REC.
+           COPY LEVEL1.
