@@ -101,7 +101,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
  * its record already moved and is told apart by ack_one, in file order,
  * as before.  Anything else goes one by one. */
 #define ACK_CHUNK 256
-#define ACK_CHUNK_COLS 6   /* key, state, reason, receipt, recno, receipt_data */
+/* per acknowledgement: key, state, reason, receipt, recno, receipt_data */
+#define ACK_CHUNK_COLS 6
 
 static char ack_chunk_text[ACK_CHUNK * 48 + 1024];
 static pthread_once_t ack_chunk_once = PTHREAD_ONCE_INIT;
