@@ -101,7 +101,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
  * its record already moved and is told apart by ack_one, in file order,
  * as before.  Anything else goes one by one. */
 #define ACK_CHUNK 256
-#define ACK_CHUNK_COLS 5           /* key, state, reason, receipt, recno */
+/* per acknowledgement: key, state, reason, receipt, recno, receipt_data */
+#define ACK_CHUNK_COLS 6
 
 static char ack_chunk_text[ACK_CHUNK * 48 + 1024];
 static pthread_once_t ack_chunk_once = PTHREAD_ONCE_INIT;
@@ -115,17 +116,18 @@ static void ack_chunk_build(void)
         "receipt = COALESCE(a.column4, receipt), in_doubt = 0, "
         "updated_at = ?1, ack_file = ?2, ack_record = a.column5, "
         "ack_at = ?1, confirmed_at = CASE WHEN a.column2 = 'confirmed' "
-        "THEN ?1 ELSE confirmed_at END FROM (VALUES ");
+        "THEN ?1 ELSE confirmed_at END, receipt_data = "
+        "COALESCE(a.column6, receipt_data) FROM (VALUES ");
     for (int k = 0; k < ACK_CHUNK && n < cap; k++) {
         int b = 3 + k * ACK_CHUNK_COLS;
         n += (size_t)snprintf(ack_chunk_text + n, cap - n,
-                              "%s(?%d,?%d,?%d,?%d,?%d)", k ? "," : "", b,
-                              b + 1, b + 2, b + 3, b + 4);
+                              "%s(?%d,?%d,?%d,?%d,?%d,?%d)", k ? "," : "",
+                              b, b + 1, b + 2, b + 3, b + 4, b + 5);
     }
     if (n < cap)
         snprintf(ack_chunk_text + n, cap - n, ") AS a WHERE records.ref = "
                  "a.column1 AND records.state IN ('sent', 'delivered', "
-                 "'indoubt') RETURNING ref");
+                 "'indoubt') RETURNING ref, service, target");
 }
 
 /* chunk_ok - may a[0..ACK_CHUNK) go in one statement (see above) */
@@ -180,6 +182,7 @@ static int ack_chunk(struct spool *s, const struct spool_ack *a,
         sqlite3_bind_text(st, b + 3, a[k].receipt, -1, SQLITE_STATIC);
         if (a[k].record_no > 0)
             sqlite3_bind_int64(st, b + 4, a[k].record_no);
+        sqlite3_bind_text(st, b + 5, a[k].receipt_data, -1, SQLITE_STATIC);
     }
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -190,6 +193,13 @@ static int ack_chunk(struct spool *s, const struct spool_ack *a,
         moved[k] = true;
         if (refs)
             snprintf(refs[k], SPOOL_REF_MAX, "%s", ref);
+        /* confirmed is final: counted in this transaction, as ack_fast */
+        if (a[k].accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
+                                               spool_state_name(
+                                                   SPOOL_CONFIRMED), e)) {
+            sqlite3_reset(st);
+            return -1;
+        }
     }
     sqlite3_reset(st);
     if (r != SQLITE_DONE) {

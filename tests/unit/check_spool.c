@@ -1376,7 +1376,9 @@ static size_t chunk_acks(const struct spool_result *r, char keys[][CHUNK_KEY],
         a[n] = (struct spool_ack){ .key = keys[n], .accepted = i % 7 != 3,
                                    .reason = i % 7 == 3 ? "R07 bad NINO"
                                                         : NULL,
-                                   .receipt = i % 5 == 0 ? "RC-OK" : NULL };
+                                   .receipt = i % 5 == 0 ? "RC-OK" : NULL,
+                                   .receipt_data = i % 5 == 0
+                                       ? "{\"n\":\"1\"}" : NULL };
         n++;
     }
     struct spool_ack t = a[300];               /* chunk 2 out of order */
@@ -1439,8 +1441,17 @@ START_TEST(test_acks_chunked_same_as_one_by_one)
         "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS NOT "
         "b.state OR a.last_error IS NOT b.last_error OR a.receipt IS NOT "
         "b.receipt OR a.ack_record IS NOT b.ack_record OR a.ack_file IS NOT "
-        "b.ack_file OR a.in_doubt IS NOT b.in_doubt OR (a.confirmed_at = 0) "
-        "IS NOT (b.confirmed_at = 0))"), 0);
+        "b.ack_file OR a.in_doubt IS NOT b.in_doubt OR a.receipt_data IS "
+        "NOT b.receipt_data OR (a.confirmed_at = 0) IS NOT "
+        "(b.confirmed_at = 0))"), 0);
+    /* every confirmation, chunked or not, counted in the final totals */
+    ck_assert_int_eq(count_rows("SELECT COALESCE(SUM(n), 0) FROM "
+                                "state_totals WHERE state = 'confirmed'"),
+                     count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'confirmed'"));
+    /* 2 sets x (800 - 16 held - 112 rejected) */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'confirmed'"), 2 * 672);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
                                 "state = 'confirmed' AND ack_record IS NULL"),
                      0);
