@@ -211,14 +211,15 @@ static void example_spool(struct ferry_config **cfg, struct spool **sp)
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f,
-        "<?xml version=\"1.0\"?>\n<ferry xmlns=\"urn:ferry:config:1\">\n"
+        "<?xml version=\"1.0\"?>\n<ferry xmlns=\"urn:ferry:config:1\""
+        " copybook-path=\"%s/examples/copybooks\">\n"
         "  <spool dir=\"%s/spool\"/>\n"
         "  <target name=\"claims-mainframe\" type=\"fixed-width\">\n"
         "    <transport type=\"local\" dir=\"%s/no-such-drop\"/>\n"
         "  </target>\n"
         "  <service name=\"refund-claim\" mapping=\"%s/examples/mappings/"
         "refund-claim.xml\" target=\"claims-mainframe\"/>\n</ferry>\n",
-        dir, dir, root);
+        root, dir, dir, root);
     fclose(f);
     struct errs e;
     errs_init(&e);
