@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <iconv.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,18 +45,6 @@ static const struct {
     { COB_CP_IBM1146, "IBM-1146", "IBM1146" },
     { COB_CP_IBM1140, "IBM-1140", "IBM1140" },
 };
-
-/* cob_fail - see cobol.h */
-int cob_fail(char *msg, size_t msgsz, const char *fmt, ...)
-{
-    if (msg && msgsz) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, msgsz, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 const char *cob_codepage_name(enum cob_codepage cp)
 {
@@ -876,11 +863,13 @@ int cob_num_decode(const struct cob_codec *c, const struct cob_pic *p,
                    char *msg, size_t msgsz)
 {
     dec128 w;
-    if (cob_num_decode_wide(c, p, in, &w, vscale, msg, msgsz) < 0)
+    int sc;                     /* a refusal leaves *v and *vscale alone */
+    if (cob_num_decode_wide(c, p, in, &w, &sc, msg, msgsz) < 0)
         return -1;
     if (!dec128_fits64(w))
         return cob_fail(msg, msgsz, "value out of range (more than 18 digits)");
     *v = (int64_t)w;
+    *vscale = sc;
     return 0;
 }
 

@@ -1,4 +1,4 @@
-// fuzz-sources: mappings/cpy_lex.c mappings/cpy_layout.c mappings/cpy_parse.c mappings/copybook.c mappings/cobol_codec.c mappings/fixedwidth.c mappings/fw_decode.c mappings/record.c util/*.c
+// fuzz-sources: mappings/cpy_lex.c mappings/cpy_layout.c mappings/cpy_parse.c mappings/copybook.c mappings/cobol_codec.c mappings/cobol_msg.c mappings/cobol_edit.c mappings/cpy_copy.c mappings/fw_rdw.c mappings/fixedwidth.c mappings/fw_decode.c mappings/record.c util/*.c
 // fuzz-corpus: tests/data/copybooks tests/data/copybook_layout
 /* fuzz_copybook.c - libFuzzer target for the copybook parser.
  *

@@ -1,4 +1,4 @@
-// fuzz-sources: mappings/cobol_codec.c mappings/cpy_lex.c mappings/cpy_layout.c mappings/cpy_parse.c mappings/copybook.c mappings/fixedwidth.c mappings/fw_decode.c mappings/record.c util/*.c
+// fuzz-sources: mappings/cobol_codec.c mappings/cobol_msg.c mappings/cobol_edit.c mappings/cpy_copy.c mappings/fw_rdw.c mappings/cpy_lex.c mappings/cpy_layout.c mappings/cpy_parse.c mappings/copybook.c mappings/fixedwidth.c mappings/fw_decode.c mappings/record.c util/*.c
 /* fuzz_decoders.c - libFuzzer target for every field decoder.
  *
  * The first four bytes choose a field shape (usage, digits, scale, sign

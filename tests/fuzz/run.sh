@@ -20,7 +20,7 @@ cd "$ROOT"
 CC=${FUZZ_CC:-clang}
 SECS=${FUZZ_SECONDS:-30}
 OUT=build/fuzz
-PKGS="jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl"
+PKGS="jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl gpgme"
 CFLAGS="-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer -DFUZZ_ROOT=\"$ROOT\" \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
  $(pkg-config --cflags $PKGS 2>/dev/null)"
