@@ -308,5 +308,9 @@ const char *adapter_outcome_name(enum adapter_outcome o);
 void adapter_result_set(struct adapter_result *res, enum adapter_outcome o,
                         const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* adapter_result_problems - FAIL with every problem of pe as one line
+ * (a dead letter reason), "cannot be encoded" when pe holds none */
+void adapter_result_problems(struct adapter_result *res,
+                             const struct errs *pe);
 
 #endif

@@ -505,19 +505,6 @@ static int dl_same_file(const void *va, const void *vb, char *why,
 
 /* ---- writing ---------------------------------------------------------- */
 
-/* join_problems - every problem as one line: a dead letter reason */
-static void join_problems(const struct errs *pe, struct adapter_result *res)
-{
-    struct buf b;
-    buf_init(&b, sizeof res->msg);
-    for (size_t i = 0; i < pe->n; i++)
-        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
-                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
-    adapter_result_set(res, ADAPTER_FAIL, "%s",
-                       b.len ? b.data : "cannot be encoded");
-    buf_free(&b);
-}
-
 /* put_line - f->line to the sink; -1 when it refused */
 static int put_line(struct dl_file *f)
 {
@@ -602,7 +589,7 @@ static void dl_write_record(void *vctx, void *vfile, const struct record *rec,
     errs_init(&pe);
     buf_reset(&f->line);
     if (put_cells(c, c->det, rec, sp, vals, &f->line, &pe) != 0) {
-        join_problems(&pe, res);
+        adapter_result_problems(res, &pe);
         errs_free(&pe);
         return;
     }

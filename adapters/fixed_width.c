@@ -349,19 +349,6 @@ static void fw_open_file(void *vctx, const struct batch_sink *sink,
     *file = f;
 }
 
-/* join_problems - every problem of pe as one line: a dead letter reason */
-static void join_problems(const struct errs *pe, struct adapter_result *res)
-{
-    struct buf b;
-    buf_init(&b, sizeof res->msg);
-    for (size_t i = 0; i < pe->n; i++)
-        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
-                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
-    adapter_result_set(res, ADAPTER_FAIL, "%s",
-                       b.len ? b.data : "cannot be encoded");
-    buf_free(&b);
-}
-
 static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
                             const struct record *sp,
                             struct adapter_result *res)
@@ -374,7 +361,7 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
     size_t used = fc->dlen;
     if (fw_encode(c->ft->detail.plan, c->ft->cc, rec, sp, f->rec, fc->dlen,
                   &used, NULL, &pe) != 0) {
-        join_problems(&pe, res);
+        adapter_result_problems(res, &pe);
         errs_free(&pe);
         return;
     }
