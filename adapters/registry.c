@@ -3,11 +3,11 @@
  * Adding an adapter: write adapters/<name>.c exporting one const struct
  * adapter, declare it here and add it to the table. */
 #include "adapters/adapter.h"
-#include "util/buf.h"
 #include "util/errs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const struct adapter adapter_fixed_width;
@@ -66,12 +66,7 @@ void adapter_result_set(struct adapter_result *res, enum adapter_outcome o,
 void adapter_result_problems(struct adapter_result *res,
                              const struct errs *pe)
 {
-    struct buf b;
-    buf_init(&b, sizeof res->msg);
-    for (size_t i = 0; i < pe->n; i++)
-        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
-                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
-    adapter_result_set(res, ADAPTER_FAIL, "%s",
-                       b.len ? b.data : "cannot be encoded");
-    buf_free(&b);
+    char *msg = errs_join(pe, "cannot be encoded");
+    adapter_result_set(res, ADAPTER_FAIL, "%s", msg ? msg : "cannot be encoded");
+    free(msg);
 }

@@ -158,19 +158,6 @@ static int specials_base(struct wctx *w)
     return 0;
 }
 
-/* errs_join - every problem of pe as one line, for a dead letter reason */
-static char *errs_join(const struct errs *pe)
-{
-    struct buf b;
-    buf_init(&b, 4096);
-    for (size_t i = 0; i < pe->n; i++)
-        buf_printf(&b, "%s%s%s%s", i ? "; " : "", pe->v[i].where,
-                   pe->v[i].where[0] ? ": " : "", pe->v[i].msg);
-    if (!b.len)
-        buf_puts(&b, "cannot be encoded");
-    return buf_take(&b);
-}
-
 static int note_fail(struct wctx *w, const char *ref, char *reason)
 {
     w->res.failed++;
@@ -236,7 +223,7 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     }
     rec = record_from_json(r->record_json, &pe);
     if (!rec) {
-        reason = errs_join(&pe);
+        reason = errs_join(&pe, "cannot be encoded");
         goto bad;
     }
     if (fvalue_set_text(w->v_ref, FT_STRING, r->ref) ||

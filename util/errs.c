@@ -109,3 +109,23 @@ const char *errs_first_msg(const struct errs *e)
 {
     return e->n ? e->v[0].msg : "";
 }
+
+/* errs_join - see errs.h */
+char *errs_join(const struct errs *e, const char *fallback)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < e->n; i++)
+        len += strlen(e->v[i].where) + strlen(e->v[i].msg) + 4;
+    if (!e->n)
+        len += strlen(fallback);
+    char *out = malloc(len), *p = out;
+    if (!out)
+        return NULL;
+    *p = 0;
+    for (size_t i = 0; i < e->n; i++)
+        p += sprintf(p, "%s%s%s%s", i ? "; " : "", e->v[i].where,
+                     e->v[i].where[0] ? ": " : "", e->v[i].msg);
+    if (!e->n)
+        memcpy(out, fallback, strlen(fallback) + 1);
+    return out;
+}

@@ -39,5 +39,8 @@ void errs_clear(struct errs *e);                    /* keep memory */
 void errs_free(struct errs *e);
 /* errs_first_msg - message of the first problem, or "" */
 const char *errs_first_msg(const struct errs *e);
+/* errs_join - every problem as one line ("where: msg; where: msg"), or a
+ * copy of fallback when there is none; malloc'd, NULL when out of memory */
+char *errs_join(const struct errs *e, const char *fallback);
 
 #endif

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 47_batch_vrec.sh - the night batch in RECFM=V and VB.  The example
+# 22_batch_vrec.sh - the night batch in RECFM=V and VB.  The example
 # service, in ASCII, with recfm="V" and then recfm="VB" block-size="400":
 # every record (header, 8 details, trailer) follows its 4-byte RDW (length
 # including the RDW: 154 for the 150-byte records), in VB two records to a

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 46_batch_header_totals.sh - control totals in the header as well as the
+# 21_batch_header_totals.sh - control totals in the header as well as the
 # trailer.  The example service, in ASCII, with a header that carries the
 # record count and the amount total ($count, $sum:CLM-AMOUNT): `ferry
 # batch` writes the file twice into its temporary name (the header needs
