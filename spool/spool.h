@@ -629,6 +629,9 @@ int spool_record_fail(struct spool *s, const char *ref, const char *reason,
 struct spool_ack {
     const char *key;               /* ferry reference, or fe_ref with service */
     const char *service;           /* non-NULL: key is the front-end reference */
+    const char *target;            /* non-NULL: only that target's delivery
+                                      of the record moves (an ack file
+                                      belongs to one target); NULL: any */
     bool accepted;                 /* true -> confirmed, false -> rejected */
     const char *reason;            /* rejection words (code turned to text) */
     const char *receipt;           /* optional */

@@ -35,7 +35,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
           "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
-          "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
+          "service = ?6 AND fe_ref = ?5 AND target = COALESCE(?10, target) "
+          "ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target"
         : "UPDATE records SET state = ?1, last_error = ?2, "
@@ -43,7 +44,7 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
           "receipt_data = COALESCE(?9, receipt_data) "
-          "WHERE ref = ?5 AND "
+          "WHERE ref = ?5 AND target = COALESCE(?10, target) AND "
           "state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target", e);
     if (!st)
@@ -67,6 +68,7 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
     else
         sqlite3_bind_null(st, 8);
     sqlite3_bind_text(st, 9, a->receipt_data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, a->target, -1, SQLITE_STATIC);
     int applied = 0;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
@@ -95,16 +97,26 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
  * exactly as ack_fast would one by one (same columns, same condition),
  * so the per-statement cost (bind, step, reset, cursors) is paid once per
  * chunk rather than once per record.  A chunk qualifies when its keys
- * are ferry references in strictly increasing order: each then names at
- * most one record, a returned reference finds its acknowledgement by
+ * are ferry references for one target (or all for none), no key twice,
+ * and either the keys or the record numbers strictly increase: each key
+ * then names at most one record, a returned reference (or ack_record, the
+ * record number the statement just set) finds its acknowledgement by
  * binary search, and an acknowledgement repeated later in the file finds
  * its record already moved and is told apart by ack_one, in file order,
  * as before.  Anything else goes one by one. */
 #define ACK_CHUNK 256
 /* per acknowledgement: key, state, reason, receipt, recno, receipt_data */
 #define ACK_CHUNK_COLS 6
+#define ACK_CHUNK_BASE 4            /* ?1 now, ?2 file, ?3 target */
 
-static char ack_chunk_text[ACK_CHUNK * 48 + 1024];
+/* how a chunk's returned rows find their acknowledgements */
+enum chunk_match {
+    CHUNK_ONE_BY_ONE = 0,           /* the chunk does not qualify */
+    CHUNK_BY_KEY,                   /* keys strictly increase */
+    CHUNK_BY_RECNO,                 /* record numbers strictly increase */
+};
+
+static char ack_chunk_text[ACK_CHUNK * 48 + 1100];
 static pthread_once_t ack_chunk_once = PTHREAD_ONCE_INIT;
 
 /* ack_chunk_build - the chunk statement's text, made once */
@@ -119,37 +131,68 @@ static void ack_chunk_build(void)
         "THEN ?1 ELSE confirmed_at END, receipt_data = "
         "COALESCE(a.column6, receipt_data) FROM (VALUES ");
     for (int k = 0; k < ACK_CHUNK && n < cap; k++) {
-        int b = 3 + k * ACK_CHUNK_COLS;
+        int b = ACK_CHUNK_BASE + k * ACK_CHUNK_COLS;
         n += (size_t)snprintf(ack_chunk_text + n, cap - n,
                               "%s(?%d,?%d,?%d,?%d,?%d,?%d)", k ? "," : "",
                               b, b + 1, b + 2, b + 3, b + 4, b + 5);
     }
     if (n < cap)
         snprintf(ack_chunk_text + n, cap - n, ") AS a WHERE records.ref = "
-                 "a.column1 AND records.state IN ('sent', 'delivered', "
-                 "'indoubt') RETURNING ref, service, target");
+                 "a.column1 AND records.target = COALESCE(?3, records.target) "
+                 "AND records.state IN ('sent', 'delivered', 'indoubt') "
+                 "RETURNING ref, service, target, ack_record");
 }
 
-/* chunk_ok - may a[0..ACK_CHUNK) go in one statement (see above) */
-static bool chunk_ok(const struct spool_ack *a)
+static int key_cmp(const void *x, const void *y)
 {
-    for (size_t i = 0; i < ACK_CHUNK; i++)
-        if (!a[i].key || a[i].service ||
-            (i && strcmp(a[i - 1].key, a[i].key) >= 0))
-            return false;
-    return true;
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* chunk_find - the acknowledgement of a[0..ACK_CHUNK) whose key is ref;
- * -1 when none (keys strictly increasing) */
-static long chunk_find(const struct spool_ack *a, const char *ref)
+static bool same_target(const char *x, const char *y)
+{
+    return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+/* chunk_ok - may a[0..ACK_CHUNK) go in one statement, and how its rows
+ * are matched (see above) */
+static enum chunk_match chunk_ok(const struct spool_ack *a)
+{
+    bool keys_up = true, recs_up = true;
+    for (size_t i = 0; i < ACK_CHUNK; i++) {
+        if (!a[i].key || a[i].service || !same_target(a[0].target,
+                                                      a[i].target))
+            return CHUNK_ONE_BY_ONE;
+        if (a[i].record_no <= 0 || (i && a[i - 1].record_no >= a[i].record_no))
+            recs_up = false;
+        if (i && strcmp(a[i - 1].key, a[i].key) >= 0)
+            keys_up = false;
+    }
+    if (keys_up)
+        return CHUNK_BY_KEY;        /* increasing: no key twice */
+    if (!recs_up)
+        return CHUNK_ONE_BY_ONE;
+    const char *k[ACK_CHUNK];
+    for (size_t i = 0; i < ACK_CHUNK; i++)
+        k[i] = a[i].key;
+    qsort(k, ACK_CHUNK, sizeof k[0], key_cmp);
+    for (size_t i = 1; i < ACK_CHUNK; i++)
+        if (strcmp(k[i - 1], k[i]) == 0)
+            return CHUNK_ONE_BY_ONE;
+    return CHUNK_BY_RECNO;
+}
+
+/* chunk_find - the acknowledgement of a[0..ACK_CHUNK) the returned row
+ * (ref, recno) belongs to; -1 when none */
+static long chunk_find(const struct spool_ack *a, enum chunk_match how,
+                       const char *ref, long recno)
 {
     size_t lo = 0, hi = ACK_CHUNK;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(a[mid].key, ref);
+        int c = how == CHUNK_BY_KEY ? strcmp(a[mid].key, ref)
+              : a[mid].record_no < recno ? -1 : a[mid].record_no > recno;
         if (c == 0)
-            return (long)mid;
+            return strcmp(a[mid].key, ref) == 0 ? (long)mid : -1;
         if (c < 0)
             lo = mid + 1;
         else
@@ -161,7 +204,8 @@ static long chunk_find(const struct spool_ack *a, const char *ref)
 /* ack_chunk - a[0..ACK_CHUNK) in one statement; moved[k] for each record
  * moved (and refs[k] its reference).  0, or -1 ledger error. */
 static int ack_chunk(struct spool *s, const struct spool_ack *a,
-                     const char *file, int64_t now, bool *moved,
+                     enum chunk_match how, const char *file, int64_t now,
+                     bool *moved,
                      char (*refs)[SPOOL_REF_MAX], struct errs *e)
 {
     pthread_once(&ack_chunk_once, ack_chunk_build);
@@ -170,8 +214,9 @@ static int ack_chunk(struct spool *s, const struct spool_ack *a,
         return -1;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a[0].target, -1, SQLITE_STATIC);
     for (int k = 0; k < ACK_CHUNK; k++) {
-        int b = 3 + k * ACK_CHUNK_COLS;
+        int b = ACK_CHUNK_BASE + k * ACK_CHUNK_COLS;
         sqlite3_bind_text(st, b, a[k].key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, b + 1, spool_state_name(a[k].accepted
                           ? SPOOL_CONFIRMED : SPOOL_REJECTED), -1,
@@ -187,7 +232,8 @@ static int ack_chunk(struct spool *s, const struct spool_ack *a,
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *ref = txt(st, 0);
-        long k = ref ? chunk_find(a, ref) : -1;
+        long k = ref ? chunk_find(a, how, ref, (long)sqlite3_column_int64(
+                                      st, 3)) : -1;
         if (k < 0)
             continue;           /* cannot be: the key matched it */
         moved[k] = true;
@@ -222,17 +268,17 @@ static int ack_one(struct spool *s, const struct spool_ack *a,
         return 0;
     }
     sqlite3_stmt *st = spool_stmt(s, a->service
-        ? "SELECT id, state, ref FROM records WHERE service = ? AND "
-          "fe_ref = ? ORDER BY id DESC LIMIT 1"
-        : "SELECT id, state, ref FROM records WHERE ref = ?", e);
+        ? "SELECT id, state, ref FROM records WHERE service = ?2 AND "
+          "fe_ref = ?1 AND target = COALESCE(?3, target) "
+          "ORDER BY id DESC LIMIT 1"
+        : "SELECT id, state, ref FROM records WHERE ref = ?1 AND "
+          "target = COALESCE(?3, target)", e);
     if (!st)
         return -1;
-    if (a->service) {
-        sqlite3_bind_text(st, 1, a->service, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, a->key, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_text(st, 1, a->key, -1, SQLITE_STATIC);
-    }
+    sqlite3_bind_text(st, 1, a->key, -1, SQLITE_STATIC);
+    if (a->service)
+        sqlite3_bind_text(st, 2, a->service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->target, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_DONE) {
         sqlite3_reset(st);
@@ -339,12 +385,14 @@ int spool_ack_apply(struct spool *s, const char *file_name,
          * not move (orphans, not sent, already) is told apart below */
         size_t k = 1;
         memset(moved, 0, sizeof moved);
-        if (n - i >= ACK_CHUNK && chunk_ok(&acks[i])) {
+        enum chunk_match how = n - i >= ACK_CHUNK ? chunk_ok(&acks[i])
+                               : CHUNK_ONE_BY_ONE;
+        if (how != CHUNK_ONE_BY_ONE) {
             k = ACK_CHUNK;
             if (refs)
                 for (size_t j = 0; j < k; j++)
                     refs[i + j][0] = '\0';
-            if (ack_chunk(s, &acks[i], file_name, now, moved,
+            if (ack_chunk(s, &acks[i], how, file_name, now, moved,
                           refs ? &refs[i] : NULL, e) != 0)
                 goto rollback;
         }

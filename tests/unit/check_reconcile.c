@@ -87,6 +87,32 @@ static void setup(void)
     errs_free(&e);
 }
 
+/* sent_to - n more records of refund-claim for target, bound and sent:
+ * an ack file moves only its own target's records */
+static void sent_to(const char *target, int n, char out[][SPOOL_REF_MAX])
+{
+    struct errs e;
+    errs_init(&e);
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s-%d", target, i);
+        struct spool_item it = { .service = "refund-claim", .target = target,
+            .idem_key = key, .payload = "{}", .payload_len = 2,
+            .record_json = "{}" };
+        struct spool_result res;
+        ck_assert_int_eq(spool_enqueue(sp, &it, 1, &res, &e), 0);
+        memcpy(out[i], res.ref, SPOOL_REF_MAX);
+    }
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(sp, target, "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(b->record_count, n);
+    ck_assert_int_eq(spool_batch_written(sp, b->id, "PACK.D261127.S001", n,
+                                         "", "00", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(sp, b->id, &e), 0);
+    spool_batch_free(b);
+    errs_free(&e);
+}
+
 static void teardown(void)
 {
     spool_close(sp);
@@ -523,17 +549,18 @@ static void pack(char *out, const char *ref, char status,
 
 START_TEST(test_bad_sign_nibble_packed)
 {
-    struct recon_layout *l = layout("packed-acks");
+    struct recon_layout *l = layout("packed-acks"), *l2 = NULL;
     static const unsigned char good[5] = { 0x00, 0x00, 0x12, 0x34, 0x5C };
     static const unsigned char badn[5] = { 0x00, 0x00, 0x12, 0x34, 0x55 };
-    char data[240];
-    pack(data, refs[0], 'A', good);
-    pack(data + 80, refs[1], 'K', badn);
+    char data[240], pref[2][SPOOL_REF_MAX];
+    sent_to("packed-acks", 2, pref);
+    pack(data, pref[0], 'A', good);
+    pack(data + 80, pref[1], 'K', badn);
     memset(data + 160, ' ', 80);
     memcpy(data + 160, "T0000002", 8);
     bad(l, data, sizeof data, "PA-PAID", "byte offset 10");
     /* the same file with a good nibble applies (K is also "accepted") */
-    pack(data + 80, refs[1], 'K', good);
+    pack(data + 80, pref[1], 'K', good);
     char path[700];
     write_file("PACK.1", data, sizeof data, path, sizeof path);
     struct recon_summary sum;
@@ -545,7 +572,22 @@ START_TEST(test_bad_sign_nibble_packed)
     ck_assert_msg(f.status == RECON_FILE_APPLIED, "%s", f.problem ? f.problem : "");
     ck_assert(f.fb);
     ck_assert_uint_eq(f.confirmed, 2);
+    ck_assert_int_eq(state_of(pref[0], NULL, NULL), SPOOL_CONFIRMED);
     recon_file_clear(&f);
+    /* the same keys in a claims-mainframe file are not that target's */
+    l2 = layout("claims-mainframe");
+    char recs[3][81], d2[512];
+    det(recs[0], pref[0], 'A', "", "", 1);
+    det(recs[1], pref[1], 'A', "", "", 2);
+    trl(recs[2], 2, 2, 0);
+    size_t len2 = join(recs, 3, true, d2);
+    write_file("CLMACK.PACKREFS", d2, len2, path, sizeof path);
+    ck_assert_int_eq(apply(l2, path, "CLMACK.PACKREFS", NULL, &f, &sum, &e), 0);
+    ck_assert_msg(f.status == RECON_FILE_APPLIED, "%s", f.problem ? f.problem : "");
+    ck_assert_uint_eq(f.confirmed, 0);
+    ck_assert_uint_eq(f.orphans, 2);
+    recon_file_clear(&f);
+    recon_layout_free(l2);
     recon_summary_free(&sum);
     errs_free(&e);
     recon_layout_free(l);

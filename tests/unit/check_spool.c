@@ -1347,13 +1347,14 @@ END_TEST
 /* A big file goes ACK_CHUNK acknowledgements to a statement: the
  * outcome, and every column an acknowledgement writes, must be exactly
  * those of applying the same acknowledgements one at a time.  Set A goes
- * in one call (chunks that qualify and one that does not: two keys out
- * of order); set B, alike record for record, in calls of fewer than a
- * chunk (one at a time).  Both have an orphan, records held (not sent),
- * a later repeat of a confirmed record (already) and of a rejected one
- * that now says accepted (not sent). */
+ * in one call (chunk 0 in key order, chunk 1 with two keys out of order
+ * matched by record number, chunk 2 with a key twice, which goes one by
+ * one); set B, alike record for record, in calls of fewer than a chunk
+ * (one at a time).  Both have an orphan, records held (not sent), a later
+ * repeat of a confirmed record (already) and of a rejected one that now
+ * says accepted (not sent). */
 #define CHUNK_N 800
-#define CHUNK_ACKS (CHUNK_N + 3)
+#define CHUNK_ACKS (CHUNK_N + 4)
 #define CHUNK_KEY (SPOOL_REF_MAX + 8)
 static size_t chunk_acks(const struct spool_result *r, char keys[][CHUNK_KEY],
                          struct spool_ack *a)
@@ -1371,6 +1372,11 @@ static size_t chunk_acks(const struct spool_result *r, char keys[][CHUNK_KEY],
                 a[n] = (struct spool_ack){ .key = keys[n], .accepted = true };
                 n++;
             }
+        }
+        if (i == 701) {             /* r[700] again, in the same chunk */
+            snprintf(keys[n], sizeof keys[n], "%s", r[700].ref);
+            a[n] = (struct spool_ack){ .key = keys[n], .accepted = true };
+            n++;
         }
         snprintf(keys[n], sizeof keys[n], "%s", r[i].ref);
         a[n] = (struct spool_ack){ .key = keys[n], .accepted = i % 7 != 3,
@@ -1435,6 +1441,8 @@ START_TEST(test_acks_chunked_same_as_one_by_one)
     ck_assert_int_eq(resa[512], SPOOL_ACK_NOT_SENT);      /* r[3] again */
     ck_assert_int_eq(resa[513], SPOOL_ACK_ALREADY);       /* r[5] again */
     ck_assert_int_eq(resa[50], SPOOL_ACK_NOT_SENT);       /* r[49] held */
+    ck_assert_int_eq(resa[703], SPOOL_ACK_APPLIED);       /* r[700] */
+    ck_assert_int_eq(resa[704], SPOOL_ACK_ALREADY);       /* r[700] again */
     ck_assert_uint_eq(applied, CHUNK_N - CHUNK_N / 50);
     /* set B's records are set A's, CHUNK_N ids on */
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records a JOIN records "
@@ -1455,6 +1463,48 @@ START_TEST(test_acks_chunked_same_as_one_by_one)
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
                                 "state = 'confirmed' AND ack_record IS NULL"),
                      0);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* An ack file belongs to one target: an acknowledgement naming another
+ * target moves nothing (an orphan there), in a chunk or one by one, and
+ * the same acknowledgements for the record's own target move it. */
+#define SCOPE_N 300
+START_TEST(test_acks_scoped_to_target)
+{
+    struct spool *s = open_sp(NULL);
+    static struct spool_result r[SCOPE_N];
+    for (int i = 0; i < SCOPE_N; i++)
+        enq1(s, item("claims", "mf", NULL, "x"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", b->record_count,
+                                         NULL, "00", &e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    static struct spool_ack a[SCOPE_N];
+    static enum spool_ack_result res[SCOPE_N];
+    for (int i = 0; i < SCOPE_N; i++)
+        a[i] = (struct spool_ack){ .key = r[i].ref, .target = "other-mf",
+                                   .accepted = true, .record_no = i + 1 };
+    ck_assert_int_eq(spool_ack_apply(s, "ACK1", "a1", a, SCOPE_N, res, NULL,
+                                     NULL, NULL, &e), 0);
+    for (int i = 0; i < SCOPE_N; i++)
+        ck_assert_msg(res[i] == SPOOL_ACK_ORPHAN, "ack %d: %d", i, res[i]);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'sent'"), SCOPE_N);
+    for (int i = 0; i < SCOPE_N; i++)
+        a[i].target = "mf";
+    ck_assert_int_eq(spool_ack_apply(s, "ACK2", "a2", a, SCOPE_N, res, NULL,
+                                     NULL, NULL, &e), 0);
+    for (int i = 0; i < SCOPE_N; i++)
+        ck_assert_msg(res[i] == SPOOL_ACK_APPLIED, "ack %d: %d", i, res[i]);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'confirmed'"), SCOPE_N);
     spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
@@ -1954,6 +2004,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_migrate_v14_numbers_existing_batches);
     tcase_add_test(tc, test_acks_apply_once);
     tcase_add_test(tc, test_acks_chunked_same_as_one_by_one);
+    tcase_add_test(tc, test_acks_scoped_to_target);
     tcase_add_test(tc, test_audit_chain_and_tamper);
     tcase_add_test(tc, test_audit_truncation_detected);
     tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
