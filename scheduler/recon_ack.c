@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,35 +518,93 @@ static void sha256_hex(const unsigned char *data, size_t len, char hex[65])
 
 
 
-/* archive_file - the applied file into archive/: fetched files (in
- * inbound/) are moved, given files copied.  Never replaces an archived
- * file of the same name: the SHA-256 prefix tells them apart.  The
- * folder is archive/<target>/, beside the batch files sent. */
-static char *archive_file(struct spool *sp, const char *target,
-                          const char *path, const char *name, const char *sha, const unsigned char *data,
-                          size_t len, bool move, struct errs *e)
+/* The applied file goes into archive/<target>/, beside the batch files
+ * sent: fetched files (in inbound/) are moved, given files copied.  An
+ * archived file of the same name is never replaced: the SHA-256 prefix
+ * tells them apart.  A copy (the whole file written and fsynced, the
+ * slow part for a big file) is made while the ledger applies the file,
+ * in a thread, under a pending name; once the apply has committed it is
+ * renamed into place, and when the apply fails it is removed.  A crash
+ * between the two leaves only a pending file, which the archive's
+ * retention removes with the rest (spool_archive.c). */
+struct archive_job {
+    struct spool *sp;
+    const char *target, *path, *name, *sha;
+    const unsigned char *data;
+    size_t len;
+    bool move;                       /* fetched: renamed, nothing copied */
+    bool started;                    /* the copy thread runs */
+    int rc;                          /* the copy: 0 written, -1 (e says) */
+    char adir[PATH_MAX], pending[PATH_MAX];
+    pthread_t th;
+    struct errs e;
+};
+
+/* archive_copy - the thread: data written and fsynced as job->pending */
+static void *archive_copy(void *v)
 {
-    char adir[PATH_MAX], dst[PATH_MAX];
-    if (snprintf(adir, sizeof adir, "%s/archive/%s", spool_dir(sp), target)
-        >= (int)sizeof adir || fs_mkdirs(adir, 0700) != 0) {
-        errs_add(e, adir, "cannot create the archive folder");
+    struct archive_job *j = v;
+    j->rc = fs_write_atomic(j->pending, j->data, j->len, 0600, &j->e);
+    return NULL;
+}
+
+/* archive_start - the folder made and, for a given file, the copy begun
+ * (written in place of the thread when one cannot start).  0, or -1 with
+ * j->e (the apply goes on: archiving is a warning, never a failure). */
+static int archive_start(struct archive_job *j)
+{
+    if (snprintf(j->adir, sizeof j->adir, "%s/archive/%s", spool_dir(j->sp),
+                 j->target) >= (int)sizeof j->adir ||
+        fs_mkdirs(j->adir, 0700) != 0) {
+        errs_add(&j->e, j->adir, "cannot create the archive folder");
+        return j->rc = -1;
+    }
+    if (j->move)
+        return j->rc = 0;
+    if (snprintf(j->pending, sizeof j->pending, "%s/%s.%.12s.pending",
+                 j->adir, j->name, j->sha) >= (int)sizeof j->pending) {
+        errs_add(&j->e, j->adir, "archive name too long");
+        return j->rc = -1;
+    }
+    if (pthread_create(&j->th, NULL, archive_copy, j) == 0)
+        j->started = true;
+    else
+        archive_copy(j);
+    return 0;
+}
+
+/* archive_finish - after the apply: the copy waited for, then renamed
+ * into place (applied) or removed (not); a fetched file is moved.  The
+ * archived path (caller frees), or NULL with j->e. */
+static char *archive_finish(struct archive_job *j, bool applied)
+{
+    if (j->started) {
+        pthread_join(j->th, NULL);
+        j->started = false;
+    }
+    if (j->rc != 0 || !applied) {
+        if (j->rc == 0 && !j->move)
+            unlink(j->pending);
         return NULL;
     }
-    if (snprintf(dst, sizeof dst, "%s/%s", adir, name) >= (int)sizeof dst)
+    char dst[PATH_MAX];
+    if (snprintf(dst, sizeof dst, "%s/%s", j->adir, j->name) >= (int)sizeof dst)
         return NULL;
     if (access(dst, F_OK) == 0 &&
-        snprintf(dst, sizeof dst, "%s/%s.%.12s", adir, name, sha) >= (int)sizeof dst)
+        snprintf(dst, sizeof dst, "%s/%s.%.12s", j->adir, j->name, j->sha)
+        >= (int)sizeof dst)
         return NULL;
-    if (move) {
-        if (rename(path, dst) != 0 || fs_fsync_dir(adir) != 0) {
-            errs_add(e, path, "cannot move to %s: %s", dst, strerror(errno));
-            return NULL;
-        }
+    const char *from = j->move ? j->path : j->pending;
+    if (rename(from, dst) != 0 || fs_fsync_dir(j->adir) != 0) {
+        errs_add(&j->e, from, "cannot move to %s: %s", dst, strerror(errno));
+        if (!j->move)
+            unlink(j->pending);
+        return NULL;
+    }
+    if (j->move) {
         char idir[PATH_MAX];
-        snprintf(idir, sizeof idir, "%s/inbound", spool_dir(sp));
+        snprintf(idir, sizeof idir, "%s/inbound", spool_dir(j->sp));
         fs_fsync_dir(idir);
-    } else if (fs_write_atomic(dst, data, len, 0600, e) != 0) {
-        return NULL;
     }
     return strdup(dst);
 }
@@ -643,6 +702,9 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
     char (*refs)[SPOOL_REF_MAX] = NULL;
     int rc = 0;
     bool fetched = in_inbound(sp, path);
+    struct archive_job aj;
+    memset(&aj, 0, sizeof aj);
+    errs_init(&aj.e);
 
     if (fs_read_file(path, RECON_MAX_FILE, &data, &len, e) != 0) {
         f->status = RECON_FILE_ERROR;
@@ -720,9 +782,19 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
         acks[i].record_no = d.recno[i];
     }
     const char *actor = o->actor ? o->actor : "reconcile";
+    aj.sp = sp;
+    aj.target = l->fw->mt->name;
+    aj.path = path;
+    aj.name = name;
+    aj.sha = f->sha256;
+    aj.data = (const unsigned char *)data;
+    aj.len = len;
+    aj.move = fetched;
+    archive_start(&aj);
     if (spool_ack_apply(sp, name, f->sha256, acks, n, res, refs,
                         f->mismatch_accepted ? actor : NULL,
                         f->mismatch_accepted ? o->reason : NULL, e) != 0) {
+        archive_finish(&aj, false);
         f->status = RECON_FILE_ERROR;
         sum->errors++;
         set_problem(f, e, e0);
@@ -771,18 +843,15 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
         log_event(LOG_INFO, "ack-file-applied", "file", name, "sha256",
                   f->sha256, "confirmed", cnt, "rejected", rj, NULL);
     }
-    struct errs ae;
-    errs_init(&ae);
-    f->archived = archive_file(sp, l->fw->mt->name, path, name, f->sha256,
-                               (unsigned char *)data, len, fetched, &ae);
+    f->archived = archive_finish(&aj, true);
     if (!f->archived)   /* applied and recorded: a warning, not a failure */
         log_event(LOG_WARN, "ack-archive-failed", "file", name, "problem",
-                  errs_first_msg(&ae), NULL);
-    errs_free(&ae);
+                  errs_first_msg(&aj.e), NULL);
 done:
     if (!f->problem && (f->status == RECON_FILE_BAD ||
                         f->status == RECON_FILE_ERROR))
         set_problem(f, e, e0);
+    errs_free(&aj.e);
     free(acks);
     free(res);
     free(refs);

@@ -6,11 +6,14 @@
  * Layouts: tests/data/reconcile/refund-ascii.xml (the example mapping in
  * ASCII) and its packed-ack target (ACKPACK.cpy). */
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -296,6 +299,88 @@ START_TEST(test_recfm_v_and_vb_acks)
     recon_layout_free(l);
 }
 END_TEST
+
+#ifdef FERRY_TEST_BUILD
+/* pending_left - files named *.pending in the target's archive folder */
+static int pending_left(const char *target)
+{
+    char adir[800];
+    snprintf(adir, sizeof adir, "%s/archive/%s", spdir, target);
+    DIR *d = opendir(adir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        n += l > 8 && strcmp(de->d_name + l - 8, ".pending") == 0;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* SIGKILL just before the apply commits (the archive copy written or
+ * under way in its thread): nothing of the file is in the ledger, it is
+ * not recorded as applied and not archived under its name; run again it
+ * applies whole, its pending copy becomes the archived one, and a third
+ * run changes nothing. */
+START_TEST(test_crash_before_commit_all_or_nothing)
+{
+    struct recon_layout *l = layout("claims-mainframe");
+    char recs[4][81], data[512], path[700], final[800];
+    det(recs[0], refs[0], 'A', "", "", 123);
+    det(recs[1], refs[1], 'R', "E01", "NINO NOT FOUND", 0);
+    det(recs[2], refs[2], 'A', "", "", 456);
+    trl(recs[3], 3, 2, 1);
+    size_t len = join(recs, 4, false, data);
+    write_file("CLMACK.CRASH", data, len, path, sizeof path);
+    snprintf(final, sizeof final, "%s/archive/claims-mainframe/CLMACK.CRASH",
+             spdir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("FERRY_CRASH_AT", "ack-before-commit", 1);
+        struct errs ce;
+        errs_init(&ce);
+        struct spool *csp = spool_open(spdir, NULL, &ce);
+        struct recon_opts o;
+        memset(&o, 0, sizeof o);
+        struct recon_summary cs;
+        memset(&cs, 0, sizeof cs);
+        struct recon_file cf;
+        if (csp)
+            recon_apply_file(csp, l, path, "CLMACK.CRASH", &o, &cf, &cs, &ce);
+        _exit(3);                   /* the crash point did not fire */
+    }
+    int ws = 0;
+    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+    ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL,
+                  "the child was not killed at the crash point (%d)", ws);
+    assert_untouched();
+    ck_assert_int_ne(access(final, F_OK), 0);
+    struct recon_summary sum;
+    memset(&sum, 0, sizeof sum);
+    struct recon_file f;
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(apply(l, path, "CLMACK.CRASH", NULL, &f, &sum, &e), 0);
+    ck_assert_msg(f.status == RECON_FILE_APPLIED, "%s",
+                  f.problem ? f.problem : "");
+    ck_assert_uint_eq(f.confirmed, 2);
+    ck_assert_uint_eq(f.rejected_applied, 1);
+    ck_assert_ptr_nonnull(f.archived);
+    ck_assert_str_eq(f.archived, final);
+    ck_assert_int_eq(pending_left("claims-mainframe"), 0);
+    recon_file_clear(&f);
+    ck_assert_int_eq(apply(l, path, "CLMACK.CRASH", NULL, &f, &sum, &e), 0);
+    ck_assert_int_eq(f.status, RECON_FILE_SEEN);
+    ck_assert_int_eq(state_of(refs[1], NULL, NULL), SPOOL_REJECTED);
+    recon_file_clear(&f);
+    recon_summary_free(&sum);
+    errs_free(&e);
+    recon_layout_free(l);
+}
+END_TEST
+#endif
 
 START_TEST(test_lines_accept_reject_with_reason_words)
 {
@@ -736,6 +821,9 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_lines_accept_reject_with_reason_words);
+#ifdef FERRY_TEST_BUILD
+    tcase_add_test(tc, test_crash_before_commit_all_or_nothing);
+#endif
     tcase_add_test(tc, test_recfm_v_and_vb_acks);
     tcase_add_test(tc, test_fb_orphan_reported_rest_applied);
     tcase_add_test(tc, test_totals_mismatch_needs_accept_and_reason);
