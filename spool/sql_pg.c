@@ -146,6 +146,8 @@ static void unbind_all(struct sql_stmt *s)
     }
 }
 
+static int ensure_prepared(struct sql_stmt *s);
+
 static struct sql_stmt *pg_prepare(struct sql_conn *c, const char *sql)
 {
     struct pg *p = PG(c);
@@ -188,6 +190,10 @@ static struct sql_stmt *pg_prepare(struct sql_conn *c, const char *sql)
     stmt_clear_rows(s);
     unbind_all(s);
     s->changes = 0;
+    /* outside a pipeline, at once: a statement that cannot be prepared
+     * fails here, as on SQLite (it stays cached, tried again next time) */
+    if (!p->pipeline && ensure_prepared(s) != 0)
+        return NULL;
     return s;
 }
 
@@ -446,6 +452,7 @@ static int pg_pipeline_begin(struct sql_conn *c)
         return -1;
     }
     p->pipeline = true;
+    sql_clear_error(c);
     return 0;
 }
 
@@ -462,7 +469,7 @@ static int pg_pipeline_end(struct sql_conn *c)
 {
     struct pg *p = PG(c);
     int rc = 0;
-    bool synced = false;
+    bool synced = false, failed = false;
     if (!p->pipeline)
         return 0;
     if (!PQpipelineSync(p->conn)) {
@@ -493,11 +500,10 @@ static int pg_pipeline_end(struct sql_conn *c)
             ExecStatusType t = PQresultStatus(r);
             if (t == PGRES_PIPELINE_SYNC) {
                 synced = true;
-            } else if (t == PGRES_FATAL_ERROR && !c->err.msg[0]) {
-                res_error(c, r);
-            } else if (t == PGRES_FATAL_ERROR
-                       || t == PGRES_PIPELINE_ABORTED) {
-                /* after the first error: kept as it was */
+            } else if (t == PGRES_FATAL_ERROR && !failed) {
+                res_error(c, r);   /* the first error; the rest were
+                                      aborted by it */
+                failed = true;
             }
             PQclear(r);
         }
@@ -522,7 +528,7 @@ static int pg_pipeline_end(struct sql_conn *c)
         }
         poll(&pfd, 1, 1000);
     }
-    if (rc == 0 && c->err.msg[0])
+    if (rc == 0 && failed)
         rc = -1;                   /* a statement in the group failed */
     if (!PQexitPipelineMode(p->conn)) {
         /* answers still due (an error cut the loop): the session is in
