@@ -1,7 +1,9 @@
 /* sql.c - the statement layer's front (sql.h): it hands each call to the
- * connection's engine (sql_sqlite.c, sql_pg.c), keeps the last error, and
- * owns the rules both engines share: the ?N -> $N rewrite and the
- * advisory lock key of a name. */
+ * connection's engine (sql_sqlite.c, sql_pg.c) through its table of
+ * operations, keeps the last error, and owns the rules both engines
+ * share: the ?N -> $N rewrite and the advisory lock key of a name.  It
+ * names no engine: sql_open.c chooses one, so nothing here calls back
+ * into the files that call it. */
 #include "spool/sql_impl.h"
 #include "util/errs.h"
 
@@ -40,18 +42,6 @@ void sql_clear_error(struct sql_conn *c)
     c->err.cls = SQL_FINE;
     c->err.state[0] = '\0';
     c->err.msg[0] = '\0';
-}
-
-struct sql_conn *sql_open(const struct sql_desc *d, struct errs *e)
-{
-    switch (d ? d->backend : 0) {
-    case SQL_SQLITE:
-        return sql_sqlite_open(d, e);
-    case SQL_POSTGRESQL:
-        return sql_pg_open(d, e);
-    }
-    errs_add(e, "ledger", "no such ledger backend");
-    return NULL;
 }
 
 void sql_close(struct sql_conn *c)

@@ -1,7 +1,8 @@
 /* sql_impl.h - what the statement layer's two engines (sql_sqlite.c,
- * sql_pg.c) share with its front (sql.c); included by nothing else.
- * Each connection starts with struct sql_conn and its engine's table of
- * operations; each engine keeps its own statement cache. */
+ * sql_pg.c) share with its front (sql.c) and sql_open.c; included by
+ * nothing else.  Each connection starts with struct sql_conn and its
+ * engine's table of operations; each engine keeps its own statement
+ * cache. */
 #ifndef FERRY_SPOOL_SQL_IMPL_H
 #define FERRY_SPOOL_SQL_IMPL_H
 #include "spool/sql.h"
@@ -44,7 +45,7 @@ void sql_set_error(struct sql_conn *c, enum sql_class cls,
     __attribute__((format(printf, 4, 5)));
 void sql_clear_error(struct sql_conn *c);
 
-/* the engines' constructors (sql.c's sql_open chooses) */
+/* the engines' constructors (sql_open.c chooses) */
 struct sql_conn *sql_sqlite_open(const struct sql_desc *d, struct errs *e);
 struct sql_conn *sql_pg_open(const struct sql_desc *d, struct errs *e);
 
