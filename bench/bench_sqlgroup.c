@@ -50,11 +50,9 @@ static void make_refs(long g)
 static const char ins1[] = "INSERT INTO g(ref, service, target, payload) "
                            "VALUES(?1, 'benefit', 'soap', ?2)";
 
-static int group_each(struct sql_conn *c, long g)
+/* insert_each - the group's rows, one INSERT each */
+static int insert_each(struct sql_conn *c)
 {
-    make_refs(g);
-    if (sql_begin(c) != 0)
-        return fail(c, "begin");
     for (int i = 0; i < GROUP; i++) {
         struct sql_stmt *st = sql_prepare(c, ins1);
         if (!st)
@@ -64,6 +62,16 @@ static int group_each(struct sql_conn *c, long g)
         if (sql_step(st) != SQL_STEP_DONE)
             return fail(c, "insert");
     }
+    return 0;
+}
+
+static int group_each(struct sql_conn *c, long g)
+{
+    make_refs(g);
+    if (sql_begin(c) != 0)
+        return fail(c, "begin");
+    if (insert_each(c) != 0)
+        return -1;
     return sql_commit(c) == 0 ? 0 : fail(c, "commit");
 }
 
@@ -72,15 +80,8 @@ static int group_pipeline(struct sql_conn *c, long g)
     make_refs(g);
     if (sql_pipeline_begin(c) != 0 || sql_begin(c) != 0)
         return fail(c, "begin");
-    for (int i = 0; i < GROUP; i++) {
-        struct sql_stmt *st = sql_prepare(c, ins1);
-        if (!st)
-            return fail(c, "prepare");
-        sql_bind_text(st, 1, refs[i]);
-        sql_bind_blob(st, 2, payload, sizeof payload);
-        if (sql_step(st) != SQL_STEP_DONE)
-            return fail(c, "insert");
-    }
+    if (insert_each(c) != 0)
+        return -1;
     if (sql_commit(c) != 0 || sql_pipeline_end(c) != 0) {
         sql_rollback(c);
         return fail(c, "pipeline");

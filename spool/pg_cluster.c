@@ -88,9 +88,12 @@ static int64_t joblock_key(const char *job)
     return sql_lock_key(name);
 }
 
-int spool_pg_joblock_try(struct sql_conn *c, const char *job, struct errs *e)
+/* advisory - run sql (one bigint parameter, one boolean answer) on the
+ * job's key; the answer, or -1 */
+static int advisory(struct sql_conn *c, const char *sql, const char *job,
+                    struct errs *e)
 {
-    struct sql_stmt *st = sql_prepare(c, "SELECT pg_try_advisory_lock(?1)");
+    struct sql_stmt *st = sql_prepare(c, sql);
     if (!st || sql_bind_int64(st, 1, joblock_key(job)) != 0
         || sql_step(st) != SQL_STEP_ROW) {
         errs_add(e, job, "job lock: %s", sql_errmsg(c));
@@ -98,27 +101,21 @@ int spool_pg_joblock_try(struct sql_conn *c, const char *job, struct errs *e)
             sql_reset(st);
         return -1;
     }
-    int got = sql_col_int64(st, 0) != 0;
+    int yes = sql_col_int64(st, 0) != 0;
     sql_reset(st);
-    return got;
+    return yes;
+}
+
+int spool_pg_joblock_try(struct sql_conn *c, const char *job, struct errs *e)
+{
+    return advisory(c, "SELECT pg_try_advisory_lock(?1)", job, e);
 }
 
 int spool_pg_joblock_release(struct sql_conn *c, const char *job,
                              struct errs *e)
 {
-    struct sql_stmt *st = sql_prepare(c, "SELECT pg_advisory_unlock(?1)");
-    if (!st || sql_bind_int64(st, 1, joblock_key(job)) != 0
-        || sql_step(st) != SQL_STEP_ROW) {
-        errs_add(e, job, "job lock: %s", sql_errmsg(c));
-        if (st)
-            sql_reset(st);
-        return -1;
-    }
-    int had = sql_col_int64(st, 0) != 0;
-    sql_reset(st);
-    if (!had) {
+    int had = advisory(c, "SELECT pg_advisory_unlock(?1)", job, e);
+    if (had == 0)
         errs_add(e, job, "job lock: this node did not hold it");
-        return -1;
-    }
-    return 0;
+    return had == 1 ? 0 : -1;
 }
