@@ -18,7 +18,9 @@
  * permanent.
  *
  * The connection string is a secret: it is never logged or put in a
- * message (sql_conninfo_describe drops the password). */
+ * message (sql_conninfo_describe drops the password).  Unless it says
+ * otherwise, a connection gives up after 10 s, and TCP keepalives find a
+ * server that vanished within about a minute. */
 #include "spool/sql_impl.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -61,6 +63,10 @@ struct pg {
     struct sql_stmt stmt[SQL_NSTMT];
     size_t nstmt;
     bool pipeline;
+    /* what each item sent in the pipeline was: a statement's Parse (its
+     * index) or a query (-1), to learn which Parses the server kept */
+    long *pend;
+    size_t npend, cappend;
     int lock_timeout_ms;
 };
 
@@ -131,6 +137,7 @@ static void stmt_free(struct sql_stmt *s)
 static void pg_close(struct sql_conn *c)
 {
     struct pg *p = PG(c);
+    free(p->pend);
     for (size_t i = 0; i < p->nstmt; i++)
         stmt_free(&p->stmt[i]);
     PQfinish(p->conn);
@@ -251,6 +258,23 @@ static int pg_bind_null(struct sql_stmt *s, int i)
     return pg_bind_text(s, i, NULL);
 }
 
+/* pend_push - note one item sent in the pipeline */
+static int pend_push(struct pg *p, long what)
+{
+    if (p->npend == p->cappend) {
+        size_t cap = p->cappend ? p->cappend * 2 : 256;
+        long *v = realloc(p->pend, cap * sizeof *v);
+        if (!v) {
+            sql_set_error(&p->base, SQL_PERMANENT, "", "out of memory");
+            return -1;
+        }
+        p->pend = v;
+        p->cappend = cap;
+    }
+    p->pend[p->npend++] = what;
+    return 0;
+}
+
 /* ensure_prepared - the statement exists on this session */
 static int ensure_prepared(struct sql_stmt *s)
 {
@@ -258,11 +282,14 @@ static int ensure_prepared(struct sql_stmt *s)
     if (s->prepared)
         return 0;
     if (p->pipeline) {
+        if (pend_push(p, s - p->stmt) != 0)
+            return -1;
         if (!PQsendPrepare(p->conn, s->name, s->pgsql, 0, NULL)) {
+            p->npend--;
             res_error(s->c, NULL);
             return -1;
         }
-        s->prepared = true;
+        s->prepared = true;        /* unless its answer says otherwise */
         return 0;
     }
     PGresult *r = PQprepare(p->conn, s->name, s->pgsql, 0, NULL);
@@ -288,8 +315,11 @@ static enum sql_step pg_step(struct sql_stmt *s)
         if (ensure_prepared(s) != 0)
             return SQL_STEP_ERROR;
         if (p->pipeline) {
+            if (pend_push(p, -1) != 0)
+                return SQL_STEP_ERROR;
             if (!PQsendQueryPrepared(p->conn, s->name, s->nparams, s->val,
                                      s->len, s->fmt, 0)) {
+                p->npend--;
                 res_error(s->c, NULL);
                 return SQL_STEP_ERROR;
             }
@@ -400,11 +430,22 @@ static int64_t pg_changes(struct sql_stmt *s)
     return s->changes;
 }
 
+/* notice_quiet - the server's NOTICEs and WARNINGs (IF NOT EXISTS,
+ * unlocking a lock not held) are not errors and not for the log */
+static void notice_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 static int pg_exec(struct sql_conn *c, const char *sql)
 {
     struct pg *p = PG(c);
     if (p->pipeline) {
+        if (pend_push(p, -1) != 0)
+            return -1;
         if (!PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+            p->npend--;
             res_error(c, NULL);
             return -1;
         }
@@ -442,6 +483,20 @@ static int pg_lock_xact(struct sql_conn *c, const char *name)
     return pg_exec(c, sql);
 }
 
+/* session_setup - what every session of the ledger runs first (after a
+ * connect and after each reconnect): the ledger's times are UTC; a lock
+ * wait is bounded like SQLite's busy wait; a transaction left open by a
+ * dead client ends */
+static int session_setup(struct pg *p)
+{
+    char set[160];
+    PQsetNoticeProcessor(p->conn, notice_quiet, NULL);
+    snprintf(set, sizeof set, "SET TIME ZONE 'UTC'; SET lock_timeout = %d; "
+             "SET idle_in_transaction_session_timeout = 600000",
+             p->lock_timeout_ms);
+    return pg_exec(&p->base, set);
+}
+
 static int pg_pipeline_begin(struct sql_conn *c)
 {
     struct pg *p = PG(c);
@@ -452,6 +507,7 @@ static int pg_pipeline_begin(struct sql_conn *c)
         return -1;
     }
     p->pipeline = true;
+    p->npend = 0;
     sql_clear_error(c);
     return 0;
 }
@@ -470,6 +526,7 @@ static int pg_pipeline_end(struct sql_conn *c)
     struct pg *p = PG(c);
     int rc = 0;
     bool synced = false, failed = false;
+    size_t cur = 0;                /* the item whose answers are read */
     if (!p->pipeline)
         return 0;
     if (!PQpipelineSync(p->conn)) {
@@ -492,12 +549,15 @@ static int pg_pipeline_end(struct sql_conn *c)
         bool got = false;
         while (!PQisBusy(p->conn) && !synced) {
             PGresult *r = PQgetResult(p->conn);
+            got = true;
             if (!r) {
-                got = true;        /* the end of one query's answers */
+                cur++;             /* the end of one item's answers */
                 continue;
             }
-            got = true;
             ExecStatusType t = PQresultStatus(r);
+            if (t != PGRES_PIPELINE_SYNC && t != PGRES_COMMAND_OK
+                && cur < p->npend && p->pend[cur] >= 0)
+                p->stmt[p->pend[cur]].prepared = false;  /* Parse lost */
             if (t == PGRES_PIPELINE_SYNC) {
                 synced = true;
             } else if (t == PGRES_FATAL_ERROR && !failed) {
@@ -538,16 +598,18 @@ static int pg_pipeline_end(struct sql_conn *c)
         PQreset(p->conn);
         for (size_t i = 0; i < p->nstmt; i++)
             p->stmt[i].prepared = false;
+        p->pipeline = false;
+        PQsetnonblocking(p->conn, 0);
+        if (PQstatus(p->conn) == CONNECTION_OK)
+            session_setup(p);
         rc = -1;
     }
     PQsetnonblocking(p->conn, 0);
     p->pipeline = false;
-    for (size_t i = 0; i < p->nstmt; i++) {
+    for (size_t i = 0; i < p->nstmt; i++)
         if (p->stmt[i].row >= 0 && !p->stmt[i].res)
             p->stmt[i].row = -1;   /* sent in the pipeline: run again */
-        if (rc != 0)
-            p->stmt[i].prepared = false;   /* 42P05 says if it was */
-    }
+    p->npend = 0;
     return rc;
 }
 
@@ -563,6 +625,8 @@ static int pg_reconnect(struct sql_conn *c)
         res_error(c, NULL);
         return -1;
     }
+    if (session_setup(p) != 0)
+        return -1;
     sql_clear_error(c);
     return 0;
 }
@@ -590,14 +654,6 @@ static const struct sql_ops pg_ops = {
     .reconnect = pg_reconnect,
 };
 
-/* notice_quiet - the server's NOTICEs (IF NOT EXISTS and the like) are
- * not errors and not for the log */
-static void notice_quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
 struct sql_conn *sql_pg_open(const struct sql_desc *d, struct errs *e)
 {
     char desc[512];
@@ -614,7 +670,14 @@ struct sql_conn *sql_pg_open(const struct sql_desc *d, struct errs *e)
     p->base.ops = &pg_ops;
     p->base.backend = SQL_POSTGRESQL;
     p->lock_timeout_ms = d->busy_timeout_ms > 0 ? d->busy_timeout_ms : 10000;
-    p->conn = PQconnectdb(d->conninfo);
+    /* ferry's defaults first; the connection string's own values (it is
+     * expanded in dbname's place) override them */
+    static const char *const keys[] = { "connect_timeout", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "application_name", "dbname", NULL };
+    const char *vals[] = { "10", "1", "30", "10", "3", "ferry",
+                           d->conninfo, NULL };
+    p->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(p->conn) != CONNECTION_OK) {
         /* libpq's words name the host, port, user and reason, never the
          * password */
@@ -625,14 +688,7 @@ struct sql_conn *sql_pg_open(const struct sql_desc *d, struct errs *e)
         pg_close(&p->base);
         return NULL;
     }
-    PQsetNoticeProcessor(p->conn, notice_quiet, NULL);
-    /* the ledger's times are UTC; a lock wait is bounded like SQLite's
-     * busy wait; a transaction left open by a dead client ends */
-    char set[160];
-    snprintf(set, sizeof set, "SET TIME ZONE 'UTC'; SET lock_timeout = %d; "
-             "SET idle_in_transaction_session_timeout = 600000",
-             p->lock_timeout_ms);
-    if (pg_exec(&p->base, set) != 0) {
+    if (session_setup(p) != 0) {
         errs_add(e, desc, "PostgreSQL ledger session: %s", p->base.err.msg);
         pg_close(&p->base);
         return NULL;

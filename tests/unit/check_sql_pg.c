@@ -250,6 +250,13 @@ START_TEST(test_pg_errors_are_classed)
     ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
     ck_assert_int_eq(sql_col_int64(st, 0), 1);
     sql_reset(st);
+    /* the new session has the ledger's settings again */
+    st = sql_prepare(a, "SELECT current_setting('lock_timeout'), "
+                     "current_setting('TimeZone')");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    ck_assert_str_eq(sql_col_text(st, 0), "10s");
+    ck_assert_str_eq(sql_col_text(st, 1), "UTC");
+    sql_reset(st);
     sql_close(a);
     sql_close(b);
 }
@@ -314,6 +321,30 @@ START_TEST(test_pg_pipeline_commits_a_group_in_one_sync)
     ck_assert_int_eq(count_of(c, "SELECT count(*) FROM g"), 1000);
     ck_assert_int_eq(count_of(c, "SELECT count(*) FROM g WHERE ref LIKE "
                               "'S%'"), 0);
+    /* a group larger than any socket buffer (2,000 rows of 8 KiB): sent
+     * as the server reads it, never stuck */
+    static unsigned char big[8192];
+    memset(big, 'x', sizeof big);
+    ck_assert_int_eq(sql_pipeline_begin(c), 0);
+    ck_assert_int_eq(sql_begin(c), 0);
+    for (int i = 0; i < 2000; i++) {
+        struct sql_stmt *st = sql_prepare(c, "INSERT INTO g(ref, body) "
+                                          "VALUES(?, ?)");
+        snprintf(ref, sizeof ref, "B%05d", i);
+        sql_bind_text(st, 1, ref);
+        sql_bind_blob(st, 2, big, sizeof big);
+        ck_assert_int_eq(sql_step(st), SQL_STEP_DONE);
+    }
+    ck_assert_int_eq(sql_commit(c), 0);
+    ck_assert_msg(sql_pipeline_end(c) == 0, "%s", sql_errmsg(c));
+    ck_assert_int_eq(count_of(c, "SELECT count(*) FROM g WHERE "
+                              "length(body) = 8192"), 2000);
+    /* the application name ferry sets unless the string says otherwise */
+    struct sql_stmt *an = sql_prepare(c, "SELECT current_setting("
+                                      "'application_name')");
+    ck_assert_int_eq(sql_step(an), SQL_STEP_ROW);
+    ck_assert_str_eq(sql_col_text(an, 0), "ferry");
+    sql_reset(an);
     sql_close(c);
 }
 END_TEST
