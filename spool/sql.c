@@ -5,6 +5,7 @@
  * names no engine: sql_open.c chooses one, so nothing here calls back
  * into the files that call it. */
 #include "spool/sql_impl.h"
+#include "util/buf.h"
 #include "util/errs.h"
 
 #include <openssl/evp.h>
@@ -195,6 +196,62 @@ int sql_pipeline_end(struct sql_conn *c)
 int sql_reconnect(struct sql_conn *c)
 {
     return c->ops->reconnect(c);
+}
+
+/* rows_sql - head VALUES(?1,..,?k),(..) for n rows of k values;
+ * malloc'd */
+static char *rows_sql(const char *head, int k, size_t n)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, head);
+    buf_puts(&b, " VALUES");
+    int p = 1;
+    for (size_t r = 0; r < n; r++) {
+        buf_puts(&b, r ? ",(" : "(");
+        for (int i = 0; i < k; i++)
+            buf_printf(&b, i ? ",?%d" : "?%d", p++);
+        buf_putc(&b, ')');
+    }
+    return b.data;                 /* NULL when out of memory */
+}
+
+int sql_insert_rows(struct sql_conn *c, const char *head, int ncols,
+                    size_t nrows, sql_row_binder bind, void *arg)
+{
+    static const size_t chunks[] = { SQL_ROWS_MAX, 100, 10, 1 };
+    if (ncols < 1 || ncols > 32) {
+        sql_set_error(c, SQL_PERMANENT, "", "insert_rows: 1 to 32 columns");
+        return -1;
+    }
+    size_t row = 0;
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        if (nrows - row < chunks[k])
+            continue;
+        char *sql = rows_sql(head, ncols, chunks[k]);
+        if (!sql) {
+            sql_set_error(c, SQL_PERMANENT, "", "out of memory");
+            return -1;
+        }
+        /* every full chunk of this size, through one cached statement */
+        while (nrows - row >= chunks[k]) {
+            struct sql_stmt *st = sql_prepare(c, sql);
+            int rc = st ? 0 : -1;
+            for (size_t r = 0; rc == 0 && r < chunks[k]; r++)
+                rc = bind(arg, st, (int)r * ncols + 1, row + r);
+            if (rc == 0 && sql_step(st) != SQL_STEP_DONE)
+                rc = -1;
+            if (st)
+                sql_reset(st);
+            if (rc != 0) {
+                free(sql);
+                return -1;
+            }
+            row += chunks[k];
+        }
+        free(sql);
+    }
+    return 0;
 }
 
 /* sql_pg_placeholders - a small scanner, not a parser: it knows what

@@ -120,7 +120,7 @@ int sql_lock_xact(struct sql_conn *c, const char *name);
  * bytes of SHA-256("ferry:" name), so every node computes the same */
 int64_t sql_lock_key(const char *name);
 
-/* Group commit.  Between sql_pipeline_begin and sql_pipeline_end,
+/* Round trips.  Between sql_pipeline_begin and sql_pipeline_end,
  * PostgreSQL sends every sql_begin, sql_step, sql_exec (one statement)
  * and sql_commit without waiting for its answer, and sql_pipeline_end
  * collects them all: a whole group (BEGIN, a thousand INSERTs, COMMIT)
@@ -130,6 +130,21 @@ int64_t sql_lock_key(const char *name);
  * by sql_rollback.  SQLite runs each statement at once (a no-op frame). */
 int sql_pipeline_begin(struct sql_conn *c);
 int sql_pipeline_end(struct sql_conn *c);
+
+/* sql_insert_rows - nrows rows into one table by multi-row INSERTs, the
+ * group-commit way to write many rows (measured against a pipeline of
+ * one INSERT a row: docs/spool.md).  head is "INSERT INTO t(a, b)" with
+ * nothing after; bind(arg, st, param, row) binds row's ncols (1..32)
+ * values to parameters param .. param + ncols - 1.  Rows go
+ * SQL_ROWS_MAX at a time and the rest in chunks of 100, 10 and 1, so one
+ * head caches at most four statements.  Inside a pipeline each chunk is
+ * sent without waiting.  0, or -1 with the error in the connection (a
+ * bind that returns -1 leaves its own there). */
+#define SQL_ROWS_MAX 1000
+typedef int (*sql_row_binder)(void *arg, struct sql_stmt *st, int param,
+                              size_t row);
+int sql_insert_rows(struct sql_conn *c, const char *head, int ncols,
+                    size_t nrows, sql_row_binder bind, void *arg);
 
 /* sql_reconnect - after SQL_CONN_LOST: connect again (statements are
  * prepared again as they are used).  SQLite: nothing to do, 0. */

@@ -349,6 +349,82 @@ START_TEST(test_pg_pipeline_commits_a_group_in_one_sync)
 }
 END_TEST
 
+struct rows {
+    char ref[2400][16];
+};
+
+static int bind_ref(void *arg, struct sql_stmt *st, int param, size_t row)
+{
+    struct rows *r = arg;
+    if (sql_bind_text(st, param, r->ref[row]) != 0)
+        return -1;
+    return sql_bind_blob(st, param + 1, r->ref[row], 2);
+}
+
+/* insert_rows_on - 2,345 rows (2 x 1000 + 3 x 100 + 4 x 10 + 5 x 1) in
+ * one group; then a group with a duplicate that leaves nothing */
+static void insert_rows_on(struct sql_conn *c)
+{
+    static struct rows r;
+    for (int i = 0; i < 2345; i++)
+        snprintf(r.ref[i], sizeof r.ref[i], "M%05d", i);
+    ck_assert_int_eq(sql_pipeline_begin(c), 0);
+    ck_assert_int_eq(sql_begin(c), 0);
+    ck_assert_int_eq(sql_insert_rows(c, "INSERT INTO g(ref, body)", 2, 2345,
+                                     bind_ref, &r), 0);
+    ck_assert_int_eq(sql_commit(c), 0);
+    ck_assert_msg(sql_pipeline_end(c) == 0, "%s", sql_errmsg(c));
+    ck_assert_int_eq(count_of(c, "SELECT count(*) FROM g"), 2345);
+    ck_assert_int_eq(count_of(c, "SELECT count(DISTINCT ref) FROM g WHERE "
+                              "length(body) = 2"), 2345);
+    struct sql_stmt *st = sql_prepare(c, "SELECT body FROM g WHERE ref = ?");
+    sql_bind_text(st, 1, "M02344");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    size_t n = 0;
+    const void *b = sql_col_blob(st, 0, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(memcmp(b, "M0", 2) == 0);
+    sql_reset(st);
+    for (int i = 0; i < 150; i++)
+        snprintf(r.ref[i], sizeof r.ref[i], "N%05d", i == 120 ? 7 : i);
+    ck_assert_int_eq(sql_pipeline_begin(c), 0);
+    ck_assert_int_eq(sql_begin(c), 0);
+    int rc = sql_insert_rows(c, "INSERT INTO g(ref, body)", 2, 150,
+                             bind_ref, &r);
+    if (rc == 0)
+        rc = sql_commit(c);
+    int end = sql_pipeline_end(c);
+    /* refused: at once on SQLite, at the sync on PostgreSQL */
+    ck_assert(rc != 0 || end != 0);
+    sql_rollback(c);
+    ck_assert_int_eq(count_of(c, "SELECT count(*) FROM g"), 2345);
+    ck_assert_int_eq(sql_insert_rows(c, "INSERT INTO g(ref, body)", 33, 1,
+                                     bind_ref, &r), -1);
+}
+
+START_TEST(test_insert_rows_many_at_a_time_on_both)
+{
+    char path[600];
+    struct errs e;
+    errs_init(&e);
+    snprintf(path, sizeof path, "%s/rows.db", tmp);
+    unlink(path);
+    struct sql_desc d = { .backend = SQL_SQLITE, .path = path };
+    struct sql_conn *lite = sql_open(&d, &e);
+    ck_assert_ptr_nonnull(lite);
+    exec_ok(lite, "CREATE TABLE g(id INTEGER PRIMARY KEY, ref TEXT NOT NULL "
+            "UNIQUE, body BLOB)");
+    insert_rows_on(lite);
+    sql_close(lite);
+    struct sql_conn *pg = fresh("rows");
+    exec_ok(pg, "CREATE TABLE g(id BIGINT GENERATED ALWAYS AS IDENTITY "
+            "PRIMARY KEY, ref TEXT NOT NULL UNIQUE, body BYTEA)");
+    insert_rows_on(pg);
+    sql_close(pg);
+    errs_free(&e);
+}
+END_TEST
+
 /* ---- schema -------------------------------------------------------------- */
 
 START_TEST(test_pg_schema_built_once_with_version_and_identity)
@@ -902,6 +978,7 @@ static Suite *sql_pg_suite(void)
     tcase_add_test(tc, test_pg_errors_are_classed);
     tcase_add_test(tc, test_pg_connect_failure_names_no_password);
     tcase_add_test(tc, test_pg_pipeline_commits_a_group_in_one_sync);
+    tcase_add_test(tc, test_insert_rows_many_at_a_time_on_both);
     tcase_add_test(tc, test_pg_schema_built_once_with_version_and_identity);
     tcase_add_test(tc, test_pg_schema_matches_sqlite_table_by_table);
     tcase_add_test(tc, test_pg_two_claimers_never_take_one_record);
