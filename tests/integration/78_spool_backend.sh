@@ -1,5 +1,5 @@
 #!/bin/bash
-# 77_spool_backend - <spool backend="postgresql" connection-file="...">
+# 78_spool_backend - <spool backend="postgresql" connection-file="...">
 # is read and checked, and refused, never pretended: `ferry check` names
 # a connection file others can read and says the backend is not
 # finished (exit 78); every command that opens the spool (serve, submit,
