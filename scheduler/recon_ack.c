@@ -5,8 +5,8 @@
  * anything is applied; a bad file changes nothing and names the record,
  * line and byte offset of every problem.  A good file is applied in ONE
  * spool_ack_apply transaction that also records (name, SHA-256), so
- * applying is all-or-nothing and never happens twice.  This file owns the
- * inbound/ -> archive/ move of the files ferry fetched, and the overdue
+ * applying is all-or-nothing and never happens twice; the file goes to
+ * archive/ beside it (recon_archive.c).  This file also owns the overdue
  * check of sent batches. */
 #include "scheduler/recon_int.h"
 #include "util/clock.h"
@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,97 +517,6 @@ static void sha256_hex(const unsigned char *data, size_t len, char hex[65])
 
 
 
-/* The applied file goes into archive/<target>/, beside the batch files
- * sent: fetched files (in inbound/) are moved, given files copied.  An
- * archived file of the same name is never replaced: the SHA-256 prefix
- * tells them apart.  A copy (the whole file written and fsynced, the
- * slow part for a big file) is made while the ledger applies the file,
- * in a thread, under a pending name; once the apply has committed it is
- * renamed into place, and when the apply fails it is removed.  A crash
- * between the two leaves only a pending file, which the archive's
- * retention removes with the rest (spool_archive.c). */
-struct archive_job {
-    struct spool *sp;
-    const char *target, *path, *name, *sha;
-    const unsigned char *data;
-    size_t len;
-    bool move;                       /* fetched: renamed, nothing copied */
-    bool started;                    /* the copy thread runs */
-    int rc;                          /* the copy: 0 written, -1 (e says) */
-    char adir[PATH_MAX], pending[PATH_MAX];
-    pthread_t th;
-    struct errs e;
-};
-
-/* archive_copy - the thread: data written and fsynced as job->pending */
-static void *archive_copy(void *v)
-{
-    struct archive_job *j = v;
-    j->rc = fs_write_atomic(j->pending, j->data, j->len, 0600, &j->e);
-    return NULL;
-}
-
-/* archive_start - the folder made and, for a given file, the copy begun
- * (written in place of the thread when one cannot start).  0, or -1 with
- * j->e (the apply goes on: archiving is a warning, never a failure). */
-static int archive_start(struct archive_job *j)
-{
-    if (snprintf(j->adir, sizeof j->adir, "%s/archive/%s", spool_dir(j->sp),
-                 j->target) >= (int)sizeof j->adir ||
-        fs_mkdirs(j->adir, 0700) != 0) {
-        errs_add(&j->e, j->adir, "cannot create the archive folder");
-        return j->rc = -1;
-    }
-    if (j->move)
-        return j->rc = 0;
-    if (snprintf(j->pending, sizeof j->pending, "%s/%s.%.12s.pending",
-                 j->adir, j->name, j->sha) >= (int)sizeof j->pending) {
-        errs_add(&j->e, j->adir, "archive name too long");
-        return j->rc = -1;
-    }
-    if (pthread_create(&j->th, NULL, archive_copy, j) == 0)
-        j->started = true;
-    else
-        archive_copy(j);
-    return 0;
-}
-
-/* archive_finish - after the apply: the copy waited for, then renamed
- * into place (applied) or removed (not); a fetched file is moved.  The
- * archived path (caller frees), or NULL with j->e. */
-static char *archive_finish(struct archive_job *j, bool applied)
-{
-    if (j->started) {
-        pthread_join(j->th, NULL);
-        j->started = false;
-    }
-    if (j->rc != 0 || !applied) {
-        if (j->rc == 0 && !j->move)
-            unlink(j->pending);
-        return NULL;
-    }
-    char dst[PATH_MAX];
-    if (snprintf(dst, sizeof dst, "%s/%s", j->adir, j->name) >= (int)sizeof dst)
-        return NULL;
-    if (access(dst, F_OK) == 0 &&
-        snprintf(dst, sizeof dst, "%s/%s.%.12s", j->adir, j->name, j->sha)
-        >= (int)sizeof dst)
-        return NULL;
-    const char *from = j->move ? j->path : j->pending;
-    if (rename(from, dst) != 0 || fs_fsync_dir(j->adir) != 0) {
-        errs_add(&j->e, from, "cannot move to %s: %s", dst, strerror(errno));
-        if (!j->move)
-            unlink(j->pending);
-        return NULL;
-    }
-    if (j->move) {
-        char idir[PATH_MAX];
-        snprintf(idir, sizeof idir, "%s/inbound", spool_dir(j->sp));
-        fs_fsync_dir(idir);
-    }
-    return strdup(dst);
-}
-
 /* mismatch_text - what the trailer says against what the file holds,
  * only the counts the trailer carries (never a placeholder) */
 static char *mismatch_text(const struct decoded *d)
@@ -702,7 +610,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
     char (*refs)[SPOOL_REF_MAX] = NULL;
     int rc = 0;
     bool fetched = in_inbound(sp, path);
-    struct archive_job aj;
+    struct recon_archive aj;
     memset(&aj, 0, sizeof aj);
     errs_init(&aj.e);
 
@@ -790,11 +698,11 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
     aj.data = (const unsigned char *)data;
     aj.len = len;
     aj.move = fetched;
-    archive_start(&aj);
+    recon_archive_start(&aj);
     if (spool_ack_apply(sp, name, f->sha256, acks, n, res, refs,
                         f->mismatch_accepted ? actor : NULL,
                         f->mismatch_accepted ? o->reason : NULL, e) != 0) {
-        archive_finish(&aj, false);
+        recon_archive_finish(&aj, false);
         f->status = RECON_FILE_ERROR;
         sum->errors++;
         set_problem(f, e, e0);
@@ -843,7 +751,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
         log_event(LOG_INFO, "ack-file-applied", "file", name, "sha256",
                   f->sha256, "confirmed", cnt, "rejected", rj, NULL);
     }
-    f->archived = archive_finish(&aj, true);
+    f->archived = recon_archive_finish(&aj, true);
     if (!f->archived)   /* applied and recorded: a warning, not a failure */
         log_event(LOG_WARN, "ack-archive-failed", "file", name, "problem",
                   errs_first_msg(&aj.e), NULL);

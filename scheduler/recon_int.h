@@ -1,18 +1,23 @@
 /* recon_int.h - what the reconcile files share and nobody else sees:
  * the compiled ack layout and the summary's item list.  reconcile.c
  * runs a reconciliation, recon_layout.c compiles the ack section,
- * recon_ack.c decodes, checks and applies ack files, recon_stream.c asks
+ * recon_ack.c decodes, checks and applies ack files, recon_archive.c
+ * archives them, recon_stream.c asks
  * stream targets (ODBC, SOAP) through the adapter's probe, and
  * recon_summary.c (a leaf all of them use) keeps the summary. */
 #ifndef FERRY_SCHEDULER_RECON_INT_H
 #define FERRY_SCHEDULER_RECON_INT_H
 #include "scheduler/reconcile.h"
 #include "mappings/fixedwidth.h"
+#include "util/errs.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 struct adapter;
+struct spool;
 struct target_config;
 
 #define RECON_MAX_CODES 16
@@ -60,6 +65,33 @@ struct recon_layout {
     char **words;                    /* "E01: words" per reasons code */
 };
 
+
+/* An applied file's way into archive/<target>/ (recon_archive.c): begun
+ * before the ledger applies it, so a given file's copy is written while
+ * the apply runs, and finished after. */
+struct recon_archive {
+    struct spool *sp;
+    const char *target, *path, *name, *sha;
+    const unsigned char *data;
+    size_t len;
+    bool move;                       /* fetched: renamed, nothing copied */
+    bool started;                    /* the copy thread runs */
+    int rc;                          /* the copy: 0 written, -1 (e says) */
+    char adir[PATH_MAX], pending[PATH_MAX];
+    pthread_t th;
+    struct errs e;
+};
+
+/* recon_archive_start - the folder made and, for a given file (not
+ * j->move), its copy begun under a pending name.  0, or -1 with j->e:
+ * archiving is a warning, never a failure of the apply. */
+int recon_archive_start(struct recon_archive *j);
+
+/* recon_archive_finish - after the apply (applied or not): the copy
+ * waited for and renamed into place, or removed; a fetched file moved.
+ * The archived path (caller frees), or NULL (j->e says why when it
+ * failed). */
+char *recon_archive_finish(struct recon_archive *j, bool applied);
 
 /* recon_item_add - one listed item; counted as dropped past
  * RECON_MAX_ITEMS */

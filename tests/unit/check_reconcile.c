@@ -151,6 +151,16 @@ static void trl(char *out, long n, long acc, long rej)
     snprintf(out, 81, "T%07ld%07ld%07ld%58s", n, acc, rej, "");
 }
 
+/* three_acks - the usual file: refs[0] and refs[2] accepted (case
+ * numbers 123, 456), refs[1] rejected E01, and the trailer saying so */
+static void three_acks(char recs[4][81])
+{
+    det(recs[0], refs[0], 'A', "", "", 123);
+    det(recs[1], refs[1], 'R', "E01", "NINO NOT FOUND", 0);
+    det(recs[2], refs[2], 'A', "", "", 456);
+    trl(recs[3], 3, 2, 1);
+}
+
 static void write_file(const char *name, const char *data, size_t len,
                        char *path, size_t pathsz)
 {
@@ -238,10 +248,7 @@ START_TEST(test_recfm_v_and_vb_acks)
         struct recon_layout *l = layout("claims-mainframe");
         l->recfm = blocked ? RECON_RECFM_VB : RECON_RECFM_V;
         char recs[4][81], data[512], path[700], name[32];
-        det(recs[0], refs[0], 'A', "", "", 123);
-        det(recs[1], refs[1], 'R', "E01", "NINO NOT FOUND", 0);
-        det(recs[2], refs[2], 'A', "", "", 456);
-        trl(recs[3], 3, 2, 1);
+        three_acks(recs);
         size_t len = vframe(recs, 4, blocked, data);
         ck_assert_uint_eq(len, blocked ? 4 * 84 + 2 * 4 : 4 * 84);
         snprintf(name, sizeof name, "CLMACK.D26112%d", 7 + blocked);
@@ -327,10 +334,7 @@ START_TEST(test_crash_before_commit_all_or_nothing)
 {
     struct recon_layout *l = layout("claims-mainframe");
     char recs[4][81], data[512], path[700], final[800];
-    det(recs[0], refs[0], 'A', "", "", 123);
-    det(recs[1], refs[1], 'R', "E01", "NINO NOT FOUND", 0);
-    det(recs[2], refs[2], 'A', "", "", 456);
-    trl(recs[3], 3, 2, 1);
+    three_acks(recs);
     size_t len = join(recs, 4, false, data);
     write_file("CLMACK.CRASH", data, len, path, sizeof path);
     snprintf(final, sizeof final, "%s/archive/claims-mainframe/CLMACK.CRASH",
@@ -386,10 +390,7 @@ START_TEST(test_lines_accept_reject_with_reason_words)
 {
     struct recon_layout *l = layout("claims-mainframe");
     char recs[4][81], data[512], path[700];
-    det(recs[0], refs[0], 'A', "", "", 123);
-    det(recs[1], refs[1], 'R', "E01", "NINO NOT FOUND", 0);
-    det(recs[2], refs[2], 'A', "", "", 456);
-    trl(recs[3], 3, 2, 1);
+    three_acks(recs);
     size_t len = join(recs, 4, false, data);
     write_file("CLMACK.D261127", data, len, path, sizeof path);
     struct recon_summary sum;

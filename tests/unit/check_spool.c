@@ -1344,6 +1344,19 @@ START_TEST(test_timeline_whole_story_and_no_stale_error)
 }
 END_TEST
 
+/* sent_batch - every queued record of target bound to one batch, written
+ * as F1 and sent; the caller frees the batch */
+static struct spool_batch *sent_batch(struct spool *s, const char *target,
+                                      struct errs *e)
+{
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, target, "2026-11-27", 0, &b, e), 0);
+    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", b->record_count,
+                                         NULL, "00", e), 0);
+    ck_assert_int_eq(spool_batch_sent(s, b->id, e), 0);
+    return b;
+}
+
 /* A big file goes ACK_CHUNK acknowledgements to a statement: the
  * outcome, and every column an acknowledgement writes, must be exactly
  * those of applying the same acknowledgements one at a time.  Set A goes
@@ -1407,11 +1420,7 @@ START_TEST(test_acks_chunked_same_as_one_by_one)
         }
     struct errs e;
     errs_init(&e);
-    struct spool_batch *b = NULL;
-    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
-    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", b->record_count,
-                                         NULL, "00", &e), 0);
-    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    struct spool_batch *b = sent_batch(s, "mf", &e);
     static char ka[CHUNK_ACKS][CHUNK_KEY], kb[CHUNK_ACKS][CHUNK_KEY];
     static struct spool_ack aa[CHUNK_ACKS], ab[CHUNK_ACKS];
     static enum spool_ack_result resa[CHUNK_ACKS], resb[CHUNK_ACKS];
@@ -1481,11 +1490,7 @@ START_TEST(test_acks_scoped_to_target)
         enq1(s, item("claims", "mf", NULL, "x"), &r[i]);
     struct errs e;
     errs_init(&e);
-    struct spool_batch *b = NULL;
-    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
-    ck_assert_int_eq(spool_batch_written(s, b->id, "F1", b->record_count,
-                                         NULL, "00", &e), 0);
-    ck_assert_int_eq(spool_batch_sent(s, b->id, &e), 0);
+    struct spool_batch *b = sent_batch(s, "mf", &e);
     static struct spool_ack a[SCOPE_N];
     static enum spool_ack_result res[SCOPE_N];
     for (int i = 0; i < SCOPE_N; i++)
