@@ -44,6 +44,7 @@ static void gen_free(struct gen *g)
         }
     }
     free(g->keys);
+    http_tokens_free(g->tokens);
     for (size_t i = 0; g->admit && i < g->cfg->nservices; i++)
         adapter_admit_free(g->admit[i]);
     free(g->admit);
@@ -57,6 +58,8 @@ static struct gen *gen_new(const struct ferry_config *cfg, struct errs *e)
     if (!g)
         goto nomem;
     g->cfg = cfg;
+    if (!(g->tokens = http_tokens_new()))
+        goto nomem;
     if (cfg->nclients) {
         g->keys = calloc(cfg->nclients, sizeof *g->keys);
         if (!g->keys)
