@@ -303,7 +303,8 @@ void con_do_record_action(struct creq *r)
     errs_init(&e);
     if (!reason || !reason[strspn(reason, " ")]) {
         errs_add(&e, "reason", "Enter a reason: it goes in the audit log");
-    } else if (con_apply_action(r, ref, action, reason, &e) == 0) {
+    } else if (con_apply_action(r, ref, con_arg(r, "target"), action, reason,
+                                &e) == 0) {
         char banner[160];
         snprintf(banner, sizeof banner, "Done: %s. The audit log names you "
                  "and your reason.", action);

@@ -129,6 +129,43 @@ bool spool_state_final(enum spool_state st)
     return st == SPOOL_CONFIRMED || st == SPOOL_DISCARDED;
 }
 
+/* spool_overall_of - see spool.h: the worst that any delivery is in */
+enum spool_overall spool_overall_of(const enum spool_state *st, size_t n)
+{
+    static const struct { enum spool_state st; enum spool_overall o; }
+    worst[] = {
+        { SPOOL_FAILED, SPOOL_ALL_FAILED },
+        { SPOOL_REJECTED, SPOOL_ALL_REJECTED },
+        { SPOOL_INDOUBT, SPOOL_ALL_INDOUBT },
+        { SPOOL_HELD, SPOOL_ALL_HELD },
+    };
+    unsigned seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)st[i] < SPOOL_NSTATES)
+            seen |= 1u << st[i];
+    for (size_t k = 0; k < sizeof worst / sizeof worst[0]; k++)
+        if (seen & (1u << worst[k].st))
+            return worst[k].o;
+    unsigned done = (1u << SPOOL_DELIVERED) | (1u << SPOOL_SENT)
+                    | (1u << SPOOL_CONFIRMED) | (1u << SPOOL_DISCARDED);
+    if (n == 0 || (seen & ~done))
+        return SPOOL_ALL_IN_PROGRESS;
+    if (seen & ((1u << SPOOL_DELIVERED) | (1u << SPOOL_SENT)))
+        return SPOOL_ALL_AWAITING;
+    return seen == (1u << SPOOL_DISCARDED) ? SPOOL_ALL_DISCARDED
+                                          : SPOOL_ALL_CONFIRMED;
+}
+
+const char *spool_overall_name(enum spool_overall o)
+{
+    static const char *const overall[] = {
+        "failed", "rejected", "indoubt", "held", "in progress",
+        "awaiting confirmation", "confirmed", "discarded",
+    };
+    return (unsigned)o < sizeof overall / sizeof overall[0] ? overall[o]
+                                                            : "?";
+}
+
 /* spool_set_state - the guarded UPDATE every single-record change uses:
  * refuses a transition the table forbids, and a record that is no longer
  * in `from` (changed by someone else since it was read).  Becoming
