@@ -303,7 +303,17 @@ static int load(const struct edit_args *a, struct edit_run *x)
     if ((rc = cli_load_config(&a->c, &x->cfg)) != 0 ||
         (rc = cli_open_spool(&a->c, x->cfg, &x->sp)) != 0)
         return rc;
-    int g = spool_get(x->sp, a->ref, SPOOL_WITH_PAYLOAD, &x->r, &x->e);
+    /* a record with several deliveries: the edit goes to every one that
+     * can take it (spool_edit); show the first of those */
+    struct spool_list dl = { 0 };
+    int g = spool_deliveries(x->sp, a->ref, 0, &dl, &x->e);
+    const char *editable = NULL;
+    for (size_t i = 0; g == 0 && i < dl.n && !editable; i++)
+        if (spool_edit_allowed(dl.v[i]->state))
+            editable = dl.v[i]->target;
+    g = g != 0 ? g : spool_get_delivery(x->sp, a->ref, editable,
+                                        SPOOL_WITH_PAYLOAD, &x->r, &x->e);
+    spool_list_free(&dl);
     if (g == 1) {
         cli_msg("%s: no such record", a->ref);
         return EX_NOUSER;
