@@ -69,7 +69,8 @@ static json_t *mapped_json(const struct spool_record *r, bool reveal)
 }
 
 /* event_text - one timeline event in words (after its time and name) */
-static void event_text(const struct spool_event *ev, char *out, size_t n)
+static void event_text(const struct spool_event *ev, bool multi, char *out,
+                       size_t n)
 {
     const char *msg = ev->message ? ev->message : "";
     switch (ev->kind) {
@@ -93,7 +94,8 @@ static void event_text(const struct spool_event *ev, char *out, size_t n)
                  ev->file ? ev->file : "-");
         break;
     case SPOOL_EV_ACK:
-        if (ev->target && *ev->target) {
+        /* which target's delivery it moved, when there are several */
+        if (multi && ev->target && *ev->target) {
             size_t l = strlen(ev->target);
             snprintf(out, n, "%s: ", ev->target);
             if (l + 2 < n) {
@@ -255,7 +257,7 @@ rest:
         printf("  (nothing yet)\n");
     for (size_t i = 0; i < tl->n; i++) {
         char line[1024];
-        event_text(&tl->v[i], line, sizeof line);
+        event_text(&tl->v[i], dl->n > 1, line, sizeof line);
         cli_fmt_time(tl->v[i].at, t1, sizeof t1);
         printf("  %s  %-9s %s\n", t1, tl->v[i].what, line);
     }
