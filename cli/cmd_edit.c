@@ -305,15 +305,8 @@ static int load(const struct edit_args *a, struct edit_run *x)
         return rc;
     /* a record with several deliveries: the edit goes to every one that
      * can take it (spool_edit); show the first of those */
-    struct spool_list dl = { 0 };
-    int g = spool_deliveries(x->sp, a->ref, 0, &dl, &x->e);
-    const char *editable = NULL;
-    for (size_t i = 0; g == 0 && i < dl.n && !editable; i++)
-        if (spool_edit_allowed(dl.v[i]->state))
-            editable = dl.v[i]->target;
-    g = g != 0 ? g : spool_get_delivery(x->sp, a->ref, editable,
-                                        SPOOL_WITH_PAYLOAD, &x->r, &x->e);
-    spool_list_free(&dl);
+    int g = spool_get_editable(x->sp, a->ref, SPOOL_WITH_PAYLOAD, &x->r,
+                               &x->e);
     if (g == 1) {
         cli_msg("%s: no such record", a->ref);
         return EX_NOUSER;

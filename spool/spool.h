@@ -300,6 +300,11 @@ int spool_get(struct spool *s, const char *ref, int flags,
  * (NULL = its first); 1 when ref has no delivery to target. */
 int spool_get_delivery(struct spool *s, const char *ref, const char *target,
                        int flags, struct spool_record **out, struct errs *e);
+/* spool_get_editable - as spool_get, the delivery an edit of ref starts
+ * from: its first that can take an edit (spool_edit_allowed), else its
+ * first.  For the edit screens: what they show and check. */
+int spool_get_editable(struct spool *s, const char *ref, int flags,
+                       struct spool_record **out, struct errs *e);
 /* spool_deliveries - every delivery of ref (one per target), in the
  * order they were stored (the service's target order), archived ones
  * included.  0, 1 when no such reference (out empty), -1.  Free with
@@ -323,6 +328,12 @@ enum spool_overall {
     SPOOL_ALL_CONFIRMED,
     SPOOL_ALL_DISCARDED,
 };
+/* spool_overall_state - the one rule behind the overall state: the
+ * state of the delivery that decides it (failed, rejected, indoubt,
+ * held; then the earliest state of work in hand; then sent, delivered;
+ * then confirmed; discarded only when all are).  n = 0: received.  The
+ * report counts a record once, by this state. */
+enum spool_state spool_overall_state(const enum spool_state *st, size_t n);
 /* spool_overall_of - the overall state of n delivery states */
 enum spool_overall spool_overall_of(const enum spool_state *st, size_t n);
 /* spool_overall_name - "failed", "rejected", "indoubt", "held",
@@ -488,8 +499,10 @@ struct spool_mi_row {              /* strings borrowed: valid during cb */
 
 /* spool_mi_foreach - every record received in the query's period, with
  * just what the report counts, in no particular order; cb returns
- * non-zero to stop (returned).  Reads no payload and copies nothing.  No
- * other spool calls from cb. */
+ * non-zero to stop (returned).  A record with several deliveries (one
+ * per target) comes once, in its overall state (spool_overall_state),
+ * confirmed when its last delivery was.  Reads no payload; copies only
+ * a refused record's last error.  No other spool calls from cb. */
 int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
                      int (*cb)(void *ctx, const struct spool_mi_row *row),
                      void *ctx, struct errs *e);

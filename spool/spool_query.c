@@ -134,6 +134,26 @@ int spool_get(struct spool *s, const char *ref, int flags,
     return spool_get_delivery(s, ref, NULL, flags, out, e);
 }
 
+int spool_get_editable(struct spool *s, const char *ref, int flags,
+                       struct spool_record **out, struct errs *e)
+{
+    struct spool_list dl = { 0 };
+    int g = spool_deliveries(s, ref, 0, &dl, e);
+    const char *target = NULL;
+    char buf[128] = "";
+    for (size_t i = 0; g == 0 && i < dl.n && !target; i++)
+        if (spool_edit_allowed(dl.v[i]->state)) {
+            snprintf(buf, sizeof buf, "%s", dl.v[i]->target);
+            target = buf;
+        }
+    spool_list_free(&dl);
+    if (g != 0) {
+        *out = NULL;
+        return g;
+    }
+    return spool_get_delivery(s, ref, target, flags, out, e);
+}
+
 int spool_deliveries(struct spool *s, const char *ref, int flags,
                      struct spool_list *out, struct errs *e)
 {

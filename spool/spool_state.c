@@ -129,31 +129,41 @@ bool spool_state_final(enum spool_state st)
     return st == SPOOL_CONFIRMED || st == SPOOL_DISCARDED;
 }
 
-/* spool_overall_of - see spool.h: the worst that any delivery is in */
-enum spool_overall spool_overall_of(const enum spool_state *st, size_t n)
+/* spool_overall_state - see spool.h: the one rule of a record's overall
+ * state, as the state of the delivery that decides it */
+enum spool_state spool_overall_state(const enum spool_state *st, size_t n)
 {
-    static const struct { enum spool_state st; enum spool_overall o; }
-    worst[] = {
-        { SPOOL_FAILED, SPOOL_ALL_FAILED },
-        { SPOOL_REJECTED, SPOOL_ALL_REJECTED },
-        { SPOOL_INDOUBT, SPOOL_ALL_INDOUBT },
-        { SPOOL_HELD, SPOOL_ALL_HELD },
+    /* first: what needs a person; then work in hand; then awaiting a
+     * confirmation; then final */
+    static const enum spool_state order[] = {
+        SPOOL_FAILED, SPOOL_REJECTED, SPOOL_INDOUBT, SPOOL_HELD,
+        SPOOL_RECEIVED, SPOOL_QUEUED, SPOOL_DELIVERING, SPOOL_DEFERRED,
+        SPOOL_BATCHED, SPOOL_SENT, SPOOL_DELIVERED, SPOOL_CONFIRMED,
+        SPOOL_DISCARDED,
     };
     unsigned seen = 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned)st[i] < SPOOL_NSTATES)
             seen |= 1u << st[i];
-    for (size_t k = 0; k < sizeof worst / sizeof worst[0]; k++)
-        if (seen & (1u << worst[k].st))
-            return worst[k].o;
-    unsigned done = (1u << SPOOL_DELIVERED) | (1u << SPOOL_SENT)
-                    | (1u << SPOOL_CONFIRMED) | (1u << SPOOL_DISCARDED);
-    if (n == 0 || (seen & ~done))
-        return SPOOL_ALL_IN_PROGRESS;
-    if (seen & ((1u << SPOOL_DELIVERED) | (1u << SPOOL_SENT)))
-        return SPOOL_ALL_AWAITING;
-    return seen == (1u << SPOOL_DISCARDED) ? SPOOL_ALL_DISCARDED
-                                          : SPOOL_ALL_CONFIRMED;
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+        if (seen & (1u << order[k]))
+            return order[k];
+    return SPOOL_RECEIVED;
+}
+
+enum spool_overall spool_overall_of(const enum spool_state *st, size_t n)
+{
+    switch (spool_overall_state(st, n)) {
+    case SPOOL_FAILED:    return SPOOL_ALL_FAILED;
+    case SPOOL_REJECTED:  return SPOOL_ALL_REJECTED;
+    case SPOOL_INDOUBT:   return SPOOL_ALL_INDOUBT;
+    case SPOOL_HELD:      return SPOOL_ALL_HELD;
+    case SPOOL_SENT:
+    case SPOOL_DELIVERED: return SPOOL_ALL_AWAITING;
+    case SPOOL_CONFIRMED: return SPOOL_ALL_CONFIRMED;
+    case SPOOL_DISCARDED: return SPOOL_ALL_DISCARDED;
+    default:              return SPOOL_ALL_IN_PROGRESS;
+    }
 }
 
 const char *spool_overall_name(enum spool_overall o)
