@@ -161,6 +161,41 @@ fy settle --delivered --receipt "RCPT-$R2" --reason "the case system has it" "$R
 [ "$(fy show --json "$R2" | jq -c '[.deliveries[].state]')" = '["queued","delivered"]' ] || fail settle "$(fy show --json "$R2" | jq -c .deliveries)"
 ok "hold/release/settle: per target; the only delivery an action fits needs no --target; in doubt shows as the overall state"
 
+# --- 6b. the console: the deliveries per target, an action names its target
+if command -v curl >/dev/null; then
+    PW='correct horse battery staple'
+    sed -i 's|  <log format|  <console listen="127.0.0.1:0" staff-file="staff" idle-timeout="1m"/>\n  <log format|' "$C/ferry.xml"
+    printf '%s\n' "$PW" | fy staff add --actor admin --role supervisor sam > /dev/null 2>&1 || fail console "staff add"
+    "$FERRY_BIN" serve --config "$C/ferry.xml" --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 2> "$C/serve.log" &
+    SPID=$!
+    PORT=
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's/.*event=console-listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$C/serve.log" | tail -1)
+        [ -n "$PORT" ] && break
+        kill -0 "$SPID" 2>/dev/null || fail console "daemon exited: $(cat "$C/serve.log")"
+        sleep 0.1
+    done
+    [ -n "$PORT" ] || { kill "$SPID"; fail console "no console-listening line"; }
+    BASE=http://127.0.0.1:$PORT jar=$C/jar
+    csrf=$(curl -s -c "$jar" -b "$jar" "$BASE/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//;s/"//')
+    curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" \
+        --data-urlencode "name=sam" --data-urlencode "password=$PW" "$BASE/login"
+    curl -s -b "$jar" "$BASE/record?ref=$R2" > "$C/rec.html"
+    grep -q 'Deliveries</h2>' "$C/rec.html" && grep -q 'Overall: in progress' "$C/rec.html" &&
+        grep -q 'Actions: claims-mainframe' "$C/rec.html" && grep -q 'name="target" value="claims-mainframe"' "$C/rec.html" ||
+        { kill "$SPID"; fail console "record page: $(grep -o 'Deliveries.\{0,300\}' "$C/rec.html")"; }
+    csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$C/rec.html" | head -1 | sed 's/.*value="//;s/"//')
+    c=$(curl -s -o "$C/act.html" -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" \
+        --data-urlencode "ref=$R2" --data-urlencode "target=claims-mainframe" --data-urlencode "action=hold" \
+        --data-urlencode "reason=citizen asked us to wait" "$BASE/record/action")
+    kill -TERM "$SPID"; wait "$SPID"
+    [ "$c" = 200 ] || fail console "hold: $c"
+    [ "$(fy show --json "$R2" | jq -c '[.deliveries[].state]')" = '["held","delivered"]' ] || fail console "$(fy show --json "$R2" | jq -c .deliveries)"
+    fy audit --json "$R2" | jq -e '[.audit[] | select(.actor == "sam" and .detail == "target claims-mainframe")] | length == 1' > /dev/null ||
+        fail console "audit: $(fy audit --json "$R2")"
+    ok "console: the record page lists each delivery with its own actions; a hold names its target, audited as the staff member"
+fi
+
 # --- 7. crash after the stream deliveries commit, before the batch binds --
 setup crash1
 fy submit refund-claim "$C/submissions.ndjson" > /dev/null 2>&1
