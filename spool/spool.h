@@ -495,6 +495,11 @@ struct spool_mi_row {              /* strings borrowed: valid during cb */
     int64_t received_at, confirmed_at;
     const char *last_error;        /* failed and rejected only; else NULL */
     bool touched;                  /* an audit entry of q->actions names it */
+    /* its deliveries (one per target): targets[i] in dstates[i]; a
+     * delivery in a state this ferry cannot name is left out */
+    size_t ndeliveries;
+    const char *const *targets;
+    const enum spool_state *dstates;
 };
 
 /* spool_mi_foreach - every record received in the query's period, with

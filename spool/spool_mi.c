@@ -106,6 +106,8 @@ struct mi_pending {
     char service[128], ref[SPOOL_REF_MAX];
     char *last_error;
     enum spool_state st[16];
+    char tg[16][128];
+    const char *tgp[16];
     size_t nst;
     bool unknown;                  /* a delivery in a state we cannot name */
 };
@@ -120,6 +122,11 @@ static int pending_flush(struct mi_pending *p,
     p->have = false;
     p->row.state_known = !p->unknown;
     p->row.state = spool_overall_state(p->st, p->nst);
+    for (size_t i = 0; i < p->nst; i++)
+        p->tgp[i] = p->tg[i];
+    p->row.ndeliveries = p->nst;
+    p->row.targets = p->tgp;
+    p->row.dstates = p->st;
     p->row.service = p->service;
     p->row.last_error = p->row.state == SPOOL_FAILED
                         || p->row.state == SPOOL_REJECTED ? p->last_error
@@ -149,11 +156,11 @@ int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
      * table and in the archive retention moved final records to (an
      * archived delivery of a record still at work is counted with it) */
     st = spool_stmt(s, "SELECT service, channel, state, received_at, "
-                    "confirmed_at, ref, last_error FROM records WHERE "
+                    "confirmed_at, ref, last_error, target FROM records WHERE "
                     "received_at >= ?1 AND received_at < ?2 AND "
                     "(?3 IS NULL OR service = ?3) UNION ALL "
                     "SELECT service, channel, state, received_at, "
-                    "confirmed_at, ref, last_error FROM records_archive a "
+                    "confirmed_at, ref, last_error, target FROM records_archive a "
                     "WHERE received_at >= ?1 AND received_at < ?2 AND "
                     "(?3 IS NULL OR service = ?3) AND NOT EXISTS (SELECT 1 "
                     "FROM records w WHERE w.ref = a.ref)", e);
@@ -176,10 +183,13 @@ int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
                                     || one == SPOOL_REJECTED)
                           ? (const char *)sqlite3_column_text(st, 6) : NULL;
         int64_t confirmed = sqlite3_column_int64(st, 4);
+        const char *tgt = (const char *)sqlite3_column_text(st, 7);
         if (p.have && strcmp(p.ref, ref) == 0) {
             /* another delivery of the record being gathered */
-            if (p.nst < sizeof p.st / sizeof p.st[0] && known)
+            if (p.nst < sizeof p.st / sizeof p.st[0] && known) {
+                snprintf(p.tg[p.nst], sizeof p.tg[0], "%s", tgt ? tgt : "");
                 p.st[p.nst++] = one;
+            }
             p.unknown = p.unknown || !known;
             if (confirmed > p.row.confirmed_at)
                 p.row.confirmed_at = confirmed;
@@ -196,8 +206,10 @@ int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
         p.have = true;
         p.nst = 0;
         p.unknown = !known;
-        if (known)
+        if (known) {
+            snprintf(p.tg[0], sizeof p.tg[0], "%s", tgt ? tgt : "");
             p.st[p.nst++] = one;
+        }
         const char *svc = (const char *)sqlite3_column_text(st, 0);
         snprintf(p.service, sizeof p.service, "%s", svc ? svc : "");
         snprintf(p.ref, sizeof p.ref, "%s", ref);

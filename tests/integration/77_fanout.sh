@@ -110,6 +110,18 @@ cobol_reads batch
 [ "$(nstate claims-mainframe sent)" = 8 ] && [ "$(peer_once batch)" = 8 ] || fail batch "mf sent $(nstate claims-mainframe sent)"
 ok "deliver then batch: the peer got each claim once, GnuCOBOL reads each once in one file"
 
+# --- 3b. the report counts each submission once, deliveries per target --
+fy report --format json > "$C/mi.json" 2> "$C/mi.err" || fail report "$(cat "$C/mi.err")"
+jq -e '.conservation.ok' "$C/mi.json" > /dev/null || fail report "conservation: $(jq -c .conservation "$C/mi.json")"
+[ "$(jq -c '.services[] | select(.service == "refund-claim") | .period | [.received, .awaiting_confirmation]' "$C/mi.json")" = '[8,8]' ] ||
+    fail report "refund-claim: $(jq -c '.services[] | select(.service == "refund-claim") | .period' "$C/mi.json")"
+[ "$(jq -c '[.deliveries_by_target[] | select(.service == "refund-claim") | [.target, .deliveries, .awaiting_confirmation]]' "$C/mi.json")" = '[["claims-mainframe",8,8],["claims-ws",8,8]]' ] ||
+    fail report "by target: $(jq -c .deliveries_by_target "$C/mi.json")"
+fy report > "$C/mi.txt" 2>&1
+grep -Eq "^  refund-claim +claims-ws +8" "$C/mi.txt" || fail report "text: $(cat "$C/mi.txt")"
+fy spool verify > "$C/v.out" 2>&1 || fail report "verify: $(cat "$C/v.out")"
+ok "report: 8 submissions received once each (not 16), 8 deliveries to each target; conservation and spool verify hold"
+
 # --- 4. show: the record, its overall state, each delivery, the timeline -
 R=$(head -1 "$C/sub1" | cut -f1)
 fy show --json "$R" > "$C/show.json" 2>&1 || fail show "$(cat "$C/show.json")"
