@@ -196,7 +196,7 @@ struct svc_acc {
 
 struct pass {
     struct report_target *tg;      /* deliveries per (service, target) */
-    size_t ntg;
+    size_t ntg, last_tg;
     int64_t now, day0;
     size_t ndays;
     const struct ferry_config *cfg;
@@ -246,6 +246,10 @@ static int take_deliveries(struct pass *p, const struct spool_mi_row *r)
 {
     for (size_t k = 0; k < r->ndeliveries; k++) {
         struct report_target *t = NULL;
+        /* runs of one service and target are usual */
+        if (p->ntg && strcmp(p->tg[p->last_tg].target, r->targets[k]) == 0
+            && strcmp(p->tg[p->last_tg].service, r->service) == 0)
+            t = &p->tg[p->last_tg];
         for (size_t i = 0; i < p->ntg && !t; i++)
             if (strcmp(p->tg[i].target, r->targets[k]) == 0
                 && strcmp(p->tg[i].service, r->service) == 0)
@@ -267,6 +271,7 @@ static int take_deliveries(struct pass *p, const struct spool_mi_row *r)
             }
             p->ntg++;
         }
+        p->last_tg = (size_t)(t - p->tg);
         t->deliveries++;
         t->outcome[outcome_of(r->dstates[k])]++;
     }
