@@ -99,6 +99,13 @@ grep -q "0 accepted, 9 duplicate" "$C/sub2" || fail duplicate "$(tail -1 "$C/sub
 fy queue > "$C/q" 2>&1
 grep -q "TARGET" "$C/q" && [ "$(grep -c ' claims-ws ' "$C/q")" = 8 ] || fail queue "$(cat "$C/q")"
 ok "submit: 8 references, 16 deliveries with their own identities; the same file again is 8 duplicates, nothing new"
+# a value one target cannot hold refuses the whole submission, naming it
+head -1 "$C/submissions.ndjson" | jq -c '.submission_reference = "ADMIT0001" |
+    (.answers[] | select(.question_id == 1) | .last_name) = "Jones\nSmith"' > "$C/bad.ndjson"
+fy submit refund-claim "$C/bad.ndjson" > "$C/bad.out" 2> "$C/bad.err"; rc=$?
+[ "$rc" = 65 ] && grep -q 'cannot be encoded for target claims-mainframe' "$C/bad.err" && [ "$(ndeliv)" = 16 ] ||
+    fail admit "rc=$rc $(ndeliv) deliveries $(cat "$C/bad.err")"
+ok "a submission the mainframe cannot encode is refused naming that target; nothing stored for either target"
 
 # --- 3. the stream deliveries, then the batch: each exactly once ----------
 fy deliver > "$C/d.out" 2> "$C/d.err" || fail deliver "exit $? $(tail -3 "$C/d.err")"
@@ -200,8 +207,31 @@ if command -v curl >/dev/null; then
     c=$(curl -s -o "$C/act.html" -w '%{http_code}' -b "$jar" --data-urlencode "csrf=$csrf" \
         --data-urlencode "ref=$R2" --data-urlencode "target=claims-mainframe" --data-urlencode "action=hold" \
         --data-urlencode "reason=citizen asked us to wait" "$BASE/record/action")
+    # the HTTP intake: one submission, one reference in the 202, two deliveries
+    IPORT=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$C/serve.log" | head -1)
+    DRIVE=${FERRY_BUILD:-}/tests/helpers/http_drive
+    hc=skip
+    if [ -n "$IPORT" ] && [ -x "$DRIVE" ]; then
+        head -1 "$C/submissions.ndjson" | jq -c '.submission_reference = "HCR009001X"' > "$C/http.json"
+        hpost() {
+            curl -s -o "$C/hbody" -w '%{http_code}' --max-time 20 -X POST \
+                -H "Authorization: Bearer $("$DRIVE" token "$C/secrets/frontend.key" heating-refund-frontend 0 HS256)" \
+                -H "Content-Type: application/json" "$@" --data-binary @"$C/http.json" \
+                "http://127.0.0.1:$IPORT/v1/services/refund-claim/submissions"
+        }
+        hc=$(hpost)
+        HREF=$(jq -r .reference "$C/hbody")
+        hc2=$(hpost -H "Idempotency-Key: k-77")
+        hc="$hc $hc2 $(jq -r .reference "$C/hbody")/$(jq -r .status "$C/hbody")"
+    fi
     kill -TERM "$SPID"; wait "$SPID"
     [ "$c" = 200 ] || fail console "hold: $c"
+    if [ "$hc" != skip ]; then
+        [ "$hc" = "202 200 $HREF/duplicate" ] || [ "$hc" = "202 202 $HREF/duplicate" ] || fail http "answers: $hc"
+        [ "$(fy queue --json | jq --arg r "$HREF" '[.records[] | select(.reference == $r) | .target] | sort == ["claims-mainframe","claims-ws"]')" = true ] ||
+            fail http "deliveries of $HREF: $(fy queue --json | jq -c --arg r "$HREF" '[.records[] | select(.reference == $r)]')"
+        ok "HTTP intake: 202 with one reference, one delivery per target; the same submission again (new key) is that reference, nothing new"
+    fi
     [ "$(fy show --json "$R2" | jq -c '[.deliveries[].state]')" = '["held","delivered"]' ] || fail console "$(fy show --json "$R2" | jq -c .deliveries)"
     fy audit --json "$R2" | jq -e '[.audit[] | select(.actor == "sam" and .detail == "target claims-mainframe")] | length == 1' > /dev/null ||
         fail console "audit: $(fy audit --json "$R2")"
