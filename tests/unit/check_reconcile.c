@@ -532,8 +532,11 @@ START_TEST(test_bad_sign_nibble_packed)
     memset(data + 160, ' ', 80);
     memcpy(data + 160, "T0000002", 8);
     bad(l, data, sizeof data, "PA-PAID", "byte offset 10");
-    /* the same file with a good nibble applies (K is also "accepted") */
+    /* the same file with a good nibble applies (K is also "accepted");
+     * an ack moves only the deliveries of the target acknowledging, and
+     * the records here were sent to claims-mainframe */
     pack(data + 80, refs[1], 'K', good);
+    l->target = "claims-mainframe";
     char path[700];
     write_file("PACK.1", data, sizeof data, path, sizeof path);
     struct recon_summary sum;
