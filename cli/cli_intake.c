@@ -72,7 +72,7 @@ static void batch_free(struct batch *b)
 int cli_intake_init(struct cli_intake *in)
 {
     if (!in->batch)
-        in->batch = 1000;
+        in->batch = CLI_INTAKE_BATCH;
     struct priv *pv = calloc(1, sizeof *pv);
     if (!pv)
         return EX_OSERR;

@@ -177,14 +177,14 @@ const struct service_config *config_service(const struct ferry_config *c,
 size_t config_service_targets(const struct ferry_config *c,
                               const struct service_config *s,
                               const struct target_config **out, size_t max);
-/* config_service_target - the target a record of s is filed under in
- * the ledger (its first; each record has one delivery row until a
- * service fans out), or NULL when s names none */
+/* config_service_target - s's first target (a record of s has one
+ * delivery row per target; this is the one a single-target caller
+ * means), or NULL when s names none */
 const char *config_service_target(const struct service_config *s);
 /* config_service_delivers_to - target is one of s's targets */
 bool config_service_delivers_to(const struct service_config *s,
                                 const char *target);
-/* room for every target of one service (ferry.xsd names one today) */
+/* room for every target of one service (target="a b c") */
 #define CONFIG_MAX_SERVICE_TARGETS 16
 const struct client_config *config_client(const struct ferry_config *c,
                                           const char *id);

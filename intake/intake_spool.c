@@ -99,6 +99,8 @@ void intake_item(struct spool_item *it, const struct service_config *svc,
     memset(it, 0, sizeof *it);
     it->service = svc->name;
     it->target = config_service_target(svc);
+    it->targets = svc->targets;        /* one delivery per target */
+    it->ntargets = svc->ntargets;
     it->client = client;
     it->fe_ref = d->fe_ref;
     it->idem_key = d->fe_ref;          /* the submission's identity */

@@ -276,7 +276,7 @@ static int apply_fails(struct wctx *w, struct errs *e)
     int rc = 0;
     for (size_t i = 0; i < w->nfails; i++) {
         if (rc == 0 && spool_record_fail(w->c->sp, w->fails[i].ref,
-                                         w->fails[i].reason, e) != 0)
+                                         w->b->target, w->fails[i].reason, e) != 0)
             rc = -1;
         free(w->fails[i].reason);
     }

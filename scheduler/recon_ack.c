@@ -683,7 +683,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
     for (size_t i = 0; i < n; i++) {
         acks[i].key = d.ar.p + d.key[i];
         acks[i].service = l->key_fe ? l->service : NULL;
-        acks[i].target = l->fw->mt->name;   /* the file's own target */
+        acks[i].target = l->target;
         acks[i].accepted = d.accepted[i];
         acks[i].reason = d.reason[i] >= 0 ? d.ar.p + d.reason[i] : NULL;
         acks[i].receipt = d.receipt[i] >= 0 ? d.ar.p + d.receipt[i] : NULL;

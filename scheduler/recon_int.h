@@ -54,6 +54,8 @@ struct recon_layout {
     struct fw_pick tpick;            /* RT_* fields of trl */
     const char *pattern;
     const char *service;
+    const char *target;              /* the acknowledging target: acks
+                                        move its deliveries only */
     bool key_fe;                     /* key is the front-end reference */
     bool binary;                     /* a non-DISPLAY field: FB only */
     enum recon_recfm recfm;          /* the ack section's recfm= */

@@ -134,6 +134,7 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
         return NULL;
     }
     l->service = service;
+    l->target = mt->name;
     size_t before = e->n;
     l->fw = fw_target_new(mt, mapping_file, e);
     if (!l->fw)

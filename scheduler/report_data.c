@@ -151,6 +151,22 @@ int report_render_json(const struct report *r, struct buf *b)
             buf_putc(b, ',');
         json_service(b, &r->svc[i]);
     }
+    /* deliveries per (service, target): a record of a service with several
+     * targets has one per target (ferry-mi/1: an added member) */
+    buf_puts(b, "],\"deliveries_by_target\":[");
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const struct report_target *t = &r->targets[i];
+        buf_puts(b, i ? ",{\"service\":" : "{\"service\":");
+        json_str(b, t->service);
+        buf_puts(b, ",\"target\":");
+        json_str(b, t->target);
+        buf_printf(b, ",\"deliveries\":%lld", (long long)t->deliveries);
+        for (int o = 0; o < RO_N; o++)
+            buf_printf(b, ",\"%s\":%lld",
+                       spool_mi_outcome_name((enum spool_mi_outcome)o),
+                       (long long)t->outcome[o]);
+        buf_putc(b, '}');
+    }
     buf_puts(b, "],\"total\":{");
     json_values(b, &r->total);
     buf_printf(b, "},\"conservation\":{\"ok\":%s,\"received\":%lld,"
