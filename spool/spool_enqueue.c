@@ -198,7 +198,8 @@ static int store_one(struct spool *s, struct txn *x,
         " received_at, payload_enc, state, updated_at, delivery_id, channel)"
         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char ins_data[] =
-        "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
+        "INSERT INTO record_data(id, payload, record_json, encoded)"
+        " VALUES(?,?,?,?)";
     int64_t at = it->received_at ? it->received_at : now;
     struct tally *t = tally_get(x, it->service, at);
     if (!t) {
@@ -241,7 +242,7 @@ static int store_one(struct spool *s, struct txn *x,
                  "generator failed");
         return -1;
     }
-    unsigned char *p1 = NULL, *p2 = NULL;
+    unsigned char *p1 = NULL, *p2 = NULL, *p3 = NULL;
     int rc = -1;
     sqlite3_stmt *st = spool_stmt(s, ins, e);
     if (!st)
@@ -276,7 +277,9 @@ static int store_one(struct spool *s, struct txn *x,
                           it->payload_len, &p1) != 0
         || spool_bind_sealed(s, dt, 3, res->ref, "record", it->record_json,
                              it->record_json ? strlen(it->record_json) : 0,
-                             &p2) != 0) {
+                             &p2) != 0
+        || spool_bind_sealed(s, dt, 4, res->ref, "encoded", it->encoded,
+                             it->encoded_len, &p3) != 0) {
         sqlite3_reset(dt);
         sqlite3_clear_bindings(dt);
         errs_add(e, res->ref, "cannot encrypt payload");
@@ -302,6 +305,7 @@ done:
     sqlite3_clear_bindings(st);
     free(p1);
     free(p2);
+    free(p3);
     return rc;
 }
 

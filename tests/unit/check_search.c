@@ -513,7 +513,9 @@ START_TEST(test_v7_ledger_gains_search_table)
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE batches DROP COLUMN "
+    ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE record_data DROP "
+                                  "COLUMN encoded; "
+                                  "ALTER TABLE batches DROP COLUMN "
                                   "generation; "
                                   "DELETE FROM sequences WHERE name LIKE "
                                   "'gen:%'; "

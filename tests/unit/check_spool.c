@@ -50,6 +50,10 @@ static struct spool *open_sp(const struct spool_opts *o)
     return s;
 }
 
+/* UNDO_V15 - the schema-15 addition (stored encodings) dropped */
+#define UNDO_V15 \
+    "ALTER TABLE record_data DROP COLUMN encoded;"
+
 /* UNDO_V14 - the schema-14 addition (batch generations) dropped; no '%'
  * in it, so it can stand in a format string */
 #define UNDO_V14 \
@@ -710,7 +714,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
     errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
-    raw_exec("BEGIN;" UNDO_V14 UNDO_V13
+    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -877,7 +881,7 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
     }
     spool_close(s);
     char sql[2048];
-    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V14 UNDO_V13
+    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -992,7 +996,7 @@ START_TEST(test_v3_ledger_gets_identities)
     for (int i = 0; i < 4; i++)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V14 UNDO_V13
+    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -1235,7 +1239,8 @@ START_TEST(test_migrate_v14_numbers_existing_batches)
         spool_batch_free(b);
     }
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V14 "PRAGMA user_version = 13; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 "PRAGMA user_version = 13; "
+             "COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM batches WHERE "
@@ -1853,7 +1858,7 @@ START_TEST(test_v12_ledger_gets_final_totals)
     errs_init(&e);
     ck_assert_int_eq(spool_discard(s, r[1].ref, "ops", "test", &e), 0);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
