@@ -73,6 +73,12 @@ struct fw_ctx {
     unsigned char digest[32];      /* of everything the bytes depend on */
     struct map_section spsec;      /* the detail's "$" assignments only */
     struct fw_plan *spplan;        /* ... bound: encodes just those */
+    struct cpy_record sprec;       /* ... into a record of just their
+                                      fields, at their own offsets */
+    struct cpy_field sproot;
+    struct cpy_field spf[FW_MAX_SPANS];
+    struct cpy_field *spflat[FW_MAX_SPANS + 1];
+    struct cpy_field *spkids[FW_MAX_SPANS];
     struct fw_span spans[FW_MAX_SPANS];  /* ... and where their bytes are */
     size_t nspans;
     struct record *empty;
@@ -285,6 +291,55 @@ static int field_range(const struct cpy_record *r, const char *to,
     return 0;
 }
 
+/* sp_record - the record the "$" assignments are encoded into: when each
+ * lands on a plain elementary field (no REDEFINES, no VALUE on a group
+ * above it: checked by the caller's range test), a record of only those
+ * fields at their own offsets, so encoding them skips the rest of the
+ * layout's initial values and the problems name the same field and
+ * offset; otherwise the detail record itself */
+static const struct cpy_record *sp_record(struct fw_ctx *c)
+{
+    const struct cpy_record *r = c->ft->detail.rec;
+    size_t end = 0;
+    for (size_t i = 0; i < c->spsec.na; i++) {
+        bool amb = false;
+        const struct cpy_field *f = cpy_field_find(r, c->spsec.a[i].to, &amb);
+        if (!f || amb || f->nkids || f->redefines || f->occurs_max ||
+            f->level == 66 || f->level == 88 || strchr(c->spsec.a[i].to, '.')
+            || strstr(c->spsec.a[i].to, " OF ") || strstr(c->spsec.a[i].to,
+                                                         " of "))
+            return r;
+        for (const struct cpy_field *a = f->parent; a; a = a->parent)
+            if (a->value.kind != CPY_VAL_NONE || a->redefines)
+                return r;
+        c->spf[i] = *f;
+        c->spf[i].parent = &c->sproot;
+        c->spf[i].conds = NULL;
+        c->spf[i].nconds = 0;
+        c->spkids[i] = &c->spf[i];
+        c->spflat[i + 1] = &c->spf[i];
+        if (f->offset + f->length > end)
+            end = f->offset + f->length;
+    }
+    c->sproot = *r->root;
+    c->sproot.kids = c->spkids;
+    c->sproot.nkids = c->spsec.na;
+    c->sproot.parent = NULL;
+    c->sproot.redefines = NULL;
+    c->sproot.redef = NULL;
+    c->sproot.conds = NULL;
+    c->sproot.nconds = 0;
+    c->sproot.length = end;
+    c->spflat[0] = &c->sproot;
+    c->sprec = *r;
+    c->sprec.root = &c->sproot;
+    c->sprec.flat = c->spflat;
+    c->sprec.nflat = c->spsec.na + 1;
+    c->sprec.length = end;
+    c->sprec.has_odo = false;
+    return &c->sprec;
+}
+
 /* enc_setup - can this layout's details be stored encoded, and which
  * bytes does the batch write afresh?  Only when every "$" assignment
  * lands on a field at a fixed place outside any table that nothing else
@@ -344,7 +399,7 @@ static void enc_setup(struct fw_ctx *c)
     struct errs pe;
     errs_init(&pe);
     if (c->nspans &&
-        !(c->spplan = fw_plan_new(ft->detail.rec, &c->spsec, &pe))) {
+        !(c->spplan = fw_plan_new(sp_record(c), &c->spsec, &pe))) {
         errs_free(&pe);
         return;
     }
