@@ -1662,6 +1662,77 @@ START_TEST(test_audit_keyed_chain_migrates_and_catches_rewrite)
 }
 END_TEST
 
+/* enc_seen - what spool_batch_foreach_mapped handed over for one record */
+struct enc_seen {
+    int calls;
+    char enc[32];
+    size_t enc_len;
+    bool json;
+    bool ask_json;                 /* answer SPOOL_CB_NEED_JSON */
+};
+
+static int enc_cb(void *ctx, const struct spool_record *r)
+{
+    struct enc_seen *x = ctx;
+    x->calls++;
+    if (r->encoded) {
+        ck_assert_ptr_null(r->record_json);
+        x->enc_len = r->encoded_len < sizeof x->enc ? r->encoded_len : 0;
+        memcpy(x->enc, r->encoded, x->enc_len);
+        return x->ask_json ? SPOOL_CB_NEED_JSON : 0;
+    }
+    x->json = r->record_json != NULL;
+    return 0;
+}
+
+/* the stored encoding is sealed at rest like the payload, opened for the
+ * batch without the JSON, the JSON given when the batch asks, and gone
+ * after an edit (the JSON is then the only form) */
+START_TEST(test_stored_encoding_sealed_read_and_cleared_by_edit)
+{
+    struct spool_opts o = { .encrypt = true };
+    for (int i = 0; i < SPOOL_KEY_LEN; i++)
+        o.key[i] = (unsigned char)(i * 5 + 3);
+    struct spool *s = open_sp(&o);
+    struct spool_result r;
+    struct spool_item it = item("claims", "mf", NULL, "{\"a\":1}");
+    it.encoded = "FWE1-secret-bytes";
+    it.encoded_len = 17;
+    enq1(s, it, &r);
+    spool_close(s);
+    /* sealed: the clear bytes are nowhere in the column */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data WHERE "
+                                "encoded IS NOT NULL AND instr(encoded, "
+                                "'secret') = 0 AND length(encoded) = 45"), 1);
+    s = open_sp(&o);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    struct enc_seen x = { 0 };
+    ck_assert_int_eq(spool_batch_foreach_mapped(s, b->id, enc_cb, &x, &e), 0);
+    ck_assert_int_eq(x.calls, 1);
+    ck_assert_uint_eq(x.enc_len, 17);
+    ck_assert(memcmp(x.enc, "FWE1-secret-bytes", 17) == 0);
+    ck_assert(!x.json);
+    struct enc_seen y = { .ask_json = true };
+    ck_assert_int_eq(spool_batch_foreach_mapped(s, b->id, enc_cb, &y, &e), 0);
+    ck_assert_int_eq(y.calls, 2);
+    ck_assert(y.json);
+    spool_batch_free(b);
+    spool_close(s);
+    /* an edit: the stored encoding goes with the old JSON */
+    raw_exec("UPDATE records SET state = 'held', batch_id = NULL;");
+    s = open_sp(&o);
+    ck_assert_int_eq(spool_edit(s, r.ref, "fixed", 5, "{\"n\":1}", "erin",
+                                "corrected", "n (changed)", &e), 0);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data WHERE "
+                                "encoded IS NULL"), 1);
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_encryption_round_trip_and_wrong_key)
 {
     struct spool_opts o = { .encrypt = true };
@@ -1964,6 +2035,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
     tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
+    tcase_add_test(tc, test_stored_encoding_sealed_read_and_cleared_by_edit);
     tcase_add_test(tc, test_key_file_formats);
     tcase_add_test(tc, test_purge_archives_final_records_keeps_audit);
     tcase_add_test(tc, test_final_totals_follow_moves_and_rollbacks);
