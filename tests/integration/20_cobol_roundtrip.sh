@@ -84,7 +84,7 @@ roundtrip() {
 }
 
 for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment EDITED:edited \
-         CLAIMADR:claimadr \
+         CLAIMADR:claimadr CLAIMLIB:claimlib \
          WIDE:wide; do
     cpy=${c%%:*}; v=$FERRY_ROOT/tests/cobol/${c##*:}.jsonl
     roundtrip "$cpy-ascii-ibm-signs" "$cpy" "$v" ascii ibm -fsign=EBCDIC
