@@ -158,7 +158,10 @@ void config_free(struct ferry_config *c);
 int config_check(const struct ferry_config *c, struct errs *e);
 /* config_check_service - service s's mapping against the files it names:
  * every <map from> an accepted field, every copybook present and every
- * <map to> one of its fields.  Returns the number of problems added. */
+ * <map to> one of its fields.  Returns the number of problems added,
+ * plus those config_load already reported for it (a copybook outside the
+ * configuration's folders), so a caller can skip deeper checks that would
+ * say them again. */
 int config_check_service(const struct ferry_config *c,
                          const struct service_config *s, struct errs *e);
 /* config_check_secret - ref ("env:NAME" or a file relative to base_dir)

@@ -135,7 +135,8 @@ static const char *const pg_v15[] = {
     " id BIGINT PRIMARY KEY REFERENCES records(id),"
     " payload BYTEA,"
     " original BYTEA,"
-    " record_json BYTEA)",
+    " record_json BYTEA,"
+    " encoded BYTEA)",
     "CREATE VIEW records_full AS SELECT r.*, d.payload AS payload,"
     " d.original AS original, d.record_json AS record_json"
     " FROM records r LEFT JOIN record_data d ON d.id = r.id",

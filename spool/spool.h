@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 15
+#define SPOOL_SCHEMA_VERSION 16
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -182,6 +182,9 @@ struct spool_item {
     const void *payload;           /* original submission bytes */
     size_t payload_len;
     const char *record_json;       /* mapped record (canonical JSON) */
+    const void *encoded;           /* its stored encoding for target (the
+                                      format's admit_stored); NULL = none */
+    size_t encoded_len;
     int64_t received_at;           /* 0 = now */
     bool hold;                     /* enter as held instead of queued */
     /* search values as pairs {index, value, index, value, ...} (nsearch
@@ -279,6 +282,9 @@ struct spool_record {
     unsigned char *original; size_t original_len;  /* NULL unless edited */
     char *record_json;
     char *crypt_error;             /* non-NULL: payload could not be read */
+    /* Only spool_batch_foreach_mapped: the stored encoding (opened),
+     * borrowed for the callback; NULL when the row has none. */
+    const unsigned char *encoded;  size_t encoded_len;
     /* Filled only with SPOOL_WITH_HISTORY. */
     struct spool_attempt *att;     size_t natt;
     struct spool_audit_entry *aud; size_t naud;
@@ -666,9 +672,14 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         void *ctx, struct errs *e);
 /* spool_batch_foreach_mapped - spool_batch_foreach for building a file:
  * only id, ref, delivery_id, service, target, state, batch_id,
- * received_at, encrypted and record_json (decrypted; crypt_error set when it cannot be) are
- * filled, and the strings are borrowed: valid only during cb.  The
- * payload and original are not read.  Same order, same stop rule. */
+ * received_at, encrypted and either the stored encoding (encoded, opened)
+ * or record_json (decrypted; crypt_error set when it cannot be) are
+ * filled, and the strings are borrowed: valid only during cb.  A row with
+ * a stored encoding comes with encoded set and no record_json; when cb
+ * answers SPOOL_CB_NEED_JSON (the encoding is stale for it), the same
+ * record comes again with record_json and no encoding.  The payload and
+ * original are not read.  Same order, same stop rule. */
+#define SPOOL_CB_NEED_JSON 3
 int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
                                int (*cb)(void *ctx,
                                          const struct spool_record *r),

@@ -97,7 +97,8 @@ static int apply_edit(struct spool *s, int64_t id, const char *ref,
     st = spool_stmt(s, "INSERT INTO record_data(id, payload, original, "
                     "record_json) VALUES(?4, ?1, ?2, ?3) ON CONFLICT(id) DO "
                     "UPDATE SET payload = excluded.payload, original = "
-                    "excluded.original, record_json = excluded.record_json",
+                    "excluded.original, record_json = excluded.record_json, "
+                    "encoded = NULL",
                     e);
     if (!st)
         goto done;

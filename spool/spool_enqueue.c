@@ -203,14 +203,15 @@ static int store_delivery(struct spool *s, const struct spool_item *it,
         " received_at, payload_enc, state, updated_at, delivery_id, channel)"
         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char ins_data[] =
-        "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
+        "INSERT INTO record_data(id, payload, record_json, encoded)"
+        " VALUES(?,?,?,?)";
     char did[SPOOL_ID_LEN];
     if (spool_id_new(did) != 0) {
         errs_add(e, ref, "cannot make a delivery identity: the random "
                  "generator failed");
         return -1;
     }
-    unsigned char *p1 = NULL, *p2 = NULL;
+    unsigned char *p1 = NULL, *p2 = NULL, *p3 = NULL;
     int rc = -1;
     sqlite3_stmt *st = spool_stmt(s, ins, e);
     if (!st)
@@ -244,7 +245,11 @@ static int store_delivery(struct spool *s, const struct spool_item *it,
                           it->payload_len, &p1) != 0
         || spool_bind_sealed(s, dt, 3, ref, "record", it->record_json,
                              it->record_json ? strlen(it->record_json) : 0,
-                             &p2) != 0) {
+                             &p2) != 0
+        /* the stored encoding is the first target's (intake_doc_admit) */
+        || spool_bind_sealed(s, dt, 4, ref, "encoded",
+                             first ? it->encoded : NULL,
+                             first ? it->encoded_len : 0, &p3) != 0) {
         sqlite3_reset(dt);
         sqlite3_clear_bindings(dt);
         errs_add(e, ref, "cannot encrypt payload");
@@ -266,6 +271,7 @@ done:
     sqlite3_clear_bindings(st);
     free(p1);
     free(p2);
+    free(p3);
     return rc;
 }
 

@@ -514,7 +514,7 @@ START_TEST(test_v7_ledger_gains_search_table)
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, UNDO_V15
+    ck_assert_int_eq(sqlite3_exec(db, UNDO_V16 UNDO_V15
                                   "ALTER TABLE batches DROP COLUMN "
                                   "generation; "
                                   "DELETE FROM sequences WHERE name LIKE "

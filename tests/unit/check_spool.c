@@ -713,7 +713,7 @@ START_TEST(test_v1_ledger_migrates_in_place)
     errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
-    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -880,7 +880,7 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
     }
     spool_close(s);
     char sql[8192];
-    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13
+    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -995,7 +995,7 @@ START_TEST(test_v3_ledger_gets_identities)
     for (int i = 0; i < 4; i++)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -1238,7 +1238,7 @@ START_TEST(test_migrate_v14_numbers_existing_batches)
         spool_batch_free(b);
     }
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 "PRAGMA user_version = 13; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 "PRAGMA user_version = 13; COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM batches WHERE "
@@ -1284,7 +1284,7 @@ START_TEST(test_migrate_v15_keeps_every_row)
     int64_t mem = count_rows("SELECT count(*) FROM batch_members");
     int64_t sum = count_rows("SELECT sum(id * length(ref) + attempts) FROM "
                              "records");
-    raw_exec("BEGIN;" UNDO_V15 "PRAGMA user_version = 14; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 "PRAGMA user_version = 14; COMMIT;");
     ck_assert_int_eq(count_rows("SELECT count(*) FROM sqlite_master WHERE "
                                 "name = 'records' AND sql LIKE "
                                 "'%ref TEXT NOT NULL UNIQUE%'"), 1);
@@ -1944,6 +1944,77 @@ START_TEST(test_audit_keyed_chain_migrates_and_catches_rewrite)
 }
 END_TEST
 
+/* enc_seen - what spool_batch_foreach_mapped handed over for one record */
+struct enc_seen {
+    int calls;
+    char enc[32];
+    size_t enc_len;
+    bool json;
+    bool ask_json;                 /* answer SPOOL_CB_NEED_JSON */
+};
+
+static int enc_cb(void *ctx, const struct spool_record *r)
+{
+    struct enc_seen *x = ctx;
+    x->calls++;
+    if (r->encoded) {
+        ck_assert_ptr_null(r->record_json);
+        x->enc_len = r->encoded_len < sizeof x->enc ? r->encoded_len : 0;
+        memcpy(x->enc, r->encoded, x->enc_len);
+        return x->ask_json ? SPOOL_CB_NEED_JSON : 0;
+    }
+    x->json = r->record_json != NULL;
+    return 0;
+}
+
+/* the stored encoding is sealed at rest like the payload, opened for the
+ * batch without the JSON, the JSON given when the batch asks, and gone
+ * after an edit (the JSON is then the only form) */
+START_TEST(test_stored_encoding_sealed_read_and_cleared_by_edit)
+{
+    struct spool_opts o = { .encrypt = true };
+    for (int i = 0; i < SPOOL_KEY_LEN; i++)
+        o.key[i] = (unsigned char)(i * 5 + 3);
+    struct spool *s = open_sp(&o);
+    struct spool_result r;
+    struct spool_item it = item("claims", "mf", NULL, "{\"a\":1}");
+    it.encoded = "FWE1-secret-bytes";
+    it.encoded_len = 17;
+    enq1(s, it, &r);
+    spool_close(s);
+    /* sealed: the clear bytes are nowhere in the column */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data WHERE "
+                                "encoded IS NOT NULL AND instr(encoded, "
+                                "'secret') = 0 AND length(encoded) = 45"), 1);
+    s = open_sp(&o);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    struct enc_seen x = { 0 };
+    ck_assert_int_eq(spool_batch_foreach_mapped(s, b->id, enc_cb, &x, &e), 0);
+    ck_assert_int_eq(x.calls, 1);
+    ck_assert_uint_eq(x.enc_len, 17);
+    ck_assert(memcmp(x.enc, "FWE1-secret-bytes", 17) == 0);
+    ck_assert(!x.json);
+    struct enc_seen y = { .ask_json = true };
+    ck_assert_int_eq(spool_batch_foreach_mapped(s, b->id, enc_cb, &y, &e), 0);
+    ck_assert_int_eq(y.calls, 2);
+    ck_assert(y.json);
+    spool_batch_free(b);
+    spool_close(s);
+    /* an edit: the stored encoding goes with the old JSON */
+    raw_exec("UPDATE records SET state = 'held', batch_id = NULL;");
+    s = open_sp(&o);
+    ck_assert_int_eq(spool_edit(s, r.ref, "fixed", 5, "{\"n\":1}", "erin",
+                                "corrected", "n (changed)", &e), 0);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data WHERE "
+                                "encoded IS NULL"), 1);
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_encryption_round_trip_and_wrong_key)
 {
     struct spool_opts o = { .encrypt = true };
@@ -2140,7 +2211,7 @@ START_TEST(test_v12_ledger_gets_final_totals)
     errs_init(&e);
     ck_assert_int_eq(spool_discard(s, r[1].ref, NULL, "ops", "test", &e), 0);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V15 UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
@@ -2299,6 +2370,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
     tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
+    tcase_add_test(tc, test_stored_encoding_sealed_read_and_cleared_by_edit);
     tcase_add_test(tc, test_key_file_formats);
     tcase_add_test(tc, test_purge_archives_final_records_keeps_audit);
     tcase_add_test(tc, test_final_totals_follow_moves_and_rollbacks);

@@ -1,4 +1,4 @@
-/* spool_undo.h - the schema-15 step undone, for the downgrade tests of
+/* spool_undo.h - the schema-15 and -16 steps undone, for the downgrade tests of
  * check_spool.c and check_search.c: records rebuilt as schema 14 had it
  * (ref UNIQUE, one row per reference) with every index and view of v14.
  * No '%' in it, so it can stand in a format string.  Run with foreign
@@ -48,5 +48,8 @@
     "CREATE VIEW records_full AS SELECT r.*, d.payload AS payload," \
     " d.original AS original, d.record_json AS record_json" \
     " FROM records r LEFT JOIN record_data d ON d.id = r.id;"
+
+/* UNDO_V16 - the schema-16 addition (stored encodings) dropped */
+#define UNDO_V16 "ALTER TABLE record_data DROP COLUMN encoded;"
 
 #endif
