@@ -63,6 +63,10 @@ int jt_parse(struct jt_parser *p, const char *text, size_t len,
 /* jt_member - member key of object o, or NULL */
 const struct jt_node *jt_member(const struct jt_doc *d,
                                 const struct jt_node *o, const char *key);
+/* jt_member_n - the same with the key's length given */
+const struct jt_node *jt_member_n(const struct jt_doc *d,
+                                  const struct jt_node *o, const char *key,
+                                  size_t klen);
 /* jt_elem - element i of array a, or NULL */
 const struct jt_node *jt_elem(const struct jt_doc *d,
                               const struct jt_node *a, size_t i);

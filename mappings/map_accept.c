@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mappings/jtree.h"
+#include "mappings/map_rx.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 #include "util/utf8.h"
@@ -341,7 +342,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             missing(c, f, where, "required field missing");
         goto out;
     }
-    if (f->has_re && regexec(&f->re, text, 0, NULL, 0) != 0)
+    if (f->has_re && !map_rx_matches(f->rx, &f->re, text))
         fprob(c, f, where, NULL, "does not match pattern %s", f->pattern);
     if (f->min_len >= 0 || f->max_len >= 0) {
         size_t l = utf8_chars(text, strlen(text));
