@@ -74,8 +74,10 @@ struct record_field *record_field(struct record *r, const char *name)
 {
     if (!r || !name)
         return NULL;
+    /* the first byte first: most names differ there, and this runs for
+     * every assignment of every record encoded */
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->f[i].name, name) == 0)
+        if (r->f[i].name[0] == name[0] && strcmp(r->f[i].name, name) == 0)
             return &r->f[i];
     return NULL;
 }
