@@ -217,6 +217,16 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
                         size_t nf, struct jv base, const char *prefix,
                         struct record *r);
 
+/* record_for - an empty record with room for fields[0..nf) in one
+ * allocation (map_apply adds exactly one field for each) */
+static struct record *record_for(const struct map_field *fields, size_t nf)
+{
+    size_t nb = 0;
+    for (size_t i = 0; i < nf; i++)
+        nb += strlen(fields[i].name) + 1;
+    return record_new_sized(nf, nb);
+}
+
 /* apply_list - a JSON array; each element is a sub-record */
 static void apply_list(struct ctx *c, const struct map_field *f,
                        struct jv base, const struct where *where,
@@ -266,7 +276,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         while (nl)
             pre[pl + 1 + k++] = num[--nl];
         memcpy(pre + pl + 1 + k, "].", 3);
-        struct record *sub = record_new();
+        struct record *sub = record_for(f->sub, f->nsub);
         if (!sub) {
             prob(c, where, "out of memory");
             return;
@@ -389,7 +399,7 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 static int run(struct ctx *c, struct jv doc, struct record **out)
 {
     *out = NULL;
-    struct record *r = record_new();
+    struct record *r = record_for(c->m->fields, c->m->nfields);
     if (!r) {
         prob(c, &(struct where){ "", "" }, "out of memory");
         return -1;

@@ -142,6 +142,9 @@ static int count(const char **pp, struct rx_atom *a)
 
 struct map_rx {
     bool head, tail;             /* "^" first, "$" last */
+    bool fixed;                  /* anchored, every count exact: byte i of
+                                    a match is taken by a known atom */
+    size_t flen;                 /* then the length of every match */
     size_t na;
     struct rx_atom at[];
 };
@@ -197,6 +200,12 @@ struct map_rx *map_rx_compile(const char *pattern)
         return NULL;
     rx->head = head;
     rx->tail = tail;
+    rx->fixed = head && tail;
+    rx->flen = 0;
+    for (size_t k = 0; k < na; k++) {
+        rx->fixed = rx->fixed && at[k].min == at[k].max;
+        rx->flen += at[k].min;
+    }
     rx->na = na;
     memcpy(rx->at, at, na * sizeof at[0]);
     return rx;
@@ -223,6 +232,16 @@ int map_rx_run(const struct map_rx *rx, const char *text)
         if ((unsigned char)text[len] >= 0x80 || len == RX_MAX_TEXT)
             return -1;
         len++;
+    }
+    if (rx->fixed) {
+        if (len != rx->flen)
+            return 0;
+        const unsigned char *t = (const unsigned char *)text;
+        for (size_t k = 0; k < rx->na; k++)
+            for (unsigned n = 0; n < rx->at[k].min; n++)
+                if (!set_has(rx->at[k].set, *t++))
+                    return 0;
+        return 1;
     }
     /* bit i of reach: some way through the atoms so far ends at text[i];
      * positions 0..len, in w words */
