@@ -437,7 +437,8 @@ const struct jt_node *jt_member_n(const struct jt_doc *d,
         return NULL;
     const struct jt_node *c = d->v + o->u.first;
     for (uint32_t i = 0; i < o->n; i++)
-        if (c[i].klen == kl && memcmp(c[i].key, key, kl) == 0)
+        if (c[i].klen == kl && (kl == 0 || c[i].key[0] == key[0]) &&
+            memcmp(c[i].key, key, kl) == 0)
             return &c[i];
     return NULL;
 }
@@ -527,6 +528,75 @@ const struct jt_node *jpath_get_jt(const struct jpath *p,
                     && select_match_jt(jt_member_n(d, el, st->key, st->klen),
                                        st))
                     found = el;
+            }
+            cur = found;
+            break;
+        }
+        }
+    }
+    return cur;
+}
+
+/* memo_member - jt_member_n through memo's last few look-ups */
+static const struct jt_node *memo_member(const struct jt_doc *d,
+                                         const struct jt_node *o,
+                                         const struct jpath_step *st,
+                                         struct jt_memo *memo)
+{
+    for (unsigned i = 0; i < JT_MEMO_KEYS; i++)
+        if (memo->k[i].o == o && memo->k[i].klen == st->klen &&
+            memcmp(memo->k[i].key, st->key, st->klen) == 0)
+            return memo->k[i].found;
+    const struct jt_node *f = jt_member_n(d, o, st->key, st->klen);
+    unsigned i = memo->next++ % JT_MEMO_KEYS;
+    memo->k[i].o = o;
+    memo->k[i].key = st->key;
+    memo->k[i].klen = st->klen;
+    memo->k[i].found = f;
+    return f;
+}
+
+const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
+                                        const struct jt_doc *d,
+                                        const struct jt_node *root,
+                                        struct jt_memo *memo)
+{
+    const struct jt_node *cur = root;
+    for (size_t i = 0; cur && i < p->n; i++) {
+        const struct jpath_step *st = &p->s[i];
+        switch (st->kind) {
+        case JP_KEY:
+            cur = cur->type == JT_OBJECT ? memo_member(d, cur, st, memo)
+                                         : NULL;
+            break;
+        case JP_INDEX:
+            cur = jt_elem(d, cur, st->index);
+            break;
+        case JP_SELECT: {
+            if (cur->type != JT_ARRAY) {
+                cur = NULL;
+                break;
+            }
+            const struct jt_node *el0 = d->v + cur->u.first;
+            bool memo_ok = cur->n <= JT_MEMO_ELEMS;
+            if (memo_ok && !(memo->arr == cur && memo->aklen == st->klen &&
+                             memcmp(memo->akey, st->key, st->klen) == 0)) {
+                /* index this array by the selector's member, once */
+                for (uint32_t k = 0; k < cur->n; k++)
+                    memo->m[k] = el0[k].type == JT_OBJECT
+                        ? jt_member_n(d, &el0[k], st->key, st->klen) : NULL;
+                memo->arr = cur;
+                memo->akey = st->key;
+                memo->aklen = st->klen;
+            }
+            const struct jt_node *found = NULL;
+            for (uint32_t k = 0; k < cur->n && !found; k++) {
+                const struct jt_node *m = memo_ok ? memo->m[k]
+                    : el0[k].type == JT_OBJECT
+                        ? jt_member_n(d, &el0[k], st->key, st->klen) : NULL;
+                if (m && m->type == JT_INT ? st->vint && st->vnum == m->u.i
+                                           : select_match_jt(m, st))
+                    found = &el0[k];
             }
             cur = found;
             break;

@@ -35,6 +35,7 @@ struct ctx {
     size_t n;
     struct errs *e;
     size_t problems;
+    struct jt_memo *memo;        /* the fast path's walks so far */
 };
 
 /* A value in the submission: a node of jansson's tree, or of the fast
@@ -49,7 +50,8 @@ static struct jv jv_get(const struct ctx *c, const struct jpath *p,
                         struct jv base)
 {
     if (c->jd)
-        return (struct jv){ .t = base.t ? jpath_get_jt(p, c->jd, base.t)
+        return (struct jv){ .t = base.t ? jpath_get_jt_memo(p, c->jd, base.t,
+                                                            c->memo)
                                         : NULL };
     return (struct jv){ .j = base.j ? jpath_get(p, base.j) : NULL };
 }
@@ -428,7 +430,9 @@ int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
 int map_apply_jt(const struct mapping *m, const struct jt_doc *d,
                  struct record **out, struct errs *e)
 {
-    struct ctx c = {.m = m, .jd = d, .e = e};
+    struct jt_memo memo;
+    memset(&memo, 0, sizeof memo);
+    struct ctx c = {.m = m, .jd = d, .e = e, .memo = &memo};
     if (!d || !d->n || d->v[0].type != JT_OBJECT) {
         *out = NULL;
         errs_add(e, "body", "expected a JSON object");
