@@ -13,7 +13,7 @@
  * Usage: bench_encode [MAPPING.xml [SUBMISSION.json [SECONDS [profile]]]]
  * ("profile": only the fast end-to-end path, in a loop for SECONDS and
  * printing nothing but its rate, for `perf record -g`; "count-fast",
- * "count-map", "count-encode": that stage exactly SECONDS times, for
+ * "count-parse", "count-map", "count-encode": that stage exactly SECONDS times, for
  * `perf stat -e instructions`, which a busy machine does not disturb)
  * Prints "name value unit" lines: the end-to-end rate, the time of each
  * stage alone, jansson's parse alone on the same document (the floor
@@ -184,6 +184,10 @@ int main(int argc, char **argv)
             if (strcmp(what, "fast") == 0) {
                 if (one_fast(&j) != 0)
                     return fail(&j, "run");
+            } else if (strcmp(what, "parse") == 0) {
+                if (jt_parse(j.jp, json, j.jlen, j.lim.max_body,
+                             j.lim.max_depth, j.lim.max_fields, &cd) != 0)
+                    return fail(&j, "fast parse");
             } else if (strcmp(what, "map") == 0) {
                 struct record *y = NULL;
                 if (map_apply_jt(m, cd, &y, &j.e) != 0)
