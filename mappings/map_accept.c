@@ -324,7 +324,19 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     }
     bool bad = false;
     char *text = NULL;
-    if (c->named) {
+    /* a typed field read as it came (no transforms) needs its text only
+     * until its type has read it: kept on the stack, not copied out */
+    char small[128];
+    struct jv sv = { 0 };
+    if (c->jd && f->path && !f->ntr && f->type != FT_STRING &&
+        (sv = jv_get(c, f->jp, base)).t && sv.t->type == JT_STRING &&
+        sv.t->n < sizeof small) {
+        memcpy(small, sv.t->u.s, sv.t->n);
+        small[sv.t->n] = '\0';
+        text = small;
+    } else if (c->jd && sv.t && f->path && !f->ntr && f->type != FT_STRING) {
+        text = scalar(c, sv, where, &bad);
+    } else if (c->named) {
         const char *nv = named_value(c, f->name);
         if (nv) {
             text = strdup(nv);
@@ -385,7 +397,8 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     }
     check_range(c, f, &rf->v, where);
 out:
-    free(text);
+    if (text != small)
+        free(text);
 }
 
 static int apply_fields(struct ctx *c, const struct map_field *fields,
