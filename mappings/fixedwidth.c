@@ -593,7 +593,14 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
                       const struct map_assign *a)
 {
     unsigned char *o = E->out + off;
-    struct cob_pic p = text_pic(f);
+    /* a group is written as text; an elementary field by its own PIC,
+     * not copied (this runs for every field of every record) */
+    struct cob_pic gp;
+    const struct cob_pic *pp = &f->pic;
+    if (f->pic.cls == COB_GROUP) {
+        gp = text_pic(f);
+        pp = &gp;
+    }
     char msg[256], tmp[DEC128_TEXT];
     char w[128];
     if (off + f->length > E->len) {
@@ -612,14 +619,14 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         int offset = tz_offset_at(E->p->london, floor_div(v->num, 1000));
         local = *v;
         local.num += (int64_t)offset * 1000;
-        if (p.cls != COB_NUMERIC && !a->format) {
+        if (pp->cls != COB_NUMERIC && !a->format) {
             local_text(local.num, offset, ltext);
             local.text = ltext;
         }
         v = &local;
     }
     const char *fmt = a ? a->format : NULL;
-    if (p.cls != COB_NUMERIC) {
+    if (pp->cls != COB_NUMERIC) {
         const char *s = v->text ? v->text : "";
         if (v->type == FT_DATE || v->type == FT_DATETIME) {
             if (fmt || v->type == FT_DATE) {
@@ -641,7 +648,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
             flags |= COB_TX_TRUNCATE;
         if (a && a->fold)
             flags |= COB_TX_FOLD;
-        if (cob_text_encode(E->cc, &p, s, strlen(s), flags, o, &what, msg,
+        if (cob_text_encode(E->cc, pp, s, strlen(s), flags, o, &what, msg,
                             sizeof msg) < 0) {
             enc_err(E, f, idx, off, msg);
             return;
@@ -659,7 +666,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
     }
     dec128 x = 0;
     int sc = 0;
-    int psc = p.scale > 0 ? p.scale : 0;
+    int psc = pp->scale > 0 ? pp->scale : 0;
     switch (v->type) {
     case FT_INTEGER:
     case FT_DECIMAL:
@@ -704,7 +711,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         enc_err(E, f, idx, off, "a list cannot fill a numeric field");
         return;
     }
-    if (cob_num_encode_wide(E->cc, &p, x, sc, o, msg, sizeof msg) < 0)
+    if (cob_num_encode_wide(E->cc, pp, x, sc, o, msg, sizeof msg) < 0)
         enc_err(E, f, idx, off, msg);
 }
 
