@@ -545,7 +545,8 @@ static const struct jt_node *memo_member(const struct jt_doc *d,
 {
     for (unsigned i = 0; i < JT_MEMO_KEYS; i++)
         if (memo->k[i].o == o && memo->k[i].klen == st->klen &&
-            memcmp(memo->k[i].key, st->key, st->klen) == 0)
+            (memo->k[i].key == st->key ||
+             memcmp(memo->k[i].key, st->key, st->klen) == 0))
             return memo->k[i].found;
     const struct jt_node *f = jt_member_n(d, o, st->key, st->klen);
     unsigned i = memo->next++ % JT_MEMO_KEYS;
@@ -566,8 +567,9 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
         const struct jpath_step *st = &p->s[i];
         switch (st->kind) {
         case JP_KEY:
-            cur = cur->type == JT_OBJECT ? memo_member(d, cur, st, memo)
-                                         : NULL;
+            /* the document's own members are what many paths share */
+            cur = cur == d->v ? memo_member(d, cur, st, memo)
+                              : jt_member_n(d, cur, st->key, st->klen);
             break;
         case JP_INDEX:
             cur = jt_elem(d, cur, st->index);
@@ -580,7 +582,8 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
             const struct jt_node *el0 = d->v + cur->u.first;
             bool memo_ok = cur->n <= JT_MEMO_ELEMS;
             if (memo_ok && !(memo->arr == cur && memo->aklen == st->klen &&
-                             memcmp(memo->akey, st->key, st->klen) == 0)) {
+                             (memo->akey == st->key ||
+                              memcmp(memo->akey, st->key, st->klen) == 0))) {
                 /* index this array by the selector's member, once */
                 for (uint32_t k = 0; k < cur->n; k++)
                     memo->m[k] = el0[k].type == JT_OBJECT
