@@ -35,7 +35,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/ferry
 VERSION  := $(shell sed -n 's/^\#define FERRY_VERSION "\(.*\)"/\1/p' cli/cli.h)
 
 PKGS     := jansson libxml-2.0 libcurl libmicrohttpd libssh2 odbc sqlite3 openssl \
-            libsystemd gpgme
+            libsystemd gpgme libpq
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -77,7 +77,7 @@ BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 
 DEB_PKGS := build-essential pkg-config libjansson-dev libxml2-dev libxml2-utils \
             libcurl4-openssl-dev libmicrohttpd-dev libssh2-1-dev unixodbc \
-            unixodbc-dev libsqlite3-dev sqlite3 libssl-dev check libsubunit-dev \
+            unixodbc-dev libsqlite3-dev sqlite3 libpq-dev libssl-dev check libsubunit-dev \
             odbc-postgresql libsqliteodbc postgresql openssh-server \
             openssh-client gnucobol3 python3 curl wrk clang \
             libclang-rt-14-dev jq gsoap openssl chromium libsystemd-dev \

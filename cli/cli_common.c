@@ -194,6 +194,11 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
                         "<spool dir=...> in ferry.xml\n", cli_command());
         return EX_CONFIG;
     }
+    if (cfg && cfg->spool_pg) {
+        fprintf(stderr, "ferry %s: %s\n", cli_command(),
+                CONFIG_SPOOL_PG_UNFINISHED);
+        return EX_CONFIG;
+    }
     struct spool_opts o;
     memset(&o, 0, sizeof o);
     struct errs e;

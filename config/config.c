@@ -315,6 +315,14 @@ static void build_spool(struct loader *L, const xmlNode *n)
         c->spool_audit_head_file = config_path(c->base_dir, ahead);
         free(ahead);
     }
+    char *backend = get_attr(n, "backend");
+    c->spool_pg = backend && strcmp(backend, "postgresql") == 0;
+    free(backend);
+    char *conn = get_attr(n, "connection-file");
+    if (conn) {
+        free(c->spool_conn_file);
+        c->spool_conn_file = conn;
+    }
     size_t min_free = 0;
     char *mf = get_attr(n, "min-free");
     if (mf) {
@@ -946,6 +954,7 @@ void config_free(struct ferry_config *c)
     free(c->spool_key_file);
     free(c->spool_audit_key_file);
     free(c->spool_audit_head_file);
+    free(c->spool_conn_file);
     free(c->intake.listen);
     free(c->intake.cert_file);
     free(c->intake.key_file);

@@ -103,6 +103,15 @@ struct job_config {
     int line;
 };
 
+/* What `ferry check` and every command that opens the spool say of
+ * <spool backend="postgresql">: its foundation is built (spool/sql.h,
+ * docs/spool.md), the backend itself is not, and ferry never pretends
+ * it works. */
+#define CONFIG_SPOOL_PG_UNFINISHED "the PostgreSQL spool backend is not " \
+    "finished: ferry cannot keep its ledger there yet (docs/spool.md, " \
+    "\"Two backends, one set of promises\"); leave out backend, or set " \
+    "backend=\"sqlite\""
+
 struct ferry_config {
     char *path;               /* the file loaded */
     char *base_dir;           /* its folder; relative paths resolve here */
@@ -116,6 +125,9 @@ struct ferry_config {
     char *spool_audit_head_file; /* audit head outside the ledger (resolved
                                     path); NULL = <spool dir>/audit.head */
     size_t spool_min_free_mb; /* refuse intake below this; default 64 */
+    bool spool_pg;            /* <spool backend="postgresql">: checked,
+                                 then refused (not finished) */
+    char *spool_conn_file;    /* its connection-file (a secret ref) */
     enum log_format log_format;
     enum log_level log_level;
     int64_t shutdown_deadline_ms; /* SIGTERM deadline; default 30 s */

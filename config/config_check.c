@@ -251,6 +251,18 @@ int config_check(const struct ferry_config *c, struct errs *e)
                         c->spool_key_file, e);
     config_check_secret(c, c->spool_line, "spool audit-key-file",
                         c->spool_audit_key_file, e);
+    if (c->spool_pg) {
+        if (!c->spool_conn_file)
+            errs_add_at(e, c->path, c->spool_line, "spool: backend="
+                        "\"postgresql\" needs connection-file");
+        config_check_secret(c, c->spool_line, "spool connection-file",
+                            c->spool_conn_file, e);
+        errs_add_at(e, c->path, c->spool_line, "spool: %s",
+                    CONFIG_SPOOL_PG_UNFINISHED);
+    } else if (c->spool_conn_file) {
+        errs_add_at(e, c->path, c->spool_line, "spool: connection-file is "
+                    "for backend=\"postgresql\"");
+    }
     if (c->intake.enabled) {
         config_check_secret(c, c->intake.line, "intake key-file",
                             c->intake.key_file, e);

@@ -18,7 +18,13 @@
  * also written to a head file outside the ledger and logged
  * (spool_anchor.c), so deleting the newest entries and fixing the stored
  * head is still caught; `ferry audit head` prints it to be recorded
- * elsewhere too. */
+ * elsewhere too.
+ *
+ * The chain runs on the statement layer (sql.h) through struct
+ * spool_audit_chain (audit_chain.h), so the same code keeps it in the
+ * SQLite ledger and in a PostgreSQL one; struct spool's functions below
+ * only lend it their connection, key and head file. */
+#include "spool/audit_chain.h"
 #include "spool/spool_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -89,26 +95,56 @@ static int entry_hash(const struct entry *en, const char *prev,
 }
 
 /* read_head - the newest entry: id (0 when empty), hash, keyed */
-static int read_head(struct spool *s, int64_t *id, char hash[65],
-                     bool *keyed, struct errs *e)
+/* dberr - a ledger error with the backend's message (spool_dberr's
+ * words) */
+static void dberr(const struct spool_audit_chain *ac, struct errs *e,
+                  const char *where, const char *what)
+{
+    errs_add(e, where ? where : ac->where, "%s: %s", what,
+             sql_errmsg(ac->c));
+}
+
+/* prep - the cached statement, or NULL with e filled (spool_stmt's
+ * words) */
+static struct sql_stmt *prep(struct spool_audit_chain *ac, const char *sql,
+                             struct errs *e)
+{
+    struct sql_stmt *st = sql_prepare(ac->c, sql);
+    if (!st)
+        dberr(ac, e, NULL, "ledger statement");
+    return st;
+}
+
+/* chain_of - what struct spool lends the chain */
+static struct spool_audit_chain chain_of(struct spool *s)
+{
+    return (struct spool_audit_chain){
+        .c = s->sql, .keyed = s->opts.audit_keyed,
+        .key = s->opts.audit_key, .head_path = s->audit_head_path,
+        .pending = s->audit_pending, .pendingsz = sizeof s->audit_pending,
+        .where = s->dir };
+}
+
+static int read_head(struct spool_audit_chain *ac, int64_t *id,
+                     char hash[65], bool *keyed, struct errs *e)
 {
     *id = 0;
     *keyed = false;
     snprintf(hash, 65, "%s", zero_hash);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, hash, keyed FROM audit "
-                                  "ORDER BY id DESC LIMIT 1", e);
+    struct sql_stmt *st = prep(ac, "SELECT id, hash, keyed FROM audit "
+                               "ORDER BY id DESC LIMIT 1", e);
     if (!st)
         return -1;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        const unsigned char *h = sqlite3_column_text(st, 1);
-        snprintf(hash, 65, "%s", h ? (const char *)h : "");
-        *keyed = sqlite3_column_int(st, 2) != 0;
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_ROW) {
+        *id = sql_col_int64(st, 0);
+        const char *h = sql_col_text(st, 1);
+        snprintf(hash, 65, "%s", h ? h : "");
+        *keyed = sql_col_int64(st, 2) != 0;
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading audit head");
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        dberr(ac, e, NULL, "reading audit head");
         return -1;
     }
     return 0;
@@ -120,12 +156,29 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
                        const char *after, const char *detail,
                        struct errs *e)
 {
+    struct spool_audit_chain ac = chain_of(s);
+    return spool_audit_chain_append(&ac, at, actor, action, ref, reason,
+                                    before, after, detail, e);
+}
+
+int spool_audit_chain_append(struct spool_audit_chain *ac, int64_t at,
+                             const char *actor, const char *action,
+                             const char *ref, const char *reason,
+                             const char *before, const char *after,
+                             const char *detail, struct errs *e)
+{
     char prev[65], hash[65], head[96];
     int64_t last;
     bool head_keyed;
-    if (read_head(s, &last, prev, &head_keyed, e) != 0)
+    /* one appender at a time across nodes (SQLite: BEGIN IMMEDIATE
+     * already is) */
+    if (sql_lock_xact(ac->c, "audit") != 0) {
+        dberr(ac, e, ref, "locking the audit chain");
         return -1;
-    if (head_keyed && !s->opts.audit_keyed) {
+    }
+    if (read_head(ac, &last, prev, &head_keyed, e) != 0)
+        return -1;
+    if (head_keyed && !ac->keyed) {
         errs_add(e, ref ? ref : "audit", "the audit chain is keyed: this "
                  "needs the audit key (<spool audit-key-file=...> in "
                  "ferry.xml; give --config) to add to it");
@@ -135,48 +188,47 @@ int spool_audit_append(struct spool *s, int64_t at, const char *actor,
         actor = "unknown";
     struct entry en = { last + 1, at, actor, action, ref, reason, before,
                         after, detail };
-    const unsigned char *key = s->opts.audit_keyed ? s->opts.audit_key
-                                                   : NULL;
+    const unsigned char *key = ac->keyed ? ac->key : NULL;
     if (entry_hash(&en, prev, key, hash) != 0) {
         errs_add(e, ref ? ref : "", "out of memory");
         return -1;
     }
-    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO audit(" AUDIT_COLS ") "
-                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", e);
+    struct sql_stmt *st = prep(ac, "INSERT INTO audit(" AUDIT_COLS ") "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, en.id);
-    sqlite3_bind_int64(st, 2, at);
-    sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, before, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, after, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, detail, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 12, key ? 1 : 0);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "writing audit entry");
+    sql_bind_int64(st, 1, en.id);
+    sql_bind_int64(st, 2, at);
+    sql_bind_text(st, 3, actor);
+    sql_bind_text(st, 4, action);
+    sql_bind_text(st, 5, ref);
+    sql_bind_text(st, 6, reason);
+    sql_bind_text(st, 7, before);
+    sql_bind_text(st, 8, after);
+    sql_bind_text(st, 9, detail);
+    sql_bind_text(st, 10, prev);
+    sql_bind_text(st, 11, hash);
+    sql_bind_int64(st, 12, key ? 1 : 0);
+    enum sql_step r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        dberr(ac, e, ref, "writing audit entry");
         return -1;
     }
     snprintf(head, sizeof head, "%lld:%s", (long long)en.id, hash);
-    st = spool_stmt(s, "INSERT INTO meta(name, value) VALUES('audit_head', "
-                    "?) ON CONFLICT(name) DO UPDATE SET value = "
-                    "excluded.value", e);
+    st = prep(ac, "INSERT INTO meta(name, value) VALUES('audit_head', "
+              "?) ON CONFLICT(name) DO UPDATE SET value = "
+              "excluded.value", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, head, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "writing audit head");
+    sql_bind_text(st, 1, head);
+    r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        dberr(ac, e, ref, "writing audit head");
         return -1;
     }
-    snprintf(s->audit_pending, sizeof s->audit_pending, "%lld %s %d",
+    snprintf(ac->pending, ac->pendingsz, "%lld %s %d",
              (long long)en.id, hash, key ? 1 : 0);
     return 0;
 }
@@ -212,23 +264,30 @@ int spool_audit_reveal(struct spool *s, const char *actor, const char *ref,
 int spool_audit_list_locked(struct spool *s, const char *ref,
                             struct spool_audit_list *out, struct errs *e)
 {
+    struct spool_audit_chain ac = chain_of(s);
+    return spool_audit_chain_list(&ac, ref, out, e);
+}
+
+int spool_audit_chain_list(struct spool_audit_chain *ac, const char *ref,
+                           struct spool_audit_list *out, struct errs *e)
+{
     size_t cap = 0;
-    int step;
+    enum sql_step step;
     out->v = NULL;
     out->n = 0;
-    sqlite3_stmt *st = spool_stmt(s, ref
+    struct sql_stmt *st = prep(ac, ref
         ? "SELECT " AUDIT_COLS " FROM audit WHERE ref = ? ORDER BY id"
         : "SELECT " AUDIT_COLS " FROM audit ORDER BY id", e);
     if (!st)
         return -1;
     if (ref)
-        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        sql_bind_text(st, 1, ref);
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
         if (out->n == cap) {
             cap = cap ? cap * 2 : 16;
             struct spool_audit_entry *v = realloc(out->v, cap * sizeof *v);
             if (!v) {
-                sqlite3_reset(st);
+                sql_reset(st);
                 errs_add(e, ref ? ref : "", "out of memory");
                 spool_audit_list_free(out);
                 return -1;
@@ -236,22 +295,22 @@ int spool_audit_list_locked(struct spool *s, const char *ref,
             out->v = v;
         }
         struct spool_audit_entry *a = &out->v[out->n++];
-        a->id = sqlite3_column_int64(st, 0);
-        a->at = sqlite3_column_int64(st, 1);
-        a->actor = spool_col_strdup(st, 2);
-        a->action = spool_col_strdup(st, 3);
-        a->ref = spool_col_strdup(st, 4);
-        a->reason = spool_col_strdup(st, 5);
-        a->before = spool_col_strdup(st, 6);
-        a->after = spool_col_strdup(st, 7);
-        a->detail = spool_col_strdup(st, 8);
-        a->prev_hash = spool_col_strdup(st, 9);
-        a->hash = spool_col_strdup(st, 10);
-        a->keyed = sqlite3_column_int(st, 11) != 0;
+        a->id = sql_col_int64(st, 0);
+        a->at = sql_col_int64(st, 1);
+        a->actor = sql_col_strdup(st, 2);
+        a->action = sql_col_strdup(st, 3);
+        a->ref = sql_col_strdup(st, 4);
+        a->reason = sql_col_strdup(st, 5);
+        a->before = sql_col_strdup(st, 6);
+        a->after = sql_col_strdup(st, 7);
+        a->detail = sql_col_strdup(st, 8);
+        a->prev_hash = sql_col_strdup(st, 9);
+        a->hash = sql_col_strdup(st, 10);
+        a->keyed = sql_col_int64(st, 11) != 0;
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "reading audit");
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        dberr(ac, e, ref, "reading audit");
         spool_audit_list_free(out);
         return -1;
     }
@@ -278,12 +337,6 @@ void spool_audit_list_free(struct spool_audit_list *l)
     l->n = 0;
 }
 
-static const char *txt(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : NULL;
-}
-
 const char *spool_audit_head_file(const struct spool *s)
 {
     return s->audit_head_path;
@@ -292,12 +345,20 @@ const char *spool_audit_head_file(const struct spool *s)
 int spool_audit_head(struct spool *s, char *out, size_t outsz,
                      struct errs *e)
 {
+    struct spool_audit_chain ac = chain_of(s);
+    spool_lock(s);
+    int rc = spool_audit_chain_head(&ac, out, outsz, e);
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_audit_chain_head(struct spool_audit_chain *ac, char *out,
+                           size_t outsz, struct errs *e)
+{
     int64_t id;
     char hash[65];
     bool keyed;
-    spool_lock(s);
-    int rc = read_head(s, &id, hash, &keyed, e);
-    spool_unlock(s);
+    int rc = read_head(ac, &id, hash, &keyed, e);
     if (rc == 0)
         snprintf(out, outsz, "%lld:%s", (long long)id, hash);
     return rc;
@@ -324,19 +385,19 @@ static int parse_head(const char *text, int64_t *id, char hash[65],
 }
 
 /* read_head_file - the head recorded outside the ledger; 1 when none */
-static int read_head_file(const struct spool *s, int64_t *id, char hash[65],
-                          bool *keyed, struct errs *e)
+static int read_head_file(const struct spool_audit_chain *ac, int64_t *id,
+                          char hash[65], bool *keyed, struct errs *e)
 {
-    FILE *f = fopen(s->audit_head_path, "r");
+    FILE *f = fopen(ac->head_path, "r");
     if (!f)
-        return errno == ENOENT ? 1 : (errs_add(e, s->audit_head_path,
+        return errno == ENOENT ? 1 : (errs_add(e, ac->head_path,
                                       "cannot read the audit head file: %s",
                                       strerror(errno)), -1);
     char line[160] = "";
     bool got = fgets(line, sizeof line, f) != NULL;
     fclose(f);
     if (!got || parse_head(line, id, hash, keyed) != 0) {
-        errs_add(e, s->audit_head_path, "the audit head file is not "
+        errs_add(e, ac->head_path, "the audit head file is not "
                  "\"ID HASH KEYED\"");
         return -1;
     }
@@ -350,16 +411,18 @@ struct walk {
 };
 
 /* check_entry - one row against the chain rule; 0 holds, 1 broken */
-static int check_entry(struct spool *s, sqlite3_stmt *st, struct walk *w,
-                       struct spool_audit_proof *p, struct errs *e)
+static int check_entry(struct spool_audit_chain *ac, struct sql_stmt *st,
+                       struct walk *w, struct spool_audit_proof *p,
+                       struct errs *e)
 {
     char hash[65], where[32];
-    struct entry en = { sqlite3_column_int64(st, 0),
-                        sqlite3_column_int64(st, 1), txt(st, 2), txt(st, 3),
-                        txt(st, 4), txt(st, 5), txt(st, 6), txt(st, 7),
-                        txt(st, 8) };
-    const char *ph = txt(st, 9), *h = txt(st, 10);
-    bool keyed = sqlite3_column_int(st, 11) != 0;
+    struct entry en = { sql_col_int64(st, 0), sql_col_int64(st, 1),
+                        sql_col_text(st, 2), sql_col_text(st, 3),
+                        sql_col_text(st, 4), sql_col_text(st, 5),
+                        sql_col_text(st, 6), sql_col_text(st, 7),
+                        sql_col_text(st, 8) };
+    const char *ph = sql_col_text(st, 9), *h = sql_col_text(st, 10);
+    bool keyed = sql_col_int64(st, 11) != 0;
     snprintf(where, sizeof where, "audit %lld", (long long)en.id);
     p->checked++;
     p->bad_id = en.id;
@@ -380,8 +443,8 @@ static int check_entry(struct spool *s, sqlite3_stmt *st, struct walk *w,
     } else {
         p->unkeyed++;
     }
-    if (!keyed || s->opts.audit_keyed) {
-        if (entry_hash(&en, w->prev, keyed ? s->opts.audit_key : NULL,
+    if (!keyed || ac->keyed) {
+        if (entry_hash(&en, w->prev, keyed ? ac->key : NULL,
                        hash) != 0) {
             errs_add(e, where, "out of memory");
             return -1;
@@ -405,7 +468,8 @@ static int check_entry(struct spool *s, sqlite3_stmt *st, struct walk *w,
 /* check_head - the newest entry against a head recorded elsewhere (the
  * ledger's meta, the head file, the caller's); 0 holds, 1 broken.
  * *behind: the head names an older entry, which holds. */
-static int check_head(struct spool *s, const char *what, int64_t id,
+static int check_head(struct spool_audit_chain *ac, const char *what,
+                      int64_t id,
                       const char *hash, const struct walk *w,
                       struct spool_audit_proof *p, bool *behind,
                       struct errs *e)
@@ -427,14 +491,14 @@ static int check_head(struct spool *s, const char *what, int64_t id,
         }
         return 0;
     }
-    sqlite3_stmt *st = spool_stmt(s, "SELECT hash FROM audit WHERE id = ?",
-                                  e);
+    struct sql_stmt *st = prep(ac, "SELECT hash FROM audit WHERE id = ?", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int r = sqlite3_step(st);
-    bool same = r == SQLITE_ROW && txt(st, 0) && strcmp(txt(st, 0), hash) == 0;
-    sqlite3_reset(st);
+    sql_bind_int64(st, 1, id);
+    enum sql_step r = sql_step(st);
+    bool same = r == SQL_STEP_ROW && sql_col_text(st, 0)
+                && strcmp(sql_col_text(st, 0), hash) == 0;
+    sql_reset(st);
     if (!same && id > 0) {
         errs_add(e, "audit", "entry %lld does not match %s: the chain was "
                  "rewritten", (long long)id, what);
@@ -446,7 +510,7 @@ static int check_head(struct spool *s, const char *what, int64_t id,
 }
 
 /* check_heads - meta's head, the head file and expect against the chain */
-static int check_heads(struct spool *s, const char *expect,
+static int check_heads(struct spool_audit_chain *ac, const char *expect,
                        const struct walk *w, struct spool_audit_proof *p,
                        struct errs *e)
 {
@@ -454,21 +518,21 @@ static int check_heads(struct spool *s, const char *expect,
     char hash[65];
     bool keyed, behind;
     int rc = 0;
-    sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM meta WHERE name = "
-                                  "'audit_head'", e);
+    struct sql_stmt *st = prep(ac, "SELECT value FROM meta WHERE name = "
+                               "'audit_head'", e);
     if (!st)
         return -1;
-    int r = sqlite3_step(st);
-    const char *mh = r == SQLITE_ROW ? txt(st, 0) : NULL;
+    enum sql_step r = sql_step(st);
+    const char *mh = r == SQL_STEP_ROW ? sql_col_text(st, 0) : NULL;
     bool meta_ok = mh && parse_head(mh, &id, hash, &keyed) == 0;
-    sqlite3_reset(st);
+    sql_reset(st);
     if (w->last_id && !meta_ok) {
         errs_add(e, "audit", "audit head record is missing");
         p->bad_id = w->last_id;
         return 1;
     }
     if (meta_ok) {
-        rc = check_head(s, "the head kept in the ledger", id, hash, w, p,
+        rc = check_head(ac, "the head kept in the ledger", id, hash, w, p,
                         &behind, e);
         if (rc == 0 && behind) {
             errs_add(e, "audit", "the head kept in the ledger names entry "
@@ -480,16 +544,16 @@ static int check_heads(struct spool *s, const char *expect,
         if (rc)
             return rc;
     }
-    r = read_head_file(s, &id, hash, &keyed, e);
-    if (r < 0)
+    int hr = read_head_file(ac, &id, hash, &keyed, e);
+    if (hr < 0)
         return 1;
-    if (r == 0) {
+    if (hr == 0) {
         p->head_file_id = id;
-        if ((rc = check_head(s, "the head file outside the ledger", id, hash,
+        if ((rc = check_head(ac, "the head file outside the ledger", id, hash,
                              w, p, &behind, e)) != 0)
             return rc;
         p->head_file_behind = behind;
-        if (keyed && s->opts.audit_keyed && !w->seen_keyed) {
+        if (keyed && ac->keyed && !w->seen_keyed) {
             errs_add(e, "audit", "the head file names a keyed entry but no "
                      "entry is keyed: the chain was rewritten without the "
                      "key");
@@ -503,7 +567,7 @@ static int check_heads(struct spool *s, const char *expect,
                      "'ferry audit head' prints it)");
             return -1;
         }
-        if ((rc = check_head(s, "the expected head", id, hash, w, p,
+        if ((rc = check_head(ac, "the expected head", id, hash, w, p,
                              &behind, e)) != 0)
             return rc;
         p->expected_checked = true;
@@ -514,29 +578,37 @@ static int check_heads(struct spool *s, const char *expect,
 int spool_audit_verify(struct spool *s, const char *expect,
                        struct spool_audit_proof *p, struct errs *e)
 {
+    struct spool_audit_chain ac = chain_of(s);
+    spool_lock(s);
+    int rc = spool_audit_chain_verify(&ac, expect, p, e);
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_audit_chain_verify(struct spool_audit_chain *ac,
+                             const char *expect,
+                             struct spool_audit_proof *p, struct errs *e)
+{
     struct walk w = { .last_id = 0 };
-    int rc = 0, step;
+    int rc = 0;
+    enum sql_step step;
     memset(p, 0, sizeof *p);
     snprintf(w.prev, sizeof w.prev, "%s", zero_hash);
-    p->key_given = s->opts.audit_keyed;
-    spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT " AUDIT_COLS " FROM audit "
-                                  "ORDER BY id", e);
-    if (!st) {
-        spool_unlock(s);
+    p->key_given = ac->keyed;
+    struct sql_stmt *st = prep(ac, "SELECT " AUDIT_COLS " FROM audit "
+                               "ORDER BY id", e);
+    if (!st)
         return -1;
-    }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = check_entry(s, st, &w, p, e)) != 0)
+    while ((step = sql_step(st)) == SQL_STEP_ROW)
+        if ((rc = check_entry(ac, st, &w, p, e)) != 0)
             break;
-    if (rc == 0 && step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading audit");
+    if (rc == 0 && step != SQL_STEP_DONE) {
+        dberr(ac, e, NULL, "reading audit");
         rc = -1;
     }
-    sqlite3_reset(st);
+    sql_reset(st);
     if (rc == 0)
-        rc = check_heads(s, expect, &w, p, e);
-    spool_unlock(s);
+        rc = check_heads(ac, expect, &w, p, e);
     p->last_id = w.last_id;
     snprintf(p->last_hash, sizeof p->last_hash, "%s", w.prev);
     return rc;

@@ -6,6 +6,7 @@
  * in PRAGMA user_version and spool_migrate() moves any older ledger to
  * SPOOL_SCHEMA_VERSION one step at a time, each step one transaction. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
@@ -838,6 +839,10 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
         goto fail;
     }
     sqlite3_extended_result_codes(s->db, 1);
+    if (!(s->sql = sql_wrap_sqlite(s->db))) {
+        errs_add(e, s->db_path, "out of memory");
+        goto fail;
+    }
     sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms > 0
                          ? s->opts.busy_timeout_ms : 10000);
     if (!s->opts.read_only
@@ -881,6 +886,7 @@ void spool_close(struct spool *s)
         return;
     for (size_t i = 0; i < s->nstmt; i++)
         sqlite3_finalize(s->stmt[i].st);
+    sql_close(s->sql);             /* its statements, before the close */
     spool_tally_clear(s);
     free(s->tally);
     if (s->db)

@@ -11,11 +11,14 @@
 #define SPOOL_NSTMT 64
 
 struct spool_req;                  /* spool_enqueue.c */
+struct sql_conn;                   /* sql.h */
 
 struct spool {
     char *dir;
     char *db_path;
     sqlite3 *db;
+    struct sql_conn *sql;          /* the statement layer over db (sql.h):
+                                      spool_audit.c so far */
     struct spool_opts opts;
     pthread_mutex_t db_mu;
     struct { const char *sql; sqlite3_stmt *st; } stmt[SPOOL_NSTMT];
