@@ -506,35 +506,7 @@ const struct jt_node *jpath_get_jt(const struct jpath *p,
                                    const struct jt_doc *d,
                                    const struct jt_node *root)
 {
-    const struct jt_node *cur = root;
-    for (size_t i = 0; cur && i < p->n; i++) {
-        const struct jpath_step *st = &p->s[i];
-        switch (st->kind) {
-        case JP_KEY:
-            cur = jt_member_n(d, cur, st->key, st->klen);
-            break;
-        case JP_INDEX:
-            cur = jt_elem(d, cur, st->index);
-            break;
-        case JP_SELECT: {
-            if (cur->type != JT_ARRAY) {
-                cur = NULL;
-                break;
-            }
-            const struct jt_node *found = NULL;
-            for (uint32_t k = 0; k < cur->n && !found; k++) {
-                const struct jt_node *el = d->v + cur->u.first + k;
-                if (el->type == JT_OBJECT
-                    && select_match_jt(jt_member_n(d, el, st->key, st->klen),
-                                       st))
-                    found = el;
-            }
-            cur = found;
-            break;
-        }
-        }
-    }
-    return cur;
+    return jpath_get_jt_memo(p, d, root, NULL);
 }
 
 /* memo_member - jt_member_n through memo's last few look-ups */
@@ -568,8 +540,9 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
         switch (st->kind) {
         case JP_KEY:
             /* the document's own members are what many paths share */
-            cur = cur == d->v ? memo_member(d, cur, st, memo)
-                              : jt_member_n(d, cur, st->key, st->klen);
+            cur = memo && cur == d->v
+                      ? memo_member(d, cur, st, memo)
+                      : jt_member_n(d, cur, st->key, st->klen);
             break;
         case JP_INDEX:
             cur = jt_elem(d, cur, st->index);
@@ -580,7 +553,7 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
                 break;
             }
             const struct jt_node *el0 = d->v + cur->u.first;
-            bool memo_ok = cur->n <= JT_MEMO_ELEMS;
+            bool memo_ok = memo && cur->n <= JT_MEMO_ELEMS;
             if (memo_ok && !(memo->arr == cur && memo->aklen == st->klen &&
                              (memo->akey == st->key ||
                               memcmp(memo->akey, st->key, st->klen) == 0))) {

@@ -165,7 +165,7 @@ const struct jt_node *jpath_get_jt(const struct jpath *p,
                                    const struct jt_node *root);
 char *jpath_scalar_text_jt(const struct jt_node *v, const char **why);
 /* jpath_get_jt_memo - jpath_get_jt, remembering what it found in memo
- * (jtree.h) for the next paths into the same document */
+ * (jtree.h; NULL: no memo) for the next paths into the same document */
 struct jt_memo;
 const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
                                         const struct jt_doc *d,
