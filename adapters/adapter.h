@@ -251,7 +251,23 @@ struct adapter {
                       struct errs *e);
     int  (*admit)(const void *actx, const struct record *rec,
                   struct errs *e);
+    /* BATCH, optional: admit, also giving the record's stored encoding
+     * (docs/spool.md, record_data.encoded): bytes the night batch can
+     * write later without reading the record's JSON again.  *out is
+     * malloc'd (caller frees), or NULL when this layout keeps none.
+     * 0, or -1 exactly as admit. */
+    int  (*admit_stored)(const void *actx, const struct record *rec,
+                         unsigned char **out, size_t *outn,
+                         struct errs *e);
     void (*admit_free)(void *actx);
+    /* BATCH, optional: write_record from a stored encoding (admit_stored's
+     * bytes, per-record specials in sp written afresh): 0 with res as
+     * write_record's, the same bytes it writes; 1 when the bytes are not
+     * this layout's (the mapping or copybook changed since intake):
+     * nothing written, the caller writes the record from its JSON. */
+    int  (*write_stored)(void *ctx, void *file, const unsigned char *p,
+                         size_t n, const struct record *sp,
+                         struct adapter_result *res);
 
     /* TRANSPORT: send a file under a temporary name, check size, rename
      * to the final name; after a crash find out what the far side has and

@@ -76,11 +76,27 @@ struct adapter_admit *adapter_admit_new(const struct ferry_config *cfg,
 int adapter_admit_check(const struct adapter_admit *a,
                         const struct record *rec, struct errs *e)
 {
+    return adapter_admit_stored(a, rec, NULL, NULL, NULL, e);
+}
+
+int adapter_admit_stored(const struct adapter_admit *a,
+                         const struct record *rec, const char *target,
+                         unsigned char **out, size_t *outn, struct errs *e)
+{
     int rc = 0;
+    if (out) {
+        *out = NULL;
+        *outn = 0;
+    }
     for (size_t i = 0; a && i < a->n; i++) {
         struct errs te;
         errs_init(&te);
-        if (a->t[i].ad->admit(a->t[i].actx, rec, &te) != 0) {
+        const struct admit_one *o = &a->t[i];
+        bool want = out && !*out && target && o->ad->admit_stored &&
+                    strcmp(o->target, target) == 0;
+        int r = want ? o->ad->admit_stored(o->actx, rec, out, outn, &te)
+                     : o->ad->admit(o->actx, rec, &te);
+        if (r != 0) {
             rc = -1;
             if (!te.n)
                 errs_add(e, a->t[i].target, "cannot be encoded for target "
@@ -90,6 +106,11 @@ int adapter_admit_check(const struct adapter_admit *a,
                          "%s: %s", a->t[i].target, te.v[k].msg);
         }
         errs_free(&te);
+    }
+    if (rc != 0 && out) {
+        free(*out);
+        *out = NULL;
+        *outn = 0;
     }
     return rc;
 }

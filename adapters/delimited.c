@@ -26,11 +26,9 @@
 #include "util/errs.h"
 #include "util/tz.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 extern const struct adapter adapter_delimited;
@@ -44,18 +42,18 @@ struct dl_opts {
 };
 
 static const struct adapter_key dl_keys[] = {
-    ADAPTER_OPT("delimiter", ADAPTER_OPT_STR, ",", struct dl_opts, delimiter,
+    ADAPTER_OPT("delimiter", ADAPTER_OPT_STR, DL_DEF_DELIMITER, struct dl_opts, delimiter,
                 0, 0, "one punctuation character, or tab (default ,)"),
-    ADAPTER_OPT("quote", ADAPTER_OPT_STR, "\"", struct dl_opts, quote, 0, 0,
+    ADAPTER_OPT("quote", ADAPTER_OPT_STR, DL_DEF_QUOTE, struct dl_opts, quote, 0, 0,
                 "the quote character (default \")"),
-    ADAPTER_OPT("quoting", ADAPTER_OPT_STR, "needed", struct dl_opts, quoting,
+    ADAPTER_OPT("quoting", ADAPTER_OPT_STR, DL_DEF_QUOTING, struct dl_opts, quoting,
                 0, 0, "needed (default), always or none"),
-    ADAPTER_OPT("escape", ADAPTER_OPT_STR, "double", struct dl_opts, escape,
+    ADAPTER_OPT("escape", ADAPTER_OPT_STR, DL_DEF_ESCAPE, struct dl_opts, escape,
                 0, 0, "a quote inside quotes: double (\"\", default) or "
                 "backslash (\\\")"),
-    ADAPTER_OPT("line-end", ADAPTER_OPT_STR, "CRLF", struct dl_opts, line_end,
+    ADAPTER_OPT("line-end", ADAPTER_OPT_STR, DL_DEF_LINE_END, struct dl_opts, line_end,
                 0, 0, "CRLF (default) or LF"),
-    ADAPTER_OPT("encoding", ADAPTER_OPT_STR, "ascii", struct dl_opts,
+    ADAPTER_OPT("encoding", ADAPTER_OPT_STR, DL_DEF_ENCODING, struct dl_opts,
                 encoding, 0, 0, "ascii (default), UTF-8, IBM-285, IBM-037, "
                 "IBM-1146 or IBM-1140"),
     ADAPTER_OPT("header-line", ADAPTER_OPT_BOOL, "true", struct dl_opts,
@@ -248,31 +246,6 @@ static void dl_close(void *vctx)
     free(c);
 }
 
-/* one_char - "," / "tab" / "\"" as one character; -1 if not one */
-static int one_char(const char *s, uint32_t *out)
-{
-    if (strcmp(s, "tab") == 0 || strcmp(s, "\t") == 0) {
-        *out = '\t';
-        return 0;
-    }
-    if (strlen(s) != 1)
-        return -1;
-    *out = (unsigned char)s[0];
-    return 0;
-}
-
-/* problem - add one problem to e; returns 1 (a count of bad options) */
-static int problem(struct errs *e, const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int problem(struct errs *e, const char *where, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    errs_vadd(e, where, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
 /* read_dialect - the target's dialect options; -1 with problems in e */
 static int read_dialect(struct dl_ctx *c, const struct adapter_env *env,
                         struct errs *e)
@@ -282,46 +255,7 @@ static int read_dialect(struct dl_ctx *c, const struct adapter_env *env,
     if (adapter_opts_read(&adapter_delimited, dl_keys, env->opts, NULL,
                           &c->o, "delimited", NULL, 0, e) != 0)
         return -1;
-    int bad = 0;
-    enum dl_quoting q = DL_QUOTE_NEEDED;
-    enum dl_escape es = DL_ESC_DOUBLE;
-    if (strcmp(c->o.quoting, "always") == 0)
-        q = DL_QUOTE_ALWAYS;
-    else if (strcmp(c->o.quoting, "none") == 0)
-        q = DL_QUOTE_NONE;
-    else if (strcmp(c->o.quoting, "needed") != 0)
-        bad = problem(e, owner, "quoting=\"%s\": use needed, always or "
-                       "none", c->o.quoting);
-    if (strcmp(c->o.escape, "backslash") == 0)
-        es = DL_ESC_BACKSLASH;
-    else if (strcmp(c->o.escape, "double") != 0)
-        bad = problem(e, owner, "escape=\"%s\": use double or backslash",
-                       c->o.escape);
-    bool crlf = strcmp(c->o.line_end, "CRLF") == 0;
-    if (!crlf && strcmp(c->o.line_end, "LF") != 0)
-        bad = problem(e, owner, "line-end=\"%s\": use CRLF or LF",
-                       c->o.line_end);
-    uint32_t dch = 0, qch = 0;
-    if (one_char(c->o.delimiter, &dch) != 0)
-        bad = problem(e, owner, "delimiter=\"%s\": one character, or tab",
-                       c->o.delimiter);
-    if (one_char(c->o.quote, &qch) != 0)
-        bad = problem(e, owner, "quote=\"%s\": one character", c->o.quote);
-    char msg[200];
-    if (strcasecmp(c->o.encoding, "UTF-8") != 0 &&
-        strcasecmp(c->o.encoding, "utf8") != 0) {
-        enum cob_codepage cp;
-        if (cob_codepage_parse(c->o.encoding, &cp) != 0)
-            bad = problem(e, owner, "encoding=\"%s\": use ascii, UTF-8, "
-                           "IBM-285, IBM-037, IBM-1146 or IBM-1140",
-                           c->o.encoding);
-        else if (!(c->cc = cob_codec_new(cp, COB_OP_IBM, msg, sizeof msg)))
-            bad = problem(e, owner, "encoding %s: %s", c->o.encoding, msg);
-    }
-    if (!bad && dl_dialect_init(&c->d, c->cc, dch, qch, q, es, crlf, msg,
-                                sizeof msg) != 0)
-        bad = problem(e, owner, "%s", msg);
-    return bad ? -1 : 0;
+    return dl_dialect_read(env->opts, owner, &c->d, &c->cc, e);
 }
 
 /* read_columns - the mapping's columns and trailer; -1 with problems */
@@ -331,6 +265,7 @@ static int read_columns(struct dl_ctx *c, const struct adapter_env *env,
     const struct map_target *mt = env->map;
     const char *mf = env->mapping_file;
     int bad = 0;
+    bool seen_ack = false;
     c->mt = mt;
     c->det = &mt->sec[0];
     if (!c->det->na) {
@@ -343,10 +278,12 @@ static int read_columns(struct dl_ctx *c, const struct adapter_env *env,
             c->trl = &mt->sec[i];
         else if (strcmp(mt->sec[i].name, "header") == 0 && !c->hdr)
             c->hdr = &mt->sec[i];
+        else if (strcmp(mt->sec[i].name, "ack") == 0 && !seen_ack)
+            seen_ack = true;    /* read by reconcile (recon_delim.c) */
         else {
             errs_add_at(e, mf, mt->sec[i].line, "target %s: section \"%s\": "
-                        "a delimited file has at most one header and one "
-                        "trailer section", mt->name, mt->sec[i].name);
+                        "a delimited file has at most one header, one "
+                        "trailer and one ack section", mt->name, mt->sec[i].name);
             bad = 1;
         }
     }

@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
 
 static const struct adapter_key fw_keys[] = {
     ADAPTER_KEY_END,
@@ -45,6 +48,19 @@ static const struct adapter_key fw_map_keys[] = {
     ADAPTER_KEY_END,
 };
 
+/* The stored encoding (admit_stored, write_stored): FW_ENC_MAGIC, the
+ * layout's digest, then the detail record as the intake encoded it with
+ * fw_preview_specials.  The night batch copies it and writes only the
+ * bytes of the fields the detail fills from "$" sources ($reference,
+ * $record-number...) with the real values. */
+#define FW_ENC_MAGIC     "FWE1"
+#define FW_ENC_HEAD      (4 + 32)
+#define FW_MAX_SPANS     16
+
+struct fw_span {
+    size_t off, len;
+};
+
 struct fw_ctx {
     struct fw_target *ft;
     size_t dlen, hlen, tlen;       /* record lengths; 0 = no such record */
@@ -52,6 +68,20 @@ struct fw_ctx {
     size_t seplen;
     const struct fw_sum *sums;     /* ft's $sum: fields */
     size_t nsums;
+    bool stored;                   /* stored encodings usable for this
+                                      layout (fixed offsets, see enc_setup) */
+    unsigned char digest[32];      /* of everything the bytes depend on */
+    struct map_section spsec;      /* the detail's "$" assignments only */
+    struct fw_plan *spplan;        /* ... bound: encodes just those */
+    struct cpy_record sprec;       /* ... into a record of just their
+                                      fields, at their own offsets */
+    struct cpy_field sproot;
+    struct cpy_field spf[FW_MAX_SPANS];
+    struct cpy_field *spflat[FW_MAX_SPANS + 1];
+    struct cpy_field *spkids[FW_MAX_SPANS];
+    struct fw_span spans[FW_MAX_SPANS];  /* ... and where their bytes are */
+    size_t nspans;
+    struct record *empty;
 };
 
 struct fw_file {
@@ -125,8 +155,258 @@ static void fw_close(void *vctx)
     struct fw_ctx *c = vctx;
     if (!c)
         return;
+    fw_plan_free(c->spplan);
+    free(c->spsec.a);
+    record_free(c->empty);
     fw_target_free(c->ft);
     free(c);
+}
+
+/* ---- the stored encoding ---------------------------------------------- */
+
+static bool is_v_recfm(enum fw_recfm r)
+{
+    return r == FW_RECFM_V || r == FW_RECFM_VB;
+}
+
+static void dg_str(EVP_MD_CTX *md, const char *s)
+{
+    size_t n = s ? strlen(s) + 1 : 0;
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)(n >> (8 * i));
+    EVP_DigestUpdate(md, len, sizeof len);
+    if (n)
+        EVP_DigestUpdate(md, s, n);
+}
+
+static void dg_num(EVP_MD_CTX *md, long long v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%lld", v);
+    dg_str(md, num);
+}
+
+static void dg_kv(EVP_MD_CTX *md, const struct kvlist *l)
+{
+    dg_num(md, (long long)l->n);
+    for (size_t i = 0; i < l->n; i++) {
+        dg_str(md, l->v[i].key);
+        dg_str(md, l->v[i].value);
+    }
+}
+
+/* enc_digest - SHA-256 of what a detail record's bytes depend on: the
+ * target's name and options (code page, overpunch, recfm...), the detail
+ * section's assignments and the detail record's compiled layout (every
+ * field's place, picture, usage and VALUE).  A mapping or copybook edited
+ * since the intake gives another digest, and the batch then encodes the
+ * record from its JSON. */
+static int enc_digest(const struct fw_ctx *c, unsigned char out[32])
+{
+    const struct fw_target *ft = c->ft;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return -1;
+    }
+    dg_str(md, "ferry fixed-width stored encoding 1");
+    dg_str(md, ft->mt->name);
+    dg_kv(md, &ft->mt->opts);
+    const struct map_section *sec = ft->detail.sec;
+    dg_num(md, sec ? (long long)sec->na : -1);
+    for (size_t i = 0; sec && i < sec->na; i++) {
+        const struct map_assign *a = &sec->a[i];
+        dg_str(md, a->to);
+        dg_str(md, a->from);
+        dg_str(md, a->value);
+        dg_str(md, a->format);
+        dg_num(md, a->local_time * 4 + a->truncate * 2 + a->fold);
+        dg_kv(md, &a->opts);
+    }
+    dg_kv(md, sec ? &sec->opts : &(struct kvlist){ 0 });
+    const struct cpy_record *r = ft->detail.rec;
+    dg_str(md, r->name);
+    dg_num(md, (long long)r->length);
+    dg_num(md, (long long)r->nflat);
+    for (size_t i = 0; i < r->nflat; i++) {
+        const struct cpy_field *f = r->flat[i];
+        const struct cob_pic *pc = &f->pic;
+        dg_str(md, f->name);
+        dg_num(md, f->level);
+        dg_num(md, (long long)f->offset);
+        dg_num(md, (long long)f->length);
+        dg_num(md, (long long)f->occurs_min);
+        dg_num(md, (long long)f->occurs_max);
+        dg_str(md, f->depending_on);
+        dg_str(md, f->redefines);
+        dg_str(md, f->pic_text);
+        dg_str(md, f->edit_mask);
+        dg_num(md, f->sync);
+        dg_num(md, pc->cls);
+        dg_num(md, pc->usage);
+        dg_num(md, pc->digits);
+        dg_num(md, pc->scale);
+        dg_num(md, pc->is_signed);
+        dg_num(md, pc->sign);
+        dg_num(md, pc->justified * 2 + pc->blank_zero);
+        dg_num(md, (long long)pc->length);
+        dg_num(md, f->value.kind);
+        dg_num(md, (long long)f->value.len);
+        dg_num(md, f->value.all * 2 + f->value.hex);
+        unsigned char vl[8] = { 0 };
+        EVP_DigestUpdate(md, vl, sizeof vl);
+        if (f->value.text && f->value.len)
+            EVP_DigestUpdate(md, f->value.text, f->value.len);
+    }
+    unsigned dn = 0;
+    int rc = EVP_DigestFinal_ex(md, out, &dn) == 1 && dn == 32 ? 0 : -1;
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* in_table - is f, or a group holding it, a table (OCCURS) */
+static const struct cpy_field *table_of(const struct cpy_field *f)
+{
+    const struct cpy_field *t = NULL;
+    for (; f; f = f->parent)
+        if (f->occurs_max)
+            t = f;
+    return t;
+}
+
+/* field_range - the bytes an assignment to `to` may write: the field, or
+ * the whole of the outermost table holding it; -1 when not found */
+static int field_range(const struct cpy_record *r, const char *to,
+                       struct fw_span *out, bool *tabled)
+{
+    bool amb = false;
+    const struct cpy_field *f = cpy_field_find(r, to, &amb);
+    if (!f || amb)
+        return -1;
+    const struct cpy_field *t = table_of(f);
+    *tabled = t != NULL;
+    out->off = t ? t->offset : f->offset;
+    out->len = t ? cpy_total_length(t) : f->length;
+    return 0;
+}
+
+/* sp_record - the record the "$" assignments are encoded into: when each
+ * lands on a plain elementary field (no REDEFINES, no VALUE on a group
+ * above it: checked by the caller's range test), a record of only those
+ * fields at their own offsets, so encoding them skips the rest of the
+ * layout's initial values and the problems name the same field and
+ * offset; otherwise the detail record itself */
+static const struct cpy_record *sp_record(struct fw_ctx *c)
+{
+    const struct cpy_record *r = c->ft->detail.rec;
+    size_t end = 0;
+    for (size_t i = 0; i < c->spsec.na; i++) {
+        bool amb = false;
+        const struct cpy_field *f = cpy_field_find(r, c->spsec.a[i].to, &amb);
+        if (!f || amb || f->nkids || f->redefines || f->occurs_max ||
+            f->level == 66 || f->level == 88 || strchr(c->spsec.a[i].to, '.')
+            || strstr(c->spsec.a[i].to, " OF ") || strstr(c->spsec.a[i].to,
+                                                         " of "))
+            return r;
+        for (const struct cpy_field *a = f->parent; a; a = a->parent)
+            if (a->value.kind != CPY_VAL_NONE || a->redefines)
+                return r;
+        c->spf[i] = *f;
+        c->spf[i].parent = &c->sproot;
+        c->spf[i].conds = NULL;
+        c->spf[i].nconds = 0;
+        c->spkids[i] = &c->spf[i];
+        c->spflat[i + 1] = &c->spf[i];
+        if (f->offset + f->length > end)
+            end = f->offset + f->length;
+    }
+    c->sproot = *r->root;
+    c->sproot.kids = c->spkids;
+    c->sproot.nkids = c->spsec.na;
+    c->sproot.parent = NULL;
+    c->sproot.redefines = NULL;
+    c->sproot.redef = NULL;
+    c->sproot.conds = NULL;
+    c->sproot.nconds = 0;
+    c->sproot.length = end;
+    c->spflat[0] = &c->sproot;
+    c->sprec = *r;
+    c->sprec.root = &c->sproot;
+    c->sprec.flat = c->spflat;
+    c->sprec.nflat = c->spsec.na + 1;
+    c->sprec.length = end;
+    c->sprec.has_odo = false;
+    return &c->sprec;
+}
+
+/* enc_setup - can this layout's details be stored encoded, and which
+ * bytes does the batch write afresh?  Only when every "$" assignment
+ * lands on a field at a fixed place outside any table that nothing else
+ * writes (FB, LF, CRLF: tables are always at their full size), so the
+ * copy plus those bytes is exactly what write_record would write.
+ * Otherwise c->stored stays false and the batch encodes from the JSON. */
+static void enc_setup(struct fw_ctx *c)
+{
+    const struct fw_target *ft = c->ft;
+    const struct map_section *sec = ft->detail.sec;
+    c->stored = false;
+    if (!sec || is_v_recfm(ft->recfm) || c->dlen == 0 ||
+        enc_digest(c, c->digest) != 0)
+        return;
+    size_t nsp = 0;
+    for (size_t i = 0; i < sec->na; i++)
+        if (sec->a[i].from && sec->a[i].from[0] == '$')
+            nsp++;
+    if (nsp > FW_MAX_SPANS)
+        return;
+    c->spsec = *sec;
+    c->spsec.na = 0;
+    c->spsec.a = nsp ? calloc(nsp, sizeof *c->spsec.a) : NULL;
+    if (nsp && !c->spsec.a)
+        return;
+    for (size_t i = 0; i < sec->na; i++) {
+        const struct map_assign *a = &sec->a[i];
+        if (!a->from || a->from[0] != '$')
+            continue;
+        bool tabled = false;
+        struct fw_span sp;
+        if (field_range(ft->detail.rec, a->to, &sp, &tabled) != 0 || tabled ||
+            sp.off + sp.len > c->dlen)
+            return;
+        c->spans[c->nspans++] = sp;
+        c->spsec.a[c->spsec.na++] = *a;
+    }
+    /* nothing else may write a byte of those */
+    for (size_t i = 0; i < sec->na; i++) {
+        const struct map_assign *a = &sec->a[i];
+        if (a->from && a->from[0] == '$')
+            continue;
+        bool tabled = false;
+        struct fw_span r;
+        if (field_range(ft->detail.rec, a->to, &r, &tabled) != 0)
+            return;
+        for (size_t k = 0; k < c->nspans; k++)
+            if (r.off < c->spans[k].off + c->spans[k].len &&
+                c->spans[k].off < r.off + r.len)
+                return;
+    }
+    for (size_t k = 0; k < c->nspans; k++)
+        for (size_t j = k + 1; j < c->nspans; j++)
+            if (c->spans[j].off < c->spans[k].off + c->spans[k].len &&
+                c->spans[k].off < c->spans[j].off + c->spans[j].len)
+                return;
+    struct errs pe;
+    errs_init(&pe);
+    if (c->nspans &&
+        !(c->spplan = fw_plan_new(sp_record(c), &c->spsec, &pe))) {
+        errs_free(&pe);
+        return;
+    }
+    errs_free(&pe);
+    if (!(c->empty = record_new()))
+        return;
+    c->stored = true;
 }
 
 static int fw_init(void **ctx, const struct adapter_env *env, struct errs *e)
@@ -154,6 +434,7 @@ static int fw_init(void **ctx, const struct adapter_env *env, struct errs *e)
     c->seplen = strlen(c->sep);
     c->sums = c->ft->sums;
     c->nsums = c->ft->nsums;
+    enc_setup(c);
     *ctx = c;
     return 0;
 }
@@ -166,6 +447,45 @@ static int fw_admit(const void *vctx, const struct record *rec,
 {
     const struct fw_ctx *c = vctx;
     return fw_target_admit(c->ft, rec, e);
+}
+
+/* fw_admit_stored - fw_admit, and the bytes the night batch can write
+ * for rec without its JSON (FW_ENC_MAGIC, digest, the detail encoded
+ * with fw_preview_specials): *out malloc'd, or NULL when this layout
+ * keeps none (enc_setup) */
+static int fw_admit_stored(const void *vctx, const struct record *rec,
+                           unsigned char **out, size_t *outn,
+                           struct errs *e)
+{
+    const struct fw_ctx *c = vctx;
+    *out = NULL;
+    *outn = 0;
+    if (!c->stored)
+        return fw_target_admit(c->ft, rec, e);
+    unsigned char *bytes = malloc(FW_ENC_HEAD + c->dlen);
+    struct record *specials = fw_preview_specials((int64_t)time(NULL) * 1000);
+    struct fw_notes notes = { 0 };
+    int rc = -1;
+    if (!bytes || !specials) {
+        errs_add(e, c->ft->mt->name, "out of memory");
+        goto out;
+    }
+    size_t used = c->dlen;
+    rc = fw_encode(c->ft->detail.plan, c->ft->cc, rec, specials,
+                   bytes + FW_ENC_HEAD, c->dlen, &used, &notes, e) == 0
+         ? 0 : -1;
+    if (rc == 0) {
+        memcpy(bytes, FW_ENC_MAGIC, 4);
+        memcpy(bytes + 4, c->digest, 32);
+        *out = bytes;
+        *outn = FW_ENC_HEAD + c->dlen;
+        bytes = NULL;
+    }
+out:
+    fw_notes_free(&notes);
+    record_free(specials);
+    free(bytes);
+    return rc;
 }
 
 static void fw_file_info(void *vctx, struct batch_format_info *out)
@@ -194,7 +514,7 @@ static int fw_same_file(const void *va, const void *vb, char *why,
 
 static bool is_v(const struct fw_ctx *c)
 {
-    return c->ft->recfm == FW_RECFM_V || c->ft->recfm == FW_RECFM_VB;
+    return is_v_recfm(c->ft->recfm);
 }
 
 /* flush_v - the framed record (V) or the finished block (VB) to the sink */
@@ -349,6 +669,9 @@ static void fw_open_file(void *vctx, const struct batch_sink *sink,
     *file = f;
 }
 
+static void put_detail(const struct fw_ctx *c, struct fw_file *f,
+                       size_t used, struct adapter_result *res);
+
 static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
                             const struct record *sp,
                             struct adapter_result *res)
@@ -366,6 +689,15 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
         return;
     }
     errs_free(&pe);
+    put_detail(c, f, used, res);
+}
+
+/* put_detail - f->rec (encoded by instance c) into the file: its hash
+ * totals, then its bytes */
+static void put_detail(const struct fw_ctx *c, struct fw_file *f,
+                       size_t used, struct adapter_result *res)
+{
+    const struct fw_ctx *fc = f->c;
     int64_t vals[FW_MAX_SUMS], next[FW_MAX_SUMS];
     if (sum_fields(fc, c->ft->cc, f->rec, vals, res->msg,
                    sizeof res->msg) != 0) {
@@ -386,6 +718,45 @@ static void fw_write_record(void *vctx, void *vfile, const struct record *rec,
     f->count++;
     res->outcome = ADAPTER_OK;     /* per record: no formatting */
     res->msg[0] = '\0';
+}
+
+/* fw_write_stored - a detail from bytes fw_admit_stored gave: copied,
+ * the "$" fields encoded afresh from sp; the same bytes fw_write_record
+ * writes for the record.  1: not this layout's bytes (nothing written) */
+static int fw_write_stored(void *vctx, void *vfile, const unsigned char *p,
+                           size_t n, const struct record *sp,
+                           struct adapter_result *res)
+{
+    const struct fw_ctx *c = vctx;
+    struct fw_file *f = vfile;
+    if (!c->stored || c->dlen != f->c->dlen || n != FW_ENC_HEAD + c->dlen ||
+        memcmp(p, FW_ENC_MAGIC, 4) != 0 || memcmp(p + 4, c->digest, 32) != 0)
+        return 1;
+    memcpy(f->rec, p + FW_ENC_HEAD, c->dlen);
+    if (c->nspans) {
+        unsigned char stack[4096];
+        unsigned char *tmp = c->dlen <= sizeof stack ? stack : malloc(c->dlen);
+        struct errs pe;
+        errs_init(&pe);
+        size_t used = c->dlen;
+        int rc = tmp ? fw_encode(c->spplan, c->ft->cc, c->empty, sp, tmp,
+                                 c->dlen, &used, NULL, &pe) : -1;
+        if (rc == 0)
+            for (size_t k = 0; k < c->nspans; k++)
+                memcpy(f->rec + c->spans[k].off, tmp + c->spans[k].off,
+                       c->spans[k].len);
+        else if (!tmp)
+            adapter_result_set(res, ADAPTER_FAIL, "out of memory");
+        else
+            adapter_result_problems(res, &pe);
+        errs_free(&pe);
+        if (tmp != stack)
+            free(tmp);
+        if (rc != 0)
+            return 0;
+    }
+    put_detail(c, f, c->dlen, res);
+    return 0;
 }
 
 static void fw_close_file(void *vfile, struct record *sp,
@@ -781,7 +1152,9 @@ const struct adapter adapter_fixed_width = {
     .close = fw_close,
     .admit_new = fw_init,
     .admit = fw_admit,
+    .admit_stored = fw_admit_stored,
     .admit_free = fw_close,
+    .write_stored = fw_write_stored,
     .file_info = fw_file_info,
     .same_file = fw_same_file,
     .open_file = fw_open_file,

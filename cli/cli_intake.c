@@ -72,7 +72,7 @@ static void batch_free(struct batch *b)
 int cli_intake_init(struct cli_intake *in)
 {
     if (!in->batch)
-        in->batch = 1000;
+        in->batch = CLI_INTAKE_BATCH;
     struct priv *pv = calloc(1, sizeof *pv);
     if (!pv)
         return EX_OSERR;
@@ -244,7 +244,11 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
     }
     struct errs e;
     errs_init(&e);
-    if (pv->admit && adapter_admit_check(pv->admit, rec, &e) != 0) {
+    unsigned char *enc = NULL;
+    size_t encn = 0;
+    if (pv->admit && adapter_admit_stored(pv->admit, rec,
+                                          config_service_target(in->svc),
+                                          &enc, &encn, &e) != 0) {
         record_free(rec);
         cli_intake_reject(in, line, &e);
         errs_free(&e);
@@ -257,6 +261,7 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
     if (!p->payload || intake_doc_take(&p->d, in->svc, rec, &e) != 0) {
         if (!p->payload)
             record_free(rec);
+        free(enc);
         free(p->payload);
         errs_free(&e);
         cli_msg("out of memory");
@@ -265,6 +270,8 @@ void cli_intake_add(struct cli_intake *in, long line, const char *payload,
         return;
     }
     errs_free(&e);
+    p->d.encoded = enc;
+    p->d.encoded_len = encn;
     memcpy(p->payload, payload, len);
     p->payload[len] = '\0';
     p->d.line = line;

@@ -181,13 +181,16 @@ static void print_config(const struct ferry_config *c)
         printf("  <service");
         attr("name", s->name);
         attr_path("mapping", s->mapping_file);
-        if (s->ntargets == 1)
-            attr("target", config_service_target(s));
-        printf(s->ntargets > 1 ? ">\n" : "/>\n");
-        for (size_t j = 0; s->ntargets > 1 && j < s->ntargets; j++)
-            printf("    <target>%s</target>\n", s->targets[j]);
-        if (s->ntargets > 1)
-            printf("  </service>\n");
+        /* target="a b": every target, as ferry.xml writes them */
+        char tl[CONFIG_MAX_SERVICE_TARGETS * 66] = "";
+        for (size_t j = 0; j < s->ntargets; j++) {
+            size_t l = strlen(tl);
+            snprintf(tl + l, sizeof tl - l, "%s%s", j ? " " : "",
+                     s->targets[j]);
+        }
+        if (s->ntargets)
+            attr("target", tl);
+        printf("/>\n");
     }
     for (size_t i = 0; i < c->njobs; i++) {
         const struct job_config *j = &c->jobs[i];

@@ -303,7 +303,10 @@ static int load(const struct edit_args *a, struct edit_run *x)
     if ((rc = cli_load_config(&a->c, &x->cfg)) != 0 ||
         (rc = cli_open_spool(&a->c, x->cfg, &x->sp)) != 0)
         return rc;
-    int g = spool_get(x->sp, a->ref, SPOOL_WITH_PAYLOAD, &x->r, &x->e);
+    /* a record with several deliveries: the edit goes to every one that
+     * can take it (spool_edit); show the first of those */
+    int g = spool_get_editable(x->sp, a->ref, SPOOL_WITH_PAYLOAD, &x->r,
+                               &x->e);
     if (g == 1) {
         cli_msg("%s: no such record", a->ref);
         return EX_NOUSER;

@@ -4,8 +4,9 @@
  *   fixed-width  every field with start, offset, length, value and bytes
  *                in hex, flagging anything truncated or folded;
  *   others       each target slot and the value it gets.
- * `--decode FILE` reads a fixed-width file instead and lists each record
- * by the copybook (what the mainframe would see).  Nothing is spooled.
+ * `--decode FILE` reads a fixed-width file instead (FB, lines, or RECFM=V
+ * and VB through their descriptors) and lists each record by the
+ * copybook (what the mainframe would see).  Nothing is spooled.
  * --json gives the same for a submission as one JSON document (built with
  * jansson; personal values masked unless --reveal). */
 #include "adapters/adapter.h"
@@ -37,7 +38,9 @@ static void usage(FILE *f)
         "truncated or folded text.  Nothing is spooled.  Personal fields are\n"
         "shown as *** in the record unless --reveal (the bytes are the real\n"
         "ones: run it on test data).  --decode lists the records of a\n"
-        "fixed-width FILE by the copybook (section record, header, trailer, ack).\n"
+        "fixed-width FILE by the copybook (section record, header, trailer, ack):\n"
+        "FB, LF or CRLF, or RECFM=V and VB through their descriptors, each record\n"
+        "as long as its RDW says and its OCCURS DEPENDING ON count uses.\n"
         "--json prints {\"service\", \"record\", \"target\": {\"name\", \"type\",\n"
         "...}} instead (fixed-width: \"fields\" with start, offset, length, value,\n"
         "hex; personal fields' value and hex \"***\" unless --reveal; other\n"
@@ -283,6 +286,97 @@ static int show_generic(const struct mapping *m, const struct map_target *mt,
     return rc;
 }
 
+/* show_record - one record's fields by the layout use: decoded (every
+ * bad field listed), then the listing; EX_DATAERR when it does not decode */
+static int show_record(const struct fw_target *ft, const struct fw_layout *use,
+                       const unsigned char *p, size_t n, const char **mask,
+                       size_t nmask, struct buf *out)
+{
+    int rc = EX_OK;
+    struct errs de;
+    errs_init(&de);
+    struct record *r = fw_decode(use->rec, ft->cc, p, n, &de);
+    if (!r) {
+        cli_print_errs(stdout, &de);
+        rc = EX_DATAERR;
+    }
+    record_free(r);
+    errs_free(&de);
+    buf_reset(out);
+    fw_listing_masked(use->rec, ft->cc, p, n, NULL,
+                      use == &ft->detail ? mask : NULL,
+                      use == &ft->detail ? nmask : 0, out);
+    fputs(buf_str(out), stdout);
+    return rc;
+}
+
+/* decode_vfile - --decode of a RECFM=V or VB file: each record after its
+ * RDW (in BDW blocks for VB), as long as the descriptor says, which must
+ * be what its layout uses (the OCCURS DEPENDING ON count sizes a record
+ * ending in such a table); a bad descriptor stops the listing, naming its
+ * byte offset and the record */
+static int decode_vfile(const struct fw_target *ft, const struct fw_layout *l,
+                        bool whole, const char *path,
+                        const unsigned char *data, size_t len,
+                        const char **mask, size_t nmask)
+{
+    bool vb = ft->recfm == FW_RECFM_VB;
+    struct fw_vread r = { .data = data, .len = len, .blocked = vb };
+    const unsigned char *p;
+    size_t n, total = 0;
+    char msg[256];
+    int g;
+    while (total < 100000 && (g = fw_v_next(&r, &p, &n, msg, sizeof msg)) == 1)
+        total++;
+    memset(&r, 0, sizeof r);
+    r.data = data;
+    r.len = len;
+    r.blocked = vb;
+    int rc = EX_OK;
+    struct buf out;
+    buf_init(&out, 0);
+    size_t nrec = 0;
+    while (nrec < 100000) {
+        g = fw_v_next(&r, &p, &n, msg, sizeof msg);
+        if (g < 0) {
+            cli_msg("%s: record %zu: %s", path, nrec + 1, msg);
+            rc = EX_DATAERR;
+            break;
+        }
+        if (g == 0)
+            break;
+        nrec++;
+        size_t off = (size_t)(p - data) - 4;
+        const struct fw_layout *use = l;
+        if (whole && nrec == 1 && ft->header.rec)
+            use = &ft->header;
+        else if (whole && nrec == total && ft->trailer.rec)
+            use = &ft->trailer;
+        size_t want = 0;
+        printf("\nrecord %zu at byte %zu, RDW %zu (%s):\n", nrec, off, n + 4,
+               use->rec->name);
+        if (fw_used_length(use->rec, ft->cc, p, n, &want, msg,
+                           sizeof msg) != 0) {
+            cli_msg("%s: record %zu at byte offset %zu: %s", path, nrec, off,
+                    msg);
+            rc = EX_DATAERR;
+            continue;
+        }
+        if (n != want) {
+            cli_msg("%s: record %zu at byte offset %zu: the RDW says %zu "
+                    "bytes of data, layout %s uses %zu%s", path, nrec, off, n,
+                    use->rec->name, want, use->rec->has_odo
+                    ? " (by its OCCURS DEPENDING ON count)" : "");
+            rc = EX_DATAERR;
+            continue;
+        }
+        if (show_record(ft, use, p, n, mask, nmask, &out) != EX_OK)
+            rc = EX_DATAERR;
+    }
+    buf_free(&out);
+    return rc;
+}
+
 static int decode_file(const struct service_config *svc,
                        const struct map_target *mt, const char *path,
                        const char *section, bool reveal)
@@ -320,16 +414,14 @@ static int decode_file(const struct service_config *svc,
         rc = EX_CONFIG;
         goto out;
     }
-    if (ft->recfm == FW_RECFM_V || ft->recfm == FW_RECFM_VB) {
-        fprintf(stderr, "ferry map: --decode reads FB, LF and CRLF files; "
-                "target %s writes RECFM=%s (not decoded here yet)\n",
-                mt->name, ft->recfm == FW_RECFM_V ? "V" : "VB");
-        rc = EX_USAGE;
-        goto out;
-    }
     if (fs_read_file(path, 0, &data, &len, &e) != 0) {
         cli_print_errs(stderr, &e);
         rc = EX_NOINPUT;
+        goto out;
+    }
+    if (ft->recfm == FW_RECFM_V || ft->recfm == FW_RECFM_VB) {
+        rc = decode_vfile(ft, l, whole, path, (const unsigned char *)data,
+                          len, mask, nmask);
         goto out;
     }
     size_t reclen = l->rec->length, sep = strlen(fw_record_sep(ft));
@@ -350,22 +442,9 @@ static int decode_file(const struct service_config *svc,
             continue;
         }
         printf("\nrecord %zu at byte %zu (%s):\n", nrec, off, use->rec->name);
-        struct errs de;
-        errs_init(&de);
-        struct record *r = fw_decode(use->rec, ft->cc,
-                                     (const unsigned char *)data + off, reclen,
-                                     &de);
-        if (!r) {
-            cli_print_errs(stdout, &de);
+        if (show_record(ft, use, (const unsigned char *)data + off, reclen,
+                        mask, nmask, &out) != EX_OK)
             rc = EX_DATAERR;
-        }
-        record_free(r);
-        errs_free(&de);
-        buf_reset(&out);
-        fw_listing_masked(use->rec, ft->cc, (const unsigned char *)data + off,
-                          reclen, NULL, use == &ft->detail ? mask : NULL,
-                          use == &ft->detail ? nmask : 0, &out);
-        fputs(buf_str(&out), stdout);
     }
     buf_free(&out);
     if (len % step != 0) {

@@ -102,14 +102,16 @@ struct lister {
     size_t limit;       /* --limit N (0: none); record N+1 only says "cut" */
     bool cut;
     int svc_width;      /* SERVICE column: the longest service name */
+    int tgt_width;      /* TARGET column: the longest target name */
 };
 
 /* service_width - width of the SERVICE column: the longest service name
  * in the ledger or the configuration, so `change-of-address` and longer
  * names never push the later columns out of line. */
-static int service_width(struct spool *sp, const struct ferry_config *cfg)
+static int service_width(struct spool *sp, const struct ferry_config *cfg,
+                         int *tgt_width)
 {
-    int w = 14;
+    int w = 14, wt = 10;
     struct spool_counts cs;
     struct errs e;
     errs_init(&e);
@@ -117,6 +119,8 @@ static int service_width(struct spool *sp, const struct ferry_config *cfg)
         for (size_t i = 0; i < cs.n; i++) {
             int l = cs.v[i].service ? (int)strlen(cs.v[i].service) : 0;
             w = l > w ? l : w;
+            l = cs.v[i].target ? (int)strlen(cs.v[i].target) : 0;
+            wt = l > wt ? l : wt;
         }
         spool_counts_free(&cs);
     }
@@ -125,6 +129,11 @@ static int service_width(struct spool *sp, const struct ferry_config *cfg)
         int l = (int)strlen(cfg->services[i].name);
         w = l > w ? l : w;
     }
+    for (size_t i = 0; cfg && i < cfg->ntargets; i++) {
+        int l = (int)strlen(cfg->targets[i].name);
+        wt = l > wt ? l : wt;
+    }
+    *tgt_width = wt > 64 ? 64 : wt;
     return w > 64 ? 64 : w;
 }
 
@@ -164,8 +173,11 @@ static int list_one(void *ctx, const struct spool_record *r)
         l->first = false;
         return 0;
     }
-    printf("%-22s %-10s %-*s %-19s %3d  %s\n", r->ref,
-           spool_state_name(r->state), l->svc_width, r->service, recv,
+    /* one line per delivery: a record of a service with several targets
+     * has one per target */
+    printf("%-22s %-10s %-*s %-*s %-19s %3d  %s\n", r->ref,
+           spool_state_name(r->state), l->svc_width, r->service,
+           l->tgt_width, r->target && *r->target ? r->target : "-", recv,
            r->attempts,
            r->last_error ? r->last_error : (r->fe_ref ? r->fe_ref : ""));
     return 0;
@@ -255,9 +267,10 @@ int cmd_queue(int argc, char **argv)
     if (c.json) {
         printf("{\"records\":[\n");
     } else {
-        l.svc_width = service_width(sp, cfg);
-        printf("%-22s %-10s %-*s %-19s %3s  %s\n", "REFERENCE", "STATE",
-               l.svc_width, "SERVICE", "RECEIVED (UTC)", "TRY",
+        l.svc_width = service_width(sp, cfg, &l.tgt_width);
+        printf("%-22s %-10s %-*s %-*s %-19s %3s  %s\n", "REFERENCE", "STATE",
+               l.svc_width, "SERVICE", l.tgt_width, "TARGET",
+               "RECEIVED (UTC)", "TRY",
                "LAST ERROR / FRONT-END REF");
     }
     struct errs e;

@@ -23,7 +23,9 @@ static void usage(FILE *f)
         "                  [--reveal --reason TEXT] [--actor NAME] REF\n"
         "\n"
         "Show a record: state, attempts, receipt, the payload, the mapped\n"
-        "fields, every delivery attempt and every audit entry.  Unless\n"
+        "fields, every delivery attempt and every audit entry.  A record of a\n"
+        "service with several targets shows its overall state and each\n"
+        "delivery (target, state, attempts, receipt, delivery id).  Unless\n"
         "--reveal, personal fields (list sub-fields too) and every payload\n"
         "value the mapping does not read show as ***.  --reveal needs\n"
         "--reason: each reveal is an audit entry (who, which record, when,\n"
@@ -67,7 +69,8 @@ static json_t *mapped_json(const struct spool_record *r, bool reveal)
 }
 
 /* event_text - one timeline event in words (after its time and name) */
-static void event_text(const struct spool_event *ev, char *out, size_t n)
+static void event_text(const struct spool_event *ev, bool multi, char *out,
+                       size_t n)
 {
     const char *msg = ev->message ? ev->message : "";
     switch (ev->kind) {
@@ -91,6 +94,15 @@ static void event_text(const struct spool_event *ev, char *out, size_t n)
                  ev->file ? ev->file : "-");
         break;
     case SPOOL_EV_ACK:
+        /* which target's delivery it moved, when there are several */
+        if (multi && ev->target && *ev->target) {
+            size_t l = strlen(ev->target);
+            snprintf(out, n, "%s: ", ev->target);
+            if (l + 2 < n) {
+                out += l + 2;
+                n -= l + 2;
+            }
+        }
         if (ev->record_no)
             snprintf(out, n, "%s by %s, record %ld%s%s",
                      ev->outcome ? ev->outcome : "-",
@@ -102,6 +114,14 @@ static void event_text(const struct spool_event *ev, char *out, size_t n)
                      *msg ? ": " : "", msg);
         break;
     case SPOOL_EV_ACTION:
+        if (ev->target && *ev->target) {
+            size_t l = strlen(ev->target);
+            snprintf(out, n, "%s: ", ev->target);
+            if (l + 2 < n) {
+                out += l + 2;
+                n -= l + 2;
+            }
+        }
         snprintf(out, n, "by %s%s%s%s%s%s%s", ev->actor ? ev->actor : "-",
                  *msg ? ": " : "", msg,
                  ev->before && *ev->before ? " (" : "",
@@ -117,7 +137,42 @@ static void event_text(const struct spool_event *ev, char *out, size_t n)
     }
 }
 
-static void print_text(const struct spool_record *r, json_t *payload,
+/* overall - the record's overall state from its deliveries */
+static const char *overall(const struct spool_list *dl)
+{
+    enum spool_state st[64];
+    size_t n = 0;
+    for (size_t i = 0; i < dl->n && n < 64; i++)
+        st[n++] = dl->v[i]->state;
+    return spool_overall_name(spool_overall_of(st, n));
+}
+
+/* print_deliveries - one block per delivery of a record with several */
+static void print_deliveries(const struct spool_list *dl)
+{
+    printf("state:         %s (overall, from %zu deliveries)\n",
+           overall(dl), dl->n);
+    printf("deliveries:\n");
+    for (size_t i = 0; i < dl->n; i++) {
+        const struct spool_record *d = dl->v[i];
+        printf("  %-12s %-10s attempts %d%s%s%s\n", d->target,
+               spool_state_name(d->state), d->attempts,
+               d->in_doubt ? " (last delivery in doubt)" : "",
+               d->receipt ? ", receipt " : "", d->receipt ? d->receipt : "");
+        printf("  %-12s delivery id %s", "", d->delivery_id ? d->delivery_id
+                                                            : "-");
+        if (d->batch_id)
+            printf(", batch %lld", (long long)d->batch_id);
+        printf("\n");
+        if (d->last_error)
+            printf("  %-12s last error: %s\n", "", d->last_error);
+        if (d->closed_reason)
+            printf("  %-12s closed: %s\n", "", d->closed_reason);
+    }
+}
+
+static void print_text(const struct spool_record *r,
+                       const struct spool_list *dl, json_t *payload,
                        json_t *mapped, const struct spool_timeline *tl)
 {
     char t1[32], t2[32], t3[32];
@@ -125,6 +180,15 @@ static void print_text(const struct spool_record *r, json_t *payload,
     cli_fmt_time(r->updated_at, t2, sizeof t2);
     cli_fmt_time(r->next_attempt_at, t3, sizeof t3);
     printf("reference:     %s\n", r->ref);
+    if (dl->n > 1) {
+        printf("service:       %s\n", r->service);
+        printf("client:        %s\n", r->client ? r->client : "-");
+        printf("channel:       %s\n", spool_channel_name(r->channel));
+        printf("front-end ref: %s\n", r->fe_ref ? r->fe_ref : "-");
+        printf("received:      %s UTC\n", t1);
+        print_deliveries(dl);
+        goto rest;
+    }
     printf("delivery id:   %s\n", r->delivery_id ? r->delivery_id : "-");
     printf("state:         %s%s\n", spool_state_name(r->state),
            r->in_doubt ? " (last delivery in doubt)" : "");
@@ -172,6 +236,7 @@ static void print_text(const struct spool_record *r, json_t *payload,
                "generation %d)\n", r->marker_gen, r->marker_gen);
     if (r->closed_reason)
         printf("closed:        %s\n", r->closed_reason);
+rest:
     if (r->crypt_error)
         printf("PAYLOAD UNREADABLE: %s\n", r->crypt_error);
     if (r->payload_purged)
@@ -192,7 +257,7 @@ static void print_text(const struct spool_record *r, json_t *payload,
         printf("  (nothing yet)\n");
     for (size_t i = 0; i < tl->n; i++) {
         char line[1024];
-        event_text(&tl->v[i], line, sizeof line);
+        event_text(&tl->v[i], dl->n > 1, line, sizeof line);
         cli_fmt_time(tl->v[i].at, t1, sizeof t1);
         printf("  %s  %-9s %s\n", t1, tl->v[i].what, line);
     }
@@ -230,7 +295,29 @@ static json_t *timeline_json(const struct spool_timeline *tl)
     return a;
 }
 
-static json_t *as_json(const struct spool_record *r, json_t *payload,
+/* deliveries_json - [{"target","state","attempts",...}] */
+static json_t *deliveries_json(const struct spool_list *dl)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < dl->n; i++) {
+        const struct spool_record *d = dl->v[i];
+        char t[32];
+        cli_json_time(d->updated_at, t, sizeof t);
+        json_t *o = json_pack("{s:s,s:s,s:i,s:b,s:s?,s:s?,s:s?,s:s?,s:s}",
+            "target", d->target, "state", spool_state_name(d->state),
+            "attempts", d->attempts, "in_doubt", d->in_doubt,
+            "receipt", d->receipt, "delivery_id", d->delivery_id,
+            "last_error", d->last_error, "closed_reason", d->closed_reason,
+            "updated_at", t);
+        if (o && d->batch_id)
+            json_object_set_new(o, "batch", json_integer(d->batch_id));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *as_json(const struct spool_record *r,
+                       const struct spool_list *dl, json_t *payload,
                        json_t *mapped, const struct spool_timeline *tl)
 {
     char t1[32], t2[32];
@@ -289,6 +376,15 @@ static json_t *as_json(const struct spool_record *r, json_t *payload,
     }
     json_object_set_new(o, "audit", aud);
     json_object_set_new(o, "timeline", timeline_json(tl));
+    /* every delivery (one per target); with several, "state" is the
+     * record's overall state and the per-delivery fields above are the
+     * first delivery's */
+    json_object_set_new(o, "deliveries", deliveries_json(dl));
+    if (dl->n > 1) {
+        json_object_set_new(o, "state", json_string(overall(dl)));
+        json_object_set_new(o, "first_delivery_state",
+                            json_string(spool_state_name(r->state)));
+    }
     return o;
 }
 
@@ -373,16 +469,26 @@ int cmd_show(int argc, char **argv)
         goto out;
     }
     errs_free(&e);
+    struct spool_list dl = { 0 };
+    if (spool_deliveries(sp, r->ref, 0, &dl, &e) < 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        spool_timeline_free(&tl);
+        rc = EX_IOERR;
+        goto out;
+    }
+    errs_free(&e);
     json_t *payload = payload_json(r, svc ? svc->mapping : NULL, reveal);
     json_t *mapped = mapped_json(r, reveal);
     if (c.json) {
-        json_t *doc = as_json(r, payload, mapped, &tl);
+        json_t *doc = as_json(r, &dl, payload, mapped, &tl);
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(doc);
     } else {
-        print_text(r, payload, mapped, &tl);
+        print_text(r, &dl, payload, mapped, &tl);
     }
+    spool_list_free(&dl);
     spool_timeline_free(&tl);
     json_decref(payload);
     json_decref(mapped);

@@ -330,7 +330,7 @@ static int read_all(struct reader *r, struct cli_intake *in,
 int cmd_submit(int argc, char **argv)
 {
     struct cli_common c = { 0 };
-    long batch = 1000;
+    long batch = CLI_INTAKE_BATCH;
     static const struct option opts[] = {
         { "batch", required_argument, NULL, 'b' },
         CLI_COMMON_LONGOPTS,

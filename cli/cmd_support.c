@@ -71,6 +71,10 @@ static void usage(FILE *f, enum action a)
                    "Close records for good, with the reason (required).\n");
         break;
     }
+    fprintf(f, "\n--target T: the delivery to target T (a record of a service "
+               "with several\ntargets has one delivery per target; with "
+               "several the action could apply to,\nit is refused without "
+               "--target).  With --state, only deliveries to T.\n");
     fprintf(f, "\nCommon: --config FILE, --spool DIR, --actor NAME (default: "
                "OS user), --json.\nExit: 0 all done, 65 some refused (each "
                "named), 67 unknown reference.\n");
@@ -78,10 +82,21 @@ static void usage(FILE *f, enum action a)
 
 struct refs {
     char **v;
+    char **tg;                     /* per reference: the delivery's target
+                                      (a --state selection), or NULL */
     size_t n, cap;
 };
 
+static int refs_add_target(struct refs *r, const char *s, size_t len,
+                           const char *target);
+
 static int refs_add(struct refs *r, const char *s, size_t len)
+{
+    return refs_add_target(r, s, len, NULL);
+}
+
+static int refs_add_target(struct refs *r, const char *s, size_t len,
+                           const char *target)
 {
     while (len && isspace((unsigned char)s[len - 1]))
         len--;
@@ -102,20 +117,31 @@ static int refs_add(struct refs *r, const char *s, size_t len)
         if (!v)
             return -1;
         r->v = v;
+        char **t = realloc(r->tg, cap * sizeof *t);
+        if (!t)
+            return -1;
+        r->tg = t;
         r->cap = cap;
     }
     r->v[r->n] = strndup(s, len);
-    if (!r->v[r->n])
+    r->tg[r->n] = target ? strdup(target) : NULL;
+    if (!r->v[r->n] || (target && !r->tg[r->n])) {
+        free(r->v[r->n]);
+        free(r->tg[r->n]);
         return -1;
+    }
     r->n++;
     return 0;
 }
 
 static void refs_free(struct refs *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         free(r->v[i]);
+        free(r->tg[i]);
+    }
     free(r->v);
+    free(r->tg);
 }
 
 /* refs_from_stdin - one reference per line, bounded; blank lines and
@@ -147,7 +173,8 @@ struct collect {
 static int collect_one(void *ctx, const struct spool_record *rec)
 {
     struct collect *c = ctx;
-    if (refs_add(c->r, rec->ref, strlen(rec->ref)) != 0) {
+    /* a selection by state lists deliveries: each acts on its own */
+    if (refs_add_target(c->r, rec->ref, strlen(rec->ref), rec->target) != 0) {
         c->err = 1;
         return 1;
     }
@@ -160,18 +187,37 @@ struct settle_how {
 };
 
 static int do_action(struct spool *sp, enum action a, const char *ref,
-                     const char *actor, const char *reason,
+                     const char *tg, const char *actor, const char *reason,
                      const struct settle_how *sh, struct errs *e)
 {
     switch (a) {
-    case ACT_SETTLE:  return spool_settle(sp, ref, sh->delivered, sh->receipt,
-                                          actor, reason, e);
-    case ACT_RETRY:   return spool_retry(sp, ref, actor, reason, e);
-    case ACT_HOLD:    return spool_hold(sp, ref, actor, reason, e);
-    case ACT_RELEASE: return spool_release(sp, ref, actor, reason, e);
-    case ACT_DISCARD: return spool_discard(sp, ref, actor, reason, e);
+    case ACT_SETTLE:  return spool_settle(sp, ref, tg, sh->delivered,
+                                          sh->receipt, actor, reason, e);
+    case ACT_RETRY:   return spool_retry(sp, ref, tg, actor, reason, e);
+    case ACT_HOLD:    return spool_hold(sp, ref, tg, actor, reason, e);
+    case ACT_RELEASE: return spool_release(sp, ref, tg, actor, reason, e);
+    case ACT_DISCARD: return spool_discard(sp, ref, tg, actor, reason, e);
     }
     return -1;
+}
+
+/* moved - the delivery an action moved: the one whose state differs
+ * between the listings before and after (the named one when tg is
+ * given); its target and states into the buffers */
+static void moved(const struct spool_list *b, const struct spool_list *a,
+                  const char *tg, char *target, size_t tn, char *from,
+                  char *to, size_t sn)
+{
+    for (size_t i = 0; i < b->n && i < a->n; i++) {
+        bool named = tg && strcmp(b->v[i]->target, tg) == 0;
+        if (named || (!tg && (b->v[i]->state != a->v[i]->state
+                              || b->v[i]->updated_at != a->v[i]->updated_at))) {
+            snprintf(target, tn, "%s", b->v[i]->target);
+            snprintf(from, sn, "%s", spool_state_name(b->v[i]->state));
+            snprintf(to, sn, "%s", spool_state_name(a->v[i]->state));
+            return;
+        }
+    }
 }
 
 static int run_action(int argc, char **argv, enum action a)
@@ -190,6 +236,7 @@ static int run_action(int argc, char **argv, enum action a)
         { "state",   required_argument, NULL, 's' },
         { "service", required_argument, NULL, 'S' },
         { "since",   required_argument, NULL, 'f' },
+        { "target",  required_argument, NULL, 'T' },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -220,6 +267,7 @@ static int run_action(int argc, char **argv, enum action a)
             by_state = true;
             break;
         case 'S': f.service = optarg; break;
+        case 'T': f.target = optarg; break;
         case 'f':
             if (cli_parse_since(optarg, &ms) != 0) {
                 fprintf(stderr, "ferry %s: --since: cannot read time '%s': "
@@ -265,7 +313,8 @@ static int run_action(int argc, char **argv, enum action a)
         return rc;
     if ((rc = cli_open_spool(&c, cfg, &sp)) != 0)
         goto out;
-    if ((rc = cli_check_name(action_names[a], CLI_SERVICE, f.service, cfg, sp)))
+    if ((rc = cli_check_name(action_names[a], CLI_SERVICE, f.service, cfg, sp))
+        || (rc = cli_check_name(action_names[a], CLI_TARGET, f.target, cfg, sp)))
         goto out;
     for (int i = optind; i < argc; i++) {
         int bad = strcmp(argv[i], "-") == 0 ? refs_from_stdin(&refs)
@@ -294,13 +343,10 @@ static int run_action(int argc, char **argv, enum action a)
     for (size_t i = 0; i < refs.n; i++) {
         struct errs e;
         errs_init(&e);
-        struct spool_record *r = NULL;
-        int g = spool_get(sp, refs.v[i], 0, &r, &e);
-        const char *before = r ? spool_state_name(r->state) : NULL;
-        char before_buf[32] = "";
-        if (before)
-            snprintf(before_buf, sizeof before_buf, "%s", before);
-        spool_record_free(r);
+        const char *tg = refs.tg[i] ? refs.tg[i] : f.target;
+        struct spool_list bl = { 0 };
+        int g = spool_deliveries(sp, refs.v[i], 0, &bl, &e);
+        char target[128] = "", before_buf[32] = "", now[32] = "?";
         if (g == 1) {
             unknown++;
             cli_msg("%s: no such record in this spool; check the "
@@ -308,30 +354,39 @@ static int run_action(int argc, char **argv, enum action a)
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s}",
                     "reference", refs.v[i], "result", "unknown"));
-        } else if (g == 0 && do_action(sp, a, refs.v[i], actor, reason, &sh,
-                                       &e) == 0) {
+        } else if (g == 0 && do_action(sp, a, refs.v[i], tg, actor, reason,
+                                       &sh, &e) == 0) {
             done++;
-            struct spool_record *after = NULL;
+            struct spool_list al = { 0 };
             struct errs e2;
             errs_init(&e2);
-            spool_get(sp, refs.v[i], 0, &after, &e2);
+            spool_deliveries(sp, refs.v[i], 0, &al, &e2);
             errs_free(&e2);
-            const char *now = after ? spool_state_name(after->state) : "?";
+            moved(&bl, &al, tg, target, sizeof target, before_buf, now,
+                  sizeof now);
+            spool_list_free(&al);
             if (results)
-                json_array_append_new(results, json_pack("{s:s,s:s,s:s,s:s}",
-                    "reference", refs.v[i], "result", "done",
-                    "before", before_buf, "after", now));
+                json_array_append_new(results, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+                    "reference", refs.v[i], "target", target,
+                    "result", "done", "before", before_buf, "after", now));
+            else if (!c.quiet && bl.n > 1)
+                printf("%s\t%s\t%s -> %s\n", refs.v[i], target, before_buf,
+                       now);
             else if (!c.quiet)
                 printf("%s\t%s -> %s\n", refs.v[i], before_buf, now);
-            spool_record_free(after);
         } else {
             refused++;
             cli_print_errs(stderr, &e);
+            if (bl.n > 1 && !tg)
+                fprintf(stderr, "ferry %s: %s has %zu deliveries: give "
+                        "--target T to say which\n", action_names[a],
+                        refs.v[i], bl.n);
             if (results)
                 json_array_append_new(results, json_pack("{s:s,s:s,s:o}",
                     "reference", refs.v[i], "result", "refused",
                     "problems", errs_json(&e)));
         }
+        spool_list_free(&bl);
         errs_free(&e);
     }
     if (results) {

@@ -592,16 +592,31 @@ static void build_service(struct loader *L, const xmlNode *n)
         s->mapping_file = config_path(c->base_dir, m);
         free(m);
     }
+    /* target="mainframe casework": one or more names, space-separated;
+     * every record of the service gets a delivery to each */
     char *t = get_attr(n, "target");
-    if (t) {
-        s->targets = calloc(1, sizeof *s->targets);
-        if (s->targets) {
-            s->targets[0] = t;
-            s->ntargets = 1;
-        } else {
-            free(t);
-        }
+    for (const char *p = t; p && *p;) {
+        p += strspn(p, " \t\r\n");
+        size_t len = strcspn(p, " \t\r\n");
+        if (!len)
+            break;
+        bool twice = false;
+        for (size_t k = 0; k < s->ntargets; k++)
+            twice = twice || (strlen(s->targets[k]) == len
+                              && memcmp(s->targets[k], p, len) == 0);
+        if (twice)
+            errs_add_at(L->e, L->file, node_line(n), "service '%s': target "
+                        "'%.*s' named twice", s->name ? s->name : "",
+                        (int)len, p);
+        else if (s->ntargets == CONFIG_MAX_SERVICE_TARGETS)
+            errs_add_at(L->e, L->file, node_line(n), "service '%s': more "
+                        "than %d targets", s->name ? s->name : "",
+                        CONFIG_MAX_SERVICE_TARGETS);
+        else if (strv_push(&s->targets, &s->ntargets, strndup(p, len)) != 0)
+            errs_add_at(L->e, L->file, node_line(n), "out of memory");
+        p += len;
     }
+    free(t);
     for (const xmlNode *k = n->children; k; k = k->next)
         if (is_ours(k, "cost"))
             build_cost(L, k, s);

@@ -158,7 +158,10 @@ void config_free(struct ferry_config *c);
 int config_check(const struct ferry_config *c, struct errs *e);
 /* config_check_service - service s's mapping against the files it names:
  * every <map from> an accepted field, every copybook present and every
- * <map to> one of its fields.  Returns the number of problems added. */
+ * <map to> one of its fields.  Returns the number of problems added,
+ * plus those config_load already reported for it (a copybook outside the
+ * configuration's folders), so a caller can skip deeper checks that would
+ * say them again. */
 int config_check_service(const struct ferry_config *c,
                          const struct service_config *s, struct errs *e);
 /* config_check_secret - ref ("env:NAME" or a file relative to base_dir)
@@ -177,14 +180,14 @@ const struct service_config *config_service(const struct ferry_config *c,
 size_t config_service_targets(const struct ferry_config *c,
                               const struct service_config *s,
                               const struct target_config **out, size_t max);
-/* config_service_target - the target a record of s is filed under in
- * the ledger (its first; each record has one delivery row until a
- * service fans out), or NULL when s names none */
+/* config_service_target - s's first target (a record of s has one
+ * delivery row per target; this is the one a single-target caller
+ * means), or NULL when s names none */
 const char *config_service_target(const struct service_config *s);
 /* config_service_delivers_to - target is one of s's targets */
 bool config_service_delivers_to(const struct service_config *s,
                                 const char *target);
-/* room for every target of one service (ferry.xsd names one today) */
+/* room for every target of one service (target="a b c") */
 #define CONFIG_MAX_SERVICE_TARGETS 16
 const struct client_config *config_client(const struct ferry_config *c,
                                           const char *id);

@@ -16,6 +16,7 @@
 #include "util/errs.h"
 #include "util/suggest.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ struct checker {
     const struct ferry_config *c;
     struct errs *e;
     size_t before;
+    size_t known;                 /* problems config_load reported */
 };
 
 void config_check_secret(const struct ferry_config *c, long line,
@@ -86,6 +88,40 @@ static char *mapping_dir_path(const char *mapping_file, const char *p)
 
 /* check_section - every <map to> of one section names a field of the
  * copybook record the section uses */
+/* field_hint - "; did you mean 'X'?" when a field of r is near name (its
+ * last part when qualified, in any case), else "" */
+static const char *field_hint(const struct cpy_record *r, const char *name,
+                              char *out, size_t outsz)
+{
+    out[0] = '\0';
+    const char *last = strrchr(name, '.');
+    last = last ? last + 1 : name;
+    char up[64];
+    size_t n = strlen(last);
+    if (n >= sizeof up || !r->nflat)
+        return out;
+    for (size_t i = 0; i <= n; i++)
+        up[i] = (char)toupper((unsigned char)last[i]);
+    const char **v = calloc(r->nflat, sizeof *v);
+    if (!v)
+        return out;
+    for (size_t i = 0; i < r->nflat; i++)
+        v[i] = r->flat[i]->name && strcmp(r->flat[i]->name, "FILLER")
+             ? r->flat[i]->name : NULL;
+    const char *near = suggest_near(up, v, r->nflat);
+    /* fields of a record share a prefix (CLM-): CLM-FORENAME is no typo
+     * of CLM-SURNAME, so what follows the shared prefix must be near too */
+    size_t pre = 0;
+    for (size_t i = 0; near && up[i] && up[i] == near[i]; i++)
+        if (up[i] == '-')
+            pre = i + 1;
+    const char *rest = near ? near + pre : NULL;
+    if (near && suggest_near(up + pre, &rest, 1))
+        snprintf(out, outsz, "; did you mean '%s'?", near);
+    free(v);
+    return out;
+}
+
 static void check_section(struct checker *K, const char *mfile,
                           const struct copybook *cb, const char *cbname,
                           const char *recname, const struct map_section *s)
@@ -108,10 +144,13 @@ static void check_section(struct checker *K, const char *mfile,
                         "map to '%s': more than one field of copybook "
                         "record %s has that name; qualify it as GROUP.NAME",
                         a->to, r->name);
-        else if (!f)
+        else if (!f) {
+            char hint[128];
             errs_add_at(K->e, mfile, a->line,
                         "map to '%s': no such field in copybook record %s "
-                        "(%s)", a->to, r->name, cbname);
+                        "(%s)%s", a->to, r->name, cbname,
+                        field_hint(r, a->to, hint, sizeof hint));
+        }
     }
 }
 
@@ -170,6 +209,8 @@ static char *copybook_at(struct checker *K, const struct map_target *mt,
     char why[PATH_MAX + 128];
     char *real = mapping_copybook_path(mt, ref, &outside, why, sizeof why);
     char *shown = real || !outside ? mapping_dir_path(mfile, ref) : NULL;
+    if (!real && outside)
+        K->known++;
     if (!real && shown)
         errs_add_at(K->e, mfile, line, "copybook %s: %s", shown, why);
     if (!real) {
@@ -202,10 +243,14 @@ static void check_copybooks(struct checker *K, const struct service_config *s,
     }
     for (size_t i = 0; i < mt->nsec; i++) {
         const struct map_section *sec = &mt->sec[i];
-        if (sec->na == 0)
-            continue;
         /* a section may name its own copybook (an ack layout) */
         const char *own = kv_get(&sec->opts, "copybook");
+        if (sec->na == 0) {
+            /* nothing to check against it, but it must be usable */
+            if (own)
+                free(copybook_at(K, mt, mfile, own, sec->line));
+            continue;
+        }
         const char *rec = kv_get(&sec->opts, "record");
         if (!rec && i == 0)
             rec = kv_get(&mt->opts, "record");
@@ -239,7 +284,7 @@ int config_check_service(const struct ferry_config *c,
         check_sources(&K, s->mapping, mfile, mt);
         check_copybooks(&K, s, mt);
     }
-    return (int)(e->n + e->dropped - K.before);
+    return (int)(e->n + e->dropped - K.before + K.known);
 }
 
 int config_check(const struct ferry_config *c, struct errs *e)

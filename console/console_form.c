@@ -225,6 +225,8 @@ void con_do_assisted(struct creq *r)
     }
     struct spool_item it = {
         .service = sv->name, .target = config_service_target(sv),
+        /* one delivery per target of the service */
+        .targets = sv->targets, .ntargets = sv->ntargets,
         .client = "assisted", .channel = SPOOL_CH_ASSISTED,
         .fe_ref = fe, .idem_key = fe,
         .payload = payload, .payload_len = strlen(payload),

@@ -102,7 +102,8 @@ void con_state_tag(struct buf *b, int state);
 void con_reason_input(struct buf *b, const char *id, const char *label);
 /* con_apply_action - retry | hold | release | discard | settle-delivered
  * | settle-resend on one record, audited as the staff member */
-int con_apply_action(struct creq *r, const char *ref, const char *action,
+int con_apply_action(struct creq *r, const char *ref, const char *target,
+                     const char *action,
                      const char *reason, struct errs *e);
 /* con_needed_role - the role an action needs */
 enum console_role con_needed_role(const char *action);

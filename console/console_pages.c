@@ -414,7 +414,7 @@ void con_do_queue_action(struct creq *r)
         errs_add(&e, "reason", "Enter a reason: it goes in the audit log");
     else
         for (const char *ref; (ref = con_arg_nth(r, "ref", asked)); asked++)
-            if (con_apply_action(r, ref, action, reason, &e) == 0)
+            if (con_apply_action(r, ref, NULL, action, reason, &e) == 0)
                 done++;
     if (!asked && !e.n)
         errs_add(&e, "action", "Select at least one record");

@@ -106,8 +106,9 @@ static void summary_row(struct buf *b, const char *key, const char *value)
 }
 
 /* action_form - one POST /record/action form with a reason */
-static void action_form(struct creq *r, const char *ref, const char *action,
-                        const char *label, const char *button, bool warning)
+static void action_form(struct creq *r, const char *ref, const char *target,
+                        const char *action, const char *label,
+                        const char *button, bool warning)
 {
     struct buf *b = &r->out;
     buf_puts(b, "<form method=\"post\" action=\"/record/action\">");
@@ -116,8 +117,15 @@ static void action_form(struct creq *r, const char *ref, const char *action,
     con_esc(b, ref);
     buf_printf(b, "\"><input type=\"hidden\" name=\"action\" value=\"%s\">",
                action);
-    char id[48];
-    snprintf(id, sizeof id, "reason-%s", action);
+    /* one delivery of several: the action names its target */
+    if (target) {
+        buf_puts(b, "<input type=\"hidden\" name=\"target\" value=\"");
+        con_esc(b, target);
+        buf_puts(b, "\">");
+    }
+    char id[160];
+    snprintf(id, sizeof id, "reason-%s%s%.100s", action, target ? "-" : "",
+             target ? target : "");
     con_reason_input(b, id, label);
     buf_printf(b, "<button type=\"submit\" class=\"govuk-button%s\">%s"
                "</button></form>", warning ? " govuk-button--warning"
@@ -165,6 +173,98 @@ static void record_fields(struct buf *b, const struct spool_record *x,
     record_free(rec);
 }
 
+/* delivery_actions - the actions a delivery in state st takes, by role;
+ * target names it when the record has several (edit, which goes to every
+ * delivery that can take it, is offered once) */
+static void delivery_actions(struct creq *r, const char *ref,
+                             const char *target, enum spool_state state,
+                             bool edit_link)
+{
+    struct buf *b = &r->out;
+    enum spool_state st = state;
+    bool can_retry = st == SPOOL_FAILED || st == SPOOL_REJECTED
+                     || st == SPOOL_INDOUBT || st == SPOOL_DEFERRED;
+    bool can_hold = st == SPOOL_QUEUED || st == SPOOL_DEFERRED
+                    || st == SPOOL_FAILED || st == SPOOL_REJECTED
+                    || st == SPOOL_INDOUBT;
+    bool can_edit = can_hold || st == SPOOL_HELD;
+    if (!spool_state_final(st) && r->sess.role >= CONSOLE_SUPPORT) {
+        buf_puts(b, "<h2 class=\"govuk-heading-m\">Actions");
+        if (target) {
+            buf_puts(b, ": ");
+            con_esc(b, target);
+        }
+        buf_puts(b, "</h2><div class=\"ferry-actions\">");
+        if (can_edit && edit_link) {
+            buf_puts(b, "<p class=\"govuk-body\"><a class=\"govuk-button\" "
+                        "href=\"/edit?ref=");
+            con_esc(b, ref);
+            buf_puts(b, "\">Fix and requeue</a></p>");
+        }
+        if (can_retry && st != SPOOL_INDOUBT)
+            action_form(r, ref, target, "retry", "Reason for retrying", "Retry",
+                        false);
+        if (can_hold)
+            action_form(r, ref, target, "hold", "Reason for holding", "Hold",
+                        false);
+        if (st == SPOOL_HELD)
+            action_form(r, ref, target, "release", "Reason for releasing",
+                        "Release", false);
+        if (st == SPOOL_INDOUBT && r->sess.role >= CONSOLE_SUPERVISOR) {
+            action_form(r, ref, target, "settle-delivered", "What the target "
+                        "said (it has the record)", "Settle: delivered",
+                        false);
+            action_form(r, ref, target, "settle-resend", "Why it must be sent "
+                        "again (the target does not have it)",
+                        "Settle: send again", false);
+        }
+        if (r->sess.role >= CONSOLE_SUPERVISOR)
+            action_form(r, ref, target, "discard", "Reason for discarding "
+                        "(required)", "Discard", true);
+        buf_puts(b, "</div>");
+    }
+
+}
+
+/* deliveries_table - a record with several targets: each delivery */
+static void deliveries_table(struct creq *r, const struct spool_list *dl)
+{
+    struct buf *b = &r->out;
+    enum spool_state st[64];
+    size_t n = 0;
+    for (size_t i = 0; i < dl->n && n < 64; i++)
+        st[n++] = dl->v[i]->state;
+    buf_puts(b, "<h2 class=\"govuk-heading-m\">Deliveries</h2><p class=\""
+                "govuk-body\">Overall: ");
+    con_esc(b, spool_overall_name(spool_overall_of(st, n)));
+    buf_puts(b, "</p><table class=\"govuk-table\"><thead class=\""
+                "govuk-table__head\"><tr class=\"govuk-table__row\">"
+                "<th class=\"govuk-table__header\">Target</th>"
+                "<th class=\"govuk-table__header\">State</th>"
+                "<th class=\"govuk-table__header\">Attempts</th>"
+                "<th class=\"govuk-table__header\">Receipt</th>"
+                "<th class=\"govuk-table__header\">Last error</th>"
+                "<th class=\"govuk-table__header\">Delivery id</th></tr>"
+                "</thead><tbody class=\"govuk-table__body\">");
+    for (size_t i = 0; i < dl->n; i++) {
+        const struct spool_record *d = dl->v[i];
+        buf_puts(b, "<tr class=\"govuk-table__row\"><td class=\""
+                    "govuk-table__cell\">");
+        con_esc(b, d->target);
+        buf_puts(b, "</td><td class=\"govuk-table__cell\">");
+        con_state_tag(b, d->state);
+        buf_printf(b, "</td><td class=\"govuk-table__cell\">%d</td>"
+                   "<td class=\"govuk-table__cell\">", d->attempts);
+        con_esc(b, d->receipt ? d->receipt : "");
+        buf_puts(b, "</td><td class=\"govuk-table__cell\">");
+        con_esc(b, d->last_error ? d->last_error : "");
+        buf_puts(b, "</td><td class=\"govuk-table__cell\">");
+        con_esc(b, d->delivery_id ? d->delivery_id : "");
+        buf_puts(b, "</td></tr>");
+    }
+    buf_puts(b, "</tbody></table>");
+}
+
 void con_page_record(struct creq *r, const char *ref, bool reveal,
                      const char *banner)
 {
@@ -186,6 +286,22 @@ void con_page_record(struct creq *r, const char *ref, bool reveal,
         errs_free(&e);
         return;
     }
+    /* a record with several targets: one delivery each (the table and
+     * the actions below), the heading shows the overall state */
+    struct spool_list dl = { 0 };
+    struct errs de;
+    errs_init(&de);
+    if (spool_deliveries(r->con->sp, x->ref, 0, &dl, &de) < 0)
+        dl.n = 0;
+    errs_free(&de);
+    enum spool_state head_state = x->state;
+    if (dl.n > 1) {
+        enum spool_state sts[64];
+        size_t ns = 0;
+        for (size_t i = 0; i < dl.n && ns < 64; i++)
+            sts[ns++] = dl.v[i]->state;
+        head_state = spool_overall_state(sts, ns);
+    }
     con_begin(r, x->ref);
     if (banner) {
         buf_puts(b, "<div class=\"govuk-notification-banner "
@@ -200,62 +316,39 @@ void con_page_record(struct creq *r, const char *ref, bool reveal,
                 "govuk-heading-l\">");
     con_esc(b, x->ref);
     buf_puts(b, " ");
-    con_state_tag(b, x->state);
+    con_state_tag(b, head_state);
     buf_puts(b, "</h1><dl class=\"govuk-summary-list\">");
     char t[40], n[32];
     summary_row(b, "Service", x->service);
-    summary_row(b, "Target", x->target);
+    if (dl.n <= 1)
+        summary_row(b, "Target", x->target);
     con_fmt_time(x->received_at, t, sizeof t);
     summary_row(b, "Received", t);
     summary_row(b, "Channel / client", x->client);
     summary_row(b, "Front-end reference", x->fe_ref);
     snprintf(n, sizeof n, "%d", x->attempts);
-    summary_row(b, "Delivery attempts", n);
-    summary_row(b, "Last error", x->last_error);
-    summary_row(b, "Target's receipt", x->receipt);
+    if (dl.n <= 1) {               /* with several: per delivery, below */
+        summary_row(b, "Delivery attempts", n);
+        summary_row(b, "Last error", x->last_error);
+        summary_row(b, "Target's receipt", x->receipt);
+    }
     if (x->closed_reason)
         summary_row(b, "Closed because", x->closed_reason);
     buf_puts(b, "</dl>");
 
-    /* actions by state and role */
-    enum spool_state st = x->state;
-    bool can_retry = st == SPOOL_FAILED || st == SPOOL_REJECTED
-                     || st == SPOOL_INDOUBT || st == SPOOL_DEFERRED;
-    bool can_hold = st == SPOOL_QUEUED || st == SPOOL_DEFERRED
-                    || st == SPOOL_FAILED || st == SPOOL_REJECTED
-                    || st == SPOOL_INDOUBT;
-    bool can_edit = can_hold || st == SPOOL_HELD;
-    if (!spool_state_final(st) && r->sess.role >= CONSOLE_SUPPORT) {
-        buf_puts(b, "<h2 class=\"govuk-heading-m\">Actions</h2>"
-                    "<div class=\"ferry-actions\">");
-        if (can_edit) {
-            buf_puts(b, "<p class=\"govuk-body\"><a class=\"govuk-button\" "
-                        "href=\"/edit?ref=");
-            con_esc(b, x->ref);
-            buf_puts(b, "\">Fix and requeue</a></p>");
+    if (dl.n > 1) {
+        deliveries_table(r, &dl);
+        bool edit_shown = false;
+        for (size_t i = 0; i < dl.n; i++) {
+            bool edit = !edit_shown && spool_edit_allowed(dl.v[i]->state);
+            edit_shown = edit_shown || edit;
+            delivery_actions(r, x->ref, dl.v[i]->target, dl.v[i]->state,
+                             edit);
         }
-        if (can_retry && st != SPOOL_INDOUBT)
-            action_form(r, x->ref, "retry", "Reason for retrying", "Retry",
-                        false);
-        if (can_hold)
-            action_form(r, x->ref, "hold", "Reason for holding", "Hold",
-                        false);
-        if (st == SPOOL_HELD)
-            action_form(r, x->ref, "release", "Reason for releasing",
-                        "Release", false);
-        if (st == SPOOL_INDOUBT && r->sess.role >= CONSOLE_SUPERVISOR) {
-            action_form(r, x->ref, "settle-delivered", "What the target "
-                        "said (it has the record)", "Settle: delivered",
-                        false);
-            action_form(r, x->ref, "settle-resend", "Why it must be sent "
-                        "again (the target does not have it)",
-                        "Settle: send again", false);
-        }
-        if (r->sess.role >= CONSOLE_SUPERVISOR)
-            action_form(r, x->ref, "discard", "Reason for discarding "
-                        "(required)", "Discard", true);
-        buf_puts(b, "</div>");
+    } else {
+        delivery_actions(r, x->ref, NULL, x->state, true);
     }
+    spool_list_free(&dl);
 
     record_fields(b, x, reveal);
     if (!reveal && r->sess.role >= CONSOLE_SUPPORT) {
@@ -303,7 +396,8 @@ void con_do_record_action(struct creq *r)
     errs_init(&e);
     if (!reason || !reason[strspn(reason, " ")]) {
         errs_add(&e, "reason", "Enter a reason: it goes in the audit log");
-    } else if (con_apply_action(r, ref, action, reason, &e) == 0) {
+    } else if (con_apply_action(r, ref, con_arg(r, "target"), action, reason,
+                                &e) == 0) {
         char banner[160];
         snprintf(banner, sizeof banner, "Done: %s. The audit log names you "
                  "and your reason.", action);
@@ -380,7 +474,9 @@ void con_page_edit(struct creq *r)
     struct spool_record *x = NULL;
     struct errs e;
     errs_init(&e);
-    if (!ref || spool_get(r->con->sp, ref, SPOOL_WITH_PAYLOAD, &x, &e) != 0) {
+    /* several deliveries: the edit goes to each that can take it */
+    if (!ref || spool_get_editable(r->con->sp, ref, SPOOL_WITH_PAYLOAD, &x,
+                                   &e) != 0) {
         errs_free(&e);
         con_page_not_found(r);
         return;

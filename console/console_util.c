@@ -72,27 +72,32 @@ void con_reason_input(struct buf *b, const char *id, const char *label)
 }
 
 /* apply_action - one action on one record; 0 ok, -1 with e filled */
-int con_apply_action(struct creq *r, const char *ref, const char *action,
-                        const char *reason, struct errs *e)
+int con_apply_action(struct creq *r, const char *ref, const char *target,
+                     const char *action, const char *reason, struct errs *e)
 {
+    if (target && !*target)
+        target = NULL;
     struct spool *sp = r->con->sp;
     const char *who = con_actor(r);
     if (strcmp(action, "retry") == 0)
-        return spool_retry(sp, ref, who, reason, e);
+        return spool_retry(sp, ref, target, who, reason, e);
     if (strcmp(action, "hold") == 0)
-        return spool_hold(sp, ref, who, reason, e);
+        return spool_hold(sp, ref, target, who, reason, e);
     if (strcmp(action, "release") == 0)
-        return spool_release(sp, ref, who, reason, e);
+        return spool_release(sp, ref, target, who, reason, e);
     if (strcmp(action, "discard") == 0)
-        return spool_discard(sp, ref, who, reason, e);
+        return spool_discard(sp, ref, target, who, reason, e);
     if (strcmp(action, "settle-resend") == 0)
-        return spool_retry(sp, ref, who, reason, e);
+        return spool_retry(sp, ref, target, who, reason, e);
     if (strcmp(action, "settle-delivered") == 0) {
         /* an ack would also confirm a sent or delivered record: settle
          * is for records in doubt only */
         struct spool_record *cur = NULL;
-        int g = spool_get(sp, ref, 0, &cur, e);
+        int g = spool_get_delivery(sp, ref, target, 0, &cur, e);
         bool indoubt = g == 0 && cur->state == SPOOL_INDOUBT;
+        char cur_target[128] = "";
+        if (g == 0)
+            snprintf(cur_target, sizeof cur_target, "%s", cur->target);
         spool_record_free(cur);
         if (g != 0 || !indoubt) {
             if (g != -1)
@@ -100,7 +105,8 @@ int con_apply_action(struct creq *r, const char *ref, const char *action,
             return -1;
         }
         struct spool_ack ack = { .key = ref, .accepted = true,
-                                 .reason = reason };
+                                 .reason = reason,
+                                 .target = cur_target[0] ? cur_target : NULL };
         enum spool_ack_result res = SPOOL_ACK_APPLIED;
         if (spool_ack_apply(sp, NULL, NULL, &ack, 1, &res, NULL, who,
                             reason, e) != 0)

@@ -45,10 +45,13 @@ struct http_pending {
     char key[IDEM_MAX + 24];              /* client key of this line; "" */
 };
 
+struct http_tokens;
+
 struct gen {
     const struct ferry_config *cfg;       /* borrowed */
     struct http_key *keys;                /* one per client; secrets owned */
     size_t nkeys;
+    struct http_tokens *tokens;           /* verified under keys; owned */
     struct adapter_admit **admit;         /* per cfg->services[i]; owned */
     struct gen *next;                     /* older generations */
 };
@@ -228,6 +231,19 @@ void http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
 int http_conns_start(struct http_server *h, struct errs *e);
 /* http_conns_stop - stop the watchdog (not started: nothing) */
 void http_conns_stop(struct http_server *h);
+
+/* http_tokens_new - an empty cache of verified tokens; NULL out of
+ * memory.  http_tokens_free wipes it; NULL does nothing (http_tokens.c) */
+struct http_tokens *http_tokens_new(void);
+void http_tokens_free(struct http_tokens *t);
+/* http_tokens_find - tok[0..len) was accepted under this cache's keys
+ * and now_s is inside its span: true, with its issuer in iss */
+bool http_tokens_find(struct http_tokens *t, const char *tok, size_t len,
+                      int64_t now_s, char *iss, size_t isssz);
+/* http_tokens_keep - remember an accepted token for [from_s, to_s] (the
+ * span http_jwt_verify_span gave) */
+void http_tokens_keep(struct http_tokens *t, const char *tok, size_t len,
+                      const char *iss, int64_t from_s, int64_t to_s);
 
 /* http_commit_new - start the committer thread for h->sp; NULL on error */
 struct http_committer *http_commit_new(struct http_server *h, struct errs *e);

@@ -1,5 +1,5 @@
 /* http_jwt.c - HS256 bearer tokens for the HTTP intake.  See
- * http_intake.h (http_jwt_verify, http_jwt_reason).
+ * http_jwt.h (http_jwt_verify, http_jwt_verify_span, http_jwt_reason).
  *
  * Pure functions: no server state, no clock of their own (the caller
  * passes now), so the unit test drives them with fixed vectors.  Only
@@ -105,6 +105,18 @@ enum http_jwt_result http_jwt_verify(const char *token, size_t len,
                                      size_t nkeys, int window_s,
                                      int64_t now_s, char *iss, size_t isssz)
 {
+    int64_t from, to;
+    return http_jwt_verify_span(token, len, keys, nkeys, window_s, now_s,
+                                iss, isssz, &from, &to);
+}
+
+enum http_jwt_result http_jwt_verify_span(const char *token, size_t len,
+                                          const struct http_key *keys,
+                                          size_t nkeys, int window_s,
+                                          int64_t now_s, char *iss,
+                                          size_t isssz, int64_t *from_s,
+                                          int64_t *to_s)
+{
     enum http_jwt_result rc = HTTP_JWT_MALFORMED;
     json_t *hdr = NULL, *pl = NULL;
     if (iss && isssz)
@@ -203,6 +215,15 @@ enum http_jwt_result http_jwt_verify(const char *token, size_t len,
         rc = HTTP_JWT_EXPIRED;
         goto out;
     }
+    /* accepted exactly while none of the four tests above fails (they
+     * passed, so iat is within the window of now and exp after it: no
+     * sum below can overflow, and nbf is used only when after iat) */
+    *from_s = iat - window_s;
+    if (has_nbf && nbf > iat)
+        *from_s = nbf - window_s;
+    *to_s = iat + window_s;
+    if (has_exp && exp - 1 < *to_s)
+        *to_s = exp - 1;
     rc = HTTP_JWT_OK;
 out:
     json_decref(hdr);

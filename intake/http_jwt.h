@@ -33,6 +33,16 @@ enum http_jwt_result http_jwt_verify(const char *token, size_t len,
                                      const struct http_key *keys,
                                      size_t nkeys, int window_s,
                                      int64_t now_s, char *iss, size_t isssz);
+/* http_jwt_verify_span - http_jwt_verify, and on HTTP_JWT_OK the span
+ * [*from_s, *to_s] of clock seconds in which the same token would be
+ * accepted again (the window around iat, nbf and exp): what a cache of
+ * verified tokens may keep it for */
+enum http_jwt_result http_jwt_verify_span(const char *token, size_t len,
+                                          const struct http_key *keys,
+                                          size_t nkeys, int window_s,
+                                          int64_t now_s, char *iss,
+                                          size_t isssz, int64_t *from_s,
+                                          int64_t *to_s);
 /* http_jwt_reason - "expired", "bad-signature", ... for logs and replies */
 const char *http_jwt_reason(enum http_jwt_result r);
 

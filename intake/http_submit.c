@@ -93,11 +93,48 @@ static enum MHD_Result spool_refused(struct MHD_Connection *c, struct req *r)
                              "the spool cannot take submissions now", "30");
 }
 
+/* Each pool thread keeps one fast parser for bodies up to
+ * THREAD_PARSER_MAX (its buffers, sized to the largest such body, are
+ * reused instead of allocated per request); a larger body gets a parser
+ * of its own, freed with it, so no thread holds buffers sized to
+ * max-body.  The pool's threads still share nothing.  The thread's
+ * parser is freed when the thread ends (pthread key destructor). */
+#define THREAD_PARSER_MAX ((size_t)64 << 10)
+static pthread_key_t parser_key;
+static pthread_once_t parser_once = PTHREAD_ONCE_INIT;
+static bool parser_key_ok;
+
+static void parser_drop(void *p)
+{
+    jt_parser_free(p);
+}
+
+static void parser_key_make(void)
+{
+    parser_key_ok = pthread_key_create(&parser_key, parser_drop) == 0;
+}
+
+/* parser_get - the parser for a body of len bytes; *own: the caller
+ * frees it (jt_parser_free) */
+static struct jt_parser *parser_get(size_t len, bool *own)
+{
+    *own = true;
+    pthread_once(&parser_once, parser_key_make);
+    if (len > THREAD_PARSER_MAX || !parser_key_ok)
+        return jt_parser_new();
+    struct jt_parser *jp = pthread_getspecific(parser_key);
+    if (!jp && (jp = jt_parser_new()) != NULL
+        && pthread_setspecific(parser_key, jp) != 0)
+        return jp;                        /* not kept: caller frees */
+    *own = false;
+    return jp;
+}
+
 /* parse_fast - the body through the fast parse (jtree.h) and the mapping
  * into r->p: 0 when taken there (mapped, or refused by the mapping or a
- * target), -1 when the front door must judge it (nothing done).  A
- * parser per request: its buffers are sized to the body, and the pool's
- * threads share nothing. */
+ * target), -1 when the front door must judge it (nothing done).  The
+ * tree is the parser's and lives until its next parse: it is mapped
+ * here, before anything else can use the thread's parser. */
 static int parse_fast(struct req *r, const struct map_limits *lim,
                       struct errs *e)
 {
@@ -106,18 +143,20 @@ static int parse_fast(struct req *r, const struct map_limits *lim,
     const char *text = buf_str(&r->body);
     size_t len = r->body.len;
     size_t b = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    struct jt_parser *jp = jt_parser_new();
+    bool own = true;
+    struct jt_parser *jp = parser_get(len - b, &own);
     const struct jt_doc *d = NULL;
-    if (!jp || jt_parse(jp, text + b, len - b, el.max_body, el.max_depth,
-                        el.max_fields, &d) != 0) {
-        jt_parser_free(jp);
-        return -1;
+    int rc = -1;
+    if (jp && jt_parse(jp, text + b, len - b, el.max_body, el.max_depth,
+                       el.max_fields, &d) == 0) {
+        if (intake_doc_map_jt(&r->p->d, r->svc, admit_of(r->g, r->svc), d,
+                              e) != 0)
+            r->p->problems = errs_json(e);
+        rc = 0;
     }
-    if (intake_doc_map_jt(&r->p->d, r->svc, admit_of(r->g, r->svc), d, e)
-        != 0)
-        r->p->problems = errs_json(e);
-    jt_parser_free(jp);
-    return 0;
+    if (own)
+        jt_parser_free(jp);
+    return rc;
 }
 
 /* parse_one - the body as one document into r->p (1 entry) */

@@ -46,6 +46,26 @@ int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
     return 0;
 }
 
+int intake_doc_admit(struct intake_doc *d, const struct service_config *svc,
+                     const struct adapter_admit *adm, struct record *rec,
+                     struct errs *e)
+{
+    unsigned char *enc = NULL;
+    size_t encn = 0;
+    if (adm && adapter_admit_stored(adm, rec, config_service_target(svc),
+                                    &enc, &encn, e) != 0) {
+        record_free(rec);
+        return -1;
+    }
+    if (intake_doc_take(d, svc, rec, e) != 0) {
+        free(enc);
+        return -1;
+    }
+    d->encoded = enc;
+    d->encoded_len = encn;
+    return 0;
+}
+
 int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
                    const struct adapter_admit *adm, const json_t *doc,
                    struct errs *e)
@@ -57,11 +77,7 @@ int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
     }
     if (map_apply(svc->mapping, doc, &rec, e) != 0)
         return -1;
-    if (adm && adapter_admit_check(adm, rec, e) != 0) {
-        record_free(rec);
-        return -1;
-    }
-    return intake_doc_take(d, svc, rec, e);
+    return intake_doc_admit(d, svc, adm, rec, e);
 }
 
 int intake_doc_map_jt(struct intake_doc *d, const struct service_config *svc,
@@ -75,11 +91,7 @@ int intake_doc_map_jt(struct intake_doc *d, const struct service_config *svc,
     }
     if (map_apply_jt(svc->mapping, doc, &rec, e) != 0)
         return -1;
-    if (adm && adapter_admit_check(adm, rec, e) != 0) {
-        record_free(rec);
-        return -1;
-    }
-    return intake_doc_take(d, svc, rec, e);
+    return intake_doc_admit(d, svc, adm, rec, e);
 }
 
 void intake_doc_clear(struct intake_doc *d)
@@ -87,9 +99,14 @@ void intake_doc_clear(struct intake_doc *d)
     free(d->record_json);
     free(d->fe_ref);
     map_search_values_free(d->search, d->nsearch);
+    if (d->encoded)
+        explicit_bzero(d->encoded, d->encoded_len);
+    free(d->encoded);
     d->record_json = d->fe_ref = NULL;
     d->search = NULL;
     d->nsearch = 0;
+    d->encoded = NULL;
+    d->encoded_len = 0;
 }
 
 void intake_item(struct spool_item *it, const struct service_config *svc,
@@ -99,6 +116,8 @@ void intake_item(struct spool_item *it, const struct service_config *svc,
     memset(it, 0, sizeof *it);
     it->service = svc->name;
     it->target = config_service_target(svc);
+    it->targets = svc->targets;        /* one delivery per target */
+    it->ntargets = svc->ntargets;
     it->client = client;
     it->fe_ref = d->fe_ref;
     it->idem_key = d->fe_ref;          /* the submission's identity */
@@ -106,6 +125,8 @@ void intake_item(struct spool_item *it, const struct service_config *svc,
     it->payload = d->raw;
     it->payload_len = d->rawlen;
     it->record_json = d->record_json;
+    it->encoded = d->encoded;
+    it->encoded_len = d->encoded_len;
     it->search = d->search;
     it->nsearch = d->nsearch;
 }

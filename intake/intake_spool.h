@@ -36,6 +36,9 @@ struct intake_doc {
     char *fe_ref;                /* front-end reference (owned); NULL none */
     char **search;               /* map_search_values pairs (owned) */
     size_t nsearch;
+    unsigned char *encoded;      /* the record's stored encoding for the
+                                    service's target (owned); NULL none */
+    size_t encoded_len;
 };
 
 /* intake_doc_take - rec (taken: freed here) into d's record JSON and
@@ -46,6 +49,12 @@ int intake_doc_take(struct intake_doc *d, const struct service_config *svc,
  * checks of every target of svc, adapters/admit.h; NULL = none): a
  * submission one of its targets could not encode is refused here, at the
  * door.  0, or -1 with every problem in e and d unchanged. */
+/* intake_doc_admit - rec (taken) through adm, then into d with the
+ * stored encoding its target's format keeps (adapters/admit.h).  0, or
+ * -1 with every problem in e and d unchanged. */
+int intake_doc_admit(struct intake_doc *d, const struct service_config *svc,
+                     const struct adapter_admit *adm, struct record *rec,
+                     struct errs *e);
 int intake_doc_map(struct intake_doc *d, const struct service_config *svc,
                    const struct adapter_admit *adm, const json_t *doc,
                    struct errs *e);

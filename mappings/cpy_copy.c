@@ -1,14 +1,20 @@
-/* cpy_copy.c - COPY statements inside a copybook: the member is found in
- * the copybook's own folder, lexed, changed by REPLACING, and its tokens
- * take the place of the statement, before the parser sees any of them.
+/* cpy_copy.c - COPY and REPLACE statements inside a copybook: the member
+ * is found in the copybook's own folder (or a library, a subfolder of
+ * it), lexed, changed by REPLACING, and its tokens take the place of the
+ * statement; then each REPLACE statement changes the text after it, as
+ * GnuCOBOL does; all before the parser sees any of them.
  *
- *   COPY member [REPLACING {==text== | word | literal} BY {==text== |
- *                word | literal} ... | LEADING|TRAILING ==x== BY ==y==].
+ *   COPY member [OF|IN library] [REPLACING {==text== | word | literal}
+ *                BY {==text== | word | literal} ... |
+ *                LEADING|TRAILING ==x== BY ==y==].
+ *   REPLACE ==text== BY ==text== ... .   ...   REPLACE OFF.
  *
  * Contract: a member name is a COBOL word or a literal naming a file in
  * the folder (tried as given, then with .cpy .CPY .cbl .CBL .cob .COB);
  * a word is also tried in lower case.  It may not hold a '/', start with
- * '.', or resolve (symbolic links followed) outside the folder.  At most
+ * '.', or resolve (symbolic links followed) outside the folder; a
+ * library is a folder name under the same rules (tried as given, then in
+ * lower case), its members confined to the copybook folder too.  At most
  * CPY_COPY_DEPTH files are open at once (the copybook included); a
  * member that copies itself, directly or further down, is an error, as
  * is COPY with no folder (text parsed from memory).  Every problem names
@@ -112,41 +118,59 @@ static bool tok_eq(const struct cpy_tok *a, const struct cpy_tok *b)
     return a->k == b->k && a->n == b->n && !memcmp(a->s, b->s, a->n);
 }
 
-/* member_path - resolve name in the folder; 0 and out, or -1 with why */
-static int member_path(const struct ctx *C, const char *name, char *out,
-                       size_t outsz, const char **why)
+/* plain_name - a member or library name may be looked up: not empty, no
+ * '/', not starting with '.', at most 200 bytes */
+static bool plain_name(const char *s)
+{
+    return *s && s[0] != '.' && !strchr(s, '/') && strlen(s) <= 200;
+}
+
+/* member_path - resolve name (in the library lib, a subfolder, when lib
+ * is not NULL) in the folder; 0 and out, or -1 with why */
+static int member_path(const struct ctx *C, const char *name, const char *lib,
+                       char *out, size_t outsz, const char **why)
 {
     static const char *const ext[] = { "", ".cpy", ".CPY", ".cbl", ".CBL",
                                        ".cob", ".COB" };
-    if (!*name || name[0] == '.' || strchr(name, '/') || strlen(name) > 200) {
-        *why = "is not a file name in the copybook folder";
+    if (!plain_name(name) || (lib && !plain_name(lib))) {
+        *why = lib && plain_name(name)
+            ? "the library is not a folder name in the copybook folder"
+            : "is not a file name in the copybook folder";
         return -1;
     }
     /* a word was upper-cased by the lexer: try it in lower case too */
-    char lower[201];
-    size_t ln = strlen(name);
+    char lower[201], llower[201];
+    size_t ln = strlen(name), lln = lib ? strlen(lib) : 0;
     for (size_t k = 0; k <= ln; k++)
         lower[k] = (char)tolower((unsigned char)name[k]);
-    for (size_t k = 0; k < 2 * (sizeof ext / sizeof ext[0]); k++) {
-        char cand[PATH_MAX], real[PATH_MAX];
-        const char *nm = k % 2 ? lower : name;
-        if ((k % 2 && !strcmp(lower, name)) ||
-            snprintf(cand, sizeof cand, "%s/%s%s", C->dir, nm, ext[k / 2]) >=
-            (int)sizeof cand)
+    for (size_t k = 0; lib && k <= lln; k++)
+        llower[k] = (char)tolower((unsigned char)lib[k]);
+    for (size_t l = 0; l < (lib ? 2u : 1u); l++) {
+        const char *ld = !lib ? "" : l ? llower : lib;
+        if (l && !strcmp(llower, lib))
             continue;
-        if (!realpath(cand, real))
-            continue;
-        size_t dl = strlen(C->dir);
-        if (strncmp(real, C->dir, dl) != 0 || real[dl] != '/') {
-            *why = "resolves outside the copybook folder";
-            return -1;
+        for (size_t k = 0; k < 2 * (sizeof ext / sizeof ext[0]); k++) {
+            char cand[PATH_MAX], real[PATH_MAX];
+            const char *nm = k % 2 ? lower : name;
+            if ((k % 2 && !strcmp(lower, name)) ||
+                snprintf(cand, sizeof cand, "%s/%s%s%s%s", C->dir, ld,
+                         lib ? "/" : "", nm, ext[k / 2]) >= (int)sizeof cand)
+                continue;
+            if (!realpath(cand, real))
+                continue;
+            size_t dl = strlen(C->dir);
+            if (strncmp(real, C->dir, dl) != 0 || real[dl] != '/') {
+                *why = "resolves outside the copybook folder";
+                return -1;
+            }
+            if (strlen(real) >= outsz)
+                continue;
+            memcpy(out, real, strlen(real) + 1);
+            return 0;
         }
-        if (strlen(real) >= outsz)
-            continue;
-        memcpy(out, real, strlen(real) + 1);
-        return 0;
     }
-    *why = "not found in the copybook folder";
+    *why = lib ? "not found in that library (a folder of the copybook "
+                 "folder)" : "not found in the copybook folder";
     return -1;
 }
 
@@ -272,6 +296,63 @@ static int apply(const struct cpy_toks *m, const struct repl *r, size_t nr,
     return 0;
 }
 
+/* free_repls - the operands of r[0..n) */
+static void free_repls(struct repl *r, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        cpy_toks_free(&r[k].from);
+        cpy_toks_free(&r[k].to);
+    }
+    memset(r, 0, n * sizeof *r);
+}
+
+/* repl_list - "operand BY operand ..." up to the statement's period into
+ * r[*nr..] (what: REPLACING or REPLACE, for messages); false with the
+ * problem said */
+static bool repl_list(struct ctx *C, const struct cpy_toks *t, size_t *i,
+                      const struct cpy_tok *at, const char *top,
+                      const char *what, struct repl *r, size_t *nr)
+{
+    while (t->v[*i].k != TK_PERIOD && t->v[*i].k != TK_EOF) {
+        if (*nr == MAX_REPL) {
+            cerr(C, at, top, "more than %d %s operands", MAX_REPL, what);
+            return false;
+        }
+        struct repl *x = &r[(*nr)++];
+        const struct cpy_tok *w = &t->v[*i];
+        if (w->k == TK_WORD && (!strcmp(w->s, "LEADING") ||
+                                !strcmp(w->s, "TRAILING"))) {
+            x->kind = w->s[0] == 'L' ? R_LEADING : R_TRAILING;
+            (*i)++;
+        }
+        if (operand(t, i, &x->from) < 0 ||
+            !(t->v[*i].k == TK_WORD && !strcmp(t->v[*i].s, "BY"))) {
+            cerr(C, at, top, "%s expects 'operand BY operand'", what);
+            return false;
+        }
+        (*i)++;
+        if (operand(t, i, &x->to) < 0) {
+            cerr(C, at, top, "%s: nothing after BY", what);
+            return false;
+        }
+        if (x->kind == R_FULL && x->from.n == 1 &&
+            x->from.v[0].k == TK_WORD && x->from.v[0].n > 2 &&
+            x->from.v[0].s[0] == ':' &&
+            x->from.v[0].s[x->from.v[0].n - 1] == ':')
+            x->kind = R_PARTIAL;          /* ==:TAG:== inside words */
+        if (x->kind != R_FULL && (x->from.n != 1 || x->to.n > 1)) {
+            cerr(C, at, top, "LEADING/TRAILING and :TAG: replacing take "
+                 "one word each side");
+            return false;
+        }
+        if (x->from.n == 0) {
+            cerr(C, at, top, "%s: empty text before BY", what);
+            return false;
+        }
+    }
+    return true;
+}
+
 static int expand(struct ctx *C, struct cpy_toks *t, const char *top);
 
 /* copy_stmt - one COPY statement at t->v[*i] into o */
@@ -291,56 +372,22 @@ static void copy_stmt(struct ctx *C, const struct cpy_toks *t, size_t *i,
     } else {
         (*i)++;
     }
+    const struct cpy_tok *lib = NULL;
     if (!bad && (t->v[*i].k == TK_WORD && (!strcmp(t->v[*i].s, "OF") ||
                                            !strcmp(t->v[*i].s, "IN")))) {
-        cerr(C, at, top, "COPY %s OF/IN a library is not supported: the "
-             "member must be in the copybook folder", nm->s);
-        bad = true;
+        (*i)++;
+        lib = &t->v[*i];
+        if (lib->k != TK_WORD && lib->k != TK_LIT) {
+            cerr(C, at, top, "COPY %s OF/IN needs a library name", nm->s);
+            bad = true;
+            lib = NULL;
+        } else {
+            (*i)++;
+        }
     }
     if (!bad && t->v[*i].k == TK_WORD && !strcmp(t->v[*i].s, "REPLACING")) {
         (*i)++;
-        while (t->v[*i].k != TK_PERIOD && t->v[*i].k != TK_EOF) {
-            if (nr == MAX_REPL) {
-                cerr(C, at, top, "more than %d REPLACING operands", MAX_REPL);
-                bad = true;
-                break;
-            }
-            struct repl *x = &r[nr++];
-            const struct cpy_tok *w = &t->v[*i];
-            if (w->k == TK_WORD && (!strcmp(w->s, "LEADING") ||
-                                    !strcmp(w->s, "TRAILING"))) {
-                x->kind = w->s[0] == 'L' ? R_LEADING : R_TRAILING;
-                (*i)++;
-            }
-            if (operand(t, i, &x->from) < 0 ||
-                !(t->v[*i].k == TK_WORD && !strcmp(t->v[*i].s, "BY"))) {
-                cerr(C, at, top, "REPLACING expects 'operand BY operand'");
-                bad = true;
-                break;
-            }
-            (*i)++;
-            if (operand(t, i, &x->to) < 0) {
-                cerr(C, at, top, "REPLACING: nothing after BY");
-                bad = true;
-                break;
-            }
-            if (x->kind == R_FULL && x->from.n == 1 &&
-                x->from.v[0].k == TK_WORD && x->from.v[0].n > 2 &&
-                x->from.v[0].s[0] == ':' &&
-                x->from.v[0].s[x->from.v[0].n - 1] == ':')
-                x->kind = R_PARTIAL;          /* ==:TAG:== inside words */
-            if (x->kind != R_FULL && (x->from.n != 1 || x->to.n > 1)) {
-                cerr(C, at, top, "LEADING/TRAILING and :TAG: replacing take "
-                     "one word each side");
-                bad = true;
-                break;
-            }
-            if (x->from.n == 0) {
-                cerr(C, at, top, "REPLACING: empty text before BY");
-                bad = true;
-                break;
-            }
-        }
+        bad = !repl_list(C, t, i, at, top, "REPLACING", r, &nr);
     }
     /* to the end of the statement */
     while (t->v[*i].k != TK_PERIOD && t->v[*i].k != TK_EOF) {
@@ -364,8 +411,10 @@ static void copy_stmt(struct ctx *C, const struct cpy_toks *t, size_t *i,
              "copybook was not read from a file)", nm->s);
         goto out;
     }
-    if (member_path(C, nm->s, path, sizeof path, &why) < 0) {
-        cerr(C, at, top, "COPY %s: %s", nm->s, why);
+    if (member_path(C, nm->s, lib ? lib->s : NULL, path, sizeof path,
+                    &why) < 0) {
+        cerr(C, at, top, "COPY %s%s%s: %s", nm->s, lib ? " OF " : "",
+             lib ? lib->s : "", why);
         goto out;
     }
     for (int d = 0; d < C->depth; d++) {
@@ -399,10 +448,7 @@ static void copy_stmt(struct ctx *C, const struct cpy_toks *t, size_t *i,
         cerr(C, at, top, "COPY %s: too large or out of memory", nm->s);
 out:
     cpy_toks_free(&m);
-    for (size_t k = 0; k < nr; k++) {
-        cpy_toks_free(&r[k].from);
-        cpy_toks_free(&r[k].to);
-    }
+    free_repls(r, nr);
 }
 
 /* expand - replace every COPY statement in t; -1 only for memory */
@@ -433,6 +479,83 @@ static int expand(struct ctx *C, struct cpy_toks *t, const char *top)
     return 0;
 }
 
+/* replace_stmts - the REPLACE statements of the expanded text t (after
+ * every COPY, as GnuCOBOL does them): "REPLACE operand BY operand ... ."
+ * changes the text after it until the next REPLACE, which takes its
+ * place, or "REPLACE OFF."; the statements themselves are dropped.  -1
+ * only for memory. */
+static int replace_stmts(struct ctx *C, struct cpy_toks *t, const char *top)
+{
+    bool any = false;
+    for (size_t i = 0; i < t->n && !any; i++)
+        any = t->v[i].k == TK_WORD && !strcmp(t->v[i].s, "REPLACE");
+    if (!any)
+        return 0;
+    struct cpy_toks o;
+    memset(&o, 0, sizeof o);
+    o.free_format = t->free_format;
+    struct repl r[MAX_REPL];
+    size_t nr = 0;
+    memset(r, 0, sizeof r);
+    int rc = 0;
+    for (size_t i = 0, seg = 0; rc == 0;) {
+        bool end = i == t->n || t->v[i].k == TK_EOF;
+        if (!end && !(t->v[i].k == TK_WORD && !strcmp(t->v[i].s, "REPLACE"))) {
+            i++;
+            continue;
+        }
+        /* the text since the last statement, under the REPLACE in force */
+        struct cpy_toks seg_view = *t;
+        seg_view.v = t->v + seg;
+        seg_view.n = i - seg;
+        if (apply(&seg_view, r, nr, &o) < 0) {
+            rc = -1;
+            break;
+        }
+        if (end) {
+            for (; i < t->n && rc == 0; i++)
+                rc = out_push(&o, &t->v[i], t->v[i].s, t->v[i].n);
+            break;
+        }
+        const struct cpy_tok *at = &t->v[i++];
+        free_repls(r, nr);
+        nr = 0;
+        bool bad = false;
+        if (t->v[i].k == TK_WORD && !strcmp(t->v[i].s, "OFF")) {
+            i++;
+        } else if (!repl_list(C, t, &i, at, top, "REPLACE", r, &nr)) {
+            bad = true;
+        } else if (!nr) {
+            cerr(C, at, top, "REPLACE needs '==text== BY ==text==' (or OFF)");
+            bad = true;
+        }
+        if (bad) {
+            free_repls(r, nr);
+            nr = 0;
+        }
+        while (t->v[i].k != TK_PERIOD && t->v[i].k != TK_EOF) {
+            if (!bad)
+                cerr(C, &t->v[i], top, "unexpected '%s' in REPLACE",
+                     t->v[i].s);
+            bad = true;
+            i++;
+        }
+        if (t->v[i].k == TK_PERIOD)
+            i++;
+        else if (!bad)
+            cerr(C, at, top, "REPLACE statement needs its closing period");
+        seg = i;
+    }
+    free_repls(r, nr);
+    if (rc < 0) {
+        cpy_toks_free(&o);
+        return -1;
+    }
+    cpy_toks_free(t);
+    *t = o;
+    return 0;
+}
+
 /* cpy_copy_expand - see cpy_lex.h */
 int cpy_copy_expand(struct cpy_toks *t, const char *path, const char *name,
                     enum cpy_format fmt, struct copybook *cb, struct errs *e)
@@ -449,7 +572,7 @@ int cpy_copy_expand(struct cpy_toks *t, const char *path, const char *name,
         C.dir = dir;
         C.stack[C.depth++] = real;      /* the copybook itself */
     }
-    if (expand(&C, t, name) < 0) {
+    if (expand(&C, t, name) < 0 || replace_stmts(&C, t, name) < 0) {
         errs_add(e, name, "out of memory expanding COPY");
         C.errors++;
     }

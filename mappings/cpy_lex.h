@@ -42,9 +42,10 @@ struct cpy_tok *cpy_tok_push(struct cpy_toks *t, enum cpy_tk k, const char *s,
                              size_t n, int line, int col);
 
 /* cpy_copy_expand - replace every COPY statement in t by its member's
- * tokens, REPLACING applied (cpy_copy.c).  path is the copybook's file
- * (members come from its folder), NULL when parsed from memory (then
- * COPY is an error).  Member names are kept in cb.  Returns the number
+ * tokens, REPLACING applied, then apply and drop every REPLACE statement
+ * (cpy_copy.c).  path is the copybook's file (members come from its
+ * folder, or a library: a subfolder of it), NULL when parsed from memory
+ * (then COPY is an error).  Member names are kept in cb.  Returns the number
  * of problems added to e. */
 int cpy_copy_expand(struct cpy_toks *t, const char *path, const char *name,
                     enum cpy_format fmt, struct copybook *cb,

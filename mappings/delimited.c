@@ -1,6 +1,7 @@
 /* delimited.c - cells of a delimited file, written and read back under a
  * dialect.  See delimited.h. */
 #include "mappings/delimited.h"
+#include "util/errs.h"
 #include "util/tz.h"
 #include "util/utf8.h"
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define DL_MAX_CELLS 4096
@@ -96,6 +98,81 @@ int dl_dialect_init(struct dl_dialect *d, const struct cob_codec *cc,
         d->eollen = 1;
     }
     return 0;
+}
+
+/* one_char - "," / "tab" / "\"" as one character; -1 if not one */
+static int one_char(const char *s, uint32_t *out)
+{
+    if (strcmp(s, "tab") == 0 || strcmp(s, "\t") == 0) {
+        *out = '\t';
+        return 0;
+    }
+    if (strlen(s) != 1)
+        return -1;
+    *out = (unsigned char)s[0];
+    return 0;
+}
+
+/* opt - opts' value for key, or def */
+static const char *opt(const struct kvlist *opts, const char *key,
+                       const char *def)
+{
+    const char *v = opts ? kv_get(opts, key) : NULL;
+    return v ? v : def;
+}
+
+int dl_dialect_read(const struct kvlist *opts, const char *owner,
+                    struct dl_dialect *d, struct cob_codec **cc,
+                    struct errs *e)
+{
+    const char *quoting = opt(opts, "quoting", DL_DEF_QUOTING),
+               *escape = opt(opts, "escape", DL_DEF_ESCAPE),
+               *line_end = opt(opts, "line-end", DL_DEF_LINE_END),
+               *delimiter = opt(opts, "delimiter", DL_DEF_DELIMITER),
+               *quote = opt(opts, "quote", DL_DEF_QUOTE),
+               *encoding = opt(opts, "encoding", DL_DEF_ENCODING);
+    size_t e0 = e->n;
+    *cc = NULL;
+    memset(d, 0, sizeof *d);
+    enum dl_quoting q = DL_QUOTE_NEEDED;
+    enum dl_escape es = DL_ESC_DOUBLE;
+    if (strcmp(quoting, "always") == 0)
+        q = DL_QUOTE_ALWAYS;
+    else if (strcmp(quoting, "none") == 0)
+        q = DL_QUOTE_NONE;
+    else if (strcmp(quoting, "needed") != 0)
+        errs_add(e, owner, "quoting=\"%s\": use needed, always or none",
+                 quoting);
+    if (strcmp(escape, "backslash") == 0)
+        es = DL_ESC_BACKSLASH;
+    else if (strcmp(escape, "double") != 0)
+        errs_add(e, owner, "escape=\"%s\": use double or backslash", escape);
+    bool crlf = strcmp(line_end, "CRLF") == 0;
+    if (!crlf && strcmp(line_end, "LF") != 0)
+        errs_add(e, owner, "line-end=\"%s\": use CRLF or LF", line_end);
+    uint32_t dch = 0, qch = 0;
+    if (one_char(delimiter, &dch) != 0)
+        errs_add(e, owner, "delimiter=\"%s\": one character, or tab",
+                 delimiter);
+    if (one_char(quote, &qch) != 0)
+        errs_add(e, owner, "quote=\"%s\": one character", quote);
+    char msg[200];
+    if (strcasecmp(encoding, "UTF-8") != 0 && strcasecmp(encoding, "utf8") != 0) {
+        enum cob_codepage cp;
+        if (cob_codepage_parse(encoding, &cp) != 0)
+            errs_add(e, owner, "encoding=\"%s\": use ascii, UTF-8, IBM-285, "
+                     "IBM-037, IBM-1146 or IBM-1140", encoding);
+        else if (!(*cc = cob_codec_new(cp, COB_OP_IBM, msg, sizeof msg)))
+            errs_add(e, owner, "encoding %s: %s", encoding, msg);
+    }
+    if (e->n == e0 && dl_dialect_init(d, *cc, dch, qch, q, es, crlf, msg,
+                                      sizeof msg) != 0)
+        errs_add(e, owner, "%s", msg);
+    if (e->n == e0)
+        return 0;
+    cob_codec_free(*cc);
+    *cc = NULL;
+    return -1;
 }
 
 /* to_page - utf8 as bytes of the page into tmp (n*4+8 bytes); *tn */

@@ -51,6 +51,26 @@ int dl_dialect_init(struct dl_dialect *d, const struct cob_codec *cc,
                     enum dl_escape escape, bool crlf, char *msg,
                     size_t msgsz);
 
+/* The dialect's defaults: the adapter's option table (adapters/
+ * delimited.c) and dl_dialect_read both take them from here. */
+#define DL_DEF_DELIMITER ","
+#define DL_DEF_QUOTE     "\""
+#define DL_DEF_QUOTING   "needed"
+#define DL_DEF_ESCAPE    "double"
+#define DL_DEF_LINE_END  "CRLF"
+#define DL_DEF_ENCODING  "ascii"
+
+struct errs;
+
+/* dl_dialect_read - the dialect a <target type="delimited"> in ferry.xml
+ * sets (delimiter, quote, quoting, escape, line-end, encoding: opts, the
+ * defaults above for what it leaves out) into d; *cc gets the code page
+ * (NULL for UTF-8; the caller cob_codec_free's it, d borrows it).  0, or
+ * -1 with every problem in e under owner (the target's name). */
+int dl_dialect_read(const struct kvlist *opts, const char *owner,
+                    struct dl_dialect *d, struct cob_codec **cc,
+                    struct errs *e);
+
 /* dl_cell_put - one cell (UTF-8 text, n bytes) onto out, in the page and
  * quoted as the dialect says (no delimiter: the caller puts those).
  * flags: COB_TX_FOLD to fold accents the page cannot hold.  0, or -1

@@ -80,6 +80,16 @@ struct record *fw_decode(const struct cpy_record *rec,
                          const unsigned char *data, size_t len,
                          struct errs *e);
 
+/* fw_used_length - the bytes a record of rec uses, by the OCCURS
+ * DEPENDING ON count it holds (data, len bytes; rec->length when the
+ * record ends in no such table): what its RECFM=V descriptor must count,
+ * as fw_encode sizes it.  0, or -1 with why in msg (the record ends
+ * before its count, the count does not decode or lies outside the
+ * table's OCCURS range). */
+int fw_used_length(const struct cpy_record *rec, const struct cob_codec *cc,
+                   const unsigned char *data, size_t len, size_t *used,
+                   char *msg, size_t msgsz);
+
 /* A layout's named fields, found once (fw_pick_init), then read together
  * from each record in one call (fw_pick_decode): what reconciliation
  * takes from every acknowledgement record. */

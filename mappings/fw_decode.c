@@ -231,6 +231,47 @@ struct record *fw_decode(const struct cpy_record *rec,
     return r;
 }
 
+/* in_table - is f, or a group above it, a table */
+static bool in_table(const struct cpy_field *f)
+{
+    for (; f; f = f->parent)
+        if (f->occurs_max)
+            return true;
+    return false;
+}
+
+/* fw_used_length - see fixedwidth.h; the rule fw_encode sizes by: a
+ * table ending the record, in no other table */
+int fw_used_length(const struct cpy_record *rec, const struct cob_codec *cc,
+                   const unsigned char *data, size_t len, size_t *used,
+                   char *msg, size_t msgsz)
+{
+    *used = rec->length;
+    for (size_t i = 0; i < rec->nflat; i++) {
+        const struct cpy_field *t = rec->flat[i];
+        if (!t->odo || t->offset + cpy_total_length(t) != rec->length ||
+            in_table(t->parent))
+            continue;
+        const struct cpy_field *c = t->odo;
+        if (c->offset + c->length > len)
+            return cob_fail(msg, msgsz, "%zu bytes end before the count %s "
+                            "(offset %zu)", len, c->name, c->offset);
+        int64_t x;
+        int sc;
+        char why[160];
+        if (cob_num_decode(cc, &c->pic, data + c->offset, &x, &sc, why,
+                           sizeof why) != 0)
+            return cob_fail(msg, msgsz, "the count %s (offset %zu) does not "
+                            "decode: %s", c->name, c->offset, why);
+        if (x < (int64_t)t->occurs_min || x > (int64_t)t->occurs_max)
+            return cob_fail(msg, msgsz, "the count %s is %lld, outside %s's "
+                            "OCCURS %zu TO %zu", c->name, (long long)x,
+                            t->name, t->occurs_min, t->occurs_max);
+        *used = t->offset + (size_t)x * t->length;
+    }
+    return 0;
+}
+
 /* ---- checking without keeping ------------------------------------------ */
 
 /* check_value - do f's bytes decode?  What dec_value decides, with nothing

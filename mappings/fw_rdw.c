@@ -98,11 +98,16 @@ int fw_v_next(struct fw_vread *r, const unsigned char **rec, size_t *n,
         return cob_fail(msg, msgsz, "offset %zu: %zu bytes left, not a record "
                      "descriptor", r->pos, end - r->pos);
     size_t rl = get_dw(r->data + r->pos);
-    if (!rl || rl > end - r->pos)
+    if (!rl || rl > end - r->pos) {
+        const unsigned char *d = r->data + r->pos;
+        size_t said = (size_t)d[0] << 8 | d[1];
         return cob_fail(msg, msgsz, "offset %zu: bad record descriptor "
-                     "%02X%02X%02X%02X", r->pos, r->data[r->pos],
-                     r->data[r->pos + 1], r->data[r->pos + 2],
-                     r->data[r->pos + 3]);
+                     "%02X%02X%02X%02X (%s)", r->pos, d[0], d[1], d[2], d[3],
+                     d[2] || d[3] ? "its last two bytes must be zero"
+                     : said < 4 ? "a length under 4, the RDW's own"
+                     : r->blocked ? "its length runs past its block"
+                     : "its length runs past the end of the file");
+    }
     *rec = r->data + r->pos + 4;
     *n = rl - 4;
     r->pos += rl;

@@ -217,12 +217,12 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     int rc = 0;
     char *reason = NULL;
     struct record *rec = NULL;
-    if (!r->record_json) {
+    bool stored = r->encoded && c->format->write_stored;
+    if (!stored && !r->record_json) {
         reason = strdup("the mapped record is not in the ledger (purged?)");
         goto bad;
     }
-    rec = record_from_json(r->record_json, &pe);
-    if (!rec) {
+    if (!stored && !(rec = record_from_json(r->record_json, &pe))) {
         reason = errs_join(&pe, "cannot be encoded");
         goto bad;
     }
@@ -239,7 +239,17 @@ static int detail_cb(void *ctx, const struct spool_record *r)
     struct adapter_result ar;      /* per record: only what is read */
     ar.outcome = ADAPTER_OK;
     ar.msg[0] = '\0';
-    c->format->write_record(fmt, w->file, rec, w->sp, &ar);
+    /* the stored encoding when the record has one its format still takes
+     * (the same bytes, no JSON parsed); otherwise from the JSON */
+    if (stored) {
+        if (c->format->write_stored(fmt, w->file, r->encoded, r->encoded_len,
+                                    w->sp, &ar) != 0) {
+            rc = SPOOL_CB_NEED_JSON;
+            goto out;
+        }
+    } else {
+        c->format->write_record(fmt, w->file, rec, w->sp, &ar);
+    }
     if (w->err || ar.outcome == ADAPTER_RETRY) {
         if (!w->err)
             w->err = EIO;
@@ -276,7 +286,7 @@ static int apply_fails(struct wctx *w, struct errs *e)
     int rc = 0;
     for (size_t i = 0; i < w->nfails; i++) {
         if (rc == 0 && spool_record_fail(w->c->sp, w->fails[i].ref,
-                                         w->fails[i].reason, e) != 0)
+                                         w->b->target, w->fails[i].reason, e) != 0)
             rc = -1;
         free(w->fails[i].reason);
     }

@@ -334,6 +334,7 @@ static void decide(struct dtarget *t, const struct spool_record *r,
 {
     memset(o, 0, sizeof *o);
     o->ref = r->ref;
+    o->target = r->target;
     o->message = res->msg[0] ? res->msg : NULL;
     o->started_at = started;
     o->ended_at = ended;

@@ -233,6 +233,35 @@ static struct record *decode_at(const struct recon_layout *l,
     return r;
 }
 
+/* take_row - one checked detail into d (the recon_take_fn every format's
+ * decoder hands its rows to); 0, or -1 out of memory */
+static int take_row(const struct recon_layout *l, void *ctx,
+                    const struct recon_row *row)
+{
+    struct decoded *d = ctx;
+    if (decoded_grow(d) != 0)
+        return -1;
+    size_t i = d->n;
+    d->accepted[i] = row->accepted;
+    d->recno[i] = row->recno;
+    d->reason[i] = -1;
+    d->receipt[i] = -1;
+    if ((d->key[i] = arena_put(&d->ar, row->key)) < 0)
+        return -1;
+    if (!row->accepted && reason_words(l, row->reason, row->reason_text,
+                                       &d->ar, &d->reason[i]) != 0)
+        return -1;
+    if (row->receipt && *row->receipt &&
+        (d->receipt[i] = arena_put(&d->ar, row->receipt)) < 0)
+        return -1;
+    if (row->accepted)
+        d->nacc++;
+    else
+        d->nrej++;
+    d->n++;
+    return 0;
+}
+
 /* decode_detail - one detail record into d; problems to e */
 static int decode_detail(const struct recon_layout *l, const unsigned char *p,
                          size_t len, const char *name, bool fb, long recno,
@@ -260,31 +289,16 @@ static int decode_detail(const struct recon_layout *l, const unsigned char *p,
                  l->acc[0], l->rej[0]);
         goto out;
     }
-    if (decoded_grow(d) != 0)
-        goto nomem;
-    size_t i = d->n;
-    d->accepted[i] = acc;
-    d->recno[i] = recno;
-    d->reason[i] = -1;
-    d->receipt[i] = -1;
-    if ((d->key[i] = arena_put(&d->ar, key)) < 0)
-        goto nomem;
-    if (!acc && reason_words(l, text_of(r, RK_REASON),
-                             text_of(r, RK_REASON_TEXT), &d->ar,
-                             &d->reason[i]) != 0)
-        goto nomem;
-    const char *rc_text = text_of(r, RK_RECEIPT);
-    if (rc_text && *rc_text && (d->receipt[i] = arena_put(&d->ar, rc_text)) < 0)
-        goto nomem;
-    if (acc)
-        d->nacc++;
-    else
-        d->nrej++;
-    d->n++;
-    goto out;
-nomem:
-    errs_add(e, name, "out of memory");
-    rc = -1;
+    struct recon_row row = {
+        .recno = recno, .accepted = acc, .key = key,
+        .reason = text_of(r, RK_REASON),
+        .reason_text = text_of(r, RK_REASON_TEXT),
+        .receipt = text_of(r, RK_RECEIPT),
+    };
+    if (take_row(l, d, &row) != 0) {
+        errs_add(e, name, "out of memory");
+        rc = -1;
+    }
 out:
     record_free(r);
     return rc;
@@ -414,8 +428,12 @@ static int decode_file(const struct recon_layout *l, const unsigned char *data,
                        size_t len, const char *name, struct decoded *d,
                        bool *fb, struct errs *e)
 {
-    size_t L = l->det->length, T = l->trl ? l->trl->length : 0;
     d->tcount = d->tacc = d->trej = -1;
+    if (l->dl) {        /* a delimited target's ack file: recon_delim.c */
+        *fb = false;
+        return recon_delim_decode(l, data, len, name, take_row, d, e);
+    }
+    size_t L = l->det->length, T = l->trl ? l->trl->length : 0;
     bool lines = lines_mode(l, data, len);
     bool trailer_seen = false;
     *fb = !lines;
@@ -713,6 +731,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
     for (size_t i = 0; i < n; i++) {
         acks[i].key = d.ar.p + d.key[i];
         acks[i].service = l->key_fe ? l->service : NULL;
+        acks[i].target = l->target;
         acks[i].accepted = d.accepted[i];
         acks[i].reason = d.reason[i] >= 0 ? d.ar.p + d.reason[i] : NULL;
         acks[i].receipt = d.receipt[i] >= 0 ? d.ar.p + d.receipt[i] : NULL;
@@ -772,7 +791,7 @@ int recon_apply_file(struct spool *sp, const struct recon_layout *l,
     }
     struct errs ae;
     errs_init(&ae);
-    f->archived = archive_file(sp, l->fw->mt->name, path, name, f->sha256,
+    f->archived = archive_file(sp, l->mt->name, path, name, f->sha256,
                                (unsigned char *)data, len, fetched, &ae);
     if (!f->archived)   /* applied and recorded: a warning, not a failure */
         log_event(LOG_WARN, "ack-archive-failed", "file", name, "problem",

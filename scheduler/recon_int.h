@@ -38,7 +38,12 @@ enum recon_recfm {
     RECON_RECFM_VB,                  /* RDW records in BDW blocks */
 };
 
+struct recon_delim;                  /* recon_delim.c */
+
 struct recon_layout {
+    const struct map_target *mt;     /* the target, from the mapping */
+    struct recon_delim *dl;          /* a delimited ack file (recon_delim.c):
+                                        fw, det and the picks unused */
     struct fw_target *fw;
     struct cob_codec *cc_own;        /* ack section's own encoding */
     const struct cob_codec *cc;
@@ -49,6 +54,8 @@ struct recon_layout {
     struct fw_pick tpick;            /* RT_* fields of trl */
     const char *pattern;
     const char *service;
+    const char *target;              /* the acknowledging target: acks
+                                        move its deliveries only */
     bool key_fe;                     /* key is the front-end reference */
     bool binary;                     /* a non-DISPLAY field: FB only */
     enum recon_recfm recfm;          /* the ack section's recfm= */
@@ -60,6 +67,38 @@ struct recon_layout {
     char **words;                    /* "E01: words" per reasons code */
 };
 
+
+/* One checked detail of an ack file, as a format's decoder hands it to
+ * the file's decoded list (recon_ack.c): the texts are borrowed for the
+ * call. */
+struct recon_row {
+    long recno;                      /* record number (line) in the file */
+    bool accepted;                   /* else rejected */
+    const char *key, *reason, *reason_text, *receipt;   /* NULL: none */
+};
+
+/* recon_take_fn - keep row; 0, or -1 out of memory */
+typedef int (*recon_take_fn)(const struct recon_layout *l, void *ctx,
+                             const struct recon_row *row);
+
+/* recon_delim_new - the delimited part of target tc's ack layout: the
+ * target's dialect, and section s refused what a delimited ack has not
+ * (a copybook, record types, a trailer, a recfm).  where is "file:line"
+ * for problems.  NULL with every problem in e. */
+struct recon_delim *recon_delim_new(const struct target_config *tc,
+                                    const struct map_section *s,
+                                    const char *where, struct errs *e);
+void recon_delim_free(struct recon_delim *dl);
+
+/* recon_delim_decode - a delimited ack file (data, len bytes, named
+ * name) under l: its header row names l's columns, every later line is
+ * one detail, checked (cells, key, status code) and handed to take with
+ * ctx.  Every problem names the file, the line and the column (a file
+ * with any problem is bad: the caller applies none of it).  0 (problems in e mean
+ * a bad file), or -1 out of memory. */
+int recon_delim_decode(const struct recon_layout *l, const unsigned char *data,
+                       size_t len, const char *name, recon_take_fn take,
+                       void *ctx, struct errs *e);
 
 /* recon_item_add - one listed item; counted as dropped past
  * RECON_MAX_ITEMS */

@@ -1,6 +1,8 @@
-/* recon_layout.c - compiling a fixed-width target's <section name="ack">
- * into a recon_layout: the ack copybook's detail and trailer records,
- * the key, status, reason and receipt fields, the status code lists and
+/* recon_layout.c - compiling a batch target's <section name="ack">
+ * into a recon_layout: for a fixed-width target the ack copybook's
+ * detail and trailer records and the key, status, reason and receipt
+ * fields; for a delimited target the columns of the same names
+ * (recon_delim.c keeps its dialect); for both the status code lists and
  * the reasons code table turned into words.  See docs/reconcile.md for
  * the attributes; every problem is reported, none stops the others. */
 #include "scheduler/recon_int.h"
@@ -52,6 +54,7 @@ void recon_layout_free(struct recon_layout *l)
         for (size_t i = 0; i < l->reasons->n; i++)
             free(l->words[i]);
     free(l->words);
+    recon_delim_free(l->dl);
     cob_codec_free(l->cc_own);
     fw_target_free(l->fw);
     free(l);
@@ -123,6 +126,59 @@ static void rtype_setup(const struct recon_layout *l,
     snprintf(t->text, sizeof t->text, "%s", v);
 }
 
+/* layout_common - what an ack section says whatever the file's format:
+ * the key, status, reason and receipt names, key-kind, the status code
+ * lists, name-pattern, overdue-hours and the reasons table in words.
+ * Problems to e; -1 only out of memory. */
+static int layout_common(struct recon_layout *l, const struct map_target *mt,
+                         const struct map_section *s, const char *where,
+                         struct errs *e)
+{
+    const struct kvlist *o = &s->opts;
+    l->mt = mt;
+    l->key = kv_get(o, "key");
+    l->status = kv_get(o, "status");
+    l->reason = kv_get(o, "reason");
+    l->reason_text = kv_get(o, "reason-text");
+    l->receipt = kv_get(o, "receipt");
+    l->pattern = kv_get(o, "name-pattern");
+    const char *kk = kv_get(o, "key-kind");
+    if (kk && strcmp(kk, "front-end") == 0)
+        l->key_fe = true;
+    else if (kk && strcmp(kk, "reference") != 0)
+        errs_add(e, where, "key-kind=\"%s\": use reference or front-end", kk);
+    if (split_codes(kv_get(o, "accepted"), l->acc, &l->nacc) != 0 ||
+        split_codes(kv_get(o, "rejected"), l->rej, &l->nrej) != 0) {
+        errs_add(e, where, "out of memory");
+        return -1;
+    }
+    if (!l->nacc || !l->nrej)
+        errs_add(e, where, "the ack section needs accepted=\"CODE\" and "
+                 "rejected=\"CODE\" (comma-separated lists allowed)");
+    const char *oh = kv_get(o, "overdue-hours");
+    if (oh && config_parse_int(oh, 1, 24L * 366, &l->overdue_hours) != 0)
+        errs_add(e, where, "overdue-hours=\"%s\": a whole number of hours", oh);
+    for (size_t i = 0; i < mt->ncodes; i++)
+        if (mt->codes[i].name && strcmp(mt->codes[i].name, "reasons") == 0)
+            l->reasons = &mt->codes[i];
+    if (l->reasons && l->reasons->n) {
+        l->words = calloc(l->reasons->n, sizeof *l->words);
+        if (!l->words) {
+            errs_add(e, where, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < l->reasons->n; i++) {
+            const struct map_code *c = &l->reasons->c[i];
+            if (asprintf(&l->words[i], "%s: %s", c->value, c->code) < 0) {
+                l->words[i] = NULL;
+                errs_add(e, where, "out of memory");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 struct recon_layout *recon_layout_new(const struct map_target *mt,
                                       const char *mapping_file,
                                       const char *service, struct errs *e)
@@ -134,6 +190,7 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
         return NULL;
     }
     l->service = service;
+    l->target = mt->name;
     size_t before = e->n;
     l->fw = fw_target_new(mt, mapping_file, e);
     if (!l->fw)
@@ -168,20 +225,11 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
         }
         l->cc = l->cc_own;
     }
-    l->key = kv_get(o, "key");
-    l->status = kv_get(o, "status");
-    l->reason = kv_get(o, "reason");
-    l->reason_text = kv_get(o, "reason-text");
-    l->receipt = kv_get(o, "receipt");
+    if (layout_common(l, mt, s, where, e) != 0)
+        goto fail;
     l->tcount = kv_get(o, "trailer-count");
     l->tacc = kv_get(o, "trailer-accepted");
     l->trej = kv_get(o, "trailer-rejected");
-    l->pattern = kv_get(o, "name-pattern");
-    const char *kk = kv_get(o, "key-kind");
-    if (kk && strcmp(kk, "front-end") == 0)
-        l->key_fe = true;
-    else if (kk && strcmp(kk, "reference") != 0)
-        errs_add(e, where, "key-kind=\"%s\": use reference or front-end", kk);
     need_field(l->det, "key", l->key, where, e);
     need_field(l->det, "status", l->status, where, e);
     if (l->reason)
@@ -212,14 +260,6 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
                 errs_add(e, where, "%s: %s", pe.v[i].where, pe.v[i].msg);
         errs_free(&pe);
     }
-    if (split_codes(kv_get(o, "accepted"), l->acc, &l->nacc) != 0 ||
-        split_codes(kv_get(o, "rejected"), l->rej, &l->nrej) != 0) {
-        errs_add(e, where, "out of memory");
-        goto fail;
-    }
-    if (!l->nacc || !l->nrej)
-        errs_add(e, where, "the ack section needs accepted=\"CODE\" and "
-                 "rejected=\"CODE\" (comma-separated lists allowed)");
     const char *rf = kv_get(o, "recfm");
     if (!rf)
         l->recfm = RECON_RECFM_AUTO;
@@ -244,28 +284,10 @@ struct recon_layout *recon_layout_new(const struct map_target *mt,
         memcmp(l->dtype.b, l->ttype.b, l->dtype.n) == 0)
         errs_add(e, where, "the detail and the trailer have the same record "
                  "type '%s'", l->dtype.text);
-    const char *oh = kv_get(o, "overdue-hours");
-    if (oh && config_parse_int(oh, 1, 24L * 366, &l->overdue_hours) != 0)
-        errs_add(e, where, "overdue-hours=\"%s\": a whole number of hours", oh);
     for (size_t i = 0; i < l->det->nflat; i++) {
         const struct cpy_field *f = l->det->flat[i];
         if (!f->nkids && f->pic.cls == COB_NUMERIC && f->pic.usage != COB_DISPLAY)
             l->binary = true;
-    }
-    for (size_t i = 0; i < mt->ncodes; i++)
-        if (mt->codes[i].name && strcmp(mt->codes[i].name, "reasons") == 0)
-            l->reasons = &mt->codes[i];
-    if (l->reasons && l->reasons->n) {
-        l->words = calloc(l->reasons->n, sizeof *l->words);
-        if (!l->words)
-            goto fail;
-        for (size_t i = 0; i < l->reasons->n; i++) {
-            const struct map_code *c = &l->reasons->c[i];
-            if (asprintf(&l->words[i], "%s: %s", c->value, c->code) < 0) {
-                l->words[i] = NULL;
-                goto fail;
-            }
-        }
     }
     if (e->n > before)
         goto fail;
@@ -275,3 +297,42 @@ fail:
     return NULL;
 }
 
+
+/* recon_layout_for - see reconcile.h.  The one place the ack reader
+ * tells the formats apart: by the target's adapter type. */
+struct recon_layout *recon_layout_for(const struct target_config *tc,
+                                      const struct map_target *mt,
+                                      const char *mapping_file,
+                                      const char *service, struct errs *e)
+{
+    if (!tc || !tc->type || strcmp(tc->type, "delimited") != 0)
+        return recon_layout_new(mt, mapping_file, service, e);
+    char where[PATH_MAX + 16];
+    const struct map_section *s = fw_section(mt, "ack");
+    snprintf(where, sizeof where, "%s:%d", mapping_file, s ? s->line : mt->line);
+    if (!s) {
+        errs_add(e, where, "target %s has no <section name=\"ack\"> "
+                 "describing its acknowledgement file", mt->name);
+        return NULL;
+    }
+    struct recon_layout *l = calloc(1, sizeof *l);
+    if (!l) {
+        errs_add(e, where, "out of memory");
+        return NULL;
+    }
+    l->service = service;
+    size_t before = e->n;
+    l->dl = recon_delim_new(tc, s, where, e);
+    if (layout_common(l, mt, s, where, e) != 0)
+        goto fail;
+    if (!l->key)
+        errs_add(e, where, "the ack section needs key=\"COLUMN\"");
+    if (!l->status)
+        errs_add(e, where, "the ack section needs status=\"COLUMN\"");
+    if (e->n > before || !l->dl)
+        goto fail;
+    return l;
+fail:
+    recon_layout_free(l);
+    return NULL;
+}

@@ -168,7 +168,8 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
                           tc->name, "service", sv->name, "reason",
                           it.res.msg, NULL);
             } else if (it.res.outcome == ADAPTER_OK) {
-                struct spool_ack a = { .key = r->ref, .accepted = true,
+                struct spool_ack a = { .key = r->ref, .target = r->target,
+                    .accepted = true,
                     .receipt = it.res.receipt[0] ? it.res.receipt : NULL,
                     .receipt_data = it.res.receipt_data[0]
                                     ? it.res.receipt_data : NULL };
@@ -183,7 +184,7 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
             } else if (it.res.outcome == ADAPTER_FAIL) {
                 if (r->state == SPOOL_INDOUBT) {
                     /* never arrived: safe to send again */
-                    if (spool_retry(sp, r->ref, actor, "reconcile: the target "
+                    if (spool_retry(sp, r->ref, r->target, actor, "reconcile: the target "
                                     "does not have it", e) != 0) {
                         rc = -1;
                         break;
@@ -194,7 +195,7 @@ int recon_stream_run(const struct ferry_config *cfg, struct spool *sp,
                 } else {
                     /* kept on the record: an operator's requeue then
                      * writes it anew past its marker (spool_retry) */
-                    if (spool_mark_missing(sp, r->ref, clock_wall_ms(),
+                    if (spool_mark_missing(sp, r->ref, r->target, clock_wall_ms(),
                                            e) < 0) {
                         rc = -1;
                         break;

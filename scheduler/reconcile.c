@@ -191,7 +191,8 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
         }
         return recon_stream_run(cfg, sp, tc, ad, o, out, e);
     }
-    /* fixed-width: the first service delivering here with an ack layout */
+    /* a batch target: the first service delivering here with an ack
+     * layout (a copybook's, or a delimited file's) */
     struct recon_layout *l = NULL;
     struct errs le;
     errs_init(&le);
@@ -200,7 +201,7 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
         const struct map_target *mt = sv->mapping
             ? mapping_target(sv->mapping, target) : NULL;
         if (mt && fw_section(mt, "ack"))
-            l = recon_layout_new(mt, sv->mapping->file ? sv->mapping->file
+            l = recon_layout_for(tc, mt, sv->mapping->file ? sv->mapping->file
                                                        : sv->mapping_file,
                                  sv->name, &le);
     }

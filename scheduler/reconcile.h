@@ -120,11 +120,21 @@ void recon_counts_text(const struct recon_summary *s, char *out, size_t outsz);
 /* ---- the pieces, for tests and benchmarks ----------------------------- */
 
 struct recon_layout;
+struct target_config;
 
 /* recon_layout_new - compile the ack section of mt (a fixed-width target
  * of service's mapping, loaded from mapping_file).  NULL with every
  * problem in e. */
 struct recon_layout *recon_layout_new(const struct map_target *mt,
+                                      const char *mapping_file,
+                                      const char *service, struct errs *e);
+/* recon_layout_for - the ack layout of target tc as service's mapping
+ * target mt describes it: a delimited target's ack file is delimited
+ * too (header row, the target's dialect: recon_delim.c), any other
+ * batch target's is laid out by a copybook (recon_layout_new).  NULL
+ * with every problem in e. */
+struct recon_layout *recon_layout_for(const struct target_config *tc,
+                                      const struct map_target *mt,
                                       const char *mapping_file,
                                       const char *service, struct errs *e);
 void recon_layout_free(struct recon_layout *l);

@@ -195,6 +195,8 @@ struct svc_acc {
 };
 
 struct pass {
+    struct report_target *tg;      /* deliveries per (service, target) */
+    size_t ntg, last_tg;
     int64_t now, day0;
     size_t ndays;
     const struct ferry_config *cfg;
@@ -239,6 +241,43 @@ static struct svc_acc *svc_for(struct pass *p, const char *name)
     return s;
 }
 
+/* take_deliveries - each delivery of r counted for its target */
+static int take_deliveries(struct pass *p, const struct spool_mi_row *r)
+{
+    for (size_t k = 0; k < r->ndeliveries; k++) {
+        struct report_target *t = NULL;
+        /* runs of one service and target are usual */
+        if (p->ntg && strcmp(p->tg[p->last_tg].target, r->targets[k]) == 0
+            && strcmp(p->tg[p->last_tg].service, r->service) == 0)
+            t = &p->tg[p->last_tg];
+        for (size_t i = 0; i < p->ntg && !t; i++)
+            if (strcmp(p->tg[i].target, r->targets[k]) == 0
+                && strcmp(p->tg[i].service, r->service) == 0)
+                t = &p->tg[i];
+        if (!t) {
+            struct report_target *nv = realloc(p->tg, (p->ntg + 1)
+                                               * sizeof *nv);
+            if (!nv)
+                return -1;
+            p->tg = nv;
+            t = &p->tg[p->ntg];
+            memset(t, 0, sizeof *t);
+            t->service = strdup(r->service);
+            t->target = strdup(r->targets[k]);
+            if (!t->service || !t->target) {
+                free(t->service);
+                free(t->target);
+                return -1;
+            }
+            p->ntg++;
+        }
+        p->last_tg = (size_t)(t - p->tg);
+        t->deliveries++;
+        t->outcome[outcome_of(r->dstates[k])]++;
+    }
+    return 0;
+}
+
 static int take(void *vctx, const struct spool_mi_row *r)
 {
     struct pass *p = vctx;
@@ -250,6 +289,8 @@ static int take(void *vctx, const struct spool_mi_row *r)
         goto nomem;
     size_t di = (size_t)(day - p->day0);
     struct report_figures *f = &s->days[di];
+    if (take_deliveries(p, r) != 0)
+        goto nomem;
     f->received++;
     f->channel[(unsigned)r->channel < SPOOL_NCHANNELS ? r->channel
                : SPOOL_CH_UNKNOWN]++;
@@ -341,6 +382,13 @@ static int cmp_reason(const void *x, const void *y)
     return strcmp(a->text, b->text);
 }
 
+static int cmp_target(const void *x, const void *y)
+{
+    const struct report_target *a = x, *b = y;
+    int c = strcmp(a->service, b->service);
+    return c ? c : strcmp(a->target, b->target);
+}
+
 static int cmp_svc(const void *x, const void *y)
 {
     const struct report_service *a = x, *b = y;
@@ -360,6 +408,11 @@ void report_free(struct report *r)
         free(s->reasons);
     }
     free(r->svc);
+    for (size_t i = 0; i < r->ntargets; i++) {
+        free(r->targets[i].service);
+        free(r->targets[i].target);
+    }
+    free(r->targets);
     free(r->service);
     free(r);
 }
@@ -579,6 +632,12 @@ int report_build(struct spool *sp, const struct report_opts *o,
     r->conservation_diff = sum - r->total.received;
     r->conserved = r->conservation_diff == 0 && r->total.unknown_state == 0;
     r->counter_diff = r->total.received - r->total.intake_accepted;
+    r->targets = p.tg;
+    r->ntargets = p.ntg;
+    p.tg = NULL;
+    p.ntg = 0;
+    if (r->ntargets > 1)
+        qsort(r->targets, r->ntargets, sizeof *r->targets, cmp_target);
     rc = 0;
     goto out;
 nomem:
@@ -591,6 +650,11 @@ out:
         strmap_free(&p.svc[i].reasons);
     }
     free(p.svc);
+    for (size_t i = 0; i < p.ntg; i++) {
+        free(p.tg[i].service);
+        free(p.tg[i].target);
+    }
+    free(p.tg);
     free(all.v);
     if (rc == 0)
         *out = r;

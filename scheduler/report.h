@@ -83,6 +83,15 @@ struct report_service {
     size_t nreasons;
 };
 
+/* Deliveries of the period's records to one target of one service (a
+ * record of a service with several targets has one per target; the
+ * services' figures count each record once). */
+struct report_target {
+    char *service, *target;
+    int64_t deliveries;
+    int64_t outcome[RO_N];
+};
+
 struct report {
     char from[11], to[11];
     char *service;                 /* filter, or NULL */
@@ -94,6 +103,8 @@ struct report {
     bool conserved;                /* outcomes add up to received */
     int64_t conservation_diff;     /* sum of outcomes - received */
     int64_t counter_diff;          /* received - intake counter accepted */
+    struct report_target *targets; /* by service, then target */
+    size_t ntargets;
 };
 
 struct report_opts {

@@ -263,6 +263,37 @@ static void html_reasons(struct buf *b, const struct report_service *s)
     buf_puts(b, "</tbody></table>\n");
 }
 
+/* html_targets - the deliveries per target of each service */
+static void html_targets(struct buf *b, const struct report *r)
+{
+    buf_puts(b, "<section><h2>Deliveries by target</h2>\n<p>Each record has "
+             "one delivery per target of its service; a service with "
+             "several targets delivers each record to each.</p>\n<table "
+             "class=\"targets\" id=\"targets\"><thead><tr><th scope=\"col\">"
+             "Service</th><th scope=\"col\">Target</th><th scope=\"col\">"
+             "Deliveries</th>");
+    for (int o = 0; o < RO_N; o++)
+        buf_printf(b, "<th scope=\"col\">%s</th>",
+                   spool_mi_outcome_name((enum spool_mi_outcome)o));
+    buf_puts(b, "</tr></thead><tbody>");
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const struct report_target *t = &r->targets[i];
+        char n[32];
+        buf_puts(b, "<tr><td>");
+        html(b, t->service);
+        buf_puts(b, "</td><td>");
+        html(b, t->target);
+        report_fmt_count(t->deliveries, n, sizeof n);
+        buf_printf(b, "</td><td class=\"num\">%s</td>", n);
+        for (int o = 0; o < RO_N; o++) {
+            report_fmt_count(t->outcome[o], n, sizeof n);
+            buf_printf(b, "<td class=\"num\">%s</td>", n);
+        }
+        buf_puts(b, "</tr>");
+    }
+    buf_puts(b, "</tbody></table></section>\n");
+}
+
 static const char css[] =
     "body{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c;margin:0;"
     "background:#fff}header{background:#0b0c0c;color:#fff;padding:12px 30px}"
@@ -347,6 +378,8 @@ int report_render_html(const struct report *r, struct buf *b)
         html_measures(b, "*", &r->total);
         buf_puts(b, "</section>\n");
     }
+    if (r->ntargets)
+        html_targets(b, r);
     buf_puts(b, "</main></body></html>\n");
     return b->data ? 0 : -1;
 }

@@ -89,6 +89,29 @@ static void text_reasons(struct buf *b, const struct report_service *s)
     }
 }
 
+/* text_targets - the deliveries per target of each service */
+static void text_targets(struct buf *b, const struct report *r)
+{
+    buf_puts(b, "\nDeliveries by target (one per target of each record: a "
+             "service with several\ntargets delivers each record to each)\n");
+    buf_printf(b, "  %-20s %-20s %10s", "SERVICE", "TARGET", "DELIVERIES");
+    for (int o = 0; o < RO_N; o++)
+        buf_printf(b, " %11.11s",
+                   spool_mi_outcome_name((enum spool_mi_outcome)o));
+    buf_putc(b, '\n');
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const struct report_target *t = &r->targets[i];
+        char n[32];
+        report_fmt_count(t->deliveries, n, sizeof n);
+        buf_printf(b, "  %-20s %-20s %10s", t->service, t->target, n);
+        for (int o = 0; o < RO_N; o++) {
+            report_fmt_count(t->outcome[o], n, sizeof n);
+            buf_printf(b, " %11s", n);
+        }
+        buf_putc(b, '\n');
+    }
+}
+
 int report_render_text(const struct report *r, struct buf *b)
 {
     char t[64], n[32];
@@ -127,5 +150,7 @@ int report_render_text(const struct report *r, struct buf *b)
         buf_printf(b, "\nAll services, %s to %s\n", r->from, r->to);
         text_measures(b, &r->total);
     }
+    if (r->ntargets)
+        text_targets(b, r);
     return b->data ? 0 : -1;
 }

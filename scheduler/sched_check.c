@@ -7,16 +7,19 @@
  * config/ (secrets, mappings against their copybooks), adapters/ (the
  * typed option tables and each adapter's own validation, the same code
  * the daemon runs) and the scheduler's own parsers (cron schedules, time
- * zones, delivery windows). */
+ * zones, delivery windows, a delimited target's ack layout). */
 #include "scheduler/sched_check.h"
 #include "adapters/adapter_check.h"
 #include "config/config.h"
+#include "mappings/fw_target.h"
+#include "scheduler/reconcile.h"
 #include "scheduler/cron.h"
 #include "scheduler/window.h"
 #include "util/errs.h"
 #include "util/tz.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* check_windows - each target's <window> and holidays parse */
 static void check_windows(const struct ferry_config *c, struct errs *e)
@@ -68,6 +71,27 @@ static void check_jobs(const struct ferry_config *c, struct errs *e)
     }
 }
 
+/* check_delimited_acks - the ack section of each delimited target of s
+ * compiles as reconcile will compile it (a fixed-width one is checked
+ * with its copybooks by the adapter: compiling it again would say each
+ * copybook problem twice) */
+static void check_delimited_acks(const struct ferry_config *c,
+                                 const struct service_config *s,
+                                 struct errs *e)
+{
+    for (size_t i = 0; s->mapping && i < s->ntargets; i++) {
+        const struct target_config *t = config_target(c, s->targets[i]);
+        const struct map_target *mt = mapping_target(s->mapping,
+                                                     s->targets[i]);
+        if (!t || !t->type || strcmp(t->type, "delimited") != 0 || !mt ||
+            !fw_section(mt, "ack"))
+            continue;
+        recon_layout_free(recon_layout_for(t, mt, s->mapping->file
+                                           ? s->mapping->file
+                                           : s->mapping_file, s->name, e));
+    }
+}
+
 int sched_check_config(const struct ferry_config *c, struct errs *e)
 {
     if (!c)
@@ -80,8 +104,12 @@ int sched_check_config(const struct ferry_config *c, struct errs *e)
         const struct service_config *s = &c->services[i];
         int bad = adapter_check_service_keys(c, s, e);
         bad += config_check_service(c, s, e);
-        if (!bad)       /* a mapping that reads cleanly: ask the adapter */
+        if (!bad) {     /* a mapping that reads cleanly: ask the adapter */
+            size_t n0 = e->n + e->dropped;
             adapter_check_service(c, s, e);
+            if (e->n + e->dropped == n0)
+                check_delimited_acks(c, s, e);
+        }
     }
     check_jobs(c, e);
     check_windows(c, e);

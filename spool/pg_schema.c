@@ -1,5 +1,5 @@
 /* pg_schema.c - the PostgreSQL ledger's schema, at the SQLite ledger's
- * version (spool_db.c's migrations, v1..v14, as they end up).
+ * version (spool_db.c's migrations, v1..v15, as they end up).
  *
  * The same tables, columns (same names, same order), indexes, views and
  * triggers, spelled for PostgreSQL:
@@ -26,7 +26,7 @@
 
 #define FINAL_IN "('confirmed','discarded')"
 
-static const char *const pg_v14[] = {
+static const char *const pg_v15[] = {
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE sequences(name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     "CREATE TABLE batches("
@@ -47,7 +47,7 @@ static const char *const pg_v14[] = {
     " UNIQUE(target, business_date, seq))",
     "CREATE TABLE records("
     " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " ref TEXT NOT NULL UNIQUE,"
+    " ref TEXT NOT NULL,"
     " service TEXT NOT NULL,"
     " target TEXT NOT NULL DEFAULT '',"
     " client TEXT,"
@@ -77,6 +77,8 @@ static const char *const pg_v14[] = {
     " missing_at BIGINT NOT NULL DEFAULT 0,"
     " marker_gen BIGINT NOT NULL DEFAULT 0,"
     " receipt_data TEXT,"
+    /* v15: a row per delivery, one per target of the record */
+    " UNIQUE(ref, target),"
     " UNIQUE(service, target, idem_key))",
     "CREATE INDEX records_feref ON records(service, fe_ref)",
     "CREATE TABLE attempts("
@@ -133,7 +135,8 @@ static const char *const pg_v14[] = {
     " id BIGINT PRIMARY KEY REFERENCES records(id),"
     " payload BYTEA,"
     " original BYTEA,"
-    " record_json BYTEA)",
+    " record_json BYTEA,"
+    " encoded BYTEA)",
     "CREATE VIEW records_full AS SELECT r.*, d.payload AS payload,"
     " d.original AS original, d.record_json AS record_json"
     " FROM records r LEFT JOIN record_data d ON d.id = r.id",
@@ -322,7 +325,7 @@ int spool_pg_schema(struct sql_conn *c, struct errs *e)
                  "migration to %d yet", ver, SPOOL_PG_SCHEMA_VERSION);
         goto fail;
     }
-    for (const char *const *q = pg_v14; *q; q++) {
+    for (const char *const *q = pg_v15; *q; q++) {
         if (sql_exec(c, *q) != 0) {
             errs_add(e, "ledger", "creating the schema: %s (in: %.60s)",
                      sql_errmsg(c), *q);

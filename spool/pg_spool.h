@@ -17,7 +17,7 @@ struct errs;
  * (SPOOL_SCHEMA_VERSION) when the two agree.  check_sql_pg compares
  * every table's columns between the two, so a step added on one side
  * only fails there. */
-#define SPOOL_PG_SCHEMA_VERSION 14
+#define SPOOL_PG_SCHEMA_VERSION 16
 
 /* spool_pg_schema - bring the PostgreSQL ledger to
  * SPOOL_PG_SCHEMA_VERSION: an empty database gets every table, index,

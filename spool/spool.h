@@ -38,7 +38,7 @@ struct spool;
 #define SPOOL_KEY_LEN 32          /* AES-256 */
 #define SPOOL_REF_MAX 40          /* "FRY-20261127-000123" and wider */
 #define SPOOL_ID_LEN 37           /* 128 random bits as 8-4-4-4-12 hex + NUL */
-#define SPOOL_SCHEMA_VERSION 14
+#define SPOOL_SCHEMA_VERSION 16
 #define SPOOL_SEARCH_KEY_LEN 32   /* HMAC-SHA-256 key of the search index */
 
 /* ---- opening ---------------------------------------------------------- */
@@ -165,6 +165,13 @@ int spool_channel_parse(const char *name, enum spool_channel *out);
 struct spool_item {
     const char *service;           /* required */
     const char *target;            /* may be NULL (no delivery yet) */
+    /* A service with several targets: one delivery row per name, every
+     * row sharing the reference, client, front-end reference, idem_key,
+     * received time, payload and record JSON (the typed record: each
+     * delivery encodes it through its own target's mapping section);
+     * target above is then ignored.  0 = the one delivery to target. */
+    char *const *targets;
+    size_t ntargets;
     const char *client;            /* intake client id; may be NULL */
     enum spool_channel channel;    /* how it came in (0 = unknown) */
     const char *fe_ref;            /* front-end reference; may be NULL */
@@ -175,6 +182,9 @@ struct spool_item {
     const void *payload;           /* original submission bytes */
     size_t payload_len;
     const char *record_json;       /* mapped record (canonical JSON) */
+    const void *encoded;           /* its stored encoding for target (the
+                                      format's admit_stored); NULL = none */
+    size_t encoded_len;
     int64_t received_at;           /* 0 = now */
     bool hold;                     /* enter as held instead of queued */
     /* search values as pairs {index, value, index, value, ...} (nsearch
@@ -186,7 +196,8 @@ struct spool_item {
 
 struct spool_result {
     char ref[SPOOL_REF_MAX];       /* new or existing reference */
-    bool duplicate;                /* (service, target, idem_key) seen */
+    bool duplicate;                /* (service, idem_key) seen for any of
+                                      the item's targets: nothing stored */
     bool replay;                   /* client_key seen with this payload:
                                       ref and duplicate are its first answer */
     bool conflict;                 /* client_key seen with another payload:
@@ -271,6 +282,9 @@ struct spool_record {
     unsigned char *original; size_t original_len;  /* NULL unless edited */
     char *record_json;
     char *crypt_error;             /* non-NULL: payload could not be read */
+    /* Only spool_batch_foreach_mapped: the stored encoding (opened),
+     * borrowed for the callback; NULL when the row has none. */
+    const unsigned char *encoded;  size_t encoded_len;
     /* Filled only with SPOOL_WITH_HISTORY. */
     struct spool_attempt *att;     size_t natt;
     struct spool_audit_entry *aud; size_t naud;
@@ -281,11 +295,56 @@ enum {
     SPOOL_WITH_HISTORY = 2,        /* attempts and audit entries */
 };
 
-/* spool_get - one record by reference.  Returns 0 and *out, 1 when no such
- * reference (*out NULL), -1 on error.  A payload that cannot be decrypted
- * is an error naming the reference.  Free with spool_record_free. */
+/* spool_get - one record by reference: its first delivery (the first
+ * target of its service; a record has one delivery row per target, see
+ * spool_deliveries).  Returns 0 and *out, 1 when no such reference
+ * (*out NULL), -1 on error.  A payload that cannot be decrypted is an
+ * error naming the reference.  Free with spool_record_free. */
 int spool_get(struct spool *s, const char *ref, int flags,
               struct spool_record **out, struct errs *e);
+/* spool_get_delivery - as spool_get, the delivery of ref to target
+ * (NULL = its first); 1 when ref has no delivery to target. */
+int spool_get_delivery(struct spool *s, const char *ref, const char *target,
+                       int flags, struct spool_record **out, struct errs *e);
+/* spool_get_editable - as spool_get, the delivery an edit of ref starts
+ * from: its first that can take an edit (spool_edit_allowed), else its
+ * first.  For the edit screens: what they show and check. */
+int spool_get_editable(struct spool *s, const char *ref, int flags,
+                       struct spool_record **out, struct errs *e);
+/* spool_deliveries - every delivery of ref (one per target), in the
+ * order they were stored (the service's target order), archived ones
+ * included.  0, 1 when no such reference (out empty), -1.  Free with
+ * spool_list_free. */
+struct spool_list;
+int spool_deliveries(struct spool *s, const char *ref, int flags,
+                     struct spool_list *out, struct errs *e);
+/* The record's overall state, derived from its deliveries (docs/spool.md
+ * "Several targets"): the first of these that any delivery is in --
+ * failed, rejected, in doubt, held -- then in progress while any delivery
+ * is not yet delivered, sent or final; then delivered / sent while any is
+ * still awaiting confirmation; then confirmed when every delivery is
+ * confirmed or discarded (discarded when all are). */
+enum spool_overall {
+    SPOOL_ALL_FAILED = 0,
+    SPOOL_ALL_REJECTED,
+    SPOOL_ALL_INDOUBT,
+    SPOOL_ALL_HELD,
+    SPOOL_ALL_IN_PROGRESS,
+    SPOOL_ALL_AWAITING,            /* delivered or sent, not all confirmed */
+    SPOOL_ALL_CONFIRMED,
+    SPOOL_ALL_DISCARDED,
+};
+/* spool_overall_state - the one rule behind the overall state: the
+ * state of the delivery that decides it (failed, rejected, indoubt,
+ * held; then the earliest state of work in hand; then sent, delivered;
+ * then confirmed; discarded only when all are).  n = 0: received.  The
+ * report counts a record once, by this state. */
+enum spool_state spool_overall_state(const enum spool_state *st, size_t n);
+/* spool_overall_of - the overall state of n delivery states */
+enum spool_overall spool_overall_of(const enum spool_state *st, size_t n);
+/* spool_overall_name - "failed", "rejected", "indoubt", "held",
+ * "in progress", "awaiting confirmation", "confirmed", "discarded" */
+const char *spool_overall_name(enum spool_overall o);
 void spool_record_free(struct spool_record *r);
 
 struct spool_filter {
@@ -337,14 +396,16 @@ int spool_counts(struct spool *s, struct spool_counts *out, struct errs *e);
 void spool_counts_free(struct spool_counts *c);
 /* spool_conservation - the two sides of the conservation check read in
  * ONE read transaction, so a commit between them cannot show a false
- * difference: *accepted = the intake counters' accepted total, *in_states
- * = the records in any state (working, final or archived), as
+ * difference: *accepted = the deliveries accepted (the intake counters'
+ * accepted total plus the fan-out: one per target of each submission),
+ * *in_states = the delivery rows in any state (working, final or archived), as
  * spool_counts counts them.  spool_totals_check is the full count. */
 int spool_conservation(struct spool *s, int64_t *accepted,
                        int64_t *in_states, struct errs *e);
 /* What spool_totals_check found: the full count behind the cheap one. */
 struct spool_totals_proof {
-    int64_t accepted;              /* the intake counters' accepted total */
+    int64_t accepted;              /* deliveries accepted (accepted +
+                                      fanout counters) */
     int64_t rows;                  /* records in the working table */
     int64_t archived;              /* records moved to the archive */
     int64_t totals_off;            /* (service, target, final state) whose
@@ -372,6 +433,8 @@ struct spool_day_counts {
     char *service;
     char day[11];                  /* YYYY-MM-DD (UTC) */
     int64_t accepted, rejected_at_door, duplicates;
+    int64_t fanout;                /* deliveries beyond one per accepted
+                                      submission (several targets) */
 };
 struct spool_day_list {
     struct spool_day_counts *v;
@@ -438,12 +501,19 @@ struct spool_mi_row {              /* strings borrowed: valid during cb */
     int64_t received_at, confirmed_at;
     const char *last_error;        /* failed and rejected only; else NULL */
     bool touched;                  /* an audit entry of q->actions names it */
+    /* its deliveries (one per target): targets[i] in dstates[i]; a
+     * delivery in a state this ferry cannot name is left out */
+    size_t ndeliveries;
+    const char *const *targets;
+    const enum spool_state *dstates;
 };
 
 /* spool_mi_foreach - every record received in the query's period, with
  * just what the report counts, in no particular order; cb returns
- * non-zero to stop (returned).  Reads no payload and copies nothing.  No
- * other spool calls from cb. */
+ * non-zero to stop (returned).  A record with several deliveries (one
+ * per target) comes once, in its overall state (spool_overall_state),
+ * confirmed when its last delivery was.  Reads no payload; copies only
+ * a refused record's last error.  No other spool calls from cb. */
 int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
                      int (*cb)(void *ctx, const struct spool_mi_row *row),
                      void *ctx, struct errs *e);
@@ -485,6 +555,8 @@ enum spool_outcome_kind {
 
 struct spool_outcome {
     const char *ref;
+    const char *target;            /* the delivery's; NULL = the one of ref
+                                      that owner is delivering */
     enum spool_outcome_kind kind;
     const char *message;           /* back end's own words; may be NULL */
     const char *receipt;           /* OK only; may be NULL */
@@ -600,9 +672,14 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         void *ctx, struct errs *e);
 /* spool_batch_foreach_mapped - spool_batch_foreach for building a file:
  * only id, ref, delivery_id, service, target, state, batch_id,
- * received_at, encrypted and record_json (decrypted; crypt_error set when it cannot be) are
- * filled, and the strings are borrowed: valid only during cb.  The
- * payload and original are not read.  Same order, same stop rule. */
+ * received_at, encrypted and either the stored encoding (encoded, opened)
+ * or record_json (decrypted; crypt_error set when it cannot be) are
+ * filled, and the strings are borrowed: valid only during cb.  A row with
+ * a stored encoding comes with encoded set and no record_json; when cb
+ * answers SPOOL_CB_NEED_JSON (the encoding is stale for it), the same
+ * record comes again with record_json and no encoding.  The payload and
+ * original are not read.  Same order, same stop rule. */
+#define SPOOL_CB_NEED_JSON 3
 int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
                                int (*cb)(void *ctx,
                                          const struct spool_record *r),
@@ -621,14 +698,17 @@ int spool_batch_confirmed(struct spool *s, int64_t batch_id, struct errs *e);
 /* spool_record_fail - a record that cannot be encoded or delivered goes to
  * failed (dead letter) with reason; from batched, queued, received,
  * delivering or deferred. */
-int spool_record_fail(struct spool *s, const char *ref, const char *reason,
-                      struct errs *e);
+int spool_record_fail(struct spool *s, const char *ref, const char *target,
+                      const char *reason, struct errs *e);
 
 /* ---- reconciliation ---------------------------------------------------- */
 
 struct spool_ack {
     const char *key;               /* ferry reference, or fe_ref with service */
     const char *service;           /* non-NULL: key is the front-end reference */
+    const char *target;            /* the target acknowledging: only that
+                                      delivery of the record moves (NULL =
+                                      any; reconcile always names it) */
     bool accepted;                 /* true -> confirmed, false -> rejected */
     const char *reason;            /* rejection words (code turned to text) */
     const char *receipt;           /* optional */
@@ -662,6 +742,12 @@ int spool_ack_file_seen(struct spool *s, const char *name,
                         const char *sha256_hex, struct errs *e);
 
 /* ---- operator actions (each audited in the same transaction) ---------- */
+/* Each acts on one delivery of ref: target's when target is not NULL;
+ * without one, the record's only delivery, or the only one the action
+ * could apply to.  A record with several deliveries the action could
+ * apply to is refused, naming their targets (nothing is done to a
+ * delivery nobody named).  The audit entry names the target when the
+ * record has several deliveries. */
 
 /* spool_retry - failed, rejected, in doubt, deferred, delivered or sent ->
  * queued (due now, attempts kept, in-doubt cleared).  A delivered record
@@ -669,32 +755,37 @@ int spool_ack_file_seen(struct spool *s, const char *name,
  * requeued to be written anew: its marker_gen goes up (a marker of an
  * earlier send is void), missing_at is cleared, and the audit entry says
  * so.  Any other delivered record keeps its marker's protection. */
-int spool_retry(struct spool *s, const char *ref, const char *actor,
-                const char *reason, struct errs *e);
+int spool_retry(struct spool *s, const char *ref, const char *target,
+                const char *actor, const char *reason, struct errs *e);
 /* spool_mark_missing - reconcile found delivered record ref missing at
  * its target: stamp missing_at (when), so an operator's requeue writes it
  * anew.  0, 1 when ref is not a delivered record (nothing changed), -1. */
-int spool_mark_missing(struct spool *s, const char *ref, int64_t when,
-                       struct errs *e);
+int spool_mark_missing(struct spool *s, const char *ref, const char *target,
+                       int64_t when, struct errs *e);
 /* spool_settle - an in-doubt record an operator checked with the back
  * end: delivered (receipt may be NULL) -> delivered; not delivered ->
  * queued, due now.  reason required; audited "settle" in the same
  * transaction.  Only in-doubt records: anything else is refused, named. */
-int spool_settle(struct spool *s, const char *ref, bool delivered,
-                 const char *receipt, const char *actor, const char *reason,
-                 struct errs *e);
+int spool_settle(struct spool *s, const char *ref, const char *target,
+                 bool delivered, const char *receipt, const char *actor,
+                 const char *reason, struct errs *e);
 /* spool_hold - queued, deferred, failed, rejected, in doubt -> held */
-int spool_hold(struct spool *s, const char *ref, const char *actor,
-               const char *reason, struct errs *e);
+int spool_hold(struct spool *s, const char *ref, const char *target,
+               const char *actor, const char *reason, struct errs *e);
 /* spool_release - held -> queued */
-int spool_release(struct spool *s, const char *ref, const char *actor,
-                  const char *reason, struct errs *e);
+int spool_release(struct spool *s, const char *ref, const char *target,
+                  const char *actor, const char *reason, struct errs *e);
 /* spool_discard - close for good; reason required */
-int spool_discard(struct spool *s, const char *ref, const char *actor,
-                  const char *reason, struct errs *e);
+int spool_discard(struct spool *s, const char *ref, const char *target,
+                  const char *actor, const char *reason, struct errs *e);
 /* spool_edit - replace payload and record JSON (the first original is
  * kept), requeue; from failed, rejected, held, in doubt, deferred, queued.
- * detail (may be NULL) goes in the audit entry, e.g. the difference. */
+ * Every delivery of ref in one of those states takes the edit (each
+ * encodes the new record through its own target's mapping section);
+ * deliveries already delivered keep what they were sent.  One audit
+ * entry, naming the targets moved when the record has several; detail
+ * (may be NULL) goes in it, e.g. the difference.  Refused when no
+ * delivery can take it. */
 int spool_edit(struct spool *s, const char *ref, const void *payload,
                size_t payload_len, const char *record_json,
                const char *actor, const char *reason, const char *detail,

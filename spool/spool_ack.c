@@ -35,7 +35,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
           "receipt_data = COALESCE(?9, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
-          "service = ?6 AND fe_ref = ?5 ORDER BY id DESC LIMIT 1) AND "
+          "service = ?6 AND fe_ref = ?5 AND (?10 IS NULL OR target = ?10) "
+          "ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target"
         : "UPDATE records SET state = ?1, last_error = ?2, "
@@ -43,7 +44,7 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
           "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
           "receipt_data = COALESCE(?9, receipt_data) "
-          "WHERE ref = ?5 AND "
+          "WHERE ref = ?5 AND (?10 IS NULL OR target = ?10) AND "
           "state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target", e);
     if (!st)
@@ -67,6 +68,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
     else
         sqlite3_bind_null(st, 8);
     sqlite3_bind_text(st, 9, a->receipt_data, -1, SQLITE_STATIC);
+    if (a->target)
+        sqlite3_bind_text(st, 10, a->target, -1, SQLITE_STATIC);
     int applied = 0;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
@@ -222,17 +225,18 @@ static int ack_one(struct spool *s, const struct spool_ack *a,
         return 0;
     }
     sqlite3_stmt *st = spool_stmt(s, a->service
-        ? "SELECT id, state, ref FROM records WHERE service = ? AND "
-          "fe_ref = ? ORDER BY id DESC LIMIT 1"
-        : "SELECT id, state, ref FROM records WHERE ref = ?", e);
+        ? "SELECT id, state, ref FROM records WHERE service = ?1 AND "
+          "fe_ref = ?2 AND (?3 IS NULL OR target = ?3) "
+          "ORDER BY id DESC LIMIT 1"
+        : "SELECT id, state, ref FROM records WHERE ref = ?2 AND "
+          "(?3 IS NULL OR target = ?3) ORDER BY id LIMIT 1", e);
     if (!st)
         return -1;
-    if (a->service) {
+    if (a->service)
         sqlite3_bind_text(st, 1, a->service, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, a->key, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_text(st, 1, a->key, -1, SQLITE_STATIC);
-    }
+    sqlite3_bind_text(st, 2, a->key, -1, SQLITE_STATIC);
+    if (a->target)
+        sqlite3_bind_text(st, 3, a->target, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_DONE) {
         sqlite3_reset(st);

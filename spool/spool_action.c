@@ -12,6 +12,8 @@
 #include <string.h>
 
 #define B(st) (1u << (st))
+/* deliveries one edit moves at most (one per target of a service) */
+#define EDIT_MAX 16
 
 struct action {
     const char *verb;
@@ -95,7 +97,8 @@ static int apply_edit(struct spool *s, int64_t id, const char *ref,
     st = spool_stmt(s, "INSERT INTO record_data(id, payload, original, "
                     "record_json) VALUES(?4, ?1, ?2, ?3) ON CONFLICT(id) DO "
                     "UPDATE SET payload = excluded.payload, original = "
-                    "excluded.original, record_json = excluded.record_json",
+                    "excluded.original, record_json = excluded.record_json, "
+                    "encoded = NULL",
                     e);
     if (!st)
         goto done;
@@ -196,18 +199,21 @@ static int void_marker(struct spool *s, int64_t id, const char *ref,
 }
 
 /* spool_mark_missing - see spool.h */
-int spool_mark_missing(struct spool *s, const char *ref, int64_t when,
-                       struct errs *e)
+int spool_mark_missing(struct spool *s, const char *ref, const char *target,
+                       int64_t when, struct errs *e)
 {
     int rc = -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto end;
     sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET missing_at = ?2 "
-                                  "WHERE ref = ?1 AND state = 'delivered'", e);
+                                  "WHERE ref = ?1 AND (?3 IS NULL OR target = ?3) "
+                                  "AND state = 'delivered'", e);
     if (!st)
         goto end;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    if (target)
+        sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, when > 0 ? when : 1);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
@@ -224,45 +230,46 @@ end:
     return spool_end(s, rc, e);
 }
 
-static int do_action(struct spool *s, const struct action *a,
-                     const char *ref, const char *actor, const char *reason,
-                     const struct edit *ed, struct errs *e)
+/* detail_for - the audit detail: which target the action was for, and
+ * what else the action says */
+static const char *detail_for(char *buf, size_t n, const struct spool_pick *p,
+                              const char *more)
 {
-    int64_t id;
-    enum spool_state from;
-    int rc = -1;
-    if (!ref) {
-        errs_add(e, "", "%s needs a reference", a->verb);
-        return -1;
-    }
-    if (a->need_reason && (!reason || !*reason)) {
-        errs_add(e, ref, "%s needs a reason", a->verb);
-        return -1;
-    }
-    spool_lock(s);
-    if (spool_begin(s, e) != 0)
-        goto end;
-    int r = spool_rec_lookup(s, ref, &id, &from, e);
-    if (r == 1)
-        errs_add(e, ref, "no such record");
-    if (r != 0)
-        goto end;
+    if (p->ndeliveries <= 1)
+        return more && *more ? more : NULL;
+    snprintf(buf, n, "target %s%s%s", p->target, more && *more ? "; " : "",
+             more && *more ? more : "");
+    return buf;
+}
+
+/* act_one - the action on one picked delivery, inside the transaction */
+static int act_one(struct spool *s, const struct action *a, const char *ref,
+                   const struct spool_pick *p, const char *actor,
+                   const char *reason, const struct edit *ed, bool audit,
+                   struct errs *e)
+{
+    int64_t id = p->id;
+    enum spool_state from = p->state;
     if (!(a->from & B(from)) || !spool_transition_ok(from, a->to)) {
-        errs_add(e, ref, "cannot %s a %s record", a->verb,
-                 spool_state_name(from));
-        goto end;
+        if (p->ndeliveries > 1)
+            errs_add(e, ref, "cannot %s a %s delivery (target %s)", a->verb,
+                     spool_state_name(from), p->target);
+        else
+            errs_add(e, ref, "cannot %s a %s record", a->verb,
+                     spool_state_name(from));
+        return -1;
     }
     char lost[200] = "";
     if (a == &act_retry && from == SPOOL_DELIVERED &&
         void_marker(s, id, ref, lost, sizeof lost, e) != 0)
-        goto end;
+        return -1;
     if (a->to == SPOOL_QUEUED && keep_history(s, id, ref, e) != 0)
-        goto end;
+        return -1;
     if (spool_set_state(s, id, ref, from, a->to, e) != 0)
-        goto end;
+        return -1;
     bool settle = a == &act_settle_delivered || a == &act_settle_requeue;
     if (ed && !settle && apply_edit(s, id, ref, ed, e) != 0)
-        goto end;
+        return -1;
     sqlite3_stmt *st = NULL;
     if (a == &act_retry || a == &act_release || settle)
         st = spool_stmt(s, "UPDATE records SET next_attempt_at = 0, "
@@ -275,7 +282,7 @@ static int do_action(struct spool *s, const struct action *a,
     if ((a == &act_retry || a == &act_release || a == &act_discard ||
          settle)) {
         if (!st)
-            goto end;
+            return -1;
         sqlite3_bind_int64(st, 1, id);
         if (a == &act_discard)
             sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
@@ -285,12 +292,45 @@ static int do_action(struct spool *s, const struct action *a,
         sqlite3_reset(st);
         if (step != SQLITE_DONE) {
             spool_dberr(s, e, ref, a->verb);
-            goto end;
+            return -1;
         }
     }
-    if (spool_audit_append(s, clock_wall_ms(), actor, a->verb, ref, reason,
-                           spool_state_name(from), spool_state_name(a->to),
-                           lost[0] ? lost : ed ? ed->detail : NULL, e) != 0)
+    char dbuf[600];
+    if (audit && spool_audit_append(s, clock_wall_ms(), actor, a->verb, ref,
+                                    reason, spool_state_name(from),
+                                    spool_state_name(a->to),
+                                    detail_for(dbuf, sizeof dbuf, p,
+                                               lost[0] ? lost
+                                               : ed ? ed->detail : NULL),
+                                    e) != 0)
+        return -1;
+    return 0;
+}
+
+static int do_action(struct spool *s, const struct action *a,
+                     const char *ref, const char *target, const char *actor,
+                     const char *reason, const struct edit *ed,
+                     struct errs *e)
+{
+    int rc = -1;
+    if (!ref) {
+        errs_add(e, "", "%s needs a reference", a->verb);
+        return -1;
+    }
+    if (a->need_reason && (!reason || !*reason)) {
+        errs_add(e, ref, "%s needs a reason", a->verb);
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto end;
+    struct spool_pick p;
+    int r = spool_delivery_pick(s, ref, target, a->from, a->verb, &p, e);
+    if (r == 1)
+        errs_add(e, ref, "no such record");
+    if (r != 0)
+        goto end;
+    if (act_one(s, a, ref, &p, actor, reason, ed, true, e) != 0)
         goto end;
     crash_point("action-before-commit");
     rc = 0;
@@ -299,28 +339,28 @@ end:
     return rc;
 }
 
-int spool_retry(struct spool *s, const char *ref, const char *actor,
-                const char *reason, struct errs *e)
+int spool_retry(struct spool *s, const char *ref, const char *target,
+                const char *actor, const char *reason, struct errs *e)
 {
-    return do_action(s, &act_retry, ref, actor, reason, NULL, e);
+    return do_action(s, &act_retry, ref, target, actor, reason, NULL, e);
 }
 
-int spool_hold(struct spool *s, const char *ref, const char *actor,
-               const char *reason, struct errs *e)
+int spool_hold(struct spool *s, const char *ref, const char *target,
+               const char *actor, const char *reason, struct errs *e)
 {
-    return do_action(s, &act_hold, ref, actor, reason, NULL, e);
+    return do_action(s, &act_hold, ref, target, actor, reason, NULL, e);
 }
 
-int spool_release(struct spool *s, const char *ref, const char *actor,
-                  const char *reason, struct errs *e)
+int spool_release(struct spool *s, const char *ref, const char *target,
+                  const char *actor, const char *reason, struct errs *e)
 {
-    return do_action(s, &act_release, ref, actor, reason, NULL, e);
+    return do_action(s, &act_release, ref, target, actor, reason, NULL, e);
 }
 
-int spool_discard(struct spool *s, const char *ref, const char *actor,
-                  const char *reason, struct errs *e)
+int spool_discard(struct spool *s, const char *ref, const char *target,
+                  const char *actor, const char *reason, struct errs *e)
 {
-    return do_action(s, &act_discard, ref, actor, reason, NULL, e);
+    return do_action(s, &act_discard, ref, target, actor, reason, NULL, e);
 }
 
 bool spool_edit_allowed(enum spool_state st)
@@ -329,9 +369,9 @@ bool spool_edit_allowed(enum spool_state st)
            spool_transition_ok(st, act_edit.to);
 }
 
-int spool_settle(struct spool *s, const char *ref, bool delivered,
-                 const char *receipt, const char *actor, const char *reason,
-                 struct errs *e)
+int spool_settle(struct spool *s, const char *ref, const char *target,
+                 bool delivered, const char *receipt, const char *actor,
+                 const char *reason, struct errs *e)
 {
     char detail[320];
     if (delivered)
@@ -343,7 +383,7 @@ int spool_settle(struct spool *s, const char *ref, bool delivered,
     struct edit how = { NULL, 0, NULL, detail, delivered ? receipt : NULL };
     return do_action(s, delivered ? &act_settle_delivered
                                   : &act_settle_requeue,
-                     ref, actor, reason, &how, e);
+                     ref, target, actor, reason, &how, e);
 }
 
 int spool_edit(struct spool *s, const char *ref, const void *payload,
@@ -351,10 +391,83 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
                const char *actor, const char *reason, const char *detail,
                struct errs *e)
 {
-    struct edit ed = { payload, payload_len, record_json, detail, NULL };
-    if (!payload) {
+    int rc = -1;
+    if (!ref || !payload) {
         errs_add(e, ref ? ref : "", "edit needs the new payload");
         return -1;
     }
-    return do_action(s, &act_edit, ref, actor, reason, &ed, e);
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto end;
+    /* every delivery the edit can take gets the new payload and its own
+     * target's record JSON; delivered ones keep what they were sent */
+    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state, target FROM records "
+                                  "WHERE ref = ? ORDER BY id", e);
+    if (!st)
+        goto end;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    struct spool_pick picks[EDIT_MAX];
+    size_t np = 0, nall = 0;
+    int step;
+    char targets[256] = "", states[256] = "";
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && nall < 1024) {
+        nall++;
+        enum spool_state stt;
+        if (spool_state_parse((const char *)sqlite3_column_text(st, 1), &stt)
+            != 0)
+            stt = SPOOL_NSTATES;
+        const char *t = (const char *)sqlite3_column_text(st, 2);
+        size_t l = strlen(states);
+        snprintf(states + l, sizeof states - l, "%s%s %s", nall > 1 ? ", " : "",
+                 t, spool_state_name(stt));
+        if (stt == SPOOL_NSTATES || !spool_edit_allowed(stt)
+            || np == EDIT_MAX)
+            continue;
+        picks[np].id = sqlite3_column_int64(st, 0);
+        picks[np].state = stt;
+        snprintf(picks[np].target, sizeof picks[np].target, "%s", t);
+        np++;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+        spool_dberr(s, e, ref, "reading record");
+        goto end;
+    }
+    if (nall == 0) {
+        errs_add(e, ref, "no such record");
+        goto end;
+    }
+    if (np == 0) {
+        errs_add(e, ref, nall > 1 ? "cannot edit: no delivery can take an "
+                 "edit (%s)" : "cannot edit a %s record", nall > 1 ? states
+                 : states + strcspn(states, " ") + 1);
+        goto end;
+    }
+    enum spool_state first_from = picks[0].state;
+    for (size_t i = 0; i < np; i++) {
+        picks[i].ndeliveries = nall;
+        struct edit ed = { payload, payload_len, record_json, detail, NULL };
+        if (act_one(s, &act_edit, ref, &picks[i], actor, reason, &ed, false,
+                    e) != 0)
+            goto end;
+        size_t l = strlen(targets);
+        snprintf(targets + l, sizeof targets - l, "%s%s", i ? ", " : "",
+                 picks[i].target);
+    }
+    /* one audit entry per action, naming the deliveries it moved */
+    char dbuf[700];
+    const char *d = detail;
+    if (nall > 1) {
+        snprintf(dbuf, sizeof dbuf, "targets %s%s%s", targets,
+                 detail && *detail ? "; " : "", detail ? detail : "");
+        d = dbuf;
+    }
+    if (spool_audit_append(s, clock_wall_ms(), actor, act_edit.verb, ref,
+                           reason, spool_state_name(first_from),
+                           spool_state_name(act_edit.to), d, e) != 0)
+        goto end;
+    crash_point("action-before-commit");
+    rc = 0;
+end:
+    return spool_end(s, rc, e);
 }

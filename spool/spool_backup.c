@@ -479,7 +479,7 @@ int spool_verify(const char *dir, struct spool_verify_info *info,
         for (size_t i = 0; i < cs.n; i++)
             info->in_states += cs.v[i].n;
         for (size_t i = 0; i < dl.n; i++)
-            info->accepted += dl.v[i].accepted;
+            info->accepted += dl.v[i].accepted + dl.v[i].fanout;
         info->conservation_ok = info->accepted == info->in_states;
         if (!info->conservation_ok)
             errs_add(e, "conservation", "%lld accepted, %lld in states",

@@ -410,9 +410,10 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
      * letter, requeued and bound elsewhere) is still passed on with its
      * state and batch_id, as spool_batch_foreach does for the members,
      * and the caller decides. */
-    static const char sql[] = "SELECT id, ref, service, target, state, "
-        "batch_id, received_at, payload_enc, record_json, delivery_id "
-        "FROM records_full WHERE batch_id = ? ORDER BY id";
+    static const char sql[] = "SELECT r.id, r.ref, r.service, r.target, "
+        "r.state, r.batch_id, r.received_at, r.payload_enc, d.record_json, "
+        "r.delivery_id, d.encoded FROM records r LEFT JOIN record_data d "
+        "ON d.id = r.id WHERE r.batch_id = ? ORDER BY r.id";
     int rc = 0, step;
     spool_lock(s);
     sqlite3_stmt *st = spool_stmt(s, sql, e);
@@ -423,8 +424,8 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
     sqlite3_bind_int64(st, 1, batch_id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct spool_record r;
-        unsigned char *plain = NULL;
-        size_t plainn = 0;
+        unsigned char *plain = NULL, *enc = NULL;
+        size_t plainn = 0, encn = 0;
         const char *why = NULL;
         memset(&r, 0, sizeof r);
         r.id = sqlite3_column_int64(st, 0);
@@ -444,24 +445,55 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
             rc = -1;
             break;
         }
-        if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-            const void *p = sqlite3_column_blob(st, 8);
-            size_t n = (size_t)sqlite3_column_bytes(st, 8);
-            if (!r.encrypted) {
-                r.record_json = (char *)sqlite3_column_text(st, 8);
-                if (!r.record_json) {
-                    errs_add(e, "", "out of memory");
-                    rc = -1;
-                    break;
-                }
-            } else if (spool_open_sealed(s, r.ref, "record", p, n, &plain,
-                                         &plainn, &why) != 0) {
-                r.crypt_error = (char *)(why ? why : "cannot be decrypted");
-            } else {
-                r.record_json = (char *)plain;
+        int stop = SPOOL_CB_NEED_JSON;
+        /* the stored encoding first: no JSON is read for a record that
+         * has one its format still takes.  One that does not open is
+         * treated as absent (the JSON says why, if it cannot open too). */
+        if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+            const unsigned char *p = sqlite3_column_blob(st, 10);
+            size_t n = (size_t)sqlite3_column_bytes(st, 10);
+            if (p && !r.encrypted) {
+                r.encoded = p;
+                r.encoded_len = n;
+            } else if (p && spool_open_sealed(s, r.ref, "encoded", p, n, &enc,
+                                              &encn, &why) == 0) {
+                r.encoded = enc;
+                r.encoded_len = encn;
+            }
+            why = NULL;
+            if (r.encoded)
+                stop = cb(ctx, &r);
+            r.encoded = NULL;
+            r.encoded_len = 0;
+            if (enc) {
+                explicit_bzero(enc, encn);
+                free(enc);
             }
         }
-        int stop = cb(ctx, &r);
+        if (stop == SPOOL_CB_NEED_JSON) {
+            stop = 0;
+            if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+                const void *p = sqlite3_column_blob(st, 8);
+                size_t n = (size_t)sqlite3_column_bytes(st, 8);
+                if (!r.encrypted) {
+                    r.record_json = (char *)sqlite3_column_text(st, 8);
+                    if (!r.record_json) {
+                        errs_add(e, "", "out of memory");
+                        rc = -1;
+                        break;
+                    }
+                } else if (spool_open_sealed(s, r.ref, "record", p, n,
+                                             &plain, &plainn, &why) != 0) {
+                    r.crypt_error = (char *)(why ? why : "cannot be "
+                                             "decrypted");
+                } else {
+                    r.record_json = (char *)plain;
+                }
+            }
+            stop = cb(ctx, &r);
+            if (stop == SPOOL_CB_NEED_JSON)
+                stop = 0;
+        }
         if (plain) {
             explicit_bzero(plain, plainn);
             free(plain);

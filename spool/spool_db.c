@@ -426,13 +426,109 @@ static const char *const schema_v14[] = {
     NULL,
 };
 
+/* v15: one submission, several systems.  A record row is one delivery:
+ * a submission to a service with several targets is one row per target,
+ * sharing ref, service, client, fe_ref, idem_key, received_at and the
+ * payload, each with its own delivery identity, state, attempts, batch,
+ * receipt and record JSON (that target's mapping section).  The v1 table
+ * had ref UNIQUE, so records is rebuilt with UNIQUE(ref, target) in
+ * SQLite's table-rebuild way (new table, copy, drop, rename, then every
+ * index and view that names records again); spool_migrate runs this step
+ * with foreign keys off and checks them before it commits.  Nothing else
+ * changes: rows already there are each a submission's only delivery. */
+#define REC_V15_COLS "id, ref, service, target, client, fe_ref, idem_key," \
+    " received_at, payload_enc, state, attempts, next_attempt_at," \
+    " lease_owner, lease_until, claimed_at, last_error, batch_id, receipt," \
+    " in_doubt, updated_at, closed_reason, payload_purged, delivery_id," \
+    " channel, confirmed_at, ack_file, ack_record, ack_at, missing_at," \
+    " marker_gen, receipt_data"
+static const char *const schema_v15[] = {
+    "DROP VIEW records_full",
+    "CREATE TABLE records_v15("
+    " id INTEGER PRIMARY KEY,"
+    " ref TEXT NOT NULL,"
+    " service TEXT NOT NULL,"
+    " target TEXT NOT NULL DEFAULT '',"
+    " client TEXT,"
+    " fe_ref TEXT,"
+    " idem_key TEXT,"
+    " received_at INTEGER NOT NULL,"
+    " payload_enc INTEGER NOT NULL DEFAULT 0,"
+    " state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    " lease_owner TEXT,"
+    " lease_until INTEGER NOT NULL DEFAULT 0,"
+    " claimed_at INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT,"
+    " batch_id INTEGER REFERENCES batches(id),"
+    " receipt TEXT,"
+    " in_doubt INTEGER NOT NULL DEFAULT 0,"
+    " updated_at INTEGER NOT NULL,"
+    " closed_reason TEXT,"
+    " payload_purged INTEGER NOT NULL DEFAULT 0,"
+    " delivery_id TEXT,"
+    " channel TEXT NOT NULL DEFAULT 'unknown',"
+    " confirmed_at INTEGER NOT NULL DEFAULT 0,"
+    " ack_file TEXT,"
+    " ack_record INTEGER,"
+    " ack_at INTEGER,"
+    " missing_at INTEGER NOT NULL DEFAULT 0,"
+    " marker_gen INTEGER NOT NULL DEFAULT 0,"
+    " receipt_data TEXT,"
+    " UNIQUE(ref, target),"
+    " UNIQUE(service, target, idem_key))",
+    "INSERT INTO records_v15(" REC_V15_COLS ") SELECT " REC_V15_COLS
+    " FROM records",
+    "DROP TABLE records",
+    "ALTER TABLE records_v15 RENAME TO records",
+    "CREATE INDEX records_feref ON records(service, fe_ref)",
+    "CREATE INDEX records_due ON records(target, state, next_attempt_at)"
+    " WHERE state = 'queued' OR state = 'deferred'"
+    " OR state = 'delivering' OR state = 'indoubt'",
+    "CREATE INDEX records_batch ON records(batch_id) WHERE batch_id IS NOT NULL",
+    "CREATE UNIQUE INDEX records_delivery_id ON records(delivery_id)",
+    "CREATE INDEX records_work ON records(state, service, target)"
+    " WHERE state NOT IN ('confirmed','discarded')",
+    "CREATE INDEX records_received ON records(received_at)",
+    "CREATE INDEX records_final ON records(updated_at)"
+    " WHERE state IN ('confirmed','discarded')",
+    "CREATE VIEW records_full AS SELECT r.*, d.payload AS payload,"
+    " d.original AS original, d.record_json AS record_json"
+    " FROM records r LEFT JOIN record_data d ON d.id = r.id",
+    NULL,
+};
+#undef REC_V15_COLS
+
+/* Steps that rebuild a table run with foreign keys off (SQLite cannot
+ * drop a parent table with them on) and end with a foreign-key check. */
+static bool migration_rebuilds(int to_version)
+{
+    return to_version == 15;
+}
+
+/* v16: a record's stored encoding for its target (the format's
+ * admit_stored, adapters/adapter.h): the detail record the intake
+ * already encoded to check the record against the layout, with the
+ * layout's digest, so the night batch writes it without parsing the
+ * record's JSON.  Sealed with the spool's key like the payload and the
+ * record (personal data at rest).  NULL for rows stored before, rows
+ * edited since, and formats that keep none: the batch encodes those from
+ * record_json, as it does when the digest says the mapping or copybook
+ * changed. */
+static const char *const schema_v16[] = {
+    "ALTER TABLE record_data ADD COLUMN encoded BLOB",
+    NULL,
+};
+
 static const char *const *const migrations[] = { schema_v1, schema_v2,
                                                  schema_v3, schema_v4,
                                                  schema_v5, schema_v6,
                                                  schema_v7, schema_v8,
                                                  schema_v9, schema_v10,
                                                  schema_v11, schema_v12,
-                                                 schema_v13, schema_v14 };
+                                                 schema_v13, schema_v14,
+                                                 schema_v15, schema_v16 };
 _Static_assert(sizeof migrations / sizeof migrations[0]
                == SPOOL_SCHEMA_VERSION, "one migration step per version");
 
@@ -670,6 +766,47 @@ int spool_tally_flush(struct spool *s, struct errs *e)
     return rc;
 }
 
+/* fk_clean - PRAGMA foreign_key_check finds nothing */
+static int fk_clean(struct spool *s, struct errs *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL)
+        != SQLITE_OK) {
+        spool_dberr(s, e, s->db_path, "checking foreign keys");
+        return -1;
+    }
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (r == SQLITE_DONE)
+        return 0;
+    if (r == SQLITE_ROW)
+        errs_add(e, s->db_path, "schema migration broke a foreign key");
+    else
+        spool_dberr(s, e, s->db_path, "checking foreign keys");
+    return -1;
+}
+
+/* migrate_step - schema ver -> ver + 1 in one transaction */
+static int migrate_step(struct spool *s, int ver, bool rebuild,
+                        struct errs *e)
+{
+    if (spool_begin(s, e) != 0)
+        return -1;
+    for (const char *const *q = migrations[ver]; *q; q++) {
+        if (spool_exec(s, *q, e) != 0) {
+            spool_rollback(s);
+            return -1;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", ver + 1);
+    if ((rebuild && fk_clean(s, e) != 0) || spool_exec(s, sql, e) != 0) {
+        spool_rollback(s);
+        return -1;
+    }
+    return spool_commit(s, e);
+}
+
 /* spool_migrate - bring the schema to SPOOL_SCHEMA_VERSION */
 static int spool_migrate(struct spool *s, struct errs *e)
 {
@@ -694,21 +831,13 @@ static int spool_migrate(struct spool *s, struct errs *e)
         return -1;
     }
     while (ver < SPOOL_SCHEMA_VERSION) {
-        if (spool_begin(s, e) != 0)
+        bool rebuild = migration_rebuilds(ver + 1);
+        if (rebuild && spool_exec(s, "PRAGMA foreign_keys=OFF", e) != 0)
             return -1;
-        for (const char *const *q = migrations[ver]; *q; q++) {
-            if (spool_exec(s, *q, e) != 0) {
-                spool_rollback(s);
-                return -1;
-            }
-        }
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", ver + 1);
-        if (spool_exec(s, sql, e) != 0) {
-            spool_rollback(s);
-            return -1;
-        }
-        if (spool_commit(s, e) != 0)
+        int rc = migrate_step(s, ver, rebuild, e);
+        if (rebuild && spool_exec(s, "PRAGMA foreign_keys=ON", e) != 0)
+            rc = -1;
+        if (rc != 0)
             return -1;
         ver++;
     }

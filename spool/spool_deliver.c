@@ -404,8 +404,13 @@ static int one_outcome(struct spool *s, const char *owner,
                        const struct spool_outcome *o, int64_t now,
                        struct ok_chunk *ok, struct errs *e)
 {
+    /* the delivery of ref to o->target; without a target, the one this
+     * owner is delivering */
     static const char sel[] = "SELECT id, state, lease_owner, target, "
-                              "claimed_at FROM records WHERE ref = ?";
+                              "claimed_at FROM records WHERE ref = ?1 AND "
+                              "(?2 IS NULL OR target = ?2) ORDER BY "
+                              "(state = 'delivering' AND lease_owner IS ?3) "
+                              "DESC, id LIMIT 1";
     static const char upd[] = "UPDATE records SET state = ?, "
         "receipt = COALESCE(?, receipt), last_error = ?, "
         "next_attempt_at = ?, in_doubt = ?, lease_owner = NULL, "
@@ -416,6 +421,9 @@ static int one_outcome(struct spool *s, const char *owner,
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, o->ref, -1, SQLITE_STATIC);
+    if (o->target)
+        sqlite3_bind_text(st, 2, o->target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_DONE) {
         sqlite3_reset(st);
@@ -591,20 +599,25 @@ done:
     return rc;
 }
 
-int spool_record_fail(struct spool *s, const char *ref, const char *reason,
-                      struct errs *e)
+int spool_record_fail(struct spool *s, const char *ref, const char *target,
+                      const char *reason, struct errs *e)
 {
-    int64_t id;
-    enum spool_state st;
     int rc = -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto end;
-    int r = spool_rec_lookup(s, ref, &id, &st, e);
+    struct spool_pick p;
+    int r = spool_delivery_pick(s, ref, target,
+                                (1u << SPOOL_BATCHED) | (1u << SPOOL_QUEUED)
+                                | (1u << SPOOL_RECEIVED)
+                                | (1u << SPOOL_DELIVERING)
+                                | (1u << SPOOL_DEFERRED), "fail", &p, e);
     if (r == 1)
         errs_add(e, ref, "no such record");
     if (r != 0)
         goto end;
+    int64_t id = p.id;
+    enum spool_state st = p.state;
     if (st != SPOOL_BATCHED && st != SPOOL_QUEUED && st != SPOOL_RECEIVED
         && st != SPOOL_DELIVERING && st != SPOOL_DEFERRED) {
         errs_add(e, ref, "a %s record cannot be failed here",

@@ -44,6 +44,7 @@ struct tally {
     const char *service;
     char day[11];
     int64_t accepted, duplicates;
+    int64_t fanout;                     /* deliveries beyond one each */
     int64_t channel[SPOOL_NCHANNELS];   /* accepted by channel */
 };
 
@@ -158,7 +159,8 @@ static struct tally *tally_get(struct txn *x, const char *service,
 
 /* find_dup - existing reference for (service, target, key); 1 found */
 static int find_dup(struct spool *s, const struct spool_item *it,
-                    char ref[SPOOL_REF_MAX], struct errs *e)
+                    const char *target, char ref[SPOOL_REF_MAX],
+                    struct errs *e)
 {
     /* records retention moved to the archive are still known */
     sqlite3_stmt *st = spool_stmt(s, "SELECT ref FROM records WHERE "
@@ -170,8 +172,7 @@ static int find_dup(struct spool *s, const struct spool_item *it,
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, it->service, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, it->target ? it->target : "", -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, target ? target : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, it->idem_key, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -188,68 +189,36 @@ static int find_dup(struct spool *s, const struct spool_item *it,
     return 0;
 }
 
-/* store_one - one item: duplicate answer or a new row */
-static int store_one(struct spool *s, struct txn *x,
-                     const struct spool_item *it, struct spool_result *res,
-                     int64_t now, struct errs *e)
+/* store_delivery - one delivery row of the item under ref, with its
+ * own delivery identity; the payload and record JSON are stored with
+ * each row (a row is what the delivery path reads).  Search entries go
+ * with the first row only, so a find names the record once. */
+static int store_delivery(struct spool *s, const struct spool_item *it,
+                          const char *ref, const char *target, bool first,
+                          int64_t at,
+                          int64_t now, struct errs *e)
 {
     static const char ins[] =
         "INSERT INTO records(ref, service, target, client, fe_ref, idem_key,"
         " received_at, payload_enc, state, updated_at, delivery_id, channel)"
         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char ins_data[] =
-        "INSERT INTO record_data(id, payload, record_json) VALUES(?,?,?)";
-    int64_t at = it->received_at ? it->received_at : now;
-    struct tally *t = tally_get(x, it->service, at);
-    if (!t) {
-        errs_add(e, it->service, "out of memory");
-        return -1;
-    }
-    memset(res, 0, sizeof *res);
-    if (it->client_key) {
-        int r = spool_key_find(s, it, res, e);
-        if (r < 0)
-            return -1;
-        if (r == 1) {
-            if (res->replay) {
-                t->duplicates++;
-                x->dups++;
-            }
-            return 0;
-        }
-    }
-    if (it->idem_key && *it->idem_key) {
-        int r = find_dup(s, it, res->ref, e);
-        if (r < 0)
-            return -1;
-        if (r == 1) {
-            res->duplicate = true;
-            t->duplicates++;
-            x->dups++;
-            return it->client_key ? spool_key_save(s, it, res, now, e) : 0;
-        }
-    }
-    struct day_seq *d = day_seq_get(s, x, at, e);
-    if (!d)
-        return -1;
-    d->seq++;
-    spool_ref_format(res->ref, sizeof res->ref, at, d->seq);
-
+        "INSERT INTO record_data(id, payload, record_json, encoded)"
+        " VALUES(?,?,?,?)";
     char did[SPOOL_ID_LEN];
     if (spool_id_new(did) != 0) {
-        errs_add(e, res->ref, "cannot make a delivery identity: the random "
+        errs_add(e, ref, "cannot make a delivery identity: the random "
                  "generator failed");
         return -1;
     }
-    unsigned char *p1 = NULL, *p2 = NULL;
+    unsigned char *p1 = NULL, *p2 = NULL, *p3 = NULL;
     int rc = -1;
     sqlite3_stmt *st = spool_stmt(s, ins, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, res->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, it->service, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, it->target ? it->target : "", -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, target ? target : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, it->client, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, it->fe_ref, -1, SQLITE_STATIC);
     if (it->idem_key && *it->idem_key)
@@ -264,7 +233,7 @@ static int store_one(struct spool *s, struct txn *x,
     sqlite3_bind_text(st, 12, spool_channel_name(it->channel), -1,
                       SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        spool_dberr(s, e, res->ref, "storing record");
+        spool_dberr(s, e, ref, "storing record");
         goto done;
     }
     int64_t id = sqlite3_last_insert_rowid(s->db);
@@ -272,37 +241,97 @@ static int store_one(struct spool *s, struct txn *x,
     if (!dt)
         goto done;
     sqlite3_bind_int64(dt, 1, id);
-    if (spool_bind_sealed(s, dt, 2, res->ref, "payload", it->payload,
+    if (spool_bind_sealed(s, dt, 2, ref, "payload", it->payload,
                           it->payload_len, &p1) != 0
-        || spool_bind_sealed(s, dt, 3, res->ref, "record", it->record_json,
+        || spool_bind_sealed(s, dt, 3, ref, "record", it->record_json,
                              it->record_json ? strlen(it->record_json) : 0,
-                             &p2) != 0) {
+                             &p2) != 0
+        /* the stored encoding is the first target's (intake_doc_admit) */
+        || spool_bind_sealed(s, dt, 4, ref, "encoded",
+                             first ? it->encoded : NULL,
+                             first ? it->encoded_len : 0, &p3) != 0) {
         sqlite3_reset(dt);
         sqlite3_clear_bindings(dt);
-        errs_add(e, res->ref, "cannot encrypt payload");
+        errs_add(e, ref, "cannot encrypt payload");
         goto done;
     }
     int dr = sqlite3_step(dt);
     sqlite3_reset(dt);
     sqlite3_clear_bindings(dt);
     if (dr != SQLITE_DONE) {
-        spool_dberr(s, e, res->ref, "storing payload");
+        spool_dberr(s, e, ref, "storing payload");
         goto done;
     }
-    if (spool_search_add(s, id, it->service, it->search, it->nsearch, e) != 0)
+    if (first && spool_search_add(s, id, it->service, it->search,
+                                  it->nsearch, e) != 0)
         goto done;
-    if (it->client_key && spool_key_save(s, it, res, now, e) != 0)
-        goto done;
-    t->accepted++;
-    t->channel[(unsigned)it->channel < SPOOL_NCHANNELS ? it->channel
-               : SPOOL_CH_UNKNOWN]++;
     rc = 0;
 done:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     free(p1);
     free(p2);
+    free(p3);
     return rc;
+}
+
+/* store_one - one item: duplicate answer, or a new reference with one
+ * delivery row per target, all in the caller's transaction */
+static int store_one(struct spool *s, struct txn *x,
+                     const struct spool_item *it, struct spool_result *res,
+                     int64_t now, struct errs *e)
+{
+    int64_t at = it->received_at ? it->received_at : now;
+    struct tally *t = tally_get(x, it->service, at);
+    if (!t) {
+        errs_add(e, it->service, "out of memory");
+        return -1;
+    }
+    const char *one = it->target;
+    const char *const *dv = it->ntargets ? (const char *const *)it->targets
+                                         : &one;
+    size_t nd = it->ntargets ? it->ntargets : 1;
+    memset(res, 0, sizeof *res);
+    if (it->client_key) {
+        int r = spool_key_find(s, it, res, e);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            if (res->replay) {
+                t->duplicates++;
+                x->dups++;
+            }
+            return 0;
+        }
+    }
+    /* the submission is one: seen for any of its targets (a target added
+     * to the service since) is seen, and nothing is stored for the rest */
+    for (size_t k = 0; it->idem_key && *it->idem_key && k < nd; k++) {
+        int r = find_dup(s, it, dv[k], res->ref, e);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            res->duplicate = true;
+            t->duplicates++;
+            x->dups++;
+            return it->client_key ? spool_key_save(s, it, res, now, e) : 0;
+        }
+    }
+    struct day_seq *d = day_seq_get(s, x, at, e);
+    if (!d)
+        return -1;
+    d->seq++;
+    spool_ref_format(res->ref, sizeof res->ref, at, d->seq);
+    for (size_t k = 0; k < nd; k++)
+        if (store_delivery(s, it, res->ref, dv[k], k == 0, at, now, e) != 0)
+            return -1;
+    if (it->client_key && spool_key_save(s, it, res, now, e) != 0)
+        return -1;
+    t->accepted++;
+    t->fanout += (int64_t)nd - 1;
+    t->channel[(unsigned)it->channel < SPOOL_NCHANNELS ? it->channel
+               : SPOOL_CH_UNKNOWN]++;
+    return 0;
 }
 
 /* commit_reqs - every item of every request in one transaction.  Errors go
@@ -328,7 +357,9 @@ static int commit_reqs(struct spool *s, struct spool_req *list, size_t nreq,
         if ((x.t[i].accepted && spool_counter_add(s, x.t[i].service,
                  x.t[i].day, "accepted", x.t[i].accepted, e) != 0)
             || (x.t[i].duplicates && spool_counter_add(s, x.t[i].service,
-                 x.t[i].day, "duplicates", x.t[i].duplicates, e) != 0))
+                 x.t[i].day, "duplicates", x.t[i].duplicates, e) != 0)
+            || (x.t[i].fanout && spool_counter_add(s, x.t[i].service,
+                 x.t[i].day, SPOOL_COUNTER_FANOUT, x.t[i].fanout, e) != 0))
             goto rollback;
         for (int c = 0; c < SPOOL_NCHANNELS; c++) {
             char name[32];

@@ -84,6 +84,10 @@ void spool_day_text(int64_t ms, char out[11]);      /* YYYY-MM-DD UTC */
 char *spool_col_strdup(sqlite3_stmt *st, int col);   /* NULL for NULL */
 void spool_lock(struct spool *s);
 void spool_unlock(struct spool *s);
+/* The intake counter of deliveries beyond one per accepted submission
+ * (a service with several targets): accepted + fanout = delivery rows,
+ * which is what conservation compares with the rows in states. */
+#define SPOOL_COUNTER_FANOUT "fanout"
 /* spool_counter_add - counters(service, day, name) += n */
 int spool_counter_add(struct spool *s, const char *service, const char *day,
                       const char *name, int64_t n, struct errs *e);
@@ -149,10 +153,22 @@ void spool_audit_anchor(struct spool *s);
 /* spool_audit_list_locked - spool_audit_list with db_mu already held */
 int spool_audit_list_locked(struct spool *s, const char *ref,
                             struct spool_audit_list *out, struct errs *e);
-/* spool_rec_lookup (spool_row.c) - id and state of ref; 1 when no such
- * record */
-int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
-                     enum spool_state *st, struct errs *e);
+/* spool_delivery_pick (spool_row.c) - the delivery of ref an action
+ * works on: target's when given (refused, naming ref's targets, when it
+ * has none to target); without one, the only delivery, or the only one
+ * in a state of applies (a bit per state).  Several deliveries the
+ * action could apply to are refused, listing their targets: nothing is
+ * done to a delivery nobody named.  0 (out filled), 1 no such record,
+ * -1 (e says why). */
+struct spool_pick {
+    int64_t id;
+    enum spool_state state;
+    char target[128];
+    size_t ndeliveries;            /* rows of ref */
+};
+int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
+                        unsigned applies, const char *verb,
+                        struct spool_pick *out, struct errs *e);
 
 /* spool_state.c: set state of record id from -> to, checked against the
  * table; inside the caller's transaction. */

@@ -18,6 +18,7 @@
 #include "util/errs.h"
 #include "util/strmap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,30 +96,87 @@ static bool state_of(const char *t, enum spool_state *out)
     return true;
 }
 
+/* A record being gathered: its deliveries' rows come one after another
+ * (they share received_at and were stored together, so the received
+ * index holds them side by side), and the record is handed on once, in
+ * its overall state, when a row of another record comes. */
+struct mi_pending {
+    bool have;
+    struct spool_mi_row row;
+    char service[128], ref[SPOOL_REF_MAX];
+    char *last_error;
+    enum spool_state st[16];
+    char tg[16][128];
+    const char *tgp[16];
+    size_t nst;
+    bool unknown;                  /* a delivery in a state we cannot name */
+};
+
+/* copy_col - column col's text into out (n bytes), cut to fit; a
+ * million rows make snprintf's format parsing worth avoiding */
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (len >= n)
+        len = n - 1;
+    if (len)
+        memcpy(out, t, len);
+    out[len] = '\0';
+}
+
+/* pending_flush - hand the gathered record to cb; its return */
+static int pending_flush(struct mi_pending *p,
+                         int (*cb)(void *ctx, const struct spool_mi_row *row),
+                         void *ctx)
+{
+    if (!p->have)
+        return 0;
+    p->have = false;
+    p->row.state_known = !p->unknown;
+    p->row.state = spool_overall_state(p->st, p->nst);
+    for (size_t i = 0; i < p->nst; i++)
+        p->tgp[i] = p->tg[i];
+    p->row.ndeliveries = p->nst;
+    p->row.targets = p->tgp;
+    p->row.dstates = p->st;
+    p->row.service = p->service;
+    p->row.last_error = p->row.state == SPOOL_FAILED
+                        || p->row.state == SPOOL_REJECTED ? p->last_error
+                                                          : NULL;
+    int r = cb(ctx, &p->row);
+    free(p->last_error);
+    p->last_error = NULL;
+    return r;
+}
+
 int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
                      int (*cb)(void *ctx, const struct spool_mi_row *row),
                      void *ctx, struct errs *e)
 {
     static const char *const none[] = { NULL };
     struct strmap touched = { 0 };
+    struct mi_pending p;
     sqlite3_stmt *st = NULL;
     int rc = -1;
+    memset(&p, 0, sizeof p);
     spool_lock(s);
     if (touched_refs(s, q->actions ? q->actions : none, q->since, &touched,
                      e) != 0)
         goto done;
-    /* columns are decoded only when asked for: ref only when anyone was
-     * touched, last_error only for failed and rejected rows */
+    /* last_error is decoded only for failed and rejected rows */
     /* the period by received_at (records_received), in the working
-     * table and in the archive retention moved final records to */
+     * table and in the archive retention moved final records to (an
+     * archived delivery of a record still at work is counted with it) */
     st = spool_stmt(s, "SELECT service, channel, state, received_at, "
-                    "confirmed_at, ref, last_error FROM records WHERE "
+                    "confirmed_at, ref, last_error, target FROM records WHERE "
                     "received_at >= ?1 AND received_at < ?2 AND "
                     "(?3 IS NULL OR service = ?3) UNION ALL "
                     "SELECT service, channel, state, received_at, "
-                    "confirmed_at, ref, last_error FROM records_archive "
+                    "confirmed_at, ref, last_error, target FROM records_archive a "
                     "WHERE received_at >= ?1 AND received_at < ?2 AND "
-                    "(?3 IS NULL OR service = ?3)", e);
+                    "(?3 IS NULL OR service = ?3) AND NOT EXISTS (SELECT 1 "
+                    "FROM records w WHERE w.ref = a.ref)", e);
     if (!st)
         goto done;
     sqlite3_bind_int64(st, 1, q->since);
@@ -129,9 +187,43 @@ int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
     enum spool_channel ch = SPOOL_CH_UNKNOWN;
     rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_mi_row row;
-        memset(&row, 0, sizeof row);
-        row.service = (const char *)sqlite3_column_text(st, 0);
+        const char *ref = (const char *)sqlite3_column_text(st, 5);
+        if (!ref)
+            ref = "";
+        enum spool_state one = SPOOL_RECEIVED;
+        bool known = state_of((const char *)sqlite3_column_text(st, 2), &one);
+        const char *err = known && (one == SPOOL_FAILED
+                                    || one == SPOOL_REJECTED)
+                          ? (const char *)sqlite3_column_text(st, 6) : NULL;
+        int64_t confirmed = sqlite3_column_int64(st, 4);
+        if (p.have && strcmp(p.ref, ref) == 0) {
+            /* another delivery of the record being gathered */
+            if (p.nst < sizeof p.st / sizeof p.st[0] && known) {
+                copy_col(st, 7, p.tg[p.nst], sizeof p.tg[0]);
+                p.st[p.nst++] = one;
+            }
+            p.unknown = p.unknown || !known;
+            if (confirmed > p.row.confirmed_at)
+                p.row.confirmed_at = confirmed;
+            if (err && !p.last_error)
+                p.last_error = strdup(err);
+            continue;
+        }
+        int stop = pending_flush(&p, cb, ctx);
+        if (stop) {
+            rc = stop;
+            break;
+        }
+        memset(&p.row, 0, sizeof p.row);
+        p.have = true;
+        p.nst = 0;
+        p.unknown = !known;
+        if (known) {
+            copy_col(st, 7, p.tg[0], sizeof p.tg[0]);
+            p.st[p.nst++] = one;
+        }
+        copy_col(st, 0, p.service, sizeof p.service);
+        copy_col(st, 5, p.ref, sizeof p.ref);
         const char *cht = (const char *)sqlite3_column_text(st, 1);
         if (!cht)
             cht = "";
@@ -144,34 +236,23 @@ int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
             memcpy(last_ch, cht, n);
             last_ch[n] = '\0';
         }
-        row.channel = ch;
-        row.state_known = state_of((const char *)sqlite3_column_text(st, 2),
-                                   &row.state);
-        row.received_at = sqlite3_column_int64(st, 3);
-        row.confirmed_at = sqlite3_column_int64(st, 4);
-        if (touched.n) {
-            const char *ref = (const char *)sqlite3_column_text(st, 5);
-            row.touched = ref && strmap_get(&touched, ref);
-        }
-        if (row.state_known && (row.state == SPOOL_FAILED
-                                || row.state == SPOOL_REJECTED))
-            row.last_error = (const char *)sqlite3_column_text(st, 6);
-        if (!row.service)
-            row.service = "";
-        int stop = cb(ctx, &row);
-        if (stop) {
-            rc = stop;
-            break;
-        }
+        p.row.channel = ch;
+        p.row.received_at = sqlite3_column_int64(st, 3);
+        p.row.confirmed_at = confirmed;
+        p.row.touched = touched.n && strmap_get(&touched, ref);
+        p.last_error = err ? strdup(err) : NULL;
     }
     if (rc == 0 && step != SQLITE_DONE) {
         spool_dberr(s, e, NULL, "reading records for the report");
         rc = -1;
     }
+    if (rc == 0)
+        rc = pending_flush(&p, cb, ctx);
 done:
     if (st)
         sqlite3_reset(st);
     spool_unlock(s);
+    free(p.last_error);
     strmap_free(&touched);
     return rc;
 }

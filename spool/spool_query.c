@@ -50,11 +50,40 @@ nomem:
     return -1;
 }
 
-int spool_get(struct spool *s, const char *ref, int flags,
-              struct spool_record **out, struct errs *e)
+/* get_row - read the delivery of ref to target (NULL: its first) from
+ * the working table, else from the archive (retention may have moved
+ * it: the slim row, with its audit entries; its attempts went with the
+ * payload).  SQLITE_ROW with st on the row, SQLITE_DONE none, else an
+ * error.  db_mu held. */
+static int get_row(struct spool *s, const char *ref, const char *target,
+                   sqlite3_stmt **out, struct errs *e)
 {
-    static const char sql[] = "SELECT " SPOOL_REC_COLS
-                              " FROM records_full WHERE ref = ?";
+    static const char work[] = "SELECT " SPOOL_REC_COLS
+        " FROM records_full WHERE ref = ?1 AND (?2 IS NULL OR target = ?2)"
+        " ORDER BY id LIMIT 1";
+    static const char arch[] = "SELECT " SPOOL_REC_COLS
+        " FROM records_archive_full WHERE ref = ?1 AND (?2 IS NULL OR"
+        " target = ?2) ORDER BY id LIMIT 1";
+    int step = SQLITE_ERROR;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *st = spool_stmt(s, k ? arch : work, e);
+        if (!st)
+            return SQLITE_ERROR;
+        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+        if (target)
+            sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+        *out = st;
+        if (step != SQLITE_DONE)
+            break;
+        sqlite3_reset(st);
+    }
+    return step;
+}
+
+int spool_get_delivery(struct spool *s, const char *ref, const char *target,
+                       int flags, struct spool_record **out, struct errs *e)
+{
     int rc = -1;
     *out = NULL;
     struct spool_record *r = calloc(1, sizeof *r);
@@ -63,29 +92,16 @@ int spool_get(struct spool *s, const char *ref, int flags,
         return -1;
     }
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
-    if (!st)
-        goto done;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
+    sqlite3_stmt *st = NULL;
+    int step = get_row(s, ref, target, &st, e);
     if (step == SQLITE_DONE) {
-        /* retention may have moved it: the archive's slim row, with its
-         * audit entries (its attempts went with the payload) */
-        sqlite3_reset(st);
-        st = spool_stmt(s, "SELECT " SPOOL_REC_COLS " FROM "
-                        "records_archive_full WHERE ref = ? "
-                        "ORDER BY id DESC LIMIT 1", e);
-        if (!st)
-            goto done;
-        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-        step = sqlite3_step(st);
-    }
-    if (step == SQLITE_DONE) {
+        st = NULL;
         rc = 1;
         goto done;
     }
     if (step != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
+        if (st)
+            spool_dberr(s, e, ref, "reading record");
         goto done;
     }
     if (spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
@@ -93,6 +109,7 @@ int spool_get(struct spool *s, const char *ref, int flags,
         goto done;
     }
     sqlite3_reset(st);
+    st = NULL;
     if (r->crypt_error) {
         errs_add(e, ref, "%s", r->crypt_error);
         goto done;
@@ -108,6 +125,78 @@ done:
         *out = r;
     else
         spool_record_free(r);
+    return rc;
+}
+
+int spool_get(struct spool *s, const char *ref, int flags,
+              struct spool_record **out, struct errs *e)
+{
+    return spool_get_delivery(s, ref, NULL, flags, out, e);
+}
+
+int spool_get_editable(struct spool *s, const char *ref, int flags,
+                       struct spool_record **out, struct errs *e)
+{
+    struct spool_list dl = { 0 };
+    int g = spool_deliveries(s, ref, 0, &dl, e);
+    const char *target = NULL;
+    char buf[128] = "";
+    for (size_t i = 0; g == 0 && i < dl.n && !target; i++)
+        if (spool_edit_allowed(dl.v[i]->state)) {
+            snprintf(buf, sizeof buf, "%s", dl.v[i]->target);
+            target = buf;
+        }
+    spool_list_free(&dl);
+    if (g != 0) {
+        *out = NULL;
+        return g;
+    }
+    return spool_get_delivery(s, ref, target, flags, out, e);
+}
+
+int spool_deliveries(struct spool *s, const char *ref, int flags,
+                     struct spool_list *out, struct errs *e)
+{
+    /* working rows first; an archived row only for a target the working
+     * table no longer has (retention moves each delivery on its own) */
+    static const char sql[] = "SELECT " SPOOL_REC_COLS
+        " FROM records_full WHERE ref = ?1 UNION ALL SELECT " SPOOL_REC_COLS
+        " FROM records_archive_full a WHERE ref = ?1 AND NOT EXISTS"
+        " (SELECT 1 FROM records w WHERE w.ref = ?1 AND w.target = a.target)"
+        " ORDER BY id";
+    int rc = -1, step;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    if (!st)
+        goto done;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    /* a record has at most one delivery per target of its service */
+    while (out->n < 4096 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct spool_record **v = realloc(out->v, (out->n + 1) * sizeof *v);
+        struct spool_record *r = v ? calloc(1, sizeof *r) : NULL;
+        if (v)
+            out->v = v;
+        if (!r || spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
+            spool_record_free(r);
+            errs_add(e, ref, "out of memory");
+            goto done;
+        }
+        out->v[out->n++] = r;
+    }
+    sqlite3_reset(st);
+    st = NULL;
+    for (size_t i = 0; (flags & SPOOL_WITH_HISTORY) && i < out->n; i++)
+        if (load_history(s, out->v[i], e) != 0)
+            goto done;
+    rc = out->n ? 0 : 1;
+done:
+    if (st)
+        sqlite3_reset(st);
+    spool_unlock(s);
+    if (rc < 0)
+        spool_list_free(out);
     return rc;
 }
 
@@ -385,6 +474,8 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
             d->duplicates = v;
         else if (strcmp(name, "rejected_at_door") == 0)
             d->rejected_at_door = v;
+        else if (strcmp(name, SPOOL_COUNTER_FANOUT) == 0)
+            d->fanout = v;
     }
     if (step != SQLITE_DONE) {
         spool_dberr(s, e, NULL, "reading counters");

@@ -5,6 +5,7 @@
 #include "spool/spool_int.h"
 #include "util/errs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,31 +138,66 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
     return 0;
 }
 
-int spool_rec_lookup(struct spool *s, const char *ref, int64_t *id,
-                     enum spool_state *stt, struct errs *e)
+int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
+                        unsigned applies, const char *verb,
+                        struct spool_pick *out, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state FROM records "
-                                  "WHERE ref = ?", e);
+    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state, target FROM records "
+                                  "WHERE ref = ? ORDER BY id", e);
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return 1;
-    }
-    if (r != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
-        sqlite3_reset(st);
-        return -1;
-    }
-    *id = sqlite3_column_int64(st, 0);
-    if (spool_state_parse((const char *)sqlite3_column_text(st, 1), stt)
-        != 0) {
-        errs_add(e, ref, "unknown state in ledger");
-        sqlite3_reset(st);
-        return -1;
+    char all[256] = "", fit[256] = "";
+    size_t nall = 0, nfit = 0;
+    bool found = false;
+    int r;
+    memset(out, 0, sizeof *out);
+    /* one row per target of the service: a handful */
+    while ((r = sqlite3_step(st)) == SQLITE_ROW && nall < 1024) {
+        const char *t = (const char *)sqlite3_column_text(st, 2);
+        enum spool_state stt;
+        if (spool_state_parse((const char *)sqlite3_column_text(st, 1), &stt)
+            != 0) {
+            errs_add(e, ref, "unknown state in ledger");
+            sqlite3_reset(st);
+            return -1;
+        }
+        size_t l = strlen(all);
+        snprintf(all + l, sizeof all - l, "%s%s", nall ? ", " : "", t);
+        nall++;
+        bool named = target && strcmp(t, target) == 0;
+        bool fits = !target && (applies & (1u << stt));
+        if (fits) {
+            l = strlen(fit);
+            snprintf(fit + l, sizeof fit - l, "%s%s", nfit ? ", " : "", t);
+            nfit++;
+        }
+        if (named || (fits && nfit == 1) || (!target && nall == 1)) {
+            out->id = sqlite3_column_int64(st, 0);
+            out->state = stt;
+            snprintf(out->target, sizeof out->target, "%s", t);
+            found = found || named;
+        }
     }
     sqlite3_reset(st);
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        spool_dberr(s, e, ref, "reading record");
+        return -1;
+    }
+    out->ndeliveries = nall;
+    if (nall == 0)
+        return 1;
+    if (target && !found) {
+        errs_add(e, ref, "no delivery to target %s (its targets: %s)",
+                 target, all);
+        return -1;
+    }
+    if (!target && nall > 1 && nfit > 1) {
+        errs_add(e, ref, "%s: %zu deliveries it could apply to (targets %s): "
+                 "name the target", verb ? verb : "action", nfit, fit);
+        return -1;
+    }
+    /* several deliveries, none the action applies to: the first stands
+     * for the record, and the action's own check refuses it by state */
     return 0;
 }

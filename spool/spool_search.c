@@ -232,11 +232,14 @@ int spool_find_ref(struct spool *s, const char *text,
                    const char *const *services, size_t nservices,
                    struct spool_list *out, struct errs *e)
 {
+    /* one row per record: its first delivery (ferry show lists them all) */
     static const char by_ref[] =
-        "SELECT " SPOOL_REC_COLS " FROM records_full WHERE ref = ?";
+        "SELECT " SPOOL_REC_COLS " FROM records_full WHERE ref = ?"
+        " ORDER BY id LIMIT 1";
     static const char by_fe[] =
-        "SELECT " SPOOL_REC_COLS " FROM records_full WHERE service = ? AND"
-        " fe_ref = ? ORDER BY id";
+        "SELECT " SPOOL_REC_COLS " FROM records_full r WHERE service = ?1 AND"
+        " fe_ref = ?2 AND NOT EXISTS (SELECT 1 FROM records o WHERE"
+        " o.ref = r.ref AND o.id < r.id) ORDER BY id";
     out->v = NULL;
     out->n = 0;
     size_t cap = 0;
@@ -271,7 +274,9 @@ int spool_find_ref(struct spool *s, const char *text,
 int spool_search_set(struct spool *s, const char *ref, char *const *pairs,
                      size_t n, struct errs *e)
 {
-    static const char sel[] = "SELECT id, service FROM records WHERE ref = ?";
+    /* a record's entries point at its first delivery */
+    static const char sel[] = "SELECT id, service FROM records WHERE ref = ?"
+                              " ORDER BY id LIMIT 1";
     static const char del[] = "DELETE FROM search WHERE record_id = ?";
     if (!s->opts.search)
         return 0;
@@ -332,7 +337,8 @@ int spool_search_reindex(struct spool *s, const char *service,
     static const char sel[] =
         "SELECT r.id, r.ref, r.payload_enc, d.record_json FROM records r"
         " JOIN record_data d ON d.id = r.id WHERE r.service = ?"
-        " AND r.payload_purged = 0 ORDER BY r.id";
+        " AND r.payload_purged = 0 AND NOT EXISTS (SELECT 1 FROM records o"
+        " WHERE o.ref = r.ref AND o.id < r.id) ORDER BY r.id";
     size_t done = 0;
     if (!s->opts.search) {
         errs_add(e, s->dir, "the spool was opened without its search key");

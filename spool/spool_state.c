@@ -129,6 +129,53 @@ bool spool_state_final(enum spool_state st)
     return st == SPOOL_CONFIRMED || st == SPOOL_DISCARDED;
 }
 
+/* spool_overall_state - see spool.h: the one rule of a record's overall
+ * state, as the state of the delivery that decides it */
+enum spool_state spool_overall_state(const enum spool_state *st, size_t n)
+{
+    /* first: what needs a person; then work in hand; then awaiting a
+     * confirmation; then final */
+    static const enum spool_state order[] = {
+        SPOOL_FAILED, SPOOL_REJECTED, SPOOL_INDOUBT, SPOOL_HELD,
+        SPOOL_RECEIVED, SPOOL_QUEUED, SPOOL_DELIVERING, SPOOL_DEFERRED,
+        SPOOL_BATCHED, SPOOL_SENT, SPOOL_DELIVERED, SPOOL_CONFIRMED,
+        SPOOL_DISCARDED,
+    };
+    unsigned seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)st[i] < SPOOL_NSTATES)
+            seen |= 1u << st[i];
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+        if (seen & (1u << order[k]))
+            return order[k];
+    return SPOOL_RECEIVED;
+}
+
+enum spool_overall spool_overall_of(const enum spool_state *st, size_t n)
+{
+    switch (spool_overall_state(st, n)) {
+    case SPOOL_FAILED:    return SPOOL_ALL_FAILED;
+    case SPOOL_REJECTED:  return SPOOL_ALL_REJECTED;
+    case SPOOL_INDOUBT:   return SPOOL_ALL_INDOUBT;
+    case SPOOL_HELD:      return SPOOL_ALL_HELD;
+    case SPOOL_SENT:
+    case SPOOL_DELIVERED: return SPOOL_ALL_AWAITING;
+    case SPOOL_CONFIRMED: return SPOOL_ALL_CONFIRMED;
+    case SPOOL_DISCARDED: return SPOOL_ALL_DISCARDED;
+    default:              return SPOOL_ALL_IN_PROGRESS;
+    }
+}
+
+const char *spool_overall_name(enum spool_overall o)
+{
+    static const char *const overall[] = {
+        "failed", "rejected", "indoubt", "held", "in progress",
+        "awaiting confirmation", "confirmed", "discarded",
+    };
+    return (unsigned)o < sizeof overall / sizeof overall[0] ? overall[o]
+                                                            : "?";
+}
+
 /* spool_set_state - the guarded UPDATE every single-record change uses:
  * refuses a transition the table forbids, and a record that is no longer
  * in `from` (changed by someone else since it was read).  Becoming

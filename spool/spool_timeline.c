@@ -9,6 +9,7 @@
 #include "spool/spool_int.h"
 #include "util/errs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,10 +102,11 @@ static int add_batch(struct spool *s, struct tl *x, int64_t batch_id,
     return 0;
 }
 
-/* add_ack - an acknowledgement: outcome is the state it moved the record
- * to, message the back end's reason */
+/* add_ack - an acknowledgement: outcome is the state it moved the
+ * delivery to target to, message the back end's reason */
 static void add_ack(struct tl *x, int64_t at, const char *file, long recno,
-                    const char *state, const char *reason)
+                    const char *state, const char *reason,
+                    const char *target)
 {
     struct spool_event *ev = add(x, at, SPOOL_EV_ACK, "ack");
     if (!ev)
@@ -112,76 +114,95 @@ static void add_ack(struct tl *x, int64_t at, const char *file, long recno,
     ev->file = dup_or_null(file);
     ev->record_no = recno;
     ev->outcome = dup_or_null(state);
+    ev->target = dup_or_null(target);
     if (state && strcmp(state, "rejected") == 0)
         ev->message = dup_or_null(reason);
 }
 
-/* the record itself: received, its current batch and acknowledgement */
+/* One delivery row of the record, for the attempts and history. */
+struct tl_row {
+    int64_t id;                    /* 0: archived (nothing more to read) */
+    int64_t batch;
+    char target[128];
+};
+#define TL_MAX_ROWS 16
+
+/* the record itself: received (once, naming every target), and each
+ * delivery's current batch and acknowledgement */
 static int from_record(struct spool *s, struct tl *x, const char *ref,
-                       int64_t *id, struct errs *e)
+                       struct tl_row *rows, size_t *nrows, struct errs *e)
 {
-    /* SELECT *: a column added later (channel) is picked up by name */
-    sqlite3_stmt *st = spool_stmt(s, "SELECT * FROM records WHERE ref = ?",
-                                  e);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    bool archived = false;
-    if (r == SQLITE_DONE) {
-        /* moved out by retention: its slim row (its attempts and history
-         * were deleted with it, and its id may since be another's) */
-        sqlite3_reset(st);
-        st = spool_stmt(s, "SELECT * FROM records_archive WHERE ref = ? "
-                        "ORDER BY id DESC LIMIT 1", e);
+    /* SELECT *: a column added later (channel) is picked up by name.  The
+     * working rows, then archived ones of a target no longer there */
+    static const char *const sql[2] = {
+        "SELECT * FROM records WHERE ref = ?1 ORDER BY id",
+        "SELECT * FROM records_archive a WHERE ref = ?1 AND NOT EXISTS "
+        "(SELECT 1 FROM records w WHERE w.ref = ?1 AND w.target = a.target) "
+        "ORDER BY id",
+    };
+    struct spool_event *recv = NULL;
+    char targets[512] = "";
+    *nrows = 0;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *st = spool_stmt(s, sql[k], e);
         if (!st)
             return -1;
         sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-        r = sqlite3_step(st);
-        archived = true;
-    }
-    if (r != SQLITE_ROW) {
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW && *nrows < TL_MAX_ROWS) {
+            int64_t at = 0, batch = 0, ack_at = 0, id = 0;
+            long recno = 0;
+            const char *client = NULL, *channel = NULL, *target = NULL;
+            const char *ack_file = NULL, *state = NULL, *err = NULL;
+            for (int i = 0; i < sqlite3_column_count(st); i++) {
+                const char *n = sqlite3_column_name(st, i);
+                if (strcmp(n, "id") == 0) id = sqlite3_column_int64(st, i);
+                else if (strcmp(n, "received_at") == 0) at = sqlite3_column_int64(st, i);
+                else if (strcmp(n, "client") == 0) client = col(st, i);
+                else if (strcmp(n, "channel") == 0) channel = col(st, i);
+                else if (strcmp(n, "target") == 0) target = col(st, i);
+                else if (strcmp(n, "batch_id") == 0) batch = sqlite3_column_int64(st, i);
+                else if (strcmp(n, "ack_file") == 0) ack_file = col(st, i);
+                else if (strcmp(n, "ack_record") == 0) recno = (long)sqlite3_column_int64(st, i);
+                else if (strcmp(n, "ack_at") == 0) ack_at = sqlite3_column_int64(st, i);
+                else if (strcmp(n, "state") == 0) state = col(st, i);
+                else if (strcmp(n, "last_error") == 0) err = col(st, i);
+            }
+            if (!recv && (recv = add(x, at, SPOOL_EV_RECEIVED, "received"))) {
+                recv->client = dup_or_null(client);
+                recv->channel = dup_or_null(channel);
+            }
+            size_t l = strlen(targets);
+            snprintf(targets + l, sizeof targets - l, "%s%s",
+                     l ? ", " : "", target ? target : "");
+            if (ack_at)
+                add_ack(x, ack_at, ack_file, recno, state, err, target);
+            struct tl_row *w = &rows[(*nrows)++];
+            /* an archived row: its attempts and history were deleted
+             * with it, and its id may since be another's */
+            w->id = k ? 0 : id;
+            w->batch = batch;
+            snprintf(w->target, sizeof w->target, "%s", target ? target : "");
+        }
         sqlite3_reset(st);
-        if (r == SQLITE_DONE)
-            return 1;
-        spool_dberr(s, e, ref, "reading record");
-        return -1;
+        if (r != SQLITE_DONE && r != SQLITE_ROW) {
+            spool_dberr(s, e, ref, "reading record");
+            return -1;
+        }
     }
-    int64_t at = 0, batch = 0, ack_at = 0;
-    long recno = 0;
-    const char *client = NULL, *channel = NULL, *target = NULL;
-    const char *ack_file = NULL, *state = NULL, *err = NULL;
-    for (int i = 0; i < sqlite3_column_count(st); i++) {
-        const char *n = sqlite3_column_name(st, i);
-        if (strcmp(n, "id") == 0) *id = sqlite3_column_int64(st, i);
-        else if (strcmp(n, "received_at") == 0) at = sqlite3_column_int64(st, i);
-        else if (strcmp(n, "client") == 0) client = col(st, i);
-        else if (strcmp(n, "channel") == 0) channel = col(st, i);
-        else if (strcmp(n, "target") == 0) target = col(st, i);
-        else if (strcmp(n, "batch_id") == 0) batch = sqlite3_column_int64(st, i);
-        else if (strcmp(n, "ack_file") == 0) ack_file = col(st, i);
-        else if (strcmp(n, "ack_record") == 0) recno = (long)sqlite3_column_int64(st, i);
-        else if (strcmp(n, "ack_at") == 0) ack_at = sqlite3_column_int64(st, i);
-        else if (strcmp(n, "state") == 0) state = col(st, i);
-        else if (strcmp(n, "last_error") == 0) err = col(st, i);
-    }
-    struct spool_event *ev = add(x, at, SPOOL_EV_RECEIVED, "received");
-    if (ev) {
-        ev->client = dup_or_null(client);
-        ev->channel = dup_or_null(channel);
-        ev->target = dup_or_null(target);
-    }
-    if (ack_at)
-        add_ack(x, ack_at, ack_file, recno, state, err);
-    sqlite3_reset(st);
-    if (archived)
-        *id = 0;                       /* no attempts or history to read */
-    return batch ? add_batch(s, x, batch, e) : 0;
+    if (*nrows == 0)
+        return 1;
+    if (recv)
+        recv->target = dup_or_null(targets);
+    for (size_t i = 0; i < *nrows; i++)
+        if (rows[i].batch && add_batch(s, x, rows[i].batch, e) != 0)
+            return -1;
+    return 0;
 }
 
 /* earlier batches and acknowledgements, kept when the record was requeued */
 static int from_history(struct spool *s, struct tl *x, int64_t id,
-                        struct errs *e)
+                        const char *target, struct errs *e)
 {
     int64_t batches[64];
     size_t nb = 0;
@@ -197,7 +218,7 @@ static int from_history(struct spool *s, struct tl *x, int64_t id,
         if (sqlite3_column_int64(st, 3))
             add_ack(x, sqlite3_column_int64(st, 3), col(st, 1),
                     (long)sqlite3_column_int64(st, 2), col(st, 4),
-                    col(st, 5));
+                    col(st, 5), target);
         if (sqlite3_column_int64(st, 0) && nb < 64)
             batches[nb++] = sqlite3_column_int64(st, 0);
     }
@@ -243,8 +264,8 @@ static int from_audit(struct spool *s, struct tl *x, const char *ref,
                       struct errs *e)
 {
     sqlite3_stmt *st = spool_stmt(s, "SELECT at, action, actor, reason, "
-                                  "before_state, after_state FROM audit "
-                                  "WHERE ref = ? ORDER BY id", e);
+                                  "before_state, after_state, detail FROM "
+                                  "audit WHERE ref = ? ORDER BY id", e);
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
@@ -259,6 +280,12 @@ static int from_audit(struct spool *s, struct tl *x, const char *ref,
         ev->message = dup_or_null(col(st, 3));
         ev->before = dup_or_null(col(st, 4));
         ev->after = dup_or_null(col(st, 5));
+        /* an action on one delivery of several says "target T" first */
+        const char *d = col(st, 6);
+        if (d && strncmp(d, "target ", 7) == 0) {
+            size_t n = strcspn(d + 7, ";");
+            ev->target = strndup(d + 7, n);
+        }
     }
     sqlite3_reset(st);
     if (r != SQLITE_DONE && r != SQLITE_ROW) {
@@ -304,15 +331,17 @@ int spool_timeline(struct spool *s, const char *ref,
                    struct spool_timeline *out, struct errs *e)
 {
     struct tl x = { out, 0, false };
-    int64_t id = 0;
+    struct tl_row rows[TL_MAX_ROWS];
+    size_t nrows = 0;
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
-    int rc = from_record(s, &x, ref, &id, e);
-    if (rc == 0 && id != 0)
-        rc = from_history(s, &x, id, e);
-    if (rc == 0 && id != 0)
-        rc = from_attempts(s, &x, id, e);
+    int rc = from_record(s, &x, ref, rows, &nrows, e);
+    for (size_t i = 0; rc == 0 && i < nrows; i++)
+        if (rows[i].id != 0
+            && ((rc = from_history(s, &x, rows[i].id, rows[i].target, e)) != 0
+                || (rc = from_attempts(s, &x, rows[i].id, e)) != 0))
+            break;
     if (rc == 0)
         rc = from_audit(s, &x, ref, e);
     spool_unlock(s);

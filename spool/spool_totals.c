@@ -115,7 +115,7 @@ int spool_conservation(struct spool *s, int64_t *accepted,
         || sum_one(s, "SELECT COALESCE(SUM(n), 0) FROM state_totals",
                    &final, "reading final totals", e) != 0
         || sum_one(s, "SELECT COALESCE(SUM(value), 0) FROM counter_totals "
-                   "WHERE name = 'accepted'", accepted,
+                   "WHERE name IN ('accepted', '" SPOOL_COUNTER_FANOUT "')", accepted,
                    "reading intake counters", e) != 0)
         goto done;
     *in_states = work + final;
@@ -140,7 +140,7 @@ int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
         || sum_one(s, "SELECT COUNT(*) FROM records_archive", &p->archived,
                    "counting archived records", e) != 0
         || sum_one(s, "SELECT COALESCE(SUM(value), 0) FROM counters "
-                   "WHERE name = 'accepted'", &p->accepted, "reading intake "
+                   "WHERE name IN ('accepted', '" SPOOL_COUNTER_FANOUT "')", &p->accepted, "reading intake "
                    "counters", e) != 0)
         goto done;
     /* every (service, target, state) whose total differs from its rows */

@@ -148,11 +148,11 @@ int main(int argc, char **argv)
             continue;
         int rc = 0;
         if (r->state == SPOOL_REJECTED || r->state == SPOOL_FAILED)
-            rc = spool_retry(sp, ref, "mi-helper", "fixed by phone", &e);
+            rc = spool_retry(sp, ref, NULL, "mi-helper", "fixed by phone", &e);
         else if (r->state == SPOOL_QUEUED)
-            rc = spool_hold(sp, ref, "mi-helper", "checking", &e);
+            rc = spool_hold(sp, ref, NULL, "mi-helper", "checking", &e);
         else if (r->state == SPOOL_SENT && i % 2 == 0)
-            rc = spool_discard(sp, ref, "mi-helper", "withdrawn", &e);
+            rc = spool_discard(sp, ref, NULL, "mi-helper", "withdrawn", &e);
         spool_record_free(r);
         if (rc == 0)
             acted++;

@@ -57,8 +57,10 @@ refused() {
     [ -n "$got" ] && [ "$got" -ge "$line" ] && [ "$got" -le $((line + 8)) ] ||
         fail "$case" "no error at $MAP:$line: $(cat "$T/err")"
     line=$got
+    [ "$(grep -c "outside the configuration folder" "$T/err")" = 1 ] ||
+        fail "$case" "the problem is not said once only: $(cat "$T/err")"
     grep -q SECRETMARKER "$T/out" "$T/err" && fail "$case" "a line of the outside file was quoted: $(grep -h SECRETMARKER "$T/out" "$T/err")"
-    ok "$case: '$ref' refused at mapping line $line, no line of the outside file quoted"
+    ok "$case: '$ref' refused at mapping line $line (said once), no line of the outside file quoted"
 }
 refused "../../outside/CLAIMREC.cpy" dotdot main
 refused "$T/outside/CLAIMREC.cpy" absolute main

@@ -84,7 +84,7 @@ roundtrip() {
 }
 
 for c in CLAIMREC:claims CUSTMAST:custmast PAYMENT:payment EDITED:edited \
-         CLAIMADR:claimadr \
+         CLAIMADR:claimadr CLAIMLIB:claimlib \
          WIDE:wide; do
     cpy=${c%%:*}; v=$FERRY_ROOT/tests/cobol/${c##*:}.jsonl
     roundtrip "$cpy-ascii-ibm-signs" "$cpy" "$v" ascii ibm -fsign=EBCDIC
@@ -145,6 +145,118 @@ vrec() {
     $PY compare "$v" "$d/cobol-v.txt" "$d/ferry.txt" || fail "vrec-$cp" "V values differ"
     $PY compare "$v" "$d/cobol-vb.txt" "$d/ferry.txt" || fail "vrec-$cp" "VB values differ"
     ok "vrec-$cp-$op: COBOL reads ferry's V and VB (byte stream, RDW/BDW decoded), ferry reads GnuCOBOL's"
+    mapdecode "$d" "$cp" "$op"
+}
+
+# mapdecode DIR CODEPAGE OVERPUNCH: `ferry map --decode` of GnuCOBOL's V
+# file (vrec's gnu.rdw) and of the same records in VB blocks: every
+# record by its RDW, sized by OCCURS DEPENDING ON, every value what
+# GnuCOBOL DISPLAYed (cobol-v.txt); a damaged RDW and a record longer
+# than its count are refused naming the byte offset and the record
+mapdecode() {
+    local d=$1 cp=$2 op=$3
+    mkdir -p "$d/cfg/mappings" "$d/cfg/copybooks"
+    cp "$CB/CUSTMAST.cpy" "$d/cfg/copybooks/"
+    cat > "$d/cfg/ferry.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<ferry xmlns="urn:ferry:config:1">
+  <spool dir="var/ferry"/>
+  <target name="custv" type="fixed-width"><transport type="local" dir="var/drop"/></target>
+  <target name="custvb" type="fixed-width"><transport type="local" dir="var/drop"/></target>
+  <service name="custv" mapping="mappings/custv.xml" target="custv"/>
+  <service name="custvb" mapping="mappings/custvb.xml" target="custvb"/>
+</ferry>
+XML
+    local m rf
+    for m in custv custvb; do
+        rf='recfm="V"'; [ $m = custvb ] && rf='recfm="VB" block-size="32760"'
+        cat > "$d/cfg/mappings/$m.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<mapping xmlns="urn:ferry:mapping:1" service="$m">
+  <accept><field name="number" path="number" type="string" required="true"/></accept>
+  <target name="$m" copybook="../copybooks/CUSTMAST.cpy" record="CUSTOMER-RECORD"
+          encoding="$cp" overpunch="$op" $rf>
+    <map to="CUST-NUMBER" from="number"/>
+  </target>
+</mapping>
+XML
+    done
+    # GnuCOBOL's records in VB blocks of at most 400 bytes
+    python3 - "$d/gnu.rdw" "$d/gnu.vb" <<'PY'
+import sys
+data, out, blk, pos = open(sys.argv[1], "rb").read(), bytearray(), bytearray(), 0
+def flush():
+    global blk
+    if blk:
+        out.extend(bytes([(len(blk) + 4) >> 8, (len(blk) + 4) & 0xFF, 0, 0]) + blk)
+    blk = bytearray()
+while pos < len(data):
+    n = data[pos] << 8 | data[pos + 1]
+    if len(blk) + n + 4 > 400:
+        flush()
+    blk += data[pos:pos + n]; pos += n
+flush()
+open(sys.argv[2], "wb").write(bytes(out))
+PY
+    local svc f
+    for svc in custv:gnu.rdw custvb:gnu.vb; do
+        f=${svc#*:}; svc=${svc%%:*}
+        "$FERRY_BIN" map --config "$d/cfg/ferry.xml" --decode "$svc" "$d/$f" \
+            > "$d/map-$svc.txt" 2> "$d/map-$svc.err" ||
+            fail "map-decode-$svc-$cp-$op" "exit $?: $(cat "$d/map-$svc.err")"
+        python3 - "$FERRY_ROOT/tests/cobol" "$d/cobol-v.txt" "$d/map-$svc.txt" "$d/gnu.rdw" <<'PY' ||
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import fwcobol
+cobol = fwcobol.parse_listing(sys.argv[2])
+raw, rdws, pos = open(sys.argv[4], "rb").read(), [], 0
+while pos < len(raw):
+    rdws.append(raw[pos] << 8 | raw[pos + 1]); pos += rdws[-1]
+recs, cur = [], None
+for line in open(sys.argv[3], encoding="latin-1"):
+    h = re.match(r"record \d+ at byte \d+, RDW (\d+) \((\S+)\):", line)
+    if h:
+        cur = {}; recs.append((int(h.group(1)), h.group(2), cur)); continue
+    m = re.match(r'\s+\d+\s+\d+\s+\d+\s+(\S+)\s+(?:"(.*)"|(\S+))\s+[0-9A-F.]+$', line)
+    if m and cur is not None and m.group(1) != "FILLER":
+        name = m.group(1)
+        name = re.sub(r"^\S+\((\d+)\)\.(\S+)$", lambda x: "%s(%02d)" % (x.group(2), int(x.group(1))), name)
+        name = re.sub(r"^([^(]+)\((\d+)\)$", lambda x: "%s(%02d)" % (x.group(1), int(x.group(2))), name)
+        cur[name] = m.group(2) if m.group(2) is not None else m.group(3)
+assert len(recs) == len(cobol) == len(rdws), (len(recs), len(cobol), len(rdws))
+for i, ((rdw, name, got), (cname, want)) in enumerate(zip(recs, cobol)):
+    assert rdw == rdws[i], ("record %d: RDW %d, GnuCOBOL's %d" % (i + 1, rdw, rdws[i]))
+    assert name == cname, (name, cname)
+    assert got, "record %d: no fields" % (i + 1)
+    for k, v in got.items():
+        assert k in want and fwcobol.same(v, want[k]), ("record %d %s: %r, GnuCOBOL %r" % (i + 1, k, v, want.get(k)))
+print(len(recs))
+PY
+            fail "map-decode-$svc-$cp-$op" "values differ from GnuCOBOL's"
+    done
+    ok "map-decode-$cp-$op: ferry map --decode reads GnuCOBOL's RECFM=V file and the same records in VB blocks: RDWs, OCCURS DEPENDING ON sizes and every value as GnuCOBOL shows them"
+    # a damaged RDW: its byte offset and the record it begins
+    python3 - "$d/gnu.rdw" "$d/badrdw.v" "$d/long.v" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n = b[0] << 8 | b[1]
+bad = bytearray(b); bad[n] = 0xFF            # the second RDW's length
+open(sys.argv[2], "wb").write(bytes(bad))
+long = bytearray(b[:n]) + bytearray(b[n:])   # the first record one byte longer
+long[1] += 1; long[n:n] = b"X"
+open(sys.argv[3], "wb").write(bytes(long))
+PY
+    local want2="$d/badrdw.v: record 2: offset $(($(od -An -tu1 -N2 "$d/gnu.rdw" | awk '{print $1*256+$2}'))): bad record descriptor"
+    if "$FERRY_BIN" map --config "$d/cfg/ferry.xml" --decode custv "$d/badrdw.v" >/dev/null 2>"$d/bad.err"; then
+        fail "map-decode bad RDW" "exit 0"
+    fi
+    grep -qF "$want2" "$d/bad.err" && grep -q "its length runs past the end of the file" "$d/bad.err" ||
+        fail "map-decode bad RDW" "$(cat "$d/bad.err")"
+    local rc=0
+    "$FERRY_BIN" map --config "$d/cfg/ferry.xml" --decode custv "$d/long.v" >/dev/null 2>"$d/long.err" || rc=$?
+    [ $rc = 65 ] && grep -q "long.v: record 1 at byte offset 0: the RDW says 124 bytes of data, layout CUSTOMER-RECORD uses 123 (by its OCCURS DEPENDING ON count)" "$d/long.err" ||
+        fail "map-decode long record" "exit $rc: $(cat "$d/long.err")"
+    ok "map-decode-$cp-$op: a bad RDW names its byte offset and record (exit 65); a record longer than its OCCURS DEPENDING ON count is refused"
 }
 vrec ascii ibm -fsign=EBCDIC
 vrec ascii gnu

@@ -7,11 +7,13 @@
 #include <check.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "adapters/admit.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "scheduler/batch.h"
@@ -199,7 +201,8 @@ START_TEST(test_record_json_fast_and_slow_agree)
 }
 END_TEST
 
-/* example_spool - config + spool with the example submissions queued */
+/* example_spool - config + spool with the example submissions queued,
+ * each with its stored encoding as the intake keeps it */
 static void example_spool(struct ferry_config **cfg, struct spool **sp)
 {
     char root[PATH_MAX], path[PATH_MAX + 64];
@@ -239,19 +242,27 @@ static void example_spool(struct ferry_config **cfg, struct spool **sp)
     map_ndjson_init(&it, text, len);
     json_t *doc;
     int n = 0;
+    struct adapter_admit *adm = adapter_admit_new(*cfg, svc, &e);
+    ck_assert_ptr_nonnull(adm);
     while (map_ndjson_next(&it, NULL, &doc, &e) == 1) {
         struct record *rec = NULL;
         if (doc && map_apply(svc->mapping, doc, &rec, &e) == 0) {
             char *js = record_to_json(rec);
+            unsigned char *enc = NULL;
+            size_t encn = 0;
+            ck_assert_int_eq(adapter_admit_stored(adm, rec, "claims-mainframe",
+                                                  &enc, &encn, &e), 0);
+            ck_assert_ptr_nonnull(enc);
             const char *key = json_string_value(
                 json_object_get(doc, "submission_reference"));
             struct spool_item item = {
                 .service = "refund-claim", .target = "claims-mainframe",
                 .idem_key = key, .payload = "{}", .payload_len = 2,
-                .record_json = js,
+                .record_json = js, .encoded = enc, .encoded_len = encn,
             };
             struct spool_result res;
             ck_assert_int_eq(spool_enqueue(*sp, &item, 1, &res, &e), 0);
+            free(enc);
             free(js);
             n += !res.duplicate;
         }
@@ -259,8 +270,35 @@ static void example_spool(struct ferry_config **cfg, struct spool **sp)
         json_decref(doc);
     }
     ck_assert_int_eq(n, 8);
+    adapter_admit_free(adm);
     free(text);
     errs_free(&e);
+}
+
+/* ledger_exec - run sql on the scratch spool's ledger (the spool closed) */
+static int ledger_exec(const char *sql)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/spool/ledger.db", dir);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    int n = -1;
+    sqlite3_stmt *st = NULL;
+    if (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "PRAGMA", 6) == 0) {
+        ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+                         SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        char *msg = NULL;
+        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+        ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+        n = 0;
+    }
+    sqlite3_close(db);
+    return n;
 }
 
 static char *slurp(const char *p, size_t *len)
@@ -314,6 +352,93 @@ START_TEST(test_rebuild_same_bytes)
 }
 END_TEST
 
+/* stored_then_json - build the example batch from the stored encodings,
+ * then change the ledger with sql (spool closed) and rebuild the same
+ * batch: the rebuild must give the very same bytes (batch_run refuses a
+ * rebuilt file whose SHA-256 differs from the recorded one, and the bytes
+ * are compared here too) */
+static void stored_then_json(const char *sql, bool reopen_migrates)
+{
+    struct ferry_config *cfg = NULL;
+    struct spool *sp = NULL;
+    example_spool(&cfg, &sp);
+    struct batch_opts o = { .business_date = "2026-11-27" };
+    struct batch_summary s1, s2;
+    struct errs e;
+    errs_init(&e);
+    spool_close(sp);
+    ck_assert_int_eq(ledger_exec("SELECT count(*) FROM record_data WHERE "
+                                 "encoded IS NOT NULL"), 8);
+    char sd[PATH_MAX];
+    snprintf(sd, sizeof sd, "%s/spool", dir);
+    sp = spool_open(sd, NULL, &e);
+    ck_assert_ptr_nonnull(sp);
+    ck_assert_int_eq(batch_run(cfg, sp, "claims-mainframe", &o, &s1, &e), 0);
+    ck_assert_msg(s1.outcome == BATCH_REFUSED, "%s", s1.message);
+    ck_assert_int_eq(s1.files[0].records, 8);
+    ck_assert_str_eq(s1.files[0].totals,
+                     "CLM-AMOUNT=961.17 CLM-ACCOUNT-NO=352954540");
+    ck_assert_uint_eq(s1.files[0].bytes, 1500);
+    size_t l1, l2;
+    char *b1 = slurp(s1.files[0].local_path, &l1);
+    unlink(s1.files[0].local_path);
+    spool_close(sp);
+    ledger_exec(sql);
+    sp = spool_open(sd, NULL, &e);
+    ck_assert_msg(sp != NULL, "%s", errs_first_msg(&e));
+    if (reopen_migrates) {
+        spool_close(sp);
+        ck_assert_int_eq(ledger_exec("PRAGMA user_version"),
+                         SPOOL_SCHEMA_VERSION);
+        ck_assert_int_eq(ledger_exec("SELECT count(*) FROM record_data "
+                                     "WHERE encoded IS NULL"), 8);
+        sp = spool_open(sd, NULL, &e);
+        ck_assert_ptr_nonnull(sp);
+    }
+    ck_assert_int_eq(batch_run(cfg, sp, "claims-mainframe", &o, &s2, &e), 0);
+    ck_assert_msg(s2.outcome == BATCH_REFUSED, "%s", s2.message);
+    ck_assert(s2.files[0].finished_earlier);
+    ck_assert_str_eq(s2.files[0].sha256, s1.files[0].sha256);
+    char *b2 = slurp(s2.files[0].local_path, &l2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert(memcmp(b1, b2, l1) == 0);
+    free(b1);
+    free(b2);
+    errs_free(&e);
+    spool_close(sp);
+    config_free(cfg);
+}
+
+/* rows without a stored encoding (stored before v15, or edited since)
+ * are written from their JSON: the same bytes */
+START_TEST(test_stored_and_json_same_bytes)
+{
+    stored_then_json("UPDATE record_data SET encoded = NULL WHERE id % 2 = 0",
+                     false);
+}
+END_TEST
+
+/* a stored encoding of another layout (its digest differs: the mapping
+ * or copybook changed since intake), or not this format's at all, is
+ * passed over for the JSON */
+START_TEST(test_stale_stored_encoding_falls_back)
+{
+    stored_then_json("UPDATE record_data SET encoded = substr(encoded, 1, 4)"
+                     " || X'00' || substr(encoded, 6) WHERE id % 3 = 0;"
+                     "UPDATE record_data SET encoded = X'46574531'"
+                     " WHERE id % 3 = 1", false);
+}
+END_TEST
+
+/* a ledger from before schema 15 gains the column, empty: its queued
+ * records are written from their JSON */
+START_TEST(test_v14_ledger_batches_from_json)
+{
+    stored_then_json("BEGIN; ALTER TABLE record_data DROP COLUMN encoded;"
+                     " PRAGMA user_version = 15; COMMIT;", true);
+}
+END_TEST
+
 static Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -329,6 +454,9 @@ static Suite *batch_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rebuild_same_bytes);
+    tcase_add_test(tc, test_stored_and_json_same_bytes);
+    tcase_add_test(tc, test_stale_stored_encoding_falls_back);
+    tcase_add_test(tc, test_v14_ledger_batches_from_json);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -236,6 +236,45 @@ START_TEST(test_error_names_file_line_col)
 }
 END_TEST
 
+/* a library is confined like a member: one that is a link out of the
+ * copybook folder is refused, naming the COPY statement */
+START_TEST(test_copy_library_confined)
+{
+    char dir[] = "/tmp/check_cpylib.XXXXXX", out[] = "/tmp/check_cpyout.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(mkdtemp(out));
+    char p[256], q[256];
+    snprintf(p, sizeof p, "%s/M.cpy", out);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("           05  SECRET-FIELD PIC X(4).\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/LIB", dir);
+    ck_assert_int_eq(symlink(out, p), 0);
+    snprintf(q, sizeof q, "%s/main.cpy", dir);
+    f = fopen(q, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("       01  R.\n           05  R-ID PIC X(2).\n"
+          "           COPY M OF LIB.\n", f);
+    fclose(f);
+    struct errs e;
+    errs_init(&e);
+    struct copybook *cb = cpy_load(q, CPY_FMT_AUTO, &e);
+    ck_assert_ptr_null(cb);
+    ck_assert_uint_ge(e.n, 1);
+    ck_assert_msg(strstr(e.v[0].msg, "COPY M OF LIB: resolves outside the "
+                         "copybook folder") != NULL, "%s", e.v[0].msg);
+    ck_assert_ptr_nonnull(strstr(e.v[0].where, "main.cpy:3:12"));
+    errs_free(&e);
+    unlink(q);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/M.cpy", out);
+    unlink(p);
+    rmdir(out);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_json_listing)
 {
     struct errs e;
@@ -269,6 +308,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_several_01_are_separate_layouts);
     tcase_add_test(t, test_error_names_file_line_col);
     tcase_add_test(t, test_json_listing);
+    tcase_add_test(t, test_copy_library_confined);
     suite_add_tcase(s, t);
     return s;
 }

@@ -500,6 +500,39 @@ START_TEST(test_target_reports_plan_problems_with_file_and_line)
 }
 END_TEST
 
+/* fw_used_length - the RDW length of an ODO record is its count's */
+START_TEST(test_used_length_by_depending_count)
+{
+    bool amb = false;
+    const struct cpy_field *n = cpy_field_find(rec, "CLM-N", &amb);
+    const struct cpy_field *t = cpy_field_find(rec, "CLM-ITEMS", &amb);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_ptr_nonnull(t);
+    unsigned char *b = calloc(1, rec->length);
+    ck_assert_ptr_nonnull(b);
+    char msg[200];
+    size_t used = 0;
+    for (int k = 0; k <= 3; k++) {
+        b[n->offset] = 0;
+        b[n->offset + 1] = (unsigned char)k;
+        ck_assert_int_eq(fw_used_length(rec, ascii, b, rec->length, &used,
+                                        msg, sizeof msg), 0);
+        ck_assert_uint_eq(used, t->offset + (size_t)k * t->length);
+    }
+    ck_assert_uint_eq(used, rec->length);        /* 3: the whole table */
+    b[n->offset + 1] = 4;
+    ck_assert_int_eq(fw_used_length(rec, ascii, b, rec->length, &used, msg,
+                                    sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "the count CLM-N is 4, outside "
+                                 "CLM-ITEMS's OCCURS 0 TO 3"));
+    ck_assert_int_eq(fw_used_length(rec, ascii, b, n->offset + 1, &used, msg,
+                                    sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "end before the count CLM-N"));
+    free(b);
+}
+END_TEST
+
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fixedwidth");
@@ -518,6 +551,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_local_time_text_without_format);
     tcase_add_test(t, test_list_field_into_non_table_is_refused);
     tcase_add_test(t, test_target_reports_plan_problems_with_file_and_line);
+    tcase_add_test(t, test_used_length_by_depending_count);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,7 +1,9 @@
 /* check_jwt.c - the intake's HS256 token verifier: a good token, tampered
  * payload and signature, alg none and other headers, expired and
  * future-dated tokens, exp, a wrong issuer, a token signed with another
- * client's secret.  Tokens are minted here with OpenSSL's HMAC directly,
+ * client's secret; the span a verified token stays acceptable for, and
+ * the cache of verified tokens that keeps them only that long (every
+ * second of the span agrees with a fresh verification).  Tokens are minted here with OpenSSL's HMAC directly,
  * not with the code under test. */
 #include <check.h>
 #include <openssl/evp.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intake/http_int.h"
 #include "intake/http_jwt.h"
 
 #define NOW 1795773862LL
@@ -196,6 +199,65 @@ START_TEST(test_wrong_issuer_refused)
 }
 END_TEST
 
+/* the span is exactly the seconds in which verification says OK */
+START_TEST(test_span_is_exactly_when_accepted)
+{
+    char tok[1200], pl[256], iss[64];
+    const char *cases[] = {
+        "{\"iss\":\"forms-frontend\",\"iat\":%lld}",
+        "{\"iss\":\"forms-frontend\",\"iat\":%lld,\"exp\":1795773872}",
+        "{\"iss\":\"forms-frontend\",\"iat\":%lld,\"nbf\":1795773880}",
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(pl, sizeof pl, cases[c], NOW - 3);
+        mint(tok, sizeof tok, HS, pl, secret_a, sizeof secret_a - 1);
+        int64_t from = 0, to = 0;
+        ck_assert_int_eq(http_jwt_verify_span(tok, strlen(tok), keys, 2,
+                         WINDOW, NOW, iss, sizeof iss, &from, &to),
+                         HTTP_JWT_OK);
+        ck_assert(from <= NOW && NOW <= to);
+        for (int64_t t = NOW - 100; t <= NOW + 100; t++) {
+            enum http_jwt_result r = http_jwt_verify(tok, strlen(tok), keys,
+                                                     2, WINDOW, t, iss,
+                                                     sizeof iss);
+            ck_assert_msg((r == HTTP_JWT_OK) == (t >= from && t <= to),
+                          "case %zu at %lld: %s, span [%lld, %lld]", c,
+                          (long long)(t - NOW), http_jwt_reason(r),
+                          (long long)(from - NOW), (long long)(to - NOW));
+        }
+    }
+}
+END_TEST
+
+/* the cache answers only for the exact bytes and inside the span */
+START_TEST(test_token_cache_exact_bytes_and_span)
+{
+    struct http_tokens *t = http_tokens_new();
+    ck_assert_ptr_nonnull(t);
+    char tok[1200], pl[256], iss[64];
+    payload(pl, sizeof pl, "forms-frontend", NOW - 3);
+    mint(tok, sizeof tok, HS, pl, secret_a, sizeof secret_a - 1);
+    size_t n = strlen(tok);
+    ck_assert(!http_tokens_find(t, tok, n, NOW, iss, sizeof iss));
+    http_tokens_keep(t, tok, n, "forms-frontend", NOW - 33, NOW + 27);
+    iss[0] = '\0';
+    ck_assert(http_tokens_find(t, tok, n, NOW, iss, sizeof iss));
+    ck_assert_str_eq(iss, "forms-frontend");
+    ck_assert(http_tokens_find(t, tok, n, NOW + 27, iss, sizeof iss));
+    ck_assert(!http_tokens_find(t, tok, n, NOW - 34, iss, sizeof iss));
+    /* one byte different, or a prefix: a miss */
+    tok[n - 1] = tok[n - 1] == 'A' ? 'B' : 'A';
+    ck_assert(!http_tokens_find(t, tok, n, NOW, iss, sizeof iss));
+    tok[n - 1] = tok[n - 1] == 'A' ? 'B' : 'A';
+    ck_assert(!http_tokens_find(t, tok, n - 1, NOW, iss, sizeof iss));
+    /* past its span it is gone for good, even if the clock goes back */
+    ck_assert(!http_tokens_find(t, tok, n, NOW + 28, iss, sizeof iss));
+    ck_assert(!http_tokens_find(t, tok, n, NOW, iss, sizeof iss));
+    http_tokens_free(t);
+    http_tokens_free(NULL);
+}
+END_TEST
+
 START_TEST(test_garbage_is_malformed)
 {
     const char *bad[] = { "", "abc", "a.b", "a.b.c.d", "!!.??.**",
@@ -222,6 +284,8 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, test_expired_and_future_tokens_refused);
     tcase_add_test(tc, test_wrong_issuer_refused);
     tcase_add_test(tc, test_garbage_is_malformed);
+    tcase_add_test(tc, test_span_is_exactly_when_accepted);
+    tcase_add_test(tc, test_token_cache_exact_bytes_and_span);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,7 +6,9 @@
  * Layouts: tests/data/reconcile/refund-ascii.xml (the example mapping in
  * ASCII) and its packed-ack target (ACKPACK.cpy). */
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "mappings/mapping.h"
 #include "scheduler/recon_int.h"
 #include "scheduler/reconcile.h"
@@ -532,8 +535,11 @@ START_TEST(test_bad_sign_nibble_packed)
     memset(data + 160, ' ', 80);
     memcpy(data + 160, "T0000002", 8);
     bad(l, data, sizeof data, "PA-PAID", "byte offset 10");
-    /* the same file with a good nibble applies (K is also "accepted") */
+    /* the same file with a good nibble applies (K is also "accepted");
+     * an ack moves only the deliveries of the target acknowledging, and
+     * the records here were sent to claims-mainframe */
     pack(data + 80, refs[1], 'K', good);
+    l->target = "claims-mainframe";
     char path[700];
     write_file("PACK.1", data, sizeof data, path, sizeof path);
     struct recon_summary sum;
@@ -687,6 +693,250 @@ START_TEST(test_layout_problems_named)
 }
 END_TEST
 
+
+/* ---- delimited acks (recon_delim.c) ----------------------------------- */
+
+/* dl_layout - a delimited target "t" with an ack section of the given
+ * extra attributes, under the dialect attrs (key=value pairs) */
+static struct recon_layout *dl_layout(struct mapping **m, const char *extra,
+                                      struct kv *dialect, size_t nd,
+                                      struct errs *e)
+{
+    char xml[2048];
+    int n = snprintf(xml, sizeof xml,
+        "<mapping xmlns=\"urn:ferry:mapping:1\" service=\"s\">"
+        "<accept><field name=\"a\" path=\"a\" type=\"string\"/></accept>"
+        "<target name=\"t\"><map to=\"reference\" from=\"$reference\"/>"
+        "<section name=\"ack\" key=\"reference\" status=\"outcome\""
+        " accepted=\"A,K\" rejected=\"R\" reason=\"code\" reason-text=\"why\""
+        " receipt=\"case_no\" %s/>"
+        "<codes name=\"reasons\"><code value=\"E01\" as=\"NINO not known\"/>"
+        "</codes></target></mapping>", extra);
+    ck_assert(n > 0 && (size_t)n < sizeof xml);
+    ck_assert_msg(mapping_load_memory(xml, (size_t)n, "t.xml", m, e) == 0,
+                  "%s", errs_first_msg(e));
+    struct target_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.name = "t";
+    tc.type = "delimited";
+    tc.opts.v = dialect;
+    tc.opts.n = nd;
+    return recon_layout_for(&tc, mapping_target(*m, "t"), "t.xml", "s", e);
+}
+
+/* dl_decode - data through l as recon_apply_file would check it */
+static enum recon_file_status dl_decode(const struct recon_layout *l,
+                                        const char *data, size_t len,
+                                        struct recon_file *f, struct errs *e)
+{
+    ck_assert_int_eq(recon_ack_decode(l, (const unsigned char *)data, len,
+                                      "ACK.csv", f, e), 0);
+    return f->status;
+}
+
+static bool has_msg(const struct errs *e, const char *s)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (strstr(e->v[i].msg, s))
+            return true;
+    return false;
+}
+
+START_TEST(test_delimited_ack_columns_by_name_quoted_reason)
+{
+    struct mapping *m = NULL;
+    struct errs e;
+    errs_init(&e);
+    struct kv d[] = { { "line-end", "LF", 0 } };
+    struct recon_layout *l = dl_layout(&m, "", d, 1, &e);
+    ck_assert_msg(l, "%s", errs_first_msg(&e));
+    /* columns in the back office's order, one it has and ferry does not
+     * read, a reason holding the delimiter and a doubled quote */
+    static const char ack[] =
+        "Case_No , extra,outcome,reference,why,code\n"
+        "C1,x,A,FRY-20261127-000001,,\n"
+        "C2,x,K,FRY-20261127-000002,,\n"
+        ",x,R,FRY-20261127-000003,\"NOT KNOWN, SEE \"\"4\"\"\",E77\n"
+        ",x,R,FRY-20261127-000004,,E01";   /* no line end at the end */
+    struct recon_file f;
+    ck_assert_int_eq(dl_decode(l, ack, sizeof ack - 1, &f, &e),
+                     RECON_FILE_APPLIED);
+    ck_assert_msg(e.n == 0, "%s", errs_first_msg(&e));
+    ck_assert_uint_eq(f.details, 4);
+    ck_assert_uint_eq(f.accepted, 2);
+    ck_assert_uint_eq(f.rejected, 2);
+    ck_assert(!f.fb);
+    free(f.problem);
+    recon_layout_free(l);
+    mapping_free(m);
+    errs_free(&e);
+}
+END_TEST
+
+START_TEST(test_delimited_ack_problems_name_line_and_column)
+{
+    struct mapping *m = NULL;
+    struct errs e;
+    errs_init(&e);
+    struct kv d[] = { { "delimiter", "|", 0 }, { "quoting", "none", 0 } };
+    struct recon_layout *l = dl_layout(&m, "", d, 2, &e);
+    ck_assert_msg(l, "%s", errs_first_msg(&e));
+    static const struct { const char *data, *want; } bad[] = {
+        { "", "empty file: a delimited ack file begins with its header row" },
+        { "reference|outcom|case_no|code|why\r\n",
+          "line 1: the header row has no column 'outcome' (the ack section's "
+          "status=); did you mean 'outcom'?" },
+        { "reference|outcome|case_no|code|why|outcome\r\n",
+          "line 1, column 6: the header row names column 'outcome' twice" },
+        { "reference|outcome|case_no|code|why\r\nFRY-1|X|C1||\r\n",
+          "line 2, column 2 (outcome): unknown status code 'X' (accepted: A; "
+          "rejected: R)" },
+        { "reference|outcome|case_no|code|why\r\n|A|C1||\r\n",
+          "line 2, column 1 (reference): the key is empty" },
+        { "reference|outcome|case_no|code|why\r\nFRY-1|A|C1|\r\n",
+          "line 2: 4 columns, the header row has 5" },
+        { "reference|outcome|case_no|code|why\r\nFRY-1|A|C1||\n",
+          "line 2: ends with LF alone; the target's line end is CRLF" },
+        { "reference|outcome|case_no|code|why\r\n\r\nFRY-1|A|C1||\r\n",
+          "line 2: an empty line" },
+        { "reference|outcome|case_no|code|why\r\nFRY-1|A|C\x01||\r\n",
+          "line 2, column 3:" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct recon_file f;
+        ck_assert_msg(dl_decode(l, bad[i].data, strlen(bad[i].data), &f,
+                                &e) == RECON_FILE_BAD, "case %zu", i);
+        ck_assert_msg(has_msg(&e, bad[i].want), "case %zu: got '%s'", i,
+                      errs_first_msg(&e));
+        ck_assert_str_eq(e.v[0].where, "ACK.csv");
+        free(f.problem);
+        errs_free(&e);
+        errs_init(&e);
+    }
+    recon_layout_free(l);
+    mapping_free(m);
+    errs_free(&e);
+}
+END_TEST
+
+START_TEST(test_delimited_ack_ebcdic_and_layout_refusals)
+{
+    struct mapping *m = NULL;
+    struct errs e;
+    errs_init(&e);
+    struct kv d[] = { { "encoding", "IBM-037", 0 }, { "line-end", "LF", 0 } };
+    struct recon_layout *l = dl_layout(&m, "", d, 2, &e);
+    ck_assert_msg(l, "%s", errs_first_msg(&e));
+    /* the same file in IBM-037 (glibc's iconv, not ferry's tables): LF
+     * is X'25' there */
+    static const char a[] = "reference,outcome,case_no,code,why\nFRY-1,A,C1,,\n";
+    char eb[sizeof a], *in = (char *)a, *out = eb;
+    size_t il = sizeof a - 1, ol = sizeof eb;
+    iconv_t cd = iconv_open("IBM037", "ASCII");
+    ck_assert(cd != (iconv_t)-1);
+    ck_assert(iconv(cd, &in, &il, &out, &ol) != (size_t)-1 && il == 0);
+    iconv_close(cd);
+    ck_assert_int_eq((unsigned char)eb[34], 0x25);
+    struct recon_file f;
+    ck_assert_int_eq(dl_decode(l, eb, sizeof a - 1, &f, &e),
+                     RECON_FILE_APPLIED);
+    ck_assert_msg(e.n == 0, "%s", errs_first_msg(&e));
+    ck_assert_uint_eq(f.accepted, 1);
+    free(f.problem);
+    recon_layout_free(l);
+    mapping_free(m);
+    m = NULL;
+    /* what a delimited ack cannot have, and a bad dialect */
+    struct kv bd[] = { { "quoting", "sometimes", 0 } };
+    l = dl_layout(&m, "recfm=\"FB\" trailer-count=\"n\"", bd, 1, &e);
+    ck_assert_ptr_null(l);
+    ck_assert(has_msg(&e, "recfm=\"FB\": a delimited target's ack file is "
+                      "read by its header row"));
+    ck_assert(has_msg(&e, "trailer-count=\"n\""));
+    ck_assert(has_msg(&e, "quoting=\"sometimes\""));
+    mapping_free(m);
+    errs_free(&e);
+}
+END_TEST
+
+/* slurp - a whole small file (NUL-terminated); NULL when absent */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    char *b = malloc(1 << 16);
+    ck_assert_ptr_nonnull(b);
+    size_t n = fread(b, 1, (1 << 16) - 1, fp);
+    fclose(fp);
+    b[n] = '\0';
+    if (len)
+        *len = n;
+    return b;
+}
+
+/* test_delimited_ack_cases - every tests/data/reconcile/delimited/CASE:
+ * its dialect, its ack, what it must come to (README there) */
+START_TEST(test_delimited_ack_cases)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/tests/data/reconcile/delimited", root());
+    DIR *dp = opendir(dir);
+    ck_assert_ptr_nonnull(dp);
+    size_t ncases = 0;
+    for (struct dirent *de; (de = readdir(dp)) != NULL;) {
+        char p[900];
+        snprintf(p, sizeof p, "%s/%s/expected", dir, de->d_name);
+        if (de->d_name[0] == '.' || access(p, R_OK) != 0)
+            continue;
+        ncases++;
+        char *want = slurp(p, NULL);
+        want[strcspn(want, "\n")] = '\0';
+        snprintf(p, sizeof p, "%s/%s/dialect", dir, de->d_name);
+        char *dia = slurp(p, NULL);
+        struct kv kv[8];
+        size_t nkv = 0;
+        for (char *line = dia, *nl; line && *line && nkv < 8; line = nl) {
+            nl = strchr(line, '\n');
+            if (nl)
+                *nl++ = '\0';
+            char *eq = strchr(line, '=');
+            ck_assert_msg(eq, "%s: dialect line '%s'", de->d_name, line);
+            *eq = '\0';
+            kv[nkv++] = (struct kv){ line, eq + 1, 0 };
+        }
+        snprintf(p, sizeof p, "%s/%s/ack", dir, de->d_name);
+        size_t len = 0;
+        char *ack = slurp(p, &len);
+        struct mapping *m = NULL;
+        struct errs e;
+        errs_init(&e);
+        struct recon_layout *l = dl_layout(&m, "", kv, nkv, &e);
+        ck_assert_msg(l, "%s: %s", de->d_name, errs_first_msg(&e));
+        struct recon_file f;
+        enum recon_file_status st = dl_decode(l, ack, len, &f, &e);
+        char got[600];
+        if (st == RECON_FILE_BAD)
+            snprintf(got, sizeof got, "bad %s", e.v[0].msg);
+        else
+            snprintf(got, sizeof got, "%s %zu details, %zu accepted, %zu "
+                     "rejected", st == RECON_FILE_APPLIED ? "applied" : "?",
+                     f.details, f.accepted, f.rejected);
+        ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
+                      "%s: got '%s', expected '%s'", de->d_name, got, want);
+        free(f.problem);
+        recon_layout_free(l);
+        mapping_free(m);
+        errs_free(&e);
+        free(ack);
+        free(dia);
+        free(want);
+    }
+    closedir(dp);
+    ck_assert_uint_ge(ncases, 10);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("reconcile");
@@ -707,6 +957,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ack_mismatch_names_real_numbers);
     tcase_add_test(tc, test_overdue_after_hours);
     tcase_add_test(tc, test_layout_problems_named);
+    tcase_add_test(tc, test_delimited_ack_columns_by_name_quoted_reason);
+    tcase_add_test(tc, test_delimited_ack_problems_name_line_and_column);
+    tcase_add_test(tc, test_delimited_ack_ebcdic_and_layout_refusals);
+    tcase_add_test(tc, test_delimited_ack_cases);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -129,10 +129,10 @@ static void setup(void)
                                      NULL, NULL, &e), 0);
     ck_assert_int_eq(spool_audit_add(sp, "bob", "note", c1[1], "looked",
                                      NULL, &e), 0);
-    ck_assert_int_eq(spool_record_fail(sp, c1[16], "timeout", &e), 0);
-    ck_assert_int_eq(spool_discard(sp, c1[17], "bob", "duplicate", &e), 0);
-    ck_assert_int_eq(spool_discard(sp, c1[18], "bob", "withdrawn", &e), 0);
-    ck_assert_int_eq(spool_hold(sp, c1[19], "bob", "wait", &e), 0);
+    ck_assert_int_eq(spool_record_fail(sp, c1[16], NULL, "timeout", &e), 0);
+    ck_assert_int_eq(spool_discard(sp, c1[17], NULL, "bob", "duplicate", &e), 0);
+    ck_assert_int_eq(spool_discard(sp, c1[18], NULL, "bob", "withdrawn", &e), 0);
+    ck_assert_int_eq(spool_hold(sp, c1[19], NULL, "bob", "wait", &e), 0);
     for (int i = 0; i < 5; i++)
         enqueue("claims", "b", i, SPOOL_CH_HTTP, day1 + DAY + 2 * H, NULL);
     for (int i = 0; i < 4; i++)
@@ -517,7 +517,7 @@ START_TEST(test_html_escapes_text)
     errs_init(&e);
     char ref[SPOOL_REF_MAX];
     enqueue("claims", "x", 0, SPOOL_CH_HTTP, day1 + 2 * H, ref);
-    ck_assert_int_eq(spool_record_fail(sp, ref, "<b>bad</b> & \"x\"", &e), 0);
+    ck_assert_int_eq(spool_record_fail(sp, ref, NULL, "<b>bad</b> & \"x\"", &e), 0);
     errs_free(&e);
     struct report *r = build("2024-10-04", "2024-10-04", "claims");
     struct buf b;

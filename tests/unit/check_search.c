@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/spool_undo.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
 #include "spool/spool.h"
@@ -513,7 +514,8 @@ START_TEST(test_v7_ledger_gains_search_table)
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE batches DROP COLUMN "
+    ck_assert_int_eq(sqlite3_exec(db, UNDO_V16 UNDO_V15
+                                  "ALTER TABLE batches DROP COLUMN "
                                   "generation; "
                                   "DELETE FROM sequences WHERE name LIKE "
                                   "'gen:%'; "

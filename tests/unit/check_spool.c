@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spool/spool.h"
+#include "util/clock.h"
 #include "util/errs.h"
 
 static char tmpdir[512];
@@ -49,6 +50,8 @@ static struct spool *open_sp(const struct spool_opts *o)
     errs_free(&e);
     return s;
 }
+
+#include "tests/unit/spool_undo.h"
 
 /* UNDO_V14 - the schema-14 addition (batch generations) dropped; no '%'
  * in it, so it can stand in a format string */
@@ -455,20 +458,20 @@ START_TEST(test_transition_table)
     struct errs e;
     errs_init(&e);
     /* release of a record that is not held is refused, clearly */
-    ck_assert_int_eq(spool_release(s, r.ref, "alice", "why", &e), -1);
+    ck_assert_int_eq(spool_release(s, r.ref, NULL, "alice", "why", &e), -1);
     ck_assert_str_eq(e.v[0].where, r.ref);
     ck_assert_ptr_nonnull(strstr(e.v[0].msg, "cannot release a queued"));
     errs_clear(&e);
-    ck_assert_int_eq(spool_discard(s, r.ref, "alice", NULL, &e), -1);
+    ck_assert_int_eq(spool_discard(s, r.ref, NULL, "alice", NULL, &e), -1);
     errs_clear(&e);
-    ck_assert_int_eq(spool_hold(s, r.ref, "alice", "check id", &e), 0);
+    ck_assert_int_eq(spool_hold(s, r.ref, NULL, "alice", "check id", &e), 0);
     ck_assert_int_eq(state_of(s, r.ref), SPOOL_HELD);
-    ck_assert_int_eq(spool_retry(s, r.ref, "alice", NULL, &e), -1);
+    ck_assert_int_eq(spool_retry(s, r.ref, NULL, "alice", NULL, &e), -1);
     errs_clear(&e);
-    ck_assert_int_eq(spool_release(s, r.ref, "alice", "ok", &e), 0);
-    ck_assert_int_eq(spool_discard(s, r.ref, "bob", "duplicate claim", &e),
+    ck_assert_int_eq(spool_release(s, r.ref, NULL, "alice", "ok", &e), 0);
+    ck_assert_int_eq(spool_discard(s, r.ref, NULL, "bob", "duplicate claim", &e),
                      0);
-    ck_assert_int_eq(spool_retry(s, r.ref, "bob", NULL, &e), -1);
+    ck_assert_int_eq(spool_retry(s, r.ref, NULL, "bob", NULL, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.v[0].msg, "discarded"));
     errs_clear(&e);
     struct spool_record *rec = NULL;
@@ -629,7 +632,7 @@ START_TEST(test_outcomes_move_states)
     ck_assert_int_eq(rec->attempts, 1);
     spool_record_free(rec);
     /* operator retry of a failed record */
-    ck_assert_int_eq(spool_retry(s, r[2].ref, "carol", "service back", &e),
+    ck_assert_int_eq(spool_retry(s, r[2].ref, NULL, "carol", "service back", &e),
                      0);
     ck_assert_int_eq(state_of(s, r[2].ref), SPOOL_QUEUED);
     errs_free(&e);
@@ -705,12 +708,12 @@ START_TEST(test_v1_ledger_migrates_in_place)
              &r[i]);
     struct errs e0;
     errs_init(&e0);
-    ck_assert_int_eq(spool_hold(s, r[0].ref, "alice", "check", &e0), 0);
-    ck_assert_int_eq(spool_release(s, r[0].ref, "alice", "ok", &e0), 0);
+    ck_assert_int_eq(spool_hold(s, r[0].ref, NULL, "alice", "check", &e0), 0);
+    ck_assert_int_eq(spool_release(s, r[0].ref, NULL, "alice", "ok", &e0), 0);
     errs_free(&e0);
     spool_close(s);
     /* turn it back into the version-1 shape, data included */
-    raw_exec("BEGIN;" UNDO_V14 UNDO_V13
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -876,8 +879,8 @@ START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
         enq1(s, it, &r[i]);
     }
     spool_close(s);
-    char sql[2048];
-    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V14 UNDO_V13
+    char sql[8192];
+    snprintf(sql, sizeof sql, "BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -992,7 +995,7 @@ START_TEST(test_v3_ledger_gets_identities)
     for (int i = 0; i < 4; i++)
         enq1(s, item("claims", "db", NULL, "{\"a\":1}"), &r[i]);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V14 UNDO_V13
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13
              "DROP TABLE record_history;"
              "ALTER TABLE records DROP COLUMN missing_at;"
              "ALTER TABLE records DROP COLUMN receipt_data;"
@@ -1138,7 +1141,7 @@ START_TEST(test_batch_bind_order_and_restart)
     ck_assert_int_eq(spool_batch_unfinished(s, "mf", &u, &e), 0);
     ck_assert_int_eq(u->id, b->id);
     spool_batch_free(u);
-    ck_assert_int_eq(spool_record_fail(s, r[2].ref, "cannot encode 'Ŵ' in "
+    ck_assert_int_eq(spool_record_fail(s, r[2].ref, NULL, "cannot encode 'Ŵ' in "
                                        "IBM-285", &e), 0);
     ck_assert_int_eq(spool_batch_sent(s, b->id, &e), -1);   /* not written */
     errs_clear(&e);
@@ -1235,7 +1238,7 @@ START_TEST(test_migrate_v14_numbers_existing_batches)
         spool_batch_free(b);
     }
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V14 "PRAGMA user_version = 13; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 "PRAGMA user_version = 13; COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM batches WHERE "
@@ -1248,6 +1251,235 @@ START_TEST(test_migrate_v14_numbers_existing_batches)
     ck_assert_int_eq(g, 3);
     errs_free(&e);
     spool_close(s);
+}
+END_TEST
+
+/* a v14 ledger with records, attempts, a batch, acks and audit entries
+ * migrates in place to v15 (records rebuilt with UNIQUE(ref, target)),
+ * keeping every row and every link, and then takes fanned-out records */
+START_TEST(test_migrate_v15_keeps_every_row)
+{
+    struct spool *s = open_sp(NULL);
+    struct spool_result r[4];
+    for (int i = 0; i < 4; i++)
+        enq1(s, item("claims", i < 2 ? "mf" : "soap", NULL, "x"), &r[i]);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    spool_batch_free(b);
+    struct spool_list l = { 0 };
+    ck_assert_int_eq(spool_claim(s, "soap", "me", 60000, 10, false, 0, &l,
+                                 &e), 0);
+    ck_assert_uint_eq(l.n, 2);
+    struct spool_outcome o = { .ref = r[2].ref, .kind = SPOOL_OUT_FAIL,
+                               .message = "no" };
+    ck_assert_int_eq(spool_outcomes(s, "me", &o, 1, &e), 0);
+    spool_list_free(&l);
+    ck_assert_int_eq(spool_retry(s, r[2].ref, NULL, "alice", "again", &e), 0);
+    spool_close(s);
+    int64_t recs = count_rows("SELECT count(*) FROM records");
+    int64_t att = count_rows("SELECT count(*) FROM attempts");
+    int64_t aud = count_rows("SELECT count(*) FROM audit");
+    int64_t mem = count_rows("SELECT count(*) FROM batch_members");
+    int64_t sum = count_rows("SELECT sum(id * length(ref) + attempts) FROM "
+                             "records");
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 "PRAGMA user_version = 14; COMMIT;");
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM sqlite_master WHERE "
+                                "name = 'records' AND sql LIKE "
+                                "'%ref TEXT NOT NULL UNIQUE%'"), 1);
+    s = open_sp(NULL);
+    ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records"), recs);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM attempts a JOIN "
+                                "records r ON r.id = a.record_id"), att);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit"), aud);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM batch_members m JOIN "
+                                "records r ON r.id = m.record_id"), mem);
+    ck_assert_int_eq(count_rows("SELECT sum(id * length(ref) + attempts) "
+                                "FROM records"), sum);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM sqlite_master WHERE "
+                                "tbl_name = 'records' AND type = 'index' AND "
+                                "name IN ('records_due', 'records_batch', "
+                                "'records_feref', 'records_delivery_id', "
+                                "'records_work', 'records_received', "
+                                "'records_final')"), 7);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records_full"), recs);
+    ck_assert_int_eq(state_of(s, r[0].ref), SPOOL_BATCHED);
+    ck_assert_int_eq(state_of(s, r[2].ref), SPOOL_QUEUED);
+    /* and the rebuilt table takes one reference with two deliveries */
+    char *tg[] = { "mf", "soap" };
+    struct spool_item it = item("claims", NULL, "k1", "x");
+    it.targets = tg;
+    it.ntargets = 2;
+    struct spool_result fr;
+    enq1(s, it, &fr);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records"), recs + 2);
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* one submission to a service with two targets: one reference, two
+ * delivery rows with their own identities; a duplicate creates nothing;
+ * conservation counts deliveries */
+START_TEST(test_fanout_one_record_two_deliveries)
+{
+    struct spool *s = open_sp(NULL);
+    char *tg[] = { "mf", "soap" };
+    struct spool_item it = item("claims", NULL, "HCR-1", "x");
+    it.targets = tg;
+    it.ntargets = 2;
+    struct spool_result r, d;
+    enq1(s, it, &r);
+    ck_assert(!r.duplicate);
+    enq1(s, it, &d);
+    ck_assert(d.duplicate);
+    ck_assert_str_eq(d.ref, r.ref);
+    /* a single-target item with the same key is the same submission */
+    struct spool_item one = item("claims", "soap", "HCR-1", "x");
+    enq1(s, one, &d);
+    ck_assert(d.duplicate);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records"), 2);
+    ck_assert_int_eq(count_rows("SELECT count(DISTINCT delivery_id) FROM "
+                                "records"), 2);
+    struct errs e;
+    errs_init(&e);
+    struct spool_list dl = { 0 };
+    ck_assert_int_eq(spool_deliveries(s, r.ref, SPOOL_WITH_PAYLOAD, &dl, &e),
+                     0);
+    ck_assert_uint_eq(dl.n, 2);
+    ck_assert_str_eq(dl.v[0]->target, "mf");
+    ck_assert_str_eq(dl.v[1]->target, "soap");
+    ck_assert_str_eq(dl.v[0]->ref, dl.v[1]->ref);
+    ck_assert_str_ne(dl.v[0]->delivery_id, dl.v[1]->delivery_id);
+    ck_assert_str_eq(dl.v[1]->record_json, dl.v[0]->record_json);
+    spool_list_free(&dl);
+    int64_t acc = 0, ins = 0;
+    ck_assert_int_eq(spool_conservation(s, &acc, &ins, &e), 0);
+    ck_assert_int_eq(acc, 2);
+    ck_assert_int_eq(ins, 2);
+    struct spool_day_list days = { 0 };
+    ck_assert_int_eq(spool_day_counts(s, "claims", NULL, NULL, &days, &e), 0);
+    ck_assert_uint_eq(days.n, 1);
+    ck_assert_int_eq(days.v[0].accepted, 1);      /* one submission */
+    ck_assert_int_eq(days.v[0].duplicates, 2);
+    ck_assert_int_eq(days.v[0].fanout, 1);
+    spool_day_list_free(&days);
+    struct spool_totals_proof tp;
+    ck_assert_int_eq(spool_totals_check(s, &tp, &e), 0);
+    ck_assert_int_eq(tp.accepted, tp.rows);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* an action on a record with two deliveries it could apply to is
+ * refused without a target, naming both; with one it moves only that
+ * delivery, and the audit says which; ack and outcome move only the
+ * named target's delivery */
+START_TEST(test_fanout_actions_need_the_target)
+{
+    struct spool *s = open_sp(NULL);
+    char *tg[] = { "mf", "soap" };
+    struct spool_item it = item("claims", NULL, NULL, "x");
+    it.targets = tg;
+    it.ntargets = 2;
+    struct spool_result r;
+    enq1(s, it, &r);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_hold(s, r.ref, NULL, "alice", "wait", &e), -1);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "mf, soap"));
+    errs_clear(&e);
+    ck_assert_int_eq(spool_hold(s, r.ref, "nope", "alice", "wait", &e), -1);
+    ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "its targets: mf, soap"));
+    errs_clear(&e);
+    ck_assert_int_eq(spool_hold(s, r.ref, "soap", "alice", "wait", &e), 0);
+    struct spool_record *x = NULL;
+    ck_assert_int_eq(spool_get_delivery(s, r.ref, "soap", 0, &x, &e), 0);
+    ck_assert_int_eq(x->state, SPOOL_HELD);
+    spool_record_free(x);
+    ck_assert_int_eq(spool_get_delivery(s, r.ref, "mf", 0, &x, &e), 0);
+    ck_assert_int_eq(x->state, SPOOL_QUEUED);
+    spool_record_free(x);
+    /* only one delivery is held: release needs no target */
+    ck_assert_int_eq(spool_release(s, r.ref, NULL, "alice", "go", &e), 0);
+    struct spool_audit_list al = { 0 };
+    ck_assert_int_eq(spool_audit_list(s, r.ref, &al, &e), 0);
+    ck_assert_uint_eq(al.n, 2);
+    ck_assert_str_eq(al.v[0].detail, "target soap");
+    ck_assert_str_eq(al.v[1].detail, "target soap");
+    spool_audit_list_free(&al);
+    /* the stream delivery: claimed, delivered, confirmed by its own ack */
+    struct spool_list l = { 0 };
+    ck_assert_int_eq(spool_claim(s, "soap", "me", 60000, 10, false, 0, &l,
+                                 &e), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_str_eq(l.v[0]->target, "soap");
+    struct spool_outcome o = { .ref = r.ref, .target = "soap",
+                               .kind = SPOOL_OUT_OK, .receipt = "R1" };
+    ck_assert_int_eq(spool_outcomes(s, "me", &o, 1, &e), 0);
+    spool_list_free(&l);
+    struct spool_ack ack = { .key = r.ref, .target = "mf", .accepted = true };
+    enum spool_ack_result res;
+    ck_assert_int_eq(spool_ack_apply(s, NULL, NULL, &ack, 1, &res, NULL, NULL,
+                                     NULL, &e), 0);
+    ck_assert_int_eq(res, SPOOL_ACK_NOT_SENT);     /* mf is still queued */
+    ack.target = "soap";
+    ck_assert_int_eq(spool_ack_apply(s, NULL, NULL, &ack, 1, &res, NULL, NULL,
+                                     NULL, &e), 0);
+    ck_assert_int_eq(res, SPOOL_ACK_APPLIED);
+    struct spool_list dl = { 0 };
+    ck_assert_int_eq(spool_deliveries(s, r.ref, 0, &dl, &e), 0);
+    ck_assert_int_eq(dl.v[0]->state, SPOOL_QUEUED);
+    ck_assert_int_eq(dl.v[1]->state, SPOOL_CONFIRMED);
+    ck_assert_str_eq(dl.v[1]->receipt, "R1");
+    enum spool_state st[2] = { dl.v[0]->state, dl.v[1]->state };
+    ck_assert_int_eq(spool_overall_of(st, 2), SPOOL_ALL_IN_PROGRESS);
+    spool_list_free(&dl);
+    struct spool_timeline t = { 0 };
+    ck_assert_int_eq(spool_timeline(s, r.ref, &t, &e), 0);
+    bool ack_soap = false;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.v[i].kind == SPOOL_EV_ACK)
+            ack_soap = t.v[i].target && strcmp(t.v[i].target, "soap") == 0;
+    ck_assert(ack_soap);
+    ck_assert_str_eq(t.v[0].target, "mf, soap");
+    spool_timeline_free(&t);
+    /* the batch delivery fails on its own; the record is then failed */
+    ck_assert_int_eq(spool_record_fail(s, r.ref, "mf", "cannot encode", &e),
+                     0);
+    ck_assert_int_eq(spool_deliveries(s, r.ref, 0, &dl, &e), 0);
+    enum spool_state st2[2] = { dl.v[0]->state, dl.v[1]->state };
+    ck_assert_int_eq(spool_overall_of(st2, 2), SPOOL_ALL_FAILED);
+    spool_list_free(&dl);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* the overall state of a record from its deliveries' states */
+START_TEST(test_overall_state_rules)
+{
+    enum spool_state a[] = { SPOOL_CONFIRMED, SPOOL_CONFIRMED };
+    ck_assert_int_eq(spool_overall_of(a, 2), SPOOL_ALL_CONFIRMED);
+    enum spool_state b[] = { SPOOL_CONFIRMED, SPOOL_SENT };
+    ck_assert_int_eq(spool_overall_of(b, 2), SPOOL_ALL_AWAITING);
+    enum spool_state c[] = { SPOOL_DELIVERED, SPOOL_BATCHED };
+    ck_assert_int_eq(spool_overall_of(c, 2), SPOOL_ALL_IN_PROGRESS);
+    enum spool_state d[] = { SPOOL_CONFIRMED, SPOOL_INDOUBT };
+    ck_assert_int_eq(spool_overall_of(d, 2), SPOOL_ALL_INDOUBT);
+    enum spool_state f[] = { SPOOL_HELD, SPOOL_REJECTED };
+    ck_assert_int_eq(spool_overall_of(f, 2), SPOOL_ALL_REJECTED);
+    enum spool_state g[] = { SPOOL_DISCARDED, SPOOL_DISCARDED };
+    ck_assert_int_eq(spool_overall_of(g, 2), SPOOL_ALL_DISCARDED);
+    enum spool_state h[] = { SPOOL_DISCARDED, SPOOL_CONFIRMED };
+    ck_assert_int_eq(spool_overall_of(h, 2), SPOOL_ALL_CONFIRMED);
+    ck_assert_str_eq(spool_overall_name(SPOOL_ALL_AWAITING),
+                     "awaiting confirmation");
 }
 END_TEST
 
@@ -1532,11 +1764,11 @@ START_TEST(test_audit_chain_and_tamper)
     enq1(s, item("claims", "mf", NULL, "x"), &r);
     struct errs e;
     errs_init(&e);
-    ck_assert_int_eq(spool_hold(s, r.ref, "alice", "check", &e), 0);
-    ck_assert_int_eq(spool_release(s, r.ref, "alice", "checked", &e), 0);
+    ck_assert_int_eq(spool_hold(s, r.ref, NULL, "alice", "check", &e), 0);
+    ck_assert_int_eq(spool_release(s, r.ref, NULL, "alice", "checked", &e), 0);
     ck_assert_int_eq(spool_audit_add(s, "bob", "resend", NULL, "lost file",
                                      "batch 1", &e), 0);
-    ck_assert_int_eq(spool_hold(s, r.ref, "alice", "again", &e), 0);
+    ck_assert_int_eq(spool_hold(s, r.ref, NULL, "alice", "again", &e), 0);
     struct spool_audit_proof p;
     ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
     ck_assert_uint_eq(p.checked, 4);
@@ -1657,6 +1889,77 @@ START_TEST(test_audit_keyed_chain_migrates_and_catches_rewrite)
 }
 END_TEST
 
+/* enc_seen - what spool_batch_foreach_mapped handed over for one record */
+struct enc_seen {
+    int calls;
+    char enc[32];
+    size_t enc_len;
+    bool json;
+    bool ask_json;                 /* answer SPOOL_CB_NEED_JSON */
+};
+
+static int enc_cb(void *ctx, const struct spool_record *r)
+{
+    struct enc_seen *x = ctx;
+    x->calls++;
+    if (r->encoded) {
+        ck_assert_ptr_null(r->record_json);
+        x->enc_len = r->encoded_len < sizeof x->enc ? r->encoded_len : 0;
+        memcpy(x->enc, r->encoded, x->enc_len);
+        return x->ask_json ? SPOOL_CB_NEED_JSON : 0;
+    }
+    x->json = r->record_json != NULL;
+    return 0;
+}
+
+/* the stored encoding is sealed at rest like the payload, opened for the
+ * batch without the JSON, the JSON given when the batch asks, and gone
+ * after an edit (the JSON is then the only form) */
+START_TEST(test_stored_encoding_sealed_read_and_cleared_by_edit)
+{
+    struct spool_opts o = { .encrypt = true };
+    for (int i = 0; i < SPOOL_KEY_LEN; i++)
+        o.key[i] = (unsigned char)(i * 5 + 3);
+    struct spool *s = open_sp(&o);
+    struct spool_result r;
+    struct spool_item it = item("claims", "mf", NULL, "{\"a\":1}");
+    it.encoded = "FWE1-secret-bytes";
+    it.encoded_len = 17;
+    enq1(s, it, &r);
+    spool_close(s);
+    /* sealed: the clear bytes are nowhere in the column */
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data WHERE "
+                                "encoded IS NOT NULL AND instr(encoded, "
+                                "'secret') = 0 AND length(encoded) = 45"), 1);
+    s = open_sp(&o);
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = NULL;
+    ck_assert_int_eq(spool_batch_bind(s, "mf", "2026-11-27", 0, &b, &e), 0);
+    struct enc_seen x = { 0 };
+    ck_assert_int_eq(spool_batch_foreach_mapped(s, b->id, enc_cb, &x, &e), 0);
+    ck_assert_int_eq(x.calls, 1);
+    ck_assert_uint_eq(x.enc_len, 17);
+    ck_assert(memcmp(x.enc, "FWE1-secret-bytes", 17) == 0);
+    ck_assert(!x.json);
+    struct enc_seen y = { .ask_json = true };
+    ck_assert_int_eq(spool_batch_foreach_mapped(s, b->id, enc_cb, &y, &e), 0);
+    ck_assert_int_eq(y.calls, 2);
+    ck_assert(y.json);
+    spool_batch_free(b);
+    spool_close(s);
+    /* an edit: the stored encoding goes with the old JSON */
+    raw_exec("UPDATE records SET state = 'held', batch_id = NULL;");
+    s = open_sp(&o);
+    ck_assert_int_eq(spool_edit(s, r.ref, "fixed", 5, "{\"n\":1}", "erin",
+                                "corrected", "n (changed)", &e), 0);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM record_data WHERE "
+                                "encoded IS NULL"), 1);
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_encryption_round_trip_and_wrong_key)
 {
     struct spool_opts o = { .encrypt = true };
@@ -1742,7 +2045,7 @@ START_TEST(test_purge_archives_final_records_keeps_audit)
     enq1(s, item("claims", "mf", NULL, "personal"), &r[1]);
     struct errs e;
     errs_init(&e);
-    ck_assert_int_eq(spool_discard(s, r[0].ref, "ops", "test data", &e), 0);
+    ck_assert_int_eq(spool_discard(s, r[0].ref, NULL, "ops", "test data", &e), 0);
     size_t n = 99;
     ck_assert_int_eq(spool_purge(s, spool_state_final(SPOOL_DISCARDED)
                                  ? 4102444800000LL : 0, "ops", &n, &e), 0);
@@ -1813,7 +2116,7 @@ START_TEST(test_final_totals_follow_moves_and_rollbacks)
                                  { .key = r[1].ref, .accepted = true } };
     ck_assert_int_eq(spool_ack_apply(s, "A1", "aa", acks, 2, NULL, NULL,
                                      NULL, NULL, &e), 0);
-    ck_assert_int_eq(spool_discard(s, r[3].ref, "ops", "test", &e), 0);
+    ck_assert_int_eq(spool_discard(s, r[3].ref, NULL, "ops", "test", &e), 0);
     ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
                                 "'confirmed' AND service = 'claims' AND "
                                 "target = 'mf'"), 2);
@@ -1851,9 +2154,9 @@ START_TEST(test_v12_ledger_gets_final_totals)
         enq1(s, item("claims", "mf", NULL, "{}"), &r[i]);
     struct errs e;
     errs_init(&e);
-    ck_assert_int_eq(spool_discard(s, r[1].ref, "ops", "test", &e), 0);
+    ck_assert_int_eq(spool_discard(s, r[1].ref, NULL, "ops", "test", &e), 0);
     spool_close(s);
-    raw_exec("BEGIN;" UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
+    raw_exec("BEGIN;" UNDO_V16 UNDO_V15 UNDO_V14 UNDO_V13 "PRAGMA user_version = 12; COMMIT;");
     s = open_sp(NULL);
     ck_assert_int_eq(count_rows("PRAGMA user_version"), SPOOL_SCHEMA_VERSION);
     ck_assert_int_eq(count_rows("SELECT n FROM state_totals WHERE state = "
@@ -1891,7 +2194,7 @@ START_TEST(test_purge_leaves_no_bytes_on_disk)
          &r[1]);
     struct errs e;
     errs_init(&e);
-    ck_assert_int_eq(spool_discard(s, r[0].ref, "ops", "test data", &e), 0);
+    ck_assert_int_eq(spool_discard(s, r[0].ref, NULL, "ops", "test data", &e), 0);
     size_t n = 0;
     ck_assert_int_eq(spool_purge(s, 4102444800000LL, "ops", &n, &e), 0);
     ck_assert_uint_eq(n, 1);
@@ -1903,6 +2206,54 @@ START_TEST(test_purge_leaves_no_bytes_on_disk)
     ck_assert(!file_has(p, "QQ123456C-PURGEME"));
     snprintf(p, sizeof p, "%s/ledger.db-wal", spdir);
     ck_assert(!file_has(p, "QQ123456C-PURGEME"));
+}
+END_TEST
+
+static off_t file_size(const char *suffix)
+{
+    char p[700];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/ledger.db%s", spdir, suffix);
+    return stat(p, &sb) == 0 ? sb.st_size : 0;
+}
+
+/* the daemon's checkpointer copies the WAL back into ledger.db while
+ * commits go on (a connection that had never read the ledger made every
+ * checkpoint a no-op), and rewinds it: under a steady stream of commits
+ * the WAL stays a fraction of what was written instead of growing by
+ * every commit */
+START_TEST(test_checkpointer_copies_back_and_rewinds_wal)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    struct spool_checkpointer *c = spool_checkpointer_start(s, 10, &e);
+    ck_assert_msg(c != NULL, "checkpointer: %s", errs_first_msg(&e));
+    static char pay[4001];
+    memset(pay, 'p', sizeof pay - 1);
+    struct spool_item it[20];
+    struct spool_result r[20];
+    char keys[20][32];
+    int64_t written = 0, t0 = clock_mono_ms();
+    for (int k = 0; clock_mono_ms() - t0 < 1500 && k < 100000; k++) {
+        for (int i = 0; i < 20; i++) {
+            snprintf(keys[i], sizeof keys[i], "k%d-%d", k, i);
+            it[i] = item("claims", "mf", keys[i], pay);
+        }
+        ck_assert_msg(spool_enqueue(s, it, 20, r, &e) == 0, "enqueue: %s",
+                      errs_first_msg(&e));
+        written += 20 * (int64_t)sizeof pay;
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);           /* the committer's gap */
+    }
+    off_t db = file_size(""), wal = file_size("-wal");
+    spool_checkpointer_stop(c);
+    errs_free(&e);
+    spool_close(s);
+    ck_assert_msg(db > written / 2, "ledger.db %lld bytes of %lld written",
+                  (long long)db, (long long)written);
+    ck_assert_msg(wal < written / 3, "WAL %lld bytes of %lld written",
+                  (long long)wal, (long long)written);
 }
 END_TEST
 
@@ -1952,6 +2303,10 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
     tcase_add_test(tc, test_batch_generation_per_target_never_reused);
     tcase_add_test(tc, test_migrate_v14_numbers_existing_batches);
+    tcase_add_test(tc, test_migrate_v15_keeps_every_row);
+    tcase_add_test(tc, test_fanout_one_record_two_deliveries);
+    tcase_add_test(tc, test_fanout_actions_need_the_target);
+    tcase_add_test(tc, test_overall_state_rules);
     tcase_add_test(tc, test_acks_apply_once);
     tcase_add_test(tc, test_acks_chunked_same_as_one_by_one);
     tcase_add_test(tc, test_audit_chain_and_tamper);
@@ -1959,6 +2314,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_timeline_whole_story_and_no_stale_error);
     tcase_add_test(tc, test_audit_keyed_chain_migrates_and_catches_rewrite);
     tcase_add_test(tc, test_encryption_round_trip_and_wrong_key);
+    tcase_add_test(tc, test_stored_encoding_sealed_read_and_cleared_by_edit);
     tcase_add_test(tc, test_key_file_formats);
     tcase_add_test(tc, test_purge_archives_final_records_keeps_audit);
     tcase_add_test(tc, test_final_totals_follow_moves_and_rollbacks);
@@ -1971,6 +2327,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_delivery_identity_unique_across_spools);
     tcase_add_test(tc, test_v3_ledger_gets_identities);
     tcase_add_test(tc, test_conservation_counts_one_snapshot);
+    tcase_add_test(tc, test_checkpointer_copies_back_and_rewinds_wal);
     suite_add_tcase(su, tc);
     return su;
 }

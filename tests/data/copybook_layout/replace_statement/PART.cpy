@@ -1,0 +1,1 @@
+           05  :PFX:-NAME      PIC X(9).
