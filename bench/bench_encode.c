@@ -10,7 +10,11 @@
  * beside the jansson path every other caller takes (map_parse_json ->
  * map_apply), measured the same way.
  *
- * Usage: bench_encode [MAPPING.xml [SUBMISSION.json [SECONDS]]]
+ * Usage: bench_encode [MAPPING.xml [SUBMISSION.json [SECONDS [profile]]]]
+ * ("profile": only the fast end-to-end path, in a loop for SECONDS and
+ * printing nothing but its rate, for `perf record -g`; "count-fast",
+ * "count-parse", "count-map", "count-encode": that stage exactly SECONDS times, for
+ * `perf stat -e instructions`, which a busy machine does not disturb)
  * Prints "name value unit" lines: the end-to-end rate, the time of each
  * stage alone, jansson's parse alone on the same document (the floor
  * under the whole path), and "# record HEX" so bench/run.d/encode.sh can
@@ -160,6 +164,44 @@ int main(int argc, char **argv)
     if (one_record(&j) != 0 || one_fast(&j) != 0)
         return fail(&j, "the submission");
     size_t len = fw_plan_length(ft->detail.plan);
+
+    if (argc > 4 && strcmp(argv[4], "profile") == 0) {
+        double rate;
+        TIMED(secs, rate, if (one_fast(&j) != 0) return fail(&j, "run"));
+        printf("encode_ferry_rate %.0f records/s (profile run)\n", rate);
+        return 0;
+    }
+    if (argc > 4 && strncmp(argv[4], "count-", 6) == 0) {
+        const char *what = argv[4] + 6;
+        unsigned long n = (unsigned long)secs;
+        const struct jt_doc *cd = NULL;
+        struct record *cr = NULL;
+        if (jt_parse(j.jp, json, j.jlen, j.lim.max_body, j.lim.max_depth,
+                     j.lim.max_fields, &cd) != 0 ||
+            map_apply_jt(m, cd, &cr, &j.e) != 0)
+            return fail(&j, "the submission");
+        for (unsigned long i = 0; i < n; i++) {
+            if (strcmp(what, "fast") == 0) {
+                if (one_fast(&j) != 0)
+                    return fail(&j, "run");
+            } else if (strcmp(what, "parse") == 0) {
+                if (jt_parse(j.jp, json, j.jlen, j.lim.max_body,
+                             j.lim.max_depth, j.lim.max_fields, &cd) != 0)
+                    return fail(&j, "fast parse");
+            } else if (strcmp(what, "map") == 0) {
+                struct record *y = NULL;
+                if (map_apply_jt(m, cd, &y, &j.e) != 0)
+                    return fail(&j, "map");
+                record_free(y);
+            } else if (fw_encode(ft->detail.plan, ft->cc, cr, j.sp, j.out,
+                                 sizeof j.out, NULL, NULL, &j.e) != 0) {
+                return fail(&j, "encode");
+            }
+        }
+        record_free(cr);
+        printf("# %lu x %s\n", n, what);
+        return 0;
+    }
 
     /* The machine may be shared: every measurement is taken in ROUNDS
      * short slices, interleaved, and the best slice of each is kept, so

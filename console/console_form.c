@@ -11,6 +11,7 @@
  * entry names the staff member; the confirmation page gives the
  * reference to read back to the citizen. */
 #include "console/console_int.h"
+#include "adapters/admit.h"
 #include "config/config.h"
 #include "mappings/mapping.h"
 #include "mappings/record.h"
@@ -204,6 +205,23 @@ void con_do_assisted(struct creq *r)
         struct errs door;
         errs_init(&door);
         if (spool_count_rejected_at_door(r->con->sp, sv->name, 1, &door) != 0)
+            con_log_errs("console-count", &door);
+        errs_free(&door);
+        form(r, sv, &e);
+        goto out;
+    }
+    /* as at every door: nothing accepted that one of the service's
+     * targets could not encode (adapters/admit.h) */
+    struct adapter_admit *adm = adapter_admit_new(r->con->cfg, sv, &e);
+    bool made = adm != NULL;
+    bool bad = !made || adapter_admit_check(adm, rec, &e) != 0;
+    adapter_admit_free(adm);
+    if (bad) {
+        r->status = made ? 400 : 500;
+        struct errs door;
+        errs_init(&door);
+        if (made && spool_count_rejected_at_door(r->con->sp, sv->name, 1,
+                                                &door) != 0)
             con_log_errs("console-count", &door);
         errs_free(&door);
         form(r, sv, &e);

@@ -72,6 +72,10 @@ struct cob_codec *cob_codec_new(enum cob_codepage cp, enum cob_overpunch op,
 void cob_codec_free(struct cob_codec *c);
 bool cob_codec_ebcdic(const struct cob_codec *c);
 enum cob_codepage cob_codec_page(const struct cob_codec *c);
+/* cob_codec_key - equal for two codecs exactly when they write the same
+ * bytes (code page and overpunch): what a cache of encoded bytes is
+ * keyed by */
+int cob_codec_key(const struct cob_codec *c);
 /* cob_codepage_parse - "ascii", "IBM-285", "ibm285", "cp037", "1140"... */
 int cob_codepage_parse(const char *s, enum cob_codepage *out);
 const char *cob_codepage_name(enum cob_codepage cp);   /* "IBM-285" */

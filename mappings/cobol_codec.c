@@ -192,6 +192,11 @@ enum cob_codepage cob_codec_page(const struct cob_codec *c)
     return c ? c->page : COB_CP_ASCII;
 }
 
+int cob_codec_key(const struct cob_codec *c)
+{
+    return c ? (int)c->page * 16 + (int)c->op : -1;
+}
+
 /* cob_pic_size - storage bytes of an elementary item */
 size_t cob_pic_size(const struct cob_pic *p)
 {

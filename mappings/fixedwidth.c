@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,14 @@ struct fw_bind {
     int cscale;
 };
 
+/* The record's bytes before any assignment (spaces, then the COBOL
+ * defaults, then the assigned REDEFINES views' defaults): the same for
+ * every record in one code page, so made once and copied. */
+struct fw_tmpl {
+    int key;                         /* cob_codec_key of its code page */
+    unsigned char bytes[];
+};
+
 struct fw_plan {
     const struct cpy_record *rec;
     struct fw_bind *b;
@@ -44,6 +53,7 @@ struct fw_plan {
     const struct cpy_field **active;  /* REDEFINES views written to */
     size_t nactive;
     struct tz *london;               /* for local-time="true" datetimes */
+    _Atomic(struct fw_tmpl *) tmpl;  /* made by the first fw_encode */
 };
 
 /* ---- notes -------------------------------------------------------------- */
@@ -236,6 +246,7 @@ void fw_plan_free(struct fw_plan *p)
     free(p->b);
     free(p->active);
     tz_free(p->london);
+    free(atomic_load(&p->tmpl));
     free(p);
 }
 
@@ -582,7 +593,14 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
                       const struct map_assign *a)
 {
     unsigned char *o = E->out + off;
-    struct cob_pic p = text_pic(f);
+    /* a group is written as text; an elementary field by its own PIC,
+     * not copied (this runs for every field of every record) */
+    struct cob_pic gp;
+    const struct cob_pic *pp = &f->pic;
+    if (f->pic.cls == COB_GROUP) {
+        gp = text_pic(f);
+        pp = &gp;
+    }
     char msg[256], tmp[DEC128_TEXT];
     char w[128];
     if (off + f->length > E->len) {
@@ -601,14 +619,14 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         int offset = tz_offset_at(E->p->london, floor_div(v->num, 1000));
         local = *v;
         local.num += (int64_t)offset * 1000;
-        if (p.cls != COB_NUMERIC && !a->format) {
+        if (pp->cls != COB_NUMERIC && !a->format) {
             local_text(local.num, offset, ltext);
             local.text = ltext;
         }
         v = &local;
     }
     const char *fmt = a ? a->format : NULL;
-    if (p.cls != COB_NUMERIC) {
+    if (pp->cls != COB_NUMERIC) {
         const char *s = v->text ? v->text : "";
         if (v->type == FT_DATE || v->type == FT_DATETIME) {
             if (fmt || v->type == FT_DATE) {
@@ -630,7 +648,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
             flags |= COB_TX_TRUNCATE;
         if (a && a->fold)
             flags |= COB_TX_FOLD;
-        if (cob_text_encode(E->cc, &p, s, strlen(s), flags, o, &what, msg,
+        if (cob_text_encode(E->cc, pp, s, strlen(s), flags, o, &what, msg,
                             sizeof msg) < 0) {
             enc_err(E, f, idx, off, msg);
             return;
@@ -648,7 +666,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
     }
     dec128 x = 0;
     int sc = 0;
-    int psc = p.scale > 0 ? p.scale : 0;
+    int psc = pp->scale > 0 ? pp->scale : 0;
     switch (v->type) {
     case FT_INTEGER:
     case FT_DECIMAL:
@@ -693,7 +711,7 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
         enc_err(E, f, idx, off, "a list cannot fill a numeric field");
         return;
     }
-    if (cob_num_encode_wide(E->cc, &p, x, sc, o, msg, sizeof msg) < 0)
+    if (cob_num_encode_wide(E->cc, pp, x, sc, o, msg, sizeof msg) < 0)
         enc_err(E, f, idx, off, msg);
 }
 
@@ -721,7 +739,15 @@ static const struct fvalue *source(struct enc *E, const struct record *r,
         E->count.type = FT_INTEGER;
         E->count.present = true;
         E->count.num = (int64_t)items;
-        snprintf(E->count_text, sizeof E->count_text, "%zu", items);
+        char tmp[24];
+        size_t nd = 0, k = 0;
+        do {
+            tmp[nd++] = (char)('0' + items % 10);
+            items /= 10;
+        } while (items);
+        while (nd)
+            E->count_text[k++] = tmp[--nd];
+        E->count_text[k] = '\0';
         E->count.text = E->count_text;
         return &E->count;
     }
@@ -773,6 +799,52 @@ static void fill_item(struct enc *E, const struct cpy_field *g, size_t adj,
     }
 }
 
+/* initial - the record's bytes before the assignments, as the first two
+ * passes write them */
+static void initial(struct enc *E)
+{
+    cob_fill_spaces(E->cc, E->out, E->p->rec->length);     /* slack too */
+    defaults(E, E->p->rec->root, 0, false);
+    active_views(E, E->p->rec->root);
+}
+
+/* tmpl_for - p's initial bytes in cc's code page, made on first use and
+ * then shared (a plan is shared between threads: the first to finish
+ * publishes its copy); NULL when they cannot be made once for all (a
+ * VALUE that does not fit: each record reports it) or for another code
+ * page than the first one asked for */
+static const struct fw_tmpl *tmpl_for(const struct fw_plan *p,
+                                      const struct cob_codec *cc)
+{
+    struct fw_plan *mp = (struct fw_plan *)p;   /* the cache only */
+    int key = cob_codec_key(cc);
+    struct fw_tmpl *t = atomic_load_explicit(&mp->tmpl, memory_order_acquire);
+    if (t)
+        return t->key == key ? t : NULL;
+    t = malloc(sizeof *t + p->rec->length + 1);
+    if (!t)
+        return NULL;
+    t->key = key;
+    struct errs scratch;
+    errs_init(&scratch);
+    struct enc E = { .p = p, .cc = cc, .out = t->bytes,
+                     .len = p->rec->length, .e = &scratch };
+    initial(&E);
+    errs_free(&scratch);
+    if (E.bad) {
+        free(t);
+        return NULL;
+    }
+    struct fw_tmpl *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&mp->tmpl, &none, t,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(t);
+        t = none;
+    }
+    return t->key == key ? t : NULL;
+}
+
 /* fw_encode - see fixedwidth.h */
 int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
               const struct record *r, const struct record *specials,
@@ -787,9 +859,11 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
                  outsz, rec->length);
         return -1;
     }
-    cob_fill_spaces(cc, out, rec->length);     /* slack bytes too */
-    defaults(&E, rec->root, 0, false);
-    active_views(&E, rec->root);
+    const struct fw_tmpl *t0 = tmpl_for(p, cc);
+    if (t0)
+        memcpy(out, t0->bytes, rec->length);
+    else
+        initial(&E);
     /* item counts per table, for OCCURS DEPENDING ON */
     size_t counts[64];
     const struct cpy_field *tables[64];

@@ -71,8 +71,30 @@ static char *read_name(const char **sp, const char *stops, char *err,
     return out;
 }
 
+/* int_of_text - s is exactly the text int_text gives some int64 */
+static bool int_of_text(const char *s, int64_t *out)
+{
+    const char *d = *s == '-' ? s + 1 : s;
+    size_t n = strlen(d);
+    if (n == 0 || n > 19 || (d[0] == '0' && (n > 1 || d != s)))
+        return false;
+    uint64_t mag = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] < '0' || d[i] > '9')
+            return false;
+        mag = mag * 10 + (uint64_t)(d[i] - '0');
+    }
+    if (mag > (d != s ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+        return false;
+    *out = d != s ? (int64_t)(0 - mag) : (int64_t)mag;
+    return true;
+}
+
 static int add_step(struct jpath *p, struct jpath_step st)
 {
+    st.klen = st.key ? strlen(st.key) : 0;
+    st.vlen = st.value ? strlen(st.value) : 0;
+    st.vint = st.value && int_of_text(st.value, &st.vnum);
     struct jpath_step *v = realloc(p->s, (p->n + 1) * sizeof *v);
     if (!v)
         return -1;
@@ -309,21 +331,19 @@ char *jpath_scalar_text(const json_t *v, const char **why)
     return NULL;
 }
 
-/* select_match - does member m equal the selector text (string or number)? */
-static bool select_match(const json_t *m, const char *want)
+/* select_match - does member m equal the selector's value (as string or
+ * number)? */
+static bool select_match(const json_t *m, const struct jpath_step *st)
 {
     if (!m || json_is_null(m) || json_is_object(m) || json_is_array(m))
         return false;
     if (json_is_string(m))
-        return strlen(want) == json_string_length(m) &&
-               memcmp(want, json_string_value(m), json_string_length(m)) == 0;
-    if (json_is_integer(m)) {
-        char b[32];
-        int_text(json_integer_value(m), b);
-        return strcmp(b, want) == 0;
-    }
+        return st->vlen == json_string_length(m) &&
+               memcmp(st->value, json_string_value(m), st->vlen) == 0;
+    if (json_is_integer(m))            /* as its text would compare */
+        return st->vint && st->vnum == (int64_t)json_integer_value(m);
     char *t = jpath_scalar_text(m, NULL);
-    bool ok = t && strcmp(t, want) == 0;
+    bool ok = t && strcmp(t, st->value) == 0;
     free(t);
     return ok;
 }
@@ -336,7 +356,7 @@ static size_t select_index(const json_t *a, const struct jpath_step *st)
     const json_t *el;
     json_array_foreach(a, j, el)
         if (json_is_object(el) &&
-            select_match(json_object_get(el, st->key), st->value))
+            select_match(json_object_get(el, st->key), st))
             return j;
     return json_array_size(a);
 }
@@ -409,17 +429,24 @@ int jpath_set(const struct jpath *p, json_t *root, json_t *val, char *why,
  * step on an array, a selector on an array of objects; scalars give the
  * same text. */
 
-const struct jt_node *jt_member(const struct jt_doc *d,
-                                const struct jt_node *o, const char *key)
+const struct jt_node *jt_member_n(const struct jt_doc *d,
+                                  const struct jt_node *o, const char *key,
+                                  size_t kl)
 {
     if (!o || o->type != JT_OBJECT)
         return NULL;
-    size_t kl = strlen(key);
     const struct jt_node *c = d->v + o->u.first;
     for (uint32_t i = 0; i < o->n; i++)
-        if (c[i].klen == kl && memcmp(c[i].key, key, kl) == 0)
+        if (c[i].klen == kl && (kl == 0 || c[i].key[0] == key[0]) &&
+            memcmp(c[i].key, key, kl) == 0)
             return &c[i];
     return NULL;
+}
+
+const struct jt_node *jt_member(const struct jt_doc *d,
+                                const struct jt_node *o, const char *key)
+{
+    return jt_member_n(d, o, key, strlen(key));
 }
 
 const struct jt_node *jt_elem(const struct jt_doc *d,
@@ -459,20 +486,18 @@ char *jpath_scalar_text_jt(const struct jt_node *v, const char **why)
     return NULL;
 }
 
-static bool select_match_jt(const struct jt_node *m, const char *want)
+static bool select_match_jt(const struct jt_node *m,
+                            const struct jpath_step *st)
 {
     if (!m || m->type == JT_NULL || m->type == JT_OBJECT
         || m->type == JT_ARRAY)
         return false;
     if (m->type == JT_STRING)
-        return strlen(want) == m->n && memcmp(want, m->u.s, m->n) == 0;
-    if (m->type == JT_INT) {
-        char b[32];
-        int_text((json_int_t)m->u.i, b);
-        return strcmp(b, want) == 0;
-    }
+        return st->vlen == m->n && memcmp(st->value, m->u.s, m->n) == 0;
+    if (m->type == JT_INT)             /* as its text would compare */
+        return st->vint && st->vnum == m->u.i;
     char *t = jpath_scalar_text_jt(m, NULL);
-    bool ok = t && strcmp(t, want) == 0;
+    bool ok = t && strcmp(t, st->value) == 0;
     free(t);
     return ok;
 }
@@ -481,12 +506,43 @@ const struct jt_node *jpath_get_jt(const struct jpath *p,
                                    const struct jt_doc *d,
                                    const struct jt_node *root)
 {
+    return jpath_get_jt_memo(p, d, root, NULL);
+}
+
+/* memo_member - jt_member_n through memo's last few look-ups */
+static const struct jt_node *memo_member(const struct jt_doc *d,
+                                         const struct jt_node *o,
+                                         const struct jpath_step *st,
+                                         struct jt_memo *memo)
+{
+    for (unsigned i = 0; i < JT_MEMO_KEYS; i++)
+        if (memo->k[i].o == o && memo->k[i].klen == st->klen &&
+            (memo->k[i].key == st->key ||
+             memcmp(memo->k[i].key, st->key, st->klen) == 0))
+            return memo->k[i].found;
+    const struct jt_node *f = jt_member_n(d, o, st->key, st->klen);
+    unsigned i = memo->next++ % JT_MEMO_KEYS;
+    memo->k[i].o = o;
+    memo->k[i].key = st->key;
+    memo->k[i].klen = st->klen;
+    memo->k[i].found = f;
+    return f;
+}
+
+const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
+                                        const struct jt_doc *d,
+                                        const struct jt_node *root,
+                                        struct jt_memo *memo)
+{
     const struct jt_node *cur = root;
     for (size_t i = 0; cur && i < p->n; i++) {
         const struct jpath_step *st = &p->s[i];
         switch (st->kind) {
         case JP_KEY:
-            cur = jt_member(d, cur, st->key);
+            /* the document's own members are what many paths share */
+            cur = memo && cur == d->v
+                      ? memo_member(d, cur, st, memo)
+                      : jt_member_n(d, cur, st->key, st->klen);
             break;
         case JP_INDEX:
             cur = jt_elem(d, cur, st->index);
@@ -496,12 +552,27 @@ const struct jt_node *jpath_get_jt(const struct jpath *p,
                 cur = NULL;
                 break;
             }
+            const struct jt_node *el0 = d->v + cur->u.first;
+            bool memo_ok = memo && cur->n <= JT_MEMO_ELEMS;
+            if (memo_ok && !(memo->arr == cur && memo->aklen == st->klen &&
+                             (memo->akey == st->key ||
+                              memcmp(memo->akey, st->key, st->klen) == 0))) {
+                /* index this array by the selector's member, once */
+                for (uint32_t k = 0; k < cur->n; k++)
+                    memo->m[k] = el0[k].type == JT_OBJECT
+                        ? jt_member_n(d, &el0[k], st->key, st->klen) : NULL;
+                memo->arr = cur;
+                memo->akey = st->key;
+                memo->aklen = st->klen;
+            }
             const struct jt_node *found = NULL;
             for (uint32_t k = 0; k < cur->n && !found; k++) {
-                const struct jt_node *el = d->v + cur->u.first + k;
-                if (el->type == JT_OBJECT
-                    && select_match_jt(jt_member(d, el, st->key), st->value))
-                    found = el;
+                const struct jt_node *m = memo_ok ? memo->m[k]
+                    : el0[k].type == JT_OBJECT
+                        ? jt_member_n(d, &el0[k], st->key, st->klen) : NULL;
+                if (m && m->type == JT_INT ? st->vint && st->vnum == m->u.i
+                                           : select_match_jt(m, st))
+                    found = &el0[k];
             }
             cur = found;
             break;

@@ -63,9 +63,33 @@ int jt_parse(struct jt_parser *p, const char *text, size_t len,
 /* jt_member - member key of object o, or NULL */
 const struct jt_node *jt_member(const struct jt_doc *d,
                                 const struct jt_node *o, const char *key);
+/* jt_member_n - the same with the key's length given */
+const struct jt_node *jt_member_n(const struct jt_doc *d,
+                                  const struct jt_node *o, const char *key,
+                                  size_t klen);
 /* jt_elem - element i of array a, or NULL */
 const struct jt_node *jt_elem(const struct jt_doc *d,
                               const struct jt_node *a, size_t i);
+
+/* A memo of one document's walks (jpath_get_jt_memo): the members a
+ * selector looks at in one array, and the last few member look-ups, so
+ * the fields of a mapping that all start "answers[question_id=N]" do not
+ * each search the same objects again.  Zero it for each document. */
+#define JT_MEMO_ELEMS 64
+#define JT_MEMO_KEYS 4
+struct jt_memo {
+    const struct jt_node *arr;           /* the array indexed, or NULL */
+    const char *akey;                    /* by this member */
+    size_t aklen;
+    const struct jt_node *m[JT_MEMO_ELEMS];  /* element i's member akey */
+    struct {
+        const struct jt_node *o;         /* object looked in, or NULL */
+        const char *key;
+        size_t klen;
+        const struct jt_node *found;
+    } k[JT_MEMO_KEYS];
+    unsigned next;                       /* the k[] entry to reuse */
+};
 
 #ifdef __cplusplus
 }

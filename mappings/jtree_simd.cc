@@ -44,14 +44,27 @@ constexpr int JANSSON_MAX_DEPTH = 2048;
 // bytes utf8.c refuses, as jansson refuses the escape)
 bool text_ok(std::string_view s)
 {
+    // eight bytes at a time: (v - 0x01..) | v has a top bit set exactly
+    // when some byte is 0 or >= 0x80; only then look closer
+    const char *b = s.data();
+    size_t n = s.size(), i = 0;
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    constexpr uint64_t tops = 0x8080808080808080ULL;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        std::memcpy(&v, b + i, 8);
+        if (((v - ones) | v) & tops)
+            break;
+    }
     bool ascii = true;
-    for (unsigned char c : s) {
+    for (; i < n; i++) {
+        unsigned char c = static_cast<unsigned char>(b[i]);
         if (c == 0)
             return false;
         if (c >= 0x80)
             ascii = false;
     }
-    return ascii || utf8_invalid_at(s.data(), s.size()) < 0;
+    return ascii || utf8_invalid_at(b, n) < 0;
 }
 
 // reserve - k more nodes at the end; their first index, or -1

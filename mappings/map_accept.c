@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mappings/jtree.h"
+#include "mappings/map_rx.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 #include "util/utf8.h"
@@ -34,6 +35,7 @@ struct ctx {
     size_t n;
     struct errs *e;
     size_t problems;
+    struct jt_memo *memo;        /* the fast path's walks so far */
 };
 
 /* A value in the submission: a node of jansson's tree, or of the fast
@@ -48,7 +50,8 @@ static struct jv jv_get(const struct ctx *c, const struct jpath *p,
                         struct jv base)
 {
     if (c->jd)
-        return (struct jv){ .t = base.t ? jpath_get_jt(p, c->jd, base.t)
+        return (struct jv){ .t = base.t ? jpath_get_jt_memo(p, c->jd, base.t,
+                                                            c->memo)
                                         : NULL };
     return (struct jv){ .j = base.j ? jpath_get(p, base.j) : NULL };
 }
@@ -216,6 +219,16 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
                         size_t nf, struct jv base, const char *prefix,
                         struct record *r);
 
+/* record_for - an empty record with room for fields[0..nf) in one
+ * allocation (map_apply adds exactly one field for each) */
+static struct record *record_for(const struct map_field *fields, size_t nf)
+{
+    size_t nb = 0;
+    for (size_t i = 0; i < nf; i++)
+        nb += strlen(fields[i].name) + 1;
+    return record_new_sized(nf, nb);
+}
+
 /* apply_list - a JSON array; each element is a sub-record */
 static void apply_list(struct ctx *c, const struct map_field *f,
                        struct jv base, const struct where *where,
@@ -265,7 +278,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         while (nl)
             pre[pl + 1 + k++] = num[--nl];
         memcpy(pre + pl + 1 + k, "].", 3);
-        struct record *sub = record_new();
+        struct record *sub = record_for(f->sub, f->nsub);
         if (!sub) {
             prob(c, where, "out of memory");
             return;
@@ -311,7 +324,19 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     }
     bool bad = false;
     char *text = NULL;
-    if (c->named) {
+    /* a typed field read as it came (no transforms) needs its text only
+     * until its type has read it: kept on the stack, not copied out */
+    char small[128];
+    struct jv sv = { 0 };
+    if (c->jd && f->path && !f->ntr && f->type != FT_STRING &&
+        (sv = jv_get(c, f->jp, base)).t && sv.t->type == JT_STRING &&
+        sv.t->n < sizeof small) {
+        memcpy(small, sv.t->u.s, sv.t->n);
+        small[sv.t->n] = '\0';
+        text = small;
+    } else if (c->jd && sv.t && f->path && !f->ntr && f->type != FT_STRING) {
+        text = scalar(c, sv, where, &bad);
+    } else if (c->named) {
         const char *nv = named_value(c, f->name);
         if (nv) {
             text = strdup(nv);
@@ -341,7 +366,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             missing(c, f, where, "required field missing");
         goto out;
     }
-    if (f->has_re && regexec(&f->re, text, 0, NULL, 0) != 0)
+    if (f->has_re && !map_rx_matches(f->rx, &f->re, text))
         fprob(c, f, where, NULL, "does not match pattern %s", f->pattern);
     if (f->min_len >= 0 || f->max_len >= 0) {
         size_t l = utf8_chars(text, strlen(text));
@@ -372,7 +397,8 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     }
     check_range(c, f, &rf->v, where);
 out:
-    free(text);
+    if (text != small)
+        free(text);
 }
 
 static int apply_fields(struct ctx *c, const struct map_field *fields,
@@ -388,7 +414,7 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 static int run(struct ctx *c, struct jv doc, struct record **out)
 {
     *out = NULL;
-    struct record *r = record_new();
+    struct record *r = record_for(c->m->fields, c->m->nfields);
     if (!r) {
         prob(c, &(struct where){ "", "" }, "out of memory");
         return -1;
@@ -417,7 +443,9 @@ int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
 int map_apply_jt(const struct mapping *m, const struct jt_doc *d,
                  struct record **out, struct errs *e)
 {
-    struct ctx c = {.m = m, .jd = d, .e = e};
+    struct jt_memo memo;
+    memset(&memo, 0, sizeof memo);
+    struct ctx c = {.m = m, .jd = d, .e = e, .memo = &memo};
     if (!d || !d->n || d->v[0].type != JT_OBJECT) {
         *out = NULL;
         errs_add(e, "body", "expected a JSON object");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mappings/map_rx.h"
 #include "mappings/mapping.h"
 
 #define MAP_TEXT_MAX ((size_t)1 << 20)
@@ -423,44 +424,71 @@ int map_check_fails(const struct map_check *k, const char *text, char *why,
                     size_t whysz)
 {
     char *part = NULL;
+    char small[128];
     const char *v = text;
     if (k->start > 0 || k->length >= 0) {
-        part = map_substring(text, k->start, k->length);
-        if (!part) {
-            snprintf(why, whysz, "out of memory");
-            return 1;
+        /* the part looked at, on the stack when it fits (it nearly always
+         * does: "the first two letters") */
+        const char *p = text;
+        for (long i = 0; i < k->start && *p; i++) {
+            p++;
+            while (((unsigned char)*p & 0xC0) == 0x80)
+                p++;
         }
-        v = part;
+        const char *q = p;
+        for (long i = 0; (k->length < 0 || i < k->length) && *q; i++) {
+            q++;
+            while (((unsigned char)*q & 0xC0) == 0x80)
+                q++;
+        }
+        size_t pl = (size_t)(q - p);
+        if (pl < sizeof small) {
+            memcpy(small, p, pl);
+            small[pl] = '\0';
+            v = small;
+        } else {
+            part = strndup(p, pl);
+            if (!part) {
+                snprintf(why, whysz, "out of memory");
+                return 1;
+            }
+            v = part;
+        }
     }
-    /* "is ..." for the whole text, "characters 1 to 2 are ..." for part */
-    char what[80] = "";
-    if (part && k->length >= 0)
-        snprintf(what, sizeof what, "characters %ld to %ld ", k->start + 1,
-                 k->start + k->length);
-    else if (part)
-        snprintf(what, sizeof what, "characters from %ld ", k->start + 1);
+    bool cut = v != text;
     bool fails = false, found = false;
-    char list[300];
     switch (k->kind) {
     case MCHK_PATTERN:
-        fails = regexec(&k->re, v, 0, NULL, 0) != 0;
-        if (fails)
-            snprintf(why, whysz, "%s%s not match pattern %s", what,
-                     part ? "do" : "does", k->pattern);
+        fails = !map_rx_matches(k->rx, &k->re, v);
         break;
     case MCHK_ONE_OF:
     case MCHK_NOT_ONE_OF:
         for (size_t i = 0; i < k->nvalues && !found; i++)
             found = strcmp(k->values[i], v) == 0;
         fails = (k->kind == MCHK_ONE_OF) != found;
-        list_text(k, list, sizeof list);
-        if (fails)
-            snprintf(why, whysz, "%s%s %s (%s)", what, part ? "are" : "is",
-                     k->kind == MCHK_ONE_OF ? "not one of the allowed values"
-                                            : "one of the values not allowed",
-                     list);
         break;
     }
     free(part);
-    return fails ? 1 : 0;
+    if (!fails)
+        return 0;
+    /* "is ..." for the whole text, "characters 1 to 2 are ..." for part:
+     * written only for a refusal */
+    char what[80] = "";
+    if (cut && k->length >= 0)
+        snprintf(what, sizeof what, "characters %ld to %ld ", k->start + 1,
+                 k->start + k->length);
+    else if (cut)
+        snprintf(what, sizeof what, "characters from %ld ", k->start + 1);
+    if (k->kind == MCHK_PATTERN) {
+        snprintf(why, whysz, "%s%s not match pattern %s", what,
+                 cut ? "do" : "does", k->pattern);
+    } else {
+        char list[300];
+        list_text(k, list, sizeof list);
+        snprintf(why, whysz, "%s%s %s (%s)", what, cut ? "are" : "is",
+                 k->kind == MCHK_ONE_OF ? "not one of the allowed values"
+                                        : "one of the values not allowed",
+                 list);
+    }
+    return 1;
 }

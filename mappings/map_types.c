@@ -60,8 +60,20 @@ int map_date_read(const char *text, const char *format, int64_t *days)
     }
     if (*s || y < 1 || m < 1 || m > 12 || d < 1)
         return -1;
-    char iso[32];
-    snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, d);
+    /* "YYYY-MM-DD" by hand (y has 4 digits, m and d at most 2: num_at),
+     * for record_date_parse's one calendar check; snprintf here cost more
+     * than the rest of the field */
+    char iso[11];
+    const int part[3] = { y, m, d }, width[3] = { 4, 2, 2 };
+    size_t k = 0;
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            iso[k++] = '-';
+        for (int w = width[i], v = part[i]; w-- > 0; v /= 10)
+            iso[k + (size_t)w] = (char)('0' + v % 10);
+        k += (size_t)width[i];
+    }
+    iso[k] = '\0';
     return record_date_parse(iso, days);
 }
 

@@ -19,6 +19,7 @@
 #include "mappings/record.h"
 
 struct errs;
+struct map_rx;
 
 /* A key/value option, e.g. an attribute of a target element. */
 struct kv {
@@ -124,6 +125,11 @@ struct jpath_step {
     char *key;       /* KEY, SELECT */
     char *value;     /* SELECT */
     size_t index;    /* INDEX */
+    /* read once by jpath_parse for the fast tree's walk (jtree.h) */
+    size_t klen;     /* strlen(key) */
+    size_t vlen;     /* strlen(value) */
+    bool vint;       /* value is an integer's own text ("4", not "04") */
+    int64_t vnum;    /* that integer */
 };
 
 struct jpath {
@@ -158,6 +164,13 @@ const struct jt_node *jpath_get_jt(const struct jpath *p,
                                    const struct jt_doc *d,
                                    const struct jt_node *root);
 char *jpath_scalar_text_jt(const struct jt_node *v, const char **why);
+/* jpath_get_jt_memo - jpath_get_jt, remembering what it found in memo
+ * (jtree.h; NULL: no memo) for the next paths into the same document */
+struct jt_memo;
+const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
+                                        const struct jt_doc *d,
+                                        const struct jt_node *root,
+                                        struct jt_memo *memo);
 
 /* -- safe JSON front door (map_parse.c) -------------------------------- */
 
@@ -253,6 +266,7 @@ struct map_check {
     char *pattern;
     regex_t re;
     bool has_re;
+    struct map_rx *rx;   /* pattern without regexec (map_rx.h), or NULL */
     char **values;       /* one-of / not-one-of, as listed */
     size_t nvalues;
     long start, length;  /* characters looked at; length -1 = the rest */
@@ -276,6 +290,7 @@ struct map_field {
     char *pattern;       /* POSIX ERE, or NULL */
     regex_t re;          /* compiled when pattern != NULL */
     bool has_re;
+    struct map_rx *rx;   /* pattern without regexec (map_rx.h), or NULL */
     long min_len, max_len;   /* characters; -1 = no check */
     char *min, *max;         /* as written; NULL = no check */
     int64_t min_v, max_v;    /* typed (integer, decimal scaled, date

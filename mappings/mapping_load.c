@@ -22,6 +22,7 @@
 
 #include "util/schemas.h"
 #include "util/xmlerr.h"
+#include "mappings/map_rx.h"
 #include "mappings/mapping.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -59,6 +60,7 @@ static void field_free(struct map_field *f)
     free(f->pattern);
     if (f->has_re)
         regfree(&f->re);
+    map_rx_free(f->rx);
     free(f->min);
     free(f->max);
     free(f->format);
@@ -88,6 +90,7 @@ static void field_free(struct map_field *f)
         free(k->pattern);
         if (k->has_re)
             regfree(&k->re);
+        map_rx_free(k->rx);
         for (size_t v = 0; v < k->nvalues; v++)
             free(k->values[v]);
         free(k->values);
@@ -593,6 +596,8 @@ static void build_checks(struct lctx *c, xmlNodePtr n, struct map_field *f)
             k->kind = MCHK_PATTERN;
             k->has_re = compile_ere(c, x, f->name, "check pattern",
                                     k->pattern, &k->re, REG_NOSUB);
+            if (k->has_re)
+                k->rx = map_rx_compile(k->pattern);
         } else if (one || none) {
             k->kind = one ? MCHK_ONE_OF : MCHK_NOT_ONE_OF;
             k->values = words(c, one ? one : none, &k->nvalues);
@@ -740,6 +745,8 @@ static void build_field(struct lctx *c, xmlNodePtr n, struct map_field *f)
     if (f->pattern)
         f->has_re = compile_ere(c, n, f->name, "pattern", f->pattern, &f->re,
                                 REG_NOSUB);
+    if (f->has_re)
+        f->rx = map_rx_compile(f->pattern);   /* NULL: regexec judges */
     if (f->type == FT_DECIMAL && f->scale < 0)
         bad(c, n, "field \"%s\": a decimal needs scale= (its number of "
                   "decimal places)", f->name);

@@ -17,9 +17,49 @@
 #include "util/errs.h"
 #include "util/utf8.h"
 
+/* A block of field names.  A record's names are never freed one by one:
+ * they go with the record, so a block is filled and never reused. */
+struct record_mem {
+    struct record_mem *next;     /* the block before (older) */
+    bool own;                    /* a block of its own (else in the
+                                    record's allocation) */
+    size_t used, cap;
+    char data[];
+};
+
+/* round8 - n up to a multiple of 8, for what follows it in one block */
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+struct record *record_new_sized(size_t nfields, size_t name_bytes)
+{
+    if (nfields > 4096 || name_bytes > 65536)
+        nfields = name_bytes = 0;       /* a guess that large is a bug */
+    size_t a = round8(sizeof(struct record));
+    size_t b = round8(nfields * sizeof(struct record_field));
+    size_t c = sizeof(struct record_mem) + name_bytes;
+    char *blk = malloc(a + b + c);
+    if (!blk)
+        return NULL;
+    struct record *r = (struct record *)(void *)blk;
+    memset(r, 0, sizeof *r);
+    if (nfields) {
+        r->f = r->f0 = (struct record_field *)(void *)(blk + a);
+        r->cap = nfields;
+    }
+    r->mem = (struct record_mem *)(void *)(blk + a + b);
+    r->mem->next = NULL;
+    r->mem->own = false;
+    r->mem->used = 0;
+    r->mem->cap = name_bytes;
+    return r;
+}
+
 struct record *record_new(void)
 {
-    return calloc(1, sizeof(struct record));
+    return record_new_sized(8, 128);
 }
 
 void fvalue_clear(struct fvalue *v)
@@ -42,29 +82,63 @@ void record_free(struct record *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->f[i].name);
+    for (size_t i = 0; i < r->n; i++)
         fvalue_clear(&r->f[i].v);
+    if (r->f != r->f0)
+        free(r->f);
+    for (struct record_mem *m = r->mem, *next; m; m = next) {
+        next = m->next;
+        if (m->own)
+            free(m);
     }
-    free(r->f);
     free(r);
+}
+
+/* name_copy - name kept in r's blocks; NULL on nomem */
+static char *name_copy(struct record *r, const char *name)
+{
+    size_t l = strlen(name) + 1;
+    struct record_mem *m = r->mem;
+    if (!m || m->cap - m->used < l) {
+        size_t cap = l > 256 ? l : 256;
+        struct record_mem *nm = malloc(sizeof *nm + cap);
+        if (!nm)
+            return NULL;
+        nm->next = m;
+        nm->own = true;
+        nm->used = 0;
+        nm->cap = cap;
+        r->mem = m = nm;
+    }
+    char *o = m->data + m->used;
+    memcpy(o, name, l);
+    m->used += l;
+    return o;
 }
 
 struct record_field *record_add(struct record *r, const char *name)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;
-        struct record_field *f = realloc(r->f, cap * sizeof *f);
+        struct record_field *f;
+        if (r->f && r->f == r->f0) {    /* out of the inline fields */
+            f = malloc(cap * sizeof *f);
+            if (f)
+                memcpy(f, r->f, r->n * sizeof *f);
+        } else {
+            f = realloc(r->f, cap * sizeof *f);
+        }
         if (!f)
             return NULL;
         r->f = f;
         r->cap = cap;
     }
+    char *nm = name_copy(r, name);
+    if (!nm)
+        return NULL;
     struct record_field *nf = &r->f[r->n];
     memset(nf, 0, sizeof *nf);
-    nf->name = strdup(name);
-    if (!nf->name)
-        return NULL;
+    nf->name = nm;
     nf->v.type = FT_STRING;
     r->n++;
     return nf;
@@ -74,8 +148,10 @@ struct record_field *record_field(struct record *r, const char *name)
 {
     if (!r || !name)
         return NULL;
+    /* the first byte first: most names differ there, and this runs for
+     * every assignment of every record encoded */
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->f[i].name, name) == 0)
+        if (r->f[i].name[0] == name[0] && strcmp(r->f[i].name, name) == 0)
             return &r->f[i];
     return NULL;
 }

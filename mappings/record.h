@@ -63,12 +63,23 @@ struct record_field {
     struct fvalue v;
 };
 
+struct record_mem;
+
 struct record {
     struct record_field *f;
     size_t n, cap;
+    /* record.c's own: the field names live in blocks the record owns
+     * (never free a name), and the first block and the first fields come
+     * in the record's own allocation */
+    struct record_mem *mem;
+    struct record_field *f0;
 };
 
 struct record *record_new(void);
+/* record_new_sized - the same, with room for nfields fields whose names
+ * take name_bytes (NULs included) in one allocation: what the mapping
+ * engine asks for, knowing its fields.  More may still be added. */
+struct record *record_new_sized(size_t nfields, size_t name_bytes);
 void record_free(struct record *r);
 /* record_add - append a field (name copied); returns it zeroed, type STRING,
  * not present; NULL on out of memory. */

@@ -14,7 +14,7 @@
 
 #define DIFF_MAX_DEPTH 32
 
-static const struct record empty = { NULL, 0, 0 };
+static const struct record empty = { 0 };
 
 static int add(struct record_diff *d, size_t *cap, const char *path,
                bool personal, const char *a, const char *b)

@@ -59,6 +59,29 @@ int report_render_csv(const struct report *r, struct buf *b)
                 csv_cell(b, s->name, s->days[d].day, &s->days[d].f);
     }
     csv_cell(b, ALL_SERVICES, "period", &r->total);
+    /* deliveries per (service, target), as JSON's deliveries_by_target:
+     * measure "deliveries[TARGET]" and "deliveries[TARGET].OUTCOME" */
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const struct report_target *t = &r->targets[i];
+        for (int o = -1; o < RO_N; o++) {
+            const char *on = o < 0 ? NULL
+                : spool_mi_outcome_name((enum spool_mi_outcome)o);
+            csv_field(b, t->service);
+            buf_puts(b, ",period,");
+            struct buf m;
+            buf_init(&m, 64);
+            buf_printf(&m, "deliveries[%s]%s%s", t->target, on ? "." : "",
+                       on ? on : "");
+            csv_field(b, m.data ? m.data : "");
+            buf_free(&m);
+            buf_printf(b, ",%lld,count,", (long long)(o < 0 ? t->deliveries
+                                                      : t->outcome[o]));
+            csv_field(b, o < 0 ? "deliveries of the service's records to "
+                                 "this target"
+                               : "deliveries to this target in this state");
+            buf_puts(b, "\r\n");
+        }
+    }
     return b->data ? 0 : -1;
 }
 

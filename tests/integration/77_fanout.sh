@@ -126,8 +126,11 @@ jq -e '.conservation.ok' "$C/mi.json" > /dev/null || fail report "conservation: 
     fail report "by target: $(jq -c .deliveries_by_target "$C/mi.json")"
 fy report > "$C/mi.txt" 2>&1
 grep -Eq "^  refund-claim +claims-ws +8" "$C/mi.txt" || fail report "text: $(cat "$C/mi.txt")"
+fy report --format csv > "$C/mi.csv" 2>&1 || fail report "csv: $(cat "$C/mi.csv")"
+grep -q '^"refund-claim",period,"deliveries\[claims-ws\]",8,count,' "$C/mi.csv" \
+    || fail report "csv by target: $(grep deliveries "$C/mi.csv")"
 fy spool verify > "$C/v.out" 2>&1 || fail report "verify: $(cat "$C/v.out")"
-ok "report: 8 submissions received once each (not 16), 8 deliveries to each target; conservation and spool verify hold"
+ok "report: 8 submissions received once each (not 16), 8 deliveries to each target (text, JSON and CSV); conservation and spool verify hold"
 
 # --- 4. show: the record, its overall state, each delivery, the timeline -
 R=$(head -1 "$C/sub1" | cut -f1)

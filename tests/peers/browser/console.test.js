@@ -159,18 +159,30 @@ async function signOut(page) {
     await sum.locator('a').first().click();
     await shot(page, 'assisted-errors');
     const fill = async (label, v) => page.getByLabel(label, { exact: true }).fill(v);
-    await fill('form_ref', 'AD0000001X');
-    await fill('submitted_at', '2026-11-27T10:00:00Z');
-    await fill('forename', 'Gwen');
-    await fill('surname', 'Evans');
-    await fill('nino', 'JG 10 37 25 B');
-    await fill('dob', '01/02/1950');
-    await fill('postcode', 'SA1 1AA');
-    await page.getByLabel('claim_type').selectOption('Warm home');
-    await fill('amount', '120.00');
-    await fill('sort_code', '12 34 56');
-    await fill('account_no', '12345678');
-    await page.getByRole('button', { name: 'Submit for the citizen' }).click();
+    const fillAll = async (surname) => {
+      await fill('form_ref', 'AD0000001X');
+      await fill('submitted_at', '2026-11-27T10:00:00Z');
+      await fill('forename', 'Gwen');
+      await fill('surname', surname);
+      await fill('nino', 'JG 10 37 25 B');
+      await fill('dob', '01/02/1950');
+      await fill('postcode', 'SA1 1AA');
+      await page.getByLabel('claim_type').selectOption('Warm home');
+      await fill('amount', '120.00');
+      await fill('sort_code', '12 34 56');
+      await fill('account_no', '12345678');
+      await page.getByRole('button', { name: 'Submit for the citizen' }).click();
+    };
+    // a surname the mainframe's code page cannot hold is refused at this
+    // door too, naming the target, and nothing is stored
+    await fillAll('\u738b');
+    const sum2 = page.locator('.govuk-error-summary');
+    must(await sum2.isVisible(), 'a surname the mainframe cannot encode shows the error summary');
+    must((await sum2.innerText()).includes('cannot be encoded for target claims-mainframe'),
+         `the target's problem: ${await sum2.innerText()}`);
+    must(!(await page.locator('.govuk-panel').isVisible()), 'no confirmation for the refused form');
+    ok('assisted digital form: a value the mainframe cannot encode refused, naming the target');
+    await fillAll('Evans');
     const panel = page.locator('.govuk-panel');
     must(await panel.isVisible(), 'the confirmation panel');
     const aref = (await page.locator('#reference').innerText()).trim();
