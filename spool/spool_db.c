@@ -560,13 +560,34 @@ void spool_dberr(struct spool *s, struct errs *e, const char *where,
                  const char *what)
 {
     errs_add(e, where ? where : s->dir, "%s: %s", what,
-             s->db ? sqlite3_errmsg(s->db) : "no ledger");
+             s->db ? sqlite3_errmsg(s->db)
+             : s->sql ? sql_errmsg(s->sql) : "no ledger");
+}
+
+void spool_sqlerr(struct spool *s, struct errs *e, const char *where,
+                  const char *what)
+{
+    const char *m = s->sql ? sql_errmsg(s->sql) : "";
+    errs_add(e, where ? where : s->dir, "%s: %s", what,
+             *m ? m : s->db ? sqlite3_errmsg(s->db) : "no ledger");
+}
+
+struct sql_stmt *spool_sql(struct spool *s, const char *sql, struct errs *e)
+{
+    struct sql_stmt *st = sql_prepare(s->sql, sql);
+    if (!st)
+        spool_sqlerr(s, e, NULL, "ledger statement");
+    return st;
 }
 
 /* spool_stmt - a cached prepared statement, reset and unbound.  Statements
  * are looked up by the text's address first (the same literal), then text. */
 sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e)
 {
+    if (!s->db) {
+        errs_add(e, s->dir, "not yet on a PostgreSQL ledger: %.60s", sql);
+        return NULL;
+    }
     for (size_t i = 0; i < s->nstmt; i++) {
         if (s->stmt[i].sql == sql || strcmp(s->stmt[i].sql, sql) == 0) {
             sqlite3_reset(s->stmt[i].st);
@@ -594,10 +615,8 @@ sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e)
 
 int spool_exec(struct spool *s, const char *sql, struct errs *e)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        errs_add(e, s->dir, "ledger: %s", msg ? msg : "error");
-        sqlite3_free(msg);
+    if (sql_exec(s->sql, sql) != 0) {
+        errs_add(e, s->dir, "ledger: %s", sql_errmsg(s->sql));
         return -1;
     }
     return 0;
@@ -605,9 +624,13 @@ int spool_exec(struct spool *s, const char *sql, struct errs *e)
 
 int spool_begin(struct spool *s, struct errs *e)
 {
-    /* IMMEDIATE: take the write lock now, so another process's writer
-     * makes us wait (busy timeout) instead of failing at commit. */
-    return spool_exec(s, "BEGIN IMMEDIATE", e);
+    /* SQLite: BEGIN IMMEDIATE, the write lock now, so another process's
+     * writer makes us wait (busy timeout) instead of failing at commit */
+    if (sql_begin(s->sql) != 0) {
+        errs_add(e, s->dir, "ledger: %s", sql_errmsg(s->sql));
+        return -1;
+    }
+    return 0;
 }
 
 int spool_commit(struct spool *s, struct errs *e)
@@ -617,7 +640,8 @@ int spool_commit(struct spool *s, struct errs *e)
         spool_rollback(s);
         return -1;
     }
-    if (spool_exec(s, "COMMIT", e) != 0) {
+    if (sql_commit(s->sql) != 0) {
+        errs_add(e, s->dir, "ledger: %s", sql_errmsg(s->sql));
         spool_rollback(s);
         return -1;
     }
@@ -641,8 +665,7 @@ void spool_rollback(struct spool *s)
 {
     s->audit_pending[0] = '\0';
     spool_tally_clear(s);
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sql_rollback(s->sql);
 }
 
 char *spool_col_strdup(sqlite3_stmt *st, int col)

@@ -68,6 +68,17 @@ int spool_transition_need(enum spool_state from, enum spool_state to,
                           const char *where, struct errs *e);
 
 /* Helpers in spool_db.c; all expect db_mu held. */
+/* spool_sql - the cached statement-layer statement (sql.h) for sql,
+ * reset and unbound; NULL with the ledger's message in e.  The way every
+ * spool file reaches the ledger, whichever engine holds it.  SQL made at
+ * run time goes through sql_prepare_own(s->sql, ...) instead. */
+struct sql_stmt *spool_sql(struct spool *s, const char *sql, struct errs *e);
+/* spool_sqlerr - a problem at where (NULL: the spool folder) saying
+ * what, with the statement layer's last message */
+void spool_sqlerr(struct spool *s, struct errs *e, const char *where,
+                  const char *what);
+/* spool_stmt - the SQLite-only form, for the files not yet moved onto
+ * the statement layer (issue 18); NULL with a problem on PostgreSQL */
 sqlite3_stmt *spool_stmt(struct spool *s, const char *sql, struct errs *e);
 int spool_exec(struct spool *s, const char *sql, struct errs *e);
 int spool_begin(struct spool *s, struct errs *e);

@@ -71,6 +71,17 @@ struct sql_stmt *sql_prepare(struct sql_conn *c, const char *sql)
     return c->ops->prepare(c, sql);
 }
 
+struct sql_stmt *sql_prepare_own(struct sql_conn *c, const char *sql)
+{
+    return c->ops->prepare_own(c, sql);
+}
+
+void sql_finalize(struct sql_stmt *st)
+{
+    if (st)
+        st->c->ops->finalize(st);
+}
+
 int sql_bind_text(struct sql_stmt *st, int i, const char *v)
 {
     return st->c->ops->bind_text(st, i, v);

@@ -79,6 +79,15 @@ const char *sql_errmsg(const struct sql_conn *c);
 /* sql_prepare - the cached statement for sql (looked up by address, then
  * by text), reset and unbound; NULL on error */
 struct sql_stmt *sql_prepare(struct sql_conn *c, const char *sql);
+/* sql_prepare_own - a statement of the caller's own, not cached: for
+ * SQL made at run time (a filter of the caller's choosing), which would
+ * fill the cache with texts used once.  It works as a cached one does
+ * and is freed by sql_finalize (NULL: nothing).  PostgreSQL sends it
+ * with its parameters each time (no named statement on the server), so
+ * a text it cannot run fails at the first sql_step there, at the prepare
+ * on SQLite.  NULL on error. */
+struct sql_stmt *sql_prepare_own(struct sql_conn *c, const char *sql);
+void sql_finalize(struct sql_stmt *st);
 /* Parameters count from 1, as ?1 does.  NULL text or blob binds NULL. */
 int sql_bind_text(struct sql_stmt *st, int i, const char *v);
 int sql_bind_int64(struct sql_stmt *st, int i, int64_t v);

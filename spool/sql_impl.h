@@ -12,6 +12,8 @@
 struct sql_ops {
     void (*close)(struct sql_conn *c);
     struct sql_stmt *(*prepare)(struct sql_conn *c, const char *sql);
+    struct sql_stmt *(*prepare_own)(struct sql_conn *c, const char *sql);
+    void (*finalize)(struct sql_stmt *st);
     int (*bind_text)(struct sql_stmt *st, int i, const char *v);
     int (*bind_int64)(struct sql_stmt *st, int i, int64_t v);
     int (*bind_blob)(struct sql_stmt *st, int i, const void *p, size_t n);

@@ -45,6 +45,8 @@ struct sql_stmt {
     char *pgsql;                   /* with $N */
     char name[16];
     bool prepared;                 /* on the current session */
+    bool owned;                    /* sql_prepare_own: sent with its text
+                                      each time, never prepared */
     int nparams;
     const char **val;              /* bound values (borrowed) */
     int *len, *fmt;
@@ -155,6 +157,54 @@ static void unbind_all(struct sql_stmt *s)
 
 static int ensure_prepared(struct sql_stmt *s);
 
+/* stmt_init - s made ready for sql (its text rewritten, room for its
+ * parameters); -1 with the error set and nothing kept */
+static int stmt_init(struct sql_conn *c, struct sql_stmt *s, const char *sql)
+{
+    memset(s, 0, sizeof *s);
+    s->c = c;
+    s->key = sql;
+    s->row = -1;
+    s->sql = strdup(sql);
+    s->pgsql = sql_pg_placeholders(sql, &s->nparams);
+    size_t np = s->nparams > 0 ? (size_t)s->nparams : 1;
+    s->val = calloc(np, sizeof *s->val);
+    s->len = calloc(np, sizeof *s->len);
+    s->fmt = calloc(np, sizeof *s->fmt);
+    s->num = calloc(np, sizeof *s->num);
+    if (!s->sql || !s->pgsql || !s->val || !s->len || !s->fmt
+        || !s->num || s->nparams > PG_MAXPARAMS) {
+        bool many = s->nparams > PG_MAXPARAMS;
+        stmt_free(s);
+        sql_set_error(c, SQL_PERMANENT, "", many ? "too many parameters"
+                      : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static struct sql_stmt *pg_prepare_own(struct sql_conn *c, const char *sql)
+{
+    struct sql_stmt *s = malloc(sizeof *s);
+    if (!s) {
+        sql_set_error(c, SQL_PERMANENT, "", "out of memory");
+        return NULL;
+    }
+    if (stmt_init(c, s, sql) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->owned = true;
+    s->key = NULL;
+    return s;
+}
+
+static void pg_finalize(struct sql_stmt *s)
+{
+    stmt_free(s);
+    free(s);
+}
+
 static struct sql_stmt *pg_prepare(struct sql_conn *c, const char *sql)
 {
     struct pg *p = PG(c);
@@ -172,25 +222,8 @@ static struct sql_stmt *pg_prepare(struct sql_conn *c, const char *sql)
             return NULL;
         }
         s = &p->stmt[p->nstmt];
-        memset(s, 0, sizeof *s);
-        s->c = c;
-        s->key = sql;
-        s->row = -1;
-        s->sql = strdup(sql);
-        s->pgsql = sql_pg_placeholders(sql, &s->nparams);
-        size_t np = s->nparams > 0 ? (size_t)s->nparams : 1;
-        s->val = calloc(np, sizeof *s->val);
-        s->len = calloc(np, sizeof *s->len);
-        s->fmt = calloc(np, sizeof *s->fmt);
-        s->num = calloc(np, sizeof *s->num);
-        if (!s->sql || !s->pgsql || !s->val || !s->len || !s->fmt
-            || !s->num || s->nparams > PG_MAXPARAMS) {
-            bool many = s->nparams > PG_MAXPARAMS;
-            stmt_free(s);
-            sql_set_error(c, SQL_PERMANENT, "", many ? "too many parameters"
-                          : "out of memory");
+        if (stmt_init(c, s, sql) != 0)
             return NULL;
-        }
         snprintf(s->name, sizeof s->name, "f%zu", p->nstmt);
         p->nstmt++;
     }
@@ -279,7 +312,7 @@ static int pend_push(struct pg *p, long what)
 static int ensure_prepared(struct sql_stmt *s)
 {
     struct pg *p = PG(s->c);
-    if (s->prepared)
+    if (s->prepared || s->owned)
         return 0;
     if (p->pipeline) {
         if (pend_push(p, s - p->stmt) != 0)
@@ -317,8 +350,12 @@ static enum sql_step pg_step(struct sql_stmt *s)
         if (p->pipeline) {
             if (pend_push(p, -1) != 0)
                 return SQL_STEP_ERROR;
-            if (!PQsendQueryPrepared(p->conn, s->name, s->nparams, s->val,
-                                     s->len, s->fmt, 0)) {
+            int sent = s->owned
+                ? PQsendQueryParams(p->conn, s->pgsql, s->nparams, NULL,
+                                    s->val, s->len, s->fmt, 0)
+                : PQsendQueryPrepared(p->conn, s->name, s->nparams, s->val,
+                                      s->len, s->fmt, 0);
+            if (!sent) {
                 p->npend--;
                 res_error(s->c, NULL);
                 return SQL_STEP_ERROR;
@@ -326,8 +363,11 @@ static enum sql_step pg_step(struct sql_stmt *s)
             s->row = 0;            /* sent: its answer comes at the end */
             return SQL_STEP_DONE;
         }
-        PGresult *r = PQexecPrepared(p->conn, s->name, s->nparams, s->val,
-                                     s->len, s->fmt, 0);
+        PGresult *r = s->owned
+            ? PQexecParams(p->conn, s->pgsql, s->nparams, NULL, s->val,
+                           s->len, s->fmt, 0)
+            : PQexecPrepared(p->conn, s->name, s->nparams, s->val, s->len,
+                             s->fmt, 0);
         ExecStatusType t = PQresultStatus(r);
         if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK) {
             res_error(s->c, r);
@@ -634,6 +674,8 @@ static int pg_reconnect(struct sql_conn *c)
 static const struct sql_ops pg_ops = {
     .close = pg_close,
     .prepare = pg_prepare,
+    .prepare_own = pg_prepare_own,
+    .finalize = pg_finalize,
     .bind_text = pg_bind_text,
     .bind_int64 = pg_bind_int64,
     .bind_blob = pg_bind_blob,

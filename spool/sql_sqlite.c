@@ -87,6 +87,29 @@ static struct sql_stmt *lite_prepare(struct sql_conn *c, const char *sql)
     return s;
 }
 
+static struct sql_stmt *lite_prepare_own(struct sql_conn *c, const char *sql)
+{
+    struct sql_stmt *s = calloc(1, sizeof *s);
+    if (!s) {
+        sql_set_error(c, SQL_PERMANENT, "", "out of memory");
+        return NULL;
+    }
+    int rc = sqlite3_prepare_v2(LITE(c)->db, sql, -1, &s->st, NULL);
+    if (rc != SQLITE_OK) {
+        lite_error(c, rc);
+        free(s);
+        return NULL;
+    }
+    s->c = c;
+    return s;
+}
+
+static void lite_finalize(struct sql_stmt *s)
+{
+    sqlite3_finalize(s->st);
+    free(s);
+}
+
 static int bound(struct sql_stmt *s, int rc)
 {
     if (rc == SQLITE_OK)
@@ -213,6 +236,8 @@ static int lite_noop(struct sql_conn *c)
 static const struct sql_ops lite_ops = {
     .close = lite_close,
     .prepare = lite_prepare,
+    .prepare_own = lite_prepare_own,
+    .finalize = lite_finalize,
     .bind_text = lite_bind_text,
     .bind_int64 = lite_bind_int64,
     .bind_blob = lite_bind_blob,

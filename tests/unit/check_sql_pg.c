@@ -162,6 +162,38 @@ static void roundtrip(struct sql_conn *c, const char *create)
     char copy[64];
     snprintf(copy, sizeof copy, "%s", "UPDATE t SET n = n WHERE n >= ?");
     ck_assert_ptr_eq(sql_prepare(c, copy), up);
+    /* a statement of the caller's own: not the cached one, same rows, and
+     * two of the same text side by side keep their own rows */
+    struct sql_stmt *o1 = sql_prepare_own(c, "SELECT n FROM t WHERE n >= ? "
+                                          "ORDER BY n");
+    struct sql_stmt *o2 = sql_prepare_own(c, "SELECT n FROM t WHERE n >= ? "
+                                          "ORDER BY n");
+    ck_assert_msg(o1 && o2, "%s", sql_errmsg(c));
+    ck_assert_ptr_ne(o1, o2);
+    ck_assert_ptr_ne(o1, sql_prepare(c, "SELECT n FROM t WHERE n >= ? "
+                                     "ORDER BY n"));
+    sql_bind_int64(o1, 1, 0);
+    sql_bind_int64(o2, 1, INT64_MAX);
+    ck_assert_int_eq(sql_step(o1), SQL_STEP_ROW);
+    ck_assert_int_eq(sql_step(o2), SQL_STEP_ROW);
+    ck_assert(sql_col_int64(o1, 0) == 0);
+    ck_assert(sql_col_int64(o2, 0) == INT64_MAX);
+    ck_assert_int_eq(sql_step(o2), SQL_STEP_DONE);
+    ck_assert_int_eq(sql_step(o1), SQL_STEP_ROW);
+    ck_assert(sql_col_int64(o1, 0) == INT64_MAX);
+    ck_assert_int_eq(sql_step(o1), SQL_STEP_DONE);
+    sql_reset(o1);                  /* again, the same binding */
+    ck_assert_int_eq(sql_step(o1), SQL_STEP_ROW);
+    ck_assert(sql_col_int64(o1, 0) == 0);
+    sql_finalize(o1);
+    sql_finalize(o2);
+    sql_finalize(NULL);
+    /* a bad text fails at the prepare (SQLite) or at its first step
+     * (PostgreSQL, which sees it only then) */
+    struct sql_stmt *bad = sql_prepare_own(c, "SELECT nope FROM t");
+    ck_assert(!bad || sql_step(bad) == SQL_STEP_ERROR);
+    ck_assert(sql_errmsg(c)[0] != '\0');
+    sql_finalize(bad);
     /* transactions */
     ck_assert(!sql_in_txn(c));
     ck_assert_int_eq(sql_begin(c), 0);
