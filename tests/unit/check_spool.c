@@ -142,6 +142,14 @@ START_TEST(test_open_creates_private_folder_and_schema)
                          SPOOL_SCHEMA_VERSION);
         ck_assert_int_eq(count_rows("SELECT count(*) FROM meta WHERE name "
                                     "= 'spool_id'"), 1);
+        /* the ledger's size is the database's */
+        uint64_t lb = 0, fb = 1;
+        struct errs e;
+        errs_init(&e);
+        ck_assert_int_eq(spool_size(s, &lb, &fb, &e), 0);
+        ck_assert_uint_gt(lb, 1u << 20);
+        ck_assert_uint_eq(fb, 0);
+        errs_free(&e);
         spool_close(s);
         s = open_sp(NULL);
         spool_close(s);
