@@ -155,7 +155,7 @@ static int append_rows(struct spool *s, struct sql_stmt *st,
             out->v = v;
             *cap = nc;
         }
-        if (spool_row_read(s, st, 1, r) != 0) {
+        if (spool_row_fill_sql(s, st, 1, r) != 0) {
             spool_record_free(r);
             sql_reset(st);
             errs_add(e, target, "out of memory");

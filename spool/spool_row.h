@@ -2,8 +2,7 @@
  * for the spool files already on spool/sql.h.  Kept apart from
  * spool_int.h (not this file's owner's) only while the other readers
  * still hand over a bare sqlite3_stmt (issue 18); it belongs beside
- * spool_row_fill there, and a declaration of the same prototype there
- * agrees with this one.  Never included outside spool/. */
+ * spool_row_fill there.  Never included outside spool/. */
 #ifndef FERRY_SPOOL_SPOOL_ROW_H
 #define FERRY_SPOOL_SPOOL_ROW_H
 
@@ -11,10 +10,10 @@ struct spool;
 struct spool_record;
 struct sql_stmt;
 
-/* spool_row_read - fill r from a row selected with SPOOL_REC_COLS,
+/* spool_row_fill_sql - fill r from a row selected with SPOOL_REC_COLS,
  * as spool_row_fill does: payload columns (decrypted) when with_payload;
  * 0, or -1 when out of memory; decryption problems set r->crypt_error */
-int spool_row_read(struct spool *s, struct sql_stmt *st, int with_payload,
-                   struct spool_record *r);
+int spool_row_fill_sql(struct spool *s, struct sql_stmt *st,
+                       int with_payload, struct spool_record *r);
 
 #endif
