@@ -977,6 +977,17 @@ int spool_job_end(struct spool *s, int64_t run_id, const char *outcome,
 int spool_job_list(struct spool *s, const char *job, size_t limit,
                    struct spool_job_run **out, size_t *n, struct errs *e);
 void spool_job_runs_free(struct spool_job_run *v, size_t n);
+/* spool_joblock_take - the spool's part of a job lock (scheduler/joblock.c
+ * takes the folder's lock file first, then this).  A PostgreSQL spool:
+ * a session advisory lock on the spool's connection, so one node of
+ * those sharing the ledger runs job at a time; it goes with the session,
+ * so a node that dies lets the job go.  An SQLite spool: nothing (one
+ * daemon holds a folder; the lock file is the lock).  0 taken, 1 held
+ * by another node, -1 error (e filled). */
+int spool_joblock_take(struct spool *s, const char *job, struct errs *e);
+/* spool_joblock_release - let job go (a lock the session already lost
+ * is logged, job-lock-lost) */
+void spool_joblock_release(struct spool *s, const char *job);
 
 /* ---- WAL checkpoints (daemon) ----------------------------------------- */
 
