@@ -1001,7 +1001,9 @@ struct spool_backup_info {
  * an empty folder): the ledger through SQLite's online backup (one
  * snapshot, writers not held up), the staging folders, and MANIFEST (JSON:
  * format, taken_at, schema_version, records, states, audit_head, files
- * with path, size and sha256) read back from the copy.  0, or -1 with e. */
+ * with path, size and sha256) read back from the copy.  0, or -1 with e.
+ * An SQLite ledger only: a PostgreSQL spool is refused, the message
+ * naming pg_dump and `ferry spool copy`. */
 int spool_backup(struct spool *s, const char *dest,
                  struct spool_backup_info *info, struct errs *e);
 
@@ -1026,7 +1028,8 @@ int spool_verify(const char *dir, struct spool_verify_info *info,
  * thread with its own connection (spool_checkpoint.c).  For the daemon,
  * where an intake request must never wait for a checkpoint.  Stop it
  * before spool_close.  NULL with e filled on failure (the spool then
- * keeps SQLite's own checkpoints). */
+ * keeps SQLite's own checkpoints).  A PostgreSQL spool has nothing to
+ * checkpoint: an idle handle, stopped the same way. */
 struct spool_checkpointer;
 struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
                                                     int interval_ms,
