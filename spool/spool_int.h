@@ -7,11 +7,11 @@
 #include <sqlite3.h>
 
 #include "spool/spool.h"
+#include "spool/sql.h"
 
 #define SPOOL_NSTMT 64
 
 struct spool_req;                  /* spool_enqueue.c */
-struct sql_conn;                   /* sql.h */
 
 struct spool {
     char *dir;
@@ -40,6 +40,19 @@ struct spool {
                                       transaction (spool_totals.c) */
     size_t ntally, captally;
 };
+
+/* spool_page_rows - how many rows a long read asks for at a time: a
+ * PostgreSQL result arrives whole, so a read that can be long goes in
+ * keyset pages (WHERE key > ?last ORDER BY key LIMIT ?page); SQLite
+ * steps a cursor, so there the page is unbounded and the read is one
+ * pass, as it always was (a page would repeat any sort SQLite does for
+ * the ORDER BY).  Where the engines differ, visibly. */
+#define SPOOL_PAGE_ROWS 1000
+static inline size_t spool_page_rows(const struct spool *s)
+{
+    return sql_backend(s->sql) == SQL_POSTGRESQL ? SPOOL_PAGE_ROWS
+                                                 : (size_t)INT64_MAX;
+}
 
 /* The condition of the partial index records_work (schema v13), to paste
  * into a query that reads only records not yet final: SQLite uses a
@@ -140,6 +153,11 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
  * Returns 0, or -1 when out of memory.  Decryption problems set
  * r->crypt_error. */
 int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
+                   struct spool_record *r);
+/* spool_row_read - the same from a statement-layer row (sql.h), the way
+ * every file on the layer reads records; spool_row_fill stays for the
+ * files still on sqlite3_* */
+int spool_row_read(struct spool *s, struct sql_stmt *st, int with_payload,
                    struct spool_record *r);
 void spool_record_clear(struct spool_record *r);
 void spool_audit_entry_clear(struct spool_audit_entry *a);

@@ -3,6 +3,7 @@
  * and the matching clear/free.  A leaf: every other spool file may use it,
  * it uses none of them but the connection helpers and the crypt box. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -58,14 +59,71 @@ void spool_record_free(struct spool_record *r)
     free(r);
 }
 
-/* read_blob - a payload column, decrypted when the row is encrypted */
-static int read_blob(struct spool *s, sqlite3_stmt *st, int col, bool enc,
-                     const char *ref, const char *name, unsigned char **out,
-                     size_t *outn, struct spool_record *r)
+/* A row is read the same from SQLite and from the statement layer
+ * (sql.h): through these four accessors, so the column rules are
+ * written once.  The SQLite pair goes when the last spool file reading
+ * records with sqlite3_* (spool_row_fill's callers) has moved onto the
+ * layer. */
+struct row_src {
+    void *st;
+    int64_t (*i64)(void *st, int col);
+    const char *(*text)(void *st, int col);
+    /* the column's bytes; NULL when the column is NULL */
+    const void *(*blob)(void *st, int col, size_t *n);
+};
+
+static int64_t lite_i64(void *st, int col)
 {
-    const void *p = sqlite3_column_blob(st, col);
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    return sqlite3_column_int64(st, col);
+}
+
+static const char *lite_text(void *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+static const void *lite_blob(void *st, int col, size_t *n)
+{
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    const void *p = sqlite3_column_blob(st, col);
+    *n = (size_t)sqlite3_column_bytes(st, col);
+    return p ? p : "";
+}
+
+static int64_t layer_i64(void *st, int col)
+{
+    return sql_col_int64(st, col);
+}
+
+static const char *layer_text(void *st, int col)
+{
+    return sql_col_text(st, col);
+}
+
+static const void *layer_blob(void *st, int col, size_t *n)
+{
+    if (sql_col_null(st, col))
+        return NULL;
+    const void *p = sql_col_blob(st, col, n);
+    return p ? p : "";
+}
+
+static char *dup_col(const struct row_src *c, int col)
+{
+    const char *t = c->text(c->st, col);
+    return t ? strdup(t) : NULL;
+}
+
+/* read_blob - a payload column, decrypted when the row is encrypted */
+static int read_blob(struct spool *s, const struct row_src *c, int col,
+                     bool enc, const char *ref, const char *name,
+                     unsigned char **out, size_t *outn,
+                     struct spool_record *r)
+{
+    size_t n = 0;
+    const void *p = c->blob(c->st, col, &n);
+    if (!p)
         return 0;
     if (enc) {
         const char *why = NULL;
@@ -86,56 +144,68 @@ static int read_blob(struct spool *s, sqlite3_stmt *st, int col, bool enc,
     return 0;
 }
 
-int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
-                   struct spool_record *r)
+static int row_fill(struct spool *s, const struct row_src *c,
+                    int with_payload, struct spool_record *r)
 {
     memset(r, 0, sizeof *r);
-    r->id = sqlite3_column_int64(st, 0);
-    r->ref = spool_col_strdup(st, 1);
-    r->service = spool_col_strdup(st, 2);
-    r->target = spool_col_strdup(st, 3);
-    r->client = spool_col_strdup(st, 4);
-    r->fe_ref = spool_col_strdup(st, 5);
-    r->idem_key = spool_col_strdup(st, 6);
-    r->received_at = sqlite3_column_int64(st, 7);
-    r->updated_at = sqlite3_column_int64(st, 8);
-    const char *stn = (const char *)sqlite3_column_text(st, 9);
-    if (spool_state_parse(stn, &r->state) != 0)
+    r->id = c->i64(c->st, 0);
+    r->ref = dup_col(c, 1);
+    r->service = dup_col(c, 2);
+    r->target = dup_col(c, 3);
+    r->client = dup_col(c, 4);
+    r->fe_ref = dup_col(c, 5);
+    r->idem_key = dup_col(c, 6);
+    r->received_at = c->i64(c->st, 7);
+    r->updated_at = c->i64(c->st, 8);
+    if (spool_state_parse(c->text(c->st, 9), &r->state) != 0)
         r->state = SPOOL_RECEIVED;
-    r->attempts = sqlite3_column_int(st, 10);
-    r->next_attempt_at = sqlite3_column_int64(st, 11);
-    r->lease_owner = spool_col_strdup(st, 12);
-    r->lease_until = sqlite3_column_int64(st, 13);
-    r->last_error = spool_col_strdup(st, 14);
-    r->batch_id = sqlite3_column_int64(st, 15);
-    r->receipt = spool_col_strdup(st, 16);
-    r->in_doubt = sqlite3_column_int(st, 17) != 0;
-    r->closed_reason = spool_col_strdup(st, 18);
-    r->payload_purged = sqlite3_column_int(st, 19) != 0;
-    r->encrypted = sqlite3_column_int(st, 20) != 0;
-    r->delivery_id = spool_col_strdup(st, 24);
-    if (spool_channel_parse((const char *)sqlite3_column_text(st, 25),
-                            &r->channel) != 0)
+    r->attempts = (int)c->i64(c->st, 10);
+    r->next_attempt_at = c->i64(c->st, 11);
+    r->lease_owner = dup_col(c, 12);
+    r->lease_until = c->i64(c->st, 13);
+    r->last_error = dup_col(c, 14);
+    r->batch_id = c->i64(c->st, 15);
+    r->receipt = dup_col(c, 16);
+    r->in_doubt = c->i64(c->st, 17) != 0;
+    r->closed_reason = dup_col(c, 18);
+    r->payload_purged = c->i64(c->st, 19) != 0;
+    r->encrypted = c->i64(c->st, 20) != 0;
+    r->delivery_id = dup_col(c, 24);
+    if (spool_channel_parse(c->text(c->st, 25), &r->channel) != 0)
         r->channel = SPOOL_CH_UNKNOWN;
-    r->confirmed_at = sqlite3_column_int64(st, 26);
-    r->missing_at = sqlite3_column_int64(st, 27);
-    r->marker_gen = sqlite3_column_int(st, 28);
-    r->receipt_data = spool_col_strdup(st, 29);
+    r->confirmed_at = c->i64(c->st, 26);
+    r->missing_at = c->i64(c->st, 27);
+    r->marker_gen = (int)c->i64(c->st, 28);
+    r->receipt_data = dup_col(c, 29);
     if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {
         size_t jn = 0;
         unsigned char *j = NULL;
-        if (read_blob(s, st, 21, r->encrypted, r->ref, "payload",
+        if (read_blob(s, c, 21, r->encrypted, r->ref, "payload",
                       &r->payload, &r->payload_len, r) != 0
-            || read_blob(s, st, 22, r->encrypted, r->ref, "original",
+            || read_blob(s, c, 22, r->encrypted, r->ref, "original",
                          &r->original, &r->original_len, r) != 0
-            || read_blob(s, st, 23, r->encrypted, r->ref, "record", &j, &jn,
+            || read_blob(s, c, 23, r->encrypted, r->ref, "record", &j, &jn,
                          r) != 0)
             return -1;
         r->record_json = (char *)j;
     }
     return 0;
+}
+
+int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
+                   struct spool_record *r)
+{
+    struct row_src c = { st, lite_i64, lite_text, lite_blob };
+    return row_fill(s, &c, with_payload, r);
+}
+
+int spool_row_read(struct spool *s, struct sql_stmt *st, int with_payload,
+                   struct spool_record *r)
+{
+    struct row_src c = { st, layer_i64, layer_text, layer_blob };
+    return row_fill(s, &c, with_payload, r);
 }
 
 int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
