@@ -156,11 +156,6 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
  * r->crypt_error. */
 int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
                    struct spool_record *r);
-/* spool_row_read - the same from a statement-layer row (sql.h), the way
- * every file on the layer reads records; spool_row_fill stays for the
- * files still on sqlite3_* */
-int spool_row_read(struct spool *s, struct sql_stmt *st, int with_payload,
-                   struct spool_record *r);
 void spool_record_clear(struct spool_record *r);
 void spool_audit_entry_clear(struct spool_audit_entry *a);
 

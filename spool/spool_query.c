@@ -5,6 +5,7 @@
  * SQLite and PostgreSQL; a listing reads in keyset pages
  * (spool_page_rows), since a PostgreSQL result arrives whole. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
 #include "spool/sql.h"
 #include "util/buf.h"
 #include "util/errs.h"
@@ -115,7 +116,7 @@ int spool_get_delivery(struct spool *s, const char *ref, const char *target,
             spool_sqlerr(s, e, ref, "reading record");
         goto done;
     }
-    if (spool_row_read(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
+    if (spool_row_fill_sql(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
         errs_add(e, ref, "out of memory");
         goto done;
     }
@@ -191,7 +192,8 @@ int spool_deliveries(struct spool *s, const char *ref, int flags,
         struct spool_record *r = v ? calloc(1, sizeof *r) : NULL;
         if (v)
             out->v = v;
-        if (!r || spool_row_read(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
+        if (!r || spool_row_fill_sql(s, st, flags & SPOOL_WITH_PAYLOAD,
+                                     r) != 0) {
             spool_record_free(r);
             errs_add(e, ref, "out of memory");
             goto done;
@@ -318,7 +320,8 @@ int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
         while ((step = sql_step(st)) == SQL_STEP_ROW) {
             struct spool_record r;
             got++;
-            if (spool_row_read(s, st, flags & SPOOL_WITH_PAYLOAD, &r) != 0) {
+            if (spool_row_fill_sql(s, st, flags & SPOOL_WITH_PAYLOAD,
+                                   &r) != 0) {
                 spool_record_clear(&r);
                 errs_add(e, "", "out of memory");
                 rc = -1;

@@ -1,8 +1,12 @@
 /* spool_row.c - the ledger's rows as structs: a record row read into a
- * struct spool_record (payload columns decrypted), a reference looked up,
- * and the matching clear/free.  A leaf: every other spool file may use it,
- * it uses none of them but the connection helpers and the crypt box. */
+ * struct spool_record (payload columns decrypted), the delivery of a
+ * reference an action works on, and the matching clear/free.  A leaf:
+ * every other spool file may use it, it uses none of them but the
+ * connection helpers and the crypt box.  On the statement layer
+ * (sql.h), so it runs on SQLite and PostgreSQL alike; spool_row_fill
+ * still takes a bare sqlite3_stmt for the files not yet moved. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
 #include "spool/sql.h"
 #include "util/errs.h"
 
@@ -59,71 +63,57 @@ void spool_record_free(struct spool_record *r)
     free(r);
 }
 
-/* A row is read the same from SQLite and from the statement layer
- * (sql.h): through these four accessors, so the column rules are
- * written once.  The SQLite pair goes when the last spool file reading
- * records with sqlite3_* (spool_row_fill's callers) has moved onto the
- * layer. */
+/* A row read through either interface: the statement layer (sql.h), or
+ * a bare sqlite3_stmt for the files not yet moved onto it (issue 18).
+ * The one mapping of SPOOL_REC_COLS to struct spool_record (row_fill)
+ * reads through these, so the two entry points cannot drift. */
 struct row_src {
-    void *st;
     int64_t (*i64)(void *st, int col);
+    char *(*dup)(void *st, int col);              /* NULL for NULL */
     const char *(*text)(void *st, int col);
-    /* the column's bytes; NULL when the column is NULL */
-    const void *(*blob)(void *st, int col, size_t *n);
+    const void *(*blob)(void *st, int col, size_t *n, bool *null);
+    void *st;
 };
+
+static int64_t sql_i64(void *st, int col) { return sql_col_int64(st, col); }
+static char *sql_dup(void *st, int col) { return sql_col_strdup(st, col); }
+static const char *sql_text(void *st, int col)
+{
+    return sql_col_text(st, col);
+}
+static const void *sql_blob(void *st, int col, size_t *n, bool *null)
+{
+    *null = sql_col_null(st, col);
+    return sql_col_blob(st, col, n);
+}
 
 static int64_t lite_i64(void *st, int col)
 {
     return sqlite3_column_int64(st, col);
 }
-
+static char *lite_dup(void *st, int col) { return spool_col_strdup(st, col); }
 static const char *lite_text(void *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col);
 }
-
-static const void *lite_blob(void *st, int col, size_t *n)
+static const void *lite_blob(void *st, int col, size_t *n, bool *null)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return NULL;
     const void *p = sqlite3_column_blob(st, col);
     *n = (size_t)sqlite3_column_bytes(st, col);
-    return p ? p : "";
-}
-
-static int64_t layer_i64(void *st, int col)
-{
-    return sql_col_int64(st, col);
-}
-
-static const char *layer_text(void *st, int col)
-{
-    return sql_col_text(st, col);
-}
-
-static const void *layer_blob(void *st, int col, size_t *n)
-{
-    if (sql_col_null(st, col))
-        return NULL;
-    const void *p = sql_col_blob(st, col, n);
-    return p ? p : "";
-}
-
-static char *dup_col(const struct row_src *c, int col)
-{
-    const char *t = c->text(c->st, col);
-    return t ? strdup(t) : NULL;
+    *null = sqlite3_column_type(st, col) == SQLITE_NULL;
+    return p;
 }
 
 /* read_blob - a payload column, decrypted when the row is encrypted */
-static int read_blob(struct spool *s, const struct row_src *c, int col,
+static int read_blob(struct spool *s, const struct row_src *src, int col,
                      bool enc, const char *ref, const char *name,
                      unsigned char **out, size_t *outn,
                      struct spool_record *r)
 {
     size_t n = 0;
-    const void *p = c->blob(c->st, col, &n);
-    if (!p)
+    bool null = false;
+    const void *p = src->blob(src->st, col, &n, &null);
+    if (null)
         return 0;
     if (enc) {
         const char *why = NULL;
@@ -144,39 +134,41 @@ static int read_blob(struct spool *s, const struct row_src *c, int col,
     return 0;
 }
 
+/* row_fill - r from a SPOOL_REC_COLS row, whichever interface reads it */
 static int row_fill(struct spool *s, const struct row_src *c,
                     int with_payload, struct spool_record *r)
 {
+    void *st = c->st;
     memset(r, 0, sizeof *r);
-    r->id = c->i64(c->st, 0);
-    r->ref = dup_col(c, 1);
-    r->service = dup_col(c, 2);
-    r->target = dup_col(c, 3);
-    r->client = dup_col(c, 4);
-    r->fe_ref = dup_col(c, 5);
-    r->idem_key = dup_col(c, 6);
-    r->received_at = c->i64(c->st, 7);
-    r->updated_at = c->i64(c->st, 8);
-    if (spool_state_parse(c->text(c->st, 9), &r->state) != 0)
+    r->id = c->i64(st, 0);
+    r->ref = c->dup(st, 1);
+    r->service = c->dup(st, 2);
+    r->target = c->dup(st, 3);
+    r->client = c->dup(st, 4);
+    r->fe_ref = c->dup(st, 5);
+    r->idem_key = c->dup(st, 6);
+    r->received_at = c->i64(st, 7);
+    r->updated_at = c->i64(st, 8);
+    if (spool_state_parse(c->text(st, 9), &r->state) != 0)
         r->state = SPOOL_RECEIVED;
-    r->attempts = (int)c->i64(c->st, 10);
-    r->next_attempt_at = c->i64(c->st, 11);
-    r->lease_owner = dup_col(c, 12);
-    r->lease_until = c->i64(c->st, 13);
-    r->last_error = dup_col(c, 14);
-    r->batch_id = c->i64(c->st, 15);
-    r->receipt = dup_col(c, 16);
-    r->in_doubt = c->i64(c->st, 17) != 0;
-    r->closed_reason = dup_col(c, 18);
-    r->payload_purged = c->i64(c->st, 19) != 0;
-    r->encrypted = c->i64(c->st, 20) != 0;
-    r->delivery_id = dup_col(c, 24);
-    if (spool_channel_parse(c->text(c->st, 25), &r->channel) != 0)
+    r->attempts = (int)c->i64(st, 10);
+    r->next_attempt_at = c->i64(st, 11);
+    r->lease_owner = c->dup(st, 12);
+    r->lease_until = c->i64(st, 13);
+    r->last_error = c->dup(st, 14);
+    r->batch_id = c->i64(st, 15);
+    r->receipt = c->dup(st, 16);
+    r->in_doubt = c->i64(st, 17) != 0;
+    r->closed_reason = c->dup(st, 18);
+    r->payload_purged = c->i64(st, 19) != 0;
+    r->encrypted = c->i64(st, 20) != 0;
+    r->delivery_id = c->dup(st, 24);
+    if (spool_channel_parse(c->text(st, 25), &r->channel) != 0)
         r->channel = SPOOL_CH_UNKNOWN;
-    r->confirmed_at = c->i64(c->st, 26);
-    r->missing_at = c->i64(c->st, 27);
-    r->marker_gen = (int)c->i64(c->st, 28);
-    r->receipt_data = dup_col(c, 29);
+    r->confirmed_at = c->i64(st, 26);
+    r->missing_at = c->i64(st, 27);
+    r->marker_gen = (int)c->i64(st, 28);
+    r->receipt_data = c->dup(st, 29);
     if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {
@@ -194,17 +186,17 @@ static int row_fill(struct spool *s, const struct row_src *c,
     return 0;
 }
 
-int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
-                   struct spool_record *r)
+int spool_row_fill_sql(struct spool *s, struct sql_stmt *st, int with_payload,
+                       struct spool_record *r)
 {
-    struct row_src c = { st, lite_i64, lite_text, lite_blob };
+    const struct row_src c = { sql_i64, sql_dup, sql_text, sql_blob, st };
     return row_fill(s, &c, with_payload, r);
 }
 
-int spool_row_read(struct spool *s, struct sql_stmt *st, int with_payload,
+int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
                    struct spool_record *r)
 {
-    struct row_src c = { st, layer_i64, layer_text, layer_blob };
+    const struct row_src c = { lite_i64, lite_dup, lite_text, lite_blob, st };
     return row_fill(s, &c, with_payload, r);
 }
 
@@ -212,24 +204,23 @@ int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
                         unsigned applies, const char *verb,
                         struct spool_pick *out, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state, target FROM records "
-                                  "WHERE ref = ? ORDER BY id", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT id, state, target FROM records "
+                                    "WHERE ref = ? ORDER BY id", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sql_bind_text(st, 1, ref);
     char all[256] = "", fit[256] = "";
     size_t nall = 0, nfit = 0;
     bool found = false;
-    int r;
+    enum sql_step r;
     memset(out, 0, sizeof *out);
     /* one row per target of the service: a handful */
-    while ((r = sqlite3_step(st)) == SQLITE_ROW && nall < 1024) {
-        const char *t = (const char *)sqlite3_column_text(st, 2);
+    while ((r = sql_step(st)) == SQL_STEP_ROW && nall < 1024) {
+        const char *t = sql_col_text(st, 2);
         enum spool_state stt;
-        if (spool_state_parse((const char *)sqlite3_column_text(st, 1), &stt)
-            != 0) {
+        if (!t || spool_state_parse(sql_col_text(st, 1), &stt) != 0) {
             errs_add(e, ref, "unknown state in ledger");
-            sqlite3_reset(st);
+            sql_reset(st);
             return -1;
         }
         size_t l = strlen(all);
@@ -243,15 +234,15 @@ int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
             nfit++;
         }
         if (named || (fits && nfit == 1) || (!target && nall == 1)) {
-            out->id = sqlite3_column_int64(st, 0);
+            out->id = sql_col_int64(st, 0);
             out->state = stt;
             snprintf(out->target, sizeof out->target, "%s", t);
             found = found || named;
         }
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, ref, "reading record");
         return -1;
     }
     out->ndeliveries = nall;

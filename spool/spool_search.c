@@ -9,6 +9,7 @@
  * themselves (normalised) come from mappings/map_search.c.  On the
  * statement layer (sql.h): the same SQL on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
 #include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
@@ -180,7 +181,7 @@ static int collect(struct spool *s, struct sql_stmt *st,
         if (seen)
             continue;
         struct spool_record *rec = calloc(1, sizeof *rec);
-        if (!rec || spool_row_read(s, st, 0, rec) != 0
+        if (!rec || spool_row_fill_sql(s, st, 0, rec) != 0
             || list_push(out, cap, rec) != 0) {
             spool_record_free(rec);
             errs_add(e, "", "out of memory");
