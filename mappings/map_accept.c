@@ -36,6 +36,9 @@ struct ctx {
     struct errs *e;
     size_t problems;
     struct jt_memo *memo;        /* the fast path's walks so far */
+    /* the fast path: every node of the mapping's paths (struct mapping's
+     * paths), found in one walk before the fields; NULL: none */
+    const struct jt_node *const *pres;
 };
 
 /* A value in the submission: a node of jansson's tree, or of the fast
@@ -54,6 +57,17 @@ static struct jv jv_get(const struct ctx *c, const struct jpath *p,
                                                             c->memo)
                                         : NULL };
     return (struct jv){ .j = base.j ? jpath_get(p, base.j) : NULL };
+}
+
+/* field_get - the value at f's path under base: the top-level fields'
+ * from the walk of the mapping's paths, the same node jv_get finds */
+static struct jv field_get(const struct ctx *c, const struct map_field *f,
+                           struct jv base)
+{
+    if (c->pres && f->pnode >= 0 && f >= c->m->fields &&
+        f < c->m->fields + c->m->nfields)
+        return (struct jv){ .t = c->pres[f->pnode] };
+    return jv_get(c, f->jp, base);
 }
 
 /* jv_absent - missing or JSON null */
@@ -235,7 +249,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
                        struct record_field *rf)
 {
     rf->v.type = FT_LIST;
-    struct jv v = c->named ? (struct jv){ 0 } : jv_get(c, f->jp, base);
+    struct jv v = c->named ? (struct jv){ 0 } : field_get(c, f, base);
     if (c->named && named_value(c, f->name)) {
         prob(c, where, "a list cannot be given as a single value");
         return;
@@ -329,7 +343,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     char small[128];
     struct jv sv = { 0 };
     if (c->jd && f->path && !f->ntr && f->type != FT_STRING &&
-        (sv = jv_get(c, f->jp, base)).t && sv.t->type == JT_STRING &&
+        (sv = field_get(c, f, base)).t && sv.t->type == JT_STRING &&
         sv.t->n < sizeof small) {
         memcpy(small, sv.t->u.s, sv.t->n);
         small[sv.t->n] = '\0';
@@ -348,7 +362,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             text = raw_concat(c, f, base, where, &bad);
         }
     } else if (f->path) {
-        text = scalar(c, jv_get(c, f->jp, base), where, &bad);
+        text = scalar(c, field_get(c, f, base), where, &bad);
     } else if (f->nparts) {
         text = raw_concat(c, f, base, where, &bad);
     }
@@ -450,6 +464,11 @@ int map_apply_jt(const struct mapping *m, const struct jt_doc *d,
         *out = NULL;
         errs_add(e, "body", "expected a JSON object");
         return -1;
+    }
+    const struct jt_node *res[JPATH_SET_MAX];
+    if (m->paths) {
+        jpath_set_get_jt(m->paths, d, &d->v[0], res);
+        c.pres = res;
     }
     return run(&c, (struct jv){ .t = &d->v[0] }, out);
 }

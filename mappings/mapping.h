@@ -172,6 +172,24 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
                                         const struct jt_node *root,
                                         struct jt_memo *memo);
 
+/* A set of paths into one document walked together (jsonpath.c): their
+ * shared prefixes looked up once, the selectors on one array by one
+ * member judged in one pass over it.  What the accept part does for its
+ * top-level fields (struct mapping's paths). */
+#define JPATH_SET_MAX 256      /* nodes (distinct prefixes) */
+struct jpath_set;
+struct jpath_set *jpath_set_new(void);
+void jpath_set_free(struct jpath_set *s);
+/* jpath_set_add - p's steps merged in (p is borrowed: it must outlive
+ * the set); the node where p ends, or -1 (no steps, more than
+ * JPATH_SET_MAX nodes, out of memory: look p up on its own) */
+int jpath_set_add(struct jpath_set *s, const struct jpath *p);
+size_t jpath_set_size(const struct jpath_set *s);
+/* jpath_set_get_jt - res[i] (jpath_set_size entries) for every node i:
+ * what jpath_get_jt of a path ending at node i gives under root */
+void jpath_set_get_jt(const struct jpath_set *s, const struct jt_doc *d,
+                      const struct jt_node *root, const struct jt_node **res);
+
 /* -- safe JSON front door (map_parse.c) -------------------------------- */
 
 struct map_limits {
@@ -317,6 +335,8 @@ struct map_field {
     char **search;           /* search indexes this field is part of
                                 (searchable=); top-level fields only */
     size_t nsearch;
+    int pnode;               /* top-level: jp's node in the mapping's
+                                paths, or -1 (looked up on its own) */
     int line;
 };
 
@@ -341,6 +361,9 @@ struct mapping {
     size_t ntargets;
     struct map_search_index *search;
     size_t nsearch;
+    /* the top-level fields' paths walked together (each field's pnode);
+     * NULL: each looked up on its own */
+    struct jpath_set *paths;
     /* folders its copybooks must lie under (resolved, no symlinks),
      * borrowed from the configuration that loaded it; none = no rule */
     const char *const *cb_roots;
