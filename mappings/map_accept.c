@@ -233,20 +233,42 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
                         size_t nf, struct jv base, const char *prefix,
                         struct record *r);
 
-/* record_for - an empty record with room for fields[0..nf) in one
- * allocation (map_apply adds exactly one field for each) */
-static struct record *record_for(const struct map_field *fields, size_t nf)
+/* TEXT_GUESS - bytes a value's text is given in its record's first block
+ * (a date's is 11, a datetime's 25; more goes to another block) */
+#define TEXT_GUESS 24
+
+/* ITEMS_GUESS - list items a record's first block has room for */
+#define ITEMS_GUESS 4
+
+/* record_bytes - the bytes fields[0..nf) take in their record's blocks:
+ * names and (a guess) the values' texts and a few list items, so that a
+ * record is most often one allocation */
+static size_t record_bytes(const struct map_field *fields, size_t nf)
 {
     size_t nb = 0;
-    for (size_t i = 0; i < nf; i++)
-        nb += strlen(fields[i].name) + 1;
-    return record_new_sized(nf, nb);
+    for (size_t i = 0; i < nf; i++) {
+        const struct map_field *f = &fields[i];
+        nb += strlen(f->name) + 1 + TEXT_GUESS;
+        if (f->type == FT_LIST && f->nsub)
+            nb += ITEMS_GUESS * (sizeof(struct record *) + 8 +
+                                 record_size_in(f->nsub,
+                                                record_bytes(f->sub, f->nsub)));
+    }
+    return nb;
+}
+
+/* record_for - an empty record with room for fields[0..nf) and their
+ * texts in one allocation (map_apply adds exactly one field for each;
+ * every value's text and the lists' items are kept in its blocks) */
+static struct record *record_for(const struct map_field *fields, size_t nf)
+{
+    return record_new_sized(nf, record_bytes(fields, nf));
 }
 
 /* apply_list - a JSON array; each element is a sub-record */
 static void apply_list(struct ctx *c, const struct map_field *f,
                        struct jv base, const struct where *where,
-                       struct record_field *rf)
+                       struct record *r, struct record_field *rf)
 {
     rf->v.type = FT_LIST;
     struct jv v = c->named ? (struct jv){ 0 } : field_get(c, f, base);
@@ -268,13 +290,9 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         missing(c, f, where, "required field missing (the list is empty)");
         return;
     }
-    rf->v.present = true;
-    if (n) {
-        rf->v.items = calloc(n, sizeof *rf->v.items);
-        if (!rf->v.items) {
-            prob(c, where, "out of memory");
-            return;
-        }
+    if (fvalue_set_list_in(r, &rf->v, n) < 0) {
+        prob(c, where, "out of memory");
+        return;
     }
     char pre[600];
     where_text(where, pre, sizeof pre - 24);
@@ -292,7 +310,8 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         while (nl)
             pre[pl + 1 + k++] = num[--nl];
         memcpy(pre + pl + 1 + k, "].", 3);
-        struct record *sub = record_for(f->sub, f->nsub);
+        struct record *sub = record_new_in(r, f->nsub,
+                                           record_bytes(f->sub, f->nsub));
         if (!sub) {
             prob(c, where, "out of memory");
             return;
@@ -333,23 +352,24 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     rf->personal = f->personal;
     rf->v.type = f->type;
     if (f->type == FT_LIST) {
-        apply_list(c, f, base, where, rf);
+        apply_list(c, f, base, where, r, rf);
         return;
     }
     bool bad = false;
     char *text = NULL;
-    /* a typed field read as it came (no transforms) needs its text only
-     * until its type has read it: kept on the stack, not copied out */
-    char small[128];
-    struct jv sv = { 0 };
-    if (c->jd && f->path && !f->ntr && f->type != FT_STRING &&
-        (sv = field_get(c, f, base)).t && sv.t->type == JT_STRING &&
-        sv.t->n < sizeof small) {
-        memcpy(small, sv.t->u.s, sv.t->n);
-        small[sv.t->n] = '\0';
-        text = small;
-    } else if (c->jd && sv.t && f->path && !f->ntr && f->type != FT_STRING) {
-        text = scalar(c, sv, where, &bad);
+    /* a JSON string is read onto the stack, and stays there while its
+     * transforms only rewrite it in place (map_transform_in_place); the
+     * value's text is then kept in the record's blocks, not the heap */
+    char small[256];
+    if (c->jd && f->path) {
+        struct jv sv = field_get(c, f, base);
+        if (sv.t && sv.t->type == JT_STRING && sv.t->n < sizeof small) {
+            memcpy(small, sv.t->u.s, sv.t->n);
+            small[sv.t->n] = '\0';
+            text = small;
+        } else {
+            text = scalar(c, sv, where, &bad);
+        }
     } else if (c->named) {
         const char *nv = named_value(c, f->name);
         if (nv) {
@@ -362,7 +382,7 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             text = raw_concat(c, f, base, where, &bad);
         }
     } else if (f->path) {
-        text = scalar(c, field_get(c, f, base), where, &bad);
+        text = scalar(c, jv_get(c, f->jp, base), where, &bad);
     } else if (f->nparts) {
         text = raw_concat(c, f, base, where, &bad);
     }
@@ -370,6 +390,12 @@ static void apply_field(struct ctx *c, const struct map_field *f,
         goto out;
     for (size_t i = 0; i < f->ntr; i++) {
         char why[256];
+        if (text == small && !map_transform_in_place(&f->tr[i], text)) {
+            if (!(text = strdup(small))) {
+                prob(c, where, "out of memory");
+                goto out;
+            }
+        }
         if (map_transform_apply(&f->tr[i], &text, why, sizeof why) < 0) {
             fprob(c, f, where, NULL, "%s", why);
             goto out;
@@ -397,13 +423,19 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             fprob(c, f, where, f->checks[i].message, "%s", why);
     }
     if (f->type == FT_STRING) {
-        /* the text is the value: hand it over rather than copy it */
-        rf->v.text = text;
-        rf->v.present = true;
+        if (text != small) {
+            /* the text is the value: hand it over rather than copy it */
+            rf->v.text = text;
+            rf->v.present = true;
+            return;
+        }
+        if (fvalue_set_text_n_in(r, &rf->v, FT_STRING, text,
+                                 strlen(text)) < 0)
+            prob(c, where, "out of memory");
         return;
     }
     char why[512];
-    if (map_type_read(f, text, &rf->v, why, sizeof why) < 0) {
+    if (map_type_read_in(f, text, r, &rf->v, why, sizeof why) < 0) {
         fprob(c, f, where, NULL, "%s", why);
         fvalue_clear(&rf->v);
         rf->v.type = f->type;

@@ -466,6 +466,11 @@ struct record *map_stored_record(const struct mapping *m,
  * 0 ok; -1 with a reason in why (static or in reason buffer). */
 int map_type_read(const struct map_field *f, const char *text,
                   struct fvalue *v, char *why, size_t whysz);
+/* map_type_read_in - the same with v's text kept in home's blocks
+ * (record.h's *_in setters; home NULL: the heap) */
+int map_type_read_in(const struct map_field *f, const char *text,
+                     struct record *home, struct fvalue *v, char *why,
+                     size_t whysz);
 /* map_date_read - text in format (tokens YYYY, MM, DD; other characters
  * literal) -> days.  0 ok, -1 bad. */
 int map_date_read(const char *text, const char *format, int64_t *days);
@@ -476,11 +481,17 @@ int map_date_write(int64_t days, const char *format, char *out, size_t outsz);
  * match the from format). */
 int map_transform_apply(const struct map_transform *t, char **text,
                         char *why, size_t whysz);
+/* map_transform_in_place - map_transform_apply of t to s (not NULL) only
+ * rewrites s's bytes where they are, never longer: s need not be on the
+ * heap.  false: it may swap or grow the text (give it a heap copy). */
+bool map_transform_in_place(const struct map_transform *t, const char *s);
 /* map_text_apply - the transforms of map_text.c (rescale, replace,
  * collapse-spaces, control-to-space, postcode); *text is not NULL.
  * 0 ok, -1 with why filled. */
 int map_text_apply(const struct map_transform *t, char **text, char *why,
                    size_t whysz);
+/* map_text_in_place - map_transform_in_place for map_text.c's transforms */
+bool map_text_in_place(const struct map_transform *t, const char *s);
 /* map_substring - characters [start, start+length) of UTF-8 s (length -1:
  * the rest).  Caller frees; NULL on nomem. */
 char *map_substring(const char *s, long start, long length);
