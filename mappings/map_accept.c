@@ -453,6 +453,9 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 {
     for (size_t i = 0; i < nf; i++)
         apply_field(c, &fields[i], base, prefix, r);
+    /* a mapping's names are unique at each level (mapping.xsd, and
+     * mapping_load for a list's fields) */
+    r->unique = r->n == nf;
     return 0;
 }
 

@@ -187,6 +187,7 @@ struct record_field *record_add(struct record *r, const char *name)
     if (!nm)
         return NULL;
     struct record_field *nf = &r->f[r->n];
+    r->unique = false;
     memset(nf, 0, sizeof *nf);
     nf->name = nm;
     nf->v.type = FT_STRING;
@@ -210,6 +211,20 @@ const struct fvalue *record_get(const struct record *r, const char *name)
 {
     struct record_field *f = record_field((struct record *)r, name);
     return f ? &f->v : NULL;
+}
+
+const struct fvalue *record_get_at(const struct record *r, const char *name,
+                                   size_t *at)
+{
+    size_t i = *at;
+    if (r && name && r->unique && i < r->n &&
+        r->f[i].name[0] == name[0] && strcmp(r->f[i].name, name) == 0)
+        return &r->f[i].v;
+    struct record_field *f = record_field((struct record *)r, name);
+    if (!f)
+        return NULL;
+    *at = (size_t)(f - r->f);
+    return &f->v;
 }
 
 /* put_uint - decimal digits of x at o, zero-padded to width; returns the

@@ -80,6 +80,8 @@ struct record {
     struct record_field *f0;
     bool inner;          /* made in another record's blocks
                             (record_new_in): freed with that one */
+    bool unique;         /* no two fields share a name (map_apply's
+                            records, once made; record_add clears it) */
 };
 
 struct record *record_new(void);
@@ -102,6 +104,12 @@ struct record_field *record_add(struct record *r, const char *name);
 /* record_get - by name; NULL if no such field */
 const struct fvalue *record_get(const struct record *r, const char *name);
 struct record_field *record_field(struct record *r, const char *name);
+/* record_get_at - record_get, looking at field *at first when r's names
+ * are unique (*at is then set to where name was found): one comparison
+ * for a record laid out as the last one asked was, as the encoders see
+ * map_apply's records */
+const struct fvalue *record_get_at(const struct record *r, const char *name,
+                                   size_t *at);
 
 /* Setters replace the value (text is rebuilt canonically). 0 ok, -1 nomem. */
 int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s);
