@@ -240,6 +240,8 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 /* ITEMS_GUESS - list items a record's first block has room for */
 #define ITEMS_GUESS 4
 
+static size_t item_bytes(const struct map_field *f);
+
 /* record_bytes - the bytes fields[0..nf) take in their record's blocks:
  * names and (a guess) the values' texts and a few list items, so that a
  * record is most often one allocation */
@@ -252,17 +254,40 @@ static size_t record_bytes(const struct map_field *fields, size_t nf)
         if (f->type == FT_LIST && f->nsub)
             nb += ITEMS_GUESS * (sizeof(struct record *) + 8 +
                                  record_size_in(f->nsub,
-                                                record_bytes(f->sub, f->nsub)));
+                                                item_bytes(f)));
     }
     return nb;
 }
 
-/* record_for - an empty record with room for fields[0..nf) and their
- * texts in one allocation (map_apply adds exactly one field for each;
- * every value's text and the lists' items are kept in its blocks) */
-static struct record *record_for(const struct map_field *fields, size_t nf)
+/* item_bytes - record_bytes of list f's items, as prepared */
+static size_t item_bytes(const struct map_field *f)
 {
-    return record_new_sized(nf, record_bytes(fields, nf));
+    return f->item_bytes ? f->item_bytes : record_bytes(f->sub, f->nsub);
+}
+
+/* prepare_sizes - every list's item_bytes under fields[0..nf) */
+static void prepare_sizes(struct map_field *fields, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++) {
+        struct map_field *f = &fields[i];
+        if (f->type == FT_LIST && f->nsub) {
+            prepare_sizes(f->sub, f->nsub);
+            f->item_bytes = record_bytes(f->sub, f->nsub);
+        }
+    }
+}
+
+int map_accept_prepare(struct mapping *m)
+{
+    prepare_sizes(m->fields, m->nfields);
+    m->rec_bytes = record_bytes(m->fields, m->nfields);
+    if (!(m->paths = jpath_set_new()))
+        return -1;
+    for (size_t i = 0; i < m->nfields; i++) {
+        struct map_field *f = &m->fields[i];
+        f->pnode = f->jp ? jpath_set_add(m->paths, f->jp) : -1;
+    }
+    return 0;
 }
 
 /* apply_list - a JSON array; each element is a sub-record */
@@ -310,8 +335,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         while (nl)
             pre[pl + 1 + k++] = num[--nl];
         memcpy(pre + pl + 1 + k, "].", 3);
-        struct record *sub = record_new_in(r, f->nsub,
-                                           record_bytes(f->sub, f->nsub));
+        struct record *sub = record_new_in(r, f->nsub, item_bytes(f));
         if (!sub) {
             prob(c, where, "out of memory");
             return;
@@ -463,7 +487,11 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 static int run(struct ctx *c, struct jv doc, struct record **out)
 {
     *out = NULL;
-    struct record *r = record_for(c->m->fields, c->m->nfields);
+    /* room for one field for each, and their texts, in one allocation */
+    struct record *r = record_new_sized(
+        c->m->nfields, c->m->rec_bytes ? c->m->rec_bytes
+                                       : record_bytes(c->m->fields,
+                                                      c->m->nfields));
     if (!r) {
         prob(c, &(struct where){ "", "" }, "out of memory");
         return -1;

@@ -337,6 +337,9 @@ struct map_field {
     size_t nsearch;
     int pnode;               /* top-level: jp's node in the mapping's
                                 paths, or -1 (looked up on its own) */
+    size_t item_bytes;       /* list: an item record's block (names and
+                                texts), set by map_accept_prepare; 0:
+                                worked out when needed */
     int line;
 };
 
@@ -364,6 +367,7 @@ struct mapping {
     /* the top-level fields' paths walked together (each field's pnode);
      * NULL: each looked up on its own */
     struct jpath_set *paths;
+    size_t rec_bytes;        /* a record's block, as item_bytes */
     /* folders its copybooks must lie under (resolved, no symlinks),
      * borrowed from the configuration that loaded it; none = no rule */
     const char *const *cb_roots;
@@ -392,6 +396,11 @@ const struct map_field *mapping_field(const struct mapping *m,
 
 /* -- applying it (map_accept.c) ---------------------------------------- */
 
+/* map_accept_prepare - what map_apply can work out once, at load: the
+ * top-level paths merged (paths, each field's pnode) and the size of
+ * each record's block.  0, or -1 out of memory.  A mapping made without
+ * it is applied the same way, only slower. */
+int map_accept_prepare(struct mapping *m);
 /* map_apply - doc -> record.  0 and *out (caller record_free's), or -1
  * with every problem in e and no record. */
 int map_apply(const struct mapping *m, const json_t *doc, struct record **out,

@@ -1059,19 +1059,6 @@ static long doctype_line(const char *xml, size_t len)
     return 0;
 }
 
-/* plan_paths - the top-level fields' paths merged into m->paths, each
- * field told its node (map_accept.c walks them together); 0, -1 nomem */
-static int plan_paths(struct mapping *m)
-{
-    if (!(m->paths = jpath_set_new()))
-        return -1;
-    for (size_t i = 0; i < m->nfields; i++) {
-        struct map_field *f = &m->fields[i];
-        f->pnode = f->jp ? jpath_set_add(m->paths, f->jp) : -1;
-    }
-    return 0;
-}
-
 int mapping_load_memory(const char *xml, size_t len, const char *name,
                         struct mapping **out, struct errs *e)
 {
@@ -1116,7 +1103,7 @@ int mapping_load_memory(const char *xml, size_t len, const char *name,
         goto nomem;
     if (c.problems)
         goto fail;
-    if (plan_paths(m) < 0)
+    if (map_accept_prepare(m) < 0)
         goto nomem;
     xmlFreeDoc(doc);
     *out = m;

@@ -232,16 +232,15 @@ const struct fvalue *record_get_at(const struct record *r, const char *name,
  * they format by hand rather than through snprintf. */
 static size_t put_uint(char *o, uint64_t x, int width)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + x % 10);
+    size_t n = 1;
+    for (uint64_t t = x; t >= 10; t /= 10)
+        n++;
+    if (width > 0 && n < (size_t)width)
+        n = (size_t)width < 24 ? (size_t)width : 24;
+    for (size_t i = n; i-- > 0;) {      /* last digit first, in place */
+        o[i] = (char)('0' + x % 10);
         x /= 10;
-    } while (x);
-    while (n < (size_t)width && n < sizeof tmp)
-        tmp[n++] = '0';
-    for (size_t i = 0; i < n; i++)
-        o[i] = tmp[n - 1 - i];
+    }
     return n;
 }
 
