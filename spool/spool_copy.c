@@ -37,6 +37,7 @@
 #include "spool/spool_int.h"
 #include "spool/sql.h"
 #include "util/buf.h"
+#include "util/crash.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
@@ -815,6 +816,7 @@ static int copy_table(struct copy *cp, const struct table *t, int64_t *rows)
             rc = -1;
             break;
         }
+        crash_point("spool-copy-page");
         *rows += (int64_t)pg.nrows;
         cp->done += (int64_t)pg.nrows;
         if (cp->o->progress)
@@ -1042,6 +1044,7 @@ static enum spool_copy_outcome copy_ledger(struct copy *cp)
         }
         goto done;
     }
+    crash_point("spool-copy-before-commit");
     if (sql_commit(cp->dst) != 0) {
         dberr(cp, cp->dst, "committing the copy");
         goto done;
