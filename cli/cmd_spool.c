@@ -36,11 +36,12 @@ static void usage(FILE *f)
         "copy --to: the spool's SQLite ledger into the empty PostgreSQL\n"
         "ledger named by the connection file CONN (mode 0600; its schema is\n"
         "made when the database has none). copy --from: that PostgreSQL\n"
-        "ledger into a new spool folder DEST (--spool DIR: the folder it\n"
-        "serves, whose audit.head is checked). Every table row for row, ids,\n"
-        "blobs and the spool identity kept, in one transaction, verified\n"
-        "before it commits (rows per table, the audit chain and its head);\n"
-        "the source is read-only. Stop the daemon first.\n"
+        "ledger into a new spool folder DEST (--spool DIR, or the configured\n"
+        "PostgreSQL spool: the folder it serves, whose audit.head is checked).\n"
+        "Every table row for row, ids, blobs and the spool identity kept, in\n"
+        "one transaction, verified before it commits (rows per table, the\n"
+        "audit chain and its head); the source is read-only. Stop the daemon\n"
+        "first.\n"
         "\n"
         "Exit: 0 ok, 64 usage, 65 verify found problems (each named), or a\n"
         "     copy did not verify or its source's audit chain is broken,\n"
@@ -246,10 +247,13 @@ static int copy(const struct cli_common *c, const char *to, const char *from,
     }
     /* the head file outside the ledger: the configured one, else (to
      * PostgreSQL) the folder's, as spool_open finds it; from PostgreSQL,
-     * the audit.head of the folder --spool names, when it does */
+     * the audit.head of the folder the ledger serves (--spool, or the
+     * configured PostgreSQL spool's), when one is named */
     o.audit_head_file = cfg ? cfg->spool_audit_head_file : NULL;
-    if (from && !o.audit_head_file && c->spool
-        && snprintf(head, sizeof head, "%s/audit.head", c->spool)
+    const char *served = c->spool ? c->spool
+                         : cfg && cfg->spool_pg ? cfg->spool_dir : NULL;
+    if (from && !o.audit_head_file && served
+        && snprintf(head, sizeof head, "%s/audit.head", served)
            < (int)sizeof head)
         o.audit_head_file = head;
     struct cli_progress *pr = cli_progress_new("spool copy",

@@ -1,13 +1,8 @@
 /* spool_copy.c - a whole ledger from one engine to the other (spool_copy.h):
  * SQLite to PostgreSQL and back, both sides a statement-layer connection.
  *
- * The table list comes from one place: the SQLite side's own catalogue
- * (sqlite_master, pragma_table_info, pragma_foreign_key_list), which is
- * what spool_db.c's migrations built.  The PostgreSQL side's tables and
- * columns (information_schema) must match it name for name, column for
- * column, BIGINT for INTEGER, TEXT for TEXT, BYTEA for BLOB; a table or
- * column on one side only fails the copy naming it, so a table added
- * later is copied, or refused, never forgotten.
+ * The table list comes from one place, the SQLite side's own catalogue,
+ * checked against PostgreSQL's (spool_copy_schema.c).
  *
  * The source is read in one read-only transaction (one snapshot), the
  * destination written in one transaction: a failure anywhere rolls it
@@ -31,51 +26,22 @@
  * `ferry audit verify` runs) with the source's head, and the identity
  * read back.  The source's chain is verified first: a broken chain is
  * not copied. */
-#include "spool/spool_copy.h"
-#include "spool/audit_chain.h"
+#include "spool/spool_copy_int.h"
 #include "spool/pg_spool.h"
 #include "spool/spool_int.h"
-#include "spool/sql.h"
 #include "util/buf.h"
 #include "util/crash.h"
-#include "util/errs.h"
 #include "util/fsutil.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#define NAME_LEN 64
-#define COLS_MAX 32                /* sql_insert_rows' limit */
-#define PK_MAX 8
-#define PARENTS_MAX 8
 #define PAGE_ROWS 1000             /* a page without blobs */
 #define PAGE_ROWS_BLOB 100         /* with payloads */
 #define PAGE_BYTES (8u << 20)      /* and never more than this in hand */
-#define META_OWN "schema_version"  /* PostgreSQL's meta row of its own */
-
-enum kind { K_INT, K_TEXT, K_BLOB };
-
-struct col {
-    char name[NAME_LEN];
-    enum kind kind;
-};
-
-struct table {
-    char name[NAME_LEN];
-    struct col col[COLS_MAX];
-    int ncol;
-    int pk[PK_MAX];                /* columns of the primary key, in order */
-    int npk;
-    char parent[PARENTS_MAX][NAME_LEN];
-    int nparent;
-    char identity[NAME_LEN];       /* PostgreSQL's identity column, "" */
-    bool has_blob;
-    int64_t src_rows;
-};
 
 /* One value read from the source; text and blobs live in the page's
  * bytes (text with its NUL), so a page owns everything it binds. */
@@ -93,382 +59,12 @@ struct page {
     size_t nbytes, capbytes;
 };
 
-struct trig {
-    char name[NAME_LEN];
-    char *sql;                     /* SQLite: its CREATE TRIGGER text */
-};
-
-struct copy {
-    struct sql_conn *src, *dst;
-    struct sql_conn *lite;         /* the SQLite side: the table list */
-    struct sql_conn *pg;           /* the PostgreSQL side */
-    const char *src_where, *dst_where;
-    struct spool_audit_chain src_chain, dst_chain;
-    const struct spool_copy_opts *o;
-    struct spool_copy_info *info;
-    struct table *t;
-    size_t nt;
-    struct trig *trig;
-    size_t ntrig;
-    int64_t done, total;
-    struct errs *e;
-};
-
-/* ---- small helpers -------------------------------------------------- */
-
-/* ident_ok - a name from a catalogue that may stand in SQL text: the
- * ledger's names are lower-case words */
-static bool ident_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= NAME_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
-              || s[i] == '_'))
-            return false;
-    return true;
-}
-
-static const char *side(const struct copy *cp, struct sql_conn *c)
-{
-    return c == cp->src ? cp->src_where : cp->dst_where;
-}
-
-/* dberr - a ledger problem on side c with the layer's message */
-static void dberr(struct copy *cp, struct sql_conn *c, const char *what)
-{
-    errs_add(cp->e, side(cp, c), "%s: %s", what, sql_errmsg(c));
-}
 
 static const char *engine(struct sql_conn *c)
 {
     return sql_backend(c) == SQL_POSTGRESQL ? "PostgreSQL" : "SQLite";
 }
 
-/* own - a statement of our own for text made here; NULL with e filled */
-static struct sql_stmt *own(struct copy *cp, struct sql_conn *c,
-                            const char *sql)
-{
-    struct sql_stmt *st = sql ? sql_prepare_own(c, sql) : NULL;
-    if (!st)
-        dberr(cp, c, sql ? "ledger statement" : "out of memory");
-    return st;
-}
-
-static const struct table *find_table(const struct copy *cp, const char *n)
-{
-    for (size_t i = 0; i < cp->nt; i++)
-        if (strcmp(cp->t[i].name, n) == 0)
-            return &cp->t[i];
-    return NULL;
-}
-
-static bool is_meta(const struct table *t)
-{
-    return strcmp(t->name, "meta") == 0;
-}
-
-/* ---- versions -------------------------------------------------------- */
-
-/* ledger_version - the schema version a ledger says it is at (SQLite:
- * PRAGMA user_version; PostgreSQL: meta schema_version); 0 when the
- * database holds no ferry ledger */
-static int ledger_version(struct copy *cp, struct sql_conn *c, int *ver)
-{
-    *ver = 0;
-    if (sql_backend(c) == SQL_SQLITE) {
-        struct sql_stmt *st = own(cp, c, "PRAGMA user_version");
-        if (!st)
-            return -1;
-        int rc = sql_step(st) == SQL_STEP_ROW ? 0 : -1;
-        if (rc == 0)
-            *ver = (int)sql_col_int64(st, 0);
-        else
-            dberr(cp, c, "reading the schema version");
-        sql_finalize(st);
-        return rc;
-    }
-    struct sql_stmt *st = own(cp, c, "SELECT to_regclass('meta') IS NOT "
-                              "NULL");
-    if (!st)
-        return -1;
-    enum sql_step r = sql_step(st);
-    bool have = r == SQL_STEP_ROW && sql_col_int64(st, 0) != 0;
-    sql_finalize(st);
-    if (r != SQL_STEP_ROW) {
-        dberr(cp, c, "reading the schema version");
-        return -1;
-    }
-    if (!have)
-        return 0;
-    st = own(cp, c, "SELECT value FROM meta WHERE name = '" META_OWN "'");
-    if (!st)
-        return -1;
-    r = sql_step(st);
-    const char *v = r == SQL_STEP_ROW ? sql_col_text(st, 0) : NULL;
-    char *end = NULL;
-    long n = v ? strtol(v, &end, 10) : 0;
-    bool good = v && end != v && !*end && n >= 1 && n <= 100000;
-    sql_finalize(st);
-    if (r == SQL_STEP_ERROR) {
-        dberr(cp, c, "reading the schema version");
-        return -1;
-    }
-    if (!good) {
-        errs_add(cp->e, side(cp, c), "the database has a meta table but no "
-                 "ferry schema version: not a ferry ledger");
-        return -1;
-    }
-    *ver = (int)n;
-    return 0;
-}
-
-/* ---- the table list --------------------------------------------------- */
-
-static int kind_of(const char *type, enum sql_backend b, enum kind *k)
-{
-    static const struct { const char *lite, *pg; enum kind k; } map[] = {
-        { "INTEGER", "bigint", K_INT },
-        { "TEXT", "text", K_TEXT },
-        { "BLOB", "bytea", K_BLOB },
-    };
-    for (size_t i = 0; type && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(type, b == SQL_SQLITE ? map[i].lite : map[i].pg) == 0) {
-            *k = map[i].k;
-            return 0;
-        }
-    return -1;
-}
-
-/* lite_columns - t's columns, primary key and parents from SQLite */
-static int lite_columns(struct copy *cp, struct table *t)
-{
-    struct sql_conn *c = cp->lite;
-    int pkpos[COLS_MAX] = { 0 };
-    struct sql_stmt *st = own(cp, c, "SELECT name, type, pk FROM "
-                              "pragma_table_info(?1) ORDER BY cid");
-    if (!st)
-        return -1;
-    sql_bind_text(st, 1, t->name);
-    enum sql_step r;
-    int rc = 0;
-    while (rc == 0 && (r = sql_step(st)) == SQL_STEP_ROW) {
-        const char *n = sql_col_text(st, 0), *type = sql_col_text(st, 1);
-        struct col *col = &t->col[t->ncol];
-        if (t->ncol == COLS_MAX) {
-            errs_add(cp->e, t->name, "more than %d columns: a copy writes "
-                     "at most %d a row", COLS_MAX, COLS_MAX);
-            rc = -2;
-        } else if (!ident_ok(n)) {
-            errs_add(cp->e, t->name, "a column named '%s' cannot be copied",
-                     n ? n : "");
-            rc = -2;
-        } else if (kind_of(type, SQL_SQLITE, &col->kind) != 0) {
-            errs_add(cp->e, t->name, "column %s is of type '%s', neither "
-                     "INTEGER, TEXT nor BLOB", n, type ? type : "");
-            rc = -2;
-        } else {
-            snprintf(col->name, sizeof col->name, "%s", n);
-            pkpos[t->ncol] = (int)sql_col_int64(st, 2);
-            t->has_blob |= col->kind == K_BLOB;
-            t->ncol++;
-        }
-    }
-    if (rc == 0 && r != SQL_STEP_DONE) {
-        dberr(cp, c, "reading the table list");
-        rc = -1;
-    }
-    sql_finalize(st);
-    if (rc != 0)
-        return rc;
-    for (int k = 1; k <= COLS_MAX; k++)
-        for (int i = 0; i < t->ncol; i++)
-            if (pkpos[i] == k && t->npk < PK_MAX)
-                t->pk[t->npk++] = i;
-    if (t->npk == 0) {
-        errs_add(cp->e, t->name, "has no primary key to copy it by");
-        return -2;
-    }
-    st = own(cp, c, "SELECT DISTINCT \"table\" FROM "
-             "pragma_foreign_key_list(?1)");
-    if (!st)
-        return -1;
-    sql_bind_text(st, 1, t->name);
-    while (rc == 0 && (r = sql_step(st)) == SQL_STEP_ROW) {
-        const char *p = sql_col_text(st, 0);
-        if (!p || strcmp(p, t->name) == 0)
-            continue;
-        if (t->nparent == PARENTS_MAX || !ident_ok(p)) {
-            errs_add(cp->e, t->name, "its foreign keys cannot be followed");
-            rc = -2;
-        } else {
-            snprintf(t->parent[t->nparent++], NAME_LEN, "%s", p);
-        }
-    }
-    if (rc == 0 && r != SQL_STEP_DONE) {
-        dberr(cp, c, "reading the foreign keys");
-        rc = -1;
-    }
-    sql_finalize(st);
-    return rc;
-}
-
-/* lite_tables - every table of the SQLite side; -2 when one cannot be
- * copied (drift), -1 error */
-static int lite_tables(struct copy *cp)
-{
-    struct sql_stmt *st = own(cp, cp->lite, "SELECT name FROM sqlite_master "
-                              "WHERE type = 'table' AND name NOT LIKE "
-                              "'sqlite\\_%' ESCAPE '\\' ORDER BY name");
-    if (!st)
-        return -1;
-    enum sql_step r;
-    int rc = 0;
-    while (rc == 0 && (r = sql_step(st)) == SQL_STEP_ROW) {
-        const char *n = sql_col_text(st, 0);
-        if (cp->nt == SPOOL_COPY_TABLES_MAX || !ident_ok(n)) {
-            errs_add(cp->e, side(cp, cp->lite), "table '%s' cannot be "
-                     "copied (more than %d tables, or its name)",
-                     n ? n : "", SPOOL_COPY_TABLES_MAX);
-            rc = -2;
-            break;
-        }
-        memset(&cp->t[cp->nt], 0, sizeof cp->t[cp->nt]);
-        snprintf(cp->t[cp->nt++].name, NAME_LEN, "%s", n);
-    }
-    if (rc == 0 && r != SQL_STEP_DONE) {
-        dberr(cp, cp->lite, "reading the table list");
-        rc = -1;
-    }
-    sql_finalize(st);
-    for (size_t i = 0; rc == 0 && i < cp->nt; i++)
-        rc = lite_columns(cp, &cp->t[i]);
-    return rc;
-}
-
-/* pg_columns - t's columns on PostgreSQL against SQLite's: -2 on any
- * difference (named), and its identity column noted */
-static int pg_columns(struct copy *cp, struct table *t)
-{
-    struct sql_stmt *st = own(cp, cp->pg, "SELECT column_name, data_type, "
-                              "is_identity FROM information_schema.columns "
-                              "WHERE table_schema = current_schema() AND "
-                              "table_name = CAST(?1 AS TEXT) "
-                              "ORDER BY ordinal_position");
-    if (!st)
-        return -1;
-    sql_bind_text(st, 1, t->name);
-    enum sql_step r;
-    int i = 0, rc = 0;
-    while (rc == 0 && (r = sql_step(st)) == SQL_STEP_ROW) {
-        const char *n = sql_col_text(st, 0), *type = sql_col_text(st, 1);
-        const char *ident = sql_col_text(st, 2);
-        enum kind k;
-        if (i >= t->ncol || !n || strcmp(n, t->col[i].name) != 0) {
-            errs_add(cp->e, t->name, "PostgreSQL's column %d is %s, "
-                     "SQLite's %s", i + 1, n ? n : "?",
-                     i < t->ncol ? t->col[i].name : "(none)");
-            rc = -2;
-        } else if (kind_of(type, SQL_POSTGRESQL, &k) != 0
-                   || k != t->col[i].kind) {
-            errs_add(cp->e, t->name, "column %s is %s on PostgreSQL, not "
-                     "what SQLite's type says", n, type ? type : "?");
-            rc = -2;
-        } else {
-            if (ident && strcmp(ident, "YES") == 0)
-                snprintf(t->identity, sizeof t->identity, "%s", n);
-            i++;
-        }
-    }
-    if (rc == 0 && r != SQL_STEP_DONE) {
-        dberr(cp, cp->pg, "reading the columns");
-        rc = -1;
-    }
-    sql_finalize(st);
-    if (rc == 0 && i != t->ncol) {
-        errs_add(cp->e, t->name, "SQLite has %d columns, PostgreSQL %d",
-                 t->ncol, i);
-        rc = -2;
-    }
-    return rc;
-}
-
-/* pg_tables - PostgreSQL's tables are SQLite's, no more, no fewer */
-static int pg_tables(struct copy *cp)
-{
-    struct sql_stmt *st = own(cp, cp->pg, "SELECT table_name FROM "
-                              "information_schema.tables WHERE table_schema "
-                              "= current_schema() AND table_type = "
-                              "'BASE TABLE'");
-    if (!st)
-        return -1;
-    bool seen[SPOOL_COPY_TABLES_MAX] = { false };
-    enum sql_step r;
-    int rc = 0;
-    while ((r = sql_step(st)) == SQL_STEP_ROW) {
-        const char *n = sql_col_text(st, 0);
-        const struct table *t = n ? find_table(cp, n) : NULL;
-        if (t) {
-            seen[t - cp->t] = true;
-        } else {
-            errs_add(cp->e, n ? n : "?", "a table PostgreSQL's ledger has "
-                     "and SQLite's has not");
-            rc = -2;
-        }
-    }
-    if (r != SQL_STEP_DONE) {
-        dberr(cp, cp->pg, "reading the table list");
-        rc = -1;
-    }
-    sql_finalize(st);
-    for (size_t i = 0; rc >= 0 && i < cp->nt; i++)
-        if (!seen[i]) {
-            errs_add(cp->e, cp->t[i].name, "a table SQLite's ledger has and "
-                     "PostgreSQL's has not");
-            rc = -2;
-        }
-    for (size_t i = 0; rc == 0 && i < cp->nt; i++)
-        rc = pg_columns(cp, &cp->t[i]);
-    return rc;
-}
-
-/* order_tables - parents before children (PostgreSQL checks each row's
- * foreign keys as it goes in), by name among equals */
-static int order_tables(struct copy *cp)
-{
-    struct table *out = malloc(cp->nt * sizeof *out + 1);
-    bool placed[SPOOL_COPY_TABLES_MAX] = { false };
-    if (!out) {
-        errs_add(cp->e, cp->src_where, "out of memory");
-        return -1;
-    }
-    for (size_t n = 0; n < cp->nt; n++) {
-        size_t pick = cp->nt;
-        for (size_t i = 0; i < cp->nt && pick == cp->nt; i++) {
-            if (placed[i])
-                continue;
-            bool ready = true;
-            for (int p = 0; p < cp->t[i].nparent && ready; p++) {
-                const struct table *pt = find_table(cp, cp->t[i].parent[p]);
-                ready = pt && placed[pt - cp->t];
-            }
-            if (ready)
-                pick = i;
-        }
-        if (pick == cp->nt) {
-            free(out);
-            errs_add(cp->e, cp->src_where, "the tables' foreign keys go in a "
-                     "circle, or name a table that is not there");
-            return -2;
-        }
-        placed[pick] = true;
-        out[n] = cp->t[pick];
-    }
-    memcpy(cp->t, out, cp->nt * sizeof *out);
-    free(out);
-    return 0;
-}
 
 /* ---- counting --------------------------------------------------------- */
 
@@ -550,7 +146,7 @@ static int triggers_off(struct copy *cp)
     while (rc == 0 && (r = sql_step(st)) == SQL_STEP_ROW) {
         const char *n = sql_col_text(st, 0), *text = sql_col_text(st, 1);
         struct trig *v = realloc(cp->trig, (cp->ntrig + 1) * sizeof *v);
-        if (!v || !ident_ok(n)) {
+        if (!v || !spool_copy_ident_ok(n)) {
             errs_add(cp->e, cp->dst_where, v ? "a trigger on '%s' cannot be "
                      "turned off" : "out of memory", n ? n : "");
             if (v)
@@ -991,8 +587,8 @@ static enum spool_copy_outcome copy_ledger(struct copy *cp)
     }
     if (read_begin(cp) != 0)
         goto done;
-    if (ledger_version(cp, cp->src, &sv) != 0
-        || ledger_version(cp, cp->dst, &dv) != 0)
+    if (spool_copy_version(cp, cp->src, &sv) != 0
+        || spool_copy_version(cp, cp->dst, &dv) != 0)
         goto done;
     if (sv != dv) {
         errs_add(cp->e, cp->dst_where, "the source (%s) is at ledger schema "
@@ -1003,9 +599,7 @@ static enum spool_copy_outcome copy_ledger(struct copy *cp)
         goto done;
     }
     cp->info->schema_version = sv;
-    if ((r = lite_tables(cp)) == 0 && (r = pg_tables(cp)) == 0)
-        r = order_tables(cp);
-    if (r != 0) {
+    if ((r = spool_copy_tables(cp)) != 0) {
         if (r == -2)
             out = SPOOL_COPY_SCHEMA_DRIFT;
         goto done;
@@ -1060,25 +654,25 @@ done:
     return out;
 }
 
-/* load_conn - the connection file, described for messages */
-static enum spool_copy_outcome load_conn(const char *conn_file, char **ci,
+/* open_conn - the connection file read (and described for messages,
+ * without its password) and its database reached; info cleared first.
+ * *ci is the caller's to free (sql_conninfo_free) whatever comes back. */
+static enum spool_copy_outcome open_conn(const char *conn_file, char **ci,
+                                         struct sql_conn **pg,
                                          struct spool_copy_info *info,
                                          struct errs *e)
 {
+    memset(info, 0, sizeof *info);
+    *pg = NULL;
     if (sql_conninfo_load(conn_file, ci, e) != 0)
         return SPOOL_COPY_CONN_FILE;
     sql_conninfo_describe(*ci, info->connection, sizeof info->connection);
+    struct sql_desc d = { .backend = SQL_POSTGRESQL, .conninfo = *ci };
+    if (!(*pg = sql_open(&d, e))) {
+        errs_add(e, conn_file, "cannot reach the PostgreSQL ledger");
+        return SPOOL_COPY_CANNOT_OPEN;
+    }
     return SPOOL_COPY_OK;
-}
-
-static struct sql_conn *open_pg(const char *ci, const char *where,
-                                struct errs *e)
-{
-    struct sql_desc d = { .backend = SQL_POSTGRESQL, .conninfo = ci };
-    struct sql_conn *c = sql_open(&d, e);
-    if (!c)
-        errs_add(e, where, "cannot reach the PostgreSQL ledger");
-    return c;
 }
 
 /* chain_on - the audit chain of c as o describes it */
@@ -1103,10 +697,9 @@ enum spool_copy_outcome spool_copy_to_pg(const char *dir,
     char *ci = NULL, pend[2][100], ledger[PATH_MAX];
     struct spool *s = NULL;
     struct sql_conn *pg = NULL;
-    memset(info, 0, sizeof *info);
-    enum spool_copy_outcome out = load_conn(conn_file, &ci, info, e);
+    enum spool_copy_outcome out = open_conn(conn_file, &ci, &pg, info, e);
     if (out != SPOOL_COPY_OK)
-        return out;
+        goto done;
     out = SPOOL_COPY_CANNOT_OPEN;
     if (fs_join(ledger, sizeof ledger, dir, "ledger.db") != 0
         || access(ledger, R_OK) != 0) {
@@ -1119,7 +712,7 @@ enum spool_copy_outcome spool_copy_to_pg(const char *dir,
     memcpy(so.audit_key, o->audit_key, sizeof so.audit_key);
     s = spool_open(dir, &so, e);
     explicit_bzero(so.audit_key, sizeof so.audit_key);
-    if (!s || !(pg = open_pg(ci, conn_file, e)))
+    if (!s)
         goto done;
     /* an empty database gets the schema (its own transaction: an empty
      * ledger is what a failed copy leaves, and what a second accepts) */
@@ -1127,7 +720,7 @@ enum spool_copy_outcome spool_copy_to_pg(const char *dir,
                        .src_where = dir, .dst_where = conn_file, .o = o,
                        .info = info, .e = e };
     int ver = 0;
-    if (ledger_version(&cp, pg, &ver) != 0) {
+    if (spool_copy_version(&cp, pg, &ver) != 0) {
         out = SPOOL_COPY_FAILED;
         goto done;
     }
@@ -1197,18 +790,15 @@ enum spool_copy_outcome spool_copy_from_pg(const char *conn_file,
     char *ci = NULL, pend[2][100];
     struct spool *s = NULL;
     struct sql_conn *pg = NULL;
-    memset(info, 0, sizeof *info);
-    enum spool_copy_outcome out = load_conn(conn_file, &ci, info, e);
+    enum spool_copy_outcome out = open_conn(conn_file, &ci, &pg, info, e);
     if (out != SPOOL_COPY_OK)
-        return out;
-    out = SPOOL_COPY_CANNOT_OPEN;
-    if (!(pg = open_pg(ci, conn_file, e)))
         goto done;
+    out = SPOOL_COPY_CANNOT_OPEN;
     struct copy cp = { .src = pg, .dst = NULL, .pg = pg,
                        .src_where = conn_file, .dst_where = dest, .o = o,
                        .info = info, .e = e };
     int ver = 0;
-    if (ledger_version(&cp, pg, &ver) != 0)
+    if (spool_copy_version(&cp, pg, &ver) != 0)
         goto done;
     if (ver == 0) {
         errs_add(e, conn_file, "the database holds no ferry ledger");
@@ -1235,3 +825,4 @@ done:
     sql_conninfo_free(ci);
     return out;
 }
+

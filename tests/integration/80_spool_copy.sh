@@ -9,7 +9,8 @@
 # pages).  It is copied to PostgreSQL: every table's rows counted with
 # psql against sqlite3, ids, payload bytes and the audit chain compared,
 # the identity sequences past the highest id, the spool identity kept,
-# the source's ledger.db not changed by a byte.  Copied back into a new
+# the source's ledger.db not changed by a byte, and ferry's own `audit
+# verify` and `audit` on the PostgreSQL ledger answering as on SQLite.  Copied back into a new
 # folder: the whole ledger (`sqlite3 .dump`) is the original's, and `ferry
 # queue`, `show`, `audit`, `audit verify`, `batches`, `spool verify` answer
 # as they did; the copy goes on working (a new record, an audited hold).
@@ -143,6 +144,15 @@ for t in records attempts batches job_runs record_history records_archive; do
     [ "$next" = $((max + 1)) ] || fail identity "$t: PostgreSQL would number the next row $next, the highest is $max"
 done
 ok "ids, payload and search bytes, the audit chain (keyed, head = audit.head) and the spool identity are the source's; identity sequences go on past the highest id"
+
+# ferry itself on the PostgreSQL ledger (the same folder, backend="postgresql")
+sed "s|<spool dir=\"$SP\"|<spool dir=\"$SP\" backend=\"postgresql\" connection-file=\"$T/pga.conn\"|" "$CFG" > "$T/ex/pg.xml"
+grep -q 'backend="postgresql"' "$T/ex/pg.xml" || fail pgcfg "$(grep '<spool' "$T/ex/pg.xml")"
+"$FERRY_BIN" audit verify --config "$T/ex/pg.xml" 2>&1 | sed "s|$SP|SPOOL|g" > "$T/pg.verify"
+cmp -s "$T/before.verify" "$T/pg.verify" || fail pg-verify "$(diff "$T/before.verify" "$T/pg.verify")"
+"$FERRY_BIN" audit --config "$T/ex/pg.xml" --json > "$T/pg.audit"
+cmp -s "$T/before.audit" "$T/pg.audit" || fail pg-audit "$(diff "$T/before.audit" "$T/pg.audit" | head)"
+ok "ferry on the PostgreSQL ledger: audit verify (keyed chain, head file) and audit answer as on SQLite"
 
 # ---- refused ------------------------------------------------------------------
 before_n=$(PSQL pga -c "SELECT count(*) FROM records")
