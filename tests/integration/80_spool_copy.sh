@@ -17,7 +17,7 @@
 # Refused: a destination that holds a ledger (both ways), a connection
 # file others can read (its password never printed), a destination at
 # another schema version (naming both), a source whose audit chain was
-# tampered with.  After a failure the destination holds no row: killed
+# tampered with, a table or column one engine has and the other not.  After a failure the destination holds no row: killed
 # mid-copy and just before the commit (crash points), and PostgreSQL
 # refusing a value (bytes that are not UTF-8); a second copy into it then
 # works.
@@ -177,10 +177,20 @@ expect_exit 65 "$FERRY_BIN" spool copy --config "$CFG" --spool "$T/tampered" --t
 grep -q "audit 2: entry was changed" "$T/err" && grep -q "the source's audit chain does not verify: nothing was copied" "$T/err" ||
     fail tamper "$(cat "$T/err")"
 [ "$(PSQL pgt -c "SELECT count(*) FROM audit")" = 0 ] || fail tamper "rows were copied"
+# the table list is SQLite's catalogue checked against PostgreSQL's: a
+# table or a column on one side only stops the copy, named (70)
+newdb pgx
+PSQL pgx -c "CREATE TABLE extra_notes(id BIGINT PRIMARY KEY)"
+expect_exit 70 "$FERRY_BIN" spool copy --config "$CFG" --to "$T/pgx.conn"
+grep -q "extra_notes: a table PostgreSQL's ledger has and SQLite's has not" "$T/err" || fail drift "$(cat "$T/err")"
+PSQL pgx -c "DROP TABLE extra_notes" -c "ALTER TABLE attempts ADD COLUMN node TEXT"
+expect_exit 70 "$FERRY_BIN" spool copy --config "$CFG" --to "$T/pgx.conn"
+grep -q "attempts: PostgreSQL's column 8 is node" "$T/err" || fail drift "$(cat "$T/err")"
+[ "$(PSQL pgx -c "SELECT count(*) FROM records")" = 0 ] || fail drift "rows were copied"
 expect_exit 64 "$FERRY_BIN" spool copy --spool "$SP"
 expect_exit 64 "$FERRY_BIN" spool copy --spool "$SP" --to "$T/pga.conn" --from "$T/pga.conn" "$T/x"
 expect_exit 64 "$FERRY_BIN" spool copy --spool "$SP" --from "$T/pga.conn"
-ok "refused: a destination with a ledger (unchanged, 73), a connection file others can read (78, no password), another schema version naming both (73), a tampered source chain (65, nothing copied), usage (64)"
+ok "refused: a destination with a ledger (unchanged, 73), a connection file others can read (78, no password), another schema version naming both (73), a tampered source chain (65, nothing copied), a table or column on one engine only (70, named), usage (64)"
 
 # ---- a failure leaves the destination without a row --------------------------
 no_rows() {     # no_rows DB - every table empty but an empty ledger's meta
