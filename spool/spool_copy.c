@@ -377,8 +377,14 @@ static int copy_table(struct copy *cp, const struct table *t, int64_t *rows)
     for (bool more = true; rc == 0 && more;) {
         struct sql_stmt *st = *rows ? s_next : s_first;
         sql_reset(st);
-        for (int j = 0; *rows && j < t->npk; j++)
-            bind_cell(st, j + 1, &t->col[t->pk[j]], &key.cell[j], key.bytes);
+        for (int j = 0; *rows && rc == 0 && j < t->npk; j++)
+            if (bind_cell(st, j + 1, &t->col[t->pk[j]], &key.cell[j],
+                          key.bytes) != 0) {
+                dberr(cp, cp->src, t->name);
+                rc = -1;
+            }
+        if (rc != 0)
+            break;
         pg.nrows = 0;
         pg.nbytes = 0;
         enum sql_step r = SQL_STEP_DONE;
@@ -772,7 +778,7 @@ static void anchor(struct spool *s, struct copy *cp)
 {
     struct sql_stmt *st = own(cp, s->sql, "SELECT id, hash, keyed FROM "
                               "audit ORDER BY id DESC LIMIT 1");
-    if (st && sql_step(st) == SQL_STEP_ROW) {
+    if (st && sql_step(st) == SQL_STEP_ROW && sql_col_text(st, 1)) {
         snprintf(s->audit_pending, sizeof s->audit_pending, "%lld %s %d",
                  (long long)sql_col_int64(st, 0), sql_col_text(st, 1),
                  sql_col_int64(st, 2) ? 1 : 0);
