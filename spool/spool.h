@@ -58,11 +58,19 @@ struct spool_opts {
     const char *audit_head_file;
     bool search;                   /* index searchable values (key below) */
     unsigned char search_key[SPOOL_SEARCH_KEY_LEN];
+    /* The ledger's PostgreSQL database (a libpq connection string, a
+     * secret: never logged), or NULL for the SQLite ledger.db in the
+     * folder.  The folder still holds outbound/, inbound/, archive/,
+     * locks/ and audit.head either way.  Borrowed: used by spool_open
+     * only (a lost connection is made again from libpq's own copy). */
+    const char *pg_conninfo;
 };
 
 /* spool_open - open (creating when missing) the spool folder dir with its
  * staging folders and ledger, and migrate the schema to
- * SPOOL_SCHEMA_VERSION.  o may be NULL (no encryption).  A key given in o
+ * SPOOL_SCHEMA_VERSION (SQLite), or connect to o->pg_conninfo and create
+ * or check its schema (PostgreSQL, spool/pg_schema.c).  o may be NULL
+ * (no encryption, SQLite).  A key given in o
  * is also used to read encrypted payloads; without one, reading an
  * encrypted payload is an error naming the record.  Caller frees with
  * spool_close.  Sets umask 077 briefly while creating files: open spools
@@ -110,6 +118,14 @@ int spool_fcrypt_update(struct spool_fcrypt *f, const void *in, size_t n,
 int spool_fcrypt_final(struct spool_fcrypt *f,
                        unsigned char tag[SPOOL_FCRYPT_TAG]);
 void spool_fcrypt_free(struct spool_fcrypt *f);
+
+/* spool_conninfo_load - a PostgreSQL connection file (spool_opts
+ * pg_conninfo): one libpq connection string, mode 0600 (refused when
+ * group or others can read it, or when libpq cannot parse it; the
+ * message never quotes it).  *out malloc'd: free it with
+ * spool_conninfo_free, which wipes it first. */
+int spool_conninfo_load(const char *path, char **out, struct errs *e);
+void spool_conninfo_free(char *conninfo);
 
 /* spool_key_load - key file: 32 raw bytes, or 64 hex characters (a
  * trailing newline allowed).  Refuses a file readable by group/other. */
@@ -424,8 +440,9 @@ int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
  * when not NULL): *at = 0 when none. */
 int spool_oldest(struct spool *s, enum spool_state st, const char *service,
                  int64_t *at, struct errs *e);
-/* spool_size - bytes of ledger.db + -wal + -shm, and of the staging
- * folders' files. */
+/* spool_size - bytes of ledger.db + -wal + -shm (on PostgreSQL: the
+ * ledger database's, pg_database_size), and of the staging folders'
+ * files. */
 int spool_size(struct spool *s, uint64_t *ledger_bytes, uint64_t *files_bytes,
                struct errs *e);
 

@@ -2,9 +2,18 @@
  * its migrations; the statement cache and transaction helpers the other
  * spool files share; crash points; sizes and statistics.
  *
- * Contract: the folder is 0700, every file 0600.  The schema version lives
- * in PRAGMA user_version and spool_migrate() moves any older ledger to
- * SPOOL_SCHEMA_VERSION one step at a time, each step one transaction. */
+ * Two ledgers (spool_opts.pg_conninfo chooses): SQLite's ledger.db in
+ * the folder, or a PostgreSQL database.  Everything here past the open
+ * runs on the statement layer (sql.h) for both; what only SQLite has
+ * (PRAGMAs, the migrations of older ledger.db files, the spool_stmt
+ * cache for files not yet on the layer) is ledger_sqlite's, and
+ * PostgreSQL's schema is pg_schema.c's.
+ *
+ * Contract: the folder is 0700, every file 0600.  The SQLite schema
+ * version lives in PRAGMA user_version and spool_migrate() moves any
+ * older ledger to SPOOL_SCHEMA_VERSION one step at a time, each step one
+ * transaction. */
+#include "spool/pg_spool.h"
 #include "spool/spool_int.h"
 #include "spool/sql.h"
 #include "util/errs.h"
@@ -625,8 +634,15 @@ int spool_exec(struct spool *s, const char *sql, struct errs *e)
 int spool_begin(struct spool *s, struct errs *e)
 {
     /* SQLite: BEGIN IMMEDIATE, the write lock now, so another process's
-     * writer makes us wait (busy timeout) instead of failing at commit */
-    if (sql_begin(s->sql) != 0) {
+     * writer makes us wait (busy timeout) instead of failing at commit.
+     * PostgreSQL: a server that went away (restart, failover, a killed
+     * session) is connected to again once, here, between transactions,
+     * where nothing of ours is lost.  A transaction the loss cut short
+     * already failed for its caller (an intake whose commit failed got
+     * an error, which HTTP answers 503): the layer never redoes it. */
+    if (sql_begin(s->sql) != 0
+        && (sql_error(s->sql)->cls != SQL_CONN_LOST
+            || sql_reconnect(s->sql) != 0 || sql_begin(s->sql) != 0)) {
         errs_add(e, s->dir, "ledger: %s", sql_errmsg(s->sql));
         return -1;
     }
@@ -681,17 +697,17 @@ int spool_counter_add(struct spool *s, const char *service, const char *day,
 {
     static const char sql[] =
         "INSERT INTO counters(service, day, name, value) VALUES(?,?,?,?) "
-        "ON CONFLICT(service, day, name) DO UPDATE SET value = value + "
-        "excluded.value";
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+        "ON CONFLICT(service, day, name) DO UPDATE SET value = "
+        "counters.value + excluded.value";
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, n);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        spool_dberr(s, e, service, "counting");
+    sql_bind_text(st, 1, service);
+    sql_bind_text(st, 2, day);
+    sql_bind_text(st, 3, name);
+    sql_bind_int64(st, 4, n);
+    if (sql_step(st) != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, service, "counting");
         return -1;
     }
     return 0;
@@ -766,24 +782,24 @@ int spool_tally_flush(struct spool *s, struct errs *e)
     static const char sql[] =
         "INSERT INTO state_totals(service, target, state, n) "
         "VALUES(?,?,?,?) ON CONFLICT(service, target, state) "
-        "DO UPDATE SET n = n + excluded.n";
+        "DO UPDATE SET n = state_totals.n + excluded.n";
     int rc = 0;
     for (size_t i = 0; i < s->ntally && rc == 0; i++) {
         struct spool_tally *t = &s->tally[i];
-        sqlite3_stmt *st = spool_stmt(s, sql, e);
+        struct sql_stmt *st = spool_sql(s, sql, e);
         if (!st) {
             rc = -1;
             break;
         }
-        sqlite3_bind_text(st, 1, t->service, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, t->target, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, t->state, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, t->n);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            spool_dberr(s, e, t->service, "counting final records");
+        sql_bind_text(st, 1, t->service);
+        sql_bind_text(st, 2, t->target);
+        sql_bind_text(st, 3, t->state);
+        sql_bind_int64(st, 4, t->n);
+        if (sql_step(st) != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, t->service, "counting final records");
             rc = -1;
         }
-        sqlite3_reset(st);
+        sql_reset(st);
     }
     spool_tally_clear(s);
     return rc;
@@ -931,18 +947,98 @@ static int pragma(struct spool *s, const char *sql, const char *want,
     return rc;
 }
 
+/* ledger_sqlite - the SQLite ledger: ledger.db in the folder, its
+ * PRAGMAs, and the migrations of an older ledger (SQLite only) */
+static int ledger_sqlite(struct spool *s, struct errs *e)
+{
+    int flags = SQLITE_OPEN_NOMUTEX | (s->opts.read_only
+                ? SQLITE_OPEN_READONLY
+                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(s->db_path, &s->db, flags, NULL) != SQLITE_OK) {
+        spool_dberr(s, e, s->db_path, "cannot open ledger");
+        return -1;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if (!(s->sql = sql_wrap_sqlite(s->db))) {
+        errs_add(e, s->db_path, "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms > 0
+                         ? s->opts.busy_timeout_ms : 10000);
+    if (!s->opts.read_only
+        && pragma(s, "PRAGMA journal_mode=WAL", "wal", e) != 0)
+        return -1;
+    /* secure_delete: purged payloads are overwritten with zeros, not left
+     * in the file's free pages (Debian builds it on; others may not).
+     * wal_autocheckpoint: a checkpoint every 32 MiB of WAL, not every
+     * 4 MiB (SQLite's default), so a bulk intake of 1,000 one-kilobyte
+     * records per commit does not copy pages back into ledger.db (and
+     * fsync it) after nearly every commit: a fifth of `ferry submit`'s
+     * wall time.  Durability is the WAL's fsync at each commit either
+     * way (synchronous=FULL). */
+    if (pragma(s, "PRAGMA synchronous=FULL", NULL, e) != 0
+        || pragma(s, "PRAGMA foreign_keys=ON", NULL, e) != 0
+        || pragma(s, "PRAGMA secure_delete=ON", NULL, e) != 0
+        || pragma(s, "PRAGMA wal_autocheckpoint=8192", NULL, e) != 0)
+        return -1;
+    if (spool_migrate(s, e) != 0)
+        return -1;
+    if (!s->opts.read_only) {
+        chmod(s->db_path, 0600);
+        chmod_if_there(s->db_path, "-wal");
+        chmod_if_there(s->db_path, "-shm");
+    }
+    return 0;
+}
+
+/* ledger_pg - the PostgreSQL ledger: a connection to conninfo, its
+ * schema made or checked (spool_pg_schema: one transaction under an
+ * advisory lock, so nodes starting together build it once), and the
+ * spool's identity there.  s->db stays NULL, so a file still on
+ * spool_stmt fails loudly instead of reaching a ledger it cannot see.
+ * s->db_path names the database for messages (host, port, dbname,
+ * user: never the password). */
+static int ledger_pg(struct spool *s, const char *conninfo, struct errs *e)
+{
+    char desc[480];
+    sql_conninfo_describe(conninfo, desc, sizeof desc);
+    free(s->db_path);
+    if (asprintf(&s->db_path, "PostgreSQL ledger (%s)", desc) < 0) {
+        s->db_path = NULL;
+        errs_add(e, s->dir, "out of memory");
+        return -1;
+    }
+    struct sql_desc d = { .backend = SQL_POSTGRESQL, .conninfo = conninfo,
+                          .busy_timeout_ms = s->opts.busy_timeout_ms };
+    if (!(s->sql = sql_open(&d, e)))
+        return -1;
+    /* an inspection tool's session writes nothing, not even a schema */
+    if (s->opts.read_only
+        && sql_exec(s->sql, "SET SESSION CHARACTERISTICS AS TRANSACTION "
+                    "READ ONLY") != 0) {
+        spool_sqlerr(s, e, s->db_path, "read-only session");
+        return -1;
+    }
+    if (spool_pg_schema(s->sql, e) != 0)
+        return -1;
+    char id[SPOOL_ID_LEN];
+    return spool_identity(s, id, e);
+}
+
 struct spool *spool_open(const char *dir, const struct spool_opts *o,
                          struct errs *e)
 {
     struct spool *s = calloc(1, sizeof *s);
     mode_t old_mask = umask(077);
     bool mu_init = false;
+    const char *conninfo = o ? o->pg_conninfo : NULL;
     if (!s) {
         errs_add(e, dir, "out of memory");
         goto fail;
     }
     if (o)
         s->opts = *o;
+    s->opts.pg_conninfo = NULL;            /* borrowed: not kept */
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->q_mu, NULL);
     pthread_cond_init(&s->q_cv, NULL);
@@ -983,43 +1079,8 @@ struct spool *spool_open(const char *dir, const struct spool_opts *o,
                 goto fail;
         }
     }
-    int flags = SQLITE_OPEN_NOMUTEX | (s->opts.read_only
-                ? SQLITE_OPEN_READONLY
-                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (sqlite3_open_v2(s->db_path, &s->db, flags, NULL) != SQLITE_OK) {
-        spool_dberr(s, e, s->db_path, "cannot open ledger");
+    if ((conninfo ? ledger_pg(s, conninfo, e) : ledger_sqlite(s, e)) != 0)
         goto fail;
-    }
-    sqlite3_extended_result_codes(s->db, 1);
-    if (!(s->sql = sql_wrap_sqlite(s->db))) {
-        errs_add(e, s->db_path, "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms > 0
-                         ? s->opts.busy_timeout_ms : 10000);
-    if (!s->opts.read_only
-        && pragma(s, "PRAGMA journal_mode=WAL", "wal", e) != 0)
-        goto fail;
-    /* secure_delete: purged payloads are overwritten with zeros, not left
-     * in the file's free pages (Debian builds it on; others may not).
-     * wal_autocheckpoint: a checkpoint every 32 MiB of WAL, not every
-     * 4 MiB (SQLite's default), so a bulk intake of 1,000 one-kilobyte
-     * records per commit does not copy pages back into ledger.db (and
-     * fsync it) after nearly every commit: a fifth of `ferry submit`'s
-     * wall time.  Durability is the WAL's fsync at each commit either
-     * way (synchronous=FULL). */
-    if (pragma(s, "PRAGMA synchronous=FULL", NULL, e) != 0
-        || pragma(s, "PRAGMA foreign_keys=ON", NULL, e) != 0
-        || pragma(s, "PRAGMA secure_delete=ON", NULL, e) != 0
-        || pragma(s, "PRAGMA wal_autocheckpoint=8192", NULL, e) != 0)
-        goto fail;
-    if (spool_migrate(s, e) != 0)
-        goto fail;
-    if (!s->opts.read_only) {
-        chmod(s->db_path, 0600);
-        chmod_if_there(s->db_path, "-wal");
-        chmod_if_there(s->db_path, "-shm");
-    }
     umask(old_mask);
     return s;
 fail:
@@ -1086,21 +1147,20 @@ int spool_identity(struct spool *s, char out[SPOOL_ID_LEN], struct errs *e)
 {
     int rc = -1;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM meta WHERE name = "
-                                  "'spool_id'", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT value FROM meta WHERE name "
+                                    "= 'spool_id'", e);
     if (st) {
-        int r = sqlite3_step(st);
-        const unsigned char *v = r == SQLITE_ROW ? sqlite3_column_text(st, 0)
-                                                 : NULL;
-        if (v && strlen((const char *)v) == SPOOL_ID_LEN - 1) {
+        enum sql_step r = sql_step(st);
+        const char *v = r == SQL_STEP_ROW ? sql_col_text(st, 0) : NULL;
+        if (v && strlen(v) == SPOOL_ID_LEN - 1) {
             memcpy(out, v, SPOOL_ID_LEN);
             rc = 0;
-        } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
+        } else if (r != SQL_STEP_ERROR) {
             errs_add(e, s->db_path, "ledger has no spool identity");
         } else {
-            spool_dberr(s, e, s->db_path, "reading spool identity");
+            spool_sqlerr(s, e, s->db_path, "reading spool identity");
         }
-        sqlite3_reset(st);
+        sql_reset(st);
     }
     spool_unlock(s);
     return rc;
@@ -1146,15 +1206,45 @@ static uint64_t folder_size(const char *dir, int depth)
     return total;
 }
 
-int spool_size(struct spool *s, uint64_t *ledger_bytes, uint64_t *files_bytes,
-               struct errs *e)
+/* ledger_size - the ledger's bytes: ledger.db and its WAL files, or the
+ * PostgreSQL database's (tables, indexes, TOAST; shared with nothing
+ * else when the database is the spool's own) */
+static int ledger_size(struct spool *s, uint64_t *out, struct errs *e)
 {
     char p[PATH_MAX];
+    if (sql_backend(s->sql) == SQL_POSTGRESQL) {
+        int rc = -1;
+        spool_lock(s);
+        struct sql_stmt *st = spool_sql(s, "SELECT pg_database_size("
+                                        "current_database())", e);
+        if (st && sql_step(st) == SQL_STEP_ROW) {
+            int64_t n = sql_col_int64(st, 0);
+            *out = n > 0 ? (uint64_t)n : 0;
+            rc = 0;
+        } else if (st) {
+            spool_sqlerr(s, e, s->db_path, "ledger size");
+        }
+        if (st)
+            sql_reset(st);
+        spool_unlock(s);
+        return rc;
+    }
     uint64_t l = file_size(s->db_path);
     if (snprintf(p, sizeof p, "%s-wal", s->db_path) < (int)sizeof p)
         l += file_size(p);
     if (snprintf(p, sizeof p, "%s-shm", s->db_path) < (int)sizeof p)
         l += file_size(p);
+    *out = l;
+    return 0;
+}
+
+int spool_size(struct spool *s, uint64_t *ledger_bytes, uint64_t *files_bytes,
+               struct errs *e)
+{
+    char p[PATH_MAX];
+    uint64_t l = 0;
+    if (ledger_size(s, &l, e) != 0)
+        return -1;
     uint64_t f = 0;
     static const char *const subs[] = { "outbound", "inbound", "archive" };
     for (size_t i = 0; i < 3; i++) {
@@ -1169,6 +1259,16 @@ int spool_size(struct spool *s, uint64_t *ledger_bytes, uint64_t *files_bytes,
     if (files_bytes)
         *files_bytes = f;
     return 0;
+}
+
+int spool_conninfo_load(const char *path, char **out, struct errs *e)
+{
+    return sql_conninfo_load(path, out, e);
+}
+
+void spool_conninfo_free(char *conninfo)
+{
+    sql_conninfo_free(conninfo);
 }
 
 static int hexval(int c)

@@ -15,10 +15,12 @@ struct sql_conn;                   /* sql.h */
 
 struct spool {
     char *dir;
-    char *db_path;
+    char *db_path;                 /* ledger.db; on PostgreSQL a label for
+                                      messages (never a file to open) */
     sqlite3 *db;
-    struct sql_conn *sql;          /* the statement layer over db (sql.h):
-                                      spool_audit.c so far */
+    struct sql_conn *sql;          /* the statement layer (sql.h): over db
+                                      (SQLite), or the PostgreSQL ledger's
+                                      connection (db is then NULL) */
     struct spool_opts opts;
     pthread_mutex_t db_mu;
     struct { const char *sql; sqlite3_stmt *st; } stmt[SPOOL_NSTMT];

@@ -7,7 +7,6 @@
 #include <check.h>
 #include <jansson.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "mappings/mapping.h"
 #include "scheduler/batch.h"
 #include "spool/spool.h"
+#include "tests/unit/spool_test.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
@@ -231,7 +231,7 @@ static void example_spool(struct ferry_config **cfg, struct spool **sp)
                   errs_first_msg(&e));
     char sd[PATH_MAX];
     snprintf(sd, sizeof sd, "%s/spool", dir);
-    *sp = spool_open(sd, NULL, &e);
+    *sp = test_spool_open(sd, NULL, &e);
     ck_assert_ptr_nonnull(*sp);
     snprintf(path, sizeof path, "%s/examples/submissions.ndjson", root);
     char *text = NULL;
@@ -275,30 +275,17 @@ static void example_spool(struct ferry_config **cfg, struct spool **sp)
     errs_free(&e);
 }
 
-/* ledger_exec - run sql on the scratch spool's ledger (the spool closed) */
+/* ledger_exec - run sql on the scratch spool's ledger (the spool
+ * closed), on whichever engine the test runs (spool_test.h): a SELECT or
+ * PRAGMA gives its one number, anything else 0 */
 static int ledger_exec(const char *sql)
 {
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/spool/ledger.db", dir);
-    sqlite3 *db = NULL;
-    ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    int n = -1;
-    sqlite3_stmt *st = NULL;
-    if (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "PRAGMA", 6) == 0) {
-        ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-                         SQLITE_OK);
-        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-        n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    } else {
-        char *msg = NULL;
-        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-        ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
-        n = 0;
-    }
-    sqlite3_close(db);
-    return n;
+    char sd[PATH_MAX];
+    snprintf(sd, sizeof sd, "%s/spool", dir);
+    if (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "PRAGMA", 6) == 0)
+        return (int)test_ledger_count(sd, sql);
+    test_ledger_exec(sd, sql);
+    return 0;
 }
 
 static char *slurp(const char *p, size_t *len)
@@ -371,7 +358,7 @@ static void stored_then_json(const char *sql, bool reopen_migrates)
                                  "encoded IS NOT NULL"), 8);
     char sd[PATH_MAX];
     snprintf(sd, sizeof sd, "%s/spool", dir);
-    sp = spool_open(sd, NULL, &e);
+    sp = test_spool_open(sd, NULL, &e);
     ck_assert_ptr_nonnull(sp);
     ck_assert_int_eq(batch_run(cfg, sp, "claims-mainframe", &o, &s1, &e), 0);
     ck_assert_msg(s1.outcome == BATCH_REFUSED, "%s", s1.message);
@@ -384,7 +371,7 @@ static void stored_then_json(const char *sql, bool reopen_migrates)
     unlink(s1.files[0].local_path);
     spool_close(sp);
     ledger_exec(sql);
-    sp = spool_open(sd, NULL, &e);
+    sp = test_spool_open(sd, NULL, &e);
     ck_assert_msg(sp != NULL, "%s", errs_first_msg(&e));
     if (reopen_migrates) {
         spool_close(sp);
@@ -392,7 +379,7 @@ static void stored_then_json(const char *sql, bool reopen_migrates)
                          SPOOL_SCHEMA_VERSION);
         ck_assert_int_eq(ledger_exec("SELECT count(*) FROM record_data "
                                      "WHERE encoded IS NULL"), 8);
-        sp = spool_open(sd, NULL, &e);
+        sp = test_spool_open(sd, NULL, &e);
         ck_assert_ptr_nonnull(sp);
     }
     ck_assert_int_eq(batch_run(cfg, sp, "claims-mainframe", &o, &s2, &e), 0);
@@ -434,6 +421,7 @@ END_TEST
  * records are written from their JSON */
 START_TEST(test_v14_ledger_batches_from_json)
 {
+    TEST_SQLITE_ONLY();
     stored_then_json("BEGIN; ALTER TABLE record_data DROP COLUMN encoded;"
                      " PRAGMA user_version = 15; COMMIT;", true);
 }

@@ -11,7 +11,6 @@
 #include <check.h>
 #include <ftw.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "scheduler/report.h"
 #include "scheduler/report_int.h"
 #include "spool/spool.h"
+#include "tests/unit/spool_test.h"
 #include "util/buf.h"
 #include "util/errs.h"
 
@@ -58,16 +58,11 @@ static void enqueue(const char *svc, const char *tag, int i,
     errs_free(&e);
 }
 
+/* ledger_exec - change the ledger from outside the spool, on whichever
+ * engine the test runs (spool_test.h) */
 static void ledger_exec(const char *sql)
 {
-    char db[700];
-    sqlite3 *h = NULL;
-    snprintf(db, sizeof db, "%s/ledger.db", spdir);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    sqlite3_busy_timeout(h, 5000);
-    ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
-                  sqlite3_errmsg(h));
-    sqlite3_close(h);
+    test_ledger_exec(spdir, sql);
 }
 
 /* The ledger ("claims", received 01:00 UTC on 2024-10-04 unless said):
@@ -106,7 +101,7 @@ static void setup(void)
     snprintf(spdir, sizeof spdir, "%s/spool", tmpdir);
     struct errs e;
     errs_init(&e);
-    sp = spool_open(spdir, NULL, &e);
+    sp = test_spool_open(spdir, NULL, &e);
     ck_assert_ptr_nonnull(sp);
     day1 = 20000LL * DAY;                         /* 2024-10-04 */
     for (int i = 0; i < 21; i++)

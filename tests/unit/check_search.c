@@ -16,6 +16,7 @@
 #include "mappings/mapping.h"
 #include "mappings/record.h"
 #include "spool/spool.h"
+#include "tests/unit/spool_test.h"
 #include "util/errs.h"
 
 static const char mapping_xml[] =
@@ -212,7 +213,7 @@ static struct spool *open_key(unsigned char fill)
     memset(o.search_key, fill, sizeof o.search_key);
     struct errs e;
     errs_init(&e);
-    struct spool *s = spool_open(spdir, &o, &e);
+    struct spool *s = test_spool_open(spdir, &o, &e);
     ck_assert_msg(s != NULL, "open: %s", errs_first_msg(&e));
     errs_free(&e);
     return s;
@@ -373,6 +374,7 @@ END_TEST
 
 START_TEST(test_encrypted_spool_has_no_nino_on_disk)
 {
+    TEST_SQLITE_ONLY();
     struct mapping *m = load(mapping_xml);
     struct spool_opts o;
     memset(&o, 0, sizeof o);
@@ -382,7 +384,7 @@ START_TEST(test_encrypted_spool_has_no_nino_on_disk)
     memset(o.search_key, 7, sizeof o.search_key);
     struct errs e;
     errs_init(&e);
-    struct spool *s = spool_open(spdir, &o, &e);
+    struct spool *s = test_spool_open(spdir, &o, &e);
     ck_assert_ptr_nonnull(s);
     char r1[SPOOL_REF_MAX];
     enqueue_claim(s, m, claim1, r1);
@@ -474,7 +476,7 @@ START_TEST(test_no_key_refuses_find)
     memset(&o, 0, sizeof o);
     struct errs e;
     errs_init(&e);
-    struct spool *s = spool_open(spdir, &o, &e);
+    struct spool *s = test_spool_open(spdir, &o, &e);
     struct spool_list l = { 0 };
     ck_assert_int_eq(spool_find(s, "claims", "nino", "X", 0, &l, &e), -1);
     ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "search key"));
@@ -507,6 +509,7 @@ END_TEST
 
 START_TEST(test_v7_ledger_gains_search_table)
 {
+    TEST_SQLITE_ONLY();
     /* a v7 ledger: open once, then drop what v4 adds and wind back */
     struct spool *s = open_key(7);
     spool_close(s);

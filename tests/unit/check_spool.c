@@ -5,7 +5,6 @@
 #include <check.h>
 #include <ftw.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "spool/spool.h"
+#include "tests/unit/spool_test.h"
 #include "util/clock.h"
 #include "util/errs.h"
 
@@ -45,7 +45,7 @@ static struct spool *open_sp(const struct spool_opts *o)
 {
     struct errs e;
     errs_init(&e);
-    struct spool *s = spool_open(spdir, o, &e);
+    struct spool *s = test_spool_open(spdir, o, &e);
     ck_assert_msg(s != NULL, "open: %s", errs_first_msg(&e));
     errs_free(&e);
     return s;
@@ -108,29 +108,16 @@ static enum spool_state state_of(struct spool *s, const char *ref)
     return st;
 }
 
+/* count_rows, raw_exec - the ledger looked at or changed from outside
+ * the spool, on whichever engine the test runs (spool_test.h) */
 static int64_t count_rows(const char *sql)
 {
-    char db[700];
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    snprintf(db, sizeof db, "%s/ledger.db", spdir);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return n;
+    return test_ledger_count(spdir, sql);
 }
 
 static void raw_exec(const char *sql)
 {
-    char db[700];
-    sqlite3 *h = NULL;
-    snprintf(db, sizeof db, "%s/ledger.db", spdir);
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
+    test_ledger_exec(spdir, sql);
 }
 
 START_TEST(test_open_creates_private_folder_and_schema)
@@ -147,6 +134,19 @@ START_TEST(test_open_creates_private_folder_and_schema)
         ck_assert_int_eq(sb.st_mode & 0777, 0700);
     }
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
+    if (test_spool_pg()) {
+        /* the ledger is the database: no ledger.db, the schema there */
+        ck_assert_int_ne(stat(p, &sb), 0);
+        ck_assert_int_eq(count_rows("SELECT CAST(value AS BIGINT) FROM meta "
+                                    "WHERE name = 'schema_version'"),
+                         SPOOL_SCHEMA_VERSION);
+        ck_assert_int_eq(count_rows("SELECT count(*) FROM meta WHERE name "
+                                    "= 'spool_id'"), 1);
+        spool_close(s);
+        s = open_sp(NULL);
+        spool_close(s);
+        return;
+    }
     ck_assert_int_eq(stat(p, &sb), 0);
     ck_assert_int_eq(sb.st_mode & 0777, 0600);
     snprintf(p, sizeof p, "%s/ledger.db-wal", spdir);
@@ -178,6 +178,8 @@ START_TEST(test_open_tightens_loose_existing_folder)
     ck_assert_int_eq(sb.st_mode & 0777, 0700);
     ck_assert_int_eq(stat(p, &sb), 0);
     ck_assert_int_eq(sb.st_mode & 0777, 0700);
+    if (test_spool_pg())
+        return;     /* no ledger file: the rest is ledger.db's */
     /* a ledger left readable by others is made 0600 again */
     snprintf(p, sizeof p, "%s/ledger.db", spdir);
     ck_assert_int_eq(chmod(p, 0644), 0);
@@ -196,7 +198,7 @@ START_TEST(test_open_refuses_folder_owned_by_another_user)
     ck_assert_int_eq(chown(spdir, 65534, 65534), 0);
     struct errs e;
     errs_init(&e);
-    struct spool *s = spool_open(spdir, NULL, &e);
+    struct spool *s = test_spool_open(spdir, NULL, &e);
     ck_assert_ptr_null(s);
     ck_assert_ptr_nonnull(strstr(errs_first_msg(&e), "owned by uid 65534"));
     errs_free(&e);
@@ -701,6 +703,7 @@ END_TEST
  * same payloads, schema at SPOOL_SCHEMA_VERSION, integrity intact */
 START_TEST(test_v1_ledger_migrates_in_place)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct spool_result r[3];
     for (int i = 0; i < 3; i++)
@@ -870,6 +873,7 @@ END_TEST
  * change, which is its confirmation, becomes confirmed_at */
 START_TEST(test_v6_ledger_gets_channel_and_confirmed_at)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct spool_result r[4];
     static const char *const client[4] = { "cli", "csv", "portal", NULL };
@@ -990,6 +994,7 @@ END_TEST
  * new records keep getting theirs */
 START_TEST(test_v3_ledger_gets_identities)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct spool_result r[4];
     for (int i = 0; i < 4; i++)
@@ -1227,6 +1232,7 @@ END_TEST
  * order they were made, and the next generation follows the last */
 START_TEST(test_migrate_v14_numbers_existing_batches)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct errs e;
     errs_init(&e);
@@ -1259,6 +1265,7 @@ END_TEST
  * keeping every row and every link, and then takes fanned-out records */
 START_TEST(test_migrate_v15_keeps_every_row)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct spool_result r[4];
     for (int i = 0; i < 4; i++)
@@ -2203,6 +2210,7 @@ END_TEST
  * rows by the migration (one transaction), and they then agree */
 START_TEST(test_v12_ledger_gets_final_totals)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct spool_result r[3];
     for (int i = 0; i < 3; i++)
@@ -2241,6 +2249,7 @@ static bool file_has(const char *path, const char *needle)
  * space (secure_delete); the other record's payload is still there */
 START_TEST(test_purge_leaves_no_bytes_on_disk)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct spool_result r[2];
     enq1(s, item("claims", "mf", NULL, "{\"nino\":\"QQ123456C-PURGEME\"}"),
@@ -2279,6 +2288,7 @@ static off_t file_size(const char *suffix)
  * every commit */
 START_TEST(test_checkpointer_copies_back_and_rewinds_wal)
 {
+    TEST_SQLITE_ONLY();
     struct spool *s = open_sp(NULL);
     struct errs e;
     errs_init(&e);
