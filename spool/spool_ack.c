@@ -32,7 +32,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
           "receipt_data = COALESCE(?8, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
-          "service = ?10 AND fe_ref = ?5 AND (?9 IS NULL OR target = ?9) "
+          "service = ?10 AND fe_ref = ?5 AND "
+          "(CAST(?9 AS TEXT) IS NULL OR target = ?9) "
           "ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target"
@@ -41,8 +42,8 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
           "ack_file = ?6, ack_record = ?7, ack_at = ?4, confirmed_at = "
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
           "receipt_data = COALESCE(?8, receipt_data) "
-          "WHERE ref = ?5 AND (?9 IS NULL OR target = ?9) AND "
-          "state IN ('sent', 'delivered', 'indoubt') "
+          "WHERE ref = ?5 AND (CAST(?9 AS TEXT) IS NULL OR target = ?9) "
+          "AND state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target", e);
     if (!st)
         return -1;
@@ -131,7 +132,8 @@ static void ack_chunk_build(void)
     }
     if (n < cap)
         snprintf(ack_chunk_text + n, cap - n, ") AS a WHERE records.ref = "
-                 "a.column1 AND (?3 IS NULL OR records.target = ?3) "
+                 "a.column1 AND (CAST(?3 AS TEXT) IS NULL OR "
+                 "records.target = ?3) "
                  "AND records.state IN ('sent', 'delivered', 'indoubt') "
                  "RETURNING ref, service, target, ack_record");
 }
@@ -261,10 +263,11 @@ static int ack_one(struct spool *s, const struct spool_ack *a,
     }
     struct sql_stmt *st = spool_sql(s, a->service
         ? "SELECT id, state, ref FROM records WHERE service = ?3 AND "
-          "fe_ref = ?1 AND (?2 IS NULL OR target = ?2) "
+          "fe_ref = ?1 AND (CAST(?2 AS TEXT) IS NULL OR target = ?2) "
           "ORDER BY id DESC LIMIT 1"
         : "SELECT id, state, ref FROM records WHERE ref = ?1 AND "
-          "(?2 IS NULL OR target = ?2) ORDER BY id LIMIT 1", e);
+          "(CAST(?2 AS TEXT) IS NULL OR target = ?2) ORDER BY id LIMIT 1",
+        e);
     if (!st)
         return -1;
     sql_bind_text(st, 1, a->key);

@@ -338,7 +338,8 @@ int spool_batch_list(struct spool *s, const char *target, size_t limit,
     *n = 0;
     spool_lock(s);
     struct sql_stmt *st = spool_sql(s, "SELECT " BATCH_COLS " FROM batches "
-                                    "WHERE (?1 IS NULL OR target = ?1) "
+                                    "WHERE (CAST(?1 AS TEXT) IS NULL "
+                                    "OR target = ?1) "
                                     "ORDER BY id DESC LIMIT ?2", e);
     if (!st)
         goto done;
