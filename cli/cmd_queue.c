@@ -1,7 +1,9 @@
 /* cmd_queue.c - `ferry queue`: list records by state, service, target and
  * date, in the spirit of Postfix's mailq; `--json` for scripts
  * (`ferry queue --state failed --json | jq -r '.records[].reference' |
- * ferry retry -`). */
+ * ferry retry -`).  A record being delivered shows the node holding its
+ * claim (the lease owner: host:pid:engine), so the operator of several
+ * nodes on one PostgreSQL spool sees which one has it. */
 #include "cli/cli.h"
 #include "util/clock.h"
 #include "config/config.h"
@@ -23,7 +25,9 @@ static void usage(FILE *f)
         "List records oldest first.  States: received queued delivering deferred\n"
         "delivered confirmed rejected batched sent held failed discarded indoubt.\n"
         "WHEN is a date (2026-11-27), an instant (2026-11-27T09:00:00Z) or an\n"
-        "age (90m, 24h, 7d).  --counts prints totals by service and state.\n");
+        "age (90m, 24h, 7d).  --counts prints totals by service and state.\n"
+        "CLAIMED-BY names the node (host:pid:engine) whose lease holds a record\n"
+        "being delivered; '-' for every other record.\n");
 }
 
 static int parse_states(const char *arg, struct spool_filter *f)
@@ -95,6 +99,10 @@ static int print_counts(struct spool *sp, bool json)
     return EX_OK;
 }
 
+/* CLAIMED-BY: wide enough for host:pid:engine of a short host name; a
+ * longer owner is printed whole (the line runs on) */
+#define CLAIM_WIDTH 24
+
 struct lister {
     bool json;
     bool first;
@@ -137,10 +145,20 @@ static int service_width(struct spool *sp, const struct ferry_config *cfg,
     return w > 64 ? 64 : w;
 }
 
+/* claimed_by - the lease owner of a record being delivered: the node
+ * whose claim holds it (another state keeps no claim; an owner left on
+ * one means nothing) */
+static const char *claimed_by(const struct spool_record *r)
+{
+    return r->state == SPOOL_DELIVERING && r->lease_owner && *r->lease_owner
+           ? r->lease_owner : NULL;
+}
+
 static int list_one(void *ctx, const struct spool_record *r)
 {
     struct lister *l = ctx;
-    char recv[32], next[32];
+    char recv[32], next[32], until[32];
+    const char *claim = claimed_by(r);
     if (l->limit && l->n == l->limit) {
         l->cut = true;
         return 1;
@@ -148,6 +166,7 @@ static int list_one(void *ctx, const struct spool_record *r)
     if (l->json) {
         cli_json_time(r->received_at, recv, sizeof recv);
         cli_json_time(r->next_attempt_at, next, sizeof next);
+        cli_json_time(r->lease_until, until, sizeof until);
     } else {
         cli_fmt_time(r->received_at, recv, sizeof recv);
         cli_fmt_time(r->next_attempt_at, next, sizeof next);
@@ -166,6 +185,10 @@ static int list_one(void *ctx, const struct spool_record *r)
         if (r->delivery_id)
             json_object_set_new(o, "delivery_id",
                                 json_string(r->delivery_id));
+        json_object_set_new(o, "claimed_by",
+                            claim ? json_string(claim) : json_null());
+        if (claim)
+            json_object_set_new(o, "lease_until", json_string(until));
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s%s", l->first ? "" : ",\n", s ? s : "{}");
         free(s);
@@ -175,10 +198,10 @@ static int list_one(void *ctx, const struct spool_record *r)
     }
     /* one line per delivery: a record of a service with several targets
      * has one per target */
-    printf("%-22s %-10s %-*s %-*s %-19s %3d  %s\n", r->ref,
+    printf("%-22s %-10s %-*s %-*s %-19s %3d  %-*s  %s\n", r->ref,
            spool_state_name(r->state), l->svc_width, r->service,
            l->tgt_width, r->target && *r->target ? r->target : "-", recv,
-           r->attempts,
+           r->attempts, CLAIM_WIDTH, claim ? claim : "-",
            r->last_error ? r->last_error : (r->fe_ref ? r->fe_ref : ""));
     return 0;
 }
@@ -268,9 +291,9 @@ int cmd_queue(int argc, char **argv)
         printf("{\"records\":[\n");
     } else {
         l.svc_width = service_width(sp, cfg, &l.tgt_width);
-        printf("%-22s %-10s %-*s %-*s %-19s %3s  %s\n", "REFERENCE", "STATE",
-               l.svc_width, "SERVICE", l.tgt_width, "TARGET",
-               "RECEIVED (UTC)", "TRY",
+        printf("%-22s %-10s %-*s %-*s %-19s %3s  %-*s  %s\n", "REFERENCE",
+               "STATE", l.svc_width, "SERVICE", l.tgt_width, "TARGET",
+               "RECEIVED (UTC)", "TRY", CLAIM_WIDTH, "CLAIMED-BY",
                "LAST ERROR / FRONT-END REF");
     }
     struct errs e;

@@ -1,11 +1,24 @@
 /* spool_deliver.c - the ledger side of stream delivery: claiming due
  * records under a lease, recording outcomes (attempt row + state change in
- * one transaction), releasing claims, and the dead letter for a record
- * that cannot be encoded.
+ * one transaction), releasing claims, the dead letter for a record that
+ * cannot be encoded, and each target's breaker and stop state (a row per
+ * target in the ledger, so every node on a shared ledger reads it).
+ *
+ * On the statement layer (sql.h): the same code runs on SQLite and on
+ * PostgreSQL.  Where several nodes share a PostgreSQL ledger, a claim
+ * locks the rows it takes FOR UPDATE SKIP LOCKED (another node's claim in
+ * progress is passed over, never waited for, never taken twice) and
+ * leases are measured by the database's clock (spool_pg_now_ms), so nodes
+ * with skewed clocks agree when one has run out; an outcome locks its row
+ * before it judges who holds the claim.  On SQLite, BEGIN IMMEDIATE lets
+ * one writer in at a time and the caller's clock is the lease clock.
  *
  * Policy (delays, maximums, windows, breaker) belongs to the caller; the
  * spool only keeps what the caller decided, durably. */
+#include "spool/pg_spool.h"
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/crash.h"
 #include "util/errs.h"
@@ -18,53 +31,63 @@ static int add_attempt(struct spool *s, int64_t rec_id, const char *target,
                        int64_t started, int64_t ended, const char *outcome,
                        const char *msg, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO attempts(record_id, "
-                                  "target, started_at, ended_at, outcome, "
-                                  "message) VALUES(?,?,?,?,?,?)", e);
+    struct sql_stmt *st = spool_sql(s, "INSERT INTO attempts(record_id, "
+                                    "target, started_at, ended_at, outcome, "
+                                    "message) VALUES(?,?,?,?,?,?)", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, rec_id);
-    sqlite3_bind_text(st, 2, target ? target : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, started);
-    sqlite3_bind_int64(st, 4, ended);
-    sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, msg, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "recording attempt");
+    sql_bind_int64(st, 1, rec_id);
+    sql_bind_text(st, 2, target ? target : "");
+    sql_bind_int64(st, 3, started);
+    sql_bind_int64(st, 4, ended);
+    sql_bind_text(st, 5, outcome);
+    sql_bind_text(st, 6, msg);
+    enum sql_step r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "recording attempt");
         return -1;
     }
     return 0;
 }
 
+/* expired_attempt - the attempt row of a claim whose lease ran out
+ * (started at the lease's end, ended at lease_now, on the lease clock),
+ * naming the node that held it; its message goes to msg */
+static int expired_attempt(struct spool *s, const struct spool_record *r,
+                           int64_t lease_now, char *msg, size_t msgsz,
+                           struct errs *e)
+{
+    snprintf(msg, msgsz, "lease of %s expired; outcome unknown",
+             r->lease_owner ? r->lease_owner : "?");
+    return add_attempt(s, r->id, r->target, r->lease_until, lease_now,
+                       "expired", msg, e);
+}
+
 /* expire_to_indoubt - a lease ran out and the target does not allow a
  * second call of unknown outcome: record it and park it in doubt. */
 static int expire_to_indoubt(struct spool *s, struct spool_record *r,
-                             int64_t now, struct errs *e)
+                             int64_t now, int64_t lease_now, struct errs *e)
 {
     char msg[256];
-    snprintf(msg, sizeof msg, "lease of %s expired; outcome unknown",
-             r->lease_owner ? r->lease_owner : "?");
-    if (add_attempt(s, r->id, r->target, r->lease_until, now, "expired",
-                    msg, e) != 0)
+    if (expired_attempt(s, r, lease_now, msg, sizeof msg, e) != 0)
         return -1;
     if (spool_transition_need(SPOOL_DELIVERING, SPOOL_INDOUBT, r->ref, e) != 0)
         return -1;
-    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET state = 'indoubt',"
-                                  " in_doubt = 1, lease_owner = NULL, "
-                                  "lease_until = 0, last_error = ?, "
-                                  "updated_at = ? WHERE id = ? AND "
-                                  "state = 'delivering'", e);
+    struct sql_stmt *st = spool_sql(s, "UPDATE records SET state = "
+                                    "'indoubt', in_doubt = 1, lease_owner = "
+                                    "NULL, lease_until = 0, last_error = ?, "
+                                    "updated_at = ? WHERE id = ? AND "
+                                    "state = 'delivering'", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, msg, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, r->id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(st);
+    sql_bind_text(st, 1, msg);
+    sql_bind_int64(st, 2, now);
+    sql_bind_int64(st, 3, r->id);
+    int rc = sql_step(st) == SQL_STEP_DONE ? 0 : -1;
+    sql_reset(st);
     if (rc)
-        spool_dberr(s, e, r->ref, "parking expired claim");
+        spool_sqlerr(s, e, r->ref, "parking expired claim");
     return rc;
 }
 
@@ -87,30 +110,70 @@ static int claim_many(struct spool *s, const char *target, const char *owner,
                       int64_t lease_until, int64_t now, const int64_t *ids,
                       size_t n, struct errs *e)
 {
-    sqlite3_stmt *u = spool_stmt(s, claim_many_sql, e);
+    struct sql_stmt *u = spool_sql(s, claim_many_sql, e);
     if (!u)
         return -1;
-    sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(u, 2, lease_until);
-    sqlite3_bind_int64(u, 3, now);
+    sql_bind_text(u, 1, owner);
+    sql_bind_int64(u, 2, lease_until);
+    sql_bind_int64(u, 3, now);
     for (size_t i = 0; i < n; i++)
-        sqlite3_bind_int64(u, 4 + (int)i, ids[i]);
-    int ur = sqlite3_step(u);
-    sqlite3_reset(u);
-    if (ur != SQLITE_DONE) {
-        spool_dberr(s, e, target, "claiming");
+        sql_bind_int64(u, 4 + (int)i, ids[i]);
+    enum sql_step ur = sql_step(u);
+    size_t changed = (size_t)sql_changes(u);
+    sql_reset(u);
+    if (ur != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, target, "claiming");
         return -1;
     }
-    if ((size_t)sqlite3_changes(s->db) != n) {
+    if (changed != n) {
         errs_add(e, target, "claim: %zu of %zu records changed under it",
-                 n - (size_t)sqlite3_changes(s->db), n);
+                 n - changed, n);
+        return -1;
+    }
+    return 0;
+}
+
+/* append_rows - every SPOOL_REC_COLS row st gives (with payload),
+ * appended to out (growing it; *cap its room); st is reset */
+static int append_rows(struct spool *s, struct sql_stmt *st,
+                       const char *target, struct spool_list *out,
+                       size_t *cap, struct errs *e)
+{
+    enum sql_step step;
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
+        struct spool_record *r = calloc(1, sizeof *r);
+        if (!r || out->n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 16;
+            struct spool_record **v = r ? realloc(out->v, nc * sizeof *v)
+                                        : NULL;
+            if (!v) {
+                free(r);
+                sql_reset(st);
+                errs_add(e, target, "out of memory");
+                return -1;
+            }
+            out->v = v;
+            *cap = nc;
+        }
+        if (spool_row_fill_sql(s, st, 1, r) != 0) {
+            spool_record_free(r);
+            sql_reset(st);
+            errs_add(e, target, "out of memory");
+            return -1;
+        }
+        out->v[out->n++] = r;
+    }
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, target, "finding due records");
         return -1;
     }
     return 0;
 }
 
 /* read_due - the records of target a claim may take now, up to max, in
- * id order, into out (growing it) */
+ * id order, into out (growing it); SQLite, where the claim's transaction
+ * already holds the only write lock */
 static int read_due(struct spool *s, const char *target, int64_t now,
                     size_t max, bool allow_indoubt, struct spool_list *out,
                     struct errs *e)
@@ -138,70 +201,119 @@ static int read_due(struct spool *s, const char *target, int64_t now,
         "ORDER BY next_attempt_at, id LIMIT ?4)) "
         "ORDER BY id LIMIT ?4";
     size_t cap = 0;
-    sqlite3_stmt *st = spool_stmt(s, sel, e);
+    struct sql_stmt *st = spool_sql(s, sel, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int(st, 3, allow_indoubt ? 1 : 0);
-    sqlite3_bind_int64(st, 4, (int64_t)max);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_record *r = calloc(1, sizeof *r);
-        if (!r || out->n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            struct spool_record **v = r ? realloc(out->v, nc * sizeof *v)
-                                        : NULL;
-            if (!v) {
-                free(r);
-                sqlite3_reset(st);
-                errs_add(e, target, "out of memory");
-                return -1;
-            }
-            out->v = v;
-            cap = nc;
-        }
-        if (spool_row_fill(s, st, 1, r) != 0) {
-            spool_record_free(r);
-            sqlite3_reset(st);
-            errs_add(e, target, "out of memory");
-            return -1;
-        }
-        out->v[out->n++] = r;
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, target, "finding due records");
+    sql_bind_text(st, 1, target);
+    sql_bind_int64(st, 2, now);
+    sql_bind_int64(st, 3, allow_indoubt ? 1 : 0);
+    sql_bind_int64(st, 4, (int64_t)max);
+    return append_rows(s, st, target, out, &cap, e);
+}
+
+/* Up to CLAIM_CHUNK whole rows by id, for the PostgreSQL claim (unbound
+ * places are NULL and match nothing). */
+#define Q8 "?,?,?,?,?,?,?,?"
+static const char rows_by_id_sql[] = "SELECT " SPOOL_REC_COLS
+    " FROM records_full WHERE id IN ("
+    Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 ") ORDER BY id";
+#undef Q8
+
+/* lock_due_pg - read_due on a PostgreSQL ledger several nodes share:
+ * first lock the due rows no other transaction holds (SKIP LOCKED: a row
+ * another node is claiming is passed over, never waited for; a row it
+ * claimed and committed meanwhile is judged again as it is now, and is
+ * no longer due), then read the locked rows whole.  Two statements, so
+ * the rows read are the ones locked, as they are after the lock.  Due by
+ * now (the caller's clock wrote next_attempt_at); a lease ran out by
+ * lease_now (the database's). */
+static int lock_due_pg(struct spool *s, const char *target, int64_t now,
+                       int64_t lease_now, size_t max, bool allow_indoubt,
+                       struct spool_list *out, struct errs *e)
+{
+    static const char lock[] = "SELECT id FROM records WHERE target = ?1 "
+        "AND ((state IN ('queued','deferred') AND next_attempt_at <= ?2) "
+        "OR (state = 'delivering' AND lease_until <= ?3) "
+        "OR (?4 = 1 AND state = 'indoubt' AND next_attempt_at <= ?2)) "
+        "ORDER BY id LIMIT ?5 FOR UPDATE SKIP LOCKED";
+    struct sql_stmt *st = spool_sql(s, lock, e);
+    if (!st)
+        return -1;
+    int64_t *ids = malloc((max < 1024 ? max : 1024) * sizeof *ids);
+    size_t nids = 0, capids = max < 1024 ? max : 1024, cap = 0;
+    if (!ids) {
+        errs_add(e, target, "out of memory");
         return -1;
     }
-    return 0;
+    sql_bind_text(st, 1, target);
+    sql_bind_int64(st, 2, now);
+    sql_bind_int64(st, 3, lease_now);
+    sql_bind_int64(st, 4, allow_indoubt ? 1 : 0);
+    sql_bind_int64(st, 5, (int64_t)max);
+    enum sql_step step;
+    int rc = -1;
+    while ((step = sql_step(st)) == SQL_STEP_ROW && nids < max) {
+        if (nids == capids) {
+            int64_t *v = realloc(ids, capids * 2 * sizeof *v);
+            if (!v) {
+                sql_reset(st);
+                errs_add(e, target, "out of memory");
+                goto done;
+            }
+            ids = v;
+            capids *= 2;
+        }
+        ids[nids++] = sql_col_int64(st, 0);
+    }
+    sql_reset(st);
+    if (step == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, target, "finding due records");
+        goto done;
+    }
+    for (size_t i = 0; i < nids; i += CLAIM_CHUNK) {
+        struct sql_stmt *rd = spool_sql(s, rows_by_id_sql, e);
+        if (!rd)
+            goto done;
+        for (size_t j = i; j < nids && j < i + CLAIM_CHUNK; j++)
+            sql_bind_int64(rd, 1 + (int)(j - i), ids[j]);
+        if (append_rows(s, rd, target, out, &cap, e) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    free(ids);
+    return rc;
 }
 
 /* claim_expired - take over one record whose lease ran out (its attempt
  * row is already written): one UPDATE guarded by its state */
 static int claim_expired(struct spool *s, const struct spool_record *r,
-                         const char *owner, int64_t lease_ms, int64_t now,
+                         const char *owner, int64_t lease_until, int64_t now,
                          struct errs *e)
 {
     static const char upd[] = "UPDATE records SET state = 'delivering', "
         "lease_owner = ?, lease_until = ?, claimed_at = ?, "
         "attempts = attempts + 1, in_doubt = ?, updated_at = ? "
         "WHERE id = ? AND state = ?";
-    sqlite3_stmt *u = spool_stmt(s, upd, e);
+    struct sql_stmt *u = spool_sql(s, upd, e);
     if (!u)
         return -1;
-    sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(u, 2, now + lease_ms);
-    sqlite3_bind_int64(u, 3, now);
-    sqlite3_bind_int(u, 4, r->in_doubt ? 1 : 0);
-    sqlite3_bind_int64(u, 5, now);
-    sqlite3_bind_int64(u, 6, r->id);
-    sqlite3_bind_text(u, 7, spool_state_name(r->state), -1,
-                      SQLITE_STATIC);
-    int ur = sqlite3_step(u);
-    sqlite3_reset(u);
-    if (ur != SQLITE_DONE) {
-        spool_dberr(s, e, r->ref, "claiming");
+    sql_bind_text(u, 1, owner);
+    sql_bind_int64(u, 2, lease_until);
+    sql_bind_int64(u, 3, now);
+    sql_bind_int64(u, 4, r->in_doubt ? 1 : 0);
+    sql_bind_int64(u, 5, now);
+    sql_bind_int64(u, 6, r->id);
+    sql_bind_text(u, 7, spool_state_name(r->state));
+    enum sql_step ur = sql_step(u);
+    size_t changed = (size_t)sql_changes(u);
+    sql_reset(u);
+    if (ur != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, r->ref, "claiming");
+        return -1;
+    }
+    if (changed != 1) {
+        errs_add(e, r->ref, "claim: the record changed under it");
         return -1;
     }
     return 0;
@@ -222,8 +334,16 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto end;
-    if (read_due(s, target, now, max, allow_indoubt, out, e) != 0)
+    /* the lease clock: the database's where nodes share the ledger */
+    int64_t lease_now = now;
+    bool shared = sql_backend(s->sql) == SQL_POSTGRESQL;
+    if (shared && spool_pg_now_ms(s->sql, &lease_now, e) != 0)
         goto end;
+    if ((shared ? lock_due_pg(s, target, now, lease_now, max, allow_indoubt,
+                              out, e)
+                : read_due(s, target, now, max, allow_indoubt, out, e)) != 0)
+        goto end;
+    int64_t lease_until = lease_now + lease_ms;
     /* Now move them; the select's cursor is closed, so updates are safe.
      * Expired leases one by one (each gets its attempt row); the rest in
      * chunks of CLAIM_CHUNK, flushed as they fill and at the end. */
@@ -239,17 +359,14 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
         }
         bool expired = r->state == SPOOL_DELIVERING;
         if (expired && !allow_indoubt) {
-            if (expire_to_indoubt(s, r, now, e) != 0)
+            if (expire_to_indoubt(s, r, now, lease_now, e) != 0)
                 goto rollback_kept;
             spool_record_free(r);
             continue;
         }
         if (expired) {
             char msg[256];
-            snprintf(msg, sizeof msg, "lease of %s expired; outcome unknown",
-                     r->lease_owner ? r->lease_owner : "?");
-            if (add_attempt(s, r->id, r->target, r->lease_until, now,
-                            "expired", msg, e) != 0)
+            if (expired_attempt(s, r, lease_now, msg, sizeof msg, e) != 0)
                 goto rollback_kept;
             r->in_doubt = true;
         }
@@ -259,7 +376,7 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
             goto rollback_kept;
         }
         if (expired) {
-            if (claim_expired(s, r, owner, lease_ms, now, e) != 0)
+            if (claim_expired(s, r, owner, lease_until, now, e) != 0)
                 goto rollback_kept;
         } else {
             ids[nids++] = r->id;
@@ -268,10 +385,10 @@ int spool_claim(struct spool *s, const char *target, const char *owner,
         r->attempts++;
         free(r->lease_owner);
         r->lease_owner = strdup(owner);
-        r->lease_until = now + lease_ms;
+        r->lease_until = lease_until;
         out->v[kept++] = r;
         if (nids == CLAIM_CHUNK) {
-            if (claim_many(s, target, owner, now + lease_ms, now, ids, nids,
+            if (claim_many(s, target, owner, lease_until, now, ids, nids,
                            e) != 0) {
                 for (size_t j = i + 1; j < out->n; j++)
                     spool_record_free(out->v[j]);
@@ -290,7 +407,7 @@ rollback_kept:
         goto end;
     }
     out->n = kept;
-    if (nids && claim_many(s, target, owner, now + lease_ms, now, ids, nids,
+    if (nids && claim_many(s, target, owner, lease_until, now, ids, nids,
                            e) != 0)
         goto end;
     crash_point("claim-before-commit");
@@ -338,22 +455,23 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
         return 0;
     if (spool_transition_need(SPOOL_DELIVERING, SPOOL_DELIVERED, owner, e) != 0)
         return -1;
-    sqlite3_stmt *u = spool_stmt(s, delivered_many_sql, e);
+    struct sql_stmt *u = spool_sql(s, delivered_many_sql, e);
     if (!u)
         return -1;
-    sqlite3_bind_text(u, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(u, 2, now);
+    sql_bind_text(u, 1, owner);
+    sql_bind_int64(u, 2, now);
     for (size_t i = 0; i < c->n; i++)
-        sqlite3_bind_int64(u, 3 + (int)i, c->id[i]);
-    int r = sqlite3_step(u);
-    sqlite3_reset(u);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, owner, "recording outcomes");
+        sql_bind_int64(u, 3 + (int)i, c->id[i]);
+    enum sql_step r = sql_step(u);
+    size_t changed = (size_t)sql_changes(u);
+    sql_reset(u);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, owner, "recording outcomes");
         return -1;
     }
-    if ((size_t)sqlite3_changes(s->db) != c->n) {
+    if (changed != c->n) {
         errs_add(e, owner, "outcomes: %zu of %zu records changed under it",
-                 c->n - (size_t)sqlite3_changes(s->db), c->n);
+                 c->n - changed, c->n);
         return -1;
     }
     c->n = 0;
@@ -382,18 +500,17 @@ static int stopped_outcome(struct spool *s, const char *owner,
                     o->ended_at ? o->ended_at : now, "stopped", o->message,
                     e) != 0)
         return -1;
-    sqlite3_stmt *st = spool_stmt(s, upd, e);
+    struct sql_stmt *st = spool_sql(s, upd, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, o->message ? o->message : "", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, id);
-    sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, o->ref, "recording outcome");
+    sql_bind_text(st, 1, o->message ? o->message : "");
+    sql_bind_int64(st, 2, now);
+    sql_bind_int64(st, 3, id);
+    sql_bind_text(st, 4, owner);
+    enum sql_step r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, o->ref, "recording outcome");
         return -1;
     }
     return 0;
@@ -405,46 +522,51 @@ static int one_outcome(struct spool *s, const char *owner,
                        struct ok_chunk *ok, struct errs *e)
 {
     /* the delivery of ref to o->target; without a target, the one this
-     * owner is delivering */
-    static const char sel[] = "SELECT id, state, lease_owner, target, "
-                              "claimed_at FROM records WHERE ref = ?1 AND "
-                              "(?2 IS NULL OR target = ?2) ORDER BY "
-                              "(state = 'delivering' AND lease_owner IS ?3) "
-                              "DESC, id LIMIT 1";
+     * owner is delivering.  On PostgreSQL the row is locked before it is
+     * judged, so a node taking over an expired claim at the same moment
+     * waits for this outcome, or this outcome sees it taken over. */
+#define OUTCOME_SEL "SELECT id, state, lease_owner, target, claimed_at " \
+        "FROM records WHERE ref = ?1 AND " \
+        "(CAST(?2 AS TEXT) IS NULL OR target = ?2) ORDER BY CASE WHEN " \
+        "state = 'delivering' AND lease_owner = ?3 THEN 0 ELSE 1 END, " \
+        "id LIMIT 1"
+    static const char sel[] = OUTCOME_SEL;
+    static const char sel_locked[] = OUTCOME_SEL " FOR UPDATE";
+#undef OUTCOME_SEL
     static const char upd[] = "UPDATE records SET state = ?, "
         "receipt = COALESCE(?, receipt), last_error = ?, "
         "next_attempt_at = ?, in_doubt = ?, lease_owner = NULL, "
         "lease_until = 0, updated_at = ?, "
         "receipt_data = COALESCE(?, receipt_data) "
         "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
-    sqlite3_stmt *st = spool_stmt(s, sel, e);
+    struct sql_stmt *st = spool_sql(s, sql_backend(s->sql) == SQL_POSTGRESQL
+                                    ? sel_locked : sel, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, o->ref, -1, SQLITE_STATIC);
-    if (o->target)
-        sqlite3_bind_text(st, 2, o->target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
-        sqlite3_reset(st);
+    sql_bind_text(st, 1, o->ref);
+    sql_bind_text(st, 2, o->target);
+    sql_bind_text(st, 3, owner);
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_DONE) {
+        sql_reset(st);
         errs_add(e, o->ref, "no such record");
         return 1;
     }
-    if (r != SQLITE_ROW) {
-        sqlite3_reset(st);
-        spool_dberr(s, e, o->ref, "reading record");
+    if (r != SQL_STEP_ROW) {
+        sql_reset(st);
+        spool_sqlerr(s, e, o->ref, "reading record");
         return -1;
     }
-    int64_t id = sqlite3_column_int64(st, 0);
-    const char *stn = (const char *)sqlite3_column_text(st, 1);
-    const char *lo = (const char *)sqlite3_column_text(st, 2);
+    int64_t id = sql_col_int64(st, 0);
+    const char *stn = sql_col_text(st, 1);
+    const char *lo = sql_col_text(st, 2);
     bool mine = stn && strcmp(stn, "delivering") == 0 && lo
                 && strcmp(lo, owner) == 0;
     char target[256];
-    snprintf(target, sizeof target, "%s",
-             (const char *)sqlite3_column_text(st, 3));
-    int64_t claimed = sqlite3_column_int64(st, 4);
-    sqlite3_reset(st);
+    const char *tg = sql_col_text(st, 3);
+    snprintf(target, sizeof target, "%s", tg ? tg : "");
+    int64_t claimed = sql_col_int64(st, 4);
+    sql_reset(st);
     /* the same ref twice in one call: the first must land before the
      * second is judged (it is then refused, as one by one) */
     for (size_t i = 0; mine && i < ok->n; i++)
@@ -495,28 +617,27 @@ static int one_outcome(struct spool *s, const char *owner,
         return ok->n == CLAIM_CHUNK ? (ok_flush(s, owner, now, ok, e) ? -1 : 0)
                                     : 0;
     }
-    st = spool_stmt(s, upd, e);
+    st = spool_sql(s, upd, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, spool_state_name(to), -1, SQLITE_STATIC);
+    sql_bind_text(st, 1, spool_state_name(to));
     if (o->kind == SPOOL_OUT_OK && o->receipt)
-        sqlite3_bind_text(st, 2, o->receipt, -1, SQLITE_STATIC);
+        sql_bind_text(st, 2, o->receipt);
     if (o->kind != SPOOL_OUT_OK)
-        sqlite3_bind_text(st, 3, o->message ? o->message : "", -1,
-                          SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, next);
-    sqlite3_bind_int(st, 5, in_doubt);
-    sqlite3_bind_int64(st, 6, now);
+        sql_bind_text(st, 3, o->message ? o->message : "");
+    sql_bind_int64(st, 4, next);
+    sql_bind_int64(st, 5, in_doubt);
+    sql_bind_int64(st, 6, now);
     if (o->kind == SPOOL_OUT_OK && o->receipt_data)
-        sqlite3_bind_text(st, 7, o->receipt_data, -1, SQLITE_STATIC);
+        sql_bind_text(st, 7, o->receipt_data);
     else
-        sqlite3_bind_null(st, 7);
-    sqlite3_bind_int64(st, 8, id);
-    sqlite3_bind_text(st, 9, owner, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, o->ref, "recording outcome");
+        sql_bind_null(st, 7);
+    sql_bind_int64(st, 8, id);
+    sql_bind_text(st, 9, owner);
+    r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, o->ref, "recording outcome");
         return -1;
     }
     return 0;
@@ -574,21 +695,21 @@ int spool_claims_release(struct spool *s, const char *owner,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto done;
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st) {
         spool_rollback(s);
         goto done;
     }
-    sqlite3_bind_int64(st, 1, clock_wall_ms());
-    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, owner, "releasing claims");
+    sql_bind_int64(st, 1, clock_wall_ms());
+    sql_bind_text(st, 2, owner);
+    enum sql_step r = sql_step(st);
+    size_t n = (size_t)sql_changes(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, owner, "releasing claims");
         spool_rollback(s);
         goto done;
     }
-    size_t n = (size_t)sqlite3_changes(s->db);
     if (spool_commit(s, e) != 0)
         goto done;
     if (released)
@@ -626,17 +747,17 @@ int spool_record_fail(struct spool *s, const char *ref, const char *target,
     }
     if (spool_set_state(s, id, ref, st, SPOOL_FAILED, e) != 0)
         goto end;
-    sqlite3_stmt *u = spool_stmt(s, "UPDATE records SET last_error = ?, "
-                                 "lease_owner = NULL, lease_until = 0 "
-                                 "WHERE id = ?", e);
+    struct sql_stmt *u = spool_sql(s, "UPDATE records SET last_error = ?, "
+                                   "lease_owner = NULL, lease_until = 0 "
+                                   "WHERE id = ?", e);
     if (!u)
         goto end;
-    sqlite3_bind_text(u, 1, reason ? reason : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(u, 2, id);
-    int ur = sqlite3_step(u);
-    sqlite3_reset(u);
-    if (ur != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "recording failure");
+    sql_bind_text(u, 1, reason ? reason : "");
+    sql_bind_int64(u, 2, id);
+    enum sql_step ur = sql_step(u);
+    sql_reset(u);
+    if (ur != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "recording failure");
         goto end;
     }
     rc = 0;
@@ -663,21 +784,21 @@ int spool_target_state_put(struct spool *s, const char *target,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto done;
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st) {
         spool_rollback(s);
         goto done;
     }
-    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, breaker, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, since);
-    sqlite3_bind_text(st, 4, stopped, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, owner ? owner : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, clock_wall_ms());
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, target, "recording target state");
+    sql_bind_text(st, 1, target);
+    sql_bind_text(st, 2, breaker);
+    sql_bind_int64(st, 3, since);
+    sql_bind_text(st, 4, stopped);
+    sql_bind_text(st, 5, owner ? owner : "");
+    sql_bind_int64(st, 6, clock_wall_ms());
+    enum sql_step r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, target, "recording target state");
         spool_rollback(s);
         goto done;
     }
@@ -691,44 +812,46 @@ done:
 int spool_target_state_list(struct spool *s, struct spool_target_states *out,
                             struct errs *e)
 {
-    int rc = -1, step;
+    int rc = -1;
+    enum sql_step step;
     size_t cap = 0;
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT target, breaker, since, "
-                                  "stopped, owner, updated_at FROM "
-                                  "target_state ORDER BY target", e);
+    /* one row per configured target: a handful, read whole */
+    struct sql_stmt *st = spool_sql(s, "SELECT target, breaker, since, "
+                                    "stopped, owner, updated_at FROM "
+                                    "target_state ORDER BY target", e);
     if (!st)
         goto done;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
         if (out->n == cap) {
             size_t nc = cap ? cap * 2 : 8;
             struct spool_target_state *v = realloc(out->v, nc * sizeof *v);
             if (!v) {
                 errs_add(e, s->dir, "out of memory");
-                sqlite3_reset(st);
+                sql_reset(st);
                 goto done;
             }
             out->v = v;
             cap = nc;
         }
         struct spool_target_state *t = &out->v[out->n++];
-        t->target = spool_col_strdup(st, 0);
-        t->breaker = spool_col_strdup(st, 1);
-        t->since = sqlite3_column_int64(st, 2);
-        t->stopped = spool_col_strdup(st, 3);
-        t->owner = spool_col_strdup(st, 4);
-        t->updated_at = sqlite3_column_int64(st, 5);
+        t->target = sql_col_strdup(st, 0);
+        t->breaker = sql_col_strdup(st, 1);
+        t->since = sql_col_int64(st, 2);
+        t->stopped = sql_col_strdup(st, 3);
+        t->owner = sql_col_strdup(st, 4);
+        t->updated_at = sql_col_int64(st, 5);
         if (!t->target || !t->breaker || !t->owner) {
             errs_add(e, s->dir, "out of memory");
-            sqlite3_reset(st);
+            sql_reset(st);
             goto done;
         }
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading target state");
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "reading target state");
         goto done;
     }
     rc = 0;

@@ -6,7 +6,9 @@
  * Why a read of its own: spool_foreach joins the payload table and copies
  * every column of every row; a report over a million records needs six
  * small columns and must take well under a second.  Nothing is copied
- * here: the row's strings are borrowed from SQLite for the callback.
+ * here: the row's strings are borrowed from the statement layer for the
+ * callback.  The same SQL runs on SQLite and PostgreSQL (sql.h), the
+ * long reads in keyset pages (spool_page_rows).
  *
  * "An operator acted on it" is a set of references read from the audit
  * log first (it is small next to the records): the distinct references of
@@ -15,6 +17,7 @@
  * Records retention moved to the archive are read from there too: the
  * report counts every record ever accepted. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 #include "util/strmap.h"
 
@@ -32,32 +35,46 @@ static int touched_refs(struct spool *s, const char *const *actions,
     /* an action on a record comes after it was received: only entries
      * from the period's first moment on can name one of its records
      * (audit_at), so a day's report does not read years of audit.  No
-     * DISTINCT (the map keeps each reference once) and a unary + on ref:
-     * either would steer the planner to a scan of audit_ref (a NULL ref
-     * fails <> '' as well) */
-    sqlite3_stmt *st = spool_stmt(s, "SELECT ref, action FROM audit "
-                                  "WHERE at >= ? AND +ref <> ''", e);
+     * DISTINCT (the map keeps each reference once), and the order of
+     * audit_at itself (at, id), which is also the keyset of the pages:
+     * either keeps the planner off a scan of audit_ref (a NULL ref fails
+     * <> '' as well) */
+    struct sql_stmt *st = spool_sql(s, "SELECT ref, action, at, id FROM "
+                                    "audit WHERE at >= ?1 AND ref <> '' AND "
+                                    "(at, id) > (?2, ?3) ORDER BY at, id "
+                                    "LIMIT ?4", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, since);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *ref = (const char *)sqlite3_column_text(st, 0);
-        const char *act = (const char *)sqlite3_column_text(st, 1);
-        bool want = false;
-        for (size_t i = 0; actions[i] && i < MI_ACTIONS_MAX && !want; i++)
-            want = act && strcmp(act, actions[i]) == 0;
-        if (want && ref && strmap_add(out, ref, 1, 0) < 0) {
-            sqlite3_reset(st);
-            errs_add(e, s->dir, "out of memory");
+    size_t page = spool_page_rows(s), got;
+    int64_t at = since, id = -1;
+    enum sql_step r;
+    sql_bind_int64(st, 1, since);
+    sql_bind_int64(st, 4, (int64_t)page);
+    do {
+        got = 0;
+        sql_bind_int64(st, 2, at);
+        sql_bind_int64(st, 3, id);
+        while ((r = sql_step(st)) == SQL_STEP_ROW) {
+            const char *ref = sql_col_text(st, 0);
+            const char *act = sql_col_text(st, 1);
+            got++;
+            at = sql_col_int64(st, 2);
+            id = sql_col_int64(st, 3);
+            bool want = false;
+            for (size_t i = 0; actions[i] && i < MI_ACTIONS_MAX && !want; i++)
+                want = act && strcmp(act, actions[i]) == 0;
+            if (want && ref && strmap_add(out, ref, 1, 0) < 0) {
+                sql_reset(st);
+                errs_add(e, s->dir, "out of memory");
+                return -1;
+            }
+        }
+        sql_reset(st);
+        if (r != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, NULL, "reading the audit log");
             return -1;
         }
-    }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading the audit log");
-        return -1;
-    }
+    } while (got == page);
     return 0;
 }
 
@@ -114,10 +131,10 @@ struct mi_pending {
 
 /* copy_col - column col's text into out (n bytes), cut to fit; a
  * million rows make snprintf's format parsing worth avoiding */
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t n)
+static void copy_col(struct sql_stmt *st, int col, char *out, size_t n)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    const char *t = sql_col_text(st, col);
+    size_t len = t ? strlen(t) : 0;
     if (len >= n)
         len = n - 1;
     if (len)
@@ -150,109 +167,148 @@ static int pending_flush(struct mi_pending *p,
     return r;
 }
 
+/* The period's rows by received_at (records_received, and
+ * records_archive_received for the archive retention moved final records
+ * to; an archived delivery of a record still at work is counted with
+ * it), in keyset pages on (received_at, id), the indexes' own order.
+ * last_error is decoded only for failed and rejected rows. */
+#define MI_COLS "service, channel, state, received_at, confirmed_at, ref, " \
+    "last_error, target, id"
+#define MI_PAGE "received_at >= ?1 AND received_at < ?2 AND " \
+    "(CAST(?3 AS TEXT) IS NULL OR service = ?3) AND " \
+    "(received_at, id) > (?4, ?5)"
+static const char *const mi_sql[2] = {
+    "SELECT " MI_COLS " FROM records WHERE " MI_PAGE
+    " ORDER BY received_at, id LIMIT ?6",
+    "SELECT " MI_COLS " FROM records_archive a WHERE " MI_PAGE
+    " AND NOT EXISTS (SELECT 1 FROM records w WHERE w.ref = a.ref)"
+    " ORDER BY received_at, id LIMIT ?6",
+};
+
+/* The walk over the rows: the record being gathered, and the channel of
+ * the last row (runs of one channel are usual). */
+struct mi_walk {
+    struct mi_pending p;
+    const struct strmap *touched;
+    char last_ch[16];
+    enum spool_channel ch;
+    int (*cb)(void *ctx, const struct spool_mi_row *row);
+    void *ctx;
+};
+
+/* mi_row - one row of mi_sql into the walk; cb's return when it stops */
+static int mi_row(struct mi_walk *w, struct sql_stmt *st)
+{
+    struct mi_pending *p = &w->p;
+    const char *ref = sql_col_text(st, 5);
+    if (!ref)
+        ref = "";
+    enum spool_state one = SPOOL_RECEIVED;
+    bool known = state_of(sql_col_text(st, 2), &one);
+    const char *err = known && (one == SPOOL_FAILED || one == SPOOL_REJECTED)
+                      ? sql_col_text(st, 6) : NULL;
+    int64_t confirmed = sql_col_int64(st, 4);
+    if (p->have && strcmp(p->ref, ref) == 0) {
+        /* another delivery of the record being gathered */
+        if (p->nst < sizeof p->st / sizeof p->st[0] && known) {
+            copy_col(st, 7, p->tg[p->nst], sizeof p->tg[0]);
+            p->st[p->nst++] = one;
+        }
+        p->unknown = p->unknown || !known;
+        if (confirmed > p->row.confirmed_at)
+            p->row.confirmed_at = confirmed;
+        if (err && !p->last_error)
+            p->last_error = strdup(err);
+        return 0;
+    }
+    int stop = pending_flush(p, w->cb, w->ctx);
+    if (stop)
+        return stop;
+    memset(&p->row, 0, sizeof p->row);
+    p->have = true;
+    p->nst = 0;
+    p->unknown = !known;
+    if (known) {
+        copy_col(st, 7, p->tg[0], sizeof p->tg[0]);
+        p->st[p->nst++] = one;
+    }
+    copy_col(st, 0, p->service, sizeof p->service);
+    copy_col(st, 5, p->ref, sizeof p->ref);
+    const char *cht = sql_col_text(st, 1);
+    if (!cht)
+        cht = "";
+    if (strcmp(cht, w->last_ch) != 0) {
+        if (spool_channel_parse(cht, &w->ch) != 0)
+            w->ch = SPOOL_CH_UNKNOWN;
+        size_t n = strlen(cht);
+        if (n >= sizeof w->last_ch)
+            n = 0;
+        memcpy(w->last_ch, cht, n);
+        w->last_ch[n] = '\0';
+    }
+    p->row.channel = w->ch;
+    p->row.received_at = sql_col_int64(st, 3);
+    p->row.confirmed_at = confirmed;
+    p->row.touched = w->touched->n && strmap_get(w->touched, ref);
+    p->last_error = err ? strdup(err) : NULL;
+    return 0;
+}
+
 int spool_mi_foreach(struct spool *s, const struct spool_mi_query *q,
                      int (*cb)(void *ctx, const struct spool_mi_row *row),
                      void *ctx, struct errs *e)
 {
     static const char *const none[] = { NULL };
     struct strmap touched = { 0 };
-    struct mi_pending p;
-    sqlite3_stmt *st = NULL;
+    struct mi_walk w;
     int rc = -1;
-    memset(&p, 0, sizeof p);
+    memset(&w, 0, sizeof w);
+    w.touched = &touched;
+    w.ch = SPOOL_CH_UNKNOWN;
+    w.cb = cb;
+    w.ctx = ctx;
     spool_lock(s);
     if (touched_refs(s, q->actions ? q->actions : none, q->since, &touched,
                      e) != 0)
         goto done;
-    /* last_error is decoded only for failed and rejected rows */
-    /* the period by received_at (records_received), in the working
-     * table and in the archive retention moved final records to (an
-     * archived delivery of a record still at work is counted with it) */
-    st = spool_stmt(s, "SELECT service, channel, state, received_at, "
-                    "confirmed_at, ref, last_error, target FROM records WHERE "
-                    "received_at >= ?1 AND received_at < ?2 AND "
-                    "(?3 IS NULL OR service = ?3) UNION ALL "
-                    "SELECT service, channel, state, received_at, "
-                    "confirmed_at, ref, last_error, target FROM records_archive a "
-                    "WHERE received_at >= ?1 AND received_at < ?2 AND "
-                    "(?3 IS NULL OR service = ?3) AND NOT EXISTS (SELECT 1 "
-                    "FROM records w WHERE w.ref = a.ref)", e);
-    if (!st)
-        goto done;
-    sqlite3_bind_int64(st, 1, q->since);
-    sqlite3_bind_int64(st, 2, q->until);
-    sqlite3_bind_text(st, 3, q->service, -1, SQLITE_STATIC);
-    int step;
-    char last_ch[16] = "";
-    enum spool_channel ch = SPOOL_CH_UNKNOWN;
+    size_t page = spool_page_rows(s);
     rc = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *ref = (const char *)sqlite3_column_text(st, 5);
-        if (!ref)
-            ref = "";
-        enum spool_state one = SPOOL_RECEIVED;
-        bool known = state_of((const char *)sqlite3_column_text(st, 2), &one);
-        const char *err = known && (one == SPOOL_FAILED
-                                    || one == SPOOL_REJECTED)
-                          ? (const char *)sqlite3_column_text(st, 6) : NULL;
-        int64_t confirmed = sqlite3_column_int64(st, 4);
-        if (p.have && strcmp(p.ref, ref) == 0) {
-            /* another delivery of the record being gathered */
-            if (p.nst < sizeof p.st / sizeof p.st[0] && known) {
-                copy_col(st, 7, p.tg[p.nst], sizeof p.tg[0]);
-                p.st[p.nst++] = one;
-            }
-            p.unknown = p.unknown || !known;
-            if (confirmed > p.row.confirmed_at)
-                p.row.confirmed_at = confirmed;
-            if (err && !p.last_error)
-                p.last_error = strdup(err);
-            continue;
-        }
-        int stop = pending_flush(&p, cb, ctx);
-        if (stop) {
-            rc = stop;
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        struct sql_stmt *st = spool_sql(s, mi_sql[k], e);
+        if (!st) {
+            rc = -1;
             break;
         }
-        memset(&p.row, 0, sizeof p.row);
-        p.have = true;
-        p.nst = 0;
-        p.unknown = !known;
-        if (known) {
-            copy_col(st, 7, p.tg[0], sizeof p.tg[0]);
-            p.st[p.nst++] = one;
-        }
-        copy_col(st, 0, p.service, sizeof p.service);
-        copy_col(st, 5, p.ref, sizeof p.ref);
-        const char *cht = (const char *)sqlite3_column_text(st, 1);
-        if (!cht)
-            cht = "";
-        if (strcmp(cht, last_ch) != 0) {  /* runs of one channel are usual */
-            if (spool_channel_parse(cht, &ch) != 0)
-                ch = SPOOL_CH_UNKNOWN;
-            size_t n = strlen(cht);
-            if (n >= sizeof last_ch)
-                n = 0;
-            memcpy(last_ch, cht, n);
-            last_ch[n] = '\0';
-        }
-        p.row.channel = ch;
-        p.row.received_at = sqlite3_column_int64(st, 3);
-        p.row.confirmed_at = confirmed;
-        p.row.touched = touched.n && strmap_get(&touched, ref);
-        p.last_error = err ? strdup(err) : NULL;
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading records for the report");
-        rc = -1;
+        sql_bind_int64(st, 1, q->since);
+        sql_bind_int64(st, 2, q->until);
+        sql_bind_text(st, 3, q->service);
+        sql_bind_int64(st, 6, (int64_t)page);
+        int64_t at = q->since, id = -1;
+        size_t got;
+        do {
+            enum sql_step step;
+            got = 0;
+            sql_bind_int64(st, 4, at);
+            sql_bind_int64(st, 5, id);
+            while ((step = sql_step(st)) == SQL_STEP_ROW) {
+                got++;
+                at = sql_col_int64(st, 3);
+                id = sql_col_int64(st, 8);
+                if ((rc = mi_row(&w, st)) != 0)
+                    break;
+            }
+            if (rc == 0 && step != SQL_STEP_DONE) {
+                spool_sqlerr(s, e, NULL, "reading records for the report");
+                rc = -1;
+            }
+            sql_reset(st);
+        } while (rc == 0 && got == page);
     }
     if (rc == 0)
-        rc = pending_flush(&p, cb, ctx);
+        rc = pending_flush(&w.p, cb, ctx);
 done:
-    if (st)
-        sqlite3_reset(st);
     spool_unlock(s);
-    free(p.last_error);
+    free(w.p.last_error);
     strmap_free(&touched);
     return rc;
 }
@@ -285,20 +341,21 @@ const char *spool_mi_outcome_name(enum spool_mi_outcome o)
 int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
                          struct errs *e)
 {
-    int rc = -1, step;
+    int rc = -1;
+    enum sql_step step;
     size_t cap = 0;
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
     /* counter_totals: the counters over all days, one row per service
      * and name (schema v13), however long the history */
-    sqlite3_stmt *st = spool_stmt(s, "SELECT service, substr(name, 10), "
-                                  "sum(value) FROM counter_totals WHERE name "
-                                  "LIKE 'accepted:%' GROUP BY 1, 2 "
-                                  "ORDER BY 1, 2", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT service, substr(name, 10), "
+                                    "sum(value) FROM counter_totals WHERE "
+                                    "name LIKE 'accepted:%' GROUP BY 1, 2 "
+                                    "ORDER BY 1, 2", e);
     if (!st)
         goto done;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
         if (out->n == cap) {
             cap = cap ? cap * 2 : 16;
             struct spool_channel_count *v = realloc(out->v, cap * sizeof *v);
@@ -309,24 +366,23 @@ int spool_channel_counts(struct spool *s, struct spool_channel_counts *out,
             out->v = v;
         }
         struct spool_channel_count *c = &out->v[out->n];
-        if (spool_channel_parse((const char *)sqlite3_column_text(st, 1),
-                                &c->channel) != 0)
+        if (spool_channel_parse(sql_col_text(st, 1), &c->channel) != 0)
             c->channel = SPOOL_CH_UNKNOWN;
-        c->n = sqlite3_column_int64(st, 2);
-        if (!(c->service = spool_col_strdup(st, 0))) {
+        c->n = sql_col_int64(st, 2);
+        if (!(c->service = sql_col_strdup(st, 0))) {
             errs_add(e, s->dir, "out of memory");
             goto done;
         }
         out->n++;
     }
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading channel counters");
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "reading channel counters");
         goto done;
     }
     rc = 0;
 done:
     if (st)
-        sqlite3_reset(st);
+        sql_reset(st);
     spool_unlock(s);
     if (rc != 0)
         spool_channel_counts_free(out);

@@ -1,8 +1,12 @@
 /* spool_query.c - reading the ledger: one record with its history,
  * filtered listings (array or streamed), counts by state, intake counters.
  * Nothing here changes state.  Results belong to the caller (see spool.h
- * for each *_free). */
+ * for each *_free).  On the statement layer (sql.h): the same SQL on
+ * SQLite and PostgreSQL; a listing reads in keyset pages
+ * (spool_page_rows), since a PostgreSQL result arrives whole. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
+#include "spool/sql.h"
 #include "util/buf.h"
 #include "util/errs.h"
 
@@ -10,32 +14,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A record's attempts are few (the retry policy's maximum); the bound
+ * keeps a PostgreSQL result, which arrives whole, small whatever
+ * happened. */
+#define HISTORY_MAX_ATTEMPTS 10000
+
 static int load_history(struct spool *s, struct spool_record *r,
                         struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, target, started_at, "
-                                  "ended_at, outcome, message FROM attempts "
-                                  "WHERE record_id = ? ORDER BY id", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT id, target, started_at, "
+                                    "ended_at, outcome, message FROM "
+                                    "attempts WHERE record_id = ?1 ORDER BY "
+                                    "id LIMIT ?2", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, r->id);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sql_bind_int64(st, 1, r->id);
+    sql_bind_int64(st, 2, HISTORY_MAX_ATTEMPTS);
+    enum sql_step rc;
+    while ((rc = sql_step(st)) == SQL_STEP_ROW) {
         struct spool_attempt *v = realloc(r->att, (r->natt + 1) * sizeof *v);
         if (!v)
             goto nomem;
         r->att = v;
         struct spool_attempt *a = &v[r->natt++];
-        a->id = sqlite3_column_int64(st, 0);
-        a->target = spool_col_strdup(st, 1);
-        a->started_at = sqlite3_column_int64(st, 2);
-        a->ended_at = sqlite3_column_int64(st, 3);
-        a->outcome = spool_col_strdup(st, 4);
-        a->message = spool_col_strdup(st, 5);
+        a->id = sql_col_int64(st, 0);
+        a->target = sql_col_strdup(st, 1);
+        a->started_at = sql_col_int64(st, 2);
+        a->ended_at = sql_col_int64(st, 3);
+        a->outcome = sql_col_strdup(st, 4);
+        a->message = sql_col_strdup(st, 5);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        spool_dberr(s, e, r->ref, "reading attempts");
+    sql_reset(st);
+    if (rc != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, r->ref, "reading attempts");
         return -1;
     }
     struct spool_audit_list al = { 0 };
@@ -45,7 +56,7 @@ static int load_history(struct spool *s, struct spool_record *r,
     r->naud = al.n;
     return 0;
 nomem:
-    sqlite3_reset(st);
+    sql_reset(st);
     errs_add(e, r->ref, "out of memory");
     return -1;
 }
@@ -53,30 +64,31 @@ nomem:
 /* get_row - read the delivery of ref to target (NULL: its first) from
  * the working table, else from the archive (retention may have moved
  * it: the slim row, with its audit entries; its attempts went with the
- * payload).  SQLITE_ROW with st on the row, SQLITE_DONE none, else an
- * error.  db_mu held. */
-static int get_row(struct spool *s, const char *ref, const char *target,
-                   sqlite3_stmt **out, struct errs *e)
+ * payload).  SQL_STEP_ROW with *out on the row, SQL_STEP_DONE none,
+ * SQL_STEP_ERROR (e filled when *out is NULL).  db_mu held. */
+static enum sql_step get_row(struct spool *s, const char *ref,
+                             const char *target, struct sql_stmt **out,
+                             struct errs *e)
 {
     static const char work[] = "SELECT " SPOOL_REC_COLS
-        " FROM records_full WHERE ref = ?1 AND (?2 IS NULL OR target = ?2)"
-        " ORDER BY id LIMIT 1";
+        " FROM records_full WHERE ref = ?1 AND (CAST(?2 AS TEXT) IS NULL"
+        " OR target = ?2) ORDER BY id LIMIT 1";
     static const char arch[] = "SELECT " SPOOL_REC_COLS
-        " FROM records_archive_full WHERE ref = ?1 AND (?2 IS NULL OR"
-        " target = ?2) ORDER BY id LIMIT 1";
-    int step = SQLITE_ERROR;
+        " FROM records_archive_full WHERE ref = ?1 AND (CAST(?2 AS TEXT)"
+        " IS NULL OR target = ?2) ORDER BY id LIMIT 1";
+    enum sql_step step = SQL_STEP_ERROR;
+    *out = NULL;
     for (int k = 0; k < 2; k++) {
-        sqlite3_stmt *st = spool_stmt(s, k ? arch : work, e);
+        struct sql_stmt *st = spool_sql(s, k ? arch : work, e);
         if (!st)
-            return SQLITE_ERROR;
-        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-        if (target)
-            sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-        step = sqlite3_step(st);
+            return SQL_STEP_ERROR;
+        sql_bind_text(st, 1, ref);
+        sql_bind_text(st, 2, target);
+        step = sql_step(st);
         *out = st;
-        if (step != SQLITE_DONE)
+        if (step != SQL_STEP_DONE)
             break;
-        sqlite3_reset(st);
+        sql_reset(st);
     }
     return step;
 }
@@ -92,23 +104,23 @@ int spool_get_delivery(struct spool *s, const char *ref, const char *target,
         return -1;
     }
     spool_lock(s);
-    sqlite3_stmt *st = NULL;
-    int step = get_row(s, ref, target, &st, e);
-    if (step == SQLITE_DONE) {
+    struct sql_stmt *st = NULL;
+    enum sql_step step = get_row(s, ref, target, &st, e);
+    if (step == SQL_STEP_DONE) {
         st = NULL;
         rc = 1;
         goto done;
     }
-    if (step != SQLITE_ROW) {
+    if (step != SQL_STEP_ROW) {
         if (st)
-            spool_dberr(s, e, ref, "reading record");
+            spool_sqlerr(s, e, ref, "reading record");
         goto done;
     }
-    if (spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
+    if (spool_row_fill_sql(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
         errs_add(e, ref, "out of memory");
         goto done;
     }
-    sqlite3_reset(st);
+    sql_reset(st);
     st = NULL;
     if (r->crypt_error) {
         errs_add(e, ref, "%s", r->crypt_error);
@@ -119,7 +131,7 @@ int spool_get_delivery(struct spool *s, const char *ref, const char *target,
     rc = 0;
 done:
     if (st)
-        sqlite3_reset(st);
+        sql_reset(st);
     spool_unlock(s);
     if (rc == 0)
         *out = r;
@@ -158,42 +170,49 @@ int spool_deliveries(struct spool *s, const char *ref, int flags,
                      struct spool_list *out, struct errs *e)
 {
     /* working rows first; an archived row only for a target the working
-     * table no longer has (retention moves each delivery on its own) */
+     * table no longer has (retention moves each delivery on its own).  A
+     * record has at most one delivery per target of its service: the
+     * LIMIT only bounds what a damaged ledger could give. */
     static const char sql[] = "SELECT " SPOOL_REC_COLS
         " FROM records_full WHERE ref = ?1 UNION ALL SELECT " SPOOL_REC_COLS
         " FROM records_archive_full a WHERE ref = ?1 AND NOT EXISTS"
         " (SELECT 1 FROM records w WHERE w.ref = ?1 AND w.target = a.target)"
-        " ORDER BY id";
-    int rc = -1, step;
+        " ORDER BY id LIMIT 4096";
+    int rc = -1;
+    enum sql_step step;
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         goto done;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    /* a record has at most one delivery per target of its service */
-    while (out->n < 4096 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    sql_bind_text(st, 1, ref);
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
         struct spool_record **v = realloc(out->v, (out->n + 1) * sizeof *v);
         struct spool_record *r = v ? calloc(1, sizeof *r) : NULL;
         if (v)
             out->v = v;
-        if (!r || spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, r) != 0) {
+        if (!r || spool_row_fill_sql(s, st, flags & SPOOL_WITH_PAYLOAD,
+                                     r) != 0) {
             spool_record_free(r);
             errs_add(e, ref, "out of memory");
             goto done;
         }
         out->v[out->n++] = r;
     }
-    sqlite3_reset(st);
+    sql_reset(st);
     st = NULL;
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "reading deliveries");
+        goto done;
+    }
     for (size_t i = 0; (flags & SPOOL_WITH_HISTORY) && i < out->n; i++)
         if (load_history(s, out->v[i], e) != 0)
             goto done;
     rc = out->n ? 0 : 1;
 done:
     if (st)
-        sqlite3_reset(st);
+        sql_reset(st);
     spool_unlock(s);
     if (rc < 0)
         spool_list_free(out);
@@ -201,7 +220,9 @@ done:
 }
 
 /* build_where - the filter as SQL with ? placeholders, bound in order by
- * bind_filter.  Text values are always bound, never pasted. */
+ * bind_filter, and then the page: "id > ?" (the caller's after_id, then
+ * the last id read) and "LIMIT ?".  Text values are always bound, never
+ * pasted. */
 static int build_where(struct buf *b, const struct spool_filter *f)
 {
     buf_puts(b, " WHERE 1=1");
@@ -233,31 +254,28 @@ static int build_where(struct buf *b, const struct spool_filter *f)
         buf_puts(b, " AND updated_at < ?");
     if (f->batch_id)
         buf_puts(b, " AND batch_id = ?");
-    if (f->after_id)
-        buf_puts(b, " AND id > ?");
-    buf_puts(b, " ORDER BY id");
-    if (f->limit)
-        buf_printf(b, " LIMIT %zu", f->limit);
+    buf_puts(b, " AND id > ? ORDER BY id LIMIT ?");
     return b->data ? 0 : -1;
 }
 
-static void bind_filter(sqlite3_stmt *st, const struct spool_filter *f)
+/* bind_filter - the filter's values; the page's two parameters follow
+ * at the number returned */
+static int bind_filter(struct sql_stmt *st, const struct spool_filter *f)
 {
     int k = 1;
     if (f->service)
-        sqlite3_bind_text(st, k++, f->service, -1, SQLITE_STATIC);
+        sql_bind_text(st, k++, f->service);
     if (f->target)
-        sqlite3_bind_text(st, k++, f->target, -1, SQLITE_STATIC);
+        sql_bind_text(st, k++, f->target);
     if (f->since)
-        sqlite3_bind_int64(st, k++, f->since);
+        sql_bind_int64(st, k++, f->since);
     if (f->until)
-        sqlite3_bind_int64(st, k++, f->until);
+        sql_bind_int64(st, k++, f->until);
     if (f->updated_before)
-        sqlite3_bind_int64(st, k++, f->updated_before);
+        sql_bind_int64(st, k++, f->updated_before);
     if (f->batch_id)
-        sqlite3_bind_int64(st, k++, f->batch_id);
-    if (f->after_id)
-        sqlite3_bind_int64(st, k++, f->after_id);
+        sql_bind_int64(st, k++, f->batch_id);
+    return k;
 }
 
 int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
@@ -266,7 +284,7 @@ int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
 {
     static const struct spool_filter none;
     struct buf sql;
-    sqlite3_stmt *st = NULL;
+    struct sql_stmt *st = NULL;
     int rc = -1;
     if (!f)
         f = &none;
@@ -282,36 +300,53 @@ int spool_foreach(struct spool *s, const struct spool_filter *f, int flags,
         return -1;
     }
     spool_lock(s);
-    if (sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-        spool_dberr(s, e, NULL, "listing records");
+    /* the filter is the caller's: a statement of its own, not cached */
+    st = sql_prepare_own(s->sql, sql.data);
+    if (!st) {
+        spool_sqlerr(s, e, NULL, "listing records");
         goto done;
     }
-    bind_filter(st, f);
-    int step;
+    int k = bind_filter(st, f);
+    int64_t after = f->after_id;
+    size_t left = f->limit;            /* 0: every row */
+    size_t page = spool_page_rows(s);
     rc = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_record r;
-        if (spool_row_fill(s, st, flags & SPOOL_WITH_PAYLOAD, &r) != 0) {
+    for (;;) {
+        size_t want = left && left < page ? left : page;
+        size_t got = 0;
+        enum sql_step step;
+        sql_bind_int64(st, k, after);
+        sql_bind_int64(st, k + 1, (int64_t)want);
+        while ((step = sql_step(st)) == SQL_STEP_ROW) {
+            struct spool_record r;
+            got++;
+            if (spool_row_fill_sql(s, st, flags & SPOOL_WITH_PAYLOAD,
+                                   &r) != 0) {
+                spool_record_clear(&r);
+                errs_add(e, "", "out of memory");
+                rc = -1;
+                break;
+            }
+            after = r.id;
+            if (r.crypt_error)
+                errs_add(e, r.ref, "%s", r.crypt_error);
+            int stop = cb(ctx, &r);
             spool_record_clear(&r);
-            errs_add(e, "", "out of memory");
+            if (stop) {
+                rc = stop;
+                break;
+            }
+        }
+        if (rc == 0 && step != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, NULL, "listing records");
             rc = -1;
-            break;
         }
-        if (r.crypt_error)
-            errs_add(e, r.ref, "%s", r.crypt_error);
-        int stop = cb(ctx, &r);
-        spool_record_clear(&r);
-        if (stop) {
-            rc = stop;
+        sql_reset(st);
+        if (rc != 0 || got < want || (left && (left -= got) == 0))
             break;
-        }
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "listing records");
-        rc = -1;
     }
 done:
-    sqlite3_finalize(st);
+    sql_finalize(st);
     spool_unlock(s);
     buf_free(&sql);
     return rc;
@@ -395,7 +430,7 @@ int spool_oldest(struct spool *s, enum spool_state stt, const char *service,
     spool_lock(s);
     /* a state not yet final reads records_work (its condition named) */
     bool work = !spool_state_final(stt);
-    sqlite3_stmt *st = spool_stmt(s, service
+    struct sql_stmt *st = spool_sql(s, service
         ? (work ? "SELECT MIN(received_at) FROM records WHERE state = ? AND "
                   "service = ? AND " SPOOL_WORK_TERM
                 : "SELECT MIN(received_at) FROM records WHERE state = ? AND "
@@ -405,18 +440,18 @@ int spool_oldest(struct spool *s, enum spool_state stt, const char *service,
                 : "SELECT MIN(received_at) FROM records WHERE state = ?"), e);
     if (!st)
         goto done;
-    sqlite3_bind_text(st, 1, spool_state_name(stt), -1, SQLITE_STATIC);
+    sql_bind_text(st, 1, spool_state_name(stt));
     if (service)
-        sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        spool_dberr(s, e, NULL, "finding oldest record");
+        sql_bind_text(st, 2, service);
+    if (sql_step(st) != SQL_STEP_ROW) {
+        spool_sqlerr(s, e, NULL, "finding oldest record");
         goto done;
     }
-    *at = sqlite3_column_int64(st, 0);
+    *at = sql_col_int64(st, 0);
     rc = 0;
 done:
     if (st)
-        sqlite3_reset(st);
+        sql_reset(st);
     spool_unlock(s);
     return rc;
 }
@@ -425,27 +460,31 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
                      const char *to, struct spool_day_list *out,
                      struct errs *e)
 {
+    /* the days as a range (counters_day): a day's report reads its own
+     * counters, not every day's.  Unpaged: a row per service, day and
+     * counter name, so even ten years of two services are some 30,000
+     * small rows, not one per record. */
     static const char sql[] =
-        /* the days as a range (counters_day): a day's report reads its
-         * own counters, not every day's */
         "SELECT service, day, name, value FROM counters WHERE "
-        "day >= COALESCE(?2, '') AND day <= COALESCE(?3, '~') AND "
-        "(?1 IS NULL OR service = ?1) ORDER BY service, day";
-    int rc = -1, step;
+        "day >= COALESCE(CAST(?2 AS TEXT), '') AND "
+        "day <= COALESCE(CAST(?3 AS TEXT), '~') AND "
+        "(CAST(?1 AS TEXT) IS NULL OR service = ?1) ORDER BY service, day";
+    int rc = -1;
+    enum sql_step step;
     size_t cap = 0;
     out->v = NULL;
     out->n = 0;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         goto done;
-    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *svc = (const char *)sqlite3_column_text(st, 0);
-        const char *day = (const char *)sqlite3_column_text(st, 1);
-        const char *name = (const char *)sqlite3_column_text(st, 2);
+    sql_bind_text(st, 1, service);
+    sql_bind_text(st, 2, from);
+    sql_bind_text(st, 3, to);
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
+        const char *svc = sql_col_text(st, 0);
+        const char *day = sql_col_text(st, 1);
+        const char *name = sql_col_text(st, 2);
         struct spool_day_counts *d = out->n ? &out->v[out->n - 1] : NULL;
         if (!d || strcmp(d->service, svc) != 0 || strcmp(d->day, day) != 0) {
             if (out->n == cap) {
@@ -467,7 +506,7 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
             out->n++;
             snprintf(d->day, sizeof d->day, "%s", day);
         }
-        int64_t v = sqlite3_column_int64(st, 3);
+        int64_t v = sql_col_int64(st, 3);
         if (strcmp(name, "accepted") == 0)
             d->accepted = v;
         else if (strcmp(name, "duplicates") == 0)
@@ -477,14 +516,14 @@ int spool_day_counts(struct spool *s, const char *service, const char *from,
         else if (strcmp(name, SPOOL_COUNTER_FANOUT) == 0)
             d->fanout = v;
     }
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading counters");
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "reading counters");
         goto done;
     }
     rc = 0;
 done:
     if (st)
-        sqlite3_reset(st);
+        sql_reset(st);
     spool_unlock(s);
     if (rc != 0)
         spool_day_list_free(out);

@@ -1,8 +1,13 @@
 /* spool_row.c - the ledger's rows as structs: a record row read into a
- * struct spool_record (payload columns decrypted), a reference looked up,
- * and the matching clear/free.  A leaf: every other spool file may use it,
- * it uses none of them but the connection helpers and the crypt box. */
+ * struct spool_record (payload columns decrypted), the delivery of a
+ * reference an action works on, and the matching clear/free.  A leaf:
+ * every other spool file may use it, it uses none of them but the
+ * connection helpers and the crypt box.  On the statement layer
+ * (sql.h), so it runs on SQLite and PostgreSQL alike; spool_row_fill
+ * still takes a bare sqlite3_stmt for the files not yet moved. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -58,14 +63,57 @@ void spool_record_free(struct spool_record *r)
     free(r);
 }
 
-/* read_blob - a payload column, decrypted when the row is encrypted */
-static int read_blob(struct spool *s, sqlite3_stmt *st, int col, bool enc,
-                     const char *ref, const char *name, unsigned char **out,
-                     size_t *outn, struct spool_record *r)
+/* A row read through either interface: the statement layer (sql.h), or
+ * a bare sqlite3_stmt for the files not yet moved onto it (issue 18).
+ * The one mapping of SPOOL_REC_COLS to struct spool_record (row_fill)
+ * reads through these, so the two entry points cannot drift. */
+struct row_src {
+    int64_t (*i64)(void *st, int col);
+    char *(*dup)(void *st, int col);              /* NULL for NULL */
+    const char *(*text)(void *st, int col);
+    const void *(*blob)(void *st, int col, size_t *n, bool *null);
+    void *st;
+};
+
+static int64_t sql_i64(void *st, int col) { return sql_col_int64(st, col); }
+static char *sql_dup(void *st, int col) { return sql_col_strdup(st, col); }
+static const char *sql_text(void *st, int col)
+{
+    return sql_col_text(st, col);
+}
+static const void *sql_blob(void *st, int col, size_t *n, bool *null)
+{
+    *null = sql_col_null(st, col);
+    return sql_col_blob(st, col, n);
+}
+
+static int64_t lite_i64(void *st, int col)
+{
+    return sqlite3_column_int64(st, col);
+}
+static char *lite_dup(void *st, int col) { return spool_col_strdup(st, col); }
+static const char *lite_text(void *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+static const void *lite_blob(void *st, int col, size_t *n, bool *null)
 {
     const void *p = sqlite3_column_blob(st, col);
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    *n = (size_t)sqlite3_column_bytes(st, col);
+    *null = sqlite3_column_type(st, col) == SQLITE_NULL;
+    return p;
+}
+
+/* read_blob - a payload column, decrypted when the row is encrypted */
+static int read_blob(struct spool *s, const struct row_src *src, int col,
+                     bool enc, const char *ref, const char *name,
+                     unsigned char **out, size_t *outn,
+                     struct spool_record *r)
+{
+    size_t n = 0;
+    bool null = false;
+    const void *p = src->blob(src->st, col, &n, &null);
+    if (null)
         return 0;
     if (enc) {
         const char *why = NULL;
@@ -86,51 +134,51 @@ static int read_blob(struct spool *s, sqlite3_stmt *st, int col, bool enc,
     return 0;
 }
 
-int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
-                   struct spool_record *r)
+/* row_fill - r from a SPOOL_REC_COLS row, whichever interface reads it */
+static int row_fill(struct spool *s, const struct row_src *c,
+                    int with_payload, struct spool_record *r)
 {
+    void *st = c->st;
     memset(r, 0, sizeof *r);
-    r->id = sqlite3_column_int64(st, 0);
-    r->ref = spool_col_strdup(st, 1);
-    r->service = spool_col_strdup(st, 2);
-    r->target = spool_col_strdup(st, 3);
-    r->client = spool_col_strdup(st, 4);
-    r->fe_ref = spool_col_strdup(st, 5);
-    r->idem_key = spool_col_strdup(st, 6);
-    r->received_at = sqlite3_column_int64(st, 7);
-    r->updated_at = sqlite3_column_int64(st, 8);
-    const char *stn = (const char *)sqlite3_column_text(st, 9);
-    if (spool_state_parse(stn, &r->state) != 0)
+    r->id = c->i64(st, 0);
+    r->ref = c->dup(st, 1);
+    r->service = c->dup(st, 2);
+    r->target = c->dup(st, 3);
+    r->client = c->dup(st, 4);
+    r->fe_ref = c->dup(st, 5);
+    r->idem_key = c->dup(st, 6);
+    r->received_at = c->i64(st, 7);
+    r->updated_at = c->i64(st, 8);
+    if (spool_state_parse(c->text(st, 9), &r->state) != 0)
         r->state = SPOOL_RECEIVED;
-    r->attempts = sqlite3_column_int(st, 10);
-    r->next_attempt_at = sqlite3_column_int64(st, 11);
-    r->lease_owner = spool_col_strdup(st, 12);
-    r->lease_until = sqlite3_column_int64(st, 13);
-    r->last_error = spool_col_strdup(st, 14);
-    r->batch_id = sqlite3_column_int64(st, 15);
-    r->receipt = spool_col_strdup(st, 16);
-    r->in_doubt = sqlite3_column_int(st, 17) != 0;
-    r->closed_reason = spool_col_strdup(st, 18);
-    r->payload_purged = sqlite3_column_int(st, 19) != 0;
-    r->encrypted = sqlite3_column_int(st, 20) != 0;
-    r->delivery_id = spool_col_strdup(st, 24);
-    if (spool_channel_parse((const char *)sqlite3_column_text(st, 25),
-                            &r->channel) != 0)
+    r->attempts = (int)c->i64(st, 10);
+    r->next_attempt_at = c->i64(st, 11);
+    r->lease_owner = c->dup(st, 12);
+    r->lease_until = c->i64(st, 13);
+    r->last_error = c->dup(st, 14);
+    r->batch_id = c->i64(st, 15);
+    r->receipt = c->dup(st, 16);
+    r->in_doubt = c->i64(st, 17) != 0;
+    r->closed_reason = c->dup(st, 18);
+    r->payload_purged = c->i64(st, 19) != 0;
+    r->encrypted = c->i64(st, 20) != 0;
+    r->delivery_id = c->dup(st, 24);
+    if (spool_channel_parse(c->text(st, 25), &r->channel) != 0)
         r->channel = SPOOL_CH_UNKNOWN;
-    r->confirmed_at = sqlite3_column_int64(st, 26);
-    r->missing_at = sqlite3_column_int64(st, 27);
-    r->marker_gen = sqlite3_column_int(st, 28);
-    r->receipt_data = spool_col_strdup(st, 29);
+    r->confirmed_at = c->i64(st, 26);
+    r->missing_at = c->i64(st, 27);
+    r->marker_gen = (int)c->i64(st, 28);
+    r->receipt_data = c->dup(st, 29);
     if (!r->ref || !r->service || !r->target || !r->delivery_id)
         return -1;
     if (with_payload) {
         size_t jn = 0;
         unsigned char *j = NULL;
-        if (read_blob(s, st, 21, r->encrypted, r->ref, "payload",
+        if (read_blob(s, c, 21, r->encrypted, r->ref, "payload",
                       &r->payload, &r->payload_len, r) != 0
-            || read_blob(s, st, 22, r->encrypted, r->ref, "original",
+            || read_blob(s, c, 22, r->encrypted, r->ref, "original",
                          &r->original, &r->original_len, r) != 0
-            || read_blob(s, st, 23, r->encrypted, r->ref, "record", &j, &jn,
+            || read_blob(s, c, 23, r->encrypted, r->ref, "record", &j, &jn,
                          r) != 0)
             return -1;
         r->record_json = (char *)j;
@@ -138,28 +186,41 @@ int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
     return 0;
 }
 
+int spool_row_fill_sql(struct spool *s, struct sql_stmt *st, int with_payload,
+                       struct spool_record *r)
+{
+    const struct row_src c = { sql_i64, sql_dup, sql_text, sql_blob, st };
+    return row_fill(s, &c, with_payload, r);
+}
+
+int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
+                   struct spool_record *r)
+{
+    const struct row_src c = { lite_i64, lite_dup, lite_text, lite_blob, st };
+    return row_fill(s, &c, with_payload, r);
+}
+
 int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
                         unsigned applies, const char *verb,
                         struct spool_pick *out, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state, target FROM records "
-                                  "WHERE ref = ? ORDER BY id", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT id, state, target FROM records "
+                                    "WHERE ref = ? ORDER BY id", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sql_bind_text(st, 1, ref);
     char all[256] = "", fit[256] = "";
     size_t nall = 0, nfit = 0;
     bool found = false;
-    int r;
+    enum sql_step r;
     memset(out, 0, sizeof *out);
     /* one row per target of the service: a handful */
-    while ((r = sqlite3_step(st)) == SQLITE_ROW && nall < 1024) {
-        const char *t = (const char *)sqlite3_column_text(st, 2);
+    while ((r = sql_step(st)) == SQL_STEP_ROW && nall < 1024) {
+        const char *t = sql_col_text(st, 2);
         enum spool_state stt;
-        if (spool_state_parse((const char *)sqlite3_column_text(st, 1), &stt)
-            != 0) {
+        if (!t || spool_state_parse(sql_col_text(st, 1), &stt) != 0) {
             errs_add(e, ref, "unknown state in ledger");
-            sqlite3_reset(st);
+            sql_reset(st);
             return -1;
         }
         size_t l = strlen(all);
@@ -173,15 +234,15 @@ int spool_delivery_pick(struct spool *s, const char *ref, const char *target,
             nfit++;
         }
         if (named || (fits && nfit == 1) || (!target && nall == 1)) {
-            out->id = sqlite3_column_int64(st, 0);
+            out->id = sql_col_int64(st, 0);
             out->state = stt;
             snprintf(out->target, sizeof out->target, "%s", t);
             found = found || named;
         }
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, ref, "reading record");
         return -1;
     }
     out->ndeliveries = nall;

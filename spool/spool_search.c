@@ -6,8 +6,11 @@
  * HMAC-SHA-256(search key, service NUL index NUL value).  The key lives
  * in a 0600 file outside the ledger (spool_search_key_ensure), so a copy
  * of ledger.db alone cannot confirm a guessed NINO.  The values
- * themselves (normalised) come from mappings/map_search.c. */
+ * themselves (normalised) come from mappings/map_search.c.  On the
+ * statement layer (sql.h): the same SQL on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -88,7 +91,8 @@ int spool_search_add(struct spool *s, int64_t id, const char *service,
     if (!s->opts.search || !pairs || !n)
         return 0;
     static const char sql[] =
-        "INSERT OR IGNORE INTO search(hash, record_id) VALUES(?, ?)";
+        "INSERT INTO search(hash, record_id) VALUES(?, ?)"
+        " ON CONFLICT DO NOTHING";
     for (size_t i = 0; i < n; i++) {
         unsigned char h[HASH_LEN];
         if (!pairs[2 * i] || !pairs[2 * i + 1])
@@ -97,15 +101,15 @@ int spool_search_add(struct spool *s, int64_t id, const char *service,
             errs_add(e, service, "cannot hash a search value");
             return -1;
         }
-        sqlite3_stmt *st = spool_stmt(s, sql, e);
+        struct sql_stmt *st = spool_sql(s, sql, e);
         if (!st)
             return -1;
-        sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, id);
-        int r = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (r != SQLITE_DONE) {
-            spool_dberr(s, e, service, "storing a search entry");
+        sql_bind_blob(st, 1, h, HASH_LEN);
+        sql_bind_int64(st, 2, id);
+        enum sql_step r = sql_step(st);
+        sql_reset(st);
+        if (r != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, service, "storing a search entry");
             return -1;
         }
     }
@@ -162,28 +166,30 @@ static int list_push(struct spool_list *out, size_t *cap,
     return 0;
 }
 
-/* collect - run st (bound) and append every row, without payloads */
-static int collect(struct spool *s, sqlite3_stmt *st, struct spool_list *out,
-                   size_t *cap, size_t limit, struct errs *e)
+/* collect - run st (bound, its LIMIT at most limit - out->n) and
+ * append every row not there yet, without payloads */
+static int collect(struct spool *s, struct sql_stmt *st,
+                   struct spool_list *out, size_t *cap, size_t limit,
+                   struct errs *e)
 {
-    int r = SQLITE_DONE;
-    while (out->n < limit && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
+    enum sql_step r = SQL_STEP_DONE;
+    while (out->n < limit && (r = sql_step(st)) == SQL_STEP_ROW) {
+        int64_t id = sql_col_int64(st, 0);
         bool seen = false;
         for (size_t i = 0; i < out->n && !seen; i++)
             seen = out->v[i]->id == id;
         if (seen)
             continue;
         struct spool_record *rec = calloc(1, sizeof *rec);
-        if (!rec || spool_row_fill(s, st, 0, rec) != 0
+        if (!rec || spool_row_fill_sql(s, st, 0, rec) != 0
             || list_push(out, cap, rec) != 0) {
             spool_record_free(rec);
             errs_add(e, "", "out of memory");
             return -1;
         }
     }
-    if (out->n < limit && r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "searching");
+    if (out->n < limit && r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "searching");
         return -1;
     }
     return 0;
@@ -196,10 +202,12 @@ int spool_find(struct spool *s, const char *service, const char *index,
     static const char sql[] =
         /* CROSS JOIN fixes the order: the hash probe first, then each
          * record by rowid.  Left to itself SQLite walks records_feref
-         * for the whole service (a million rows) and tests each id. */
+         * for the whole service (a million rows) and tests each id.
+         * The join's condition is in WHERE: PostgreSQL takes no ON after
+         * CROSS JOIN (and plans the join its own way). */
         "SELECT " SPOOL_REC_COLS " FROM search s CROSS JOIN records_full r"
-        " ON r.id = s.record_id WHERE s.hash = ? AND r.service = ?"
-        " ORDER BY r.id";
+        " WHERE r.id = s.record_id AND s.hash = ?1 AND r.service = ?2"
+        " ORDER BY r.id LIMIT ?3";
     out->v = NULL;
     out->n = 0;
     if (!s->opts.search) {
@@ -209,18 +217,21 @@ int spool_find(struct spool *s, const char *service, const char *index,
     unsigned char h[HASH_LEN];
     size_t cap = 0;
     int rc = -1;
+    if (!limit)
+        limit = FIND_DEFAULT_LIMIT;
     spool_lock(s);
     if (search_hash(s, service, index, value, h) != 0) {
         spool_unlock(s);
         errs_add(e, service, "cannot hash the search value");
         return -1;
     }
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (st) {
-        sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
-        rc = collect(s, st, out, &cap, limit ? limit : FIND_DEFAULT_LIMIT, e);
-        sqlite3_reset(st);
+        sql_bind_blob(st, 1, h, HASH_LEN);
+        sql_bind_text(st, 2, service);
+        sql_bind_int64(st, 3, (int64_t)limit);
+        rc = collect(s, st, out, &cap, limit, e);
+        sql_reset(st);
     }
     spool_unlock(s);
     if (rc != 0)
@@ -239,31 +250,32 @@ int spool_find_ref(struct spool *s, const char *text,
     static const char by_fe[] =
         "SELECT " SPOOL_REC_COLS " FROM records_full r WHERE service = ?1 AND"
         " fe_ref = ?2 AND NOT EXISTS (SELECT 1 FROM records o WHERE"
-        " o.ref = r.ref AND o.id < r.id) ORDER BY id";
+        " o.ref = r.ref AND o.id < r.id) ORDER BY id LIMIT ?3";
     out->v = NULL;
     out->n = 0;
     size_t cap = 0;
     int rc = 0;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, by_ref, e);
+    struct sql_stmt *st = spool_sql(s, by_ref, e);
     if (!st) {
         rc = -1;
     } else {
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sql_bind_text(st, 1, text);
         rc = collect(s, st, out, &cap, FIND_DEFAULT_LIMIT, e);
-        sqlite3_reset(st);
+        sql_reset(st);
     }
     for (size_t i = 0; rc == 0 && i < nservices; i++) {
         /* (service, fe_ref) is records_feref: one probe per service */
-        st = spool_stmt(s, by_fe, e);
+        st = spool_sql(s, by_fe, e);
         if (!st) {
             rc = -1;
             break;
         }
-        sqlite3_bind_text(st, 1, services[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        sql_bind_text(st, 1, services[i]);
+        sql_bind_text(st, 2, text);
+        sql_bind_int64(st, 3, (int64_t)(FIND_DEFAULT_LIMIT - out->n));
         rc = collect(s, st, out, &cap, FIND_DEFAULT_LIMIT, e);
-        sqlite3_reset(st);
+        sql_reset(st);
     }
     spool_unlock(s);
     if (rc != 0)
@@ -285,43 +297,90 @@ int spool_search_set(struct spool *s, const char *ref, char *const *pairs,
         spool_unlock(s);
         return -1;
     }
-    sqlite3_stmt *st = spool_stmt(s, sel, e);
+    int rc = -1;
+    char *service = NULL;
+    struct sql_stmt *st = spool_sql(s, sel, e);
     if (!st)
-        goto fail;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+        goto done;
+    sql_bind_text(st, 1, ref);
+    enum sql_step r = sql_step(st);
+    int64_t id = r == SQL_STEP_ROW ? sql_col_int64(st, 0) : 0;
+    service = r == SQL_STEP_ROW ? sql_col_strdup(st, 1) : NULL;
+    sql_reset(st);
+    if (r == SQL_STEP_DONE) {
         errs_add(e, ref, "no such record");
-        goto fail;
+        goto done;
     }
-    int64_t id = sqlite3_column_int64(st, 0);
-    char *service = spool_col_strdup(st, 1);
-    sqlite3_reset(st);
-    sqlite3_stmt *d = spool_stmt(s, del, e);
-    int r = SQLITE_ERROR;
+    struct sql_stmt *d = service ? spool_sql(s, del, e) : NULL;
     if (d) {
-        sqlite3_bind_int64(d, 1, id);
-        r = sqlite3_step(d);
-        sqlite3_reset(d);
+        sql_bind_int64(d, 1, id);
+        r = sql_step(d);
+        sql_reset(d);
     }
-    if (!service || r != SQLITE_DONE
-        || spool_search_add(s, id, service, pairs, n, e) != 0) {
-        if (!service || r != SQLITE_DONE)
-            spool_dberr(s, e, ref, "replacing search entries");
-        free(service);
-        goto fail;
+    if (!d || r != SQL_STEP_DONE) {
+        if (d || !service)
+            spool_sqlerr(s, e, ref, "replacing search entries");
+        goto done;
     }
+    rc = spool_search_add(s, id, service, pairs, n, e);
+done:
     free(service);
-    if (spool_commit(s, e) != 0) {
-        spool_unlock(s);
+    return spool_end(s, rc, e);
+}
+
+/* reindex_one - index one row of the reindex read (id, ref, payload_enc,
+ * record_json) inside the caller's transaction */
+static int reindex_one(struct spool *s, struct sql_stmt *q,
+                       const char *service,
+                       int (*values)(void *ctx, const char *record_json,
+                                     char ***pairs, size_t *n),
+                       void (*values_free)(char **pairs, size_t n),
+                       void *ctx, struct errs *e)
+{
+    int64_t id = sql_col_int64(q, 0);
+    const char *ref = sql_col_text(q, 1);
+    bool enc = sql_col_int64(q, 2) != 0;
+    size_t bn = 0;
+    const void *blob = sql_col_blob(q, 3, &bn);
+    if (!blob)
+        return 0;
+    unsigned char *plain = NULL;
+    size_t pn = 0;
+    if (enc) {
+        const char *why = NULL;
+        if (spool_open_sealed(s, ref, "record", blob, bn, &plain, &pn,
+                              &why) != 0) {
+            errs_add(e, ref, "%s", why ? why : "cannot decrypt");
+            return -1;
+        }
+    } else {
+        plain = malloc(bn + 1);
+        if (!plain) {
+            errs_add(e, ref, "out of memory");
+            return -1;
+        }
+        memcpy(plain, blob, bn);
+        pn = bn;
+    }
+    char *json = realloc(plain, pn + 1);
+    if (!json) {
+        free(plain);
+        errs_add(e, ref, "out of memory");
         return -1;
     }
-    spool_unlock(s);
-    return 0;
-fail:
-    spool_rollback(s);
-    spool_unlock(s);
-    return -1;
+    json[pn] = '\0';
+    char **pairs = NULL;
+    size_t np = 0;
+    int vr = values(ctx, json, &pairs, &np);
+    explicit_bzero(json, pn);
+    free(json);
+    if (vr != 0) {
+        errs_add(e, ref, "cannot read the stored record");
+        return -1;
+    }
+    int ar = spool_search_add(s, id, service, pairs, np, e);
+    values_free(pairs, np);
+    return ar;
 }
 
 int spool_search_reindex(struct spool *s, const char *service,
@@ -334,11 +393,13 @@ int spool_search_reindex(struct spool *s, const char *service,
     static const char del[] =
         "DELETE FROM search WHERE record_id IN"
         " (SELECT id FROM records WHERE service = ?)";
+    /* the service's records in keyset pages (spool_page_rows) */
     static const char sel[] =
         "SELECT r.id, r.ref, r.payload_enc, d.record_json FROM records r"
-        " JOIN record_data d ON d.id = r.id WHERE r.service = ?"
-        " AND r.payload_purged = 0 AND NOT EXISTS (SELECT 1 FROM records o"
-        " WHERE o.ref = r.ref AND o.id < r.id) ORDER BY r.id";
+        " JOIN record_data d ON d.id = r.id WHERE r.service = ?1"
+        " AND r.id > ?2 AND r.payload_purged = 0 AND NOT EXISTS (SELECT 1"
+        " FROM records o WHERE o.ref = r.ref AND o.id < r.id)"
+        " ORDER BY r.id LIMIT ?3";
     size_t done = 0;
     if (!s->opts.search) {
         errs_add(e, s->dir, "the spool was opened without its search key");
@@ -349,98 +410,52 @@ int spool_search_reindex(struct spool *s, const char *service,
         spool_unlock(s);
         return -1;
     }
-    sqlite3_stmt *d = spool_stmt(s, del, e);
+    int rc = -1;
+    struct sql_stmt *d = spool_sql(s, del, e);
     if (!d)
-        goto fail;
-    sqlite3_bind_text(d, 1, service, -1, SQLITE_STATIC);
-    int r = sqlite3_step(d);
-    sqlite3_reset(d);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, service, "clearing search entries");
-        goto fail;
+        goto end;
+    sql_bind_text(d, 1, service);
+    enum sql_step r = sql_step(d);
+    sql_reset(d);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, service, "clearing search entries");
+        goto end;
     }
-    /* a statement of its own: the cached ones are used for the inserts
+    /* the inserts use statements of their own (cached by their text)
      * while this one is still stepping */
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db, sel, -1, &q, NULL) != SQLITE_OK) {
-        spool_dberr(s, e, service, "reading records to index");
-        goto fail;
-    }
-    sqlite3_bind_text(q, 1, service, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(q, 0);
-        const char *ref = (const char *)sqlite3_column_text(q, 1);
-        bool enc = sqlite3_column_int(q, 2) != 0;
-        const void *blob = sqlite3_column_blob(q, 3);
-        size_t bn = (size_t)sqlite3_column_bytes(q, 3);
-        if (!blob)
-            continue;
-        unsigned char *plain = NULL;
-        size_t pn = 0;
-        if (enc) {
-            const char *why = NULL;
-            if (spool_open_sealed(s, ref, "record", blob, bn, &plain, &pn,
-                                  &why) != 0) {
-                errs_add(e, ref, "%s", why ? why : "cannot decrypt");
-                sqlite3_finalize(q);
-                goto fail;
+    struct sql_stmt *q = spool_sql(s, sel, e);
+    if (!q)
+        goto end;
+    size_t page = spool_page_rows(s), got;
+    int64_t after = 0;
+    sql_bind_text(q, 1, service);
+    sql_bind_int64(q, 3, (int64_t)page);
+    do {
+        got = 0;
+        sql_bind_int64(q, 2, after);
+        while ((r = sql_step(q)) == SQL_STEP_ROW) {
+            got++;
+            after = sql_col_int64(q, 0);
+            if (reindex_one(s, q, service, values, values_free, ctx,
+                            e) != 0) {
+                sql_reset(q);
+                goto end;
             }
-        } else {
-            plain = malloc(bn + 1);
-            if (!plain) {
-                errs_add(e, ref, "out of memory");
-                sqlite3_finalize(q);
-                goto fail;
-            }
-            memcpy(plain, blob, bn);
-            pn = bn;
+            done++;
         }
-        char *json = realloc(plain, pn + 1);
-        if (!json) {
-            free(plain);
-            errs_add(e, ref, "out of memory");
-            sqlite3_finalize(q);
-            goto fail;
+        sql_reset(q);
+        if (r != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, service, "reading records to index");
+            goto end;
         }
-        json[pn] = '\0';
-        char **pairs = NULL;
-        size_t np = 0;
-        int vr = values(ctx, json, &pairs, &np);
-        explicit_bzero(json, pn);
-        free(json);
-        if (vr != 0) {
-            errs_add(e, ref, "cannot read the stored record");
-            sqlite3_finalize(q);
-            goto fail;
-        }
-        int ar = spool_search_add(s, id, service, pairs, np, e);
-        values_free(pairs, np);
-        if (ar != 0) {
-            sqlite3_finalize(q);
-            goto fail;
-        }
-        done++;
-    }
-    sqlite3_finalize(q);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, service, "reading records to index");
-        goto fail;
-    }
+    } while (got == page);
     char detail[64];
     snprintf(detail, sizeof detail, "records=%zu", done);
-    if (spool_audit_append(s, clock_wall_ms(), actor ? actor : "ferry",
-                           "reindex", NULL, service, "", "", detail, e) != 0)
-        goto fail;
-    if (spool_commit(s, e) != 0) {
-        spool_unlock(s);
-        return -1;
-    }
-    spool_unlock(s);
-    if (records)
+    rc = spool_audit_append(s, clock_wall_ms(), actor ? actor : "ferry",
+                            "reindex", NULL, service, "", "", detail, e);
+end:
+    rc = spool_end(s, rc, e);
+    if (rc == 0 && records)
         *records = done;
-    return 0;
-fail:
-    spool_rollback(s);
-    spool_unlock(s);
-    return -1;
+    return rc;
 }

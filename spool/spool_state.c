@@ -3,8 +3,10 @@
  *
  * Every state change of a record, whatever the caller, is checked here
  * (spool_transition_ok / spool_set_state), so the diagram in DESIGN.md and
- * docs/spool.md is the code. */
+ * docs/spool.md is the code.  spool_set_state is on the statement layer
+ * (sql.h): the same guarded UPDATE on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 
@@ -194,27 +196,28 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
                  spool_state_name(from), spool_state_name(to));
         return -1;
     }
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, spool_state_name(to), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, clock_wall_ms());
-    sqlite3_bind_int64(st, 3, id);
-    sqlite3_bind_text(st, 4, spool_state_name(from), -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
+    int64_t now = clock_wall_ms();
+    sql_bind_text(st, 1, spool_state_name(to));
+    sql_bind_int64(st, 2, now);
+    sql_bind_int64(st, 3, id);
+    sql_bind_text(st, 4, spool_state_name(from));
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_DONE) {
+        sql_reset(st);
         errs_add(e, ref, "record is no longer %s", spool_state_name(from));
         return -1;
     }
     /* a move to a final state is counted in the same transaction */
-    int rc = r != SQLITE_ROW ? -1 : !spool_state_final(to) ? 0
-        : spool_tally_final(s, (const char *)sqlite3_column_text(st, 0),
-                            (const char *)sqlite3_column_text(st, 1),
+    int rc = r != SQL_STEP_ROW ? -1 : !spool_state_final(to) ? 0
+        : spool_tally_final(s, sql_col_text(st, 0), sql_col_text(st, 1),
                             spool_state_name(to), e);
-    if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
-        rc = -1, r = SQLITE_ERROR;
-    if (r != SQLITE_ROW)
-        spool_dberr(s, e, ref, "changing state");
-    sqlite3_reset(st);
+    if (rc == 0 && sql_step(st) != SQL_STEP_DONE)
+        rc = -1, r = SQL_STEP_ERROR;
+    if (r != SQL_STEP_ROW)
+        spool_sqlerr(s, e, ref, "changing state");
+    sql_reset(st);
     return rc;
 }

@@ -5,8 +5,11 @@
  * Nothing is logged twice to make this: the pieces are where the ledger
  * already keeps them (records, attempts, batches, audit), plus
  * record_history, where an operator's requeue keeps what a batched or
- * acknowledged record had before it started afresh.  Read only. */
+ * acknowledged record had before it started afresh.  Read only, on the
+ * statement layer (sql.h): the same SQL on SQLite and PostgreSQL, every
+ * read bounded (a PostgreSQL result arrives whole). */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 
 #include <stdio.h>
@@ -24,12 +27,6 @@ struct tl {
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : NULL;
 }
 
 /* add - a new zeroed event at time at, or NULL (out of memory / bound) */
@@ -65,14 +62,14 @@ static int add_batch(struct spool *s, struct tl *x, int64_t batch_id,
         if (x->t->v[i].kind == SPOOL_EV_BATCHED &&
             x->t->v[i].batch_id == batch_id)
             return 0;
-    sqlite3_stmt *st = spool_stmt(s, "SELECT target, file_name, created_at, "
-                                  "written_at, sent_at FROM batches WHERE "
-                                  "id = ?", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT target, file_name, "
+                                    "created_at, written_at, sent_at FROM "
+                                    "batches WHERE id = ?", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, batch_id);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    sql_bind_int64(st, 1, batch_id);
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_ROW) {
         static const struct { int at; enum spool_event_kind k;
                               const char *what; } steps[] = {
             { 2, SPOOL_EV_BATCHED, "batched" },
@@ -80,23 +77,21 @@ static int add_batch(struct spool *s, struct tl *x, int64_t batch_id,
             { 4, SPOOL_EV_SENT, "sent" },
         };
         for (size_t i = 0; i < 3; i++) {
-            if (sqlite3_column_type(st, steps[i].at) == SQLITE_NULL ||
-                sqlite3_column_int64(st, steps[i].at) == 0)
+            int64_t at = sql_col_int64(st, steps[i].at);  /* NULL: 0 */
+            if (at == 0)
                 continue;
-            struct spool_event *ev = add(x, sqlite3_column_int64(
-                                             st, steps[i].at), steps[i].k,
-                                         steps[i].what);
+            struct spool_event *ev = add(x, at, steps[i].k, steps[i].what);
             if (!ev)
                 break;
             ev->batch_id = batch_id;
-            ev->target = dup_or_null(col(st, 0));
+            ev->target = dup_or_null(sql_col_text(st, 0));
             if (steps[i].k != SPOOL_EV_BATCHED)
-                ev->file = dup_or_null(col(st, 1));
+                ev->file = dup_or_null(sql_col_text(st, 1));
         }
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading batches");
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, NULL, "reading batches");
         return -1;
     }
     return 0;
@@ -132,61 +127,53 @@ struct tl_row {
 static int from_record(struct spool *s, struct tl *x, const char *ref,
                        struct tl_row *rows, size_t *nrows, struct errs *e)
 {
-    /* SELECT *: a column added later (channel) is picked up by name.  The
-     * working rows, then archived ones of a target no longer there */
+    /* The working rows, then archived ones of a target no longer there
+     * (the archive keeps no acknowledgement columns) */
     static const char *const sql[2] = {
-        "SELECT * FROM records WHERE ref = ?1 ORDER BY id",
-        "SELECT * FROM records_archive a WHERE ref = ?1 AND NOT EXISTS "
-        "(SELECT 1 FROM records w WHERE w.ref = ?1 AND w.target = a.target) "
-        "ORDER BY id",
+        "SELECT id, received_at, client, channel, target, batch_id, "
+        "ack_file, ack_record, ack_at, state, last_error FROM records "
+        "WHERE ref = ?1 ORDER BY id LIMIT ?2",
+        "SELECT id, received_at, client, channel, target, batch_id, "
+        "CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), "
+        "state, last_error FROM records_archive a WHERE ref = ?1 AND NOT "
+        "EXISTS (SELECT 1 FROM records w WHERE w.ref = ?1 AND "
+        "w.target = a.target) ORDER BY id LIMIT ?2",
     };
     struct spool_event *recv = NULL;
     char targets[512] = "";
     *nrows = 0;
     for (int k = 0; k < 2; k++) {
-        sqlite3_stmt *st = spool_stmt(s, sql[k], e);
+        struct sql_stmt *st = spool_sql(s, sql[k], e);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-        int r;
-        while ((r = sqlite3_step(st)) == SQLITE_ROW && *nrows < TL_MAX_ROWS) {
-            int64_t at = 0, batch = 0, ack_at = 0, id = 0;
-            long recno = 0;
-            const char *client = NULL, *channel = NULL, *target = NULL;
-            const char *ack_file = NULL, *state = NULL, *err = NULL;
-            for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const char *n = sqlite3_column_name(st, i);
-                if (strcmp(n, "id") == 0) id = sqlite3_column_int64(st, i);
-                else if (strcmp(n, "received_at") == 0) at = sqlite3_column_int64(st, i);
-                else if (strcmp(n, "client") == 0) client = col(st, i);
-                else if (strcmp(n, "channel") == 0) channel = col(st, i);
-                else if (strcmp(n, "target") == 0) target = col(st, i);
-                else if (strcmp(n, "batch_id") == 0) batch = sqlite3_column_int64(st, i);
-                else if (strcmp(n, "ack_file") == 0) ack_file = col(st, i);
-                else if (strcmp(n, "ack_record") == 0) recno = (long)sqlite3_column_int64(st, i);
-                else if (strcmp(n, "ack_at") == 0) ack_at = sqlite3_column_int64(st, i);
-                else if (strcmp(n, "state") == 0) state = col(st, i);
-                else if (strcmp(n, "last_error") == 0) err = col(st, i);
-            }
-            if (!recv && (recv = add(x, at, SPOOL_EV_RECEIVED, "received"))) {
-                recv->client = dup_or_null(client);
-                recv->channel = dup_or_null(channel);
+        sql_bind_text(st, 1, ref);
+        sql_bind_int64(st, 2, (int64_t)(TL_MAX_ROWS - *nrows));
+        enum sql_step r;
+        while ((r = sql_step(st)) == SQL_STEP_ROW && *nrows < TL_MAX_ROWS) {
+            const char *target = sql_col_text(st, 4);
+            if (!recv && (recv = add(x, sql_col_int64(st, 1),
+                                     SPOOL_EV_RECEIVED, "received"))) {
+                recv->client = dup_or_null(sql_col_text(st, 2));
+                recv->channel = dup_or_null(sql_col_text(st, 3));
             }
             size_t l = strlen(targets);
             snprintf(targets + l, sizeof targets - l, "%s%s",
                      l ? ", " : "", target ? target : "");
+            int64_t ack_at = sql_col_int64(st, 8);
             if (ack_at)
-                add_ack(x, ack_at, ack_file, recno, state, err, target);
+                add_ack(x, ack_at, sql_col_text(st, 6),
+                        (long)sql_col_int64(st, 7), sql_col_text(st, 9),
+                        sql_col_text(st, 10), target);
             struct tl_row *w = &rows[(*nrows)++];
             /* an archived row: its attempts and history were deleted
              * with it, and its id may since be another's */
-            w->id = k ? 0 : id;
-            w->batch = batch;
+            w->id = k ? 0 : sql_col_int64(st, 0);
+            w->batch = sql_col_int64(st, 5);
             snprintf(w->target, sizeof w->target, "%s", target ? target : "");
         }
-        sqlite3_reset(st);
-        if (r != SQLITE_DONE && r != SQLITE_ROW) {
-            spool_dberr(s, e, ref, "reading record");
+        sql_reset(st);
+        if (r == SQL_STEP_ERROR) {
+            spool_sqlerr(s, e, ref, "reading record");
             return -1;
         }
     }
@@ -206,25 +193,26 @@ static int from_history(struct spool *s, struct tl *x, int64_t id,
 {
     int64_t batches[64];
     size_t nb = 0;
-    sqlite3_stmt *st = spool_stmt(s, "SELECT batch_id, ack_file, ack_record, "
-                                  "ack_at, state, last_error FROM "
-                                  "record_history WHERE record_id = ? "
-                                  "ORDER BY id", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT batch_id, ack_file, "
+                                    "ack_record, ack_at, state, last_error "
+                                    "FROM record_history WHERE record_id = "
+                                    "?1 ORDER BY id LIMIT ?2", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_int64(st, 3))
-            add_ack(x, sqlite3_column_int64(st, 3), col(st, 1),
-                    (long)sqlite3_column_int64(st, 2), col(st, 4),
-                    col(st, 5), target);
-        if (sqlite3_column_int64(st, 0) && nb < 64)
-            batches[nb++] = sqlite3_column_int64(st, 0);
+    sql_bind_int64(st, 1, id);
+    sql_bind_int64(st, 2, TL_MAX_EVENTS);
+    enum sql_step r;
+    while ((r = sql_step(st)) == SQL_STEP_ROW) {
+        if (sql_col_int64(st, 3))
+            add_ack(x, sql_col_int64(st, 3), sql_col_text(st, 1),
+                    (long)sql_col_int64(st, 2), sql_col_text(st, 4),
+                    sql_col_text(st, 5), target);
+        if (sql_col_int64(st, 0) && nb < 64)
+            batches[nb++] = sql_col_int64(st, 0);
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading record history");
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "reading record history");
         return -1;
     }
     for (size_t i = 0; i < nb; i++)  /* after the reset: one statement each */
@@ -233,63 +221,57 @@ static int from_history(struct spool *s, struct tl *x, int64_t id,
     return 0;
 }
 
-static int from_attempts(struct spool *s, struct tl *x, int64_t id,
-                         struct errs *e)
-{
-    sqlite3_stmt *st = spool_stmt(s, "SELECT started_at, target, outcome, "
-                                  "message FROM attempts WHERE record_id = ? "
-                                  "ORDER BY id", e);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_event *ev = add(x, sqlite3_column_int64(st, 0),
-                                     SPOOL_EV_ATTEMPT, "attempt");
-        if (!ev)
-            break;
-        ev->target = dup_or_null(col(st, 1));
-        ev->outcome = dup_or_null(col(st, 2));
-        ev->message = dup_or_null(col(st, 3));
-    }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW) {
-        spool_dberr(s, e, NULL, "reading attempts");
-        return -1;
-    }
-    return 0;
-}
+/* Attempts and audited actions are read by one piece: each source is a
+ * query whose every row is one event, its columns in the same order
+ * (time, what, target, outcome, message, actor, before, after, detail;
+ * a column a source lacks is NULL) and bounded by ?2. */
+static const char attempts_sql[] =
+    "SELECT started_at, 'attempt', target, outcome, message, "
+    "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), "
+    "CAST(NULL AS TEXT) FROM attempts WHERE record_id = ?1 "
+    "ORDER BY id LIMIT ?2";
+static const char audit_sql[] =
+    "SELECT at, action, CAST(NULL AS TEXT), CAST(NULL AS TEXT), reason, "
+    "actor, before_state, after_state, detail FROM audit WHERE ref = ?1 "
+    "ORDER BY id LIMIT ?2";
 
-static int from_audit(struct spool *s, struct tl *x, const char *ref,
-                      struct errs *e)
+/* from_events - the events of one source: key is ?1 (the record's id
+ * for attempts, its reference for the audit: ref non-NULL binds it) */
+static int from_events(struct spool *s, struct tl *x, const char *sql,
+                       enum spool_event_kind kind, int64_t id,
+                       const char *ref, const char *what, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT at, action, actor, reason, "
-                                  "before_state, after_state, detail FROM "
-                                  "audit WHERE ref = ? ORDER BY id", e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_event *ev = add(x, sqlite3_column_int64(st, 0),
-                                     SPOOL_EV_ACTION, col(st, 1) ? col(st, 1)
-                                                                 : "?");
+    if (ref)
+        sql_bind_text(st, 1, ref);
+    else
+        sql_bind_int64(st, 1, id);
+    sql_bind_int64(st, 2, TL_MAX_EVENTS);
+    enum sql_step r;
+    while ((r = sql_step(st)) == SQL_STEP_ROW) {
+        const char *w = sql_col_text(st, 1);
+        struct spool_event *ev = add(x, sql_col_int64(st, 0), kind,
+                                     w ? w : "?");
         if (!ev)
             break;
-        ev->actor = dup_or_null(col(st, 2));
-        ev->message = dup_or_null(col(st, 3));
-        ev->before = dup_or_null(col(st, 4));
-        ev->after = dup_or_null(col(st, 5));
+        ev->target = dup_or_null(sql_col_text(st, 2));
+        ev->outcome = dup_or_null(sql_col_text(st, 3));
+        ev->message = dup_or_null(sql_col_text(st, 4));
+        ev->actor = dup_or_null(sql_col_text(st, 5));
+        ev->before = dup_or_null(sql_col_text(st, 6));
+        ev->after = dup_or_null(sql_col_text(st, 7));
         /* an action on one delivery of several says "target T" first */
-        const char *d = col(st, 6);
-        if (d && strncmp(d, "target ", 7) == 0) {
+        const char *d = sql_col_text(st, 8);
+        if (!ev->target && d && strncmp(d, "target ", 7) == 0) {
             size_t n = strcspn(d + 7, ";");
             ev->target = strndup(d + 7, n);
         }
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading audit");
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, ref, what);
         return -1;
     }
     return 0;
@@ -340,10 +322,13 @@ int spool_timeline(struct spool *s, const char *ref,
     for (size_t i = 0; rc == 0 && i < nrows; i++)
         if (rows[i].id != 0
             && ((rc = from_history(s, &x, rows[i].id, rows[i].target, e)) != 0
-                || (rc = from_attempts(s, &x, rows[i].id, e)) != 0))
+                || (rc = from_events(s, &x, attempts_sql, SPOOL_EV_ATTEMPT,
+                                     rows[i].id, NULL, "reading attempts",
+                                     e)) != 0))
             break;
     if (rc == 0)
-        rc = from_audit(s, &x, ref, e);
+        rc = from_events(s, &x, audit_sql, SPOOL_EV_ACTION, 0, ref,
+                         "reading audit", e);
     spool_unlock(s);
     if (rc == 0 && (x.nomem || sort(out) != 0)) {
         errs_add(e, ref, "out of memory reading the timeline");

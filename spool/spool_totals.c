@@ -10,8 +10,10 @@
  * runs, a million acknowledgements making a handful of notes, and
  * spool_commit writes the notes just before COMMIT, so a rollback or a
  * crash loses the notes with the moves and the totals never drift.
- * spool_verify checks the totals against the rows. */
+ * spool_verify checks the totals against the rows.  On the statement
+ * layer (sql.h): the same SQL on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 
 #include <stdlib.h>
@@ -21,37 +23,36 @@
 static int counts_locked(struct spool *s, struct spool_counts *out,
                          struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s,
+    struct sql_stmt *st = spool_sql(s,
         "SELECT service, target, state, COUNT(*) FROM records "
         "WHERE " SPOOL_WORK_TERM " GROUP BY state, service, target "
         "UNION ALL SELECT service, target, state, n FROM state_totals "
         "WHERE n <> 0 ORDER BY 1, 2, 3", e);
     size_t cap = 0;
-    int step;
+    enum sql_step step;
     if (!st)
         return -1;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
         if (out->n == cap) {
             cap = cap ? cap * 2 : 16;
             struct spool_count *v = realloc(out->v, cap * sizeof *v);
             if (!v) {
-                sqlite3_reset(st);
+                sql_reset(st);
                 errs_add(e, "", "out of memory");
                 return -1;
             }
             out->v = v;
         }
         struct spool_count *c = &out->v[out->n++];
-        c->service = spool_col_strdup(st, 0);
-        c->target = spool_col_strdup(st, 1);
-        if (spool_state_parse((const char *)sqlite3_column_text(st, 2),
-                              &c->state) != 0)
+        c->service = sql_col_strdup(st, 0);
+        c->target = sql_col_strdup(st, 1);
+        if (spool_state_parse(sql_col_text(st, 2), &c->state) != 0)
             c->state = SPOOL_RECEIVED;
-        c->n = sqlite3_column_int64(st, 3);
+        c->n = sql_col_int64(st, 3);
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "counting records");
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "counting records");
         return -1;
     }
     return 0;
@@ -82,19 +83,30 @@ void spool_counts_free(struct spool_counts *c)
     c->n = 0;
 }
 
+/* begin_snapshot - a read-only transaction in which every SELECT sees
+ * one snapshot: SQLite's deferred BEGIN does that; PostgreSQL's default
+ * (READ COMMITTED) gives each statement its own, so there it is asked
+ * for */
+static int begin_snapshot(struct spool *s, struct errs *e)
+{
+    return spool_exec(s, sql_backend(s->sql) == SQL_POSTGRESQL
+                      ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                      : "BEGIN", e);
+}
+
 /* sum_one - the single integer a statement gives; -1 on error */
 static int sum_one(struct spool *s, const char *sql, int64_t *out,
                    const char *what, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         return -1;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW) {
-        spool_dberr(s, e, NULL, what);
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_ROW)
+        *out = sql_col_int64(st, 0);
+    sql_reset(st);
+    if (r != SQL_STEP_ROW) {
+        spool_sqlerr(s, e, NULL, what);
         return -1;
     }
     return 0;
@@ -107,8 +119,7 @@ int spool_conservation(struct spool *s, int64_t *accepted,
     int64_t work = 0, final = 0;
     *accepted = *in_states = 0;
     spool_lock(s);
-    /* a deferred read transaction: every SELECT sees one snapshot */
-    if (spool_exec(s, "BEGIN", e) != 0)
+    if (begin_snapshot(s, e) != 0)
         goto unlock;
     if (sum_one(s, "SELECT COUNT(*) FROM records WHERE " SPOOL_WORK_TERM,
                 &work, "counting records", e) != 0
@@ -133,7 +144,7 @@ int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
     int rc = -1;
     memset(p, 0, sizeof *p);
     spool_lock(s);
-    if (spool_exec(s, "BEGIN", e) != 0)
+    if (begin_snapshot(s, e) != 0)
         goto unlock;
     if (sum_one(s, "SELECT COUNT(*) FROM records", &p->rows, "counting "
                 "records", e) != 0
@@ -150,15 +161,15 @@ int spool_totals_check(struct spool *s, struct spool_totals_proof *p,
                 "-COUNT(*) FROM records WHERE state IN ('confirmed', "
                 "'discarded') GROUP BY 1, 2, 3 UNION ALL SELECT service, "
                 "target, state, -COUNT(*) FROM records_archive GROUP BY "
-                "1, 2, 3) GROUP BY 1, 2, 3) WHERE n <> 0",
+                "1, 2, 3) AS t GROUP BY 1, 2, 3) AS d WHERE n <> 0",
                 &p->totals_off, "checking final totals", e) != 0)
         goto done;
     /* and the all-days intake totals against the daily counters */
     int64_t off = 0;
     if (sum_one(s, "SELECT COUNT(*) FROM (SELECT service, name, SUM(v) AS v "
                 "FROM (SELECT service, name, value AS v FROM counter_totals "
-                "UNION ALL SELECT service, name, -value FROM counters) "
-                "GROUP BY 1, 2) WHERE v <> 0", &off, "checking intake "
+                "UNION ALL SELECT service, name, -value FROM counters) AS t "
+                "GROUP BY 1, 2) AS d WHERE v <> 0", &off, "checking intake "
                 "totals", e) != 0)
         goto done;
     p->totals_off += off;

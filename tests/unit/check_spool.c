@@ -270,6 +270,90 @@ START_TEST(test_enqueue_get_list)
 }
 END_TEST
 
+/* The long reads go in keyset pages on PostgreSQL (spool_page_rows):
+ * more records than a page, every one read once and in order, a limit
+ * across pages, a filter kept on every page, and the report's read
+ * counting each record once. */
+#define PAGED_N 2600
+struct paged {
+    size_t n;
+    int64_t last;
+    bool ordered;
+};
+
+static int paged_cb(void *ctx, const struct spool_record *r)
+{
+    struct paged *p = ctx;
+    p->ordered = p->ordered && r->id > p->last;
+    p->last = r->id;
+    p->n++;
+    return 0;
+}
+
+static int paged_mi_cb(void *ctx, const struct spool_mi_row *row)
+{
+    size_t *n = ctx;
+    (*n) += row->ndeliveries == 1;
+    return 0;
+}
+
+START_TEST(test_long_listings_read_every_row_once_in_order)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    static struct spool_item its[PAGED_N];
+    static struct spool_result res[PAGED_N];
+    for (size_t i = 0; i < PAGED_N; i++)
+        its[i] = item(i % 2 ? "odd" : "even", "mf", NULL, "{}");
+    for (size_t i = 0; i < PAGED_N; i += 650)
+        ck_assert_msg(spool_enqueue(s, its + i, 650, res + i, &e) == 0,
+                      "enqueue: %s", errs_first_msg(&e));
+    struct paged p = { .ordered = true };
+    ck_assert_int_eq(spool_foreach(s, NULL, 0, paged_cb, &p, &e), 0);
+    ck_assert_uint_eq(p.n, PAGED_N);
+    ck_assert(p.ordered);
+
+    struct spool_filter f = { .limit = 1500 };
+    p = (struct paged){ .ordered = true };
+    ck_assert_int_eq(spool_foreach(s, &f, 0, paged_cb, &p, &e), 0);
+    ck_assert_uint_eq(p.n, 1500);
+    ck_assert(p.ordered);
+
+    f = (struct spool_filter){ .service = "odd", .nstates = 1,
+                               .states = { SPOOL_QUEUED } };
+    struct spool_list l;
+    ck_assert_int_eq(spool_list(s, &f, 0, &l, &e), 0);
+    ck_assert_uint_eq(l.n, PAGED_N / 2);
+    for (size_t i = 0; i < l.n; i++)
+        ck_assert_str_eq(l.v[i]->service, "odd");
+    spool_list_free(&l);
+
+    /* the caller's own paging (after_id) still works beneath ours */
+    f = (struct spool_filter){ .limit = 10 };
+    ck_assert_int_eq(spool_list(s, &f, 0, &l, &e), 0);
+    ck_assert_uint_eq(l.n, 10);
+    f.after_id = l.v[9]->id;
+    spool_list_free(&l);
+    p = (struct paged){ .ordered = true, .last = f.after_id };
+    f.limit = 0;
+    ck_assert_int_eq(spool_foreach(s, &f, 0, paged_cb, &p, &e), 0);
+    ck_assert_uint_eq(p.n, PAGED_N - 10);
+    ck_assert(p.ordered);
+
+    size_t nmi = 0;
+    struct spool_mi_query q = { .since = 0, .until = INT64_MAX };
+    ck_assert_int_eq(spool_mi_foreach(s, &q, paged_mi_cb, &nmi, &e), 0);
+    ck_assert_uint_eq(nmi, PAGED_N);
+    nmi = 0;
+    q.service = "even";
+    ck_assert_int_eq(spool_mi_foreach(s, &q, paged_mi_cb, &nmi, &e), 0);
+    ck_assert_uint_eq(nmi, PAGED_N / 2);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
 START_TEST(test_idempotency_same_call_and_across_calls)
 {
     struct spool *s = open_sp(NULL);
@@ -2356,6 +2440,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_open_tightens_loose_existing_folder);
     tcase_add_test(tc, test_open_refuses_folder_owned_by_another_user);
     tcase_add_test(tc, test_enqueue_get_list);
+    tcase_add_test(tc, test_long_listings_read_every_row_once_in_order);
     tcase_add_test(tc, test_idempotency_same_call_and_across_calls);
     tcase_add_test(tc, test_idempotency_concurrent_threads);
     tcase_add_test(tc, test_group_commit_coalesces);
