@@ -13,6 +13,7 @@
  * recorded sent once.  Runs on the statement layer (sql.h): the same
  * code on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
 #include "spool/sql.h"
 #include "util/clock.h"
 #include "util/crash.h"
@@ -380,6 +381,68 @@ done:
     return rc;
 }
 
+/* A batch is read in keyset pages (spool_page_rows): its rows by id
+ * after the last row of the page before.  PostgreSQL hands a statement's
+ * rows over whole, so a million-record batch must not be one answer
+ * there; SQLite's page is unbounded, one pass as before. */
+typedef int (*batch_row_fn)(struct spool *s, struct sql_stmt *st, void *arg,
+                            struct errs *e);
+
+/* batch_pages - every row of sql (?1 batch_id, ?2 the last id, ?3 the
+ * page; the row's id its first column) to row, which returns 0 to go
+ * on, non-zero to stop (returned), -1 with e filled.  Under db_mu. */
+static int batch_pages(struct spool *s, const char *sql, int64_t batch_id,
+                       batch_row_fn row, void *arg, struct errs *e)
+{
+    int rc = 0;
+    int64_t last = 0;
+    size_t page = spool_page_rows(s), rows = page;
+    spool_lock(s);
+    while (rc == 0 && rows == page) {
+        struct sql_stmt *st = spool_sql(s, sql, e);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        sql_bind_int64(st, 1, batch_id);
+        sql_bind_int64(st, 2, last);
+        sql_bind_int64(st, 3, (int64_t)page);
+        enum sql_step step = SQL_STEP_DONE;
+        for (rows = 0; rc == 0 && (step = sql_step(st)) == SQL_STEP_ROW;
+             rows++) {
+            last = sql_col_int64(st, 0);
+            rc = row(s, st, arg, e);
+        }
+        if (rc == 0 && step == SQL_STEP_ERROR) {
+            spool_sqlerr(s, e, NULL, "reading batch records");
+            rc = -1;
+        }
+        sql_reset(st);
+    }
+    spool_unlock(s);
+    return rc;
+}
+
+struct full_arg {
+    int (*cb)(void *ctx, const struct spool_record *r);
+    void *ctx;
+};
+
+/* full_row - one whole record to the caller's callback */
+static int full_row(struct spool *s, struct sql_stmt *st, void *arg,
+                    struct errs *e)
+{
+    const struct full_arg *a = arg;
+    struct spool_record r;
+    int stop = -1;
+    if (spool_row_fill_sql(s, st, 1, &r) != 0)
+        errs_add(e, "", "out of memory");
+    else
+        stop = a->cb(a->ctx, &r);
+    spool_record_clear(&r);
+    return stop;
+}
+
 int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         int (*cb)(void *ctx, const struct spool_record *r),
                         void *ctx, struct errs *e)
@@ -389,46 +452,13 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
      * (and, until it is bound again, in batch_id); batches bound by
      * earlier versions also listed their members in batch_members. */
     static const char sql[] = "SELECT " SPOOL_REC_COLS " FROM records_full "
-        "WHERE batch_id = ?1 OR id IN (SELECT record_id FROM record_history "
-        "WHERE batch_id = ?1) OR id IN (SELECT record_id FROM batch_members "
-        "WHERE batch_id = ?1) ORDER BY id";
-    int rc = 0, step;
-    spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
-    if (!st) {
-        spool_unlock(s);
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, batch_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_record r;
-        if (spool_row_fill(s, st, 1, &r) != 0) {
-            spool_record_clear(&r);
-            errs_add(e, "", "out of memory");
-            rc = -1;
-            break;
-        }
-        int stop = cb(ctx, &r);
-        spool_record_clear(&r);
-        if (stop) {
-            rc = stop;
-            break;
-        }
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading batch records");
-        rc = -1;
-    }
-    sqlite3_reset(st);
-    spool_unlock(s);
-    return rc;
+        "WHERE (batch_id = ?1 OR id IN (SELECT record_id FROM "
+        "record_history WHERE batch_id = ?1) OR id IN (SELECT record_id "
+        "FROM batch_members WHERE batch_id = ?1)) AND id > ?2 ORDER BY id "
+        "LIMIT ?3";
+    struct full_arg a = { cb, ctx };
+    return batch_pages(s, sql, batch_id, full_row, &a, e);
 }
-
-/* Batches are read a page at a time, by id after the last row of the
- * page before (keyset): PostgreSQL hands a statement's rows over whole,
- * so a million-record batch must not be one statement's answer.  On
- * SQLite a page costs one index seek. */
-#define BATCH_PAGE 1000
 
 /* json_text - the plain record JSON of a mapped row as a string: SQLite
  * gives its text terminated, in place; PostgreSQL's BYTEA comes back
@@ -455,13 +485,20 @@ static const char *json_text(struct spool *s, struct sql_stmt *st, int col,
     return *buf;
 }
 
+struct mapped_arg {
+    int (*cb)(void *ctx, const struct spool_record *r);
+    void *ctx;
+    char *jbuf;                    /* json_text's copy (PostgreSQL) */
+    size_t jcap;
+};
+
 /* mapped_row - one row of spool_batch_foreach_mapped's query to cb (the
  * stored encoding first, then the JSON if cb asks); cb's answer, or -1
  * with e filled */
-static int mapped_row(struct spool *s, struct sql_stmt *st,
-                      int (*cb)(void *ctx, const struct spool_record *r),
-                      void *ctx, char **jbuf, size_t *jcap, struct errs *e)
+static int mapped_row(struct spool *s, struct sql_stmt *st, void *arg,
+                      struct errs *e)
 {
+    struct mapped_arg *a = arg;
     struct spool_record r;
     unsigned char *plain = NULL, *enc = NULL;
     size_t plainn = 0, encn = 0;
@@ -499,7 +536,7 @@ static int mapped_row(struct spool *s, struct sql_stmt *st,
         }
         why = NULL;
         if (r.encoded)
-            stop = cb(ctx, &r);
+            stop = a->cb(a->ctx, &r);
         r.encoded = NULL;
         r.encoded_len = 0;
         if (enc) {
@@ -511,7 +548,8 @@ static int mapped_row(struct spool *s, struct sql_stmt *st,
         return stop;
     if (!sql_col_null(st, 8)) {
         if (!r.encrypted) {
-            r.record_json = (char *)json_text(s, st, 8, jbuf, jcap);
+            r.record_json = (char *)json_text(s, st, 8, &a->jbuf,
+                                              &a->jcap);
             if (!r.record_json) {
                 errs_add(e, "", "out of memory");
                 return -1;
@@ -525,7 +563,7 @@ static int mapped_row(struct spool *s, struct sql_stmt *st,
                 r.record_json = (char *)plain;
         }
     }
-    stop = cb(ctx, &r);
+    stop = a->cb(a->ctx, &r);
     if (plain) {
         explicit_bzero(plain, plainn);
         free(plain);
@@ -548,34 +586,9 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
         "r.delivery_id, d.encoded FROM records r LEFT JOIN record_data d "
         "ON d.id = r.id WHERE r.batch_id = ?1 AND r.id > ?2 ORDER BY r.id "
         "LIMIT ?3";
-    int rc = 0;
-    int64_t last = 0;
-    char *jbuf = NULL;
-    size_t jcap = 0, rows = BATCH_PAGE;
-    spool_lock(s);
-    while (rc == 0 && rows == BATCH_PAGE) {
-        struct sql_stmt *st = spool_sql(s, sql, e);
-        if (!st) {
-            rc = -1;
-            break;
-        }
-        sql_bind_int64(st, 1, batch_id);
-        sql_bind_int64(st, 2, last);
-        sql_bind_int64(st, 3, BATCH_PAGE);
-        enum sql_step step = SQL_STEP_DONE;
-        for (rows = 0; rc == 0 && (step = sql_step(st)) == SQL_STEP_ROW;
-             rows++) {
-            last = sql_col_int64(st, 0);
-            rc = mapped_row(s, st, cb, ctx, &jbuf, &jcap, e);
-        }
-        if (rc == 0 && step == SQL_STEP_ERROR) {
-            spool_sqlerr(s, e, NULL, "reading batch records");
-            rc = -1;
-        }
-        sql_reset(st);
-    }
-    spool_unlock(s);
-    free(jbuf);
+    struct mapped_arg a = { cb, ctx, NULL, 0 };
+    int rc = batch_pages(s, sql, batch_id, mapped_row, &a, e);
+    free(a.jbuf);
     return rc;
 }
 
