@@ -823,13 +823,18 @@ int batch_run(const struct ferry_config *cfg, struct spool *sp,
         dry.scratch_dir = scratch;
         c.o = &dry;
     } else {
-        char lockdir[PATH_MAX], job[300];
-        snprintf(lockdir, sizeof lockdir, "%s/locks", spool_dir(sp));
+        char job[300];
         snprintf(job, sizeof job, "batch-%s", target);
         pid_t holder = 0;
-        int l = joblock_acquire(lockdir, job, &lock, &holder, e);
+        int l = joblock_take(sp, job, &lock, &holder, e);
         if (l < 0) {
             set_msg(sum, BATCH_ERROR, "%s", errs_first_msg(e));
+            goto out;
+        }
+        if (l == 2) {
+            set_msg(sum, BATCH_BUSY, "the night batch of %s is already "
+                    "running on another node", target);
+            rc = 0;
             goto out;
         }
         if (l == 1) {

@@ -1,5 +1,6 @@
-/* joblock.c - per-job lock files with flock(2) and the holder's PID.
- * See joblock.h.  Owns one open descriptor per taken lock. */
+/* joblock.c - per-job lock files with flock(2) and the holder's PID, and
+ * with them the spool's lock across nodes.  See joblock.h.  Owns one
+ * open descriptor per taken lock. */
 #include "scheduler/joblock.h"
 
 #include <errno.h>
@@ -13,11 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spool/spool.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
 struct joblock {
     int fd;
+    struct spool *sp;              /* the spool's lock is held too */
+    char job[129];
 };
 
 static bool job_name_ok(const char *job)
@@ -137,7 +141,33 @@ int joblock_acquire(const char *dir, const char *job, struct joblock **out,
         return -1;
     }
     l->fd = fd;
+    l->sp = NULL;
+    snprintf(l->job, sizeof l->job, "%s", job);
     *out = l;
+    return 0;
+}
+
+int joblock_take(struct spool *sp, const char *job, struct joblock **out,
+                 pid_t *holder, struct errs *e)
+{
+    char dir[4096];
+    if (fs_join(dir, sizeof dir, spool_dir(sp), "locks") < 0) {
+        errs_add(e, spool_dir(sp), "lock folder path too long");
+        return -1;
+    }
+    /* the file first: it keeps this host's takers apart (advisory locks
+     * stack within one session, so the spool's lock alone would let two
+     * threads of one node in) */
+    int r = joblock_acquire(dir, job, out, holder, e);
+    if (r != 0)
+        return r;
+    r = spool_joblock_take(sp, job, e);
+    if (r != 0) {
+        joblock_release(*out);
+        *out = NULL;
+        return r < 0 ? -1 : 2;
+    }
+    (*out)->sp = sp;
     return 0;
 }
 
@@ -145,6 +175,8 @@ void joblock_release(struct joblock *l)
 {
     if (!l)
         return;
+    if (l->sp)
+        spool_joblock_release(l->sp, l->job);
     /* Clear the PID first, so a later reader never names a finished run. */
     if (ftruncate(l->fd, 0) < 0) {
         /* nothing to do: the lock still goes with the close below */

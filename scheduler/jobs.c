@@ -203,19 +203,21 @@ int job_run(const struct ferry_config *cfg, struct spool *sp,
     memset(rep, 0, sizeof *rep);
     /* the batch runner holds its own per-target lock */
     bool own_lock = strcmp(job->action, "batch") != 0;
-    char lockdir[PATH_MAX];
-    snprintf(lockdir, sizeof lockdir, "%s/locks", spool_dir(sp));
     struct joblock *lock = NULL;
     pid_t holder = 0;
-    int l = own_lock ? joblock_acquire(lockdir, job->name, &lock, &holder, e) : 0;
+    int l = own_lock ? joblock_take(sp, job->name, &lock, &holder, e) : 0;
     if (l < 0)
         return -1;
-    if (l == 1) {
+    if (l > 0) {
         rep->outcome = JOB_BUSY;
         rep->holder = holder;
-        snprintf(rep->message, sizeof rep->message,
-                 "job %s is already running as PID %ld", job->name,
-                 (long)holder);
+        if (l == 2)
+            snprintf(rep->message, sizeof rep->message,
+                     "job %s is already running on another node", job->name);
+        else
+            snprintf(rep->message, sizeof rep->message,
+                     "job %s is already running as PID %ld", job->name,
+                     (long)holder);
         return 0;
     }
     int64_t run_id = 0;

@@ -994,6 +994,17 @@ int spool_job_end(struct spool *s, int64_t run_id, const char *outcome,
 int spool_job_list(struct spool *s, const char *job, size_t limit,
                    struct spool_job_run **out, size_t *n, struct errs *e);
 void spool_job_runs_free(struct spool_job_run *v, size_t n);
+/* spool_joblock_take - the spool's part of a job lock (scheduler/joblock.c
+ * takes the folder's lock file first, then this).  A PostgreSQL spool:
+ * a session advisory lock on the spool's connection, so one node of
+ * those sharing the ledger runs job at a time; it goes with the session,
+ * so a node that dies lets the job go.  An SQLite spool: nothing (one
+ * daemon holds a folder; the lock file is the lock).  0 taken, 1 held
+ * by another node, -1 error (e filled). */
+int spool_joblock_take(struct spool *s, const char *job, struct errs *e);
+/* spool_joblock_release - let job go (a lock the session already lost
+ * is logged, job-lock-lost) */
+void spool_joblock_release(struct spool *s, const char *job);
 
 /* ---- WAL checkpoints (daemon) ----------------------------------------- */
 
@@ -1007,7 +1018,9 @@ struct spool_backup_info {
  * an empty folder): the ledger through SQLite's online backup (one
  * snapshot, writers not held up), the staging folders, and MANIFEST (JSON:
  * format, taken_at, schema_version, records, states, audit_head, files
- * with path, size and sha256) read back from the copy.  0, or -1 with e. */
+ * with path, size and sha256) read back from the copy.  0, or -1 with e.
+ * An SQLite ledger only: a PostgreSQL spool is refused, the message
+ * naming pg_dump and `ferry spool copy`. */
 int spool_backup(struct spool *s, const char *dest,
                  struct spool_backup_info *info, struct errs *e);
 
@@ -1032,7 +1045,8 @@ int spool_verify(const char *dir, struct spool_verify_info *info,
  * thread with its own connection (spool_checkpoint.c).  For the daemon,
  * where an intake request must never wait for a checkpoint.  Stop it
  * before spool_close.  NULL with e filled on failure (the spool then
- * keeps SQLite's own checkpoints). */
+ * keeps SQLite's own checkpoints).  A PostgreSQL spool has nothing to
+ * checkpoint: an idle handle, stopped the same way. */
 struct spool_checkpointer;
 struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
                                                     int interval_ms,

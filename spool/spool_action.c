@@ -3,6 +3,7 @@
  * in ONE transaction.  Which states each action takes is in one table
  * here (struct action). */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/crash.h"
 #include "util/errs.h"
@@ -56,78 +57,106 @@ struct edit {
 static int apply_edit(struct spool *s, int64_t id, const char *ref,
                       const struct edit *ed, struct errs *e)
 {
-    struct spool_record r;
-    unsigned char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+    unsigned char *pay = NULL, *orig = NULL, *p1 = NULL, *p2 = NULL,
+                  *p3 = NULL;
+    size_t payn = 0, orign = 0;
+    const char *why = NULL;
     int rc = -1;
-    memset(&r, 0, sizeof r);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT " SPOOL_REC_COLS
-                                  " FROM records_full WHERE id = ?", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT payload_enc, payload, "
+                                    "original FROM records_full WHERE id = ?",
+                                    e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        spool_dberr(s, e, ref, "reading record");
+    if (sql_bind_int64(st, 1, id) != 0 || sql_step(st) != SQL_STEP_ROW) {
+        sql_reset(st);
+        spool_sqlerr(s, e, ref, "reading record");
         return -1;
     }
-    if (spool_row_fill(s, st, 1, &r) != 0) {
-        sqlite3_reset(st);
-        errs_add(e, ref, "out of memory");
+    bool enc = sql_col_int64(st, 0) != 0;
+    if (spool_col_opened(s, st, 1, enc, ref, "payload", &pay, &payn, &why)
+        != 0
+        || spool_col_opened(s, st, 2, enc, ref, "original", &orig, &orign,
+                            &why) != 0) {
+        sql_reset(st);
+        errs_add(e, ref, "%s", why);
         goto done;
     }
-    sqlite3_reset(st);
-    if (r.crypt_error) {
-        errs_add(e, ref, "%s", r.crypt_error);
-        goto done;
-    }
-    const void *orig = r.original ? (void *)r.original : (void *)r.payload;
-    size_t orign = r.original ? r.original_len : r.payload_len;
-    st = spool_stmt(s, "UPDATE records SET payload_enc = ?, "
-                    "next_attempt_at = 0, in_doubt = 0 WHERE id = ?", e);
+    sql_reset(st);
+    const void *first = orig ? (void *)orig : (void *)pay;
+    size_t firstn = orig ? orign : payn;
+    st = spool_sql(s, "UPDATE records SET payload_enc = ?, "
+                   "next_attempt_at = 0, in_doubt = 0 WHERE id = ?", e);
     if (!st)
         goto done;
-    sqlite3_bind_int(st, 1, s->opts.encrypt ? 1 : 0);
-    sqlite3_bind_int64(st, 2, id);
-    int ustep = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (ustep != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "saving edit");
+    enum sql_step ustep = SQL_STEP_ERROR;
+    if (sql_bind_int64(st, 1, s->opts.encrypt ? 1 : 0) == 0
+        && sql_bind_int64(st, 2, id) == 0)
+        ustep = sql_step(st);
+    sql_reset(st);
+    if (ustep != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "saving edit");
         goto done;
     }
-    st = spool_stmt(s, "INSERT INTO record_data(id, payload, original, "
-                    "record_json) VALUES(?4, ?1, ?2, ?3) ON CONFLICT(id) DO "
-                    "UPDATE SET payload = excluded.payload, original = "
-                    "excluded.original, record_json = excluded.record_json, "
-                    "encoded = NULL",
-                    e);
+    st = spool_sql(s, "INSERT INTO record_data(id, payload, original, "
+                   "record_json) VALUES(?4, ?1, ?2, ?3) ON CONFLICT(id) DO "
+                   "UPDATE SET payload = excluded.payload, original = "
+                   "excluded.original, record_json = excluded.record_json, "
+                   "encoded = NULL",
+                   e);
     if (!st)
         goto done;
     if (spool_bind_sealed(s, st, 1, ref, "payload", ed->payload, ed->len,
                           &p1) != 0
-        || spool_bind_sealed(s, st, 2, ref, "original", orig, orign,
+        || spool_bind_sealed(s, st, 2, ref, "original", first, firstn,
                              &p2) != 0
         || spool_bind_sealed(s, st, 3, ref, "record", ed->record_json,
                              ed->record_json ? strlen(ed->record_json) : 0,
                              &p3) != 0) {
-        sqlite3_reset(st);
+        sql_reset(st);
         errs_add(e, ref, "cannot encrypt payload");
         goto done;
     }
-    sqlite3_bind_int64(st, 4, id);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "storing edit");
+    enum sql_step step = sql_bind_int64(st, 4, id) == 0 ? sql_step(st)
+                                                        : SQL_STEP_ERROR;
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "storing edit");
         goto done;
     }
     rc = 0;
 done:
+    if (pay)
+        explicit_bzero(pay, payn);
+    if (orig)
+        explicit_bzero(orig, orign);
+    free(pay);
+    free(orig);
     free(p1);
     free(p2);
     free(p3);
-    spool_record_clear(&r);
     return rc;
+}
+
+/* run_id - one statement on record id (?1), with ?2 = at; *changed the
+ * rows it touched */
+static int run_id(struct spool *s, const char *sql, int64_t id, int64_t at,
+                  int64_t *changed, const char *ref, const char *what,
+                  struct errs *e)
+{
+    struct sql_stmt *st = spool_sql(s, sql, e);
+    if (!st)
+        return -1;
+    enum sql_step r = SQL_STEP_ERROR;
+    if (sql_bind_int64(st, 1, id) == 0
+        && (at < 0 || sql_bind_int64(st, 2, at) == 0))
+        r = sql_step(st);
+    *changed = sql_changes(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, what);
+        return -1;
+    }
+    return 0;
 }
 
 /* keep_history - before a record batched or acknowledged earlier is
@@ -136,35 +165,20 @@ done:
 static int keep_history(struct spool *s, int64_t id, const char *ref,
                         struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO record_history(record_id, "
-        "at, state, batch_id, ack_file, ack_record, ack_at, last_error) "
-        "SELECT id, ?2, state, batch_id, ack_file, ack_record, ack_at, "
-        "last_error FROM records WHERE id = ?1 AND (batch_id IS NOT NULL OR "
-        "ack_at IS NOT NULL)", e);
-    if (!st)
+    static const char what[] = "keeping the record's history";
+    int64_t kept = 0, n = 0;
+    if (run_id(s, "INSERT INTO record_history(record_id, "
+               "at, state, batch_id, ack_file, ack_record, ack_at, "
+               "last_error) SELECT id, ?2, state, batch_id, ack_file, "
+               "ack_record, ack_at, last_error FROM records WHERE id = ?1 "
+               "AND (batch_id IS NOT NULL OR ack_at IS NOT NULL)", id,
+               clock_wall_ms(), &kept, ref, what, e) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, clock_wall_ms());
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "keeping the record's history");
-        return -1;
-    }
-    if (sqlite3_changes(s->db) == 0)
+    if (kept == 0)
         return 0;
-    st = spool_stmt(s, "UPDATE records SET last_error = NULL, ack_file = "
-                    "NULL, ack_record = NULL, ack_at = NULL WHERE id = ?", e);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "keeping the record's history");
-        return -1;
-    }
-    return 0;
+    return run_id(s, "UPDATE records SET last_error = NULL, ack_file = "
+                  "NULL, ack_record = NULL, ack_at = NULL WHERE id = ?1",
+                  id, -1, &n, ref, what, e);
 }
 
 /* void_marker - a delivered record being requeued: if reconcile found it
@@ -175,26 +189,26 @@ static int keep_history(struct spool *s, int64_t id, const char *ref,
 static int void_marker(struct spool *s, int64_t id, const char *ref,
                        char *detail, size_t detailsz, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET marker_gen = "
-                                  "marker_gen + 1, missing_at = 0 WHERE id = "
-                                  "?1 AND missing_at > 0 RETURNING marker_gen",
-                                  e);
+    struct sql_stmt *st = spool_sql(s, "UPDATE records SET marker_gen = "
+                                    "marker_gen + 1, missing_at = 0 WHERE "
+                                    "id = ?1 AND missing_at > 0 RETURNING "
+                                    "marker_gen", e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int r = sqlite3_step(st);
-    int gen = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    if (r == SQLITE_ROW)
-        r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "voiding the marker");
+    enum sql_step r = sql_bind_int64(st, 1, id) == 0 ? sql_step(st)
+                                                     : SQL_STEP_ERROR;
+    int64_t gen = r == SQL_STEP_ROW ? sql_col_int64(st, 0) : 0;
+    if (r == SQL_STEP_ROW)
+        r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "voiding the marker");
         return -1;
     }
     if (gen > 0)
         snprintf(detail, detailsz, "reconcile found it missing at the "
-                 "target: written anew (marker generation %d; the earlier "
-                 "marker is void)", gen);
+                 "target: written anew (marker generation %lld; the earlier "
+                 "marker is void)", (long long)gen);
     return 0;
 }
 
@@ -206,22 +220,24 @@ int spool_mark_missing(struct spool *s, const char *ref, const char *target,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto end;
-    sqlite3_stmt *st = spool_stmt(s, "UPDATE records SET missing_at = ?2 "
-                                  "WHERE ref = ?1 AND (?3 IS NULL OR target = ?3) "
-                                  "AND state = 'delivered'", e);
+    struct sql_stmt *st = spool_sql(s, "UPDATE records SET missing_at = ?2 "
+                                    "WHERE ref = ?1 AND (CAST(?3 AS TEXT) IS "
+                                    "NULL OR target = ?3) AND state = "
+                                    "'delivered'", e);
     if (!st)
         goto end;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    if (target)
-        sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, when > 0 ? when : 1);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, ref, "marking it missing");
+    enum sql_step step = SQL_STEP_ERROR;
+    if (sql_bind_text(st, 1, ref) == 0
+        && sql_bind_int64(st, 2, when > 0 ? when : 1) == 0
+        && sql_bind_text(st, 3, target) == 0)
+        step = sql_step(st);
+    int64_t changed = sql_changes(st);
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "marking it missing");
         goto end;
     }
-    rc = sqlite3_changes(s->db) ? 0 : 1;
+    rc = changed ? 0 : 1;
 end:
     if (rc == 1) {
         rc = spool_end(s, 0, e);
@@ -270,28 +286,28 @@ static int act_one(struct spool *s, const struct action *a, const char *ref,
     bool settle = a == &act_settle_delivered || a == &act_settle_requeue;
     if (ed && !settle && apply_edit(s, id, ref, ed, e) != 0)
         return -1;
-    sqlite3_stmt *st = NULL;
+    struct sql_stmt *st = NULL;
     if (a == &act_retry || a == &act_release || settle)
-        st = spool_stmt(s, "UPDATE records SET next_attempt_at = 0, "
-                        "in_doubt = 0, lease_owner = NULL, lease_until = 0, "
-                        "receipt = COALESCE(?2, receipt) WHERE id = ?1", e);
+        st = spool_sql(s, "UPDATE records SET next_attempt_at = 0, "
+                       "in_doubt = 0, lease_owner = NULL, lease_until = 0, "
+                       "receipt = COALESCE(?2, receipt) WHERE id = ?1", e);
     else if (a == &act_discard)
-        st = spool_stmt(s, "UPDATE records SET closed_reason = ?2, "
-                        "lease_owner = NULL, lease_until = 0 WHERE id = ?1",
-                        e);
+        st = spool_sql(s, "UPDATE records SET closed_reason = ?2, "
+                       "lease_owner = NULL, lease_until = 0 WHERE id = ?1",
+                       e);
     if ((a == &act_retry || a == &act_release || a == &act_discard ||
          settle)) {
         if (!st)
             return -1;
-        sqlite3_bind_int64(st, 1, id);
-        if (a == &act_discard)
-            sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-        else if (settle && ed && ed->receipt && *ed->receipt)
-            sqlite3_bind_text(st, 2, ed->receipt, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE) {
-            spool_dberr(s, e, ref, a->verb);
+        const char *v2 = a == &act_discard ? reason
+                         : settle && ed && ed->receipt && *ed->receipt
+                         ? ed->receipt : NULL;
+        enum sql_step step = SQL_STEP_ERROR;
+        if (sql_bind_int64(st, 1, id) == 0 && sql_bind_text(st, 2, v2) == 0)
+            step = sql_step(st);
+        sql_reset(st);
+        if (step != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, ref, a->verb);
             return -1;
         }
     }
@@ -401,36 +417,39 @@ int spool_edit(struct spool *s, const char *ref, const void *payload,
         goto end;
     /* every delivery the edit can take gets the new payload and its own
      * target's record JSON; delivered ones keep what they were sent */
-    sqlite3_stmt *st = spool_stmt(s, "SELECT id, state, target FROM records "
-                                  "WHERE ref = ? ORDER BY id", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT id, state, target FROM "
+                                    "records WHERE ref = ? ORDER BY id "
+                                    "LIMIT 1024", e);
     if (!st)
         goto end;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     struct spool_pick picks[EDIT_MAX];
     size_t np = 0, nall = 0;
-    int step;
+    enum sql_step step = sql_bind_text(st, 1, ref) == 0 ? SQL_STEP_ROW
+                                                        : SQL_STEP_ERROR;
     char targets[256] = "", states[256] = "";
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && nall < 1024) {
+    while (step == SQL_STEP_ROW
+           && (step = sql_step(st)) == SQL_STEP_ROW) {
         nall++;
         enum spool_state stt;
-        if (spool_state_parse((const char *)sqlite3_column_text(st, 1), &stt)
-            != 0)
+        if (spool_state_parse(sql_col_text(st, 1), &stt) != 0)
             stt = SPOOL_NSTATES;
-        const char *t = (const char *)sqlite3_column_text(st, 2);
+        const char *t = sql_col_text(st, 2);
+        if (!t)
+            t = "";
         size_t l = strlen(states);
         snprintf(states + l, sizeof states - l, "%s%s %s", nall > 1 ? ", " : "",
                  t, spool_state_name(stt));
         if (stt == SPOOL_NSTATES || !spool_edit_allowed(stt)
             || np == EDIT_MAX)
             continue;
-        picks[np].id = sqlite3_column_int64(st, 0);
+        picks[np].id = sql_col_int64(st, 0);
         picks[np].state = stt;
         snprintf(picks[np].target, sizeof picks[np].target, "%s", t);
         np++;
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE && step != SQLITE_ROW) {
-        spool_dberr(s, e, ref, "reading record");
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, ref, "reading record");
         goto end;
     }
     if (nall == 0) {

@@ -10,8 +10,14 @@
  * MANIFEST (JSON) describes the copy as read back from it: when it was
  * taken, the schema version, records per state, the audit head, and the
  * size and SHA-256 of every file.  Every file is written under a temporary
- * name, fsynced and renamed, then the folder fsynced. */
+ * name, fsynced and renamed, then the folder fsynced.
+ *
+ * SQLite only, by nature: a PostgreSQL ledger is not a file of ours.
+ * spool_backup refuses it, naming the ways that are (pg_dump or the
+ * server's own base backups, or `ferry spool copy` into an SQLite
+ * ledger, which can then be backed up here). */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
@@ -303,6 +309,13 @@ int spool_backup(struct spool *s, const char *dest,
                  struct spool_backup_info *info, struct errs *e)
 {
     memset(info, 0, sizeof *info);
+    if (sql_backend(s->sql) != SQL_SQLITE) {
+        errs_add(e, s->dir, "the ledger is a PostgreSQL database: back it "
+                 "up with PostgreSQL's own tools (pg_dump, or base backups "
+                 "with WAL archiving), or copy it into an SQLite spool with "
+                 "`ferry spool copy` and back that up");
+        return -1;
+    }
     struct stat st;
     if (stat(dest, &st) == 0) {
         DIR *d = opendir(dest);

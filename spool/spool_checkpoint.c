@@ -20,10 +20,16 @@
  * when there was anything to copy), so the next commit rewinds the WAL
  * and overwrites blocks the file already has.
  *
+ * A PostgreSQL ledger has no WAL of ours to copy back (the server
+ * checkpoints itself): the checkpointer there is an idle handle, no
+ * thread, no connection, so the daemon and the night batch start and
+ * stop it the same way on both engines.
+ *
  * Owns: the checkpoint thread and its connection. */
 #include "spool/spool.h"
 #include "util/clock.h"
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/errs.h"
 #include "util/log.h"
 
@@ -102,6 +108,8 @@ struct spool_checkpointer *spool_checkpointer_start(struct spool *s,
     }
     c->s = s;
     c->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    if (sql_backend(s->sql) != SQL_SQLITE)
+        return c;                  /* PostgreSQL: nothing to do (c->db NULL) */
     if (sqlite3_open_v2(s->db_path, &c->db, SQLITE_OPEN_READWRITE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         errs_add(e, s->db_path, "checkpoint connection: %s",
@@ -150,6 +158,10 @@ void spool_checkpointer_stop(struct spool_checkpointer *c)
 {
     if (!c)
         return;
+    if (!c->db) {                  /* the idle handle of a PostgreSQL spool */
+        free(c);
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     c->stop = true;
     pthread_cond_signal(&c->cv);

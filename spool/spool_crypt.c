@@ -5,6 +5,7 @@
  * additional data is "<ref>/<column>", so a payload copied onto another
  * row or column no longer opens. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -120,21 +121,42 @@ void spool_sha256_hex(const void *data, size_t n, char out[65])
     out[64] = '\0';
 }
 
-int spool_bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
+int spool_bind_sealed(struct spool *s, struct sql_stmt *st, int col,
                       const char *ref, const char *name, const void *p,
                       size_t n, unsigned char **owned)
 {
-    if (!p) {
-        sqlite3_bind_null(st, col);
-        return 0;
-    }
+    if (!p)
+        return sql_bind_null(st, col) == 0 ? 0 : -1;
     if (s->opts.encrypt) {
         size_t on = 0;
         if (spool_seal(s, ref, name, p, n, owned, &on) != 0)
             return -1;
-        sqlite3_bind_blob64(st, col, *owned, on, SQLITE_STATIC);
-        return 0;
+        return sql_bind_blob(st, col, *owned, on) == 0 ? 0 : -1;
     }
-    sqlite3_bind_blob64(st, col, n ? p : "", n, SQLITE_STATIC);
+    return sql_bind_blob(st, col, p, n) == 0 ? 0 : -1;
+}
+
+int spool_col_opened(struct spool *s, struct sql_stmt *st, int col, bool enc,
+                     const char *ref, const char *name, unsigned char **out,
+                     size_t *outn, const char **why)
+{
+    size_t n = 0;
+    const void *p = sql_col_blob(st, col, &n);
+    *out = NULL;
+    *outn = 0;
+    *why = NULL;
+    if (sql_col_null(st, col))
+        return 0;
+    if (enc)
+        return spool_open_sealed(s, ref, name, p, n, out, outn, why);
+    *out = malloc(n + 1);
+    if (!*out) {
+        *why = "out of memory";
+        return -1;
+    }
+    if (n)
+        memcpy(*out, p, n);
+    (*out)[n] = '\0';
+    *outn = n;
     return 0;
 }

@@ -126,6 +126,22 @@ int spool_key_find(struct spool *s, const struct spool_item *it,
 int spool_key_save(struct spool *s, const struct spool_item *it,
                    const struct spool_result *res, int64_t now,
                    struct errs *e);
+/* The same for many items at once (PostgreSQL's group commit: a
+ * statement per 100 lookups).  keys_find_many: known[i] and res[i] as
+ * spool_key_find's 1.  dups_find_many: refs[i] the reference already
+ * holding (its[i]'s service, targets[i], idem_key), "" when none.
+ * keys_save_many: *keep holds the digests until the statements have
+ * been sent (caller frees, also on error). */
+int spool_keys_find_many(struct spool *s, const struct spool_item *const *its,
+                         struct spool_result *const *res, bool *known,
+                         size_t n, struct errs *e);
+int spool_dups_find_many(struct spool *s, const struct spool_item *const *its,
+                         const char *const *targets,
+                         char (*refs)[SPOOL_REF_MAX], size_t n,
+                         struct errs *e);
+int spool_keys_save_many(struct spool *s, const struct spool_item *const *its,
+                         const struct spool_result *const *res, size_t n,
+                         int64_t now, unsigned char **keep, struct errs *e);
 
 /* spool_crypt.c: stored = nonce(12)|tag(16)|ciphertext; aad binds it to
  * the reference and column.  *out malloc'd. */
@@ -138,9 +154,15 @@ int spool_open_sealed(const struct spool *s, const char *ref, const char *col,
  * when encryption is on (*owned then holds the sealed bytes until the
  * statement has run; caller frees), as is otherwise, NULL for NULL.
  * 0 ok, -1 sealing failed. */
-int spool_bind_sealed(struct spool *s, sqlite3_stmt *st, int col,
+int spool_bind_sealed(struct spool *s, struct sql_stmt *st, int col,
                       const char *ref, const char *name, const void *p,
                       size_t n, unsigned char **owned);
+/* spool_col_opened - a payload column read back: opened with the
+ * spool's key when enc, copied otherwise (*out malloc'd and
+ * NUL-terminated; NULL for NULL).  0 ok, -1 with *why saying why. */
+int spool_col_opened(struct spool *s, struct sql_stmt *st, int col, bool enc,
+                     const char *ref, const char *name, unsigned char **out,
+                     size_t *outn, const char **why);
 /* SHA-256 hex of data; out holds 65 */
 void spool_sha256_hex(const void *data, size_t n, char out[65]);
 

@@ -12,11 +12,13 @@
  * through records_final so the cost follows what is moved, not the
  * ledger.  One audit entry "purge" says how many moved.
  *
- * Foreign keys are off for the purge's own transactions: batch_members
- * has no index on record_id (binding a night's batch should not pay for
- * one), and SQLite would scan it for every record deleted; the purge
- * deletes the children itself, batch members by their batches. */
+ * Foreign keys are off for the purge's own transactions on SQLite:
+ * batch_members has no index on record_id (binding a night's batch
+ * should not pay for one), and SQLite would scan it for every record
+ * deleted; the purge deletes the children itself, batch members by
+ * their batches.  The SQL is the same on PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 
@@ -57,49 +59,69 @@ static const char *const move_sql[] = {
     NULL,
 };
 
-/* run - one statement with ?1 = v1 (when it has parameters), ?2 = v2 */
-static int run(struct spool *s, const char *sql, int64_t v1, int64_t v2,
-               struct errs *e)
+/* run - one statement with ?1 = v1 (when np >= 1), ?2 = v2 (np >= 2);
+ * *changed (may be NULL) the rows it touched */
+static int run(struct spool *s, const char *sql, int np, int64_t v1,
+               int64_t v2, int64_t *changed, struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         return -1;
-    int np = sqlite3_bind_parameter_count(st);
-    if (np >= 1)
-        sqlite3_bind_int64(st, 1, v1);
-    if (np >= 2)
-        sqlite3_bind_int64(st, 2, v2);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "retention");
+    enum sql_step r = SQL_STEP_ERROR;
+    if ((np < 1 || sql_bind_int64(st, 1, v1) == 0)
+        && (np < 2 || sql_bind_int64(st, 2, v2) == 0))
+        r = sql_step(st);
+    if (changed)
+        *changed = sql_changes(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "retention");
         return -1;
     }
     return 0;
 }
 
-/* purge_chunk - move up to PURGE_CHUNK records: *moved how many */
+/* purge_chunk - move up to PURGE_CHUNK records: *moved how many.  Two
+ * nodes purging one PostgreSQL ledger take turns chunk by chunk (the
+ * lock "purge"), so a record is never archived twice; on SQLite the
+ * write lock already does that. */
 static int purge_chunk(struct spool *s, int64_t before_ms, int64_t now,
                        size_t *moved, struct errs *e)
 {
+    int64_t n = 0;
     *moved = 0;
     if (spool_begin(s, e) != 0)
         return -1;
-    if (run(s, "DELETE FROM purge_ids", 0, 0, e) != 0
-        || run(s, pick_sql, before_ms, PURGE_CHUNK, e) != 0)
+    if (sql_lock_xact(s->sql, "purge") != 0) {
+        spool_sqlerr(s, e, NULL, "retention");
         goto fail;
-    size_t n = (size_t)sqlite3_changes(s->db);
+    }
+    if (run(s, "DELETE FROM purge_ids", 0, 0, 0, NULL, e) != 0
+        || run(s, pick_sql, 2, before_ms, PURGE_CHUNK, &n, e) != 0)
+        goto fail;
     if (n > 0)
         for (const char *const *q = move_sql; *q; q++)
-            if (run(s, *q, now, 0, e) != 0)
+            if (run(s, *q, q == move_sql ? 1 : 0, now, 0, NULL, e) != 0)
                 goto fail;
     if (spool_commit(s, e) != 0)
         return -1;
-    *moved = n;
+    *moved = (size_t)n;
     return 0;
 fail:
     spool_rollback(s);
     return -1;
+}
+
+/* fks - foreign keys off (on) for the purge's transactions: SQLite
+ * only, where it saves a scan of batch_members per record deleted.
+ * PostgreSQL's foreign keys cannot be turned off by a client (nor need
+ * to be: the purge deletes children before parents). */
+static int fks(struct spool *s, bool on, struct errs *e)
+{
+    if (sql_backend(s->sql) != SQL_SQLITE)
+        return 0;
+    return spool_exec(s, on ? "PRAGMA foreign_keys=ON"
+                            : "PRAGMA foreign_keys=OFF", e);
 }
 
 int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
@@ -111,26 +133,31 @@ int spool_purge(struct spool *s, int64_t before_ms, const char *actor,
     if (purged)
         *purged = 0;
     spool_lock(s);
-    if (spool_exec(s, "CREATE TEMP TABLE IF NOT EXISTS purge_ids("
-                   "id INTEGER PRIMARY KEY)", e) != 0
-        || spool_exec(s, "PRAGMA foreign_keys=OFF", e) != 0)
+    /* the chunk's ids, in a table of this connection's own (a rowid
+     * table on SQLite) */
+    if (spool_exec(s, sql_backend(s->sql) == SQL_SQLITE
+                   ? "CREATE TEMP TABLE IF NOT EXISTS purge_ids("
+                     "id INTEGER PRIMARY KEY)"
+                   : "CREATE TEMP TABLE IF NOT EXISTS purge_ids("
+                     "id BIGINT PRIMARY KEY)", e) != 0
+        || fks(s, false, e) != 0)
         goto unlock;
     for (size_t i = 0; i < PURGE_MAX_CHUNKS; i++) {
         size_t n = 0;
         if (purge_chunk(s, before_ms, now, &n, e) != 0)
-            goto fks;
+            goto fks_on;
         total += n;
         if (n < PURGE_CHUNK)
             break;
     }
-    if (spool_exec(s, "PRAGMA foreign_keys=ON", e) != 0)
+    if (fks(s, true, e) != 0)
         goto unlock;
     if (spool_begin(s, e) != 0)
         goto unlock;
     /* clients' Idempotency-Keys past the window go too: the submission's
      * own identity stays findable in the archive */
-    if (run(s, "DELETE FROM client_keys WHERE created_at < ?1", before_ms, 0,
-            e) != 0)
+    if (run(s, "DELETE FROM client_keys WHERE created_at < ?1", 1, before_ms,
+            0, NULL, e) != 0)
         goto end;
     char detail[128];
     snprintf(detail, sizeof detail, "archived=%zu before=%lld", total,
@@ -144,8 +171,8 @@ end:
     if (rc == 0 && purged)
         *purged = total;
     return rc;
-fks:
-    spool_exec(s, "PRAGMA foreign_keys=ON", e);
+fks_on:
+    fks(s, true, e);
 unlock:
     spool_unlock(s);
     return rc;

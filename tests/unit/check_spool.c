@@ -448,6 +448,56 @@ START_TEST(test_idempotency_concurrent_threads)
 }
 END_TEST
 
+/* two nodes (two connections to one ledger) taking intake at once: one
+ * submission is stored once whichever node gets it, a client's key has
+ * one answer, and the day's references never collide */
+START_TEST(test_idempotency_two_nodes_at_once)
+{
+    struct spool *n1 = open_sp(NULL), *n2 = open_sp(NULL);
+    enum { N = 8, PER = 20 };
+    struct thr t[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = (struct thr){ .s = i % 2 ? n2 : n1, .id = i, .per = 1,
+                             .key = "one-key" };
+        pthread_create(&th[i], NULL, enq_thread, &t[i]);
+    }
+    int dups = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(t[i].fails, 0);
+        dups += t[i].dups;
+        ck_assert_str_eq(t[i].last.ref, t[0].last.ref);
+    }
+    ck_assert_int_eq(dups, N - 1);
+    for (int i = 0; i < N; i++) {
+        t[i] = (struct thr){ .s = i % 2 ? n2 : n1, .id = i, .per = PER };
+        pthread_create(&th[i], NULL, enq_thread, &t[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(t[i].fails, 0);
+        ck_assert_int_eq(t[i].dups, 0);
+    }
+    ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM records"),
+                     1 + N * PER);
+    ck_assert_int_eq(count_rows("SELECT COUNT(DISTINCT ref) FROM records"),
+                     1 + N * PER);
+    /* a client's Idempotency-Key sent to both nodes: one answer */
+    struct spool_item it = item("claims", "mf", "keyed", "{\"k\":1}");
+    it.client = "portal";
+    it.client_key = "ck-1";
+    struct spool_result r1, r2;
+    enq1(n1, it, &r1);
+    enq1(n2, it, &r2);
+    ck_assert(!r1.replay);
+    ck_assert(r2.replay);
+    ck_assert_str_eq(r1.ref, r2.ref);
+    spool_close(n2);
+    spool_close(n1);
+}
+END_TEST
+
 START_TEST(test_group_commit_coalesces)
 {
     struct spool *s = open_sp(NULL);
@@ -2443,6 +2493,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_long_listings_read_every_row_once_in_order);
     tcase_add_test(tc, test_idempotency_same_call_and_across_calls);
     tcase_add_test(tc, test_idempotency_concurrent_threads);
+    tcase_add_test(tc, test_idempotency_two_nodes_at_once);
     tcase_add_test(tc, test_group_commit_coalesces);
     tcase_add_test(tc, test_references_sort_as_text);
     tcase_add_test(tc, test_transition_table);
