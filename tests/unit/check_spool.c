@@ -190,6 +190,85 @@ START_TEST(test_open_tightens_loose_existing_folder)
 }
 END_TEST
 
+/* A PostgreSQL session the server ended (a restart, a failover, a killed
+ * backend) is made again by the next transaction: spool_begin reconnects
+ * once, between transactions, where nothing is lost.  On SQLite there is
+ * no session to lose and the same calls pass. */
+START_TEST(test_lost_connection_made_again_by_next_transaction)
+{
+    struct spool *s = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "a", NULL, &e), 0);
+    if (test_spool_pg()) {
+        struct sql_stmt *st = sql_prepare(test_spool_sql(s),
+                                          "SELECT pg_backend_pid()");
+        ck_assert_ptr_nonnull(st);
+        ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+        int64_t pid = sql_col_int64(st, 0);
+        sql_reset(st);
+        struct sql_conn *adm = test_ledger_open(spdir);
+        st = sql_prepare(adm, "SELECT pg_terminate_backend("
+                         "CAST(?1 AS INTEGER))");
+        ck_assert_ptr_nonnull(st);
+        sql_bind_int64(st, 1, pid);
+        ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+        ck_assert_int_eq(sql_col_int64(st, 0), 1);
+        /* gone from the server before the spool speaks again */
+        st = sql_prepare(adm, "SELECT count(*) FROM pg_stat_activity "
+                         "WHERE pid = CAST(?1 AS INTEGER)");
+        int64_t left = 1;
+        for (int i = 0; i < 100 && left; i++) {
+            sql_bind_int64(st, 1, pid);
+            ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+            left = sql_col_int64(st, 0);
+            sql_reset(st);
+            if (left)
+                usleep(50000);
+        }
+        ck_assert_int_eq(left, 0);
+        sql_close(adm);
+    }
+    ck_assert_msg(spool_audit_add(s, "x", "note", NULL, "b", NULL, &e) == 0,
+                  "after the session ended: %s", errs_first_msg(&e));
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert_uint_eq(p.checked, 2);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* A read-only spool (the daemon's /v1/mi reader, inspection tools)
+ * reads an existing ledger and writes nothing: not an audit entry, and
+ * not a ledger where none is (SQLite: no ledger.db made; PostgreSQL: no
+ * schema built in an empty database). */
+START_TEST(test_read_only_open_reads_and_never_writes)
+{
+    struct spool_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.read_only = true;
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(mkdir(spdir, 0700), 0);
+    ck_assert_ptr_null(test_spool_open(spdir, &ro, &e));
+    ck_assert_int_gt(e.n, 0);
+    errs_clear(&e);
+    struct spool *s = open_sp(NULL);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "a", NULL, &e), 0);
+    spool_close(s);
+    s = test_spool_open(spdir, &ro, &e);
+    ck_assert_msg(s != NULL, "read-only: %s", errs_first_msg(&e));
+    struct spool_audit_proof p;
+    ck_assert_int_eq(spool_audit_verify(s, NULL, &p, &e), 0);
+    ck_assert_uint_eq(p.checked, 1);
+    ck_assert_int_eq(spool_audit_add(s, "x", "note", NULL, "b", NULL, &e), -1);
+    spool_close(s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM audit"), 1);
+    errs_free(&e);
+}
+END_TEST
+
 START_TEST(test_open_refuses_folder_owned_by_another_user)
 {
     if (geteuid() != 0)
@@ -2759,6 +2838,8 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_v3_ledger_gets_identities);
     tcase_add_test(tc, test_conservation_counts_one_snapshot);
     tcase_add_test(tc, test_checkpointer_copies_back_and_rewinds_wal);
+    tcase_add_test(tc, test_lost_connection_made_again_by_next_transaction);
+    tcase_add_test(tc, test_read_only_open_reads_and_never_writes);
     suite_add_tcase(su, tc);
     return su;
 }
