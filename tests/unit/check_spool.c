@@ -932,6 +932,72 @@ START_TEST(test_transition_table)
 }
 END_TEST
 
+/* The lease clock in the claim tests.  On SQLite the caller's clock
+ * measures leases, so a test moves time by passing a later now_ms; on
+ * PostgreSQL the database's clock does (whatever now_ms says), so the
+ * test waits for real.  lease_start marks the test's time 0;
+ * lease_at(t0, ms) is "ms after it": t0 + ms on SQLite, and on
+ * PostgreSQL t0 once ms have passed (t0, far in the future, keeps every
+ * record due by the caller's clock). */
+static int64_t lease_mark;
+
+static void lease_start(void)
+{
+    lease_mark = clock_mono_ms();
+}
+
+static int64_t lease_at(int64_t t0, int64_t ms)
+{
+    if (!test_spool_pg())
+        return t0 + ms;
+    int64_t left;
+    while ((left = lease_mark + ms - clock_mono_ms()) > 0) {
+        struct timespec ts = { left / 1000, (long)(left % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return t0;
+}
+
+/* seed_queued - n queued deliveries of service "claims" to target, refs
+ * FRY-SEED-000000 on, as intake leaves them (payload, record JSON, a
+ * delivery identity), written in one transaction through a connection
+ * of the test's own to the open spool's ledger: the claim tests that
+ * must run on PostgreSQL need no other spool file on the layer */
+static void seed_queued(const char *target, int n)
+{
+    struct sql_conn *c = test_ledger_open(spdir);
+    ck_assert_int_eq(sql_begin(c), 0);
+    int64_t now = clock_wall_ms();
+    for (int i = 0; i < n; i++) {
+        char ref[32], did[48];
+        snprintf(ref, sizeof ref, "FRY-SEED-%06d", i);
+        snprintf(did, sizeof did, "seed-%s-%06d", target, i);
+        struct sql_stmt *st = sql_prepare(c, "INSERT INTO records(ref, "
+            "service, target, received_at, state, updated_at, delivery_id, "
+            "channel) VALUES(?1, 'claims', ?2, ?3, 'queued', ?3, ?4, 'cli') "
+            "RETURNING id");
+        ck_assert_msg(st != NULL, "%s", sql_errmsg(c));
+        sql_bind_text(st, 1, ref);
+        sql_bind_text(st, 2, target);
+        sql_bind_int64(st, 3, now);
+        sql_bind_text(st, 4, did);
+        ck_assert_msg(sql_step(st) == SQL_STEP_ROW, "%s", sql_errmsg(c));
+        int64_t id = sql_col_int64(st, 0);
+        sql_reset(st);
+        st = sql_prepare(c, "INSERT INTO record_data(id, payload, "
+                         "record_json) VALUES(?1, ?2, ?3)");
+        ck_assert_msg(st != NULL, "%s", sql_errmsg(c));
+        static const char json[] = "{\"x\":{\"t\":\"string\"}}";
+        sql_bind_int64(st, 1, id);
+        sql_bind_blob(st, 2, "x", 1);
+        sql_bind_blob(st, 3, json, sizeof json - 1);
+        ck_assert_msg(sql_step(st) == SQL_STEP_DONE, "%s", sql_errmsg(c));
+        sql_reset(st);
+    }
+    ck_assert_msg(sql_commit(c) == 0, "%s", sql_errmsg(c));
+    sql_close(c);
+}
+
 START_TEST(test_claim_lease_expiry)
 {
     struct spool *s = open_sp(NULL);
@@ -943,6 +1009,7 @@ START_TEST(test_claim_lease_expiry)
     errs_init(&e);
     int64_t t0 = 4102444800000LL;              /* far future: all due */
     struct spool_list a, b, c;
+    lease_start();
     ck_assert_int_eq(spool_claim(s, "soap", "A", 1000, 2, false, t0, &a, &e),
                      0);
     ck_assert_uint_eq(a.n, 2);
@@ -956,20 +1023,21 @@ START_TEST(test_claim_lease_expiry)
     ck_assert_str_eq(b.v[0]->ref, r[2].ref);
     spool_list_free(&b);
     /* lease still running: nothing more */
-    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 10, true, t0 + 500,
-                                 &b, &e), 0);
+    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 10, true,
+                                 lease_at(t0, 500), &b, &e), 0);
     ck_assert_uint_eq(b.n, 0);
     spool_list_free(&b);
     /* lease over, target allows a second call: claimed again in doubt */
-    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 1, true, t0 + 2000,
-                                 &b, &e), 0);
+    int64_t t2 = lease_at(t0, 2000);
+    ck_assert_int_eq(spool_claim(s, "soap", "B", 1000, 1, true, t2, &b, &e),
+                     0);
     ck_assert_uint_eq(b.n, 1);
     ck_assert_str_eq(b.v[0]->ref, r[0].ref);
     ck_assert(b.v[0]->in_doubt);
     ck_assert_int_eq(b.v[0]->attempts, 2);
     /* ... target does not allow it: parked in doubt */
-    ck_assert_int_eq(spool_claim(s, "soap", "C", 1000, 5, false, t0 + 2000,
-                                 &c, &e), 0);
+    ck_assert_int_eq(spool_claim(s, "soap", "C", 1000, 5, false, t2, &c, &e),
+                     0);
     ck_assert_uint_eq(c.n, 0);
     spool_list_free(&c);
     ck_assert_int_eq(state_of(s, r[1].ref), SPOOL_INDOUBT);
@@ -993,12 +1061,13 @@ START_TEST(test_claim_lease_expiry)
     spool_list_free(&a);
     spool_list_free(&b);
     /* the in-doubt one is claimed only when allowed */
-    ck_assert_int_eq(spool_claim(s, "soap", "D", 1000, 5, false, t0 + 3000,
-                                 &c, &e), 0);
+    int64_t t3 = lease_at(t0, 3000);
+    ck_assert_int_eq(spool_claim(s, "soap", "D", 1000, 5, false, t3, &c, &e),
+                     0);
     ck_assert_uint_eq(c.n, 0);
     spool_list_free(&c);
-    ck_assert_int_eq(spool_claim(s, "soap", "D", 1000, 5, true, t0 + 3000,
-                                 &c, &e), 0);
+    ck_assert_int_eq(spool_claim(s, "soap", "D", 1000, 5, true, t3, &c, &e),
+                     0);
     /* r[1] in doubt, r[2] whose lease (B's) ran out meanwhile */
     ck_assert_uint_eq(c.n, 2);
     ck_assert_str_eq(c.v[0]->ref, r[1].ref);
@@ -1135,6 +1204,183 @@ START_TEST(test_claims_and_outcomes_across_chunks)
     spool_list_free(&l);
     errs_free(&e);
     spool_close(s);
+}
+END_TEST
+
+/* A node that dies holding claims (closed without releasing them) leaves
+ * them to the others once the lease has run out, by the lease clock: on
+ * PostgreSQL the database's, so a node whose own clock runs ten minutes
+ * ahead takes nothing early.  What comes back is handled as any expired
+ * claim: claimed again in doubt where the target allows it, parked in
+ * doubt where it does not, each with an "expired" attempt naming the
+ * node that held it; the owner of a claim is in the ledger. */
+START_TEST(test_claim_dead_node_lease_returns_on_ledger_clock)
+{
+    struct spool *a = open_sp(NULL);
+    seed_queued("soap", 3);
+    struct errs e;
+    errs_init(&e);
+    int64_t t0 = 4102444800000LL;
+    struct spool_list l;
+    lease_start();
+    ck_assert_int_eq(spool_claim(a, "soap", "hostA:101", 1500, 3, false, t0,
+                                 &l, &e), 0);
+    ck_assert_uint_eq(l.n, 3);
+    spool_list_free(&l);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE state = "
+                                "'delivering' AND lease_owner = 'hostA:101'"),
+                     3);
+    spool_close(a);                          /* dies: nothing released */
+    struct spool *b = open_sp(NULL);
+    if (test_spool_pg()) {
+        /* b's clock ten minutes ahead: the database's says the lease runs */
+        ck_assert_int_eq(spool_claim(b, "soap", "hostB:202", 1500, 3, true,
+                                     t0 + 600000, &l, &e), 0);
+        ck_assert_uint_eq(l.n, 0);
+        spool_list_free(&l);
+    }
+    int64_t t = lease_at(t0, 1600);
+    ck_assert_int_eq(spool_claim(b, "soap", "hostB:202", 1500, 1, true, t,
+                                 &l, &e), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert(l.v[0]->in_doubt);
+    ck_assert_int_eq(l.v[0]->attempts, 2);
+    ck_assert_str_eq(l.v[0]->lease_owner, "hostB:202");
+    spool_list_free(&l);
+    ck_assert_int_eq(spool_claim(b, "soap", "hostC:303", 1500, 5, false, t,
+                                 &l, &e), 0);
+    ck_assert_uint_eq(l.n, 0);
+    spool_list_free(&l);
+    ck_assert_uint_eq(e.n, 0);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE state = "
+                                "'delivering' AND lease_owner = 'hostB:202'"),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE state = "
+                                "'indoubt' AND in_doubt = 1 AND lease_owner "
+                                "IS NULL"), 2);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM attempts WHERE "
+                                "outcome = 'expired' AND message = 'lease of "
+                                "hostA:101 expired; outcome unknown'"), 3);
+    errs_free(&e);
+    spool_close(b);
+}
+END_TEST
+
+/* Two nodes on one ledger (two spool connections, each its own thread)
+ * claim and settle one target's records at once: no record is claimed
+ * twice, none is left, each is delivered after one attempt. */
+enum { RACE_N = 400, RACE_MAX = 25 };
+
+struct racer {
+    const char *owner;
+    struct spool *s;
+    int got[RACE_N];             /* claims of each record by this node */
+    int claims;
+    char err[256];
+};
+
+static void *race_claims(void *arg)
+{
+    struct racer *r = arg;
+    struct errs e;
+    errs_init(&e);
+    for (int idle = 0; idle < 3 && !r->err[0];) {
+        struct spool_list l;
+        if (spool_claim(r->s, "soap", r->owner, 60000, RACE_MAX, false, 0,
+                        &l, &e) != 0) {
+            snprintf(r->err, sizeof r->err, "claim: %s", errs_first_msg(&e));
+            break;
+        }
+        if (l.n == 0) {
+            idle++;
+            struct timespec ts = { 0, 2000000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        idle = 0;
+        r->claims++;
+        struct spool_outcome o[RACE_MAX];
+        for (size_t i = 0; i < l.n; i++) {
+            int k = -1;
+            if (sscanf(l.v[i]->ref, "FRY-SEED-%d", &k) == 1 && k >= 0
+                && k < RACE_N)
+                r->got[k]++;
+            o[i] = (struct spool_outcome){ .ref = l.v[i]->ref,
+                                           .kind = SPOOL_OUT_OK };
+        }
+        if (spool_outcomes(r->s, r->owner, o, l.n, &e) != 0 || e.n)
+            snprintf(r->err, sizeof r->err, "outcomes: %s",
+                     errs_first_msg(&e));
+        spool_list_free(&l);
+    }
+    errs_free(&e);
+    return NULL;
+}
+
+START_TEST(test_claims_two_nodes_concurrently_never_twice)
+{
+    static struct racer r[2];
+    memset(r, 0, sizeof r);
+    r[0].owner = "nodeA:101";
+    r[1].owner = "nodeB:202";
+    r[0].s = open_sp(NULL);
+    r[1].s = open_sp(NULL);
+    seed_queued("soap", RACE_N);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_claims, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_msg(!r[0].err[0], "%s", r[0].err);
+    ck_assert_msg(!r[1].err[0], "%s", r[1].err);
+    for (int k = 0; k < RACE_N; k++)
+        ck_assert_msg(r[0].got[k] + r[1].got[k] == 1,
+                      "record %d claimed %d + %d times", k, r[0].got[k],
+                      r[1].got[k]);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE state = "
+                                "'delivered' AND attempts = 1 AND "
+                                "lease_owner IS NULL"), RACE_N);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM attempts WHERE "
+                                "outcome = 'ok'"), RACE_N);
+    spool_close(r[0].s);
+    spool_close(r[1].s);
+}
+END_TEST
+
+/* A target's breaker and stop state, written by one node, is read by
+ * every node on the ledger; a later write replaces it. */
+START_TEST(test_target_state_shared_through_the_ledger)
+{
+    struct spool *a = open_sp(NULL), *b = open_sp(NULL);
+    struct errs e;
+    errs_init(&e);
+    ck_assert_int_eq(spool_target_state_put(a, "soap", "open", 1000, NULL,
+                                            "nodeA:101", &e), 0);
+    ck_assert_int_eq(spool_target_state_put(a, "db", "closed", 500,
+                                            "login refused", "nodeA:101",
+                                            &e), 0);
+    struct spool_target_states l;
+    ck_assert_int_eq(spool_target_state_list(b, &l, &e), 0);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_str_eq(l.v[0].target, "db");
+    ck_assert_str_eq(l.v[0].stopped, "login refused");
+    ck_assert_str_eq(l.v[1].target, "soap");
+    ck_assert_str_eq(l.v[1].breaker, "open");
+    ck_assert_int_eq(l.v[1].since, 1000);
+    ck_assert_ptr_null(l.v[1].stopped);
+    ck_assert_str_eq(l.v[1].owner, "nodeA:101");
+    spool_target_states_free(&l);
+    ck_assert_int_eq(spool_target_state_put(b, "soap", "half-open", 2000,
+                                            NULL, "nodeB:202", &e), 0);
+    ck_assert_int_eq(spool_target_state_list(a, &l, &e), 0);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_str_eq(l.v[1].breaker, "half-open");
+    ck_assert_int_eq(l.v[1].since, 2000);
+    ck_assert_str_eq(l.v[1].owner, "nodeB:202");
+    spool_target_states_free(&l);
+    errs_free(&e);
+    spool_close(a);
+    spool_close(b);
 }
 END_TEST
 
@@ -2808,6 +3054,9 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_claim_lease_expiry);
     tcase_add_test(tc, test_outcomes_move_states);
     tcase_add_test(tc, test_claims_and_outcomes_across_chunks);
+    tcase_add_test(tc, test_claim_dead_node_lease_returns_on_ledger_clock);
+    tcase_add_test(tc, test_claims_two_nodes_concurrently_never_twice);
+    tcase_add_test(tc, test_target_state_shared_through_the_ledger);
     tcase_add_test(tc, test_batch_bind_order_and_restart);
     tcase_add_test(tc, test_batch_bind_max_keeps_received_order);
     tcase_add_test(tc, test_batch_generation_per_target_never_reused);
