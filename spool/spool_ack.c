@@ -1,7 +1,9 @@
 /* spool_ack.c - applying acknowledgements: sent, delivered or in-doubt
  * records move to confirmed or rejected, a whole file in one transaction,
- * the file recorded so it is never applied twice. */
+ * the file recorded so it is never applied twice.  Runs on the statement
+ * layer (sql.h): the same code on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/crash.h"
 #include "util/errs.h"
@@ -10,12 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *txt(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : NULL;
-}
 
 /* ack_fast - the common case in one statement: the record named by the
  * ack is in a state an ack moves (sent, delivered, in doubt), found
@@ -27,67 +23,63 @@ static int ack_fast(struct spool *s, const struct spool_ack *a,
                     struct errs *e)
 {
     /* the confirmation or rejection is the current word: an earlier
-     * error does not stay on a confirmed record */
-    sqlite3_stmt *st = spool_stmt(s, a->service
+     * error does not stay on a confirmed record.  The service, used by
+     * one form only, is the last parameter: PostgreSQL wants no gap. */
+    struct sql_stmt *st = spool_sql(s, a->service
         ? "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
-          "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
+          "ack_file = ?6, ack_record = ?7, ack_at = ?4, confirmed_at = "
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
-          "receipt_data = COALESCE(?9, receipt_data) "
+          "receipt_data = COALESCE(?8, receipt_data) "
           "WHERE id = (SELECT id FROM records WHERE "
-          "service = ?6 AND fe_ref = ?5 AND (?10 IS NULL OR target = ?10) "
+          "service = ?10 AND fe_ref = ?5 AND "
+          "(CAST(?9 AS TEXT) IS NULL OR target = ?9) "
           "ORDER BY id DESC LIMIT 1) AND "
           "state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target"
         : "UPDATE records SET state = ?1, last_error = ?2, "
           "receipt = COALESCE(?3, receipt), in_doubt = 0, updated_at = ?4, "
-          "ack_file = ?7, ack_record = ?8, ack_at = ?4, confirmed_at = "
+          "ack_file = ?6, ack_record = ?7, ack_at = ?4, confirmed_at = "
           "CASE WHEN ?1 = 'confirmed' THEN ?4 ELSE confirmed_at END, "
-          "receipt_data = COALESCE(?9, receipt_data) "
-          "WHERE ref = ?5 AND (?10 IS NULL OR target = ?10) AND "
-          "state IN ('sent', 'delivered', 'indoubt') "
+          "receipt_data = COALESCE(?8, receipt_data) "
+          "WHERE ref = ?5 AND (CAST(?9 AS TEXT) IS NULL OR target = ?9) "
+          "AND state IN ('sent', 'delivered', 'indoubt') "
           "RETURNING ref, service, target", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, spool_state_name(a->accepted ? SPOOL_CONFIRMED
-                                              : SPOOL_REJECTED), -1,
-                      SQLITE_STATIC);
+    sql_bind_text(st, 1, spool_state_name(a->accepted ? SPOOL_CONFIRMED
+                                          : SPOOL_REJECTED));
     if (!a->accepted)
-        sqlite3_bind_text(st, 2, a->reason ? a->reason : "rejected", -1,
-                          SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 2);
-    sqlite3_bind_text(st, 3, a->receipt, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_text(st, 5, a->key, -1, SQLITE_STATIC);
-    if (a->service)
-        sqlite3_bind_text(st, 6, a->service, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, file, -1, SQLITE_STATIC);
+        sql_bind_text(st, 2, a->reason ? a->reason : "rejected");
+    sql_bind_text(st, 3, a->receipt);
+    sql_bind_int64(st, 4, now);
+    sql_bind_text(st, 5, a->key);
+    sql_bind_text(st, 6, file);
     if (a->record_no > 0)
-        sqlite3_bind_int64(st, 8, a->record_no);
-    else
-        sqlite3_bind_null(st, 8);
-    sqlite3_bind_text(st, 9, a->receipt_data, -1, SQLITE_STATIC);
-    if (a->target)
-        sqlite3_bind_text(st, 10, a->target, -1, SQLITE_STATIC);
+        sql_bind_int64(st, 7, a->record_no);
+    sql_bind_text(st, 8, a->receipt_data);
+    sql_bind_text(st, 9, a->target);
+    if (a->service)
+        sql_bind_text(st, 10, a->service);
     int applied = 0;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {             /* RETURNING: the matched ref */
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_ROW) {           /* RETURNING: the matched ref */
         if (ref)
-            snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 0));
+            snprintf(ref, SPOOL_REF_MAX, "%s", sql_col_text(st, 0));
         applied = 1;
         /* confirmed is final: counted in this transaction (spool_db.c) */
-        if (a->accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
+        if (a->accepted && spool_tally_final(s, sql_col_text(st, 1),
+                                             sql_col_text(st, 2),
                                              spool_state_name(SPOOL_CONFIRMED),
                                              e) != 0) {
-            sqlite3_reset(st);
+            sql_reset(st);
             return -1;
         }
-        r = sqlite3_step(st);
+        r = sql_step(st);
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, a->key, "applying acknowledgement");
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, a->key, "applying acknowledgement");
         return -1;
     }
     return applied;
@@ -127,7 +119,8 @@ static void ack_chunk_build(void)
     n += (size_t)snprintf(ack_chunk_text + n, cap - n,
         "UPDATE records SET state = a.column2, last_error = a.column3, "
         "receipt = COALESCE(a.column4, receipt), in_doubt = 0, "
-        "updated_at = ?1, ack_file = ?2, ack_record = a.column5, "
+        "updated_at = ?1, ack_file = ?2, "
+        "ack_record = CAST(a.column5 AS BIGINT), "
         "ack_at = ?1, confirmed_at = CASE WHEN a.column2 = 'confirmed' "
         "THEN ?1 ELSE confirmed_at END, receipt_data = "
         "COALESCE(a.column6, receipt_data) FROM (VALUES ");
@@ -139,7 +132,8 @@ static void ack_chunk_build(void)
     }
     if (n < cap)
         snprintf(ack_chunk_text + n, cap - n, ") AS a WHERE records.ref = "
-                 "a.column1 AND (?3 IS NULL OR records.target = ?3) "
+                 "a.column1 AND (CAST(?3 AS TEXT) IS NULL OR "
+                 "records.target = ?3) "
                  "AND records.state IN ('sent', 'delivered', 'indoubt') "
                  "RETURNING ref, service, target, ack_record");
 }
@@ -210,47 +204,46 @@ static int ack_chunk(struct spool *s, const struct spool_ack *a,
                      char (*refs)[SPOOL_REF_MAX], struct errs *e)
 {
     pthread_once(&ack_chunk_once, ack_chunk_build);
-    sqlite3_stmt *st = spool_stmt(s, ack_chunk_text, e);
+    struct sql_stmt *st = spool_sql(s, ack_chunk_text, e);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a[0].target, -1, SQLITE_STATIC);
+    sql_bind_int64(st, 1, now);
+    sql_bind_text(st, 2, file);
+    sql_bind_text(st, 3, a[0].target);
     for (int k = 0; k < ACK_CHUNK; k++) {
         int b = ACK_CHUNK_BASE + k * ACK_CHUNK_COLS;
-        sqlite3_bind_text(st, b, a[k].key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, b + 1, spool_state_name(a[k].accepted
-                          ? SPOOL_CONFIRMED : SPOOL_REJECTED), -1,
-                          SQLITE_STATIC);
+        sql_bind_text(st, b, a[k].key);
+        sql_bind_text(st, b + 1, spool_state_name(a[k].accepted
+                      ? SPOOL_CONFIRMED : SPOOL_REJECTED));
         if (!a[k].accepted)
-            sqlite3_bind_text(st, b + 2, a[k].reason ? a[k].reason
-                              : "rejected", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, b + 3, a[k].receipt, -1, SQLITE_STATIC);
+            sql_bind_text(st, b + 2, a[k].reason ? a[k].reason : "rejected");
+        sql_bind_text(st, b + 3, a[k].receipt);
         if (a[k].record_no > 0)
-            sqlite3_bind_int64(st, b + 4, a[k].record_no);
-        sqlite3_bind_text(st, b + 5, a[k].receipt_data, -1, SQLITE_STATIC);
+            sql_bind_int64(st, b + 4, a[k].record_no);
+        sql_bind_text(st, b + 5, a[k].receipt_data);
     }
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *ref = txt(st, 0);
-        long k = ref ? chunk_find(a, how, ref, (long)sqlite3_column_int64(
-                                      st, 3)) : -1;
+    enum sql_step r;
+    while ((r = sql_step(st)) == SQL_STEP_ROW) {
+        const char *ref = sql_col_text(st, 0);
+        long k = ref ? chunk_find(a, how, ref, (long)sql_col_int64(st, 3))
+                     : -1;
         if (k < 0)
             continue;           /* cannot be: the key matched it */
         moved[k] = true;
         if (refs)
             snprintf(refs[k], SPOOL_REF_MAX, "%s", ref);
         /* confirmed is final: counted in this transaction, as ack_fast */
-        if (a[k].accepted && spool_tally_final(s, txt(st, 1), txt(st, 2),
+        if (a[k].accepted && spool_tally_final(s, sql_col_text(st, 1),
+                                               sql_col_text(st, 2),
                                                spool_state_name(
                                                    SPOOL_CONFIRMED), e)) {
-            sqlite3_reset(st);
+            sql_reset(st);
             return -1;
         }
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, file ? file : "", "applying acknowledgements");
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, file ? file : "", "applying acknowledgements");
         return -1;
     }
     return 0;
@@ -268,35 +261,35 @@ static int ack_one(struct spool *s, const struct spool_ack *a,
         *res = SPOOL_ACK_APPLIED;
         return 0;
     }
-    sqlite3_stmt *st = spool_stmt(s, a->service
-        ? "SELECT id, state, ref FROM records WHERE service = ?1 AND "
-          "fe_ref = ?2 AND (?3 IS NULL OR target = ?3) "
+    struct sql_stmt *st = spool_sql(s, a->service
+        ? "SELECT id, state, ref FROM records WHERE service = ?3 AND "
+          "fe_ref = ?1 AND (CAST(?2 AS TEXT) IS NULL OR target = ?2) "
           "ORDER BY id DESC LIMIT 1"
-        : "SELECT id, state, ref FROM records WHERE ref = ?2 AND "
-          "(?3 IS NULL OR target = ?3) ORDER BY id LIMIT 1", e);
+        : "SELECT id, state, ref FROM records WHERE ref = ?1 AND "
+          "(CAST(?2 AS TEXT) IS NULL OR target = ?2) ORDER BY id LIMIT 1",
+        e);
     if (!st)
         return -1;
+    sql_bind_text(st, 1, a->key);
+    sql_bind_text(st, 2, a->target);
     if (a->service)
-        sqlite3_bind_text(st, 1, a->service, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->key, -1, SQLITE_STATIC);
-    if (a->target)
-        sqlite3_bind_text(st, 3, a->target, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
-        sqlite3_reset(st);
+        sql_bind_text(st, 3, a->service);
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_DONE) {
+        sql_reset(st);
         *res = SPOOL_ACK_ORPHAN;
         return 0;
     }
-    if (r != SQLITE_ROW) {
-        sqlite3_reset(st);
-        spool_dberr(s, e, a->key, "matching acknowledgement");
+    if (r != SQL_STEP_ROW) {
+        sql_reset(st);
+        spool_sqlerr(s, e, a->key, "matching acknowledgement");
         return -1;
     }
     enum spool_state from;
-    int bad = spool_state_parse(txt(st, 1), &from);
+    int bad = spool_state_parse(sql_col_text(st, 1), &from);
     if (ref)
-        snprintf(ref, SPOOL_REF_MAX, "%s", txt(st, 2));
-    sqlite3_reset(st);
+        snprintf(ref, SPOOL_REF_MAX, "%s", sql_col_text(st, 2));
+    sql_reset(st);
     enum spool_state to = a->accepted ? SPOOL_CONFIRMED : SPOOL_REJECTED;
     /* whatever is movable was moved by ack_fast: the rest only reports */
     *res = !bad && from == to ? SPOOL_ACK_ALREADY : SPOOL_ACK_NOT_SENT;
@@ -307,17 +300,17 @@ int spool_ack_file_seen(struct spool *s, const char *name,
                         const char *sha256_hex, struct errs *e)
 {
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT 1 FROM ack_files WHERE "
-                                  "name = ? AND sha256 = ?", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT 1 FROM ack_files WHERE "
+                                    "name = ? AND sha256 = ?", e);
     int rc = -1;
     if (st) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, sha256_hex, -1, SQLITE_STATIC);
-        int r = sqlite3_step(st);
-        rc = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
+        sql_bind_text(st, 1, name);
+        sql_bind_text(st, 2, sha256_hex);
+        enum sql_step r = sql_step(st);
+        rc = r == SQL_STEP_ROW ? 1 : r == SQL_STEP_DONE ? 0 : -1;
         if (rc < 0)
-            spool_dberr(s, e, name, "reading applied files");
-        sqlite3_reset(st);
+            spool_sqlerr(s, e, name, "reading applied files");
+        sql_reset(st);
     }
     spool_unlock(s);
     return rc;
@@ -325,20 +318,23 @@ int spool_ack_file_seen(struct spool *s, const char *name,
 
 /* ack_cache - a big page cache for the duration of one large apply:
  * a million-record file touches more pages than the default 2 MiB holds,
- * and pages spilled mid-transaction are written twice.  Returns the old
- * setting (0 when unknown: then nothing is changed). */
+ * and pages spilled mid-transaction are written twice.  SQLite's own
+ * setting: a PostgreSQL server keeps its shared buffers for every node.
+ * Returns the old setting (0 when unknown, or PostgreSQL: then nothing
+ * is changed). */
 static int ack_cache(struct spool *s, int size_kib)
 {
-    sqlite3_stmt *st = NULL;
-    int old = 0;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA cache_size", -1, &st, NULL)
-        == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        old = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (old != 0 && size_kib != 0) {
+    if (sql_backend(s->sql) != SQL_SQLITE || size_kib == 0)
+        return 0;
+    struct sql_stmt *st = sql_prepare(s->sql, "PRAGMA cache_size");
+    int old = st && sql_step(st) == SQL_STEP_ROW
+              ? (int)sql_col_int64(st, 0) : 0;
+    if (st)
+        sql_reset(st);
+    if (old != 0) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -size_kib);
-        sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        sql_exec(s->sql, sql);
     }
     return old;
 }
@@ -350,7 +346,7 @@ static void ack_cache_restore(struct spool *s, int old)
         return;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", old);
-    sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    sql_exec(s->sql, sql);
 }
 
 int spool_ack_apply(struct spool *s, const char *file_name,
@@ -418,19 +414,19 @@ int spool_ack_apply(struct spool *s, const char *file_name,
         }
     }
     if (file_name) {
-        sqlite3_stmt *st = spool_stmt(s, "INSERT INTO ack_files(name, "
-                                      "sha256, applied_at, records) "
-                                      "VALUES(?,?,?,?)", e);
+        struct sql_stmt *st = spool_sql(s, "INSERT INTO ack_files(name, "
+                                        "sha256, applied_at, records) "
+                                        "VALUES(?,?,?,?)", e);
         if (!st)
             goto rollback;
-        sqlite3_bind_text(st, 1, file_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, sha256_hex, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_int64(st, 4, (int64_t)n);
-        int r = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (r != SQLITE_DONE) {
-            spool_dberr(s, e, file_name, "recording applied file");
+        sql_bind_text(st, 1, file_name);
+        sql_bind_text(st, 2, sha256_hex);
+        sql_bind_int64(st, 3, now);
+        sql_bind_int64(st, 4, (int64_t)n);
+        enum sql_step r = sql_step(st);
+        sql_reset(st);
+        if (r != SQL_STEP_DONE) {
+            spool_sqlerr(s, e, file_name, "recording applied file");
             goto rollback;
         }
     }

@@ -2,8 +2,19 @@
  * sequences, binding queued records to a batch before any file is written
  * (so a rebuild yields the same records in the same order), recording the
  * written file and the hand-over, and finding an unfinished batch after a
- * crash.  Batch states: built -> written -> sent -> confirmed. */
+ * crash.  Batch states: built -> written -> sent -> confirmed.
+ *
+ * Everything a batch is lives in the ledger: its state, its members
+ * (records.batch_id, and record_history for one requeued since) and,
+ * once written, its file's name, count, totals and SHA-256.  So any node
+ * on a shared ledger that finds a batch left built or written (its node
+ * died) rebuilds the identical file from the ledger and sends it; the
+ * moves below are conditional on the state they leave, so the batch is
+ * recorded sent once.  Runs on the statement layer (sql.h): the same
+ * code on SQLite and PostgreSQL. */
 #include "spool/spool_int.h"
+#include "spool/spool_row.h"
+#include "spool/sql.h"
 #include "util/clock.h"
 #include "util/crash.h"
 #include "util/errs.h"
@@ -46,26 +57,25 @@ void spool_batch_free(struct spool_batch *b)
     "record_count, totals, sha256, created_at, written_at, sent_at, " \
     "generation"
 
-static struct spool_batch *batch_row(sqlite3_stmt *st)
+static struct spool_batch *batch_row(struct sql_stmt *st)
 {
     struct spool_batch *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    b->id = sqlite3_column_int64(st, 0);
-    b->target = spool_col_strdup(st, 1);
-    const unsigned char *d = sqlite3_column_text(st, 2);
-    snprintf(b->business_date, sizeof b->business_date, "%s",
-             d ? (const char *)d : "");
-    b->seq = sqlite3_column_int(st, 3);
-    b->state = bstate_parse((const char *)sqlite3_column_text(st, 4));
-    b->file_name = spool_col_strdup(st, 5);
-    b->record_count = sqlite3_column_int64(st, 6);
-    b->totals = spool_col_strdup(st, 7);
-    b->sha256 = spool_col_strdup(st, 8);
-    b->created_at = sqlite3_column_int64(st, 9);
-    b->written_at = sqlite3_column_int64(st, 10);
-    b->sent_at = sqlite3_column_int64(st, 11);
-    b->generation = sqlite3_column_int64(st, 12);
+    b->id = sql_col_int64(st, 0);
+    b->target = sql_col_strdup(st, 1);
+    const char *d = sql_col_text(st, 2);
+    snprintf(b->business_date, sizeof b->business_date, "%s", d ? d : "");
+    b->seq = (int)sql_col_int64(st, 3);
+    b->state = bstate_parse(sql_col_text(st, 4));
+    b->file_name = sql_col_strdup(st, 5);
+    b->record_count = sql_col_int64(st, 6);
+    b->totals = sql_col_strdup(st, 7);
+    b->sha256 = sql_col_strdup(st, 8);
+    b->created_at = sql_col_int64(st, 9);
+    b->written_at = sql_col_int64(st, 10);
+    b->sent_at = sql_col_int64(st, 11);
+    b->generation = sql_col_int64(st, 12);
     if (!b->target) {
         spool_batch_free(b);
         return NULL;
@@ -80,42 +90,42 @@ static int one_batch(struct spool *s, const char *sql, int64_t id,
 {
     int rc = -1;
     *out = NULL;
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
+    struct sql_stmt *st = spool_sql(s, sql, e);
     if (!st)
         return -1;
     if (text)
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sql_bind_text(st, 1, text);
     else
-        sqlite3_bind_int64(st, 1, id);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
+        sql_bind_int64(st, 1, id);
+    enum sql_step r = sql_step(st);
+    if (r == SQL_STEP_DONE) {
         rc = 1;
-    } else if (r == SQLITE_ROW) {
+    } else if (r == SQL_STEP_ROW) {
         *out = batch_row(st);
         if (*out)
             rc = 0;
         else
             errs_add(e, "", "out of memory");
     } else {
-        spool_dberr(s, e, NULL, "reading batch");
+        spool_sqlerr(s, e, NULL, "reading batch");
     }
-    sqlite3_reset(st);
+    sql_reset(st);
     return rc;
 }
 
 static int seq_read(struct spool *s, const char *key, int64_t *seq,
                     struct errs *e)
 {
-    sqlite3_stmt *st = spool_stmt(s, "SELECT value FROM sequences "
-                                  "WHERE name = ?", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT value FROM sequences "
+                                    "WHERE name = ?", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    *seq = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        spool_dberr(s, e, key, "reading batch sequence");
+    sql_bind_text(st, 1, key);
+    enum sql_step r = sql_step(st);
+    *seq = r == SQL_STEP_ROW ? sql_col_int64(st, 0) : 0;
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, key, "reading batch sequence");
         return -1;
     }
     return 0;
@@ -166,13 +176,14 @@ int spool_batch_next_generation(struct spool *s, const char *target,
     return rc;
 }
 
-static int step_done(struct spool *s, sqlite3_stmt *st, const char *what,
+/* step_done - run st to its end (rows, if any, unread) and reset it */
+static int step_done(struct spool *s, struct sql_stmt *st, const char *what,
                      struct errs *e)
 {
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW) {
-        spool_dberr(s, e, NULL, what);
+    enum sql_step r = sql_step(st);
+    sql_reset(st);
+    if (r == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, NULL, what);
         return -1;
     }
     return 0;
@@ -191,13 +202,13 @@ static int seq_take(struct spool *s, const char *key, int64_t *out,
         return -1;
     }
     v++;
-    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO sequences(name, value) "
-                                  "VALUES(?, ?) ON CONFLICT(name) DO UPDATE "
-                                  "SET value = excluded.value", e);
+    struct sql_stmt *st = spool_sql(s, "INSERT INTO sequences(name, value) "
+                                    "VALUES(?, ?) ON CONFLICT(name) DO UPDATE "
+                                    "SET value = excluded.value", e);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, v);
+    sql_bind_text(st, 1, key);
+    sql_bind_int64(st, 2, v);
     if (step_done(s, st, "saving batch sequence", e) != 0)
         return -1;
     *out = v;
@@ -225,26 +236,35 @@ int spool_batch_bind(struct spool *s, const char *target,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto unlock;
+    /* nodes sharing a ledger bind one target's batches one at a time:
+     * the second waits here and then takes the next sequence (a no-op
+     * on SQLite, where BEGIN IMMEDIATE already lets one writer in) */
+    char lkey[520];
+    snprintf(lkey, sizeof lkey, "batch-bind:%s", target);
+    if (sql_lock_xact(s->sql, lkey) != 0) {
+        spool_sqlerr(s, e, target, "locking the batch sequence");
+        goto rollback;
+    }
     if (seq_take(s, key, &seq, e) != 0 || seq_take(s, gkey, &gen, e) != 0)
         goto rollback;
-    sqlite3_stmt *st = spool_stmt(s, "INSERT INTO batches(target, "
+    struct sql_stmt *st = spool_sql(s, "INSERT INTO batches(target, "
                     "business_date, seq, state, created_at, generation) "
                     "VALUES(?, ?, ?, 'built', ?, ?) RETURNING id", e);
     if (!st)
         goto rollback;
-    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, business_date, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, seq);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int64(st, 5, gen);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        spool_dberr(s, e, target, "creating batch");
+    sql_bind_text(st, 1, target);
+    sql_bind_text(st, 2, business_date);
+    sql_bind_int64(st, 3, seq);
+    sql_bind_int64(st, 4, now);
+    sql_bind_int64(st, 5, gen);
+    if (sql_step(st) != SQL_STEP_ROW) {
+        sql_reset(st);
+        spool_sqlerr(s, e, target, "creating batch");
         goto rollback;
     }
-    bid = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    st = spool_stmt(s, max
+    bid = sql_col_int64(st, 0);
+    sql_reset(st);
+    st = spool_sql(s, max
         ? "UPDATE records SET state = 'batched', batch_id = ?1, "
           "updated_at = ?2 WHERE id IN (SELECT id FROM records WHERE "
           "target = ?3 AND state = 'queued' ORDER BY id LIMIT ?4)"
@@ -252,23 +272,26 @@ int spool_batch_bind(struct spool *s, const char *target,
           "updated_at = ?2 WHERE target = ?3 AND state = 'queued'", e);
     if (!st)
         goto rollback;
-    sqlite3_bind_int64(st, 1, bid);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    sql_bind_int64(st, 1, bid);
+    sql_bind_int64(st, 2, now);
+    sql_bind_text(st, 3, target);
     if (max)
-        sqlite3_bind_int64(st, 4, (int64_t)max);
-    if (step_done(s, st, "binding records", e) != 0)
+        sql_bind_int64(st, 4, (int64_t)max);
+    if (sql_step(st) == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, NULL, "binding records");
         goto rollback;
+    }
     /* The batch's members are its records' batch_id, in id order (and,
      * for one requeued since, its record_history row): no second copy of
      * a million ids is written at bind.  batch_members stays for older
      * ledgers' batches and is no longer filled. */
-    int64_t count = sqlite3_changes(s->db);
-    st = spool_stmt(s, "UPDATE batches SET record_count = ? WHERE id = ?", e);
+    int64_t count = sql_changes(st);
+    sql_reset(st);
+    st = spool_sql(s, "UPDATE batches SET record_count = ? WHERE id = ?", e);
     if (!st)
         goto rollback;
-    sqlite3_bind_int64(st, 1, count);
-    sqlite3_bind_int64(st, 2, bid);
+    sql_bind_int64(st, 1, count);
+    sql_bind_int64(st, 2, bid);
     if (step_done(s, st, "counting batch", e) != 0)
         goto rollback;
     crash_point("batch-bind-before-commit");
@@ -309,19 +332,21 @@ int spool_batch_unfinished(struct spool *s, const char *target,
 int spool_batch_list(struct spool *s, const char *target, size_t limit,
                      struct spool_batch ***out, size_t *n, struct errs *e)
 {
-    int rc = -1, step;
+    int rc = -1;
+    enum sql_step step;
     size_t cap = 0;
     *out = NULL;
     *n = 0;
     spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, "SELECT " BATCH_COLS " FROM batches "
-                                  "WHERE (?1 IS NULL OR target = ?1) "
-                                  "ORDER BY id DESC LIMIT ?2", e);
+    struct sql_stmt *st = spool_sql(s, "SELECT " BATCH_COLS " FROM batches "
+                                    "WHERE (CAST(?1 AS TEXT) IS NULL "
+                                    "OR target = ?1) "
+                                    "ORDER BY id DESC LIMIT ?2", e);
     if (!st)
         goto done;
-    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    sql_bind_text(st, 1, target);
+    sql_bind_int64(st, 2, limit ? (int64_t)limit : INT64_MAX);
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             struct spool_batch **v = realloc(*out, cap * sizeof *v);
@@ -334,8 +359,8 @@ int spool_batch_list(struct spool *s, const char *target, size_t limit,
             goto nomem;
         (*out)[(*n)++] = b;
     }
-    if (step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "listing batches");
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "listing batches");
         goto done;
     }
     rc = 0;
@@ -344,7 +369,7 @@ nomem:
     errs_add(e, "", "out of memory");
 done:
     if (st)
-        sqlite3_reset(st);
+        sql_reset(st);
     spool_unlock(s);
     if (rc != 0) {
         for (size_t i = 0; i < *n; i++)
@@ -356,6 +381,68 @@ done:
     return rc;
 }
 
+/* A batch is read in keyset pages (spool_page_rows): its rows by id
+ * after the last row of the page before.  PostgreSQL hands a statement's
+ * rows over whole, so a million-record batch must not be one answer
+ * there; SQLite's page is unbounded, one pass as before. */
+typedef int (*batch_row_fn)(struct spool *s, struct sql_stmt *st, void *arg,
+                            struct errs *e);
+
+/* batch_pages - every row of sql (?1 batch_id, ?2 the last id, ?3 the
+ * page; the row's id its first column) to row, which returns 0 to go
+ * on, non-zero to stop (returned), -1 with e filled.  Under db_mu. */
+static int batch_pages(struct spool *s, const char *sql, int64_t batch_id,
+                       batch_row_fn row, void *arg, struct errs *e)
+{
+    int rc = 0;
+    int64_t last = 0;
+    size_t page = spool_page_rows(s), rows = page;
+    spool_lock(s);
+    while (rc == 0 && rows == page) {
+        struct sql_stmt *st = spool_sql(s, sql, e);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        sql_bind_int64(st, 1, batch_id);
+        sql_bind_int64(st, 2, last);
+        sql_bind_int64(st, 3, (int64_t)page);
+        enum sql_step step = SQL_STEP_DONE;
+        for (rows = 0; rc == 0 && (step = sql_step(st)) == SQL_STEP_ROW;
+             rows++) {
+            last = sql_col_int64(st, 0);
+            rc = row(s, st, arg, e);
+        }
+        if (rc == 0 && step == SQL_STEP_ERROR) {
+            spool_sqlerr(s, e, NULL, "reading batch records");
+            rc = -1;
+        }
+        sql_reset(st);
+    }
+    spool_unlock(s);
+    return rc;
+}
+
+struct full_arg {
+    int (*cb)(void *ctx, const struct spool_record *r);
+    void *ctx;
+};
+
+/* full_row - one whole record to the caller's callback */
+static int full_row(struct spool *s, struct sql_stmt *st, void *arg,
+                    struct errs *e)
+{
+    const struct full_arg *a = arg;
+    struct spool_record r;
+    int stop = -1;
+    if (spool_row_fill_sql(s, st, 1, &r) != 0)
+        errs_add(e, "", "out of memory");
+    else
+        stop = a->cb(a->ctx, &r);
+    spool_record_clear(&r);
+    return stop;
+}
+
 int spool_batch_foreach(struct spool *s, int64_t batch_id,
                         int (*cb)(void *ctx, const struct spool_record *r),
                         void *ctx, struct errs *e)
@@ -365,39 +452,123 @@ int spool_batch_foreach(struct spool *s, int64_t batch_id,
      * (and, until it is bound again, in batch_id); batches bound by
      * earlier versions also listed their members in batch_members. */
     static const char sql[] = "SELECT " SPOOL_REC_COLS " FROM records_full "
-        "WHERE batch_id = ?1 OR id IN (SELECT record_id FROM record_history "
-        "WHERE batch_id = ?1) OR id IN (SELECT record_id FROM batch_members "
-        "WHERE batch_id = ?1) ORDER BY id";
-    int rc = 0, step;
-    spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
-    if (!st) {
-        spool_unlock(s);
+        "WHERE (batch_id = ?1 OR id IN (SELECT record_id FROM "
+        "record_history WHERE batch_id = ?1) OR id IN (SELECT record_id "
+        "FROM batch_members WHERE batch_id = ?1)) AND id > ?2 ORDER BY id "
+        "LIMIT ?3";
+    struct full_arg a = { cb, ctx };
+    return batch_pages(s, sql, batch_id, full_row, &a, e);
+}
+
+/* json_text - the plain record JSON of a mapped row as a string: SQLite
+ * gives its text terminated, in place; PostgreSQL's BYTEA comes back
+ * unescaped and unterminated, so it is copied into *buf (grown, kept
+ * between rows; the caller frees).  NULL when out of memory. */
+static const char *json_text(struct spool *s, struct sql_stmt *st, int col,
+                             char **buf, size_t *cap)
+{
+    if (sql_backend(s->sql) == SQL_SQLITE)
+        return sql_col_text(st, col);
+    size_t n = 0;
+    const char *p = sql_col_blob(st, col, &n);
+    if (!p)
+        return NULL;
+    if (n + 1 > *cap) {
+        char *v = realloc(*buf, n + 1);
+        if (!v)
+            return NULL;
+        *buf = v;
+        *cap = n + 1;
+    }
+    memcpy(*buf, p, n);
+    (*buf)[n] = '\0';
+    return *buf;
+}
+
+struct mapped_arg {
+    int (*cb)(void *ctx, const struct spool_record *r);
+    void *ctx;
+    char *jbuf;                    /* json_text's copy (PostgreSQL) */
+    size_t jcap;
+};
+
+/* mapped_row - one row of spool_batch_foreach_mapped's query to cb (the
+ * stored encoding first, then the JSON if cb asks); cb's answer, or -1
+ * with e filled */
+static int mapped_row(struct spool *s, struct sql_stmt *st, void *arg,
+                      struct errs *e)
+{
+    struct mapped_arg *a = arg;
+    struct spool_record r;
+    unsigned char *plain = NULL, *enc = NULL;
+    size_t plainn = 0, encn = 0;
+    const char *why = NULL;
+    memset(&r, 0, sizeof r);
+    r.id = sql_col_int64(st, 0);
+    /* borrowed from the row: valid until the next step */
+    r.ref = (char *)sql_col_text(st, 1);
+    r.service = (char *)sql_col_text(st, 2);
+    r.target = (char *)sql_col_text(st, 3);
+    if (spool_state_parse(sql_col_text(st, 4), &r.state) != 0)
+        r.state = SPOOL_RECEIVED;
+    r.batch_id = sql_col_int64(st, 5);
+    r.received_at = sql_col_int64(st, 6);
+    r.encrypted = sql_col_int64(st, 7) != 0;
+    r.delivery_id = (char *)sql_col_text(st, 9);
+    if (!r.ref || !r.service || !r.target || !r.delivery_id) {
+        errs_add(e, "", "out of memory");
         return -1;
     }
-    sqlite3_bind_int64(st, 1, batch_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_record r;
-        if (spool_row_fill(s, st, 1, &r) != 0) {
-            spool_record_clear(&r);
-            errs_add(e, "", "out of memory");
-            rc = -1;
-            break;
+    int stop = SPOOL_CB_NEED_JSON;
+    /* the stored encoding first: no JSON is read for a record that has
+     * one its format still takes.  One that does not open is treated as
+     * absent (the JSON says why, if it cannot open too). */
+    size_t n = 0;
+    const unsigned char *p = sql_col_blob(st, 10, &n);
+    if (p && n) {
+        if (!r.encrypted) {
+            r.encoded = p;
+            r.encoded_len = n;
+        } else if (spool_open_sealed(s, r.ref, "encoded", p, n, &enc, &encn,
+                                     &why) == 0) {
+            r.encoded = enc;
+            r.encoded_len = encn;
         }
-        int stop = cb(ctx, &r);
-        spool_record_clear(&r);
-        if (stop) {
-            rc = stop;
-            break;
+        why = NULL;
+        if (r.encoded)
+            stop = a->cb(a->ctx, &r);
+        r.encoded = NULL;
+        r.encoded_len = 0;
+        if (enc) {
+            explicit_bzero(enc, encn);
+            free(enc);
         }
     }
-    if (rc == 0 && step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading batch records");
-        rc = -1;
+    if (stop != SPOOL_CB_NEED_JSON)
+        return stop;
+    if (!sql_col_null(st, 8)) {
+        if (!r.encrypted) {
+            r.record_json = (char *)json_text(s, st, 8, &a->jbuf,
+                                              &a->jcap);
+            if (!r.record_json) {
+                errs_add(e, "", "out of memory");
+                return -1;
+            }
+        } else {
+            p = sql_col_blob(st, 8, &n);
+            if (spool_open_sealed(s, r.ref, "record", p, n, &plain, &plainn,
+                                  &why) != 0)
+                r.crypt_error = (char *)(why ? why : "cannot be decrypted");
+            else
+                r.record_json = (char *)plain;
+        }
     }
-    sqlite3_reset(st);
-    spool_unlock(s);
-    return rc;
+    stop = a->cb(a->ctx, &r);
+    if (plain) {
+        explicit_bzero(plain, plainn);
+        free(plain);
+    }
+    return stop == SPOOL_CB_NEED_JSON ? 0 : stop;
 }
 
 int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
@@ -413,102 +584,11 @@ int spool_batch_foreach_mapped(struct spool *s, int64_t batch_id,
     static const char sql[] = "SELECT r.id, r.ref, r.service, r.target, "
         "r.state, r.batch_id, r.received_at, r.payload_enc, d.record_json, "
         "r.delivery_id, d.encoded FROM records r LEFT JOIN record_data d "
-        "ON d.id = r.id WHERE r.batch_id = ? ORDER BY r.id";
-    int rc = 0, step;
-    spool_lock(s);
-    sqlite3_stmt *st = spool_stmt(s, sql, e);
-    if (!st) {
-        spool_unlock(s);
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, batch_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct spool_record r;
-        unsigned char *plain = NULL, *enc = NULL;
-        size_t plainn = 0, encn = 0;
-        const char *why = NULL;
-        memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(st, 0);
-        /* borrowed from the row: valid until the next step */
-        r.ref = (char *)sqlite3_column_text(st, 1);
-        r.service = (char *)sqlite3_column_text(st, 2);
-        r.target = (char *)sqlite3_column_text(st, 3);
-        if (spool_state_parse((const char *)sqlite3_column_text(st, 4),
-                              &r.state) != 0)
-            r.state = SPOOL_RECEIVED;
-        r.batch_id = sqlite3_column_int64(st, 5);
-        r.received_at = sqlite3_column_int64(st, 6);
-        r.encrypted = sqlite3_column_int(st, 7) != 0;
-        r.delivery_id = (char *)sqlite3_column_text(st, 9);
-        if (!r.ref || !r.service || !r.target || !r.delivery_id) {
-            errs_add(e, "", "out of memory");
-            rc = -1;
-            break;
-        }
-        int stop = SPOOL_CB_NEED_JSON;
-        /* the stored encoding first: no JSON is read for a record that
-         * has one its format still takes.  One that does not open is
-         * treated as absent (the JSON says why, if it cannot open too). */
-        if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-            const unsigned char *p = sqlite3_column_blob(st, 10);
-            size_t n = (size_t)sqlite3_column_bytes(st, 10);
-            if (p && !r.encrypted) {
-                r.encoded = p;
-                r.encoded_len = n;
-            } else if (p && spool_open_sealed(s, r.ref, "encoded", p, n, &enc,
-                                              &encn, &why) == 0) {
-                r.encoded = enc;
-                r.encoded_len = encn;
-            }
-            why = NULL;
-            if (r.encoded)
-                stop = cb(ctx, &r);
-            r.encoded = NULL;
-            r.encoded_len = 0;
-            if (enc) {
-                explicit_bzero(enc, encn);
-                free(enc);
-            }
-        }
-        if (stop == SPOOL_CB_NEED_JSON) {
-            stop = 0;
-            if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-                const void *p = sqlite3_column_blob(st, 8);
-                size_t n = (size_t)sqlite3_column_bytes(st, 8);
-                if (!r.encrypted) {
-                    r.record_json = (char *)sqlite3_column_text(st, 8);
-                    if (!r.record_json) {
-                        errs_add(e, "", "out of memory");
-                        rc = -1;
-                        break;
-                    }
-                } else if (spool_open_sealed(s, r.ref, "record", p, n,
-                                             &plain, &plainn, &why) != 0) {
-                    r.crypt_error = (char *)(why ? why : "cannot be "
-                                             "decrypted");
-                } else {
-                    r.record_json = (char *)plain;
-                }
-            }
-            stop = cb(ctx, &r);
-            if (stop == SPOOL_CB_NEED_JSON)
-                stop = 0;
-        }
-        if (plain) {
-            explicit_bzero(plain, plainn);
-            free(plain);
-        }
-        if (stop) {
-            rc = stop;
-            break;
-        }
-    }
-    if (rc == 0 && step != SQLITE_DONE) {
-        spool_dberr(s, e, NULL, "reading batch records");
-        rc = -1;
-    }
-    sqlite3_reset(st);
-    spool_unlock(s);
+        "ON d.id = r.id WHERE r.batch_id = ?1 AND r.id > ?2 ORDER BY r.id "
+        "LIMIT ?3";
+    struct mapped_arg a = { cb, ctx, NULL, 0 };
+    int rc = batch_pages(s, sql, batch_id, mapped_row, &a, e);
+    free(a.jbuf);
     return rc;
 }
 
@@ -529,7 +609,12 @@ int spool_batch_written(struct spool *s, int64_t batch_id,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto unlock;
-    int r = one_batch(s, "SELECT " BATCH_COLS " FROM batches WHERE id = ?",
+    /* FOR UPDATE on PostgreSQL: a second node recording the same
+     * rebuilt file waits for the first and then compares with it */
+    int r = one_batch(s, sql_backend(s->sql) == SQL_POSTGRESQL
+                      ? "SELECT " BATCH_COLS " FROM batches WHERE id = ? "
+                        "FOR UPDATE"
+                      : "SELECT " BATCH_COLS " FROM batches WHERE id = ?",
                       batch_id, NULL, &b, e);
     if (r == 1)
         errs_add(e, where, "no such batch");
@@ -550,18 +635,18 @@ int spool_batch_written(struct spool *s, int64_t batch_id,
         rc = 0;
         goto unlock;
     }
-    sqlite3_stmt *st = spool_stmt(s, "UPDATE batches SET state = 'written',"
-                                  " file_name = ?, record_count = ?, "
-                                  "totals = ?, sha256 = ?, written_at = ? "
-                                  "WHERE id = ? AND state = 'built'", e);
+    struct sql_stmt *st = spool_sql(s, "UPDATE batches SET state = 'written',"
+                                    " file_name = ?, record_count = ?, "
+                                    "totals = ?, sha256 = ?, written_at = ? "
+                                    "WHERE id = ? AND state = 'built'", e);
     if (!st)
         goto rollback;
-    sqlite3_bind_text(st, 1, file_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, record_count);
-    sqlite3_bind_text(st, 3, totals, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, sha256_hex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, clock_wall_ms());
-    sqlite3_bind_int64(st, 6, batch_id);
+    sql_bind_text(st, 1, file_name);
+    sql_bind_int64(st, 2, record_count);
+    sql_bind_text(st, 3, totals);
+    sql_bind_text(st, 4, sha256_hex);
+    sql_bind_int64(st, 5, clock_wall_ms());
+    sql_bind_int64(st, 6, batch_id);
     if (step_done(s, st, "recording batch file", e) != 0)
         goto rollback;
     crash_point("batch-written-before-commit");
@@ -577,57 +662,74 @@ unlock:
     return rc;
 }
 
-/* batch_move - batch from -> to, and its records rfrom -> rto (when set) */
-static int batch_move(struct spool *s, int64_t batch_id, const char *from,
-                      const char *to, const char *stamp_col,
-                      enum spool_state rfrom, enum spool_state rto,
-                      bool move_records, const char *crash, struct errs *e)
+/* A batch's moves after written: the batch from one state to the next
+ * (only from that state: of two nodes finishing one batch, one moves
+ * it), stamped, with its records when they move too. */
+struct batch_step {
+    const char *from, *to;
+    const char *sql;                 /* ?1 to, ?2 now, ?3 id, ?4 from */
+    enum spool_state rfrom, rto;
+    bool move_records;
+    const char *crash;
+};
+
+static const struct batch_step step_sent = {
+    "written", "sent", "UPDATE batches SET state = ?1, sent_at = ?2 "
+    "WHERE id = ?3 AND state = ?4", SPOOL_BATCHED, SPOOL_SENT, true,
+    "batch-sent-before-commit"
+};
+static const struct batch_step step_confirmed = {
+    "sent", "confirmed", "UPDATE batches SET state = ?1, confirmed_at = ?2 "
+    "WHERE id = ?3 AND state = ?4", SPOOL_SENT, SPOOL_SENT, false,
+    "batch-confirmed-before-commit"
+};
+
+/* batch_move - batch_id through step m, in one transaction */
+static int batch_move(struct spool *s, int64_t batch_id,
+                      const struct batch_step *m, struct errs *e)
 {
-    char where[32], sql[256];
+    char where[32];
     int rc = -1;
     int64_t now = clock_wall_ms();
     snprintf(where, sizeof where, "batch %lld", (long long)batch_id);
-    if (move_records && spool_transition_need(rfrom, rto, where, e) != 0)
+    if (m->move_records && spool_transition_need(m->rfrom, m->rto, where,
+                                                 e) != 0)
         return -1;
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto end;
-    snprintf(sql, sizeof sql, "UPDATE batches SET state = ?, %s = ? "
-             "WHERE id = ? AND state = ?", stamp_col);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        spool_dberr(s, e, where, "updating batch");
+    struct sql_stmt *st = spool_sql(s, m->sql, e);
+    if (!st)
+        goto end;
+    sql_bind_text(st, 1, m->to);
+    sql_bind_int64(st, 2, now);
+    sql_bind_int64(st, 3, batch_id);
+    sql_bind_text(st, 4, m->from);
+    if (sql_step(st) == SQL_STEP_ERROR) {
+        spool_sqlerr(s, e, where, "updating batch");
         goto end;
     }
-    sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, batch_id);
-    sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (r != SQLITE_DONE) {
-        spool_dberr(s, e, where, "updating batch");
+    int64_t moved = sql_changes(st);
+    sql_reset(st);
+    if (moved != 1) {
+        errs_add(e, where, "batch is not %s", m->from);
         goto end;
     }
-    if (sqlite3_changes(s->db) != 1) {
-        errs_add(e, where, "batch is not %s", from);
-        goto end;
-    }
-    if (move_records) {
-        st = spool_stmt(s, "UPDATE records SET state = ?1, updated_at = ?2, "
-                        "confirmed_at = CASE WHEN ?1 = 'confirmed' THEN ?2 "
-                        "ELSE confirmed_at END "
-                        "WHERE batch_id = ?3 AND state = ?4", e);
+    if (m->move_records) {
+        st = spool_sql(s, "UPDATE records SET state = ?1, updated_at = ?2, "
+                       "confirmed_at = CASE WHEN ?1 = 'confirmed' THEN ?2 "
+                       "ELSE confirmed_at END "
+                       "WHERE batch_id = ?3 AND state = ?4", e);
         if (!st)
             goto end;
-        sqlite3_bind_text(st, 1, spool_state_name(rto), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_int64(st, 3, batch_id);
-        sqlite3_bind_text(st, 4, spool_state_name(rfrom), -1, SQLITE_STATIC);
+        sql_bind_text(st, 1, spool_state_name(m->rto));
+        sql_bind_int64(st, 2, now);
+        sql_bind_int64(st, 3, batch_id);
+        sql_bind_text(st, 4, spool_state_name(m->rfrom));
         if (step_done(s, st, "moving batch records", e) != 0)
             goto end;
     }
-    crash_point(crash);
+    crash_point(m->crash);
     rc = 0;
 end:
     rc = spool_end(s, rc, e);
@@ -636,14 +738,10 @@ end:
 
 int spool_batch_sent(struct spool *s, int64_t batch_id, struct errs *e)
 {
-    return batch_move(s, batch_id, "written", "sent", "sent_at",
-                      SPOOL_BATCHED, SPOOL_SENT, true,
-                      "batch-sent-before-commit", e);
+    return batch_move(s, batch_id, &step_sent, e);
 }
 
 int spool_batch_confirmed(struct spool *s, int64_t batch_id, struct errs *e)
 {
-    return batch_move(s, batch_id, "sent", "confirmed", "confirmed_at",
-                      SPOOL_SENT, SPOOL_SENT, false,
-                      "batch-confirmed-before-commit", e);
+    return batch_move(s, batch_id, &step_confirmed, e);
 }
