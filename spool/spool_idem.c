@@ -313,14 +313,17 @@ int spool_dups_find_many(struct spool *s, const struct spool_item *const *its,
         refs[i][0] = '\0';
     struct dups_arg a = { its, targets, refs };
     /* records retention moved to the archive are still known */
-    struct many m = { s, "WITH k(service, target, idem_key) AS (VALUES",
-                      ") SELECT r.service, r.target, r.idem_key, r.ref FROM "
-                      "records r JOIN k ON r.service = k.service AND "
-                      "r.target = k.target AND r.idem_key = k.idem_key "
-                      "UNION ALL SELECT a.service, a.target, a.idem_key, "
-                      "a.ref FROM records_archive a JOIN k ON a.service = "
-                      "k.service AND a.target = k.target AND a.idem_key = "
-                      "k.idem_key", 3, "checking idempotency keys",
+    /* a lookup per key, each by its own index (a join of the list with
+     * the tables may be planned as a scan of them) */
+    struct many m = { s, "SELECT k.service, k.target, k.idem_key, COALESCE("
+                      "(SELECT r.ref FROM records r WHERE r.service = "
+                      "k.service AND r.target = k.target AND r.idem_key = "
+                      "k.idem_key LIMIT 1), (SELECT a.ref FROM "
+                      "records_archive a WHERE a.service = k.service AND "
+                      "a.target = k.target AND a.idem_key = k.idem_key AND "
+                      "a.idem_key IS NOT NULL LIMIT 1)) FROM (VALUES",
+                      ") AS k(service, target, idem_key)", 3,
+                      "checking idempotency keys",
                       dups_bind, dups_row, &a };
     return many_run(&m, n, e);
 }

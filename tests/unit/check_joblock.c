@@ -16,6 +16,7 @@
 
 #include "scheduler/joblock.h"
 #include "spool/spool.h"
+#include "tests/unit/spool_test.h"
 #include "util/errs.h"
 
 static char dir[256];
@@ -184,7 +185,7 @@ static struct spool *sp_open(void)
     struct errs e;
     errs_init(&e);
     snprintf(p, sizeof p, "%s/spool", dir);
-    struct spool *s = spool_open(p, NULL, &e);
+    struct spool *s = test_spool_open(p, NULL, &e);
     ck_assert_msg(s != NULL, "open: %s", errs_first_msg(&e));
     errs_free(&e);
     return s;
@@ -193,8 +194,7 @@ static struct spool *sp_open(void)
 /* on_pg - the spools of this run are PostgreSQL ones */
 static bool on_pg(void)
 {
-    const char *v = getenv("FERRY_TEST_PG");
-    return v && *v;
+    return test_spool_pg() != NULL;
 }
 
 START_TEST(test_take_through_a_spool_file_then_nodes)
@@ -244,7 +244,7 @@ START_TEST(test_node_killed_mid_job_lets_it_go)
         struct errs e;
         errs_init(&e);
         snprintf(p, sizeof p, "%s/spool", dir);
-        struct spool *k = spool_open(p, NULL, &e);
+        struct spool *k = test_spool_open(p, NULL, &e);
         char c = k && spool_joblock_take(k, "nightly", &e) == 0 ? 'y' : 'n';
         if (write(ready[1], &c, 1) != 1)
             _exit(2);
