@@ -27,12 +27,7 @@ UNITS=${PG_UNITS:-check_spool check_search check_report check_batch}
 # Whoever makes a case pass removes its line.  One "binary:case" a line.
 NOT_YET="
 # spool_enqueue.c (intake: every case that spools a record)
-check_spool:test_acks_apply_once
-check_spool:test_acks_chunked_same_as_one_by_one
-check_spool:test_acks_scoped_to_target
 check_spool:test_audit_chain_and_tamper
-check_spool:test_batch_bind_max_keeps_received_order
-check_spool:test_batch_bind_order_and_restart
 check_spool:test_channel_and_confirmed_at_kept
 check_spool:test_claim_lease_expiry
 check_spool:test_claims_and_outcomes_across_chunks
@@ -65,11 +60,6 @@ check_report:test_json_schema_and_numbers
 check_report:test_numbers_for_people
 check_report:test_percentiles_are_exact
 check_report:test_period_and_service_filters
-check_batch:test_rebuild_same_bytes
-check_batch:test_stale_stored_encoding_falls_back
-check_batch:test_stored_and_json_same_bytes
-# spool_batch.c (batch generations)
-check_spool:test_batch_generation_per_target_never_reused
 # spool_totals.c (conservation)
 check_spool:test_conservation_counts_one_snapshot
 # spool_jobs.c (job runs)

@@ -1826,14 +1826,16 @@ START_TEST(test_acks_chunked_same_as_one_by_one)
     ck_assert_int_eq(resa[703], SPOOL_ACK_APPLIED);       /* r[700] */
     ck_assert_int_eq(resa[704], SPOOL_ACK_ALREADY);       /* r[700] again */
     ck_assert_uint_eq(applied, CHUNK_N - CHUNK_N / 50);
-    /* set B's records are set A's, CHUNK_N ids on */
+    /* set B's records are set A's, CHUNK_N ids on (IS DISTINCT FROM:
+     * NULL-safe on both engines) */
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records a JOIN records "
-        "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS NOT "
-        "b.state OR a.last_error IS NOT b.last_error OR a.receipt IS NOT "
-        "b.receipt OR a.ack_record IS NOT b.ack_record OR a.ack_file IS NOT "
-        "b.ack_file OR a.in_doubt IS NOT b.in_doubt OR a.receipt_data IS "
-        "NOT b.receipt_data OR (a.confirmed_at = 0) IS NOT "
-        "(b.confirmed_at = 0))"), 0);
+        "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS DISTINCT "
+        "FROM b.state OR a.last_error IS DISTINCT FROM b.last_error OR "
+        "a.receipt IS DISTINCT FROM b.receipt OR a.ack_record IS DISTINCT "
+        "FROM b.ack_record OR a.ack_file IS DISTINCT FROM b.ack_file OR "
+        "a.in_doubt IS DISTINCT FROM b.in_doubt OR a.receipt_data IS "
+        "DISTINCT FROM b.receipt_data OR (a.confirmed_at = 0) IS DISTINCT "
+        "FROM (b.confirmed_at = 0))"), 0);
     /* every confirmation, chunked or not, counted in the final totals */
     ck_assert_int_eq(count_rows("SELECT COALESCE(SUM(n), 0) FROM "
                                 "state_totals WHERE state = 'confirmed'"),
