@@ -194,15 +194,20 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
                         "<spool dir=...> in ferry.xml\n", cli_command());
         return EX_CONFIG;
     }
-    if (cfg && cfg->spool_pg) {
-        fprintf(stderr, "ferry %s: %s\n", cli_command(),
-                CONFIG_SPOOL_PG_UNFINISHED);
-        return EX_CONFIG;
-    }
     struct spool_opts o;
     memset(&o, 0, sizeof o);
     struct errs e;
     errs_init(&e);
+    /* <spool backend="postgresql">: the ledger is the database its
+     * connection file names; the folder holds the rest as ever */
+    char *conninfo = NULL;
+    if (cfg && cfg->spool_pg && config_spool_conninfo(cfg, &conninfo, &e)
+        != 0) {
+        cli_print_errs(stderr, &e);
+        errs_free(&e);
+        return EX_CONFIG;
+    }
+    o.pg_conninfo = conninfo;
     if (cfg && cfg->spool_key_file) {
         char *kpath = config_path(cfg->base_dir, cfg->spool_key_file);
         int rc = kpath ? spool_key_load(kpath, o.key, &e) : -1;
@@ -210,6 +215,7 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
         if (rc != 0) {
             cli_print_errs(stderr, &e);
             errs_free(&e);
+            spool_conninfo_free(conninfo);
             return EX_CONFIG;
         }
         o.encrypt = true;
@@ -222,6 +228,7 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
             cli_print_errs(stderr, &e);
             errs_free(&e);
             memset(o.key, 0, sizeof o.key);
+            spool_conninfo_free(conninfo);
             return EX_CONFIG;
         }
         o.audit_keyed = true;
@@ -234,6 +241,7 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
             errs_free(&e);
             memset(o.key, 0, sizeof o.key);
             memset(o.audit_key, 0, sizeof o.audit_key);
+            spool_conninfo_free(conninfo);
             /* beside a configured key file it is configuration; in the
              * spool folder it is the spool that cannot be opened */
             return cfg->spool_key_file ? EX_CONFIG : EX_CANTCREAT;
@@ -242,6 +250,8 @@ int cli_open_spool(const struct cli_common *c, const struct ferry_config *cfg,
     }
     o.audit_head_file = cfg ? cfg->spool_audit_head_file : NULL;
     struct spool *s = spool_open(dir, &o, &e);
+    spool_conninfo_free(conninfo);
+    o.pg_conninfo = NULL;
     memset(o.key, 0, sizeof o.key);
     memset(o.audit_key, 0, sizeof o.audit_key);
     memset(o.search_key, 0, sizeof o.search_key);

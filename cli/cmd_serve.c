@@ -271,8 +271,9 @@ static void on_accepted(void *ctx)
 
 /* on_mi - GET /v1/mi: the report of `ferry report --format json`, built
  * over a read-only connection of its own (a WAL reader neither waits for
- * intake's commits nor holds them up while it reads a million rows), one
- * request at a time (a second gets HTTP_MI_BUSY: 429). */
+ * intake's commits nor holds them up while it reads a million rows; on
+ * PostgreSQL a read-only session of its own, from the connection file),
+ * one request at a time (a second gets HTTP_MI_BUSY: 429). */
 static enum http_mi_result on_mi(void *ctx, const struct http_mi_query *q,
                                  struct buf *out, struct errs *e)
 {
@@ -281,7 +282,16 @@ static enum http_mi_result on_mi(void *ctx, const struct http_mi_query *q,
         return HTTP_MI_BUSY;
     enum http_mi_result rc = HTTP_MI_FAILED;
     struct spool_opts so = { .read_only = true };
-    struct spool *rd = spool_open(spool_dir(sv->sp), &so, e);
+    char *conninfo = NULL;
+    struct spool *rd = NULL;
+    /* the ledger the spool was opened on: the first configuration's (a
+     * reload never moves the spool) */
+    const struct ferry_config *oc = sv->cfgs[0];
+    if (!oc->spool_pg || config_spool_conninfo(oc, &conninfo, e) == 0) {
+        so.pg_conninfo = conninfo;
+        rd = spool_open(spool_dir(sv->sp), &so, e);
+        spool_conninfo_free(conninfo);
+    }
     struct report *r = NULL;
     struct report_opts o = { .from = q->from, .to = q->to,
                              .service = q->service, .cfg = q->cfg };
@@ -550,6 +560,13 @@ static void reload(struct serve *sv)
     if (!sv->c.spool && strcmp(nc->spool_dir, sv->cfg->spool_dir) != 0)
         log_event(LOG_WARN, "spool-unchanged", "why",
                   "a new spool folder applies after a restart", NULL);
+    if (nc->spool_pg != sv->cfg->spool_pg
+        || (nc->spool_pg && strcmp(nc->spool_conn_file ? nc->spool_conn_file
+                                   : "", sv->cfg->spool_conn_file
+                                   ? sv->cfg->spool_conn_file : "") != 0))
+        log_event(LOG_WARN, "spool-unchanged", "why",
+                  "a new spool backend or connection-file applies after a "
+                  "restart", NULL);
     if (sv->sched && sched_reload(sv->sched, nc, &e) != 0)
         goto refused;
     if (sv->http && http_reload(sv->http, nc, &e) != 0) {
@@ -753,8 +770,11 @@ int cmd_serve(int argc, char **argv)
         rc = held ? EX_UNAVAILABLE : EX_CANTCREAT;
         goto out;
     }
-    sv->ckpt = spool_checkpointer_start(sv->sp, 1000, &e);
-    if (!sv->ckpt) {               /* not fatal: SQLite checkpoints itself */
+    /* SQLite's WAL checkpointer; a PostgreSQL ledger has its server's */
+    sv->ckpt = sv->cfg->spool_pg ? NULL
+             : spool_checkpointer_start(sv->sp, 1000, &e);
+    if (!sv->ckpt && !sv->cfg->spool_pg) {
+        /* not fatal: SQLite checkpoints itself */
         log_errs("checkpointer-not-started", &e);
         errs_clear(&e);
     }

@@ -103,15 +103,6 @@ struct job_config {
     int line;
 };
 
-/* What `ferry check` and every command that opens the spool say of
- * <spool backend="postgresql">: its foundation is built (spool/sql.h,
- * docs/spool.md), the backend itself is not, and ferry never pretends
- * it works. */
-#define CONFIG_SPOOL_PG_UNFINISHED "the PostgreSQL spool backend is not " \
-    "finished: ferry cannot keep its ledger there yet (docs/spool.md, " \
-    "\"Two backends, one set of promises\"); leave out backend, or set " \
-    "backend=\"sqlite\""
-
 struct ferry_config {
     char *path;               /* the file loaded */
     char *base_dir;           /* its folder; relative paths resolve here */
@@ -125,9 +116,9 @@ struct ferry_config {
     char *spool_audit_head_file; /* audit head outside the ledger (resolved
                                     path); NULL = <spool dir>/audit.head */
     size_t spool_min_free_mb; /* refuse intake below this; default 64 */
-    bool spool_pg;            /* <spool backend="postgresql">: checked,
-                                 then refused (not finished) */
-    char *spool_conn_file;    /* its connection-file (a secret ref) */
+    bool spool_pg;            /* <spool backend="postgresql">: the ledger
+                                 is the database spool_conn_file names */
+    char *spool_conn_file;    /* its connection-file (a file, 0600) */
     enum log_format log_format;
     enum log_level log_level;
     int64_t shutdown_deadline_ms; /* SIGTERM deadline; default 30 s */
@@ -196,6 +187,13 @@ const struct job_config *config_job(const struct ferry_config *c,
 
 /* config_path - resolve p relative to base_dir into a new string */
 char *config_path(const char *base_dir, const char *p);
+/* config_spool_conninfo - <spool backend="postgresql">'s connection
+ * string, read from its connection-file (relative to the config's
+ * folder; mode 0600; never quoted in a message).  *out malloc'd: the
+ * caller frees it with spool_conninfo_free (which wipes it).  0, or -1
+ * with e filled. */
+int config_spool_conninfo(const struct ferry_config *c, char **out,
+                          struct errs *e);
 /* config_read_secret - "env:NAME" or a file path (relative to base_dir);
  * refuses a file readable by group/other.  Trailing newline stripped.
  * Caller frees *out (and should wipe it). 0 ok, -1 with e filled. */

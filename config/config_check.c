@@ -300,10 +300,12 @@ int config_check(const struct ferry_config *c, struct errs *e)
         if (!c->spool_conn_file)
             errs_add_at(e, c->path, c->spool_line, "spool: backend="
                         "\"postgresql\" needs connection-file");
-        config_check_secret(c, c->spool_line, "spool connection-file",
-                            c->spool_conn_file, e);
-        errs_add_at(e, c->path, c->spool_line, "spool: %s",
-                    CONFIG_SPOOL_PG_UNFINISHED);
+        if (c->spool_conn_file && strncmp(c->spool_conn_file, "env:", 4) == 0)
+            errs_add_at(e, c->path, c->spool_line, "spool: connection-file "
+                        "is a file (mode 0600), not an environment variable");
+        else
+            config_check_secret(c, c->spool_line, "spool connection-file",
+                                c->spool_conn_file, e);
     } else if (c->spool_conn_file) {
         errs_add_at(e, c->path, c->spool_line, "spool: connection-file is "
                     "for backend=\"postgresql\"");

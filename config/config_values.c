@@ -4,8 +4,12 @@
  * Values in ferry.xml stay strings until one of these reads them; each
  * reader checks the whole string and its range and never guesses.
  * config_read_secret is the only place a secret is read: from a file that
- * only its owner may read, or from an environment variable. */
+ * only its owner may read, or from an environment variable; the one
+ * exception is the PostgreSQL spool's connection file
+ * (config_spool_conninfo), which spool_conninfo_load reads so that libpq
+ * checks it too, without quoting it. */
 #include "config/config.h"
+#include "spool/spool.h"
 #include "util/errs.h"
 #include "util/fsutil.h"
 
@@ -98,6 +102,30 @@ char *config_path(const char *base_dir, const char *p)
     if (asprintf(&out, "%s/%s", base_dir, p) < 0)
         return NULL;
     return out;
+}
+
+int config_spool_conninfo(const struct ferry_config *c, char **out,
+                          struct errs *e)
+{
+    *out = NULL;
+    if (!c->spool_pg || !c->spool_conn_file) {
+        errs_add_at(e, c->path, c->spool_line, "spool: backend="
+                    "\"postgresql\" needs connection-file");
+        return -1;
+    }
+    if (strncmp(c->spool_conn_file, "env:", 4) == 0) {
+        errs_add_at(e, c->path, c->spool_line, "spool: connection-file is a "
+                    "file (mode 0600), not an environment variable");
+        return -1;
+    }
+    char *path = config_path(c->base_dir, c->spool_conn_file);
+    if (!path) {
+        errs_add(e, c->spool_conn_file, "out of memory");
+        return -1;
+    }
+    int rc = spool_conninfo_load(path, out, e);
+    free(path);
+    return rc;
 }
 
 int config_read_secret(const char *base_dir, const char *ref, char **out,

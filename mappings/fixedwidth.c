@@ -36,6 +36,9 @@ struct fw_bind {
     bool is_const;
     dec128 cnum;
     int cscale;
+    /* where the last record held from= (and each item sub=): shared by
+     * the threads encoding with the plan, a hint only (record_get_at) */
+    _Atomic size_t at, at_sub;
 };
 
 /* The record's bytes before any assignment (spaces, then the COBOL
@@ -316,6 +319,8 @@ struct fw_plan *fw_plan_new(const struct cpy_record *rec,
             continue;
         }
         struct fw_bind *b = &p->b[p->nb];
+        atomic_init(&b->at, 0);
+        atomic_init(&b->at_sub, 0);
         b->a = a;
         b->f = f;
         b->table = table_of(f);
@@ -718,12 +723,23 @@ static void put_value(struct enc *E, const struct cpy_field *f, long idx,
 /* source - a record field, a "$special", or "LIST.#": how many items
  * the list holds (0 when absent), for a count field that is not an
  * OCCURS DEPENDING ON object (those are filled automatically) */
+/* get_at - record_get_at through the plan's shared hint at */
+static const struct fvalue *get_at(const struct record *r, const char *name,
+                                   _Atomic size_t *at)
+{
+    size_t i = atomic_load_explicit(at, memory_order_relaxed), was = i;
+    const struct fvalue *v = record_get_at(r, name, &i);
+    if (i != was)
+        atomic_store_explicit(at, i, memory_order_relaxed);
+    return v;
+}
+
 static const struct fvalue *source(struct enc *E, const struct record *r,
                                    const struct record *specials,
-                                   const char *from)
+                                   const char *from, _Atomic size_t *at)
 {
     if (from[0] == '$' && specials)
-        return record_get(specials, from);
+        return get_at(specials, from, at);
     size_t n = strlen(from);
     if (n > 2 && from[n - 2] == '.' && from[n - 1] == '#') {
         char list[128];
@@ -731,7 +747,7 @@ static const struct fvalue *source(struct enc *E, const struct record *r,
             return NULL;
         memcpy(list, from, n - 2);
         list[n - 2] = '\0';
-        const struct fvalue *lv = record_get(r, list);
+        const struct fvalue *lv = get_at(r, list, at);
         if (lv && lv->type != FT_LIST)
             return NULL;
         size_t items = lv && lv->present ? lv->nitems : 0;
@@ -751,7 +767,7 @@ static const struct fvalue *source(struct enc *E, const struct record *r,
         E->count.text = E->count_text;
         return &E->count;
     }
-    return record_get(r, from);
+    return get_at(r, from, at);
 }
 
 /* fill_item - one table occurrence (group f at adj) from one item */
@@ -888,7 +904,8 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
                 cv.text = a->value;
                 v = &cv;
             } else {
-                v = source(&E, r, specials, a->from);
+                v = source(&E, r, specials, a->from,
+                           &((struct fw_bind *)b)->at);
                 if (!v && a->from[0] == '$') {
                     enc_err(&E, b->f, -1, b->f->offset, "unknown source");
                     continue;
@@ -897,7 +914,8 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
             put_value(&E, b->f, -1, b->f->offset, v, a);
             continue;
         }
-        const struct fvalue *lv = record_get(r, b->list);
+        const struct fvalue *lv = get_at(r, b->list,
+                                         &((struct fw_bind *)b)->at);
         if (!lv || !lv->present)
             continue;                     /* absent list: defaults stay */
         const struct cpy_field *t = b->table;
@@ -936,8 +954,9 @@ int fw_encode(const struct fw_plan *p, const struct cob_codec *cc,
                               ? rec_get_ci(item, t->name) : &item->f[0].v,
                               a);
             } else {
-                const struct fvalue *v = item ? record_get(item, b->sub)
-                                              : NULL;
+                const struct fvalue *v =
+                    item ? get_at(item, b->sub, &((struct fw_bind *)b)->at_sub)
+                         : NULL;
                 put_value(&E, b->f, (long)j, b->f->offset + adj, v, a);
             }
         }

@@ -581,3 +581,160 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
     }
     return cur;
 }
+
+/* ---- a mapping's paths walked together (jpath_set) ----------------------
+ * The paths are merged into a tree of steps: each distinct prefix is one
+ * node, so "answers" is looked up once for every field under it.  The
+ * selectors on one array by one member ("answers[question_id=1]",
+ * "answers[question_id=2]", ...) are a group, judged in one pass over the
+ * array: each takes the first element it matches, as jpath_get_jt's own
+ * scan would. */
+
+struct jpath_snode {
+    int parent;                      /* -1: the root */
+    const struct jpath_step *st;     /* borrowed from the path added */
+    int next;                        /* the group's next selector, or -1 */
+    bool lead;                       /* the first of its group */
+};
+
+struct jpath_set {
+    struct jpath_snode *v;
+    size_t n, cap;
+};
+
+struct jpath_set *jpath_set_new(void)
+{
+    return calloc(1, sizeof(struct jpath_set));
+}
+
+void jpath_set_free(struct jpath_set *s)
+{
+    if (!s)
+        return;
+    free(s->v);
+    free(s);
+}
+
+size_t jpath_set_size(const struct jpath_set *s)
+{
+    return s->n;
+}
+
+static bool same_key(const struct jpath_step *a, const struct jpath_step *b)
+{
+    return a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0;
+}
+
+/* same_step - a and b find the same node from the same place */
+static bool same_step(const struct jpath_step *a, const struct jpath_step *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    switch (a->kind) {
+    case JP_KEY:
+        return same_key(a, b);
+    case JP_INDEX:
+        return a->index == b->index;
+    case JP_SELECT:
+        return same_key(a, b) && a->vlen == b->vlen &&
+               memcmp(a->value, b->value, a->vlen) == 0;
+    }
+    return false;
+}
+
+int jpath_set_add(struct jpath_set *s, const struct jpath *p)
+{
+    int at = -1;
+    if (!p || !p->n)
+        return -1;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct jpath_step *st = &p->s[i];
+        int found = -1, lead = -1;
+        for (size_t k = 0; k < s->n && found < 0; k++) {
+            const struct jpath_snode *nd = &s->v[k];
+            if (nd->parent != at)
+                continue;
+            if (same_step(nd->st, st))
+                found = (int)k;
+            else if (lead < 0 && st->kind == JP_SELECT &&
+                     nd->st->kind == JP_SELECT && nd->lead &&
+                     same_key(nd->st, st))
+                lead = (int)k;
+        }
+        if (found < 0) {
+            if (s->n == JPATH_SET_MAX)
+                return -1;
+            if (s->n == s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 16;
+                struct jpath_snode *v = realloc(s->v, cap * sizeof *v);
+                if (!v)
+                    return -1;
+                s->v = v;
+                s->cap = cap;
+            }
+            found = (int)s->n++;
+            s->v[found] = (struct jpath_snode){ .parent = at, .st = st,
+                                                .next = -1,
+                                                .lead = lead < 0 };
+            if (lead >= 0) {                /* last in its group */
+                int k = lead;
+                while (s->v[k].next >= 0)
+                    k = s->v[k].next;
+                s->v[k].next = found;
+            }
+        }
+        at = found;
+    }
+    return at;
+}
+
+/* select_group - every selector of the group led by node g, over array a */
+static void select_group(const struct jpath_set *s, int g,
+                         const struct jt_doc *d, const struct jt_node *a,
+                         const struct jt_node **res)
+{
+    size_t want = 0;
+    for (int k = g; k >= 0; k = s->v[k].next) {
+        res[k] = NULL;
+        want++;
+    }
+    if (!a || a->type != JT_ARRAY)
+        return;
+    const struct jpath_step *st0 = s->v[g].st;
+    const struct jt_node *el0 = d->v + a->u.first;
+    for (uint32_t e = 0; e < a->n && want; e++) {
+        const struct jt_node *m = el0[e].type == JT_OBJECT
+            ? jt_member_n(d, &el0[e], st0->key, st0->klen) : NULL;
+        for (int k = g; k >= 0 && m; k = s->v[k].next) {
+            const struct jpath_step *st = s->v[k].st;
+            if (!res[k] && (m->type == JT_INT ? st->vint && st->vnum == m->u.i
+                                              : select_match_jt(m, st))) {
+                res[k] = &el0[e];
+                want--;
+                break;    /* the group's values differ: one match at most */
+            }
+        }
+    }
+}
+
+void jpath_set_get_jt(const struct jpath_set *s, const struct jt_doc *d,
+                      const struct jt_node *root, const struct jt_node **res)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const struct jpath_snode *nd = &s->v[i];
+        const struct jt_node *from = nd->parent < 0 ? root : res[nd->parent];
+        switch (nd->st->kind) {
+        case JP_KEY:
+            res[i] = from ? jt_member_n(d, from, nd->st->key, nd->st->klen)
+                          : NULL;
+            break;
+        case JP_INDEX:
+            res[i] = jt_elem(d, from, nd->st->index);
+            break;
+        case JP_SELECT:
+            if (nd->lead)
+                select_group(s, (int)i, d, from, res);
+            break;
+        }
+    }
+}

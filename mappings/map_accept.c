@@ -36,6 +36,9 @@ struct ctx {
     struct errs *e;
     size_t problems;
     struct jt_memo *memo;        /* the fast path's walks so far */
+    /* the fast path: every node of the mapping's paths (struct mapping's
+     * paths), found in one walk before the fields; NULL: none */
+    const struct jt_node *const *pres;
 };
 
 /* A value in the submission: a node of jansson's tree, or of the fast
@@ -54,6 +57,17 @@ static struct jv jv_get(const struct ctx *c, const struct jpath *p,
                                                             c->memo)
                                         : NULL };
     return (struct jv){ .j = base.j ? jpath_get(p, base.j) : NULL };
+}
+
+/* field_get - the value at f's path under base: the top-level fields'
+ * from the walk of the mapping's paths, the same node jv_get finds */
+static struct jv field_get(const struct ctx *c, const struct map_field *f,
+                           struct jv base)
+{
+    if (c->pres && f->pnode >= 0 && f >= c->m->fields &&
+        f < c->m->fields + c->m->nfields)
+        return (struct jv){ .t = c->pres[f->pnode] };
+    return jv_get(c, f->jp, base);
 }
 
 /* jv_absent - missing or JSON null */
@@ -219,23 +233,70 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
                         size_t nf, struct jv base, const char *prefix,
                         struct record *r);
 
-/* record_for - an empty record with room for fields[0..nf) in one
- * allocation (map_apply adds exactly one field for each) */
-static struct record *record_for(const struct map_field *fields, size_t nf)
+/* TEXT_GUESS - bytes a value's text is given in its record's first block
+ * (a date's is 11, a datetime's 25; more goes to another block) */
+#define TEXT_GUESS 24
+
+/* ITEMS_GUESS - list items a record's first block has room for */
+#define ITEMS_GUESS 4
+
+static size_t item_bytes(const struct map_field *f);
+
+/* record_bytes - the bytes fields[0..nf) take in their record's blocks:
+ * names and (a guess) the values' texts and a few list items, so that a
+ * record is most often one allocation */
+static size_t record_bytes(const struct map_field *fields, size_t nf)
 {
     size_t nb = 0;
-    for (size_t i = 0; i < nf; i++)
-        nb += strlen(fields[i].name) + 1;
-    return record_new_sized(nf, nb);
+    for (size_t i = 0; i < nf; i++) {
+        const struct map_field *f = &fields[i];
+        nb += strlen(f->name) + 1 + TEXT_GUESS;
+        if (f->type == FT_LIST && f->nsub)
+            nb += ITEMS_GUESS * (sizeof(struct record *) + 8 +
+                                 record_size_in(f->nsub,
+                                                item_bytes(f)));
+    }
+    return nb;
+}
+
+/* item_bytes - record_bytes of list f's items, as prepared */
+static size_t item_bytes(const struct map_field *f)
+{
+    return f->item_bytes ? f->item_bytes : record_bytes(f->sub, f->nsub);
+}
+
+/* prepare_sizes - every list's item_bytes under fields[0..nf) */
+static void prepare_sizes(struct map_field *fields, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++) {
+        struct map_field *f = &fields[i];
+        if (f->type == FT_LIST && f->nsub) {
+            prepare_sizes(f->sub, f->nsub);
+            f->item_bytes = record_bytes(f->sub, f->nsub);
+        }
+    }
+}
+
+int map_accept_prepare(struct mapping *m)
+{
+    prepare_sizes(m->fields, m->nfields);
+    m->rec_bytes = record_bytes(m->fields, m->nfields);
+    if (!(m->paths = jpath_set_new()))
+        return -1;
+    for (size_t i = 0; i < m->nfields; i++) {
+        struct map_field *f = &m->fields[i];
+        f->pnode = f->jp ? jpath_set_add(m->paths, f->jp) : -1;
+    }
+    return 0;
 }
 
 /* apply_list - a JSON array; each element is a sub-record */
 static void apply_list(struct ctx *c, const struct map_field *f,
                        struct jv base, const struct where *where,
-                       struct record_field *rf)
+                       struct record *r, struct record_field *rf)
 {
     rf->v.type = FT_LIST;
-    struct jv v = c->named ? (struct jv){ 0 } : jv_get(c, f->jp, base);
+    struct jv v = c->named ? (struct jv){ 0 } : field_get(c, f, base);
     if (c->named && named_value(c, f->name)) {
         prob(c, where, "a list cannot be given as a single value");
         return;
@@ -254,13 +315,9 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         missing(c, f, where, "required field missing (the list is empty)");
         return;
     }
-    rf->v.present = true;
-    if (n) {
-        rf->v.items = calloc(n, sizeof *rf->v.items);
-        if (!rf->v.items) {
-            prob(c, where, "out of memory");
-            return;
-        }
+    if (fvalue_set_list_in(r, &rf->v, n) < 0) {
+        prob(c, where, "out of memory");
+        return;
     }
     char pre[600];
     where_text(where, pre, sizeof pre - 24);
@@ -278,7 +335,7 @@ static void apply_list(struct ctx *c, const struct map_field *f,
         while (nl)
             pre[pl + 1 + k++] = num[--nl];
         memcpy(pre + pl + 1 + k, "].", 3);
-        struct record *sub = record_for(f->sub, f->nsub);
+        struct record *sub = record_new_in(r, f->nsub, item_bytes(f));
         if (!sub) {
             prob(c, where, "out of memory");
             return;
@@ -319,23 +376,24 @@ static void apply_field(struct ctx *c, const struct map_field *f,
     rf->personal = f->personal;
     rf->v.type = f->type;
     if (f->type == FT_LIST) {
-        apply_list(c, f, base, where, rf);
+        apply_list(c, f, base, where, r, rf);
         return;
     }
     bool bad = false;
     char *text = NULL;
-    /* a typed field read as it came (no transforms) needs its text only
-     * until its type has read it: kept on the stack, not copied out */
-    char small[128];
-    struct jv sv = { 0 };
-    if (c->jd && f->path && !f->ntr && f->type != FT_STRING &&
-        (sv = jv_get(c, f->jp, base)).t && sv.t->type == JT_STRING &&
-        sv.t->n < sizeof small) {
-        memcpy(small, sv.t->u.s, sv.t->n);
-        small[sv.t->n] = '\0';
-        text = small;
-    } else if (c->jd && sv.t && f->path && !f->ntr && f->type != FT_STRING) {
-        text = scalar(c, sv, where, &bad);
+    /* a JSON string is read onto the stack, and stays there while its
+     * transforms only rewrite it in place (map_transform_in_place); the
+     * value's text is then kept in the record's blocks, not the heap */
+    char small[256];
+    if (c->jd && f->path) {
+        struct jv sv = field_get(c, f, base);
+        if (sv.t && sv.t->type == JT_STRING && sv.t->n < sizeof small) {
+            memcpy(small, sv.t->u.s, sv.t->n);
+            small[sv.t->n] = '\0';
+            text = small;
+        } else {
+            text = scalar(c, sv, where, &bad);
+        }
     } else if (c->named) {
         const char *nv = named_value(c, f->name);
         if (nv) {
@@ -356,6 +414,12 @@ static void apply_field(struct ctx *c, const struct map_field *f,
         goto out;
     for (size_t i = 0; i < f->ntr; i++) {
         char why[256];
+        if (text == small && !map_transform_in_place(&f->tr[i], text)) {
+            if (!(text = strdup(small))) {
+                prob(c, where, "out of memory");
+                goto out;
+            }
+        }
         if (map_transform_apply(&f->tr[i], &text, why, sizeof why) < 0) {
             fprob(c, f, where, NULL, "%s", why);
             goto out;
@@ -383,13 +447,19 @@ static void apply_field(struct ctx *c, const struct map_field *f,
             fprob(c, f, where, f->checks[i].message, "%s", why);
     }
     if (f->type == FT_STRING) {
-        /* the text is the value: hand it over rather than copy it */
-        rf->v.text = text;
-        rf->v.present = true;
+        if (text != small) {
+            /* the text is the value: hand it over rather than copy it */
+            rf->v.text = text;
+            rf->v.present = true;
+            return;
+        }
+        if (fvalue_set_text_n_in(r, &rf->v, FT_STRING, text,
+                                 strlen(text)) < 0)
+            prob(c, where, "out of memory");
         return;
     }
     char why[512];
-    if (map_type_read(f, text, &rf->v, why, sizeof why) < 0) {
+    if (map_type_read_in(f, text, r, &rf->v, why, sizeof why) < 0) {
         fprob(c, f, where, NULL, "%s", why);
         fvalue_clear(&rf->v);
         rf->v.type = f->type;
@@ -407,6 +477,9 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 {
     for (size_t i = 0; i < nf; i++)
         apply_field(c, &fields[i], base, prefix, r);
+    /* a mapping's names are unique at each level (mapping.xsd, and
+     * mapping_load for a list's fields) */
+    r->unique = r->n == nf;
     return 0;
 }
 
@@ -414,7 +487,11 @@ static int apply_fields(struct ctx *c, const struct map_field *fields,
 static int run(struct ctx *c, struct jv doc, struct record **out)
 {
     *out = NULL;
-    struct record *r = record_for(c->m->fields, c->m->nfields);
+    /* room for one field for each, and their texts, in one allocation */
+    struct record *r = record_new_sized(
+        c->m->nfields, c->m->rec_bytes ? c->m->rec_bytes
+                                       : record_bytes(c->m->fields,
+                                                      c->m->nfields));
     if (!r) {
         prob(c, &(struct where){ "", "" }, "out of memory");
         return -1;
@@ -450,6 +527,11 @@ int map_apply_jt(const struct mapping *m, const struct jt_doc *d,
         *out = NULL;
         errs_add(e, "body", "expected a JSON object");
         return -1;
+    }
+    const struct jt_node *res[JPATH_SET_MAX];
+    if (m->paths) {
+        jpath_set_get_jt(m->paths, d, &d->v[0], res);
+        c.pres = res;
     }
     return run(&c, (struct jv){ .t = &d->v[0] }, out);
 }

@@ -145,6 +145,12 @@ struct map_rx {
     bool fixed;                  /* anchored, every count exact: byte i of
                                     a match is taken by a known atom */
     size_t flen;                 /* then the length of every match */
+    bool greedy;                 /* "^" first, and every atom with a choice
+                                    of count shares no byte with the atoms
+                                    that may follow it (up to the first
+                                    one that must take a byte): each atom
+                                    can only take the longest run it may,
+                                    so one pass left to right decides */
     size_t na;
     struct rx_atom at[];
 };
@@ -206,6 +212,18 @@ struct map_rx *map_rx_compile(const char *pattern)
         rx->fixed = rx->fixed && at[k].min == at[k].max;
         rx->flen += at[k].min;
     }
+    rx->greedy = head;
+    for (size_t k = 0; rx->greedy && k < na; k++) {
+        if (at[k].min == at[k].max)
+            continue;
+        for (size_t j = k + 1; rx->greedy && j < na; j++) {
+            for (size_t b = 0; b < sizeof at[k].set; b++)
+                if (at[k].set[b] & at[j].set[b])
+                    rx->greedy = false;
+            if (at[j].min > 0)
+                break;
+        }
+    }
     rx->na = na;
     memcpy(rx->at, at, na * sizeof at[0]);
     return rx;
@@ -242,6 +260,23 @@ int map_rx_run(const struct map_rx *rx, const char *text)
                 if (!set_has(rx->at[k].set, *t++))
                     return 0;
         return 1;
+    }
+    if (rx->greedy) {
+        /* see struct map_rx: taking fewer than the longest run would
+         * leave a byte that no later atom can take */
+        const unsigned char *t = (const unsigned char *)text;
+        size_t pos = 0;
+        for (size_t k = 0; k < rx->na; k++) {
+            const struct rx_atom *a = &rx->at[k];
+            unsigned n = 0;
+            for (; n < a->min; n++, pos++)
+                if (pos == len || !set_has(a->set, t[pos]))
+                    return 0;
+            for (; (a->max > RX_MAX_COUNT || n < a->max) && pos < len &&
+                   set_has(a->set, t[pos]); n++)
+                pos++;
+        }
+        return !rx->tail || pos == len ? 1 : 0;
     }
     /* bit i of reach: some way through the atoms so far ends at text[i];
      * positions 0..len, in w words */

@@ -370,6 +370,19 @@ static void postcode(char *s)
     s[n + 1] = '\0';
 }
 
+bool map_text_in_place(const struct map_transform *t, const char *s)
+{
+    switch (t->op) {
+    case MOP_COLLAPSE_SPACES:
+    case MOP_CONTROL_TO_SPACE:
+        return true;
+    case MOP_POSTCODE:
+        return strlen(s) >= 8;      /* shorter: grown first, see below */
+    default:
+        return false;
+    }
+}
+
 int map_text_apply(const struct map_transform *t, char **text, char *why,
                    size_t whysz)
 {

@@ -186,6 +186,31 @@ static int replace(char **text, char *fresh, char *why, size_t whysz)
     return 0;
 }
 
+bool map_transform_in_place(const struct map_transform *t, const char *s)
+{
+    switch (t->op) {
+    case MOP_DEFAULT:
+        return *s != '\0';          /* only an empty text is replaced */
+    case MOP_TRIM:
+    case MOP_STRIP_SPACES:
+        return true;
+    case MOP_UPPER:
+    case MOP_LOWER:
+    case MOP_FOLD:
+        return ascii_only(s);
+    case MOP_SUBSTRING:
+    case MOP_DATE:
+        return false;
+    case MOP_RESCALE:
+    case MOP_REPLACE:
+    case MOP_COLLAPSE_SPACES:
+    case MOP_CONTROL_TO_SPACE:
+    case MOP_POSTCODE:
+        return map_text_in_place(t, s);
+    }
+    return false;
+}
+
 int map_transform_apply(const struct map_transform *t, char **text,
                         char *why, size_t whysz)
 {

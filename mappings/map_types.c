@@ -121,8 +121,8 @@ int map_date_write(int64_t days, const char *format, char *out, size_t outsz)
 }
 
 /* read_integer - [+-]digits, int64 */
-static int read_integer(const char *t, struct fvalue *v, char *why,
-                        size_t whysz)
+static int read_integer(const char *t, struct record *home, struct fvalue *v,
+                        char *why, size_t whysz)
 {
     const char *s = t;
     if (*s == '+' || *s == '-')
@@ -136,7 +136,7 @@ static int read_integer(const char *t, struct fvalue *v, char *why,
         snprintf(why, whysz, "out of range");
         return -1;
     }
-    return fvalue_set_int(v, n);
+    return fvalue_set_int_in(home, v, n);
 }
 
 /* thousands_ok - "1,234,567" style grouping of s[0..n) */
@@ -157,7 +157,8 @@ static bool thousands_ok(const char *s, size_t n)
 
 /* read_decimal - exact, with a reason naming what is wrong */
 static int read_decimal(const struct map_field *f, const char *t,
-                        struct fvalue *v, char *why, size_t whysz)
+                        struct record *home, struct fvalue *v, char *why,
+                        size_t whysz)
 {
     char clean[64];
     const char *s = t;
@@ -205,7 +206,7 @@ static int read_decimal(const struct map_field *f, const char *t,
     int64_t x;
     if (record_dec_parse(clean, f->scale, &x) < 0)
         goto range;
-    return fvalue_set_decimal(v, x, f->scale);
+    return fvalue_set_decimal_in(home, v, x, f->scale);
 range:
     snprintf(why, whysz, "out of range");
     return -1;
@@ -223,7 +224,8 @@ static bool word_in(const char *t, const char *const *w, size_t n)
 }
 
 static int read_boolean(const struct map_field *f, const char *t,
-                        struct fvalue *v, char *why, size_t whysz)
+                        struct record *home, struct fvalue *v, char *why,
+                        size_t whysz)
 {
     const char *const *tw = f->true_words ? (const char *const *)f->true_words
                                           : def_true;
@@ -233,9 +235,9 @@ static int read_boolean(const struct map_field *f, const char *t,
     size_t nt = f->true_words ? f->ntrue : 2, nf = f->false_words ? f->nfalse
                                                                   : 2;
     if (word_in(t, tw, nt))
-        return fvalue_set_bool(v, true);
+        return fvalue_set_bool_in(home, v, true);
     if (word_in(t, fw, nf))
-        return fvalue_set_bool(v, false);
+        return fvalue_set_bool_in(home, v, false);
     size_t n = (size_t)snprintf(why, whysz, "not one of:");
     for (size_t i = 0; i < nt + nf && n < whysz; i++)
         n += (size_t)snprintf(why + n, whysz - n, "%s %s", i ? "," : "",
@@ -244,11 +246,13 @@ static int read_boolean(const struct map_field *f, const char *t,
 }
 
 static int read_enum(const struct map_field *f, const char *t,
-                     struct fvalue *v, char *why, size_t whysz)
+                     struct record *home, struct fvalue *v, char *why,
+                     size_t whysz)
 {
     for (size_t i = 0; i < f->ncodes; i++)
         if (strcmp(t, f->codes[i].value) == 0)
-            return fvalue_set_text(v, FT_ENUM, f->codes[i].code);
+            return fvalue_set_text_n_in(home, v, FT_ENUM, f->codes[i].code,
+                                        strlen(f->codes[i].code));
     size_t n = (size_t)snprintf(why, whysz, "not one of:");
     for (size_t i = 0; i < f->ncodes && n < whysz; i++)
         n += (size_t)snprintf(why + n, whysz - n, "%s %s", i ? "," : "",
@@ -259,23 +263,30 @@ static int read_enum(const struct map_field *f, const char *t,
 int map_type_read(const struct map_field *f, const char *text,
                   struct fvalue *v, char *why, size_t whysz)
 {
+    return map_type_read_in(f, text, NULL, v, why, whysz);
+}
+
+int map_type_read_in(const struct map_field *f, const char *text,
+                     struct record *home, struct fvalue *v, char *why,
+                     size_t whysz)
+{
     int64_t n;
     switch (f->type) {
     case FT_STRING:
-        if (fvalue_set_text(v, FT_STRING, text) < 0)
+        if (fvalue_set_text_n_in(home, v, FT_STRING, text, strlen(text)) < 0)
             goto nomem;
         return 0;
     case FT_INTEGER:
-        return read_integer(text, v, why, whysz);
+        return read_integer(text, home, v, why, whysz);
     case FT_DECIMAL:
-        return read_decimal(f, text, v, why, whysz);
+        return read_decimal(f, text, home, v, why, whysz);
     case FT_DATE:
         if (map_date_read(text, f->format, &n) < 0) {
             snprintf(why, whysz, "not a valid date (expected %s)",
                      f->format ? f->format : "YYYY-MM-DD");
             return -1;
         }
-        return fvalue_set_date(v, n);
+        return fvalue_set_date_in(home, v, n);
     case FT_DATETIME:
         if (record_datetime_parse(text, &n) < 0) {
             size_t l = strlen(text);
@@ -291,11 +302,11 @@ int map_type_read(const struct map_field *f, const char *text,
                                 "2022-09-14T07:00:00.000Z)");
             return -1;
         }
-        return fvalue_set_datetime(v, n);
+        return fvalue_set_datetime_in(home, v, n);
     case FT_BOOLEAN:
-        return read_boolean(f, text, v, why, whysz);
+        return read_boolean(f, text, home, v, why, whysz);
     case FT_ENUM:
-        return read_enum(f, text, v, why, whysz);
+        return read_enum(f, text, home, v, why, whysz);
     case FT_LIST:
         snprintf(why, whysz, "expected a list");
         return -1;

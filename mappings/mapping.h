@@ -172,6 +172,24 @@ const struct jt_node *jpath_get_jt_memo(const struct jpath *p,
                                         const struct jt_node *root,
                                         struct jt_memo *memo);
 
+/* A set of paths into one document walked together (jsonpath.c): their
+ * shared prefixes looked up once, the selectors on one array by one
+ * member judged in one pass over it.  What the accept part does for its
+ * top-level fields (struct mapping's paths). */
+#define JPATH_SET_MAX 256      /* nodes (distinct prefixes) */
+struct jpath_set;
+struct jpath_set *jpath_set_new(void);
+void jpath_set_free(struct jpath_set *s);
+/* jpath_set_add - p's steps merged in (p is borrowed: it must outlive
+ * the set); the node where p ends, or -1 (no steps, more than
+ * JPATH_SET_MAX nodes, out of memory: look p up on its own) */
+int jpath_set_add(struct jpath_set *s, const struct jpath *p);
+size_t jpath_set_size(const struct jpath_set *s);
+/* jpath_set_get_jt - res[i] (jpath_set_size entries) for every node i:
+ * what jpath_get_jt of a path ending at node i gives under root */
+void jpath_set_get_jt(const struct jpath_set *s, const struct jt_doc *d,
+                      const struct jt_node *root, const struct jt_node **res);
+
 /* -- safe JSON front door (map_parse.c) -------------------------------- */
 
 struct map_limits {
@@ -317,6 +335,11 @@ struct map_field {
     char **search;           /* search indexes this field is part of
                                 (searchable=); top-level fields only */
     size_t nsearch;
+    int pnode;               /* top-level: jp's node in the mapping's
+                                paths, or -1 (looked up on its own) */
+    size_t item_bytes;       /* list: an item record's block (names and
+                                texts), set by map_accept_prepare; 0:
+                                worked out when needed */
     int line;
 };
 
@@ -341,6 +364,10 @@ struct mapping {
     size_t ntargets;
     struct map_search_index *search;
     size_t nsearch;
+    /* the top-level fields' paths walked together (each field's pnode);
+     * NULL: each looked up on its own */
+    struct jpath_set *paths;
+    size_t rec_bytes;        /* a record's block, as item_bytes */
     /* folders its copybooks must lie under (resolved, no symlinks),
      * borrowed from the configuration that loaded it; none = no rule */
     const char *const *cb_roots;
@@ -369,6 +396,11 @@ const struct map_field *mapping_field(const struct mapping *m,
 
 /* -- applying it (map_accept.c) ---------------------------------------- */
 
+/* map_accept_prepare - what map_apply can work out once, at load: the
+ * top-level paths merged (paths, each field's pnode) and the size of
+ * each record's block.  0, or -1 out of memory.  A mapping made without
+ * it is applied the same way, only slower. */
+int map_accept_prepare(struct mapping *m);
 /* map_apply - doc -> record.  0 and *out (caller record_free's), or -1
  * with every problem in e and no record. */
 int map_apply(const struct mapping *m, const json_t *doc, struct record **out,
@@ -443,6 +475,11 @@ struct record *map_stored_record(const struct mapping *m,
  * 0 ok; -1 with a reason in why (static or in reason buffer). */
 int map_type_read(const struct map_field *f, const char *text,
                   struct fvalue *v, char *why, size_t whysz);
+/* map_type_read_in - the same with v's text kept in home's blocks
+ * (record.h's *_in setters; home NULL: the heap) */
+int map_type_read_in(const struct map_field *f, const char *text,
+                     struct record *home, struct fvalue *v, char *why,
+                     size_t whysz);
 /* map_date_read - text in format (tokens YYYY, MM, DD; other characters
  * literal) -> days.  0 ok, -1 bad. */
 int map_date_read(const char *text, const char *format, int64_t *days);
@@ -453,11 +490,17 @@ int map_date_write(int64_t days, const char *format, char *out, size_t outsz);
  * match the from format). */
 int map_transform_apply(const struct map_transform *t, char **text,
                         char *why, size_t whysz);
+/* map_transform_in_place - map_transform_apply of t to s (not NULL) only
+ * rewrites s's bytes where they are, never longer: s need not be on the
+ * heap.  false: it may swap or grow the text (give it a heap copy). */
+bool map_transform_in_place(const struct map_transform *t, const char *s);
 /* map_text_apply - the transforms of map_text.c (rescale, replace,
  * collapse-spaces, control-to-space, postcode); *text is not NULL.
  * 0 ok, -1 with why filled. */
 int map_text_apply(const struct map_transform *t, char **text, char *why,
                    size_t whysz);
+/* map_text_in_place - map_transform_in_place for map_text.c's transforms */
+bool map_text_in_place(const struct map_transform *t, const char *s);
 /* map_substring - characters [start, start+length) of UTF-8 s (length -1:
  * the rest).  Caller frees; NULL on nomem. */
 char *map_substring(const char *s, long start, long length);

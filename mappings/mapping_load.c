@@ -158,6 +158,7 @@ void mapping_free(struct mapping *m)
         free(m->search[i].fields);
     }
     free(m->search);
+    jpath_set_free(m->paths);
     free(m->file);
     free(m->service);
     free(m->idempotency_field);
@@ -1102,6 +1103,8 @@ int mapping_load_memory(const char *xml, size_t len, const char *name,
         goto nomem;
     if (c.problems)
         goto fail;
+    if (map_accept_prepare(m) < 0)
+        goto nomem;
     xmlFreeDoc(doc);
     *out = m;
     return 0;

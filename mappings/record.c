@@ -17,15 +17,21 @@
 #include "util/errs.h"
 #include "util/utf8.h"
 
-/* A block of field names.  A record's names are never freed one by one:
- * they go with the record, so a block is filled and never reused. */
+/* A block of a record's memory: its field names and, for the records
+ * map_apply makes, its values' texts, its lists' item arrays and item
+ * records (record_new_in, the *_in setters).  Nothing in a block is
+ * freed on its own: it goes with the record, so a block is filled and
+ * never reused. */
 struct record_mem {
     struct record_mem *next;     /* the block before (older) */
     bool own;                    /* a block of its own (else in the
-                                    record's allocation) */
+                                    record's allocation, or its home's) */
     size_t used, cap;
     char data[];
 };
+
+_Static_assert(offsetof(struct record_mem, data) % 8 == 0,
+               "a block's data is aligned for the records made in it");
 
 /* round8 - n up to a multiple of 8, for what follows it in one block */
 static size_t round8(size_t n)
@@ -33,16 +39,35 @@ static size_t round8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-struct record *record_new_sized(size_t nfields, size_t name_bytes)
+/* mem_alloc - n bytes in r's blocks (8-aligned when align8), a new block
+ * when the last is full; NULL on nomem */
+static void *mem_alloc(struct record *r, size_t n, bool align8)
 {
-    if (nfields > 4096 || name_bytes > 65536)
-        nfields = name_bytes = 0;       /* a guess that large is a bug */
+    struct record_mem *m = r->mem;
+    size_t at = m ? (align8 ? round8(m->used) : m->used) : 0;
+    if (!m || at > m->cap || m->cap - at < n) {
+        size_t cap = n > 1024 ? n : 1024;
+        struct record_mem *nm = malloc(sizeof *nm + cap);
+        if (!nm)
+            return NULL;
+        nm->next = m;
+        nm->own = true;
+        nm->used = 0;
+        nm->cap = cap;
+        r->mem = m = nm;
+        at = 0;
+    }
+    m->used = at + n;
+    return m->data + at;
+}
+
+/* record_layout - a record with room for nfields fields and bytes more
+ * in blk (round8(sizeof record) + round8(nfields fields) + a block
+ * header + bytes long) */
+static struct record *record_layout(char *blk, size_t nfields, size_t bytes)
+{
     size_t a = round8(sizeof(struct record));
     size_t b = round8(nfields * sizeof(struct record_field));
-    size_t c = sizeof(struct record_mem) + name_bytes;
-    char *blk = malloc(a + b + c);
-    if (!blk)
-        return NULL;
     struct record *r = (struct record *)(void *)blk;
     memset(r, 0, sizeof *r);
     if (nfields) {
@@ -53,7 +78,40 @@ struct record *record_new_sized(size_t nfields, size_t name_bytes)
     r->mem->next = NULL;
     r->mem->own = false;
     r->mem->used = 0;
-    r->mem->cap = name_bytes;
+    r->mem->cap = bytes;
+    return r;
+}
+
+static size_t layout_size(size_t nfields, size_t bytes)
+{
+    return round8(sizeof(struct record)) +
+           round8(nfields * sizeof(struct record_field)) +
+           sizeof(struct record_mem) + bytes;
+}
+
+struct record *record_new_sized(size_t nfields, size_t name_bytes)
+{
+    if (nfields > 4096 || name_bytes > 65536)
+        nfields = name_bytes = 0;       /* a guess that large is a bug */
+    char *blk = malloc(layout_size(nfields, name_bytes));
+    return blk ? record_layout(blk, nfields, name_bytes) : NULL;
+}
+
+size_t record_size_in(size_t nfields, size_t bytes)
+{
+    return round8(layout_size(nfields, bytes));
+}
+
+struct record *record_new_in(struct record *home, size_t nfields,
+                             size_t bytes)
+{
+    if (nfields > 4096 || bytes > 65536)
+        nfields = bytes = 0;
+    char *blk = mem_alloc(home, layout_size(nfields, bytes), true);
+    if (!blk)
+        return NULL;
+    struct record *r = record_layout(blk, nfields, bytes);
+    r->inner = true;
     return r;
 }
 
@@ -66,16 +124,19 @@ void fvalue_clear(struct fvalue *v)
 {
     if (!v)
         return;
-    free(v->text);
+    if (!v->lent)
+        free(v->text);
     v->text = NULL;
     for (size_t i = 0; i < v->nitems; i++)
         record_free(v->items[i]);
-    free(v->items);
+    if (!v->lent)
+        free(v->items);
     v->items = NULL;
     v->nitems = 0;
     v->present = false;
     v->num = 0;
     v->wide = false;
+    v->lent = false;
 }
 
 void record_free(struct record *r)
@@ -91,28 +152,17 @@ void record_free(struct record *r)
         if (m->own)
             free(m);
     }
-    free(r);
+    if (!r->inner)
+        free(r);
 }
 
 /* name_copy - name kept in r's blocks; NULL on nomem */
 static char *name_copy(struct record *r, const char *name)
 {
     size_t l = strlen(name) + 1;
-    struct record_mem *m = r->mem;
-    if (!m || m->cap - m->used < l) {
-        size_t cap = l > 256 ? l : 256;
-        struct record_mem *nm = malloc(sizeof *nm + cap);
-        if (!nm)
-            return NULL;
-        nm->next = m;
-        nm->own = true;
-        nm->used = 0;
-        nm->cap = cap;
-        r->mem = m = nm;
-    }
-    char *o = m->data + m->used;
-    memcpy(o, name, l);
-    m->used += l;
+    char *o = mem_alloc(r, l, false);
+    if (o)
+        memcpy(o, name, l);
     return o;
 }
 
@@ -137,6 +187,7 @@ struct record_field *record_add(struct record *r, const char *name)
     if (!nm)
         return NULL;
     struct record_field *nf = &r->f[r->n];
+    r->unique = false;
     memset(nf, 0, sizeof *nf);
     nf->name = nm;
     nf->v.type = FT_STRING;
@@ -162,21 +213,34 @@ const struct fvalue *record_get(const struct record *r, const char *name)
     return f ? &f->v : NULL;
 }
 
+const struct fvalue *record_get_at(const struct record *r, const char *name,
+                                   size_t *at)
+{
+    size_t i = *at;
+    if (r && name && r->unique && i < r->n &&
+        r->f[i].name[0] == name[0] && strcmp(r->f[i].name, name) == 0)
+        return &r->f[i].v;
+    struct record_field *f = record_field((struct record *)r, name);
+    if (!f)
+        return NULL;
+    *at = (size_t)(f - r->f);
+    return &f->v;
+}
+
 /* put_uint - decimal digits of x at o, zero-padded to width; returns the
  * length.  The setters below run for every field of every submission, so
  * they format by hand rather than through snprintf. */
 static size_t put_uint(char *o, uint64_t x, int width)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + x % 10);
+    size_t n = 1;
+    for (uint64_t t = x; t >= 10; t /= 10)
+        n++;
+    if (width > 0 && n < (size_t)width)
+        n = (size_t)width < 24 ? (size_t)width : 24;
+    for (size_t i = n; i-- > 0;) {      /* last digit first, in place */
+        o[i] = (char)('0' + x % 10);
         x /= 10;
-    } while (x);
-    while (n < (size_t)width && n < sizeof tmp)
-        tmp[n++] = '0';
-    for (size_t i = 0; i < n; i++)
-        o[i] = tmp[n - 1 - i];
+    }
     return n;
 }
 
@@ -190,24 +254,58 @@ static size_t put_int(char *o, int64_t x, int width)
     return put_uint(o, (uint64_t)x, width);
 }
 
-/* set_text - replace v's text with a copy of s; keeps the type */
-static int set_text(struct fvalue *v, const char *s)
+/* set_text - replace v's text with a copy of s[0..n), in home's blocks
+ * (home NULL: on the heap); keeps the type */
+static int set_text(struct record *home, struct fvalue *v, const char *s,
+                    size_t n)
 {
-    char *t = strdup(s);
+    char *t = home ? mem_alloc(home, n + 1, false) : malloc(n + 1);
     if (!t)
         return -1;
-    free(v->text);
+    memcpy(t, s, n);
+    t[n] = '\0';
+    if (!v->lent)
+        free(v->text);
     v->text = t;
+    v->lent = home != NULL;
     v->present = true;
     v->wide = false;
     return 0;
 }
 
-int fvalue_set_int(struct fvalue *v, int64_t n)
+int fvalue_set_text_n_in(struct record *home, struct fvalue *v,
+                         enum ftype t, const char *s, size_t n)
+{
+    if (t != FT_STRING && t != FT_ENUM)
+        return -1;
+    if (set_text(home, v, s, n) < 0)
+        return -1;
+    v->type = t;
+    v->num = 0;
+    return 0;
+}
+
+int fvalue_set_list_in(struct record *home, struct fvalue *v, size_t n)
+{
+    fvalue_clear(v);
+    v->type = FT_LIST;
+    v->present = true;
+    if (!n)
+        return 0;
+    struct record **items = home ? mem_alloc(home, n * sizeof *items, true)
+                                 : malloc(n * sizeof *items);
+    if (!items)
+        return -1;
+    memset(items, 0, n * sizeof *items);
+    v->items = items;
+    v->lent = home != NULL;
+    return 0;
+}
+
+int fvalue_set_int_in(struct record *home, struct fvalue *v, int64_t n)
 {
     char b[32];
-    b[put_int(b, n, 0)] = '\0';
-    if (set_text(v, b) < 0)
+    if (set_text(home, v, b, put_int(b, n, 0)) < 0)
         return -1;
     v->type = FT_INTEGER;
     v->num = n;
@@ -215,13 +313,14 @@ int fvalue_set_int(struct fvalue *v, int64_t n)
     return 0;
 }
 
-int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale)
+int fvalue_set_decimal_in(struct record *home, struct fvalue *v,
+                          int64_t scaled, int scale)
 {
     char b[48];
     if (scale < 0 || scale > 18)
         return -1;
     record_dec_format(scaled, scale, b, sizeof b);
-    if (set_text(v, b) < 0)
+    if (set_text(home, v, b, strlen(b)) < 0)
         return -1;
     v->type = FT_DECIMAL;
     v->num = scaled;
@@ -242,7 +341,7 @@ int fvalue_set_wide(struct fvalue *v, enum ftype t, dec128 x, int scale)
                                : fvalue_set_decimal(v, (int64_t)x, scale);
     char b[DEC128_TEXT];
     dec128_format(x, scale, b, sizeof b);
-    if (set_text(v, b) < 0)
+    if (set_text(NULL, v, b, strlen(b)) < 0)
         return -1;
     v->type = t;
     v->num = x < 0 ? INT64_MIN : INT64_MAX;
@@ -268,7 +367,7 @@ int fvalue_wide(const struct fvalue *v, dec128 *x, int *scale)
     return 0;
 }
 
-int fvalue_set_date(struct fvalue *v, int64_t days)
+int fvalue_set_date_in(struct record *home, struct fvalue *v, int64_t days)
 {
     int y, m, d;
     char b[40];
@@ -278,15 +377,15 @@ int fvalue_set_date(struct fvalue *v, int64_t days)
     n += put_uint(b + n, (uint64_t)m, 2);
     b[n++] = '-';
     n += put_uint(b + n, (uint64_t)d, 2);
-    b[n] = '\0';
-    if (set_text(v, b) < 0)
+    if (set_text(home, v, b, n) < 0)
         return -1;
     v->type = FT_DATE;
     v->num = days;
     return 0;
 }
 
-int fvalue_set_datetime(struct fvalue *v, int64_t ms)
+int fvalue_set_datetime_in(struct record *home, struct fvalue *v,
+                           int64_t ms)
 {
     int64_t days = ms / 86400000, rem = ms % 86400000;
     if (rem < 0) {
@@ -308,21 +407,45 @@ int fvalue_set_datetime(struct fvalue *v, int64_t ms)
         n += put_uint(b + n, part[i], i == 5 ? 3 : 2);
     }
     b[n++] = 'Z';
-    b[n] = '\0';
-    if (set_text(v, b) < 0)
+    if (set_text(home, v, b, n) < 0)
         return -1;
     v->type = FT_DATETIME;
     v->num = ms;
     return 0;
 }
 
-int fvalue_set_bool(struct fvalue *v, bool b)
+int fvalue_set_bool_in(struct record *home, struct fvalue *v, bool b)
 {
-    if (set_text(v, b ? "true" : "false") < 0)
+    if (set_text(home, v, b ? "true" : "false", b ? 4 : 5) < 0)
         return -1;
     v->type = FT_BOOLEAN;
     v->num = b ? 1 : 0;
     return 0;
+}
+
+int fvalue_set_int(struct fvalue *v, int64_t n)
+{
+    return fvalue_set_int_in(NULL, v, n);
+}
+
+int fvalue_set_decimal(struct fvalue *v, int64_t scaled, int scale)
+{
+    return fvalue_set_decimal_in(NULL, v, scaled, scale);
+}
+
+int fvalue_set_date(struct fvalue *v, int64_t days)
+{
+    return fvalue_set_date_in(NULL, v, days);
+}
+
+int fvalue_set_datetime(struct fvalue *v, int64_t ms)
+{
+    return fvalue_set_datetime_in(NULL, v, ms);
+}
+
+int fvalue_set_bool(struct fvalue *v, bool b)
+{
+    return fvalue_set_bool_in(NULL, v, b);
 }
 
 /* fvalue_set_text - string/enum: s as is.  Other types: s is read in its
@@ -339,11 +462,7 @@ int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s)
     switch (t) {
     case FT_STRING:
     case FT_ENUM:
-        if (set_text(v, s) < 0)
-            return -1;
-        v->type = t;
-        v->num = 0;
-        return 0;
+        return fvalue_set_text_n_in(NULL, v, t, s, strlen(s));
     case FT_INTEGER: {
         char *end;
         errno = 0;

@@ -55,6 +55,11 @@ struct fvalue {
                             at INT64_MIN/MAX; read it with fvalue_wide */
     size_t nitems;       /* FT_LIST */
     struct record **items;
+    bool lent;           /* text (or items, and the item records) lie in
+                            the blocks of a record (the *_in setters,
+                            record_new_in: map_apply's records) and go
+                            with it: never free them, set them only
+                            through the setters */
 };
 
 struct record_field {
@@ -73,13 +78,25 @@ struct record {
      * in the record's own allocation */
     struct record_mem *mem;
     struct record_field *f0;
+    bool inner;          /* made in another record's blocks
+                            (record_new_in): freed with that one */
+    bool unique;         /* no two fields share a name (map_apply's
+                            records, once made; record_add clears it) */
 };
 
 struct record *record_new(void);
-/* record_new_sized - the same, with room for nfields fields whose names
- * take name_bytes (NULs included) in one allocation: what the mapping
- * engine asks for, knowing its fields.  More may still be added. */
+/* record_new_sized - the same, with room for nfields fields and
+ * name_bytes for their names (NULs included) and lent texts in one
+ * allocation: what the mapping engine asks for, knowing its fields.
+ * More may still be added. */
 struct record *record_new_sized(size_t nfields, size_t name_bytes);
+/* record_new_in - the same, made in home's blocks (a list item of
+ * home's): it lives as long as home does; record_free of it frees only
+ * what it holds outside them.  NULL on nomem. */
+struct record *record_new_in(struct record *home, size_t nfields,
+                             size_t bytes);
+/* record_size_in - the bytes record_new_in takes from home */
+size_t record_size_in(size_t nfields, size_t bytes);
 void record_free(struct record *r);
 /* record_add - append a field (name copied); returns it zeroed, type STRING,
  * not present; NULL on out of memory. */
@@ -87,6 +104,12 @@ struct record_field *record_add(struct record *r, const char *name);
 /* record_get - by name; NULL if no such field */
 const struct fvalue *record_get(const struct record *r, const char *name);
 struct record_field *record_field(struct record *r, const char *name);
+/* record_get_at - record_get, looking at field *at first when r's names
+ * are unique (*at is then set to where name was found): one comparison
+ * for a record laid out as the last one asked was, as the encoders see
+ * map_apply's records */
+const struct fvalue *record_get_at(const struct record *r, const char *name,
+                                   size_t *at);
 
 /* Setters replace the value (text is rebuilt canonically). 0 ok, -1 nomem. */
 int fvalue_set_text(struct fvalue *v, enum ftype t, const char *s);
@@ -102,6 +125,21 @@ int fvalue_set_date(struct fvalue *v, int64_t days);
 int fvalue_set_datetime(struct fvalue *v, int64_t ms_utc);
 int fvalue_set_bool(struct fvalue *v, bool b);
 void fvalue_clear(struct fvalue *v);   /* frees, leaves not present */
+/* The same setters with the text kept in home's blocks (v lent, freed
+ * with home): for a value set once, as map_apply sets its record's.
+ * home NULL: on the heap, as the setters above. */
+int fvalue_set_text_n_in(struct record *home, struct fvalue *v,
+                         enum ftype t, const char *s, size_t n);
+int fvalue_set_int_in(struct record *home, struct fvalue *v, int64_t n);
+int fvalue_set_decimal_in(struct record *home, struct fvalue *v,
+                          int64_t scaled, int scale);
+int fvalue_set_date_in(struct record *home, struct fvalue *v, int64_t days);
+int fvalue_set_datetime_in(struct record *home, struct fvalue *v,
+                           int64_t ms);
+int fvalue_set_bool_in(struct record *home, struct fvalue *v, bool b);
+/* fvalue_set_list_in - v a present list with room for n items (nitems
+ * 0) in home's blocks; 0 ok, -1 nomem */
+int fvalue_set_list_in(struct record *home, struct fvalue *v, size_t n);
 
 /* Exact parsers shared by mapping, ack decoding and the CLI. 0 ok, -1 bad.
  * record_dec_parse: "-1234.5" at scale 2 -> -123450; more places than scale is an

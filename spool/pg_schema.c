@@ -1,5 +1,6 @@
 /* pg_schema.c - the PostgreSQL ledger's schema, at the SQLite ledger's
- * version (spool_db.c's migrations, v1..v15, as they end up).
+ * version (spool_db.c's migrations, v1..v16, as they end up:
+ * SPOOL_PG_SCHEMA_VERSION).
  *
  * The same tables, columns (same names, same order), indexes, views and
  * triggers, spelled for PostgreSQL:
@@ -26,7 +27,7 @@
 
 #define FINAL_IN "('confirmed','discarded')"
 
-static const char *const pg_v15[] = {
+static const char *const pg_current[] = {
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE sequences(name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     "CREATE TABLE batches("
@@ -325,7 +326,7 @@ int spool_pg_schema(struct sql_conn *c, struct errs *e)
                  "migration to %d yet", ver, SPOOL_PG_SCHEMA_VERSION);
         goto fail;
     }
-    for (const char *const *q = pg_v15; *q; q++) {
+    for (const char *const *q = pg_current; *q; q++) {
         if (sql_exec(c, *q) != 0) {
             errs_add(e, "ledger", "creating the schema: %s (in: %.60s)",
                      sql_errmsg(c), *q);

@@ -40,13 +40,27 @@ struct spool_pg_claimed {
                               allows) */
 };
 
+/* spool_pg_lock_due - inside the caller's transaction, lock up to max
+ * of target's records a claim may take, their ids into ids (oldest
+ * first): queued or deferred with next_attempt_at <= due_by, delivering
+ * with lease_until <= lease_now (the database's clock, spool_pg_now_ms),
+ * and in doubt and due when with_indoubt.  Rows another transaction
+ * holds are skipped (FOR UPDATE SKIP LOCKED), never waited for, so
+ * concurrent claims never take one record twice; the locks last until
+ * the caller's transaction ends.  Returns how many, -1 with e filled.
+ * spool_claim's PostgreSQL way (spool_deliver.c). */
+int spool_pg_lock_due(struct sql_conn *c, const char *target, int64_t due_by,
+                      int64_t lease_now, bool with_indoubt, size_t max,
+                      int64_t *ids, struct errs *e);
+
 /* spool_pg_claim - claim up to max (<= 1000) records of target that are
- * due (queued or deferred, next_attempt_at passed) or whose lease ran
- * out, for owner, until the database's clock + lease_ms.  Rows another
- * node holds locked are skipped (FOR UPDATE SKIP LOCKED), never waited
- * for, so concurrent claims never take one record twice.  One
- * statement, its own transaction unless the caller holds one.  Returns
- * how many went into out, -1 with e filled. */
+ * due by the database's clock (queued or deferred, next_attempt_at
+ * passed) or whose lease ran out, for owner, until the database's clock
+ * + lease_ms: spool_pg_lock_due's rows moved to delivering in the same
+ * statement, with no record read (the primitive, for its tests; the
+ * spool claims through spool_claim).  Two statements (the clock, the
+ * claim), each its own transaction unless the caller holds one.
+ * Returns how many went into out, -1 with e filled. */
 int spool_pg_claim(struct sql_conn *c, const char *target, const char *owner,
                    int64_t lease_ms, size_t max,
                    struct spool_pg_claimed *out, struct errs *e);

@@ -220,66 +220,34 @@ static const char rows_by_id_sql[] = "SELECT " SPOOL_REC_COLS
 #undef Q8
 
 /* lock_due_pg - read_due on a PostgreSQL ledger several nodes share:
- * first lock the due rows no other transaction holds (SKIP LOCKED: a row
- * another node is claiming is passed over, never waited for; a row it
- * claimed and committed meanwhile is judged again as it is now, and is
- * no longer due), then read the locked rows whole.  Two statements, so
- * the rows read are the ones locked, as they are after the lock.  Due by
- * now (the caller's clock wrote next_attempt_at); a lease ran out by
- * lease_now (the database's). */
+ * lock the due rows no other transaction holds (spool_pg_lock_due), then
+ * read the locked rows whole.  Two statements, so the rows read are the
+ * ones locked as they are after the lock.  Due by now (the caller's
+ * clock wrote next_attempt_at); a lease ran out by lease_now (the
+ * database's clock). */
 static int lock_due_pg(struct spool *s, const char *target, int64_t now,
                        int64_t lease_now, size_t max, bool allow_indoubt,
                        struct spool_list *out, struct errs *e)
 {
-    static const char lock[] = "SELECT id FROM records WHERE target = ?1 "
-        "AND ((state IN ('queued','deferred') AND next_attempt_at <= ?2) "
-        "OR (state = 'delivering' AND lease_until <= ?3) "
-        "OR (?4 = 1 AND state = 'indoubt' AND next_attempt_at <= ?2)) "
-        "ORDER BY id LIMIT ?5 FOR UPDATE SKIP LOCKED";
-    struct sql_stmt *st = spool_sql(s, lock, e);
-    if (!st)
-        return -1;
-    int64_t *ids = malloc((max < 1024 ? max : 1024) * sizeof *ids);
-    size_t nids = 0, capids = max < 1024 ? max : 1024, cap = 0;
+    int64_t *ids = malloc(max * sizeof *ids);
+    size_t cap = 0;
+    int rc = -1;
     if (!ids) {
         errs_add(e, target, "out of memory");
         return -1;
     }
-    sql_bind_text(st, 1, target);
-    sql_bind_int64(st, 2, now);
-    sql_bind_int64(st, 3, lease_now);
-    sql_bind_int64(st, 4, allow_indoubt ? 1 : 0);
-    sql_bind_int64(st, 5, (int64_t)max);
-    enum sql_step step;
-    int rc = -1;
-    while ((step = sql_step(st)) == SQL_STEP_ROW && nids < max) {
-        if (nids == capids) {
-            int64_t *v = realloc(ids, capids * 2 * sizeof *v);
-            if (!v) {
-                sql_reset(st);
-                errs_add(e, target, "out of memory");
-                goto done;
-            }
-            ids = v;
-            capids *= 2;
-        }
-        ids[nids++] = sql_col_int64(st, 0);
-    }
-    sql_reset(st);
-    if (step == SQL_STEP_ERROR) {
-        spool_sqlerr(s, e, target, "finding due records");
-        goto done;
-    }
-    for (size_t i = 0; i < nids; i += CLAIM_CHUNK) {
+    int n = spool_pg_lock_due(s->sql, target, now, lease_now, allow_indoubt,
+                              max, ids, e);
+    for (int i = 0; i < n; i += CLAIM_CHUNK) {
         struct sql_stmt *rd = spool_sql(s, rows_by_id_sql, e);
         if (!rd)
             goto done;
-        for (size_t j = i; j < nids && j < i + CLAIM_CHUNK; j++)
-            sql_bind_int64(rd, 1 + (int)(j - i), ids[j]);
+        for (int j = i; j < n && j < i + CLAIM_CHUNK; j++)
+            sql_bind_int64(rd, 1 + (j - i), ids[j]);
         if (append_rows(s, rd, target, out, &cap, e) != 0)
             goto done;
     }
-    rc = 0;
+    rc = n < 0 ? -1 : 0;
 done:
     free(ids);
     return rc;

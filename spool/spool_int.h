@@ -12,6 +12,8 @@
 #define SPOOL_NSTMT 64
 
 struct spool_req;                  /* spool_enqueue.c */
+struct sql_conn;                   /* sql.h */
+struct sql_stmt;
 
 struct spool {
     char *dir;

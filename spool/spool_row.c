@@ -186,8 +186,8 @@ static int row_fill(struct spool *s, const struct row_src *c,
     return 0;
 }
 
-int spool_row_fill_sql(struct spool *s, struct sql_stmt *st, int with_payload,
-                       struct spool_record *r)
+int spool_row_fill_sql(struct spool *s, struct sql_stmt *st,
+                       int with_payload, struct spool_record *r)
 {
     const struct row_src c = { sql_i64, sql_dup, sql_text, sql_blob, st };
     return row_fill(s, &c, with_payload, r);

@@ -1,8 +1,8 @@
 /* spool_row.h - the statement-layer form of spool_row_fill (spool_row.c),
  * for the spool files already on spool/sql.h.  Kept apart from
- * spool_int.h only while the other readers still hand over a bare
- * sqlite3_stmt (issue 18); it belongs beside spool_row_fill there once
- * they have moved.  Never included outside spool/. */
+ * spool_int.h (not this file's owner's) only while the other readers
+ * still hand over a bare sqlite3_stmt (issue 18); it belongs beside
+ * spool_row_fill there.  Never included outside spool/. */
 #ifndef FERRY_SPOOL_SPOOL_ROW_H
 #define FERRY_SPOOL_SPOOL_ROW_H
 

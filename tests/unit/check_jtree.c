@@ -216,6 +216,17 @@ START_TEST(test_refund_claims_and_their_mutations_read_the_same)
         { "\"answers\":[", "\"answers\":[{},7,\"x\",[]," },
         { "\"submitted_at\":", "\"submitted_at\":0,\"_\":" },
         { "\"HCR7Q4ZP2XW8\"", "\"\"" }, { "\"HCR7Q4ZP2XW8\"", "\"hcr\"" },
+        /* the selectors on answers are judged together (jpath_set): the
+         * first element matching each, whatever order they come in */
+        { "{\"question_id\":2,",
+          "{\"question_id\":2,\"answer_text\":\"ZZ999999A\"},{\"question_id\":2," },
+        { "{\"question_id\":3,",
+          "{\"question_id\":\"3\",\"answer_text\":\"01/01/1999\"},{\"question_id\":3," },
+        { "{\"question_id\":1,",
+          "{\"question_id\":8,\"sort_code\":\"111111\"},{\"question_id\":1," },
+        { "{\"question_id\":1,", "{\"question_id\":1},{\"question_id\":1," },
+        { "\"answers\":", "\"answers\":{\"question_id\":1},\"was\":" },
+        { "\"answers\":", "\"answers\":[],\"was\":" },
     };
     for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
         char *t = replace(doc, muts[i][0], muts[i][1]);

@@ -352,6 +352,66 @@ START_TEST(test_set_text_canonical)
 }
 END_TEST
 
+/* a record made in its home's blocks, with lent texts and items, set
+ * again (to the heap) and freed: ASan says whether anything leaks or is
+ * freed twice */
+START_TEST(test_lent_values_set_again_and_freed)
+{
+    struct record *r = record_new_sized(2, 256);
+    struct record_field *a = record_add(r, "a"), *l = record_add(r, "l");
+    ck_assert_int_eq(fvalue_set_decimal_in(r, &a->v, 41237, 2), 0);
+    ck_assert_str_eq(a->v.text, "412.37");
+    ck_assert(a->v.lent);
+    ck_assert_int_eq(fvalue_set_list_in(r, &l->v, 2), 0);
+    for (int i = 0; i < 2; i++) {
+        struct record *it = record_new_in(r, 1, 16);
+        ck_assert_ptr_nonnull(it);
+        l->v.items[l->v.nitems++] = it;
+        struct record_field *c = record_add(it, "code");
+        /* more than the item's own block: the rest on the heap */
+        ck_assert_int_eq(fvalue_set_text_n_in(it, &c->v, FT_STRING,
+                         "a code longer than sixteen bytes", 32), 0);
+        ck_assert(record_add(it, "extra") != NULL);   /* fields grown */
+    }
+    ck_assert_str_eq(l->v.items[1]->f[0].v.text,
+                     "a code longer than sixteen bytes");
+    ck_assert_int_eq(fvalue_set_text(&a->v, FT_STRING, "on the heap"), 0);
+    ck_assert(!a->v.lent);
+    ck_assert_int_eq(fvalue_set_date_in(r, &a->v, 0), 0);
+    ck_assert_str_eq(a->v.text, "1970-01-01");
+    fvalue_clear(&l->v);
+    ck_assert_int_eq(fvalue_set_list_in(NULL, &l->v, 1), 0);
+    l->v.items[l->v.nitems++] = record_new();
+    record_free(r);
+}
+END_TEST
+
+/* record_get_at looks at the hinted field only when the names are
+ * unique: with a name twice it still finds the first, as record_get */
+START_TEST(test_get_at_finds_what_get_finds)
+{
+    struct record *r = record_new();
+    fvalue_set_int(&record_add(r, "x")->v, 1);
+    fvalue_set_int(&record_add(r, "y")->v, 2);
+    fvalue_set_int(&record_add(r, "x")->v, 3);
+    size_t at = 2;
+    ck_assert(!r->unique);
+    ck_assert_int_eq(record_get_at(r, "x", &at)->num, 1);
+    ck_assert_uint_eq(at, 0);
+    r->unique = true;            /* as map_apply says of its records */
+    at = 1;
+    ck_assert_int_eq(record_get_at(r, "y", &at)->num, 2);
+    at = 1;
+    ck_assert_int_eq(record_get_at(r, "x", &at)->num, 1);
+    ck_assert_uint_eq(at, 0);
+    ck_assert_ptr_null(record_get_at(r, "z", &at));
+    ck_assert_uint_eq(at, 0);
+    record_add(r, "z");
+    ck_assert(!r->unique);       /* added to: no longer known */
+    record_free(r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("record");
@@ -368,6 +428,8 @@ int main(void)
     tcase_add_test(tc, test_record_from_json_refuses_bad);
     tcase_add_test(tc, test_record_from_json_never_echoes_personal_values);
     tcase_add_test(tc, test_set_text_canonical);
+    tcase_add_test(tc, test_lent_values_set_again_and_freed);
+    tcase_add_test(tc, test_get_at_finds_what_get_finds);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -558,13 +558,19 @@ START_TEST(test_percentiles_are_exact)
     spool_batch_free(b);
     ck_assert_int_eq(spool_ack_apply(sp, NULL, NULL, acks, N, NULL, NULL,
                                      NULL, NULL, &e), 0);
+    /* one connection for all of them: a connection a row is seconds on
+     * PostgreSQL */
+    struct sql_conn *db = test_ledger_open(spdir);
     for (int i = 0; i < N; i++) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "UPDATE records SET confirmed_at = "
-                 "received_at + %lld WHERE ref = '%s'", (long long)t[i],
-                 refs[i]);
-        ledger_exec(sql);
+        struct sql_stmt *st = sql_prepare(db, "UPDATE records SET "
+                                          "confirmed_at = received_at + ?1 "
+                                          "WHERE ref = ?2");
+        ck_assert_ptr_nonnull(st);
+        sql_bind_int64(st, 1, t[i]);
+        sql_bind_text(st, 2, refs[i]);
+        ck_assert_msg(sql_step(st) == SQL_STEP_DONE, "%s", sql_errmsg(db));
     }
+    sql_close(db);
     qsort(t, N, sizeof t[0], cmp_i64);
     struct report *r = build("2024-10-07", "2024-10-07", "timed");
     const struct report_figures *d = &r->svc[0].days[0].f,

@@ -145,6 +145,78 @@ START_TEST(test_generated_patterns_agree_with_regexec)
 }
 END_TEST
 
+/* generated texts spelled from the pattern itself (each atom's bytes,
+ * each count in or near its range, then perhaps one byte changed), so
+ * that many match: the anchored patterns whose atoms share no bytes with
+ * what follows them are judged in one pass (map_rx.c, "greedy"), and
+ * that pass must say yes exactly where regexec does, not only no */
+START_TEST(test_spelled_texts_agree_with_regexec)
+{
+    static const struct { const char *re, *bytes; } atom[] = {
+        { "a", "a" }, { "b", "b" }, { "A", "A" }, { "0", "0" }, { "-", "-" },
+        { " ", " " }, { ".", "xa0 " }, { "[a-c]", "abc" }, { "[^a]", "b0-" },
+        { "[]a]", "]a" }, { "[a-]", "a-" }, { "[0-9]", "0189" },
+        { "[^0-9a]", "b-A" }, { "\\.", "." }, { ",", "," },
+        { "[A-Z0-9]", "AZ09" }, { "[A-Z]", "AQZ" },
+    };
+    static const struct { const char *q; unsigned lo, hi; } quant[] = {
+        { "", 1, 1 }, { "", 1, 1 }, { "*", 0, 4 }, { "+", 1, 4 },
+        { "?", 0, 1 }, { "{2}", 2, 2 }, { "{1,3}", 1, 3 }, { "{0,}", 0, 4 },
+        { "{2,}", 2, 5 }, { "{0,1}", 0, 1 }, { "{1,2}", 1, 2 },
+    };
+    static const char alpha[] = "abcA0- .],Z9";
+    unsigned seed = 777;
+    size_t judged = 0, matched = 0;
+    for (int n = 0; n < 6000; n++) {
+        char p[160];
+        size_t pl = 0;
+        size_t pick[5], qk[5];
+        seed = seed * 1103515245u + 12345u;
+        bool head = (seed >> 16) % 4 != 0, tail = (seed >> 18) % 4 != 0;
+        if (head)
+            p[pl++] = '^';
+        size_t na = 1 + (seed >> 20) % 5;
+        for (size_t k = 0; k < na; k++) {
+            seed = seed * 1103515245u + 12345u;
+            pick[k] = (seed >> 16) % (sizeof atom / sizeof *atom);
+            qk[k] = (seed >> 8) % (sizeof quant / sizeof *quant);
+            pl += (size_t)snprintf(p + pl, sizeof p - pl, "%s%s",
+                                   atom[pick[k]].re, quant[qk[k]].q);
+        }
+        if (tail)
+            p[pl++] = '$';
+        p[pl] = '\0';
+        for (int t = 0; t < 8; t++) {
+            char text[64];
+            size_t tl = 0;
+            for (size_t k = 0; k < na; k++) {
+                seed = seed * 1103515245u + 12345u;
+                unsigned lo = quant[qk[k]].lo, hi = quant[qk[k]].hi;
+                unsigned c = lo + (seed >> 16) % (hi - lo + 1);
+                if ((seed >> 24) % 8 == 0)
+                    c++;                        /* one too many */
+                const char *b = atom[pick[k]].bytes;
+                for (unsigned i = 0; i < c; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    text[tl++] = b[(seed >> 16) % strlen(b)];
+                }
+            }
+            seed = seed * 1103515245u + 12345u;
+            if (tl && (seed >> 16) % 4 == 0)
+                text[(seed >> 20) % tl] = alpha[(seed >> 8) % (sizeof alpha - 1)];
+            text[tl] = '\0';
+            int rc = agree(p, text);
+            if (rc >= 0)
+                judged++;
+            if (rc == 1)
+                matched++;
+        }
+    }
+    ck_assert_uint_gt(judged, 6000 * 8 * 3 / 4);
+    ck_assert_uint_gt(matched, judged / 3);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rx");
@@ -152,6 +224,7 @@ int main(void)
     tcase_add_test(tc, test_mapping_patterns);
     tcase_add_test(tc, test_outside_the_subset_is_left_to_regexec);
     tcase_add_test(tc, test_generated_patterns_agree_with_regexec);
+    tcase_add_test(tc, test_spelled_texts_agree_with_regexec);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -312,21 +312,18 @@ START_TEST(test_find_by_hash_and_nothing_in_clear)
     spool_close(s);
     /* the payload is stored in clear (no payload key here), so look at
      * the search table itself: 32-byte hashes, never the text */
-    sqlite3 *db;
-    char p[700];
-    snprintf(p, sizeof p, "%s/ledger.db", spdir);
-    ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT hash FROM search", -1,
-                                        &st, NULL), SQLITE_OK);
+    struct sql_conn *db = test_ledger_open(spdir);
+    struct sql_stmt *st = sql_prepare(db, "SELECT hash FROM search");
+    ck_assert_ptr_nonnull(st);
     int rows = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sql_step(st) == SQL_STEP_ROW) {
+        size_t hn = 0;
+        const void *h = sql_col_blob(st, 0, &hn);
         rows++;
-        ck_assert_int_eq(sqlite3_column_bytes(st, 0), 32);
-        ck_assert_ptr_null(memmem(sqlite3_column_blob(st, 0), 32, "AB12", 4));
+        ck_assert_uint_eq(hn, 32);
+        ck_assert_ptr_null(memmem(h, 32, "AB12", 4));
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    sql_close(db);
     ck_assert_int_eq(rows, 6);
     mapping_free(m);
 }
@@ -349,19 +346,14 @@ START_TEST(test_hash_is_hmac_sha256_of_service_index_value)
     ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, sizeof key,
                                (const unsigned char *)msg, sizeof msg - 1,
                                want, &wl));
-    sqlite3 *db;
-    char p[700];
-    snprintf(p, sizeof p, "%s/ledger.db", spdir);
-    ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM search "
-                                        "WHERE hash = ?", -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_blob(st, 1, want, (int)wl, SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    struct sql_conn *db = test_ledger_open(spdir);
+    struct sql_stmt *st = sql_prepare(db, "SELECT count(*) FROM search "
+                                      "WHERE hash = ?");
+    ck_assert_ptr_nonnull(st);
+    sql_bind_blob(st, 1, want, wl);
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    ck_assert_int_eq(sql_col_int64(st, 0), 1);
+    sql_close(db);
     /* and a reopened spool (fresh pads) finds it */
     s = open_key(9);
     char got[SPOOL_REF_MAX];

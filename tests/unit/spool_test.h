@@ -9,8 +9,10 @@
  * ("ferry_t_" and 16 hex digits: sql_lock_key of the path), created on
  * the first open and the same one on every reopen; the folder still
  * holds outbound/, inbound/, archive/, locks/ and audit.head.  The
- * databases this process made are dropped when it exits (a Check child
- * exits after each test).
+ * databases this process made are dropped when it exits normally (a
+ * Check child exits after each test that passes); a failed test's
+ * stays, as its folder does, to be looked at.  FERRY_TEST_PG must be
+ * key=value pairs (" dbname=..." is appended to it), not a URI.
  *
  * - test_spool_open(dir, opts, e): spool_open on the test's ledger;
  * - TEST_SQLITE_ONLY(): first line of a test that is SQLite's by nature
