@@ -7,27 +7,32 @@
 # each with its own config and spool folder, all with the same connection
 # string, spool key (so the same search key beside it), audit key and
 # front-end secret.  Every submission is one record with two deliveries:
-# the real SOAP peer (tests/peers/soap.sh, each call 150 ms, ClaimStatus
-# as the in-doubt probe) and a PostgreSQL table through psqlODBC (a marker
+# the real SOAP peer (tests/peers/soap.sh, ClaimStatus as the in-doubt
+# probe) and a PostgreSQL table through psqlODBC (a marker
 # table; the table itself has no unique key, so a second insert would
 # show).  Each target's lease is 3 s (the SOAP timeout 2 s).
 #
-# A trial: the SOAP peer is stopped (SIGSTOP) so calls hang in flight;
-# intake over HTTP on every live node until the victim holds claims (read
-# from the ledger: lease_owner HOST:PID:N); SIGKILL it, SIGCONT the peer, more
-# intake on the other two; the victim is started again at once, or (one
-# trial in three, and the last) left dead for a while.  At the end:
+# A trial: the SOAP peer is stopped (SIGSTOP) and the ODBC table locked
+# (a psql session) so calls and inserts hang in flight; intake over HTTP
+# on every live node until the victim holds claims (read from the
+# ledger: lease_owner HOST:PID:N); SIGKILL it with two submissions to it
+# in flight, SIGCONT the peer, unlock the table, more intake on the other
+# two; the victim is started again at once, or (one trial in three, and
+# the last) left dead through the next trial's intake.  At the end:
 # - nothing lost: every submission answered 202 (those whose answer the
-#   kill cut off are sent again, and must get their first reference back
-#   as 200 duplicate) has both deliveries in the ledger, each delivered
+#   kill cut off are sent again: 200 duplicate with their first
+#   reference when they had committed, else 202) has both deliveries in the ledger, each delivered
 #   or counted in doubt;
 # - nothing doubled: the SOAP peer's log and the ODBC table hold each
-#   delivery identity at most once, except records ferry itself took back
-#   in doubt and resent by policy (counted, and each must be one of them);
+#   delivery identity at most once, except deliveries ferry itself marked
+#   in doubt and resent by policy (counted; any second copy must be one);
 # - every claim a dead node held came back after its lease (an `expired`
-#   attempt naming that node) and was delivered by a live node; the last
-#   victim's claims while it is still dead, by the other two.
-# FERRY_CLUSTER_TRIALS sets the number of trials (default 30).
+#   attempt naming that node's process) and was settled by a live process
+#   (another node, or the victim's new one); the last victim's claims
+#   while it is still dead, by the other two;
+# - the keyed audit chain verifies; the nodes stop cleanly on SIGTERM.
+# FERRY_CLUSTER_TRIALS sets the number of trials (default 30: 50-75 s on
+# the shared two-core machine); KEEP=1 keeps the work folder.
 set -u
 export LC_ALL=C
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +53,7 @@ cleanup() {
         [ -n "${PID[$n]:-}" ] && { kill -9 "${PID[$n]}"; wait "${PID[$n]}"; } 2>/dev/null
     done
     soap_stop
+    [ -n "${LOCKER_PID:-}" ] && { kill "$LOCKER_PID"; wait "$LOCKER_PID"; } 2>/dev/null
     [ -n "${PG_DIR:-}" ] && pg_cleanup
     [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
@@ -162,6 +168,17 @@ post() {
     rm -f "$T/body.$2"
     echo "$2 ${code:-000} ${ref:--}" >> "$T/subs.txt"
 }
+# table_lock / table_unlock - a psql session (a coprocess) holds the ODBC
+# target's table locked (ACCESS EXCLUSIVE) between the two, so every
+# node's INSERT waits in its transaction
+coproc LOCKER { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry postgres 2>&1; }
+table_lock() {
+    local line
+    echo "BEGIN; LOCK TABLE claims IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&"${LOCKER[1]}"
+    read -r -t 10 line <&"${LOCKER[0]}"
+    [ "$line" = locked ] || fail lock "the ODBC table was not locked: $line"
+}
+table_unlock() { echo "COMMIT;" >&"${LOCKER[1]}"; }
 alive() { local n; for n in "${NODES[@]}"; do [ -n "${PID[$n]}" ] && echo "$n"; done; }
 # held N - the deliveries node N's process holds, "REF TARGET OWNER" lines
 held() {
@@ -181,9 +198,11 @@ for t in $(seq 1 "$TRIALS"); do
     if [ -n "$LEFT_DEAD" ]; then start "$LEFT_DEAD"; LEFT_DEAD=""; fi
     live=($(alive))
     v=${live[$((t % ${#live[@]}))]}
-    # the SOAP peer stopped (SIGSTOP): calls hang in flight, so claims
-    # stay held; intake on every node until the victim holds some
+    # the SOAP peer stopped (SIGSTOP) and the ODBC table locked: calls
+    # and inserts hang in flight, so claims stay held; intake on every
+    # node until the victim holds some
     kill -STOP "$SOAP_PID"
+    table_lock
     got=""
     for _ in $(seq 40); do
         for n in "${NODES[@]}"; do SEQ=$((SEQ + 1)); post "$n" "$(printf 'K%02d-%05d' "$t" "$SEQ")"; done
@@ -203,6 +222,7 @@ for t in $(seq 1 "$TRIALS"); do
     held_now=$(led "SELECT ref, target, lease_owner FROM records WHERE state = 'delivering'
                     AND lease_owner LIKE '%:$vpid:%'")
     kill -CONT "$SOAP_PID"
+    table_unlock
     if [ -n "$held_now" ]; then
         MID=$((MID + 1))
         echo "$held_now" | sed "s/^/$t /" >> "$T/dead-claims.txt"
@@ -214,10 +234,14 @@ for t in $(seq 1 "$TRIALS"); do
     if [ $((t % 3)) = 0 ] || [ "$t" = "$TRIALS" ]; then LEFT_DEAD=$v; else start "$v"; fi
 done
 NDEAD=$(wc -l < "$T/dead-claims.txt")
+NDEAD_WS=$(awk '$3 == "claims-ws"' "$T/dead-claims.txt" | wc -l)
+NDEAD_DB=$(awk '$3 == "claims-db"' "$T/dead-claims.txt" | wc -l)
 # a victim seen holding claims may settle them in the instant before the
 # kill lands; most trials must still kill it holding some
 [ $((MID * 3)) -ge $((TRIALS * 2)) ] || fail trials "only $MID of $TRIALS victims died holding claims"
-ok "$TRIALS trials: $MID victims SIGKILLed holding claims ($NDEAD deliveries held by dead nodes), intake going on on the others"
+[ "$TRIALS" -lt 10 ] || { [ "$NDEAD_WS" -gt 0 ] && [ "$NDEAD_DB" -gt 0 ]; } ||
+    fail trials "dead claims of one target only: $NDEAD_WS SOAP, $NDEAD_DB ODBC"
+ok "$TRIALS trials: $MID victims SIGKILLed holding claims ($NDEAD deliveries held by dead nodes: $NDEAD_WS SOAP, $NDEAD_DB ODBC), intake going on on the others"
 
 # the last victim stays dead: the other two must deliver its claims after
 # the lease, then everything else
@@ -310,9 +334,20 @@ while read -r t ref tgt owner; do
     [ "$msg" -ge 1 ] || fail "dead claims" "trial $t: $ref $tgt held by $owner has no expired attempt naming it"
     NOK=$((NOK + 1))
 done < "$T/dead-claims.txt"
-ok "each of the $NOK deliveries a dead node held came back after its lease (an expired attempt naming that node) and was settled by a live one"
+ok "each of the $NOK deliveries a dead node held came back after its lease (an expired attempt naming that process) and was settled by a live one"
 
 "$FERRY_BIN" audit verify --config "$T/c/ferry.xml" > "$T/verify.out" 2>&1 || fail audit "$(tail -3 "$T/verify.out")"
 ok "audit chain verifies after $TRIALS kills (keyed, one chain across the three nodes)"
+
+# the three stop cleanly (SIGTERM: exit 0), and no sanitizer report in
+# any node's log, the killed processes' included
+for n in "${NODES[@]}"; do
+    kill -TERM "${PID[$n]}"
+    rc=0; wait "${PID[$n]}" || rc=$?
+    PID[$n]=""
+    [ "$rc" = 0 ] || fail stop "node $n exit $rc: $(tail -3 "$T/$n.log")"
+done
+grep -l "Sanitizer\|runtime error:" "$T"/[abc].log && fail sanitizer "$(grep -h -A5 "Sanitizer\|runtime error:" "$T"/[abc].log | head -20)"
+ok "the three nodes stop on SIGTERM (exit 0); no sanitizer report in their logs"
 echo "trials=$TRIALS submissions=$N seconds=$(( $(date +%s) - START ))"
 echo "$CASES cases passed"
