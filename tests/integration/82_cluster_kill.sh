@@ -17,8 +17,9 @@
 # on every live node until the victim holds claims (read from the
 # ledger: lease_owner HOST:PID:N); SIGKILL it with two submissions to it
 # in flight, SIGCONT the peer, unlock the table, more intake on the other
-# two; the victim is started again at once, or (one trial in three, and
-# the last) left dead through the next trial's intake.  At the end:
+# two; the victim is started again at once, or (one trial in three) at
+# the start of the next trial; the last one stays dead until the other
+# two have settled its claims.  At the end:
 # - nothing lost: every submission answered 202 (those whose answer the
 #   kill cut off are sent again: 200 duplicate with their first
 #   reference when they had committed, else 202) has both deliveries in the ledger, each delivered
