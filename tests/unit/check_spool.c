@@ -1161,8 +1161,9 @@ END_TEST
 
 /* chunked claims and outcomes (64 ids per statement): a claim larger than
  * a chunk takes the oldest first, mixed outcomes land on the right rows
- * across chunk edges, a repeated ref in one call is refused the second
- * time, and another owner's outcome is refused. */
+ * across chunk edges, a repeated ref in one call (in another chunk or
+ * the same one) is refused the second time, and another owner's outcome
+ * is refused. */
 START_TEST(test_claims_and_outcomes_across_chunks)
 {
     enum { N = 150, C = 140 };
@@ -1209,6 +1210,16 @@ START_TEST(test_claims_and_outcomes_across_chunks)
     ck_assert_int_eq(spool_outcomes(s, "OTHER", &x, 1, &e), 0);
     ck_assert_uint_eq(e.n, 1);
     ck_assert_int_eq(state_of(s, l.v[0]->ref), SPOOL_DELIVERING);
+    errs_clear(&e);
+    /* the same ref twice within one chunk: the first lands, the second
+     * is refused, as one call each would have it */
+    struct spool_outcome twice[2] = {
+        { .ref = l.v[1]->ref, .kind = SPOOL_OUT_OK, .receipt = "R1" },
+        { .ref = l.v[1]->ref, .kind = SPOOL_OUT_FAIL, .message = "no" } };
+    ck_assert_int_eq(spool_outcomes(s, "W", twice, 2, &e), 0);
+    ck_assert_uint_eq(e.n, 1);
+    ck_assert_str_eq(e.v[0].where, l.v[1]->ref);
+    ck_assert_int_eq(state_of(s, l.v[1]->ref), SPOOL_DELIVERED);
     spool_list_free(&l);
     errs_free(&e);
     spool_close(s);
