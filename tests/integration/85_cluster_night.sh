@@ -111,10 +111,17 @@ unlocked() {
     done
     fail "$1 locks" "advisory locks still held: $(q "$1" "SELECT pid, objid FROM pg_locks WHERE locktype = 'advisory'")"
 }
-# held DB PID - wait (up to 20 s) until PID's run holds an advisory lock
+# held DB PID JOB - wait (up to 20 s) until the job lock JOB is held (the
+# advisory key: the first 8 bytes of SHA-256 of "ferry:job:JOB", as
+# spool/pg_cluster.c makes it; pg_locks shows its two halves)
 held() {
+    local k
+    k=$(python3 -c 'import hashlib, sys
+d = hashlib.sha256(b"ferry:job:" + sys.argv[1].encode()).digest()
+print(int.from_bytes(d[0:4], "big"), int.from_bytes(d[4:8], "big"))' "$3")
     for _ in $(seq 200); do
-        [ "$(q "$1" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" -gt 0 ] && return 0
+        [ "$(q "$1" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+            AND classid::bigint = ${k% *} AND objid::bigint = ${k#* }")" = 1 ] && return 0
         kill -0 "$2" 2>/dev/null || fail "$1 hold" "the holding run ended"
         sleep 0.1
     done
@@ -194,7 +201,7 @@ for _ in $(seq 200); do
     [ "$(q ferry_$n "SELECT count(*) FROM batches WHERE state = 'written'")" = 1 ] && break
     sleep 0.1
 done
-held ferry_$n $hpid
+held ferry_$n $hpid batch-claims-mainframe
 pause $hpid
 before=$(q ferry_$n "SELECT id, state, sha256, record_count FROM batches")
 fy "$w/b" batch claims-nightly --date $DATE >"$T/b.out" 2>"$T/b.err"; rc=$?
@@ -221,7 +228,7 @@ CLMFILE=$w/remote/$NAME ACKFILE=$w/remote-acks/.ack.tmp REJECTNINO=XX000000X \
 mv "$w/remote-acks/.ack.tmp" "$ack"
 (exec "$FERRY_BIN" reconcile claims-mainframe --config "$w/h/ferry.xml") >"$T/h.out" 2>&1 &
 hpid=$!
-held ferry_$n $hpid
+held ferry_$n $hpid reconcile-claims-mainframe
 pause $hpid
 fy "$w/b" reconcile claims-mainframe >"$T/b.out" 2>"$T/b.err"; rc=$?
 [ $rc = 75 ] && grep -q "the reconcile of claims-mainframe is already running on another node" "$T/b.err" &&
