@@ -194,13 +194,20 @@ done
 # ---- the batch lock across nodes: a paused holding it ----------------------
 n=$((n+1)); w=$T/$n
 trial $n
-node "$w/h" ferry_$n "$w/remote" "$HANG_PORT"      # node a, its transport hangs
+# node a's twin whose transport hangs: the batch asks the transport first
+# (5 s, then "cannot be reached now"), binds and writes the file, then
+# hangs 5 s in the hand-over: it is paused there
+node "$w/h" ferry_$n "$w/remote" "$HANG_PORT"
+sed -i 's|connect-timeout="30s" timeout="30s"|connect-timeout="5s" timeout="5s"|' "$w/h/ferry.xml"
 (exec "$FERRY_BIN" batch claims-nightly --date $DATE --config "$w/h/ferry.xml") >"$T/h.out" 2>&1 &
 hpid=$!
-for _ in $(seq 200); do
+for _ in $(seq 600); do
     [ "$(q ferry_$n "SELECT count(*) FROM batches WHERE state = 'written'")" = 1 ] && break
+    kill -0 $hpid 2>/dev/null || fail "batch lock" "node a's run ended: $(tail -5 "$T/h.out")"
     sleep 0.1
 done
+[ "$(q ferry_$n "SELECT count(*) FROM batches WHERE state = 'written'")" = 1 ] ||
+    fail "batch lock" "node a wrote no batch in 60 s"
 held ferry_$n $hpid batch-claims-mainframe
 pause $hpid
 before=$(q ferry_$n "SELECT id, state, sha256, record_count FROM batches")
