@@ -31,7 +31,8 @@ static void usage(FILE *f)
         "in-doubt records.\n\n"
         "Exit: 0 clean, 65 orphans, totals mismatch, bad file or missing\n"
         "records, 66 a FILE given is missing, 74 a file could not be read,\n"
-        "75 transport unavailable, "
+        "75 transport unavailable, or another run (here or on a node\n"
+        "sharing the spool) is reconciling TARGET: nothing done, "
         "78 configuration.\n");
 }
 
@@ -250,7 +251,23 @@ int cmd_reconcile(int argc, char **argv)
     errs_init(&e);
     struct recon_summary sum;
     int r = recon_run(cfg, sp, target, &ro, &sum, &e);
-    if (c.json)
+    if (r == 0 && sum.busy) {
+        /* another run (here, or a node sharing the spool) has the
+         * target: nothing was fetched or applied */
+        if (c.json) {
+            json_t *o = json_pack("{s:s,s:b,s:s}", "target", target,
+                                  "busy", 1, "message", sum.busy_msg);
+            char *txt = o ? json_dumps(o, JSON_INDENT(2) |
+                                       JSON_PRESERVE_ORDER) : NULL;
+            if (txt)
+                printf("%s\n", txt);
+            free(txt);
+            json_decref(o);
+        }
+        fprintf(stderr, "ferry reconcile: %s; nothing done, try later\n",
+                sum.busy_msg);
+        rc = recon_exit_code(&sum);
+    } else if (c.json)
         print_json(&sum, &e);
     else
         print_text(&sum, &e);

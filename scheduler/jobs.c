@@ -2,8 +2,8 @@
  * scheduler or an operator).  See jobs.h.
  *
  * Each action has one runner.  deliver and purge take the job's lock here;
- * the night batch takes its own (per target, so two jobs can never batch
- * the same target at once).  Every run is recorded in the ledger's job
+ * the night batch and reconcile take their own (per target, so two jobs
+ * can never batch or reconcile the same target at once).  Every run is recorded in the ledger's job
  * runs with its outcome and counts, including runs that fail. */
 #include "scheduler/jobs.h"
 #include "util/clock.h"
@@ -155,6 +155,9 @@ static void run_reconcile(const struct ferry_config *cfg, struct spool *sp,
     if (recon_run(cfg, sp, job->target, &o, &sum, e) != 0) {
         rep->outcome = JOB_CONFIG;
         snprintf(rep->message, sizeof rep->message, "%.500s", errs_first_msg(e));
+    } else if (sum.busy) {
+        rep->outcome = JOB_BUSY;
+        snprintf(rep->message, sizeof rep->message, "%.390s", sum.busy_msg);
     } else {
         switch (recon_exit_code(&sum)) {
         case 0:  rep->outcome = JOB_OK; break;
@@ -201,8 +204,9 @@ int job_run(const struct ferry_config *cfg, struct spool *sp,
             struct errs *e)
 {
     memset(rep, 0, sizeof *rep);
-    /* the batch runner holds its own per-target lock */
-    bool own_lock = strcmp(job->action, "batch") != 0;
+    /* the batch and reconcile runners hold their own per-target locks */
+    bool own_lock = strcmp(job->action, "batch") != 0 &&
+                    strcmp(job->action, "reconcile") != 0;
     struct joblock *lock = NULL;
     pid_t holder = 0;
     int l = own_lock ? joblock_take(sp, job->name, &lock, &holder, e) : 0;

@@ -95,7 +95,7 @@ int recon_exit_code(const struct recon_summary *s)
 {
     if (s->uncheckable && !s->confirmed && !s->missing && !s->requeued)
         return EX_CONFIG;
-    if (s->transport_unavailable)
+    if (s->transport_unavailable || s->busy)
         return EX_TEMPFAIL;
     if (s->errors)
         return EX_IOERR;

@@ -12,6 +12,7 @@
 #include "adapters/adapter.h"
 #include "adapters/handover.h"
 #include "config/config.h"
+#include "scheduler/joblock.h"
 #include "mappings/fw_target.h"
 #include "spool/spool.h"
 #include "util/errs.h"
@@ -167,12 +168,11 @@ out:
     return rc;
 }
 
-int recon_run(const struct ferry_config *cfg, struct spool *sp,
-              const char *target, const struct recon_opts *o,
-              struct recon_summary *out, struct errs *e)
+/* run_locked - the run itself, under the target's reconcile lock */
+static int run_locked(const struct ferry_config *cfg, struct spool *sp,
+                      const char *target, const struct recon_opts *o,
+                      struct recon_summary *out, struct errs *e)
 {
-    memset(out, 0, sizeof *out);
-    out->target = strdup(target);
     const struct target_config *tc = config_target(cfg, target);
     if (!tc) {
         errs_add(e, target, "no such target in %s", cfg->path);
@@ -235,6 +235,41 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
     return rc;
 }
 
-
-
-
+/* recon_run - one reconciliation of a target at a time, across the
+ * processes of this host and the nodes sharing a PostgreSQL spool (the
+ * lock "reconcile-TARGET": joblock_take).  A second run is told who
+ * holds it and does nothing (out->busy, exit 75). */
+int recon_run(const struct ferry_config *cfg, struct spool *sp,
+              const char *target, const struct recon_opts *o,
+              struct recon_summary *out, struct errs *e)
+{
+    memset(out, 0, sizeof *out);
+    out->target = strdup(target);
+    if (!config_target(cfg, target)) {
+        errs_add(e, target, "no such target in %s", cfg->path);
+        return -1;
+    }
+    char job[300];
+    snprintf(job, sizeof job, "reconcile-%s", target);
+    struct joblock *lock = NULL;
+    pid_t holder = 0;
+    int l = joblock_take(sp, job, &lock, &holder, e);
+    if (l < 0)
+        return -1;
+    if (l > 0) {
+        out->busy = true;
+        if (l == 2)
+            snprintf(out->busy_msg, sizeof out->busy_msg, "the reconcile of "
+                     "%s is already running on another node", target);
+        else
+            snprintf(out->busy_msg, sizeof out->busy_msg, "the reconcile of "
+                     "%s is already running as PID %ld", target,
+                     (long)holder);
+        log_event(LOG_WARN, "reconcile-busy", "target", target, "message",
+                  out->busy_msg, NULL);
+        return 0;
+    }
+    int rc = run_locked(cfg, sp, target, o, out, e);
+    joblock_release(lock);
+    return rc;
+}

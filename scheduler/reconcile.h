@@ -89,6 +89,9 @@ struct recon_summary {
     size_t batches_confirmed;
     bool transport_unavailable;
     char transport_msg[1024];
+    bool busy;                       /* another run holds the target's
+                                        reconcile lock: nothing was done */
+    char busy_msg[400];
     bool uncheckable;                /* stream: the target has no way to be
                                         asked (configuration), said once */
     char uncheckable_msg[1200];
@@ -98,7 +101,9 @@ struct recon_summary {
     size_t nitems, items_dropped;
 };
 
-/* recon_run - reconcile target now.  0 with *out filled (whatever the
+/* recon_run - reconcile target now, under the target's reconcile lock
+ * (one run per target across processes and nodes; held elsewhere: 0 with
+ * out->busy and out->busy_msg, nothing done).  0 with *out filled (whatever the
  * files held: bad files, mismatches and orphans are in the summary, not
  * errors), -1 with e filled when it could not run at all (unknown target,
  * no ack layout, ledger failure).  Free with recon_summary_free. */
@@ -108,7 +113,8 @@ int recon_run(const struct ferry_config *cfg, struct spool *sp,
 void recon_summary_free(struct recon_summary *s);
 
 /* recon_exit_code - 0 clean, 65 (EX_DATAERR) orphans / mismatch / bad
- * file / missing, 75 (EX_TEMPFAIL) transport unavailable, 74 (EX_IOERR)
+ * file / missing, 75 (EX_TEMPFAIL) transport unavailable or another run
+ * holds the target's reconcile lock (busy), 74 (EX_IOERR)
  * a file could not be read or applied, 78 (EX_CONFIG) a stream target
  * that has no way to be checked (nothing was asked), or a transport that
  * refuses the host key or the login (acknowledgements not fetched). */

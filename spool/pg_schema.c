@@ -15,7 +15,11 @@
  * - WITHOUT ROWID tables are ordinary tables (PostgreSQL has no rowid);
  * - the counter_totals triggers are plpgsql functions;
  * - the partial indexes keep their conditions (PostgreSQL proves them
- *   the same way).
+ *   the same way);
+ * - two indexes differ on purpose: records_batch is (batch_id, id), the
+ *   keyset pages of a batch, and batch_members_rec exists here only,
+ *   for the purge's foreign key checks (tests/unit/check_sql_pg.c,
+ *   pg_only_indexes: the list of differences the drift check allows).
  * Built in one transaction with the version in meta (schema_version);
  * check_sql_pg compares every table's columns with SQLite's. */
 #include "spool/pg_spool.h"
@@ -96,6 +100,10 @@ static const char *const pg_current[] = {
     " pos BIGINT NOT NULL,"
     " record_id BIGINT NOT NULL REFERENCES records(id),"
     " PRIMARY KEY(batch_id, pos))",
+    /* PostgreSQL only (check_sql_pg's pg_only_indexes): deleting a record checks
+     * this foreign key row by row, and a client cannot turn it off as
+     * the purge does on SQLite */
+    "CREATE INDEX batch_members_rec ON batch_members(record_id)",
     "CREATE TABLE job_runs("
     " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
     " job TEXT NOT NULL,"
@@ -144,7 +152,10 @@ static const char *const pg_current[] = {
     "CREATE INDEX records_due ON records(target, state, next_attempt_at)"
     " WHERE state = 'queued' OR state = 'deferred'"
     " OR state = 'delivering' OR state = 'indoubt'",
-    "CREATE INDEX records_batch ON records(batch_id)"
+    /* (batch_id, id): a keyset page of a big batch ("batch_id = ? AND
+     * id > ? ORDER BY id LIMIT n") is one range; SQLite's index on
+     * batch_id alone carries the rowid in order already */
+    "CREATE INDEX records_batch ON records(batch_id, id)"
     " WHERE batch_id IS NOT NULL",
     "CREATE UNIQUE INDEX records_delivery_id ON records(delivery_id)",
     "CREATE TABLE client_keys("
