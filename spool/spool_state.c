@@ -4,12 +4,18 @@
  * Every state change of a record, whatever the caller, is checked here
  * (spool_transition_ok / spool_set_state), so the diagram in DESIGN.md and
  * docs/spool.md is the code.  spool_set_state is on the statement layer
- * (sql.h): the same guarded UPDATE on SQLite and PostgreSQL. */
+ * (sql.h): the same guarded UPDATE on SQLite and PostgreSQL.
+ *
+ * Also the shared side of a target's state (breaker, stop) for nodes on
+ * one PostgreSQL spool: reading one target's row, and claiming the
+ * cluster's one half-open probe (docs/cluster.md).  The row is written by
+ * spool_target_state_put (spool_deliver.c). */
 #include "spool/spool_int.h"
 #include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const names[SPOOL_NSTATES] = {
@@ -219,5 +225,75 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
     if (r != SQL_STEP_ROW)
         spool_sqlerr(s, e, ref, "changing state");
     sql_reset(st);
+    return rc;
+}
+
+bool spool_shared(const struct spool *s)
+{
+    return sql_backend(s->sql) == SQL_POSTGRESQL;
+}
+
+void spool_target_state_clear(struct spool_target_state *t)
+{
+    free(t->target);
+    free(t->breaker);
+    free(t->stopped);
+    free(t->owner);
+    memset(t, 0, sizeof *t);
+}
+
+int spool_target_state_get(struct spool *s, const char *target,
+                           struct spool_target_state *out, struct errs *e)
+{
+    /* one row per configured target, a handful: the list, searched */
+    memset(out, 0, sizeof *out);
+    struct spool_target_states l;
+    if (spool_target_state_list(s, &l, e) != 0)
+        return -1;
+    int rc = 1;
+    for (size_t i = 0; i < l.n && rc == 1; i++)
+        if (strcmp(l.v[i].target, target) == 0) {
+            *out = l.v[i];
+            memset(&l.v[i], 0, sizeof l.v[i]);
+            rc = 0;
+        }
+    spool_target_states_free(&l);
+    return rc;
+}
+
+int spool_target_probe_claim(struct spool *s, const char *target,
+                             const char *owner, int64_t now,
+                             int64_t not_after, struct errs *e)
+{
+    static const char sql[] =
+        "UPDATE target_state SET breaker = 'half-open', since = ?3, "
+        "owner = ?2, updated_at = ?3 WHERE target = ?1 "
+        "AND breaker <> 'closed' AND since <= ?4";
+    if (s->opts.read_only) {
+        errs_add(e, s->dir, "spool opened read-only");
+        return -1;
+    }
+    int rc = -1;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    struct sql_stmt *st = spool_sql(s, sql, e);
+    if (st) {
+        sql_bind_text(st, 1, target);
+        sql_bind_text(st, 2, owner);
+        sql_bind_int64(st, 3, now);
+        sql_bind_int64(st, 4, not_after);
+        if (sql_step(st) == SQL_STEP_DONE)
+            rc = sql_changes(st) == 1 ? 1 : 0;
+        else
+            spool_sqlerr(s, e, target, "claiming the breaker's probe");
+        sql_reset(st);
+    }
+    if (rc < 0)
+        spool_rollback(s);
+    else if (spool_commit(s, e) != 0)
+        rc = -1;
+done:
+    spool_unlock(s);
     return rc;
 }
