@@ -11,7 +11,10 @@
 # one call (the cluster's one probe) per cool-down, not a node's retry
 # stream; then the real SOAP peer (tests/peers/soap/server.js) takes the
 # port, one probe succeeds, both nodes close (the other by breaker-shared
-# state=closed) and every record is delivered, once.
+# state=closed) and every record is delivered, once.  Then /metrics of
+# each node: its own figures labelled node="HOST:PID" (two different
+# nodes), the ledger's figures unlabelled and the same from both, and
+# `ferry report` the same from both (docs/mi.md).
 # Skipped when PostgreSQL 15 or node is not installed.
 . "$(dirname "$0")/lib.sh"
 . "$FERRY_ROOT/tests/peers/pg.sh"
@@ -119,13 +122,41 @@ done
 grep -q 'event=breaker-closed' "$T/a.log" "$T/b.log" || fail recover "no node logged breaker-closed"
 closer=$(grep -l 'event=breaker-closed' "$T/a.log" "$T/b.log" | head -1)
 other=$T/a.log; [ "$closer" = "$T/a.log" ] && other=$T/b.log
-grep -q 'event=breaker-shared.*state=closed' "$other" ||
-    grep -q 'event=breaker-closed' "$other" || fail recover "the other node never closed"
+for _ in $(seq 30); do     # it reads the shared row every 500 ms
+    grep -q 'event=breaker-shared.*state=closed\|event=breaker-closed' "$other" && break
+    sleep 0.1
+done
+grep -q 'event=breaker-shared.*state=closed\|event=breaker-closed' "$other" ||
+    fail recover "the other node never closed: $(grep 'event=breaker' "$other" | tail -2)"
 sent=$(grep -c . "$T/soap.log")
 uniq=$(grep -o 'K[0-9]*' "$T/soap.log" | sort -u | wc -l)
 [ "$uniq" = "$N" ] || fail recover "the peer got $uniq distinct records of $N"
 [ "$sent" = "$N" ] || fail recover "the peer got $sent calls for $N records"
 ok "after the peer came back: $(basename "$closer" .log)'s probe closed the breaker, the other node followed, $N records delivered once each"
+# /metrics: each node's own figures labelled with its node; the
+# ledger's the same from both; ferry report the same from both
+for n in a b; do
+    port=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$n.log" | head -1)
+    [ -n "$port" ] || fail metrics "node $n: no listening line"
+    curl -sf "http://127.0.0.1:$port/metrics" > "$T/$n.prom" || fail metrics "node $n: GET /metrics failed"
+    grep -Eq '^ferry_breaker_state\{node="[^"]+:[0-9]+",target="claims-ws"\} 0$' "$T/$n.prom" ||
+        fail metrics "node $n: $(grep '^ferry_breaker_state' "$T/$n.prom")"
+    grep '^ferry_delivery_attempts_total{' "$T/$n.prom" | grep -qv 'node="' &&
+        fail metrics "node $n: a delivery figure without its node"
+    grep -E '^ferry_(records|mi_records)\{' "$T/$n.prom" | grep -q 'node=' &&
+        fail metrics "node $n: a ledger figure labelled with a node"
+    grep -E '^ferry_(records|mi_records|received_total)[{ ]' "$T/$n.prom" > "$T/$n.ledger"
+    fy "$n" report --format json 2>/dev/null | jq -S 'del(.generated_at, .generated_at_ms)' > "$T/$n.report" ||
+        fail report "node $n: ferry report failed"
+done
+na=$(sed -n 's/^ferry_breaker_state{node="\([^"]*\)".*/\1/p' "$T/a.prom")
+nb=$(sed -n 's/^ferry_breaker_state{node="\([^"]*\)".*/\1/p' "$T/b.prom")
+[ "$na" != "$nb" ] || fail metrics "both nodes call themselves $na"
+[ -s "$T/a.ledger" ] && cmp -s "$T/a.ledger" "$T/b.ledger" ||
+    fail metrics "the ledger's figures differ between nodes: $(diff "$T/a.ledger" "$T/b.ledger" | head -4)"
+cmp -s "$T/a.report" "$T/b.report" || fail report "ferry report differs between nodes"
+[ "$(jq '.total.received' "$T/a.report")" = "$N" ] || fail report "ferry report: $(jq '.total.received' "$T/a.report") received, wanted $N"
+ok "/metrics: node-local figures labelled node=\"$na\" and node=\"$nb\"; ledger figures ($(wc -l < "$T/a.ledger") lines) and ferry report the same from both"
 for p in "${PIDS[@]}"; do kill -TERM "$p"; wait "$p" 2>/dev/null; done
 PIDS=()
 echo "$CASES cases passed"
