@@ -19,6 +19,7 @@
 #include "util/errs.h"
 #include "util/log.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,60 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     return 0;
 }
 
+/* config_compare - on a shared ledger, record a digest of what every
+ * node must agree on (each stream target's window, holidays, breaker and
+ * lease) and warn when another node started in the last day with a
+ * different one (docs/cluster.md); a failure is logged, never fatal */
+static void config_compare(struct deliver_engine *d)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    for (size_t i = 0; i < d->nt; i++) {
+        const struct target_config *tc = d->t[i].cfg;
+        char line[256];
+        int n = snprintf(line, sizeof line, "%s|%d|%lld|%lld|", tc->name,
+                         tc->breaker_threshold,
+                         (long long)tc->breaker_cooldown_ms,
+                         (long long)tc->lease_ms);
+        EVP_DigestUpdate(md, line, (size_t)n < sizeof line ? (size_t)n
+                                                            : sizeof line - 1);
+        EVP_DigestUpdate(md, tc->window ? tc->window : "", tc->window
+                         ? strlen(tc->window) + 1 : 1);
+        for (size_t k = 0; k < tc->nholidays; k++)
+            EVP_DigestUpdate(md, tc->holidays[k], strlen(tc->holidays[k]) + 1);
+    }
+    EVP_DigestFinal_ex(md, dg, &dn);
+    EVP_MD_CTX_free(md);
+    char hex[33];
+    for (unsigned i = 0; i < 16 && i < dn; i++)
+        snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+    /* the node: HOST:PID, the owner less its engine's suffix */
+    char node[128];
+    snprintf(node, sizeof node, "%s", d->owner);
+    char *c = strchr(node, ':');
+    if (c && (c = strchr(c + 1, ':')))
+        *c = '\0';
+    int64_t now = clock_wall_ms(), day = 24LL * 3600 * 1000;
+    char differ[512];
+    struct errs e;
+    errs_init(&e);
+    int n = spool_node_config(d->sp, node, hex, now, now - day, now - 7 * day,
+                              differ, sizeof differ, &e);
+    if (n < 0)
+        log_event(LOG_WARN, "node-config-not-recorded", "error",
+                  errs_first_msg(&e), NULL);
+    else if (n > 0)
+        log_event(LOG_WARN, "config-differs", "nodes", differ, "what",
+                  "targets' windows, holidays, breaker or lease",
+                  "see", "docs/cluster.md", NULL);
+    errs_free(&e);
+}
+
 struct deliver_engine *deliver_new(const struct ferry_config *cfg,
                                    struct spool *sp, const char *only_target,
                                    const char *owner, struct errs *e)
@@ -353,6 +408,8 @@ struct deliver_engine *deliver_new(const struct ferry_config *cfg,
         errs_add(e, only_target, "no such target");
         goto fail;
     }
+    if (!only_target && d->nt && d->t[0].shared)
+        config_compare(d);          /* a whole engine: the node's config */
     return d;
 nomem:
     errs_add(e, "deliver", "out of memory");

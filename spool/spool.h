@@ -637,6 +637,14 @@ void spool_target_state_clear(struct spool_target_state *t);
 int spool_target_probe_claim(struct spool *s, const char *target,
                              const char *owner, int64_t now,
                              int64_t not_after, struct errs *e);
+/* spool_node_config - on a shared ledger: record node's digest of the
+ * configuration every node must share (meta 'node-config:NODE' = "DIGEST
+ * MS"), forget entries older than forget_before, and put into differ
+ * (comma-separated, cut at differ_sz) the other nodes that recorded a
+ * different digest since since.  Returns how many differ, or -1. */
+int spool_node_config(struct spool *s, const char *node, const char *digest,
+                      int64_t now, int64_t since, int64_t forget_before,
+                      char *differ, size_t differ_sz, struct errs *e);
 /* spool_shared - may other nodes use this ledger at the same time (a
  * PostgreSQL spool)?  Then the breaker and stops are shared through
  * target_state; an SQLite spool is one node's. */

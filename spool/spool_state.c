@@ -9,12 +9,14 @@
  * Also the shared side of a target's state (breaker, stop) for nodes on
  * one PostgreSQL spool: reading one target's row, and claiming the
  * cluster's one half-open probe (docs/cluster.md).  The row is written by
- * spool_target_state_put (spool_deliver.c). */
+ * spool_target_state_put (spool_deliver.c).  And each node's digest of
+ * the configuration the nodes must share, in meta (spool_node_config). */
 #include "spool/spool_int.h"
 #include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,6 +295,88 @@ int spool_target_probe_claim(struct spool *s, const char *target,
         spool_rollback(s);
     else if (spool_commit(s, e) != 0)
         rc = -1;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+#define NODE_CONFIG "node-config:"
+
+int spool_node_config(struct spool *s, const char *node, const char *digest,
+                      int64_t now, int64_t since, int64_t forget_before,
+                      char *differ, size_t differ_sz, struct errs *e)
+{
+    char key[256], val[160];
+    snprintf(key, sizeof key, NODE_CONFIG "%s", node);
+    snprintf(val, sizeof val, "%s %lld", digest, (long long)now);
+    size_t used = 0;
+    int n = 0, rc = -1;
+    enum sql_step r;
+    if (differ_sz)
+        differ[0] = '\0';
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    struct sql_stmt *st = spool_sql(s, "INSERT INTO meta(name, value) "
+                                    "VALUES(?1, ?2) ON CONFLICT(name) DO "
+                                    "UPDATE SET value = excluded.value", e);
+    if (!st)
+        goto fail;
+    sql_bind_text(st, 1, key);
+    sql_bind_text(st, 2, val);
+    r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE)
+        goto sqlfail;
+    /* a node per host and process started: a few, read whole (LIMIT for
+     * the engines' sake); the stale ones are forgotten below */
+    char stale[16][256];
+    size_t nstale = 0;
+    st = spool_sql(s, "SELECT name, value FROM meta WHERE name LIKE "
+                   "'" NODE_CONFIG "%' AND name <> ?1 ORDER BY name "
+                   "LIMIT 1000", e);
+    if (!st)
+        goto fail;
+    sql_bind_text(st, 1, key);
+    while ((r = sql_step(st)) == SQL_STEP_ROW) {
+        const char *name = sql_col_text(st, 0), *v = sql_col_text(st, 1);
+        const char *sp = v ? strchr(v, ' ') : NULL;
+        long long at = sp ? strtoll(sp + 1, NULL, 10) : 0;
+        if (at < forget_before) {
+            if (nstale < sizeof stale / sizeof stale[0])
+                snprintf(stale[nstale++], sizeof stale[0], "%s", name);
+            continue;
+        }
+        if (at < since || (sp && strlen(digest) == (size_t)(sp - v)
+                           && strncmp(v, digest, (size_t)(sp - v)) == 0))
+            continue;
+        n++;
+        const char *who = name + strlen(NODE_CONFIG);
+        int w = snprintf(differ + used, differ_sz - used, "%s%s",
+                         used ? "," : "", who);
+        if (w > 0 && (size_t)w < differ_sz - used)
+            used += (size_t)w;
+    }
+    sql_reset(st);
+    if (r != SQL_STEP_DONE)
+        goto sqlfail;
+    for (size_t i = 0; i < nstale; i++) {
+        st = spool_sql(s, "DELETE FROM meta WHERE name = ?1", e);
+        if (!st)
+            goto fail;
+        sql_bind_text(st, 1, stale[i]);
+        r = sql_step(st);
+        sql_reset(st);
+        if (r != SQL_STEP_DONE)
+            goto sqlfail;
+    }
+    if (spool_commit(s, e) == 0)
+        rc = n;
+    goto done;
+sqlfail:
+    spool_sqlerr(s, e, node, "recording the node's configuration");
+fail:
+    spool_rollback(s);
 done:
     spool_unlock(s);
     return rc;

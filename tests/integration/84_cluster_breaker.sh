@@ -11,7 +11,9 @@
 # one call (the cluster's one probe) per cool-down, not a node's retry
 # stream; then the real SOAP peer (tests/peers/soap/server.js) takes the
 # port, one probe succeeds, both nodes close (the other by breaker-shared
-# state=closed) and every record is delivered, once.  Then /metrics of
+# state=closed) and every record is delivered, once.  The nodes'
+# configurations differ (the thresholds): one of them warns
+# (config-differs).  Then /metrics of
 # each node: its own figures labelled node="HOST:PID" (two different
 # nodes), the ledger's figures unlabelled and the same from both, and
 # `ferry report` the same from both (docs/mi.md).
@@ -96,6 +98,10 @@ for _ in $(seq 30); do grep -q 'event=breaker-shared.*state=open' "$T/b.log" && 
 grep -q 'event=breaker-shared.*state=open' "$T/b.log" || { tail -5 "$T/b.log"; fail shared "node b never took on a's open breaker"; }
 owner_a=$(sed -n 's/.*event=breaker-shared.*state=open by=\([^ ]*\).*/\1/p' "$T/b.log" | head -1)
 ok "node a opened its breaker; node b took it on from the ledger (by $owner_a)"
+# their breaker thresholds differ on purpose: the second to start says so
+grep -q 'event=config-differs' "$T/a.log" "$T/b.log" ||
+    fail config "no node warned that the nodes' configurations differ"
+ok "the nodes' configurations differ (breaker threshold): $(grep -ho 'event=config-differs nodes=[^ ]*' "$T/a.log" "$T/b.log" | head -1)"
 
 # two cool-downs after b took it on: one call per cool-down at most
 sleep 1

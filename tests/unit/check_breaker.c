@@ -279,6 +279,43 @@ START_TEST(test_stop_is_seen_by_every_node)
 }
 END_TEST
 
+/* Each node records its configuration's digest; a node is told which
+ * others recorded a different one lately, never about itself or one
+ * with the same digest; an entry older than forget_before is dropped. */
+START_TEST(test_node_config_digests_compared)
+{
+    struct errs e;
+    errs_init(&e);
+    char differ[64];
+    const int64_t day = 86400000;
+    ck_assert_int_eq(spool_node_config(sp, "h1:1", "aaaa", 10 * day, 9 * day,
+                                       3 * day, differ, sizeof differ, &e),
+                     0);
+    ck_assert_str_eq(differ, "");
+    ck_assert_int_eq(spool_node_config(sp, "h2:2", "aaaa", 10 * day, 9 * day,
+                                       3 * day, differ, sizeof differ, &e),
+                     0);                         /* same: no warning */
+    ck_assert_int_eq(spool_node_config(sp, "h3:3", "bbbb", 10 * day, 9 * day,
+                                       3 * day, differ, sizeof differ, &e),
+                     2);
+    ck_assert_str_eq(differ, "h1:1,h2:2");
+    /* a day and a half on: h1 and h2 are older than since, not compared;
+     * five days on they are forgotten altogether */
+    ck_assert_int_eq(spool_node_config(sp, "h1:1", "cccc", 11 * day + day / 2,
+                                       10 * day + day / 2, 3 * day, differ,
+                                       sizeof differ, &e), 0);
+    ck_assert_int_eq(spool_node_config(sp, "h4:4", "dddd", 16 * day,
+                                       15 * day, 13 * day, differ,
+                                       sizeof differ, &e), 0);
+    ck_assert_int_eq(spool_node_config(sp, "h5:5", "eeee", 16 * day,
+                                       10 * day, 3 * day, differ,
+                                       sizeof differ, &e), 1);
+    ck_assert_str_eq(differ, "h4:4");            /* h1-h3 were dropped */
+    ck_assert_int_eq(e.n, 0);
+    errs_free(&e);
+}
+END_TEST
+
 static Suite *breaker_suite(void)
 {
     Suite *s = suite_create("breaker");
@@ -299,6 +336,7 @@ static Suite *breaker_suite(void)
     tcase_add_checked_fixture(sh, shared_setup, shared_teardown);
     tcase_add_test(sh, test_one_probe_across_nodes);
     tcase_add_test(sh, test_stop_is_seen_by_every_node);
+    tcase_add_test(sh, test_node_config_digests_compared);
     suite_add_tcase(s, sh);
     return s;
 }
