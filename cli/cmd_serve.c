@@ -358,7 +358,7 @@ static void node_metrics(struct serve *sv, struct buf *b);
 
 /* on_metrics - the daemon's part of /metrics: this node's own figures
  * (delivery, jobs, process).  On a ledger other nodes share (PostgreSQL)
- * each sample is labelled node="HOST:PID"; on SQLite the page is as it
+ * each sample is labelled node="HOST:PID" (or <spool node>); on SQLite the page is as it
  * always was. */
 static void on_metrics(void *ctx, struct buf *b)
 {
@@ -370,6 +370,8 @@ static void on_metrics(void *ctx, struct buf *b)
     char host[64] = "ferry", node[128];
     gethostname(host, sizeof host - 1);
     snprintf(node, sizeof node, "%s:%ld", host, (long)getpid());
+    if (sv->cfg->spool_node)                /* <spool node="..."> */
+        snprintf(node, sizeof node, "%s", sv->cfg->spool_node);
     struct buf own;
     buf_init(&own, 16u << 20);
     node_metrics(sv, &own);
