@@ -415,9 +415,10 @@ struct ok_chunk {
 };
 
 /* ok_flush - move the chunk's records to delivered; each must still be
- * owner's (checked when it was added, in this transaction) */
+ * owner's (judged on its row, locked in this transaction).  Inside a
+ * pipeline the count changed is not seen (check false). */
 static int ok_flush(struct spool *s, const char *owner, int64_t now,
-                    struct ok_chunk *c, struct errs *e)
+                    struct ok_chunk *c, bool check, struct errs *e)
 {
     if (!c->n)
         return 0;
@@ -437,7 +438,7 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
         spool_sqlerr(s, e, owner, "recording outcomes");
         return -1;
     }
-    if (changed != c->n) {
+    if (check && changed != c->n) {
         errs_add(e, owner, "outcomes: %zu of %zu records changed under it",
                  c->n - changed, c->n);
         return -1;
@@ -446,127 +447,162 @@ static int ok_flush(struct spool *s, const char *owner, int64_t now,
     return 0;
 }
 
-/* stopped_outcome - the target could not be used at all (login refused,
- * marker table missing...): nothing reached it, so the record goes back
- * to where it was before the claim, the attempt uncounted; the attempt
- * row and last_error say why it waits. */
-static int stopped_outcome(struct spool *s, const char *owner,
-                           const struct spool_outcome *o, int64_t id,
-                           const char *target, int64_t claimed, int64_t now,
-                           struct errs *e)
+/* A chunk of outcomes costs a few statements whatever its size: its
+ * rows are read (and on PostgreSQL locked) by one SELECT, each claim is
+ * judged here, and the attempt rows and state changes are written
+ * together (one multi-row INSERT, one UPDATE for the plain successes,
+ * one UPDATE for each other outcome), pipelined on PostgreSQL: four
+ * round trips for CLAIM_CHUNK outcomes where there were two a record.
+ * Unbound places in the IN list are NULL and match nothing. */
+#define Q8 "?,?,?,?,?,?,?,?"
+#define OUT_ROWS_SEL "SELECT id, ref, target, state, lease_owner, " \
+    "claimed_at FROM records WHERE ref IN (" \
+    Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 ") ORDER BY id"
+static const char out_rows_sql[] = OUT_ROWS_SEL;
+/* a node taking over an expired claim at the same moment waits for the
+ * outcome, or the outcome sees the claim taken over; rows are locked in
+ * id order, so two nodes' chunks never wait on each other in a ring */
+static const char out_rows_locked_sql[] = OUT_ROWS_SEL " FOR UPDATE";
+#undef OUT_ROWS_SEL
+#undef Q8
+
+/* one delivery row of a chunk's references, as read */
+struct out_row {
+    int64_t id, claimed;
+    char *ref, *target;
+    bool mine;           /* delivering under this owner's claim */
+};
+
+/* one attempt row to write */
+struct out_att {
+    int64_t rec_id, started, ended;
+    const char *target, *outcome, *msg;
+};
+
+struct out_chunk {
+    struct out_row *row;
+    size_t nrow, cap;
+    struct out_att att[CLAIM_CHUNK];
+    size_t natt;
+    /* outcomes other than a plain success: o and its row's id */
+    const struct spool_outcome *upd[CLAIM_CHUNK];
+    int64_t upd_id[CLAIM_CHUNK];
+    size_t nupd;
+    struct ok_chunk ok;
+};
+
+static void out_chunk_clear(struct out_chunk *c)
 {
-    static const char upd[] = "UPDATE records SET state = CASE WHEN "
-        "in_doubt = 1 THEN 'indoubt' ELSE 'queued' END, "
-        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
-        "last_error = ?, next_attempt_at = 0, lease_owner = NULL, "
-        "lease_until = 0, updated_at = ? "
-        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
-    if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED) ||
-        !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
-        return 1;
-    if (add_attempt(s, id, target, o->started_at ? o->started_at : claimed,
-                    o->ended_at ? o->ended_at : now, "stopped", o->message,
-                    e) != 0)
-        return -1;
-    struct sql_stmt *st = spool_sql(s, upd, e);
-    if (!st)
-        return -1;
-    sql_bind_text(st, 1, o->message ? o->message : "");
-    sql_bind_int64(st, 2, now);
-    sql_bind_int64(st, 3, id);
-    sql_bind_text(st, 4, owner);
-    enum sql_step r = sql_step(st);
-    sql_reset(st);
-    if (r != SQL_STEP_DONE) {
-        spool_sqlerr(s, e, o->ref, "recording outcome");
-        return -1;
+    for (size_t i = 0; i < c->nrow; i++) {
+        free(c->row[i].ref);
+        free(c->row[i].target);
     }
-    return 0;
+    c->nrow = c->natt = c->nupd = c->ok.n = 0;
 }
 
-/* one_outcome - 0 done, 1 refused (named in e), -1 ledger error */
-static int one_outcome(struct spool *s, const char *owner,
-                       const struct spool_outcome *o, int64_t now,
-                       struct ok_chunk *ok, struct errs *e)
+/* out_rows_read - the rows of the n outcomes' references into c (in id
+ * order); 0, or -1 with e filled */
+static int out_rows_read(struct spool *s, const char *owner,
+                         const struct spool_outcome *o, size_t n,
+                         struct out_chunk *c, struct errs *e)
 {
-    /* the delivery of ref to o->target; without a target, the one this
-     * owner is delivering.  On PostgreSQL the row is locked before it is
-     * judged, so a node taking over an expired claim at the same moment
-     * waits for this outcome, or this outcome sees it taken over. */
-#define OUTCOME_SEL "SELECT id, state, lease_owner, target, claimed_at " \
-        "FROM records WHERE ref = ?1 AND " \
-        "(CAST(?2 AS TEXT) IS NULL OR target = ?2) ORDER BY CASE WHEN " \
-        "state = 'delivering' AND lease_owner = ?3 THEN 0 ELSE 1 END, " \
-        "id LIMIT 1"
-    static const char sel[] = OUTCOME_SEL;
-    static const char sel_locked[] = OUTCOME_SEL " FOR UPDATE";
-#undef OUTCOME_SEL
-    static const char upd[] = "UPDATE records SET state = ?, "
-        "receipt = COALESCE(?, receipt), last_error = ?, "
-        "next_attempt_at = ?, in_doubt = ?, lease_owner = NULL, "
-        "lease_until = 0, updated_at = ?, "
-        "receipt_data = COALESCE(?, receipt_data) "
-        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
     struct sql_stmt *st = spool_sql(s, sql_backend(s->sql) == SQL_POSTGRESQL
-                                    ? sel_locked : sel, e);
+                                    ? out_rows_locked_sql : out_rows_sql, e);
     if (!st)
         return -1;
-    sql_bind_text(st, 1, o->ref);
-    sql_bind_text(st, 2, o->target);
-    sql_bind_text(st, 3, owner);
-    enum sql_step r = sql_step(st);
-    if (r == SQL_STEP_DONE) {
-        sql_reset(st);
+    for (size_t i = 0; i < n; i++)
+        sql_bind_text(st, 1 + (int)i, o[i].ref);
+    enum sql_step r;
+    int rc = 0;
+    /* one row per target of each reference (UNIQUE(ref, target)): a
+     * handful each, bounded by the configured targets */
+    while ((r = sql_step(st)) == SQL_STEP_ROW) {
+        if (c->nrow == c->cap) {
+            size_t nc = c->cap ? c->cap * 2 : 2 * CLAIM_CHUNK;
+            struct out_row *v = realloc(c->row, nc * sizeof *v);
+            if (!v) {
+                errs_add(e, owner, "out of memory");
+                rc = -1;
+                break;
+            }
+            c->row = v;
+            c->cap = nc;
+        }
+        struct out_row *w = &c->row[c->nrow];
+        w->id = sql_col_int64(st, 0);
+        w->ref = sql_col_strdup(st, 1);
+        w->target = sql_col_strdup(st, 2);
+        const char *stn = sql_col_text(st, 3);
+        const char *lo = sql_col_text(st, 4);
+        w->mine = stn && strcmp(stn, "delivering") == 0 && lo
+                  && strcmp(lo, owner) == 0;
+        w->claimed = sql_col_int64(st, 5);
+        c->nrow++;
+        if (!w->ref || !w->target) {
+            errs_add(e, owner, "out of memory");
+            rc = -1;
+            break;
+        }
+    }
+    sql_reset(st);
+    if (rc == 0 && r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, owner, "reading records");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* out_pick - the delivery of o->ref to o->target (without a target, the
+ * one this owner is delivering), as one statement a record picked it:
+ * the row owner holds first, else the oldest; NULL when none */
+static struct out_row *out_pick(struct out_chunk *c,
+                                const struct spool_outcome *o)
+{
+    struct out_row *first = NULL;
+    if (!o->ref)
+        return NULL;
+    for (size_t i = 0; i < c->nrow; i++) {
+        struct out_row *w = &c->row[i];
+        if (strcmp(w->ref, o->ref) != 0
+            || (o->target && strcmp(w->target, o->target) != 0))
+            continue;
+        if (w->mine)
+            return w;
+        if (!first)
+            first = w;
+    }
+    return first;
+}
+
+/* out_judge - decide o against its row, noting what to write in c;
+ * 0 noted, 1 refused (named in e) */
+static int out_judge(const char *owner, const struct spool_outcome *o,
+                     int64_t now, struct out_chunk *c, struct errs *e)
+{
+    struct out_row *w = out_pick(c, o);
+    if (!w) {
         errs_add(e, o->ref, "no such record");
         return 1;
     }
-    if (r != SQL_STEP_ROW) {
-        sql_reset(st);
-        spool_sqlerr(s, e, o->ref, "reading record");
-        return -1;
-    }
-    int64_t id = sql_col_int64(st, 0);
-    const char *stn = sql_col_text(st, 1);
-    const char *lo = sql_col_text(st, 2);
-    bool mine = stn && strcmp(stn, "delivering") == 0 && lo
-                && strcmp(lo, owner) == 0;
-    char target[256];
-    const char *tg = sql_col_text(st, 3);
-    snprintf(target, sizeof target, "%s", tg ? tg : "");
-    int64_t claimed = sql_col_int64(st, 4);
-    sql_reset(st);
-    /* the same ref twice in one call: the first must land before the
-     * second is judged (it is then refused, as one by one) */
-    for (size_t i = 0; mine && i < ok->n; i++)
-        if (ok->id[i] == id) {
-            if (ok_flush(s, owner, now, ok, e) != 0)
-                return -1;
-            return one_outcome(s, owner, o, now, ok, e);
-        }
-    if (!mine) {
+    if (!w->mine) {
         errs_add(e, o->ref, "outcome refused: %s no longer holds the claim",
                  owner);
         return 1;
     }
-    enum spool_state to;
-    int in_doubt = 0;
-    int64_t next = 0;
+    enum spool_state to = SPOOL_DELIVERED;
     switch (o->kind) {
-    case SPOOL_OUT_OK: to = SPOOL_DELIVERED; break;
-    case SPOOL_OUT_RETRY:
-        to = o->exhausted ? SPOOL_FAILED : SPOOL_DEFERRED;
-        next = o->exhausted ? 0 : o->next_attempt_at;
+    case SPOOL_OUT_OK: break;
+    case SPOOL_OUT_RETRY: to = o->exhausted ? SPOOL_FAILED : SPOOL_DEFERRED;
         break;
     case SPOOL_OUT_FAIL: to = SPOOL_FAILED; break;
-    case SPOOL_OUT_INDOUBT:
-        /* rest before anyone asks or resends: a slow back end may still
-         * be working on the call */
-        to = SPOOL_INDOUBT;
-        in_doubt = 1;
-        next = o->next_attempt_at;
-        break;
+    case SPOOL_OUT_INDOUBT: to = SPOOL_INDOUBT; break;
     case SPOOL_OUT_STOPPED:
-        return stopped_outcome(s, owner, o, id, target, claimed, now, e);
+        /* back to where it was before the claim: queued or in doubt */
+        if (!spool_transition_ok(SPOOL_DELIVERING, SPOOL_QUEUED) ||
+            !spool_transition_ok(SPOOL_DELIVERING, SPOOL_INDOUBT))
+            return 1;
+        to = SPOOL_QUEUED;
+        break;
     default:
         errs_add(e, o->ref, "unknown outcome %d", (int)o->kind);
         return 1;
@@ -576,39 +612,135 @@ static int one_outcome(struct spool *s, const char *owner,
                  spool_state_name(to));
         return 1;
     }
-    if (add_attempt(s, id, target, o->started_at ? o->started_at : claimed,
-                    o->ended_at ? o->ended_at : now, outcome_name(o->kind),
-                    o->message, e) != 0)
-        return -1;
-    if (o->kind == SPOOL_OUT_OK && !o->receipt && !o->receipt_data) {
-        ok->id[ok->n++] = id;
-        return ok->n == CLAIM_CHUNK ? (ok_flush(s, owner, now, ok, e) ? -1 : 0)
-                                    : 0;
+    w->mine = false;            /* the same reference again is refused */
+    struct out_att *a = &c->att[c->natt++];
+    a->rec_id = w->id;
+    a->target = w->target;
+    a->started = o->started_at ? o->started_at : w->claimed;
+    a->ended = o->ended_at ? o->ended_at : now;
+    a->outcome = outcome_name(o->kind);
+    a->msg = o->message;
+    if (o->kind == SPOOL_OUT_OK && !o->receipt && !o->receipt_data)
+        c->ok.id[c->ok.n++] = w->id;
+    else {
+        c->upd[c->nupd] = o;
+        c->upd_id[c->nupd++] = w->id;
     }
-    st = spool_sql(s, upd, e);
-    if (!st)
+    return 0;
+}
+
+static int att_bind(void *arg, struct sql_stmt *st, int p, size_t row)
+{
+    const struct out_att *a = &((const struct out_att *)arg)[row];
+    if (sql_bind_int64(st, p, a->rec_id) != 0
+        || sql_bind_text(st, p + 1, a->target) != 0
+        || sql_bind_int64(st, p + 2, a->started) != 0
+        || sql_bind_int64(st, p + 3, a->ended) != 0
+        || sql_bind_text(st, p + 4, a->outcome) != 0
+        || sql_bind_text(st, p + 5, a->msg) != 0)
         return -1;
-    sql_bind_text(st, 1, spool_state_name(to));
-    if (o->kind == SPOOL_OUT_OK && o->receipt)
-        sql_bind_text(st, 2, o->receipt);
-    if (o->kind != SPOOL_OUT_OK)
-        sql_bind_text(st, 3, o->message ? o->message : "");
-    sql_bind_int64(st, 4, next);
-    sql_bind_int64(st, 5, in_doubt);
-    sql_bind_int64(st, 6, now);
-    if (o->kind == SPOOL_OUT_OK && o->receipt_data)
-        sql_bind_text(st, 7, o->receipt_data);
-    else
-        sql_bind_null(st, 7);
-    sql_bind_int64(st, 8, id);
-    sql_bind_text(st, 9, owner);
-    r = sql_step(st);
+    return 0;
+}
+
+/* out_update - the state change of one outcome that is not a plain
+ * success */
+static int out_update(struct spool *s, const char *owner,
+                      const struct spool_outcome *o, int64_t id, int64_t now,
+                      struct errs *e)
+{
+    /* the target could not be used at all (login refused, marker table
+     * missing...): nothing reached it, so the record goes back to where
+     * it was before the claim, the attempt uncounted; the attempt row
+     * and last_error say why it waits */
+    static const char stopped[] = "UPDATE records SET state = CASE WHEN "
+        "in_doubt = 1 THEN 'indoubt' ELSE 'queued' END, "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+        "last_error = ?, next_attempt_at = 0, lease_owner = NULL, "
+        "lease_until = 0, updated_at = ? "
+        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
+    static const char upd[] = "UPDATE records SET state = ?, "
+        "receipt = COALESCE(?, receipt), last_error = ?, "
+        "next_attempt_at = ?, in_doubt = ?, lease_owner = NULL, "
+        "lease_until = 0, updated_at = ?, "
+        "receipt_data = COALESCE(?, receipt_data) "
+        "WHERE id = ? AND state = 'delivering' AND lease_owner = ?";
+    struct sql_stmt *st;
+    if (o->kind == SPOOL_OUT_STOPPED) {
+        if (!(st = spool_sql(s, stopped, e)))
+            return -1;
+        sql_bind_text(st, 1, o->message ? o->message : "");
+        sql_bind_int64(st, 2, now);
+        sql_bind_int64(st, 3, id);
+        sql_bind_text(st, 4, owner);
+    } else {
+        enum spool_state to = SPOOL_DELIVERED;
+        int in_doubt = 0;
+        int64_t next = 0;
+        if (o->kind == SPOOL_OUT_RETRY) {
+            to = o->exhausted ? SPOOL_FAILED : SPOOL_DEFERRED;
+            next = o->exhausted ? 0 : o->next_attempt_at;
+        } else if (o->kind == SPOOL_OUT_FAIL) {
+            to = SPOOL_FAILED;
+        } else if (o->kind == SPOOL_OUT_INDOUBT) {
+            /* rest before anyone asks or resends: a slow back end may
+             * still be working on the call */
+            to = SPOOL_INDOUBT;
+            in_doubt = 1;
+            next = o->next_attempt_at;
+        }
+        if (!(st = spool_sql(s, upd, e)))
+            return -1;
+        sql_bind_text(st, 1, spool_state_name(to));
+        if (o->kind == SPOOL_OUT_OK && o->receipt)
+            sql_bind_text(st, 2, o->receipt);
+        if (o->kind != SPOOL_OUT_OK)
+            sql_bind_text(st, 3, o->message ? o->message : "");
+        sql_bind_int64(st, 4, next);
+        sql_bind_int64(st, 5, in_doubt);
+        sql_bind_int64(st, 6, now);
+        if (o->kind == SPOOL_OUT_OK && o->receipt_data)
+            sql_bind_text(st, 7, o->receipt_data);
+        sql_bind_int64(st, 8, id);
+        sql_bind_text(st, 9, owner);
+    }
+    enum sql_step r = sql_step(st);
     sql_reset(st);
     if (r != SQL_STEP_DONE) {
         spool_sqlerr(s, e, o->ref, "recording outcome");
         return -1;
     }
     return 0;
+}
+
+/* out_write - the chunk's attempt rows and state changes; on PostgreSQL
+ * sent as one pipeline (its rows are locked: nothing can change them
+ * under it) */
+static int out_write(struct spool *s, const char *owner, int64_t now,
+                     struct out_chunk *c, struct errs *e)
+{
+    static const char att_head[] = "INSERT INTO attempts(record_id, target, "
+        "started_at, ended_at, outcome, message)";
+    bool piped = sql_backend(s->sql) == SQL_POSTGRESQL;
+    if (!c->natt)
+        return 0;
+    if (piped && sql_pipeline_begin(s->sql) != 0) {
+        spool_sqlerr(s, e, owner, "recording outcomes");
+        return -1;
+    }
+    int rc = 0;
+    if (sql_insert_rows(s->sql, att_head, 6, c->natt, att_bind, c->att) != 0) {
+        spool_sqlerr(s, e, owner, "recording attempts");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = ok_flush(s, owner, now, &c->ok, !piped, e);
+    for (size_t i = 0; rc == 0 && i < c->nupd; i++)
+        rc = out_update(s, owner, c->upd[i], c->upd_id[i], now, e);
+    if (piped && sql_pipeline_end(s->sql) != 0 && rc == 0) {
+        spool_sqlerr(s, e, owner, "recording outcomes");
+        rc = -1;
+    }
+    return rc;
 }
 
 int spool_outcomes(struct spool *s, const char *owner,
@@ -620,20 +752,26 @@ int spool_outcomes(struct spool *s, const char *owner,
         errs_add(e, "", "outcome needs an owner");
         return -1;
     }
+    struct out_chunk *c = calloc(1, sizeof *c);
+    if (!c) {
+        errs_add(e, owner, "out of memory");
+        return -1;
+    }
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto done;
-    struct ok_chunk ok;
-    ok.n = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (one_outcome(s, owner, &o[i], now, &ok, e) < 0) {
+    for (size_t at = 0; at < n; at += CLAIM_CHUNK) {
+        size_t k = n - at < CLAIM_CHUNK ? n - at : CLAIM_CHUNK;
+        int w = out_rows_read(s, owner, o + at, k, c, e);
+        for (size_t i = 0; w == 0 && i < k; i++)
+            (void)out_judge(owner, &o[at + i], now, c, e);
+        if (w == 0)
+            w = out_write(s, owner, now, c, e);
+        out_chunk_clear(c);
+        if (w != 0) {
             spool_rollback(s);
             goto done;
         }
-    }
-    if (ok_flush(s, owner, now, &ok, e) != 0) {
-        spool_rollback(s);
-        goto done;
     }
     crash_point("outcome-before-commit");
     if (spool_commit(s, e) != 0)
@@ -642,6 +780,8 @@ int spool_outcomes(struct spool *s, const char *owner,
     rc = 0;
 done:
     spool_unlock(s);
+    free(c->row);
+    free(c);
     return rc;
 }
 

@@ -175,11 +175,6 @@ void spool_sha256_hex(const void *data, size_t n, char out[65]);
     "closed_reason, payload_purged, payload_enc, payload, original, " \
     "record_json, delivery_id, channel, confirmed_at, missing_at, " \
     "marker_gen, receipt_data"
-/* spool_row_fill - fill r from a row; payload columns when with_payload.
- * Returns 0, or -1 when out of memory.  Decryption problems set
- * r->crypt_error. */
-int spool_row_fill(struct spool *s, sqlite3_stmt *st, int with_payload,
-                   struct spool_record *r);
 void spool_record_clear(struct spool_record *r);
 void spool_audit_entry_clear(struct spool_audit_entry *a);
 

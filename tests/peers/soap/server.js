@@ -14,6 +14,10 @@
 //   ref "DUP*"                -> Server fault "duplicate reference" (override
 //                                to FAIL)
 //   ref "SLOW*"               -> sleeps --slow-ms (default 3000) then answers
+//   any other ref             -> answers at once, or after --delay-ms
+//                                (default 0) when given: a back end of a
+//                                fixed service time, for the delivery
+//                                benches
 //   ref "H503*"               -> HTTP 503 with an HTML body (no SOAP fault)
 //   ref "XXE*"                -> a response with a DOCTYPE and an external
 //                                entity naming --xxe-file (must be refused)
@@ -29,7 +33,7 @@
 // SubmitClaim, "Reference<TAB>X-Idempotency-Key header<TAB>RequestId
 // element" ("-" where absent), to check what a caller used as its key.
 //
-// Usage: node server.js PORT [--log FILE] [--idem-log FILE] [--slow-ms N] [--user U --password P]
+// Usage: node server.js PORT [--log FILE] [--idem-log FILE] [--slow-ms N] [--delay-ms N] [--user U --password P]
 //                            [--tls-cert F --tls-key F [--client-ca F]]
 //                            [--xxe-file F]
 // PORT 0 picks a free port; the chosen port is printed on stdout as one line.
@@ -43,7 +47,7 @@ const crypto = require('crypto');
 const soap = require('soap');
 
 function parseArgs(argv) {
-  const o = { port: 0, log: null, idemLog: null, slowMs: 3000, user: null, password: null,
+  const o = { port: 0, log: null, idemLog: null, slowMs: 3000, delayMs: 0, user: null, password: null,
               cert: null, key: null, clientCa: null, xxeFile: '/etc/hostname' };
   if (argv.length > 0) o.port = parseInt(argv[0], 10);
   for (let i = 1; i < argv.length; i += 2) {
@@ -53,6 +57,7 @@ function parseArgs(argv) {
       case '--log': o.log = v; break;
       case '--idem-log': o.idemLog = v; break;
       case '--slow-ms': o.slowMs = parseInt(v, 10); break;
+      case '--delay-ms': o.delayMs = parseInt(v, 10); break;
       case '--user': o.user = v; break;
       case '--password': o.password = v; break;
       case '--tls-cert': o.cert = v; break;
@@ -142,6 +147,8 @@ function submitClaim(v12) {
     };
     if (ref.startsWith('SLOW'))
       return new Promise((resolve) => setTimeout(() => resolve(answer()), opt.slowMs));
+    if (opt.delayMs > 0)
+      return new Promise((resolve) => setTimeout(() => resolve(answer()), opt.delayMs));
     return answer();
   };
 }
