@@ -324,9 +324,63 @@ static void label(struct buf *b, const char *v)
 
 static void ops_metrics(struct serve *sv, struct buf *b);
 
+/* with_node - in's sample lines with node="NODE" as their first label,
+ * its comment lines as they are (a node's own figures, on a shared
+ * ledger: docs/mi.md) */
+static void with_node(struct buf *b, const char *in, const char *node)
+{
+    for (const char *p = in; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        size_t name = strcspn(p, "{ \n");
+        if (*p != '#' && name < n && p[name] != '\n') {
+            buf_append(b, p, name);
+            buf_puts(b, "{node=\"");
+            label(b, node);
+            buf_putc(b, '"');
+            const char *rest = p + name;
+            if (*rest == '{') {
+                rest++;
+                if (*rest != '}')
+                    buf_putc(b, ',');
+            } else {
+                buf_putc(b, '}');
+            }
+            buf_append(b, rest, n - (size_t)(rest - p));
+        } else {
+            buf_append(b, p, n);
+        }
+        p += n;
+    }
+}
+
+static void node_metrics(struct serve *sv, struct buf *b);
+
+/* on_metrics - the daemon's part of /metrics: this node's own figures
+ * (delivery, jobs, process).  On a ledger other nodes share (PostgreSQL)
+ * each sample is labelled node="HOST:PID" (or <spool node>); on SQLite the page is as it
+ * always was. */
 static void on_metrics(void *ctx, struct buf *b)
 {
     struct serve *sv = ctx;
+    if (!spool_shared(sv->sp)) {
+        node_metrics(sv, b);
+        return;
+    }
+    char host[64] = "ferry", node[128];
+    gethostname(host, sizeof host - 1);
+    snprintf(node, sizeof node, "%s:%ld", host, (long)getpid());
+    if (sv->cfg->spool_node)                /* <spool node="..."> */
+        snprintf(node, sizeof node, "%s", sv->cfg->spool_node);
+    struct buf own;
+    buf_init(&own, 16u << 20);
+    node_metrics(sv, &own);
+    with_node(b, buf_str(&own), node);
+    buf_free(&own);
+}
+
+static void node_metrics(struct serve *sv, struct buf *b)
+{
     const int64_t *bounds = deliver_latency_bounds();
     pthread_mutex_lock(&sv->dmu);
     buf_puts(b, "# HELP ferry_delivery_attempts_total Delivery attempts by "

@@ -323,6 +323,11 @@ static void build_spool(struct loader *L, const xmlNode *n)
         free(c->spool_conn_file);
         c->spool_conn_file = conn;
     }
+    char *node = get_attr(n, "node");
+    if (node) {
+        free(c->spool_node);
+        c->spool_node = node;
+    }
     size_t min_free = 0;
     char *mf = get_attr(n, "min-free");
     if (mf) {
@@ -970,6 +975,7 @@ void config_free(struct ferry_config *c)
     free(c->spool_audit_key_file);
     free(c->spool_audit_head_file);
     free(c->spool_conn_file);
+    free(c->spool_node);
     free(c->intake.listen);
     free(c->intake.cert_file);
     free(c->intake.key_file);

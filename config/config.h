@@ -119,6 +119,8 @@ struct ferry_config {
     bool spool_pg;            /* <spool backend="postgresql">: the ledger
                                  is the database spool_conn_file names */
     char *spool_conn_file;    /* its connection-file (a file, 0600) */
+    char *spool_node;         /* <spool node="NAME">: this node in /metrics
+                                 on a shared ledger; NULL: HOST:PID */
     enum log_format log_format;
     enum log_level log_level;
     int64_t shutdown_deadline_ms; /* SIGTERM deadline; default 30 s */

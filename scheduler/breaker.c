@@ -3,6 +3,8 @@
  * on one struct breaker. */
 #include "scheduler/breaker.h"
 
+#include <string.h>
+
 void breaker_init(struct breaker *b, int threshold, int64_t cooldown_ms)
 {
     b->state = BREAKER_CLOSED;
@@ -81,6 +83,39 @@ int64_t breaker_retry_at_ms(const struct breaker *b, int64_t now_ms)
         return now_ms;
     int64_t at = b->opened_at_ms + b->cooldown_ms;
     return at > now_ms ? at : now_ms;
+}
+
+bool breaker_adopt(struct breaker *b, enum breaker_state shared,
+                   int64_t since_ms)
+{
+    if (shared == BREAKER_CLOSED) {
+        if (b->state == BREAKER_CLOSED)
+            return false;           /* keep this node's own count */
+        b->state = BREAKER_CLOSED;
+        b->probe_out = false;
+        b->consecutive = 0;
+        return true;
+    }
+    if (b->state == BREAKER_OPEN && b->opened_at_ms == since_ms)
+        return false;
+    b->state = BREAKER_OPEN;
+    b->opened_at_ms = since_ms;
+    b->probe_out = false;
+    b->consecutive = 0;
+    return true;
+}
+
+int breaker_state_parse(const char *name, enum breaker_state *out)
+{
+    static const enum breaker_state all[] = {
+        BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN,
+    };
+    for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, breaker_state_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
 }
 
 const char *breaker_state_name(enum breaker_state s)

@@ -10,8 +10,16 @@
  * started before it opened) are ignored.  A threshold <= 0 disables the
  * breaker: it stays closed.
  *
- * Pure logic: no clock (every call takes now_ms, any monotonic
- * milliseconds), no locking.  Thread-safety is the caller's: the delivery
+ * Several nodes on one PostgreSQL spool share one breaker per target
+ * through the ledger (target_state, see docs/cluster.md): the delivery
+ * engine writes each change there and takes on what another node wrote
+ * with breaker_adopt; the half-open probe is claimed in the ledger, so
+ * the cluster sends one probe, not one per node.
+ *
+ * Pure logic: no clock (every call takes now_ms, the same milliseconds
+ * the caller uses throughout: wall-clock ms in the delivery engine, so
+ * that times recorded by one node mean the same to another), no
+ * locking.  Thread-safety is the caller's: the delivery
  * loop keeps one breaker per target and calls it under that target's lock. */
 #ifndef FERRY_SCHEDULER_BREAKER_H
 #define FERRY_SCHEDULER_BREAKER_H
@@ -54,6 +62,19 @@ void breaker_abandon_probe(struct breaker *b);
 /* breaker_retry_at_ms - when an open breaker will allow a probe; now_ms
  * for closed or half-open */
 int64_t breaker_retry_at_ms(const struct breaker *b, int64_t now_ms);
+
+/* breaker_adopt - take on the state another node recorded: open since
+ * since_ms (no calls until a cool-down from then), half-open (that node
+ * holds the probe: here it reads as open since the probe began, so this
+ * node tries the probe itself only if no answer came within a cool-down),
+ * or closed (that node's probe succeeded: the count starts again).  The
+ * other node counted the opening: opens is not incremented.  Returns
+ * true if the local state changed. */
+bool breaker_adopt(struct breaker *b, enum breaker_state shared,
+                   int64_t since_ms);
+
+/* breaker_state_parse - the inverse of breaker_state_name; -1 if unknown */
+int breaker_state_parse(const char *name, enum breaker_state *out);
 
 /* breaker_state_name - "closed", "open", "half-open" (static strings) */
 const char *breaker_state_name(enum breaker_state s);

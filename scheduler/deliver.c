@@ -19,6 +19,7 @@
 #include "util/errs.h"
 #include "util/log.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ struct dtarget {
                                       (no probe, or the probe said STOP) */
     struct spool *sp;              /* where the state is shown (ledger) */
     const char *owner;
+    bool shared;                   /* other nodes on this ledger: the
+                                      breaker and stops are shared */
+    int64_t synced_at;             /* last read of the shared row */
+    int64_t started_at;            /* stops recorded before: not taken on */
     struct deliver_target_stats st;
 };
 
@@ -120,6 +125,77 @@ static void state_save(struct dtarget *t, int64_t since)
     errs_free(&e);
 }
 
+#define DELIVER_SHARE_MS 500          /* how often a node reads the shared row */
+
+static void target_stop(struct dtarget *t, const char *why);
+
+/* shared_take - take on what another node recorded for this target (a
+ * PostgreSQL spool, docs/cluster.md): its breaker state, and a stop it
+ * recorded since this engine started.  Rows this node wrote are its own
+ * state already.  A read failure is logged: the local state stands. */
+static void shared_take(struct dtarget *t, const struct spool_target_state *r)
+{
+    if (strcmp(r->owner, t->owner) == 0)
+        return;
+    if (r->stopped && !t->stopped && r->updated_at >= t->started_at) {
+        char why[512];
+        snprintf(why, sizeof why, "stopped by %s: %s", r->owner, r->stopped);
+        target_stop(t, why);
+        return;
+    }
+    enum breaker_state bs;
+    if (breaker_state_parse(r->breaker, &bs) == 0
+        && breaker_adopt(&t->br, bs, r->since))
+        log_event(LOG_INFO, "breaker-shared", "target", t->cfg->name,
+                  "state", r->breaker, "by", r->owner, NULL);
+}
+
+/* shared_read - the target's shared row, taken on; every
+ * DELIVER_SHARE_MS at most unless forced.  Returns 1 if there is no row. */
+static int shared_read(struct dtarget *t, int64_t now, bool force)
+{
+    if (!t->shared || (!force && now - t->synced_at < DELIVER_SHARE_MS))
+        return 0;
+    t->synced_at = now;
+    struct spool_target_state r;
+    struct errs e;
+    errs_init(&e);
+    int rc = spool_target_state_get(t->sp, t->cfg->name, &r, &e);
+    if (rc < 0)
+        log_event(LOG_WARN, "target-state-not-read", "target", t->cfg->name,
+                  "error", errs_first_msg(&e), NULL);
+    errs_free(&e);
+    if (rc == 0) {
+        shared_take(t, &r);
+        spool_target_state_clear(&r);
+    }
+    return rc;
+}
+
+/* probe_claim - may this node send the half-open probe?  On one node,
+ * yes; on a shared ledger only the node whose claim moved the row wins
+ * (spool_target_probe_claim); a loser takes on the row as it is now. */
+static bool probe_claim(struct dtarget *t, int64_t now)
+{
+    if (!t->shared)
+        return true;
+    struct errs e;
+    errs_init(&e);
+    int rc = spool_target_probe_claim(t->sp, t->cfg->name, t->owner, now,
+                                      now - t->br.cooldown_ms, &e);
+    if (rc < 0)
+        log_event(LOG_WARN, "breaker-probe-not-claimed", "target",
+                  t->cfg->name, "error", errs_first_msg(&e), NULL);
+    errs_free(&e);
+    if (rc == 1)
+        return true;
+    if (rc == 0 && shared_read(t, now, true) == 1)
+        return true;                /* no row to share: this node's call */
+    if (t->br.state == BREAKER_HALF_OPEN)
+        breaker_abandon_probe(&t->br);
+    return false;
+}
+
 /* target_stop - the target is unusable for every record (adapter STOP, or
  * it could not start): no more claims for it in this engine; said once */
 static void target_stop(struct dtarget *t, const char *why)
@@ -137,6 +213,29 @@ static void target_stop(struct dtarget *t, const char *why)
     state_save(t, clock_wall_ms());
 }
 
+/* start_shared - on a shared ledger, take on a breaker another node holds
+ * open or half-open; true if so (the row is then left as it is) */
+static bool start_shared(struct dtarget *t)
+{
+    if (!t->shared)
+        return false;
+    struct spool_target_state r;
+    struct errs e;
+    errs_init(&e);
+    bool took = false;
+    if (spool_target_state_get(t->sp, t->cfg->name, &r, &e) == 0) {
+        if (strcmp(r.owner, t->owner) != 0 && !r.stopped
+            && strcmp(r.breaker, "closed") != 0) {
+            shared_take(t, &r);
+            took = true;
+        }
+        spool_target_state_clear(&r);
+    }
+    errs_free(&e);
+    t->synced_at = clock_wall_ms();
+    return took;
+}
+
 /* target_setup - adapter instances for every service of this target */
 static int target_setup(struct deliver_engine *d, struct dtarget *t,
                         struct errs *e)
@@ -147,6 +246,8 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     t->st.target = t->cfg->name;
     t->sp = d->sp;
     t->owner = d->owner;
+    t->shared = d->sp && spool_shared(d->sp);
+    t->started_at = clock_wall_ms();
     if (t->cfg->window) {
         t->win = window_parse(t->cfg->window,
                               (const char *const *)t->cfg->holidays,
@@ -199,6 +300,60 @@ static int target_setup(struct deliver_engine *d, struct dtarget *t,
     return 0;
 }
 
+/* config_compare - on a shared ledger, record a digest of what every
+ * node must agree on (each stream target's window, holidays, breaker and
+ * lease) and warn when another node started in the last day with a
+ * different one (docs/cluster.md); a failure is logged, never fatal */
+static void config_compare(struct deliver_engine *d)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    for (size_t i = 0; i < d->nt; i++) {
+        const struct target_config *tc = d->t[i].cfg;
+        char line[256];
+        int n = snprintf(line, sizeof line, "%s|%d|%lld|%lld|", tc->name,
+                         tc->breaker_threshold,
+                         (long long)tc->breaker_cooldown_ms,
+                         (long long)tc->lease_ms);
+        EVP_DigestUpdate(md, line, (size_t)n < sizeof line ? (size_t)n
+                                                            : sizeof line - 1);
+        EVP_DigestUpdate(md, tc->window ? tc->window : "", tc->window
+                         ? strlen(tc->window) + 1 : 1);
+        for (size_t k = 0; k < tc->nholidays; k++)
+            EVP_DigestUpdate(md, tc->holidays[k], strlen(tc->holidays[k]) + 1);
+    }
+    EVP_DigestFinal_ex(md, dg, &dn);
+    EVP_MD_CTX_free(md);
+    char hex[33];
+    for (unsigned i = 0; i < 16 && i < dn; i++)
+        snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+    /* the node: HOST:PID, the owner less its engine's suffix */
+    char node[128];
+    snprintf(node, sizeof node, "%s", d->owner);
+    char *c = strchr(node, ':');
+    if (c && (c = strchr(c + 1, ':')))
+        *c = '\0';
+    int64_t now = clock_wall_ms(), day = 24LL * 3600 * 1000;
+    char differ[512];
+    struct errs e;
+    errs_init(&e);
+    int n = spool_node_config(d->sp, node, hex, now, now - day, now - 7 * day,
+                              differ, sizeof differ, &e);
+    if (n < 0)
+        log_event(LOG_WARN, "node-config-not-recorded", "error",
+                  errs_first_msg(&e), NULL);
+    else if (n > 0)
+        log_event(LOG_WARN, "config-differs", "nodes", differ, "what",
+                  "targets' windows, holidays, breaker or lease",
+                  "see", "docs/cluster.md", NULL);
+    errs_free(&e);
+}
+
 struct deliver_engine *deliver_new(const struct ferry_config *cfg,
                                    struct spool *sp, const char *only_target,
                                    const char *owner, struct errs *e)
@@ -242,13 +397,19 @@ struct deliver_engine *deliver_new(const struct ferry_config *cfg,
             target_stop(t, why);
         }
         errs_free(&te);
-        if (!t->stopped)
-            state_save(t, clock_wall_ms());    /* a new engine starts closed */
+        /* a new engine starts closed, unless other nodes on the ledger
+         * hold the breaker open (a stop they recorded is not taken on:
+         * a node starting after a fix runs, and says so in the row) */
+        t->shared = t->shared && !t->stopped;
+        if (!t->stopped && !start_shared(t))
+            state_save(t, clock_wall_ms());
     }
     if (!found) {
         errs_add(e, only_target, "no such target");
         goto fail;
     }
+    if (!only_target && d->nt && d->t[0].shared)
+        config_compare(d);          /* a whole engine: the node's config */
     return d;
 nomem:
     errs_add(e, "deliver", "out of memory");
@@ -474,6 +635,7 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
                           int64_t now, size_t *handled, struct errs *e)
 {
     t->st.window_open = !t->win || window_open(t->win, now / 1000);
+    shared_read(t, now, false);
     t->st.breaker = breaker_state_name(t->br.state);
     if (t->stopped)
         return 0;
@@ -489,9 +651,15 @@ static int deliver_target(struct deliver_engine *d, struct dtarget *t,
     }
     bool probing = t->br.state == BREAKER_HALF_OPEN;
     if (probing && was == BREAKER_OPEN) {       /* each change once */
+        if (!probe_claim(t, now)) {             /* another node probes */
+            t->st.breaker_skips++;
+            t->st.breaker = breaker_state_name(t->br.state);
+            return 0;
+        }
         log_event(LOG_INFO, "breaker-half-open", "target", t->cfg->name,
                   "probe", "one queued record", NULL);
-        state_save(t, now);
+        if (!t->shared)                 /* the claim wrote the row */
+            state_save(t, now);
     }
     /* Only a real call is a probe: while half-open the one record is a
      * queued or deferred one, never an in-doubt record that may be

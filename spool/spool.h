@@ -622,6 +622,33 @@ int spool_target_state_put(struct spool *s, const char *target,
 int spool_target_state_list(struct spool *s, struct spool_target_states *out,
                             struct errs *e);
 void spool_target_states_free(struct spool_target_states *l);
+/* spool_target_state_get - one target's row into *out (free with
+ * spool_target_state_clear).  0 found, 1 no row yet, -1 error. */
+int spool_target_state_get(struct spool *s, const char *target,
+                           struct spool_target_state *out, struct errs *e);
+void spool_target_state_clear(struct spool_target_state *t);
+/* spool_target_probe_claim - take the one half-open probe of a target's
+ * breaker for the whole cluster: moves its row to half-open by owner
+ * (since = now) if it is open, or half-open by a holder gone quiet,
+ * and has been since no later than not_after (now less the cool-down).
+ * One guarded UPDATE: of two nodes claiming at once, one wins.
+ * 1 claimed, 0 not (another node holds it, it closed, or no row), -1
+ * error. */
+int spool_target_probe_claim(struct spool *s, const char *target,
+                             const char *owner, int64_t now,
+                             int64_t not_after, struct errs *e);
+/* spool_node_config - on a shared ledger: record node's digest of the
+ * configuration every node must share (meta 'node-config:NODE' = "DIGEST
+ * MS"), forget entries older than forget_before, and put into differ
+ * (comma-separated, cut at differ_sz) the other nodes that recorded a
+ * different digest since since.  Returns how many differ, or -1. */
+int spool_node_config(struct spool *s, const char *node, const char *digest,
+                      int64_t now, int64_t since, int64_t forget_before,
+                      char *differ, size_t differ_sz, struct errs *e);
+/* spool_shared - may other nodes use this ledger at the same time (a
+ * PostgreSQL spool)?  Then the breaker and stops are shared through
+ * target_state; an SQLite spool is one node's. */
+bool spool_shared(const struct spool *s);
 
 /* ---- batches (fixed-width targets) ------------------------------------ */
 

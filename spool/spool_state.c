@@ -4,12 +4,20 @@
  * Every state change of a record, whatever the caller, is checked here
  * (spool_transition_ok / spool_set_state), so the diagram in DESIGN.md and
  * docs/spool.md is the code.  spool_set_state is on the statement layer
- * (sql.h): the same guarded UPDATE on SQLite and PostgreSQL. */
+ * (sql.h): the same guarded UPDATE on SQLite and PostgreSQL.
+ *
+ * Also the shared side of a target's state (breaker, stop) for nodes on
+ * one PostgreSQL spool: reading one target's row, and claiming the
+ * cluster's one half-open probe (docs/cluster.md).  The row is written by
+ * spool_target_state_put (spool_deliver.c).  And each node's digest of
+ * the configuration the nodes must share, in meta (spool_node_config). */
 #include "spool/spool_int.h"
 #include "spool/sql.h"
 #include "util/clock.h"
 #include "util/errs.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const names[SPOOL_NSTATES] = {
@@ -219,5 +227,157 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
     if (r != SQL_STEP_ROW)
         spool_sqlerr(s, e, ref, "changing state");
     sql_reset(st);
+    return rc;
+}
+
+bool spool_shared(const struct spool *s)
+{
+    return sql_backend(s->sql) == SQL_POSTGRESQL;
+}
+
+void spool_target_state_clear(struct spool_target_state *t)
+{
+    free(t->target);
+    free(t->breaker);
+    free(t->stopped);
+    free(t->owner);
+    memset(t, 0, sizeof *t);
+}
+
+int spool_target_state_get(struct spool *s, const char *target,
+                           struct spool_target_state *out, struct errs *e)
+{
+    /* one row per configured target, a handful: the list, searched */
+    memset(out, 0, sizeof *out);
+    struct spool_target_states l;
+    if (spool_target_state_list(s, &l, e) != 0)
+        return -1;
+    int rc = 1;
+    for (size_t i = 0; i < l.n && rc == 1; i++)
+        if (strcmp(l.v[i].target, target) == 0) {
+            *out = l.v[i];
+            memset(&l.v[i], 0, sizeof l.v[i]);
+            rc = 0;
+        }
+    spool_target_states_free(&l);
+    return rc;
+}
+
+int spool_target_probe_claim(struct spool *s, const char *target,
+                             const char *owner, int64_t now,
+                             int64_t not_after, struct errs *e)
+{
+    static const char sql[] =
+        "UPDATE target_state SET breaker = 'half-open', since = ?3, "
+        "owner = ?2, updated_at = ?3 WHERE target = ?1 "
+        "AND breaker <> 'closed' AND since <= ?4";
+    if (s->opts.read_only) {
+        errs_add(e, s->dir, "spool opened read-only");
+        return -1;
+    }
+    int rc = -1;
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    struct sql_stmt *st = spool_sql(s, sql, e);
+    if (st) {
+        sql_bind_text(st, 1, target);
+        sql_bind_text(st, 2, owner);
+        sql_bind_int64(st, 3, now);
+        sql_bind_int64(st, 4, not_after);
+        if (sql_step(st) == SQL_STEP_DONE)
+            rc = sql_changes(st) == 1 ? 1 : 0;
+        else
+            spool_sqlerr(s, e, target, "claiming the breaker's probe");
+        sql_reset(st);
+    }
+    if (rc < 0)
+        spool_rollback(s);
+    else if (spool_commit(s, e) != 0)
+        rc = -1;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+#define NODE_CONFIG "node-config:"
+
+int spool_node_config(struct spool *s, const char *node, const char *digest,
+                      int64_t now, int64_t since, int64_t forget_before,
+                      char *differ, size_t differ_sz, struct errs *e)
+{
+    char key[256], val[160];
+    snprintf(key, sizeof key, NODE_CONFIG "%s", node);
+    snprintf(val, sizeof val, "%s %lld", digest, (long long)now);
+    size_t used = 0;
+    int n = 0, rc = -1;
+    enum sql_step r;
+    if (differ_sz)
+        differ[0] = '\0';
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    struct sql_stmt *st = spool_sql(s, "INSERT INTO meta(name, value) "
+                                    "VALUES(?1, ?2) ON CONFLICT(name) DO "
+                                    "UPDATE SET value = excluded.value", e);
+    if (!st)
+        goto fail;
+    sql_bind_text(st, 1, key);
+    sql_bind_text(st, 2, val);
+    r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE)
+        goto sqlfail;
+    /* a node per host and process started: a few, read whole (LIMIT for
+     * the engines' sake); the stale ones are forgotten below */
+    char stale[16][256];
+    size_t nstale = 0;
+    st = spool_sql(s, "SELECT name, value FROM meta WHERE name LIKE "
+                   "'" NODE_CONFIG "%' AND name <> ?1 ORDER BY name "
+                   "LIMIT 1000", e);
+    if (!st)
+        goto fail;
+    sql_bind_text(st, 1, key);
+    while ((r = sql_step(st)) == SQL_STEP_ROW) {
+        const char *name = sql_col_text(st, 0), *v = sql_col_text(st, 1);
+        const char *sp = v ? strchr(v, ' ') : NULL;
+        long long at = sp ? strtoll(sp + 1, NULL, 10) : 0;
+        if (at < forget_before) {
+            if (nstale < sizeof stale / sizeof stale[0])
+                snprintf(stale[nstale++], sizeof stale[0], "%s", name);
+            continue;
+        }
+        if (at < since || (sp && strlen(digest) == (size_t)(sp - v)
+                           && strncmp(v, digest, (size_t)(sp - v)) == 0))
+            continue;
+        n++;
+        const char *who = name + strlen(NODE_CONFIG);
+        int w = snprintf(differ + used, differ_sz - used, "%s%s",
+                         used ? "," : "", who);
+        if (w > 0 && (size_t)w < differ_sz - used)
+            used += (size_t)w;
+    }
+    sql_reset(st);
+    if (r != SQL_STEP_DONE)
+        goto sqlfail;
+    for (size_t i = 0; i < nstale; i++) {
+        st = spool_sql(s, "DELETE FROM meta WHERE name = ?1", e);
+        if (!st)
+            goto fail;
+        sql_bind_text(st, 1, stale[i]);
+        r = sql_step(st);
+        sql_reset(st);
+        if (r != SQL_STEP_DONE)
+            goto sqlfail;
+    }
+    if (spool_commit(s, e) == 0)
+        rc = n;
+    goto done;
+sqlfail:
+    spool_sqlerr(s, e, node, "recording the node's configuration");
+fail:
+    spool_rollback(s);
+done:
+    spool_unlock(s);
     return rc;
 }

@@ -19,7 +19,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 PGU="$FERRY_ROOT/tests/peers/pg_unit.sh"
-UNITS=${PG_UNITS:-check_spool check_search check_report check_batch check_joblock}
+UNITS=${PG_UNITS:-check_spool check_search check_report check_batch check_joblock check_breaker}
 
 # ---- NOT_YET: binary:case that fail on PostgreSQL today ---------------
 # Empty since every spool module moved onto the statement layer: every
