@@ -19,6 +19,11 @@
 # - the deliveries cut by the restarts follow the usual rules: every
 #   record ends delivered (or in doubt, counted), the ODBC table holds
 #   each submission once, and `ferry queue` on a restarted server works.
+# Then two spools, one SQLite and one PostgreSQL, same services, into one
+# ODBC table and marker table: references repeat across them (they are
+# per spool), delivery identities, rows and markers never do, and the
+# spool identities differ; `ferry spool copy` into a second PostgreSQL
+# database keeps the copied spool's identities.
 # PG_RESTART_N (default 60) is the submissions per node per phase.
 . "$(dirname "$0")/lib.sh"
 . "$FERRY_ROOT/tests/peers/pg.sh"
@@ -184,4 +189,50 @@ ok "deliveries: $states; the ODBC table holds $rows rows, each submission once"
 
 for n in a b; do eval "kill -TERM \$PID_$n"; eval "wait \$PID_$n" || true; done
 PIDS=()
+
+# ---- two spools, one SQLite and one PostgreSQL: never one identity --------
+# The same services on an SQLite spool deliver into the same ODBC table
+# and marker table.  References are per spool (FRY-date-sequence: both
+# spools hand out FRY-<today>-000001); the delivery identity, which rows
+# and markers are keyed on, is 128 random bits per record, and the spool
+# identity is the spool's own.
+sed 's# backend="postgresql" connection-file="secrets/ledger.conn"##' "$C/ferry.xml" > "$C/lite.xml"
+L=$T/spool-lite
+for i in 1 2 3 4 5; do
+    sed -e "s/@REF@/LITE0000$i/" -e "s/@NINO@/$(printf 'AB%06dC' $((700000 + i)))/" "$T/tpl.json"
+done | "$FERRY_BIN" submit change-of-address - --config "$C/lite.xml" --spool "$L" > "$T/sub.out" 2>&1 ||
+    fail lite-submit "$(cat "$T/sub.out")"
+"$FERRY_BIN" deliver --once --config "$C/lite.xml" --spool "$L" > "$T/del.out" 2>&1 ||
+    fail lite-deliver "$(cat "$T/del.out")"
+[ "$(sqlite3 "$L/ledger.db" "SELECT count(*) FROM records WHERE state = 'delivered'")" = 5 ] ||
+    fail lite-delivered "$(sqlite3 "$L/ledger.db" "SELECT state, count(*) FROM records GROUP BY state")"
+shared=$(sqlite3 "$C/legacy.db" "SELECT count(*) FROM (SELECT REF FROM ADDRESS_CHANGES GROUP BY REF HAVING count(*) > 1)")
+[ "$shared" -ge 1 ] || fail refs "no reference repeated across the spools (the test needs one)"
+{ ledger "SELECT delivery_id FROM records WHERE service = 'change-of-address'"
+  sqlite3 "$L/ledger.db" "SELECT delivery_id FROM records"; } | sort > "$T/ids"
+[ "$(sort -u "$T/ids" | wc -l)" = "$(wc -l < "$T/ids")" ] || fail ids "a delivery identity in both spools"
+sqlite3 "$C/legacy.db" "SELECT delivery_id FROM FERRY_MARKER" | sort > "$T/markers"
+cmp -s "$T/ids" "$T/markers" || fail markers "the markers are not the two spools' delivery identities: $(diff "$T/ids" "$T/markers" | head -5)"
+sqlite3 "$C/legacy.db" "SELECT trim(DELIVERY_ID) FROM ADDRESS_CHANGES" | sort > "$T/rowids"
+cmp -s "$T/ids" "$T/rowids" || fail rows "the table's rows are not keyed by the two spools' delivery identities"
+id_pg=$(ledger "SELECT value FROM meta WHERE name = 'spool_id'")
+id_lite=$(sqlite3 "$L/ledger.db" "SELECT value FROM meta WHERE name = 'spool_id'")
+[ -n "$id_pg" ] && [ -n "$id_lite" ] && [ "$id_pg" != "$id_lite" ] ||
+    fail spool-id "spool identities '$id_pg' and '$id_lite'"
+ok "an SQLite and a PostgreSQL spool into one table: $shared references repeat across them, yet $(wc -l < "$T/ids") rows and $(wc -l < "$T/markers") markers, one per delivery identity, none shared; two spool identities"
+
+# ferry spool copy keeps the identity (it is the same spool, moved);
+# a fresh spool got a new one (the PostgreSQL ledger above)
+psql -X -q -h 127.0.0.1 -p "$PGPORT" -U ferry postgres -c "CREATE DATABASE ferry_cp" >/dev/null
+printf 'host=127.0.0.1 port=%s user=ferry dbname=ferry_cp\n' "$PGPORT" > "$T/cp.conn"
+chmod 600 "$T/cp.conn"
+"$FERRY_BIN" spool copy --config "$C/lite.xml" --spool "$L" --to "$T/cp.conn" > "$T/cp.out" 2>&1 ||
+    fail copy "$(cat "$T/cp.out")"
+cpq() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U ferry ferry_cp -c "$1"; }
+[ "$(cpq "SELECT value FROM meta WHERE name = 'spool_id'")" = "$id_lite" ] ||
+    fail copy-id "the copy's spool_id is not the source's"
+cpq "SELECT delivery_id FROM records" | sort > "$T/cpids"
+sqlite3 "$L/ledger.db" "SELECT delivery_id FROM records" | sort | cmp -s - "$T/cpids" ||
+    fail copy-ids "the copy's delivery identities differ"
+ok "ferry spool copy into a second PostgreSQL database keeps the spool identity and every delivery identity; the fresh PostgreSQL spool has its own"
 echo "$CASES cases passed"
