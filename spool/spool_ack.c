@@ -296,24 +296,52 @@ static int ack_one(struct spool *s, const struct spool_ack *a,
     return 0;
 }
 
+/* file_seen - 1 if (name, sha256) was applied, 0 if not, -1; under
+ * db_mu */
+static int file_seen(struct spool *s, const char *name,
+                     const char *sha256_hex, struct errs *e)
+{
+    struct sql_stmt *st = spool_sql(s, "SELECT 1 FROM ack_files WHERE "
+                                    "name = ? AND sha256 = ?", e);
+    if (!st)
+        return -1;
+    sql_bind_text(st, 1, name);
+    sql_bind_text(st, 2, sha256_hex);
+    enum sql_step r = sql_step(st);
+    int rc = r == SQL_STEP_ROW ? 1 : r == SQL_STEP_DONE ? 0 : -1;
+    if (rc < 0)
+        spool_sqlerr(s, e, name, "reading applied files");
+    sql_reset(st);
+    return rc;
+}
+
 int spool_ack_file_seen(struct spool *s, const char *name,
                         const char *sha256_hex, struct errs *e)
 {
     spool_lock(s);
-    struct sql_stmt *st = spool_sql(s, "SELECT 1 FROM ack_files WHERE "
-                                    "name = ? AND sha256 = ?", e);
-    int rc = -1;
-    if (st) {
-        sql_bind_text(st, 1, name);
-        sql_bind_text(st, 2, sha256_hex);
-        enum sql_step r = sql_step(st);
-        rc = r == SQL_STEP_ROW ? 1 : r == SQL_STEP_DONE ? 0 : -1;
-        if (rc < 0)
-            spool_sqlerr(s, e, name, "reading applied files");
-        sql_reset(st);
-    }
+    int rc = file_seen(s, name, sha256_hex, e);
     spool_unlock(s);
     return rc;
+}
+
+/* file_once - inside the apply's transaction: refuse a file already
+ * applied.  Nodes sharing a ledger apply one file one at a time (the
+ * advisory lock "ack-file:NAME"; SQLite's BEGIN IMMEDIATE already lets
+ * one writer in), so the second of two finds the first's row and says
+ * so, rather than failing at the INSERT.  0 new, -1 (e says why). */
+static int file_once(struct spool *s, const char *name,
+                     const char *sha256_hex, struct errs *e)
+{
+    char lk[600];
+    snprintf(lk, sizeof lk, "ack-file:%s", name);
+    if (sql_lock_xact(s->sql, lk) != 0) {
+        spool_sqlerr(s, e, name, "locking the acknowledgement file");
+        return -1;
+    }
+    int seen = file_seen(s, name, sha256_hex, e);
+    if (seen == 1)
+        errs_add(e, name, "already applied (same name and SHA-256)");
+    return seen == 0 ? 0 : -1;
 }
 
 /* ack_cache - a big page cache for the duration of one large apply:
@@ -361,15 +389,6 @@ int spool_ack_apply(struct spool *s, const char *file_name,
         errs_add(e, file_name, "acknowledgement file needs its SHA-256");
         return -1;
     }
-    if (file_name) {
-        int seen = spool_ack_file_seen(s, file_name, sha256_hex, e);
-        if (seen != 0) {
-            if (seen == 1)
-                errs_add(e, file_name, "already applied (same name and "
-                         "SHA-256)");
-            return -1;
-        }
-    }
     spool_lock(s);
     /* half a KiB of page cache per ack, up to 512 MiB; small files keep
      * the default */
@@ -378,6 +397,8 @@ int spool_ack_apply(struct spool *s, const char *file_name,
     bool moved[ACK_CHUNK];
     if (spool_begin(s, e) != 0)
         goto unlock;
+    if (file_name && file_once(s, file_name, sha256_hex, e) != 0)
+        goto rollback;
     for (size_t i = 0; i < n;) {
         /* a whole chunk in one statement when it qualifies; what it did
          * not move (orphans, not sent, already) is told apart below */

@@ -176,7 +176,7 @@ int spool_batch_next_generation(struct spool *s, const char *target,
     return rc;
 }
 
-/* step_done - run st to its end (rows, if any, unread) and reset it */
+/* step_done - step st once (its rows, if any, unwanted) and reset it */
 static int step_done(struct spool *s, struct sql_stmt *st, const char *what,
                      struct errs *e)
 {

@@ -6,11 +6,8 @@
 # ferry command then runs on the PostgreSQL spool: `ferry audit verify`
 # opens it, which builds the ledger's schema and identity in the
 # database once (the folder gets outbound/, inbound/, archive/, locks/
-# and no ledger.db); `ferry submit` either spools the record and `ferry
-# queue` lists it, or - while spool_enqueue.c is not yet on the
-# statement layer (issue 18) - fails loudly with "not yet on a
-# PostgreSQL ledger" and leaves the ledger empty, never half-written; a
-# server that is down is named, exit 73.  The connection file's password
+# and no ledger.db); `ferry submit` spools a record there (one row) and
+# `ferry queue` lists it; a server that is down is named, exit 73.  The connection file's password
 # appears nowhere.  backend="sqlite" is the default it always was, and a
 # connection-file without the PostgreSQL backend is an error.
 set -eu
@@ -58,19 +55,13 @@ run "$FERRY_BIN" audit verify --config ferry.xml || fail audit-again "$(cat out)
     fail identity-kept "reopening made a new identity"
 ok "ferry audit verify runs on the PostgreSQL spool: schema 16 and identity made once, the folder without ledger.db"
 
-rc=0; echo '{"reference":"R1","amount":"12.50"}' | run "$FERRY_BIN" submit claim - --config ferry.xml || rc=$?
-if [ $rc = 0 ]; then
-    grep -q '1 accepted' out || fail submit-words "$(cat out)"
-    run "$FERRY_BIN" queue --config ferry.xml || fail queue "$(cat out)"
-    grep -q 'claim' out || fail queue-lists "$(cat out)"
-    ok "ferry submit then ferry queue on the PostgreSQL spool"
-else
-    [ $rc = 74 ] || fail submit-rc "ferry submit exit $rc: $(cat out)"
-    grep -q 'not yet on a PostgreSQL ledger' out || fail submit-loud "$(cat out)"
-    grep -q '1 not accepted' out || fail submit-count "$(cat out)"
-    [ "$(ledger "SELECT count(*) FROM records")" = 0 ] || fail submit-half "records written"
-    ok "ferry submit: refused loudly (spool_enqueue.c not yet on the layer), exit 74, nothing written"
-fi
+echo '{"reference":"R1","amount":"12.50"}' | run "$FERRY_BIN" submit claim - --config ferry.xml ||
+    fail submit "$(cat out)"
+grep -q '1 accepted' out || fail submit-words "$(cat out)"
+[ "$(ledger "SELECT count(*) FROM records")" = 1 ] || fail submit-stored "not one row"
+run "$FERRY_BIN" queue --config ferry.xml || fail queue "$(cat out)"
+grep -q 'claim' out || fail queue-lists "$(cat out)"
+ok "ferry submit then ferry queue on the PostgreSQL spool: one row, listed"
 
 pg_stop immediate
 rc=0; run "$FERRY_BIN" audit verify --config ferry.xml || rc=$?

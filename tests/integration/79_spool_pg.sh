@@ -19,35 +19,14 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 PGU="$FERRY_ROOT/tests/peers/pg_unit.sh"
-UNITS=${PG_UNITS:-check_spool check_search check_report check_batch}
+UNITS=${PG_UNITS:-check_spool check_search check_report check_batch check_joblock}
 
 # ---- NOT_YET: binary:case that fail on PostgreSQL today ---------------
-# Each waits for spool files still on spool_stmt (SQLite only).  The
-# group says the first one a case meets; more may follow once it moves.
-# Whoever makes a case pass removes its line.  One "binary:case" a line.
+# Empty since every spool module moved onto the statement layer: every
+# case of these binaries passes on PostgreSQL.  A case that cannot pass
+# there yet goes here, one "binary:case" a line, under a comment saying
+# what it waits for; whoever makes it pass removes its line.
 NOT_YET="
-# spool_enqueue.c (intake: every case that spools a record)
-check_spool:test_acks_apply_once
-check_spool:test_acks_chunked_same_as_one_by_one
-check_spool:test_acks_scoped_to_target
-check_spool:test_audit_chain_and_tamper
-check_spool:test_batch_bind_max_keeps_received_order
-check_spool:test_batch_bind_order_and_restart
-check_spool:test_channel_and_confirmed_at_kept
-check_spool:test_delivery_identity_unique_across_spools
-check_spool:test_encryption_round_trip_and_wrong_key
-check_spool:test_fanout_actions_need_the_target
-check_spool:test_fanout_one_record_two_deliveries
-check_spool:test_final_totals_follow_moves_and_rollbacks
-check_spool:test_idempotency_same_call_and_across_calls
-check_spool:test_purge_archives_final_records_keeps_audit
-check_spool:test_stored_encoding_sealed_read_and_cleared_by_edit
-check_spool:test_transition_table
-check_batch:test_rebuild_same_bytes
-check_batch:test_stale_stored_encoding_falls_back
-check_batch:test_stored_and_json_same_bytes
-# spool_batch.c (batch generations)
-check_spool:test_batch_generation_per_target_never_reused
 "
 
 chmod 0755 "$T"          # the server may run as postgres (root runner)

@@ -2388,14 +2388,16 @@ START_TEST(test_acks_chunked_same_as_one_by_one)
     ck_assert_int_eq(resa[703], SPOOL_ACK_APPLIED);       /* r[700] */
     ck_assert_int_eq(resa[704], SPOOL_ACK_ALREADY);       /* r[700] again */
     ck_assert_uint_eq(applied, CHUNK_N - CHUNK_N / 50);
-    /* set B's records are set A's, CHUNK_N ids on */
+    /* set B's records are set A's, CHUNK_N ids on (IS DISTINCT FROM:
+     * NULL-safe on both engines) */
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records a JOIN records "
-        "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS NOT "
-        "b.state OR a.last_error IS NOT b.last_error OR a.receipt IS NOT "
-        "b.receipt OR a.ack_record IS NOT b.ack_record OR a.ack_file IS NOT "
-        "b.ack_file OR a.in_doubt IS NOT b.in_doubt OR a.receipt_data IS "
-        "NOT b.receipt_data OR (a.confirmed_at = 0) IS NOT "
-        "(b.confirmed_at = 0))"), 0);
+        "b ON b.id = a.id + 800 WHERE a.id <= 800 AND (a.state IS DISTINCT "
+        "FROM b.state OR a.last_error IS DISTINCT FROM b.last_error OR "
+        "a.receipt IS DISTINCT FROM b.receipt OR a.ack_record IS DISTINCT "
+        "FROM b.ack_record OR a.ack_file IS DISTINCT FROM b.ack_file OR "
+        "a.in_doubt IS DISTINCT FROM b.in_doubt OR a.receipt_data IS "
+        "DISTINCT FROM b.receipt_data OR (a.confirmed_at = 0) IS DISTINCT "
+        "FROM (b.confirmed_at = 0))"), 0);
     /* every confirmation, chunked or not, counted in the final totals */
     ck_assert_int_eq(count_rows("SELECT COALESCE(SUM(n), 0) FROM "
                                 "state_totals WHERE state = 'confirmed'"),
@@ -2445,6 +2447,70 @@ START_TEST(test_acks_scoped_to_target)
         ck_assert_msg(res[i] == SPOOL_ACK_APPLIED, "ack %d: %d", i, res[i]);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
                                 "state = 'confirmed'"), SCOPE_N);
+    spool_batch_free(b);
+    errs_free(&e);
+    spool_close(s);
+}
+END_TEST
+
+/* two nodes (two spools on one ledger) apply the same file at once */
+#define TWO_NODE_ACKS 600
+struct ack_node {
+    struct spool *s;
+    const struct spool_ack *acks;
+    int rc;
+    char msg[256];
+};
+
+static void *ack_node_run(void *arg)
+{
+    struct ack_node *a = arg;
+    struct errs e;
+    errs_init(&e);
+    a->rc = spool_ack_apply(a->s, "ACK1", "aa", a->acks, TWO_NODE_ACKS, NULL,
+                            NULL, NULL, NULL, &e);
+    snprintf(a->msg, sizeof a->msg, "%s", a->rc ? errs_first_msg(&e) : "");
+    errs_free(&e);
+    return NULL;
+}
+
+/* One acknowledgement file applied by two nodes at the same moment is
+ * applied once: one applies it, the other waits for it and is told it
+ * was already applied; every record confirmed once, counted once. */
+START_TEST(test_acks_one_file_two_nodes_applied_once)
+{
+    struct spool *s = open_sp(NULL);
+    static struct spool_result r[TWO_NODE_ACKS];
+    static struct spool_ack acks[TWO_NODE_ACKS];
+    for (int i = 0; i < TWO_NODE_ACKS; i++) {
+        enq1(s, item("claims", "mf", NULL, "x"), &r[i]);
+        acks[i] = (struct spool_ack){ .key = r[i].ref, .target = "mf",
+                                      .accepted = true,
+                                      .record_no = i + 1 };
+    }
+    struct errs e;
+    errs_init(&e);
+    struct spool_batch *b = sent_batch(s, "mf", &e);
+    struct ack_node node[2] = { { .s = s, .acks = acks },
+                                { .s = open_sp(NULL), .acks = acks } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, ack_node_run, &node[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_msg((node[0].rc == 0) != (node[1].rc == 0), "rc %d and %d: "
+                  "%s / %s", node[0].rc, node[1].rc, node[0].msg,
+                  node[1].msg);
+    const char *why = node[0].rc ? node[0].msg : node[1].msg;
+    ck_assert_msg(strstr(why, "already applied") != NULL, "%s", why);
+    spool_close(node[1].s);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM ack_files"), 1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM records WHERE "
+                                "state = 'confirmed' AND ack_file = 'ACK1'"),
+                     TWO_NODE_ACKS);
+    ck_assert_int_eq(count_rows("SELECT COALESCE(SUM(n), 0) FROM "
+                                "state_totals WHERE state = 'confirmed'"),
+                     TWO_NODE_ACKS);
     spool_batch_free(b);
     errs_free(&e);
     spool_close(s);
@@ -3088,6 +3154,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_fanout_actions_need_the_target);
     tcase_add_test(tc, test_overall_state_rules);
     tcase_add_test(tc, test_acks_apply_once);
+    tcase_add_test(tc, test_acks_one_file_two_nodes_applied_once);
     tcase_add_test(tc, test_acks_chunked_same_as_one_by_one);
     tcase_add_test(tc, test_acks_scoped_to_target);
     tcase_add_test(tc, test_audit_chain_and_tamper);
