@@ -70,7 +70,8 @@ start() {   # start NODE
     [ -n "$port" ] || { cat "$log"; fail start "node $1 did not listen"; }
     URL[$1]=http://127.0.0.1:$port
 }
-# post NODE FE NUM - one submission; prints "FE STATUS RETRY-AFTER REF"
+# post NODE FE NUM - one submission (NUM makes its NINO); prints
+# "FE STATUS RETRY-AFTER REF NUM"
 post() {
     local h=$T/h.$1 b=$T/b.$1 code
     sed -e "s/@REF@/$2/" -e "s/@NINO@/$(printf 'AB%06dC' "$3")/" "$T/tpl.json" > "$T/s.$1"
@@ -81,7 +82,7 @@ post() {
     local ra ref
     ra=$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "$h" 2>/dev/null)
     ref=$(jq -r '.reference // "-"' "$b" 2>/dev/null || echo -)
-    echo "$2 $code ${ra:--} ${ref:--}"
+    echo "$2 $code ${ra:--} ${ref:--} $3"
 }
 # load NODE PHASE BASE - N submissions, one after another, answers logged
 load() {
@@ -133,12 +134,12 @@ for n in a b; do
 done
 # the 503'd ones again: stored now, each once (200 when the lost commit had
 # in fact committed)
-awk '$2 == 503 {print $1}' "$T/answers" | sort -u > "$T/again"
+# (the same body: a different one under the same reference is a conflict)
+awk '$2 == 503 {print $1, $5}' "$T/answers" | sort -u > "$T/again"
 i=0
-while read -r fe; do
+while read -r fe num; do
     n=$([ $((i % 2)) = 0 ] && echo a || echo b)
-    num=$(grep -n "^$fe " "$T/answers" | head -1 | cut -d: -f1)
-    post "$n" "$fe" $((900000 + num)) >> "$T/answers2"
+    post "$n" "$fe" "$num" >> "$T/answers2"
     i=$((i + 1))
 done < "$T/again"
 if [ -s "$T/again" ]; then
@@ -146,7 +147,7 @@ if [ -s "$T/again" ]; then
     [ ! -s "$T/bad2" ] || fail resend "503'd submissions sent again: $(head -3 "$T/bad2")"
 fi
 post a PRSAFTER1 990001 > "$T/one"
-read -r _ code _ ref < "$T/one"
+read -r _ code _ ref _ < "$T/one"
 [ "$code" = 202 ] || fail intake-after "node a: $(cat "$T/one")"
 code=$(curl -s -o "$T/st" -w '%{http_code}' --max-time 10 \
     -H "Authorization: Bearer $("$DRIVE" token "$KEY" "$ISS" 0 HS256)" "${URL[b]}/v1/submissions/$ref")
