@@ -636,13 +636,12 @@ int spool_begin(struct spool *s, struct errs *e)
     /* SQLite: BEGIN IMMEDIATE, the write lock now, so another process's
      * writer makes us wait (busy timeout) instead of failing at commit.
      * PostgreSQL: a server that went away (restart, failover, a killed
-     * session) is connected to again once, here, between transactions,
-     * where nothing of ours is lost.  A transaction the loss cut short
+     * session) is connected to again by the layer (sql_pg.c), once,
+     * between transactions, where nothing of ours is lost: the BEGIN is
+     * sent again on a new session.  A transaction the loss cut short
      * already failed for its caller (an intake whose commit failed got
      * an error, which HTTP answers 503): the layer never redoes it. */
-    if (sql_begin(s->sql) != 0
-        && (sql_error(s->sql)->cls != SQL_CONN_LOST
-            || sql_reconnect(s->sql) != 0 || sql_begin(s->sql) != 0)) {
+    if (sql_begin(s->sql) != 0) {
         errs_add(e, s->dir, "ledger: %s", sql_errmsg(s->sql));
         return -1;
     }

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -70,6 +71,9 @@ struct pg {
     long *pend;
     size_t npend, cappend;
     int lock_timeout_ms;
+    /* the caller's transaction is open (a BEGIN succeeded, no COMMIT or
+     * ROLLBACK since): nothing may be redone on a fresh session then */
+    bool txn_open;
 };
 
 #define PG(c) ((struct pg *)(c))
@@ -156,6 +160,8 @@ static void unbind_all(struct sql_stmt *s)
 }
 
 static int ensure_prepared(struct sql_stmt *s);
+static bool lost_again(struct pg *p, bool may, bool *tried);
+static int session_renew(struct pg *p);
 
 /* stmt_init - s made ready for sql (its text rewritten, room for its
  * parameters); -1 with the error set and nothing kept */
@@ -231,9 +237,20 @@ static struct sql_stmt *pg_prepare(struct sql_conn *c, const char *sql)
     unbind_all(s);
     s->changes = 0;
     /* outside a pipeline, at once: a statement that cannot be prepared
-     * fails here, as on SQLite (it stays cached, tried again next time) */
-    if (!p->pipeline && ensure_prepared(s) != 0)
-        return NULL;
+     * fails here, as on SQLite (it stays cached, tried again next time).
+     * Outside the caller's transaction a lost session is made again
+     * (once): preparing runs nothing, so it is always safe to redo */
+    if (p->pipeline)
+        return s;
+    bool may = !p->txn_open, tried = false;
+    if (may && PQstatus(p->conn) == CONNECTION_BAD) {
+        tried = true;
+        if (session_renew(p) != 0)
+            return NULL;
+    }
+    while (ensure_prepared(s) != 0)
+        if (!lost_again(p, may, &tried))
+            return NULL;
     return s;
 }
 
@@ -308,6 +325,31 @@ static int pend_push(struct pg *p, long what)
     return 0;
 }
 
+/* redoable - may sql be sent again on a fresh session after the first
+ * session was lost under it?  Only outside the caller's transaction, and
+ * only what changes nothing if it ran twice: a SELECT (a reader: a
+ * listing, /metrics, ferry queue) or a BEGIN.  A write in autocommit is
+ * never redone: whether it committed is unknown. */
+static bool redoable(const struct pg *p, const char *sql)
+{
+    if (p->txn_open || p->pipeline)
+        return false;
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0
+           || strncasecmp(sql, "BEGIN", 5) == 0;
+}
+
+/* lost_again - after a failed call that may be redone: the session was
+ * lost (or was already lost before it) and a fresh one is up: go again */
+static bool lost_again(struct pg *p, bool may, bool *tried)
+{
+    if (!may || *tried || p->base.err.cls != SQL_CONN_LOST)
+        return false;
+    *tried = true;
+    return session_renew(p) == 0;
+}
+
 /* ensure_prepared - the statement exists on this session */
 static int ensure_prepared(struct sql_stmt *s)
 {
@@ -343,10 +385,24 @@ static int ensure_prepared(struct sql_stmt *s)
 static enum sql_step pg_step(struct sql_stmt *s)
 {
     struct pg *p = PG(s->c);
+    bool may = redoable(p, s->sql), tried = false;
     if (s->row < 0) {
+        /* outside a transaction, a session already known lost is made
+         * again before anything is sent: nothing of the caller's is in
+         * it, whatever the statement */
+        if (!p->txn_open && !p->pipeline
+            && PQstatus(p->conn) == CONNECTION_BAD) {
+            tried = true;
+            if (session_renew(p) != 0)
+                return SQL_STEP_ERROR;
+        }
+again:
         stmt_clear_rows(s);
-        if (ensure_prepared(s) != 0)
+        if (ensure_prepared(s) != 0) {
+            if (lost_again(p, may, &tried))
+                goto again;
             return SQL_STEP_ERROR;
+        }
         if (p->pipeline) {
             if (pend_push(p, -1) != 0)
                 return SQL_STEP_ERROR;
@@ -378,6 +434,8 @@ static enum sql_step pg_step(struct sql_stmt *s)
                 || PQstatus(p->conn) == CONNECTION_BAD)
                 s->prepared = false;
             PQclear(r);
+            if (lost_again(p, may, &tried))
+                goto again;
             return SQL_STEP_ERROR;
         }
         s->res = r;
@@ -481,6 +539,12 @@ static void notice_quiet(void *arg, const char *msg)
 static int pg_exec(struct sql_conn *c, const char *sql)
 {
     struct pg *p = PG(c);
+    /* the caller's transaction: open after a BEGIN, over once COMMIT or
+     * ROLLBACK was sent, whatever their answer */
+    bool begin = strncasecmp(sql, "BEGIN", 5) == 0;
+    if (strncasecmp(sql, "COMMIT", 6) == 0
+        || strncasecmp(sql, "ROLLBACK", 8) == 0)
+        p->txn_open = false;
     if (p->pipeline) {
         if (pend_push(p, -1) != 0)
             return -1;
@@ -489,17 +553,30 @@ static int pg_exec(struct sql_conn *c, const char *sql)
             res_error(c, NULL);
             return -1;
         }
+        if (begin)
+            p->txn_open = true;    /* its answer comes with the group's */
         return 0;
     }
-    PGresult *r = PQexec(p->conn, sql);
-    ExecStatusType t = PQresultStatus(r);
-    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+    bool may = redoable(p, sql), tried = false;
+    if (!p->txn_open && PQstatus(p->conn) == CONNECTION_BAD) {
+        tried = true;              /* lost before: nothing sent yet */
+        if (session_renew(p) != 0)
+            return -1;
+    }
+    for (;;) {
+        PGresult *r = PQexec(p->conn, sql);
+        ExecStatusType t = PQresultStatus(r);
+        if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK) {
+            PQclear(r);
+            if (begin)
+                p->txn_open = true;
+            return 0;
+        }
         res_error(c, r);
         PQclear(r);
-        return -1;
+        if (!lost_again(p, may, &tried))
+            return -1;
     }
-    PQclear(r);
-    return 0;
 }
 
 static int pg_begin(struct sql_conn *c)
@@ -509,9 +586,11 @@ static int pg_begin(struct sql_conn *c)
 
 static bool pg_in_txn(const struct sql_conn *c)
 {
-    PGTransactionStatusType t = PQtransactionStatus(((const struct pg *)c)
-                                                    ->conn);
-    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR
+    const struct pg *p = (const struct pg *)c;
+    PGTransactionStatusType t = PQtransactionStatus(p->conn);
+    /* a transaction whose session was lost is still the caller's to end
+     * (sql_rollback), so that readers after it may reconnect */
+    return p->txn_open || t == PQTRANS_INTRANS || t == PQTRANS_INERROR
            || t == PQTRANS_ACTIVE;
 }
 
@@ -540,6 +619,11 @@ static int session_setup(struct pg *p)
 static int pg_pipeline_begin(struct sql_conn *c)
 {
     struct pg *p = PG(c);
+    /* a group outside a transaction on a session known lost: a fresh
+     * one first (nothing was sent on it) */
+    if (!p->pipeline && !p->txn_open && PQstatus(p->conn) == CONNECTION_BAD
+        && session_renew(p) != 0)
+        return -1;
     if (p->pipeline || PQsetnonblocking(p->conn, 1) != 0
         || !PQenterPipelineMode(p->conn)) {
         res_error(c, NULL);
@@ -653,22 +737,31 @@ static int pg_pipeline_end(struct sql_conn *c)
     return rc;
 }
 
-static int pg_reconnect(struct sql_conn *c)
+/* session_renew - a fresh session for a lost one: every statement is
+ * prepared again as it is used (rows already read stay readable: they
+ * are the client's), and the session set up as at connect */
+static int session_renew(struct pg *p)
 {
-    struct pg *p = PG(c);
     PQreset(p->conn);
-    for (size_t i = 0; i < p->nstmt; i++) {
+    p->txn_open = false;
+    for (size_t i = 0; i < p->nstmt; i++)
         p->stmt[i].prepared = false;
-        stmt_clear_rows(&p->stmt[i]);
-    }
     if (PQstatus(p->conn) != CONNECTION_OK) {
-        res_error(c, NULL);
+        res_error(&p->base, NULL);
         return -1;
     }
     if (session_setup(p) != 0)
         return -1;
-    sql_clear_error(c);
+    sql_clear_error(&p->base);
     return 0;
+}
+
+static int pg_reconnect(struct sql_conn *c)
+{
+    struct pg *p = PG(c);
+    for (size_t i = 0; i < p->nstmt; i++)
+        stmt_clear_rows(&p->stmt[i]);
+    return session_renew(p);
 }
 
 static const struct sql_ops pg_ops = {

@@ -5,6 +5,9 @@
  *   RETURNING) on SQLite and PostgreSQL;
  * - errors classed (constraint: permanent; lock timeout: retryable; a
  *   killed session: connection lost, then a reconnect that works);
+ * - a lost session made again by the layer only where that is safe:
+ *   outside a transaction for a prepare, a SELECT or a BEGIN; never a
+ *   write in autocommit, never anything inside a transaction;
  * - group commit in one pipeline, and a group with a bad row that leaves
  *   nothing behind;
  * - the PostgreSQL schema built once, at the SQLite ledger's version,
@@ -274,8 +277,10 @@ START_TEST(test_pg_errors_are_classed)
     ck_assert_int_eq(sql_col_int64(kill, 0), 1);
     sql_reset(kill);
     usleep(100000);
-    ck_assert_ptr_null(sql_prepare(a, "SELECT v FROM u WHERE k = ?"));
-    ck_assert_int_eq(sql_error(a)->cls, SQL_CONN_LOST);
+    /* outside a transaction the layer makes the session again (once):
+     * preparing and reading are safe to redo */
+    st = sql_prepare(a, "SELECT v FROM u WHERE k = ?");
+    ck_assert_ptr_nonnull(st);
     ck_assert_int_eq(sql_reconnect(a), 0);
     st = sql_prepare(a, "SELECT v FROM u WHERE k = ?");
     sql_bind_text(st, 1, "one");
@@ -289,6 +294,94 @@ START_TEST(test_pg_errors_are_classed)
     ck_assert_str_eq(sql_col_text(st, 0), "10s");
     ck_assert_str_eq(sql_col_text(st, 1), "UTC");
     sql_reset(st);
+    sql_close(a);
+    sql_close(b);
+}
+END_TEST
+
+/* kill_session - a's session terminated from b (a restart, a failover) */
+static void kill_session(struct sql_conn *a, struct sql_conn *b)
+{
+    struct sql_stmt *st = sql_prepare(a, "SELECT pg_backend_pid()");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    int64_t pid = sql_col_int64(st, 0);
+    sql_reset(st);
+    struct sql_stmt *kill = sql_prepare(b, "SELECT pg_terminate_backend(?)");
+    sql_bind_int64(kill, 1, pid);
+    ck_assert_int_eq(sql_step(kill), SQL_STEP_ROW);
+    ck_assert_int_eq(sql_col_int64(kill, 0), 1);
+    sql_reset(kill);
+    usleep(100000);
+}
+
+static int64_t count_u(struct sql_conn *b)
+{
+    struct sql_stmt *st = sql_prepare(b, "SELECT count(*) FROM u");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    int64_t n = sql_col_int64(st, 0);
+    sql_reset(st);
+    return n;
+}
+
+START_TEST(test_pg_lost_session_redone_only_where_safe)
+{
+    struct sql_conn *a = fresh("lost");
+    struct sql_conn *b = connect_db("lost", 0);
+    ck_assert_ptr_nonnull(b);
+    exec_ok(a, "CREATE TABLE u(k TEXT PRIMARY KEY, v BIGINT)");
+    exec_ok(a, "INSERT INTO u VALUES('one', 1)");
+    static const char rd[] = "SELECT v FROM u WHERE k = ?";
+    /* a reader outside a transaction, prepared on the old session: it is
+     * run again on a new one, and answers */
+    struct sql_stmt *st = sql_prepare(a, rd);
+    kill_session(a, b);
+    st = sql_prepare(a, rd);
+    ck_assert_ptr_nonnull(st);
+    sql_bind_text(st, 1, "one");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    ck_assert_int_eq(sql_col_int64(st, 0), 1);
+    sql_reset(st);
+    /* a write outside a transaction is never redone (did it commit?):
+     * it fails once, the next one goes on a new session */
+    static const char wr[] = "INSERT INTO u(k, v) VALUES(?, ?)";
+    st = sql_prepare(a, wr);
+    kill_session(a, b);
+    int64_t before = count_u(b);
+    sql_bind_text(st, 1, "two");
+    sql_bind_int64(st, 2, 2);
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ERROR);
+    ck_assert_int_eq(sql_error(a)->cls, SQL_CONN_LOST);
+    ck_assert_int_eq(count_u(b), before);
+    st = sql_prepare(a, wr);
+    ck_assert_ptr_nonnull(st);
+    sql_bind_text(st, 1, "three");
+    sql_bind_int64(st, 2, 3);
+    ck_assert_int_eq(sql_step(st), SQL_STEP_DONE);
+    ck_assert_int_eq(count_u(b), before + 1);
+    /* inside a transaction nothing is redone, read or write: every call
+     * fails until the caller rolls back; then readers work again */
+    ck_assert_int_eq(sql_begin(a), 0);
+    st = sql_prepare(a, rd);
+    sql_bind_text(st, 1, "one");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    sql_reset(st);
+    kill_session(a, b);
+    st = sql_prepare(a, rd);
+    ck_assert(st == NULL || sql_step(st) == SQL_STEP_ERROR);
+    ck_assert_int_eq(sql_error(a)->cls, SQL_CONN_LOST);
+    ck_assert_ptr_null(sql_prepare(a, "SELECT k FROM u ORDER BY k"));
+    ck_assert(sql_in_txn(a));      /* still the caller's to end */
+    sql_rollback(a);
+    ck_assert(!sql_in_txn(a));
+    st = sql_prepare(a, rd);
+    ck_assert_ptr_nonnull(st);
+    sql_bind_text(st, 1, "one");
+    ck_assert_int_eq(sql_step(st), SQL_STEP_ROW);
+    sql_reset(st);
+    /* a BEGIN on a session lost while idle is sent again */
+    kill_session(a, b);
+    ck_assert_int_eq(sql_begin(a), 0);
+    sql_rollback(a);
     sql_close(a);
     sql_close(b);
 }
@@ -1045,6 +1138,7 @@ static Suite *sql_pg_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_same_roundtrip_sqlite_and_postgresql);
     tcase_add_test(tc, test_pg_errors_are_classed);
+    tcase_add_test(tc, test_pg_lost_session_redone_only_where_safe);
     tcase_add_test(tc, test_pg_connect_failure_names_no_password);
     tcase_add_test(tc, test_pg_pipeline_commits_a_group_in_one_sync);
     tcase_add_test(tc, test_insert_rows_many_at_a_time_on_both);
