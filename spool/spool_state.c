@@ -317,6 +317,11 @@ int spool_node_config(struct spool *s, const char *node, const char *digest,
     spool_lock(s);
     if (spool_begin(s, e) != 0)
         goto done;
+    /* one node at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+     * is): two nodes starting at once would each read the other's row
+     * before it committed, and neither would warn */
+    if (sql_lock_xact(s->sql, "node-config") != 0)
+        goto sqlfail;
     struct sql_stmt *st = spool_sql(s, "INSERT INTO meta(name, value) "
                                     "VALUES(?1, ?2) ON CONFLICT(name) DO "
                                     "UPDATE SET value = excluded.value", e);
