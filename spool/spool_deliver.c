@@ -1,8 +1,8 @@
 /* spool_deliver.c - the ledger side of stream delivery: claiming due
  * records under a lease, recording outcomes (attempt row + state change in
- * one transaction), releasing claims, the dead letter for a record that
- * cannot be encoded, and each target's breaker and stop state (a row per
- * target in the ledger, so every node on a shared ledger reads it).
+ * one transaction), releasing claims, and the dead letter for a record that
+ * cannot be encoded.  Each target's breaker and stop state (a row per
+ * target, read by every node on a shared ledger) is in spool_state.c.
  *
  * On the statement layer (sql.h): the same code runs on SQLite and on
  * PostgreSQL.  Where several nodes share a PostgreSQL ledger, a claim
@@ -873,115 +873,3 @@ end:
     rc = spool_end(s, rc, e);
     return rc;
 }
-
-int spool_target_state_put(struct spool *s, const char *target,
-                           const char *breaker, int64_t since,
-                           const char *stopped, const char *owner,
-                           struct errs *e)
-{
-    static const char sql[] = "INSERT INTO target_state(target, breaker, "
-        "since, stopped, owner, updated_at) VALUES(?,?,?,?,?,?) "
-        "ON CONFLICT(target) DO UPDATE SET breaker = excluded.breaker, "
-        "since = excluded.since, stopped = excluded.stopped, "
-        "owner = excluded.owner, updated_at = excluded.updated_at";
-    int rc = -1;
-    if (s->opts.read_only) {
-        errs_add(e, s->dir, "spool opened read-only");
-        return -1;
-    }
-    spool_lock(s);
-    if (spool_begin(s, e) != 0)
-        goto done;
-    struct sql_stmt *st = spool_sql(s, sql, e);
-    if (!st) {
-        spool_rollback(s);
-        goto done;
-    }
-    sql_bind_text(st, 1, target);
-    sql_bind_text(st, 2, breaker);
-    sql_bind_int64(st, 3, since);
-    sql_bind_text(st, 4, stopped);
-    sql_bind_text(st, 5, owner ? owner : "");
-    sql_bind_int64(st, 6, clock_wall_ms());
-    enum sql_step r = sql_step(st);
-    sql_reset(st);
-    if (r != SQL_STEP_DONE) {
-        spool_sqlerr(s, e, target, "recording target state");
-        spool_rollback(s);
-        goto done;
-    }
-    if (spool_commit(s, e) == 0)
-        rc = 0;
-done:
-    spool_unlock(s);
-    return rc;
-}
-
-int spool_target_state_list(struct spool *s, struct spool_target_states *out,
-                            struct errs *e)
-{
-    int rc = -1;
-    enum sql_step step;
-    size_t cap = 0;
-    out->v = NULL;
-    out->n = 0;
-    spool_lock(s);
-    /* one row per configured target: a handful, read whole */
-    struct sql_stmt *st = spool_sql(s, "SELECT target, breaker, since, "
-                                    "stopped, owner, updated_at FROM "
-                                    "target_state ORDER BY target", e);
-    if (!st)
-        goto done;
-    while ((step = sql_step(st)) == SQL_STEP_ROW) {
-        if (out->n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct spool_target_state *v = realloc(out->v, nc * sizeof *v);
-            if (!v) {
-                errs_add(e, s->dir, "out of memory");
-                sql_reset(st);
-                goto done;
-            }
-            out->v = v;
-            cap = nc;
-        }
-        struct spool_target_state *t = &out->v[out->n++];
-        t->target = sql_col_strdup(st, 0);
-        t->breaker = sql_col_strdup(st, 1);
-        t->since = sql_col_int64(st, 2);
-        t->stopped = sql_col_strdup(st, 3);
-        t->owner = sql_col_strdup(st, 4);
-        t->updated_at = sql_col_int64(st, 5);
-        if (!t->target || !t->breaker || !t->owner) {
-            errs_add(e, s->dir, "out of memory");
-            sql_reset(st);
-            goto done;
-        }
-    }
-    sql_reset(st);
-    if (step != SQL_STEP_DONE) {
-        spool_sqlerr(s, e, NULL, "reading target state");
-        goto done;
-    }
-    rc = 0;
-done:
-    spool_unlock(s);
-    if (rc != 0)
-        spool_target_states_free(out);
-    return rc;
-}
-
-void spool_target_states_free(struct spool_target_states *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].target);
-        free(l->v[i].breaker);
-        free(l->v[i].stopped);
-        free(l->v[i].owner);
-    }
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-

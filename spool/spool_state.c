@@ -6,11 +6,11 @@
  * docs/spool.md is the code.  spool_set_state is on the statement layer
  * (sql.h): the same guarded UPDATE on SQLite and PostgreSQL.
  *
- * Also the shared side of a target's state (breaker, stop) for nodes on
- * one PostgreSQL spool: reading one target's row, and claiming the
- * cluster's one half-open probe (docs/cluster.md).  The row is written by
- * spool_target_state_put (spool_deliver.c).  And each node's digest of
- * the configuration the nodes must share, in meta (spool_node_config). */
+ * Also each target's breaker and stop state, a row per target in the
+ * ledger so every node on one PostgreSQL spool reads it: writing and
+ * reading the rows, and claiming the cluster's one half-open probe
+ * (docs/cluster.md).  And each node's digest of the configuration the
+ * nodes must share, in meta (spool_node_config). */
 #include "spool/spool_int.h"
 #include "spool/sql.h"
 #include "util/clock.h"
@@ -233,6 +233,117 @@ int spool_set_state(struct spool *s, int64_t id, const char *ref,
 bool spool_shared(const struct spool *s)
 {
     return sql_backend(s->sql) == SQL_POSTGRESQL;
+}
+
+int spool_target_state_put(struct spool *s, const char *target,
+                           const char *breaker, int64_t since,
+                           const char *stopped, const char *owner,
+                           struct errs *e)
+{
+    static const char sql[] = "INSERT INTO target_state(target, breaker, "
+        "since, stopped, owner, updated_at) VALUES(?,?,?,?,?,?) "
+        "ON CONFLICT(target) DO UPDATE SET breaker = excluded.breaker, "
+        "since = excluded.since, stopped = excluded.stopped, "
+        "owner = excluded.owner, updated_at = excluded.updated_at";
+    int rc = -1;
+    if (s->opts.read_only) {
+        errs_add(e, s->dir, "spool opened read-only");
+        return -1;
+    }
+    spool_lock(s);
+    if (spool_begin(s, e) != 0)
+        goto done;
+    struct sql_stmt *st = spool_sql(s, sql, e);
+    if (!st) {
+        spool_rollback(s);
+        goto done;
+    }
+    sql_bind_text(st, 1, target);
+    sql_bind_text(st, 2, breaker);
+    sql_bind_int64(st, 3, since);
+    sql_bind_text(st, 4, stopped);
+    sql_bind_text(st, 5, owner ? owner : "");
+    sql_bind_int64(st, 6, clock_wall_ms());
+    enum sql_step r = sql_step(st);
+    sql_reset(st);
+    if (r != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, target, "recording target state");
+        spool_rollback(s);
+        goto done;
+    }
+    if (spool_commit(s, e) == 0)
+        rc = 0;
+done:
+    spool_unlock(s);
+    return rc;
+}
+
+int spool_target_state_list(struct spool *s, struct spool_target_states *out,
+                            struct errs *e)
+{
+    int rc = -1;
+    enum sql_step step;
+    size_t cap = 0;
+    out->v = NULL;
+    out->n = 0;
+    spool_lock(s);
+    /* one row per configured target: a handful, read whole */
+    struct sql_stmt *st = spool_sql(s, "SELECT target, breaker, since, "
+                                    "stopped, owner, updated_at FROM "
+                                    "target_state ORDER BY target", e);
+    if (!st)
+        goto done;
+    while ((step = sql_step(st)) == SQL_STEP_ROW) {
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            struct spool_target_state *v = realloc(out->v, nc * sizeof *v);
+            if (!v) {
+                errs_add(e, s->dir, "out of memory");
+                sql_reset(st);
+                goto done;
+            }
+            out->v = v;
+            cap = nc;
+        }
+        struct spool_target_state *t = &out->v[out->n++];
+        t->target = sql_col_strdup(st, 0);
+        t->breaker = sql_col_strdup(st, 1);
+        t->since = sql_col_int64(st, 2);
+        t->stopped = sql_col_strdup(st, 3);
+        t->owner = sql_col_strdup(st, 4);
+        t->updated_at = sql_col_int64(st, 5);
+        if (!t->target || !t->breaker || !t->owner) {
+            errs_add(e, s->dir, "out of memory");
+            sql_reset(st);
+            goto done;
+        }
+    }
+    sql_reset(st);
+    if (step != SQL_STEP_DONE) {
+        spool_sqlerr(s, e, NULL, "reading target state");
+        goto done;
+    }
+    rc = 0;
+done:
+    spool_unlock(s);
+    if (rc != 0)
+        spool_target_states_free(out);
+    return rc;
+}
+
+void spool_target_states_free(struct spool_target_states *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].target);
+        free(l->v[i].breaker);
+        free(l->v[i].stopped);
+        free(l->v[i].owner);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
 }
 
 void spool_target_state_clear(struct spool_target_state *t)
