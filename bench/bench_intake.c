@@ -8,34 +8,19 @@
  *   intake_group_rate    32 threads each enqueuing single records
  *   intake_group_commits transactions the group commit spent on them
  * The spool lives in a temporary folder, removed at the end. */
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "spool/spool.h"
 #include "util/errs.h"
 
 #define PAYLOAD 1024
 
 static char payload[PAYLOAD + 1];
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
 
 static struct spool *open_at(const char *base, const char *name)
 {
@@ -48,40 +33,6 @@ static struct spool *open_at(const char *base, const char *name)
         fprintf(stderr, "bench_intake: %s\n", errs_first_msg(&e));
     errs_free(&e);
     return s;
-}
-
-/* run - n records, per per call; returns records/s or -1 */
-static double run(struct spool *s, long n, long per, const char *tag)
-{
-    struct spool_item *it = calloc((size_t)per, sizeof *it);
-    struct spool_result *res = calloc((size_t)per, sizeof *res);
-    char (*keys)[32] = calloc((size_t)per, sizeof *keys);
-    struct errs e;
-    double rate = -1;
-    errs_init(&e);
-    if (!it || !res || !keys)
-        goto done;
-    double t0 = now_s();
-    for (long base = 0; base < n; base += per) {
-        long m = n - base < per ? n - base : per;
-        for (long i = 0; i < m; i++) {
-            snprintf(keys[i], sizeof keys[i], "%s-%ld", tag, base + i);
-            it[i] = (struct spool_item){ .service = "claims", .target = "mf",
-                .idem_key = keys[i], .payload = payload,
-                .payload_len = PAYLOAD, .record_json = "{\"a\":1}" };
-        }
-        if (spool_enqueue(s, it, (size_t)m, res, &e) != 0) {
-            fprintf(stderr, "bench_intake: %s\n", errs_first_msg(&e));
-            goto done;
-        }
-    }
-    rate = (double)n / (now_s() - t0);
-done:
-    errs_free(&e);
-    free(it);
-    free(res);
-    free(keys);
-    return rate;
 }
 
 struct thr {
@@ -131,13 +82,15 @@ int main(int argc, char **argv)
     struct spool *c = open_at(base, "group");
     if (!a || !b || !c)
         goto done;
-    double batched = run(a, n, 1000, "b");
-    double one = run(b, single, 1, "s");
+    double batched = bench_enqueue(a, n, 1000, "b", payload, PAYLOAD,
+                                   "bench_intake");
+    double one = bench_enqueue(b, single, 1, "s", payload, PAYLOAD,
+                               "bench_intake");
     if (batched < 0 || one < 0)
         goto done;
     pthread_t th[64];
     struct thr tt[64];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < threads; i++) {
         tt[i] = (struct thr){ .s = c, .id = (int)i, .per = per_thread };
         pthread_create(&th[i], NULL, thr_main, &tt[i]);
@@ -147,7 +100,7 @@ int main(int argc, char **argv)
         pthread_join(th[i], NULL);
         fails += tt[i].fails;
     }
-    double group = (double)(threads * per_thread) / (now_s() - t0);
+    double group = (double)(threads * per_thread) / (bench_now_s() - t0);
     struct spool_stats st;
     spool_stats_get(c, &st);
     if (fails)
@@ -169,6 +122,6 @@ done:
     spool_close(a);
     spool_close(b);
     spool_close(c);
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_tree(base);
     return rc;
 }

@@ -13,13 +13,12 @@
  *   intake_sqlite_batched_rate  SQLite, records/s (best round)
  *   intake_pg_ratio             the first / the second
  *   intake_pg_target_met        1 when the PostgreSQL figure >= 20,000 */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "spool/spool.h"
 #include "spool/sql.h"
 #include "util/errs.h"
@@ -29,20 +28,6 @@
 #define ROUNDS 4
 
 static char payload[PAYLOAD + 1];
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
 
 /* fresh_db - ferry_bench_intake made anew on the maintenance database */
 static int fresh_db(const char *maint)
@@ -82,28 +67,7 @@ static int analyze(const char *conninfo)
 /* run - n records into s, PER a call, keys tag-N; records/s or -1 */
 static double run(struct spool *s, long n, const char *tag)
 {
-    static struct spool_item it[PER];
-    static struct spool_result res[PER];
-    static char keys[PER][40];
-    struct errs e;
-    errs_init(&e);
-    double t0 = now_s();
-    for (long base = 0; base < n; base += PER) {
-        long m = n - base < PER ? n - base : PER;
-        for (long i = 0; i < m; i++) {
-            snprintf(keys[i], sizeof keys[i], "%s-%ld", tag, base + i);
-            it[i] = (struct spool_item){ .service = "claims", .target = "mf",
-                .idem_key = keys[i], .payload = payload,
-                .payload_len = PAYLOAD, .record_json = "{\"a\":1}" };
-        }
-        if (spool_enqueue(s, it, (size_t)m, res, &e) != 0) {
-            fprintf(stderr, "bench_intake_pg: %s\n", errs_first_msg(&e));
-            errs_free(&e);
-            return -1;
-        }
-    }
-    errs_free(&e);
-    return (double)n / (now_s() - t0);
+    return bench_enqueue(s, n, PER, tag, payload, PAYLOAD, "bench_intake_pg");
 }
 
 int main(int argc, char **argv)
@@ -168,6 +132,6 @@ out:
     spool_close(pg);
     spool_close(lite);
     errs_free(&e);
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_tree(base);
     return rc;
 }

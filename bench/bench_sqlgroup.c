@@ -21,19 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "spool/sql.h"
 #include "util/errs.h"
 
 #define GROUP 1000
 #define PAYLOAD 1024
 #define ROUNDS 6
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static unsigned char payload[PAYLOAD];
 static char refs[GROUP][24];
@@ -119,11 +113,11 @@ static double run(struct sql_conn *c, int (*way)(struct sql_conn *, long),
 {
     if (sql_exec(c, "TRUNCATE g") != 0)
         return fail(c, "truncate");
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long g = 0; g < groups; g++)
         if (way(c, base + g) != 0)
             return -1;
-    return now_s() - t0;
+    return bench_now_s() - t0;
 }
 
 int main(int argc, char **argv)
